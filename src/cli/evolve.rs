@@ -20,7 +20,7 @@ use rrtf_llm::{HttpBackend, RetryPolicy};
 use rrtf_store::{NewPrompt, PromptKind};
 use serde_json::{Value, json};
 
-use super::{BadInput, Ctx, progress_bar};
+use super::{BadInput, Ctx, endpoints, progress_bar};
 
 #[derive(Debug, Args)]
 pub struct EvolveArgs {
@@ -87,7 +87,8 @@ pub async fn evolve(ctx: &Ctx, args: EvolveArgs) -> Result<()> {
         ))
         .into());
     };
-    let backend = Arc::new(HttpBackend::new(endpoint, RetryPolicy::default())?);
+    let live = endpoints::start(endpoint).await?;
+    let backend = Arc::new(HttpBackend::new(&live.endpoint, RetryPolicy::default())?);
     let decontam = decontaminator(&config)?;
     let store = ctx.store().await?;
     let round = config.round.number;
@@ -98,7 +99,7 @@ pub async fn evolve(ctx: &Ctx, args: EvolveArgs) -> Result<()> {
             "evolve",
             &config.snapshot_json(),
             &config.hash(),
-            None,
+            Some(super::REVISION),
             Some(config.round.seed as i64),
         )
         .await?;

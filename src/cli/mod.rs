@@ -7,13 +7,18 @@
 
 mod config;
 mod data;
+mod endpoints;
+mod eval;
 mod evolve;
 mod exec;
 mod exec_stage;
 mod model;
+mod plots;
+mod quickstart;
 mod rank;
 mod report;
 mod review;
+mod round;
 mod sample;
 mod synth;
 mod tokenizer;
@@ -43,6 +48,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// A complete round offline on shipped data (replay teacher, local student): start here.
+    Quickstart(quickstart::QuickstartArgs),
     /// Create the project database (or migrate an existing one).
     Init,
     /// Import prompt datasets and collected responses.
@@ -78,6 +85,11 @@ pub enum Command {
     Model(model::ModelCommand),
     /// Train on ranked groups with the RRTF objective; `train loss` scores a checkpoint.
     Train(train::TrainArgs),
+    /// pass@k of a checkpoint on a HumanEval-style benchmark (generate, then execute).
+    Eval(eval::EvalArgs),
+    /// One round end to end: evolve, synthesize tests, sample, execute, rank, train, evaluate,
+    /// register the student, report. Resumable; finished stages are skipped.
+    Round(round::RoundArgs),
 }
 
 /// The project revision this binary was built from (recorded with every run).
@@ -185,6 +197,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         .build()?;
     rt.block_on(async {
         match cli.command {
+            Command::Quickstart(args) => quickstart::run(&ctx, args),
             Command::Init => data::init(&ctx).await,
             Command::Import(cmd) => data::import(&ctx, cmd).await,
             Command::Status => data::status(&ctx).await,
@@ -198,6 +211,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Report(args) => report::run(&ctx, args).await,
             Command::Exec(args) => exec::run(&ctx, args).await,
             Command::Model(cmd) => model::run(&ctx, cmd),
+            Command::Eval(args) => eval::run(&ctx, args),
+            Command::Round(args) => round::run(&ctx, args).await,
             Command::Tokenizer(cmd) => tokenizer::run(&ctx, cmd),
             Command::Train(args) => train::run(&ctx, args).await,
         }

@@ -24,7 +24,7 @@ pub enum ModelCommand {
 
 #[derive(Debug, Args)]
 pub struct InitArgs {
-    /// Architecture preset: tiny-mqa, tiny-mha, small, base.
+    /// Architecture preset: tiny-mqa, tiny-mha (128 positions), mini (1024), small, base.
     #[arg(long)]
     pub preset: String,
     /// tokenizer.json (sets vocab_size and the end-of-text id).

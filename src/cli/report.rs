@@ -134,7 +134,11 @@ pub async fn run(ctx: &Ctx, a: ReportArgs) -> Result<()> {
     let ranker = store.resolve_ranker(a.ranker.as_deref()).await?;
     let models = store.model_stats(&ranker.hash).await?;
     let scores = store.scores(&ranker.hash).await?;
+    let curves = store.training_curves().await?;
+    let evaluations = store.done_runs("round/evaluate").await?;
     store.close().await;
+    let training_html = training_section(&curves);
+    let evaluation_html = evaluation_section(&evaluations);
 
     let outcome_rows: Vec<_> = models
         .iter()
@@ -196,6 +200,8 @@ h2{{margin-top:1.6em}}code{{font-size:90%}}</style></head><body>
 <h2 id="scores">Score distribution ({n} responses)</h2>{hist}
 <h2 id="ranked">Ranked prompts per round</h2>{ranked_svg}
 <h2 id="pairs">Pairs per round</h2>{pairs_svg}
+<h2 id="training">Training</h2>{training_html}
+<h2 id="evaluation">Evaluation</h2>{evaluation_html}
 </body></html>
 "#,
         db = esc(&ctx.db.display().to_string()),
@@ -216,4 +222,115 @@ h2{{margin-top:1.6em}}code{{font-size:90%}}</style></head><body>
         || json!({ "out": a.out, "ranker": ranker.hash, "models": models.len(), "scores": scores.len() }),
     );
     Ok(())
+}
+
+/// Per training run: the loss terms and the preference accuracy over steps (held-out values too).
+fn training_section(curves: &[rrtf_store::TrainingCurves]) -> String {
+    use super::plots::line_chart;
+    if curves.is_empty() {
+        return "<p>No training run recorded yet (<code>rrtf train</code>).</p>".into();
+    }
+    let series = |c: &rrtf_store::TrainingCurves, split: &str, name: &str| -> Vec<(f64, f64)> {
+        c.points
+            .iter()
+            .filter(|p| p.split == split && p.name == name)
+            .map(|p| (p.step as f64, p.value))
+            .collect()
+    };
+    let mut html = String::new();
+    for c in curves {
+        let _ = write!(
+            html,
+            "<h3>Round {} &middot; <code>{}</code> from <code>{}</code> ({})</h3>",
+            c.round,
+            esc(&c.output_dir),
+            esc(&c.base_model),
+            esc(&c.status)
+        );
+        html += &line_chart(
+            "loss per step",
+            "step",
+            &[
+                ("loss (train)".into(), "#1565c0", series(c, "train", "loss")),
+                (
+                    "sft (train)".into(),
+                    "#00897b",
+                    series(c, "train", "sft_loss"),
+                ),
+                (
+                    "loss (held out)".into(),
+                    "#c62828",
+                    series(c, "eval", "loss"),
+                ),
+            ],
+        );
+        html += &line_chart(
+            "rank loss per step",
+            "step",
+            &[
+                (
+                    "rank (train)".into(),
+                    "#5e35b1",
+                    series(c, "train", "rank_loss"),
+                ),
+                (
+                    "rank (held out)".into(),
+                    "#ef6c00",
+                    series(c, "eval", "rank_loss"),
+                ),
+            ],
+        );
+        html += &line_chart(
+            "preference accuracy (share of pairs with p_better > p_worse)",
+            "step",
+            &[
+                (
+                    "train".into(),
+                    "#2e7d32",
+                    series(c, "train", "preference_accuracy"),
+                ),
+                (
+                    "held out".into(),
+                    "#c62828",
+                    series(c, "eval", "preference_accuracy"),
+                ),
+            ],
+        );
+    }
+    html
+}
+
+/// pass@k before and after training, per round (from `rrtf round`'s evaluate stage).
+fn evaluation_section(runs: &[(i64, rrtf_store::DoneRun)]) -> String {
+    if runs.is_empty() {
+        return "<p>No evaluation yet (<code>rrtf round</code> with <code>[round] benchmark</code>, \
+                or <code>rrtf eval</code>).</p>"
+            .into();
+    }
+    let mut html = String::from(
+        "<table><tr><th>round</th><th>model</th><th>directory</th><th>problems</th><th>pass@k</th></tr>",
+    );
+    for (round, run) in runs {
+        let Some(obj) = run.summary.as_ref().and_then(|s| s.as_object()) else {
+            continue;
+        };
+        for (label, v) in obj {
+            let scores: Vec<String> = v["pass_at_k"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, x)| format!("{k} {:.4}", x.as_f64().unwrap_or(0.0)))
+                .collect();
+            let _ = write!(
+                html,
+                "<tr><td>{round}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+                esc(label),
+                esc(v["model"].as_str().unwrap_or("")),
+                v["problems"],
+                esc(&scores.join(", "))
+            );
+        }
+    }
+    html.push_str("</table>");
+    html
 }

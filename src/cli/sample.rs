@@ -20,7 +20,7 @@ use rrtf_llm::{Backend, BoxFuture, Budget, HttpBackend, Ledger, RetryPolicy, Tea
 use rrtf_store::{ModelRole, NewResponse, PromptKind, Store};
 use serde_json::json;
 
-use super::{BadInput, Ctx, progress_bar};
+use super::{BadInput, Ctx, REVISION, endpoints, progress_bar};
 
 #[derive(Debug, Args)]
 pub struct SampleArgs {
@@ -128,19 +128,25 @@ pub async fn sample(ctx: &Ctx, args: SampleArgs) -> Result<()> {
         .into());
     }
     // Keys are checked before anything is sent or written.
-    let backends: Vec<Arc<dyn Backend>> = endpoints
-        .iter()
-        .map(|(e, _)| {
-            HttpBackend::new(e, RetryPolicy::default()).map(|b| Arc::new(b) as Arc<dyn Backend>)
-        })
-        .collect::<Result<_, _>>()?;
+    for (e, _) in &endpoints {
+        let mut e = e.clone();
+        if e.base_url.is_empty() {
+            e.base_url = "http://127.0.0.1/v1".into(); // started later (replay, local model)
+        }
+        HttpBackend::new(&e, RetryPolicy::default())?;
+    }
 
     let store = ctx.store().await?;
     let round = config.round.number;
     let mut model_ids = Vec::with_capacity(endpoints.len());
     for (e, role) in &endpoints {
         let id = store
-            .upsert_model(&e.name, *role, Some(&e.base_url), Some(&e.model))
+            .upsert_model(
+                &e.name,
+                *role,
+                Some(&endpoints::provenance(e)),
+                Some(&e.model),
+            )
             .await?;
         model_ids.push(id);
     }
@@ -204,7 +210,7 @@ pub async fn sample(ctx: &Ctx, args: SampleArgs) -> Result<()> {
             "sample",
             &config.snapshot_json(),
             &config.hash(),
-            None,
+            Some(REVISION),
             Some(config.round.seed as i64),
         )
         .await?;
@@ -225,6 +231,22 @@ pub async fn sample(ctx: &Ctx, args: SampleArgs) -> Result<()> {
             }
         }
     });
+    // Replay and local-model endpoints are started only when something is left to send.
+    let mut busy = vec![false; eps.len()];
+    for j in &jobs {
+        busy[j.endpoint] = true;
+    }
+    let mut live = Vec::new();
+    let mut backends: Vec<Arc<dyn Backend>> = Vec::with_capacity(eps.len());
+    for (e, busy) in eps.iter().zip(&busy) {
+        let e = if *busy {
+            live.push(endpoints::start(e).await?);
+            &live.last().expect("pushed").endpoint
+        } else {
+            e
+        };
+        backends.push(Arc::new(HttpBackend::new(e, RetryPolicy::default())?));
+    }
     let lanes: Vec<Lane> = eps
         .iter()
         .zip(backends)
@@ -263,6 +285,7 @@ pub async fn sample(ctx: &Ctx, args: SampleArgs) -> Result<()> {
     )
     .await;
     bar.finish_and_clear();
+    drop(live);
     let reports = match result {
         Ok(r) => r,
         Err(e) => {

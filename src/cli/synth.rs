@@ -54,13 +54,15 @@ pub async fn synth_tests(ctx: &Ctx, args: SynthArgs) -> Result<()> {
         ))
         .into());
     };
-    let backend: Arc<dyn Backend> = Arc::new(HttpBackend::new(endpoint, RetryPolicy::default())?);
+    let live = super::endpoints::start(endpoint).await?;
+    let backend: Arc<dyn Backend> =
+        Arc::new(HttpBackend::new(&live.endpoint, RetryPolicy::default())?);
     let store = ctx.store().await?;
     let model_id = store
         .upsert_model(
             &endpoint.name,
             ModelRole::Teacher,
-            Some(&endpoint.base_url),
+            Some(&super::endpoints::provenance(endpoint)),
             Some(&endpoint.model),
         )
         .await?;
@@ -71,7 +73,7 @@ pub async fn synth_tests(ctx: &Ctx, args: SynthArgs) -> Result<()> {
             "synth-tests",
             &config.snapshot_json(),
             &config.hash(),
-            None,
+            Some(super::REVISION),
             Some(config.round.seed as i64),
         )
         .await?;

@@ -189,6 +189,7 @@ async fn train(ctx: &Ctx, a: RunArgs) -> anyhow::Result<()> {
     }
     .map_err(train_err)?;
     let mut log = MetricsLog::open(&out_dir.join("metrics.jsonl")).map_err(train_err)?;
+    let mut db = StoreLog::open(ctx, &config, &base, &out_dir).await?;
     let checkpoints = out_dir.join("checkpoints");
     let bar = super::progress_bar(ctx, trainer.state.total_steps, "training");
     bar.set_position(trainer.state.step);
@@ -196,6 +197,7 @@ async fn train(ctx: &Ctx, a: RunArgs) -> anyhow::Result<()> {
     while !trainer.done() {
         let m = trainer.step().map_err(train_err)?;
         log.write("step", &m).map_err(train_err)?;
+        db.step(&m).await?;
         bar.set_position(m.step);
         bar.set_message(format!("training, loss {:.4}", m.loss));
         let at_checkpoint = m.step % t.checkpoint_every == 0;
@@ -204,6 +206,7 @@ async fn train(ctx: &Ctx, a: RunArgs) -> anyhow::Result<()> {
             if !eval_set.is_empty() {
                 let e = trainer.evaluate(&eval_set).map_err(train_err)?;
                 log.write("eval", &e).map_err(train_err)?;
+                db.eval(&e).await?;
             }
         }
         last = Some(m);
@@ -214,6 +217,7 @@ async fn train(ctx: &Ctx, a: RunArgs) -> anyhow::Result<()> {
     } else {
         let e = trainer.evaluate(&eval_set).map_err(train_err)?;
         log.write("eval", &e).map_err(train_err)?;
+        db.eval(&e).await?;
         Some(e)
     };
     let final_ckpt = trainer.save_checkpoint(&checkpoints).map_err(train_err)?;
@@ -226,6 +230,11 @@ async fn train(ctx: &Ctx, a: RunArgs) -> anyhow::Result<()> {
         .save(&out_dir, SaveDtype::F32)
         .map_err(model_err)
         .with_context(|| format!("saving the trained model to {}", out_dir.display()))?;
+    let summary = serde_json::json!({
+        "steps": trainer.state.step, "output_dir": out_dir, "checkpoint": final_ckpt,
+        "encode": stats, "last_step": last, "eval": eval,
+    });
+    db.finish(&summary).await?;
     ctx.emit(
         || {
             let mut s = format!(
@@ -252,12 +261,7 @@ async fn train(ctx: &Ctx, a: RunArgs) -> anyhow::Result<()> {
             }
             s
         },
-        || {
-            serde_json::json!({
-                "steps": trainer.state.step, "output_dir": out_dir, "checkpoint": final_ckpt,
-                "encode": stats, "last_step": last, "eval": eval,
-            })
-        },
+        || summary.clone(),
     );
     Ok(())
 }
@@ -289,4 +293,117 @@ async fn export_from_store(ctx: &Ctx, out_dir: &Path, code_only: bool) -> anyhow
         &report.ranker[..report.ranker.len().min(12)]
     );
     Ok(out)
+}
+
+/// Metrics into the project database (when there is one): a `train` run, its training run row
+/// and every step's and evaluation's values, written as they are produced.
+struct StoreLog {
+    inner: Option<(
+        rrtf_store::Store,
+        rrtf_store::RunRef,
+        rrtf_store::TrainingRef,
+    )>,
+}
+
+impl StoreLog {
+    async fn open(
+        ctx: &Ctx,
+        config: &RoundConfig,
+        base: &Path,
+        out_dir: &Path,
+    ) -> anyhow::Result<StoreLog> {
+        if !ctx.db.exists() {
+            return Ok(StoreLog { inner: None });
+        }
+        let store = ctx.store().await?;
+        let round = config.round.number;
+        let run = store
+            .begin_run(
+                round,
+                "train",
+                &config.snapshot_json(),
+                &config.hash(),
+                Some(super::REVISION),
+                Some(config.round.seed as i64),
+            )
+            .await?;
+        let training = store
+            .begin_training(
+                Some(run),
+                round,
+                &base.display().to_string(),
+                &out_dir.display().to_string(),
+                &config.snapshot_json(),
+                &config.hash(),
+            )
+            .await?;
+        Ok(StoreLog {
+            inner: Some((store, run, training)),
+        })
+    }
+
+    async fn write(
+        &mut self,
+        step: u64,
+        split: &str,
+        values: &[(&str, Option<f64>)],
+    ) -> anyhow::Result<()> {
+        let Some((store, _, training)) = &self.inner else {
+            return Ok(());
+        };
+        let points: Vec<rrtf_store::MetricPoint> = values
+            .iter()
+            .filter_map(|(name, v)| {
+                v.filter(|v| v.is_finite())
+                    .map(|value| rrtf_store::MetricPoint {
+                        step: step as i64,
+                        split: split.into(),
+                        name: (*name).into(),
+                        value,
+                    })
+            })
+            .collect();
+        store.insert_training_metrics(*training, &points).await?;
+        Ok(())
+    }
+
+    async fn step(&mut self, m: &rrtf_train::StepMetrics) -> anyhow::Result<()> {
+        self.write(
+            m.step,
+            "train",
+            &[
+                ("loss", Some(m.loss)),
+                ("rank_loss", Some(m.rank_loss)),
+                ("sft_loss", Some(m.sft_loss)),
+                ("lr", Some(m.lr)),
+                ("grad_norm", Some(m.grad_norm)),
+                ("tokens_per_s", Some(m.tokens_per_s)),
+                ("preference_accuracy", m.preference_accuracy),
+            ],
+        )
+        .await
+    }
+
+    async fn eval(&mut self, e: &rrtf_train::EvalMetrics) -> anyhow::Result<()> {
+        self.write(
+            e.step,
+            "eval",
+            &[
+                ("loss", Some(e.loss)),
+                ("rank_loss", Some(e.rank_loss)),
+                ("sft_loss", Some(e.sft_loss)),
+                ("preference_accuracy", e.preference_accuracy),
+            ],
+        )
+        .await
+    }
+
+    async fn finish(self, summary: &serde_json::Value) -> anyhow::Result<()> {
+        if let Some((store, run, training)) = self.inner {
+            store.finish_training(training, true).await?;
+            store.finish_run(run, true, summary).await?;
+            store.close().await;
+        }
+        Ok(())
+    }
 }

@@ -48,6 +48,7 @@ pub struct RoundConfig {
     pub execution: Execution,
     pub ranking: Ranking,
     pub training: Training,
+    pub evaluation: Evaluation,
 }
 
 impl RoundConfig {
@@ -58,6 +59,11 @@ impl RoundConfig {
             source,
         })?;
         Self::from_toml(&text, path)
+    }
+
+    /// The config as TOML (every key written out, defaults included).
+    pub fn to_toml(&self) -> Result<String, toml::ser::Error> {
+        toml::to_string(self)
     }
 
     /// Parse and validate TOML text; `path` only names the file in errors.

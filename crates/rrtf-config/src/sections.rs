@@ -44,8 +44,20 @@ pub enum EndpointKind {
 pub struct Endpoint {
     /// Name used in the database and reports; unique among teachers and student.
     pub name: String,
-    /// Base URL including `/v1`, e.g. `http://127.0.0.1:8000/v1`.
+    /// Base URL including `/v1`, e.g. `http://127.0.0.1:8000/v1`. Exactly one of `base_url`,
+    /// `replay` and `local_model` is given.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub base_url: String,
+    /// A JSONL file of recorded answers served over HTTP on 127.0.0.1 for the stage's duration
+    /// (offline demos, tests, replaying a past round). Rows: `{"match": [substrings...],
+    /// "responses": [texts...]}`; a request takes the row whose substrings all occur in its last
+    /// message (most matched characters wins), and `responses[seed % len]`.
+    #[serde(default)]
+    pub replay: Option<PathBuf>,
+    /// A checkpoint directory (Hugging Face layout) served by `rrtf serve` on 127.0.0.1 for the
+    /// stage's duration: how a round samples the student it is training.
+    #[serde(default)]
+    pub local_model: Option<PathBuf>,
     /// The model name the server expects.
     pub model: String,
     /// Environment variable holding the API key (none for local servers).
@@ -165,6 +177,38 @@ impl Default for TestSynthesis {
         TestSynthesis {
             enabled: true,
             teacher: None,
+        }
+    }
+}
+
+/// pass@k on `round.benchmark` (HumanEval-style rows), before and after training.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Evaluation {
+    /// Completions generated per problem (n of the pass@k estimator).
+    pub samples: u32,
+    /// 0 is greedy.
+    pub temperature: f64,
+    pub top_p: f64,
+    pub max_new_tokens: u32,
+    /// The k of pass@k; each must be at most `samples`.
+    pub k: Vec<u32>,
+    /// Evaluate the first N problems only (trial runs).
+    pub max_problems: Option<u64>,
+    /// Also evaluate the base model, for a before/after comparison.
+    pub baseline: bool,
+}
+
+impl Default for Evaluation {
+    fn default() -> Self {
+        Evaluation {
+            samples: 1,
+            temperature: 0.0,
+            top_p: 0.95,
+            max_new_tokens: 384,
+            k: vec![1],
+            max_problems: None,
+            baseline: true,
         }
     }
 }
@@ -399,5 +443,20 @@ impl Default for Training {
             checkpoint_every: 100,
             lora: None,
         }
+    }
+}
+
+impl Endpoint {
+    /// A student served from a checkpoint directory, every other key at its default.
+    pub fn local_model(name: &str, model: &str, dir: PathBuf) -> Endpoint {
+        let mut e: Endpoint = toml::from_str(&format!(
+            "name = {}\nmodel = {}\n",
+            toml::Value::from(name),
+            toml::Value::from(model)
+        ))
+        .expect("a minimal endpoint parses");
+        e.local_model = Some(dir);
+        e.kind = EndpointKind::Completion;
+        e
     }
 }

@@ -46,7 +46,26 @@ fn endpoint(key: &str, e: &Endpoint) -> Check {
     if e.name.trim().is_empty() {
         return fail(format!("{key}.name"), "is empty: give the model a name");
     }
-    if !(e.base_url.starts_with("http://") || e.base_url.starts_with("https://")) {
+    let sources = usize::from(!e.base_url.is_empty())
+        + usize::from(e.replay.is_some())
+        + usize::from(e.local_model.is_some());
+    if sources != 1 {
+        return fail(
+            format!("{key}.base_url"),
+            "give exactly one of base_url (a server), replay (a file of recorded answers) and \
+             local_model (a checkpoint directory served by rrtf)",
+        );
+    }
+    if let Some(path) = e.replay.as_ref().or(e.local_model.as_ref()) {
+        let field = if e.replay.is_some() {
+            "replay"
+        } else {
+            "local_model"
+        };
+        if path.as_os_str().is_empty() {
+            return fail(format!("{key}.{field}"), "is empty: give a path");
+        }
+    } else if !(e.base_url.starts_with("http://") || e.base_url.starts_with("https://")) {
         return fail(
             format!("{key}.base_url"),
             format!(
@@ -219,6 +238,29 @@ impl RoundConfig {
         }
         if x.max_output_kb == 0 {
             return fail("execution.max_output_kb", "is 0: must be at least 1");
+        }
+        let ev = &self.evaluation;
+        if ev.samples == 0 {
+            return fail("evaluation.samples", "is 0: must be at least 1");
+        }
+        in_range("evaluation.temperature", ev.temperature, 0.0, 2.0)?;
+        in_range("evaluation.top_p", ev.top_p, 0.0, 1.0)?;
+        if ev.max_new_tokens == 0 {
+            return fail("evaluation.max_new_tokens", "is 0: must be at least 1");
+        }
+        if ev.k.is_empty() {
+            return fail("evaluation.k", "is empty: give at least one k, e.g. [1]");
+        }
+        for (i, k) in ev.k.iter().enumerate() {
+            if *k == 0 || *k > ev.samples {
+                return fail(
+                    format!("evaluation.k[{i}]"),
+                    format!(
+                        "is {k}: must be between 1 and evaluation.samples ({})",
+                        ev.samples
+                    ),
+                );
+            }
         }
         self.validate_ranking()?;
         self.validate_training()

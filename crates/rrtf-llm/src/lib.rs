@@ -15,8 +15,8 @@
 //!   results handed to a [`sampler::Sink`] as they arrive.
 //!
 //! Stages call a [`Backend`] (a small object-safe trait) so they can be tested with fakes; the
-//! real client is tested against a real HTTP server on 127.0.0.1 (`testserver`, feature
-//! `test-server`). This crate does no SQL and extracts no code from responses (the executor
+//! real client is tested against a real HTTP server on 127.0.0.1 (`testserver`). [`replay`]
+//! serves recorded answers over that server: the replay teacher of offline rounds. This crate does no SQL and extracts no code from responses (the executor
 //! does): it returns the raw text, finish reason and usage.
 
 mod client;
@@ -29,7 +29,7 @@ mod retry;
 pub mod sampler;
 mod types;
 
-#[cfg(feature = "test-server")]
+pub mod replay;
 pub mod testserver;
 
 pub use client::HttpBackend;

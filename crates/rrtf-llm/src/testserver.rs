@@ -1,5 +1,5 @@
-//! A scripted OpenAI-compatible server on 127.0.0.1, for tests and benchmarks (feature
-//! `test-server`). It speaks just enough HTTP/1.1 (keep-alive, `Content-Length` bodies) to
+//! A scripted OpenAI-compatible server on 127.0.0.1, for tests, benchmarks and the replay
+//! teacher ([`crate::replay`]). It speaks just enough HTTP/1.1 (keep-alive, `Content-Length` bodies) to
 //! misbehave on purpose: statuses with `Retry-After`, slow answers, malformed JSON, bodies cut
 //! short. It records every request body, so tests can count what was sent twice.
 
@@ -79,6 +79,12 @@ impl Drop for TestServer {
 impl TestServer {
     /// Start on an ephemeral port of 127.0.0.1.
     pub async fn start(script: Script) -> TestServer {
+        Self::start_with(script, true).await
+    }
+
+    /// Start on an ephemeral port of 127.0.0.1; `record` false keeps no request history (a
+    /// long-running replay server must not grow without bound).
+    pub async fn start_with(script: Script, record: bool) -> TestServer {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind 127.0.0.1");
@@ -91,7 +97,8 @@ impl TestServer {
                 let Ok((stream, _)) = listener.accept().await else {
                     continue;
                 };
-                let (script, seen, counter) = (script.clone(), s.clone(), counter.clone());
+                let (script, counter) = (script.clone(), counter.clone());
+                let seen = record.then(|| s.clone());
                 tokio::spawn(async move {
                     let _ = serve(stream, script, seen, counter).await;
                 });
@@ -135,7 +142,7 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 async fn serve(
     mut stream: TcpStream,
     script: Script,
-    seen: Arc<Mutex<Vec<Request>>>,
+    seen: Option<Arc<Mutex<Vec<Request>>>>,
     counter: Arc<AtomicU64>,
 ) -> std::io::Result<()> {
     stream.set_nodelay(true)?;
@@ -189,7 +196,9 @@ async fn serve(
             authorization,
             body,
         };
-        seen.lock().expect("lock").push(req.clone());
+        if let Some(seen) = &seen {
+            seen.lock().expect("lock").push(req.clone());
+        }
         let mut reply = script(&req);
         while let Reply::Delay(d, next) = reply {
             tokio::time::sleep(d).await;

@@ -83,6 +83,7 @@ pub enum Activation {
 const PRESETS: &[(&str, usize, usize, usize, usize, bool)] = &[
     ("tiny-mqa", 32, 2, 4, 128, true),
     ("tiny-mha", 32, 2, 4, 128, false),
+    ("mini", 64, 2, 4, 1024, true),
     ("small", 256, 4, 8, 1024, true),
     ("base", 768, 12, 12, 2048, true),
 ];

@@ -23,6 +23,7 @@ mod runs;
 mod sampling;
 mod status;
 mod synth_tests;
+mod training;
 mod types;
 
 pub use error::StoreError;
@@ -40,6 +41,7 @@ pub use runs::RunRef;
 pub use sampling::{ModelSpend, ResponseIdentity, SamplingPrompt};
 pub use status::{RoundStatus, StageStatus, Status};
 pub use synth_tests::NewSynthTest;
+pub use training::{DoneRun, MetricPoint, TrainingCurves, TrainingRef};
 pub use types::{
     InsertReport, ModelRole, NewExecution, NewPrompt, NewResponse, NewTest, Outcome, PromptKind,
     ReviewAction, TestOrigin,
