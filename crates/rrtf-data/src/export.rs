@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use rrtf_store::{Outcome, RankedResponse, Store, sha256_hex};
 use serde::Serialize;
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 
 use crate::DataError;
 use crate::pairs::{PairStrategy, pairs};
@@ -268,6 +269,42 @@ fn file_entry(path: &Path, rows: u64) -> Result<FileEntry, DataError> {
     })
 }
 
+/// A writer that hashes what it writes, so the manifest's SHA-256 needs no second read of
+/// the output.
+struct HashingWriter<W> {
+    inner: W,
+    hasher: Sha256,
+    bytes: u64,
+}
+
+impl<W> HashingWriter<W> {
+    fn new(inner: W) -> Self {
+        HashingWriter {
+            inner,
+            hasher: Sha256::new(),
+            bytes: 0,
+        }
+    }
+
+    /// The hex SHA-256 and the length of everything written.
+    fn finish(self) -> (String, u64) {
+        (hex::encode(self.hasher.finalize()), self.bytes)
+    }
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 /// The manifest's path for an output file: `data.jsonl` -> `data.manifest.json`.
 pub fn manifest_path(out: &Path) -> PathBuf {
     let stem = out
@@ -295,7 +332,8 @@ pub async fn export(store: &Store, opts: &ExportOptions) -> Result<ExportReport,
         source,
     };
     let tmp = opts.out.with_extension("tmp");
-    let mut w = BufWriter::with_capacity(1 << 20, File::create(&tmp).map_err(err)?);
+    let file = HashingWriter::new(File::create(&tmp).map_err(err)?);
+    let mut w = BufWriter::with_capacity(1 << 20, file);
     let (mut prompts, mut n_rows) = (0usize, 0u64);
     let mut summary = ReviewSummary::default();
     let fetch = |after: i64| {
@@ -312,12 +350,16 @@ pub async fn export(store: &Store, opts: &ExportOptions) -> Result<ExportReport,
         prompts += groups.len();
         n_rows += write_rows(&groups, opts, &ranker.hash, &mut w).map_err(err)?;
     }
-    w.into_inner()
-        .map_err(|e| err(e.into_error()))?
-        .sync_all()
-        .map_err(err)?;
+    let file = w.into_inner().map_err(|e| err(e.into_error()))?;
+    file.inner.sync_all().map_err(err)?;
+    let (sha256, bytes) = file.finish();
     std::fs::rename(&tmp, &opts.out).map_err(err)?;
-    let mut files = vec![file_entry(&opts.out, n_rows)?];
+    let mut files = vec![FileEntry {
+        path: opts.out.clone(),
+        sha256,
+        bytes,
+        rows: n_rows,
+    }];
     if opts.format == ExportFormat::LlamaFactory {
         files.push(write_dataset_info(opts)?);
     }

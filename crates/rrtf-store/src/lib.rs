@@ -21,6 +21,7 @@ mod responses;
 mod reviews;
 mod runs;
 mod sampling;
+mod sqlite_config;
 mod status;
 mod synth_tests;
 mod training;

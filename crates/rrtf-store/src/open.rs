@@ -37,6 +37,7 @@ impl Store {
     }
 
     async fn connect(path: &Path, create: bool) -> Result<Store> {
+        crate::sqlite_config::configure();
         let open_err = |source| StoreError::Open {
             path: path.to_owned(),
             source,

@@ -118,16 +118,24 @@ impl PromptWriter {
                 .push_bind(*eliminated);
         });
         qb.push(" ON CONFLICT (source, source_id) DO NOTHING");
-        let done = qb.build().execute(&mut **tx).await?.rows_affected();
-        report.prompts.add(done, chunk.len() as u64);
+        let done = qb.build().execute(&mut **tx).await?;
+        let (inserted, last_id) = (done.rows_affected(), done.last_insert_rowid());
+        report.prompts.add(inserted, chunk.len() as u64);
 
         if chunk.iter().any(|(p, _)| !p.tests.is_empty()) {
             let prompts: Vec<&NewPrompt> = chunk.iter().map(|(p, _)| *p).collect();
-            let ids = prompt_ids(tx, &prompts).await?;
+            let ids = if inserted == chunk.len() as u64 && sequential_ids(tx, last_id).await? {
+                // Every row was new and took the next rowid, in VALUES order.
+                let first = last_id - inserted as i64 + 1;
+                PromptIds::Range(first)
+            } else {
+                PromptIds::Map(prompt_ids(tx, &prompts).await?)
+            };
             let tests: Vec<_> = prompts
                 .iter()
-                .flat_map(|p| {
-                    let id = ids[&(p.source.as_str(), p.source_id.as_str())];
+                .enumerate()
+                .flat_map(|(i, p)| {
+                    let id = ids.get(i, p);
                     p.tests.iter().map(move |t| (id, t))
                 })
                 .collect();
@@ -165,6 +173,37 @@ pub(crate) async fn ensure_rounds(
             .await?;
     }
     Ok(())
+}
+
+/// The ids of a chunk's prompts: consecutive from the first when the chunk's INSERT created
+/// every row, else looked up.
+enum PromptIds<'a> {
+    Range(i64),
+    Map(HashMap<(&'a str, &'a str), i64>),
+}
+
+impl PromptIds<'_> {
+    /// The id of the chunk's `i`th prompt `p`.
+    fn get(&self, i: usize, p: &NewPrompt) -> i64 {
+        match self {
+            PromptIds::Range(first) => first + i as i64,
+            PromptIds::Map(ids) => ids[&(p.source.as_str(), p.source_id.as_str())],
+        }
+    }
+}
+
+/// Whether the INSERT that just created rows up to `last_id` gave them consecutive ids.
+///
+/// SQLite gives a row without an explicit id the largest id in the table plus one, unless the
+/// largest is already `i64::MAX` (then it picks unused ids at random). A multi-row INSERT
+/// creates its rows in VALUES order, inside this transaction, which holds the write lock. So
+/// when `last_id` is the table's largest id (and not `i64::MAX`), the statement never fell back
+/// to random ids, and its `n` new rows have ids `last_id - n + 1 ..= last_id` in VALUES order.
+async fn sequential_ids(tx: &mut Transaction<'static, Sqlite>, last_id: i64) -> Result<bool> {
+    let max: Option<i64> = sqlx::query_scalar("SELECT max(id) FROM prompts")
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(max == Some(last_id) && last_id < i64::MAX)
 }
 
 /// Ids of the chunk's prompts, keyed by `(source, source_id)`.

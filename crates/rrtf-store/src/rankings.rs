@@ -1,6 +1,9 @@
 //! Scores and rankings, keyed by the ranker configuration's hash: ranking again with a new
 //! configuration adds rows under the new hash and keeps the old ones.
 
+use std::collections::HashMap;
+
+use futures_util::TryStreamExt;
 use sqlx::{QueryBuilder, Sqlite};
 
 use crate::{InsertReport, ModelRole, Outcome, PromptKind, Result, Store, StoreError};
@@ -63,56 +66,25 @@ pub struct RankedResponse {
     pub components: serde_json::Value,
 }
 
-/// A prompt's columns and its responses as one JSON array.
-type GroupJsonRow = (i64, i64, String, String, String, String, String, String);
+/// A kept prompt's columns, as `ranked_groups_page` reads them.
+type PromptRow = (i64, i64, String, String, String, String, String);
 
-/// A response as aggregated by `ranked_groups`' JSON query.
-#[derive(serde::Deserialize)]
-struct ResponseJson {
-    response_id: i64,
-    model: String,
-    role: String,
-    temperature: Option<String>,
-    sample_index: i64,
-    raw_text: String,
-    code: Option<String>,
-    finish_reason: Option<String>,
-    score: String,
-    outcome: String,
-    tests_passed: i64,
-    tests_total: i64,
-    components: serde_json::Value,
-}
-
-fn real(column: &'static str, text: String) -> Result<f64> {
-    text.parse().map_err(|_| StoreError::Corrupt {
-        column,
-        value: text,
-    })
-}
-
-impl ResponseJson {
-    fn into_ranked(self) -> Result<RankedResponse> {
-        Ok(RankedResponse {
-            response_id: self.response_id,
-            model: self.model,
-            role: parse("models.role", self.role)?,
-            temperature: self
-                .temperature
-                .map(|t| real("responses.temperature", t))
-                .transpose()?,
-            sample_index: self.sample_index,
-            raw_text: self.raw_text,
-            code: self.code,
-            finish_reason: self.finish_reason,
-            score: real("scores.score", self.score)?,
-            outcome: parse("scores.outcome", self.outcome)?,
-            tests_passed: self.tests_passed,
-            tests_total: self.tests_total,
-            components: self.components,
-        })
-    }
-}
+/// One ranked response, as `ranked_groups_page` reads them (prompt id first).
+type ResponseRow = (
+    i64,
+    i64,
+    i64,
+    Option<f64>,
+    i64,
+    String,
+    Option<String>,
+    Option<String>,
+    f64,
+    String,
+    i64,
+    i64,
+    String,
+);
 
 /// Parse a stored closed-vocabulary value; a value outside it is a corrupt database.
 pub(crate) fn parse<T: std::str::FromStr>(column: &'static str, value: String) -> Result<T> {
@@ -249,10 +221,6 @@ impl Store {
     }
 
     /// Kept prompts ranked under `ranker_hash`, each with its responses best first.
-    ///
-    /// One row per prompt: SQLite aggregates the responses into a JSON array, which is far
-    /// cheaper than one row per response through the driver. Reals travel as 17-digit text so
-    /// they round-trip exactly (SQLite's JSON renders reals with 15 digits).
     pub async fn ranked_groups(&self, ranker_hash: &str) -> Result<Vec<RankedGroup>> {
         let mut all = Vec::new();
         let mut after = 0;
@@ -268,58 +236,111 @@ impl Store {
 
     /// At most `limit` kept prompts with ids above `after_prompt_id`, in id order (pages for
     /// streaming a large export).
+    ///
+    /// Two flat reads, merged here: the page's prompts, then every score row in the page's
+    /// prompt-id range in (prompt, position) order, which the `scores` primary key serves
+    /// without sorting. Reals are read as SQLite stores them (8-byte doubles), so they read
+    /// back exactly.
     pub async fn ranked_groups_page(
         &self,
         ranker_hash: &str,
         after_prompt_id: i64,
         limit: i64,
     ) -> Result<Vec<RankedGroup>> {
-        let rows: Vec<GroupJsonRow> = sqlx::query_as(
-            "SELECT p.id, p.round, p.source, p.source_id, p.kind, p.language, p.text, \
-               (SELECT json_group_array(json_object( \
-                   'response_id', r.id, 'model', m.name, 'role', m.role, \
-                   'temperature', iif(r.temperature IS NULL, NULL, printf('%!.17g', r.temperature)), 'sample_index', r.sample_index, \
-                   'raw_text', r.raw_text, 'code', r.code, 'finish_reason', r.finish_reason, \
-                   'score', printf('%!.17g', s.score), 'outcome', s.outcome, \
-                   'tests_passed', s.tests_passed, 'tests_total', s.tests_total, \
-                   'components', json(s.components_json)) ORDER BY s.position) \
-                FROM scores s \
-                JOIN responses r ON r.id = s.response_id \
-                JOIN models m ON m.id = r.model_id \
-                WHERE s.ranker_id = rp.ranker_id AND s.prompt_id = rp.prompt_id) \
-             FROM ranked_prompts rp JOIN prompts p ON p.id = rp.prompt_id \
-             WHERE rp.ranker_id = (SELECT id FROM rankers WHERE hash = ?) AND rp.status = 'kept' \
-               AND rp.prompt_id > ? \
-             ORDER BY rp.prompt_id LIMIT ?",
-        )
-        .bind(ranker_hash)
-        .bind(after_prompt_id)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.into_iter()
-            .map(
-                |(prompt_id, round, source, source_id, kind, language, prompt, json)| {
-                    let responses: Vec<ResponseJson> =
-                        serde_json::from_str(&json).map_err(|e| StoreError::Corrupt {
-                            column: "rankings (aggregated)",
-                            value: format!("{e}"),
-                        })?;
-                    Ok(RankedGroup {
-                        prompt_id,
-                        round,
-                        source,
-                        source_id,
-                        kind: parse("prompts.kind", kind)?,
-                        language,
-                        prompt,
-                        responses: responses
-                            .into_iter()
-                            .map(ResponseJson::into_ranked)
-                            .collect::<Result<_>>()?,
-                    })
-                },
+        // One read transaction: the page's prompts and scores come from one snapshot.
+        let mut conn = self.pool.begin().await?;
+        let Some(ranker_id): Option<i64> =
+            sqlx::query_scalar("SELECT id FROM rankers WHERE hash = ?")
+                .bind(ranker_hash)
+                .fetch_optional(&mut *conn)
+                .await?
+        else {
+            return Ok(Vec::new());
+        };
+        let models: HashMap<i64, (String, ModelRole)> =
+            sqlx::query_as::<_, (i64, String, String)>("SELECT id, name, role FROM models")
+                .fetch_all(&mut *conn)
+                .await?
+                .into_iter()
+                .map(|(id, name, role)| Ok((id, (name, parse("models.role", role)?))))
+                .collect::<Result<_>>()?;
+        let mut groups = Vec::with_capacity(usize::try_from(limit).unwrap_or(0).min(1 << 16));
+        {
+            let mut rows = sqlx::query_as::<_, PromptRow>(
+                "SELECT p.id, p.round, p.source, p.source_id, p.kind, p.language, p.text \
+                 FROM ranked_prompts rp JOIN prompts p ON p.id = rp.prompt_id \
+                 WHERE rp.ranker_id = ? AND rp.prompt_id > ? AND rp.status = 'kept' \
+                 ORDER BY rp.prompt_id LIMIT ?",
             )
-            .collect()
+            .bind(ranker_id)
+            .bind(after_prompt_id)
+            .bind(limit)
+            .fetch(&mut *conn);
+            while let Some((prompt_id, round, source, source_id, kind, language, prompt)) =
+                rows.try_next().await?
+            {
+                groups.push(RankedGroup {
+                    prompt_id,
+                    round,
+                    source,
+                    source_id,
+                    kind: parse("prompts.kind", kind)?,
+                    language,
+                    prompt,
+                    responses: Vec::new(),
+                });
+            }
+        }
+        let Some(last) = groups.last().map(|g| g.prompt_id) else {
+            return Ok(groups);
+        };
+        // Dropped prompts in the range have scores too: they match no group and are skipped.
+        let mut rows = sqlx::query_as::<_, ResponseRow>(
+            "SELECT s.prompt_id, r.id, r.model_id, r.temperature, r.sample_index, r.raw_text, \
+               r.code, r.finish_reason, s.score, s.outcome, s.tests_passed, s.tests_total, \
+               s.components_json \
+             FROM scores s JOIN responses r ON r.id = s.response_id \
+             WHERE s.ranker_id = ? AND s.prompt_id > ? AND s.prompt_id <= ? \
+             ORDER BY s.prompt_id, s.position",
+        )
+        .bind(ranker_id)
+        .bind(after_prompt_id)
+        .bind(last)
+        .fetch(&mut *conn);
+        let mut g = 0;
+        while let Some(row) = rows.try_next().await? {
+            let prompt_id = row.0;
+            while g < groups.len() && groups[g].prompt_id < prompt_id {
+                g += 1;
+            }
+            let Some(group) = groups.get_mut(g).filter(|gr| gr.prompt_id == prompt_id) else {
+                continue;
+            };
+            let (model, role) = models.get(&row.2).ok_or_else(|| StoreError::Corrupt {
+                column: "responses.model_id",
+                value: row.2.to_string(),
+            })?;
+            group.responses.push(RankedResponse {
+                response_id: row.1,
+                model: model.clone(),
+                role: *role,
+                temperature: row.3,
+                sample_index: row.4,
+                raw_text: row.5,
+                code: row.6,
+                finish_reason: row.7,
+                score: row.8,
+                outcome: parse("scores.outcome", row.9)?,
+                tests_passed: row.10,
+                tests_total: row.11,
+                components: serde_json::from_str(&row.12).map_err(|e| StoreError::Corrupt {
+                    column: "scores.components_json",
+                    value: format!("{e}: {}", row.12),
+                })?,
+            });
+        }
+        drop(rows);
+        conn.commit().await?;
+        Ok(groups)
     }
 }

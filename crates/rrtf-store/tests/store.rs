@@ -447,3 +447,40 @@ async fn pending_executions_are_exactly_what_is_missing() {
         Some("code")
     );
 }
+
+/// Tests land on their own prompt whether the chunk's prompts are all new (ids taken from the
+/// INSERT) or partly stored already or repeated (ids looked up).
+#[tokio::test]
+async fn tests_attach_to_their_prompt_for_new_existing_and_repeated_rows() {
+    let (_dir, store) = fresh().await;
+    let first: Vec<_> = (0..7).map(|i| prompt(&format!("a{i}"), true)).collect();
+    store.insert_prompts(&first, &|_| {}).await.unwrap();
+    // Mixed: three stored already, four new, one new row twice.
+    let mut mixed: Vec<_> = (4..11).map(|i| prompt(&format!("a{i}"), true)).collect();
+    mixed.push(prompt("a9", true));
+    let report = store.insert_prompts(&mixed, &|_| {}).await.unwrap();
+    assert_eq!(
+        report.prompts,
+        InsertReport {
+            inserted: 4,
+            existing: 4
+        }
+    );
+    assert_eq!(
+        report.tests,
+        InsertReport {
+            inserted: 4,
+            existing: 4
+        }
+    );
+    for i in 0..11 {
+        let sid = format!("a{i}");
+        let detail = store.prompt_detail(&sid, None).await.unwrap();
+        let codes: Vec<_> = detail.tests.iter().map(|t| t.code.as_str()).collect();
+        assert_eq!(
+            codes,
+            [format!("def check(c):\n    assert c() == '{sid}'\n")],
+            "{sid}"
+        );
+    }
+}
