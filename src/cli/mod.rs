@@ -15,6 +15,7 @@ mod rank;
 mod report;
 mod review;
 mod sample;
+mod serve;
 mod synth;
 mod tokenizer;
 mod train;
@@ -78,6 +79,8 @@ pub enum Command {
     Model(model::ModelCommand),
     /// Train on ranked groups with the RRTF objective; `train loss` scores a checkpoint.
     Train(train::TrainArgs),
+    /// Serve a checkpoint over an OpenAI-compatible HTTP API (/v1/completions, /v1/chat/completions).
+    Serve(serve::ServeArgs),
 }
 
 /// The project revision this binary was built from (recorded with every run).
@@ -160,9 +163,11 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
     1
 }
 
-pub fn init_tracing(verbose: u8) {
+/// `serving`: `rrtf serve` logs its requests (info) even without -v.
+pub fn init_tracing(verbose: u8, serving: bool) {
     use tracing_subscriber::EnvFilter;
     let default = match verbose {
+        0 if serving => "warn,rrtf_serve=info,rrtf::cli::serve=info",
         0 => "warn",
         1 => "info",
         _ => "debug",
@@ -200,6 +205,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Model(cmd) => model::run(&ctx, cmd),
             Command::Tokenizer(cmd) => tokenizer::run(&ctx, cmd),
             Command::Train(args) => train::run(&ctx, args).await,
+            Command::Serve(args) => serve::run(&ctx, args).await,
         }
     })
 }
