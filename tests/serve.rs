@@ -416,6 +416,22 @@ async fn shapes_auth_errors_stop_seed_and_streaming() {
             .any(|c| c["choices"][0]["finish_reason"].is_string())
     );
 
+    // Concurrent requests queue for the model thread and get the sequential answers.
+    let body = json!({"model": "tiny", "prompt": "def ", "max_tokens": 12, "temperature": 0});
+    let tasks: Vec<_> = (0..6)
+        .map(|_| {
+            let request = client()
+                .post(s.url("/v1/completions"))
+                .bearer_auth(KEY)
+                .json(&body);
+            tokio::spawn(async move { request.send().await?.json::<Value>().await })
+        })
+        .collect();
+    for task in tasks {
+        let v = task.await.unwrap().unwrap();
+        assert_eq!(v["choices"][0]["text"], greedy.as_str(), "{v}");
+    }
+
     // Requests are logged on stderr, the token never.
     let log = s.stderr();
     assert!(log.contains("/v1/completions"), "{log}");
@@ -535,6 +551,22 @@ async fn rrtf_llm_samples_the_student_over_http() {
         .await
         .unwrap();
     assert!(g.completion_tokens.unwrap() >= 1);
+
+    // SIGTERM stops it cleanly (exit 0).
+    let mut s = s;
+    unsafe { libc::kill(s.child.id() as i32, libc::SIGTERM) };
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = s.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still running after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}: {}", s.stderr());
 }
 
 #[test]
