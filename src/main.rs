@@ -15,7 +15,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
-    cli::init_tracing(args.verbose);
+    cli::init_tracing(args.verbose, matches!(args.command, cli::Command::Serve(_)));
     match cli::run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -20,6 +20,7 @@ mod report;
 mod review;
 mod round;
 mod sample;
+mod serve;
 mod synth;
 mod tokenizer;
 mod train;
@@ -90,6 +91,8 @@ pub enum Command {
     /// One round end to end: evolve, synthesize tests, sample, execute, rank, train, evaluate,
     /// register the student, report. Resumable; finished stages are skipped.
     Round(round::RoundArgs),
+    /// Serve a checkpoint over an OpenAI-compatible HTTP API (/v1/completions, /v1/chat/completions).
+    Serve(serve::ServeArgs),
 }
 
 /// The project revision this binary was built from (recorded with every run).
@@ -172,9 +175,11 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
     1
 }
 
-pub fn init_tracing(verbose: u8) {
+/// `serving`: `rrtf serve` logs its requests (info) even without -v.
+pub fn init_tracing(verbose: u8, serving: bool) {
     use tracing_subscriber::EnvFilter;
     let default = match verbose {
+        0 if serving => "warn,rrtf_serve=info,rrtf::cli::serve=info",
         0 => "warn",
         1 => "info",
         _ => "debug",
@@ -215,6 +220,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Round(args) => round::run(&ctx, args).await,
             Command::Tokenizer(cmd) => tokenizer::run(&ctx, cmd),
             Command::Train(args) => train::run(&ctx, args).await,
+            Command::Serve(args) => serve::run(&ctx, args).await,
         }
     })
 }

@@ -2,6 +2,8 @@
 //! temperature → top-k → top-p sampling (transformers' order) from a seeded RNG.
 //! Generation stops at the end-of-text token (which is kept in `new_ids`, as transformers
 //! does), at a stop string (the text is cut before it), or after `max_new_tokens`.
+//! [`generate_with`] also shows each new token to an observer, which may cancel (servers use it
+//! to stream and to stop work for a client that went away).
 
 use burn::tensor::{Int, Tensor, TensorData};
 use rand::{Rng, SeedableRng, rngs::StdRng};
@@ -73,6 +75,8 @@ pub enum StopReason {
     EndOfText,
     StopString,
     MaxNewTokens,
+    /// The observer of [`generate_with`] asked to stop.
+    Cancelled,
 }
 
 /// The result of [`generate`].
@@ -90,6 +94,18 @@ pub fn generate(
     tok: &CodeTokenizer,
     prompt_ids: &[u32],
     params: &SamplingParams,
+) -> Result<Generation> {
+    generate_with(model, tok, prompt_ids, params, |_| true)
+}
+
+/// [`generate`], showing the new ids so far to `observe` after each token (before the stop
+/// checks); when it returns false, generation ends with [`StopReason::Cancelled`].
+pub fn generate_with(
+    model: &GptBigCode,
+    tok: &CodeTokenizer,
+    prompt_ids: &[u32],
+    params: &SamplingParams,
+    mut observe: impl FnMut(&[u32]) -> bool,
 ) -> Result<Generation> {
     params.validate()?;
     if prompt_ids.is_empty() {
@@ -115,6 +131,10 @@ pub fn generate(
         let logits = next_logits(model, &input, &mut cache)?;
         let next = pick(logits, params, &mut rng);
         new_ids.push(next);
+        if !observe(&new_ids) {
+            stop_reason = StopReason::Cancelled;
+            break;
+        }
         if next == tok.eos_id() {
             stop_reason = StopReason::EndOfText;
             break;
@@ -137,7 +157,7 @@ pub fn generate(
         }
         input = vec![next];
     }
-    if params.stop.is_empty() || stop_reason == StopReason::EndOfText {
+    if params.stop.is_empty() || stop_reason != StopReason::MaxNewTokens {
         text = tok.decode(&new_ids, true)?;
     }
     Ok(Generation {

@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 pub use burn::tensor::Device;
 pub use config::GptBigCodeConfig;
 pub use error::{ModelError, Result};
-pub use generate::{Generation, SamplingParams, generate};
+pub use generate::{Generation, SamplingParams, StopReason, generate, generate_with};
 pub use logprobs::{
     Batch, PairLogprobs, TokenPair, score_pairs, sequence_logprobs, token_logprobs,
 };

@@ -123,6 +123,36 @@ fn greedy_tokens_match_transformers() {
     }
 }
 
+#[test]
+fn generate_with_shows_every_token_and_can_cancel() {
+    let ckpt = load("mqa");
+    let prompt_ids = ckpt.tokenizer.encode("def ").unwrap();
+    let params = SamplingParams {
+        max_new_tokens: 6,
+        temperature: 1.0,
+        seed: 5,
+        ..Default::default()
+    };
+    let plain = generate(&ckpt.model, &ckpt.tokenizer, &prompt_ids, &params).unwrap();
+    let mut seen = Vec::new();
+    let observed =
+        rrtf_model::generate_with(&ckpt.model, &ckpt.tokenizer, &prompt_ids, &params, |ids| {
+            seen.push(ids.to_vec());
+            true
+        })
+        .unwrap();
+    assert_eq!(observed, plain, "observing changes nothing");
+    assert_eq!(seen.last(), Some(&plain.new_ids));
+    assert_eq!(seen.len(), plain.new_ids.len());
+    let cancelled =
+        rrtf_model::generate_with(&ckpt.model, &ckpt.tokenizer, &prompt_ids, &params, |ids| {
+            ids.len() < 2
+        })
+        .unwrap();
+    assert_eq!(cancelled.stop_reason, rrtf_model::StopReason::Cancelled);
+    assert_eq!(cancelled.new_ids, plain.new_ids[..2]);
+}
+
 /// Logits of `ids` (one row, positions from 0), flattened.
 fn logits(ckpt: &Checkpoint, ids: &[u32]) -> Vec<f32> {
     use rrtf_model::model::GptBigCode;

@@ -1,0 +1,80 @@
+//! `rrtf serve`: an OpenAI-compatible server over a checkpoint. All logic lives in
+//! `rrtf-serve`; this module parses arguments, prints where it listens and maps errors.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use rrtf_serve::{ApiKey, ChatTemplate, ServeError, ServeOptions, Server};
+
+use super::{BadInput, Ctx};
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Checkpoint directory (config.json, model.safetensors, tokenizer.json).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Address to bind; the default answers this machine only.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port to listen on; 0 picks a free one (printed, and in the --json line).
+    #[arg(long, default_value_t = 8000)]
+    pub port: u16,
+    /// Name clients send as `model` (default: the checkpoint directory's name).
+    #[arg(long)]
+    pub model_name: Option<String>,
+    /// Environment variable holding a bearer token clients must send (never the token itself).
+    #[arg(long, value_name = "VAR")]
+    pub api_key_env: Option<String>,
+    /// How chat messages become a prompt: plain (`User: ...` lines), docstring (the trainer's
+    /// default prompt template) or raw (contents joined by newlines).
+    #[arg(long, default_value = "plain")]
+    pub chat_template: String,
+    /// Requests waiting for the model at most; more are answered 503.
+    #[arg(long, default_value_t = 64)]
+    pub max_queue: usize,
+}
+
+fn serve_err(e: ServeError) -> anyhow::Error {
+    if e.is_user_error() {
+        anyhow::Error::new(BadInput(e.to_string()))
+    } else {
+        anyhow::Error::new(e)
+    }
+}
+
+pub async fn run(ctx: &Ctx, a: ServeArgs) -> anyhow::Result<()> {
+    let mut opts = ServeOptions::new(&a.model);
+    opts.model_name = a.model_name;
+    opts.chat_template = ChatTemplate::parse(&a.chat_template).map_err(serve_err)?;
+    opts.api_key = a
+        .api_key_env
+        .as_deref()
+        .map(ApiKey::from_env)
+        .transpose()
+        .map_err(serve_err)?;
+    if a.max_queue == 0 {
+        return Err(BadInput("--max-queue 0: must be at least 1".into()).into());
+    }
+    opts.max_queue = a.max_queue;
+    let auth = opts.api_key.is_some();
+    let server = Server::load(opts).await.map_err(serve_err)?;
+    let listener = rrtf_serve::bind(&a.host, a.port).await.map_err(serve_err)?;
+    let addr = listener.local_addr()?;
+    let url = format!("http://{addr}");
+    let model = server.model_name().to_owned();
+    ctx.emit(
+        || format!("serving {model} at {url}/v1 (Ctrl-C stops)"),
+        || {
+            serde_json::json!({
+                "url": url, "base_url": format!("{url}/v1"), "model": model,
+                "context_length": server.context_length(), "auth": auth,
+                "chat_template": a.chat_template,
+            })
+        },
+    );
+    tracing::info!(%addr, model = %server.model_name(), "listening");
+    server
+        .run(listener, rrtf_serve::shutdown_signal())
+        .await
+        .map_err(serve_err)
+}
