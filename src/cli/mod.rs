@@ -10,10 +10,12 @@ mod data;
 mod evolve;
 mod exec;
 mod exec_stage;
+mod html;
 mod model;
 mod rank;
 mod report;
 mod review;
+mod review_web;
 mod sample;
 mod synth;
 mod tokenizer;
@@ -63,7 +65,7 @@ pub enum Command {
     Exec(exec::ExecArgs),
     /// Score and rank executed responses (outcomes, teacher preference, heuristics, filters).
     Rank(rank::RankArgs),
-    /// Operator review: list, show, pin, exclude, reorder, note, stats.
+    /// Operator review: list, show, pin, exclude, reorder, note, stats; serve (in a browser).
     #[command(subcommand)]
     Review(review::ReviewCmd),
     /// Write a static HTML report with plots (outcomes per model, scores, pairs per round).
