@@ -84,6 +84,13 @@ fn http_status(url: &str, request: &str) -> u16 {
         .unwrap_or_else(|| panic!("no status line: {answer:?}"))
 }
 
+/// With `RRTF_SCREENSHOTS=DIR`, save what the page looks like as `DIR/NAME.png`.
+fn snap(b: &mut Browser, name: &str) {
+    if let Some(dir) = std::env::var_os("RRTF_SCREENSHOTS") {
+        b.screenshot(&Path::new(&dir).join(format!("{name}.png")));
+    }
+}
+
 fn text(b: &mut Browser, selector: &str) -> String {
     let sel = serde_json::to_string(selector).unwrap();
     b.eval(&format!(
@@ -103,6 +110,7 @@ fn count(b: &mut Browser, selector: &str) -> u64 {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn operators_review_in_headless_chromium() {
+    chromium::find_chromium(); // fail first, naming the package, when there is none
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     let problems: Vec<Value> = humaneval().into_iter().take(3).collect();
@@ -126,10 +134,12 @@ async fn operators_review_in_headless_chromium() {
     );
     assert!(count(&mut b, "svg") >= 4, "the report's four plots");
     assert!(text(&mut b, "#pairs").contains("Pairs per round"));
+    snap(&mut b, "index");
 
     // The prompt list, its filters and text search.
     b.expect_new_page(|b| b.click("nav a[href='/prompts']"));
     assert_eq!(count(&mut b, "tr.prompt-row"), 3);
+    snap(&mut b, "prompts");
     b.goto(&format!(
         "{}/prompts?outcome=pass&status=kept&round=0",
         server.url
@@ -232,6 +242,7 @@ async fn operators_review_in_headless_chromium() {
         0,
         "the note is text, not markup"
     );
+    snap(&mut b, "prompt");
 
     // An unknown prompt is a 404 page.
     b.goto(&format!("{}/prompts/999", server.url));
