@@ -231,11 +231,24 @@ async fn operators_review_in_headless_chromium() {
         "web-ana"
     );
 
+    // Exclude the teacher's answer, then include it back.
+    b.expect_new_page(|b| b.click("#exclude-1"));
+    let excluded = "document.querySelector('#r1').classList.contains('excluded')";
+    assert_eq!(b.eval(excluded), json!(true));
+    assert_eq!(
+        text(&mut b, "#r1 .effective"),
+        "—",
+        "out of the effective order"
+    );
+    b.expect_new_page(|b| b.click("#include-1"));
+    assert_eq!(b.eval(excluded), json!(false));
+    assert_eq!(text(&mut b, "#r1 .effective"), "#2");
+
     // Add a note by typing it.
     let note = "tests look weak <b>check the edge cases</b>";
     b.type_into("#note-text", note);
     b.expect_new_page(|b| b.click("#note-submit"));
-    assert_eq!(count(&mut b, "tr.review"), 2);
+    assert_eq!(count(&mut b, "tr.review"), 4);
     assert_eq!(text(&mut b, "tr.review[data-action='note'] .reason"), note);
     assert_eq!(
         count(&mut b, "tr.review b"),
@@ -270,10 +283,18 @@ async fn operators_review_in_headless_chromium() {
     drop(b);
     drop(server);
 
-    // The CLI sees both actions, authored by the reviewer; exports honour the pin.
+    // The CLI sees every action, authored by the reviewer; exports honour the pin.
     let show = ok_json(d, &["--json", "review", "show", "HumanEval/0"]);
     let reviews = show["reviews"].as_array().unwrap();
-    assert_eq!(reviews.len(), 2, "{reviews:?}");
+    assert_eq!(reviews.len(), 4, "{reviews:?}");
+    let actions: Vec<(&str, &str)> = reviews
+        .iter()
+        .map(|r| (r["action"].as_str().unwrap(), r["author"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        actions,
+        ["pin", "exclude", "include", "note"].map(|a| (a, "web-ana"))
+    );
     assert_eq!(
         (
             &reviews[0]["action"],
@@ -284,9 +305,9 @@ async fn operators_review_in_headless_chromium() {
     );
     assert_eq!(
         (
-            &reviews[1]["action"],
-            &reviews[1]["reason"],
-            &reviews[1]["author"]
+            &reviews[3]["action"],
+            &reviews[3]["reason"],
+            &reviews[3]["author"]
         ),
         (&json!("note"), &json!(note), &json!("web-ana"))
     );
