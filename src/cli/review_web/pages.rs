@@ -473,11 +473,41 @@ pub fn prompt(reviewer: &str, d: &PromptDetail) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::url_value;
+    use super::{ListQuery, list, url_value};
 
     #[test]
     fn query_values_are_percent_encoded() {
         assert_eq!(url_value("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
         assert_eq!(url_value("HumanEval_0-x.y~"), "HumanEval_0-x.y~");
+    }
+
+    #[test]
+    fn the_pager_keeps_the_filters() {
+        let q = ListQuery {
+            round: "1".into(),
+            q: "a&b <c>".into(),
+            ..ListQuery::default()
+        };
+        let page = |n| list("ana", &q, &[0, 1], &[], 120, n, Some("0123456789abcdef"));
+        let link = |n| {
+            format!(
+                "/prompts?round=1&amp;status=&amp;outcome=&amp;reviewed=&amp;q=a%26b%20%3Cc%3E&amp;page={n}"
+            )
+        };
+        let first = page(1);
+        assert!(first.contains("page 1 of 3") && !first.contains("id=\"prev\""));
+        assert!(
+            first.contains(&format!("id=\"next\" href=\"{}\"", link(2))),
+            "{first}"
+        );
+        let middle = page(2);
+        assert!(middle.contains(&format!("id=\"prev\" href=\"{}\"", link(1))));
+        assert!(middle.contains(&format!("id=\"next\" href=\"{}\"", link(3))));
+        assert!(!page(3).contains("id=\"next\""));
+        assert!(
+            first.contains("value=\"a&amp;b &lt;c&gt;\""),
+            "the search box is escaped"
+        );
+        assert!(first.contains("<option value=\"1\" selected>1</option>"));
     }
 }
