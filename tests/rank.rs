@@ -1,50 +1,11 @@
 //! Ranking and review end to end through the `rrtf` binary: HumanEval's canonical solutions as a
 //! teacher's responses, broken bodies as a student's. Executions are written through the store
-//! here (the verdicts the executor gives these programs: canonical pass, broken fail).
+//! (`common::fixture_executions`: the verdicts the executor gives these programs).
 
 mod common;
 
-use std::path::Path;
-
-use common::{humaneval_teacher_and_student, ok_json, read_jsonl, rrtf};
-use rrtf_store::{NewExecution, Outcome, Store};
+use common::{fixture_executions, humaneval_teacher_and_student, ok_json, read_jsonl, rrtf};
 use serde_json::{Value, json};
-
-/// Executions as the executor reports them: teacher (canonical) pass, student (broken) fails.
-async fn execute(db: &Path) {
-    let store = Store::open(db).await.unwrap();
-    let rows: Vec<NewExecution> = {
-        let keys = store.prompt_keys().await.unwrap();
-        assert_eq!(keys.len(), 164);
-        // Responses 1..=164 are the teacher's (imported first), 165..=328 the student's; test
-        // i belongs to prompt i.
-        (1..=328)
-            .map(|rid: i64| {
-                let pass = rid <= 164;
-                NewExecution {
-                    response_id: rid,
-                    test_id: if pass { rid } else { rid - 164 },
-                    outcome: if pass {
-                        Outcome::Pass
-                    } else {
-                        Outcome::TestFailure
-                    },
-                    tests_passed: if pass { 3 } else { 0 },
-                    tests_total: 3,
-                    first_failure: (!pass)
-                        .then(|| "AssertionError: assert candidate(1) == 2".into()),
-                    stderr_tail: None,
-                    wall_ms: Some(5),
-                    cpu_ms: Some(4),
-                    peak_rss_kb: Some(9000),
-                    executor_hash: "fixture".into(),
-                }
-            })
-            .collect()
-    };
-    assert_eq!(store.insert_executions(&rows).await.unwrap().inserted, 328);
-    store.close().await;
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn canonical_beats_broken_and_reviews_survive_a_rerank() {
@@ -60,7 +21,7 @@ async fn canonical_beats_broken_and_reviews_survive_a_rerank() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("rrtf exec"));
 
-    execute(&d.join("rrtf.db")).await;
+    fixture_executions(&d.join("rrtf.db"), 164).await;
     let ranked = ok_json(d, &["--json", "rank"]);
     assert_eq!(ranked["prompts"], 164);
     assert_eq!(ranked["kept"], 164);

@@ -12,6 +12,7 @@ mod eval;
 mod evolve;
 mod exec;
 mod exec_stage;
+mod html;
 mod model;
 mod plots;
 mod quickstart;
@@ -19,6 +20,7 @@ mod rank;
 mod report;
 mod review;
 mod round;
+mod review_web;
 mod sample;
 mod serve;
 mod synth;
@@ -71,7 +73,7 @@ pub enum Command {
     Exec(exec::ExecArgs),
     /// Score and rank executed responses (outcomes, teacher preference, heuristics, filters).
     Rank(rank::RankArgs),
-    /// Operator review: list, show, pin, exclude, reorder, note, stats.
+    /// Operator review: list, show, pin, exclude, reorder, note, stats; serve (in a browser).
     #[command(subcommand)]
     Review(review::ReviewCmd),
     /// Write a static HTML report with plots (outcomes per model, scores, pairs per round).

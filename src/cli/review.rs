@@ -45,6 +45,9 @@ pub enum ReviewCmd {
         #[arg(long)]
         ranker: Option<String>,
     },
+    /// Review in a web browser: rounds and plots, prompt lists with filters, responses side
+    /// by side; pins, exclusions and notes go to the same audit trail.
+    Serve(super::review_web::ServeArgs),
 }
 
 #[derive(Debug, Args)]
@@ -134,6 +137,7 @@ pub async fn run(ctx: &Ctx, cmd: ReviewCmd) -> Result<()> {
             full,
         } => show(ctx, &store, &prompt, ranker, full).await,
         ReviewCmd::Stats { ranker } => stats(ctx, &store, ranker).await,
+        ReviewCmd::Serve(a) => super::review_web::serve(ctx, store.clone(), a).await,
         ReviewCmd::Pin(a) => {
             act(
                 ctx,
@@ -231,10 +235,34 @@ async fn act(
         .filter(|a| !a.trim().is_empty())
         .ok_or_else(|| BadInput("who is reviewing? pass --author NAME (or set USER)".into()))?;
     let prompt_id = store.find_prompt(prompt).await?;
-    if action == ReviewAction::Reorder {
+    let review = NewReview {
+        prompt_id,
+        response_id,
+        action,
+        payload,
+        author: author.clone(),
+        reason: common.reason,
+    };
+    let id = record(store, review).await?;
+    ctx.emit(
+        || {
+            let target = response_id.map_or(String::new(), |r| format!(" response {r}"));
+            format!("review {id}: {action} prompt {prompt_id}{target} by {author}")
+        },
+        || json!({ "review_id": id, "prompt_id": prompt_id, "response_id": response_id, "action": action, "author": author }),
+    );
+    Ok(())
+}
+
+/// Check and append one review to the audit trail; the CLI and `rrtf review serve` both
+/// record through here. A reorder may list only the prompt's own responses.
+pub(super) async fn record(store: &Store, review: NewReview) -> Result<i64> {
+    if review.action == ReviewAction::Reorder {
+        let prompt_id = review.prompt_id;
         let detail = store.prompt_detail(&prompt_id.to_string(), None).await?;
         let known: Vec<i64> = detail.responses.iter().map(|r| r.response_id).collect();
-        let order = payload
+        let order = review
+            .payload
             .as_ref()
             .and_then(|p| p["order"].as_array())
             .cloned()
@@ -248,24 +276,7 @@ async fn act(
             }
         }
     }
-    let id = store
-        .add_review(&NewReview {
-            prompt_id,
-            response_id,
-            action,
-            payload,
-            author: author.clone(),
-            reason: common.reason,
-        })
-        .await?;
-    ctx.emit(
-        || {
-            let target = response_id.map_or(String::new(), |r| format!(" response {r}"));
-            format!("review {id}: {action} prompt {prompt_id}{target} by {author}")
-        },
-        || json!({ "review_id": id, "prompt_id": prompt_id, "response_id": response_id, "action": action, "author": author }),
-    );
-    Ok(())
+    Ok(store.add_review(&review).await?)
 }
 
 async fn list(ctx: &Ctx, store: &Store, a: ListArgs) -> Result<()> {
@@ -342,7 +353,7 @@ fn first_lines(s: &str, n: usize, full: bool) -> String {
 }
 
 /// The order exports and training see after reviews, for a prompt's ranked responses.
-fn effective_order(d: &PromptDetail) -> Vec<i64> {
+pub(super) fn effective_order(d: &PromptDetail) -> Vec<i64> {
     let responses: Vec<RankedResponse> = d
         .responses
         .iter()

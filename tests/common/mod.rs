@@ -74,9 +74,18 @@ pub fn read_jsonl(path: &Path) -> Vec<Value> {
 /// `canonical` (responses 1..=164) and `broken_body` as those of student `broken` (165..=328).
 pub fn humaneval_teacher_and_student(d: &Path, broken_body: &str) -> Vec<Value> {
     let he = humaneval();
-    write_jsonl(&d.join("he.jsonl"), &he);
+    teacher_and_student(d, &he, broken_body);
+    he
+}
+
+/// A project with `problems` (HumanEval rows) as prompts 1..=n, their canonical solutions as the
+/// responses of teacher `canonical` (responses 1..=n) and `broken_body` as those of student
+/// `broken` (n+1..=2n). Test i belongs to prompt i.
+pub fn teacher_and_student(d: &Path, problems: &[Value], broken_body: &str) {
+    write_jsonl(&d.join("he.jsonl"), problems);
     let answers = |body: Option<&str>| -> Vec<Value> {
-        he.iter()
+        problems
+            .iter()
             .map(|p| json!({"task_id": p["task_id"], "completion": body.map_or(p["canonical_solution"].clone(), Value::from)}))
             .collect()
     };
@@ -110,5 +119,36 @@ pub fn humaneval_teacher_and_student(d: &Path, broken_body: &str) -> Vec<Value> 
             "student",
         ],
     );
-    he
+}
+
+/// Executions as the executor reports them for a `teacher_and_student` project of `n` prompts:
+/// the teacher's responses (1..=n) pass 3/3, the student's (n+1..=2n) fail every test.
+/// Written through the store, so tests that rank or review need no sandbox.
+pub async fn fixture_executions(db: &Path, n: i64) {
+    let store = rrtf_store::Store::open(db).await.unwrap();
+    let rows: Vec<rrtf_store::NewExecution> = (1..=2 * n)
+        .map(|rid| {
+            let pass = rid <= n;
+            rrtf_store::NewExecution {
+                response_id: rid,
+                test_id: if pass { rid } else { rid - n },
+                outcome: if pass {
+                    rrtf_store::Outcome::Pass
+                } else {
+                    rrtf_store::Outcome::TestFailure
+                },
+                tests_passed: if pass { 3 } else { 0 },
+                tests_total: 3,
+                first_failure: (!pass).then(|| "AssertionError: assert candidate(1) == 2".into()),
+                stderr_tail: None,
+                wall_ms: Some(5),
+                cpu_ms: Some(4),
+                peak_rss_kb: Some(9000),
+                executor_hash: "fixture".into(),
+            }
+        })
+        .collect();
+    let inserted = store.insert_executions(&rows).await.unwrap().inserted;
+    assert_eq!(inserted as i64, 2 * n);
+    store.close().await;
 }

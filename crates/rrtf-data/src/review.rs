@@ -47,6 +47,51 @@ impl ReviewSummary {
     }
 }
 
+/// The reviews in force for one prompt: the latest action of each kind.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReviewState {
+    pub prompt_excluded: bool,
+    pub excluded: HashSet<i64>,
+    pub pinned: Option<i64>,
+    /// The last `reorder`'s response ids, best first.
+    pub order: Option<Vec<i64>>,
+}
+
+impl ReviewState {
+    /// Fold one prompt's reviews, in the order they were made.
+    pub fn of<'a>(reviews: impl IntoIterator<Item = &'a Review>) -> ReviewState {
+        let mut st = ReviewState::default();
+        for r in reviews {
+            match (r.action, r.response_id) {
+                (ReviewAction::Exclude, None) => st.prompt_excluded = true,
+                (ReviewAction::Include, None) => st.prompt_excluded = false,
+                (ReviewAction::Exclude, Some(id)) => {
+                    st.excluded.insert(id);
+                }
+                (ReviewAction::Include, Some(id)) => {
+                    st.excluded.remove(&id);
+                }
+                (ReviewAction::Pin, Some(id)) => st.pinned = Some(id),
+                (ReviewAction::Unpin, id) => {
+                    if id.is_none() || id == st.pinned {
+                        st.pinned = None;
+                    }
+                }
+                (ReviewAction::Reorder, _) => {
+                    st.order = r
+                        .payload
+                        .as_ref()
+                        .and_then(|p| p.get("order"))
+                        .and_then(|o| o.as_array())
+                        .map(|a| a.iter().filter_map(|v| v.as_i64()).collect());
+                }
+                (ReviewAction::Pin, None) | (ReviewAction::Note, _) => {}
+            }
+        }
+        st
+    }
+}
+
 /// Apply `reviews` (in the order they were made) to ranked groups.
 pub fn apply_reviews(
     groups: Vec<RankedGroup>,
@@ -69,37 +114,12 @@ pub fn apply_reviews(
             });
             continue;
         };
-        let mut prompt_excluded = false;
-        let mut excluded: HashSet<i64> = HashSet::new();
-        let mut pinned: Option<i64> = None;
-        let mut order: Option<Vec<i64>> = None;
-        for r in rs {
-            match (r.action, r.response_id) {
-                (ReviewAction::Exclude, None) => prompt_excluded = true,
-                (ReviewAction::Include, None) => prompt_excluded = false,
-                (ReviewAction::Exclude, Some(id)) => {
-                    excluded.insert(id);
-                }
-                (ReviewAction::Include, Some(id)) => {
-                    excluded.remove(&id);
-                }
-                (ReviewAction::Pin, Some(id)) => pinned = Some(id),
-                (ReviewAction::Unpin, id) => {
-                    if id.is_none() || id == pinned {
-                        pinned = None;
-                    }
-                }
-                (ReviewAction::Reorder, _) => {
-                    order = r
-                        .payload
-                        .as_ref()
-                        .and_then(|p| p.get("order"))
-                        .and_then(|o| o.as_array())
-                        .map(|a| a.iter().filter_map(|v| v.as_i64()).collect());
-                }
-                (ReviewAction::Pin, None) | (ReviewAction::Note, _) => {}
-            }
-        }
+        let ReviewState {
+            prompt_excluded,
+            excluded,
+            pinned,
+            order,
+        } = ReviewState::of(rs.iter().copied());
         if prompt_excluded {
             summary.prompts_excluded += 1;
             continue;

@@ -261,6 +261,19 @@ impl Store {
         })
     }
 
+    /// Ids of the prompts whose text or source id contains `needle` (ASCII case-insensitive),
+    /// in id order.
+    pub async fn search_prompts(&self, needle: &str) -> Result<Vec<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM prompts \
+             WHERE instr(lower(text), lower(?1)) > 0 OR instr(lower(source_id), lower(?1)) > 0 \
+             ORDER BY id",
+        )
+        .bind(needle)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// A prompt's id from an id or a unique `source_id`.
     pub async fn find_prompt(&self, prompt: &str) -> Result<i64> {
         let ids: Vec<i64> = sqlx::query_scalar(

@@ -484,3 +484,28 @@ async fn tests_attach_to_their_prompt_for_new_existing_and_repeated_rows() {
         );
     }
 }
+
+#[tokio::test]
+async fn prompt_search_matches_text_and_source_id_literally() {
+    let (_dir, store) = fresh().await;
+    let mut odd = prompt("Odd/1", false);
+    odd.text = "Return 100% of the VALUES_x".into();
+    store
+        .insert_prompts(
+            &[prompt("alpha", false), prompt("beta", false), odd],
+            &|_| {},
+        )
+        .await
+        .unwrap();
+    for (needle, ids) in [
+        ("F_ALPHA", vec![1]), // the text, any ASCII case
+        ("def f_", vec![1, 2]),
+        ("odd/", vec![3]), // the source id
+        ("100%", vec![3]), // no LIKE wildcards
+        ("_X", vec![3]),
+        ("%", vec![3]),
+        ("gamma", vec![]),
+    ] {
+        assert_eq!(store.search_prompts(needle).await.unwrap(), ids, "{needle}");
+    }
+}

@@ -1,0 +1,391 @@
+//! `rrtf review serve`: operator review in a web browser, over the project store.
+//!
+//! Server-rendered pages (`pages.rs`), no JavaScript and no external assets: an index with the
+//! rounds and the report's plots, a filtered and paginated prompt list, and a prompt page with
+//! its tests and responses side by side. Its forms POST review actions that go through the same
+//! path as the CLI's (`review::record`, the store's append-only `reviews` table), authored by
+//! the `--reviewer`. It reads and writes only through `rrtf-store`'s typed API.
+//!
+//! Bound to 127.0.0.1 by default. Requests whose `Host` is not a loopback name are refused while
+//! bound to loopback (DNS rebinding), and a POST from another origin is refused (a page on
+//! another site cannot submit reviews through the operator's browser). There is no login: anyone
+//! who can reach the port can review, as the reviewer.
+
+mod pages;
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use axum::Router;
+use axum::extract::{Form, Path, Query, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use clap::Args;
+use rrtf_store::{NewReview, ReviewAction, Store, StoreError};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{BadInput, Ctx};
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (another than loopback exposes the review to the network).
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: IpAddr,
+    /// Port (0: any free port; `--json` prints the URL once listening).
+    #[arg(long, default_value_t = 8200)]
+    pub port: u16,
+    /// Who is reviewing: the author of every action taken in the browser (default: $USER).
+    #[arg(long, env = "USER", hide_env_values = true)]
+    pub reviewer: Option<String>,
+    /// Ranker hash (or prefix); default: the latest ranking at each request.
+    #[arg(long)]
+    pub ranker: Option<String>,
+}
+
+/// What every handler shares.
+struct App {
+    store: Store,
+    reviewer: String,
+    ranker: Option<String>,
+    db: String,
+    loopback: bool,
+}
+
+type Shared = Arc<App>;
+
+pub async fn serve(ctx: &Ctx, store: Store, a: ServeArgs) -> Result<()> {
+    let reviewer = a
+        .reviewer
+        .filter(|r| !r.trim().is_empty())
+        .ok_or_else(|| BadInput("who is reviewing? pass --reviewer NAME (or set USER)".into()))?;
+    if let Some(r) = &a.ranker {
+        store.resolve_ranker(Some(r)).await?;
+    }
+    let listener = tokio::net::TcpListener::bind((a.host, a.port))
+        .await
+        .map_err(|e| BadInput(format!("cannot listen on {}:{}: {e}", a.host, a.port)))?;
+    let addr: SocketAddr = listener.local_addr()?;
+    let url = format!("http://{addr}/");
+    let app = Arc::new(App {
+        store,
+        reviewer: reviewer.clone(),
+        ranker: a.ranker,
+        db: ctx.db.display().to_string(),
+        loopback: a.host.is_loopback(),
+    });
+    let router = Router::new()
+        .route("/", get(index))
+        .route("/prompts", get(list))
+        .route("/prompts/{id}", get(prompt))
+        .route("/prompts/{id}/review", post(review))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(app.clone(), guard))
+        .with_state(app);
+    ctx.emit(
+        || {
+            format!(
+                "reviewing {} as {reviewer} at {url} (Ctrl-C stops)",
+                ctx.db.display()
+            )
+        },
+        || json!({ "url": url }),
+    );
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown())
+        .await
+        .context("review server failed")?;
+    Ok(())
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("install SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+/// An error page: 404 for unknown ids, 400 for bad input, 500 otherwise.
+struct WebError(anyhow::Error);
+
+impl<E: Into<anyhow::Error>> From<E> for WebError {
+    fn from(e: E) -> Self {
+        WebError(e.into())
+    }
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        let store = self.0.downcast_ref::<StoreError>();
+        let status = if matches!(
+            store,
+            Some(StoreError::UnknownPrompt(_) | StoreError::UnknownId { .. })
+        ) {
+            StatusCode::NOT_FOUND
+        } else if super::exit_code(&self.0) == 2 {
+            StatusCode::BAD_REQUEST
+        } else {
+            tracing::error!("{:#}", self.0);
+            StatusCode::INTERNAL_SERVER_ERROR
+        };
+        let body = pages::error(status.as_u16(), &format!("{:#}", self.0));
+        (status, Html(body)).into_response()
+    }
+}
+
+type Page = Result<Html<String>, WebError>;
+
+/// Refuse non-loopback `Host`s while bound to loopback, and cross-origin POSTs.
+async fn guard(State(app): State<Shared>, req: Request, next: Next) -> Response {
+    let headers = req.headers();
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    if app.loopback && !is_loopback_host(host) {
+        return refuse(
+            StatusCode::MISDIRECTED_REQUEST,
+            "this server answers only to a loopback host name",
+        );
+    }
+    if req.method() == Method::POST && !same_origin(headers, host) {
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "cross-origin review actions are refused",
+        );
+    }
+    next.run(req).await
+}
+
+fn refuse(status: StatusCode, why: &str) -> Response {
+    (status, Html(pages::error(status.as_u16(), why))).into_response()
+}
+
+/// `127.0.0.1:8200`, `localhost`, `[::1]:8200`, any 127/8 address.
+fn is_loopback_host(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host, |(n, _)| n),
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// A browser's POST says where it comes from (`Origin`, or `Sec-Fetch-Site`); it must be this
+/// server. Clients that send neither (curl, scripts) are not browsers driven by another site.
+fn same_origin(headers: &HeaderMap, host: &str) -> bool {
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        return origin.to_str().is_ok_and(|o| o == format!("http://{host}"));
+    }
+    headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|v| v == "same-origin" || v == "none")
+}
+
+async fn not_found() -> Response {
+    refuse(StatusCode::NOT_FOUND, "no such page")
+}
+
+impl App {
+    /// The ranker pages show: `--ranker`, else the latest; None when nothing is ranked.
+    async fn ranker(&self) -> Result<Option<String>> {
+        match self.store.resolve_ranker(self.ranker.as_deref()).await {
+            Ok(r) => Ok(Some(r.hash)),
+            Err(StoreError::NoRankings) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+async fn index(State(app): State<Shared>) -> Page {
+    let ranker = app.ranker().await?;
+    let view = super::html::Overview::load(&app.store, ranker.as_deref()).await?;
+    Ok(Html(pages::index(&app.db, &app.reviewer, &view)))
+}
+
+/// The prompt list's query string. Fields are text so that an empty choice means "any".
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct ListQuery {
+    #[serde(default)]
+    round: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    outcome: String,
+    #[serde(default)]
+    reviewed: String,
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    page: String,
+}
+
+pub(crate) const PAGE_SIZE: usize = 50;
+
+async fn list(State(app): State<Shared>, Query(q): Query<ListQuery>) -> Page {
+    let bad = |what: &str, v: &str| BadInput(format!("bad {what} {v:?} in the query"));
+    let round: Option<i64> = match q.round.trim() {
+        "" => None,
+        r => Some(r.parse().map_err(|_| bad("round", r))?),
+    };
+    let page: usize = match q.page.trim() {
+        "" => 1,
+        p => p
+            .parse()
+            .ok()
+            .filter(|&p| p >= 1)
+            .ok_or_else(|| bad("page", p))?,
+    };
+    let Some(ranker) = app.ranker().await? else {
+        return Ok(Html(pages::list(&app.reviewer, &q, &[], &[], 0, 1, None)));
+    };
+    let summaries = app.store.prompt_summaries(&ranker).await?;
+    let matching = match q.q.trim() {
+        "" => None,
+        needle => Some(app.store.search_prompts(needle).await?),
+    };
+    let rows: Vec<_> = summaries
+        .into_iter()
+        .filter(|p| round.is_none_or(|r| p.round == r))
+        .filter(|p| q.status.is_empty() || p.status == q.status)
+        .filter(|p| q.outcome.is_empty() || p.outcomes.contains_key(&q.outcome))
+        .filter(|p| match q.reviewed.as_str() {
+            "yes" => p.reviews > 0,
+            "no" => p.reviews == 0,
+            _ => true,
+        })
+        .filter(|p| {
+            matching
+                .as_ref()
+                .is_none_or(|ids| ids.binary_search(&p.prompt_id).is_ok())
+        })
+        .collect();
+    let total = rows.len();
+    let start = ((page - 1) * PAGE_SIZE).min(total);
+    let shown = &rows[start..total.min(start + PAGE_SIZE)];
+    let rounds: Vec<i64> = app
+        .store
+        .status()
+        .await?
+        .rounds
+        .iter()
+        .map(|r| r.round)
+        .collect();
+    Ok(Html(pages::list(
+        &app.reviewer,
+        &q,
+        &rounds,
+        shown,
+        total,
+        page,
+        Some(&ranker),
+    )))
+}
+
+async fn prompt(State(app): State<Shared>, Path(id): Path<i64>) -> Page {
+    let ranker = app.ranker().await?;
+    let detail = app
+        .store
+        .prompt_detail(&id.to_string(), ranker.as_deref())
+        .await?;
+    Ok(Html(pages::prompt(&app.reviewer, &detail)))
+}
+
+/// A review action from the prompt page's forms.
+#[derive(Debug, Deserialize)]
+struct ActionForm {
+    action: String,
+    #[serde(default)]
+    response: String,
+    /// The note's text, or the reason for another action.
+    #[serde(default)]
+    text: String,
+}
+
+async fn review(
+    State(app): State<Shared>,
+    Path(id): Path<i64>,
+    Form(f): Form<ActionForm>,
+) -> Result<Redirect, WebError> {
+    let action: ReviewAction = match f.action.as_str() {
+        a @ ("pin" | "unpin" | "exclude" | "include" | "note") => a.parse().expect("known action"),
+        other => return Err(BadInput(format!("unknown review action {other:?}")).into()),
+    };
+    let response_id: Option<i64> = match f.response.trim() {
+        "" => None,
+        r => Some(
+            r.parse()
+                .map_err(|_| BadInput(format!("bad response id {r:?}")))?,
+        ),
+    };
+    let text = f.text.trim();
+    if action == ReviewAction::Note && text.is_empty() {
+        return Err(BadInput("a note needs text".into()).into());
+    }
+    if action == ReviewAction::Pin && response_id.is_none() {
+        return Err(BadInput("pin which response?".into()).into());
+    }
+    let prompt_id = app.store.find_prompt(&id.to_string()).await?;
+    super::review::record(
+        &app.store,
+        NewReview {
+            prompt_id,
+            response_id,
+            action,
+            payload: None,
+            author: app.reviewer.clone(),
+            reason: (!text.is_empty()).then(|| text.to_owned()),
+        },
+    )
+    .await?;
+    Ok(Redirect::to(&format!("/prompts/{prompt_id}#audit")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_hosts() {
+        for (host, ok) in [
+            ("127.0.0.1:8200", true),
+            ("localhost:8200", true),
+            ("LOCALHOST", true),
+            ("127.1.2.3", true),
+            ("[::1]:8200", true),
+            ("evil.example:8200", false),
+            ("10.0.0.1:8200", false),
+            ("", false),
+        ] {
+            assert_eq!(is_loopback_host(host), ok, "{host}");
+        }
+    }
+
+    #[test]
+    fn posts_from_other_origins_are_refused() {
+        let h = |pairs: &[(&'static str, &str)]| {
+            let mut m = HeaderMap::new();
+            for (k, v) in pairs {
+                m.insert(*k, v.parse().unwrap());
+            }
+            m
+        };
+        let host = "127.0.0.1:8200";
+        assert!(same_origin(
+            &h(&[("origin", "http://127.0.0.1:8200")]),
+            host
+        ));
+        assert!(!same_origin(&h(&[("origin", "http://evil.example")]), host));
+        assert!(!same_origin(&h(&[("origin", "null")]), host));
+        assert!(!same_origin(&h(&[("sec-fetch-site", "cross-site")]), host));
+        assert!(same_origin(&h(&[("sec-fetch-site", "same-origin")]), host));
+        assert!(same_origin(&h(&[]), host), "a script's POST");
+    }
+}

@@ -1,0 +1,513 @@
+//! The review server's pages: plain functions from store rows to HTML strings. Everything that
+//! comes from the store (prompts, tests, model output, notes) is escaped with `html::esc`:
+//! responses are untrusted model output.
+
+use std::fmt::Write as _;
+
+use rrtf_data::review::ReviewState;
+use rrtf_store::{PromptDetail, PromptSummary, ResponseInfo};
+use serde_json::Value;
+
+use super::{ListQuery, PAGE_SIZE};
+use crate::cli::html::{OUTCOMES, Overview, esc};
+use crate::cli::review::effective_order;
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:1em 2em;color:#222}
+nav{margin-bottom:1em}nav a{margin-right:1em}.who{float:right;color:#555}
+table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}
+td.num,th.num{text-align:right}pre{background:#f6f6f6;padding:6px;overflow:auto;max-height:32em;
+white-space:pre;font-size:13px;margin:4px 0}
+.responses{display:grid;grid-auto-flow:column;grid-auto-columns:minmax(360px,1fr);gap:12px;
+overflow-x:auto;padding-bottom:8px}.response{border:1px solid #bbb;border-radius:6px;padding:8px}
+.response.excluded{opacity:.55;border-style:dashed}.response.pinned{border:2px solid #2e7d32}
+.badge{display:inline-block;padding:0 6px;border-radius:8px;color:#fff;font-size:12px}
+.facts td:first-child{color:#555}form.inline{display:inline}
+.filters label{margin-right:.8em}.notice{background:#fff3cd;padding:6px}
+h2{margin-top:1.4em}";
+
+fn layout(title: &str, reviewer: &str, body: &str) -> String {
+    format!(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title><style>{STYLE}</style></head>
+<body><nav><a href="/">overview</a><a href="/prompts">prompts</a><span class="who">reviewer: <b id="reviewer">{reviewer}</b></span></nav>
+{body}</body></html>
+"#,
+        title = esc(title),
+        reviewer = esc(reviewer),
+    )
+}
+
+pub fn error(code: u16, message: &str) -> String {
+    layout(
+        &format!("error {code}"),
+        "",
+        &format!(
+            "<h1>Error {code}</h1><p id=\"error\">{}</p><p><a href=\"/prompts\">back to the prompts</a></p>",
+            esc(message)
+        ),
+    )
+}
+
+fn outcome_badge(outcome: &str) -> String {
+    let color = OUTCOMES
+        .iter()
+        .find(|(o, _)| *o == outcome)
+        .map_or("#757575", |(_, c)| c);
+    format!(
+        "<span class=\"badge outcome\" style=\"background:{color}\">{}</span>",
+        esc(outcome)
+    )
+}
+
+pub fn index(db: &str, reviewer: &str, view: &Overview) -> String {
+    let mut body = format!(
+        "<h1>rrtf review</h1><p>Database <code>{}</code>, {}</p>",
+        esc(db),
+        view.summary()
+    );
+    body.push_str("<h2>Rounds</h2>");
+    body.push_str(&view.rounds_table(Some(&|r| format!("/prompts?round={r}"))));
+    body.push_str("<p><a href=\"/prompts\">All ranked prompts</a> · <a href=\"/prompts?reviewed=no\">not reviewed yet</a> · <a href=\"/prompts?status=dropped\">dropped by the filters</a></p>");
+    if view.ranker.is_none() {
+        body.push_str("<p class=\"notice\">Nothing is ranked yet: run <code>rrtf rank</code>.</p>");
+    } else {
+        body.push_str("<h2>Models</h2><table id=\"models\"><tr><th>model</th><th>role</th><th class=\"num\">responses</th><th class=\"num\">pass rate</th><th class=\"num\">mean score</th></tr>");
+        for m in &view.models {
+            let _ = write!(
+                body,
+                "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{:.1}%</td><td class=\"num\">{:.3}</td></tr>",
+                esc(&m.model),
+                esc(&m.role),
+                m.responses,
+                100.0 * m.pass_rate,
+                m.mean_score
+            );
+        }
+        body.push_str("</table>");
+        body.push_str(&view.plots());
+    }
+    layout("rrtf review", reviewer, &body)
+}
+
+/// Percent-encode a query-string value.
+fn url_value(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+fn select(name: &str, current: &str, options: &[(String, String)]) -> String {
+    let mut s = format!("<select name=\"{name}\" id=\"f-{name}\">");
+    for (value, label) in options {
+        let sel = if value == current { " selected" } else { "" };
+        let _ = write!(
+            s,
+            "<option value=\"{}\"{sel}>{}</option>",
+            esc(value),
+            esc(label)
+        );
+    }
+    s.push_str("</select>");
+    s
+}
+
+pub fn list(
+    reviewer: &str,
+    q: &ListQuery,
+    rounds: &[i64],
+    shown: &[PromptSummary],
+    total: usize,
+    page: usize,
+    ranker: Option<&str>,
+) -> String {
+    let any = || (String::new(), "any".to_owned());
+    let opts = |values: &mut dyn Iterator<Item = String>| -> Vec<(String, String)> {
+        std::iter::once(any())
+            .chain(values.map(|v| (v.clone(), v)))
+            .collect()
+    };
+    let mut body =
+        String::from("<h1>Prompts</h1><form class=\"filters\" method=\"get\" action=\"/prompts\">");
+    let _ = write!(
+        body,
+        "<label>round {}</label><label>ranking {}</label><label>outcome {}</label><label>reviewed {}</label>\
+         <label>text <input type=\"search\" name=\"q\" id=\"f-q\" value=\"{}\"></label><button type=\"submit\" id=\"f-apply\">filter</button></form>",
+        select(
+            "round",
+            &q.round,
+            &opts(&mut rounds.iter().map(|r| r.to_string()))
+        ),
+        select(
+            "status",
+            &q.status,
+            &opts(&mut ["kept", "dropped"].iter().map(|s| s.to_string()))
+        ),
+        select(
+            "outcome",
+            &q.outcome,
+            &opts(&mut OUTCOMES.iter().map(|(o, _)| o.to_string()))
+        ),
+        select(
+            "reviewed",
+            &q.reviewed,
+            &[
+                any(),
+                ("yes".into(), "yes".into()),
+                ("no".into(), "no".into())
+            ]
+        ),
+        esc(&q.q),
+    );
+    let Some(ranker) = ranker else {
+        body.push_str("<p class=\"notice\">Nothing is ranked yet: run <code>rrtf rank</code>.</p>");
+        return layout("prompts · rrtf review", reviewer, &body);
+    };
+    let pages = total.div_ceil(PAGE_SIZE).max(1);
+    let _ = write!(
+        body,
+        "<p id=\"count\">{total} prompts match (ranker <code>{}</code>); page {page} of {pages}.</p>",
+        esc(&ranker[..12.min(ranker.len())])
+    );
+    body.push_str("<table id=\"prompts\"><tr><th class=\"num\">prompt</th><th>source id</th><th class=\"num\">round</th><th class=\"num\">responses</th><th class=\"num\">best</th><th class=\"num\">worst</th><th>ranking</th><th>outcomes</th><th class=\"num\">reviews</th></tr>");
+    for p in shown {
+        let mix: Vec<String> = p
+            .outcomes
+            .iter()
+            .map(|(o, n)| format!("{}×{n}", outcome_badge(o)))
+            .collect();
+        let status = match &p.drop_reason {
+            Some(r) => format!("dropped: {}", esc(r)),
+            None => esc(&p.status),
+        };
+        let _ = write!(
+            body,
+            "<tr class=\"prompt-row\" data-prompt=\"{id}\"><td class=\"num\"><a href=\"/prompts/{id}\">{id}</a></td><td><a href=\"/prompts/{id}\">{}</a></td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{:.3}</td><td class=\"num\">{:.3}</td><td>{status}</td><td>{}</td><td class=\"num\">{}</td></tr>",
+            esc(&p.source_id),
+            p.round,
+            p.responses,
+            p.best,
+            p.worst,
+            mix.join(" "),
+            p.reviews,
+            id = p.prompt_id,
+        );
+    }
+    body.push_str("</table>");
+    let link = |n: usize| {
+        format!(
+            "/prompts?round={}&status={}&outcome={}&reviewed={}&q={}&page={n}",
+            url_value(&q.round),
+            url_value(&q.status),
+            url_value(&q.outcome),
+            url_value(&q.reviewed),
+            url_value(&q.q)
+        )
+    };
+    body.push_str("<p class=\"pager\">");
+    if page > 1 {
+        let _ = write!(
+            body,
+            "<a id=\"prev\" href=\"{}\">← previous</a> ",
+            esc(&link(page - 1))
+        );
+    }
+    if page < pages {
+        let _ = write!(
+            body,
+            "<a id=\"next\" href=\"{}\">next →</a>",
+            esc(&link(page + 1))
+        );
+    }
+    body.push_str("</p>");
+    layout("prompts · rrtf review", reviewer, &body)
+}
+
+/// A button that POSTs one review action for the prompt (and a response).
+fn action_button(prompt_id: i64, action: &str, response: Option<i64>, label: &str) -> String {
+    let (rid, id) = match response {
+        Some(r) => (r.to_string(), format!("{action}-{r}")),
+        None => (String::new(), format!("{action}-prompt")),
+    };
+    format!(
+        "<form class=\"inline\" method=\"post\" action=\"/prompts/{prompt_id}/review\">\
+         <input type=\"hidden\" name=\"action\" value=\"{action}\"><input type=\"hidden\" name=\"response\" value=\"{rid}\">\
+         <button type=\"submit\" id=\"{id}\">{label}</button></form>"
+    )
+}
+
+fn response_card(
+    prompt_id: i64,
+    r: &ResponseInfo,
+    state: &ReviewState,
+    effective: &[i64],
+) -> String {
+    let pinned = state.pinned == Some(r.response_id);
+    let excluded = state.excluded.contains(&r.response_id);
+    let class = match (pinned, excluded) {
+        (_, true) => "response excluded",
+        (true, _) => "response pinned",
+        _ => "response",
+    };
+    let rank = r
+        .position
+        .map_or("not ranked".to_owned(), |p| format!("#{}", p + 1));
+    let mut s = format!(
+        "<article class=\"{class}\" id=\"r{id}\" data-response=\"{id}\"><h3>{rank} · response {id}</h3>",
+        id = r.response_id
+    );
+    if pinned {
+        s.push_str(
+            "<span class=\"badge state\" style=\"background:#2e7d32\">pinned as chosen</span> ",
+        );
+    }
+    if excluded {
+        s.push_str("<span class=\"badge state\" style=\"background:#616161\">excluded</span> ");
+    }
+    let effective_pos = effective
+        .iter()
+        .position(|id| *id == r.response_id)
+        .map_or("—".to_owned(), |p| format!("#{}", p + 1));
+    let tests = match (r.tests_passed, r.tests_total) {
+        (Some(p), Some(t)) => format!("{p}/{t}"),
+        _ => "—".into(),
+    };
+    let _ = write!(
+        s,
+        "<table class=\"facts\"><tr><td>model</td><td class=\"model\">{} ({})</td></tr>\
+         <tr><td>temperature</td><td>{}</td></tr><tr><td>sample</td><td>{}</td></tr>\
+         <tr><td>finish</td><td>{}</td></tr>\
+         <tr><td>outcome</td><td>{}</td></tr><tr><td>tests passed</td><td class=\"tests\">{tests}</td></tr>\
+         <tr><td>score</td><td class=\"score\">{}</td></tr><tr><td>after reviews</td><td class=\"effective\">{effective_pos}</td></tr>",
+        esc(&r.model),
+        esc(&r.role),
+        r.temperature.map_or("—".into(), |t| t.to_string()),
+        r.sample_index,
+        esc(r.finish_reason.as_deref().unwrap_or("—")),
+        r.outcome
+            .as_deref()
+            .map_or("not executed".into(), outcome_badge),
+        r.score.map_or("—".into(), |v| format!("{v:.4}")),
+    );
+    if let Some(f) = &r.first_failure {
+        let _ = write!(
+            s,
+            "<tr><td>first failure</td><td><pre class=\"failure\">{}</pre></td></tr>",
+            esc(f)
+        );
+    }
+    s.push_str("</table>");
+    if let Some(c) = &r.components_json {
+        s.push_str(
+            "<table class=\"components\"><tr><th>component</th><th class=\"num\">value</th></tr>",
+        );
+        match serde_json::from_str::<serde_json::Map<String, Value>>(c) {
+            Ok(map) => {
+                for (name, v) in &map {
+                    let v = v.as_f64().map_or(v.to_string(), |x| format!("{x:.4}"));
+                    let _ = write!(
+                        s,
+                        "<tr><td>{}</td><td class=\"num\">{}</td></tr>",
+                        esc(name),
+                        esc(&v)
+                    );
+                }
+            }
+            Err(_) => {
+                let _ = write!(s, "<tr><td colspan=\"2\">{}</td></tr>", esc(c));
+            }
+        }
+        s.push_str("</table>");
+    }
+    let code = r.code.as_deref().unwrap_or(&r.raw_text);
+    let _ = write!(s, "<pre class=\"code\">{}</pre>", esc(code));
+    if r.code.as_deref().is_some_and(|c| c != r.raw_text) {
+        let _ = write!(
+            s,
+            "<details><summary>raw response</summary><pre class=\"raw\">{}</pre></details>",
+            esc(&r.raw_text)
+        );
+    }
+    s.push_str("<div class=\"actions\">");
+    s.push_str(&if pinned {
+        action_button(prompt_id, "unpin", Some(r.response_id), "unpin")
+    } else {
+        action_button(prompt_id, "pin", Some(r.response_id), "pin as chosen")
+    });
+    s.push_str(&if excluded {
+        action_button(prompt_id, "include", Some(r.response_id), "include back")
+    } else {
+        action_button(prompt_id, "exclude", Some(r.response_id), "exclude")
+    });
+    s.push_str("</div></article>");
+    s
+}
+
+pub fn prompt(reviewer: &str, d: &PromptDetail) -> String {
+    let p = &d.prompt;
+    let state = ReviewState::of(&d.reviews);
+    let effective = effective_order(d);
+    let mut body = format!(
+        "<h1>Prompt {} · <span id=\"source-id\">{}</span></h1><p>source {}, round {}, {}, {}, status {}",
+        p.prompt_id,
+        esc(&p.source_id),
+        esc(&p.source),
+        p.round,
+        esc(&p.kind),
+        esc(&p.language),
+        esc(&p.status),
+    );
+    if let Some(parent) = p.parent_id {
+        let _ = write!(
+            body,
+            "; evolved from <a href=\"/prompts/{parent}\">prompt {parent}</a> by {}",
+            esc(p.evolution_method.as_deref().unwrap_or("?"))
+        );
+    }
+    body.push_str("</p><p id=\"ranking\">");
+    match (&d.ranking_status, &d.drop_reason) {
+        (Some(_), Some(reason)) => {
+            let _ = write!(body, "Dropped by the ranker: {}.", esc(reason));
+        }
+        (Some(s), None) => {
+            let _ = write!(body, "Ranking: {}.", esc(s));
+        }
+        _ => body.push_str("Not ranked."),
+    }
+    if state.prompt_excluded {
+        body.push_str(
+            " <b id=\"prompt-excluded\">Excluded from exports and training by review.</b>",
+        );
+    } else if !d.reviews.is_empty() {
+        let _ = write!(body, " Order after reviews: {effective:?}.");
+    }
+    body.push_str("</p>");
+    let _ = write!(
+        body,
+        "<h2>Prompt</h2><pre id=\"prompt-text\">{}</pre>",
+        esc(&p.text)
+    );
+    let _ = write!(
+        body,
+        "<details open><summary>Tests ({})</summary>",
+        d.tests.len()
+    );
+    for t in &d.tests {
+        let _ = write!(
+            body,
+            "<p>test {} ({}, {})</p><pre class=\"test\">{}</pre>",
+            t.id,
+            esc(&t.origin),
+            esc(&t.validation),
+            esc(&t.code)
+        );
+    }
+    body.push_str("</details>");
+    let _ = write!(
+        body,
+        "<h2>Responses ({}, in rank order)</h2><div class=\"responses\">",
+        d.responses.len()
+    );
+    for r in &d.responses {
+        body.push_str(&response_card(p.prompt_id, r, &state, &effective));
+    }
+    body.push_str("</div>");
+
+    body.push_str("<h2>Review</h2><p>");
+    body.push_str(&if state.prompt_excluded {
+        action_button(p.prompt_id, "include", None, "include the prompt back")
+    } else {
+        action_button(p.prompt_id, "exclude", None, "exclude the whole prompt")
+    });
+    if state.pinned.is_some() {
+        body.push_str(&action_button(p.prompt_id, "unpin", None, "clear the pin"));
+    }
+    body.push_str("</p>");
+    let mut targets = String::from("<option value=\"\">the prompt</option>");
+    for r in &d.responses {
+        let _ = write!(
+            targets,
+            "<option value=\"{id}\">response {id} ({})</option>",
+            esc(&r.model),
+            id = r.response_id
+        );
+    }
+    let _ = write!(
+        body,
+        "<form id=\"note-form\" method=\"post\" action=\"/prompts/{}/review\"><input type=\"hidden\" name=\"action\" value=\"note\">\
+         <p><textarea name=\"text\" id=\"note-text\" rows=\"3\" cols=\"80\" required placeholder=\"note\"></textarea></p>\
+         <p>about <select name=\"response\" id=\"note-response\">{targets}</select> <button type=\"submit\" id=\"note-submit\">add note</button></p></form>",
+        p.prompt_id
+    );
+
+    body.push_str("<h2 id=\"audit\">Audit trail</h2>");
+    if d.reviews.is_empty() {
+        body.push_str("<p id=\"no-reviews\">No reviews yet.</p>");
+    } else {
+        body.push_str("<table id=\"reviews\"><tr><th>#</th><th>time (UTC)</th><th>action</th><th>response</th><th>by</th><th>reason or note</th></tr>");
+        for v in &d.reviews {
+            let _ = write!(
+                body,
+                "<tr class=\"review\" data-action=\"{action}\"><td>{}</td><td>{}</td><td>{action}</td><td>{}</td><td class=\"author\">{}</td><td class=\"reason\">{}</td></tr>",
+                v.id,
+                esc(&v.created_at),
+                v.response_id.map_or(String::new(), |r| r.to_string()),
+                esc(&v.author),
+                esc(v.reason.as_deref().unwrap_or("")),
+                action = v.action,
+            );
+        }
+        body.push_str("</table>");
+    }
+    layout(
+        &format!("prompt {} · rrtf review", p.source_id),
+        reviewer,
+        &body,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ListQuery, list, url_value};
+
+    #[test]
+    fn query_values_are_percent_encoded() {
+        assert_eq!(url_value("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
+        assert_eq!(url_value("HumanEval_0-x.y~"), "HumanEval_0-x.y~");
+    }
+
+    #[test]
+    fn the_pager_keeps_the_filters() {
+        let q = ListQuery {
+            round: "1".into(),
+            q: "a&b <c>".into(),
+            ..ListQuery::default()
+        };
+        let page = |n| list("ana", &q, &[0, 1], &[], 120, n, Some("0123456789abcdef"));
+        let link = |n| {
+            format!(
+                "/prompts?round=1&amp;status=&amp;outcome=&amp;reviewed=&amp;q=a%26b%20%3Cc%3E&amp;page={n}"
+            )
+        };
+        let first = page(1);
+        assert!(first.contains("page 1 of 3") && !first.contains("id=\"prev\""));
+        assert!(
+            first.contains(&format!("id=\"next\" href=\"{}\"", link(2))),
+            "{first}"
+        );
+        let middle = page(2);
+        assert!(middle.contains(&format!("id=\"prev\" href=\"{}\"", link(1))));
+        assert!(middle.contains(&format!("id=\"next\" href=\"{}\"", link(3))));
+        assert!(!page(3).contains("id=\"next\""));
+        assert!(
+            first.contains("value=\"a&amp;b &lt;c&gt;\""),
+            "the search box is escaped"
+        );
+        assert!(first.contains("<option value=\"1\" selected>1</option>"));
+    }
+}

@@ -1,0 +1,333 @@
+//! `rrtf review serve` in headless Chromium: a small ranked project (three HumanEval problems,
+//! canonical solutions as a teacher's responses, a broken body carrying a `<script>` as a
+//! student's), the server started as a child with `--port 0 --json`, pages checked in the
+//! rendered DOM, a pin and a note made with the mouse and keyboard, then read back through the
+//! CLI and an export.
+
+#[path = "common/chromium.rs"]
+mod chromium;
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+use chromium::Browser;
+use common::{fixture_executions, humaneval, ok_json, read_jsonl, rrtf_cmd, teacher_and_student};
+use serde_json::{Value, json};
+
+/// The student's answer: model output that tries to close the page's `<pre>` and run a script.
+const HOSTILE: &str = "    return None  # </pre><script>document.title = 'pwned'</script>\n";
+
+/// The review server as a child process, stopped (SIGTERM) when dropped.
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Server {
+    fn start(dir: &Path, reviewer: &str) -> Server {
+        let mut child = rrtf_cmd(
+            dir,
+            &[
+                "--json",
+                "review",
+                "serve",
+                "--port",
+                "0",
+                "--reviewer",
+                reviewer,
+            ],
+        )
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start rrtf review serve");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let v: Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("not one JSON line with the URL ({e}): {line:?}"));
+        let url = v["url"]
+            .as_str()
+            .expect("url")
+            .trim_end_matches('/')
+            .to_owned();
+        assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+        Server { child, url }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGTERM);
+        }
+        let _ = self.child.wait();
+    }
+}
+
+/// A raw HTTP/1.1 request (for what a browser would not send); the status code.
+fn http_status(url: &str, request: &str) -> u16 {
+    let addr = url.trim_start_matches("http://");
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    let _ = s.read_to_string(&mut answer);
+    answer
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("no status line: {answer:?}"))
+}
+
+/// With `RRTF_SCREENSHOTS=DIR`, save what the page looks like as `DIR/NAME.png`.
+fn snap(b: &mut Browser, name: &str) {
+    if let Some(dir) = std::env::var_os("RRTF_SCREENSHOTS") {
+        b.screenshot(&Path::new(&dir).join(format!("{name}.png")));
+    }
+}
+
+fn text(b: &mut Browser, selector: &str) -> String {
+    let sel = serde_json::to_string(selector).unwrap();
+    b.eval(&format!(
+        "(() => {{ const e = document.querySelector({sel}); return e ? e.textContent : null; }})()"
+    ))
+    .as_str()
+    .unwrap_or_else(|| panic!("nothing matches {selector}"))
+    .to_owned()
+}
+
+fn count(b: &mut Browser, selector: &str) -> u64 {
+    let sel = serde_json::to_string(selector).unwrap();
+    b.eval(&format!("document.querySelectorAll({sel}).length"))
+        .as_u64()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn operators_review_in_headless_chromium() {
+    chromium::find_chromium(); // fail first, naming the package, when there is none
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let problems: Vec<Value> = humaneval().into_iter().take(3).collect();
+    teacher_and_student(d, &problems, HOSTILE);
+    fixture_executions(&d.join("rrtf.db"), 3).await;
+    let ranked = ok_json(d, &["--json", "rank"]);
+    assert_eq!(ranked["kept"], 3);
+
+    let server = Server::start(d, "web-ana");
+    let mut b = Browser::launch();
+
+    // The index: rounds, counts, the models and the report's plots.
+    b.goto(&format!("{}/", server.url));
+    assert_eq!(text(&mut b, "h1"), "rrtf review");
+    assert_eq!(text(&mut b, "#reviewer"), "web-ana");
+    assert_eq!(count(&mut b, "table.rounds tr"), 2, "a header and round 0");
+    let models = text(&mut b, "#models");
+    assert!(
+        models.contains("canonical") && models.contains("broken"),
+        "{models}"
+    );
+    assert!(count(&mut b, "svg") >= 4, "the report's four plots");
+    assert!(text(&mut b, "#pairs").contains("Pairs per round"));
+    snap(&mut b, "index");
+
+    // The prompt list, its filters and text search.
+    b.expect_new_page(|b| b.click("nav a[href='/prompts']"));
+    assert_eq!(count(&mut b, "tr.prompt-row"), 3);
+    snap(&mut b, "prompts");
+    b.goto(&format!(
+        "{}/prompts?outcome=pass&status=kept&round=0",
+        server.url
+    ));
+    assert_eq!(count(&mut b, "tr.prompt-row"), 3);
+    b.goto(&format!("{}/prompts?round=7", server.url));
+    assert_eq!(count(&mut b, "tr.prompt-row"), 0);
+    b.goto(&format!("{}/prompts", server.url));
+    b.type_into("#f-q", "separate_paren");
+    b.expect_new_page(|b| b.click("#f-apply"));
+    assert_eq!(count(&mut b, "tr.prompt-row"), 1);
+    assert!(text(&mut b, "#prompts").contains("HumanEval/1"));
+    b.goto(&format!("{}/prompts?reviewed=no", server.url));
+    assert_eq!(count(&mut b, "tr.prompt-row"), 3);
+
+    // A prompt page: the prompt, its test, responses side by side in rank order.
+    let href = b.expect_new_page(|b| b.click("tr.prompt-row[data-prompt='1'] a"));
+    assert!(href.ends_with("/prompts/1"), "{href}");
+    assert_eq!(text(&mut b, "#source-id"), "HumanEval/0");
+    assert!(text(&mut b, "#prompt-text").contains("def has_close_elements"));
+    assert_eq!(count(&mut b, "pre.test"), 1);
+    let cards = b.eval(
+        "[...document.querySelectorAll('article.response')].map(a => ({
+            id: Number(a.dataset.response),
+            model: a.querySelector('.model').textContent,
+            outcome: a.querySelector('.outcome').textContent,
+            tests: a.querySelector('.tests').textContent,
+            score: Number(a.querySelector('.score').textContent),
+            components: [...a.querySelectorAll('table.components tr')].slice(1)
+                .map(tr => [tr.cells[0].textContent, Number(tr.cells[1].textContent)]),
+            code: a.querySelector('pre.code').textContent,
+            failure: a.querySelector('pre.failure')?.textContent ?? null,
+        }))",
+    );
+    let cards = cards.as_array().unwrap();
+    assert_eq!(cards.len(), 2);
+    let (teacher, student) = (&cards[0], &cards[1]);
+    assert_eq!(
+        (teacher["id"].as_i64(), teacher["model"].as_str()),
+        (Some(1), Some("canonical (teacher)"))
+    );
+    assert_eq!(
+        (teacher["outcome"].as_str(), teacher["tests"].as_str()),
+        (Some("pass"), Some("3/3"))
+    );
+    assert_eq!(teacher["code"], problems[0]["canonical_solution"]);
+    assert_eq!(
+        (
+            student["id"].as_i64(),
+            student["outcome"].as_str(),
+            student["tests"].as_str()
+        ),
+        (Some(4), Some("test_failure"), Some("0/3"))
+    );
+    assert_eq!(
+        student["failure"],
+        "AssertionError: assert candidate(1) == 2"
+    );
+    for card in cards {
+        // The score breakdown explains the score: the components add up to it.
+        let comps = card["components"].as_array().unwrap();
+        assert!(comps.iter().any(|c| c[0] == "outcome"), "{card}");
+        let sum: f64 = comps.iter().map(|c| c[1].as_f64().unwrap()).sum();
+        assert!(
+            (sum - card["score"].as_f64().unwrap()).abs() < 1e-3,
+            "{card}"
+        );
+    }
+    assert!(teacher["score"].as_f64() > student["score"].as_f64());
+
+    // Untrusted output is shown as text: no script element, the title untouched.
+    assert_eq!(student["code"], HOSTILE);
+    assert_eq!(count(&mut b, "script"), 0);
+    assert!(!b.eval("document.title").as_str().unwrap().contains("pwned"));
+    assert_eq!(text(&mut b, "#no-reviews"), "No reviews yet.");
+
+    // Pin the student's answer as chosen, with the mouse.
+    let href = b.expect_new_page(|b| b.click("#pin-4"));
+    assert!(href.contains("/prompts/1"), "{href}");
+    assert!(b.eval("document.querySelector('#r4').classList.contains('pinned')") == json!(true));
+    assert_eq!(text(&mut b, "#r4 .effective"), "#1");
+    assert_eq!(
+        count(&mut b, "#unpin-4"),
+        1,
+        "a pinned response offers unpin"
+    );
+    assert_eq!(
+        text(&mut b, "tr.review[data-action='pin'] .author"),
+        "web-ana"
+    );
+
+    // Exclude the teacher's answer, then include it back.
+    b.expect_new_page(|b| b.click("#exclude-1"));
+    let excluded = "document.querySelector('#r1').classList.contains('excluded')";
+    assert_eq!(b.eval(excluded), json!(true));
+    assert_eq!(
+        text(&mut b, "#r1 .effective"),
+        "—",
+        "out of the effective order"
+    );
+    b.expect_new_page(|b| b.click("#include-1"));
+    assert_eq!(b.eval(excluded), json!(false));
+    assert_eq!(text(&mut b, "#r1 .effective"), "#2");
+
+    // Add a note by typing it.
+    let note = "tests look weak <b>check the edge cases</b>";
+    b.type_into("#note-text", note);
+    b.expect_new_page(|b| b.click("#note-submit"));
+    assert_eq!(count(&mut b, "tr.review"), 4);
+    assert_eq!(text(&mut b, "tr.review[data-action='note'] .reason"), note);
+    assert_eq!(
+        count(&mut b, "tr.review b"),
+        0,
+        "the note is text, not markup"
+    );
+    snap(&mut b, "prompt");
+
+    // An unknown prompt is a 404 page.
+    b.goto(&format!("{}/prompts/999", server.url));
+    assert!(text(&mut b, "#error").contains("999"));
+
+    // What a browser on another site, or a rebound host name, would send is refused.
+    let post = |host: &str, origin: &str| {
+        let body = "action=exclude&response=&text=";
+        format!(
+            "POST /prompts/2/review HTTP/1.1\r\nHost: {host}\r\nOrigin: {origin}\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\
+             Connection: close\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    let host = server.url.trim_start_matches("http://");
+    assert_eq!(
+        http_status(&server.url, &post(host, "http://evil.example")),
+        403
+    );
+    assert_eq!(
+        http_status(&server.url, &post("evil.example", "http://evil.example")),
+        421
+    );
+    drop(b);
+    drop(server);
+
+    // The CLI sees every action, authored by the reviewer; exports honour the pin.
+    let show = ok_json(d, &["--json", "review", "show", "HumanEval/0"]);
+    let reviews = show["reviews"].as_array().unwrap();
+    assert_eq!(reviews.len(), 4, "{reviews:?}");
+    let actions: Vec<(&str, &str)> = reviews
+        .iter()
+        .map(|r| (r["action"].as_str().unwrap(), r["author"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        actions,
+        ["pin", "exclude", "include", "note"].map(|a| (a, "web-ana"))
+    );
+    assert_eq!(
+        (
+            &reviews[0]["action"],
+            &reviews[0]["response_id"],
+            &reviews[0]["author"]
+        ),
+        (&json!("pin"), &json!(4), &json!("web-ana"))
+    );
+    assert_eq!(
+        (
+            &reviews[3]["action"],
+            &reviews[3]["reason"],
+            &reviews[3]["author"]
+        ),
+        (&json!("note"), &json!(note), &json!("web-ana"))
+    );
+    assert_eq!(show["effective_order"], json!([4, 1]));
+    assert_eq!(
+        ok_json(d, &["--json", "review", "show", "HumanEval/1"])["reviews"],
+        json!([]),
+        "the refused POSTs recorded nothing"
+    );
+    ok_json(
+        d,
+        &[
+            "--json",
+            "export",
+            "--format",
+            "trl",
+            "--out",
+            "pairs.jsonl",
+        ],
+    );
+    let pairs = read_jsonl(&d.join("pairs.jsonl"));
+    assert_eq!(pairs[0]["chosen"], HOSTILE, "the pin decides the pair");
+}
