@@ -241,11 +241,16 @@ pub async fn sample(ctx: &Ctx, args: SampleArgs) -> Result<()> {
     for (e, busy) in eps.iter().zip(&busy) {
         let e = if *busy {
             live.push(endpoints::start(e).await?);
-            &live.last().expect("pushed").endpoint
+            live.last().expect("pushed").endpoint.clone()
         } else {
-            e
+            // Nothing to send: never contacted, so a replay or local model is not started.
+            let mut idle = e.clone();
+            if idle.base_url.is_empty() {
+                idle.base_url = "http://127.0.0.1/v1".into();
+            }
+            idle
         };
-        backends.push(Arc::new(HttpBackend::new(e, RetryPolicy::default())?));
+        backends.push(Arc::new(HttpBackend::new(&e, RetryPolicy::default())?));
     }
     let lanes: Vec<Lane> = eps
         .iter()

@@ -1,0 +1,165 @@
+//! A whole round end to end, offline: `rrtf quickstart` (shipped seed problems, the replay
+//! teacher over HTTP, a fresh student served by `rrtf serve`, training, pass@k, the report), then
+//! a re-run that skips every stage, then round 2 on the config round 1 wrote, which samples the
+//! student trained in round 1.
+
+mod common;
+
+use common::{ok_json, rrtf};
+use serde_json::Value;
+
+fn stage<'a>(summary: &'a Value, name: &str) -> &'a Value {
+    summary["stages"]
+        .as_array()
+        .expect("stages")
+        .iter()
+        .find(|s| s["stage"] == name)
+        .unwrap_or_else(|| panic!("no stage {name} in {summary}"))
+}
+
+fn status(qs: &std::path::Path) -> Value {
+    ok_json(qs, &["--db", "rrtf.db", "--json", "status"])
+}
+
+#[test]
+fn quickstart_round_then_resume_then_round_two() {
+    let dir = tempfile::tempdir().unwrap();
+    let summary = ok_json(dir.path(), &["--json", "quickstart", "--dir", "qs"]);
+    let qs = dir.path().join("qs");
+    assert_eq!(summary["ok"], true, "{summary}");
+    for name in [
+        "evolve",
+        "synth-tests",
+        "sample",
+        "exec",
+        "rank",
+        "train",
+        "evaluate",
+        "register",
+        "report",
+    ] {
+        assert_eq!(stage(&summary, name)["status"], "ran", "{name}: {summary}");
+    }
+    // Evolution: every seed evolved once; the recorded judge calls five evolutions Equal.
+    let evolve = &stage(&summary, "evolve")["detail"]["steps"][0];
+    assert_eq!(evolve["kept"], 7, "{evolve}");
+    let s = status(&qs);
+    assert_eq!(s["prompts"], 19, "{s}");
+    assert_eq!(s["prompts_eliminated"], 5, "{s}");
+    // 19 kept prompts x (teacher: 2 temperatures x 2 samples + student: 2 samples).
+    assert_eq!(s["responses"], 19 * 6, "{s}");
+    assert_eq!(s["executions"], 19 * 6, "{s}");
+    assert!(s["ranked_prompts"].as_i64().unwrap() >= 10, "{s}");
+    assert!(s["pairs"].as_i64().unwrap() > 0, "{s}");
+    assert_eq!(s["training_runs"], 1, "{s}");
+    assert_eq!(
+        s["students"], 2,
+        "student-r1 sampled, student-r2 registered: {s}"
+    );
+
+    // The student was really sampled over HTTP from the local model.
+    let stats = ok_json(&qs, &["--db", "rrtf.db", "--json", "review", "stats"]);
+    let student = stats["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["model"] == "student-r1")
+        .unwrap_or_else(|| panic!("no student-r1 in {stats}"));
+    assert_eq!(student["responses"], 38, "{student}");
+
+    // Training wrote a Hugging Face checkpoint and its metrics into the store and the report.
+    let trained = qs.join("models/student-r1");
+    assert!(trained.join("model.safetensors").is_file());
+    let train = &stage(&summary, "train")["detail"];
+    assert!(train["steps"].as_u64().unwrap() > 0, "{train}");
+    let report = std::fs::read_to_string(qs.join("report.html")).unwrap();
+    assert!(report.contains("id=\"training\"") && report.contains("<polyline"));
+    assert!(report.contains("id=\"evaluation\"") && report.contains("pass@1"));
+    // pass@k of both models on the 8 shipped benchmark problems.
+    for model in ["base", "trained"] {
+        let ev = &summary["evaluation"][model];
+        assert_eq!(ev["problems"], 8, "{ev}");
+        let p = ev["pass_at_k"]["pass@1"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&p), "{ev}");
+    }
+
+    // The next round's config loads and names the trained model as the student and base.
+    let next = summary["next_config"].as_str().unwrap().to_owned();
+    let check = rrtf(&qs, &["config", "check", &next]);
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let text = std::fs::read_to_string(qs.join(&next)).unwrap();
+    assert!(
+        text.contains("local_model = \"models/student-r1\""),
+        "{text}"
+    );
+    assert!(text.contains("number = 2"), "{text}");
+
+    // Running again skips every stage and asks nothing twice.
+    let again = ok_json(dir.path(), &["--json", "quickstart", "--dir", "qs"]);
+    for s in again["stages"].as_array().unwrap() {
+        assert_eq!(s["status"], "skipped", "{again}");
+    }
+    assert_eq!(status(&qs)["responses"], 19 * 6);
+
+    // --from reruns a stage even though it is done; a reversed range is refused (exit 2).
+    let rerun = ok_json(
+        &qs,
+        &[
+            "--db",
+            "rrtf.db",
+            "--json",
+            "round",
+            "--config",
+            "round.toml",
+            "--from",
+            "rank",
+            "--until",
+            "rank",
+        ],
+    );
+    assert_eq!(rerun["stages"].as_array().unwrap().len(), 1, "{rerun}");
+    assert_eq!(stage(&rerun, "rank")["status"], "ran");
+    let bad = rrtf(
+        &qs,
+        &[
+            "--db",
+            "rrtf.db",
+            "round",
+            "--config",
+            "round.toml",
+            "--from",
+            "train",
+            "--until",
+            "sample",
+        ],
+    );
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("--from train comes after --until sample")
+    );
+
+    // Round 2 samples the student trained in round 1, trains from it, and writes round 3's config.
+    let two = ok_json(
+        &qs,
+        &[
+            "--db", "rrtf.db", "--json", "round", "--config", &next, "--until", "register",
+        ],
+    );
+    assert_eq!(two["ok"], true, "{two}");
+    assert_eq!(stage(&two, "train")["status"], "ran");
+    let stats = ok_json(&qs, &["--db", "rrtf.db", "--json", "review", "stats"]);
+    assert!(
+        stats["models"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["model"] == "student-r2" && m["responses"].as_i64().unwrap() > 0),
+        "{stats}"
+    );
+    assert!(qs.join("models/student-r2/model.safetensors").is_file());
+    assert!(qs.join("models/student-r2/round-3.toml").is_file());
+}
