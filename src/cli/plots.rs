@@ -2,15 +2,10 @@
 
 use std::fmt::Write as _;
 
+use super::html::esc;
+
 /// One line: (legend label, colour, points (x, y) in x order).
 pub type Series<'a> = (String, &'a str, Vec<(f64, f64)>);
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
 
 fn tick(v: f64) -> String {
     if v.abs() >= 100.0 || v == 0.0 {

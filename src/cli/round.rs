@@ -484,12 +484,12 @@ pub async fn run(ctx: &Ctx, a: RoundArgs) -> Result<()> {
 }
 
 fn human(summary: &Value, results: &[StageResult]) -> String {
+    let hash = summary["config_hash"].as_str().unwrap_or("");
     let mut s = format!(
         "round {} ({}s, config {}):\n",
         summary["round"],
         summary["seconds"].as_f64().map_or(0, |v| v.round() as i64),
-        &summary["config_hash"].as_str().unwrap_or("")
-            [..12.min(summary["config_hash"].as_str().unwrap_or("").len())]
+        &hash[..hash.len().min(12)]
     );
     for r in results {
         s += &format!(
