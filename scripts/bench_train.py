@@ -169,6 +169,16 @@ def theirs(args, model_dir):
     return best
 
 
+def merge(best, r):
+    """The faster of two results by tokens/s, keeping the best per-CPU-second figure of both."""
+    if best is None or r is None:
+        return best or r
+    cpu = max(best["best_per_cpu_s"], r["best_per_cpu_s"])
+    out = dict(r if r["tokens_per_s"] > best["tokens_per_s"] else best)
+    out["best_per_cpu_s"] = cpu
+    return out
+
+
 def make_model(args, tmp):
     corpus = tmp / "humaneval.py"
     with gzip.open(ROOT / "tests" / "data" / "HumanEval.jsonl.gz", "rt") as f:
@@ -198,6 +208,7 @@ def main():
     ap.add_argument("--torch-response-logits", action="store_true",
                     help="torch computes logits at response positions only, as ours does")
     ap.add_argument("--skip-ours", action="store_true")
+    ap.add_argument("--rounds", type=int, default=2, help="alternations of ours and theirs; each side's best counts")
     args = ap.parse_args()
     args.threads = [int(x) for x in args.threads.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
@@ -207,8 +218,15 @@ def main():
               f"multi_query {c.get('multi_query', True)}, vocab {c['vocab_size']}; a step: {args.groups} groups x "
               f"{args.group_size} responses x ({args.prompt_len} + {args.response_len}) tokens; "
               f"{args.steps} timed steps after {args.warmup} warm-up")
-        a = None if args.skip_ours else ours(args, model_dir)
-        b = theirs(args, model_dir)
+        a, b = None, None
+        for r in range(args.rounds):
+            # Alternate the sides so that a change of machine load hits both; each side's best counts.
+            x = None if args.skip_ours else ours(args, model_dir)
+            y = theirs(args, model_dir)
+            a, b = merge(a, x), merge(b, y)
+            if x is not None and y is not None:
+                print(f"round {r + 1}/{args.rounds}: {x['tokens_per_s'] / y['tokens_per_s']:.2f}x tokens/s, "
+                      f"{x['best_per_cpu_s'] / y['best_per_cpu_s']:.2f}x per CPU-s", file=sys.stderr)
     flops = None
     if a is not None:
         flops = a["model_flops_per_token"]
