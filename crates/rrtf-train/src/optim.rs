@@ -13,12 +13,20 @@
 //!   `q = (s − warmup) / (total − warmup)`, where `s` counts completed optimizer steps.
 
 use burn::module::{Module, ModuleVisitor, Param};
-use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
-use burn::tensor::Tensor;
+use burn::optim::{
+    AdamW, AdamWConfig, AdamWState, AdaptiveMomentumState, GradientsParams, LearningRate,
+    ModuleOptimizer, Optimizer,
+};
+use burn::tensor::{DType, Device, Tensor, TensorData};
+use rayon::prelude::*;
 use rrtf_config::{Schedule, Training};
 
 /// AdamW from `[training]` (betas, epsilon, weight decay); no built-in (per-tensor) clipping.
 pub fn adamw(t: &Training) -> ModuleOptimizer {
+    ModuleOptimizer::from(FusedAdamW::new(t))
+}
+
+fn adamw_config(t: &Training) -> AdamWConfig {
     AdamWConfig::new()
         .with_beta_1(t.beta1 as f32)
         .with_beta_2(t.beta2 as f32)
@@ -27,7 +35,129 @@ pub fn adamw(t: &Training) -> ModuleOptimizer {
         .with_cautious_weight_decay(false)
         .with_amsgrad(false)
         .with_grad_clipping(None)
-        .init()
+}
+
+/// AdamW as one pass over each parameter on the CPU.
+///
+/// burn's `AdamW` writes the update as ~14 tensor operations, each a single-threaded pass that
+/// allocates its result (`m·β1`, `g·(1−β1)`, their sum, `g²`, ..., `p·(1−lr·λ)`, `p − lr·Δ`).
+/// On flex tensors of f32 this does the same arithmetic, in the same order and precision, in one
+/// multi-threaded loop over `(p, g, m, v)`, in place when the buffers are not shared. Anywhere
+/// else (a GPU device, another dtype) it calls burn's `AdamW`, so results do not depend on the
+/// path. The state is burn's `AdamWState`, so `optim.bpk` files are the same either way.
+#[derive(Clone)]
+pub struct FusedAdamW {
+    beta_1: f32,
+    beta_2: f32,
+    epsilon: f32,
+    weight_decay: f32,
+    fallback: AdamW,
+}
+
+impl FusedAdamW {
+    pub fn new(t: &Training) -> Self {
+        Self {
+            beta_1: t.beta1 as f32,
+            beta_2: t.beta2 as f32,
+            epsilon: t.epsilon as f32,
+            weight_decay: t.weight_decay as f32,
+            fallback: adamw_config(t).build(),
+        }
+    }
+}
+
+/// Whether [`FusedAdamW`] runs its own loop (f32 everywhere, on the CPU) or burn's `AdamW`.
+fn fused_applies<const D: usize>(
+    tensor: &Tensor<D>,
+    grad: &Tensor<D>,
+    state: Option<&AdamWState<D>>,
+) -> bool {
+    let f32s = |t: &Tensor<D>| t.dtype() == DType::F32;
+    tensor.device() == Device::flex()
+        && f32s(tensor)
+        && f32s(grad)
+        && state.is_none_or(|s| f32s(&s.momentum.moment_1) && f32s(&s.momentum.moment_2))
+}
+
+/// Elements per task of the fused loop: large enough that rayon's overhead vanishes, small
+/// enough that both threads share a 2-D weight.
+const CHUNK: usize = 1 << 16;
+
+impl Optimizer for FusedAdamW {
+    type State<const D: usize> = AdamWState<D>;
+
+    fn step<const D: usize>(
+        &self,
+        lr: LearningRate,
+        tensor: Tensor<D>,
+        grad: Tensor<D>,
+        state: Option<Self::State<D>>,
+    ) -> (Tensor<D>, Option<Self::State<D>>) {
+        if !fused_applies(&tensor, &grad, state.as_ref()) {
+            return self.fallback.step(lr, tensor, grad, state);
+        }
+        let device = tensor.device();
+        let shape = tensor.shape();
+        let n = shape.num_elements();
+        let (time, m, v) = match state {
+            Some(s) => (
+                s.momentum.time + 1,
+                s.momentum.moment_1.into_data(),
+                s.momentum.moment_2.into_data(),
+            ),
+            None => {
+                let zeros = || TensorData::new(vec![0f32; n], shape.clone());
+                (1, zeros(), zeros())
+            }
+        };
+        let (mut p, g, mut m, mut v) = (tensor.into_data(), grad.into_data(), m, v);
+        {
+            fn slice(d: &mut TensorData) -> &mut [f32] {
+                d.as_mut_slice::<f32>().expect("f32 checked above")
+            }
+            let g = g.as_slice::<f32>().expect("f32 checked above");
+            let (p, m, v) = (slice(&mut p), slice(&mut m), slice(&mut v));
+            // The operations and roundings of burn's AdamW (`AdaptiveMomentumW::transform`, then
+            // `AdamW::step`): scalars are converted to f32 where burn's `mul_scalar` converts them.
+            let (b1, b2) = (self.beta_1, self.beta_2);
+            let (f1, f2) = (1.0 - b1, 1.0 - b2);
+            let time = time as i32;
+            let (c1, c2) = (1f32 - b1.powi(time), 1f32 - b2.powi(time));
+            let decay = lr * self.weight_decay as f64;
+            let keep = (1.0 - decay) as f32;
+            let (lr, eps) = (lr as f32, self.epsilon);
+            let first = time == 1;
+            p.par_chunks_mut(CHUNK)
+                .zip(m.par_chunks_mut(CHUNK))
+                .zip(v.par_chunks_mut(CHUNK))
+                .zip(g.par_chunks(CHUNK))
+                .for_each(|(((p, m), v), g)| {
+                    for i in 0..p.len() {
+                        let gi = g[i];
+                        let (mi, vi) = if first {
+                            (gi * f1, gi * gi * f2)
+                        } else {
+                            (m[i] * b1 + gi * f1, v[i] * b2 + gi * gi * f2)
+                        };
+                        m[i] = mi;
+                        v[i] = vi;
+                        let delta = (mi / c1) / ((vi / c2).sqrt() + eps);
+                        let decayed = if decay == 0.0 { p[i] } else { p[i] * keep };
+                        p[i] = decayed - delta * lr;
+                    }
+                });
+        }
+        let state = AdamWState::new(AdaptiveMomentumState::new(
+            time as usize,
+            Tensor::from_data(m, &device),
+            Tensor::from_data(v, &device),
+        ));
+        (Tensor::from_data(p, &device), Some(state))
+    }
+
+    fn to_device<const D: usize>(state: Self::State<D>, device: &Device) -> Self::State<D> {
+        AdamW::to_device(state, device)
+    }
 }
 
 /// Learning rate for the optimizer step that follows `step` completed steps.
@@ -101,6 +231,83 @@ pub fn clip_global_norm<M: Module>(module: &M, grads: &mut GradientsParams, max_
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn training(weight_decay: f64) -> Training {
+        Training {
+            beta1: 0.9,
+            beta2: 0.95,
+            epsilon: 1e-8,
+            weight_decay,
+            ..Training::default()
+        }
+    }
+
+    fn random(shape: [usize; 2], seed: u64) -> Tensor<2> {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let n = shape[0] * shape[1];
+        let v: Vec<f32> = (0..n).map(|_| rng.random_range(-1.0f32..1.0)).collect();
+        Tensor::from_data(TensorData::new(v, shape), &Device::flex())
+    }
+
+    fn values(t: &Tensor<2>) -> Vec<f32> {
+        t.to_data().try_to_vec::<f32>().unwrap()
+    }
+
+    /// The fused loop and burn's AdamW give the same bits over several steps (first step,
+    /// moments carried over, weight decay on and off), on a tensor that spans several chunks.
+    #[test]
+    fn fused_adamw_equals_burns_adamw_bit_for_bit() {
+        for wd in [0.0, 0.01] {
+            let cfg = training(wd);
+            let (fused, burn) = (FusedAdamW::new(&cfg), adamw_config(&cfg).build());
+            let shape = [3, CHUNK / 2 + 7];
+            let (mut a, mut b) = (random(shape, 1), random(shape, 1));
+            let (mut sa, mut sb) = (None, None);
+            for step in 0..4u64 {
+                let g = random(shape, 10 + step);
+                assert!(fused_applies(&a, &g, sa.as_ref()), "the fused loop runs on flex f32");
+                let lr = 1e-3 * (step + 1) as f64;
+                (a, sa) = fused.step(lr, a, g.clone(), sa);
+                (b, sb) = burn.step(lr, b, g, sb);
+                assert_eq!(values(&a), values(&b), "weights after step {step}, decay {wd}");
+                let (ma, mb) = (&sa.as_ref().unwrap().momentum, &sb.as_ref().unwrap().momentum);
+                assert_eq!(ma.time, mb.time);
+                assert_eq!(values(&ma.moment_1), values(&mb.moment_1));
+                assert_eq!(values(&ma.moment_2), values(&mb.moment_2));
+            }
+        }
+    }
+
+    /// Against `torch.optim.AdamW`'s update written out in f64 (its denominator is
+    /// `sqrt(v) / sqrt(1 - β2^t) + ε`, burn's `sqrt(v / (1 - β2^t)) + ε`: equal up to rounding).
+    #[test]
+    fn fused_adamw_follows_pytorchs_formula() {
+        let cfg = training(0.01);
+        let (b1, b2, eps, wd) = (cfg.beta1, cfg.beta2, cfg.epsilon, cfg.weight_decay);
+        let fused = FusedAdamW::new(&cfg);
+        let shape = [4, 33];
+        let mut p = random(shape, 7);
+        let mut want: Vec<f64> = values(&p).iter().map(|&x| x as f64).collect();
+        let (mut m, mut v) = (vec![0f64; want.len()], vec![0f64; want.len()]);
+        let mut state = None;
+        for t in 1..=3 {
+            let g = random(shape, 100 + t as u64);
+            let lr = 2e-3;
+            for (i, &gi) in values(&g).iter().enumerate() {
+                let gi = gi as f64;
+                want[i] *= 1.0 - lr * wd;
+                m[i] = b1 * m[i] + (1.0 - b1) * gi;
+                v[i] = b2 * v[i] + (1.0 - b2) * gi * gi;
+                let denom = v[i].sqrt() / (1.0 - b2.powi(t)).sqrt() + eps;
+                want[i] -= lr / (1.0 - b1.powi(t)) * m[i] / denom;
+            }
+            (p, state) = fused.step(lr, p, g, state);
+        }
+        for (i, (&got, &want)) in values(&p).iter().zip(&want).enumerate() {
+            assert!((got as f64 - want).abs() < 1e-6, "element {i}: {got} vs {want}");
+        }
+    }
 
     #[test]
     fn schedule_matches_transformers_formulas() {
