@@ -32,6 +32,32 @@ impl fmt::Debug for FlexTensor {
     }
 }
 
+/// `n` zero bytes allocated as elements of `elem_size` bytes (rrtf patch, see `VENDORED.md`).
+///
+/// `Bytes::from_bytes_vec` takes a `Vec<u8>`, whose alignment (1) is below the runtime's
+/// 16-byte maximum, so it always copies the buffer into a new, aligned allocation: every
+/// `empty`/`zeros` tensor cost a memset, an allocation and a full copy. A vector of the
+/// element's width carries that width's alignment, which `Bytes::from_elems` keeps as is (the
+/// same as every kernel output built with `from_elems`), and `vec![0; n]` can take zeroed pages.
+pub(crate) fn zeroed_bytes(n: usize, elem_size: usize) -> Bytes {
+    match elem_size {
+        8 if n % 8 == 0 => Bytes::from_elems(alloc::vec![0u64; n / 8]),
+        4 if n % 4 == 0 => Bytes::from_elems(alloc::vec![0u32; n / 4]),
+        2 if n % 2 == 0 => Bytes::from_elems(alloc::vec![0u16; n / 2]),
+        _ => Bytes::from_bytes_vec(alloc::vec![0u8; n]),
+    }
+}
+
+/// A copy of `src` in one pass, aligned as [`zeroed_bytes`] explains (rrtf patch).
+fn copied_bytes(src: &[u8], elem_size: usize) -> Bytes {
+    match elem_size {
+        8 if src.len() % 8 == 0 => Bytes::from_elems(bytemuck::pod_collect_to_vec::<u8, u64>(src)),
+        4 if src.len() % 4 == 0 => Bytes::from_elems(bytemuck::pod_collect_to_vec::<u8, u32>(src)),
+        2 if src.len() % 2 == 0 => Bytes::from_elems(bytemuck::pod_collect_to_vec::<u8, u16>(src)),
+        _ => Bytes::from_bytes_vec(src.to_vec()),
+    }
+}
+
 impl FlexTensor {
     /// Create a new tensor from bytes, layout, and dtype.
     pub fn new(data: Bytes, layout: Layout, dtype: DType) -> Self {
@@ -70,12 +96,12 @@ impl FlexTensor {
                 // Buffer exactly matches logical size; try zero-copy unwrap
                 match Arc::try_unwrap(self.data) {
                     Ok(bytes) => bytes,
-                    Err(arc) => Bytes::from_bytes_vec((*arc)[..expected_bytes].to_vec()),
+                    Err(arc) => copied_bytes(&arc[..expected_bytes], dtype_size(self.dtype)),
                 }
             } else {
                 // Contiguous at offset 0 but buffer is oversized (e.g., narrowed view).
                 // Truncate to exact logical size.
-                Bytes::from_bytes_vec(self.data[..expected_bytes].to_vec())
+                copied_bytes(&self.data[..expected_bytes], dtype_size(self.dtype))
             };
             TensorData::from_bytes(bytes, self.layout.shape().clone(), self.dtype)
         } else {
@@ -233,7 +259,7 @@ impl FlexTensor {
     pub fn empty(shape: Shape, dtype: DType) -> Self {
         let num_elements = shape.num_elements();
         let elem_size = dtype_size(dtype);
-        let bytes = Bytes::from_bytes_vec(alloc::vec![0u8; num_elements * elem_size]);
+        let bytes = zeroed_bytes(num_elements * elem_size, elem_size);
         let layout = Layout::contiguous(shape);
         Self {
             data: Arc::new(bytes),

@@ -262,9 +262,9 @@ where
 /// strided — and monomorphized per call site so LLVM autovectorizes it.
 pub(crate) fn zip_apply_inplace<D, S, F>(nest: &ZipNest, dst: &mut [D], src: &[S], op: F)
 where
-    D: Copy,
-    S: Copy,
-    F: Fn(D, S) -> D,
+    D: Copy + Send,
+    S: Copy + Sync,
+    F: Fn(D, S) -> D + Sync,
 {
     debug_assert!(
         nest.lhs_is_dense(),
@@ -277,6 +277,67 @@ where
     }
     if nest.shape[..nest.ndim].contains(&0) {
         // Empty tensor; `for_each_run` must not be entered.
+        return;
+    }
+    #[cfg(feature = "rayon")]
+    if nest.ndim >= 2
+        && nest.lhs_offset == 0
+        && nest.shape[0] > 1
+        && nest.shape[0] * nest.lhs_strides[0] as usize >= crate::par::PAR_MIN
+        && rayon::current_num_threads() > 1
+    {
+        zip_apply_inplace_outer_parallel(nest, dst, src, &op);
+        return;
+    }
+    zip_apply_inplace_serial(nest, dst, src, op)
+}
+
+/// [`zip_apply_inplace`] with the outermost dim split across rayon tasks (rrtf patch, see
+/// `VENDORED.md`): the destination is dense, so each outer index owns one contiguous block of
+/// it, and each block runs the serial nest of the remaining dims. Typical case: a gradient
+/// added into a transposed one (a tied embedding's two gradients), 38M elements for
+/// StarCoder's vocabulary, which ran on one thread.
+#[cfg(feature = "rayon")]
+fn zip_apply_inplace_outer_parallel<D, S, F>(nest: &ZipNest, dst: &mut [D], src: &[S], op: &F)
+where
+    D: Copy + Send,
+    S: Copy + Sync,
+    F: Fn(D, S) -> D + Sync,
+{
+    use rayon::prelude::*;
+    let (rows, row_len) = (nest.shape[0], nest.lhs_strides[0] as usize);
+    let mut inner = *nest;
+    inner.ndim -= 1;
+    inner.shape.copy_within(1..nest.ndim, 0);
+    inner.lhs_strides.copy_within(1..nest.ndim, 0);
+    inner.rhs_strides.copy_within(1..nest.ndim, 0);
+    inner.lhs_offset = 0;
+    let tasks = rayon::current_num_threads() * 4;
+    let rows_per_task = rows
+        .div_ceil(tasks)
+        .max((crate::par::PAR_MIN / 2).div_ceil(row_len));
+    dst[..rows * row_len]
+        .par_chunks_mut(rows_per_task * row_len)
+        .enumerate()
+        .for_each(|(task, chunk)| {
+            for (k, block) in chunk.chunks_mut(row_len).enumerate() {
+                let row = (task * rows_per_task + k) as isize;
+                let mut sub = inner;
+                sub.rhs_offset = (nest.rhs_offset as isize + row * nest.rhs_strides[0]) as usize;
+                zip_apply_inplace_serial(&sub, block, src, op);
+            }
+        });
+}
+
+/// The single-threaded loop nest of [`zip_apply_inplace`] (burn-flex's original body).
+fn zip_apply_inplace_serial<D, S, F>(nest: &ZipNest, dst: &mut [D], src: &[S], op: F)
+where
+    D: Copy,
+    S: Copy,
+    F: Fn(D, S) -> D,
+{
+    if nest.ndim == 0 {
+        dst[nest.lhs_offset] = op(dst[nest.lhs_offset], src[nest.rhs_offset]);
         return;
     }
 
