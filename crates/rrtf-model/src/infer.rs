@@ -89,6 +89,10 @@ pub(crate) fn hidden(
     ids: &Tensor<2, Int>,
     cache: Option<&mut KvCache>,
 ) -> Option<Tensor<3>> {
+    let [b, t] = ids.dims();
+    if b * t == 0 {
+        return None;
+    }
     let wte = Host::of(model.wte.weight.val())?;
     let wpe = Host::of(model.wpe.weight.val())?;
     let ln_f = Norm::of(&model.ln_f)?;
@@ -119,7 +123,6 @@ pub(crate) fn hidden(
             .collect::<Option<Vec<_>>>()?,
     };
 
-    let [b, t] = ids.dims();
     let start = cache.as_ref().map_or(0, |c| c.seen);
     let e = model.wte.weight.dims()[1];
     let n = b * t;
