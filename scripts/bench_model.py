@@ -14,12 +14,14 @@ and the faster of the two is reported for each figure and each side: on a busy 2
 torch's spinning OpenMP threads can be 30x slower than one thread, which would flatter us, and a
 descheduled rayon worker stalls every parallel matmul of ours in the same way.
 
-Measured 2026-11-22 (release build, `small` preset, other builds running), two runs: forward
-3.41x (5327 vs 1564 tokens/s, load 11) and 0.44x (1216 vs 2786, load 8, a build starting during
-our half); cached generation 1.34x and 1.52x. Earlier, before AVX-512 gemm and the allocator
-change, at load 5-6: 0.42x and 1.66x. Those runs timed each side once, one after the
-other, so a load change between the halves moved the ratio; the sides now alternate --rounds
-times (default 3) and each side's best run counts.
+Measured 2026-11-22 (release build, `small` preset, vocabulary 2477, the machine otherwise
+idle: load average 1.5-1.7 from this benchmark's own threads), four runs: forward 1.31x, 1.23x,
+1.23x, 1.17x (ours 27.6K-29.0K tokens/s, transformers 22.0K-23.6K), cached generation 3.36x,
+3.64x, 3.98x, 2.75x (1.6K-1.8K vs 460-590 tokens/s). The same morning, before the inference-only
+forward (crates/rrtf-model/src/infer.rs), on a quiet machine: forward 0.50x (12.4K vs 25.0K
+tokens/s), generation 1.3-1.7x. Earlier runs under other engineers' builds (load 8-11) ranged
+from 0.44x to 3.41x because the load changed between the halves of a run; the sides now
+alternate --rounds times (default 3) and each side's best run counts.
 
 Usage: cargo build --release && python3 scripts/bench_model.py [--rrtf target/release/rrtf]
 """

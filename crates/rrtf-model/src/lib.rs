@@ -15,6 +15,8 @@ pub mod bench;
 pub mod config;
 pub mod error;
 pub mod generate;
+mod infer;
+mod kernels;
 pub mod logprobs;
 pub mod model;
 pub mod tokenizer;

@@ -7,6 +7,10 @@
 //! (`transformer.` prefix dropped). Weights are f32; `Linear` weights are stored `[d_in, d_out]`
 //! (the transpose of PyTorch), which `weights.rs` handles on load and save.
 //!
+//! The ops here are the reference and what training differentiates. An inference copy of the
+//! model on the CPU (no autodiff) runs the same computation through `infer.rs` instead, which is
+//! several times faster on small shapes.
+//!
 //! This module does not read files or tokenize: see `weights.rs` and `tokenizer.rs`.
 
 use burn::module::{Module, Param};
@@ -16,6 +20,7 @@ use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{Device, Int, Tensor, activation};
 
 use crate::config::{Activation, GptBigCodeConfig};
+use crate::infer;
 
 /// Causal self-attention; one key/value head (MQA) or `n_head` of them (MHA).
 #[derive(Module, Debug)]
@@ -24,10 +29,10 @@ pub struct Attention {
     /// q | k | v (MHA: HF views it as `[heads, 3 * head_dim]`).
     pub c_attn: Linear,
     pub c_proj: Linear,
-    n_head: usize,
-    kv_heads: usize,
-    head_dim: usize,
-    scale: f64,
+    pub(crate) n_head: usize,
+    pub(crate) kv_heads: usize,
+    pub(crate) head_dim: usize,
+    pub(crate) scale: f64,
 }
 
 /// The MLP: `c_proj(act(c_fc(x)))`.
@@ -35,7 +40,7 @@ pub struct Attention {
 pub struct Mlp {
     pub c_fc: Linear,
     pub c_proj: Linear,
-    tanh_gelu: bool,
+    pub(crate) tanh_gelu: bool,
 }
 
 /// One pre-LayerNorm transformer block.
@@ -59,14 +64,16 @@ pub struct GptBigCode {
     /// Untied LM head `[vocab_size, n_embd]` (PyTorch layout), `None` when tied to `wte`.
     pub lm_head: Option<Param<Tensor<2>>>,
     n_positions: usize,
+    /// The LayerNorms' epsilon (burn's `LayerNorm` keeps its own private), for `infer.rs`.
+    pub(crate) ln_eps: f64,
 }
 
 /// Per-layer keys and values of the tokens seen so far, for incremental decoding.
 #[derive(Debug, Clone, Default)]
 pub struct KvCache {
     /// `(k, v)`, each `[batch, kv_heads, seen, head_dim]`, one entry a layer.
-    layers: Vec<Option<(Tensor<4>, Tensor<4>)>>,
-    seen: usize,
+    pub(crate) layers: Vec<Option<(Tensor<4>, Tensor<4>)>>,
+    pub(crate) seen: usize,
 }
 
 impl KvCache {
@@ -199,6 +206,7 @@ impl GptBigCode {
         h: Vec<Block>,
         ln_f: LayerNorm,
         lm_head: Option<Param<Tensor<2>>>,
+        ln_eps: f64,
     ) -> Self {
         let n_positions = wpe.weight.dims()[0];
         Self {
@@ -208,6 +216,7 @@ impl GptBigCode {
             ln_f,
             lm_head,
             n_positions,
+            ln_eps,
         }
     }
 
@@ -250,6 +259,9 @@ impl GptBigCode {
 
     /// Project hidden states `[b, t, n_embd]` to logits `[b, t, vocab_size]`.
     pub fn logits(&self, hidden: Tensor<3>) -> Tensor<3> {
+        if let Some(logits) = infer::logits(&hidden, self.lm_head_weight()) {
+            return logits;
+        }
         linear(hidden, self.lm_head_weight().transpose(), None)
     }
 
@@ -262,6 +274,9 @@ impl GptBigCode {
             start + t,
             self.n_positions
         );
+        if let Some(hidden) = infer::hidden(self, &ids, cache.as_deref_mut()) {
+            return hidden;
+        }
         let device = ids.device();
         let positions =
             Tensor::<1, Int>::arange(start as i64..(start + t) as i64, &device).reshape([1, t]);

@@ -294,7 +294,14 @@ pub fn build(
         take("transformer.ln_f.bias"),
     );
     let lm_head = (!config.tie_word_embeddings).then(|| param2(take("lm_head.weight")));
-    Ok(GptBigCode::new(wte, wpe, blocks, ln_f, lm_head))
+    Ok(GptBigCode::new(
+        wte,
+        wpe,
+        blocks,
+        ln_f,
+        lm_head,
+        config.layer_norm_epsilon,
+    ))
 }
 
 /// The model's weights as HF-named host tensors (the inverse of [`build`]).

@@ -1,0 +1,694 @@
+//! Raw f32 kernels for the inference-only forward pass (`infer.rs`): a polynomial `exp`, softmax
+//! over a causal prefix, LayerNorm, GELU, bias-folded matmuls through the `gemm` crate and causal
+//! attention as stacked matmuls.
+//!
+//! Why not burn's ops: on the small shapes of a code model's inference (a few hundred rows of a
+//! few hundred features) most of burn's time went to scalar libm `expf` in its attention softmax
+//! and GELU, to materialising head transposes and q/k/v splits, and to one pass (and one
+//! allocation) per element-wise op. These kernels read q, k and v where the QKV projection wrote
+//! them, fuse the element-wise work into the passes that must happen anyway, and vectorize `exp`.
+//!
+//! The element-wise kernels are plain loops written for LLVM's auto-vectorizer, compiled three
+//! times (AVX-512, AVX2 + FMA, the x86-64 baseline) and chosen at run time, so the binary still
+//! runs on any x86-64. Reductions accumulate in [`LANES`] independent lanes: LLVM does not
+//! reorder a float sum by itself, so a single accumulator would stay scalar.
+
+use rayon::prelude::*;
+
+/// Independent accumulators of the reductions (one AVX-512 register of f32).
+const LANES: usize = 16;
+
+/// Defines `$vis fn $name(args)` that runs `$body(args)` compiled for the best instruction set
+/// this CPU has. `$body` must be `#[inline(always)]` so each copy is compiled with its features.
+macro_rules! multiversion {
+    ($(#[$doc:meta])* $vis:vis fn $name:ident => $body:ident($($arg:ident: $ty:ty),* $(,)?)
+        $(-> $ret:ty)?) => {
+        $(#[$doc])*
+        $vis fn $name($($arg: $ty),*) $(-> $ret)? {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f,avx2,fma")]
+                fn avx512($($arg: $ty),*) $(-> $ret)? {
+                    $body($($arg),*)
+                }
+                #[target_feature(enable = "avx2,fma")]
+                fn avx2($($arg: $ty),*) $(-> $ret)? {
+                    $body($($arg),*)
+                }
+                if std::arch::is_x86_feature_detected!("avx512f")
+                    && std::arch::is_x86_feature_detected!("avx2")
+                    && std::arch::is_x86_feature_detected!("fma")
+                {
+                    // SAFETY: the features `avx512` is compiled with were detected above.
+                    return unsafe { avx512($($arg),*) };
+                }
+                if std::arch::is_x86_feature_detected!("avx2")
+                    && std::arch::is_x86_feature_detected!("fma")
+                {
+                    // SAFETY: the features `avx2` is compiled with were detected above.
+                    return unsafe { avx2($($arg),*) };
+                }
+            }
+            $body($($arg),*)
+        }
+    };
+}
+
+/// `e^x` within ~2 ulp for `x` in [-87, 88] (Cephes' `expf`: `x = k ln 2 + r`, a degree-7
+/// polynomial in `r`, `2^k` from the exponent bits), without branches or calls so that a loop
+/// over it vectorizes. Inputs outside the range are clamped: below it the result is ~1e-38
+/// instead of 0, which no caller here can tell from 0 (softmax and sigmoid add it to >= 1).
+#[inline(always)]
+pub(crate) fn exp(x: f32) -> f32 {
+    // 1.5 * 2^23: adding it rounds to an integer, held in the low mantissa bits.
+    const ROUND: f32 = 12_582_912.0;
+    const LN2_HI: f32 = 0.693_359_4;
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    let x = x.clamp(-87.0, 88.0);
+    let shifted = x * std::f32::consts::LOG2_E + ROUND;
+    let k = shifted - ROUND;
+    let r = x - k * LN2_HI - k * LN2_LO;
+    let mut p = 1.987_569_1e-4;
+    p = p * r + 1.398_199_9e-3;
+    p = p * r + 8.333_452e-3;
+    p = p * r + 4.166_579_6e-2;
+    p = p * r + 1.666_666_5e-1;
+    p = p * r + 0.5;
+    let e_r = p * r * r + r + 1.0;
+    let k_int = (shifted.to_bits() as i32).wrapping_sub(ROUND.to_bits() as i32);
+    e_r * f32::from_bits((k_int.wrapping_add(127) << 23) as u32)
+}
+
+#[inline(always)]
+fn exp_prefix_body(row: &mut [f32], valid: usize) -> f32 {
+    let mut lanes = [f32::NEG_INFINITY; LANES];
+    let mut chunks = row[..valid].chunks_exact(LANES);
+    for c in &mut chunks {
+        for (l, &v) in lanes.iter_mut().zip(c) {
+            *l = l.max(v);
+        }
+    }
+    let max = chunks.remainder().iter().fold(
+        lanes.iter().copied().fold(f32::NEG_INFINITY, f32::max),
+        |m, &v| m.max(v),
+    );
+    // The exp pass runs over whole vectors where the row has room: the masked scores it
+    // covers past `valid` become -inf first (~1e-38 after `exp`, cleared below).
+    let upto = valid.next_multiple_of(LANES).min(row.len());
+    row[valid..upto].fill(f32::NEG_INFINITY);
+    let mut sums = [0.0f32; LANES];
+    let mut chunks = row[..upto].chunks_exact_mut(LANES);
+    for c in &mut chunks {
+        for (s, v) in sums.iter_mut().zip(c) {
+            *v = exp(*v - max);
+            *s += *v;
+        }
+    }
+    let mut sum: f32 = sums.iter().sum();
+    for v in chunks.into_remainder() {
+        *v = exp(*v - max);
+        sum += *v;
+    }
+    row[valid..].fill(0.0);
+    sum
+}
+
+multiversion! {
+    /// The unnormalised softmax of `row[..valid]` in place, `exp(x - max)`, and its sum;
+    /// `row[valid..]` (the masked future) becomes 0.
+    pub(crate) fn exp_prefix => exp_prefix_body(row: &mut [f32], valid: usize) -> f32
+}
+
+#[inline(always)]
+fn layer_norm_body(x: &[f32], out: &mut [f32], gamma: &[f32], beta: &[f32], eps: f32) {
+    let d = gamma.len();
+    for (x, out) in x.chunks_exact(d).zip(out.chunks_exact_mut(d)) {
+        let mut lanes = [0.0f32; LANES];
+        let mut chunks = x.chunks_exact(LANES);
+        for c in &mut chunks {
+            for (l, &v) in lanes.iter_mut().zip(c) {
+                *l += v;
+            }
+        }
+        let sum = lanes.iter().sum::<f32>() + chunks.remainder().iter().sum::<f32>();
+        let mean = sum / d as f32;
+        // Two passes (deviations, not E[x²] − mean²): no cancellation when |mean| >> std.
+        let mut lanes = [0.0f32; LANES];
+        let mut chunks = x.chunks_exact(LANES);
+        for c in &mut chunks {
+            for (l, &v) in lanes.iter_mut().zip(c) {
+                *l += (v - mean) * (v - mean);
+            }
+        }
+        let sq = lanes.iter().sum::<f32>()
+            + chunks
+                .remainder()
+                .iter()
+                .map(|&v| (v - mean) * (v - mean))
+                .sum::<f32>();
+        let inv = 1.0 / (sq / d as f32 + eps).sqrt();
+        for (((o, &v), &g), &b) in out.iter_mut().zip(x).zip(gamma).zip(beta) {
+            *o = (v - mean) * inv * g + b;
+        }
+    }
+}
+
+multiversion! {
+    fn layer_norm_rows => layer_norm_body(
+        x: &[f32],
+        out: &mut [f32],
+        gamma: &[f32],
+        beta: &[f32],
+        eps: f32,
+    )
+}
+
+/// Rows per parallel task of the row-wise kernels: enough work to outweigh a task hand-off.
+const ROWS_PER_TASK: usize = 32;
+
+/// LayerNorm of each row of `x` (`[rows, gamma.len()]`) into `out`, as PyTorch's (biased
+/// variance, `eps` inside the square root).
+pub(crate) fn layer_norm(x: &[f32], out: &mut [f32], gamma: &[f32], beta: &[f32], eps: f32) {
+    let chunk = ROWS_PER_TASK * gamma.len();
+    x.par_chunks(chunk)
+        .zip(out.par_chunks_mut(chunk))
+        .for_each(|(x, out)| layer_norm_rows(x, out, gamma, beta, eps));
+}
+
+#[inline(always)]
+fn bias_gelu_tanh_body(x: &mut [f32], bias: &[f32]) {
+    // x * sigmoid(2u), 2u = x (A + B x²): PyTorch's gelu(approximate="tanh"), rewritten.
+    const A: f32 = 2.0 * 0.797_884_6;
+    const B: f32 = A * 0.044_715;
+    for row in x.chunks_exact_mut(bias.len()) {
+        for (v, &b) in row.iter_mut().zip(bias) {
+            let x = *v + b;
+            *v = x / (1.0 + exp(-x * (A + B * x * x)));
+        }
+    }
+}
+
+multiversion! {
+    fn bias_gelu_tanh_rows => bias_gelu_tanh_body(x: &mut [f32], bias: &[f32])
+}
+
+/// `x = gelu_tanh(x + bias)` for each row of `x` (`[rows, bias.len()]`).
+pub(crate) fn bias_gelu_tanh(x: &mut [f32], bias: &[f32]) {
+    x.par_chunks_mut(ROWS_PER_TASK * bias.len())
+        .for_each(|x| bias_gelu_tanh_rows(x, bias));
+}
+
+/// A read-only strided matrix: element `(i, j)` is `data[i * rs + j * cs]`.
+#[derive(Clone, Copy)]
+pub(crate) struct Mat<'a> {
+    pub data: &'a [f32],
+    pub rs: usize,
+    pub cs: usize,
+}
+
+impl<'a> Mat<'a> {
+    /// A row-major matrix with `cols` columns.
+    pub fn rows(data: &'a [f32], cols: usize) -> Self {
+        Self {
+            data,
+            rs: cols,
+            cs: 1,
+        }
+    }
+    /// The transpose of a row-major matrix with `cols` columns (no copy).
+    pub fn transposed(data: &'a [f32], cols: usize) -> Self {
+        Self {
+            data,
+            rs: 1,
+            cs: cols,
+        }
+    }
+    /// Last index touched by an `r x c` block starting at element 0, for the bounds check.
+    fn end(&self, r: usize, c: usize) -> usize {
+        if r == 0 || c == 0 {
+            0
+        } else {
+            (r - 1) * self.rs + (c - 1) * self.cs + 1
+        }
+    }
+}
+
+/// `out[m, n] = (accumulate ? out : 0) + scale * a[m, k] · b[k, n]`, `out` row-major with row
+/// stride `out_rs`, on `threads` (see [`gemm::Parallelism`]; the crate stays single-threaded
+/// below its own size threshold).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn matmul(
+    out: &mut [f32],
+    out_rs: usize,
+    accumulate: bool,
+    a: Mat,
+    b: Mat,
+    dims: (usize, usize, usize),
+    scale: f32,
+    threads: gemm::Parallelism,
+) {
+    let (m, _, n) = dims;
+    assert!(
+        out.len() >= Mat::rows(out, out_rs).end(m, n),
+        "matmul: out too small"
+    );
+    // SAFETY: the assert keeps every element written inside `out`, borrowed mutably here.
+    unsafe {
+        matmul_to(
+            out.as_mut_ptr(),
+            out_rs,
+            accumulate,
+            a,
+            b,
+            dims,
+            scale,
+            threads,
+        )
+    }
+}
+
+/// [`matmul`] into a raw destination, for tasks that share one output buffer.
+///
+/// # Safety
+/// `out` must be valid for reads and writes at `i * out_rs + j` for every `i < m`, `j < n`,
+/// and nothing else may access those elements during the call.
+#[allow(clippy::too_many_arguments)]
+unsafe fn matmul_to(
+    out: *mut f32,
+    out_rs: usize,
+    accumulate: bool,
+    a: Mat,
+    b: Mat,
+    (m, k, n): (usize, usize, usize),
+    scale: f32,
+    threads: gemm::Parallelism,
+) {
+    assert!(a.data.len() >= a.end(m, k), "matmul: lhs too small");
+    assert!(b.data.len() >= b.end(k, n), "matmul: rhs too small");
+    // SAFETY: the asserts keep every element read inside its slice; `out` is the caller's
+    // promise.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            out,
+            1,
+            out_rs as isize,
+            accumulate,
+            a.data.as_ptr(),
+            a.cs as isize,
+            a.rs as isize,
+            b.data.as_ptr(),
+            b.cs as isize,
+            b.rs as isize,
+            1.0,
+            scale,
+            false,
+            false,
+            false,
+            threads,
+        );
+    }
+}
+
+/// `out = x · w + bias` for `x` `[rows, d_in]`, `w` `[d_in, d_out]` and `out` `[rows, d_out]`
+/// (row-major); with `accumulate`, `out += x · w + bias` (a residual connection).
+pub(crate) fn linear(
+    out: &mut [f32],
+    accumulate: bool,
+    x: &[f32],
+    d_in: usize,
+    w: Mat,
+    bias: &[f32],
+) {
+    let d_out = bias.len();
+    let dims = (x.len() / d_in, d_in, d_out);
+    add_rows(out, bias, accumulate);
+    matmul(
+        out,
+        d_out,
+        true,
+        Mat::rows(x, d_in),
+        w,
+        dims,
+        1.0,
+        gemm::Parallelism::Rayon(0),
+    );
+}
+
+/// `out[i, :] = (accumulate ? out[i, :] : 0) + v` for every row: the bias, in the pass that
+/// initialises the gemm's destination anyway.
+fn add_rows(out: &mut [f32], v: &[f32], accumulate: bool) {
+    out.par_chunks_mut(ROWS_PER_TASK * v.len()).for_each(|out| {
+        for row in out.chunks_exact_mut(v.len()) {
+            if accumulate {
+                row.iter_mut().zip(v).for_each(|(o, &b)| *o += b);
+            } else {
+                row.copy_from_slice(v);
+            }
+        }
+    });
+}
+
+/// Where one of q, k, v lives in a buffer: element `(batch, head, position, d)` is at
+/// `offset + batch * batch_stride + head * head_stride + position * row_stride + d`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Heads {
+    pub offset: usize,
+    pub batch_stride: usize,
+    pub head_stride: usize,
+    pub row_stride: usize,
+}
+
+/// Shapes of one causal attention call.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct AttnShape {
+    pub batch: usize,
+    /// Query heads.
+    pub heads: usize,
+    /// Key/value heads: 1 (MQA), `heads` (MHA) or a divisor of it.
+    pub kv_heads: usize,
+    pub head_dim: usize,
+    /// New positions (queries).
+    pub t: usize,
+    /// Positions already in the cache before these; query `i` sees keys `0..=past + i`.
+    pub past: usize,
+    pub scale: f32,
+}
+
+/// Query rows per score block: the keys of a block end at its last query, so blocks skip most
+/// of the masked upper triangle while each stays one gemm of useful size.
+const QUERY_BLOCK: usize = 32;
+
+/// Causal attention: for each batch row and query head, `softmax(scale * q kᵀ + causal mask) v`,
+/// written to `out` `[batch, t, heads * head_dim]` (the layout `c_proj` reads). Queries are
+/// read from `qs` through `q`, keys and values (`past + t` positions) from `ks` through `k` and
+/// `vs` through `v`; with one key/value head every query head reads the same k and v (MQA).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn causal_attention(
+    out: &mut [f32],
+    qs: &[f32],
+    q: Heads,
+    ks: &[f32],
+    k: Heads,
+    vs: &[f32],
+    v: Heads,
+    s: AttnShape,
+) {
+    let AttnShape {
+        batch,
+        heads,
+        kv_heads,
+        head_dim: hd,
+        t,
+        past,
+        scale,
+    } = s;
+    let width = heads * hd;
+    assert_eq!(out.len(), batch * t * width, "attention output size");
+    assert_eq!(heads % kv_heads, 0, "query heads must group over kv heads");
+    let group = heads / kv_heads;
+    let out_ptr = SharedOut(out.as_mut_ptr());
+    let out_len = out.len();
+    let task = |scores: &mut Vec<f32>, bh: usize| {
+        let (b, h) = (bh / heads, bh % heads);
+        let kh = h / group;
+        let q0 = q.offset + b * q.batch_stride + h * q.head_stride;
+        let k0 = k.offset + b * k.batch_stride + kh * k.head_stride;
+        let v0 = v.offset + b * v.batch_stride + kh * v.head_stride;
+        for r0 in (0..t).step_by(QUERY_BLOCK) {
+            let rows = QUERY_BLOCK.min(t - r0);
+            let keys = past + r0 + rows;
+            scores.resize(rows * keys, 0.0);
+            let qm = Mat {
+                data: &qs[q0 + r0 * q.row_stride..],
+                rs: q.row_stride,
+                cs: 1,
+            };
+            let kt = Mat {
+                data: &ks[k0..],
+                rs: 1,
+                cs: k.row_stride,
+            };
+            let dims = (rows, hd, keys);
+            matmul(
+                scores,
+                keys,
+                false,
+                qm,
+                kt,
+                dims,
+                scale,
+                gemm::Parallelism::None,
+            );
+            // Normalised after the product with v: `hd` multiplies a row instead of `keys`.
+            let mut inv_sums = [0.0f32; QUERY_BLOCK];
+            for (i, row) in scores.chunks_exact_mut(keys).enumerate() {
+                inv_sums[i] = 1.0 / exp_prefix(row, past + r0 + i + 1);
+            }
+            let vm = Mat {
+                data: &vs[v0..],
+                rs: v.row_stride,
+                cs: 1,
+            };
+            let start = (b * t + r0) * width + h * hd;
+            assert!(start + (rows - 1) * width + hd <= out_len);
+            let pm = Mat::rows(scores, keys);
+            let dims = (rows, keys, hd);
+            // SAFETY: in bounds (asserted); task (b, h) writes only columns h*hd..(h+1)*hd of
+            // batch row b's positions, so no two tasks touch the same element.
+            unsafe {
+                let dst = out_ptr.get().add(start);
+                matmul_to(
+                    dst,
+                    width,
+                    false,
+                    pm,
+                    vm,
+                    dims,
+                    1.0,
+                    gemm::Parallelism::None,
+                );
+                for (i, &inv) in inv_sums[..rows].iter().enumerate() {
+                    let row = std::slice::from_raw_parts_mut(dst.add(i * width), hd);
+                    row.iter_mut().for_each(|o| *o *= inv);
+                }
+            }
+        }
+    };
+    let tasks = batch * heads;
+    // Below ~a query block's worth of work per task (cached decoding of one sequence), the
+    // hand-off to rayon's workers costs more than the work.
+    if t * (past + t) * hd * tasks < 64 * 64 * 64 * 2 {
+        let mut scores = Vec::new();
+        (0..tasks).for_each(|bh| task(&mut scores, bh));
+    } else {
+        (0..tasks)
+            .into_par_iter()
+            .for_each_init(Vec::new, |scores, bh| task(scores, bh));
+    }
+}
+
+/// The output pointer shared by attention tasks that write disjoint elements.
+#[derive(Clone, Copy)]
+struct SharedOut(*mut f32);
+// SAFETY: only used by `causal_attention`, whose tasks write disjoint elements.
+unsafe impl Send for SharedOut {}
+// SAFETY: as above.
+unsafe impl Sync for SharedOut {}
+
+impl SharedOut {
+    /// Through a method, so closures capture the `Sync` wrapper rather than the raw pointer.
+    fn get(self) -> *mut f32 {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exp_is_within_3e7_relative_over_the_whole_range() {
+        let mut worst = 0.0f64;
+        let mut x = -87.0f32;
+        while x <= 88.0 {
+            let want = (x as f64).exp();
+            let got = exp(x) as f64;
+            worst = worst.max(((got - want) / want).abs());
+            x += 0.001_37;
+        }
+        assert!(worst < 3e-7, "worst relative error {worst:e}");
+        assert_eq!(exp(0.0), 1.0);
+        assert!(exp(-1e4) < 1e-37 && exp(-1e4) >= 0.0);
+        assert!(exp(f32::NEG_INFINITY) < 1e-37);
+    }
+
+    #[test]
+    fn exp_prefix_is_the_softmax_of_the_prefix_and_zeroes_the_rest() {
+        for (n, len) in [(1, 4), (5, 8), (16, 19), (17, 40), (40, 43), (33, 33)] {
+            let mut row: Vec<f32> = (0..len).map(|i| (i as f32 * 0.7).sin() * 5.0).collect();
+            let want: Vec<f64> = {
+                let m = row[..n].iter().fold(f64::MIN, |m, &v| m.max(v as f64));
+                let e: Vec<f64> = row[..n].iter().map(|&v| (v as f64 - m).exp()).collect();
+                let s: f64 = e.iter().sum();
+                e.iter().map(|v| v / s).collect()
+            };
+            let sum = exp_prefix(&mut row, n);
+            for (g, w) in row.iter().zip(&want) {
+                assert!(
+                    (*g as f64 / sum as f64 - w).abs() < 1e-6,
+                    "n = {n}: {g} vs {w}"
+                );
+            }
+            assert!(row[n..].iter().all(|&v| v == 0.0));
+        }
+    }
+
+    #[test]
+    fn layer_norm_matches_the_definition() {
+        let d = 37;
+        let x: Vec<f32> = (0..3 * d)
+            .map(|i| (i as f32 * 0.31).cos() * 3.0 + 100.0)
+            .collect();
+        let gamma: Vec<f32> = (0..d).map(|i| 1.0 + i as f32 * 0.01).collect();
+        let beta: Vec<f32> = (0..d).map(|i| i as f32 * -0.02).collect();
+        let mut out = vec![0.0; x.len()];
+        layer_norm(&x, &mut out, &gamma, &beta, 1e-5);
+        for (xr, or) in x.chunks(d).zip(out.chunks(d)) {
+            let mean = xr.iter().map(|&v| v as f64).sum::<f64>() / d as f64;
+            let var = xr.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / d as f64;
+            for j in 0..d {
+                let want =
+                    (xr[j] as f64 - mean) / (var + 1e-5).sqrt() * gamma[j] as f64 + beta[j] as f64;
+                assert!((or[j] as f64 - want).abs() < 1e-4, "{} vs {want}", or[j]);
+            }
+        }
+    }
+
+    #[test]
+    fn bias_gelu_tanh_matches_pytorchs_formula() {
+        let bias = [0.5f32, -1.0, 0.0];
+        let mut x: Vec<f32> = (0..300).map(|i| (i as f32 - 150.0) * 0.07).collect();
+        let orig = x.clone();
+        bias_gelu_tanh(&mut x, &bias);
+        for (i, (&g, &x0)) in x.iter().zip(&orig).enumerate() {
+            let v = (x0 + bias[i % 3]) as f64;
+            let want = 0.5
+                * v
+                * (1.0 + ((2.0 / std::f64::consts::PI).sqrt() * (v + 0.044715 * v.powi(3))).tanh());
+            let tol = 2e-6 * v.abs().max(1.0);
+            assert!(
+                (g as f64 - want).abs() < tol,
+                "gelu({v}) = {g}, want {want}"
+            );
+        }
+    }
+
+    /// Deterministic values in [-2, 2) (no RNG dependency).
+    fn noise(n: usize, seed: u64) -> Vec<f32> {
+        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        (0..n)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state >> 40) as f32 / (1u64 << 24) as f32 * 4.0 - 2.0
+            })
+            .collect()
+    }
+
+    /// `causal_attention` against burn's fused `attention` (causal, bottom-right aligned) on
+    /// contiguous `[b, heads, positions, hd]` inputs: MQA, MHA, several query blocks, a cached
+    /// step of one token and a chunk after a cache.
+    #[test]
+    fn causal_attention_matches_burns_attention() {
+        use burn::tensor::module::attention;
+        use burn::tensor::ops::AttentionModuleOptions;
+        use burn::tensor::{Device, Tensor, TensorData};
+        let device = Device::flex();
+        for (batch, heads, kv_heads, t, past) in [
+            (2, 4, 1, 70, 0),
+            (2, 4, 4, 33, 0),
+            (3, 4, 1, 1, 45),
+            (1, 2, 2, 1, 9),
+            (2, 4, 1, 40, 5),
+        ] {
+            let hd = 8;
+            let keys = past + t;
+            let qv = noise(batch * heads * t * hd, 1);
+            let kv = noise(batch * kv_heads * keys * hd, 2);
+            let vv = noise(batch * kv_heads * keys * hd, 3);
+            let scale = 1.0 / (hd as f32).sqrt();
+            let mut out = vec![f32::NAN; batch * t * heads * hd];
+            let q = Heads {
+                offset: 0,
+                batch_stride: heads * t * hd,
+                head_stride: t * hd,
+                row_stride: hd,
+            };
+            let k = Heads {
+                offset: 0,
+                batch_stride: kv_heads * keys * hd,
+                head_stride: keys * hd,
+                row_stride: hd,
+            };
+            let shape = AttnShape {
+                batch,
+                heads,
+                kv_heads,
+                head_dim: hd,
+                t,
+                past,
+                scale,
+            };
+            causal_attention(&mut out, &qv, q, &kv, k, &vv, k, shape);
+
+            let tensor = |v: &[f32], h: usize, n: usize| {
+                Tensor::<4>::from_data(TensorData::new(v.to_vec(), [batch, h, n, hd]), &device)
+            };
+            let options = AttentionModuleOptions {
+                scale: Some(scale as f64),
+                softcap: None,
+                is_causal: true,
+            };
+            let (qt, kt, vt) = (
+                tensor(&qv, heads, t),
+                tensor(&kv, kv_heads, keys),
+                tensor(&vv, kv_heads, keys),
+            );
+            let want = attention(qt, kt, vt, None, None, options)
+                .swap_dims(1, 2)
+                .into_data()
+                .try_into_vec::<f32>()
+                .unwrap();
+            let worst = out
+                .iter()
+                .zip(&want)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f32::max);
+            assert!(
+                worst < 1e-5,
+                "{batch}x{heads}/{kv_heads} t {t} past {past}: {worst}"
+            );
+        }
+    }
+
+    #[test]
+    fn linear_folds_bias_and_residual() {
+        let (rows, d_in, d_out) = (3, 4, 5);
+        let x: Vec<f32> = (0..rows * d_in).map(|i| i as f32 * 0.1).collect();
+        let w: Vec<f32> = (0..d_in * d_out).map(|i| 1.0 - i as f32 * 0.05).collect();
+        let bias: Vec<f32> = (0..d_out).map(|i| i as f32).collect();
+        let mut out = vec![10.0; rows * d_out];
+        linear(&mut out, true, &x, d_in, Mat::rows(&w, d_out), &bias);
+        for r in 0..rows {
+            for c in 0..d_out {
+                let dot: f32 = (0..d_in).map(|j| x[r * d_in + j] * w[j * d_out + c]).sum();
+                let want = 10.0 + bias[c] + dot;
+                assert!((out[r * d_out + c] - want).abs() < 1e-5);
+            }
+        }
+    }
+}
