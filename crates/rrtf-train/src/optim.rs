@@ -149,7 +149,7 @@ impl Optimizer for FusedAdamW {
                 });
         }
         let state = AdamWState::new(AdaptiveMomentumState::new(
-            time as usize,
+            time,
             Tensor::from_data(m, &device),
             Tensor::from_data(v, &device),
         ));
