@@ -100,6 +100,7 @@ pub(crate) fn hidden(
         .h
         .iter()
         .map(|b| {
+            // The exact (erf) GELU has no kernel here; such models keep burn's path.
             b.mlp.tanh_gelu.then_some(())?;
             Some(BlockWeights {
                 ln_1: Norm::of(&b.ln_1)?,
@@ -170,6 +171,7 @@ pub(crate) fn hidden(
         let dims = (n, e, d_inner);
         let threads = gemm::Parallelism::Rayon(0);
         let xm = Mat::rows(&normed, e);
+        // c_fc's bias is added in the GELU pass rather than in a pass of its own.
         kernels::matmul(
             &mut inner,
             d_inner,

@@ -3,9 +3,9 @@
 //! attention as stacked matmuls.
 //!
 //! Why not burn's ops: on the small shapes of a code model's inference (a few hundred rows of a
-//! few hundred features) most of burn's time went to scalar libm `expf` in its attention softmax
-//! and GELU, to materialising head transposes and q/k/v splits, and to one pass (and one
-//! allocation) per element-wise op. These kernels read q, k and v where the QKV projection wrote
+//! few hundred features) most of burn's time outside matmuls went to scalar libm `expf` in its
+//! attention softmax, to materialising head transposes and q/k/v splits, and to one pass (and
+//! one allocation) per element-wise op (six for the GELU). These kernels read q, k and v where the QKV projection wrote
 //! them, fuse the element-wise work into the passes that must happen anyway, and vectorize `exp`.
 //!
 //! The element-wise kernels are plain loops written for LLVM's auto-vectorizer, compiled three
