@@ -281,7 +281,7 @@ where
     }
     #[cfg(feature = "rayon")]
     if nest.ndim >= 2
-        && nest.lhs_offset == 0
+        && nest.lhs_is_dense_from_zero()
         && nest.shape[0] > 1
         && nest.shape[0] * nest.lhs_strides[0] as usize >= crate::par::PAR_MIN
         && rayon::current_num_threads() > 1
