@@ -68,13 +68,7 @@ def ours(args, model_dir):
         )
         r = json.loads(out.stdout)
         r["threads"] = threads
-        print(f"ours, {threads} thread(s): {r['tokens_per_s']:.1f} tokens/s, {r.get('tokens_per_cpu_s') or 0:.1f} per CPU-s "
-              f"(steps {', '.join(f'{s:.2f}' for s in r['step_seconds'])} s), matmul {r['matmul_gflops']:.0f} GFLOP/s",
-              file=sys.stderr)
-        cpu = max(r.get("tokens_per_cpu_s") or 0.0, (best or {}).get("best_per_cpu_s", 0.0))
-        if best is None or r["tokens_per_s"] > best["tokens_per_s"]:
-            best = r
-        best["best_per_cpu_s"] = cpu
+        best = merge(best, reported("ours", r))
     return best
 
 
@@ -159,14 +153,17 @@ def theirs(args, model_dir):
     best = None
     for threads in args.threads:
         r = time_torch(args, torch, GPTBigCodeForCausalLM, model_dir, threads, args.torch_response_logits)
-        print(f"torch, {threads} thread(s): {r['tokens_per_s']:.1f} tokens/s, {r['tokens_per_cpu_s']:.1f} per CPU-s "
-              f"(steps {', '.join(f'{s:.2f}' for s in r['step_seconds'])} s), matmul {r['matmul_gflops']:.0f} GFLOP/s",
-              file=sys.stderr)
-        cpu = max(r.get("tokens_per_cpu_s") or 0.0, (best or {}).get("best_per_cpu_s", 0.0))
-        if best is None or r["tokens_per_s"] > best["tokens_per_s"]:
-            best = r
-        best["best_per_cpu_s"] = cpu
+        best = merge(best, reported("torch", r))
     return best
+
+
+def reported(side, r):
+    """Print one run of a side (stderr) and seed its best-per-CPU-second figure for `merge`."""
+    print(f"{side}, {r['threads']} thread(s): {r['tokens_per_s']:.1f} tokens/s, {r.get('tokens_per_cpu_s') or 0:.1f} per CPU-s "
+          f"(steps {', '.join(f'{s:.2f}' for s in r['step_seconds'])} s), matmul {r['matmul_gflops']:.0f} GFLOP/s",
+          file=sys.stderr)
+    r["best_per_cpu_s"] = r.get("tokens_per_cpu_s") or 0.0
+    return r
 
 
 def merge(best, r):
