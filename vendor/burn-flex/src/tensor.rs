@@ -41,19 +41,38 @@ impl fmt::Debug for FlexTensor {
 /// same as every kernel output built with `from_elems`), and `vec![0; n]` can take zeroed pages.
 pub(crate) fn zeroed_bytes(n: usize, elem_size: usize) -> Bytes {
     match elem_size {
-        8 if n % 8 == 0 => Bytes::from_elems(alloc::vec![0u64; n / 8]),
-        4 if n % 4 == 0 => Bytes::from_elems(alloc::vec![0u32; n / 4]),
-        2 if n % 2 == 0 => Bytes::from_elems(alloc::vec![0u16; n / 2]),
+        8 if n % 8 == 0 => Bytes::from_elems(zeroed_elems::<u64>(n / 8)),
+        4 if n % 4 == 0 => Bytes::from_elems(zeroed_elems::<u32>(n / 4)),
+        2 if n % 2 == 0 => Bytes::from_elems(zeroed_elems::<u16>(n / 2)),
         _ => Bytes::from_bytes_vec(alloc::vec![0u8; n]),
     }
 }
 
-/// A copy of `src` in one pass, aligned as [`zeroed_bytes`] explains (rrtf patch).
+/// `n` zeros: `vec![0; n]` (calloc, which may hand back untouched zero pages) for small
+/// buffers, a multi-threaded fill for large ones (in a training step the allocator reuses
+/// memory, so calloc's memset ran on one thread for every large gradient buffer).
+fn zeroed_elems<E: bytemuck::Zeroable + Copy + Send + Sync>(n: usize) -> alloc::vec::Vec<E> {
+    if n >= crate::par::PAR_MIN {
+        crate::par::filled(n, E::zeroed())
+    } else {
+        alloc::vec![E::zeroed(); n]
+    }
+}
+
+/// A copy of `src` in one pass (over several threads when large), aligned as
+/// [`zeroed_bytes`] explains (rrtf patch).
 fn copied_bytes(src: &[u8], elem_size: usize) -> Bytes {
+    fn elems<E: bytemuck::Pod + Send + Sync>(src: &[u8]) -> alloc::vec::Vec<E> {
+        // `src` (a `Bytes` buffer) may be less aligned than `E`: cast where it is aligned.
+        match bytemuck::try_cast_slice::<u8, E>(src) {
+            Ok(s) => crate::par::copied(s),
+            Err(_) => bytemuck::pod_collect_to_vec::<u8, E>(src),
+        }
+    }
     match elem_size {
-        8 if src.len() % 8 == 0 => Bytes::from_elems(bytemuck::pod_collect_to_vec::<u8, u64>(src)),
-        4 if src.len() % 4 == 0 => Bytes::from_elems(bytemuck::pod_collect_to_vec::<u8, u32>(src)),
-        2 if src.len() % 2 == 0 => Bytes::from_elems(bytemuck::pod_collect_to_vec::<u8, u16>(src)),
+        8 if src.len() % 8 == 0 => Bytes::from_elems(elems::<u64>(src)),
+        4 if src.len() % 4 == 0 => Bytes::from_elems(elems::<u32>(src)),
+        2 if src.len() % 2 == 0 => Bytes::from_elems(elems::<u16>(src)),
         _ => Bytes::from_bytes_vec(src.to_vec()),
     }
 }
@@ -285,7 +304,7 @@ impl FlexTensor {
             "filled_typed: dtype size mismatch"
         );
         let n = shape.num_elements();
-        let data = alloc::vec![value; n];
+        let data = crate::par::filled(n, value); // rrtf patch: multi-threaded fill
         let bytes = Bytes::from_elems(data);
         Self {
             data: Arc::new(bytes),

@@ -78,6 +78,18 @@ impl ZipNest {
         self.lhs_offset == 0 && self.lhs_is_dense()
     }
 
+    /// The nest of dims `1..ndim` (same offsets): one index of the outermost dim (rrtf patch).
+    /// Requires `ndim >= 2`.
+    pub fn without_outer(&self) -> ZipNest {
+        debug_assert!(self.ndim >= 2);
+        let mut inner = *self;
+        inner.ndim -= 1;
+        inner.shape.copy_within(1..self.ndim, 0);
+        inner.lhs_strides.copy_within(1..self.ndim, 0);
+        inner.rhs_strides.copy_within(1..self.ndim, 0);
+        inner
+    }
+
     /// Call `f(lhs_base, rhs_base)` once per innermost run, in
     /// row-major output order. The bases are storage indices of the
     /// first element of the run; offsets advance by stride addition,
@@ -216,33 +228,109 @@ where
         out.push(op(lhs[nest.lhs_offset], rhs[nest.rhs_offset]));
         return Some(out);
     }
+    zip_nest_into(&nest, lhs, rhs, &op, &mut out.spare_capacity_mut()[..numel]);
+    // SAFETY: `zip_nest_into` wrote all `numel` elements.
+    unsafe { out.set_len(numel) };
+    Some(out)
+}
 
+/// [`zip_map`] on several threads for large outputs (rrtf patch, see `VENDORED.md`): the
+/// output is written in row-major order, so outer index `i` owns the block
+/// `[i * row_len, (i + 1) * row_len)`; blocks of rows go to rayon tasks, each running the same
+/// serial nest. A broadcast add or multiply over a whole activation (LayerNorm's, an attention
+/// mask's, most broadcast gradients) ran on one thread.
+pub(crate) fn zip_map_par<L, R, Out, F>(
+    lhs: &[L],
+    lhs_layout: &Layout,
+    rhs: &[R],
+    rhs_layout: &Layout,
+    op: F,
+) -> Option<Vec<Out>>
+where
+    L: Copy + Sync,
+    R: Copy + Sync,
+    Out: Send,
+    F: Fn(L, R) -> Out + Sync,
+{
+    #[cfg(feature = "rayon")]
+    {
+        use rayon::prelude::*;
+        let numel = lhs_layout.num_elements();
+        if numel < crate::par::PAR_MIN || rayon::current_num_threads() < 2 {
+            return zip_map(lhs, lhs_layout, rhs, rhs_layout, op);
+        }
+        let nest = collapse_for_zip(lhs_layout, rhs_layout)?;
+        if nest.ndim < 2 || nest.shape[0] < 2 {
+            return zip_map(lhs, lhs_layout, rhs, rhs_layout, op);
+        }
+        let (rows, row_len) = (nest.shape[0], numel / nest.shape[0]);
+        let inner = nest.without_outer();
+        let rows_per_task = rows
+            .div_ceil(rayon::current_num_threads() * 4)
+            .max((crate::par::PAR_MIN / 2).div_ceil(row_len));
+        let mut out: Vec<Out> = Vec::with_capacity(numel);
+        out.spare_capacity_mut()[..numel]
+            .par_chunks_mut(rows_per_task * row_len)
+            .enumerate()
+            .for_each(|(task, chunk)| {
+                for (k, block) in chunk.chunks_mut(row_len).enumerate() {
+                    let row = (task * rows_per_task + k) as isize;
+                    let mut sub = inner;
+                    sub.lhs_offset = (nest.lhs_offset as isize + row * nest.lhs_strides[0]) as usize;
+                    sub.rhs_offset = (nest.rhs_offset as isize + row * nest.rhs_strides[0]) as usize;
+                    zip_nest_into(&sub, lhs, rhs, &op, block);
+                }
+            });
+        // SAFETY: the blocks cover all `numel` elements and `zip_nest_into` wrote each block.
+        unsafe { out.set_len(numel) };
+        Some(out)
+    }
+    #[cfg(not(feature = "rayon"))]
+    zip_map(lhs, lhs_layout, rhs, rhs_layout, op)
+}
+
+/// burn-flex's serial `zip_map` loop nest, writing `op(lhs, rhs)` for every element of `nest`
+/// into `out` in row-major order (`out.len()` = the nest's element count, `ndim >= 1`).
+fn zip_nest_into<L: Copy, R: Copy, Out, F: Fn(L, R) -> Out>(
+    nest: &ZipNest,
+    lhs: &[L],
+    rhs: &[R],
+    op: &F,
+    out: &mut [core::mem::MaybeUninit<Out>],
+) {
     let (len, l_st, r_st) = nest.inner();
+    let mut at = 0;
+    let mut runs = |f: &mut dyn FnMut(usize, usize, &mut [core::mem::MaybeUninit<Out>])| {
+        nest.for_each_run(|lb, rb| {
+            f(lb, rb, &mut out[at..at + len]);
+            at += len;
+        })
+    };
     match (l_st, r_st) {
-        (1, 1) => nest.for_each_run(|lb, rb| {
-            out.extend(
-                lhs[lb..lb + len]
-                    .iter()
-                    .zip(&rhs[rb..rb + len])
-                    .map(|(&a, &b)| op(a, b)),
-            );
+        (1, 1) => runs(&mut |lb, rb, o| {
+            for ((o, &a), &b) in o.iter_mut().zip(&lhs[lb..lb + len]).zip(&rhs[rb..rb + len]) {
+                o.write(op(a, b));
+            }
         }),
-        (1, 0) => nest.for_each_run(|lb, rb| {
+        (1, 0) => runs(&mut |lb, rb, o| {
             let b = rhs[rb];
-            out.extend(lhs[lb..lb + len].iter().map(|&a| op(a, b)));
+            for (o, &a) in o.iter_mut().zip(&lhs[lb..lb + len]) {
+                o.write(op(a, b));
+            }
         }),
-        (0, 1) => nest.for_each_run(|lb, rb| {
+        (0, 1) => runs(&mut |lb, rb, o| {
             let a = lhs[lb];
-            out.extend(rhs[rb..rb + len].iter().map(|&b| op(a, b)));
+            for (o, &b) in o.iter_mut().zip(&rhs[rb..rb + len]) {
+                o.write(op(a, b));
+            }
         }),
-        _ => nest.for_each_run(|lb, rb| {
-            out.extend(
-                (0..len).map(|i| op(lhs[lb + i * l_st as usize], rhs[rb + i * r_st as usize])),
-            );
+        _ => runs(&mut |lb, rb, o| {
+            for (i, o) in o.iter_mut().enumerate() {
+                o.write(op(lhs[lb + i * l_st as usize], rhs[rb + i * r_st as usize]));
+            }
         }),
     }
-    debug_assert_eq!(out.len(), numel);
-    Some(out)
+    assert_eq!(at, out.len(), "zip_nest_into: the nest must fill `out`");
 }
 
 /// Apply `op` over a collapsed nest *in place*, writing the result back
@@ -306,11 +394,7 @@ where
 {
     use rayon::prelude::*;
     let (rows, row_len) = (nest.shape[0], nest.lhs_strides[0] as usize);
-    let mut inner = *nest;
-    inner.ndim -= 1;
-    inner.shape.copy_within(1..nest.ndim, 0);
-    inner.lhs_strides.copy_within(1..nest.ndim, 0);
-    inner.rhs_strides.copy_within(1..nest.ndim, 0);
+    let mut inner = nest.without_outer();
     inner.lhs_offset = 0;
     let tasks = rayon::current_num_threads() * 4;
     let rows_per_task = rows

@@ -258,7 +258,9 @@ fn softmax_last_f32(tensor: FlexTensor) -> FlexTensor {
     // signature. The memset is a streaming write on a bandwidth-bound
     // kernel, so the overhead is small (~10% at the largest bench shape)
     // and the fused path remains well ahead of decomposed and candle.
-    let mut output: Vec<f32> = vec![0.0; n];
+    // rrtf patch: the zero fill runs on all threads (`vec!` was a serial memset as large as
+    // the row-parallel softmax itself).
+    let mut output: Vec<f32> = crate::par::filled(n, 0.0);
     let out_slice = output.as_mut_slice();
 
     // Row-parallel via rayon: one macerator dispatch per chunk of rows,

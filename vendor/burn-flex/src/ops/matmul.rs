@@ -261,8 +261,7 @@ fn matmul_2d_strided<T: GemmScalar>(lhs: FlexTensor, rhs: FlexTensor) -> FlexTen
     let rhs_ptr = unsafe { rhs_data.as_ptr().add(rhs.layout().start_offset()) };
 
     let out_shape = Shape::from(vec![m, n]);
-    let mut output = FlexTensor::empty(out_shape, T::dtype());
-    let out_data: &mut [T] = output.storage_mut();
+    let mut out = GemmOutput::<T>::new(checked_size(m, n));
 
     let parallelism = get_parallelism(m, n, k);
 
@@ -271,7 +270,7 @@ fn matmul_2d_strided<T: GemmScalar>(lhs: FlexTensor, rhs: FlexTensor) -> FlexTen
             m,
             n,
             k,
-            out_data.as_mut_ptr(),
+            out.ptr(),
             1,
             n as isize,
             lhs_ptr,
@@ -282,9 +281,56 @@ fn matmul_2d_strided<T: GemmScalar>(lhs: FlexTensor, rhs: FlexTensor) -> FlexTen
             rhs_row_stride,
             parallelism,
         );
+        // SAFETY: gemm wrote all m x n elements (`read_dst` false: it never reads them).
+        out.into_tensor(out_shape)
+    }
+}
+
+/// The uninitialised output buffer of a matmul (rrtf patch, see `VENDORED.md`). gemm runs
+/// with `read_dst = false`, so it writes every element of the output without reading it
+/// (including `k = 0`, where it writes zeros); burn-flex zeroed the buffer first, a serial
+/// memset as large as the product that was 4% of a training step.
+struct GemmOutput<T> {
+    buf: Vec<T>,
+    len: usize,
+}
+
+/// A raw output pointer that rayon tasks may carry (each writes a disjoint matrix).
+#[derive(Clone, Copy)]
+struct SendPtr<T>(*mut T);
+// SAFETY: only used to hand disjoint output blocks to rayon tasks.
+unsafe impl<T> Send for SendPtr<T> {}
+unsafe impl<T> Sync for SendPtr<T> {}
+
+impl<T> SendPtr<T> {
+    /// The pointer (a method, so closures capture the whole `SendPtr`, not its field).
+    fn get(self) -> *mut T {
+        self.0
+    }
+}
+
+impl<T: GemmScalar> GemmOutput<T> {
+    fn new(len: usize) -> Self {
+        Self {
+            buf: Vec::with_capacity(len),
+            len,
+        }
     }
 
-    output
+    fn ptr(&mut self) -> *mut T {
+        self.buf.spare_capacity_mut().as_mut_ptr().cast()
+    }
+
+    /// # Safety
+    /// All `len` elements must have been written through [`Self::ptr`].
+    unsafe fn into_tensor(mut self, shape: Shape) -> FlexTensor {
+        unsafe { self.buf.set_len(self.len) };
+        FlexTensor::new(
+            Bytes::from_elems(self.buf),
+            crate::Layout::contiguous(shape),
+            T::dtype(),
+        )
+    }
 }
 
 /// Strided gemm call for one matrix. Wraps `gemm::gemm` with GemmScalar zero/one.
@@ -364,13 +410,15 @@ fn matmul_batched_gemm<T: GemmScalar>(lhs: FlexTensor, rhs: FlexTensor) -> FlexT
     out_dims.push(n);
     let out_shape = Shape::from(out_dims);
 
-    let mut output = FlexTensor::empty(out_shape, T::dtype());
+    let mut out = GemmOutput::<T>::new(checked_size(batch_size, out_matrix_size));
 
     let lhs_data: &[T] = lhs.storage();
     let rhs_data: &[T] = rhs.storage();
     let lhs_start = lhs.layout().start_offset() as isize;
     let rhs_start = rhs.layout().start_offset() as isize;
-    let out_data: &mut [T] = output.storage_mut();
+    let out_ptr = SendPtr(out.ptr());
+    // Matrix b of the output (in bounds: b < batch_size).
+    let out_at = move |b: usize| unsafe { out_ptr.get().add(b * out_matrix_size) };
 
     let per_matrix_ops = m.saturating_mul(n).saturating_mul(k);
 
@@ -409,24 +457,17 @@ fn matmul_batched_gemm<T: GemmScalar>(lhs: FlexTensor, rhs: FlexTensor) -> FlexT
         if per_matrix_ops >= PARALLEL_THRESHOLD && !prefer_batch_parallel {
             let parallelism = gemm::Parallelism::Rayon(0);
             for b in 0..batch_size {
-                run_one(out_data[b * out_matrix_size..].as_mut_ptr(), b, parallelism);
+                run_one(out_at(b), b, parallelism);
             }
         } else if total_ops >= BATCH_PARALLEL_THRESHOLD && batch_size > 1 {
             use rayon::prelude::*;
 
-            out_data
-                .par_chunks_mut(out_matrix_size)
-                .enumerate()
-                .for_each(|(b, out_chunk)| {
-                    run_one(out_chunk.as_mut_ptr(), b, gemm::Parallelism::None);
-                });
+            (0..batch_size).into_par_iter().for_each(|b| {
+                run_one(out_at(b), b, gemm::Parallelism::None);
+            });
         } else {
             for b in 0..batch_size {
-                run_one(
-                    out_data[b * out_matrix_size..].as_mut_ptr(),
-                    b,
-                    gemm::Parallelism::None,
-                );
+                run_one(out_at(b), b, gemm::Parallelism::None);
             }
         }
     }
@@ -435,15 +476,12 @@ fn matmul_batched_gemm<T: GemmScalar>(lhs: FlexTensor, rhs: FlexTensor) -> FlexT
     {
         let _ = per_matrix_ops;
         for b in 0..batch_size {
-            run_one(
-                out_data[b * out_matrix_size..].as_mut_ptr(),
-                b,
-                gemm::Parallelism::None,
-            );
+            run_one(out_at(b), b, gemm::Parallelism::None);
         }
     }
 
-    output
+    // SAFETY: each of the batch_size gemm calls above wrote its whole m x n matrix.
+    unsafe { out.into_tensor(out_shape) }
 }
 
 // ============================================================================
