@@ -13,7 +13,12 @@ use crate::kernels::{self, AttnShape, Heads, Mat};
 use crate::model::{Attention, GptBigCode, KvCache};
 
 /// A tensor's f32 values on the host, sharing the module's buffer.
-struct Host(FlexTensor);
+pub(crate) struct Host(FlexTensor);
+
+/// The f32 values of a plain flex tensor, sharing its buffer (copied only if not contiguous).
+pub(crate) fn host_f32<const D: usize>(t: Tensor<D>) -> Option<Host> {
+    Host::of(t)
+}
 
 impl Host {
     /// `None` unless `t` is an f32 tensor of the plain (non-autodiff) flex backend.
@@ -29,7 +34,7 @@ impl Host {
         }))
     }
 
-    fn get(&self) -> &[f32] {
+    pub(crate) fn get(&self) -> &[f32] {
         self.0.as_slice::<f32>().expect("made contiguous in `of`")
     }
 }

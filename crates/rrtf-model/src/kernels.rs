@@ -13,6 +13,8 @@
 //! runs on any x86-64. Reductions accumulate in [`LANES`] independent lanes: LLVM does not
 //! reorder a float sum by itself, so a single accumulator would stay scalar.
 
+use std::mem::MaybeUninit;
+
 use rayon::prelude::*;
 
 /// Independent accumulators of the reductions (one AVX-512 register of f32).
@@ -190,6 +192,46 @@ fn bias_gelu_tanh_body(x: &mut [f32], bias: &[f32]) {
 
 multiversion! {
     fn bias_gelu_tanh_rows => bias_gelu_tanh_body(x: &mut [f32], bias: &[f32])
+}
+
+#[inline(always)]
+fn gelu_tanh_with_grad_body(x: &[f32], y: &mut [MaybeUninit<f32>], dy: &mut [MaybeUninit<f32>]) {
+    // y = x s, s = sigmoid(z), z = x (A + B x²) = 2u (as above);
+    // dy/dx = s + x s (1 - s) dz/dx, dz/dx = A + 3 B x².
+    const A: f32 = 2.0 * 0.797_884_6;
+    const B: f32 = A * 0.044_715;
+    for ((&x, y), dy) in x.iter().zip(y).zip(dy) {
+        let x2 = x * x;
+        let s = 1.0 / (1.0 + exp(-x * (A + B * x2)));
+        y.write(x * s);
+        dy.write(s + x * s * (1.0 - s) * (A + 3.0 * B * x2));
+    }
+}
+
+multiversion! {
+    fn gelu_tanh_with_grad_chunk => gelu_tanh_with_grad_body(
+        x: &[f32],
+        y: &mut [MaybeUninit<f32>],
+        dy: &mut [MaybeUninit<f32>],
+    )
+}
+
+/// GELU-tanh of every element of `x` and its derivative, `(gelu(x), gelu'(x))`, in one pass
+/// on all threads (training: the derivative is what the backward pass multiplies by).
+pub(crate) fn gelu_tanh_with_grad(x: &[f32]) -> (Vec<f32>, Vec<f32>) {
+    const CHUNK: usize = 1 << 14;
+    let n = x.len();
+    let (mut y, mut dy) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    x.par_chunks(CHUNK)
+        .zip(y.spare_capacity_mut()[..n].par_chunks_mut(CHUNK))
+        .zip(dy.spare_capacity_mut()[..n].par_chunks_mut(CHUNK))
+        .for_each(|((x, y), dy)| gelu_tanh_with_grad_chunk(x, y, dy));
+    // SAFETY: the chunks cover all `n` elements of both, and the kernel writes each one.
+    unsafe {
+        y.set_len(n);
+        dy.set_len(n);
+    }
+    (y, dy)
 }
 
 /// `x = gelu_tanh(x + bias)` for each row of `x` (`[rows, bias.len()]`).
@@ -582,6 +624,32 @@ mod tests {
             assert!(
                 (g as f64 - want).abs() < tol,
                 "gelu({v}) = {g}, want {want}"
+            );
+        }
+    }
+
+    #[test]
+    fn gelu_tanh_with_grad_matches_pytorchs_formula_and_its_derivative() {
+        let x: Vec<f32> = (0..40_000).map(|i| (i as f32 - 20_000.0) * 4e-4).collect();
+        let (y, dy) = gelu_tanh_with_grad(&x);
+        let gelu = |v: f64| {
+            0.5 * v
+                * (1.0 + ((2.0 / std::f64::consts::PI).sqrt() * (v + 0.044715 * v.powi(3))).tanh())
+        };
+        for ((&x, &y), &dy) in x.iter().zip(&y).zip(&dy) {
+            let v = x as f64;
+            let tol = 2e-6 * v.abs().max(1.0);
+            assert!(
+                (y as f64 - gelu(v)).abs() < tol,
+                "gelu({v}) = {y}, want {}",
+                gelu(v)
+            );
+            // Central difference of the f64 formula.
+            let h = 1e-4;
+            let want = (gelu(v + h) - gelu(v - h)) / (2.0 * h);
+            assert!(
+                (dy as f64 - want).abs() < 1e-5,
+                "gelu'({v}) = {dy}, want {want}"
             );
         }
     }
