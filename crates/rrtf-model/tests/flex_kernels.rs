@@ -126,6 +126,15 @@ fn broadcast_and_strided_binary_ops_match_a_loop() {
             })
             .collect();
         assert_eq!(got, want, "transposed lhs - rhs");
+        // A dense (unique, so updated in place) lhs plus a transposed rhs: the tiled path.
+        let got = data(tensor(x.clone(), [r, c]) + tensor(y.clone(), [c, r]).transpose());
+        let want: Vec<f32> = (0..r * c)
+            .map(|i| {
+                let (k, j) = (i / c, i % c);
+                x[i] + y[j * r + k]
+            })
+            .collect();
+        assert_eq!(got, want, "lhs + transposed rhs");
         let z = values(4 * r * c, 7);
         let got = data(tensor(z.clone(), [4, r, c]) + tensor(x.clone(), [r, c]).unsqueeze::<3>());
         let want: Vec<f32> = (0..4 * r * c).map(|i| z[i] + x[i % (r * c)]).collect();
@@ -163,6 +172,26 @@ fn reductions_fills_and_copies_match_a_loop() {
             want.extend(row.iter().map(|&v| (((v - max) as f64).exp() / sum) as f32));
         }
         assert_close(&got, &want, 1e-5, "softmax");
+        // Rows longer than the kernel's zero-then-write group (64K elements).
+        let (r2, c2) = (3, 70_001);
+        let w = values(r2 * c2, 9);
+        let got = data(burn::tensor::activation::softmax(
+            tensor(w.clone(), [r2, c2]),
+            1,
+        ));
+        for i in 0..r2 {
+            let row = &w[i * c2..(i + 1) * c2];
+            let max = row.iter().fold(f32::MIN, |m, &v| m.max(v));
+            let sum: f64 = row.iter().map(|&v| ((v - max) as f64).exp()).sum();
+            for (j, &v) in row.iter().enumerate() {
+                let want = ((v - max) as f64).exp() / sum;
+                let g = got[i * c2 + j] as f64;
+                assert!(
+                    (g - want).abs() <= 1e-5 * want + 1e-12,
+                    "long softmax row {i} col {j}: {g} vs {want}"
+                );
+            }
+        }
         // Zeros, full and a copy of a shared buffer, after dirty memory.
         dirty(r * c);
         let dev = Device::flex();

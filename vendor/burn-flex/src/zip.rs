@@ -367,6 +367,15 @@ where
         // Empty tensor; `for_each_run` must not be entered.
         return;
     }
+    if nest.ndim == 2
+        && nest.lhs_is_dense_from_zero()
+        && nest.rhs_strides[0] == 1
+        && nest.rhs_strides[1] > 1
+        && nest.shape[0] * nest.shape[1] >= crate::par::PAR_MIN
+    {
+        zip_apply_inplace_transposed(nest, dst, src, &op);
+        return;
+    }
     #[cfg(feature = "rayon")]
     if nest.ndim >= 2
         && nest.lhs_is_dense_from_zero()
@@ -412,6 +421,48 @@ where
             }
         });
 }
+
+/// [`zip_apply_inplace`] for a row-major destination and a transposed source (rrtf patch, see
+/// `VENDORED.md`): source row stride 1, column stride > 1. Row by row, every source read is a
+/// cache line of its own; here blocks of [`TRANSPOSE_ROWS`] destination rows (in L2) are walked
+/// column by column, reading each source column's run for the block contiguously, and the
+/// blocks go to rayon tasks. Each element gets the same `op` once, so results are unchanged.
+/// Typical case: a tied embedding's gradient from the LM head (`[n_embd, vocab]`, seen
+/// transposed) added into its lookup gradient (`[vocab, n_embd]`).
+fn zip_apply_inplace_transposed<D, S, F>(nest: &ZipNest, dst: &mut [D], src: &[S], op: &F)
+where
+    D: Copy + Send,
+    S: Copy + Sync,
+    F: Fn(D, S) -> D + Sync,
+{
+    let (rows, cols) = (nest.shape[0], nest.shape[1]);
+    let col_stride = nest.rhs_strides[1] as usize;
+    let block = |first_row: usize, block: &mut [D]| {
+        let n = block.len() / cols;
+        for c in 0..cols {
+            let start = nest.rhs_offset + c * col_stride + first_row;
+            for (r, &v) in src[start..start + n].iter().enumerate() {
+                let d = &mut block[r * cols + c];
+                *d = op(*d, v);
+            }
+        }
+    };
+    let dst = &mut dst[..rows * cols];
+    #[cfg(feature = "rayon")]
+    {
+        use rayon::prelude::*;
+        dst.par_chunks_mut(TRANSPOSE_ROWS * cols)
+            .enumerate()
+            .for_each(|(i, b)| block(i * TRANSPOSE_ROWS, b));
+    }
+    #[cfg(not(feature = "rayon"))]
+    for (i, b) in dst.chunks_mut(TRANSPOSE_ROWS * cols).enumerate() {
+        block(i * TRANSPOSE_ROWS, b);
+    }
+}
+
+/// Destination rows per block of [`zip_apply_inplace_transposed`].
+const TRANSPOSE_ROWS: usize = 64;
 
 /// The single-threaded loop nest of [`zip_apply_inplace`] (burn-flex's original body).
 fn zip_apply_inplace_serial<D, S, F>(nest: &ZipNest, dst: &mut [D], src: &[S], op: F)

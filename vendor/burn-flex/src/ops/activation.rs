@@ -238,6 +238,9 @@ fn softmax_last(tensor: FloatTensor<Flex>) -> FloatTensor<Flex> {
     }
 }
 
+/// Elements of softmax output zeroed and then written while still in L2 (rrtf patch): 256 KiB.
+const L2_GROUP_ELEMS: usize = 1 << 16;
+
 fn softmax_last_f32(tensor: FlexTensor) -> FlexTensor {
     let shape = tensor.layout().shape().clone();
     let last = *shape.last().expect("softmax: empty shape");
@@ -247,38 +250,41 @@ fn softmax_last_f32(tensor: FlexTensor) -> FlexTensor {
     let input: &[f32] = tensor.storage();
     let n = input.len();
 
-    // Zero-initialize the output. The previous implementation used
-    // `Vec::with_capacity` + `spare_capacity_mut` + a raw-pointer cast to
-    // `&mut [f32]` to skip the memset, but forming a `&mut [f32]` over
-    // uninitialized memory violates Rust's validity invariant (references
-    // must point to initialized values of the correct type) even if every
-    // element is written before it is read. The sound zero-memset
-    // alternative would require threading `&mut [MaybeUninit<f32>]` through
-    // the row kernel, which does not compose with macerator's `#[with_simd]`
-    // signature. The memset is a streaming write on a bandwidth-bound
-    // kernel, so the overhead is small (~10% at the largest bench shape)
-    // and the fused path remains well ahead of decomposed and candle.
-    // rrtf patch: the zero fill runs on all threads (`vec!` was a serial memset as large as
-    // the row-parallel softmax itself).
-    let mut output: Vec<f32> = crate::par::filled(n, 0.0);
-    let out_slice = output.as_mut_slice();
+    // rrtf patch (see `VENDORED.md`): the output is not zeroed up front (`vec![0.0; n]`, a
+    // serial memset as large as the softmax, then streamed back in). Each task zeroes a group
+    // of rows that fits in L2 just before the kernel writes it, so the zeros never reach memory
+    // and every `&mut [f32]` the kernel sees is initialised (burn-flex's reason for zeroing:
+    // a `&mut [f32]` over uninitialised memory would be unsound).
+    let mut output: Vec<f32> = Vec::with_capacity(n);
 
-    // Row-parallel via rayon: one macerator dispatch per chunk of rows,
-    // amortized over all rows in the chunk.
+    // Row-parallel via rayon: one macerator dispatch per group of rows.
+    let group_elems = (L2_GROUP_ELEMS / last).max(1) * last;
+    let run = |o: &mut [core::mem::MaybeUninit<f32>], i: &[f32]| {
+        for (o, i) in o.chunks_mut(group_elems).zip(i.chunks(group_elems)) {
+            for v in o.iter_mut() {
+                v.write(0.0);
+            }
+            // SAFETY: every element of `o` was initialised just above.
+            let o = unsafe { &mut *(o as *mut [core::mem::MaybeUninit<f32>] as *mut [f32]) };
+            softmax_rows_f32(i, o, last);
+        }
+    };
     #[cfg(feature = "rayon")]
     {
         use rayon::prelude::*;
         const ROWS_PER_TASK: usize = 64;
         let chunk_elems = ROWS_PER_TASK * last;
-        out_slice
+        output.spare_capacity_mut()[..n]
             .par_chunks_mut(chunk_elems)
             .zip(input.par_chunks(chunk_elems))
-            .for_each(|(o, i)| softmax_rows_f32(i, o, last));
+            .for_each(|(o, i)| run(o, i));
     }
     #[cfg(not(feature = "rayon"))]
     {
-        softmax_rows_f32(input, out_slice, last);
+        run(&mut output.spare_capacity_mut()[..n], input);
     }
+    // SAFETY: the chunks cover all `n` elements and `run` initialised each one.
+    unsafe { output.set_len(n) };
 
     FlexTensor::new(
         Bytes::from_elems(output),
