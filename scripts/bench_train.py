@@ -31,12 +31,11 @@ The checkpoint is made here unless --model is given: a 4096-token tokenizer trai
 HumanEval corpus with `rrtf tokenizer train`, then `rrtf model init --preset medium --vocab-size
 49152` (n_embd 768, 6 layers, 12 heads, MQA, StarCoder's vocabulary size: 74.6M parameters).
 
-Measured 2026-11-22 (2-core Xeon with AVX-512, other engineers' builds running at load 10-12;
-release build, defaults G=2 K=4 P=64 R=192, 3 timed steps after 1 warm-up), two runs:
-ours 73.9 / 40.8 tokens/s, PyTorch 98.5 / 39.0: 0.75x / 1.05x; per CPU second granted ours
-198-201, PyTorch 229 (1 thread): 0.88x; MFU ours 0.48-0.51, PyTorch 0.51-0.66 (against in-run
-matmul rates of 27-67 GFLOP/s under that load). The 1.0x target is not reliably met: see
-README.md, Benchmarks, for where the time goes.
+Latest measurement (2026-11-22, quiet 2-core Xeon with AVX-512, release build, defaults, two
+rounds): ours 472.1 / 439.4 tokens/s, PyTorch 353.4 / 396.8: 1.34x / 1.11x by round, 1.19x best
+against best; per CPU second 250.8 vs 228.1 (1.10x); MFU 0.62 vs 0.50. PyTorch's figure moves
+between runs on this shared machine (its best ranged 323-438 tokens/s over the day); README.md,
+Benchmarks, has the history and where the time goes.
 
 Usage: cargo build --release && /work/venv-torch/bin/python scripts/bench_train.py [--rrtf PATH]
 """
