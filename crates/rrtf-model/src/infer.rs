@@ -3,8 +3,8 @@
 //!
 //! It runs only when every parameter is a plain flex tensor, i.e. an inference copy of the model
 //! (`model.valid()` or a model loaded for inference) on the CPU. Autodiff tensors (training),
-//! other devices, non-f32 weights and the exact-erf GELU keep burn's ops, so training is
-//! unchanged. Keys and values go into the same [`KvCache`] layout as burn's path uses.
+//! other devices, non-f32 weights and the exact-erf GELU keep burn's ops (under autodiff only
+//! the GELU-tanh is fused, in `model.rs`). Keys and values go into the same [`KvCache`] layout as burn's path uses.
 
 use burn::tensor::{DType, Int, Tensor, TensorData};
 use burn_flex::{Flex, FlexTensor};
