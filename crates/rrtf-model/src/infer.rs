@@ -15,14 +15,10 @@ use crate::model::{Attention, GptBigCode, KvCache};
 /// A tensor's f32 values on the host, sharing the module's buffer.
 pub(crate) struct Host(FlexTensor);
 
-/// The f32 values of a plain flex tensor, sharing its buffer (copied only if not contiguous).
-pub(crate) fn host_f32<const D: usize>(t: Tensor<D>) -> Option<Host> {
-    Host::of(t)
-}
-
 impl Host {
-    /// `None` unless `t` is an f32 tensor of the plain (non-autodiff) flex backend.
-    fn of<const D: usize>(t: Tensor<D>) -> Option<Self> {
+    /// `None` unless `t` is an f32 tensor of the plain (non-autodiff) flex backend; shares its
+    /// buffer (copied only if not contiguous).
+    pub(crate) fn of<const D: usize>(t: Tensor<D>) -> Option<Self> {
         let t = t.try_into_primitive::<Flex>().ok()?;
         if t.dtype() != DType::F32 {
             return None;

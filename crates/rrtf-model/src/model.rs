@@ -199,7 +199,7 @@ fn gelu_tanh(x: Tensor<3>) -> Tensor<3> {
 fn gelu_tanh_tracked(x: Tensor<3>) -> Tensor<3> {
     let value = x.clone().inner();
     let device = value.device();
-    let Some(host) = infer::host_f32(value) else {
+    let Some(host) = infer::Host::of(value) else {
         return gelu_tanh(x);
     };
     let (y, d) = crate::kernels::gelu_tanh_with_grad(host.get());

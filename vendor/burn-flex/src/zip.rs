@@ -254,7 +254,6 @@ where
 {
     #[cfg(feature = "rayon")]
     {
-        use rayon::prelude::*;
         let numel = lhs_layout.num_elements();
         if numel < crate::par::PAR_MIN || rayon::current_num_threads() < 2 {
             return zip_map(lhs, lhs_layout, rhs, rhs_layout, op);
@@ -265,22 +264,13 @@ where
         }
         let (rows, row_len) = (nest.shape[0], numel / nest.shape[0]);
         let inner = nest.without_outer();
-        let rows_per_task = rows
-            .div_ceil(rayon::current_num_threads() * 4)
-            .max((crate::par::PAR_MIN / 2).div_ceil(row_len));
         let mut out: Vec<Out> = Vec::with_capacity(numel);
-        out.spare_capacity_mut()[..numel]
-            .par_chunks_mut(rows_per_task * row_len)
-            .enumerate()
-            .for_each(|(task, chunk)| {
-                for (k, block) in chunk.chunks_mut(row_len).enumerate() {
-                    let row = (task * rows_per_task + k) as isize;
-                    let mut sub = inner;
-                    sub.lhs_offset = (nest.lhs_offset as isize + row * nest.lhs_strides[0]) as usize;
-                    sub.rhs_offset = (nest.rhs_offset as isize + row * nest.rhs_strides[0]) as usize;
-                    zip_nest_into(&sub, lhs, rhs, &op, block);
-                }
-            });
+        par_outer_rows(out.spare_capacity_mut(), rows, row_len, |row, block| {
+            let mut sub = inner;
+            sub.lhs_offset = (nest.lhs_offset as isize + row * nest.lhs_strides[0]) as usize;
+            sub.rhs_offset = (nest.rhs_offset as isize + row * nest.rhs_strides[0]) as usize;
+            zip_nest_into(&sub, lhs, rhs, &op, block);
+        });
         // SAFETY: the blocks cover all `numel` elements and `zip_nest_into` wrote each block.
         unsafe { out.set_len(numel) };
         Some(out)
@@ -401,23 +391,36 @@ where
     S: Copy + Sync,
     F: Fn(D, S) -> D + Sync,
 {
-    use rayon::prelude::*;
     let (rows, row_len) = (nest.shape[0], nest.lhs_strides[0] as usize);
     let mut inner = nest.without_outer();
     inner.lhs_offset = 0;
-    let tasks = rayon::current_num_threads() * 4;
+    par_outer_rows(dst, rows, row_len, |row, block| {
+        let mut sub = inner;
+        sub.rhs_offset = (nest.rhs_offset as isize + row * nest.rhs_strides[0]) as usize;
+        zip_apply_inplace_serial(&sub, block, src, op);
+    });
+}
+
+/// `f(row, block)` for each outer index `row` of a row-major output of `rows` x `row_len`
+/// elements (`block`: that row's `row_len` elements of `dst`), blocks of rows on rayon tasks
+/// (rrtf patch): the split that [`zip_map_par`] and [`zip_apply_inplace`] share.
+#[cfg(feature = "rayon")]
+fn par_outer_rows<T: Send>(
+    dst: &mut [T],
+    rows: usize,
+    row_len: usize,
+    f: impl Fn(isize, &mut [T]) + Sync,
+) {
+    use rayon::prelude::*;
     let rows_per_task = rows
-        .div_ceil(tasks)
+        .div_ceil(rayon::current_num_threads() * 4)
         .max((crate::par::PAR_MIN / 2).div_ceil(row_len));
     dst[..rows * row_len]
         .par_chunks_mut(rows_per_task * row_len)
         .enumerate()
         .for_each(|(task, chunk)| {
             for (k, block) in chunk.chunks_mut(row_len).enumerate() {
-                let row = (task * rows_per_task + k) as isize;
-                let mut sub = inner;
-                sub.rhs_offset = (nest.rhs_offset as isize + row * nest.rhs_strides[0]) as usize;
-                zip_apply_inplace_serial(&sub, block, src, op);
+                f((task * rows_per_task + k) as isize, block);
             }
         });
 }
