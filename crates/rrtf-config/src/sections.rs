@@ -348,13 +348,58 @@ impl Default for Ranking {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Objective {
-    /// PanGu-Coder2: score-gap-weighted hinge on length-normalised log-probs + token-sum CE.
+    /// PanGu-Coder2 (§3.4, RRHF's loss): hinge `max(0, p_j − p_i)` on length-normalised
+    /// log-probs over the group's pairs (no score-gap factor unless `rank_weighting = "gap"`)
+    /// + token-sum CE of the best response.
     #[default]
     Rrtf,
-    /// RRHF: unweighted hinge, `rank_weight` x L_rank + L_ft.
+    /// RRHF: the same loss as `rrtf` (PanGu-Coder2 trains on RRHF's objective); kept as a name.
     Rrhf,
-    /// DPO against a frozen reference model, on best-vs-worst pairs.
+    /// DPO (or IPO, `dpo_loss`) against a frozen reference model, on the group's pairs.
     Dpo,
+}
+
+/// How a hinge pair's term is weighted (`training.rank_weighting`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RankWeighting {
+    /// Every pair counts the same: the paper's `L_rank`.
+    #[default]
+    None,
+    /// Each pair's hinge times its score gap `r_i − r_j` (not in the paper; an option).
+    Gap,
+}
+
+/// How a group's pair terms are combined (`training.pair_reduction`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PairReduction {
+    /// Summed over the group's pairs (the paper).
+    #[default]
+    Sum,
+    /// Divided by the group's pair count, so a 12-response group weighs like a 2-response one.
+    Mean,
+}
+
+/// The preference term of `objective = "dpo"` (`training.dpo_loss`), as TRL's `loss_type`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DpoLoss {
+    /// DPO's `−log σ(β h)` on summed log-probs (with `dpo_label_smoothing`: conservative DPO).
+    #[default]
+    Sigmoid,
+    /// IPO's `(h − 1/(2β))²` on length-normalised log-probs.
+    Ipo,
+}
+
+/// How the fine-tuning term sums the best response's token log-probs (`training.sft_normalize`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SftNormalize {
+    /// Token sum (the paper's `L_ft`).
+    Sum,
+    /// Mean over the response's tokens (RPO's NLL term).
+    Mean,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -382,9 +427,21 @@ pub struct Training {
     /// Where the trained model is written (Hugging Face layout).
     pub output_dir: Option<PathBuf>,
     pub objective: Objective,
+    /// Hinge objectives: `none` (the paper) or `gap` (each pair times its score gap).
+    pub rank_weighting: RankWeighting,
+    /// `sum` (the paper) or `mean` of a group's pair terms.
+    pub pair_reduction: PairReduction,
     pub rank_weight: f64,
     pub sft_weight: f64,
+    /// `sum` or `mean` over the best response's tokens; unset: `sum` for rrtf/rrhf, `mean` for
+    /// dpo (RPO), so the fine-tuning term does not dwarf the DPO term.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sft_normalize: Option<SftNormalize>,
     pub dpo_beta: f64,
+    /// `sigmoid` (DPO) or `ipo`.
+    pub dpo_loss: DpoLoss,
+    /// Conservative DPO's label smoothing in [0, 0.5) (`dpo_loss = "sigmoid"` only).
+    pub dpo_label_smoothing: f64,
     pub learning_rate: f64,
     pub weight_decay: f64,
     pub beta1: f64,
@@ -404,8 +461,11 @@ pub struct Training {
     pub clip_norm: f64,
     /// Share of prompts held out for evaluation.
     pub eval_fraction: f64,
-    /// `{prompt}` is replaced by the prompt; PanGu-Coder2 wraps it in triple quotes.
+    /// Instruction prompts: `{prompt}` is replaced by the prompt; PanGu-Coder2 wraps it in
+    /// triple quotes.
     pub prompt_template: String,
+    /// Completion prompts (a signature + docstring to continue): used verbatim by default.
+    pub completion_template: String,
     /// Train on the extracted code only (PanGu-Coder2), not the raw response.
     pub code_only: bool,
     /// `cpu` or `cuda:N`.
@@ -423,9 +483,14 @@ impl Default for Training {
             base_model: None,
             output_dir: None,
             objective: Objective::Rrtf,
+            rank_weighting: RankWeighting::None,
+            pair_reduction: PairReduction::Sum,
             rank_weight: 1.0,
             sft_weight: 1.0,
+            sft_normalize: None,
             dpo_beta: 0.1,
+            dpo_loss: DpoLoss::Sigmoid,
+            dpo_label_smoothing: 0.0,
             learning_rate: 2e-5,
             weight_decay: 0.01,
             beta1: 0.9,
@@ -441,6 +506,7 @@ impl Default for Training {
             clip_norm: 1.0,
             eval_fraction: 0.05,
             prompt_template: "\"\"\"\n{prompt}\n\"\"\"\n".into(),
+            completion_template: "{prompt}".into(),
             code_only: true,
             device: "cpu".into(),
             checkpoint_every: 100,

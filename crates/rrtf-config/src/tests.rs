@@ -28,6 +28,10 @@ fn empty_file_is_a_valid_round_with_defaults() {
         c.training.weight_decay, 0.01,
         "PyTorch's AdamW weight decay"
     );
+    // The paper's objective: no score-gap weights, pair terms summed; completion prompts verbatim.
+    assert_eq!(c.training.rank_weighting, crate::RankWeighting::None);
+    assert_eq!(c.training.pair_reduction, crate::PairReduction::Sum);
+    assert_eq!(c.training.completion_template, "{prompt}");
 }
 
 #[test]
@@ -89,6 +93,26 @@ fn errors_name_the_key_and_where_it_is() {
         (
             "[training]\nprompt_template = \"no slot\"\n",
             &["`training.prompt_template`", "{prompt}"],
+        ),
+        (
+            "[training]\ncompletion_template = \"def\"\n",
+            &["`training.completion_template`", "{prompt}"],
+        ),
+        (
+            "[training]\ndpo_label_smoothing = 0.5\n",
+            &["`training.dpo_label_smoothing`", "[0, 0.5)"],
+        ),
+        (
+            "[training]\nobjective = \"dpo\"\ndpo_loss = \"ipo\"\ndpo_label_smoothing = 0.1\n",
+            &["`training.dpo_label_smoothing`", "dpo_loss = \"sigmoid\""],
+        ),
+        (
+            "[training]\nobjective = \"dpo\"\nrank_weighting = \"gap\"\n",
+            &["`training.rank_weighting`", "hinge objectives"],
+        ),
+        (
+            "[training]\npair_reduction = \"max\"\n",
+            &["unknown variant `max`", "sum", "mean"],
         ),
         (
             "[training]\ndevice = \"gpu\"\n",

@@ -2,7 +2,9 @@
 
 use std::collections::HashSet;
 
-use crate::{EVOLUTION_METHODS, Endpoint, RANKING_COMPONENTS, RoundConfig};
+use crate::{
+    DpoLoss, EVOLUTION_METHODS, Endpoint, Objective, RANKING_COMPONENTS, RankWeighting, RoundConfig,
+};
 
 type Check = Result<(), (String, String)>;
 
@@ -425,6 +427,30 @@ impl RoundConfig {
             }
         }
         positive("training.dpo_beta", t.dpo_beta)?;
+        if !(0.0..0.5).contains(&t.dpo_label_smoothing) {
+            return fail(
+                "training.dpo_label_smoothing",
+                format!(
+                    "is {}: must be in [0, 0.5) (0 is plain DPO)",
+                    t.dpo_label_smoothing
+                ),
+            );
+        }
+        if t.dpo_label_smoothing > 0.0 && t.dpo_loss != DpoLoss::Sigmoid {
+            return fail(
+                "training.dpo_label_smoothing",
+                format!(
+                    "is {} with dpo_loss = \"ipo\": label smoothing is conservative DPO's (dpo_loss = \"sigmoid\"); set it to 0",
+                    t.dpo_label_smoothing
+                ),
+            );
+        }
+        if t.objective == Objective::Dpo && t.rank_weighting == RankWeighting::Gap {
+            return fail(
+                "training.rank_weighting",
+                "is \"gap\" with objective = \"dpo\": score-gap weights apply to the hinge objectives (rrtf, rrhf); remove the key",
+            );
+        }
         for (k, v) in [("beta1", t.beta1), ("beta2", t.beta2)] {
             if !(0.0..1.0).contains(&v) {
                 return fail(
@@ -458,11 +484,13 @@ impl RoundConfig {
                 format!("is {}: must be in [0, 1)", t.eval_fraction),
             );
         }
-        if !t.prompt_template.contains("{prompt}") {
-            return fail(
-                "training.prompt_template",
-                "must contain `{prompt}` where the prompt goes",
-            );
+        for (key, template) in [
+            ("training.prompt_template", &t.prompt_template),
+            ("training.completion_template", &t.completion_template),
+        ] {
+            if !template.contains("{prompt}") {
+                return fail(key, "must contain `{prompt}` where the prompt goes");
+            }
         }
         let device_ok = t.device == "cpu"
             || t.device
