@@ -359,8 +359,9 @@ async fn export_from_store(
     let opts = ExportOptions {
         format: ExportFormat::Rrtf,
         out: out.clone(),
-        pairs: rrtf_data::pairs::PairStrategy::All,
-        min_gap: 0.0,
+        // The ranking config's pairs (`ranking.pairs`, `ranking.min_gap`), as every export.
+        pairs: None,
+        min_gap: None,
         text: if code_only {
             TextField::Code
         } else {
