@@ -8,7 +8,7 @@ the line's "pairs" when it has them, else every (i, j) with r_i > r_j):
 
     p_i    = mean over response tokens (end-of-text appended) of log pi(y_i,t | x, y_i,<t)
     L_rank = sum over (i, j) in P of w_ij * max(0, p_j - p_i)
-             w_ij = 1 (the paper) or r_i - r_j (rank_weighting = "gap"), divided by |P| when
+             w_ij = 1 (the paper) or |r_i - r_j| (rank_weighting = "gap"), divided by |P| when
              pair_reduction = "mean"
     L_ft   = -sum_t log pi(y_b,t | ...)  (divided by |y_b| when sft_normalize = "mean"),
              b = first index of the highest score
@@ -130,7 +130,7 @@ def group_loss(model, tok, group, o):
     pairs = pairs_of(group)
     rank = torch.zeros((), dtype=torch.float64)
     for i, j in pairs:
-        w = (r[i] - r[j]) if o["rank_weighting"] == "gap" else 1.0
+        w = abs(r[i] - r[j]) if o["rank_weighting"] == "gap" else 1.0
         rank = rank + w * torch.clamp(p[j] - p[i], min=0.0)
     if o["pair_reduction"] == "mean" and pairs:
         rank = rank / len(pairs)

@@ -87,12 +87,14 @@ pub struct ExportArgs {
     /// Output JSONL file; a manifest is written beside it.
     #[arg(long)]
     pub out: PathBuf,
-    /// Pairs for trl/llama-factory: best-vs-worst, best-vs-each, all, teacher-vs-student.
-    #[arg(long, default_value = "best-vs-worst")]
-    pub pairs: PairStrategy,
-    /// Smallest score gap a pair may have (pairs always need a positive gap).
-    #[arg(long, default_value_t = 0.0)]
-    pub min_gap: f64,
+    /// Pairs for trl, llama-factory and rrtf's `pairs` field: best-vs-worst, best-vs-each, all,
+    /// teacher-vs-student (default: the ranker config's `ranking.pairs`).
+    #[arg(long)]
+    pub pairs: Option<PairStrategy>,
+    /// Smallest score gap of a pair the ranker decided (default: the ranker config's
+    /// `ranking.min_gap`); pairs an operator decided by a pin or reorder are always kept.
+    #[arg(long)]
+    pub min_gap: Option<f64>,
     /// Export the raw response text or only the extracted code.
     #[arg(long, default_value = "raw", value_parser = ["raw", "code"])]
     pub text: String,

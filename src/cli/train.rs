@@ -447,7 +447,7 @@ fn fresh_outputs(checkpoints: &Path, metrics: &Path) -> anyhow::Result<()> {
 }
 
 /// Export the store's latest ranking (reviews applied) as `rrtf` rows for training, with the
-/// pairs the ranking config names (`ranking.pairs`, `ranking.min_gap`).
+/// pairs its ranking config names (`ranking.pairs`, `ranking.min_gap`), as every export.
 async fn export_from_store(
     ctx: &Ctx,
     config: &RoundConfig,
@@ -455,19 +455,15 @@ async fn export_from_store(
 ) -> anyhow::Result<PathBuf> {
     use rrtf_data::export::{ExportFormat, ExportOptions, TextField, export};
     let (code_only, rounds) = (config.training.code_only, config.training.rounds.clone());
-    let pairs: rrtf_data::pairs::PairStrategy = config
-        .ranking
-        .pairs
-        .parse()
-        .map_err(|e: String| BadInput(format!("ranking.pairs: {e}")))?;
     let store = ctx.store().await?;
     std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
     let out = out_dir.join("groups.jsonl");
     let opts = ExportOptions {
         format: ExportFormat::Rrtf,
         out: out.clone(),
-        pairs,
-        min_gap: config.ranking.min_gap,
+        // The ranking config's pairs (`ranking.pairs`, `ranking.min_gap`), as every export.
+        pairs: None,
+        min_gap: None,
         text: if code_only {
             TextField::Code
         } else {

@@ -303,20 +303,27 @@ impl Default for Filters {
 #[serde(deny_unknown_fields, default)]
 pub struct Ranking {
     pub scores: OutcomeScores,
-    /// Added to teacher responses so that, within one outcome, teachers rank above students
-    /// (PanGu-Coder2). Heuristic weights and priors together stay below it.
+    /// Added to teacher responses so that, within one outcome class and pass ratio, teachers
+    /// rank above students (PanGu-Coder2); 0 drops the teacher preference. Heuristic weights
+    /// and priors together stay below it.
     pub teacher_epsilon: f64,
     /// Weight of each heuristic preference component (name -> weight). Each feature is in
-    /// [0, 1]; the weights, the teacher epsilon and the largest prior together must stay below
-    /// the smallest gap between outcome classes, so heuristics never reorder outcomes.
+    /// [0, 1]. Heuristics only break ties between responses of the same outcome class, pass
+    /// ratio and role: the order is lexicographic, whatever the weights.
     pub weights: BTreeMap<String, f64>,
-    /// Per-teacher prior added to its responses' scores (teacher name -> value).
+    /// Per-teacher prior added to its responses' scores (teacher name -> value): a tie-break
+    /// between teachers, like the heuristics.
     pub teacher_prior: BTreeMap<String, f64>,
     pub filters: Filters,
-    /// Default pair strategy for export and training.
+    /// Pair strategy of training and of every export: the pairs the ranking loss sums over.
+    /// `all` (every better/worse pair) is PanGu-Coder2's loss.
     pub pairs: String,
-    /// Smallest score gap a pair may have.
+    /// Smallest score gap a pair the ranker decided may have (pairs an operator decided by a
+    /// pin or reorder are kept whatever their gap).
     pub min_gap: f64,
+    /// Whether two responses that differ only by heuristics (or teacher prior) make a pair.
+    /// Off: heuristics order them but express no preference.
+    pub heuristic_pairs: bool,
 }
 
 /// Heuristic components the ranker knows.
@@ -339,8 +346,9 @@ impl Default for Ranking {
             .collect(),
             teacher_prior: BTreeMap::new(),
             filters: Filters::default(),
-            pairs: "best-vs-worst".into(),
+            pairs: "all".into(),
             min_gap: 0.0,
+            heuristic_pairs: false,
         }
     }
 }

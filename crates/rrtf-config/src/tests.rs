@@ -146,6 +146,43 @@ fn duplicate_names_are_refused() {
     assert!(check(&student).unwrap_err().contains("`student.name`"));
 }
 
+/// Issue 15 points 1-3: the outcome scores must agree with the class order for every pass
+/// ratio; the weights no longer need to fit between classes (the ranker orders
+/// lexicographically); the pair strategy defaults to every pair.
+#[test]
+fn ranking_scores_follow_the_class_order_and_pairs_default_to_all() {
+    for (toml, expected) in [
+        (
+            "[ranking.scores]\npartial_base = -0.5\n",
+            &["`ranking.scores.partial_base`", "test_failure (-0.3)"][..],
+        ),
+        (
+            "[ranking.scores]\ntimeout = -0.2\n",
+            &["`ranking.scores.timeout`", "runtime-error class"][..],
+        ),
+        (
+            "[ranking]\nteacher_epsilon = 0.05\n",
+            &["`ranking.weights`", "teacher_epsilon (0.05)"][..],
+        ),
+    ] {
+        let err = check(toml).expect_err(toml);
+        for e in expected {
+            assert!(err.contains(e), "for\n{toml}\nexpected `{e}` in:\n{err}");
+        }
+    }
+    let c = check(
+        "[ranking]\nteacher_epsilon = 0.5\nheuristic_pairs = true\n\
+         [ranking.weights]\nlength = -0.4\n",
+    )
+    .unwrap();
+    assert!(c.ranking.heuristic_pairs);
+    let d = check("").unwrap().ranking;
+    assert_eq!(
+        (d.pairs.as_str(), d.min_gap, d.heuristic_pairs),
+        ("all", 0.0, false)
+    );
+}
+
 #[test]
 fn hash_ignores_layout_but_not_values() {
     let a = check(&format!("{TEACHER}\n[training]\nlearning_rate = 1e-5\n")).unwrap();

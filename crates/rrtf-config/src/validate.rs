@@ -285,7 +285,10 @@ impl RoundConfig {
         ] {
             finite(&format!("ranking.scores.{k}"), v)?;
         }
-        // PanGu-Coder2's order: compile error < runtime error < partial pass < all pass.
+        // The outcome classes, worst first: compile error < runtime error, timeout, limits and
+        // crashes < test failure < partial pass (any ratio) < pass. The ranker orders by class
+        // and pass ratio first whatever these numbers are; they must agree with that order so
+        // that scores do too.
         let order = [
             ("compile_error", s.compile_error),
             ("runtime_error", s.runtime_error),
@@ -302,12 +305,39 @@ impl RoundConfig {
                 );
             }
         }
+        for (k, v) in [
+            ("timeout", s.timeout),
+            ("memory_limit", s.memory_limit),
+            ("output_limit", s.output_limit),
+            ("crashed", s.crashed),
+        ] {
+            if v <= s.compile_error || v >= s.test_failure {
+                return fail(
+                    format!("ranking.scores.{k}"),
+                    format!(
+                        "is {v}: must lie strictly between compile_error ({}) and test_failure \
+                         ({}), in the runtime-error class",
+                        s.compile_error, s.test_failure
+                    ),
+                );
+            }
+        }
         if s.partial_scale <= 0.0 {
             return fail(
                 "ranking.scores.partial_scale",
                 format!(
                     "is {}: must be > 0 so more passed tests score higher",
                     s.partial_scale
+                ),
+            );
+        }
+        if s.partial_base < s.test_failure {
+            return fail(
+                "ranking.scores.partial_base",
+                format!(
+                    "is {}: must be at least test_failure ({}) so that a partial pass of any \
+                     ratio scores above a test failure",
+                    s.partial_base, s.test_failure
                 ),
             );
         }
@@ -348,43 +378,13 @@ impl RoundConfig {
             }
             finite(&format!("ranking.teacher_prior.{k}"), *w)?;
         }
-        // Heuristics break ties within an outcome class; they must never reorder classes.
-        let runtime_like = [
-            s.runtime_error,
-            s.timeout,
-            s.memory_limit,
-            s.output_limit,
-            s.crashed,
-        ];
-        let lo = runtime_like.iter().copied().fold(f64::INFINITY, f64::min);
-        let hi = runtime_like
-            .iter()
-            .copied()
-            .fold(f64::NEG_INFINITY, f64::max);
-        if lo <= s.compile_error || hi >= s.test_failure {
-            return fail(
-                "ranking.scores",
-                "runtime_error, timeout, memory_limit, output_limit and crashed must all lie \
-                 strictly between compile_error and test_failure",
-            );
-        }
-        let min_gap = (lo - s.compile_error)
-            .min(s.test_failure - hi)
-            .min(s.pass - s.test_failure);
+        // Heuristics and priors break ties inside an outcome class and pass ratio: the ranker
+        // orders lexicographically and scales them below the smallest outcome step of each
+        // prompt, so no weight can reorder classes or ratios.
         let prior = r.teacher_prior.values().fold(0.0f64, |m, v| m.max(v.abs()));
         let heuristics = r.weights.values().map(|w| w.abs()).sum::<f64>() + prior;
-        let spread = heuristics + r.teacher_epsilon;
-        if spread >= min_gap {
-            return fail(
-                "ranking.weights",
-                format!(
-                    "sum to {spread:.3} in absolute value (with teacher_epsilon and the largest \
-                     teacher_prior), which could reorder outcome classes whose smallest gap is \
-                     {min_gap:.3}: make the weights smaller"
-                ),
-            );
-        }
-        // Within one outcome a teacher ranks above a student: heuristics must not overturn it.
+        // Within one outcome and ratio a teacher ranks above a student: heuristics must not
+        // overturn it.
         if r.teacher_epsilon > 0.0 && heuristics >= r.teacher_epsilon {
             return fail(
                 "ranking.weights",

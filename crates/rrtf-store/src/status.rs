@@ -32,8 +32,9 @@ pub struct StageStatus {
 }
 
 /// The whole project's counts. `ranked_prompts` and `pairs` are under the latest ranker;
-/// `pairs` counts every (better, worse) response pair of a kept prompt with a positive score
-/// gap: the pair terms of the ranking loss, and what `rrtf export --pairs all` writes.
+/// `pairs` counts every (better, worse) response pair of a kept prompt in different preference
+/// tiers (different scores for rankings without tiers), before reviews: what `rrtf export
+/// --pairs all` writes for unreviewed prompts.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Status {
     pub schema_version: i64,
@@ -127,7 +128,7 @@ impl Store {
                  JOIN scores b ON b.ranker_id = rp.ranker_id AND b.prompt_id = rp.prompt_id \
                       AND b.position > a.position \
                  WHERE rp.ranker_id = (SELECT id FROM rankers WHERE hash = ?1) \
-                 AND rp.status = 'kept' AND a.score > b.score \
+                 AND rp.status = 'kept' AND coalesce(a.tier < b.tier, a.score > b.score) \
                  GROUP BY p.round",
             ),
         ];

@@ -104,6 +104,7 @@ pub fn synthetic_groups(opts: &TrainBenchOptions, vocab: usize, eos: u32) -> Vec
                 prompt_ids,
                 responses,
                 pairs: crate::data::derived_pairs(&scores),
+                best: 0,
                 scores,
             }
         })

@@ -4,9 +4,15 @@
 //!
 //! Pairs: a group's `pairs` are `(better, worse)` indices into its responses, exactly the pairs
 //! the loss sums over. `rrtf export --format rrtf` writes the ranking config's pairs
-//! (`ranking.pairs`, `ranking.min_gap`) on each line; a line without `pairs` (a hand-written
-//! file) gets every pair with a strictly greater score ([`derived_pairs`]). Given pairs are
-//! checked: indices in range, `i != j`, no repeats, and `r_i > r_j` (better first).
+//! (`ranking.pairs`, `ranking.min_gap`, reviews applied) on each line; a line without `pairs`
+//! (a hand-written file) gets every pair with a strictly greater score ([`derived_pairs`]).
+//! Given pairs are checked: indices in range, `i != j`, each pair once. Their scores are not
+//! required to be ordered: after a reviewer's pin or reorder each response keeps its own ranker
+//! score, and the pair (the reviewer's order) decides.
+//!
+//! The fine-tuning target (the best response): the first response of the best preference tier
+//! when every `details[i]` carries a `tier` (lower is better; the export's effective tiers,
+//! reviews applied), else the first of the highest scores.
 //!
 //! Max length (prompt + response + end-of-text, in tokens): a response that does not fit after
 //! its prompt is dropped from its group, never cut (a cut response would be trained without its
@@ -63,6 +69,9 @@ pub struct Group {
     /// The root seed's key, shared by a seed prompt and all its evolutions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lineage: Option<String>,
+    /// Preference tier per response (lower is better), when the line's details carry them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tiers: Option<Vec<i64>>,
 }
 
 impl Group {
@@ -75,6 +84,27 @@ impl Group {
             pairs: None,
             kind: PromptKind::Instruction,
             lineage: None,
+            tiers: None,
+        }
+    }
+
+    /// Indices of the best responses: the lowest tier when tiers are given, else the highest
+    /// score. The fine-tuning target is the first of them.
+    pub fn best_set(&self) -> Vec<usize> {
+        let n = self.responses.len();
+        match &self.tiers {
+            Some(t) => {
+                let top = t.iter().copied().min().unwrap_or(0);
+                (0..n).filter(|&i| t[i] == top).collect()
+            }
+            None => {
+                let top = self
+                    .scores
+                    .iter()
+                    .copied()
+                    .fold(f64::NEG_INFINITY, f64::max);
+                (0..n).filter(|&i| self.scores[i] == top).collect()
+            }
         }
     }
 
@@ -108,6 +138,8 @@ pub struct EncodedGroup {
     pub scores: Vec<f64>,
     /// `(better, worse)` indices into `responses`.
     pub pairs: Vec<(usize, usize)>,
+    /// The fine-tuning target ([`Group::best_set`]'s first).
+    pub best: usize,
 }
 
 impl EncodedGroup {
@@ -200,6 +232,15 @@ pub fn read_jsonl(path: &Path, code_only: bool) -> Result<Vec<Group>> {
             )
         })?;
         let mut responses = row.responses;
+        let tiers: Option<Vec<i64>> = (!row.details.is_empty()
+            && row.details.len() == responses.len())
+        .then(|| {
+            row.details
+                .iter()
+                .map(|d| d.get("tier").and_then(|t| t.as_i64()))
+                .collect()
+        })
+        .flatten();
         if code_only {
             for (r, d) in responses.iter_mut().zip(&row.details) {
                 if let Some(code) = d.get("code").and_then(|c| c.as_str()) {
@@ -214,6 +255,7 @@ pub fn read_jsonl(path: &Path, code_only: bool) -> Result<Vec<Group>> {
             pairs: row.pairs,
             kind: row.kind.unwrap_or_default(),
             lineage: row.lineage,
+            tiers,
         };
         check_group(&group).map_err(|m| TrainError::input(what(), m))?;
         out.push(group);
@@ -221,9 +263,8 @@ pub fn read_jsonl(path: &Path, code_only: bool) -> Result<Vec<Group>> {
     Ok(out)
 }
 
-/// A group is trainable when it has a response, one finite score per response, and its pairs
-/// (if given) name two different responses in range, better (strictly higher score) first,
-/// each pair once.
+/// A group is trainable when it has a response, one finite score (and tier, if any) per
+/// response, and its pairs (if given) name two different responses in range, each pair once.
 pub fn check_group(g: &Group) -> Result<(), String> {
     if g.responses.is_empty() {
         return Err("no responses: a group needs at least one".into());
@@ -239,6 +280,14 @@ pub fn check_group(g: &Group) -> Result<(), String> {
         return Err(format!("score {s} is not a finite number"));
     }
     let n = g.responses.len();
+    if let Some(t) = &g.tiers
+        && t.len() != n
+    {
+        return Err(format!(
+            "{n} responses but {} tiers: give one tier per response",
+            t.len()
+        ));
+    }
     let mut seen = HashSet::new();
     for &(i, j) in g.pairs.iter().flatten() {
         if i >= n || j >= n {
@@ -251,13 +300,6 @@ pub fn check_group(g: &Group) -> Result<(), String> {
         if i == j {
             return Err(format!(
                 "pair [{i}, {j}] pairs a response with itself: give two different responses"
-            ));
-        }
-        if g.scores[i] <= g.scores[j] {
-            return Err(format!(
-                "pair [{i}, {j}]: score {} is not above {}: a pair lists the better response \
-                 first, and tied responses make no pair",
-                g.scores[i], g.scores[j]
             ));
         }
         if !seen.insert((i, j)) {
@@ -341,8 +383,8 @@ pub fn encode_group(
         .collect();
     let dropped: Vec<usize> = (0..all.len()).filter(|&i| !fits[i]).collect();
     let kept: Vec<usize> = (0..all.len()).filter(|&i| fits[i]).collect();
+    let best_set = g.best_set();
     if !dropped.is_empty() {
-        let top = g.scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let reason = if kept.len() < 2 {
             Some(format!(
                 "{} of {} responses do not fit max_length {max_len} after the prompt's {} \
@@ -351,7 +393,7 @@ pub fn encode_group(
                 all.len(),
                 prompt_ids.len()
             ))
-        } else if !kept.iter().any(|&i| g.scores[i] == top) {
+        } else if !best_set.iter().any(|&i| fits[i]) {
             Some(format!(
                 "the best response does not fit max_length {max_len} after the prompt's {} \
                  tokens",
@@ -375,6 +417,11 @@ pub fn encode_group(
         .map(|&(i, j)| (new_index[i], new_index[j]))
         .collect();
     let pairs_dropped = resolved.len() - pairs.len();
+    let best = best_set
+        .iter()
+        .find(|&&i| fits[i])
+        .map(|&i| new_index[i])
+        .expect("a kept group keeps one of its best");
     let mut responses = Vec::with_capacity(kept.len());
     let mut scores = Vec::with_capacity(kept.len());
     for (i, r) in all.into_iter().enumerate() {
@@ -389,6 +436,7 @@ pub fn encode_group(
             responses,
             scores,
             pairs,
+            best,
         },
         dropped,
         pairs_dropped,
@@ -658,10 +706,9 @@ mod tests {
                 .unwrap_err()
                 .contains("no responses")
         );
-        let cases: [(Vec<(usize, usize)>, &str); 4] = [
+        let cases: [(Vec<(usize, usize)>, &str); 3] = [
             (vec![(0, 2)], "pair [0, 2]: the group has 2 responses"),
             (vec![(1, 1)], "with itself"),
-            (vec![(1, 0)], "better response first"),
             (vec![(0, 1), (0, 1)], "listed twice"),
         ];
         for (pairs, says) in cases {
@@ -673,7 +720,9 @@ mod tests {
     }
 
     /// Issue 15 point 2: the given pairs are the ones trained on; without them, every strictly
-    /// ordered pair (ties make none).
+    /// ordered pair (ties make none). A reviewer's order can pair a lower-scored response
+    /// first; with tiers (the export's details) the best tier's first response is the
+    /// fine-tuning target, whatever its score.
     #[test]
     fn given_pairs_are_kept_and_missing_ones_derived() {
         let tok = tok();
@@ -683,7 +732,56 @@ mod tests {
         g.pairs = Some(vec![(1, 2)]);
         let (enc, stats) = encode_groups(&[g], &tok, &Templates::verbatim(), 64).unwrap();
         assert_eq!(enc[0].pairs, vec![(1, 2)]);
-        assert_eq!(stats.pairs, 1);
+        assert_eq!((stats.pairs, enc[0].best), (1, 0));
+        // Pinned: response 0 (score 0.2) placed above response 1 (score 0.9).
+        let mut g = group("x", &["a", "b", "c"]);
+        g.scores = vec![0.2, 0.9, -1.0];
+        g.pairs = Some(vec![(0, 1), (0, 2), (1, 2)]);
+        assert_eq!(g.best_set(), vec![1], "without tiers: the highest score");
+        g.tiers = Some(vec![0, 1, 2]);
+        assert!(check_group(&g).is_ok());
+        let (enc, _) = encode_groups(&[g], &tok, &Templates::verbatim(), 64).unwrap();
+        assert_eq!(
+            enc[0].best, 0,
+            "the pinned response is the fine-tuning target"
+        );
+    }
+
+    /// The export's lines: `pairs`, `kind`, `lineage` and each response's `tier` in `details`
+    /// are read; a line without them gets the defaults.
+    #[test]
+    fn export_lines_are_read_with_pairs_kind_lineage_and_tiers() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g.jsonl");
+        let lines = [
+            serde_json::json!({"prompt": "p", "responses": ["a", "b"], "scores": [0.1, 0.5],
+                "pairs": [[0, 1]], "kind": "completion", "lineage": "abc",
+                "details": [{"tier": 0, "code": "A"}, {"tier": 1, "code": "B"}]}),
+            serde_json::json!({"prompt": "q", "responses": ["a", "b"], "scores": [1.0, 0.0]}),
+        ];
+        let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+        std::fs::write(&path, text).unwrap();
+        let gs = read_jsonl(&path, true).unwrap();
+        assert_eq!(gs[0].pairs, Some(vec![(0, 1)]));
+        assert_eq!(gs[0].kind, PromptKind::Completion);
+        assert_eq!(gs[0].lineage.as_deref(), Some("abc"));
+        assert_eq!(gs[0].tiers, Some(vec![0, 1]));
+        assert_eq!(gs[0].responses, vec!["A", "B"]);
+        assert_eq!(gs[0].best_set(), vec![0]);
+        assert_eq!(
+            (&gs[1].pairs, gs[1].kind, &gs[1].lineage, &gs[1].tiers),
+            (&None, PromptKind::Instruction, &None, &None)
+        );
+        std::fs::write(
+            &path,
+            "{\"prompt\": \"p\", \"responses\": [\"a\"], \"scores\": [1], \"pairs\": [[0, 0]]}\n",
+        )
+        .unwrap();
+        let err = read_jsonl(&path, false).unwrap_err().to_string();
+        assert!(
+            err.contains("line 1") && err.contains("pair [0, 0]"),
+            "{err}"
+        );
     }
 
     #[test]

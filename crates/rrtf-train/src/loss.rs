@@ -7,15 +7,17 @@
 //! `(better, worse)` pairs of [`EncodedGroup::pairs`], see [`crate::data`]):
 //!
 //! - `L_rank = Σ_{(i,j) ∈ P} w_ij · max(0, p_j − p_i)` with `w_ij = 1` (the paper; `rrtf` and
-//!   `rrhf` are the same loss) or `w_ij = r_i − r_j` (`rank_weighting = "gap"`, an option);
-//! - `L_ft = −Σ_t log π(y_b,t | ..)`, `b` the first of the highest scores (`sft_normalize =
-//!   "mean"` divides it by `|y_b|`, as RPO's NLL term);
+//!   `rrhf` are the same loss) or `w_ij = |r_i − r_j|` (`rank_weighting = "gap"`, an option;
+//!   the absolute value because a reviewer's reorder can pair a lower score first);
+//! - `L_ft = −Σ_t log π(y_b,t | ..)`, `b` the group's best ([`EncodedGroup::best`]: the first
+//!   of the best tier, or of the highest scores) (`sft_normalize = "mean"` divides it by
+//!   `|y_b|`, as RPO's NLL term);
 //! - `pair_reduction = "mean"` divides `L_rank` by `|P|` (0 without pairs);
 //! - `L = rank_weight · L_rank + sft_weight · L_ft`.
 //!
-//! Ties make no pair (the data layer never derives one and refuses a given one). Several
-//! responses sharing the top score: `b` is the first of them in the group's order (the export
-//! lists the best first, so the ranking position decides).
+//! Ties make no pair (the data layer never derives one; the export never writes one). Several
+//! responses sharing the top: `b` is the first of them in the group's order (the export lists
+//! the best first, so the ranking position decides).
 //!
 //! A batch's loss is the mean of its groups' `L` (so a batch of one group is that group's loss).
 //!
@@ -142,17 +144,6 @@ pub struct BatchLoss {
     pub tokens: usize,
 }
 
-/// Index of the best response: the first of the highest scores.
-pub fn best_index(scores: &[f64]) -> usize {
-    let mut best = 0;
-    for (i, &s) in scores.iter().enumerate() {
-        if s > scores[best] {
-            best = i;
-        }
-    }
-    best
-}
-
 /// Compute [`BatchLoss`] for `groups` in one padded forward pass (hinge objectives; DPO needs
 /// [`batch_loss_with_reference`]).
 pub fn batch_loss(
@@ -203,7 +194,7 @@ fn flat_pairs(groups: &[EncodedGroup], gap_weighted: bool, reduction: PairReduct
         };
         for &(i, j) in &grp.pairs {
             let gap = if gap_weighted {
-                grp.scores[i] - grp.scores[j]
+                (grp.scores[i] - grp.scores[j]).abs()
             } else {
                 1.0
             };
@@ -267,7 +258,7 @@ pub fn batch_loss_with_reference(
         groups
             .iter()
             .map(|grp| {
-                let b = offset + best_index(&grp.scores);
+                let b = offset + grp.best;
                 offset += grp.responses.len();
                 b as i64
             })

@@ -128,6 +128,7 @@ fn data_hash(groups: &[EncodedGroup]) -> u64 {
             eat(s.to_bits());
         }
         eat(u64::MAX - 1);
+        eat(g.best as u64);
         for &(i, j) in &g.pairs {
             eat(i as u64);
             eat(j as u64);
