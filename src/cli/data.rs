@@ -75,12 +75,18 @@ pub struct ImportResponses {
     pub source: Option<String>,
     #[arg(long, default_value_t = 0)]
     pub round: i64,
-    /// Field for a role, as ROLE=FIELD (roles: id, prompt, text, temperature, sample_index,
-    /// finish_reason). Repeatable.
+    /// Field for a role, as ROLE=FIELD (roles: id, prompt, text, code, temperature,
+    /// sample_index, finish_reason). Repeatable.
     #[arg(long = "map", value_name = "ROLE=FIELD")]
     pub map: Vec<String>,
     #[arg(long)]
     pub skip_invalid: bool,
+    /// How answers to completion-style prompts (HumanEval) relate to them: `chat` (prose and
+    /// fenced code, or a whole function: the code is extracted), `completion` (a continuation,
+    /// run after the prompt), or `auto` (fenced code or the prompt's function restated means
+    /// chat). A row's `code` field, when present, is the code itself.
+    #[arg(long, default_value = "auto")]
+    pub kind: rrtf_exec::answer::AnswerKind,
 }
 
 #[derive(Debug, Args)]
@@ -196,6 +202,7 @@ pub async fn import(ctx: &Ctx, cmd: ImportCmd) -> Result<()> {
                 round: a.round,
                 map: FieldMap::parse(&a.map, RESPONSE_ROLES)?,
                 skip_invalid: a.skip_invalid,
+                kind: a.kind,
             };
             let bar = progress_bar(ctx, 0, "importing responses");
             let report = import_responses(&store, &a.file, &opts, &|n| bar.inc(n)).await?;
@@ -203,13 +210,19 @@ pub async fn import(ctx: &Ctx, cmd: ImportCmd) -> Result<()> {
             store.close().await;
             ctx.emit(
                 || {
+                    let k = &report.completion_answers;
                     format!(
-                        "{}: {} rows from model `{}`: {} responses added, {} already present{}",
+                        "{}: {} rows from model `{}`: {} responses added, {} already present; \
+                         answers to completion prompts: {} chat (code extracted), {} \
+                         continuations, {} with their code{}",
                         report.file.display(),
                         report.rows,
                         report.model,
                         report.inserted.inserted,
                         report.inserted.existing,
+                        k.chat,
+                        k.completion,
+                        k.code_given,
                         skipped_text(&report.skipped)
                     )
                 },

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use rrtf_exec::answer::{AnswerKind, stored_code};
 use rrtf_llm::sampler::{Answer, Failure, Sink, SinkError};
 use rrtf_llm::{BoxFuture, RequestRecord};
 use rrtf_store::{Contamination, ContaminationAction, NewLlmRequest, NewResponse, Store};
@@ -32,22 +33,20 @@ pub(super) struct StoreSink<'a> {
 }
 
 impl StoreSink<'_> {
-    /// The code to store with an answer. A chat answer to a completion-kind prompt is a whole
-    /// function in prose and fences, not a continuation of the prompt, so its code is extracted
-    /// now with the executor's extractor (and the prompt's imports put in front); the exec stage
-    /// runs stored code as it is. Every other answer keeps `code` NULL: the exec stage extracts
-    /// it (completion answers continue the prompt). An answer without code stores "" (no code).
+    /// The code to store with an answer: `rrtf_exec::answer::stored_code`, the rule the importer
+    /// shares. A chat endpoint's answer to a completion-kind prompt is a whole function in
+    /// prose and fences, so its code is extracted now (the prompt's imports put in front); every
+    /// other answer keeps `code` NULL for the exec stage (completion answers continue the
+    /// prompt). An answer without code stores "" (no code).
     fn code(&self, a: &Answer) -> Option<String> {
-        if !self.chat[a.endpoint] {
-            return None;
-        }
         let (prompt, language) = self.completion_prompts.get(&a.prompt_id)?;
         let language = rrtf_exec::Language::parse(language).ok()?;
-        Some(
-            rrtf_exec::extract::extract_code(&a.generation.text, language)
-                .map(|c| rrtf_exec::extract::with_prompt_imports(&c, prompt, language))
-                .unwrap_or_default(),
-        )
+        let kind = if self.chat[a.endpoint] {
+            AnswerKind::Chat
+        } else {
+            AnswerKind::Completion
+        };
+        stored_code(prompt, true, language, &a.generation.text, kind)
     }
 }
 
