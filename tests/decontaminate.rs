@@ -127,6 +127,22 @@ async fn decontaminate_eliminates_leaks_keeps_the_rest_and_says_why() {
     assert!(pending[0].raw_text.contains("factorial(n - 1)"));
     store.close().await;
 
+    // The report lists what was removed and why.
+    ok_json(d, &["--json", "exec", "--timeout", "20"]);
+    ok_json(d, &["--json", "rank"]);
+    ok_json(d, &["--json", "report", "--out", "report.html"]);
+    let html = std::fs::read_to_string(d.join("report.html")).unwrap();
+    let section = html
+        .split("id=\"decontamination\"")
+        .nth(1)
+        .expect("a section");
+    assert!(
+        section.contains("<td>minhash</td>")
+            && section.contains("HumanEval.jsonl.gz:HumanEval/0")
+            && section.contains("seeds:leaky-test"),
+        "{section}"
+    );
+
     // Importing the benchmark itself as training prompts warns and marks every prompt.
     let out = rrtf(d, &["--json", "import", "prompts", bench]);
     assert!(out.status.success());
