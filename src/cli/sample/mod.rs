@@ -230,10 +230,17 @@ pub async fn sample(ctx: &Ctx, args: SampleArgs) -> Result<()> {
             .collect();
         ctx.emit(
             || {
-                rows.iter()
-                    .map(|r| format!("{}: {} planned, {} stored, {} to send", r["name"], r["planned"], r["stored"], r["to_send"]))
+                let mut text = rows.iter()
+                    .map(|r| format!("{}: {} planned, {} stored, {} to send", r["name"].as_str().unwrap_or(""), r["planned"], r["stored"], r["to_send"]))
                     .collect::<Vec<_>>()
-                    .join("\n")
+                    .join("\n");
+                if !screened.is_null() {
+                    text.push_str(&format!(
+                        "\n(dry run) decontamination would eliminate {} of {} prompt(s)",
+                        screened["prompts"]["prompts_eliminated"], screened["prompts"]["prompts_checked"]
+                    ));
+                }
+                text
             },
             || json!({ "dry_run": true, "prompts": tasks.len(), "to_send": to_send, "endpoints": rows, "decontamination": screened }),
         );
