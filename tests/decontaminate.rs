@@ -127,8 +127,46 @@ async fn decontaminate_eliminates_leaks_keeps_the_rest_and_says_why() {
     assert!(pending[0].raw_text.contains("factorial(n - 1)"));
     store.close().await;
 
-    // The report lists what was removed and why.
     ok_json(d, &["--json", "exec", "--timeout", "20"]);
+    // An answer executed before decontamination found it is eliminated all the same, and
+    // ranking never sees it.
+    write_jsonl(
+        &d.join("late.jsonl"),
+        &[
+            json!({"task_id": "clean", "response": format!("Copied:\n```python\n{prompt0}{solution0}```")}),
+        ],
+    );
+    ok_json(
+        d,
+        &[
+            "--json",
+            "import",
+            "responses",
+            "late.jsonl",
+            "--model",
+            "late",
+            "--role",
+            "teacher",
+        ],
+    );
+    assert_eq!(
+        ok_json(d, &["--json", "exec", "--timeout", "20"])["executed"],
+        1
+    );
+    let late = ok_json(d, &["--json", "decontaminate", "--benchmark", bench]);
+    assert_eq!(late["responses"]["responses_eliminated"], 1, "{late}");
+    let store = rrtf_store::Store::open(&d.join("rrtf.db")).await.unwrap();
+    let inputs = store.rank_inputs(None).await.unwrap();
+    assert_eq!(inputs.len(), 1, "only the clean prompt is ranked");
+    assert_eq!(inputs[0].candidates.len(), 1, "{:?}", inputs[0].candidates);
+    assert!(
+        inputs[0].candidates[0]
+            .raw_text
+            .contains("factorial(n - 1)")
+    );
+    store.close().await;
+
+    // The report lists what was removed and why.
     ok_json(d, &["--json", "rank"]);
     ok_json(d, &["--json", "report", "--out", "report.html"]);
     let html = std::fs::read_to_string(d.join("report.html")).unwrap();
