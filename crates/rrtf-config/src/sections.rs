@@ -75,10 +75,15 @@ pub struct Endpoint {
     pub concurrency: u32,
     #[serde(default)]
     pub top_p: Option<f64>,
-    #[serde(default)]
-    pub max_tokens: Option<u32>,
-    #[serde(default)]
-    pub stop: Vec<String>,
+    /// Tokens an answer may have; always sent, never left to the server's default (OpenAI's
+    /// `/v1/completions`, vLLM and `rrtf serve` default to 16).
+    #[serde(default = "default_max_tokens")]
+    pub max_tokens: u32,
+    /// Stop sequences. Unset: none for chat endpoints; for completion endpoints Codex's
+    /// ([`CODEX_STOP`]) on completion prompts and [`INSTRUCTION_STOP`] on instruction prompts.
+    /// An explicit list (`[]` included) is sent with every request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop: Option<Vec<String>>,
     /// System message for chat endpoints.
     #[serde(default)]
     pub system: Option<String>,
@@ -108,6 +113,43 @@ fn four() -> u32 {
 fn default_timeout() -> f64 {
     120.0
 }
+fn default_max_tokens() -> u32 {
+    DEFAULT_MAX_TOKENS
+}
+
+/// `max_tokens` of an endpoint that sets none (the student included).
+pub const DEFAULT_MAX_TOKENS: u32 = 1024;
+
+/// The stop sequences of Codex / HumanEval (Chen et al., 2021) for a completion that continues
+/// a function: a new top-level statement ends it.
+pub const CODEX_STOP: &[&str] = &["\nclass", "\ndef", "\n#", "\nif", "\nprint"];
+
+/// Completion endpoints writing a whole function after a triple-quoted instruction: a new
+/// top-level `if` or `print`, an `assert` (tests) or a new triple-quoted block ends it (not
+/// `def`/`class`/`#`: a solution may start with imports and define helpers).
+pub const INSTRUCTION_STOP: &[&str] = &["\n\"\"\"", "\nif", "\nprint", "\nassert"];
+
+impl Endpoint {
+    /// The stop sequences sampling sends for a prompt that the answer continues
+    /// (`continues_prompt`, HumanEval) or a free instruction: `stop` when the config gives it,
+    /// else the defaults of the endpoint kind (see `stop`).
+    pub fn sampling_stop(&self, continues_prompt: bool) -> Vec<String> {
+        let default: &[&str] = match (self.kind, continues_prompt) {
+            (EndpointKind::Chat, _) => &[],
+            (EndpointKind::Completion, true) => CODEX_STOP,
+            (EndpointKind::Completion, false) => INSTRUCTION_STOP,
+        };
+        self.stop
+            .clone()
+            .unwrap_or_else(|| default.iter().map(|s| (*s).to_owned()).collect())
+    }
+
+    /// The stop sequences for requests whose answer is prose (evolution, judging, test
+    /// synthesis): only those the config gives.
+    pub fn explicit_stop(&self) -> Vec<String> {
+        self.stop.clone().unwrap_or_default()
+    }
+}
 
 /// Evol-Instruct (WizardCoder's code methods, PanGu-Coder2's contest-designer framing).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -126,12 +168,9 @@ pub struct Evolution {
     pub judge_no_new_information: bool,
     /// An evolution longer than this many times its parent is eliminated.
     pub max_length_ratio: f64,
-    /// Jaccard similarity above which a prompt is a near-duplicate of one kept (MinHash/LSH).
+    /// Jaccard similarity above which a prompt is a near-duplicate of one kept (MinHash/LSH);
+    /// a child is never compared with its own parent (rule 1 judges that pair).
     pub dedup_threshold: f64,
-    /// Benchmark files whose problems must not leak into the training prompts.
-    pub decontaminate: Vec<PathBuf>,
-    /// n of the n-gram overlap used for decontamination.
-    pub ngram: u32,
 }
 
 /// The five code evolution methods of WizardCoder.
@@ -157,11 +196,40 @@ impl Default for Evolution {
             judge_no_new_information: true,
             max_length_ratio: 4.0,
             dedup_threshold: 0.8,
-            decontaminate: Vec::new(),
-            ngram: 13,
         }
     }
 }
+
+/// Decontamination: benchmark problems must not reach training. On by default against
+/// `[round] benchmark` (always in the set) and `benchmarks`; it applies to every prompt that
+/// can reach training (seeds, imported, evolved), to their tests and reference solutions, and
+/// to sampled responses (one that reproduces a canonical solution is dropped).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Decontamination {
+    pub enabled: bool,
+    /// More benchmark files (JSONL / JSON, `.gz` too) besides `[round] benchmark`.
+    pub benchmarks: Vec<PathBuf>,
+    /// A shared n-gram of this many words with any field of a benchmark problem is a leak.
+    pub ngram: u32,
+    /// Word-set Jaccard similarity (MinHash + LSH) with a benchmark prompt at or above which a
+    /// prompt is a paraphrase of it (1.0: only the very same words).
+    pub similarity: f64,
+}
+
+impl Default for Decontamination {
+    fn default() -> Self {
+        Decontamination {
+            enabled: true,
+            benchmarks: Vec::new(),
+            ngram: 13,
+            similarity: DEFAULT_SIMILARITY,
+        }
+    }
+}
+
+/// `[decontamination] similarity` when unset.
+pub const DEFAULT_SIMILARITY: f64 = 0.5;
 
 /// Unit tests written by a teacher for prompts that have none.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

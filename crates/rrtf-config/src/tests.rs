@@ -1,6 +1,6 @@
 //! Data-driven checks: each case is a TOML text and the error it must produce (or none).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::RoundConfig;
 
@@ -122,6 +122,30 @@ fn errors_name_the_key_and_where_it_is() {
             "[execution]\nmemory_mb = 10\n",
             &["`execution.memory_mb`", "64"],
         ),
+        (
+            "[[teachers]]\nname = \"x\"\nbase_url = \"http://h/v1\"\nmodel = \"m\"\nmax_tokens = 0\n",
+            &["`teachers[0].max_tokens`", "at least 1"],
+        ),
+        (
+            "[[teachers]]\nname = \"x\"\nbase_url = \"http://h/v1\"\nmodel = \"m\"\nstop = [\"\\n\", \"\"]\n",
+            &["`teachers[0].stop[1]`", "non-empty"],
+        ),
+        (
+            "[decontamination]\nsimilarity = 0.0\n",
+            &["`decontamination.similarity`", "(0, 1]"],
+        ),
+        (
+            "[decontamination]\nngram = 0\n",
+            &["`decontamination.ngram`", "at least 1"],
+        ),
+        // Moved out of [evolution]: the error says where to.
+        (
+            "[evolution]\ndecontaminate = [\"he.jsonl\"]\n",
+            &[
+                "unknown field `decontaminate`",
+                "[decontamination] benchmarks",
+            ],
+        ),
     ];
     for (toml, expected) in cases {
         let err = check(toml).expect_err(toml);
@@ -130,6 +154,51 @@ fn errors_name_the_key_and_where_it_is() {
             assert!(err.contains(e), "for\n{toml}\nexpected `{e}` in:\n{err}");
         }
     }
+}
+
+/// Issue 15 point 11: an endpoint that sets no `max_tokens` (the shipped `[student]` block)
+/// still sends one, never the server's default of 16.
+#[test]
+fn every_endpoint_has_max_tokens_and_completion_endpoints_codex_stops() {
+    let c = check(&format!(
+        "{TEACHER}[student]\nname = \"s\"\nbase_url = \"http://127.0.0.1:8001/v1\"\nmodel = \"s\"\nkind = \"completion\"\n"
+    ))
+    .unwrap();
+    let student = c.student.as_ref().unwrap();
+    assert_eq!(student.max_tokens, crate::DEFAULT_MAX_TOKENS);
+    assert_eq!(crate::DEFAULT_MAX_TOKENS, 1024);
+    assert_eq!(c.teachers[0].max_tokens, 1024);
+    assert_eq!(
+        student.sampling_stop(true),
+        ["\nclass", "\ndef", "\n#", "\nif", "\nprint"]
+    );
+    assert!(c.teachers[0].sampling_stop(true).is_empty(), "chat: none");
+    assert!(
+        student.explicit_stop().is_empty(),
+        "prose requests: only what is configured"
+    );
+    // Written out (the next round's config), the defaults are explicit and load the same.
+    let again = check(&c.to_toml().unwrap()).unwrap();
+    assert_eq!(again.student.unwrap().max_tokens, 1024);
+}
+
+/// Issue 15 point 16: `[round] benchmark` is always in the decontamination set.
+#[test]
+fn the_round_benchmark_is_always_decontaminated_against() {
+    let c = check("[round]\nbenchmark = \"he.jsonl\"\n").unwrap();
+    assert!(c.decontamination.enabled);
+    assert_eq!(c.decontamination_set(), vec![PathBuf::from("he.jsonl")]);
+    let c = check(
+        "[round]\nbenchmark = \"he.jsonl\"\n[decontamination]\nbenchmarks = [\"mbpp.jsonl\", \"he.jsonl\"]\n",
+    )
+    .unwrap();
+    assert_eq!(
+        c.decontamination_set(),
+        vec![PathBuf::from("he.jsonl"), PathBuf::from("mbpp.jsonl")]
+    );
+    let off =
+        check("[round]\nbenchmark = \"he.jsonl\"\n[decontamination]\nenabled = false\n").unwrap();
+    assert!(off.decontamination_set().is_empty());
 }
 
 #[test]

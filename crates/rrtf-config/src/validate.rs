@@ -120,6 +120,18 @@ fn endpoint(key: &str, e: &Endpoint) -> Check {
     if let Some(p) = e.top_p {
         in_range(&format!("{key}.top_p"), p, 0.0, 1.0)?;
     }
+    if e.max_tokens == 0 {
+        return fail(
+            format!("{key}.max_tokens"),
+            "is 0: must be at least 1 (the default is 1024)",
+        );
+    }
+    if let Some(i) = e.stop.iter().flatten().position(String::is_empty) {
+        return fail(
+            format!("{key}.stop[{i}]"),
+            "is empty: stop sequences must be non-empty (`stop = []` sends none)",
+        );
+    }
     positive(&format!("{key}.timeout_s"), e.timeout_s)?;
     for (k, v) in [
         ("price_per_1k_input", e.price_per_1k_input),
@@ -210,8 +222,21 @@ impl RoundConfig {
         }
         positive("evolution.max_length_ratio", e.max_length_ratio)?;
         in_range("evolution.dedup_threshold", e.dedup_threshold, 0.0, 1.0)?;
-        if e.ngram == 0 {
-            return fail("evolution.ngram", "is 0: must be at least 1 (13 is common)");
+        let d = &self.decontamination;
+        if d.ngram == 0 {
+            return fail(
+                "decontamination.ngram",
+                "is 0: must be at least 1 (13 is common)",
+            );
+        }
+        if !(d.similarity > 0.0 && d.similarity <= 1.0) {
+            return fail(
+                "decontamination.similarity",
+                format!(
+                    "is {}: must be in (0, 1] (1.0: only prompts with the very same words)",
+                    d.similarity
+                ),
+            );
         }
         if let Some(t) = &self.test_synthesis.teacher
             && self.teacher(t).is_none()

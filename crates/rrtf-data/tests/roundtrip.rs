@@ -44,6 +44,7 @@ fn response_opts(model: &str, role: ModelRole) -> ResponseImport {
         round: 0,
         map: FieldMap::default(),
         skip_invalid: false,
+        kind: rrtf_exec::answer::AnswerKind::Auto,
     }
 }
 

@@ -57,6 +57,10 @@ pub struct Status {
     pub stages: Vec<StageStatus>,
     /// The request ledger per round, stage and teacher: requests, failures, tokens, cost.
     pub requests: Vec<crate::LedgerLine>,
+    /// Decontamination's findings per item, action, method and benchmark file.
+    pub contamination: Vec<crate::ContaminationLine>,
+    /// The latest findings (at most 20), newest first, with their reasons.
+    pub contaminated: Vec<crate::ContaminationRow>,
 }
 
 impl Store {
@@ -188,6 +192,8 @@ impl Store {
             rounds,
             stages: self.stage_status().await?,
             requests: self.ledger_lines(None).await?,
+            contamination: self.contamination_lines().await?,
+            contaminated: self.contamination_rows(20).await?,
         })
     }
 }
