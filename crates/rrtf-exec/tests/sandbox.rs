@@ -234,6 +234,29 @@ def f():
     let r = run(exec, scratch, &expect(&format!("{:?}", ["denied"; 5])));
     assert_pass(&r, "the scratch root");
 
+    // What a sample leaves in its work directory, however locked, is gone for the next one.
+    let lock = r#"
+import os
+def f():
+    os.makedirs('a/b/c')
+    open('a/b/c/x', 'w').write('1')
+    os.symlink('/etc', 'a/link')
+    os.chmod('a/b/c', 0)
+    os.chmod('a/b', 0o500)
+    os.chmod('a', 0)
+    os.chmod('.', 0o500)
+    return 1
+"#;
+    let look = "import os\ndef f():\n    open('y', 'w').write('y')\n    return sorted(os.listdir('.'))\n";
+    let results = exec.run_all(vec![
+        py_job(1, lock, &expect("1"), "f"),
+        py_job(2, look, &expect("['y']"), "f"),
+    ]);
+    assert_eq!(results.len(), 2);
+    for r in &results {
+        assert_pass(r, "the work directory's cleanup");
+    }
+
     // The worker, the sample's parent, cannot be signalled.
     let signal = r#"
 import os, signal

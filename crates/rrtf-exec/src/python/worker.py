@@ -60,6 +60,7 @@ LIBC = ctypes.CDLL(None, use_errno=True)
 PR_SET_CHILD_SUBREAPER = 36
 PR_SET_DUMPABLE = 4
 MAGIC = b"RRTF"
+RULESET = None  # the samples' Landlock ruleset (prepare_confine)
 
 
 def rlimits(timeout):
@@ -198,17 +199,17 @@ def frame(nonce, stage, passed, kinds, detail, marks="", _len=len):
     return MAGIC + nonce + f"{_len(body):010d}".encode() + body
 
 
-def confine():
-    """Put this forked sample in a Landlock domain of its own, nested in the worker's (rules
-    prepared by the executor: `RulesetSpec`): it reads the system directories and the compile
-    cache, and writes only WORK and OUTFILE. The scratch root stays the worker's even where the
-    sample shares its uid (user namespace, insecure mode), and signals cannot leave the domain,
-    so the worker is out of the sample's reach."""
+def prepare_confine():
+    """The samples' Landlock ruleset (rules prepared by the executor: `RulesetSpec`), built
+    once: each sample then enters it with one syscall (`confine`). It reads the system
+    directories and the compile cache, and writes only WORK and OUTFILE, whose inodes the rules
+    hold: both are created once and emptied, never replaced. Returns its descriptor (kept high,
+    out of the way of the children's dup2s) or None without Landlock."""
     spec = CFG.get("landlock")
     if not spec:
-        return
+        return None
     L = ctypes.c_long
-    create, add, restrict = spec["syscalls"]
+    create, add, _ = spec["syscalls"]
     attr = struct.pack("<QQQ", *spec["attr"])[:spec["attr_size"]]
     ruleset = LIBC.syscall(L(create), ctypes.c_char_p(attr), L(len(attr)), L(0))
     if ruleset < 0:
@@ -226,10 +227,22 @@ def confine():
                     raise OSError(ctypes.get_errno(), f"landlock_add_rule {path}")
             finally:
                 os.close(fd)
-        if LIBC.syscall(L(restrict), L(ruleset), L(0)) < 0:
-            raise OSError(ctypes.get_errno(), "landlock_restrict_self")
+        import fcntl
+        return fcntl.fcntl(ruleset, fcntl.F_DUPFD_CLOEXEC, 200)
     finally:
         os.close(ruleset)
+
+
+def confine():
+    """Put this forked sample in its Landlock domain, nested in the worker's: the scratch root
+    stays the worker's even where the sample shares its uid (user namespace, insecure mode),
+    and the sample can neither signal nor ptrace out of the domain, so the worker is out of
+    its reach."""
+    if RULESET is not None:
+        restrict = CFG["landlock"]["syscalls"][2]
+        L = ctypes.c_long
+        if LIBC.syscall(L(restrict), L(RULESET), L(0)) < 0:
+            raise OSError(ctypes.get_errno(), "landlock_restrict_self")
 
 
 def child(job, tests, nonce, wfd, limits=None, argv=None, env=None, stdin_fd=None):
@@ -239,6 +252,7 @@ def child(job, tests, nonce, wfd, limits=None, argv=None, env=None, stdin_fd=Non
         # A new process group, not a new session: setsid() creates a scheduler autogroup,
         # which costs ~0.5 ms per sample. The sample's uid differs from the worker's anyway.
         os.setpgid(0, 0)
+        confine()
         null = stdin_fd if stdin_fd is not None else os.open("/dev/null", os.O_RDONLY)
         out = os.open(OUTFILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.dup2(null, 0)
@@ -255,7 +269,6 @@ def child(job, tests, nonce, wfd, limits=None, argv=None, env=None, stdin_fd=Non
             os.setresgid(GID, GID, GID)
             os.setresuid(UID, UID, UID)
         os.umask(0o077)
-        confine()
     except BaseException as e:
         os.write(3, frame(nonce, "sandbox", 0, [], describe(e)))
         os._exit(1)
@@ -349,17 +362,39 @@ def kill_descendants(pid):
 
 
 def clean_work():
-    if os.listdir(WORK):
-        shutil.rmtree(WORK, ignore_errors=True)
-        if os.path.exists(WORK):
-            os.rename(WORK, f"{WORK}.{time.monotonic_ns()}")
+    """Empty WORK for the next sample, keeping the directory (the samples' Landlock rule holds
+    its inode): whatever the sample made unreadable is made readable again and removed. A
+    failure is the worker's (it is replaced)."""
+    st = os.stat(WORK)
+    if stat.S_IMODE(st.st_mode) != 0o700 or (os.getuid() == 0 and st.st_uid != UID):
         make_work()
+    for name in os.listdir(WORK):
+        path = os.path.join(WORK, name)
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, onerror=_force_remove)
+        else:
+            os.unlink(path)
+
+
+def _force_remove(func, path, _exc):
+    """rmtree's retry for what a sample chmod'ed away: open its directory (and it) to us."""
+    if not os.path.lexists(path):
+        return  # removed by an earlier retry
+    os.chmod(os.path.dirname(path), 0o700)
+    if os.path.isdir(path) and not os.path.islink(path):
+        os.chmod(path, 0o700)
+        shutil.rmtree(path, onerror=_force_remove)
+    else:
+        func(path)
 
 
 def make_work():
-    os.mkdir(WORK, 0o700)
+    """WORK (the sample's uid owns it as root) and OUTFILE, made once and then only emptied."""
+    os.makedirs(WORK, 0o700, exist_ok=True)
+    os.chmod(WORK, 0o700)
     if os.getuid() == 0:
         os.chown(WORK, UID, GID)
+    os.close(os.open(OUTFILE, os.O_WRONLY | os.O_CREAT, 0o600))
 
 
 def verdict(rep, total, timed_out, status, cpu_ms, timeout, out_full):
@@ -606,6 +641,8 @@ def main():
     if not PID1:
         LIBC.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     make_work()
+    global RULESET
+    RULESET = prepare_confine()
     cache = {}
     gc.collect()
     gc.freeze()
