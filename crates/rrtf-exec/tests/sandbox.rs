@@ -247,7 +247,8 @@ def f():
     os.chmod('.', 0o500)
     return 1
 "#;
-    let look = "import os\ndef f():\n    open('y', 'w').write('y')\n    return sorted(os.listdir('.'))\n";
+    let look =
+        "import os\ndef f():\n    open('y', 'w').write('y')\n    return sorted(os.listdir('.'))\n";
     let results = exec.run_all(vec![
         py_job(1, lock, &expect("1"), "f"),
         py_job(2, look, &expect("['y']"), "f"),
