@@ -320,6 +320,14 @@ fn doctor_lists_protections_and_passes_its_self_test() {
         cgroup["v2"]["dir"].is_string() || cgroup["unavailable"]["reason"].is_string(),
         "{v}"
     );
+    // Without them, the gap of the rlimit fallback is stated.
+    let gaps = v["limit_gaps"].as_array().unwrap();
+    assert_eq!(cgroup["v2"].is_null(), !gaps.is_empty(), "{v}");
+    assert!(
+        gaps.iter()
+            .all(|g| g.as_str().unwrap().contains("RLIMIT_AS")),
+        "{v}"
+    );
     let out = rrtf(&["--json", "exec", "doctor", "--no-cache"]);
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["compile_cache"]["on"], false, "{v}");

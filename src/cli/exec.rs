@@ -330,6 +330,9 @@ fn doctor(ctx: &Ctx, a: LimitArgs) -> Result<()> {
                     s += &format!("  - {x}\n");
                 }
             }
+            for x in p.limit_gaps() {
+                s += &format!("limits: {x}\n");
+            }
             s += "toolchains:\n";
             for (l, st) in &tools {
                 match st {
@@ -362,6 +365,7 @@ fn doctor(ctx: &Ctx, a: LimitArgs) -> Result<()> {
                 .collect();
             json!({
                 "mode": p.mode(), "protections": p, "active": p.active(), "missing": p.missing(),
+                "limit_gaps": p.limit_gaps(),
                 "toolchains": tools,
                 "compile_cache": match &cache { Ok(d) => json!({"on": true, "dir": d}), Err(m) => json!({"on": false, "detail": m}) },
                 "self_test": match &self_test { Ok(m) => json!({"ok": true, "detail": m}), Err(m) => json!({"ok": false, "detail": m}) },

@@ -4,7 +4,8 @@
 //! write the clipboard, forge hyperlinks). [`clean`] makes every such character visible instead.
 //!
 //! Applied to all human output (`Ctx::emit`) and to error messages; `--json` output is left
-//! exact (JSON escapes C0 controls itself).
+//! exact (JSON escapes C0 controls itself). Log lines are escaped by `tracing-subscriber`
+//! itself (0.3.20 and later).
 
 use std::borrow::Cow;
 

@@ -120,6 +120,9 @@ impl Executor {
             // SAFETY: a prctl on the calling process.
             unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
         }
+        for gap in protections.limit_gaps() {
+            tracing::info!("sandbox: {gap}");
+        }
         if !missing.is_empty() {
             tracing::warn!(
                 "sandbox: reduced isolation. Missing: {}. Active: {}.",

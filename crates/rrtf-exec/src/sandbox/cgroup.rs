@@ -67,7 +67,12 @@ pub fn probe_in(mountinfo: &str, proc_cgroup: &str) -> Result<PathBuf, String> {
         .ok_or_else(|| "no cgroup2 hierarchy is mounted (cgroups v1 only)".to_string())?;
     let own = own_path(proc_cgroup)
         .ok_or_else(|| "this process has no cgroup2 path in /proc/self/cgroup".to_string())?;
-    let dir = mount.join(own.trim_start_matches('/'));
+    let own = own.trim_start_matches('/');
+    let dir = if own.is_empty() {
+        mount
+    } else {
+        mount.join(own)
+    };
     check_dir(&dir)?;
     Ok(dir)
 }
@@ -83,12 +88,16 @@ pub fn check_dir(dir: &Path) -> Result<(), String> {
         .collect();
     if !lacking.is_empty() {
         return Err(format!(
-            "the cgroup2 hierarchy at {} lacks the {} controller{} (available: {:?}; they are \
-             probably bound to a cgroup v1 hierarchy)",
+            "the cgroup2 hierarchy at {} lacks the {} controller{}, probably bound to a cgroup \
+             v1 hierarchy (it offers: {})",
             dir.display(),
             lacking.join(" and "),
             if lacking.len() > 1 { "s" } else { "" },
-            controllers.trim()
+            if controllers.trim().is_empty() {
+                "none"
+            } else {
+                controllers.trim()
+            }
         ));
     }
     let subtree = dir.join("cgroup.subtree_control");
