@@ -28,6 +28,7 @@ mod serve;
 mod status;
 mod sweep;
 mod synth;
+pub mod term;
 mod tokenizer;
 mod train;
 mod train_bench;
@@ -119,14 +120,16 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    /// Print a command's result: `json` on stdout with `--json`, else `human` on stdout.
+    /// Print a command's result: `json` on stdout with `--json` (exact), else `human` on
+    /// stdout with control characters made visible ([`term::clean`]: stored text may carry
+    /// escape sequences meant for the reader's terminal).
     pub fn emit(&self, human: impl FnOnce() -> String, json: impl FnOnce() -> serde_json::Value) {
         if self.json {
             println!("{}", json());
         } else {
             let text = human();
             if !text.is_empty() {
-                println!("{}", text.trim_end());
+                println!("{}", term::clean(text.trim_end()));
             }
         }
     }

@@ -319,6 +319,9 @@ pub(super) fn eval_args(c: &RoundConfig, dir: &Path) -> Vec<String> {
         args.push("--max-problems".into());
         args.push(n.to_string());
     }
+    if c.execution.insecure_sandbox {
+        args.push("--insecure-sandbox".into());
+    }
     args
 }
 

@@ -327,6 +327,7 @@ async fn validate_pending(ctx: &Ctx, store: &Store, config: &RoundConfig) -> Res
         timeout: Duration::from_secs_f64(x.timeout_s),
         memory_mb: x.memory_mb,
         output_limit_kb: x.max_output_kb,
+        insecure_sandbox: x.insecure_sandbox,
         ..ExecConfig::default()
     };
     if x.workers > 0 {

@@ -301,6 +301,11 @@ pub struct Execution {
     pub max_output_kb: u64,
     /// Worker processes; 0 = one per core.
     pub workers: u32,
+    /// Execute even without namespaces (not root and no unprivileged user namespace), in the
+    /// weaker sandbox `rrtf exec doctor` describes. Off: the executor refuses there. Left out
+    /// of the snapshot when off, so configs that never set it keep their hash.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub insecure_sandbox: bool,
 }
 
 impl Default for Execution {
@@ -310,6 +315,7 @@ impl Default for Execution {
             memory_mb: 1024,
             max_output_kb: 1024,
             workers: 0,
+            insecure_sandbox: false,
         }
     }
 }

@@ -277,3 +277,18 @@ fn shipped_example_configs_are_valid() {
     }
     assert!(n >= 1, "no example config found in {}", dir.display());
 }
+
+#[test]
+fn insecure_sandbox_is_off_by_default_and_changes_the_hash_only_when_on() {
+    let off = check("").unwrap();
+    assert!(!off.execution.insecure_sandbox);
+    let explicit_off = check("[execution]\ninsecure_sandbox = false\n").unwrap();
+    assert_eq!(
+        off.hash(),
+        explicit_off.hash(),
+        "off is left out of the snapshot"
+    );
+    let on = check("[execution]\ninsecure_sandbox = true\n").unwrap();
+    assert!(on.execution.insecure_sandbox);
+    assert_ne!(off.hash(), on.hash());
+}

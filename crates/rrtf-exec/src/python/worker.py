@@ -3,13 +3,16 @@
 # seccomp, empty environment), as pid 1 of its own pid namespace. It reads jobs from stdin and
 # writes results to stdout, both framed as a 4-byte little-endian length + JSON.
 #
-# Per sample it forks a child that drops to the slot's non-root uid, applies rlimits, points
-# stdin at /dev/null and stdout/stderr at a size-limited file, runs the code and then each test
+# Per sample it forks a child that drops to the slot's non-root uid (root mode), applies
+# rlimits, enters a Landlock domain of its own (writes only to the work directory and the output
+# file), points stdin at /dev/null and stdout/stderr at a size-limited file, runs the code and
+# then each test
 # statement separately (per-test counts), and reports one framed message on a pipe. The worker
 # enforces the wall clock, then kills every other process of its namespace (kill(-1) as pid 1),
 # so nothing a sample started survives it. A missing, duplicated or malformed report is
-# `crashed`, never a pass. Without a pid namespace (not root) it is a child subreaper instead
-# and kills its descendants one by one.
+# `crashed`, never a pass. Without a pid namespace (insecure mode) it is a child subreaper
+# instead and kills its descendants one by one. The worker is not dumpable, so a sample that
+# shares its uid (user namespace, insecure mode) cannot open its /proc entries.
 #
 # Program jobs (`"kind": "exec"`, the other languages) write files into the scratch directory
 # and run build/run steps the same way (forked, sandboxed, exec'd), returning raw exit statuses
@@ -30,6 +33,7 @@ import resource
 import select
 import shutil
 import signal
+import stat
 import struct
 import sys
 import time
@@ -54,7 +58,9 @@ OUTPUT_LIMIT = CFG["output_limit"]
 PID1 = os.getpid() == 1
 LIBC = ctypes.CDLL(None, use_errno=True)
 PR_SET_CHILD_SUBREAPER = 36
+PR_SET_DUMPABLE = 4
 MAGIC = b"RRTF"
+RULESET = None  # the samples' Landlock ruleset (prepare_confine)
 
 
 def rlimits(timeout):
@@ -193,6 +199,52 @@ def frame(nonce, stage, passed, kinds, detail, marks="", _len=len):
     return MAGIC + nonce + f"{_len(body):010d}".encode() + body
 
 
+def prepare_confine():
+    """The samples' Landlock ruleset (rules prepared by the executor: `RulesetSpec`), built
+    once: each sample then enters it with one syscall (`confine`). It reads the system
+    directories and the compile cache, and writes only WORK and OUTFILE, whose inodes the rules
+    hold: both are created once and emptied, never replaced. Returns its descriptor (kept high,
+    out of the way of the children's dup2s) or None without Landlock."""
+    spec = CFG.get("landlock")
+    if not spec:
+        return None
+    L = ctypes.c_long
+    create, add, _ = spec["syscalls"]
+    attr = struct.pack("<QQQ", *spec["attr"])[:spec["attr_size"]]
+    ruleset = LIBC.syscall(L(create), ctypes.c_char_p(attr), L(len(attr)), L(0))
+    if ruleset < 0:
+        raise OSError(ctypes.get_errno(), "landlock_create_ruleset")
+    try:
+        for path, dir_rights, file_rights in spec["rules"]:
+            try:
+                fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+            except OSError:
+                continue  # e.g. no /lib32 here
+            try:
+                rights = dir_rights if stat.S_ISDIR(os.fstat(fd).st_mode) else file_rights
+                rule = struct.pack("<Qi", rights, fd)  # packed landlock_path_beneath_attr
+                if LIBC.syscall(L(add), L(ruleset), L(1), ctypes.c_char_p(rule), L(0)) < 0:
+                    raise OSError(ctypes.get_errno(), f"landlock_add_rule {path}")
+            finally:
+                os.close(fd)
+        import fcntl
+        return fcntl.fcntl(ruleset, fcntl.F_DUPFD_CLOEXEC, 200)
+    finally:
+        os.close(ruleset)
+
+
+def confine():
+    """Put this forked sample in its Landlock domain, nested in the worker's: the scratch root
+    stays the worker's even where the sample shares its uid (user namespace, insecure mode),
+    and the sample can neither signal nor ptrace out of the domain, so the worker is out of
+    its reach."""
+    if RULESET is not None:
+        restrict = CFG["landlock"]["syscalls"][2]
+        L = ctypes.c_long
+        if LIBC.syscall(L(restrict), L(RULESET), L(0)) < 0:
+            raise OSError(ctypes.get_errno(), "landlock_restrict_self")
+
+
 def child(job, tests, nonce, wfd, limits=None, argv=None, env=None, stdin_fd=None):
     """The forked sample: sandbox the process further, then run the Python sample (argv None)
     or exec a program (a compile or run step of another language)."""
@@ -200,6 +252,7 @@ def child(job, tests, nonce, wfd, limits=None, argv=None, env=None, stdin_fd=Non
         # A new process group, not a new session: setsid() creates a scheduler autogroup,
         # which costs ~0.5 ms per sample. The sample's uid differs from the worker's anyway.
         os.setpgid(0, 0)
+        confine()
         null = stdin_fd if stdin_fd is not None else os.open("/dev/null", os.O_RDONLY)
         out = os.open(OUTFILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.dup2(null, 0)
@@ -253,20 +306,23 @@ def parse_frames(data, nonce):
 
 
 def kill_rest(pid):
-    """Kill and reap every process the sample left. As pid 1 of the namespace, kill(-1) reaches
-    exactly the other processes of the namespace. Without a namespace (not root), the worker is
-    a child subreaper: orphans come to it, and it kills its children until none is left."""
+    """Kill and reap every process the sample left; returns the sum of their peak RSS (KiB), so
+    that a sample's peak counts the processes it started. As pid 1 of the namespace, kill(-1)
+    reaches exactly the other processes of the namespace. Without a namespace (not root), the
+    worker is a child subreaper: orphans come to it, and it kills its children until none is
+    left."""
     if not PID1:
         return kill_descendants(pid)
     try:
         os.kill(-1, signal.SIGKILL)
     except ProcessLookupError:
         pass
+    rss = 0
     while True:
         try:
-            os.waitpid(-1, 0)
+            rss += os.wait4(-1, 0)[2].ru_maxrss
         except ChildProcessError:
-            return
+            return rss
         except InterruptedError:
             continue
 
@@ -277,6 +333,7 @@ def kill_descendants(pid):
         os.killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
+    rss = 0
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         try:
@@ -292,28 +349,52 @@ def kill_descendants(pid):
         reaped = False
         while True:
             try:
-                got, _ = os.waitpid(-1, os.WNOHANG)
+                got, _, ru = os.wait4(-1, os.WNOHANG)
             except ChildProcessError:
-                return
+                return rss
             if got == 0:
                 break
+            rss += ru.ru_maxrss
             reaped = True
         if not kids and not reaped:
             time.sleep(0.001)
+    return rss
 
 
 def clean_work():
-    if os.listdir(WORK):
-        shutil.rmtree(WORK, ignore_errors=True)
-        if os.path.exists(WORK):
-            os.rename(WORK, f"{WORK}.{time.monotonic_ns()}")
+    """Empty WORK for the next sample, keeping the directory (the samples' Landlock rule holds
+    its inode): whatever the sample made unreadable is made readable again and removed. A
+    failure is the worker's (it is replaced)."""
+    st = os.stat(WORK)
+    if stat.S_IMODE(st.st_mode) != 0o700 or (os.getuid() == 0 and st.st_uid != UID):
         make_work()
+    for name in os.listdir(WORK):
+        path = os.path.join(WORK, name)
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, onerror=_force_remove)
+        else:
+            os.unlink(path)
+
+
+def _force_remove(func, path, _exc):
+    """rmtree's retry for what a sample chmod'ed away: open its directory (and it) to us."""
+    if not os.path.lexists(path):
+        return  # removed by an earlier retry
+    os.chmod(os.path.dirname(path), 0o700)
+    if os.path.isdir(path) and not os.path.islink(path):
+        os.chmod(path, 0o700)
+        shutil.rmtree(path, onerror=_force_remove)
+    else:
+        func(path)
 
 
 def make_work():
-    os.mkdir(WORK, 0o700)
+    """WORK (the sample's uid owns it as root) and OUTFILE, made once and then only emptied."""
+    os.makedirs(WORK, 0o700, exist_ok=True)
+    os.chmod(WORK, 0o700)
     if os.getuid() == 0:
         os.chown(WORK, UID, GID)
+    os.close(os.open(OUTFILE, os.O_WRONLY | os.O_CREAT, 0o600))
 
 
 def verdict(rep, total, timed_out, status, cpu_ms, timeout, out_full):
@@ -388,7 +469,7 @@ def run_job(job, cache):
     _, status, ru = os.wait4(pid, 0)
     wall_ms = int((time.monotonic() - t0) * 1000)
     os.close(pidfd)
-    kill_rest(pid)
+    rest_rss = kill_rest(pid)
     chunks = []
     while True:
         c = os.read(r, 1 << 16)
@@ -412,7 +493,7 @@ def run_job(job, cache):
         marks = ""
     return {"outcome": outcome, "tests_passed": passed, "tests_total": tests["total"],
             "detail": detail, "test_results": marks, "wall_ms": wall_ms, "cpu_ms": cpu_ms,
-            "peak_rss_kb": ru.ru_maxrss}
+            "peak_rss_kb": ru.ru_maxrss + rest_rss}
 
 
 def step_limits(lim, timeout):
@@ -498,14 +579,15 @@ def run_steps(job):
         _, status, ru = os.wait4(pid, 0)
         wall_ms = int((time.monotonic() - t0) * 1000)
         os.close(pidfd)
-        kill_rest(pid)
+        rest_rss = kill_rest(pid)
         head, tail, full = read_output()
         steps.append({
             "exit": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
             "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
             "timed_out": timed_out, "output_head": head, "output_tail": tail,
             "output_full": full, "wall_ms": wall_ms,
-            "cpu_ms": int((ru.ru_utime + ru.ru_stime) * 1000), "peak_rss_kb": ru.ru_maxrss,
+            "cpu_ms": int((ru.ru_utime + ru.ru_stime) * 1000),
+            "peak_rss_kb": ru.ru_maxrss + rest_rss,
         })
         if timed_out or status != 0:
             break
@@ -553,9 +635,14 @@ def stat_is_reg(mode):
 
 
 def main():
+    # Non-dumpable: a process without CAP_SYS_PTRACE (every sample) cannot open the worker's
+    # /proc entries (fd/1 is the executor's reply pipe, fd/2 its terminal), even under our uid.
+    LIBC.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     if not PID1:
         LIBC.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     make_work()
+    global RULESET
+    RULESET = prepare_confine()
     cache = {}
     gc.collect()
     gc.freeze()
