@@ -167,7 +167,11 @@ class Repeats(Family):
                 f"            out.append(x)\n    return out\n")
 
     def gen(self, p, rng, small=False):
-        return (ints(rng, 4, 6 if small else 11, 0, 6),)
+        xs = ints(rng, 2, 3 if small else 6, 0, 6)
+        for _ in range(1 if small else 2):
+            xs += [rng.randint(0, 6)] * rng.randint(max(1, p["k"] - 1), p["k"] + 1)
+        rng.shuffle(xs)
+        return (xs,)
 
     def perturbs(self, p):
         return cmp_perturbs(p) + [
