@@ -77,6 +77,11 @@ LETTERS = "abcdefghijklmnopqrstuvwxyz"
 ORDINALS = {1: "", 2: "second ", 3: "third ", 4: "fourth ", 5: "fifth "}
 
 
+def plural(n, word):
+    """'1 letter', '3 letters'."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def ints(rng, n_lo, n_hi, lo, hi, near=()):
     """A list of n_lo..n_hi ints in lo..hi; about a third of them within one of `near`."""
     n = rng.randint(n_lo, n_hi)
@@ -114,7 +119,8 @@ class Family:
     styles = 1  # number of solution styles `body` knows
 
     def arg_options(self, p):
-        """Alternatives for the argument names: tuples, one name per argument."""
+        """Argument names, one tuple per alternative: problems use the first; the others are
+        plausible wrong names (the misreader teacher's runtime errors)."""
         return (("xs",), ("nums",), ("values",))
 
     def combos(self):

@@ -1,7 +1,7 @@
 """Families over lists of integers, part 1: selections and sums by a comparison, divisibility,
 strides, rotations, prefixes and suffixes, element-wise arithmetic, clamping, searches."""
 
-from common import ORDINALS, Family, cmp_perturbs, holds, ints, phrase, sym
+from common import ORDINALS, Family, cmp_perturbs, holds, ints, phrase, plural, sym
 
 
 class SumCmp(Family):
@@ -176,8 +176,8 @@ class Rotate(Family):
 
     def doc(self, p, a, rng):
         k, x, d = p["k"], a[0], p["dir"]
-        unit = "places" if p["kind"] == "list" else "characters"
-        return rng.choice([f"Rotate {x} {k} {unit} to the {d}.",
+        unit = plural(k, "place" if p["kind"] == "list" else "character")
+        return rng.choice([f"Rotate {x} {unit} to the {d}.",
                            f"Return {x} rotated {d} by {k}."])
 
     def spec(self, p, xs):
@@ -223,10 +223,10 @@ class TakeDrop(Family):
     def doc(self, p, a, rng):
         e, k, x = p["end"], p["k"], a[0]
         if p["mode"] == "keep":
-            return rng.choice([f"Return the {e} {k} elements of {x}.",
-                               f"Keep only the {e} {k} items of {x} and return them."])
-        return rng.choice([f"Return {x} without its {e} {k} elements.",
-                           f"Drop the {e} {k} items of {x} and return what is left."])
+            return rng.choice([f"Return the {e} {plural(k, 'element')} of {x}.",
+                               f"Keep only the {e} {plural(k, 'item')} of {x} and return them."])
+        return rng.choice([f"Return {x} without its {e} {plural(k, 'element')}.",
+                           f"Drop the {e} {plural(k, 'item')} of {x} and return what is left."])
 
     def spec(self, p, xs):
         k, n = p["k"], len(xs)

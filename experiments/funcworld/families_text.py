@@ -1,7 +1,8 @@
 """Families over strings: words by length or letter, character classes, replacement, shifting
 letters, padding, alphabet order, slices, prefixes and suffixes."""
 
-from common import LETTERS, OPS, WORDS, Family, cmp_perturbs, holds, letters, sentence, sym
+from common import (LETTERS, OPS, WORDS, Family, cmp_perturbs, holds, letters, plural,
+                    sentence, sym)
 
 TEXT_ARGS = (("s",), ("text",), ("line",))
 
@@ -22,10 +23,10 @@ class WordLen(Family):
     def doc(self, p, a, rng):
         how, k, x = OPS[p["op"]][2], p["k"], a[0]
         if p["agg"] == "count":
-            return rng.choice([f"Count the words with {how} {k} letters in {x}.",
-                               f"How many words of {x} have {how} {k} letters?"])
-        return rng.choice([f"List the words with {how} {k} letters in {x}.",
-                           f"Return the words with {how} {k} letters from {x}, in order."])
+            return rng.choice([f"Count the words with {how} {plural(k, 'letter')} in {x}.",
+                               f"How many words of {x} have {how} {plural(k, 'letter')}?"])
+        return rng.choice([f"List the words with {how} {plural(k, 'letter')} in {x}.",
+                           f"Return the words with {how} {plural(k, 'letter')} from {x}, in order."])
 
     def spec(self, p, s):
         sel = [w for w in s.split(" ") if w and holds(p["op"], len(w), p["k"])]
@@ -258,8 +259,8 @@ class Caesar(Family):
         k, x = p["k"], a[0]
         wrap = "z wraps to a" if p["dir"] == "forward" else "a wraps to z"
         return rng.choice([
-            f"Shift each lowercase letter of {x} {k} places {p['dir']}; {wrap}, other characters stay.",
-            f"Move every letter in {x} {p['dir']} by {k} in the alphabet ({wrap}); spaces stay.",
+            f"Shift each lowercase letter of {x} {plural(k, 'place')} {p['dir']}; {wrap}, other characters stay.",
+            f"Move every letter in {x} {p['dir']} by {k} ({wrap}); spaces stay.",
         ])
 
     def spec(self, p, s):
@@ -494,8 +495,8 @@ class WordPick(Family):
 
     def doc(self, p, a, rng):
         w, how, k, x = p["which"], OPS[p["op"]][2], p["k"], a[0]
-        return rng.choice([f"The {w} word with {how} {k} letters in {x}, or ''.",
-                           f"{w.capitalize()} word of {x} with {how} {k} letters, else ''."])
+        return rng.choice([f"The {w} word with {how} {plural(k, 'letter')} in {x}, or ''.",
+                           f"{w.capitalize()} word of {x} with {how} {plural(k, 'letter')}, else ''."])
 
     def spec(self, p, s):
         sel = [w for w in s.split(" ") if w and holds(p["op"], len(w), p["k"])]

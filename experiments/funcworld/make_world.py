@@ -202,7 +202,7 @@ def make_problem(fam, ci, split, seed, attempt, opts):
     p = fam.combos()[ci]
     rng = rng_for(seed, split, fam.key, ci, attempt)
     name = rng.choice(fam.names)
-    a = rng.choice(fam.arg_options(p))
+    a = fam.arg_options(p)[0]  # one name per family: the others are the misreader's mistakes
     doc = fam.doc(p, a, rng)
     ex = fam.gen(p, rng, small=True)
     prompt = render_prompt(name, a, doc, call_text(ex), repr(fam.spec(p, *copy.deepcopy(ex))))
@@ -537,9 +537,11 @@ def generate(opts, out, log):
         "files": {name: hashlib.sha256((out / name).read_bytes()).hexdigest()
                   for name in sorted(list(files) + ["tokenizer.txt"])},
     }
-    with open(out / "manifest.json", "w") as f:
-        json.dump(manifest, f, indent=1)
-        f.write("\n")
+    text = json.dumps(manifest, indent=1)
+    # One line per family keeps the table readable.
+    text = re.sub(r'\{\n\s+"parameter_sets": (\d+),\n\s+"pool": (\d+),\n\s+"benchmark": (\d+)\n\s+\}',
+                  r'{"parameter_sets": \1, "pool": \2, "benchmark": \3}', text)
+    (out / "manifest.json").write_text(text + "\n")
     return pool, bench, teacher_labels, corpus_labels
 
 
@@ -601,7 +603,7 @@ def parse(argv):
     ap.add_argument("--bench-per-family", type=int, default=8)
     ap.add_argument("--answers", type=int, default=6, help="recorded answers per problem and teacher")
     ap.add_argument("--wrong-share", type=float, default=0.3, help="share of wrong corpus solutions")
-    ap.add_argument("--min-tests", type=int, default=4)
+    ap.add_argument("--min-tests", type=int, default=5)
     ap.add_argument("--max-tests", type=int, default=8)
     ap.add_argument("--candidates", type=int, default=60, help="random test inputs tried per problem")
     ap.add_argument("--validate-inputs", type=int, default=12,
