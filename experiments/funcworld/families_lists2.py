@@ -210,7 +210,11 @@ class MaxCmp(Family):
                 f"            best = x\n    return best\n")
 
     def gen(self, p, rng, small=False):
-        return (ints(rng, 3, 4 if small else 8, -2, 13, near=(p["k"],)),)
+        k = p["k"]
+        if rng.random() < 0.3:  # the extreme sits at the bound: tells k from k - 1 or k + 1
+            lo, hi = (k - 4, k + 1) if p["which"] == "largest" else (k - 1, k + 4)
+            return (ints(rng, 3, 4 if small else 6, lo, hi, near=(k,)),)
+        return (ints(rng, 3, 4 if small else 8, -2, 13, near=(k,)),)
 
     def perturbs(self, p):
         return cmp_perturbs(p) + [
