@@ -10,8 +10,10 @@ class Adjacent(Family):
     styles = 2
 
     def combos(self):
+        # A difference is never below 0 and always at least 0: those two say nothing.
         return [{"measure": m, "op": op, "k": k}
-                for m in ("sum", "gap") for op in ("gt", "lt", "ge", "le") for k in range(10)]
+                for m in ("sum", "gap") for op in ("gt", "lt", "ge", "le") for k in range(10)
+                if not (m == "gap" and k == 0 and op in ("lt", "ge"))]
 
     def doc(self, p, a, rng):
         k, x = p["k"], a[0]

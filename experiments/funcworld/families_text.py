@@ -259,7 +259,7 @@ class Caesar(Family):
         k, x = p["k"], a[0]
         wrap = "z wraps to a" if p["dir"] == "forward" else "a wraps to z"
         return rng.choice([
-            f"Shift each lowercase letter of {x} {plural(k, 'place')} {p['dir']}; {wrap}, other characters stay.",
+            f"Shift each lowercase letter of {x} {plural(k, 'place')} {p['dir']}, wrapping around.",
             f"Move every letter in {x} {p['dir']} by {k} ({wrap}); spaces stay.",
         ])
 
@@ -491,7 +491,7 @@ class WordPick(Family):
     def combos(self):
         return [{"which": w, "op": op, "k": k}
                 for w in ("first", "last") for op in ("gt", "lt", "eq") for k in range(1, 7)
-                if (op, k) != ("lt", 1)]
+                if (op, k) not in (("lt", 1), ("lt", 2), ("eq", 1))]  # "a" is the only short word
 
     def doc(self, p, a, rng):
         w, how, k, x = p["which"], OPS[p["op"]][2], p["k"], a[0]
