@@ -286,6 +286,7 @@ fn doctor(ctx: &Ctx, a: LimitArgs) -> Result<()> {
         code: Some("def f():\n    return 1\n".into()),
         test: "def check(c):\n    assert c() == 1\n".into(),
         entry_point: Some("f".into()),
+        prompt: None,
     };
     let r = exec.run_all(vec![probe]).pop();
     let self_test = match &r {

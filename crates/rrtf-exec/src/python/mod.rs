@@ -18,7 +18,14 @@ use crate::job::{ExecResult, Outcome};
 use crate::sandbox::spawn::{Io, Sandboxed, SpawnSpec};
 use crate::sandbox::{Limits, Protections};
 
-pub(crate) const WORKER_SRC: &str = include_str!("worker.py");
+/// The worker program: four files concatenated (the plain-value wire format, the judge, the
+/// candidate server, the worker's main loop), run with `python3 -c`.
+pub(crate) const WORKER_SRC: &str = concat!(
+    include_str!("wire.py"),
+    include_str!("judge.py"),
+    include_str!("candidate.py"),
+    include_str!("worker.py")
+);
 /// Extra time the worker gets beyond a sample's limit before it is considered hung.
 const GRACE: Duration = Duration::from_secs(5);
 const MAX_FRAME: usize = 80 << 20;
@@ -199,20 +206,23 @@ impl PythonWorker {
         Ok(w)
     }
 
-    /// Queue one Python sample; the worker runs queued samples in order. Pipelining a second
+    /// Queue one Python sample; the worker runs queued samples in order. `prompt` is the
+    /// trusted prompt text, if any: when it is Python, the judge runs it (never the sample's
+    /// copy) so that the test can use its imports and helper functions. Pipelining a second
     /// sample while the first runs hides the round trip. Returns the worker's job id.
     pub fn submit(
         &mut self,
         code: &str,
         test: &str,
         entry_point: Option<&str>,
+        prompt: Option<&str>,
         timeout: Duration,
     ) -> Result<u64, ExecError> {
         self.next_id += 1;
         let id = self.next_id;
         let msg = json!({
             "id": id, "code": code, "test": test, "entry_point": entry_point,
-            "timeout": timeout.as_secs_f64(),
+            "prompt": prompt, "timeout": timeout.as_secs_f64(),
         });
         self.send(&msg)?;
         if self.in_flight.is_empty() {
