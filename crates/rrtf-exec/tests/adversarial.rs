@@ -480,6 +480,28 @@ fn rebinding_what_the_test_uses_changes_nothing() {
 #[test]
 fn reaching_into_the_harness_finds_nothing_of_the_judge() {
     let wrong = "def f(x):\n    return 0\n";
+    // The issue's forge: walk up the frames to the harness's per-sample nonce and write a
+    // report of two passed tests to the verdict descriptor (a pass when tests ran in the
+    // sample's process). Now no frame of the sample's process knows anything of the verdict.
+    let forge = r#"import sys, os
+fr, nonce = sys._getframe(), None
+while fr is not None:
+    v = fr.f_locals.get('nonce')
+    if isinstance(v, bytes):
+        nonce = v
+    fr = fr.f_back
+for fd in range(3, 16):
+    body = b'done\x1f2\x1f\x1f11\x1f'
+    try:
+        os.write(fd, b'RRTF' + (nonce or bytes(16)) + b'%010d' % len(body) + body)
+    except OSError:
+        pass
+if nonce:
+    os._exit(0)
+def f(x):
+    return 0
+"#;
+    never_passes(64228, forge, FOUR);
     // Frames, gc, inspect: rewrite every step list, counter and function found.
     let frames = "import sys, gc, inspect\n\
          def smash():\n    for o in gc.get_objects():\n        if isinstance(o, dict):\n            for k in ('steps', 'recs', 'plan'):\n                if k in o and isinstance(o[k], list):\n                    o[k].clear()\n    f = sys._getframe()\n    while f is not None:\n        for k, v in list(f.f_globals.items()):\n            if k in ('verdict', 'run_judge', 'judge_job', 'parse_tests'):\n                f.f_globals[k] = lambda *a, **kw: None\n        f = f.f_back\n    for fi in inspect.stack():\n        fi.frame.f_locals.clear()\n\
