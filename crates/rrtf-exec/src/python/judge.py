@@ -33,22 +33,31 @@ _EXCEPTIONS = {n: c for n, c in vars(_builtins).items()
                if isinstance(c, type) and issubclass(c, BaseException)}
 
 
-def _names(node):
-    return {n.id for n in _ast.walk(node) if isinstance(n, _ast.Name)}
+_DEFS = (_ast.FunctionDef, _ast.AsyncFunctionDef, _ast.ClassDef)
 
 
-def _bound(node):
-    """Names a statement binds or mutates (`x = ...`, `def x`, `for x in`, `x.append(...)`,
-    `x[k] = ...`)."""
-    out = set()
+def _summary(node):
+    """One walk of `node`: (names it mentions, names it binds or mutates (`x = ...`, `def x`,
+    `for x in`, `x.append(...)`, `x[k] = ...`), whether it asserts, names it calls)."""
+    names, bound, calls = set(), set(), set()
+    asserts = False
     for n in _ast.walk(node):
-        if isinstance(n, _ast.Name) and not isinstance(n.ctx, _ast.Load):
-            out.add(n.id)
-        elif isinstance(n, (_ast.FunctionDef, _ast.AsyncFunctionDef, _ast.ClassDef)):
-            out.add(n.name)
-        elif isinstance(n, (_ast.Attribute, _ast.Subscript)) and isinstance(n.value, _ast.Name):
-            out.add(n.value.id)
-    return out
+        t = type(n)
+        if t is _ast.Name:
+            names.add(n.id)
+            if type(n.ctx) is not _ast.Load:
+                bound.add(n.id)
+        elif t is _ast.Assert:
+            asserts = True
+        elif t is _ast.Call:
+            if type(n.func) is _ast.Name:
+                calls.add(n.func.id)
+        elif t is _ast.Attribute or t is _ast.Subscript:
+            if type(n.value) is _ast.Name:
+                bound.add(n.value.id)
+        elif t in _DEFS:
+            bound.add(n.name)
+    return names, bound, asserts, calls
 
 
 def _is_check_call(stmt):
@@ -57,13 +66,14 @@ def _is_check_call(stmt):
 
 
 def _fixpoint(defs, seed, test):
-    """Names of `defs` for which `test(node, found)` holds, closed under adding them."""
+    """Names of `defs` ((name, summary) pairs) for which `test(summary, found)` holds, closed
+    under adding them."""
     found = set(seed)
     changed = True
     while changed:
         changed = False
-        for name, node in defs:
-            if name not in found and test(node, found):
+        for name, summary in defs:
+            if name not in found and test(summary, found):
                 found.add(name)
                 changed = True
     return found
@@ -86,43 +96,35 @@ def parse_tests(src, entry):
         stmts = check.body
     else:
         param, preamble, pre_stmts, stmts = None, None, [], tree.body
-    imports = set()
+    imports, defs = set(), []
     for n in _ast.walk(tree):
         if isinstance(n, (_ast.Import, _ast.ImportFrom)):
             imports |= {(a.asname or a.name).split(".")[0] for a in n.names}
-    defs = [(n.name, n) for n in _ast.walk(tree)
-            if isinstance(n, (_ast.FunctionDef, _ast.AsyncFunctionDef, _ast.ClassDef))]
+        elif isinstance(n, _DEFS):
+            defs.append((n.name, _summary(n)))
     taint = _fixpoint(defs, {x for x in (param, entry) if x},
-                      lambda node, found: bool(_names(node) & found))
-    asserting = _fixpoint(
-        defs, set(),
-        lambda node, found: any(isinstance(n, _ast.Assert) or (
-            isinstance(n, _ast.Call) and isinstance(n.func, _ast.Name) and n.func.id in found)
-            for n in _ast.walk(node)))
+                      lambda sm, found: not sm[0].isdisjoint(found))
+    asserting = _fixpoint(defs, set(), lambda sm, found: sm[2] or not sm[3].isdisjoint(found))
     asserting.discard("check")
     for s in pre_stmts:
-        if _names(s) & taint:
-            taint |= _bound(s) - imports
-
-    def is_check(s):
-        return any(isinstance(n, _ast.Assert) or (
-            isinstance(n, _ast.Call) and isinstance(n.func, _ast.Name)
-            and n.func.id in asserting) for n in _ast.walk(s))
-
+        names, bound, _, _ = _summary(s)
+        if not names.isdisjoint(taint):
+            taint |= bound - imports
     steps = []
     for s in stmts:
         if isinstance(s, _ast.Expr) and isinstance(s.value, _ast.Constant):
             continue  # docstring
         text = lines[s.lineno - 1].strip() if s.lineno <= len(lines) else ""
         code = compile(_ast.Module([s], []), "<test>", "exec")
-        mentions = bool(_names(s) & taint)
-        ck = is_check(s)
+        names, bound, asserts, calls = _summary(s)
+        mentions = not names.isdisjoint(taint)
+        ck = asserts or not calls.isdisjoint(asserting)
         steps.append((ck, ck and mentions, code, s.lineno, text[:200]))
         if mentions:
-            taint |= _bound(s) - imports
+            taint |= bound - imports
     if steps and not any(st[0] for st in steps):
-        whole = _ast.Module([s for s in stmts], [])
-        steps = [(True, bool(_names(whole) & taint),
+        whole = _ast.Module(list(stmts), [])
+        steps = [(True, not _summary(whole)[0].isdisjoint(taint),
                   compile(whole, "<test>", "exec"), 0, "whole test")]
     return {"param": param, "preamble": preamble, "steps": steps,
             "static_total": sum(1 for st in steps if st[1])}
