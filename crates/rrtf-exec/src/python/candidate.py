@@ -29,9 +29,10 @@ def serve_candidate(code_src, entry, qfd, pfd):
         return send(_json.dumps([0, "load", "entry", "",
                                  f"entry point `{entry}` is not defined (or not a function)"]))
     send('[0,"ready"]')
+    reader = FrameReader(qfd)
     while True:
         try:
-            body = read_frame(qfd)
+            body = reader.frame()
         except ValueError:
             return
         if body is None:

@@ -146,6 +146,7 @@ class _Channel:
 
     def __init__(self, qfd, pfd, entry):
         self.qfd, self.pfd, self.entry = qfd, pfd, entry
+        self.reader = FrameReader(pfd)
         self.next_id = 0
         self.load = None  # None: not read yet; True: ready; tuple: (stage, kind, detail)
         self.gone = None  # (kind, detail) once the channel broke
@@ -160,7 +161,7 @@ class _Channel:
 
     def recv(self):
         try:
-            body = read_frame(self.pfd)
+            body = self.reader.frame()
         except ValueError as e:
             self.fail("output", f"the candidate's result is too large to judge ({e})", True)
             raise CandidateGone(self.bad[1])

@@ -118,15 +118,33 @@ def read_exact(fd, n):
     return bytes(buf)
 
 
-def read_frame(fd, limit=MAX_FRAME):
-    """One frame's body; None at end of file; ValueError when it announces more than `limit`."""
-    head = read_exact(fd, 4)
-    if head is None:
-        return None
-    (n,) = _struct.unpack("<I", head)
-    if n > limit:
-        raise ValueError(f"a frame of {n} bytes exceeds the limit of {limit}")
-    return read_exact(fd, n)
+class FrameReader:
+    """Frames from `fd`, read in large chunks: one `read` per frame in the usual case (a frame
+    written whole)."""
+
+    def __init__(self, fd):
+        self.fd, self.buf = fd, bytearray()
+
+    def frame(self, limit=MAX_FRAME):
+        """One frame's body; None at end of file; ValueError when it announces more than
+        `limit`."""
+        buf = self.buf
+        while len(buf) < 4:
+            chunk = _os.read(self.fd, 1 << 16)
+            if not chunk:
+                return None
+            buf += chunk
+        (n,) = _struct.unpack_from("<I", buf)
+        if n > limit:
+            raise ValueError(f"a frame of {n} bytes exceeds the limit of {limit}")
+        while len(buf) < 4 + n:
+            chunk = _os.read(self.fd, max(1 << 16, 4 + n - len(buf)))
+            if not chunk:
+                return None
+            buf += chunk
+        body = bytes(buf[4:4 + n])
+        del buf[:4 + n]
+        return body
 
 
 def describe(e, limit=300):
