@@ -159,3 +159,32 @@ fn the_prompt_helpers_the_test_uses_are_the_prompt_s_not_the_sample_s() {
     drop(exec);
     assert_no_leftovers(64308..64309);
 }
+
+#[test]
+fn mbpp_tests_without_an_entry_point_call_the_sample_s_functions_by_name() {
+    // MBPP rows are imported without an entry point: the asserts call the function by name.
+    let test = "assert add_numbers(2, 3) == 5\nassert add_numbers(-1, 1) == 0\nassert True\n";
+    let exec = executor(64309, 1, 20_000);
+    let job = |key, code: &str| rrtf_exec::Job {
+        key,
+        language: Language::Python,
+        code: Some(code.into()),
+        test: test.into(),
+        entry_point: None,
+        prompt: None,
+    };
+    let r = run_one(&exec, job(0, "def add_numbers(a, b):\n    return a + b\n"));
+    assert_eq!(
+        (r.outcome, r.tests_passed, r.tests_total),
+        (Outcome::Pass, 2, 2),
+        "{r:?}"
+    );
+    let r = run_one(&exec, job(1, "def add_numbers(a, b):\n    return a - b\n"));
+    assert_eq!(
+        (r.outcome, r.tests_passed, r.tests_total),
+        (Outcome::TestFailure, 0, 2),
+        "{r:?}"
+    );
+    drop(exec);
+    assert_no_leftovers(64309..64310);
+}

@@ -1,8 +1,9 @@
 # rrtf-exec worker, part 3 of 4: the candidate server, run in the sample's own process (the
 # forked child, already sandboxed and running as the sample uid). Nothing here is trusted: the
 # sample may rewrite any of it. It loads the sample's code, says whether that worked, then
-# answers the judge's calls: decode the plain arguments, call the entry point, send back the
-# plain result or the exception (its first builtin class, message and errno).
+# answers the judge's calls: decode the plain arguments, call the entry point (or the named
+# function of the sample a test calls by name), send back the plain result or the exception
+# (its first builtin class, message and errno).
 
 def _builtin_name(e):
     for cls in type(e).__mro__:
@@ -25,7 +26,7 @@ def serve_candidate(code_src, entry, qfd, pfd):
     except BaseException as e:
         return send(_json.dumps([0, "load", "code", kind_of(e), describe(e)]))
     func = ns.get(entry) if entry else None
-    if not callable(func):
+    if entry and not callable(func):
         return send(_json.dumps([0, "load", "entry", "",
                                  f"entry point `{entry}` is not defined (or not a function)"]))
     send('[0,"ready"]')
@@ -38,11 +39,14 @@ def serve_candidate(code_src, entry, qfd, pfd):
         if body is None:
             return
         try:
-            call_id, args, kwargs = decode(body)
+            call_id, name, args, kwargs = decode(body)
         except BaseException:
             return
         try:
-            result = func(*args, **kwargs)
+            f = func if name is None else ns.get(name)
+            if not callable(f):
+                raise NameError(f"name '{name}' is not a function of the sample")
+            result = f(*args, **kwargs)
         except BaseException as e:
             if isinstance(e, OSError) and e.errno is not None:
                 msg, errno = str(e.strerror), e.errno

@@ -96,13 +96,22 @@ def parse_tests(src, entry):
         stmts = check.body
     else:
         param, preamble, pre_stmts, stmts = None, None, [], tree.body
-    imports, defs = set(), []
+    imports, defs, loaded, bound = set(), [], set(), set()
     for n in _ast.walk(tree):
-        if isinstance(n, (_ast.Import, _ast.ImportFrom)):
+        t = type(n)
+        if t is _ast.Name:
+            (loaded if type(n.ctx) is _ast.Load else bound).add(n.id)
+        elif t is _ast.arg:
+            bound.add(n.arg)
+        elif isinstance(n, (_ast.Import, _ast.ImportFrom)):
             imports |= {(a.asname or a.name).split(".")[0] for a in n.names}
         elif isinstance(n, _DEFS):
             defs.append((n.name, _summary(n)))
-    taint = _fixpoint(defs, {x for x in (param, entry) if x},
+            bound.add(n.name)
+    # Names the test uses but never defines: the sample's functions (MBPP's tests call the
+    # function by name), unless the prompt's code defines them (judge: `_judge`).
+    free = loaded - bound - imports - set(dir(_builtins)) - {"__name__", "__file__"}
+    taint = _fixpoint(defs, {x for x in (param, entry) if x} | free,
                       lambda sm, found: not sm[0].isdisjoint(found))
     asserting = _fixpoint(defs, set(), lambda sm, found: sm[2] or not sm[3].isdisjoint(found))
     asserting.discard("check")
@@ -126,7 +135,7 @@ def parse_tests(src, entry):
         whole = _ast.Module(list(stmts), [])
         steps = [(True, not _summary(whole)[0].isdisjoint(taint),
                   compile(whole, "<test>", "exec"), 0, "whole test")]
-    return {"param": param, "preamble": preamble, "steps": steps,
+    return {"param": param, "preamble": preamble, "steps": steps, "free": sorted(free),
             "static_total": sum(1 for st in steps if st[1])}
 
 
@@ -194,7 +203,7 @@ class _Channel:
                 self.load = ("gone", "gone", "the candidate sent a malformed greeting")
         return None if self.load is True else self.load
 
-    def call(self, args, kwargs):
+    def call(self, name, args, kwargs):
         self.called = True
         if _ALARM[0]:
             raise JudgeTimeout()
@@ -206,7 +215,7 @@ class _Channel:
             raise CandidateGone(self.bad[1])
         self.next_id += 1
         try:
-            body = (f"[{self.next_id},{encode(list(args))},"
+            body = (f"[{self.next_id},{encode(name)},{encode(list(args))},"
                     f"{encode(dict(kwargs))}]").encode()
         except (NotPlain, RecursionError, ValueError) as e:
             what = str(e) if isinstance(e, NotPlain) else describe(e, 200)
@@ -246,8 +255,10 @@ def _rebuild(name, message, errno):
 
 
 def _proxy(chan, name):
+    """A function of the judge that calls the sample's function `name` (None: the entry
+    point) in the candidate process."""
     def candidate(*args, **kwargs):
-        return chan.call(args, kwargs)
+        return chan.call(name, args, kwargs)
     candidate.__name__ = candidate.__qualname__ = name or "candidate"
     return candidate
 
@@ -290,13 +301,16 @@ def run_judge(plan, prelude, entry, qfd, pfd, timeout, report):
 
 
 def _judge(plan, prelude, entry, chan, report):
-    proxy = _proxy(chan, entry)
+    proxy = _proxy(chan, None)
     ns = {}
     if prelude is not None:
         try:
             exec(prelude, ns)
         except BaseException:
             pass  # the prompt's code is context: what ran of it stays defined
+    for name in plan["free"]:
+        if name not in ns:
+            ns[name] = _proxy(chan, name)
     if entry:
         ns[entry] = proxy
     setup = None

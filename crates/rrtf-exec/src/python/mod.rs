@@ -99,7 +99,8 @@ pub struct PythonWorker {
     /// The host scratch directory when running without namespaces; removed on drop.
     scratch: Option<PathBuf>,
     protections: Protections,
-    stdin: std::fs::File,
+    /// `None` once closed (drop: the worker then stops its judge and exits by itself).
+    stdin: Option<std::fs::File>,
     stdout: std::fs::File,
     next_id: u64,
     /// Submitted Python samples, oldest first, with their limits.
@@ -193,7 +194,7 @@ impl PythonWorker {
             child,
             scratch,
             protections: protections.clone(),
-            stdin,
+            stdin: Some(stdin),
             stdout,
             next_id: 0,
             in_flight: VecDeque::new(),
@@ -310,6 +311,8 @@ impl PythonWorker {
         let mut data = (body.len() as u32).to_le_bytes().to_vec();
         data.extend_from_slice(&body);
         self.stdin
+            .as_mut()
+            .ok_or_else(|| ExecError::Worker("the worker's input is closed".into()))?
             .write_all(&data)
             .map_err(|e| ExecError::io("write to the worker", e))
     }
@@ -373,6 +376,15 @@ impl PythonWorker {
 
 impl Drop for PythonWorker {
     fn drop(&mut self) {
+        // An idle worker reads the end of its input, kills and reaps its judge, and exits;
+        // without a pid namespace nothing else would reap the judge. Then (or if it is busy)
+        // the kill.
+        self.stdin.take();
+        if self.in_flight.is_empty() {
+            let _ = self
+                .child
+                .wait_until(Some(Instant::now() + Duration::from_millis(500)));
+        }
         self.child.kill();
         if let Some(dir) = &self.scratch {
             let _ = std::fs::remove_dir_all(dir);

@@ -81,6 +81,7 @@ def send(obj):
 
 
 PR_SET_DUMPABLE = 4
+PR_SET_PDEATHSIG = 1
 PR_SET_NO_NEW_PRIVS = 38
 SYS_LANDLOCK_CREATE_RULESET, SYS_LANDLOCK_RESTRICT_SELF = 444, 446
 LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET, LANDLOCK_SCOPE_SIGNAL = 1, 2
@@ -355,6 +356,7 @@ def start_judge():
             ours.close()
             os.close(CHAN_IN)
             os.close(CHAN_OUT)
+            LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
             drop_capabilities()
             judge_server(theirs)
         finally:
