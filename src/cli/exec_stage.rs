@@ -75,6 +75,7 @@ pub async fn run(ctx: &Ctx, a: StageArgs) -> Result<()> {
         if x.workers > 0 {
             cfg.workers = x.workers as usize;
         }
+        cfg.insecure_sandbox |= x.insecure_sandbox;
     }
     let store = ctx.store().await?;
     let total = store.pending_execution_count(a.round).await?;

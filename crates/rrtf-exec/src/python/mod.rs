@@ -15,6 +15,8 @@ use serde_json::json;
 
 use crate::error::ExecError;
 use crate::job::{ExecResult, Outcome};
+use crate::sandbox::cgroup::{CgroupLimits, WorkerCgroup};
+use crate::sandbox::landlock::{self, Access, RulesetSpec};
 use crate::sandbox::spawn::{Io, Sandboxed, SpawnSpec};
 use crate::sandbox::{Limits, Protections};
 
@@ -41,6 +43,8 @@ pub struct WorkerConfig {
     pub scratch_mb: u32,
     /// Host directories samples may read and execute from (the compile cache).
     pub read_dirs: Vec<PathBuf>,
+    /// With cgroup v2: the directory to create the worker's cgroup in, and its limits.
+    pub cgroup: Option<(PathBuf, CgroupLimits)>,
 }
 
 /// One process of a program job, run as the sample uid.
@@ -107,6 +111,9 @@ pub struct PythonWorker {
     in_flight: VecDeque<(u64, Duration)>,
     /// When the oldest in-flight sample could have started (its deadline counts from here).
     busy_since: Instant,
+    /// The worker's cgroup (cgroup v2), removed after the worker; the OOM kills seen so far.
+    cgroup: Option<WorkerCgroup>,
+    oom_kills: u64,
 }
 
 #[derive(Deserialize)]
@@ -141,8 +148,34 @@ impl PythonWorker {
             .map_or("/tmp".to_string(), |d| d.to_string_lossy().into_owned());
         let (work, out) = (format!("{base}/work"), format!("{base}/out"));
         let l = &cfg.sample_limits;
+        // Each sample's own Landlock domain, nested in the worker's: read the system and the
+        // compile cache, write only its work directory and output file.
+        let sample_landlock = protections.landlock_abi.map(|abi| {
+            let mut rules: Vec<(String, Access)> = landlock::SYSTEM_RULES
+                .iter()
+                .map(|(p, a)| (p.to_string_lossy().into_owned(), *a))
+                .collect();
+            rules.extend(
+                cfg.read_dirs
+                    .iter()
+                    .map(|d| (d.to_string_lossy().into_owned(), Access::ReadExec)),
+            );
+            rules.push((work.clone(), Access::Full));
+            rules.push((out.clone(), Access::Device));
+            RulesetSpec::new(abi, &rules)
+        });
+        let cgroup = match &cfg.cgroup {
+            Some((parent, limits)) => {
+                static COUNT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+                let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let name = format!("rrtf-exec-{}-{n}", std::process::id());
+                Some(WorkerCgroup::create(parent, &name, *limits)?)
+            }
+            None => None,
+        };
         let config = json!({
             "uid": cfg.uid, "gid": cfg.gid, "work": work, "out": out,
+            "landlock": sample_landlock,
             "output_limit": cfg.output_limit_bytes,
             "limits": {
                 "address_space_mb": l.address_space_mb, "processes": l.processes,
@@ -177,6 +210,7 @@ impl PythonWorker {
             scratch_mode: 0o755,
             scratch_mb: cfg.scratch_mb,
             init: false,
+            cgroup: cgroup.as_ref().map(|c| c.procs()).transpose()?,
             stdin: Io::Pipe,
             stdout: Io::Pipe,
             stderr: Io::Inherit,
@@ -199,6 +233,8 @@ impl PythonWorker {
             next_id: 0,
             in_flight: VecDeque::new(),
             busy_since: Instant::now(),
+            cgroup,
+            oom_kills: 0,
         };
         let hello = w.read_frame(Instant::now() + Duration::from_secs(30))?;
         if hello.get("ready") != Some(&serde_json::Value::Bool(true)) {
@@ -371,6 +407,18 @@ impl PythonWorker {
     /// The protections this worker runs under.
     pub fn protections(&self) -> &Protections {
         &self.protections
+    }
+
+    /// Whether the kernel's OOM killer has killed a process in the worker's cgroup since the
+    /// last call (always false without a cgroup).
+    pub fn new_oom_kill(&mut self) -> bool {
+        let Some(cg) = &self.cgroup else {
+            return false;
+        };
+        let n = cg.oom_kills();
+        let new = n > self.oom_kills;
+        self.oom_kills = n;
+        new
     }
 }
 

@@ -5,19 +5,24 @@
 # from stdin and writes results to stdout, both framed as a 4-byte little-endian length + JSON.
 #
 # Per Python sample it forks two processes:
-# - the *candidate*: drops to the slot's non-root uid, rlimits, a nested Landlock domain that
-#   cannot signal outside itself, `/dev/null` stdin, stdout/stderr to a size-limited file; it
-#   runs the sample's code and serves calls of the entry point over two pipes (candidate.py);
-# - the *judge*: a fork of this worker that the sample never touched (pristine builtins), not
-#   dumpable (no /proc access to its memory or descriptors), without capabilities, its output
-#   to /dev/null; it runs the prompt's code, the test's preamble and each step of the test,
-#   calling the candidate through a proxy that moves plain values only (judge.py, wire.py),
-#   and reports one record per step on its own pipe, which the candidate never holds.
-# The worker enforces the wall clock, then kills every other process of its namespace
-# (kill(-1) as pid 1), so nothing a sample started survives it, and builds the verdict from the
-# judge's records (counted checks: judge.py) and how the candidate ended. A missing or
-# malformed record stream is `crashed`, never a pass. Without a pid namespace (not root) it is
-# a child subreaper instead and kills its descendants one by one.
+# - the *candidate*: its own Landlock domain nested in the worker's (writes only to the work
+#   directory and the output file; cannot signal, trace or reach abstract sockets outside it:
+#   `confine`), the slot's non-root uid (root mode), rlimits, `/dev/null` stdin, stdout/stderr
+#   to a size-limited file; it runs the sample's code and serves calls of the entry point over
+#   two pipes (candidate.py);
+# - the *judge*: a fork of this worker that the sample never touched (pristine builtins), in the
+#   worker's own Landlock domain (out of the candidate's), not dumpable (no /proc access to its
+#   memory or descriptors), without capabilities, its output to /dev/null; it runs the prompt's
+#   code, the test's preamble and each step of the test, calling the candidate through a proxy
+#   that moves plain values only (judge.py, wire.py), and reports one record per step on its
+#   own channel, which the candidate never holds.
+# The worker enforces the wall clock, then kills every process of its namespace but itself and
+# the judge (`kill_rest`), so nothing a sample started survives it, and builds the verdict from
+# the judge's records (counted checks: judge.py) and how the candidate ended. A missing or
+# malformed record stream is `crashed`, never a pass. Without a pid namespace (insecure mode)
+# it is a child subreaper instead and kills its descendants one by one. The worker (and so the
+# judge) is not dumpable, so a sample that shares its uid (user namespace, insecure mode)
+# cannot open their /proc entries.
 #
 # Program jobs (`"kind": "exec"`, the other languages) write files into the scratch directory
 # and run build/run steps the same way (forked, sandboxed, exec'd), returning raw exit statuses
@@ -34,6 +39,7 @@ import resource
 import select
 import shutil
 import signal
+import stat
 import struct
 import sys
 import time
@@ -58,6 +64,7 @@ OUTPUT_LIMIT = CFG["output_limit"]
 PID1 = os.getpid() == 1
 LIBC = ctypes.CDLL(None, use_errno=True)
 PR_SET_CHILD_SUBREAPER = 36
+RULESET = None  # the samples' Landlock ruleset (prepare_confine)
 
 
 def rlimits(timeout):
@@ -82,55 +89,79 @@ def send(obj):
 
 PR_SET_DUMPABLE = 4
 PR_SET_PDEATHSIG = 1
-PR_SET_NO_NEW_PRIVS = 38
-SYS_LANDLOCK_CREATE_RULESET, SYS_LANDLOCK_RESTRICT_SELF = 444, 446
-LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET, LANDLOCK_SCOPE_SIGNAL = 1, 2
 
 
-class _LandlockAttr(ctypes.Structure):
-    _fields_ = [("fs", ctypes.c_uint64), ("net", ctypes.c_uint64), ("scoped", ctypes.c_uint64)]
-
-
-# Prepared before any fork: the Landlock ABI (signal scoping needs 6) and the ruleset.
-LANDLOCK_ABI = LIBC.syscall(SYS_LANDLOCK_CREATE_RULESET, None, 0, 1)
-_SCOPE = _LandlockAttr(0, 0, LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET | LANDLOCK_SCOPE_SIGNAL)
-
-
-def scope_self():
-    """Enter a nested Landlock domain that cannot signal, nor reach abstract sockets of,
-    processes outside it (the worker, which is the judge): what separate uids give in root
-    mode, for the mode without them. A no-op below Landlock ABI 6."""
-    if LANDLOCK_ABI < 6:
-        return
-    LIBC.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
-    fd = LIBC.syscall(SYS_LANDLOCK_CREATE_RULESET, ctypes.byref(_SCOPE),
-                      ctypes.sizeof(_SCOPE), 0)
-    if fd < 0:
+def prepare_confine():
+    """The samples' Landlock ruleset (rules prepared by the executor: `RulesetSpec`), built
+    once: each sample then enters it with one syscall (`confine`). It reads the system
+    directories and the compile cache, and writes only WORK and OUTFILE, whose inodes the rules
+    hold: both are created once and emptied, never replaced. Returns its descriptor (kept high,
+    out of the way of the children's dup2s) or None without Landlock."""
+    spec = CFG.get("landlock")
+    if not spec:
+        return None
+    L = ctypes.c_long
+    create, add, _ = spec["syscalls"]
+    attr = struct.pack("<QQQ", *spec["attr"])[:spec["attr_size"]]
+    ruleset = LIBC.syscall(L(create), ctypes.c_char_p(attr), L(len(attr)), L(0))
+    if ruleset < 0:
         raise OSError(ctypes.get_errno(), "landlock_create_ruleset")
     try:
-        if LIBC.syscall(SYS_LANDLOCK_RESTRICT_SELF, fd, 0) != 0:
-            raise OSError(ctypes.get_errno(), "landlock_restrict_self")
+        for path, dir_rights, file_rights in spec["rules"]:
+            try:
+                fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+            except OSError:
+                continue  # e.g. no /lib32 here
+            try:
+                rights = dir_rights if stat.S_ISDIR(os.fstat(fd).st_mode) else file_rights
+                rule = struct.pack("<Qi", rights, fd)  # packed landlock_path_beneath_attr
+                if LIBC.syscall(L(add), L(ruleset), L(1), ctypes.c_char_p(rule), L(0)) < 0:
+                    raise OSError(ctypes.get_errno(), f"landlock_add_rule {path}")
+            finally:
+                os.close(fd)
+        return fcntl.fcntl(ruleset, fcntl.F_DUPFD_CLOEXEC, 200)
     finally:
-        os.close(fd)
+        os.close(ruleset)
 
 
-def arrange_fds(fds):
-    """Move `fds` to 3, 4, ... in order and close every other descriptor above 2."""
+def confine():
+    """Put this forked sample (a candidate, or a program step) in its Landlock domain, nested
+    in the worker's: the scratch root stays the worker's even where the sample shares its uid
+    (user namespace, insecure mode), and the sample can neither signal nor ptrace out of the
+    domain (ABI 6 scopes signals; every ABI limits ptrace), so the worker and the judge, which
+    stay in the worker's domain, are out of its reach."""
+    if RULESET is not None:
+        restrict = CFG["landlock"]["syscalls"][2]
+        L = ctypes.c_long
+        if LIBC.syscall(L(restrict), L(RULESET), L(0)) < 0:
+            raise OSError(ctypes.get_errno(), "landlock_restrict_self")
+
+
+def arrange_fds(fds, spare=None):
+    """Move `fds` to 3, 4, ... in order and close every other descriptor above 2 but `spare`
+    (a descriptor at 64 + len(fds) or above)."""
     high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 64 + i) for i, fd in enumerate(fds)]
     for i, fd in enumerate(high):
         os.dup2(fd, 3 + i)
-    os.closerange(3 + len(fds), 1 << 16)
+    if spare is None:
+        os.closerange(3 + len(fds), 1 << 16)
+    else:
+        os.closerange(3 + len(fds), spare)
+        os.closerange(spare + 1, 1 << 16)
 
 
 def enter_sandbox(limits, stdin_fd, fds):
-    """In a forked child: `fds` moved to 3, 4, ... (every other descriptor above 2 closed),
-    a new process group, stdin (`/dev/null` or `stdin_fd`), stdout and stderr to the output
-    file, rlimits, the scratch directory, the slot's non-root uid, a nested Landlock domain."""
+    """In a forked child: `fds` moved to 3, 4, ... (every other descriptor above 2 closed, the
+    ruleset's once entered), a new process group, the samples' nested Landlock domain
+    (`confine`), stdin (`/dev/null` or `stdin_fd`), stdout and stderr to the output file
+    (emptied, never replaced), rlimits, the scratch directory, the slot's non-root uid (root
+    mode). The descriptors first, so that a failure is reported on the caller's `fds`."""
     keep = list(fds) + ([stdin_fd] if stdin_fd is not None else [])
-    arrange_fds(keep)
+    arrange_fds(keep, spare=RULESET)
     # A new process group, not a new session: setsid() creates a scheduler autogroup, which
-    # costs ~0.5 ms per sample. The sample's uid differs from the worker's anyway.
+    # costs ~0.5 ms per sample.
     os.setpgid(0, 0)
+    confine()
     null = 3 + len(fds) if stdin_fd is not None else os.open("/dev/null", os.O_RDONLY)
     out = os.open(OUTFILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.dup2(null, 0)
@@ -144,9 +175,6 @@ def enter_sandbox(limits, stdin_fd, fds):
         os.setgroups([])
         os.setresgid(GID, GID, GID)
         os.setresuid(UID, UID, UID)
-    else:
-        # Same uid as the worker: only the nested domain keeps the sample's signals in.
-        scope_self()
     os.umask(0o077)
 
 
@@ -192,15 +220,18 @@ def candidate_child(job, qfd, pfd):
 
 
 def kill_rest(pid):
-    """Kill and reap every process the sample left, sparing the judge. As pid 1 of the
-    namespace, every process in /proc but the worker and the judge is the sample's. Without a
-    namespace (not root), the worker is a child subreaper: orphans come to it, and it kills its
-    children but the judge until none is left."""
+    """Kill and reap every process the sample left, sparing the judge; returns the sum of their
+    peak RSS (KiB), so that a sample's peak counts the processes it started. As pid 1 of the
+    namespace, every process in /proc but the worker and the judge is the sample's (never
+    kill(-1): it would kill the judge). Without a namespace (insecure mode), the worker is a
+    child subreaper: orphans come to it, and it kills its children but the judge until none is
+    left."""
     try:
         os.killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
     me = os.getpid()
+    rss = 0
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         if PID1:
@@ -220,32 +251,57 @@ def kill_rest(pid):
         reaped = False
         while True:
             try:
-                got, _ = os.waitpid(-1, os.WNOHANG)
+                got, _, ru = os.wait4(-1, os.WNOHANG)
             except ChildProcessError:
-                return
+                return rss
             if got == 0:
                 break
             if got == PY_JUDGE.pid:
                 PY_JUDGE.pid = None  # died: a new one is forked before the next sample
+            else:
+                rss += ru.ru_maxrss
             reaped = True
         if not rest:
-            return
+            return rss
         if not reaped:
             time.sleep(0.0005)
+    return rss
 
 
 def clean_work():
-    if os.listdir(WORK):
-        shutil.rmtree(WORK, ignore_errors=True)
-        if os.path.exists(WORK):
-            os.rename(WORK, f"{WORK}.{time.monotonic_ns()}")
+    """Empty WORK for the next sample, keeping the directory (the samples' Landlock rule holds
+    its inode): whatever the sample made unreadable is made readable again and removed. A
+    failure is the worker's (it is replaced)."""
+    st = os.stat(WORK)
+    if stat.S_IMODE(st.st_mode) != 0o700 or (os.getuid() == 0 and st.st_uid != UID):
         make_work()
+    for name in os.listdir(WORK):
+        path = os.path.join(WORK, name)
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, onerror=_force_remove)
+        else:
+            os.unlink(path)
+
+
+def _force_remove(func, path, _exc):
+    """rmtree's retry for what a sample chmod'ed away: open its directory (and it) to us."""
+    if not os.path.lexists(path):
+        return  # removed by an earlier retry
+    os.chmod(os.path.dirname(path), 0o700)
+    if os.path.isdir(path) and not os.path.islink(path):
+        os.chmod(path, 0o700)
+        shutil.rmtree(path, onerror=_force_remove)
+    else:
+        func(path)
 
 
 def make_work():
-    os.mkdir(WORK, 0o700)
+    """WORK (the sample's uid owns it as root) and OUTFILE, made once and then only emptied."""
+    os.makedirs(WORK, 0o700, exist_ok=True)
+    os.chmod(WORK, 0o700)
     if os.getuid() == 0:
         os.chown(WORK, UID, GID)
+    os.close(os.open(OUTFILE, os.O_WRONLY | os.O_CREAT, 0o600))
 
 
 def compile_prelude(prompt):
@@ -356,6 +412,8 @@ def start_judge():
             ours.close()
             os.close(CHAN_IN)
             os.close(CHAN_OUT)
+            if RULESET is not None:
+                os.close(RULESET)  # the judge stays in the worker's domain, out of the samples'
             LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
             drop_capabilities()
             judge_server(theirs)
@@ -511,14 +569,14 @@ def run_job(job):
     except ProcessLookupError:
         pass
     _, cstatus, ru = os.wait4(cpid, 0)
-    kill_rest(cpid)
+    rest_rss = kill_rest(cpid)
     try:
         out_full = os.stat(OUTFILE).st_size >= OUTPUT_LIMIT
     except OSError:
         out_full = False
     clean_work()
     cpu_ms = int((ru.ru_utime + ru.ru_stime) * 1000)
-    res = {"wall_ms": wall_ms, "cpu_ms": cpu_ms, "peak_rss_kb": ru.ru_maxrss}
+    res = {"wall_ms": wall_ms, "cpu_ms": cpu_ms, "peak_rss_kb": ru.ru_maxrss + rest_rss}
     if reply is not None and "test_error" in reply:
         res.update(outcome="compile_error", tests_passed=0, tests_total=0,
                    detail=reply["test_error"])
@@ -621,14 +679,15 @@ def run_steps(job):
         _, status, ru = os.wait4(pid, 0)
         wall_ms = int((time.monotonic() - t0) * 1000)
         os.close(pidfd)
-        kill_rest(pid)
+        rest_rss = kill_rest(pid)
         head, tail, full = read_output()
         steps.append({
             "exit": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
             "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
             "timed_out": timed_out, "output_head": head, "output_tail": tail,
             "output_full": full, "wall_ms": wall_ms,
-            "cpu_ms": int((ru.ru_utime + ru.ru_stime) * 1000), "peak_rss_kb": ru.ru_maxrss,
+            "cpu_ms": int((ru.ru_utime + ru.ru_stime) * 1000),
+            "peak_rss_kb": ru.ru_maxrss + rest_rss,
         })
         if timed_out or status != 0:
             break
@@ -676,11 +735,12 @@ def stat_is_reg(mode):
 
 
 def main():
+    # Non-dumpable: a process without CAP_SYS_PTRACE (every sample) cannot open the /proc
+    # entries (memory, descriptors, environment) of the worker or of its forks (the judge, a
+    # sample before it changes uid), even under the same uid (user namespace, insecure mode).
+    LIBC.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     if not PID1:
         LIBC.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-    # Neither the worker nor its forks (the judge, a sample before it changes uid) expose
-    # their memory or descriptors through /proc to a process of the same uid.
-    LIBC.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     # The executor's channel moves off 0 and 1, which point at /dev/null: what the judge's
     # test code prints or reads never reaches the executor.
     global CHAN_IN, CHAN_OUT
@@ -690,6 +750,8 @@ def main():
         os.dup2(null, fd)
     os.close(null)
     make_work()
+    global RULESET
+    RULESET = prepare_confine()  # after make_work: its rules hold WORK's and OUTFILE's inodes
     gc.collect()
     gc.freeze()
     start_judge()
