@@ -519,7 +519,7 @@ async fn stats(ctx: &Ctx, store: &Store, ranker: Option<String>) -> Result<()> {
             *outcomes.entry(o.clone()).or_default() += n;
         }
     }
-    let hist = histogram(&scores, 10);
+    let hist = rrtf_report::plots::histogram(&scores, 10);
     ctx.emit(
         || {
             let mut out = format!("ranker {}\n{:<24} {:<8} {:>9} {:>9} {:>10}\n", &ranker.hash[..12], "model", "role", "responses", "pass rate", "mean score");
@@ -544,28 +544,4 @@ async fn stats(ctx: &Ctx, store: &Store, ranker: Option<String>) -> Result<()> {
                    "score_histogram": hist.iter().map(|(lo, hi, n)| json!({"lo": lo, "hi": hi, "count": n})).collect::<Vec<_>>() }),
     );
     Ok(())
-}
-
-/// `bins` equal-width bins over the scores' range: (low, high, count).
-pub fn histogram(values: &[f64], bins: usize) -> Vec<(f64, f64, u64)> {
-    if values.is_empty() {
-        return vec![];
-    }
-    let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
-    let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let width = if hi > lo {
-        (hi - lo) / bins as f64
-    } else {
-        1.0
-    };
-    let mut counts = vec![0u64; bins];
-    for v in values {
-        let i = (((v - lo) / width) as usize).min(bins - 1);
-        counts[i] += 1;
-    }
-    counts
-        .into_iter()
-        .enumerate()
-        .map(|(i, n)| (lo + i as f64 * width, lo + (i + 1) as f64 * width, n))
-        .collect()
 }

@@ -15,7 +15,6 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use anyhow::Result;
 use clap::Args;
@@ -87,14 +86,11 @@ pub async fn synth_tests(ctx: &Ctx, args: SynthArgs) -> Result<()> {
         .await?;
     let prompts = store.prompts_without_tests(args.max_prompts).await?;
     let run = store
-        .begin_run(
-            config.round.number,
+        .begin_run(&rrtf_pipeline::round_run(
+            &config,
             "synth-tests",
-            &config.snapshot_json(),
-            &config.hash(),
-            Some(super::REVISION),
-            Some(config.round.seed as i64),
-        )
+            super::REVISION,
+        ))
         .await?;
     let metering = Metering::start(&store, &config, run.id, "synth-tests", endpoint, http).await?;
     let backend: Arc<dyn Backend> = metering.backend.clone();
@@ -322,17 +318,7 @@ async fn validate_pending(ctx: &Ctx, store: &Store, config: &RoundConfig) -> Res
             json!({ "validated": 0, "valid": 0, "rejected": rejected, "left_unvalidated": 0 }),
         );
     }
-    let x = &config.execution;
-    let mut cfg = ExecConfig {
-        timeout: Duration::from_secs_f64(x.timeout_s),
-        memory_mb: x.memory_mb,
-        output_limit_kb: x.max_output_kb,
-        insecure_sandbox: x.insecure_sandbox,
-        ..ExecConfig::default()
-    };
-    if x.workers > 0 {
-        cfg.workers = x.workers as usize;
-    }
+    let cfg = rrtf_pipeline::exec_config(&config.execution, ExecConfig::default());
     let executor = tokio::task::block_in_place(|| Executor::new(cfg)).map_err(lift)?;
     executor
         .check_toolchains(&HashSet::from([Language::Python]))
