@@ -301,6 +301,7 @@ fn doctor(ctx: &Ctx, a: LimitArgs) -> Result<()> {
         code: Some("def f():\n    return 1\n".into()),
         test: "def check(c):\n    assert c() == 1\n".into(),
         entry_point: Some("f".into()),
+        prompt: None,
     };
     let self_test = match &exec {
         Err(e) => Err(e.to_string()),

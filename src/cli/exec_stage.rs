@@ -51,6 +51,8 @@ fn job_for(key: u64, p: &PendingExecution, language: Language) -> Job {
             code: (!code.is_empty()).then(|| code.clone()),
             test,
             entry_point: entry,
+            // Trusted: the judge may run the prompt's own helpers, never the sample's copy.
+            prompt: Some(p.prompt.clone()),
         },
         (None, "completion") => {
             Job::from_completion(key, language, &p.prompt, &p.raw_text, test, entry)

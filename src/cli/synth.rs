@@ -353,6 +353,7 @@ async fn validate_pending(ctx: &Ctx, store: &Store, config: &RoundConfig) -> Res
                 code: Some(code),
                 test: t.code.clone(),
                 entry_point: Some(entry.clone()),
+                prompt: None,
             };
             jobs.push(job(key, synth::stub(&entry)));
             let reference = reference_of(t);

@@ -178,7 +178,13 @@ impl Slot {
             loop {
                 let code = p.job.code.as_deref().unwrap_or_default();
                 let sent = self.worker().and_then(|w| {
-                    w.submit(code, &p.job.test, p.job.entry_point.as_deref(), timeout)
+                    w.submit(
+                        code,
+                        &p.job.test,
+                        p.job.entry_point.as_deref(),
+                        p.job.prompt.as_deref(),
+                        timeout,
+                    )
                 });
                 match sent {
                     Ok(_) => {

@@ -184,32 +184,34 @@ def f():
 /// What every mode must hold, however the sample is isolated: the worker's `/proc` entries
 /// are closed to it (no forged reply on the worker's stdout, no write to its stderr, no read of
 /// its environment or memory), the scratch root is not the sample's, the worker cannot be
-/// signalled, no socket, no System V IPC or message queue.
+/// signalled, the Python judge can be neither signalled, traced nor read, no socket, no
+/// System V IPC or message queue.
 fn common_walls(exec: &Executor) {
-    // A forged reply to the executor through the worker's stdout: it claims 7 tests.
+    // A forged reply to the executor through the worker's descriptors (its channel to the
+    // executor is not on fd 1 any more: every descriptor is tried): it claims 7 tests.
     let forge = r#"
 import json, os, struct
 def f():
     out = []
     body = json.dumps({"id": 1, "outcome": "pass", "tests_passed": 7, "tests_total": 7,
                        "detail": "forged"}).encode()
-    for path, mode in (('fd/1', os.O_WRONLY), ('fd/2', os.O_WRONLY), ('environ', os.O_RDONLY),
-                       ('mem', os.O_RDONLY)):
+    paths = [f'fd/{n}' for n in range(64)] + ['environ', 'mem']
+    for path in paths:
         try:
-            fd = os.open(f'/proc/{os.getppid()}/{path}', mode)
+            fd = os.open(f'/proc/{os.getppid()}/{path}',
+                         os.O_WRONLY if path.startswith('fd/') else os.O_RDONLY)
         except OSError:
             out.append('denied')
             continue
-        if path == 'fd/1':
-            os.write(fd, struct.pack('<I', len(body)) + body)
-        out.append('opened')
-    return out
+        if path.startswith('fd/'):
+            try:
+                os.write(fd, struct.pack('<I', len(body)) + body)
+            except OSError:
+                pass
+        out.append(f'opened {path}')
+    return sorted(set(out))
 "#;
-    let r = run(
-        exec,
-        forge,
-        &expect("['denied', 'denied', 'denied', 'denied']"),
-    );
+    let r = run(exec, forge, &expect("['denied']"));
     assert_ne!(r.detail, "forged", "a forged reply was taken: {r:?}");
     assert_pass(&r, "the worker's /proc entries");
 
@@ -270,6 +272,43 @@ def f():
 "#;
     let r = run(exec, signal, &expect("'denied'"));
     assert_pass(&r, "signal to the worker");
+
+    // The Python judge (the worker's other child, the sample's only sibling) stays out of the
+    // sample's Landlock domain and is not dumpable: no signal (signal 0 asks the kernel for
+    // the permission alone), no ptrace, no /proc route to its memory, environment or
+    // descriptors, even where the sample shares its uid (user namespace, insecure mode).
+    let judge = r#"
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+def ptrace_seize(p):
+    if libc.ptrace(0x4206, p, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), 'ptrace')
+def f():
+    me, worker = os.getpid(), os.getppid()
+    judges = []
+    for p in os.listdir('/proc'):
+        if not p.isdigit() or int(p) == me:
+            continue
+        try:
+            with open(f'/proc/{p}/stat') as s:
+                if int(s.read().rsplit(')', 1)[1].split()[1]) == worker:
+                    judges.append(int(p))
+        except (OSError, ValueError, IndexError):
+            pass
+    out = []
+    for p in judges:
+        for act in (lambda: os.kill(p, 0), lambda: open(f'/proc/{p}/mem', 'rb').read(1),
+                    lambda: open(f'/proc/{p}/environ', 'rb').read(1),
+                    lambda: os.listdir(f'/proc/{p}/fd'), lambda: ptrace_seize(p)):
+            try:
+                act()
+                out.append('done')
+            except OSError:
+                out.append('denied')
+    return len(judges), out
+"#;
+    let r = run(exec, judge, &expect(&format!("(1, {:?})", ["denied"; 5])));
+    assert_pass(&r, "the judge");
 
     assert_pass(&run(exec, SOCKETS, &expect(SOCKETS_DENIED)), "sockets");
     assert_pass(&run(exec, IPC, &expect(IPC_DENIED)), "IPC");

@@ -20,7 +20,14 @@ use crate::sandbox::landlock::{self, Access, RulesetSpec};
 use crate::sandbox::spawn::{Io, Sandboxed, SpawnSpec};
 use crate::sandbox::{Limits, Protections};
 
-pub(crate) const WORKER_SRC: &str = include_str!("worker.py");
+/// The worker program: four files concatenated (the plain-value wire format, the judge, the
+/// candidate server, the worker's main loop), run with `python3 -c`.
+pub(crate) const WORKER_SRC: &str = concat!(
+    include_str!("wire.py"),
+    include_str!("judge.py"),
+    include_str!("candidate.py"),
+    include_str!("worker.py")
+);
 /// Extra time the worker gets beyond a sample's limit before it is considered hung.
 const GRACE: Duration = Duration::from_secs(5);
 const MAX_FRAME: usize = 80 << 20;
@@ -96,7 +103,8 @@ pub struct PythonWorker {
     /// The host scratch directory when running without namespaces; removed on drop.
     scratch: Option<PathBuf>,
     protections: Protections,
-    stdin: std::fs::File,
+    /// `None` once closed (drop: the worker then stops its judge and exits by itself).
+    stdin: Option<std::fs::File>,
     stdout: std::fs::File,
     next_id: u64,
     /// Submitted Python samples, oldest first, with their limits.
@@ -220,7 +228,7 @@ impl PythonWorker {
             child,
             scratch,
             protections: protections.clone(),
-            stdin,
+            stdin: Some(stdin),
             stdout,
             next_id: 0,
             in_flight: VecDeque::new(),
@@ -235,20 +243,23 @@ impl PythonWorker {
         Ok(w)
     }
 
-    /// Queue one Python sample; the worker runs queued samples in order. Pipelining a second
+    /// Queue one Python sample; the worker runs queued samples in order. `prompt` is the
+    /// trusted prompt text, if any: when it is Python, the judge runs it (never the sample's
+    /// copy) so that the test can use its imports and helper functions. Pipelining a second
     /// sample while the first runs hides the round trip. Returns the worker's job id.
     pub fn submit(
         &mut self,
         code: &str,
         test: &str,
         entry_point: Option<&str>,
+        prompt: Option<&str>,
         timeout: Duration,
     ) -> Result<u64, ExecError> {
         self.next_id += 1;
         let id = self.next_id;
         let msg = json!({
             "id": id, "code": code, "test": test, "entry_point": entry_point,
-            "timeout": timeout.as_secs_f64(),
+            "prompt": prompt, "timeout": timeout.as_secs_f64(),
         });
         self.send(&msg)?;
         if self.in_flight.is_empty() {
@@ -336,6 +347,8 @@ impl PythonWorker {
         let mut data = (body.len() as u32).to_le_bytes().to_vec();
         data.extend_from_slice(&body);
         self.stdin
+            .as_mut()
+            .ok_or_else(|| ExecError::Worker("the worker's input is closed".into()))?
             .write_all(&data)
             .map_err(|e| ExecError::io("write to the worker", e))
     }
@@ -411,6 +424,15 @@ impl PythonWorker {
 
 impl Drop for PythonWorker {
     fn drop(&mut self) {
+        // An idle worker reads the end of its input, kills and reaps its judge, and exits;
+        // without a pid namespace nothing else would reap the judge. Then (or if it is busy)
+        // the kill.
+        self.stdin.take();
+        if self.in_flight.is_empty() {
+            let _ = self
+                .child
+                .wait_until(Some(Instant::now() + Duration::from_millis(500)));
+        }
         self.child.kill();
         if let Some(dir) = &self.scratch {
             let _ = std::fs::remove_dir_all(dir);
