@@ -3,8 +3,8 @@
 //! Server-rendered pages (`pages.rs`), no JavaScript and no external assets: an index with the
 //! rounds and the report's plots, a filtered and paginated prompt list, and a prompt page with
 //! its tests and responses side by side. Its forms POST review actions that go through the same
-//! path as the CLI's (`review::record`, the store's append-only `reviews` table), authored by
-//! the `--reviewer`. It reads and writes only through `rrtf-store`'s typed API.
+//! path as the CLI's (`rrtf_data::review::record`, the store's append-only `reviews` table),
+//! authored by the `--reviewer`. It reads and writes only through `rrtf-store`'s typed API.
 //!
 //! Bound to 127.0.0.1 by default. Requests whose `Host` is not a loopback name are refused while
 //! bound to loopback (DNS rebinding), and a POST from another origin is refused (a page on
@@ -340,7 +340,7 @@ async fn review(
         return Err(BadInput("pin which response?".into()).into());
     }
     let prompt_id = app.store.find_prompt(&id.to_string()).await?;
-    super::review::record(
+    rrtf_data::review::record(
         &app.store,
         NewReview {
             prompt_id,

@@ -4,13 +4,12 @@
 
 use std::fmt::Write as _;
 
-use rrtf_data::review::ReviewState;
+use rrtf_data::review::{ReviewState, effective_order};
 use rrtf_store::{PromptDetail, PromptSummary, ResponseInfo};
 use serde_json::Value;
 
 use super::{ListQuery, PAGE_SIZE};
 use crate::cli::html::{OUTCOMES, Overview, esc};
-use crate::cli::review::effective_order;
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:1em 2em;color:#222}
 nav{margin-bottom:1em}nav a{margin-right:1em}.who{float:right;color:#555}
