@@ -13,8 +13,9 @@
 //! executed responses were run against and none passed. Requests are budgeted and stored in the request ledger (`cli/ledger.rs`).
 
 use std::collections::{BTreeMap, HashSet};
+use std::convert::Infallible;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
@@ -23,13 +24,11 @@ use rrtf_config::RoundConfig;
 use rrtf_evolve::synth;
 use rrtf_evolve::validation::{self, Candidate, Tally};
 use rrtf_exec::{ExecConfig, Executor, Language};
+use rrtf_llm::fanout::{FanOut, keyed};
 use rrtf_llm::render::{TaskKind, render};
-use rrtf_llm::{
-    Answerer, Backend, GenRequest, HttpBackend, Params, RetryPolicy, request_key, request_seed,
-};
+use rrtf_llm::{Answerer, Backend, HttpBackend, Params, RetryPolicy};
 use rrtf_store::{ModelRole, NewSynthTest, Store};
 use serde_json::{Value, json};
-use tokio::sync::Semaphore;
 
 use super::exec::lift;
 use super::ledger::{self, Metering};
@@ -43,14 +42,6 @@ pub struct SynthArgs {
     /// Write tests for at most this many prompts (for a trial run).
     #[arg(long)]
     pub max_prompts: Option<u64>,
-}
-
-/// How one request ended.
-enum Asked {
-    Answer(rrtf_llm::Generation),
-    Failed(String),
-    /// Not sent: the endpoint stopped (a fatal rejection, or the budget).
-    Unsent,
 }
 
 pub async fn synth_tests(ctx: &Ctx, args: SynthArgs) -> Result<()> {
@@ -101,70 +92,50 @@ pub async fn synth_tests(ctx: &Ctx, args: SynthArgs) -> Result<()> {
     let backend: Arc<dyn Backend> = metering.backend.clone();
     let answerer = Answerer::of(endpoint)?;
     let bar = progress_bar(ctx, prompts.len() as u64, "writing tests");
-    let permits = Arc::new(Semaphore::new(endpoint.concurrency.max(1) as usize));
-    let fatal: Arc<Mutex<Option<String>>> = Arc::default();
+    let fan = FanOut::new(endpoint.concurrency as usize);
     let (mut stored, mut invalid, mut failed, mut unsent) =
         (0u64, BTreeMap::<String, u64>::new(), 0u64, 0u64);
     let (mut tokens_in, mut tokens_out) = (0u64, 0u64);
     let mut first_failure = None;
     for chunk in prompts.chunks(endpoint.concurrency.max(1) as usize * 4) {
-        let mut set = tokio::task::JoinSet::new();
-        for p in chunk {
-            let text = synth::request(&p.text, &p.language);
-            let prompt = render(TaskKind::Instruction, &text, &p.language, endpoint);
-            let mut params = Params {
-                temperature: endpoint.temperatures[0],
-                top_p: endpoint.top_p,
-                max_tokens: Some(endpoint.max_tokens),
-                stop: endpoint.explicit_stop(),
-                seed: None,
-            };
-            let key = request_key(&answerer, &prompt, &params, 0, config.round.seed);
-            params.seed = Some(request_seed(&key));
-            let req = GenRequest { prompt, params };
-            let (backend, permits, fatal, id, language) = (
-                backend.clone(),
-                permits.clone(),
-                fatal.clone(),
-                p.id,
-                p.language.clone(),
-            );
-            set.spawn(async move {
-                let _permit = permits.acquire_owned().await.expect("open");
-                if fatal.lock().expect("lock").is_some() {
-                    return (id, language, Asked::Unsent);
-                }
-                match backend.generate(&req).await {
-                    Ok(g) => (id, language, Asked::Answer(g)),
-                    Err(e) => {
-                        if e.is_fatal_for_endpoint() {
-                            fatal
-                                .lock()
-                                .expect("lock")
-                                .get_or_insert_with(|| e.to_string());
-                        }
-                        if e.not_sent() {
-                            (id, language, Asked::Unsent)
-                        } else {
-                            (id, language, Asked::Failed(e.to_string()))
-                        }
-                    }
-                }
-            });
-        }
+        let mut answers = Vec::new();
+        let out = fan
+            .run(
+                chunk,
+                |_| Ok::<(), Infallible>(()),
+                |p, (), slot| {
+                    let text = synth::request(&p.text, &p.language);
+                    let prompt = render(TaskKind::Instruction, &text, &p.language, endpoint);
+                    let req = keyed(
+                        &answerer,
+                        prompt,
+                        Params::for_stage(endpoint),
+                        0,
+                        config.round.seed,
+                    )
+                    .request;
+                    let (backend, id, language) = (backend.clone(), p.id, p.language.clone());
+                    async move { (id, language, slot.send(&*backend, &req).await) }
+                },
+                |answer| {
+                    bar.inc(1);
+                    answers.push(answer);
+                },
+            )
+            .await;
+        unsent += out.unsent.len() as u64;
+        bar.inc(out.unsent.len() as u64);
         let mut rows = Vec::new();
-        while let Some(done) = set.join_next().await {
-            let (prompt_id, language, result) = done?;
-            bar.inc(1);
+        for (prompt_id, language, result) in answers {
             let g = match result {
-                Asked::Answer(g) => g,
-                Asked::Failed(e) => {
-                    failed += 1;
-                    first_failure.get_or_insert(e);
+                Ok(g) => g,
+                Err(e) if e.not_sent() => {
+                    unsent += 1;
                     continue;
                 }
-                Asked::Unsent => {
-                    unsent += 1;
+                Err(e) => {
+                    failed += 1;
+                    first_failure.get_or_insert(e.to_string());
                     continue;
                 }
             };
@@ -225,7 +196,7 @@ pub async fn synth_tests(ctx: &Ctx, args: SynthArgs) -> Result<()> {
     let stopped = if at_budget {
         Some(ledger::budget_stop(&args.config, &config, round_spent))
     } else {
-        fatal.lock().expect("lock").clone()
+        fan.stopped()
     };
     let summary = json!({
         "run": run.id,
