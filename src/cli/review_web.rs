@@ -1,12 +1,12 @@
 //! `rrtf review serve`: the web review (`rrtf_report::web`), its review actions recorded through
-//! `review::record`, the CLI's own path.
+//! `rrtf_data::review::record`, the CLI's own path.
 
 use std::net::IpAddr;
 
 use anyhow::Result;
 use clap::Args;
-use rrtf_report::web::{RecordError, RecordFuture, Reviews, WebOptions};
-use rrtf_store::{NewReview, Store, StoreError};
+use rrtf_report::web::WebOptions;
+use rrtf_store::Store;
 use serde_json::json;
 
 use super::Ctx;
@@ -27,18 +27,6 @@ pub struct ServeArgs {
     pub ranker: Option<String>,
 }
 
-fn record(store: &Store, review: NewReview) -> RecordFuture<'_> {
-    Box::pin(async move {
-        super::review::record(store, review)
-            .await
-            .map_err(|e| match e.downcast::<StoreError>() {
-                Ok(e) => RecordError::Store(e),
-                Err(e) if super::exit_code(&e) == 2 => RecordError::Refused(format!("{e:#}")),
-                Err(e) => RecordError::Failed(format!("{e:#}")),
-            })
-    })
-}
-
 pub async fn serve(ctx: &Ctx, store: Store, a: ServeArgs) -> Result<()> {
     let opts = WebOptions {
         host: a.host,
@@ -47,11 +35,7 @@ pub async fn serve(ctx: &Ctx, store: Store, a: ServeArgs) -> Result<()> {
         ranker: a.ranker,
         db: ctx.db.display().to_string(),
     };
-    let reviews = Reviews {
-        record,
-        effective_order: super::review::effective_order,
-    };
-    let web = rrtf_report::web::bind(store, opts, reviews).await?;
+    let web = rrtf_report::web::bind(store, opts).await?;
     let url = web.url().to_owned();
     ctx.emit(
         || {

@@ -1,6 +1,6 @@
 //! `rrtf-report`: every page and table rrtf shows, rendered once from typed data. The static
 //! report ([`report`]), the web review ([`web`]: server-rendered pages over the store, the
-//! review actions going through the caller's [`web::Reviews`]), a sweep's comparison page
+//! review actions going through `rrtf_data::review::record`, the CLI's own path), a sweep's comparison page
 //! ([`sweep`]), and their parts: escaping and outcome colours ([`html`]), inline SVG charts
 //! ([`plots`]: training curves, bars, histograms), tables rendered as HTML, Markdown or aligned
 //! text ([`table`]), and the project overview the report, the web index and `rrtf status`

@@ -4,9 +4,8 @@
 //! Server-rendered pages (`pages.rs`), no JavaScript and no external assets: an index with the
 //! rounds and the report's plots, a filtered and paginated prompt list, and a prompt page with
 //! its tests and responses side by side. Its forms POST review actions that go through the same
-//! path as the CLI's ([`Reviews::record`], handed in by the caller; the store's append-only
-//! `reviews` table), authored by the reviewer. It reads and writes only through `rrtf-store`'s
-//! typed API.
+//! path as the CLI's (`rrtf_data::review::record`, the store's append-only `reviews` table),
+//! authored by the reviewer. It reads and writes only through `rrtf-store`'s typed API.
 //!
 //! Bound to 127.0.0.1 by default. Requests whose `Host` is not a loopback name are refused while
 //! bound to loopback (DNS rebinding), and a POST from another origin is refused (a page on
@@ -15,9 +14,7 @@
 
 mod pages;
 
-use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
-use std::pin::Pin;
 use std::sync::Arc;
 
 use axum::Router;
@@ -26,7 +23,9 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use rrtf_store::{NewReview, PromptDetail, ReviewAction, Store, StoreError};
+use rrtf_data::DataError;
+use rrtf_data::review::effective_order;
+use rrtf_store::{NewReview, ReviewAction, Store, StoreError};
 use serde::Deserialize;
 
 use crate::ReportError;
@@ -47,31 +46,6 @@ pub struct WebOptions {
     pub db: String,
 }
 
-/// A review action the server could not record.
-#[derive(Debug, thiserror::Error)]
-pub enum RecordError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// The action does not fit the prompt (a 400 page naming why).
-    #[error("{0}")]
-    Refused(String),
-    /// Anything else (a 500 page).
-    #[error("{0}")]
-    Failed(String),
-}
-
-/// The future of one [`Reviews::record`] call.
-pub type RecordFuture<'a> = Pin<Box<dyn Future<Output = Result<i64, RecordError>> + Send + 'a>>;
-
-/// How review actions are checked and appended, and the order exports and training see after
-/// reviews: the same functions the CLI uses, handed in so that the browser and the command
-/// line never differ.
-#[derive(Clone, Copy)]
-pub struct Reviews {
-    pub record: for<'a> fn(&'a Store, NewReview) -> RecordFuture<'a>,
-    pub effective_order: fn(&PromptDetail) -> Vec<i64>,
-}
-
 /// What every handler shares.
 struct App {
     store: Store,
@@ -79,7 +53,6 @@ struct App {
     ranker: Option<String>,
     db: String,
     loopback: bool,
-    reviews: Reviews,
 }
 
 type Shared = Arc<App>;
@@ -93,7 +66,7 @@ pub struct ReviewWeb {
 }
 
 /// Check the options and listen.
-pub async fn bind(store: Store, o: WebOptions, reviews: Reviews) -> Result<ReviewWeb, ReportError> {
+pub async fn bind(store: Store, o: WebOptions) -> Result<ReviewWeb, ReportError> {
     let reviewer = o
         .reviewer
         .filter(|r| !r.trim().is_empty())
@@ -117,7 +90,6 @@ pub async fn bind(store: Store, o: WebOptions, reviews: Reviews) -> Result<Revie
         ranker: o.ranker,
         db: o.db,
         loopback: o.host.is_loopback(),
-        reviews,
     });
     let router = Router::new()
         .route("/", get(index))
@@ -178,12 +150,14 @@ impl From<StoreError> for WebError {
     }
 }
 
-impl From<RecordError> for WebError {
-    fn from(e: RecordError) -> Self {
+/// A review action `rrtf_data::review::record` refused (a 400 page naming why) or could not
+/// store.
+impl From<DataError> for WebError {
+    fn from(e: DataError) -> Self {
         match e {
-            RecordError::Store(e) => WebError::Store(e),
-            RecordError::Refused(m) => WebError::Bad(m),
-            RecordError::Failed(m) => WebError::Failed(m),
+            DataError::Store(e) => WebError::Store(e),
+            e if e.is_user_error() => WebError::Bad(e.to_string()),
+            e => WebError::Failed(e.to_string()),
         }
     }
 }
@@ -372,7 +346,7 @@ async fn prompt(State(app): State<Shared>, Path(id): Path<i64>) -> Page {
         .store
         .prompt_detail(&id.to_string(), ranker.as_deref())
         .await?;
-    let effective = (app.reviews.effective_order)(&detail);
+    let effective = effective_order(&detail);
     Ok(Html(pages::prompt(&app.reviewer, &detail, &effective)))
 }
 
@@ -411,7 +385,7 @@ async fn review(
         return Err(WebError::Bad("pin which response?".into()));
     }
     let prompt_id = app.store.find_prompt(&id.to_string()).await?;
-    (app.reviews.record)(
+    rrtf_data::review::record(
         &app.store,
         NewReview {
             prompt_id,
