@@ -1,5 +1,8 @@
 //! `rrtf train loss` and `rrtf train` end to end: output, agreement with the PyTorch fixtures,
 //! the HF-layout model and checkpoint a run leaves, and exit codes for bad input.
+// Test code that runs the `rrtf` binary under test: the clippy.toml rule against `Command::new` is
+// for library code.
+#![allow(clippy::disallowed_methods)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

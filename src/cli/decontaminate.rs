@@ -381,14 +381,14 @@ pub async fn run(ctx: &Ctx, a: DecontaminateArgs) -> Result<()> {
         RoundConfig::snapshot_json,
     );
     let run = store
-        .begin_run(
-            config.as_ref().map_or(0, |c| c.round.number),
-            "decontaminate",
-            &snapshot,
-            &rrtf_store::sha256_hex(&snapshot),
-            Some(REVISION),
-            None,
-        )
+        .begin_run(&rrtf_store::NewRun {
+            round: config.as_ref().map_or(0, |c| c.round.number),
+            stage: "decontaminate".into(),
+            config_hash: rrtf_store::sha256_hex(&snapshot),
+            config_json: snapshot,
+            revision: Some(REVISION.into()),
+            seed: None,
+        })
         .await?;
     let (prompts, _) = screen_prompts(&store, &b, Some(run.id), true).await?;
     let responses = screen_responses(&store, &b, Some(run.id), a.round).await?;

@@ -71,14 +71,11 @@ pub async fn evolve(ctx: &Ctx, args: EvolveArgs) -> Result<()> {
     let round = config.round.number;
     let evol_source = format!("evol-r{round}");
     let run = store
-        .begin_run(
-            round,
+        .begin_run(&rrtf_pipeline::round_run(
+            &config,
             "evolve",
-            &config.snapshot_json(),
-            &config.hash(),
-            Some(super::REVISION),
-            Some(config.round.seed as i64),
-        )
+            super::REVISION,
+        ))
         .await?;
     // Every request is budgeted (the round's [sampling] budget_usd) and stored in the ledger.
     let metering = Metering::start(&store, &config, run.id, "evolve", endpoint, http).await?;

@@ -5,13 +5,12 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
-use std::time::Duration;
 
 use anyhow::Result;
 use clap::Args;
 use rrtf_config::RoundConfig;
 use rrtf_exec::{ExecConfig, Executor, Job, Language};
-use rrtf_store::{NewExecution, Outcome, PendingExecution};
+use rrtf_store::{NewExecution, NewRun, Outcome, PendingExecution};
 use serde_json::json;
 
 use super::exec::{LimitArgs, config, lift};
@@ -68,14 +67,7 @@ pub async fn run(ctx: &Ctx, a: StageArgs) -> Result<()> {
     }
     let mut cfg: ExecConfig = config(&a.limits)?;
     if let Some(path) = &a.config {
-        let x = RoundConfig::load(path)?.execution;
-        cfg.timeout = Duration::from_secs_f64(x.timeout_s);
-        cfg.memory_mb = x.memory_mb;
-        cfg.output_limit_kb = x.max_output_kb;
-        if x.workers > 0 {
-            cfg.workers = x.workers as usize;
-        }
-        cfg.insecure_sandbox |= x.insecure_sandbox;
+        cfg = rrtf_pipeline::exec_config(&RoundConfig::load(path)?.execution, cfg);
     }
     let store = ctx.store().await?;
     let total = store.pending_execution_count(a.round).await?;
@@ -96,14 +88,14 @@ pub async fn run(ctx: &Ctx, a: StageArgs) -> Result<()> {
     // What decides verdicts (crate version, worker source, limits, protections in force).
     let executor_hash = executor.fingerprint();
     let run = store
-        .begin_run(
-            a.round.unwrap_or(0),
-            "exec",
-            &executor_json.to_string(),
-            &executor_hash,
-            Some(REVISION),
-            None,
-        )
+        .begin_run(&NewRun {
+            round: a.round.unwrap_or(0),
+            stage: "exec".into(),
+            config_json: executor_json.to_string(),
+            config_hash: executor_hash.clone(),
+            revision: Some(REVISION.into()),
+            seed: None,
+        })
         .await?;
     let bar = progress_bar(ctx, total as u64, "executing");
     let mut outcomes: BTreeMap<&'static str, u64> = BTreeMap::new();

@@ -13,10 +13,8 @@ mod eval;
 mod evolve;
 mod exec;
 mod exec_stage;
-mod html;
 mod ledger;
 mod model;
-mod plots;
 mod quickstart;
 mod rank;
 mod report;
@@ -140,6 +138,13 @@ impl Ctx {
     pub async fn store(&self) -> anyhow::Result<rrtf_store::Store> {
         Ok(rrtf_store::Store::open(&self.db).await?)
     }
+
+    /// The pipeline over this project, its stages run by this binary.
+    pub fn rrtf(&self) -> anyhow::Result<rrtf_pipeline::Rrtf> {
+        use anyhow::Context;
+        let exe = std::env::current_exe().context("locating the rrtf binary")?;
+        Ok(rrtf_pipeline::Rrtf::new(exe, self.db.clone(), REVISION))
+    }
 }
 
 /// A progress bar on stderr (hidden when stderr is not a terminal). `len` 0: a counter.
@@ -184,6 +189,12 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
                 .is_some_and(|e| e.is_user_error())
             || cause
                 .downcast_ref::<rrtf_llm::LlmError>()
+                .is_some_and(|e| e.is_user_error())
+            || cause
+                .downcast_ref::<rrtf_pipeline::PipelineError>()
+                .is_some_and(|e| e.is_user_error())
+            || cause
+                .downcast_ref::<rrtf_report::ReportError>()
                 .is_some_and(|e| e.is_user_error());
         if user {
             return 2;

@@ -6,6 +6,7 @@ use anyhow::Result;
 use clap::Args;
 use rrtf_config::{Ranking, RoundConfig};
 use rrtf_rank::{rank_all, ranker_ref};
+use rrtf_store::NewRun;
 use serde_json::json;
 
 use super::{BadInput, Ctx, REVISION};
@@ -37,14 +38,14 @@ pub async fn run(ctx: &Ctx, a: RankArgs) -> Result<()> {
         .into());
     }
     let run = store
-        .begin_run(
-            a.round.unwrap_or(0),
-            "rank",
-            &ranker.config_json,
-            &ranker.hash,
-            Some(REVISION),
-            None,
-        )
+        .begin_run(&NewRun {
+            round: a.round.unwrap_or(0),
+            stage: "rank".into(),
+            config_json: ranker.config_json.clone(),
+            config_hash: ranker.hash.clone(),
+            revision: Some(REVISION.into()),
+            seed: None,
+        })
         .await?;
     let (rankings, summary) = rank_all(&inputs, &cfg);
     let saved = store

@@ -1,15 +1,13 @@
 //! `rrtf review`: operator review of ranked data. Every action is appended to the audit trail
-//! (author, reason, time); exports and training apply the latest action of each kind.
+//! (author, reason, time) through `rrtf_data::review::record`; exports and training apply the
+//! latest action of each kind.
 
 use std::collections::BTreeMap;
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
-use rrtf_data::review::apply_reviews;
-use rrtf_store::{
-    ModelRole, NewReview, PromptDetail, PromptSummary, RankedGroup, RankedResponse, ReviewAction,
-    Store,
-};
+use rrtf_data::review::{effective_order, record};
+use rrtf_store::{NewReview, PromptSummary, ReviewAction, Store};
 use serde_json::{Value, json};
 
 use super::{BadInput, Ctx};
@@ -256,31 +254,6 @@ async fn act(
     Ok(())
 }
 
-/// Check and append one review to the audit trail; the CLI and `rrtf review serve` both
-/// record through here. A reorder may list only the prompt's own responses.
-pub(super) async fn record(store: &Store, review: NewReview) -> Result<i64> {
-    if review.action == ReviewAction::Reorder {
-        let prompt_id = review.prompt_id;
-        let detail = store.prompt_detail(&prompt_id.to_string(), None).await?;
-        let known: Vec<i64> = detail.responses.iter().map(|r| r.response_id).collect();
-        let order = review
-            .payload
-            .as_ref()
-            .and_then(|p| p["order"].as_array())
-            .cloned()
-            .unwrap_or_default();
-        for id in order.iter().filter_map(Value::as_i64) {
-            if !known.contains(&id) {
-                return Err(BadInput(format!(
-                    "response {id} does not answer prompt {prompt_id}; its responses are {known:?}"
-                ))
-                .into());
-            }
-        }
-    }
-    Ok(store.add_review(&review).await?)
-}
-
 async fn list(ctx: &Ctx, store: &Store, a: ListArgs) -> Result<()> {
     let ranker = store.resolve_ranker(a.ranker.as_deref()).await?;
     let all = store.prompt_summaries(&ranker.hash).await?;
@@ -357,55 +330,6 @@ fn first_lines(s: &str, n: usize, full: bool) -> String {
         lines[..n].join("\n"),
         lines.len() - n
     )
-}
-
-/// The order exports and training see after reviews, for a prompt's ranked responses.
-pub(super) fn effective_order(d: &PromptDetail) -> Vec<i64> {
-    let responses: Vec<RankedResponse> = d
-        .responses
-        .iter()
-        .filter(|r| r.position.is_some())
-        .map(|r| RankedResponse {
-            response_id: r.response_id,
-            model: r.model.clone(),
-            role: r.role.parse().unwrap_or(ModelRole::Student),
-            temperature: r.temperature,
-            sample_index: r.sample_index,
-            raw_text: String::new(),
-            code: None,
-            finish_reason: r.finish_reason.clone(),
-            score: r.score.unwrap_or(0.0),
-            tier: 0,
-            outcome: r
-                .outcome
-                .as_deref()
-                .and_then(|o| o.parse().ok())
-                .unwrap_or(rrtf_store::Outcome::Crashed),
-            tests_passed: r.tests_passed.unwrap_or(0),
-            tests_total: r.tests_total.unwrap_or(0),
-            components: Value::Null,
-        })
-        .collect();
-    let group = RankedGroup {
-        prompt_id: d.prompt.prompt_id,
-        round: d.prompt.round,
-        source: d.prompt.source.clone(),
-        source_id: d.prompt.source_id.clone(),
-        lineage: String::new(),
-        kind: d
-            .prompt
-            .kind
-            .parse()
-            .unwrap_or(rrtf_store::PromptKind::Instruction),
-        language: d.prompt.language.clone(),
-        prompt: String::new(),
-        responses,
-    };
-    let (groups, _) = apply_reviews(vec![group], &d.reviews);
-    groups
-        .first()
-        .map(|g| g.group.responses.iter().map(|r| r.response_id).collect())
-        .unwrap_or_default()
 }
 
 async fn show(
@@ -519,7 +443,7 @@ async fn stats(ctx: &Ctx, store: &Store, ranker: Option<String>) -> Result<()> {
             *outcomes.entry(o.clone()).or_default() += n;
         }
     }
-    let hist = histogram(&scores, 10);
+    let hist = rrtf_report::plots::histogram(&scores, 10);
     ctx.emit(
         || {
             let mut out = format!("ranker {}\n{:<24} {:<8} {:>9} {:>9} {:>10}\n", &ranker.hash[..12], "model", "role", "responses", "pass rate", "mean score");
@@ -544,28 +468,4 @@ async fn stats(ctx: &Ctx, store: &Store, ranker: Option<String>) -> Result<()> {
                    "score_histogram": hist.iter().map(|(lo, hi, n)| json!({"lo": lo, "hi": hi, "count": n})).collect::<Vec<_>>() }),
     );
     Ok(())
-}
-
-/// `bins` equal-width bins over the scores' range: (low, high, count).
-pub fn histogram(values: &[f64], bins: usize) -> Vec<(f64, f64, u64)> {
-    if values.is_empty() {
-        return vec![];
-    }
-    let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
-    let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let width = if hi > lo {
-        (hi - lo) / bins as f64
-    } else {
-        1.0
-    };
-    let mut counts = vec![0u64; bins];
-    for v in values {
-        let i = (((v - lo) / width) as usize).min(bins - 1);
-        counts[i] += 1;
-    }
-    counts
-        .into_iter()
-        .enumerate()
-        .map(|(i, n)| (lo + i as f64 * width, lo + (i + 1) as f64 * width, n))
-        .collect()
 }

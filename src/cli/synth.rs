@@ -7,28 +7,27 @@
 //! Prompts are handled in chunks and each chunk is stored at once, so a crash loses at most
 //! one chunk; a re-run asks only for prompts still without a test. Then every unvalidated test
 //! (this run's, or one an earlier run stored and did not validate) runs in the sandbox against
-//! a stub and twice against its reference (`rrtf_evolve::synth::validate` judges the runs):
-//! it becomes `valid`, or `invalid` with the rule that rejected it. Only valid tests are run by
-//! `rrtf exec`. Each run also flags synthesized tests that executed responses were run against
-//! and none passed. Requests are budgeted and stored in the request ledger (`cli/ledger.rs`).
+//! a stub and twice against its reference (the protocol and its typed verdict are
+//! `rrtf_evolve::validation`'s): it becomes `valid`, or `invalid` with the rule that rejected
+//! it. Only valid tests are run by `rrtf exec`. Each run also flags synthesized tests that
+//! executed responses were run against and none passed. Requests are budgeted and stored in the request ledger (`cli/ledger.rs`).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
+use std::convert::Infallible;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
 
 use anyhow::Result;
 use clap::Args;
 use rrtf_config::RoundConfig;
 use rrtf_evolve::synth;
-use rrtf_exec::{ExecConfig, ExecResult, Executor, Job, Language};
+use rrtf_evolve::validation::{self, Candidate, Tally};
+use rrtf_exec::{ExecConfig, Executor, Language};
+use rrtf_llm::fanout::{FanOut, keyed};
 use rrtf_llm::render::{TaskKind, render};
-use rrtf_llm::{
-    Answerer, Backend, GenRequest, HttpBackend, Params, RetryPolicy, request_key, request_seed,
-};
-use rrtf_store::{ModelRole, NewSynthTest, Store, UnvalidatedTest};
+use rrtf_llm::{Answerer, Backend, HttpBackend, Params, RetryPolicy};
+use rrtf_store::{ModelRole, NewSynthTest, Store};
 use serde_json::{Value, json};
-use tokio::sync::Semaphore;
 
 use super::exec::lift;
 use super::ledger::{self, Metering};
@@ -42,14 +41,6 @@ pub struct SynthArgs {
     /// Write tests for at most this many prompts (for a trial run).
     #[arg(long)]
     pub max_prompts: Option<u64>,
-}
-
-/// How one request ended.
-enum Asked {
-    Answer(rrtf_llm::Generation),
-    Failed(String),
-    /// Not sent: the endpoint stopped (a fatal rejection, or the budget).
-    Unsent,
 }
 
 pub async fn synth_tests(ctx: &Ctx, args: SynthArgs) -> Result<()> {
@@ -87,83 +78,60 @@ pub async fn synth_tests(ctx: &Ctx, args: SynthArgs) -> Result<()> {
         .await?;
     let prompts = store.prompts_without_tests(args.max_prompts).await?;
     let run = store
-        .begin_run(
-            config.round.number,
+        .begin_run(&rrtf_pipeline::round_run(
+            &config,
             "synth-tests",
-            &config.snapshot_json(),
-            &config.hash(),
-            Some(super::REVISION),
-            Some(config.round.seed as i64),
-        )
+            super::REVISION,
+        ))
         .await?;
     let metering = Metering::start(&store, &config, run.id, "synth-tests", endpoint, http).await?;
     let backend: Arc<dyn Backend> = metering.backend.clone();
     let answerer = Answerer::of(endpoint)?;
     let bar = progress_bar(ctx, prompts.len() as u64, "writing tests");
-    let permits = Arc::new(Semaphore::new(endpoint.concurrency.max(1) as usize));
-    let fatal: Arc<Mutex<Option<String>>> = Arc::default();
+    let fan = FanOut::new(endpoint.concurrency as usize);
     let (mut stored, mut invalid, mut failed, mut unsent) =
         (0u64, BTreeMap::<String, u64>::new(), 0u64, 0u64);
     let (mut tokens_in, mut tokens_out) = (0u64, 0u64);
     let mut first_failure = None;
     for chunk in prompts.chunks(endpoint.concurrency.max(1) as usize * 4) {
-        let mut set = tokio::task::JoinSet::new();
-        for p in chunk {
-            let text = synth::request(&p.text, &p.language);
-            let prompt = render(TaskKind::Instruction, &text, &p.language, endpoint);
-            let mut params = Params {
-                temperature: endpoint.temperatures[0],
-                top_p: endpoint.top_p,
-                max_tokens: Some(endpoint.max_tokens),
-                stop: endpoint.explicit_stop(),
-                seed: None,
-            };
-            let key = request_key(&answerer, &prompt, &params, 0, config.round.seed);
-            params.seed = Some(request_seed(&key));
-            let req = GenRequest { prompt, params };
-            let (backend, permits, fatal, id, language) = (
-                backend.clone(),
-                permits.clone(),
-                fatal.clone(),
-                p.id,
-                p.language.clone(),
-            );
-            set.spawn(async move {
-                let _permit = permits.acquire_owned().await.expect("open");
-                if fatal.lock().expect("lock").is_some() {
-                    return (id, language, Asked::Unsent);
-                }
-                match backend.generate(&req).await {
-                    Ok(g) => (id, language, Asked::Answer(g)),
-                    Err(e) => {
-                        if e.is_fatal_for_endpoint() {
-                            fatal
-                                .lock()
-                                .expect("lock")
-                                .get_or_insert_with(|| e.to_string());
-                        }
-                        if e.not_sent() {
-                            (id, language, Asked::Unsent)
-                        } else {
-                            (id, language, Asked::Failed(e.to_string()))
-                        }
-                    }
-                }
-            });
-        }
+        let mut answers = Vec::new();
+        let out = fan
+            .run(
+                chunk,
+                |_| Ok::<(), Infallible>(()),
+                |p, (), slot| {
+                    let text = synth::request(&p.text, &p.language);
+                    let prompt = render(TaskKind::Instruction, &text, &p.language, endpoint);
+                    let req = keyed(
+                        &answerer,
+                        prompt,
+                        Params::for_stage(endpoint),
+                        0,
+                        config.round.seed,
+                    )
+                    .request;
+                    let (backend, id, language) = (backend.clone(), p.id, p.language.clone());
+                    async move { (id, language, slot.send(&*backend, &req).await) }
+                },
+                |answer| {
+                    bar.inc(1);
+                    answers.push(answer);
+                },
+            )
+            .await;
+        unsent += out.unsent.len() as u64;
+        bar.inc(out.unsent.len() as u64);
         let mut rows = Vec::new();
-        while let Some(done) = set.join_next().await {
-            let (prompt_id, language, result) = done?;
-            bar.inc(1);
+        for (prompt_id, language, result) in answers {
             let g = match result {
-                Asked::Answer(g) => g,
-                Asked::Failed(e) => {
-                    failed += 1;
-                    first_failure.get_or_insert(e);
+                Ok(g) => g,
+                Err(e) if e.not_sent() => {
+                    unsent += 1;
                     continue;
                 }
-                Asked::Unsent => {
-                    unsent += 1;
+                Err(e) => {
+                    failed += 1;
+                    first_failure.get_or_insert(e.to_string());
                     continue;
                 }
             };
@@ -224,7 +192,7 @@ pub async fn synth_tests(ctx: &Ctx, args: SynthArgs) -> Result<()> {
     let stopped = if at_budget {
         Some(ledger::budget_stop(&args.config, &config, round_spent))
     } else {
-        fatal.lock().expect("lock").clone()
+        fan.stopped()
     };
     let summary = json!({
         "run": run.id,
@@ -259,9 +227,9 @@ pub async fn synth_tests(ctx: &Ctx, args: SynthArgs) -> Result<()> {
                 prompts.len(),
                 invalid.values().sum::<u64>(),
                 invalid,
-                validation["validated"],
-                validation["valid"],
-                validation["rejected"],
+                validation.validated,
+                validation.valid,
+                summary["validation"]["rejected"],
                 totals
             );
             let screened = super::decontaminate::summary_text(&summary["decontamination"]);
@@ -289,134 +257,45 @@ pub async fn synth_tests(ctx: &Ctx, args: SynthArgs) -> Result<()> {
 /// Tests validated per committed batch.
 const VALIDATION_BATCH: usize = 64;
 
-/// The executor's verdict as the validation rules read it.
-fn as_run(r: &ExecResult) -> synth::Run {
-    synth::Run {
-        outcome: r.outcome.label().to_owned(),
-        tests_passed: r.tests_passed,
-        tests_total: r.tests_total,
-        marks: r.test_results.clone(),
-        detail: r.detail.clone(),
-    }
-}
-
-/// What a test is run against: the teacher's reference, else the code of the prompt's own
-/// reference answer (an imported dataset's solution).
-fn reference_of(t: &UnvalidatedTest) -> Option<String> {
-    t.reference.clone().or_else(|| {
-        t.prompt_reference
-            .as_deref()
-            .and_then(|r| rrtf_exec::extract::extract_code(r, Language::Python))
-    })
-}
-
-/// Run every unvalidated synthesized test against a stub and twice against its reference, and
-/// store the verdicts batch by batch. A test whose runs did not all come back from the executor
-/// stays unvalidated (the next run tries again): an executor failure is never the test's fault.
-async fn validate_pending(ctx: &Ctx, store: &Store, config: &RoundConfig) -> Result<Value> {
+/// Run every unvalidated synthesized test through `rrtf_evolve::validation` (a stub run and two
+/// against its reference) and store the verdicts batch by batch. A test whose runs did not all
+/// come back from the executor stays unvalidated (the next run tries again).
+async fn validate_pending(ctx: &Ctx, store: &Store, config: &RoundConfig) -> Result<Tally> {
     let pending = store.unvalidated_synth_tests().await?;
-    let mut rejected: BTreeMap<String, u64> = BTreeMap::new();
-    let (mut valid, mut left) = (0u64, 0u64);
+    let mut tally = Tally::default();
     if pending.is_empty() {
-        return Ok(
-            json!({ "validated": 0, "valid": 0, "rejected": rejected, "left_unvalidated": 0 }),
-        );
+        return Ok(tally);
     }
-    let x = &config.execution;
-    let mut cfg = ExecConfig {
-        timeout: Duration::from_secs_f64(x.timeout_s),
-        memory_mb: x.memory_mb,
-        output_limit_kb: x.max_output_kb,
-        insecure_sandbox: x.insecure_sandbox,
-        ..ExecConfig::default()
-    };
-    if x.workers > 0 {
-        cfg.workers = x.workers as usize;
-    }
+    let cfg = rrtf_pipeline::exec_config(&config.execution, ExecConfig::default());
     let executor = tokio::task::block_in_place(|| Executor::new(cfg)).map_err(lift)?;
     executor
         .check_toolchains(&HashSet::from([Language::Python]))
         .map_err(lift)?;
     let bar = progress_bar(ctx, pending.len() as u64, "validating tests");
     for batch in pending.chunks(VALIDATION_BATCH) {
-        let mut verdicts: Vec<(i64, bool, String)> = Vec::new();
-        let mut jobs = Vec::new();
-        let mut runnable = Vec::new();
-        for (i, t) in batch.iter().enumerate() {
-            let entry = match (t.language.as_str(), &t.entry_point) {
-                ("python", Some(e)) => e.clone(),
-                ("python", None) => {
-                    verdicts.push((t.id, false, "not checkable: no entry point".into()));
-                    continue;
-                }
-                (other, _) => {
-                    verdicts.push((
-                        t.id,
-                        false,
-                        format!(
-                            "not checkable: only Python tests can be validated (language {other})"
-                        ),
-                    ));
-                    continue;
-                }
-            };
-            let key = i as u64 * 3;
-            let job = |key: u64, code: String| Job {
-                key,
-                language: Language::Python,
-                code: Some(code),
-                test: t.code.clone(),
-                entry_point: Some(entry.clone()),
-                prompt: None,
-            };
-            jobs.push(job(key, synth::stub(&entry)));
-            let reference = reference_of(t);
-            if let Some(r) = &reference {
-                jobs.push(job(key + 1, r.clone()));
-                jobs.push(job(key + 2, r.clone()));
-            }
-            runnable.push((i, t.id, reference.is_some()));
-        }
-        let results: HashMap<u64, ExecResult> =
-            tokio::task::block_in_place(|| executor.run_all(jobs))
-                .into_iter()
-                .map(|r| (r.key, r))
-                .collect();
-        for (i, id, has_reference) in runnable {
-            let key = i as u64 * 3;
-            let stub = results.get(&key);
-            let refs = (results.get(&(key + 1)), results.get(&(key + 2)));
-            let verdict = match (stub, refs, has_reference) {
-                (Some(s), (Some(a), Some(b)), true) => {
-                    synth::validate(&as_run(s), Some((&as_run(a), &as_run(b))))
-                }
-                (Some(s), _, false) => synth::validate(&as_run(s), None),
-                _ => {
-                    left += 1;
-                    continue;
-                }
-            };
-            verdicts.push(match verdict {
-                Ok(note) => (id, true, note),
-                Err(why) => (id, false, why),
-            });
-        }
-        for (_, ok, why) in &verdicts {
-            if *ok {
-                valid += 1;
-            } else {
-                let label = why.split(':').next().unwrap_or(why).to_owned();
-                *rejected.entry(label).or_default() += 1;
+        let candidates: Vec<Candidate> = batch
+            .iter()
+            .map(|t| Candidate {
+                language: t.language.clone(),
+                code: t.code.clone(),
+                entry_point: t.entry_point.clone(),
+                reference: Candidate::reference_of(
+                    t.reference.as_deref(),
+                    t.prompt_reference.as_deref(),
+                ),
+            })
+            .collect();
+        let verdicts = tokio::task::block_in_place(|| validation::validate(&executor, &candidates));
+        let mut rows: Vec<(i64, bool, String)> = Vec::new();
+        for (t, verdict) in batch.iter().zip(&verdicts) {
+            tally.add(verdict);
+            if let Some((valid, detail)) = verdict.stored() {
+                rows.push((t.id, valid, detail));
             }
         }
-        store.set_test_validation(&verdicts).await?;
+        store.set_test_validation(&rows).await?;
         bar.inc(batch.len() as u64);
     }
     bar.finish_and_clear();
-    Ok(json!({
-        "validated": valid + rejected.values().sum::<u64>(),
-        "valid": valid,
-        "rejected": rejected,
-        "left_unvalidated": left,
-    }))
+    Ok(tally)
 }

@@ -343,7 +343,7 @@ async fn train(ctx: &Ctx, a: RunArgs) -> anyhow::Result<()> {
             100.0 * params.trainable as f64 / params.total.max(1) as f64
         );
     }
-    let checkpoints = out_dir.join("checkpoints");
+    let checkpoints = rrtf_train::checkpoints_dir(&out_dir);
     if a.resume.is_none() {
         // A fresh run owns its output directory: an earlier run's checkpoints and metrics
         // would otherwise mix with this one's (and a later resume could pick them up).
@@ -525,14 +525,7 @@ impl StoreLog {
         let store = ctx.store().await?;
         let round = config.round.number;
         let run = store
-            .begin_run(
-                round,
-                "train",
-                &config.snapshot_json(),
-                &config.hash(),
-                Some(super::REVISION),
-                Some(config.round.seed as i64),
-            )
+            .begin_run(&rrtf_pipeline::round_run(config, "train", super::REVISION))
             .await?;
         let training = store
             .begin_training(
@@ -614,43 +607,5 @@ impl StoreLog {
             store.close().await;
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::path::Path;
-
-    /// A checkpoint directory as `Trainer::save_checkpoint` leaves it (tensor files of any
-    /// content, `state.json` recording their sizes).
-    fn fake_checkpoint(dir: &Path, step: u64) {
-        std::fs::create_dir_all(dir).unwrap();
-        std::fs::write(dir.join("model.bpk"), vec![7u8; 100]).unwrap();
-        std::fs::write(dir.join("optim.bpk"), vec![7u8; 50]).unwrap();
-        let state = serde_json::json!({
-            "step": step, "total_steps": 10, "epoch": 0, "cursor": 0, "seed": 1, "data_hash": 2,
-            "files": {"model.bpk": 100, "optim.bpk": 50},
-        });
-        std::fs::write(dir.join("state.json"), state.to_string()).unwrap();
-    }
-
-    /// Issue 16 item 6: `rrtf round` and `rrtf sweep` resume from the newest *complete*
-    /// checkpoint: a half-written `state.json` or a truncated weights file (a save killed
-    /// mid-write) is not taken, so the round neither retrains from scratch nor loads garbage.
-    #[test]
-    fn round_resumes_from_the_newest_complete_checkpoint() {
-        let tmp = tempfile::tempdir().unwrap();
-        let ck = tmp.path().join("checkpoints");
-        fake_checkpoint(&ck.join("step-2"), 2);
-        fake_checkpoint(&ck.join("step-4"), 4);
-        let state = std::fs::read_to_string(ck.join("step-4/state.json")).unwrap();
-        std::fs::write(ck.join("step-4/state.json"), &state[..state.len() / 2]).unwrap();
-        fake_checkpoint(&ck.join("step-6"), 6);
-        std::fs::write(ck.join("step-6/model.bpk"), vec![7u8; 10]).unwrap();
-        fake_checkpoint(&ck.join(".step-8.tmp"), 8);
-        assert_eq!(
-            super::super::round::latest_checkpoint(tmp.path()),
-            Some(ck.join("step-2"))
-        );
     }
 }

@@ -5,6 +5,9 @@
 //! process group, killed with the client.
 //!
 //! A missing browser fails the test (never skips it) and names the package to install.
+// Test code that starts headless Chromium, the browser the web review is tested in: the clippy.toml
+// rule against `Command::new` is for library code.
+#![allow(clippy::disallowed_methods)]
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};

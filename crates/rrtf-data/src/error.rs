@@ -83,6 +83,13 @@ pub enum DataError {
     },
     #[error("invalid option: {0}")]
     Option(String),
+    /// A review names a response of another prompt (a reorder's list).
+    #[error("response {response} does not answer prompt {prompt}; its responses are {known:?}")]
+    NotInPrompt {
+        response: i64,
+        prompt: i64,
+        known: Vec<i64>,
+    },
     #[error(transparent)]
     Store(#[from] rrtf_store::StoreError),
 }
@@ -91,7 +98,10 @@ impl DataError {
     /// True when the user's file or options are at fault (exit code 2), not the machine.
     pub fn is_user_error(&self) -> bool {
         match self {
-            DataError::Row { .. } | DataError::Format { .. } | DataError::Option(_) => true,
+            DataError::Row { .. }
+            | DataError::Format { .. }
+            | DataError::Option(_)
+            | DataError::NotInPrompt { .. } => true,
             DataError::Read { source, .. } => source.kind() == std::io::ErrorKind::NotFound,
             DataError::Write { .. } => false,
             DataError::Store(e) => e.is_user_error(),

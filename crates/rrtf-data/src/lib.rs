@@ -8,6 +8,7 @@
 //!
 //! Export writes ranked data in the formats that TRL, LLaMA-Factory and KTO trainers read, and our
 //! listwise `rrtf` format, with operator reviews applied and a manifest of counts and hashes.
+//! Review actions themselves are checked and appended through [`review::record`].
 //! This crate writes no SQL and decides no scores.
 
 mod error;

@@ -14,11 +14,21 @@
 //! the operator did not place, in the order the operator gave; the others keep the ranker's
 //! tiers among themselves. Pairs are derived from these tiers, so they always agree with the
 //! reviewed order, even where an operator preferred a response the ranker scored lower.
+//!
+//! [`record`] is the one path by which review actions are checked and appended (the CLI's
+//! `rrtf review pin|...` and the web review both call it); [`effective_order`] is the order
+//! `rrtf review show` and the web review display, computed by the same [`apply_reviews`] that
+//! export and training use.
 
 use std::collections::{HashMap, HashSet};
 
-use rrtf_store::{RankedGroup, Review, ReviewAction};
+use rrtf_store::{
+    ModelRole, NewReview, Outcome, PromptDetail, PromptKind, RankedGroup, RankedResponse, Review,
+    ReviewAction, Store,
+};
 use serde::Serialize;
+
+use crate::DataError;
 
 /// A ranked group after reviews. `responses` are in effective order, each with its own ranker
 /// score (`.score`); `tiers[i]` is the effective preference tier of `responses[i]` (0 = best,
@@ -211,11 +221,83 @@ pub fn apply_reviews(
     (out, summary)
 }
 
+/// Check and append one review to the audit trail; the CLI and `rrtf review serve` both
+/// record through here. A reorder may list only the prompt's own responses
+/// ([`DataError::NotInPrompt`] otherwise, a user error). Returns the review's id.
+pub async fn record(store: &Store, review: NewReview) -> Result<i64, DataError> {
+    if review.action == ReviewAction::Reorder {
+        let prompt_id = review.prompt_id;
+        let detail = store.prompt_detail(&prompt_id.to_string(), None).await?;
+        let known: Vec<i64> = detail.responses.iter().map(|r| r.response_id).collect();
+        let order = review
+            .payload
+            .as_ref()
+            .and_then(|p| p["order"].as_array())
+            .cloned()
+            .unwrap_or_default();
+        for id in order.iter().filter_map(serde_json::Value::as_i64) {
+            if !known.contains(&id) {
+                return Err(DataError::NotInPrompt {
+                    response: id,
+                    prompt: prompt_id,
+                    known,
+                });
+            }
+        }
+    }
+    Ok(store.add_review(&review).await?)
+}
+
+/// The order exports and training see after reviews, for a prompt's ranked responses (those
+/// with a position under the ranker `detail` was read with; unranked ones are left out).
+pub fn effective_order(d: &PromptDetail) -> Vec<i64> {
+    let responses: Vec<RankedResponse> = d
+        .responses
+        .iter()
+        .filter(|r| r.position.is_some())
+        .map(|r| RankedResponse {
+            response_id: r.response_id,
+            model: r.model.clone(),
+            role: r.role.parse().unwrap_or(ModelRole::Student),
+            temperature: r.temperature,
+            sample_index: r.sample_index,
+            raw_text: String::new(),
+            code: None,
+            finish_reason: r.finish_reason.clone(),
+            score: r.score.unwrap_or(0.0),
+            tier: 0,
+            outcome: r
+                .outcome
+                .as_deref()
+                .and_then(|o| o.parse().ok())
+                .unwrap_or(Outcome::Crashed),
+            tests_passed: r.tests_passed.unwrap_or(0),
+            tests_total: r.tests_total.unwrap_or(0),
+            components: serde_json::Value::Null,
+        })
+        .collect();
+    let group = RankedGroup {
+        prompt_id: d.prompt.prompt_id,
+        round: d.prompt.round,
+        source: d.prompt.source.clone(),
+        source_id: d.prompt.source_id.clone(),
+        lineage: String::new(),
+        kind: d.prompt.kind.parse().unwrap_or(PromptKind::Instruction),
+        language: d.prompt.language.clone(),
+        prompt: String::new(),
+        responses,
+    };
+    let (groups, _) = apply_reviews(vec![group], &d.reviews);
+    groups
+        .first()
+        .map(|g| g.group.responses.iter().map(|r| r.response_id).collect())
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::pairs::{PairSpec, PairStrategy, pairs};
-    use rrtf_store::{ModelRole, Outcome, PromptKind, RankedResponse};
     use serde_json::json;
 
     /// A group of (response id, score, role, ranker tier), best first.

@@ -395,6 +395,71 @@ async fn reviews_are_honoured_by_every_export() {
     assert_eq!(report.rows, 2);
 }
 
+/// `review::record` is the one path reviews are appended by: a reorder listing another
+/// prompt's response is refused (a user error naming both, nothing appended), and
+/// `review::effective_order` (what `rrtf review show` and the web review display) follows the
+/// reviews in force.
+#[tokio::test]
+async fn record_checks_a_reorder_and_effective_order_follows_the_reviews() {
+    use rrtf_data::review::{effective_order, record};
+    let f = fixture().await;
+    let p0 = f.prompt_ids[0];
+    let ranker = "f".repeat(64);
+    let order = || async {
+        let d = f
+            .store
+            .prompt_detail(&p0.to_string(), Some(&ranker))
+            .await
+            .unwrap();
+        (effective_order(&d), d.reviews.len())
+    };
+    let review = |action, response_id, payload| NewReview {
+        prompt_id: p0,
+        response_id,
+        action,
+        payload,
+        author: "op".into(),
+        reason: None,
+    };
+    assert_eq!(order().await, (vec![1, 4], 0), "the ranker's order");
+    // Response 2 answers prompt 1.
+    let err = record(
+        &f.store,
+        review(ReviewAction::Reorder, None, Some(json!({"order": [4, 2]}))),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.is_user_error());
+    assert_eq!(
+        err.to_string(),
+        format!("response 2 does not answer prompt {p0}; its responses are [1, 4]")
+    );
+    assert_eq!(order().await, (vec![1, 4], 0), "nothing appended");
+    let id = record(
+        &f.store,
+        review(ReviewAction::Reorder, None, Some(json!({"order": [4]}))),
+    )
+    .await
+    .unwrap();
+    assert!(id > 0);
+    assert_eq!(order().await, (vec![4, 1], 1));
+    record(&f.store, review(ReviewAction::Exclude, Some(4), None))
+        .await
+        .unwrap();
+    assert_eq!(order().await, (vec![1], 2));
+    // A pin and a note need no check; a note changes nothing.
+    record(&f.store, review(ReviewAction::Include, Some(4), None))
+        .await
+        .unwrap();
+    record(&f.store, review(ReviewAction::Pin, Some(1), None))
+        .await
+        .unwrap();
+    record(&f.store, review(ReviewAction::Note, None, None))
+        .await
+        .unwrap();
+    assert_eq!(order().await, (vec![1, 4], 5));
+}
+
 /// Issue 15 point 19: the exec stage stores a completion prompt's program as prompt +
 /// completion; `--text code` exports the completion alone (TRL puts the prompt before it).
 #[tokio::test]

@@ -1,20 +1,23 @@
 //! One evolution step over a [`Backend`]: for each parent, choose a method (seeded), ask the
 //! evolver, apply the elimination rules, ask the judge (optional), then remove near-duplicates
-//! of everything kept and benchmark leaks. Requests run concurrently; results are filtered in
-//! parent order, so a run's outcome does not depend on which answer came first.
+//! of everything kept and benchmark leaks. Requests run concurrently (`rrtf_llm::fanout`: at
+//! most the endpoint's `concurrency` children in flight, none asked after a rejection every
+//! further request would get); results are filtered in parent order, so a run's outcome does
+//! not depend on which answer came first.
 //!
 //! Every child has a stable name, `{parent name}>{step}` (`>b{step}` for in-breadth), which is
 //! its `source_id`: the caller skips children already stored, so a re-run asks only for the
 //! missing ones, and the name is the lineage in readable form.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::convert::Infallible;
+use std::sync::Arc;
 
 use rrtf_config::{Endpoint, Evolution};
+use rrtf_llm::fanout::{FanOut, Halt, SendError, Slot, keyed};
 use rrtf_llm::render::with_system;
-use rrtf_llm::{Answerer, Backend, GenRequest, Params, request_key, request_seed};
+use rrtf_llm::{Answerer, Backend, GenRequest, Params};
 use serde::Serialize;
-use tokio::sync::Semaphore;
 
 use crate::decontam::Decontaminator;
 use crate::methods::{EVOLVER_SYSTEM, JUDGE_SYSTEM, choose, evolution_request, judge_request};
@@ -117,21 +120,13 @@ impl Evolver<'_> {
     /// never the teacher's `system` (which asks for code), then the method's template.
     fn request(&self, text: &str, name: &str) -> GenRequest {
         let prompt = with_system(EVOLVER_SYSTEM, text, self.endpoint);
-        let mut params = Params {
-            temperature: self.endpoint.temperatures[0],
-            top_p: self.endpoint.top_p,
-            max_tokens: Some(self.endpoint.max_tokens),
-            stop: self.endpoint.explicit_stop(),
-            seed: None,
-        };
         // The child's name is in the key, so children of equal text get different seeds.
         let answerer = Answerer {
             endpoint: name.to_owned(),
             ..self.answerer.clone()
         };
-        let key = request_key(&answerer, &prompt, &params, 0, self.round_seed);
-        params.seed = Some(request_seed(&key));
-        GenRequest { prompt, params }
+        let params = Params::for_stage(self.endpoint);
+        keyed(&answerer, prompt, params, 0, self.round_seed).request
     }
 }
 
@@ -146,48 +141,29 @@ pub async fn run_step(
     decontam: Option<&Decontaminator>,
     progress: &(dyn Fn(u64) + Sync),
 ) -> StepReport {
-    let permits = Arc::new(Semaphore::new(ev.endpoint.concurrency.max(1) as usize));
-    let usage: Arc<Mutex<Usage>> = Arc::default();
-    let fatal: Arc<Mutex<Option<String>>> = Arc::default();
-    let mut set = tokio::task::JoinSet::new();
-    for (order, (pi, name, method)) in todo.into_iter().enumerate() {
+    let fan = FanOut::new(ev.endpoint.concurrency as usize);
+    let mut usage = Usage::default();
+    let mut results = Vec::new();
+    let task = |(order, (pi, name, method)): (usize, (usize, String, String)), (), slot: Slot| {
         let parent_text = parents[pi].text.clone();
         let req_text =
             evolution_request(&method, &parent_text).expect("configured methods have templates");
         let evolve_req = ev.request(&req_text, &name);
         let judge = ev.config.judge_no_new_information;
-        let (backend, permits, max_ratio) = (
-            ev.backend.clone(),
-            permits.clone(),
-            ev.config.max_length_ratio,
-        );
-        let (usage, fatal) = (usage.clone(), fatal.clone());
+        let (backend, max_ratio) = (ev.backend.clone(), ev.config.max_length_ratio);
         let endpoint = ev.endpoint.clone();
-        set.spawn(async move {
-            let _permit = permits.acquire_owned().await.expect("open");
-            let send = async |req: &GenRequest| {
-                if let Some(msg) = fatal.lock().expect("lock").clone() {
-                    return Err(format!("not sent, the endpoint stopped: {msg}"));
+        async move {
+            let mut usage = Usage::default();
+            let mut send = async |req: &GenRequest| match slot.send(&*backend, req).await {
+                Ok(g) => {
+                    usage.add(&g);
+                    Ok(g)
                 }
-                match backend.generate(req).await {
-                    Ok(g) => {
-                        usage.lock().expect("lock").add(&g);
-                        Ok(g)
-                    }
-                    Err(e) => {
-                        if e.is_fatal_for_endpoint() {
-                            fatal
-                                .lock()
-                                .expect("lock")
-                                .get_or_insert_with(|| e.to_string());
-                        }
-                        Err(e.to_string())
-                    }
-                }
+                Err(e) => Err(e.to_string()),
             };
             let answer = match send(&evolve_req).await {
                 Ok(g) => g.text.trim().to_owned(),
-                Err(e) => return (order, pi, name, method, Err(e)),
+                Err(e) => return (order, pi, name, method, Err(e), usage),
             };
             let mut dropped = eliminate(&parent_text, &answer, max_ratio);
             if dropped.is_none() && judge {
@@ -206,21 +182,40 @@ pub async fn run_step(
                         ));
                     }
                     Ok(_) => {}
-                    Err(e) => return (order, pi, name, method, Err(format!("judge: {e}"))),
+                    Err(e) => {
+                        return (order, pi, name, method, Err(format!("judge: {e}")), usage);
+                    }
                 }
             }
-            (order, pi, name, method, Ok((answer, dropped)))
-        });
-    }
-    let mut results = Vec::new();
-    while let Some(r) = set.join_next().await {
-        results.push(r.expect("evolution task"));
-        progress(1);
+            (order, pi, name, method, Ok((answer, dropped)), usage)
+        }
+    };
+    let out = fan
+        .run(
+            todo.into_iter().enumerate(),
+            |_| Ok::<(), Infallible>(()),
+            task,
+            |(order, pi, name, method, result, used)| {
+                usage.requests += used.requests;
+                usage.prompt_tokens += used.prompt_tokens;
+                usage.completion_tokens += used.completion_tokens;
+                results.push((order, pi, name, method, result));
+                progress(1);
+            },
+        )
+        .await;
+    // Children never asked: the endpoint stopped.
+    if let Some(Halt::Endpoint(msg)) = &out.halted {
+        let why = SendError::Stopped(msg.clone()).to_string();
+        for (order, (pi, name, method)) in out.unsent {
+            results.push((order, pi, name, method, Err(why.clone())));
+            progress(1);
+        }
     }
     results.sort_by_key(|r| r.0);
     let mut report = StepReport {
-        usage: *usage.lock().expect("lock"),
-        stopped: fatal.lock().expect("lock").clone(),
+        usage,
+        stopped: fan.stopped(),
         ..StepReport::default()
     };
     for (_, pi, name, method, result) in results {

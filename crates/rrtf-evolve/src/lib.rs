@@ -14,9 +14,13 @@
 //! - [`evolve`]: the driver over a [`rrtf_llm::Backend`]: steps, concurrency, the filters in
 //!   order, and a report of what was dropped and why.
 //! - [`synth`]: unit-test synthesis: the request for a prompt without tests and the static
-//!   checks of the teacher's answer (running the tests is the executor's job).
+//!   checks of the teacher's answer.
+//! - [`validation`]: the dynamic validation of a synthesized test: the protocol of three
+//!   sandboxed runs (a stub, the reference twice) handed to an `rrtf_exec::Executor`, and the
+//!   typed verdict ([`validation::Rejection`] names the rule).
 //!
-//! No HTTP of its own (it calls a `Backend`) and no SQL (the binary stores the result).
+//! No HTTP of its own (it calls a `Backend`), no SQL (the binary stores the result) and no
+//! process of its own (the executor runs the tests).
 
 pub mod decontam;
 pub mod evolve;
@@ -24,3 +28,4 @@ pub mod methods;
 pub mod minhash;
 pub mod rules;
 pub mod synth;
+pub mod validation;

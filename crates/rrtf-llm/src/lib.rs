@@ -14,6 +14,9 @@
 //!   serves it, [`served_by`]; messages, parameters, sample index, seed), stored as
 //!   `responses.request_hash`.
 //! - [`render`]: prompt rendering for each (prompt kind, endpoint kind), from `prompts/`.
+//! - [`fanout`]: keyed requests ([`fanout::keyed`]) sent to one endpoint by a bounded fan-out
+//!   ([`fanout::FanOut`]) that stops at the first rejection every further request would get;
+//!   the sampler, evolve and synth-tests all send through it.
 //! - [`sampler`]: every planned request exactly once, bounded concurrency per teacher,
 //!   results handed to a [`sampler::Sink`] as they arrive.
 //!
@@ -24,6 +27,7 @@
 
 mod client;
 mod error;
+pub mod fanout;
 mod key;
 mod ledger;
 mod limit;

@@ -4,6 +4,8 @@
 //! idempotency key; the caller drops the jobs whose key is already stored. [`run`] sends the
 //! rest with at most `concurrency` requests in flight per endpoint, all endpoints at once, and
 //! hands answers to a [`Sink`] in small batches (whatever has arrived since the last write).
+//! Each endpoint is a [`FanOut`] (keyed requests, bounded fan-out, the fatal-endpoint stop, as
+//! evolve and synth-tests send theirs) whose `admit` check is the stop flag and the budget.
 //!
 //! - Invariant: a request's concurrency permit is released only after its answer was stored
 //!   (or it failed), so at any moment at most `Σ concurrency` requests were sent and not yet
@@ -22,13 +24,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use rrtf_config::Endpoint;
 use serde::Serialize;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::sync::mpsc;
 
+use crate::fanout::{FanOut, Halt, Keyed, SendError, Slot, keyed};
 use crate::ledger::cost_usd;
 use crate::render::{TaskKind, render};
 use crate::{
     Answerer, Backend, BoxFuture, Budget, GenRequest, Generation, Ledger, LlmError, Params,
-    RequestRecord, answer_cost, request_key, request_key_v1, request_seed,
+    RequestRecord, answer_cost, request_key_v1,
 };
 
 /// A stored prompt, as the sampler needs it.
@@ -74,14 +77,13 @@ pub fn plan(tasks: &[Task], endpoints: &[Endpoint], round_seed: u64) -> Result<V
             let stop = ep.sampling_stop(task.kind == TaskKind::Completion);
             for &temperature in &ep.temperatures {
                 for sample_index in 0..ep.samples {
-                    let mut params = Params {
+                    let params = Params {
                         temperature,
                         top_p: ep.top_p,
                         max_tokens: Some(ep.max_tokens),
                         stop: stop.clone(),
                         seed: None,
                     };
-                    let key = request_key(answerer, &prompt, &params, sample_index, round_seed);
                     let legacy_key = remote.then(|| {
                         request_key_v1(
                             &ep.name,
@@ -92,7 +94,8 @@ pub fn plan(tasks: &[Task], endpoints: &[Endpoint], round_seed: u64) -> Result<V
                             round_seed,
                         )
                     });
-                    params.seed = Some(request_seed(&key));
+                    let Keyed { key, request } =
+                        keyed(answerer, prompt.clone(), params, sample_index, round_seed);
                     jobs.push(Job {
                         endpoint: e,
                         prompt_id: task.prompt_id,
@@ -100,10 +103,7 @@ pub fn plan(tasks: &[Task], endpoints: &[Endpoint], round_seed: u64) -> Result<V
                         sample_index,
                         key,
                         legacy_key,
-                        request: GenRequest {
-                            prompt: prompt.clone(),
-                            params,
-                        },
+                        request,
                     });
                 }
             }
@@ -207,14 +207,14 @@ pub async fn run(
     for job in jobs {
         queues[job.endpoint].push(job);
     }
-    let (tx, mut rx) = mpsc::unbounded_channel::<(Done, OwnedSemaphorePermit)>();
+    let (tx, mut rx) = mpsc::unbounded_channel::<(Done, Slot)>();
     let mut dispatchers = tokio::task::JoinSet::new();
     for (lane, queue) in lanes.iter().zip(queues) {
         let lane = LaneHandle {
             name: lane.name.clone(),
             model: lane.model.clone(),
             backend: lane.backend.clone(),
-            permits: Arc::new(Semaphore::new(lane.concurrency.max(1))),
+            concurrency: lane.concurrency,
             prices: (lane.price_per_1k_input, lane.price_per_1k_output),
         };
         dispatchers.spawn(dispatch(lane, queue, shared.clone(), tx.clone()));
@@ -224,16 +224,16 @@ pub async fn run(
     let mut stored: BTreeMap<usize, u64> = BTreeMap::new();
     let mut batch = Vec::new();
     let mut failures = Vec::new();
-    let mut permits = Vec::new();
+    let mut slots = Vec::new();
     while let Some(first) = rx.recv().await {
         let mut next = Some(first);
-        while let Some((done, permit)) = next.take() {
+        while let Some((done, slot)) = next.take() {
             match done {
                 Done::Answer(a) => batch.push(a),
                 Done::Failed(f) => failures.push(f),
             }
-            permits.push(permit);
-            if permits.len() < 256 {
+            slots.push(slot);
+            if slots.len() < 256 {
                 next = rx.try_recv().ok();
             }
         }
@@ -244,10 +244,10 @@ pub async fn run(
         for a in &batch {
             *stored.entry(a.endpoint).or_default() += 1;
         }
-        progress(permits.len() as u64);
+        progress(slots.len() as u64);
         batch.clear();
         failures.clear();
-        permits.clear(); // stored: the lanes may send the next requests
+        slots.clear(); // stored: the lanes may send the next requests
     }
 
     let mut reports = BTreeMap::new();
@@ -263,7 +263,7 @@ pub async fn run(
     Ok(reports)
 }
 
-/// A finished request, handed to the writer with its permit.
+/// A finished request, handed to the writer with its slot.
 enum Done {
     Answer(Answer),
     Failed(Failure),
@@ -273,56 +273,47 @@ struct LaneHandle {
     name: String,
     model: String,
     backend: Arc<dyn Backend>,
-    permits: Arc<Semaphore>,
+    concurrency: usize,
     prices: (f64, f64),
 }
 
-/// One endpoint's loop: take a permit, reserve the budget, send; the request task hands the
-/// answer (with its permit) to the writer.
+/// How one request task ended, for the lane's report.
+enum Request {
+    Answered,
+    /// Sent and failed (the error's message).
+    Failed(String),
+    /// Not sent after all: the endpoint stopped while the task was starting.
+    Unsent,
+}
+
+/// One endpoint's loop ([`FanOut`]): take a slot, check the stop flag, reserve the budget,
+/// send; the request task hands the answer (with its slot) to the writer.
 async fn dispatch(
     lane: LaneHandle,
     queue: Vec<Job>,
     shared: Arc<Shared>,
-    tx: mpsc::UnboundedSender<(Done, OwnedSemaphorePermit)>,
+    tx: mpsc::UnboundedSender<(Done, Slot)>,
 ) -> (String, LaneReport) {
     let total = queue.len() as u64;
-    let fatal: Arc<std::sync::Mutex<Option<String>>> = Arc::default();
-    let report = Arc::new(std::sync::Mutex::new(LaneReport::default()));
-    let mut requests = tokio::task::JoinSet::new();
-    let mut stopped = None;
-    for job in queue {
-        let permit = lane
-            .permits
-            .clone()
-            .acquire_owned()
-            .await
-            .expect("semaphore open");
-        if let Some(msg) = fatal.lock().expect("lock").clone() {
-            stopped = Some(Stopped::Endpoint(msg));
-            break;
-        }
+    let mut report = LaneReport::default();
+    let prices = lane.prices;
+    let admit = |job: &Job| {
         if shared.stop.load(Ordering::Relaxed) {
-            stopped = Some(Stopped::Interrupted);
-            break;
+            return Err(Stopped::Interrupted);
         }
         let (est_in, est_out) = job.request.token_estimate();
-        let reserve = cost_usd(est_in, est_out, lane.prices.0, lane.prices.1);
+        let reserve = cost_usd(est_in, est_out, prices.0, prices.1);
         if !shared.budget.try_reserve(reserve) {
-            stopped = Some(Stopped::Budget);
-            break;
+            return Err(Stopped::Budget);
         }
-        report.lock().expect("lock").sent += 1;
-        let (backend, shared, tx, fatal, report) = (
-            lane.backend.clone(),
-            shared.clone(),
-            tx.clone(),
-            fatal.clone(),
-            report.clone(),
-        );
-        let (name, model, prices) = (lane.name.clone(), lane.model.clone(), lane.prices);
-        requests.spawn(async move {
+        Ok((est_in, reserve))
+    };
+    let task = |job: Job, (est_in, reserve): (u64, f64), slot: Slot| {
+        let (backend, shared, tx) = (lane.backend.clone(), shared.clone(), tx.clone());
+        let (name, model) = (lane.name.clone(), lane.model.clone());
+        async move {
             let started = std::time::Instant::now();
-            match backend.generate(&job.request).await {
+            match slot.send(&*backend, &job.request).await {
                 Ok(g) => {
                     let cost = answer_cost(&g, est_in, prices.0, prices.1);
                     shared.budget.settle(reserve, cost);
@@ -346,39 +337,47 @@ async fn dispatch(
                     };
                     // The writer is gone only when the run is failing; the answer is lost
                     // with it, as a crash would lose it.
-                    let _ = tx.send((Done::Answer(answer), permit));
+                    let _ = tx.send((Done::Answer(answer), slot));
+                    Request::Answered
                 }
-                Err(e) => {
+                Err(SendError::Stopped(_)) => {
+                    shared.budget.settle(reserve, 0.0);
+                    Request::Unsent
+                }
+                Err(SendError::Failed(e)) => {
                     shared.budget.settle(reserve, 0.0);
                     shared.ledger.update(&name, |s| {
                         *s.failed.entry(e.label().to_owned()).or_default() += 1
                     });
                     tracing::warn!(endpoint = %name, "request failed: {e}");
-                    let mut r = report.lock().expect("lock");
-                    r.failed += 1;
-                    r.first_error.get_or_insert_with(|| e.to_string());
-                    if e.is_fatal_for_endpoint() {
-                        fatal
-                            .lock()
-                            .expect("lock")
-                            .get_or_insert_with(|| e.to_string());
-                    }
-                    drop(r);
                     let latency = started.elapsed().as_millis() as u64;
-                    // Stored (for the ledger) before the permit is released.
+                    // Stored (for the ledger) before the slot is freed.
                     let failure = Failure {
                         endpoint: job.endpoint,
                         record: RequestRecord::failed(&name, &model, &job.key, &e, latency),
                     };
-                    let _ = tx.send((Done::Failed(failure), permit));
+                    let _ = tx.send((Done::Failed(failure), slot));
+                    Request::Failed(e.to_string())
                 }
             }
-        });
-    }
+        }
+    };
+    let out = FanOut::new(lane.concurrency)
+        .run(queue, admit, task, |sent| match sent {
+            Request::Answered => report.sent += 1,
+            Request::Failed(e) => {
+                report.sent += 1;
+                report.failed += 1;
+                report.first_error.get_or_insert(e);
+            }
+            Request::Unsent => {}
+        })
+        .await;
     drop(tx);
-    while requests.join_next().await.is_some() {}
-    let mut r = report.lock().expect("lock").clone();
-    r.unsent = total - r.sent;
-    r.stopped = stopped;
-    (lane.name, r)
+    report.unsent = total - report.sent;
+    report.stopped = out.halted.map(|h| match h {
+        Halt::Endpoint(msg) => Stopped::Endpoint(msg),
+        Halt::Refused(why) => why,
+    });
+    (lane.name, report)
 }

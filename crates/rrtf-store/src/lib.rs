@@ -45,7 +45,7 @@ pub use rank_inputs::{RankCandidate, RankPrompt};
 pub use rankings::{PromptRanking, RankedGroup, RankedResponse, RankerRef, ScoredResponse};
 pub use responses::PromptKey;
 pub use reviews::{NewReview, Review};
-pub use runs::RunRef;
+pub use runs::{NewRun, RunRef};
 pub use sampling::{ModelSpend, ResponseIdentity, SamplingPrompt};
 pub use status::{RoundStatus, StageStatus, Status};
 pub use synth_tests::{NewSynthTest, UnvalidatedTest};

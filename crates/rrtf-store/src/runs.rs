@@ -8,29 +8,35 @@ pub struct RunRef {
     pub id: i64,
 }
 
+/// A run to record: one invocation of a stage.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewRun {
+    pub round: i64,
+    /// `sample`, `round/train`, `sweep/variant`, ...
+    pub stage: String,
+    /// The validated configuration snapshot the stage runs under.
+    pub config_json: String,
+    pub config_hash: String,
+    /// The code's revision (the binary's git commit).
+    pub revision: Option<String>,
+    pub seed: Option<i64>,
+}
+
 impl Store {
-    /// Record the start of a stage run. `config_json` is the validated configuration snapshot.
-    pub async fn begin_run(
-        &self,
-        round: i64,
-        stage: &str,
-        config_json: &str,
-        config_hash: &str,
-        revision: Option<&str>,
-        seed: Option<i64>,
-    ) -> Result<RunRef> {
+    /// Record the start of a stage run.
+    pub async fn begin_run(&self, run: &NewRun) -> Result<RunRef> {
         let mut tx = self.pool.begin().await?;
-        crate::prompts::ensure_rounds(&mut tx, std::iter::once(round)).await?;
+        crate::prompts::ensure_rounds(&mut tx, std::iter::once(run.round)).await?;
         let id = sqlx::query_scalar(
             "INSERT INTO runs (round, stage, config_json, config_hash, revision, seed) \
              VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
         )
-        .bind(round)
-        .bind(stage)
-        .bind(config_json)
-        .bind(config_hash)
-        .bind(revision)
-        .bind(seed)
+        .bind(run.round)
+        .bind(&run.stage)
+        .bind(&run.config_json)
+        .bind(&run.config_hash)
+        .bind(&run.revision)
+        .bind(run.seed)
         .fetch_one(&mut *tx)
         .await?;
         tx.commit().await?;

@@ -30,6 +30,18 @@ pub struct TrainingCurves {
     pub points: Vec<MetricPoint>,
 }
 
+impl TrainingCurves {
+    /// One metric's (step, value) points, in step order: `split` is `train` or `eval`, `name`
+    /// the metric (`loss`, `preference_accuracy`, `tokens_per_s`, ...).
+    pub fn series(&self, split: &str, name: &str) -> Vec<(i64, f64)> {
+        self.points
+            .iter()
+            .filter(|p| p.split == split && p.name == name)
+            .map(|p| (p.step, p.value))
+            .collect()
+    }
+}
+
 /// A finished run of a stage.
 #[derive(Clone, Debug)]
 pub struct DoneRun {

@@ -335,7 +335,14 @@ async fn sampler_reads_kept_prompts_stored_keys_and_round_spend() {
     rows[1].cost_usd = Some(0.5);
     rows[1].round = 1;
     let run = store
-        .begin_run(1, "sample", "{}", "h", None, None)
+        .begin_run(&NewRun {
+            round: 1,
+            stage: "sample".into(),
+            config_json: "{}".into(),
+            config_hash: "h".into(),
+            revision: None,
+            seed: None,
+        })
         .await
         .unwrap();
     rows[1].run_id = Some(run.id);

@@ -164,7 +164,7 @@ impl EncodedGroup {
 const SPLIT_SALT: u64 = 0x5eed_0000_0000_0001;
 
 /// What [`encode_groups`] dropped.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EncodeStats {
     /// Groups kept.
     pub groups: usize,

@@ -29,6 +29,6 @@ pub use loss::{
     pair_counts, preference_accuracy,
 };
 pub use trainer::{
-    EvalMetrics, MetricsLog, StepMetrics, TrainState, Trainer, checkpoint_problem, evaluate,
-    latest_checkpoint, total_steps,
+    EvalMetrics, MetricsLog, StepMetrics, TrainState, Trainer, checkpoint_problem,
+    checkpoint_state, checkpoints_dir, evaluate, latest_checkpoint, total_steps,
 };

@@ -481,6 +481,17 @@ pub fn checkpoint_problem(dir: &Path) -> Option<String> {
     read_checkpoint(dir).err()
 }
 
+/// The run state saved in the checkpoint `dir` (its step and the run's total steps, ...), or
+/// why it is incomplete (as [`checkpoint_problem`] says).
+pub fn checkpoint_state(dir: &Path) -> std::result::Result<TrainState, String> {
+    read_checkpoint(dir)
+}
+
+/// Where a training run whose model goes to `output_dir` keeps its `step-N` checkpoints.
+pub fn checkpoints_dir(output_dir: &Path) -> PathBuf {
+    output_dir.join("checkpoints")
+}
+
 /// `checkpoints/step-N` with the largest N that is complete ([`checkpoint_problem`]); partial
 /// saves and damaged checkpoints are skipped.
 pub fn latest_checkpoint(checkpoints: &Path) -> Option<PathBuf> {

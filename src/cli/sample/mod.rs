@@ -128,14 +128,7 @@ pub async fn sample(ctx: &Ctx, args: SampleArgs) -> Result<()> {
         true => None,
         false => Some(
             store
-                .begin_run(
-                    round,
-                    "sample",
-                    &config.snapshot_json(),
-                    &config.hash(),
-                    Some(REVISION),
-                    Some(config.round.seed as i64),
-                )
+                .begin_run(&rrtf_pipeline::round_run(&config, "sample", REVISION))
                 .await?,
         ),
     };

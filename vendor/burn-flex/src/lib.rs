@@ -30,7 +30,9 @@ compile_error!(
 );
 
 mod backend;
+// rrtf patch begin: par
 mod par;
+// rrtf patch end
 mod layout;
 mod qtensor;
 mod strided_index;

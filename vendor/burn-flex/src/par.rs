@@ -1,3 +1,4 @@
+// rrtf patch file: par
 //! Multi-threaded element-wise loops (rrtf patch, see `VENDORED.md`).
 //!
 //! burn-flex 0.22.1 runs its element-wise kernels on one thread. These helpers split a flat

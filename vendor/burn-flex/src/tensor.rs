@@ -32,6 +32,7 @@ impl fmt::Debug for FlexTensor {
     }
 }
 
+// rrtf patch begin: tensor-alloc
 /// `n` zero bytes allocated as elements of `elem_size` bytes (rrtf patch, see `VENDORED.md`).
 ///
 /// `Bytes::from_bytes_vec` takes a `Vec<u8>`, whose alignment (1) is below the runtime's
@@ -77,6 +78,7 @@ fn copied_bytes(src: &[u8], elem_size: usize) -> Bytes {
     }
 }
 
+// rrtf patch end
 impl FlexTensor {
     /// Create a new tensor from bytes, layout, and dtype.
     pub fn new(data: Bytes, layout: Layout, dtype: DType) -> Self {
@@ -115,12 +117,16 @@ impl FlexTensor {
                 // Buffer exactly matches logical size; try zero-copy unwrap
                 match Arc::try_unwrap(self.data) {
                     Ok(bytes) => bytes,
+                    // rrtf patch begin: tensor-alloc
                     Err(arc) => copied_bytes(&arc[..expected_bytes], dtype_size(self.dtype)),
+                    // rrtf patch end
                 }
             } else {
                 // Contiguous at offset 0 but buffer is oversized (e.g., narrowed view).
                 // Truncate to exact logical size.
+                // rrtf patch begin: tensor-alloc
                 copied_bytes(&self.data[..expected_bytes], dtype_size(self.dtype))
+                // rrtf patch end
             };
             TensorData::from_bytes(bytes, self.layout.shape().clone(), self.dtype)
         } else {
@@ -278,7 +284,9 @@ impl FlexTensor {
     pub fn empty(shape: Shape, dtype: DType) -> Self {
         let num_elements = shape.num_elements();
         let elem_size = dtype_size(dtype);
+        // rrtf patch begin: tensor-alloc
         let bytes = zeroed_bytes(num_elements * elem_size, elem_size);
+        // rrtf patch end
         let layout = Layout::contiguous(shape);
         Self {
             data: Arc::new(bytes),
@@ -304,7 +312,9 @@ impl FlexTensor {
             "filled_typed: dtype size mismatch"
         );
         let n = shape.num_elements();
+        // rrtf patch begin: tensor-alloc
         let data = crate::par::filled(n, value); // rrtf patch: multi-threaded fill
+        // rrtf patch end
         let bytes = Bytes::from_elems(data);
         Self {
             data: Arc::new(bytes),

@@ -78,6 +78,7 @@ impl ZipNest {
         self.lhs_offset == 0 && self.lhs_is_dense()
     }
 
+    // rrtf patch begin: broadcast-threads
     /// The nest of dims `1..ndim` (same offsets): one index of the outermost dim (rrtf patch).
     /// Requires `ndim >= 2`.
     pub fn without_outer(&self) -> ZipNest {
@@ -90,6 +91,7 @@ impl ZipNest {
         inner
     }
 
+    // rrtf patch end
     /// Call `f(lhs_base, rhs_base)` once per innermost run, in
     /// row-major output order. The bases are storage indices of the
     /// first element of the run; offsets advance by stride addition,
@@ -228,6 +230,7 @@ where
         out.push(op(lhs[nest.lhs_offset], rhs[nest.rhs_offset]));
         return Some(out);
     }
+    // rrtf patch begin: broadcast-threads
     zip_nest_into(&nest, lhs, rhs, &op, &mut out.spare_capacity_mut()[..numel]);
     // SAFETY: `zip_nest_into` wrote all `numel` elements.
     unsafe { out.set_len(numel) };
@@ -321,6 +324,7 @@ fn zip_nest_into<L: Copy, R: Copy, Out, F: Fn(L, R) -> Out>(
         }),
     }
     assert_eq!(at, out.len(), "zip_nest_into: the nest must fill `out`");
+    // rrtf patch end
 }
 
 /// Apply `op` over a collapsed nest *in place*, writing the result back
@@ -340,9 +344,11 @@ fn zip_nest_into<L: Copy, R: Copy, Out, F: Fn(L, R) -> Out>(
 /// strided — and monomorphized per call site so LLVM autovectorizes it.
 pub(crate) fn zip_apply_inplace<D, S, F>(nest: &ZipNest, dst: &mut [D], src: &[S], op: F)
 where
+    // rrtf patch begin: broadcast-threads
     D: Copy + Send,
     S: Copy + Sync,
     F: Fn(D, S) -> D + Sync,
+    // rrtf patch end
 {
     debug_assert!(
         nest.lhs_is_dense(),
@@ -357,6 +363,7 @@ where
         // Empty tensor; `for_each_run` must not be entered.
         return;
     }
+    // rrtf patch begin: transposed-add
     if nest.ndim == 2
         && nest.lhs_is_dense_from_zero()
         && nest.rhs_strides[0] == 1
@@ -366,6 +373,8 @@ where
         zip_apply_inplace_transposed(nest, dst, src, &op);
         return;
     }
+    // rrtf patch end
+    // rrtf patch begin: broadcast-threads
     #[cfg(feature = "rayon")]
     if nest.ndim >= 2
         && nest.lhs_is_dense_from_zero()
@@ -425,6 +434,8 @@ fn par_outer_rows<T: Send>(
         });
 }
 
+// rrtf patch end
+// rrtf patch begin: transposed-add
 /// [`zip_apply_inplace`] for a row-major destination and a transposed source (rrtf patch, see
 /// `VENDORED.md`): source row stride 1, column stride > 1. Row by row, every source read is a
 /// cache line of its own; here blocks of [`TRANSPOSE_ROWS`] destination rows (in L2) are walked
@@ -467,6 +478,8 @@ where
 /// Destination rows per block of [`zip_apply_inplace_transposed`].
 const TRANSPOSE_ROWS: usize = 64;
 
+// rrtf patch end
+// rrtf patch begin: broadcast-threads
 /// The single-threaded loop nest of [`zip_apply_inplace`] (burn-flex's original body).
 fn zip_apply_inplace_serial<D, S, F>(nest: &ZipNest, dst: &mut [D], src: &[S], op: F)
 where
@@ -478,6 +491,7 @@ where
         dst[nest.lhs_offset] = op(dst[nest.lhs_offset], src[nest.rhs_offset]);
         return;
     }
+    // rrtf patch end
 
     let (len, l_st, r_st) = nest.inner();
     debug_assert_eq!(l_st, 1, "dense destination implies a contiguous inner run");

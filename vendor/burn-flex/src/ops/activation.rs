@@ -238,9 +238,11 @@ fn softmax_last(tensor: FloatTensor<Flex>) -> FloatTensor<Flex> {
     }
 }
 
+// rrtf patch begin: softmax-zero
 /// Elements of softmax output zeroed and then written while still in L2 (rrtf patch): 256 KiB.
 const L2_GROUP_ELEMS: usize = 1 << 16;
 
+// rrtf patch end
 fn softmax_last_f32(tensor: FlexTensor) -> FlexTensor {
     let shape = tensor.layout().shape().clone();
     let last = *shape.last().expect("softmax: empty shape");
@@ -250,6 +252,7 @@ fn softmax_last_f32(tensor: FlexTensor) -> FlexTensor {
     let input: &[f32] = tensor.storage();
     let n = input.len();
 
+    // rrtf patch begin: softmax-zero
     // rrtf patch (see `VENDORED.md`): the output is not zeroed up front (`vec![0.0; n]`, a
     // serial memset as large as the softmax, then streamed back in). Each task zeroes a group
     // of rows that fits in L2 just before the kernel writes it, so the zeros never reach memory
@@ -285,6 +288,7 @@ fn softmax_last_f32(tensor: FlexTensor) -> FlexTensor {
     }
     // SAFETY: the chunks cover all `n` elements and `run` initialised each one.
     unsafe { output.set_len(n) };
+    // rrtf patch end
 
     FlexTensor::new(
         Bytes::from_elems(output),

@@ -35,8 +35,10 @@ pub fn binary_op<F32Op, F64Op>(
     simd_hint: Option<BinaryOp>,
 ) -> FlexTensor
 where
+    // rrtf patch begin: sync-bounds
     F32Op: Fn(f32, f32) -> f32 + Copy + Sync,
     F64Op: Fn(f64, f64) -> f64 + Copy + Sync,
+    // rrtf patch end
 {
     debug_assert_eq!(lhs.dtype(), rhs.dtype(), "binary_op: dtype mismatch");
 
@@ -67,7 +69,9 @@ fn binary_op_f32<Op>(
     simd_hint: Option<BinaryOp>,
 ) -> FlexTensor
 where
+    // rrtf patch begin: sync-bounds
     Op: Fn(f32, f32) -> f32 + Sync,
+    // rrtf patch end
 {
     // In-place SIMD fast path: lhs unique contiguous at offset 0, rhs
     // contiguous (no broadcast).
@@ -82,12 +86,14 @@ where
         let lhs_storage: &mut [f32] = lhs.storage_mut();
         let l_slice = &mut lhs_storage[..l_end];
 
+        // rrtf patch begin: elementwise-threads
         crate::par::zip_chunks(l_slice, r_slice, |l, r| match simd_op {
             BinaryOp::Add => simd::add_inplace_f32(l, r),
             BinaryOp::Sub => simd::sub_inplace_f32(l, r),
             BinaryOp::Mul => simd::mul_inplace_f32(l, r),
             BinaryOp::Div => simd::div_inplace_f32(l, r),
         });
+        // rrtf patch end
         return lhs;
     }
 
@@ -107,12 +113,14 @@ where
         let rhs_storage: &mut [f32] = rhs.storage_mut();
         let r_slice = &mut rhs_storage[..r_end];
 
+        // rrtf patch begin: elementwise-threads
         crate::par::zip_chunks(r_slice, l_slice, |r, l| match simd_op {
             BinaryOp::Add => simd::add_inplace_f32(r, l),
             BinaryOp::Sub => simd::rsub_inplace_f32(r, l),
             BinaryOp::Mul => simd::mul_inplace_f32(r, l),
             BinaryOp::Div => simd::rdiv_inplace_f32(r, l),
         });
+        // rrtf patch end
         return rhs;
     }
 
@@ -138,7 +146,9 @@ fn binary_op_f32<Op>(
     _simd_hint: Option<BinaryOp>,
 ) -> FlexTensor
 where
+    // rrtf patch begin: sync-bounds
     Op: Fn(f32, f32) -> f32 + Sync,
+    // rrtf patch end
 {
     binary_op_typed(lhs, rhs, op)
 }
@@ -147,7 +157,9 @@ where
 pub(crate) fn binary_op_typed<E, Op>(mut lhs: FlexTensor, mut rhs: FlexTensor, op: Op) -> FlexTensor
 where
     E: Element + bytemuck::Pod,
+    // rrtf patch begin: sync-bounds
     Op: Fn(E, E) -> E + Sync,
+    // rrtf patch end
 {
     // In-place fast path: lhs unique, contiguous at offset 0, rhs contiguous
     if lhs.is_unique()
@@ -159,11 +171,13 @@ where
         let rhs_storage: &[E] = rhs.storage();
         let r_slice = &rhs_storage[r_start..r_end];
         let lhs_storage: &mut [E] = lhs.storage_mut();
+        // rrtf patch begin: elementwise-threads
         crate::par::zip_chunks(&mut lhs_storage[..l_end], r_slice, |ls, rs| {
             for (l, &r) in ls.iter_mut().zip(rs) {
                 *l = op(*l, r);
             }
         });
+        // rrtf patch end
         return lhs;
     }
 
@@ -210,7 +224,9 @@ where
         (Some((l_start, l_end)), Some((r_start, r_end))) => {
             let l_slice = &lhs_storage[l_start..l_end];
             let r_slice = &rhs_storage[r_start..r_end];
+            // rrtf patch begin: elementwise-threads
             crate::par::zip_map(l_slice, r_slice, &op)
+            // rrtf patch end
         }
         // Strided/broadcast fallback: collapse both layouts into a
         // joint loop nest with a specialized (autovectorizable) inner
@@ -218,7 +234,9 @@ where
         // fall through to the per-element StridedIter odometer.
         _ => {
             if let Some(result) =
+                // rrtf patch begin: broadcast-threads
                 crate::zip::zip_map_par(lhs_storage, lhs.layout(), rhs_storage, rhs.layout(), &op)
+                // rrtf patch end
             {
                 result
             } else if lhs.layout().num_dims() == 2 {
@@ -281,8 +299,10 @@ pub fn scalar_op<F32Op, F64Op>(
     f64_op: F64Op,
 ) -> FlexTensor
 where
+    // rrtf patch begin: sync-bounds
     F32Op: Fn(f32, f32) -> f32 + Copy + Sync,
     F64Op: Fn(f64, f64) -> f64 + Copy + Sync,
+    // rrtf patch end
 {
     let dtype = tensor.dtype();
 
@@ -310,18 +330,22 @@ where
 pub(crate) fn scalar_op_typed<E, Op>(mut tensor: FlexTensor, scalar: E, op: Op) -> FlexTensor
 where
     E: Element + bytemuck::Pod,
+    // rrtf patch begin: sync-bounds
     Op: Fn(E, E) -> E + Sync,
+    // rrtf patch end
 {
     // In-place fast path: unique, contiguous at offset 0
     if tensor.is_unique()
         && let Some((0, end)) = tensor.layout().contiguous_offsets()
     {
         let storage: &mut [E] = tensor.storage_mut();
+        // rrtf patch begin: elementwise-threads
         crate::par::for_each_chunk(&mut storage[..end], |c| {
             for x in c.iter_mut() {
                 *x = op(*x, scalar);
             }
         });
+        // rrtf patch end
         return tensor;
     }
 
@@ -331,7 +355,9 @@ where
     let storage: &[E] = tensor.storage();
 
     let result: Vec<E> = match tensor.layout().contiguous_offsets() {
+        // rrtf patch begin: elementwise-threads
         Some((start, end)) => crate::par::map(&storage[start..end], |x| op(x, scalar)),
+        // rrtf patch end
         None => StridedIter::new(tensor.layout())
             .map(|i| op(storage[i], scalar))
             .collect(),
@@ -356,7 +382,9 @@ fn make_tensor<E: bytemuck::Pod + Send + Sync>(
 /// Supports all integer dtypes: I64, I32, I16, I8, U64, U32, U16, U8.
 pub fn int_binary_op<Op>(lhs: FlexTensor, rhs: FlexTensor, op: Op) -> FlexTensor
 where
+    // rrtf patch begin: sync-bounds
     Op: Fn(i64, i64) -> i64 + Copy + Sync,
+    // rrtf patch end
 {
     debug_assert_eq!(lhs.dtype(), rhs.dtype(), "int_binary_op: dtype mismatch");
 
@@ -384,7 +412,9 @@ where
 /// Note: scalar is truncated to target dtype (matches PyTorch).
 pub fn int_scalar_op<Op>(tensor: FlexTensor, scalar: i64, op: Op) -> FlexTensor
 where
+    // rrtf patch begin: sync-bounds
     Op: Fn(i64, i64) -> i64 + Copy + Sync,
+    // rrtf patch end
 {
     let dtype = tensor.dtype();
 

@@ -261,7 +261,9 @@ fn matmul_2d_strided<T: GemmScalar>(lhs: FlexTensor, rhs: FlexTensor) -> FlexTen
     let rhs_ptr = unsafe { rhs_data.as_ptr().add(rhs.layout().start_offset()) };
 
     let out_shape = Shape::from(vec![m, n]);
+    // rrtf patch begin: matmul-no-zero
     let mut out = GemmOutput::<T>::new(checked_size(m, n));
+    // rrtf patch end
 
     let parallelism = get_parallelism(m, n, k);
 
@@ -270,7 +272,9 @@ fn matmul_2d_strided<T: GemmScalar>(lhs: FlexTensor, rhs: FlexTensor) -> FlexTen
             m,
             n,
             k,
+            // rrtf patch begin: matmul-no-zero
             out.ptr(),
+            // rrtf patch end
             1,
             n as isize,
             lhs_ptr,
@@ -281,6 +285,7 @@ fn matmul_2d_strided<T: GemmScalar>(lhs: FlexTensor, rhs: FlexTensor) -> FlexTen
             rhs_row_stride,
             parallelism,
         );
+        // rrtf patch begin: matmul-no-zero
         // SAFETY: gemm wrote all m x n elements (`read_dst` false: it never reads them).
         out.into_tensor(out_shape)
     }
@@ -331,6 +336,7 @@ impl<T: GemmScalar> GemmOutput<T> {
             T::dtype(),
         )
     }
+    // rrtf patch end
 }
 
 /// Strided gemm call for one matrix. Wraps `gemm::gemm` with GemmScalar zero/one.
@@ -410,6 +416,7 @@ fn matmul_batched_gemm<T: GemmScalar>(lhs: FlexTensor, rhs: FlexTensor) -> FlexT
     out_dims.push(n);
     let out_shape = Shape::from(out_dims);
 
+    // rrtf patch begin: matmul-no-zero
     let mut out = GemmOutput::<T>::new(checked_size(batch_size, out_matrix_size));
 
     let lhs_data: &[T] = lhs.storage();
@@ -419,6 +426,7 @@ fn matmul_batched_gemm<T: GemmScalar>(lhs: FlexTensor, rhs: FlexTensor) -> FlexT
     let out_ptr = SendPtr(out.ptr());
     // Matrix b of the output (in bounds: b < batch_size).
     let out_at = move |b: usize| unsafe { out_ptr.get().add(b * out_matrix_size) };
+    // rrtf patch end
 
     let per_matrix_ops = m.saturating_mul(n).saturating_mul(k);
 
@@ -454,6 +462,7 @@ fn matmul_batched_gemm<T: GemmScalar>(lhs: FlexTensor, rhs: FlexTensor) -> FlexT
         let total_ops = batch_size.saturating_mul(per_matrix_ops);
         let prefer_batch_parallel = batch_size >= 4 && total_ops >= BATCH_PARALLEL_THRESHOLD;
 
+        // rrtf patch begin: matmul-no-zero
         if per_matrix_ops >= PARALLEL_THRESHOLD && !prefer_batch_parallel {
             let parallelism = gemm::Parallelism::Rayon(0);
             for b in 0..batch_size {
@@ -470,18 +479,23 @@ fn matmul_batched_gemm<T: GemmScalar>(lhs: FlexTensor, rhs: FlexTensor) -> FlexT
                 run_one(out_at(b), b, gemm::Parallelism::None);
             }
         }
+        // rrtf patch end
     }
 
     #[cfg(not(feature = "rayon"))]
     {
         let _ = per_matrix_ops;
         for b in 0..batch_size {
+            // rrtf patch begin: matmul-no-zero
             run_one(out_at(b), b, gemm::Parallelism::None);
+            // rrtf patch end
         }
     }
 
+    // rrtf patch begin: matmul-no-zero
     // SAFETY: each of the batch_size gemm calls above wrote its whole m x n matrix.
     unsafe { out.into_tensor(out_shape) }
+    // rrtf patch end
 }
 
 // ============================================================================

@@ -1109,6 +1109,7 @@ fn reduce_middle_dim_f32(
     }
 }
 
+// rrtf patch begin: sum-threads
 /// [`kernels::scatter_add_f32`] (sum of `num_rows` rows into `dst`) with the columns split
 /// into blocks across threads (rrtf patch, see `VENDORED.md`): each column is still summed
 /// over the rows in the same order, by one thread, so the result is bit-identical. A bias
@@ -1132,6 +1133,7 @@ fn scatter_add_cols_f32(
     });
 }
 
+// rrtf patch end
 /// Reduce first dimension with cache-friendly row iteration.
 /// Instead of iterating per-output (col) and gathering from rows (cache-unfriendly),
 /// iterate over rows (sequential access) and scatter-accumulate into outputs.
@@ -1147,6 +1149,7 @@ fn reduce_first_dim_f32(
     {
         // Use aligned allocation for optimal SIMD scatter-add
         let mut result = aligned::alloc_aligned_zeroed::<f32>(inner_size);
+        // rrtf patch begin: sum-threads
         scatter_add_cols_f32(
             &data[start_offset..],
             &mut result,
@@ -1154,6 +1157,7 @@ fn reduce_first_dim_f32(
             inner_size,
             dim_stride as usize,
         );
+        // rrtf patch end
         aligned::to_vec(result)
     }
 
@@ -1482,7 +1486,9 @@ fn sum_dim_contiguous_f32(
         #[cfg(feature = "simd")]
         {
             let mut result = aligned::alloc_aligned_zeroed::<f32>(inner_size);
+            // rrtf patch begin: sum-threads
             scatter_add_cols_f32(data, &mut result, dim_size, inner_size, inner_size);
+            // rrtf patch end
             return aligned::to_vec(result);
         }
         #[cfg(not(feature = "simd"))]

@@ -55,8 +55,10 @@ where
 /// Apply a unary operation element-wise to a tensor.
 pub fn unary_op<F32Op, F64Op>(tensor: FlexTensor, f32_op: F32Op, f64_op: F64Op) -> FlexTensor
 where
+    // rrtf patch begin: sync-bounds
     F32Op: Fn(f32) -> f32 + Copy + Sync,
     F64Op: Fn(f64) -> f64 + Copy + Sync,
+    // rrtf patch end
 {
     let dtype = tensor.dtype();
 
@@ -73,7 +75,9 @@ where
 fn unary_op_typed<E, Op>(mut tensor: FlexTensor, op: Op) -> FlexTensor
 where
     E: burn_backend::Element + bytemuck::Pod,
+    // rrtf patch begin: sync-bounds
     Op: Fn(E) -> E + Sync,
+    // rrtf patch end
 {
     let n = tensor.layout().num_elements();
 
@@ -81,11 +85,13 @@ where
     if tensor.is_unique() && tensor.layout().is_contiguous() && tensor.layout().start_offset() == 0
     {
         let storage: &mut [E] = tensor.storage_mut();
+        // rrtf patch begin: elementwise-threads
         crate::par::for_each_chunk(&mut storage[..n], |c| {
             for x in c.iter_mut() {
                 *x = op(*x);
             }
         });
+        // rrtf patch end
         return tensor;
     }
 
@@ -100,7 +106,9 @@ where
     // Iterate in storage order (contiguous) and preserve original layout.
     // Only valid when all strides are positive.
     if !has_negative_strides && layout.start_offset() == 0 && src.len() == n {
+        // rrtf patch begin: elementwise-threads
         let result: Vec<E> = crate::par::map(src, &op);
+        // rrtf patch end
         let bytes = Bytes::from_elems(result);
         return FlexTensor::new(bytes, layout, E::dtype());
     }

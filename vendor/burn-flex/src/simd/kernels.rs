@@ -170,6 +170,7 @@ pub fn sum_rows_f32(src: &[f32], dst: &mut [f32], num_rows: usize, row_len: usiz
         num_rows * row_len,
         src.len()
     );
+    // rrtf patch begin: sum-threads
     // rrtf patch: blocks of rows on all threads (each row's sum is computed as before).
     let row_len_nz = row_len.max(1);
     let rows_per_block = (crate::par::PAR_MIN / row_len_nz).max(1);
@@ -180,6 +181,7 @@ pub fn sum_rows_f32(src: &[f32], dst: &mut [f32], num_rows: usize, row_len: usiz
         });
         return;
     }
+    // rrtf patch end
     sum_rows_at_f32(src, (0..num_rows).map(|row| row * row_len), row_len, dst);
 }
 

@@ -1,8 +1,12 @@
-//! Line charts as inline SVG (training curves), self-contained like the report's bar charts.
+//! Charts as inline SVG, self-contained (no script, no external asset): line charts (training
+//! curves), horizontal bars (a sweep's variants), stacked bars (outcomes per model) and
+//! vertical bars (histograms, counts per round).
 
 use std::fmt::Write as _;
 
-use super::html::esc;
+use rrtf_store::TrainingCurves;
+
+use crate::html::{OUTCOMES, esc};
 
 /// One line: (legend label, colour, points (x, y) in x order).
 pub type Series<'a> = (String, &'a str, Vec<(f64, f64)>);
@@ -160,6 +164,182 @@ pub fn hbar_chart(title: &str, rows: &[(String, Option<f64>)], color: &str) -> S
     svg
 }
 
+/// A training run's curve of one metric as a chart series: (step, value) in step order.
+pub fn curve(c: &TrainingCurves, split: &str, name: &str) -> Vec<(f64, f64)> {
+    c.series(split, name)
+        .into_iter()
+        .map(|(step, v)| (step as f64, v))
+        .collect()
+}
+
+/// A training run's curves: loss terms and preference accuracy over steps, train and
+/// held-out.
+pub fn training_charts(c: &TrainingCurves) -> String {
+    let mut html = line_chart(
+        "loss per step",
+        "step",
+        &[
+            ("loss (train)".into(), "#1565c0", curve(c, "train", "loss")),
+            (
+                "sft (train)".into(),
+                "#00897b",
+                curve(c, "train", "sft_loss"),
+            ),
+            (
+                "loss (held out)".into(),
+                "#c62828",
+                curve(c, "eval", "loss"),
+            ),
+        ],
+    );
+    html += &line_chart(
+        "rank loss per step",
+        "step",
+        &[
+            (
+                "rank (train)".into(),
+                "#5e35b1",
+                curve(c, "train", "rank_loss"),
+            ),
+            (
+                "rank (held out)".into(),
+                "#ef6c00",
+                curve(c, "eval", "rank_loss"),
+            ),
+        ],
+    );
+    html += &line_chart(
+        "preference accuracy (share of pairs with p_better > p_worse)",
+        "step",
+        &[
+            (
+                "train".into(),
+                "#2e7d32",
+                curve(c, "train", "preference_accuracy"),
+            ),
+            (
+                "held out".into(),
+                "#c62828",
+                curve(c, "eval", "preference_accuracy"),
+            ),
+        ],
+    );
+    html
+}
+
+/// A labelled row of (segment name, value, colour).
+pub type StackedRow<'a> = (String, Vec<(String, f64, &'a str)>);
+
+/// Horizontal stacked bars, a label above each bar, segments as shares of the row's total;
+/// the legend names the outcomes.
+pub fn stacked_bars(rows: &[StackedRow]) -> String {
+    let (w, row_h, left) = (720.0, 42.0, 10.0);
+    let legend_rows = OUTCOMES.len().div_ceil(5) as f64;
+    let h = rows.len() as f64 * row_h + 20.0 * legend_rows + 10.0;
+    let mut svg = format!(r#"<svg viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img">"#);
+    for (i, (label, parts)) in rows.iter().enumerate() {
+        let y = 4.0 + i as f64 * row_h;
+        let total: f64 = parts.iter().map(|p| p.1).sum();
+        let _ = write!(
+            svg,
+            r#"<text x="{left}" y="{}" font-size="12">{}</text>"#,
+            y + 11.0,
+            esc(label)
+        );
+        let mut x = left;
+        for (name, v, color) in parts {
+            let pw = if total > 0.0 {
+                v / total * (w - 2.0 * left)
+            } else {
+                0.0
+            };
+            let _ = write!(
+                svg,
+                r#"<rect x="{x:.1}" y="{}" width="{pw:.1}" height="20" fill="{color}"><title>{}: {} ({:.1}%)</title></rect>"#,
+                y + 16.0,
+                esc(name),
+                v,
+                100.0 * v / total.max(1.0)
+            );
+            x += pw;
+        }
+    }
+    for (i, (name, color)) in OUTCOMES.iter().enumerate() {
+        let lx = left + (i % 5) as f64 * 140.0;
+        let ly = rows.len() as f64 * row_h + 16.0 + (i / 5) as f64 * 20.0;
+        let _ = write!(
+            svg,
+            r#"<rect x="{lx}" y="{}" width="10" height="10" fill="{color}"/><text x="{}" y="{ly}" font-size="11">{name}</text>"#,
+            ly - 9.0,
+            lx + 14.0
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+/// Vertical bars with labels under them (every other label when there are many).
+pub fn bars(values: &[(String, f64)], color: &str) -> String {
+    let (w, h, bottom) = (720.0, 220.0, 30.0);
+    let peak = values.iter().map(|v| v.1).fold(0.0, f64::max).max(1.0);
+    let bw = ((w - 40.0) / values.len().max(1) as f64).min(90.0);
+    let step = if values.len() > 8 { 2 } else { 1 };
+    let mut svg = format!(r#"<svg viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img">"#);
+    for (i, (label, v)) in values.iter().enumerate() {
+        let bh = v / peak * (h - bottom - 20.0);
+        let x = 20.0 + i as f64 * bw;
+        let y = h - bottom - bh;
+        let _ = write!(
+            svg,
+            r#"<rect x="{:.1}" y="{y:.1}" width="{:.1}" height="{bh:.1}" fill="{color}"><title>{}: {v}</title></rect>"#,
+            x + 2.0,
+            bw - 4.0,
+            esc(label)
+        );
+        let _ = write!(
+            svg,
+            r#"<text x="{:.1}" y="{:.1}" font-size="10" text-anchor="middle">{v}</text>"#,
+            x + bw / 2.0,
+            y - 3.0
+        );
+        if i % step == 0 {
+            let _ = write!(
+                svg,
+                r#"<text x="{:.1}" y="{}" font-size="10" text-anchor="middle">{}</text>"#,
+                x + bw / 2.0,
+                h - bottom + 14.0,
+                esc(label)
+            );
+        }
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+/// `bins` equal-width bins over the values' range: (low, high, count).
+pub fn histogram(values: &[f64], bins: usize) -> Vec<(f64, f64, u64)> {
+    if values.is_empty() {
+        return vec![];
+    }
+    let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let width = if hi > lo {
+        (hi - lo) / bins as f64
+    } else {
+        1.0
+    };
+    let mut counts = vec![0u64; bins];
+    for v in values {
+        let i = (((v - lo) / width) as usize).min(bins - 1);
+        counts[i] += 1;
+    }
+    counts
+        .into_iter()
+        .enumerate()
+        .map(|(i, n)| (lo + i as f64 * width, lo + (i + 1) as f64 * width, n))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -218,5 +398,43 @@ mod tests {
             "{s}"
         );
         assert!(s.contains(">n/a</text>"), "{s}");
+    }
+
+    #[test]
+    fn a_curve_is_one_metric_of_one_split_in_step_order() {
+        let point = |step, split: &str, name: &str, value| rrtf_store::MetricPoint {
+            step,
+            split: split.into(),
+            name: name.into(),
+            value,
+        };
+        let c = TrainingCurves {
+            id: 1,
+            round: 1,
+            base_model: "b".into(),
+            output_dir: "o".into(),
+            status: "done".into(),
+            points: vec![
+                point(1, "eval", "loss", 9.0),
+                point(1, "train", "loss", 3.0),
+                point(2, "train", "loss", 2.0),
+                point(2, "train", "rank_loss", 1.0),
+            ],
+        };
+        assert_eq!(curve(&c, "train", "loss"), [(1.0, 3.0), (2.0, 2.0)]);
+        assert_eq!(curve(&c, "eval", "loss"), [(1.0, 9.0)]);
+        let charts = training_charts(&c);
+        assert_eq!(charts.matches("<svg").count(), 3, "{charts}");
+        assert!(charts.contains("<title>loss (train)</title>"), "{charts}");
+    }
+
+    #[test]
+    fn histograms_put_the_largest_value_in_the_last_bin() {
+        assert_eq!(
+            histogram(&[0.0, 0.5, 1.0, 1.0], 2),
+            [(0.0, 0.5, 1), (0.5, 1.0, 3)]
+        );
+        assert_eq!(histogram(&[2.0, 2.0], 3)[0], (2.0, 3.0, 2));
+        assert!(histogram(&[], 4).is_empty());
     }
 }

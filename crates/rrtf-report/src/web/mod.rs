@@ -1,10 +1,11 @@
-//! `rrtf review serve`: operator review in a web browser, over the project store.
+//! The web review (`rrtf review serve`): operator review in a web browser, over the project
+//! store.
 //!
 //! Server-rendered pages (`pages.rs`), no JavaScript and no external assets: an index with the
 //! rounds and the report's plots, a filtered and paginated prompt list, and a prompt page with
 //! its tests and responses side by side. Its forms POST review actions that go through the same
-//! path as the CLI's (`review::record`, the store's append-only `reviews` table), authored by
-//! the `--reviewer`. It reads and writes only through `rrtf-store`'s typed API.
+//! path as the CLI's (`rrtf_data::review::record`, the store's append-only `reviews` table),
+//! authored by the reviewer. It reads and writes only through `rrtf-store`'s typed API.
 //!
 //! Bound to 127.0.0.1 by default. Requests whose `Host` is not a loopback name are refused while
 //! bound to loopback (DNS rebinding), and a POST from another origin is refused (a page on
@@ -16,34 +17,33 @@ mod pages;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-use anyhow::{Context, Result};
 use axum::Router;
 use axum::extract::{Form, Path, Query, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use clap::Args;
+use rrtf_data::DataError;
+use rrtf_data::review::effective_order;
 use rrtf_store::{NewReview, ReviewAction, Store, StoreError};
 use serde::Deserialize;
-use serde_json::json;
 
-use super::{BadInput, Ctx};
+use crate::ReportError;
+use crate::overview::Overview;
 
-#[derive(Debug, Args)]
-pub struct ServeArgs {
+/// Where and as whom.
+#[derive(Clone, Debug)]
+pub struct WebOptions {
     /// Address to listen on (another than loopback exposes the review to the network).
-    #[arg(long, default_value = "127.0.0.1")]
     pub host: IpAddr,
-    /// Port (0: any free port; `--json` prints the URL once listening).
-    #[arg(long, default_value_t = 8200)]
+    /// Port (0: any free port).
     pub port: u16,
-    /// Who is reviewing: the author of every action taken in the browser (default: $USER).
-    #[arg(long, env = "USER", hide_env_values = true)]
+    /// Who is reviewing: the author of every action taken in the browser.
     pub reviewer: Option<String>,
     /// Ranker hash (or prefix); default: the latest ranking at each request.
-    #[arg(long)]
     pub ranker: Option<String>,
+    /// The database, as the index names it.
+    pub db: String,
 }
 
 /// What every handler shares.
@@ -57,25 +57,39 @@ struct App {
 
 type Shared = Arc<App>;
 
-pub async fn serve(ctx: &Ctx, store: Store, a: ServeArgs) -> Result<()> {
-    let reviewer = a
+/// The review server, listening; [`ReviewWeb::run`] serves until Ctrl-C or SIGTERM.
+pub struct ReviewWeb {
+    listener: tokio::net::TcpListener,
+    router: Router,
+    url: String,
+    reviewer: String,
+}
+
+/// Check the options and listen.
+pub async fn bind(store: Store, o: WebOptions) -> Result<ReviewWeb, ReportError> {
+    let reviewer = o
         .reviewer
         .filter(|r| !r.trim().is_empty())
-        .ok_or_else(|| BadInput("who is reviewing? pass --reviewer NAME (or set USER)".into()))?;
-    if let Some(r) = &a.ranker {
+        .ok_or(ReportError::NoReviewer)?;
+    if let Some(r) = &o.ranker {
         store.resolve_ranker(Some(r)).await?;
     }
-    let listener = tokio::net::TcpListener::bind((a.host, a.port))
+    let listener = tokio::net::TcpListener::bind((o.host, o.port))
         .await
-        .map_err(|e| BadInput(format!("cannot listen on {}:{}: {e}", a.host, a.port)))?;
-    let addr: SocketAddr = listener.local_addr()?;
+        .map_err(|error| ReportError::Bind {
+            addr: format!("{}:{}", o.host, o.port),
+            error,
+        })?;
+    let addr: SocketAddr = listener
+        .local_addr()
+        .map_err(|e| ReportError::io("the review server's address", e))?;
     let url = format!("http://{addr}/");
     let app = Arc::new(App {
         store,
         reviewer: reviewer.clone(),
-        ranker: a.ranker,
-        db: ctx.db.display().to_string(),
-        loopback: a.host.is_loopback(),
+        ranker: o.ranker,
+        db: o.db,
+        loopback: o.host.is_loopback(),
     });
     let router = Router::new()
         .route("/", get(index))
@@ -85,20 +99,31 @@ pub async fn serve(ctx: &Ctx, store: Store, a: ServeArgs) -> Result<()> {
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(app.clone(), guard))
         .with_state(app);
-    ctx.emit(
-        || {
-            format!(
-                "reviewing {} as {reviewer} at {url} (Ctrl-C stops)",
-                ctx.db.display()
-            )
-        },
-        || json!({ "url": url }),
-    );
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown())
-        .await
-        .context("review server failed")?;
-    Ok(())
+    Ok(ReviewWeb {
+        listener,
+        router,
+        url,
+        reviewer,
+    })
+}
+
+impl ReviewWeb {
+    /// `http://ADDR/`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub fn reviewer(&self) -> &str {
+        &self.reviewer
+    }
+
+    /// Serve until Ctrl-C or SIGTERM.
+    pub async fn run(self) -> Result<(), ReportError> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown())
+            .await
+            .map_err(|e| ReportError::io("review server failed", e))
+    }
 }
 
 /// Ctrl-C or SIGTERM.
@@ -112,29 +137,48 @@ async fn shutdown() {
 }
 
 /// An error page: 404 for unknown ids, 400 for bad input, 500 otherwise.
-struct WebError(anyhow::Error);
+#[derive(Debug)]
+enum WebError {
+    Store(StoreError),
+    Bad(String),
+    Failed(String),
+}
 
-impl<E: Into<anyhow::Error>> From<E> for WebError {
-    fn from(e: E) -> Self {
-        WebError(e.into())
+impl From<StoreError> for WebError {
+    fn from(e: StoreError) -> Self {
+        WebError::Store(e)
+    }
+}
+
+/// A review action `rrtf_data::review::record` refused (a 400 page naming why) or could not
+/// store.
+impl From<DataError> for WebError {
+    fn from(e: DataError) -> Self {
+        match e {
+            DataError::Store(e) => WebError::Store(e),
+            e if e.is_user_error() => WebError::Bad(e.to_string()),
+            e => WebError::Failed(e.to_string()),
+        }
     }
 }
 
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
-        let store = self.0.downcast_ref::<StoreError>();
-        let status = if matches!(
-            store,
-            Some(StoreError::UnknownPrompt(_) | StoreError::UnknownId { .. })
-        ) {
-            StatusCode::NOT_FOUND
-        } else if super::exit_code(&self.0) == 2 {
-            StatusCode::BAD_REQUEST
-        } else {
-            tracing::error!("{:#}", self.0);
-            StatusCode::INTERNAL_SERVER_ERROR
+        let (status, message) = match self {
+            WebError::Store(e @ (StoreError::UnknownPrompt(_) | StoreError::UnknownId { .. })) => {
+                (StatusCode::NOT_FOUND, crate::error_text(&e))
+            }
+            WebError::Store(e) if e.is_user_error() => {
+                (StatusCode::BAD_REQUEST, crate::error_text(&e))
+            }
+            WebError::Bad(m) => (StatusCode::BAD_REQUEST, m),
+            WebError::Store(e) => (StatusCode::INTERNAL_SERVER_ERROR, crate::error_text(&e)),
+            WebError::Failed(m) => (StatusCode::INTERNAL_SERVER_ERROR, m),
         };
-        let body = pages::error(status.as_u16(), &format!("{:#}", self.0));
+        if status == StatusCode::INTERNAL_SERVER_ERROR {
+            tracing::error!("{message}");
+        }
+        let body = pages::error(status.as_u16(), &message);
         (status, Html(body)).into_response()
     }
 }
@@ -202,18 +246,18 @@ async fn not_found() -> Response {
 
 impl App {
     /// The ranker pages show: `--ranker`, else the latest; None when nothing is ranked.
-    async fn ranker(&self) -> Result<Option<String>> {
+    async fn ranker(&self) -> Result<Option<String>, StoreError> {
         match self.store.resolve_ranker(self.ranker.as_deref()).await {
             Ok(r) => Ok(Some(r.hash)),
             Err(StoreError::NoRankings) => Ok(None),
-            Err(e) => Err(e.into()),
+            Err(e) => Err(e),
         }
     }
 }
 
 async fn index(State(app): State<Shared>) -> Page {
     let ranker = app.ranker().await?;
-    let view = super::html::Overview::load(&app.store, ranker.as_deref()).await?;
+    let view = Overview::load(&app.store, ranker.as_deref()).await?;
     Ok(Html(pages::index(&app.db, &app.reviewer, &view)))
 }
 
@@ -237,7 +281,7 @@ pub(crate) struct ListQuery {
 pub(crate) const PAGE_SIZE: usize = 50;
 
 async fn list(State(app): State<Shared>, Query(q): Query<ListQuery>) -> Page {
-    let bad = |what: &str, v: &str| BadInput(format!("bad {what} {v:?} in the query"));
+    let bad = |what: &str, v: &str| WebError::Bad(format!("bad {what} {v:?} in the query"));
     let round: Option<i64> = match q.round.trim() {
         "" => None,
         r => Some(r.parse().map_err(|_| bad("round", r))?),
@@ -302,7 +346,8 @@ async fn prompt(State(app): State<Shared>, Path(id): Path<i64>) -> Page {
         .store
         .prompt_detail(&id.to_string(), ranker.as_deref())
         .await?;
-    Ok(Html(pages::prompt(&app.reviewer, &detail)))
+    let effective = effective_order(&detail);
+    Ok(Html(pages::prompt(&app.reviewer, &detail, &effective)))
 }
 
 /// A review action from the prompt page's forms.
@@ -323,24 +368,24 @@ async fn review(
 ) -> Result<Redirect, WebError> {
     let action: ReviewAction = match f.action.as_str() {
         a @ ("pin" | "unpin" | "exclude" | "include" | "note") => a.parse().expect("known action"),
-        other => return Err(BadInput(format!("unknown review action {other:?}")).into()),
+        other => return Err(WebError::Bad(format!("unknown review action {other:?}"))),
     };
     let response_id: Option<i64> = match f.response.trim() {
         "" => None,
         r => Some(
             r.parse()
-                .map_err(|_| BadInput(format!("bad response id {r:?}")))?,
+                .map_err(|_| WebError::Bad(format!("bad response id {r:?}")))?,
         ),
     };
     let text = f.text.trim();
     if action == ReviewAction::Note && text.is_empty() {
-        return Err(BadInput("a note needs text".into()).into());
+        return Err(WebError::Bad("a note needs text".into()));
     }
     if action == ReviewAction::Pin && response_id.is_none() {
-        return Err(BadInput("pin which response?".into()).into());
+        return Err(WebError::Bad("pin which response?".into()));
     }
     let prompt_id = app.store.find_prompt(&id.to_string()).await?;
-    super::review::record(
+    rrtf_data::review::record(
         &app.store,
         NewReview {
             prompt_id,

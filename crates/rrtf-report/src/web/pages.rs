@@ -9,8 +9,8 @@ use rrtf_store::{PromptDetail, PromptSummary, ResponseInfo};
 use serde_json::Value;
 
 use super::{ListQuery, PAGE_SIZE};
-use crate::cli::html::{OUTCOMES, Overview, esc};
-use crate::cli::review::effective_order;
+use crate::html::{OUTCOMES, esc};
+use crate::overview::Overview;
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:1em 2em;color:#222}
 nav{margin-bottom:1em}nav a{margin-right:1em}.who{float:right;color:#555}
@@ -352,10 +352,10 @@ fn response_card(
     s
 }
 
-pub fn prompt(reviewer: &str, d: &PromptDetail) -> String {
+/// The prompt page; `effective` is the order exports see after reviews.
+pub fn prompt(reviewer: &str, d: &PromptDetail, effective: &[i64]) -> String {
     let p = &d.prompt;
     let state = ReviewState::of(&d.reviews);
-    let effective = effective_order(d);
     let mut body = format!(
         "<h1>Prompt {} · <span id=\"source-id\">{}</span></h1><p>source {}, round {}, {}, {}, status {}",
         p.prompt_id,
@@ -418,7 +418,7 @@ pub fn prompt(reviewer: &str, d: &PromptDetail) -> String {
         d.responses.len()
     );
     for r in &d.responses {
-        body.push_str(&response_card(p.prompt_id, r, &state, &effective));
+        body.push_str(&response_card(p.prompt_id, r, &state, effective));
     }
     body.push_str("</div>");
 

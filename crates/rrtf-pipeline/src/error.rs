@@ -1,0 +1,137 @@
+//! The crate's error type. Errors of the crates the pipeline drives are kept whole (their
+//! messages already name the bad value and the fix); the pipeline adds its own for child
+//! commands, files and the checks it makes itself.
+
+use std::path::PathBuf;
+
+use rrtf_config::ConfigError;
+use rrtf_data::DataError;
+use rrtf_exec::ExecError;
+use rrtf_model::ModelError;
+use rrtf_store::StoreError;
+
+/// Why a pipeline step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Data(#[from] DataError),
+    #[error(transparent)]
+    Exec(#[from] ExecError),
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// A checkpoint that did not load (`rrtf eval --model`).
+    #[error("loading {path}")]
+    LoadModel {
+        path: PathBuf,
+        #[source]
+        source: ModelError,
+    },
+    /// A config the pipeline wrote that does not load back.
+    #[error("checking {path}")]
+    WrittenConfig {
+        path: PathBuf,
+        #[source]
+        source: ConfigError,
+    },
+    /// A child `rrtf` command exited with an error; its own message went to stderr.
+    #[error(
+        "`rrtf {command}` failed (exit code {code}); fix the cause and run the {what} again: \
+         what finished is skipped"
+    )]
+    Child {
+        command: String,
+        code: i32,
+        /// What to run again: "round", "sweep".
+        what: &'static str,
+    },
+    /// A child `rrtf` command of the quickstart exited with an error.
+    #[error(
+        "`rrtf {command}` failed in {dir} (exit code {code}); run `rrtf quickstart` again to \
+         continue"
+    )]
+    Quickstart {
+        command: String,
+        dir: PathBuf,
+        code: i32,
+    },
+    /// A sweep whose variant failed (after the others ran, with `--keep-going`).
+    #[error(
+        "sweep {name}: a variant failed; fix the cause and run the sweep again: finished \
+         variants are skipped"
+    )]
+    Sweep {
+        name: String,
+        #[source]
+        source: Box<PipelineError>,
+    },
+    /// Reading, writing or starting something: `what` names it ("writing PATH").
+    #[error("{what}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The caller's arguments or files (exit code 2 in the binary).
+    #[error("{0}")]
+    Invalid(String),
+    /// Something the pipeline found wrong at run time that is not the caller's input.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl PipelineError {
+    /// True when the user's arguments, files or environment caused the error (the binary's
+    /// exit code 2). A child command's exit code 2 is its user error, passed on.
+    pub fn is_user_error(&self) -> bool {
+        match self {
+            Self::Config(_) | Self::WrittenConfig { .. } | Self::Invalid(_) => true,
+            Self::Store(e) => e.is_user_error(),
+            Self::Data(e) => e.is_user_error(),
+            Self::Exec(e) => e.is_bad_input(),
+            Self::Model(e) | Self::LoadModel { source: e, .. } => e.is_bad_input(),
+            Self::Child { code, .. } => *code == 2,
+            Self::Sweep { source, .. } => source.is_user_error(),
+            Self::Quickstart { .. } | Self::Io { .. } | Self::Failed(_) => false,
+        }
+    }
+
+    /// An I/O error with what was being done ("writing PATH").
+    pub fn io(what: impl Into<String>, source: std::io::Error) -> Self {
+        Self::Io {
+            what: what.into(),
+            source,
+        }
+    }
+}
+
+pub type Result<T, E = PipelineError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_child_user_error_stays_a_user_error_through_a_sweep() {
+        let child = |code| PipelineError::Child {
+            command: "train".into(),
+            code,
+            what: "sweep",
+        };
+        assert!(child(2).is_user_error());
+        assert!(!child(1).is_user_error());
+        let sweep = PipelineError::Sweep {
+            name: "s".into(),
+            source: Box::new(child(2)),
+        };
+        assert!(sweep.is_user_error());
+        assert_eq!(
+            child(1).to_string(),
+            "`rrtf train` failed (exit code 1); fix the cause and run the sweep again: what \
+             finished is skipped"
+        );
+    }
+}
