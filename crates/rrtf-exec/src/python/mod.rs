@@ -295,6 +295,35 @@ impl PythonWorker {
             .map_err(|e| ExecError::Worker(format!("malformed step results: {e}")))
     }
 
+    /// Run a job of another kind on an idle worker (`"pair"`: the compiled languages' judged
+    /// runs, see `compiled::pair`): `msg` (a JSON object) gets `id` and `kind` here; the reply
+    /// must come within `limit` (plus the grace period).
+    pub fn request(
+        &mut self,
+        kind: &str,
+        mut msg: serde_json::Value,
+        limit: Duration,
+    ) -> Result<serde_json::Value, ExecError> {
+        if !self.in_flight.is_empty() {
+            return Err(ExecError::Worker(format!(
+                "{kind} job while samples are in flight"
+            )));
+        }
+        self.next_id += 1;
+        let id = self.next_id;
+        msg["id"] = json!(id);
+        msg["kind"] = json!(kind);
+        self.send(&msg)?;
+        let reply = self.read_frame(Instant::now() + limit + GRACE)?;
+        if reply.get("id").and_then(|v| v.as_u64()) != Some(id) {
+            return Err(ExecError::Worker(format!("reply for another job: {reply}")));
+        }
+        if let Some(err) = reply.get("error") {
+            return Err(ExecError::Worker(err.to_string()));
+        }
+        Ok(reply)
+    }
+
     fn send(&mut self, msg: &serde_json::Value) -> Result<(), ExecError> {
         let body = msg.to_string().into_bytes();
         let mut data = (body.len() as u32).to_le_bytes().to_vec();

@@ -430,10 +430,10 @@ def step_limits(lim, timeout):
     return out
 
 
-def read_output(keep=4000):
+def read_output(keep=4000, path=None):
     """The head and the tail of the step's output file, and whether it hit the limit."""
     try:
-        with open(OUTFILE, "rb") as f:
+        with open(path or OUTFILE, "rb") as f:
             size = os.fstat(f.fileno()).st_size
             head = f.read(keep)
             tail = b""
@@ -517,15 +517,17 @@ def run_steps(job):
     return steps
 
 
-def collect(suffixes, limit=48 << 20):
-    """Regular files of the scratch directory (top level) whose names end with one of
-    `suffixes` (or equal one), base64-encoded; None when any is odd or they are too large."""
+def collect(suffixes, limit=48 << 20, base=None):
+    """Regular files of the scratch directory (top level; `base` for another one) whose names
+    end with one of `suffixes` (or equal one), base64-encoded; None when any is odd or they are
+    too large."""
     import base64
+    base = base or WORK
     out, total = {}, 0
-    for name in sorted(os.listdir(WORK)):
+    for name in sorted(os.listdir(base)):
         if not any(name == s or (s.startswith(".") and name.endswith(s)) for s in suffixes):
             continue
-        path = os.path.join(WORK, name)
+        path = os.path.join(base, name)
         try:
             fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
         except OSError:
@@ -552,6 +554,353 @@ def stat_is_reg(mode):
     return stat.S_ISREG(mode)
 
 
+# ---------------------------------------------------------------------------------------------
+# Judged program jobs (`"kind": "pair"`: JavaScript, C++, Java, Go, Rust). Two processes per
+# run, wired by pipes: the *candidate* (the sample's code and a generated call server) and the
+# *judge* (the test, compiled without the sample's code, calling the candidate through stubs).
+# The judge writes its per-check report on a pipe only it holds (fd 3); the worker reads it.
+# Isolation of the judge from the candidate: another uid in root mode (JUDGE_UID; its files are
+# in JUDGE_DIR, mode 0700), and a nested Landlock domain on the candidate (its build and its
+# run): it may read the system directories and what `cand_read` lists (its own cached build,
+# warm-ups), write only its scratch directory, and (Landlock's own rule) cannot ptrace, open
+# /proc/<pid>/{mem,fd} of, or (ABI >= 6) signal a process outside its domain: the judge and the
+# worker. Descriptors: the candidate gets /dev/null, its output file, the request pipe (fd 3,
+# read) and the reply pipe (fd 4, write); the judge gets the nonce on stdin, its own output
+# file, the report pipe (fd 3), the request pipe (fd 4, write) and the reply pipe (fd 5, read).
+
+JUDGE_UID_OFFSET = 1000000
+JUDGE_UID = CFG.get("judge_uid", UID + JUDGE_UID_OFFSET)
+JUDGE_GID = CFG.get("judge_gid", GID + JUDGE_UID_OFFSET)
+BASE = os.path.dirname(WORK)
+JUDGE_DIR = os.path.join(BASE, "judge")
+JUDGE_OUT = os.path.join(BASE, "judge.out")
+REPORT_LIMIT = 4 << 20
+
+
+def landlock_abi():
+    try:
+        v = LIBC.syscall(ctypes.c_long(444), None, ctypes.c_size_t(0), ctypes.c_uint32(1))
+    except Exception:
+        return 0
+    return v if v > 0 else 0
+
+
+LANDLOCK_ABI = landlock_abi()
+LL_EXECUTE, LL_WRITE_FILE, LL_READ_FILE, LL_READ_DIR = 1, 2, 4, 8
+LL_TRUNCATE, LL_IOCTL_DEV = 1 << 14, 1 << 15
+LL_SYSTEM = ["/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/etc", "/proc", "/sys"]
+LL_DEVICES = ["/dev/null", "/dev/zero", "/dev/urandom", "/dev/random"]
+
+
+class _LLRuleset(ctypes.Structure):
+    _fields_ = [("fs", ctypes.c_uint64), ("net", ctypes.c_uint64), ("scoped", ctypes.c_uint64)]
+
+
+class _LLBeneath(ctypes.Structure):
+    _pack_ = 1
+    _fields_ = [("allowed", ctypes.c_uint64), ("fd", ctypes.c_int32)]
+
+
+def landlock_candidate(full, read):
+    """Put the calling process in a nested Landlock domain: read+execute on the system
+    directories and `read`, everything on `full`, read+write on a few devices, no TCP, and
+    (ABI >= 6) no signals or abstract sockets out of the domain. Raises OSError on failure."""
+    abi = LANDLOCK_ABI
+    if abi <= 0:
+        return
+    handled = (1 << 13) - 1
+    if abi >= 2:
+        handled |= 1 << 13
+    if abi >= 3:
+        handled |= LL_TRUNCATE
+    if abi >= 5:
+        handled |= LL_IOCTL_DEV
+    attr = _LLRuleset(handled, 3 if abi >= 4 else 0, 3 if abi >= 6 else 0)
+    size = 8 if abi <= 3 else (16 if abi <= 5 else 24)
+    rs = LIBC.syscall(ctypes.c_long(444), ctypes.byref(attr), ctypes.c_size_t(size),
+                      ctypes.c_uint32(0))
+    if rs < 0:
+        raise OSError(ctypes.get_errno(), "landlock_create_ruleset")
+    file_rights = (LL_EXECUTE | LL_WRITE_FILE | LL_READ_FILE | LL_TRUNCATE | LL_IOCTL_DEV) & handled
+    rules = ([(p, LL_EXECUTE | LL_READ_FILE | LL_READ_DIR) for p in LL_SYSTEM + list(read)]
+             + [(p, LL_READ_FILE | LL_WRITE_FILE | LL_TRUNCATE | LL_IOCTL_DEV) for p in LL_DEVICES]
+             + [(p, handled) for p in full])
+    for path, want in rules:
+        try:
+            fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+        except OSError:
+            continue
+        try:
+            is_dir = stat_is_dir(os.fstat(fd).st_mode)
+            b = _LLBeneath((want & handled) if is_dir else (want & file_rights), fd)
+            if LIBC.syscall(ctypes.c_long(445), ctypes.c_int(rs), ctypes.c_int(1),
+                            ctypes.byref(b), ctypes.c_uint32(0)) < 0:
+                raise OSError(ctypes.get_errno(), f"landlock_add_rule {path}")
+        finally:
+            os.close(fd)
+    if LIBC.prctl(38, 1, 0, 0, 0) < 0:  # PR_SET_NO_NEW_PRIVS
+        raise OSError(ctypes.get_errno(), "no_new_privs")
+    if LIBC.syscall(ctypes.c_long(446), ctypes.c_int(rs), ctypes.c_uint32(0)) < 0:
+        raise OSError(ctypes.get_errno(), "landlock_restrict_self")
+    os.close(rs)
+
+
+def stat_is_dir(mode):
+    import stat
+    return stat.S_ISDIR(mode)
+
+
+def subst(value, judge_dir):
+    return value.replace("@WORK@", WORK).replace("@JUDGE@", judge_dir)
+
+
+def spawn_role(role, argv, env, limits, timeout, fds, out_path):
+    """Fork one process of a pair job: `fds` maps the child's descriptor numbers to ours (0 to
+    /dev/null when absent; 1 and 2 to `out_path`). Returns the pid."""
+    cwd = WORK if role == "cand" else JUDGE_DIR
+    argv = [subst(a, JUDGE_DIR) for a in argv]
+    env = {k: subst(v, JUDGE_DIR) for k, v in env.items()}
+    pid = os.fork()
+    if pid != 0:
+        return pid
+    try:
+        try:
+            os.setpgid(0, 0)
+            out = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            wanted = dict(fds)
+            wanted.setdefault(0, os.open("/dev/null", os.O_RDONLY))
+            wanted[1] = out
+            wanted[2] = out
+            # Copy every source above the targets first, so that no dup2 clobbers a source.
+            high = {t: fcntl_dupfd(src, 100) for t, src in wanted.items()}
+            for t, src in high.items():
+                os.dup2(src, t, inheritable=True)
+            os.closerange(max(high) + 1, 1 << 16)
+            for res, lim in step_limits(limits, timeout):
+                resource.setrlimit(res, lim)
+            os.chdir(cwd)
+            if os.getuid() == 0:
+                uid, gid = (UID, GID) if role == "cand" else (JUDGE_UID, JUDGE_GID)
+                os.setgroups([])
+                os.setresgid(gid, gid, gid)
+                os.setresuid(uid, uid, uid)
+            os.umask(0o077)
+            signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+            # Python ignores SIGXFSZ; a program past the output limit is stopped, as it would be.
+            signal.signal(signal.SIGXFSZ, signal.SIG_DFL)
+            if role == "cand":
+                landlock_candidate([WORK], CAND_READ)
+        except BaseException as e:
+            os.write(2, f"rrtf: cannot start the {role}: {describe(e)}".encode())
+            os._exit(126)
+        try:
+            os.execve(argv[0], argv, env)
+        except BaseException as e:
+            os.write(2, f"cannot execute {argv[0]}: {describe(e)}".encode())
+        os._exit(127)
+    finally:
+        os._exit(70)
+
+
+def fcntl_dupfd(fd, low):
+    import fcntl
+    return fcntl.fcntl(fd, fcntl.F_DUPFD, low)
+
+
+CAND_READ = []
+
+
+def make_judge_dir():
+    shutil.rmtree(JUDGE_DIR, ignore_errors=True)
+    os.mkdir(JUDGE_DIR, 0o700)
+    if os.getuid() == 0:
+        os.chown(JUDGE_DIR, JUDGE_UID, JUDGE_GID)
+
+
+def write_files(files, where, role):
+    for name, content in files.items():
+        if "/" in name or name.startswith("."):
+            raise ValueError(f"bad file name {name!r}")
+        path = os.path.join(where, name)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(content)
+        if os.getuid() == 0:
+            uid, gid = (UID, GID) if role == "cand" else (JUDGE_UID, JUDGE_GID)
+            os.chown(path, uid, gid)
+
+
+def run_build(role, st):
+    """One build step of a pair job (as the role's uid, in its directory); returns its result,
+    with the artifacts it was asked to collect when it succeeded."""
+    out_path = OUTFILE if role == "cand" else JUDGE_OUT
+    if os.path.exists(out_path):
+        os.unlink(out_path)
+    timeout = float(st["timeout"])
+    t0 = time.monotonic()
+    pid = spawn_role(role, st["argv"], st.get("env", {}), st["limits"], timeout, {}, out_path)
+    pidfd = os.pidfd_open(pid)
+    ready, _, _ = select.select([pidfd], [], [], timeout)
+    timed_out = not ready
+    if timed_out:
+        os.kill(pid, signal.SIGKILL)
+    _, status, ru = os.wait4(pid, 0)
+    os.close(pidfd)
+    kill_rest(pid)
+    head, tail, full = read_output(path=out_path)
+    res = {
+        "exit": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
+        "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
+        "timed_out": timed_out, "output_head": head, "output_tail": tail,
+        "output_full": full, "wall_ms": int((time.monotonic() - t0) * 1000),
+        "cpu_ms": int((ru.ru_utime + ru.ru_stime) * 1000), "peak_rss_kb": ru.ru_maxrss,
+    }
+    if not timed_out and status == 0 and st.get("collect"):
+        # Read right after the compiler exited (kill_rest: nothing else runs), for the cache.
+        res["artifacts"] = collect(st["collect"], base=WORK if role == "cand" else JUDGE_DIR)
+    return res
+
+
+def status_of(status, ru, alive):
+    return {
+        "exit": os.WEXITSTATUS(status) if status is not None and os.WIFEXITED(status) else None,
+        "signal": (os.WTERMSIG(status) if status is not None and os.WIFSIGNALED(status)
+                   else None),
+        "alive": alive,
+        "cpu_ms": int((ru.ru_utime + ru.ru_stime) * 1000) if ru is not None else 0,
+        "peak_rss_kb": ru.ru_maxrss if ru is not None else 0,
+    }
+
+
+def run_pair(job):
+    """Build the judge and the candidate (each when asked), then run them together. Raw
+    results for the Rust side to judge: build step results, how each process ended, their
+    output, and the judge's report (base64)."""
+    global CAND_READ
+    CAND_READ = [p for p in job.get("cand_read", []) if isinstance(p, str)]
+    try:
+        make_judge_dir()
+        res = {"judge_build": None, "cand_build": None, "run": None}
+        judge, cand = job["judge"], job["cand"]
+        write_files(judge.get("files", {}), JUDGE_DIR, "judge")
+        if judge.get("build"):
+            res["judge_build"] = run_build("judge", judge["build"])
+            if res["judge_build"]["exit"] != 0:
+                return res
+        write_files(cand.get("files", {}), WORK, "cand")
+        if cand.get("build"):
+            res["cand_build"] = run_build("cand", cand["build"])
+            if res["cand_build"]["exit"] != 0:
+                return res
+        res["run"] = run_both(job, judge["run"], cand["run"])
+        return res
+    finally:
+        clean_work()
+        shutil.rmtree(JUDGE_DIR, ignore_errors=True)
+        for path in (JUDGE_OUT, OUTFILE):
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+
+
+def run_both(job, jrun, crun):
+    import base64
+    timeout = float(job["timeout"])
+    for path in (JUDGE_OUT, OUTFILE):
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+    req_r, req_w = os.pipe()
+    rep_r, rep_w = os.pipe()
+    report_r, report_w = os.pipe()
+    nonce_r, nonce_w = os.pipe()
+    os.write(nonce_w, (job["nonce"] + "\n").encode()[:4096])
+    os.close(nonce_w)
+    t0 = time.monotonic()
+    jpid = spawn_role("judge", jrun["argv"], jrun.get("env", {}), jrun["limits"], timeout,
+                      {0: nonce_r, 3: report_w, 4: req_w, 5: rep_r}, JUDGE_OUT)
+    cpid = spawn_role("cand", crun["argv"], crun.get("env", {}), crun["limits"], timeout,
+                      {3: req_r, 4: rep_w}, OUTFILE)
+    for fd in (req_r, req_w, rep_r, rep_w, report_w, nonce_r):
+        os.close(fd)
+    jfd, cfd = os.pidfd_open(jpid), os.pidfd_open(cpid)
+    report, overflow, report_open = bytearray(), False, True
+    jst = cst = jru = cru = None
+    deadline = t0 + timeout
+    timed_out = False
+    while jst is None or report_open:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            timed_out = True
+            break
+        watch = [fd for fd, on in ((report_r, report_open), (jfd, jst is None),
+                                   (cfd, cst is None)) if on]
+        ready, _, _ = select.select(watch, [], [], left)
+        if report_r in ready:
+            chunk = os.read(report_r, 1 << 16)
+            if not chunk:
+                report_open = False
+            elif len(report) + len(chunk) > REPORT_LIMIT:
+                overflow = True
+            else:
+                report += chunk
+        if jfd in ready:
+            _, jst, jru = os.wait4(jpid, 0)
+            if report_open:
+                # Whatever the judge wrote is in the pipe now; a descendant holding it open
+                # must not keep us waiting.
+                os.set_blocking(report_r, False)
+                while True:
+                    try:
+                        chunk = os.read(report_r, 1 << 16)
+                    except BlockingIOError:
+                        break
+                    if not chunk:
+                        break
+                    if len(report) + len(chunk) > REPORT_LIMIT:
+                        overflow = True
+                    else:
+                        report += chunk
+                report_open = False
+        if cfd in ready and cst is None:
+            _, cst, cru = os.wait4(cpid, 0)
+    wall_ms = int((time.monotonic() - t0) * 1000)
+    if cst is None and not timed_out:
+        # The judge is done: a candidate that died during a call may not be reaped yet, and a
+        # healthy one exits when its request pipe closes. Either way it ends within moments.
+        ready, _, _ = select.select([cfd], [], [], 0.2)
+        if ready:
+            _, cst, cru = os.wait4(cpid, 0)
+    cand_alive = cst is None
+    for pid, st in ((jpid, jst), (cpid, cst)):
+        if st is None:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    if jst is None:
+        _, jst, jru = os.wait4(jpid, 0)
+    if cst is None:
+        _, cst, cru = os.wait4(cpid, 0)
+    os.close(jfd)
+    os.close(cfd)
+    os.close(report_r)
+    try:
+        os.killpg(jpid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    kill_rest(cpid)
+    chead, ctail, cfull = read_output()
+    jhead, jtail, _ = read_output(path=JUDGE_OUT)
+    cand = status_of(cst, cru, cand_alive)
+    cand.update({"output_head": chead, "output_tail": ctail, "output_full": cfull})
+    judge = status_of(jst, jru, False)
+    judge.update({"output_head": jhead, "output_tail": jtail})
+    return {"timed_out": timed_out, "wall_ms": wall_ms, "cand": cand, "judge": judge,
+            "report": base64.b64encode(bytes(report)).decode(), "report_overflow": overflow}
+
+
 def main():
     if not PID1:
         LIBC.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
@@ -565,7 +914,13 @@ def main():
         if job is None:
             return
         try:
-            res = run_exec(job) if job.get("kind") == "exec" else run_job(job, cache)
+            kind = job.get("kind")
+            if kind == "exec":
+                res = run_exec(job)
+            elif kind == "pair":
+                res = run_pair(job)
+            else:
+                res = run_job(job, cache)
         except BaseException as e:
             res = {"error": describe(e, 2000)}
         res["id"] = job.get("id")
