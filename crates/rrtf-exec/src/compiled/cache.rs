@@ -824,6 +824,38 @@ mod tests {
     }
 
     #[test]
+    fn judge_builds_live_apart_from_what_samples_may_read() {
+        let base = scratch();
+        let cache = CompileCache::open(&base.path().join("c"), false, 100).unwrap();
+        let step = StepResult {
+            exit: Some(0),
+            signal: None,
+            timed_out: false,
+            output_head: String::new(),
+            output_tail: String::new(),
+            output_full: false,
+            wall_ms: 0,
+            cpu_ms: 0,
+            peak_rss_kb: 0,
+            artifacts: Some([("judge".to_string(), "Zm9v".to_string())].into()),
+        };
+        let l = Language::Cpp;
+        cache.store(Area::Judge, l, "tc", "k", &step);
+        assert!(cache.lookup(Area::Judge, l, "tc", "k").is_some());
+        assert!(cache.lookup(Area::Build, l, "tc", "k").is_none());
+        let judge_dir = cache.dir(l, "tc").join("judge");
+        let readable = cache.candidate_dirs(l, "tc");
+        assert!(judge_dir.join("k").join("judge").is_file());
+        assert!(
+            readable
+                .iter()
+                .all(|d| !judge_dir.starts_with(d) && !d.starts_with(&judge_dir)),
+            "{readable:?}"
+        );
+        assert!(readable.contains(&cache.dir(l, "tc").join("build")));
+    }
+
+    #[test]
     fn prunes_least_recently_used_builds_over_the_limit() {
         let base = scratch();
         let cache = CompileCache::open(&base.path().join("c"), false, 1).unwrap();
