@@ -9,13 +9,17 @@
 //!   compiler wrote and returns it, and this module stores it. A compile error is stored too
 //!   (its output), so an identical broken program is not compiled again. A hit skips the build:
 //!   the program runs straight from the cache entry, which the sandbox sees read-only (read-only
-//!   root, Landlock read+execute). Programs carry no per-run secret (the run's marker comes on
-//!   stdin), so identical code + test share one build.
+//!   root, Landlock read+execute). Programs carry no per-run secret (the judge's nonce comes
+//!   on stdin), so identical programs share one build. Two areas: samples' programs
+//!   ([`Area::Build`]) and judges' programs ([`Area::Judge`], the test and its stubs: one per
+//!   test and signatures, reused by every sample of the task); a sample's processes may read
+//!   its own area and the warm-ups ([`CompileCache::candidate_dirs`]), never the judges'.
 //! - **Toolchain warm-ups**, built on the host from inputs this crate writes itself (no sample
 //!   text): a precompiled header per set of standard C++ headers, a class-data-sharing archive
-//!   of `javac`, and a Go build cache holding the standard library and testify compiled with
-//!   the sandbox's settings. Samples get a private, writable copy of the Go cache made of
-//!   symlinks into the read-only one.
+//!   of `javac`, a Go build cache holding the standard library and testify compiled with
+//!   the sandbox's settings, and the judged runs' runtime precompiled (Rust's rlib, Java's
+//!   classes). Samples get a private, writable copy of the Go cache made of symlinks into the
+//!   read-only one.
 //!
 //! Entries are written to a temporary directory and renamed into place, so a reader never sees
 //! a half entry; every path is keyed by the toolchain's identity (version output, binary size

@@ -10,7 +10,7 @@
 //!   the answer into a fresh plain value of the declared type. Comparisons, builtins and the
 //!   test's helpers are the judge's own; the check sites are found in the test's text by
 //!   [`instrument`] and counted by the judge's harness, which reports on a pipe only it holds
-//!   (see [`verdict`] for the report and how a verdict follows from it).
+//!   (see `verdict.rs` for the report and how a verdict follows from it).
 //!
 //! The judge depends only on the test and the declared signatures, so its build is cached
 //! apart from the samples' builds ([`cache::Area::Judge`]), and samples can never read it.
