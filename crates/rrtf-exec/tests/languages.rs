@@ -306,6 +306,27 @@ fn a_limit_keeps_the_checks_that_passed_before_it() {
             &[(code, test, Timeout, Some((2, 3)))],
         );
     }
+    // The memory and output limits likewise.
+    let test = cases[0].2;
+    check_counts(
+        65006,
+        Language::Cpp,
+        10_000,
+        &[
+            (
+                "#include<vector>\nint add(int a, int b){ if (a == 0) { std::vector<char> v(1ull << 40); return v.size(); } return a + b; }",
+                test,
+                MemoryLimit,
+                Some((2, 3)),
+            ),
+            (
+                "#include<stdio.h>\nint add(int a, int b){ if (a == 0) for (;;) fputs(\"spam spam spam\\n\", stdout); return a + b; }",
+                test,
+                OutputLimit,
+                Some((2, 3)),
+            ),
+        ],
+    );
 }
 
 const GO_TEST_THREE_LAST_HANGS: &str = "func TestAdd(t *testing.T) {\n    assert := assert.New(t)\n    assert.Equal(3, Add(1, 2))\n    assert.Equal(4, Add(2, 2))\n    assert.Equal(5, Add(0, 5))\n}\n";
