@@ -380,3 +380,35 @@ fn a_check_that_never_calls_the_candidate_counts_for_nothing() {
         );
     }
 }
+
+/// A check of a value computed before it (`r2 = add(2, 2); ...; assert(r2 == 4)`) calls nothing
+/// while it runs, yet checks the sample: it counts (the trusted side sees `r2` comes from a
+/// call), so a sample wrong on that value is not a pass.
+#[test]
+fn a_check_of_a_value_computed_earlier_counts() {
+    let cases: [(Language, &str, &str); 3] = [
+        (
+            Language::Cpp,
+            "int add(int a, int b){ return a == 1 ? 3 : 0; }",
+            "#undef NDEBUG\n#include<assert.h>\nint main(){\n    int r1 = add(1, 2);\n    int r2 = add(2, 2);\n    assert (r1 == 3);\n    assert (r2 == 4);\n}\n",
+        ),
+        (
+            Language::Java,
+            "class Solution {\n    public int add(int a, int b) { return a == 1 ? 3 : 0; }\n}",
+            "public class Main {\n    public static void main(String[] args) {\n        Solution s = new Solution();\n        int r1 = s.add(1, 2);\n        int r2 = s.add(2, 2);\n        if (r1 != 3) { throw new AssertionError(); }\n        if (r2 != 4) { throw new AssertionError(); }\n    }\n}\n",
+        ),
+        (
+            Language::JavaScript,
+            "const add = (a, b) => (a === 1 ? 3 : 0);",
+            "const t = () => {\n  const r1 = add(1, 2)\n  const r2 = add(2, 2)\n  console.assert(r1 === 3)\n  console.assert(r2 === 4)\n}\nt()\n",
+        ),
+    ];
+    for (language, code, test) in cases {
+        check_counts(
+            65008,
+            language,
+            20_000,
+            &[(code, test, Partial, Some((1, 2)))],
+        );
+    }
+}

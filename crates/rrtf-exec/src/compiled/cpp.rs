@@ -734,6 +734,9 @@ pub(super) fn plan(
         argv.extend(["-o".into(), out.into(), src.into()]);
         argv
     };
+    let mut sites = inst.sites;
+    let seeds: Vec<String> = called.iter().map(|c| c.0.clone()).collect();
+    instrument::mark_uses(&mut sites, test, Syntax::C, &seeds);
     Ok(Plan {
         judge: Side {
             files: vec![("judge.cpp".into(), judge_src)],
@@ -751,7 +754,7 @@ pub(super) fn plan(
             cacheable: true,
             ..Side::default()
         },
-        sites: inst.sites,
+        sites,
         calls,
     })
 }

@@ -384,7 +384,7 @@ pub(super) fn plan(
     test: &str,
     cache: Option<&Path>,
 ) -> Result<Plan, String> {
-    let (test_file, n, sites) = judge_test(code, test);
+    let (test_file, n, mut sites) = judge_test(code, test);
     let used = instrument::free_names(test, Syntax::Go);
     let test_funcs = functions(test);
     let mut stubs = String::from("package main\n\n");
@@ -473,6 +473,7 @@ pub(super) fn plan(
     let judge_main = format!(
         "package main\n\nimport (\n\t\"os\"\n\t\"testing\"\n)\n\nfunc rrtfRecover(t *testing.T) {{\n\tif r := recover(); r != nil {{\n\t\trrtfTestPanic(r)\n\t\tt.Fail()\n\t}}\n}}\n\nfunc TestMain(m *testing.M) {{\n\trrtfJudgeStart({n})\n\tcode := m.Run()\n\trrtfJudgeDone({n}, code)\n\tos.Exit(0)\n}}\n"
     );
+    instrument::mark_uses(&mut sites, test, Syntax::Go, &seen);
     let mut build_env: Vec<(String, String)> = super::GO_ENV
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -22,6 +22,11 @@
 pub struct Site {
     pub line: usize,
     pub text: String,
+    /// The site's whole source text.
+    pub code: String,
+    /// Its text uses the candidate (a function of the code, or a name assigned from one):
+    /// it counts even when no call happens while it runs (see [`mark_uses`]).
+    pub uses_candidate: bool,
 }
 
 /// A test rewritten for the judge, with its check sites in order.
@@ -280,6 +285,8 @@ impl<'a> Builder<'a> {
         let site = Site {
             line: line_of(self.src.as_bytes(), at),
             text: describe(text),
+            code: text.to_string(),
+            uses_candidate: false,
         };
         self.found.push((at, site, edits));
     }
@@ -540,6 +547,91 @@ pub fn go_checks(test: &str) -> Instrumented {
     b.finish()
 }
 
+/// Mark the sites whose text uses the candidate: a name in `seeds` (the code's functions the
+/// judge calls, or the classes it stubs), or a name the test assigns from an expression using
+/// one (`r = f(x)`, `let r = f(x)`, `r := f(x)`, `Solution s = new Solution()`), to a fixed
+/// point. The judge's dynamic rule (a call during the check or since the previous one) misses
+/// a check of a value computed earlier; this static rule catches it. A site that uses neither
+/// (`assert(true)`) counts only if the judge saw a call in its window.
+///
+/// `seeds` come from the trusted side; a seed the test assigns (a local of the test that the
+/// code happens to name too) is no seed.
+pub fn mark_uses(sites: &mut [Site], test: &str, syntax: Syntax, seeds: &[String]) {
+    let assigns = assignments(test, syntax);
+    let mut uses: Vec<String> = seeds
+        .iter()
+        .filter(|s| !assigns.iter().any(|(n, _)| n == *s))
+        .cloned()
+        .collect();
+    for _ in 0..16 {
+        let before = uses.len();
+        for (name, rhs) in &assigns {
+            if !uses.contains(name) && free_names(rhs, syntax).iter().any(|n| uses.contains(n)) {
+                uses.push(name.clone());
+            }
+        }
+        if uses.len() == before {
+            break;
+        }
+    }
+    for site in sites {
+        site.uses_candidate = free_names(&site.code, syntax)
+            .iter()
+            .any(|n| uses.contains(n));
+    }
+}
+
+/// `(assigned name, right-hand side)` of every assignment-like statement of `test` (`r = e`,
+/// `let r = e`, `r := e`, `r += e`).
+pub fn assignments(test: &str, syntax: Syntax) -> Vec<(String, String)> {
+    let b = test.as_bytes();
+    let mask = code_mask(b, syntax);
+    // (assigned name, right-hand side) of every assignment-like statement.
+    let mut assigns: Vec<(String, String)> = Vec::new();
+    for i in 0..b.len() {
+        if !mask[i] || b[i] != b'=' {
+            continue;
+        }
+        let next = b.get(i + 1).copied();
+        let prev = if i > 0 { b[i - 1] } else { b' ' };
+        if next == Some(b'=') || next == Some(b'>') || b"=!<>".contains(&prev) {
+            continue;
+        }
+        let mut k = i;
+        while k > 0 && matches!(b[k - 1], b' ' | b'\t' | b':' | b'+' | b'-' | b'*' | b'/') {
+            k -= 1;
+        }
+        let mut s = k;
+        while s > 0 && is_ident(b[s - 1]) {
+            s -= 1;
+        }
+        if s == k {
+            continue;
+        }
+        let mut e = i + 1;
+        let mut depth = 0i32;
+        while e < b.len() {
+            if mask[e] {
+                match b[e] {
+                    b'(' | b'[' | b'{' => depth += 1,
+                    b')' | b']' | b'}' => {
+                        if depth == 0 {
+                            break;
+                        }
+                        depth -= 1;
+                    }
+                    b';' | b'\n' if depth == 0 => break,
+                    b',' if depth == 0 => break,
+                    _ => {}
+                }
+            }
+            e += 1;
+        }
+        assigns.push((test[s..k].to_string(), test[i + 1..e].to_string()));
+    }
+    assigns
+}
+
 /// `text` split at its top-level commas (not inside `()`, `[]`, `{}` or `<>`).
 pub fn split_top(text: &str) -> Vec<&str> {
     let mut out = Vec::new();
@@ -711,11 +803,8 @@ mod tests {
             out.test
         );
         assert_eq!(
-            out.sites[1],
-            Site {
-                line: 5,
-                text: "g(i, \")\")".into()
-            }
+            (out.sites[1].line, out.sites[1].text.as_str()),
+            (5, "g(i, \")\")")
         );
         let js = "const t = () => {\n  console.assert(f([1, 2]) === 3, 'msg, with comma')\n  console.assert(\n    g('(') === `)`\n  )\n}\nt()\n";
         let out = js_checks(js);
@@ -756,6 +845,42 @@ mod tests {
             "{}",
             out.test
         );
+    }
+
+    #[test]
+    fn sites_that_use_a_value_of_the_candidate_are_marked() {
+        let cpp = "int main(){\n    int r = add(1, 2);\n    auto v = r * 2, w = 7;\n    assert (r == 3);\n    assert (v == 6);\n    assert (w == 7);\n    assert (true);\n    assert (add(2, 2) >= 4);\n}\n";
+        let mut out = cpp_checks(cpp);
+        mark_uses(&mut out.sites, cpp, Syntax::C, &["add".to_string()]);
+        let marks: Vec<bool> = out.sites.iter().map(|s| s.uses_candidate).collect();
+        assert_eq!(marks, [true, true, false, false, true]);
+        let java = "Solution s = new Solution();\nint r = s.add(1, 2);\nif (r != 3) { throw new AssertionError(); }\nif (1 == 2) { throw new AssertionError(); }\n";
+        let mut out = java_checks(java);
+        mark_uses(
+            &mut out.sites,
+            java,
+            Syntax::Java,
+            &["Solution".to_string()],
+        );
+        let marks: Vec<bool> = out.sites.iter().map(|s| s.uses_candidate).collect();
+        assert_eq!(marks, [true, false]);
+        let go = "func TestF(t *testing.T) {\n    r := F(1)\n    assert.Equal(t, 2, r)\n    assert.Equal(t, 1, 1)\n}\n";
+        let mut out = go_checks(go);
+        mark_uses(&mut out.sites, go, Syntax::Go, &["F".to_string()]);
+        let marks: Vec<bool> = out.sites.iter().map(|s| s.uses_candidate).collect();
+        assert_eq!(marks, [true, false]);
+        // A seed the test assigns is the test's own local (the code named it too): no seed.
+        let cpp =
+            "int main(){\n    int r = 5;\n    assert (r == 5);\n    assert (add(1, 1) == 2);\n}\n";
+        let mut out = cpp_checks(cpp);
+        mark_uses(
+            &mut out.sites,
+            cpp,
+            Syntax::C,
+            &["r".to_string(), "add".to_string()],
+        );
+        let marks: Vec<bool> = out.sites.iter().map(|s| s.uses_candidate).collect();
+        assert_eq!(marks, [false, true]);
     }
 
     #[test]

@@ -382,6 +382,7 @@ pub(super) fn plan(
     let called_names = |name: &str| {
         test_clean.contains(&format!(".{name}(")) || test_clean.contains(&format!(". {name}("))
     };
+    let mut stubbed: Vec<String> = Vec::new();
     let mut stubs: Vec<(String, String)> = Vec::new();
     let mut dispatch = String::new();
     let mut calls = Vec::new();
@@ -460,6 +461,7 @@ pub(super) fn plan(
             calls.push(format!("{r} {class}.{}({})", m.name, ps.join(", ")));
             id += 1;
         }
+        stubbed.push(class.clone());
         stubs.push((
             format!("{class}.java"),
             format!("{JUDGE_IMPORTS}\nclass {class} {{\n{body}}}\n"),
@@ -520,6 +522,8 @@ pub(super) fn plan(
     }
     let cand_names: Vec<String> = cand_files.iter().map(|f| f.0.clone()).collect();
     let cand_refs: Vec<&str> = cand_names.iter().map(String::as_str).collect();
+    let mut sites = inst.sites;
+    instrument::mark_uses(&mut sites, test, Syntax::Java, &stubbed);
     Ok(Plan {
         judge: Side {
             build: Some(build(&judge_refs)),
@@ -539,7 +543,7 @@ pub(super) fn plan(
             cacheable: true,
             ..Side::default()
         },
-        sites: inst.sites,
+        sites,
         calls,
     })
 }

@@ -85,6 +85,154 @@ fn test_names(test: &str) -> Vec<String> {
         .collect()
 }
 
+/// Node's own globals (a script's), which the judge never stubs (`n in globalThis`).
+const GLOBALS: &[&str] = &[
+    "AbortController",
+    "AbortSignal",
+    "AggregateError",
+    "Array",
+    "ArrayBuffer",
+    "Atomics",
+    "BigInt",
+    "BigInt64Array",
+    "BigUint64Array",
+    "Blob",
+    "Boolean",
+    "BroadcastChannel",
+    "Buffer",
+    "DataView",
+    "Date",
+    "DOMException",
+    "Error",
+    "EvalError",
+    "Event",
+    "EventTarget",
+    "FinalizationRegistry",
+    "Float32Array",
+    "Float64Array",
+    "Function",
+    "Int16Array",
+    "Int32Array",
+    "Int8Array",
+    "Intl",
+    "JSON",
+    "Map",
+    "Math",
+    "Number",
+    "Object",
+    "Promise",
+    "Proxy",
+    "RangeError",
+    "ReferenceError",
+    "Reflect",
+    "RegExp",
+    "Set",
+    "SharedArrayBuffer",
+    "String",
+    "Symbol",
+    "SyntaxError",
+    "TextDecoder",
+    "TextEncoder",
+    "TypeError",
+    "URIError",
+    "URL",
+    "URLSearchParams",
+    "Uint16Array",
+    "Uint32Array",
+    "Uint8Array",
+    "Uint8ClampedArray",
+    "WeakMap",
+    "WeakRef",
+    "WeakSet",
+    "WebAssembly",
+    "atob",
+    "btoa",
+    "clearImmediate",
+    "clearInterval",
+    "clearTimeout",
+    "console",
+    "decodeURI",
+    "decodeURIComponent",
+    "encodeURI",
+    "encodeURIComponent",
+    "escape",
+    "fetch",
+    "global",
+    "isFinite",
+    "isNaN",
+    "parseFloat",
+    "parseInt",
+    "performance",
+    "process",
+    "queueMicrotask",
+    "setImmediate",
+    "setInterval",
+    "setTimeout",
+    "structuredClone",
+    "unescape",
+];
+
+/// The names of `names` (the test's) that stand for the candidate's functions, decided from
+/// the test alone (never from the sample's code, which could name the test's own helpers or
+/// locals to make checks that call nothing count): names the test calls (`name(`) but neither
+/// declares (`function`, `class`, `const`, `let`, `var`) nor assigns, nor node defines.
+fn candidate_names(test: &str, names: &[String]) -> Vec<String> {
+    let b = test.as_bytes();
+    let mask = instrument::code_mask(b, Syntax::Js);
+    let mut bound: Vec<String> = Vec::new();
+    let mut called: Vec<String> = Vec::new();
+    let word = |i: usize| -> Option<(usize, usize)> {
+        let s = i;
+        let mut e = i;
+        while e < b.len() && mask[e] && instrument::is_ident(b[e]) {
+            e += 1;
+        }
+        (e > s).then_some((s, e))
+    };
+    let skip_ws = |mut i: usize| {
+        while i < b.len() && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        i
+    };
+    let mut i = 0;
+    while i < b.len() {
+        if !mask[i] || !instrument::is_ident(b[i]) || (i > 0 && instrument::is_ident(b[i - 1])) {
+            i += 1;
+            continue;
+        }
+        let Some((s, e)) = word(i) else {
+            i += 1;
+            continue;
+        };
+        let w = &test[s..e];
+        let after = skip_ws(e);
+        let member = s > 0 && b[s - 1] == b'.';
+        if matches!(w, "function" | "class" | "const" | "let" | "var") {
+            // The declared name, or every name of a destructuring pattern.
+            let at = skip_ws(e);
+            if let Some(&open @ (b'[' | b'{')) = b.get(at) {
+                let close = if open == b'[' { b']' } else { b'}' };
+                let end = (at..b.len()).find(|&k| b[k] == close).unwrap_or(b.len());
+                bound.extend(instrument::free_names(&test[at..end], Syntax::Js));
+            } else if let Some((ds, de)) = word(at) {
+                bound.push(test[ds..de].to_string());
+            }
+        } else if !member && b.get(after) == Some(&b'(') {
+            called.push(w.to_string());
+        }
+        i = e;
+    }
+    for (name, _) in instrument::assignments(test, Syntax::Js) {
+        bound.push(name);
+    }
+    names
+        .iter()
+        .filter(|n| called.contains(n) && !bound.contains(n) && !GLOBALS.contains(&n.as_str()))
+        .cloned()
+        .collect()
+}
+
 pub(super) fn plan(node: &Path, code: &str, test: &str) -> Result<Plan, String> {
     let inst = instrument::js_checks(test);
     let names = test_names(test);
@@ -103,6 +251,9 @@ pub(super) fn plan(node: &Path, code: &str, test: &str) -> Result<Plan, String> 
         "{RT}\n{code}\n;__rrtf.serve({{\n{}\n}});\n",
         table.join("\n")
     );
+    let seeds = candidate_names(test, &names);
+    let mut sites = inst.sites;
+    instrument::mark_uses(&mut sites, test, Syntax::Js, &seeds);
     let node = node.to_string_lossy().into_owned();
     Ok(Plan {
         judge: Side {
@@ -115,7 +266,7 @@ pub(super) fn plan(node: &Path, code: &str, test: &str) -> Result<Plan, String> 
             run: vec![node, "@DIR@/cand.js".into()],
             ..Side::default()
         },
-        sites: inst.sites,
+        sites,
         calls: names,
     })
 }
@@ -142,5 +293,19 @@ mod tests {
         let cand = &p.cand.files[0].1;
         assert!(cand.contains("  'add': typeof add === 'function' ? add : undefined,"));
         assert!(!cand.contains("console.assert"), "{cand}");
+    }
+
+    /// Which checks count without a call is the test's business: a sample naming the test's
+    /// helpers, locals or node's globals changes nothing.
+    #[test]
+    fn candidate_names_come_from_the_test_alone() {
+        let test = "const t = () => {\n  const ok = check(1)\n  const r = add(1, 2)\n  console.assert(ok)\n  console.assert(r === 3)\n  console.assert(JSON.stringify(1) === '1')\n  console.assert(t.length === 0)\n}\nfunction check(x) { return x > 0 }\nt()\n";
+        let honest = "const add = (a, b) => a + b;";
+        let greedy = "const add = (a, b) => a + b; const check = 1, ok = 2, t = 3; console.log(JSON.stringify(t));";
+        for code in [honest, greedy] {
+            let p = plan(Path::new("/usr/bin/node"), code, test).unwrap();
+            let marks: Vec<bool> = p.sites.iter().map(|s| s.uses_candidate).collect();
+            assert_eq!(marks, [false, true, false, false], "{code}");
+        }
     }
 }

@@ -620,6 +620,8 @@ pub(super) fn plan(
         .iter()
         .map(|t| format!("(\"{t}\", {t} as fn())"))
         .collect();
+    let mut sites = inst.sites;
+    instrument::mark_uses(&mut sites, test, Syntax::Rust, &seen);
     let inline = if rt.is_some() {
         String::new()
     } else {
@@ -629,7 +631,7 @@ pub(super) fn plan(
         "#![allow(unused, deprecated)]\n{inline}{}{}{stubs}{test_text}\nfn main() {{\n    {m}::judge({}, &[{}]);\n}}\n",
         MACROS.replace("@RT@", m),
         std_uses(&code),
-        inst.sites.len(),
+        sites.len(),
         list.join(", ")
     );
     let cand_src = format!(
@@ -675,7 +677,7 @@ pub(super) fn plan(
             cacheable: true,
             ..Side::default()
         },
-        sites: inst.sites,
+        sites,
         calls,
     })
 }

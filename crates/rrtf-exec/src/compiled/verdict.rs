@@ -200,11 +200,13 @@ pub(super) fn judge(
     let whole_site = [Site {
         line: 0,
         text: "the whole test".into(),
+        code: String::new(),
+        uses_candidate: false,
     }];
     let counted_sites: &[Site] = if whole { &whole_site } else { sites };
     for (i, site) in counted_sites.iter().enumerate() {
         let rec = rep.sites.get(&i).cloned().unwrap_or_default();
-        if rec.ran && !rec.called {
+        if rec.ran && !rec.called && !site.uses_candidate {
             continue;
         }
         total += 1;
@@ -404,6 +406,8 @@ mod tests {
             .map(|i| Site {
                 line: i + 3,
                 text: format!("f({i}) == {i}"),
+                code: String::new(),
+                uses_candidate: false,
             })
             .collect()
     }
