@@ -4,9 +4,10 @@
 Both sides run the same training step on synthetic ranked groups of one shape (G groups of K
 responses, each sequence prompt P + response R tokens, end-of-text counted in R; no padding):
 
-    forward -> RRTF loss (per-response mean log-prob p_i; score-gap-weighted hinge
-               sum_{r_i > r_j} (r_i - r_j) max(0, p_j - p_i) plus the token-sum cross-entropy
-               of the best response; mean over groups) -> backward -> global-norm clipping (1.0)
+    forward -> RRTF loss (PanGu-Coder2's: per-response mean log-prob p_i; hinge
+               sum_{r_i > r_j} max(0, p_j - p_i) over every ordered pair, no score-gap factor,
+               plus the token-sum cross-entropy of the best response; mean over groups)
+               -> backward -> global-norm clipping (1.0)
                -> AdamW (lr 1e-5, betas 0.9/0.999, eps 1e-8, weight decay 0.01)
 
 Ours is `rrtf train bench` (the real `Trainer`, crates/rrtf-train/src/bench.rs). Theirs is
@@ -95,7 +96,7 @@ def rrtf_loss(torch, model, ids, response_logits, G, K, P):
     s = torch.tensor(scores(K)).expand(G, K)
     gap = s[:, :, None] - s[:, None, :]  # [g, i, j] = r_i - r_j
     hinge = torch.relu(p[:, None, :] - p[:, :, None])  # p_j - p_i
-    rank = torch.where(gap > 0, gap * hinge, torch.zeros(())).sum((1, 2))
+    rank = torch.where(gap > 0, hinge, torch.zeros(())).sum((1, 2))  # the paper: no gap factor
     best = torch.argmax(s, dim=1)  # first of the highest scores
     sft = -seq.view(G, K).gather(1, best[:, None])[:, 0]
     return (rank + sft).mean()

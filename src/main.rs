@@ -31,7 +31,8 @@ fn main() -> ExitCode {
     match cli::run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            // An error may quote stored text (a sample's output): no escape sequences through.
+            eprintln!("error: {}", cli::term::clean(&format!("{err:#}")));
             ExitCode::from(cli::exit_code(&err))
         }
     }

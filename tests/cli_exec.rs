@@ -1,6 +1,6 @@
 //! `rrtf exec run | doctor | passk` end to end: row format and order, exit codes for bad input
 //! and missing toolchains, HumanEval-X Go and Java rows with per-check counts, pass@k values,
-//! and the unprivileged (no namespace) mode.
+//! and the unprivileged modes (a user namespace; none, refused unless `--insecure-sandbox`).
 
 use std::io::Read;
 use std::path::Path;
@@ -310,16 +310,36 @@ fn doctor_lists_protections_and_passes_its_self_test() {
         assert_eq!(v["toolchains"][l]["ok"], true, "{l}: {v}");
     }
     assert_eq!(v["compile_cache"]["on"], true, "{v}");
+    // SAFETY: a query.
+    if unsafe { libc::geteuid() } == 0 {
+        assert_eq!(v["mode"], "root", "{v}");
+    }
+    // cgroup v2 limits, or why not (here: cgroups v1 own the memory and pids controllers).
+    let cgroup = &v["protections"]["cgroup"];
+    assert!(
+        cgroup["v2"]["dir"].is_string() || cgroup["unavailable"]["reason"].is_string(),
+        "{v}"
+    );
+    // Without them, the gap of the rlimit fallback is stated.
+    let gaps = v["limit_gaps"].as_array().unwrap();
+    assert_eq!(cgroup["v2"].is_null(), !gaps.is_empty(), "{v}");
+    assert!(
+        gaps.iter()
+            .all(|g| g.as_str().unwrap().contains("RLIMIT_AS")),
+        "{v}"
+    );
     let out = rrtf(&["--json", "exec", "doctor", "--no-cache"]);
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["compile_cache"]["on"], false, "{v}");
     assert!(!v["active"].as_array().unwrap().is_empty());
 }
 
-/// Without root (no namespaces, no uid switch) the executor still runs, with Landlock, seccomp
-/// and a subreaper; a daemonised sleeper is still killed. Needs root to drop to `nobody`.
+/// Without root the executor runs its samples in the same namespaces, entered through an
+/// unprivileged user namespace; where those are refused it refuses too, unless
+/// `--insecure-sandbox` accepts the weaker sandbox (Landlock, seccomp, rlimits, a subreaper,
+/// which still kills a daemonised sleeper). Needs root to drop to `nobody`.
 #[test]
-fn unprivileged_mode_runs_and_cleans_up() {
+fn unprivileged_modes_run_refuse_and_clean_up() {
     // SAFETY: a query.
     if unsafe { libc::geteuid() } != 0 {
         return; // already unprivileged: the other tests exercise this mode
@@ -347,7 +367,7 @@ fn unprivileged_mode_runs_and_cleans_up() {
             "runtime_error",
         ),
         (
-            "import socket\ndef f():\n    socket.socket(socket.AF_INET)\n    return 1\n",
+            "import socket\ndef f():\n    socket.socket(socket.AF_UNIX)\n    return 1\n",
             "runtime_error",
         ),
     ];
@@ -361,42 +381,120 @@ fn unprivileged_mode_runs_and_cleans_up() {
     std::fs::copy(env!("CARGO_BIN_EXE_rrtf"), &binary).unwrap();
     let exec_mode = std::os::unix::fs::PermissionsExt::from_mode(0o755);
     std::fs::set_permissions(&binary, exec_mode).unwrap();
-    let out = Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-        .arg(&binary)
-        .args([
-            "exec",
-            "run",
-            "--timeout",
-            "20",
-            "--input",
-            input.to_str().unwrap(),
-            "--output",
-            output.to_str().unwrap(),
-        ])
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .output()
-        .expect("setpriv (util-linux)");
+    let run_as_nobody = |refuse_userns: bool, extra: &[&str]| {
+        let mut cmd = Command::new("setpriv");
+        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(&binary)
+            .args([
+                "exec",
+                "run",
+                "--timeout",
+                "20",
+                "--input",
+                input.to_str().unwrap(),
+                "--output",
+                output.to_str().unwrap(),
+            ])
+            .args(extra)
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin");
+        if refuse_userns {
+            // As a kernel or container profile that forbids user namespaces would.
+            let filters = user_namespaces_refused();
+            // SAFETY: between fork and exec only prctl and seccomp on memory made before.
+            unsafe {
+                std::os::unix::process::CommandExt::pre_exec(&mut cmd, move || {
+                    for f in &filters {
+                        seccompiler::apply_filter(f).map_err(std::io::Error::other)?;
+                    }
+                    Ok(())
+                });
+            }
+        }
+        cmd.output().expect("setpriv (util-linux)")
+    };
+    let check_results = || {
+        let results = read_rows(&output);
+        assert_eq!(results.len(), rows.len());
+        for ((code, want), r) in rows.iter().zip(&results) {
+            assert_eq!(r["outcome"], *want, "{code}: {r}");
+        }
+        assert!(!outside.exists());
+        let left: Vec<String> = std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter_map(|e| std::fs::read_to_string(e.path().join("status")).ok())
+            .filter(|s| {
+                s.lines()
+                    .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("65534"))
+            })
+            .collect();
+        assert!(left.is_empty(), "leftover processes of nobody: {left:?}");
+    };
+
+    // A user namespace: the namespaces without root.
+    let out = run_as_nobody(false, &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    check_results();
+
+    // No user namespace: refused (bad usage, exit 2), naming the flag and what is missing.
+    std::fs::remove_file(&output).unwrap();
+    let out = run_as_nobody(true, &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    for needle in ["--insecure-sandbox", "not root and no user namespace"] {
+        assert!(err.contains(needle), "`{needle}` not in: {err}");
+    }
+    assert!(!output.exists(), "nothing ran");
+
+    // Accepted: it runs, announcing the reduced isolation.
+    let out = run_as_nobody(true, &["--insecure-sandbox"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     assert!(
-        err.contains("not root"),
+        err.contains("reduced isolation") && err.contains("not root and no user namespace"),
         "the reduced isolation must be announced: {err}"
     );
-    let results = read_rows(&output);
-    for ((code, want), r) in rows.iter().zip(&results) {
-        assert_eq!(r["outcome"], *want, "{code}: {r}");
-    }
-    assert!(!outside.exists());
-    let left: Vec<String> = std::fs::read_dir("/proc")
+    check_results();
+}
+
+/// Seccomp programs that make `clone`/`unshare` with `CLONE_NEWUSER` fail (EPERM) and send
+/// `clone3` (whose flags a filter cannot see) back to `clone` (ENOSYS).
+fn user_namespaces_refused() -> Vec<seccompiler::BpfProgram> {
+    use seccompiler::{
+        SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter, SeccompRule,
+    };
+    let newuser = libc::CLONE_NEWUSER as u64;
+    let rule = || {
+        let c = SeccompCondition::new(
+            0,
+            SeccompCmpArgLen::Qword,
+            SeccompCmpOp::MaskedEq(newuser),
+            newuser,
+        );
+        SeccompRule::new(vec![c.unwrap()]).unwrap()
+    };
+    let arch = || std::env::consts::ARCH.try_into().unwrap();
+    let filter = |rules: Vec<(i64, Vec<SeccompRule>)>, errno: i32| -> seccompiler::BpfProgram {
+        SeccompFilter::new(
+            rules.into_iter().collect(),
+            SeccompAction::Allow,
+            SeccompAction::Errno(errno as u32),
+            arch(),
+        )
         .unwrap()
-        .flatten()
-        .filter_map(|e| std::fs::read_to_string(e.path().join("status")).ok())
-        .filter(|s| {
-            s.lines()
-                .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("65534"))
-        })
-        .collect();
-    assert!(left.is_empty(), "leftover processes of nobody: {left:?}");
+        .try_into()
+        .unwrap()
+    };
+    vec![
+        filter(
+            vec![
+                (libc::SYS_clone, vec![rule()]),
+                (libc::SYS_unshare, vec![rule()]),
+            ],
+            libc::EPERM,
+        ),
+        filter(vec![(libc::SYS_clone3, vec![])], libc::ENOSYS),
+    ]
 }

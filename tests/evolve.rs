@@ -83,20 +83,24 @@ async fn evolve_stores_lineage_and_reasons_and_resumes_without_asking_again() {
 number = 1
 seed = 5
 
+benchmark = "{}"
+
 [[teachers]]
 name = "evolver"
 base_url = "{}"
 model = "big"
 concurrency = 3
+system = "Answer with one Python code block."
 
 [evolution]
 evolver = "evolver"
 steps = 2
-decontaminate = ["{}"]
+
+[decontamination]
 ngram = 10
 "#,
+        humaneval().display(),
         server.url(),
-        humaneval().display()
     );
     std::fs::write(d.join("round.toml"), config).unwrap();
 
@@ -104,7 +108,7 @@ ngram = 10
     let s1 = &summary["steps"][0];
     assert_eq!(s1["asked"], 5);
     assert_eq!(s1["kept"], 2, "{summary}");
-    assert_eq!(s1["dropped"]["apology"], 1);
+    assert_eq!(s1["dropped"]["evolver_refused"], 1);
     assert_eq!(s1["dropped"]["contaminated"], 1);
     assert_eq!(s1["dropped"]["no_new_information"], 1);
     // 5 evolutions, and a judgement for each of the 4 that passed the rules (a, c, d, e).
@@ -112,7 +116,23 @@ ngram = 10
     assert!(s1["prompt_tokens"].as_u64().unwrap() > 0);
     assert_eq!(summary["steps"][1]["parents"], 2);
     assert_eq!(summary["steps"][1]["kept"], 2);
-    assert!(summary["decontamination"]["problems"].as_u64().unwrap() >= 164);
+    // The round's benchmark is decontaminated against without being listed again: every seed
+    // was screened before evolving (none leaks HumanEval), and each evolution after.
+    let screened = &summary["decontamination"];
+    assert_eq!(screened["benchmarks"]["problems"], 164, "{screened}");
+    assert_eq!(screened["prompts"]["prompts_checked"], 5, "{screened}");
+    assert_eq!(screened["prompts"]["prompts_eliminated"], 0, "{screened}");
+    // The evolver and its judge get their own system prompts, never the teacher's `system`.
+    for r in server.requests() {
+        let system = &r.body["messages"][0];
+        assert_eq!(system["role"], "system", "{}", r.body);
+        let text = system["content"].as_str().unwrap();
+        assert!(
+            text.starts_with("You are a programming contest designer")
+                || text.starts_with("You compare two programming tasks"),
+            "{text}"
+        );
+    }
 
     let store = rrtf_store::Store::open(&d.join("rrtf.db")).await.unwrap();
     let pool = store.prompt_pool().await.unwrap();
@@ -130,7 +150,7 @@ ngram = 10
     assert_eq!(a2.parent_id, Some(a1.id));
     assert_eq!(
         by_sid("seeds:b>1").status_reason.as_deref(),
-        Some("apology")
+        Some("evolver_refused")
     );
     let c1 = by_sid("seeds:c>1").status_reason.clone().unwrap();
     assert!(

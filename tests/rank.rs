@@ -149,3 +149,234 @@ async fn canonical_beats_broken_and_reviews_survive_a_rerank() {
         html.contains("<svg") && html.contains("canonical") && html.contains("Pairs per round")
     );
 }
+
+/// One execution of `response` against its prompt's test `test`.
+fn execution(
+    response: i64,
+    test: i64,
+    outcome: rrtf_store::Outcome,
+    passed: i64,
+    total: i64,
+) -> rrtf_store::NewExecution {
+    rrtf_store::NewExecution {
+        response_id: response,
+        test_id: test,
+        outcome,
+        tests_passed: passed,
+        tests_total: total,
+        first_failure: None,
+        stderr_tail: None,
+        wall_ms: Some(5),
+        cpu_ms: Some(4),
+        peak_rss_kb: Some(9000),
+        executor_hash: "fixture".into(),
+    }
+}
+
+/// Issue 15 points 1, 2, 3, 9, 19 and 20 through the binary: four HumanEval prompts, a teacher
+/// (responses 1-4), a student (5-8) and a second student (9-12), with the executions below.
+#[tokio::test(flavor = "multi_thread")]
+async fn lexicographic_ranking_configured_pairs_and_honest_reviews() {
+    use rrtf_store::Outcome::*;
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let he = common::humaneval();
+    let problems = &he[..4];
+    // The student's answers are longer than the canonical ones the teacher gives: no length
+    // penalty makes the teacher's partial pass look worse than it is.
+    let body = format!("{}    return None\n", "    # padding\n".repeat(20));
+    common::teacher_and_student(d, problems, &body);
+    // The second student: the third prompt's answer draws lint findings, the others are plain.
+    let second: Vec<Value> = problems
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let body = if i == 2 {
+                "    return eval('None')  # noqa\n"
+            } else {
+                "    return 0\n"
+            };
+            json!({"task_id": p["task_id"], "completion": body})
+        })
+        .collect();
+    common::write_jsonl(&d.join("second.jsonl"), &second);
+    ok_json(
+        d,
+        &[
+            "--json",
+            "import",
+            "responses",
+            "second.jsonl",
+            "--model",
+            "second",
+            "--role",
+            "student",
+        ],
+    );
+    let store = rrtf_store::Store::open(&d.join("rrtf.db")).await.unwrap();
+    store
+        .insert_executions(&[
+            // 1: a teacher's 13/14 against a student's 14/14.
+            execution(1, 1, Partial, 13, 14),
+            execution(5, 1, Pass, 14, 14),
+            execution(9, 1, TestFailure, 0, 14),
+            // 2: a student that passed 9 of 10 tests, then hung.
+            execution(2, 2, Pass, 10, 10),
+            execution(6, 2, Timeout, 9, 10),
+            execution(10, 2, TestFailure, 0, 10),
+            // 3: two passing students that differ only by heuristics.
+            execution(3, 3, Pass, 3, 3),
+            execution(7, 3, Pass, 3, 3),
+            execution(11, 3, Pass, 3, 3),
+            // 4: the teacher passes, both students fail.
+            execution(4, 4, Pass, 3, 3),
+            execution(8, 4, TestFailure, 0, 3),
+            execution(12, 4, TestFailure, 0, 3),
+        ])
+        .await
+        .unwrap();
+    // The exec stage stores a completion prompt's program: the prompt, then the completion.
+    let program = format!(
+        "{}{}",
+        problems[3]["prompt"].as_str().unwrap(),
+        problems[3]["canonical_solution"].as_str().unwrap()
+    );
+    store.set_response_code(&[(4, program)]).await.unwrap();
+    store.close().await;
+    std::fs::write(
+        d.join("r.toml"),
+        "[ranking]\npairs = \"best-vs-each\"\n[ranking.filters]\nteacher_below_student = false\n",
+    )
+    .unwrap();
+    let ranked = ok_json(d, &["--json", "rank", "--config", "r.toml"]);
+    assert_eq!(ranked["kept"], 4, "{ranked}");
+
+    let groups = |file: &str, extra: &[&str]| {
+        let mut args = vec!["--json", "export", "--format", "rrtf", "--out", file];
+        args.extend(extra);
+        ok_json(d, &args);
+        read_jsonl(&d.join(file))
+    };
+    let g = groups("g.jsonl", &[]);
+    let ids = |row: &Value| -> Vec<i64> {
+        row["details"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["response_id"].as_i64().unwrap())
+            .collect()
+    };
+    // Point 1: the student's 14/14 ranks above the teacher's 13/14, and scores agree.
+    assert_eq!(ids(&g[0]), [5, 1, 9]);
+    let scores = g[0]["scores"].as_array().unwrap();
+    assert!(scores[0].as_f64() > scores[1].as_f64(), "{}", g[0]);
+    // Point 9: 9/10 then a timeout is a partial pass, above a clean failure, limit noted.
+    assert_eq!(ids(&g[1]), [2, 6, 10]);
+    assert_eq!(g[1]["details"][1]["outcome"], "partial");
+    assert_eq!(g[1]["details"][1]["components"]["limit"], "timeout");
+    // Point 2: the configured strategy (best-vs-each) is each row's `pairs`.
+    for row in &g {
+        assert_eq!(row["pairs"], json!([[0, 1], [0, 2]]), "{row}");
+        assert!(row["lineage"].as_str().is_some_and(|l| l.len() == 64));
+    }
+    let trl = |file: &str, extra: &[&str]| {
+        let mut args = vec!["--json", "export", "--format", "trl", "--out", file];
+        args.extend(extra);
+        ok_json(d, &args);
+        read_jsonl(&d.join(file))
+    };
+    let pairs_of = |rows: &[Value], prompt: &Value| -> Vec<(i64, i64)> {
+        rows.iter()
+            .filter(|r| r["prompt"] == *prompt)
+            .map(|r| {
+                (
+                    r["chosen_id"].as_i64().unwrap(),
+                    r["rejected_id"].as_i64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let rows = trl("t.jsonl", &[]);
+    assert_eq!(pairs_of(&rows, &problems[1]["prompt"]), [(2, 6), (2, 10)]);
+    // Point 3: the two passing students tie; even `--pairs all` pairs them with nobody.
+    let rows = trl("all.jsonl", &["--pairs", "all"]);
+    let mut all = pairs_of(&rows, &problems[2]["prompt"]);
+    all.sort();
+    assert_eq!(all, [(3, 7), (3, 11)]);
+    // Point 19: `--text code` does not repeat a completion prompt.
+    let rows = trl("code.jsonl", &["--text", "code"]);
+    let row = rows.iter().find(|r| r["chosen_id"] == 4).unwrap();
+    assert_eq!(row["chosen"], problems[3]["canonical_solution"]);
+
+    // Point 20: a pin keeps every response's own score and says who pinned.
+    let before: Vec<(i64, f64)> = g[3]["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            (
+                x["response_id"].as_i64().unwrap(),
+                x["ranker_score"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(before.iter().map(|b| b.0).collect::<Vec<_>>(), [4, 8, 12]);
+    ok_json(
+        d,
+        &[
+            "--json",
+            "review",
+            "pin",
+            problems[3]["task_id"].as_str().unwrap(),
+            "8",
+        ],
+    );
+    ok_json(
+        d,
+        &[
+            "--json",
+            "review",
+            "exclude",
+            problems[2]["task_id"].as_str().unwrap(),
+        ],
+    );
+    let g = groups("pinned.jsonl", &[]);
+    assert_eq!(g.len(), 3, "the excluded prompt stays out");
+    let pinned = &g[2];
+    assert_eq!(ids(pinned), [8, 4, 12]);
+    let own: Vec<f64> = pinned["scores"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_f64().unwrap())
+        .collect();
+    let score_of = |id: i64| before.iter().find(|b| b.0 == id).unwrap().1;
+    assert_eq!(
+        own,
+        [score_of(8), score_of(4), score_of(12)],
+        "scores follow their responses"
+    );
+    assert!(own[1] > own[0], "{own:?}");
+    assert_eq!(pinned["pinned_by"], "tester");
+    assert_eq!(pinned["pairs"], json!([[0, 1], [0, 2]]));
+    let rows = trl("pinned-trl.jsonl", &[]);
+    let row = rows.iter().find(|r| r["chosen_id"] == 8).unwrap();
+    assert_eq!(
+        (&row["preference"], &row["pinned_by"]),
+        (&json!("review"), &json!("tester"))
+    );
+    // Excluded prompts show as excluded in `review list`.
+    let list = ok_json(d, &["--json", "review", "list", "--status", "excluded"]);
+    assert_eq!(list["total"], 1, "{list}");
+    assert_eq!(list["prompts"][0]["source_id"], problems[2]["task_id"]);
+    assert_eq!(list["prompts"][0]["excluded"], true);
+    let kept = ok_json(d, &["--json", "review", "list", "--status", "kept"]);
+    assert_eq!(kept["total"], 3);
+    let out = rrtf(d, &["review", "list"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.contains(problems[2]["task_id"].as_str().unwrap()))
+        .unwrap();
+    assert!(line.contains("excluded"), "{text}");
+}

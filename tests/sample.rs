@@ -449,3 +449,391 @@ async fn chat_answers_to_humaneval_pass_through_the_exec_stage() {
         + exec["outcomes"]["test_failure"].as_u64().unwrap_or(0);
     assert_eq!(failing, 1, "{exec}");
 }
+
+/// Issue 15 point 11: the shipped `[student]` block sets no `max_tokens`; it is sent anyway
+/// (1024, never the server's 16), completion requests carry Codex's stops, and a run reports
+/// the share of answers that ended by length, warning above 5%.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_tokens_is_always_sent_and_answers_cut_by_length_are_reported() {
+    let tmp = setup().await;
+    let d = tmp.path();
+    // The student's answers all end by length; the teacher's stop.
+    let server = TestServer::start(std::sync::Arc::new(|r: &Request| {
+        if r.path.ends_with("/chat/completions") {
+            Reply::ok("```python\ndef f():\n    return 1\n```")
+        } else {
+            Reply::Ok {
+                text: "    x = 1".into(),
+                finish_reason: "length".into(),
+            }
+        }
+    }))
+    .await;
+    let cfg = config(&server.url(), 0).replace("max_prompts = 40", "max_prompts = 2");
+    let student_block = cfg.split("[student]").nth(1).unwrap();
+    assert!(
+        !student_block.contains("max_tokens"),
+        "as shipped: {student_block}"
+    );
+    std::fs::write(d.join("round.toml"), cfg).unwrap();
+    let out = rrtf(d, &["--json", "sample", "--config", "round.toml"])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for r in server.requests() {
+        if r.path.ends_with("/v1/completions") {
+            assert_eq!(r.body["max_tokens"], 1024, "{}", r.body);
+            // Codex's five stops: four sent (OpenAI's and `rrtf serve`'s limit), the fifth
+            // applied to the answer.
+            assert_eq!(
+                r.body["stop"],
+                serde_json::json!(["\nclass", "\ndef", "\n#", "\nif"]),
+                "{}",
+                r.body
+            );
+        } else {
+            assert_eq!(r.body["max_tokens"], 64, "the teacher's own value");
+            assert!(
+                r.body.get("stop").is_none(),
+                "chat endpoints stop by themselves"
+            );
+        }
+    }
+    let student = &summary["endpoints"][1];
+    assert_eq!(student["name"], "student");
+    assert_eq!(student["ended_by_length"], 2, "{summary}");
+    assert_eq!(student["length_share"], 1.0, "{summary}");
+    assert_eq!(summary["endpoints"][0]["length_share"], 0.0, "{summary}");
+    let warnings = summary["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 1, "{summary}");
+    let w = warnings[0].as_str().unwrap();
+    assert!(
+        w.contains("`student`") && w.contains("max_tokens = 1024"),
+        "{w}"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("warning: 2 of `student`'s 2 responses"),
+        "{stderr}"
+    );
+
+    // The human summary says it too.
+    let text = rrtf(d, &["sample", "--config", "round.toml"])
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        stdout.contains("student: 2 of 2 responses in the round ended by length (100.0%)"),
+        "{stdout}"
+    );
+}
+
+/// A `local_model` student whose `max_tokens` leaves no room for a prompt in its context
+/// would have every request refused by `rrtf serve`: exit 2 before anything is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_local_model_whose_context_cannot_hold_max_tokens_is_refused_up_front() {
+    let tmp = setup().await;
+    let d = tmp.path();
+    std::fs::create_dir(d.join("tiny")).unwrap();
+    std::fs::write(d.join("tiny/config.json"), r#"{"n_positions": 512}"#).unwrap();
+    std::fs::write(d.join("tiny/model.safetensors"), "weights").unwrap();
+    std::fs::write(
+        d.join("round.toml"),
+        "[[teachers]]\nname = \"t\"\nlocal_model = \"tiny\"\nmodel = \"m\"\nkind = \"completion\"\n",
+    )
+    .unwrap();
+    let out = rrtf(d, &["sample", "--config", "round.toml"])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("max_tokens = 1024") && err.contains("512 tokens"),
+        "{err}"
+    );
+}
+
+/// Issue 15 point 12: the key names the server. Answers stored before the key named it
+/// (layout 1) still count for the URL the model was registered with; another URL behind the
+/// same endpoint name is sampled again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_from_another_server_are_not_reused_and_layout_1_answers_are() {
+    let tmp = setup().await;
+    let d = tmp.path();
+    let server = TestServer::start(echo(Duration::from_millis(1))).await;
+    let cfg = config(&server.url(), 3).replace("max_prompts = 40", "max_prompts = 2");
+    std::fs::write(d.join("round.toml"), &cfg).unwrap();
+
+    // A database as the previous layout left it: the teacher's answers under layout-1 keys,
+    // the model registered with this URL.
+    let config = rrtf_config::RoundConfig::load(&d.join("round.toml")).unwrap();
+    let store = rrtf_store::Store::open(&d.join("rrtf.db")).await.unwrap();
+    let teacher = &config.teachers[0];
+    let model_id = store
+        .upsert_model(
+            &teacher.name,
+            rrtf_store::ModelRole::Teacher,
+            Some(&teacher.base_url),
+            Some(&teacher.model),
+        )
+        .await
+        .unwrap();
+    let tasks: Vec<rrtf_llm::sampler::Task> = store
+        .sampling_prompts(Some(2))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| rrtf_llm::sampler::Task {
+            prompt_id: p.id,
+            kind: rrtf_llm::render::TaskKind::Completion,
+            text: p.text,
+            language: p.language,
+        })
+        .collect();
+    let jobs = rrtf_llm::sampler::plan(&tasks, std::slice::from_ref(teacher), 3).unwrap();
+    assert_eq!(jobs.len(), 8);
+    let old: Vec<rrtf_store::NewResponse> = jobs
+        .iter()
+        .map(|j| rrtf_store::NewResponse {
+            prompt_id: j.prompt_id,
+            model_id,
+            round: 1,
+            temperature: Some(j.temperature),
+            sample_index: i64::from(j.sample_index),
+            raw_text: "```python\ndef f(): pass\n```".into(),
+            code: None,
+            finish_reason: Some("stop".into()),
+            prompt_tokens: None,
+            completion_tokens: None,
+            latency_ms: None,
+            cost_usd: None,
+            request_hash: j.legacy_key.clone().unwrap(),
+            run_id: None,
+        })
+        .collect();
+    store.insert_responses(&old, &|_| {}).await.unwrap();
+    store.close().await;
+
+    let dry = ok_json(
+        d,
+        &["--json", "sample", "--config", "round.toml", "--dry-run"],
+    )
+    .await;
+    assert_eq!(
+        dry["endpoints"][0]["stored"], 8,
+        "layout-1 answers count: {dry}"
+    );
+    assert_eq!(dry["endpoints"][0]["to_send"], 0, "{dry}");
+    let first = ok_json(d, &["--json", "sample", "--config", "round.toml"]).await;
+    assert_eq!(first["endpoints"][0]["sent"], 0, "{first}");
+    assert_eq!(
+        first["endpoints"][1]["stored"], 2,
+        "the student was sampled: {first}"
+    );
+
+    // The same endpoint name at another server: every teacher request is new.
+    let other = TestServer::start(echo(Duration::from_millis(1))).await;
+    let moved = cfg.replacen(&server.url(), &other.url(), 1);
+    assert_ne!(moved, cfg);
+    std::fs::write(d.join("round.toml"), moved).unwrap();
+    let second = ok_json(d, &["--json", "sample", "--config", "round.toml"]).await;
+    assert_eq!(second["endpoints"][0]["stored"], 8, "{second}");
+    assert_eq!(
+        second["endpoints"][1]["stored"], 0,
+        "the student did not move: {second}"
+    );
+    assert_eq!(other.requests().len(), 8);
+}
+
+/// A project with `rows` as instruction prompts (JSON rows with `id`, `instruction`, `tests`).
+async fn project_with(rows: &[Value]) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    ok_json(d, &["--json", "init"]).await;
+    let lines: String = rows.iter().map(|r| format!("{r}\n")).collect();
+    std::fs::write(d.join("seeds.jsonl"), lines).unwrap();
+    ok_json(d, &["--json", "import", "prompts", "seeds.jsonl"]).await;
+    tmp
+}
+
+fn factorial_row(id: &str) -> Value {
+    serde_json::json!({
+        "id": id,
+        "instruction": format!("Write a function factorial(n) that returns n! ({id})."),
+        "tests": "def check(candidate):\n    assert candidate(3) == 6\n",
+        "entry_point": "factorial",
+    })
+}
+
+/// Issue 15 point 16 in the sample stage: with `[round] benchmark` set (nothing else), prompts
+/// that are benchmark problems are eliminated before sampling, and answers reproducing a
+/// canonical solution are stored eliminated (never executed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_round_benchmark_is_decontaminated_against_before_and_after_sampling() {
+    let he: Vec<Value> = {
+        let mut text = String::new();
+        std::io::Read::read_to_string(
+            &mut flate2::read::GzDecoder::new(std::fs::File::open(humaneval()).unwrap()),
+            &mut text,
+        )
+        .unwrap();
+        text.lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let copied: Vec<Value> = he[..3]
+        .iter()
+        .map(|r| serde_json::json!({"id": r["task_id"], "instruction": r["prompt"]}))
+        .collect();
+    let mut rows = copied;
+    rows.push(factorial_row("clean"));
+    let tmp = project_with(&rows).await;
+    let d = tmp.path();
+    let leak = format!(
+        "```python\n{}{}```",
+        he[0]["prompt"].as_str().unwrap(),
+        he[0]["canonical_solution"].as_str().unwrap()
+    );
+    // At temperature 0.2 the teacher reproduces HumanEval/0's solution.
+    let server = TestServer::start(std::sync::Arc::new(move |r: &Request| {
+        if !r.path.ends_with("/chat/completions") {
+            Reply::ok("    return 1\n")
+        } else if r.body["temperature"] == 0.2 {
+            Reply::ok(leak.clone())
+        } else {
+            Reply::ok("```python\ndef factorial(n):\n    return 1 if n < 2 else n * factorial(n - 1)\n```")
+        }
+    }))
+    .await;
+    let cfg = config(&server.url(), 0).replace(
+        "seed = 0\n",
+        &format!("seed = 0\nbenchmark = \"{}\"\n", humaneval().display()),
+    );
+    std::fs::write(d.join("round.toml"), cfg).unwrap();
+    let dry = ok_json(
+        d,
+        &["--json", "sample", "--config", "round.toml", "--dry-run"],
+    )
+    .await;
+    assert_eq!(
+        dry["decontamination"]["prompts"]["prompts_eliminated"], 3,
+        "{dry}"
+    );
+    assert_eq!(
+        dry["to_send"], 5,
+        "the dry run plans the clean prompt only: {dry}"
+    );
+
+    let summary = ok_json(d, &["--json", "sample", "--config", "round.toml"]).await;
+    let screened = &summary["decontamination"];
+    assert_eq!(screened["prompts"]["prompts_eliminated"], 3, "{summary}");
+    assert_eq!(
+        screened["responses"]["responses_eliminated"], 2,
+        "{summary}"
+    );
+    assert_eq!(
+        server.requests().len(),
+        5,
+        "only the clean prompt was sampled"
+    );
+    let store = rrtf_store::Store::open(&d.join("rrtf.db")).await.unwrap();
+    let pending = store.pending_executions(None, None).await.unwrap();
+    assert_eq!(pending.len(), 3, "2 of 5 answers eliminated: {pending:?}");
+    assert!(
+        pending
+            .iter()
+            .all(|p| !p.raw_text.contains("has_close_elements"))
+    );
+    store.close().await;
+    let again = ok_json(d, &["--json", "sample", "--config", "round.toml"]).await;
+    assert_eq!(again["stored"], 0);
+    assert_eq!(again["decontamination"]["prompts"]["prompts_eliminated"], 0);
+}
+
+/// Issue 15 point 14: WizardLM's rules 2 and 3 judge the teachers' answers. A prompt every
+/// teacher answered with an apology is eliminated with the rule, once all its teacher answers
+/// are in (a run that failed to get one judges nothing; the run that completes it does).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prompt_every_teacher_refuses_is_eliminated_once_its_answers_are_in() {
+    let tmp = project_with(&[factorial_row("refused"), factorial_row("answered")]).await;
+    let d = tmp.path();
+    let failed_once = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let f = failed_once.clone();
+    let server = TestServer::start(std::sync::Arc::new(move |r: &Request| {
+        let text = r.body.to_string();
+        if !r.path.ends_with("/chat/completions") {
+            Reply::ok("    return 1\n")
+        } else if text.contains("(refused)") {
+            if r.body["temperature"] == 0.8
+                && !f.swap(true, std::sync::atomic::Ordering::SeqCst)
+            {
+                return Reply::status(400, r#"{"error":{"message":"try later"}}"#);
+            }
+            Reply::ok("I'm sorry, but I can't help with that request.")
+        } else {
+            Reply::ok("```python\ndef factorial(n):\n    return 1 if n < 2 else n * factorial(n - 1)\n```")
+        }
+    }))
+    .await;
+    std::fs::write(d.join("round.toml"), config(&server.url(), 0)).unwrap();
+
+    // One teacher request of "refused" fails: its answers are not all in, nothing is judged.
+    let out = rrtf(d, &["--json", "sample", "--config", "round.toml"])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let first: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        first["eliminated_by_teacher_answers"]["eliminated"], 0,
+        "{first}"
+    );
+    assert_eq!(
+        first["eliminated_by_teacher_answers"]["prompts_judged"], 1,
+        "{first}"
+    );
+
+    let second = ok_json(d, &["--json", "sample", "--config", "round.toml"]).await;
+    assert_eq!(second["stored"], 1, "{second}");
+    assert_eq!(
+        second["eliminated_by_teacher_answers"]["eliminated"], 1,
+        "{second}"
+    );
+    let store = rrtf_store::Store::open(&d.join("rrtf.db")).await.unwrap();
+    let pool = store.prompt_pool().await.unwrap();
+    let refused = pool.iter().find(|p| p.source_id == "refused").unwrap();
+    assert_eq!(refused.status, "eliminated");
+    let why = refused.status_reason.as_deref().unwrap();
+    assert!(
+        why.starts_with("apology: every teacher answer (4)"),
+        "{why}"
+    );
+    assert_eq!(
+        pool.iter()
+            .find(|p| p.source_id == "answered")
+            .unwrap()
+            .status,
+        "kept"
+    );
+    // Execution (and so ranking) never sees the eliminated prompt.
+    let pending = store.pending_executions(None, None).await.unwrap();
+    assert_eq!(pending.len(), 5, "the answered prompt's 4 + 1 answers");
+    store.close().await;
+    // Idempotent: nothing new to send or to eliminate.
+    let third = ok_json(d, &["--json", "sample", "--config", "round.toml"]).await;
+    assert_eq!(third["stored"], 0);
+    assert_eq!(third["eliminated_by_teacher_answers"]["eliminated"], 0);
+}

@@ -29,7 +29,9 @@ fn grid_sweep_records_compares_resumes_and_rejects_bad_keys() {
     );
     assert_eq!(qs_summary["ok"], true, "{qs_summary}");
     let qs = dir.path().join("qs");
-    // The shipped quickstart/sweep.toml: learning rate x teacher epsilon, 2 x 2.
+    // The shipped quickstart/sweep.toml: learning rate x pair set, 2 x 2. (Not the teacher
+    // epsilon: it moves scores, never the order, so under the paper's unweighted hinge two
+    // epsilons train the same model.)
     assert!(qs.join("sweep.toml").is_file());
 
     let s = ok_json(&qs, &["--json", "sweep", "--config", "sweep.toml"]);
@@ -50,15 +52,15 @@ fn grid_sweep_records_compares_resumes_and_rejects_bad_keys() {
             assert_eq!(vals.as_object().unwrap().len(), 2, "{v}");
             (
                 vals["training.learning_rate"].to_string(),
-                vals["ranking.teacher_epsilon"].to_string(),
+                vals["ranking.pairs"].to_string(),
             )
         })
         .collect();
     let want: BTreeSet<(String, String)> = [
-        ("0.001", "0.1"),
-        ("0.001", "0.15"),
-        ("0.005", "0.1"),
-        ("0.005", "0.15"),
+        ("0.001", "\"all\""),
+        ("0.001", "\"best-vs-worst\""),
+        ("0.005", "\"all\""),
+        ("0.005", "\"best-vs-worst\""),
     ]
     .iter()
     .map(|(a, b)| (a.to_string(), b.to_string()))
@@ -70,7 +72,7 @@ fn grid_sweep_records_compares_resumes_and_rejects_bad_keys() {
         .iter()
         .map(|v| v["ranker"].as_str().unwrap())
         .collect();
-    assert_eq!(rankers.len(), 2, "one ranking per teacher_epsilon");
+    assert_eq!(rankers.len(), 2, "one ranking per pair set");
     let mut weights = BTreeSet::new();
     for v in variants {
         assert_eq!(v["status"], "ran", "{v}");
@@ -87,7 +89,7 @@ fn grid_sweep_records_compares_resumes_and_rejects_bad_keys() {
         assert_eq!(v["metric"], v["pass_at_k"]["pass@1"]);
         let model = qs.join(v["output_dir"].as_str().unwrap());
         assert!(
-            model.starts_with(qs.join("sweeps/lr-eps")),
+            model.starts_with(qs.join("sweeps/lr-pairs")),
             "{}",
             model.display()
         );

@@ -112,6 +112,10 @@ fn train_runs_saves_a_model_and_resumes() {
     );
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["steps"], 4);
+    // The pairs trained on are the file's: 1 + 1 + 5 + 0 + 2 (two groups name theirs).
+    assert_eq!(report["encode"]["pairs"], 9, "{report}");
+    assert_eq!(report["encode"]["responses_dropped"], 0, "{report}");
+    assert!(report["eval"]["preference_ties"].is_u64(), "{report}");
     for f in [
         "config.json",
         "model.safetensors",
@@ -220,33 +224,167 @@ fn bad_input_exits_with_2() {
 }
 
 #[test]
-fn train_loss_dpo_against_a_reference_matches_pytorch() {
+fn train_loss_dpo_cdpo_and_ipo_against_a_reference_match_pytorch() {
     let f = fixtures();
     let exp = expected();
     assert_eq!(exp["models"]["mqa"]["dpo_reference"], "mha");
-    assert_eq!(exp["dpo"]["beta"], 0.5);
-    assert_eq!(exp["dpo"]["sft_weight"], 0.3);
-    let lines = check_loss_lines(
-        &[
-            "--model",
-            &path(&f.join("model/mqa")),
-            "--reference",
-            &path(&f.join("model/mha")),
-            "--objective",
-            "dpo",
-            "--dpo-beta",
-            "0.5",
-            "--sft-weight",
-            "0.3",
-            "--input",
-            &path(&f.join("train/groups.jsonl")),
-        ],
-        exp["models"]["mqa"]["dpo"].as_array().unwrap(),
-        "reward",
-    );
-    for got in &lines {
-        assert!(got.get("p").is_none(), "DPO prints rewards, not p: {got}");
+    for variant in ["dpo", "cdpo", "ipo"] {
+        let d = &exp["dpo"][variant];
+        let s = |k: &str| match &d[k] {
+            Value::String(v) => v.clone(),
+            v => v.to_string(),
+        };
+        let (beta, loss, smoothing, reduction, sft_weight, sft_normalize) = (
+            s("beta"),
+            s("dpo_loss"),
+            s("label_smoothing"),
+            s("pair_reduction"),
+            s("sft_weight"),
+            s("sft_normalize"),
+        );
+        let lines = check_loss_lines(
+            &[
+                "--model",
+                &path(&f.join("model/mqa")),
+                "--reference",
+                &path(&f.join("model/mha")),
+                "--objective",
+                "dpo",
+                "--dpo-beta",
+                &beta,
+                "--dpo-loss",
+                &loss,
+                "--dpo-label-smoothing",
+                &smoothing,
+                "--pair-reduction",
+                &reduction,
+                "--sft-weight",
+                &sft_weight,
+                "--sft-normalize",
+                &sft_normalize,
+                "--input",
+                &path(&f.join("train/groups.jsonl")),
+            ],
+            exp["models"]["mqa"]["dpo"][variant].as_array().unwrap(),
+            "reward",
+        );
+        for got in &lines {
+            assert!(got.get("p").is_none(), "DPO prints rewards, not p: {got}");
+        }
     }
+}
+
+/// Issue 15 point 6: by default `rrtf train loss` scores what `rrtf train` trains on: the
+/// extracted code (`details[i].code`), the instruction template (PanGu-Coder2's triple quotes)
+/// for an instruction and none for a completion prompt. The same groups written out by hand as
+/// the trainer sees them (code, wrapped prompt, used verbatim) score the same.
+#[test]
+fn train_loss_scores_what_training_trains_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = path(&fixtures().join("model/mqa"));
+    let code = ["def f(x):\n    return x\n", "def f(x):\n    pass\n"];
+    let exported = dir.path().join("exported.jsonl");
+    let line = serde_json::json!({
+        "prompt": "Write f, the identity.", "kind": "instruction",
+        "responses": [
+            format!("Here it is:\n```python\n{}```\n", code[0]),
+            format!("Sure!\n```python\n{}```", code[1]),
+        ],
+        "scores": [1.0, -0.3],
+        "details": [{"code": code[0]}, {"code": code[1]}],
+    });
+    std::fs::write(&exported, format!("{line}\n")).unwrap();
+    let by_hand = dir.path().join("by_hand.jsonl");
+    let line = serde_json::json!({
+        "prompt": "\"\"\"\nWrite f, the identity.\n\"\"\"\n", "kind": "completion",
+        "responses": code, "scores": [1.0, -0.3],
+    });
+    std::fs::write(&by_hand, format!("{line}\n")).unwrap();
+    let score = |input: &Path, extra: &[&str]| -> Value {
+        let mut args = vec![
+            "train",
+            "loss",
+            "--model",
+            &model,
+            "--input",
+            input.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let out = rrtf(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        v.as_object_mut().unwrap().remove("prompt");
+        v
+    };
+    let (a, b) = (score(&exported, &[]), score(&by_hand, &[]));
+    assert_eq!(a, b, "train loss must score the trained text");
+    // The raw answers are another text: --raw scores them, and differently.
+    assert_ne!(score(&exported, &["--raw"]), a);
+}
+
+/// Issue 15 point 7: a response longer than the model's positions is dropped (its value is
+/// null and it is named), not cut and scored without its end-of-text; a group with fewer than
+/// two responses left is dropped and says why.
+#[test]
+fn train_loss_drops_responses_that_do_not_fit() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("long.jsonl");
+    let long = "    x = 1\n".repeat(100);
+    let lines = [
+        serde_json::json!({"prompt": "def f():\n", "kind": "completion",
+            "responses": ["    return 1\n", long, "    pass\n"], "scores": [1.0, 0.5, -1.0]}),
+        serde_json::json!({"prompt": "def g():\n", "kind": "completion",
+            "responses": ["    return 1\n", long], "scores": [1.0, -1.0]}),
+    ];
+    std::fs::write(
+        &input,
+        lines.iter().map(|l| format!("{l}\n")).collect::<String>(),
+    )
+    .unwrap();
+    let out = rrtf(&[
+        "train",
+        "loss",
+        "--model",
+        &path(&fixtures().join("model/mqa")),
+        "--input",
+        input.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(
+        rows[0]["dropped_responses"],
+        serde_json::json!([1]),
+        "{}",
+        rows[0]
+    );
+    assert!(
+        rows[0]["p"][1].is_null() && rows[0]["p"][0].is_f64(),
+        "{}",
+        rows[0]
+    );
+    assert!(rows[0]["loss"].is_f64());
+    assert!(
+        rows[1]["dropped"]
+            .as_str()
+            .unwrap()
+            .contains("fewer than two"),
+        "{}",
+        rows[1]
+    );
+    assert!(rows[1].get("loss").is_none());
 }
 
 #[test]

@@ -1,4 +1,4 @@
-//! `rrtf init`, `rrtf import`, `rrtf status`, `rrtf export`.
+//! `rrtf init`, `rrtf import`, `rrtf export` (`rrtf status` is `status.rs`).
 
 use std::path::PathBuf;
 
@@ -52,6 +52,10 @@ pub struct ImportPrompts {
     /// Import the valid rows and report the invalid ones instead of aborting.
     #[arg(long)]
     pub skip_invalid: bool,
+    /// A benchmark file to check the prompts against (repeatable), besides those decontamination
+    /// already ran against in this project: overlapping prompts are marked, with a warning.
+    #[arg(long = "benchmark", value_name = "FILE")]
+    pub benchmarks: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -71,12 +75,18 @@ pub struct ImportResponses {
     pub source: Option<String>,
     #[arg(long, default_value_t = 0)]
     pub round: i64,
-    /// Field for a role, as ROLE=FIELD (roles: id, prompt, text, temperature, sample_index,
-    /// finish_reason). Repeatable.
+    /// Field for a role, as ROLE=FIELD (roles: id, prompt, text, code, temperature,
+    /// sample_index, finish_reason). Repeatable.
     #[arg(long = "map", value_name = "ROLE=FIELD")]
     pub map: Vec<String>,
     #[arg(long)]
     pub skip_invalid: bool,
+    /// How answers to completion-style prompts (HumanEval) relate to them: `chat` (prose and
+    /// fenced code, or a whole function: the code is extracted), `completion` (a continuation,
+    /// run after the prompt), or `auto` (fenced code or the prompt's function restated means
+    /// chat). A row's `code` field, when present, is the code itself.
+    #[arg(long, default_value = "auto")]
+    pub kind: rrtf_exec::answer::AnswerKind,
 }
 
 #[derive(Debug, Args)]
@@ -87,12 +97,14 @@ pub struct ExportArgs {
     /// Output JSONL file; a manifest is written beside it.
     #[arg(long)]
     pub out: PathBuf,
-    /// Pairs for trl/llama-factory: best-vs-worst, best-vs-each, all, teacher-vs-student.
-    #[arg(long, default_value = "best-vs-worst")]
-    pub pairs: PairStrategy,
-    /// Smallest score gap a pair may have (pairs always need a positive gap).
-    #[arg(long, default_value_t = 0.0)]
-    pub min_gap: f64,
+    /// Pairs for trl, llama-factory and rrtf's `pairs` field: best-vs-worst, best-vs-each, all,
+    /// teacher-vs-student (default: the ranker config's `ranking.pairs`).
+    #[arg(long)]
+    pub pairs: Option<PairStrategy>,
+    /// Smallest score gap of a pair the ranker decided (default: the ranker config's
+    /// `ranking.min_gap`); pairs an operator decided by a pin or reorder are always kept.
+    #[arg(long)]
+    pub min_gap: Option<f64>,
     /// Export the raw response text or only the extracted code.
     #[arg(long, default_value = "raw", value_parser = ["raw", "code"])]
     pub text: String,
@@ -155,7 +167,15 @@ pub async fn import(ctx: &Ctx, cmd: ImportCmd) -> Result<()> {
             let bar = progress_bar(ctx, 0, "importing prompts");
             let report = import_prompts(&store, &a.file, &opts, &|n| bar.inc(n)).await?;
             bar.finish_and_clear();
+            let overlap =
+                super::decontaminate::mark_import(&store, &a.file, &report.source, &a.benchmarks)
+                    .await?;
             store.close().await;
+            if let Some(w) = overlap["warning"].as_str() {
+                eprintln!("warning: {w}");
+            }
+            let mut json = serde_json::to_value(&report).expect("report serialises");
+            json["benchmark_overlap"] = overlap;
             ctx.emit(
                 || {
                     format!(
@@ -172,7 +192,7 @@ pub async fn import(ctx: &Ctx, cmd: ImportCmd) -> Result<()> {
                         skipped_text(&report.skipped)
                     )
                 },
-                || serde_json::to_value(&report).expect("report serialises"),
+                || json.clone(),
             );
         }
         ImportCmd::Responses(a) => {
@@ -184,6 +204,7 @@ pub async fn import(ctx: &Ctx, cmd: ImportCmd) -> Result<()> {
                 round: a.round,
                 map: FieldMap::parse(&a.map, RESPONSE_ROLES)?,
                 skip_invalid: a.skip_invalid,
+                kind: a.kind,
             };
             let bar = progress_bar(ctx, 0, "importing responses");
             let report = import_responses(&store, &a.file, &opts, &|n| bar.inc(n)).await?;
@@ -191,13 +212,19 @@ pub async fn import(ctx: &Ctx, cmd: ImportCmd) -> Result<()> {
             store.close().await;
             ctx.emit(
                 || {
+                    let k = &report.completion_answers;
                     format!(
-                        "{}: {} rows from model `{}`: {} responses added, {} already present{}",
+                        "{}: {} rows from model `{}`: {} responses added, {} already present; \
+                         answers to completion prompts: {} chat (code extracted), {} \
+                         continuations, {} with their code{}",
                         report.file.display(),
                         report.rows,
                         report.model,
                         report.inserted.inserted,
                         report.inserted.existing,
+                        k.chat,
+                        k.completion,
+                        k.code_given,
                         skipped_text(&report.skipped)
                     )
                 },
@@ -205,87 +232,6 @@ pub async fn import(ctx: &Ctx, cmd: ImportCmd) -> Result<()> {
             );
         }
     }
-    Ok(())
-}
-
-pub async fn status(ctx: &Ctx) -> Result<()> {
-    let store = ctx.store().await?;
-    let st = store.status().await?;
-    store.close().await;
-    ctx.emit(
-        || {
-            let mut out = format!(
-                "{} (schema version {})\n",
-                ctx.db.display(),
-                st.schema_version
-            );
-            out.push_str(&format!(
-                "{:>5}  {:>9}  {:>10}  {:>7}  {:>9}  {:>10}  {:>6}  {:>7}\n",
-                "round",
-                "prompts",
-                "eliminated",
-                "tests",
-                "responses",
-                "executions",
-                "ranked",
-                "pairs"
-            ));
-            for r in &st.rounds {
-                out.push_str(&format!(
-                    "{:>5}  {:>9}  {:>10}  {:>7}  {:>9}  {:>10}  {:>6}  {:>7}\n",
-                    r.round,
-                    r.prompts,
-                    r.prompts_eliminated,
-                    r.tests,
-                    r.responses,
-                    r.executions,
-                    r.ranked_prompts,
-                    r.pairs
-                ));
-            }
-            out.push_str(&format!(
-                "{:>5}  {:>9}  {:>10}  {:>7}  {:>9}  {:>10}  {:>6}  {:>7}\n",
-                "all",
-                st.prompts,
-                st.prompts_eliminated,
-                st.tests,
-                st.responses,
-                st.executions,
-                st.ranked_prompts,
-                st.pairs
-            ));
-            out.push_str(&format!(
-                "models: {} teachers, {} students; reviews: {}; training runs: {}\n",
-                st.teachers, st.students, st.reviews, st.training_runs
-            ));
-            for s in &st.stages {
-                out.push_str(&format!(
-                    "stage {:<8} {} run(s); last: round {}, {} (started {}{})\n",
-                    s.stage,
-                    s.runs,
-                    s.last_round,
-                    s.last_status,
-                    s.last_started_at,
-                    s.last_finished_at
-                        .as_deref()
-                        .map_or(String::new(), |f| format!(", finished {f}"))
-                ));
-            }
-            out.push_str(&match &st.latest_ranker {
-                Some(h) => format!(
-                    "latest ranker: {} ({} prompts dropped by its filters)",
-                    &h[..h.len().min(12)],
-                    st.dropped_prompts
-                ),
-                None => "not ranked yet".to_owned(),
-            });
-            out.push_str(&super::ledger::ledger_text(
-                &serde_json::to_value(&st.requests).expect("ledger serialises"),
-            ));
-            out
-        },
-        || serde_json::to_value(&st).expect("status serialises"),
-    );
     Ok(())
 }
 

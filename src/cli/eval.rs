@@ -51,6 +51,9 @@ pub struct EvalArgs {
     /// Write one row per completion (task_id, completion, outcome, passed, detail) here.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Execute even without namespaces (see `rrtf exec --insecure-sandbox`).
+    #[arg(long)]
+    pub insecure_sandbox: bool,
 }
 
 struct Problem {
@@ -119,6 +122,15 @@ pub fn evaluate(a: &EvalArgs) -> Result<EvalReport> {
     }
     let started = std::time::Instant::now();
     let problems = read_problems(&a.benchmark, a.max_problems)?;
+    // Before generating: a sandbox the executor refuses, or a missing python3, stops us now.
+    let exec = Executor::new(ExecConfig {
+        timeout: std::time::Duration::from_secs_f64(a.timeout),
+        insecure_sandbox: a.insecure_sandbox,
+        ..ExecConfig::default()
+    })
+    .map_err(super::exec::lift)?;
+    exec.check_toolchains(&[Language::Python].into_iter().collect())
+        .map_err(super::exec::lift)?;
     let ckpt = Checkpoint::load(&a.model, &default_device())
         .map_err(super::model::model_err)
         .with_context(|| format!("loading {}", a.model.display()))?;
@@ -161,13 +173,6 @@ pub fn evaluate(a: &EvalArgs) -> Result<EvalReport> {
     }
     bar.finish_and_clear();
 
-    let exec = Executor::new(ExecConfig {
-        timeout: std::time::Duration::from_secs_f64(a.timeout),
-        ..ExecConfig::default()
-    })
-    .map_err(super::exec::lift)?;
-    exec.check_toolchains(&[Language::Python].into_iter().collect())
-        .map_err(super::exec::lift)?;
     let jobs: Vec<Job> = completions
         .iter()
         .enumerate()

@@ -13,13 +13,13 @@ use std::sync::Arc;
 use anyhow::Result;
 use clap::Args;
 use rrtf_config::RoundConfig;
-use rrtf_evolve::decontam::Decontaminator;
 use rrtf_evolve::evolve::{Evolver, Parent, planned_children, run_step};
 use rrtf_evolve::minhash::NearDupIndex;
 use rrtf_llm::{Backend, HttpBackend, RetryPolicy};
 use rrtf_store::{NewPrompt, PromptKind};
 use serde_json::{Value, json};
 
+use super::decontaminate::{Benchmarks, screen_prompts};
 use super::ledger::{self, Metering};
 use super::{BadInput, Ctx, endpoints, progress_bar};
 
@@ -36,39 +36,14 @@ pub struct EvolveArgs {
     pub max_seeds: Option<usize>,
 }
 
-/// Benchmark problems from the files in `[evolution] decontaminate`: every string field of
-/// every row is indexed under `file:row id`.
-fn decontaminator(config: &RoundConfig) -> Result<Option<(Decontaminator, Value)>> {
-    let files = &config.evolution.decontaminate;
-    if files.is_empty() {
-        return Ok(None);
+/// A prompt's name in lineages: `{source}:{source_id}` for a seed, the `source_id` (already
+/// `{parent}>{step}`) for an evolution.
+fn pool_name(p: &rrtf_store::PoolPrompt) -> String {
+    if p.source.starts_with("evol-r") {
+        p.source_id.clone()
+    } else {
+        format!("{}:{}", p.source, p.source_id)
     }
-    let mut d = Decontaminator::new(config.evolution.ngram as usize);
-    for file in files {
-        let name = file
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        for (loc, row) in rrtf_data::read_rows(file)? {
-            let row = row.map_err(|e| BadInput(format!("{}: {loc}: {e}", file.display())))?;
-            let id = ["task_id", "id", "name"]
-                .iter()
-                .find_map(|k| {
-                    row.get(k)
-                        .map(|v| v.as_str().map_or(v.to_string(), str::to_owned))
-                })
-                .unwrap_or_else(|| loc.to_string());
-            if let Value::Object(map) = &row {
-                for v in map.values() {
-                    if let Some(text) = v.as_str() {
-                        d.add(&format!("{name}:{id}"), text);
-                    }
-                }
-            }
-        }
-    }
-    let info = json!({ "files": files, "problems": d.problems(), "too_short": d.too_short, "ngram": config.evolution.ngram });
-    Ok(Some((d, info)))
 }
 
 pub async fn evolve(ctx: &Ctx, args: EvolveArgs) -> Result<()> {
@@ -91,7 +66,7 @@ pub async fn evolve(ctx: &Ctx, args: EvolveArgs) -> Result<()> {
     let live = endpoints::start(endpoint).await?;
     let http: Arc<dyn Backend> =
         Arc::new(HttpBackend::new(&live.endpoint, RetryPolicy::default())?);
-    let decontam = decontaminator(&config)?;
+    let benchmarks = Benchmarks::from_config(&config)?;
     let store = ctx.store().await?;
     let round = config.round.number;
     let evol_source = format!("evol-r{round}");
@@ -110,14 +85,25 @@ pub async fn evolve(ctx: &Ctx, args: EvolveArgs) -> Result<()> {
     let ev = Evolver {
         config: ev_cfg,
         endpoint,
+        answerer: rrtf_llm::Answerer::of(endpoint)?,
         backend: metering.backend.clone(),
         round_seed: config.round.seed,
     };
 
+    // Contaminated seeds are eliminated before anything is evolved from them.
+    let screened = match &benchmarks {
+        Some(b) => json!({
+            "benchmarks": b.info(),
+            "prompts": screen_prompts(&store, b, Some(run.id), true).await?.0,
+        }),
+        None => Value::Null,
+    };
     let pool = store.prompt_pool().await?;
+    // Named as parents are (`{source}:{id}` for seeds, the child's name for evolutions), so a
+    // child is compared with every kept prompt but its own parent.
     let mut index = NearDupIndex::new(ev_cfg.dedup_threshold);
     for p in pool.iter().filter(|p| p.status == "kept") {
-        let _ = index.insert(&p.text);
+        let _ = index.insert_named(&p.text, Some(&pool_name(p)), None);
     }
     let mut seeds: Vec<Parent> = pool
         .iter()
@@ -125,7 +111,7 @@ pub async fn evolve(ctx: &Ctx, args: EvolveArgs) -> Result<()> {
         .filter(|p| args.source.as_ref().is_none_or(|s| &p.source == s))
         .map(|p| Parent {
             id: p.id,
-            name: format!("{}:{}", p.source, p.source_id),
+            name: pool_name(p),
             text: p.text.clone(),
         })
         .collect();
@@ -164,7 +150,7 @@ pub async fn evolve(ctx: &Ctx, args: EvolveArgs) -> Result<()> {
             &parents,
             todo,
             &mut index,
-            decontam.as_ref().map(|(d, _)| d),
+            benchmarks.as_ref().map(|b| &b.index),
             &|n| bar.inc(n),
         )
         .await;
@@ -272,7 +258,7 @@ pub async fn evolve(ctx: &Ctx, args: EvolveArgs) -> Result<()> {
         "run": run.id,
         "source": evol_source,
         "evolver": endpoint.name,
-        "decontamination": decontam.as_ref().map(|(_, info)| info.clone()),
+        "decontamination": screened,
         "steps": steps,
         "round_spent_usd": store.round_spend(round).await?,
         "round_requests": store.ledger_lines(Some(round)).await?,
@@ -292,6 +278,11 @@ pub async fn evolve(ctx: &Ctx, args: EvolveArgs) -> Result<()> {
                 if let Some(f) = s["first_failure"].as_str() {
                     out.push_str(&format!("  first failure: {f}\n"));
                 }
+            }
+            let screened = super::decontaminate::summary_text(&summary["decontamination"]);
+            if !screened.is_empty() {
+                out.push_str(&screened);
+                out.push('\n');
             }
             out.push_str(&format!("evolved prompts are in source `{}` (rrtf status)", summary["source"].as_str().unwrap_or("")));
             out.push_str(&ledger::ledger_text(&summary["round_requests"]));

@@ -60,6 +60,10 @@ pub struct LimitArgs {
     /// Build every program from scratch (no compile cache).
     #[arg(long)]
     pub no_cache: bool,
+    /// Execute even without namespaces (not root, and unprivileged user namespaces refused):
+    /// a weaker sandbox, whose gaps `rrtf exec doctor` lists. Without it the executor refuses.
+    #[arg(long)]
+    pub insecure_sandbox: bool,
 }
 
 #[derive(Debug, Args)]
@@ -118,6 +122,7 @@ pub(super) fn config(a: &LimitArgs) -> Result<ExecConfig> {
         timeout: Duration::from_secs_f64(a.timeout),
         memory_mb: a.memory_mb,
         python: a.python.clone(),
+        insecure_sandbox: a.insecure_sandbox,
         ..ExecConfig::default()
     };
     if let Some(w) = a.workers {
@@ -254,12 +259,22 @@ fn doctor(ctx: &Ctx, a: LimitArgs) -> Result<()> {
     let mut cfg = config(&a)?;
     cfg.workers = 1;
     let wanted_cache = cfg.cache_dir.clone();
-    let exec = Executor::new(cfg).map_err(lift)?;
-    let p = exec.protections().clone();
-    let cache: Result<String, String> = match (exec.compile_cache(), &wanted_cache) {
-        (Some(c), _) => Ok(c.root().display().to_string()),
-        (None, None) => Err("off (--no-cache)".into()),
-        (None, Some(d)) => Err(format!(
+    // A refused sandbox is still described (what is missing and why) before the error.
+    let (exec, p) = match Executor::new(cfg) {
+        Ok(e) => {
+            let p = e.protections().clone();
+            (Ok(e), p)
+        }
+        Err(e) => (Err(e), rrtf_exec::sandbox::Protections::probe()),
+    };
+    let cache: Result<String, String> = match (&exec, &wanted_cache) {
+        (Err(_), _) => Err("not opened (the executor refused to start)".into()),
+        (Ok(e), _) if e.compile_cache().is_some() => Ok(e
+            .compile_cache()
+            .map(|c| c.root().display().to_string())
+            .unwrap_or_default()),
+        (Ok(_), None) => Err("off (--no-cache)".into()),
+        (Ok(_), Some(d)) => Err(format!(
             "off: {} is unusable (see the warning)",
             d.display()
         )),
@@ -286,22 +301,26 @@ fn doctor(ctx: &Ctx, a: LimitArgs) -> Result<()> {
         code: Some("def f():\n    return 1\n".into()),
         test: "def check(c):\n    assert c() == 1\n".into(),
         entry_point: Some("f".into()),
+        prompt: None,
     };
-    let r = exec.run_all(vec![probe]).pop();
-    let self_test = match &r {
-        Some(r) if r.passed() => Ok(format!(
-            "python sample passed in {} ms (worker start included)",
-            t.elapsed().as_millis()
-        )),
-        Some(r) => Err(format!(
-            "python sample did not pass: {} {}",
-            r.outcome, r.detail
-        )),
-        None => Err("no result".to_string()),
+    let self_test = match &exec {
+        Err(e) => Err(e.to_string()),
+        Ok(exec) => match exec.run_all(vec![probe]).pop() {
+            Some(r) if r.passed() => Ok(format!(
+                "python sample passed in {} ms (worker start included)",
+                t.elapsed().as_millis()
+            )),
+            Some(r) => Err(format!(
+                "python sample did not pass: {} {}",
+                r.outcome, r.detail
+            )),
+            None => Err("no result".to_string()),
+        },
     };
     ctx.emit(
         || {
-            let mut s = String::from("active protections:\n");
+            let mut s = format!("sandbox mode: {}\n", p.mode().label());
+            s += "active protections:\n";
             for x in p.active() {
                 s += &format!("  + {x}\n");
             }
@@ -311,6 +330,9 @@ fn doctor(ctx: &Ctx, a: LimitArgs) -> Result<()> {
                 for x in missing {
                     s += &format!("  - {x}\n");
                 }
+            }
+            for x in p.limit_gaps() {
+                s += &format!("limits: {x}\n");
             }
             s += "toolchains:\n";
             for (l, st) in &tools {
@@ -343,13 +365,15 @@ fn doctor(ctx: &Ctx, a: LimitArgs) -> Result<()> {
                 })
                 .collect();
             json!({
-                "protections": p, "active": p.active(), "missing": p.missing(),
+                "mode": p.mode(), "protections": p, "active": p.active(), "missing": p.missing(),
+                "limit_gaps": p.limit_gaps(),
                 "toolchains": tools,
                 "compile_cache": match &cache { Ok(d) => json!({"on": true, "dir": d}), Err(m) => json!({"on": false, "detail": m}) },
                 "self_test": match &self_test { Ok(m) => json!({"ok": true, "detail": m}), Err(m) => json!({"ok": false, "detail": m}) },
             })
         },
     );
+    exec.map_err(lift)?;
     if let Err(m) = self_test {
         anyhow::bail!("self-test failed: {m}");
     }

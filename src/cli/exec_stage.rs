@@ -52,6 +52,8 @@ fn job_for(key: u64, p: &PendingExecution, language: Language) -> Job {
             code: (!code.is_empty()).then(|| code.clone()),
             test,
             entry_point: entry,
+            // Trusted: the judge may run the prompt's own helpers, never the sample's copy.
+            prompt: Some(p.prompt.clone()),
         },
         (None, "completion") => {
             Job::from_completion(key, language, &p.prompt, &p.raw_text, test, entry)
@@ -73,6 +75,7 @@ pub async fn run(ctx: &Ctx, a: StageArgs) -> Result<()> {
         if x.workers > 0 {
             cfg.workers = x.workers as usize;
         }
+        cfg.insecure_sandbox |= x.insecure_sandbox;
     }
     let store = ctx.store().await?;
     let total = store.pending_execution_count(a.round).await?;

@@ -32,7 +32,7 @@ impl Metering {
             store.round_spend(round).await?,
         ));
         let (tx, mut rx) = mpsc::unbounded_channel::<RequestRecord>();
-        let backend = Arc::new(Metered::new(inner, endpoint, budget, tx));
+        let backend = Arc::new(Metered::new(inner, endpoint, budget, tx)?);
         let store = store.clone();
         // Rows are written as requests complete: whatever has arrived since the last write.
         let writer = tokio::spawn(async move {

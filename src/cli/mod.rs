@@ -7,6 +7,7 @@
 
 mod config;
 mod data;
+mod decontaminate;
 mod endpoints;
 mod eval;
 mod evolve;
@@ -24,8 +25,10 @@ mod review_web;
 mod round;
 mod sample;
 mod serve;
+mod status;
 mod sweep;
 mod synth;
+pub mod term;
 mod tokenizer;
 mod train;
 mod train_bench;
@@ -68,6 +71,10 @@ pub enum Command {
     Config(config::ConfigCmd),
     /// Evolve prompts with Evol-Instruct (an LLM makes them harder), filtered and deduplicated.
     Evolve(evolve::EvolveArgs),
+    /// Remove benchmark problems from what can reach training: prompts (text, reference, tests)
+    /// and responses that leak a benchmark (n-gram overlap, MinHash paraphrases, canonical
+    /// solutions). Every round stage does this with the round's benchmarks; this runs it now.
+    Decontaminate(decontaminate::DecontaminateArgs),
     /// Have a teacher write unit tests for prompts that have none (checked, then stored).
     SynthTests(synth::SynthArgs),
     /// Sample responses from the teachers and the student (OpenAI-compatible endpoints).
@@ -113,14 +120,16 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    /// Print a command's result: `json` on stdout with `--json`, else `human` on stdout.
+    /// Print a command's result: `json` on stdout with `--json` (exact), else `human` on
+    /// stdout with control characters made visible ([`term::clean`]: stored text may carry
+    /// escape sequences meant for the reader's terminal).
     pub fn emit(&self, human: impl FnOnce() -> String, json: impl FnOnce() -> serde_json::Value) {
         if self.json {
             println!("{}", json());
         } else {
             let text = human();
             if !text.is_empty() {
-                println!("{}", text.trim_end());
+                println!("{}", term::clean(text.trim_end()));
             }
         }
     }
@@ -213,11 +222,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Quickstart(args) => quickstart::run(&ctx, args),
             Command::Init => data::init(&ctx).await,
             Command::Import(cmd) => data::import(&ctx, cmd).await,
-            Command::Status => data::status(&ctx).await,
+            Command::Status => status::status(&ctx).await,
             Command::Export(args) => data::export_cmd(&ctx, args).await,
             Command::Config(cmd) => config::run(&ctx, cmd),
             Command::Sample(args) => sample::sample(&ctx, args).await,
             Command::Evolve(args) => evolve::evolve(&ctx, args).await,
+            Command::Decontaminate(args) => decontaminate::run(&ctx, args).await,
             Command::SynthTests(args) => synth::synth_tests(&ctx, args).await,
             Command::Rank(args) => rank::run(&ctx, args).await,
             Command::Review(cmd) => review::run(&ctx, cmd).await,

@@ -29,9 +29,14 @@ pub async fn run(ctx: &Ctx, a: ReportArgs) -> Result<()> {
     let view = Overview::load(&store, Some(&ranker.hash)).await?;
     let curves = store.training_curves().await?;
     let evaluations = store.done_runs("round/evaluate").await?;
+    let contamination = (
+        store.contamination_lines().await?,
+        store.contamination_rows(50).await?,
+    );
     store.close().await;
     let training_html = training_section(&curves);
     let evaluation_html = evaluation_section(&evaluations);
+    let decontamination_html = decontamination_section(&contamination.0, &contamination.1);
 
     let html = format!(
         r#"<!doctype html>
@@ -44,6 +49,7 @@ h2{{margin-top:1.6em}}code{{font-size:90%}}</style></head><body>
 <h2>Where each round stands</h2>{table}
 {plots}<h2 id="training">Training</h2>{training_html}
 <h2 id="evaluation">Evaluation</h2>{evaluation_html}
+<h2 id="decontamination">Decontamination</h2>{decontamination_html}
 </body></html>
 "#,
         db = esc(&ctx.db.display().to_string()),
@@ -171,6 +177,51 @@ fn evaluation_section(runs: &[(i64, rrtf_store::DoneRun)]) -> String {
                 esc(&scores.join(", "))
             );
         }
+    }
+    html.push_str("</table>");
+    html
+}
+
+/// What decontamination eliminated or marked (per benchmark file and method), and the latest
+/// findings with their reasons.
+fn decontamination_section(
+    lines: &[rrtf_store::ContaminationLine],
+    rows: &[rrtf_store::ContaminationRow],
+) -> String {
+    if lines.is_empty() {
+        return "<p>Nothing removed: no prompt or response leaked a benchmark problem (or no \
+                decontamination ran: <code>[round] benchmark</code>, \
+                <code>rrtf decontaminate</code>).</p>"
+            .into();
+    }
+    let mut html = String::from(
+        "<table><tr><th>item</th><th>action</th><th>method</th><th>benchmark</th><th>count</th></tr>",
+    );
+    for l in lines {
+        let _ = write!(
+            html,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
+            esc(&l.item),
+            esc(&l.action),
+            esc(&l.method),
+            esc(&l.benchmark),
+            l.count
+        );
+    }
+    html.push_str("</table><table><tr><th>prompt</th><th>item</th><th>why</th></tr>");
+    for r in rows {
+        let _ = write!(
+            html,
+            "<tr><td><code>{}</code></td><td>{} {} ({})</td><td style=\"text-align:left\">{} ({}, {}): {}</td></tr>",
+            esc(&r.prompt),
+            esc(&r.item),
+            r.item_id,
+            esc(&r.action),
+            esc(&r.benchmark),
+            esc(&r.method),
+            esc(&r.field),
+            esc(&r.detail)
+        );
     }
     html.push_str("</table>");
     html

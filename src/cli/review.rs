@@ -7,7 +7,8 @@ use anyhow::Result;
 use clap::{Args, Subcommand};
 use rrtf_data::review::apply_reviews;
 use rrtf_store::{
-    ModelRole, NewReview, PromptDetail, RankedGroup, RankedResponse, ReviewAction, Store,
+    ModelRole, NewReview, PromptDetail, PromptSummary, RankedGroup, RankedResponse, ReviewAction,
+    Store,
 };
 use serde_json::{Value, json};
 
@@ -63,8 +64,9 @@ pub struct ListArgs {
     /// Only prompts whose best and worst scores differ by at least this much.
     #[arg(long)]
     pub min_gap: Option<f64>,
-    /// kept or dropped.
-    #[arg(long, value_parser = ["kept", "dropped"])]
+    /// kept (by the ranker, not excluded by review), dropped (by the ranker's filters) or
+    /// excluded (by review).
+    #[arg(long, value_parser = ["kept", "dropped", "excluded"])]
     pub status: Option<String>,
     /// Only prompts with flagged tests (tests no response passes).
     #[arg(long)]
@@ -288,7 +290,7 @@ async fn list(ctx: &Ctx, store: &Store, a: ListArgs) -> Result<()> {
         .filter(|p| a.teacher.as_ref().is_none_or(|t| p.teachers.contains(t)))
         .filter(|p| a.outcome.iter().all(|o| p.outcomes.contains_key(o)))
         .filter(|p| a.min_gap.is_none_or(|g| p.best - p.worst >= g))
-        .filter(|p| a.status.as_ref().is_none_or(|s| &p.status == s))
+        .filter(|p| a.status.as_ref().is_none_or(|s| status(p) == s))
         .filter(|p| !a.flagged || p.flagged_tests > 0)
         .filter(|p| !a.reviewed || p.reviews > 0)
         .filter(|p| !a.unreviewed || p.reviews == 0)
@@ -304,9 +306,9 @@ async fn list(ctx: &Ctx, store: &Store, a: ListArgs) -> Result<()> {
             for p in shown {
                 let mix: Vec<String> = p.outcomes.iter().map(|(o, n)| format!("{o}:{n}")).collect();
                 let status = if p.reviews > 0 {
-                    format!("{}*", p.status)
+                    format!("{}*", status(p))
                 } else {
-                    p.status.clone()
+                    status(p).to_owned()
                 };
                 out.push_str(&format!(
                     "{:>7}  {:<22} {:>5} {:>4}  {:>6.3} {:>6.3}  {:<8} {}\n",
@@ -330,6 +332,11 @@ async fn list(ctx: &Ctx, store: &Store, a: ListArgs) -> Result<()> {
         || json!({ "ranker": ranker.hash, "total": total, "prompts": shown }),
     );
     Ok(())
+}
+
+/// What happens to a ranked prompt: `excluded` by review, else the ranker's `kept`/`dropped`.
+fn status(p: &PromptSummary) -> &str {
+    if p.excluded { "excluded" } else { &p.status }
 }
 
 fn truncate(s: &str, n: usize) -> String {
@@ -368,6 +375,7 @@ pub(super) fn effective_order(d: &PromptDetail) -> Vec<i64> {
             code: None,
             finish_reason: r.finish_reason.clone(),
             score: r.score.unwrap_or(0.0),
+            tier: 0,
             outcome: r
                 .outcome
                 .as_deref()
@@ -383,6 +391,7 @@ pub(super) fn effective_order(d: &PromptDetail) -> Vec<i64> {
         round: d.prompt.round,
         source: d.prompt.source.clone(),
         source_id: d.prompt.source_id.clone(),
+        lineage: String::new(),
         kind: d
             .prompt
             .kind

@@ -319,24 +319,16 @@ pub(super) fn eval_args(c: &RoundConfig, dir: &Path) -> Vec<String> {
         args.push("--max-problems".into());
         args.push(n.to_string());
     }
+    if c.execution.insecure_sandbox {
+        args.push("--insecure-sandbox".into());
+    }
     args
 }
 
-/// `dir/checkpoints/step-N` with the largest N, if any.
+/// `dir/checkpoints/step-N` with the largest N whose checkpoint is complete, if any (a partial
+/// or damaged one is skipped: `rrtf_train::latest_checkpoint`).
 pub(super) fn latest_checkpoint(out: &Path) -> Option<PathBuf> {
-    std::fs::read_dir(out.join("checkpoints"))
-        .ok()?
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            let step: u64 = name.strip_prefix("step-")?.parse().ok()?;
-            e.path()
-                .join("state.json")
-                .is_file()
-                .then(|| (step, e.path()))
-        })
-        .max_by_key(|(step, _)| *step)
-        .map(|(_, p)| p)
+    rrtf_train::latest_checkpoint(&out.join("checkpoints"))
 }
 
 /// `models/student-r1` -> `models/student-r2`; any other name gets `-r<next>` appended.

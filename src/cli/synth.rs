@@ -23,7 +23,9 @@ use rrtf_config::RoundConfig;
 use rrtf_evolve::synth;
 use rrtf_exec::{ExecConfig, ExecResult, Executor, Job, Language};
 use rrtf_llm::render::{TaskKind, render};
-use rrtf_llm::{Backend, GenRequest, HttpBackend, Params, RetryPolicy, request_key, request_seed};
+use rrtf_llm::{
+    Answerer, Backend, GenRequest, HttpBackend, Params, RetryPolicy, request_key, request_seed,
+};
 use rrtf_store::{ModelRole, NewSynthTest, Store, UnvalidatedTest};
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
@@ -96,6 +98,7 @@ pub async fn synth_tests(ctx: &Ctx, args: SynthArgs) -> Result<()> {
         .await?;
     let metering = Metering::start(&store, &config, run.id, "synth-tests", endpoint, http).await?;
     let backend: Arc<dyn Backend> = metering.backend.clone();
+    let answerer = Answerer::of(endpoint)?;
     let bar = progress_bar(ctx, prompts.len() as u64, "writing tests");
     let permits = Arc::new(Semaphore::new(endpoint.concurrency.max(1) as usize));
     let fatal: Arc<Mutex<Option<String>>> = Arc::default();
@@ -111,18 +114,11 @@ pub async fn synth_tests(ctx: &Ctx, args: SynthArgs) -> Result<()> {
             let mut params = Params {
                 temperature: endpoint.temperatures[0],
                 top_p: endpoint.top_p,
-                max_tokens: endpoint.max_tokens,
-                stop: endpoint.stop.clone(),
+                max_tokens: Some(endpoint.max_tokens),
+                stop: endpoint.explicit_stop(),
                 seed: None,
             };
-            let key = request_key(
-                &endpoint.name,
-                &endpoint.model,
-                &prompt,
-                &params,
-                0,
-                config.round.seed,
-            );
+            let key = request_key(&answerer, &prompt, &params, 0, config.round.seed);
             params.seed = Some(request_seed(&key));
             let req = GenRequest { prompt, params };
             let (backend, permits, fatal, id, language) = (
@@ -210,6 +206,16 @@ pub async fn synth_tests(ctx: &Ctx, args: SynthArgs) -> Result<()> {
     let at_budget = metering.backend.budget_reached();
     drop(backend);
     metering.finish().await?;
+    // The tests and reference solutions just written are decontaminated with their prompts:
+    // a leak eliminates the prompt (never validated, executed or ranked).
+    let screened = match super::decontaminate::Benchmarks::from_config(&config)? {
+        Some(b) => {
+            let (prompts, _) =
+                super::decontaminate::screen_prompts(&store, &b, Some(run.id), true).await?;
+            json!({ "benchmarks": b.info(), "prompts": prompts })
+        }
+        None => Value::Null,
+    };
     let validation = validate_pending(ctx, &store, &config).await?;
     let flagged = store.flag_unpassed_synth_tests().await?;
     let totals: BTreeMap<String, i64> = store.synth_test_counts().await?.into_iter().collect();
@@ -231,6 +237,7 @@ pub async fn synth_tests(ctx: &Ctx, args: SynthArgs) -> Result<()> {
         "first_failure": first_failure,
         "stopped": stopped,
         "validation": validation,
+        "decontamination": screened,
         "flagged_now": flagged,
         "synthesized_tests": totals,
         "prompt_tokens": tokens_in,
@@ -257,6 +264,11 @@ pub async fn synth_tests(ctx: &Ctx, args: SynthArgs) -> Result<()> {
                 validation["rejected"],
                 totals
             );
+            let screened = super::decontaminate::summary_text(&summary["decontamination"]);
+            if !screened.is_empty() {
+                text.push('\n');
+                text.push_str(&screened);
+            }
             text.push_str(&ledger::ledger_text(&summary["round_requests"]));
             text
         },
@@ -315,6 +327,7 @@ async fn validate_pending(ctx: &Ctx, store: &Store, config: &RoundConfig) -> Res
         timeout: Duration::from_secs_f64(x.timeout_s),
         memory_mb: x.memory_mb,
         output_limit_kb: x.max_output_kb,
+        insecure_sandbox: x.insecure_sandbox,
         ..ExecConfig::default()
     };
     if x.workers > 0 {
@@ -354,6 +367,7 @@ async fn validate_pending(ctx: &Ctx, store: &Store, config: &RoundConfig) -> Res
                 code: Some(code),
                 test: t.code.clone(),
                 entry_point: Some(entry.clone()),
+                prompt: None,
             };
             jobs.push(job(key, synth::stub(&entry)));
             let reference = reference_of(t);

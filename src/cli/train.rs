@@ -10,7 +10,8 @@ use clap::{Args, Subcommand};
 use rrtf_config::{RoundConfig, Training};
 use rrtf_model::{Checkpoint, SaveDtype};
 use rrtf_train::{
-    LossConfig, MetricsLog, RankTerm, TrainError, Trainer, batch_loss_with_reference, encode_groups,
+    Encoded, LossConfig, MetricsLog, Templates, TrainError, Trainer, batch_loss_with_reference,
+    encode_group, encode_groups,
 };
 
 use super::model::model_err;
@@ -28,7 +29,7 @@ pub struct TrainArgs {
 #[derive(Debug, Subcommand)]
 pub enum TrainCommand {
     /// Per group: p of each response, rank, fine-tuning and total loss (one JSON line each).
-    Loss(LossArgs),
+    Loss(Box<LossArgs>),
     /// Training tokens/s on synthetic ranked groups (steady state), matmul rate and MFU.
     Bench(super::train_bench::BenchArgs),
 }
@@ -53,30 +54,121 @@ pub struct RunArgs {
     pub device: Option<String>,
 }
 
+/// `rrtf train loss`: by default it scores what `rrtf train` trains on with the `[training]`
+/// defaults (or `--config`'s section): the same objective, prompt templates per prompt kind,
+/// extracted code (`details[i].code`) and max-length rule. Flags override single keys.
 #[derive(Debug, Args)]
 pub struct LossArgs {
     /// Checkpoint directory (config.json, model.safetensors, tokenizer.json).
     #[arg(long)]
     pub model: PathBuf,
-    /// JSON lines of {"prompt", "responses": [...], "scores": [...]}.
+    /// `rrtf`-format JSON lines: {"prompt", "responses": [...], "scores": [...]} and optional
+    /// "pairs", "kind", "details".
     #[arg(long)]
     pub input: PathBuf,
-    /// rrtf (score-gap-weighted hinge), rrhf (unweighted) or dpo (against --reference).
-    #[arg(long, default_value = "rrtf")]
-    pub objective: String,
-    #[arg(long, default_value_t = 1.0)]
-    pub rank_weight: f64,
-    #[arg(long, default_value_t = 1.0)]
-    pub sft_weight: f64,
+    /// Round config whose [training] section is used (default: the section's defaults).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// rrtf (the paper's hinge; rrhf is the same loss) or dpo (against --reference).
+    #[arg(long)]
+    pub objective: Option<String>,
+    /// none (the paper) or gap: weight each hinge pair by its score gap.
+    #[arg(long)]
+    pub rank_weighting: Option<String>,
+    /// sum (the paper) or mean of a group's pair terms.
+    #[arg(long)]
+    pub pair_reduction: Option<String>,
+    #[arg(long)]
+    pub rank_weight: Option<f64>,
+    #[arg(long)]
+    pub sft_weight: Option<f64>,
+    /// sum or mean over the best response's tokens (default: sum, mean for dpo).
+    #[arg(long)]
+    pub sft_normalize: Option<String>,
     /// DPO's beta.
-    #[arg(long, default_value_t = 0.1)]
-    pub dpo_beta: f64,
+    #[arg(long)]
+    pub dpo_beta: Option<f64>,
+    /// sigmoid (DPO) or ipo.
+    #[arg(long)]
+    pub dpo_loss: Option<String>,
+    /// Conservative DPO's label smoothing, in [0, 0.5).
+    #[arg(long)]
+    pub dpo_label_smoothing: Option<f64>,
     /// DPO's frozen reference checkpoint (same tokenizer); default: --model itself.
     #[arg(long)]
     pub reference: Option<PathBuf>,
-    /// `{prompt}` is replaced by the prompt (default: the prompt as is, like `rrtf model logprobs`).
-    #[arg(long, default_value = "{prompt}")]
-    pub prompt_template: String,
+    /// Template of instruction prompts (`{prompt}` is replaced by the prompt).
+    #[arg(long)]
+    pub prompt_template: Option<String>,
+    /// Template of completion prompts.
+    #[arg(long)]
+    pub completion_template: Option<String>,
+    /// Score the raw responses, not their extracted code (training.code_only = false).
+    #[arg(long)]
+    pub raw: bool,
+}
+
+impl LossArgs {
+    /// The `[training]` section this run scores with: the config's (or the defaults), with the
+    /// flags applied, checked as a config is.
+    fn training(&self) -> anyhow::Result<Training> {
+        let mut config = match &self.config {
+            Some(path) => RoundConfig::load(path)?,
+            None => RoundConfig::default(),
+        };
+        let t = &mut config.training;
+        fn set<T: serde::de::DeserializeOwned>(
+            flag: &str,
+            value: &Option<String>,
+            slot: &mut T,
+        ) -> anyhow::Result<()> {
+            if let Some(v) = value {
+                *slot = serde_json::from_value(serde_json::Value::String(v.clone()))
+                    .map_err(|e| BadInput(format!("--{flag} {v}: {e}")))?;
+            }
+            Ok(())
+        }
+        set("objective", &self.objective, &mut t.objective)?;
+        set(
+            "rank-weighting",
+            &self.rank_weighting,
+            &mut t.rank_weighting,
+        )?;
+        set(
+            "pair-reduction",
+            &self.pair_reduction,
+            &mut t.pair_reduction,
+        )?;
+        set("dpo-loss", &self.dpo_loss, &mut t.dpo_loss)?;
+        if let Some(v) = &self.sft_normalize {
+            let mut n = rrtf_config::SftNormalize::Sum;
+            set("sft-normalize", &Some(v.clone()), &mut n)?;
+            t.sft_normalize = Some(n);
+        }
+        for (value, slot) in [
+            (self.rank_weight, &mut t.rank_weight),
+            (self.sft_weight, &mut t.sft_weight),
+            (self.dpo_beta, &mut t.dpo_beta),
+            (self.dpo_label_smoothing, &mut t.dpo_label_smoothing),
+        ] {
+            if let Some(v) = value {
+                *slot = v;
+            }
+        }
+        if let Some(v) = &self.prompt_template {
+            t.prompt_template = v.clone();
+        }
+        if let Some(v) = &self.completion_template {
+            t.completion_template = v.clone();
+        }
+        if self.raw {
+            t.code_only = false;
+        }
+        config.validate().map_err(|(key, message)| {
+            BadInput(format!("`{key}` {message} (from --config or a flag)"))
+        })?;
+        Ok(config.training)
+    }
 }
 
 /// Map a trainer error to anyhow, marking the caller's mistakes as [`BadInput`] (exit code 2).
@@ -90,37 +182,22 @@ pub(super) fn train_err(e: TrainError) -> anyhow::Error {
 
 pub async fn run(ctx: &Ctx, a: TrainArgs) -> anyhow::Result<()> {
     match a.command {
-        Some(TrainCommand::Loss(l)) => loss(l),
+        Some(TrainCommand::Loss(l)) => loss(*l),
         Some(TrainCommand::Bench(b)) => super::train_bench::bench(ctx, b),
         None => train(ctx, a.run).await,
     }
 }
 
 fn loss(a: LossArgs) -> anyhow::Result<()> {
-    let term = match a.objective.as_str() {
-        "rrtf" => RankTerm::Hinge { gap_weighted: true },
-        "rrhf" => RankTerm::Hinge {
-            gap_weighted: false,
-        },
-        "dpo" => RankTerm::Dpo { beta: a.dpo_beta },
-        other => {
-            return Err(
-                BadInput(format!("--objective {other}: expected rrtf, rrhf or dpo")).into(),
-            );
-        }
-    };
-    if a.reference.is_some() && !matches!(term, RankTerm::Dpo { .. }) {
+    let t = a.training()?;
+    let cfg = LossConfig::from_training(&t).map_err(train_err)?;
+    if a.reference.is_some() && !cfg.needs_reference() {
         return Err(BadInput(format!(
             "--reference is DPO's reference model: add --objective dpo (got {})",
-            a.objective
+            serde_json::to_value(t.objective)?
         ))
         .into());
     }
-    let cfg = LossConfig {
-        term,
-        rank_weight: a.rank_weight,
-        sft_weight: a.sft_weight,
-    };
     let device = rrtf_model::default_device();
     let ckpt = Checkpoint::load(&a.model, &device).map_err(model_err)?;
     let reference = match &a.reference {
@@ -139,39 +216,51 @@ fn loss(a: LossArgs) -> anyhow::Result<()> {
         }
         None => cfg.needs_reference().then(|| ckpt.model.clone()),
     };
-    let groups = rrtf_train::read_jsonl(&a.input, false).map_err(train_err)?;
-    let max = ckpt.config.n_positions;
+    let groups = rrtf_train::read_jsonl(&a.input, t.code_only).map_err(train_err)?;
+    let templates = Templates::from_training(&t);
+    let max_len = (t.max_length as usize).min(ckpt.config.n_positions);
     let eos = ckpt.tokenizer.eos_id();
+    // DPO's per-response values are implicit rewards, not length-normalised log-probs.
+    let p_key = if cfg.needs_reference() { "reward" } else { "p" };
     for g in &groups {
-        let (enc, stats) = encode_groups(
-            std::slice::from_ref(g),
-            &ckpt.tokenizer,
-            &a.prompt_template,
-            usize::MAX,
-        )
-        .map_err(train_err)?;
-        debug_assert_eq!(stats.groups, 1);
-        let longest =
-            enc[0].prompt_ids.len() + enc[0].responses.iter().map(Vec::len).max().unwrap_or(0);
-        if longest > max {
-            return Err(BadInput(format!(
-                "prompt {:?}: {longest} tokens exceed the model's n_positions {max}: shorten it",
-                g.prompt
-            ))
-            .into());
-        }
-        let out = batch_loss_with_reference(&ckpt.model, reference.as_ref(), &enc, &cfg, eos)
-            .map_err(train_err)?;
-        let v = |t| rrtf_train::loss::to_vec(t).map_err(train_err);
-        // DPO's per-response values are implicit rewards, not length-normalised log-probs.
-        let p_key = if cfg.needs_reference() { "reward" } else { "p" };
-        let row = serde_json::json!({
-            "prompt": g.prompt,
-            p_key: v(out.p)?,
-            "rank_loss": v(out.rank)?[0],
-            "sft_loss": v(out.sft)?[0],
-            "loss": v(out.loss)?[0],
-        });
+        let row = match encode_group(g, &ckpt.tokenizer, &templates, max_len).map_err(train_err)? {
+            Encoded::Dropped { reason, dropped } => serde_json::json!({
+                "prompt": g.prompt, "dropped": reason, "dropped_responses": dropped,
+            }),
+            Encoded::Kept { group, dropped, .. } => {
+                let out = batch_loss_with_reference(
+                    &ckpt.model,
+                    reference.as_ref(),
+                    std::slice::from_ref(&group),
+                    &cfg,
+                    eos,
+                )
+                .map_err(train_err)?;
+                let v = |t| rrtf_train::loss::to_vec(t).map_err(train_err);
+                // One value per input response: null for a response dropped for length.
+                let mut kept = v(out.p)?.into_iter();
+                let values: Vec<Option<f32>> = (0..g.responses.len())
+                    .map(|i| {
+                        if dropped.contains(&i) {
+                            None
+                        } else {
+                            kept.next()
+                        }
+                    })
+                    .collect();
+                let mut row = serde_json::json!({
+                    "prompt": g.prompt,
+                    p_key: values,
+                    "rank_loss": v(out.rank)?[0],
+                    "sft_loss": v(out.sft)?[0],
+                    "loss": v(out.loss)?[0],
+                });
+                if !dropped.is_empty() {
+                    row["dropped_responses"] = serde_json::json!(dropped);
+                }
+                row
+            }
+        };
         println!("{row}");
     }
     Ok(())
@@ -210,19 +299,29 @@ async fn train(ctx: &Ctx, a: RunArgs) -> anyhow::Result<()> {
     let out_dir = need(&t.output_dir, "output_dir")?.to_owned();
     let input = match &a.input {
         Some(p) => p.clone(),
-        None => export_from_store(ctx, &out_dir, t.code_only, t.rounds.clone()).await?,
+        None => export_from_store(ctx, &config, &out_dir).await?,
     };
     let ckpt = Checkpoint::load(&base, &device).map_err(model_err)?;
     let groups = rrtf_train::read_jsonl(&input, t.code_only).map_err(train_err)?;
     let max_len = (t.max_length as usize).min(ckpt.config.n_positions);
-    let (enc, stats) =
-        encode_groups(&groups, &ckpt.tokenizer, &t.prompt_template, max_len).map_err(train_err)?;
-    let (train_set, eval_set) = rrtf_train::split(&enc, t.eval_fraction, config.round.seed);
+    let templates = Templates::from_training(&t);
+    // Held out by lineage before encoding, so a root's groups stay on one side.
+    let (train_groups, eval_groups) =
+        rrtf_train::split_groups(&groups, t.eval_fraction, config.round.seed);
+    let encode = |gs: &[rrtf_train::Group]| {
+        encode_groups(gs, &ckpt.tokenizer, &templates, max_len).map_err(train_err)
+    };
+    let (train_set, train_stats) = encode(&train_groups)?;
+    let (eval_set, eval_stats) = encode(&eval_groups)?;
+    let stats = train_stats + eval_stats;
     eprintln!(
-        "{} groups ({} dropped as too long, {} responses truncated to {max_len} tokens): {} train, {} held out",
+        "{} groups, {} pairs ({} groups and {} responses dropped for not fitting {max_len} tokens, \
+         {} pairs with them): {} train, {} held out (by lineage)",
         stats.groups,
+        stats.pairs,
         stats.groups_dropped,
-        stats.responses_truncated,
+        stats.responses_dropped,
+        stats.pairs_dropped,
         train_set.len(),
         eval_set.len()
     );
@@ -314,11 +413,13 @@ async fn train(ctx: &Ctx, a: RunArgs) -> anyhow::Result<()> {
             }
             if let Some(e) = &eval {
                 s += &format!(
-                    "\nheld out ({} groups): loss {:.4}, preference accuracy {}",
+                    "\nheld out ({} groups): loss {:.4}, preference accuracy {} ({} of {} pairs tied, counted neither way)",
                     e.groups,
                     e.loss,
                     e.preference_accuracy
-                        .map_or("n/a".into(), |a| format!("{a:.3}"))
+                        .map_or("n/a".into(), |a| format!("{a:.3}")),
+                    e.preference_ties,
+                    e.pairs
                 );
             }
             s
@@ -345,22 +446,24 @@ fn fresh_outputs(checkpoints: &Path, metrics: &Path) -> anyhow::Result<()> {
     }
 }
 
-/// Export the store's latest ranking (reviews applied) as `rrtf` rows for training.
+/// Export the store's latest ranking (reviews applied) as `rrtf` rows for training, with the
+/// pairs its ranking config names (`ranking.pairs`, `ranking.min_gap`), as every export.
 async fn export_from_store(
     ctx: &Ctx,
+    config: &RoundConfig,
     out_dir: &Path,
-    code_only: bool,
-    rounds: Option<Vec<i64>>,
 ) -> anyhow::Result<PathBuf> {
     use rrtf_data::export::{ExportFormat, ExportOptions, TextField, export};
+    let (code_only, rounds) = (config.training.code_only, config.training.rounds.clone());
     let store = ctx.store().await?;
     std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
     let out = out_dir.join("groups.jsonl");
     let opts = ExportOptions {
         format: ExportFormat::Rrtf,
         out: out.clone(),
-        pairs: rrtf_data::pairs::PairStrategy::All,
-        min_gap: 0.0,
+        // The ranking config's pairs (`ranking.pairs`, `ranking.min_gap`), as every export.
+        pairs: None,
+        min_gap: None,
         text: if code_only {
             TextField::Code
         } else {
@@ -483,6 +586,7 @@ impl StoreLog {
                 ("grad_norm", Some(m.grad_norm)),
                 ("tokens_per_s", Some(m.tokens_per_s)),
                 ("preference_accuracy", m.preference_accuracy),
+                ("preference_ties", Some(m.preference_ties as f64)),
             ],
         )
         .await
@@ -497,6 +601,7 @@ impl StoreLog {
                 ("rank_loss", Some(e.rank_loss)),
                 ("sft_loss", Some(e.sft_loss)),
                 ("preference_accuracy", e.preference_accuracy),
+                ("preference_ties", Some(e.preference_ties as f64)),
             ],
         )
         .await
@@ -509,5 +614,43 @@ impl StoreLog {
             store.close().await;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    /// A checkpoint directory as `Trainer::save_checkpoint` leaves it (tensor files of any
+    /// content, `state.json` recording their sizes).
+    fn fake_checkpoint(dir: &Path, step: u64) {
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(dir.join("model.bpk"), vec![7u8; 100]).unwrap();
+        std::fs::write(dir.join("optim.bpk"), vec![7u8; 50]).unwrap();
+        let state = serde_json::json!({
+            "step": step, "total_steps": 10, "epoch": 0, "cursor": 0, "seed": 1, "data_hash": 2,
+            "files": {"model.bpk": 100, "optim.bpk": 50},
+        });
+        std::fs::write(dir.join("state.json"), state.to_string()).unwrap();
+    }
+
+    /// Issue 16 item 6: `rrtf round` and `rrtf sweep` resume from the newest *complete*
+    /// checkpoint: a half-written `state.json` or a truncated weights file (a save killed
+    /// mid-write) is not taken, so the round neither retrains from scratch nor loads garbage.
+    #[test]
+    fn round_resumes_from_the_newest_complete_checkpoint() {
+        let tmp = tempfile::tempdir().unwrap();
+        let ck = tmp.path().join("checkpoints");
+        fake_checkpoint(&ck.join("step-2"), 2);
+        fake_checkpoint(&ck.join("step-4"), 4);
+        let state = std::fs::read_to_string(ck.join("step-4/state.json")).unwrap();
+        std::fs::write(ck.join("step-4/state.json"), &state[..state.len() / 2]).unwrap();
+        fake_checkpoint(&ck.join("step-6"), 6);
+        std::fs::write(ck.join("step-6/model.bpk"), vec![7u8; 10]).unwrap();
+        fake_checkpoint(&ck.join(".step-8.tmp"), 8);
+        assert_eq!(
+            super::super::round::latest_checkpoint(tmp.path()),
+            Some(ck.join("step-2"))
+        );
     }
 }

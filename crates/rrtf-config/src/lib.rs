@@ -45,6 +45,7 @@ pub struct RoundConfig {
     pub teachers: Vec<Endpoint>,
     pub student: Option<Endpoint>,
     pub evolution: Evolution,
+    pub decontamination: Decontamination,
     pub test_synthesis: TestSynthesis,
     pub sampling: Sampling,
     pub execution: Execution,
@@ -97,6 +98,22 @@ impl RoundConfig {
     pub fn teacher(&self, name: &str) -> Option<&Endpoint> {
         self.teachers.iter().find(|t| t.name == name)
     }
+
+    /// The benchmark files decontamination checks against: `[round] benchmark` first (always,
+    /// the round evaluates on it), then `[decontamination] benchmarks`, each once; none when
+    /// `[decontamination] enabled = false`.
+    pub fn decontamination_set(&self) -> Vec<PathBuf> {
+        if !self.decontamination.enabled {
+            return Vec::new();
+        }
+        let mut set: Vec<PathBuf> = self.round.benchmark.iter().cloned().collect();
+        for b in &self.decontamination.benchmarks {
+            if !set.contains(b) {
+                set.push(b.clone());
+            }
+        }
+        set
+    }
 }
 
 /// Add what to do to toml's own messages where a common mistake is behind them.
@@ -106,6 +123,14 @@ fn with_hint(message: String) -> String {
         format!(
             "{trimmed}\nhint: keys are never written in the config: put the key in an \
              environment variable and name it, e.g. api_key_env = \"OPENAI_API_KEY\""
+        )
+    } else if trimmed.contains("unknown field `decontaminate`")
+        || trimmed.contains("unknown field `ngram`")
+    {
+        format!(
+            "{trimmed}\nhint: decontamination has its own section now, and covers every prompt, \
+             test and response: [decontamination] benchmarks = [...] and ngram = N \
+             ([round] benchmark is always included; see configs/round.toml)"
         )
     } else if trimmed.contains("unknown field") {
         format!("{trimmed}\nhint: see configs/round.toml for every key with its meaning")

@@ -75,10 +75,15 @@ pub struct Endpoint {
     pub concurrency: u32,
     #[serde(default)]
     pub top_p: Option<f64>,
-    #[serde(default)]
-    pub max_tokens: Option<u32>,
-    #[serde(default)]
-    pub stop: Vec<String>,
+    /// Tokens an answer may have; always sent, never left to the server's default (OpenAI's
+    /// `/v1/completions`, vLLM and `rrtf serve` default to 16).
+    #[serde(default = "default_max_tokens")]
+    pub max_tokens: u32,
+    /// Stop sequences. Unset: none for chat endpoints; for completion endpoints Codex's
+    /// ([`CODEX_STOP`]) on completion prompts and [`INSTRUCTION_STOP`] on instruction prompts.
+    /// An explicit list (`[]` included) is sent with every request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop: Option<Vec<String>>,
     /// System message for chat endpoints.
     #[serde(default)]
     pub system: Option<String>,
@@ -108,6 +113,43 @@ fn four() -> u32 {
 fn default_timeout() -> f64 {
     120.0
 }
+fn default_max_tokens() -> u32 {
+    DEFAULT_MAX_TOKENS
+}
+
+/// `max_tokens` of an endpoint that sets none (the student included).
+pub const DEFAULT_MAX_TOKENS: u32 = 1024;
+
+/// The stop sequences of Codex / HumanEval (Chen et al., 2021) for a completion that continues
+/// a function: a new top-level statement ends it.
+pub const CODEX_STOP: &[&str] = &["\nclass", "\ndef", "\n#", "\nif", "\nprint"];
+
+/// Completion endpoints writing a whole function after a triple-quoted instruction: a new
+/// top-level `if` or `print`, an `assert` (tests) or a new triple-quoted block ends it (not
+/// `def`/`class`/`#`: a solution may start with imports and define helpers).
+pub const INSTRUCTION_STOP: &[&str] = &["\n\"\"\"", "\nif", "\nprint", "\nassert"];
+
+impl Endpoint {
+    /// The stop sequences sampling sends for a prompt that the answer continues
+    /// (`continues_prompt`, HumanEval) or a free instruction: `stop` when the config gives it,
+    /// else the defaults of the endpoint kind (see `stop`).
+    pub fn sampling_stop(&self, continues_prompt: bool) -> Vec<String> {
+        let default: &[&str] = match (self.kind, continues_prompt) {
+            (EndpointKind::Chat, _) => &[],
+            (EndpointKind::Completion, true) => CODEX_STOP,
+            (EndpointKind::Completion, false) => INSTRUCTION_STOP,
+        };
+        self.stop
+            .clone()
+            .unwrap_or_else(|| default.iter().map(|s| (*s).to_owned()).collect())
+    }
+
+    /// The stop sequences for requests whose answer is prose (evolution, judging, test
+    /// synthesis): only those the config gives.
+    pub fn explicit_stop(&self) -> Vec<String> {
+        self.stop.clone().unwrap_or_default()
+    }
+}
 
 /// Evol-Instruct (WizardCoder's code methods, PanGu-Coder2's contest-designer framing).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -126,12 +168,9 @@ pub struct Evolution {
     pub judge_no_new_information: bool,
     /// An evolution longer than this many times its parent is eliminated.
     pub max_length_ratio: f64,
-    /// Jaccard similarity above which a prompt is a near-duplicate of one kept (MinHash/LSH).
+    /// Jaccard similarity above which a prompt is a near-duplicate of one kept (MinHash/LSH);
+    /// a child is never compared with its own parent (rule 1 judges that pair).
     pub dedup_threshold: f64,
-    /// Benchmark files whose problems must not leak into the training prompts.
-    pub decontaminate: Vec<PathBuf>,
-    /// n of the n-gram overlap used for decontamination.
-    pub ngram: u32,
 }
 
 /// The five code evolution methods of WizardCoder.
@@ -157,11 +196,40 @@ impl Default for Evolution {
             judge_no_new_information: true,
             max_length_ratio: 4.0,
             dedup_threshold: 0.8,
-            decontaminate: Vec::new(),
-            ngram: 13,
         }
     }
 }
+
+/// Decontamination: benchmark problems must not reach training. On by default against
+/// `[round] benchmark` (always in the set) and `benchmarks`; it applies to every prompt that
+/// can reach training (seeds, imported, evolved), to their tests and reference solutions, and
+/// to sampled responses (one that reproduces a canonical solution is dropped).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Decontamination {
+    pub enabled: bool,
+    /// More benchmark files (JSONL / JSON, `.gz` too) besides `[round] benchmark`.
+    pub benchmarks: Vec<PathBuf>,
+    /// A shared n-gram of this many words with any field of a benchmark problem is a leak.
+    pub ngram: u32,
+    /// Word-set Jaccard similarity (MinHash + LSH) with a benchmark prompt at or above which a
+    /// prompt is a paraphrase of it (1.0: only the very same words).
+    pub similarity: f64,
+}
+
+impl Default for Decontamination {
+    fn default() -> Self {
+        Decontamination {
+            enabled: true,
+            benchmarks: Vec::new(),
+            ngram: 13,
+            similarity: DEFAULT_SIMILARITY,
+        }
+    }
+}
+
+/// `[decontamination] similarity` when unset.
+pub const DEFAULT_SIMILARITY: f64 = 0.5;
 
 /// Unit tests written by a teacher for prompts that have none.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -233,6 +301,11 @@ pub struct Execution {
     pub max_output_kb: u64,
     /// Worker processes; 0 = one per core.
     pub workers: u32,
+    /// Execute even without namespaces (not root and no unprivileged user namespace), in the
+    /// weaker sandbox `rrtf exec doctor` describes. Off: the executor refuses there. Left out
+    /// of the snapshot when off, so configs that never set it keep their hash.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub insecure_sandbox: bool,
 }
 
 impl Default for Execution {
@@ -242,6 +315,7 @@ impl Default for Execution {
             memory_mb: 1024,
             max_output_kb: 1024,
             workers: 0,
+            insecure_sandbox: false,
         }
     }
 }
@@ -303,20 +377,27 @@ impl Default for Filters {
 #[serde(deny_unknown_fields, default)]
 pub struct Ranking {
     pub scores: OutcomeScores,
-    /// Added to teacher responses so that, within one outcome, teachers rank above students
-    /// (PanGu-Coder2). Heuristic weights and priors together stay below it.
+    /// Added to teacher responses so that, within one outcome class and pass ratio, teachers
+    /// rank above students (PanGu-Coder2); 0 drops the teacher preference. Heuristic weights
+    /// and priors together stay below it.
     pub teacher_epsilon: f64,
     /// Weight of each heuristic preference component (name -> weight). Each feature is in
-    /// [0, 1]; the weights, the teacher epsilon and the largest prior together must stay below
-    /// the smallest gap between outcome classes, so heuristics never reorder outcomes.
+    /// [0, 1]. Heuristics only break ties between responses of the same outcome class, pass
+    /// ratio and role: the order is lexicographic, whatever the weights.
     pub weights: BTreeMap<String, f64>,
-    /// Per-teacher prior added to its responses' scores (teacher name -> value).
+    /// Per-teacher prior added to its responses' scores (teacher name -> value): a tie-break
+    /// between teachers, like the heuristics.
     pub teacher_prior: BTreeMap<String, f64>,
     pub filters: Filters,
-    /// Default pair strategy for export and training.
+    /// Pair strategy of training and of every export: the pairs the ranking loss sums over.
+    /// `all` (every better/worse pair) is PanGu-Coder2's loss.
     pub pairs: String,
-    /// Smallest score gap a pair may have.
+    /// Smallest score gap a pair the ranker decided may have (pairs an operator decided by a
+    /// pin or reorder are kept whatever their gap).
     pub min_gap: f64,
+    /// Whether two responses that differ only by heuristics (or teacher prior) make a pair.
+    /// Off: heuristics order them but express no preference.
+    pub heuristic_pairs: bool,
 }
 
 /// Heuristic components the ranker knows.
@@ -339,8 +420,9 @@ impl Default for Ranking {
             .collect(),
             teacher_prior: BTreeMap::new(),
             filters: Filters::default(),
-            pairs: "best-vs-worst".into(),
+            pairs: "all".into(),
             min_gap: 0.0,
+            heuristic_pairs: false,
         }
     }
 }
@@ -348,13 +430,58 @@ impl Default for Ranking {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Objective {
-    /// PanGu-Coder2: score-gap-weighted hinge on length-normalised log-probs + token-sum CE.
+    /// PanGu-Coder2 (§3.4, RRHF's loss): hinge `max(0, p_j − p_i)` on length-normalised
+    /// log-probs over the group's pairs (no score-gap factor unless `rank_weighting = "gap"`)
+    /// + token-sum CE of the best response.
     #[default]
     Rrtf,
-    /// RRHF: unweighted hinge, `rank_weight` x L_rank + L_ft.
+    /// RRHF: the same loss as `rrtf` (PanGu-Coder2 trains on RRHF's objective); kept as a name.
     Rrhf,
-    /// DPO against a frozen reference model, on best-vs-worst pairs.
+    /// DPO (or IPO, `dpo_loss`) against a frozen reference model, on the group's pairs.
     Dpo,
+}
+
+/// How a hinge pair's term is weighted (`training.rank_weighting`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RankWeighting {
+    /// Every pair counts the same: the paper's `L_rank`.
+    #[default]
+    None,
+    /// Each pair's hinge times its score gap `r_i − r_j` (not in the paper; an option).
+    Gap,
+}
+
+/// How a group's pair terms are combined (`training.pair_reduction`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PairReduction {
+    /// Summed over the group's pairs (the paper).
+    #[default]
+    Sum,
+    /// Divided by the group's pair count, so a 12-response group weighs like a 2-response one.
+    Mean,
+}
+
+/// The preference term of `objective = "dpo"` (`training.dpo_loss`), as TRL's `loss_type`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DpoLoss {
+    /// DPO's `−log σ(β h)` on summed log-probs (with `dpo_label_smoothing`: conservative DPO).
+    #[default]
+    Sigmoid,
+    /// IPO's `(h − 1/(2β))²` on length-normalised log-probs.
+    Ipo,
+}
+
+/// How the fine-tuning term sums the best response's token log-probs (`training.sft_normalize`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SftNormalize {
+    /// Token sum (the paper's `L_ft`).
+    Sum,
+    /// Mean over the response's tokens (RPO's NLL term).
+    Mean,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -382,9 +509,21 @@ pub struct Training {
     /// Where the trained model is written (Hugging Face layout).
     pub output_dir: Option<PathBuf>,
     pub objective: Objective,
+    /// Hinge objectives: `none` (the paper) or `gap` (each pair times its score gap).
+    pub rank_weighting: RankWeighting,
+    /// `sum` (the paper) or `mean` of a group's pair terms.
+    pub pair_reduction: PairReduction,
     pub rank_weight: f64,
     pub sft_weight: f64,
+    /// `sum` or `mean` over the best response's tokens; unset: `sum` for rrtf/rrhf, `mean` for
+    /// dpo (RPO), so the fine-tuning term does not dwarf the DPO term.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sft_normalize: Option<SftNormalize>,
     pub dpo_beta: f64,
+    /// `sigmoid` (DPO) or `ipo`.
+    pub dpo_loss: DpoLoss,
+    /// Conservative DPO's label smoothing in [0, 0.5) (`dpo_loss = "sigmoid"` only).
+    pub dpo_label_smoothing: f64,
     pub learning_rate: f64,
     pub weight_decay: f64,
     pub beta1: f64,
@@ -404,8 +543,11 @@ pub struct Training {
     pub clip_norm: f64,
     /// Share of prompts held out for evaluation.
     pub eval_fraction: f64,
-    /// `{prompt}` is replaced by the prompt; PanGu-Coder2 wraps it in triple quotes.
+    /// Instruction prompts: `{prompt}` is replaced by the prompt; PanGu-Coder2 wraps it in
+    /// triple quotes.
     pub prompt_template: String,
+    /// Completion prompts (a signature + docstring to continue): used verbatim by default.
+    pub completion_template: String,
     /// Train on the extracted code only (PanGu-Coder2), not the raw response.
     pub code_only: bool,
     /// `cpu` or `cuda:N`.
@@ -423,9 +565,14 @@ impl Default for Training {
             base_model: None,
             output_dir: None,
             objective: Objective::Rrtf,
+            rank_weighting: RankWeighting::None,
+            pair_reduction: PairReduction::Sum,
             rank_weight: 1.0,
             sft_weight: 1.0,
+            sft_normalize: None,
             dpo_beta: 0.1,
+            dpo_loss: DpoLoss::Sigmoid,
+            dpo_label_smoothing: 0.0,
             learning_rate: 2e-5,
             weight_decay: 0.01,
             beta1: 0.9,
@@ -441,6 +588,7 @@ impl Default for Training {
             clip_norm: 1.0,
             eval_fraction: 0.05,
             prompt_template: "\"\"\"\n{prompt}\n\"\"\"\n".into(),
+            completion_template: "{prompt}".into(),
             code_only: true,
             device: "cpu".into(),
             checkpoint_every: 100,

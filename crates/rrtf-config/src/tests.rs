@@ -1,6 +1,6 @@
 //! Data-driven checks: each case is a TOML text and the error it must produce (or none).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::RoundConfig;
 
@@ -28,6 +28,10 @@ fn empty_file_is_a_valid_round_with_defaults() {
         c.training.weight_decay, 0.01,
         "PyTorch's AdamW weight decay"
     );
+    // The paper's objective: no score-gap weights, pair terms summed; completion prompts verbatim.
+    assert_eq!(c.training.rank_weighting, crate::RankWeighting::None);
+    assert_eq!(c.training.pair_reduction, crate::PairReduction::Sum);
+    assert_eq!(c.training.completion_template, "{prompt}");
 }
 
 #[test]
@@ -91,12 +95,56 @@ fn errors_name_the_key_and_where_it_is() {
             &["`training.prompt_template`", "{prompt}"],
         ),
         (
+            "[training]\ncompletion_template = \"def\"\n",
+            &["`training.completion_template`", "{prompt}"],
+        ),
+        (
+            "[training]\ndpo_label_smoothing = 0.5\n",
+            &["`training.dpo_label_smoothing`", "[0, 0.5)"],
+        ),
+        (
+            "[training]\nobjective = \"dpo\"\ndpo_loss = \"ipo\"\ndpo_label_smoothing = 0.1\n",
+            &["`training.dpo_label_smoothing`", "dpo_loss = \"sigmoid\""],
+        ),
+        (
+            "[training]\nobjective = \"dpo\"\nrank_weighting = \"gap\"\n",
+            &["`training.rank_weighting`", "hinge objectives"],
+        ),
+        (
+            "[training]\npair_reduction = \"max\"\n",
+            &["unknown variant `max`", "sum", "mean"],
+        ),
+        (
             "[training]\ndevice = \"gpu\"\n",
             &["`training.device`", "cuda:N"],
         ),
         (
             "[execution]\nmemory_mb = 10\n",
             &["`execution.memory_mb`", "64"],
+        ),
+        (
+            "[[teachers]]\nname = \"x\"\nbase_url = \"http://h/v1\"\nmodel = \"m\"\nmax_tokens = 0\n",
+            &["`teachers[0].max_tokens`", "at least 1"],
+        ),
+        (
+            "[[teachers]]\nname = \"x\"\nbase_url = \"http://h/v1\"\nmodel = \"m\"\nstop = [\"\\n\", \"\"]\n",
+            &["`teachers[0].stop[1]`", "non-empty"],
+        ),
+        (
+            "[decontamination]\nsimilarity = 0.0\n",
+            &["`decontamination.similarity`", "(0, 1]"],
+        ),
+        (
+            "[decontamination]\nngram = 0\n",
+            &["`decontamination.ngram`", "at least 1"],
+        ),
+        // Moved out of [evolution]: the error says where to.
+        (
+            "[evolution]\ndecontaminate = [\"he.jsonl\"]\n",
+            &[
+                "unknown field `decontaminate`",
+                "[decontamination] benchmarks",
+            ],
         ),
     ];
     for (toml, expected) in cases {
@@ -106,6 +154,51 @@ fn errors_name_the_key_and_where_it_is() {
             assert!(err.contains(e), "for\n{toml}\nexpected `{e}` in:\n{err}");
         }
     }
+}
+
+/// Issue 15 point 11: an endpoint that sets no `max_tokens` (the shipped `[student]` block)
+/// still sends one, never the server's default of 16.
+#[test]
+fn every_endpoint_has_max_tokens_and_completion_endpoints_codex_stops() {
+    let c = check(&format!(
+        "{TEACHER}[student]\nname = \"s\"\nbase_url = \"http://127.0.0.1:8001/v1\"\nmodel = \"s\"\nkind = \"completion\"\n"
+    ))
+    .unwrap();
+    let student = c.student.as_ref().unwrap();
+    assert_eq!(student.max_tokens, crate::DEFAULT_MAX_TOKENS);
+    assert_eq!(crate::DEFAULT_MAX_TOKENS, 1024);
+    assert_eq!(c.teachers[0].max_tokens, 1024);
+    assert_eq!(
+        student.sampling_stop(true),
+        ["\nclass", "\ndef", "\n#", "\nif", "\nprint"]
+    );
+    assert!(c.teachers[0].sampling_stop(true).is_empty(), "chat: none");
+    assert!(
+        student.explicit_stop().is_empty(),
+        "prose requests: only what is configured"
+    );
+    // Written out (the next round's config), the defaults are explicit and load the same.
+    let again = check(&c.to_toml().unwrap()).unwrap();
+    assert_eq!(again.student.unwrap().max_tokens, 1024);
+}
+
+/// Issue 15 point 16: `[round] benchmark` is always in the decontamination set.
+#[test]
+fn the_round_benchmark_is_always_decontaminated_against() {
+    let c = check("[round]\nbenchmark = \"he.jsonl\"\n").unwrap();
+    assert!(c.decontamination.enabled);
+    assert_eq!(c.decontamination_set(), vec![PathBuf::from("he.jsonl")]);
+    let c = check(
+        "[round]\nbenchmark = \"he.jsonl\"\n[decontamination]\nbenchmarks = [\"mbpp.jsonl\", \"he.jsonl\"]\n",
+    )
+    .unwrap();
+    assert_eq!(
+        c.decontamination_set(),
+        vec![PathBuf::from("he.jsonl"), PathBuf::from("mbpp.jsonl")]
+    );
+    let off =
+        check("[round]\nbenchmark = \"he.jsonl\"\n[decontamination]\nenabled = false\n").unwrap();
+    assert!(off.decontamination_set().is_empty());
 }
 
 #[test]
@@ -120,6 +213,43 @@ fn duplicate_names_are_refused() {
         "{TEACHER}[student]\nname = \"local\"\nbase_url = \"http://127.0.0.1:8001/v1\"\nmodel = \"s\"\n"
     );
     assert!(check(&student).unwrap_err().contains("`student.name`"));
+}
+
+/// Issue 15 points 1-3: the outcome scores must agree with the class order for every pass
+/// ratio; the weights no longer need to fit between classes (the ranker orders
+/// lexicographically); the pair strategy defaults to every pair.
+#[test]
+fn ranking_scores_follow_the_class_order_and_pairs_default_to_all() {
+    for (toml, expected) in [
+        (
+            "[ranking.scores]\npartial_base = -0.5\n",
+            &["`ranking.scores.partial_base`", "test_failure (-0.3)"][..],
+        ),
+        (
+            "[ranking.scores]\ntimeout = -0.2\n",
+            &["`ranking.scores.timeout`", "runtime-error class"][..],
+        ),
+        (
+            "[ranking]\nteacher_epsilon = 0.05\n",
+            &["`ranking.weights`", "teacher_epsilon (0.05)"][..],
+        ),
+    ] {
+        let err = check(toml).expect_err(toml);
+        for e in expected {
+            assert!(err.contains(e), "for\n{toml}\nexpected `{e}` in:\n{err}");
+        }
+    }
+    let c = check(
+        "[ranking]\nteacher_epsilon = 0.5\nheuristic_pairs = true\n\
+         [ranking.weights]\nlength = -0.4\n",
+    )
+    .unwrap();
+    assert!(c.ranking.heuristic_pairs);
+    let d = check("").unwrap().ranking;
+    assert_eq!(
+        (d.pairs.as_str(), d.min_gap, d.heuristic_pairs),
+        ("all", 0.0, false)
+    );
 }
 
 #[test]
@@ -146,4 +276,19 @@ fn shipped_example_configs_are_valid() {
         }
     }
     assert!(n >= 1, "no example config found in {}", dir.display());
+}
+
+#[test]
+fn insecure_sandbox_is_off_by_default_and_changes_the_hash_only_when_on() {
+    let off = check("").unwrap();
+    assert!(!off.execution.insecure_sandbox);
+    let explicit_off = check("[execution]\ninsecure_sandbox = false\n").unwrap();
+    assert_eq!(
+        off.hash(),
+        explicit_off.hash(),
+        "off is left out of the snapshot"
+    );
+    let on = check("[execution]\ninsecure_sandbox = true\n").unwrap();
+    assert!(on.execution.insecure_sandbox);
+    assert_ne!(off.hash(), on.hash());
 }

@@ -2,7 +2,9 @@
 
 use std::collections::HashSet;
 
-use crate::{EVOLUTION_METHODS, Endpoint, RANKING_COMPONENTS, RoundConfig};
+use crate::{
+    DpoLoss, EVOLUTION_METHODS, Endpoint, Objective, RANKING_COMPONENTS, RankWeighting, RoundConfig,
+};
 
 type Check = Result<(), (String, String)>;
 
@@ -118,6 +120,18 @@ fn endpoint(key: &str, e: &Endpoint) -> Check {
     if let Some(p) = e.top_p {
         in_range(&format!("{key}.top_p"), p, 0.0, 1.0)?;
     }
+    if e.max_tokens == 0 {
+        return fail(
+            format!("{key}.max_tokens"),
+            "is 0: must be at least 1 (the default is 1024)",
+        );
+    }
+    if let Some(i) = e.stop.iter().flatten().position(String::is_empty) {
+        return fail(
+            format!("{key}.stop[{i}]"),
+            "is empty: stop sequences must be non-empty (`stop = []` sends none)",
+        );
+    }
     positive(&format!("{key}.timeout_s"), e.timeout_s)?;
     for (k, v) in [
         ("price_per_1k_input", e.price_per_1k_input),
@@ -208,8 +222,21 @@ impl RoundConfig {
         }
         positive("evolution.max_length_ratio", e.max_length_ratio)?;
         in_range("evolution.dedup_threshold", e.dedup_threshold, 0.0, 1.0)?;
-        if e.ngram == 0 {
-            return fail("evolution.ngram", "is 0: must be at least 1 (13 is common)");
+        let d = &self.decontamination;
+        if d.ngram == 0 {
+            return fail(
+                "decontamination.ngram",
+                "is 0: must be at least 1 (13 is common)",
+            );
+        }
+        if !(d.similarity > 0.0 && d.similarity <= 1.0) {
+            return fail(
+                "decontamination.similarity",
+                format!(
+                    "is {}: must be in (0, 1] (1.0: only prompts with the very same words)",
+                    d.similarity
+                ),
+            );
         }
         if let Some(t) = &self.test_synthesis.teacher
             && self.teacher(t).is_none()
@@ -283,7 +310,10 @@ impl RoundConfig {
         ] {
             finite(&format!("ranking.scores.{k}"), v)?;
         }
-        // PanGu-Coder2's order: compile error < runtime error < partial pass < all pass.
+        // The outcome classes, worst first: compile error < runtime error, timeout, limits and
+        // crashes < test failure < partial pass (any ratio) < pass. The ranker orders by class
+        // and pass ratio first whatever these numbers are; they must agree with that order so
+        // that scores do too.
         let order = [
             ("compile_error", s.compile_error),
             ("runtime_error", s.runtime_error),
@@ -300,12 +330,39 @@ impl RoundConfig {
                 );
             }
         }
+        for (k, v) in [
+            ("timeout", s.timeout),
+            ("memory_limit", s.memory_limit),
+            ("output_limit", s.output_limit),
+            ("crashed", s.crashed),
+        ] {
+            if v <= s.compile_error || v >= s.test_failure {
+                return fail(
+                    format!("ranking.scores.{k}"),
+                    format!(
+                        "is {v}: must lie strictly between compile_error ({}) and test_failure \
+                         ({}), in the runtime-error class",
+                        s.compile_error, s.test_failure
+                    ),
+                );
+            }
+        }
         if s.partial_scale <= 0.0 {
             return fail(
                 "ranking.scores.partial_scale",
                 format!(
                     "is {}: must be > 0 so more passed tests score higher",
                     s.partial_scale
+                ),
+            );
+        }
+        if s.partial_base < s.test_failure {
+            return fail(
+                "ranking.scores.partial_base",
+                format!(
+                    "is {}: must be at least test_failure ({}) so that a partial pass of any \
+                     ratio scores above a test failure",
+                    s.partial_base, s.test_failure
                 ),
             );
         }
@@ -346,43 +403,13 @@ impl RoundConfig {
             }
             finite(&format!("ranking.teacher_prior.{k}"), *w)?;
         }
-        // Heuristics break ties within an outcome class; they must never reorder classes.
-        let runtime_like = [
-            s.runtime_error,
-            s.timeout,
-            s.memory_limit,
-            s.output_limit,
-            s.crashed,
-        ];
-        let lo = runtime_like.iter().copied().fold(f64::INFINITY, f64::min);
-        let hi = runtime_like
-            .iter()
-            .copied()
-            .fold(f64::NEG_INFINITY, f64::max);
-        if lo <= s.compile_error || hi >= s.test_failure {
-            return fail(
-                "ranking.scores",
-                "runtime_error, timeout, memory_limit, output_limit and crashed must all lie \
-                 strictly between compile_error and test_failure",
-            );
-        }
-        let min_gap = (lo - s.compile_error)
-            .min(s.test_failure - hi)
-            .min(s.pass - s.test_failure);
+        // Heuristics and priors break ties inside an outcome class and pass ratio: the ranker
+        // orders lexicographically and scales them below the smallest outcome step of each
+        // prompt, so no weight can reorder classes or ratios.
         let prior = r.teacher_prior.values().fold(0.0f64, |m, v| m.max(v.abs()));
         let heuristics = r.weights.values().map(|w| w.abs()).sum::<f64>() + prior;
-        let spread = heuristics + r.teacher_epsilon;
-        if spread >= min_gap {
-            return fail(
-                "ranking.weights",
-                format!(
-                    "sum to {spread:.3} in absolute value (with teacher_epsilon and the largest \
-                     teacher_prior), which could reorder outcome classes whose smallest gap is \
-                     {min_gap:.3}: make the weights smaller"
-                ),
-            );
-        }
-        // Within one outcome a teacher ranks above a student: heuristics must not overturn it.
+        // Within one outcome and ratio a teacher ranks above a student: heuristics must not
+        // overturn it.
         if r.teacher_epsilon > 0.0 && heuristics >= r.teacher_epsilon {
             return fail(
                 "ranking.weights",
@@ -425,6 +452,30 @@ impl RoundConfig {
             }
         }
         positive("training.dpo_beta", t.dpo_beta)?;
+        if !(0.0..0.5).contains(&t.dpo_label_smoothing) {
+            return fail(
+                "training.dpo_label_smoothing",
+                format!(
+                    "is {}: must be in [0, 0.5) (0 is plain DPO)",
+                    t.dpo_label_smoothing
+                ),
+            );
+        }
+        if t.dpo_label_smoothing > 0.0 && t.dpo_loss != DpoLoss::Sigmoid {
+            return fail(
+                "training.dpo_label_smoothing",
+                format!(
+                    "is {} with dpo_loss = \"ipo\": label smoothing is conservative DPO's (dpo_loss = \"sigmoid\"); set it to 0",
+                    t.dpo_label_smoothing
+                ),
+            );
+        }
+        if t.objective == Objective::Dpo && t.rank_weighting == RankWeighting::Gap {
+            return fail(
+                "training.rank_weighting",
+                "is \"gap\" with objective = \"dpo\": score-gap weights apply to the hinge objectives (rrtf, rrhf); remove the key",
+            );
+        }
         for (k, v) in [("beta1", t.beta1), ("beta2", t.beta2)] {
             if !(0.0..1.0).contains(&v) {
                 return fail(
@@ -458,11 +509,13 @@ impl RoundConfig {
                 format!("is {}: must be in [0, 1)", t.eval_fraction),
             );
         }
-        if !t.prompt_template.contains("{prompt}") {
-            return fail(
-                "training.prompt_template",
-                "must contain `{prompt}` where the prompt goes",
-            );
+        for (key, template) in [
+            ("training.prompt_template", &t.prompt_template),
+            ("training.completion_template", &t.completion_template),
+        ] {
+            if !template.contains("{prompt}") {
+                return fail(key, "must contain `{prompt}` where the prompt goes");
+            }
         }
         let device_ok = t.device == "cpu"
             || t.device

@@ -136,6 +136,7 @@ async fn main() {
                 ScoredResponse {
                     response_id: 2 * i as i64 + 1,
                     score: 1.01,
+                    tier: 0,
                     outcome: Outcome::Pass,
                     tests_passed: 2,
                     tests_total: 2,
@@ -144,6 +145,7 @@ async fn main() {
                 ScoredResponse {
                     response_id: 2 * i as i64 + 2,
                     score: -0.3,
+                    tier: 1,
                     outcome: Outcome::TestFailure,
                     tests_passed: 0,
                     tests_total: 2,
@@ -176,15 +178,19 @@ async fn main() {
         let o = ExportOptions {
             format: ExportFormat::Trl,
             out: dir.join("x"),
-            pairs: PairStrategy::BestVsWorst,
-            min_gap: 0.0,
+            pairs: Some(PairStrategy::BestVsWorst),
+            min_gap: Some(0.0),
             text: TextField::Raw,
             ranker: None,
             rounds: None,
             name: None,
         };
         let mut sink = Vec::new();
-        let n = rrtf_data::export::write_rows(&g, &o, "bench", &mut sink).unwrap();
+        let spec = rrtf_data::pairs::PairSpec {
+            strategy: PairStrategy::BestVsWorst,
+            min_gap: 0.0,
+        };
+        let n = rrtf_data::export::write_rows(&g, &o, spec, "bench", &mut sink).unwrap();
         eprintln!("phase rows: {:.3}s ({n})", t.elapsed().as_secs_f64());
         let t = Instant::now();
         let (rows, ..) = rrtf_data::import::parse_prompts(&input, &opts).unwrap();
@@ -205,8 +211,8 @@ async fn main() {
         &ExportOptions {
             format: ExportFormat::Trl,
             out: out.clone(),
-            pairs: PairStrategy::BestVsWorst,
-            min_gap: 0.0,
+            pairs: Some(PairStrategy::BestVsWorst),
+            min_gap: Some(0.0),
             text: TextField::Raw,
             ranker: None,
             rounds: None,

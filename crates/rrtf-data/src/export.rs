@@ -1,25 +1,35 @@
 //! `rrtf export`: ranked data for other trainers (TRL, LLaMA-Factory, KTO) and our listwise
 //! `rrtf` format, with reviews applied, written atomically, with a manifest beside the output.
 //!
+//! Every format takes its pairs from [`crate::pairs::pairs`] with one [`PairSpec`]: the ranker
+//! config's `pairs` and `min_gap` unless the options override them. Scores are each response's
+//! own ranker score, also after a pin or reorder (the row then says who pinned or reordered).
+//!
 //! Formats:
-//! - `trl`: `prompt`, `chosen`, `rejected` (+ `score_chosen`, `score_rejected` and ids).
+//! - `trl`: `prompt`, `chosen`, `rejected` (+ `score_chosen`, `score_rejected`, ids, whose
+//!   preference the pair is and the reviewers).
 //! - `llama-factory`: `instruction`, `input`, `chosen`, `rejected`, plus an entry in
 //!   `dataset_info.json` beside the file (`"ranking": true`), merged into an existing one.
 //! - `kto`: `prompt`, `completion`, `label` (true when all tests pass or an operator pinned it).
-//! - `rrtf`: one row per prompt with every ranked response: `prompt`, `responses` (texts, best
-//!   first), `scores` (effective), and `details` (provenance, outcome, score components).
+//! - `rrtf`: one row per prompt with every ranked response: `prompt`, `lineage` (the root seed's
+//!   content hash), `responses` (texts, best first after reviews), `scores` (each response's
+//!   own), `pairs` (`[better, worse]` indices into `responses`: the pairs the ranking loss sums
+//!   over), and `details` (provenance, outcome, tier, score components).
+//!
+//! With `--text code`, a completion prompt's response is its code without the prompt in front
+//! (the executed program is prompt + completion; trainers put the prompt before it).
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use rrtf_store::{Outcome, RankedResponse, Store, sha256_hex};
+use rrtf_store::{Outcome, PromptKind, RankedGroup, RankedResponse, Store, sha256_hex};
 use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::DataError;
-use crate::pairs::{PairStrategy, pairs};
+use crate::pairs::{PairSpec, PairStrategy, pairs};
 use crate::review::{ReviewSummary, ReviewedGroup, apply_reviews};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,8 +79,11 @@ pub enum TextField {
 pub struct ExportOptions {
     pub format: ExportFormat,
     pub out: PathBuf,
-    pub pairs: PairStrategy,
-    pub min_gap: f64,
+    /// Pair strategy; the ranker config's `ranking.pairs` when absent.
+    pub pairs: Option<PairStrategy>,
+    /// Smallest score gap of a ranker-decided pair; the ranker config's `ranking.min_gap` when
+    /// absent.
+    pub min_gap: Option<f64>,
     pub text: TextField,
     /// Ranker hash (or unique prefix); the latest ranker when absent.
     pub ranker: Option<String>,
@@ -94,16 +107,37 @@ pub struct ExportReport {
     pub ranker: String,
     pub prompts: usize,
     pub rows: u64,
+    /// The pairs written (every format but `kto`).
     pub pair_strategy: Option<&'static str>,
+    pub min_gap: Option<f64>,
     pub reviews: ReviewSummary,
     pub files: Vec<FileEntry>,
     pub manifest: PathBuf,
 }
 
-fn text(r: &RankedResponse, field: TextField) -> &str {
+/// A response's code as a trainer consumes it: for a completion prompt, without the prompt the
+/// executed program starts with (a chat answer's whole function is kept as it is).
+fn code<'a>(g: &RankedGroup, r: &'a RankedResponse) -> Option<&'a str> {
+    let code = r.code.as_deref()?;
+    Some(match g.kind {
+        PromptKind::Completion => code.strip_prefix(g.prompt.as_str()).unwrap_or(code),
+        PromptKind::Instruction => code,
+    })
+}
+
+fn text<'a>(g: &RankedGroup, r: &'a RankedResponse, field: TextField) -> &'a str {
     match field {
         TextField::Raw => &r.raw_text,
-        TextField::Code => r.code.as_deref().unwrap_or(&r.raw_text),
+        TextField::Code => code(g, r).unwrap_or(&r.raw_text),
+    }
+}
+
+/// Whose preference a pair is: the ranker's, or an operator's (pin or reorder).
+fn preference(g: &ReviewedGroup, better: usize) -> &'static str {
+    if better < g.placed {
+        "review"
+    } else {
+        "ranker"
     }
 }
 
@@ -119,6 +153,10 @@ struct TrlRow<'a> {
     rejected_id: i64,
     chosen_model: &'a str,
     rejected_model: &'a str,
+    /// `ranker`, or `review` when an operator's pin or reorder made the chosen one better.
+    preference: &'static str,
+    pinned_by: Option<&'a str>,
+    reordered_by: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -139,6 +177,8 @@ struct KtoRow<'a> {
     prompt_id: i64,
     response_id: i64,
     model: &'a str,
+    pinned_by: Option<&'a str>,
+    reordered_by: Option<&'a str>,
 }
 
 fn line(w: &mut impl Write, row: &impl Serialize) -> std::io::Result<()> {
@@ -151,6 +191,7 @@ fn line(w: &mut impl Write, row: &impl Serialize) -> std::io::Result<()> {
 pub fn write_rows(
     groups: &[ReviewedGroup],
     opts: &ExportOptions,
+    spec: PairSpec,
     ranker: &str,
     w: &mut impl Write,
 ) -> std::io::Result<u64> {
@@ -158,10 +199,12 @@ pub fn write_rows(
     for g in groups {
         let p = &g.group;
         let rs = &p.responses;
+        let (pinned_by, reordered_by) = (g.pinned_by.as_deref(), g.reordered_by.as_deref());
         match opts.format {
             ExportFormat::Trl | ExportFormat::LlamaFactory => {
-                for (c, r) in pairs(g, opts.pairs, opts.min_gap) {
-                    let (chosen, rejected) = (text(&rs[c], opts.text), text(&rs[r], opts.text));
+                for (c, r) in pairs(g, spec) {
+                    let (chosen, rejected) =
+                        (text(p, &rs[c], opts.text), text(p, &rs[r], opts.text));
                     if opts.format == ExportFormat::Trl {
                         line(
                             w,
@@ -169,13 +212,16 @@ pub fn write_rows(
                                 prompt: &p.prompt,
                                 chosen,
                                 rejected,
-                                score_chosen: g.scores[c],
-                                score_rejected: g.scores[r],
+                                score_chosen: rs[c].score,
+                                score_rejected: rs[r].score,
                                 prompt_id: p.prompt_id,
                                 chosen_id: rs[c].response_id,
                                 rejected_id: rs[r].response_id,
                                 chosen_model: &rs[c].model,
                                 rejected_model: &rs[r].model,
+                                preference: preference(g, c),
+                                pinned_by,
+                                reordered_by,
                             },
                         )?;
                     } else {
@@ -193,18 +239,20 @@ pub fn write_rows(
                 }
             }
             ExportFormat::Kto => {
-                for (i, r) in rs.iter().enumerate() {
+                for r in rs {
                     line(
                         w,
                         &KtoRow {
                             prompt: &p.prompt,
-                            completion: text(r, opts.text),
+                            completion: text(p, r, opts.text),
                             label: r.outcome == Outcome::Pass || g.pinned == Some(r.response_id),
-                            score: g.scores[i],
+                            score: r.score,
                             outcome: r.outcome,
                             prompt_id: p.prompt_id,
                             response_id: r.response_id,
                             model: &r.model,
+                            pinned_by,
+                            reordered_by,
                         },
                     )?;
                     n += 1;
@@ -213,27 +261,31 @@ pub fn write_rows(
             ExportFormat::Rrtf => {
                 let details: Vec<Value> = rs
                     .iter()
-                    .map(|r| {
+                    .zip(&g.tiers)
+                    .map(|(r, tier)| {
                         json!({
                             "response_id": r.response_id, "model": r.model, "role": r.role,
                             "temperature": r.temperature, "sample_index": r.sample_index,
-                            "code": r.code, "finish_reason": r.finish_reason,
+                            "code": code(p, r), "finish_reason": r.finish_reason,
                             "outcome": r.outcome, "tests_passed": r.tests_passed,
                             "tests_total": r.tests_total, "ranker_score": r.score,
-                            "components": r.components,
+                            "tier": tier, "components": r.components,
                             "pinned": g.pinned == Some(r.response_id),
                         })
                     })
                     .collect();
+                let pair_list: Vec<[usize; 2]> =
+                    pairs(g, spec).into_iter().map(|(i, j)| [i, j]).collect();
                 line(
                     w,
                     &json!({
                         "prompt_id": p.prompt_id, "source": p.source, "source_id": p.source_id,
-                        "round": p.round, "kind": p.kind, "language": p.language,
-                        "prompt": p.prompt,
-                        "responses": rs.iter().map(|r| text(r, opts.text)).collect::<Vec<_>>(),
-                        "scores": g.scores, "reviewed": g.reviewed, "ranker": ranker,
-                        "details": details,
+                        "lineage": p.lineage, "round": p.round, "kind": p.kind,
+                        "language": p.language, "prompt": p.prompt,
+                        "responses": rs.iter().map(|r| text(p, r, opts.text)).collect::<Vec<_>>(),
+                        "scores": rs.iter().map(|r| r.score).collect::<Vec<_>>(),
+                        "pairs": pair_list, "reviewed": g.reviewed, "pinned_by": pinned_by,
+                        "reordered_by": reordered_by, "ranker": ranker, "details": details,
                     }),
                 )?;
                 n += 1;
@@ -241,6 +293,37 @@ pub fn write_rows(
         }
     }
     Ok(n)
+}
+
+/// The pairs to export: the options' strategy and gap, else the ranker config's
+/// (`{"ranking": {"pairs", "min_gap", "heuristic_pairs"}}`; a config without them, as test
+/// fixtures save, means every pair and no gap). Also `heuristic_pairs` as the ranker used it.
+fn pair_spec(opts: &ExportOptions, config_json: &str) -> Result<(PairSpec, Value), DataError> {
+    let config: Value = serde_json::from_str(config_json).unwrap_or(Value::Null);
+    let ranking = &config["ranking"];
+    let strategy = match (opts.pairs, ranking["pairs"].as_str()) {
+        (Some(s), _) => s,
+        (None, Some(name)) => name.parse().map_err(|e| {
+            DataError::Option(format!(
+                "the ranker's config names its pairs `{name}` ({e}): pass --pairs"
+            ))
+        })?,
+        (None, None) => PairStrategy::All,
+    };
+    let min_gap = opts
+        .min_gap
+        .or_else(|| ranking["min_gap"].as_f64())
+        .unwrap_or(0.0);
+    if min_gap.is_nan() || min_gap < 0.0 {
+        return Err(DataError::Option(format!(
+            "--min-gap {min_gap}: must be a number >= 0"
+        )));
+    }
+    let heuristic_pairs = ranking
+        .get("heuristic_pairs")
+        .cloned()
+        .unwrap_or(Value::Bool(false));
+    Ok((PairSpec { strategy, min_gap }, heuristic_pairs))
 }
 
 fn write_json(path: &Path, value: &Value) -> Result<FileEntry, DataError> {
@@ -326,13 +409,8 @@ pub async fn export(store: &Store, opts: &ExportOptions) -> Result<ExportReport,
             "--rounds is empty: name at least one round, or leave it out for every round".into(),
         ));
     }
-    if opts.min_gap.is_nan() || opts.min_gap < 0.0 {
-        return Err(DataError::Option(format!(
-            "--min-gap {}: must be a number >= 0",
-            opts.min_gap
-        )));
-    }
     let ranker = store.resolve_ranker(opts.ranker.as_deref()).await?;
+    let (spec, heuristic_pairs) = pair_spec(opts, &ranker.config_json)?;
     let reviews = store.reviews().await?;
     let err = |source| DataError::Write {
         path: opts.out.clone(),
@@ -343,6 +421,7 @@ pub async fn export(store: &Store, opts: &ExportOptions) -> Result<ExportReport,
     let mut w = BufWriter::with_capacity(1 << 20, file);
     let (mut prompts, mut n_rows) = (0usize, 0u64);
     let mut summary = ReviewSummary::default();
+    let mut reviewed: Vec<Value> = Vec::new();
     let fetch = |after: i64| {
         let (store, hash) = (store.clone(), ranker.hash.clone());
         tokio::spawn(async move { store.ranked_groups_page(&hash, after, PAGE).await })
@@ -358,7 +437,13 @@ pub async fn export(store: &Store, opts: &ExportOptions) -> Result<ExportReport,
         let (groups, s) = apply_reviews(page, &reviews);
         summary.add(s);
         prompts += groups.len();
-        n_rows += write_rows(&groups, opts, &ranker.hash, &mut w).map_err(err)?;
+        reviewed.extend(groups.iter().filter(|g| g.placed > 0).map(|g| {
+            json!({
+                "prompt_id": g.group.prompt_id, "pinned": g.pinned, "pinned_by": g.pinned_by,
+                "reordered_by": g.reordered_by,
+            })
+        }));
+        n_rows += write_rows(&groups, opts, spec, &ranker.hash, &mut w).map_err(err)?;
     }
     let file = w.into_inner().map_err(|e| err(e.into_error()))?;
     file.inner.sync_all().map_err(err)?;
@@ -374,14 +459,15 @@ pub async fn export(store: &Store, opts: &ExportOptions) -> Result<ExportReport,
         files.push(write_dataset_info(opts)?);
     }
     let manifest = manifest_path(&opts.out);
-    let pair_strategy = matches!(opts.format, ExportFormat::Trl | ExportFormat::LlamaFactory)
-        .then(|| opts.pairs.as_str());
+    let with_pairs = opts.format != ExportFormat::Kto;
+    let pair_strategy = with_pairs.then(|| spec.strategy.as_str());
     let report = ExportReport {
         format: opts.format.as_str(),
         ranker: ranker.hash.clone(),
         prompts,
         rows: n_rows,
         pair_strategy,
+        min_gap: with_pairs.then_some(spec.min_gap),
         reviews: summary,
         files,
         manifest: manifest.clone(),
@@ -396,12 +482,18 @@ pub async fn export(store: &Store, opts: &ExportOptions) -> Result<ExportReport,
             "ranker_config_hash": report.ranker,
             "ranker_config": ranker_config,
             "pair_strategy": pair_strategy,
-            "min_gap": opts.min_gap,
+            "min_gap": report.min_gap,
+            "pairs_from": {
+                "strategy": if opts.pairs.is_some() { "options" } else { "ranker config" },
+                "min_gap": if opts.min_gap.is_some() { "options" } else { "ranker config" },
+            },
+            "heuristic_pairs": heuristic_pairs,
             "rounds": opts.rounds,
             "text": match opts.text { TextField::Raw => "raw", TextField::Code => "code" },
             "prompts": report.prompts,
             "rows": report.rows,
             "reviews": summary,
+            "reviewed_prompts": reviewed,
             "files": report.files,
         }),
     )?;

@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
+use rrtf_exec::answer::{AnswerKind, stored_code};
 use rrtf_store::{
     InsertReport, ModelRole, NewPrompt, NewResponse, NewTest, PromptInsertReport, PromptKey,
     PromptKind, Store, TestOrigin, content_hash, sha256_hex,
@@ -60,6 +61,7 @@ pub const RESPONSE_ROLES: &[&str] = &[
     "id",
     "prompt",
     "text",
+    "code",
     "temperature",
     "sample_index",
     "finish_reason",
@@ -392,6 +394,21 @@ pub struct ResponseImport {
     pub round: i64,
     pub map: FieldMap,
     pub skip_invalid: bool,
+    /// How answers to completion prompts relate to them: chat answers (code extracted now),
+    /// continuations (run after the prompt), or `Auto` per answer
+    /// ([`rrtf_exec::answer::is_chat_answer`]).
+    pub kind: AnswerKind,
+}
+
+/// How the imported answers to completion prompts were judged.
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct AnswerKinds {
+    /// Chat answers: their code was extracted and stored.
+    pub chat: u64,
+    /// Continuations: run as `prompt + answer` by the exec stage.
+    pub completion: u64,
+    /// Rows that gave their `code` (stored as given, the prompt's imports put in front).
+    pub code_given: u64,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -403,6 +420,8 @@ pub struct ResponseImportReport {
     #[serde(flatten)]
     pub inserted: InsertReport,
     pub skipped: Skipped,
+    /// Answers to completion prompts, by how they are run.
+    pub completion_answers: AnswerKinds,
 }
 
 /// Matches response rows to stored prompts by id (`task_id`) or by prompt text.
@@ -496,6 +515,7 @@ pub async fn import_responses(
         Some(f) => vec![f.to_owned()],
         None => vec!["completion".into(), "response".into()],
     };
+    let code_field = field("code", "code");
     let temp_field = field("temperature", "temperature");
     let sample_field = field("sample_index", "sample_index");
     let finish_field = field("finish_reason", "finish_reason");
@@ -513,12 +533,13 @@ pub async fn import_responses(
                 .find_map(|f| row.str_opt(f).transpose())
                 .transpose()?
                 .ok_or_else(|| RowError::field(row.loc, &text_fields.join("` or `"), "missing"))?;
+            let code = row.str_opt(&code_field)?.map(str::to_owned);
             let temperature = row.f64_opt(&temp_field)?;
             let given_index = row.i64_opt(&sample_field)?;
             let finish_reason = row.str_opt(&finish_field)?.map(str::to_owned);
             Ok((
                 key,
-                text.to_owned(),
+                (text.to_owned(), code),
                 temperature,
                 given_index,
                 finish_reason,
@@ -526,7 +547,7 @@ pub async fn import_responses(
         });
         match result {
             Ok((key, text, temperature, given_index, finish_reason)) => {
-                let text_hash = sha256_hex(&text);
+                let text_hash = sha256_hex(&text.0);
                 // Occurrence of this exact text for this prompt in the file: repeated identical
                 // samples stay distinct, and re-importing the same file matches every key.
                 let nth = seen.entry((key.id, text_hash.clone())).or_insert(0);
@@ -551,6 +572,14 @@ pub async fn import_responses(
             }
         }
     }
+    // The code of answers to completion prompts: one rule with the sampler's.
+    let completion_ids: Vec<i64> = parsed
+        .iter()
+        .filter(|p| p.0.kind == PromptKind::Completion.as_str())
+        .map(|p| p.0.id)
+        .collect();
+    let prompts = store.prompt_texts(&completion_ids).await?;
+    let mut kinds = AnswerKinds::default();
     let model_id = store
         .upsert_model(&opts.model, opts.role, opts.endpoint.as_deref(), None)
         .await?;
@@ -558,7 +587,44 @@ pub async fn import_responses(
     let responses: Vec<NewResponse> = parsed
         .into_iter()
         .map(
-            |(key, text, temperature, given_index, finish_reason, text_hash, occurrence)| {
+            |(
+                key,
+                (text, given_code),
+                temperature,
+                given_index,
+                finish_reason,
+                text_hash,
+                occurrence,
+            )| {
+                let code = match prompts.get(&key.id) {
+                    None => given_code,
+                    Some((prompt, language)) => {
+                        let language = rrtf_exec::Language::parse(language).ok();
+                        match (given_code, language) {
+                            (Some(code), Some(lang)) => {
+                                kinds.code_given += 1;
+                                Some(rrtf_exec::extract::with_prompt_imports(&code, prompt, lang))
+                            }
+                            (Some(code), None) => {
+                                kinds.code_given += 1;
+                                Some(code)
+                            }
+                            (None, Some(lang)) => {
+                                let code = stored_code(prompt, true, lang, &text, opts.kind);
+                                if code.is_some() {
+                                    kinds.chat += 1;
+                                } else {
+                                    kinds.completion += 1;
+                                }
+                                code
+                            }
+                            (None, None) => {
+                                kinds.completion += 1;
+                                None
+                            }
+                        }
+                    }
+                };
                 let counter = per_prompt.entry(key.id).or_insert(0);
                 let sample_index = given_index.unwrap_or(*counter);
                 *counter += 1;
@@ -573,7 +639,7 @@ pub async fn import_responses(
                     temperature,
                     sample_index,
                     raw_text: text,
-                    code: None,
+                    code,
                     finish_reason,
                     prompt_tokens: None,
                     completion_tokens: None,
@@ -593,5 +659,6 @@ pub async fn import_responses(
         rows: n_rows,
         inserted,
         skipped,
+        completion_answers: kinds,
     })
 }

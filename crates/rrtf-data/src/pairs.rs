@@ -1,5 +1,11 @@
-//! Preference pairs derived from a (reviewed) ranked group. A pair always has a strictly
-//! positive score gap: equal scores express no preference.
+//! Preference pairs derived from a (reviewed) ranked group: the one function every export and,
+//! through the `rrtf` export's `pairs` field, training use.
+//!
+//! A pair `(better, worse)` always joins two responses of different preference tiers
+//! ([`ReviewedGroup::tiers`]): responses the ranker tied (same outcome class, pass ratio and
+//! role, unless `ranking.heuristic_pairs`) express no preference. A pair the ranker decided also
+//! has a score gap of at least `min_gap`; a pair an operator decided (its better response was
+//! pinned or listed by a reorder) is kept whatever its score gap.
 
 use rrtf_store::ModelRole;
 
@@ -44,15 +50,22 @@ impl PairStrategy {
     }
 }
 
-/// `(chosen, rejected)` indices into `g.group.responses`, whose effective score gap is positive
-/// and at least `min_gap`.
-pub fn pairs(g: &ReviewedGroup, strategy: PairStrategy, min_gap: f64) -> Vec<(usize, usize)> {
-    let n = g.scores.len();
+/// Which pairs to derive: the strategy and the smallest score gap of a ranker-decided pair.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PairSpec {
+    pub strategy: PairStrategy,
+    pub min_gap: f64,
+}
+
+/// `(chosen, rejected)` indices into `g.group.responses`, chosen strictly preferred (a lower
+/// tier), in the strategy's order.
+pub fn pairs(g: &ReviewedGroup, spec: PairSpec) -> Vec<(usize, usize)> {
+    let rs = &g.group.responses;
+    let n = rs.len();
     let ok = |i: usize, j: usize| {
-        let gap = g.scores[i] - g.scores[j];
-        gap > 0.0 && gap >= min_gap
+        g.tiers[i] < g.tiers[j] && (i < g.placed || rs[i].score - rs[j].score >= spec.min_gap)
     };
-    let candidates: Vec<(usize, usize)> = match strategy {
+    let candidates: Vec<(usize, usize)> = match spec.strategy {
         PairStrategy::BestVsWorst if n >= 2 => vec![(0, n - 1)],
         PairStrategy::BestVsWorst => vec![],
         PairStrategy::BestVsEach => (1..n).map(|j| (0, j)).collect(),
@@ -60,7 +73,7 @@ pub fn pairs(g: &ReviewedGroup, strategy: PairStrategy, min_gap: f64) -> Vec<(us
             .flat_map(|i| (i + 1..n).map(move |j| (i, j)))
             .collect(),
         PairStrategy::TeacherVsStudent => {
-            let role = |i: usize| g.group.responses[i].role;
+            let role = |i: usize| rs[i].role;
             match (0..n).find(|&i| role(i) == ModelRole::Teacher) {
                 Some(t) => (0..n)
                     .filter(|&s| role(s) == ModelRole::Student)

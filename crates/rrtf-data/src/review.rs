@@ -1,4 +1,5 @@
-//! Operator reviews applied to rankings: the effective order that export and training see.
+//! Operator reviews applied to rankings: the effective order and preference tiers that export
+//! and training see.
 //!
 //! Reviews are append-only; the latest action of each kind is in force:
 //! - `exclude`/`include` with a response: drop/restore that response; without one: the prompt.
@@ -7,26 +8,34 @@
 //!   order, the rest after them in ranker order.
 //! - `note` changes nothing.
 //!
-//! When a pin or reorder changes the order, the group's ranker scores are reassigned in sorted
-//! order to the new positions, so scores stay consistent with the order (the ranking loss reads
-//! scores), and a pinned response scores at least [`PIN_MARGIN`] above the next one.
+//! Each response keeps its own ranker score whatever the reviews. What a pin or reorder changes
+//! is the order and the preference tiers ([`ReviewedGroup::tiers`]): the responses an operator
+//! placed (the pinned one, the listed ones) each get a tier of their own, above every response
+//! the operator did not place, in the order the operator gave; the others keep the ranker's
+//! tiers among themselves. Pairs are derived from these tiers, so they always agree with the
+//! reviewed order, even where an operator preferred a response the ranker scored lower.
 
 use std::collections::{HashMap, HashSet};
 
 use rrtf_store::{RankedGroup, Review, ReviewAction};
 use serde::Serialize;
 
-/// How far a pinned response's effective score sits above the next response's at least.
-pub const PIN_MARGIN: f64 = 1e-3;
-
-/// A ranked group after reviews. `responses` are in effective order; `scores[i]` is the
-/// effective score of `responses[i]` (each response keeps its ranker score in `.score`).
+/// A ranked group after reviews. `responses` are in effective order, each with its own ranker
+/// score (`.score`); `tiers[i]` is the effective preference tier of `responses[i]` (0 = best,
+/// non-decreasing): `i` is preferred over `j` exactly when `tiers[i] < tiers[j]`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ReviewedGroup {
     pub group: RankedGroup,
-    pub scores: Vec<f64>,
+    pub tiers: Vec<i64>,
+    /// How many leading responses an operator placed (by pin or reorder): a pair whose better
+    /// response is one of them is the operator's preference, not the ranker's.
+    pub placed: usize,
     pub pinned: Option<i64>,
-    /// True when a review changed this group's order or membership.
+    /// Who pinned the pinned response.
+    pub pinned_by: Option<String>,
+    /// Who made the reorder in force (when it lists a response of the group).
+    pub reordered_by: Option<String>,
+    /// True when a review changed this group's order, tiers or membership.
     pub reviewed: bool,
 }
 
@@ -53,8 +62,10 @@ pub struct ReviewState {
     pub prompt_excluded: bool,
     pub excluded: HashSet<i64>,
     pub pinned: Option<i64>,
+    pub pinned_by: Option<String>,
     /// The last `reorder`'s response ids, best first.
     pub order: Option<Vec<i64>>,
+    pub order_by: Option<String>,
 }
 
 impl ReviewState {
@@ -71,10 +82,14 @@ impl ReviewState {
                 (ReviewAction::Include, Some(id)) => {
                     st.excluded.remove(&id);
                 }
-                (ReviewAction::Pin, Some(id)) => st.pinned = Some(id),
+                (ReviewAction::Pin, Some(id)) => {
+                    st.pinned = Some(id);
+                    st.pinned_by = Some(r.author.clone());
+                }
                 (ReviewAction::Unpin, id) => {
                     if id.is_none() || id == st.pinned {
                         st.pinned = None;
+                        st.pinned_by = None;
                     }
                 }
                 (ReviewAction::Reorder, _) => {
@@ -84,12 +99,28 @@ impl ReviewState {
                         .and_then(|p| p.get("order"))
                         .and_then(|o| o.as_array())
                         .map(|a| a.iter().filter_map(|v| v.as_i64()).collect());
+                    st.order_by = Some(r.author.clone());
                 }
                 (ReviewAction::Pin, None) | (ReviewAction::Note, _) => {}
             }
         }
         st
     }
+}
+
+/// Dense ranks of the ranker's tiers in the order given, starting at `first`.
+fn dense_tiers(ranker_tiers: impl Iterator<Item = i64>, first: i64) -> Vec<i64> {
+    let mut out = Vec::new();
+    let mut prev = None;
+    let mut tier = first;
+    for t in ranker_tiers {
+        if prev.is_some_and(|p| p != t) {
+            tier += 1;
+        }
+        prev = Some(t);
+        out.push(tier);
+    }
+    out
 }
 
 /// Apply `reviews` (in the order they were made) to ranked groups.
@@ -105,11 +136,14 @@ pub fn apply_reviews(
     let mut out = Vec::with_capacity(groups.len());
     for mut group in groups {
         let Some(rs) = by_prompt.get(&group.prompt_id) else {
-            let scores = group.responses.iter().map(|r| r.score).collect();
+            let tiers = dense_tiers(group.responses.iter().map(|r| r.tier), 0);
             out.push(ReviewedGroup {
                 group,
-                scores,
+                tiers,
+                placed: 0,
                 pinned: None,
+                pinned_by: None,
+                reordered_by: None,
                 reviewed: false,
             });
             continue;
@@ -118,57 +152,60 @@ pub fn apply_reviews(
             prompt_excluded,
             excluded,
             pinned,
+            pinned_by,
             order,
+            order_by,
         } = ReviewState::of(rs.iter().copied());
         if prompt_excluded {
             summary.prompts_excluded += 1;
             continue;
-        }
-        let before: Vec<i64> = group.responses.iter().map(|r| r.response_id).collect();
-        if let Some(order) = &order {
-            let rank: HashMap<i64, usize> =
-                order.iter().enumerate().map(|(i, id)| (*id, i)).collect();
-            // Stable: listed responses first in the given order, the rest keep ranker order.
-            group
-                .responses
-                .sort_by_key(|r| rank.get(&r.response_id).copied().unwrap_or(usize::MAX));
-        }
-        if let Some(pin) = pinned
-            && let Some(i) = group.responses.iter().position(|r| r.response_id == pin)
-        {
-            let r = group.responses.remove(i);
-            group.responses.insert(0, r);
         }
         let n_before = group.responses.len();
         group
             .responses
             .retain(|r| !excluded.contains(&r.response_id));
         summary.responses_excluded += n_before - group.responses.len();
-        let pinned =
-            pinned.filter(|p| group.responses.first().is_some_and(|r| r.response_id == *p));
-        let after: Vec<i64> = group.responses.iter().map(|r| r.response_id).collect();
-        let reordered = {
-            let kept: Vec<i64> = before
-                .iter()
-                .copied()
-                .filter(|id| !excluded.contains(id))
-                .collect();
-            kept != after
-        };
-        let mut scores: Vec<f64> = group.responses.iter().map(|r| r.score).collect();
-        if reordered || pinned.is_some() {
-            scores.sort_by(|a, b| b.total_cmp(a));
+        let before: Vec<i64> = group.responses.iter().map(|r| r.response_id).collect();
+        // The responses the reorder in force lists, in its order.
+        let listed: Vec<i64> = order
+            .iter()
+            .flatten()
+            .copied()
+            .filter(|id| before.contains(id))
+            .fold(Vec::new(), |mut v, id| {
+                if !v.contains(&id) {
+                    v.push(id);
+                }
+                v
+            });
+        let rank: HashMap<i64, usize> = listed.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+        // Stable: listed responses first in the given order, the rest keep ranker order.
+        group
+            .responses
+            .sort_by_key(|r| rank.get(&r.response_id).copied().unwrap_or(usize::MAX));
+        let pinned = pinned.filter(|p| before.contains(p));
+        if let Some(pin) = pinned
+            && let Some(i) = group.responses.iter().position(|r| r.response_id == pin)
+        {
+            let r = group.responses.remove(i);
+            group.responses.insert(0, r);
         }
-        if pinned.is_some() && scores.len() > 1 && scores[0] < scores[1] + PIN_MARGIN {
-            scores[0] = scores[1] + PIN_MARGIN;
-        }
+        let placed = listed.len() + usize::from(pinned.is_some_and(|p| !rank.contains_key(&p)));
+        let mut tiers: Vec<i64> = (0..placed as i64).collect();
+        tiers.extend(dense_tiers(
+            group.responses[placed..].iter().map(|r| r.tier),
+            placed as i64,
+        ));
         summary.pinned += usize::from(pinned.is_some());
-        summary.reordered += usize::from(order.is_some() && reordered);
+        summary.reordered += usize::from(!listed.is_empty());
         out.push(ReviewedGroup {
-            reviewed: reordered || pinned.is_some() || before.len() != after.len(),
+            reviewed: placed > 0 || n_before != before.len(),
             group,
-            scores,
+            tiers,
+            placed,
             pinned,
+            pinned_by: pinned.and(pinned_by),
+            reordered_by: (!listed.is_empty()).then_some(order_by).flatten(),
         });
     }
     (out, summary)
@@ -177,22 +214,24 @@ pub fn apply_reviews(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pairs::{PairStrategy, pairs};
+    use crate::pairs::{PairSpec, PairStrategy, pairs};
     use rrtf_store::{ModelRole, Outcome, PromptKind, RankedResponse};
     use serde_json::json;
 
-    fn group(scores: &[(i64, f64, ModelRole)]) -> RankedGroup {
+    /// A group of (response id, score, role, ranker tier), best first.
+    fn group(responses: &[(i64, f64, ModelRole, i64)]) -> RankedGroup {
         RankedGroup {
             prompt_id: 1,
             round: 0,
             source: "s".into(),
             source_id: "1".into(),
+            lineage: "root".into(),
             kind: PromptKind::Instruction,
             language: "python".into(),
             prompt: "p".into(),
-            responses: scores
+            responses: responses
                 .iter()
-                .map(|&(id, score, role)| RankedResponse {
+                .map(|&(id, score, role, tier)| RankedResponse {
                     response_id: id,
                     model: format!("{role}"),
                     role,
@@ -202,6 +241,7 @@ mod tests {
                     code: None,
                     finish_reason: None,
                     score,
+                    tier,
                     outcome: Outcome::Pass,
                     tests_passed: 1,
                     tests_total: 1,
@@ -223,7 +263,7 @@ mod tests {
             response_id,
             action,
             payload,
-            author: "a".into(),
+            author: format!("op{id}"),
             reason: None,
             created_at: String::new(),
         }
@@ -232,21 +272,33 @@ mod tests {
     const T: ModelRole = ModelRole::Teacher;
     const S: ModelRole = ModelRole::Student;
 
-    /// (reviews, expected order of response ids, expected effective scores)
+    fn spec(strategy: PairStrategy, min_gap: f64) -> PairSpec {
+        PairSpec { strategy, min_gap }
+    }
+
+    /// (reviews, expected order of response ids, expected effective tiers, all pairs)
     #[test]
-    fn reviews_give_the_expected_order_and_scores() {
-        let base = [(10, 1.0, T), (11, 0.4, S), (12, -1.0, S)];
-        let cases: Vec<(Vec<Review>, Vec<i64>, Vec<f64>)> = vec![
-            (vec![], vec![10, 11, 12], vec![1.0, 0.4, -1.0]),
+    fn reviews_give_the_expected_order_and_tiers_and_keep_scores() {
+        let base = [(10, 1.0, T, 0), (11, 0.4, S, 1), (12, -1.0, S, 2)];
+        #[allow(clippy::type_complexity)]
+        let cases: Vec<(Vec<Review>, Vec<i64>, Vec<i64>, Vec<(usize, usize)>)> = vec![
+            (
+                vec![],
+                vec![10, 11, 12],
+                vec![0, 1, 2],
+                vec![(0, 1), (0, 2), (1, 2)],
+            ),
             (
                 vec![review(1, None, ReviewAction::Note, None)],
                 vec![10, 11, 12],
-                vec![1.0, 0.4, -1.0],
+                vec![0, 1, 2],
+                vec![(0, 1), (0, 2), (1, 2)],
             ),
             (
                 vec![review(1, Some(12), ReviewAction::Pin, None)],
                 vec![12, 10, 11],
-                vec![1.0, 0.4, -1.0],
+                vec![0, 1, 2],
+                vec![(0, 1), (0, 2), (1, 2)],
             ),
             (
                 vec![
@@ -254,12 +306,14 @@ mod tests {
                     review(2, Some(12), ReviewAction::Unpin, None),
                 ],
                 vec![10, 11, 12],
-                vec![1.0, 0.4, -1.0],
+                vec![0, 1, 2],
+                vec![(0, 1), (0, 2), (1, 2)],
             ),
             (
                 vec![review(1, Some(11), ReviewAction::Exclude, None)],
                 vec![10, 12],
-                vec![1.0, -1.0],
+                vec![0, 1],
+                vec![(0, 1)],
             ),
             (
                 vec![
@@ -267,7 +321,8 @@ mod tests {
                     review(2, Some(11), ReviewAction::Include, None),
                 ],
                 vec![10, 11, 12],
-                vec![1.0, 0.4, -1.0],
+                vec![0, 1, 2],
+                vec![(0, 1), (0, 2), (1, 2)],
             ),
             (
                 vec![review(
@@ -277,37 +332,117 @@ mod tests {
                     Some(json!({"order": [11, 12]})),
                 )],
                 vec![11, 12, 10],
-                vec![1.0, 0.4, -1.0],
+                vec![0, 1, 2],
+                vec![(0, 1), (0, 2), (1, 2)],
             ),
         ];
-        for (reviews, order, scores) in cases {
+        for (reviews, order, tiers, all) in cases {
             let (out, _) = apply_reviews(vec![group(&base)], &reviews);
-            let got: Vec<i64> = out[0]
-                .group
-                .responses
-                .iter()
-                .map(|r| r.response_id)
-                .collect();
+            let g = &out[0];
+            let got: Vec<i64> = g.group.responses.iter().map(|r| r.response_id).collect();
             assert_eq!(got, order, "{reviews:?}");
-            assert_eq!(out[0].scores, scores, "{reviews:?}");
+            assert_eq!(g.tiers, tiers, "{reviews:?}");
+            assert_eq!(pairs(g, spec(PairStrategy::All, 0.0)), all, "{reviews:?}");
+            for r in &g.group.responses {
+                let own = base.iter().find(|b| b.0 == r.response_id).unwrap().1;
+                assert_eq!(
+                    r.score, own,
+                    "each response keeps its own score: {reviews:?}"
+                );
+            }
         }
     }
 
+    /// Issue 15 point 20: the pinned response keeps its own score, the group says who pinned
+    /// or reordered, and the operator's pairs stay whatever the score gap.
     #[test]
-    fn a_pin_breaks_a_tie_by_the_margin() {
+    fn a_pin_keeps_scores_and_makes_the_operators_pairs() {
         let (out, s) = apply_reviews(
-            vec![group(&[(1, 1.0, T), (2, 1.0, T)])],
-            &[review(1, Some(2), ReviewAction::Pin, None)],
+            vec![group(&[(1, 1.0, T, 0), (2, 1.0, T, 0), (3, -0.3, S, 1)])],
+            &[review(7, Some(3), ReviewAction::Pin, None)],
         );
         assert_eq!(s.pinned, 1);
-        assert_eq!(out[0].scores, vec![1.0 + PIN_MARGIN, 1.0]);
-        assert_eq!(pairs(&out[0], PairStrategy::BestVsWorst, 0.0), vec![(0, 1)]);
+        let g = &out[0];
+        let scores: Vec<f64> = g.group.responses.iter().map(|r| r.score).collect();
+        assert_eq!(scores, vec![-0.3, 1.0, 1.0]);
+        assert_eq!(g.tiers, vec![0, 1, 1]);
+        assert_eq!((g.placed, g.pinned), (1, Some(3)));
+        assert_eq!(g.pinned_by.as_deref(), Some("op7"));
+        assert_eq!(g.reordered_by, None);
+        assert!(g.reviewed);
+        // The pinned response beats both teachers even under a large min_gap; the tied
+        // teachers make no pair.
+        assert_eq!(pairs(g, spec(PairStrategy::All, 5.0)), vec![(0, 1), (0, 2)]);
+        // A pin breaks a tie: the pinned teacher is preferred over its equal.
+        let (out, _) = apply_reviews(
+            vec![group(&[(1, 1.0, T, 0), (2, 1.0, T, 0)])],
+            &[review(1, Some(2), ReviewAction::Pin, None)],
+        );
+        assert_eq!(out[0].tiers, vec![0, 1]);
+        assert_eq!(
+            pairs(&out[0], spec(PairStrategy::BestVsWorst, 0.0)),
+            vec![(0, 1)]
+        );
     }
 
-    /// (strategy, min_gap, expected pairs) on scores [1.0, 0.4, 0.4, -1.0] with roles T S T S.
+    #[test]
+    fn a_reorder_orders_the_listed_responses_strictly_and_says_by_whom() {
+        let base = [
+            (1, 1.0, T, 0),
+            (2, 1.0, T, 0),
+            (3, -0.3, S, 1),
+            (4, -0.3, S, 1),
+        ];
+        let (out, s) = apply_reviews(
+            vec![group(&base)],
+            &[review(
+                3,
+                None,
+                ReviewAction::Reorder,
+                Some(json!({"order": [4, 2, 99]})),
+            )],
+        );
+        assert_eq!(s.reordered, 1);
+        let g = &out[0];
+        let ids: Vec<i64> = g.group.responses.iter().map(|r| r.response_id).collect();
+        assert_eq!(ids, vec![4, 2, 1, 3]);
+        // 4 and 2 are placed; 1 and 3 keep the ranker's tiers (a teacher above a student).
+        assert_eq!(g.tiers, vec![0, 1, 2, 3]);
+        assert_eq!(g.placed, 2);
+        assert_eq!(g.reordered_by.as_deref(), Some("op3"));
+        assert_eq!(g.pinned_by, None);
+        // A min_gap drops the ranker's weak pair (1 over 3, gap 1.3 < 2) but no operator pair.
+        assert_eq!(
+            pairs(g, spec(PairStrategy::All, 2.0)),
+            vec![(0, 1), (0, 2), (0, 3), (1, 2), (1, 3)]
+        );
+        // Two listed students that the ranker tied are strictly ordered by the operator.
+        let (out, _) = apply_reviews(
+            vec![group(&base)],
+            &[review(
+                4,
+                None,
+                ReviewAction::Reorder,
+                Some(json!({"order": [3, 4]})),
+            )],
+        );
+        assert_eq!(out[0].tiers, vec![0, 1, 2, 2]);
+        assert_eq!(
+            pairs(&out[0], spec(PairStrategy::All, 0.0)),
+            vec![(0, 1), (0, 2), (0, 3), (1, 2), (1, 3)]
+        );
+    }
+
+    /// Issue 15 points 2 and 3: the configured strategy and gap, over tiers. Responses of one
+    /// tier (T S T S with tiers 0 1 1 2: the middle two tie) make no pair.
     #[test]
     fn pair_strategies() {
-        let g = group(&[(1, 1.0, T), (2, 0.4, S), (3, 0.4, T), (4, -1.0, S)]);
+        let g = group(&[
+            (1, 1.0, T, 0),
+            (2, 0.4, S, 1),
+            (3, 0.41, T, 1),
+            (4, -1.0, S, 2),
+        ]);
         let (out, _) = apply_reviews(vec![g], &[]);
         let cases: &[(PairStrategy, f64, &[(usize, usize)])] = &[
             (PairStrategy::BestVsWorst, 0.0, &[(0, 3)]),
@@ -323,16 +458,16 @@ mod tests {
         ];
         for (strategy, gap, expected) in cases {
             assert_eq!(
-                pairs(&out[0], *strategy, *gap),
+                pairs(&out[0], spec(*strategy, *gap)),
                 expected.to_vec(),
                 "{strategy:?} {gap}"
             );
         }
-        let tie = group(&[(1, 0.5, T), (2, 0.5, S)]);
+        let tie = group(&[(1, 0.5, T, 0), (2, 0.4, S, 0)]);
         let (out, _) = apply_reviews(vec![tie], &[]);
         assert!(
-            pairs(&out[0], PairStrategy::All, 0.0).is_empty(),
-            "equal scores are no preference"
+            pairs(&out[0], spec(PairStrategy::All, 0.0)).is_empty(),
+            "one tier is no preference, whatever the scores"
         );
     }
 }

@@ -44,6 +44,7 @@ fn response_opts(model: &str, role: ModelRole) -> ResponseImport {
         round: 0,
         map: FieldMap::default(),
         skip_invalid: false,
+        kind: rrtf_exec::answer::AnswerKind::Auto,
     }
 }
 
@@ -108,6 +109,7 @@ async fn fixture() -> Fixture {
                 ScoredResponse {
                     response_id: 1 + i as i64,
                     score: 1.01,
+                    tier: 0,
                     outcome: Outcome::Pass,
                     tests_passed: 1,
                     tests_total: 1,
@@ -116,6 +118,7 @@ async fn fixture() -> Fixture {
                 ScoredResponse {
                     response_id: 4 + i as i64,
                     score: -0.3,
+                    tier: 1,
                     outcome: Outcome::TestFailure,
                     tests_passed: 0,
                     tests_total: 1,
@@ -141,8 +144,8 @@ fn opts(dir: &Path, format: ExportFormat, file: &str) -> ExportOptions {
     ExportOptions {
         format,
         out: dir.join(file),
-        pairs: PairStrategy::BestVsWorst,
-        min_gap: 0.0,
+        pairs: Some(PairStrategy::BestVsWorst),
+        min_gap: Some(0.0),
         text: TextField::Raw,
         ranker: None,
         rounds: None,
@@ -261,6 +264,12 @@ async fn rrtf_listwise_rows_carry_scores_and_provenance() {
         json!(["    return x + 1\n", "    return x\n"])
     );
     assert_eq!(r["scores"], json!([1.01, -0.3]));
+    assert_eq!(r["pairs"], json!([[0, 1]]));
+    assert_eq!(
+        r["lineage"],
+        content_hash("def f1(x):\n    \"\"\"Return x + 1.\"\"\"\n"),
+        "an imported prompt is its own lineage root"
+    );
     assert_eq!(r["details"][0]["model"], "teacher");
     assert_eq!(r["details"][0]["role"], "teacher");
     assert_eq!(r["details"][0]["outcome"], "pass");
@@ -344,7 +353,23 @@ async fn reviews_are_honoured_by_every_export() {
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["chosen"], "    return x\n");
     assert_eq!(rows[0]["chosen_model"], "student");
-    assert!(rows[0]["score_chosen"].as_f64() > rows[0]["score_rejected"].as_f64());
+    // Each response keeps its own score; the row says whose preference the pair is.
+    assert_eq!(
+        (
+            rows[0]["score_chosen"].as_f64(),
+            rows[0]["score_rejected"].as_f64()
+        ),
+        (Some(-0.3), Some(1.01))
+    );
+    assert_eq!(rows[0]["preference"], "review");
+    assert_eq!(rows[0]["pinned_by"], "op");
+    assert_eq!(rows[0]["reordered_by"], Value::Null);
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(f.dir.join("t.manifest.json")).unwrap()).unwrap();
+    assert_eq!(
+        manifest["reviewed_prompts"],
+        json!([{"prompt_id": f.prompt_ids[0], "pinned": 4, "pinned_by": "op", "reordered_by": null}])
+    );
 
     export(&f.store, &opts(&f.dir, ExportFormat::Rrtf, "g.jsonl"))
         .await
@@ -353,7 +378,11 @@ async fn reviews_are_honoured_by_every_export() {
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0]["details"][0]["pinned"], true);
     assert_eq!(rows[0]["details"][0]["ranker_score"], -0.3);
+    assert_eq!(rows[0]["scores"], json!([-0.3, 1.01]));
+    assert_eq!(rows[0]["pairs"], json!([[0, 1]]));
+    assert_eq!(rows[0]["pinned_by"], "op");
     assert_eq!(rows[1]["responses"].as_array().unwrap().len(), 1);
+    assert_eq!(rows[1]["pairs"], json!([]));
 
     // Including the prompt again restores it: the latest review is in force.
     f.store
@@ -364,6 +393,127 @@ async fn reviews_are_honoured_by_every_export() {
         .await
         .unwrap();
     assert_eq!(report.rows, 2);
+}
+
+/// Issue 15 point 19: the exec stage stores a completion prompt's program as prompt +
+/// completion; `--text code` exports the completion alone (TRL puts the prompt before it).
+#[tokio::test]
+async fn code_of_a_completion_prompt_is_exported_without_the_prompt() {
+    let f = fixture().await;
+    let prompt = |i: usize| format!("def f{i}(x):\n    \"\"\"Return x + {i}.\"\"\"\n");
+    let mut codes: Vec<(i64, String)> = (0..3)
+        .map(|i| (1 + i as i64, format!("{}    return x + {i}\n", prompt(i))))
+        .collect();
+    // A chat answer's extracted function is kept whole.
+    codes.push((4, "import math\ndef f0(x):\n    return x\n".into()));
+    f.store.set_response_code(&codes).await.unwrap();
+    let mut o = opts(&f.dir, ExportFormat::Trl, "code.jsonl");
+    o.text = TextField::Code;
+    export(&f.store, &o).await.unwrap();
+    let rows = read_jsonl(&f.dir.join("code.jsonl"));
+    for (i, row) in rows.iter().enumerate() {
+        assert_eq!(row["prompt"], prompt(i));
+        assert_eq!(row["chosen"], format!("    return x + {i}\n"), "row {i}");
+    }
+    assert_eq!(
+        rows[0]["rejected"],
+        "import math\ndef f0(x):\n    return x\n"
+    );
+    assert_eq!(
+        rows[1]["rejected"], "    return x\n",
+        "no code stored: the raw text"
+    );
+    let mut o = opts(&f.dir, ExportFormat::Rrtf, "code-g.jsonl");
+    o.text = TextField::Code;
+    export(&f.store, &o).await.unwrap();
+    let rows = read_jsonl(&f.dir.join("code-g.jsonl"));
+    assert_eq!(rows[2]["responses"][0], "    return x + 2\n");
+    assert_eq!(rows[2]["details"][0]["code"], "    return x + 2\n");
+}
+
+/// Issue 15 point 2: without options every format takes the ranker config's pairs and gap,
+/// and the `rrtf` rows list exactly the pairs the pair formats write.
+#[tokio::test]
+async fn pairs_come_from_the_ranker_config_and_agree_across_formats() {
+    let f = fixture().await;
+    // A third model whose answers pass half the tests.
+    let rows: Vec<Value> = (0..3)
+        .map(|i| json!({"task_id": format!("T/{i}"), "completion": "    return x + 0\n"}))
+        .collect();
+    let path = f.dir.join("half.jsonl");
+    write_jsonl(&path, &rows);
+    import_responses(
+        &f.store,
+        &path,
+        &response_opts("half", ModelRole::Student),
+        &|_| {},
+    )
+    .await
+    .unwrap();
+    let scored = |response_id: i64, score: f64, tier: i64| ScoredResponse {
+        response_id,
+        score,
+        tier,
+        outcome: Outcome::Pass,
+        tests_passed: 1,
+        tests_total: 1,
+        components: json!({ "outcome": score }),
+    };
+    let rankings: Vec<PromptRanking> = (0..3)
+        .map(|i| PromptRanking {
+            prompt_id: f.prompt_ids[i],
+            drop_reason: None,
+            ranked: vec![
+                scored(1 + i as i64, 1.01, 0),
+                scored(7 + i as i64, 0.35, 1),
+                scored(4 + i as i64, -0.3, 2),
+            ],
+        })
+        .collect();
+    let ranker = RankerRef {
+        hash: "e".repeat(64),
+        config_json: json!({"ranker_version": 2, "ranking": {
+            "pairs": "best-vs-each", "min_gap": 0.7, "heuristic_pairs": false}})
+        .to_string(),
+    };
+    f.store
+        .save_rankings(&ranker, &rankings, None)
+        .await
+        .unwrap();
+    let from_config = |format, file: &str| {
+        let mut o = opts(&f.dir, format, file);
+        (o.pairs, o.min_gap) = (None, None);
+        o
+    };
+    // best-vs-each with min_gap 0.7: the best over the worst only (0.66 is too close).
+    let rep = export(&f.store, &from_config(ExportFormat::Trl, "c.jsonl"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (rep.pair_strategy, rep.min_gap, rep.rows),
+        (Some("best-vs-each"), Some(0.7), 3)
+    );
+    let trl = read_jsonl(&f.dir.join("c.jsonl"));
+    export(&f.store, &from_config(ExportFormat::Rrtf, "c-g.jsonl"))
+        .await
+        .unwrap();
+    let groups = read_jsonl(&f.dir.join("c-g.jsonl"));
+    for (row, g) in trl.iter().zip(&groups) {
+        assert_eq!(g["pairs"], json!([[0, 2]]));
+        let [c, r] = [0, 2].map(|k| g["details"][k]["response_id"].clone());
+        assert_eq!((&row["chosen_id"], &row["rejected_id"]), (&c, &r));
+    }
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(f.dir.join("c-g.manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["pair_strategy"], "best-vs-each");
+    assert_eq!(manifest["pairs_from"]["strategy"], "ranker config");
+    assert_eq!(manifest["heuristic_pairs"], false);
+    // Options override the config.
+    let mut o = opts(&f.dir, ExportFormat::Rrtf, "o-g.jsonl");
+    (o.pairs, o.min_gap) = (Some(PairStrategy::All), Some(0.0));
+    export(&f.store, &o).await.unwrap();
+    let groups = read_jsonl(&f.dir.join("o-g.jsonl"));
+    assert_eq!(groups[0]["pairs"], json!([[0, 1], [0, 2], [1, 2]]));
 }
 
 #[tokio::test]

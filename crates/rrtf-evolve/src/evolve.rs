@@ -11,13 +11,13 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use rrtf_config::{Endpoint, Evolution};
-use rrtf_llm::render::{TaskKind, render};
-use rrtf_llm::{Backend, GenRequest, Params, request_key, request_seed};
+use rrtf_llm::render::with_system;
+use rrtf_llm::{Answerer, Backend, GenRequest, Params, request_key, request_seed};
 use serde::Serialize;
 use tokio::sync::Semaphore;
 
 use crate::decontam::Decontaminator;
-use crate::methods::{choose, evolution_request, judge_request};
+use crate::methods::{EVOLVER_SYSTEM, JUDGE_SYSTEM, choose, evolution_request, judge_request};
 use crate::minhash::NearDupIndex;
 use crate::rules::{Reason, eliminate, judged_equal};
 
@@ -87,6 +87,8 @@ impl StepReport {
 pub struct Evolver<'a> {
     pub config: &'a Evolution,
     pub endpoint: &'a Endpoint,
+    /// Who answers (`rrtf_llm::Answerer::of(endpoint)`), for the requests' seeds.
+    pub answerer: Answerer,
     pub backend: Arc<dyn Backend>,
     pub round_seed: u64,
 }
@@ -111,24 +113,23 @@ pub fn planned_children(
 }
 
 impl Evolver<'_> {
+    /// The evolution request: the evolver's own system prompt (`prompts/evol_system.txt`),
+    /// never the teacher's `system` (which asks for code), then the method's template.
     fn request(&self, text: &str, name: &str) -> GenRequest {
-        let prompt = render(TaskKind::Instruction, text, "", self.endpoint);
+        let prompt = with_system(EVOLVER_SYSTEM, text, self.endpoint);
         let mut params = Params {
             temperature: self.endpoint.temperatures[0],
             top_p: self.endpoint.top_p,
-            max_tokens: self.endpoint.max_tokens,
-            stop: self.endpoint.stop.clone(),
+            max_tokens: Some(self.endpoint.max_tokens),
+            stop: self.endpoint.explicit_stop(),
             seed: None,
         };
         // The child's name is in the key, so children of equal text get different seeds.
-        let key = request_key(
-            name,
-            &self.endpoint.model,
-            &prompt,
-            &params,
-            0,
-            self.round_seed,
-        );
+        let answerer = Answerer {
+            endpoint: name.to_owned(),
+            ..self.answerer.clone()
+        };
+        let key = request_key(&answerer, &prompt, &params, 0, self.round_seed);
         params.seed = Some(request_seed(&key));
         GenRequest { prompt, params }
     }
@@ -161,6 +162,7 @@ pub async fn run_step(
             ev.config.max_length_ratio,
         );
         let (usage, fatal) = (usage.clone(), fatal.clone());
+        let endpoint = ev.endpoint.clone();
         set.spawn(async move {
             let _permit = permits.acquire_owned().await.expect("open");
             let send = async |req: &GenRequest| {
@@ -187,10 +189,16 @@ pub async fn run_step(
                 Ok(g) => g.text.trim().to_owned(),
                 Err(e) => return (order, pi, name, method, Err(e)),
             };
-            let mut dropped =
-                eliminate(&parent_text, &answer, max_ratio).map(|r| (r, String::new()));
+            let mut dropped = eliminate(&parent_text, &answer, max_ratio);
             if dropped.is_none() && judge {
-                match send(&judge_request_for(&evolve_req, &parent_text, &answer)).await {
+                match send(&judge_request_for(
+                    &evolve_req,
+                    &endpoint,
+                    &parent_text,
+                    &answer,
+                ))
+                .await
+                {
                     Ok(g) if judged_equal(&g.text) => {
                         dropped = Some((
                             Reason::NoNewInformation,
@@ -226,13 +234,12 @@ pub async fn run_step(
         if dropped.is_none()
             && let Some(hit) = decontam.and_then(|d| d.check(&text))
         {
-            dropped = Some((
-                Reason::Contaminated,
-                format!("{}: \"{}\"", hit.benchmark, hit.ngram),
-            ));
+            dropped = Some((Reason::Contaminated, hit.describe()));
         }
+        // Against the whole pool but the parent: whether a child adds anything to its parent
+        // is WizardLM's rule 1 (above), not a near-duplicate.
         if dropped.is_none()
-            && let Err((_, sim)) = index.insert(&text)
+            && let Err((_, sim)) = index.insert_named(&text, Some(&name), Some(&parents[pi].name))
         {
             dropped = Some((
                 Reason::NearDuplicate,
@@ -250,20 +257,16 @@ pub async fn run_step(
     report
 }
 
-/// The judge's request: the evolver's endpoint and system message, the judge template,
-/// temperature 0 and a few tokens (the answer is "Equal" or "Not Equal").
-fn judge_request_for(evolve: &GenRequest, parent: &str, child: &str) -> GenRequest {
-    let text = judge_request(parent, child);
-    let prompt = match &evolve.prompt {
-        rrtf_llm::Prompt::Chat(m) => {
-            let mut m = m.clone();
-            if let Some(last) = m.last_mut() {
-                last.content = text;
-            }
-            rrtf_llm::Prompt::Chat(m)
-        }
-        rrtf_llm::Prompt::Text(_) => rrtf_llm::Prompt::Text(text),
-    };
+/// The judge's request: the evolver's endpoint, the judge's own system prompt
+/// (`prompts/evol_judge_system.txt`) and template, temperature 0 and a few tokens (the answer
+/// is "Equal" or "Not Equal").
+fn judge_request_for(
+    evolve: &GenRequest,
+    endpoint: &Endpoint,
+    parent: &str,
+    child: &str,
+) -> GenRequest {
+    let prompt = with_system(JUDGE_SYSTEM, &judge_request(parent, child), endpoint);
     let mut params = evolve.params.clone();
     params.temperature = 0.0;
     params.max_tokens = Some(8);
@@ -276,7 +279,14 @@ mod tests {
     use rrtf_llm::{BoxFuture, Generation, LlmError, Prompt};
 
     /// Evolves by table lookup on the parent text; judges "Equal" when the child says SAME.
-    struct Scripted(Vec<(&'static str, &'static str)>);
+    /// Keeps every request's system message.
+    struct Scripted(Vec<(&'static str, String)>, std::sync::Mutex<Vec<String>>);
+
+    impl Scripted {
+        fn new(script: Vec<(&'static str, String)>) -> Scripted {
+            Scripted(script, Default::default())
+        }
+    }
 
     impl Backend for Scripted {
         fn generate<'a>(
@@ -287,6 +297,8 @@ mod tests {
                 let Prompt::Chat(m) = &req.prompt else {
                     panic!("chat endpoint")
                 };
+                assert_eq!(m[0].role, "system");
+                self.1.lock().unwrap().push(m[0].content.clone());
                 let text = &m.last().unwrap().content;
                 let answer = if text.contains("Your judgement") {
                     let second = text.split("The second task:\n").nth(1).unwrap();
@@ -303,7 +315,7 @@ mod tests {
                         .iter()
                         .find(|(p, _)| *p == task)
                         .expect("scripted parent");
-                    if *out == "FAIL" {
+                    if out == "FAIL" {
                         return Err(LlmError::Exhausted {
                             endpoint: "e".into(),
                             attempts: 6,
@@ -329,28 +341,39 @@ mod tests {
 
     #[tokio::test]
     async fn each_filter_drops_its_case_in_parent_order_and_failures_are_not_stored() {
-        let script = vec![
+        // A long task: adding ten words to it keeps most of its 3-grams (Jaccard > 0.8).
+        let long = "Write a function that takes a list of integers and returns a new list with \
+            the running maximum of the input, where each element is the largest value seen so \
+            far from the left; the input may be empty, may hold negative numbers and repeated \
+            values, and must not be modified; raise TypeError when an element is not an \
+            integer, and run in linear time and constant extra space besides the output list.";
+        let script: Vec<(&str, String)> = vec![
             (
                 "Write add.",
-                "Write a function add(a, b) that adds two integers and raises TypeError on strings.",
+                "Write a function add(a, b) that adds two integers and raises TypeError on strings.".into(),
             ),
-            ("Write sub.", "I'm sorry, I can't make this harder."),
+            ("Write sub.", "I'm sorry, I can't make this harder.".into()),
             (
                 "Write mul.",
-                "Write a function add(a, b) that adds two integers and raises TypeError on strings!",
+                "Write a function add(a, b) that adds two integers and raises TypeError on strings!".into(),
             ),
             (
                 "Write cmp.",
-                "Solve: check if in given list of numbers, are any two numbers closer to each other than given threshold, in O(n log n).",
+                "Solve: check if in given list of numbers, are any two numbers closer to each other than given threshold, in O(n log n).".into(),
             ),
             (
                 "Write div.",
-                "SAME task as before: write a function div(a, b) that divides two numbers.",
+                "SAME task as before: write a function div(a, b) that divides two numbers.".into(),
             ),
-            ("Write mod.", "FAIL"),
+            ("Write mod.", "FAIL".into()),
             (
                 "Write pow.",
-                "#Rewritten Prompt#: Write pow with a modulus.",
+                "#Rewritten Prompt#: Write pow with a modulus.".into(),
+            ),
+            (long, format!("{long} Also return the index where the maximum last changed.")),
+            (
+                "Write sum.",
+                "```python\ndef total(xs):\n    return sum(xs)\n```".into(),
             ),
         ];
         let parents: Vec<Parent> = script
@@ -362,8 +385,10 @@ mod tests {
                 text: p.to_string(),
             })
             .collect();
+        // The teacher's own system message asks for code: the evolver and judge never get it.
         let endpoint: Endpoint = toml::from_str(
-            "name = \"ev\"\nbase_url = \"http://127.0.0.1:1/v1\"\nmodel = \"m\"\nconcurrency = 3\n",
+            "name = \"ev\"\nbase_url = \"http://127.0.0.1:1/v1\"\nmodel = \"m\"\nconcurrency = 3\n\
+             system = \"Answer with one Python code block.\"\n",
         )
         .unwrap();
         // The parents are a few words: a generous length ratio keeps the other rules in view.
@@ -371,17 +396,19 @@ mod tests {
             max_length_ratio: 20.0,
             ..Evolution::default()
         };
+        let backend = Arc::new(Scripted::new(script));
         let ev = Evolver {
             config: &config,
             endpoint: &endpoint,
-            backend: Arc::new(Scripted(script)),
+            answerer: Answerer::of(&endpoint).unwrap(),
+            backend: backend.clone(),
             round_seed: 1,
         };
         let todo = planned_children(&ev, &parents, 1);
         assert_eq!(todo.len(), parents.len());
         let mut index = NearDupIndex::new(config.dedup_threshold);
         for p in &parents {
-            index.insert(&p.text).unwrap();
+            index.insert_named(&p.text, Some(&p.name), None).unwrap();
         }
         let mut decontam = Decontaminator::new(13);
         decontam.add("HumanEval/0", HE);
@@ -396,11 +423,14 @@ mod tests {
             got,
             vec![
                 ("seed:0>1", None),
-                ("seed:1>1", Some("apology")),
+                ("seed:1>1", Some("evolver_refused")),
                 ("seed:2>1", Some("near_duplicate")), // of seed:0>1, which came first
                 ("seed:3>1", Some("contaminated")),
                 ("seed:4>1", Some("no_new_information")),
                 ("seed:6>1", Some("template_label")),
+                // Near its own parent (rule 1's business, and the judge said Not Equal): kept.
+                ("seed:7>1", None),
+                ("seed:8>1", Some("not_a_task")),
             ]
         );
         assert_eq!(report.failed.len(), 1);
@@ -413,14 +443,30 @@ mod tests {
                 .1
                 .contains("HumanEval/0")
         );
+        assert_eq!(
+            report.children[7].dropped.as_ref().unwrap().1,
+            "code instead of a task"
+        );
         assert_eq!(report.children[0].parent_id, 1);
         assert!(rrtf_config::EVOLUTION_METHODS.contains(&report.children[0].method.as_str()));
-        assert_eq!(report.drop_counts().values().sum::<u64>(), 5);
+        assert_eq!(report.drop_counts().values().sum::<u64>(), 6);
         assert_eq!(
             index.len(),
-            parents.len() + 1,
-            "only the kept child joined the index"
+            parents.len() + 2,
+            "only the kept children joined the index"
         );
+        // 9 evolutions (one failed) and 5 judgements (0, 2, 3, 4, 7), each with its own system.
+        let systems = backend.1.lock().unwrap().clone();
+        assert_eq!(systems.len(), 9 + 5, "{systems:?}");
+        let evolver = systems
+            .iter()
+            .filter(|s| *s == EVOLVER_SYSTEM.trim_end())
+            .count();
+        let judge = systems
+            .iter()
+            .filter(|s| *s == JUDGE_SYSTEM.trim_end())
+            .count();
+        assert_eq!((evolver, judge), (9, 5), "{systems:?}");
     }
 
     /// Rejects every request with a 401, counting them.
@@ -456,6 +502,7 @@ mod tests {
         let ev = Evolver {
             config: &config,
             endpoint: &endpoint,
+            answerer: Answerer::of(&endpoint).unwrap(),
             backend: backend.clone(),
             round_seed: 0,
         };
@@ -505,7 +552,8 @@ mod tests {
         let ev = Evolver {
             config: &config,
             endpoint: &endpoint,
-            backend: Arc::new(Scripted(vec![])),
+            answerer: Answerer::of(&endpoint).unwrap(),
+            backend: Arc::new(Scripted::new(vec![])),
             round_seed: 3,
         };
         let plan = planned_children(&ev, &parents, 2);

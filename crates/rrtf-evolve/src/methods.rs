@@ -36,6 +36,12 @@ pub const TEMPLATES: &[(&str, &str)] = &[
 /// WizardLM's equality judge (elimination rule 1); `{parent}` and `{prompt}` are filled.
 pub const JUDGE_TEMPLATE: &str = include_str!("../../../prompts/evol_judge_equal.txt");
 
+/// The evolver's system prompt (never the teacher's own `system`, which asks for code).
+pub const EVOLVER_SYSTEM: &str = include_str!("../../../prompts/evol_system.txt");
+
+/// The judge's system prompt.
+pub const JUDGE_SYSTEM: &str = include_str!("../../../prompts/evol_judge_system.txt");
+
 pub fn template(method: &str) -> Option<&'static str> {
     TEMPLATES
         .iter()

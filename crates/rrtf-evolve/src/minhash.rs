@@ -35,8 +35,13 @@ pub fn tokens(text: &str) -> Vec<String> {
 
 /// Hashes of the word 3-grams (the whole text when it has fewer than three words).
 pub fn shingles(text: &str) -> HashSet<u64> {
+    shingles_of(text, 3)
+}
+
+/// Hashes of the word `k`-grams (the whole text when it has fewer than `k` words).
+pub fn shingles_of(text: &str, k: usize) -> HashSet<u64> {
     let t = tokens(text);
-    let n = 3.min(t.len().max(1));
+    let n = k.max(1).min(t.len().max(1));
     t.windows(n)
         .map(|w| {
             w.iter().fold(0xcbf2_9ce4_8422_2325, |h, s| {
@@ -75,22 +80,35 @@ fn banding(threshold: f64) -> (usize, usize) {
 /// Texts kept so far, searchable for near-duplicates.
 pub struct NearDupIndex {
     threshold: f64,
+    /// Words per shingle.
+    k: usize,
     bands: usize,
     rows: usize,
     tables: Vec<HashMap<u64, Vec<usize>>>,
     sets: Vec<HashSet<u64>>,
+    /// Kept texts by name (those inserted with one).
+    names: HashMap<String, usize>,
 }
 
 impl NearDupIndex {
-    /// `threshold`: Jaccard similarity at or above which a text is a near-duplicate.
+    /// `threshold`: Jaccard similarity of word 3-gram sets at or above which a text is a
+    /// near-duplicate.
     pub fn new(threshold: f64) -> NearDupIndex {
+        Self::with_shingles(threshold, 3)
+    }
+
+    /// An index over word `k`-gram shingles (`k` = 1: the sets of words, which a paraphrase
+    /// keeps more of than its 3-grams).
+    pub fn with_shingles(threshold: f64, k: usize) -> NearDupIndex {
         let (bands, rows) = banding(threshold);
         NearDupIndex {
             threshold,
+            k: k.max(1),
             bands,
             rows,
             tables: vec![HashMap::new(); bands],
             sets: Vec::new(),
+            names: HashMap::new(),
         }
     }
 
@@ -114,12 +132,17 @@ impl NearDupIndex {
 
     /// The most similar kept text at or above the threshold: (its index, similarity).
     pub fn find(&self, text: &str) -> Option<(usize, f64)> {
-        let set = shingles(text);
-        self.find_set(&set, &self.band_keys(&set))
+        let set = shingles_of(text, self.k);
+        self.find_set(&set, &self.band_keys(&set), None)
     }
 
-    fn find_set(&self, set: &HashSet<u64>, keys: &[u64]) -> Option<(usize, f64)> {
-        let mut seen = HashSet::new();
+    fn find_set(
+        &self,
+        set: &HashSet<u64>,
+        keys: &[u64],
+        skip: Option<usize>,
+    ) -> Option<(usize, f64)> {
+        let mut seen: HashSet<usize> = skip.into_iter().collect();
         let mut best: Option<(usize, f64)> = None;
         for (table, key) in self.tables.iter().zip(keys) {
             for &i in table.get(key).into_iter().flatten() {
@@ -137,12 +160,28 @@ impl NearDupIndex {
     /// Keep `text` unless it is a near-duplicate of a kept one: `Ok(index)` when kept,
     /// `Err((index of the kept text, similarity))` otherwise.
     pub fn insert(&mut self, text: &str) -> Result<usize, (usize, f64)> {
-        let set = shingles(text);
+        self.insert_named(text, None, None)
+    }
+
+    /// [`NearDupIndex::insert`] for a text that later ones may name (`name`), not compared
+    /// with the kept text named `except` (an evolution's parent: whether a child adds
+    /// anything to its parent is WizardLM's rule 1, judged elsewhere, not a near-duplicate).
+    pub fn insert_named(
+        &mut self,
+        text: &str,
+        name: Option<&str>,
+        except: Option<&str>,
+    ) -> Result<usize, (usize, f64)> {
+        let set = shingles_of(text, self.k);
         let keys = self.band_keys(&set);
-        if let Some(hit) = self.find_set(&set, &keys) {
+        let skip = except.and_then(|n| self.names.get(n).copied());
+        if let Some(hit) = self.find_set(&set, &keys, skip) {
             return Err(hit);
         }
         let i = self.sets.len();
+        if let Some(n) = name {
+            self.names.insert(n.to_owned(), i);
+        }
         for (table, key) in self.tables.iter_mut().zip(keys) {
             table.entry(key).or_default().push(i);
         }
@@ -208,6 +247,28 @@ mod tests {
                 assert!(sim >= *threshold);
             }
         }
+    }
+
+    #[test]
+    fn a_child_is_not_compared_with_its_parent_but_with_everything_else() {
+        let child = format!("{BASE} Also return the count of primes found.");
+        let mut idx = NearDupIndex::new(0.8);
+        idx.insert_named("Sort a dictionary by value.", Some("s:0"), None)
+            .unwrap();
+        idx.insert_named(BASE, Some("s:1"), None).unwrap();
+        // Its own parent is skipped; another parent's child finds it.
+        assert!(idx.insert_named(&child, Some("s:1>1"), Some("s:1")).is_ok());
+        assert_eq!(
+            idx.insert_named(&child, Some("s:0>1"), Some("s:0"))
+                .map_err(|(i, _)| i),
+            Err(2),
+            "a near-duplicate of the sibling pool is still dropped"
+        );
+        // A copy of a parent kept under another name is still a near-duplicate of it.
+        let mut idx = NearDupIndex::new(0.8);
+        idx.insert_named(BASE, Some("a"), None).unwrap();
+        idx.insert_named(BASE, Some("b"), Some("a")).unwrap();
+        assert!(idx.insert_named(BASE, Some("c"), Some("a")).is_err());
     }
 
     #[test]

@@ -166,6 +166,7 @@ fn job(key: u64, language: Language, code: String, test: String) -> Job {
         code: Some(code),
         test,
         entry_point: None,
+        prompt: None,
     }
 }
 

@@ -31,6 +31,15 @@ pub enum ExecError {
     Worker(String),
     #[error("bad input: {0}")]
     BadInput(String),
+    #[error(
+        "refusing to run samples in a weaker sandbox. Missing here: {missing}. Fix: run as root, \
+         or allow unprivileged user namespaces (sysctl user.max_user_namespaces > 0, and where \
+         they exist kernel.unprivileged_userns_clone=1 and \
+         kernel.apparmor_restrict_unprivileged_userns=0; in a container, a seccomp profile that \
+         allows them), or accept the weaker sandbox with --insecure-sandbox ([execution] \
+         insecure_sandbox = true; ExecConfig::insecure_sandbox)"
+    )]
+    InsecureSandbox { missing: String },
 }
 
 impl ExecError {
@@ -41,9 +50,15 @@ impl ExecError {
         }
     }
 
-    /// True when the error is the caller's fault (bad rows, unknown language, bad k):
+    /// True when the error is the caller's fault (bad rows, unknown language, bad k, a weaker
+    /// sandbox not accepted explicitly):
     /// binaries map it to their "bad input" exit code.
     pub fn is_bad_input(&self) -> bool {
-        matches!(self, ExecError::BadInput(_) | ExecError::UnknownLanguage(_))
+        matches!(
+            self,
+            ExecError::BadInput(_)
+                | ExecError::UnknownLanguage(_)
+                | ExecError::InsecureSandbox { .. }
+        )
     }
 }

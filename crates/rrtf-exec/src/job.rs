@@ -80,6 +80,11 @@ pub struct Job {
     pub test: String,
     /// The function under test (HumanEval `entry_point`); the Python `check(candidate)` gets it.
     pub entry_point: Option<String>,
+    /// The prompt the code answers, when known: trusted text, never the sample's. Python's
+    /// judge runs it when it is Python (a completion prompt: its imports and helpers, e.g.
+    /// HumanEval/32's `poly`, which the test uses), so a sample cannot redefine what the test
+    /// relies on. `None`: the test sees the candidate and its own definitions only.
+    pub prompt: Option<String>,
 }
 
 impl Job {
@@ -101,6 +106,7 @@ impl Job {
             code,
             test,
             entry_point,
+            prompt: prompt.map(str::to_owned),
         }
     }
 
@@ -120,6 +126,7 @@ impl Job {
             code,
             test,
             entry_point,
+            prompt: Some(prompt.to_owned()),
         }
     }
 }
@@ -129,7 +136,13 @@ impl Job {
 pub struct ExecResult {
     pub key: u64,
     pub outcome: Outcome,
+    /// Checks passed. For Python, also for `Timeout`, `MemoryLimit`, `OutputLimit` and
+    /// `Crashed` results: the checks the judge saw pass before the limit or the crash (a
+    /// ranker may treat such a result as a partial with the limit noted); 0 when the sample
+    /// never reached its checks (compile error, failure while loading).
     pub tests_passed: u32,
+    /// Checks counted (only those that exercise the candidate: `assert True` counts for
+    /// nothing). Checks that did not run because of a limit count here, unpassed.
     pub tests_total: u32,
     /// First failure or error, empty on a pass.
     pub detail: String,

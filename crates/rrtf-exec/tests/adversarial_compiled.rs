@@ -49,6 +49,7 @@ fn run(uid: u32, language: Language, test: &str, cases: &[Case]) -> Vec<ExecResu
             code: Some(c.code.clone()),
             test: test.to_string(),
             entry_point: None,
+            prompt: None,
         })
         .collect();
     let results = exec.run_all(jobs);
@@ -564,3 +565,4 @@ fn rust_cheats_do_not_pass() {
     ];
     run(65108, Language::Rust, RUST_TEST, &cases);
 }
+

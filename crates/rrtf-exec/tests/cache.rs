@@ -25,6 +25,7 @@ fn jobs(language: Language, cases: &[(String, &str)]) -> Vec<Job> {
             code: Some(code.clone()),
             test: test.to_string(),
             entry_point: None,
+            prompt: None,
         })
         .collect()
 }

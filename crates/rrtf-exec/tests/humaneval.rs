@@ -157,3 +157,51 @@ fn setup_statements_must_succeed_too() {
         "{r:?}"
     );
 }
+
+#[test]
+fn assert_true_lines_do_not_count() {
+    // Issue 15 point 17: 36 of HumanEval's tests have `assert True` steps; a completion that
+    // always raises scored `partial 1/8` on them. Only checks that exercise the candidate count.
+    let trivial = |p: &Problem| {
+        p.test
+            .lines()
+            .filter(|l| l.trim_start().starts_with("assert True"))
+            .count() as u32
+    };
+    let problems: Vec<Problem> = humaneval().into_iter().filter(|p| trivial(p) > 0).collect();
+    assert_eq!(problems.len(), 36);
+    let jobs = problems
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            Job::from_completion(
+                i as u64,
+                Language::Python,
+                &p.prompt,
+                "    raise ValueError(\"broken\")\n",
+                p.test.clone(),
+                Some(p.entry_point.clone()),
+            )
+        })
+        .collect();
+    let exec = executor(62030, 2, 20_000);
+    for (p, r) in problems.iter().zip(exec.run_all(jobs)) {
+        assert_eq!(
+            (r.outcome, r.tests_passed),
+            (Outcome::RuntimeError, 0),
+            "{}: {r:?}",
+            p.task_id
+        );
+        let asserts = p
+            .test
+            .lines()
+            .filter(|l| l.trim_start().starts_with("assert "))
+            .count() as u32;
+        assert!(
+            r.tests_total > 0 && r.tests_total <= asserts - trivial(p),
+            "{}: {r:?}",
+            p.task_id
+        );
+    }
+    assert_no_leftovers(62030..62032);
+}

@@ -17,6 +17,7 @@ fn job(key: u64, language: Language, code: &str, test: &str) -> Job {
         code: Some(code.into()),
         test: test.into(),
         entry_point: None,
+        prompt: None,
     }
 }
 

@@ -41,7 +41,7 @@ fn endpoint(url: &str, concurrency: u32, samples: u32) -> Endpoint {
     e.kind = EndpointKind::Completion;
     e.concurrency = concurrency;
     e.samples = samples;
-    e.max_tokens = Some(128);
+    e.max_tokens = 128;
     e
 }
 
@@ -64,7 +64,7 @@ async fn main() {
             language: "python".into(),
         })
         .collect();
-    let jobs = sampler::plan(&tasks, std::slice::from_ref(&ep), 0);
+    let jobs = sampler::plan(&tasks, std::slice::from_ref(&ep), 0).unwrap();
     assert_eq!(jobs.len(), n as usize);
     let permits = Arc::new(Semaphore::new(concurrency as usize));
     let run_bare = |jobs: Vec<sampler::Job>| {

@@ -130,7 +130,8 @@ impl HttpBackend {
             body["max_tokens"] = json!(v);
         }
         if !p.stop.is_empty() {
-            body["stop"] = json!(p.stop);
+            // OpenAI (and `rrtf serve`) take at most 4; the rest are applied here (`cut_at_stop`).
+            body["stop"] = json!(p.stop[..p.stop.len().min(MAX_SENT_STOPS)]);
         }
         if let Some(v) = p.seed {
             body["seed"] = json!(v);
@@ -138,7 +139,13 @@ impl HttpBackend {
         body
     }
 
-    async fn attempt(&self, body: &Value, started: Instant, attempts: u32) -> Attempt {
+    async fn attempt(
+        &self,
+        body: &Value,
+        stop: &[String],
+        started: Instant,
+        attempts: u32,
+    ) -> Attempt {
         let resp = match self.http.post(&self.url).json(body).send().await {
             Ok(r) => r,
             Err(e) => {
@@ -166,6 +173,7 @@ impl HttpBackend {
         if status.is_success() {
             return match parse(self.kind, &bytes) {
                 Ok(mut g) => {
+                    cut_at_stop(&mut g, stop);
                     g.latency_ms = started.elapsed().as_millis() as u64;
                     g.attempts = attempts;
                     Attempt::Done(g)
@@ -203,7 +211,9 @@ impl Backend for HttpBackend {
             loop {
                 attempts += 1;
                 self.limiter.acquire(est_in + est_out).await;
-                let outcome = self.attempt(&body, started, attempts).await;
+                let outcome = self
+                    .attempt(&body, &req.params.stop, started, attempts)
+                    .await;
                 let used = match &outcome {
                     Attempt::Done(g) => {
                         g.prompt_tokens.unwrap_or(est_in) + g.completion_tokens.unwrap_or(est_out)
@@ -277,6 +287,19 @@ fn server_message(body: &[u8]) -> String {
     }
 }
 
+/// Stop sequences sent per request: OpenAI's limit, which `rrtf serve` shares (vLLM has none).
+const MAX_SENT_STOPS: usize = 4;
+
+/// Cut the answer before the first stop sequence in it, as the server does with those it was
+/// sent: the ones past [`MAX_SENT_STOPS`] (and any a server ignored) end the answer too. A cut
+/// answer ended by a stop, whatever the server said.
+fn cut_at_stop(g: &mut Generation, stop: &[String]) {
+    if let Some(at) = stop.iter().filter_map(|s| g.text.find(s.as_str())).min() {
+        g.text.truncate(at);
+        g.finish_reason = Some("stop".into());
+    }
+}
+
 /// Parse a 2xx body; an error is a retryable reason.
 fn parse(kind: EndpointKind, body: &[u8]) -> Result<Generation, String> {
     let v: Value = serde_json::from_slice(body).map_err(|e| {
@@ -334,6 +357,56 @@ mod tests {
             let err = parse(EndpointKind::Completion, body).unwrap_err();
             assert!(err.contains(want), "{err}");
         }
+    }
+
+    #[test]
+    fn at_most_four_stops_are_sent_and_every_stop_cuts_the_answer() {
+        let e: Endpoint = toml::from_str(
+            "name = \"s\"\nbase_url = \"http://127.0.0.1:1/v1\"\nmodel = \"m\"\nkind = \"completion\"\n",
+        )
+        .unwrap();
+        let b = HttpBackend::with_key(&e, None, RetryPolicy::default()).unwrap();
+        let stop: Vec<String> = rrtf_config::CODEX_STOP
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let req = GenRequest {
+            prompt: Prompt::Text("def f():\n".into()),
+            params: crate::Params {
+                temperature: 0.0,
+                top_p: None,
+                max_tokens: Some(64),
+                stop: stop.clone(),
+                seed: None,
+            },
+        };
+        let body = b.body(&req);
+        assert_eq!(body["stop"], json!(stop[..4]));
+        assert_eq!(body["max_tokens"], 64);
+        // "\nprint" was not sent: the client cuts there, and earlier stops win.
+        let answer = |text: &str, reason: &str| Generation {
+            text: text.into(),
+            finish_reason: Some(reason.into()),
+            prompt_tokens: None,
+            completion_tokens: None,
+            latency_ms: 0,
+            attempts: 1,
+        };
+        let mut g = answer("    return 1\nprint(f())\n", "length");
+        cut_at_stop(&mut g, &stop);
+        assert_eq!(
+            (g.text.as_str(), g.finish_reason.as_deref()),
+            ("    return 1", Some("stop"))
+        );
+        let mut g = answer("    x = 1\n#c\nprint(x)", "length");
+        cut_at_stop(&mut g, &stop);
+        assert_eq!(g.text, "    x = 1");
+        let mut g = answer("    return 2\n", "length");
+        cut_at_stop(&mut g, &stop);
+        assert_eq!(
+            (g.text.as_str(), g.finish_reason.as_deref()),
+            ("    return 2\n", Some("length"))
+        );
     }
 
     #[test]

@@ -34,6 +34,14 @@ pub enum LlmError {
     },
     #[error("cannot build the HTTP client: {0}")]
     Client(String),
+    /// What serves an endpoint could not be identified (its replay file or checkpoint, whose
+    /// content hash is part of every request key).
+    #[error("`{endpoint}`: cannot read {path}: {message}")]
+    Identity {
+        endpoint: String,
+        path: std::path::PathBuf,
+        message: String,
+    },
     /// Not sent: its worst-case cost would take the round's spend past the cap.
     #[error(
         "`{endpoint}`: not sent: the round's budget is reached (spent ${spent:.4} of \
@@ -51,8 +59,10 @@ pub enum LlmError {
 impl LlmError {
     /// True when the user must change the config or environment (exit code 2 in the binary).
     pub fn is_user_error(&self) -> bool {
-        matches!(self, LlmError::MissingKey { .. } | LlmError::BadUrl { .. })
-            || self.is_fatal_for_endpoint()
+        matches!(
+            self,
+            LlmError::MissingKey { .. } | LlmError::BadUrl { .. } | LlmError::Identity { .. }
+        ) || self.is_fatal_for_endpoint()
     }
 
     /// Errors that will fail every request to this endpoint (bad key, unknown model or path):
@@ -78,6 +88,7 @@ impl LlmError {
                 | LlmError::MissingKey { .. }
                 | LlmError::BadUrl { .. }
                 | LlmError::Client(_)
+                | LlmError::Identity { .. }
         )
     }
 
@@ -89,6 +100,7 @@ impl LlmError {
             LlmError::Rejected { .. } => "rejected",
             LlmError::Exhausted { .. } => "exhausted",
             LlmError::Client(_) => "client",
+            LlmError::Identity { .. } => "identity",
             LlmError::Budget { .. } => "budget",
         }
     }

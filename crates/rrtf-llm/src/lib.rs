@@ -10,8 +10,9 @@
 //!   request (with the request's worst-case cost reserved), so a run stops cleanly at the cap.
 //! - [`Metered`]: a backend wrapper that budgets each request and reports a [`RequestRecord`]
 //!   per request sent (the stages that call a backend directly store them in their ledger).
-//! - [`request_key`]: the idempotency key of a request (teacher, model, messages, parameters,
-//!   sample index, seed), stored as `responses.request_hash`.
+//! - [`request_key`]: the idempotency key of a request (who answers: endpoint, model and what
+//!   serves it, [`served_by`]; messages, parameters, sample index, seed), stored as
+//!   `responses.request_hash`.
 //! - [`render`]: prompt rendering for each (prompt kind, endpoint kind), from `prompts/`.
 //! - [`sampler`]: every planned request exactly once, bounded concurrency per teacher,
 //!   results handed to a [`sampler::Sink`] as they arrive.
@@ -37,7 +38,7 @@ pub mod testserver;
 
 pub use client::HttpBackend;
 pub use error::LlmError;
-pub use key::{request_key, request_seed};
+pub use key::{Answerer, request_key, request_key_v1, request_seed, served_by};
 pub use ledger::{Budget, Ledger, TeacherStats, cost_usd};
 pub use limit::RateLimiter;
 pub use metered::{Metered, RequestRecord, answer_cost};

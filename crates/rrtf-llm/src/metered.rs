@@ -11,7 +11,9 @@ use std::time::Instant;
 use serde::Serialize;
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::{Backend, BoxFuture, Budget, GenRequest, Generation, LlmError, cost_usd, request_key};
+use crate::{
+    Answerer, Backend, BoxFuture, Budget, GenRequest, Generation, LlmError, cost_usd, request_key,
+};
 
 /// One request sent, as it ended. Never holds an API key.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -86,6 +88,7 @@ pub struct Metered {
     inner: Arc<dyn Backend>,
     teacher: String,
     model: String,
+    answerer: Answerer,
     prices: (f64, f64),
     budget: Arc<Budget>,
     records: UnboundedSender<RequestRecord>,
@@ -93,22 +96,24 @@ pub struct Metered {
 }
 
 impl Metered {
-    /// `records` receives one record per request sent, as it completes.
+    /// `records` receives one record per request sent, as it completes. Fails when what
+    /// serves `endpoint` cannot be identified (see [`Answerer::of`]).
     pub fn new(
         inner: Arc<dyn Backend>,
         endpoint: &rrtf_config::Endpoint,
         budget: Arc<Budget>,
         records: UnboundedSender<RequestRecord>,
-    ) -> Metered {
-        Metered {
+    ) -> Result<Metered, LlmError> {
+        Ok(Metered {
             inner,
+            answerer: Answerer::of(endpoint)?,
             teacher: endpoint.name.clone(),
             model: endpoint.model.clone(),
             prices: (endpoint.price_per_1k_input, endpoint.price_per_1k_output),
             budget,
             records,
             refused: AtomicBool::new(false),
-        }
+        })
     }
 
     /// True once a request was refused for the budget.
@@ -121,7 +126,7 @@ impl Metered {
     pub fn key_of(&self, req: &GenRequest) -> String {
         let mut params = req.params.clone();
         let seed = params.seed.take().unwrap_or(0);
-        request_key(&self.teacher, &self.model, &req.prompt, &params, 0, seed)
+        request_key(&self.answerer, &req.prompt, &params, 0, seed)
     }
 }
 
@@ -244,7 +249,8 @@ mod tests {
             &endpoint(),
             budget.clone(),
             tx.clone(),
-        );
+        )
+        .unwrap();
         let g = m.generate(&request()).await.unwrap();
         assert_eq!(g.text, "ok");
         let r = rx.try_recv().unwrap();
@@ -273,7 +279,8 @@ mod tests {
             &endpoint(),
             Arc::new(Budget::new(None, 0.0)),
             tx,
-        );
+        )
+        .unwrap();
         failing.generate(&request()).await.unwrap_err();
         let r = rx.try_recv().unwrap();
         assert!(

@@ -34,6 +34,20 @@ pub fn fill(template: &str, prompt: &str, language: &str) -> String {
         .replace("{prompt}", prompt)
 }
 
+/// A request of a stage with its own system prompt (the evolver, the judge, the test writer):
+/// chat endpoints get `system` and `text` as two messages, whatever the endpoint's own
+/// `system` says (that one is for sampling answers); completion endpoints get the two as one
+/// text.
+pub fn with_system(system: &str, text: &str, endpoint: &Endpoint) -> Prompt {
+    match endpoint.kind {
+        EndpointKind::Chat => Prompt::Chat(vec![
+            Message::new("system", system.trim_end()),
+            Message::new("user", text),
+        ]),
+        EndpointKind::Completion => Prompt::Text(format!("{}\n\n{text}", system.trim_end())),
+    }
+}
+
 /// What `endpoint` is sent for a prompt of `kind` with `text` in `language`.
 pub fn render(kind: TaskKind, text: &str, language: &str, endpoint: &Endpoint) -> Prompt {
     match endpoint.kind {
@@ -113,6 +127,26 @@ mod tests {
         assert_eq!(
             render(TaskKind::Instruction, "Write add.", "python", &comp),
             Prompt::Text("\"\"\"\nWrite add.\n\"\"\"\n".into())
+        );
+    }
+
+    #[test]
+    fn a_stage_system_prompt_replaces_the_endpoints() {
+        let chat = endpoint(
+            EndpointKind::Chat,
+            Some("Answer with one Python code block."),
+        );
+        assert_eq!(
+            with_system("You design tasks.\n", "Rewrite: add.", &chat),
+            Prompt::Chat(vec![
+                Message::new("system", "You design tasks."),
+                Message::new("user", "Rewrite: add.")
+            ])
+        );
+        let comp = endpoint(EndpointKind::Completion, None);
+        assert_eq!(
+            with_system("You design tasks.", "Rewrite: add.", &comp),
+            Prompt::Text("You design tasks.\n\nRewrite: add.".into())
         );
     }
 }

@@ -27,8 +27,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use crate::ledger::cost_usd;
 use crate::render::{TaskKind, render};
 use crate::{
-    Backend, BoxFuture, Budget, GenRequest, Generation, Ledger, Params, RequestRecord, answer_cost,
-    request_key, request_seed,
+    Answerer, Backend, BoxFuture, Budget, GenRequest, Generation, Ledger, LlmError, Params,
+    RequestRecord, answer_cost, request_key, request_key_v1, request_seed,
 };
 
 /// A stored prompt, as the sampler needs it.
@@ -50,33 +50,48 @@ pub struct Job {
     pub sample_index: u32,
     /// The idempotency key (`responses.request_hash`).
     pub key: String,
+    /// For a `base_url` endpoint, the key layout 1 gave this request
+    /// ([`crate::request_key_v1`]): an answer stored under it before the upgrade counts as
+    /// stored when the model's recorded URL is this endpoint's (the caller decides).
+    pub legacy_key: Option<String>,
     pub request: GenRequest,
 }
 
 /// Every (prompt, endpoint, temperature, sample index), prompt-major so that a partial run
-/// covers whole prompts first.
-pub fn plan(tasks: &[Task], endpoints: &[Endpoint], round_seed: u64) -> Vec<Job> {
+/// covers whole prompts first. Fails when what serves an endpoint cannot be identified
+/// ([`Answerer::of`]: a replay file or checkpoint that cannot be read).
+pub fn plan(tasks: &[Task], endpoints: &[Endpoint], round_seed: u64) -> Result<Vec<Job>, LlmError> {
+    let answerers = endpoints
+        .iter()
+        .map(Answerer::of)
+        .collect::<Result<Vec<_>, _>>()?;
     let mut jobs = Vec::new();
     for task in tasks {
         for (e, ep) in endpoints.iter().enumerate() {
+            let answerer = &answerers[e];
+            let remote = ep.replay.is_none() && ep.local_model.is_none();
             let prompt = render(task.kind, &task.text, &task.language, ep);
+            let stop = ep.sampling_stop(task.kind == TaskKind::Completion);
             for &temperature in &ep.temperatures {
                 for sample_index in 0..ep.samples {
                     let mut params = Params {
                         temperature,
                         top_p: ep.top_p,
-                        max_tokens: ep.max_tokens,
-                        stop: ep.stop.clone(),
+                        max_tokens: Some(ep.max_tokens),
+                        stop: stop.clone(),
                         seed: None,
                     };
-                    let key = request_key(
-                        &ep.name,
-                        &ep.model,
-                        &prompt,
-                        &params,
-                        sample_index,
-                        round_seed,
-                    );
+                    let key = request_key(answerer, &prompt, &params, sample_index, round_seed);
+                    let legacy_key = remote.then(|| {
+                        request_key_v1(
+                            &ep.name,
+                            &ep.model,
+                            &prompt,
+                            &params,
+                            sample_index,
+                            round_seed,
+                        )
+                    });
                     params.seed = Some(request_seed(&key));
                     jobs.push(Job {
                         endpoint: e,
@@ -84,6 +99,7 @@ pub fn plan(tasks: &[Task], endpoints: &[Endpoint], round_seed: u64) -> Vec<Job>
                         temperature,
                         sample_index,
                         key,
+                        legacy_key,
                         request: GenRequest {
                             prompt: prompt.clone(),
                             params,
@@ -93,7 +109,7 @@ pub fn plan(tasks: &[Task], endpoints: &[Endpoint], round_seed: u64) -> Vec<Job>
             }
         }
     }
-    jobs
+    Ok(jobs)
 }
 
 /// One endpoint as the sampler drives it.

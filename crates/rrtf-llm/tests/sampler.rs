@@ -18,7 +18,7 @@ fn endpoint(name: &str, temps: &[f64], samples: u32) -> Endpoint {
     .unwrap();
     e.temperatures = temps.to_vec();
     e.samples = samples;
-    e.max_tokens = Some(100);
+    e.max_tokens = 100;
     e
 }
 
@@ -131,7 +131,7 @@ fn lane(name: &str, backend: Arc<dyn Backend>, concurrency: usize, price: f64) -
 #[test]
 fn plan_has_every_combination_once_with_distinct_keys() {
     let eps = [endpoint("a", &[0.2, 0.8], 3), endpoint("b", &[0.2], 2)];
-    let jobs = plan(&tasks(5), &eps, 1);
+    let jobs = plan(&tasks(5), &eps, 1).unwrap();
     assert_eq!(jobs.len(), 5 * (2 * 3 + 2));
     let combos: HashSet<_> = jobs
         .iter()
@@ -149,6 +149,7 @@ fn plan_has_every_combination_once_with_distinct_keys() {
     assert_eq!(keys.len(), jobs.len());
     // Planning again gives the same keys (the resume contract) and another seed other keys.
     let again: Vec<_> = plan(&tasks(5), &eps, 1)
+        .unwrap()
         .into_iter()
         .map(|j| j.key)
         .collect();
@@ -158,6 +159,7 @@ fn plan_has_every_combination_once_with_distinct_keys() {
     );
     assert!(
         plan(&tasks(5), &eps, 2)
+            .unwrap()
             .iter()
             .all(|j| !keys.contains(j.key.as_str()))
     );
@@ -166,7 +168,7 @@ fn plan_has_every_combination_once_with_distinct_keys() {
 #[tokio::test]
 async fn every_job_is_stored_once_and_unstored_requests_never_exceed_concurrency() {
     let eps = [endpoint("a", &[0.2, 0.8], 2), endpoint("b", &[0.2], 3)];
-    let jobs = plan(&tasks(20), &eps, 0);
+    let jobs = plan(&tasks(20), &eps, 0).unwrap();
     let n = jobs.len();
     let mut sink = VecSink::default();
     let fa = Arc::new(Fake::new(3, sink.all.clone()));
@@ -214,7 +216,7 @@ async fn every_job_is_stored_once_and_unstored_requests_never_exceed_concurrency
 async fn budget_stops_cleanly_and_keeps_what_arrived() {
     // Worst case per request: (8/4 prompt + 100 max) tokens at $1/1k = $0.102; real: $0.1.
     let eps = [endpoint("a", &[0.2], 1)];
-    let jobs = plan(&tasks(10), &eps, 0);
+    let jobs = plan(&tasks(10), &eps, 0).unwrap();
     let mut sink = VecSink::default();
     let fake = Arc::new(Fake::new(1, sink.all.clone()));
     let budget = Arc::new(Budget::new(Some(0.5), 0.0));
@@ -239,7 +241,7 @@ async fn budget_stops_cleanly_and_keeps_what_arrived() {
 #[tokio::test]
 async fn an_auth_rejection_stops_the_endpoint_and_other_failures_are_counted() {
     let eps = [endpoint("bad", &[0.2], 1), endpoint("flaky", &[0.2], 1)];
-    let jobs = plan(&tasks(30), &eps, 0);
+    let jobs = plan(&tasks(30), &eps, 0).unwrap();
     let mut sink = VecSink::default();
     let mut bad = Fake::new(1, sink.all.clone());
     bad.fail = Box::new(|_| {
@@ -312,7 +314,7 @@ async fn an_auth_rejection_stops_the_endpoint_and_other_failures_are_counted() {
 #[tokio::test]
 async fn the_stop_flag_stops_dispatching_and_keeps_answers_in_flight() {
     let eps = [endpoint("a", &[0.2], 1)];
-    let jobs = plan(&tasks(50), &eps, 0);
+    let jobs = plan(&tasks(50), &eps, 0).unwrap();
     let mut sink = VecSink::default();
     let fake = Arc::new(Fake::new(2, sink.all.clone()));
     let stop = Arc::new(AtomicBool::new(false));
@@ -335,5 +337,112 @@ async fn the_stop_flag_stops_dispatching_and_keeps_answers_in_flight() {
     assert_eq!(
         sink.rows.lock().unwrap().len() as u64,
         fake.sent.load(Ordering::SeqCst)
+    );
+}
+
+/// Issue 15 point 11: no request leaves `max_tokens` to the server's default (16 for OpenAI's
+/// completions, vLLM and `rrtf serve`), and completion endpoints stop where Codex did.
+#[test]
+fn every_request_has_max_tokens_and_completion_endpoints_stop_like_codex() {
+    let parse = |extra: &str| -> Endpoint {
+        toml::from_str(&format!(
+            "name = \"s\"\nbase_url = \"http://127.0.0.1:1/v1\"\nmodel = \"m\"\n{extra}"
+        ))
+        .unwrap()
+    };
+    let codex: Vec<String> = ["\nclass", "\ndef", "\n#", "\nif", "\nprint"]
+        .map(String::from)
+        .to_vec();
+    let student = parse("kind = \"completion\"\n");
+    let chat = parse("kind = \"chat\"\n");
+    let explicit = parse("kind = \"completion\"\nstop = [\"\\n\\n\"]\nmax_tokens = 300\n");
+    for (ep, completion_stop, instruction_stop, max_tokens) in [
+        (
+            &student,
+            codex.clone(),
+            rrtf_config::INSTRUCTION_STOP
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            1024,
+        ),
+        (&chat, vec![], vec![], 1024),
+        (&explicit, vec!["\n\n".into()], vec!["\n\n".into()], 300),
+    ] {
+        let jobs = plan(&tasks(2), std::slice::from_ref(ep), 0).unwrap();
+        assert_eq!(jobs.len(), 2);
+        for j in &jobs {
+            assert_eq!(j.request.params.max_tokens, Some(max_tokens), "{}", ep.name);
+        }
+        // tasks(2): prompt 0 is completion-kind, prompt 1 an instruction.
+        assert_eq!(jobs[0].request.params.stop, completion_stop);
+        assert_eq!(jobs[1].request.params.stop, instruction_stop);
+    }
+}
+
+/// Issue 15 point 12: the key names what answers: the URL of a server, the content of a
+/// checkpoint served locally (new weights behind the same name are new requests).
+#[test]
+fn keys_follow_the_url_and_the_weights_behind_an_endpoint_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let ck = dir.path().join("student");
+    std::fs::create_dir(&ck).unwrap();
+    std::fs::write(ck.join("config.json"), "{\"n_positions\": 2048}").unwrap();
+    std::fs::write(ck.join("model.safetensors"), "round 0 weights").unwrap();
+    let local: Endpoint = toml::from_str(&format!(
+        "name = \"student\"\nmodel = \"m\"\nkind = \"completion\"\nlocal_model = \"{}\"\n",
+        ck.display()
+    ))
+    .unwrap();
+    let keys = |ep: &Endpoint| -> Vec<String> {
+        plan(&tasks(3), std::slice::from_ref(ep), 0)
+            .unwrap()
+            .into_iter()
+            .map(|j| j.key)
+            .collect()
+    };
+    let before = keys(&local);
+    assert_eq!(keys(&local), before, "same weights, same requests");
+    std::fs::write(ck.join("model.safetensors"), "round 1 weights, trained").unwrap();
+    let after = keys(&local);
+    assert!(
+        after.iter().all(|k| !before.contains(k)),
+        "new weights, new requests"
+    );
+    // Layout 1 is offered only for a server URL, never for a local checkpoint.
+    assert!(
+        plan(&tasks(3), std::slice::from_ref(&local), 0)
+            .unwrap()
+            .iter()
+            .all(|j| j.legacy_key.is_none())
+    );
+
+    let a = endpoint("t", &[0.2], 1);
+    let mut b = a.clone();
+    b.base_url = "http://127.0.0.1:2/v1".into();
+    let (ka, kb) = (keys(&a), keys(&b));
+    assert!(
+        ka.iter().all(|k| !kb.contains(k)),
+        "another server, new requests"
+    );
+    let legacy: Vec<_> = plan(&tasks(3), std::slice::from_ref(&a), 0)
+        .unwrap()
+        .into_iter()
+        .map(|j| j.legacy_key.expect("a base_url endpoint"))
+        .collect();
+    let legacy_b: Vec<_> = plan(&tasks(3), std::slice::from_ref(&b), 0)
+        .unwrap()
+        .into_iter()
+        .map(|j| j.legacy_key.unwrap())
+        .collect();
+    assert_eq!(legacy, legacy_b, "layout 1 did not name the URL");
+
+    // An unreadable checkpoint is an error naming it, before anything is planned.
+    let mut gone = local.clone();
+    gone.local_model = Some(dir.path().join("missing"));
+    let err = plan(&tasks(1), std::slice::from_ref(&gone), 0).unwrap_err();
+    assert!(
+        err.to_string().contains("missing") && err.is_user_error(),
+        "{err}"
     );
 }

@@ -1,13 +1,27 @@
 //! The ranker: turns executed responses into scores and per-prompt rankings.
 //!
-//! A response's score is the sum of named components, each stored so that a review can explain
-//! it: `outcome` (from the round config's outcome scores; partial passes scale with the pass
-//! ratio), `teacher` (the teacher epsilon: within one outcome, teachers rank above students),
-//! `prior` (a per-teacher prior), and the heuristic preferences `truncated`, `no_code`,
-//! `length`, `lint` and `duplicate` (each a feature in [0, 1] times its configured weight).
-//! Responses are ordered by score, ties broken by role (teacher first) then response id, so
-//! rankings are deterministic. PanGu-Coder2's filters then drop prompts with no passing response,
-//! where the best teacher scores below the best student, or where all responses score equal.
+//! The order is lexicographic (PanGu-Coder2, RLTF): outcome class first (compile error <
+//! runtime error, timeout, memory/output limit, crash < test failure < partial pass < pass),
+//! then the pass ratio inside a partial pass (the configured outcome score, which orders the
+//! runtime-error class too), then teacher above student (when `teacher_epsilon` > 0), then the
+//! tie-breaks: the teacher prior and the heuristic preferences `truncated`, `no_code`, `length`,
+//! `lint` and `duplicate` (each a feature in [0, 1] times its configured weight), then role and
+//! response id, so rankings are deterministic. No weight can reorder classes or ratios, for any
+//! number of tests.
+//!
+//! Scores are derived from that order: `outcome` (the configured score of the class and ratio)
+//! plus the `teacher` epsilon, `prior` and heuristic components. Where a prompt's tie-breaks
+//! spread as wide as the smallest gap between two of its outcome scores (a teacher's 13/14
+//! partial pass next to a student's pass, say), they are scaled down for that prompt to half
+//! that gap. Score order is then rank order. The numeric components add up to the score; string
+//! components are notes (`limit`: a partial pass cut by a time, memory or output limit;
+//! `tiebreak_scale`: the scale when below 1).
+//!
+//! Each ranked response also gets a tier (0 = best): two responses make a preference pair only
+//! when their tiers differ. Responses of the same class, ratio and role share a tier unless
+//! `heuristic_pairs` is on, when only equal scores do. PanGu-Coder2's filters then drop prompts
+//! with no passing response, where the best teacher scores below the best student, or where all
+//! responses share one tier.
 //!
 //! This crate does no I/O: the binary reads [`RankPrompt`]s from the store and saves the
 //! [`PromptRanking`]s it returns under [`ranker_ref`]'s hash.
@@ -15,6 +29,7 @@
 mod heuristics;
 mod outcome;
 
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 use rrtf_config::Ranking;
@@ -26,10 +41,11 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 pub use heuristics::{lint_findings, near_duplicate};
-pub use outcome::aggregate_outcome;
+pub use outcome::{aggregate_outcome, outcome_class, pass_ratio};
 
 /// Bumped whenever scoring code changes meaning, so old rankings keep their own hash.
-pub const RANKER_VERSION: u32 = 1;
+/// 2: lexicographic order, scores derived from it, tiers, heuristic_pairs, limits noted.
+pub const RANKER_VERSION: u32 = 2;
 
 /// The ranker's identity: the hash of the ranking config plus the ranker version.
 pub fn ranker_ref(cfg: &Ranking) -> RankerRef {
@@ -43,7 +59,7 @@ pub fn ranker_ref(cfg: &Ranking) -> RankerRef {
 /// Why a prompt was dropped (PanGu-Coder2's filters and the cases with nothing to rank).
 pub const DROP_NO_PASS: &str = "no passing response";
 pub const DROP_TEACHER_BELOW_STUDENT: &str = "best teacher scores below best student";
-pub const DROP_ALL_EQUAL: &str = "all responses score equal";
+pub const DROP_ALL_EQUAL: &str = "all responses tie: no response is preferred over another";
 pub const DROP_INCOMPLETE: &str = "responses not executed against every test program";
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -61,14 +77,7 @@ fn score_of(outcome: Outcome, passed: i64, total: i64, cfg: &Ranking) -> f64 {
     let s = &cfg.scores;
     match outcome {
         Outcome::Pass => s.pass,
-        Outcome::Partial => {
-            let ratio = if total > 0 {
-                passed as f64 / total as f64
-            } else {
-                0.0
-            };
-            s.partial_base + s.partial_scale * ratio
-        }
+        Outcome::Partial => s.partial_base + s.partial_scale * pass_ratio(passed, total),
         Outcome::TestFailure => s.test_failure,
         Outcome::RuntimeError => s.runtime_error,
         Outcome::CompileError => s.compile_error,
@@ -90,8 +99,91 @@ fn code_of(c: &RankCandidate) -> &str {
     c.code.as_deref().unwrap_or(&c.raw_text).trim_end()
 }
 
-/// A response being ranked: its score, role, score components and code.
-type Scored<'a> = (ScoredResponse, ModelRole, Map<String, Value>, &'a str);
+/// The limits (time, memory, output) some test program of a response ran into, as a note.
+fn limits_hit(outcomes: &[Outcome]) -> Option<String> {
+    let hit: Vec<&str> = [Outcome::Timeout, Outcome::MemoryLimit, Outcome::OutputLimit]
+        .into_iter()
+        .filter(|o| outcomes.contains(o))
+        .map(Outcome::as_str)
+        .collect();
+    (!hit.is_empty()).then(|| hit.join(", "))
+}
+
+/// A response being ranked.
+struct Scored<'a> {
+    response_id: i64,
+    outcome: Outcome,
+    tests_passed: i64,
+    tests_total: i64,
+    teacher: bool,
+    class: u8,
+    /// The outcome score: class and pass ratio.
+    base: f64,
+    /// Tie-break components before scaling (teacher epsilon, prior, heuristics).
+    tiebreaks: BTreeMap<&'static str, f64>,
+    /// Notes stored with the components.
+    notes: Map<String, Value>,
+    /// Outcome plus the scaled tie-breaks; set by [`derive_scores`].
+    score: f64,
+    code: &'a str,
+}
+
+impl Scored<'_> {
+    fn raw(&self) -> f64 {
+        self.tiebreaks.values().sum()
+    }
+}
+
+/// The ranking order, best first. Inside one class, ratio and role, responses are ordered by
+/// their unscaled tie-breaks before scores exist, by score (`by_score`) after.
+fn order(a: &Scored, b: &Scored, role_level: bool, by_score: bool) -> Ordering {
+    let tiebreak = |s: &Scored| if by_score { s.score } else { s.raw() };
+    b.class
+        .cmp(&a.class)
+        .then(b.base.total_cmp(&a.base))
+        .then(if role_level {
+            b.teacher.cmp(&a.teacher)
+        } else {
+            Ordering::Equal
+        })
+        .then(tiebreak(b).total_cmp(&tiebreak(a)))
+        .then(b.teacher.cmp(&a.teacher))
+        .then(a.response_id.cmp(&b.response_id))
+}
+
+/// The same pair-level key: class, ratio and (when the teacher preference is on) role.
+fn same_pair_key(a: &Scored, b: &Scored, role_level: bool) -> bool {
+    a.class == b.class && a.base == b.base && (!role_level || a.teacher == b.teacher)
+}
+
+/// Set each score to the outcome plus the tie-breaks. When the tie-breaks of the prompt spread
+/// as wide as the smallest gap between two of its distinct outcome scores (a 13/14 partial pass
+/// next to a pass, say), they are first scaled by one factor so that they spread over half that
+/// gap: a score never crosses an outcome step. Returns the factor (1 when nothing was scaled).
+fn derive_scores(scored: &mut [Scored]) -> f64 {
+    let mut bases: Vec<f64> = scored.iter().map(|s| s.base).collect();
+    bases.sort_by(|a, b| b.total_cmp(a));
+    bases.dedup();
+    let step = bases
+        .windows(2)
+        .map(|w| w[0] - w[1])
+        .fold(f64::INFINITY, f64::min);
+    let raws = scored.iter().map(Scored::raw);
+    let range = raws.clone().fold(f64::NEG_INFINITY, f64::max) - raws.fold(f64::INFINITY, f64::min);
+    // Strictly below the step, with room for rounding: the order already holds unscaled.
+    let scale = if range <= 0.0 || !step.is_finite() || range < step * (1.0 - 1e-9) {
+        1.0
+    } else {
+        0.5 * step / range
+    };
+    for s in scored.iter_mut() {
+        for v in s.tiebreaks.values_mut() {
+            *v *= scale;
+        }
+        s.score = s.base + s.raw();
+    }
+    scale
+}
 
 /// Rank one prompt's responses.
 pub fn rank_prompt(p: &RankPrompt, cfg: &Ranking, summary: &mut RankSummary) -> PromptRanking {
@@ -102,6 +194,7 @@ pub fn rank_prompt(p: &RankPrompt, cfg: &Ranking, summary: &mut RankSummary) -> 
         .filter(|c| c.outcomes.len() as i64 >= p.test_programs.max(1))
         .collect();
     summary.responses_incomplete += p.candidates.len() - complete.len();
+    let role_level = cfg.teacher_epsilon > 0.0;
 
     let outcomes: Vec<Outcome> = complete
         .iter()
@@ -118,17 +211,14 @@ pub fn rank_prompt(p: &RankPrompt, cfg: &Ranking, summary: &mut RankSummary) -> 
         .iter()
         .zip(&outcomes)
         .map(|(c, &outcome)| {
-            let mut parts = Map::new();
-            let mut put = |name: &str, v: f64| {
-                if v != 0.0 || name == "outcome" {
-                    parts.insert(name.to_owned(), json!(v));
+            let mut tiebreaks = BTreeMap::new();
+            let mut put = |name: &'static str, v: f64| {
+                if v != 0.0 {
+                    tiebreaks.insert(name, v);
                 }
             };
-            put(
-                "outcome",
-                score_of(outcome, c.tests_passed, c.tests_total, cfg),
-            );
-            if c.role == ModelRole::Teacher {
+            let teacher = c.role == ModelRole::Teacher;
+            if teacher {
                 put("teacher", cfg.teacher_epsilon);
                 put(
                     "prior",
@@ -154,47 +244,54 @@ pub fn rank_prompt(p: &RankPrompt, cfg: &Ranking, summary: &mut RankSummary) -> 
             }
             let lint = (lint_findings(code) as f64 / 5.0).min(1.0);
             put("lint", weight(cfg, "lint") * lint);
-            let score = parts.values().filter_map(Value::as_f64).sum();
-            (
-                ScoredResponse {
-                    response_id: c.response_id,
-                    score,
-                    outcome,
-                    tests_passed: c.tests_passed,
-                    tests_total: c.tests_total,
-                    components: Value::Null,
-                },
-                c.role,
-                parts,
+            let mut notes = Map::new();
+            if outcome == Outcome::Partial
+                && let Some(limit) = limits_hit(&c.outcomes)
+            {
+                notes.insert("limit".into(), json!(limit));
+            }
+            Scored {
+                response_id: c.response_id,
+                outcome,
+                tests_passed: c.tests_passed,
+                tests_total: c.tests_total,
+                teacher,
+                class: outcome_class(outcome),
+                base: score_of(outcome, c.tests_passed, c.tests_total, cfg),
+                tiebreaks,
+                notes,
+                score: 0.0,
                 code,
-            )
+            }
         })
         .collect();
-    let order = |v: &mut Vec<Scored>| {
-        v.sort_by(|a, b| {
-            b.0.score
-                .total_cmp(&a.0.score)
-                .then((a.1 != ModelRole::Teacher).cmp(&(b.1 != ModelRole::Teacher)))
-                .then(a.0.response_id.cmp(&b.0.response_id))
-        })
-    };
-    order(&mut scored);
+    scored.sort_by(|a, b| order(a, b, role_level, false));
     // Duplicates: a response (near-)identical to a better-ranked one is penalised.
     let w_dup = weight(cfg, "duplicate");
     if w_dup != 0.0 {
         let prints: Vec<heuristics::Fingerprint> = scored
             .iter()
-            .map(|s| heuristics::Fingerprint::new(s.3))
+            .map(|s| heuristics::Fingerprint::new(s.code))
             .collect();
         for i in 1..scored.len() {
-            if !scored[i].3.is_empty() && (0..i).any(|j| prints[j].near_duplicate(&prints[i])) {
-                scored[i].2.insert("duplicate".into(), json!(w_dup));
-                scored[i].0.score += w_dup;
+            if !scored[i].code.is_empty() && (0..i).any(|j| prints[j].near_duplicate(&prints[i])) {
+                scored[i].tiebreaks.insert("duplicate", w_dup);
             }
         }
-        order(&mut scored);
     }
-    let drop_reason = drop_reason(&scored, cfg, complete.len() < p.candidates.len());
+    let scale = derive_scores(&mut scored);
+    scored.sort_by(|a, b| order(a, b, role_level, true));
+    debug_assert!(
+        scored.windows(2).all(|w| w[0].score >= w[1].score),
+        "score order is rank order"
+    );
+    let mut tiers = vec![0i64; scored.len()];
+    for (i, w) in scored.windows(2).enumerate() {
+        let tied = same_pair_key(&w[0], &w[1], role_level)
+            && (!cfg.heuristic_pairs || w[0].score == w[1].score);
+        tiers[i + 1] = tiers[i] + i64::from(!tied);
+    }
+    let drop_reason = drop_reason(&scored, &tiers, cfg, complete.len() < p.candidates.len());
     match drop_reason {
         Some(r) => *summary.dropped.entry(r).or_default() += 1,
         None => {
@@ -207,37 +304,59 @@ pub fn rank_prompt(p: &RankPrompt, cfg: &Ranking, summary: &mut RankSummary) -> 
         drop_reason: drop_reason.map(str::to_owned),
         ranked: scored
             .into_iter()
-            .map(|(mut s, _, parts, _)| {
-                s.components = Value::Object(parts);
-                s
+            .zip(tiers)
+            .map(|(s, tier)| {
+                let mut parts = Map::new();
+                parts.insert("outcome".into(), json!(s.base));
+                for (name, v) in &s.tiebreaks {
+                    parts.insert((*name).into(), json!(v));
+                }
+                if scale < 1.0 && !s.tiebreaks.is_empty() {
+                    parts.insert("tiebreak_scale".into(), json!(format!("x{scale:.6}")));
+                }
+                parts.extend(s.notes);
+                ScoredResponse {
+                    response_id: s.response_id,
+                    score: s.score,
+                    tier,
+                    outcome: s.outcome,
+                    tests_passed: s.tests_passed,
+                    tests_total: s.tests_total,
+                    components: Value::Object(parts),
+                }
             })
             .collect(),
     }
 }
 
-fn drop_reason(scored: &[Scored], cfg: &Ranking, incomplete: bool) -> Option<&'static str> {
+fn drop_reason(
+    scored: &[Scored],
+    tiers: &[i64],
+    cfg: &Ranking,
+    incomplete: bool,
+) -> Option<&'static str> {
     let f = &cfg.filters;
     if scored.is_empty() && incomplete {
         return Some(DROP_INCOMPLETE);
     }
-    if f.no_pass && !scored.iter().any(|s| s.0.outcome == Outcome::Pass) {
+    if f.no_pass && !scored.iter().any(|s| s.outcome == Outcome::Pass) {
         return Some(DROP_NO_PASS);
     }
     if f.teacher_below_student {
-        let best = |role| {
+        let best = |teacher: bool| {
             scored
                 .iter()
-                .filter(|s| s.1 == role)
-                .map(|s| s.0.score)
+                .filter(|s| s.teacher == teacher)
+                .map(|s| s.score)
                 .reduce(f64::max)
         };
-        if let (Some(t), Some(s)) = (best(ModelRole::Teacher), best(ModelRole::Student))
+        if let (Some(t), Some(s)) = (best(true), best(false))
             && t < s
         {
             return Some(DROP_TEACHER_BELOW_STUDENT);
         }
     }
-    if f.all_equal && scored.windows(2).all(|w| w[0].0.score == w[1].0.score) {
+    if f.all_equal && tiers.windows(2).all(|w| w[0] == w[1]) {
         return Some(DROP_ALL_EQUAL);
     }
     None

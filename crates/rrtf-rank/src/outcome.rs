@@ -1,4 +1,5 @@
-//! One outcome for a response from the executions of its test programs.
+//! One outcome for a response from the executions of its test programs, and the outcome
+//! classes and pass ratio that lead the ranking order.
 
 use rrtf_store::Outcome;
 
@@ -46,5 +47,35 @@ pub fn aggregate_outcome(outcomes: &[Outcome], passed: i64, total: i64) -> Outco
         Outcome::TestFailure
     } else {
         worst
+    }
+}
+
+/// The outcome class, worst first: the first level of the ranking order. Runtime errors,
+/// timeouts, memory and output limits and crashes are one class.
+pub fn outcome_class(o: Outcome) -> u8 {
+    match o {
+        Outcome::CompileError => 0,
+        Outcome::RuntimeError
+        | Outcome::Timeout
+        | Outcome::MemoryLimit
+        | Outcome::OutputLimit
+        | Outcome::Crashed => 1,
+        Outcome::TestFailure => 2,
+        Outcome::Partial => 3,
+        Outcome::Pass => 4,
+    }
+}
+
+/// The pass ratio of a partial pass, in (0, 1). A response that passed every counted test yet
+/// is not a pass (another program hit a limit before its tests were counted) passed `total` of
+/// `total + 1` checks: finishing within the limits is the check it failed, so it stays below a
+/// pass.
+pub fn pass_ratio(passed: i64, total: i64) -> f64 {
+    if total <= 0 || passed <= 0 {
+        0.0
+    } else if passed >= total {
+        total as f64 / (total + 1) as f64
+    } else {
+        passed as f64 / total as f64
     }
 }

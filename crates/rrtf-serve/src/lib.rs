@@ -13,13 +13,15 @@
 //! `seed + i`. Chat messages become one prompt through a [`ChatTemplate`].
 //!
 //! Code map: [`api`] (wire format, parameter checks) → [`worker`] (the model thread and its
-//! queue) ← [`routes`] (axum routes, auth, log, SSE) ; [`template`] (chat templates).
+//! queue) ← [`routes`] (axum routes, Host check, auth, log, SSE) ; [`template`] (chat
+//! templates); [`host`] (the loopback-host guard, shared with the web review).
 //!
 //! Not here: HTTP clients (`rrtf-llm`), batching of concurrent requests (jobs run one at a
 //! time on one model thread), logprobs, penalties, tools.
 
 pub mod api;
 mod error;
+pub mod host;
 mod routes;
 pub mod template;
 mod worker;
@@ -149,7 +151,8 @@ impl Server {
             addr: "listener".into(),
             source,
         })?;
-        axum::serve(listener, routes::router(self.state))
+        let loopback = addr.ip().is_loopback();
+        axum::serve(listener, routes::router(self.state, loopback))
             .with_graceful_shutdown(shutdown)
             .await
             .map_err(|source| ServeError::Io { addr, source })

@@ -1,5 +1,5 @@
-//! The HTTP layer: routes, bearer-token check, request log, and the answer of a job as one JSON
-//! document or as server-sent events.
+//! The HTTP layer: routes, the loopback `Host` check (DNS rebinding), bearer-token check,
+//! request log, and the answer of a job as one JSON document or as server-sent events.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -31,7 +31,9 @@ pub struct AppState {
     pub created: u64,
 }
 
-pub fn router(state: Arc<AppState>) -> Router {
+/// The routes. `loopback`: the listener's address is a loopback one, so requests must name a
+/// loopback host ([`crate::host`]).
+pub fn router(state: Arc<AppState>, loopback: bool) -> Router {
     Router::new()
         .route("/v1/models", get(models))
         .route("/v1/models/{id}", get(model))
@@ -41,8 +43,35 @@ pub fn router(state: Arc<AppState>) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), auth))
+        .layer(middleware::from_fn_with_state(loopback, host_check))
         .layer(middleware::from_fn(log))
         .with_state(state)
+}
+
+/// While bound to loopback, refuse requests whose `Host` is not a loopback name (421), before
+/// the token check: a rebound name in a browser never reaches the model.
+async fn host_check(State(loopback): State<bool>, req: Request, next: Next) -> Response {
+    // HTTP/1.1's Host, or HTTP/2's :authority (in the URI).
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| req.uri().authority().map(|a| a.as_str()));
+    if !crate::host::host_allowed(loopback, host) {
+        return ApiError {
+            status: StatusCode::MISDIRECTED_REQUEST,
+            message: format!(
+                "Host {:?} is not a loopback name: this server listens on a loopback address \
+                 and answers only requests to 127.0.0.1, [::1] or localhost",
+                host.unwrap_or("")
+            ),
+            kind: "invalid_request_error",
+            param: None,
+            code: None,
+        }
+        .into_response();
+    }
+    next.run(req).await
 }
 
 /// Every path but `/health` needs `Authorization: Bearer <token>` when the server has a key.

@@ -1,5 +1,6 @@
-//! What the evolution stage reads and writes: the prompt pool with lineage and status, and
-//! evolved prompts inserted with their status (kept, or eliminated with the reason).
+//! What the evolution stage reads and writes: the prompt pool with lineage and status, evolved
+//! prompts inserted with their status (kept, or eliminated with the reason), and prompts
+//! eliminated later (WizardLM's rules on the teachers' answers, after sampling).
 
 use crate::{InsertReport, NewPrompt, Result, Store};
 
@@ -68,5 +69,25 @@ impl Store {
         let mut writer = self.prompt_writer().await?;
         writer.write_with_status(rows).await?;
         Ok(writer.commit().await?.prompts)
+    }
+
+    /// Eliminate kept prompts, each with its reason (prompts already eliminated keep their
+    /// first reason), in one transaction; how many changed.
+    pub async fn eliminate_prompts(&self, rows: &[(i64, String)]) -> Result<u64> {
+        let mut tx = self.pool.begin().await?;
+        let mut n = 0;
+        for (id, reason) in rows {
+            n += sqlx::query(
+                "UPDATE prompts SET status = 'eliminated', status_reason = ? \
+                 WHERE id = ? AND status = 'kept'",
+            )
+            .bind(reason)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(n)
     }
 }

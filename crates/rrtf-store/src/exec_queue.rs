@@ -1,4 +1,5 @@
-//! What the execution stage reads: every (response, test program) pair not executed yet.
+//! What the execution stage reads: every (response, test program) pair not executed yet, of
+//! kept prompts and responses (eliminated ones are never run).
 
 use crate::synth_tests::RUNNABLE_TEST;
 use crate::{Result, Store};
@@ -36,7 +37,7 @@ impl Store {
              FROM responses r \
              JOIN prompts p ON p.id = r.prompt_id \
              JOIN tests t ON t.prompt_id = p.id AND {RUNNABLE_TEST} \
-             WHERE (?1 IS NULL OR p.round = ?1) \
+             WHERE (?1 IS NULL OR p.round = ?1) AND p.status = 'kept' AND r.eliminated IS NULL \
                AND NOT EXISTS (SELECT 1 FROM executions e \
                                WHERE e.response_id = r.id AND e.test_id = t.id) \
              ORDER BY r.id, t.id LIMIT coalesce(?2, -1)",
@@ -52,7 +53,7 @@ impl Store {
         Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "SELECT count(*) FROM responses r JOIN prompts p ON p.id = r.prompt_id \
              JOIN tests t ON t.prompt_id = p.id AND {RUNNABLE_TEST} \
-             WHERE (?1 IS NULL OR p.round = ?1) \
+             WHERE (?1 IS NULL OR p.round = ?1) AND p.status = 'kept' AND r.eliminated IS NULL \
                AND NOT EXISTS (SELECT 1 FROM executions e \
                                WHERE e.response_id = r.id AND e.test_id = t.id)",
         )))

@@ -23,6 +23,9 @@ pub struct PromptSummary {
     pub teachers: Vec<String>,
     pub reviews: i64,
     pub flagged_tests: i64,
+    /// An operator excluded the whole prompt (the latest prompt-level exclude/include review is
+    /// an exclude): exports and training leave it out.
+    pub excluded: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -120,6 +123,7 @@ type SummaryRow = (
     Option<String>,
     i64,
     i64,
+    bool,
 );
 
 type PromptRow = (
@@ -147,7 +151,11 @@ impl Store {
                     group_concat(DISTINCT CASE WHEN m.role = 'teacher' THEN m.name END), \
                     (SELECT count(*) FROM reviews v WHERE v.prompt_id = rp.prompt_id), \
                     (SELECT count(*) FROM tests t WHERE t.prompt_id = rp.prompt_id \
-                                                    AND t.validation = 'flagged') \
+                                                    AND t.validation = 'flagged'), \
+                    coalesce((SELECT v.action = 'exclude' FROM reviews v \
+                              WHERE v.prompt_id = rp.prompt_id AND v.response_id IS NULL \
+                                AND v.action IN ('exclude', 'include') \
+                              ORDER BY v.id DESC LIMIT 1), 0) \
              FROM ranked_prompts rp \
              JOIN prompts p ON p.id = rp.prompt_id \
              LEFT JOIN scores s ON s.ranker_id = rp.ranker_id AND s.prompt_id = rp.prompt_id \
@@ -178,6 +186,7 @@ impl Store {
                     .unwrap_or_default(),
                 reviews: r.11,
                 flagged_tests: r.12,
+                excluded: r.13,
             })
             .collect())
     }

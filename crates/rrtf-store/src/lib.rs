@@ -8,6 +8,7 @@
 //! after a crash inserts nothing twice. It does not parse dataset files (see `rrtf-data`) and does
 //! not decide scores (the ranker does).
 
+mod decontam;
 mod error;
 mod evolution;
 mod exec_queue;
@@ -28,6 +29,10 @@ mod synth_tests;
 mod training;
 mod types;
 
+pub use decontam::{
+    Contamination, ContaminationAction, ContaminationLine, ContaminationRow, ScreenPrompt,
+    ScreenResponse,
+};
 pub use error::StoreError;
 pub use evolution::PoolPrompt;
 pub use exec_queue::PendingExecution;

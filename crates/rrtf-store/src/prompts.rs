@@ -35,6 +35,26 @@ impl Store {
         writer.commit().await
     }
 
+    /// The text and language of these prompts, by id.
+    pub async fn prompt_texts(&self, ids: &[i64]) -> Result<HashMap<i64, (String, String)>> {
+        let mut out = HashMap::with_capacity(ids.len());
+        let unique: BTreeSet<i64> = ids.iter().copied().collect();
+        let unique: Vec<i64> = unique.into_iter().collect();
+        for chunk in unique.chunks(CHUNK) {
+            let mut qb =
+                QueryBuilder::<Sqlite>::new("SELECT id, text, language FROM prompts WHERE id IN (");
+            let mut sep = qb.separated(", ");
+            for id in chunk {
+                sep.push_bind(*id);
+            }
+            sep.push_unseparated(")");
+            let rows: Vec<(i64, String, String)> =
+                qb.build_query_as().fetch_all(&self.pool).await?;
+            out.extend(rows.into_iter().map(|(id, t, l)| (id, (t, l))));
+        }
+        Ok(out)
+    }
+
     /// A writer that inserts prompts batch by batch inside one transaction, for callers that
     /// produce rows while writing (an importer parsing a large file). Dropping it without
     /// `commit` rolls everything back.

@@ -43,7 +43,8 @@ struct Row(
 );
 
 impl Store {
-    /// Every prompt (of `round`, or all rounds) with at least one executed response. Responses
+    /// Every kept prompt (of `round`, or all rounds) with at least one executed response that is
+    /// not eliminated (decontamination, WizardLM's response rules: ranking never sees them). Responses
     /// appear once each with all their executions; prompts and responses in id order.
     pub async fn rank_inputs(&self, round: Option<i64>) -> Result<Vec<RankPrompt>> {
         let rows: Vec<(i64, i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
@@ -59,7 +60,7 @@ impl Store {
              JOIN (SELECT response_id, group_concat(outcome) AS outcomes, \
                           sum(tests_passed) AS passed, sum(tests_total) AS total \
                    FROM executions GROUP BY response_id) x ON x.response_id = r.id \
-             WHERE ?1 IS NULL OR p.round = ?1 \
+             WHERE (?1 IS NULL OR p.round = ?1) AND p.status = 'kept' AND r.eliminated IS NULL \
              GROUP BY r.prompt_id ORDER BY r.prompt_id",
         )))
         .bind(round)

@@ -22,6 +22,9 @@ pub struct RankerRef {
 pub struct ScoredResponse {
     pub response_id: i64,
     pub score: f64,
+    /// Preference tier, 0 = best: responses of one prompt make a pair only when their tiers
+    /// differ. Non-decreasing along the ranking.
+    pub tier: i64,
     pub outcome: Outcome,
     pub tests_passed: i64,
     pub tests_total: i64,
@@ -43,6 +46,10 @@ pub struct RankedGroup {
     pub round: i64,
     pub source: String,
     pub source_id: String,
+    /// The root of the prompt's evolution lineage (its seed, reached by following `parent_id`
+    /// to the top), as that prompt's content hash: a prompt and all its evolutions share it,
+    /// and so do seeds with the same text from different sources.
+    pub lineage: String,
     pub kind: PromptKind,
     pub language: String,
     pub prompt: String,
@@ -60,14 +67,25 @@ pub struct RankedResponse {
     pub code: Option<String>,
     pub finish_reason: Option<String>,
     pub score: f64,
+    /// The ranker's preference tier (see [`ScoredResponse::tier`]).
+    pub tier: i64,
     pub outcome: Outcome,
     pub tests_passed: i64,
     pub tests_total: i64,
     pub components: serde_json::Value,
 }
 
-/// A kept prompt's columns, as `ranked_groups_page` reads them.
-type PromptRow = (i64, i64, String, String, String, String, String);
+/// A kept prompt's columns, as `ranked_groups_page` reads them (the lineage root's hash last).
+type PromptRow = (
+    i64,
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+);
 
 /// One ranked response, as `ranked_groups_page` reads them (prompt id first).
 type ResponseRow = (
@@ -80,6 +98,7 @@ type ResponseRow = (
     Option<String>,
     Option<String>,
     f64,
+    Option<i64>,
     String,
     i64,
     i64,
@@ -169,7 +188,7 @@ impl Store {
             for rchunk in rows.chunks(CHUNK) {
                 let mut qb = QueryBuilder::<Sqlite>::new(
                     "INSERT INTO scores (ranker_id, prompt_id, position, response_id, score, \
-                     outcome, tests_passed, tests_total, components_json) ",
+                     tier, outcome, tests_passed, tests_total, components_json) ",
                 );
                 qb.push_values(rchunk, |mut b, (prompt_id, pos, s)| {
                     b.push_bind(ranker_id)
@@ -177,6 +196,7 @@ impl Store {
                         .push_bind(*pos as i64)
                         .push_bind(s.response_id)
                         .push_bind(s.score)
+                        .push_bind(s.tier)
                         .push_bind(s.outcome.as_str())
                         .push_bind(s.tests_passed)
                         .push_bind(s.tests_total)
@@ -266,17 +286,32 @@ impl Store {
                 .collect::<Result<_>>()?;
         let mut groups = Vec::with_capacity(usize::try_from(limit).unwrap_or(0).min(1 << 16));
         {
+            // The lineage root: climb `parent_id` from the page's prompts (evolution depth is
+            // small; the depth cap only guards against a corrupt cycle).
             let mut rows = sqlx::query_as::<_, PromptRow>(
-                "SELECT p.id, p.round, p.source, p.source_id, p.kind, p.language, p.text \
-                 FROM ranked_prompts rp JOIN prompts p ON p.id = rp.prompt_id \
-                 WHERE rp.ranker_id = ? AND rp.prompt_id > ? AND rp.status = 'kept' \
-                 ORDER BY rp.prompt_id LIMIT ?",
+                "WITH RECURSIVE \
+                   page(id) AS (SELECT prompt_id FROM ranked_prompts \
+                     WHERE ranker_id = ?1 AND prompt_id > ?2 AND status = 'kept' \
+                     ORDER BY prompt_id LIMIT ?3), \
+                   climb(start, id, parent, depth) AS ( \
+                     SELECT p.id, p.id, p.parent_id, 0 FROM page JOIN prompts p ON p.id = page.id \
+                     UNION ALL \
+                     SELECT c.start, q.id, q.parent_id, c.depth + 1 \
+                     FROM climb c JOIN prompts q ON q.id = c.parent WHERE c.depth < 10000), \
+                   roots(start, hash) AS ( \
+                     SELECT c.start, q.content_hash FROM climb c JOIN prompts q ON q.id = c.id \
+                     WHERE c.parent IS NULL) \
+                 SELECT p.id, p.round, p.source, p.source_id, p.kind, p.language, p.text, \
+                        roots.hash \
+                 FROM page JOIN prompts p ON p.id = page.id \
+                 LEFT JOIN roots ON roots.start = p.id \
+                 ORDER BY p.id",
             )
             .bind(ranker_id)
             .bind(after_prompt_id)
             .bind(limit)
             .fetch(&mut *conn);
-            while let Some((prompt_id, round, source, source_id, kind, language, prompt)) =
+            while let Some((prompt_id, round, source, source_id, kind, language, prompt, root)) =
                 rows.try_next().await?
             {
                 groups.push(RankedGroup {
@@ -284,6 +319,7 @@ impl Store {
                     round,
                     source,
                     source_id,
+                    lineage: root.unwrap_or_else(|| crate::content_hash(&prompt)),
                     kind: parse("prompts.kind", kind)?,
                     language,
                     prompt,
@@ -297,8 +333,8 @@ impl Store {
         // Dropped prompts in the range have scores too: they match no group and are skipped.
         let mut rows = sqlx::query_as::<_, ResponseRow>(
             "SELECT s.prompt_id, r.id, r.model_id, r.temperature, r.sample_index, r.raw_text, \
-               r.code, r.finish_reason, s.score, s.outcome, s.tests_passed, s.tests_total, \
-               s.components_json \
+               r.code, r.finish_reason, s.score, s.tier, s.outcome, s.tests_passed, \
+               s.tests_total, s.components_json \
              FROM scores s JOIN responses r ON r.id = s.response_id \
              WHERE s.ranker_id = ? AND s.prompt_id > ? AND s.prompt_id <= ? \
              ORDER BY s.prompt_id, s.position",
@@ -330,17 +366,182 @@ impl Store {
                 code: row.6,
                 finish_reason: row.7,
                 score: row.8,
-                outcome: parse("scores.outcome", row.9)?,
-                tests_passed: row.10,
-                tests_total: row.11,
-                components: serde_json::from_str(&row.12).map_err(|e| StoreError::Corrupt {
+                tier: row.9.unwrap_or(-1),
+                outcome: parse("scores.outcome", row.10)?,
+                tests_passed: row.11,
+                tests_total: row.12,
+                components: serde_json::from_str(&row.13).map_err(|e| StoreError::Corrupt {
                     column: "scores.components_json",
-                    value: format!("{e}: {}", row.12),
+                    value: format!("{e}: {}", row.13),
                 })?,
             });
         }
         drop(rows);
         conn.commit().await?;
+        for g in &mut groups {
+            tiers_from_scores(&mut g.responses);
+        }
         Ok(groups)
+    }
+}
+
+/// Rankings saved before tiers existed (NULL, read as -1) take them from distinct scores in
+/// ranked order, which was their pair rule.
+fn tiers_from_scores(responses: &mut [RankedResponse]) {
+    if responses.iter().all(|r| r.tier >= 0) {
+        return;
+    }
+    let mut tier = 0;
+    for i in 0..responses.len() {
+        if i > 0 && responses[i].score != responses[i - 1].score {
+            tier += 1;
+        }
+        responses[i].tier = tier;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::content_hash;
+
+    async fn exec(store: &Store, sql: &str) {
+        sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+            .execute(&store.pool)
+            .await
+            .unwrap();
+    }
+
+    fn scored(response_id: i64, score: f64, tier: i64) -> ScoredResponse {
+        ScoredResponse {
+            response_id,
+            score,
+            tier,
+            outcome: Outcome::Pass,
+            tests_passed: 1,
+            tests_total: 1,
+            components: serde_json::json!({ "outcome": score }),
+        }
+    }
+
+    /// A seed (1), its child (2) and grandchild (3), a second seed with the first one's text
+    /// from another source (4), and an unrelated seed (5); two responses per prompt.
+    async fn lineage_fixture() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::create(&dir.path().join("l.db")).await.unwrap();
+        exec(
+            &store,
+            "INSERT INTO models (name, role) VALUES ('t', 'teacher'), ('s', 'student')",
+        )
+        .await;
+        for (id, source, text, parent) in [
+            (1, "seed", "Add two numbers.", "NULL"),
+            (2, "evol-r1", "Add two numbers without +.", "1"),
+            (3, "evol-r2", "Add two numbers without + or -.", "2"),
+            (4, "other", "Add  two numbers.", "NULL"),
+            (5, "seed", "Reverse a list.", "NULL"),
+        ] {
+            exec(
+                &store,
+                &format!(
+                    "INSERT INTO prompts (id, source, source_id, kind, text, content_hash, \
+                     parent_id) VALUES ({id}, '{source}', '{id}', 'instruction', '{text}', \
+                     '{}', {parent})",
+                    content_hash(text)
+                ),
+            )
+            .await;
+            for (model, k) in [(1, 0), (2, 1)] {
+                exec(
+                    &store,
+                    &format!(
+                        "INSERT INTO responses (id, prompt_id, model_id, raw_text, request_hash) \
+                         VALUES ({}, {id}, {model}, 'r', 'h{id}-{model}')",
+                        2 * id - 1 + k
+                    ),
+                )
+                .await;
+            }
+        }
+        (dir, store)
+    }
+
+    #[tokio::test]
+    async fn groups_carry_their_lineage_root_and_tiers() {
+        let (_dir, store) = lineage_fixture().await;
+        let ranker = RankerRef {
+            hash: "r".into(),
+            config_json: "{}".into(),
+        };
+        let rankings: Vec<PromptRanking> = (1..=5)
+            .map(|id| PromptRanking {
+                prompt_id: id,
+                drop_reason: None,
+                // Prompt 5's two responses tie: one tier for both.
+                ranked: vec![
+                    scored(2 * id - 1, 1.1, 0),
+                    scored(2 * id, 1.0, i64::from(id != 5)),
+                ],
+            })
+            .collect();
+        store.save_rankings(&ranker, &rankings, None).await.unwrap();
+        // Pages of two: the climb works across pages.
+        let mut groups = Vec::new();
+        let mut after = 0;
+        loop {
+            let page = store.ranked_groups_page("r", after, 2).await.unwrap();
+            let Some(last) = page.last() else { break };
+            after = last.prompt_id;
+            groups.extend(page);
+        }
+        let lineages: Vec<&str> = groups.iter().map(|g| g.lineage.as_str()).collect();
+        let seed = content_hash("Add two numbers.");
+        assert_eq!(
+            lineages,
+            [
+                seed.as_str(),
+                seed.as_str(),
+                seed.as_str(),
+                seed.as_str(),
+                content_hash("Reverse a list.").as_str()
+            ]
+        );
+        let tiers: Vec<Vec<i64>> = groups
+            .iter()
+            .map(|g| g.responses.iter().map(|r| r.tier).collect())
+            .collect();
+        assert_eq!(tiers, [[0, 1], [0, 1], [0, 1], [0, 1], [0, 0]]);
+    }
+
+    #[tokio::test]
+    async fn rankings_saved_without_tiers_take_them_from_scores() {
+        let (_dir, store) = lineage_fixture().await;
+        let ranker = RankerRef {
+            hash: "old".into(),
+            config_json: "{}".into(),
+        };
+        let ranking = PromptRanking {
+            prompt_id: 5,
+            drop_reason: None,
+            ranked: vec![scored(9, 1.0, 0), scored(10, 1.0, 0)],
+        };
+        store
+            .save_rankings(&ranker, &[ranking], None)
+            .await
+            .unwrap();
+        exec(&store, "UPDATE scores SET tier = NULL").await;
+        exec(
+            &store,
+            "UPDATE scores SET score = 0.5 WHERE response_id = 10",
+        )
+        .await;
+        let groups = store.ranked_groups("old").await.unwrap();
+        let tiers: Vec<i64> = groups[0].responses.iter().map(|r| r.tier).collect();
+        assert_eq!(tiers, [0, 1]);
+        let st = store.status().await.unwrap();
+        assert_eq!(
+            st.pairs, 1,
+            "status counts pairs by score where tiers are missing"
+        );
     }
 }

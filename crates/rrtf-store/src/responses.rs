@@ -54,6 +54,17 @@ impl Store {
         Ok(id)
     }
 
+    /// The endpoint a model was registered with (`models.endpoint`), if any.
+    pub async fn model_endpoint(&self, model_id: i64) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar::<_, Option<String>>("SELECT endpoint FROM models WHERE id = ?")
+                .bind(model_id)
+                .fetch_optional(&self.pool)
+                .await?
+                .flatten(),
+        )
+    }
+
     /// Every prompt's identifying columns (for matching imported responses).
     pub async fn prompt_keys(&self) -> Result<Vec<PromptKey>> {
         let rows: Vec<(i64, String, String, String, String)> = sqlx::query_as(
@@ -90,6 +101,20 @@ impl Store {
         &self,
         rows: &[NewResponse],
         requests: &[crate::NewLlmRequest],
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> Result<InsertReport> {
+        self.insert_answers(rows, requests, &[], progress).await
+    }
+
+    /// [`Store::insert_responses_and_requests`], and in the same transaction the findings of
+    /// decontamination on some of these responses (by `request_hash`; the finding's `item_id`
+    /// and `prompt_id` are filled in): each is eliminated and logged
+    /// ([`Store::record_contamination`]), so an answer is never stored without its verdict.
+    pub async fn insert_answers(
+        &self,
+        rows: &[NewResponse],
+        requests: &[crate::NewLlmRequest],
+        eliminate: &[(String, crate::Contamination)],
         progress: &(dyn Fn(u64) + Sync),
     ) -> Result<InsertReport> {
         let mut tx = self.pool.begin().await?;
@@ -129,6 +154,21 @@ impl Store {
             report.add(done, chunk.len() as u64);
             progress(chunk.len() as u64);
         }
+        let run_id = rows.first().and_then(|r| r.run_id);
+        let mut findings = Vec::with_capacity(eliminate.len());
+        for (hash, finding) in eliminate {
+            let (id, prompt_id): (i64, i64) =
+                sqlx::query_as("SELECT id, prompt_id FROM responses WHERE request_hash = ?")
+                    .bind(hash)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            findings.push(crate::Contamination {
+                item_id: id,
+                prompt_id,
+                ..finding.clone()
+            });
+        }
+        crate::decontam::record(&mut tx, run_id, &findings).await?;
         tx.commit().await?;
         Ok(report)
     }

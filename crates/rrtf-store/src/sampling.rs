@@ -60,6 +60,46 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Per model of `model_ids` (in that order): its responses in `round`, and how many of them
+    /// ended by length (finish reason `length`: cut by `max_tokens`).
+    pub async fn finish_counts(&self, round: i64, model_ids: &[i64]) -> Result<Vec<(u64, u64)>> {
+        let mut out = Vec::with_capacity(model_ids.len());
+        for id in model_ids {
+            let (total, length): (i64, i64) = sqlx::query_as(
+                "SELECT count(*), coalesce(sum(finish_reason = 'length'), 0) FROM responses \
+                 WHERE round = ? AND model_id = ?",
+            )
+            .bind(round)
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await?;
+            out.push((total as u64, length as u64));
+        }
+        Ok(out)
+    }
+}
+
+impl Store {
+    /// The raw text of the stored responses with these request hashes: (hash, text).
+    pub async fn answers_by_hash(&self, hashes: &[String]) -> Result<Vec<(String, String)>> {
+        let mut out = Vec::with_capacity(hashes.len());
+        for chunk in hashes.chunks(500) {
+            let mut qb = QueryBuilder::<Sqlite>::new(
+                "SELECT request_hash, raw_text FROM responses WHERE request_hash IN (",
+            );
+            let mut sep = qb.separated(", ");
+            for h in chunk {
+                sep.push_bind(h);
+            }
+            sep.push_unseparated(")");
+            let rows: Vec<(String, String)> = qb.build_query_as().fetch_all(&self.pool).await?;
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+}
+
 /// The identity of a stored response: what the sampler promises to store exactly once.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ResponseIdentity {

@@ -32,8 +32,9 @@ pub struct StageStatus {
 }
 
 /// The whole project's counts. `ranked_prompts` and `pairs` are under the latest ranker;
-/// `pairs` counts every (better, worse) response pair of a kept prompt with a positive score
-/// gap: the pair terms of the ranking loss, and what `rrtf export --pairs all` writes.
+/// `pairs` counts every (better, worse) response pair of a kept prompt in different preference
+/// tiers (different scores for rankings without tiers), before reviews: what `rrtf export
+/// --pairs all` writes for unreviewed prompts.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Status {
     pub schema_version: i64,
@@ -56,6 +57,10 @@ pub struct Status {
     pub stages: Vec<StageStatus>,
     /// The request ledger per round, stage and teacher: requests, failures, tokens, cost.
     pub requests: Vec<crate::LedgerLine>,
+    /// Decontamination's findings per item, action, method and benchmark file.
+    pub contamination: Vec<crate::ContaminationLine>,
+    /// The latest findings (at most 20), newest first, with their reasons.
+    pub contaminated: Vec<crate::ContaminationRow>,
 }
 
 impl Store {
@@ -127,7 +132,7 @@ impl Store {
                  JOIN scores b ON b.ranker_id = rp.ranker_id AND b.prompt_id = rp.prompt_id \
                       AND b.position > a.position \
                  WHERE rp.ranker_id = (SELECT id FROM rankers WHERE hash = ?1) \
-                 AND rp.status = 'kept' AND a.score > b.score \
+                 AND rp.status = 'kept' AND coalesce(a.tier < b.tier, a.score > b.score) \
                  GROUP BY p.round",
             ),
         ];
@@ -187,6 +192,8 @@ impl Store {
             rounds,
             stages: self.stage_status().await?,
             requests: self.ledger_lines(None).await?,
+            contamination: self.contamination_lines().await?,
+            contaminated: self.contamination_rows(20).await?,
         })
     }
 }

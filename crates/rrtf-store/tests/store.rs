@@ -62,6 +62,7 @@ fn scored(response_id: i64, score: f64, outcome: Outcome) -> ScoredResponse {
     ScoredResponse {
         response_id,
         score,
+        tier: i64::from(outcome != Outcome::Pass),
         outcome,
         tests_passed: if outcome == Outcome::Pass { 1 } else { 0 },
         tests_total: 1,

@@ -70,7 +70,8 @@ pub struct TrainBenchReport {
     pub last_loss: f64,
 }
 
-/// Synthetic groups: token ids from a fixed LCG (never the pad/eos id), distinct scores.
+/// Synthetic groups: token ids from a fixed LCG (never the pad/eos id), distinct scores, every
+/// ordered pair.
 pub fn synthetic_groups(opts: &TrainBenchOptions, vocab: usize, eos: u32) -> Vec<EncodedGroup> {
     let mut state = opts.seed.wrapping_mul(6364136223846793005).wrapping_add(1);
     let mut next = || {
@@ -96,12 +97,14 @@ pub fn synthetic_groups(opts: &TrainBenchOptions, vocab: usize, eos: u32) -> Vec
                     r
                 })
                 .collect();
-            let scores = (0..opts.group_size)
+            let scores: Vec<f64> = (0..opts.group_size)
                 .map(|i| 1.0 - 2.0 * i as f64 / opts.group_size.max(2) as f64)
                 .collect();
             EncodedGroup {
                 prompt_ids,
                 responses,
+                pairs: crate::data::derived_pairs(&scores),
+                best: 0,
                 scores,
             }
         })

@@ -1,7 +1,8 @@
 //! `rrtf-train`: the RRTF trainer (PanGu-Coder2) in burn.
 //!
-//! Code map: [`data`] (groups → token ids, length rules, held-out split) → [`loss`] (the RRTF /
-//! RRHF objective over a batch of groups of any sizes) → [`optim`] (AdamW with PyTorch's
+//! Code map: [`data`] (groups → token ids, pairs, prompt templates per kind, length rule,
+//! held-out split by lineage) → [`loss`] (the RRTF objective, DPO and IPO, over a batch of
+//! groups of any sizes) → [`optim`] (AdamW with PyTorch's
 //! defaults, global-norm clipping, warm-up + cosine/linear schedule) → [`trainer`] (the loop:
 //! accumulation, seeded epoch order, metrics, evaluation, checkpoints, exact resume);
 //! [`bench`] times the loop on synthetic groups.
@@ -18,11 +19,16 @@ pub mod loss;
 pub mod optim;
 pub mod trainer;
 
-pub use data::{EncodeStats, EncodedGroup, Group, encode_groups, read_jsonl, split};
+pub use data::{
+    EncodeStats, Encoded, EncodedGroup, Group, PromptKind, Templates, encode_group, encode_groups,
+    read_jsonl, split, split_groups,
+};
 pub use error::{Result, TrainError};
 pub use loss::{
-    BatchLoss, LossConfig, RankTerm, batch_loss, batch_loss_with_reference, preference_accuracy,
+    BatchLoss, LossConfig, PairCounts, RankTerm, batch_loss, batch_loss_with_reference,
+    pair_counts, preference_accuracy,
 };
 pub use trainer::{
-    EvalMetrics, MetricsLog, StepMetrics, TrainState, Trainer, evaluate, total_steps,
+    EvalMetrics, MetricsLog, StepMetrics, TrainState, Trainer, checkpoint_problem, evaluate,
+    latest_checkpoint, total_steps,
 };

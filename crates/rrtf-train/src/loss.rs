@@ -1,30 +1,44 @@
-//! The RRTF objective (PanGu-Coder2 §3.4, `/work/shared/RRTF.md`) and its RRHF variant, on a
-//! batch of ranked groups of any sizes.
+//! The RRTF objective (PanGu-Coder2 §3.4, which is RRHF's loss; `/work/shared/RRTF.md`) and
+//! the DPO / IPO alternatives, on a batch of ranked groups of any sizes.
 //!
 //! For response `i` of a group with score `r_i`, `p_i = (1/|y_i|) Σ_t log π(y_i,t | x, y_i,<t)`
 //! over response tokens only (the appended end-of-text counts; prompt and padding never enter:
-//! they are masked out by [`rrtf_model::Batch`]). Per group:
+//! they are masked out by [`rrtf_model::Batch`]). Per group, over its pairs `P` (the
+//! `(better, worse)` pairs of [`EncodedGroup::pairs`], see [`crate::data`]):
 //!
-//! - `L_rank = Σ_{r_i > r_j} w_ij · max(0, p_j − p_i)` with `w_ij = r_i − r_j` (RRTF) or 1 (RRHF);
-//! - `L_ft = −Σ_t log π(y_b,t | ..)`, `b = argmax_i r_i`;
+//! - `L_rank = Σ_{(i,j) ∈ P} w_ij · max(0, p_j − p_i)` with `w_ij = 1` (the paper; `rrtf` and
+//!   `rrhf` are the same loss) or `w_ij = |r_i − r_j|` (`rank_weighting = "gap"`, an option;
+//!   the absolute value because a reviewer's reorder can pair a lower score first);
+//! - `L_ft = −Σ_t log π(y_b,t | ..)`, `b` the group's best ([`EncodedGroup::best`]: the first
+//!   of the best tier, or of the highest scores) (`sft_normalize = "mean"` divides it by
+//!   `|y_b|`, as RPO's NLL term);
+//! - `pair_reduction = "mean"` divides `L_rank` by `|P|` (0 without pairs);
 //! - `L = rank_weight · L_rank + sft_weight · L_ft`.
 //!
-//! Ties: pairs with `r_i = r_j` contribute nothing (their RRTF gap is 0, and RRHF only takes
-//! strictly ordered pairs); the ranker breaks outcome ties with its teacher epsilon before we
-//! see the scores. Several responses sharing the top score: `b` is the first of them in the
-//! group's order (the export lists the best first, so the ranking position decides).
+//! Ties make no pair (the data layer never derives one; the export never writes one). Several
+//! responses sharing the top: `b` is the first of them in the group's order (the export lists
+//! the best first, so the ranking position decides).
 //!
 //! A batch's loss is the mean of its groups' `L` (so a batch of one group is that group's loss).
 //!
-//! DPO (Rafailov et al. 2023, `objective = "dpo"`) replaces `L_rank` with the DPO term on the
-//! group's best-vs-worst pair (`b` as above, `w` the first of the lowest scores; no pair when
-//! they tie): `L_dpo = −log σ(β · ((s_b − s_b^ref) − (s_w − s_w^ref)))`, where `s` is the
-//! summed (not length-normalised) response log-prob under the policy and `s^ref` under a
-//! frozen reference model (the base model). `L = rank_weight · L_dpo + sft_weight · L_ft`: set
-//! `sft_weight = 0` for plain DPO; a positive one keeps the fine-tuning term (as in RPO).
+//! DPO (`objective = "dpo"`) replaces the hinge with a term per pair against a frozen reference
+//! model (the base model), as TRL's `DPOTrainer.dpo_loss` defines them, with
+//! `h = (s_i − s_i^ref) − (s_j − s_j^ref)`:
+//!
+//! - `dpo_loss = "sigmoid"` (Rafailov et al. 2023, eq. 7; TRL `loss_type="sigmoid"`), `s` the
+//!   summed response log-prob: `−(1 − ε) log σ(β h) − ε log σ(−β h)`, `ε` =
+//!   `dpo_label_smoothing` (conservative DPO, Mitchell 2023, eq. 3; TRL's `label_smoothing`);
+//! - `dpo_loss = "ipo"` (Azar et al. 2023, eq. 17; TRL `loss_type="ipo"`), `s` the
+//!   length-normalised log-prob (TRL divides IPO's log-probs by the response length):
+//!   `(h − 1/(2β))²`.
+//!
+//! The implicit reward `β (s − s^ref)` is each response's value for preference accuracy. The
+//! fine-tuning term stays (`sft_weight = 0` for plain DPO); its default normalisation for DPO
+//! is the token mean, as RPO (Pang et al. 2024; TRL's `rpo_alpha` adds the mean NLL of the
+//! chosen response), so it does not dwarf the preference term.
 
-use burn::tensor::{Device, Int, Tensor, TensorData, activation::relu};
-use rrtf_config::Objective;
+use burn::tensor::{Device, Int, Tensor, TensorData, activation::relu, activation::sigmoid};
+use rrtf_config::{DpoLoss, Objective, PairReduction, RankWeighting, SftNormalize};
 use rrtf_model::{Batch, GptBigCode, sequence_logprobs};
 use serde::Serialize;
 
@@ -35,42 +49,73 @@ use crate::error::{Result, TrainError};
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum RankTerm {
-    /// Hinge on length-normalised log-probs over every ordered pair, weighted by the score gap
-    /// (RRTF) or not (RRHF).
+    /// Hinge on length-normalised log-probs over the group's pairs, each weighted by its score
+    /// gap (`gap_weighted`, an option) or not (the paper).
     Hinge { gap_weighted: bool },
-    /// DPO on the best-vs-worst pair against a frozen reference model.
-    Dpo { beta: f64 },
+    /// DPO / IPO on the group's pairs against a frozen reference model.
+    Dpo {
+        beta: f64,
+        loss: DpoLoss,
+        label_smoothing: f64,
+    },
 }
 
-/// Which ranking term and how the terms are weighted.
+impl RankTerm {
+    /// Plain DPO (sigmoid loss, no label smoothing).
+    pub fn dpo(beta: f64) -> Self {
+        RankTerm::Dpo {
+            beta,
+            loss: DpoLoss::Sigmoid,
+            label_smoothing: 0.0,
+        }
+    }
+}
+
+/// Which ranking term and how the terms are weighted and reduced.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct LossConfig {
     pub term: RankTerm,
     pub rank_weight: f64,
     pub sft_weight: f64,
+    pub pair_reduction: PairReduction,
+    pub sft_normalize: SftNormalize,
 }
 
 impl LossConfig {
-    /// PanGu-Coder2's objective: `L_rank + L_ft` with gap weights.
+    /// PanGu-Coder2's objective: `L_rank + L_ft`, unweighted hinge summed over the pairs,
+    /// token-sum cross-entropy.
     pub const RRTF: LossConfig = LossConfig {
-        term: RankTerm::Hinge { gap_weighted: true },
+        term: RankTerm::Hinge {
+            gap_weighted: false,
+        },
         rank_weight: 1.0,
         sft_weight: 1.0,
+        pair_reduction: PairReduction::Sum,
+        sft_normalize: SftNormalize::Sum,
     };
 
     /// From the `[training]` section.
     pub fn from_training(t: &rrtf_config::Training) -> Result<Self> {
         let term = match t.objective {
-            Objective::Rrtf => RankTerm::Hinge { gap_weighted: true },
-            Objective::Rrhf => RankTerm::Hinge {
-                gap_weighted: false,
+            Objective::Rrtf | Objective::Rrhf => RankTerm::Hinge {
+                gap_weighted: t.rank_weighting == RankWeighting::Gap,
             },
-            Objective::Dpo => RankTerm::Dpo { beta: t.dpo_beta },
+            Objective::Dpo => RankTerm::Dpo {
+                beta: t.dpo_beta,
+                loss: t.dpo_loss,
+                label_smoothing: t.dpo_label_smoothing,
+            },
         };
+        let sft_normalize = t.sft_normalize.unwrap_or(match t.objective {
+            Objective::Dpo => SftNormalize::Mean,
+            Objective::Rrtf | Objective::Rrhf => SftNormalize::Sum,
+        });
         Ok(LossConfig {
             term,
             rank_weight: t.rank_weight,
             sft_weight: t.sft_weight,
+            pair_reduction: t.pair_reduction,
+            sft_normalize,
         })
     }
 
@@ -90,49 +135,13 @@ pub struct BatchLoss {
     /// `[g]` per group.
     pub sft: Tensor<1>,
     /// `[n]` per response, groups concatenated in order: the length-normalised log-prob
-    /// (hinge objectives) or DPO's implicit reward `β (s − s^ref)` (DPO). Preference accuracy
+    /// (hinge objectives) or the implicit reward `β (s − s^ref)` (DPO). Preference accuracy
     /// compares these over `pairs`.
     pub p: Tensor<1>,
-    /// Ordered pairs `(better, worse)` as indices into `p` (ties excluded): every ordered pair
-    /// (hinge) or each group's best-vs-worst pair (DPO).
+    /// The groups' pairs `(better, worse)` as indices into `p`.
     pub pairs: Vec<(usize, usize)>,
     /// Response tokens in the batch.
     pub tokens: usize,
-}
-
-/// Ordered pairs of one group: `(i, j, r_i − r_j)` for every `r_i > r_j`.
-pub fn ordered_pairs(scores: &[f64]) -> Vec<(usize, usize, f64)> {
-    let mut out = Vec::new();
-    for (i, &ri) in scores.iter().enumerate() {
-        for (j, &rj) in scores.iter().enumerate() {
-            if ri > rj {
-                out.push((i, j, ri - rj));
-            }
-        }
-    }
-    out
-}
-
-/// Index of the best response: the first of the highest scores.
-pub fn best_index(scores: &[f64]) -> usize {
-    let mut best = 0;
-    for (i, &s) in scores.iter().enumerate() {
-        if s > scores[best] {
-            best = i;
-        }
-    }
-    best
-}
-
-/// Index of the worst response: the first of the lowest scores.
-pub fn worst_index(scores: &[f64]) -> usize {
-    let mut worst = 0;
-    for (i, &s) in scores.iter().enumerate() {
-        if s < scores[worst] {
-            worst = i;
-        }
-    }
-    worst
 }
 
 /// Compute [`BatchLoss`] for `groups` in one padded forward pass (hinge objectives; DPO needs
@@ -159,6 +168,71 @@ pub fn reference_logprobs(
     to_vec(sequence_logprobs(model, &batch))
 }
 
+/// The batch's pairs as flat indices, with each pair's weight (gap or 1, divided by the group's
+/// pair count under `pair_reduction = "mean"`) and owning group.
+struct FlatPairs {
+    hi: Vec<i64>,
+    lo: Vec<i64>,
+    weight: Vec<f32>,
+    owner: Vec<usize>,
+    flat: Vec<(usize, usize)>,
+}
+
+fn flat_pairs(groups: &[EncodedGroup], gap_weighted: bool, reduction: PairReduction) -> FlatPairs {
+    let mut f = FlatPairs {
+        hi: Vec::new(),
+        lo: Vec::new(),
+        weight: Vec::new(),
+        owner: Vec::new(),
+        flat: Vec::new(),
+    };
+    let mut offset = 0;
+    for (k, grp) in groups.iter().enumerate() {
+        let scale = match reduction {
+            PairReduction::Sum => 1.0,
+            PairReduction::Mean => 1.0 / grp.pairs.len().max(1) as f64,
+        };
+        for &(i, j) in &grp.pairs {
+            let gap = if gap_weighted {
+                (grp.scores[i] - grp.scores[j]).abs()
+            } else {
+                1.0
+            };
+            f.hi.push((offset + i) as i64);
+            f.lo.push((offset + j) as i64);
+            f.weight.push((gap * scale) as f32);
+            f.owner.push(k);
+            f.flat.push((offset + i, offset + j));
+        }
+        offset += grp.responses.len();
+    }
+    f
+}
+
+impl FlatPairs {
+    /// `[g]`: each group's weighted sum of the pair terms `[np]` (a `[g, np]` 0/1 matmul).
+    fn per_group(&self, terms: Tensor<1>, g: usize, device: &Device) -> Tensor<1> {
+        let np = self.hi.len();
+        let weights = Tensor::<1>::from_data(TensorData::new(self.weight.clone(), [np]), device);
+        let mut onehot = vec![0.0f32; g * np];
+        for (col, &k) in self.owner.iter().enumerate() {
+            onehot[k * np + col] = 1.0;
+        }
+        let m = Tensor::<2>::from_data(TensorData::new(onehot, [g, np]), device);
+        m.matmul((terms * weights).reshape([np, 1])).reshape([g])
+    }
+
+    /// (better, worse) values of `v` at the pairs.
+    fn select(&self, v: &Tensor<1>, device: &Device) -> (Tensor<1>, Tensor<1>) {
+        let np = self.hi.len();
+        let idx = |v: Vec<i64>| Tensor::<1, Int>::from_data(TensorData::new(v, [np]), device);
+        (
+            v.clone().select(0, idx(self.hi.clone())),
+            v.clone().select(0, idx(self.lo.clone())),
+        )
+    }
+}
+
 /// [`batch_loss`] with a frozen reference model for DPO (ignored by the hinge objectives).
 pub fn batch_loss_with_reference(
     model: &GptBigCode,
@@ -175,71 +249,84 @@ pub fn batch_loss_with_reference(
     let batch = Batch::new(&pairs, pad_id, model.n_positions(), &device)?;
     let n = pairs.len();
     let g = groups.len();
+    let tokens = batch.response_lens.iter().sum();
     let seq = sequence_logprobs(model, &batch); // [n]
+    let lens: Vec<f32> = batch.response_lens.iter().map(|&l| l as f32).collect();
+    let lens = Tensor::<1>::from_data(TensorData::new(lens, [n]), &device);
     let best: Vec<i64> = {
         let mut offset = 0;
         groups
             .iter()
             .map(|grp| {
-                let b = offset + best_index(&grp.scores);
+                let b = offset + grp.best;
                 offset += grp.responses.len();
                 b as i64
             })
             .collect()
     };
     let best = Tensor::<1, Int>::from_data(TensorData::new(best, [g]), &device);
-    let sft = seq.clone().select(0, best).neg();
-    if let RankTerm::Dpo { beta } = cfg.term {
-        let Some(reference) = reference else {
-            return Err(TrainError::input(
-                "objective",
-                "DPO needs a reference model (the trainer passes the base model)",
-            ));
-        };
-        let ref_seq = reference_logprobs(reference, groups, pad_id)?;
-        let ref_seq = Tensor::<1>::from_data(TensorData::new(ref_seq, [n]), &device);
-        let reward = (seq - ref_seq).mul_scalar(beta); // [n]
-        return Ok(dpo_terms(
-            groups,
-            reward,
-            sft,
-            cfg,
-            batch.response_lens.iter().sum(),
-        ));
-    }
+    let sft = seq.clone().select(0, best.clone()).neg();
+    let sft = match cfg.sft_normalize {
+        SftNormalize::Sum => sft,
+        SftNormalize::Mean => sft / lens.clone().select(0, best),
+    };
     let gap_weighted = matches!(cfg.term, RankTerm::Hinge { gap_weighted: true });
-    let lens: Vec<f32> = batch.response_lens.iter().map(|&l| l as f32).collect();
-    let p = seq / Tensor::<1>::from_data(TensorData::new(lens, [n]), &device);
-
-    // Pairs as flat indices into `p`.
-    let (mut hi, mut lo, mut w, mut owner) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let mut flat_pairs = Vec::new();
-    let mut offset = 0;
-    for (k, grp) in groups.iter().enumerate() {
-        for (i, j, gap) in ordered_pairs(&grp.scores) {
-            hi.push((offset + i) as i64);
-            lo.push((offset + j) as i64);
-            w.push(if gap_weighted { gap as f32 } else { 1.0 });
-            owner.push(k);
-            flat_pairs.push((offset + i, offset + j));
+    let fp = flat_pairs(groups, gap_weighted, cfg.pair_reduction);
+    let (p, rank) = match cfg.term {
+        RankTerm::Hinge { .. } => {
+            let p = seq / lens;
+            let rank = if fp.hi.is_empty() {
+                Tensor::<1>::zeros([g], &device)
+            } else {
+                let (better, worse) = fp.select(&p, &device);
+                fp.per_group(relu(worse - better), g, &device)
+            };
+            (p, rank)
         }
-        offset += grp.responses.len();
-    }
-
-    let rank = if hi.is_empty() {
-        Tensor::<1>::zeros([g], &device)
-    } else {
-        let np = hi.len();
-        let idx = |v: Vec<i64>| Tensor::<1, Int>::from_data(TensorData::new(v, [np]), &device);
-        let weights = Tensor::<1>::from_data(TensorData::new(w, [np]), &device);
-        let terms = relu(p.clone().select(0, idx(lo)) - p.clone().select(0, idx(hi))) * weights;
-        // Sum the pair terms into their groups with a [g, np] 0/1 matrix.
-        let mut onehot = vec![0.0f32; g * np];
-        for (col, &k) in owner.iter().enumerate() {
-            onehot[k * np + col] = 1.0;
+        RankTerm::Dpo {
+            beta,
+            loss,
+            label_smoothing,
+        } => {
+            let Some(reference) = reference else {
+                return Err(TrainError::input(
+                    "objective",
+                    "DPO needs a reference model (the trainer passes the base model)",
+                ));
+            };
+            let ref_seq = reference_logprobs(reference, groups, pad_id)?;
+            let ref_seq = Tensor::<1>::from_data(TensorData::new(ref_seq, [n]), &device);
+            // IPO compares length-normalised log-probs (as TRL does for loss_type="ipo").
+            let ratio = match loss {
+                DpoLoss::Sigmoid => seq - ref_seq,
+                DpoLoss::Ipo => (seq - ref_seq) / lens,
+            };
+            let reward = ratio.mul_scalar(beta); // [n]
+            let rank = if fp.hi.is_empty() {
+                Tensor::<1>::zeros([g], &device)
+            } else {
+                let (better, worse) = fp.select(&reward, &device);
+                let margin = better - worse; // β h
+                let terms = match loss {
+                    // TRL: −logσ(βh)(1 − ε) − logσ(−βh) ε.
+                    DpoLoss::Sigmoid => {
+                        let t = softplus(margin.clone().neg()).mul_scalar(1.0 - label_smoothing);
+                        if label_smoothing > 0.0 {
+                            t + softplus(margin).mul_scalar(label_smoothing)
+                        } else {
+                            t
+                        }
+                    }
+                    // TRL: (h − 1/(2β))².
+                    DpoLoss::Ipo => {
+                        let d = margin.div_scalar(beta).sub_scalar(1.0 / (2.0 * beta));
+                        d.clone() * d
+                    }
+                };
+                fp.per_group(terms, g, &device)
+            };
+            (reward, rank)
         }
-        let m = Tensor::<2>::from_data(TensorData::new(onehot, [g, np]), &device);
-        m.matmul(terms.reshape([np, 1])).reshape([g])
     };
     let per_group =
         rank.clone().mul_scalar(cfg.rank_weight) + sft.clone().mul_scalar(cfg.sft_weight);
@@ -248,59 +335,20 @@ pub fn batch_loss_with_reference(
         rank,
         sft,
         p,
-        pairs: flat_pairs,
-        tokens: batch.response_lens.iter().sum(),
+        pairs: fp.flat,
+        tokens,
     })
 }
 
-/// The DPO term of each group's best-vs-worst pair from the implicit rewards `[n]`.
-fn dpo_terms(
-    groups: &[EncodedGroup],
-    reward: Tensor<1>,
-    sft: Tensor<1>,
-    cfg: &LossConfig,
-    tokens: usize,
-) -> BatchLoss {
-    let device = reward.device();
-    let g = groups.len();
-    let (mut hi, mut lo, mut has) = (Vec::with_capacity(g), Vec::with_capacity(g), Vec::new());
-    let mut flat_pairs = Vec::new();
-    let mut offset = 0;
-    for grp in groups {
-        let (b, w) = (best_index(&grp.scores), worst_index(&grp.scores));
-        // Without a strictly ordered pair the group has no DPO term (index 0 − 0, masked).
-        let ordered = grp.scores[b] > grp.scores[w];
-        hi.push((offset + b) as i64);
-        lo.push((offset + w) as i64);
-        has.push(if ordered { 1.0f32 } else { 0.0 });
-        if ordered {
-            flat_pairs.push((offset + b, offset + w));
-        }
-        offset += grp.responses.len();
-    }
-    let idx = |v: Vec<i64>| Tensor::<1, Int>::from_data(TensorData::new(v, [g]), &device);
-    let margin = reward.clone().select(0, idx(hi)) - reward.clone().select(0, idx(lo));
-    // −log σ(m) = softplus(−m), valued as max(−m, 0) + log(1 + e^{−|m|}) (stable for any m)
-    // but differentiated as the smooth −σ(−m): the max and |m| have kinks at m = 0, exactly
-    // where every margin starts (policy = reference), and their zero subgradients there would
-    // leave the first step, and so every later one, without a gradient.
-    let neg = margin.clone().neg();
-    let value = (relu(neg.clone()) + neg.clone().abs().neg().exp().add_scalar(1.0).log()).detach();
-    let slope = burn::tensor::activation::sigmoid(neg.detach()).neg();
-    let linear = margin * slope;
-    let softplus = value + linear.clone() - linear.detach();
-    let mask = Tensor::<1>::from_data(TensorData::new(has, [g]), &device);
-    let rank = softplus * mask;
-    let per_group =
-        rank.clone().mul_scalar(cfg.rank_weight) + sft.clone().mul_scalar(cfg.sft_weight);
-    BatchLoss {
-        loss: per_group.mean(),
-        rank,
-        sft,
-        p: reward,
-        pairs: flat_pairs,
-        tokens,
-    }
+/// `log(1 + e^x)`, valued as `max(x, 0) + log(1 + e^{−|x|})` (stable for any x) but
+/// differentiated as the smooth `σ(x)`: the max and |x| have kinks at x = 0, exactly where
+/// every DPO margin starts (policy = reference), and their zero subgradients there would leave
+/// the first step, and so every later one, without a gradient.
+fn softplus(x: Tensor<1>) -> Tensor<1> {
+    let value = (relu(x.clone()) + x.clone().abs().neg().exp().add_scalar(1.0).log()).detach();
+    let slope = sigmoid(x.clone().detach());
+    let linear = x * slope;
+    value + linear.clone() - linear.detach()
 }
 
 /// Read a 1-D tensor back to the host.
@@ -311,12 +359,74 @@ pub fn to_vec(t: Tensor<1>) -> Result<Vec<f32>> {
         .map_err(|e| TrainError::Backend(format!("{e:?}")))
 }
 
-/// Share of ordered pairs whose better response has the higher `p` (strictly); `None` when
-/// there are no ordered pairs.
-pub fn preference_accuracy(p: &[f32], pairs: &[(usize, usize)]) -> Option<f64> {
-    if pairs.is_empty() {
-        return None;
+/// How a model's values order a set of pairs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct PairCounts {
+    /// `p_better > p_worse`.
+    pub right: usize,
+    /// `p_better < p_worse`.
+    pub wrong: usize,
+    /// `p_better == p_worse`: neither right nor wrong.
+    pub ties: usize,
+}
+
+impl std::ops::AddAssign for PairCounts {
+    fn add_assign(&mut self, o: PairCounts) {
+        self.right += o.right;
+        self.wrong += o.wrong;
+        self.ties += o.ties;
     }
-    let right = pairs.iter().filter(|&&(i, j)| p[i] > p[j]).count();
-    Some(right as f64 / pairs.len() as f64)
+}
+
+impl PairCounts {
+    /// Right over (right + wrong): ties count for neither; `None` when every pair tied or
+    /// there were none.
+    pub fn accuracy(&self) -> Option<f64> {
+        let decided = self.right + self.wrong;
+        (decided > 0).then(|| self.right as f64 / decided as f64)
+    }
+}
+
+/// Count the pairs `p` orders right, wrong, or not at all (equal values).
+pub fn pair_counts(p: &[f32], pairs: &[(usize, usize)]) -> PairCounts {
+    let mut c = PairCounts::default();
+    for &(i, j) in pairs {
+        if p[i] > p[j] {
+            c.right += 1;
+        } else if p[i] < p[j] {
+            c.wrong += 1;
+        } else {
+            c.ties += 1;
+        }
+    }
+    c
+}
+
+/// Share of pairs whose better response has the higher `p`, ties counting for neither side;
+/// `None` without a pair that is not a tie.
+pub fn preference_accuracy(p: &[f32], pairs: &[(usize, usize)]) -> Option<f64> {
+    pair_counts(p, pairs).accuracy()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 15 point 3: a tie is neither right nor wrong, and is counted.
+    #[test]
+    fn ties_count_for_neither_side() {
+        let p = [1.0, 1.0, 0.0, 2.0];
+        let pairs = [(0, 1), (0, 2), (2, 3)];
+        assert_eq!(
+            pair_counts(&p, &pairs),
+            PairCounts {
+                right: 1,
+                wrong: 1,
+                ties: 1
+            }
+        );
+        assert_eq!(preference_accuracy(&p, &pairs), Some(0.5));
+        assert_eq!(preference_accuracy(&p, &[(0, 1)]), None, "only a tie");
+        assert_eq!(preference_accuracy(&p, &[(0, 1), (0, 2)]), Some(1.0));
+    }
 }

@@ -13,6 +13,13 @@
 //! Loss scaling: each micro-batch's loss is the mean over its groups, divided by `grad_accum`,
 //! so a step's gradient is that of the mean over its micro-batches.
 //!
+//! Checkpoints are written atomically: into `.step-N.tmp/` (each file fsynced, then the
+//! directory), renamed to `step-N/`, and the parent directory fsynced, so a kill during a save
+//! leaves either the whole checkpoint or none (plus a temporary directory that the next save
+//! removes and nothing takes for a checkpoint). `state.json` is written last and records the
+//! size of `model.bpk` and `optim.bpk`; [`checkpoint_problem`] checks a directory against it
+//! and [`latest_checkpoint`] returns the newest complete one.
+//!
 //! LoRA (`[training] lora`): the adapters are attached when the run is created, after seeding
 //! the device with the run's seed (so `A` is reproducible); a resume attaches them the same way
 //! and then loads the saved factors. DPO's reference is the base model as given to
@@ -32,7 +39,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::EncodedGroup;
 use crate::error::{Result, TrainError};
 use crate::lora;
-use crate::loss::{LossConfig, batch_loss_with_reference, preference_accuracy, to_vec};
+use crate::loss::{LossConfig, PairCounts, batch_loss_with_reference, pair_counts, to_vec};
 use crate::optim::{adamw, clip_global_norm, lr_at};
 
 /// Where a run is in its data and schedule: everything a resume needs besides the tensors.
@@ -61,8 +68,13 @@ pub struct StepMetrics {
     pub grad_norm: f64,
     pub tokens: usize,
     pub tokens_per_s: f64,
-    /// Share of ordered pairs in the step with `p_better > p_worse`; None without pairs.
+    /// Share of the step's pairs with `p_better > p_worse` among those not tied; None when
+    /// there is no such pair.
     pub preference_accuracy: Option<f64>,
+    /// The step's pairs with `p_better == p_worse` (neither right nor wrong).
+    pub preference_ties: usize,
+    /// The step's pairs.
+    pub pairs: usize,
 }
 
 /// Mean loss terms and preference accuracy on a set of groups (no gradients).
@@ -73,7 +85,11 @@ pub struct EvalMetrics {
     pub loss: f64,
     pub rank_loss: f64,
     pub sft_loss: f64,
+    /// Right over right + wrong; ties count for neither.
     pub preference_accuracy: Option<f64>,
+    /// Pairs with equal values (neither right nor wrong).
+    pub preference_ties: usize,
+    pub pairs: usize,
 }
 
 /// A trainer over in-memory groups. `model` must live on an autodiff device.
@@ -110,6 +126,12 @@ fn data_hash(groups: &[EncodedGroup]) -> u64 {
             eat(u64::MAX);
             r.iter().for_each(|&i| eat(i as u64));
             eat(s.to_bits());
+        }
+        eat(u64::MAX - 1);
+        eat(g.best as u64);
+        for &(i, j) in &g.pairs {
+            eat(i as u64);
+            eat(j as u64);
         }
     }
     h
@@ -172,14 +194,7 @@ impl Trainer {
             path: dir.to_owned(),
             message: m,
         };
-        let state_path = dir.join("state.json");
-        let text = std::fs::read_to_string(&state_path).map_err(|e| {
-            ck(format!(
-                "cannot read state.json ({e}): pass a step-N directory of a run"
-            ))
-        })?;
-        let state: TrainState =
-            serde_json::from_str(&text).map_err(|e| ck(format!("state.json: {e}")))?;
+        let state = read_checkpoint(dir).map_err(ck)?;
         let mut t = Self::new(model, cfg, train, pad_id, state.seed)?;
         if state.data_hash != t.state.data_hash {
             return Err(ck(
@@ -205,19 +220,41 @@ impl Trainer {
         Ok(t)
     }
 
-    /// Write `dir/step-N/` (model.bpk, optim.bpk, state.json) and return its path.
+    /// Write `dir/step-N/` (model.bpk, optim.bpk, state.json) atomically (module doc) and
+    /// return its path.
     pub fn save_checkpoint(&self, dir: &Path) -> Result<PathBuf> {
-        let out = dir.join(format!("step-{}", self.state.step));
-        std::fs::create_dir_all(&out).map_err(|e| TrainError::io(&out, e))?;
-        let be = |e| TrainError::Backend(format!("saving {}: {e:?}", out.display()));
+        let name = format!("step-{}", self.state.step);
+        let out = dir.join(&name);
+        std::fs::create_dir_all(dir).map_err(|e| TrainError::io(dir, e))?;
+        remove_temporaries(dir)?;
+        let tmp = dir.join(format!(".{name}{TMP_SUFFIX}"));
+        std::fs::create_dir_all(&tmp).map_err(|e| TrainError::io(&tmp, e))?;
+        let be = |e| TrainError::Backend(format!("saving {}: {e:?}", tmp.display()));
         self.model
             .clone()
-            .save_file(out.join("model.bpk"))
+            .save_file(tmp.join(MODEL_FILE))
             .map_err(be)?;
-        self.optim.save(out.join("optim.bpk")).map_err(be)?;
-        let state = serde_json::to_string_pretty(&self.state).expect("state serializes");
-        let path = out.join("state.json");
-        std::fs::write(&path, state + "\n").map_err(|e| TrainError::io(&path, e))?;
+        self.optim.save(tmp.join(OPTIM_FILE)).map_err(be)?;
+        let mut files = std::collections::BTreeMap::new();
+        for f in [MODEL_FILE, OPTIM_FILE] {
+            let path = tmp.join(f);
+            files.insert(f.to_owned(), fsync_file(&path)?);
+        }
+        let saved = SavedState {
+            state: self.state.clone(),
+            files,
+        };
+        let text = serde_json::to_string_pretty(&saved).expect("state serializes") + "\n";
+        let path = tmp.join(STATE_FILE);
+        std::fs::write(&path, text).map_err(|e| TrainError::io(&path, e))?;
+        fsync_file(&path)?;
+        fsync_dir(&tmp)?;
+        if out.exists() {
+            // The same step saved again (a resumed run's first checkpoint): replace it whole.
+            std::fs::remove_dir_all(&out).map_err(|e| TrainError::io(&out, e))?;
+        }
+        std::fs::rename(&tmp, &out).map_err(|e| TrainError::io(&out, e))?;
+        fsync_dir(dir)?;
         Ok(out)
     }
 
@@ -255,7 +292,7 @@ impl Trainer {
         let accum = self.cfg.grad_accum.max(1) as usize;
         let mut acc = GradientsAccumulator::<GptBigCode>::new();
         let (mut loss, mut rank, mut sft, mut tokens) = (0.0, 0.0, 0.0, 0);
-        let (mut right, mut pairs) = (0usize, 0usize);
+        let (mut counts, mut pairs) = (PairCounts::default(), 0usize);
         for _ in 0..accum {
             let groups = self.next_groups(self.cfg.batch_size.max(1) as usize);
             let out = batch_loss_with_reference(
@@ -270,7 +307,7 @@ impl Trainer {
             sft += sum(out.sft.clone())? / g / accum as f64;
             let p = to_vec(out.p.clone())?;
             pairs += out.pairs.len();
-            right += out.pairs.iter().filter(|&&(i, j)| p[i] > p[j]).count();
+            counts += pair_counts(&p, &out.pairs);
             tokens += out.tokens;
             let scaled = out.loss.div_scalar(accum as f64);
             loss += scaled.clone().into_scalar::<f32>() as f64;
@@ -292,7 +329,9 @@ impl Trainer {
             grad_norm,
             tokens,
             tokens_per_s: tokens as f64 / start.elapsed().as_secs_f64().max(1e-9),
-            preference_accuracy: (pairs > 0).then(|| right as f64 / pairs as f64),
+            preference_accuracy: counts.accuracy(),
+            preference_ties: counts.ties,
+            pairs,
         })
     }
 
@@ -336,7 +375,8 @@ fn sum(t: burn::tensor::Tensor<1>) -> Result<f64> {
     Ok(to_vec(t)?.iter().map(|&x| x as f64).sum())
 }
 
-/// Mean loss terms over `groups` and preference accuracy over all their ordered pairs.
+/// Mean loss terms over `groups` and preference accuracy over all their pairs (ties counted
+/// apart).
 pub fn evaluate(
     model: &GptBigCode,
     reference: Option<&GptBigCode>,
@@ -347,16 +387,14 @@ pub fn evaluate(
     step: u64,
 ) -> Result<EvalMetrics> {
     let (mut l, mut r, mut s) = (0.0, 0.0, 0.0);
-    let (mut right, mut pairs) = (0.0, 0usize);
+    let (mut counts, mut pairs) = (PairCounts::default(), 0usize);
     for chunk in groups.chunks(batch_size.max(1)) {
         let out = batch_loss_with_reference(model, reference, chunk, loss, pad_id)?;
         l += out.loss.clone().into_scalar::<f32>() as f64 * chunk.len() as f64;
         r += sum(out.rank.clone())?;
         s += sum(out.sft.clone())?;
-        if let Some(a) = preference_accuracy(&to_vec(out.p.clone())?, &out.pairs) {
-            right += a * out.pairs.len() as f64;
-            pairs += out.pairs.len();
-        }
+        counts += pair_counts(&to_vec(out.p.clone())?, &out.pairs);
+        pairs += out.pairs.len();
     }
     let n = groups.len().max(1) as f64;
     Ok(EvalMetrics {
@@ -365,8 +403,98 @@ pub fn evaluate(
         loss: l / n,
         rank_loss: r / n,
         sft_loss: s / n,
-        preference_accuracy: (pairs > 0).then(|| right / pairs as f64),
+        preference_accuracy: counts.accuracy(),
+        preference_ties: counts.ties,
+        pairs,
     })
+}
+
+const MODEL_FILE: &str = "model.bpk";
+const OPTIM_FILE: &str = "optim.bpk";
+const STATE_FILE: &str = "state.json";
+const TMP_SUFFIX: &str = ".tmp";
+
+/// `state.json`: the run's state and the size of each tensor file written before it.
+#[derive(Debug, Serialize, Deserialize)]
+struct SavedState {
+    #[serde(flatten)]
+    state: TrainState,
+    /// File name -> bytes. Absent in checkpoints of older versions (then only presence is
+    /// checked).
+    #[serde(default)]
+    files: std::collections::BTreeMap<String, u64>,
+}
+
+/// fsync a file; returns its size.
+fn fsync_file(path: &Path) -> Result<u64> {
+    let f = std::fs::File::open(path).map_err(|e| TrainError::io(path, e))?;
+    f.sync_all().map_err(|e| TrainError::io(path, e))?;
+    Ok(f.metadata().map_err(|e| TrainError::io(path, e))?.len())
+}
+
+/// fsync a directory (its entries: a created or renamed file survives a crash).
+fn fsync_dir(path: &Path) -> Result<()> {
+    std::fs::File::open(path)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| TrainError::io(path, e))
+}
+
+/// Remove `.step-N.tmp` directories left by a save that was killed.
+fn remove_temporaries(dir: &Path) -> Result<()> {
+    let entries = std::fs::read_dir(dir).map_err(|e| TrainError::io(dir, e))?;
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with(".step-") && name.ends_with(TMP_SUFFIX) {
+            std::fs::remove_dir_all(e.path()).map_err(|err| TrainError::io(&e.path(), err))?;
+        }
+    }
+    Ok(())
+}
+
+/// The state of the checkpoint in `dir`, or what makes it incomplete: `state.json` missing or
+/// unreadable, a tensor file missing or not of the size `state.json` recorded.
+fn read_checkpoint(dir: &Path) -> std::result::Result<TrainState, String> {
+    let text = std::fs::read_to_string(dir.join(STATE_FILE)).map_err(|e| {
+        format!("cannot read {STATE_FILE} ({e}): pass a complete step-N directory of a run")
+    })?;
+    let saved: SavedState = serde_json::from_str(&text).map_err(|e| {
+        format!("{STATE_FILE} is not a complete run state ({e}): resume from an earlier step-N")
+    })?;
+    for f in [MODEL_FILE, OPTIM_FILE] {
+        let len = std::fs::metadata(dir.join(f))
+            .map_err(|e| format!("{f}: {e}: resume from an earlier step-N"))?
+            .len();
+        if let Some(&want) = saved.files.get(f)
+            && want != len
+        {
+            return Err(format!(
+                "{f} has {len} bytes, {STATE_FILE} recorded {want}: the file is damaged; \
+                 resume from an earlier step-N"
+            ));
+        }
+    }
+    Ok(saved.state)
+}
+
+/// Why the checkpoint in `dir` cannot be resumed from, or `None` when it is complete.
+pub fn checkpoint_problem(dir: &Path) -> Option<String> {
+    read_checkpoint(dir).err()
+}
+
+/// `checkpoints/step-N` with the largest N that is complete ([`checkpoint_problem`]); partial
+/// saves and damaged checkpoints are skipped.
+pub fn latest_checkpoint(checkpoints: &Path) -> Option<PathBuf> {
+    std::fs::read_dir(checkpoints)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let step: u64 = name.strip_prefix("step-")?.parse().ok()?;
+            Some((step, e.path()))
+        })
+        .filter(|(_, p)| checkpoint_problem(p).is_none())
+        .max_by_key(|(step, _)| *step)
+        .map(|(_, p)| p)
 }
 
 /// Appends JSON lines to a metrics file.

@@ -5,7 +5,7 @@
 use burn::module::Module;
 use rrtf_config::{Schedule, Training};
 use rrtf_model::{Checkpoint, Device, weights};
-use rrtf_train::{EncodedGroup, Group, Trainer, encode_groups, split};
+use rrtf_train::{EncodedGroup, Group, Templates, Trainer, encode_groups, split};
 
 /// Prompts differ by a task number; the best answer uses it, the others are the same weak
 /// answers everywhere. Sizes vary (2 or 3 responses) and the best is not always listed first.
@@ -13,11 +13,11 @@ fn synthetic(n: usize) -> Vec<Group> {
     (0..n)
         .map(|k| {
             let good = format!("    return x + {k}\n");
-            let mut g = Group {
-                prompt: format!("# add {k} to x\ndef f(x):\n"),
-                responses: vec![good, "    print(x)\n".into(), "    pass\n".into()],
-                scores: vec![1.0, -0.3, -1.0],
-            };
+            let mut g = Group::new(
+                format!("# add {k} to x\ndef f(x):\n"),
+                vec![good, "    print(x)\n".into(), "    pass\n".into()],
+                vec![1.0, -0.3, -1.0],
+            );
             if k % 3 == 0 {
                 g.responses.remove(1);
                 g.scores.remove(1);
@@ -34,7 +34,8 @@ fn synthetic(n: usize) -> Vec<Group> {
 fn setup(device: &Device, n: usize) -> (Checkpoint, Vec<EncodedGroup>, Vec<EncodedGroup>) {
     let tok = rrtf_model::fixtures_dir().join("tokenizer.json");
     let ckpt = Checkpoint::init("tiny-mqa", &tok, None, 3, device).unwrap();
-    let (enc, stats) = encode_groups(&synthetic(n), &ckpt.tokenizer, "{prompt}", 128).unwrap();
+    let (enc, stats) =
+        encode_groups(&synthetic(n), &ckpt.tokenizer, &Templates::verbatim(), 128).unwrap();
     assert_eq!(stats.groups, n);
     let (train, eval) = split(&enc, 0.25, 11);
     (ckpt, train, eval)
@@ -291,13 +292,18 @@ fn dpo_learns_the_held_out_preference_against_the_frozen_base() {
         ..config()
     };
     let mut t = Trainer::new(ckpt.model, cfg, train, eos, 5).unwrap();
-    // The policy is the reference at the start: every implicit reward is 0, DPO is log 2.
+    // The policy is the reference at the start: every implicit reward is 0, DPO is log 2 per
+    // pair (summed over each group's 1 or 3 pairs), and every pair is a tie: neither right nor
+    // wrong (issue 15 point 3), so there is no accuracy yet, only ties.
     let held_before = t.evaluate(&eval).unwrap();
+    let mean_pairs = held_before.pairs as f64 / held_before.groups as f64;
     assert!(
-        (held_before.rank_loss - std::f64::consts::LN_2).abs() < 1e-5,
+        (held_before.rank_loss - mean_pairs * std::f64::consts::LN_2).abs() < 1e-5,
         "{held_before:?}"
     );
-    assert_eq!(held_before.preference_accuracy, Some(0.0));
+    assert_eq!(held_before.preference_accuracy, None, "{held_before:?}");
+    assert_eq!(held_before.preference_ties, held_before.pairs);
+    assert!(held_before.pairs > 0);
     while !t.done() {
         let m = t.step().unwrap();
         assert!(m.loss.is_finite(), "{m:?}");
@@ -320,7 +326,7 @@ fn dpo_with_lora_gets_gradients_from_the_first_step() {
         false,
     )
     .unwrap();
-    let (enc, _) = encode_groups(&groups, &ckpt.tokenizer, "{prompt}", 128).unwrap();
+    let (enc, _) = encode_groups(&groups, &ckpt.tokenizer, &Templates::verbatim(), 128).unwrap();
     let eos = ckpt.tokenizer.eos_id();
     let cfg = Training {
         max_steps: Some(2),
@@ -340,4 +346,83 @@ fn dpo_with_lora_gets_gradients_from_the_first_step() {
         let m = t.step().unwrap();
         assert!(m.grad_norm > 0.0, "no gradient at step {}: {m:?}", m.step);
     }
+}
+
+/// Issue 16 item 6: a checkpoint appears whole or not at all. Saves leave no temporary behind;
+/// a temporary left by a killed save, a truncated tensor file or a half-written `state.json` is
+/// never taken for a checkpoint: the newest complete one is, and resuming from a damaged one
+/// fails naming the file instead of training from it.
+#[test]
+fn checkpoints_are_atomic_and_damaged_ones_are_skipped() {
+    use rrtf_train::{checkpoint_problem, latest_checkpoint};
+    let device = Device::flex().autodiff();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let (ckpt, train, _) = setup(&device, 12);
+    let eos = ckpt.tokenizer.eos_id();
+    let base = ckpt.model.clone();
+    let cfg = Training {
+        max_steps: Some(4),
+        batch_size: 3,
+        ..config()
+    };
+    let mut t = Trainer::new(ckpt.model, cfg.clone(), train.clone(), eos, 9).unwrap();
+    let names = || {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    t.step().unwrap();
+    t.save_checkpoint(dir).unwrap();
+    t.step().unwrap();
+    let step2 = t.save_checkpoint(dir).unwrap();
+    assert_eq!(names(), ["step-1", "step-2"]);
+    assert_eq!(latest_checkpoint(dir), Some(step2.clone()));
+    let copy = |to: &str| {
+        let to = dir.join(to);
+        std::fs::create_dir_all(&to).unwrap();
+        for f in ["model.bpk", "optim.bpk", "state.json"] {
+            std::fs::copy(step2.join(f), to.join(f)).unwrap();
+        }
+        to
+    };
+    // A save killed before its rename: a temporary directory, not a checkpoint.
+    copy(".step-3.tmp");
+    // A truncated tensor file (what a writer killed mid-file leaves).
+    let step5 = copy("step-5");
+    let model = std::fs::read(step5.join("model.bpk")).unwrap();
+    std::fs::write(step5.join("model.bpk"), &model[..model.len() / 2]).unwrap();
+    // A half-written state.json.
+    let step6 = copy("step-6");
+    let state = std::fs::read_to_string(step6.join("state.json")).unwrap();
+    std::fs::write(step6.join("state.json"), &state[..state.len() / 2]).unwrap();
+    assert_eq!(latest_checkpoint(dir), Some(step2.clone()));
+    let p5 = checkpoint_problem(&step5).unwrap();
+    assert!(p5.contains("model.bpk") && p5.contains("bytes"), "{p5}");
+    let p6 = checkpoint_problem(&step6).unwrap();
+    assert!(p6.contains("state.json"), "{p6}");
+    for damaged in [&step5, &step6] {
+        let err = Trainer::resume(damaged, base.clone(), cfg.clone(), train.clone(), eos)
+            .err()
+            .expect("a damaged checkpoint is refused")
+            .to_string();
+        assert!(err.contains("earlier step-N"), "{err}");
+    }
+    // The next save removes the temporary and is itself complete; resuming from it works.
+    t.step().unwrap();
+    let step3 = t.save_checkpoint(dir).unwrap();
+    assert!(
+        !names().iter().any(|n| n.ends_with(".tmp")),
+        "{:?}",
+        names()
+    );
+    assert!(checkpoint_problem(&step3).is_none());
+    std::fs::remove_dir_all(&step5).unwrap();
+    std::fs::remove_dir_all(&step6).unwrap();
+    assert_eq!(latest_checkpoint(dir), Some(step3.clone()));
+    let r = Trainer::resume(&step3, base, cfg, train, eos).unwrap();
+    assert_eq!(r.state, t.state);
 }

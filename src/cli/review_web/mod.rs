@@ -141,14 +141,31 @@ impl IntoResponse for WebError {
 
 type Page = Result<Html<String>, WebError>;
 
-/// Refuse non-loopback `Host`s while bound to loopback, and cross-origin POSTs.
+/// Refuse non-loopback `Host`s while bound to loopback (`rrtf_serve::host`, the guard
+/// `rrtf serve` uses too), and cross-origin POSTs. Every answer forbids framing
+/// (clickjacking: another site's page cannot show the review under a decoy and make the
+/// operator click its buttons).
 async fn guard(State(app): State<Shared>, req: Request, next: Next) -> Response {
+    let mut resp = check(&app, req, next).await;
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        header::HeaderValue::from_static("frame-ancestors 'none'"),
+    );
+    h.insert(
+        header::X_FRAME_OPTIONS,
+        header::HeaderValue::from_static("DENY"),
+    );
+    resp
+}
+
+async fn check(app: &App, req: Request, next: Next) -> Response {
     let headers = req.headers();
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or("");
-    if app.loopback && !is_loopback_host(host) {
+    if !rrtf_serve::host::host_allowed(app.loopback, Some(host)) {
         return refuse(
             StatusCode::MISDIRECTED_REQUEST,
             "this server answers only to a loopback host name",
@@ -165,16 +182,6 @@ async fn guard(State(app): State<Shared>, req: Request, next: Next) -> Response 
 
 fn refuse(status: StatusCode, why: &str) -> Response {
     (status, Html(pages::error(status.as_u16(), why))).into_response()
-}
-
-/// `127.0.0.1:8200`, `localhost`, `[::1]:8200`, any 127/8 address.
-fn is_loopback_host(host: &str) -> bool {
-    let name = match host.strip_prefix('[') {
-        Some(rest) => rest.split(']').next().unwrap_or(""),
-        None => host.rsplit_once(':').map_or(host, |(n, _)| n),
-    };
-    name.eq_ignore_ascii_case("localhost")
-        || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// A browser's POST says where it comes from (`Origin`, or `Sec-Fetch-Site`); it must be this
@@ -364,7 +371,7 @@ mod tests {
             ("10.0.0.1:8200", false),
             ("", false),
         ] {
-            assert_eq!(is_loopback_host(host), ok, "{host}");
+            assert_eq!(rrtf_serve::host::is_loopback_host(host), ok, "{host}");
         }
     }
 

@@ -19,7 +19,7 @@ td.num,th.num{text-align:right}pre{background:#f6f6f6;padding:6px;overflow:auto;
 white-space:pre;font-size:13px;margin:4px 0}
 .responses{display:grid;grid-auto-flow:column;grid-auto-columns:minmax(360px,1fr);gap:12px;
 overflow-x:auto;padding-bottom:8px}.response{border:1px solid #bbb;border-radius:6px;padding:8px}
-.response.excluded{opacity:.55;border-style:dashed}.response.pinned{border:2px solid #2e7d32}
+.response.excluded{opacity:.55;border-style:dashed}tr.excluded{opacity:.6}.response.pinned{border:2px solid #2e7d32}
 .badge{display:inline-block;padding:0 6px;border-radius:8px;color:#fff;font-size:12px}
 .facts td:first-child{color:#555}form.inline{display:inline}
 .filters label{margin-right:.8em}.notice{background:#fff3cd;padding:6px}
@@ -181,13 +181,17 @@ pub fn list(
             .iter()
             .map(|(o, n)| format!("{}×{n}", outcome_badge(o)))
             .collect();
-        let status = match &p.drop_reason {
+        let mut status = match &p.drop_reason {
             Some(r) => format!("dropped: {}", esc(r)),
             None => esc(&p.status),
         };
+        if p.excluded {
+            status = format!("<b class=\"excluded\">excluded by review</b> (ranker: {status})");
+        }
         let _ = write!(
             body,
-            "<tr class=\"prompt-row\" data-prompt=\"{id}\"><td class=\"num\"><a href=\"/prompts/{id}\">{id}</a></td><td><a href=\"/prompts/{id}\">{}</a></td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{:.3}</td><td class=\"num\">{:.3}</td><td>{status}</td><td>{}</td><td class=\"num\">{}</td></tr>",
+            "<tr class=\"prompt-row{}\" data-prompt=\"{id}\"><td class=\"num\"><a href=\"/prompts/{id}\">{id}</a></td><td><a href=\"/prompts/{id}\">{}</a></td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{:.3}</td><td class=\"num\">{:.3}</td><td>{status}</td><td>{}</td><td class=\"num\">{}</td></tr>",
+            if p.excluded { " excluded" } else { "" },
             esc(&p.source_id),
             p.round,
             p.responses,
@@ -474,6 +478,45 @@ pub fn prompt(reviewer: &str, d: &PromptDetail) -> String {
 #[cfg(test)]
 mod tests {
     use super::{ListQuery, list, url_value};
+
+    /// Issue 15 point 20: a prompt excluded by review says so in the prompt list.
+    #[test]
+    fn excluded_prompts_show_as_excluded() {
+        let row = |id: i64, excluded: bool| rrtf_store::PromptSummary {
+            prompt_id: id,
+            round: 0,
+            source: "he".into(),
+            source_id: format!("HumanEval/{id}"),
+            status: "kept".into(),
+            drop_reason: None,
+            responses: 2,
+            best: 1.1,
+            worst: -0.3,
+            outcomes: Default::default(),
+            teachers: vec![],
+            reviews: u8::from(excluded).into(),
+            flagged_tests: 0,
+            excluded,
+        };
+        let html = list(
+            "ana",
+            &ListQuery::default(),
+            &[0],
+            &[row(1, false), row(2, true)],
+            2,
+            1,
+            Some("0123456789abcdef"),
+        );
+        let rows: Vec<&str> = html.split("<tr class=\"prompt-row").skip(1).collect();
+        assert_eq!(rows.len(), 2, "{html}");
+        assert!(!rows[0].contains("excluded"), "{}", rows[0]);
+        assert!(
+            rows[1].starts_with(" excluded\"")
+                && rows[1].contains("excluded by review</b> (ranker: kept)"),
+            "{}",
+            rows[1]
+        );
+    }
 
     #[test]
     fn query_values_are_percent_encoded() {

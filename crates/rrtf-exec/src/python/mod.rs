@@ -15,10 +15,19 @@ use serde_json::json;
 
 use crate::error::ExecError;
 use crate::job::{ExecResult, Outcome};
+use crate::sandbox::cgroup::{CgroupLimits, WorkerCgroup};
+use crate::sandbox::landlock::{self, Access, RulesetSpec};
 use crate::sandbox::spawn::{Io, Sandboxed, SpawnSpec};
 use crate::sandbox::{Limits, Protections};
 
-pub(crate) const WORKER_SRC: &str = include_str!("worker.py");
+/// The worker program: four files concatenated (the plain-value wire format, the judge, the
+/// candidate server, the worker's main loop), run with `python3 -c`.
+pub(crate) const WORKER_SRC: &str = concat!(
+    include_str!("wire.py"),
+    include_str!("judge.py"),
+    include_str!("candidate.py"),
+    include_str!("worker.py")
+);
 /// Extra time the worker gets beyond a sample's limit before it is considered hung.
 const GRACE: Duration = Duration::from_secs(5);
 const MAX_FRAME: usize = 80 << 20;
@@ -32,8 +41,11 @@ pub struct WorkerConfig {
     pub sample_limits: Limits,
     pub output_limit_bytes: u64,
     pub scratch_mb: u32,
-    /// Host directories samples may read and execute from (the compile cache).
+    /// Host directories the worker may read and execute from (the compile cache). Samples
+    /// read none of it, but a judged run's candidate its own areas (`compiled::pair`).
     pub read_dirs: Vec<PathBuf>,
+    /// With cgroup v2: the directory to create the worker's cgroup in, and its limits.
+    pub cgroup: Option<(PathBuf, CgroupLimits)>,
 }
 
 /// One process of a program job, run as the sample uid.
@@ -92,13 +104,17 @@ pub struct PythonWorker {
     /// The host scratch directory when running without namespaces; removed on drop.
     scratch: Option<PathBuf>,
     protections: Protections,
-    stdin: std::fs::File,
+    /// `None` once closed (drop: the worker then stops its judge and exits by itself).
+    stdin: Option<std::fs::File>,
     stdout: std::fs::File,
     next_id: u64,
     /// Submitted Python samples, oldest first, with their limits.
     in_flight: VecDeque<(u64, Duration)>,
     /// When the oldest in-flight sample could have started (its deadline counts from here).
     busy_since: Instant,
+    /// The worker's cgroup (cgroup v2), removed after the worker; the OOM kills seen so far.
+    cgroup: Option<WorkerCgroup>,
+    oom_kills: u64,
 }
 
 #[derive(Deserialize)]
@@ -133,8 +149,35 @@ impl PythonWorker {
             .map_or("/tmp".to_string(), |d| d.to_string_lossy().into_owned());
         let (work, out) = (format!("{base}/work"), format!("{base}/out"));
         let l = &cfg.sample_limits;
+        // Each sample's own Landlock domain, nested in the worker's: read the system, write
+        // only its work directory and output file. Not the compile cache: it holds the judges'
+        // builds (the tests); a judged run's candidate gets its own areas of it on top of these
+        // rules (`pair_ruleset` in worker.py, with `read_masks`).
+        let sample_landlock = protections.landlock_abi.map(|abi| {
+            let mut rules: Vec<(String, Access)> = landlock::SYSTEM_RULES
+                .iter()
+                .map(|(p, a)| (p.to_string_lossy().into_owned(), *a))
+                .collect();
+            rules.push((work.clone(), Access::Full));
+            rules.push((out.clone(), Access::Device));
+            RulesetSpec::new(abi, &rules)
+        });
+        let read_masks = protections.landlock_abi.map(|abi| {
+            let r = RulesetSpec::new(abi, &[(String::new(), Access::ReadExec)]);
+            [r.rules[0].1, r.rules[0].2]
+        });
+        let cgroup = match &cfg.cgroup {
+            Some((parent, limits)) => {
+                static COUNT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+                let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let name = format!("rrtf-exec-{}-{n}", std::process::id());
+                Some(WorkerCgroup::create(parent, &name, *limits)?)
+            }
+            None => None,
+        };
         let config = json!({
             "uid": cfg.uid, "gid": cfg.gid, "work": work, "out": out,
+            "landlock": sample_landlock, "read_masks": read_masks,
             "output_limit": cfg.output_limit_bytes,
             "limits": {
                 "address_space_mb": l.address_space_mb, "processes": l.processes,
@@ -169,6 +212,7 @@ impl PythonWorker {
             scratch_mode: 0o755,
             scratch_mb: cfg.scratch_mb,
             init: false,
+            cgroup: cgroup.as_ref().map(|c| c.procs()).transpose()?,
             stdin: Io::Pipe,
             stdout: Io::Pipe,
             stderr: Io::Inherit,
@@ -186,11 +230,13 @@ impl PythonWorker {
             child,
             scratch,
             protections: protections.clone(),
-            stdin,
+            stdin: Some(stdin),
             stdout,
             next_id: 0,
             in_flight: VecDeque::new(),
             busy_since: Instant::now(),
+            cgroup,
+            oom_kills: 0,
         };
         let hello = w.read_frame(Instant::now() + Duration::from_secs(30))?;
         if hello.get("ready") != Some(&serde_json::Value::Bool(true)) {
@@ -199,20 +245,23 @@ impl PythonWorker {
         Ok(w)
     }
 
-    /// Queue one Python sample; the worker runs queued samples in order. Pipelining a second
+    /// Queue one Python sample; the worker runs queued samples in order. `prompt` is the
+    /// trusted prompt text, if any: when it is Python, the judge runs it (never the sample's
+    /// copy) so that the test can use its imports and helper functions. Pipelining a second
     /// sample while the first runs hides the round trip. Returns the worker's job id.
     pub fn submit(
         &mut self,
         code: &str,
         test: &str,
         entry_point: Option<&str>,
+        prompt: Option<&str>,
         timeout: Duration,
     ) -> Result<u64, ExecError> {
         self.next_id += 1;
         let id = self.next_id;
         let msg = json!({
             "id": id, "code": code, "test": test, "entry_point": entry_point,
-            "timeout": timeout.as_secs_f64(),
+            "prompt": prompt, "timeout": timeout.as_secs_f64(),
         });
         self.send(&msg)?;
         if self.in_flight.is_empty() {
@@ -329,6 +378,8 @@ impl PythonWorker {
         let mut data = (body.len() as u32).to_le_bytes().to_vec();
         data.extend_from_slice(&body);
         self.stdin
+            .as_mut()
+            .ok_or_else(|| ExecError::Worker("the worker's input is closed".into()))?
             .write_all(&data)
             .map_err(|e| ExecError::io("write to the worker", e))
     }
@@ -388,10 +439,31 @@ impl PythonWorker {
     pub fn protections(&self) -> &Protections {
         &self.protections
     }
+
+    /// Whether the kernel's OOM killer has killed a process in the worker's cgroup since the
+    /// last call (always false without a cgroup).
+    pub fn new_oom_kill(&mut self) -> bool {
+        let Some(cg) = &self.cgroup else {
+            return false;
+        };
+        let n = cg.oom_kills();
+        let new = n > self.oom_kills;
+        self.oom_kills = n;
+        new
+    }
 }
 
 impl Drop for PythonWorker {
     fn drop(&mut self) {
+        // An idle worker reads the end of its input, kills and reaps its judge, and exits;
+        // without a pid namespace nothing else would reap the judge. Then (or if it is busy)
+        // the kill.
+        self.stdin.take();
+        if self.in_flight.is_empty() {
+            let _ = self
+                .child
+                .wait_until(Some(Instant::now() + Duration::from_millis(500)));
+        }
         self.child.kill();
         if let Some(dir) = &self.scratch {
             let _ = std::fs::remove_dir_all(dir);

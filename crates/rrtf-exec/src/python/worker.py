@@ -1,28 +1,40 @@
-# rrtf-exec's warm Python worker. Started once per pool slot with `python3 -S -I -B -c <this>
-# <config json>`, already inside the sandbox (namespaces, read-only root, tmpfs /tmp, Landlock,
-# seccomp, empty environment), as pid 1 of its own pid namespace. It reads jobs from stdin and
-# writes results to stdout, both framed as a 4-byte little-endian length + JSON.
+# rrtf-exec worker, part 4 of 4: the warm Python worker. wire.py, judge.py, candidate.py and
+# this file are concatenated into one program, started once per pool slot with `python3 -S -I
+# -B -c <program> <config json>`, already inside the sandbox (namespaces, read-only root, tmpfs
+# /tmp, Landlock, seccomp, empty environment), as pid 1 of its own pid namespace. It reads jobs
+# from stdin and writes results to stdout, both framed as a 4-byte little-endian length + JSON.
 #
-# Per sample it forks a child that drops to the slot's non-root uid, applies rlimits, points
-# stdin at /dev/null and stdout/stderr at a size-limited file, runs the code and then each test
-# statement separately (per-test counts), and reports one framed message on a pipe. The worker
-# enforces the wall clock, then kills every other process of its namespace (kill(-1) as pid 1),
-# so nothing a sample started survives it. A missing, duplicated or malformed report is
-# `crashed`, never a pass. Without a pid namespace (not root) it is a child subreaper instead
-# and kills its descendants one by one.
+# Per Python sample it forks two processes:
+# - the *candidate*: its own Landlock domain nested in the worker's (writes only to the work
+#   directory and the output file; cannot signal, trace or reach abstract sockets outside it:
+#   `confine`), the slot's non-root uid (root mode), rlimits, `/dev/null` stdin, stdout/stderr
+#   to a size-limited file; it runs the sample's code and serves calls of the entry point over
+#   two pipes (candidate.py);
+# - the *judge*: a fork of this worker that the sample never touched (pristine builtins), in the
+#   worker's own Landlock domain (out of the candidate's), not dumpable (no /proc access to its
+#   memory or descriptors), without capabilities, its output to /dev/null; it runs the prompt's
+#   code, the test's preamble and each step of the test, calling the candidate through a proxy
+#   that moves plain values only (judge.py, wire.py), and reports one record per step on its
+#   own channel, which the candidate never holds.
+# The worker enforces the wall clock, then kills every process of its namespace but itself and
+# the judge (`kill_rest`), so nothing a sample started survives it, and builds the verdict from
+# the judge's records (counted checks: judge.py) and how the candidate ended. A missing or
+# malformed record stream is `crashed`, never a pass. Without a pid namespace (insecure mode)
+# it is a child subreaper instead and kills its descendants one by one. The worker (and so the
+# judge) is not dumpable, so a sample that shares its uid (user namespace, insecure mode)
+# cannot open their /proc entries.
 #
-# Program jobs (`"kind": "exec"`, the other languages) write files into the scratch directory
-# and run build/run steps the same way (forked, sandboxed, exec'd), returning raw exit statuses
-# and output for the Rust profile to judge.
-#
-# Known limit: tests run in the sample's own process, as in every in-process harness; a sample
-# that deliberately introspects the harness (frames, ctypes) can forge its own verdict. The
-# measures here (builtins captured before the sample runs, a per-sample nonce, exactly one
-# report, the parent's own test count) defeat the ordinary cheats.
+# Program jobs (`"kind": "exec"`) write files into the scratch directory and run build/run
+# steps the same way (forked, sandboxed, exec'd), returning raw exit statuses and output for
+# the Rust side to judge. Judged program jobs (`"kind": "pair"`, JavaScript, C++, Java, Go,
+# Rust: `run_pair`) build and run two processes wired by pipes, the candidate (the sample's
+# code and a call server, sandboxed like a Python candidate) and the judge (the test compiled
+# without the sample's code, out of the candidate's reach); see the section before main().
 
 import ast
 import builtins
 import ctypes
+import fcntl
 import gc
 import json
 import os
@@ -30,6 +42,7 @@ import resource
 import select
 import shutil
 import signal
+import stat
 import struct
 import sys
 import time
@@ -54,29 +67,19 @@ OUTPUT_LIMIT = CFG["output_limit"]
 PID1 = os.getpid() == 1
 LIBC = ctypes.CDLL(None, use_errno=True)
 PR_SET_CHILD_SUBREAPER = 36
-MAGIC = b"RRTF"
+RULESET = None  # the samples' Landlock ruleset (prepare_confine)
 
 
 def rlimits(timeout):
     return step_limits(CFG["limits"], timeout)
 
 
-def read_exact(fd, n):
-    buf = bytearray()
-    while len(buf) < n:
-        chunk = os.read(fd, n - len(buf))
-        if not chunk:
-            return None
-        buf += chunk
-    return bytes(buf)
-
-
 def recv():
-    head = read_exact(0, 4)
+    head = read_exact(CHAN_IN, 4)
     if head is None:
         return None
     (n,) = struct.unpack("<I", head)
-    body = read_exact(0, n)
+    body = read_exact(CHAN_IN, n)
     return None if body is None else json.loads(body)
 
 
@@ -84,335 +87,516 @@ def send(obj):
     data = json.dumps(obj).encode()
     data = struct.pack("<I", len(data)) + data
     while data:
-        data = data[os.write(1, data):]
+        data = data[os.write(CHAN_OUT, data):]
 
 
-def contains_assert(node):
-    return any(isinstance(n, ast.Assert) for n in ast.walk(node))
+PR_SET_DUMPABLE = 4
+PR_SET_PDEATHSIG = 1
 
 
-def is_check_call(stmt):
-    return (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)
-            and isinstance(stmt.value.func, ast.Name) and stmt.value.func.id == "check")
+def prepare_confine():
+    """The samples' Landlock ruleset (rules prepared by the executor: `RulesetSpec`), built
+    once: each sample then enters it with one syscall (`confine`). It reads the system
+    directories and the compile cache, and writes only WORK and OUTFILE, whose inodes the rules
+    hold: both are created once and emptied, never replaced. Returns its descriptor (kept high,
+    out of the way of the children's dup2s) or None without Landlock."""
+    spec = CFG.get("landlock")
+    if not spec:
+        return None
+    L = ctypes.c_long
+    create, add, _ = spec["syscalls"]
+    attr = struct.pack("<QQQ", *spec["attr"])[:spec["attr_size"]]
+    ruleset = LIBC.syscall(L(create), ctypes.c_char_p(attr), L(len(attr)), L(0))
+    if ruleset < 0:
+        raise OSError(ctypes.get_errno(), "landlock_create_ruleset")
+    try:
+        for path, dir_rights, file_rights in spec["rules"]:
+            try:
+                fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+            except OSError:
+                continue  # e.g. no /lib32 here
+            try:
+                rights = dir_rights if stat.S_ISDIR(os.fstat(fd).st_mode) else file_rights
+                rule = struct.pack("<Qi", rights, fd)  # packed landlock_path_beneath_attr
+                if LIBC.syscall(L(add), L(ruleset), L(1), ctypes.c_char_p(rule), L(0)) < 0:
+                    raise OSError(ctypes.get_errno(), f"landlock_add_rule {path}")
+            finally:
+                os.close(fd)
+        return fcntl.fcntl(ruleset, fcntl.F_DUPFD_CLOEXEC, 200)
+    finally:
+        os.close(ruleset)
 
 
-def parse_tests(src):
-    """Split a test into a preamble and steps. HumanEval style (`def check(candidate)`): the
-    module minus top-level `check(...)` calls is the preamble, each statement of check's body
-    is a step. Otherwise (MBPP style) each top-level statement is a step. Steps containing an
-    `assert` are tests; the others are setup, which must succeed too."""
-    tree = ast.parse(src, "<test>")
-    lines = src.splitlines()
-    checks = [s for s in tree.body if isinstance(s, ast.FunctionDef) and s.name == "check"]
-    if checks:
-        check = checks[-1]
-        param = check.args.args[0].arg if check.args.args else None
-        body = [s for s in tree.body if not is_check_call(s)]
-        preamble = compile(ast.Module(body, []), "<test>", "exec")
-        stmts = check.body
+def confine():
+    """Put this forked sample (a candidate, or a program step) in its Landlock domain, nested
+    in the worker's: the scratch root stays the worker's even where the sample shares its uid
+    (user namespace, insecure mode), and the sample can neither signal nor ptrace out of the
+    domain (ABI 6 scopes signals; every ABI limits ptrace), so the worker and the judge, which
+    stay in the worker's domain, are out of its reach."""
+    if RULESET is not None:
+        restrict = CFG["landlock"]["syscalls"][2]
+        L = ctypes.c_long
+        if LIBC.syscall(L(restrict), L(RULESET), L(0)) < 0:
+            raise OSError(ctypes.get_errno(), "landlock_restrict_self")
+
+
+def arrange_fds(fds, spare=None):
+    """Move `fds` to 3, 4, ... in order and close every other descriptor above 2 but `spare`
+    (a descriptor at 64 + len(fds) or above)."""
+    high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 64 + i) for i, fd in enumerate(fds)]
+    for i, fd in enumerate(high):
+        os.dup2(fd, 3 + i)
+    if spare is None:
+        os.closerange(3 + len(fds), 1 << 16)
     else:
-        param, preamble, stmts = None, None, tree.body
-    steps = []
-    for s in stmts:
-        if isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant):
-            continue  # docstring
-        text = lines[s.lineno - 1].strip() if s.lineno <= len(lines) else ""
-        code = compile(ast.Module([s], []), "<test>", "exec")
-        steps.append((contains_assert(s), code, s.lineno, text[:200]))
-    if steps and not any(t for t, _, _, _ in steps):
-        steps = [(True, compile(ast.Module(stmts, []), "<test>", "exec"), 0, "whole test")]
-    return {"param": param, "preamble": preamble, "steps": steps,
-            "total": sum(1 for t, _, _, _ in steps if t)}
+        os.closerange(3 + len(fds), spare)
+        os.closerange(spare + 1, 1 << 16)
 
 
-def describe(e, limit=300):
-    try:
-        msg = str(e)
-    except BaseException:
-        msg = "<unprintable>"
-    name = type(e).__name__
-    return (f"{name}: {msg}" if msg else name)[:limit]
-
-
-def kind_of(e):
-    if isinstance(e, MemoryError):
-        return "memory"
-    if isinstance(e, OSError) and e.errno == 27:
-        return "output"
-    if isinstance(e, AssertionError):
-        return "assert"
-    return "error"
-
-
-def run_sample(code_src, tests, entry):
-    """In the child, as the sample uid: returns (stage, passed, kinds, marks, detail), marks
-    being one "1" (passed) or "0" (failed) per test in order. Every name used
-    after the sample's code starts is a local bound before it, so rebinding builtins or this
-    module's globals cannot change which tests ran or how many passed."""
-    _exec, _compile, _describe, _kind_of = exec, compile, describe, kind_of
-    _base = BaseException
-    steps, param, preamble = list(tests["steps"]), tests["param"], tests["preamble"]
-    try:
-        code = _compile(code_src, "<solution>", "exec")
-    except _base as e:
-        return "compile", 0, [], "", _describe(e)
-    ns = {}
-    stage = "code"
-    try:
-        _exec(code, ns)
-        stage = "setup"
-        if preamble is not None:
-            _exec(preamble, ns)
-    except _base as e:
-        return stage, 0, [_kind_of(e)], "", _describe(e)
-    if param is not None:
-        if entry not in ns:
-            return "entry", 0, [], "", f"entry point `{entry}` is not defined"
-        ns[param] = ns[entry]
-    passed, kinds, marks, detail = 0, [], [], ""
-    for is_test, step, line, text in steps:
-        try:
-            _exec(step, ns)
-            if is_test:
-                passed += 1
-                marks.append("1")
-        except _base as e:
-            kinds.append(_kind_of(e) if is_test else "setup")
-            if is_test:
-                marks.append("0")
-            if not detail:
-                detail = f"{_describe(e)} (test line {line}: {text})"
-    return "done", passed, kinds, "".join(marks), detail
-
-
-def frame(nonce, stage, passed, kinds, detail, marks="", _len=len):
-    """MAGIC, nonce, 10-digit length, then unit-separated fields. Built from f-strings and
-    methods of built-in types, which a sample cannot rebind."""
-    body = f"{stage}\x1f{passed}\x1f{','.join(kinds)}\x1f{marks}\x1f{detail}".encode(
-        "utf-8", "replace")
-    return MAGIC + nonce + f"{_len(body):010d}".encode() + body
+def enter_sandbox(limits, stdin_fd, fds):
+    """In a forked child: `fds` moved to 3, 4, ... (every other descriptor above 2 closed, the
+    ruleset's once entered), a new process group, the samples' nested Landlock domain
+    (`confine`), stdin (`/dev/null` or `stdin_fd`), stdout and stderr to the output file
+    (emptied, never replaced), rlimits, the scratch directory, the slot's non-root uid (root
+    mode). The descriptors first, so that a failure is reported on the caller's `fds`."""
+    keep = list(fds) + ([stdin_fd] if stdin_fd is not None else [])
+    arrange_fds(keep, spare=RULESET)
+    # A new process group, not a new session: setsid() creates a scheduler autogroup, which
+    # costs ~0.5 ms per sample.
+    os.setpgid(0, 0)
+    confine()
+    null = 3 + len(fds) if stdin_fd is not None else os.open("/dev/null", os.O_RDONLY)
+    out = os.open(OUTFILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.dup2(null, 0)
+    os.dup2(out, 1)
+    os.dup2(out, 2)
+    os.closerange(3 + len(fds), 1 << 16)
+    for res, lim in limits:
+        resource.setrlimit(res, lim)
+    os.chdir(WORK)
+    if os.getuid() == 0:
+        os.setgroups([])
+        os.setresgid(GID, GID, GID)
+        os.setresuid(UID, UID, UID)
+    os.umask(0o077)
 
 
 def child(job, tests, nonce, wfd, limits=None, argv=None, env=None, stdin_fd=None):
-    """The forked sample: sandbox the process further, then run the Python sample (argv None)
-    or exec a program (a compile or run step of another language)."""
+    """A program step (another language's build or run): sandbox the forked process, then exec
+    `argv`. (`tests`, `nonce` and `wfd` are unused: the Python path has its own children.)"""
     try:
-        # A new process group, not a new session: setsid() creates a scheduler autogroup,
-        # which costs ~0.5 ms per sample. The sample's uid differs from the worker's anyway.
-        os.setpgid(0, 0)
-        null = stdin_fd if stdin_fd is not None else os.open("/dev/null", os.O_RDONLY)
-        out = os.open(OUTFILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.dup2(null, 0)
-        os.dup2(out, 1)
-        os.dup2(out, 2)
-        if wfd != 3:
-            os.dup2(wfd, 3)
-        os.closerange(4, 1 << 16)
-        for res, lim in (limits or rlimits(job["timeout"])):
-            resource.setrlimit(res, lim)
-        os.chdir(WORK)
-        if os.getuid() == 0:
-            os.setgroups([])
-            os.setresgid(GID, GID, GID)
-            os.setresuid(UID, UID, UID)
-        os.umask(0o077)
+        os.close(wfd)
+        enter_sandbox(limits or rlimits(job["timeout"]), stdin_fd, [])
     except BaseException as e:
-        os.write(3, frame(nonce, "sandbox", 0, [], describe(e)))
+        os.write(2, f"cannot set up the sandbox: {describe(e)}".encode())
         os._exit(1)
-    if argv is not None:
-        os.close(3)
+    try:
+        os.execve(argv[0], argv, env)
+    except BaseException as e:
+        os.write(2, f"cannot execute {argv[0]}: {describe(e)}".encode())
+        os._exit(127)
+
+
+CHAN_IN, CHAN_OUT = 0, 1
+
+
+def candidate_child(job, qfd, pfd):
+    """The forked sample process: sandbox it, then load the code and serve calls on 3 (the
+    judge's requests) and 4 (replies). Never returns."""
+    try:
+        enter_sandbox(rlimits(job["timeout"]), None, [qfd, pfd])
+    except BaseException as e:
         try:
-            os.execve(argv[0], argv, env)
-        except BaseException as e:
-            os.write(2, f"cannot execute {argv[0]}: {describe(e)}".encode())
-            os._exit(127)
-    _write, _frame, _exit, _nonce, _base = os.write, frame, os._exit, nonce, BaseException
-    stage, passed, kinds, marks, detail = run_sample(job["code"], tests, job.get("entry_point"))
+            os.write(4, pack_frame(json.dumps([0, "load", "sandbox", "", describe(e)]).encode()))
+        finally:
+            os._exit(1)
+    status = 0
+    try:
+        serve_candidate(job["code"], job.get("entry_point"), 3, 4)
+    except BaseException:
+        status = 1
     try:
         sys.stdout.flush()
-    except _base:
+    except BaseException:
         pass
-    _write(3, _frame(_nonce, stage, passed, kinds, detail, marks))
-    _exit(0)
-
-
-def parse_frames(data, nonce):
-    """Exactly one well-formed frame with our nonce, as a dict, or None."""
-    head = len(MAGIC) + len(nonce) + 10
-    if len(data) < head or data[:4] != MAGIC or data[4:4 + len(nonce)] != nonce:
-        return None
-    digits = data[head - 10:head]
-    if not digits.isdigit() or len(data) != head + int(digits):
-        return None
-    parts = data[head:].decode("utf-8", "replace").split("\x1f", 4)
-    if len(parts) != 5 or not parts[1].isdigit() or parts[3].strip("01"):
-        return None
-    return {"stage": parts[0], "passed": int(parts[1]),
-            "kinds": [k for k in parts[2].split(",") if k], "marks": parts[3],
-            "detail": parts[4]}
+    os._exit(status)
 
 
 def kill_rest(pid):
-    """Kill and reap every process the sample left. As pid 1 of the namespace, kill(-1) reaches
-    exactly the other processes of the namespace. Without a namespace (not root), the worker is
-    a child subreaper: orphans come to it, and it kills its children until none is left."""
-    if not PID1:
-        return kill_descendants(pid)
-    try:
-        os.kill(-1, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    while True:
-        try:
-            os.waitpid(-1, 0)
-        except ChildProcessError:
-            return
-        except InterruptedError:
-            continue
-
-
-def kill_descendants(pid):
-    me = os.getpid()
+    """Kill and reap every process the sample left, sparing the judge; returns the sum of their
+    peak RSS (KiB), so that a sample's peak counts the processes it started. As pid 1 of the
+    namespace, every process in /proc but the worker and the judge is the sample's (never
+    kill(-1): it would kill the judge). Without a namespace (insecure mode), the worker is a
+    child subreaper: orphans come to it, and it kills its children but the judge until none is
+    left."""
     try:
         os.killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
+    me = os.getpid()
+    rss = 0
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        try:
-            with open(f"/proc/{me}/task/{me}/children") as f:
-                kids = [int(k) for k in f.read().split()]
-        except OSError:
-            kids = []
-        for k in kids:
+        if PID1:
+            rest = [int(p) for p in os.listdir("/proc") if p.isdigit()]
+        else:
             try:
-                os.kill(k, signal.SIGKILL)
-            except ProcessLookupError:
+                with open(f"/proc/{me}/task/{me}/children") as f:
+                    rest = [int(k) for k in f.read().split()]
+            except OSError:
+                rest = []
+        rest = [p for p in rest if p != me and p != PY_JUDGE.pid]
+        for p in rest:
+            try:
+                os.kill(p, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
                 pass
         reaped = False
         while True:
             try:
-                got, _ = os.waitpid(-1, os.WNOHANG)
+                got, _, ru = os.wait4(-1, os.WNOHANG)
             except ChildProcessError:
-                return
+                return rss
             if got == 0:
                 break
+            if got == PY_JUDGE.pid:
+                PY_JUDGE.pid = None  # died: a new one is forked before the next sample
+            else:
+                rss += ru.ru_maxrss
             reaped = True
-        if not kids and not reaped:
-            time.sleep(0.001)
+        if not rest:
+            return rss
+        if not reaped:
+            time.sleep(0.0005)
+    return rss
 
 
 def clean_work():
-    if os.listdir(WORK):
-        shutil.rmtree(WORK, ignore_errors=True)
-        if os.path.exists(WORK):
-            os.rename(WORK, f"{WORK}.{time.monotonic_ns()}")
+    """Empty WORK for the next sample, keeping the directory (the samples' Landlock rule holds
+    its inode): whatever the sample made unreadable is made readable again and removed. A
+    failure is the worker's (it is replaced)."""
+    st = os.stat(WORK)
+    if stat.S_IMODE(st.st_mode) != 0o700 or (os.getuid() == 0 and st.st_uid != UID):
         make_work()
+    for name in os.listdir(WORK):
+        path = os.path.join(WORK, name)
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, onerror=_force_remove)
+        else:
+            os.unlink(path)
+
+
+def _force_remove(func, path, _exc):
+    """rmtree's retry for what a sample chmod'ed away: open its directory (and it) to us."""
+    if not os.path.lexists(path):
+        return  # removed by an earlier retry
+    os.chmod(os.path.dirname(path), 0o700)
+    if os.path.isdir(path) and not os.path.islink(path):
+        os.chmod(path, 0o700)
+        shutil.rmtree(path, onerror=_force_remove)
+    else:
+        func(path)
 
 
 def make_work():
-    os.mkdir(WORK, 0o700)
+    """WORK (the sample's uid owns it as root) and OUTFILE, made once and then only emptied."""
+    os.makedirs(WORK, 0o700, exist_ok=True)
+    os.chmod(WORK, 0o700)
     if os.getuid() == 0:
         os.chown(WORK, UID, GID)
+    os.close(os.open(OUTFILE, os.O_WRONLY | os.O_CREAT, 0o600))
 
 
-def verdict(rep, total, timed_out, status, cpu_ms, timeout, out_full):
-    """(outcome, tests_passed, detail) from what the child reported and how it ended."""
-    if timed_out:
-        return "timeout", 0, f"wall-clock limit of {timeout:g}s exceeded"
-    sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
-    if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu_ms >= timeout * 1000):
-        return "timeout", 0, "cpu time limit exceeded"
-    if rep is None:
-        how = (f"killed by {signal.Signals(sig).name}" if sig else
-               f"exited with status {os.WEXITSTATUS(status)}")
-        return "crashed", 0, f"no result: the program {how} before the tests finished"
-    stage, detail = rep.get("stage"), str(rep.get("detail", ""))[:1000]
-    kinds = rep.get("kinds", [])
-    if not isinstance(kinds, list):
-        return "crashed", 0, "malformed result"
-    if stage == "compile":
-        return "compile_error", 0, detail
-    if stage in ("code", "setup", "entry", "sandbox"):
-        if "memory" in kinds:
-            return "memory_limit", 0, detail
-        if "output" in kinds or out_full:
-            return "output_limit", 0, detail or "output limit exceeded"
-        return ("crashed" if stage == "sandbox" else "runtime_error"), 0, detail
-    passed = rep.get("passed")
-    if stage != "done" or not isinstance(passed, int) or not 0 <= passed <= total:
-        return "crashed", 0, "malformed result"
-    if passed == total and not kinds and total > 0:
-        return "pass", passed, ""
-    if "memory" in kinds:
-        return "memory_limit", passed, detail
-    if "output" in kinds or out_full:
-        return "output_limit", passed, detail or "output limit exceeded"
-    if 0 < passed < total:
-        return "partial", passed, detail
-    if "error" in kinds or "setup" in kinds:
-        return "runtime_error", passed, detail
-    return "test_failure", 0, detail
-
-
-def run_job(job, cache):
-    key = job["test"]
-    tests = cache.get(key)
-    if tests is None:
+def compile_prelude(prompt):
+    """The prompt as code for the judge (its imports and helpers), or None when it is not
+    Python (an instruction). A completion prompt that stops at a bare `def` line gets a body."""
+    if not prompt:
+        return None
+    for text in (prompt, prompt.rstrip() + "\n    pass\n"):
         try:
-            tests = parse_tests(key)
-        except (SyntaxError, ValueError) as e:
-            return {"outcome": "compile_error", "tests_passed": 0, "tests_total": 0,
-                    "detail": f"the test itself does not compile: {describe(e)}",
-                    "wall_ms": 0, "cpu_ms": 0, "peak_rss_kb": 0}
-        if len(cache) > 512:
-            cache.clear()
-        cache[key] = tests
-    timeout = float(job["timeout"])
-    nonce = os.urandom(16)
-    r, w = os.pipe()
-    t0 = time.monotonic()
+            return compile(text, "<prompt>", "exec")
+        except (SyntaxError, ValueError):
+            continue
+    return None
+
+
+def how_ended(status):
+    if os.WIFSIGNALED(status):
+        return f"was killed by {signal.Signals(os.WTERMSIG(status)).name}"
+    return f"exited with status {os.WEXITSTATUS(status)}"
+
+
+def cpu_exceeded(status, cpu_ms, timeout):
+    sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
+    return sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu_ms >= timeout * 1000)
+
+
+def verdict(recs, rest, at, cstatus, cpu_ms, timeout, out_full):
+    """(outcome, passed, total, detail, marks) from the judge's records, the count of checks
+    that did not run but count by the static rule (`rest`, judge.py), the test line running
+    when it stopped (`at`) and how the candidate ended."""
+    steps = [r[1:] for r in recs if r[0] == "step"]
+    final = recs[-1] if recs and recs[-1][0] != "step" else ("judge",)
+    passed = sum(1 for c, ok, _, _ in steps if c and ok)
+    total = sum(c for c, _, _, _ in steps) + rest
+    kinds = [k for _, _, k, _ in steps if k]
+    detail = next((d for _, _, _, d in steps if d), "")
+    notes = [d for _, _, k, d in steps if k == "judge" and d]
+    if notes and notes[0] != detail:
+        detail = f"{detail}; also: {notes[0]}"
+    at = f" (during {at})" if at else ""
+    tag = final[0]
+    if tag == "timeout":
+        return "timeout", passed, total, f"wall-clock limit of {timeout:g}s exceeded{at}", ""
+    if tag == "load":
+        stage, kind, why = final[1:4]
+        if stage == "compile":
+            return "compile_error", 0, total, why, ""
+        if stage == "gone":
+            if cpu_exceeded(cstatus, cpu_ms, timeout):
+                return "timeout", 0, total, "cpu time limit exceeded while loading the code", ""
+            return ("crashed", 0, total,
+                    f"no result: the program {how_ended(cstatus)} before the tests ran", "")
+        if kind == "memory":
+            return "memory_limit", 0, total, why, ""
+        if kind == "output" or out_full:
+            return "output_limit", 0, total, why or "output limit exceeded", ""
+        return ("crashed" if stage == "sandbox" else "runtime_error"), 0, total, why, ""
+    if tag == "setup":
+        return "runtime_error", 0, total, f"the test's own setup failed: {final[2]}", ""
+    if tag == "gone":
+        if cpu_exceeded(cstatus, cpu_ms, timeout):
+            return "timeout", passed, total, f"cpu time limit exceeded{at}", ""
+        if final[1] == "output":
+            return "output_limit", passed, total, detail, ""
+        if final[1] == "gone":
+            return ("crashed", passed, total,
+                    f"the program {how_ended(cstatus)} during a call of the candidate: "
+                    f"{detail}", "")
+        return "crashed", passed, total, detail, ""
+    if tag != "done":
+        return "crashed", passed, total, "the judge ended without a verdict", ""
+    marks = "".join("1" if ok else "0" for c, ok, _, _ in steps if c)
+    if passed == total and not kinds and total > 0:
+        return "pass", passed, total, "", marks
+    if "memory" in kinds:
+        return "memory_limit", passed, total, detail, marks
+    if "output" in kinds or out_full:
+        return "output_limit", passed, total, detail or "output limit exceeded", marks
+    if 0 < passed < total:
+        return "partial", passed, total, detail, marks
+    if total == 0:
+        return ("test_failure", 0, 0,
+                detail or "no check of the test calls the candidate: nothing to judge", "")
+    if any(k in ("error", "setup", "judge", "gone") for k in kinds):
+        return "runtime_error", passed, total, detail, marks
+    return "test_failure", passed, total, detail, marks
+
+
+class _PyJudge:
+    """The judge process: forked from the worker at start-up (and again if it dies), before
+    any sample runs, so its builtins and modules are pristine; it never shares pages with a
+    running sample (the worker, idle while a sample runs, is the one that forks samples)."""
+    pid = None
+    sock = None
+
+
+PY_JUDGE = _PyJudge()
+
+
+def start_judge():
+    import socket
+    if PY_JUDGE.sock is not None:
+        PY_JUDGE.sock.close()
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     pid = os.fork()
     if pid == 0:
         try:
-            os.close(r)
-            child(job, tests, nonce, w)
+            ours.close()
+            os.close(CHAN_IN)
+            os.close(CHAN_OUT)
+            if RULESET is not None:
+                os.close(RULESET)  # the judge stays in the worker's domain, out of the samples'
+            LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+            drop_capabilities()
+            judge_server(theirs)
+        finally:
+            os._exit(0)
+    theirs.close()
+    PY_JUDGE.pid, PY_JUDGE.sock = pid, ours
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+def drop_capabilities():
+    """The judge needs no privilege: in root mode it keeps uid 0 (so samples cannot signal it)
+    but no capability."""
+    if os.getuid() == 0:
+        data = (ctypes.c_uint32 * 6)()
+        LIBC.capset(ctypes.byref(_CapHeader(0x20080522, 0)), data)
+
+
+def stop_judge():
+    if PY_JUDGE.pid is not None:
+        try:
+            os.kill(PY_JUDGE.pid, signal.SIGKILL)
+            os.waitpid(PY_JUDGE.pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+    if PY_JUDGE.sock is not None:
+        PY_JUDGE.sock.close()
+    PY_JUDGE.pid = PY_JUDGE.sock = None
+
+
+def judge_server(sock):
+    """The judge's loop: a job (test, entry point, prompt, timeout) with the two pipe ends to
+    its candidate, then the records of the run. It never sees the sample's code."""
+    import socket
+    cache, preludes = {}, {}
+    fd = sock.fileno()
+    while True:
+        try:
+            data, fds, _, _ = socket.recv_fds(sock, 1 << 16, 2)
+        except OSError:
+            return
+        if not data or len(fds) != 2:
+            return
+        (n,) = struct.unpack("<I", data[:4])
+        body = data[4:]
+        if len(body) < n:
+            more = read_exact(fd, n - len(body))
+            if more is None:
+                return
+            body += more
+        qfd, pfd = fds
+        try:
+            reply = judge_job(json.loads(body), cache, preludes, qfd, pfd)
+        except BaseException as e:
+            reply = {"error": describe(e, 2000)}
+        finally:
+            os.close(qfd)
+            os.close(pfd)
+        write_all(fd, pack_frame(json.dumps(reply).encode()))
+
+
+def judge_job(job, cache, preludes, qfd, pfd):
+    entry = job.get("entry_point")
+    key = (job["test"], entry)
+    plan = cache.get(key)
+    if plan is None:
+        try:
+            plan = parse_tests(job["test"], entry)
+        except (SyntaxError, ValueError) as e:
+            return {"test_error": f"the test itself does not compile: {describe(e)}"}
+        if len(cache) > 512:
+            cache.clear()
+        cache[key] = plan
+    prompt = job.get("prompt")
+    if prompt not in preludes:
+        if len(preludes) > 512:
+            preludes.clear()
+        preludes[prompt] = compile_prelude(prompt)
+    recs = []
+    run_judge(plan, preludes[prompt], entry, qfd, pfd, float(job["timeout"]),
+              lambda *rec: recs.append(rec))
+    steps = plan["steps"]
+    ran = sum(1 for r in recs if r[0] == "step")
+    return {"recs": recs, "static_total": plan["static_total"],
+            "rest": sum(1 for st in steps[ran:] if st[1]),
+            "at": f"test line {steps[ran][3]}: {steps[ran][4]}" if ran < len(steps) else ""}
+
+
+def ask_judge(job, qfd, pfd, deadline):
+    """Hand a sample's test and its candidate's pipes to the judge; its reply, or None if it
+    died or did not answer by `deadline` (then it is killed and replaced)."""
+    import socket
+    if PY_JUDGE.pid is None:
+        start_judge()
+    body = json.dumps({k: job.get(k) for k in ("test", "entry_point", "prompt", "timeout")})
+    data = pack_frame(body.encode())
+    sock = PY_JUDGE.sock
+    try:
+        sent = socket.send_fds(sock, [data[:1 << 15]], [qfd, pfd])
+        if sent < len(data):
+            sock.sendall(data[sent:])
+        fd = sock.fileno()
+        head = b""
+        while len(head) < 4:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                raise TimeoutError
+            c = os.read(fd, 4 - len(head))
+            if not c:
+                raise ConnectionError
+            head += c
+        (n,) = struct.unpack("<I", head)
+        body = read_exact(fd, n)
+        if body is None:
+            raise ConnectionError
+        return json.loads(body)
+    except (OSError, ValueError):
+        stop_judge()
+        return None
+
+
+def run_job(job):
+    """One Python sample: fork the candidate, let the judge drive it, build the verdict."""
+    timeout = float(job["timeout"])
+    q_r, q_w = os.pipe()
+    p_r, p_w = os.pipe()
+    t0 = time.monotonic()
+    cpid = os.fork()
+    if cpid == 0:
+        try:
+            candidate_child(job, q_r, p_w)
         finally:
             os._exit(70)
-    os.close(w)
-    pidfd = os.pidfd_open(pid)
-    ready, _, _ = select.select([pidfd], [], [], timeout)
-    timed_out = not ready
-    if timed_out:
-        os.kill(pid, signal.SIGKILL)
-    _, status, ru = os.wait4(pid, 0)
+    os.close(q_r)
+    os.close(p_w)
+    try:
+        reply = ask_judge(job, q_w, p_r, t0 + timeout + 2)
+    finally:
+        os.close(q_w)
+        os.close(p_r)
     wall_ms = int((time.monotonic() - t0) * 1000)
-    os.close(pidfd)
-    kill_rest(pid)
-    chunks = []
-    while True:
-        c = os.read(r, 1 << 16)
-        if not c:
-            break
-        chunks.append(c)
-    os.close(r)
+    recs = (reply or {}).get("recs") or []
+    if recs and (recs[-1][0] == "gone" or recs[-1][:2] == ["load", "gone"]):
+        # How the candidate ended decides the outcome: give a dying process a moment.
+        cfd = os.pidfd_open(cpid)
+        select.select([cfd], [], [], 0.2)
+        os.close(cfd)
+    try:
+        os.kill(cpid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    _, cstatus, ru = os.wait4(cpid, 0)
+    rest_rss = kill_rest(cpid)
     try:
         out_full = os.stat(OUTFILE).st_size >= OUTPUT_LIMIT
     except OSError:
         out_full = False
     clean_work()
     cpu_ms = int((ru.ru_utime + ru.ru_stime) * 1000)
-    rep = parse_frames(b"".join(chunks), nonce)
-    outcome, passed, detail = verdict(rep, tests["total"], timed_out, status, cpu_ms, timeout,
-                                      out_full)
-    # Per-test marks only when they agree with the verdict's count of a finished run.
-    marks = rep.get("marks", "") if rep is not None and rep.get("stage") == "done" else ""
-    if len(marks) != tests["total"] or marks.count("1") != passed or outcome in (
-            "timeout", "crashed"):
+    res = {"wall_ms": wall_ms, "cpu_ms": cpu_ms, "peak_rss_kb": ru.ru_maxrss + rest_rss}
+    if reply is not None and "test_error" in reply:
+        res.update(outcome="compile_error", tests_passed=0, tests_total=0,
+                   detail=reply["test_error"])
+        return res
+    if reply is None or "error" in reply:
+        why = reply["error"] if reply else "it died or stopped answering; a new one is started"
+        res.update(outcome="timeout" if time.monotonic() > t0 + timeout else "crashed",
+                   tests_passed=0, tests_total=0, detail=f"the judge failed: {why}")
+        return res
+    outcome, passed, total, detail, marks = verdict(
+        [tuple(r) for r in recs], reply["rest"], reply["at"], cstatus, cpu_ms, timeout,
+        out_full)
+    if len(marks) != total or marks.count("1") != passed:
         marks = ""
-    return {"outcome": outcome, "tests_passed": passed, "tests_total": tests["total"],
-            "detail": detail, "test_results": marks, "wall_ms": wall_ms, "cpu_ms": cpu_ms,
-            "peak_rss_kb": ru.ru_maxrss}
+    res.update(outcome=outcome, tests_passed=passed, tests_total=total, detail=detail[:1000],
+               test_results=marks)
+    return res
 
 
 def step_limits(lim, timeout):
@@ -431,7 +615,8 @@ def step_limits(lim, timeout):
 
 
 def read_output(keep=4000, path=None):
-    """The head and the tail of the step's output file, and whether it hit the limit."""
+    """The head and the tail of the step's output file (or `path`), and whether it hit the
+    limit."""
     try:
         with open(path or OUTFILE, "rb") as f:
             size = os.fstat(f.fileno()).st_size
@@ -498,14 +683,15 @@ def run_steps(job):
         _, status, ru = os.wait4(pid, 0)
         wall_ms = int((time.monotonic() - t0) * 1000)
         os.close(pidfd)
-        kill_rest(pid)
+        rest_rss = kill_rest(pid)
         head, tail, full = read_output()
         steps.append({
             "exit": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
             "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
             "timed_out": timed_out, "output_head": head, "output_tail": tail,
             "output_full": full, "wall_ms": wall_ms,
-            "cpu_ms": int((ru.ru_utime + ru.ru_stime) * 1000), "peak_rss_kb": ru.ru_maxrss,
+            "cpu_ms": int((ru.ru_utime + ru.ru_stime) * 1000),
+            "peak_rss_kb": ru.ru_maxrss + rest_rss,
         })
         if timed_out or status != 0:
             break
@@ -559,14 +745,19 @@ def stat_is_reg(mode):
 # run, wired by pipes: the *candidate* (the sample's code and a generated call server) and the
 # *judge* (the test, compiled without the sample's code, calling the candidate through stubs).
 # The judge writes its per-check report on a pipe only it holds (fd 3); the worker reads it.
-# Isolation of the judge from the candidate: another uid in root mode (JUDGE_UID; its files are
-# in JUDGE_DIR, mode 0700), and a nested Landlock domain on the candidate (its build and its
-# run): it may read the system directories and what `cand_read` lists (its own cached build,
-# warm-ups), write only its scratch directory, and (Landlock's own rule) cannot ptrace, open
-# /proc/<pid>/{mem,fd} of, or (ABI >= 6) signal a process outside its domain: the judge and the
-# worker. Descriptors: the candidate gets /dev/null, its output file, the request pipe (fd 3,
-# read) and the reply pipe (fd 4, write); the judge gets the nonce on stdin, its own output
-# file, the report pipe (fd 3), the request pipe (fd 4, write) and the reply pipe (fd 5, read).
+#
+# The candidate (its build and its run) is sandboxed like a Python candidate (`enter_sandbox`:
+# the slot's uid in root mode, rlimits, its own process group, output to OUTFILE), in a Landlock
+# domain nested in the worker's that reads the system directories and `cand_read` (its own area
+# of the compile cache and the warm-ups, never the judges' builds) and writes only WORK and
+# OUTFILE: it cannot read JUDGE_DIR, JUDGE_OUT or the judges' cache, and (Landlock's own rules)
+# cannot ptrace, open /proc/<pid>/{mem,environ,fd,...} of, or (ABI >= 6) signal a process
+# outside its domain: the judge and the worker. The judge stays in the worker's domain, under
+# another uid in root mode (JUDGE_UID; its directory JUDGE_DIR is 0700), which the candidate's
+# uid can neither signal nor trace either. Descriptors: the candidate gets /dev/null, its output
+# file, the request pipe (fd 3, read) and the reply pipe (fd 4, write); the judge gets the nonce
+# on stdin, its own output file, the report pipe (fd 3), the request pipe (fd 4, write) and the
+# reply pipe (fd 5, read). Nothing else is inherited by either.
 
 JUDGE_UID_OFFSET = 1000000
 JUDGE_UID = CFG.get("judge_uid", UID + JUDGE_UID_OFFSET)
@@ -575,123 +766,71 @@ BASE = os.path.dirname(WORK)
 JUDGE_DIR = os.path.join(BASE, "judge")
 JUDGE_OUT = os.path.join(BASE, "judge.out")
 REPORT_LIMIT = 4 << 20
+PAIR_RULESETS = {}  # tuple(cand_read) -> ruleset fd (the samples' rules plus those reads)
 
 
-def landlock_abi():
-    try:
-        v = LIBC.syscall(ctypes.c_long(444), None, ctypes.c_size_t(0), ctypes.c_uint32(1))
-    except Exception:
-        return 0
-    return v if v > 0 else 0
-
-
-LANDLOCK_ABI = landlock_abi()
-LL_EXECUTE, LL_WRITE_FILE, LL_READ_FILE, LL_READ_DIR = 1, 2, 4, 8
-LL_TRUNCATE, LL_IOCTL_DEV = 1 << 14, 1 << 15
-LL_SYSTEM = ["/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/etc", "/proc", "/sys"]
-LL_DEVICES = ["/dev/null", "/dev/zero", "/dev/urandom", "/dev/random"]
-
-
-class _LLRuleset(ctypes.Structure):
-    _fields_ = [("fs", ctypes.c_uint64), ("net", ctypes.c_uint64), ("scoped", ctypes.c_uint64)]
-
-
-class _LLBeneath(ctypes.Structure):
-    _pack_ = 1
-    _fields_ = [("allowed", ctypes.c_uint64), ("fd", ctypes.c_int32)]
-
-
-def landlock_candidate(full, read):
-    """Put the calling process in a nested Landlock domain: read+execute on the system
-    directories and `read`, everything on `full`, read+write on a few devices, no TCP, and
-    (ABI >= 6) no signals or abstract sockets out of the domain. Raises OSError on failure."""
-    abi = LANDLOCK_ABI
-    if abi <= 0:
-        return
-    handled = (1 << 13) - 1
-    if abi >= 2:
-        handled |= 1 << 13
-    if abi >= 3:
-        handled |= LL_TRUNCATE
-    if abi >= 5:
-        handled |= LL_IOCTL_DEV
-    attr = _LLRuleset(handled, 3 if abi >= 4 else 0, 3 if abi >= 6 else 0)
-    size = 8 if abi <= 3 else (16 if abi <= 5 else 24)
-    rs = LIBC.syscall(ctypes.c_long(444), ctypes.byref(attr), ctypes.c_size_t(size),
-                      ctypes.c_uint32(0))
-    if rs < 0:
-        raise OSError(ctypes.get_errno(), "landlock_create_ruleset")
-    file_rights = (LL_EXECUTE | LL_WRITE_FILE | LL_READ_FILE | LL_TRUNCATE | LL_IOCTL_DEV) & handled
-    rules = ([(p, LL_EXECUTE | LL_READ_FILE | LL_READ_DIR) for p in LL_SYSTEM + list(read)]
-             + [(p, LL_READ_FILE | LL_WRITE_FILE | LL_TRUNCATE | LL_IOCTL_DEV) for p in LL_DEVICES]
-             + [(p, handled) for p in full])
-    for path, want in rules:
+def pair_ruleset(read):
+    """The candidates' Landlock ruleset for this `read` list (the samples' rules, plus read and
+    execute beneath each of `read`), built once per list; None without Landlock."""
+    spec = CFG.get("landlock")
+    if not spec:
+        return None
+    key = tuple(read)
+    if key not in PAIR_RULESETS:
+        if len(PAIR_RULESETS) > 16:
+            for fd in PAIR_RULESETS.values():
+                os.close(fd)
+            PAIR_RULESETS.clear()
+        d, f = CFG["read_masks"]
+        spec = dict(spec, rules=list(spec["rules"]) + [[p, d, f] for p in read])
+        saved = CFG["landlock"]
+        CFG["landlock"] = spec
         try:
-            fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
-        except OSError:
-            continue
-        try:
-            is_dir = stat_is_dir(os.fstat(fd).st_mode)
-            b = _LLBeneath((want & handled) if is_dir else (want & file_rights), fd)
-            if LIBC.syscall(ctypes.c_long(445), ctypes.c_int(rs), ctypes.c_int(1),
-                            ctypes.byref(b), ctypes.c_uint32(0)) < 0:
-                raise OSError(ctypes.get_errno(), f"landlock_add_rule {path}")
+            PAIR_RULESETS[key] = prepare_confine()
         finally:
-            os.close(fd)
-    if LIBC.prctl(38, 1, 0, 0, 0) < 0:  # PR_SET_NO_NEW_PRIVS
-        raise OSError(ctypes.get_errno(), "no_new_privs")
-    if LIBC.syscall(ctypes.c_long(446), ctypes.c_int(rs), ctypes.c_uint32(0)) < 0:
-        raise OSError(ctypes.get_errno(), "landlock_restrict_self")
-    os.close(rs)
+            CFG["landlock"] = saved
+    return PAIR_RULESETS[key]
 
 
-def stat_is_dir(mode):
-    import stat
-    return stat.S_ISDIR(mode)
+def subst(value):
+    return value.replace("@WORK@", WORK).replace("@JUDGE@", JUDGE_DIR)
 
 
-def subst(value, judge_dir):
-    return value.replace("@WORK@", WORK).replace("@JUDGE@", judge_dir)
-
-
-def spawn_role(role, argv, env, limits, timeout, fds, out_path):
-    """Fork one process of a pair job: `fds` maps the child's descriptor numbers to ours (0 to
-    /dev/null when absent; 1 and 2 to `out_path`). Returns the pid."""
-    cwd = WORK if role == "cand" else JUDGE_DIR
-    argv = [subst(a, JUDGE_DIR) for a in argv]
-    env = {k: subst(v, JUDGE_DIR) for k, v in env.items()}
+def spawn_judge(argv, env, limits, timeout, fds, out_path):
+    """Fork the judge's build or run: `fds` maps its descriptor numbers to ours (0 to /dev/null
+    when absent; 1 and 2 to `out_path`), in the worker's Landlock domain, as JUDGE_UID in root
+    mode. Returns the pid."""
+    argv = [subst(a) for a in argv]
+    env = {k: subst(v) for k, v in env.items()}
     pid = os.fork()
     if pid != 0:
         return pid
     try:
         try:
             os.setpgid(0, 0)
-            out = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            out = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             wanted = dict(fds)
             wanted.setdefault(0, os.open("/dev/null", os.O_RDONLY))
             wanted[1] = out
             wanted[2] = out
             # Copy every source above the targets first, so that no dup2 clobbers a source.
-            high = {t: fcntl_dupfd(src, 100) for t, src in wanted.items()}
+            high = {t: fcntl.fcntl(src, fcntl.F_DUPFD, 100) for t, src in wanted.items()}
             for t, src in high.items():
                 os.dup2(src, t, inheritable=True)
             os.closerange(max(high) + 1, 1 << 16)
             for res, lim in step_limits(limits, timeout):
                 resource.setrlimit(res, lim)
-            os.chdir(cwd)
+            os.chdir(JUDGE_DIR)
             if os.getuid() == 0:
-                uid, gid = (UID, GID) if role == "cand" else (JUDGE_UID, JUDGE_GID)
                 os.setgroups([])
-                os.setresgid(gid, gid, gid)
-                os.setresuid(uid, uid, uid)
+                os.setresgid(JUDGE_GID, JUDGE_GID, JUDGE_GID)
+                os.setresuid(JUDGE_UID, JUDGE_UID, JUDGE_UID)
+            LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
             os.umask(0o077)
             signal.signal(signal.SIGPIPE, signal.SIG_IGN)
-            # Python ignores SIGXFSZ; a program past the output limit is stopped, as it would be.
             signal.signal(signal.SIGXFSZ, signal.SIG_DFL)
-            if role == "cand":
-                landlock_candidate([WORK], CAND_READ)
         except BaseException as e:
-            os.write(2, f"rrtf: cannot start the {role}: {describe(e)}".encode())
+            os.write(2, f"rrtf: cannot start the judge: {describe(e)}".encode())
             os._exit(126)
         try:
             os.execve(argv[0], argv, env)
@@ -702,12 +841,32 @@ def spawn_role(role, argv, env, limits, timeout, fds, out_path):
         os._exit(70)
 
 
-def fcntl_dupfd(fd, low):
-    import fcntl
-    return fcntl.fcntl(fd, fcntl.F_DUPFD, low)
-
-
-CAND_READ = []
+def spawn_cand(argv, env, limits, timeout, fds, ruleset):
+    """Fork the candidate's build or run: `enter_sandbox` (as a Python candidate) with `fds` at
+    3, 4, ..., in `ruleset`'s domain (the samples' plus its cache reads). Returns the pid."""
+    argv = [subst(a) for a in argv]
+    env = {k: subst(v) for k, v in env.items()}
+    pid = os.fork()
+    if pid != 0:
+        return pid
+    try:
+        try:
+            global RULESET
+            RULESET = ruleset
+            enter_sandbox(step_limits(limits, timeout), None, fds)
+            signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+            # Python ignores SIGXFSZ; a program past the output limit is stopped, as it would be.
+            signal.signal(signal.SIGXFSZ, signal.SIG_DFL)
+        except BaseException as e:
+            os.write(2, f"rrtf: cannot start the candidate: {describe(e)}".encode())
+            os._exit(126)
+        try:
+            os.execve(argv[0], argv, env)
+        except BaseException as e:
+            os.write(2, f"cannot execute {argv[0]}: {describe(e)}".encode())
+        os._exit(127)
+    finally:
+        os._exit(70)
 
 
 def make_judge_dir():
@@ -729,15 +888,16 @@ def write_files(files, where, role):
             os.chown(path, uid, gid)
 
 
-def run_build(role, st):
-    """One build step of a pair job (as the role's uid, in its directory); returns its result,
-    with the artifacts it was asked to collect when it succeeded."""
+def run_build(role, st, ruleset):
+    """One build step of a pair job (the candidate's sandboxed, the judge's as JUDGE_UID);
+    returns its result, with the artifacts it was asked to collect when it succeeded."""
     out_path = OUTFILE if role == "cand" else JUDGE_OUT
-    if os.path.exists(out_path):
-        os.unlink(out_path)
     timeout = float(st["timeout"])
     t0 = time.monotonic()
-    pid = spawn_role(role, st["argv"], st.get("env", {}), st["limits"], timeout, {}, out_path)
+    if role == "cand":
+        pid = spawn_cand(st["argv"], st.get("env", {}), st["limits"], timeout, [], ruleset)
+    else:
+        pid = spawn_judge(st["argv"], st.get("env", {}), st["limits"], timeout, {}, out_path)
     pidfd = os.pidfd_open(pid)
     ready, _, _ = select.select([pidfd], [], [], timeout)
     timed_out = not ready
@@ -745,14 +905,15 @@ def run_build(role, st):
         os.kill(pid, signal.SIGKILL)
     _, status, ru = os.wait4(pid, 0)
     os.close(pidfd)
-    kill_rest(pid)
+    rest_rss = kill_rest(pid)
     head, tail, full = read_output(path=out_path)
     res = {
         "exit": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
         "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
         "timed_out": timed_out, "output_head": head, "output_tail": tail,
         "output_full": full, "wall_ms": int((time.monotonic() - t0) * 1000),
-        "cpu_ms": int((ru.ru_utime + ru.ru_stime) * 1000), "peak_rss_kb": ru.ru_maxrss,
+        "cpu_ms": int((ru.ru_utime + ru.ru_stime) * 1000),
+        "peak_rss_kb": ru.ru_maxrss + rest_rss,
     }
     if not timed_out and status == 0 and st.get("collect"):
         # Read right after the compiler exited (kill_rest: nothing else runs), for the cache.
@@ -760,14 +921,14 @@ def run_build(role, st):
     return res
 
 
-def status_of(status, ru, alive):
+def status_of(status, ru, alive, rest_rss=0):
     return {
         "exit": os.WEXITSTATUS(status) if status is not None and os.WIFEXITED(status) else None,
         "signal": (os.WTERMSIG(status) if status is not None and os.WIFSIGNALED(status)
                    else None),
         "alive": alive,
         "cpu_ms": int((ru.ru_utime + ru.ru_stime) * 1000) if ru is not None else 0,
-        "peak_rss_kb": ru.ru_maxrss if ru is not None else 0,
+        "peak_rss_kb": (ru.ru_maxrss if ru is not None else 0) + rest_rss,
     }
 
 
@@ -775,42 +936,54 @@ def run_pair(job):
     """Build the judge and the candidate (each when asked), then run them together. Raw
     results for the Rust side to judge: build step results, how each process ended, their
     output, and the judge's report (base64)."""
-    global CAND_READ
-    CAND_READ = [p for p in job.get("cand_read", []) if isinstance(p, str)]
+    ruleset = pair_ruleset([p for p in job.get("cand_read", []) if isinstance(p, str)])
     try:
         make_judge_dir()
         res = {"judge_build": None, "cand_build": None, "run": None}
         judge, cand = job["judge"], job["cand"]
         write_files(judge.get("files", {}), JUDGE_DIR, "judge")
         if judge.get("build"):
-            res["judge_build"] = run_build("judge", judge["build"])
+            res["judge_build"] = run_build("judge", judge["build"], ruleset)
             if res["judge_build"]["exit"] != 0:
                 return res
         write_files(cand.get("files", {}), WORK, "cand")
         if cand.get("build"):
-            res["cand_build"] = run_build("cand", cand["build"])
+            res["cand_build"] = run_build("cand", cand["build"], ruleset)
             if res["cand_build"]["exit"] != 0:
                 return res
-        res["run"] = run_both(job, judge["run"], cand["run"])
+        res["run"] = run_both(job, judge["run"], cand["run"], ruleset)
         return res
     finally:
         clean_work()
         shutil.rmtree(JUDGE_DIR, ignore_errors=True)
         for path in (JUDGE_OUT, OUTFILE):
             try:
-                os.unlink(path)
+                os.truncate(path, 0) if path == OUTFILE else os.unlink(path)
             except OSError:
                 pass
 
 
-def run_both(job, jrun, crun):
+def _drain(fd, report):
+    """Read what is left in the report pipe without blocking; True if it overflowed."""
+    os.set_blocking(fd, False)
+    overflow = False
+    while True:
+        try:
+            chunk = os.read(fd, 1 << 16)
+        except BlockingIOError:
+            break
+        if not chunk:
+            break
+        if len(report) + len(chunk) > REPORT_LIMIT:
+            overflow = True
+        else:
+            report += chunk
+    return overflow
+
+
+def run_both(job, jrun, crun, ruleset):
     import base64
     timeout = float(job["timeout"])
-    for path in (JUDGE_OUT, OUTFILE):
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
     req_r, req_w = os.pipe()
     rep_r, rep_w = os.pipe()
     report_r, report_w = os.pipe()
@@ -818,10 +991,10 @@ def run_both(job, jrun, crun):
     os.write(nonce_w, (job["nonce"] + "\n").encode()[:4096])
     os.close(nonce_w)
     t0 = time.monotonic()
-    jpid = spawn_role("judge", jrun["argv"], jrun.get("env", {}), jrun["limits"], timeout,
-                      {0: nonce_r, 3: report_w, 4: req_w, 5: rep_r}, JUDGE_OUT)
-    cpid = spawn_role("cand", crun["argv"], crun.get("env", {}), crun["limits"], timeout,
-                      {3: req_r, 4: rep_w}, OUTFILE)
+    jpid = spawn_judge(jrun["argv"], jrun.get("env", {}), jrun["limits"], timeout,
+                       {0: nonce_r, 3: report_w, 4: req_w, 5: rep_r}, JUDGE_OUT)
+    cpid = spawn_cand(crun["argv"], crun.get("env", {}), crun["limits"], timeout,
+                      [req_r, rep_w], ruleset)
     for fd in (req_r, req_w, rep_r, rep_w, report_w, nonce_r):
         os.close(fd)
     jfd, cfd = os.pidfd_open(jpid), os.pidfd_open(cpid)
@@ -850,18 +1023,7 @@ def run_both(job, jrun, crun):
             if report_open:
                 # Whatever the judge wrote is in the pipe now; a descendant holding it open
                 # must not keep us waiting.
-                os.set_blocking(report_r, False)
-                while True:
-                    try:
-                        chunk = os.read(report_r, 1 << 16)
-                    except BlockingIOError:
-                        break
-                    if not chunk:
-                        break
-                    if len(report) + len(chunk) > REPORT_LIMIT:
-                        overflow = True
-                    else:
-                        report += chunk
+                overflow |= _drain(report_r, report)
                 report_open = False
         if cfd in ready and cst is None:
             _, cst, cru = os.wait4(cpid, 0)
@@ -890,10 +1052,10 @@ def run_both(job, jrun, crun):
         os.killpg(jpid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
-    kill_rest(cpid)
+    rest_rss = kill_rest(cpid)
     chead, ctail, cfull = read_output()
     jhead, jtail, _ = read_output(path=JUDGE_OUT)
-    cand = status_of(cst, cru, cand_alive)
+    cand = status_of(cst, cru, cand_alive, rest_rss)
     cand.update({"output_head": chead, "output_tail": ctail, "output_full": cfull})
     judge = status_of(jst, jru, False)
     judge.update({"output_head": jhead, "output_tail": jtail})
@@ -902,16 +1064,31 @@ def run_both(job, jrun, crun):
 
 
 def main():
+    # Non-dumpable: a process without CAP_SYS_PTRACE (every sample) cannot open the /proc
+    # entries (memory, descriptors, environment) of the worker or of its forks (the judge, a
+    # sample before it changes uid), even under the same uid (user namespace, insecure mode).
+    LIBC.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     if not PID1:
         LIBC.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    # The executor's channel moves off 0 and 1, which point at /dev/null: what the judge's
+    # test code prints or reads never reaches the executor.
+    global CHAN_IN, CHAN_OUT
+    CHAN_IN, CHAN_OUT = os.dup(0), os.dup(1)
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.close(null)
     make_work()
-    cache = {}
+    global RULESET
+    RULESET = prepare_confine()  # after make_work: its rules hold WORK's and OUTFILE's inodes
     gc.collect()
     gc.freeze()
+    start_judge()
     send({"ready": True, "pid1": PID1, "python": sys.version.split()[0]})
     while True:
         job = recv()
         if job is None:
+            stop_judge()  # reaped here, its CPU time counts in the worker's children
             return
         try:
             kind = job.get("kind")
@@ -920,7 +1097,7 @@ def main():
             elif kind == "pair":
                 res = run_pair(job)
             else:
-                res = run_job(job, cache)
+                res = run_job(job)
         except BaseException as e:
             res = {"error": describe(e, 2000)}
         res["id"] = job.get("id")

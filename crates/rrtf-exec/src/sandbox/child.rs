@@ -27,6 +27,9 @@ pub(super) const STEPS: &[&str] = &[
     "execve",
     "fork",
     "no-new-privs",
+    "setgroups-deny",
+    "uid_map",
+    "gid_map",
 ];
 
 pub(super) struct Prepared {
@@ -43,10 +46,27 @@ pub(super) struct Prepared {
     pub(super) err_fd: RawFd,
     pub(super) rlimits: Vec<(libc::__rlimit_resource_t, libc::rlimit)>,
     pub(super) identity: Option<(u32, u32)>,
+    /// In a fresh user namespace: the `uid_map` and `gid_map` lines to write first.
+    pub(super) id_maps: Option<(CString, CString)>,
     pub(super) landlock_abi: Option<u32>,
     pub(super) filters: Vec<libc::sock_fprog>,
     pub(super) namespaces: bool,
     pub(super) init: bool,
+}
+
+/// Write `data` to the proc file `path` (open, one write, close). Async-signal-safe.
+unsafe fn write_proc(path: &CStr, data: &CStr) -> bool {
+    // SAFETY: NUL-terminated path; data lives across the write.
+    unsafe {
+        let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+        if fd < 0 {
+            return false;
+        }
+        let bytes = data.to_bytes();
+        let n = libc::write(fd, bytes.as_ptr().cast(), bytes.len());
+        libc::close(fd);
+        n == bytes.len() as isize
+    }
 }
 
 /// Report `(step, errno)` to the parent and exit. Async-signal-safe.
@@ -102,6 +122,20 @@ pub(super) unsafe fn child_main(p: &Prepared) -> ! {
     // SAFETY: every call below is a syscall wrapper on prepared, NUL-terminated data.
     unsafe {
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+        if let Some((uid_map, gid_map)) = &p.id_maps {
+            // An unprivileged process may map only its own ids, and its gid only once
+            // setgroups is denied. Until then the child has every capability in its namespace
+            // (for the mounts below); execve as a non-root uid drops them all.
+            if !write_proc(c"/proc/self/setgroups", c"deny") {
+                fail(e, "setgroups-deny");
+            }
+            if !write_proc(c"/proc/self/uid_map", uid_map) {
+                fail(e, "uid_map");
+            }
+            if !write_proc(c"/proc/self/gid_map", gid_map) {
+                fail(e, "gid_map");
+            }
+        }
         for (target, &src) in p.stdio.iter().enumerate() {
             if src >= 0 && libc::dup2(src, target as i32) < 0 {
                 fail(e, "dup2");

@@ -86,17 +86,8 @@ pub struct Failed(pub i32);
 /// # Safety
 /// Must be called in a single-threaded child; it changes the process's security domain.
 pub unsafe fn enforce(abi: u32, rules: &[(&CStr, Access)]) -> Result<(), Failed> {
-    let handled = fs_rights(abi);
-    let attr = RulesetAttr {
-        handled_access_fs: handled,
-        handled_access_net: NET_BIND_TCP | NET_CONNECT_TCP,
-        scoped: SCOPE_ABSTRACT_UNIX | SCOPE_SIGNAL,
-    };
-    let size = match abi {
-        1..=3 => 8usize,
-        4 | 5 => 16,
-        _ => std::mem::size_of::<RulesetAttr>(),
-    };
+    let attr = ruleset_attr(abi);
+    let size = attr_size(abi);
     // SAFETY: attr outlives the call and size never exceeds its length.
     let ruleset = unsafe {
         libc::syscall(
@@ -110,7 +101,6 @@ pub unsafe fn enforce(abi: u32, rules: &[(&CStr, Access)]) -> Result<(), Failed>
         return Err(Failed(errno()));
     }
     let ruleset = ruleset as libc::c_int;
-    let file_rights = (EXECUTE | WRITE_FILE | READ_FILE | TRUNCATE | IOCTL_DEV) & handled;
     for &(path, access) in rules {
         // SAFETY: path is NUL-terminated; O_PATH opens without reading.
         let fd = unsafe { libc::open(path.as_ptr(), libc::O_PATH | libc::O_CLOEXEC) };
@@ -121,16 +111,8 @@ pub unsafe fn enforce(abi: u32, rules: &[(&CStr, Access)]) -> Result<(), Failed>
         // SAFETY: fd is valid and st is a writable stat buffer.
         let is_dir = unsafe { libc::fstat(fd, &mut st) } == 0
             && (st.st_mode & libc::S_IFMT) == libc::S_IFDIR;
-        let wanted = match access {
-            Access::ReadExec => EXECUTE | READ_FILE | READ_DIR,
-            Access::Full => handled,
-            Access::Device => READ_FILE | WRITE_FILE | TRUNCATE | IOCTL_DEV,
-        };
-        let allowed = if is_dir {
-            wanted & handled
-        } else {
-            wanted & file_rights
-        };
+        let (dir_mask, file_mask) = access.masks(abi);
+        let allowed = if is_dir { dir_mask } else { file_mask };
         let beneath = PathBeneathAttr {
             allowed_access: allowed,
             parent_fd: fd,
@@ -161,6 +143,74 @@ pub unsafe fn enforce(abi: u32, rules: &[(&CStr, Access)]) -> Result<(), Failed>
         libc::close(ruleset);
     }
     Ok(())
+}
+
+fn ruleset_attr(abi: u32) -> RulesetAttr {
+    RulesetAttr {
+        handled_access_fs: fs_rights(abi),
+        handled_access_net: NET_BIND_TCP | NET_CONNECT_TCP,
+        scoped: SCOPE_ABSTRACT_UNIX | SCOPE_SIGNAL,
+    }
+}
+
+/// The part of [`RulesetAttr`] the given ABI knows (older kernels refuse a longer one).
+fn attr_size(abi: u32) -> usize {
+    match abi {
+        1..=3 => 8usize,
+        4 | 5 => 16,
+        _ => std::mem::size_of::<RulesetAttr>(),
+    }
+}
+
+impl Access {
+    /// The rights this access grants on a directory and on a file, under `abi`.
+    fn masks(self, abi: u32) -> (u64, u64) {
+        let handled = fs_rights(abi);
+        let file_rights = (EXECUTE | WRITE_FILE | READ_FILE | TRUNCATE | IOCTL_DEV) & handled;
+        let wanted = match self {
+            Access::ReadExec => EXECUTE | READ_FILE | READ_DIR,
+            Access::Full => handled,
+            Access::Device => READ_FILE | WRITE_FILE | TRUNCATE | IOCTL_DEV,
+        };
+        (wanted & handled, wanted & file_rights)
+    }
+}
+
+/// A ruleset in plain numbers, for a process that builds it itself: the warm worker puts each
+/// sample into a domain nested in its own (see `worker.py`'s `confine`), so that a sample can
+/// write only its work directory and its output file (never the scratch root, which it would
+/// otherwise own where it shares the worker's uid) and cannot signal the worker.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RulesetSpec {
+    /// `landlock_create_ruleset`, `landlock_add_rule`, `landlock_restrict_self`.
+    pub syscalls: [i64; 3],
+    /// `handled_access_fs`, `handled_access_net`, `scoped`, and how many bytes of them to pass.
+    pub attr: [u64; 3],
+    pub attr_size: usize,
+    /// `(path, rights if it is a directory, rights if it is a file)`; missing paths are skipped.
+    pub rules: Vec<(String, u64, u64)>,
+}
+
+impl RulesetSpec {
+    pub fn new(abi: u32, rules: &[(String, Access)]) -> RulesetSpec {
+        let a = ruleset_attr(abi);
+        RulesetSpec {
+            syscalls: [
+                libc::SYS_landlock_create_ruleset,
+                libc::SYS_landlock_add_rule,
+                libc::SYS_landlock_restrict_self,
+            ],
+            attr: [a.handled_access_fs, a.handled_access_net, a.scoped],
+            attr_size: attr_size(abi),
+            rules: rules
+                .iter()
+                .map(|(path, access)| {
+                    let (d, f) = access.masks(abi);
+                    (path.clone(), d, f)
+                })
+                .collect(),
+        }
+    }
 }
 
 fn errno() -> i32 {

@@ -3,7 +3,15 @@
 //!
 //! A deny list on top of a default allow: the namespaces, Landlock and the non-root uid are the
 //! walls; seccomp removes the kernel surface a test never needs (ptrace, mounts, namespaces,
-//! keyrings, BPF, module loading, io_uring) and every socket family but `AF_UNIX`.
+//! keyrings, BPF, module loading, io_uring), every way to a socket of someone else, and the
+//! kernel's shared IPC objects:
+//! - `socket()` of any family, `AF_UNIX` included (a named socket on the host, or an abstract
+//!   one, is a daemon's door); `socketpair()` stays, for `AF_UNIX` stream and seqpacket pairs
+//!   only: a datagram pair could `sendto()` any named datagram socket it can resolve.
+//! - System V shared memory, semaphores and message queues, and POSIX message queues: they
+//!   outlive the sample that made them (a channel between samples, memory outside its limits).
+//!   POSIX shared memory and semaphores are files in `/dev/shm`, which Landlock does not grant.
+//!
 //! `clone3` answers `ENOSYS`, so the C library falls back to `clone`, whose flags can be checked.
 
 use std::collections::BTreeMap;
@@ -58,6 +66,25 @@ const DENIED: &[i64] = &[
     libc::SYS_syslog,
     libc::SYS_quotactl,
     libc::SYS_lookup_dcookie,
+    // System V IPC and POSIX message queues (see the module doc).
+    libc::SYS_shmget,
+    libc::SYS_shmat,
+    libc::SYS_shmdt,
+    libc::SYS_shmctl,
+    libc::SYS_semget,
+    libc::SYS_semop,
+    libc::SYS_semtimedop,
+    libc::SYS_semctl,
+    libc::SYS_msgget,
+    libc::SYS_msgsnd,
+    libc::SYS_msgrcv,
+    libc::SYS_msgctl,
+    libc::SYS_mq_open,
+    libc::SYS_mq_unlink,
+    libc::SYS_mq_timedsend,
+    libc::SYS_mq_timedreceive,
+    libc::SYS_mq_notify,
+    libc::SYS_mq_getsetattr,
 ];
 
 /// `clone` flags that create namespaces: denied even though the sample is not root, because a
@@ -107,6 +134,9 @@ pub fn programs() -> Result<Vec<BpfProgram>, ExecError> {
     }
     eperm.insert(libc::SYS_clone, clone_rules);
 
+    // socket(): every family (an empty rule list denies the call whatever its arguments).
+    // socketpair(): only AF_UNIX, and not SOCK_DGRAM (its low type bits; flags such as
+    // SOCK_CLOEXEC sit above them).
     let not_unix = SeccompCondition::new(
         0,
         SeccompCmpArgLen::Dword,
@@ -114,11 +144,17 @@ pub fn programs() -> Result<Vec<BpfProgram>, ExecError> {
         libc::AF_UNIX as u64,
     )
     .map_err(|e| ExecError::Seccomp(e.to_string()))?;
-    let socket_rule =
-        SeccompRule::new(vec![not_unix]).map_err(|e| ExecError::Seccomp(e.to_string()))?;
+    let dgram = SeccompCondition::new(
+        1,
+        SeccompCmpArgLen::Dword,
+        SeccompCmpOp::MaskedEq(0xf),
+        libc::SOCK_DGRAM as u64,
+    )
+    .map_err(|e| ExecError::Seccomp(e.to_string()))?;
+    let rule = |c| SeccompRule::new(vec![c]).map_err(|e| ExecError::Seccomp(e.to_string()));
     let eacces = BTreeMap::from([
-        (libc::SYS_socket, vec![socket_rule.clone()]),
-        (libc::SYS_socketpair, vec![socket_rule]),
+        (libc::SYS_socket, Vec::new()),
+        (libc::SYS_socketpair, vec![rule(not_unix)?, rule(dgram)?]),
     ]);
     let enosys = BTreeMap::from([(libc::SYS_clone3, Vec::new())]);
     Ok(vec![

@@ -1,6 +1,8 @@
 //! Launching one sandboxed process: raw `clone` into fresh pid, mount, net, ipc, uts and cgroup
-//! namespaces, then, in the child, a read-only root, a private tmpfs on `/tmp`, a fresh `/proc`,
-//! rlimits, Landlock, the non-root uid, seccomp, and `execve`.
+//! namespaces (and a user namespace when not root), then, in the child, a read-only root, a
+//! private tmpfs on `/tmp`, a fresh `/proc`, rlimits, Landlock, the non-root uid, seccomp, and
+//! `execve`. With a cgroup, the parent moves the child into it right after `clone`, before the
+//! child can have started anything.
 //!
 //! Everything the child needs is prepared in the parent ([`Prepared`]): between `clone` and
 //! `execve` the child only makes syscalls (the parent may be multithreaded, so no allocation, no
@@ -54,6 +56,8 @@ pub struct SpawnSpec {
     pub scratch_mb: u32,
     /// Fork once inside: pid 1 waits, the program runs as an ordinary process.
     pub init: bool,
+    /// `cgroup.procs` of the cgroup to put the process in (see [`super::cgroup`]).
+    pub cgroup: Option<OwnedFd>,
     pub stdin: Io,
     pub stdout: Io,
     pub stderr: Io,
@@ -191,6 +195,11 @@ impl Sandboxed {
             } else {
                 None
             },
+            id_maps: if protections.user_namespace {
+                Some(user_namespace_maps()?)
+            } else {
+                None
+            },
             landlock_abi: protections.landlock_abi,
             filters: Vec::new(),
             namespaces: protections.namespaces,
@@ -211,6 +220,9 @@ impl Sandboxed {
         }
 
         let mut flags = libc::SIGCHLD as libc::c_ulong;
+        if protections.user_namespace {
+            flags |= libc::CLONE_NEWUSER as libc::c_ulong;
+        }
         if protections.namespaces {
             flags |= (libc::CLONE_NEWPID
                 | libc::CLONE_NEWNS
@@ -235,6 +247,15 @@ impl Sandboxed {
         let pid = pid as libc::pid_t;
         drop(keep);
         drop(err_w);
+        if let Some(procs) = &spec.cgroup
+            && let Err(e) = join_cgroup(procs, pid)
+        {
+            kill_and_reap(pid);
+            return Err(ExecError::Sandbox {
+                step: "cgroup",
+                source: e,
+            });
+        }
         // SAFETY: pidfd_open on our own child.
         let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
         let pidfd_res = if pidfd < 0 {
@@ -369,6 +390,24 @@ impl Drop for Sandboxed {
         self.stdin.take();
         self.kill();
     }
+}
+
+/// Move `pid` into the cgroup whose `cgroup.procs` is open as `procs`.
+fn join_cgroup(procs: &OwnedFd, pid: libc::pid_t) -> io::Result<()> {
+    use std::io::Write;
+    let mut f = File::from(procs.try_clone()?);
+    f.write_all(pid.to_string().as_bytes())
+}
+
+/// `/proc/self/uid_map` and `gid_map` lines for a user namespace that maps our own uid and gid
+/// (the only mapping an unprivileged process may write), to the same numbers inside.
+fn user_namespace_maps() -> Result<(CString, CString), ExecError> {
+    // SAFETY: queries.
+    let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+    Ok((
+        cstr(&format!("{uid} {uid} 1\n"))?,
+        cstr(&format!("{gid} {gid} 1\n"))?,
+    ))
 }
 
 fn kill_and_reap(pid: libc::pid_t) {

@@ -48,6 +48,7 @@ pub fn py_job(key: u64, code: &str, test: &str, entry: &str) -> Job {
         code: Some(code.to_string()),
         test: test.to_string(),
         entry_point: Some(entry.to_string()),
+        prompt: None,
     }
 }
 

@@ -6,7 +6,6 @@
 //! only what is missing. `code` is left NULL for the exec stage to extract, except for chat
 //! answers to completion prompts (see `StoreSink::code`).
 
-use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,14 +14,20 @@ use anyhow::{Context, Result};
 use clap::Args;
 use rrtf_config::{Endpoint, RoundConfig};
 use rrtf_llm::render::TaskKind;
-use rrtf_llm::sampler::{self, Answer, Failure, Lane, LaneReport, Sink, SinkError, Stopped, Task};
-use rrtf_llm::{
-    Backend, BoxFuture, Budget, HttpBackend, Ledger, RequestRecord, RetryPolicy, TeacherStats,
-};
-use rrtf_store::{ModelRole, NewLlmRequest, NewResponse, PromptKind, Store};
-use serde_json::json;
+use rrtf_llm::sampler::{self, Lane, Stopped, Task};
+use rrtf_llm::{Backend, Budget, HttpBackend, Ledger, RequestRecord, RetryPolicy};
+use rrtf_store::{ModelRole, NewLlmRequest, PromptKind};
+use serde_json::{Value, json};
 
+use super::decontaminate::{self, Benchmarks, screen_prompts};
 use super::{BadInput, Ctx, REVISION, endpoints, progress_bar};
+
+mod report;
+mod screen;
+mod sink;
+
+use report::{LENGTH_WARNING, check_context, human, summary_json};
+use sink::StoreSink;
 
 #[derive(Debug, Args)]
 pub struct SampleArgs {
@@ -35,41 +40,6 @@ pub struct SampleArgs {
     /// Count what would be sent, send nothing.
     #[arg(long)]
     pub dry_run: bool,
-}
-
-/// Stores each batch of answers, with the ledger rows of their requests and of the requests
-/// that failed, in one transaction.
-struct StoreSink<'a> {
-    store: &'a Store,
-    model_ids: Vec<i64>,
-    round: i64,
-    run_id: i64,
-    /// Per endpoint: (name, model sent).
-    names: Vec<(String, String)>,
-    /// Per endpoint: a chat endpoint (its answers to completion prompts are whole functions).
-    chat: Vec<bool>,
-    /// Completion-kind prompts: (text, language).
-    completion_prompts: HashMap<i64, (String, String)>,
-}
-
-impl StoreSink<'_> {
-    /// The code to store with an answer. A chat answer to a completion-kind prompt is a whole
-    /// function in prose and fences, not a continuation of the prompt, so its code is extracted
-    /// now with the executor's extractor (and the prompt's imports put in front); the exec stage
-    /// runs stored code as it is. Every other answer keeps `code` NULL: the exec stage extracts
-    /// it (completion answers continue the prompt). An answer without code stores "" (no code).
-    fn code(&self, a: &Answer) -> Option<String> {
-        if !self.chat[a.endpoint] {
-            return None;
-        }
-        let (prompt, language) = self.completion_prompts.get(&a.prompt_id)?;
-        let language = rrtf_exec::Language::parse(language).ok()?;
-        Some(
-            rrtf_exec::extract::extract_code(&a.generation.text, language)
-                .map(|c| rrtf_exec::extract::with_prompt_imports(&c, prompt, language))
-                .unwrap_or_default(),
-        )
-    }
 }
 
 /// A ledger row of the sample stage.
@@ -92,49 +62,6 @@ pub(crate) fn ledger_row(
         completion_tokens: r.completion_tokens.map(|t| t as i64),
         cost_usd: r.cost_usd,
         latency_ms: Some(r.latency_ms as i64),
-    }
-}
-
-impl Sink for StoreSink<'_> {
-    fn store<'b>(
-        &'b mut self,
-        batch: &'b [Answer],
-        failures: &'b [Failure],
-    ) -> BoxFuture<'b, Result<(), SinkError>> {
-        Box::pin(async move {
-            let requests: Vec<NewLlmRequest> = batch
-                .iter()
-                .map(|a| {
-                    let (name, model) = &self.names[a.endpoint];
-                    RequestRecord::answered(name, model, &a.key, &a.generation, a.cost_usd)
-                })
-                .chain(failures.iter().filter_map(|f| f.record.clone()))
-                .map(|r| ledger_row(self.round, self.run_id, "sample", &r))
-                .collect();
-            let rows: Vec<NewResponse> = batch
-                .iter()
-                .map(|a| NewResponse {
-                    prompt_id: a.prompt_id,
-                    model_id: self.model_ids[a.endpoint],
-                    round: self.round,
-                    temperature: Some(a.temperature),
-                    sample_index: i64::from(a.sample_index),
-                    raw_text: a.generation.text.clone(),
-                    code: self.code(a),
-                    finish_reason: a.generation.finish_reason.clone(),
-                    prompt_tokens: a.generation.prompt_tokens.map(|t| t as i64),
-                    completion_tokens: a.generation.completion_tokens.map(|t| t as i64),
-                    latency_ms: Some(a.generation.latency_ms as i64),
-                    cost_usd: Some(a.cost_usd),
-                    request_hash: a.key.clone(),
-                    run_id: Some(self.run_id),
-                })
-                .collect();
-            self.store
-                .insert_responses_and_requests(&rows, &requests, &|_| {})
-                .await?;
-            Ok(())
-        })
     }
 }
 
@@ -195,10 +122,47 @@ pub async fn sample(ctx: &Ctx, args: SampleArgs) -> Result<()> {
             .await?;
         model_ids.push(id);
     }
-    let prompts = store.sampling_prompts(config.sampling.max_prompts).await?;
+    // A run is recorded (decontamination's findings name it), except by a dry run, which
+    // writes nothing.
+    let run = match args.dry_run {
+        true => None,
+        false => Some(
+            store
+                .begin_run(
+                    round,
+                    "sample",
+                    &config.snapshot_json(),
+                    &config.hash(),
+                    Some(REVISION),
+                    Some(config.round.seed as i64),
+                )
+                .await?,
+        ),
+    };
+    // Benchmark problems are eliminated before anything is sampled for them.
+    let benchmarks = Benchmarks::from_config(&config)?;
+    let (screened, leaked) = match &benchmarks {
+        Some(b) => {
+            let (summary, ids) =
+                screen_prompts(&store, b, run.as_ref().map(|r| r.id), !args.dry_run).await?;
+            (json!({ "benchmarks": b.info(), "prompts": summary }), ids)
+        }
+        None => (Value::Null, Vec::new()),
+    };
+    let prompts: Vec<_> = store
+        .sampling_prompts(config.sampling.max_prompts)
+        .await?
+        .into_iter()
+        .filter(|p| !leaked.contains(&p.id))
+        .collect();
     if prompts.is_empty() {
+        if let Some(run) = run {
+            store
+                .finish_run(run, false, &json!({ "error": "no prompts" }))
+                .await?;
+        }
         return Err(BadInput(format!(
-            "no prompts in {}: import some first (rrtf import prompts FILE)",
+            "no prompts to sample in {}: import some first (rrtf import prompts FILE)",
             ctx.db.display()
         ))
         .into());
@@ -216,14 +180,41 @@ pub async fn sample(ctx: &Ctx, args: SampleArgs) -> Result<()> {
         })
         .collect();
     let eps: Vec<Endpoint> = endpoints.iter().map(|(e, _)| e.clone()).collect();
-    let planned = sampler::plan(&tasks, &eps, config.round.seed);
+    check_context(&args.config, &config, &eps)?;
+    let planned = sampler::plan(&tasks, &eps, config.round.seed)?;
     let stored = store.stored_request_hashes(&model_ids).await?;
+    // Answers stored under key layout 1 count for a `base_url` endpoint still at the URL its
+    // model was registered with (README, upgrade notes).
+    let mut legacy_ok = Vec::with_capacity(eps.len());
+    for (e, id) in eps.iter().zip(&model_ids) {
+        let recorded = store.model_endpoint(*id).await?;
+        legacy_ok.push(
+            e.replay.is_none()
+                && e.local_model.is_none()
+                && recorded.as_deref() == Some(e.base_url.as_str()),
+        );
+    }
+    let teachers: Vec<bool> = endpoints
+        .iter()
+        .map(|(_, role)| *role == ModelRole::Teacher)
+        .collect();
+    let teacher_jobs: Vec<screen::Planned> = planned
+        .iter()
+        .filter(|j| teachers[j.endpoint])
+        .map(|j| screen::Planned {
+            prompt_id: j.prompt_id,
+            key: j.key.clone(),
+            legacy_key: j.legacy_key.clone().filter(|_| legacy_ok[j.endpoint]),
+        })
+        .collect();
     let mut per_endpoint: Vec<(u64, u64)> = vec![(0, 0); eps.len()]; // (planned, already stored)
     let jobs: Vec<_> = planned
         .into_iter()
         .filter(|j| {
             per_endpoint[j.endpoint].0 += 1;
-            let done = stored.contains(&j.key);
+            let done = stored.contains(&j.key)
+                || (legacy_ok[j.endpoint]
+                    && j.legacy_key.as_ref().is_some_and(|k| stored.contains(k)));
             per_endpoint[j.endpoint].1 += u64::from(done);
             !done
         })
@@ -239,26 +230,23 @@ pub async fn sample(ctx: &Ctx, args: SampleArgs) -> Result<()> {
             .collect();
         ctx.emit(
             || {
-                rows.iter()
-                    .map(|r| format!("{}: {} planned, {} stored, {} to send", r["name"], r["planned"], r["stored"], r["to_send"]))
+                let mut text = rows.iter()
+                    .map(|r| format!("{}: {} planned, {} stored, {} to send", r["name"].as_str().unwrap_or(""), r["planned"], r["stored"], r["to_send"]))
                     .collect::<Vec<_>>()
-                    .join("\n")
+                    .join("\n");
+                if !screened.is_null() {
+                    text.push_str(&format!(
+                        "\n(dry run) decontamination would eliminate {} of {} prompt(s)",
+                        screened["prompts"]["prompts_eliminated"], screened["prompts"]["prompts_checked"]
+                    ));
+                }
+                text
             },
-            || json!({ "dry_run": true, "prompts": tasks.len(), "to_send": to_send, "endpoints": rows }),
+            || json!({ "dry_run": true, "prompts": tasks.len(), "to_send": to_send, "endpoints": rows, "decontamination": screened }),
         );
         return Ok(());
     }
-
-    let run = store
-        .begin_run(
-            round,
-            "sample",
-            &config.snapshot_json(),
-            &config.hash(),
-            Some(REVISION),
-            Some(config.round.seed as i64),
-        )
-        .await?;
+    let run = run.expect("recorded unless a dry run");
     let budget = Arc::new(Budget::new(
         config.sampling.budget_usd,
         store.round_spend(round).await?,
@@ -313,7 +301,7 @@ pub async fn sample(ctx: &Ctx, args: SampleArgs) -> Result<()> {
     let started = std::time::Instant::now();
     let mut sink = StoreSink {
         store: &store,
-        model_ids,
+        model_ids: model_ids.clone(),
         round,
         run_id: run.id,
         names: eps
@@ -329,6 +317,8 @@ pub async fn sample(ctx: &Ctx, args: SampleArgs) -> Result<()> {
             .filter(|t| t.kind == TaskKind::Completion)
             .map(|t| (t.prompt_id, (t.text.clone(), t.language.clone())))
             .collect(),
+        benchmarks: benchmarks.as_ref(),
+        eliminated: 0,
     };
     let result = sampler::run(
         &lanes,
@@ -352,6 +342,7 @@ pub async fn sample(ctx: &Ctx, args: SampleArgs) -> Result<()> {
             return Err(anyhow::anyhow!(e)).context("storing answers failed; re-run to resume");
         }
     };
+    let answers_eliminated = sink.eliminated;
     let stats = ledger.snapshot();
     let elapsed = started.elapsed().as_secs_f64();
     let summary = summary_json(
@@ -365,6 +356,42 @@ pub async fn sample(ctx: &Ctx, args: SampleArgs) -> Result<()> {
         run.id,
     );
     let mut summary = summary;
+    // Answers cut by max_tokens, over every response of the round per endpoint.
+    let finish = store.finish_counts(round, &model_ids).await?;
+    let mut warnings = Vec::new();
+    for (i, (e, (total, by_length))) in eps.iter().zip(finish).enumerate() {
+        let share = if total > 0 {
+            by_length as f64 / total as f64
+        } else {
+            0.0
+        };
+        let entry = &mut summary["endpoints"][i];
+        entry["responses"] = json!(total);
+        entry["ended_by_length"] = json!(by_length);
+        entry["length_share"] = json!(share);
+        if share > LENGTH_WARNING {
+            warnings.push(format!(
+                "{by_length} of `{}`'s {total} responses in round {round} ({:.1}%) ended by \
+                 length (max_tokens = {}): they are cut short; raise its max_tokens",
+                e.name,
+                share * 100.0,
+                e.max_tokens
+            ));
+        }
+    }
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
+    summary["warnings"] = json!(warnings);
+    if !screened.is_null() {
+        summary["decontamination"] = screened;
+        summary["decontamination"]["responses"] =
+            json!({ "responses_eliminated": answers_eliminated });
+    }
+    // WizardLM's rules 2 and 3 on the teachers' answers: a prompt every teacher answered with
+    // an apology or nothing but stop words is eliminated (ranking never sees it).
+    summary["eliminated_by_teacher_answers"] =
+        screen::teacher_refusals(&store, &teacher_jobs, &model_ids, run.id).await?;
     summary["round_ledger"] = serde_json::to_value(store.round_ledger(round).await?)?;
     summary["round_requests"] = serde_json::to_value(store.ledger_lines(Some(round)).await?)?;
     let failed: u64 = reports.values().map(|r| r.failed).sum();
@@ -373,6 +400,28 @@ pub async fn sample(ctx: &Ctx, args: SampleArgs) -> Result<()> {
     ctx.emit(
         || {
             let mut text = human(&eps, &per_endpoint, &reports, &stats, &budget, elapsed);
+            let screened = decontaminate::summary_text(&summary["decontamination"]);
+            if !screened.is_empty() {
+                text.push('\n');
+                text.push_str(&screened);
+            }
+            let refused = &summary["eliminated_by_teacher_answers"];
+            if refused["eliminated"].as_u64().unwrap_or(0) > 0 {
+                text.push_str(&format!(
+                    "\n{} prompt(s) eliminated: every teacher answer was an apology or only \
+                     stop words (WizardLM's rules 2 and 3)",
+                    refused["eliminated"]
+                ));
+            }
+            for e in summary["endpoints"].as_array().into_iter().flatten() {
+                text.push_str(&format!(
+                    "\n{}: {} of {} responses in the round ended by length ({:.1}%)",
+                    e["name"].as_str().unwrap_or(""),
+                    e["ended_by_length"],
+                    e["responses"],
+                    e["length_share"].as_f64().unwrap_or(0.0) * 100.0
+                ));
+            }
             text.push_str(&format!("\nround {round} ledger:"));
             for m in summary["round_ledger"].as_array().into_iter().flatten() {
                 text.push_str(&format!(
@@ -404,97 +453,4 @@ pub async fn sample(ctx: &Ctx, args: SampleArgs) -> Result<()> {
         anyhow::bail!("{failed} request(s) failed (see above); re-run `rrtf sample` to retry them");
     }
     Ok(())
-}
-
-#[allow(clippy::too_many_arguments)]
-fn summary_json(
-    eps: &[Endpoint],
-    counts: &[(u64, u64)],
-    reports: &BTreeMap<String, LaneReport>,
-    stats: &BTreeMap<String, TeacherStats>,
-    budget: &Budget,
-    spent_before: f64,
-    elapsed: f64,
-    run_id: i64,
-) -> serde_json::Value {
-    let empty = (LaneReport::default(), TeacherStats::default());
-    let endpoints: Vec<_> = eps
-        .iter()
-        .zip(counts)
-        .map(|(e, (planned, stored_before))| {
-            let r = reports.get(&e.name).unwrap_or(&empty.0);
-            let s = stats.get(&e.name).unwrap_or(&empty.1);
-            json!({
-                "name": e.name, "planned": planned, "stored_before": stored_before,
-                "sent": r.sent, "stored": r.stored, "failed": r.failed, "unsent": r.unsent,
-                "stopped": r.stopped, "first_error": r.first_error,
-                "retries": s.retries, "failures": s.failed, "truncated": s.truncated,
-                "prompt_tokens": s.prompt_tokens, "completion_tokens": s.completion_tokens,
-                "cost_usd": s.cost_usd, "mean_latency_ms": s.mean_latency_ms(),
-            })
-        })
-        .collect();
-    let stored: u64 = reports.values().map(|r| r.stored).sum();
-    json!({
-        "run": run_id,
-        "stored": stored,
-        "seconds": elapsed,
-        "rate_per_s": if elapsed > 0.0 { stored as f64 / elapsed } else { 0.0 },
-        "spent_usd": budget.spent() - spent_before,
-        "round_spent_usd": budget.spent(),
-        "budget_usd": budget.cap(),
-        "endpoints": endpoints,
-    })
-}
-
-fn human(
-    eps: &[Endpoint],
-    counts: &[(u64, u64)],
-    reports: &BTreeMap<String, LaneReport>,
-    stats: &BTreeMap<String, TeacherStats>,
-    budget: &Budget,
-    elapsed: f64,
-) -> String {
-    let by_name: HashMap<&str, (&LaneReport, Option<&TeacherStats>)> = reports
-        .iter()
-        .map(|(n, r)| (n.as_str(), (r, stats.get(n))))
-        .collect();
-    let mut out = String::new();
-    for (e, (planned, before)) in eps.iter().zip(counts) {
-        let Some((r, s)) = by_name.get(e.name.as_str()) else {
-            continue;
-        };
-        let s = s.cloned().unwrap_or_default();
-        out.push_str(&format!(
-            "{}: {planned} planned, {before} already stored, {} stored now, {} failed, {} unsent; \
-             {} retries, {} truncated, tokens {} in / {} out, ${:.4}, mean latency {} ms\n",
-            e.name,
-            r.stored,
-            r.failed,
-            r.unsent,
-            s.retries,
-            s.truncated,
-            s.prompt_tokens,
-            s.completion_tokens,
-            s.cost_usd,
-            s.mean_latency_ms().map_or("-".into(), |m| m.to_string()),
-        ));
-        match &r.stopped {
-            Some(Stopped::Budget) => out.push_str("  stopped: budget reached\n"),
-            Some(Stopped::Interrupted) => out.push_str("  stopped: interrupted\n"),
-            Some(Stopped::Endpoint(m)) => out.push_str(&format!("  stopped: {m}\n")),
-            None => {}
-        }
-        if let Some(err) = &r.first_error {
-            out.push_str(&format!("  first failure: {err}\n"));
-        }
-    }
-    out.push_str(&format!(
-        "round spend ${:.4}{} in {elapsed:.1} s",
-        budget.spent(),
-        budget
-            .cap()
-            .map_or(String::new(), |c| format!(" of ${c:.2}")),
-    ));
-    out
 }

@@ -1,0 +1,66 @@
+# rrtf-exec worker, part 3 of 4: the candidate server, run in the sample's own process (the
+# forked child, already sandboxed and running as the sample uid). Nothing here is trusted: the
+# sample may rewrite any of it. It loads the sample's code, says whether that worked, then
+# answers the judge's calls: decode the plain arguments, call the entry point (or the named
+# function of the sample a test calls by name), send back the plain result or the exception
+# (its first builtin class, message and errno).
+
+def _builtin_name(e):
+    for cls in type(e).__mro__:
+        if _EXCEPTIONS.get(cls.__name__) is cls:
+            return cls.__name__
+    return "Exception"
+
+
+def serve_candidate(code_src, entry, qfd, pfd):
+    def send(text):
+        write_all(pfd, pack_frame(text.encode("utf-8", "surrogatepass")))
+
+    try:
+        code = compile(code_src, "<solution>", "exec")
+    except BaseException as e:
+        return send(_json.dumps([0, "load", "compile", "", describe(e)]))
+    ns = {}
+    try:
+        exec(code, ns)
+    except BaseException as e:
+        return send(_json.dumps([0, "load", "code", kind_of(e), describe(e)]))
+    func = ns.get(entry) if entry else None
+    if entry and not callable(func):
+        return send(_json.dumps([0, "load", "entry", "",
+                                 f"entry point `{entry}` is not defined (or not a function)"]))
+    send('[0,"ready"]')
+    reader = FrameReader(qfd)
+    while True:
+        try:
+            body = reader.frame()
+        except ValueError:
+            return
+        if body is None:
+            return
+        try:
+            call_id, name, args, kwargs = decode(body)
+        except BaseException:
+            return
+        try:
+            f = func if name is None else ns.get(name)
+            if not callable(f):
+                raise NameError(f"name '{name}' is not a function of the sample")
+            result = f(*args, **kwargs)
+        except BaseException as e:
+            if isinstance(e, OSError) and e.errno is not None:
+                msg, errno = str(e.strerror), e.errno
+            else:
+                msg, errno = describe(e).partition(": ")[2], None
+            send(_json.dumps([call_id, "e", _builtin_name(e), msg, errno]))
+            continue
+        try:
+            text = encode(result)
+        except NotPlain as e:
+            send(_json.dumps([call_id, "e", "TypeError", f"the candidate returned {e}", None]))
+            continue
+        except BaseException as e:
+            send(_json.dumps([call_id, "e", "TypeError",
+                              f"the candidate's result cannot be sent: {describe(e)}", None]))
+            continue
+        send(f'[{call_id},"r",{text}]')

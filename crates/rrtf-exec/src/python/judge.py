@@ -1,0 +1,354 @@
+# rrtf-exec worker, part 2 of 4: the test plan and the judge.
+#
+# The worker parses each test once (`parse_tests`, trusted side, never the sample's process):
+# a preamble (the test module minus its `check(...)` calls) and steps (the statements of
+# `check`'s body, or MBPP-style top-level statements). A step is a *check* if it contains an
+# `assert` or calls a function of the test that does; other steps are setup, which must
+# succeed but count for nothing.
+#
+# Which checks count (issue 15 point 17: `assert True` must not count) is decided here, on the
+# trusted side, from the test text and from what happened, never from the sample:
+# - statically: the check mentions the candidate (the `check` parameter or the entry point), or
+#   a name bound by an earlier step that mentioned it (`r = candidate(3)` then `assert r == 6`),
+#   or a test function whose body mentions one of those;
+# - dynamically: the judge's proxy was called while the check ran (reaches a candidate that
+#   static reading misses, e.g. through `eval`).
+# A check counts if either holds. A check that did not run (the run timed out or the candidate
+# died before it) counts by the static rule alone, so a total is always known.
+#
+# The judge runs in the worker process itself, which never runs sample code: pristine builtins,
+# the test compiled by the worker, the prompt's own code (its imports and helpers, e.g.
+# HumanEval/32's `poly`) run from the trusted prompt text, never from the sample. It calls the
+# candidate through a proxy that sends plain-value arguments on a pipe and decodes the
+# plain-value result (wire.py); the candidate's exceptions come back as the same builtin
+# exception type. It records each step as it ends, so that a timeout (SIGALRM in the judge, the
+# candidate killed) keeps the checks that passed before it.
+
+import ast as _ast
+import builtins as _builtins
+import signal
+
+# Builtin exception classes by name, taken before any sample or test runs.
+_EXCEPTIONS = {n: c for n, c in vars(_builtins).items()
+               if isinstance(c, type) and issubclass(c, BaseException)}
+
+
+_DEFS = (_ast.FunctionDef, _ast.AsyncFunctionDef, _ast.ClassDef)
+
+
+def _summary(node):
+    """One walk of `node`: (names it mentions, names it binds or mutates (`x = ...`, `def x`,
+    `for x in`, `x.append(...)`, `x[k] = ...`), whether it asserts, names it calls)."""
+    names, bound, calls = set(), set(), set()
+    asserts = False
+    for n in _ast.walk(node):
+        t = type(n)
+        if t is _ast.Name:
+            names.add(n.id)
+            if type(n.ctx) is not _ast.Load:
+                bound.add(n.id)
+        elif t is _ast.Assert:
+            asserts = True
+        elif t is _ast.Call:
+            if type(n.func) is _ast.Name:
+                calls.add(n.func.id)
+        elif t is _ast.Attribute or t is _ast.Subscript:
+            if type(n.value) is _ast.Name:
+                bound.add(n.value.id)
+        elif t in _DEFS:
+            bound.add(n.name)
+    return names, bound, asserts, calls
+
+
+def _is_check_call(stmt):
+    return (isinstance(stmt, _ast.Expr) and isinstance(stmt.value, _ast.Call)
+            and isinstance(stmt.value.func, _ast.Name) and stmt.value.func.id == "check")
+
+
+def _fixpoint(defs, seed, test):
+    """Names of `defs` ((name, summary) pairs) for which `test(summary, found)` holds, closed
+    under adding them."""
+    found = set(seed)
+    changed = True
+    while changed:
+        changed = False
+        for name, summary in defs:
+            if name not in found and test(summary, found):
+                found.add(name)
+                changed = True
+    return found
+
+
+def parse_tests(src, entry):
+    """The test plan: {"param", "preamble", "steps": [(check, static, code, line, text)],
+    "static_total"}. HumanEval style (`def check(candidate)`): the module minus top-level
+    `check(...)` calls is the preamble, each statement of check's body is a step. Otherwise
+    (MBPP style) each top-level statement is a step."""
+    tree = _ast.parse(src, "<test>")
+    lines = src.splitlines()
+    checks = [s for s in tree.body if isinstance(s, _ast.FunctionDef) and s.name == "check"]
+    if checks:
+        check = checks[-1]
+        param = check.args.args[0].arg if check.args.args else None
+        body = [s for s in tree.body if not _is_check_call(s)]
+        preamble = compile(_ast.Module(body, []), "<test>", "exec")
+        pre_stmts = [s for s in body if s is not check]
+        stmts = check.body
+    else:
+        param, preamble, pre_stmts, stmts = None, None, [], tree.body
+    imports, defs, loaded, bound = set(), [], set(), set()
+    for n in _ast.walk(tree):
+        t = type(n)
+        if t is _ast.Name:
+            (loaded if type(n.ctx) is _ast.Load else bound).add(n.id)
+        elif t is _ast.arg:
+            bound.add(n.arg)
+        elif isinstance(n, (_ast.Import, _ast.ImportFrom)):
+            imports |= {(a.asname or a.name).split(".")[0] for a in n.names}
+        elif isinstance(n, _DEFS):
+            defs.append((n.name, _summary(n)))
+            bound.add(n.name)
+    # Names the test uses but never defines: the sample's functions (MBPP's tests call the
+    # function by name), unless the prompt's code defines them (judge: `_judge`).
+    free = loaded - bound - imports - set(dir(_builtins)) - {"__name__", "__file__"}
+    taint = _fixpoint(defs, {x for x in (param, entry) if x} | free,
+                      lambda sm, found: not sm[0].isdisjoint(found))
+    asserting = _fixpoint(defs, set(), lambda sm, found: sm[2] or not sm[3].isdisjoint(found))
+    asserting.discard("check")
+    for s in pre_stmts:
+        names, bound, _, _ = _summary(s)
+        if not names.isdisjoint(taint):
+            taint |= bound - imports
+    steps = []
+    for s in stmts:
+        if isinstance(s, _ast.Expr) and isinstance(s.value, _ast.Constant):
+            continue  # docstring
+        text = lines[s.lineno - 1].strip() if s.lineno <= len(lines) else ""
+        code = compile(_ast.Module([s], []), "<test>", "exec")
+        names, bound, asserts, calls = _summary(s)
+        mentions = not names.isdisjoint(taint)
+        ck = asserts or not calls.isdisjoint(asserting)
+        steps.append((ck, ck and mentions, code, s.lineno, text[:200]))
+        if mentions:
+            taint |= bound - imports
+    if steps and not any(st[0] for st in steps):
+        whole = _ast.Module(list(stmts), [])
+        steps = [(True, not _summary(whole)[0].isdisjoint(taint),
+                  compile(whole, "<test>", "exec"), 0, "whole test")]
+    return {"param": param, "preamble": preamble, "steps": steps, "free": sorted(free),
+            "static_total": sum(1 for st in steps if st[1])}
+
+
+class CandidateGone(BaseException):
+    """The candidate's channel broke (it died, closed it, or wrote garbage frames). A
+    BaseException, so that a test's `except Exception` cannot swallow it; the step fails
+    whatever the test does with it."""
+
+
+class Unsendable(BaseException):
+    """The test passed the candidate something the wire cannot carry (a function, an object):
+    the judge cannot run this check faithfully, so it fails, and the detail says why."""
+
+
+class _Channel:
+    """The judge's end of the pipes to the candidate, and what happened during a step."""
+
+    def __init__(self, qfd, pfd, entry):
+        self.qfd, self.pfd, self.entry = qfd, pfd, entry
+        self.reader = FrameReader(pfd)
+        self.next_id = 0
+        self.load = None  # None: not read yet; True: ready; tuple: (stage, kind, detail)
+        self.gone = None  # (kind, detail) once the channel broke
+        self.called = False
+        self.bad = None  # (kind, detail): this step cannot pass, whatever the test caught
+
+    def fail(self, kind, detail, gone=False):
+        if self.bad is None:
+            self.bad = (kind, detail)
+        if gone and self.gone is None:
+            self.gone = (kind, detail)
+
+    def recv(self):
+        try:
+            body = self.reader.frame()
+        except ValueError as e:
+            self.fail("output", f"the candidate's result is too large to judge ({e})", True)
+            raise CandidateGone(self.bad[1])
+        if body is None:
+            self.fail("gone", "the candidate died or closed its channel", True)
+            raise CandidateGone(self.bad[1])
+        try:
+            msg = decode(body)
+        except (ValueError, TypeError, RecursionError, MemoryError) as e:
+            self.fail("error", f"the candidate sent a malformed reply ({describe(e)})")
+            raise CandidateGone(self.bad[1])
+        if type(msg) is not list or not msg or type(msg[0]) is not int:
+            self.fail("error", "the candidate sent a malformed reply")
+            raise CandidateGone(self.bad[1])
+        return msg
+
+    def loaded(self):
+        """None if the candidate loaded, else (stage, kind, detail) of its failure."""
+        if self.load is None:
+            try:
+                msg = self.recv()
+            except CandidateGone:
+                self.load = ("gone", "gone", self.bad[1])
+                return self.load
+            if msg[:2] == [0, "ready"]:
+                self.load = True
+            elif len(msg) == 5 and msg[1] == "load" and all(type(x) is str for x in msg[2:]):
+                self.load = tuple(msg[2:])
+            else:
+                self.load = ("gone", "gone", "the candidate sent a malformed greeting")
+        return None if self.load is True else self.load
+
+    def call(self, name, args, kwargs):
+        self.called = True
+        if _ALARM[0]:
+            raise JudgeTimeout()
+        if self.gone is not None:
+            self.fail(*self.gone)
+            raise CandidateGone(self.gone[1])
+        if self.loaded() is not None:
+            self.fail("gone", "the candidate did not load")
+            raise CandidateGone(self.bad[1])
+        self.next_id += 1
+        try:
+            body = (f"[{self.next_id},{encode(name)},{encode(list(args))},"
+                    f"{encode(dict(kwargs))}]").encode()
+        except (NotPlain, RecursionError, ValueError) as e:
+            what = str(e) if isinstance(e, NotPlain) else describe(e, 200)
+            detail = (f"the test passes the candidate {what}: the judge cannot send it, so "
+                      "this check cannot be judged")
+            self.fail("judge", detail)
+            raise Unsendable(detail)
+        try:
+            write_all(self.qfd, pack_frame(body))
+        except OSError:
+            self.fail("gone", "the candidate died or closed its channel", True)
+            raise CandidateGone(self.bad[1])
+        msg = self.recv()
+        if msg[0] != self.next_id or len(msg) < 3 or type(msg[1]) is not str:
+            self.fail("error", "the candidate answered out of turn", True)
+            raise CandidateGone(self.bad[1])
+        if msg[1] == "r" and len(msg) == 3:
+            return msg[2]
+        if msg[1] == "e" and len(msg) == 5 and type(msg[2]) is str and type(msg[3]) is str:
+            raise _rebuild(msg[2], msg[3], msg[4])
+        self.fail("error", "the candidate sent a malformed reply")
+        raise CandidateGone(self.bad[1])
+
+
+def _rebuild(name, message, errno):
+    """The candidate's exception as the same builtin type in the judge (RuntimeError for a
+    name that is not a builtin exception)."""
+    cls = _EXCEPTIONS.get(name)
+    if cls is None:
+        return RuntimeError(f"{name}: {message}")
+    try:
+        if issubclass(cls, OSError) and type(errno) is int:
+            return cls(errno, message)
+        return cls(message) if message else cls()
+    except BaseException:
+        return RuntimeError(f"{name}: {message}")
+
+
+def _proxy(chan, name):
+    """A function of the judge that calls the sample's function `name` (None: the entry
+    point) in the candidate process."""
+    def candidate(*args, **kwargs):
+        return chan.call(name, args, kwargs)
+    candidate.__name__ = candidate.__qualname__ = name or "candidate"
+    return candidate
+
+
+class JudgeTimeout(BaseException):
+    """Raised in the judge by the wall-clock alarm (and again at every later call of the
+    candidate, should a test swallow it)."""
+
+
+_ALARM = [False]
+
+
+def _on_alarm(signum, frame):
+    _ALARM[0] = True
+    raise JudgeTimeout()
+
+
+def run_judge(plan, prelude, entry, qfd, pfd, timeout, report):
+    """Drive the test against the candidate behind (qfd, pfd) for at most `timeout` seconds
+    (SIGALRM); `report(*record)` receives the records: ("load", stage, kind, detail) or
+    ("setup", kind, detail) (final), ("step", counted, ok, kind, detail) per step, then
+    ("gone", kind, detail) if the channel broke (the remaining steps did not run),
+    ("timeout",) or ("done",). Runs in the worker itself, which never runs sample code; it
+    leaves nothing behind but what the test's own code changes."""
+    _ALARM[0] = False
+    old = signal.signal(signal.SIGALRM, _on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, max(timeout, 0.001))
+    try:
+        try:
+            _judge(plan, prelude, entry, _Channel(qfd, pfd, entry), report)
+        except JudgeTimeout:
+            pass
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+    except JudgeTimeout:
+        pass  # the alarm fired between the judge's end and the reset
+    signal.signal(signal.SIGALRM, old)
+    if _ALARM[0]:
+        report("timeout")
+
+
+def _judge(plan, prelude, entry, chan, report):
+    proxy = _proxy(chan, None)
+    ns = {}
+    if prelude is not None:
+        try:
+            exec(prelude, ns)
+        except BaseException:
+            pass  # the prompt's code is context: what ran of it stays defined
+    for name in plan["free"]:
+        if name not in ns:
+            ns[name] = _proxy(chan, name)
+    if entry:
+        ns[entry] = proxy
+    setup = None
+    try:
+        if plan["preamble"] is not None:
+            exec(plan["preamble"], ns)
+    except BaseException as e:
+        setup = (kind_of(e), describe(e))
+    if _ALARM[0]:
+        return
+    load = chan.loaded()
+    if load is not None:
+        return report("load", *load)
+    if setup is not None:
+        return report("setup", *setup)
+    if plan["param"] is not None:
+        ns[plan["param"]] = proxy
+    first = True
+    for check, static, code, line, text in plan["steps"]:
+        chan.called, chan.bad = False, None
+        kind = detail = ""
+        try:
+            exec(code, ns)
+        except BaseException as e:
+            kind, detail = kind_of(e), describe(e)
+        if _ALARM[0]:
+            return
+        if chan.bad is not None:
+            kind, detail = chan.bad
+        counted = check and (static or chan.called)
+        if kind and not counted and kind not in ("gone", "output"):
+            kind = "setup"
+        if kind and first:
+            detail = f"{detail} (test line {line}: {text})"
+            first = False
+        else:
+            detail = ""
+        report("step", int(counted), int(not kind), kind, detail)
+        if chan.gone is not None:
+            return report("gone", *chan.gone)
+    report("done")

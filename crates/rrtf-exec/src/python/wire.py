@@ -1,0 +1,166 @@
+# rrtf-exec worker, part 1 of 4 (wire.py, judge.py, candidate.py, worker.py are concatenated
+# into one program, in this order; see worker.py for the whole picture).
+#
+# The wire format between the judge and the candidate: frames of a 4-byte little-endian length
+# and a JSON body, carrying *plain values* only. A plain value is, recursively, an exact
+# `int`, `bool`, `float`, `complex`, `str`, `bytes`, `None`, `list`, `tuple`, `dict`, `set` or
+# `frozenset` (plus the dict content of the standard `collections.Counter`, `OrderedDict` and
+# `defaultdict`, read from the dict's own storage, which is what comparing them with a dict
+# compares). Anything else, subclasses included, cannot be sent.
+#
+# JSON numbers, strings, booleans, null and arrays (lists) stand for themselves; every other
+# type is a one-key object: {"t": [...]} tuple, {"d": [[k, v], ...]} dict, {"s": [...]} set,
+# {"f": [...]} frozenset, {"b": "latin-1 text"} bytes, {"c": [re, im]} complex, {"i": "hex"}
+# an int outside 64 bits (hex parses in linear time). `decode` is the judge's: it accepts
+# nothing but this grammar and builds exact builtin values only, whatever bytes the candidate
+# wrote; `encode` is a convenience of both sides (the candidate's copy is not trusted).
+
+import json as _json
+import os as _os
+import struct as _struct
+import collections as _collections
+
+_BIG = 1 << 63
+_DICT_LIKE = (_collections.Counter, _collections.OrderedDict, _collections.defaultdict)
+MAX_FRAME = 32 << 20
+
+
+class NotPlain(TypeError):
+    pass
+
+
+def _enc(v):
+    t = type(v)
+    if t is str or t is float or t is bool or v is None:
+        return v
+    if t is int:
+        return v if -_BIG < v < _BIG else {"i": format(v, "x")}
+    if t is list:
+        return [_enc(x) for x in v]
+    if t is tuple:
+        return {"t": [_enc(x) for x in v]}
+    if t is dict or t in _DICT_LIKE:
+        return {"d": [[_enc(k), _enc(x)] for k, x in dict.items(v)]}
+    if t is set:
+        return {"s": [_enc(x) for x in v]}
+    if t is frozenset:
+        return {"f": [_enc(x) for x in v]}
+    if t is bytes:
+        return {"b": v.decode("latin-1")}
+    if t is complex:
+        return {"c": [v.real, v.imag]}
+    raise NotPlain(f"a {t.__name__}, which is not a plain value (only int, bool, float, "
+                   "complex, str, bytes, None, list, tuple, dict, set and frozenset cross "
+                   "to the judge)")
+
+
+def encode(obj):
+    """The JSON text of a plain value (NotPlain or RecursionError otherwise)."""
+    return _json.dumps(_enc(obj), allow_nan=True, separators=(",", ":"))
+
+
+def _num(x):
+    t = type(x)
+    return t is int or t is float
+
+
+def _hook(o):
+    if len(o) == 1:
+        for k, v in o.items():
+            pass
+        tv = type(v)
+        if tv is list:
+            if k == "t":
+                return tuple(v)
+            if k == "s":
+                return set(v)
+            if k == "f":
+                return frozenset(v)
+            if k == "d":
+                d = {}
+                for p in v:
+                    if type(p) is not list or len(p) != 2:
+                        raise ValueError("malformed dict item")
+                    d[p[0]] = p[1]
+                return d
+            if k == "c" and len(v) == 2 and _num(v[0]) and _num(v[1]):
+                return complex(v[0], v[1])
+        elif tv is str:
+            if k == "b":
+                return v.encode("latin-1")
+            if k == "i" and 0 < len(v) <= MAX_FRAME and v.lstrip("-").isalnum():
+                return int(v, 16)
+    raise ValueError("malformed value")
+
+
+def decode(data):
+    """The plain value in `data` (bytes): exact builtin types only; ValueError, TypeError or
+    RecursionError on anything outside the grammar."""
+    return _json.loads(data, object_hook=_hook)
+
+
+def pack_frame(body):
+    return _struct.pack("<I", len(body)) + body
+
+
+def write_all(fd, data):
+    while data:
+        data = data[_os.write(fd, data):]
+
+
+def read_exact(fd, n):
+    buf = bytearray()
+    while len(buf) < n:
+        chunk = _os.read(fd, n - len(buf))
+        if not chunk:
+            return None
+        buf += chunk
+    return bytes(buf)
+
+
+class FrameReader:
+    """Frames from `fd`, read in large chunks: one `read` per frame in the usual case (a frame
+    written whole)."""
+
+    def __init__(self, fd):
+        self.fd, self.buf = fd, bytearray()
+
+    def frame(self, limit=MAX_FRAME):
+        """One frame's body; None at end of file; ValueError when it announces more than
+        `limit`."""
+        buf = self.buf
+        while len(buf) < 4:
+            chunk = _os.read(self.fd, 1 << 16)
+            if not chunk:
+                return None
+            buf += chunk
+        (n,) = _struct.unpack_from("<I", buf)
+        if n > limit:
+            raise ValueError(f"a frame of {n} bytes exceeds the limit of {limit}")
+        while len(buf) < 4 + n:
+            chunk = _os.read(self.fd, max(1 << 16, 4 + n - len(buf)))
+            if not chunk:
+                return None
+            buf += chunk
+        body = bytes(buf[4:4 + n])
+        del buf[:4 + n]
+        return body
+
+
+def describe(e, limit=300):
+    try:
+        msg = str(e)
+    except BaseException:
+        msg = "<unprintable>"
+    name = type(e).__name__
+    return (f"{name}: {msg}" if msg else name)[:limit]
+
+
+def kind_of(e):
+    if isinstance(e, MemoryError):
+        return "memory"
+    if isinstance(e, OSError) and e.errno == 27:
+        return "output"
+    if isinstance(e, AssertionError):
+        return "assert"
+    return "error"

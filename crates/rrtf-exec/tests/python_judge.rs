@@ -1,0 +1,190 @@
+//! The Python judge's counting (issue 15 points 9 and 17): which checks count, and the counts a
+//! limit keeps. The cheats are in `adversarial.rs`; HumanEval parity in `humaneval.rs`.
+
+mod common;
+
+use common::*;
+use rrtf_exec::{ExecResult, Job, Language, Outcome};
+
+fn run(uid: u32, timeout_ms: u64, code: &str, test: &str) -> ExecResult {
+    let exec = executor(uid, 1, timeout_ms);
+    let r = run_one(&exec, py_job(0, code, test, "f"));
+    drop(exec);
+    assert_no_leftovers(uid..uid + 1);
+    r
+}
+
+fn ten_checks() -> String {
+    let mut t = "def check(candidate):\n".to_string();
+    for i in 1..=10 {
+        t.push_str(&format!("    assert candidate({i}) == {}\n", 2 * i));
+    }
+    t
+}
+
+#[test]
+fn a_timeout_keeps_the_checks_that_passed_before_it() {
+    let code = "def f(x):\n    while x == 10:\n        pass\n    return 2 * x\n";
+    let r = run(64300, 1500, code, &ten_checks());
+    assert_eq!(
+        (r.outcome, r.tests_passed, r.tests_total),
+        (Outcome::Timeout, 9, 10),
+        "{r:?}"
+    );
+    assert!(r.detail.contains("candidate(10)"), "{r:?}");
+    // A hang in the middle: the checks after it did not run, and count as not passed.
+    let code =
+        "import time\ndef f(x):\n    if x == 4:\n        time.sleep(100)\n    return 2 * x\n";
+    let r = run(64301, 1500, code, &ten_checks());
+    assert_eq!(
+        (r.outcome, r.tests_passed, r.tests_total),
+        (Outcome::Timeout, 3, 10),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn memory_and_output_limits_keep_their_counts() {
+    let code =
+        "def f(x):\n    if x == 3:\n        return len(bytearray(10**11))\n    return 2 * x\n";
+    let r = run(64302, 20_000, code, &ten_checks());
+    assert_eq!(
+        (r.outcome, r.tests_passed, r.tests_total),
+        (Outcome::MemoryLimit, 9, 10),
+        "{r:?}"
+    );
+    let code = "def f(x):\n    if x == 5:\n        while True:\n            print('y' * 65536)\n    return 2 * x\n";
+    let r = run(64303, 20_000, code, &ten_checks());
+    assert_eq!(
+        (r.outcome, r.tests_passed, r.tests_total),
+        (Outcome::OutputLimit, 9, 10),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn a_check_that_never_calls_the_candidate_counts_for_nothing() {
+    let test = "def check(candidate):\n    assert True\n    assert candidate(1) == 2\n    assert True, 'debugging aid'\n    assert 1 + 1 == 2\n    assert candidate(2) == 4\n";
+    let r = run(
+        64304,
+        20_000,
+        "def f(x):\n    raise ValueError('no')\n",
+        test,
+    );
+    assert_eq!(
+        (r.outcome, r.tests_passed, r.tests_total),
+        (Outcome::RuntimeError, 0, 2),
+        "{r:?}"
+    );
+    let r = run(64305, 20_000, "def f(x):\n    return 2 * x\n", test);
+    assert_eq!(
+        (
+            r.outcome,
+            r.tests_passed,
+            r.tests_total,
+            r.test_results.as_str()
+        ),
+        (Outcome::Pass, 2, 2, "11"),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn checks_reach_the_candidate_through_names_helpers_and_eval() {
+    // A result bound first, a helper of the test that asserts, a helper at module level that
+    // calls the entry point, and a call the static reading cannot see (eval): all count.
+    let test = r#"def twice(x):
+    return f(x)
+
+def expect(c, x, y):
+    assert c(x) == y
+
+def check(candidate):
+    r = candidate(3)
+    assert r == 6
+    expect(candidate, 4, 8)
+    assert twice(5) == 10
+    assert eval('cand' + 'idate(6)') == 12
+    assert True
+"#;
+    let r = run(64306, 20_000, "def f(x):\n    return 2 * x\n", test);
+    assert_eq!(
+        (r.outcome, r.tests_passed, r.tests_total),
+        (Outcome::Pass, 4, 4),
+        "{r:?}"
+    );
+    let r = run(64307, 20_000, "def f(x):\n    return 0\n", test);
+    assert_eq!(
+        (r.outcome, r.tests_passed, r.tests_total),
+        (Outcome::TestFailure, 0, 4),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn the_prompt_helpers_the_test_uses_are_the_prompt_s_not_the_sample_s() {
+    let p = humaneval()
+        .into_iter()
+        .find(|p| p.task_id == "HumanEval/32")
+        .unwrap();
+    let exec = executor(64308, 1, 20_000);
+    let job = |key, completion: &str| {
+        Job::from_completion(
+            key,
+            Language::Python,
+            &p.prompt,
+            completion,
+            p.test.clone(),
+            Some(p.entry_point.clone()),
+        )
+    };
+    // The test checks `poly(coeffs, candidate(coeffs))`; redefining `poly` passed before.
+    let cheat = "    return 0.0\n\n\ndef poly(xs, x):\n    return 0.0\n";
+    let r = run_one(&exec, job(0, cheat));
+    assert!(!r.passed(), "{r:?}");
+    let r = run_one(&exec, job(1, &p.canonical_solution));
+    assert!(r.passed(), "{r:?}");
+    // A chat answer to the same prompt: the prompt is known, so is `poly`.
+    let answer = format!("```python\n{}{}```\n", p.prompt, p.canonical_solution);
+    let chat = Job::from_response(
+        2,
+        Language::Python,
+        &answer,
+        Some(&p.prompt),
+        p.test.clone(),
+        Some(p.entry_point.clone()),
+    );
+    let r = run_one(&exec, chat);
+    assert!(r.passed(), "{r:?}");
+    drop(exec);
+    assert_no_leftovers(64308..64309);
+}
+
+#[test]
+fn mbpp_tests_without_an_entry_point_call_the_sample_s_functions_by_name() {
+    // MBPP rows are imported without an entry point: the asserts call the function by name.
+    let test = "assert add_numbers(2, 3) == 5\nassert add_numbers(-1, 1) == 0\nassert True\n";
+    let exec = executor(64309, 1, 20_000);
+    let job = |key, code: &str| rrtf_exec::Job {
+        key,
+        language: Language::Python,
+        code: Some(code.into()),
+        test: test.into(),
+        entry_point: None,
+        prompt: None,
+    };
+    let r = run_one(&exec, job(0, "def add_numbers(a, b):\n    return a + b\n"));
+    assert_eq!(
+        (r.outcome, r.tests_passed, r.tests_total),
+        (Outcome::Pass, 2, 2),
+        "{r:?}"
+    );
+    let r = run_one(&exec, job(1, "def add_numbers(a, b):\n    return a - b\n"));
+    assert_eq!(
+        (r.outcome, r.tests_passed, r.tests_total),
+        (Outcome::TestFailure, 0, 2),
+        "{r:?}"
+    );
+    drop(exec);
+    assert_no_leftovers(64309..64310);
+}

@@ -1,0 +1,126 @@
+//! What a reviewer's terminal and browser receive: stored text with escape sequences is shown
+//! with its control characters made visible (while `--json` stays exact), and the web review
+//! refuses to be framed by another page and to answer a non-loopback `Host`.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::{humaneval, ok_json, rrtf, rrtf_cmd, teacher_and_student};
+use serde_json::Value;
+
+/// A student answer carrying what a terminal would obey: clear the screen, retitle the window,
+/// write the clipboard (OSC 52), hide a line behind a carriage return.
+const HOSTILE: &str =
+    "    return 1  # \x1b[2J\x1b]0;owned\x07\x1b]52;c;cm0gLXJmIH4=\x07 ok\rFAIL hidden\n";
+
+#[test]
+fn stored_escape_sequences_never_reach_the_terminal() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    teacher_and_student(d, &humaneval()[..1], HOSTILE);
+
+    let out = rrtf(d, &["review", "show", "HumanEval/0"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shown = String::from_utf8(out.stdout).unwrap();
+    for c in shown.chars() {
+        assert!(
+            c == '\n' || c == '\t' || !c.is_control(),
+            "control character {c:?} in the human output:\n{shown}"
+        );
+    }
+    assert!(
+        shown.contains("␛[2J␛]0;owned␇␛]52;c;cm0gLXJmIH4=␇ ok␍FAIL hidden"),
+        "the sequences are shown, visibly:\n{shown}"
+    );
+
+    // The JSON document keeps the stored text exactly.
+    let v = ok_json(d, &["--json", "review", "show", "HumanEval/0"]);
+    let texts: Vec<&str> = v["responses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["raw_text"].as_str())
+        .collect();
+    assert!(texts.iter().any(|t| t.contains(HOSTILE.trim_end())), "{v}");
+}
+
+/// A raw HTTP/1.1 GET with this `Host`: the status and the headers (lower-cased names).
+fn get(addr: &str, host: &str) -> (u16, Vec<(String, String)>) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    let _ = s.read_to_string(&mut answer);
+    let head = answer.split("\r\n\r\n").next().unwrap_or("");
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("no status line: {answer:?}"));
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    (status, headers)
+}
+
+#[test]
+fn the_web_review_cannot_be_framed_or_rebound() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    ok_json(d, &["--json", "init"]);
+    let mut child = rrtf_cmd(
+        d,
+        &[
+            "--json",
+            "review",
+            "serve",
+            "--port",
+            "0",
+            "--reviewer",
+            "ana",
+        ],
+    )
+    .stdout(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url: Value = serde_json::from_str(&line).unwrap();
+    let addr = url["url"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    let answers = [get(&addr, &addr), get(&addr, "evil.example")];
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    child.wait().unwrap();
+    let [(ok, headers), (refused, refused_headers)] = answers;
+    assert_eq!((ok, refused), (200, 421));
+    for h in [headers, refused_headers] {
+        let value = |name: &str| h.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+        assert_eq!(
+            value("content-security-policy"),
+            Some("frame-ancestors 'none'"),
+            "{h:?}"
+        );
+        assert_eq!(value("x-frame-options"), Some("DENY"), "{h:?}");
+    }
+}
