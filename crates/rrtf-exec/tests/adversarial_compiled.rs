@@ -214,6 +214,16 @@ fn cpp_cheats_do_not_pass() {
             Some((3, 3)),
         ),
         case(
+            "probe: the judge's source at compile time (__has_include)",
+            &format!(
+                "{CPP_HEAD}#if __has_include(\"/tmp/judge/judge.cpp\") || __has_include(\"/tmp/judge.out\")\nint add(int a, int b) {{ return a - b; }}\n#else\nint add(int a, int b) {{ return a + b; }}\n#endif\n"
+            ),
+            // g++ stops at a file it may not open ("Permission denied"): a compile error,
+            // where a readable judge source would have made `add` wrong (a test failure).
+            &[CompileError],
+            None,
+        ),
+        case(
             "probe: kill everything",
             &cpp_probe(
                 "    kill(-1, SIGKILL);\n    DIR* d = opendir(\"/proc\");\n    struct dirent* e;\n    bool hit = false;\n    while (d && (e = readdir(d))) { int pid = atoi(e->d_name); if (pid > 0 && pid != getpid() && kill(pid, SIGKILL) == 0) hit = true; }\n    return hit;",
@@ -566,3 +576,222 @@ fn rust_cheats_do_not_pass() {
     run(65108, Language::Rust, RUST_TEST, &cases);
 }
 
+/// The judge's stubs are the sample's functions only: a function or class the sample names
+/// like something the test gets from the language (a standard function, a builtin, the
+/// prelude, a JDK class) never stands for it in the judge, so the sample cannot decide what
+/// the test's own helpers return. Each cheat pairs a wrong `add` with such a twin that makes
+/// the test's check come out true.
+#[test]
+fn the_languages_own_names_stay_the_tests() {
+    // C++: under `using namespace std`, a non-template `min(int, int)` would beat std::min.
+    let cpp_test = "#undef NDEBUG\n#include<assert.h>\n#include<algorithm>\nint main(){\n    assert (min(add(1,2), 100) == 3);\n    assert (min(add(2,2), 100) == 4);\n}\n";
+    let cpp = [
+        case(
+            "honest right",
+            "#include<algorithm>\nint add(int a, int b){ return a + b; }",
+            &[Pass],
+            Some((2, 2)),
+        ),
+        case(
+            "min(int, int) of its own",
+            "#include<algorithm>\nint add(int a, int b){ return a * 10; }\nint min(int a, int b){ static int n = 2; return ++n; }",
+            &[CompileError],
+            None,
+        ),
+    ];
+    run(65109, Language::Cpp, cpp_test, &cpp);
+    // Go: a package-level `cap` would shadow the builtin in the judge's package.
+    let go_test = "func TestSeq(t *testing.T) {\n    assert := assert.New(t)\n    assert.Equal(3, cap(Seq(3)))\n    assert.Equal(1, cap(Seq(1)))\n}\n";
+    let go = [
+        case(
+            "honest right",
+            "func Seq(n int) []int { return make([]int, n) }\n",
+            &[Pass],
+            Some((2, 2)),
+        ),
+        case(
+            "func cap of its own",
+            "var calls = 0\nfunc Seq(n int) []int { return nil }\nfunc cap(s []int) int { calls++; if calls == 1 { return 3 }; return 1 }\n",
+            FAIL,
+            Some((0, 2)),
+        ),
+    ];
+    run(65110, Language::Go, go_test, &go);
+    // Rust: a crate-root `fn Some` or a renaming `use` would shadow the prelude's `Some` for
+    // the test's `use super::*`.
+    let rust_test = "#[cfg(test)]\nmod tests {\n    use super::*;\n    #[test]\n    fn test_find() {\n        assert_eq!(find(1), Some(3));\n        assert_eq!(find(2), Some(4));\n    }\n}\n";
+    let rust = [
+        case(
+            "honest right",
+            "fn find(x: i32) -> Option<i32> { Some(x + 2) }\n",
+            &[Pass],
+            Some((2, 2)),
+        ),
+        case(
+            "fn Some of its own",
+            "#[allow(non_snake_case)]\nfn Some(x: i32) -> Option<i32> { None }\nfn find(x: i32) -> Option<i32> { None }\n",
+            FAIL,
+            Some((0, 2)),
+        ),
+        case(
+            "use ... as Some",
+            "use std::convert::identity as Some;\nfn find(x: i32) -> i32 { x + 2 }\n",
+            &[CompileError],
+            None,
+        ),
+    ];
+    run(65111, Language::Rust, rust_test, &rust);
+    // Java: a class in the default package would shadow java.lang's and the on-demand imports'.
+    let java_test = "public class Main {\n    public static void main(String[] args) {\n        Solution s = new Solution();\n        if (!(Math.abs(s.add(1, 2)) == 3)) { throw new AssertionError(); }\n        if (!(Arrays.asList(s.add(2, 2)).equals(Arrays.asList(4)))) { throw new AssertionError(); }\n    }\n}\n";
+    let java = [
+        case(
+            "honest right",
+            "import java.util.*;\nclass Solution {\n    public int add(int a, int b) { return a + b; }\n}\n",
+            &[Pass],
+            Some((2, 2)),
+        ),
+        case(
+            "classes Math and Arrays of its own",
+            "import java.util.*;\nclass Solution {\n    public int add(int a, int b) { return a * 10; }\n}\nclass Math {\n    public static int abs(int x) { return 3; }\n}\nclass Arrays {\n    public static List<Integer> asList(int x) { return new ArrayList<>(); }\n}\n",
+            &[TestFailure, RuntimeError],
+            None,
+        ),
+    ];
+    run(65112, Language::Java, java_test, &java);
+    // JavaScript: node's globals are never stubs (the judge stubs only names it lacks).
+    let js_test = "const t = () => {\n  console.assert(Math.abs(add(1, 2)) === 3)\n  console.assert(Math.abs(add(2, 2)) === 4)\n}\nt()\n";
+    let js = [
+        case(
+            "honest right",
+            "const add = (a, b) => a + b;",
+            &[Pass],
+            Some((2, 2)),
+        ),
+        case(
+            "Math of its own",
+            "var Math = { abs: (x) => 3 };\nconst add = (a, b) => a * 10;",
+            FAIL,
+            Some((0, 2)),
+        ),
+    ];
+    run(65113, Language::JavaScript, js_test, &js);
+}
+
+/// Run the test `name` of this binary again as `uid` (no supplementary groups) and fail with
+/// its output if it fails; true when that happened, so the caller returns. As a non-root user
+/// already, false: the caller runs its body here.
+fn as_user(uid: u32, name: &str) -> bool {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: a query.
+    if unsafe { libc::geteuid() } != 0 {
+        return false;
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([name, "--exact", "--nocapture", "--test-threads=1"])
+        .uid(uid)
+        .gid(uid)
+        .env("HOME", "/nonexistent")
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .current_dir("/")
+        .output()
+        .expect("run the test again as another user");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{name} as uid {uid} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("1 passed"),
+        "{name} did not run as uid {uid}:\n{stdout}"
+    );
+    true
+}
+
+/// Without root (a user namespace mapping one uid), the judge shares the candidate's uid:
+/// Landlock is then the only wall. The probes (a right `add` that turns wrong when it reaches
+/// something) must find nothing: other processes' descriptors, memory, environment, working
+/// and root directories, the judge's files, signals.
+#[test]
+fn the_judge_is_out_of_reach_without_root() {
+    if as_user(65114, "the_judge_is_out_of_reach_without_root") {
+        return;
+    }
+    let exec = common::executor_with_cache(61000, 1, 20_000, None);
+    if exec.protections().mode() != rrtf_exec::sandbox::Mode::UserNamespace {
+        eprintln!(
+            "skipped: no user namespace here ({:?})",
+            exec.protections().mode()
+        );
+        return;
+    }
+    let proc_entries = "    bool hit = false;\n    DIR* d = opendir(\"/proc\");\n    struct dirent* e;\n    while (d && (e = readdir(d))) {\n        int pid = atoi(e->d_name);\n        if (pid <= 0 || pid == getpid()) continue;\n        const char* ends[] = {\"environ\", \"cwd/.\", \"root/tmp/judge/.\", \"root/tmp/judge.out\"};\n        for (const char* s : ends) {\n            char p[96];\n            snprintf(p, sizeof p, \"/proc/%d/%s\", pid, s);\n            int fd = open(p, O_RDONLY);\n            if (fd >= 0) { char b[1]; if (strchr(s, '.') || read(fd, b, 1) > 0) hit = true; close(fd); }\n        }\n    }\n    return hit;";
+    let cases = [
+        case(
+            "honest right",
+            &format!("{CPP_HEAD}int add(int a, int b) {{ return a + b; }}"),
+            &[Pass],
+            Some((3, 3)),
+        ),
+        case(
+            "probe: other processes' fds and mem",
+            &cpp_probe(CPP_EACH_FD),
+            &[Pass],
+            Some((3, 3)),
+        ),
+        case(
+            "probe: other processes' environ, cwd, root",
+            &cpp_probe(proc_entries),
+            &[Pass],
+            Some((3, 3)),
+        ),
+        case(
+            "probe: the judge's files",
+            &cpp_probe(
+                "    const char* ps[] = {\"/tmp/judge/judge.cpp\", \"/tmp/judge/judge\", \"/tmp/judge\", \"/tmp/judge.out\"};\n    for (const char* p : ps) { int fd = open(p, O_RDONLY); if (fd >= 0) return true; }\n    return false;",
+            ),
+            &[Pass],
+            Some((3, 3)),
+        ),
+        case(
+            "probe: the judge's source at compile time (__has_include)",
+            &format!(
+                "{CPP_HEAD}#if __has_include(\"/tmp/judge/judge.cpp\") || __has_include(\"/tmp/judge.out\")\nint add(int a, int b) {{ return a - b; }}\n#else\nint add(int a, int b) {{ return a + b; }}\n#endif\n"
+            ),
+            // g++ stops at a file it may not open ("Permission denied"): a compile error,
+            // where a readable judge source would have made `add` wrong (a test failure).
+            &[CompileError],
+            None,
+        ),
+        case(
+            "probe: kill everything",
+            &cpp_probe(
+                "    DIR* d = opendir(\"/proc\");\n    struct dirent* e;\n    bool hit = false;\n    while (d && (e = readdir(d))) { int pid = atoi(e->d_name); if (pid > 0 && pid != getpid() && kill(pid, SIGKILL) == 0) hit = true; }\n    return hit;",
+            ),
+            &[Pass],
+            Some((3, 3)),
+        ),
+    ];
+    let jobs = cases
+        .iter()
+        .enumerate()
+        .map(|(i, c)| Job {
+            key: i as u64,
+            language: Language::Cpp,
+            code: Some(c.code.clone()),
+            test: CPP_TEST.to_string(),
+            entry_point: None,
+            prompt: None,
+        })
+        .collect();
+    let results = exec.run_all(jobs);
+    for (c, r) in cases.iter().zip(&results) {
+        assert!(c.want.contains(&r.outcome), "{}: {r:?}", c.what);
+        if let Some(k) = c.counts {
+            assert_eq!((r.tests_passed, r.tests_total), k, "{}: {r:?}", c.what);
+        }
+        if c.want == [CompileError] {
+            assert!(r.detail.contains("Permission denied"), "{}: {r:?}", c.what);
+        }
+    }
+}

@@ -675,6 +675,17 @@ pub(super) fn plan(
         }
     }
     let mut stubs = String::new();
+    // A stub the test could also reach as a standard function (`max(int, int)` under `using
+    // namespace std`, `abs(int)`) would win overload resolution against it: the sample would
+    // decide what the test's standard call returns. The judge refuses to build then.
+    let mut probes = String::new();
+    for (id, (name, _, params)) in called.iter().enumerate() {
+        let args: Vec<String> = params.iter().map(CTy::render).collect();
+        probes.push_str(&format!(
+            "namespace rrtf_env_{id} {{ using namespace std;\ntemplate <class... A> constexpr auto viable(int) -> decltype((void){name}(::std::declval<A&>()...), true) {{ return true; }}\ntemplate <class... A> constexpr bool viable(...) {{ return false; }} }}\nstatic_assert(!rrtf_env_{id}::viable<{}>(0), \"rrtf: the test's `{name}` with these arguments is also a standard function; the sample's `{name}` cannot stand for it\");\n",
+            args.join(", ")
+        ));
+    }
     let mut dispatch = String::from(
         "static void rrtf_dispatch(unsigned long long rrtf_id, ::rrtf::In& rrtf_in, std::string& rrtf_out) {\n  switch (rrtf_id) {\n",
     );
@@ -719,7 +730,7 @@ pub(super) fn plan(
         includes.push_str(&format!("#include <{h}>\n"));
     }
     let judge_src = format!(
-        "{includes}{RT}\nusing namespace std;\n{stubs}#define main rrtf_test_main\n{}\n#undef main\nint main() {{ return ::rrtf::judge({}, [] {{ rrtf_test_main(); }}); }}\n",
+        "{includes}{RT}\nusing namespace std;\n{probes}{stubs}#define main rrtf_test_main\n{}\n#undef main\nint main() {{ return ::rrtf::judge({}, [] {{ rrtf_test_main(); }}); }}\n",
         inst.test,
         inst.sites.len()
     );

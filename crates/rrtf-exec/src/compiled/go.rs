@@ -378,6 +378,56 @@ fn recover_tests(src: &str) -> String {
     out
 }
 
+/// Go's predeclared identifiers: a test that uses one means the language's, never a function
+/// of the same name the sample declares (a stub would shadow the builtin in the judge's
+/// package: `func len(...)` would decide what the test's `len` returns).
+const PREDECLARED: &[&str] = &[
+    "any",
+    "append",
+    "bool",
+    "byte",
+    "cap",
+    "clear",
+    "close",
+    "comparable",
+    "complex",
+    "complex128",
+    "complex64",
+    "copy",
+    "delete",
+    "error",
+    "false",
+    "float32",
+    "float64",
+    "imag",
+    "int",
+    "int16",
+    "int32",
+    "int64",
+    "int8",
+    "iota",
+    "len",
+    "make",
+    "max",
+    "min",
+    "new",
+    "nil",
+    "panic",
+    "print",
+    "println",
+    "real",
+    "recover",
+    "rune",
+    "string",
+    "true",
+    "uint",
+    "uint16",
+    "uint32",
+    "uint64",
+    "uint8",
+    "uintptr",
+];
+
 pub(super) fn plan(
     go: &Path,
     code: &str,
@@ -400,6 +450,7 @@ pub(super) fn plan(
             || seen.contains(&f.name)
             || f.name == "main"
             || f.name == "init"
+            || PREDECLARED.contains(&f.name.as_str())
         {
             continue;
         }

@@ -29,6 +29,19 @@ const JVM_FLAGS: [&str; 8] = [
 ];
 /// What the judge's test sees besides `java.lang` (HumanEval-X's tests rely on the code's
 /// `import java.util.*; import java.lang.*;`).
+/// Whether `name` is a class of the JDK packages a test sees by its simple name (java.lang, and
+/// the packages tests import on demand): a class of the sample's of that name is never
+/// stubbed, or it would shadow the JDK's in the judge (`class Math`, `class Arrays` deciding
+/// what the test's `Math.abs` or `Arrays.asList` return).
+fn jdk_class(name: &str) -> bool {
+    const NAMES: &str = include_str!("rt/java_names.txt");
+    NAMES
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .flat_map(str::split_whitespace)
+        .any(|n| n == name)
+}
+
 const JUDGE_IMPORTS: &str = "import java.util.*;\nimport java.util.stream.*;\nimport java.util.function.*;\nimport java.math.*;\n";
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -389,7 +402,7 @@ pub(super) fn plan(
     let mut instances = String::new();
     let mut id = 0usize;
     for (class, start, end) in classes(code, &cmask) {
-        if !used.contains(&class) || test_classes.contains(&class) {
+        if !used.contains(&class) || test_classes.contains(&class) || jdk_class(&class) {
             continue;
         }
         let mut body = String::new();

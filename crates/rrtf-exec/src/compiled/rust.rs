@@ -432,14 +432,34 @@ fn without_external_crates(code: &str) -> String {
         .join("\n")
 }
 
-/// The code's top-level `use std::...;` / `use core::...;` items (names only), for the test's
-/// `use super::*`.
+/// The value names of the prelude (Rust 2024): a test that uses one means the language's,
+/// never a function of the same name the sample declares (a stub at the crate root would
+/// shadow it for the test's `use super::*`: `fn Some(..)` would decide what `Some(3)` is).
+const PRELUDE: &[&str] = &[
+    "Some",
+    "None",
+    "Ok",
+    "Err",
+    "drop",
+    "size_of",
+    "size_of_val",
+    "align_of",
+    "align_of_val",
+];
+
+/// The code's top-level `use std::...;` / `use core::...;` items (names only, never renamed
+/// with `as`: `use std::convert::identity as Some;` would change what the test's `Some` is),
+/// for the test's `use super::*`.
 fn std_uses(code: &str) -> String {
     let mut out = String::new();
     for line in code.lines() {
         let t = line.trim();
+        let renames = t
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .any(|w| w == "as");
         let ok = (t.starts_with("use std::") || t.starts_with("use core::"))
             && t.ends_with(';')
+            && !renames
             && t.bytes()
                 .all(|c| instrument::is_ident(c) || b" :{},*;".contains(&c));
         if ok {
@@ -562,6 +582,7 @@ pub(super) fn plan(
             || test_funcs.iter().any(|t| t.name == f.name)
             || seen.contains(&f.name)
             || f.name == "main"
+            || PRELUDE.contains(&f.name.as_str())
         {
             continue;
         }
