@@ -134,13 +134,14 @@ fn environment_and_other_processes_are_not_visible() {
         "the sample should see its own minimal env: {}",
         r.detail
     );
-    // Only the sandbox's own processes are visible in /proc.
+    // Only the sandbox's own processes are visible in /proc: the worker, the judge, the
+    // launcher and the sample.
     let code =
         "import os\ndef f():\n    return len([p for p in os.listdir('/proc') if p.isdigit()])\n";
     hostile(
         64010,
         code,
-        "def check(candidate):\n    assert candidate() <= 3\n",
+        "def check(candidate):\n    assert candidate() <= 4\n",
         &[Pass],
     );
 }
@@ -688,4 +689,50 @@ fn a_test_passing_an_unsendable_value_says_so_and_never_counts_it_as_passed() {
     let r = hostile(64227, code, test, &[Partial]);
     assert_eq!((r.tests_passed, r.tests_total), (1, 2), "{r:?}");
     assert!(r.detail.contains("cannot send"), "{r:?}");
+}
+
+// ---- A candidate's own memory holds no test (issue 16): it is forked from the launcher, which
+// was forked before the worker read any job and is only ever sent code, entry point and timeout.
+// A fork of the worker would hold the job (its frames, its dicts, freed buffers), and a wrong
+// solution could read the expected values from itself and return them.
+
+/// Finds `candidate(ARGS) == N` in the strings `scan` yields and answers N for those arguments;
+/// -999 (wrong) when nothing matches.
+const ANSWER_FROM: &str = "import re\n\
+def answer(texts, a, b):\n    for x in texts:\n        if isinstance(x, bytes):\n            x = x.decode('latin-1')\n        if not isinstance(x, str) or 'candidate(' not in x:\n            continue\n        for m in re.finditer(r'candidate\\(([-0-9, ]*)\\) == (-?[0-9]+)', x):\n            try:\n                if eval('(' + m.group(1) + ',)') == (a, b):\n                    return int(m.group(2))\n            except Exception:\n                pass\n    return -999\n\
+def strings(v):\n    if isinstance(v, (str, bytes)):\n        yield v\n    elif isinstance(v, dict):\n        for x in list(v.values()):\n            yield from strings(x) if isinstance(x, (str, bytes)) else ()\n    elif isinstance(v, (list, tuple)):\n        for x in list(v):\n            if isinstance(x, (str, bytes)):\n                yield x\n";
+
+/// Three ways to read oneself: the call stack's frames, every object the collector tracks, every
+/// writable mapping of the process (ctypes; /proc/self/mem is closed to a non-dumpable process).
+const SELF_SCANS: [(&str, &str); 3] = [
+    (
+        "frames",
+        "import sys\ndef f(a, b):\n    def walk():\n        fr = sys._getframe()\n        while fr is not None:\n            for v in list(fr.f_locals.values()) + list(fr.f_globals.values()):\n                yield from strings(v)\n            fr = fr.f_back\n    return answer(walk(), a, b)\n",
+    ),
+    (
+        "gc",
+        "import gc\ndef f(a, b):\n    def walk():\n        for o in gc.get_objects():\n            yield from strings(o)\n    return answer(walk(), a, b)\n",
+    ),
+    (
+        "memory",
+        "import ctypes\ndef f(a, b):\n    def walk():\n        for line in open('/proc/self/maps').read().splitlines():\n            parts = line.split()\n            if parts[1].startswith('rw'):\n                lo, hi = (int(x, 16) for x in parts[0].split('-'))\n                yield ctypes.string_at(lo, hi - lo)\n    return answer(walk(), a, b)\n",
+    ),
+];
+
+#[test]
+fn the_test_is_not_in_the_sample_s_own_memory() {
+    let test = "def check(candidate):\n    assert candidate(2, 3) == 5\n    assert candidate(10, 20) == 30\n    assert candidate(-1, 1) == 0\n";
+    for (i, (how, scan)) in SELF_SCANS.iter().enumerate() {
+        let uid = 64230 + 2 * i as u32;
+        // The control: the expected values held in a list of the sample's own are found by the
+        // scan (so it would find a copy of the test where the scan looks).
+        let control = format!(
+            "{ANSWER_FROM}{scan}HINTS = ['candidate(2, 3) == 5', 'candidate(10, 20) == 30', 'candidate(-1, 1) == 0']\n"
+        );
+        let r = hostile(uid, &control, test, &[Pass]);
+        assert_eq!(r.tests_passed, 3, "{how} control: {r:?}");
+        // The cheat: the same scan without them finds no test to copy the answers from.
+        let r = never_passes(uid + 1, &format!("{ANSWER_FROM}{scan}"), test);
+        assert_eq!(r.tests_total, 3, "{how}: {r:?}");
+    }
 }

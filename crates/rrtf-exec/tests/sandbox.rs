@@ -260,7 +260,7 @@ def f():
         assert_pass(r, "the work directory's cleanup");
     }
 
-    // The worker, the sample's parent, cannot be signalled.
+    // The launcher, the sample's parent, cannot be signalled.
     let signal = r#"
 import os, signal
 def f():
@@ -273,30 +273,34 @@ def f():
     let r = run(exec, signal, &expect("'denied'"));
     assert_pass(&r, "signal to the worker");
 
-    // The Python judge (the worker's other child, the sample's only sibling) stays out of the
-    // sample's Landlock domain and is not dumpable: no signal (signal 0 asks the kernel for
-    // the permission alone), no ptrace, no /proc route to its memory, environment or
-    // descriptors, even where the sample shares its uid (user namespace, insecure mode).
+    // The Python judge (the worker's child that is not the launcher) and the launcher (the
+    // sample's parent, which forks every candidate) stay out of the sample's Landlock domain
+    // and are not dumpable: no signal (signal 0 asks the kernel for the permission alone), no
+    // ptrace, no /proc route to their memory, environment or descriptors, even where the
+    // sample shares their uid (user namespace, insecure mode).
     let judge = r#"
 import ctypes, os
 libc = ctypes.CDLL(None, use_errno=True)
 def ptrace_seize(p):
     if libc.ptrace(0x4206, p, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), 'ptrace')
+def parent(p):
+    with open(f'/proc/{p}/stat') as s:
+        return int(s.read().rsplit(')', 1)[1].split()[1])
 def f():
-    me, worker = os.getpid(), os.getppid()
+    me, launcher = os.getpid(), os.getppid()
+    worker = parent(launcher)
     judges = []
     for p in os.listdir('/proc'):
-        if not p.isdigit() or int(p) == me:
+        if not p.isdigit() or int(p) in (me, launcher):
             continue
         try:
-            with open(f'/proc/{p}/stat') as s:
-                if int(s.read().rsplit(')', 1)[1].split()[1]) == worker:
-                    judges.append(int(p))
+            if parent(int(p)) == worker:
+                judges.append(int(p))
         except (OSError, ValueError, IndexError):
             pass
     out = []
-    for p in judges:
+    for p in judges + [launcher]:
         for act in (lambda: os.kill(p, 0), lambda: open(f'/proc/{p}/mem', 'rb').read(1),
                     lambda: open(f'/proc/{p}/environ', 'rb').read(1),
                     lambda: os.listdir(f'/proc/{p}/fd'), lambda: ptrace_seize(p)):
@@ -307,8 +311,8 @@ def f():
                 out.append('denied')
     return len(judges), out
 "#;
-    let r = run(exec, judge, &expect(&format!("(1, {:?})", ["denied"; 5])));
-    assert_pass(&r, "the judge");
+    let r = run(exec, judge, &expect(&format!("(1, {:?})", ["denied"; 10])));
+    assert_pass(&r, "the judge and the launcher");
 
     assert_pass(&run(exec, SOCKETS, &expect(SOCKETS_DENIED)), "sockets");
     assert_pass(&run(exec, IPC, &expect(IPC_DENIED)), "IPC");
@@ -411,7 +415,7 @@ def f():
         tmp = 'the host /tmp'
     except FileNotFoundError:
         tmp = 'private'
-    return len(pids) <= 3, net, tmp, os.getcwd()
+    return len(pids) <= 4, net, tmp, os.getcwd()  # worker, judge, launcher, sample
 "#,
         marker = marker.path().display()
     );

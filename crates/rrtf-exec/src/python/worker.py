@@ -4,8 +4,8 @@
 # /tmp, Landlock, seccomp, empty environment), as pid 1 of its own pid namespace. It reads jobs
 # from stdin and writes results to stdout, both framed as a 4-byte little-endian length + JSON.
 #
-# Per Python sample it forks two processes:
-# - the *candidate*: its own Landlock domain nested in the worker's (writes only to the work
+# Per Python sample two processes run:
+# - the *candidate*: forked from the *launcher* (below), never from the worker; its own Landlock domain nested in the worker's (writes only to the work
 #   directory and the output file; cannot signal, trace or reach abstract sockets outside it:
 #   `confine`), the slot's non-root uid (root mode), rlimits, `/dev/null` stdin, stdout/stderr
 #   to a size-limited file; it runs the sample's code and serves calls of the entry point over
@@ -16,6 +16,12 @@
 #   code, the test's preamble and each step of the test, calling the candidate through a proxy
 #   that moves plain values only (judge.py, wire.py), and reports one record per step on its
 #   own channel, which the candidate never holds.
+# The *launcher* is forked once, at start-up, before the worker reads any job, and is only ever
+# sent a sample's code, entry point and timeout, never a test or a prompt: so a candidate's
+# address space (a copy of the launcher's) holds no test text and no expected value, whatever
+# it reads of itself (frames, gc, /proc/self/mem). A fork of the worker would hold the current
+# job and the freed buffers of earlier ones. The launcher is never re-forked (the worker's memory
+# is no longer clean): a worker whose launcher died answers with an error and is replaced.
 # The worker enforces the wall clock, then kills every process of its namespace but itself and
 # the judge (`kill_rest`), so nothing a sample started survives it, and builds the verdict from
 # the judge's records (counted checks: judge.py) and how the candidate ended. A missing or
@@ -201,8 +207,9 @@ CHAN_IN, CHAN_OUT = 0, 1
 
 
 def candidate_child(job, qfd, pfd):
-    """The forked sample process: sandbox it, then load the code and serve calls on 3 (the
-    judge's requests) and 4 (replies). Never returns."""
+    """The forked sample process (a child of the launcher; `job` has the sample's code, entry
+    point and timeout only): sandbox it, then load the code and serve calls on 3 (the judge's
+    requests) and 4 (replies). Never returns."""
     try:
         enter_sandbox(rlimits(job["timeout"]), None, [qfd, pfd])
     except BaseException as e:
@@ -223,16 +230,17 @@ def candidate_child(job, qfd, pfd):
 
 
 def kill_rest(pid):
-    """Kill and reap every process the sample left, sparing the judge; returns the sum of their
-    peak RSS (KiB), so that a sample's peak counts the processes it started. As pid 1 of the
-    namespace, every process in /proc but the worker and the judge is the sample's (never
-    kill(-1): it would kill the judge). Without a namespace (insecure mode), the worker is a
-    child subreaper: orphans come to it, and it kills its children but the judge until none is
-    left."""
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
+    """Kill and reap every process the sample left, sparing the judge and the launcher; returns
+    the sum of their peak RSS (KiB), so that a sample's peak counts the processes it started. As
+    pid 1 of the namespace, every process in /proc but the worker, the judge and the launcher is
+    the sample's (never kill(-1): it would kill them). Without a namespace (insecure mode), the
+    worker is a child subreaper: orphans come to it (the launcher is not one), and it kills its
+    children but the judge and the launcher until none is left."""
+    if pid is not None:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
     me = os.getpid()
     rss = 0
     deadline = time.monotonic() + 10
@@ -245,7 +253,7 @@ def kill_rest(pid):
                     rest = [int(k) for k in f.read().split()]
             except OSError:
                 rest = []
-        rest = [p for p in rest if p != me and p != PY_JUDGE.pid]
+        rest = [p for p in rest if p not in (me, PY_JUDGE.pid, LAUNCHER.pid)]
         for p in rest:
             try:
                 os.kill(p, signal.SIGKILL)
@@ -261,6 +269,8 @@ def kill_rest(pid):
                 break
             if got == PY_JUDGE.pid:
                 PY_JUDGE.pid = None  # died: a new one is forked before the next sample
+            elif got == LAUNCHER.pid:
+                LAUNCHER.pid = None  # died: never re-forked, this worker is replaced
             else:
                 rss += ru.ru_maxrss
             reaped = True
@@ -415,6 +425,8 @@ def start_judge():
             ours.close()
             os.close(CHAN_IN)
             os.close(CHAN_OUT)
+            if LAUNCHER.sock is not None:
+                LAUNCHER.sock.close()
             if RULESET is not None:
                 os.close(RULESET)  # the judge stays in the worker's domain, out of the samples'
             LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
@@ -450,35 +462,160 @@ def stop_judge():
     PY_JUDGE.pid = PY_JUDGE.sock = None
 
 
+def recv_msg(sock, nfds):
+    """One framed JSON message and up to `nfds` descriptors sent with it; None at end of file."""
+    import socket
+    data, fds, _, _ = socket.recv_fds(sock, 1 << 16, nfds)
+    if not data:
+        for f in fds:
+            os.close(f)
+        return None
+    (n,) = struct.unpack("<I", data[:4])
+    body = data[4:]
+    if len(body) < n:
+        more = read_exact(sock.fileno(), n - len(body))
+        if more is None:
+            return None
+        body += more
+    return json.loads(body), fds
+
+
+def call(sock, msg, fds, deadline):
+    """Send `msg` (with descriptors `fds`) on `sock` and return the framed JSON reply. OSError
+    when the peer is gone, TimeoutError when it did not answer by `deadline`."""
+    import socket
+    data = pack_frame(json.dumps(msg).encode())
+    sent = socket.send_fds(sock, [data[:1 << 15]], fds) if fds else sock.send(data[:1 << 15])
+    if sent < len(data):
+        sock.sendall(data[sent:])
+    fd = sock.fileno()
+    head = b""
+    while len(head) < 4:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            raise TimeoutError("no answer in time")
+        c = os.read(fd, 4 - len(head))
+        if not c:
+            raise ConnectionError("the peer closed its end")
+        head += c
+    (n,) = struct.unpack("<I", head)
+    body = read_exact(fd, n)
+    if body is None:
+        raise ConnectionError("the peer closed its end")
+    return json.loads(body)
+
+
 def judge_server(sock):
     """The judge's loop: a job (test, entry point, prompt, timeout) with the two pipe ends to
     its candidate, then the records of the run. It never sees the sample's code."""
-    import socket
     cache, preludes = {}, {}
     fd = sock.fileno()
     while True:
         try:
-            data, fds, _, _ = socket.recv_fds(sock, 1 << 16, 2)
-        except OSError:
+            got = recv_msg(sock, 2)
+        except (OSError, ValueError):
             return
-        if not data or len(fds) != 2:
+        if got is None or len(got[1]) != 2:
             return
-        (n,) = struct.unpack("<I", data[:4])
-        body = data[4:]
-        if len(body) < n:
-            more = read_exact(fd, n - len(body))
-            if more is None:
-                return
-            body += more
-        qfd, pfd = fds
+        job, (qfd, pfd) = got
         try:
-            reply = judge_job(json.loads(body), cache, preludes, qfd, pfd)
+            reply = judge_job(job, cache, preludes, qfd, pfd)
         except BaseException as e:
             reply = {"error": describe(e, 2000)}
         finally:
             os.close(qfd)
             os.close(pfd)
         write_all(fd, pack_frame(json.dumps(reply).encode()))
+
+
+class _Launcher:
+    """The process every Python candidate is forked from (see the header): forked at start-up
+    from a worker that had read no job, sent only code, entry point and timeout."""
+    pid = None
+    sock = None
+
+
+LAUNCHER = _Launcher()
+
+
+def start_launcher():
+    import socket
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            ours.close()
+            os.close(CHAN_IN)
+            os.close(CHAN_OUT)
+            LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+            launcher_server(theirs)
+        finally:
+            os._exit(0)
+    theirs.close()
+    LAUNCHER.pid, LAUNCHER.sock = pid, ours
+
+
+def launcher_server(sock):
+    """The launcher's loop. `{"code", "entry_point", "timeout"}` with the candidate's two pipe
+    ends: fork the candidate, answer its pid. `{"reap": pid}` (the worker has killed it): wait
+    for it, answer its wait status, CPU time and peak RSS."""
+    fd = sock.fileno()
+    while True:
+        try:
+            got = recv_msg(sock, 2)
+        except (OSError, ValueError):
+            return
+        if got is None:
+            return
+        msg, fds = got
+        if "reap" in msg:
+            try:
+                _, status, ru = os.wait4(msg["reap"], 0)
+                reply = {"status": status, "cpu_ms": int((ru.ru_utime + ru.ru_stime) * 1000),
+                         "rss_kb": ru.ru_maxrss}
+            except ChildProcessError as e:
+                reply = {"error": describe(e)}
+        elif len(fds) == 2:
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    sock.close()
+                    candidate_child(msg, fds[0], fds[1])
+                finally:
+                    os._exit(70)
+            reply = {"pid": pid}
+        else:
+            reply = {"error": "a candidate needs its two pipe ends"}
+        for f in fds:
+            os.close(f)
+        write_all(fd, pack_frame(json.dumps(reply).encode()))
+
+
+def ask_launcher(msg, fds=()):
+    """The launcher's answer to `msg`; None (the launcher stopped and reaped: this worker is
+    then replaced) if it died, refused or did not answer within 10 s."""
+    if LAUNCHER.pid is None:
+        return None
+    try:
+        reply = call(LAUNCHER.sock, msg, list(fds), time.monotonic() + 10)
+        if "error" not in reply:
+            return reply
+    except (OSError, ValueError):
+        pass
+    stop_launcher()
+    return None
+
+
+def stop_launcher():
+    if LAUNCHER.pid is not None:
+        try:
+            os.kill(LAUNCHER.pid, signal.SIGKILL)
+            os.waitpid(LAUNCHER.pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+    if LAUNCHER.sock is not None:
+        LAUNCHER.sock.close()
+    LAUNCHER.pid = LAUNCHER.sock = None
 
 
 def judge_job(job, cache, preludes, qfd, pfd):
@@ -511,50 +648,39 @@ def judge_job(job, cache, preludes, qfd, pfd):
 def ask_judge(job, qfd, pfd, deadline):
     """Hand a sample's test and its candidate's pipes to the judge; its reply, or None if it
     died or did not answer by `deadline` (then it is killed and replaced)."""
-    import socket
     if PY_JUDGE.pid is None:
         start_judge()
-    body = json.dumps({k: job.get(k) for k in ("test", "entry_point", "prompt", "timeout")})
-    data = pack_frame(body.encode())
-    sock = PY_JUDGE.sock
+    msg = {k: job.get(k) for k in ("test", "entry_point", "prompt", "timeout")}
     try:
-        sent = socket.send_fds(sock, [data[:1 << 15]], [qfd, pfd])
-        if sent < len(data):
-            sock.sendall(data[sent:])
-        fd = sock.fileno()
-        head = b""
-        while len(head) < 4:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([fd], [], [], left)[0]:
-                raise TimeoutError
-            c = os.read(fd, 4 - len(head))
-            if not c:
-                raise ConnectionError
-            head += c
-        (n,) = struct.unpack("<I", head)
-        body = read_exact(fd, n)
-        if body is None:
-            raise ConnectionError
-        return json.loads(body)
+        return call(PY_JUDGE.sock, msg, [qfd, pfd], deadline)
     except (OSError, ValueError):
         stop_judge()
         return None
 
 
+LAUNCHER_GONE = "the candidate launcher is gone (killed?); this worker is replaced"
+
+
 def run_job(job):
-    """One Python sample: fork the candidate, let the judge drive it, build the verdict."""
+    """One Python sample: the launcher forks the candidate, the judge drives it, the worker
+    builds the verdict."""
     timeout = float(job["timeout"])
     q_r, q_w = os.pipe()
     p_r, p_w = os.pipe()
     t0 = time.monotonic()
-    cpid = os.fork()
-    if cpid == 0:
-        try:
-            candidate_child(job, q_r, p_w)
-        finally:
-            os._exit(70)
-    os.close(q_r)
-    os.close(p_w)
+    try:
+        started = ask_launcher({k: job.get(k) for k in ("code", "entry_point", "timeout")},
+                               (q_r, p_w))
+    finally:
+        os.close(q_r)
+        os.close(p_w)
+    if started is None:
+        os.close(q_w)
+        os.close(p_r)
+        kill_rest(None)
+        clean_work()
+        return {"error": LAUNCHER_GONE}
+    cpid = started["pid"]
     try:
         reply = ask_judge(job, q_w, p_r, t0 + timeout + 2)
     finally:
@@ -564,22 +690,30 @@ def run_job(job):
     recs = (reply or {}).get("recs") or []
     if recs and (recs[-1][0] == "gone" or recs[-1][:2] == ["load", "gone"]):
         # How the candidate ended decides the outcome: give a dying process a moment.
-        cfd = os.pidfd_open(cpid)
-        select.select([cfd], [], [], 0.2)
-        os.close(cfd)
+        try:
+            cfd = os.pidfd_open(cpid)
+            select.select([cfd], [], [], 0.2)
+            os.close(cfd)
+        except OSError:
+            pass
     try:
         os.kill(cpid, signal.SIGKILL)
     except ProcessLookupError:
         pass
-    _, cstatus, ru = os.wait4(cpid, 0)
+    reaped = ask_launcher({"reap": cpid})
+    if reaped is None:
+        kill_rest(cpid)
+        clean_work()
+        return {"error": LAUNCHER_GONE}
+    cstatus = reaped["status"]
     rest_rss = kill_rest(cpid)
     try:
         out_full = os.stat(OUTFILE).st_size >= OUTPUT_LIMIT
     except OSError:
         out_full = False
     clean_work()
-    cpu_ms = int((ru.ru_utime + ru.ru_stime) * 1000)
-    res = {"wall_ms": wall_ms, "cpu_ms": cpu_ms, "peak_rss_kb": ru.ru_maxrss + rest_rss}
+    cpu_ms = reaped["cpu_ms"]
+    res = {"wall_ms": wall_ms, "cpu_ms": cpu_ms, "peak_rss_kb": reaped["rss_kb"] + rest_rss}
     if reply is not None and "test_error" in reply:
         res.update(outcome="compile_error", tests_passed=0, tests_total=0,
                    detail=reply["test_error"])
@@ -1083,11 +1217,13 @@ def main():
     RULESET = prepare_confine()  # after make_work: its rules hold WORK's and OUTFILE's inodes
     gc.collect()
     gc.freeze()
+    start_launcher()  # before any job is read (see the header)
     start_judge()
     send({"ready": True, "pid1": PID1, "python": sys.version.split()[0]})
     while True:
         job = recv()
         if job is None:
+            stop_launcher()
             stop_judge()  # reaped here, its CPU time counts in the worker's children
             return
         try:
