@@ -566,6 +566,11 @@ pub fn mark_uses(sites: &mut [Site], test: &str, syntax: Syntax, seeds: &[String
     for _ in 0..16 {
         let before = uses.len();
         for (name, rhs) in &assigns {
+            // A function (`t = () => { ... f(x) ... }`) is no value of the candidate's: a check
+            // that calls it calls the candidate while it runs, which the judge sees.
+            if is_function(rhs) {
+                continue;
+            }
             if !uses.contains(name) && free_names(rhs, syntax).iter().any(|n| uses.contains(n)) {
                 uses.push(name.clone());
             }
@@ -579,6 +584,43 @@ pub fn mark_uses(sites: &mut [Site], test: &str, syntax: Syntax, seeds: &[String
             .iter()
             .any(|n| uses.contains(n));
     }
+}
+
+/// Whether `rhs` defines a function: `function`, an arrow `(..) =>`/`x =>`, a C++ lambda
+/// `[..](..)`, a Rust closure `|..|`.
+fn is_function(rhs: &str) -> bool {
+    let t = rhs.trim_start();
+    let t = t.strip_prefix("async").map_or(t, str::trim_start);
+    let t = t.strip_prefix("move").map_or(t, str::trim_start);
+    if t.starts_with("function") || t.starts_with('|') {
+        return true;
+    }
+    let b = t.as_bytes();
+    let close = match b.first() {
+        Some(b'(') => b')',
+        Some(b'[') => b']',
+        _ => {
+            let n = b.iter().take_while(|&&c| is_ident(c)).count();
+            return n > 0 && t[n..].trim_start().starts_with("=>");
+        }
+    };
+    let mut depth = 0i32;
+    for (i, &c) in b.iter().enumerate() {
+        if c == b[0] {
+            depth += 1;
+        } else if c == close {
+            depth -= 1;
+            if depth == 0 {
+                let rest = t[i + 1..].trim_start();
+                return if close == b')' {
+                    rest.starts_with("=>")
+                } else {
+                    rest.starts_with('(') || rest.starts_with('{')
+                };
+            }
+        }
+    }
+    false
 }
 
 /// `(assigned name, right-hand side)` of every assignment-like statement of `test` (`r = e`,
@@ -845,6 +887,31 @@ mod tests {
             "{}",
             out.test
         );
+    }
+
+    #[test]
+    fn function_definitions_are_no_values() {
+        for f in [
+            " () => { f(1) }",
+            "(a, b) => f(a)",
+            "x => f(x)",
+            "async (x) => f(x)",
+            "function (x) { return f(x) }",
+            "[&](int x) { return f(x); }",
+            "|x| f(x)",
+            "move || f(1)",
+        ] {
+            assert!(is_function(f), "{f}");
+        }
+        for v in [
+            " f(1)",
+            "(f(1) + 2)",
+            "[f(1), 2]",
+            "x + f(1)",
+            "[1, 2].map(f)",
+        ] {
+            assert!(!is_function(v), "{v}");
+        }
     }
 
     #[test]
