@@ -153,13 +153,24 @@ impl Checkpoint {
     }
 
     /// Write `dir` in HF layout: config.json, model.safetensors (`format: pt`), tokenizer.json.
+    ///
+    /// Each file is written whole or not at all: all three are written and fsynced in a staging
+    /// directory inside `dir` (`.save-<pid>.tmp`), then renamed over their names one by one
+    /// (weights first, config last). A save killed midway leaves the previous files (or none),
+    /// never a half-written one; its staging directory is removed by the next save.
     pub fn save(&self, dir: &Path, dtype: SaveDtype) -> Result<()> {
         std::fs::create_dir_all(dir).map_err(|e| ModelError::io(dir, e))?;
+        remove_staging(dir)?;
+        let staging = dir.join(format!(
+            "{STAGING_PREFIX}{}{STAGING_SUFFIX}",
+            std::process::id()
+        ));
+        std::fs::create_dir(&staging).map_err(|e| ModelError::io(&staging, e))?;
         let mut config = self.config.clone();
         config.extra.remove("torch_dtype");
-        config.save(&dir.join("config.json"))?;
+        let path = staging.join("config.json");
+        config.save(&path)?;
         // config.save writes float32; record the real dtype.
-        let path = dir.join("config.json");
         let text = std::fs::read_to_string(&path).map_err(|e| ModelError::io(&path, e))?;
         let mut value: serde_json::Value = serde_json::from_str(&text).expect("just written");
         value["dtype"] = dtype.torch_name().into();
@@ -168,18 +179,49 @@ impl Checkpoint {
             serde_json::to_string_pretty(&value).expect("json") + "\n",
         )
         .map_err(|e| ModelError::io(&path, e))?;
+        weights::write(
+            &weights::export(&self.model),
+            dtype,
+            &staging.join("model.safetensors"),
+        )?;
+        self.tokenizer.save(&staging.join("tokenizer.json"))?;
+        for name in SAVED_FILES {
+            let path = staging.join(name);
+            std::fs::File::open(&path)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| ModelError::io(&path, e))?;
+        }
         // A stale index would shadow nothing (model.safetensors wins) but would confuse readers.
         let index = dir.join("model.safetensors.index.json");
         if index.exists() {
             std::fs::remove_file(&index).map_err(|e| ModelError::io(&index, e))?;
         }
-        weights::write(
-            &weights::export(&self.model),
-            dtype,
-            &dir.join("model.safetensors"),
-        )?;
-        self.tokenizer.save(&dir.join("tokenizer.json"))
+        for name in SAVED_FILES {
+            let to = dir.join(name);
+            std::fs::rename(staging.join(name), &to).map_err(|e| ModelError::io(&to, e))?;
+        }
+        std::fs::remove_dir(&staging).map_err(|e| ModelError::io(&staging, e))?;
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| ModelError::io(dir, e))
     }
+}
+
+/// The files [`Checkpoint::save`] writes, in the order they replace the previous ones.
+const SAVED_FILES: [&str; 3] = ["model.safetensors", "tokenizer.json", "config.json"];
+const STAGING_PREFIX: &str = ".save-";
+const STAGING_SUFFIX: &str = ".tmp";
+
+/// Remove the staging directories of saves that were killed.
+fn remove_staging(dir: &Path) -> Result<()> {
+    let entries = std::fs::read_dir(dir).map_err(|e| ModelError::io(dir, e))?;
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with(STAGING_PREFIX) && name.ends_with(STAGING_SUFFIX) {
+            std::fs::remove_dir_all(e.path()).map_err(|err| ModelError::io(&e.path(), err))?;
+        }
+    }
+    Ok(())
 }
 
 fn load_tokenizer(path: &Path) -> Result<CodeTokenizer> {

@@ -183,7 +183,23 @@ fn our_saved_checkpoint_gives_transformers_logits() {
         let tok = fixtures().join("tokenizer.json");
         let made = Checkpoint::init(preset, &tok, Some(std), seed, &Device::flex()).unwrap();
         let out = dir.path().join(preset);
+        // Over the leftovers of a save that was killed: a truncated model file and the
+        // killed save's staging directory. The save replaces each file whole and removes the
+        // staging directory.
+        std::fs::create_dir_all(out.join(".save-1.tmp")).unwrap();
+        std::fs::write(out.join(".save-1.tmp/model.safetensors"), b"half").unwrap();
+        std::fs::write(out.join("model.safetensors"), b"half").unwrap();
         made.save(&out, SaveDtype::F32).unwrap();
+        let mut files: Vec<String> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        files.sort();
+        assert_eq!(
+            files,
+            ["config.json", "model.safetensors", "tokenizer.json"],
+            "{preset}"
+        );
         let ckpt = Checkpoint::load(&out, &Device::flex()).unwrap();
         let want: Vec<f32> = rec["logits"]
             .as_array()
