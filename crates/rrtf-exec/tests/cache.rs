@@ -92,7 +92,7 @@ fn cpp_builds_are_cached_and_cannot_be_poisoned() {
     let want = vec![
         (Outcome::Pass, 2, 2),
         (Outcome::TestFailure, 0, 2),
-        (Outcome::CompileError, 0, 1),
+        (Outcome::CompileError, 0, 2),
         (Outcome::Pass, 2, 2),
     ];
     let first = exec.run_all(jobs(Language::Cpp, &cases));

@@ -71,7 +71,11 @@ fn javascript() {
                 TestFailure,
             ),
             ("const add = (a, b) => a + ;", test, CompileError),
-            ("const add = (a, b) => { process.exit(0) };", test, Crashed),
+            (
+                "const add = (a, b) => { process.exit(0) };",
+                test,
+                RuntimeError,
+            ),
             ("const add = (a, b) => { while (true) {} };", test, Timeout),
             ("const add = (a, b) => a.b.c;", test, RuntimeError),
         ],
@@ -101,22 +105,24 @@ fn cpp() {
                 test,
                 Partial,
             ),
-            // A failed assertion, then a crash: the failure was reported before the crash.
+            // A failed check, then a crash in the next call: no check passed, and the sample
+            // failed at run time.
             (
                 "int add(int a, int b){ if (a == 2) return *(volatile int*)0; return 0; }",
                 test,
-                TestFailure,
+                RuntimeError,
             ),
             ("int add(int a, int b){ return a + }", test, CompileError),
+            // Leaving during a call is the sample's failure, never a pass.
             (
                 "#include<stdlib.h>\nint add(int a, int b){ exit(0); }",
                 test,
-                Crashed,
+                RuntimeError,
             ),
             (
                 "int add(int a, int b){ return *(volatile int*)0; }",
                 test,
-                Crashed,
+                RuntimeError,
             ),
         ],
     );
@@ -149,16 +155,17 @@ fn java() {
             (&ok, test, Pass, Some((1, 1))),
             (&wrong, test, TestFailure, Some((0, 1))),
             ("class Solution { int add(", test, CompileError, None),
-            (&exit, test, Crashed, None),
+            (&exit, test, RuntimeError, Some((0, 1))),
             (&ok, list, Pass, Some((3, 3))),
             (&wrong, list, TestFailure, Some((0, 3))),
             (&first_only, list, Partial, Some((1, 3))),
-            (&exit, list, Crashed, None),
-            (&ok, ifs, Pass, Some((4, 4))),
-            (&first_only, ifs, Partial, Some((2, 4))),
-            (&wrong, ifs, Partial, Some((2, 4))), // add(i, 0) == i holds for a - b
-            // An exception after one passing check: partial, and the check that threw counts.
-            (&throws_late, ifs, Partial, Some((1, 2))),
+            (&exit, list, RuntimeError, Some((0, 3))),
+            // A check inside a loop is one check: it holds when every run of it held.
+            (&ok, ifs, Pass, Some((3, 3))),
+            (&first_only, ifs, Partial, Some((1, 3))),
+            (&wrong, ifs, Partial, Some((1, 3))), // add(i, 0) == i holds for a - b
+            // An exception after one passing check: partial; the checks after it never ran.
+            (&throws_late, ifs, Partial, Some((1, 3))),
         ],
     );
 }
@@ -216,9 +223,10 @@ fn go_with_testify() {
                 CompileError,
                 None,
             ),
-            (&panics, GO_TEST, Partial, Some((1, 2))),
-            (exit_in_init, GO_TEST, Crashed, None),
-            (exit_in_test, GO_TEST, RuntimeError, None),
+            // A panic in the second call fails that check only.
+            (&panics, GO_TEST, Partial, Some((2, 3))),
+            (exit_in_init, GO_TEST, RuntimeError, Some((0, 3))),
+            (exit_in_test, GO_TEST, RuntimeError, Some((0, 3))),
             (&ok, t_errorf, Pass, Some((1, 1))),
             (&wrong, t_errorf, TestFailure, Some((0, 1))),
             (full, subtests, Pass, Some((2, 2))),
@@ -256,6 +264,152 @@ fn rust_works_or_names_what_to_install() {
         assert!(
             err.to_string().contains("apt-get install -y rustc"),
             "{err}"
+        );
+    }
+}
+
+/// Issue 15 point 9: a run that hits a limit keeps the checks that passed before it (two of
+/// three here, then the third call hangs), so ranking can see 2/3 next to the timeout.
+#[test]
+fn a_limit_keeps_the_checks_that_passed_before_it() {
+    let cases: [(Language, &str, &str); 5] = [
+        (
+            Language::Cpp,
+            "int add(int a, int b){ if (a == 0) for (;;) {} return a + b; }",
+            "#undef NDEBUG\n#include<assert.h>\nint main(){\n    assert (add(1,2) == 3);\n    assert (add(2,2) == 4);\n    assert (add(0,5) == 5);\n}\n",
+        ),
+        (
+            Language::JavaScript,
+            "const add = (a, b) => { while (a === 0) {} return a + b; };",
+            "const t = () => {\n  console.assert(add(1, 2) === 3)\n  console.assert(add(2, 2) === 4)\n  console.assert(add(0, 5) === 5)\n}\nt()\n",
+        ),
+        (
+            Language::Java,
+            "class Solution {\n    public int add(int a, int b) { while (a == 0) {} return a + b; }\n}",
+            "public class Main {\n    public static void main(String[] args) {\n        Solution s = new Solution();\n        if (s.add(1, 2) != 3) { throw new AssertionError(); }\n        if (s.add(2, 2) != 4) { throw new AssertionError(); }\n        if (s.add(0, 5) != 5) { throw new AssertionError(); }\n    }\n}\n",
+        ),
+        (
+            Language::Go,
+            "func Add(a, b int) int {\n    for a == 0 {\n    }\n    return a + b\n}\n",
+            GO_TEST_THREE_LAST_HANGS,
+        ),
+        (
+            Language::Rust,
+            "fn add(a: i32, b: i32) -> i32 { while a == 0 {} a + b }",
+            "#[cfg(test)]\nmod tests {\n    use super::*;\n    #[test]\n    fn t() {\n        assert_eq!(add(1, 2), 3);\n        assert_eq!(add(2, 2), 4);\n        assert_eq!(add(0, 5), 5);\n    }\n}\n",
+        ),
+    ];
+    for (language, code, test) in cases {
+        check_counts(
+            65006,
+            language,
+            3000,
+            &[(code, test, Timeout, Some((2, 3)))],
+        );
+    }
+    // The memory and output limits likewise.
+    let test = cases[0].2;
+    check_counts(
+        65006,
+        Language::Cpp,
+        10_000,
+        &[
+            (
+                "#include<vector>\nint add(int a, int b){ if (a == 0) { std::vector<char> v(1ull << 40); return v.size(); } return a + b; }",
+                test,
+                MemoryLimit,
+                Some((2, 3)),
+            ),
+            (
+                "#include<stdio.h>\nint add(int a, int b){ if (a == 0) for (;;) fputs(\"spam spam spam\\n\", stdout); return a + b; }",
+                test,
+                OutputLimit,
+                Some((2, 3)),
+            ),
+        ],
+    );
+}
+
+const GO_TEST_THREE_LAST_HANGS: &str = "func TestAdd(t *testing.T) {\n    assert := assert.New(t)\n    assert.Equal(3, Add(1, 2))\n    assert.Equal(4, Add(2, 2))\n    assert.Equal(5, Add(0, 5))\n}\n";
+
+/// Issue 15 point 17: a check that never calls the candidate (`assert(true)`) counts for
+/// nothing, so a sample that always fails is a runtime error with 0 of 1, not partial 1 of 2;
+/// an honest sample passes 1 of 1.
+#[test]
+fn a_check_that_never_calls_the_candidate_counts_for_nothing() {
+    let cases: [(Language, &str, &str, &str); 5] = [
+        (
+            Language::Cpp,
+            "int add(int a, int b){ return a + b; }",
+            "int add(int a, int b){ throw 1; }",
+            "#undef NDEBUG\n#include<assert.h>\nint main(){\n    assert (true);\n    assert (add(1,2) == 3);\n}\n",
+        ),
+        (
+            Language::JavaScript,
+            "const add = (a, b) => a + b;",
+            "const add = (a, b) => { throw new Error('no') };",
+            "const t = () => {\n  console.assert(true)\n  console.assert(add(1, 2) === 3)\n}\nt()\n",
+        ),
+        (
+            Language::Java,
+            "class Solution {\n    public int add(int a, int b) { return a + b; }\n}",
+            "class Solution {\n    public int add(int a, int b) { throw new IllegalStateException(\"no\"); }\n}",
+            "public class Main {\n    public static void main(String[] args) {\n        Solution s = new Solution();\n        if (!(1 + 1 == 2)) { throw new AssertionError(); }\n        if (s.add(1, 2) != 3) { throw new AssertionError(); }\n    }\n}\n",
+        ),
+        (
+            Language::Go,
+            "func Add(a, b int) int { return a + b }\n",
+            "func Add(a, b int) int { panic(\"no\") }\n",
+            "func TestAdd(t *testing.T) {\n    assert := assert.New(t)\n    assert.Equal(true, true)\n    assert.Equal(3, Add(1, 2))\n}\n",
+        ),
+        (
+            Language::Rust,
+            "fn add(a: i32, b: i32) -> i32 { a + b }",
+            "fn add(a: i32, b: i32) -> i32 { panic!(\"no\") }",
+            "#[cfg(test)]\nmod tests {\n    use super::*;\n    #[test]\n    fn t() {\n        assert!(true);\n        assert_eq!(add(1, 2), 3);\n    }\n}\n",
+        ),
+    ];
+    for (language, right, raises, test) in cases {
+        check_counts(
+            65007,
+            language,
+            20_000,
+            &[
+                (right, test, Pass, Some((1, 1))),
+                (raises, test, RuntimeError, Some((0, 1))),
+            ],
+        );
+    }
+}
+
+/// A check of a value computed before it (`r2 = add(2, 2); ...; assert(r2 == 4)`) calls nothing
+/// while it runs, yet checks the sample: it counts (the trusted side sees `r2` comes from a
+/// call), so a sample wrong on that value is not a pass.
+#[test]
+fn a_check_of_a_value_computed_earlier_counts() {
+    let cases: [(Language, &str, &str); 3] = [
+        (
+            Language::Cpp,
+            "int add(int a, int b){ return a == 1 ? 3 : 0; }",
+            "#undef NDEBUG\n#include<assert.h>\nint main(){\n    int r1 = add(1, 2);\n    int r2 = add(2, 2);\n    assert (r1 == 3);\n    assert (r2 == 4);\n}\n",
+        ),
+        (
+            Language::Java,
+            "class Solution {\n    public int add(int a, int b) { return a == 1 ? 3 : 0; }\n}",
+            "public class Main {\n    public static void main(String[] args) {\n        Solution s = new Solution();\n        int r1 = s.add(1, 2);\n        int r2 = s.add(2, 2);\n        if (r1 != 3) { throw new AssertionError(); }\n        if (r2 != 4) { throw new AssertionError(); }\n    }\n}\n",
+        ),
+        (
+            Language::JavaScript,
+            "const add = (a, b) => (a === 1 ? 3 : 0);",
+            "const t = () => {\n  const r1 = add(1, 2)\n  const r2 = add(2, 2)\n  console.assert(r1 === 3)\n  console.assert(r2 === 4)\n}\nt()\n",
+        ),
+    ];
+    for (language, code, test) in cases {
+        check_counts(
+            65008,
+            language,
+            20_000,
+            &[(code, test, Partial, Some((1, 2)))],
         );
     }
 }

@@ -218,7 +218,7 @@ fn remove_staging(dir: &Path) -> Result<()> {
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
         if name.starts_with(STAGING_PREFIX) && name.ends_with(STAGING_SUFFIX) {
-            std::fs::remove_dir_all(e.path()).map_err(|err| ModelError::io(&e.path(), err))?;
+            std::fs::remove_dir_all(e.path()).map_err(|err| ModelError::io(e.path(), err))?;
         }
     }
     Ok(())

@@ -9,13 +9,17 @@
 //!   compiler wrote and returns it, and this module stores it. A compile error is stored too
 //!   (its output), so an identical broken program is not compiled again. A hit skips the build:
 //!   the program runs straight from the cache entry, which the sandbox sees read-only (read-only
-//!   root, Landlock read+execute). Programs carry no per-run secret (the run's marker comes on
-//!   stdin), so identical code + test share one build.
+//!   root, Landlock read+execute). Programs carry no per-run secret (the judge's nonce comes
+//!   on stdin), so identical programs share one build. Two areas: samples' programs
+//!   ([`Area::Build`]) and judges' programs ([`Area::Judge`], the test and its stubs: one per
+//!   test and signatures, reused by every sample of the task); a sample's processes may read
+//!   its own area and the warm-ups ([`CompileCache::candidate_dirs`]), never the judges'.
 //! - **Toolchain warm-ups**, built on the host from inputs this crate writes itself (no sample
 //!   text): a precompiled header per set of standard C++ headers, a class-data-sharing archive
-//!   of `javac`, and a Go build cache holding the standard library and testify compiled with
-//!   the sandbox's settings. Samples get a private, writable copy of the Go cache made of
-//!   symlinks into the read-only one.
+//!   of `javac`, a Go build cache holding the standard library and testify compiled with
+//!   the sandbox's settings, and the judged runs' runtime precompiled (Rust's rlib, Java's
+//!   classes). Samples get a private, writable copy of the Go cache made of symlinks into the
+//!   read-only one.
 //!
 //! Entries are written to a temporary directory and renamed into place, so a reader never sees
 //! a half entry; every path is keyed by the toolchain's identity (version output, binary size
@@ -35,7 +39,7 @@ use crate::lang::Language;
 use crate::python::StepResult;
 
 /// Bumped whenever a profile's sources or commands change what a build produces.
-pub const PROFILE_VERSION: &str = "2";
+pub const PROFILE_VERSION: &str = "3";
 
 /// Where the cache lives when nothing else is configured: `/var/cache/rrtf-exec` for root
 /// (sample uids must be able to read it: a home directory is usually closed to them), else
@@ -50,6 +54,24 @@ pub fn default_dir() -> Option<PathBuf> {
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
         .map(|d| d.join("rrtf-exec"))
+}
+
+/// Which program a cached build belongs to: the sample's (the candidate, with its call
+/// server) or the judge (the test and its stubs, no sample code). Samples may read their own
+/// area and the warm-ups, never the judges' (which hold the tests' expected values).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Area {
+    Build,
+    Judge,
+}
+
+impl Area {
+    fn name(self) -> &'static str {
+        match self {
+            Area::Build => "build",
+            Area::Judge => "judge",
+        }
+    }
 }
 
 /// A cache entry found for a build.
@@ -176,9 +198,25 @@ impl CompileCache {
         self.root.join(language.name()).join(toolchain)
     }
 
-    /// The entry for `key`, if one was stored.
-    pub fn lookup(&self, language: Language, toolchain: &str, key: &str) -> Option<Hit> {
-        let dir = self.dir(language, toolchain).join("build").join(key);
+    /// The directories a sample of `language` may read: its own area and the warm-ups (not
+    /// the judges' builds).
+    pub fn candidate_dirs(&self, language: Language, toolchain: &str) -> Vec<PathBuf> {
+        let base = self.dir(language, toolchain);
+        ["build", "pch", "cds", "gocache", "rt"]
+            .iter()
+            .map(|d| base.join(d))
+            .collect()
+    }
+
+    /// The entry for `key` in `area`, if one was stored.
+    pub fn lookup(
+        &self,
+        area: Area,
+        language: Language,
+        toolchain: &str,
+        key: &str,
+    ) -> Option<Hit> {
+        let dir = self.dir(language, toolchain).join(area.name()).join(key);
         let text = std::fs::read(dir.join("build.json")).ok()?;
         let mut build: StepResult = serde_json::from_slice(&text).ok()?;
         // Recently used: pruning spares entries used in the last PRUNE_AGE.
@@ -193,7 +231,14 @@ impl CompileCache {
     /// Store a build: its step result and, for a successful one, the files the worker
     /// collected (base64). Builds that timed out or were killed by a signal (load, limits) are
     /// not stored; neither is a successful build whose artifacts did not come back.
-    pub fn store(&self, language: Language, toolchain: &str, key: &str, build: &StepResult) {
+    pub fn store(
+        &self,
+        area: Area,
+        language: Language,
+        toolchain: &str,
+        key: &str,
+        build: &StepResult,
+    ) {
         if build.timed_out || build.signal.is_some() || build.output_full {
             return;
         }
@@ -218,7 +263,7 @@ impl CompileCache {
             (Some(_), _) => {}
             (None, _) => return,
         }
-        let finished = self.dir(language, toolchain).join("build").join(key);
+        let finished = self.dir(language, toolchain).join(area.name()).join(key);
         if finished.exists() {
             return;
         }
@@ -253,7 +298,8 @@ impl CompileCache {
         let mut total = 0u64;
         for lang in read_dirs(&self.root) {
             for tc in read_dirs(&lang) {
-                for entry in read_dirs(&tc.join("build")) {
+                let areas = [Area::Build, Area::Judge].map(|a| tc.join(a.name()));
+                for entry in areas.iter().flat_map(|a| read_dirs(a)) {
                     let size: u64 = std::fs::read_dir(&entry)
                         .into_iter()
                         .flatten()
@@ -401,6 +447,35 @@ impl CompileCache {
             run_trusted(&argv, &[], tmp, Duration::from_secs(120))
         })?;
         Some(dir.join("rrtf_pch.h"))
+    }
+
+    /// A judged run's runtime (this crate's own source, `source`), compiled once per toolchain
+    /// with `argv` (`@SRC@` and `@OUT@` stand for the source file and the directory) into a
+    /// directory both programs of a run read: Rust's `librrtf_rt.rlib`, Java's `RrtfRt`
+    /// classes. `file` is the source's name.
+    pub fn runtime(
+        &self,
+        language: Language,
+        toolchain: &str,
+        file: &str,
+        source: &str,
+        argv: &[String],
+    ) -> Option<PathBuf> {
+        let key = hash_parts(&[source.as_bytes(), argv.join("\0").as_bytes()]);
+        let dir = self.dir(language, toolchain).join("rt").join(&key[..24]);
+        self.warm(dir, "the judged runs' runtime", |tmp| {
+            let src = tmp.join(file);
+            write_file(&src, source.as_bytes(), 0o644).map_err(|e| e.to_string())?;
+            let argv: Vec<String> = argv
+                .iter()
+                .map(|a| {
+                    a.replace("@SRC@", &src.to_string_lossy())
+                        .replace("@OUT@", &tmp.to_string_lossy())
+                })
+                .collect();
+            run_trusted(&argv, &[], tmp, Duration::from_secs(300))?;
+            std::fs::remove_file(&src).map_err(|e| e.to_string())
+        })
     }
 
     /// A class-data-sharing archive of `javac` started with `jflags`.
@@ -701,30 +776,87 @@ mod tests {
             }),
         };
         let l = Language::Cpp;
-        cache.store(l, "tc", "ok", &step(Some(0), Some(&[("prog", "Zm9v")])));
-        let hit = cache.lookup(l, "tc", "ok").unwrap();
+        cache.store(
+            Area::Build,
+            l,
+            "tc",
+            "ok",
+            &step(Some(0), Some(&[("prog", "Zm9v")])),
+        );
+        let hit = cache.lookup(Area::Build, l, "tc", "ok").unwrap();
         assert_eq!(std::fs::read(hit.dir.join("prog")).unwrap(), b"foo");
         assert_eq!((hit.build.exit, hit.build.wall_ms), (Some(0), 0));
-        cache.store(l, "tc", "err", &step(Some(1), None));
-        assert_eq!(cache.lookup(l, "tc", "err").unwrap().build.exit, Some(1));
-        assert!(cache.lookup(l, "other", "ok").is_none());
+        cache.store(Area::Build, l, "tc", "err", &step(Some(1), None));
+        assert_eq!(
+            cache
+                .lookup(Area::Build, l, "tc", "err")
+                .unwrap()
+                .build
+                .exit,
+            Some(1)
+        );
+        assert!(cache.lookup(Area::Build, l, "other", "ok").is_none());
         // Not stored: no artifacts, a timeout, a signal, a bad name, bad base64.
-        cache.store(l, "tc", "a", &step(Some(0), None));
+        cache.store(Area::Build, l, "tc", "a", &step(Some(0), None));
         let mut t = step(Some(1), None);
         t.timed_out = true;
-        cache.store(l, "tc", "b", &t);
+        cache.store(Area::Build, l, "tc", "b", &t);
         let mut s = step(None, None);
         s.signal = Some(9);
-        cache.store(l, "tc", "c", &s);
-        cache.store(l, "tc", "d", &step(Some(0), Some(&[("../x", "Zm9v")])));
-        cache.store(l, "tc", "e", &step(Some(0), Some(&[("prog", "Zm9")])));
+        cache.store(Area::Build, l, "tc", "c", &s);
+        cache.store(
+            Area::Build,
+            l,
+            "tc",
+            "d",
+            &step(Some(0), Some(&[("../x", "Zm9v")])),
+        );
+        cache.store(
+            Area::Build,
+            l,
+            "tc",
+            "e",
+            &step(Some(0), Some(&[("prog", "Zm9")])),
+        );
         for k in ["a", "b", "c", "d", "e"] {
-            assert!(cache.lookup(l, "tc", k).is_none(), "{k}");
+            assert!(cache.lookup(Area::Build, l, "tc", k).is_none(), "{k}");
         }
         assert_eq!(
             std::fs::read_dir(cache.root().join("tmp")).unwrap().count(),
             0
         );
+    }
+
+    #[test]
+    fn judge_builds_live_apart_from_what_samples_may_read() {
+        let base = scratch();
+        let cache = CompileCache::open(&base.path().join("c"), false, 100).unwrap();
+        let step = StepResult {
+            exit: Some(0),
+            signal: None,
+            timed_out: false,
+            output_head: String::new(),
+            output_tail: String::new(),
+            output_full: false,
+            wall_ms: 0,
+            cpu_ms: 0,
+            peak_rss_kb: 0,
+            artifacts: Some([("judge".to_string(), "Zm9v".to_string())].into()),
+        };
+        let l = Language::Cpp;
+        cache.store(Area::Judge, l, "tc", "k", &step);
+        assert!(cache.lookup(Area::Judge, l, "tc", "k").is_some());
+        assert!(cache.lookup(Area::Build, l, "tc", "k").is_none());
+        let judge_dir = cache.dir(l, "tc").join("judge");
+        let readable = cache.candidate_dirs(l, "tc");
+        assert!(judge_dir.join("k").join("judge").is_file());
+        assert!(
+            readable
+                .iter()
+                .all(|d| !judge_dir.starts_with(d) && !d.starts_with(&judge_dir)),
+            "{readable:?}"
+        );
+        assert!(readable.contains(&cache.dir(l, "tc").join("build")));
     }
 
     #[test]
@@ -750,7 +882,7 @@ mod tests {
         // oldest); when "d" arrives (1200 KiB > 1 MiB), "d" itself is fresh, so the oldest go,
         // "a" then "b", until at most 80% (819 KiB) is left; "e" brings 900 KiB, under 1 MiB.
         for (i, k) in ["a", "b", "c", "d", "e"].into_iter().enumerate() {
-            cache.store(l, "tc", k, &step);
+            cache.store(Area::Build, l, "tc", k, &step);
             let dir = cache.dir(l, "tc").join("build").join(k);
             if k != "e" {
                 let age = old - Duration::from_secs(60 * (4 - i as u64));
@@ -767,7 +899,7 @@ mod tests {
             .collect();
         assert_eq!(left, [false, false, true, true, true]);
         // A hit marks a build used: old "c" survives a smaller limit, "d" does not.
-        assert!(cache.lookup(l, "tc", "c").is_some());
+        assert!(cache.lookup(Area::Build, l, "tc", "c").is_some());
         let small = CompileCache::open(&base.path().join("c"), false, 0).unwrap();
         small.prune();
         let left: Vec<bool> = ["c", "d", "e"]

@@ -1,18 +1,58 @@
-//! Source rewriting that makes every check of a Java or Go test count on its own (as Python's
-//! split asserts do), on a scanner that knows strings, characters and comments of C-like
-//! languages. Only the test is rewritten, never the sample's code.
+//! The test's checks, found in its text by the trusted side: every *check site* (an assertion
+//! in the source) is rewritten into a call to the judge's harness with the site's index, so the
+//! judge counts per site and the number of sites is known before anything runs. Only the test
+//! is rewritten, never the sample's code (which the judge does not contain).
 //!
-//! Java (HumanEval-X): `if (COND) { throw new AssertionError(); }` becomes
-//! `if (RrtfCheck.fails(COND, "...")) { ... }`: a failed check is counted and the program goes
-//! on to the next one. `List<Boolean> correct = Arrays.asList(e1, e2, ...)` gets each element
-//! wrapped (`RrtfCheck.of(e1, "...")`), and the `if (correct.contains(false))` that follows is
-//! then silent (its elements were counted).
+//! Sites per language (HumanEval-X's test shapes):
+//! - JavaScript: `console.assert(COND, ...)` becomes `__rrtf.check(i, () => (COND))` (the
+//!   condition is evaluated inside the harness, so an exception fails that check only).
+//! - C++: `assert(COND)` becomes `::rrtf::check(i, [&]() -> bool { return COND; })`.
+//! - Java: `if (COND) { throw new AssertionError(); }` becomes `if (RrtfRt.fails(i, COND))`,
+//!   and each element of a `List<Boolean> NAME = Arrays.asList(e1, ...)` becomes
+//!   `RrtfRt.of(i, e1)` (its `if (NAME.contains(false)) throw ...` is then silent).
+//! - Go: every statement `assert.Method(...)` becomes `rrtfCheck(i, assert.Method(...))`
+//!   (testify's assertions return whether they held).
+//! - Rust: `assert!(..)`, `assert_eq!(..)`, `assert_ne!(..)` become `rrtf_assert!(i, ..)`,
+//!   `rrtf_assert_eq!(i, ..)`, `rrtf_assert_ne!(i, ..)` (macros of the judge).
 //!
-//! Go (HumanEval-X, testify): every statement `assert.Method(...)` becomes
-//! `rrtfCheck(assert.Method(...), "...")` (testify's assertions return whether they held).
+//! A site inside a loop is one check: it passes when every one of its executions passed.
+
+/// One check site of a test: where it is and what it says (for failure details).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Site {
+    pub line: usize,
+    pub text: String,
+    /// The site's whole source text.
+    pub code: String,
+    /// Its text uses the candidate (a function of the code, or a name assigned from one):
+    /// it counts even when no call happens while it runs (see [`mark_uses`]).
+    pub uses_candidate: bool,
+}
+
+/// A test rewritten for the judge, with its check sites in order.
+#[derive(Clone, Debug)]
+pub struct Instrumented {
+    pub test: String,
+    pub sites: Vec<Site>,
+}
+
+/// Lexical flavour of a source, for telling code from strings and comments.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Syntax {
+    /// C++: `'c'` literals.
+    C,
+    /// Java: `'c'` literals and `"""` text blocks.
+    Java,
+    /// JavaScript: `'...'` strings and template literals.
+    Js,
+    /// Go: `'c'` runes and raw strings in backquotes.
+    Go,
+    /// Rust: `'c'` literals but also lifetimes (`'a`), raw strings `r#"..."#`.
+    Rust,
+}
 
 /// Bytes of `src` that are code (not inside a string, character literal or comment).
-fn code_mask(src: &[u8], go: bool) -> Vec<bool> {
+pub fn code_mask(src: &[u8], syntax: Syntax) -> Vec<bool> {
     let mut mask = vec![true; src.len()];
     let mut i = 0;
     while i < src.len() {
@@ -25,23 +65,45 @@ fn code_mask(src: &[u8], go: bool) -> Vec<bool> {
                 .map_or(src.len(), |p| i + p)
         } else if c == b'/' && next == Some(b'*') {
             find(src, i + 2, b"*/").map_or(src.len(), |p| p + 2)
-        } else if c == b'"' && src[i..].starts_with(b"\"\"\"") && !go {
+        } else if c == b'"' && src[i..].starts_with(b"\"\"\"") && syntax == Syntax::Java {
             find(src, i + 3, b"\"\"\"").map_or(src.len(), |p| p + 3)
+        } else if syntax == Syntax::Rust
+            && c == b'r'
+            && (i == 0 || !is_ident(src[i - 1]))
+            && matches!(next, Some(b'"' | b'#'))
+        {
+            let hashes = src[i + 1..].iter().take_while(|&&b| b == b'#').count();
+            if src.get(i + 1 + hashes) != Some(&b'"') {
+                i += 1;
+                continue;
+            }
+            let mut close = vec![b'"'];
+            close.extend(std::iter::repeat_n(b'#', hashes));
+            find(src, i + 2 + hashes, &close).map_or(src.len(), |p| p + close.len())
+        } else if c == b'\'' && syntax == Syntax::Rust && !rust_char_literal(src, i) {
+            i += 1; // a lifetime
+            continue;
         } else if c == b'"' || c == b'\'' {
             let mut j = i + 1;
-            while j < src.len() && src[j] != c && src[j] != b'\n' {
+            while j < src.len() && src[j] != c && (src[j] != b'\n' || syntax == Syntax::Rust) {
                 j += if src[j] == b'\\' { 2 } else { 1 };
             }
             (j + 1).min(src.len())
-        } else if c == b'`' && go {
-            src[i + 1..]
-                .iter()
-                .position(|&b| b == b'`')
-                .map_or(src.len(), |p| i + p + 2)
+        } else if c == b'`' && matches!(syntax, Syntax::Go | Syntax::Js) {
+            let mut j = i + 1;
+            while j < src.len() && src[j] != b'`' {
+                j += if src[j] == b'\\' && syntax == Syntax::Js {
+                    2
+                } else {
+                    1
+                };
+            }
+            (j + 1).min(src.len())
         } else {
             i += 1;
             continue;
         };
+        let end = end.min(src.len());
         for m in &mut mask[i..end] {
             *m = false;
         }
@@ -50,7 +112,26 @@ fn code_mask(src: &[u8], go: bool) -> Vec<bool> {
     mask
 }
 
-fn find(src: &[u8], from: usize, pat: &[u8]) -> Option<usize> {
+/// Whether the `'` at `i` of a Rust source opens a character literal (not a lifetime).
+fn rust_char_literal(src: &[u8], i: usize) -> bool {
+    match src.get(i + 1) {
+        Some(b'\\') => true,
+        Some(&b) => {
+            // 'x' (one char, possibly multi-byte UTF-8) closes right after it; a lifetime
+            // ('a, 'static) does not close.
+            let width = match b {
+                0xF0..=0xF7 => 4,
+                0xE0..=0xEF => 3,
+                0xC0..=0xDF => 2,
+                _ => 1,
+            };
+            src.get(i + 1 + width) == Some(&b'\'')
+        }
+        None => false,
+    }
+}
+
+pub fn find(src: &[u8], from: usize, pat: &[u8]) -> Option<usize> {
     src.get(from..)?
         .windows(pat.len())
         .position(|w| w == pat)
@@ -58,7 +139,7 @@ fn find(src: &[u8], from: usize, pat: &[u8]) -> Option<usize> {
 }
 
 /// The index of the bracket closing the one at `open` (`(`, `[` or `{`), skipping non-code.
-fn matching(src: &[u8], mask: &[bool], open: usize) -> Option<usize> {
+pub fn matching(src: &[u8], mask: &[bool], open: usize) -> Option<usize> {
     let mut depth = 0i32;
     for i in open..src.len() {
         if !mask[i] {
@@ -78,49 +159,39 @@ fn matching(src: &[u8], mask: &[bool], open: usize) -> Option<usize> {
     None
 }
 
-fn is_ident(b: u8) -> bool {
+pub fn is_ident(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_' || b == b'$'
 }
 
-/// Whether the keyword or name `word` starts at `i` as a whole word in code.
-fn word_at(src: &[u8], mask: &[bool], i: usize, word: &[u8]) -> bool {
+/// Whether the keyword or name `word` starts at `i` as a whole word in code (not after `.`).
+pub fn word_at(src: &[u8], mask: &[bool], i: usize, word: &[u8]) -> bool {
     src[i..].starts_with(word)
         && mask[i]
         && (i == 0 || !is_ident(src[i - 1]) && src[i - 1] != b'.')
         && src.get(i + word.len()).is_none_or(|&b| !is_ident(b))
 }
 
-fn skip_ws(src: &[u8], mut i: usize) -> usize {
+pub fn skip_ws(src: &[u8], mut i: usize) -> usize {
     while i < src.len() && src[i].is_ascii_whitespace() {
         i += 1;
     }
     i
 }
 
-/// A check's text for the failure detail: one line, at most 200 characters, as a string
-/// literal body (backslashes and quotes escaped).
-fn describe(src: &str, line: usize) -> String {
+/// A check's text for the failure detail: one line, at most 200 characters.
+fn describe(src: &str) -> String {
     let one: String = src.split_whitespace().collect::<Vec<_>>().join(" ");
-    let short: String = one.chars().take(200).collect();
-    let text = format!("Assertion failed (test line {line}): {short}");
-    text.chars()
-        .flat_map(|c| match c {
-            '\\' => vec!['\\', '\\'],
-            '"' => vec!['\\', '"'],
-            c if c.is_control() => vec![' '],
-            c => vec![c],
-        })
-        .collect()
+    one.chars().take(200).collect()
 }
 
-fn line_of(src: &[u8], i: usize) -> usize {
+pub fn line_of(src: &[u8], i: usize) -> usize {
     src[..i].iter().filter(|&&b| b == b'\n').count() + 1
 }
 
 /// Top-level commas of the argument list between `open` and `close` (exclusive): brackets and
 /// generic type arguments (`Map<String, Integer>`, told apart from comparisons by their shape)
 /// are skipped.
-fn split_args(src: &[u8], mask: &[bool], open: usize, close: usize) -> Vec<(usize, usize)> {
+pub fn split_args(src: &[u8], mask: &[bool], open: usize, close: usize) -> Vec<(usize, usize)> {
     let mut parts = Vec::new();
     let mut start = open + 1;
     let mut i = open + 1;
@@ -183,9 +254,9 @@ fn generic_end(src: &[u8], i: usize, limit: usize) -> Option<usize> {
     None
 }
 
-/// Edits to apply: (start, end, replacement).
+/// Edits to apply: (start, end, replacement), non-overlapping.
 fn apply(src: &str, mut edits: Vec<(usize, usize, String)>) -> String {
-    edits.sort_by_key(|e| std::cmp::Reverse(e.0));
+    edits.sort_by_key(|e| std::cmp::Reverse((e.0, e.1)));
     let mut out = src.to_string();
     for (s, e, r) in edits {
         out.replace_range(s..e, &r);
@@ -193,13 +264,149 @@ fn apply(src: &str, mut edits: Vec<(usize, usize, String)>) -> String {
     out
 }
 
-/// The Java test with every check counted (see the module doc).
-pub fn java_checks(test: &str) -> String {
+/// Sites collected with their start offsets, numbered in source order at the end.
+struct Builder<'a> {
+    src: &'a str,
+    found: Vec<(usize, Site, Vec<(usize, usize, String)>)>,
+    other: Vec<(usize, usize, String)>,
+}
+
+impl<'a> Builder<'a> {
+    fn new(src: &'a str) -> Self {
+        Builder {
+            src,
+            found: Vec::new(),
+            other: Vec::new(),
+        }
+    }
+
+    /// A site starting at `at`, described by `text`; `edits` contain `@SITE@` for its index.
+    fn site(&mut self, at: usize, text: &str, edits: Vec<(usize, usize, String)>) {
+        let site = Site {
+            line: line_of(self.src.as_bytes(), at),
+            text: describe(text),
+            code: text.to_string(),
+            uses_candidate: false,
+        };
+        self.found.push((at, site, edits));
+    }
+
+    fn finish(mut self) -> Instrumented {
+        self.found.sort_by_key(|f| f.0);
+        let mut edits = self.other;
+        let mut sites = Vec::new();
+        for (i, (_, site, e)) in self.found.into_iter().enumerate() {
+            sites.push(site);
+            edits.extend(
+                e.into_iter()
+                    .map(|(s, t, r)| (s, t, r.replace("@SITE@", &i.to_string()))),
+            );
+        }
+        Instrumented {
+            test: apply(self.src, edits),
+            sites,
+        }
+    }
+}
+
+/// JavaScript: every `console.assert(COND, ...)`.
+pub fn js_checks(test: &str) -> Instrumented {
     let src = test.as_bytes();
-    let mask = code_mask(src, false);
-    let mut edits = Vec::new();
+    let mask = code_mask(src, Syntax::Js);
+    let mut b = Builder::new(test);
+    let mut i = 0;
+    while let Some(at) = find(src, i, b"console.assert") {
+        i = at + 1;
+        if !word_at(src, &mask, at, b"console") {
+            continue;
+        }
+        let open = skip_ws(src, at + "console.assert".len());
+        if src.get(open) != Some(&b'(') {
+            continue;
+        }
+        let Some(close) = matching(src, &mask, open) else {
+            continue;
+        };
+        let (s, e) = split_args(src, &mask, open, close)[0];
+        let cond = test[s..e].trim();
+        if cond.is_empty() {
+            continue;
+        }
+        let edit = format!("__rrtf.check(@SITE@, () => ({cond}))");
+        b.site(at, cond, vec![(at, close + 1, edit)]);
+        i = close + 1;
+    }
+    b.finish()
+}
+
+/// C++: every `assert(COND)`.
+pub fn cpp_checks(test: &str) -> Instrumented {
+    let src = test.as_bytes();
+    let mask = code_mask(src, Syntax::C);
+    let mut b = Builder::new(test);
+    let mut i = 0;
+    while let Some(at) = find(src, i, b"assert") {
+        i = at + 1;
+        if !word_at(src, &mask, at, b"assert") {
+            continue;
+        }
+        let open = skip_ws(src, at + 6);
+        if src.get(open) != Some(&b'(') {
+            continue;
+        }
+        let Some(close) = matching(src, &mask, open) else {
+            continue;
+        };
+        let cond = test[open + 1..close].trim();
+        let edit =
+            format!("::rrtf::check(@SITE@, [&]() -> bool {{ return static_cast<bool>({cond}); }})");
+        b.site(at, cond, vec![(at, close + 1, edit)]);
+        i = close + 1;
+    }
+    b.finish()
+}
+
+/// Rust: `assert!`, `assert_eq!` and `assert_ne!` invocations with parentheses.
+pub fn rust_checks(test: &str) -> Instrumented {
+    let src = test.as_bytes();
+    let mask = code_mask(src, Syntax::Rust);
+    let mut b = Builder::new(test);
+    for at in 0..src.len() {
+        for (name, ours) in [
+            (&b"assert!"[..], "rrtf_assert!"),
+            (b"assert_eq!", "rrtf_assert_eq!"),
+            (b"assert_ne!", "rrtf_assert_ne!"),
+        ] {
+            if !src[at..].starts_with(name)
+                || !mask[at]
+                || at > 0 && (is_ident(src[at - 1]) || src[at - 1] == b':')
+            {
+                continue;
+            }
+            let open = skip_ws(src, at + name.len());
+            if src.get(open) != Some(&b'(') {
+                continue;
+            }
+            let Some(close) = matching(src, &mask, open) else {
+                continue;
+            };
+            b.site(
+                at,
+                &test[at..=close],
+                vec![(at, open + 1, format!("{ours}(@SITE@, "))],
+            );
+        }
+    }
+    b.finish()
+}
+
+/// Java: HumanEval-X's two shapes (see the module doc).
+pub fn java_checks(test: &str) -> Instrumented {
+    let src = test.as_bytes();
+    let mask = code_mask(src, Syntax::Java);
+    let mut b = Builder::new(test);
     let mut lists: Vec<String> = Vec::new();
-    // `List<Boolean> NAME = Arrays.asList(...)`: wrap each element.
+    // `List<Boolean> NAME = Arrays.asList(...)`: each element is a check.
     let mut from = 0;
     while let Some(at) = find(src, from, b"Arrays.asList(") {
         from = at + 1;
@@ -232,9 +439,14 @@ pub fn java_checks(test: &str) -> String {
             let lead = arg.len() - arg.trim_start().len();
             let trail = arg.len() - arg.trim_end().len();
             let (s, e) = (s + lead, e - trail);
-            let what = describe(&test[s..e], line_of(src, s));
-            edits.push((s, s, "RrtfCheck.of(".to_string()));
-            edits.push((e, e, format!(", \"{what}\")")));
+            b.site(
+                s,
+                &test[s..e],
+                vec![
+                    (s, s, "RrtfRt.of(@SITE@, ".to_string()),
+                    (e, e, ")".to_string()),
+                ],
+            );
         }
         lists.push(name.to_string());
         from = close;
@@ -271,40 +483,32 @@ pub fn java_checks(test: &str) -> String {
             .iter()
             .any(|l| cond.replace(' ', "") == format!("{l}.contains(false)"));
         if silent {
-            edits.push((open + 1, open + 1, "RrtfCheck.quiet(".into()));
-            edits.push((close, close, ")".into()));
+            b.other.push((open + 1, open + 1, "RrtfRt.quiet(".into()));
+            b.other.push((close, close, ")".into()));
         } else {
             // The check is the negation of the failing condition.
             let check = match cond.strip_prefix('!') {
                 Some(rest) if !rest.starts_with('=') => rest.trim().to_string(),
                 _ => format!("!({cond})"),
             };
-            let what = describe(&check, line_of(src, open));
-            edits.push((open + 1, open + 1, "RrtfCheck.fails(".into()));
-            edits.push((close, close, format!(", \"{what}\")")));
+            b.site(
+                open,
+                &check,
+                vec![
+                    (open + 1, open + 1, "RrtfRt.fails(@SITE@, ".into()),
+                    (close, close, ")".into()),
+                ],
+            );
         }
     }
-    apply(test, edits)
+    b.finish()
 }
 
-/// The class that counts Java checks and reports them (`RRTF-COUNT-<nonce> passed failed
-/// first`, the line the verdict reads). Failed checks let the program go on.
-pub const JAVA_CHECK_CLASS: &str = "final class RrtfCheck {\n\
-    private static int passed = 0, failed = 0;\n\
-    private static String first = \"\";\n\
-    private RrtfCheck() {}\n\
-    private static void count(boolean ok, String what) { if (ok) { passed++; } else if (failed++ == 0) { first = what; } }\n\
-    static boolean fails(boolean failing, String what) { count(!failing, what); return false; }\n\
-    static boolean of(boolean ok, String what) { count(ok, what); return true; }\n\
-    static boolean quiet(boolean c) { return false; }\n\
-    static void report(String nonce) { System.out.print(\"\\nRRTF-COUNT-\" + nonce + \" \" + passed + \" \" + failed + \" \" + first + \"\\n\"); System.out.flush(); }\n\
-}\n";
-
-/// The Go test with every `assert.Method(...)` statement counted.
-pub fn go_checks(test: &str) -> String {
+/// Go: every statement `assert.Method(...)` (testify; `assert := assert.New(t)` too).
+pub fn go_checks(test: &str) -> Instrumented {
     let src = test.as_bytes();
-    let mask = code_mask(src, true);
-    let mut edits = Vec::new();
+    let mask = code_mask(src, Syntax::Go);
+    let mut b = Builder::new(test);
     let mut i = 0;
     while i < src.len() {
         if !word_at(src, &mask, i, b"assert") || src.get(i + 6) != Some(&b'.') {
@@ -330,12 +534,191 @@ pub fn go_checks(test: &str) -> String {
         let Some(close) = matching(src, &mask, n) else {
             break;
         };
-        let what = describe(&test[i..=close], line_of(src, i));
-        edits.push((i, i, "rrtfCheck(".to_string()));
-        edits.push((close + 1, close + 1, format!(", \"{what}\")")));
+        b.site(
+            i,
+            &test[i..=close],
+            vec![
+                (i, i, "rrtfCheck(@SITE@, ".to_string()),
+                (close + 1, close + 1, ")".to_string()),
+            ],
+        );
         i = close + 1;
     }
-    apply(test, edits)
+    b.finish()
+}
+
+/// Mark the sites whose text uses the candidate: a name in `seeds` (the code's functions the
+/// judge calls, or the classes it stubs), or a name the test assigns from an expression using
+/// one (`r = f(x)`, `let r = f(x)`, `r := f(x)`, `Solution s = new Solution()`), to a fixed
+/// point. The judge's dynamic rule (a call during the check or since the previous one) misses
+/// a check of a value computed earlier; this static rule catches it. A site that uses neither
+/// (`assert(true)`) counts only if the judge saw a call in its window.
+///
+/// `seeds` come from the trusted side; a seed the test assigns (a local of the test that the
+/// code happens to name too) is no seed.
+pub fn mark_uses(sites: &mut [Site], test: &str, syntax: Syntax, seeds: &[String]) {
+    let assigns = assignments(test, syntax);
+    let mut uses: Vec<String> = seeds
+        .iter()
+        .filter(|s| !assigns.iter().any(|(n, _)| n == *s))
+        .cloned()
+        .collect();
+    for _ in 0..16 {
+        let before = uses.len();
+        for (name, rhs) in &assigns {
+            // A function (`t = () => { ... f(x) ... }`) is no value of the candidate's: a check
+            // that calls it calls the candidate while it runs, which the judge sees.
+            if is_function(rhs) {
+                continue;
+            }
+            if !uses.contains(name) && free_names(rhs, syntax).iter().any(|n| uses.contains(n)) {
+                uses.push(name.clone());
+            }
+        }
+        if uses.len() == before {
+            break;
+        }
+    }
+    for site in sites {
+        site.uses_candidate = free_names(&site.code, syntax)
+            .iter()
+            .any(|n| uses.contains(n));
+    }
+}
+
+/// Whether `rhs` defines a function: `function`, an arrow `(..) =>`/`x =>`, a C++ lambda
+/// `[..](..)`, a Rust closure `|..|`.
+fn is_function(rhs: &str) -> bool {
+    let t = rhs.trim_start();
+    let t = t.strip_prefix("async").map_or(t, str::trim_start);
+    let t = t.strip_prefix("move").map_or(t, str::trim_start);
+    if t.starts_with("function") || t.starts_with('|') {
+        return true;
+    }
+    let b = t.as_bytes();
+    let close = match b.first() {
+        Some(b'(') => b')',
+        Some(b'[') => b']',
+        _ => {
+            let n = b.iter().take_while(|&&c| is_ident(c)).count();
+            return n > 0 && t[n..].trim_start().starts_with("=>");
+        }
+    };
+    let mut depth = 0i32;
+    for (i, &c) in b.iter().enumerate() {
+        if c == b[0] {
+            depth += 1;
+        } else if c == close {
+            depth -= 1;
+            if depth == 0 {
+                let rest = t[i + 1..].trim_start();
+                return if close == b')' {
+                    rest.starts_with("=>")
+                } else {
+                    rest.starts_with('(') || rest.starts_with('{')
+                };
+            }
+        }
+    }
+    false
+}
+
+/// `(assigned name, right-hand side)` of every assignment-like statement of `test` (`r = e`,
+/// `let r = e`, `r := e`, `r += e`).
+pub fn assignments(test: &str, syntax: Syntax) -> Vec<(String, String)> {
+    let b = test.as_bytes();
+    let mask = code_mask(b, syntax);
+    // (assigned name, right-hand side) of every assignment-like statement.
+    let mut assigns: Vec<(String, String)> = Vec::new();
+    for i in 0..b.len() {
+        if !mask[i] || b[i] != b'=' {
+            continue;
+        }
+        let next = b.get(i + 1).copied();
+        let prev = if i > 0 { b[i - 1] } else { b' ' };
+        if next == Some(b'=') || next == Some(b'>') || b"=!<>".contains(&prev) {
+            continue;
+        }
+        let mut k = i;
+        while k > 0 && matches!(b[k - 1], b' ' | b'\t' | b':' | b'+' | b'-' | b'*' | b'/') {
+            k -= 1;
+        }
+        let mut s = k;
+        while s > 0 && is_ident(b[s - 1]) {
+            s -= 1;
+        }
+        if s == k {
+            continue;
+        }
+        let mut e = i + 1;
+        let mut depth = 0i32;
+        while e < b.len() {
+            if mask[e] {
+                match b[e] {
+                    b'(' | b'[' | b'{' => depth += 1,
+                    b')' | b']' | b'}' => {
+                        if depth == 0 {
+                            break;
+                        }
+                        depth -= 1;
+                    }
+                    b';' | b'\n' if depth == 0 => break,
+                    b',' if depth == 0 => break,
+                    _ => {}
+                }
+            }
+            e += 1;
+        }
+        assigns.push((test[s..k].to_string(), test[i + 1..e].to_string()));
+    }
+    assigns
+}
+
+/// `text` split at its top-level commas (not inside `()`, `[]`, `{}` or `<>`).
+pub fn split_top(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut depth = 0i32;
+    let mut start = 0;
+    for (i, c) in text.bytes().enumerate() {
+        match c {
+            b'(' | b'[' | b'{' | b'<' => depth += 1,
+            b')' | b']' | b'}' | b'>' => depth -= 1,
+            b',' if depth == 0 => {
+                out.push(&text[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&text[start..]);
+    out
+}
+
+/// Identifiers used in code (not after `.`), each once, in order of first use.
+pub fn free_names(src: &str, syntax: Syntax) -> Vec<String> {
+    let bytes = src.as_bytes();
+    let mask = code_mask(bytes, syntax);
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if !mask[i] || !(c.is_ascii_alphabetic() || c == b'_' || c == b'$') {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && is_ident(bytes[i]) {
+            i += 1;
+        }
+        if start > 0 && (is_ident(bytes[start - 1]) || bytes[start - 1] == b'.') {
+            continue;
+        }
+        let word = &src[start..i];
+        if !out.iter().any(|w| w == word) {
+            out.push(word.to_string());
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -343,84 +726,233 @@ mod tests {
     use super::*;
 
     #[test]
-    fn java_if_throw_checks_are_counted() {
+    fn java_if_throw_checks_are_sites() {
         let cases = [
             (
                 "if (!(s.f(1) == 2)) { throw new AssertionError(); }",
-                "if (RrtfCheck.fails(!(s.f(1) == 2), \"Assertion failed (test line 1): (s.f(1) == 2)\")) { throw new AssertionError(); }",
+                "if (RrtfRt.fails(0, !(s.f(1) == 2))) { throw new AssertionError(); }",
+                1,
             ),
             (
                 "if(!s.g(\")\")) throw new AssertionError(\"x\");",
-                "if(RrtfCheck.fails(!s.g(\")\"), \"Assertion failed (test line 1): s.g(\\\")\\\")\")) throw new AssertionError(\"x\");",
+                "if(RrtfRt.fails(0, !s.g(\")\"))) throw new AssertionError(\"x\");",
+                1,
             ),
             // Not a check: other exceptions, other statements first, comments, strings.
             (
                 "if (x) { throw new IllegalStateException(); }",
                 "if (x) { throw new IllegalStateException(); }",
+                0,
             ),
             (
                 "if (x) { log(); throw new AssertionError(); }",
                 "if (x) { log(); throw new AssertionError(); }",
+                0,
             ),
             (
                 "// if (x) throw new AssertionError();\nString t = \"if (x) throw new AssertionError();\";",
                 "// if (x) throw new AssertionError();\nString t = \"if (x) throw new AssertionError();\";",
+                0,
             ),
             (
                 "elif (x) throw new AssertionError();",
                 "elif (x) throw new AssertionError();",
+                0,
             ),
         ];
-        for (src, want) in cases {
-            assert_eq!(java_checks(src), want, "{src}");
+        for (src, want, n) in cases {
+            let out = java_checks(src);
+            assert_eq!(out.test, want, "{src}");
+            assert_eq!(out.sites.len(), n, "{src}");
         }
+        let out = java_checks("if (!(s.f(1) == 2)) { throw new AssertionError(); }");
+        assert_eq!(out.sites[0].text, "(s.f(1) == 2)");
     }
 
     #[test]
     fn java_boolean_lists_count_each_element() {
-        let src = "List<Boolean> correct = Arrays.asList(\n    s.f(List.of(1, 2)) == 3,\n    Math.abs(s.g(1.5) - 0.5) < 1e-6,\n    new HashMap<String, Integer>().isEmpty(),\n    s.h(\"a,b\")\n);\nif (correct.contains(false)) {\n    throw new AssertionError();\n}";
+        let src = "List<Boolean> correct = Arrays.asList(\n    s.f(List.of(1, 2)) == 3,\n    Math.abs(s.g(1.5) - 0.5) < 1e-6,\n    new HashMap<String, Integer>().isEmpty(),\n    s.h(\"a,b\")\n);\nif (correct.contains(false)) {\n    throw new AssertionError();\n}\nif (s.k() != 1) throw new AssertionError();";
         let out = java_checks(src);
-        assert_eq!(out.matches("RrtfCheck.of(").count(), 4, "{out}");
+        assert_eq!(out.sites.len(), 5, "{}", out.test);
         assert!(
-            out.contains("RrtfCheck.of(s.f(List.of(1, 2)) == 3, \"Assertion failed (test line 2): s.f(List.of(1, 2)) == 3\")"),
-            "{out}"
+            out.test
+                .contains("RrtfRt.of(0, s.f(List.of(1, 2)) == 3),\n    RrtfRt.of(1, Math.abs"),
+            "{}",
+            out.test
         );
         assert!(
-            out.contains("RrtfCheck.of(Math.abs(s.g(1.5) - 0.5) < 1e-6, "),
-            "{out}"
+            out.test
+                .contains("RrtfRt.of(2, new HashMap<String, Integer>().isEmpty()),"),
+            "{}",
+            out.test
         );
         assert!(
-            out.contains("RrtfCheck.of(new HashMap<String, Integer>().isEmpty(), "),
-            "{out}"
+            out.test
+                .contains("if (RrtfRt.quiet(correct.contains(false))) {"),
+            "{}",
+            out.test
         );
         assert!(
-            out.contains("if (RrtfCheck.quiet(correct.contains(false))) {"),
-            "{out}"
+            out.test.contains("if (RrtfRt.fails(4, s.k() != 1))"),
+            "{}",
+            out.test
         );
+        assert_eq!(out.sites[1].line, 3);
         // A list of something else is left alone.
         let other = "List<Integer> xs = Arrays.asList(1, 2);";
-        assert_eq!(java_checks(other), other);
+        assert_eq!(java_checks(other).test, other);
     }
 
     #[test]
-    fn go_assert_statements_are_counted() {
+    fn go_assert_statements_are_sites() {
         let src = "func TestF(t *testing.T) {\n    assert := assert.New(t)\n    assert.Equal(true, F([]int{1, 2}, \")\"))\n    for _, c := range cs { assert.Equal(c.want, F(c.in)) }\n    x := assert.Equal(1, 1)\n    // assert.Equal(1, 2)\n    assert.InDelta(0.5, G(`)`), 1e-9)\n}\n";
         let out = go_checks(src);
-        assert!(out.contains("assert := assert.New(t)"), "{out}");
+        assert!(out.test.contains("assert := assert.New(t)"), "{}", out.test);
         assert!(
-            out.contains("rrtfCheck(assert.Equal(true, F([]int{1, 2}, \")\")), \"Assertion failed (test line 3): assert.Equal(true, F([]int{1, 2}, \\\")\\\"))\")"),
-            "{out}"
+            out.test
+                .contains("rrtfCheck(0, assert.Equal(true, F([]int{1, 2}, \")\")))"),
+            "{}",
+            out.test
         );
         assert!(
-            out.contains("{ rrtfCheck(assert.Equal(c.want, F(c.in)), "),
-            "{out}"
+            out.test
+                .contains("{ rrtfCheck(1, assert.Equal(c.want, F(c.in))) }"),
+            "{}",
+            out.test
         );
-        assert!(out.contains("x := assert.Equal(1, 1)"), "{out}");
-        assert!(out.contains("// assert.Equal(1, 2)"), "{out}");
+        assert!(out.test.contains("x := assert.Equal(1, 1)"), "{}", out.test);
+        assert!(out.test.contains("// assert.Equal(1, 2)"), "{}", out.test);
         assert!(
-            out.contains("rrtfCheck(assert.InDelta(0.5, G(`)`), 1e-9), "),
-            "{out}"
+            out.test
+                .contains("rrtfCheck(2, assert.InDelta(0.5, G(`)`), 1e-9))"),
+            "{}",
+            out.test
         );
-        assert_eq!(out.matches("rrtfCheck(").count(), 3, "{out}");
+        assert_eq!(out.sites.len(), 3);
+    }
+
+    #[test]
+    fn cpp_and_js_asserts_are_sites() {
+        let cpp = "#undef NDEBUG\n#include<assert.h>\nint main(){\n    assert (f({1, 2}) == 3); // assert(x)\n    for (int i=0;i<3;i++) assert(g(i, \")\"));\n}\n";
+        let out = cpp_checks(cpp);
+        assert_eq!(out.sites.len(), 2, "{}", out.test);
+        assert!(out.test.contains("#include<assert.h>"), "{}", out.test);
+        assert!(
+            out.test.contains(
+                "::rrtf::check(0, [&]() -> bool { return static_cast<bool>(f({1, 2}) == 3); }); // assert(x)"
+            ),
+            "{}",
+            out.test
+        );
+        assert_eq!(
+            (out.sites[1].line, out.sites[1].text.as_str()),
+            (5, "g(i, \")\")")
+        );
+        let js = "const t = () => {\n  console.assert(f([1, 2]) === 3, 'msg, with comma')\n  console.assert(\n    g('(') === `)`\n  )\n}\nt()\n";
+        let out = js_checks(js);
+        assert_eq!(out.sites.len(), 2, "{}", out.test);
+        assert!(
+            out.test
+                .contains("__rrtf.check(0, () => (f([1, 2]) === 3))\n"),
+            "{}",
+            out.test
+        );
+        assert!(
+            out.test.contains("__rrtf.check(1, () => (g('(') === `)`))"),
+            "{}",
+            out.test
+        );
+    }
+
+    #[test]
+    fn rust_asserts_are_sites_and_lifetimes_are_not_strings() {
+        let src = "fn t<'a>(x: &'a str) { assert!(f(x) == '\\''); assert_eq!(g(\"a)\"), 2, \"m {}\", 1);\n    std::assert_ne!(h(), 1); debug_assert!(true); let s = r#\"assert!(no)\"#; assert_ne!(h(), 'x'); }";
+        let out = rust_checks(src);
+        assert_eq!(out.sites.len(), 3, "{}", out.test);
+        assert!(
+            out.test.contains("rrtf_assert!(0, f(x) == '\\'')"),
+            "{}",
+            out.test
+        );
+        assert!(
+            out.test
+                .contains("rrtf_assert_eq!(1, g(\"a)\"), 2, \"m {}\", 1)"),
+            "{}",
+            out.test
+        );
+        assert!(out.test.contains("std::assert_ne!(h(), 1)"), "{}", out.test);
+        assert!(out.test.contains("r#\"assert!(no)\"#"), "{}", out.test);
+        assert!(
+            out.test.contains("rrtf_assert_ne!(2, h(), 'x')"),
+            "{}",
+            out.test
+        );
+    }
+
+    #[test]
+    fn function_definitions_are_no_values() {
+        for f in [
+            " () => { f(1) }",
+            "(a, b) => f(a)",
+            "x => f(x)",
+            "async (x) => f(x)",
+            "function (x) { return f(x) }",
+            "[&](int x) { return f(x); }",
+            "|x| f(x)",
+            "move || f(1)",
+        ] {
+            assert!(is_function(f), "{f}");
+        }
+        for v in [
+            " f(1)",
+            "(f(1) + 2)",
+            "[f(1), 2]",
+            "x + f(1)",
+            "[1, 2].map(f)",
+        ] {
+            assert!(!is_function(v), "{v}");
+        }
+    }
+
+    #[test]
+    fn sites_that_use_a_value_of_the_candidate_are_marked() {
+        let cpp = "int main(){\n    int r = add(1, 2);\n    auto v = r * 2, w = 7;\n    assert (r == 3);\n    assert (v == 6);\n    assert (w == 7);\n    assert (true);\n    assert (add(2, 2) >= 4);\n}\n";
+        let mut out = cpp_checks(cpp);
+        mark_uses(&mut out.sites, cpp, Syntax::C, &["add".to_string()]);
+        let marks: Vec<bool> = out.sites.iter().map(|s| s.uses_candidate).collect();
+        assert_eq!(marks, [true, true, false, false, true]);
+        let java = "Solution s = new Solution();\nint r = s.add(1, 2);\nif (r != 3) { throw new AssertionError(); }\nif (1 == 2) { throw new AssertionError(); }\n";
+        let mut out = java_checks(java);
+        mark_uses(
+            &mut out.sites,
+            java,
+            Syntax::Java,
+            &["Solution".to_string()],
+        );
+        let marks: Vec<bool> = out.sites.iter().map(|s| s.uses_candidate).collect();
+        assert_eq!(marks, [true, false]);
+        let go = "func TestF(t *testing.T) {\n    r := F(1)\n    assert.Equal(t, 2, r)\n    assert.Equal(t, 1, 1)\n}\n";
+        let mut out = go_checks(go);
+        mark_uses(&mut out.sites, go, Syntax::Go, &["F".to_string()]);
+        let marks: Vec<bool> = out.sites.iter().map(|s| s.uses_candidate).collect();
+        assert_eq!(marks, [true, false]);
+        // A seed the test assigns is the test's own local (the code named it too): no seed.
+        let cpp =
+            "int main(){\n    int r = 5;\n    assert (r == 5);\n    assert (add(1, 1) == 2);\n}\n";
+        let mut out = cpp_checks(cpp);
+        mark_uses(
+            &mut out.sites,
+            cpp,
+            Syntax::C,
+            &["r".to_string(), "add".to_string()],
+        );
+        let marks: Vec<bool> = out.sites.iter().map(|s| s.uses_candidate).collect();
+        assert_eq!(marks, [false, true]);
+    }
+
+    #[test]
+    fn free_names_skip_members_strings_and_comments() {
+        let src = "const t = () => { x.y(z('w'), `q`) } // c d\nt()";
+        assert_eq!(free_names(src, Syntax::Js), ["const", "t", "x", "z"]);
     }
 }

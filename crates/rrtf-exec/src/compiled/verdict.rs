@@ -1,140 +1,357 @@
-//! Reading a verdict from the build and run steps of a program job: exit status, the per-run
-//! marker, and the language's test counts (libtest's summary, the JavaScript prelude's line).
+//! The verdict of a judged run, from what the trusted side saw: the builds, how the two
+//! processes ended, and the judge's report (read from a pipe only the judge holds; lines
+//! carrying the run's nonce):
+//!
+//! - `S <site> <failed> <called> <errored> <detail>`: the state of a check site so far (flags
+//!   only ever go from 0 to 1; the last line per site counts, the first non-empty detail is
+//!   kept). `called`: the candidate was called during the check or since the previous check
+//!   ended; a site that ran without ever calling the candidate counts for nothing.
+//! - `E <kind> <message>`: the first failure of the candidate (`error`, `memory`, `died`).
+//! - `T <message>`: the test itself raised outside any check (Java, JavaScript, Rust).
+//! - `F <message>`: a failure outside the check sites (Go's `t.Error`): one failed check more.
+//! - `U <message>`: the test passed a value the judge cannot send (the verdict is `crashed`).
+//! - `D <n>`: the judge finished; `n` must be the number of sites the trusted side found.
+//!
+//! Counting: every site the trusted side found counts, failed unless it ran and every run of
+//! it passed; a site that ran but never called the candidate does not count (a constant
+//! `assert(true)` is no evidence about the sample). A site that never ran (the judge stopped
+//! early, or the run hit a limit) counts as failed.
+
+use std::collections::BTreeMap;
 
 use crate::job::{ExecResult, Outcome};
 use crate::python::StepResult;
 
-/// How a profile counts tests.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(super) enum Counting {
-    /// libtest's `test result: ... N passed; M failed`.
-    RustTests,
-    /// Every assertion (JavaScript's `console.assert`, C++'s `assert`, Java's checks, Go's
-    /// testify assertions), reported on `RRTF-COUNT-<nonce> passed failed first` lines; the
-    /// last one counts. A program that reports none is one test (it passes or it does not).
-    Asserts,
+use super::instrument::Site;
+use super::pair::{ProcResult, RunResult};
+
+#[derive(Clone, Default, Debug, PartialEq, Eq)]
+struct SiteRec {
+    ran: bool,
+    failed: bool,
+    called: bool,
+    errored: bool,
+    detail: String,
 }
 
-pub(super) fn verdict(
+#[derive(Default, Debug)]
+struct Report {
+    sites: BTreeMap<usize, SiteRec>,
+    cand_error: Option<(String, String)>,
+    test_error: Option<String>,
+    outside: Option<String>,
+    unsupported: Option<String>,
+    done: Option<usize>,
+    malformed: Option<String>,
+}
+
+fn parse_report(bytes: &[u8], nonce: &str, limit: usize) -> Report {
+    let text = String::from_utf8_lossy(bytes);
+    let mut r = Report::default();
+    for line in text.lines() {
+        let Some(rest) = line.strip_prefix(nonce).and_then(|l| l.strip_prefix(' ')) else {
+            continue; // not the judge's (a runtime's own message on a crash)
+        };
+        let (kind, rest) = rest.split_once(' ').unwrap_or((rest, ""));
+        match kind {
+            "S" => {
+                let mut f = rest.splitn(5, ' ');
+                let site = f.next().and_then(|s| s.parse::<usize>().ok());
+                let flags: Vec<Option<bool>> = (0..3)
+                    .map(|_| match f.next() {
+                        Some("0") => Some(false),
+                        Some("1") => Some(true),
+                        _ => None,
+                    })
+                    .collect();
+                let detail = f.next().unwrap_or("").trim().to_string();
+                match (site, flags[0], flags[1], flags[2]) {
+                    (Some(s), Some(failed), Some(called), Some(errored)) if s < limit => {
+                        let rec = r.sites.entry(s).or_default();
+                        rec.ran = true;
+                        rec.failed |= failed;
+                        rec.called |= called;
+                        rec.errored |= errored;
+                        if rec.detail.is_empty() {
+                            rec.detail = detail;
+                        }
+                    }
+                    _ => r.malformed = Some(line.chars().take(200).collect()),
+                }
+            }
+            "E" if r.cand_error.is_none() => {
+                let (k, m) = rest.split_once(' ').unwrap_or((rest, ""));
+                r.cand_error = Some((k.to_string(), m.to_string()));
+            }
+            "E" => {}
+            "T" => {
+                r.test_error.get_or_insert_with(|| rest.to_string());
+            }
+            "F" => {
+                r.outside.get_or_insert_with(|| rest.to_string());
+            }
+            "U" => {
+                r.unsupported.get_or_insert_with(|| rest.to_string());
+            }
+            "D" => match rest.trim().parse() {
+                Ok(n) if r.done.is_none() => r.done = Some(n),
+                _ => r.malformed = Some(line.chars().take(200).collect()),
+            },
+            _ => r.malformed = Some(line.chars().take(200).collect()),
+        }
+    }
+    r
+}
+
+/// What a judged run produced, for [`judge`].
+pub(super) struct Observed<'a> {
+    pub judge_build: Option<&'a StepResult>,
+    pub cand_build: Option<&'a StepResult>,
+    pub run: Option<&'a RunResult>,
+    pub report: &'a [u8],
+}
+
+fn signal_name(sig: i32) -> String {
+    match sig {
+        libc::SIGSEGV => "SIGSEGV".into(),
+        libc::SIGABRT => "SIGABRT".into(),
+        libc::SIGKILL => "SIGKILL".into(),
+        libc::SIGFPE => "SIGFPE".into(),
+        libc::SIGBUS => "SIGBUS".into(),
+        libc::SIGXCPU => "SIGXCPU".into(),
+        libc::SIGXFSZ => "SIGXFSZ".into(),
+        libc::SIGILL => "SIGILL".into(),
+        libc::SIGTERM => "SIGTERM".into(),
+        libc::SIGPIPE => "SIGPIPE".into(),
+        s => format!("signal {s}"),
+    }
+}
+
+fn how_it_ended(p: &ProcResult) -> String {
+    match (p.exit, p.signal) {
+        (_, Some(s)) => format!("was killed by {}", signal_name(s)),
+        (Some(c), _) => format!("exited with status {c}"),
+        _ => "ended".into(),
+    }
+}
+
+const OOM_MARKS: [&str; 6] = [
+    "OutOfMemoryError",
+    "std::bad_alloc",
+    "heap out of memory",
+    "out of memory",
+    "memory allocation of",
+    "Cannot allocate memory",
+];
+
+/// The verdict of one judged run; `sites` are the test's check sites as the trusted side found
+/// them (none: the whole test is one check), `nonce` the run's secret.
+pub(super) fn judge(
     key: u64,
-    built: bool,
-    counting: Counting,
-    mark: &str,
-    steps: &[StepResult],
+    sites: &[Site],
+    nonce: &str,
+    timeout_s: f64,
+    seen: &Observed<'_>,
 ) -> ExecResult {
     let mut res = ExecResult::without_run(key, Outcome::Crashed, "");
-    res.wall_ms = steps.iter().map(|s| s.wall_ms).sum();
-    res.cpu_ms = steps.iter().map(|s| s.cpu_ms).sum();
-    res.peak_rss_kb = steps.iter().map(|s| s.peak_rss_kb).max().unwrap_or(0);
-    res.tests_total = 1;
-    let Some(last) = steps.last() else {
-        res.detail = "no step ran".into();
+    let builds = [seen.judge_build, seen.cand_build];
+    res.wall_ms = builds.iter().flatten().map(|s| s.wall_ms).sum();
+    res.cpu_ms = builds.iter().flatten().map(|s| s.cpu_ms).sum();
+    res.peak_rss_kb = 0;
+    let whole = sites.is_empty();
+    let n = sites.len().max(1);
+    res.tests_total = n as u32;
+    if let Some(b) = seen.judge_build.filter(|b| b.exit != Some(0)) {
+        (res.outcome, res.detail) = if b.timed_out {
+            (
+                Outcome::Timeout,
+                "compiling the test exceeded its time limit".into(),
+            )
+        } else {
+            (
+                Outcome::CompileError,
+                format!(
+                    "the test does not compile against the code's declarations: {}",
+                    summarize(&b.output())
+                ),
+            )
+        };
         return res;
-    };
-    let out = last.output();
-    if built && steps.len() == 1 {
-        // the build step failed
-        (res.outcome, res.detail) = if last.timed_out {
+    }
+    if let Some(b) = seen.cand_build.filter(|b| b.exit != Some(0)) {
+        (res.outcome, res.detail) = if b.timed_out {
             (Outcome::Timeout, "compiler exceeded its time limit".into())
         } else {
-            (Outcome::CompileError, summarize(&out))
+            (Outcome::CompileError, summarize(&b.output()))
         };
         return res;
     }
-    // (passed, failed, first failure) when the profile counts tests and the run reported them.
-    let counted = match counting {
-        Counting::RustTests => rust_counts(&out).map(|(p, f)| (p, f, String::new())),
-        Counting::Asserts => assert_counts(&out, &mark.replace("DONE", "COUNT")),
+    let Some(run) = seen.run else {
+        res.detail = "the executor returned no run".into();
+        return res;
     };
-    let finished = out.lines().any(|l| l.trim() == mark)
-        || (counting == Counting::RustTests && counted.is_some());
-    let by_count = |p: u32, f: u32| match (p, f) {
-        (_, 0) => Outcome::Pass,
-        (0, _) => Outcome::TestFailure,
-        _ => Outcome::Partial,
-    };
-    res.outcome = if last.timed_out || last.signal == Some(libc::SIGXCPU) {
-        Outcome::Timeout
-    } else if last.output_full {
-        Outcome::OutputLimit
-    } else if last.exit == Some(0) && finished {
-        match &counted {
-            Some((p, f, _)) if p + f > 0 => by_count(*p, *f),
-            Some(_) if counting == Counting::RustTests => Outcome::TestFailure, // no #[test] ran
-            _ => Outcome::Pass,
+    res.wall_ms += run.wall_ms;
+    res.cpu_ms += run.cand.cpu_ms + run.judge.cpu_ms;
+    res.peak_rss_kb = run.cand.peak_rss_kb;
+    let rep = parse_report(seen.report, nonce, n);
+    // Counts from what the judge saw (never more than it reported).
+    let (mut passed, mut total) = (0u32, 0u32);
+    let mut first: Option<String> = None;
+    let whole_site = [Site {
+        line: 0,
+        text: "the whole test".into(),
+        code: String::new(),
+        uses_candidate: false,
+    }];
+    let counted_sites: &[Site] = if whole { &whole_site } else { sites };
+    for (i, site) in counted_sites.iter().enumerate() {
+        let rec = rep.sites.get(&i).cloned().unwrap_or_default();
+        if rec.ran && !rec.called && !site.uses_candidate {
+            continue;
         }
-    } else if last.exit == Some(0) {
-        Outcome::Crashed
-    } else if counting == Counting::RustTests && counted.is_some() {
-        match &counted {
-            Some((p, _, _)) if *p > 0 => Outcome::Partial,
-            _ => Outcome::TestFailure,
+        total += 1;
+        if rec.ran && !rec.failed {
+            passed += 1;
+        } else if first.is_none() {
+            let why = if !rec.ran {
+                "not reached".to_string()
+            } else if rec.detail.is_empty() {
+                "assertion failed".to_string()
+            } else {
+                rec.detail.clone()
+            };
+            first = Some(if site.line > 0 {
+                format!("test line {}: {} ({why})", site.line, site.text)
+            } else {
+                why
+            });
         }
-    } else if out.contains("OutOfMemoryError")
-        || out.contains("std::bad_alloc")
-        || out.contains("heap out of memory")
-    {
-        Outcome::MemoryLimit
-    } else if !built && out.contains("SyntaxError") && !out.contains(mark) {
-        Outcome::CompileError
-    } else if matches!(&counted, Some((p, _, _)) if *p > 0) {
-        Outcome::Partial // some asserts passed before the program failed
-    } else if out.contains("Assertion") || out.contains("assertion") || out.contains("panicked") {
-        Outcome::TestFailure
-    } else if last.signal.is_some() && last.signal != Some(libc::SIGABRT) {
-        Outcome::Crashed
+    }
+    if let Some(msg) = &rep.outside {
+        total += 1;
+        first.get_or_insert_with(|| msg.clone());
+    }
+    res.tests_passed = passed;
+    res.tests_total = total;
+    let cand_out = run.cand.output();
+    let cand_ended = !run.cand.alive;
+    let died = rep.cand_error.as_ref().is_some_and(|(k, _)| k == "died");
+    let cand_note = if cand_ended && died {
+        format!(
+            "; the candidate process {}: {}",
+            how_it_ended(&run.cand),
+            summarize(&cand_out)
+        )
     } else {
-        Outcome::RuntimeError
+        String::new()
     };
-    match &counted {
-        Some((p, f, _)) if p + f > 0 => {
-            res.tests_passed = *p;
-            // A program that died after its last report had more tests than it reported.
-            let died = last.exit != Some(0) && counting == Counting::Asserts;
-            res.tests_total = p + f + u32::from(died);
+    let detail_with = |head: String| -> String {
+        let mut d = head;
+        if let Some(f) = &first {
+            d = if d.is_empty() {
+                f.clone()
+            } else {
+                format!("{d}; first failed check: {f}")
+            };
         }
-        _ => {
-            res.tests_passed = u32::from(res.outcome == Outcome::Pass);
-            res.tests_total = res.tests_total.max(res.tests_passed);
-            if counting == Counting::RustTests && counted.is_some() {
-                res.tests_total = 0;
-            }
+        d.chars().take(1000).collect()
+    };
+    if run.report_overflow {
+        res.outcome = Outcome::Crashed;
+        res.detail = "the judge's report exceeded its size limit".into();
+        (res.tests_passed, res.tests_total) = (0, 0);
+        return res;
+    }
+    if let Some(m) = &rep.malformed {
+        res.outcome = Outcome::Crashed;
+        res.detail = format!("malformed judge report line: {m}");
+        (res.tests_passed, res.tests_total) = (0, 0);
+        return res;
+    }
+    if run.cand.output_full {
+        // Past the output limit (and then stopped, or stuck writing): the limit is the cause.
+        res.outcome = Outcome::OutputLimit;
+        res.detail = detail_with("output limit exceeded".into());
+        return res;
+    }
+    if run.timed_out || run.cand.signal == Some(libc::SIGXCPU) {
+        res.outcome = Outcome::Timeout;
+        res.detail = detail_with(format!("wall-clock or cpu limit of {timeout_s}s exceeded"));
+        return res;
+    }
+    if let Some(u) = &rep.unsupported {
+        res.outcome = Outcome::Crashed;
+        res.detail = format!("the judge cannot run this test: {u}");
+        (res.tests_passed, res.tests_total) = (0, 0);
+        return res;
+    }
+    match rep.done {
+        None => {
+            res.outcome = Outcome::Crashed;
+            res.detail = format!(
+                "the judge {} before it finished: {}",
+                how_it_ended(&run.judge),
+                summarize(&run.judge.output())
+            )
+            .chars()
+            .take(1000)
+            .collect();
+            (res.tests_passed, res.tests_total) = (0, 0);
+            return res;
         }
+        Some(d) if d != sites.len() => {
+            res.outcome = Outcome::Crashed;
+            res.detail = format!(
+                "the judge reported {d} checks, the test has {}",
+                sites.len()
+            );
+            (res.tests_passed, res.tests_total) = (0, 0);
+            return res;
+        }
+        Some(_) => {}
     }
-    if res.outcome != Outcome::Pass {
-        res.detail = match (res.outcome, &counted) {
-            (Outcome::Timeout, _) => "wall-clock or cpu limit exceeded".into(),
-            (Outcome::Crashed, _) if last.exit == Some(0) => {
-                "exited with status 0 before the tests finished".into()
-            }
-            (Outcome::Partial | Outcome::TestFailure, Some((_, _, first)))
-                if !first.is_empty() && last.exit == Some(0) =>
-            {
-                first.chars().take(1000).collect()
-            }
-            _ => summarize(&out),
-        };
+    let cand_error = rep.cand_error.as_ref();
+    let start_failed = matches!(run.cand.exit, Some(126 | 127))
+        && (cand_out.starts_with("rrtf: cannot start") || cand_out.starts_with("cannot execute"));
+    if start_failed {
+        res.outcome = Outcome::Crashed;
+        res.detail = format!("the candidate did not start: {}", summarize(&cand_out));
+        (res.tests_passed, res.tests_total) = (0, 0);
+        return res;
     }
+    let memory = cand_error.is_some_and(|(k, _)| k == "memory")
+        || (cand_ended && cand_error.is_some() && OOM_MARKS.iter().any(|m| cand_out.contains(m)));
+    let errored = cand_error.is_some() || rep.test_error.is_some();
+    let error_text = match (cand_error, &rep.test_error) {
+        (Some((_, m)), _) => format!("the candidate failed: {m}{cand_note}"),
+        (None, Some(t)) => t.clone(),
+        (None, None) => String::new(),
+    };
+    (res.outcome, res.detail) = if memory {
+        (Outcome::MemoryLimit, detail_with(error_text))
+    } else if total == 0 {
+        let why = "no check of the test called the candidate".to_string();
+        if errored {
+            (Outcome::RuntimeError, format!("{error_text}; {why}"))
+        } else {
+            (Outcome::TestFailure, why)
+        }
+    } else if passed == total && !errored {
+        (Outcome::Pass, String::new())
+    } else if passed > 0 {
+        (Outcome::Partial, detail_with(error_text))
+    } else if errored {
+        (Outcome::RuntimeError, detail_with(error_text))
+    } else {
+        (Outcome::TestFailure, detail_with(String::new()))
+    };
     res
-}
-
-/// The last `RRTF-COUNT-<nonce> passed failed first` line (JavaScript prelude, C++ `assert`).
-fn assert_counts(out: &str, prefix: &str) -> Option<(u32, u32, String)> {
-    let line = out.lines().rev().find(|l| l.starts_with(prefix))?;
-    let mut parts = line[prefix.len()..].trim_start().splitn(3, ' ');
-    let passed = parts.next()?.parse().ok()?;
-    let failed = parts.next()?.parse().ok()?;
-    Some((
-        passed,
-        failed,
-        parts.next().unwrap_or("").trim().to_string(),
-    ))
 }
 
 /// Up to 1000 characters of output, from the line that names the error: one that starts with
 /// `SomethingError`/`SomethingException` (JavaScript, Java), else any line that mentions an
-/// error, an assertion or a panic (g++, C++ asserts, Rust), else the start.
-fn summarize(out: &str) -> String {
+/// error, an assertion or a panic (g++, Rust), else the start.
+pub(super) fn summarize(out: &str) -> String {
     const KEYS: [&str; 6] = [
         "Error",
         "error",
@@ -156,237 +373,198 @@ fn summarize(out: &str) -> String {
     out[start..].trim().chars().take(1000).collect()
 }
 
-/// `test result: FAILED. 3 passed; 1 failed; ...` from a Rust test binary.
-fn rust_counts(out: &str) -> Option<(u32, u32)> {
-    let line = out.lines().find(|l| l.starts_with("test result:"))?;
-    let num = |word: &str| -> Option<u32> {
-        let idx = line.find(word)?;
-        line[..idx]
-            .trim_end()
-            .rsplit([' ', '.'])
-            .next()?
-            .parse()
-            .ok()
-    };
-    Some((num(" passed")?, num(" failed")?))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn step(exit: Option<i32>, signal: Option<i32>, out: &str) -> StepResult {
-        StepResult {
+    fn proc(exit: Option<i32>, signal: Option<i32>, alive: bool, out: &str) -> ProcResult {
+        ProcResult {
             exit,
             signal,
-            timed_out: false,
+            alive,
+            cpu_ms: 1,
+            peak_rss_kb: 1,
             output_head: out.into(),
             output_tail: String::new(),
             output_full: false,
+        }
+    }
+
+    fn run(cand: ProcResult, timed_out: bool) -> RunResult {
+        RunResult {
+            timed_out,
             wall_ms: 1,
-            cpu_ms: 1,
-            peak_rss_kb: 1,
-            artifacts: None,
+            cand,
+            judge: proc(Some(0), None, false, ""),
+            report: String::new(),
+            report_overflow: false,
         }
     }
 
-    #[test]
-    fn javascript_assert_counts() {
-        let m = "RRTF-DONE-x";
-        let cases = [
-            (
-                Some(0),
-                "RRTF-COUNT-x 3 0 \nRRTF-DONE-x\n",
-                Outcome::Pass,
-                3,
-                3,
-                "",
-            ),
-            (
-                Some(0),
-                "RRTF-DONE-x\nRRTF-COUNT-x 2 1 Assertion failed at t (main.js:9)",
-                Outcome::Partial,
-                2,
-                3,
-                "Assertion failed at t (main.js:9)",
-            ),
-            (
-                Some(0),
-                "RRTF-DONE-x\nRRTF-COUNT-x 0 2 Assertion failed",
-                Outcome::TestFailure,
-                0,
-                2,
-                "Assertion failed",
-            ),
-            // No console.assert at all: the program is the test.
-            (
-                Some(0),
-                "RRTF-DONE-x\nRRTF-COUNT-x 0 0 ",
-                Outcome::Pass,
-                1,
-                1,
-                "",
-            ),
-            // process.exit(0) before the tests: counts, but no marker.
-            (
-                Some(0),
-                "RRTF-COUNT-x 0 0 ",
-                Outcome::Crashed,
-                0,
-                1,
-                "exited with status 0 before the tests finished",
-            ),
-            // An exception after two passing asserts.
-            (
-                Some(1),
-                "TypeError: x is undefined\nRRTF-COUNT-x 2 0 ",
-                Outcome::Partial,
-                2,
-                3,
-                "TypeError: x is undefined\nRRTF-COUNT-x 2 0",
-            ),
-            (
-                Some(1),
-                "TypeError: x is undefined\nRRTF-COUNT-x 0 0 ",
-                Outcome::RuntimeError,
-                0,
-                1,
-                "TypeError: x is undefined\nRRTF-COUNT-x 0 0",
-            ),
-        ];
-        for (i, (exit, out, outcome, passed, total, detail)) in cases.into_iter().enumerate() {
-            let r = verdict(1, false, Counting::Asserts, m, &[step(exit, None, out)]);
-            let got = (r.outcome, r.tests_passed, r.tests_total, r.detail.as_str());
-            assert_eq!(got, (outcome, passed, total, detail), "case {i}");
-        }
+    fn sites(n: usize) -> Vec<Site> {
+        (0..n)
+            .map(|i| Site {
+                line: i + 3,
+                text: format!("f({i}) == {i}"),
+                code: String::new(),
+                uses_candidate: false,
+            })
+            .collect()
+    }
+
+    fn verdict_of(n: usize, report: &str, r: &RunResult) -> (Outcome, u32, u32, String) {
+        let seen = Observed {
+            judge_build: None,
+            cand_build: None,
+            run: Some(r),
+            report: report.as_bytes(),
+        };
+        let v = judge(1, &sites(n), "K", 3.0, &seen);
+        (v.outcome, v.tests_passed, v.tests_total, v.detail)
     }
 
     #[test]
-    fn verdicts_from_step_results() {
-        let m = "RRTF-DONE-x";
-        let ok = step(Some(0), None, "");
-        let cases: Vec<(bool, bool, Vec<StepResult>, Outcome, u32, u32)> = vec![
+    fn counts_come_from_the_judge_and_the_test_text() {
+        let alive = run(proc(None, Some(9), true, ""), false);
+        let cases: Vec<(usize, &str, Outcome, u32, u32)> = vec![
             (
-                true,
-                false,
-                vec![step(Some(1), None, "main.cpp:3: error: expected ';'")],
-                Outcome::CompileError,
-                0,
-                1,
-            ),
-            (
-                true,
-                false,
-                vec![ok.clone(), step(Some(0), None, "\nRRTF-DONE-x\n")],
+                2,
+                "K S 0 0 1 0 \nK S 1 0 1 0 \nK D 2\n",
                 Outcome::Pass,
-                1,
-                1,
+                2,
+                2,
             ),
             (
-                true,
-                false,
-                vec![ok.clone(), step(Some(0), None, "early exit")],
-                Outcome::Crashed,
-                0,
+                2,
+                "K S 0 0 1 0 \nK S 1 1 1 0 wrong\nK D 2\n",
+                Outcome::Partial,
                 1,
+                2,
             ),
             (
-                true,
-                false,
-                vec![
-                    ok.clone(),
-                    step(
-                        None,
-                        Some(libc::SIGABRT),
-                        "prog: main.cpp:9: int main(): Assertion `f(1)==2' failed.",
-                    ),
-                ],
+                2,
+                "K S 0 1 1 0 \nK S 1 1 1 0 \nK D 2\n",
                 Outcome::TestFailure,
                 0,
+                2,
+            ),
+            // A site that never called the candidate counts for nothing (`assert(true)`).
+            (
+                3,
+                "K S 0 0 1 0 \nK S 1 0 0 0 \nK S 2 0 1 0 \nK D 3\n",
+                Outcome::Pass,
+                2,
+                2,
+            ),
+            (1, "K S 0 0 0 0 \nK D 1\n", Outcome::TestFailure, 0, 0),
+            // Lines without the nonce, or forged ones, change nothing; a site never reported
+            // is a failure.
+            (
+                2,
+                "S 1 0 1 0\nX S 1 0 1 0 \nK S 0 0 1 0 \nK D 2\n",
+                Outcome::Partial,
+                1,
+                2,
+            ),
+            // The judge saw a candidate error: not a pass, even if every site held.
+            (
+                1,
+                "K S 0 0 1 0 \nK E error boom\nK D 1\n",
+                Outcome::Partial,
+                1,
                 1,
             ),
             (
-                true,
-                false,
-                vec![ok.clone(), step(None, Some(libc::SIGSEGV), "")],
-                Outcome::Crashed,
-                0,
                 1,
-            ),
-            (
-                false,
-                false,
-                vec![step(Some(1), None, "SyntaxError: Unexpected token")],
-                Outcome::CompileError,
-                0,
-                1,
-            ),
-            (
-                false,
-                false,
-                vec![step(Some(1), None, "TypeError: x is not a function")],
+                "K E error boom\nK S 0 1 1 1 the candidate failed: boom\nK D 1\n",
                 Outcome::RuntimeError,
                 0,
                 1,
             ),
             (
-                true,
-                true,
-                vec![
-                    ok.clone(),
-                    step(
-                        Some(101),
-                        None,
-                        "test result: FAILED. 2 passed; 1 failed; 0 ignored",
-                    ),
-                ],
-                Outcome::Partial,
+                1,
+                "K E memory std::bad_alloc\nK S 0 1 1 1 x\nK D 1\n",
+                Outcome::MemoryLimit,
+                0,
+                1,
+            ),
+            // A total other than the trusted one, a malformed line, no end: crashed.
+            (
                 2,
-                3,
-            ),
-            (
-                true,
-                true,
-                vec![
-                    ok.clone(),
-                    step(
-                        Some(0),
-                        None,
-                        "test result: ok. 3 passed; 0 failed; 0 ignored",
-                    ),
-                ],
-                Outcome::Pass,
-                3,
-                3,
-            ),
-            (
-                true,
-                true,
-                vec![
-                    ok,
-                    step(
-                        Some(0),
-                        None,
-                        "running 0 tests\ntest result: ok. 0 passed; 0 failed;",
-                    ),
-                ],
-                Outcome::TestFailure,
+                "K S 0 0 1 0 \nK S 1 0 1 0 \nK D 3\n",
+                Outcome::Crashed,
                 0,
                 0,
             ),
+            (
+                2,
+                "K S 0 0 1 0 \nK S 9 0 1 0 \nK D 2\n",
+                Outcome::Crashed,
+                0,
+                0,
+            ),
+            (2, "K S 0 0 1 0 \nK S 1 0 1 0 \n", Outcome::Crashed, 0, 0),
+            (1, "K U a function\nK D 1\n", Outcome::Crashed, 0, 0),
         ];
-        for (i, (built, counts, steps, outcome, passed, total)) in cases.into_iter().enumerate() {
-            let counting = if counts {
-                Counting::RustTests
-            } else {
-                Counting::Asserts
-            };
-            let r = verdict(7, built, counting, m, &steps);
-            assert_eq!(
-                (r.outcome, r.tests_passed, r.tests_total),
-                (outcome, passed, total),
-                "case {i}: {r:?}"
-            );
+        for (i, (n, report, outcome, p, t)) in cases.into_iter().enumerate() {
+            let got = verdict_of(n, report, &alive);
+            assert_eq!((got.0, got.1, got.2), (outcome, p, t), "case {i}: {got:?}");
         }
+    }
+
+    #[test]
+    fn limits_keep_the_checks_that_passed_before_them() {
+        // 9 of 10 passed, then the candidate hung: a timeout with 9/10 known.
+        let mut report: String = (0..9).map(|i| format!("K S {i} 0 1 0 \n")).collect();
+        let hung = run(proc(None, Some(9), true, ""), true);
+        let got = verdict_of(10, &report, &hung);
+        assert_eq!((got.0, got.1, got.2), (Outcome::Timeout, 9, 10), "{got:?}");
+        assert!(got.3.contains("test line 12"), "{got:?}");
+        // Output limit, memory limit.
+        report.push_str("K S 9 0 1 0 \nK D 10\n");
+        let mut full = run(proc(None, Some(libc::SIGXFSZ), false, "x"), false);
+        full.cand.output_full = true;
+        let got = verdict_of(10, &report, &full);
+        assert_eq!((got.0, got.1, got.2), (Outcome::OutputLimit, 10, 10));
+        let oom = run(
+            proc(
+                Some(134),
+                None,
+                false,
+                "FATAL ERROR: JavaScript heap out of memory",
+            ),
+            false,
+        );
+        let r = "K S 0 0 1 0 \nK E died the candidate process ended\nK S 1 1 1 1 died\nK D 2\n";
+        let got = verdict_of(2, r, &oom);
+        assert_eq!(
+            (got.0, got.1, got.2),
+            (Outcome::MemoryLimit, 1, 2),
+            "{got:?}"
+        );
+    }
+
+    #[test]
+    fn a_dead_candidate_is_a_runtime_error_with_the_reason() {
+        let segv = run(proc(None, Some(libc::SIGSEGV), false, ""), false);
+        let r = "K E died the candidate process ended during a call\nK S 0 1 1 1 x\nK D 1\n";
+        let got = verdict_of(1, r, &segv);
+        assert_eq!((got.0, got.1, got.2), (Outcome::RuntimeError, 0, 1));
+        assert!(got.3.contains("killed by SIGSEGV"), "{got:?}");
+        let exit0 = run(proc(Some(0), None, false, ""), false);
+        let got = verdict_of(1, r, &exit0);
+        assert!(got.3.contains("exited with status 0"), "{got:?}");
+        // The whole test as one check (no site in its text).
+        let seen = Observed {
+            judge_build: None,
+            cand_build: None,
+            run: Some(&exit0),
+            report: b"K S 0 0 1 0 \nK D 0\n",
+        };
+        let v = judge(1, &[], "K", 3.0, &seen);
+        assert_eq!(
+            (v.outcome, v.tests_passed, v.tests_total),
+            (Outcome::Pass, 1, 1)
+        );
     }
 }

@@ -41,7 +41,8 @@ pub struct WorkerConfig {
     pub sample_limits: Limits,
     pub output_limit_bytes: u64,
     pub scratch_mb: u32,
-    /// Host directories samples may read and execute from (the compile cache).
+    /// Host directories the worker may read and execute from (the compile cache). Samples
+    /// read none of it, but a judged run's candidate its own areas (`compiled::pair`).
     pub read_dirs: Vec<PathBuf>,
     /// With cgroup v2: the directory to create the worker's cgroup in, and its limits.
     pub cgroup: Option<(PathBuf, CgroupLimits)>,
@@ -148,21 +149,22 @@ impl PythonWorker {
             .map_or("/tmp".to_string(), |d| d.to_string_lossy().into_owned());
         let (work, out) = (format!("{base}/work"), format!("{base}/out"));
         let l = &cfg.sample_limits;
-        // Each sample's own Landlock domain, nested in the worker's: read the system and the
-        // compile cache, write only its work directory and output file.
+        // Each sample's own Landlock domain, nested in the worker's: read the system, write
+        // only its work directory and output file. Not the compile cache: it holds the judges'
+        // builds (the tests); a judged run's candidate gets its own areas of it on top of these
+        // rules (`pair_ruleset` in worker.py, with `read_masks`).
         let sample_landlock = protections.landlock_abi.map(|abi| {
             let mut rules: Vec<(String, Access)> = landlock::SYSTEM_RULES
                 .iter()
                 .map(|(p, a)| (p.to_string_lossy().into_owned(), *a))
                 .collect();
-            rules.extend(
-                cfg.read_dirs
-                    .iter()
-                    .map(|d| (d.to_string_lossy().into_owned(), Access::ReadExec)),
-            );
             rules.push((work.clone(), Access::Full));
             rules.push((out.clone(), Access::Device));
             RulesetSpec::new(abi, &rules)
+        });
+        let read_masks = protections.landlock_abi.map(|abi| {
+            let r = RulesetSpec::new(abi, &[(String::new(), Access::ReadExec)]);
+            [r.rules[0].1, r.rules[0].2]
         });
         let cgroup = match &cfg.cgroup {
             Some((parent, limits)) => {
@@ -175,7 +177,7 @@ impl PythonWorker {
         };
         let config = json!({
             "uid": cfg.uid, "gid": cfg.gid, "work": work, "out": out,
-            "landlock": sample_landlock,
+            "landlock": sample_landlock, "read_masks": read_masks,
             "output_limit": cfg.output_limit_bytes,
             "limits": {
                 "address_space_mb": l.address_space_mb, "processes": l.processes,
@@ -340,6 +342,35 @@ impl PythonWorker {
         }
         serde_json::from_value(reply["steps"].clone())
             .map_err(|e| ExecError::Worker(format!("malformed step results: {e}")))
+    }
+
+    /// Run a job of another kind on an idle worker (`"pair"`: the compiled languages' judged
+    /// runs, see `compiled::pair`): `msg` (a JSON object) gets `id` and `kind` here; the reply
+    /// must come within `limit` (plus the grace period).
+    pub fn request(
+        &mut self,
+        kind: &str,
+        mut msg: serde_json::Value,
+        limit: Duration,
+    ) -> Result<serde_json::Value, ExecError> {
+        if !self.in_flight.is_empty() {
+            return Err(ExecError::Worker(format!(
+                "{kind} job while samples are in flight"
+            )));
+        }
+        self.next_id += 1;
+        let id = self.next_id;
+        msg["id"] = json!(id);
+        msg["kind"] = json!(kind);
+        self.send(&msg)?;
+        let reply = self.read_frame(Instant::now() + limit + GRACE)?;
+        if reply.get("id").and_then(|v| v.as_u64()) != Some(id) {
+            return Err(ExecError::Worker(format!("reply for another job: {reply}")));
+        }
+        if let Some(err) = reply.get("error") {
+            return Err(ExecError::Worker(err.to_string()));
+        }
+        Ok(reply)
     }
 
     fn send(&mut self, msg: &serde_json::Value) -> Result<(), ExecError> {

@@ -30,9 +30,12 @@
 # judge) is not dumpable, so a sample that shares its uid (user namespace, insecure mode)
 # cannot open their /proc entries.
 #
-# Program jobs (`"kind": "exec"`, the other languages) write files into the scratch directory
-# and run build/run steps the same way (forked, sandboxed, exec'd), returning raw exit statuses
-# and output for the Rust profile to judge.
+# Program jobs (`"kind": "exec"`) write files into the scratch directory and run build/run
+# steps the same way (forked, sandboxed, exec'd), returning raw exit statuses and output for
+# the Rust side to judge. Judged program jobs (`"kind": "pair"`, JavaScript, C++, Java, Go,
+# Rust: `run_pair`) build and run two processes wired by pipes, the candidate (the sample's
+# code and a call server, sandboxed like a Python candidate) and the judge (the test compiled
+# without the sample's code, out of the candidate's reach); see the section before main().
 
 import ast
 import builtins
@@ -745,10 +748,11 @@ def step_limits(lim, timeout):
     return out
 
 
-def read_output(keep=4000):
-    """The head and the tail of the step's output file, and whether it hit the limit."""
+def read_output(keep=4000, path=None):
+    """The head and the tail of the step's output file (or `path`), and whether it hit the
+    limit."""
     try:
-        with open(OUTFILE, "rb") as f:
+        with open(path or OUTFILE, "rb") as f:
             size = os.fstat(f.fileno()).st_size
             head = f.read(keep)
             tail = b""
@@ -833,15 +837,17 @@ def run_steps(job):
     return steps
 
 
-def collect(suffixes, limit=48 << 20):
-    """Regular files of the scratch directory (top level) whose names end with one of
-    `suffixes` (or equal one), base64-encoded; None when any is odd or they are too large."""
+def collect(suffixes, limit=48 << 20, base=None):
+    """Regular files of the scratch directory (top level; `base` for another one) whose names
+    end with one of `suffixes` (or equal one), base64-encoded; None when any is odd or they are
+    too large."""
     import base64
+    base = base or WORK
     out, total = {}, 0
-    for name in sorted(os.listdir(WORK)):
+    for name in sorted(os.listdir(base)):
         if not any(name == s or (s.startswith(".") and name.endswith(s)) for s in suffixes):
             continue
-        path = os.path.join(WORK, name)
+        path = os.path.join(base, name)
         try:
             fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
         except OSError:
@@ -866,6 +872,329 @@ def collect(suffixes, limit=48 << 20):
 def stat_is_reg(mode):
     import stat
     return stat.S_ISREG(mode)
+
+
+# ---------------------------------------------------------------------------------------------
+# Judged program jobs (`"kind": "pair"`: JavaScript, C++, Java, Go, Rust). Two processes per
+# run, wired by pipes: the *candidate* (the sample's code and a generated call server) and the
+# *judge* (the test, compiled without the sample's code, calling the candidate through stubs).
+# The judge writes its per-check report on a pipe only it holds (fd 3); the worker reads it.
+#
+# The candidate (its build and its run) is sandboxed like a Python candidate (`enter_sandbox`:
+# the slot's uid in root mode, rlimits, its own process group, output to OUTFILE), in a Landlock
+# domain nested in the worker's that reads the system directories and `cand_read` (its own area
+# of the compile cache and the warm-ups, never the judges' builds) and writes only WORK and
+# OUTFILE: it cannot read JUDGE_DIR, JUDGE_OUT or the judges' cache, and (Landlock's own rules)
+# cannot ptrace, open /proc/<pid>/{mem,environ,fd,...} of, or (ABI >= 6) signal a process
+# outside its domain: the judge and the worker. The judge stays in the worker's domain, under
+# another uid in root mode (JUDGE_UID; its directory JUDGE_DIR is 0700), which the candidate's
+# uid can neither signal nor trace either. Descriptors: the candidate gets /dev/null, its output
+# file, the request pipe (fd 3, read) and the reply pipe (fd 4, write); the judge gets the nonce
+# on stdin, its own output file, the report pipe (fd 3), the request pipe (fd 4, write) and the
+# reply pipe (fd 5, read). Nothing else is inherited by either.
+
+JUDGE_UID_OFFSET = 1000000
+JUDGE_UID = CFG.get("judge_uid", UID + JUDGE_UID_OFFSET)
+JUDGE_GID = CFG.get("judge_gid", GID + JUDGE_UID_OFFSET)
+BASE = os.path.dirname(WORK)
+JUDGE_DIR = os.path.join(BASE, "judge")
+JUDGE_OUT = os.path.join(BASE, "judge.out")
+REPORT_LIMIT = 4 << 20
+PAIR_RULESETS = {}  # tuple(cand_read) -> ruleset fd (the samples' rules plus those reads)
+
+
+def pair_ruleset(read):
+    """The candidates' Landlock ruleset for this `read` list (the samples' rules, plus read and
+    execute beneath each of `read`), built once per list; None without Landlock."""
+    spec = CFG.get("landlock")
+    if not spec:
+        return None
+    key = tuple(read)
+    if key not in PAIR_RULESETS:
+        if len(PAIR_RULESETS) > 16:
+            for fd in PAIR_RULESETS.values():
+                os.close(fd)
+            PAIR_RULESETS.clear()
+        d, f = CFG["read_masks"]
+        spec = dict(spec, rules=list(spec["rules"]) + [[p, d, f] for p in read])
+        saved = CFG["landlock"]
+        CFG["landlock"] = spec
+        try:
+            PAIR_RULESETS[key] = prepare_confine()
+        finally:
+            CFG["landlock"] = saved
+    return PAIR_RULESETS[key]
+
+
+def subst(value):
+    return value.replace("@WORK@", WORK).replace("@JUDGE@", JUDGE_DIR)
+
+
+def spawn_judge(argv, env, limits, timeout, fds, out_path):
+    """Fork the judge's build or run: `fds` maps its descriptor numbers to ours (0 to /dev/null
+    when absent; 1 and 2 to `out_path`), in the worker's Landlock domain, as JUDGE_UID in root
+    mode. Returns the pid."""
+    argv = [subst(a) for a in argv]
+    env = {k: subst(v) for k, v in env.items()}
+    pid = os.fork()
+    if pid != 0:
+        return pid
+    try:
+        try:
+            os.setpgid(0, 0)
+            out = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            wanted = dict(fds)
+            wanted.setdefault(0, os.open("/dev/null", os.O_RDONLY))
+            wanted[1] = out
+            wanted[2] = out
+            # Copy every source above the targets first, so that no dup2 clobbers a source.
+            high = {t: fcntl.fcntl(src, fcntl.F_DUPFD, 100) for t, src in wanted.items()}
+            for t, src in high.items():
+                os.dup2(src, t, inheritable=True)
+            os.closerange(max(high) + 1, 1 << 16)
+            for res, lim in step_limits(limits, timeout):
+                resource.setrlimit(res, lim)
+            os.chdir(JUDGE_DIR)
+            if os.getuid() == 0:
+                os.setgroups([])
+                os.setresgid(JUDGE_GID, JUDGE_GID, JUDGE_GID)
+                os.setresuid(JUDGE_UID, JUDGE_UID, JUDGE_UID)
+            LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+            os.umask(0o077)
+            signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+            signal.signal(signal.SIGXFSZ, signal.SIG_DFL)
+        except BaseException as e:
+            os.write(2, f"rrtf: cannot start the judge: {describe(e)}".encode())
+            os._exit(126)
+        try:
+            os.execve(argv[0], argv, env)
+        except BaseException as e:
+            os.write(2, f"cannot execute {argv[0]}: {describe(e)}".encode())
+        os._exit(127)
+    finally:
+        os._exit(70)
+
+
+def spawn_cand(argv, env, limits, timeout, fds, ruleset):
+    """Fork the candidate's build or run: `enter_sandbox` (as a Python candidate) with `fds` at
+    3, 4, ..., in `ruleset`'s domain (the samples' plus its cache reads). Returns the pid."""
+    argv = [subst(a) for a in argv]
+    env = {k: subst(v) for k, v in env.items()}
+    pid = os.fork()
+    if pid != 0:
+        return pid
+    try:
+        try:
+            global RULESET
+            RULESET = ruleset
+            enter_sandbox(step_limits(limits, timeout), None, fds)
+            signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+            # Python ignores SIGXFSZ; a program past the output limit is stopped, as it would be.
+            signal.signal(signal.SIGXFSZ, signal.SIG_DFL)
+        except BaseException as e:
+            os.write(2, f"rrtf: cannot start the candidate: {describe(e)}".encode())
+            os._exit(126)
+        try:
+            os.execve(argv[0], argv, env)
+        except BaseException as e:
+            os.write(2, f"cannot execute {argv[0]}: {describe(e)}".encode())
+        os._exit(127)
+    finally:
+        os._exit(70)
+
+
+def make_judge_dir():
+    shutil.rmtree(JUDGE_DIR, ignore_errors=True)
+    os.mkdir(JUDGE_DIR, 0o700)
+    if os.getuid() == 0:
+        os.chown(JUDGE_DIR, JUDGE_UID, JUDGE_GID)
+
+
+def write_files(files, where, role):
+    for name, content in files.items():
+        if "/" in name or name.startswith("."):
+            raise ValueError(f"bad file name {name!r}")
+        path = os.path.join(where, name)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(content)
+        if os.getuid() == 0:
+            uid, gid = (UID, GID) if role == "cand" else (JUDGE_UID, JUDGE_GID)
+            os.chown(path, uid, gid)
+
+
+def run_build(role, st, ruleset):
+    """One build step of a pair job (the candidate's sandboxed, the judge's as JUDGE_UID);
+    returns its result, with the artifacts it was asked to collect when it succeeded."""
+    out_path = OUTFILE if role == "cand" else JUDGE_OUT
+    timeout = float(st["timeout"])
+    t0 = time.monotonic()
+    if role == "cand":
+        pid = spawn_cand(st["argv"], st.get("env", {}), st["limits"], timeout, [], ruleset)
+    else:
+        pid = spawn_judge(st["argv"], st.get("env", {}), st["limits"], timeout, {}, out_path)
+    pidfd = os.pidfd_open(pid)
+    ready, _, _ = select.select([pidfd], [], [], timeout)
+    timed_out = not ready
+    if timed_out:
+        os.kill(pid, signal.SIGKILL)
+    _, status, ru = os.wait4(pid, 0)
+    os.close(pidfd)
+    rest_rss = kill_rest(pid)
+    head, tail, full = read_output(path=out_path)
+    res = {
+        "exit": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
+        "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
+        "timed_out": timed_out, "output_head": head, "output_tail": tail,
+        "output_full": full, "wall_ms": int((time.monotonic() - t0) * 1000),
+        "cpu_ms": int((ru.ru_utime + ru.ru_stime) * 1000),
+        "peak_rss_kb": ru.ru_maxrss + rest_rss,
+    }
+    if not timed_out and status == 0 and st.get("collect"):
+        # Read right after the compiler exited (kill_rest: nothing else runs), for the cache.
+        res["artifacts"] = collect(st["collect"], base=WORK if role == "cand" else JUDGE_DIR)
+    return res
+
+
+def status_of(status, ru, alive, rest_rss=0):
+    return {
+        "exit": os.WEXITSTATUS(status) if status is not None and os.WIFEXITED(status) else None,
+        "signal": (os.WTERMSIG(status) if status is not None and os.WIFSIGNALED(status)
+                   else None),
+        "alive": alive,
+        "cpu_ms": int((ru.ru_utime + ru.ru_stime) * 1000) if ru is not None else 0,
+        "peak_rss_kb": (ru.ru_maxrss if ru is not None else 0) + rest_rss,
+    }
+
+
+def run_pair(job):
+    """Build the judge and the candidate (each when asked), then run them together. Raw
+    results for the Rust side to judge: build step results, how each process ended, their
+    output, and the judge's report (base64)."""
+    ruleset = pair_ruleset([p for p in job.get("cand_read", []) if isinstance(p, str)])
+    try:
+        make_judge_dir()
+        res = {"judge_build": None, "cand_build": None, "run": None}
+        judge, cand = job["judge"], job["cand"]
+        write_files(judge.get("files", {}), JUDGE_DIR, "judge")
+        if judge.get("build"):
+            res["judge_build"] = run_build("judge", judge["build"], ruleset)
+            if res["judge_build"]["exit"] != 0:
+                return res
+        write_files(cand.get("files", {}), WORK, "cand")
+        if cand.get("build"):
+            res["cand_build"] = run_build("cand", cand["build"], ruleset)
+            if res["cand_build"]["exit"] != 0:
+                return res
+        res["run"] = run_both(job, judge["run"], cand["run"], ruleset)
+        return res
+    finally:
+        clean_work()
+        shutil.rmtree(JUDGE_DIR, ignore_errors=True)
+        for path in (JUDGE_OUT, OUTFILE):
+            try:
+                os.truncate(path, 0) if path == OUTFILE else os.unlink(path)
+            except OSError:
+                pass
+
+
+def _drain(fd, report):
+    """Read what is left in the report pipe without blocking; True if it overflowed."""
+    os.set_blocking(fd, False)
+    overflow = False
+    while True:
+        try:
+            chunk = os.read(fd, 1 << 16)
+        except BlockingIOError:
+            break
+        if not chunk:
+            break
+        if len(report) + len(chunk) > REPORT_LIMIT:
+            overflow = True
+        else:
+            report += chunk
+    return overflow
+
+
+def run_both(job, jrun, crun, ruleset):
+    import base64
+    timeout = float(job["timeout"])
+    req_r, req_w = os.pipe()
+    rep_r, rep_w = os.pipe()
+    report_r, report_w = os.pipe()
+    nonce_r, nonce_w = os.pipe()
+    os.write(nonce_w, (job["nonce"] + "\n").encode()[:4096])
+    os.close(nonce_w)
+    t0 = time.monotonic()
+    jpid = spawn_judge(jrun["argv"], jrun.get("env", {}), jrun["limits"], timeout,
+                       {0: nonce_r, 3: report_w, 4: req_w, 5: rep_r}, JUDGE_OUT)
+    cpid = spawn_cand(crun["argv"], crun.get("env", {}), crun["limits"], timeout,
+                      [req_r, rep_w], ruleset)
+    for fd in (req_r, req_w, rep_r, rep_w, report_w, nonce_r):
+        os.close(fd)
+    jfd, cfd = os.pidfd_open(jpid), os.pidfd_open(cpid)
+    report, overflow, report_open = bytearray(), False, True
+    jst = cst = jru = cru = None
+    deadline = t0 + timeout
+    timed_out = False
+    while jst is None or report_open:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            timed_out = True
+            break
+        watch = [fd for fd, on in ((report_r, report_open), (jfd, jst is None),
+                                   (cfd, cst is None)) if on]
+        ready, _, _ = select.select(watch, [], [], left)
+        if report_r in ready:
+            chunk = os.read(report_r, 1 << 16)
+            if not chunk:
+                report_open = False
+            elif len(report) + len(chunk) > REPORT_LIMIT:
+                overflow = True
+            else:
+                report += chunk
+        if jfd in ready:
+            _, jst, jru = os.wait4(jpid, 0)
+            if report_open:
+                # Whatever the judge wrote is in the pipe now; a descendant holding it open
+                # must not keep us waiting.
+                overflow |= _drain(report_r, report)
+                report_open = False
+        if cfd in ready and cst is None:
+            _, cst, cru = os.wait4(cpid, 0)
+    wall_ms = int((time.monotonic() - t0) * 1000)
+    if cst is None and not timed_out:
+        # The judge is done: a candidate that died during a call may not be reaped yet, and a
+        # healthy one exits when its request pipe closes. Either way it ends within moments.
+        ready, _, _ = select.select([cfd], [], [], 0.2)
+        if ready:
+            _, cst, cru = os.wait4(cpid, 0)
+    cand_alive = cst is None
+    for pid, st in ((jpid, jst), (cpid, cst)):
+        if st is None:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    if jst is None:
+        _, jst, jru = os.wait4(jpid, 0)
+    if cst is None:
+        _, cst, cru = os.wait4(cpid, 0)
+    os.close(jfd)
+    os.close(cfd)
+    os.close(report_r)
+    try:
+        os.killpg(jpid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    rest_rss = kill_rest(cpid)
+    chead, ctail, cfull = read_output()
+    jhead, jtail, _ = read_output(path=JUDGE_OUT)
+    cand = status_of(cst, cru, cand_alive, rest_rss)
+    cand.update({"output_head": chead, "output_tail": ctail, "output_full": cfull})
+    judge = status_of(jst, jru, False)
+    judge.update({"output_head": jhead, "output_tail": jtail})
+    return {"timed_out": timed_out, "wall_ms": wall_ms, "cand": cand, "judge": judge,
+            "report": base64.b64encode(bytes(report)).decode(), "report_overflow": overflow}
 
 
 def main():
@@ -898,7 +1227,13 @@ def main():
             stop_judge()  # reaped here, its CPU time counts in the worker's children
             return
         try:
-            res = run_exec(job) if job.get("kind") == "exec" else run_job(job)
+            kind = job.get("kind")
+            if kind == "exec":
+                res = run_exec(job)
+            elif kind == "pair":
+                res = run_pair(job)
+            else:
+                res = run_job(job)
         except BaseException as e:
             res = {"error": describe(e, 2000)}
         res["id"] = job.get("id")

@@ -1,0 +1,873 @@
+//! C++: the judge is the test (its `assert`s as check sites, see [`instrument::cpp_checks`])
+//! with one stub per function of the code the test calls, compiled without the sample's code;
+//! the candidate is the sample's code and a call server. Signatures come from the code's
+//! declarations (for a completion, the prompt's), parsed under a closed grammar of plain types
+//! (integers, `bool`, `char`, `float`, `double`, `string`, and `vector`, `deque`, `list`, `set`,
+//! `unordered_set`, `map`, `unordered_map`, `pair`, `tuple` of those; `typedef`, `using` and
+//! `#define` aliases of such types), rendered again by this module: no text of the sample but
+//! the names of its functions reaches the judge.
+
+use std::path::Path;
+
+use super::instrument::{self, Syntax};
+use super::{Plan, Side};
+
+pub const CPP_FLAGS: [&str; 2] = ["-std=c++17", "-O0"];
+const RT: &str = include_str!("rt/rrtf.hpp");
+/// The standard headers the runtime includes, in its order (they start every precompiled
+/// header, as they start every candidate program).
+const RT_HEADERS: [&str; 10] = [
+    "cstdio",
+    "cstdint",
+    "string",
+    "utility",
+    "tuple",
+    "type_traits",
+    "exception",
+    "new",
+    "vector",
+    "limits",
+];
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum CTy {
+    /// A builtin arithmetic type, canonically spelled (`long long`, `unsigned int`, `size_t`).
+    Prim(String),
+    Str,
+    Void,
+    /// `std::NAME<args>`.
+    Std(&'static str, Vec<CTy>),
+}
+
+impl CTy {
+    pub fn render(&self) -> String {
+        match self {
+            CTy::Prim(p) => p.clone(),
+            CTy::Str => "std::string".into(),
+            CTy::Void => "void".into(),
+            CTy::Std(name, args) => {
+                let args: Vec<String> = args.iter().map(CTy::render).collect();
+                format!("std::{name}<{}>", args.join(", "))
+            }
+        }
+    }
+}
+
+/// Containers and their arities (`None`: any number, for `tuple`).
+const CONTAINERS: [(&str, Option<usize>); 11] = [
+    ("vector", Some(1)),
+    ("deque", Some(1)),
+    ("list", Some(1)),
+    ("set", Some(1)),
+    ("multiset", Some(1)),
+    ("unordered_set", Some(1)),
+    ("map", Some(2)),
+    ("unordered_map", Some(2)),
+    ("multimap", Some(2)),
+    ("pair", Some(2)),
+    ("tuple", None),
+];
+
+const FIXED_INTS: [&str; 11] = [
+    "size_t",
+    "int8_t",
+    "int16_t",
+    "int32_t",
+    "int64_t",
+    "uint8_t",
+    "uint16_t",
+    "uint32_t",
+    "uint64_t",
+    "ssize_t",
+    "ptrdiff_t",
+];
+
+fn tokens(text: &str) -> Vec<String> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c.is_ascii_whitespace() {
+            i += 1;
+        } else if instrument::is_ident(c) {
+            let s = i;
+            while i < b.len() && instrument::is_ident(b[i]) {
+                i += 1;
+            }
+            out.push(text[s..i].to_string());
+        } else if text[i..].starts_with("::") || text[i..].starts_with("&&") {
+            out.push(text[i..i + 2].to_string());
+            i += 2;
+        } else {
+            out.push((c as char).to_string());
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Aliases the code defines (`typedef T N;`, `using N = T;`, `#define N T`), unparsed.
+pub(super) type Aliases = Vec<(String, String)>;
+
+struct TyParser<'a> {
+    toks: Vec<String>,
+    pos: usize,
+    aliases: &'a Aliases,
+    depth: usize,
+}
+
+impl TyParser<'_> {
+    fn peek(&self) -> Option<&str> {
+        self.toks.get(self.pos).map(String::as_str)
+    }
+
+    fn next(&mut self) -> Option<String> {
+        let t = self.toks.get(self.pos).cloned();
+        self.pos += 1;
+        t
+    }
+
+    fn ty(&mut self) -> Result<CTy, String> {
+        while matches!(self.peek(), Some("const" | "volatile" | "typename")) {
+            self.pos += 1;
+        }
+        let mut words = Vec::new();
+        while let Some(
+            w @ ("unsigned" | "signed" | "short" | "long" | "int" | "char" | "bool" | "float"
+            | "double" | "void"),
+        ) = self.peek()
+        {
+            words.push(w.to_string());
+            self.pos += 1;
+        }
+        let base = if !words.is_empty() {
+            prim(&words)?
+        } else {
+            let mut name = self.next().ok_or("a type is missing")?;
+            if name == "std" {
+                if self.next().as_deref() != Some("::") {
+                    return Err("`std` without `::`".into());
+                }
+                name = self.next().ok_or("a type is missing")?;
+            }
+            if name == "string" {
+                CTy::Str
+            } else if FIXED_INTS.contains(&name.as_str()) {
+                CTy::Prim(name)
+            } else if let Some((cname, arity)) = CONTAINERS.iter().find(|(c, _)| *c == name) {
+                if self.next().as_deref() != Some("<") {
+                    return Err(format!("`{name}` without type arguments"));
+                }
+                let mut args = vec![self.ty()?];
+                loop {
+                    match self.next().as_deref() {
+                        Some(",") => args.push(self.ty()?),
+                        Some(">") => break,
+                        other => return Err(format!("unexpected `{}`", other.unwrap_or(""))),
+                    }
+                }
+                if arity.is_some_and(|a| a != args.len()) {
+                    return Err(format!("`{name}` with {} type arguments", args.len()));
+                }
+                CTy::Std(cname, args)
+            } else if let Some((_, text)) = self.aliases.iter().rev().find(|(n, _)| *n == name) {
+                if self.depth > 8 {
+                    return Err(format!("alias `{name}` nests too deeply"));
+                }
+                let mut inner = TyParser {
+                    toks: tokens(text),
+                    pos: 0,
+                    aliases: self.aliases,
+                    depth: self.depth + 1,
+                };
+                let t = inner.ty()?;
+                if inner.pos != inner.toks.len() {
+                    return Err(format!("alias `{name}` is not a plain type"));
+                }
+                t
+            } else {
+                return Err(format!("`{name}` is not a plain type"));
+            }
+        };
+        while matches!(self.peek(), Some("const" | "volatile")) {
+            self.pos += 1;
+        }
+        Ok(base)
+    }
+}
+
+fn prim(words: &[String]) -> Result<CTy, String> {
+    let has = |w: &str| words.iter().filter(|x| *x == w).count();
+    let text = words.join(" ");
+    let longs = has("long");
+    if has("void") > 0 {
+        return if words.len() == 1 {
+            Ok(CTy::Void)
+        } else {
+            Err(text)
+        };
+    }
+    if has("bool") > 0 {
+        return if words.len() == 1 {
+            Ok(CTy::Prim("bool".into()))
+        } else {
+            Err(text)
+        };
+    }
+    if has("float") > 0 || has("double") > 0 {
+        return match text.as_str() {
+            "float" | "double" => Ok(CTy::Prim(text)),
+            _ => Err(format!("`{text}` is not supported (only float and double)")),
+        };
+    }
+    let unsigned = has("unsigned") > 0;
+    let sign = if unsigned { "unsigned " } else { "" };
+    if has("char") > 0 {
+        return Ok(CTy::Prim(match (unsigned, has("signed")) {
+            (true, _) => "unsigned char".into(),
+            (false, 0) => "char".into(),
+            _ => "signed char".into(),
+        }));
+    }
+    let base = match (has("short"), longs) {
+        (1, 0) => "short",
+        (0, 0) => "int",
+        (0, 1) => "long",
+        (0, 2) => "long long",
+        _ => return Err(format!("`{text}` is not a type")),
+    };
+    Ok(CTy::Prim(format!("{sign}{base}")))
+}
+
+/// Parse a type (a parameter's or a return's) under the closed grammar: `const` and `&` are
+/// dropped (arguments travel by value).
+pub(super) fn parse_type(text: &str, aliases: &Aliases) -> Result<CTy, String> {
+    let mut toks = tokens(text);
+    while matches!(toks.last().map(String::as_str), Some("&" | "&&" | "const")) {
+        toks.pop();
+    }
+    if toks
+        .iter()
+        .any(|t| matches!(t.as_str(), "*" | "[" | "]" | "(" | ")" | "auto" | "..."))
+    {
+        return Err(format!("`{}` is not a plain type", text.trim()));
+    }
+    let mut p = TyParser {
+        toks,
+        pos: 0,
+        aliases,
+        depth: 0,
+    };
+    let t = p.ty()?;
+    if p.pos != p.toks.len() {
+        return Err(format!("`{}` is not a plain type", text.trim()));
+    }
+    Ok(t)
+}
+
+/// A function of the code: its name and parsed signature (or why it cannot be called).
+#[derive(Clone, Debug, PartialEq)]
+pub(super) struct Func {
+    pub name: String,
+    pub sig: Result<(CTy, Vec<CTy>), String>,
+}
+
+/// One top-level parameter list entry: its type, without the name and any default.
+fn param_type(p: &str) -> String {
+    let p = p.split('=').next().unwrap_or("").trim();
+    let toks = tokens(p);
+    let last_is_name = toks.len() >= 2
+        && toks.last().is_some_and(|t| {
+            instrument::is_ident(t.as_bytes()[0])
+                && !matches!(
+                    t.as_str(),
+                    "int"
+                        | "long"
+                        | "short"
+                        | "char"
+                        | "double"
+                        | "float"
+                        | "bool"
+                        | "unsigned"
+                        | "signed"
+                        | "const"
+                )
+        })
+        && !matches!(toks[toks.len() - 2].as_str(), "::");
+    if last_is_name {
+        let name = toks.last().map(String::as_str).unwrap_or("");
+        p[..p.len() - name.len()].trim().to_string()
+    } else {
+        p.to_string()
+    }
+}
+
+/// Top-level functions (definitions and declarations) and type aliases of a C++ source.
+pub(super) fn scan(src: &str) -> (Vec<Func>, Aliases) {
+    let b = src.as_bytes();
+    let mask = instrument::code_mask(b, Syntax::C);
+    let mut aliases: Aliases = Vec::new();
+    let mut heads: Vec<(usize, usize, bool)> = Vec::new(); // (start, end, has body)
+    let mut i = 0;
+    let mut start = 0;
+    let mut line_start = true;
+    while i < b.len() {
+        let c = b[i];
+        if !mask[i] {
+            line_start = false;
+            i += 1;
+            continue;
+        }
+        if line_start && c == b'#' {
+            let mut end = i;
+            while end < b.len() && b[end] != b'\n' {
+                end += if b[end] == b'\\' { 2 } else { 1 };
+            }
+            let line = &src[i..end.min(b.len())];
+            let rest = line.trim_start_matches('#').trim_start();
+            if let Some(def) = rest.strip_prefix("define") {
+                let def = def.trim();
+                let name: String = def
+                    .bytes()
+                    .take_while(|&x| instrument::is_ident(x))
+                    .map(char::from)
+                    .collect();
+                if !name.is_empty() && !def[name.len()..].starts_with('(') {
+                    aliases.push((name.clone(), def[name.len()..].trim().to_string()));
+                }
+            }
+            i = end.min(b.len());
+            start = i;
+            continue;
+        }
+        if c == b'\n' {
+            line_start = true;
+            i += 1;
+            continue;
+        }
+        if !c.is_ascii_whitespace() {
+            line_start = false;
+        }
+        match c {
+            b';' => {
+                heads.push((start, i, false));
+                start = i + 1;
+            }
+            b'{' => {
+                let close = instrument::matching(b, &mask, i).unwrap_or(b.len() - 1);
+                heads.push((start, i, true));
+                i = close + 1;
+                start = i;
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    // Heads are read with comments and literals blanked out.
+    let clean: Vec<u8> = b
+        .iter()
+        .zip(&mask)
+        .map(|(&c, &code)| if code { c } else { b' ' })
+        .collect();
+    let clean = String::from_utf8(clean).unwrap_or_else(|_| " ".repeat(b.len()));
+    let mut funcs = Vec::new();
+    for (s, e, _body) in heads {
+        let head = clean[s..e].trim();
+        let lower = head.trim_start_matches([';', '}']).trim();
+        if let Some(rest) = lower.strip_prefix("typedef ") {
+            let toks = tokens(rest);
+            if let Some(name) = toks
+                .last()
+                .filter(|t| instrument::is_ident(t.as_bytes()[0]))
+            {
+                let ty = rest.trim()[..rest.trim().len() - name.len()].trim();
+                aliases.push((name.clone(), ty.to_string()));
+            }
+            continue;
+        }
+        if let Some(rest) = lower.strip_prefix("using ")
+            && let Some((name, ty)) = rest.split_once('=')
+        {
+            aliases.push((name.trim().to_string(), ty.trim().to_string()));
+            continue;
+        }
+        if let Some(f) = function_head(lower, &aliases) {
+            funcs.push(f);
+        }
+    }
+    (funcs, aliases)
+}
+
+/// `[static|inline ...] RET NAME(PARAMS) [noexcept]`, when `head` is that.
+fn function_head(head: &str, aliases: &Aliases) -> Option<Func> {
+    let hb = head.as_bytes();
+    let first = tokens(head);
+    if first.is_empty()
+        || matches!(
+            first[0].as_str(),
+            "struct"
+                | "class"
+                | "namespace"
+                | "enum"
+                | "union"
+                | "extern"
+                | "template"
+                | "typedef"
+                | "using"
+                | "return"
+        )
+    {
+        return None;
+    }
+    let mut head = head.trim();
+    for q in ["noexcept", "const", "override"] {
+        head = head.strip_suffix(q).unwrap_or(head).trim_end();
+    }
+    if !head.ends_with(')') {
+        return None;
+    }
+    let mask = instrument::code_mask(head.as_bytes(), Syntax::C);
+    // The `(` matching the final `)`.
+    let close = head.len() - 1;
+    let mut depth = 0i32;
+    let mut open = None;
+    for j in (0..=close).rev() {
+        if !mask[j] {
+            continue;
+        }
+        match hb[j] {
+            b')' => depth += 1,
+            b'(' => {
+                depth -= 1;
+                if depth == 0 {
+                    open = Some(j);
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    let open = open?;
+    let before = head[..open].trim_end();
+    let name: String = before
+        .bytes()
+        .rev()
+        .take_while(|&x| instrument::is_ident(x))
+        .map(char::from)
+        .collect::<String>()
+        .chars()
+        .rev()
+        .collect();
+    if name.is_empty() || name.as_bytes()[0].is_ascii_digit() || name == "main" {
+        return None;
+    }
+    let mut ret = before[..before.len() - name.len()].trim();
+    if ret.is_empty() || ret.ends_with("::") || ret.contains('=') || ret.contains("operator") {
+        return None;
+    }
+    loop {
+        let t = ret.trim_start();
+        let Some(r) = ["static ", "inline ", "constexpr ", "extern "]
+            .iter()
+            .find_map(|q| t.strip_prefix(q))
+        else {
+            break;
+        };
+        ret = r;
+    }
+    let params_text = &head[open + 1..close];
+    let pmask = instrument::code_mask(params_text.as_bytes(), Syntax::C);
+    let mut params = Vec::new();
+    let mut depth = 0i32;
+    let mut s = 0;
+    let pb = params_text.as_bytes();
+    for j in 0..=pb.len() {
+        let end = j == pb.len();
+        if !end && !pmask[j] {
+            continue;
+        }
+        let c = if end { b',' } else { pb[j] };
+        match c {
+            b'<' | b'(' | b'{' | b'[' => depth += 1,
+            b'>' | b')' | b'}' | b']' => depth -= 1,
+            b',' if depth == 0 => {
+                let p = params_text[s..j].trim();
+                if !(p.is_empty() || end && params.is_empty() && p == "void") {
+                    params.push(p.to_string());
+                }
+                s = j + 1;
+            }
+            _ => {}
+        }
+    }
+    let sig = (|| {
+        let r = parse_type(ret, aliases)?;
+        let ps = params
+            .iter()
+            .map(|p| {
+                let t = parse_type(&param_type(p), aliases)?;
+                if t == CTy::Void {
+                    Err("a `void` parameter".to_string())
+                } else {
+                    Ok(t)
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((r, ps))
+    })();
+    Some(Func { name, sig })
+}
+
+/// Every standard header the code includes, wherever (the judge includes the same, so that the
+/// test sees the declarations it would have seen after the code).
+fn std_includes(code: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for line in code.lines() {
+        let t = line.trim();
+        let Some(rest) = t.strip_prefix('#') else {
+            continue;
+        };
+        let Some(rest) = rest.trim_start().strip_prefix("include") else {
+            continue;
+        };
+        let rest = rest.trim();
+        let Some(name) = rest.strip_prefix('<').and_then(|r| r.split('>').next()) else {
+            continue;
+        };
+        if CPP_STD_HEADERS.contains(&name) && !out.iter().any(|h| h == name) {
+            out.push(name.to_string());
+        }
+    }
+    out
+}
+
+/// The standard headers a C++ program starts with (`#include <...>` lines before anything
+/// else but blank lines and comments), after the runtime's own: what a precompiled header can
+/// hold without changing the program's meaning. Only names from the standard library are
+/// taken (the header is compiled outside the sandbox).
+pub(super) fn leading_headers(code: &str) -> Vec<String> {
+    let mut out: Vec<String> = RT_HEADERS.iter().map(|h| h.to_string()).collect();
+    for line in code.lines() {
+        let t = line.trim();
+        if t.is_empty() || t.starts_with("//") {
+            continue;
+        }
+        let Some(rest) = t.strip_prefix("#include") else {
+            break;
+        };
+        let rest = rest.trim();
+        let Some(name) = rest.strip_prefix('<').and_then(|r| r.strip_suffix('>')) else {
+            break;
+        };
+        if !CPP_STD_HEADERS.contains(&name) {
+            break;
+        }
+        if !out.iter().any(|h| h == name) {
+            out.push(name.to_string());
+        }
+    }
+    out
+}
+
+const CPP_STD_HEADERS: &[&str] = &[
+    "algorithm",
+    "array",
+    "bitset",
+    "cassert",
+    "cctype",
+    "cfloat",
+    "climits",
+    "cmath",
+    "complex",
+    "cstdint",
+    "cstdio",
+    "cstdlib",
+    "cstring",
+    "ctime",
+    "deque",
+    "functional",
+    "iomanip",
+    "iostream",
+    "iterator",
+    "limits",
+    "list",
+    "map",
+    "memory",
+    "numeric",
+    "queue",
+    "set",
+    "sstream",
+    "stack",
+    "string",
+    "tuple",
+    "unordered_map",
+    "unordered_set",
+    "utility",
+    "vector",
+    "assert.h",
+    "ctype.h",
+    "float.h",
+    "limits.h",
+    "math.h",
+    "stdint.h",
+    "stdio.h",
+    "stdlib.h",
+    "string.h",
+    "time.h",
+    "bits/stdc++.h",
+    "regex",
+    "random",
+    "chrono",
+    "initializer_list",
+    "type_traits",
+    "optional",
+    "variant",
+    "cstddef",
+    "exception",
+    "new",
+    "stdexcept",
+];
+
+/// The standard headers the judge starts with (`<cstdio>`, the code's, the runtime's), for
+/// its precompiled header.
+pub(super) fn judge_headers(code: &str) -> Vec<String> {
+    let mut out = vec!["cstdio".to_string()];
+    for h in std_includes(code)
+        .into_iter()
+        .chain(RT_HEADERS.iter().map(|h| h.to_string()))
+    {
+        if !out.contains(&h) {
+            out.push(h);
+        }
+    }
+    out
+}
+
+/// The judge and the candidate of a C++ run; `pch` and `judge_pch` are precompiled headers
+/// of [`leading_headers`] and [`judge_headers`].
+pub(super) fn plan(
+    gxx: &Path,
+    code: &str,
+    test: &str,
+    pch: Option<&Path>,
+    judge_pch: Option<&Path>,
+) -> Result<Plan, String> {
+    let inst = instrument::cpp_checks(test);
+    let (code_funcs, _) = scan(code);
+    let (test_funcs, _) = scan(test);
+    let used = instrument::free_names(test, Syntax::C);
+    let mut called: Vec<(String, CTy, Vec<CTy>)> = Vec::new();
+    for f in &code_funcs {
+        if !used.contains(&f.name) || test_funcs.iter().any(|t| t.name == f.name) {
+            continue;
+        }
+        let (r, ps) = f
+            .sig
+            .clone()
+            .map_err(|e| format!("the signature of `{}` is not plain: {e}", f.name))?;
+        if !called
+            .iter()
+            .any(|(n, _, p)| *n == f.name && p.as_slice() == ps.as_slice())
+        {
+            called.push((f.name.clone(), r, ps));
+        }
+    }
+    let mut stubs = String::new();
+    // A stub the test could also reach as a standard function (`max(int, int)` under `using
+    // namespace std`, `abs(int)`) would win overload resolution against it: the sample would
+    // decide what the test's standard call returns. The judge refuses to build then.
+    let mut probes = String::new();
+    for (id, (name, _, params)) in called.iter().enumerate() {
+        let args: Vec<String> = params.iter().map(CTy::render).collect();
+        probes.push_str(&format!(
+            "namespace rrtf_env_{id} {{ using namespace std;\ntemplate <class... A> constexpr auto viable(int) -> decltype((void){name}(::std::declval<A&>()...), true) {{ return true; }}\ntemplate <class... A> constexpr bool viable(...) {{ return false; }} }}\nstatic_assert(!rrtf_env_{id}::viable<{}>(0), \"rrtf: the test's `{name}` with these arguments is also a standard function; the sample's `{name}` cannot stand for it\");\n",
+            args.join(", ")
+        ));
+    }
+    let mut dispatch = String::from(
+        "static void rrtf_dispatch(unsigned long long rrtf_id, ::rrtf::In& rrtf_in, std::string& rrtf_out) {\n  switch (rrtf_id) {\n",
+    );
+    let mut calls = Vec::new();
+    for (id, (name, ret, params)) in called.iter().enumerate() {
+        let r = ret.render();
+        let decl: Vec<String> = params
+            .iter()
+            .enumerate()
+            .map(|(k, p)| format!("{} a{k}", p.render()))
+            .collect();
+        let args: Vec<String> = (0..params.len()).map(|k| format!("a{k}")).collect();
+        let args = args.join(", ");
+        let sep = if args.is_empty() { "" } else { ", " };
+        stubs.push_str(&format!(
+            "{r} {name}({}) {{ return ::rrtf::call<{r}>({id}{sep}{args}); }}\n",
+            decl.join(", ")
+        ));
+        dispatch.push_str(&format!("  case {id}: {{\n"));
+        for (k, p) in params.iter().enumerate() {
+            dispatch.push_str(&format!(
+                "    auto a{k} = ::rrtf::dec<{}>(rrtf_in);\n",
+                p.render()
+            ));
+        }
+        dispatch.push_str("    ::rrtf::end(rrtf_in);\n");
+        if *ret == CTy::Void {
+            dispatch.push_str(&format!("    {name}({args});\n    rrtf_out += 'V';\n"));
+        } else {
+            dispatch.push_str(&format!(
+                "    {r} rrtf_r = {name}({args});\n    ::rrtf::enc(rrtf_out, rrtf_r);\n"
+            ));
+        }
+        dispatch.push_str("    return;\n  }\n");
+        let ps: Vec<String> = params.iter().map(CTy::render).collect();
+        calls.push(format!("{r} {name}({})", ps.join(", ")));
+    }
+    dispatch.push_str("  }\n  throw ::rrtf::Malformed{\"unknown function\"};\n}\n");
+    let mut includes: String =
+        judge_pch.map_or(String::new(), |p| format!("#include \"{}\"\n", p.display()));
+    for h in judge_headers(code) {
+        includes.push_str(&format!("#include <{h}>\n"));
+    }
+    let judge_src = format!(
+        "{includes}{RT}\nusing namespace std;\n{probes}{stubs}#define main rrtf_test_main\n{}\n#undef main\nint main() {{ return ::rrtf::judge({}, [] {{ rrtf_test_main(); }}); }}\n",
+        inst.test,
+        inst.sites.len()
+    );
+    let pch = pch.map_or(String::new(), |p| format!("#include \"{}\"\n", p.display()));
+    let cand_src = format!(
+        "{pch}{RT}\n#define main rrtf_sample_main\n{code}\n#undef main\n{dispatch}int main() {{ return ::rrtf::serve(rrtf_dispatch); }}\n"
+    );
+    let gxx = gxx.to_string_lossy().into_owned();
+    let build = |out: &str, src: &str| {
+        let mut argv = vec![gxx.clone()];
+        argv.extend(CPP_FLAGS.iter().map(|f| f.to_string()));
+        argv.extend(["-o".into(), out.into(), src.into()]);
+        argv
+    };
+    let mut sites = inst.sites;
+    let seeds: Vec<String> = called.iter().map(|c| c.0.clone()).collect();
+    instrument::mark_uses(&mut sites, test, Syntax::C, &seeds);
+    Ok(Plan {
+        judge: Side {
+            files: vec![("judge.cpp".into(), judge_src)],
+            build: Some(build("judge", "judge.cpp")),
+            artifacts: vec!["judge".into()],
+            run: vec!["@DIR@/judge".into()],
+            cacheable: true,
+            ..Side::default()
+        },
+        cand: Side {
+            files: vec![("cand.cpp".into(), cand_src)],
+            build: Some(build("cand", "cand.cpp")),
+            artifacts: vec!["cand".into()],
+            run: vec!["@DIR@/cand".into()],
+            cacheable: true,
+            ..Side::default()
+        },
+        sites,
+        calls,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ty(s: &str) -> Result<String, String> {
+        parse_type(s, &Vec::new()).map(|t| t.render())
+    }
+
+    #[test]
+    fn types_follow_a_closed_grammar() {
+        for (text, want) in [
+            ("int", "int"),
+            ("const vector<int>&", "std::vector<int>"),
+            (
+                "std::map<std::string, long long>",
+                "std::map<std::string, long long>",
+            ),
+            ("unsigned", "unsigned int"),
+            ("long int", "long"),
+            (
+                "vector<vector<pair<int,string>>>",
+                "std::vector<std::vector<std::pair<int, std::string>>>",
+            ),
+            ("tuple<int, float, bool>", "std::tuple<int, float, bool>"),
+            ("size_t", "size_t"),
+        ] {
+            assert_eq!(ty(text).as_deref(), Ok(want), "{text}");
+        }
+        for bad in [
+            "int*",
+            "char *",
+            "boost::any",
+            "list_any",
+            "Foo",
+            "vector<Foo>",
+            "long double",
+            "auto",
+            "map<int>",
+            "std::function<int(int)>",
+        ] {
+            assert!(ty(bad).is_err(), "{bad}");
+        }
+        let aliases = vec![
+            ("ll".to_string(), "long long".to_string()),
+            ("vi".to_string(), "vector<ll>".to_string()),
+        ];
+        assert_eq!(
+            parse_type("vi", &aliases).map(|t| t.render()).as_deref(),
+            Ok("std::vector<long long>")
+        );
+    }
+
+    #[test]
+    fn functions_and_aliases_of_the_code_are_found() {
+        let code = "/*\nf(x) returns...\n*/\n#include<stdio.h>\n#include<vector>\n#define ll long long\nusing namespace std;\ntypedef vector<ll> vl;\nusing str = string;\nstruct S { int f(int x) { return x; } };\nstatic inline vl f(const vl& v, int k = 3){\n    vector<int> w = {1, 2};\n    return v;\n}\nstr g(str s);\nvoid h() {}\nbool k(int* p) { return p; }\nint main() { return 0; }\n";
+        let (funcs, aliases) = scan(code);
+        let names: Vec<&str> = funcs.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["f", "g", "h", "k"], "{funcs:?}");
+        assert_eq!(aliases.len(), 3);
+        let f = funcs[0].sig.clone().unwrap();
+        assert_eq!(f.0.render(), "std::vector<long long>");
+        assert_eq!(
+            f.1.iter().map(CTy::render).collect::<Vec<_>>(),
+            ["std::vector<long long>", "int"]
+        );
+        assert_eq!(funcs[1].sig.clone().unwrap().1, vec![CTy::Str]);
+        assert_eq!(funcs[2].sig.clone().unwrap(), (CTy::Void, vec![]));
+        assert!(funcs[3].sig.is_err());
+    }
+
+    #[test]
+    fn the_judge_holds_the_test_and_stubs_never_the_code() {
+        let code = "#include<stdio.h>\n#include<vector>\nusing namespace std;\n#include<algorithm>\nint secret_helper(int x) { return x * 7; }\nvector<int> f(vector<int> v){ return v; }\n";
+        let test = "#undef NDEBUG\n#include<assert.h>\nint main(){\n    assert (f({1}) == vector<int>{1});\n}\n";
+        let p = plan(Path::new("/usr/bin/g++"), code, test, None, None).unwrap();
+        let judge = &p.judge.files[0].1;
+        assert!(!judge.contains("secret_helper"), "{judge}");
+        assert!(!judge.contains("x * 7"), "{judge}");
+        assert!(judge.contains("#include <algorithm>\n"), "{judge}");
+        assert!(
+            judge.contains("std::vector<int> f(std::vector<int> a0) { return ::rrtf::call<std::vector<int>>(0, a0); }"),
+            "{judge}"
+        );
+        assert!(judge.contains("::rrtf::judge(1, "), "{judge}");
+        assert_eq!(p.calls, ["std::vector<int> f(std::vector<int>)"]);
+        let cand = &p.cand.files[0].1;
+        assert!(cand.contains("secret_helper"));
+        assert!(!cand.contains("assert (f"), "{cand}");
+        // A function the test calls whose signature is not plain: no plan.
+        let err = plan(
+            Path::new("/usr/bin/g++"),
+            "struct P { int x; };\nP f(int x) { return P{x}; }\n",
+            test,
+            None,
+            None,
+        )
+        .err()
+        .unwrap();
+        assert!(err.contains("`P` is not a plain type"), "{err}");
+    }
+}

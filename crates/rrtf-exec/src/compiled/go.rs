@@ -1,0 +1,665 @@
+//! Go: the judge is a `go test -c` binary of the test (testify assertions as check sites, see
+//! [`instrument::go_checks`]) with one stub per function of the code the test calls; the
+//! candidate is a `go test -c` binary of the sample's code whose `TestMain` serves calls (so a
+//! `func main` in the sample does not matter). Signatures come from the code's top-level
+//! `func` declarations, under a closed grammar (`bool`, integer and float types, `string`,
+//! `byte`, `rune`, `interface{}`/`any`, `[]T`, `[N]T`, `map[K]V`), rendered again here; an
+//! `interface{}` value travels with its dynamic type (unnamed types only).
+
+use std::path::Path;
+
+use super::instrument::{self, Syntax};
+use super::{Plan, Side};
+
+const RT: &str = include_str!("rt/rrtf_rt.go");
+/// Sets up the Go build cache (a symlink copy of the warm one, when there is one) and builds.
+const GO_BUILD: &str = "export GOCACHE=\"$PWD/.gocache\" HOME=\"$PWD\"; \
+    if [ -n \"$RRTF_GOCACHE\" ]; then cp -rs \"$RRTF_GOCACHE\" \"$GOCACHE\" 2>/dev/null; fi; \
+    exec \"$0\" \"$@\"";
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum GTy {
+    Basic(&'static str),
+    Slice(Box<GTy>),
+    Array(usize, Box<GTy>),
+    Map(Box<GTy>, Box<GTy>),
+}
+
+const BASIC: [&str; 15] = [
+    "bool",
+    "int",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "uint",
+    "uint8",
+    "uint16",
+    "uint32",
+    "uint64",
+    "float32",
+    "float64",
+    "string",
+    "interface{}",
+];
+
+impl GTy {
+    pub fn render(&self) -> String {
+        match self {
+            GTy::Basic(b) => b.to_string(),
+            GTy::Slice(e) => format!("[]{}", e.render()),
+            GTy::Array(n, e) => format!("[{n}]{}", e.render()),
+            GTy::Map(k, v) => format!("map[{}]{}", k.render(), v.render()),
+        }
+    }
+}
+
+fn parse_type(text: &str) -> Result<GTy, String> {
+    let compact: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let (t, rest) = type_prefix(compact.trim(), 0)?;
+    if !rest.trim().is_empty() {
+        return Err(format!("`{}` is not a plain type", text.trim()));
+    }
+    Ok(t)
+}
+
+fn type_prefix(s: &str, depth: usize) -> Result<(GTy, &str), String> {
+    let s = s.trim_start();
+    if depth > 20 {
+        return Err("a type nested too deeply".into());
+    }
+    if let Some(rest) = s.strip_prefix("[]") {
+        let (e, rest) = type_prefix(rest, depth + 1)?;
+        return Ok((GTy::Slice(Box::new(e)), rest));
+    }
+    if let Some(rest) = s.strip_prefix("map[") {
+        let (k, rest) = type_prefix(rest, depth + 1)?;
+        let rest = rest
+            .trim_start()
+            .strip_prefix(']')
+            .ok_or("a malformed map type")?;
+        let (v, rest) = type_prefix(rest, depth + 1)?;
+        return Ok((GTy::Map(Box::new(k), Box::new(v)), rest));
+    }
+    if let Some(rest) = s.strip_prefix('[') {
+        let end = rest.find(']').ok_or("a malformed array type")?;
+        let n: usize = rest[..end]
+            .trim()
+            .parse()
+            .map_err(|_| format!("the array length `{}`", &rest[..end]))?;
+        let (e, rest) = type_prefix(&rest[end + 1..], depth + 1)?;
+        return Ok((GTy::Array(n, Box::new(e)), rest));
+    }
+    for iface in ["interface{}", "interface {}", "any"] {
+        if let Some(rest) = s.strip_prefix(iface)
+            && !rest.starts_with(|c: char| c.is_alphanumeric() || c == '_')
+        {
+            return Ok((GTy::Basic("interface{}"), rest));
+        }
+    }
+    let end = s
+        .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
+        .unwrap_or(s.len());
+    let name = &s[..end];
+    let basic = match name {
+        "byte" => Some("uint8"),
+        "rune" => Some("int32"),
+        _ => BASIC.iter().copied().find(|b| *b == name),
+    };
+    match basic {
+        Some(b) => Ok((GTy::Basic(b), &s[end..])),
+        None => Err(format!("`{name}` is not a plain type")),
+    }
+}
+
+/// `a, b int, c []string` (or unnamed `int, string`) as types, in order.
+fn params(text: &str) -> Result<Vec<GTy>, String> {
+    let items: Vec<&str> = instrument::split_top(text)
+        .into_iter()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    if items.iter().any(|s| s.contains("...")) {
+        return Err("a variadic parameter".into());
+    }
+    let named = items.iter().any(|s| s.contains(' '));
+    if !named {
+        return items.iter().map(|s| parse_type(s)).collect();
+    }
+    let mut out = Vec::new();
+    let mut pending = 0;
+    for item in items {
+        match item.split_once(' ') {
+            Some((_, ty)) => {
+                let t = parse_type(ty)?;
+                for _ in 0..=pending {
+                    out.push(t.clone());
+                }
+                pending = 0;
+            }
+            None => pending += 1,
+        }
+    }
+    if pending > 0 {
+        return Err("a parameter without a type".into());
+    }
+    Ok(out)
+}
+
+#[derive(Clone, Debug)]
+struct Func {
+    name: String,
+    sig: Result<(Vec<GTy>, Vec<GTy>), String>,
+}
+
+/// Top-level functions (no receiver) of a Go source.
+fn functions(src: &str) -> Vec<Func> {
+    let b = src.as_bytes();
+    let mask = instrument::code_mask(b, Syntax::Go);
+    let mut out = Vec::new();
+    let mut depth = 0i32;
+    let mut i = 0;
+    while i < b.len() {
+        if !mask[i] {
+            i += 1;
+            continue;
+        }
+        match b[i] {
+            b'{' => depth += 1,
+            b'}' => depth -= 1,
+            _ if depth == 0 && instrument::word_at(b, &mask, i, b"func") => {
+                let s = instrument::skip_ws(b, i + 4);
+                let mut e = s;
+                while e < b.len() && instrument::is_ident(b[e]) {
+                    e += 1;
+                }
+                if e == s || b.get(instrument::skip_ws(b, e)) != Some(&b'(') {
+                    i += 1;
+                    continue; // a method (receiver first) or a literal
+                }
+                let name = src[s..e].to_string();
+                let open = instrument::skip_ws(b, e);
+                let Some(close) = instrument::matching(b, &mask, open) else {
+                    break;
+                };
+                let Some(body) = body_brace(b, &mask, close + 1) else {
+                    break;
+                };
+                let result = src[close + 1..body].trim();
+                let result = result
+                    .strip_prefix('(')
+                    .and_then(|r| r.strip_suffix(')'))
+                    .unwrap_or(result);
+                let sig = params(&src[open + 1..close]).and_then(|p| {
+                    let r = if result.is_empty() {
+                        Vec::new()
+                    } else {
+                        params(result)?
+                    };
+                    Ok((p, r))
+                });
+                out.push(Func { name, sig });
+                i = body;
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    out
+}
+
+/// The `{` opening a function's body, from `from` (after its parameters): braces of
+/// `interface{}` or `struct{...}` in the result types are skipped.
+fn body_brace(b: &[u8], mask: &[bool], from: usize) -> Option<usize> {
+    let mut k = from;
+    while k < b.len() {
+        if mask[k] && b[k] == b'{' {
+            let before = String::from_utf8_lossy(&b[from..k]);
+            let word = before.trim_end();
+            if word.ends_with("interface") || word.ends_with("struct") {
+                k = instrument::matching(b, mask, k)? + 1;
+                continue;
+            }
+            return Some(k);
+        }
+        k += 1;
+    }
+    None
+}
+
+/// The line index of a Go source's `package` clause (the first line that is not blank or a
+/// comment), if it has one.
+fn package_clause(src: &str) -> Option<usize> {
+    let mut in_block = false;
+    for (i, line) in src.lines().enumerate() {
+        let t = line.trim();
+        if in_block {
+            in_block = !t.contains("*/");
+            continue;
+        }
+        if t.is_empty() || t.starts_with("//") {
+            continue;
+        }
+        if t.starts_with("/*") {
+            in_block = !t.contains("*/");
+            continue;
+        }
+        return t.starts_with("package ").then_some(i);
+    }
+    None
+}
+
+fn with_package_main(src: &str) -> String {
+    match package_clause(src) {
+        Some(i) => src
+            .lines()
+            .enumerate()
+            .map(|(j, l)| if j == i { "package main" } else { l })
+            .collect::<Vec<_>>()
+            .join("\n"),
+        None => format!("package main\n\n{src}"),
+    }
+}
+
+/// The code's imports as (name used in code, import spec).
+fn imports(code: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut in_block = false;
+    for line in code.lines() {
+        let t = line.trim();
+        let spec = if in_block {
+            if t.starts_with(')') {
+                in_block = false;
+                continue;
+            }
+            t
+        } else if let Some(rest) = t.strip_prefix("import") {
+            let rest = rest.trim();
+            if let Some(r) = rest.strip_prefix('(') {
+                in_block = true;
+                r.trim()
+            } else {
+                rest
+            }
+        } else {
+            continue;
+        };
+        let spec = spec.split("//").next().unwrap_or("").trim();
+        let Some(q) = spec.find('"') else {
+            continue;
+        };
+        let path = spec[q..].trim_matches('"');
+        let alias = spec[..q].trim();
+        let name = if alias.is_empty() {
+            path.rsplit('/').next().unwrap_or(path)
+        } else {
+            alias
+        };
+        let standard = !path.split('/').next().unwrap_or("").contains('.');
+        if name != "_" && name != "." && !path.is_empty() && standard {
+            out.push((
+                name.to_string(),
+                format!("{alias} \"{path}\"").trim().to_string(),
+            ));
+        }
+    }
+    out
+}
+
+/// The judge's test file: the test (checks counted, panics of a test function recovered)
+/// in package main, importing `testing`, testify's `assert` and those of the code's standard
+/// imports it uses. A test that is a whole file (it has a `package` clause) keeps its imports.
+fn judge_test(code: &str, test: &str) -> (String, usize, Vec<instrument::Site>) {
+    let inst = instrument::go_checks(test);
+    let body = recover_tests(&inst.test);
+    let n = inst.sites.len();
+    if package_clause(test).is_some() {
+        return (with_package_main(&body), n, inst.sites);
+    }
+    let mut imports_needed: Vec<String> = Vec::new();
+    if test.contains("testing.") {
+        imports_needed.push("\"testing\"".into());
+    }
+    if test.contains("assert.") {
+        imports_needed.push("\"github.com/stretchr/testify/assert\"".into());
+    }
+    for (name, spec) in imports(code) {
+        if name != "testing" && name != "assert" && test.contains(&format!("{name}.")) {
+            imports_needed.push(spec);
+        }
+    }
+    let mut out = String::from("package main\n\n");
+    if !imports_needed.is_empty() {
+        out.push_str("import (\n");
+        for i in &imports_needed {
+            out.push_str(&format!("\t{i}\n"));
+        }
+        out.push_str(")\n\n");
+    }
+    out.push_str(&body);
+    out.push('\n');
+    (out, n, inst.sites)
+}
+
+/// Every function taking a `*testing.T` recovers its own panics (a panic in a Go test would
+/// end the whole binary before the judge reports).
+fn recover_tests(src: &str) -> String {
+    let b = src.as_bytes();
+    let mask = instrument::code_mask(b, Syntax::Go);
+    let mut edits = Vec::new();
+    let mut from = 0;
+    while let Some(at) = instrument::find(b, from, b"*testing.T)") {
+        from = at + 1;
+        if !mask[at] {
+            continue;
+        }
+        let mut k = at;
+        while k > 0 && b[k - 1] == b' ' {
+            k -= 1;
+        }
+        let mut s = k;
+        while s > 0 && instrument::is_ident(b[s - 1]) {
+            s -= 1;
+        }
+        let name = &src[s..k];
+        let Some(brace) = (at + 11..b.len()).find(|&j| !b[j].is_ascii_whitespace()) else {
+            continue;
+        };
+        if name.is_empty() || b[brace] != b'{' || !mask[brace] {
+            continue;
+        }
+        edits.push((brace + 1, format!(" defer rrtfRecover({name});")));
+    }
+    let mut out = src.to_string();
+    for (at, text) in edits.into_iter().rev() {
+        out.insert_str(at, &text);
+    }
+    out
+}
+
+/// Go's predeclared identifiers: a test that uses one means the language's, never a function
+/// of the same name the sample declares (a stub would shadow the builtin in the judge's
+/// package: `func len(...)` would decide what the test's `len` returns).
+const PREDECLARED: &[&str] = &[
+    "any",
+    "append",
+    "bool",
+    "byte",
+    "cap",
+    "clear",
+    "close",
+    "comparable",
+    "complex",
+    "complex128",
+    "complex64",
+    "copy",
+    "delete",
+    "error",
+    "false",
+    "float32",
+    "float64",
+    "imag",
+    "int",
+    "int16",
+    "int32",
+    "int64",
+    "int8",
+    "iota",
+    "len",
+    "make",
+    "max",
+    "min",
+    "new",
+    "nil",
+    "panic",
+    "print",
+    "println",
+    "real",
+    "recover",
+    "rune",
+    "string",
+    "true",
+    "uint",
+    "uint16",
+    "uint32",
+    "uint64",
+    "uint8",
+    "uintptr",
+];
+
+pub(super) fn plan(
+    go: &Path,
+    code: &str,
+    test: &str,
+    cache: Option<&Path>,
+) -> Result<Plan, String> {
+    let (test_file, n, mut sites) = judge_test(code, test);
+    let used = instrument::free_names(test, Syntax::Go);
+    let test_funcs = functions(test);
+    let mut stubs = String::from("package main\n\n");
+    let mut dispatch = String::from(
+        "package main\n\nimport (\n\t\"os\"\n\t\"testing\"\n)\n\nfunc rrtfDispatch(id int, in *rrtfIn) ([]interface{}, error) {\n\tswitch id {\n",
+    );
+    let mut calls = Vec::new();
+    let mut id = 0usize;
+    let mut seen: Vec<String> = Vec::new();
+    for f in functions(code) {
+        if !used.contains(&f.name)
+            || test_funcs.iter().any(|t| t.name == f.name)
+            || seen.contains(&f.name)
+            || f.name == "main"
+            || f.name == "init"
+            || PREDECLARED.contains(&f.name.as_str())
+        {
+            continue;
+        }
+        seen.push(f.name.clone());
+        let (ps, rs) = f
+            .sig
+            .clone()
+            .map_err(|e| format!("the signature of `{}` is not plain: {e}", f.name))?;
+        let decl: Vec<String> = ps
+            .iter()
+            .enumerate()
+            .map(|(k, p)| format!("a{k} {}", p.render()))
+            .collect();
+        let rdecl: Vec<String> = rs.iter().map(GTy::render).collect();
+        let ret = match rdecl.len() {
+            0 => String::new(),
+            1 => format!(" {}", rdecl[0]),
+            _ => format!(" ({})", rdecl.join(", ")),
+        };
+        let arg_ptrs: Vec<String> = (0..ps.len()).map(|k| format!("&a{k}")).collect();
+        let res_vars: Vec<String> = (0..rs.len()).map(|k| format!("r{k}")).collect();
+        let res_ptrs: Vec<String> = res_vars.iter().map(|r| format!("&{r}")).collect();
+        let mut body = String::new();
+        for (k, r) in rs.iter().enumerate() {
+            body.push_str(&format!("\tvar r{k} {}\n", r.render()));
+        }
+        body.push_str(&format!(
+            "\trrtfCall({id}, []interface{{}}{{{}}}, []interface{{}}{{{}}})\n",
+            arg_ptrs.join(", "),
+            res_ptrs.join(", ")
+        ));
+        if !rs.is_empty() {
+            body.push_str(&format!("\treturn {}\n", res_vars.join(", ")));
+        }
+        stubs.push_str(&format!(
+            "func {}({}){ret} {{\n{body}}}\n\n",
+            f.name,
+            decl.join(", ")
+        ));
+        dispatch.push_str(&format!("\tcase {id}:\n"));
+        for (k, p) in ps.iter().enumerate() {
+            dispatch.push_str(&format!("\t\tvar a{k} {}\n", p.render()));
+        }
+        dispatch.push_str(&format!(
+            "\t\tif err := rrtfDecInto(in{}); err != nil {{\n\t\t\treturn nil, err\n\t\t}}\n",
+            arg_ptrs
+                .iter()
+                .map(|p| format!(", {p}"))
+                .collect::<String>()
+        ));
+        let args: Vec<String> = (0..ps.len()).map(|k| format!("a{k}")).collect();
+        if rs.is_empty() {
+            dispatch.push_str(&format!(
+                "\t\t{}({})\n\t\treturn nil, nil\n",
+                f.name,
+                args.join(", ")
+            ));
+        } else {
+            dispatch.push_str(&format!(
+                "\t\t{} := {}({})\n\t\treturn []interface{{}}{{{}}}, nil\n",
+                res_vars.join(", "),
+                f.name,
+                args.join(", "),
+                res_ptrs.join(", ")
+            ));
+        }
+        calls.push(format!("func {}({}){ret}", f.name, rdecl_params(&ps)));
+        id += 1;
+    }
+    dispatch.push_str("\t}\n\treturn nil, rrtfMalformed{\"unknown function\"}\n}\n\nfunc TestMain(m *testing.M) {\n\trrtfServe(rrtfDispatch)\n\tos.Exit(0)\n}\n");
+    let judge_main = format!(
+        "package main\n\nimport (\n\t\"os\"\n\t\"testing\"\n)\n\nfunc rrtfRecover(t *testing.T) {{\n\tif r := recover(); r != nil {{\n\t\trrtfTestPanic(r)\n\t\tt.Fail()\n\t}}\n}}\n\nfunc TestMain(m *testing.M) {{\n\trrtfJudgeStart({n})\n\tcode := m.Run()\n\trrtfJudgeDone({n}, code)\n\tos.Exit(0)\n}}\n"
+    );
+    instrument::mark_uses(&mut sites, test, Syntax::Go, &seen);
+    let mut build_env: Vec<(String, String)> = super::GO_ENV
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    if let Some(dir) = cache {
+        build_env.push(("RRTF_GOCACHE".into(), dir.to_string_lossy().into_owned()));
+    }
+    let go = go.to_string_lossy().into_owned();
+    let build = |out: &str| {
+        vec![
+            "/bin/sh".into(),
+            "-c".into(),
+            GO_BUILD.into(),
+            go.clone(),
+            "test".into(),
+            "-c".into(),
+            "-o".into(),
+            out.into(),
+            ".".into(),
+        ]
+    };
+    Ok(Plan {
+        judge: Side {
+            files: vec![
+                ("main_test.go".into(), test_file),
+                ("rrtf_rt.go".into(), RT.into()),
+                ("rrtf_stubs.go".into(), stubs),
+                ("rrtf_judge_test.go".into(), judge_main),
+            ],
+            build: Some(build("judge")),
+            build_env: build_env.clone(),
+            artifacts: vec!["judge".into()],
+            run: vec!["@DIR@/judge".into()],
+            heavy: true,
+            cacheable: true,
+        },
+        cand: Side {
+            files: vec![
+                ("main.go".into(), with_package_main(code)),
+                ("rrtf_rt.go".into(), RT.into()),
+                ("rrtf_serve_test.go".into(), dispatch),
+            ],
+            build: Some(build("cand")),
+            build_env,
+            artifacts: vec!["cand".into()],
+            run: vec!["@DIR@/cand".into()],
+            heavy: true,
+            cacheable: true,
+        },
+        sites,
+        calls,
+    })
+}
+
+fn rdecl_params(ps: &[GTy]) -> String {
+    ps.iter().map(GTy::render).collect::<Vec<_>>().join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_types_and_signatures_follow_a_closed_grammar() {
+        for (t, want) in [
+            ("[]float64", "[]float64"),
+            ("map[rune]int", "map[int32]int"),
+            ("[2]interface{}", "[2]interface{}"),
+            ("[][2]int", "[][2]int"),
+            ("map[interface{}]interface{}", "map[interface{}]interface{}"),
+            ("any", "interface{}"),
+        ] {
+            assert_eq!(
+                parse_type(t).map(|t| t.render()).as_deref(),
+                Ok(want),
+                "{t}"
+            );
+        }
+        for bad in [
+            "*int",
+            "Foo",
+            "chan int",
+            "func(int) int",
+            "error",
+            "[n]int",
+        ] {
+            assert!(parse_type(bad).is_err(), "{bad}");
+        }
+        let code = "import (\n    \"math\"\n)\n\nfunc L(s []string) interface{} {\n    return nil\n}\n// F does x.\nfunc F(a, b int, s []string) (int, bool) {\n    if a > 0 { return 1, true }\n    return 0, false\n}\nfunc (x T) M() {}\nfunc G() {}\nfunc H(xs ...int) int { return 0 }\n";
+        let fs = functions(code);
+        let names: Vec<&str> = fs.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["L", "F", "G", "H"]);
+        assert_eq!(
+            fs[0].sig.clone().unwrap().1,
+            vec![GTy::Basic("interface{}")]
+        );
+        let fs = &fs[1..];
+        let (p, r) = fs[0].sig.clone().unwrap();
+        assert_eq!(
+            p.iter().map(GTy::render).collect::<Vec<_>>(),
+            ["int", "int", "[]string"]
+        );
+        assert_eq!(
+            r.iter().map(GTy::render).collect::<Vec<_>>(),
+            ["int", "bool"]
+        );
+        assert!(fs[2].sig.is_err());
+    }
+
+    #[test]
+    fn the_judge_holds_the_test_and_stubs_never_the_code() {
+        let code = "import (\n    \"math\"\n    \"strings\"\n)\n\nfunc secretHelper(x float64) float64 { return math.Abs(x) * 7 }\n\nfunc Add(a, b int) int {\n    _ = strings.ToUpper\n    return a + b\n}\n";
+        let test = "func TestAdd(t *testing.T) {\n    assert := assert.New(t)\n    assert.Equal(3, Add(1, 2))\n    t.Run(\"x\", func(t *testing.T) { assert.Equal(math.Pi > 3, true) })\n}\n";
+        let p = plan(Path::new("/usr/bin/go"), code, test, None).unwrap();
+        let files: Vec<&String> = p.judge.files.iter().map(|f| &f.1).collect();
+        assert!(files.iter().all(|f| !f.contains("secretHelper")));
+        let t = files[0];
+        assert!(
+            t.starts_with("package main\n\nimport (\n\t\"testing\"\n\t\"github.com/stretchr/testify/assert\"\n\t\"math\"\n)\n"),
+            "{t}"
+        );
+        assert!(
+            t.contains("func TestAdd(t *testing.T) { defer rrtfRecover(t);"),
+            "{t}"
+        );
+        assert!(
+            t.contains("func(t *testing.T) { defer rrtfRecover(t); rrtfCheck(1, "),
+            "{t}"
+        );
+        assert!(
+            files[2].contains("func Add(a0 int, a1 int) int {\n\tvar r0 int\n\trrtfCall(0, []interface{}{&a0, &a1}, []interface{}{&r0})\n\treturn r0\n}"),
+            "{}",
+            files[2]
+        );
+        assert_eq!(p.sites.len(), 2);
+        assert!(p.cand.files[2].1.contains("r0 := Add(a0, a1)"));
+    }
+}

@@ -1,0 +1,636 @@
+//! Java: the judge is the test's `Main` (checks rewritten, see [`instrument::java_checks`])
+//! compiled with stub classes (for each class of the code the test uses, its methods the test
+//! calls, each sending its arguments to the candidate), never the sample's code; the candidate
+//! is the sample's code and `RrtfServe`, which calls the real methods. Signatures come from the
+//! code's class bodies, under a closed grammar (primitives, boxes, `String`, `Object`, and
+//! `List`, `ArrayList`, `LinkedList`, `Map`, `HashMap`, `TreeMap`, `LinkedHashMap`, `Set`,
+//! `HashSet`, `TreeSet`, `LinkedHashSet`, `Optional` of those), rendered again here.
+
+use std::path::{Path, PathBuf};
+
+use super::instrument::{self, Syntax};
+use super::{Plan, Side};
+
+pub const JAVAC_FLAGS: [&str; 3] = [
+    "-J-Xmx512m",
+    "-J-XX:+UseSerialGC",
+    "-J-XX:TieredStopAtLevel=1",
+];
+pub(super) const RT: &str = include_str!("rt/RrtfRt.java");
+const JVM_FLAGS: [&str; 8] = [
+    "--add-opens=java.base/java.io=ALL-UNNAMED",
+    "-Xmx256m",
+    "-XX:ReservedCodeCacheSize=64m",
+    "-XX:CompressedClassSpaceSize=64m",
+    "-XX:+UseSerialGC",
+    "-XX:TieredStopAtLevel=1",
+    "-XX:-UsePerfData",
+    "-Xshare:auto",
+];
+/// What the judge's test sees besides `java.lang` (HumanEval-X's tests rely on the code's
+/// `import java.util.*; import java.lang.*;`).
+/// Whether `name` is a class of the JDK packages a test sees by its simple name (java.lang, and
+/// the packages tests import on demand): a class of the sample's of that name is never
+/// stubbed, or it would shadow the JDK's in the judge (`class Math`, `class Arrays` deciding
+/// what the test's `Math.abs` or `Arrays.asList` return).
+fn jdk_class(name: &str) -> bool {
+    const NAMES: &str = include_str!("rt/java_names.txt");
+    NAMES
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .flat_map(str::split_whitespace)
+        .any(|n| n == name)
+}
+
+const JUDGE_IMPORTS: &str = "import java.util.*;\nimport java.util.stream.*;\nimport java.util.function.*;\nimport java.math.*;\n";
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct JTy {
+    name: &'static str,
+    args: Vec<JTy>,
+}
+
+const PRIMS: [(&str, &str); 9] = [
+    ("int", "Integer"),
+    ("long", "Long"),
+    ("short", "Short"),
+    ("byte", "Byte"),
+    ("char", "Character"),
+    ("boolean", "Boolean"),
+    ("double", "Double"),
+    ("float", "Float"),
+    ("void", "Void"),
+];
+const NAMES: [(&str, usize); 23] = [
+    ("Integer", 0),
+    ("Long", 0),
+    ("Short", 0),
+    ("Byte", 0),
+    ("Character", 0),
+    ("Boolean", 0),
+    ("Double", 0),
+    ("Float", 0),
+    ("String", 0),
+    ("Object", 0),
+    ("List", 1),
+    ("ArrayList", 1),
+    ("LinkedList", 1),
+    ("Collection", 1),
+    ("Map", 2),
+    ("HashMap", 2),
+    ("TreeMap", 2),
+    ("LinkedHashMap", 2),
+    ("Set", 1),
+    ("HashSet", 1),
+    ("TreeSet", 1),
+    ("LinkedHashSet", 1),
+    ("Optional", 1),
+];
+
+impl JTy {
+    fn render(&self) -> String {
+        if self.args.is_empty() {
+            self.name.to_string()
+        } else {
+            let a: Vec<String> = self.args.iter().map(JTy::render).collect();
+            format!("{}<{}>", self.name, a.join(", "))
+        }
+    }
+
+    fn primitive(&self) -> Option<&'static str> {
+        PRIMS.iter().find(|(p, _)| *p == self.name).map(|(_, b)| *b)
+    }
+
+    /// The class a value of this type is checked against (erasure; boxes for primitives).
+    fn class(&self) -> String {
+        format!("{}.class", self.primitive().unwrap_or(self.name))
+    }
+
+    /// The type a decoded `Object` is cast to (boxes for primitives).
+    fn cast(&self) -> String {
+        match self.primitive() {
+            Some(b) => b.to_string(),
+            None => self.render(),
+        }
+    }
+}
+
+fn parse_type(text: &str) -> Result<JTy, String> {
+    let toks = tokens(text);
+    let mut pos = 0;
+    let t = ty(&toks, &mut pos)?;
+    if pos != toks.len() {
+        return Err(format!("`{}` is not a plain type", text.trim()));
+    }
+    Ok(t)
+}
+
+fn tokens(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i].is_ascii_whitespace() {
+            i += 1;
+        } else if instrument::is_ident(b[i]) || b[i] == b'.' {
+            let s = i;
+            while i < b.len() && (instrument::is_ident(b[i]) || b[i] == b'.') {
+                i += 1;
+            }
+            out.push(text[s..i].to_string());
+        } else {
+            out.push((b[i] as char).to_string());
+            i += 1;
+        }
+    }
+    out
+}
+
+fn ty(toks: &[String], pos: &mut usize) -> Result<JTy, String> {
+    let raw = toks.get(*pos).ok_or("a type is missing")?;
+    *pos += 1;
+    let name = raw
+        .strip_prefix("java.util.")
+        .or_else(|| raw.strip_prefix("java.lang."))
+        .unwrap_or(raw);
+    let known = PRIMS
+        .iter()
+        .map(|(p, _)| (*p, 0usize))
+        .chain(NAMES.iter().copied())
+        .find(|(n, _)| *n == name);
+    let Some((name, arity)) = known else {
+        return Err(format!("`{raw}` is not a plain type"));
+    };
+    let mut args = Vec::new();
+    if toks.get(*pos).map(String::as_str) == Some("<") {
+        *pos += 1;
+        loop {
+            args.push(ty(toks, pos)?);
+            match toks.get(*pos).map(String::as_str) {
+                Some(",") => *pos += 1,
+                Some(">") => {
+                    *pos += 1;
+                    break;
+                }
+                other => return Err(format!("unexpected `{}`", other.unwrap_or(""))),
+            }
+        }
+    }
+    if toks.get(*pos).map(String::as_str) == Some("[") {
+        return Err(format!("`{name}[]`: arrays are not supported"));
+    }
+    if args.len() != arity && !(args.is_empty() && arity > 0) {
+        return Err(format!("`{name}` with {} type arguments", args.len()));
+    }
+    if args.is_empty() && arity > 0 {
+        return Err(format!("the raw type `{name}`"));
+    }
+    Ok(JTy { name, args })
+}
+
+#[derive(Clone, Debug)]
+struct Method {
+    name: String,
+    is_static: bool,
+    sig: Result<(JTy, Vec<JTy>), String>,
+}
+
+/// Top-level classes of a source: (name, body start, body end).
+fn classes(src: &str, mask: &[bool]) -> Vec<(String, usize, usize)> {
+    let b = src.as_bytes();
+    let mut out = Vec::new();
+    let mut depth = 0i32;
+    let mut i = 0;
+    while i < b.len() {
+        if !mask[i] {
+            i += 1;
+            continue;
+        }
+        match b[i] {
+            b'{' => depth += 1,
+            b'}' => depth -= 1,
+            _ if depth == 0 && instrument::word_at(b, mask, i, b"class") => {
+                let s = instrument::skip_ws(b, i + 5);
+                let mut e = s;
+                while e < b.len() && instrument::is_ident(b[e]) {
+                    e += 1;
+                }
+                let name = src[s..e].to_string();
+                if let Some(open) = (e..b.len()).find(|&k| mask[k] && b[k] == b'{')
+                    && let Some(close) = instrument::matching(b, mask, open)
+                {
+                    out.push((name, open + 1, close));
+                    i = close + 1;
+                    continue;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    out
+}
+
+/// The methods declared directly in a class body.
+fn methods(class: &str, src: &str, mask: &[bool], start: usize, end: usize) -> Vec<Method> {
+    let b = src.as_bytes();
+    let mut out = Vec::new();
+    let mut chunk = start;
+    let mut i = start;
+    while i < end {
+        if !mask[i] {
+            i += 1;
+            continue;
+        }
+        match b[i] {
+            b';' => chunk = i + 1,
+            b'{' => {
+                let close = instrument::matching(b, mask, i).unwrap_or(end);
+                let head: String = (chunk..i)
+                    .map(|k| if mask[k] { b[k] as char } else { ' ' })
+                    .collect();
+                if let Some(m) = method_head(class, &head) {
+                    out.push(m);
+                }
+                i = close + 1;
+                chunk = i;
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    out
+}
+
+fn method_head(class: &str, head: &str) -> Option<Method> {
+    let head = head.trim();
+    let head = match head.find(" throws ") {
+        Some(p) => &head[..p],
+        None => head,
+    }
+    .trim();
+    let open = head.find('(')?;
+    if !head.ends_with(')') {
+        return None;
+    }
+    let mut words: Vec<&str> = head[..open].split_whitespace().collect();
+    let name = words.pop()?.to_string();
+    if name == class || !name.bytes().all(instrument::is_ident) {
+        return None; // a constructor, or not a method
+    }
+    let mut is_static = false;
+    let mut rest = Vec::new();
+    for w in words {
+        match w {
+            "public" | "private" | "protected" | "final" | "synchronized" | "strictfp" => {}
+            "static" => is_static = true,
+            "class" | "interface" | "enum" | "new" | "abstract" | "native" => return None,
+            _ if w.starts_with('@') => {}
+            _ => rest.push(w),
+        }
+    }
+    let ret = rest.join(" ");
+    let params = &head[open + 1..head.len() - 1];
+    let sig = (|| {
+        if ret.starts_with('<') {
+            return Err(format!("the generic method `{name}`"));
+        }
+        let r = parse_type(&ret)?;
+        let mut ps = Vec::new();
+        for p in instrument::split_top(params) {
+            let p = p.trim().trim_start_matches("final ").trim();
+            if p.is_empty() {
+                continue;
+            }
+            if p.contains("...") {
+                return Err(format!("a variable-arity parameter of `{name}`"));
+            }
+            let cut = p
+                .rfind(|c: char| c.is_whitespace())
+                .ok_or_else(|| format!("parameter `{p}`"))?;
+            let t = parse_type(&p[..cut])?;
+            if t.name == "void" {
+                return Err("a void parameter".into());
+            }
+            ps.push(t);
+        }
+        Ok((r, ps))
+    })();
+    Some(Method {
+        name,
+        is_static,
+        sig,
+    })
+}
+
+/// The code's imports of JDK packages (`java.`, `javax.`): names the test may rely on (for
+/// example the exceptions a HumanEval-X test's `main` declares).
+fn code_imports(code: &str) -> String {
+    let mut out = String::new();
+    for line in code.lines() {
+        let t = line.trim();
+        let Some(rest) = t.strip_prefix("import ") else {
+            continue;
+        };
+        let rest = rest.trim_start_matches("static ").trim();
+        let plain = rest.ends_with(';')
+            && (rest.starts_with("java.") || rest.starts_with("javax."))
+            && rest[..rest.len() - 1]
+                .bytes()
+                .all(|c| instrument::is_ident(c) || c == b'.' || c == b'*');
+        if plain {
+            out.push_str(t);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// The file the code goes into: its public class's name, if it has one.
+fn code_file(code: &str) -> String {
+    let b = code.as_bytes();
+    let mask = instrument::code_mask(b, Syntax::Java);
+    for (name, start, _) in classes(code, &mask) {
+        let before = code[..start].rfind("class").map_or("", |p| &code[..p]);
+        let line = before.rsplit(['\n', ';', '}']).next().unwrap_or("");
+        if line.split_whitespace().any(|w| w == "public") {
+            return format!("{name}.java");
+        }
+    }
+    "RrtfCode.java".into()
+}
+
+/// The command that precompiles the runtime's classes (see
+/// [`super::cache::CompileCache::runtime`]).
+pub(super) fn runtime_build(javac: &Path) -> Vec<String> {
+    let mut argv = vec![javac.to_string_lossy().into_owned()];
+    argv.extend(JAVAC_FLAGS.iter().map(|f| f.to_string()));
+    argv.extend(["-nowarn", "-encoding", "UTF-8", "-d", "@OUT@", "@SRC@"].map(String::from));
+    argv
+}
+
+/// `rt`: a directory holding the runtime's precompiled classes (else each program compiles
+/// `RrtfRt.java` itself).
+pub(super) fn plan(
+    tools: &[PathBuf],
+    code: &str,
+    test: &str,
+    cds: Option<&Path>,
+    rt: Option<&Path>,
+) -> Result<Plan, String> {
+    let inst = instrument::java_checks(test);
+    let used = instrument::free_names(test, Syntax::Java);
+    let tb = test.as_bytes();
+    let tmask = instrument::code_mask(tb, Syntax::Java);
+    let test_classes: Vec<String> = classes(test, &tmask).into_iter().map(|c| c.0).collect();
+    let cb = code.as_bytes();
+    let cmask = instrument::code_mask(cb, Syntax::Java);
+    // Method names the test calls (`.name(`), wherever.
+    let test_clean: String = tb
+        .iter()
+        .zip(&tmask)
+        .map(|(&c, &m)| if m { c as char } else { ' ' })
+        .collect();
+    let called_names = |name: &str| {
+        test_clean.contains(&format!(".{name}(")) || test_clean.contains(&format!(". {name}("))
+    };
+    let mut stubbed: Vec<String> = Vec::new();
+    let mut stubs: Vec<(String, String)> = Vec::new();
+    let mut dispatch = String::new();
+    let mut calls = Vec::new();
+    let mut instances = String::new();
+    let mut id = 0usize;
+    for (class, start, end) in classes(code, &cmask) {
+        if !used.contains(&class) || test_classes.contains(&class) || jdk_class(&class) {
+            continue;
+        }
+        let mut body = String::new();
+        let inst_var = format!("rrtfInst{class}");
+        instances.push_str(&format!("    private static {class} {inst_var};\n"));
+        let mut seen: Vec<(String, Vec<JTy>)> = Vec::new();
+        for m in methods(&class, code, &cmask, start, end) {
+            if !called_names(&m.name) {
+                continue;
+            }
+            let (ret, params) = m.sig.clone().map_err(|e| {
+                format!("the signature of `{}.{}` is not plain: {e}", class, m.name)
+            })?;
+            if seen.iter().any(|(n, p)| *n == m.name && *p == params) {
+                continue;
+            }
+            seen.push((m.name.clone(), params.clone()));
+            let decl: Vec<String> = params
+                .iter()
+                .enumerate()
+                .map(|(k, p)| format!("{} a{k}", p.render()))
+                .collect();
+            let args: String = (0..params.len()).map(|k| format!(", a{k}")).collect();
+            let st = if m.is_static { "static " } else { "" };
+            let r = ret.render();
+            let call = format!(
+                "RrtfRt.call({id}, {}, {}{args})",
+                ret.class(),
+                ret.primitive().is_some()
+            );
+            let stmt = if r == "void" {
+                format!("{call};")
+            } else {
+                format!("return ({}) {call};", ret.cast())
+            };
+            body.push_str(&format!(
+                "    @SuppressWarnings(\"unchecked\")\n    public {st}{r} {}({}) {{ {stmt} }}\n",
+                m.name,
+                decl.join(", ")
+            ));
+            let target = if m.is_static {
+                class.clone()
+            } else {
+                format!("({inst_var} == null ? ({inst_var} = new {class}()) : {inst_var})")
+            };
+            let cast_args: Vec<String> = params
+                .iter()
+                .enumerate()
+                .map(|(k, p)| {
+                    format!(
+                        "({}) RrtfRt.as({}, a[{k}], {})",
+                        p.cast(),
+                        p.class(),
+                        p.primitive().is_some()
+                    )
+                })
+                .collect();
+            let invoke = format!("{target}.{}({})", m.name, cast_args.join(", "));
+            let ret_stmt = if r == "void" {
+                format!("{invoke}; return RrtfRt.VOID;")
+            } else {
+                format!("return {invoke};")
+            };
+            dispatch.push_str(&format!(
+                "            case {id}: {{ if (a.length != {}) throw new IllegalArgumentException(\"arity\"); {ret_stmt} }}\n",
+                params.len()
+            ));
+            let ps: Vec<String> = params.iter().map(JTy::render).collect();
+            calls.push(format!("{r} {class}.{}({})", m.name, ps.join(", ")));
+            id += 1;
+        }
+        stubbed.push(class.clone());
+        stubs.push((
+            format!("{class}.java"),
+            format!("{JUDGE_IMPORTS}\nclass {class} {{\n{body}}}\n"),
+        ));
+    }
+    let judge_main = format!(
+        "public class RrtfJudge {{\n    public static void main(String[] args) throws Exception {{\n        RrtfRt.judge({}, () -> Main.main(new String[0]));\n    }}\n}}\n",
+        inst.sites.len()
+    );
+    let server = format!(
+        "import java.util.*;\n\npublic class RrtfServe {{\n{instances}    @SuppressWarnings(\"unchecked\")\n    static Object dispatch(int id, Object[] a) throws Throwable {{\n        switch (id) {{\n{dispatch}        }}\n        throw new IllegalArgumentException(\"unknown function\");\n    }}\n\n    public static void main(String[] args) throws Exception {{\n        RrtfRt.serve(RrtfServe::dispatch);\n        System.exit(0);\n    }}\n}}\n"
+    );
+    let javac = tools[0].to_string_lossy().into_owned();
+    let java = tools[1].to_string_lossy().into_owned();
+    let build = |files: &[&str]| {
+        let mut argv = vec![javac.clone()];
+        argv.extend(JAVAC_FLAGS.iter().map(|f| f.to_string()));
+        if let Some(jsa) = cds {
+            argv.push(format!("-J-XX:SharedArchiveFile={}", jsa.display()));
+        }
+        argv.extend(["-nowarn", "-encoding", "UTF-8", "-d", "."].map(String::from));
+        if let Some(dir) = rt {
+            argv.extend(["-cp".to_string(), dir.to_string_lossy().into_owned()]);
+        }
+        argv.extend(files.iter().map(|f| f.to_string()));
+        argv
+    };
+    let class_path = match rt {
+        Some(dir) => format!("@DIR@:{}", dir.display()),
+        None => "@DIR@".to_string(),
+    };
+    let run = |main: &str| {
+        let mut argv = vec![java.clone()];
+        argv.extend(JVM_FLAGS.iter().map(|f| f.to_string()));
+        argv.extend(["-cp".into(), class_path.clone(), main.into()]);
+        argv
+    };
+    let mut judge_files = vec![
+        (
+            "Main.java".to_string(),
+            format!("{JUDGE_IMPORTS}{}\n{}", code_imports(code), inst.test),
+        ),
+        ("RrtfJudge.java".into(), judge_main),
+    ];
+    if rt.is_none() {
+        judge_files.push(("RrtfRt.java".into(), RT.into()));
+    }
+    judge_files.extend(stubs);
+    let judge_names: Vec<String> = judge_files.iter().map(|f| f.0.clone()).collect();
+    let judge_refs: Vec<&str> = judge_names.iter().map(String::as_str).collect();
+    let code_name = code_file(code);
+    let mut cand_files = vec![
+        (code_name.clone(), code.to_string()),
+        ("RrtfServe.java".into(), server),
+    ];
+    if rt.is_none() {
+        cand_files.push(("RrtfRt.java".into(), RT.into()));
+    }
+    let cand_names: Vec<String> = cand_files.iter().map(|f| f.0.clone()).collect();
+    let cand_refs: Vec<&str> = cand_names.iter().map(String::as_str).collect();
+    let mut sites = inst.sites;
+    instrument::mark_uses(&mut sites, test, Syntax::Java, &stubbed);
+    Ok(Plan {
+        judge: Side {
+            build: Some(build(&judge_refs)),
+            files: judge_files,
+            artifacts: vec![".class".into()],
+            run: run("RrtfJudge"),
+            heavy: true,
+            cacheable: true,
+            ..Side::default()
+        },
+        cand: Side {
+            build: Some(build(&cand_refs)),
+            files: cand_files,
+            artifacts: vec![".class".into()],
+            run: run("RrtfServe"),
+            heavy: true,
+            cacheable: true,
+            ..Side::default()
+        },
+        sites,
+        calls,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn java_types_follow_a_closed_grammar() {
+        for (t, want) in [
+            ("List<Integer>", "List<Integer>"),
+            (
+                "java.util.Map<String, List<Double>>",
+                "Map<String, List<Double>>",
+            ),
+            ("Optional<Object>", "Optional<Object>"),
+            ("int", "int"),
+        ] {
+            assert_eq!(
+                parse_type(t).map(|t| t.render()).as_deref(),
+                Ok(want),
+                "{t}"
+            );
+        }
+        for bad in [
+            "int[]",
+            "List",
+            "Foo",
+            "List<? extends Number>",
+            "Map<String>",
+        ] {
+            assert!(parse_type(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn stubs_for_the_methods_the_test_calls_and_never_the_code() {
+        let code = "import java.util.*;\nclass Solution {\n    private int secret = 7;\n    public List<Integer> f(List<Integer> l, int k) throws Exception { return helper(l); }\n    private List<Integer> helper(List<Integer> l) { return l; }\n    public static boolean g(String s) { return true; }\n}\n";
+        let test = "public class Main {\n    public static void main(String[] args) {\n        Solution s = new Solution();\n        if (!s.f(List.of(1), 2).equals(List.of(1)) || !Solution.g(\"x\")) {\n            throw new AssertionError();\n        }\n    }\n}\n";
+        let tools = [
+            PathBuf::from("/usr/bin/javac"),
+            PathBuf::from("/usr/bin/java"),
+        ];
+        let p = plan(&tools, code, test, None, None).unwrap();
+        let stub = &p
+            .judge
+            .files
+            .iter()
+            .find(|f| f.0 == "Solution.java")
+            .unwrap()
+            .1;
+        assert!(
+            !stub.contains("secret") && !stub.contains("helper"),
+            "{stub}"
+        );
+        assert!(
+            stub.contains("public List<Integer> f(List<Integer> a0, int a1) { return (List<Integer>) RrtfRt.call(0, List.class, false, a0, a1); }"),
+            "{stub}"
+        );
+        assert!(
+            stub.contains("public static boolean g(String a0) { return (Boolean) RrtfRt.call(1, Boolean.class, true, a0); }"),
+            "{stub}"
+        );
+        assert_eq!(p.sites.len(), 1);
+        let server = &p.cand.files[1].1;
+        assert!(
+            server.contains("return Solution.g((String) RrtfRt.as(String.class, a[0], false));"),
+            "{server}"
+        );
+        assert_eq!(p.cand.files[0].0, "RrtfCode.java");
+        assert_eq!(
+            code_file("public class Solution {}\nclass X {}"),
+            "Solution.java"
+        );
+    }
+}

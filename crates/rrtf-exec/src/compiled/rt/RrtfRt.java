@@ -1,0 +1,513 @@
+// rrtf-exec's Java runtime, compiled into both programs of a judged run:
+// - the candidate (the sample's code, this, RrtfServe) reads calls on fd 3, answers on fd 4;
+// - the judge (the test, stub classes, this, RrtfJudge) sends calls, decodes answers into fresh
+//   JDK values (ArrayList, LinkedHashMap, Integer, ...: their own equals), counts check sites
+//   and reports on fd 3.
+// Wire format (messages are "<decimal length>\n<payload>"): N null, T/F Boolean, i/l/h/y/c
+// <decimal>; Integer/Long/Short/Byte/Character, d/f<16 hex> Double/Float (double bits),
+// w<n>:<UTF-16LE bytes> String, L<n>: List, E<n>: Set, M<n>: Map, O0/O1<value> Optional,
+// V void. A call is "<id>;" and a List of arguments; an answer R<value> or X<kind><message>.
+import java.io.ByteArrayOutputStream;
+import java.io.FileInputStream;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+final class RrtfRt {
+    private RrtfRt() {}
+
+    static final Object VOID = new Object();
+
+    static final class Malformed extends Exception {
+        Malformed(String m) {
+            super(m);
+        }
+    }
+
+    static final class CandidateError extends RuntimeException {
+        CandidateError(String m) {
+            super(m);
+        }
+    }
+
+    // ---- codec ----
+
+    private static void count(ByteArrayOutputStream o, char tag, long n) {
+        o.write(tag);
+        byte[] d = (Long.toString(n) + ":").getBytes(StandardCharsets.ISO_8859_1);
+        o.write(d, 0, d.length);
+    }
+
+    private static void ascii(ByteArrayOutputStream o, String s) {
+        byte[] d = s.getBytes(StandardCharsets.ISO_8859_1);
+        o.write(d, 0, d.length);
+    }
+
+    private static String hex(double d) {
+        String h = Long.toHexString(Double.doubleToRawLongBits(d));
+        return "0000000000000000".substring(h.length()) + h;
+    }
+
+    static void enc(ByteArrayOutputStream o, Object v, int depth) {
+        if (depth > 500) throw new IllegalArgumentException("a value nested too deeply (or cyclic)");
+        if (v == null) {
+            o.write('N');
+        } else if (v instanceof Boolean) {
+            o.write(((Boolean) v) ? 'T' : 'F');
+        } else if (v instanceof Integer) {
+            ascii(o, "i" + v + ";");
+        } else if (v instanceof Long) {
+            ascii(o, "l" + v + ";");
+        } else if (v instanceof Short) {
+            ascii(o, "h" + v + ";");
+        } else if (v instanceof Byte) {
+            ascii(o, "y" + v + ";");
+        } else if (v instanceof Character) {
+            ascii(o, "c" + (int) (Character) v + ";");
+        } else if (v instanceof Double) {
+            ascii(o, "d" + hex((Double) v));
+        } else if (v instanceof Float) {
+            ascii(o, "f" + hex((double) (Float) v));
+        } else if (v instanceof String) {
+            byte[] b = ((String) v).getBytes(StandardCharsets.UTF_16LE);
+            count(o, 'w', b.length);
+            o.write(b, 0, b.length);
+        } else if (v instanceof List) {
+            List<?> l = (List<?>) v;
+            Object[] xs = l.toArray();
+            count(o, 'L', xs.length);
+            for (Object x : xs) enc(o, x, depth + 1);
+        } else if (v instanceof Set) {
+            Object[] xs = ((Set<?>) v).toArray();
+            count(o, 'E', xs.length);
+            for (Object x : xs) enc(o, x, depth + 1);
+        } else if (v instanceof Map) {
+            Object[] es = ((Map<?, ?>) v).entrySet().toArray();
+            count(o, 'M', es.length);
+            for (Object e : es) {
+                Map.Entry<?, ?> kv = (Map.Entry<?, ?>) e;
+                enc(o, kv.getKey(), depth + 1);
+                enc(o, kv.getValue(), depth + 1);
+            }
+        } else if (v instanceof Optional) {
+            Optional<?> opt = (Optional<?>) v;
+            o.write('O');
+            if (opt.isPresent()) {
+                o.write('1');
+                enc(o, opt.get(), depth + 1);
+            } else {
+                o.write('0');
+            }
+        } else {
+            throw new IllegalArgumentException("not a plain value: a " + v.getClass().getName());
+        }
+    }
+
+    static final class In {
+        final byte[] b;
+        int p;
+
+        In(byte[] b) {
+            this.b = b;
+        }
+
+        char get() throws Malformed {
+            if (p >= b.length) throw new Malformed("truncated");
+            return (char) (b[p++] & 0xff);
+        }
+
+        long count(char end) throws Malformed {
+            long n = 0;
+            int digits = 0;
+            for (;;) {
+                char c = get();
+                if (c == end && digits > 0) return n;
+                if (c < '0' || c > '9' || ++digits > 18) throw new Malformed("bad count");
+                n = n * 10 + (c - '0');
+            }
+        }
+
+        long integer() throws Malformed {
+            StringBuilder s = new StringBuilder();
+            for (char c = get(); c != ';'; c = get()) {
+                s.append(c);
+                if (s.length() > 21) throw new Malformed("bad integer");
+            }
+            try {
+                return Long.parseLong(s.toString());
+            } catch (NumberFormatException e) {
+                throw new Malformed("bad integer");
+            }
+        }
+
+        double bits() throws Malformed {
+            StringBuilder s = new StringBuilder();
+            for (int k = 0; k < 16; k++) {
+                char c = get();
+                if (!(c >= '0' && c <= '9' || c >= 'a' && c <= 'f')) throw new Malformed("bad float");
+                s.append(c);
+            }
+            return Double.longBitsToDouble(Long.parseUnsignedLong(s.toString(), 16));
+        }
+
+        void end() throws Malformed {
+            if (p != b.length) throw new Malformed("trailing bytes");
+        }
+    }
+
+    private static long ranged(long v, long lo, long hi) throws Malformed {
+        if (v < lo || v > hi) throw new Malformed("integer out of range");
+        return v;
+    }
+
+    static Object dec(In in, int depth) throws Malformed {
+        if (depth > 500) throw new Malformed("nested too deeply");
+        char t = in.get();
+        switch (t) {
+            case 'N':
+                return null;
+            case 'T':
+                return Boolean.TRUE;
+            case 'F':
+                return Boolean.FALSE;
+            case 'i':
+                return Integer.valueOf((int) ranged(in.integer(), Integer.MIN_VALUE, Integer.MAX_VALUE));
+            case 'l':
+                return Long.valueOf(in.integer());
+            case 'h':
+                return Short.valueOf((short) ranged(in.integer(), Short.MIN_VALUE, Short.MAX_VALUE));
+            case 'y':
+                return Byte.valueOf((byte) ranged(in.integer(), Byte.MIN_VALUE, Byte.MAX_VALUE));
+            case 'c':
+                return Character.valueOf((char) ranged(in.integer(), 0, 0xffff));
+            case 'd':
+                return Double.valueOf(in.bits());
+            case 'f':
+                return Float.valueOf((float) in.bits());
+            case 'w': {
+                long n = in.count(':');
+                if (n % 2 != 0 || n > in.b.length - in.p) throw new Malformed("bad string");
+                String s = new String(in.b, in.p, (int) n, StandardCharsets.UTF_16LE);
+                in.p += (int) n;
+                return s.intern();
+            }
+            case 'L': {
+                long n = in.count(':');
+                ArrayList<Object> l = new ArrayList<>();
+                for (long k = 0; k < n; k++) l.add(dec(in, depth + 1));
+                return l;
+            }
+            case 'E': {
+                long n = in.count(':');
+                LinkedHashSet<Object> s = new LinkedHashSet<>();
+                for (long k = 0; k < n; k++) {
+                    if (!s.add(dec(in, depth + 1))) throw new Malformed("duplicate element");
+                }
+                return s;
+            }
+            case 'M': {
+                long n = in.count(':');
+                LinkedHashMap<Object, Object> m = new LinkedHashMap<>();
+                for (long k = 0; k < n; k++) {
+                    Object key = dec(in, depth + 1);
+                    if (m.containsKey(key)) throw new Malformed("duplicate key");
+                    m.put(key, dec(in, depth + 1));
+                }
+                return m;
+            }
+            case 'O': {
+                char c = in.get();
+                if (c == '0') return Optional.empty();
+                if (c != '1') throw new Malformed("bad optional");
+                Object v = dec(in, depth + 1);
+                if (v == null) throw new Malformed("an optional holding null");
+                return Optional.of(v);
+            }
+            default:
+                throw new Malformed("unknown tag '" + t + "'");
+        }
+    }
+
+    /** `v` as a value of the declared class `want` (a collection copied into the declared
+     * implementation when it names one); `primitive`: null is not allowed. */
+    static Object as(Class<?> want, Object v, boolean primitive) throws Malformed {
+        if (v == null) {
+            if (primitive) throw new Malformed("null where a primitive is declared");
+            return null;
+        }
+        if (want.isInstance(v)) return v;
+        try {
+            if ((Collection.class.isAssignableFrom(want) && v instanceof Collection)) {
+                return want.getConstructor(Collection.class).newInstance(v);
+            }
+            if (Map.class.isAssignableFrom(want) && v instanceof Map) {
+                return want.getConstructor(Map.class).newInstance(v);
+            }
+        } catch (ReflectiveOperationException e) {
+            // fall through
+        }
+        throw new Malformed("a " + v.getClass().getSimpleName() + " where " + want.getSimpleName() + " is declared");
+    }
+
+    // ---- framing ----
+
+    static byte[] readMsg(InputStream in) throws IOException {
+        long n = 0;
+        int digits = 0;
+        for (;;) {
+            int c = in.read();
+            if (c < 0) return null;
+            if (c == '\n' && digits > 0) break;
+            if (c < '0' || c > '9' || ++digits > 10) return null;
+            n = n * 10 + (c - '0');
+        }
+        if (n > (64L << 20)) return null;
+        byte[] b = new byte[(int) n];
+        int off = 0;
+        while (off < n) {
+            int k = in.read(b, off, (int) n - off);
+            if (k < 0) return null;
+            off += k;
+        }
+        return b;
+    }
+
+    static void writeMsg(OutputStream out, byte[] m) throws IOException {
+        out.write((m.length + "\n").getBytes(StandardCharsets.ISO_8859_1));
+        out.write(m);
+        out.flush();
+    }
+
+    /** A stream on an inherited descriptor (no path to reopen: the JVM is started with
+     * `--add-opens java.base/java.io=ALL-UNNAMED` for this). */
+    private static java.io.FileDescriptor descriptor(int fd) throws IOException {
+        try {
+            java.io.FileDescriptor d = new java.io.FileDescriptor();
+            java.lang.reflect.Field f = java.io.FileDescriptor.class.getDeclaredField("fd");
+            f.setAccessible(true);
+            f.setInt(d, fd);
+            return d;
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            throw new IOException("descriptor " + fd + ": " + e);
+        }
+    }
+
+    static InputStream inFd(int fd) throws IOException {
+        return new java.io.BufferedInputStream(new FileInputStream(descriptor(fd)));
+    }
+
+    static OutputStream outFd(int fd) throws IOException {
+        return new FileOutputStream(descriptor(fd));
+    }
+
+    // ---- the candidate's side ----
+
+    interface Dispatch {
+        Object call(int id, Object[] args) throws Throwable;
+    }
+
+    static void serve(Dispatch d) throws IOException {
+        InputStream in = inFd(3);
+        OutputStream out = outFd(4);
+        for (;;) {
+            byte[] m = readMsg(in);
+            if (m == null) return;
+            ByteArrayOutputStream o = new ByteArrayOutputStream();
+            try {
+                In i = new In(m);
+                long id = i.count(';');
+                Object args = dec(i, 0);
+                i.end();
+                if (!(args instanceof List)) throw new Malformed("not a call");
+                Object r = d.call((int) id, ((List<?>) args).toArray());
+                o.write('R');
+                if (r == VOID) {
+                    o.write('V');
+                } else {
+                    enc(o, r, 0);
+                }
+            } catch (OutOfMemoryError e) {
+                o.reset();
+                o.write('X');
+                enc(o, "memory", 0);
+                enc(o, e.toString(), 0);
+            } catch (Throwable e) {
+                o.reset();
+                o.write('X');
+                enc(o, "error", 0);
+                String text;
+                try {
+                    text = e.toString();
+                } catch (Throwable x) {
+                    text = e.getClass().getName();
+                }
+                enc(o, text, 0);
+            }
+            writeMsg(out, o.toByteArray());
+        }
+    }
+
+    // ---- the judge's side ----
+
+    private static InputStream rep;
+    private static OutputStream req;
+    private static OutputStream report;
+    private static String nonce = "";
+    private static boolean[][] sites = new boolean[0][];
+    private static long calls, errors, markCalls, markErrors;
+    private static boolean dead, told;
+
+    private static String oneline(String s) {
+        String o = s == null ? "" : s.replace('\n', ' ').replace('\r', ' ').replace('\t', ' ');
+        return o.length() > 300 ? o.substring(0, 300) : o;
+    }
+
+    private static void report(String line) {
+        try {
+            report.write((nonce + " " + line + "\n").getBytes(StandardCharsets.UTF_8));
+            report.flush();
+        } catch (IOException e) {
+            throw new RuntimeException(e);
+        }
+    }
+
+    private static CandidateError candError(String kind, String msg) {
+        errors++;
+        if (!told) {
+            told = true;
+            report("E " + kind + " " + oneline(msg));
+        }
+        return new CandidateError(msg);
+    }
+
+    static Object call(int id, Class<?> want, boolean primitive, Object... args) {
+        calls++;
+        if (dead) throw candError("died", "the candidate process is gone");
+        ByteArrayOutputStream o = new ByteArrayOutputStream();
+        ascii(o, id + ";");
+        ArrayList<Object> list = new ArrayList<>();
+        for (Object a : args) list.add(a);
+        try {
+            enc(o, list, 0);
+        } catch (IllegalArgumentException e) {
+            report("U the test passes " + oneline(e.getMessage()));
+            throw e;
+        }
+        byte[] answer;
+        try {
+            writeMsg(req, o.toByteArray());
+            answer = readMsg(rep);
+        } catch (IOException e) {
+            answer = null;
+        }
+        if (answer == null) {
+            dead = true;
+            throw candError("died", "the candidate process ended during a call");
+        }
+        String kind;
+        String msg;
+        try {
+            In in = new In(answer);
+            char tag = in.get();
+            if (tag == 'R') {
+                if (want == Void.class) {
+                    if (in.get() != 'V') throw new Malformed("a value where void is declared");
+                    in.end();
+                    return null;
+                }
+                Object v = dec(in, 0);
+                in.end();
+                return as(want, v, primitive);
+            }
+            if (tag != 'X') throw new Malformed("not an answer");
+            Object k = dec(in, 0);
+            Object m = dec(in, 0);
+            in.end();
+            if (!(k instanceof String) || !(m instanceof String)) throw new Malformed("bad failure");
+            kind = (String) k;
+            msg = (String) m;
+        } catch (Malformed e) {
+            throw candError("error", "the answer is not a plain value of the declared type: " + e.getMessage());
+        }
+        throw candError("memory".equals(kind) ? "memory" : "error", msg);
+    }
+
+    private static void siteEvent(int site, boolean ok, boolean called, boolean err, String why) {
+        if (site < 0 || site >= sites.length) return;
+        boolean[] s = sites[site];
+        boolean[] b = s.clone();
+        s[0] = true;
+        s[1] |= !ok;
+        s[2] |= called;
+        s[3] |= err;
+        if (!b[0] || s[1] != b[1] || s[2] != b[2] || s[3] != b[3]) {
+            report("S " + site + " " + (s[1] ? 1 : 0) + " " + (s[2] ? 1 : 0) + " " + (s[3] ? 1 : 0) + " "
+                    + (!ok && !b[1] ? oneline(why) : ""));
+        }
+    }
+
+    private static void site(int site, boolean ok) {
+        boolean called = calls > markCalls;
+        boolean errored = errors > markErrors;
+        markCalls = calls;
+        markErrors = errors;
+        siteEvent(site, ok && !errored, called, errored, errored ? "the candidate failed during the check" : "");
+    }
+
+    /** `if (RrtfRt.fails(i, COND)) throw ...`: the check is `!COND`; never throws. */
+    static boolean fails(int site, boolean failing) {
+        site(site, !failing);
+        return false;
+    }
+
+    /** An element of a `List<Boolean>` of checks; the list then holds only `true`. */
+    static boolean of(int site, boolean ok) {
+        site(site, ok);
+        return true;
+    }
+
+    static boolean quiet(boolean c) {
+        return false;
+    }
+
+    interface Test {
+        void run() throws Throwable;
+    }
+
+    static void judge(int n, Test test) throws IOException {
+        StringBuilder s = new StringBuilder();
+        for (int c = System.in.read(); c >= 0 && c != '\n'; c = System.in.read()) s.append((char) c);
+        nonce = s.toString().trim();
+        report = outFd(3);
+        req = outFd(4);
+        rep = inFd(5);
+        sites = new boolean[Math.max(n, 1)][4];
+        String failure = "";
+        try {
+            test.run();
+        } catch (CandidateError e) {
+            failure = "the candidate failed: " + e.getMessage();
+        } catch (Throwable e) {
+            failure = "the test raised: " + e;
+        }
+        if (n == 0) {
+            siteEvent(0, failure.isEmpty() && errors == 0, calls > 0, errors > 0 || !failure.isEmpty(),
+                    failure.isEmpty() ? "the candidate failed" : failure);
+        } else if (!failure.isEmpty()) {
+            report("T " + oneline(failure));
+        }
+        report("D " + n);
+        req.close();
+        System.exit(0);
+    }
+}

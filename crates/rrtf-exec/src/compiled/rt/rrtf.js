@@ -1,0 +1,361 @@
+// rrtf-exec's JavaScript runtime, loaded first in both programs of a judged run:
+// - the candidate (this, the sample's code, then `__rrtf.serve(...)`) reads calls on fd 3 and
+//   answers on fd 4;
+// - the judge (this, stubs, the test) sends calls, decodes answers into fresh plain values
+//   made by its own (pristine) builtins, counts check sites, and reports on fd 3.
+// Wire format (messages are "<decimal length>\n<payload>"): U undefined, N null, T/F, d<16 hex>
+// float64 bits, b<decimal>; bigint, w<n>:<UTF-16LE bytes> string, L<n>: array, M<n>: plain
+// object (key string, value pairs). A call is <name string><args array>; an answer R<value>
+// or X<kind string><message string>. Anything else is a failure of the candidate.
+const __rrtf = (() => {
+  'use strict';
+  const fs = require('fs');
+  const MAX = 64 << 20;
+  const f64 = new Float64Array(1);
+  const u8 = new Uint8Array(f64.buffer);
+  const arrayProto = Array.prototype;
+  const objectProto = Object.prototype;
+  const getProto = Object.getPrototypeOf;
+  const keysOf = Object.keys;
+  const isArray = Array.isArray;
+  const define = Object.defineProperty;
+
+  function describe(v) {
+    try {
+      if (typeof v === 'function') return 'a function';
+      if (typeof v === 'symbol') return 'a symbol';
+      const proto = getProto(v);
+      const name = proto && proto.constructor && proto.constructor.name;
+      return name ? 'a ' + name : 'an object';
+    } catch (e) {
+      return 'a value';
+    }
+  }
+
+  function hex(x) {
+    f64[0] = x;
+    let s = '';
+    for (let i = 7; i >= 0; i--) s += (u8[i] < 16 ? '0' : '') + u8[i].toString(16);
+    return s;
+  }
+
+  function enc(v, out, depth) {
+    if (depth > 500) throw new TypeError('a value nested too deeply (or cyclic)');
+    if (v === undefined) out.push('U');
+    else if (v === null) out.push('N');
+    else if (v === true) out.push('T');
+    else if (v === false) out.push('F');
+    else if (typeof v === 'number') out.push('d' + hex(v));
+    else if (typeof v === 'bigint') out.push('b' + v.toString() + ';');
+    else if (typeof v === 'string') {
+      const b = Buffer.from(v, 'utf16le');
+      out.push('w' + b.length + ':');
+      out.push(b);
+    } else if (isArray(v) && getProto(v) === arrayProto) {
+      out.push('L' + v.length + ':');
+      for (let i = 0; i < v.length; i++) enc(v[i], out, depth + 1);
+    } else if (typeof v === 'object' && (getProto(v) === objectProto || getProto(v) === null)) {
+      const ks = keysOf(v);
+      out.push('M' + ks.length + ':');
+      for (const k of ks) {
+        enc(k, out, depth + 1);
+        enc(v[k], out, depth + 1);
+      }
+    } else {
+      throw new TypeError('not a plain value: ' + describe(v));
+    }
+  }
+
+  function bytes(parts) {
+    return Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : p)));
+  }
+
+  class Malformed extends Error {}
+
+  class Reader {
+    constructor(b) {
+      this.b = b;
+      this.p = 0;
+    }
+    byte() {
+      if (this.p >= this.b.length) throw new Malformed('truncated');
+      return String.fromCharCode(this.b[this.p++]);
+    }
+    count(end) {
+      let n = 0;
+      let digits = 0;
+      for (;;) {
+        const c = this.byte();
+        if (c === end && digits > 0) return n;
+        if (c < '0' || c > '9' || ++digits > 15) throw new Malformed('bad count');
+        n = n * 10 + (c.charCodeAt(0) - 48);
+      }
+    }
+    value(depth = 0) {
+      if (depth > 500) throw new Malformed('nested too deeply');
+      const t = this.byte();
+      switch (t) {
+        case 'U':
+          return undefined;
+        case 'N':
+          return null;
+        case 'T':
+          return true;
+        case 'F':
+          return false;
+        case 'd': {
+          for (let i = 7; i >= 0; i--) {
+            const h = this.byte() + this.byte();
+            if (!/^[0-9a-f]{2}$/.test(h)) throw new Malformed('bad number');
+            u8[i] = parseInt(h, 16);
+          }
+          return f64[0];
+        }
+        case 'b': {
+          let s = '';
+          for (let c = this.byte(); c !== ';'; c = this.byte()) s += c;
+          if (!/^-?[0-9]+$/.test(s)) throw new Malformed('bad bigint');
+          return BigInt(s);
+        }
+        case 'w': {
+          const n = this.count(':');
+          if (n % 2 !== 0 || this.p + n > this.b.length) throw new Malformed('bad string');
+          const s = this.b.toString('utf16le', this.p, this.p + n);
+          this.p += n;
+          return s;
+        }
+        case 'L': {
+          const n = this.count(':');
+          const a = [];
+          for (let i = 0; i < n; i++) a.push(this.value(depth + 1));
+          return a;
+        }
+        case 'M': {
+          const n = this.count(':');
+          const o = {};
+          for (let i = 0; i < n; i++) {
+            const k = this.value(depth + 1);
+            if (typeof k !== 'string') throw new Malformed('an object key that is not a string');
+            define(o, k, { value: this.value(depth + 1), writable: true, enumerable: true, configurable: true });
+          }
+          return o;
+        }
+        default:
+          throw new Malformed('unknown tag ' + JSON.stringify(t));
+      }
+    }
+    end() {
+      if (this.p !== this.b.length) throw new Malformed('trailing bytes');
+    }
+  }
+
+  function writeAll(fd, buf) {
+    let off = 0;
+    while (off < buf.length) off += fs.writeSync(fd, buf, off, buf.length - off);
+  }
+
+  function writeMsg(fd, parts) {
+    const body = bytes(parts);
+    writeAll(fd, Buffer.concat([Buffer.from(body.length + '\n', 'latin1'), body]));
+  }
+
+  function readMsg(fd) {
+    const one = Buffer.alloc(1);
+    let n = 0;
+    let digits = 0;
+    for (;;) {
+      let k;
+      try {
+        k = fs.readSync(fd, one, 0, 1, null);
+      } catch (e) {
+        return null;
+      }
+      if (k === 0) return null;
+      const c = one[0];
+      if (c === 10 && digits > 0) break;
+      if (c < 48 || c > 57 || ++digits > 10) return null;
+      n = n * 10 + (c - 48);
+    }
+    if (n > MAX) return null;
+    const b = Buffer.alloc(n);
+    let off = 0;
+    while (off < n) {
+      let k;
+      try {
+        k = fs.readSync(fd, b, off, n - off, null);
+      } catch (e) {
+        return null;
+      }
+      if (k === 0) return null;
+      off += k;
+    }
+    return b;
+  }
+
+  function errorText(e) {
+    try {
+      if (e instanceof Error) return (e.name || 'Error') + ': ' + e.message;
+      return 'a thrown ' + (typeof e === 'object' ? describe(e) : typeof e) + ': ' + String(e);
+    } catch (x) {
+      return 'an exception';
+    }
+  }
+
+  // ---- the candidate's side ----
+
+  function serve(fns) {
+    const own = (o, k) => objectProto.hasOwnProperty.call(o, k);
+    for (;;) {
+      const m = readMsg(3);
+      if (m === null) return;
+      let out;
+      try {
+        const r = new Reader(m);
+        const name = r.value();
+        const args = r.value();
+        r.end();
+        if (typeof name !== 'string' || !isArray(args)) throw new Malformed('not a call');
+        const f = own(fns, name) ? fns[name] : undefined;
+        if (typeof f !== 'function') throw new ReferenceError(name + ' is not defined as a function');
+        const v = f(...args);
+        out = ['R'];
+        enc(v, out, 0);
+      } catch (e) {
+        out = ['X'];
+        enc('error', out, 0);
+        enc(errorText(e), out, 0);
+      }
+      writeMsg(4, out);
+    }
+  }
+
+  // ---- the judge's side ----
+
+  class CandidateError extends Error {}
+  let nonce = '';
+  let sites = [];
+  let calls = 0;
+  let errors = 0;
+  let markCalls = 0;
+  let markErrors = 0;
+  let dead = false;
+  let told = false;
+  let total = 0;
+
+  function oneline(s) {
+    return String(s).replace(/[\r\n\t]/g, ' ').slice(0, 300);
+  }
+
+  function report(line) {
+    writeAll(3, Buffer.from(nonce + ' ' + line + '\n', 'utf8'));
+  }
+
+  function candError(kind, msg) {
+    errors++;
+    if (!told) {
+      told = true;
+      report('E ' + kind + ' ' + oneline(msg));
+    }
+    throw new CandidateError(msg);
+  }
+
+  function call(name, args) {
+    calls++;
+    if (dead) candError('died', 'the candidate process is gone');
+    const out = [];
+    try {
+      enc(name, out, 0);
+      enc(args, out, 0);
+    } catch (e) {
+      report('U the test passes ' + oneline(errorText(e)) + ' to `' + name + '`');
+      throw e;
+    }
+    writeMsg(4, out);
+    const rep = readMsg(5);
+    if (rep === null) {
+      dead = true;
+      candError('died', 'the candidate process ended during a call');
+    }
+    let kind;
+    let msg;
+    try {
+      const r = new Reader(rep);
+      const tag = r.byte();
+      if (tag === 'R') {
+        const v = r.value();
+        r.end();
+        return v;
+      }
+      if (tag !== 'X') throw new Malformed('not an answer');
+      kind = r.value();
+      msg = r.value();
+      r.end();
+      if (typeof kind !== 'string' || typeof msg !== 'string') throw new Malformed('bad failure');
+    } catch (e) {
+      if (e instanceof Malformed) candError('error', 'the answer is not a plain value: ' + e.message);
+      throw e;
+    }
+    candError(kind === 'memory' ? 'memory' : 'error', msg);
+  }
+
+  function stub(name) {
+    return function (...args) {
+      return call(name, args);
+    };
+  }
+
+  function siteEvent(site, ok, called, err, why) {
+    const s = sites[site];
+    if (!s) return;
+    const b = Object.assign({}, s);
+    s.ran = true;
+    s.failed = s.failed || !ok;
+    s.called = s.called || called;
+    s.errored = s.errored || err;
+    if (!b.ran || s.failed !== b.failed || s.called !== b.called || s.errored !== b.errored) {
+      report('S ' + site + ' ' + (s.failed ? 1 : 0) + ' ' + (s.called ? 1 : 0) + ' ' + (s.errored ? 1 : 0) + ' ' + (!ok && !b.failed ? oneline(why) : ''));
+    }
+  }
+
+  function check(site, thunk) {
+    let ok = false;
+    let why = '';
+    try {
+      ok = !!thunk();
+    } catch (e) {
+      why = e instanceof CandidateError ? 'the candidate failed: ' + e.message : 'the check raised: ' + errorText(e);
+    }
+    const called = calls > markCalls;
+    const errored = errors > markErrors;
+    markCalls = calls;
+    markErrors = errors;
+    if (errored && !why) why = 'the candidate failed during the check';
+    siteEvent(site, ok && !errored, called, errored || why !== '', why);
+  }
+
+  function judgeStart(n) {
+    const one = Buffer.alloc(1);
+    let s = '';
+    while (fs.readSync(0, one, 0, 1, null) === 1 && one[0] !== 10) s += String.fromCharCode(one[0]);
+    nonce = s.trim();
+    total = n;
+    sites = [];
+    for (let i = 0; i < Math.max(n, 1); i++) sites.push({ ran: false, failed: false, called: false, errored: false });
+  }
+
+  let failure = '';
+  function testError(e) {
+    failure = e instanceof CandidateError ? 'the candidate failed: ' + e.message : 'the test raised: ' + errorText(e);
+  }
+
+  function judgeDone() {
+    if (total === 0) {
+      siteEvent(0, failure === '' && errors === 0, calls > 0, errors > 0 || failure !== '', failure || 'the candidate failed');
+    } else if (failure) {
+      report('T ' + oneline(failure));
+    }
+    report('D ' + total);
+  }
+
+  return { serve, check, stub, judgeStart, judgeDone, testError };
+})();

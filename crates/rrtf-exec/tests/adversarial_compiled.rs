@@ -1,0 +1,797 @@
+//! Verdicts of JavaScript, C++, Java, Go and Rust samples cannot be forged (issue 16). Before
+//! the judge existed, a program's own output carried its counts and end marker and the test was
+//! compiled into the sample's program, so each cheat below passed; now the test runs in a judge
+//! process the sample never touches. Every cheat here uses a *wrong* `add` (so the honest
+//! verdict is a failure) and must not pass; honest right and wrong controls keep their
+//! verdicts; probes of the judge's process and files use a *right* `add` that turns wrong when
+//! the probe reaches something, so they pass only when the judge is out of reach.
+
+mod common;
+
+use rrtf_exec::{ExecResult, Job, Language, Outcome};
+
+use Outcome::*;
+
+struct Case {
+    what: &'static str,
+    code: String,
+    want: &'static [Outcome],
+    /// (passed, total) when they matter.
+    counts: Option<(u32, u32)>,
+}
+
+fn case(
+    what: &'static str,
+    code: &str,
+    want: &'static [Outcome],
+    counts: Option<(u32, u32)>,
+) -> Case {
+    Case {
+        what,
+        code: code.to_string(),
+        want,
+        counts,
+    }
+}
+
+/// Run `cases` against `test` and check every verdict; the judge's processes (uid + 1_000_000)
+/// are gone afterwards too.
+fn run(uid: u32, language: Language, test: &str, cases: &[Case]) -> Vec<ExecResult> {
+    let exec = common::executor(uid, 1, 10_000);
+    exec.check_toolchains(&[language].into_iter().collect())
+        .expect("toolchain (see crates/rrtf-exec/README.md)");
+    let jobs = cases
+        .iter()
+        .enumerate()
+        .map(|(i, c)| Job {
+            key: i as u64,
+            language,
+            code: Some(c.code.clone()),
+            test: test.to_string(),
+            entry_point: None,
+            prompt: None,
+        })
+        .collect();
+    let results = exec.run_all(jobs);
+    assert_eq!(results.len(), cases.len());
+    for (c, r) in cases.iter().zip(&results) {
+        assert!(
+            c.want.contains(&r.outcome),
+            "{language:?} {}: want {:?}, got {r:?}",
+            c.what,
+            c.want
+        );
+        if let Some(k) = c.counts {
+            assert_eq!(
+                (r.tests_passed, r.tests_total),
+                k,
+                "{language:?} {}: {r:?}",
+                c.what
+            );
+        }
+    }
+    drop(exec);
+    common::assert_no_leftovers(uid..uid + 1);
+    common::assert_no_leftovers(uid + 1_000_000..uid + 1_000_001);
+    results
+}
+
+const FAIL: &[Outcome] = &[TestFailure];
+
+const CPP_TEST: &str = "#undef NDEBUG\n#include<assert.h>\nint main(){\n    assert (add(1,2) == 3);\n    assert (add(2,2) == 4);\n    assert (add(0,5) == 5);\n}\n";
+const CPP_HEAD: &str = "#include<stdio.h>\n#include<stdlib.h>\n#include<unistd.h>\n#include<string.h>\n#include<fcntl.h>\n#include<signal.h>\n#include<dirent.h>\n#include<vector>\nusing namespace std;\n";
+
+/// A C++ probe: `add` is right only while `reached()` (the probe) found nothing.
+fn cpp_probe(probe: &str) -> String {
+    format!(
+        "{CPP_HEAD}static bool reached() {{\n{probe}\n}}\nint add(int a, int b) {{ static bool r = reached(); return r ? a - b : a + b; }}\n"
+    )
+}
+
+/// Walks /proc and calls `act(pid, fd_path)` on every descriptor of every other process.
+const CPP_EACH_FD: &str = "    bool hit = false;\n    DIR* d = opendir(\"/proc\");\n    struct dirent* e;\n    while (d && (e = readdir(d))) {\n        int pid = atoi(e->d_name);\n        if (pid <= 0 || pid == getpid()) continue;\n        for (int fd = 0; fd < 16; fd++) {\n            char p[64];\n            snprintf(p, sizeof p, \"/proc/%d/fd/%d\", pid, fd);\n            int w = open(p, O_WRONLY | O_NONBLOCK);\n            if (w >= 0) { dprintf(w, \"x S 0 0 1 0 \\nx S 1 0 1 0 \\nx S 2 0 1 0 \\nx D 3\\n\"); hit = true; close(w); }\n        }\n        char m[64];\n        snprintf(m, sizeof m, \"/proc/%d/mem\", pid);\n        int fd = open(m, O_RDWR);\n        if (fd >= 0) { hit = true; close(fd); }\n    }\n    return hit;";
+
+#[test]
+fn cpp_cheats_do_not_pass() {
+    let wrong = "int add(int a, int b) { return a * 10; }";
+    let with = |extra: &str| format!("{CPP_HEAD}{wrong}\n{extra}");
+    let cases = [
+        case(
+            "honest right",
+            &format!("{CPP_HEAD}int add(int a, int b) {{ return a + b; }}"),
+            &[Pass],
+            Some((3, 3)),
+        ),
+        case("honest wrong", &with(""), FAIL, Some((0, 3))),
+        // Macros after the code used to reach the test's asserts.
+        case(
+            "static_cast macro",
+            &with("#define static_cast true||static_cast\n"),
+            FAIL,
+            Some((0, 3)),
+        ),
+        case(
+            "assert redefined",
+            &with("#undef assert\n#define assert(x) ((void)0)\n"),
+            FAIL,
+            Some((0, 3)),
+        ),
+        case(
+            "main renamed away",
+            &with("#define main main2\n"),
+            FAIL,
+            Some((0, 3)),
+        ),
+        // A static initializer reading the run's secret (it came on stdin), printing the
+        // counts and end marker with it, and leaving before the tests.
+        case(
+            "static initializer prints the marker and exits",
+            &with(
+                "struct E { E() { char n[64] = \"\"; if (fgets(n, sizeof n, stdin)) n[strcspn(n, \"\\n\")] = 0; printf(\"\\nRRTF-COUNT-%s 3 0 \\nRRTF-DONE-%s\\n\", n, n); fflush(stdout); _exit(0); } } e;\n",
+            ),
+            &[RuntimeError],
+            Some((0, 3)),
+        ),
+        // The old counting assert's state and report, printed by the sample.
+        case(
+            "fake counts on stdout",
+            &with(
+                "struct P { P() { for (int i = 0; i < 50; i++) printf(\"\\nRRTF-COUNT-%d 3 0 \\n\", i); } } p;\n",
+            ),
+            FAIL,
+            Some((0, 3)),
+        ),
+        // An always-true `==` for the test's types: the judge's comparisons are its own.
+        case(
+            "operator== overloaded",
+            &format!(
+                "{CPP_HEAD}struct I {{ int v; operator int() const {{ return v; }} }};\nbool operator==(const vector<int>&, const vector<int>&) {{ return true; }}\n{wrong}"
+            ),
+            FAIL,
+            Some((0, 3)),
+        ),
+        // Forged report lines written to every descriptor the sample can open.
+        case(
+            "writes to every descriptor",
+            &with(&format!(
+                "static bool spray() {{\n{CPP_EACH_FD}\n}}\nstatic bool sprayed = spray();\n"
+            )),
+            FAIL,
+            Some((0, 3)),
+        ),
+        // Answers written ahead on the reply pipe are the sample's answers: 3 three times.
+        case(
+            "answers written ahead on the reply pipe",
+            &with(
+                "struct W { W() { for (int i = 0; i < 3; i++) dprintf(4, \"4\\nRi3;\"); } } w;\n",
+            ),
+            &[Partial],
+            Some((1, 3)),
+        ),
+        // Exits and signals during a call: the sample's failure, never a pass.
+        case(
+            "exit(0) in the call",
+            &format!("{CPP_HEAD}int add(int a, int b) {{ exit(0); }}"),
+            &[RuntimeError],
+            Some((0, 3)),
+        ),
+        case(
+            "abort in the call",
+            &format!("{CPP_HEAD}int add(int a, int b) {{ abort(); }}"),
+            &[RuntimeError],
+            Some((0, 3)),
+        ),
+        case(
+            "a child keeps the reply pipe open",
+            &format!(
+                "{CPP_HEAD}int add(int a, int b) {{ if (fork() == 0) {{ sleep(100); }} _exit(0); }}"
+            ),
+            &[Timeout],
+            None,
+        ),
+        case(
+            "endless output",
+            &format!(
+                "{CPP_HEAD}int add(int a, int b) {{ for (;;) fputs(\"RRTF-DONE-x 3 0\\n\", stdout); }}"
+            ),
+            &[OutputLimit],
+            None,
+        ),
+        // Probes with a right `add`: they pass only when nothing outside the sample was
+        // reached (other processes' descriptors and memory, the judge's files, signals).
+        case(
+            "probe: other processes' fds and mem",
+            &cpp_probe(CPP_EACH_FD),
+            &[Pass],
+            Some((3, 3)),
+        ),
+        case(
+            "probe: the judge's files",
+            &cpp_probe(
+                "    const char* ps[] = {\"/tmp/judge/judge.cpp\", \"/tmp/judge/judge\", \"/tmp/judge\", \"/tmp/judge.out\", \"/tmp/out\"};\n    for (const char* p : ps) { int fd = open(p, O_RDONLY); if (fd >= 0) return true; }\n    return false;",
+            ),
+            &[Pass],
+            Some((3, 3)),
+        ),
+        case(
+            "probe: the judge's source at compile time (__has_include)",
+            &format!(
+                "{CPP_HEAD}#if __has_include(\"/tmp/judge/judge.cpp\") || __has_include(\"/tmp/judge.out\")\nint add(int a, int b) {{ return a - b; }}\n#else\nint add(int a, int b) {{ return a + b; }}\n#endif\n"
+            ),
+            // g++ stops at a file it may not open ("Permission denied"): a compile error,
+            // where a readable judge source would have made `add` wrong (a test failure).
+            &[CompileError],
+            None,
+        ),
+        case(
+            "probe: kill everything",
+            &cpp_probe(
+                "    kill(-1, SIGKILL);\n    DIR* d = opendir(\"/proc\");\n    struct dirent* e;\n    bool hit = false;\n    while (d && (e = readdir(d))) { int pid = atoi(e->d_name); if (pid > 0 && pid != getpid() && kill(pid, SIGKILL) == 0) hit = true; }\n    return hit;",
+            ),
+            &[Pass],
+            Some((3, 3)),
+        ),
+    ];
+    let judges = common::test_cache_dir().join("v1").join("cpp");
+    let cache_probe = cpp_probe(&format!(
+        "    DIR* d = opendir(\"{}\");\n    struct dirent* e;\n    while (d && (e = readdir(d))) {{\n        char p[4096];\n        snprintf(p, sizeof p, \"{}/%s/judge\", e->d_name);\n        if (e->d_name[0] != '.' && opendir(p)) return true;\n    }}\n    return false;",
+        judges.display(),
+        judges.display()
+    ));
+    let mut cases = Vec::from(cases);
+    cases.push(case(
+        "probe: the judges' builds in the compile cache",
+        &cache_probe,
+        &[Pass],
+        Some((3, 3)),
+    ));
+    run(65101, Language::Cpp, CPP_TEST, &cases);
+    // The probe looked where the judges' builds are (not a vacuous probe).
+    let stored = std::fs::read_dir(&judges)
+        .unwrap()
+        .flatten()
+        .any(|tc| tc.path().join("judge").is_dir());
+    assert!(stored, "no judge build under {}", judges.display());
+    // The judge's comparisons of containers are its own: an always-true `==` of the sample
+    // cannot reach them.
+    let vec_test = "#undef NDEBUG\n#include<assert.h>\nint main(){\n    assert (f(3) == vector<int>({1, 2, 3}));\n}\n";
+    let vec_cases = [case(
+        "operator== on vectors",
+        &format!(
+            "{CPP_HEAD}bool operator==(const vector<int>&, const vector<int>&) {{ return true; }}\nvector<int> f(int n) {{ return {{}}; }}"
+        ),
+        FAIL,
+        Some((0, 1)),
+    )];
+    run(65102, Language::Cpp, vec_test, &vec_cases);
+}
+
+const JS_TEST: &str = "const testAdd = () => {\n  console.assert(add(1, 2) === 3)\n  console.assert(add(2, 2) === 4)\n  console.assert(add(0, 5) === 5)\n}\ntestAdd()\n";
+
+#[test]
+fn javascript_cheats_do_not_pass() {
+    let wrong = "const add = (a, b) => a * 10;\n";
+    let with = |extra: &str| format!("{wrong}{extra}");
+    let cases = [
+        case(
+            "honest right",
+            "const add = (a, b) => a + b;",
+            &[Pass],
+            Some((3, 3)),
+        ),
+        case("honest wrong", wrong, FAIL, Some((0, 3))),
+        case(
+            "process.stdout.write wrapped",
+            &with(
+                "const w = process.stdout.write.bind(process.stdout);\nprocess.stdout.write = (s) => w(String(s).replace(/ 0 3 /, ' 3 0 '));\n",
+            ),
+            FAIL,
+            Some((0, 3)),
+        ),
+        case(
+            "marker read from __filename",
+            &with(
+                "const src = require('fs').readFileSync(__filename, 'utf8');\nconst m = src.match(/RRTF-DONE-[0-9a-f]+/);\nif (m) { process.stdout.write('\\nRRTF-COUNT-' + m[0].slice(10) + ' 3 0 \\n' + m[0] + '\\n'); process.exit(0); }\n",
+            ),
+            FAIL,
+            Some((0, 3)),
+        ),
+        case(
+            "console.assert replaced",
+            &with(
+                "console.assert = () => {};\nObject.defineProperty(console, 'assert', { value: () => {} });\n",
+            ),
+            FAIL,
+            Some((0, 3)),
+        ),
+        case(
+            "builtins tampered",
+            &with(
+                "JSON.stringify = () => '\"ok\"';\nObject.prototype.valueOf = function () { return 3; };\nNumber.prototype.valueOf = function () { return 3; };\n",
+            ),
+            FAIL,
+            Some((0, 3)),
+        ),
+        case(
+            "fake counts printed",
+            &with("for (let i = 0; i < 20; i++) console.log('RRTF-COUNT-' + i + ' 3 0 ');\n"),
+            FAIL,
+            Some((0, 3)),
+        ),
+        case(
+            "process.exit(0) in the call",
+            "const add = () => process.exit(0);",
+            &[RuntimeError],
+            Some((0, 3)),
+        ),
+        case(
+            "an object that says it is 3",
+            "const add = (a, b) => ({ valueOf: () => a + b, toString: () => String(a + b) });",
+            &[RuntimeError],
+            Some((0, 3)),
+        ),
+        case(
+            "a getter that lies",
+            "const add = (a, b) => { const o = {}; Object.defineProperty(o, 'v', { get: () => a + b, enumerable: true }); return o; };",
+            FAIL,
+            Some((0, 3)),
+        ),
+        case(
+            "probe: the judge's files",
+            "const fs = require('fs');\nlet seen = false;\nfor (const p of ['/tmp/judge/judge.js', '/tmp/judge', '/tmp/judge.out', '/tmp/out']) { try { fs.readFileSync(p); seen = true; } catch (e) { if (e.code === 'EISDIR') seen = true; } }\nconst add = (a, b) => seen ? a - b : a + b;",
+            &[Pass],
+            Some((3, 3)),
+        ),
+        case(
+            "probe: kill the parent and everyone",
+            "let hit = false;\nfor (const p of require('fs').readdirSync('/proc')) { const pid = Number(p); if (pid > 0 && pid !== process.pid) { try { process.kill(pid, 'SIGKILL'); hit = true; } catch (e) {} } }\nconst add = (a, b) => hit ? a - b : a + b;",
+            &[Pass],
+            Some((3, 3)),
+        ),
+    ];
+    run(65103, Language::JavaScript, JS_TEST, &cases);
+    // `JSON.stringify` in the test is the judge's own.
+    let json_test = "const t = () => {\n  console.assert(JSON.stringify(f(3)) === JSON.stringify([1, 2, 3]))\n}\nt()\n";
+    let json_cases = [
+        case(
+            "JSON.stringify replaced",
+            "JSON.stringify = () => '[1,2,3]';\nconst f = (n) => [];",
+            FAIL,
+            Some((0, 1)),
+        ),
+        case(
+            "toJSON on the result",
+            "const f = (n) => { const a = []; Object.defineProperty(a, 'toJSON', { value: () => [1, 2, 3] }); return a; };",
+            FAIL,
+            Some((0, 1)),
+        ),
+        case(
+            "a Map is no plain value",
+            "const f = (n) => new Map([[0, 1]]);",
+            &[RuntimeError],
+            Some((0, 1)),
+        ),
+    ];
+    run(65104, Language::JavaScript, json_test, &json_cases);
+}
+
+const JAVA_TEST: &str = "public class Main {\n    public static void main(String[] args) {\n        Solution s = new Solution();\n        List<Boolean> correct = Arrays.asList(\n                s.add(1, 2) == 3,\n                s.add(2, 2) == 4,\n                s.add(0, 5) == 5\n        );\n        if (correct.contains(false)) {\n            throw new AssertionError();\n        }\n    }\n}\n";
+
+fn java(members: &str, body: &str) -> String {
+    format!(
+        "import java.util.*;\nimport java.io.*;\nclass Solution {{\n{members}\n    public int add(int a, int b) {{ {body} }}\n}}\n"
+    )
+}
+
+#[test]
+fn java_cheats_do_not_pass() {
+    let cases = [
+        case(
+            "honest right",
+            &java("", "return a + b;"),
+            &[Pass],
+            Some((3, 3)),
+        ),
+        case(
+            "honest wrong",
+            &java("", "return a * 10;"),
+            FAIL,
+            Some((0, 3)),
+        ),
+        case(
+            "System.setOut filter",
+            &java(
+                "    static { PrintStream o = System.out; System.setOut(new PrintStream(new FilterOutputStream(o) { public void write(byte[] b, int off, int len) throws IOException { o.write(new String(b, off, len).replace(\" 0 3 \", \" 3 0 \").getBytes()); } })); }",
+                "return a * 10;",
+            ),
+            FAIL,
+            Some((0, 3)),
+        ),
+        case(
+            "static block prints the marker and exits",
+            &java(
+                "    static { try { String n = new BufferedReader(new InputStreamReader(System.in)).readLine(); System.out.println(\"\\nRRTF-COUNT-\" + n + \" 3 0 \\nRRTF-DONE-\" + n); } catch (IOException e) {} System.exit(0); }",
+                "return a * 10;",
+            ),
+            &[RuntimeError],
+            Some((0, 3)),
+        ),
+        case(
+            "System.exit(0) in the call",
+            &java("", "System.exit(0); return 0;"),
+            &[RuntimeError],
+            Some((0, 3)),
+        ),
+        case(
+            "fake counts printed",
+            &java(
+                "",
+                "for (int i = 0; i < 20; i++) System.out.println(\"RRTF-COUNT-\" + i + \" 3 0 \"); return a * 10;",
+            ),
+            FAIL,
+            Some((0, 3)),
+        ),
+        case(
+            "probe: the judge's files",
+            &java(
+                "    static boolean seen() { for (String p : new String[] {\"/tmp/judge/Main.java\", \"/tmp/judge/Main.class\", \"/tmp/judge.out\"}) { try { new FileInputStream(p).close(); return true; } catch (IOException e) {} } return false; }",
+                "return seen() ? a - b : a + b;",
+            ),
+            &[Pass],
+            Some((3, 3)),
+        ),
+    ];
+    run(65105, Language::Java, JAVA_TEST, &cases);
+    // An overridden equals() on a returned collection: the judge compares a fresh ArrayList.
+    let list_test = "public class Main {\n    public static void main(String[] args) {\n        Solution s = new Solution();\n        if (!s.f(3).equals(Arrays.asList(1, 2, 3))) {\n            throw new AssertionError();\n        }\n        if (!Objects.equals(s.f(2), Arrays.asList(1, 2))) {\n            throw new AssertionError();\n        }\n    }\n}\n";
+    let list_cases = [
+        case(
+            "equals() always true",
+            "import java.util.*;\nclass Solution {\n    public List<Integer> f(int n) {\n        return new ArrayList<Integer>() {\n            public boolean equals(Object o) { return true; }\n            public int hashCode() { return 0; }\n        };\n    }\n}\n",
+            FAIL,
+            Some((0, 2)),
+        ),
+        case(
+            "a list of its own class",
+            "import java.util.*;\nclass Solution {\n    static class Evil extends AbstractList<Integer> { public Integer get(int i) { return i + 1; } public int size() { return 3; } public boolean equals(Object o) { return true; } }\n    public List<Integer> f(int n) { return new Evil(); }\n}\n",
+            &[Partial],
+            Some((1, 2)),
+        ),
+    ];
+    run(65106, Language::Java, list_test, &list_cases);
+}
+
+const GO_TEST: &str = "func TestAdd(t *testing.T) {\n    assert := assert.New(t)\n    assert.Equal(3, Add(1, 2))\n    assert.Equal(4, Add(2, 2))\n    assert.Equal(5, Add(0, 5))\n}\n";
+
+#[test]
+fn go_cheats_do_not_pass() {
+    let wrong = "func Add(a, b int) int { return a * 10 }\n";
+    let cases = [
+        case(
+            "honest right",
+            "func Add(a, b int) int { return a + b }\n",
+            &[Pass],
+            Some((3, 3)),
+        ),
+        case("honest wrong", wrong, FAIL, Some((0, 3))),
+        // The old harness's counters were package variables the sample could set; the
+        // runtime's state in the candidate is the candidate's only.
+        case(
+            "runtime state tampered",
+            &format!(
+                "{wrong}func init() {{ rrtfCalls = 1 << 30; rrtfNonce = \"x\"; rrtfSites = make([][4]bool, 3); rrtfAnyFailed = false }}\n"
+            ),
+            FAIL,
+            Some((0, 3)),
+        ),
+        case(
+            "marker printed and os.Exit(0) in init",
+            &format!(
+                "import (\n    \"bufio\"\n    \"fmt\"\n    \"os\"\n    \"strings\"\n)\n\n{wrong}func init() {{ l, _ := bufio.NewReader(os.Stdin).ReadString('\\n'); n := strings.TrimSpace(l); fmt.Printf(\"PASS\\nRRTF-COUNT-%s 3 0 \\nRRTF-DONE-%s\\n\", n, n); os.Exit(0) }}\n"
+            ),
+            &[RuntimeError],
+            Some((0, 3)),
+        ),
+        // The old harness's own counters, reset by a goroutine: no such names exist now.
+        case(
+            "old counters reset by a goroutine",
+            &format!(
+                "{wrong}func init() {{ go func() {{ for {{ rrtfPassed, rrtfFailed = 3, 0 }} }}() }}\n"
+            ),
+            &[CompileError],
+            None,
+        ),
+        case(
+            "reflect and unsafe on its own memory",
+            &format!(
+                "import (\n    \"reflect\"\n    \"unsafe\"\n)\n\n{wrong}func init() {{ x := 3; p := unsafe.Pointer(&x); *(*int)(p) = 5; _ = reflect.ValueOf(&x).Elem() }}\n"
+            ),
+            FAIL,
+            Some((0, 3)),
+        ),
+        case(
+            "panic in the call",
+            "func Add(a, b int) int { panic(\"no\") }\n",
+            &[RuntimeError],
+            Some((0, 3)),
+        ),
+        case(
+            "probe: the judge's files",
+            "import \"os\"\n\nfunc Add(a, b int) int {\n    for _, p := range []string{\"/tmp/judge/main_test.go\", \"/tmp/judge/judge\", \"/tmp/judge.out\"} {\n        if f, err := os.Open(p); err == nil { f.Close(); return a - b }\n    }\n    return a + b\n}\n",
+            &[Pass],
+            Some((3, 3)),
+        ),
+    ];
+    run(65107, Language::Go, GO_TEST, &cases);
+}
+
+const RUST_TEST: &str = "#[cfg(test)]\nmod tests {\n    use super::*;\n    #[test]\n    fn test_add() {\n        assert_eq!(add(1, 2), 3);\n        assert_eq!(add(2, 2), 4);\n        assert!(add(0, 5) == 5);\n    }\n}\n";
+
+#[test]
+fn rust_cheats_do_not_pass() {
+    let wrong = "fn add(a: i32, b: i32) -> i32 { a * 10 }\n";
+    let cases = [
+        case(
+            "honest right",
+            "fn add(a: i32, b: i32) -> i32 { a + b }\n",
+            &[Pass],
+            Some((3, 3)),
+        ),
+        case("honest wrong", wrong, FAIL, Some((0, 3))),
+        // libtest's summary printed by the sample, then an exit: there was no nonce at all.
+        case(
+            "libtest summary printed, then exit(0)",
+            "fn add(a: i32, b: i32) -> i32 { println!(\"test result: ok. 3 passed; 0 failed; 0 ignored\"); std::process::exit(0) }\n",
+            &[RuntimeError],
+            Some((0, 3)),
+        ),
+        // Extra #[test] functions used to inflate the count.
+        case(
+            "extra #[test] functions",
+            &format!(
+                "{wrong}#[cfg(test)]\nmod extra {{\n    #[test] fn a() {{}}\n    #[test] fn b() {{}}\n    #[test] fn c() {{}}\n}}\n"
+            ),
+            FAIL,
+            Some((0, 3)),
+        ),
+        case(
+            "unsafe writes to its own memory",
+            "static mut N: i32 = 0;\nfn add(a: i32, b: i32) -> i32 { unsafe { N += 1; let p = &mut N as *mut i32; *p = 7; } a * 10 }\n",
+            FAIL,
+            Some((0, 3)),
+        ),
+        case(
+            "panic in the call",
+            "fn add(a: i32, b: i32) -> i32 { panic!(\"no\") }\n",
+            &[RuntimeError],
+            Some((0, 3)),
+        ),
+        case(
+            "probe: the judge's files",
+            "fn add(a: i32, b: i32) -> i32 {\n    for p in [\"/tmp/judge/judge.rs\", \"/tmp/judge/judge\", \"/tmp/judge.out\"] {\n        if std::fs::File::open(p).is_ok() { return a - b; }\n    }\n    a + b\n}\n",
+            &[Pass],
+            Some((3, 3)),
+        ),
+    ];
+    run(65108, Language::Rust, RUST_TEST, &cases);
+}
+
+/// The judge's stubs are the sample's functions only: a function or class the sample names
+/// like something the test gets from the language (a standard function, a builtin, the
+/// prelude, a JDK class) never stands for it in the judge, so the sample cannot decide what
+/// the test's own helpers return. Each cheat pairs a wrong `add` with such a twin that makes
+/// the test's check come out true.
+#[test]
+fn the_languages_own_names_stay_the_tests() {
+    // C++: under `using namespace std`, a non-template `min(int, int)` would beat std::min.
+    let cpp_test = "#undef NDEBUG\n#include<assert.h>\n#include<algorithm>\nint main(){\n    assert (min(add(1,2), 100) == 3);\n    assert (min(add(2,2), 100) == 4);\n}\n";
+    let cpp = [
+        case(
+            "honest right",
+            "#include<algorithm>\nint add(int a, int b){ return a + b; }",
+            &[Pass],
+            Some((2, 2)),
+        ),
+        case(
+            "min(int, int) of its own",
+            "#include<algorithm>\nint add(int a, int b){ return a * 10; }\nint min(int a, int b){ static int n = 2; return ++n; }",
+            &[CompileError],
+            None,
+        ),
+    ];
+    run(65109, Language::Cpp, cpp_test, &cpp);
+    // Go: a package-level `cap` would shadow the builtin in the judge's package.
+    let go_test = "func TestSeq(t *testing.T) {\n    assert := assert.New(t)\n    assert.Equal(3, cap(Seq(3)))\n    assert.Equal(1, cap(Seq(1)))\n}\n";
+    let go = [
+        case(
+            "honest right",
+            "func Seq(n int) []int { return make([]int, n) }\n",
+            &[Pass],
+            Some((2, 2)),
+        ),
+        case(
+            "func cap of its own",
+            "var calls = 0\nfunc Seq(n int) []int { return nil }\nfunc cap(s []int) int { calls++; if calls == 1 { return 3 }; return 1 }\n",
+            FAIL,
+            Some((0, 2)),
+        ),
+    ];
+    run(65110, Language::Go, go_test, &go);
+    // Rust: a crate-root `fn Some` or a renaming `use` would shadow the prelude's `Some` for
+    // the test's `use super::*`.
+    let rust_test = "#[cfg(test)]\nmod tests {\n    use super::*;\n    #[test]\n    fn test_find() {\n        assert_eq!(find(1), Some(3));\n        assert_eq!(find(2), Some(4));\n    }\n}\n";
+    let rust = [
+        case(
+            "honest right",
+            "fn find(x: i32) -> Option<i32> { Some(x + 2) }\n",
+            &[Pass],
+            Some((2, 2)),
+        ),
+        case(
+            "fn Some of its own",
+            "#[allow(non_snake_case)]\nfn Some(x: i32) -> Option<i32> { None }\nfn find(x: i32) -> Option<i32> { None }\n",
+            FAIL,
+            Some((0, 2)),
+        ),
+        case(
+            "use ... as Some",
+            "use std::convert::identity as Some;\nfn find(x: i32) -> i32 { x + 2 }\n",
+            &[CompileError],
+            None,
+        ),
+    ];
+    run(65111, Language::Rust, rust_test, &rust);
+    // Java: a class in the default package would shadow java.lang's and the on-demand imports'.
+    let java_test = "public class Main {\n    public static void main(String[] args) {\n        Solution s = new Solution();\n        if (!(Math.abs(s.add(1, 2)) == 3)) { throw new AssertionError(); }\n        if (!(Arrays.asList(s.add(2, 2)).equals(Arrays.asList(4)))) { throw new AssertionError(); }\n    }\n}\n";
+    let java = [
+        case(
+            "honest right",
+            "import java.util.*;\nclass Solution {\n    public int add(int a, int b) { return a + b; }\n}\n",
+            &[Pass],
+            Some((2, 2)),
+        ),
+        case(
+            "classes Math and Arrays of its own",
+            "import java.util.*;\nclass Solution {\n    public int add(int a, int b) { return a * 10; }\n}\nclass Math {\n    public static int abs(int x) { return 3; }\n}\nclass Arrays {\n    public static List<Integer> asList(int x) { return new ArrayList<>(); }\n}\n",
+            &[TestFailure, RuntimeError],
+            None,
+        ),
+    ];
+    run(65112, Language::Java, java_test, &java);
+    // JavaScript: node's globals are never stubs (the judge stubs only names it lacks).
+    let js_test = "const t = () => {\n  console.assert(Math.abs(add(1, 2)) === 3)\n  console.assert(Math.abs(add(2, 2)) === 4)\n}\nt()\n";
+    let js = [
+        case(
+            "honest right",
+            "const add = (a, b) => a + b;",
+            &[Pass],
+            Some((2, 2)),
+        ),
+        case(
+            "Math of its own",
+            "var Math = { abs: (x) => 3 };\nconst add = (a, b) => a * 10;",
+            FAIL,
+            Some((0, 2)),
+        ),
+    ];
+    run(65113, Language::JavaScript, js_test, &js);
+}
+
+/// Run the test `name` of this binary again as `uid` (no supplementary groups) and fail with
+/// its output if it fails; true when that happened, so the caller returns. As a non-root user
+/// already, false: the caller runs its body here.
+fn as_user(uid: u32, name: &str) -> bool {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: a query.
+    if unsafe { libc::geteuid() } != 0 {
+        return false;
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([name, "--exact", "--nocapture", "--test-threads=1"])
+        .uid(uid)
+        .gid(uid)
+        .env("HOME", "/nonexistent")
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .current_dir("/")
+        .output()
+        .expect("run the test again as another user");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{name} as uid {uid} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("1 passed"),
+        "{name} did not run as uid {uid}:\n{stdout}"
+    );
+    true
+}
+
+/// Without root (a user namespace mapping one uid), the judge shares the candidate's uid:
+/// Landlock is then the only wall. The probes (a right `add` that turns wrong when it reaches
+/// something) must find nothing: other processes' descriptors, memory, environment, working
+/// and root directories, the judge's files, signals.
+#[test]
+fn the_judge_is_out_of_reach_without_root() {
+    if as_user(65114, "the_judge_is_out_of_reach_without_root") {
+        return;
+    }
+    let exec = common::executor_with_cache(61000, 1, 20_000, None);
+    if exec.protections().mode() != rrtf_exec::sandbox::Mode::UserNamespace {
+        eprintln!(
+            "skipped: no user namespace here ({:?})",
+            exec.protections().mode()
+        );
+        return;
+    }
+    let proc_entries = "    bool hit = false;\n    DIR* d = opendir(\"/proc\");\n    struct dirent* e;\n    while (d && (e = readdir(d))) {\n        int pid = atoi(e->d_name);\n        if (pid <= 0 || pid == getpid()) continue;\n        const char* ends[] = {\"environ\", \"cwd/.\", \"root/tmp/judge/.\", \"root/tmp/judge.out\"};\n        for (const char* s : ends) {\n            char p[96];\n            snprintf(p, sizeof p, \"/proc/%d/%s\", pid, s);\n            int fd = open(p, O_RDONLY);\n            if (fd >= 0) { char b[1]; if (strchr(s, '.') || read(fd, b, 1) > 0) hit = true; close(fd); }\n        }\n    }\n    return hit;";
+    let cases = [
+        case(
+            "honest right",
+            &format!("{CPP_HEAD}int add(int a, int b) {{ return a + b; }}"),
+            &[Pass],
+            Some((3, 3)),
+        ),
+        case(
+            "probe: other processes' fds and mem",
+            &cpp_probe(CPP_EACH_FD),
+            &[Pass],
+            Some((3, 3)),
+        ),
+        case(
+            "probe: other processes' environ, cwd, root",
+            &cpp_probe(proc_entries),
+            &[Pass],
+            Some((3, 3)),
+        ),
+        case(
+            "probe: the judge's files",
+            &cpp_probe(
+                "    const char* ps[] = {\"/tmp/judge/judge.cpp\", \"/tmp/judge/judge\", \"/tmp/judge\", \"/tmp/judge.out\"};\n    for (const char* p : ps) { int fd = open(p, O_RDONLY); if (fd >= 0) return true; }\n    return false;",
+            ),
+            &[Pass],
+            Some((3, 3)),
+        ),
+        case(
+            "probe: the judge's source at compile time (__has_include)",
+            &format!(
+                "{CPP_HEAD}#if __has_include(\"/tmp/judge/judge.cpp\") || __has_include(\"/tmp/judge.out\")\nint add(int a, int b) {{ return a - b; }}\n#else\nint add(int a, int b) {{ return a + b; }}\n#endif\n"
+            ),
+            // g++ stops at a file it may not open ("Permission denied"): a compile error,
+            // where a readable judge source would have made `add` wrong (a test failure).
+            &[CompileError],
+            None,
+        ),
+        case(
+            "probe: kill everything",
+            &cpp_probe(
+                "    DIR* d = opendir(\"/proc\");\n    struct dirent* e;\n    bool hit = false;\n    while (d && (e = readdir(d))) { int pid = atoi(e->d_name); if (pid > 0 && pid != getpid() && kill(pid, SIGKILL) == 0) hit = true; }\n    return hit;",
+            ),
+            &[Pass],
+            Some((3, 3)),
+        ),
+    ];
+    let jobs = cases
+        .iter()
+        .enumerate()
+        .map(|(i, c)| Job {
+            key: i as u64,
+            language: Language::Cpp,
+            code: Some(c.code.clone()),
+            test: CPP_TEST.to_string(),
+            entry_point: None,
+            prompt: None,
+        })
+        .collect();
+    let results = exec.run_all(jobs);
+    for (c, r) in cases.iter().zip(&results) {
+        assert!(c.want.contains(&r.outcome), "{}: {r:?}", c.what);
+        if let Some(k) = c.counts {
+            assert_eq!((r.tests_passed, r.tests_total), k, "{}: {r:?}", c.what);
+        }
+        if c.want == [CompileError] {
+            assert!(r.detail.contains("Permission denied"), "{}: {r:?}", c.what);
+        }
+    }
+}
