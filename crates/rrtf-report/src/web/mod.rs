@@ -258,7 +258,17 @@ impl App {
 async fn index(State(app): State<Shared>) -> Page {
     let ranker = app.ranker().await?;
     let view = Overview::load(&app.store, ranker.as_deref()).await?;
-    Ok(Html(pages::index(&app.db, &app.reviewer, &view)))
+    let excluded = match &ranker {
+        Some(r) => app
+            .store
+            .prompt_summaries(r)
+            .await?
+            .iter()
+            .filter(|p| p.excluded)
+            .count(),
+        None => 0,
+    };
+    Ok(Html(pages::index(&app.db, &app.reviewer, &view, excluded)))
 }
 
 /// The prompt list's query string. Fields are text so that an empty choice means "any".
@@ -310,6 +320,7 @@ async fn list(State(app): State<Shared>, Query(q): Query<ListQuery>) -> Page {
         .filter(|p| match q.reviewed.as_str() {
             "yes" => p.reviews > 0,
             "no" => p.reviews == 0,
+            "excluded" => p.excluded,
             _ => true,
         })
         .filter(|p| {

@@ -59,7 +59,9 @@ fn outcome_badge(outcome: &str) -> String {
     )
 }
 
-pub fn index(db: &str, reviewer: &str, view: &Overview) -> String {
+/// The index: the rounds, links into the prompt list (`excluded`: how many prompts a review
+/// excluded from exports and training), the models and the report's plots.
+pub fn index(db: &str, reviewer: &str, view: &Overview, excluded: usize) -> String {
     let mut body = format!(
         "<h1>rrtf review</h1><p>Database <code>{}</code>, {}</p>",
         esc(db),
@@ -67,7 +69,10 @@ pub fn index(db: &str, reviewer: &str, view: &Overview) -> String {
     );
     body.push_str("<h2>Rounds</h2>");
     body.push_str(&view.rounds_table(Some(&|r| format!("/prompts?round={r}"))));
-    body.push_str("<p><a href=\"/prompts\">All ranked prompts</a> · <a href=\"/prompts?reviewed=no\">not reviewed yet</a> · <a href=\"/prompts?status=dropped\">dropped by the filters</a></p>");
+    let _ = write!(
+        body,
+        "<p><a href=\"/prompts\">All ranked prompts</a> · <a href=\"/prompts?reviewed=no\">not reviewed yet</a> · <a href=\"/prompts?status=dropped\">dropped by the filters</a> · <a id=\"excluded\" href=\"/prompts?reviewed=excluded\">{excluded} excluded by review</a></p>"
+    );
     if view.ranker.is_none() {
         body.push_str("<p class=\"notice\">Nothing is ranked yet: run <code>rrtf rank</code>.</p>");
     } else {
@@ -159,7 +164,8 @@ pub fn list(
             &[
                 any(),
                 ("yes".into(), "yes".into()),
-                ("no".into(), "no".into())
+                ("no".into(), "no".into()),
+                ("excluded".into(), "excluded".into())
             ]
         ),
         esc(&q.q),
@@ -477,7 +483,25 @@ pub fn prompt(reviewer: &str, d: &PromptDetail, effective: &[i64]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{ListQuery, list, url_value};
+    use super::{ListQuery, index, list, url_value};
+
+    /// Issue 15 point 20: the index says how many prompts a review excluded and links to them.
+    #[test]
+    fn the_index_counts_and_links_the_excluded_prompts() {
+        let view = crate::overview::Overview {
+            status: Default::default(),
+            ranker: None,
+            models: vec![],
+            scores: vec![],
+        };
+        let html = index("db.sqlite", "ana", &view, 2);
+        assert!(
+            html.contains(
+                "<a id=\"excluded\" href=\"/prompts?reviewed=excluded\">2 excluded by review</a>"
+            ),
+            "{html}"
+        );
+    }
 
     /// Issue 15 point 20: a prompt excluded by review says so in the prompt list.
     #[test]
