@@ -196,11 +196,17 @@ def child(job, tests, nonce, wfd, limits=None, argv=None, env=None, stdin_fd=Non
     except BaseException as e:
         os.write(2, f"cannot set up the sandbox: {describe(e)}".encode())
         os._exit(1)
+    exec_program(argv, env)
+
+
+def exec_program(argv, env):
+    """In a forked, sandboxed child: execve `argv`; if that fails, say why on stderr and exit
+    with 127. Never returns."""
     try:
         os.execve(argv[0], argv, env)
     except BaseException as e:
         os.write(2, f"cannot execute {argv[0]}: {describe(e)}".encode())
-        os._exit(127)
+    os._exit(127)
 
 
 CHAN_IN, CHAN_OUT = 0, 1
@@ -403,39 +409,61 @@ def verdict(recs, rest, at, cstatus, cpu_ms, timeout, out_full):
     return "test_failure", passed, total, detail, marks
 
 
-class _PyJudge:
-    """The judge process: forked from the worker at start-up (and again if it dies), before
-    any sample runs, so its builtins and modules are pristine; it never shares pages with a
-    running sample (the worker, idle while a sample runs, is the one that forks samples)."""
-    pid = None
-    sock = None
+class _Helper:
+    """A long-lived process the worker forks and talks to over a socket pair: the judge and the
+    launcher (see the header). It dies with the worker and holds neither of the worker's
+    channels to the executor."""
+
+    def __init__(self):
+        self.pid = self.sock = None
+
+    def start(self, serve):
+        """Fork it, running `serve(sock)` in the child."""
+        import socket
+        if self.sock is not None:
+            self.sock.close()
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        pid = os.fork()
+        if pid == 0:
+            try:
+                ours.close()
+                os.close(CHAN_IN)
+                os.close(CHAN_OUT)
+                LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+                serve(theirs)
+            finally:
+                os._exit(0)
+        theirs.close()
+        self.pid, self.sock = pid, ours
+
+    def stop(self):
+        """Kill and reap it (a no-op once reaped elsewhere), close its socket."""
+        if self.pid is not None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+                os.waitpid(self.pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+        if self.sock is not None:
+            self.sock.close()
+        self.pid = self.sock = None
 
 
-PY_JUDGE = _PyJudge()
+# The judge process: forked from the worker at start-up (and again if it dies), before any
+# sample runs, so its builtins and modules are pristine; it never shares pages with a running
+# sample (the worker, idle while a sample runs, is the one that forks samples).
+PY_JUDGE = _Helper()
 
 
-def start_judge():
-    import socket
-    if PY_JUDGE.sock is not None:
-        PY_JUDGE.sock.close()
-    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-    pid = os.fork()
-    if pid == 0:
-        try:
-            ours.close()
-            os.close(CHAN_IN)
-            os.close(CHAN_OUT)
-            if LAUNCHER.sock is not None:
-                LAUNCHER.sock.close()
-            if RULESET is not None:
-                os.close(RULESET)  # the judge stays in the worker's domain, out of the samples'
-            LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-            drop_capabilities()
-            judge_server(theirs)
-        finally:
-            os._exit(0)
-    theirs.close()
-    PY_JUDGE.pid, PY_JUDGE.sock = pid, ours
+def judge_main(sock):
+    """The judge, just forked: it stays in the worker's Landlock domain (out of the samples'),
+    cannot reach the launcher, and keeps no capability; then it serves."""
+    if LAUNCHER.sock is not None:
+        LAUNCHER.sock.close()
+    if RULESET is not None:
+        os.close(RULESET)
+    drop_capabilities()
+    judge_server(sock)
 
 
 class _CapHeader(ctypes.Structure):
@@ -448,18 +476,6 @@ def drop_capabilities():
     if os.getuid() == 0:
         data = (ctypes.c_uint32 * 6)()
         LIBC.capset(ctypes.byref(_CapHeader(0x20080522, 0)), data)
-
-
-def stop_judge():
-    if PY_JUDGE.pid is not None:
-        try:
-            os.kill(PY_JUDGE.pid, signal.SIGKILL)
-            os.waitpid(PY_JUDGE.pid, 0)
-        except (ProcessLookupError, ChildProcessError):
-            pass
-    if PY_JUDGE.sock is not None:
-        PY_JUDGE.sock.close()
-    PY_JUDGE.pid = PY_JUDGE.sock = None
 
 
 def recv_msg(sock, nfds):
@@ -528,31 +544,9 @@ def judge_server(sock):
         write_all(fd, pack_frame(json.dumps(reply).encode()))
 
 
-class _Launcher:
-    """The process every Python candidate is forked from (see the header): forked at start-up
-    from a worker that had read no job, sent only code, entry point and timeout."""
-    pid = None
-    sock = None
-
-
-LAUNCHER = _Launcher()
-
-
-def start_launcher():
-    import socket
-    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-    pid = os.fork()
-    if pid == 0:
-        try:
-            ours.close()
-            os.close(CHAN_IN)
-            os.close(CHAN_OUT)
-            LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-            launcher_server(theirs)
-        finally:
-            os._exit(0)
-    theirs.close()
-    LAUNCHER.pid, LAUNCHER.sock = pid, ours
+# The process every Python candidate is forked from (see the header): forked at start-up from
+# a worker that had read no job, sent only code, entry point and timeout; never re-forked.
+LAUNCHER = _Helper()
 
 
 def launcher_server(sock):
@@ -602,20 +596,8 @@ def ask_launcher(msg, fds=()):
             return reply
     except (OSError, ValueError):
         pass
-    stop_launcher()
+    LAUNCHER.stop()
     return None
-
-
-def stop_launcher():
-    if LAUNCHER.pid is not None:
-        try:
-            os.kill(LAUNCHER.pid, signal.SIGKILL)
-            os.waitpid(LAUNCHER.pid, 0)
-        except (ProcessLookupError, ChildProcessError):
-            pass
-    if LAUNCHER.sock is not None:
-        LAUNCHER.sock.close()
-    LAUNCHER.pid = LAUNCHER.sock = None
 
 
 def judge_job(job, cache, preludes, qfd, pfd):
@@ -649,12 +631,12 @@ def ask_judge(job, qfd, pfd, deadline):
     """Hand a sample's test and its candidate's pipes to the judge; its reply, or None if it
     died or did not answer by `deadline` (then it is killed and replaced)."""
     if PY_JUDGE.pid is None:
-        start_judge()
+        PY_JUDGE.start(judge_main)
     msg = {k: job.get(k) for k in ("test", "entry_point", "prompt", "timeout")}
     try:
         return call(PY_JUDGE.sock, msg, [qfd, pfd], deadline)
     except (OSError, ValueError):
-        stop_judge()
+        PY_JUDGE.stop()
         return None
 
 
@@ -966,11 +948,7 @@ def spawn_judge(argv, env, limits, timeout, fds, out_path):
         except BaseException as e:
             os.write(2, f"rrtf: cannot start the judge: {describe(e)}".encode())
             os._exit(126)
-        try:
-            os.execve(argv[0], argv, env)
-        except BaseException as e:
-            os.write(2, f"cannot execute {argv[0]}: {describe(e)}".encode())
-        os._exit(127)
+        exec_program(argv, env)
     finally:
         os._exit(70)
 
@@ -994,11 +972,7 @@ def spawn_cand(argv, env, limits, timeout, fds, ruleset):
         except BaseException as e:
             os.write(2, f"rrtf: cannot start the candidate: {describe(e)}".encode())
             os._exit(126)
-        try:
-            os.execve(argv[0], argv, env)
-        except BaseException as e:
-            os.write(2, f"cannot execute {argv[0]}: {describe(e)}".encode())
-        os._exit(127)
+        exec_program(argv, env)
     finally:
         os._exit(70)
 
@@ -1217,14 +1191,14 @@ def main():
     RULESET = prepare_confine()  # after make_work: its rules hold WORK's and OUTFILE's inodes
     gc.collect()
     gc.freeze()
-    start_launcher()  # before any job is read (see the header)
-    start_judge()
+    LAUNCHER.start(launcher_server)  # before any job is read (see the header)
+    PY_JUDGE.start(judge_main)
     send({"ready": True, "pid1": PID1, "python": sys.version.split()[0]})
     while True:
         job = recv()
         if job is None:
-            stop_launcher()
-            stop_judge()  # reaped here, its CPU time counts in the worker's children
+            LAUNCHER.stop()
+            PY_JUDGE.stop()  # reaped here, its CPU time counts in the worker's children
             return
         try:
             kind = job.get("kind")
