@@ -71,6 +71,13 @@ fn javascript() {
                 TestFailure,
             ),
             ("const add = (a, b) => a + ;", test, CompileError),
+            // Gone before the judge's first call (its write then fails with EPIPE): the same
+            // verdict as a candidate that ends during a call.
+            (
+                "process.exit(0);\nconst add = (a, b) => a + b;",
+                test,
+                RuntimeError,
+            ),
             (
                 "const add = (a, b) => { process.exit(0) };",
                 test,

@@ -98,6 +98,12 @@ def send(obj):
 
 PR_SET_DUMPABLE = 4
 PR_SET_PDEATHSIG = 1
+PR_SET_NAME = 15
+
+
+def name_process(name):
+    """The process's name in ps, top and perf (`comm`): each role of the worker has its own."""
+    LIBC.prctl(PR_SET_NAME, ctypes.c_char_p(name.encode()), 0, 0, 0)
 
 
 def prepare_confine():
@@ -217,6 +223,7 @@ def candidate_child(job, qfd, pfd):
     point and timeout only): sandbox it, then load the code and serve calls on 3 (the judge's
     requests) and 4 (replies). Never returns."""
     try:
+        name_process("rrtf-sample")
         enter_sandbox(rlimits(job["timeout"]), None, [qfd, pfd])
     except BaseException as e:
         try:
@@ -458,6 +465,7 @@ PY_JUDGE = _Helper()
 def judge_main(sock):
     """The judge, just forked: it stays in the worker's Landlock domain (out of the samples'),
     cannot reach the launcher, and keeps no capability; then it serves."""
+    name_process("rrtf-judge")
     if LAUNCHER.sock is not None:
         LAUNCHER.sock.close()
     if RULESET is not None:
@@ -553,6 +561,7 @@ def launcher_server(sock):
     """The launcher's loop. `{"code", "entry_point", "timeout"}` with the candidate's two pipe
     ends: fork the candidate, answer its pid. `{"reap": pid}` (the worker has killed it): wait
     for it, answer its wait status, CPU time and peak RSS."""
+    name_process("rrtf-launcher")
     fd = sock.fileno()
     while True:
         try:
@@ -1176,6 +1185,7 @@ def main():
     # entries (memory, descriptors, environment) of the worker or of its forks (the judge, a
     # sample before it changes uid), even under the same uid (user namespace, insecure mode).
     LIBC.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    name_process("rrtf-worker")
     if not PID1:
         LIBC.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     # The executor's channel moves off 0 and 1, which point at /dev/null: what the judge's

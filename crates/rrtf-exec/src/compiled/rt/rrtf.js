@@ -270,8 +270,15 @@ const __rrtf = (() => {
       report('U the test passes ' + oneline(errorText(e)) + ' to `' + name + '`');
       throw e;
     }
-    writeMsg(4, out);
-    const rep = readMsg(5);
+    // A candidate that already ended (a program that did not parse, an exit) closed its end
+    // of the pipe: the write fails with EPIPE, which says the same as a closed answer pipe.
+    let sent = true;
+    try {
+      writeMsg(4, out);
+    } catch (e) {
+      sent = false;
+    }
+    const rep = sent ? readMsg(5) : null;
     if (rep === null) {
       dead = true;
       candError('died', 'the candidate process ended during a call');
