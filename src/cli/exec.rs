@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
-use rrtf_exec::{ExecConfig, ExecError, ExecResult, Executor, Job, Language, passk};
+use rrtf_exec::{ExecConfig, ExecError, ExecResult, Executor, Job, Language, LanguageTools, passk};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -151,7 +151,7 @@ struct SampleRow {
 /// (`CPP/0`, `JavaScript/3`), else Python (HumanEval).
 fn row_language(row: &SampleRow) -> Result<Language, ExecError> {
     if let Some(l) = &row.language {
-        return Language::parse(l);
+        return Ok(Language::parse(l)?);
     }
     match row.task_id.split_once('/') {
         Some((prefix, _)) if !prefix.eq_ignore_ascii_case("humaneval") => {
@@ -225,7 +225,7 @@ fn run_samples(ctx: &Ctx, a: RunArgs) -> Result<()> {
     let mut next = 0u64;
     let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
     for r in exec.run(jobs) {
-        *counts.entry(r.outcome.label()).or_default() += 1;
+        *counts.entry(r.outcome.as_str()).or_default() += 1;
         bar.inc(1);
         pending.insert(r.key, r);
         while let Some(r) = pending.remove(&next) {

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args;
 use rrtf_config::RoundConfig;
-use rrtf_exec::{ExecConfig, Executor, Job, Language};
+use rrtf_exec::{ExecConfig, ExecError, Executor, Job, Language};
 use rrtf_store::{NewExecution, NewRun, Outcome, PendingExecution};
 use serde_json::json;
 
@@ -108,7 +108,9 @@ pub async fn run(ctx: &Ctx, a: StageArgs) -> Result<()> {
         }
         let mut jobs = Vec::with_capacity(batch.len());
         for (i, p) in batch.iter().enumerate() {
-            let language = Language::parse(&p.language).map_err(lift)?;
+            let language = Language::parse(&p.language)
+                .map_err(ExecError::from)
+                .map_err(lift)?;
             if checked.insert(language) {
                 executor
                     .check_toolchains(&HashSet::from([language]))
@@ -133,10 +135,7 @@ pub async fn run(ctx: &Ctx, a: StageArgs) -> Result<()> {
                 let (outcome, passed, total_tests, detail, wall, cpu, rss) =
                     match by_key.remove(&(i as u64)) {
                         Some(r) => (
-                            r.outcome
-                                .label()
-                                .parse::<Outcome>()
-                                .unwrap_or(Outcome::Crashed),
+                            r.outcome,
                             i64::from(r.tests_passed),
                             i64::from(r.tests_total),
                             r.detail,

@@ -42,6 +42,12 @@ pub enum ExecError {
     InsecureSandbox { missing: String },
 }
 
+impl From<rrtf_types::UnknownLanguage> for ExecError {
+    fn from(e: rrtf_types::UnknownLanguage) -> Self {
+        ExecError::UnknownLanguage(e.0)
+    }
+}
+
 impl ExecError {
     pub(crate) fn io(what: impl Into<String>, source: io::Error) -> Self {
         ExecError::Io {
