@@ -13,7 +13,7 @@ use rrtf_exec::{ExecConfig, ExecError, Executor, Job, Language};
 use rrtf_store::{NewExecution, NewRun, Outcome, PendingExecution};
 use serde_json::json;
 
-use super::exec::{LimitArgs, config, lift};
+use super::exec::{LimitArgs, config};
 use super::{BadInput, Ctx, REVISION, progress_bar};
 
 #[derive(Debug, Args)]
@@ -84,7 +84,7 @@ pub async fn run(ctx: &Ctx, a: StageArgs) -> Result<()> {
         "memory_mb": cfg.memory_mb, "output_limit_kb": cfg.output_limit_kb,
         "python": cfg.python, "processes": cfg.processes,
     });
-    let executor = tokio::task::block_in_place(|| Executor::new(cfg)).map_err(lift)?;
+    let executor = tokio::task::block_in_place(|| Executor::new(cfg))?;
     // What decides verdicts (crate version, worker source, limits, protections in force).
     let executor_hash = executor.fingerprint();
     let run = store
@@ -108,13 +108,9 @@ pub async fn run(ctx: &Ctx, a: StageArgs) -> Result<()> {
         }
         let mut jobs = Vec::with_capacity(batch.len());
         for (i, p) in batch.iter().enumerate() {
-            let language = Language::parse(&p.language)
-                .map_err(ExecError::from)
-                .map_err(lift)?;
+            let language = Language::parse(&p.language).map_err(ExecError::from)?;
             if checked.insert(language) {
-                executor
-                    .check_toolchains(&HashSet::from([language]))
-                    .map_err(lift)?;
+                executor.check_toolchains(&HashSet::from([language]))?;
             }
             jobs.push(job_for(i as u64, p, language));
         }

@@ -55,11 +55,12 @@ impl ExecError {
             source,
         }
     }
+}
 
+impl rrtf_types::UserError for ExecError {
     /// True when the error is the caller's fault (bad rows, unknown language, bad k, a weaker
-    /// sandbox not accepted explicitly):
-    /// binaries map it to their "bad input" exit code.
-    pub fn is_bad_input(&self) -> bool {
+    /// sandbox not accepted explicitly).
+    fn is_user_error(&self) -> bool {
         matches!(
             self,
             ExecError::BadInput(_)

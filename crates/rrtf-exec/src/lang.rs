@@ -94,12 +94,13 @@ pub fn is_system_path(path: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rrtf_types::UserError;
 
     #[test]
     fn unknown_languages_are_bad_input() {
         let err = ExecError::from(Language::parse("cobol").unwrap_err());
         assert!(err.to_string().contains("cobol"));
-        assert!(err.is_bad_input());
+        assert!(err.is_user_error());
     }
 
     #[test]

@@ -246,6 +246,7 @@ pub fn evaluate(a: &EvalConfig, progress: &mut dyn Progress) -> Result<EvalRepor
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rrtf_types::UserError;
 
     fn config(dir: &Path) -> EvalConfig {
         EvalConfig {

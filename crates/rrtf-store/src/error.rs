@@ -80,10 +80,12 @@ impl StoreError {
             e => StoreError::Sql(e),
         }
     }
+}
 
+impl rrtf_types::UserError for StoreError {
     /// True when the error comes from what the user asked for (a path, a name, an id), not from
-    /// the database misbehaving. The CLI maps these to exit code 2.
-    pub fn is_user_error(&self) -> bool {
+    /// the database misbehaving.
+    fn is_user_error(&self) -> bool {
         matches!(
             self,
             StoreError::Missing { .. }

@@ -1,6 +1,7 @@
 //! The store on real temporary SQLite files: idempotent writers, rankings, status, reviews.
 
 use rrtf_store::*;
+use rrtf_types::UserError;
 use serde_json::json;
 
 async fn fresh() -> (tempfile::TempDir, Store) {

@@ -30,6 +30,13 @@ impl std::fmt::Display for UnknownLanguage {
 
 impl std::error::Error for UnknownLanguage {}
 
+impl crate::UserError for UnknownLanguage {
+    /// A language name comes from the user's files or arguments.
+    fn is_user_error(&self) -> bool {
+        true
+    }
+}
+
 impl Language {
     pub const ALL: [Language; 6] = [
         Language::Python,
