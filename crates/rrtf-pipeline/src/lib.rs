@@ -23,6 +23,7 @@ pub mod child;
 pub mod endpoints;
 mod error;
 pub mod eval;
+pub mod exec_stage;
 pub mod quickstart;
 pub mod round;
 pub mod sweep;
