@@ -20,6 +20,7 @@
 #![allow(clippy::disallowed_methods)]
 
 pub mod child;
+pub mod decontam;
 pub mod endpoints;
 mod error;
 pub mod eval;
