@@ -338,14 +338,8 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
+    use crate::rankings::tests::exec;
     use crate::{ModelRole, PromptKind, Store, StoreError, TestOrigin};
-
-    async fn exec(store: &Store, sql: &str) {
-        sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
-            .execute(&store.pool)
-            .await
-            .unwrap();
-    }
 
     /// A prompt with one imported test and one teacher response.
     async fn fixture() -> (tempfile::TempDir, Store) {

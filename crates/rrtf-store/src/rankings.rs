@@ -375,11 +375,12 @@ fn tiers_from_scores(responses: &mut [RankedResponse]) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::content_hash;
 
-    async fn exec(store: &Store, sql: &str) {
+    /// Run `sql` on the store's pool (test fixtures).
+    pub(crate) async fn exec(store: &Store, sql: &str) {
         sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
             .execute(&store.pool)
             .await
