@@ -27,6 +27,7 @@ pub mod eval;
 pub mod exec_stage;
 pub mod quickstart;
 pub mod round;
+pub mod sample_sink;
 pub mod sweep;
 
 use std::path::PathBuf;
