@@ -4,9 +4,11 @@
 
 mod cli;
 
+use std::error::Error;
 use std::process::ExitCode;
 
 use clap::Parser;
+use rrtf_types::UserError;
 
 // glibc malloc fragments under SQLite's and serde's many small allocations; mimalloc made the
 // batched import about 2x faster (crates/rrtf-data/benches/io.rs).
@@ -32,8 +34,179 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             // An error may quote stored text (a sample's output): no escape sequences through.
-            eprintln!("error: {}", cli::term::clean(&format!("{err:#}")));
-            ExitCode::from(cli::exit_code(&err))
+            eprintln!("error: {}", cli::term::clean(&message(&err)));
+            ExitCode::from(exit_code(&err))
         }
+    }
+}
+
+/// Asks one cause of an error chain, when it is of the type `ask` is for, whether the user
+/// caused it.
+type Ask = fn(&(dyn Error + 'static)) -> Option<bool>;
+
+fn ask<E: UserError + 'static>(cause: &(dyn Error + 'static)) -> Option<bool> {
+    cause.downcast_ref::<E>().map(E::is_user_error)
+}
+
+macro_rules! error_types {
+    ($($t:ty),+ $(,)?) => {
+        &[$((std::any::type_name::<$t> as fn() -> &'static str, ask::<$t> as Ask)),+]
+    };
+}
+
+/// Every error type of the library crates and the binary, each with its name (for the test
+/// that fails when a type is missing here) and its [`Ask`].
+const ERROR_TYPES: &[(fn() -> &'static str, Ask)] = error_types![
+    cli::BadInput,
+    rrtf_config::ConfigError,
+    rrtf_data::DataError,
+    rrtf_evolve::validation::Rejection,
+    rrtf_exec::ExecError,
+    rrtf_llm::LlmError,
+    rrtf_llm::fanout::SendError,
+    rrtf_llm::replay::ReplayError,
+    rrtf_model::ModelError,
+    rrtf_pipeline::PipelineError,
+    rrtf_report::ReportError,
+    rrtf_serve::ServeError,
+    rrtf_store::StoreError,
+    rrtf_train::TrainError,
+    rrtf_types::UnknownLanguage,
+];
+
+/// The one place errors become exit codes: 2 when any cause in the chain is a user error
+/// ([`UserError`]: bad usage, arguments, files, config, environment), 1 otherwise.
+fn exit_code(err: &anyhow::Error) -> u8 {
+    let user = err
+        .chain()
+        .any(|cause| ERROR_TYPES.iter().any(|(_, ask)| ask(cause) == Some(true)));
+    if user { 2 } else { 1 }
+}
+
+/// The error and its causes, `: `-separated; a cause whose text the message before it already
+/// quotes (`"{path}: {source}"`) is not repeated.
+fn message(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    use super::*;
+
+    /// `crate::Type` for every error type defined in `dir` (a `thiserror::Error` derive or an
+    /// `impl std::error::Error for`), `krate` naming the crate.
+    fn defined_errors(krate: &str, dir: &Path, out: &mut BTreeSet<String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                defined_errors(krate, &path, out);
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let mut derived = false;
+            for line in text.lines().map(str::trim) {
+                if line.starts_with("#[derive(") && line.contains("thiserror::Error") {
+                    derived = true;
+                    continue;
+                }
+                let name = if derived && !line.starts_with("#[") && !line.starts_with("//") {
+                    derived = false;
+                    line.split_whitespace()
+                        .skip_while(|w| !matches!(*w, "enum" | "struct"))
+                        .nth(1)
+                } else if let Some(rest) = line.strip_prefix("impl std::error::Error for ") {
+                    rest.split_whitespace().next()
+                } else {
+                    None
+                };
+                if let Some(name) = name {
+                    let name = name
+                        .trim_end_matches(['{', ';', '('])
+                        .split('<')
+                        .next()
+                        .unwrap();
+                    out.insert(format!("{krate}::{name}"));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_error_type_is_asked_whether_the_user_caused_it() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut defined = BTreeSet::new();
+        defined_errors("rrtf", &root.join("src"), &mut defined);
+        for entry in std::fs::read_dir(root.join("crates")).unwrap() {
+            let dir = entry.unwrap().path();
+            let krate = dir.file_name().unwrap().to_str().unwrap().replace('-', "_");
+            defined_errors(&krate, &dir.join("src"), &mut defined);
+        }
+        assert!(defined.len() >= 14, "the scan found too few: {defined:?}");
+        let listed: BTreeSet<String> = ERROR_TYPES
+            .iter()
+            .map(|(name, _)| {
+                let name = name();
+                let krate = name.split("::").next().unwrap();
+                format!("{krate}::{}", name.rsplit("::").next().unwrap())
+            })
+            .collect();
+        let missing: Vec<_> = defined.difference(&listed).collect();
+        let stale: Vec<_> = listed.difference(&defined).collect();
+        assert!(
+            missing.is_empty() && stale.is_empty(),
+            "src/main.rs ERROR_TYPES: add {missing:?} (implementing rrtf_types::UserError), \
+             remove {stale:?}"
+        );
+    }
+
+    #[test]
+    fn user_errors_anywhere_in_the_chain_exit_2_others_1() {
+        let store = rrtf_store::StoreError::UnknownPrompt("x".into());
+        assert_eq!(exit_code(&anyhow::Error::new(store)), 2);
+        // Formerly mapped by a converter in the exec commands only.
+        let exec = rrtf_exec::ExecError::UnknownLanguage("cobol".into());
+        assert_eq!(
+            exit_code(&anyhow::Error::new(exec).context("reading rows")),
+            2
+        );
+        let worker = rrtf_exec::ExecError::Worker("died".into());
+        assert_eq!(exit_code(&anyhow::Error::new(worker)), 1);
+        assert_eq!(exit_code(&anyhow::anyhow!("plain")), 1);
+        let config = rrtf_config::ConfigError::Parse {
+            path: "r.toml".into(),
+            message: "bad".into(),
+        };
+        assert_eq!(exit_code(&anyhow::Error::new(config).context("loading")), 2);
+    }
+
+    #[test]
+    fn a_cause_the_message_already_quotes_is_not_repeated() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let err = anyhow::Error::new(rrtf_model::ModelError::Io {
+            path: "m/config.json".into(),
+            source: io,
+        })
+        .context("loading the student");
+        assert_eq!(
+            message(&err),
+            "loading the student: m/config.json: no such file"
+        );
     }
 }

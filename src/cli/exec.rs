@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
-use rrtf_exec::{ExecConfig, ExecError, ExecResult, Executor, Job, Language, passk};
+use rrtf_exec::{ExecConfig, ExecError, ExecResult, Executor, Job, Language, LanguageTools, passk};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -102,14 +102,6 @@ pub async fn run(ctx: &Ctx, args: ExecArgs) -> Result<()> {
     })
 }
 
-pub(super) fn lift(e: ExecError) -> anyhow::Error {
-    if e.is_bad_input() {
-        anyhow::Error::new(BadInput(e.to_string()))
-    } else {
-        e.into()
-    }
-}
-
 pub(super) fn config(a: &LimitArgs) -> Result<ExecConfig> {
     if !(a.timeout > 0.0 && a.timeout <= 600.0) {
         return Err(BadInput(format!(
@@ -151,7 +143,7 @@ struct SampleRow {
 /// (`CPP/0`, `JavaScript/3`), else Python (HumanEval).
 fn row_language(row: &SampleRow) -> Result<Language, ExecError> {
     if let Some(l) = &row.language {
-        return Language::parse(l);
+        return Ok(Language::parse(l)?);
     }
     match row.task_id.split_once('/') {
         Some((prefix, _)) if !prefix.eq_ignore_ascii_case("humaneval") => {
@@ -207,9 +199,9 @@ fn result_row(task_id: &str, r: &ExecResult) -> serde_json::Value {
 
 fn run_samples(ctx: &Ctx, a: RunArgs) -> Result<()> {
     let (tasks, jobs) = read_samples(&a.input)?;
-    let exec = Executor::new(config(&a.limits)?).map_err(lift)?;
+    let exec = Executor::new(config(&a.limits)?)?;
     let languages: HashSet<Language> = jobs.iter().map(|j| j.language).collect();
-    exec.check_toolchains(&languages).map_err(lift)?;
+    exec.check_toolchains(&languages)?;
     // Missing protections were logged as warnings by Executor::new.
     let out = std::fs::File::create(&a.output)
         .with_context(|| format!("create {}", a.output.display()))?;
@@ -225,7 +217,7 @@ fn run_samples(ctx: &Ctx, a: RunArgs) -> Result<()> {
     let mut next = 0u64;
     let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
     for r in exec.run(jobs) {
-        *counts.entry(r.outcome.label()).or_default() += 1;
+        *counts.entry(r.outcome.as_str()).or_default() += 1;
         bar.inc(1);
         pending.insert(r.key, r);
         while let Some(r) = pending.remove(&next) {
@@ -373,7 +365,7 @@ fn doctor(ctx: &Ctx, a: LimitArgs) -> Result<()> {
             })
         },
     );
-    exec.map_err(lift)?;
+    exec?;
     if let Err(m) = self_test {
         anyhow::bail!("self-test failed: {m}");
     }
@@ -405,8 +397,7 @@ fn pass_k(ctx: &Ctx, a: PasskArgs) -> Result<()> {
         };
         rows.push((row.task_id, passed));
     }
-    let scores =
-        passk::pass_at_k(rows.iter().map(|(t, p)| (t.as_str(), *p)), &a.k).map_err(lift)?;
+    let scores = passk::pass_at_k(rows.iter().map(|(t, p)| (t.as_str(), *p)), &a.k)?;
     let tasks: HashSet<&str> = rows.iter().map(|(t, _)| t.as_str()).collect();
     ctx.emit(
         || {

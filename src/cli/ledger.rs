@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use rrtf_config::{Endpoint, RoundConfig};
 use rrtf_llm::{Backend, Budget, Metered, RequestRecord};
+use rrtf_pipeline::sample_sink::ledger_row;
 use rrtf_store::Store;
 use serde_json::Value;
 use tokio::sync::mpsc;
@@ -38,10 +39,10 @@ impl Metering {
         let writer = tokio::spawn(async move {
             let mut written = 0u64;
             while let Some(first) = rx.recv().await {
-                let mut rows = vec![super::sample::ledger_row(round, run_id, stage, &first)];
+                let mut rows = vec![ledger_row(round, run_id, stage, &first)];
                 while rows.len() < 256 {
                     match rx.try_recv() {
-                        Ok(r) => rows.push(super::sample::ledger_row(round, run_id, stage, &r)),
+                        Ok(r) => rows.push(ledger_row(round, run_id, stage, &r)),
                         Err(_) => break,
                     }
                 }

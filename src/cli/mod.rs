@@ -176,31 +176,10 @@ impl std::fmt::Display for BadInput {
 }
 impl std::error::Error for BadInput {}
 
-/// 2 for bad usage or bad input anywhere in the error chain, 1 otherwise.
-pub fn exit_code(err: &anyhow::Error) -> u8 {
-    for cause in err.chain() {
-        let user = cause.is::<BadInput>()
-            || cause.is::<rrtf_config::ConfigError>()
-            || cause
-                .downcast_ref::<rrtf_store::StoreError>()
-                .is_some_and(|e| e.is_user_error())
-            || cause
-                .downcast_ref::<rrtf_data::DataError>()
-                .is_some_and(|e| e.is_user_error())
-            || cause
-                .downcast_ref::<rrtf_llm::LlmError>()
-                .is_some_and(|e| e.is_user_error())
-            || cause
-                .downcast_ref::<rrtf_pipeline::PipelineError>()
-                .is_some_and(|e| e.is_user_error())
-            || cause
-                .downcast_ref::<rrtf_report::ReportError>()
-                .is_some_and(|e| e.is_user_error());
-        if user {
-            return 2;
-        }
+impl rrtf_types::UserError for BadInput {
+    fn is_user_error(&self) -> bool {
+        true
     }
-    1
 }
 
 /// `serving`: `rrtf serve` logs its requests (info) even without -v.

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use rrtf_model::{Checkpoint, ModelError, SamplingParams, SaveDtype, TokenPair};
+use rrtf_model::{Checkpoint, SamplingParams, SaveDtype, TokenPair};
 
 use super::{BadInput, Ctx};
 
@@ -102,17 +102,8 @@ pub struct BenchArgs {
     pub reps: usize,
 }
 
-/// Map a crate error to anyhow, marking the caller's mistakes as [`BadInput`] (exit code 2).
-pub fn model_err(e: ModelError) -> anyhow::Error {
-    if e.is_bad_input() {
-        anyhow::Error::new(BadInput(e.to_string()))
-    } else {
-        anyhow::Error::new(e)
-    }
-}
-
 fn load(dir: &Path) -> anyhow::Result<Checkpoint> {
-    Checkpoint::load(dir, &rrtf_model::default_device()).map_err(model_err)
+    Checkpoint::load(dir, &rrtf_model::default_device()).map_err(anyhow::Error::from)
 }
 
 pub fn run(ctx: &Ctx, cmd: ModelCommand) -> anyhow::Result<()> {
@@ -125,17 +116,15 @@ pub fn run(ctx: &Ctx, cmd: ModelCommand) -> anyhow::Result<()> {
 }
 
 fn init(ctx: &Ctx, a: InitArgs) -> anyhow::Result<()> {
-    let dtype = SaveDtype::parse(&a.dtype).map_err(model_err)?;
+    let dtype = SaveDtype::parse(&a.dtype)?;
     let device = rrtf_model::default_device();
-    let mut ckpt = Checkpoint::init(&a.preset, &a.tokenizer, a.init_std, a.seed, &device)
-        .map_err(model_err)?;
+    let mut ckpt = Checkpoint::init(&a.preset, &a.tokenizer, a.init_std, a.seed, &device)?;
     if let Some(v) = a.vocab_size {
         let mut config = ckpt.config.clone();
         config.vocab_size = v;
-        ckpt =
-            Checkpoint::from_config(config, ckpt.tokenizer, a.seed, &device).map_err(model_err)?;
+        ckpt = Checkpoint::from_config(config, ckpt.tokenizer, a.seed, &device)?;
     }
-    ckpt.save(&a.out, dtype).map_err(model_err)?;
+    ckpt.save(&a.out, dtype)?;
     let c = &ckpt.config;
     ctx.emit(
         || {
@@ -186,11 +175,9 @@ fn logprobs(a: LogprobsArgs) -> anyhow::Result<()> {
     let pairs = lines
         .iter()
         .map(|l| TokenPair::encode(&ckpt.tokenizer, &l.prompt, &l.response))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(model_err)?;
+        .collect::<Result<Vec<_>, _>>()?;
     let eos = ckpt.tokenizer.eos_id();
-    let scored =
-        rrtf_model::score_pairs(&ckpt.model, &pairs, eos, a.batch_size).map_err(model_err)?;
+    let scored = rrtf_model::score_pairs(&ckpt.model, &pairs, eos, a.batch_size)?;
     let mut out = std::io::stdout().lock();
     for (line, s) in lines.iter().zip(scored) {
         let row = serde_json::json!({
@@ -209,13 +196,10 @@ fn logprobs(a: LogprobsArgs) -> anyhow::Result<()> {
 fn generate(ctx: &Ctx, a: GenerateArgs) -> anyhow::Result<()> {
     let ckpt = load(&a.model)?;
     let prompt = match &a.fim_suffix {
-        Some(suffix) => ckpt
-            .tokenizer
-            .fim_prompt(&a.prompt, suffix)
-            .map_err(model_err)?,
+        Some(suffix) => ckpt.tokenizer.fim_prompt(&a.prompt, suffix)?,
         None => a.prompt.clone(),
     };
-    let ids = ckpt.tokenizer.encode(&prompt).map_err(model_err)?;
+    let ids = ckpt.tokenizer.encode(&prompt)?;
     let params = SamplingParams {
         max_new_tokens: a.max_new_tokens,
         temperature: a.temperature,
@@ -224,7 +208,7 @@ fn generate(ctx: &Ctx, a: GenerateArgs) -> anyhow::Result<()> {
         seed: a.seed,
         stop: a.stop,
     };
-    let g = rrtf_model::generate(&ckpt.model, &ckpt.tokenizer, &ids, &params).map_err(model_err)?;
+    let g = rrtf_model::generate(&ckpt.model, &ckpt.tokenizer, &ids, &params)?;
     ctx.emit(
         || g.text.clone(),
         || serde_json::json!({"new_ids": g.new_ids, "text": g.text, "stop_reason": g.stop_reason}),
@@ -242,8 +226,7 @@ fn bench(ctx: &Ctx, a: BenchArgs) -> anyhow::Result<()> {
         ))
         .into());
     }
-    let r = rrtf_model::bench::run(&ckpt.model, a.batch, a.seq_len, a.new_tokens, a.reps)
-        .map_err(model_err)?;
+    let r = rrtf_model::bench::run(&ckpt.model, a.batch, a.seq_len, a.new_tokens, a.reps)?;
     ctx.emit(
         || {
             format!(

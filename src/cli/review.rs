@@ -388,7 +388,7 @@ async fn show(
                     r.role,
                     r.temperature.map_or("-".into(), |t| format!("{t}")),
                     r.sample_index,
-                    r.outcome.as_deref().unwrap_or("not executed"),
+                    r.outcome.map_or("not executed", |o| o.as_str()),
                     r.tests_passed.unwrap_or(0),
                     r.tests_total.unwrap_or(0),
                     r.score.map_or("-".into(), |s| format!("{s:.4}")),

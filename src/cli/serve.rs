@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use rrtf_serve::{ApiKey, ChatTemplate, ServeError, ServeOptions, Server};
+use rrtf_serve::{ApiKey, ChatTemplate, ServeOptions, Server};
 
 use super::{BadInput, Ctx};
 
@@ -34,31 +34,18 @@ pub struct ServeArgs {
     pub max_queue: usize,
 }
 
-fn serve_err(e: ServeError) -> anyhow::Error {
-    if e.is_user_error() {
-        anyhow::Error::new(BadInput(e.to_string()))
-    } else {
-        anyhow::Error::new(e)
-    }
-}
-
 pub async fn run(ctx: &Ctx, a: ServeArgs) -> anyhow::Result<()> {
     let mut opts = ServeOptions::new(&a.model);
     opts.model_name = a.model_name;
-    opts.chat_template = ChatTemplate::parse(&a.chat_template).map_err(serve_err)?;
-    opts.api_key = a
-        .api_key_env
-        .as_deref()
-        .map(ApiKey::from_env)
-        .transpose()
-        .map_err(serve_err)?;
+    opts.chat_template = ChatTemplate::parse(&a.chat_template)?;
+    opts.api_key = a.api_key_env.as_deref().map(ApiKey::from_env).transpose()?;
     if a.max_queue == 0 {
         return Err(BadInput("--max-queue 0: must be at least 1".into()).into());
     }
     opts.max_queue = a.max_queue;
     let auth = opts.api_key.is_some();
-    let server = Server::load(opts).await.map_err(serve_err)?;
-    let listener = rrtf_serve::bind(&a.host, a.port).await.map_err(serve_err)?;
+    let server = Server::load(opts).await?;
+    let listener = rrtf_serve::bind(&a.host, a.port).await?;
     let addr = listener.local_addr()?;
     let url = format!("http://{addr}");
     let model = server.model_name().to_owned();
@@ -76,5 +63,5 @@ pub async fn run(ctx: &Ctx, a: ServeArgs) -> anyhow::Result<()> {
     server
         .run(listener, rrtf_serve::shutdown_signal())
         .await
-        .map_err(serve_err)
+        .map_err(anyhow::Error::from)
 }

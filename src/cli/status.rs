@@ -2,6 +2,7 @@
 //! removed or marked.
 
 use anyhow::Result;
+use rrtf_report::overview::{ROUNDS_TEXT_WIDTHS, rounds_table};
 use rrtf_store::ContaminationLine;
 
 use super::Ctx;
@@ -17,41 +18,8 @@ pub async fn status(ctx: &Ctx) -> Result<()> {
                 ctx.db.display(),
                 st.schema_version
             );
-            out.push_str(&format!(
-                "{:>5}  {:>9}  {:>10}  {:>7}  {:>9}  {:>10}  {:>6}  {:>7}\n",
-                "round",
-                "prompts",
-                "eliminated",
-                "tests",
-                "responses",
-                "executions",
-                "ranked",
-                "pairs"
-            ));
-            for r in &st.rounds {
-                out.push_str(&format!(
-                    "{:>5}  {:>9}  {:>10}  {:>7}  {:>9}  {:>10}  {:>6}  {:>7}\n",
-                    r.round,
-                    r.prompts,
-                    r.prompts_eliminated,
-                    r.tests,
-                    r.responses,
-                    r.executions,
-                    r.ranked_prompts,
-                    r.pairs
-                ));
-            }
-            out.push_str(&format!(
-                "{:>5}  {:>9}  {:>10}  {:>7}  {:>9}  {:>10}  {:>6}  {:>7}\n",
-                "all",
-                st.prompts,
-                st.prompts_eliminated,
-                st.tests,
-                st.responses,
-                st.executions,
-                st.ranked_prompts,
-                st.pairs
-            ));
+            // The same table as the report's and the web review's.
+            out.push_str(&rounds_table(&st, None, true).text(&ROUNDS_TEXT_WIDTHS));
             out.push_str(&format!(
                 "models: {} teachers, {} students; reviews: {}; training runs: {}\n",
                 st.teachers, st.students, st.reviews, st.training_runs

@@ -29,7 +29,6 @@ use rrtf_llm::{Answerer, Backend, HttpBackend, Params, RetryPolicy};
 use rrtf_store::{ModelRole, NewSynthTest, Store};
 use serde_json::{Value, json};
 
-use super::exec::lift;
 use super::ledger::{self, Metering};
 use super::{BadInput, Ctx, progress_bar};
 
@@ -267,10 +266,8 @@ async fn validate_pending(ctx: &Ctx, store: &Store, config: &RoundConfig) -> Res
         return Ok(tally);
     }
     let cfg = rrtf_pipeline::exec_config(&config.execution, ExecConfig::default());
-    let executor = tokio::task::block_in_place(|| Executor::new(cfg)).map_err(lift)?;
-    executor
-        .check_toolchains(&HashSet::from([Language::Python]))
-        .map_err(lift)?;
+    let executor = tokio::task::block_in_place(|| Executor::new(cfg))?;
+    executor.check_toolchains(&HashSet::from([Language::Python]))?;
     let bar = progress_bar(ctx, pending.len() as u64, "validating tests");
     for batch in pending.chunks(VALIDATION_BATCH) {
         let candidates: Vec<Candidate> = batch

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-use super::{Ctx, model::model_err};
+use super::Ctx;
 
 #[derive(Debug, Subcommand)]
 pub enum TokenizerCommand {
@@ -28,8 +28,7 @@ pub struct TrainArgs {
 pub fn run(ctx: &Ctx, cmd: TokenizerCommand) -> anyhow::Result<()> {
     match cmd {
         TokenizerCommand::Train(a) => {
-            let size =
-                rrtf_model::tokenizer::train(&a.files, a.vocab_size, &a.out).map_err(model_err)?;
+            let size = rrtf_model::tokenizer::train(&a.files, a.vocab_size, &a.out)?;
             ctx.emit(
                 || format!("wrote {} ({size} tokens)", a.out.display()),
                 || serde_json::json!({"out": a.out, "vocab_size": size}),

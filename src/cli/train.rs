@@ -10,11 +10,10 @@ use clap::{Args, Subcommand};
 use rrtf_config::{RoundConfig, Training};
 use rrtf_model::{Checkpoint, SaveDtype};
 use rrtf_train::{
-    Encoded, LossConfig, MetricsLog, Templates, TrainError, Trainer, batch_loss_with_reference,
-    encode_group, encode_groups,
+    Encoded, LossConfig, MetricsLog, Templates, Trainer, batch_loss_with_reference, encode_group,
+    encode_groups,
 };
 
-use super::model::model_err;
 use super::{BadInput, Ctx};
 
 #[derive(Debug, Args)]
@@ -171,15 +170,6 @@ impl LossArgs {
     }
 }
 
-/// Map a trainer error to anyhow, marking the caller's mistakes as [`BadInput`] (exit code 2).
-pub(super) fn train_err(e: TrainError) -> anyhow::Error {
-    if e.is_bad_input() {
-        anyhow::Error::new(BadInput(e.to_string()))
-    } else {
-        anyhow::Error::new(e)
-    }
-}
-
 pub async fn run(ctx: &Ctx, a: TrainArgs) -> anyhow::Result<()> {
     match a.command {
         Some(TrainCommand::Loss(l)) => loss(*l),
@@ -190,7 +180,7 @@ pub async fn run(ctx: &Ctx, a: TrainArgs) -> anyhow::Result<()> {
 
 fn loss(a: LossArgs) -> anyhow::Result<()> {
     let t = a.training()?;
-    let cfg = LossConfig::from_training(&t).map_err(train_err)?;
+    let cfg = LossConfig::from_training(&t)?;
     if a.reference.is_some() && !cfg.needs_reference() {
         return Err(BadInput(format!(
             "--reference is DPO's reference model: add --objective dpo (got {})",
@@ -199,10 +189,10 @@ fn loss(a: LossArgs) -> anyhow::Result<()> {
         .into());
     }
     let device = rrtf_model::default_device();
-    let ckpt = Checkpoint::load(&a.model, &device).map_err(model_err)?;
+    let ckpt = Checkpoint::load(&a.model, &device)?;
     let reference = match &a.reference {
         Some(dir) => {
-            let r = Checkpoint::load(dir, &device).map_err(model_err)?;
+            let r = Checkpoint::load(dir, &device)?;
             if r.tokenizer.vocab_size() != ckpt.tokenizer.vocab_size() {
                 return Err(BadInput(format!(
                     "--reference {}: its tokenizer has {} tokens, --model's {}: DPO needs the same tokenizer",
@@ -216,14 +206,14 @@ fn loss(a: LossArgs) -> anyhow::Result<()> {
         }
         None => cfg.needs_reference().then(|| ckpt.model.clone()),
     };
-    let groups = rrtf_train::read_jsonl(&a.input, t.code_only).map_err(train_err)?;
+    let groups = rrtf_train::read_jsonl(&a.input, t.code_only)?;
     let templates = Templates::from_training(&t);
     let max_len = (t.max_length as usize).min(ckpt.config.n_positions);
     let eos = ckpt.tokenizer.eos_id();
     // DPO's per-response values are implicit rewards, not length-normalised log-probs.
     let p_key = if cfg.needs_reference() { "reward" } else { "p" };
     for g in &groups {
-        let row = match encode_group(g, &ckpt.tokenizer, &templates, max_len).map_err(train_err)? {
+        let row = match encode_group(g, &ckpt.tokenizer, &templates, max_len)? {
             Encoded::Dropped { reason, dropped } => serde_json::json!({
                 "prompt": g.prompt, "dropped": reason, "dropped_responses": dropped,
             }),
@@ -234,9 +224,8 @@ fn loss(a: LossArgs) -> anyhow::Result<()> {
                     std::slice::from_ref(&group),
                     &cfg,
                     eos,
-                )
-                .map_err(train_err)?;
-                let v = |t| rrtf_train::loss::to_vec(t).map_err(train_err);
+                )?;
+                let v = |t| rrtf_train::loss::to_vec(t).map_err(anyhow::Error::from);
                 // One value per input response: null for a response dropped for length.
                 let mut kept = v(out.p)?.into_iter();
                 let values: Vec<Option<f32>> = (0..g.responses.len())
@@ -301,15 +290,15 @@ async fn train(ctx: &Ctx, a: RunArgs) -> anyhow::Result<()> {
         Some(p) => p.clone(),
         None => export_from_store(ctx, &config, &out_dir).await?,
     };
-    let ckpt = Checkpoint::load(&base, &device).map_err(model_err)?;
-    let groups = rrtf_train::read_jsonl(&input, t.code_only).map_err(train_err)?;
+    let ckpt = Checkpoint::load(&base, &device)?;
+    let groups = rrtf_train::read_jsonl(&input, t.code_only)?;
     let max_len = (t.max_length as usize).min(ckpt.config.n_positions);
     let templates = Templates::from_training(&t);
     // Held out by lineage before encoding, so a root's groups stay on one side.
     let (train_groups, eval_groups) =
         rrtf_train::split_groups(&groups, t.eval_fraction, config.round.seed);
     let encode = |gs: &[rrtf_train::Group]| {
-        encode_groups(gs, &ckpt.tokenizer, &templates, max_len).map_err(train_err)
+        encode_groups(gs, &ckpt.tokenizer, &templates, max_len).map_err(anyhow::Error::from)
     };
     let (train_set, train_stats) = encode(&train_groups)?;
     let (eval_set, eval_stats) = encode(&eval_groups)?;
@@ -329,8 +318,7 @@ async fn train(ctx: &Ctx, a: RunArgs) -> anyhow::Result<()> {
     let mut trainer = match &a.resume {
         Some(dir) => Trainer::resume(dir, ckpt.model, t.clone(), train_set, eos),
         None => Trainer::new(ckpt.model, t.clone(), train_set, eos, config.round.seed),
-    }
-    .map_err(train_err)?;
+    }?;
     let params = trainer.param_counts();
     if let Some(l) = &t.lora {
         eprintln!(
@@ -349,23 +337,23 @@ async fn train(ctx: &Ctx, a: RunArgs) -> anyhow::Result<()> {
         // would otherwise mix with this one's (and a later resume could pick them up).
         fresh_outputs(&checkpoints, &out_dir.join("metrics.jsonl"))?;
     }
-    let mut log = MetricsLog::open(&out_dir.join("metrics.jsonl")).map_err(train_err)?;
+    let mut log = MetricsLog::open(&out_dir.join("metrics.jsonl"))?;
     let mut db = StoreLog::open(ctx, &config, &base, &out_dir).await?;
     let bar = super::progress_bar(ctx, trainer.state.total_steps, "training");
     bar.set_position(trainer.state.step);
     let mut last = None;
     while !trainer.done() {
-        let m = trainer.step().map_err(train_err)?;
-        log.write("step", &m).map_err(train_err)?;
+        let m = trainer.step()?;
+        log.write("step", &m)?;
         db.step(&m).await?;
         bar.set_position(m.step);
         bar.set_message(format!("training, loss {:.4}", m.loss));
         let at_checkpoint = m.step % t.checkpoint_every == 0;
         if at_checkpoint && !trainer.done() {
-            trainer.save_checkpoint(&checkpoints).map_err(train_err)?;
+            trainer.save_checkpoint(&checkpoints)?;
             if !eval_set.is_empty() {
-                let e = trainer.evaluate(&eval_set).map_err(train_err)?;
-                log.write("eval", &e).map_err(train_err)?;
+                let e = trainer.evaluate(&eval_set)?;
+                log.write("eval", &e)?;
                 db.eval(&e).await?;
             }
         }
@@ -375,12 +363,12 @@ async fn train(ctx: &Ctx, a: RunArgs) -> anyhow::Result<()> {
     let eval = if eval_set.is_empty() {
         None
     } else {
-        let e = trainer.evaluate(&eval_set).map_err(train_err)?;
-        log.write("eval", &e).map_err(train_err)?;
+        let e = trainer.evaluate(&eval_set)?;
+        log.write("eval", &e)?;
         db.eval(&e).await?;
         Some(e)
     };
-    let final_ckpt = trainer.save_checkpoint(&checkpoints).map_err(train_err)?;
+    let final_ckpt = trainer.save_checkpoint(&checkpoints)?;
     let saved = Checkpoint {
         config: ckpt.config,
         model: trainer.inference_model(),
@@ -388,7 +376,7 @@ async fn train(ctx: &Ctx, a: RunArgs) -> anyhow::Result<()> {
     };
     saved
         .save(&out_dir, SaveDtype::F32)
-        .map_err(model_err)
+        .map_err(anyhow::Error::from)
         .with_context(|| format!("saving the trained model to {}", out_dir.display()))?;
     let summary = serde_json::json!({
         "steps": trainer.state.step, "output_dir": out_dir, "checkpoint": final_ckpt,

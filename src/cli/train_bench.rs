@@ -8,8 +8,6 @@ use rrtf_config::Training;
 use rrtf_model::Checkpoint;
 use rrtf_train::bench::{TrainBenchOptions, run};
 
-use super::model::model_err;
-use super::train::train_err;
 use super::{BadInput, Ctx};
 
 #[derive(Debug, Args)]
@@ -42,7 +40,7 @@ pub struct BenchArgs {
 
 pub fn bench(ctx: &Ctx, a: BenchArgs) -> anyhow::Result<()> {
     let device = rrtf_model::default_device().autodiff();
-    let ckpt = Checkpoint::load(&a.model, &device).map_err(model_err)?;
+    let ckpt = Checkpoint::load(&a.model, &device)?;
     let seq = a.prompt_len + a.response_len;
     if a.groups == 0
         || a.group_size == 0
@@ -71,7 +69,7 @@ pub fn bench(ctx: &Ctx, a: BenchArgs) -> anyhow::Result<()> {
         warmup: a.warmup,
         seed: a.seed,
     };
-    let r = run(ckpt.model, &ckpt.config, &training, &opts).map_err(train_err)?;
+    let r = run(ckpt.model, &ckpt.config, &training, &opts)?;
     ctx.emit(
         || {
             format!(

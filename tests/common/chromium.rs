@@ -4,7 +4,9 @@
 //! websocket, no port. One page (a flattened target session); the browser runs in its own
 //! process group, killed with the client.
 //!
-//! A missing browser fails the test (never skips it) and names the package to install.
+//! A missing browser skips the test in the fast tier (`SKIPPED <test>: ...` naming the package
+//! to install) and fails it in the full tier (`RRTF_FULL_TESTS=1`: scripts/check, CI):
+//! [`available`].
 // Test code that starts headless Chromium, the browser the web review is tested in: the clippy.toml
 // rule against `Command::new` is for library code.
 #![allow(clippy::disallowed_methods)]
@@ -23,10 +25,20 @@ use serde_json::{Value, json};
 /// How long one command, or one page load, may take.
 const TIMEOUT: Duration = Duration::from_secs(30);
 
+const MISSING: &str = "this test drives headless Chromium and none was found on PATH: install \
+                       it with `apt-get install chromium` (Debian; .ci/run does), or set \
+                       CHROMIUM=/path/to/chrome";
+
+/// Whether the running test can drive a browser: without one, a skip in the fast tier and a
+/// failure in the full one (`common::missing`).
+pub fn available() -> bool {
+    find_chromium().is_some() || super::common::missing(MISSING)
+}
+
 /// The browser: `$CHROMIUM`, else the first of the usual names on `PATH`.
-pub fn find_chromium() -> PathBuf {
+pub fn find_chromium() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("CHROMIUM") {
-        return PathBuf::from(p);
+        return Some(PathBuf::from(p));
     }
     let path = std::env::var_os("PATH").unwrap_or_default();
     for name in [
@@ -38,14 +50,11 @@ pub fn find_chromium() -> PathBuf {
         for dir in std::env::split_paths(&path) {
             let p = dir.join(name);
             if p.is_file() {
-                return p;
+                return Some(p);
             }
         }
     }
-    panic!(
-        "this test drives headless Chromium and none was found on PATH: install it with \
-         `apt-get install chromium` (Debian; .ci/run does), or set CHROMIUM=/path/to/chrome"
-    );
+    None
 }
 
 fn pipe() -> (OwnedFd, OwnedFd) {
@@ -72,7 +81,7 @@ impl Browser {
     /// Start headless Chromium (as root in CI: `--no-sandbox`) with a fresh profile and open
     /// one blank page.
     pub fn launch() -> Browser {
-        let bin = find_chromium();
+        let bin = find_chromium().expect(MISSING);
         let profile = tempfile::tempdir().unwrap();
         let (cmd_read, cmd_write) = pipe();
         let (msg_read, msg_write) = pipe();

@@ -11,6 +11,29 @@ use std::process::{Command, Output};
 
 use serde_json::{Value, json};
 
+/// The tiers: a test whose optional toolchain (`what` says which, and what to install) is
+/// missing is skipped in the fast tier, with `SKIPPED <test>: <what>` on stderr (written past the
+/// harness's capture, so `cargo test` shows it), and fails in the full tier
+/// (`RRTF_FULL_TESTS=1`: scripts/check, CI). Returns false (skip) or panics.
+pub fn missing(what: &str) -> bool {
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("a test");
+    if std::env::var_os("RRTF_FULL_TESTS").is_some_and(|v| v == "1") {
+        panic!("{test}: {what} (RRTF_FULL_TESTS=1: the full tier runs every toolchain)");
+    }
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {what}");
+    false
+}
+
+/// Whether the running test can use `language`'s toolchain ([`missing`] when not).
+pub fn needs(language: rrtf_exec::Language) -> bool {
+    match rrtf_exec::compiled::check(language) {
+        Ok(()) => true,
+        Err(e) => missing(&e.to_string()),
+    }
+}
+
 /// `rrtf ARGS` in `dir`, with the project database `dir/rrtf.db` and the reviewer `tester`.
 pub fn rrtf_cmd(dir: &Path, args: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_rrtf"));

@@ -37,6 +37,13 @@ pub enum ConfigError {
     },
 }
 
+/// Every config error is the user's: a file they named, a value they wrote.
+impl rrtf_types::UserError for ConfigError {
+    fn is_user_error(&self) -> bool {
+        true
+    }
+}
+
 /// A whole round. Every section but `round` may be left out and takes its defaults.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]

@@ -4,6 +4,8 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use rrtf_types::UserError;
+
 /// Where a row sits in its file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 pub enum Location {
@@ -94,9 +96,9 @@ pub enum DataError {
     Store(#[from] rrtf_store::StoreError),
 }
 
-impl DataError {
-    /// True when the user's file or options are at fault (exit code 2), not the machine.
-    pub fn is_user_error(&self) -> bool {
+impl UserError for DataError {
+    /// True when the user's file or options are at fault, not the machine.
+    fn is_user_error(&self) -> bool {
         match self {
             DataError::Row { .. }
             | DataError::Format { .. }

@@ -23,8 +23,7 @@
 use std::collections::{HashMap, HashSet};
 
 use rrtf_store::{
-    ModelRole, NewReview, Outcome, PromptDetail, PromptKind, RankedGroup, RankedResponse, Review,
-    ReviewAction, Store,
+    NewReview, Outcome, PromptDetail, RankedGroup, RankedResponse, Review, ReviewAction, Store,
 };
 use serde::Serialize;
 
@@ -258,7 +257,7 @@ pub fn effective_order(d: &PromptDetail) -> Vec<i64> {
         .map(|r| RankedResponse {
             response_id: r.response_id,
             model: r.model.clone(),
-            role: r.role.parse().unwrap_or(ModelRole::Student),
+            role: r.role,
             temperature: r.temperature,
             sample_index: r.sample_index,
             raw_text: String::new(),
@@ -266,11 +265,8 @@ pub fn effective_order(d: &PromptDetail) -> Vec<i64> {
             finish_reason: r.finish_reason.clone(),
             score: r.score.unwrap_or(0.0),
             tier: 0,
-            outcome: r
-                .outcome
-                .as_deref()
-                .and_then(|o| o.parse().ok())
-                .unwrap_or(Outcome::Crashed),
+            // Only ranked responses are kept here, and every score row has its outcome.
+            outcome: r.outcome.unwrap_or(Outcome::Crashed),
             tests_passed: r.tests_passed.unwrap_or(0),
             tests_total: r.tests_total.unwrap_or(0),
             components: serde_json::Value::Null,
@@ -282,7 +278,7 @@ pub fn effective_order(d: &PromptDetail) -> Vec<i64> {
         source: d.prompt.source.clone(),
         source_id: d.prompt.source_id.clone(),
         lineage: String::new(),
-        kind: d.prompt.kind.parse().unwrap_or(PromptKind::Instruction),
+        kind: d.prompt.kind,
         language: d.prompt.language.clone(),
         prompt: String::new(),
         responses,
@@ -298,6 +294,7 @@ pub fn effective_order(d: &PromptDetail) -> Vec<i64> {
 mod tests {
     use super::*;
     use crate::pairs::{PairSpec, PairStrategy, pairs};
+    use rrtf_store::{ModelRole, PromptKind};
     use serde_json::json;
 
     /// A group of (response id, score, role, ranker tier), best first.

@@ -10,6 +10,7 @@ use rrtf_data::import::{
 };
 use rrtf_data::pairs::PairStrategy;
 use rrtf_store::*;
+use rrtf_types::UserError;
 use serde_json::{Value, json};
 
 struct Fixture {

@@ -150,6 +150,13 @@ impl fmt::Display for Rejection {
 
 impl std::error::Error for Rejection {}
 
+/// A rejected test is a teacher's, never the user's input.
+impl rrtf_types::UserError for Rejection {
+    fn is_user_error(&self) -> bool {
+        false
+    }
+}
+
 /// The verdict on one test program.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Verdict {

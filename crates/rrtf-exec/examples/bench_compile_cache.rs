@@ -178,7 +178,7 @@ fn pass(name: &str, config: &ExecConfig, jobs: &[Job]) -> (f64, Vec<ExecResult>)
     let rate = jobs.len() as f64 / secs;
     let mut by: std::collections::BTreeMap<&str, usize> = Default::default();
     for r in &results {
-        *by.entry(r.outcome.label()).or_default() += 1;
+        *by.entry(r.outcome.as_str()).or_default() += 1;
     }
     if std::env::var_os("BENCH_VERBOSE").is_some() {
         for (j, r) in jobs.iter().zip(&results) {

@@ -42,6 +42,12 @@ pub enum ExecError {
     InsecureSandbox { missing: String },
 }
 
+impl From<rrtf_types::UnknownLanguage> for ExecError {
+    fn from(e: rrtf_types::UnknownLanguage) -> Self {
+        ExecError::UnknownLanguage(e.0)
+    }
+}
+
 impl ExecError {
     pub(crate) fn io(what: impl Into<String>, source: io::Error) -> Self {
         ExecError::Io {
@@ -49,11 +55,12 @@ impl ExecError {
             source,
         }
     }
+}
 
+impl rrtf_types::UserError for ExecError {
     /// True when the error is the caller's fault (bad rows, unknown language, bad k, a weaker
-    /// sandbox not accepted explicitly):
-    /// binaries map it to their "bad input" exit code.
-    pub fn is_bad_input(&self) -> bool {
+    /// sandbox not accepted explicitly).
+    fn is_user_error(&self) -> bool {
         matches!(
             self,
             ExecError::BadInput(_)

@@ -3,70 +3,10 @@
 //! Invariant: `passed()` is true only for `Outcome::Pass` with `tests_total > 0` and every test
 //! passed. A missing or malformed result is `Crashed`, never a pass.
 
+use rrtf_types::{Language, Outcome};
 use serde::{Deserialize, Serialize};
 
 use crate::extract;
-use crate::lang::Language;
-
-/// How a sample ended, worst to best for ranking purposes is the caller's business
-/// (PG2 orders compile error < runtime error < partial < pass).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    Pass,
-    /// Some tests passed, not all.
-    Partial,
-    /// No test passed; every failure was a failed assertion.
-    TestFailure,
-    RuntimeError,
-    /// Syntax or compile error, or no code in the response.
-    CompileError,
-    /// Wall-clock or CPU limit.
-    Timeout,
-    MemoryLimit,
-    OutputLimit,
-    /// Died without a well-formed result (signal, early exit, forged or garbled report).
-    Crashed,
-}
-
-impl Outcome {
-    pub const ALL: [Outcome; 9] = [
-        Outcome::Pass,
-        Outcome::Partial,
-        Outcome::TestFailure,
-        Outcome::RuntimeError,
-        Outcome::CompileError,
-        Outcome::Timeout,
-        Outcome::MemoryLimit,
-        Outcome::OutputLimit,
-        Outcome::Crashed,
-    ];
-
-    /// The stable label used in JSON and in the database.
-    pub fn label(self) -> &'static str {
-        match self {
-            Outcome::Pass => "pass",
-            Outcome::Partial => "partial",
-            Outcome::TestFailure => "test_failure",
-            Outcome::RuntimeError => "runtime_error",
-            Outcome::CompileError => "compile_error",
-            Outcome::Timeout => "timeout",
-            Outcome::MemoryLimit => "memory_limit",
-            Outcome::OutputLimit => "output_limit",
-            Outcome::Crashed => "crashed",
-        }
-    }
-
-    pub fn from_label(s: &str) -> Option<Outcome> {
-        Outcome::ALL.into_iter().find(|o| o.label() == s)
-    }
-}
-
-impl std::fmt::Display for Outcome {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.label())
-    }
-}
 
 /// One sample to execute. `key` is the caller's (a row number, a database id) and comes back
 /// on the result unchanged.
@@ -182,18 +122,6 @@ impl ExecResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn labels_round_trip_and_match_serde() {
-        for o in Outcome::ALL {
-            assert_eq!(Outcome::from_label(o.label()), Some(o));
-            assert_eq!(
-                serde_json::to_value(o).unwrap(),
-                serde_json::json!(o.label())
-            );
-        }
-        assert_eq!(Outcome::from_label("passed"), None);
-    }
 
     #[test]
     fn passed_needs_pass_and_full_counts() {

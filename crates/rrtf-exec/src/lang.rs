@@ -1,22 +1,11 @@
-//! Languages and their toolchains. A missing toolchain is an error that names what to install,
-//! never a skip.
+//! The languages' toolchains ([`Language`] itself is `rrtf-types`'). A missing toolchain is an
+//! error that names what to install, never a skip.
 
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+pub use rrtf_types::Language;
 
 use crate::error::ExecError;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Language {
-    Python,
-    JavaScript,
-    Cpp,
-    Java,
-    Go,
-    Rust,
-}
 
 /// One program a language needs, and the Debian package that provides it.
 #[derive(Debug, Clone, Copy)]
@@ -25,54 +14,16 @@ pub struct Tool {
     pub install: &'static str,
 }
 
-impl Language {
-    pub const ALL: [Language; 6] = [
-        Language::Python,
-        Language::JavaScript,
-        Language::Cpp,
-        Language::Java,
-        Language::Go,
-        Language::Rust,
-    ];
-
-    /// Accepts the usual names and HumanEval-X's (`python`, `js`, `cpp`, `java`, `go`, `rust`).
-    pub fn parse(s: &str) -> Result<Language, ExecError> {
-        Ok(match s.trim().to_ascii_lowercase().as_str() {
-            "python" | "python3" | "py" => Language::Python,
-            "javascript" | "js" | "node" | "nodejs" => Language::JavaScript,
-            "cpp" | "c++" | "cxx" => Language::Cpp,
-            "java" => Language::Java,
-            "go" | "golang" => Language::Go,
-            "rust" | "rs" => Language::Rust,
-            _ => return Err(ExecError::UnknownLanguage(s.to_string())),
-        })
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Language::Python => "python",
-            Language::JavaScript => "javascript",
-            Language::Cpp => "cpp",
-            Language::Java => "java",
-            Language::Go => "go",
-            Language::Rust => "rust",
-        }
-    }
-
-    /// Fence tags that mark a code block as this language.
-    pub fn fence_tags(self) -> &'static [&'static str] {
-        match self {
-            Language::Python => &["python", "python3", "py"],
-            Language::JavaScript => &["javascript", "js", "node", "jsx"],
-            Language::Cpp => &["cpp", "c++", "cxx", "cc", "c"],
-            Language::Java => &["java"],
-            Language::Go => &["go", "golang"],
-            Language::Rust => &["rust", "rs"],
-        }
-    }
-
+/// What a [`Language`] needs installed, and where it is.
+pub trait LanguageTools {
     /// The programs this language needs.
-    pub fn tools(self) -> &'static [Tool] {
+    fn tools(self) -> &'static [Tool];
+    /// Absolute paths of every tool, or the error naming the first missing one.
+    fn toolchain(self) -> Result<Vec<PathBuf>, ExecError>;
+}
+
+impl LanguageTools for Language {
+    fn tools(self) -> &'static [Tool] {
         match self {
             Language::Python => &[Tool {
                 name: "python3",
@@ -107,8 +58,7 @@ impl Language {
         }
     }
 
-    /// Absolute paths of every tool, or the error naming the first missing one.
-    pub fn toolchain(self) -> Result<Vec<PathBuf>, ExecError> {
+    fn toolchain(self) -> Result<Vec<PathBuf>, ExecError> {
         self.tools()
             .iter()
             .map(|t| {
@@ -144,23 +94,13 @@ pub fn is_system_path(path: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rrtf_types::UserError;
 
     #[test]
-    fn parses_names_and_aliases() {
-        for (s, l) in [
-            ("python", Language::Python),
-            ("Py", Language::Python),
-            ("js", Language::JavaScript),
-            ("C++", Language::Cpp),
-            ("golang", Language::Go),
-            ("rs", Language::Rust),
-            ("java", Language::Java),
-        ] {
-            assert_eq!(Language::parse(s).unwrap(), l, "{s}");
-        }
-        let err = Language::parse("cobol").unwrap_err();
+    fn unknown_languages_are_bad_input() {
+        let err = ExecError::from(Language::parse("cobol").unwrap_err());
         assert!(err.to_string().contains("cobol"));
-        assert!(err.is_bad_input());
+        assert!(err.is_user_error());
     }
 
     #[test]

@@ -48,6 +48,8 @@ pub mod sandbox;
 mod slot;
 
 pub use error::ExecError;
-pub use job::{ExecResult, Job, Outcome};
-pub use lang::Language;
+pub use job::{ExecResult, Job};
+pub use lang::{Language, LanguageTools};
+// The one Outcome (rrtf-types'), whose labels the store keeps.
 pub use pool::{ExecConfig, Executor};
+pub use rrtf_types::Outcome;

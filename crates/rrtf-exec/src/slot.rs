@@ -11,9 +11,10 @@ use std::collections::VecDeque;
 use std::sync::mpsc::{Receiver, Sender, TryRecvError};
 use std::sync::{Arc, Mutex};
 
+use crate::Outcome;
 use crate::compiled;
 use crate::error::ExecError;
-use crate::job::{ExecResult, Job, Outcome};
+use crate::job::{ExecResult, Job};
 use crate::lang::Language;
 use crate::pool::Shared;
 use crate::python::{PythonWorker, WorkerConfig};

@@ -13,6 +13,7 @@ use std::time::Duration;
 use common::*;
 use rrtf_exec::sandbox::{Mode, Protections};
 use rrtf_exec::{ExecConfig, ExecError, ExecResult, Executor, Outcome};
+use rrtf_types::UserError;
 
 /// A test of `f()`'s result (shown when it differs); the sample returns what it managed to do.
 fn expect(value: &str) -> String {
@@ -535,7 +536,7 @@ fn without_user_namespaces_the_executor_refuses_unless_told() {
     .err()
     .expect("the executor must refuse a sandbox without namespaces");
     assert!(matches!(err, ExecError::InsecureSandbox { .. }), "{err}");
-    assert!(err.is_bad_input());
+    assert!(err.is_user_error());
     let msg = err.to_string();
     for needle in [
         "--insecure-sandbox",

@@ -56,15 +56,17 @@ pub enum LlmError {
     },
 }
 
-impl LlmError {
-    /// True when the user must change the config or environment (exit code 2 in the binary).
-    pub fn is_user_error(&self) -> bool {
+impl rrtf_types::UserError for LlmError {
+    /// True when the user must change the config or environment.
+    fn is_user_error(&self) -> bool {
         matches!(
             self,
             LlmError::MissingKey { .. } | LlmError::BadUrl { .. } | LlmError::Identity { .. }
         ) || self.is_fatal_for_endpoint()
     }
+}
 
+impl LlmError {
     /// Errors that will fail every request to this endpoint (bad key, unknown model or path):
     /// the sampler stops sending to the endpoint instead of failing each request in turn.
     pub fn is_fatal_for_endpoint(&self) -> bool {

@@ -139,6 +139,17 @@ impl fmt::Display for SendError {
 
 impl std::error::Error for SendError {}
 
+impl rrtf_types::UserError for SendError {
+    /// An endpoint stops on an error every request would get: a key, model or path the user
+    /// configured, or the budget they set, all user errors ([`LlmError`]'s).
+    fn is_user_error(&self) -> bool {
+        match self {
+            SendError::Stopped(_) => true,
+            SendError::Failed(e) => rrtf_types::UserError::is_user_error(e),
+        }
+    }
+}
+
 impl Slot {
     /// Send `req` through `backend`, unless the endpoint has stopped. An error that every
     /// further request would get stops the endpoint.

@@ -36,6 +36,14 @@ pub enum ReplayError {
     Empty { path: PathBuf },
 }
 
+/// A recording is a file the user named in the config: every way it cannot be used is theirs
+/// to fix.
+impl rrtf_types::UserError for ReplayError {
+    fn is_user_error(&self) -> bool {
+        true
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawRow {

@@ -7,6 +7,7 @@ use std::time::Duration;
 use rrtf_config::{Endpoint, EndpointKind};
 use rrtf_llm::testserver::{Reply, Request, TestServer};
 use rrtf_llm::{Backend, GenRequest, HttpBackend, LlmError, Message, Params, Prompt, RetryPolicy};
+use rrtf_types::UserError;
 
 fn endpoint(url: &str, kind: EndpointKind, timeout_s: f64) -> Endpoint {
     let mut e: Endpoint = toml::from_str(&format!(

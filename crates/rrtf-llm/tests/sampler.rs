@@ -10,6 +10,7 @@ use rrtf_config::Endpoint;
 use rrtf_llm::render::TaskKind;
 use rrtf_llm::sampler::{Answer, Failure, Lane, Sink, SinkError, Stopped, Task, plan, run};
 use rrtf_llm::{Backend, BoxFuture, Budget, GenRequest, Generation, Ledger, LlmError};
+use rrtf_types::UserError;
 
 fn endpoint(name: &str, temps: &[f64], samples: u32) -> Endpoint {
     let mut e: Endpoint = toml::from_str(&format!(

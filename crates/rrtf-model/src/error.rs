@@ -83,9 +83,11 @@ impl ModelError {
             source,
         }
     }
+}
 
+impl rrtf_types::UserError for ModelError {
     /// True when the error comes from the caller's arguments or files rather than the machine.
-    pub fn is_bad_input(&self) -> bool {
+    fn is_user_error(&self) -> bool {
         match self {
             Self::Io { source, .. } => source.kind() == std::io::ErrorKind::NotFound,
             Self::Backend(_) => false,

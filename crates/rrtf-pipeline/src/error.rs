@@ -9,6 +9,7 @@ use rrtf_data::DataError;
 use rrtf_exec::ExecError;
 use rrtf_model::ModelError;
 use rrtf_store::StoreError;
+use rrtf_types::UserError;
 
 /// Why a pipeline step failed.
 #[derive(Debug, thiserror::Error)]
@@ -83,22 +84,24 @@ pub enum PipelineError {
     Failed(String),
 }
 
-impl PipelineError {
-    /// True when the user's arguments, files or environment caused the error (the binary's
-    /// exit code 2). A child command's exit code 2 is its user error, passed on.
-    pub fn is_user_error(&self) -> bool {
+impl UserError for PipelineError {
+    /// True when the user's arguments, files or environment caused the error. A child
+    /// command's exit code 2 is its user error, passed on.
+    fn is_user_error(&self) -> bool {
         match self {
             Self::Config(_) | Self::WrittenConfig { .. } | Self::Invalid(_) => true,
             Self::Store(e) => e.is_user_error(),
             Self::Data(e) => e.is_user_error(),
-            Self::Exec(e) => e.is_bad_input(),
-            Self::Model(e) | Self::LoadModel { source: e, .. } => e.is_bad_input(),
+            Self::Exec(e) => e.is_user_error(),
+            Self::Model(e) | Self::LoadModel { source: e, .. } => e.is_user_error(),
             Self::Child { code, .. } => *code == 2,
             Self::Sweep { source, .. } => source.is_user_error(),
             Self::Quickstart { .. } | Self::Io { .. } | Self::Failed(_) => false,
         }
     }
+}
 
+impl PipelineError {
     /// An I/O error with what was being done ("writing PATH").
     pub fn io(what: impl Into<String>, source: std::io::Error) -> Self {
         Self::Io {

@@ -206,7 +206,7 @@ pub fn evaluate(a: &EvalConfig, progress: &mut dyn Progress) -> Result<EvalRepor
         let r = results.get(&(key as u64));
         let (outcome, passed, detail) = match (c, r) {
             (None, _) => ("prompt_too_long".to_owned(), false, String::new()),
-            (Some(_), Some(r)) => (r.outcome.label().to_owned(), r.passed(), r.detail.clone()),
+            (Some(_), Some(r)) => (r.outcome.as_str().to_owned(), r.passed(), r.detail.clone()),
             (Some(_), None) => {
                 return Err(PipelineError::Failed(format!(
                     "completion {key} of {task} produced no result"
@@ -246,6 +246,7 @@ pub fn evaluate(a: &EvalConfig, progress: &mut dyn Progress) -> Result<EvalRepor
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rrtf_types::UserError;
 
     fn config(dir: &Path) -> EvalConfig {
         EvalConfig {

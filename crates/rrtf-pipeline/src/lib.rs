@@ -20,11 +20,14 @@
 #![allow(clippy::disallowed_methods)]
 
 pub mod child;
+pub mod decontam;
 pub mod endpoints;
 mod error;
 pub mod eval;
+pub mod exec_stage;
 pub mod quickstart;
 pub mod round;
+pub mod sample_sink;
 pub mod sweep;
 
 use std::path::PathBuf;

@@ -33,7 +33,7 @@ use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 use rrtf_config::Ranking;
-use rrtf_store::{
+use rrtf_types::{
     ModelRole, Outcome, PromptRanking, RankCandidate, RankPrompt, RankerRef, ScoredResponse,
 };
 use serde::Serialize;

@@ -1,7 +1,7 @@
 //! One outcome for a response from the executions of its test programs, and the outcome
 //! classes and pass ratio that lead the ranking order.
 
-use rrtf_store::Outcome;
+use rrtf_types::Outcome;
 
 /// Severity, worst first: the outcome a response gets when its test programs disagree.
 fn severity(o: Outcome) -> u8 {

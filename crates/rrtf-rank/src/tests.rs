@@ -1,7 +1,7 @@
 //! Data-driven ranking rules: each case lists responses and the expected order, scores and drop.
 
 use rrtf_config::Ranking;
-use rrtf_store::{ModelRole, Outcome, RankCandidate, RankPrompt};
+use rrtf_types::{ModelRole, Outcome, RankCandidate, RankPrompt};
 
 use crate::*;
 

@@ -23,6 +23,7 @@ pub mod web;
 pub use overview::{Overview, rounds_table};
 pub use report::Report;
 use rrtf_store::StoreError;
+use rrtf_types::UserError;
 pub use table::{Cell, Table};
 
 /// Why a report could not be made or the web review could not run.
@@ -43,16 +44,18 @@ pub enum ReportError {
     },
 }
 
-impl ReportError {
-    /// True when the user's arguments or files caused the error (the binary's exit code 2).
-    pub fn is_user_error(&self) -> bool {
+impl UserError for ReportError {
+    /// True when the user's arguments or files caused the error.
+    fn is_user_error(&self) -> bool {
         match self {
             Self::Store(e) => e.is_user_error(),
             Self::NoReviewer | Self::Bind { .. } => true,
             Self::Io { .. } => false,
         }
     }
+}
 
+impl ReportError {
     pub fn io(what: impl Into<String>, source: std::io::Error) -> Self {
         Self::Io {
             what: what.into(),

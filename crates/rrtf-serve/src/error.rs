@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 
 use rrtf_model::ModelError;
+use rrtf_types::UserError;
 
 /// Why the server could not start or stopped.
 #[derive(Debug, thiserror::Error)]
@@ -44,11 +45,11 @@ pub enum ServeError {
     Worker(String),
 }
 
-impl ServeError {
-    /// True when the user's arguments, files or environment caused the error (exit code 2).
-    pub fn is_user_error(&self) -> bool {
+impl UserError for ServeError {
+    /// True when the user's arguments, files or environment caused the error.
+    fn is_user_error(&self) -> bool {
         match self {
-            Self::Model(e) => e.is_bad_input(),
+            Self::Model(e) => e.is_user_error(),
             Self::MissingKey { .. }
             | Self::UnknownTemplate { .. }
             | Self::BadModelName { .. }

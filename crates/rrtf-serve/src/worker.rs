@@ -237,7 +237,7 @@ fn encode(ckpt: &Checkpoint, spec: &GenSpec) -> Result<Vec<(Vec<u32>, usize)>, A
 }
 
 fn model_error(e: ModelError, param: &str) -> ApiError {
-    if e.is_bad_input() {
+    if rrtf_types::UserError::is_user_error(&e) {
         ApiError::invalid(param, e.to_string())
     } else {
         ApiError::internal(e.to_string())

@@ -54,12 +54,38 @@ pub enum StoreError {
     Sql(#[from] sqlx::Error),
     #[error("corrupt value in column {column}: {value:?}")]
     Corrupt { column: &'static str, value: String },
+    /// A stored value this rrtf cannot read (a label outside its vocabulary, written by a newer
+    /// rrtf or by hand); `reason` names the value and what was expected.
+    #[error(
+        "corrupt value in table {table}, column {column}: {reason} \
+         (written by a newer rrtf, or edited by hand)"
+    )]
+    Unreadable {
+        table: &'static str,
+        column: String,
+        reason: String,
+    },
 }
 
 impl StoreError {
+    /// Map a query's error: a column that does not decode is [`StoreError::Unreadable`] in
+    /// `table`, naming the value; every other error stays [`StoreError::Sql`].
+    pub(crate) fn reading(table: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
+        move |e| match e {
+            sqlx::Error::ColumnDecode { index, source } => StoreError::Unreadable {
+                table,
+                column: index.trim_matches('"').to_owned(),
+                reason: source.to_string(),
+            },
+            e => StoreError::Sql(e),
+        }
+    }
+}
+
+impl rrtf_types::UserError for StoreError {
     /// True when the error comes from what the user asked for (a path, a name, an id), not from
-    /// the database misbehaving. The CLI maps these to exit code 2.
-    pub fn is_user_error(&self) -> bool {
+    /// the database misbehaving.
+    fn is_user_error(&self) -> bool {
         matches!(
             self,
             StoreError::Missing { .. }

@@ -2,7 +2,7 @@
 //! kept prompts and responses (eliminated ones are never run).
 
 use crate::synth_tests::RUNNABLE_TEST;
-use crate::{Result, Store};
+use crate::{PromptKind, Result, Store, StoreError};
 
 /// One response to run against one of its prompt's test programs.
 #[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
@@ -10,8 +10,8 @@ pub struct PendingExecution {
     pub response_id: i64,
     pub test_id: i64,
     pub prompt_id: i64,
-    /// `instruction` or `completion` (the response continues the prompt).
-    pub kind: String,
+    /// An instruction, or a completion (the response continues the prompt).
+    pub kind: PromptKind,
     pub language: String,
     pub prompt: String,
     pub raw_text: String,
@@ -30,7 +30,7 @@ impl Store {
         round: Option<i64>,
         limit: Option<i64>,
     ) -> Result<Vec<PendingExecution>> {
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT r.id AS response_id, t.id AS test_id, p.id AS prompt_id, p.kind, \
                     t.language, p.text AS prompt, r.raw_text, r.code, t.code AS test_code, \
                     coalesce(t.entry_point, p.entry_point) AS entry_point \
@@ -45,7 +45,8 @@ impl Store {
         .bind(round)
         .bind(limit)
         .fetch_all(&self.pool)
-        .await?)
+        .await
+        .map_err(StoreError::reading("prompts, responses and tests"))
     }
 
     /// How many (response, test) pairs are not executed yet.

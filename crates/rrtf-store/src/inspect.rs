@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::{Result, Review, Store, StoreError};
+use crate::{ModelRole, Outcome, PromptKind, Result, Review, Store, StoreError, TestOrigin};
 
 /// One ranked prompt in a list.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -18,7 +18,7 @@ pub struct PromptSummary {
     pub responses: i64,
     pub best: f64,
     pub worst: f64,
-    /// outcome -> responses with it
+    /// outcome label -> responses with it
     pub outcomes: BTreeMap<String, i64>,
     pub teachers: Vec<String>,
     pub reviews: i64,
@@ -28,13 +28,13 @@ pub struct PromptSummary {
     pub excluded: bool,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, sqlx::FromRow)]
 pub struct PromptInfo {
     pub prompt_id: i64,
     pub round: i64,
     pub source: String,
     pub source_id: String,
-    pub kind: String,
+    pub kind: PromptKind,
     pub language: String,
     pub text: String,
     pub entry_point: Option<String>,
@@ -47,7 +47,7 @@ pub struct PromptInfo {
 #[derive(Clone, Debug, PartialEq, Serialize, sqlx::FromRow)]
 pub struct TestInfo {
     pub id: i64,
-    pub origin: String,
+    pub origin: TestOrigin,
     pub validation: String,
     /// Why a test is invalid or flagged, or how a valid one's reference did.
     pub validation_detail: Option<String>,
@@ -58,7 +58,7 @@ pub struct TestInfo {
 pub struct ResponseInfo {
     pub response_id: i64,
     pub model: String,
-    pub role: String,
+    pub role: ModelRole,
     pub temperature: Option<f64>,
     pub sample_index: i64,
     pub finish_reason: Option<String>,
@@ -67,7 +67,7 @@ pub struct ResponseInfo {
     /// Position under the ranker (0 = best); None when not ranked.
     pub position: Option<i64>,
     pub score: Option<f64>,
-    pub outcome: Option<String>,
+    pub outcome: Option<Outcome>,
     pub tests_passed: Option<i64>,
     pub tests_total: Option<i64>,
     pub components_json: Option<String>,
@@ -90,11 +90,21 @@ pub struct PromptDetail {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ModelStats {
     pub model: String,
-    pub role: String,
+    pub role: ModelRole,
     pub responses: i64,
     pub pass_rate: f64,
     pub mean_score: f64,
     pub outcomes: BTreeMap<String, i64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ModelStatsRow {
+    model: String,
+    role: ModelRole,
+    responses: i64,
+    mean_score: f64,
+    /// `group_concat` of the outcome labels.
+    outcomes: Option<String>,
 }
 
 fn counts(list: Option<String>) -> BTreeMap<String, i64> {
@@ -109,53 +119,43 @@ fn counts(list: Option<String>) -> BTreeMap<String, i64> {
     out
 }
 
-type SummaryRow = (
-    i64,
-    i64,
-    String,
-    String,
-    String,
-    Option<String>,
-    i64,
-    f64,
-    f64,
-    Option<String>,
-    Option<String>,
-    i64,
-    i64,
-    bool,
-);
-
-type PromptRow = (
-    i64,
-    i64,
-    String,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<i64>,
-    Option<String>,
-    String,
-    Option<String>,
-);
+#[derive(sqlx::FromRow)]
+struct SummaryRow {
+    prompt_id: i64,
+    round: i64,
+    source: String,
+    source_id: String,
+    status: String,
+    drop_reason: Option<String>,
+    responses: i64,
+    best: f64,
+    worst: f64,
+    /// `group_concat` of the outcome labels.
+    outcomes: Option<String>,
+    /// `group_concat` of the teachers' names.
+    teachers: Option<String>,
+    reviews: i64,
+    flagged_tests: i64,
+    excluded: bool,
+}
 
 impl Store {
     /// Every prompt ranked under `ranker_hash`, with its score range and outcome mix.
     pub async fn prompt_summaries(&self, ranker_hash: &str) -> Result<Vec<PromptSummary>> {
         let rows: Vec<SummaryRow> = sqlx::query_as(
             "SELECT rp.prompt_id, p.round, p.source, p.source_id, rp.status, rp.drop_reason, \
-                    count(s.response_id), coalesce(max(s.score), 0.0), coalesce(min(s.score), 0.0), \
-                    group_concat(s.outcome), \
-                    group_concat(DISTINCT CASE WHEN m.role = 'teacher' THEN m.name END), \
-                    (SELECT count(*) FROM reviews v WHERE v.prompt_id = rp.prompt_id), \
+                    count(s.response_id) AS responses, coalesce(max(s.score), 0.0) AS best, \
+                    coalesce(min(s.score), 0.0) AS worst, group_concat(s.outcome) AS outcomes, \
+                    group_concat(DISTINCT CASE WHEN m.role = 'teacher' THEN m.name END) \
+                      AS teachers, \
+                    (SELECT count(*) FROM reviews v WHERE v.prompt_id = rp.prompt_id) AS reviews, \
                     (SELECT count(*) FROM tests t WHERE t.prompt_id = rp.prompt_id \
-                                                    AND t.validation = 'flagged'), \
+                                                    AND t.validation = 'flagged') \
+                      AS flagged_tests, \
                     coalesce((SELECT v.action = 'exclude' FROM reviews v \
                               WHERE v.prompt_id = rp.prompt_id AND v.response_id IS NULL \
                                 AND v.action IN ('exclude', 'include') \
-                              ORDER BY v.id DESC LIMIT 1), 0) \
+                              ORDER BY v.id DESC LIMIT 1), 0) AS excluded \
              FROM ranked_prompts rp \
              JOIN prompts p ON p.id = rp.prompt_id \
              LEFT JOIN scores s ON s.ranker_id = rp.ranker_id AND s.prompt_id = rp.prompt_id \
@@ -170,23 +170,23 @@ impl Store {
         Ok(rows
             .into_iter()
             .map(|r| PromptSummary {
-                prompt_id: r.0,
-                round: r.1,
-                source: r.2,
-                source_id: r.3,
-                status: r.4,
-                drop_reason: r.5,
-                responses: r.6,
-                best: r.7,
-                worst: r.8,
-                outcomes: counts(r.9),
+                prompt_id: r.prompt_id,
+                round: r.round,
+                source: r.source,
+                source_id: r.source_id,
+                status: r.status,
+                drop_reason: r.drop_reason,
+                responses: r.responses,
+                best: r.best,
+                worst: r.worst,
+                outcomes: counts(r.outcomes),
                 teachers: r
-                    .10
+                    .teachers
                     .map(|t| t.split(',').map(str::to_owned).collect())
                     .unwrap_or_default(),
-                reviews: r.11,
-                flagged_tests: r.12,
-                excluded: r.13,
+                reviews: r.reviews,
+                flagged_tests: r.flagged_tests,
+                excluded: r.excluded,
             })
             .collect())
     }
@@ -198,20 +198,22 @@ impl Store {
         ranker_hash: Option<&str>,
     ) -> Result<PromptDetail> {
         let id = self.find_prompt(prompt).await?;
-        let p: PromptRow = sqlx::query_as(
-            "SELECT id, round, source, source_id, kind, language, text, entry_point, parent_id, \
-                    evolution_method, status, status_reason FROM prompts WHERE id = ?",
+        let prompt: PromptInfo = sqlx::query_as(
+            "SELECT id AS prompt_id, round, source, source_id, kind, language, text, entry_point, \
+                    parent_id, evolution_method, status, status_reason FROM prompts WHERE id = ?",
         )
         .bind(id)
         .fetch_one(&self.pool)
-        .await?;
+        .await
+        .map_err(StoreError::reading("prompts"))?;
         let tests = sqlx::query_as(
             "SELECT id, origin, validation, validation_detail, code FROM tests WHERE prompt_id = ? \
              ORDER BY id",
         )
         .bind(id)
         .fetch_all(&self.pool)
-        .await?;
+        .await
+        .map_err(StoreError::reading("tests"))?;
         let ranker_id: Option<i64> = match ranker_hash {
             Some(h) => {
                 sqlx::query_scalar("SELECT id FROM rankers WHERE hash = ?")
@@ -242,7 +244,8 @@ impl Store {
         .bind(ranker_id)
         .bind(id)
         .fetch_all(&self.pool)
-        .await?;
+        .await
+        .map_err(StoreError::reading("responses, models and scores"))?;
         let reviews = self
             .reviews()
             .await?
@@ -250,20 +253,7 @@ impl Store {
             .filter(|r| r.prompt_id == id)
             .collect();
         Ok(PromptDetail {
-            prompt: PromptInfo {
-                prompt_id: p.0,
-                round: p.1,
-                source: p.2,
-                source_id: p.3,
-                kind: p.4,
-                language: p.5,
-                text: p.6,
-                entry_point: p.7,
-                parent_id: p.8,
-                evolution_method: p.9,
-                status: p.10,
-                status_reason: p.11,
-            },
+            prompt,
             tests,
             ranker: ranker_id.and(ranker_hash.map(str::to_owned)),
             ranking_status: status.as_ref().map(|s| s.0.clone()),
@@ -306,8 +296,9 @@ impl Store {
 
     /// Per-model outcome counts and scores under `ranker_hash`.
     pub async fn model_stats(&self, ranker_hash: &str) -> Result<Vec<ModelStats>> {
-        let rows: Vec<(String, String, i64, f64, Option<String>)> = sqlx::query_as(
-            "SELECT m.name, m.role, count(*), avg(s.score), group_concat(s.outcome) \
+        let rows: Vec<ModelStatsRow> = sqlx::query_as(
+            "SELECT m.name AS model, m.role, count(*) AS responses, avg(s.score) AS mean_score, \
+                    group_concat(s.outcome) AS outcomes \
              FROM scores s JOIN responses r ON r.id = s.response_id \
              JOIN models m ON m.id = r.model_id \
              WHERE s.ranker_id = (SELECT id FROM rankers WHERE hash = ?) \
@@ -315,18 +306,19 @@ impl Store {
         )
         .bind(ranker_hash)
         .fetch_all(&self.pool)
-        .await?;
+        .await
+        .map_err(StoreError::reading("models"))?;
         Ok(rows
             .into_iter()
-            .map(|(model, role, n, mean, outcomes)| {
-                let outcomes = counts(outcomes);
-                let pass = outcomes.get("pass").copied().unwrap_or(0);
+            .map(|r| {
+                let outcomes = counts(r.outcomes);
+                let pass = outcomes.get(Outcome::Pass.as_str()).copied().unwrap_or(0);
                 ModelStats {
-                    model,
-                    role,
-                    responses: n,
-                    pass_rate: pass as f64 / n.max(1) as f64,
-                    mean_score: mean,
+                    model: r.model,
+                    role: r.role,
+                    responses: r.responses,
+                    pass_rate: pass as f64 / r.responses.max(1) as f64,
+                    mean_score: r.mean_score,
                     outcomes,
                 }
             })
@@ -341,5 +333,78 @@ impl Store {
         .bind(ranker_hash)
         .fetch_all(&self.pool)
         .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rankings::tests::exec;
+    use crate::{ModelRole, PromptKind, Store, StoreError, TestOrigin};
+
+    /// A prompt with one imported test and one teacher response.
+    async fn fixture() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::create(&dir.path().join("i.db")).await.unwrap();
+        exec(
+            &store,
+            "INSERT INTO models (name, role) VALUES ('t', 'teacher')",
+        )
+        .await;
+        exec(
+            &store,
+            "INSERT INTO prompts (source, source_id, kind, text, content_hash) \
+             VALUES ('s', 'a/1', 'completion', 'def f():', 'h')",
+        )
+        .await;
+        exec(
+            &store,
+            "INSERT INTO tests (prompt_id, language, origin, code, content_hash) \
+             VALUES (1, 'python', 'imported', 'assert f()', 'th')",
+        )
+        .await;
+        exec(
+            &store,
+            "INSERT INTO responses (prompt_id, model_id, sample_index, raw_text, request_hash) \
+             VALUES (1, 1, 0, 'x', 'rh')",
+        )
+        .await;
+        (dir, store)
+    }
+
+    #[tokio::test]
+    async fn the_prompt_view_has_typed_vocabularies() {
+        let (_dir, store) = fixture().await;
+        let d = store.prompt_detail("a/1", None).await.unwrap();
+        assert_eq!(d.prompt.kind, PromptKind::Completion);
+        assert_eq!(d.tests[0].origin, TestOrigin::Imported);
+        assert_eq!(d.responses[0].role, ModelRole::Teacher);
+        assert_eq!(d.responses[0].outcome, None);
+        // JSON keeps the stored labels.
+        let json = serde_json::to_value(&d).unwrap();
+        assert_eq!(json["prompt"]["kind"], "completion");
+        assert_eq!(json["responses"][0]["role"], "teacher");
+    }
+
+    #[tokio::test]
+    async fn a_stored_label_outside_the_vocabulary_is_an_error_naming_it_and_its_table() {
+        let (_dir, store) = fixture().await;
+        let mut conn = store.pool.acquire().await.unwrap();
+        // Only a database written by something else holds one: the schema's CHECKs refuse it.
+        sqlx::query("PRAGMA ignore_check_constraints = ON")
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE prompts SET kind = 'essay'")
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        drop(conn);
+        let err = store.prompt_detail("1", None).await.unwrap_err();
+        assert!(matches!(err, StoreError::Unreadable { .. }), "{err:?}");
+        let msg = err.to_string();
+        assert!(
+            msg.contains("`essay`") && msg.contains("prompts") && msg.contains("kind"),
+            "{msg}"
+        );
     }
 }

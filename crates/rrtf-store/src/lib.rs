@@ -41,8 +41,7 @@ pub use inspect::{ModelStats, PromptDetail, PromptInfo, PromptSummary, ResponseI
 pub use ledger::{LEDGER_STAGES, LedgerLine, NewLlmRequest};
 pub use open::Store;
 pub use prompts::{PromptInsertReport, PromptWriter};
-pub use rank_inputs::{RankCandidate, RankPrompt};
-pub use rankings::{PromptRanking, RankedGroup, RankedResponse, RankerRef, ScoredResponse};
+pub use rankings::{RankedGroup, RankedResponse};
 pub use responses::PromptKey;
 pub use reviews::{NewReview, Review};
 pub use runs::{NewRun, RunRef};
@@ -50,9 +49,11 @@ pub use sampling::{ModelSpend, ResponseIdentity, SamplingPrompt};
 pub use status::{RoundStatus, StageStatus, Status};
 pub use synth_tests::{NewSynthTest, UnvalidatedTest};
 pub use training::{DoneRun, MetricPoint, TrainingCurves, TrainingRef};
-pub use types::{
-    InsertReport, ModelRole, NewExecution, NewPrompt, NewResponse, NewTest, Outcome, PromptKind,
-    ReviewAction, TestOrigin,
+pub use types::{InsertReport, NewExecution, NewPrompt, NewResponse, NewTest};
+// The vocabularies and the ranker's types are rrtf-types'; re-exported as part of this API.
+pub use rrtf_types::{
+    ModelRole, Outcome, PromptKind, PromptRanking, RankCandidate, RankPrompt, RankerRef,
+    ReviewAction, ScoredResponse, TestOrigin,
 };
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

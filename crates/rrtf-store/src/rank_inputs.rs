@@ -3,30 +3,7 @@
 use serde::Deserialize;
 
 use crate::synth_tests::RUNNABLE_TEST;
-use crate::{ModelRole, Outcome, Result, Store, StoreError};
-
-/// A response with the executions of it against its prompt's tests.
-#[derive(Clone, Debug, PartialEq)]
-pub struct RankCandidate {
-    pub response_id: i64,
-    pub model: String,
-    pub role: ModelRole,
-    pub finish_reason: Option<String>,
-    pub raw_text: String,
-    pub code: Option<String>,
-    /// Outcome of each execution (one per test program run).
-    pub outcomes: Vec<Outcome>,
-    pub tests_passed: i64,
-    pub tests_total: i64,
-}
-
-/// A prompt's executed responses, and how many test programs it has.
-#[derive(Clone, Debug, PartialEq)]
-pub struct RankPrompt {
-    pub prompt_id: i64,
-    pub test_programs: i64,
-    pub candidates: Vec<RankCandidate>,
-}
+use crate::{RankCandidate, RankPrompt, Result, Store, StoreError};
 
 /// [response_id, model, role, finish_reason, raw_text, code, outcomes, passed, total]
 #[derive(Deserialize)]

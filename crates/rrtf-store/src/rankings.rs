@@ -6,38 +6,12 @@ use std::collections::HashMap;
 use futures_util::TryStreamExt;
 use sqlx::{QueryBuilder, Sqlite};
 
-use crate::{InsertReport, ModelRole, Outcome, PromptKind, Result, Store, StoreError};
+use crate::{
+    InsertReport, ModelRole, Outcome, PromptKind, PromptRanking, RankerRef, Result, ScoredResponse,
+    Store, StoreError,
+};
 
 const CHUNK: usize = 500;
-
-/// A ranker configuration: the hash of its canonical JSON and the JSON itself.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RankerRef {
-    pub hash: String,
-    pub config_json: String,
-}
-
-/// A response's score under a ranker, with the value of each score component.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ScoredResponse {
-    pub response_id: i64,
-    pub score: f64,
-    /// Preference tier, 0 = best: responses of one prompt make a pair only when their tiers
-    /// differ. Non-decreasing along the ranking.
-    pub tier: i64,
-    pub outcome: Outcome,
-    pub tests_passed: i64,
-    pub tests_total: i64,
-    pub components: serde_json::Value,
-}
-
-/// One prompt's ranking: responses best first, or the reason the prompt was dropped.
-#[derive(Clone, Debug, PartialEq)]
-pub struct PromptRanking {
-    pub prompt_id: i64,
-    pub drop_reason: Option<String>,
-    pub ranked: Vec<ScoredResponse>,
-}
 
 /// A kept prompt with its ranked responses, as read back for export and training.
 #[derive(Clone, Debug, PartialEq)]
@@ -401,11 +375,12 @@ fn tiers_from_scores(responses: &mut [RankedResponse]) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::content_hash;
 
-    async fn exec(store: &Store, sql: &str) {
+    /// Run `sql` on the store's pool (test fixtures).
+    pub(crate) async fn exec(store: &Store, sql: &str) {
         sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
             .execute(&store.pool)
             .await

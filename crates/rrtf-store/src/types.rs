@@ -1,83 +1,8 @@
-//! Row types written by the stages, and the closed vocabularies stored as text.
+//! Row types written by the stages. The closed vocabularies they hold are `rrtf-types`'.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-macro_rules! text_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl std::str::FromStr for $name {
-            type Err = String;
-            fn from_str(s: &str) -> Result<Self, String> {
-                match s {
-                    $($text => Ok($name::$variant),)+
-                    _ => Err(format!(
-                        "`{s}` is not a valid {}: expected one of {}",
-                        stringify!($name),
-                        [$($text),+].join(", ")
-                    )),
-                }
-            }
-        }
-    };
-}
-
-text_enum!(
-    /// How a response relates to its prompt.
-    PromptKind { Instruction = "instruction", Completion = "completion" }
-);
-text_enum!(
-    /// Where a test came from.
-    TestOrigin { Imported = "imported", Synthesized = "synthesized" }
-);
-text_enum!(
-    /// A model's part in a round.
-    ModelRole { Teacher = "teacher", Student = "student" }
-);
-text_enum!(
-    /// The verdict of running a response against its tests, worst to best for ranking purposes
-    /// lives in the ranker; this is the stored vocabulary.
-    Outcome {
-        Pass = "pass",
-        Partial = "partial",
-        TestFailure = "test_failure",
-        RuntimeError = "runtime_error",
-        CompileError = "compile_error",
-        Timeout = "timeout",
-        MemoryLimit = "memory_limit",
-        OutputLimit = "output_limit",
-        Crashed = "crashed",
-    }
-);
-
-text_enum!(
-    /// An operator's review action. Reviews are append-only; the latest pin/unpin and
-    /// exclude/include per response (or per prompt, with no response) is in force.
-    ReviewAction {
-        Pin = "pin",
-        Unpin = "unpin",
-        Exclude = "exclude",
-        Include = "include",
-        Reorder = "reorder",
-        Note = "note",
-    }
-);
+use crate::{Outcome, PromptKind, TestOrigin};
 
 /// A prompt to insert, with its tests. `(source, source_id)` is its natural key.
 #[derive(Clone, Debug, PartialEq)]
@@ -151,23 +76,5 @@ impl InsertReport {
     pub fn add(&mut self, inserted: u64, attempted: u64) {
         self.inserted += inserted;
         self.existing += attempted - inserted;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn text_enums_round_trip_and_reject_unknown_values() {
-        for o in Outcome::ALL {
-            assert_eq!(o.as_str().parse::<Outcome>().unwrap(), *o);
-        }
-        let err = "passed".parse::<Outcome>().unwrap_err();
-        assert!(
-            err.contains("`passed`") && err.contains("test_failure"),
-            "{err}"
-        );
-        assert_eq!("teacher".parse::<ModelRole>().unwrap(), ModelRole::Teacher);
     }
 }

@@ -1,6 +1,7 @@
 //! The store on real temporary SQLite files: idempotent writers, rankings, status, reviews.
 
 use rrtf_store::*;
+use rrtf_types::UserError;
 use serde_json::json;
 
 async fn fresh() -> (tempfile::TempDir, Store) {
@@ -472,7 +473,7 @@ async fn pending_executions_are_exactly_what_is_missing() {
     let pending = store.pending_executions(None, None).await.unwrap();
     assert_eq!(pending.len(), 4);
     assert_eq!(store.pending_execution_count(None).await.unwrap(), 4);
-    assert_eq!(pending[0].kind, "completion");
+    assert_eq!(pending[0].kind, PromptKind::Completion);
     assert!(pending[0].test_code.contains("def check"));
     let done = NewExecution {
         response_id: pending[1].response_id,

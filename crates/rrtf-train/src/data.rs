@@ -42,18 +42,11 @@ use std::path::Path;
 
 use rand::{SeedableRng, rngs::StdRng, seq::SliceRandom};
 use rrtf_model::{CodeTokenizer, TokenPair};
+// The one prompt kind (rrtf-types'), as the store keeps it.
+pub use rrtf_types::PromptKind;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, TrainError};
-
-/// What a prompt asks for: an instruction (answered with code) or code to continue.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PromptKind {
-    #[default]
-    Instruction,
-    Completion,
-}
 
 /// A prompt with its responses and their scores (higher is better).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

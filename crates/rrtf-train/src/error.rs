@@ -1,9 +1,10 @@
 //! Typed errors of the trainer. Each message names the bad value and what to do about it;
-//! [`TrainError::is_bad_input`] tells the binary which ones are the caller's (exit code 2).
+//! [`UserError::is_user_error`] tells the binary which ones are the caller's (exit code 2).
 
 use std::path::{Path, PathBuf};
 
 use rrtf_model::ModelError;
+use rrtf_types::UserError;
 
 pub type Result<T, E = TrainError> = std::result::Result<T, E>;
 
@@ -49,13 +50,15 @@ impl TrainError {
             message: message.into(),
         }
     }
+}
 
-    /// True when the caller can fix it (bad data, config or paths): exit code 2.
-    pub fn is_bad_input(&self) -> bool {
+impl UserError for TrainError {
+    /// True when the caller can fix it (bad data, config or paths).
+    fn is_user_error(&self) -> bool {
         match self {
             TrainError::Input { .. } | TrainError::Config { .. } => true,
             TrainError::Checkpoint { .. } => true,
-            TrainError::Model(e) => e.is_bad_input(),
+            TrainError::Model(e) => e.is_user_error(),
             TrainError::Io { .. } | TrainError::Backend(_) => false,
         }
     }

@@ -15,8 +15,8 @@ use clap::Args;
 use rrtf_config::{Endpoint, RoundConfig};
 use rrtf_llm::render::TaskKind;
 use rrtf_llm::sampler::{self, Lane, Stopped, Task};
-use rrtf_llm::{Backend, Budget, HttpBackend, Ledger, RequestRecord, RetryPolicy};
-use rrtf_store::{ModelRole, NewLlmRequest, PromptKind};
+use rrtf_llm::{Backend, Budget, HttpBackend, Ledger, RetryPolicy};
+use rrtf_store::{ModelRole, PromptKind};
 use serde_json::{Value, json};
 
 use super::decontaminate::{self, Benchmarks, screen_prompts};
@@ -24,10 +24,9 @@ use super::{BadInput, Ctx, REVISION, endpoints, progress_bar};
 
 mod report;
 mod screen;
-mod sink;
 
 use report::{LENGTH_WARNING, check_context, human, summary_json};
-use sink::StoreSink;
+use rrtf_pipeline::sample_sink::StoreSink;
 
 #[derive(Debug, Args)]
 pub struct SampleArgs {
@@ -40,29 +39,6 @@ pub struct SampleArgs {
     /// Count what would be sent, send nothing.
     #[arg(long)]
     pub dry_run: bool,
-}
-
-/// A ledger row of the sample stage.
-pub(crate) fn ledger_row(
-    round: i64,
-    run_id: i64,
-    stage: &'static str,
-    r: &RequestRecord,
-) -> NewLlmRequest {
-    NewLlmRequest {
-        round,
-        run_id: Some(run_id),
-        stage,
-        teacher: r.teacher.clone(),
-        model: r.model.clone(),
-        request_key: r.key.clone(),
-        error: r.error.clone(),
-        attempts: r.attempts.map(i64::from),
-        prompt_tokens: r.prompt_tokens.map(|t| t as i64),
-        completion_tokens: r.completion_tokens.map(|t| t as i64),
-        cost_usd: r.cost_usd,
-        latency_ms: Some(r.latency_ms as i64),
-    }
 }
 
 pub async fn sample(ctx: &Ctx, args: SampleArgs) -> Result<()> {

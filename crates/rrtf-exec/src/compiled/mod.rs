@@ -22,9 +22,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::Outcome;
 use crate::error::ExecError;
-use crate::job::{ExecResult, Outcome};
-use crate::lang::Language;
+use crate::job::ExecResult;
+use crate::lang::{Language, LanguageTools};
 use crate::pool::ExecConfig;
 use crate::python::{PythonWorker, Step};
 

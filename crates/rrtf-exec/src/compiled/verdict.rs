@@ -19,7 +19,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::job::{ExecResult, Outcome};
+use crate::Outcome;
+use crate::job::ExecResult;
 use crate::python::StepResult;
 
 use super::instrument::Site;

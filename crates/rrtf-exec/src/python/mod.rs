@@ -13,8 +13,9 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::Outcome;
 use crate::error::ExecError;
-use crate::job::{ExecResult, Outcome};
+use crate::job::ExecResult;
 use crate::sandbox::cgroup::{CgroupLimits, WorkerCgroup};
 use crate::sandbox::landlock::{self, Access, RulesetSpec};
 use crate::sandbox::spawn::{Io, Sandboxed, SpawnSpec};

@@ -1,5 +1,7 @@
 //! Helpers shared by the integration tests: an executor with its own uid range (so that tests
-//! running in parallel can check for leftovers of their own), HumanEval loading, host checks.
+//! running in parallel can check for leftovers of their own), HumanEval loading, host checks,
+//! and the tiers: [`needs`] skips a test whose optional toolchain is missing, unless
+//! `RRTF_FULL_TESTS=1` (scripts/check, CI), where the missing toolchain fails it.
 #![allow(dead_code)]
 
 use std::io::Read;
@@ -7,6 +9,30 @@ use std::path::Path;
 use std::time::Duration;
 
 use rrtf_exec::{ExecConfig, ExecResult, Executor, Job, Language};
+
+/// The full tier (`RRTF_FULL_TESTS=1`, set by scripts/check and so by CI): every optional
+/// toolchain must be there.
+pub fn full_tier() -> bool {
+    std::env::var_os("RRTF_FULL_TESTS").is_some_and(|v| v == "1")
+}
+
+/// Whether the running test can use `language` (its toolchain, and Go's testify). Python is not
+/// optional: the executor needs it. In the fast tier a missing toolchain skips the test, with
+/// `SKIPPED <test>: <what is missing and the package to install>` on stderr (written past the
+/// test harness's capture, so `cargo test` shows it); in the full tier it fails the test.
+pub fn needs(language: Language) -> bool {
+    let Err(missing) = rrtf_exec::compiled::check(language) else {
+        return true;
+    };
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("a test");
+    if full_tier() {
+        panic!("{test}: {missing} (RRTF_FULL_TESTS=1: the full tier runs every toolchain)");
+    }
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {missing}");
+    false
+}
 
 /// An executor whose sample uids are `uid_base..uid_base + workers`, with the tests' shared
 /// compile cache (under the target directory: warm-ups such as Go's build cache are made once).

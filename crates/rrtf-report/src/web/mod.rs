@@ -30,6 +30,7 @@ use serde::Deserialize;
 
 use crate::ReportError;
 use crate::overview::Overview;
+use rrtf_types::UserError;
 
 /// Where and as whom.
 #[derive(Clone, Debug)]

@@ -82,7 +82,7 @@ pub fn index(db: &str, reviewer: &str, view: &Overview, excluded: usize) -> Stri
                 body,
                 "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{:.1}%</td><td class=\"num\">{:.3}</td></tr>",
                 esc(&m.model),
-                esc(&m.role),
+                esc(m.role.as_str()),
                 m.responses,
                 100.0 * m.pass_rate,
                 m.mean_score
@@ -295,13 +295,12 @@ fn response_card(
          <tr><td>outcome</td><td>{}</td></tr><tr><td>tests passed</td><td class=\"tests\">{tests}</td></tr>\
          <tr><td>score</td><td class=\"score\">{}</td></tr><tr><td>after reviews</td><td class=\"effective\">{effective_pos}</td></tr>",
         esc(&r.model),
-        esc(&r.role),
+        esc(r.role.as_str()),
         r.temperature.map_or("—".into(), |t| t.to_string()),
         r.sample_index,
         esc(r.finish_reason.as_deref().unwrap_or("—")),
         r.outcome
-            .as_deref()
-            .map_or("not executed".into(), outcome_badge),
+            .map_or("not executed".into(), |o| outcome_badge(o.as_str())),
         r.score.map_or("—".into(), |v| format!("{v:.4}")),
     );
     if let Some(f) = &r.first_failure {
@@ -368,7 +367,7 @@ pub fn prompt(reviewer: &str, d: &PromptDetail, effective: &[i64]) -> String {
         esc(&p.source_id),
         esc(&p.source),
         p.round,
-        esc(&p.kind),
+        esc(p.kind.as_str()),
         esc(&p.language),
         esc(&p.status),
     );
@@ -412,7 +411,7 @@ pub fn prompt(reviewer: &str, d: &PromptDetail, effective: &[i64]) -> String {
             body,
             "<p>test {} ({}, {})</p><pre class=\"test\">{}</pre>",
             t.id,
-            esc(&t.origin),
+            esc(t.origin.as_str()),
             esc(&t.validation),
             esc(&t.code)
         );

@@ -1,6 +1,9 @@
 //! Where `rrtf sample`'s answers go: the project database, with their ledger rows, the code
 //! of chat answers to completion prompts, and the verdict of decontamination, in one
-//! transaction per batch.
+//! transaction per batch ([`StoreSink`], the sampler's `Sink`); [`ledger_row`], a request's
+//! ledger row as every stage that sends requests stores it.
+//!
+//! Not here: planning and sending (`rrtf_llm::sampler`), the command (the binary).
 
 use std::collections::HashMap;
 
@@ -9,12 +12,34 @@ use rrtf_llm::sampler::{Answer, Failure, Sink, SinkError};
 use rrtf_llm::{BoxFuture, RequestRecord};
 use rrtf_store::{Contamination, ContaminationAction, NewLlmRequest, NewResponse, Store};
 
-use super::ledger_row;
-use crate::cli::decontaminate::{Benchmarks, finding};
+use crate::decontam::{Benchmarks, finding};
+
+/// The ledger row of a request a stage (`sample`, `evolve`, `synth-tests`) sent.
+pub fn ledger_row(
+    round: i64,
+    run_id: i64,
+    stage: &'static str,
+    r: &RequestRecord,
+) -> NewLlmRequest {
+    NewLlmRequest {
+        round,
+        run_id: Some(run_id),
+        stage,
+        teacher: r.teacher.clone(),
+        model: r.model.clone(),
+        request_key: r.key.clone(),
+        error: r.error.clone(),
+        attempts: r.attempts.map(i64::from),
+        prompt_tokens: r.prompt_tokens.map(|t| t as i64),
+        completion_tokens: r.completion_tokens.map(|t| t as i64),
+        cost_usd: r.cost_usd,
+        latency_ms: Some(r.latency_ms as i64),
+    }
+}
 
 /// Stores each batch of answers, with the ledger rows of their requests and of the requests
 /// that failed, in one transaction.
-pub(super) struct StoreSink<'a> {
+pub struct StoreSink<'a> {
     pub store: &'a Store,
     pub model_ids: Vec<i64>,
     pub round: i64,

@@ -1,0 +1,144 @@
+//! The execution stage: every stored (response, test program) pair not executed yet, run through
+//! the sandboxed pool, each result stored with the code that was judged. Resumable: results are
+//! committed batch by batch, and a re-run picks up exactly the pairs still missing (the store's
+//! natural key refuses duplicates).
+//!
+//! Not here: the stage's run record and its printed summary (the caller's: `rrtf exec`), the
+//! executor's limits (`exec_config`).
+
+use std::collections::{BTreeMap, HashSet};
+
+use rrtf_exec::{ExecError, Executor, Job, Language};
+use rrtf_store::{NewExecution, Outcome, PendingExecution, PromptKind, Store};
+
+use crate::Result;
+use crate::eval::Progress;
+
+/// What a run of the stage did.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Executed {
+    /// (response, test) pairs executed and stored.
+    pub done: u64,
+    /// Results per outcome label.
+    pub outcomes: BTreeMap<&'static str, u64>,
+}
+
+/// Keep the first `n` bytes' worth of a text (on a char boundary).
+fn head(s: &str, n: usize) -> String {
+    let mut end = s.len().min(n);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_owned()
+}
+
+fn job_for(key: u64, p: &PendingExecution, language: Language) -> Job {
+    let test = p.test_code.clone();
+    let entry = p.entry_point.clone();
+    match (&p.code, p.kind) {
+        // Extracted earlier (another test program of the same response): run the same code.
+        (Some(code), _) => Job {
+            key,
+            language,
+            code: (!code.is_empty()).then(|| code.clone()),
+            test,
+            entry_point: entry,
+            // Trusted: the judge may run the prompt's own helpers, never the sample's copy.
+            prompt: Some(p.prompt.clone()),
+        },
+        (None, PromptKind::Completion) => {
+            Job::from_completion(key, language, &p.prompt, &p.raw_text, test, entry)
+        }
+        (None, PromptKind::Instruction) => {
+            Job::from_response(key, language, &p.raw_text, Some(&p.prompt), test, entry)
+        }
+    }
+}
+
+/// Execute the pending pairs of `round` (None: all rounds) in batches of `batch`, storing each
+/// result under `executor_hash` (`Executor::fingerprint`). A missing result is never a pass: it
+/// is stored as a crash. Blocks the (multi-threaded) runtime's thread while samples run.
+pub async fn execute(
+    store: &Store,
+    executor: &Executor,
+    executor_hash: &str,
+    round: Option<i64>,
+    batch: i64,
+    progress: &mut dyn Progress,
+) -> Result<Executed> {
+    let mut executed = Executed::default();
+    let mut checked: HashSet<Language> = HashSet::new();
+    loop {
+        let pending = store.pending_executions(round, Some(batch)).await?;
+        if pending.is_empty() {
+            break;
+        }
+        let mut jobs = Vec::with_capacity(pending.len());
+        for (i, p) in pending.iter().enumerate() {
+            let language = Language::parse(&p.language).map_err(ExecError::from)?;
+            if checked.insert(language) {
+                executor.check_toolchains(&HashSet::from([language]))?;
+            }
+            jobs.push(job_for(i as u64, p, language));
+        }
+        // The code each response was judged on, stored once (empty: nothing to extract).
+        let codes: Vec<(i64, String)> = pending
+            .iter()
+            .zip(&jobs)
+            .filter(|(p, _)| p.code.is_none())
+            .map(|(p, j)| (p.response_id, j.code.clone().unwrap_or_default()))
+            .collect();
+        let results = tokio::task::block_in_place(|| executor.run_all(jobs));
+        let mut by_key: BTreeMap<u64, _> = results.into_iter().map(|r| (r.key, r)).collect();
+        let rows: Vec<NewExecution> = pending
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let (outcome, passed, total_tests, detail, wall, cpu, rss) =
+                    match by_key.remove(&(i as u64)) {
+                        Some(r) => (
+                            r.outcome,
+                            i64::from(r.tests_passed),
+                            i64::from(r.tests_total),
+                            r.detail,
+                            Some(r.wall_ms as i64),
+                            Some(r.cpu_ms as i64),
+                            Some(r.peak_rss_kb as i64),
+                        ),
+                        None => (
+                            Outcome::Crashed,
+                            0,
+                            0,
+                            "no result from the executor".to_owned(),
+                            None,
+                            None,
+                            None,
+                        ),
+                    };
+                *executed.outcomes.entry(outcome.as_str()).or_default() += 1;
+                NewExecution {
+                    response_id: p.response_id,
+                    test_id: p.test_id,
+                    outcome,
+                    tests_passed: passed,
+                    tests_total: total_tests.max(passed),
+                    first_failure: (outcome != Outcome::Pass && !detail.is_empty())
+                        .then(|| head(&detail, 2000)),
+                    stderr_tail: None,
+                    wall_ms: wall,
+                    cpu_ms: cpu,
+                    peak_rss_kb: rss,
+                    executor_hash: executor_hash.to_owned(),
+                }
+            })
+            .collect();
+        store.set_response_code(&codes).await?;
+        store.insert_executions(&rows).await?;
+        executed.done += rows.len() as u64;
+        for _ in &rows {
+            progress.inc();
+        }
+    }
+    progress.finish();
+    Ok(executed)
+}
