@@ -512,3 +512,107 @@ fn lora_run_reports_its_adapters_and_saves_a_merged_model() {
     };
     assert_ne!(scored(&out_dir), scored(&f.join("model/mqa")));
 }
+
+/// Issue 18: `objective = "sft"`. `train loss --objective sft --sft-responses best` prints
+/// `rrtf`'s fine-tuning term (PyTorch's figure) and no ranking term; `rrtf train` runs it from
+/// a config and reports the objective; `sft_responses` without `objective = "sft"`, and
+/// `teachers` on a file that names no roles, exit with 2 and say what to change.
+#[test]
+fn sft_objective_trains_and_scores_and_refuses_what_it_cannot_do() {
+    let f = fixtures();
+    let exp = expected();
+    let model = path(&f.join("model/mqa"));
+    let groups = path(&f.join("train/groups.jsonl"));
+    let rows = exp["models"]["mqa"]["groups"]["rrtf"].as_array().unwrap();
+    let out = rrtf(&[
+        "train",
+        "loss",
+        "--model",
+        &model,
+        "--input",
+        &groups,
+        "--objective",
+        "sft",
+        "--sft-responses",
+        "best",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), rows.len());
+    for (got, want) in lines.iter().zip(rows) {
+        let (g, w) = (
+            got["sft_loss"].as_f64().unwrap(),
+            want["sft_loss"].as_f64().unwrap(),
+        );
+        assert!((g - w).abs() <= 1e-4 * w.abs().max(1.0), "{g} vs {w}");
+        assert_eq!(got["rank_loss"].as_f64(), Some(0.0));
+        assert!((got["loss"].as_f64().unwrap() - g).abs() <= 1e-4 * g.abs());
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    let config = |extra: &str| {
+        let p = dir.path().join("round.toml");
+        std::fs::write(
+            &p,
+            format!(
+                "[round]\nseed = 3\n\n[training]\nbase_model = {model:?}\noutput_dir = {:?}\n\
+                 learning_rate = 1e-3\nbatch_size = 2\neval_fraction = 0.2\n\
+                 prompt_template = \"{{prompt}}\"\ncode_only = false\n{extra}",
+                path(&out_dir)
+            ),
+        )
+        .unwrap();
+        path(&p)
+    };
+    let train = |cfg: &str| {
+        rrtf(&[
+            "--json",
+            "train",
+            "--config",
+            cfg,
+            "--input",
+            &groups,
+            "--max-steps",
+            "2",
+        ])
+    };
+    let out = train(&config("objective = \"sft\"\nsft_responses = \"best\"\n"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["objective"], "sft");
+    assert_eq!(report["steps"], 2);
+    assert_eq!(report["last_step"]["rank_loss"].as_f64(), Some(0.0));
+    assert!(report["last_step"]["sft_loss"].as_f64().unwrap() > 0.0);
+    assert!(out_dir.join("model.safetensors").is_file());
+
+    for (extra, wants) in [
+        (
+            "sft_responses = \"best\"\n",
+            &["training.sft_responses", "objective = \"sft\""][..],
+        ),
+        (
+            "objective = \"sft\"\nsft_responses = \"teachers\"\n",
+            &["training.sft_responses", "`role`"][..],
+        ),
+    ] {
+        let out = train(&config(extra));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{extra}: {err}");
+        for w in wants {
+            assert!(err.contains(w), "{w} in {err}");
+        }
+    }
+}

@@ -68,7 +68,7 @@ pub struct LossArgs {
     /// Round config whose [training] section is used (default: the section's defaults).
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// rrtf (the paper's hinge; rrhf is the same loss) or dpo (against --reference).
+    /// rrtf (the paper's hinge; rrhf is the same loss), dpo (against --reference) or sft.
     #[arg(long)]
     pub objective: Option<String>,
     /// none (the paper) or gap: weight each hinge pair by its score gap.
@@ -84,6 +84,9 @@ pub struct LossArgs {
     /// sum or mean over the best response's tokens (default: sum, mean for dpo).
     #[arg(long)]
     pub sft_normalize: Option<String>,
+    /// With --objective sft: all (default), best or teachers.
+    #[arg(long)]
+    pub sft_responses: Option<String>,
     /// DPO's beta.
     #[arg(long)]
     pub dpo_beta: Option<f64>,
@@ -139,6 +142,11 @@ impl LossArgs {
             &mut t.pair_reduction,
         )?;
         set("dpo-loss", &self.dpo_loss, &mut t.dpo_loss)?;
+        if let Some(v) = &self.sft_responses {
+            let mut r = rrtf_config::SftResponses::All;
+            set("sft-responses", &Some(v.clone()), &mut r)?;
+            t.sft_responses = Some(r);
+        }
         if let Some(v) = &self.sft_normalize {
             let mut n = rrtf_config::SftNormalize::Sum;
             set("sft-normalize", &Some(v.clone()), &mut n)?;
@@ -217,6 +225,17 @@ fn loss(a: LossArgs) -> anyhow::Result<()> {
             Encoded::Dropped { reason, dropped } => serde_json::json!({
                 "prompt": g.prompt, "dropped": reason, "dropped_responses": dropped,
             }),
+            Encoded::Kept { group, .. }
+                if cfg
+                    .targets(&group)
+                    .map_err(|m| BadInput(format!("--sft-responses / training.sft_responses {m}")))?
+                    .is_empty() =>
+            {
+                serde_json::json!({
+                    "prompt": g.prompt,
+                    "dropped": "no response to fine-tune on (sft_responses = \"teachers\": no teacher response)",
+                })
+            }
             Encoded::Kept { group, dropped, .. } => {
                 let out = batch_loss_with_reference(
                     &ckpt.model,
@@ -303,6 +322,17 @@ async fn train(ctx: &Ctx, a: RunArgs) -> anyhow::Result<()> {
     let (train_set, train_stats) = encode(&train_groups)?;
     let (eval_set, eval_stats) = encode(&eval_groups)?;
     let stats = train_stats + eval_stats;
+    // objective = "sft" with sft_responses = "teachers": prompts without a teacher response.
+    let loss_cfg = LossConfig::from_training(&t)?;
+    let (train_set, no_target) = loss_cfg.keep_trainable(train_set)?;
+    let (eval_set, no_target_eval) = loss_cfg.keep_trainable(eval_set)?;
+    if no_target + no_target_eval > 0 {
+        eprintln!(
+            "{} groups have no response to fine-tune on under training.sft_responses (no \
+             teacher response) and are left out",
+            no_target + no_target_eval
+        );
+    }
     eprintln!(
         "{} groups, {} pairs ({} groups and {} responses dropped for not fitting {max_len} tokens, \
          {} pairs with them): {} train, {} held out (by lineage)",
@@ -380,7 +410,8 @@ async fn train(ctx: &Ctx, a: RunArgs) -> anyhow::Result<()> {
         .with_context(|| format!("saving the trained model to {}", out_dir.display()))?;
     let summary = serde_json::json!({
         "steps": trainer.state.step, "output_dir": out_dir, "checkpoint": final_ckpt,
-        "encode": stats, "last_step": last, "eval": eval, "device": t.device,
+        "encode": stats, "groups_without_sft_target": no_target + no_target_eval,
+        "last_step": last, "eval": eval, "device": t.device,
         "objective": t.objective, "params": params, "lora": t.lora,
     });
     db.finish(&summary).await?;

@@ -439,6 +439,26 @@ pub enum Objective {
     Rrhf,
     /// DPO (or IPO, `dpo_loss`) against a frozen reference model, on the group's pairs.
     Dpo,
+    /// Plain supervised fine-tuning: next-token cross-entropy on the responses
+    /// `sft_responses` chooses, no ranking term. Each response's term is the fine-tuning term
+    /// of `rrtf` (token sum, or mean with `sft_normalize = "mean"`); a group's loss is the mean
+    /// over its chosen responses, so every prompt weighs the same, as in `rrtf`.
+    Sft,
+}
+
+/// The responses `objective = "sft"` trains on (`training.sft_responses`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SftResponses {
+    /// Every response of the group, right or wrong, teacher's or student's (and a corpus's
+    /// one-response lines: pre-training a base student).
+    #[default]
+    All,
+    /// The group's best response only, `rrtf`'s fine-tuning target (rejection-sampling SFT).
+    Best,
+    /// Every teacher response (WizardCoder-style distillation); needs each response's role
+    /// (`details[i].role`, as `rrtf export --format rrtf` writes it).
+    Teachers,
 }
 
 /// How a hinge pair's term is weighted (`training.rank_weighting`).
@@ -515,10 +535,13 @@ pub struct Training {
     pub pair_reduction: PairReduction,
     pub rank_weight: f64,
     pub sft_weight: f64,
-    /// `sum` or `mean` over the best response's tokens; unset: `sum` for rrtf/rrhf, `mean` for
-    /// dpo (RPO), so the fine-tuning term does not dwarf the DPO term.
+    /// `sum` or `mean` over the best response's tokens; unset: `sum` for rrtf/rrhf/sft, `mean`
+    /// for dpo (RPO), so the fine-tuning term does not dwarf the DPO term.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sft_normalize: Option<SftNormalize>,
+    /// `objective = "sft"` only: `all` (the default), `best` or `teachers`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sft_responses: Option<SftResponses>,
     pub dpo_beta: f64,
     /// `sigmoid` (DPO) or `ipo`.
     pub dpo_loss: DpoLoss,
@@ -570,6 +593,7 @@ impl Default for Training {
             rank_weight: 1.0,
             sft_weight: 1.0,
             sft_normalize: None,
+            sft_responses: None,
             dpo_beta: 0.1,
             dpo_loss: DpoLoss::Sigmoid,
             dpo_label_smoothing: 0.0,

@@ -111,6 +111,41 @@ fn errors_name_the_key_and_where_it_is() {
             &["`training.rank_weighting`", "hinge objectives"],
         ),
         (
+            "[training]\nsft_responses = \"best\"\n",
+            &[
+                "`training.sft_responses`",
+                "is \"best\" with objective = \"rrtf\"",
+                "set objective = \"sft\" or remove the key",
+            ],
+        ),
+        (
+            "[training]\nobjective = \"dpo\"\nsft_responses = \"teachers\"\n",
+            &[
+                "`training.sft_responses`",
+                "\"teachers\" with objective = \"dpo\"",
+            ],
+        ),
+        (
+            "[training]\nobjective = \"sft\"\nsft_responses = \"top\"\n",
+            &["unknown variant `top`", "all", "best", "teachers"],
+        ),
+        (
+            "[training]\nobjective = \"sft\"\nsft_weight = 0.0\n",
+            &[
+                "`training.sft_weight`",
+                "objective = \"sft\"",
+                "nothing would train",
+            ],
+        ),
+        (
+            "[training]\nobjective = \"sft\"\nrank_weighting = \"gap\"\n",
+            &[
+                "`training.rank_weighting`",
+                "objective = \"sft\"",
+                "hinge objectives",
+            ],
+        ),
+        (
             "[training]\npair_reduction = \"max\"\n",
             &["unknown variant `max`", "sum", "mean"],
         ),
@@ -250,6 +285,31 @@ fn ranking_scores_follow_the_class_order_and_pairs_default_to_all() {
         (d.pairs.as_str(), d.min_gap, d.heuristic_pairs),
         ("all", 0.0, false)
     );
+}
+
+/// `objective = "sft"` parses with and without `sft_responses`; the new keys stay out of the
+/// snapshot (and so the hash) of a config that does not set them.
+#[test]
+fn sft_objective_and_its_responses() {
+    let c = check("[training]\nobjective = \"sft\"\n").unwrap();
+    assert_eq!(c.training.objective, crate::Objective::Sft);
+    assert_eq!(
+        c.training.sft_responses, None,
+        "unset: the trainer reads it as all"
+    );
+    for (name, want) in [
+        ("all", crate::SftResponses::All),
+        ("best", crate::SftResponses::Best),
+        ("teachers", crate::SftResponses::Teachers),
+    ] {
+        let c = check(&format!(
+            "[training]\nobjective = \"sft\"\nsft_responses = \"{name}\"\n"
+        ))
+        .unwrap();
+        assert_eq!(c.training.sft_responses, Some(want));
+        assert!(c.snapshot_json().contains("sft_responses"));
+    }
+    assert!(!check("").unwrap().snapshot_json().contains("sft_responses"));
 }
 
 #[test]

@@ -28,6 +28,18 @@ fn in_range(key: &str, v: f64, lo: f64, hi: f64) -> Check {
     }
 }
 
+/// A config enum's own spelling (its serde name), for messages.
+fn enum_name<T: serde::Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        other => format!("{other:?}"),
+    }
+}
+
+fn objective_name(o: Objective) -> String {
+    enum_name(&o)
+}
+
 fn positive(key: &str, v: f64) -> Check {
     if v > 0.0 && v.is_finite() {
         Ok(())
@@ -470,10 +482,33 @@ impl RoundConfig {
                 ),
             );
         }
-        if t.objective == Objective::Dpo && t.rank_weighting == RankWeighting::Gap {
+        if matches!(t.objective, Objective::Dpo | Objective::Sft)
+            && t.rank_weighting == RankWeighting::Gap
+        {
             return fail(
                 "training.rank_weighting",
-                "is \"gap\" with objective = \"dpo\": score-gap weights apply to the hinge objectives (rrtf, rrhf); remove the key",
+                format!(
+                    "is \"gap\" with objective = \"{}\": score-gap weights apply to the hinge objectives (rrtf, rrhf); remove the key",
+                    objective_name(t.objective)
+                ),
+            );
+        }
+        if let Some(r) = t.sft_responses
+            && t.objective != Objective::Sft
+        {
+            return fail(
+                "training.sft_responses",
+                format!(
+                    "is \"{}\" with objective = \"{}\": it chooses the responses of objective = \"sft\"; set objective = \"sft\" or remove the key",
+                    enum_name(&r),
+                    objective_name(t.objective)
+                ),
+            );
+        }
+        if t.objective == Objective::Sft && t.sft_weight == 0.0 {
+            return fail(
+                "training.sft_weight",
+                "is 0 with objective = \"sft\": the fine-tuning term is the whole loss, so nothing would train; remove the key (default 1)",
             );
         }
         for (k, v) in [("beta1", t.beta1), ("beta2", t.beta2)] {

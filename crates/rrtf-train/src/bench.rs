@@ -106,6 +106,7 @@ pub fn synthetic_groups(opts: &TrainBenchOptions, vocab: usize, eos: u32) -> Vec
                 pairs: crate::data::derived_pairs(&scores),
                 best: 0,
                 scores,
+                roles: None,
             }
         })
         .collect()

@@ -48,6 +48,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, TrainError};
 
+/// Who wrote a response (`details[i].role` of an `rrtf` export): what `sft_responses =
+/// "teachers"` selects on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Teacher,
+    Student,
+}
+
 /// A prompt with its responses and their scores (higher is better).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Group {
@@ -65,6 +74,9 @@ pub struct Group {
     /// Preference tier per response (lower is better), when the line's details carry them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tiers: Option<Vec<i64>>,
+    /// Role per response, when every line's detail names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<Role>>,
 }
 
 impl Group {
@@ -78,6 +90,7 @@ impl Group {
             kind: PromptKind::Instruction,
             lineage: None,
             tiers: None,
+            roles: None,
         }
     }
 
@@ -133,6 +146,8 @@ pub struct EncodedGroup {
     pub pairs: Vec<(usize, usize)>,
     /// The fine-tuning target ([`Group::best_set`]'s first).
     pub best: usize,
+    /// Role per response, when the group's line named them ([`Group::roles`]).
+    pub roles: Option<Vec<Role>>,
 }
 
 impl EncodedGroup {
@@ -234,6 +249,18 @@ pub fn read_jsonl(path: &Path, code_only: bool) -> Result<Vec<Group>> {
                 .collect()
         })
         .flatten();
+        let roles: Option<Vec<Role>> = (!row.details.is_empty()
+            && row.details.len() == responses.len())
+        .then(|| {
+            row.details
+                .iter()
+                .map(|d| {
+                    d.get("role")
+                        .and_then(|r| serde_json::from_value(r.clone()).ok())
+                })
+                .collect()
+        })
+        .flatten();
         if code_only {
             for (r, d) in responses.iter_mut().zip(&row.details) {
                 if let Some(code) = d.get("code").and_then(|c| c.as_str()) {
@@ -249,6 +276,7 @@ pub fn read_jsonl(path: &Path, code_only: bool) -> Result<Vec<Group>> {
             kind: row.kind.unwrap_or_default(),
             lineage: row.lineage,
             tiers,
+            roles,
         };
         check_group(&group).map_err(|m| TrainError::input(what(), m))?;
         out.push(group);
@@ -279,6 +307,14 @@ pub fn check_group(g: &Group) -> Result<(), String> {
         return Err(format!(
             "{n} responses but {} tiers: give one tier per response",
             t.len()
+        ));
+    }
+    if let Some(r) = &g.roles
+        && r.len() != n
+    {
+        return Err(format!(
+            "{n} responses but {} roles: give one role per response",
+            r.len()
         ));
     }
     let mut seen = HashSet::new();
@@ -423,6 +459,10 @@ pub fn encode_group(
             scores.push(g.scores[i]);
         }
     }
+    let roles = g
+        .roles
+        .as_ref()
+        .map(|r| kept.iter().map(|&i| r[i]).collect());
     Ok(Encoded::Kept {
         group: EncodedGroup {
             prompt_ids,
@@ -430,6 +470,7 @@ pub fn encode_group(
             scores,
             pairs,
             best,
+            roles,
         },
         dropped,
         pairs_dropped,

@@ -2,7 +2,7 @@
 //!
 //! Code map: [`data`] (groups → token ids, pairs, prompt templates per kind, length rule,
 //! held-out split by lineage) → [`loss`] (the RRTF objective, DPO and IPO, over a batch of
-//! groups of any sizes) → [`optim`] (AdamW with PyTorch's
+//! groups of any sizes; plain SFT) → [`optim`] (AdamW with PyTorch's
 //! defaults, global-norm clipping, warm-up + cosine/linear schedule) → [`trainer`] (the loop:
 //! accumulation, seeded epoch order, metrics, evaluation, checkpoints, exact resume);
 //! [`bench`] times the loop on synthetic groups.
@@ -20,13 +20,13 @@ pub mod optim;
 pub mod trainer;
 
 pub use data::{
-    EncodeStats, Encoded, EncodedGroup, Group, PromptKind, Templates, encode_group, encode_groups,
-    read_jsonl, split, split_groups,
+    EncodeStats, Encoded, EncodedGroup, Group, PromptKind, Role, Templates, encode_group,
+    encode_groups, read_jsonl, split, split_groups,
 };
 pub use error::{Result, TrainError};
 pub use loss::{
     BatchLoss, LossConfig, PairCounts, RankTerm, batch_loss, batch_loss_with_reference,
-    pair_counts, preference_accuracy,
+    pair_counts, preference_accuracy, sft_targets,
 };
 pub use trainer::{
     EvalMetrics, MetricsLog, StepMetrics, TrainState, Trainer, checkpoint_problem,

@@ -32,17 +32,24 @@
 //!   length-normalised log-prob (TRL divides IPO's log-probs by the response length):
 //!   `(h − 1/(2β))²`.
 //!
+//! SFT (`objective = "sft"`) has no ranking term: a group's loss is the mean, over the
+//! responses `sft_responses` chooses ([`sft_targets`]: every response, the best one, or the
+//! teachers'), of the fine-tuning term above (`sft_weight` times the token sum, or mean under
+//! `sft_normalize = "mean"`). With `best` it is exactly `L_ft` of `rrtf` on the same batch. The
+//! length-normalised `p` and the group's pairs are still computed, so preference accuracy is
+//! reported for SFT runs as for the others (it measures, it does not train).
+//!
 //! The implicit reward `β (s − s^ref)` is each response's value for preference accuracy. The
 //! fine-tuning term stays (`sft_weight = 0` for plain DPO); its default normalisation for DPO
 //! is the token mean, as RPO (Pang et al. 2024; TRL's `rpo_alpha` adds the mean NLL of the
 //! chosen response), so it does not dwarf the preference term.
 
 use burn::tensor::{Device, Int, Tensor, TensorData, activation::relu, activation::sigmoid};
-use rrtf_config::{DpoLoss, Objective, PairReduction, RankWeighting, SftNormalize};
+use rrtf_config::{DpoLoss, Objective, PairReduction, RankWeighting, SftNormalize, SftResponses};
 use rrtf_model::{Batch, GptBigCode, sequence_logprobs};
 use serde::Serialize;
 
-use crate::data::EncodedGroup;
+use crate::data::{EncodedGroup, Role};
 use crate::error::{Result, TrainError};
 
 /// The ranking term.
@@ -58,6 +65,9 @@ pub enum RankTerm {
         loss: DpoLoss,
         label_smoothing: f64,
     },
+    /// No ranking term (plain SFT): the fine-tuning term over the responses `responses`
+    /// chooses, averaged per group.
+    Sft { responses: SftResponses },
 }
 
 impl RankTerm {
@@ -105,10 +115,13 @@ impl LossConfig {
                 loss: t.dpo_loss,
                 label_smoothing: t.dpo_label_smoothing,
             },
+            Objective::Sft => RankTerm::Sft {
+                responses: t.sft_responses.unwrap_or_default(),
+            },
         };
         let sft_normalize = t.sft_normalize.unwrap_or(match t.objective {
             Objective::Dpo => SftNormalize::Mean,
-            Objective::Rrtf | Objective::Rrhf => SftNormalize::Sum,
+            Objective::Rrtf | Objective::Rrhf | Objective::Sft => SftNormalize::Sum,
         });
         Ok(LossConfig {
             term,
@@ -122,6 +135,59 @@ impl LossConfig {
     /// DPO needs reference log-probs.
     pub fn needs_reference(&self) -> bool {
         matches!(self.term, RankTerm::Dpo { .. })
+    }
+
+    /// The responses of `group` its fine-tuning term covers: the best one, or under
+    /// `objective = "sft"` the ones `sft_responses` chooses ([`sft_targets`]).
+    pub fn targets(&self, group: &EncodedGroup) -> std::result::Result<Vec<usize>, String> {
+        match self.term {
+            RankTerm::Sft { responses } => sft_targets(group, responses),
+            RankTerm::Hinge { .. } | RankTerm::Dpo { .. } => Ok(vec![group.best]),
+        }
+    }
+
+    /// Keep the groups that have a fine-tuning target ([`LossConfig::targets`]); the others
+    /// (under `sft_responses = "teachers"`, a prompt no teacher response of which fits) are
+    /// dropped and counted. A group whose targets cannot be told (no roles) is an error.
+    pub fn keep_trainable(&self, groups: Vec<EncodedGroup>) -> Result<(Vec<EncodedGroup>, usize)> {
+        let mut kept = Vec::with_capacity(groups.len());
+        let mut dropped = 0;
+        for g in groups {
+            if self
+                .targets(&g)
+                .map_err(|m| TrainError::input("training.sft_responses", m))?
+                .is_empty()
+            {
+                dropped += 1;
+            } else {
+                kept.push(g);
+            }
+        }
+        Ok((kept, dropped))
+    }
+}
+
+/// The responses `objective = "sft"` trains on in `group`: every one (`all`), the fine-tuning
+/// target of `rrtf` (`best`), or the teachers' (`teachers`, which needs the roles an `rrtf`
+/// export writes in `details[i].role`; a group without a teacher response gives none).
+pub fn sft_targets(
+    group: &EncodedGroup,
+    responses: SftResponses,
+) -> std::result::Result<Vec<usize>, String> {
+    match responses {
+        SftResponses::All => Ok((0..group.responses.len()).collect()),
+        SftResponses::Best => Ok(vec![group.best]),
+        SftResponses::Teachers => match &group.roles {
+            Some(roles) => Ok((0..roles.len())
+                .filter(|&i| roles[i] == Role::Teacher)
+                .collect()),
+            None => Err(
+                "is \"teachers\" but the input does not say who wrote each response: \
+                 give every line `details` with a `role` (\"teacher\" or \"student\") per \
+                 response, as `rrtf export --format rrtf` writes, or use \"all\" or \"best\""
+                    .into(),
+            ),
+        },
     }
 }
 
@@ -265,14 +331,22 @@ pub fn batch_loss_with_reference(
             .collect()
     };
     let best = Tensor::<1, Int>::from_data(TensorData::new(best, [g]), &device);
-    let sft = seq.clone().select(0, best.clone()).neg();
-    let sft = match cfg.sft_normalize {
-        SftNormalize::Sum => sft,
-        SftNormalize::Mean => sft / lens.clone().select(0, best),
+    let sft = match cfg.term {
+        RankTerm::Sft { responses } if responses != SftResponses::Best => {
+            sft_over_targets(&seq, &lens, groups, cfg, &device)?
+        }
+        _ => {
+            let sft = seq.clone().select(0, best.clone()).neg();
+            match cfg.sft_normalize {
+                SftNormalize::Sum => sft,
+                SftNormalize::Mean => sft / lens.clone().select(0, best),
+            }
+        }
     };
     let gap_weighted = matches!(cfg.term, RankTerm::Hinge { gap_weighted: true });
     let fp = flat_pairs(groups, gap_weighted, cfg.pair_reduction);
     let (p, rank) = match cfg.term {
+        RankTerm::Sft { .. } => (seq / lens, Tensor::<1>::zeros([g], &device)),
         RankTerm::Hinge { .. } => {
             let p = seq / lens;
             let rank = if fp.hi.is_empty() {
@@ -338,6 +412,47 @@ pub fn batch_loss_with_reference(
         pairs: fp.flat,
         tokens,
     })
+}
+
+/// `[g]`: each group's mean, over its [`LossConfig::targets`], of the response's fine-tuning
+/// term (`−s`, divided by the length under `sft_normalize = "mean"`), as a `[g, n]` matmul of
+/// weights `1/|targets|`.
+fn sft_over_targets(
+    seq: &Tensor<1>,
+    lens: &Tensor<1>,
+    groups: &[EncodedGroup],
+    cfg: &LossConfig,
+    device: &Device,
+) -> Result<Tensor<1>> {
+    let g = groups.len();
+    let n: usize = groups.iter().map(|grp| grp.responses.len()).sum();
+    let mut w = vec![0.0f32; g * n];
+    let mut offset = 0;
+    for (k, grp) in groups.iter().enumerate() {
+        let targets = cfg
+            .targets(grp)
+            .map_err(|m| TrainError::input("training.sft_responses", m))?;
+        if targets.is_empty() {
+            return Err(TrainError::input(
+                "training.sft_responses",
+                format!(
+                    "group {k} of the batch has no response to train on (no teacher response): \
+                     drop such groups first (LossConfig::keep_trainable)"
+                ),
+            ));
+        }
+        for i in targets.iter() {
+            w[k * n + offset + i] = 1.0 / targets.len() as f32;
+        }
+        offset += grp.responses.len();
+    }
+    let ce = seq.clone().neg();
+    let ce = match cfg.sft_normalize {
+        SftNormalize::Sum => ce,
+        SftNormalize::Mean => ce / lens.clone(),
+    };
+    let w = Tensor::<2>::from_data(TensorData::new(w, [g, n]), device);
+    Ok(w.matmul(ce.reshape([n, 1])).reshape([g]))
 }
 
 /// `log(1 + e^x)`, valued as `max(x, 0) + log(1 + e^{−|x|})` (stable for any x) but

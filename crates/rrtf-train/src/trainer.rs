@@ -153,6 +153,20 @@ impl Trainer {
                 "no groups left to train on",
             ));
         }
+        for (k, g) in train.iter().enumerate() {
+            let targets = loss
+                .targets(g)
+                .map_err(|m| TrainError::input("training.sft_responses", m))?;
+            if targets.is_empty() {
+                return Err(TrainError::input(
+                    "training set",
+                    format!(
+                        "group {k} has no response to train on under sft_responses = \"teachers\" \
+                         (no teacher response): drop such groups first (LossConfig::keep_trainable)"
+                    ),
+                ));
+            }
+        }
         let reference = loss.needs_reference().then(|| model.valid());
         let model = match &cfg.lora {
             Some(l) => {

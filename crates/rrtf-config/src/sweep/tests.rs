@@ -332,3 +332,40 @@ fn the_shipped_example_loads() {
     );
     assert_eq!(s.metric.name, "eval_preference_accuracy");
 }
+
+/// Issue 18: the funcworld experiment's arms are variants of one round on the same data.
+#[test]
+fn the_funcworld_arms_load() {
+    use crate::{Objective, SftResponses};
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiments/funcworld/arms.toml");
+    let s = SweepConfig::load(&path).unwrap();
+    let arms: Vec<(&str, Objective, Option<SftResponses>, f64)> = s
+        .variants
+        .iter()
+        .map(|v| {
+            let t = &v.config.training;
+            (
+                v.id.as_str(),
+                t.objective,
+                t.sft_responses,
+                v.config.ranking.teacher_epsilon,
+            )
+        })
+        .collect();
+    assert_eq!(
+        arms,
+        [
+            ("rrtf", Objective::Rrtf, None, 0.1),
+            (
+                "sft-teachers",
+                Objective::Sft,
+                Some(SftResponses::Teachers),
+                0.1
+            ),
+            ("sft-best", Objective::Sft, Some(SftResponses::Best), 0.1),
+            ("dpo", Objective::Dpo, None, 0.1),
+            ("rrhf-no-teacher", Objective::Rrhf, None, 0.0),
+        ]
+    );
+    assert_eq!(s.metric.name, "pass@1");
+}
