@@ -29,6 +29,8 @@ fn main() -> ExitCode {
     // SAFETY: a plain option store in mimalloc, with a valid option index.
     unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
     let args = cli::Cli::parse();
+    // A stage started by a round ends with it (kill -9 of the round included).
+    rrtf_pipeline::child::end_with_parent();
     cli::init_tracing(args.verbose, matches!(args.command, cli::Command::Serve(_)));
     match cli::run(args) {
         Ok(()) => ExitCode::SUCCESS,

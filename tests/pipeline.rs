@@ -82,3 +82,74 @@ fn humaneval_canonical_beats_broken_through_exec_rank_export() {
             .starts_with("from typing import List")
     );
 }
+
+/// Whether process `pid` still runs (a zombie waiting for a reaper has ended).
+fn running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            let state = s.rsplit_once(") ")?.1.chars().next()?;
+            Some(state != 'Z' && state != 'X')
+        })
+        .unwrap_or(false)
+}
+
+/// Start `sh` standing for a round (it starts a long-lived `rrtf serve`, passing its own pid in
+/// `RRTF_PARENT_PID` when `tell` is set, as the pipeline does), kill -9 it, and say whether the
+/// `rrtf` child was still running 10 seconds later (it is then killed).
+fn child_survives_parents_kill(tell: bool) -> bool {
+    let dir = tempfile::tempdir().unwrap();
+    let model = rrtf_model::fixtures_dir().join("mqa");
+    let var = if tell {
+        format!("{}=$$ ", rrtf_pipeline::child::PARENT_PID_VAR)
+    } else {
+        String::new()
+    };
+    let script = format!(
+        "{var}'{}' serve --model '{}' --port 0 >/dev/null 2>&1 & echo $!; wait",
+        env!("CARGO_BIN_EXE_rrtf"),
+        model.display()
+    );
+    let mut parent = std::process::Command::new("sh")
+        .args(["-c", &script])
+        .current_dir(dir.path())
+        .env_remove(rrtf_pipeline::child::PARENT_PID_VAR)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(parent.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let child: u32 = line.trim().parse().expect("the child's pid");
+    // Let the child get going (its watcher starts first thing in main).
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(running(child), "rrtf serve did not start");
+    parent.kill().unwrap();
+    parent.wait().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while running(child) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let survived = running(child);
+    // SAFETY: kill(2) with SIGKILL of the test's own grandchild, whatever its state.
+    unsafe { libc::kill(child as libc::pid_t, libc::SIGKILL) };
+    survived
+}
+
+/// kill -9 of a round must not leave its stage running (a rerun would meet a second trainer on
+/// the same output directory): a child told its parent's pid ends with it; one not told (the
+/// control, so this test can fail) outlives it.
+#[test]
+fn a_stage_ends_when_its_round_is_killed() {
+    assert!(
+        !child_survives_parents_kill(true),
+        "an rrtf child told its parent's pid kept running after the parent's kill -9"
+    );
+    assert!(
+        child_survives_parents_kill(false),
+        "the control: an rrtf child not told its parent's pid should outlive it"
+    );
+}

@@ -305,6 +305,8 @@ async fn train(ctx: &Ctx, a: RunArgs) -> anyhow::Result<()> {
         .autodiff();
     let base = need(&t.base_model, "base_model")?.to_owned();
     let out_dir = need(&t.output_dir, "output_dir")?.to_owned();
+    // Held to the end of the run: a second trainer on this directory refuses, naming this one.
+    let _lock = rrtf_train::DirLock::acquire(&out_dir, "rrtf train")?;
     let input = match &a.input {
         Some(p) => p.clone(),
         None => export_from_store(ctx, &config, &out_dir).await?,

@@ -21,6 +21,7 @@ impl Rrtf {
             .arg(&self.db)
             .arg("--json")
             .args(args)
+            .env(PARENT_PID_VAR, std::process::id().to_string())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -52,6 +53,7 @@ impl Rrtf {
             .arg("--db")
             .arg(&self.db)
             .args(args)
+            .env(PARENT_PID_VAR, std::process::id().to_string())
             .stdin(Stdio::null())
             .stdout(if show {
                 Stdio::inherit()
@@ -69,6 +71,46 @@ impl Rrtf {
             });
         }
         Ok(out)
+    }
+}
+
+/// The environment variable through which a child `rrtf` learns its parent's pid: set on every
+/// `rrtf` this crate starts, read by [`end_with_parent`].
+pub const PARENT_PID_VAR: &str = "RRTF_PARENT_PID";
+
+/// For the binary's `main`: when started by a round, sweep or quickstart (`RRTF_PARENT_PID`
+/// set), end when that parent ends, however it ends (kill -9 included), so that a killed round
+/// leaves no trainer running for a rerun to meet. A thread checks every 200 ms whether the
+/// parent is still this process's parent (an orphan is re-parented); then the process sends
+/// itself SIGTERM (a stage's own stop, where it has one) and exits with 143 after [`GRACE`].
+/// `PR_SET_PDEATHSIG` is not used: it fires when the *thread* that spawned the child ends, and
+/// the runtime's threads come and go. Call it first thing in `main`, before any thread starts:
+/// it takes the variable out of the environment, so that a process this one starts (which is
+/// not its parent's child) does not inherit it.
+pub fn end_with_parent() {
+    let value = std::env::var(PARENT_PID_VAR).ok();
+    // SAFETY: called at the start of `main`, before any other thread exists (see above).
+    unsafe { std::env::remove_var(PARENT_PID_VAR) };
+    let Some(parent) = value.and_then(|v| v.parse::<libc::pid_t>().ok()) else {
+        return;
+    };
+    // SAFETY: getppid(2) has no preconditions.
+    let orphaned = move || unsafe { libc::getppid() } != parent;
+    let watch = move || {
+        while !orphaned() {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        tracing::warn!("the parent process {parent} ended: stopping");
+        // SAFETY: kill(2) of this process with a plain signal.
+        unsafe { libc::kill(libc::getpid(), libc::SIGTERM) };
+        std::thread::sleep(GRACE);
+        std::process::exit(143);
+    };
+    if let Err(e) = std::thread::Builder::new()
+        .name("parent-watch".into())
+        .spawn(watch)
+    {
+        tracing::warn!("cannot watch the parent process {parent}: {e}");
     }
 }
 

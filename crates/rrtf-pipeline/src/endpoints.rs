@@ -90,6 +90,7 @@ async fn serve_local(
             "--model",
         ])
         .arg(dir)
+        .env(crate::child::PARENT_PID_VAR, std::process::id().to_string())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

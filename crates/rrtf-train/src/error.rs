@@ -34,6 +34,12 @@ pub enum TrainError {
     /// burn failed (tensor read-back, record (de)serialisation).
     #[error("backend: {0}")]
     Backend(String),
+    /// Another process writes the same output directory ([`crate::lock::DirLock`]).
+    #[error(
+        "{dir} is in use by {holder}: wait for that run to end or stop it (a second writer \
+         would mix its checkpoints and metrics with the first's), or set another output_dir"
+    )]
+    Locked { dir: PathBuf, holder: String },
 }
 
 impl TrainError {
@@ -57,7 +63,7 @@ impl UserError for TrainError {
     fn is_user_error(&self) -> bool {
         match self {
             TrainError::Input { .. } | TrainError::Config { .. } => true,
-            TrainError::Checkpoint { .. } => true,
+            TrainError::Checkpoint { .. } | TrainError::Locked { .. } => true,
             TrainError::Model(e) => e.is_user_error(),
             TrainError::Io { .. } | TrainError::Backend(_) => false,
         }

@@ -14,6 +14,7 @@
 pub mod bench;
 pub mod data;
 pub mod error;
+pub mod lock;
 pub mod lora;
 pub mod loss;
 pub mod optim;
@@ -24,6 +25,7 @@ pub use data::{
     encode_groups, read_jsonl, split, split_groups,
 };
 pub use error::{Result, TrainError};
+pub use lock::DirLock;
 pub use loss::{
     BatchLoss, LossConfig, PairCounts, RankTerm, batch_loss, batch_loss_with_reference,
     pair_counts, preference_accuracy, sft_targets,
