@@ -110,6 +110,7 @@ fn child_survives_parents_kill(tell: bool) -> bool {
         env!("CARGO_BIN_EXE_rrtf"),
         model.display()
     );
+    #[allow(clippy::disallowed_methods)] // a shell standing for the round, in a test
     let mut parent = std::process::Command::new("sh")
         .args(["-c", &script])
         .current_dir(dir.path())

@@ -233,7 +233,7 @@ fn sft_teachers_trains_on_exactly_the_teacher_responses() {
     }
     // A batch with a group that has nothing to train on is refused, never averaged as 0.
     let err = batch_loss(&ckpt.model, &enc, &cfg, eos).unwrap_err();
-    assert!(err.is_bad_input());
+    assert!(rrtf_types::UserError::is_user_error(&err));
     assert!(err.to_string().contains("no teacher response"), "{err}");
     let t = rrtf_config::Training {
         objective: rrtf_config::Objective::Sft,
@@ -254,7 +254,7 @@ fn sft_teachers_without_roles_says_what_to_give() {
     assert_eq!(enc[0].roles, None, "the fixture names no roles");
     let cfg = sft(SftResponses::Teachers, SftNormalize::Sum, 1.0);
     let err = cfg.keep_trainable(enc).unwrap_err();
-    assert!(err.is_bad_input());
+    assert!(rrtf_types::UserError::is_user_error(&err));
     let msg = err.to_string();
     for want in [
         "training.sft_responses",
