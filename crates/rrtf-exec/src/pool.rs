@@ -176,10 +176,11 @@ impl Executor {
         let c = &self.shared.config;
         let p = &self.shared.protections;
         let text = format!(
-            "{}|{}|{}|{:?}|{}|{}|{}|{}|{}|{}|{:?}|{}|{:?}|{}|{}",
+            "{}|{}|{}|{}|{:?}|{}|{}|{}|{}|{}|{}|{:?}|{}|{:?}|{}|{}",
             env!("CARGO_PKG_VERSION"),
             compiled::cache::PROFILE_VERSION,
             crate::python::WORKER_SRC,
+            crate::python::LAUNCHER_SRC,
             c.timeout,
             c.compile_timeout.as_millis(),
             c.memory_mb,

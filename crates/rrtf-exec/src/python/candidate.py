@@ -1,6 +1,6 @@
-# rrtf-exec worker, part 3 of 4: the candidate server, run in the sample's own process (the
-# forked child, already sandboxed and running as the sample uid). Nothing here is trusted: the
-# sample may rewrite any of it. It loads the sample's code, says whether that worked, then
+# rrtf-exec worker: the candidate server (part of the launcher's program, see wire.py), run in
+# the sample's own process (the launcher's forked child, already sandboxed and running as the
+# sample uid). Nothing here is trusted: the sample may rewrite any of it. It loads the sample's code, says whether that worked, then
 # answers the judge's calls: decode the plain arguments, call the entry point (or the named
 # function of the sample a test calls by name), send back the plain result or the exception
 # (its first builtin class, message and errno).
@@ -64,3 +64,27 @@ def serve_candidate(code_src, entry, qfd, pfd):
                               f"the candidate's result cannot be sent: {describe(e)}", None]))
             continue
         send(f'[{call_id},"r",{text}]')
+
+
+def candidate_child(job, qfd, pfd):
+    """The forked sample process (a child of the launcher; `job` has the sample's code, entry
+    point and timeout only): sandbox it, then load the code and serve calls on 3 (the judge's
+    requests) and 4 (replies). Never returns."""
+    try:
+        name_process("rrtf-sample")
+        enter_sandbox(rlimits(job["timeout"]), None, [qfd, pfd])
+    except BaseException as e:
+        try:
+            os.write(4, pack_frame(json.dumps([0, "load", "sandbox", "", describe(e)]).encode()))
+        finally:
+            os._exit(1)
+    status = 0
+    try:
+        serve_candidate(job["code"], job.get("entry_point"), 3, 4)
+    except BaseException:
+        status = 1
+    try:
+        sys.stdout.flush()
+    except BaseException:
+        pass
+    os._exit(status)

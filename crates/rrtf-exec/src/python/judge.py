@@ -1,4 +1,4 @@
-# rrtf-exec worker, part 2 of 4: the test plan and the judge.
+# rrtf-exec worker: the test plan and the judge (part of the worker's program, see wire.py).
 #
 # The worker parses each test once (`parse_tests`, trusted side, never the sample's process):
 # a preamble (the test module minus its `check(...)` calls) and steps (the statements of
@@ -16,7 +16,7 @@
 # A check counts if either holds. A check that did not run (the run timed out or the candidate
 # died before it) counts by the static rule alone, so a total is always known.
 #
-# The judge runs in the worker process itself, which never runs sample code: pristine builtins,
+# The judge is a fork of the worker, which never runs sample code: pristine builtins,
 # the test compiled by the worker, the prompt's own code (its imports and helpers, e.g.
 # HumanEval/32's `poly`) run from the trusted prompt text, never from the sample. It calls the
 # candidate through a proxy that sends plain-value arguments on a pipe and decodes the
@@ -28,9 +28,6 @@ import ast as _ast
 import builtins as _builtins
 import signal
 
-# Builtin exception classes by name, taken before any sample or test runs.
-_EXCEPTIONS = {n: c for n, c in vars(_builtins).items()
-               if isinstance(c, type) and issubclass(c, BaseException)}
 
 
 _DEFS = (_ast.FunctionDef, _ast.AsyncFunctionDef, _ast.ClassDef)

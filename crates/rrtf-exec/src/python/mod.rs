@@ -22,12 +22,21 @@ use crate::sandbox::spawn::{Io, Sandboxed, SpawnSpec};
 use crate::sandbox::{Limits, Protections};
 
 /// The worker program: four files concatenated (the plain-value wire format, the judge, the
-/// candidate server, the worker's main loop), run with `python3 -c`.
+/// sandbox steps, the worker's main loop), run with `python3 -c`.
 pub(crate) const WORKER_SRC: &str = concat!(
     include_str!("wire.py"),
     include_str!("judge.py"),
-    include_str!("candidate.py"),
+    include_str!("sandbox.py"),
     include_str!("worker.py")
+);
+/// The launcher's program (every Python candidate is a fork of it), which the worker executes
+/// in a fresh interpreter at start-up: the wire format, the sandbox steps, the candidate
+/// server, the launcher's loop. The worker receives it as its second argument.
+pub(crate) const LAUNCHER_SRC: &str = concat!(
+    include_str!("wire.py"),
+    include_str!("sandbox.py"),
+    include_str!("candidate.py"),
+    include_str!("launcher.py")
 );
 /// Extra time the worker gets beyond a sample's limit before it is considered hung.
 const GRACE: Duration = Duration::from_secs(5);
@@ -194,6 +203,7 @@ impl PythonWorker {
                 "-c".into(),
                 WORKER_SRC.into(),
                 config.to_string(),
+                LAUNCHER_SRC.into(),
             ],
             env: vec![
                 ("PATH".into(), "/usr/bin:/bin".into()),

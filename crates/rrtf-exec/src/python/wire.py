@@ -1,5 +1,6 @@
-# rrtf-exec worker, part 1 of 4 (wire.py, judge.py, candidate.py, worker.py are concatenated
-# into one program, in this order; see worker.py for the whole picture).
+# rrtf-exec worker: the wire format, the first part of both programs (the worker's: wire.py,
+# judge.py, sandbox.py, worker.py; the launcher's: wire.py, sandbox.py, candidate.py,
+# launcher.py; see worker.py for the whole picture).
 #
 # The wire format between the judge and the candidate: frames of a 4-byte little-endian length
 # and a JSON body, carrying *plain values* only. A plain value is, recursively, an exact
@@ -19,6 +20,12 @@ import json as _json
 import os as _os
 import struct as _struct
 import collections as _collections
+import builtins as _wire_builtins
+
+# Builtin exception classes by name, taken before any sample or test runs (the judge rebuilds
+# the candidate's exceptions from them, the candidate names its exceptions' builtin class).
+_EXCEPTIONS = {n: c for n, c in vars(_wire_builtins).items()
+               if isinstance(c, type) and issubclass(c, BaseException)}
 
 _BIG = 1 << 63
 _DICT_LIKE = (_collections.Counter, _collections.OrderedDict, _collections.defaultdict)

@@ -1,12 +1,13 @@
-# rrtf-exec worker, part 4 of 4: the warm Python worker. wire.py, judge.py, candidate.py and
-# this file are concatenated into one program, started once per pool slot with `python3 -S -I
-# -B -c <program> <config json>`, already inside the sandbox (namespaces, read-only root, tmpfs
-# /tmp, Landlock, seccomp, empty environment), as pid 1 of its own pid namespace. It reads jobs
-# from stdin and writes results to stdout, both framed as a 4-byte little-endian length + JSON.
+# rrtf-exec worker, the warm Python worker's main loop. wire.py, judge.py, sandbox.py and this
+# file are concatenated into one program (mod.rs: WORKER_SRC), started once per pool slot with
+# `python3 -S -I -B -c <program> <config json> <launcher program>`, already inside the sandbox
+# (namespaces, read-only root, tmpfs /tmp, Landlock, seccomp, empty environment), as pid 1 of
+# its own pid namespace. It reads jobs from stdin and writes results to stdout, both framed as a
+# 4-byte little-endian length + JSON.
 #
 # Per Python sample two processes run:
-# - the *candidate*: forked from the *launcher* (below), never from the worker; its own Landlock domain nested in the worker's (writes only to the work
-#   directory and the output file; cannot signal, trace or reach abstract sockets outside it:
+# - the *candidate*: forked from the *launcher* (below), never from the worker; its own Landlock
+#   domain nested in the worker's (writes only to the work directory and the output file; cannot signal, trace or reach abstract sockets outside it:
 #   `confine`), the slot's non-root uid (root mode), rlimits, `/dev/null` stdin, stdout/stderr
 #   to a size-limited file; it runs the sample's code and serves calls of the entry point over
 #   two pipes (candidate.py);
@@ -16,12 +17,17 @@
 #   code, the test's preamble and each step of the test, calling the candidate through a proxy
 #   that moves plain values only (judge.py, wire.py), and reports one record per step on its
 #   own channel, which the candidate never holds.
-# The *launcher* is forked once, at start-up, before the worker reads any job, and is only ever
-# sent a sample's code, entry point and timeout, never a test or a prompt: so a candidate's
-# address space (a copy of the launcher's) holds no test text and no expected value, whatever
-# it reads of itself (frames, gc, /proc/self/mem). A fork of the worker would hold the current
-# job and the freed buffers of earlier ones. The launcher is never re-forked (the worker's memory
-# is no longer clean): a worker whose launcher died answers with an error and is replaced.
+# The *launcher* is started once, at start-up, before the worker reads any job: forked, then
+# replaced by a fresh interpreter running the launcher's program (wire.py, sandbox.py,
+# candidate.py, launcher.py: mod.rs's LAUNCHER_SRC), and it is only ever sent a sample's code,
+# entry point and timeout, never a test or a prompt: so a candidate's address space (a copy of
+# the launcher's) holds no test text and no expected value, whatever it reads of itself (frames,
+# gc, /proc/self/mem), nor any of the worker's memory (a fork of the worker would hold every
+# job it had read). A fresh interpreter also has less to copy at each fork (9 MB of anonymous
+# memory against the worker's 14), which measured no faster: a sample's kernel time is mostly
+# copy-on-write faults, in the sample and in the launcher, not the size of the copy. The
+# launcher is never restarted: a worker whose launcher died answers with an error and is
+# replaced.
 # The worker enforces the wall clock, then kills every process of its namespace but itself and
 # the judge (`kill_rest`), so nothing a sample started survives it, and builds the verdict from
 # the judge's records (counted checks: judge.py) and how the candidate ended. A missing or
@@ -39,45 +45,13 @@
 
 import ast
 import builtins
-import ctypes
-import fcntl
 import gc
-import json
-import os
-import resource
 import select
 import shutil
-import signal
-import stat
-import struct
-import sys
 import time
-import warnings
 
-# Imported once here so that forked samples do not pay for them.
-import bisect, collections, copy, dataclasses, decimal, fractions, functools, hashlib  # noqa
-import heapq, itertools, math, operator, random, re, statistics, string, typing  # noqa
-
-# `-S` skips site.py (slow); the system's packages (apt's python3-*) stay importable.
-for _dir in (f"/usr/local/lib/python3.{sys.version_info[1]}/dist-packages",
-             "/usr/lib/python3/dist-packages"):
-    if os.path.isdir(_dir):
-        sys.path.append(_dir)
-
-# Compiling tests and samples must not print SyntaxWarnings on the executor's stderr.
-warnings.simplefilter("ignore")
-CFG = json.loads(sys.argv[1])
-UID, GID = CFG["uid"], CFG["gid"]
-WORK, OUTFILE = CFG["work"], CFG["out"]
-OUTPUT_LIMIT = CFG["output_limit"]
 PID1 = os.getpid() == 1
-LIBC = ctypes.CDLL(None, use_errno=True)
 PR_SET_CHILD_SUBREAPER = 36
-RULESET = None  # the samples' Landlock ruleset (prepare_confine)
-
-
-def rlimits(timeout):
-    return step_limits(CFG["limits"], timeout)
 
 
 def recv():
@@ -94,16 +68,6 @@ def send(obj):
     data = struct.pack("<I", len(data)) + data
     while data:
         data = data[os.write(CHAN_OUT, data):]
-
-
-PR_SET_DUMPABLE = 4
-PR_SET_PDEATHSIG = 1
-PR_SET_NAME = 15
-
-
-def name_process(name):
-    """The process's name in ps, top and perf (`comm`): each role of the worker has its own."""
-    LIBC.prctl(PR_SET_NAME, ctypes.c_char_p(name.encode()), 0, 0, 0)
 
 
 def prepare_confine():
@@ -139,60 +103,6 @@ def prepare_confine():
         os.close(ruleset)
 
 
-def confine():
-    """Put this forked sample (a candidate, or a program step) in its Landlock domain, nested
-    in the worker's: the scratch root stays the worker's even where the sample shares its uid
-    (user namespace, insecure mode), and the sample can neither signal nor ptrace out of the
-    domain (ABI 6 scopes signals; every ABI limits ptrace), so the worker and the judge, which
-    stay in the worker's domain, are out of its reach."""
-    if RULESET is not None:
-        restrict = CFG["landlock"]["syscalls"][2]
-        L = ctypes.c_long
-        if LIBC.syscall(L(restrict), L(RULESET), L(0)) < 0:
-            raise OSError(ctypes.get_errno(), "landlock_restrict_self")
-
-
-def arrange_fds(fds, spare=None):
-    """Move `fds` to 3, 4, ... in order and close every other descriptor above 2 but `spare`
-    (a descriptor at 64 + len(fds) or above)."""
-    high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 64 + i) for i, fd in enumerate(fds)]
-    for i, fd in enumerate(high):
-        os.dup2(fd, 3 + i)
-    if spare is None:
-        os.closerange(3 + len(fds), 1 << 16)
-    else:
-        os.closerange(3 + len(fds), spare)
-        os.closerange(spare + 1, 1 << 16)
-
-
-def enter_sandbox(limits, stdin_fd, fds):
-    """In a forked child: `fds` moved to 3, 4, ... (every other descriptor above 2 closed, the
-    ruleset's once entered), a new process group, the samples' nested Landlock domain
-    (`confine`), stdin (`/dev/null` or `stdin_fd`), stdout and stderr to the output file
-    (emptied, never replaced), rlimits, the scratch directory, the slot's non-root uid (root
-    mode). The descriptors first, so that a failure is reported on the caller's `fds`."""
-    keep = list(fds) + ([stdin_fd] if stdin_fd is not None else [])
-    arrange_fds(keep, spare=RULESET)
-    # A new process group, not a new session: setsid() creates a scheduler autogroup, which
-    # costs ~0.5 ms per sample.
-    os.setpgid(0, 0)
-    confine()
-    null = 3 + len(fds) if stdin_fd is not None else os.open("/dev/null", os.O_RDONLY)
-    out = os.open(OUTFILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.dup2(null, 0)
-    os.dup2(out, 1)
-    os.dup2(out, 2)
-    os.closerange(3 + len(fds), 1 << 16)
-    for res, lim in limits:
-        resource.setrlimit(res, lim)
-    os.chdir(WORK)
-    if os.getuid() == 0:
-        os.setgroups([])
-        os.setresgid(GID, GID, GID)
-        os.setresuid(UID, UID, UID)
-    os.umask(0o077)
-
-
 def child(job, tests, nonce, wfd, limits=None, argv=None, env=None, stdin_fd=None):
     """A program step (another language's build or run): sandbox the forked process, then exec
     `argv`. (`tests`, `nonce` and `wfd` are unused: the Python path has its own children.)"""
@@ -216,30 +126,6 @@ def exec_program(argv, env):
 
 
 CHAN_IN, CHAN_OUT = 0, 1
-
-
-def candidate_child(job, qfd, pfd):
-    """The forked sample process (a child of the launcher; `job` has the sample's code, entry
-    point and timeout only): sandbox it, then load the code and serve calls on 3 (the judge's
-    requests) and 4 (replies). Never returns."""
-    try:
-        name_process("rrtf-sample")
-        enter_sandbox(rlimits(job["timeout"]), None, [qfd, pfd])
-    except BaseException as e:
-        try:
-            os.write(4, pack_frame(json.dumps([0, "load", "sandbox", "", describe(e)]).encode()))
-        finally:
-            os._exit(1)
-    status = 0
-    try:
-        serve_candidate(job["code"], job.get("entry_point"), 3, 4)
-    except BaseException:
-        status = 1
-    try:
-        sys.stdout.flush()
-    except BaseException:
-        pass
-    os._exit(status)
 
 
 def kill_rest(pid):
@@ -486,24 +372,6 @@ def drop_capabilities():
         LIBC.capset(ctypes.byref(_CapHeader(0x20080522, 0)), data)
 
 
-def recv_msg(sock, nfds):
-    """One framed JSON message and up to `nfds` descriptors sent with it; None at end of file."""
-    import socket
-    data, fds, _, _ = socket.recv_fds(sock, 1 << 16, nfds)
-    if not data:
-        for f in fds:
-            os.close(f)
-        return None
-    (n,) = struct.unpack("<I", data[:4])
-    body = data[4:]
-    if len(body) < n:
-        more = read_exact(sock.fileno(), n - len(body))
-        if more is None:
-            return None
-        body += more
-    return json.loads(body), fds
-
-
 def call(sock, msg, fds, deadline):
     """Send `msg` (with descriptors `fds`) on `sock` and return the framed JSON reply. OSError
     when the peer is gone, TimeoutError when it did not answer by `deadline`."""
@@ -552,46 +420,26 @@ def judge_server(sock):
         write_all(fd, pack_frame(json.dumps(reply).encode()))
 
 
-# The process every Python candidate is forked from (see the header): forked at start-up from
-# a worker that had read no job, sent only code, entry point and timeout; never re-forked.
+# The process every Python candidate is forked from (see the header): started at start-up, a
+# fresh interpreter running the launcher's program (launcher.py), sent only code, entry point
+# and timeout; never restarted.
 LAUNCHER = _Helper()
 
 
-def launcher_server(sock):
-    """The launcher's loop. `{"code", "entry_point", "timeout"}` with the candidate's two pipe
-    ends: fork the candidate, answer its pid. `{"reap": pid}` (the worker has killed it): wait
-    for it, answer its wait status, CPU time and peak RSS."""
-    name_process("rrtf-launcher")
+def launcher_exec(sock):
+    """The launcher, just forked: execute the launcher's program (the worker's second argument)
+    in a fresh interpreter, with `sock` on descriptor 3 and the samples' ruleset kept open. Only
+    descriptors 0-2 (/dev/null), 3 and the ruleset cross the execve (Python opens every other
+    one close-on-exec)."""
     fd = sock.fileno()
-    while True:
-        try:
-            got = recv_msg(sock, 2)
-        except (OSError, ValueError):
-            return
-        if got is None:
-            return
-        msg, fds = got
-        if "reap" in msg:
-            try:
-                _, status, ru = os.wait4(msg["reap"], 0)
-                reply = {"status": status, "cpu_ms": int((ru.ru_utime + ru.ru_stime) * 1000),
-                         "rss_kb": ru.ru_maxrss}
-            except ChildProcessError as e:
-                reply = {"error": describe(e)}
-        elif len(fds) == 2:
-            pid = os.fork()
-            if pid == 0:
-                try:
-                    sock.close()
-                    candidate_child(msg, fds[0], fds[1])
-                finally:
-                    os._exit(70)
-            reply = {"pid": pid}
-        else:
-            reply = {"error": "a candidate needs its two pipe ends"}
-        for f in fds:
-            os.close(f)
-        write_all(fd, pack_frame(json.dumps(reply).encode()))
+    if fd != 3:
+        os.dup2(fd, 3)
+    os.set_inheritable(3, True)
+    if RULESET is not None:
+        os.set_inheritable(RULESET, True)
+    ruleset = str(RULESET if RULESET is not None else -1)
+    argv = [sys.executable, "-S", "-I", "-B", "-c", sys.argv[2], sys.argv[1], ruleset]
+    os.execve(sys.executable, argv, dict(os.environ))
 
 
 def ask_launcher(msg, fds=()):
@@ -722,21 +570,6 @@ def run_job(job):
     res.update(outcome=outcome, tests_passed=passed, tests_total=total, detail=detail[:1000],
                test_results=marks)
     return res
-
-
-def step_limits(lim, timeout):
-    cpu = int(timeout) + 2
-    out = [(resource.RLIMIT_CPU, (cpu, cpu + 1)), (resource.RLIMIT_CORE, (0, 0))]
-    for key, res, scale in (
-        ("address_space_mb", resource.RLIMIT_AS, 1 << 20),
-        ("processes", resource.RLIMIT_NPROC, 1),
-        ("file_size_mb", resource.RLIMIT_FSIZE, 1 << 20),
-        ("open_files", resource.RLIMIT_NOFILE, 1),
-    ):
-        if lim.get(key) is not None:
-            v = lim[key] * scale
-            out.append((res, (v, v)))
-    return out
 
 
 def read_output(keep=4000, path=None):
@@ -1201,7 +1034,7 @@ def main():
     RULESET = prepare_confine()  # after make_work: its rules hold WORK's and OUTFILE's inodes
     gc.collect()
     gc.freeze()
-    LAUNCHER.start(launcher_server)  # before any job is read (see the header)
+    LAUNCHER.start(launcher_exec)  # before any job is read (see the header)
     PY_JUDGE.start(judge_main)
     send({"ready": True, "pid1": PID1, "python": sys.version.split()[0]})
     while True:
