@@ -31,12 +31,22 @@ fn main() -> ExitCode {
     let args = cli::Cli::parse();
     // A stage started by a round ends with it (kill -9 of the round included).
     rrtf_pipeline::child::end_with_parent();
-    cli::init_tracing(args.verbose, matches!(args.command, cli::Command::Serve(_)));
+    // A stage started by a round also writes its log and its error to the round's stage log.
+    let stage_log = rrtf_pipeline::child::stage_log();
+    cli::init_tracing(
+        args.verbose,
+        matches!(args.command, cli::Command::Serve(_)),
+        stage_log.as_deref(),
+    );
     match cli::run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             // An error may quote stored text (a sample's output): no escape sequences through.
-            eprintln!("error: {}", cli::term::clean(&message(&err)));
+            let text = format!("error: {}", cli::term::clean(&message(&err)));
+            eprintln!("{text}");
+            if let Some(path) = &stage_log {
+                cli::append_line(path, &text);
+            }
             ExitCode::from(exit_code(&err))
         }
     }

@@ -162,4 +162,46 @@ fn quickstart_round_then_resume_then_round_two() {
     );
     assert!(qs.join("models/student-r2/model.safetensors").is_file());
     assert!(qs.join("models/student-r2/round-3.toml").is_file());
+
+    // A failed stage shows its cause: the end of its log, quoted in the round's error, and the
+    // whole log in logs/round-N/<command>.log beside the database (issue 19 item 1).
+    let text = std::fs::read_to_string(qs.join("round.toml")).unwrap();
+    let bad = text.replace(
+        "base_model = \"models/student-r0\"",
+        "base_model = \"models/missing\"",
+    );
+    assert_ne!(bad, text, "round.toml names models/student-r0 as the base");
+    std::fs::write(qs.join("bad.toml"), bad).unwrap();
+    let failed = rrtf(
+        &qs,
+        &[
+            "--db", "rrtf.db", "round", "--config", "bad.toml", "--from", "train", "--until",
+            "train",
+        ],
+    );
+    assert_eq!(
+        failed.status.code(),
+        Some(2),
+        "the trainer's bad input stays exit 2"
+    );
+    let err = String::from_utf8_lossy(&failed.stderr);
+    let quoted = err
+        .lines()
+        .skip_while(|l| {
+            !l.starts_with("error: `rrtf train --config bad.toml` failed (exit code 2)")
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        quoted.contains("  | error: model directory models/missing: does not exist")
+            && quoted.contains("(its whole log: logs/round-1/train.log)"),
+        "{err}"
+    );
+    let log = std::fs::read_to_string(qs.join("logs/round-1/train.log")).unwrap();
+    let last_run = log.rsplit("==> ").next().unwrap();
+    assert!(
+        last_run.starts_with("rrtf train --config bad.toml (")
+            && last_run.contains("error: model directory models/missing: does not exist"),
+        "{log}"
+    );
 }

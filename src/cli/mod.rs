@@ -183,8 +183,12 @@ impl rrtf_types::UserError for BadInput {
 }
 
 /// `serving`: `rrtf serve` logs its requests (info) even without -v.
-pub fn init_tracing(verbose: u8, serving: bool) {
-    use tracing_subscriber::EnvFilter;
+/// Logging to stderr at the verbosity asked (`-v`, `RRTF_LOG`), and with `stage_log` (a stage a
+/// round started) also to that file, at info level and without colours.
+pub fn init_tracing(verbose: u8, serving: bool, stage_log: Option<&std::path::Path>) {
+    use tracing_subscriber::filter::LevelFilter;
+    use tracing_subscriber::prelude::*;
+    use tracing_subscriber::{EnvFilter, fmt};
     let default = match verbose {
         0 if serving => "warn,rrtf_serve=info,rrtf::cli::serve=info",
         0 => "warn",
@@ -192,11 +196,51 @@ pub fn init_tracing(verbose: u8, serving: bool) {
         _ => "debug",
     };
     let filter = EnvFilter::try_from_env("RRTF_LOG").unwrap_or_else(|_| EnvFilter::new(default));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let stderr = fmt::layer()
         .with_writer(std::io::stderr)
         .with_target(false)
+        .with_filter(filter);
+    let file = stage_log.and_then(|path| {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path);
+        match file {
+            Ok(file) => Some(
+                fmt::layer()
+                    .with_writer(std::sync::Mutex::new(file))
+                    .with_ansi(false)
+                    .with_target(false)
+                    .with_filter(LevelFilter::INFO),
+            ),
+            Err(e) => {
+                eprintln!(
+                    "warning: cannot write the stage log {}: {e}",
+                    path.display()
+                );
+                None
+            }
+        }
+    });
+    tracing_subscriber::registry()
+        .with(stderr)
+        .with(file)
         .init();
+}
+
+/// Append `line` to the file at `path` (a stage log); a failure only warns.
+pub fn append_line(path: &std::path::Path, line: &str) {
+    use std::io::Write;
+    let written = std::fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .and_then(|mut f| writeln!(f, "{line}"));
+    if let Err(e) = written {
+        eprintln!(
+            "warning: cannot write the stage log {}: {e}",
+            path.display()
+        );
+    }
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {

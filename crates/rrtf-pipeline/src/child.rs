@@ -1,9 +1,16 @@
 //! Child processes: `rrtf` commands run for their JSON summary ([`Rrtf::json`]), and long-lived
 //! children (servers) stopped gracefully ([`Supervised`]).
+//!
+//! A stage's child keeps the terminal (its progress bars and messages go to the parent's
+//! stderr) and, when the parent keeps stage logs ([`Rrtf::with_stage_logs`]), also writes its
+//! log and its final error to `<dir>/<command>.log` ([`STAGE_LOG_VAR`]); a failure then quotes
+//! the end of that log and names the file, so the cause is in the message even when the
+//! terminal's scrollback is gone.
 
-use std::path::Path;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 use tokio::process::Child;
@@ -12,12 +19,13 @@ use crate::{PipelineError, Result, Rrtf};
 
 impl Rrtf {
     /// Run `rrtf --db DB --json ARGS`; its stdout is one JSON document (the last non-empty line;
-    /// other output is kept as `{"output": ...}`), its stderr is shown. A failure names the
-    /// command and says to run `what` ("round", "sweep") again; the child's exit code 2 stays a
-    /// user error.
+    /// other output is kept as `{"output": ...}`), its stderr is shown (and logged, with stage
+    /// logs). A failure names the command, quotes the end of its log and says to run `what`
+    /// ("round", "sweep") again; the child's exit code 2 stays a user error.
     pub async fn json(&self, args: &[String], what: &'static str) -> Result<Value> {
-        let out = tokio::process::Command::new(&self.exe)
-            .arg("--db")
+        let log = self.open_stage_log(args)?;
+        let mut cmd = tokio::process::Command::new(&self.exe);
+        cmd.arg("--db")
             .arg(&self.db)
             .arg("--json")
             .args(args)
@@ -25,7 +33,11 @@ impl Rrtf {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
-            .kill_on_drop(true)
+            .kill_on_drop(true);
+        if let Some(log) = &log {
+            cmd.env(STAGE_LOG_VAR, log);
+        }
+        let out = cmd
             .output()
             .await
             .map_err(|e| PipelineError::io(format!("starting `rrtf {}`", args.join(" ")), e))?;
@@ -34,6 +46,7 @@ impl Rrtf {
                 command: args.join(" "),
                 code: out.status.code().unwrap_or(1),
                 what,
+                log: log.map(|path| StageLog::read(path, TAIL_LINES)),
             });
         }
         let text = String::from_utf8_lossy(&out.stdout);
@@ -46,10 +59,12 @@ impl Rrtf {
     }
 
     /// Run `rrtf --db DB ARGS` in `dir` and wait (blocking); its stdout is passed through with
-    /// `show`, else captured and returned, its stderr is shown.
+    /// `show`, else captured and returned, its stderr is shown (and logged, with stage logs).
     pub fn run_in(&self, dir: &Path, args: &[&str], show: bool) -> Result<std::process::Output> {
-        let out = std::process::Command::new(&self.exe)
-            .current_dir(dir)
+        let owned: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let log = self.open_stage_log(&owned)?;
+        let mut cmd = std::process::Command::new(&self.exe);
+        cmd.current_dir(dir)
             .arg("--db")
             .arg(&self.db)
             .args(args)
@@ -60,7 +75,11 @@ impl Rrtf {
             } else {
                 Stdio::piped()
             })
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::inherit());
+        if let Some(log) = &log {
+            cmd.env(STAGE_LOG_VAR, log);
+        }
+        let out = cmd
             .output()
             .map_err(|e| PipelineError::io(format!("starting `rrtf {}`", args.join(" ")), e))?;
         if !out.status.success() {
@@ -68,10 +87,123 @@ impl Rrtf {
                 command: args.join(" "),
                 dir: dir.to_owned(),
                 code: out.status.code().unwrap_or(1),
+                log: log.map(|path| StageLog::read(path, TAIL_LINES)),
             });
         }
         Ok(out)
     }
+
+    /// With stage logs: `<dir>/<command>.log` (the first argument's name), opened for appending
+    /// with a header line naming the command line and the time; the child writes after it.
+    fn open_stage_log(&self, args: &[String]) -> Result<Option<PathBuf>> {
+        let Some(dir) = &self.stage_logs else {
+            return Ok(None);
+        };
+        let name: String = args
+            .first()
+            .map(String::as_str)
+            .unwrap_or("rrtf")
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let path = dir.join(format!("{name}.log"));
+        let write = || -> std::io::Result<()> {
+            std::fs::create_dir_all(dir)?;
+            let mut f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)?;
+            writeln!(f, "{HEADER}rrtf {} ({})", args.join(" "), utc_now())
+        };
+        write().map_err(|e| PipelineError::io(format!("writing {}", path.display()), e))?;
+        Ok(Some(path))
+    }
+}
+
+/// How many of its log's last lines a failed child's error quotes.
+pub const TAIL_LINES: usize = 20;
+
+/// What starts each run's part of a stage log (followed by the command line and the time).
+const HEADER: &str = "==> ";
+
+/// A failed child's stage log: its path and the last lines of the failed run's part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StageLog {
+    pub path: PathBuf,
+    pub tail: String,
+}
+
+impl StageLog {
+    /// The last `lines` lines written after the last header of `path` (empty if unreadable).
+    pub fn read(path: PathBuf, lines: usize) -> StageLog {
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let run = match text.rfind(&format!("\n{HEADER}")) {
+            Some(i) => &text[i + 1..],
+            None => &text[..],
+        };
+        let body: Vec<&str> = run.lines().skip(1).collect();
+        let tail = body[body.len().saturating_sub(lines)..].join("\n");
+        StageLog { path, tail }
+    }
+}
+
+impl std::fmt::Display for StageLog {
+    /// The quoted tail, indented, then where the whole log is; or only where, when the child
+    /// wrote nothing.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for line in self.tail.lines() {
+            writeln!(f, "  | {line}")?;
+        }
+        write!(f, "  (its whole log: {})", self.path.display())
+    }
+}
+
+/// The environment variable naming the file a child `rrtf` also writes its log and its final
+/// error to ([`stage_log`]); set by [`Rrtf::json`] and [`Rrtf::run_in`] with stage logs.
+pub const STAGE_LOG_VAR: &str = "RRTF_STAGE_LOG";
+
+/// For the binary's `main`, before any thread starts: the stage log a parent named, taken out
+/// of the environment so that this process's own children do not inherit it.
+pub fn stage_log() -> Option<PathBuf> {
+    let value = std::env::var_os(STAGE_LOG_VAR)?;
+    // SAFETY: called at the start of `main`, before any other thread exists.
+    unsafe { std::env::remove_var(STAGE_LOG_VAR) };
+    Some(PathBuf::from(value))
+}
+
+/// Now, in UTC, as `YYYY-MM-DD HH:MM:SS UTC`.
+fn utc_now() -> String {
+    utc(SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0))
+}
+
+/// `secs` after the Unix epoch, in UTC, as `YYYY-MM-DD HH:MM:SS UTC`.
+fn utc(secs: u64) -> String {
+    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
 }
 
 /// The environment variable through which a child `rrtf` learns its parent's pid: set on every
@@ -184,6 +316,37 @@ mod tests {
     use std::os::unix::process::ExitStatusExt;
 
     use super::*;
+
+    #[test]
+    fn utc_times_are_civil_dates() {
+        assert_eq!(utc(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(utc(951_782_400), "2000-02-29 00:00:00 UTC");
+        assert_eq!(utc(1_796_386_594), "2026-12-04 12:16:34 UTC");
+        assert_eq!(utc(4_102_444_799), "2099-12-31 23:59:59 UTC");
+    }
+
+    #[test]
+    fn a_stage_log_quotes_the_last_lines_of_the_last_run_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("train.log");
+        let earlier = "==> rrtf train (1)\nerror: an older failure\n";
+        let last: String = (1..=25).map(|i| format!("line {i}\n")).collect();
+        std::fs::write(&path, format!("{earlier}==> rrtf train (2)\n{last}")).unwrap();
+        let log = StageLog::read(path.clone(), 3);
+        assert_eq!(log.tail, "line 23\nline 24\nline 25");
+        assert_eq!(
+            log.to_string(),
+            format!(
+                "  | line 23\n  | line 24\n  | line 25\n  (its whole log: {})",
+                path.display()
+            )
+        );
+        // A run that wrote nothing after its header quotes nothing, and names the file.
+        std::fs::write(&path, format!("{earlier}==> rrtf train (2)\n")).unwrap();
+        assert_eq!(StageLog::read(path.clone(), 3).tail, "");
+        // An unreadable log quotes nothing either.
+        assert_eq!(StageLog::read(dir.path().join("none.log"), 3).tail, "");
+    }
 
     fn sh(script: &str) -> Child {
         tokio::process::Command::new("sh")

@@ -11,6 +11,16 @@ use rrtf_model::ModelError;
 use rrtf_store::StoreError;
 use rrtf_types::UserError;
 
+use crate::child::StageLog;
+
+/// A failed child's log tail on lines of its own, after the message, or nothing.
+fn quoted(log: &Option<StageLog>) -> String {
+    match log {
+        Some(log) => format!("\n{log}"),
+        None => String::new(),
+    }
+}
+
 /// Why a pipeline step failed.
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
@@ -38,26 +48,31 @@ pub enum PipelineError {
         #[source]
         source: ConfigError,
     },
-    /// A child `rrtf` command exited with an error; its own message went to stderr.
+    /// A child `rrtf` command exited with an error; its own message went to stderr, and with
+    /// stage logs the end of its log is quoted here.
     #[error(
         "`rrtf {command}` failed (exit code {code}); fix the cause and run the {what} again: \
-         what finished is skipped"
+         what finished is skipped{}",
+        quoted(log)
     )]
     Child {
         command: String,
         code: i32,
         /// What to run again: "round", "sweep".
         what: &'static str,
+        log: Option<StageLog>,
     },
     /// A child `rrtf` command of the quickstart exited with an error.
     #[error(
         "`rrtf {command}` failed in {dir} (exit code {code}); run `rrtf quickstart` again to \
-         continue"
+         continue{}",
+        quoted(log)
     )]
     Quickstart {
         command: String,
         dir: PathBuf,
         code: i32,
+        log: Option<StageLog>,
     },
     /// A sweep whose variant failed (after the others ran, with `--keep-going`).
     #[error(
@@ -123,6 +138,7 @@ mod tests {
             command: "train".into(),
             code,
             what: "sweep",
+            log: None,
         };
         assert!(child(2).is_user_error());
         assert!(!child(1).is_user_error());

@@ -51,6 +51,7 @@ pub struct Rrtf {
     pub db: PathBuf,
     pub revision: String,
     log: Log,
+    stage_logs: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Rrtf {
@@ -71,7 +72,15 @@ impl Rrtf {
             db,
             revision: revision.into(),
             log: Arc::new(|line| eprintln!("{line}")),
+            stage_logs: None,
         }
+    }
+
+    /// Children also write their log and their final error to `dir/<command>.log`, and a
+    /// failure quotes its end (see [`child`]).
+    pub fn with_stage_logs(mut self, dir: PathBuf) -> Self {
+        self.stage_logs = Some(dir);
+        self
     }
 
     /// Progress lines go to `log` instead of stderr.

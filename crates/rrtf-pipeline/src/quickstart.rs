@@ -51,7 +51,8 @@ pub fn run(exe: &Path, opts: &QuickstartOptions) -> Result<()> {
                 .map_err(|e| PipelineError::io(format!("writing {}", path.display()), e))?;
         }
     }
-    let rrtf = Rrtf::new(exe.to_owned(), "rrtf.db".into(), "");
+    // Each step's log goes to `logs/<command>.log` in the quickstart's directory.
+    let rrtf = Rrtf::new(exe.to_owned(), "rrtf.db".into(), "").with_stage_logs(dir.join("logs"));
     rrtf.log(&format!("quickstart in {}", dir.display()));
     rrtf.run_in(dir, &["init"], false)?;
     rrtf.run_in(dir, &["import", "prompts", "problems.jsonl"], false)?;

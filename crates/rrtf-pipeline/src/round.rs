@@ -414,10 +414,15 @@ pub async fn run(rrtf: &Rrtf, opts: &RoundOptions) -> Result<RoundRun> {
     }
     let round = config.round.number;
     let hash = config.hash();
-    let report = opts.report.clone().unwrap_or_else(|| {
-        let dir = rrtf.db.parent().unwrap_or(Path::new("."));
-        dir.join(format!("report-r{round}.html"))
-    });
+    let project = rrtf.db.parent().unwrap_or(Path::new("."));
+    let report = opts
+        .report
+        .clone()
+        .unwrap_or_else(|| project.join(format!("report-r{round}.html")));
+    // Each stage's log, beside the report: `logs/round-N/<command>.log` next to the database.
+    let rrtf = &rrtf
+        .clone()
+        .with_stage_logs(project.join("logs").join(format!("round-{round}")));
     let plan = Plan {
         rrtf,
         config_path: &opts.config,

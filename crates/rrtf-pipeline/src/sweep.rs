@@ -220,6 +220,8 @@ pub async fn run(rrtf: &Rrtf, opts: &SweepOptions) -> Result<SweepRun> {
         .unwrap_or_else(|| out.join("report.html"));
     let round = sweep.base.round.number;
     let name = sweep.name.clone();
+    // The sweep's own children's logs (the data round): `<output_dir>/logs/<command>.log`.
+    let rrtf = &rrtf.clone().with_stage_logs(out.join("logs"));
     rrtf.log(&format!(
         "sweep {name}: {} variants of {} (sorted by {}), in {}",
         sweep.variants.len(),
@@ -492,6 +494,8 @@ async fn run_variant(
     let dir = config
         .parent()
         .expect("a variant's config is in its directory");
+    // The variant's stage logs: `<variant dir>/logs/<command>.log`.
+    let rrtf = &rrtf.clone().with_stage_logs(dir.join("logs"));
     let model = c.training.output_dir.clone().expect("set by the sweep");
     if fresh && model.exists() {
         std::fs::remove_dir_all(&model)
