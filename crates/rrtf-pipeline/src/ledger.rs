@@ -2,15 +2,17 @@
 //! endpoint's client wrapped in [`Metered`] (each request's worst-case cost reserved in the
 //! round budget, `[sampling] budget_usd`, which starts at what the round's ledger already
 //! holds), and a writer task that stores each request in `llm_requests` as it completes.
+//! (`rrtf sample` stores its ledger rows with its answers: [`crate::sample_sink`].)
 
 use std::sync::Arc;
 
 use rrtf_config::{Endpoint, RoundConfig};
 use rrtf_llm::{Backend, Budget, Metered, RequestRecord};
-use rrtf_pipeline::sample_sink::ledger_row;
 use rrtf_store::Store;
-use serde_json::Value;
 use tokio::sync::mpsc;
+
+use crate::sample_sink::ledger_row;
+use crate::{PipelineError, Result};
 
 /// A metered backend and its ledger writer.
 pub struct Metering {
@@ -26,7 +28,7 @@ impl Metering {
         stage: &'static str,
         endpoint: &Endpoint,
         inner: Arc<dyn Backend>,
-    ) -> anyhow::Result<Metering> {
+    ) -> Result<Metering> {
         let round = config.round.number;
         let budget = Arc::new(Budget::new(
             config.sampling.budget_usd,
@@ -56,9 +58,13 @@ impl Metering {
 
     /// Wait until every record is stored. The backend must not be in use any more (every
     /// clone of it dropped but the one here).
-    pub async fn finish(self) -> anyhow::Result<u64> {
+    pub async fn finish(self) -> Result<u64> {
         drop(self.backend);
-        Ok(self.writer.await??)
+        let written = self
+            .writer
+            .await
+            .map_err(|e| PipelineError::Failed(format!("the request ledger's writer: {e}")))?;
+        Ok(written?)
     }
 }
 
@@ -72,27 +78,4 @@ pub fn budget_stop(config_path: &std::path::Path, config: &RoundConfig, spent: f
         config.sampling.budget_usd.unwrap_or(f64::INFINITY),
         config_path.display()
     )
-}
-
-/// Human lines for `LedgerLine`s as JSON (`Store::ledger_lines`).
-pub fn ledger_text(lines: &Value) -> String {
-    let mut out = String::new();
-    for l in lines.as_array().into_iter().flatten() {
-        out.push_str(&format!(
-            "\n  round {} {} {}: {} requests ({} failed), tokens {} in / {} out, ${:.4}",
-            l["round"],
-            l["stage"].as_str().unwrap_or(""),
-            l["teacher"].as_str().unwrap_or(""),
-            l["requests"],
-            l["failed"],
-            l["prompt_tokens"],
-            l["completion_tokens"],
-            l["cost_usd"].as_f64().unwrap_or(0.0)
-        ));
-    }
-    if out.is_empty() {
-        out
-    } else {
-        format!("\nrequests (ledger):{out}")
-    }
 }
