@@ -61,6 +61,8 @@ fn pool_name(p: &rrtf_store::PoolPrompt) -> String {
 }
 
 impl Rrtf {
+    /// Evolve the kept seeds `[evolution] steps` times with the configured evolver, storing
+    /// every child with its status; resumable (children already stored are not asked again).
     pub async fn evolve(
         &self,
         req: EvolveRequest,

@@ -68,6 +68,8 @@ pub struct SynthReport {
 }
 
 impl Rrtf {
+    /// Ask the `[test_synthesis] teacher` for a test of every kept prompt without one, store
+    /// the answers checked, then validate every unvalidated test by running it.
     pub async fn synth_tests(
         &self,
         req: SynthRequest,
