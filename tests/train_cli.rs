@@ -24,9 +24,8 @@ fn path(p: &Path) -> String {
     p.to_string_lossy().into_owned()
 }
 
-/// Run `rrtf train loss ARGS` and compare its lines with the fixture rows `want`: the loss
-/// terms within 1e-4 relative error, and as many `values_key` entries per line.
-fn check_loss_lines(args: &[&str], want: &[Value], values_key: &str) -> Vec<Value> {
+/// Run `rrtf train loss ARGS`, which must succeed: its JSON lines.
+fn loss_lines(args: &[&str]) -> Vec<Value> {
     let mut all = vec!["train", "loss"];
     all.extend_from_slice(args);
     let out = rrtf(&all);
@@ -35,11 +34,17 @@ fn check_loss_lines(args: &[&str], want: &[Value], values_key: &str) -> Vec<Valu
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let lines: Vec<Value> = String::from_utf8(out.stdout)
+    String::from_utf8(out.stdout)
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+        .collect()
+}
+
+/// Run `rrtf train loss ARGS` and compare its lines with the fixture rows `want`: the loss
+/// terms within 1e-4 relative error, and as many `values_key` entries per line.
+fn check_loss_lines(args: &[&str], want: &[Value], values_key: &str) -> Vec<Value> {
+    let lines = loss_lines(args);
     assert_eq!(lines.len(), want.len());
     for (got, want) in lines.iter().zip(want) {
         for key in ["rank_loss", "sft_loss", "loss"] {
@@ -348,24 +353,12 @@ fn train_loss_drops_responses_that_do_not_fit() {
         lines.iter().map(|l| format!("{l}\n")).collect::<String>(),
     )
     .unwrap();
-    let out = rrtf(&[
-        "train",
-        "loss",
+    let rows = loss_lines(&[
         "--model",
         &path(&fixtures().join("model/mqa")),
         "--input",
         input.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let rows: Vec<Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
     assert_eq!(rows.len(), 2);
     assert_eq!(
         rows[0]["dropped_responses"],
@@ -524,9 +517,7 @@ fn sft_objective_trains_and_scores_and_refuses_what_it_cannot_do() {
     let model = path(&f.join("model/mqa"));
     let groups = path(&f.join("train/groups.jsonl"));
     let rows = exp["models"]["mqa"]["groups"]["rrtf"].as_array().unwrap();
-    let out = rrtf(&[
-        "train",
-        "loss",
+    let lines = loss_lines(&[
         "--model",
         &model,
         "--input",
@@ -536,16 +527,6 @@ fn sft_objective_trains_and_scores_and_refuses_what_it_cannot_do() {
         "--sft-responses",
         "best",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let lines: Vec<Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
     assert_eq!(lines.len(), rows.len());
     for (got, want) in lines.iter().zip(rows) {
         let (g, w) = (

@@ -167,9 +167,13 @@ pub async fn import(ctx: &Ctx, cmd: ImportCmd) -> Result<()> {
             let bar = progress_bar(ctx, 0, "importing prompts");
             let report = import_prompts(&store, &a.file, &opts, &|n| bar.inc(n)).await?;
             bar.finish_and_clear();
-            let overlap =
-                super::decontaminate::mark_import(&store, &a.file, &report.source, &a.benchmarks)
-                    .await?;
+            let overlap = rrtf_pipeline::decontaminate::mark_import(
+                &store,
+                &a.file,
+                &report.source,
+                &a.benchmarks,
+            )
+            .await?;
             store.close().await;
             if let Some(w) = overlap["warning"].as_str() {
                 eprintln!("warning: {w}");

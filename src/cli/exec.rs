@@ -1,19 +1,17 @@
 //! `rrtf exec`: run samples against their unit tests in the sandbox (`run`), show the sandbox's
-//! protections and toolchains (`doctor`), compute pass@k from result files (`passk`).
-//!
-//! The database-backed stage (run every stored response that has tests and no execution yet)
-//! is not here yet: it will feed `rrtf_exec::Executor::run` from the store and write each
-//! streamed result back, keyed by response id.
+//! protections and toolchains (`doctor`), compute pass@k from result files (`passk`). The rows
+//! are `rrtf_exec::rows`', the diagnosis `rrtf_exec::doctor`'s; this module parses the limits and
+//! prints. Without a subcommand, the pipeline stage (`exec_stage.rs`).
 
 use std::collections::{BTreeMap, HashSet};
-use std::io::{BufRead, BufWriter, Write};
+use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
-use rrtf_exec::{ExecConfig, ExecError, ExecResult, Executor, Job, Language, LanguageTools, passk};
-use serde::Deserialize;
+use rrtf_exec::doctor::Doctor;
+use rrtf_exec::{ExecConfig, Executor, Language, passk, rows};
 use serde_json::json;
 
 use super::{BadInput, Ctx};
@@ -128,77 +126,8 @@ pub(super) fn config(a: &LimitArgs) -> Result<ExecConfig> {
     Ok(c)
 }
 
-#[derive(Deserialize)]
-struct SampleRow {
-    task_id: String,
-    language: Option<String>,
-    code: Option<String>,
-    prompt: Option<String>,
-    completion: Option<String>,
-    test: String,
-    entry_point: Option<String>,
-}
-
-/// The language of a row: its `language` field, else the HumanEval-X task prefix
-/// (`CPP/0`, `JavaScript/3`), else Python (HumanEval).
-fn row_language(row: &SampleRow) -> Result<Language, ExecError> {
-    if let Some(l) = &row.language {
-        return Ok(Language::parse(l)?);
-    }
-    match row.task_id.split_once('/') {
-        Some((prefix, _)) if !prefix.eq_ignore_ascii_case("humaneval") => {
-            Language::parse(prefix).or(Ok(Language::Python))
-        }
-        _ => Ok(Language::Python),
-    }
-}
-
-fn read_samples(path: &PathBuf) -> Result<(Vec<String>, Vec<Job>)> {
-    let file = std::fs::File::open(path).with_context(|| format!("open {}", path.display()))?;
-    let mut tasks = Vec::new();
-    let mut jobs = Vec::new();
-    for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
-        let line = line.with_context(|| format!("read {}", path.display()))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let bad = |msg: String| BadInput(format!("{} line {}: {msg}", path.display(), i + 1));
-        let row: SampleRow = serde_json::from_str(&line).map_err(|e| bad(e.to_string()))?;
-        let language = row_language(&row).map_err(|e| bad(e.to_string()))?;
-        let key = jobs.len() as u64;
-        let job = match (&row.completion, &row.code) {
-            (Some(completion), _) => Job::from_completion(
-                key,
-                language,
-                row.prompt.as_deref().unwrap_or(""),
-                completion,
-                row.test,
-                row.entry_point,
-            ),
-            (None, Some(code)) => {
-                let prompt = row.prompt.as_deref();
-                Job::from_response(key, language, code, prompt, row.test, row.entry_point)
-            }
-            (None, None) => {
-                return Err(bad("needs `code`, or `prompt` and `completion`".into()).into());
-            }
-        };
-        tasks.push(row.task_id);
-        jobs.push(job);
-    }
-    Ok((tasks, jobs))
-}
-
-fn result_row(task_id: &str, r: &ExecResult) -> serde_json::Value {
-    json!({
-        "task_id": task_id, "outcome": r.outcome, "passed": r.passed(),
-        "tests_passed": r.tests_passed, "tests_total": r.tests_total, "detail": r.detail,
-        "wall_ms": r.wall_ms, "cpu_ms": r.cpu_ms, "peak_rss_kb": r.peak_rss_kb,
-    })
-}
-
 fn run_samples(ctx: &Ctx, a: RunArgs) -> Result<()> {
-    let (tasks, jobs) = read_samples(&a.input)?;
+    let (tasks, jobs) = rows::read_samples(&a.input)?;
     let exec = Executor::new(config(&a.limits)?)?;
     let languages: HashSet<Language> = jobs.iter().map(|j| j.language).collect();
     exec.check_toolchains(&languages)?;
@@ -213,21 +142,15 @@ fn run_samples(ctx: &Ctx, a: RunArgs) -> Result<()> {
     );
     let start = Instant::now();
     // Results arrive in completion order; rows are written in input order.
-    let mut pending: BTreeMap<u64, ExecResult> = BTreeMap::new();
-    let mut next = 0u64;
-    let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
-    for r in exec.run(jobs) {
-        *counts.entry(r.outcome.as_str()).or_default() += 1;
-        bar.inc(1);
-        pending.insert(r.key, r);
-        while let Some(r) = pending.remove(&next) {
-            writeln!(out, "{}", result_row(&tasks[next as usize], &r))?;
-            next += 1;
-        }
-    }
+    let (counts, next) = rows::run_in_order(
+        &exec,
+        jobs,
+        |r| writeln!(out, "{}", rows::result_row(&tasks[r.key as usize], r)),
+        || bar.inc(1),
+    )?;
     bar.finish_and_clear();
     out.flush()?;
-    if next as usize != n {
+    if next != n {
         anyhow::bail!("only {next} of {n} samples produced a result");
     }
     let secs = start.elapsed().as_secs_f64();
@@ -248,67 +171,13 @@ fn run_samples(ctx: &Ctx, a: RunArgs) -> Result<()> {
 }
 
 fn doctor(ctx: &Ctx, a: LimitArgs) -> Result<()> {
-    let mut cfg = config(&a)?;
-    cfg.workers = 1;
-    let wanted_cache = cfg.cache_dir.clone();
-    // A refused sandbox is still described (what is missing and why) before the error.
-    let (exec, p) = match Executor::new(cfg) {
-        Ok(e) => {
-            let p = e.protections().clone();
-            (Ok(e), p)
-        }
-        Err(e) => (Err(e), rrtf_exec::sandbox::Protections::probe()),
-    };
-    let cache: Result<String, String> = match (&exec, &wanted_cache) {
-        (Err(_), _) => Err("not opened (the executor refused to start)".into()),
-        (Ok(e), _) if e.compile_cache().is_some() => Ok(e
-            .compile_cache()
-            .map(|c| c.root().display().to_string())
-            .unwrap_or_default()),
-        (Ok(_), None) => Err("off (--no-cache)".into()),
-        (Ok(_), Some(d)) => Err(format!(
-            "off: {} is unusable (see the warning)",
-            d.display()
-        )),
-    };
-    let mut tools = BTreeMap::new();
-    for l in Language::ALL {
-        let status = match rrtf_exec::compiled::check(l) {
-            Ok(()) if l == Language::Python => Ok(a.python.display().to_string()),
-            Ok(()) => l.toolchain().map(|t| {
-                t.iter()
-                    .map(|p| p.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            }),
-            Err(e) => Err(e),
-        };
-        tools.insert(l.name(), status.map_err(|e| e.to_string()));
-    }
-    // A real sample through the whole stack.
-    let t = Instant::now();
-    let probe = Job {
-        key: 0,
-        language: Language::Python,
-        code: Some("def f():\n    return 1\n".into()),
-        test: "def check(c):\n    assert c() == 1\n".into(),
-        entry_point: Some("f".into()),
-        prompt: None,
-    };
-    let self_test = match &exec {
-        Err(e) => Err(e.to_string()),
-        Ok(exec) => match exec.run_all(vec![probe]).pop() {
-            Some(r) if r.passed() => Ok(format!(
-                "python sample passed in {} ms (worker start included)",
-                t.elapsed().as_millis()
-            )),
-            Some(r) => Err(format!(
-                "python sample did not pass: {} {}",
-                r.outcome, r.detail
-            )),
-            None => Err("no result".to_string()),
-        },
-    };
+    let Doctor {
+        protections: p,
+        executor: exec,
+        toolchains: tools,
+        compile_cache: cache,
+        self_test,
+    } = rrtf_exec::doctor::diagnose(config(&a)?);
     ctx.emit(
         || {
             let mut s = format!("sandbox mode: {}\n", p.mode().label());
@@ -372,31 +241,8 @@ fn doctor(ctx: &Ctx, a: LimitArgs) -> Result<()> {
     Ok(())
 }
 
-#[derive(Deserialize)]
-struct ResultRow {
-    task_id: String,
-    passed: Option<bool>,
-    outcome: Option<String>,
-}
-
 fn pass_k(ctx: &Ctx, a: PasskArgs) -> Result<()> {
-    let text =
-        std::fs::read_to_string(&a.input).with_context(|| format!("read {}", a.input.display()))?;
-    let mut rows = Vec::new();
-    for (i, line) in text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-    {
-        let bad = |msg: String| BadInput(format!("{} line {}: {msg}", a.input.display(), i + 1));
-        let row: ResultRow = serde_json::from_str(line).map_err(|e| bad(e.to_string()))?;
-        let passed = match (row.passed, row.outcome.as_deref()) {
-            (Some(p), _) => p,
-            (None, Some(o)) => o == "pass",
-            (None, None) => return Err(bad("needs `passed` or `outcome`".into()).into()),
-        };
-        rows.push((row.task_id, passed));
-    }
+    let rows = rows::read_results(&a.input)?;
     let scores = passk::pass_at_k(rows.iter().map(|(t, p)| (t.as_str(), *p)), &a.k)?;
     let tasks: HashSet<&str> = rows.iter().map(|(t, _)| t.as_str()).collect();
     ctx.emit(

@@ -8,7 +8,6 @@
 mod config;
 mod data;
 mod decontaminate;
-mod endpoints;
 mod eval;
 mod evolve;
 mod exec;
@@ -163,6 +162,27 @@ pub fn progress_bar(_ctx: &Ctx, len: u64, message: &'static str) -> ProgressBar 
     };
     bar.set_draw_target(ProgressDrawTarget::stderr());
     bar.with_message(message)
+}
+
+/// The pipeline's counts of work ([`rrtf_pipeline::Counter`]) as progress bars on stderr.
+pub struct Bars<'a>(&'a Ctx, Option<ProgressBar>);
+
+impl<'a> Bars<'a> {
+    pub fn new(ctx: &'a Ctx) -> Self {
+        Bars(ctx, None)
+    }
+}
+
+impl rrtf_pipeline::Counter for Bars<'_> {
+    fn start(&mut self, total: u64, what: &'static str) {
+        self.1 = Some(progress_bar(self.0, total, what));
+    }
+    fn inc(&self, n: u64) {
+        self.1.iter().for_each(|b| b.inc(n));
+    }
+    fn finish(&mut self) {
+        self.1.iter().for_each(|b| b.finish_and_clear());
+    }
 }
 
 /// An error caused by the user's arguments or input files: exit code 2.

@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use clap::{Args, Subcommand};
 use rrtf_data::review::{effective_order, record};
-use rrtf_store::{NewReview, PromptSummary, ReviewAction, Store};
+use rrtf_report::review_text::review_status;
+use rrtf_store::{NewReview, ReviewAction, Store};
 use serde_json::{Value, json};
 
 use super::{BadInput, Ctx};
@@ -263,7 +264,7 @@ async fn list(ctx: &Ctx, store: &Store, a: ListArgs) -> Result<()> {
         .filter(|p| a.teacher.as_ref().is_none_or(|t| p.teachers.contains(t)))
         .filter(|p| a.outcome.iter().all(|o| p.outcomes.contains_key(o)))
         .filter(|p| a.min_gap.is_none_or(|g| p.best - p.worst >= g))
-        .filter(|p| a.status.as_ref().is_none_or(|s| status(p) == s))
+        .filter(|p| a.status.as_ref().is_none_or(|s| review_status(p) == s))
         .filter(|p| !a.flagged || p.flagged_tests > 0)
         .filter(|p| !a.reviewed || p.reviews > 0)
         .filter(|p| !a.unreviewed || p.reviews == 0)
@@ -271,65 +272,10 @@ async fn list(ctx: &Ctx, store: &Store, a: ListArgs) -> Result<()> {
     let total = rows.len();
     let shown = &rows[..total.min(a.limit)];
     ctx.emit(
-        || {
-            let mut out = format!(
-                "{:>7}  {:<22} {:>5} {:>4}  {:>6} {:>6}  {:<8} {}\n",
-                "prompt", "source id", "round", "resp", "best", "worst", "status", "outcomes"
-            );
-            for p in shown {
-                let mix: Vec<String> = p.outcomes.iter().map(|(o, n)| format!("{o}:{n}")).collect();
-                let status = if p.reviews > 0 {
-                    format!("{}*", status(p))
-                } else {
-                    status(p).to_owned()
-                };
-                out.push_str(&format!(
-                    "{:>7}  {:<22} {:>5} {:>4}  {:>6.3} {:>6.3}  {:<8} {}\n",
-                    p.prompt_id,
-                    truncate(&p.source_id, 22),
-                    p.round,
-                    p.responses,
-                    p.best,
-                    p.worst,
-                    status,
-                    mix.join(" ")
-                ));
-            }
-            out.push_str(&format!(
-                "{} of {total} prompts shown (ranker {}; * = reviewed)",
-                shown.len(),
-                &ranker.hash[..12]
-            ));
-            out
-        },
+        || rrtf_report::review_text::prompt_list(shown, total, &ranker.hash),
         || json!({ "ranker": ranker.hash, "total": total, "prompts": shown }),
     );
     Ok(())
-}
-
-/// What happens to a ranked prompt: `excluded` by review, else the ranker's `kept`/`dropped`.
-fn status(p: &PromptSummary) -> &str {
-    if p.excluded { "excluded" } else { &p.status }
-}
-
-fn truncate(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_owned()
-    } else {
-        format!("{}…", s.chars().take(n - 1).collect::<String>())
-    }
-}
-
-fn first_lines(s: &str, n: usize, full: bool) -> String {
-    let lines: Vec<&str> = s.lines().collect();
-    if full || lines.len() <= n {
-        return s.trim_end().to_owned();
-    }
-    format!(
-        "{}\n… ({} more lines; --full shows all)",
-        lines[..n].join("\n"),
-        lines.len() - n
-    )
 }
 
 async fn show(
@@ -347,83 +293,7 @@ async fn show(
     let d = store.prompt_detail(prompt, ranker.as_deref()).await?;
     let effective = effective_order(&d);
     ctx.emit(
-        || {
-            let p = &d.prompt;
-            let mut out = format!(
-                "prompt {} ({} {}, round {}, {}, {})\n",
-                p.prompt_id, p.source, p.source_id, p.round, p.kind, p.language
-            );
-            if let Some(parent) = p.parent_id {
-                out.push_str(&format!(
-                    "evolved from prompt {parent} by {}\n",
-                    p.evolution_method.as_deref().unwrap_or("?")
-                ));
-            }
-            out.push_str(&format!("{}\n\n", first_lines(&p.text, 12, full)));
-            for t in &d.tests {
-                out.push_str(&format!(
-                    "test {} ({}, {}{}):\n{}\n\n",
-                    t.id,
-                    t.origin,
-                    t.validation,
-                    t.validation_detail
-                        .as_deref()
-                        .map_or(String::new(), |d| format!(": {d}")),
-                    first_lines(&t.code, 8, full)
-                ));
-            }
-            match (&d.ranking_status, &d.drop_reason) {
-                (Some(_), Some(reason)) => {
-                    out.push_str(&format!("DROPPED by the ranker: {reason}\n"))
-                }
-                (Some(s), None) => out.push_str(&format!("ranking: {s}\n")),
-                _ => out.push_str("not ranked\n"),
-            }
-            for r in &d.responses {
-                let pos = r.position.map_or("-".to_owned(), |p| format!("#{p}"));
-                out.push_str(&format!(
-                    "\n{pos} response {} — {} ({}), T={}, sample {}: {} {}/{}, score {}\n",
-                    r.response_id,
-                    r.model,
-                    r.role,
-                    r.temperature.map_or("-".into(), |t| format!("{t}")),
-                    r.sample_index,
-                    r.outcome.map_or("not executed", |o| o.as_str()),
-                    r.tests_passed.unwrap_or(0),
-                    r.tests_total.unwrap_or(0),
-                    r.score.map_or("-".into(), |s| format!("{s:.4}")),
-                ));
-                if let Some(c) = &r.components_json {
-                    out.push_str(&format!("  components: {c}\n"));
-                }
-                if let Some(f) = &r.first_failure {
-                    out.push_str(&format!("  first failure: {}\n", first_lines(f, 3, full)));
-                }
-                let text = r.code.as_deref().unwrap_or(&r.raw_text);
-                for line in first_lines(text, 10, full).lines() {
-                    out.push_str(&format!("  | {line}\n"));
-                }
-            }
-            if !d.reviews.is_empty() {
-                out.push_str("\nreviews:\n");
-                for v in &d.reviews {
-                    out.push_str(&format!(
-                        "  {} {} {}{} by {}{}\n",
-                        v.id,
-                        v.created_at,
-                        v.action,
-                        v.response_id
-                            .map_or(String::new(), |r| format!(" response {r}")),
-                        v.author,
-                        v.reason
-                            .as_deref()
-                            .map_or(String::new(), |r| format!(": {r}"))
-                    ));
-                }
-                out.push_str(&format!("effective order after reviews: {effective:?}\n"));
-            }
-            out
-        },
+        || rrtf_report::review_text::prompt_detail(&d, &effective, full),
         || {
             let mut j = serde_json::to_value(&d).expect("detail serialises");
             j["effective_order"] = json!(effective);
@@ -446,23 +316,7 @@ async fn stats(ctx: &Ctx, store: &Store, ranker: Option<String>) -> Result<()> {
     let hist = rrtf_report::plots::histogram(&scores, 10);
     ctx.emit(
         || {
-            let mut out = format!("ranker {}\n{:<24} {:<8} {:>9} {:>9} {:>10}\n", &ranker.hash[..12], "model", "role", "responses", "pass rate", "mean score");
-            for m in &models {
-                out.push_str(&format!("{:<24} {:<8} {:>9} {:>8.1}% {:>10.3}\n", truncate(&m.model, 24), m.role, m.responses, 100.0 * m.pass_rate, m.mean_score));
-            }
-            out.push_str("\noutcomes:\n");
-            let total: i64 = outcomes.values().sum();
-            for (o, n) in &outcomes {
-                let bar = "#".repeat(((*n as f64 / total.max(1) as f64) * 40.0).round() as usize);
-                out.push_str(&format!("  {o:<14} {n:>8} {bar}\n"));
-            }
-            out.push_str("\nscores:\n");
-            let peak = hist.iter().map(|b| b.2).max().unwrap_or(1).max(1);
-            for (lo, hi, n) in &hist {
-                let bar = "#".repeat(((*n as f64 / peak as f64) * 40.0).round() as usize);
-                out.push_str(&format!("  [{lo:>6.2}, {hi:>6.2}) {n:>8} {bar}\n"));
-            }
-            out
+            rrtf_report::review_text::review_stats(&ranker.hash, &models, &outcomes, &hist)
         },
         || json!({ "ranker": ranker.hash, "models": models, "outcomes": outcomes,
                    "score_histogram": hist.iter().map(|(lo, hi, n)| json!({"lo": lo, "hi": hi, "count": n})).collect::<Vec<_>>() }),

@@ -1,36 +1,14 @@
-//! `rrtf synth-tests --config FILE`: the `[test_synthesis] teacher` writes a HumanEval-style
-//! test program (`check(candidate)` + entry point) and a reference solution for each kept
-//! prompt that has no test; each test is then validated by running it.
-//!
-//! Answers are checked statically (`rrtf_evolve::synth::check`) and stored with origin
-//! `synthesized`, the teacher and this run: as `unvalidated`, or `invalid` with the reason.
-//! Prompts are handled in chunks and each chunk is stored at once, so a crash loses at most
-//! one chunk; a re-run asks only for prompts still without a test. Then every unvalidated test
-//! (this run's, or one an earlier run stored and did not validate) runs in the sandbox against
-//! a stub and twice against its reference (the protocol and its typed verdict are
-//! `rrtf_evolve::validation`'s): it becomes `valid`, or `invalid` with the rule that rejected
-//! it. Only valid tests are run by `rrtf exec`. Each run also flags synthesized tests that
-//! executed responses were run against and none passed. Requests are budgeted and stored in the request ledger (`cli/ledger.rs`).
+//! `rrtf synth-tests --config FILE`: its arguments and printed summary; the stage (ask, check,
+//! store, validate by running) is `rrtf_pipeline::synth`.
 
-use std::collections::{BTreeMap, HashSet};
-use std::convert::Infallible;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use anyhow::Result;
 use clap::Args;
 use rrtf_config::RoundConfig;
-use rrtf_evolve::synth;
-use rrtf_evolve::validation::{self, Candidate, Tally};
-use rrtf_exec::{ExecConfig, Executor, Language};
-use rrtf_llm::fanout::{FanOut, keyed};
-use rrtf_llm::render::{TaskKind, render};
-use rrtf_llm::{Answerer, Backend, HttpBackend, Params, RetryPolicy};
-use rrtf_store::{ModelRole, NewSynthTest, Store};
-use serde_json::{Value, json};
+use rrtf_pipeline::synth::SynthRequest;
 
-use super::ledger::{self, Metering};
-use super::{BadInput, Ctx, progress_bar};
+use super::{BadInput, Bars, Ctx, decontaminate, ledger};
 
 #[derive(Debug, Args)]
 pub struct SynthArgs {
@@ -43,206 +21,42 @@ pub struct SynthArgs {
 }
 
 pub async fn synth_tests(ctx: &Ctx, args: SynthArgs) -> Result<()> {
-    let config = RoundConfig::load(&args.config)?;
-    if !config.test_synthesis.enabled {
-        return Err(BadInput(format!(
-            "{}: [test_synthesis] enabled = false",
-            args.config.display()
-        ))
-        .into());
-    }
-    let Some(endpoint) = config
-        .test_synthesis
-        .teacher
-        .as_deref()
-        .and_then(|n| config.teacher(n))
-    else {
-        return Err(BadInput(format!(
-            "{}: set [test_synthesis] teacher to the name of a [[teachers]] entry",
-            args.config.display()
-        ))
-        .into());
+    let request = SynthRequest {
+        config: RoundConfig::load(&args.config)?,
+        config_path: args.config,
+        max_prompts: args.max_prompts,
     };
-    let live = super::endpoints::start(endpoint).await?;
-    let http: Arc<dyn Backend> =
-        Arc::new(HttpBackend::new(&live.endpoint, RetryPolicy::default())?);
-    let store = ctx.store().await?;
-    let model_id = store
-        .upsert_model(
-            &endpoint.name,
-            ModelRole::Teacher,
-            Some(&super::endpoints::provenance(endpoint)),
-            Some(&endpoint.model),
-        )
+    let r = ctx
+        .rrtf()?
+        .synth_tests(request, &mut Bars::new(ctx))
         .await?;
-    let prompts = store.prompts_without_tests(args.max_prompts).await?;
-    let run = store
-        .begin_run(&rrtf_pipeline::round_run(
-            &config,
-            "synth-tests",
-            super::REVISION,
-        ))
-        .await?;
-    let metering = Metering::start(&store, &config, run.id, "synth-tests", endpoint, http).await?;
-    let backend: Arc<dyn Backend> = metering.backend.clone();
-    let answerer = Answerer::of(endpoint)?;
-    let bar = progress_bar(ctx, prompts.len() as u64, "writing tests");
-    let fan = FanOut::new(endpoint.concurrency as usize);
-    let (mut stored, mut invalid, mut failed, mut unsent) =
-        (0u64, BTreeMap::<String, u64>::new(), 0u64, 0u64);
-    let (mut tokens_in, mut tokens_out) = (0u64, 0u64);
-    let mut first_failure = None;
-    for chunk in prompts.chunks(endpoint.concurrency.max(1) as usize * 4) {
-        let mut answers = Vec::new();
-        let out = fan
-            .run(
-                chunk,
-                |_| Ok::<(), Infallible>(()),
-                |p, (), slot| {
-                    let text = synth::request(&p.text, &p.language);
-                    let prompt = render(TaskKind::Instruction, &text, &p.language, endpoint);
-                    let req = keyed(
-                        &answerer,
-                        prompt,
-                        Params::for_stage(endpoint),
-                        0,
-                        config.round.seed,
-                    )
-                    .request;
-                    let (backend, id, language) = (backend.clone(), p.id, p.language.clone());
-                    async move { (id, language, slot.send(&*backend, &req).await) }
-                },
-                |answer| {
-                    bar.inc(1);
-                    answers.push(answer);
-                },
-            )
-            .await;
-        unsent += out.unsent.len() as u64;
-        bar.inc(out.unsent.len() as u64);
-        let mut rows = Vec::new();
-        for (prompt_id, language, result) in answers {
-            let g = match result {
-                Ok(g) => g,
-                Err(e) if e.not_sent() => {
-                    unsent += 1;
-                    continue;
-                }
-                Err(e) => {
-                    failed += 1;
-                    first_failure.get_or_insert(e.to_string());
-                    continue;
-                }
-            };
-            tokens_in += g.prompt_tokens.unwrap_or(0);
-            tokens_out += g.completion_tokens.unwrap_or(0);
-            let row = match synth::check(&g.text) {
-                Ok(t) => NewSynthTest {
-                    prompt_id,
-                    language,
-                    code: t.code,
-                    entry_point: Some(t.entry_point),
-                    validation: "unvalidated",
-                    detail: None,
-                    model_id,
-                    reference: t.reference,
-                    run_id: Some(run.id),
-                },
-                Err(why) => {
-                    let label = why.split(':').next().unwrap_or(&why).to_owned();
-                    *invalid.entry(label).or_default() += 1;
-                    NewSynthTest {
-                        prompt_id,
-                        language,
-                        code: g.text,
-                        entry_point: None,
-                        validation: "invalid",
-                        detail: Some(why),
-                        model_id,
-                        reference: None,
-                        run_id: Some(run.id),
-                    }
-                }
-            };
-            rows.push(row);
-        }
-        stored += store.insert_synth_tests(&rows).await?.inserted;
-    }
-    bar.finish_and_clear();
-    drop(live);
-    let at_budget = metering.backend.budget_reached();
-    drop(backend);
-    metering.finish().await?;
-    // The tests and reference solutions just written are decontaminated with their prompts:
-    // a leak eliminates the prompt (never validated, executed or ranked).
-    let screened = match super::decontaminate::Benchmarks::from_config(&config)? {
-        Some(b) => {
-            let (prompts, _) =
-                super::decontaminate::screen_prompts(&store, &b, Some(run.id), true).await?;
-            json!({ "benchmarks": b.info(), "prompts": prompts })
-        }
-        None => Value::Null,
-    };
-    let validation = validate_pending(ctx, &store, &config).await?;
-    let flagged = store.flag_unpassed_synth_tests().await?;
-    let totals: BTreeMap<String, i64> = store.synth_test_counts().await?.into_iter().collect();
-    let round = config.round.number;
-    let round_spent = store.round_spend(round).await?;
-    let stopped = if at_budget {
-        Some(ledger::budget_stop(&args.config, &config, round_spent))
-    } else {
-        fan.stopped()
-    };
-    let summary = json!({
-        "run": run.id,
-        "teacher": endpoint.name,
-        "prompts_without_tests": prompts.len(),
-        "stored": stored,
-        "invalid": invalid,
-        "failed": failed,
-        "unsent": unsent,
-        "first_failure": first_failure,
-        "stopped": stopped,
-        "validation": validation,
-        "decontamination": screened,
-        "flagged_now": flagged,
-        "synthesized_tests": totals,
-        "prompt_tokens": tokens_in,
-        "completion_tokens": tokens_out,
-        "cost_usd": rrtf_llm::cost_usd(tokens_in, tokens_out, endpoint.price_per_1k_input, endpoint.price_per_1k_output),
-        "round_spent_usd": round_spent,
-        "round_requests": store.ledger_lines(Some(round)).await?,
-    });
-    store
-        .finish_run(run, failed == 0 && stopped.is_none(), &summary)
-        .await?;
-    store.close().await;
+    let (stored, failed, unsent, flagged) = (r.stored, r.failed, r.unsent, r.flagged);
     ctx.emit(
         || {
             let mut text = format!(
                 "{} prompts without tests: {stored} tests stored ({} invalid: {:?}), {failed} failed, \
                  {unsent} unsent; validated {} by running them: {} valid, rejected {}; \
                  {flagged} flagged as passed by no response; synthesized tests by state: {:?}",
-                prompts.len(),
-                invalid.values().sum::<u64>(),
-                invalid,
-                validation.validated,
-                validation.valid,
-                summary["validation"]["rejected"],
-                totals
+                r.prompts,
+                r.invalid.values().sum::<u64>(),
+                r.invalid,
+                r.validation.validated,
+                r.validation.valid,
+                r.summary["validation"]["rejected"],
+                r.totals
             );
-            let screened = super::decontaminate::summary_text(&summary["decontamination"]);
+            let screened = decontaminate::summary_text(&r.summary["decontamination"]);
             if !screened.is_empty() {
                 text.push('\n');
                 text.push_str(&screened);
             }
-            text.push_str(&ledger::ledger_text(&summary["round_requests"]));
+            text.push_str(&ledger::ledger_text(&r.summary["round_requests"]));
             text
         },
-        || summary.clone(),
+        || r.summary.clone(),
     );
-    if let Some(msg) = stopped {
-        if at_budget {
+    if let Some(msg) = r.stopped {
+        if r.at_budget {
             anyhow::bail!("{msg}");
         }
         return Err(BadInput(msg).into());
@@ -251,48 +65,4 @@ pub async fn synth_tests(ctx: &Ctx, args: SynthArgs) -> Result<()> {
         anyhow::bail!("{failed} request(s) failed; re-run `rrtf synth-tests` to ask again");
     }
     Ok(())
-}
-
-/// Tests validated per committed batch.
-const VALIDATION_BATCH: usize = 64;
-
-/// Run every unvalidated synthesized test through `rrtf_evolve::validation` (a stub run and two
-/// against its reference) and store the verdicts batch by batch. A test whose runs did not all
-/// come back from the executor stays unvalidated (the next run tries again).
-async fn validate_pending(ctx: &Ctx, store: &Store, config: &RoundConfig) -> Result<Tally> {
-    let pending = store.unvalidated_synth_tests().await?;
-    let mut tally = Tally::default();
-    if pending.is_empty() {
-        return Ok(tally);
-    }
-    let cfg = rrtf_pipeline::exec_config(&config.execution, ExecConfig::default());
-    let executor = tokio::task::block_in_place(|| Executor::new(cfg))?;
-    executor.check_toolchains(&HashSet::from([Language::Python]))?;
-    let bar = progress_bar(ctx, pending.len() as u64, "validating tests");
-    for batch in pending.chunks(VALIDATION_BATCH) {
-        let candidates: Vec<Candidate> = batch
-            .iter()
-            .map(|t| Candidate {
-                language: t.language.clone(),
-                code: t.code.clone(),
-                entry_point: t.entry_point.clone(),
-                reference: Candidate::reference_of(
-                    t.reference.as_deref(),
-                    t.prompt_reference.as_deref(),
-                ),
-            })
-            .collect();
-        let verdicts = tokio::task::block_in_place(|| validation::validate(&executor, &candidates));
-        let mut rows: Vec<(i64, bool, String)> = Vec::new();
-        for (t, verdict) in batch.iter().zip(&verdicts) {
-            tally.add(verdict);
-            if let Some((valid, detail)) = verdict.stored() {
-                rows.push((t.id, valid, detail));
-            }
-        }
-        store.set_test_validation(&rows).await?;
-        bar.inc(batch.len() as u64);
-    }
-    bar.finish_and_clear();
-    Ok(tally)
 }

@@ -212,11 +212,11 @@ pub fn write_rows(
                                 prompt: &p.prompt,
                                 chosen,
                                 rejected,
-                                score_chosen: rs[c].score,
-                                score_rejected: rs[r].score,
+                                score_chosen: rs[c].scored.score,
+                                score_rejected: rs[r].scored.score,
                                 prompt_id: p.prompt_id,
-                                chosen_id: rs[c].response_id,
-                                rejected_id: rs[r].response_id,
+                                chosen_id: rs[c].scored.response_id,
+                                rejected_id: rs[r].scored.response_id,
                                 chosen_model: &rs[c].model,
                                 rejected_model: &rs[r].model,
                                 preference: preference(g, c),
@@ -245,11 +245,12 @@ pub fn write_rows(
                         &KtoRow {
                             prompt: &p.prompt,
                             completion: text(p, r, opts.text),
-                            label: r.outcome == Outcome::Pass || g.pinned == Some(r.response_id),
-                            score: r.score,
-                            outcome: r.outcome,
+                            label: r.scored.outcome == Outcome::Pass
+                                || g.pinned == Some(r.scored.response_id),
+                            score: r.scored.score,
+                            outcome: r.scored.outcome,
                             prompt_id: p.prompt_id,
-                            response_id: r.response_id,
+                            response_id: r.scored.response_id,
                             model: &r.model,
                             pinned_by,
                             reordered_by,
@@ -264,13 +265,13 @@ pub fn write_rows(
                     .zip(&g.tiers)
                     .map(|(r, tier)| {
                         json!({
-                            "response_id": r.response_id, "model": r.model, "role": r.role,
+                            "response_id": r.scored.response_id, "model": r.model, "role": r.role,
                             "temperature": r.temperature, "sample_index": r.sample_index,
                             "code": code(p, r), "finish_reason": r.finish_reason,
-                            "outcome": r.outcome, "tests_passed": r.tests_passed,
-                            "tests_total": r.tests_total, "ranker_score": r.score,
-                            "tier": tier, "components": r.components,
-                            "pinned": g.pinned == Some(r.response_id),
+                            "outcome": r.scored.outcome, "tests_passed": r.scored.tests_passed,
+                            "tests_total": r.scored.tests_total, "ranker_score": r.scored.score,
+                            "tier": tier, "components": r.scored.components,
+                            "pinned": g.pinned == Some(r.scored.response_id),
                         })
                     })
                     .collect();
@@ -283,7 +284,7 @@ pub fn write_rows(
                         "lineage": p.lineage, "round": p.round, "kind": p.kind,
                         "language": p.language, "prompt": p.prompt,
                         "responses": rs.iter().map(|r| text(p, r, opts.text)).collect::<Vec<_>>(),
-                        "scores": rs.iter().map(|r| r.score).collect::<Vec<_>>(),
+                        "scores": rs.iter().map(|r| r.scored.score).collect::<Vec<_>>(),
                         "pairs": pair_list, "reviewed": g.reviewed, "pinned_by": pinned_by,
                         "reordered_by": reordered_by, "ranker": ranker, "details": details,
                     }),

@@ -63,7 +63,8 @@ pub fn pairs(g: &ReviewedGroup, spec: PairSpec) -> Vec<(usize, usize)> {
     let rs = &g.group.responses;
     let n = rs.len();
     let ok = |i: usize, j: usize| {
-        g.tiers[i] < g.tiers[j] && (i < g.placed || rs[i].score - rs[j].score >= spec.min_gap)
+        g.tiers[i] < g.tiers[j]
+            && (i < g.placed || rs[i].scored.score - rs[j].scored.score >= spec.min_gap)
     };
     let candidates: Vec<(usize, usize)> = match spec.strategy {
         PairStrategy::BestVsWorst if n >= 2 => vec![(0, n - 1)],

@@ -23,7 +23,8 @@
 use std::collections::{HashMap, HashSet};
 
 use rrtf_store::{
-    NewReview, Outcome, PromptDetail, RankedGroup, RankedResponse, Review, ReviewAction, Store,
+    NewReview, Outcome, PromptDetail, RankedGroup, RankedResponse, Review, ReviewAction,
+    ScoredResponse, Store,
 };
 use serde::Serialize;
 
@@ -145,7 +146,7 @@ pub fn apply_reviews(
     let mut out = Vec::with_capacity(groups.len());
     for mut group in groups {
         let Some(rs) = by_prompt.get(&group.prompt_id) else {
-            let tiers = dense_tiers(group.responses.iter().map(|r| r.tier), 0);
+            let tiers = dense_tiers(group.responses.iter().map(|r| r.scored.tier), 0);
             out.push(ReviewedGroup {
                 group,
                 tiers,
@@ -172,9 +173,13 @@ pub fn apply_reviews(
         let n_before = group.responses.len();
         group
             .responses
-            .retain(|r| !excluded.contains(&r.response_id));
+            .retain(|r| !excluded.contains(&r.scored.response_id));
         summary.responses_excluded += n_before - group.responses.len();
-        let before: Vec<i64> = group.responses.iter().map(|r| r.response_id).collect();
+        let before: Vec<i64> = group
+            .responses
+            .iter()
+            .map(|r| r.scored.response_id)
+            .collect();
         // The responses the reorder in force lists, in its order.
         let listed: Vec<i64> = order
             .iter()
@@ -189,12 +194,17 @@ pub fn apply_reviews(
             });
         let rank: HashMap<i64, usize> = listed.iter().enumerate().map(|(i, id)| (*id, i)).collect();
         // Stable: listed responses first in the given order, the rest keep ranker order.
-        group
-            .responses
-            .sort_by_key(|r| rank.get(&r.response_id).copied().unwrap_or(usize::MAX));
+        group.responses.sort_by_key(|r| {
+            rank.get(&r.scored.response_id)
+                .copied()
+                .unwrap_or(usize::MAX)
+        });
         let pinned = pinned.filter(|p| before.contains(p));
         if let Some(pin) = pinned
-            && let Some(i) = group.responses.iter().position(|r| r.response_id == pin)
+            && let Some(i) = group
+                .responses
+                .iter()
+                .position(|r| r.scored.response_id == pin)
         {
             let r = group.responses.remove(i);
             group.responses.insert(0, r);
@@ -202,7 +212,7 @@ pub fn apply_reviews(
         let placed = listed.len() + usize::from(pinned.is_some_and(|p| !rank.contains_key(&p)));
         let mut tiers: Vec<i64> = (0..placed as i64).collect();
         tiers.extend(dense_tiers(
-            group.responses[placed..].iter().map(|r| r.tier),
+            group.responses[placed..].iter().map(|r| r.scored.tier),
             placed as i64,
         ));
         summary.pinned += usize::from(pinned.is_some());
@@ -255,7 +265,16 @@ pub fn effective_order(d: &PromptDetail) -> Vec<i64> {
         .iter()
         .filter(|r| r.position.is_some())
         .map(|r| RankedResponse {
-            response_id: r.response_id,
+            scored: ScoredResponse {
+                response_id: r.response_id,
+                score: r.score.unwrap_or(0.0),
+                tier: 0,
+                // Only ranked responses are kept here, and every score row has its outcome.
+                outcome: r.outcome.unwrap_or(Outcome::Crashed),
+                tests_passed: r.tests_passed.unwrap_or(0),
+                tests_total: r.tests_total.unwrap_or(0),
+                components: serde_json::Value::Null,
+            },
             model: r.model.clone(),
             role: r.role,
             temperature: r.temperature,
@@ -263,13 +282,6 @@ pub fn effective_order(d: &PromptDetail) -> Vec<i64> {
             raw_text: String::new(),
             code: None,
             finish_reason: r.finish_reason.clone(),
-            score: r.score.unwrap_or(0.0),
-            tier: 0,
-            // Only ranked responses are kept here, and every score row has its outcome.
-            outcome: r.outcome.unwrap_or(Outcome::Crashed),
-            tests_passed: r.tests_passed.unwrap_or(0),
-            tests_total: r.tests_total.unwrap_or(0),
-            components: serde_json::Value::Null,
         })
         .collect();
     let group = RankedGroup {
@@ -286,7 +298,13 @@ pub fn effective_order(d: &PromptDetail) -> Vec<i64> {
     let (groups, _) = apply_reviews(vec![group], &d.reviews);
     groups
         .first()
-        .map(|g| g.group.responses.iter().map(|r| r.response_id).collect())
+        .map(|g| {
+            g.group
+                .responses
+                .iter()
+                .map(|r| r.scored.response_id)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -311,7 +329,15 @@ mod tests {
             responses: responses
                 .iter()
                 .map(|&(id, score, role, tier)| RankedResponse {
-                    response_id: id,
+                    scored: ScoredResponse {
+                        response_id: id,
+                        score,
+                        tier,
+                        outcome: Outcome::Pass,
+                        tests_passed: 1,
+                        tests_total: 1,
+                        components: json!({}),
+                    },
                     model: format!("{role}"),
                     role,
                     temperature: None,
@@ -319,12 +345,6 @@ mod tests {
                     raw_text: id.to_string(),
                     code: None,
                     finish_reason: None,
-                    score,
-                    tier,
-                    outcome: Outcome::Pass,
-                    tests_passed: 1,
-                    tests_total: 1,
-                    components: json!({}),
                 })
                 .collect(),
         }
@@ -418,14 +438,19 @@ mod tests {
         for (reviews, order, tiers, all) in cases {
             let (out, _) = apply_reviews(vec![group(&base)], &reviews);
             let g = &out[0];
-            let got: Vec<i64> = g.group.responses.iter().map(|r| r.response_id).collect();
+            let got: Vec<i64> = g
+                .group
+                .responses
+                .iter()
+                .map(|r| r.scored.response_id)
+                .collect();
             assert_eq!(got, order, "{reviews:?}");
             assert_eq!(g.tiers, tiers, "{reviews:?}");
             assert_eq!(pairs(g, spec(PairStrategy::All, 0.0)), all, "{reviews:?}");
             for r in &g.group.responses {
-                let own = base.iter().find(|b| b.0 == r.response_id).unwrap().1;
+                let own = base.iter().find(|b| b.0 == r.scored.response_id).unwrap().1;
                 assert_eq!(
-                    r.score, own,
+                    r.scored.score, own,
                     "each response keeps its own score: {reviews:?}"
                 );
             }
@@ -442,7 +467,7 @@ mod tests {
         );
         assert_eq!(s.pinned, 1);
         let g = &out[0];
-        let scores: Vec<f64> = g.group.responses.iter().map(|r| r.score).collect();
+        let scores: Vec<f64> = g.group.responses.iter().map(|r| r.scored.score).collect();
         assert_eq!(scores, vec![-0.3, 1.0, 1.0]);
         assert_eq!(g.tiers, vec![0, 1, 1]);
         assert_eq!((g.placed, g.pinned), (1, Some(3)));
@@ -483,7 +508,12 @@ mod tests {
         );
         assert_eq!(s.reordered, 1);
         let g = &out[0];
-        let ids: Vec<i64> = g.group.responses.iter().map(|r| r.response_id).collect();
+        let ids: Vec<i64> = g
+            .group
+            .responses
+            .iter()
+            .map(|r| r.scored.response_id)
+            .collect();
         assert_eq!(ids, vec![4, 2, 1, 3]);
         // 4 and 2 are placed; 1 and 3 keep the ranker's tiers (a teacher above a student).
         assert_eq!(g.tiers, vec![0, 1, 2, 3]);

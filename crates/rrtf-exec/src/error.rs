@@ -31,6 +31,13 @@ pub enum ExecError {
     Worker(String),
     #[error("bad input: {0}")]
     BadInput(String),
+    /// A row of a JSON-lines file ([`crate::rows`]) that is not what it must be.
+    #[error("{path} line {line}: {message}")]
+    Row {
+        path: std::path::PathBuf,
+        line: usize,
+        message: String,
+    },
     #[error(
         "refusing to run samples in a weaker sandbox. Missing here: {missing}. Fix: run as root, \
          or allow unprivileged user namespaces (sysctl user.max_user_namespaces > 0, and where \
@@ -64,6 +71,7 @@ impl rrtf_types::UserError for ExecError {
         matches!(
             self,
             ExecError::BadInput(_)
+                | ExecError::Row { .. }
                 | ExecError::UnknownLanguage(_)
                 | ExecError::InsecureSandbox { .. }
         )

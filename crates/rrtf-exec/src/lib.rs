@@ -13,6 +13,8 @@
 //! - [`lang`]: languages, their toolchains and how to install a missing one.
 //! - [`pool`]: one worker per core; takes an iterator of jobs, streams keyed results.
 //! - [`passk`]: the unbiased pass@k estimator of the Codex paper.
+//! - [`rows`]: JSON-lines sample and result files (`rrtf exec run`, `rrtf exec passk`).
+//! - [`doctor`]: what the sandbox can do here (`rrtf exec doctor`).
 //!
 //! This crate is the only one in the workspace that spawns processes. It knows nothing of the
 //! database: the pipeline stage feeds it [`Job`]s and stores the [`ExecResult`]s it streams.
@@ -37,6 +39,7 @@
 
 pub mod answer;
 pub mod compiled;
+pub mod doctor;
 pub mod error;
 pub mod extract;
 pub mod job;
@@ -44,6 +47,7 @@ pub mod lang;
 pub mod passk;
 pub mod pool;
 pub mod python;
+pub mod rows;
 pub mod sandbox;
 mod slot;
 

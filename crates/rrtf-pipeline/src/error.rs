@@ -7,8 +7,10 @@ use std::path::PathBuf;
 use rrtf_config::ConfigError;
 use rrtf_data::DataError;
 use rrtf_exec::ExecError;
+use rrtf_llm::LlmError;
 use rrtf_model::ModelError;
 use rrtf_store::StoreError;
+use rrtf_train::TrainError;
 use rrtf_types::UserError;
 
 use crate::child::StageLog;
@@ -34,9 +36,26 @@ pub enum PipelineError {
     Exec(#[from] ExecError),
     #[error(transparent)]
     Model(#[from] ModelError),
+    #[error(transparent)]
+    Train(#[from] TrainError),
+    #[error(transparent)]
+    Llm(#[from] LlmError),
+    /// `rrtf sample`'s answers could not be stored (the store's error, or the sink's).
+    #[error("storing answers failed; re-run to resume")]
+    Storing {
+        #[source]
+        source: rrtf_llm::sampler::SinkError,
+    },
     /// A checkpoint that did not load (`rrtf eval --model`).
     #[error("loading {path}")]
     LoadModel {
+        path: PathBuf,
+        #[source]
+        source: ModelError,
+    },
+    /// A trained model that could not be written (`rrtf train`).
+    #[error("saving the trained model to {path}")]
+    SaveModel {
         path: PathBuf,
         #[source]
         source: ModelError,
@@ -109,6 +128,11 @@ impl UserError for PipelineError {
             Self::Data(e) => e.is_user_error(),
             Self::Exec(e) => e.is_user_error(),
             Self::Model(e) | Self::LoadModel { source: e, .. } => e.is_user_error(),
+            Self::SaveModel { source, .. } => source.is_user_error(),
+            Self::Train(e) => e.is_user_error(),
+            Self::Llm(e) => e.is_user_error(),
+            // The cause in the box is asked by the binary (every cause of the chain).
+            Self::Storing { .. } => false,
             Self::Child { code, .. } => *code == 2,
             Self::Sweep { source, .. } => source.is_user_error(),
             Self::Quickstart { .. } | Self::Io { .. } | Self::Failed(_) => false,

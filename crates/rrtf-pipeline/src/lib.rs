@@ -1,8 +1,9 @@
 //! `rrtf-pipeline`: what runs the stages together. A round ([`round`]), a sweep of round
 //! variants ([`sweep`]), pass@k of a checkpoint ([`eval`]), the endpoints a stage talks to
 //! ([`endpoints`]: a replay server or a child `rrtf serve`), the quickstart's steps
-//! ([`quickstart`]). The `rrtf` binary parses arguments, prints results and calls this crate; a
-//! program can call it the same way, without clap.
+//! ([`quickstart`]), a training run over the store's ranking ([`train`]). The `rrtf` binary
+//! parses arguments, prints results and calls this crate; a program can call it the same way,
+//! without clap.
 //!
 //! A round runs each stage as a child `rrtf --json <stage>` (the command a user would type), so
 //! a stage behaves the same alone and in a round: [`Rrtf`] names the executable, the project
@@ -21,14 +22,20 @@
 
 pub mod child;
 pub mod decontam;
+pub mod decontaminate;
 pub mod endpoints;
 mod error;
 pub mod eval;
+pub mod evolve;
 pub mod exec_stage;
+pub mod ledger;
 pub mod quickstart;
 pub mod round;
+pub mod sample;
 pub mod sample_sink;
 pub mod sweep;
+pub mod synth;
+pub mod train;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -41,6 +48,18 @@ use rrtf_store::{NewRun, Store};
 
 /// Where progress lines go (one line per call, no trailing newline).
 pub type Log = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// A count of work done, for the caller to show (the binary's progress bars).
+pub trait Counter: Sync {
+    /// `total` units of work start, `what` naming them ("evolving", "writing tests").
+    fn start(&mut self, _total: u64, _what: &'static str) {}
+    /// `n` more done.
+    fn inc(&self, _n: u64) {}
+    fn finish(&mut self) {}
+}
+
+/// Nothing shown.
+impl Counter for () {}
 
 /// The project the pipeline works on: its database, the `rrtf` executable whose commands run
 /// the stages, the revision recorded with every run, and where progress lines go (stderr by

@@ -3,8 +3,8 @@
 //! review actions going through `rrtf_data::review::record`, the CLI's own path), a sweep's comparison page
 //! ([`sweep`]), and their parts: escaping and outcome colours ([`html`]), inline SVG charts
 //! ([`plots`]: training curves, bars, histograms), tables rendered as HTML, Markdown or aligned
-//! text ([`table`]), and the project overview the report, the web index and `rrtf status`
-//! share ([`overview`]).
+//! text ([`table`]), the project overview the report, the web index and `rrtf status`
+//! share ([`overview`]), and the review's text views `rrtf review` prints ([`review_text`]).
 //!
 //! No JavaScript and no external assets: pages work offline. Everything that comes from the
 //! store (prompts, model output, notes) is escaped.
@@ -16,6 +16,7 @@ pub mod html;
 pub mod overview;
 pub mod plots;
 pub mod report;
+pub mod review_text;
 pub mod sweep;
 pub mod table;
 pub mod web;

@@ -30,9 +30,11 @@ pub struct RankedGroup {
     pub responses: Vec<RankedResponse>,
 }
 
+/// A ranked response: the ranker's [`ScoredResponse`] with the response it scored.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RankedResponse {
-    pub response_id: i64,
+    /// Id, score, tier, outcome, test counts and score components.
+    pub scored: ScoredResponse,
     pub model: String,
     pub role: ModelRole,
     pub temperature: Option<f64>,
@@ -40,44 +42,40 @@ pub struct RankedResponse {
     pub raw_text: String,
     pub code: Option<String>,
     pub finish_reason: Option<String>,
-    pub score: f64,
-    /// The ranker's preference tier (see [`ScoredResponse::tier`]).
-    pub tier: i64,
-    pub outcome: Outcome,
-    pub tests_passed: i64,
-    pub tests_total: i64,
-    pub components: serde_json::Value,
 }
 
 /// A kept prompt's columns, as `ranked_groups_page` reads them (the lineage root's hash last).
-type PromptRow = (
-    i64,
-    i64,
-    String,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-);
+#[derive(sqlx::FromRow)]
+struct PromptRow {
+    id: i64,
+    round: i64,
+    source: String,
+    source_id: String,
+    kind: PromptKind,
+    language: String,
+    text: String,
+    root: Option<String>,
+}
 
-/// One ranked response, as `ranked_groups_page` reads them (prompt id first).
-type ResponseRow = (
-    i64,
-    i64,
-    i64,
-    Option<f64>,
-    i64,
-    String,
-    Option<String>,
-    Option<String>,
-    f64,
-    Option<i64>,
-    String,
-    i64,
-    i64,
-    String,
-);
+/// One ranked response, as `ranked_groups_page` reads them.
+#[derive(sqlx::FromRow)]
+struct ResponseRow {
+    prompt_id: i64,
+    response_id: i64,
+    model_id: i64,
+    temperature: Option<f64>,
+    sample_index: i64,
+    raw_text: String,
+    code: Option<String>,
+    finish_reason: Option<String>,
+    score: f64,
+    /// NULL in rankings saved before tiers existed.
+    tier: Option<i64>,
+    outcome: Outcome,
+    tests_passed: i64,
+    tests_total: i64,
+    components_json: String,
+}
 
 /// Parse a stored closed-vocabulary value; a value outside it is a corrupt database.
 pub(crate) fn parse<T: std::str::FromStr>(column: &'static str, value: String) -> Result<T> {
@@ -276,7 +274,7 @@ impl Store {
                      SELECT c.start, q.content_hash FROM climb c JOIN prompts q ON q.id = c.id \
                      WHERE c.parent IS NULL) \
                  SELECT p.id, p.round, p.source, p.source_id, p.kind, p.language, p.text, \
-                        roots.hash \
+                        roots.hash AS root \
                  FROM page JOIN prompts p ON p.id = page.id \
                  LEFT JOIN roots ON roots.start = p.id \
                  ORDER BY p.id",
@@ -285,18 +283,20 @@ impl Store {
             .bind(after_prompt_id)
             .bind(limit)
             .fetch(&mut *conn);
-            while let Some((prompt_id, round, source, source_id, kind, language, prompt, root)) =
-                rows.try_next().await?
+            while let Some(p) = rows
+                .try_next()
+                .await
+                .map_err(StoreError::reading("prompts"))?
             {
                 groups.push(RankedGroup {
-                    prompt_id,
-                    round,
-                    source,
-                    source_id,
-                    lineage: root.unwrap_or_else(|| crate::content_hash(&prompt)),
-                    kind: parse("prompts.kind", kind)?,
-                    language,
-                    prompt,
+                    prompt_id: p.id,
+                    round: p.round,
+                    source: p.source,
+                    source_id: p.source_id,
+                    lineage: p.root.unwrap_or_else(|| crate::content_hash(&p.text)),
+                    kind: p.kind,
+                    language: p.language,
+                    prompt: p.text,
                     responses: Vec::new(),
                 });
             }
@@ -306,7 +306,7 @@ impl Store {
         };
         // Dropped prompts in the range have scores too: they match no group and are skipped.
         let mut rows = sqlx::query_as::<_, ResponseRow>(
-            "SELECT s.prompt_id, r.id, r.model_id, r.temperature, r.sample_index, r.raw_text, \
+            "SELECT s.prompt_id, r.id AS response_id, r.model_id, r.temperature, r.sample_index, r.raw_text, \
                r.code, r.finish_reason, s.score, s.tier, s.outcome, s.tests_passed, \
                s.tests_total, s.components_json \
              FROM scores s JOIN responses r ON r.id = s.response_id \
@@ -318,36 +318,45 @@ impl Store {
         .bind(last)
         .fetch(&mut *conn);
         let mut g = 0;
-        while let Some(row) = rows.try_next().await? {
-            let prompt_id = row.0;
-            while g < groups.len() && groups[g].prompt_id < prompt_id {
+        while let Some(row) = rows
+            .try_next()
+            .await
+            .map_err(StoreError::reading("scores"))?
+        {
+            while g < groups.len() && groups[g].prompt_id < row.prompt_id {
                 g += 1;
             }
-            let Some(group) = groups.get_mut(g).filter(|gr| gr.prompt_id == prompt_id) else {
+            let Some(group) = groups.get_mut(g).filter(|gr| gr.prompt_id == row.prompt_id) else {
                 continue;
             };
-            let (model, role) = models.get(&row.2).ok_or_else(|| StoreError::Corrupt {
-                column: "responses.model_id",
-                value: row.2.to_string(),
-            })?;
+            let (model, role) = models
+                .get(&row.model_id)
+                .ok_or_else(|| StoreError::Corrupt {
+                    column: "responses.model_id",
+                    value: row.model_id.to_string(),
+                })?;
+            let components =
+                serde_json::from_str(&row.components_json).map_err(|e| StoreError::Corrupt {
+                    column: "scores.components_json",
+                    value: format!("{e}: {}", row.components_json),
+                })?;
             group.responses.push(RankedResponse {
-                response_id: row.1,
+                scored: ScoredResponse {
+                    response_id: row.response_id,
+                    score: row.score,
+                    tier: row.tier.unwrap_or(-1),
+                    outcome: row.outcome,
+                    tests_passed: row.tests_passed,
+                    tests_total: row.tests_total,
+                    components,
+                },
                 model: model.clone(),
                 role: *role,
-                temperature: row.3,
-                sample_index: row.4,
-                raw_text: row.5,
-                code: row.6,
-                finish_reason: row.7,
-                score: row.8,
-                tier: row.9.unwrap_or(-1),
-                outcome: parse("scores.outcome", row.10)?,
-                tests_passed: row.11,
-                tests_total: row.12,
-                components: serde_json::from_str(&row.13).map_err(|e| StoreError::Corrupt {
-                    column: "scores.components_json",
-                    value: format!("{e}: {}", row.13),
-                })?,
+                temperature: row.temperature,
+                sample_index: row.sample_index,
+                raw_text: row.raw_text,
+                code: row.code,
+                finish_reason: row.finish_reason,
             });
         }
         drop(rows);
@@ -362,15 +371,15 @@ impl Store {
 /// Rankings saved before tiers existed (NULL, read as -1) take them from distinct scores in
 /// ranked order, which was their pair rule.
 fn tiers_from_scores(responses: &mut [RankedResponse]) {
-    if responses.iter().all(|r| r.tier >= 0) {
+    if responses.iter().all(|r| r.scored.tier >= 0) {
         return;
     }
     let mut tier = 0;
     for i in 0..responses.len() {
-        if i > 0 && responses[i].score != responses[i - 1].score {
+        if i > 0 && responses[i].scored.score != responses[i - 1].scored.score {
             tier += 1;
         }
-        responses[i].tier = tier;
+        responses[i].scored.tier = tier;
     }
 }
 
@@ -483,7 +492,7 @@ pub(crate) mod tests {
         );
         let tiers: Vec<Vec<i64>> = groups
             .iter()
-            .map(|g| g.responses.iter().map(|r| r.tier).collect())
+            .map(|g| g.responses.iter().map(|r| r.scored.tier).collect())
             .collect();
         assert_eq!(tiers, [[0, 1], [0, 1], [0, 1], [0, 1], [0, 0]]);
     }
@@ -511,7 +520,7 @@ pub(crate) mod tests {
         )
         .await;
         let groups = store.ranked_groups("old").await.unwrap();
-        let tiers: Vec<i64> = groups[0].responses.iter().map(|r| r.tier).collect();
+        let tiers: Vec<i64> = groups[0].responses.iter().map(|r| r.scored.tier).collect();
         assert_eq!(tiers, [0, 1]);
         let st = store.status().await.unwrap();
         assert_eq!(

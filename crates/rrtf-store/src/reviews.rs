@@ -24,16 +24,18 @@ pub struct Review {
     pub created_at: String,
 }
 
-type ReviewRow = (
-    i64,
-    i64,
-    Option<i64>,
-    String,
-    Option<String>,
-    String,
-    Option<String>,
-    String,
-);
+/// A `reviews` row as stored (the payload still JSON text).
+#[derive(sqlx::FromRow)]
+struct ReviewRow {
+    id: i64,
+    prompt_id: i64,
+    response_id: Option<i64>,
+    action: ReviewAction,
+    payload_json: Option<String>,
+    author: String,
+    reason: Option<String>,
+    created_at: String,
+}
 
 impl Store {
     /// Append a review. The prompt must exist and the response, if any, must answer it.
@@ -84,29 +86,26 @@ impl Store {
              FROM reviews ORDER BY id",
         )
         .fetch_all(&self.pool)
-        .await?;
+        .await
+        .map_err(StoreError::reading("reviews"))?;
         rows.into_iter()
             .map(|r| {
+                let payload = match r.payload_json {
+                    Some(p) => Some(serde_json::from_str(&p).map_err(|_| StoreError::Corrupt {
+                        column: "reviews.payload_json",
+                        value: p.clone(),
+                    })?),
+                    None => None,
+                };
                 Ok(Review {
-                    id: r.0,
-                    prompt_id: r.1,
-                    response_id: r.2,
-                    action: r.3.parse().map_err(|_| StoreError::Corrupt {
-                        column: "reviews.action",
-                        value: r.3.clone(),
-                    })?,
-                    payload: match r.4 {
-                        Some(p) => {
-                            Some(serde_json::from_str(&p).map_err(|_| StoreError::Corrupt {
-                                column: "reviews.payload_json",
-                                value: p.clone(),
-                            })?)
-                        }
-                        None => None,
-                    },
-                    author: r.5,
-                    reason: r.6,
-                    created_at: r.7,
+                    id: r.id,
+                    prompt_id: r.prompt_id,
+                    response_id: r.response_id,
+                    action: r.action,
+                    payload,
+                    author: r.author,
+                    reason: r.reason,
+                    created_at: r.created_at,
                 })
             })
             .collect()

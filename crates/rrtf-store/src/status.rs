@@ -21,7 +21,7 @@ pub struct RoundStatus {
 }
 
 /// The latest run of one stage.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, sqlx::FromRow)]
 pub struct StageStatus {
     pub stage: String,
     pub runs: i64,
@@ -65,28 +65,15 @@ pub struct Status {
 
 impl Store {
     async fn stage_status(&self) -> Result<Vec<StageStatus>> {
-        let rows: Vec<(String, i64, i64, String, String, Option<String>)> = sqlx::query_as(
-            "SELECT r.stage, c.n, r.round, r.status, r.started_at, r.finished_at FROM runs r \
+        Ok(sqlx::query_as(
+            "SELECT r.stage, c.n AS runs, r.round AS last_round, r.status AS last_status, \
+                    r.started_at AS last_started_at, r.finished_at AS last_finished_at \
+             FROM runs r \
              JOIN (SELECT stage, count(*) AS n, max(id) AS last FROM runs GROUP BY stage) c \
                ON c.last = r.id ORDER BY r.id",
         )
         .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(
-                |(stage, runs, last_round, last_status, last_started_at, last_finished_at)| {
-                    StageStatus {
-                        stage,
-                        runs,
-                        last_round,
-                        last_status,
-                        last_started_at,
-                        last_finished_at,
-                    }
-                },
-            )
-            .collect())
+        .await?)
     }
 
     pub async fn status(&self) -> Result<Status> {

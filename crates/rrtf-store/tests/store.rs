@@ -221,10 +221,13 @@ async fn rankings_read_back_best_first_and_status_counts_pairs() {
     let order: Vec<_> = groups[0]
         .responses
         .iter()
-        .map(|r| (r.model.as_str(), r.score))
+        .map(|r| (r.model.as_str(), r.scored.score))
         .collect();
     assert_eq!(order, [("t", 1.0), ("s", -1.0)]);
-    assert_eq!(groups[0].responses[0].components, json!({"outcome": 1.0}));
+    assert_eq!(
+        groups[0].responses[0].scored.components,
+        json!({"outcome": 1.0})
+    );
     // Reals round-trip exactly (0.1 + 0.2 is not 0.3), NULL stays None.
     assert_eq!(groups[0].responses[0].temperature, Some(0.1 + 0.2));
     assert_eq!(groups[0].responses[1].temperature, None);

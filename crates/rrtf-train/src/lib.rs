@@ -5,7 +5,8 @@
 //! groups of any sizes; plain SFT) → [`optim`] (AdamW with PyTorch's
 //! defaults, global-norm clipping, warm-up + cosine/linear schedule) → [`trainer`] (the loop:
 //! accumulation, seeded epoch order, metrics, evaluation, checkpoints, exact resume);
-//! [`bench`] times the loop on synthetic groups.
+//! [`bench`] times the loop on synthetic groups; [`score`] is `rrtf train loss` (the objective
+//! of a checkpoint on groups, no training).
 //!
 //! Not here: databases and HTTP (the binary reads groups from the store or a JSONL file and
 //! hands them over in memory), the network itself (rrtf-model), several devices. [`lora`]
@@ -18,6 +19,7 @@ pub mod lock;
 pub mod lora;
 pub mod loss;
 pub mod optim;
+pub mod score;
 pub mod trainer;
 
 pub use data::{
@@ -30,6 +32,7 @@ pub use loss::{
     BatchLoss, LossConfig, PairCounts, RankTerm, batch_loss, batch_loss_with_reference,
     pair_counts, preference_accuracy, sft_targets,
 };
+pub use score::{GroupScore, score_groups};
 pub use trainer::{
     EvalMetrics, MetricsLog, StepMetrics, TrainState, Trainer, checkpoint_problem,
     checkpoint_state, checkpoints_dir, evaluate, latest_checkpoint, total_steps,

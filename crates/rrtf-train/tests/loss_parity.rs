@@ -6,45 +6,19 @@
 //! loss after one AdamW step with global clipping. Relative error at most 1e-4 (absolute below
 //! 1).
 
-use std::path::PathBuf;
-
 use burn::module::Module;
 use burn::optim::GradientsParams;
 use rrtf_model::{Checkpoint, Device};
 use rrtf_train::optim::{adamw, clip_global_norm};
-use rrtf_train::{
-    EncodedGroup, Group, LossConfig, RankTerm, Templates, batch_loss, batch_loss_with_reference,
-    encode_groups, read_jsonl,
-};
+use rrtf_train::{EncodedGroup, LossConfig, RankTerm, batch_loss, batch_loss_with_reference};
 use serde_json::Value;
 
-const TOL: f64 = 1e-4;
+mod common;
 
-fn fixtures() -> PathBuf {
-    rrtf_model::fixtures_dir().join("../train")
-}
-
-fn expected() -> Value {
-    serde_json::from_str(&std::fs::read_to_string(fixtures().join("expected.json")).unwrap())
-        .unwrap()
-}
-
-fn groups() -> Vec<Group> {
-    read_jsonl(&fixtures().join("groups.jsonl"), false).unwrap()
-}
-
-fn check(what: &str, got: f64, want: f64) {
-    let err = (got - want).abs() / want.abs().max(1.0);
-    assert!(
-        err <= TOL,
-        "{what}: got {got}, PyTorch {want} (relative error {err:.2e})"
-    );
-}
+use common::{check, expected, fixtures, values};
 
 fn load(name: &str, device: &Device) -> (Checkpoint, Vec<EncodedGroup>) {
-    let ckpt = Checkpoint::load(&rrtf_model::fixtures_dir().join(name), device).unwrap();
-    let (enc, stats) =
-        encode_groups(&groups(), &ckpt.tokenizer, &Templates::verbatim(), 128).unwrap();
+    let (ckpt, enc, stats) = common::load(name, &fixtures().join("groups.jsonl"), device);
     assert_eq!((stats.groups_dropped, stats.responses_dropped), (0, 0));
     (ckpt, enc)
 }
@@ -88,14 +62,6 @@ fn mean_loss(rows: &[Value]) -> f64 {
         .map(|r| r["loss"].as_f64().unwrap())
         .sum::<f64>()
         / rows.len() as f64
-}
-
-fn values(t: burn::tensor::Tensor<1>) -> Vec<f64> {
-    rrtf_train::loss::to_vec(t)
-        .unwrap()
-        .into_iter()
-        .map(f64::from)
-        .collect()
 }
 
 #[test]

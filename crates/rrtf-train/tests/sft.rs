@@ -9,44 +9,15 @@ use std::path::PathBuf;
 
 use rrtf_config::{PairReduction, SftNormalize, SftResponses};
 use rrtf_model::{Checkpoint, Device};
-use rrtf_train::{
-    EncodedGroup, LossConfig, RankTerm, Role, Templates, Trainer, batch_loss, encode_groups,
-    read_jsonl, sft_targets,
-};
+use rrtf_train::{EncodedGroup, LossConfig, RankTerm, Role, Trainer, batch_loss, sft_targets};
 use serde_json::Value;
 
-const TOL: f64 = 1e-4;
+mod common;
 
-fn fixtures() -> PathBuf {
-    rrtf_model::fixtures_dir().join("../train")
-}
-
-fn expected() -> Value {
-    serde_json::from_str(&std::fs::read_to_string(fixtures().join("expected.json")).unwrap())
-        .unwrap()
-}
-
-fn check(what: &str, got: f64, want: f64) {
-    let err = (got - want).abs() / want.abs().max(1.0);
-    assert!(
-        err <= TOL,
-        "{what}: got {got}, want {want} (relative error {err:.2e})"
-    );
-}
-
-fn values(t: burn::tensor::Tensor<1>) -> Vec<f64> {
-    rrtf_train::loss::to_vec(t)
-        .unwrap()
-        .into_iter()
-        .map(f64::from)
-        .collect()
-}
+use common::{check, expected, fixtures, values};
 
 fn load(name: &str, path: &std::path::Path) -> (Checkpoint, Vec<EncodedGroup>) {
-    let ckpt = Checkpoint::load(&rrtf_model::fixtures_dir().join(name), &Device::flex()).unwrap();
-    let groups = read_jsonl(path, false).unwrap();
-    let (enc, stats) =
-        encode_groups(&groups, &ckpt.tokenizer, &Templates::verbatim(), 128).unwrap();
+    let (ckpt, enc, stats) = common::load(name, path, &Device::flex());
     assert_eq!(stats.groups_dropped, 0);
     (ckpt, enc)
 }

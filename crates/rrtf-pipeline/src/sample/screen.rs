@@ -11,14 +11,15 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use anyhow::Result;
 use rrtf_evolve::rules::every_answer_fails;
 use rrtf_store::Store;
 use serde_json::{Value, json};
 
+use crate::Result;
+
 /// A planned teacher request: its prompt, its key, and the layout-1 key that also counts as
-/// stored (see `sample`).
-pub(super) struct Planned {
+/// stored (see [`super`]).
+pub(crate) struct Planned {
     pub prompt_id: i64,
     pub key: String,
     pub legacy_key: Option<String>,
@@ -26,7 +27,7 @@ pub(super) struct Planned {
 
 /// Eliminate the prompts every teacher answered with an apology or only stop words; the
 /// summary: prompts judged, eliminated now, and the first few with their reason.
-pub(super) async fn teacher_refusals(
+pub(crate) async fn teacher_refusals(
     store: &Store,
     planned: &[Planned],
     model_ids: &[i64],

@@ -1,0 +1,195 @@
+//! JSON-lines files in and out of `rrtf exec run` and `rrtf exec passk`: sample rows (HumanEval's
+//! and HumanEval-X's fields) into [`Job`]s, results back as rows in input order, result rows
+//! into (task, passed) for pass@k.
+//!
+//! Not here: the store's rows (the pipeline's exec stage), printing.
+
+use std::collections::BTreeMap;
+use std::io::BufRead;
+use std::path::Path;
+
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::{ExecError, ExecResult, Executor, Job, Language};
+
+#[derive(Deserialize)]
+struct SampleRow {
+    task_id: String,
+    language: Option<String>,
+    code: Option<String>,
+    prompt: Option<String>,
+    completion: Option<String>,
+    test: String,
+    entry_point: Option<String>,
+}
+
+/// The language of a row: its `language` field, else the HumanEval-X task prefix
+/// (`CPP/0`, `JavaScript/3`), else Python (HumanEval).
+fn row_language(row: &SampleRow) -> Result<Language, ExecError> {
+    if let Some(l) = &row.language {
+        return Ok(Language::parse(l)?);
+    }
+    match row.task_id.split_once('/') {
+        Some((prefix, _)) if !prefix.eq_ignore_ascii_case("humaneval") => {
+            Language::parse(prefix).or(Ok(Language::Python))
+        }
+        _ => Ok(Language::Python),
+    }
+}
+
+fn bad_row(path: &Path, line: usize, message: impl Into<String>) -> ExecError {
+    ExecError::Row {
+        path: path.to_owned(),
+        line,
+        message: message.into(),
+    }
+}
+
+/// Sample rows (`task_id`, [`language`], `code` | `prompt` + `completion`, `test`,
+/// [`entry_point`]) as jobs keyed by their index, with their task ids.
+pub fn read_samples(path: &Path) -> Result<(Vec<String>, Vec<Job>), ExecError> {
+    let file = std::fs::File::open(path)
+        .map_err(|e| ExecError::io(format!("open {}", path.display()), e))?;
+    let mut tasks = Vec::new();
+    let mut jobs = Vec::new();
+    for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
+        let line = line.map_err(|e| ExecError::io(format!("read {}", path.display()), e))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let bad = |msg: String| bad_row(path, i + 1, msg);
+        let row: SampleRow = serde_json::from_str(&line).map_err(|e| bad(e.to_string()))?;
+        let language = row_language(&row).map_err(|e| bad(e.to_string()))?;
+        let key = jobs.len() as u64;
+        let job = match (&row.completion, &row.code) {
+            (Some(completion), _) => Job::from_completion(
+                key,
+                language,
+                row.prompt.as_deref().unwrap_or(""),
+                completion,
+                row.test,
+                row.entry_point,
+            ),
+            (None, Some(code)) => {
+                let prompt = row.prompt.as_deref();
+                Job::from_response(key, language, code, prompt, row.test, row.entry_point)
+            }
+            (None, None) => return Err(bad("needs `code`, or `prompt` and `completion`".into())),
+        };
+        tasks.push(row.task_id);
+        jobs.push(job);
+    }
+    Ok((tasks, jobs))
+}
+
+/// A result row: task_id, outcome, passed, tests_passed, tests_total, detail, wall_ms, cpu_ms,
+/// peak_rss_kb.
+pub fn result_row(task_id: &str, r: &ExecResult) -> serde_json::Value {
+    json!({
+        "task_id": task_id, "outcome": r.outcome, "passed": r.passed(),
+        "tests_passed": r.tests_passed, "tests_total": r.tests_total, "detail": r.detail,
+        "wall_ms": r.wall_ms, "cpu_ms": r.cpu_ms, "peak_rss_kb": r.peak_rss_kb,
+    })
+}
+
+/// Run `jobs` (keyed 0..n) and hand each result to `each` in key order, though they arrive in
+/// completion order; `arrived` is told of every result as it comes. Returns the count of each
+/// outcome and how many results were handed over (fewer than the jobs if the pool lost some).
+pub fn run_in_order<E>(
+    exec: &Executor,
+    jobs: Vec<Job>,
+    mut each: impl FnMut(&ExecResult) -> Result<(), E>,
+    mut arrived: impl FnMut(),
+) -> Result<(BTreeMap<&'static str, usize>, usize), E> {
+    let mut pending: BTreeMap<u64, ExecResult> = BTreeMap::new();
+    let mut next = 0u64;
+    let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
+    for r in exec.run(jobs) {
+        *counts.entry(r.outcome.as_str()).or_default() += 1;
+        arrived();
+        pending.insert(r.key, r);
+        while let Some(r) = pending.remove(&next) {
+            each(&r)?;
+            next += 1;
+        }
+    }
+    Ok((counts, next as usize))
+}
+
+#[derive(Deserialize)]
+struct ResultRow {
+    task_id: String,
+    passed: Option<bool>,
+    outcome: Option<String>,
+}
+
+/// Result rows with `task_id` and `passed` (or `outcome`, passed when `pass`).
+pub fn read_results(path: &Path) -> Result<Vec<(String, bool)>, ExecError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ExecError::io(format!("read {}", path.display()), e))?;
+    let mut rows = Vec::new();
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let row: ResultRow =
+            serde_json::from_str(line).map_err(|e| bad_row(path, i + 1, e.to_string()))?;
+        let passed = match (row.passed, row.outcome.as_deref()) {
+            (Some(p), _) => p,
+            (None, Some(o)) => o == "pass",
+            (None, None) => return Err(bad_row(path, i + 1, "needs `passed` or `outcome`")),
+        };
+        rows.push((row.task_id, passed));
+    }
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(text: &str) -> tempfile::NamedTempFile {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        std::io::Write::write_all(&mut f, text.as_bytes()).unwrap();
+        f
+    }
+
+    #[test]
+    fn a_row_language_comes_from_its_field_then_its_task_prefix() {
+        let f = file(concat!(
+            r#"{"task_id":"CPP/0","code":"int f(){}","test":"t"}"#,
+            "\n\n",
+            r#"{"task_id":"HumanEval/1","prompt":"def f():","completion":" pass","test":"t"}"#,
+            "\n",
+            r#"{"task_id":"X/2","language":"go","code":"c","test":"t"}"#,
+            "\n",
+        ));
+        let (tasks, jobs) = read_samples(f.path()).unwrap();
+        assert_eq!(tasks, ["CPP/0", "HumanEval/1", "X/2"]);
+        let languages: Vec<_> = jobs.iter().map(|j| j.language).collect();
+        assert_eq!(languages, [Language::Cpp, Language::Python, Language::Go]);
+        assert_eq!(jobs.iter().map(|j| j.key).collect::<Vec<_>>(), [0, 1, 2]);
+    }
+
+    #[test]
+    fn a_bad_row_names_file_and_line() {
+        let f = file("{\"task_id\":\"a\",\"test\":\"t\"}\n");
+        let e = read_samples(f.path()).err().unwrap();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "{} line 1: needs `code`, or `prompt` and `completion`",
+                f.path().display()
+            )
+        );
+        let f = file("{\"task_id\":\"a\",\"outcome\":\"pass\"}\n\n{\"task_id\":\"b\"}\n");
+        let e = read_results(f.path()).err().unwrap();
+        assert!(
+            e.to_string()
+                .ends_with("line 3: needs `passed` or `outcome`"),
+            "{e}"
+        );
+    }
+}

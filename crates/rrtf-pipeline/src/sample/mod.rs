@@ -1,0 +1,401 @@
+//! `rrtf sample`: every (prompt, teacher or student, temperature, sample index) once, from
+//! OpenAI-compatible endpoints, stored as the answers arrive.
+//!
+//! The plan is rebuilt on every run and the requests whose key (`responses.request_hash`) is
+//! stored are dropped, so a re-run after a crash, a `kill -9`, Ctrl-C or a budget stop sends
+//! only what is missing. `code` is left NULL for the exec stage to extract, except for chat
+//! answers to completion prompts (see [`crate::sample_sink::StoreSink`]). Benchmark problems
+//! are screened out before anything is sampled ([`crate::decontam`]); after sampling,
+//! WizardLM's rules 2 and 3 judge the teachers' answers ([`screen`]).
+//!
+//! Not here: planning and sending (`rrtf_llm::sampler`), the progress bar, Ctrl-C and the
+//! printed text (the binary, through [`SampleProgress`] and [`SampleReport`]).
+
+mod screen;
+mod summary;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use rrtf_config::{Endpoint, RoundConfig};
+use rrtf_llm::render::TaskKind;
+use rrtf_llm::sampler::{self, Lane, LaneReport, Task};
+use rrtf_llm::{Backend, Budget, HttpBackend, Ledger, RetryPolicy, TeacherStats};
+use rrtf_store::{ModelRole, PromptKind};
+use serde_json::{Value, json};
+pub use summary::LENGTH_WARNING;
+
+use crate::decontam::{Benchmarks, screen_prompts};
+use crate::sample_sink::StoreSink;
+use crate::{PipelineError, Result, Rrtf, endpoints};
+
+/// What `rrtf sample` was asked.
+#[derive(Debug, Clone)]
+pub struct SampleRequest {
+    /// Where `config` was read from (named by the errors about it).
+    pub config_path: PathBuf,
+    pub config: RoundConfig,
+    /// Only these endpoints (teacher or student names); empty: all.
+    pub only: Vec<String>,
+    /// Count what would be sent, send and write nothing.
+    pub dry_run: bool,
+}
+
+/// The sending's progress, and when to stop.
+pub trait SampleProgress: Sync {
+    /// Sending starts with `to_send` requests; the flag returned stops it when set (the
+    /// requests in flight are finished and stored).
+    fn start(&mut self, to_send: u64) -> Arc<AtomicBool>;
+    /// `n` more requests done.
+    fn inc(&self, n: u64);
+    fn finish(&mut self);
+}
+
+/// What a run did.
+pub enum SampleReport {
+    /// `--dry-run`: the planned, stored and to-send counts per endpoint, as printed by `--json`.
+    DryRun(Value),
+    Sampled(Box<Sampled>),
+}
+
+/// A run that sent its requests: the summary recorded with the `sample` run (and printed by
+/// `--json`), and what the human text is made of.
+pub struct Sampled {
+    pub round: i64,
+    pub endpoints: Vec<Endpoint>,
+    /// Per endpoint: (planned, already stored).
+    pub counts: Vec<(u64, u64)>,
+    pub reports: BTreeMap<String, LaneReport>,
+    pub stats: BTreeMap<String, TeacherStats>,
+    pub budget: Arc<Budget>,
+    pub seconds: f64,
+    pub summary: Value,
+}
+
+/// The endpoints to sample from: the teachers, then the student, narrowed to `only`.
+fn endpoints_of(req: &SampleRequest) -> Result<Vec<(Endpoint, ModelRole)>> {
+    let config = &req.config;
+    let mut endpoints: Vec<(Endpoint, ModelRole)> = config
+        .teachers
+        .iter()
+        .map(|t| (t.clone(), ModelRole::Teacher))
+        .chain(
+            config
+                .student
+                .iter()
+                .map(|s| (s.clone(), ModelRole::Student)),
+        )
+        .collect();
+    for name in &req.only {
+        if !endpoints.iter().any(|(e, _)| &e.name == name) {
+            let names: Vec<_> = endpoints.iter().map(|(e, _)| e.name.as_str()).collect();
+            return Err(PipelineError::Invalid(format!(
+                "--only {name}: no teacher or student of that name in {} (names: {})",
+                req.config_path.display(),
+                names.join(", ")
+            )));
+        }
+    }
+    if !req.only.is_empty() {
+        endpoints.retain(|(e, _)| req.only.contains(&e.name));
+    }
+    if endpoints.is_empty() {
+        return Err(PipelineError::Invalid(format!(
+            "{} has no [[teachers]] and no [student]: add an endpoint to sample from",
+            req.config_path.display()
+        )));
+    }
+    Ok(endpoints)
+}
+
+/// `e` with a placeholder URL when it has none yet (a replay or local model, started later or
+/// never: only to build and check its client).
+fn with_url(e: &Endpoint) -> Endpoint {
+    let mut e = e.clone();
+    if e.base_url.is_empty() {
+        e.base_url = "http://127.0.0.1/v1".into();
+    }
+    e
+}
+
+impl Rrtf {
+    /// Sample what is planned and not stored yet.
+    pub async fn sample(
+        &self,
+        req: SampleRequest,
+        progress: &mut dyn SampleProgress,
+    ) -> Result<SampleReport> {
+        let config = &req.config;
+        let endpoints = endpoints_of(&req)?;
+        // Keys are checked before anything is sent or written.
+        for (e, _) in &endpoints {
+            HttpBackend::new(&with_url(e), RetryPolicy::default())?;
+        }
+
+        let store = self.store().await?;
+        let round = config.round.number;
+        let mut model_ids = Vec::with_capacity(endpoints.len());
+        for (e, role) in &endpoints {
+            let id = store
+                .upsert_model(
+                    &e.name,
+                    *role,
+                    Some(&endpoints::provenance(e)),
+                    Some(&e.model),
+                )
+                .await?;
+            model_ids.push(id);
+        }
+        // A run is recorded (decontamination's findings name it), except by a dry run, which
+        // writes nothing.
+        let run = match req.dry_run {
+            true => None,
+            false => Some(store.begin_run(&self.run_of(config, "sample")).await?),
+        };
+        // Benchmark problems are eliminated before anything is sampled for them.
+        let benchmarks = Benchmarks::from_config(config)?;
+        let (screened, leaked) = match &benchmarks {
+            Some(b) => {
+                let (summary, ids) =
+                    screen_prompts(&store, b, run.as_ref().map(|r| r.id), !req.dry_run).await?;
+                (json!({ "benchmarks": b.info(), "prompts": summary }), ids)
+            }
+            None => (Value::Null, Vec::new()),
+        };
+        let prompts: Vec<_> = store
+            .sampling_prompts(config.sampling.max_prompts)
+            .await?
+            .into_iter()
+            .filter(|p| !leaked.contains(&p.id))
+            .collect();
+        if prompts.is_empty() {
+            if let Some(run) = run {
+                store
+                    .finish_run(run, false, &json!({ "error": "no prompts" }))
+                    .await?;
+            }
+            return Err(PipelineError::Invalid(format!(
+                "no prompts to sample in {}: import some first (rrtf import prompts FILE)",
+                self.db.display()
+            )));
+        }
+        let tasks: Vec<Task> = prompts
+            .into_iter()
+            .map(|p| Task {
+                prompt_id: p.id,
+                kind: match p.kind {
+                    PromptKind::Completion => TaskKind::Completion,
+                    PromptKind::Instruction => TaskKind::Instruction,
+                },
+                text: p.text,
+                language: p.language,
+            })
+            .collect();
+        let eps: Vec<Endpoint> = endpoints.iter().map(|(e, _)| e.clone()).collect();
+        summary::check_context(&req.config_path, config, &eps)?;
+        let planned = sampler::plan(&tasks, &eps, config.round.seed)?;
+        let stored = store.stored_request_hashes(&model_ids).await?;
+        // Answers stored under key layout 1 count for a `base_url` endpoint still at the URL
+        // its model was registered with (README, upgrade notes).
+        let mut legacy_ok = Vec::with_capacity(eps.len());
+        for (e, id) in eps.iter().zip(&model_ids) {
+            let recorded = store.model_endpoint(*id).await?;
+            legacy_ok.push(
+                e.replay.is_none()
+                    && e.local_model.is_none()
+                    && recorded.as_deref() == Some(e.base_url.as_str()),
+            );
+        }
+        let teachers: Vec<bool> = endpoints
+            .iter()
+            .map(|(_, role)| *role == ModelRole::Teacher)
+            .collect();
+        let teacher_jobs: Vec<screen::Planned> = planned
+            .iter()
+            .filter(|j| teachers[j.endpoint])
+            .map(|j| screen::Planned {
+                prompt_id: j.prompt_id,
+                key: j.key.clone(),
+                legacy_key: j.legacy_key.clone().filter(|_| legacy_ok[j.endpoint]),
+            })
+            .collect();
+        let mut per_endpoint: Vec<(u64, u64)> = vec![(0, 0); eps.len()]; // (planned, stored)
+        let jobs: Vec<_> = planned
+            .into_iter()
+            .filter(|j| {
+                per_endpoint[j.endpoint].0 += 1;
+                let done = stored.contains(&j.key)
+                    || (legacy_ok[j.endpoint]
+                        && j.legacy_key.as_ref().is_some_and(|k| stored.contains(k)));
+                per_endpoint[j.endpoint].1 += u64::from(done);
+                !done
+            })
+            .collect();
+        let to_send = jobs.len() as u64;
+
+        if req.dry_run {
+            store.close().await;
+            let rows: Vec<_> = eps
+                .iter()
+                .zip(&per_endpoint)
+                .map(|(e, (p, s))| {
+                    json!({"name": e.name, "planned": p, "stored": s, "to_send": p - s})
+                })
+                .collect();
+            return Ok(SampleReport::DryRun(json!({
+                "dry_run": true, "prompts": tasks.len(), "to_send": to_send, "endpoints": rows,
+                "decontamination": screened,
+            })));
+        }
+        let run = run.expect("recorded unless a dry run");
+        let budget = Arc::new(Budget::new(
+            config.sampling.budget_usd,
+            store.round_spend(round).await?,
+        ));
+        let spent_before = budget.spent();
+        let ledger = Arc::new(Ledger::default());
+        let stop = progress.start(to_send);
+        // Replay and local-model endpoints are started only when something is left to send.
+        let mut busy = vec![false; eps.len()];
+        for j in &jobs {
+            busy[j.endpoint] = true;
+        }
+        let mut live = Vec::new();
+        let mut backends: Vec<Arc<dyn Backend>> = Vec::with_capacity(eps.len());
+        for (e, busy) in eps.iter().zip(&busy) {
+            let e = if *busy {
+                live.push(endpoints::start(&self.exe, e).await?);
+                live.last().expect("pushed").endpoint.clone()
+            } else {
+                // Nothing to send: never contacted, so a replay or local model is not started.
+                with_url(e)
+            };
+            backends.push(Arc::new(HttpBackend::new(&e, RetryPolicy::default())?));
+        }
+        let lanes: Vec<Lane> = eps
+            .iter()
+            .zip(backends)
+            .map(|(e, backend)| Lane {
+                name: e.name.clone(),
+                model: e.model.clone(),
+                backend,
+                concurrency: e.concurrency as usize,
+                price_per_1k_input: e.price_per_1k_input,
+                price_per_1k_output: e.price_per_1k_output,
+            })
+            .collect();
+        let started = std::time::Instant::now();
+        let mut sink = StoreSink {
+            store: &store,
+            model_ids: model_ids.clone(),
+            round,
+            run_id: run.id,
+            names: eps
+                .iter()
+                .map(|e| (e.name.clone(), e.model.clone()))
+                .collect(),
+            chat: eps
+                .iter()
+                .map(|e| e.kind == rrtf_config::EndpointKind::Chat)
+                .collect(),
+            completion_prompts: tasks
+                .iter()
+                .filter(|t| t.kind == TaskKind::Completion)
+                .map(|t| (t.prompt_id, (t.text.clone(), t.language.clone())))
+                .collect(),
+            benchmarks: benchmarks.as_ref(),
+            eliminated: 0,
+        };
+        let result = {
+            let progress: &dyn SampleProgress = progress;
+            sampler::run(
+                &lanes,
+                jobs,
+                budget.clone(),
+                ledger.clone(),
+                stop,
+                &mut sink,
+                &|n| progress.inc(n),
+            )
+            .await
+        };
+        progress.finish();
+        drop(live);
+        let reports = match result {
+            Ok(r) => r,
+            Err(source) => {
+                store
+                    .finish_run(run, false, &json!({ "error": source.to_string() }))
+                    .await?;
+                store.close().await;
+                return Err(PipelineError::Storing { source });
+            }
+        };
+        let answers_eliminated = sink.eliminated;
+        let stats = ledger.snapshot();
+        let elapsed = started.elapsed().as_secs_f64();
+        let mut summary = summary::summary_json(
+            &eps,
+            &per_endpoint,
+            &reports,
+            &stats,
+            &budget,
+            spent_before,
+            elapsed,
+            run.id,
+        );
+        // Answers cut by max_tokens, over every response of the round per endpoint.
+        let finish = store.finish_counts(round, &model_ids).await?;
+        let mut warnings = Vec::new();
+        for (i, (e, (total, by_length))) in eps.iter().zip(finish).enumerate() {
+            let share = if total > 0 {
+                by_length as f64 / total as f64
+            } else {
+                0.0
+            };
+            let entry = &mut summary["endpoints"][i];
+            entry["responses"] = json!(total);
+            entry["ended_by_length"] = json!(by_length);
+            entry["length_share"] = json!(share);
+            if share > LENGTH_WARNING {
+                warnings.push(format!(
+                    "{by_length} of `{}`'s {total} responses in round {round} ({:.1}%) ended by \
+                     length (max_tokens = {}): they are cut short; raise its max_tokens",
+                    e.name,
+                    share * 100.0,
+                    e.max_tokens
+                ));
+            }
+        }
+        for w in &warnings {
+            self.log(&format!("warning: {w}"));
+        }
+        summary["warnings"] = json!(warnings);
+        if !screened.is_null() {
+            summary["decontamination"] = screened;
+            summary["decontamination"]["responses"] =
+                json!({ "responses_eliminated": answers_eliminated });
+        }
+        // WizardLM's rules 2 and 3 on the teachers' answers: a prompt every teacher answered
+        // with an apology or nothing but stop words is eliminated (ranking never sees it).
+        summary["eliminated_by_teacher_answers"] =
+            screen::teacher_refusals(&store, &teacher_jobs, &model_ids, run.id).await?;
+        summary["round_ledger"] = json!(store.round_ledger(round).await?);
+        summary["round_requests"] = json!(store.ledger_lines(Some(round)).await?);
+        let failed: u64 = reports.values().map(|r| r.failed).sum();
+        store.finish_run(run, failed == 0, &summary).await?;
+        store.close().await;
+        Ok(SampleReport::Sampled(Box::new(Sampled {
+            round,
+            endpoints: eps,
+            counts: per_endpoint,
+            reports,
+            stats,
+            budget,
+            seconds: elapsed,
+            summary,
+        })))
+    }
+}

@@ -1,0 +1,387 @@
+//! `rrtf train`'s run: a round config's `[training]` over ranked groups (a JSONL file, or the
+//! store's latest ranking exported as `rrtf` rows), held-out split, the trainer's loop with its
+//! checkpoints and evaluations, the final HF-layout model, and the metrics written to
+//! `metrics.jsonl` and, when the project database exists, to `training_runs` /
+//! `training_metrics` as they are produced.
+//!
+//! Not here: the trainer itself (`rrtf-train`), the progress bar and the printed summary (the
+//! binary, through [`TrainProgress`] and [`TrainReport`]).
+
+use std::path::{Path, PathBuf};
+
+use rrtf_config::{RoundConfig, Training};
+use rrtf_model::{Checkpoint, SaveDtype};
+use rrtf_store::{MetricPoint, RunRef, Store, TrainingRef};
+use rrtf_train::{EvalMetrics, LossConfig, MetricsLog, StepMetrics, Templates, Trainer};
+
+use crate::{PipelineError, Result, Rrtf};
+
+/// What `rrtf train` was asked: the config (loaded), and the flags that override it.
+#[derive(Debug, Clone)]
+pub struct TrainRequest {
+    pub config: RoundConfig,
+    /// Ranked groups as `rrtf` JSON lines; None: the store's latest ranking.
+    pub input: Option<PathBuf>,
+    /// A checkpoint directory to continue from.
+    pub resume: Option<PathBuf>,
+    pub max_steps: Option<u64>,
+    pub device: Option<String>,
+}
+
+/// Where the loop is (a progress bar).
+pub trait TrainProgress {
+    /// The run's total steps and the step it starts at (not 0 on a resume).
+    fn start(&mut self, _total: u64, _step: u64) {}
+    fn step(&mut self, _m: &StepMetrics) {}
+    fn finish(&mut self) {}
+}
+
+/// No progress shown.
+impl TrainProgress for () {}
+
+/// What a finished run did: `summary` is the JSON recorded with the `train` run (and printed
+/// by `--json`).
+#[derive(Debug, Clone)]
+pub struct TrainReport {
+    pub steps: u64,
+    pub output_dir: PathBuf,
+    pub checkpoint: PathBuf,
+    pub metrics: PathBuf,
+    pub last: Option<StepMetrics>,
+    pub eval: Option<EvalMetrics>,
+    pub summary: serde_json::Value,
+}
+
+fn need<'a>(value: &'a Option<PathBuf>, key: &str) -> Result<&'a Path> {
+    value.as_deref().ok_or_else(|| {
+        PipelineError::Invalid(format!(
+            "training.{key} is not set: give it in the config's [training] section"
+        ))
+    })
+}
+
+impl Rrtf {
+    /// Train under `req.config`'s `[training]`; one writer per `output_dir`
+    /// ([`rrtf_train::DirLock`], held to the end).
+    pub async fn train(
+        &self,
+        req: TrainRequest,
+        progress: &mut dyn TrainProgress,
+    ) -> Result<TrainReport> {
+        let config = &req.config;
+        let mut t: Training = config.training.clone();
+        if let Some(n) = req.max_steps {
+            if n == 0 {
+                return Err(PipelineError::Invalid(
+                    "--max-steps 0: must be at least 1".into(),
+                ));
+            }
+            t.max_steps = Some(n);
+        }
+        if let Some(d) = &req.device {
+            t.device = d.clone();
+        }
+        let device = rrtf_model::parse_device(&t.device)
+            .map_err(|e| PipelineError::Invalid(format!("training.device / --device: {e}")))?
+            .autodiff();
+        let base = need(&t.base_model, "base_model")?.to_owned();
+        let out_dir = need(&t.output_dir, "output_dir")?.to_owned();
+        // Held to the end of the run: a second trainer on this directory refuses, naming this
+        // one.
+        let _lock = rrtf_train::DirLock::acquire(&out_dir, "rrtf train")?;
+        let input = match &req.input {
+            Some(p) => p.clone(),
+            None => self.export_for_training(config, &out_dir).await?,
+        };
+        let ckpt = Checkpoint::load(&base, &device)?;
+        let groups = rrtf_train::read_jsonl(&input, t.code_only)?;
+        let max_len = (t.max_length as usize).min(ckpt.config.n_positions);
+        let templates = Templates::from_training(&t);
+        // Held out by lineage before encoding, so a root's groups stay on one side.
+        let (train_groups, eval_groups) =
+            rrtf_train::split_groups(&groups, t.eval_fraction, config.round.seed);
+        let encode = |gs: &[rrtf_train::Group]| {
+            rrtf_train::encode_groups(gs, &ckpt.tokenizer, &templates, max_len)
+        };
+        let (train_set, train_stats) = encode(&train_groups)?;
+        let (eval_set, eval_stats) = encode(&eval_groups)?;
+        let stats = train_stats + eval_stats;
+        // objective = "sft" with sft_responses = "teachers": prompts without a teacher response.
+        let loss_cfg = LossConfig::from_training(&t)?;
+        let (train_set, no_target) = loss_cfg.keep_trainable(train_set)?;
+        let (eval_set, no_target_eval) = loss_cfg.keep_trainable(eval_set)?;
+        if no_target + no_target_eval > 0 {
+            self.log(&format!(
+                "{} groups have no response to fine-tune on under training.sft_responses (no \
+                 teacher response) and are left out",
+                no_target + no_target_eval
+            ));
+        }
+        self.log(&format!(
+            "{} groups, {} pairs ({} groups and {} responses dropped for not fitting {max_len} \
+             tokens, {} pairs with them): {} train, {} held out (by lineage)",
+            stats.groups,
+            stats.pairs,
+            stats.groups_dropped,
+            stats.responses_dropped,
+            stats.pairs_dropped,
+            train_set.len(),
+            eval_set.len()
+        ));
+        let eos = ckpt.tokenizer.eos_id();
+        let mut trainer = match &req.resume {
+            Some(dir) => Trainer::resume(dir, ckpt.model, t.clone(), train_set, eos),
+            None => Trainer::new(ckpt.model, t.clone(), train_set, eos, config.round.seed),
+        }?;
+        let params = trainer.param_counts();
+        if let Some(l) = &t.lora {
+            self.log(&format!(
+                "LoRA rank {} alpha {} on {} projections: {} trainable parameters of {} ({:.2}%)",
+                l.rank,
+                l.alpha,
+                params.adapted,
+                params.trainable,
+                params.total,
+                100.0 * params.trainable as f64 / params.total.max(1) as f64
+            ));
+        }
+        let checkpoints = rrtf_train::checkpoints_dir(&out_dir);
+        let metrics = out_dir.join("metrics.jsonl");
+        if req.resume.is_none() {
+            // A fresh run owns its output directory: an earlier run's checkpoints and metrics
+            // would otherwise mix with this one's (and a later resume could pick them up).
+            self.fresh_outputs(&checkpoints, &metrics)?;
+        }
+        let mut log = MetricsLog::open(&metrics)?;
+        let mut db = StoreLog::open(self, config, &base, &out_dir).await?;
+        progress.start(trainer.state.total_steps, trainer.state.step);
+        let mut last = None;
+        while !trainer.done() {
+            let m = trainer.step()?;
+            log.write("step", &m)?;
+            db.step(&m).await?;
+            progress.step(&m);
+            let at_checkpoint = m.step % t.checkpoint_every == 0;
+            if at_checkpoint && !trainer.done() {
+                trainer.save_checkpoint(&checkpoints)?;
+                if !eval_set.is_empty() {
+                    let e = trainer.evaluate(&eval_set)?;
+                    log.write("eval", &e)?;
+                    db.eval(&e).await?;
+                }
+            }
+            last = Some(m);
+        }
+        progress.finish();
+        let eval = if eval_set.is_empty() {
+            None
+        } else {
+            let e = trainer.evaluate(&eval_set)?;
+            log.write("eval", &e)?;
+            db.eval(&e).await?;
+            Some(e)
+        };
+        let final_ckpt = trainer.save_checkpoint(&checkpoints)?;
+        let saved = Checkpoint {
+            config: ckpt.config,
+            model: trainer.inference_model(),
+            tokenizer: ckpt.tokenizer,
+        };
+        saved
+            .save(&out_dir, SaveDtype::F32)
+            .map_err(|source| PipelineError::SaveModel {
+                path: out_dir.clone(),
+                source,
+            })?;
+        let summary = serde_json::json!({
+            "steps": trainer.state.step, "output_dir": out_dir, "checkpoint": final_ckpt,
+            "encode": stats, "groups_without_sft_target": no_target + no_target_eval,
+            "last_step": last, "eval": eval, "device": t.device,
+            "objective": t.objective, "params": params, "lora": t.lora,
+        });
+        db.finish(&summary).await?;
+        Ok(TrainReport {
+            steps: trainer.state.step,
+            output_dir: out_dir,
+            checkpoint: final_ckpt,
+            metrics,
+            last,
+            eval,
+            summary,
+        })
+    }
+
+    /// Remove an earlier run's checkpoints and metrics from the output directory, saying so.
+    fn fresh_outputs(&self, checkpoints: &Path, metrics: &Path) -> Result<()> {
+        if checkpoints.is_dir() {
+            self.log(&format!(
+                "starting afresh: removing the previous run's {} (pass --resume DIR to continue \
+                 it)",
+                checkpoints.display()
+            ));
+            std::fs::remove_dir_all(checkpoints)
+                .map_err(|e| PipelineError::io(format!("removing {}", checkpoints.display()), e))?;
+        }
+        match std::fs::remove_file(metrics) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(PipelineError::io(
+                format!("removing {}", metrics.display()),
+                e,
+            )),
+        }
+    }
+
+    /// Export the store's latest ranking (reviews applied) as `rrtf` rows for training
+    /// (`<out_dir>/groups.jsonl`), with the pairs its ranking config names (`ranking.pairs`,
+    /// `ranking.min_gap`), as every export.
+    async fn export_for_training(&self, config: &RoundConfig, out_dir: &Path) -> Result<PathBuf> {
+        use rrtf_data::export::{ExportFormat, ExportOptions, TextField, export};
+        let (code_only, rounds) = (config.training.code_only, config.training.rounds.clone());
+        let store = self.store().await?;
+        std::fs::create_dir_all(out_dir)
+            .map_err(|e| PipelineError::io(format!("creating {}", out_dir.display()), e))?;
+        let out = out_dir.join("groups.jsonl");
+        let opts = ExportOptions {
+            format: ExportFormat::Rrtf,
+            out: out.clone(),
+            // The ranking config's pairs (`ranking.pairs`, `ranking.min_gap`), as every export.
+            pairs: None,
+            min_gap: None,
+            text: if code_only {
+                TextField::Code
+            } else {
+                TextField::Raw
+            },
+            ranker: None,
+            rounds: rounds.clone(),
+            name: None,
+        };
+        let report = export(&store, &opts).await?;
+        store.close().await;
+        let which = match &rounds {
+            Some(r) => format!(
+                " of round{} {}",
+                if r.len() == 1 { "" } else { "s" },
+                r.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+            ),
+            None => String::new(),
+        };
+        self.log(&format!(
+            "read {} ranked prompts{which} from the store (ranker {})",
+            report.prompts,
+            &report.ranker[..report.ranker.len().min(12)]
+        ));
+        if report.prompts == 0 {
+            return Err(PipelineError::Invalid(format!(
+                "no ranked prompts{which} in the store: run `rrtf rank` first{}",
+                if rounds.is_some() {
+                    ", or check training.rounds"
+                } else {
+                    ""
+                }
+            )));
+        }
+        Ok(out)
+    }
+}
+
+/// Metrics into the project database (when there is one): a `train` run, its training run row
+/// and every step's and evaluation's values, written as they are produced.
+struct StoreLog {
+    inner: Option<(Store, RunRef, TrainingRef)>,
+}
+
+impl StoreLog {
+    async fn open(
+        rrtf: &Rrtf,
+        config: &RoundConfig,
+        base: &Path,
+        out_dir: &Path,
+    ) -> Result<StoreLog> {
+        if !rrtf.db.exists() {
+            return Ok(StoreLog { inner: None });
+        }
+        let store = rrtf.store().await?;
+        let run = store.begin_run(&rrtf.run_of(config, "train")).await?;
+        let training = store
+            .begin_training(
+                Some(run),
+                config.round.number,
+                &base.display().to_string(),
+                &out_dir.display().to_string(),
+                &config.snapshot_json(),
+                &config.hash(),
+            )
+            .await?;
+        Ok(StoreLog {
+            inner: Some((store, run, training)),
+        })
+    }
+
+    async fn write(
+        &mut self,
+        step: u64,
+        split: &str,
+        values: &[(&str, Option<f64>)],
+    ) -> Result<()> {
+        let Some((store, _, training)) = &self.inner else {
+            return Ok(());
+        };
+        let points: Vec<MetricPoint> = values
+            .iter()
+            .filter_map(|(name, v)| {
+                v.filter(|v| v.is_finite()).map(|value| MetricPoint {
+                    step: step as i64,
+                    split: split.into(),
+                    name: (*name).into(),
+                    value,
+                })
+            })
+            .collect();
+        store.insert_training_metrics(*training, &points).await?;
+        Ok(())
+    }
+
+    async fn step(&mut self, m: &StepMetrics) -> Result<()> {
+        self.write(
+            m.step,
+            "train",
+            &[
+                ("loss", Some(m.loss)),
+                ("rank_loss", Some(m.rank_loss)),
+                ("sft_loss", Some(m.sft_loss)),
+                ("lr", Some(m.lr)),
+                ("grad_norm", Some(m.grad_norm)),
+                ("tokens_per_s", Some(m.tokens_per_s)),
+                ("preference_accuracy", m.preference_accuracy),
+                ("preference_ties", Some(m.preference_ties as f64)),
+            ],
+        )
+        .await
+    }
+
+    async fn eval(&mut self, e: &EvalMetrics) -> Result<()> {
+        self.write(
+            e.step,
+            "eval",
+            &[
+                ("loss", Some(e.loss)),
+                ("rank_loss", Some(e.rank_loss)),
+                ("sft_loss", Some(e.sft_loss)),
+                ("preference_accuracy", e.preference_accuracy),
+                ("preference_ties", Some(e.preference_ties as f64)),
+            ],
+        )
+        .await
+    }
+
+    async fn finish(self, summary: &serde_json::Value) -> Result<()> {
+        if let Some((store, run, training)) = self.inner {
+            store.finish_training(training, true).await?;
+            store.finish_run(run, true, summary).await?;
+            store.close().await;
+        }
+        Ok(())
+    }
+}
