@@ -8,12 +8,14 @@
 //! key (`api_key_env`). The canonical JSON of a validated config and its SHA-256 are the snapshot
 //! and hash recorded with every run. This crate reads no environment and opens no connections.
 
+pub mod experiment;
 mod sections;
 pub mod sweep;
 mod validate;
 
 use std::path::{Path, PathBuf};
 
+pub use experiment::{ExperimentConfig, Profile};
 pub use sections::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};

@@ -25,6 +25,7 @@ pub mod endpoints;
 mod error;
 pub mod eval;
 pub mod exec_stage;
+pub mod experiment;
 pub mod quickstart;
 pub mod round;
 pub mod sample_sink;
