@@ -26,6 +26,9 @@ pub struct PageExample<'a> {
     pub after: &'a str,
 }
 
+/// A chart line: its label and (x, y) points.
+pub type Line = (String, Vec<(f64, f64)>);
+
 /// What the page shows.
 pub struct ExperimentPage<'a> {
     pub name: &'a str,
@@ -36,9 +39,9 @@ pub struct ExperimentPage<'a> {
     /// Arm x round, built by the caller.
     pub table: &'a Table,
     /// Per arm: (round, mean pass@1), round 0 the base.
-    pub per_round: &'a [(String, Vec<(f64, f64)>)],
+    pub per_round: &'a [Line],
     /// Per arm: (label, training loss (step, value)) per round.
-    pub curves: &'a [(String, Vec<(String, Vec<(f64, f64)>)>)],
+    pub curves: &'a [(String, Vec<Line>)],
     /// The arm the examples follow, and per round (round, wrong to right, right to wrong).
     pub method: &'a str,
     pub changes: &'a [(u32, usize, usize)],
@@ -80,7 +83,8 @@ pub fn page(p: &ExperimentPage) -> String {
         let _ = write!(
             examples,
             "<h3>round {} · <code>{}</code></h3><pre class=\"prompt\">{}</pre>\
-             <p>base ({}):</p><pre class=\"bad\">{}</pre><p>{} (pass):</p><pre class=\"good\">{}</pre>",
+             <p>base ({}):</p><pre class=\"bad\">{}</pre>\
+             <p>{} (pass):</p><pre class=\"good\">{}</pre>",
             e.round,
             esc(e.task_id),
             esc(e.prompt),

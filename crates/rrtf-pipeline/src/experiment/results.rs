@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use rrtf_config::{ExperimentConfig, Profile};
-use rrtf_report::experiment::{ExperimentPage, PageExample};
+use rrtf_report::experiment::{ExperimentPage, Line, PageExample};
 use rrtf_report::table::fmt_metric;
 use rrtf_store::TrainingCurves;
 use serde::{Deserialize, Serialize};
@@ -432,18 +432,20 @@ pub fn page(r: &ExperimentResults) -> String {
         row.push(last.map_or("n/a".into(), |c| mean_std(&c.preference_accuracy)));
         table.push(row);
     }
-    let per_round: Vec<(String, Vec<(f64, f64)>)> =
+    // Round 0 is the base.
+    let start: Vec<(f64, f64)> = base_pass.map(|b| (0.0, b)).into_iter().collect();
+    let per_round: Vec<Line> =
         r.arms
             .iter()
             .map(|arm| {
-                let mut pts: Vec<(f64, f64)> = base_pass.map(|b| (0.0, b)).into_iter().collect();
+                let mut pts = start.clone();
                 pts.extend((1..=r.rounds).filter_map(|round| {
                     Some((f64::from(round), r.cell(arm, round)?.pass_at_1.mean?))
                 }));
                 (arm.clone(), pts)
             })
             .collect();
-    let curves: Vec<(String, Vec<(String, Vec<(f64, f64)>)>)> = r
+    let curves: Vec<(String, Vec<Line>)> = r
         .arms
         .iter()
         .map(|arm| {
