@@ -759,6 +759,43 @@ async fn the_round_benchmark_is_decontaminated_against_before_and_after_sampling
     let again = ok_json(d, &["--json", "sample", "--config", "round.toml"]).await;
     assert_eq!(again["stored"], 0);
     assert_eq!(again["decontamination"]["prompts"]["prompts_eliminated"], 0);
+
+    // Issue 18: the recorded opt-out. Without a reason the config is refused (exit 2, both
+    // keys named); with one, the stage warns with the reason and screens nothing.
+    let round = std::fs::read_to_string(d.join("round.toml")).unwrap();
+    let off = format!("{round}\n[decontamination]\nscreen_round_benchmark = false\n");
+    std::fs::write(d.join("no-reason.toml"), &off).unwrap();
+    let refused = rrtf(d, &["sample", "--config", "no-reason.toml", "--dry-run"])
+        .output()
+        .await
+        .unwrap();
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("decontamination.reason") && err.contains("screen_round_benchmark"),
+        "{err}"
+    );
+    std::fs::write(
+        d.join("opt-out.toml"),
+        format!("{off}reason = \"the generator splits the benchmark itself\"\n"),
+    )
+    .unwrap();
+    let out = rrtf(
+        d,
+        &["--json", "sample", "--config", "opt-out.toml", "--dry-run"],
+    )
+    .output()
+    .await
+    .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("screen_round_benchmark = false")
+            && err.contains("because: the generator splits the benchmark itself"),
+        "the stage warns with the reason: {err}"
+    );
+    let dry: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(dry["decontamination"].is_null(), "nothing screened: {dry}");
 }
 
 /// Issue 15 point 14: WizardLM's rules 2 and 3 judge the teachers' answers. A prompt every

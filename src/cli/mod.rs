@@ -12,6 +12,7 @@ mod eval;
 mod evolve;
 mod exec;
 mod exec_stage;
+mod experiment;
 mod ledger;
 mod model;
 mod quickstart;
@@ -97,6 +98,9 @@ pub enum Command {
     Train(train::TrainArgs),
     /// pass@k of a checkpoint on a HumanEval-style benchmark (generate, then execute).
     Eval(eval::EvalArgs),
+    /// Experiments: a base student, arms compared over rounds and seeds, results.json and a page.
+    #[command(subcommand)]
+    Experiment(experiment::ExperimentCmd),
     /// One round end to end: evolve, synthesize tests, sample, execute, rank, train, evaluate,
     /// register the student, report. Resumable; finished stages are skipped.
     Round(round::RoundArgs),
@@ -289,6 +293,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Exec(args) => exec::run(&ctx, args).await,
             Command::Model(cmd) => model::run(&ctx, cmd),
             Command::Eval(args) => eval::run(&ctx, args),
+            Command::Experiment(cmd) => experiment::run(&ctx, cmd).await,
             Command::Round(args) => round::run(&ctx, args).await,
             Command::Sweep(args) => sweep::run(&ctx, args).await,
             Command::Tokenizer(cmd) => tokenizer::run(&ctx, cmd),

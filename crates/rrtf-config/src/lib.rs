@@ -8,12 +8,14 @@
 //! key (`api_key_env`). The canonical JSON of a validated config and its SHA-256 are the snapshot
 //! and hash recorded with every run. This crate reads no environment and opens no connections.
 
+pub mod experiment;
 mod sections;
 pub mod sweep;
 mod validate;
 
 use std::path::{Path, PathBuf};
 
+pub use experiment::{ExperimentConfig, Profile};
 pub use sections::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -102,18 +104,41 @@ impl RoundConfig {
         hex::encode(Sha256::digest(self.snapshot_json().as_bytes()))
     }
 
+    /// The warning every data stage prints when the round's benchmark is not screened
+    /// (`[decontamination] screen_round_benchmark = false`), with the config's reason.
+    pub fn decontamination_warning(&self) -> Option<String> {
+        let d = &self.decontamination;
+        if !d.enabled || d.screen_round_benchmark {
+            return None;
+        }
+        let bench = self
+            .round
+            .benchmark
+            .as_ref()
+            .map_or("(none set)".to_owned(), |b| b.display().to_string());
+        Some(format!(
+            "decontamination against [round] benchmark {bench} is off \
+             (screen_round_benchmark = false), because: {}",
+            d.reason.as_deref().unwrap_or("").trim()
+        ))
+    }
+
     pub fn teacher(&self, name: &str) -> Option<&Endpoint> {
         self.teachers.iter().find(|t| t.name == name)
     }
 
-    /// The benchmark files decontamination checks against: `[round] benchmark` first (always,
-    /// the round evaluates on it), then `[decontamination] benchmarks`, each once; none when
-    /// `[decontamination] enabled = false`.
+    /// The benchmark files decontamination checks against: `[round] benchmark` first (the
+    /// round evaluates on it; left out only by the recorded opt-out
+    /// `screen_round_benchmark = false`), then `[decontamination] benchmarks`, each once; none
+    /// when `[decontamination] enabled = false`.
     pub fn decontamination_set(&self) -> Vec<PathBuf> {
         if !self.decontamination.enabled {
             return Vec::new();
         }
-        let mut set: Vec<PathBuf> = self.round.benchmark.iter().cloned().collect();
+        let mut set: Vec<PathBuf> = Vec::new();
+        if self.decontamination.screen_round_benchmark {
+            set.extend(self.round.benchmark.iter().cloned());
+        }
         for b in &self.decontamination.benchmarks {
             if !set.contains(b) {
                 set.push(b.clone());

@@ -215,6 +215,21 @@ pub struct Decontamination {
     /// Word-set Jaccard similarity (MinHash + LSH) with a benchmark prompt at or above which a
     /// prompt is a paraphrase of it (1.0: only the very same words).
     pub similarity: f64,
+    /// Screen against `[round] benchmark` (default `true`). `false` is an explicit, recorded
+    /// opt-out for a world whose generator guarantees its split (the funcworld experiment: its
+    /// problems of one family differ only in numbers, which the paraphrase screen ignores on
+    /// purpose); it is accepted only with a non-empty `reason`, and every data stage warns with
+    /// it. `benchmarks` are still screened. Left out of the snapshot when `true`, so configs
+    /// that do not use it keep their hash.
+    #[serde(skip_serializing_if = "is_true")]
+    pub screen_round_benchmark: bool,
+    /// Why `screen_round_benchmark = false` is safe (required with it, refused without it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 impl Default for Decontamination {
@@ -224,6 +239,8 @@ impl Default for Decontamination {
             benchmarks: Vec::new(),
             ngram: 13,
             similarity: DEFAULT_SIMILARITY,
+            screen_round_benchmark: true,
+            reason: None,
         }
     }
 }

@@ -236,6 +236,62 @@ fn the_round_benchmark_is_always_decontaminated_against() {
     assert!(off.decontamination_set().is_empty());
 }
 
+/// Issue 18: the round benchmark's screen is turned off only explicitly, with a reason that
+/// is recorded (the snapshot) and shown (the warning); the default keeps its hash.
+#[test]
+fn the_round_benchmark_screen_is_off_only_with_a_reason() {
+    let bench = "[round]\nbenchmark = \"he.jsonl\"\n[decontamination]\n";
+    for (extra, error) in [
+        ("screen_round_benchmark = false\n", Some("missing")),
+        (
+            "screen_round_benchmark = false\nreason = \"  \"\n",
+            Some("missing"),
+        ),
+        ("reason = \"why\"\n", Some("is set, but")),
+        ("screen_round_benchmark = true\n", None),
+    ] {
+        match check(&format!("{bench}{extra}")) {
+            Ok(_) => assert!(error.is_none(), "{extra}: accepted"),
+            Err(e) => {
+                let want = error.unwrap_or_else(|| panic!("{extra}: {e}"));
+                assert!(e.contains(want), "{extra}: {e}");
+                assert!(
+                    e.contains("decontamination.reason")
+                        && e.contains("decontamination.screen_round_benchmark"),
+                    "the error names both keys: {e}"
+                );
+            }
+        }
+    }
+    let on = check(bench).unwrap();
+    assert!(on.decontamination_warning().is_none());
+    assert!(!on.snapshot_json().contains("screen_round_benchmark"));
+    assert_eq!(
+        on.hash(),
+        check("[round]\nbenchmark = \"he.jsonl\"\n").unwrap().hash(),
+        "the default leaves the hash alone"
+    );
+    let off = check(&format!(
+        "{bench}screen_round_benchmark = false\nreason = \"the generator splits it\"\nbenchmarks = [\"mbpp.jsonl\"]\n"
+    ))
+    .unwrap();
+    assert_eq!(off.decontamination_set(), vec![PathBuf::from("mbpp.jsonl")]);
+    let warning = off.decontamination_warning().unwrap();
+    assert!(
+        warning.contains("he.jsonl") && warning.contains("because: the generator splits it"),
+        "{warning}"
+    );
+    let snapshot = off.snapshot_json();
+    assert!(
+        snapshot.contains("\"screen_round_benchmark\":false")
+            && snapshot.contains("the generator splits it"),
+        "recorded with every run: {snapshot}"
+    );
+    assert_ne!(off.hash(), on.hash());
+    // Written out (a sweep's variant), it loads the same.
+    assert_eq!(check(&off.to_toml().unwrap()).unwrap(), off);
+}
+
 #[test]
 fn duplicate_names_are_refused() {
     let twice = format!("{TEACHER}{TEACHER}");

@@ -250,6 +250,22 @@ impl RoundConfig {
                 ),
             );
         }
+        let reason = d.reason.as_deref().map(str::trim).unwrap_or("");
+        if !d.screen_round_benchmark && reason.is_empty() {
+            return fail(
+                "decontamination.reason",
+                "is missing: `decontamination.screen_round_benchmark = false` (no screen against \
+                 [round] benchmark) is accepted only with `decontamination.reason = \"...\"` saying \
+                 why the benchmark cannot leak (e.g. the world's generator splits it)",
+            );
+        }
+        if d.screen_round_benchmark && d.reason.is_some() {
+            return fail(
+                "decontamination.reason",
+                "is set, but `decontamination.screen_round_benchmark` is true: the reason belongs \
+                 to the opt-out (screen_round_benchmark = false); remove it",
+            );
+        }
         if let Some(t) = &self.test_synthesis.teacher
             && self.teacher(t).is_none()
         {

@@ -114,7 +114,12 @@ impl Benchmarks {
     }
 
     /// The round's set (`RoundConfig::decontamination_set`), or `None` when it is empty.
+    /// Every data stage loads it here, so this is where the recorded opt-out
+    /// `screen_round_benchmark = false` is announced: a warning with the config's reason.
     pub fn from_config(config: &RoundConfig) -> Result<Option<Benchmarks>> {
+        if let Some(warning) = config.decontamination_warning() {
+            tracing::warn!("{warning}");
+        }
         let d = &config.decontamination;
         Self::load(&config.decontamination_set(), d.ngram, d.similarity)
     }

@@ -28,6 +28,7 @@ mod error;
 pub mod eval;
 pub mod evolve;
 pub mod exec_stage;
+pub mod experiment;
 pub mod ledger;
 pub mod quickstart;
 pub mod round;

@@ -567,7 +567,7 @@ async fn run_variant(
 /// A variant's metrics from its training run in the store: steps, the mean training loss over
 /// the last tenth of the steps (at least one), held-out loss and preference accuracy at the
 /// last evaluation, and mean tokens/s.
-fn metrics_of(c: &TrainingCurves) -> VariantMetrics {
+pub(crate) fn metrics_of(c: &TrainingCurves) -> VariantMetrics {
     let loss = c.series("train", "loss");
     let tail = loss.len().div_ceil(10).max(1).min(loss.len());
     let mean = |v: &[(i64, f64)]| {

@@ -12,6 +12,7 @@
 //! Not here: SQL (`rrtf-store`'s typed API), running anything (`rrtf-pipeline`), printing to a
 //! terminal (the binary).
 
+pub mod experiment;
 pub mod html;
 pub mod overview;
 pub mod plots;
