@@ -82,6 +82,47 @@ struct BlockWeights {
     mlp_proj: Lin,
 }
 
+/// Every parameter of a model as host buffers: what the kernels here read.
+struct ModelWeights {
+    wte: Host,
+    wpe: Host,
+    ln_f: Norm,
+    blocks: Vec<BlockWeights>,
+}
+
+impl ModelWeights {
+    /// `None` when the model is not eligible (see the module docs).
+    fn of(model: &GptBigCode) -> Option<Self> {
+        let blocks = model
+            .h
+            .iter()
+            .map(|b| {
+                // The exact (erf) GELU has no kernel here; such models keep burn's path.
+                b.mlp.tanh_gelu.then_some(())?;
+                Some(BlockWeights {
+                    ln_1: Norm::of(&b.ln_1)?,
+                    c_attn: Lin::of(&b.attn.c_attn)?,
+                    attn_proj: Lin::of(&b.attn.c_proj)?,
+                    ln_2: Norm::of(&b.ln_2)?,
+                    c_fc: Lin::of(&b.mlp.c_fc)?,
+                    mlp_proj: Lin::of(&b.mlp.c_proj)?,
+                })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(Self {
+            wte: Host::of(model.wte.weight.val())?,
+            wpe: Host::of(model.wpe.weight.val())?,
+            ln_f: Norm::of(&model.ln_f)?,
+            blocks,
+        })
+    }
+}
+
+/// Whether `model`'s forward pass runs here rather than through burn's ops.
+pub(crate) fn eligible(model: &GptBigCode) -> bool {
+    ModelWeights::of(model).is_some()
+}
+
 /// Final hidden states `[b, t, n_embd]` for `ids` continuing `cache` (from position 0 without
 /// one), as `GptBigCode::hidden_inner` computes them; `None` (and the cache untouched) when the
 /// model is not eligible (see the module docs).
@@ -94,25 +135,12 @@ pub(crate) fn hidden(
     if b * t == 0 {
         return None;
     }
-    let wte = Host::of(model.wte.weight.val())?;
-    let wpe = Host::of(model.wpe.weight.val())?;
-    let ln_f = Norm::of(&model.ln_f)?;
-    let blocks = model
-        .h
-        .iter()
-        .map(|b| {
-            // The exact (erf) GELU has no kernel here; such models keep burn's path.
-            b.mlp.tanh_gelu.then_some(())?;
-            Some(BlockWeights {
-                ln_1: Norm::of(&b.ln_1)?,
-                c_attn: Lin::of(&b.attn.c_attn)?,
-                attn_proj: Lin::of(&b.attn.c_proj)?,
-                ln_2: Norm::of(&b.ln_2)?,
-                c_fc: Lin::of(&b.mlp.c_fc)?,
-                mlp_proj: Lin::of(&b.mlp.c_proj)?,
-            })
-        })
-        .collect::<Option<Vec<_>>>()?;
+    let ModelWeights {
+        wte,
+        wpe,
+        ln_f,
+        blocks,
+    } = ModelWeights::of(model)?;
     let past = match &cache {
         None => Vec::new(),
         Some(c) => c

@@ -7,12 +7,14 @@
 //! Code map: [`config`] (HF `config.json`, presets) → [`model`] (the architecture) ←
 //! [`weights`] (safetensors ↔ modules) ; [`tokenizer`] (tokenizer.json, BPE training, FIM) ;
 //! [`logprobs`] and [`generate`] use a model and a tokenizer ; [`bench`] times them ;
-//! [`Checkpoint`] ties a directory's three parts together.
+//! [`Checkpoint`] ties a directory's three parts together; [`device`] names the devices
+//! (`cpu`, `cuda:N`, `wgpu`) and says which code runs on each.
 //!
 //! Not here: training loops and losses (the trainer crate), databases, HTTP.
 
 pub mod bench;
 pub mod config;
+pub mod device;
 pub mod error;
 pub mod generate;
 mod infer;
@@ -26,6 +28,7 @@ use std::path::{Path, PathBuf};
 
 pub use burn::tensor::Device;
 pub use config::GptBigCodeConfig;
+pub use device::{default_device, parse_device, wgpu_adapter};
 pub use error::{ModelError, Result};
 pub use generate::{Generation, SamplingParams, StopReason, generate, generate_with};
 pub use logprobs::{
@@ -34,49 +37,6 @@ pub use logprobs::{
 pub use model::{GptBigCode, KvCache};
 pub use tokenizer::CodeTokenizer;
 pub use weights::SaveDtype;
-
-/// The device models run on: flex (CPU) by default, CUDA device 0 with the `cuda` feature.
-pub fn default_device() -> Device {
-    #[cfg(feature = "cuda")]
-    {
-        Device::cuda(0)
-    }
-    #[cfg(not(feature = "cuda"))]
-    {
-        Device::flex()
-    }
-}
-
-/// The device named by `spec`: `cpu`, or `cuda` / `cuda:N` in a build with the `cuda` feature.
-pub fn parse_device(spec: &str) -> Result<Device> {
-    let spec = spec.trim();
-    if spec == "cpu" {
-        return Ok(Device::flex());
-    }
-    let index = match spec.strip_prefix("cuda") {
-        Some("") => Some(0),
-        Some(rest) => rest.strip_prefix(':').and_then(|n| n.parse::<usize>().ok()),
-        None => None,
-    };
-    let Some(index) = index else {
-        return Err(ModelError::Device(format!(
-            "{spec:?} is not a device: use \"cpu\", \"cuda\" or \"cuda:N\""
-        )));
-    };
-    cuda_device(spec, index)
-}
-
-#[cfg(feature = "cuda")]
-fn cuda_device(_spec: &str, index: usize) -> Result<Device> {
-    Ok(Device::cuda(index))
-}
-
-#[cfg(not(feature = "cuda"))]
-fn cuda_device(spec: &str, _index: usize) -> Result<Device> {
-    Err(ModelError::Device(format!(
-        "{spec:?}: this rrtf was built without CUDA: rebuild with `cargo build --release --features cuda` (needs the network for burn-cuda's LLVM bundle), or use \"cpu\""
-    )))
-}
 
 /// A checkpoint directory's parts: config, weights and tokenizer.
 #[derive(Debug)]

@@ -7,9 +7,10 @@
 //! (`transformer.` prefix dropped). Weights are f32; `Linear` weights are stored `[d_in, d_out]`
 //! (the transpose of PyTorch), which `weights.rs` handles on load and save.
 //!
-//! The ops here are the reference and what training differentiates. An inference copy of the
-//! model on the CPU (no autodiff) runs the same computation through `infer.rs` instead, which is
-//! several times faster on small shapes.
+//! The ops here are the reference and what training differentiates, and what every device other
+//! than flex runs (cuda, wgpu: tensors stay on the device). An inference copy of the model on the
+//! CPU (no autodiff) runs the same computation through `infer.rs` instead, which is several
+//! times faster on small shapes ([`GptBigCode::host_kernels`] says which path a model takes).
 //!
 //! This module does not read files or tokenize: see `weights.rs` and `tokenizer.rs`.
 
@@ -246,6 +247,13 @@ impl GptBigCode {
 
     pub fn device(&self) -> Device {
         self.wte.weight.device()
+    }
+
+    /// Whether this model's forward pass runs on the host kernels of `infer.rs` (an inference
+    /// copy on the plain flex device, f32 weights, tanh GELU) rather than burn's ops (autodiff,
+    /// any other device). The fused training GELU likewise runs on flex only.
+    pub fn host_kernels(&self) -> bool {
+        infer::eligible(self)
     }
 
     /// The LM head weight `[vocab_size, n_embd]`.

@@ -234,6 +234,25 @@ pub fn reference_logprobs(
     to_vec(sequence_logprobs(model, &batch))
 }
 
+/// [`reference_logprobs`] as a constant `[n]` tensor for a policy on `device`, without leaving
+/// the device: the frozen reference runs on the policy's backend (an inference copy), and its
+/// result joins the policy's autodiff context as a leaf.
+fn reference_sequence(
+    model: &GptBigCode,
+    groups: &[EncodedGroup],
+    pad_id: u32,
+    device: &Device,
+) -> Result<Tensor<1>> {
+    let pairs: Vec<_> = groups.iter().flat_map(EncodedGroup::pairs).collect();
+    let batch = Batch::new(&pairs, pad_id, model.n_positions(), &model.device())?;
+    let seq = sequence_logprobs(model, &batch);
+    Ok(if device.is_autodiff() {
+        seq.autodiff()
+    } else {
+        seq
+    })
+}
+
 /// The batch's pairs as flat indices, with each pair's weight (gap or 1, divided by the group's
 /// pair count under `pair_reduction = "mean"`) and owning group.
 struct FlatPairs {
@@ -368,8 +387,8 @@ pub fn batch_loss_with_reference(
                     "DPO needs a reference model (the trainer passes the base model)",
                 ));
             };
-            let ref_seq = reference_logprobs(reference, groups, pad_id)?;
-            let ref_seq = Tensor::<1>::from_data(TensorData::new(ref_seq, [n]), &device);
+            let ref_seq = reference_sequence(reference, groups, pad_id, &device)?;
+            debug_assert_eq!(ref_seq.dims(), [n]);
             // IPO compares length-normalised log-probs (as TRL does for loss_type="ipo").
             let ratio = match loss {
                 DpoLoss::Sigmoid => seq - ref_seq,

@@ -66,6 +66,13 @@ impl FusedAdamW {
     }
 }
 
+/// Whether [`FusedAdamW`] may run its own loop for parameters on `device` (flex, with or
+/// without autodiff; f32 is checked per tensor). Elsewhere (cuda, wgpu) burn's `AdamW` updates
+/// the parameters on the device.
+pub fn fused_adamw_applies(device: &Device) -> bool {
+    device.clone().without_autodiff() == Device::flex()
+}
+
 /// Whether [`FusedAdamW`] runs its own loop (f32 everywhere, on the CPU) or burn's `AdamW`.
 fn fused_applies<const D: usize>(
     tensor: &Tensor<D>,
@@ -73,7 +80,7 @@ fn fused_applies<const D: usize>(
     state: Option<&AdamWState<D>>,
 ) -> bool {
     let f32s = |t: &Tensor<D>| t.dtype() == DType::F32;
-    tensor.device() == Device::flex()
+    fused_adamw_applies(&tensor.device())
         && f32s(tensor)
         && f32s(grad)
         && state.is_none_or(|s| f32s(&s.momentum.moment_1) && f32s(&s.momentum.moment_2))

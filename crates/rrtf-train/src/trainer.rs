@@ -20,10 +20,11 @@
 //! size of `model.bpk` and `optim.bpk`; [`checkpoint_problem`] checks a directory against it
 //! and [`latest_checkpoint`] returns the newest complete one.
 //!
-//! LoRA (`[training] lora`): the adapters are attached when the run is created, after seeding
-//! the device with the run's seed (so `A` is reproducible); a resume attaches them the same way
-//! and then loads the saved factors. DPO's reference is the base model as given to
-//! [`Trainer::new`] (before adapters), kept frozen as an inference copy.
+//! LoRA (`[training] lora`): the adapters are attached when the run is created, `A` drawn by
+//! flex's RNG seeded with the run's seed on any device (so `A` is reproducible, and the same on
+//! a GPU; [`lora::apply_seeded`]); a resume attaches them the same way and then loads the saved
+//! factors. DPO's reference is the base model as given to [`Trainer::new`] (before adapters),
+//! kept frozen as an inference copy on the same device.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -169,10 +170,7 @@ impl Trainer {
         }
         let reference = loss.needs_reference().then(|| model.valid());
         let model = match &cfg.lora {
-            Some(l) => {
-                model.device().seed(seed);
-                lora::apply(model, l.rank as usize, l.alpha)?
-            }
+            Some(l) => lora::apply_seeded(model, l.rank as usize, l.alpha, seed)?,
             None => model,
         };
         let state = TrainState {

@@ -1,0 +1,208 @@
+//! The trainer on wgpu (`--features wgpu`; in CI Mesa's lavapipe, a software Vulkan device)
+//! against flex: the same seeded run gives the same losses and gradient norms within 1e-3
+//! relative (RRTF, RRTF with LoRA, DPO), and a checkpoint written on one device resumes on the
+//! other. Runs are a few steps of a tiny model: lavapipe is slow.
+//!
+//! No adapter: `SKIPPED <test>: ...` in the fast tier, a failure naming
+//! `apt-get install mesa-vulkan-drivers` under `RRTF_FULL_TESTS=1` (scripts/check, CI).
+#![cfg(feature = "wgpu")]
+
+use rrtf_config::{Schedule, Training};
+use rrtf_model::{Checkpoint, Device, weights};
+use rrtf_train::optim::fused_adamw_applies;
+use rrtf_train::{EncodedGroup, Group, Templates, Trainer, encode_groups, split};
+
+/// The wgpu device, or `None` (the test is skipped) when there is none in the fast tier.
+fn wgpu() -> Option<Device> {
+    match rrtf_model::parse_device("wgpu") {
+        Ok(device) => {
+            eprintln!("wgpu adapter: {:?}", rrtf_model::wgpu_adapter());
+            Some(device)
+        }
+        Err(e) => {
+            let thread = std::thread::current();
+            let test = thread.name().unwrap_or("a test");
+            if std::env::var_os("RRTF_FULL_TESTS").is_some_and(|v| v == "1") {
+                panic!("{test}: {e} (RRTF_FULL_TESTS=1: the full tier runs the wgpu tests)");
+            }
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {e}");
+            None
+        }
+    }
+}
+
+/// Ranked groups of 2 or 3 responses whose best answer uses the prompt's number.
+fn synthetic(n: usize) -> Vec<Group> {
+    (0..n)
+        .map(|k| {
+            let mut g = Group::new(
+                format!("# add {k} to x\ndef f(x):\n"),
+                vec![
+                    format!("    return x + {k}\n"),
+                    "    print(x)\n".into(),
+                    "    pass\n".into(),
+                ],
+                vec![1.0, -0.3, -1.0],
+            );
+            if k % 3 == 0 {
+                g.responses.remove(1);
+                g.scores.remove(1);
+            }
+            g
+        })
+        .collect()
+}
+
+/// The same seeded tiny model (drawn on the host, so identical on every device) and groups.
+fn setup(device: &Device) -> (Checkpoint, Vec<EncodedGroup>) {
+    let tok = rrtf_model::fixtures_dir().join("tokenizer.json");
+    let ckpt = Checkpoint::init("tiny-mqa", &tok, Some(0.1), 3, device).unwrap();
+    let (enc, _) =
+        encode_groups(&synthetic(12), &ckpt.tokenizer, &Templates::verbatim(), 128).unwrap();
+    let (train, _) = split(&enc, 0.25, 11);
+    (ckpt, train)
+}
+
+fn config(steps: u64) -> Training {
+    Training {
+        learning_rate: 3e-3,
+        warmup_steps: 1,
+        schedule: Schedule::Cosine,
+        batch_size: 3,
+        grad_accum: 2,
+        clip_norm: 1.0,
+        max_steps: Some(steps),
+        ..Training::default()
+    }
+}
+
+fn lora(cfg: Training) -> Training {
+    Training {
+        lora: Some(rrtf_config::Lora {
+            rank: 4,
+            alpha: 16.0,
+        }),
+        learning_rate: 1e-2,
+        ..cfg
+    }
+}
+
+/// (loss, grad_norm) of every step of `t` until it is done.
+fn run(t: &mut Trainer) -> Vec<(f64, f64)> {
+    let mut out = Vec::new();
+    while !t.done() {
+        let m = t.step().unwrap();
+        out.push((m.loss, m.grad_norm));
+    }
+    out
+}
+
+fn assert_close(what: &str, flex: &[(f64, f64)], gpu: &[(f64, f64)]) {
+    assert_eq!(flex.len(), gpu.len(), "{what}: steps");
+    for (i, (c, g)) in flex.iter().zip(gpu).enumerate() {
+        let rel = |a: f64, b: f64| (a - b).abs() / a.abs().max(1e-6);
+        let (dl, dn) = (rel(c.0, g.0), rel(c.1, g.1));
+        eprintln!(
+            "{what} step {}: loss {:.6} vs {:.6} (rel {dl:.1e}), grad norm {:.5} vs {:.5} (rel {dn:.1e})",
+            i + 1,
+            c.0,
+            g.0,
+            c.1,
+            g.1
+        );
+        assert!(dl < 1e-3, "{what} step {}: loss {} vs {}", i + 1, c.0, g.0);
+        assert!(
+            dn < 1e-3,
+            "{what} step {}: grad norm {} vs {}",
+            i + 1,
+            c.1,
+            g.1
+        );
+    }
+}
+
+/// A fresh run of `cfg` on `device`, seed 5.
+fn trainer(device: &Device, cfg: Training) -> Trainer {
+    let (ckpt, train) = setup(device);
+    Trainer::new(ckpt.model, cfg, train, ckpt.tokenizer.eos_id(), 5).unwrap()
+}
+
+#[test]
+fn training_steps_on_wgpu_equal_flex() {
+    let Some(gpu) = wgpu() else { return };
+    let (cpu, gpu) = (Device::flex().autodiff(), gpu.autodiff());
+    assert!(fused_adamw_applies(&cpu), "flex runs the fused AdamW");
+    assert!(!fused_adamw_applies(&gpu), "wgpu runs burn's AdamW");
+    let dpo = Training {
+        objective: rrtf_config::Objective::Dpo,
+        dpo_beta: 0.5,
+        ..config(2)
+    };
+    for (what, cfg) in [
+        ("rrtf", config(3)),
+        ("rrtf + LoRA", lora(config(3))),
+        ("dpo", dpo),
+    ] {
+        let mut on_cpu = trainer(&cpu, cfg.clone());
+        let mut on_gpu = trainer(&gpu, cfg);
+        assert!(!on_gpu.model.host_kernels());
+        assert_close(what, &run(&mut on_cpu), &run(&mut on_gpu));
+    }
+}
+
+/// Largest absolute difference between two models' weights (as saved).
+fn weight_diff(a: &Trainer, b: &Trainer) -> f32 {
+    let (wa, wb) = (
+        weights::export(&a.inference_model()),
+        weights::export(&b.inference_model()),
+    );
+    wa.iter()
+        .flat_map(|(name, t)| {
+            t.data
+                .iter()
+                .zip(&wb[name].data)
+                .map(|(x, y)| (x - y).abs())
+        })
+        .fold(0.0, f32::max)
+}
+
+/// Two steps on one device, a checkpoint, two more on the other: the losses of the last two
+/// steps and the final weights are those of four uninterrupted steps on flex.
+#[test]
+fn a_checkpoint_resumes_on_the_other_device() {
+    let Some(gpu) = wgpu() else { return };
+    let (cpu, gpu) = (Device::flex().autodiff(), gpu.autodiff());
+    let cfg = config(4);
+    let tmp = tempfile::tempdir().unwrap();
+    let mut whole = trainer(&cpu, cfg.clone());
+    let mut losses = Vec::new();
+    let mut flex_ckpt = None;
+    while !whole.done() {
+        let m = whole.step().unwrap();
+        losses.push((m.loss, m.grad_norm));
+        if m.step == 2 {
+            flex_ckpt = Some(whole.save_checkpoint(&tmp.path().join("flex")).unwrap());
+        }
+    }
+    let mut first_half = trainer(&gpu, cfg.clone());
+    first_half.step().unwrap();
+    first_half.step().unwrap();
+    let gpu_ckpt = first_half
+        .save_checkpoint(&tmp.path().join("wgpu"))
+        .unwrap();
+    for (what, dir, device) in [
+        ("flex -> wgpu", flex_ckpt.unwrap(), &gpu),
+        ("wgpu -> flex", gpu_ckpt, &cpu),
+    ] {
+        let (ckpt, train) = setup(device);
+        let eos = ckpt.tokenizer.eos_id();
+        let mut resumed = Trainer::resume(&dir, ckpt.model, cfg.clone(), train, eos).unwrap();
+        assert_eq!(resumed.state.step, 2, "{what}");
+        assert_close(what, &losses[2..], &run(&mut resumed));
+        assert_eq!(resumed.state, whole.state, "{what}");
+        let d = weight_diff(&whole, &resumed);
+        eprintln!("{what}: final weights within {d:.1e} of the flex run's");
+        assert!(d < 1e-3, "{what}: final weights differ by {d}");
+    }
+}
