@@ -29,10 +29,11 @@ fn main() -> ExitCode {
     // SAFETY: a plain option store in mimalloc, with a valid option index.
     unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
     let args = cli::Cli::parse();
+    // A stage started by a round also writes its log and its error to the round's stage log.
+    // (Read before end_with_parent, which starts a thread: both change the environment.)
+    let stage_log = rrtf_pipeline::child::stage_log();
     // A stage started by a round ends with it (kill -9 of the round included).
     rrtf_pipeline::child::end_with_parent();
-    // A stage started by a round also writes its log and its error to the round's stage log.
-    let stage_log = rrtf_pipeline::child::stage_log();
     cli::init_tracing(
         args.verbose,
         matches!(args.command, cli::Command::Serve(_)),

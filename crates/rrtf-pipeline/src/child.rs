@@ -168,8 +168,9 @@ impl std::fmt::Display for StageLog {
 /// error to ([`stage_log`]); set by [`Rrtf::json`] and [`Rrtf::run_in`] with stage logs.
 pub const STAGE_LOG_VAR: &str = "RRTF_STAGE_LOG";
 
-/// For the binary's `main`, before any thread starts: the stage log a parent named, taken out
-/// of the environment so that this process's own children do not inherit it.
+/// For the binary's `main`, before any thread starts (so before [`end_with_parent`]): the stage
+/// log a parent named, taken out of the environment so that this process's own children do not
+/// inherit it.
 pub fn stage_log() -> Option<PathBuf> {
     let value = std::env::var_os(STAGE_LOG_VAR)?;
     // SAFETY: called at the start of `main`, before any other thread exists.
