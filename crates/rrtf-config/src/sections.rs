@@ -590,7 +590,8 @@ pub struct Training {
     pub completion_template: String,
     /// Train on the extracted code only (PanGu-Coder2), not the raw response.
     pub code_only: bool,
-    /// `cpu` or `cuda:N`.
+    /// `cpu`, `cuda`, `cuda:N` or `wgpu` (`rrtf_model::parse_device`; the last three need
+    /// their cargo feature).
     pub device: String,
     pub checkpoint_every: u64,
     pub lora: Option<Lora>,

@@ -151,7 +151,7 @@ fn errors_name_the_key_and_where_it_is() {
         ),
         (
             "[training]\ndevice = \"gpu\"\n",
-            &["`training.device`", "cuda:N"],
+            &["`training.device`", "cpu, cuda, cuda:N or wgpu"],
         ),
         (
             "[execution]\nmemory_mb = 10\n",
@@ -290,6 +290,19 @@ fn the_round_benchmark_screen_is_off_only_with_a_reason() {
     assert_ne!(off.hash(), on.hash());
     // Written out (a sweep's variant), it loads the same.
     assert_eq!(check(&off.to_toml().unwrap()).unwrap(), off);
+}
+
+#[test]
+fn every_device_the_model_parses_is_a_valid_training_device() {
+    for device in ["cpu", "cuda", "cuda:0", "cuda:3", "wgpu"] {
+        let c = check(&format!("[training]\ndevice = \"{device}\"\n"))
+            .unwrap_or_else(|e| panic!("{device}: {e}"));
+        assert_eq!(c.training.device, device);
+    }
+    for device in ["gpu", "cuda:", "cuda:x", "wgpu:1", "CPU"] {
+        let e = check(&format!("[training]\ndevice = \"{device}\"\n")).unwrap_err();
+        assert!(e.contains("`training.device`"), "{device}: {e}");
+    }
 }
 
 #[test]

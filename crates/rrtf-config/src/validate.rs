@@ -568,14 +568,16 @@ impl RoundConfig {
                 return fail(key, "must contain `{prompt}` where the prompt goes");
             }
         }
-        let device_ok = t.device == "cpu"
+        // The grammar `rrtf_model::parse_device` reads; whether this build has the device's
+        // feature (cuda, wgpu) is checked where the model loads, naming the rebuild.
+        let device_ok = matches!(t.device.as_str(), "cpu" | "cuda" | "wgpu")
             || t.device
                 .strip_prefix("cuda:")
                 .is_some_and(|n| n.parse::<u32>().is_ok());
         if !device_ok {
             return fail(
                 "training.device",
-                format!("is `{}`: expected cpu or cuda:N", t.device),
+                format!("is `{}`: expected cpu, cuda, cuda:N or wgpu", t.device),
             );
         }
         if let Some(l) = &t.lora {
