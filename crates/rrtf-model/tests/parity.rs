@@ -2,7 +2,7 @@
 //! torch; these tests do not). Tolerances: log-probs and logits 1e-4 absolute; greedy tokens
 //! identical; a row's log-probs independent of its batch within 1e-5.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use rrtf_model::{
     Batch, Checkpoint, Device, KvCache, SamplingParams, SaveDtype, TokenPair, generate,
@@ -10,56 +10,11 @@ use rrtf_model::{
 };
 use serde_json::Value;
 
-fn fixtures() -> PathBuf {
-    rrtf_model::fixtures_dir()
-}
-
-fn expected() -> Value {
-    let text = std::fs::read_to_string(fixtures().join("expected.json")).unwrap();
-    serde_json::from_str(&text).unwrap()
-}
+mod common;
+use common::{expected, fixtures, floats, ids, load_on, max_abs_diff, pairs};
 
 fn load(name: &str) -> Checkpoint {
-    Checkpoint::load(&fixtures().join(name), &Device::flex()).unwrap()
-}
-
-fn ids(v: &Value) -> Vec<u32> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_u64().unwrap() as u32)
-        .collect()
-}
-
-fn floats(v: &Value) -> Vec<f32> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap() as f32)
-        .collect()
-}
-
-fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
-}
-
-fn pairs(ckpt: &Checkpoint, exp: &Value) -> Vec<TokenPair> {
-    exp["pairs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            let (prompt, response) = (
-                p["prompt"].as_str().unwrap(),
-                p["response"].as_str().unwrap(),
-            );
-            TokenPair::encode(&ckpt.tokenizer, prompt, response).unwrap()
-        })
-        .collect()
+    load_on(name, &Device::flex())
 }
 
 #[test]

@@ -7,10 +7,9 @@
 //! `apt-get install mesa-vulkan-drivers` under `RRTF_FULL_TESTS=1` (scripts/check, CI).
 #![cfg(feature = "wgpu")]
 
-use rrtf_model::{
-    Batch, Checkpoint, Device, SamplingParams, TokenPair, generate, score_pairs, sequence_logprobs,
-};
-use serde_json::Value;
+use rrtf_model::{Batch, Device, SamplingParams, generate, score_pairs, sequence_logprobs};
+mod common;
+use common::{expected, floats, ids, load_on as load, max_abs_diff, pairs};
 
 /// The wgpu device, or `None` (the test is skipped) when there is none in the fast tier.
 fn wgpu() -> Option<Device> {
@@ -30,54 +29,6 @@ fn wgpu() -> Option<Device> {
             None
         }
     }
-}
-
-fn expected() -> Value {
-    let text = std::fs::read_to_string(rrtf_model::fixtures_dir().join("expected.json")).unwrap();
-    serde_json::from_str(&text).unwrap()
-}
-
-fn load(name: &str, device: &Device) -> Checkpoint {
-    Checkpoint::load(&rrtf_model::fixtures_dir().join(name), device).unwrap()
-}
-
-fn floats(v: &Value) -> Vec<f32> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap() as f32)
-        .collect()
-}
-
-fn ids(v: &Value) -> Vec<u32> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_u64().unwrap() as u32)
-        .collect()
-}
-
-fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
-}
-
-fn pairs(ckpt: &Checkpoint, exp: &Value) -> Vec<TokenPair> {
-    exp["pairs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            let (prompt, response) = (
-                p["prompt"].as_str().unwrap(),
-                p["response"].as_str().unwrap(),
-            );
-            TokenPair::encode(&ckpt.tokenizer, prompt, response).unwrap()
-        })
-        .collect()
 }
 
 #[test]
