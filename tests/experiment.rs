@@ -179,6 +179,7 @@ tokenizer_files = ["corpus.jsonl", "pool.jsonl"]
 vocab_size = 512
 preset = "mini"
 dir = "bases"
+holdout_pool_lines = 8
 
 [profiles.tiny]
 seeds = 1
@@ -284,6 +285,24 @@ fn an_experiment_runs_resumes_and_writes_results_that_match_its_runs() {
     assert_eq!(results["arms"], serde_json::json!(["rrtf", "sft-best"]));
     let base = &results["base"];
     assert_eq!(base["seed"], 7);
+    // The base never saw the rounds' prompts: its corpus is the corpus without the lines of
+    // the pool's first 8 problems (the 2 rounds x 4 prompts).
+    assert_eq!(base["holdout_pool_lines"], 8);
+    let pool_ids: Vec<Value> = common::read_jsonl(&d.join("pool.jsonl"))
+        .iter()
+        .map(|r| r["task_id"].clone())
+        .collect();
+    let trained = common::read_jsonl(&d.join(base["corpus"].as_str().unwrap()));
+    assert_eq!(
+        trained.len(),
+        8,
+        "16 corpus lines, 8 of them the pool's first 8 problems"
+    );
+    assert!(trained.iter().all(|r| !pool_ids.contains(&r["task_id"])));
+    assert!(
+        base["model_dir"].as_str().unwrap().contains("seed7-e1-h8"),
+        "{base}"
+    );
     assert_eq!(base["problems"], 4);
     assert!(base["pass_at_k"]["pass@1"].is_number(), "{base}");
     assert!(
@@ -381,6 +400,30 @@ fn an_experiment_runs_resumes_and_writes_results_that_match_its_runs() {
     assert_eq!(bad.status.code(), Some(2), "{err}");
     assert!(
         err.contains("no profile `huge`") && err.contains("tiny"),
+        "{err}"
+    );
+
+    // A holdout smaller than what the rounds sample: refused before anything runs.
+    let file = std::fs::read_to_string(d.join("experiment.toml")).unwrap();
+    std::fs::write(
+        d.join("small-holdout.toml"),
+        file.replace("holdout_pool_lines = 8", "holdout_pool_lines = 6"),
+    )
+    .unwrap();
+    let bad = rrtf(
+        d,
+        &[
+            "experiment",
+            "run",
+            "--config",
+            "small-holdout.toml",
+            "--dry-run",
+        ],
+    );
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert_eq!(bad.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("base.holdout_pool_lines") && err.contains("samples 8 pool prompts"),
         "{err}"
     );
 }

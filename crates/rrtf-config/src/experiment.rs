@@ -44,6 +44,8 @@ struct BaseFile {
     vocab_size: u32,
     preset: String,
     dir: PathBuf,
+    #[serde(default)]
+    holdout_pool_lines: u64,
 }
 
 /// How big a run is. Every `Option` left out keeps the round template's value.
@@ -77,8 +79,13 @@ pub struct BaseRecipe {
     pub vocab_size: u32,
     /// An `rrtf model init --preset` name.
     pub preset: String,
-    /// Bases live in `<dir>/seed<N>-e<epochs>/`, shared by every profile with those values.
+    /// Bases live in `<dir>/seed<N>-e<epochs>/` (`-h<holdout>` appended when it is not 0),
+    /// shared by every profile with those values.
     pub dir: PathBuf,
+    /// The corpus lines of the pool's first N problems (matched by `task_id`) are left out of
+    /// the base's training: the rounds sample those prompts, which are then new to the student,
+    /// as PanGu-Coder2's evolved prompts are new to its base. 0 keeps the whole corpus.
+    pub holdout_pool_lines: u64,
 }
 
 /// One arm: its name (a sweep variant id) and the sweep run's table as written.
@@ -172,6 +179,24 @@ impl ExperimentConfig {
                 "is empty: name the text files the tokenizer learns from".into(),
             ));
         }
+        let holdout = file.base.holdout_pool_lines;
+        if holdout > 0 {
+            for (name, p) in &file.profiles {
+                let needed = u64::from(file.rounds) * p.prompts_per_round;
+                if needed > holdout {
+                    return Err(invalid(
+                        "base.holdout_pool_lines",
+                        format!(
+                            "is {holdout}, but profile `{name}` samples {needed} pool prompts \
+                             ({} rounds x {} prompts_per_round): the later rounds would sample \
+                             prompts the base was trained on; raise it to at least {needed} or \
+                             lower the profile's prompts_per_round",
+                            file.rounds, p.prompts_per_round
+                        ),
+                    ));
+                }
+            }
+        }
         let round_path = dir.join(&file.round);
         let round = RoundConfig::load(&round_path)?;
         if round.round.benchmark.is_none() {
@@ -241,6 +266,7 @@ impl ExperimentConfig {
                 vocab_size: file.base.vocab_size,
                 preset: file.base.preset,
                 dir: dir.join(file.base.dir),
+                holdout_pool_lines: holdout,
             },
             profiles: file.profiles,
             file_hash: hex::encode(Sha256::digest(text.as_bytes())),

@@ -61,6 +61,11 @@ pub struct BasePlan {
     /// Its training config (the recipe with this seed, epochs and paths).
     pub config: PathBuf,
     pub db: PathBuf,
+    /// What the base trains on: the corpus, or (with `[base] holdout_pool_lines`) the copy of it
+    /// written here without the rounds' prompts.
+    pub corpus: PathBuf,
+    /// `[base] holdout_pool_lines`: the pool's first N problems are not in `corpus`.
+    pub holdout_pool_lines: u64,
     pub seed: u64,
     pub epochs: u32,
 }
@@ -113,8 +118,17 @@ pub fn plan(exp: &ExperimentConfig, opts: &ExperimentOptions) -> Result<Plan> {
         .out
         .clone()
         .unwrap_or_else(|| exp.out.join(format!("{profile}-seed{seed}")));
-    let dir = exp.base.dir.join(format!("seed{seed}-e{}", p.base_epochs));
+    let holdout = exp.base.holdout_pool_lines;
+    let dir = exp.base.dir.join(match holdout {
+        0 => format!("seed{seed}-e{}", p.base_epochs),
+        h => format!("seed{seed}-e{}-h{h}", p.base_epochs),
+    });
     let base = BasePlan {
+        corpus: match holdout {
+            0 => exp.base.corpus.clone(),
+            _ => dir.join("corpus.jsonl"),
+        },
+        holdout_pool_lines: holdout,
         tokenizer: dir.join("tokenizer.json"),
         init: dir.join("init"),
         model: dir.join("model"),
@@ -320,12 +334,20 @@ async fn prepare_base(rrtf: &Rrtf, exp: &ExperimentConfig, b: &BasePlan) -> Resu
         &c,
     )?;
     r.json(&[s("init")], "experiment").await?;
+    if b.holdout_pool_lines > 0 && !b.corpus.is_file() {
+        let (kept, left_out) = holdout_corpus(exp, b)?;
+        rrtf.log(&format!(
+            "experiment: the base trains on {kept} corpus lines; the {left_out} of the pool's \
+             first {} problems are left out (the rounds' prompts)",
+            b.holdout_pool_lines
+        ));
+    }
     let mut args = vec![
         s("train"),
         s("--config"),
         s(b.config.display()),
         s("--input"),
-        s(exp.base.corpus.display()),
+        s(b.corpus.display()),
     ];
     if let Some(step) = latest_checkpoint(&b.model) {
         rrtf.log(&format!("experiment: base resumes from {}", step.display()));
@@ -340,6 +362,66 @@ async fn prepare_base(rrtf: &Rrtf, exp: &ExperimentConfig, b: &BasePlan) -> Resu
     let mut summary = r.json(&args, "experiment").await?;
     summary["experiment_seconds"] = Value::from(t.elapsed().as_secs_f64());
     write_whole(&b.dir.join("train.json"), &format!("{summary:#}\n"))
+}
+
+/// The `task_id` of a JSONL row, or an error naming the file and line.
+fn task_id(path: &Path, n: usize, line: &str) -> Result<String> {
+    serde_json::from_str::<Value>(line)
+        .ok()
+        .and_then(|v| v.get("task_id")?.as_str().map(str::to_owned))
+        .ok_or_else(|| {
+            PipelineError::Invalid(format!(
+                "{} line {}: no string `task_id`; [base] holdout_pool_lines matches corpus \
+                 lines to pool problems by task_id",
+                path.display(),
+                n + 1
+            ))
+        })
+}
+
+/// Write `b.corpus`: the corpus without the lines of the pool's first `holdout_pool_lines`
+/// problems. Returns (lines kept, lines left out).
+fn holdout_corpus(exp: &ExperimentConfig, b: &BasePlan) -> Result<(usize, usize)> {
+    let read =
+        |p: &Path| std::fs::read_to_string(p).map_err(io(format!("reading {}", p.display())));
+    let pool = read(&exp.pool)?;
+    let held: std::collections::HashSet<String> = pool
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .take(b.holdout_pool_lines as usize)
+        .map(|(n, l)| task_id(&exp.pool, n, l))
+        .collect::<Result<_>>()?;
+    if (held.len() as u64) < b.holdout_pool_lines {
+        return Err(PipelineError::Invalid(format!(
+            "[base] holdout_pool_lines = {}, but {} has {} problems: lower it",
+            b.holdout_pool_lines,
+            exp.pool.display(),
+            held.len()
+        )));
+    }
+    let corpus = read(&exp.base.corpus)?;
+    let (mut kept, mut left_out) = (Vec::new(), 0);
+    for (n, l) in corpus
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        if held.contains(&task_id(&exp.base.corpus, n, l)?) {
+            left_out += 1;
+        } else {
+            kept.push(l);
+        }
+    }
+    if kept.is_empty() {
+        return Err(PipelineError::Invalid(format!(
+            "[base] holdout_pool_lines = {} leaves nothing of {} to train the base on: lower it",
+            b.holdout_pool_lines,
+            exp.base.corpus.display()
+        )));
+    }
+    write_whole(&b.corpus, &(kept.join("\n") + "\n"))?;
+    Ok((kept.len(), left_out))
 }
 
 /// `rrtf eval` of `model` as `c` says, with one row per completion in `rows` (both files

@@ -97,6 +97,11 @@ pub struct BaseResult {
     pub model_dir: PathBuf,
     pub seed: u64,
     pub epochs: u32,
+    /// What it was trained on, and how many of the pool's first problems were left out of it.
+    #[serde(default)]
+    pub corpus: PathBuf,
+    #[serde(default)]
+    pub holdout_pool_lines: u64,
     pub pass_at_k: BTreeMap<String, f64>,
     pub outcomes: BTreeMap<String, usize>,
     pub problems: Option<u64>,
@@ -365,6 +370,8 @@ pub fn assemble(i: &Inputs) -> Result<ExperimentResults> {
         model_dir: plan.base.model.clone(),
         seed: plan.base.seed,
         epochs: plan.base.epochs,
+        corpus: plan.base.corpus.clone(),
+        holdout_pool_lines: plan.base.holdout_pool_lines,
         pass_at_k: serde_json::from_value(ev["pass_at_k"].clone()).unwrap_or_default(),
         outcomes: serde_json::from_value(ev["outcomes"].clone()).unwrap_or_default(),
         problems: ev["problems"].as_u64(),
