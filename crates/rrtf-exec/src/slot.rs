@@ -161,6 +161,7 @@ impl Slot {
                     .iter()
                     .map(|c| c.root().to_path_buf())
                     .collect(),
+                slot: self.slot,
             };
             let w = PythonWorker::start(&wc, &self.shared.protections, &self.shared.filters)?;
             self.python = Some(w);

@@ -212,8 +212,7 @@ class _Channel:
             raise CandidateGone(self.bad[1])
         self.next_id += 1
         try:
-            body = (f"[{self.next_id},{encode(name)},{encode(list(args))},"
-                    f"{encode(dict(kwargs))}]").encode()
+            body = encode([self.next_id, name, list(args), dict(kwargs)]).encode()
         except (NotPlain, RecursionError, ValueError) as e:
             what = str(e) if isinstance(e, NotPlain) else describe(e, 200)
             detail = (f"the test passes the candidate {what}: the judge cannot send it, so "

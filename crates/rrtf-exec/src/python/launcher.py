@@ -2,7 +2,8 @@
 # concatenated), which the worker executes in a fresh interpreter at start-up (see worker.py's
 # header). Every Python candidate is a fork of this process, so a candidate holds a copy of
 # this small program and of the modules below, never the worker's memory (its test plans, the
-# judge's code, the buffers of earlier jobs).
+# judge's code, the buffers of earlier jobs), nor an earlier candidate's code: the launcher
+# itself never reads a job.
 
 import gc
 
@@ -11,41 +12,55 @@ import bisect, collections, copy, dataclasses, decimal, fractions, functools, ha
 import heapq, itertools, math, operator, random, re, statistics, string, typing  # noqa
 
 
+def candidate_main(sock):
+    """A candidate, just forked and not yet given its job: read it (`{"id", "code",
+    "entry_point", "timeout"}` with the candidate's two pipe ends) from the worker's socket,
+    acknowledge it (`{"got": id}`) before running anything of the sample, then become the
+    sample (`candidate_child`, which closes the socket). Never returns."""
+    try:
+        name_process("rrtf-sample")
+        gc.enable()
+        got = recv_msg(sock, 2)
+        if got is None:
+            os._exit(0)  # the worker closed its end
+        msg, fds = got
+        if len(fds) != 2:
+            os._exit(71)
+        write_all(sock.fileno(), pack_frame(json.dumps({"got": msg.get("id")}).encode()))
+        sock.close()
+        candidate_child(msg, fds[0], fds[1])
+    finally:
+        os._exit(70)
+
+
 def launcher_server(sock):
-    """The launcher's loop. `{"code", "entry_point", "timeout"}` with the candidate's two pipe
-    ends: fork the candidate, answer its pid. `{"reap": pid}` (the worker has killed it): wait
-    for it, answer its wait status, CPU time and peak RSS."""
+    """The launcher's loop, which runs as little Python as it can: every fork write-protects its
+    pages, and each page it then writes costs a fault (those it writes while a candidate lives
+    cost a copy). It forks the next candidate ahead of its job (the candidate reads the job
+    itself: `candidate_main`), waits for it to end (the worker kills it after the judge's
+    verdict), forks the next one, and only then reports, unasked, how the candidate ended:
+    `{"reaped": pid, "status", "cpu_ms", "rss_kb", "next": the next candidate's pid}`
+    (its first message is `{"next": pid}`). The worker thus knows the waiting candidate's pid
+    before it runs anything, and spares it when it kills what a sample left."""
     name_process("rrtf-launcher")
     fd = sock.fileno()
+    fork, wait4, write = os.fork, os.wait4, os.write
+    pid = fork()
+    if pid == 0:
+        candidate_main(sock)
+    write_all(fd, pack_frame(b'{"next":%d}' % pid))
     while True:
+        _, status, ru = wait4(pid, 0)
+        nxt = fork()
+        if nxt == 0:
+            candidate_main(sock)
+        body = b'{"reaped":%d,"status":%d,"cpu_ms":%d,"rss_kb":%d,"next":%d}' % (
+            pid, status, (ru.ru_utime + ru.ru_stime) * 1000, ru.ru_maxrss, nxt)
         try:
-            got = recv_msg(sock, 2)
-        except (OSError, ValueError):
-            return
-        if got is None:
-            return
-        msg, fds = got
-        if "reap" in msg:
-            try:
-                _, status, ru = os.wait4(msg["reap"], 0)
-                reply = {"status": status, "cpu_ms": int((ru.ru_utime + ru.ru_stime) * 1000),
-                         "rss_kb": ru.ru_maxrss}
-            except ChildProcessError as e:
-                reply = {"error": describe(e)}
-        elif len(fds) == 2:
-            pid = os.fork()
-            if pid == 0:
-                try:
-                    sock.close()
-                    candidate_child(msg, fds[0], fds[1])
-                finally:
-                    os._exit(70)
-            reply = {"pid": pid}
-        else:
-            reply = {"error": "a candidate needs its two pipe ends"}
-        for f in fds:
-            os.close(f)
-        write_all(fd, pack_frame(json.dumps(reply).encode()))
+            write(fd, pack_frame(body))
+        except OSError:
+            return  # the worker is gone (the waiting candidate then reads the end of file)
+        pid = nxt
 
 
 def launcher_main():
@@ -59,6 +74,8 @@ def launcher_main():
     sock = socket.socket(fileno=3)
     gc.collect()
     gc.freeze()
+    # The loop allocates almost nothing: no collection (it would walk, and so write, objects).
+    gc.disable()
     launcher_server(sock)
 
 

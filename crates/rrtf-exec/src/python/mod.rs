@@ -56,6 +56,11 @@ pub struct WorkerConfig {
     pub read_dirs: Vec<PathBuf>,
     /// With cgroup v2: the directory to create the worker's cgroup in, and its limits.
     pub cgroup: Option<(PathBuf, CgroupLimits)>,
+    /// The pool slot: the worker and every process it starts run on the slot's CPU (slot
+    /// modulo the CPUs this process may use), so that each worker's chain of processes (worker,
+    /// judge, candidate, launcher), which hand over to each other many times per sample, keeps
+    /// one CPU busy instead of waking processes across CPUs.
+    pub slot: u32,
 }
 
 /// One process of a program job, run as the sample uid.
@@ -188,7 +193,7 @@ impl PythonWorker {
         let config = json!({
             "uid": cfg.uid, "gid": cfg.gid, "work": work, "out": out,
             "landlock": sample_landlock, "read_masks": read_masks,
-            "output_limit": cfg.output_limit_bytes,
+            "output_limit": cfg.output_limit_bytes, "slot": cfg.slot,
             "limits": {
                 "address_space_mb": l.address_space_mb, "processes": l.processes,
                 "file_size_mb": l.file_size_mb, "open_files": l.open_files,

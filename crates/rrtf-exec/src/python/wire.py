@@ -61,9 +61,21 @@ def _enc(v):
                    "to the judge)")
 
 
+# JSON's C encoder and a decoder, built once: `json.dumps` and `json.loads` with arguments build
+# a new encoder or decoder at each call, which cost more than the call's own work. No check for
+# cycles: `_enc` builds a fresh tree (a cyclic value is a RecursionError there).
+_C_ENCODER = getattr(_json.encoder, "c_make_encoder", None)
+_C_ENCODER = _C_ENCODER and _C_ENCODER(None, None, _json.encoder.encode_basestring_ascii, None,
+                                       ":", ",", False, False, True)
+_ENCODER = _json.JSONEncoder(allow_nan=True, separators=(",", ":")).encode
+
+
 def encode(obj):
     """The JSON text of a plain value (NotPlain or RecursionError otherwise)."""
-    return _json.dumps(_enc(obj), allow_nan=True, separators=(",", ":"))
+    v = _enc(obj)
+    if _C_ENCODER is None or type(v) is str:
+        return _ENCODER(v)
+    return "".join(_C_ENCODER(v, 0))
 
 
 def _num(x):
@@ -100,10 +112,13 @@ def _hook(o):
     raise ValueError("malformed value")
 
 
+_DECODER = _json.JSONDecoder(object_hook=_hook).decode
+
+
 def decode(data):
     """The plain value in `data` (bytes): exact builtin types only; ValueError, TypeError or
     RecursionError on anything outside the grammar."""
-    return _json.loads(data, object_hook=_hook)
+    return _DECODER(data.decode("utf-8", "surrogatepass") if type(data) is bytes else data)
 
 
 def pack_frame(body):

@@ -19,15 +19,18 @@
 #   own channel, which the candidate never holds.
 # The *launcher* is started once, at start-up, before the worker reads any job: forked, then
 # replaced by a fresh interpreter running the launcher's program (wire.py, sandbox.py,
-# candidate.py, launcher.py: mod.rs's LAUNCHER_SRC), and it is only ever sent a sample's code,
-# entry point and timeout, never a test or a prompt: so a candidate's address space (a copy of
-# the launcher's) holds no test text and no expected value, whatever it reads of itself (frames,
-# gc, /proc/self/mem), nor any of the worker's memory (a fork of the worker would hold every
-# job it had read). A fresh interpreter also has less to copy at each fork (9 MB of anonymous
-# memory against the worker's 14), which measured no faster: a sample's kernel time is mostly
-# copy-on-write faults, in the sample and in the launcher, not the size of the copy. The
-# launcher is never restarted: a worker whose launcher died answers with an error and is
-# replaced.
+# candidate.py, launcher.py: mod.rs's LAUNCHER_SRC). It never reads a job: it forks the next
+# candidate ahead, and that candidate reads its own job from the launcher's socket (a sample's
+# code, entry point and timeout, never a test or a prompt) and acknowledges it before it runs
+# anything of the sample. So a candidate's address space (a copy of the launcher's) holds no
+# test text and no expected value, whatever it reads of itself (frames, gc, /proc/self/mem),
+# nor any of the worker's memory (a fork of the worker would hold every job it had read), nor
+# an earlier sample's code. The launcher reports each candidate's end unasked (wait status, CPU
+# time, peak RSS) with the pid of the next, which `kill_rest` spares. Between two forks it runs
+# as little Python as it can: a sample's kernel time is mostly copy-on-write faults, in the
+# sample and in its parent, each page the parent writes after a fork costing one. The launcher
+# is never restarted: a worker whose launcher died (or fell out of step) answers with an error
+# and is replaced.
 # The worker enforces the wall clock, then kills every process of its namespace but itself and
 # the judge (`kill_rest`), so nothing a sample started survives it, and builds the verdict from
 # the judge's records (counted checks: judge.py) and how the candidate ended. A missing or
@@ -115,10 +118,20 @@ def child(job, tests, nonce, wfd, limits=None, argv=None, env=None, stdin_fd=Non
     exec_program(argv, env)
 
 
+ALL_CPUS = None  # the CPUs the worker may use (main() pins it to one of them)
+
+
+def unpin():
+    """Give this forked child every CPU the worker may use (the worker is pinned to one)."""
+    if ALL_CPUS is not None:
+        os.sched_setaffinity(0, ALL_CPUS)
+
+
 def exec_program(argv, env):
-    """In a forked, sandboxed child: execve `argv`; if that fails, say why on stderr and exit
-    with 127. Never returns."""
+    """In a forked, sandboxed child: every CPU (`unpin`), then execve `argv`; if that fails,
+    say why on stderr and exit with 127. Never returns."""
     try:
+        unpin()
         os.execve(argv[0], argv, env)
     except BaseException as e:
         os.write(2, f"cannot execute {argv[0]}: {describe(e)}".encode())
@@ -152,7 +165,7 @@ def kill_rest(pid):
                     rest = [int(k) for k in f.read().split()]
             except OSError:
                 rest = []
-        rest = [p for p in rest if p not in (me, PY_JUDGE.pid, LAUNCHER.pid)]
+        rest = [p for p in rest if p not in (me, PY_JUDGE.pid, LAUNCHER.pid, LAUNCHER.next)]
         for p in rest:
             try:
                 os.kill(p, signal.SIGKILL)
@@ -169,7 +182,7 @@ def kill_rest(pid):
             if got == PY_JUDGE.pid:
                 PY_JUDGE.pid = None  # died: a new one is forked before the next sample
             elif got == LAUNCHER.pid:
-                LAUNCHER.pid = None  # died: never re-forked, this worker is replaced
+                LAUNCHER.pid = LAUNCHER.next = None  # died: this worker is replaced
             else:
                 rss += ru.ru_maxrss
             reaped = True
@@ -309,6 +322,7 @@ class _Helper:
 
     def __init__(self):
         self.pid = self.sock = None
+        self.next = None  # the launcher's: the pid of the candidate waiting for its job
 
     def start(self, serve):
         """Fork it, running `serve(sock)` in the child."""
@@ -339,7 +353,7 @@ class _Helper:
                 pass
         if self.sock is not None:
             self.sock.close()
-        self.pid = self.sock = None
+        self.pid = self.sock = self.next = None
 
 
 # The judge process: forked from the worker at start-up (and again if it dies), before any
@@ -442,19 +456,39 @@ def launcher_exec(sock):
     os.execve(sys.executable, argv, dict(os.environ))
 
 
-def ask_launcher(msg, fds=()):
-    """The launcher's answer to `msg`; None (the launcher stopped and reaped: this worker is
-    then replaced) if it died, refused or did not answer within 10 s."""
+def launcher_frame(deadline):
+    """The launcher's next message (from the launcher, or its waiting candidate's
+    acknowledgement); None (the launcher stopped and reaped: this worker is then replaced) if
+    it died or said nothing by `deadline`."""
     if LAUNCHER.pid is None:
         return None
+    fd = LAUNCHER.sock.fileno()
     try:
-        reply = call(LAUNCHER.sock, msg, list(fds), time.monotonic() + 10)
-        if "error" not in reply:
-            return reply
+        head = b""
+        while len(head) < 4:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                raise TimeoutError("no answer in time")
+            c = os.read(fd, 4 - len(head))
+            if not c:
+                raise ConnectionError("the launcher closed its end")
+            head += c
+        (n,) = struct.unpack("<I", head)
+        body = read_exact(fd, n)
+        if body is not None:
+            return json.loads(body)
     except (OSError, ValueError):
         pass
     LAUNCHER.stop()
     return None
+
+
+def launcher_started():
+    """Read the launcher's first message: the pid of the candidate waiting for its job."""
+    first = launcher_frame(time.monotonic() + 30)
+    LAUNCHER.next = first.get("next") if first else None
+    if LAUNCHER.next is None:
+        LAUNCHER.stop()
 
 
 def judge_job(job, cache, preludes, qfd, pfd):
@@ -501,25 +535,36 @@ LAUNCHER_GONE = "the candidate launcher is gone (killed?); this worker is replac
 
 
 def run_job(job):
-    """One Python sample: the launcher forks the candidate, the judge drives it, the worker
-    builds the verdict."""
+    """One Python sample: the candidate the launcher forked ahead reads the sample's code, the
+    judge drives it, the worker kills it and builds the verdict from the judge's records and
+    how the candidate ended (which the launcher reports unasked)."""
     timeout = float(job["timeout"])
+    cpid = LAUNCHER.next
+    if cpid is None:
+        kill_rest(None)
+        clean_work()
+        return {"error": LAUNCHER_GONE}
     q_r, q_w = os.pipe()
     p_r, p_w = os.pipe()
     t0 = time.monotonic()
+    import socket
+    msg = {k: job.get(k) for k in ("id", "code", "entry_point", "timeout")}
+    data = pack_frame(json.dumps(msg).encode())
     try:
-        started = ask_launcher({k: job.get(k) for k in ("code", "entry_point", "timeout")},
-                               (q_r, p_w))
+        sent = socket.send_fds(LAUNCHER.sock, [data[:1 << 15]], [q_r, p_w])
+        if sent < len(data):
+            LAUNCHER.sock.sendall(data[sent:])
+    except OSError:
+        LAUNCHER.stop()
     finally:
         os.close(q_r)
         os.close(p_w)
-    if started is None:
+    if LAUNCHER.pid is None:
         os.close(q_w)
         os.close(p_r)
         kill_rest(None)
         clean_work()
         return {"error": LAUNCHER_GONE}
-    cpid = started["pid"]
     try:
         reply = ask_judge(job, q_w, p_r, t0 + timeout + 2)
     finally:
@@ -539,11 +584,18 @@ def run_job(job):
         os.kill(cpid, signal.SIGKILL)
     except ProcessLookupError:
         pass
-    reaped = ask_launcher({"reap": cpid})
-    if reaped is None:
+    # The candidate's acknowledgement of this job, then the launcher's report of its end. A
+    # candidate that ended before it took its job would leave the job for the next one: the
+    # launcher is then out of step, and this worker is replaced.
+    got = launcher_frame(time.monotonic() + 10)
+    reaped = got if got is None or "reaped" in got else launcher_frame(time.monotonic() + 10)
+    if (got is None or got.get("got") != job.get("id") or reaped is None
+            or reaped.get("reaped") != cpid or "next" not in reaped):
+        LAUNCHER.stop()
         kill_rest(cpid)
         clean_work()
         return {"error": LAUNCHER_GONE}
+    LAUNCHER.next = reaped["next"]
     cstatus = reaped["status"]
     rest_rss = kill_rest(cpid)
     try:
@@ -1029,12 +1081,24 @@ def main():
     for fd in (0, 1, 2):
         os.dup2(null, fd)
     os.close(null)
+    # The slot's CPU, for the worker and all it starts: a sample's processes hand over to each
+    # other many times (job, candidate, each call, verdict); on one CPU each hand-over is a
+    # local wake-up, and the pool's workers stop competing for the same CPU (+15-20% samples/s
+    # measured on 2 cores, README). A sample may change its own affinity: that is harmless.
+    # Program steps (other languages' compilers and runs, often multi-threaded) get every CPU
+    # back: `unpin`.
+    global ALL_CPUS
+    ALL_CPUS = os.sched_getaffinity(0)
+    cpus = sorted(ALL_CPUS)
+    if CFG.get("slot") is not None and len(cpus) > 1:
+        os.sched_setaffinity(0, {cpus[CFG["slot"] % len(cpus)]})
     make_work()
     global RULESET
     RULESET = prepare_confine()  # after make_work: its rules hold WORK's and OUTFILE's inodes
     gc.collect()
     gc.freeze()
     LAUNCHER.start(launcher_exec)  # before any job is read (see the header)
+    launcher_started()
     PY_JUDGE.start(judge_main)
     send({"ready": True, "pid1": PID1, "python": sys.version.split()[0]})
     while True:
