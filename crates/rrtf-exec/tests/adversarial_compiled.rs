@@ -6,7 +6,7 @@
 //! verdicts; probes of the judge's process and files use a *right* `add` that turns wrong when
 //! the probe reaches something, so they pass only when the judge is out of reach.
 
-mod common;
+use crate::common;
 
 use rrtf_exec::{ExecResult, Job, Language, Outcome};
 

@@ -5,7 +5,7 @@
 //! ([`as_user`]): with user namespaces (the full sandbox), and with user namespaces refused
 //! (the executor must refuse, and with `insecure_sandbox` still keep what it can).
 
-mod common;
+use crate::common;
 
 use std::os::unix::net::UnixDatagram;
 use std::time::Duration;
