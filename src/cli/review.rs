@@ -127,20 +127,21 @@ pub struct NoteArgs {
     pub common: Common,
 }
 
-/// The review an action asks for; `action` None is a note.
+/// The review an action asks for.
 fn request(
     prompt: String,
     response_id: Option<i64>,
-    action: Option<ReviewAction>,
+    action: ReviewAction,
     c: Common,
 ) -> ReviewRequest {
     ReviewRequest {
         prompt,
         response_id,
         action,
+        payload: None,
         author: c.author,
         reason: c.reason,
-        ..ReviewRequest::default()
+        note: None,
     }
 }
 
@@ -159,34 +160,29 @@ pub async fn run(ctx: &Ctx, cmd: ReviewCmd) -> Result<()> {
         ReviewCmd::Pin(a) => Ok(request(
             a.prompt,
             Some(a.response),
-            Some(ReviewAction::Pin),
+            ReviewAction::Pin,
             a.common,
         )),
-        ReviewCmd::Unpin(a) => Ok(request(
-            a.prompt,
-            a.response,
-            Some(ReviewAction::Unpin),
-            a.common,
-        )),
+        ReviewCmd::Unpin(a) => Ok(request(a.prompt, a.response, ReviewAction::Unpin, a.common)),
         ReviewCmd::Exclude(a) => Ok(request(
             a.prompt,
             a.response,
-            Some(ReviewAction::Exclude),
+            ReviewAction::Exclude,
             a.common,
         )),
         ReviewCmd::Include(a) => Ok(request(
             a.prompt,
             a.response,
-            Some(ReviewAction::Include),
+            ReviewAction::Include,
             a.common,
         )),
         ReviewCmd::Reorder(a) => Ok(ReviewRequest {
             payload: Some(json!({ "order": a.responses })),
-            ..request(a.prompt, None, Some(ReviewAction::Reorder), a.common)
+            ..request(a.prompt, None, ReviewAction::Reorder, a.common)
         }),
         ReviewCmd::Note(a) => Ok(ReviewRequest {
             note: Some(a.text),
-            ..request(a.prompt, a.response, None, a.common)
+            ..request(a.prompt, a.response, ReviewAction::Note, a.common)
         }),
     };
     let result = match review {

@@ -259,11 +259,11 @@ pub async fn record(store: &Store, review: NewReview) -> Result<i64, DataError> 
 
 /// A review as an operator gives it: the prompt by id or source id (`HumanEval/0`), the
 /// author (blank: none), and for a note its text, which goes before the reason.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ReviewRequest {
     pub prompt: String,
     pub response_id: Option<i64>,
-    pub action: Option<ReviewAction>,
+    pub action: ReviewAction,
     pub payload: Option<serde_json::Value>,
     pub author: Option<String>,
     pub reason: Option<String>,
@@ -281,14 +281,14 @@ pub struct Recorded {
 }
 
 /// `rrtf review pin|unpin|exclude|include|reorder|note`: find the prompt, then [`record`] the
-/// review. No author is [`DataError::NoAuthor`]; `action` None is a note.
+/// review. No author is [`DataError::NoAuthor`].
 pub async fn submit(store: &Store, r: ReviewRequest) -> Result<Recorded, DataError> {
     let author = r
         .author
         .filter(|a| !a.trim().is_empty())
         .ok_or(DataError::NoAuthor)?;
     let prompt_id = store.find_prompt(&r.prompt).await?;
-    let action = r.action.unwrap_or(ReviewAction::Note);
+    let action = r.action;
     let reason = match (r.note, r.reason) {
         (Some(note), Some(reason)) => Some(format!("{note}\n{reason}")),
         (note, reason) => note.or(reason),

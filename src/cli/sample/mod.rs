@@ -8,7 +8,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::Result;
 use clap::Args;
 use rrtf_config::RoundConfig;
-use rrtf_llm::sampler::Stopped;
 use rrtf_pipeline::sample::{SampleProgress, SampleReport, SampleRequest, Sampled};
 use rrtf_report::text;
 
@@ -101,6 +100,7 @@ pub async fn sample(ctx: &Ctx, args: SampleArgs) -> Result<()> {
         }
         SampleReport::Sampled(s) => s,
     };
+    let (failed, fatal) = (sampled.failed(), sampled.fatal());
     let Sampled {
         round,
         endpoints: eps,
@@ -111,7 +111,6 @@ pub async fn sample(ctx: &Ctx, args: SampleArgs) -> Result<()> {
         seconds: elapsed,
         summary,
     } = *sampled;
-    let failed: u64 = reports.values().map(|r| r.failed).sum();
     ctx.emit(
         || {
             let mut text = human(&eps, &per_endpoint, &reports, &stats, &budget, elapsed);
@@ -154,13 +153,6 @@ pub async fn sample(ctx: &Ctx, args: SampleArgs) -> Result<()> {
         || summary.clone(),
     );
 
-    let fatal: Vec<_> = reports
-        .values()
-        .filter_map(|r| match &r.stopped {
-            Some(Stopped::Endpoint(m)) => Some(m.clone()),
-            _ => None,
-        })
-        .collect();
     if !fatal.is_empty() {
         return Err(BadInput(fatal.join("\n")).into());
     }
