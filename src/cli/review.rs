@@ -1,6 +1,6 @@
 //! `rrtf review`: operator review of ranked data. Every action is appended to the audit trail
-//! (author, reason, time) through `rrtf_data::review::record`; exports and training apply the
-//! latest action of each kind.
+//! (author, reason, time) through `rrtf_data::review::submit` (then `record`, the web review's
+//! path too); exports and training apply the latest action of each kind.
 
 use std::collections::BTreeMap;
 
