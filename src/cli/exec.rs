@@ -1,7 +1,8 @@
 //! `rrtf exec`: run samples against their unit tests in the sandbox (`run`), show the sandbox's
 //! protections and toolchains (`doctor`), compute pass@k from result files (`passk`). The rows
 //! are `rrtf_exec::rows`', the diagnosis `rrtf_exec::doctor`'s (its text `rrtf_report::text`'s);
-//! this module parses the limits and prints. Without a subcommand, the pipeline stage (`exec_stage.rs`).
+//! this module parses the limits and prints. Without a subcommand, the pipeline stage
+//! (`exec_stage.rs`).
 
 use std::collections::HashSet;
 use std::path::PathBuf;
