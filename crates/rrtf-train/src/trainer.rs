@@ -13,8 +13,9 @@
 //! Loss scaling: each micro-batch's loss is the mean over its groups, divided by `grad_accum`,
 //! so a step's gradient is that of the mean over its micro-batches.
 //!
-//! Checkpoints are written atomically (`rrtf_model::durable`): into `.step-N.tmp/` (each file fsynced, then the
-//! directory), renamed to `step-N/`, and the parent directory fsynced, so a kill during a save
+//! Checkpoints are written atomically (`rrtf_model::durable`, as `Checkpoint::save`): into
+//! `.step-N.tmp/` (each file fsynced, then the directory), renamed to `step-N/`, and the parent
+//! directory fsynced, so a kill during a save
 //! leaves either the whole checkpoint or none (plus a temporary directory that the next save
 //! removes and nothing takes for a checkpoint). `state.json` is written last and records the
 //! size of `model.bpk` and `optim.bpk`; [`checkpoint_problem`] checks a directory against it
