@@ -1,6 +1,6 @@
 //! End-to-end: the `rrtf` binary on real temporary databases, as a user runs it.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -1,9 +1,6 @@
 //! `rrtf exec run | doctor | passk` end to end: row format and order, exit codes for bad input
 //! and missing toolchains, HumanEval-X Go and Java rows with per-check counts, pass@k values,
 //! and the unprivileged modes (a user namespace; none, refused unless `--insecure-sandbox`).
-// Test code that runs the `rrtf` binary under test, and `setpriv` to drop privileges for it: the
-// clippy.toml rule against `Command::new` is for library code.
-#![allow(clippy::disallowed_methods)]
 
 use std::io::Read;
 use std::path::Path;
@@ -11,7 +8,7 @@ use std::process::{Command, Output};
 
 use serde_json::{Value, json};
 
-mod common;
+use crate::common;
 
 fn rrtf(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_rrtf"))

@@ -3,7 +3,7 @@
 //! reproduce a canonical solution, stores why, lists it in `rrtf status`, never executes what it
 //! eliminated, and `rrtf import prompts` of a benchmark file itself warns and marks it.
 
-mod common;
+use crate::common;
 
 use common::{humaneval, humaneval_path, ok_json, rrtf, write_jsonl};
 use serde_json::json;

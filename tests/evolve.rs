@@ -2,7 +2,7 @@
 //! eliminations with their reasons, decontamination against HumanEval, and a re-run that asks
 //! nothing again.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

@@ -5,7 +5,7 @@
 //! an interrupted run continues without redoing or duplicating a unit, and `--seed` moves every
 //! seed.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

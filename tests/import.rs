@@ -3,7 +3,7 @@
 //! prompt, by the rule the sampler uses (`rrtf_exec::answer::stored_code`); `--kind` forces
 //! it, and a row's `code` field is the code itself.
 
-mod common;
+use crate::common;
 
 use common::{humaneval, ok_json, write_jsonl};
 use serde_json::json;

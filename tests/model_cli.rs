@@ -1,8 +1,5 @@
 //! `rrtf tokenizer ...` and `rrtf model ...` end to end: output formats and exit codes.
 //! Numbers are checked against transformers in crates/rrtf-model/tests/parity.rs.
-// Test code that runs the `rrtf` binary under test: the clippy.toml rule against `Command::new` is
-// for library code.
-#![allow(clippy::disallowed_methods)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

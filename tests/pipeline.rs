@@ -2,7 +2,7 @@
 //! as a student's, executed in the sandbox by `rrtf exec` (killed half-way and resumed), ranked,
 //! and exported: 164 pairs, each preferring the canonical solution.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Stdio;

@@ -2,7 +2,7 @@
 //! teacher's responses, broken bodies as a student's. Executions are written through the store
 //! (`common::fixture_executions`: the verdicts the executor gives these programs).
 
-mod common;
+use crate::common;
 
 use common::{fixture_executions, humaneval_teacher_and_student, ok_json, read_jsonl, rrtf};
 use serde_json::{Value, json};

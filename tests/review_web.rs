@@ -4,9 +4,8 @@
 //! rendered DOM, a pin and a note made with the mouse and keyboard, then read back through the
 //! CLI and an export.
 
-#[path = "common/chromium.rs"]
-mod chromium;
-mod common;
+use crate::common;
+use crate::common::chromium;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

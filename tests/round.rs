@@ -3,7 +3,7 @@
 //! a re-run that skips every stage, then round 2 on the config round 1 wrote, which samples the
 //! student trained in round 1.
 
-mod common;
+use crate::common;
 
 use common::{ok_json, rrtf};
 use serde_json::Value;

@@ -1,8 +1,5 @@
 //! `rrtf sample` end to end: the binary against a scripted OpenAI-compatible server on
 //! 127.0.0.1, killed with SIGKILL mid-run and run again.
-// Test code that runs the `rrtf` binary under test, and `kill -INT` on it: the clippy.toml rule
-// against `Command::new` is for library code.
-#![allow(clippy::disallowed_methods)]
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};

@@ -1,11 +1,8 @@
 //! `rrtf serve` end to end: the binary on a free port, reached by reqwest (shapes, errors,
 //! auth, streaming), compared with `rrtf model generate`, and used by the official `openai`
 //! Python client and by our own client (`rrtf-llm`), as `rrtf round` samples the student.
-// Test code that runs `python3` with the official `openai` client against `rrtf serve`: the
-// clippy.toml rule against `Command::new` is for library code.
-#![allow(clippy::disallowed_methods)]
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

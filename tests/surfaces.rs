@@ -2,7 +2,7 @@
 //! with its control characters made visible (while `--json` stays exact), and the web review
 //! refuses to be framed by another page and to answer a non-loopback `Host`.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

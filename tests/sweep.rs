@@ -2,7 +2,7 @@
 //! parameter, every variant ranked, trained, evaluated and recorded; the table, JSON and report
 //! list every variant; running again skips them all; a bad key is exit code 2 naming it.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::Path;

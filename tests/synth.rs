@@ -4,7 +4,7 @@
 //! stored; only valid tests are executed by `rrtf exec`; a re-run asks nothing again; a test
 //! that executed responses all fail is flagged; and the round budget covers synth-tests too.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

@@ -1,8 +1,5 @@
 //! `rrtf train loss` and `rrtf train` end to end: output, agreement with the PyTorch fixtures,
 //! the HF-layout model and checkpoint a run leaves, and exit codes for bad input.
-// Test code that runs the `rrtf` binary under test: the clippy.toml rule against `Command::new` is
-// for library code.
-#![allow(clippy::disallowed_methods)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -23,6 +20,24 @@ fn fixtures() -> PathBuf {
 fn path(p: &Path) -> String {
     p.to_string_lossy().into_owned()
 }
+
+/// Write `dir/round.toml` training the fixture model `model/mqa` into `out_dir`: `round` in
+/// its `[round]` section, `training` in `[training]`. Returns its path.
+fn write_config(dir: &Path, out_dir: &Path, round: &str, training: &str) -> PathBuf {
+    let config = dir.join("round.toml");
+    let text = format!(
+        "[round]\n{round}\n[training]\nbase_model = {:?}\noutput_dir = {:?}\n{training}",
+        path(&fixtures().join("model/mqa")),
+        path(out_dir)
+    );
+    std::fs::write(&config, text).unwrap();
+    config
+}
+
+/// `[training]` keys of the short runs: batches of 2, a fifth held out, the prompt itself as
+/// the template, the raw responses.
+const SHORT_RUN: &str =
+    "batch_size = 2\neval_fraction = 0.2\nprompt_template = \"{prompt}\"\ncode_only = false\n";
 
 /// Run `rrtf train loss ARGS`, which must succeed: its JSON lines.
 fn loss_lines(args: &[&str]) -> Vec<Value> {
@@ -87,18 +102,14 @@ fn train_loss_prints_the_objective_per_group() {
 fn train_runs_saves_a_model_and_resumes() {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("out");
-    let config = dir.path().join("round.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[round]\nnumber = 1\nseed = 3\n\n[training]\nbase_model = {:?}\noutput_dir = {:?}\n\
-             learning_rate = 1e-3\nbatch_size = 2\ngrad_accum = 1\nwarmup_steps = 1\n\
-             eval_fraction = 0.2\ncheckpoint_every = 2\nprompt_template = \"{{prompt}}\"\ncode_only = false\n",
-            path(&fixtures().join("model/mqa")),
-            path(&out_dir)
+    let config = write_config(
+        dir.path(),
+        &out_dir,
+        "number = 1\nseed = 3\n",
+        &format!(
+            "{SHORT_RUN}learning_rate = 1e-3\ngrad_accum = 1\nwarmup_steps = 1\ncheckpoint_every = 2\n"
         ),
-    )
-    .unwrap();
+    );
     let input = path(&fixtures().join("train/groups.jsonl"));
     let run = |extra: &[&str]| {
         let mut args = vec![
@@ -387,16 +398,7 @@ fn train_loss_drops_responses_that_do_not_fit() {
 fn device_and_reference_mistakes_exit_with_2_and_say_why() {
     let f = fixtures();
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("round.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[round]\nnumber = 1\n\n[training]\nbase_model = {:?}\noutput_dir = {:?}\n",
-            path(&f.join("model/mqa")),
-            path(&dir.path().join("out"))
-        ),
-    )
-    .unwrap();
+    let config = write_config(dir.path(), &dir.path().join("out"), "number = 1\n", "");
     let input = path(&f.join("train/groups.jsonl"));
     let (mqa, mha) = (path(&f.join("model/mqa")), path(&f.join("model/mha")));
     let cases: [(Vec<&str>, &str); 3] = [
@@ -451,18 +453,15 @@ fn lora_run_reports_its_adapters_and_saves_a_merged_model() {
     let f = fixtures();
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("out");
-    let config = dir.path().join("round.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[round]\nnumber = 1\nseed = 3\n\n[training]\nbase_model = {:?}\noutput_dir = {:?}\n\
-             learning_rate = 1e-2\nbatch_size = 2\neval_fraction = 0.2\nprompt_template = \"{{prompt}}\"\n\
-             code_only = false\nobjective = \"dpo\"\nsft_weight = 0.0\nlora = {{ rank = 2, alpha = 4.0 }}\n",
-            path(&f.join("model/mqa")),
-            path(&out_dir)
+    let config = write_config(
+        dir.path(),
+        &out_dir,
+        "number = 1\nseed = 3\n",
+        &format!(
+            "{SHORT_RUN}learning_rate = 1e-2\nobjective = \"dpo\"\nsft_weight = 0.0\n\
+             lora = {{ rank = 2, alpha = 4.0 }}\n"
         ),
-    )
-    .unwrap();
+    );
     let out = rrtf(&[
         "--json",
         "train",
@@ -541,18 +540,8 @@ fn sft_objective_trains_and_scores_and_refuses_what_it_cannot_do() {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("out");
     let config = |extra: &str| {
-        let p = dir.path().join("round.toml");
-        std::fs::write(
-            &p,
-            format!(
-                "[round]\nseed = 3\n\n[training]\nbase_model = {model:?}\noutput_dir = {:?}\n\
-                 learning_rate = 1e-3\nbatch_size = 2\neval_fraction = 0.2\n\
-                 prompt_template = \"{{prompt}}\"\ncode_only = false\n{extra}",
-                path(&out_dir)
-            ),
-        )
-        .unwrap();
-        path(&p)
+        let training = format!("{SHORT_RUN}learning_rate = 1e-3\n{extra}");
+        path(&write_config(dir.path(), &out_dir, "seed = 3\n", &training))
     };
     let train = |cfg: &str| {
         rrtf(&[

@@ -7,10 +7,11 @@ use clap::{Args, Subcommand};
 use rrtf_data::FieldMap;
 use rrtf_data::export::{ExportFormat, ExportOptions, TextField, export};
 use rrtf_data::import::{
-    PROMPT_ROLES, PromptFormat, PromptImport, RESPONSE_ROLES, ResponseImport, Skipped,
-    import_prompts, import_responses,
+    PROMPT_ROLES, PromptFormat, PromptImport, RESPONSE_ROLES, ResponseImport, import_prompts,
+    import_responses,
 };
 use rrtf_data::pairs::PairStrategy;
+use rrtf_report::text;
 use rrtf_store::{ModelRole, Store};
 use serde_json::json;
 
@@ -119,17 +120,6 @@ pub struct ExportArgs {
     pub name: Option<String>,
 }
 
-fn skipped_text(s: &Skipped) -> String {
-    if s.rows == 0 {
-        return String::new();
-    }
-    let mut out = format!("\nskipped {} invalid row(s):", s.rows);
-    for (reason, (n, locs)) in &s.reasons {
-        out.push_str(&format!("\n  {n} x {reason} (e.g. {})", locs.join(", ")));
-    }
-    out
-}
-
 pub async fn init(ctx: &Ctx) -> Result<()> {
     let existed = ctx.db.exists();
     let store = Store::create(&ctx.db).await?;
@@ -164,7 +154,7 @@ pub async fn import(ctx: &Ctx, cmd: ImportCmd) -> Result<()> {
                 language: a.language,
                 skip_invalid: a.skip_invalid,
             };
-            let bar = progress_bar(ctx, 0, "importing prompts");
+            let bar = progress_bar(0, "importing prompts");
             let report = import_prompts(&store, &a.file, &opts, &|n| bar.inc(n)).await?;
             bar.finish_and_clear();
             let overlap = rrtf_pipeline::decontaminate::mark_import(
@@ -180,24 +170,7 @@ pub async fn import(ctx: &Ctx, cmd: ImportCmd) -> Result<()> {
             }
             let mut json = serde_json::to_value(&report).expect("report serialises");
             json["benchmark_overlap"] = overlap;
-            ctx.emit(
-                || {
-                    format!(
-                        "{}: {} rows as {} (source `{}`): {} prompts added, {} already present; \
-                         {} tests added, {} already present{}",
-                        report.file.display(),
-                        report.rows,
-                        report.format,
-                        report.source,
-                        report.inserted.prompts.inserted,
-                        report.inserted.prompts.existing,
-                        report.inserted.tests.inserted,
-                        report.inserted.tests.existing,
-                        skipped_text(&report.skipped)
-                    )
-                },
-                || json.clone(),
-            );
+            ctx.emit(|| text::prompts_imported(&report), || json.clone());
         }
         ImportCmd::Responses(a) => {
             let opts = ResponseImport {
@@ -210,28 +183,12 @@ pub async fn import(ctx: &Ctx, cmd: ImportCmd) -> Result<()> {
                 skip_invalid: a.skip_invalid,
                 kind: a.kind,
             };
-            let bar = progress_bar(ctx, 0, "importing responses");
+            let bar = progress_bar(0, "importing responses");
             let report = import_responses(&store, &a.file, &opts, &|n| bar.inc(n)).await?;
             bar.finish_and_clear();
             store.close().await;
             ctx.emit(
-                || {
-                    let k = &report.completion_answers;
-                    format!(
-                        "{}: {} rows from model `{}`: {} responses added, {} already present; \
-                         answers to completion prompts: {} chat (code extracted), {} \
-                         continuations, {} with their code{}",
-                        report.file.display(),
-                        report.rows,
-                        report.model,
-                        report.inserted.inserted,
-                        report.inserted.existing,
-                        k.chat,
-                        k.completion,
-                        k.code_given,
-                        skipped_text(&report.skipped)
-                    )
-                },
+                || text::responses_imported(&report),
                 || serde_json::to_value(&report).expect("report serialises"),
             );
         }

@@ -1,5 +1,5 @@
-//! `rrtf decontaminate`'s arguments, and the text of the `decontamination` object every data
-//! stage's summary carries. The benchmark set and the screens are `rrtf_pipeline::decontam`'s,
+//! `rrtf decontaminate`'s arguments (the text of the `decontamination` object every data
+//! stage's summary carries is `rrtf_report::text`'s). The benchmark set and the screens are `rrtf_pipeline::decontam`'s,
 //! the command's run and the import's marking of benchmark files
 //! `rrtf_pipeline::decontaminate`'s. What was found goes to the `contamination` table (with
 //! the prompt or response eliminated in the same transaction), listed by `rrtf status` and the
@@ -11,7 +11,7 @@ use anyhow::Result;
 use clap::Args;
 use rrtf_config::RoundConfig;
 use rrtf_pipeline::decontaminate::DecontaminateRequest;
-use serde_json::Value;
+use rrtf_report::text;
 
 use super::Ctx;
 
@@ -36,33 +36,6 @@ pub struct DecontaminateArgs {
     pub round: Option<i64>,
 }
 
-/// Human lines for a stage summary's `decontamination` object.
-pub fn summary_text(v: &Value) -> String {
-    if v.is_null() {
-        return String::new();
-    }
-    let mut out = format!(
-        "decontamination against {} problem(s) of {}: {} prompt(s) eliminated of {} checked",
-        v["benchmarks"]["problems"],
-        v["benchmarks"]["files"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .collect::<Vec<_>>()
-            .join(", "),
-        v["prompts"]["prompts_eliminated"],
-        v["prompts"]["prompts_checked"],
-    );
-    if let Some(n) = v["responses"]["responses_eliminated"].as_u64() {
-        out.push_str(&format!(", {n} response(s) eliminated"));
-    }
-    for e in v["prompts"]["examples"].as_array().into_iter().flatten() {
-        out.push_str(&format!("\n  {}", e.as_str().unwrap_or("")));
-    }
-    out
-}
-
 /// `rrtf decontaminate`: screen every kept prompt and stored response on demand.
 pub async fn run(ctx: &Ctx, a: DecontaminateArgs) -> Result<()> {
     let request = DecontaminateRequest {
@@ -73,6 +46,6 @@ pub async fn run(ctx: &Ctx, a: DecontaminateArgs) -> Result<()> {
         round: a.round,
     };
     let summary = ctx.rrtf()?.decontaminate(request).await?;
-    ctx.emit(|| summary_text(&summary), || summary.clone());
+    ctx.emit(|| text::decontamination_text(&summary), || summary.clone());
     Ok(())
 }

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use anyhow::Result;
 use clap::Args;
-use rrtf_pipeline::eval::{EvalConfig, Progress, evaluate};
+use rrtf_pipeline::eval::{EvalConfig, evaluate};
 
-use super::Ctx;
+use super::{Bar, Ctx};
 
 #[derive(Debug, Args)]
 pub struct EvalArgs {
@@ -66,29 +66,8 @@ impl EvalArgs {
     }
 }
 
-/// The generation's progress bar on stderr.
-struct Bar(Option<indicatif::ProgressBar>);
-
-impl Progress for Bar {
-    fn start(&mut self, total: u64) {
-        self.0 = Some(
-            indicatif::ProgressBar::with_draw_target(
-                Some(total),
-                indicatif::ProgressDrawTarget::stderr(),
-            )
-            .with_message("generating"),
-        );
-    }
-    fn inc(&mut self) {
-        self.0.iter().for_each(|b| b.inc(1));
-    }
-    fn finish(&mut self) {
-        self.0.iter().for_each(|b| b.finish_and_clear());
-    }
-}
-
 pub fn run(ctx: &Ctx, a: EvalArgs) -> Result<()> {
-    let r = evaluate(&a.config(), &mut Bar(None))?;
+    let r = evaluate(&a.config(), &mut Bar::new("generating"))?;
     ctx.emit(
         || {
             let scores: Vec<String> = r

@@ -7,8 +7,9 @@ use anyhow::Result;
 use clap::Args;
 use rrtf_config::RoundConfig;
 use rrtf_pipeline::evolve::EvolveRequest;
+use rrtf_report::text;
 
-use super::{BadInput, Bars, Ctx, decontaminate, ledger};
+use super::{BadInput, Bar, Ctx};
 
 #[derive(Debug, Args)]
 pub struct EvolveArgs {
@@ -30,7 +31,7 @@ pub async fn evolve(ctx: &Ctx, args: EvolveArgs) -> Result<()> {
         source: args.source,
         max_seeds: args.max_seeds,
     };
-    let r = ctx.rrtf()?.evolve(request, &mut Bars::new(ctx)).await?;
+    let r = ctx.rrtf()?.evolve(request, &mut Bar::new("")).await?;
     let (summary, failed) = (r.summary, r.failed);
     if let Some(stopped) = r.stopped {
         if r.at_budget {
@@ -53,13 +54,13 @@ pub async fn evolve(ctx: &Ctx, args: EvolveArgs) -> Result<()> {
                     out.push_str(&format!("  first failure: {f}\n"));
                 }
             }
-            let screened = decontaminate::summary_text(&summary["decontamination"]);
+            let screened = text::decontamination_text(&summary["decontamination"]);
             if !screened.is_empty() {
                 out.push_str(&screened);
                 out.push('\n');
             }
             out.push_str(&format!("evolved prompts are in source `{}` (rrtf status)", summary["source"].as_str().unwrap_or("")));
-            out.push_str(&ledger::ledger_text(&summary["round_requests"]));
+            out.push_str(&text::ledger_text(&summary["round_requests"]));
             out
         },
         || summary.clone(),

@@ -1,17 +1,18 @@
 //! `rrtf exec`: run samples against their unit tests in the sandbox (`run`), show the sandbox's
 //! protections and toolchains (`doctor`), compute pass@k from result files (`passk`). The rows
-//! are `rrtf_exec::rows`', the diagnosis `rrtf_exec::doctor`'s; this module parses the limits and
-//! prints. Without a subcommand, the pipeline stage (`exec_stage.rs`).
+//! are `rrtf_exec::rows`', the diagnosis `rrtf_exec::doctor`'s (its text `rrtf_report::text`'s);
+//! this module parses the limits and prints. Without a subcommand, the pipeline stage
+//! (`exec_stage.rs`).
 
-use std::collections::{BTreeMap, HashSet};
-use std::io::{BufWriter, Write};
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Args, Subcommand};
 use rrtf_exec::doctor::Doctor;
-use rrtf_exec::{ExecConfig, Executor, Language, passk, rows};
+use rrtf_exec::{ExecConfig, Executor, passk, rows};
+use rrtf_report::text;
 use serde_json::json;
 
 use super::{BadInput, Ctx};
@@ -127,32 +128,17 @@ pub(super) fn config(a: &LimitArgs) -> Result<ExecConfig> {
 }
 
 fn run_samples(ctx: &Ctx, a: RunArgs) -> Result<()> {
-    let (tasks, jobs) = rows::read_samples(&a.input)?;
     let exec = Executor::new(config(&a.limits)?)?;
-    let languages: HashSet<Language> = jobs.iter().map(|j| j.language).collect();
-    exec.check_toolchains(&languages)?;
     // Missing protections were logged as warnings by Executor::new.
-    let out = std::fs::File::create(&a.output)
-        .with_context(|| format!("create {}", a.output.display()))?;
-    let mut out = BufWriter::new(out);
-    let n = jobs.len();
-    let bar = indicatif::ProgressBar::with_draw_target(
-        Some(n as u64),
-        indicatif::ProgressDrawTarget::stderr(),
-    );
+    let bar =
+        indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
     let start = Instant::now();
-    // Results arrive in completion order; rows are written in input order.
-    let (counts, next) = rows::run_in_order(
-        &exec,
-        jobs,
-        |r| writeln!(out, "{}", rows::result_row(&tasks[r.key as usize], r)),
-        || bar.inc(1),
-    )?;
+    let ran = rows::run_file(&exec, &a.input, &a.output, |n| {
+        bar.set_length(n as u64);
+        bar.inc(1);
+    })?;
     bar.finish_and_clear();
-    out.flush()?;
-    if next != n {
-        anyhow::bail!("only {next} of {n} samples produced a result");
-    }
+    let (n, counts) = (ran.samples, ran.outcomes);
     let secs = start.elapsed().as_secs_f64();
     let passed = counts.get("pass").copied().unwrap_or(0);
     ctx.emit(
@@ -171,70 +157,14 @@ fn run_samples(ctx: &Ctx, a: RunArgs) -> Result<()> {
 }
 
 fn doctor(ctx: &Ctx, a: LimitArgs) -> Result<()> {
+    let d = rrtf_exec::doctor::diagnose(config(&a)?);
+    ctx.emit(|| text::doctor_text(&d), || text::doctor_json(&d));
     let Doctor {
-        protections: p,
-        executor: exec,
-        toolchains: tools,
-        compile_cache: cache,
+        executor,
         self_test,
-    } = rrtf_exec::doctor::diagnose(config(&a)?);
-    ctx.emit(
-        || {
-            let mut s = format!("sandbox mode: {}\n", p.mode().label());
-            s += "active protections:\n";
-            for x in p.active() {
-                s += &format!("  + {x}\n");
-            }
-            let missing = p.missing();
-            if !missing.is_empty() {
-                s += "missing protections:\n";
-                for x in missing {
-                    s += &format!("  - {x}\n");
-                }
-            }
-            for x in p.limit_gaps() {
-                s += &format!("limits: {x}\n");
-            }
-            s += "toolchains:\n";
-            for (l, st) in &tools {
-                match st {
-                    Ok(path) => s += &format!("  {l:<11} ok ({path})\n"),
-                    Err(e) => s += &format!("  {l:<11} MISSING: {e}\n"),
-                }
-            }
-            match &cache {
-                Ok(dir) => {
-                    s += &format!(
-                        "compile cache: {dir} (builds by content hash; C++ precompiled \
-                         headers, a javac class-data archive, a warm Go build cache)\n"
-                    )
-                }
-                Err(m) => s += &format!("compile cache: {m}\n"),
-            }
-            match &self_test {
-                Ok(m) => s += &format!("self-test: ok, {m}\n"),
-                Err(m) => s += &format!("self-test: FAILED, {m}\n"),
-            }
-            s
-        },
-        || {
-            let tools: BTreeMap<_, _> = tools
-                .iter()
-                .map(|(l, st)| match st {
-                    Ok(path) => (*l, json!({"ok": true, "path": path})),
-                    Err(e) => (*l, json!({"ok": false, "error": e})),
-                })
-                .collect();
-            json!({
-                "mode": p.mode(), "protections": p, "active": p.active(), "missing": p.missing(),
-                "limit_gaps": p.limit_gaps(),
-                "toolchains": tools,
-                "compile_cache": match &cache { Ok(d) => json!({"on": true, "dir": d}), Err(m) => json!({"on": false, "detail": m}) },
-                "self_test": match &self_test { Ok(m) => json!({"ok": true, "detail": m}), Err(m) => json!({"ok": false, "detail": m}) },
-            })
-        },
-    );
-    exec?;
+        ..
+    } = d;
+    executor?;
     if let Err(m) = self_test {
         anyhow::bail!("self-test failed: {m}");
     }

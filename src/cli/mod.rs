@@ -13,7 +13,6 @@ mod evolve;
 mod exec;
 mod exec_stage;
 mod experiment;
-mod ledger;
 mod model;
 mod quickstart;
 mod rank;
@@ -151,7 +150,7 @@ impl Ctx {
 }
 
 /// A progress bar on stderr (hidden when stderr is not a terminal). `len` 0: a counter.
-pub fn progress_bar(_ctx: &Ctx, len: u64, message: &'static str) -> ProgressBar {
+pub fn progress_bar(len: u64, message: &'static str) -> ProgressBar {
     let bar = if len == 0 {
         ProgressBar::new_spinner().with_style(
             ProgressStyle::with_template("{spinner} {msg}: {pos} rows ({per_sec})")
@@ -168,24 +167,41 @@ pub fn progress_bar(_ctx: &Ctx, len: u64, message: &'static str) -> ProgressBar 
     bar.with_message(message)
 }
 
-/// The pipeline's counts of work ([`rrtf_pipeline::Counter`]) as progress bars on stderr.
-pub struct Bars<'a>(&'a Ctx, Option<ProgressBar>);
+/// Progress as a bar on stderr: the pipeline's counts of work ([`rrtf_pipeline::Counter`]), a
+/// stage's or a command's ([`rrtf_pipeline::eval::Progress`]), training's and sampling's (their
+/// commands' modules).
+pub struct Bar(pub &'static str, pub Option<ProgressBar>);
 
-impl<'a> Bars<'a> {
-    pub fn new(ctx: &'a Ctx) -> Self {
-        Bars(ctx, None)
+impl Bar {
+    pub fn new(message: &'static str) -> Self {
+        Bar(message, None)
+    }
+    pub fn finish(&mut self) {
+        self.1.iter().for_each(|b| b.finish_and_clear());
     }
 }
 
-impl rrtf_pipeline::Counter for Bars<'_> {
+impl rrtf_pipeline::Counter for Bar {
     fn start(&mut self, total: u64, what: &'static str) {
-        self.1 = Some(progress_bar(self.0, total, what));
+        self.1 = Some(progress_bar(total, what));
     }
     fn inc(&self, n: u64) {
         self.1.iter().for_each(|b| b.inc(n));
     }
     fn finish(&mut self) {
-        self.1.iter().for_each(|b| b.finish_and_clear());
+        Bar::finish(self)
+    }
+}
+
+impl rrtf_pipeline::eval::Progress for Bar {
+    fn start(&mut self, total: u64) {
+        self.1 = Some(progress_bar(total, self.0));
+    }
+    fn inc(&mut self) {
+        self.1.iter().for_each(|b| b.inc(1));
+    }
+    fn finish(&mut self) {
+        Bar::finish(self)
     }
 }
 

@@ -1,12 +1,11 @@
 //! `rrtf model ...`: make, score with, generate from and benchmark StarCoder-family checkpoints.
 //! All logic lives in `rrtf-model`; this module parses arguments and prints results.
 
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use clap::{Args, Subcommand};
-use rrtf_model::{Checkpoint, SamplingParams, SaveDtype, TokenPair};
+use rrtf_model::{Checkpoint, SamplingParams, SaveDtype};
 
 use super::{BadInput, Ctx};
 
@@ -143,46 +142,18 @@ fn init(ctx: &Ctx, a: InitArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PairLine {
-    prompt: String,
-    response: String,
-}
-
 fn logprobs(a: LogprobsArgs) -> anyhow::Result<()> {
     if a.batch_size == 0 {
         return Err(BadInput("--batch-size 0: must be at least 1".into()).into());
     }
     let ckpt = load(&a.model)?;
-    let file = std::fs::File::open(&a.input)
-        .map_err(|e| BadInput(format!("--input {}: {e}", a.input.display())))?;
-    let mut lines = Vec::new();
-    for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
-        let line = line.with_context(|| format!("reading {}", a.input.display()))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let pair: PairLine = serde_json::from_str(&line).map_err(|e| {
-            BadInput(format!(
-                "{} line {}: {e}: each line must be {{\"prompt\": ..., \"response\": ...}}",
-                a.input.display(),
-                n + 1
-            ))
-        })?;
-        lines.push(pair);
-    }
-    let pairs = lines
-        .iter()
-        .map(|l| TokenPair::encode(&ckpt.tokenizer, &l.prompt, &l.response))
-        .collect::<Result<Vec<_>, _>>()?;
-    let eos = ckpt.tokenizer.eos_id();
-    let scored = rrtf_model::score_pairs(&ckpt.model, &pairs, eos, a.batch_size)?;
+    let pairs = rrtf_model::read_text_pairs(&a.input)?;
+    let scored = rrtf_model::score_text_pairs(&ckpt.model, &ckpt.tokenizer, &pairs, a.batch_size)?;
     let mut out = std::io::stdout().lock();
-    for (line, s) in lines.iter().zip(scored) {
+    for (pair, s) in pairs.iter().zip(scored) {
         let row = serde_json::json!({
-            "prompt": line.prompt,
-            "response": line.response,
+            "prompt": pair.prompt,
+            "response": pair.response,
             "response_ids": s.response_ids,
             "token_logprobs": s.token_logprobs,
             "sum": s.sum,
@@ -218,14 +189,6 @@ fn generate(ctx: &Ctx, a: GenerateArgs) -> anyhow::Result<()> {
 
 fn bench(ctx: &Ctx, a: BenchArgs) -> anyhow::Result<()> {
     let ckpt = load(&a.model)?;
-    if a.batch == 0 || a.seq_len < 2 || a.seq_len + a.new_tokens > ckpt.config.n_positions {
-        return Err(BadInput(format!(
-            "--batch {} --seq-len {} --new-tokens {}: need batch >= 1, seq-len >= 2 and \
-             seq-len + new-tokens <= n_positions ({})",
-            a.batch, a.seq_len, a.new_tokens, ckpt.config.n_positions
-        ))
-        .into());
-    }
     let r = rrtf_model::bench::run(&ckpt.model, a.batch, a.seq_len, a.new_tokens, a.reps)?;
     ctx.emit(
         || {

@@ -1,17 +1,16 @@
 //! `rrtf review`: operator review of ranked data. Every action is appended to the audit trail
-//! (author, reason, time) through `rrtf_data::review::record`; exports and training apply the
-//! latest action of each kind.
+//! (author, reason, time) through `rrtf_data::review::submit` (then `record`, the web review's
+//! path too); exports and training apply the latest action of each kind.
 
 use std::collections::BTreeMap;
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
-use rrtf_data::review::{effective_order, record};
-use rrtf_report::review_text::review_status;
-use rrtf_store::{NewReview, ReviewAction, Store};
-use serde_json::{Value, json};
+use rrtf_data::review::{PromptFilter, ReviewRequest, effective_order, submit};
+use rrtf_store::{ReviewAction, Store};
+use serde_json::json;
 
-use super::{BadInput, Ctx};
+use super::Ctx;
 
 #[derive(Debug, Subcommand)]
 pub enum ReviewCmd {
@@ -128,147 +127,99 @@ pub struct NoteArgs {
     pub common: Common,
 }
 
+/// The review an action asks for.
+fn request(
+    prompt: String,
+    response_id: Option<i64>,
+    action: ReviewAction,
+    c: Common,
+) -> ReviewRequest {
+    ReviewRequest {
+        prompt,
+        response_id,
+        action,
+        payload: None,
+        author: c.author,
+        reason: c.reason,
+        note: None,
+    }
+}
+
 pub async fn run(ctx: &Ctx, cmd: ReviewCmd) -> Result<()> {
     let store = ctx.store().await?;
-    let result = match cmd {
-        ReviewCmd::List(a) => list(ctx, &store, a).await,
+    // Ok: a review to record; Err: the result of a command that records none.
+    let review = match cmd {
+        ReviewCmd::List(a) => Err(list(ctx, &store, a).await),
         ReviewCmd::Show {
             prompt,
             ranker,
             full,
-        } => show(ctx, &store, &prompt, ranker, full).await,
-        ReviewCmd::Stats { ranker } => stats(ctx, &store, ranker).await,
-        ReviewCmd::Serve(a) => super::review_web::serve(ctx, store.clone(), a).await,
-        ReviewCmd::Pin(a) => {
-            act(
-                ctx,
-                &store,
-                &a.prompt,
-                Some(a.response),
-                ReviewAction::Pin,
-                None,
-                a.common,
+        } => Err(show(ctx, &store, &prompt, ranker, full).await),
+        ReviewCmd::Stats { ranker } => Err(stats(ctx, &store, ranker).await),
+        ReviewCmd::Serve(a) => Err(super::review_web::serve(ctx, store.clone(), a).await),
+        ReviewCmd::Pin(a) => Ok(request(
+            a.prompt,
+            Some(a.response),
+            ReviewAction::Pin,
+            a.common,
+        )),
+        ReviewCmd::Unpin(a) => Ok(request(a.prompt, a.response, ReviewAction::Unpin, a.common)),
+        ReviewCmd::Exclude(a) => Ok(request(
+            a.prompt,
+            a.response,
+            ReviewAction::Exclude,
+            a.common,
+        )),
+        ReviewCmd::Include(a) => Ok(request(
+            a.prompt,
+            a.response,
+            ReviewAction::Include,
+            a.common,
+        )),
+        ReviewCmd::Reorder(a) => Ok(ReviewRequest {
+            payload: Some(json!({ "order": a.responses })),
+            ..request(a.prompt, None, ReviewAction::Reorder, a.common)
+        }),
+        ReviewCmd::Note(a) => Ok(ReviewRequest {
+            note: Some(a.text),
+            ..request(a.prompt, a.response, ReviewAction::Note, a.common)
+        }),
+    };
+    let result = match review {
+        Err(done) => done,
+        Ok(r) => submit(&store, r).await.map_err(Into::into).map(|r| {
+            ctx.emit(
+                || {
+                    let target = r
+                        .response_id
+                        .map_or(String::new(), |id| format!(" response {id}"));
+                    format!(
+                        "review {}: {} prompt {}{target} by {}",
+                        r.review_id, r.action, r.prompt_id, r.author
+                    )
+                },
+                || serde_json::to_value(&r).expect("review serialises"),
             )
-            .await
-        }
-        ReviewCmd::Unpin(a) => {
-            act(
-                ctx,
-                &store,
-                &a.prompt,
-                a.response,
-                ReviewAction::Unpin,
-                None,
-                a.common,
-            )
-            .await
-        }
-        ReviewCmd::Exclude(a) => {
-            act(
-                ctx,
-                &store,
-                &a.prompt,
-                a.response,
-                ReviewAction::Exclude,
-                None,
-                a.common,
-            )
-            .await
-        }
-        ReviewCmd::Include(a) => {
-            act(
-                ctx,
-                &store,
-                &a.prompt,
-                a.response,
-                ReviewAction::Include,
-                None,
-                a.common,
-            )
-            .await
-        }
-        ReviewCmd::Reorder(a) => {
-            let payload = json!({ "order": a.responses });
-            act(
-                ctx,
-                &store,
-                &a.prompt,
-                None,
-                ReviewAction::Reorder,
-                Some(payload),
-                a.common,
-            )
-            .await
-        }
-        ReviewCmd::Note(a) => {
-            let mut common = a.common;
-            common.reason = Some(match common.reason {
-                Some(r) => format!("{}\n{r}", a.text),
-                None => a.text,
-            });
-            act(
-                ctx,
-                &store,
-                &a.prompt,
-                a.response,
-                ReviewAction::Note,
-                None,
-                common,
-            )
-            .await
-        }
+        }),
     };
     store.close().await;
     result
 }
 
-async fn act(
-    ctx: &Ctx,
-    store: &Store,
-    prompt: &str,
-    response_id: Option<i64>,
-    action: ReviewAction,
-    payload: Option<Value>,
-    common: Common,
-) -> Result<()> {
-    let author = common
-        .author
-        .filter(|a| !a.trim().is_empty())
-        .ok_or_else(|| BadInput("who is reviewing? pass --author NAME (or set USER)".into()))?;
-    let prompt_id = store.find_prompt(prompt).await?;
-    let review = NewReview {
-        prompt_id,
-        response_id,
-        action,
-        payload,
-        author: author.clone(),
-        reason: common.reason,
-    };
-    let id = record(store, review).await?;
-    ctx.emit(
-        || {
-            let target = response_id.map_or(String::new(), |r| format!(" response {r}"));
-            format!("review {id}: {action} prompt {prompt_id}{target} by {author}")
-        },
-        || json!({ "review_id": id, "prompt_id": prompt_id, "response_id": response_id, "action": action, "author": author }),
-    );
-    Ok(())
-}
-
 async fn list(ctx: &Ctx, store: &Store, a: ListArgs) -> Result<()> {
     let ranker = store.resolve_ranker(a.ranker.as_deref()).await?;
+    let filter = PromptFilter {
+        round: a.round,
+        teacher: a.teacher,
+        outcomes: a.outcome,
+        min_gap: a.min_gap,
+        status: a.status,
+        flagged: a.flagged,
+        reviewed: (a.reviewed || a.unreviewed).then_some(a.reviewed),
+        ..PromptFilter::default()
+    };
     let all = store.prompt_summaries(&ranker.hash).await?;
-    let rows: Vec<_> = all
-        .into_iter()
-        .filter(|p| a.round.is_none_or(|r| p.round == r))
-        .filter(|p| a.teacher.as_ref().is_none_or(|t| p.teachers.contains(t)))
-        .filter(|p| a.outcome.iter().all(|o| p.outcomes.contains_key(o)))
-        .filter(|p| a.min_gap.is_none_or(|g| p.best - p.worst >= g))
-        .filter(|p| a.status.as_ref().is_none_or(|s| review_status(p) == s))
-        .filter(|p| !a.flagged || p.flagged_tests > 0)
-        .filter(|p| !a.reviewed || p.reviews > 0)
-        .filter(|p| !a.unreviewed || p.reviews == 0)
-        .collect();
+    let rows: Vec<_> = all.into_iter().filter(|p| filter.matches(p)).collect();
     let total = rows.len();
     let shown = &rows[..total.min(a.limit)];
     ctx.emit(

@@ -7,8 +7,9 @@ use anyhow::Result;
 use clap::Args;
 use rrtf_config::RoundConfig;
 use rrtf_pipeline::synth::SynthRequest;
+use rrtf_report::text;
 
-use super::{BadInput, Bars, Ctx, decontaminate, ledger};
+use super::{BadInput, Bar, Ctx};
 
 #[derive(Debug, Args)]
 pub struct SynthArgs {
@@ -26,10 +27,7 @@ pub async fn synth_tests(ctx: &Ctx, args: SynthArgs) -> Result<()> {
         config_path: args.config,
         max_prompts: args.max_prompts,
     };
-    let r = ctx
-        .rrtf()?
-        .synth_tests(request, &mut Bars::new(ctx))
-        .await?;
+    let r = ctx.rrtf()?.synth_tests(request, &mut Bar::new("")).await?;
     let (stored, failed, unsent, flagged) = (r.stored, r.failed, r.unsent, r.flagged);
     ctx.emit(
         || {
@@ -45,12 +43,12 @@ pub async fn synth_tests(ctx: &Ctx, args: SynthArgs) -> Result<()> {
                 r.summary["validation"]["rejected"],
                 r.totals
             );
-            let screened = decontaminate::summary_text(&r.summary["decontamination"]);
+            let screened = text::decontamination_text(&r.summary["decontamination"]);
             if !screened.is_empty() {
                 text.push('\n');
                 text.push_str(&screened);
             }
-            text.push_str(&ledger::ledger_text(&r.summary["round_requests"]));
+            text.push_str(&text::ledger_text(&r.summary["round_requests"]));
             text
         },
         || r.summary.clone(),

@@ -6,12 +6,10 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use rrtf_config::{RoundConfig, Training};
-use rrtf_model::Checkpoint;
+use rrtf_config::{RoundConfig, Training, TrainingFlags};
 use rrtf_pipeline::train::{TrainProgress, TrainRequest};
-use rrtf_train::LossConfig;
 
-use super::{BadInput, Ctx};
+use super::{BadInput, Bar, Ctx};
 
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -111,67 +109,26 @@ impl LossArgs {
     /// The `[training]` section this run scores with: the config's (or the defaults), with the
     /// flags applied, checked as a config is.
     fn training(&self) -> anyhow::Result<Training> {
-        let mut config = match &self.config {
+        let config = match &self.config {
             Some(path) => RoundConfig::load(path)?,
             None => RoundConfig::default(),
         };
-        let t = &mut config.training;
-        fn set<T: serde::de::DeserializeOwned>(
-            flag: &str,
-            value: &Option<String>,
-            slot: &mut T,
-        ) -> anyhow::Result<()> {
-            if let Some(v) = value {
-                *slot = serde_json::from_value(serde_json::Value::String(v.clone()))
-                    .map_err(|e| BadInput(format!("--{flag} {v}: {e}")))?;
-            }
-            Ok(())
-        }
-        set("objective", &self.objective, &mut t.objective)?;
-        set(
-            "rank-weighting",
-            &self.rank_weighting,
-            &mut t.rank_weighting,
-        )?;
-        set(
-            "pair-reduction",
-            &self.pair_reduction,
-            &mut t.pair_reduction,
-        )?;
-        set("dpo-loss", &self.dpo_loss, &mut t.dpo_loss)?;
-        if let Some(v) = &self.sft_responses {
-            let mut r = rrtf_config::SftResponses::All;
-            set("sft-responses", &Some(v.clone()), &mut r)?;
-            t.sft_responses = Some(r);
-        }
-        if let Some(v) = &self.sft_normalize {
-            let mut n = rrtf_config::SftNormalize::Sum;
-            set("sft-normalize", &Some(v.clone()), &mut n)?;
-            t.sft_normalize = Some(n);
-        }
-        for (value, slot) in [
-            (self.rank_weight, &mut t.rank_weight),
-            (self.sft_weight, &mut t.sft_weight),
-            (self.dpo_beta, &mut t.dpo_beta),
-            (self.dpo_label_smoothing, &mut t.dpo_label_smoothing),
-        ] {
-            if let Some(v) = value {
-                *slot = v;
-            }
-        }
-        if let Some(v) = &self.prompt_template {
-            t.prompt_template = v.clone();
-        }
-        if let Some(v) = &self.completion_template {
-            t.completion_template = v.clone();
-        }
-        if self.raw {
-            t.code_only = false;
-        }
-        config.validate().map_err(|(key, message)| {
-            BadInput(format!("`{key}` {message} (from --config or a flag)"))
-        })?;
-        Ok(config.training)
+        let flags = TrainingFlags {
+            objective: self.objective.clone(),
+            rank_weighting: self.rank_weighting.clone(),
+            pair_reduction: self.pair_reduction.clone(),
+            rank_weight: self.rank_weight,
+            sft_weight: self.sft_weight,
+            sft_normalize: self.sft_normalize.clone(),
+            sft_responses: self.sft_responses.clone(),
+            dpo_beta: self.dpo_beta,
+            dpo_loss: self.dpo_loss.clone(),
+            dpo_label_smoothing: self.dpo_label_smoothing,
+            prompt_template: self.prompt_template.clone(),
+            completion_template: self.completion_template.clone(),
+            raw: self.raw,
+        };
+        Ok(flags.apply(config)?)
     }
 }
 
@@ -185,52 +142,16 @@ pub async fn run(ctx: &Ctx, a: TrainArgs) -> anyhow::Result<()> {
 
 fn loss(a: LossArgs) -> anyhow::Result<()> {
     let t = a.training()?;
-    if a.reference.is_some() && !LossConfig::from_training(&t)?.needs_reference() {
-        return Err(BadInput(format!(
-            "--reference is DPO's reference model: add --objective dpo (got {})",
-            serde_json::to_value(t.objective)?
-        ))
-        .into());
-    }
-    let device = rrtf_model::default_device();
-    let ckpt = Checkpoint::load(&a.model, &device)?;
-    let reference = match &a.reference {
-        Some(dir) => {
-            let r = Checkpoint::load(dir, &device)?;
-            if r.tokenizer.vocab_size() != ckpt.tokenizer.vocab_size() {
-                return Err(BadInput(format!(
-                    "--reference {}: its tokenizer has {} tokens, --model's {}: DPO needs the same tokenizer",
-                    dir.display(),
-                    r.tokenizer.vocab_size(),
-                    ckpt.tokenizer.vocab_size()
-                ))
-                .into());
-            }
-            Some(r.model)
-        }
-        None => None,
-    };
-    let groups = rrtf_train::read_jsonl(&a.input, t.code_only)?;
-    let scores = rrtf_train::score_groups(
-        &ckpt.model,
-        reference.as_ref(),
-        &ckpt.tokenizer,
-        ckpt.config.n_positions,
-        &groups,
-        &t,
-    )?;
+    let scores = rrtf_train::score_checkpoint(&a.model, a.reference.as_deref(), &a.input, &t)?;
     for score in scores {
         println!("{}", serde_json::to_value(score)?);
     }
     Ok(())
 }
 
-/// The training loop's progress bar on stderr.
-struct Bar<'a>(&'a Ctx, Option<indicatif::ProgressBar>);
-
-impl TrainProgress for Bar<'_> {
+impl TrainProgress for Bar {
     fn start(&mut self, total: u64, step: u64) {
-        let bar = super::progress_bar(self.0, total, "training");
+        let bar = super::progress_bar(total, "training");
         bar.set_position(step);
         self.1 = Some(bar);
     }
@@ -241,7 +162,7 @@ impl TrainProgress for Bar<'_> {
         }
     }
     fn finish(&mut self) {
-        self.1.iter().for_each(|b| b.finish_and_clear());
+        Bar::finish(self)
     }
 }
 
@@ -258,7 +179,10 @@ async fn train(ctx: &Ctx, a: RunArgs) -> anyhow::Result<()> {
         max_steps: a.max_steps,
         device: a.device,
     };
-    let r = ctx.rrtf()?.train(request, &mut Bar(ctx, None)).await?;
+    let r = ctx
+        .rrtf()?
+        .train(request, &mut Bar::new("training"))
+        .await?;
     ctx.emit(
         || {
             let mut s = format!(

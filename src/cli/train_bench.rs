@@ -8,7 +8,7 @@ use rrtf_config::Training;
 use rrtf_model::Checkpoint;
 use rrtf_train::bench::{TrainBenchOptions, run};
 
-use super::{BadInput, Ctx};
+use super::Ctx;
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
@@ -41,21 +41,6 @@ pub struct BenchArgs {
 pub fn bench(ctx: &Ctx, a: BenchArgs) -> anyhow::Result<()> {
     let device = rrtf_model::default_device().autodiff();
     let ckpt = Checkpoint::load(&a.model, &device)?;
-    let seq = a.prompt_len + a.response_len;
-    if a.groups == 0
-        || a.group_size == 0
-        || a.prompt_len == 0
-        || a.response_len == 0
-        || a.steps == 0
-        || seq > ckpt.config.n_positions
-    {
-        return Err(BadInput(format!(
-            "--groups {} --group-size {} --prompt-len {} --response-len {} --steps {}: need each \
-             >= 1 and prompt-len + response-len <= n_positions ({})",
-            a.groups, a.group_size, a.prompt_len, a.response_len, a.steps, ckpt.config.n_positions
-        ))
-        .into());
-    }
     let training = Training {
         learning_rate: a.learning_rate,
         ..Training::default()

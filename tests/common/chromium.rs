@@ -32,7 +32,7 @@ const MISSING: &str = "this test drives headless Chromium and none was found on 
 /// Whether the running test can drive a browser: without one, a skip in the fast tier and a
 /// failure in the full one (`common::missing`).
 pub fn available() -> bool {
-    find_chromium().is_some() || super::common::missing(MISSING)
+    find_chromium().is_some() || super::missing(MISSING)
 }
 
 /// The browser: `$CHROMIUM`, else the first of the usual names on `PATH`.

@@ -9,6 +9,7 @@
 //! and hash recorded with every run. This crate reads no environment and opens no connections.
 
 pub mod experiment;
+mod flags;
 mod sections;
 pub mod sweep;
 mod validate;
@@ -16,6 +17,7 @@ mod validate;
 use std::path::{Path, PathBuf};
 
 pub use experiment::{ExperimentConfig, Profile};
+pub use flags::TrainingFlags;
 pub use sections::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -37,6 +39,16 @@ pub enum ConfigError {
         key: String,
         message: String,
     },
+    /// A command-line flag's value that is not one the config key takes ([`TrainingFlags`]).
+    #[error("--{flag} {value}: {message}")]
+    Flag {
+        flag: String,
+        value: String,
+        message: String,
+    },
+    /// A config made invalid by the flags over it ([`TrainingFlags`]).
+    #[error("`{key}` {message} (from --config or a flag)")]
+    Flags { key: String, message: String },
 }
 
 /// Every config error is the user's: a file they named, a value they wrote.

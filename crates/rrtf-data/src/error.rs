@@ -92,6 +92,9 @@ pub enum DataError {
         prompt: i64,
         known: Vec<i64>,
     },
+    /// A review without an author ([`crate::review::submit`]).
+    #[error("who is reviewing? pass --author NAME (or set USER)")]
+    NoAuthor,
     #[error(transparent)]
     Store(#[from] rrtf_store::StoreError),
 }
@@ -103,7 +106,8 @@ impl UserError for DataError {
             DataError::Row { .. }
             | DataError::Format { .. }
             | DataError::Option(_)
-            | DataError::NotInPrompt { .. } => true,
+            | DataError::NotInPrompt { .. }
+            | DataError::NoAuthor => true,
             DataError::Read { source, .. } => source.kind() == std::io::ErrorKind::NotFound,
             DataError::Write { .. } => false,
             DataError::Store(e) => e.is_user_error(),

@@ -23,8 +23,8 @@
 use std::collections::{HashMap, HashSet};
 
 use rrtf_store::{
-    NewReview, Outcome, PromptDetail, RankedGroup, RankedResponse, Review, ReviewAction,
-    ScoredResponse, Store,
+    NewReview, Outcome, PromptDetail, PromptSummary, RankedGroup, RankedResponse, Review,
+    ReviewAction, ScoredResponse, Store,
 };
 use serde::Serialize;
 
@@ -255,6 +255,102 @@ pub async fn record(store: &Store, review: NewReview) -> Result<i64, DataError> 
         }
     }
     Ok(store.add_review(&review).await?)
+}
+
+/// A review as an operator gives it: the prompt by id or source id (`HumanEval/0`), the
+/// author (blank: none), and for a note its text, which goes before the reason.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReviewRequest {
+    pub prompt: String,
+    pub response_id: Option<i64>,
+    pub action: ReviewAction,
+    pub payload: Option<serde_json::Value>,
+    pub author: Option<String>,
+    pub reason: Option<String>,
+    pub note: Option<String>,
+}
+
+/// A review [`submit`] recorded.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Recorded {
+    pub review_id: i64,
+    pub prompt_id: i64,
+    pub response_id: Option<i64>,
+    pub action: ReviewAction,
+    pub author: String,
+}
+
+/// `rrtf review pin|unpin|exclude|include|reorder|note`: find the prompt, then [`record`] the
+/// review. No author is [`DataError::NoAuthor`].
+pub async fn submit(store: &Store, r: ReviewRequest) -> Result<Recorded, DataError> {
+    let author = r
+        .author
+        .filter(|a| !a.trim().is_empty())
+        .ok_or(DataError::NoAuthor)?;
+    let prompt_id = store.find_prompt(&r.prompt).await?;
+    let action = r.action;
+    let reason = match (r.note, r.reason) {
+        (Some(note), Some(reason)) => Some(format!("{note}\n{reason}")),
+        (note, reason) => note.or(reason),
+    };
+    let review = NewReview {
+        prompt_id,
+        response_id: r.response_id,
+        action,
+        payload: r.payload,
+        author: author.clone(),
+        reason,
+    };
+    let review_id = record(store, review).await?;
+    Ok(Recorded {
+        review_id,
+        prompt_id,
+        response_id: r.response_id,
+        action,
+        author,
+    })
+}
+
+/// What happens to a ranked prompt: `excluded` by review, else the ranker's `kept`/`dropped`.
+pub fn review_status(p: &PromptSummary) -> &str {
+    if p.excluded { "excluded" } else { &p.status }
+}
+
+/// Which ranked prompts to list (`rrtf review list`'s flags, the web review's query); every
+/// condition given must hold.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PromptFilter {
+    pub round: Option<i64>,
+    /// A response from this teacher.
+    pub teacher: Option<String>,
+    /// A response of each of these outcomes.
+    pub outcomes: Vec<String>,
+    /// Best and worst scores at least this far apart.
+    pub min_gap: Option<f64>,
+    /// This [`review_status`] (kept, dropped, excluded).
+    pub status: Option<String>,
+    /// This status from the ranker (kept, dropped), whatever the reviews.
+    pub ranker_status: Option<String>,
+    /// Flagged tests (tests no response passes).
+    pub flagged: bool,
+    /// With reviews (true) or without (false).
+    pub reviewed: Option<bool>,
+    /// Excluded as a whole by review.
+    pub excluded: bool,
+}
+
+impl PromptFilter {
+    pub fn matches(&self, p: &PromptSummary) -> bool {
+        self.round.is_none_or(|r| p.round == r)
+            && self.teacher.as_ref().is_none_or(|t| p.teachers.contains(t))
+            && self.outcomes.iter().all(|o| p.outcomes.contains_key(o))
+            && self.min_gap.is_none_or(|g| p.best - p.worst >= g)
+            && self.status.as_ref().is_none_or(|s| review_status(p) == s)
+            && self.ranker_status.as_ref().is_none_or(|s| &p.status == s)
+            && (!self.flagged || p.flagged_tests > 0)
+            && self.reviewed.is_none_or(|r| (p.reviews > 0) == r)
+            && (!self.excluded || p.excluded)
+    }
 }
 
 /// The order exports and training see after reviews, for a prompt's ranked responses (those

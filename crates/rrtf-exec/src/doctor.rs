@@ -2,7 +2,7 @@
 //! missing, each language's toolchain, the compile cache, and a real Python sample through the
 //! whole stack. A refused sandbox is still described (what is missing and why).
 //!
-//! Not here: printing (the binary renders a [`Doctor`]).
+//! Not here: its text and JSON (`rrtf_report::text`), printing (the binary).
 
 use std::collections::BTreeMap;
 use std::time::Instant;

@@ -57,3 +57,6 @@ pub use lang::{Language, LanguageTools};
 // The one Outcome (rrtf-types'), whose labels the store keeps.
 pub use pool::{ExecConfig, Executor};
 pub use rrtf_types::Outcome;
+
+/// This crate's version, recorded with the exec stage's runs.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -117,6 +117,48 @@ pub fn run_in_order<E>(
     Ok((counts, next as usize))
 }
 
+/// What [`run_file`] did: the samples run and the count of each outcome.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RanFile {
+    pub samples: usize,
+    pub outcomes: BTreeMap<&'static str, usize>,
+}
+
+/// `rrtf exec run`: the sample rows of `input` ([`read_samples`]) through `exec` (their
+/// toolchains checked first), one [`result_row`] per sample written to `output` in input order;
+/// `arrived` is told of every result as it comes, with the number of samples. Blocks while the
+/// samples run.
+pub fn run_file(
+    exec: &Executor,
+    input: &Path,
+    output: &Path,
+    mut arrived: impl FnMut(usize),
+) -> Result<RanFile, ExecError> {
+    use std::io::Write;
+    let (tasks, jobs) = read_samples(input)?;
+    let languages: std::collections::HashSet<Language> = jobs.iter().map(|j| j.language).collect();
+    exec.check_toolchains(&languages)?;
+    let write_err = |e| ExecError::io(format!("write {}", output.display()), e);
+    let out = std::fs::File::create(output)
+        .map_err(|e| ExecError::io(format!("create {}", output.display()), e))?;
+    let mut out = std::io::BufWriter::new(out);
+    let samples = jobs.len();
+    let (outcomes, next) = run_in_order(
+        exec,
+        jobs,
+        |r| writeln!(out, "{}", result_row(&tasks[r.key as usize], r)),
+        || arrived(samples),
+    )
+    .map_err(write_err)?;
+    out.flush().map_err(write_err)?;
+    if next != samples {
+        return Err(ExecError::Worker(format!(
+            "only {next} of {samples} samples produced a result"
+        )));
+    }
+    Ok(RanFile { samples, outcomes })
+}
+
 #[derive(Deserialize)]
 struct ResultRow {
     task_id: String,

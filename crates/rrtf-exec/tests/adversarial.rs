@@ -3,7 +3,7 @@
 //! pool afterwards), and case-specific checks (no file written outside, no connection made, no
 //! secret leaked). Every case has its own uid, so cases can run in parallel.
 
-mod common;
+use crate::common;
 
 use std::net::TcpListener;
 

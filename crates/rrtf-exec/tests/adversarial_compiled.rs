@@ -6,8 +6,9 @@
 //! verdicts; probes of the judge's process and files use a *right* `add` that turns wrong when
 //! the probe reaches something, so they pass only when the judge is out of reach.
 
-mod common;
+use crate::common;
 
+use common::as_user;
 use rrtf_exec::{ExecResult, Job, Language, Outcome};
 
 use Outcome::*;
@@ -680,37 +681,6 @@ fn the_languages_own_names_stay_the_tests() {
     run(65113, Language::JavaScript, js_test, &js);
 }
 
-/// Run the test `name` of this binary again as `uid` (no supplementary groups) and fail with
-/// its output if it fails; true when that happened, so the caller returns. As a non-root user
-/// already, false: the caller runs its body here.
-fn as_user(uid: u32, name: &str) -> bool {
-    use std::os::unix::process::CommandExt;
-    // SAFETY: a query.
-    if unsafe { libc::geteuid() } != 0 {
-        return false;
-    }
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([name, "--exact", "--nocapture", "--test-threads=1"])
-        .uid(uid)
-        .gid(uid)
-        .env("HOME", "/nonexistent")
-        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
-        .current_dir("/")
-        .output()
-        .expect("run the test again as another user");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{name} as uid {uid} failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        stdout.contains("1 passed"),
-        "{name} did not run as uid {uid}:\n{stdout}"
-    );
-    true
-}
-
 /// Without root (a user namespace mapping one uid), the judge shares the candidate's uid:
 /// Landlock is then the only wall. The probes (a right `add` that turns wrong when it reaches
 /// something) must find nothing: other processes' descriptors, memory, environment, working
@@ -720,7 +690,10 @@ fn the_judge_is_out_of_reach_without_root() {
     if !common::needs(Language::Cpp) {
         return;
     }
-    if as_user(65114, "the_judge_is_out_of_reach_without_root") {
+    if as_user(
+        65114,
+        concat!(module_path!(), "::the_judge_is_out_of_reach_without_root"),
+    ) {
         return;
     }
     let exec = common::executor_with_cache(61000, 1, 20_000, None);

@@ -2,7 +2,7 @@
 //! the same verdicts; a program cannot write the cache or get what it did to its own build
 //! into it; without a cache everything still runs. Each test has a fresh cache directory.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 

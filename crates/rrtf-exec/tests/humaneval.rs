@@ -2,7 +2,7 @@
 //! variants must equal those of openai/human-eval's harness, recorded by
 //! `scripts/humaneval_verdicts.py` in `tests/fixtures/humaneval_verdicts.jsonl`.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::path::Path;

@@ -3,7 +3,7 @@
 //! and Go with testify (CI installs them; a missing one fails naming what to install); Rust
 //! must either work or fail with an error that says what to install.
 
-mod common;
+use crate::common;
 
 use rrtf_exec::lang::find_system_tool;
 use rrtf_exec::{ExecError, Job, Language, Outcome};

@@ -1,7 +1,7 @@
 //! The Python judge's counting (issue 15 points 9 and 17): which checks count, and the counts a
 //! limit keeps. The cheats are in `adversarial.rs`; HumanEval parity in `humaneval.rs`.
 
-mod common;
+use crate::common;
 
 use common::*;
 use rrtf_exec::{ExecResult, Job, Language, Outcome};

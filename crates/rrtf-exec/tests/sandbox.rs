@@ -5,7 +5,7 @@
 //! ([`as_user`]): with user namespaces (the full sandbox), and with user namespaces refused
 //! (the executor must refuse, and with `insecure_sandbox` still keep what it can).
 
-mod common;
+use crate::common;
 
 use std::os::unix::net::UnixDatagram;
 use std::time::Duration;
@@ -329,36 +329,6 @@ fn root_mode_keeps_the_common_walls() {
     common_walls(&exec);
 }
 
-/// Run the test `name` of this binary again as `uid` (no supplementary groups) and fail with
-/// its output if it fails; true when that happened, so the caller returns. As a non-root user
-/// already (the suite run by someone else), false: the caller runs its body here.
-fn as_user(uid: u32, name: &str) -> bool {
-    use std::os::unix::process::CommandExt;
-    // SAFETY: a query.
-    if unsafe { libc::geteuid() } != 0 {
-        return false;
-    }
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([name, "--exact", "--nocapture", "--test-threads=1"])
-        .uid(uid)
-        .gid(uid)
-        .env("HOME", "/nonexistent")
-        .current_dir("/")
-        .output()
-        .expect("run the test again as another user");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{name} as uid {uid} failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        stdout.contains("1 passed"),
-        "{name} did not run as uid {uid}:\n{stdout}"
-    );
-    true
-}
-
 /// Processes of our uid but ourselves (as a non-root user, the sandbox's processes are ours).
 fn others_of_our_uid() -> Vec<String> {
     // SAFETY: queries.
@@ -373,7 +343,10 @@ fn others_of_our_uid() -> Vec<String> {
 fn an_unprivileged_user_gets_namespaces_through_a_user_namespace() {
     if as_user(
         65201,
-        "an_unprivileged_user_gets_namespaces_through_a_user_namespace",
+        concat!(
+            module_path!(),
+            "::an_unprivileged_user_gets_namespaces_through_a_user_namespace"
+        ),
     ) {
         return;
     }
@@ -522,7 +495,10 @@ fn refuse_user_namespaces() {
 fn without_user_namespaces_the_executor_refuses_unless_told() {
     if as_user(
         65202,
-        "without_user_namespaces_the_executor_refuses_unless_told",
+        concat!(
+            module_path!(),
+            "::without_user_namespaces_the_executor_refuses_unless_told"
+        ),
     ) {
         return;
     }

@@ -6,7 +6,7 @@ use std::time::Instant;
 use burn::tensor::{Int, Tensor, TensorData};
 use serde::Serialize;
 
-use crate::error::Result;
+use crate::error::{ModelError, Result};
 use crate::generate::{argmax, next_logits};
 use crate::model::{GptBigCode, KvCache};
 
@@ -30,6 +30,16 @@ pub fn run(
     new_tokens: usize,
     reps: usize,
 ) -> Result<BenchReport> {
+    let n_positions = model.n_positions();
+    if batch == 0 || seq_len < 2 || seq_len + new_tokens > n_positions {
+        return Err(ModelError::Input {
+            what: format!("--batch {batch} --seq-len {seq_len} --new-tokens {new_tokens}"),
+            message: format!(
+                "need batch >= 1, seq-len >= 2 and seq-len + new-tokens <= n_positions \
+                 ({n_positions})"
+            ),
+        });
+    }
     let device = model.device();
     let vocab = model.lm_head_weight().dims()[0] as i64;
     let ids: Vec<i64> = (0..batch * seq_len)

@@ -15,6 +15,7 @@
 pub mod bench;
 pub mod config;
 pub mod device;
+pub mod durable;
 pub mod error;
 pub mod generate;
 mod infer;
@@ -32,7 +33,8 @@ pub use device::{default_device, parse_device, wgpu_adapter};
 pub use error::{ModelError, Result};
 pub use generate::{Generation, SamplingParams, StopReason, generate, generate_with};
 pub use logprobs::{
-    Batch, PairLogprobs, TokenPair, score_pairs, sequence_logprobs, token_logprobs,
+    Batch, PairLogprobs, TextPair, TokenPair, read_text_pairs, score_pairs, score_text_pairs,
+    sequence_logprobs, token_logprobs,
 };
 pub use model::{GptBigCode, KvCache};
 pub use tokenizer::CodeTokenizer;
@@ -119,13 +121,14 @@ impl Checkpoint {
     /// (weights first, config last). A save killed midway leaves the previous files (or none),
     /// never a half-written one; its staging directory is removed by the next save.
     pub fn save(&self, dir: &Path, dtype: SaveDtype) -> Result<()> {
-        std::fs::create_dir_all(dir).map_err(|e| ModelError::io(dir, e))?;
-        remove_staging(dir)?;
-        let staging = dir.join(format!(
-            "{STAGING_PREFIX}{}{STAGING_SUFFIX}",
-            std::process::id()
-        ));
-        std::fs::create_dir(&staging).map_err(|e| ModelError::io(&staging, e))?;
+        let io = |(path, e): durable::IoAt| ModelError::io(path, e);
+        let staging = durable::staging_dir(
+            dir,
+            &format!("{STAGING_PREFIX}{}{STAGING_SUFFIX}", std::process::id()),
+            STAGING_PREFIX,
+            STAGING_SUFFIX,
+        )
+        .map_err(io)?;
         let mut config = self.config.clone();
         config.extra.remove("torch_dtype");
         let path = staging.join("config.json");
@@ -146,10 +149,7 @@ impl Checkpoint {
         )?;
         self.tokenizer.save(&staging.join("tokenizer.json"))?;
         for name in SAVED_FILES {
-            let path = staging.join(name);
-            std::fs::File::open(&path)
-                .and_then(|f| f.sync_all())
-                .map_err(|e| ModelError::io(&path, e))?;
+            durable::sync_file(&staging.join(name)).map_err(io)?;
         }
         // A stale index would shadow nothing (model.safetensors wins) but would confuse readers.
         let index = dir.join("model.safetensors.index.json");
@@ -161,9 +161,7 @@ impl Checkpoint {
             std::fs::rename(staging.join(name), &to).map_err(|e| ModelError::io(&to, e))?;
         }
         std::fs::remove_dir(&staging).map_err(|e| ModelError::io(&staging, e))?;
-        std::fs::File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| ModelError::io(dir, e))
+        durable::sync_dir(dir).map_err(io)
     }
 }
 
@@ -171,18 +169,6 @@ impl Checkpoint {
 const SAVED_FILES: [&str; 3] = ["model.safetensors", "tokenizer.json", "config.json"];
 const STAGING_PREFIX: &str = ".save-";
 const STAGING_SUFFIX: &str = ".tmp";
-
-/// Remove the staging directories of saves that were killed.
-fn remove_staging(dir: &Path) -> Result<()> {
-    let entries = std::fs::read_dir(dir).map_err(|e| ModelError::io(dir, e))?;
-    for e in entries.flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        if name.starts_with(STAGING_PREFIX) && name.ends_with(STAGING_SUFFIX) {
-            std::fs::remove_dir_all(e.path()).map_err(|err| ModelError::io(e.path(), err))?;
-        }
-    }
-    Ok(())
-}
 
 fn load_tokenizer(path: &Path) -> Result<CodeTokenizer> {
     if !path.is_file() {

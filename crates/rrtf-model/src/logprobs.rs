@@ -185,6 +185,51 @@ pub struct PairLogprobs {
     pub mean: f64,
 }
 
+/// A line of `rrtf model logprobs`' input: a prompt and a response, as text.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TextPair {
+    pub prompt: String,
+    pub response: String,
+}
+
+/// The pairs of a JSON-lines file of `{"prompt": ..., "response": ...}` (blank lines skipped).
+pub fn read_text_pairs(path: &std::path::Path) -> Result<Vec<TextPair>> {
+    use std::io::BufRead;
+    let file = std::fs::File::open(path).map_err(|e| ModelError::Input {
+        what: format!("--input {}", path.display()),
+        message: e.to_string(),
+    })?;
+    let mut pairs = Vec::new();
+    for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
+        let line = line.map_err(|e| ModelError::io(path, e))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let pair = serde_json::from_str(&line).map_err(|e| ModelError::Input {
+            what: format!("{} line {}", path.display(), n + 1),
+            message: format!("{e}: each line must be {{\"prompt\": ..., \"response\": ...}}"),
+        })?;
+        pairs.push(pair);
+    }
+    Ok(pairs)
+}
+
+/// Score text pairs with `tok` (encoded by [`TokenPair::encode`], end-of-text as the padding)
+/// in batches of at most `batch_size` rows ([`score_pairs`]).
+pub fn score_text_pairs(
+    model: &GptBigCode,
+    tok: &CodeTokenizer,
+    pairs: &[TextPair],
+    batch_size: usize,
+) -> Result<Vec<PairLogprobs>> {
+    let pairs = pairs
+        .iter()
+        .map(|p| TokenPair::encode(tok, &p.prompt, &p.response))
+        .collect::<Result<Vec<_>>>()?;
+    score_pairs(model, &pairs, tok.eos_id(), batch_size)
+}
+
 /// Score pairs in batches of at most `batch_size` rows (grouped by length to limit padding);
 /// results come back in input order.
 pub fn score_pairs(

@@ -10,7 +10,7 @@ use rrtf_model::{
 };
 use serde_json::Value;
 
-mod common;
+use crate::common;
 use common::{expected, fixtures, floats, ids, load_on, max_abs_diff, pairs};
 
 fn load(name: &str) -> Checkpoint {

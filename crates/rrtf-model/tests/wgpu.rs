@@ -9,27 +9,10 @@
 
 use rrtf_model::{Batch, Device, SamplingParams, generate, score_pairs, sequence_logprobs};
 mod common;
+#[path = "common/wgpu_device.rs"]
+mod wgpu_device;
 use common::{expected, floats, ids, load_on as load, max_abs_diff, pairs};
-
-/// The wgpu device, or `None` (the test is skipped) when there is none in the fast tier.
-fn wgpu() -> Option<Device> {
-    match rrtf_model::parse_device("wgpu") {
-        Ok(device) => {
-            eprintln!("wgpu adapter: {:?}", rrtf_model::wgpu_adapter());
-            Some(device)
-        }
-        Err(e) => {
-            let thread = std::thread::current();
-            let test = thread.name().unwrap_or("a test");
-            if std::env::var_os("RRTF_FULL_TESTS").is_some_and(|v| v == "1") {
-                panic!("{test}: {e} (RRTF_FULL_TESTS=1: the full tier runs the wgpu tests)");
-            }
-            use std::io::Write;
-            let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {e}");
-            None
-        }
-    }
-}
+use wgpu_device::wgpu;
 
 #[test]
 fn logprobs_on_wgpu_equal_flex_and_transformers() {

@@ -3,13 +3,15 @@
 //! committed batch by batch, and a re-run picks up exactly the pairs still missing (the store's
 //! natural key refuses duplicates).
 //!
-//! Not here: the stage's run record and its printed summary (the caller's: `rrtf exec`), the
-//! executor's limits (`exec_config`).
+//! [`run`] is the whole stage with its run record; [`execute`] the loop alone.
+//!
+//! Not here: the printed summary (`rrtf exec`'s), the executor's limits (`exec_config`).
 
 use std::collections::{BTreeMap, HashSet};
 
-use rrtf_exec::{ExecError, Executor, Job, Language};
-use rrtf_store::{NewExecution, Outcome, PendingExecution, PromptKind, Store};
+use rrtf_exec::{ExecConfig, ExecError, Executor, Job, Language};
+use rrtf_store::{NewExecution, NewRun, Outcome, PendingExecution, PromptKind, Store};
+use serde_json::{Value, json};
 
 use crate::Result;
 use crate::eval::Progress;
@@ -21,6 +23,48 @@ pub struct Executed {
     pub done: u64,
     /// Results per outcome label.
     pub outcomes: BTreeMap<&'static str, u64>,
+}
+
+/// The stage as `rrtf exec` runs it: nothing when no pair is pending; else an `exec` run
+/// record (the executor's limits and fingerprint: what decides verdicts), [`execute`], and the
+/// run finished with its summary, which is returned (`executed`, `outcomes`, `executor_hash`,
+/// `run_id`). `progress` is started with the number of pending pairs.
+pub async fn run(
+    store: &Store,
+    cfg: ExecConfig,
+    round: Option<i64>,
+    batch: i64,
+    revision: &str,
+    progress: &mut dyn Progress,
+) -> Result<Option<(Executed, Value)>> {
+    let total = store.pending_execution_count(round).await?;
+    if total == 0 {
+        return Ok(None);
+    }
+    let executor_json = json!({
+        "rrtf_exec": rrtf_exec::VERSION, "timeout_s": cfg.timeout.as_secs_f64(),
+        "memory_mb": cfg.memory_mb, "output_limit_kb": cfg.output_limit_kb,
+        "python": cfg.python, "processes": cfg.processes,
+    });
+    let executor = tokio::task::block_in_place(|| Executor::new(cfg))?;
+    // What decides verdicts (crate version, worker source, limits, protections in force).
+    let executor_hash = executor.fingerprint();
+    let record = store
+        .begin_run(&NewRun {
+            round: round.unwrap_or(0),
+            stage: "exec".into(),
+            config_json: executor_json.to_string(),
+            config_hash: executor_hash.clone(),
+            revision: Some(revision.into()),
+            seed: None,
+        })
+        .await?;
+    let run_id = record.id;
+    progress.start(total as u64);
+    let executed = execute(store, &executor, &executor_hash, round, batch, progress).await?;
+    let summary = json!({ "executed": executed.done, "outcomes": executed.outcomes, "executor_hash": executor_hash, "run_id": run_id });
+    store.finish_run(record, true, &summary).await?;
+    Ok(Some((executed, summary)))
 }
 
 /// Keep the first `n` bytes' worth of a text (on a char boundary).

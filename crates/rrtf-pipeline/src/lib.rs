@@ -31,6 +31,7 @@ pub mod exec_stage;
 pub mod experiment;
 pub mod ledger;
 pub mod quickstart;
+pub mod rank_stage;
 pub mod round;
 pub mod sample;
 pub mod sample_sink;

@@ -4,7 +4,8 @@
 //! ([`sweep`]), and their parts: escaping and outcome colours ([`html`]), inline SVG charts
 //! ([`plots`]: training curves, bars, histograms), tables rendered as HTML, Markdown or aligned
 //! text ([`table`]), the project overview the report, the web index and `rrtf status`
-//! share ([`overview`]), and the review's text views `rrtf review` prints ([`review_text`]).
+//! share ([`overview`]), the review's text views `rrtf review` prints ([`review_text`]), and the
+//! text of `rrtf status` and of the stages' summaries ([`text`]).
 //!
 //! No JavaScript and no external assets: pages work offline. Everything that comes from the
 //! store (prompts, model output, notes) is escaped.
@@ -20,6 +21,7 @@ pub mod report;
 pub mod review_text;
 pub mod sweep;
 pub mod table;
+pub mod text;
 pub mod web;
 
 pub use overview::{Overview, rounds_table};

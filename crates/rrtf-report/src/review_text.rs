@@ -10,10 +10,7 @@ use std::collections::BTreeMap;
 
 use rrtf_store::{ModelStats, PromptDetail, PromptSummary};
 
-/// What happens to a ranked prompt: `excluded` by review, else the ranker's `kept`/`dropped`.
-pub fn review_status(p: &PromptSummary) -> &str {
-    if p.excluded { "excluded" } else { &p.status }
-}
+pub use rrtf_data::review::review_status;
 
 /// `s` cut to `n` characters, the last one an ellipsis.
 pub fn truncate(s: &str, n: usize) -> String {

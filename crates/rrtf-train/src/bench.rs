@@ -20,7 +20,7 @@ use rrtf_model::{GptBigCode, GptBigCodeConfig};
 use serde::Serialize;
 
 use crate::data::EncodedGroup;
-use crate::error::Result;
+use crate::error::{Result, TrainError};
 use crate::trainer::Trainer;
 
 /// Shape of the synthetic batches.
@@ -155,6 +155,28 @@ pub fn run(
     training: &Training,
     opts: &TrainBenchOptions,
 ) -> Result<TrainBenchReport> {
+    let o = opts;
+    if [
+        o.groups,
+        o.group_size,
+        o.prompt_len,
+        o.response_len,
+        o.steps,
+    ]
+    .contains(&0)
+        || o.prompt_len + o.response_len > config.n_positions
+    {
+        return Err(TrainError::input(
+            format!(
+                "--groups {} --group-size {} --prompt-len {} --response-len {} --steps {}",
+                o.groups, o.group_size, o.prompt_len, o.response_len, o.steps
+            ),
+            format!(
+                "need each >= 1 and prompt-len + response-len <= n_positions ({})",
+                config.n_positions
+            ),
+        ));
+    }
     let eos = config.eos_token_id.unwrap_or(0);
     let groups = synthetic_groups(opts, config.vocab_size, eos);
     let mut cfg = training.clone();

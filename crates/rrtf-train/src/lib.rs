@@ -32,7 +32,7 @@ pub use loss::{
     BatchLoss, LossConfig, PairCounts, RankTerm, batch_loss, batch_loss_with_reference,
     pair_counts, preference_accuracy, sft_targets,
 };
-pub use score::{GroupScore, score_groups};
+pub use score::{GroupScore, score_checkpoint, score_groups};
 pub use trainer::{
     EvalMetrics, MetricsLog, StepMetrics, TrainState, Trainer, checkpoint_problem,
     checkpoint_state, checkpoints_dir, evaluate, latest_checkpoint, total_steps,

@@ -2,11 +2,15 @@
 //! group is templated, encoded and cut by the same functions as `rrtf train` ([`encode_group`])
 //! and scored by the same loss ([`batch_loss_with_reference`]), one group per batch.
 //!
-//! Not here: reading the checkpoints or the flags (the caller hands over the models and the
-//! `[training]` section), printing.
+//! [`score_checkpoint`] reads the checkpoints and the groups' file; [`score_groups`] takes them
+//! in memory.
+//!
+//! Not here: reading the flags (the caller hands over the `[training]` section), printing.
+
+use std::path::Path;
 
 use rrtf_config::Training;
-use rrtf_model::{CodeTokenizer, GptBigCode};
+use rrtf_model::{Checkpoint, CodeTokenizer, GptBigCode};
 use serde::Serialize;
 
 use crate::data::{Encoded, Group, Templates, encode_group};
@@ -40,6 +44,54 @@ pub enum GroupScore {
         #[serde(skip_serializing_if = "Vec::is_empty")]
         dropped_responses: Vec<usize>,
     },
+}
+
+/// `rrtf train loss`: the checkpoint `model` on the `rrtf`-format groups of `input`
+/// ([`crate::read_jsonl`]) under `t`, with DPO's frozen `reference` checkpoint (which must share
+/// the model's tokenizer; None: the model itself), on the default device.
+pub fn score_checkpoint(
+    model: &Path,
+    reference: Option<&Path>,
+    input: &Path,
+    t: &Training,
+) -> Result<Vec<GroupScore>> {
+    if reference.is_some() && !LossConfig::from_training(t)?.needs_reference() {
+        return Err(TrainError::input(
+            "--reference is DPO's reference model",
+            format!(
+                "add --objective dpo (got {})",
+                serde_json::to_value(t.objective).expect("objective serialises")
+            ),
+        ));
+    }
+    let device = rrtf_model::default_device();
+    let ckpt = Checkpoint::load(model, &device)?;
+    let reference = match reference {
+        Some(dir) => {
+            let r = Checkpoint::load(dir, &device)?;
+            if r.tokenizer.vocab_size() != ckpt.tokenizer.vocab_size() {
+                return Err(TrainError::input(
+                    format!("--reference {}", dir.display()),
+                    format!(
+                        "its tokenizer has {} tokens, --model's {}: DPO needs the same tokenizer",
+                        r.tokenizer.vocab_size(),
+                        ckpt.tokenizer.vocab_size()
+                    ),
+                ));
+            }
+            Some(r.model)
+        }
+        None => None,
+    };
+    let groups = crate::read_jsonl(input, t.code_only)?;
+    score_groups(
+        &ckpt.model,
+        reference.as_ref(),
+        &ckpt.tokenizer,
+        ckpt.config.n_positions,
+        &groups,
+        t,
+    )
 }
 
 /// Score `groups` under `t` (objective, templates, max length): `reference` is DPO's frozen

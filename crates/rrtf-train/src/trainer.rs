@@ -13,8 +13,9 @@
 //! Loss scaling: each micro-batch's loss is the mean over its groups, divided by `grad_accum`,
 //! so a step's gradient is that of the mean over its micro-batches.
 //!
-//! Checkpoints are written atomically: into `.step-N.tmp/` (each file fsynced, then the
-//! directory), renamed to `step-N/`, and the parent directory fsynced, so a kill during a save
+//! Checkpoints are written atomically (`rrtf_model::durable`, as `Checkpoint::save`): into
+//! `.step-N.tmp/` (each file fsynced, then the directory), renamed to `step-N/`, and the parent
+//! directory fsynced, so a kill during a save
 //! leaves either the whole checkpoint or none (plus a temporary directory that the next save
 //! removes and nothing takes for a checkpoint). `state.json` is written last and records the
 //! size of `model.bpk` and `optim.bpk`; [`checkpoint_problem`] checks a directory against it
@@ -34,7 +35,7 @@ use burn::module::Module;
 use burn::optim::{GradientsAccumulator, GradientsParams, ModuleOptimizer};
 use rand::{SeedableRng, rngs::StdRng, seq::SliceRandom};
 use rrtf_config::Training;
-use rrtf_model::GptBigCode;
+use rrtf_model::{GptBigCode, durable};
 use serde::{Deserialize, Serialize};
 
 use crate::data::EncodedGroup;
@@ -237,10 +238,8 @@ impl Trainer {
     pub fn save_checkpoint(&self, dir: &Path) -> Result<PathBuf> {
         let name = format!("step-{}", self.state.step);
         let out = dir.join(&name);
-        std::fs::create_dir_all(dir).map_err(|e| TrainError::io(dir, e))?;
-        remove_temporaries(dir)?;
-        let tmp = dir.join(format!(".{name}{TMP_SUFFIX}"));
-        std::fs::create_dir_all(&tmp).map_err(|e| TrainError::io(&tmp, e))?;
+        let tmp = durable::staging_dir(dir, &format!(".{name}{TMP_SUFFIX}"), ".step-", TMP_SUFFIX)
+            .map_err(io)?;
         let be = |e| TrainError::Backend(format!("saving {}: {e:?}", tmp.display()));
         self.model
             .clone()
@@ -250,7 +249,7 @@ impl Trainer {
         let mut files = std::collections::BTreeMap::new();
         for f in [MODEL_FILE, OPTIM_FILE] {
             let path = tmp.join(f);
-            files.insert(f.to_owned(), fsync_file(&path)?);
+            files.insert(f.to_owned(), durable::sync_file(&path).map_err(io)?);
         }
         let saved = SavedState {
             state: self.state.clone(),
@@ -259,14 +258,14 @@ impl Trainer {
         let text = serde_json::to_string_pretty(&saved).expect("state serializes") + "\n";
         let path = tmp.join(STATE_FILE);
         std::fs::write(&path, text).map_err(|e| TrainError::io(&path, e))?;
-        fsync_file(&path)?;
-        fsync_dir(&tmp)?;
+        durable::sync_file(&path).map_err(io)?;
+        durable::sync_dir(&tmp).map_err(io)?;
         if out.exists() {
             // The same step saved again (a resumed run's first checkpoint): replace it whole.
             std::fs::remove_dir_all(&out).map_err(|e| TrainError::io(&out, e))?;
         }
         std::fs::rename(&tmp, &out).map_err(|e| TrainError::io(&out, e))?;
-        fsync_dir(dir)?;
+        durable::sync_dir(dir).map_err(io)?;
         Ok(out)
     }
 
@@ -437,30 +436,9 @@ struct SavedState {
     files: std::collections::BTreeMap<String, u64>,
 }
 
-/// fsync a file; returns its size.
-fn fsync_file(path: &Path) -> Result<u64> {
-    let f = std::fs::File::open(path).map_err(|e| TrainError::io(path, e))?;
-    f.sync_all().map_err(|e| TrainError::io(path, e))?;
-    Ok(f.metadata().map_err(|e| TrainError::io(path, e))?.len())
-}
-
-/// fsync a directory (its entries: a created or renamed file survives a crash).
-fn fsync_dir(path: &Path) -> Result<()> {
-    std::fs::File::open(path)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| TrainError::io(path, e))
-}
-
-/// Remove `.step-N.tmp` directories left by a save that was killed.
-fn remove_temporaries(dir: &Path) -> Result<()> {
-    let entries = std::fs::read_dir(dir).map_err(|e| TrainError::io(dir, e))?;
-    for e in entries.flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        if name.starts_with(".step-") && name.ends_with(TMP_SUFFIX) {
-            std::fs::remove_dir_all(e.path()).map_err(|err| TrainError::io(&e.path(), err))?;
-        }
-    }
-    Ok(())
+/// An I/O error of a checkpoint save ([`durable`]) as a [`TrainError`].
+fn io((path, e): durable::IoAt) -> TrainError {
+    TrainError::io(&path, e)
 }
 
 /// The state of the checkpoint in `dir`, or what makes it incomplete: `state.json` missing or

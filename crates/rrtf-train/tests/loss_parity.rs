@@ -13,7 +13,7 @@ use rrtf_train::optim::{adamw, clip_global_norm};
 use rrtf_train::{EncodedGroup, LossConfig, RankTerm, batch_loss, batch_loss_with_reference};
 use serde_json::Value;
 
-mod common;
+use crate::common;
 
 use common::{check, expected, fixtures, values};
 

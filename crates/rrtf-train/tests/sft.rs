@@ -12,7 +12,7 @@ use rrtf_model::{Checkpoint, Device};
 use rrtf_train::{EncodedGroup, LossConfig, RankTerm, Role, Trainer, batch_loss, sft_targets};
 use serde_json::Value;
 
-mod common;
+use crate::common;
 
 use common::{check, expected, fixtures, values};
 

@@ -11,26 +11,10 @@ use rrtf_config::{Schedule, Training};
 use rrtf_model::{Checkpoint, Device, weights};
 use rrtf_train::optim::fused_adamw_applies;
 use rrtf_train::{EncodedGroup, Group, Templates, Trainer, encode_groups, split};
+use wgpu_device::wgpu;
 
-/// The wgpu device, or `None` (the test is skipped) when there is none in the fast tier.
-fn wgpu() -> Option<Device> {
-    match rrtf_model::parse_device("wgpu") {
-        Ok(device) => {
-            eprintln!("wgpu adapter: {:?}", rrtf_model::wgpu_adapter());
-            Some(device)
-        }
-        Err(e) => {
-            let thread = std::thread::current();
-            let test = thread.name().unwrap_or("a test");
-            if std::env::var_os("RRTF_FULL_TESTS").is_some_and(|v| v == "1") {
-                panic!("{test}: {e} (RRTF_FULL_TESTS=1: the full tier runs the wgpu tests)");
-            }
-            use std::io::Write;
-            let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {e}");
-            None
-        }
-    }
-}
+#[path = "../../rrtf-model/tests/common/wgpu_device.rs"]
+mod wgpu_device;
 
 /// Ranked groups of 2 or 3 responses whose best answer uses the prompt's number.
 fn synthetic(n: usize) -> Vec<Group> {

@@ -8,10 +8,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::Result;
 use clap::Args;
 use rrtf_config::RoundConfig;
-use rrtf_llm::sampler::Stopped;
 use rrtf_pipeline::sample::{SampleProgress, SampleReport, SampleRequest, Sampled};
+use rrtf_report::text;
 
-use super::{BadInput, Ctx, decontaminate, progress_bar};
+use super::{BadInput, Bar, Ctx, progress_bar};
 
 mod report;
 
@@ -30,11 +30,9 @@ pub struct SampleArgs {
     pub dry_run: bool,
 }
 
-/// The sending's progress bar; Ctrl-C stops the sending (the requests in flight are finished),
+/// The sending's progress; Ctrl-C stops the sending (the requests in flight are finished),
 /// a second Ctrl-C exits.
-struct Bar<'a>(&'a Ctx, Option<indicatif::ProgressBar>);
-
-impl SampleProgress for Bar<'_> {
+impl SampleProgress for Bar {
     fn start(&mut self, to_send: u64) -> Arc<AtomicBool> {
         let stop = Arc::new(AtomicBool::new(false));
         let s = stop.clone();
@@ -47,14 +45,14 @@ impl SampleProgress for Bar<'_> {
                 }
             }
         });
-        self.1 = Some(progress_bar(self.0, to_send, "sampling"));
+        self.1 = Some(progress_bar(to_send, "sampling"));
         stop
     }
     fn inc(&self, n: u64) {
         self.1.iter().for_each(|b| b.inc(n));
     }
     fn finish(&mut self) {
-        self.1.iter().for_each(|b| b.finish_and_clear());
+        Bar::finish(self)
     }
 }
 
@@ -65,7 +63,11 @@ pub async fn sample(ctx: &Ctx, args: SampleArgs) -> Result<()> {
         only: args.only,
         dry_run: args.dry_run,
     };
-    let sampled = match ctx.rrtf()?.sample(request, &mut Bar(ctx, None)).await? {
+    let sampled = match ctx
+        .rrtf()?
+        .sample(request, &mut Bar::new("sampling"))
+        .await?
+    {
         SampleReport::DryRun(v) => {
             ctx.emit(
                 || {
@@ -98,6 +100,7 @@ pub async fn sample(ctx: &Ctx, args: SampleArgs) -> Result<()> {
         }
         SampleReport::Sampled(s) => s,
     };
+    let (failed, fatal) = (sampled.failed(), sampled.fatal());
     let Sampled {
         round,
         endpoints: eps,
@@ -108,11 +111,10 @@ pub async fn sample(ctx: &Ctx, args: SampleArgs) -> Result<()> {
         seconds: elapsed,
         summary,
     } = *sampled;
-    let failed: u64 = reports.values().map(|r| r.failed).sum();
     ctx.emit(
         || {
             let mut text = human(&eps, &per_endpoint, &reports, &stats, &budget, elapsed);
-            let screened = decontaminate::summary_text(&summary["decontamination"]);
+            let screened = text::decontamination_text(&summary["decontamination"]);
             if !screened.is_empty() {
                 text.push('\n');
                 text.push_str(&screened);
@@ -145,19 +147,12 @@ pub async fn sample(ctx: &Ctx, args: SampleArgs) -> Result<()> {
                     m["cost_usd"].as_f64().unwrap_or(0.0)
                 ));
             }
-            text.push_str(&super::ledger::ledger_text(&summary["round_requests"]));
+            text.push_str(&text::ledger_text(&summary["round_requests"]));
             text
         },
         || summary.clone(),
     );
 
-    let fatal: Vec<_> = reports
-        .values()
-        .filter_map(|r| match &r.stopped {
-            Some(Stopped::Endpoint(m)) => Some(m.clone()),
-            _ => None,
-        })
-        .collect();
     if !fatal.is_empty() {
         return Err(BadInput(fatal.join("\n")).into());
     }

@@ -146,3 +146,36 @@ pub fn humaneval() -> Vec<Problem> {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
 }
+
+/// Run the test `path` of this binary again as `uid` (no supplementary groups, a plain `PATH`)
+/// and fail with its output if it fails; true when that happened, so the caller returns. As a
+/// non-root user already (the suite run by someone else), false: the caller runs its body here.
+/// `path` is `concat!(module_path!(), "::test_name")`: the crate's name is dropped.
+pub fn as_user(uid: u32, path: &str) -> bool {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: a query.
+    if unsafe { libc::geteuid() } != 0 {
+        return false;
+    }
+    let name = path.split_once("::").map_or(path, |(_, name)| name);
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([name, "--exact", "--nocapture", "--test-threads=1"])
+        .uid(uid)
+        .gid(uid)
+        .env("HOME", "/nonexistent")
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .current_dir("/")
+        .output()
+        .expect("run the test again as another user");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{name} as uid {uid} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("1 passed"),
+        "{name} did not run as uid {uid}:\n{stdout}"
+    );
+    true
+}

@@ -74,6 +74,24 @@ pub struct Sampled {
     pub summary: Value,
 }
 
+impl Sampled {
+    /// Requests that failed, over every endpoint (a re-run retries them).
+    pub fn failed(&self) -> u64 {
+        self.reports.values().map(|r| r.failed).sum()
+    }
+
+    /// Why endpoints stopped for good (a refused key, an unknown model...): the user's to fix.
+    pub fn fatal(&self) -> Vec<String> {
+        self.reports
+            .values()
+            .filter_map(|r| match &r.stopped {
+                Some(rrtf_llm::sampler::Stopped::Endpoint(m)) => Some(m.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
 /// The endpoints to sample from: the teachers, then the student, narrowed to `only`.
 fn endpoints_of(req: &SampleRequest) -> Result<Vec<(Endpoint, ModelRole)>> {
     let config = &req.config;

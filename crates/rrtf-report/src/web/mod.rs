@@ -24,7 +24,7 @@ use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use rrtf_data::DataError;
-use rrtf_data::review::effective_order;
+use rrtf_data::review::{PromptFilter, effective_order};
 use rrtf_store::{NewReview, ReviewAction, Store, StoreError};
 use serde::Deserialize;
 
@@ -313,17 +313,22 @@ async fn list(State(app): State<Shared>, Query(q): Query<ListQuery>) -> Page {
         "" => None,
         needle => Some(app.store.search_prompts(needle).await?),
     };
+    let given = |v: &String| (!v.is_empty()).then(|| v.clone());
+    let filter = PromptFilter {
+        round,
+        ranker_status: given(&q.status),
+        outcomes: given(&q.outcome).into_iter().collect(),
+        reviewed: match q.reviewed.as_str() {
+            "yes" => Some(true),
+            "no" => Some(false),
+            _ => None,
+        },
+        excluded: q.reviewed == "excluded",
+        ..PromptFilter::default()
+    };
     let rows: Vec<_> = summaries
         .into_iter()
-        .filter(|p| round.is_none_or(|r| p.round == r))
-        .filter(|p| q.status.is_empty() || p.status == q.status)
-        .filter(|p| q.outcome.is_empty() || p.outcomes.contains_key(&q.outcome))
-        .filter(|p| match q.reviewed.as_str() {
-            "yes" => p.reviews > 0,
-            "no" => p.reviews == 0,
-            "excluded" => p.excluded,
-            _ => true,
-        })
+        .filter(|p| filter.matches(p))
         .filter(|p| {
             matching
                 .as_ref()

@@ -1,0 +1,227 @@
+//! The human text of `rrtf status`, of the stages' summaries (the request ledger, what
+//! decontamination found; their JSON is the summaries themselves), of `rrtf exec doctor` and
+//! of `rrtf import`, which the binary prints.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use rrtf_data::import::{PromptImportReport, ResponseImportReport, Skipped};
+use rrtf_exec::doctor::Doctor;
+use rrtf_store::{ContaminationLine, Status};
+use serde_json::{Value, json};
+
+use crate::overview::{ROUNDS_TEXT_WIDTHS, rounds_table};
+
+/// `rrtf status` for the project database `db`: its rounds table (the report's and the web
+/// review's), models, stages, the latest ranker, the request ledger and decontamination.
+pub fn status_text(db: &Path, st: &Status) -> String {
+    let mut out = format!("{} (schema version {})\n", db.display(), st.schema_version);
+    // The same table as the report's and the web review's.
+    out.push_str(&rounds_table(st, None, true).text(&ROUNDS_TEXT_WIDTHS));
+    out.push_str(&format!(
+        "models: {} teachers, {} students; reviews: {}; training runs: {}\n",
+        st.teachers, st.students, st.reviews, st.training_runs
+    ));
+    for s in &st.stages {
+        out.push_str(&format!(
+            "stage {:<8} {} run(s); last: round {}, {} (started {}{})\n",
+            s.stage,
+            s.runs,
+            s.last_round,
+            s.last_status,
+            s.last_started_at,
+            s.last_finished_at
+                .as_deref()
+                .map_or(String::new(), |f| format!(", finished {f}"))
+        ));
+    }
+    out.push_str(&match &st.latest_ranker {
+        Some(h) => format!(
+            "latest ranker: {} ({} prompts dropped by its filters)",
+            &h[..h.len().min(12)],
+            st.dropped_prompts
+        ),
+        None => "not ranked yet".to_owned(),
+    });
+    out.push_str(&ledger_text(
+        &serde_json::to_value(&st.requests).expect("ledger serialises"),
+    ));
+    out.push_str(&contamination_text(&st.contamination));
+    out
+}
+
+/// Human lines for `LedgerLine`s as JSON (`Store::ledger_lines`).
+pub fn ledger_text(lines: &Value) -> String {
+    let mut out = String::new();
+    for l in lines.as_array().into_iter().flatten() {
+        out.push_str(&format!(
+            "\n  round {} {} {}: {} requests ({} failed), tokens {} in / {} out, ${:.4}",
+            l["round"],
+            l["stage"].as_str().unwrap_or(""),
+            l["teacher"].as_str().unwrap_or(""),
+            l["requests"],
+            l["failed"],
+            l["prompt_tokens"],
+            l["completion_tokens"],
+            l["cost_usd"].as_f64().unwrap_or(0.0)
+        ));
+    }
+    if out.is_empty() {
+        out
+    } else {
+        format!("\nrequests (ledger):{out}")
+    }
+}
+
+/// Human lines for a stage summary's `decontamination` object.
+pub fn decontamination_text(v: &Value) -> String {
+    if v.is_null() {
+        return String::new();
+    }
+    let mut out = format!(
+        "decontamination against {} problem(s) of {}: {} prompt(s) eliminated of {} checked",
+        v["benchmarks"]["problems"],
+        v["benchmarks"]["files"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join(", "),
+        v["prompts"]["prompts_eliminated"],
+        v["prompts"]["prompts_checked"],
+    );
+    if let Some(n) = v["responses"]["responses_eliminated"].as_u64() {
+        out.push_str(&format!(", {n} response(s) eliminated"));
+    }
+    for e in v["prompts"]["examples"].as_array().into_iter().flatten() {
+        out.push_str(&format!("\n  {}", e.as_str().unwrap_or("")));
+    }
+    out
+}
+
+/// Decontamination's findings, per item, action, method and benchmark file.
+fn contamination_text(lines: &[ContaminationLine]) -> String {
+    if lines.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("\ndecontamination:");
+    for l in lines {
+        out.push_str(&format!(
+            "\n  {} {} {}(s) ({}, {})",
+            l.action, l.count, l.item, l.method, l.benchmark
+        ));
+    }
+    out.push_str("\n  (rrtf --json status lists the latest findings with their reasons)");
+    out
+}
+
+/// `rrtf exec doctor`'s text: the sandbox's mode, its protections active and missing, the
+/// toolchains, the compile cache and the self-test.
+pub fn doctor_text(d: &Doctor) -> String {
+    let p = &d.protections;
+    let mut s = format!("sandbox mode: {}\n", p.mode().label());
+    s += "active protections:\n";
+    for x in p.active() {
+        s += &format!("  + {x}\n");
+    }
+    let missing = p.missing();
+    if !missing.is_empty() {
+        s += "missing protections:\n";
+        for x in missing {
+            s += &format!("  - {x}\n");
+        }
+    }
+    for x in p.limit_gaps() {
+        s += &format!("limits: {x}\n");
+    }
+    s += "toolchains:\n";
+    for (l, st) in &d.toolchains {
+        match st {
+            Ok(path) => s += &format!("  {l:<11} ok ({path})\n"),
+            Err(e) => s += &format!("  {l:<11} MISSING: {e}\n"),
+        }
+    }
+    match &d.compile_cache {
+        Ok(dir) => {
+            s += &format!(
+                "compile cache: {dir} (builds by content hash; C++ precompiled \
+                 headers, a javac class-data archive, a warm Go build cache)\n"
+            )
+        }
+        Err(m) => s += &format!("compile cache: {m}\n"),
+    }
+    match &d.self_test {
+        Ok(m) => s += &format!("self-test: ok, {m}\n"),
+        Err(m) => s += &format!("self-test: FAILED, {m}\n"),
+    }
+    s
+}
+
+/// `rrtf exec doctor`'s JSON.
+pub fn doctor_json(d: &Doctor) -> Value {
+    let p = &d.protections;
+    let tools: BTreeMap<_, _> = d
+        .toolchains
+        .iter()
+        .map(|(l, st)| match st {
+            Ok(path) => (*l, json!({"ok": true, "path": path})),
+            Err(e) => (*l, json!({"ok": false, "error": e})),
+        })
+        .collect();
+    json!({
+        "mode": p.mode(), "protections": p, "active": p.active(), "missing": p.missing(),
+        "limit_gaps": p.limit_gaps(),
+        "toolchains": tools,
+        "compile_cache": match &d.compile_cache { Ok(dir) => json!({"on": true, "dir": dir}), Err(m) => json!({"on": false, "detail": m}) },
+        "self_test": match &d.self_test { Ok(m) => json!({"ok": true, "detail": m}), Err(m) => json!({"ok": false, "detail": m}) },
+    })
+}
+
+/// `rrtf import prompts`' text.
+pub fn prompts_imported(report: &PromptImportReport) -> String {
+    format!(
+        "{}: {} rows as {} (source `{}`): {} prompts added, {} already present; \
+         {} tests added, {} already present{}",
+        report.file.display(),
+        report.rows,
+        report.format,
+        report.source,
+        report.inserted.prompts.inserted,
+        report.inserted.prompts.existing,
+        report.inserted.tests.inserted,
+        report.inserted.tests.existing,
+        skipped_text(&report.skipped)
+    )
+}
+
+/// `rrtf import responses`' text.
+pub fn responses_imported(report: &ResponseImportReport) -> String {
+    let k = &report.completion_answers;
+    format!(
+        "{}: {} rows from model `{}`: {} responses added, {} already present; \
+         answers to completion prompts: {} chat (code extracted), {} \
+         continuations, {} with their code{}",
+        report.file.display(),
+        report.rows,
+        report.model,
+        report.inserted.inserted,
+        report.inserted.existing,
+        k.chat,
+        k.completion,
+        k.code_given,
+        skipped_text(&report.skipped)
+    )
+}
+
+/// The rows an import skipped, by reason, with examples.
+fn skipped_text(s: &Skipped) -> String {
+    if s.rows == 0 {
+        return String::new();
+    }
+    let mut out = format!("\nskipped {} invalid row(s):", s.rows);
+    for (reason, (n, locs)) in &s.reasons {
+        out.push_str(&format!("\n  {n} x {reason} (e.g. {})", locs.join(", ")));
+    }
+    out
+}

@@ -1,0 +1,8 @@
+//! rrtf-train's integration tests, one test binary: each file below is a module; `common/` has
+//! the PyTorch fixtures they share. `wgpu.rs` is its own binary (`--features wgpu --test wgpu`).
+
+mod common;
+
+mod loss_parity;
+mod sft;
+mod train;
