@@ -344,11 +344,16 @@ class _Helper:
         self.pid, self.sock = pid, ours
 
     def stop(self):
-        """Kill and reap it (a no-op once reaped elsewhere), close its socket."""
-        if self.pid is not None:
+        """Kill and reap it (a no-op once reaped elsewhere), then the launcher's candidate
+        waiting for its job, which the launcher's death hands to the worker (a subreaper, or
+        the namespace's pid 1): reaped here, it is not left a zombie for the host's init.
+        Close its socket."""
+        for pid in (self.pid, self.next):
+            if pid is None:
+                continue
             try:
-                os.kill(self.pid, signal.SIGKILL)
-                os.waitpid(self.pid, 0)
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
             except (ProcessLookupError, ChildProcessError):
                 pass
         if self.sock is not None:
