@@ -399,7 +399,12 @@ def call(sock, msg, fds, deadline):
     sent = socket.send_fds(sock, [data[:1 << 15]], fds) if fds else sock.send(data[:1 << 15])
     if sent < len(data):
         sock.sendall(data[sent:])
-    fd = sock.fileno()
+    return read_frame(sock.fileno(), deadline, "the peer")
+
+
+def read_frame(fd, deadline, peer):
+    """The next framed JSON message on `fd`: TimeoutError when none came by `deadline`,
+    ConnectionError (naming `peer`) when it closed its end."""
     head = b""
     while len(head) < 4:
         left = deadline - time.monotonic()
@@ -407,12 +412,12 @@ def call(sock, msg, fds, deadline):
             raise TimeoutError("no answer in time")
         c = os.read(fd, 4 - len(head))
         if not c:
-            raise ConnectionError("the peer closed its end")
+            raise ConnectionError(f"{peer} closed its end")
         head += c
     (n,) = struct.unpack("<I", head)
     body = read_exact(fd, n)
     if body is None:
-        raise ConnectionError("the peer closed its end")
+        raise ConnectionError(f"{peer} closed its end")
     return json.loads(body)
 
 
@@ -467,21 +472,8 @@ def launcher_frame(deadline):
     it died or said nothing by `deadline`."""
     if LAUNCHER.pid is None:
         return None
-    fd = LAUNCHER.sock.fileno()
     try:
-        head = b""
-        while len(head) < 4:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([fd], [], [], left)[0]:
-                raise TimeoutError("no answer in time")
-            c = os.read(fd, 4 - len(head))
-            if not c:
-                raise ConnectionError("the launcher closed its end")
-            head += c
-        (n,) = struct.unpack("<I", head)
-        body = read_exact(fd, n)
-        if body is not None:
-            return json.loads(body)
+        return read_frame(LAUNCHER.sock.fileno(), deadline, "the launcher")
     except (OSError, ValueError):
         pass
     LAUNCHER.stop()
