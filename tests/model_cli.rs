@@ -143,6 +143,22 @@ fn greedy_generation_matches_fixture() {
         "12",
     ]);
     assert_eq!(ok_json_lines(&out)[0]["new_ids"], row["new_ids"]);
+
+    // `--device cpu` is the default device: the same tokens.
+    let on_cpu = rrtf(&[
+        "--json",
+        "model",
+        "generate",
+        "--model",
+        model.to_str().unwrap(),
+        "--prompt",
+        row["prompt"].as_str().unwrap(),
+        "--max-new-tokens",
+        "12",
+        "--device",
+        "cpu",
+    ]);
+    assert_eq!(ok_json_lines(&on_cpu)[0]["new_ids"], row["new_ids"]);
 }
 
 #[test]
@@ -208,6 +224,32 @@ fn bad_input_exits_2_and_names_the_value() {
         (
             vec![
                 "model",
+                "generate",
+                "--model",
+                model.to_str().unwrap(),
+                "--prompt",
+                "x",
+                "--device",
+                "tpu",
+            ],
+            "\"tpu\" is not a device",
+        ),
+        (
+            vec![
+                "model",
+                "logprobs",
+                "--model",
+                model.to_str().unwrap(),
+                "--input",
+                bad_lines.to_str().unwrap(),
+                "--device",
+                "cuda:x",
+            ],
+            "is not a device",
+        ),
+        (
+            vec![
+                "model",
                 "init",
                 "--preset",
                 "huge",
@@ -226,6 +268,45 @@ fn bad_input_exits_2_and_names_the_value() {
         assert!(
             err.contains(needle),
             "{args:?}: {err:?} should mention {needle:?}"
+        );
+    }
+}
+
+/// A build without the `wgpu` feature refuses `--device wgpu` (exit 2) and says how to rebuild,
+/// before loading anything; `rrtf eval` as well. (A `wgpu` build runs on the device instead:
+/// crates/rrtf-model/tests/wgpu.rs.)
+#[cfg(not(feature = "wgpu"))]
+#[test]
+fn a_device_this_build_lacks_is_refused_naming_the_rebuild() {
+    let model = fixtures().join("mqa");
+    let bench = crate::common::humaneval_path();
+    for args in [
+        vec![
+            "model",
+            "generate",
+            "--model",
+            model.to_str().unwrap(),
+            "--prompt",
+            "x",
+            "--device",
+            "wgpu",
+        ],
+        vec![
+            "eval",
+            "--model",
+            model.to_str().unwrap(),
+            "--benchmark",
+            bench.to_str().unwrap(),
+            "--device",
+            "wgpu",
+        ],
+    ] {
+        let out = rrtf(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains("built without wgpu") && err.contains("--features wgpu"),
+            "{args:?}: {err}"
         );
     }
 }

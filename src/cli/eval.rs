@@ -45,6 +45,10 @@ pub struct EvalArgs {
     /// Execute even without namespaces (see `rrtf exec --insecure-sandbox`).
     #[arg(long)]
     pub insecure_sandbox: bool,
+    /// Device generating: cpu, cuda, cuda:N (a `cuda` build) or wgpu (a `wgpu` build);
+    /// default: the build's.
+    #[arg(long)]
+    pub device: Option<String>,
 }
 
 impl EvalArgs {
@@ -62,6 +66,7 @@ impl EvalArgs {
             timeout: Duration::from_secs_f64(self.timeout),
             insecure_sandbox: self.insecure_sandbox,
             out: self.out,
+            device: self.device,
         }
     }
 }

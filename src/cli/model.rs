@@ -57,6 +57,10 @@ pub struct LogprobsArgs {
     /// Rows per forward pass.
     #[arg(long, default_value_t = 8)]
     pub batch_size: usize,
+    /// Device: cpu, cuda, cuda:N (a `cuda` build) or wgpu (a `wgpu` build); default: the
+    /// build's (cpu, or CUDA device 0 in a `cuda` build).
+    #[arg(long)]
+    pub device: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -85,6 +89,10 @@ pub struct GenerateArgs {
     /// Stop when the output contains this text (repeatable); the text is cut before it.
     #[arg(long)]
     pub stop: Vec<String>,
+    /// Device: cpu, cuda, cuda:N (a `cuda` build) or wgpu (a `wgpu` build); default: the
+    /// build's (cpu, or CUDA device 0 in a `cuda` build).
+    #[arg(long)]
+    pub device: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -101,8 +109,12 @@ pub struct BenchArgs {
     pub reps: usize,
 }
 
-fn load(dir: &Path) -> anyhow::Result<Checkpoint> {
-    Checkpoint::load(dir, &rrtf_model::default_device()).map_err(anyhow::Error::from)
+fn load(dir: &Path, device: Option<&str>) -> anyhow::Result<Checkpoint> {
+    let device = match device {
+        Some(d) => rrtf_model::parse_device(d)?,
+        None => rrtf_model::default_device(),
+    };
+    Checkpoint::load(dir, &device).map_err(anyhow::Error::from)
 }
 
 pub fn run(ctx: &Ctx, cmd: ModelCommand) -> anyhow::Result<()> {
@@ -146,7 +158,7 @@ fn logprobs(a: LogprobsArgs) -> anyhow::Result<()> {
     if a.batch_size == 0 {
         return Err(BadInput("--batch-size 0: must be at least 1".into()).into());
     }
-    let ckpt = load(&a.model)?;
+    let ckpt = load(&a.model, a.device.as_deref())?;
     let pairs = rrtf_model::read_text_pairs(&a.input)?;
     let scored = rrtf_model::score_text_pairs(&ckpt.model, &ckpt.tokenizer, &pairs, a.batch_size)?;
     let mut out = std::io::stdout().lock();
@@ -165,7 +177,7 @@ fn logprobs(a: LogprobsArgs) -> anyhow::Result<()> {
 }
 
 fn generate(ctx: &Ctx, a: GenerateArgs) -> anyhow::Result<()> {
-    let ckpt = load(&a.model)?;
+    let ckpt = load(&a.model, a.device.as_deref())?;
     let prompt = match &a.fim_suffix {
         Some(suffix) => ckpt.tokenizer.fim_prompt(&a.prompt, suffix)?,
         None => a.prompt.clone(),
@@ -188,7 +200,7 @@ fn generate(ctx: &Ctx, a: GenerateArgs) -> anyhow::Result<()> {
 }
 
 fn bench(ctx: &Ctx, a: BenchArgs) -> anyhow::Result<()> {
-    let ckpt = load(&a.model)?;
+    let ckpt = load(&a.model, None)?;
     let r = rrtf_model::bench::run(&ckpt.model, a.batch, a.seq_len, a.new_tokens, a.reps)?;
     ctx.emit(
         || {

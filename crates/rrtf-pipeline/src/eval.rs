@@ -42,6 +42,9 @@ pub struct EvalConfig {
     pub insecure_sandbox: bool,
     /// Write one JSON row per completion (task_id, completion, outcome, passed, detail) here.
     pub out: Option<PathBuf>,
+    /// The device generating: `cpu`, `cuda[:N]` or `wgpu` ([`rrtf_model::parse_device`]);
+    /// `None` is the build's default.
+    pub device: Option<String>,
 }
 
 /// The evaluation's result, as `rrtf --json eval` prints it.
@@ -121,6 +124,10 @@ pub fn evaluate(a: &EvalConfig, progress: &mut dyn Progress) -> Result<EvalRepor
             a.samples
         )));
     }
+    let device = match &a.device {
+        Some(d) => rrtf_model::parse_device(d)?,
+        None => default_device(),
+    };
     let started = std::time::Instant::now();
     let problems = read_problems(&a.benchmark, a.max_problems)?;
     // Before generating: a sandbox the executor refuses, or a missing python3, stops us now.
@@ -130,11 +137,9 @@ pub fn evaluate(a: &EvalConfig, progress: &mut dyn Progress) -> Result<EvalRepor
         ..ExecConfig::default()
     })?;
     exec.check_toolchains(&[Language::Python].into_iter().collect())?;
-    let ckpt = Checkpoint::load(&a.model, &default_device()).map_err(|source| {
-        PipelineError::LoadModel {
-            path: a.model.clone(),
-            source,
-        }
+    let ckpt = Checkpoint::load(&a.model, &device).map_err(|source| PipelineError::LoadModel {
+        path: a.model.clone(),
+        source,
     })?;
     progress.start(problems.len() as u64 * u64::from(a.samples));
     let mut completions = Vec::new(); // (problem index, completion or None when too long)
@@ -262,6 +267,7 @@ mod tests {
             timeout: Duration::from_secs(3),
             insecure_sandbox: false,
             out: None,
+            device: None,
         }
     }
 
@@ -281,6 +287,14 @@ mod tests {
         });
         assert!(
             e.is_user_error() && e.to_string().contains("--samples 0"),
+            "{e}"
+        );
+        let e = err(&EvalConfig {
+            device: Some("tpu".into()),
+            ..c.clone()
+        });
+        assert!(
+            e.is_user_error() && e.to_string().contains("\"tpu\" is not a device"),
             "{e}"
         );
         std::fs::write(&c.benchmark, "{\"task_id\": \"t\", \"prompt\": \"p\"}\n").unwrap();
