@@ -273,7 +273,7 @@ fn bad_input_exits_2_and_names_the_value() {
 }
 
 /// A build without the `wgpu` feature refuses `--device wgpu` (exit 2) and says how to rebuild,
-/// before loading anything; `rrtf eval` as well. (A `wgpu` build runs on the device instead:
+/// before loading anything; `rrtf eval` and `rrtf serve` as well. (A `wgpu` build runs on the device instead:
 /// crates/rrtf-model/tests/wgpu.rs.)
 #[cfg(not(feature = "wgpu"))]
 #[test]
@@ -297,6 +297,16 @@ fn a_device_this_build_lacks_is_refused_naming_the_rebuild() {
             model.to_str().unwrap(),
             "--benchmark",
             bench.to_str().unwrap(),
+            "--device",
+            "wgpu",
+        ],
+        // Refused while loading, before it binds a port.
+        vec![
+            "serve",
+            "--model",
+            model.to_str().unwrap(),
+            "--port",
+            "0",
             "--device",
             "wgpu",
         ],

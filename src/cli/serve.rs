@@ -32,6 +32,10 @@ pub struct ServeArgs {
     /// Requests waiting for the model at most; more are answered 503.
     #[arg(long, default_value_t = 64)]
     pub max_queue: usize,
+    /// Device: cpu, cuda, cuda:N (a `cuda` build) or wgpu (a `wgpu` build); default: the
+    /// build's.
+    #[arg(long)]
+    pub device: Option<String>,
 }
 
 pub async fn run(ctx: &Ctx, a: ServeArgs) -> anyhow::Result<()> {
@@ -43,6 +47,7 @@ pub async fn run(ctx: &Ctx, a: ServeArgs) -> anyhow::Result<()> {
         return Err(BadInput("--max-queue 0: must be at least 1".into()).into());
     }
     opts.max_queue = a.max_queue;
+    opts.device = a.device;
     let auth = opts.api_key.is_some();
     let server = Server::load(opts).await?;
     let listener = rrtf_serve::bind(&a.host, a.port).await?;

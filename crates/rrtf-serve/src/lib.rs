@@ -79,6 +79,9 @@ pub struct ServeOptions {
     pub chat_template: ChatTemplate,
     /// Requests waiting for the model at most; more are answered 503.
     pub max_queue: usize,
+    /// The device the model runs on (`cpu`, `cuda[:N]`, `wgpu`: `rrtf_model::parse_device`);
+    /// `None` is the build's default.
+    pub device: Option<String>,
 }
 
 impl ServeOptions {
@@ -89,6 +92,7 @@ impl ServeOptions {
             api_key: None,
             chat_template: ChatTemplate::default(),
             max_queue: 64,
+            device: None,
         }
     }
 
@@ -120,7 +124,9 @@ impl Server {
     /// Load the checkpoint on the model thread and wait until it is ready.
     pub async fn load(opts: ServeOptions) -> Result<Server, ServeError> {
         let model_name = opts.name()?;
-        let worker = worker::Worker::start(opts.model_dir.clone(), opts.max_queue).await?;
+        let worker =
+            worker::Worker::start(opts.model_dir.clone(), opts.max_queue, opts.device.clone())
+                .await?;
         Ok(Server {
             state: Arc::new(routes::AppState {
                 model_name,

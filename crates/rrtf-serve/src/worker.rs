@@ -53,13 +53,18 @@ pub struct Worker {
 }
 
 impl Worker {
-    /// Start the thread, load `dir` in it and wait until the model is ready.
-    pub async fn start(dir: PathBuf, queue: usize) -> Result<Worker, ServeError> {
+    /// Start the thread, load `dir` in it on `device` (`None`: the build's default) and wait
+    /// until the model is ready.
+    pub async fn start(
+        dir: PathBuf,
+        queue: usize,
+        device: Option<String>,
+    ) -> Result<Worker, ServeError> {
         let (jobs, rx) = mpsc::channel(queue.max(1));
         let (ready, loaded) = oneshot::channel();
         std::thread::Builder::new()
             .name("rrtf-serve-model".into())
-            .spawn(move || run(dir, ready, rx))
+            .spawn(move || run(dir, device, ready, rx))
             .map_err(|e| ServeError::Worker(e.to_string()))?;
         let info = loaded
             .await
@@ -78,10 +83,19 @@ impl Worker {
 
 fn run(
     dir: PathBuf,
+    device: Option<String>,
     ready: oneshot::Sender<Result<ModelInfo, ServeError>>,
     mut jobs: mpsc::Receiver<Job>,
 ) {
-    let ckpt = match Checkpoint::load(&dir, &rrtf_model::default_device()) {
+    let device = match device.as_deref().map(rrtf_model::parse_device) {
+        None => rrtf_model::default_device(),
+        Some(Ok(d)) => d,
+        Some(Err(e)) => {
+            let _ = ready.send(Err(e.into()));
+            return;
+        }
+    };
+    let ckpt = match Checkpoint::load(&dir, &device) {
         Ok(c) => c,
         Err(e) => {
             let _ = ready.send(Err(e.into()));
