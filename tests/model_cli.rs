@@ -131,34 +131,27 @@ fn greedy_generation_matches_fixture() {
             .unwrap();
     let row = &exp["models"]["mha"]["greedy"][0];
     let model = fixtures().join("mha");
-    let out = rrtf(&[
-        "--json",
-        "model",
-        "generate",
-        "--model",
-        model.to_str().unwrap(),
-        "--prompt",
-        row["prompt"].as_str().unwrap(),
-        "--max-new-tokens",
-        "12",
-    ]);
-    assert_eq!(ok_json_lines(&out)[0]["new_ids"], row["new_ids"]);
-
-    // `--device cpu` is the default device: the same tokens.
-    let on_cpu = rrtf(&[
-        "--json",
-        "model",
-        "generate",
-        "--model",
-        model.to_str().unwrap(),
-        "--prompt",
-        row["prompt"].as_str().unwrap(),
-        "--max-new-tokens",
-        "12",
-        "--device",
-        "cpu",
-    ]);
-    assert_eq!(ok_json_lines(&on_cpu)[0]["new_ids"], row["new_ids"]);
+    // The default device, and `--device cpu` (which is it): the same tokens.
+    for device in [&[][..], &["--device", "cpu"]] {
+        let mut args = vec![
+            "--json",
+            "model",
+            "generate",
+            "--model",
+            model.to_str().unwrap(),
+            "--prompt",
+            row["prompt"].as_str().unwrap(),
+            "--max-new-tokens",
+            "12",
+        ];
+        args.extend_from_slice(device);
+        let out = rrtf(&args);
+        assert_eq!(
+            ok_json_lines(&out)[0]["new_ids"],
+            row["new_ids"],
+            "{args:?}"
+        );
+    }
 }
 
 #[test]
