@@ -189,10 +189,35 @@ teacher_samples = 1
 student_samples = 1
 epochs = 1
 eval_problems = 4
+sampled_samples = 3
+sampled_k = [1, 3]
 "#,
     )
     .unwrap();
     path
+}
+
+/// pass@k of completion rows (`rrtf eval --out`) by the unbiased estimator, computed here
+/// from the rows' outcomes: per problem 1 - C(n-c, k) / C(n, k), averaged.
+fn pass_at_k_of_rows(rows: &[Value], k: u64) -> f64 {
+    let mut per: std::collections::BTreeMap<String, (u64, u64)> = Default::default();
+    for r in rows {
+        let e = per
+            .entry(r["task_id"].as_str().unwrap().to_owned())
+            .or_default();
+        e.0 += 1;
+        e.1 += u64::from(r["outcome"] == "pass");
+    }
+    let choose = |n: u64, k: u64| -> f64 {
+        if k > n {
+            return 0.0;
+        }
+        (0..k).map(|i| (n - i) as f64 / (k - i) as f64).product()
+    };
+    per.values()
+        .map(|&(n, c)| 1.0 - choose(n - c, k) / choose(n, k))
+        .sum::<f64>()
+        / per.len() as f64
 }
 
 /// Every done run of `stage` in a database: (run id, summary).
@@ -305,6 +330,19 @@ fn an_experiment_runs_resumes_and_writes_results_that_match_its_runs() {
     );
     assert_eq!(base["problems"], 4);
     assert!(base["pass_at_k"]["pass@1"].is_number(), "{base}");
+    // The sampled evaluation (3 completions per problem): its figures are the estimator's on
+    // its own rows.
+    let base_rows = common::read_jsonl(&out.join("base-sampled-eval.jsonl"));
+    assert_eq!(base_rows.len(), 12, "4 problems x 3 completions");
+    for k in [1, 3] {
+        let got = base["sampled_pass_at_k"][format!("pass@{k}")]
+            .as_f64()
+            .unwrap();
+        assert!(
+            (got - pass_at_k_of_rows(&base_rows, k)).abs() < 1e-9,
+            "{base}"
+        );
+    }
     assert!(
         d.join(base["model_dir"].as_str().unwrap())
             .join("model.safetensors")
@@ -336,6 +374,29 @@ fn an_experiment_runs_resumes_and_writes_results_that_match_its_runs() {
         let v = mine[0];
         assert_eq!(v["id"], arm);
         assert_eq!(r["pass_at_k"], v["pass_at_k"], "{arm} round {round}");
+        let sampled_dir = r1.parent().unwrap().join(if round == 1 {
+            format!("r1/{arm}")
+        } else {
+            format!("r2-{arm}/{arm}")
+        });
+        let rows = common::read_jsonl(&sampled_dir.join("sampled-eval.jsonl"));
+        assert_eq!(
+            rows.len(),
+            12,
+            "{arm} round {round}: 4 problems x 3 completions"
+        );
+        let sampled = &r["sampled_pass_at_k"];
+        for k in [1, 3] {
+            let got = sampled[format!("pass@{k}")].as_f64().unwrap();
+            assert!(
+                (got - pass_at_k_of_rows(&rows, k)).abs() < 1e-9,
+                "{arm} round {round}: {sampled}"
+            );
+            assert_eq!(
+                cell["sampled_pass_at_k"][format!("pass@{k}")]["mean"].as_f64(),
+                Some(got)
+            );
+        }
         assert_eq!(r["train_loss"], v["train_loss"]);
         assert_eq!(r["eval_loss"], v["eval_loss"]);
         assert_eq!(r["preference_accuracy"], v["eval_preference_accuracy"]);
@@ -367,6 +428,11 @@ fn an_experiment_runs_resumes_and_writes_results_that_match_its_runs() {
     ] {
         assert!(report.contains(part), "{part} not in the report");
     }
+
+    assert!(
+        report.contains("round 2 pass@3 (sampled, T=0.8)"),
+        "the sampled columns"
+    );
 
     // Once more: every unit is done, nothing runs, the figures are the same.
     let again = ok_json(d, &args);
@@ -426,4 +492,35 @@ fn an_experiment_runs_resumes_and_writes_results_that_match_its_runs() {
         err.contains("base.holdout_pool_lines") && err.contains("samples 8 pool prompts"),
         "{err}"
     );
+
+    // A sampled pass@k whose k exceeds the completions drawn, or a greedy "sampled"
+    // evaluation: refused naming the key.
+    for (from, to, key) in [
+        (
+            "sampled_k = [1, 3]",
+            "sampled_k = [1, 4]",
+            "profiles.tiny.sampled_k",
+        ),
+        (
+            "sampled_k = [1, 3]",
+            "sampled_temperature = 0.0",
+            "profiles.tiny.sampled_temperature",
+        ),
+        ("sampled_samples = 3\n", "", "profiles.tiny.sampled_k"),
+    ] {
+        std::fs::write(d.join("bad-sampled.toml"), file.replace(from, to)).unwrap();
+        let bad = rrtf(
+            d,
+            &[
+                "experiment",
+                "run",
+                "--config",
+                "bad-sampled.toml",
+                "--dry-run",
+            ],
+        );
+        let err = String::from_utf8_lossy(&bad.stderr);
+        assert_eq!(bad.status.code(), Some(2), "{to}: {err}");
+        assert!(err.contains(key), "{to}: {err}");
+    }
 }

@@ -66,6 +66,41 @@ pub struct Profile {
     pub epochs: Option<u32>,
     /// Evaluate on the first N benchmark problems only.
     pub eval_problems: Option<u64>,
+    /// Sampled evaluation beside the greedy one: this many completions per benchmark problem
+    /// for the base and every trained model, at `sampled_temperature`, reported as pass@k for
+    /// each k of `sampled_k`. Left out: greedy pass@1 only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sampled_samples: Option<u32>,
+    /// The sampled evaluation's temperature (default 0.8, must be above 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sampled_temperature: Option<f64>,
+    /// The k of the sampled evaluation's pass@k (default: 1 and `sampled_samples`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sampled_k: Option<Vec<u32>>,
+}
+
+/// The sampled evaluation a profile asks for: completions per problem, temperature, the k.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SampledEval {
+    pub samples: u32,
+    pub temperature: f64,
+    pub k: Vec<u32>,
+}
+
+impl Profile {
+    /// The profile's sampled evaluation, if it asks for one (validated by
+    /// [`ExperimentConfig::load`]).
+    pub fn sampled_eval(&self) -> Option<SampledEval> {
+        let n = self.sampled_samples?;
+        let mut k = self.sampled_k.clone().unwrap_or_else(|| vec![1, n]);
+        k.sort_unstable();
+        k.dedup();
+        Some(SampledEval {
+            samples: n,
+            temperature: self.sampled_temperature.unwrap_or(0.8),
+            k,
+        })
+    }
 }
 
 /// The base student's recipe, paths resolved.
@@ -163,6 +198,7 @@ impl ExperimentConfig {
                 ("student_samples", p.student_samples.map_or(1, u64::from)),
                 ("epochs", p.epochs.map_or(1, u64::from)),
                 ("eval_problems", p.eval_problems.unwrap_or(1)),
+                ("sampled_samples", p.sampled_samples.map_or(1, u64::from)),
             ]
             .into_iter()
             .find(|(_, v)| *v == 0);
@@ -170,6 +206,44 @@ impl ExperimentConfig {
                 return Err(invalid(
                     &format!("profiles.{name}.{key}"),
                     "is 0: must be at least 1".into(),
+                ));
+            }
+        }
+        for (name, p) in &file.profiles {
+            let key = |k: &str| format!("profiles.{name}.{k}");
+            if p.sampled_samples.is_none() {
+                if let Some(k) = ["sampled_temperature", "sampled_k"]
+                    .into_iter()
+                    .zip([p.sampled_temperature.is_some(), p.sampled_k.is_some()])
+                    .find_map(|(k, set)| set.then_some(k))
+                {
+                    return Err(invalid(
+                        &key(k),
+                        "is set without sampled_samples: give sampled_samples (completions \
+                         per problem) for a sampled evaluation, or remove it"
+                            .into(),
+                    ));
+                }
+                continue;
+            }
+            let Some(ev) = p.sampled_eval() else { continue };
+            if !(ev.temperature > 0.0 && ev.temperature.is_finite()) {
+                return Err(invalid(
+                    &key("sampled_temperature"),
+                    format!(
+                        "is {}: a sampled evaluation needs a temperature above 0 (0 is the \
+                         greedy evaluation every profile already has); 0.8 is usual",
+                        ev.temperature
+                    ),
+                ));
+            }
+            if let Some(bad) = ev.k.iter().find(|&&k| k == 0 || k > ev.samples) {
+                return Err(invalid(
+                    &key("sampled_k"),
+                    format!(
+                        "has k = {bad}: each k must be between 1 and sampled_samples ({})",
+                        ev.samples
+                    ),
                 ));
             }
         }

@@ -16,7 +16,7 @@ mod validate;
 
 use std::path::{Path, PathBuf};
 
-pub use experiment::{ExperimentConfig, Profile};
+pub use experiment::{ExperimentConfig, Profile, SampledEval};
 pub use flags::TrainingFlags;
 pub use sections::*;
 use serde::{Deserialize, Serialize};

@@ -336,7 +336,7 @@ impl Plan<'_> {
 /// The latest checkpoint of an interrupted training run in `out`, to resume from; `None` when
 /// there is none or the run finished (then the stage trains afresh: its config changed or
 /// `--from` asked for it again).
-fn interrupted_checkpoint(out: &Path) -> Option<PathBuf> {
+pub fn interrupted_checkpoint(out: &Path) -> Option<PathBuf> {
     let dir = latest_checkpoint(out)?;
     let state = rrtf_train::checkpoint_state(&dir).ok()?;
     (state.step < state.total_steps).then_some(dir)

@@ -25,6 +25,7 @@
 
 pub mod results;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -218,6 +219,20 @@ pub fn round_config(exp: &ExperimentConfig, p: &Profile, u: &UnitPlan) -> RoundC
     }
     c
 }
+
+/// The round config of a unit's sampled evaluation (the profile's `sampled_*`), if any: the
+/// same benchmark, problems and seed as the greedy one, `n` completions at the temperature.
+pub fn sampled_config(exp: &ExperimentConfig, p: &Profile, u: &UnitPlan) -> Option<RoundConfig> {
+    let ev = p.sampled_eval()?;
+    let mut c = round_config(exp, p, u);
+    c.evaluation.samples = ev.samples;
+    c.evaluation.temperature = ev.temperature;
+    c.evaluation.k = ev.k;
+    Some(c)
+}
+
+/// The file names of a sampled evaluation's report and rows in a model's directory.
+pub const SAMPLED_EVAL: (&str, &str) = ("sampled-eval.json", "sampled-eval.jsonl");
 
 /// What a run did: the results (also in `results.json`) and where the files are.
 #[derive(Debug, Serialize)]
@@ -506,6 +521,22 @@ pub async fn run(rrtf: &Rrtf, opts: &ExperimentOptions) -> Result<ExperimentRun>
         &plan.out.join("base-eval.jsonl"),
     )
     .await?;
+    let base_sampled = match sampled_config(&exp, p, first) {
+        Some(c) => {
+            rrtf.log("experiment: the base's sampled evaluation");
+            Some(
+                eval_with_rows(
+                    &base_db,
+                    &c,
+                    &plan.base.model,
+                    &plan.out.join(format!("base-{}", SAMPLED_EVAL.0)),
+                    &plan.out.join(format!("base-{}", SAMPLED_EVAL.1)),
+                )
+                .await?,
+            )
+        }
+        None => None,
+    };
 
     let mut collected = Vec::new();
     let (mut ran, mut skipped) = (0, 0);
@@ -574,10 +605,30 @@ pub async fn run(rrtf: &Rrtf, opts: &ExperimentOptions) -> Result<ExperimentRun>
         let store = r.store().await?;
         let curves = store.training_curves().await?;
         store.close().await;
+        let mut sampled = BTreeMap::new();
+        if let Some(c) = sampled_config(&exp, p, u) {
+            for arm in &u.arms {
+                rrtf.log(&format!(
+                    "experiment: sampled evaluation of {arm} (seed {}, round {})",
+                    u.seed, u.round
+                ));
+                let dir = u.dir.join(arm);
+                let v = eval_with_rows(
+                    &r,
+                    &c,
+                    &u.model_dir(arm),
+                    &dir.join(SAMPLED_EVAL.0),
+                    &dir.join(SAMPLED_EVAL.1),
+                )
+                .await?;
+                sampled.insert(arm.clone(), v);
+            }
+        }
         collected.push(results::UnitOutcome {
             unit: u.clone(),
             variants: swept.summary.variants,
             curves,
+            sampled,
         });
     }
 
@@ -619,6 +670,7 @@ pub async fn run(rrtf: &Rrtf, opts: &ExperimentOptions) -> Result<ExperimentRun>
         plan: &plan,
         revision: &rrtf.revision,
         base_eval: &base_eval,
+        base_sampled: base_sampled.as_ref(),
         base_curves: base_curves.as_ref(),
         units: &collected,
         base_rows: &plan.out.join("base-eval.jsonl"),

@@ -61,6 +61,10 @@ pub struct RunResult {
     pub config: PathBuf,
     pub config_hash: String,
     pub pass_at_k: BTreeMap<String, f64>,
+    /// The profile's sampled evaluation (`sampled_samples` completions per problem at
+    /// `sampled_temperature`): pass@k per k; empty when the profile asks for none.
+    #[serde(default)]
+    pub sampled_pass_at_k: BTreeMap<String, f64>,
     pub eval_problems: Option<u64>,
     pub train_loss: Option<f64>,
     pub eval_loss: Option<f64>,
@@ -84,6 +88,9 @@ pub struct CellResult {
     pub pass_at_1: Stat,
     /// Every k the evaluation estimated (`pass@1` included).
     pub pass_at_k: BTreeMap<String, Stat>,
+    /// The sampled evaluation's pass@k over seeds (empty without one).
+    #[serde(default)]
+    pub sampled_pass_at_k: BTreeMap<String, Stat>,
     pub train_loss: Stat,
     pub eval_loss: Stat,
     pub preference_accuracy: Stat,
@@ -103,6 +110,8 @@ pub struct BaseResult {
     #[serde(default)]
     pub holdout_pool_lines: u64,
     pub pass_at_k: BTreeMap<String, f64>,
+    #[serde(default)]
+    pub sampled_pass_at_k: BTreeMap<String, f64>,
     pub outcomes: BTreeMap<String, usize>,
     pub problems: Option<u64>,
     pub train_loss: Option<f64>,
@@ -179,6 +188,8 @@ pub struct UnitOutcome {
     pub unit: UnitPlan,
     pub variants: Vec<VariantResult>,
     pub curves: Vec<TrainingCurves>,
+    /// The sampled evaluation's `rrtf --json eval` report per arm (empty without one).
+    pub sampled: BTreeMap<String, Value>,
 }
 
 /// What [`assemble`] reads.
@@ -188,6 +199,8 @@ pub struct Inputs<'a> {
     pub revision: &'a str,
     /// The base's `rrtf --json eval` report.
     pub base_eval: &'a Value,
+    /// Its sampled evaluation's report, when the profile asks for one.
+    pub base_sampled: Option<&'a Value>,
     pub base_curves: Option<&'a TrainingCurves>,
     pub units: &'a [UnitOutcome],
     /// Completion rows (`rrtf eval --out`) of the base and of the method per round.
@@ -218,6 +231,10 @@ fn run_result(u: &UnitOutcome, v: &VariantResult) -> RunResult {
         config: v.config.clone(),
         config_hash: v.config_hash.clone(),
         pass_at_k: m.pass_at_k.unwrap_or_default(),
+        sampled_pass_at_k: u
+            .sampled
+            .get(&v.id)
+            .map_or_else(BTreeMap::new, pass_at_k_of),
         eval_problems: m.eval_problems,
         train_loss: m.train_loss,
         eval_loss: m.eval_loss,
@@ -230,6 +247,25 @@ fn run_result(u: &UnitOutcome, v: &VariantResult) -> RunResult {
         eval_curve: curves.map_or_else(Vec::new, |c| c.series("eval", "loss")),
         model_dir,
     }
+}
+
+/// The pass@k figures of an `rrtf --json eval` report.
+fn pass_at_k_of(report: &Value) -> BTreeMap<String, f64> {
+    serde_json::from_value(report["pass_at_k"].clone()).unwrap_or_default()
+}
+
+/// Every key of `maps`, once, in the order of their k (`pass@1`, `pass@5`, `pass@10`).
+fn keys<'a>(maps: impl Iterator<Item = &'a BTreeMap<String, f64>>) -> Vec<String> {
+    let mut keys: Vec<String> = maps
+        .flat_map(|m| m.keys().cloned())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    keys.sort_by_key(|k| {
+        let n = k.rsplit('@').next().and_then(|n| n.parse::<u64>().ok());
+        (n, k.clone())
+    });
+    keys
 }
 
 /// One completion row of `rrtf eval --out`.
@@ -338,12 +374,8 @@ pub fn assemble(i: &Inputs) -> Result<ExperimentResults> {
                 .collect();
             let stat =
                 |f: &dyn Fn(&RunResult) -> Option<f64>| Stat::of(runs.iter().map(f).collect());
-            let ks: Vec<String> = runs
-                .iter()
-                .flat_map(|r| r.pass_at_k.keys().cloned())
-                .collect::<std::collections::BTreeSet<_>>()
-                .into_iter()
-                .collect();
+            let ks = keys(runs.iter().map(|r| &r.pass_at_k));
+            let sampled_ks = keys(runs.iter().map(|r| &r.sampled_pass_at_k));
             cells.push(CellResult {
                 arm: arm.clone(),
                 round,
@@ -351,6 +383,10 @@ pub fn assemble(i: &Inputs) -> Result<ExperimentResults> {
                 pass_at_k: ks
                     .iter()
                     .map(|k| (k.clone(), stat(&|r| r.pass_at_k.get(k).copied())))
+                    .collect(),
+                sampled_pass_at_k: sampled_ks
+                    .iter()
+                    .map(|k| (k.clone(), stat(&|r| r.sampled_pass_at_k.get(k).copied())))
                     .collect(),
                 train_loss: stat(&|r| r.train_loss),
                 eval_loss: stat(&|r| r.eval_loss),
@@ -372,7 +408,8 @@ pub fn assemble(i: &Inputs) -> Result<ExperimentResults> {
         epochs: plan.base.epochs,
         corpus: plan.base.corpus.clone(),
         holdout_pool_lines: plan.base.holdout_pool_lines,
-        pass_at_k: serde_json::from_value(ev["pass_at_k"].clone()).unwrap_or_default(),
+        pass_at_k: pass_at_k_of(ev),
+        sampled_pass_at_k: i.base_sampled.map_or_else(BTreeMap::new, pass_at_k_of),
         outcomes: serde_json::from_value(ev["outcomes"].clone()).unwrap_or_default(),
         problems: ev["problems"].as_u64(),
         train_loss: bm.train_loss,
@@ -419,11 +456,29 @@ pub fn page(r: &ExperimentResults) -> String {
     let base_pass = r.base.pass_at_k.get("pass@1").copied();
     let mut headers = vec!["arm".to_owned()];
     headers.extend((1..=r.rounds).map(|n| format!("round {n} pass@1")));
+    // The sampled evaluation's pass@k (each k, each round), when the profile asked for one.
+    let sampled_ks = keys(std::iter::once(&r.base.sampled_pass_at_k));
+    let temperature = r
+        .profile_values
+        .sampled_eval()
+        .map_or(String::new(), |e| format!(", T={}", e.temperature));
+    for n in 1..=r.rounds {
+        headers.extend(
+            sampled_ks
+                .iter()
+                .map(|k| format!("round {n} {k} (sampled{temperature})")),
+        );
+    }
     headers.extend(["held-out loss (last round)", "pref. acc. (last round)"].map(str::to_owned));
     let mut table = rrtf_report::Table::new(headers);
     table.push(
         std::iter::once("base".to_owned())
             .chain((1..=r.rounds).map(|_| fmt_metric(base_pass)))
+            .chain((1..=r.rounds).flat_map(|_| {
+                sampled_ks
+                    .iter()
+                    .map(|k| fmt_metric(r.base.sampled_pass_at_k.get(k).copied()))
+            }))
             .chain([fmt_metric(r.base.eval_loss), "n/a".to_owned()]),
     );
     for arm in &r.arms {
@@ -433,6 +488,15 @@ pub fn page(r: &ExperimentResults) -> String {
                 r.cell(arm, round)
                     .map_or("n/a".into(), |c| mean_std(&c.pass_at_1)),
             );
+        }
+        for round in 1..=r.rounds {
+            for k in &sampled_ks {
+                row.push(
+                    r.cell(arm, round)
+                        .and_then(|c| c.sampled_pass_at_k.get(k))
+                        .map_or("n/a".into(), mean_std),
+                );
+            }
         }
         let last = r.cell(arm, r.rounds);
         row.push(last.map_or("n/a".into(), |c| mean_std(&c.eval_loss)));
