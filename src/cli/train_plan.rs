@@ -73,8 +73,8 @@ pub fn run(ctx: &Ctx, a: PlanArgs) -> anyhow::Result<()> {
             .into());
         }
     };
-    let objective: Objective = serde_json::from_value(serde_json::Value::from(a.objective.as_str()))
-        .map_err(|_| {
+    let objective: Objective =
+        serde_json::from_value(serde_json::Value::from(a.objective.as_str())).map_err(|_| {
             BadInput(format!(
                 "--objective {:?}: expected rrtf, rrhf, dpo or sft",
                 a.objective
@@ -83,7 +83,10 @@ pub fn run(ctx: &Ctx, a: PlanArgs) -> anyhow::Result<()> {
     let device = match a.device.trim() {
         "cpu" => PlanDevice::Cpu,
         "wgpu" | "cuda" => PlanDevice::Gpu,
-        d if d.strip_prefix("cuda:").is_some_and(|n| n.parse::<usize>().is_ok()) => {
+        d if d
+            .strip_prefix("cuda:")
+            .is_some_and(|n| n.parse::<usize>().is_ok()) =>
+        {
             PlanDevice::Gpu
         }
         d => {

@@ -151,7 +151,10 @@ fn errors_name_the_key_and_where_it_is() {
         ),
         (
             "[training]\ndevice = \"gpu\"\n",
-            &["`training.device`", "\"cpu\", \"cuda\", \"cuda:N\" or \"wgpu\""],
+            &[
+                "`training.device`",
+                "\"cpu\", \"cuda\", \"cuda:N\" or \"wgpu\"",
+            ],
         ),
         (
             "[execution]\nmemory_mb = 10\n",
@@ -298,7 +301,9 @@ fn the_round_benchmark_screen_is_off_only_with_a_reason() {
 fn device_keys_take_the_model_names_and_refuse_devices_the_build_lacks() {
     const STUDENT: &str = "[student]\nname = \"s\"\nmodel = \"s\"\nlocal_model = \"m\"\n";
     let keys: [(&str, fn(&str) -> String); 3] = [
-        ("training.device", |d| format!("[training]\ndevice = \"{d}\"\n")),
+        ("training.device", |d| {
+            format!("[training]\ndevice = \"{d}\"\n")
+        }),
         ("evaluation.device", |d| {
             format!("[evaluation]\ndevice = \"{d}\"\n")
         }),
@@ -322,12 +327,15 @@ fn device_keys_take_the_model_names_and_refuse_devices_the_build_lacks() {
             ("wgpu", "wgpu", cfg!(feature = "wgpu")),
         ] {
             match check(&toml(device)) {
-                Ok(_) => assert!(built, "{key} = {device} accepted without --features {feature}"),
+                Ok(_) => assert!(
+                    built,
+                    "{key} = {device} accepted without --features {feature}"
+                ),
                 Err(e) => {
                     assert!(!built, "{key} = {device}: {e}");
                     assert!(
                         e.contains(&format!("`{key}`"))
-                            && e.contains(&format!("built without"))
+                            && e.contains("built without")
                             && e.contains(&format!("cargo build --release --features {feature}")),
                         "{key} = {device}: {e}"
                     );
@@ -344,13 +352,25 @@ fn device_keys_take_the_model_names_and_refuse_devices_the_build_lacks() {
 }
 
 /// A config without the new device keys (and `training.gradient_checkpointing`) hashes as
-/// before they existed (the keys are left out of the canonical snapshot when unset), so recorded runs keep their config hashes.
+/// before they existed (the keys are left out of the canonical snapshot when unset), so
+/// recorded runs keep their config hashes.
 #[test]
 fn unset_device_keys_leave_the_snapshot_unchanged() {
-    let c = check(&format!("{TEACHER}[student]\nname = \"s\"\nmodel = \"s\"\nlocal_model = \"m\"\n")).unwrap();
+    let c = check(&format!(
+        "{TEACHER}[student]\nname = \"s\"\nmodel = \"s\"\nlocal_model = \"m\"\n"
+    ))
+    .unwrap();
     let json = serde_json::to_value(&c).unwrap();
-    assert!(json["evaluation"].get("device").is_none(), "{}", json["evaluation"]);
-    assert!(json["student"].get("device").is_none(), "{}", json["student"]);
+    assert!(
+        json["evaluation"].get("device").is_none(),
+        "{}",
+        json["evaluation"]
+    );
+    assert!(
+        json["student"].get("device").is_none(),
+        "{}",
+        json["student"]
+    );
     assert!(
         json["training"].get("gradient_checkpointing").is_none(),
         "{}",

@@ -164,7 +164,10 @@ mod tests {
         assert!(!args(&e).contains(&"--device".to_owned()));
         e.device = Some("wgpu".into());
         let a = args(&e);
-        let at = a.iter().position(|x| x == "--device").expect("--device passed");
+        let at = a
+            .iter()
+            .position(|x| x == "--device")
+            .expect("--device passed");
         assert_eq!(a[at + 1], "wgpu");
         let at = a.iter().position(|x| x == "--model").unwrap();
         assert_eq!(a[at + 1], "models/student");

@@ -585,7 +585,10 @@ mod tests {
         assert!(!eval_args(&c, dir).contains(&"--device".to_owned()));
         c.evaluation.device = Some("cuda:1".into());
         let a = eval_args(&c, dir);
-        let at = a.iter().position(|x| x == "--device").expect("--device passed");
+        let at = a
+            .iter()
+            .position(|x| x == "--device")
+            .expect("--device passed");
         assert_eq!(a[at + 1], "cuda:1");
     }
 

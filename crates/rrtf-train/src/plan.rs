@@ -338,7 +338,11 @@ pub fn plan(config: &GptBigCodeConfig, input: &PlanInput) -> Result<MemoryPlan> 
     let response_tokens = rows * input.response_len as u64;
     let f32b = 4u64;
 
-    let weight_dtype = if lora { input.base_dtype } else { WeightDtype::F32 };
+    let weight_dtype = if lora {
+        input.base_dtype
+    } else {
+        WeightDtype::F32
+    };
     let weights = p.base * weight_dtype.bytes();
     let adapters = p.adapters * f32b;
     let composed_weights = if lora { p.adapted * f32b } else { 0 };
@@ -349,11 +353,9 @@ pub fn plan(config: &GptBigCodeConfig, input: &PlanInput) -> Result<MemoryPlan> 
     let per_layer = layer_activations(config, input.seq_len, lora, input.device);
     let layers = config.n_layer as u64;
     let layer_activations = layers * tokens * per_layer.total();
-    let attention_temporaries =
-        4 * config.n_head as u64 * input.seq_len as u64 * tokens * f32b;
+    let attention_temporaries = 4 * config.n_head as u64 * input.seq_len as u64 * tokens * f32b;
     let e = config.n_embd as u64;
-    let head_activations =
-        (2 * response_tokens * config.vocab_size as u64 + 3 * tokens * e) * f32b;
+    let head_activations = (2 * response_tokens * config.vocab_size as u64 + 3 * tokens * e) * f32b;
     let activations = layer_activations + attention_temporaries + head_activations;
     let activations_if_layer_checkpointed = layers * tokens * e * f32b
         + tokens * per_layer.total()
@@ -534,7 +536,10 @@ mod tests {
             let model = rrtf_model::weights::build(&config, tensors, &device).unwrap();
             let real = crate::lora::param_counts(&model);
             let p = params(&config, None);
-            assert_eq!((p.base, p.trainable), (real.total as u64, real.trainable as u64));
+            assert_eq!(
+                (p.base, p.trainable),
+                (real.total as u64, real.trainable as u64)
+            );
             let adapted = crate::lora::apply(model, 3, 6.0).unwrap();
             let real = crate::lora::param_counts(&adapted);
             let p = params(&config, Some(3));
@@ -559,7 +564,13 @@ mod tests {
             warmup: 1,
             seed: 5,
         };
-        for lora in [None, Some(rrtf_config::Lora { rank: 4, alpha: 8.0 })] {
+        for lora in [
+            None,
+            Some(rrtf_config::Lora {
+                rank: 4,
+                alpha: 8.0,
+            }),
+        ] {
             let training = rrtf_config::Training {
                 learning_rate: 1e-2,
                 lora: lora.clone(),
@@ -608,7 +619,10 @@ mod tests {
         assert_eq!((p.tokens, p.response_tokens), (512, 384));
         assert_eq!(p.weights, 29_600 * 4);
         assert_eq!((p.gradients, p.optimizer), (29_600 * 4, 29_600 * 8));
-        assert_eq!((p.adapters, p.composed_weights, p.gradient_accumulator), (0, 0, 0));
+        assert_eq!(
+            (p.adapters, p.composed_weights, p.gradient_accumulator),
+            (0, 0, 0)
+        );
         // Per block and token: LayerNorms 4·32, projection inputs 3·32 + 128, qkv 48,
         // probabilities 2·4·64, GELU 3·128 = 128 + 224 + 48 + 512 + 384 = 1296 floats, and the
         // mask's 4·64 bytes.
