@@ -594,6 +594,41 @@ mod tests {
         }
     }
 
+    /// Why a bf16 base under LoRA is not implemented (README, "Memory plan"), as burn 0.22.1
+    /// behaves: flex multiplies bf16 by bf16 but refuses f32 by bf16, and burn's LoRA with f32
+    /// factors composes a bf16 base into a dense f32 weight at every forward pass (the weight
+    /// autodiff keeps for the backward pass). If this test fails, burn changed: revisit.
+    #[test]
+    fn burns_lora_over_a_bf16_base_composes_an_f32_weight() {
+        use burn::module::{Lora, Module};
+        use burn::nn::LinearConfig;
+        use burn::tensor::{DType, Device, FloatDType, Tensor};
+        let device = Device::flex().autodiff();
+        let mut linear = LinearConfig::new(8, 6).with_bias(false).init(&device);
+        linear.weight = linear.weight.map(|w| w.cast(DType::BF16));
+        let w = linear.weight.val();
+        assert_eq!(w.dtype(), DType::BF16);
+        let x = Tensor::<2>::ones([3, 8], &device);
+        let product = x.clone().cast(DType::BF16).matmul(w.clone());
+        assert_eq!(product.dtype(), DType::BF16);
+        let mixed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            x.clone().matmul(w.clone()).into_data()
+        }));
+        let message = mixed
+            .err()
+            .and_then(|p| {
+                p.downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+            })
+            .expect("an f32 × bf16 product panics on flex");
+        assert!(message.contains("dtype mismatch"), "{message}");
+        let adapted = linear.apply_lora(Lora::new(2, 4.0).set_dtype(FloatDType::F32));
+        assert_eq!(adapted.weight.base().dtype(), DType::BF16);
+        assert_eq!(adapted.weight.val().dtype(), DType::F32);
+        assert_eq!(adapted.forward(x).dtype(), DType::F32);
+    }
+
     /// The StarCoder configs in configs/models/ give their published sizes.
     #[test]
     fn starcoder_configs_have_their_published_sizes() {
