@@ -103,3 +103,28 @@ fn example_config_checks_with_a_stable_hash() {
     assert_eq!(a["hash"], b["hash"]);
     assert_eq!(a["config"]["training"]["epsilon"], 1e-8);
 }
+
+/// A round config naming a device this build was compiled without is refused when it is
+/// loaded (exit 2), with the command line's message naming the rebuild.
+#[test]
+#[cfg(not(feature = "wgpu"))]
+fn a_config_device_the_build_lacks_is_refused_naming_the_rebuild() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    for (section, key) in [
+        ("[evaluation]\ndevice = \"wgpu\"\n", "evaluation.device"),
+        (
+            "[student]\nname = \"s\"\nmodel = \"s\"\nlocal_model = \"m\"\ndevice = \"wgpu\"\n",
+            "student.device",
+        ),
+    ] {
+        std::fs::write(d.join("r.toml"), section).unwrap();
+        let out = rrtf(d, &["config", "check", "r.toml"]);
+        assert_eq!(out.status.code(), Some(2), "{key}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(key) && err.contains("cargo build --release --features wgpu"),
+            "{key}: {err}"
+        );
+    }
+}

@@ -24,6 +24,7 @@ mod surfaces;
 mod sweep;
 mod synth;
 mod train_cli;
+mod train_plan;
 
 /// With `autotests = false`, a test file that no `integration.rs` names as a module would never
 /// run: every `tests/*.rs` of the root and of the crates must be one (or a binary of its own in

@@ -29,6 +29,7 @@ pub mod term;
 mod tokenizer;
 mod train;
 mod train_bench;
+mod train_plan;
 
 use std::path::PathBuf;
 

@@ -26,6 +26,9 @@ pub enum TrainCommand {
     Loss(Box<LossArgs>),
     /// Training tokens/s on synthetic ranked groups (steady state), matmul rate and MFU.
     Bench(super::train_bench::BenchArgs),
+    /// Device memory a run needs (weights, gradients, AdamW, activations, DPO's reference) and
+    /// whether it fits; nothing is loaded.
+    Plan(super::train_plan::PlanArgs),
 }
 
 #[derive(Debug, Args)]
@@ -136,6 +139,7 @@ pub async fn run(ctx: &Ctx, a: TrainArgs) -> anyhow::Result<()> {
     match a.command {
         Some(TrainCommand::Loss(l)) => loss(*l),
         Some(TrainCommand::Bench(b)) => super::train_bench::bench(ctx, b),
+        Some(TrainCommand::Plan(p)) => super::train_plan::run(ctx, p),
         None => train(ctx, a.run).await,
     }
 }

@@ -36,10 +36,18 @@ pub struct BenchArgs {
     pub learning_rate: f64,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// burn's op-level gradient checkpointing (`Device::autodiff().gradient_checkpointing()`:
+    /// element-wise ops recomputed in the backward pass instead of kept), as
+    /// `training.gradient_checkpointing` does, to measure its effect on peak memory.
+    #[arg(long)]
+    pub gradient_checkpointing: bool,
 }
 
 pub fn bench(ctx: &Ctx, a: BenchArgs) -> anyhow::Result<()> {
-    let device = rrtf_model::default_device().autodiff();
+    let mut device = rrtf_model::default_device().autodiff();
+    if a.gradient_checkpointing {
+        device = device.gradient_checkpointing();
+    }
     let ckpt = Checkpoint::load(&a.model, &device)?;
     let training = Training {
         learning_rate: a.learning_rate,

@@ -58,6 +58,10 @@ pub struct Endpoint {
     /// stage's duration: how a round samples the student it is training.
     #[serde(default)]
     pub local_model: Option<PathBuf>,
+    /// With `local_model`: the device its `rrtf serve` loads the checkpoint on (`cpu`, `cuda`,
+    /// `cuda:N`, `wgpu`; the last three need their cargo feature); unset: the build's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
     /// The model name the server expects.
     pub model: String,
     /// Environment variable holding the API key (none for local servers).
@@ -282,6 +286,10 @@ pub struct Evaluation {
     pub max_problems: Option<u64>,
     /// Also evaluate the base model, for a before/after comparison.
     pub baseline: bool,
+    /// The device `rrtf eval` generates on (`cpu`, `cuda`, `cuda:N`, `wgpu`; the last three
+    /// need their cargo feature); unset: the build's default.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
 }
 
 impl Default for Evaluation {
@@ -294,6 +302,7 @@ impl Default for Evaluation {
             k: vec![1],
             max_problems: None,
             baseline: true,
+            device: None,
         }
     }
 }
@@ -594,6 +603,11 @@ pub struct Training {
     /// their cargo feature).
     pub device: String,
     pub checkpoint_every: u64,
+    /// burn's op-level gradient checkpointing (`Device::autodiff().gradient_checkpointing()`):
+    /// element-wise ops are recomputed in the backward pass instead of kept. Same steps; on flex
+    /// it lowered the peak by 10-14% (README, "Memory plan"). Not per-layer checkpointing.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub gradient_checkpointing: bool,
     pub lora: Option<Lora>,
     /// Train on the ranked prompts of these rounds only (store input); every round when unset.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -634,6 +648,7 @@ impl Default for Training {
             code_only: true,
             device: "cpu".into(),
             checkpoint_every: 100,
+            gradient_checkpointing: false,
             lora: None,
             rounds: None,
         }

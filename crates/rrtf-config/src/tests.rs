@@ -151,7 +151,10 @@ fn errors_name_the_key_and_where_it_is() {
         ),
         (
             "[training]\ndevice = \"gpu\"\n",
-            &["`training.device`", "cpu, cuda, cuda:N or wgpu"],
+            &[
+                "`training.device`",
+                "\"cpu\", \"cuda\", \"cuda:N\" or \"wgpu\"",
+            ],
         ),
         (
             "[execution]\nmemory_mb = 10\n",
@@ -292,17 +295,87 @@ fn the_round_benchmark_screen_is_off_only_with_a_reason() {
     assert_eq!(check(&off.to_toml().unwrap()).unwrap(), off);
 }
 
+/// Every device key takes the names `rrtf_model::parse_device` reads; a device this build was
+/// compiled without is refused at load with the command line's message, naming the rebuild.
 #[test]
-fn every_device_the_model_parses_is_a_valid_training_device() {
-    for device in ["cpu", "cuda", "cuda:0", "cuda:3", "wgpu"] {
-        let c = check(&format!("[training]\ndevice = \"{device}\"\n"))
-            .unwrap_or_else(|e| panic!("{device}: {e}"));
-        assert_eq!(c.training.device, device);
+fn device_keys_take_the_model_names_and_refuse_devices_the_build_lacks() {
+    const STUDENT: &str = "[student]\nname = \"s\"\nmodel = \"s\"\nlocal_model = \"m\"\n";
+    let keys: [(&str, fn(&str) -> String); 3] = [
+        ("training.device", |d| {
+            format!("[training]\ndevice = \"{d}\"\n")
+        }),
+        ("evaluation.device", |d| {
+            format!("[evaluation]\ndevice = \"{d}\"\n")
+        }),
+        ("student.device", |d| format!("{STUDENT}device = \"{d}\"\n")),
+    ];
+    for (key, toml) in keys {
+        let c = check(&toml("cpu")).unwrap_or_else(|e| panic!("{key}: {e}"));
+        let got = match key {
+            "training.device" => Some(c.training.device.clone()),
+            "evaluation.device" => c.evaluation.device.clone(),
+            _ => c.student.as_ref().unwrap().device.clone(),
+        };
+        assert_eq!(got.as_deref(), Some("cpu"), "{key}");
+        for device in ["gpu", "cuda:", "cuda:x", "wgpu:1", "CPU"] {
+            let e = check(&toml(device)).unwrap_err();
+            assert!(e.contains(&format!("`{key}`")), "{key} = {device}: {e}");
+        }
+        for (device, feature, built) in [
+            ("cuda", "cuda", cfg!(feature = "cuda")),
+            ("cuda:3", "cuda", cfg!(feature = "cuda")),
+            ("wgpu", "wgpu", cfg!(feature = "wgpu")),
+        ] {
+            match check(&toml(device)) {
+                Ok(_) => assert!(
+                    built,
+                    "{key} = {device} accepted without --features {feature}"
+                ),
+                Err(e) => {
+                    assert!(!built, "{key} = {device}: {e}");
+                    assert!(
+                        e.contains(&format!("`{key}`"))
+                            && e.contains("built without")
+                            && e.contains(&format!("cargo build --release --features {feature}")),
+                        "{key} = {device}: {e}"
+                    );
+                }
+            }
+        }
     }
-    for device in ["gpu", "cuda:", "cuda:x", "wgpu:1", "CPU"] {
-        let e = check(&format!("[training]\ndevice = \"{device}\"\n")).unwrap_err();
-        assert!(e.contains("`training.device`"), "{device}: {e}");
-    }
+    // Only a served checkpoint has a device.
+    let e = check(&format!("{TEACHER}device = \"cpu\"\n")).unwrap_err();
+    assert!(
+        e.contains("`teachers[0].device`") && e.contains("local_model"),
+        "{e}"
+    );
+}
+
+/// A config without the new device keys (and `training.gradient_checkpointing`) hashes as
+/// before they existed (the keys are left out of the canonical snapshot when unset), so
+/// recorded runs keep their config hashes.
+#[test]
+fn unset_device_keys_leave_the_snapshot_unchanged() {
+    let c = check(&format!(
+        "{TEACHER}[student]\nname = \"s\"\nmodel = \"s\"\nlocal_model = \"m\"\n"
+    ))
+    .unwrap();
+    let json = serde_json::to_value(&c).unwrap();
+    assert!(
+        json["evaluation"].get("device").is_none(),
+        "{}",
+        json["evaluation"]
+    );
+    assert!(
+        json["student"].get("device").is_none(),
+        "{}",
+        json["student"]
+    );
+    assert!(
+        json["training"].get("gradient_checkpointing").is_none(),
+        "{}",
+        json["training"]
+    );
 }
 
 #[test]

@@ -48,6 +48,25 @@ fn positive(key: &str, v: f64) -> Check {
     }
 }
 
+/// A device key (`training.device`, `evaluation.device`, an endpoint's `device`): the grammar
+/// `rrtf_model::parse_device` reads, and, as the command line does, a refusal naming the rebuild
+/// when this build lacks the device's cargo feature (`rrtf-config`'s `cuda` and `wgpu` features
+/// mirror the binary's).
+fn device(key: &str, spec: &str) -> Check {
+    let name = rrtf_types::DeviceName::parse(spec).map_err(|m| (key.to_owned(), m))?;
+    let built = match name.feature() {
+        None => true,
+        Some("cuda") => cfg!(feature = "cuda"),
+        Some("wgpu") => cfg!(feature = "wgpu"),
+        Some(_) => false,
+    };
+    if built {
+        Ok(())
+    } else {
+        fail(key, name.missing_feature(spec))
+    }
+}
+
 fn is_env_name(s: &str) -> bool {
     let mut chars = s.chars();
     chars
@@ -98,6 +117,16 @@ fn endpoint(key: &str, e: &Endpoint) -> Check {
             format!("{key}.base_url"),
             "holds credentials: put the key in an environment variable named by api_key_env",
         );
+    }
+    if let Some(d) = &e.device {
+        if e.local_model.is_none() {
+            return fail(
+                format!("{key}.device"),
+                "is for a local_model endpoint (the device its `rrtf serve` loads the model on): \
+                 remove it, or serve a checkpoint with local_model",
+            );
+        }
+        device(&format!("{key}.device"), d)?;
     }
     if e.model.trim().is_empty() {
         return fail(
@@ -299,6 +328,9 @@ impl RoundConfig {
             return fail("evaluation.samples", "is 0: must be at least 1");
         }
         in_range("evaluation.temperature", ev.temperature, 0.0, 2.0)?;
+        if let Some(d) = &ev.device {
+            device("evaluation.device", d)?;
+        }
         in_range("evaluation.top_p", ev.top_p, 0.0, 1.0)?;
         if ev.max_new_tokens == 0 {
             return fail("evaluation.max_new_tokens", "is 0: must be at least 1");
@@ -568,18 +600,7 @@ impl RoundConfig {
                 return fail(key, "must contain `{prompt}` where the prompt goes");
             }
         }
-        // The grammar `rrtf_model::parse_device` reads; whether this build has the device's
-        // feature (cuda, wgpu) is checked where the model loads, naming the rebuild.
-        let device_ok = matches!(t.device.as_str(), "cpu" | "cuda" | "wgpu")
-            || t.device
-                .strip_prefix("cuda:")
-                .is_some_and(|n| n.parse::<u32>().is_ok());
-        if !device_ok {
-            return fail(
-                "training.device",
-                format!("is `{}`: expected cpu, cuda, cuda:N or wgpu", t.device),
-            );
-        }
+        device("training.device", &t.device)?;
         if let Some(l) = &t.lora {
             if l.rank == 0 {
                 return fail("training.lora.rank", "is 0: must be at least 1");

@@ -7,11 +7,14 @@
 //! model runs burn's ops and its tensors stay on the device. [`GptBigCode::host_kernels`] says
 //! which path a model takes.
 //!
-//! Not here: choosing a device from a config file (the binary does, through [`parse_device`]).
+//! Not here: the names' grammar and the refusal of a build without a device's feature
+//! (`rrtf_types::DeviceName`, shared with the round config's validation); choosing a device from a
+//! config file (the binary does, through [`parse_device`]).
 //!
 //! [`GptBigCode::host_kernels`]: crate::GptBigCode::host_kernels
 
 use burn::tensor::Device;
+use rrtf_types::DeviceName;
 
 use crate::error::{ModelError, Result};
 
@@ -33,29 +36,11 @@ pub fn default_device() -> Device {
 /// `wgpu` in a build with the `wgpu` feature (initialised here, so a machine without a usable
 /// adapter fails now, naming what to install, not at the first tensor).
 pub fn parse_device(spec: &str) -> Result<Device> {
-    let spec = spec.trim();
-    if spec == "cpu" {
-        return Ok(Device::flex());
+    match DeviceName::parse(spec).map_err(ModelError::Device)? {
+        DeviceName::Cpu => Ok(Device::flex()),
+        DeviceName::Wgpu => wgpu_device(spec),
+        DeviceName::Cuda(index) => cuda_device(spec, index),
     }
-    if spec == "wgpu" {
-        return wgpu_device(spec);
-    }
-    if spec.starts_with("wgpu:") {
-        return Err(ModelError::Device(format!(
-            "{spec:?}: burn 0.22 picks the wgpu adapter itself (a high-power GPU first): use \"wgpu\", and choose another adapter with CUBECL_WGPU_DEFAULT_DEVICE (e.g. DiscreteGpu(1), IntegratedGpu(0), Cpu)"
-        )));
-    }
-    let index = match spec.strip_prefix("cuda") {
-        Some("") => Some(0),
-        Some(rest) => rest.strip_prefix(':').and_then(|n| n.parse::<usize>().ok()),
-        None => None,
-    };
-    let Some(index) = index else {
-        return Err(ModelError::Device(format!(
-            "{spec:?} is not a device: use \"cpu\", \"cuda\", \"cuda:N\" or \"wgpu\""
-        )));
-    };
-    cuda_device(spec, index)
 }
 
 #[cfg(feature = "cuda")]
@@ -64,17 +49,15 @@ fn cuda_device(_spec: &str, index: usize) -> Result<Device> {
 }
 
 #[cfg(not(feature = "cuda"))]
-fn cuda_device(spec: &str, _index: usize) -> Result<Device> {
-    Err(ModelError::Device(format!(
-        "{spec:?}: this rrtf was built without CUDA: rebuild with `cargo build --release --features cuda` (needs the network for burn-cuda's LLVM bundle), or use \"cpu\""
-    )))
+fn cuda_device(spec: &str, index: usize) -> Result<Device> {
+    Err(ModelError::Device(
+        DeviceName::Cuda(index).missing_feature(spec),
+    ))
 }
 
 #[cfg(not(feature = "wgpu"))]
 fn wgpu_device(spec: &str) -> Result<Device> {
-    Err(ModelError::Device(format!(
-        "{spec:?}: this rrtf was built without wgpu: rebuild with `cargo build --release --features wgpu` (builds offline), or use \"cpu\""
-    )))
+    Err(ModelError::Device(DeviceName::Wgpu.missing_feature(spec)))
 }
 
 #[cfg(feature = "wgpu")]

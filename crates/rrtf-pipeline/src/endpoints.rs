@@ -53,7 +53,7 @@ pub async fn start(exe: &Path, e: &Endpoint) -> Result<Live> {
         tracing::info!(endpoint = %e.name, url = %endpoint.base_url, "replaying {}", path.display());
         Guard::Replay(server)
     } else if let Some(dir) = &e.local_model {
-        let (child, url) = serve_local(exe, &e.name, &e.model, dir).await?;
+        let (child, url) = serve_local(exe, e, dir).await?;
         endpoint.base_url = url;
         Guard::Served(child)
     } else {
@@ -65,13 +65,26 @@ pub async fn start(exe: &Path, e: &Endpoint) -> Result<Live> {
     })
 }
 
+/// The arguments of the child `rrtf serve` that serves `e` (a `local_model` endpoint) from
+/// `dir`: on the endpoint's `device` when it names one.
+pub fn serve_args(e: &Endpoint, dir: &Path) -> Vec<std::ffi::OsString> {
+    let mut args: Vec<std::ffi::OsString> = ["--json", "serve", "--port", "0", "--model-name"]
+        .into_iter()
+        .map(Into::into)
+        .collect();
+    args.push(e.model.clone().into());
+    if let Some(d) = &e.device {
+        args.push("--device".into());
+        args.push(d.into());
+    }
+    args.push("--model".into());
+    args.push(dir.into());
+    args
+}
+
 /// `rrtf serve --model DIR --port 0 --json` as a child; its URL.
-async fn serve_local(
-    exe: &Path,
-    name: &str,
-    served_name: &str,
-    dir: &Path,
-) -> Result<(Supervised, String)> {
+async fn serve_local(exe: &Path, e: &Endpoint, dir: &Path) -> Result<(Supervised, String)> {
+    let name = &e.name;
     if !dir.join("config.json").is_file() {
         return Err(PipelineError::Invalid(format!(
             "local_model of `{name}`: {} is not a checkpoint directory (no config.json); \
@@ -80,16 +93,7 @@ async fn serve_local(
         )));
     }
     let mut child = Command::new(exe)
-        .args([
-            "--json",
-            "serve",
-            "--port",
-            "0",
-            "--model-name",
-            served_name,
-            "--model",
-        ])
-        .arg(dir)
+        .args(serve_args(e, dir))
         .env(crate::child::PARENT_PID_VAR, std::process::id().to_string())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -139,4 +143,35 @@ async fn serve_local(
     };
     tracing::info!(endpoint = %name, %url, "serving {}", dir.display());
     Ok((child, url))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A local model's `device` reaches its `rrtf serve` as `--device`; without it the child
+    /// loads on the build's default device.
+    #[test]
+    fn a_local_model_is_served_on_its_device() {
+        let dir = Path::new("models/student");
+        let mut e = Endpoint::local_model("student", "rrtf-student", dir.to_owned());
+        let args = |e: &Endpoint| -> Vec<String> {
+            serve_args(e, dir)
+                .into_iter()
+                .map(|a| a.into_string().unwrap())
+                .collect()
+        };
+        assert!(!args(&e).contains(&"--device".to_owned()));
+        e.device = Some("wgpu".into());
+        let a = args(&e);
+        let at = a
+            .iter()
+            .position(|x| x == "--device")
+            .expect("--device passed");
+        assert_eq!(a[at + 1], "wgpu");
+        let at = a.iter().position(|x| x == "--model").unwrap();
+        assert_eq!(a[at + 1], "models/student");
+        let at = a.iter().position(|x| x == "--model-name").unwrap();
+        assert_eq!(a[at + 1], "rrtf-student");
+    }
 }

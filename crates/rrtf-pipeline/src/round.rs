@@ -378,6 +378,10 @@ pub fn eval_args(c: &RoundConfig, dir: &Path) -> Vec<String> {
         args.push("--max-problems".into());
         args.push(n.to_string());
     }
+    if let Some(d) = &ev.device {
+        args.push("--device".into());
+        args.push(d.clone());
+    }
     if c.execution.insecure_sandbox {
         args.push("--insecure-sandbox".into());
     }
@@ -570,6 +574,22 @@ mod tests {
             "data_hash": 2, "files": {"model.bpk": 100, "optim.bpk": 50},
         });
         std::fs::write(dir.join("state.json"), state.to_string()).unwrap();
+    }
+
+    /// `[evaluation] device` reaches the round's `rrtf eval` as `--device`.
+    #[test]
+    fn the_evaluation_device_is_passed_to_eval() {
+        let mut c = RoundConfig::default();
+        c.round.benchmark = Some("bench.jsonl".into());
+        let dir = Path::new("m");
+        assert!(!eval_args(&c, dir).contains(&"--device".to_owned()));
+        c.evaluation.device = Some("cuda:1".into());
+        let a = eval_args(&c, dir);
+        let at = a
+            .iter()
+            .position(|x| x == "--device")
+            .expect("--device passed");
+        assert_eq!(a[at + 1], "cuda:1");
     }
 
     /// Issue 16 item 6: `rrtf round` and `rrtf sweep` resume from the newest *complete*

@@ -81,9 +81,12 @@ impl Rrtf {
         if let Some(d) = &req.device {
             t.device = d.clone();
         }
-        let device = rrtf_model::parse_device(&t.device)
+        let mut device = rrtf_model::parse_device(&t.device)
             .map_err(|e| PipelineError::Invalid(format!("training.device / --device: {e}")))?
             .autodiff();
+        if t.gradient_checkpointing {
+            device = device.gradient_checkpointing();
+        }
         let base = need(&t.base_model, "base_model")?.to_owned();
         let out_dir = need(&t.output_dir, "output_dir")?.to_owned();
         // Held to the end of the run: a second trainer on this directory refuses, naming this

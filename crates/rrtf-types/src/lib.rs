@@ -11,11 +11,13 @@
 //! Not here: behaviour. What a language needs installed is `rrtf-exec`'s, how an outcome ranks
 //! is `rrtf-rank`'s, how rows are stored is `rrtf-store`'s. This crate does no I/O.
 
+mod device;
 mod language;
 mod rank;
 mod user_error;
 mod vocab;
 
+pub use device::DeviceName;
 pub use language::{Language, UnknownLanguage};
 pub use rank::{PromptRanking, RankCandidate, RankPrompt, RankerRef, ScoredResponse};
 pub use user_error::UserError;
