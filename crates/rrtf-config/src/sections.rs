@@ -594,10 +594,22 @@ pub struct Training {
     /// their cargo feature).
     pub device: String,
     pub checkpoint_every: u64,
+    /// `step-N` checkpoints kept: the last `keep_checkpoints` plus the one with the best
+    /// held-out loss; older ones are removed as new ones are written. Not in the config hash
+    /// while it is the default (it changes no weight).
+    #[serde(skip_serializing_if = "is_default_keep")]
+    pub keep_checkpoints: u32,
     pub lora: Option<Lora>,
     /// Train on the ranked prompts of these rounds only (store input); every round when unset.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rounds: Option<Vec<i64>>,
+}
+
+/// `training.keep_checkpoints` when unset.
+pub const DEFAULT_KEEP_CHECKPOINTS: u32 = 3;
+
+fn is_default_keep(n: &u32) -> bool {
+    *n == DEFAULT_KEEP_CHECKPOINTS
 }
 
 impl Default for Training {
@@ -634,6 +646,7 @@ impl Default for Training {
             code_only: true,
             device: "cpu".into(),
             checkpoint_every: 100,
+            keep_checkpoints: DEFAULT_KEEP_CHECKPOINTS,
             lora: None,
             rounds: None,
         }

@@ -232,9 +232,15 @@ impl Plan<'_> {
             Stage::Rank => v(&["rank", "--config", &config]),
             Stage::Train => {
                 let mut args = v(&["train", "--config", &config]);
-                if let Some(step) = self.output_dir().and_then(interrupted_checkpoint) {
-                    args.push("--resume".into());
-                    args.push(step.display().to_string());
+                match self.output_dir().and_then(interrupted_checkpoint) {
+                    Some(step) => {
+                        args.push("--resume".into());
+                        args.push(step.display().to_string());
+                    }
+                    // A finished run's stage runs again because its config changed or `--from`
+                    // asked for it: train afresh (`rrtf train` alone would refuse a changed
+                    // config over the earlier run's checkpoints).
+                    None => args.push("--restart".into()),
                 }
                 args
             }
