@@ -697,7 +697,7 @@ mod tests {
         b.checkpoint_every = 7;
         assert_eq!(
             changed_keys(&resume_config(&a), &resume_config(&b)),
-            ["training.learning_rate (2e-5 -> 0.001)"]
+            ["training.learning_rate (0.00002 -> 0.001)"]
         );
         assert!(changed_keys(&resume_config(&a), &resume_config(&a)).is_empty());
     }
