@@ -56,8 +56,10 @@ fn main() -> ExitCode {
                 cli::append_line(path, &text);
             }
             let code = stopped.map_or_else(|| exit_code(&err), |i| i.signal.exit_code());
-            // Scripts get the failure as JSON too (a clean stop printed its summary instead).
-            if json && stopped.is_none() {
+            // Scripts get the failure as JSON too, unless the command printed its document
+            // already (its summary says what failed; stdout holds one JSON document).
+            let emitted = cli::JSON_EMITTED.load(std::sync::atomic::Ordering::SeqCst);
+            if json && stopped.is_none() && !emitted {
                 println!("{}", json_error(&err, code));
             }
             ExitCode::from(code)

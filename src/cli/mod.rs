@@ -113,6 +113,10 @@ pub enum Command {
 /// The project revision this binary was built from (recorded with every run).
 pub const REVISION: &str = env!("RRTF_REVISION");
 
+/// Whether a command printed its JSON document ([`Ctx::emit`]): a failure after it (requests
+/// that failed, `--strict`) does not print a second one, the error object.
+pub static JSON_EMITTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Global context handed to every command.
 pub struct Ctx {
     pub db: PathBuf,
@@ -125,6 +129,7 @@ impl Ctx {
     /// escape sequences meant for the reader's terminal).
     pub fn emit(&self, human: impl FnOnce() -> String, json: impl FnOnce() -> serde_json::Value) {
         if self.json {
+            JSON_EMITTED.store(true, std::sync::atomic::Ordering::SeqCst);
             println!("{}", json());
         } else {
             let text = human();

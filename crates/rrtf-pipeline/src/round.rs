@@ -232,7 +232,8 @@ impl Plan<'_> {
             Stage::Rank => v(&["rank", "--config", &config]),
             Stage::Train => {
                 let mut args = v(&["train", "--config", &config]);
-                match self.output_dir().and_then(interrupted_checkpoint) {
+                let out = self.output_dir();
+                match out.and_then(interrupted_checkpoint) {
                     Some(step) => {
                         args.push("--resume".into());
                         args.push(step.display().to_string());
@@ -240,7 +241,10 @@ impl Plan<'_> {
                     // A finished run's stage runs again because its config changed or `--from`
                     // asked for it: train afresh (`rrtf train` alone would refuse a changed
                     // config over the earlier run's checkpoints).
-                    None => args.push("--restart".into()),
+                    None if out.and_then(latest_checkpoint).is_some() => {
+                        args.push("--restart".into())
+                    }
+                    None => {}
                 }
                 args
             }
