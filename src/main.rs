@@ -144,7 +144,11 @@ fn error_kind(err: &anyhow::Error, user: bool) -> String {
                         }
                         out.push(c.to_ascii_lowercase());
                     }
-                    return if out.is_empty() { "runtime".into() } else { out };
+                    return if out.is_empty() {
+                        "runtime".into()
+                    } else {
+                        out
+                    };
                 }
                 _ => {}
             }

@@ -59,7 +59,10 @@ fn step_losses(metrics: &Path) -> BTreeMap<u64, (f64, f64)> {
                 line["loss"].as_f64().unwrap(),
                 line["grad_norm"].as_f64().unwrap(),
             );
-            assert!(out.insert(step, values).is_none(), "step {step} logged twice");
+            assert!(
+                out.insert(step, values).is_none(),
+                "step {step} logged twice"
+            );
         }
     }
     out
@@ -126,11 +129,14 @@ fn sigint_stops_training_after_its_step_and_the_same_command_resumes_it_exactly(
     );
     assert!(!d.join("a/model.safetensors").exists(), "no final model");
     assert!(
-        err.contains("rrtf train interrupted by SIGINT (Ctrl-C)") && err.contains(&format!("after step {k} of {STEPS}")),
+        err.contains("rrtf train interrupted by SIGINT (Ctrl-C)")
+            && err.contains(&format!("after step {k} of {STEPS}")),
         "{err}"
     );
     assert!(
-        err.contains(&format!("resume with `rrtf --json train --config {a} --input {groups}`")),
+        err.contains(&format!(
+            "resume with `rrtf --json train --config {a} --input {groups}`"
+        )),
         "{err}"
     );
     assert_eq!(run_statuses(&d.join("rrtf.db"), "train"), ["interrupted"]);
@@ -150,8 +156,14 @@ fn sigint_stops_training_after_its_step_and_the_same_command_resumes_it_exactly(
     assert!(out.status.success(), "{}", stderr(&out));
 
     let weights = |name: &str| std::fs::read(d.join(name).join("model.safetensors")).unwrap();
-    assert!(weights("a") == weights("b"), "resumed weights differ from the uninterrupted run's");
-    let (la, lb) = (step_losses(&metrics), step_losses(&d.join("b/metrics.jsonl")));
+    assert!(
+        weights("a") == weights("b"),
+        "resumed weights differ from the uninterrupted run's"
+    );
+    let (la, lb) = (
+        step_losses(&metrics),
+        step_losses(&d.join("b/metrics.jsonl")),
+    );
     assert_eq!(la.len() as u64, STEPS);
     assert_eq!(la, lb, "per-step loss and gradient norm");
     assert_eq!(

@@ -26,12 +26,18 @@ fn a_failure_under_json_is_one_error_object_on_stdout_and_text_on_stderr() {
     let out = rrtf(d, &["--json", "import", "prompts", "missing.jsonl"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("error: ") && err.contains("missing.jsonl"), "{err}");
+    assert!(
+        err.contains("error: ") && err.contains("missing.jsonl"),
+        "{err}"
+    );
     let v = one_json(&out);
     let e = &v["error"];
     assert_eq!(e["exit_code"], 2, "{v}");
     assert!(e["kind"].is_string() && e["kind"] != "runtime", "{v}");
-    assert!(e["message"].as_str().unwrap().contains("missing.jsonl"), "{v}");
+    assert!(
+        e["message"].as_str().unwrap().contains("missing.jsonl"),
+        "{v}"
+    );
     assert!(e.as_object().unwrap().contains_key("hint"), "{v}");
     // Without --json, stdout stays empty.
     let out = rrtf(d, &["import", "prompts", "missing.jsonl"]);
@@ -52,35 +58,64 @@ fn imports_and_exports_of_nothing_say_why_and_strict_fails_them() {
     // Into a directory that does not exist yet: made.
     let v = ok_json(
         d,
-        &["--json", "export", "--format", "trl", "--out", "new/dir/pairs.jsonl"],
+        &[
+            "--json",
+            "export",
+            "--format",
+            "trl",
+            "--out",
+            "new/dir/pairs.jsonl",
+        ],
     );
     assert_eq!(v["rows"], 3, "{v}");
     assert!(d.join("new/dir/pairs.jsonl").is_file());
     assert!(v.get("nothing").is_none(), "{v}");
 
     // A round with no ranked prompt: no row, and why.
-    let args = ["--json", "export", "--format", "trl", "--out", "none.jsonl", "--rounds", "7"];
+    let args = [
+        "--json",
+        "export",
+        "--format",
+        "trl",
+        "--out",
+        "none.jsonl",
+        "--rounds",
+        "7",
+    ];
     let out = rrtf(d, &args);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     let v = one_json(&out);
     assert_eq!(v["rows"], 0);
     let why = v["nothing"].as_str().unwrap();
-    assert!(why.contains("no ranked prompts") && why.contains("--rounds"), "{v}");
+    assert!(
+        why.contains("no ranked prompts") && why.contains("--rounds"),
+        "{v}"
+    );
     assert!(err.contains(why), "{err}");
     let mut strict = args.to_vec();
     strict.push("--strict");
     let out = rrtf(d, &strict);
     assert_eq!(out.status.code(), Some(1));
     let v = one_json(&out);
-    assert!(v["error"]["message"].as_str().unwrap().contains("no ranked prompts"), "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no ranked prompts"),
+        "{v}"
+    );
 
     // The same file again adds nothing: said, and --strict fails it.
     let out = rrtf(d, &["--json", "import", "prompts", "he.jsonl"]);
     assert!(out.status.success());
     let v = one_json(&out);
     assert!(
-        v["nothing"].as_str().unwrap().contains("all 3 of") && v["nothing"].as_str().unwrap().contains("were already imported"),
+        v["nothing"].as_str().unwrap().contains("all 3 of")
+            && v["nothing"]
+                .as_str()
+                .unwrap()
+                .contains("were already imported"),
         "{v}"
     );
     let out = rrtf(d, &["import", "prompts", "he.jsonl", "--strict"]);
@@ -89,7 +124,16 @@ fn imports_and_exports_of_nothing_say_why_and_strict_fails_them() {
     assert!(err.contains("no prompts imported"), "{err}");
     let out = rrtf(
         d,
-        &["import", "responses", "teacher.jsonl", "--model", "canonical", "--role", "teacher", "--strict"],
+        &[
+            "import",
+            "responses",
+            "teacher.jsonl",
+            "--model",
+            "canonical",
+            "--role",
+            "teacher",
+            "--strict",
+        ],
     );
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no responses imported"));

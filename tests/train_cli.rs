@@ -206,7 +206,11 @@ fn train_runs_saves_a_model_and_resumes() {
         ),
     );
     for (config, max_steps, says) in [
-        (&config, "1", "the run had 4 total steps, this config gives 1"),
+        (
+            &config,
+            "1",
+            "the run had 4 total steps, this config gives 1",
+        ),
         (
             &changed,
             "4",
@@ -224,7 +228,10 @@ fn train_runs_saves_a_model_and_resumes() {
         ]);
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{err}");
-        assert!(err.contains(says) && err.contains("pass --restart"), "{err}");
+        assert!(
+            err.contains(says) && err.contains("pass --restart"),
+            "{err}"
+        );
     }
     assert!(out_dir.join("checkpoints/step-4").is_dir());
     // --restart replaces the earlier run's checkpoints and metrics instead of mixing them.
@@ -669,11 +676,7 @@ fn checkpoints_are_pruned_to_the_last_k_and_the_best() {
         .map(|v| (v["step"].as_u64().unwrap(), v["loss"].as_f64().unwrap()))
         .collect();
     assert_eq!(evals.len(), 8, "{evals:?}");
-    let best = evals
-        .iter()
-        .min_by(|a, b| a.1.total_cmp(&b.1))
-        .unwrap()
-        .0;
+    let best = evals.iter().min_by(|a, b| a.1.total_cmp(&b.1)).unwrap().0;
     let mut want = vec![7, 8, best];
     want.sort();
     want.dedup();

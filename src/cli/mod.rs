@@ -274,7 +274,10 @@ pub fn same_command(drop: &[&str]) -> String {
     out.push("rrtf".to_owned());
     args.next();
     while let Some(a) = args.next() {
-        if let Some(flag) = drop.iter().find(|f| a == **f || a.starts_with(&format!("{f}="))) {
+        if let Some(flag) = drop
+            .iter()
+            .find(|f| a == **f || a.starts_with(&format!("{f}=")))
+        {
             if a == *flag {
                 args.next();
             }

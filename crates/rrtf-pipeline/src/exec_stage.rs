@@ -67,7 +67,16 @@ pub async fn run(
         .await?;
     let run_id = record.id;
     progress.start(total as u64);
-    let executed = execute(store, &executor, &executor_hash, round, batch, progress, stop).await?;
+    let executed = execute(
+        store,
+        &executor,
+        &executor_hash,
+        round,
+        batch,
+        progress,
+        stop,
+    )
+    .await?;
     let mut summary = json!({ "executed": executed.done, "outcomes": executed.outcomes, "executor_hash": executor_hash, "run_id": run_id });
     match executed.interrupted {
         Some(signal) => {

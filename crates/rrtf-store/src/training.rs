@@ -140,7 +140,11 @@ impl Store {
 
     /// Forget a training run's metrics after `step` (all of them for `None`): a run resumed
     /// from `step-N` logs steps after N again, a run started afresh logs every step again.
-    pub async fn truncate_training_metrics(&self, run: TrainingRef, after: Option<i64>) -> Result<()> {
+    pub async fn truncate_training_metrics(
+        &self,
+        run: TrainingRef,
+        after: Option<i64>,
+    ) -> Result<()> {
         sqlx::query("DELETE FROM training_metrics WHERE training_run_id = ? AND step > ?")
             .bind(run.id)
             .bind(after.unwrap_or(i64::MIN))

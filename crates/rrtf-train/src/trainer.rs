@@ -658,11 +658,7 @@ mod tests {
             files: [(MODEL_FILE.to_owned(), 5), (OPTIM_FILE.to_owned(), 5)].into(),
             config: None,
         };
-        std::fs::write(
-            dir.join(STATE_FILE),
-            serde_json::to_string(&saved).unwrap(),
-        )
-        .unwrap();
+        std::fs::write(dir.join(STATE_FILE), serde_json::to_string(&saved).unwrap()).unwrap();
     }
 
     fn steps(dir: &Path) -> Vec<u64> {
