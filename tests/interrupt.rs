@@ -101,11 +101,24 @@ fn sigint_stops_training_after_its_step_and_the_same_command_resumes_it_exactly(
     let (a, b) = (config("a"), config("b"));
     let train = |cfg: &str| rrtf_cmd(d, &["--json", "train", "--config", cfg, "--input", &groups]);
 
-    let mut child = train(&a)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    // `--restart` (nothing to discard yet) is left out of the resume command: it would discard
+    // the interrupted run.
+    let mut child = rrtf_cmd(
+        d,
+        &[
+            "--json",
+            "train",
+            "--config",
+            &a,
+            "--restart",
+            "--input",
+            &groups,
+        ],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
     let metrics = d.join("a/metrics.jsonl");
     wait_for(&mut child, "3 training steps", || {
         std::fs::read_to_string(&metrics).is_ok_and(|t| t.matches("\"kind\":\"step\"").count() >= 3)

@@ -266,19 +266,17 @@ impl rrtf_pipeline::eval::Progress for Bar {
 }
 
 /// The command line this process was started with, to run again (a stopped stage's resume
-/// hint), without the flags in `drop` and their values; arguments quoted for a POSIX shell
-/// where needed.
-pub fn same_command(drop: &[&str]) -> String {
-    let mut out = Vec::new();
-    let mut args = std::env::args();
-    out.push("rrtf".to_owned());
-    args.next();
+/// hint), without the flags in `drop` (and the value of each, when `takes_value`); arguments
+/// quoted for a POSIX shell where needed.
+pub fn same_command(drop: &[(&str, bool)]) -> String {
+    let mut out = vec!["rrtf".to_owned()];
+    let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
-        if let Some(flag) = drop
+        let dropped = drop
             .iter()
-            .find(|f| a == **f || a.starts_with(&format!("{f}=")))
-        {
-            if a == *flag {
+            .find(|(f, takes_value)| a == *f || (*takes_value && a.starts_with(&format!("{f}="))));
+        if let Some((f, takes_value)) = dropped {
+            if *takes_value && a == *f {
                 args.next();
             }
             continue;

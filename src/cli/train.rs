@@ -214,7 +214,7 @@ async fn train(ctx: &Ctx, a: RunArgs) -> anyhow::Result<()> {
                 r.steps, r.total_steps
             ),
             // Without --resume: the run continues from its newest checkpoint by default.
-            resume: super::same_command(&["--resume", "--restart"]),
+            resume: super::same_command(&[("--resume", true), ("--restart", false)]),
         }
         .into());
     }
