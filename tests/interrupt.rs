@@ -72,7 +72,9 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-const STEPS: u64 = 200;
+/// Long enough (about 4 s here, 160 steps/s) that the signal, sent once 3 steps are logged,
+/// comes well before the end on a loaded machine.
+const STEPS: u64 = 600;
 
 /// SIGINT during `rrtf train`: the step in flight finishes and is checkpointed, the run is
 /// `interrupted`, exit code 130 and the resume command on stderr; running the same command
