@@ -219,7 +219,17 @@ fn sigterm_stops_exec_after_its_batch_and_the_rerun_runs_exactly_the_rest() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     humaneval_teacher_and_student(d, "    raise NotImplementedError\n");
-    let args = ["--json", "exec", "--batch", "8", "--timeout", "20"];
+    // One worker, batches of 8: 41 batches, so the signal comes well before the last.
+    let args = [
+        "--json",
+        "exec",
+        "--batch",
+        "8",
+        "--workers",
+        "1",
+        "--timeout",
+        "20",
+    ];
     let mut child = rrtf_cmd(d, &args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
