@@ -138,3 +138,52 @@ fn imports_and_exports_of_nothing_say_why_and_strict_fails_them() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no responses imported"));
 }
+
+/// Progress when stderr is not a terminal: a line at the start and at the end (and every
+/// `RRTF_PROGRESS_SECS`, here too long to come), and with `-v` one after every batch.
+#[test]
+fn progress_comes_as_lines_off_a_terminal_and_per_batch_with_v() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let he = humaneval();
+    teacher_and_student(d, &he[..3], "    return None\n");
+    let exec = |extra: &[&str]| {
+        let mut args = extra.to_vec();
+        args.extend(["exec", "--batch", "2", "--timeout", "20"]);
+        let out = common::rrtf_cmd(d, &args)
+            .env("RRTF_PROGRESS_SECS", "100000")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{err}");
+        err
+    };
+    let lines = |err: &str, n: usize| {
+        err.lines()
+            .filter(|l| l.starts_with(&format!("progress: executing {n}/6 (")))
+            .count()
+    };
+    // The 6 pairs, in 3 batches.
+    let err = exec(&[]);
+    assert_eq!(
+        (lines(&err, 0), lines(&err, 2), lines(&err, 6)),
+        (1, 0, 1),
+        "{err}"
+    );
+    // Again with -v, on a fresh project: a line per batch.
+    let tmp2 = tempfile::tempdir().unwrap();
+    let d2 = tmp2.path();
+    teacher_and_student(d2, &he[..3], "    return None\n");
+    let out = common::rrtf_cmd(d2, &["-v", "exec", "--batch", "2", "--timeout", "20"])
+        .env("RRTF_PROGRESS_SECS", "100000")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{err}");
+    // 2/6 and 4/6 after their batches; 6/6 after the last batch and at the end.
+    assert_eq!(
+        (lines(&err, 2), lines(&err, 4), lines(&err, 6)),
+        (1, 1, 2),
+        "{err}"
+    );
+}

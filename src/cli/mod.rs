@@ -195,6 +195,17 @@ pub fn progress_bar(len: u64, message: &'static str) -> ProgressBar {
     bar
 }
 
+/// `-v` given: when stderr is not a terminal, a progress line after every batch (a sampled
+/// batch, an executed batch, a training step) too.
+pub static VERBOSE: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+/// With `-v` and a progress bar that is not drawn: its line now ([`VERBOSE`]).
+pub fn progress_tick(bar: &ProgressBar) {
+    if bar.is_hidden() && VERBOSE.load(std::sync::atomic::Ordering::Relaxed) > 0 {
+        eprintln!("{}", progress_line(bar));
+    }
+}
+
 /// `RRTF_PROGRESS_SECS` (seconds between progress lines when stderr is not a terminal), or 5.
 fn progress_interval() -> std::time::Duration {
     std::env::var("RRTF_PROGRESS_SECS")
@@ -259,6 +270,9 @@ impl rrtf_pipeline::eval::Progress for Bar {
     }
     fn inc(&mut self) {
         self.1.iter().for_each(|b| b.inc(1));
+    }
+    fn batch_done(&mut self) {
+        self.1.iter().for_each(progress_tick);
     }
     fn finish(&mut self) {
         Bar::finish(self)
@@ -372,6 +386,7 @@ pub fn append_line(path: &std::path::Path, line: &str) {
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
+    VERBOSE.store(cli.verbose, std::sync::atomic::Ordering::Relaxed);
     let ctx = Ctx {
         db: cli.db,
         json: cli.json,

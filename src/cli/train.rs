@@ -163,6 +163,7 @@ impl TrainProgress for Bar {
         if let Some(bar) = &self.1 {
             bar.set_position(m.step);
             bar.set_message(format!("training, loss {:.4}", m.loss));
+            super::progress_tick(bar);
         }
     }
     fn finish(&mut self) {

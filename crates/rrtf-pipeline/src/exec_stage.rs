@@ -210,6 +210,7 @@ pub async fn execute(
         for _ in &rows {
             progress.inc();
         }
+        progress.batch_done();
     }
     progress.finish();
     Ok(executed)

@@ -34,7 +34,10 @@ impl SampleProgress for Bar {
         self.1 = Some(progress_bar(to_send, "sampling"));
     }
     fn inc(&self, n: u64) {
-        self.1.iter().for_each(|b| b.inc(n));
+        self.1.iter().for_each(|b| {
+            b.inc(n);
+            super::progress_tick(b);
+        });
     }
     fn finish(&mut self) {
         Bar::finish(self)
