@@ -1,6 +1,7 @@
 //! `rrtf`: the command-line front of the toolkit. Thin glue over the library crates in `crates/`:
 //! arguments are parsed here, validated by the crates, and errors are mapped to exit codes
-//! (0 ok, 1 runtime failure, 2 bad usage or bad input).
+//! (0 ok, 1 runtime failure, 2 bad usage or bad input; a stage stopped cleanly by a signal
+//! exits with 128 + its number: 130 for Ctrl-C, 143 for SIGTERM).
 
 mod cli;
 
@@ -29,6 +30,7 @@ fn main() -> ExitCode {
     // SAFETY: a plain option store in mimalloc, with a valid option index.
     unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
     let args = cli::Cli::parse();
+    let json = args.json;
     // A stage started by a round also writes its log and its error to the round's stage log.
     // (Read before end_with_parent, which starts a thread: both change the environment.)
     let stage_log = rrtf_pipeline::child::stage_log();
@@ -42,13 +44,25 @@ fn main() -> ExitCode {
     match cli::run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
+            // A stage stopped by Ctrl-C or SIGTERM: not an error, and 128 + the signal.
+            let stopped = err.downcast_ref::<rrtf_pipeline::stop::Interrupted>();
             // An error may quote stored text (a sample's output): no escape sequences through.
-            let text = format!("error: {}", cli::term::clean(&message(&err)));
+            let text = match stopped {
+                Some(i) => cli::term::clean(&i.to_string()).into_owned(),
+                None => format!("error: {}", cli::term::clean(&message(&err))),
+            };
             eprintln!("{text}");
             if let Some(path) = &stage_log {
                 cli::append_line(path, &text);
             }
-            ExitCode::from(exit_code(&err))
+            let code = stopped.map_or_else(|| exit_code(&err), |i| i.signal.exit_code());
+            // Scripts get the failure as JSON too, unless the command printed its document
+            // already (its summary says what failed; stdout holds one JSON document).
+            let emitted = cli::JSON_EMITTED.load(std::sync::atomic::Ordering::SeqCst);
+            if json && stopped.is_none() && !emitted {
+                println!("{}", json_error(&err, code));
+            }
+            ExitCode::from(code)
         }
     }
 }
@@ -80,6 +94,7 @@ const ERROR_TYPES: &[(fn() -> &'static str, Ask)] = error_types![
     rrtf_llm::replay::ReplayError,
     rrtf_model::ModelError,
     rrtf_pipeline::PipelineError,
+    rrtf_pipeline::stop::Interrupted,
     rrtf_report::ReportError,
     rrtf_serve::ServeError,
     rrtf_store::StoreError,
@@ -94,6 +109,52 @@ fn exit_code(err: &anyhow::Error) -> u8 {
         .chain()
         .any(|cause| ERROR_TYPES.iter().any(|(_, ask)| ask(cause) == Some(true)));
     if user { 2 } else { 1 }
+}
+
+/// `{"error": {"kind", "message", "hint", "exit_code"}}`: `kind` names the error type that
+/// decided the exit code (`config`, `store`, `bad_input`, ...; `runtime` for none), `hint` the
+/// message's `hint:` line when it has one (else null).
+fn json_error(err: &anyhow::Error, code: u8) -> serde_json::Value {
+    let message = message(err);
+    let hint = message
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("hint: "))
+        .map(str::to_owned);
+    serde_json::json!({"error": {
+        "kind": error_kind(err, code == 2),
+        "message": message,
+        "hint": hint,
+        "exit_code": code,
+    }})
+}
+
+/// The snake-case name (without `Error`) of the first listed error type in the chain (a user
+/// error's, when `user`).
+fn error_kind(err: &anyhow::Error, user: bool) -> String {
+    for cause in err.chain() {
+        for (name, ask) in ERROR_TYPES {
+            match ask(cause) {
+                Some(u) if u || !user => {
+                    let short = name().rsplit("::").next().unwrap_or("");
+                    let short = short.strip_suffix("Error").unwrap_or(short);
+                    let mut out = String::new();
+                    for (i, c) in short.chars().enumerate() {
+                        if c.is_uppercase() && i > 0 {
+                            out.push('_');
+                        }
+                        out.push(c.to_ascii_lowercase());
+                    }
+                    return if out.is_empty() {
+                        "runtime".into()
+                    } else {
+                        out
+                    };
+                }
+                _ => {}
+            }
+        }
+    }
+    "runtime".into()
 }
 
 /// The error and its causes, `: `-separated; a cause whose text the message before it already
@@ -207,6 +268,26 @@ mod tests {
             message: "bad".into(),
         };
         assert_eq!(exit_code(&anyhow::Error::new(config).context("loading")), 2);
+    }
+
+    #[test]
+    fn a_json_error_names_the_kind_the_hint_and_the_exit_code() {
+        let config = rrtf_config::ConfigError::Parse {
+            path: "r.toml".into(),
+            message: "bad key\nhint: see configs/round.toml".into(),
+        };
+        let err = anyhow::Error::new(config).context("loading");
+        let v = json_error(&err, exit_code(&err));
+        assert_eq!(v["error"]["kind"], "config", "{v}");
+        assert_eq!(v["error"]["hint"], "see configs/round.toml", "{v}");
+        assert_eq!(v["error"]["exit_code"], 2, "{v}");
+        let bad = anyhow::Error::new(cli::BadInput("no".into()));
+        assert_eq!(json_error(&bad, 2)["error"]["kind"], "bad_input");
+        let plain = anyhow::anyhow!("disk full");
+        let v = json_error(&plain, exit_code(&plain));
+        assert_eq!(v["error"]["kind"], "runtime");
+        assert_eq!(v["error"]["hint"], serde_json::Value::Null);
+        assert_eq!(v["error"]["exit_code"], 1);
     }
 
     #[test]

@@ -188,7 +188,8 @@ fn quickstart_round_then_resume_then_round_two() {
     let quoted = err
         .lines()
         .skip_while(|l| {
-            !l.starts_with("error: `rrtf train --config bad.toml` failed (exit code 2)")
+            // A finished run's stage runs again afresh: `--restart` (issue 19).
+            !l.starts_with("error: `rrtf train --config bad.toml --restart` failed (exit code 2)")
         })
         .collect::<Vec<_>>()
         .join("\n");
@@ -200,7 +201,7 @@ fn quickstart_round_then_resume_then_round_two() {
     let log = std::fs::read_to_string(qs.join("logs/round-1/train.log")).unwrap();
     let last_run = log.rsplit("==> ").next().unwrap();
     assert!(
-        last_run.starts_with("rrtf train --config bad.toml (")
+        last_run.starts_with("rrtf train --config bad.toml --restart (")
             && last_run.contains("error: model directory models/missing: does not exist"),
         "{log}"
     );

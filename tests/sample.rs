@@ -406,13 +406,23 @@ async fn ctrl_c_stores_what_is_in_flight_so_a_rerun_sends_nothing_twice() {
         .unwrap();
     assert!(kill.success());
     let out = child.wait_with_output().await.unwrap();
+    // Issue 19: a clean stop exits with 130, records the run as interrupted and says how to
+    // resume (the same command).
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
     assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        err.contains("rrtf sample interrupted by SIGINT (Ctrl-C)")
+            && err.contains("resume with `rrtf --json sample --config round.toml`"),
+        "{err}"
     );
     let first: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(first["endpoints"][0]["stopped"], "interrupted", "{first}");
+    assert_eq!(first["interrupted"], "SIGINT", "{first}");
+    let store = rrtf_store::Store::open(&d.join("rrtf.db")).await.unwrap();
+    let statuses = store.run_statuses("sample").await.unwrap();
+    store.close().await;
+    assert_eq!(statuses.len(), 1);
+    assert_eq!(statuses[0].1, "interrupted");
     let second = ok_json(d, &["--json", "sample", "--config", "round.toml"]).await;
     assert_eq!(
         first["stored"].as_u64().unwrap() + second["stored"].as_u64().unwrap(),

@@ -149,6 +149,39 @@ fn grid_sweep_records_compares_resumes_and_rejects_bad_keys() {
     let status = ok_json(&qs, &["--db", "rrtf.db", "--json", "status"]);
     assert_eq!(status["training_runs"], 4, "{status}");
 
+    // The same variants under a changed [set] (same ids, same directories, new configs): each
+    // trains afresh over its finished run (never resumed from it and reported as the new
+    // config's model).
+    let text = std::fs::read_to_string(qs.join("sweep.toml")).unwrap();
+    std::fs::write(
+        qs.join("sweep-wd.toml"),
+        text.replace(
+            "\"training.epochs\" = 1",
+            "\"training.epochs\" = 1\n\"training.weight_decay\" = 0.5",
+        ),
+    )
+    .unwrap();
+    let changed = ok_json(&qs, &["--json", "sweep", "--config", "sweep-wd.toml"]);
+    let changed_variants = changed["variants"].as_array().unwrap();
+    assert_eq!(changed_variants.len(), 4, "{changed}");
+    for v in changed_variants {
+        assert_eq!(v["status"], "ran", "{v}");
+        assert!(v["steps"].as_u64().unwrap() > 0, "{v}");
+        let model = qs.join(v["output_dir"].as_str().unwrap());
+        assert!(
+            model.starts_with(qs.join("sweeps/lr-pairs")),
+            "the same directories: {}",
+            model.display()
+        );
+        assert!(
+            !weights.contains(&std::fs::read(model.join("model.safetensors")).unwrap()),
+            "{}: a model of the earlier config",
+            v["id"]
+        );
+    }
+    let status = ok_json(&qs, &["--db", "rrtf.db", "--json", "status"]);
+    assert_eq!(status["training_runs"], 8, "{status}");
+
     // A key the round config does not have, and one outside the swept sections: exit code 2
     // naming the key (and what is allowed), before anything runs.
     for (key, wanted) in [

@@ -181,8 +181,61 @@ fn train_runs_saves_a_model_and_resumes() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(out_dir.join("checkpoints/step-4").is_dir());
-    // A fresh run replaces the earlier run's checkpoints and metrics instead of mixing them.
-    let out = run(&["--max-steps", "1"]);
+    // Without --resume the run in output_dir is continued: finished, it is evaluated and saved
+    // again, and nothing is trained or logged twice.
+    let out = run(&["--max-steps", "4"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("already finished (4 steps)"), "{err}");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["steps"], 4);
+    assert_eq!(
+        report["resumed_from"],
+        path(&out_dir.join("checkpoints/step-4"))
+    );
+    // A run that cannot continue it (another schedule, another [training] value) is refused,
+    // saying why and naming --restart; nothing is removed.
+    let changed = dir.path().join("changed");
+    std::fs::create_dir_all(&changed).unwrap();
+    let changed = write_config(
+        &changed,
+        &out_dir,
+        "number = 1\nseed = 3\n",
+        &format!(
+            "{SHORT_RUN}learning_rate = 2e-3\ngrad_accum = 1\nwarmup_steps = 1\ncheckpoint_every = 2\n"
+        ),
+    );
+    for (config, max_steps, says) in [
+        (
+            &config,
+            "1",
+            "the run had 4 total steps, this config gives 1",
+        ),
+        (
+            &changed,
+            "4",
+            "the [training] config changed since this checkpoint: training.learning_rate (0.001 -> 0.002)",
+        ),
+    ] {
+        let out = rrtf(&[
+            "train",
+            "--config",
+            config.to_str().unwrap(),
+            "--input",
+            &input,
+            "--max-steps",
+            max_steps,
+        ]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains(says) && err.contains("pass --restart"),
+            "{err}"
+        );
+    }
+    assert!(out_dir.join("checkpoints/step-4").is_dir());
+    // --restart replaces the earlier run's checkpoints and metrics instead of mixing them.
+    let out = run(&["--max-steps", "1", "--restart"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     assert!(err.contains("starting afresh"), "{err}");
@@ -585,4 +638,55 @@ fn sft_objective_trains_and_scores_and_refuses_what_it_cannot_do() {
             assert!(err.contains(w), "{w} in {err}");
         }
     }
+}
+
+/// Issue 19: checkpoints are pruned as a run writes them: the last `keep_checkpoints` plus the
+/// one with the best held-out loss stay.
+#[test]
+fn checkpoints_are_pruned_to_the_last_k_and_the_best() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    let config = write_config(
+        dir.path(),
+        &out_dir,
+        "number = 1\nseed = 3\n",
+        &format!("{SHORT_RUN}learning_rate = 5e-2\ncheckpoint_every = 1\nkeep_checkpoints = 2\n"),
+    );
+    let out = rrtf(&[
+        "--json",
+        "train",
+        "--config",
+        config.to_str().unwrap(),
+        "--input",
+        &path(&fixtures().join("train/groups.jsonl")),
+        "--max-steps",
+        "8",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The held-out loss of each step's checkpoint (evaluated at every checkpoint).
+    let evals: Vec<(u64, f64)> = std::fs::read_to_string(out_dir.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|v| v["kind"] == "eval")
+        .map(|v| (v["step"].as_u64().unwrap(), v["loss"].as_f64().unwrap()))
+        .collect();
+    assert_eq!(evals.len(), 8, "{evals:?}");
+    let best = evals.iter().min_by(|a, b| a.1.total_cmp(&b.1)).unwrap().0;
+    let mut want = vec![7, 8, best];
+    want.sort();
+    want.dedup();
+    let mut kept: Vec<u64> = std::fs::read_dir(out_dir.join("checkpoints"))
+        .unwrap()
+        .map(|e| {
+            let name = e.unwrap().file_name().to_string_lossy().into_owned();
+            name.strip_prefix("step-").unwrap().parse().unwrap()
+        })
+        .collect();
+    kept.sort();
+    assert_eq!(kept, want, "held-out losses {evals:?}");
 }

@@ -57,6 +57,9 @@ pub struct ImportPrompts {
     /// already ran against in this project: overlapping prompts are marked, with a warning.
     #[arg(long = "benchmark", value_name = "FILE")]
     pub benchmarks: Vec<PathBuf>,
+    /// Exit with code 1 when nothing was imported (the reason is printed either way).
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Debug, Args)]
@@ -88,6 +91,9 @@ pub struct ImportResponses {
     /// chat). A row's `code` field, when present, is the code itself.
     #[arg(long, default_value = "auto")]
     pub kind: rrtf_exec::answer::AnswerKind,
+    /// Exit with code 1 when nothing was imported (the reason is printed either way).
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Debug, Args)]
@@ -118,6 +124,23 @@ pub struct ExportArgs {
     /// Dataset name in LLaMA-Factory's dataset_info.json (default: the output's stem).
     #[arg(long)]
     pub name: Option<String>,
+    /// Exit with code 1 when no row was written (the reason is printed either way).
+    #[arg(long)]
+    pub strict: bool,
+}
+
+/// Say why nothing was imported or exported (stderr, and `nothing` in `json`); with
+/// `--strict`, that is the command's failure instead (exit code 1, the reason its message).
+fn nothing(why: Option<String>, strict: bool, json: &mut serde_json::Value) -> Result<()> {
+    let Some(why) = why else {
+        return Ok(());
+    };
+    json["nothing"] = json!(why);
+    if strict {
+        anyhow::bail!("{why} (--strict)");
+    }
+    eprintln!("warning: {why}");
+    Ok(())
 }
 
 pub async fn init(ctx: &Ctx) -> Result<()> {
@@ -170,6 +193,15 @@ pub async fn import(ctx: &Ctx, cmd: ImportCmd) -> Result<()> {
             }
             let mut json = serde_json::to_value(&report).expect("report serialises");
             json["benchmark_overlap"] = overlap;
+            let why = text::nothing_imported(
+                &report.file,
+                report.rows,
+                report.inserted.prompts.inserted,
+                report.inserted.prompts.existing,
+                &report.skipped,
+                "prompts",
+            );
+            nothing(why, a.strict, &mut json)?;
             ctx.emit(|| text::prompts_imported(&report), || json.clone());
         }
         ImportCmd::Responses(a) => {
@@ -187,10 +219,17 @@ pub async fn import(ctx: &Ctx, cmd: ImportCmd) -> Result<()> {
             let report = import_responses(&store, &a.file, &opts, &|n| bar.inc(n)).await?;
             bar.finish_and_clear();
             store.close().await;
-            ctx.emit(
-                || text::responses_imported(&report),
-                || serde_json::to_value(&report).expect("report serialises"),
+            let mut json = serde_json::to_value(&report).expect("report serialises");
+            let why = text::nothing_imported(
+                &report.file,
+                report.rows,
+                report.inserted.inserted,
+                report.inserted.existing,
+                &report.skipped,
+                "responses",
             );
+            nothing(why, a.strict, &mut json)?;
+            ctx.emit(|| text::responses_imported(&report), || json.clone());
         }
     }
     Ok(())
@@ -214,6 +253,15 @@ pub async fn export_cmd(ctx: &Ctx, a: ExportArgs) -> Result<()> {
     };
     let report = export(&store, &opts).await?;
     store.close().await;
+    let mut json = serde_json::to_value(&report).expect("report serialises");
+    let why = text::nothing_exported(
+        report.rows,
+        report.prompts,
+        &report.ranker,
+        report.pair_strategy,
+        report.min_gap,
+    );
+    nothing(why, a.strict, &mut json)?;
     ctx.emit(
         || {
             format!(
@@ -226,7 +274,7 @@ pub async fn export_cmd(ctx: &Ctx, a: ExportArgs) -> Result<()> {
                 report.manifest.display()
             )
         },
-        || serde_json::to_value(&report).expect("report serialises"),
+        || json.clone(),
     );
     Ok(())
 }

@@ -38,9 +38,18 @@ pub async fn run(ctx: &Ctx, a: StageArgs) -> Result<()> {
     }
     let store = ctx.store().await?;
     let mut bar = Bar::new("executing");
-    let ran = exec_stage::run(&store, cfg, a.round, a.batch, REVISION, &mut bar).await;
+    let stop = rrtf_pipeline::stop::Stop::on_signals();
+    let ran = exec_stage::run(&store, cfg, a.round, a.batch, REVISION, &mut bar, &stop).await;
     store.close().await;
-    let Some((Executed { done, outcomes }, summary)) = ran? else {
+    let Some((
+        Executed {
+            done,
+            outcomes,
+            interrupted,
+        },
+        summary,
+    )) = ran?
+    else {
         ctx.emit(
             || "nothing to execute: every response with tests has its results".into(),
             || json!({"executed": 0, "pending": 0}),
@@ -54,5 +63,18 @@ pub async fn run(ctx: &Ctx, a: StageArgs) -> Result<()> {
         },
         || summary.clone(),
     );
+    if let Some(signal) = interrupted {
+        return Err(rrtf_pipeline::stop::Interrupted {
+            stage: "rrtf exec".into(),
+            signal,
+            done: format!(
+                "the batch in flight was finished and stored; the run is recorded as interrupted \
+                 with {} (response, test) pairs left",
+                summary["pending"]
+            ),
+            resume: super::same_command(&[]),
+        }
+        .into());
+    }
     Ok(())
 }

@@ -114,6 +114,10 @@ pub enum Command {
 /// The project revision this binary was built from (recorded with every run).
 pub const REVISION: &str = env!("RRTF_REVISION");
 
+/// Whether a command printed its JSON document ([`Ctx::emit`]): a failure after it (requests
+/// that failed, `--strict`) does not print a second one, the error object.
+pub static JSON_EMITTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Global context handed to every command.
 pub struct Ctx {
     pub db: PathBuf,
@@ -126,6 +130,7 @@ impl Ctx {
     /// escape sequences meant for the reader's terminal).
     pub fn emit(&self, human: impl FnOnce() -> String, json: impl FnOnce() -> serde_json::Value) {
         if self.json {
+            JSON_EMITTED.store(true, std::sync::atomic::Ordering::SeqCst);
             println!("{}", json());
         } else {
             let text = human();
@@ -150,7 +155,10 @@ impl Ctx {
     }
 }
 
-/// A progress bar on stderr (hidden when stderr is not a terminal). `len` 0: a counter.
+/// A progress bar on stderr; `len` 0: a counter. When stderr is not a terminal (a log file, a
+/// pipe, a round's stage) the bar is not drawn: a line (`progress_line`) is written at the
+/// start, every `RRTF_PROGRESS_SECS` seconds (default 5) while it runs, and at its end
+/// ([`Bar::finish`]).
 pub fn progress_bar(len: u64, message: &'static str) -> ProgressBar {
     let bar = if len == 0 {
         ProgressBar::new_spinner().with_style(
@@ -165,7 +173,64 @@ pub fn progress_bar(len: u64, message: &'static str) -> ProgressBar {
         )
     };
     bar.set_draw_target(ProgressDrawTarget::stderr());
-    bar.with_message(message)
+    let bar = bar.with_message(message);
+    if bar.is_hidden() {
+        eprintln!("{}", progress_line(&bar));
+        let weak = bar.downgrade();
+        let every = progress_interval();
+        let spawned = std::thread::Builder::new()
+            .name("progress".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(every);
+                    match weak.upgrade() {
+                        Some(bar) if !bar.is_finished() => eprintln!("{}", progress_line(&bar)),
+                        _ => break,
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::warn!("no progress lines: {e}");
+        }
+    }
+    bar
+}
+
+/// `-v` given: when stderr is not a terminal, a progress line after every batch (a sampled
+/// batch, an executed batch, a training step) too.
+pub static VERBOSE: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+/// With `-v` and a progress bar that is not drawn: its line now ([`VERBOSE`]).
+pub fn progress_tick(bar: &ProgressBar) {
+    if bar.is_hidden() && VERBOSE.load(std::sync::atomic::Ordering::Relaxed) > 0 {
+        eprintln!("{}", progress_line(bar));
+    }
+}
+
+/// `RRTF_PROGRESS_SECS` (seconds between progress lines when stderr is not a terminal), or 5.
+fn progress_interval() -> std::time::Duration {
+    std::env::var("RRTF_PROGRESS_SECS")
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .map_or(std::time::Duration::from_secs(5), |s| {
+            std::time::Duration::from_secs_f64(s.max(0.01))
+        })
+}
+
+/// One progress line: `progress: STAGE done/total (share, rate/s, eta)`, or `done (rate/s)`
+/// for a counter.
+pub fn progress_line(bar: &ProgressBar) -> String {
+    let (pos, rate) = (bar.position(), bar.per_sec());
+    match bar.length() {
+        Some(len) if len > 0 => format!(
+            "progress: {} {pos}/{len} ({:.0}%, {rate:.1}/s, eta {})",
+            bar.message(),
+            100.0 * pos as f64 / len as f64,
+            indicatif::HumanDuration(bar.eta())
+        ),
+        _ => format!("progress: {} {pos} ({rate:.1}/s)", bar.message()),
+    }
 }
 
 /// Progress as a bar on stderr: the pipeline's counts of work ([`rrtf_pipeline::Counter`]), a
@@ -177,8 +242,14 @@ impl Bar {
     pub fn new(message: &'static str) -> Self {
         Bar(message, None)
     }
+    /// Clear the bar; when it was not drawn (stderr is not a terminal), write its last line.
     pub fn finish(&mut self) {
-        self.1.iter().for_each(|b| b.finish_and_clear());
+        for b in self.1.iter().filter(|b| !b.is_finished()) {
+            if b.is_hidden() {
+                eprintln!("{}", progress_line(b));
+            }
+            b.finish_and_clear();
+        }
     }
 }
 
@@ -201,9 +272,40 @@ impl rrtf_pipeline::eval::Progress for Bar {
     fn inc(&mut self) {
         self.1.iter().for_each(|b| b.inc(1));
     }
+    fn batch_done(&mut self) {
+        self.1.iter().for_each(progress_tick);
+    }
     fn finish(&mut self) {
         Bar::finish(self)
     }
+}
+
+/// The command line this process was started with, to run again (a stopped stage's resume
+/// hint), without the flags in `drop` (and the value of each, when `takes_value`); arguments
+/// quoted for a POSIX shell where needed.
+pub fn same_command(drop: &[(&str, bool)]) -> String {
+    let mut out = vec!["rrtf".to_owned()];
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let dropped = drop
+            .iter()
+            .find(|(f, takes_value)| a == *f || (*takes_value && a.starts_with(&format!("{f}="))));
+        if let Some((f, takes_value)) = dropped {
+            if *takes_value && a == *f {
+                args.next();
+            }
+            continue;
+        }
+        let plain = !a.is_empty()
+            && a.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@+%".contains(c));
+        out.push(if plain {
+            a
+        } else {
+            format!("'{}'", a.replace('\'', r"'\''"))
+        });
+    }
+    out.join(" ")
 }
 
 /// An error caused by the user's arguments or input files: exit code 2.
@@ -285,6 +387,7 @@ pub fn append_line(path: &std::path::Path, line: &str) {
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
+    VERBOSE.store(cli.verbose, std::sync::atomic::Ordering::Relaxed);
     let ctx = Ctx {
         db: cli.db,
         json: cli.json,

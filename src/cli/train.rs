@@ -40,9 +40,13 @@ pub struct RunArgs {
     /// (reviews applied), exported to `<output_dir>/groups.jsonl`.
     #[arg(long)]
     pub input: Option<PathBuf>,
-    /// Continue from a checkpoint directory (`<output_dir>/checkpoints/step-N`).
+    /// Continue from this checkpoint directory (`<output_dir>/checkpoints/step-N`). Without
+    /// it, an earlier run in output_dir continues from its newest complete checkpoint.
     #[arg(long)]
     pub resume: Option<PathBuf>,
+    /// Discard an earlier run's checkpoints and metrics in output_dir and train afresh.
+    #[arg(long, conflicts_with = "resume")]
+    pub restart: bool,
     /// Total optimizer steps (overrides training.max_steps and epochs).
     #[arg(long)]
     pub max_steps: Option<u64>,
@@ -163,6 +167,7 @@ impl TrainProgress for Bar {
         if let Some(bar) = &self.1 {
             bar.set_position(m.step);
             bar.set_message(format!("training, loss {:.4}", m.loss));
+            super::progress_tick(bar);
         }
     }
     fn finish(&mut self) {
@@ -180,20 +185,55 @@ async fn train(ctx: &Ctx, a: RunArgs) -> anyhow::Result<()> {
         config: RoundConfig::load(config_path)?,
         input: a.input,
         resume: a.resume,
+        restart: a.restart,
         max_steps: a.max_steps,
         device: a.device,
+        stop: rrtf_pipeline::stop::Stop::on_signals(),
     };
     let r = ctx
         .rrtf()?
         .train(request, &mut Bar::new("training"))
         .await?;
+    if let Some(signal) = r.interrupted {
+        let checkpoint = r
+            .checkpoint
+            .as_ref()
+            .map_or("none yet".into(), |c| c.display().to_string());
+        ctx.emit(
+            || {
+                format!(
+                    "stopped after step {} of {}; checkpoint {}; metrics {}",
+                    r.steps,
+                    r.total_steps,
+                    checkpoint,
+                    r.metrics.display()
+                )
+            },
+            || r.summary.clone(),
+        );
+        return Err(rrtf_pipeline::stop::Interrupted {
+            stage: "rrtf train".into(),
+            signal,
+            done: format!(
+                "the run is recorded as interrupted after step {} of {} (checkpoint {checkpoint})",
+                r.steps, r.total_steps
+            ),
+            // Without --resume: the run continues from its newest checkpoint by default.
+            resume: super::same_command(&[("--resume", true), ("--restart", false)]),
+        }
+        .into());
+    }
+    let checkpoint = r
+        .checkpoint
+        .as_ref()
+        .map_or(String::new(), |c| c.display().to_string());
     ctx.emit(
         || {
             let mut s = format!(
                 "trained {} steps; model saved to {} (HF layout); last checkpoint {}; metrics {}",
                 r.steps,
                 r.output_dir.display(),
-                r.checkpoint.display(),
+                checkpoint,
                 r.metrics.display()
             );
             if let Some(m) = &r.last {

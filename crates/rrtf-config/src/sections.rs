@@ -608,10 +608,22 @@ pub struct Training {
     /// it lowered the peak by 10-14% (README, "Memory plan"). Not per-layer checkpointing.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub gradient_checkpointing: bool,
+    /// `step-N` checkpoints kept: the last `keep_checkpoints` plus the one with the best
+    /// held-out loss; older ones are removed as new ones are written. Not in the config hash
+    /// while it is the default (it changes no weight).
+    #[serde(skip_serializing_if = "is_default_keep")]
+    pub keep_checkpoints: u32,
     pub lora: Option<Lora>,
     /// Train on the ranked prompts of these rounds only (store input); every round when unset.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rounds: Option<Vec<i64>>,
+}
+
+/// `training.keep_checkpoints` when unset.
+pub const DEFAULT_KEEP_CHECKPOINTS: u32 = 3;
+
+fn is_default_keep(n: &u32) -> bool {
+    *n == DEFAULT_KEEP_CHECKPOINTS
 }
 
 impl Default for Training {
@@ -649,6 +661,7 @@ impl Default for Training {
             device: "cpu".into(),
             checkpoint_every: 100,
             gradient_checkpointing: false,
+            keep_checkpoints: DEFAULT_KEEP_CHECKPOINTS,
             lora: None,
             rounds: None,
         }

@@ -610,6 +610,12 @@ impl RoundConfig {
         if t.checkpoint_every == 0 {
             return fail("training.checkpoint_every", "is 0: must be at least 1");
         }
+        if t.keep_checkpoints == 0 {
+            return fail(
+                "training.keep_checkpoints",
+                "is 0: must be at least 1 (the last checkpoint is what a stopped run resumes from)",
+            );
+        }
         if let Some(r) = &t.rounds {
             if r.is_empty() {
                 return fail(

@@ -417,6 +417,10 @@ pub async fn export(store: &Store, opts: &ExportOptions) -> Result<ExportReport,
         path: opts.out.clone(),
         source,
     };
+    // A missing directory is made (`--out data/new/pairs.jsonl`).
+    if let Some(dir) = opts.out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(err)?;
+    }
     let tmp = opts.out.with_extension("tmp");
     let file = HashingWriter::new(File::create(&tmp).map_err(err)?);
     let mut w = BufWriter::with_capacity(1 << 20, file);

@@ -66,6 +66,8 @@ pub struct EvalReport {
 pub trait Progress {
     fn start(&mut self, _total: u64) {}
     fn inc(&mut self) {}
+    /// A batch of the `inc`s before it is done and stored (the exec stage's).
+    fn batch_done(&mut self) {}
     fn finish(&mut self) {}
 }
 

@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 
 use crate::Result;
 use crate::eval::Progress;
+use crate::stop::{Signal, Stop};
 
 /// What a run of the stage did.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -23,12 +24,16 @@ pub struct Executed {
     pub done: u64,
     /// Results per outcome label.
     pub outcomes: BTreeMap<&'static str, u64>,
+    /// Stopped by this signal after committing the batch in flight (the rest stays pending).
+    pub interrupted: Option<Signal>,
 }
 
 /// The stage as `rrtf exec` runs it: nothing when no pair is pending; else an `exec` run
 /// record (the executor's limits and fingerprint: what decides verdicts), [`execute`], and the
 /// run finished with its summary, which is returned (`executed`, `outcomes`, `executor_hash`,
-/// `run_id`). `progress` is started with the number of pending pairs.
+/// `run_id`). `progress` is started with the number of pending pairs. When `stop` asks, the
+/// batch in flight is finished and stored, and the run is recorded as `interrupted` (its
+/// summary adds `interrupted`, the signal, and `pending`, the pairs left for a rerun).
 pub async fn run(
     store: &Store,
     cfg: ExecConfig,
@@ -36,6 +41,7 @@ pub async fn run(
     batch: i64,
     revision: &str,
     progress: &mut dyn Progress,
+    stop: &Stop,
 ) -> Result<Option<(Executed, Value)>> {
     let total = store.pending_execution_count(round).await?;
     if total == 0 {
@@ -61,9 +67,25 @@ pub async fn run(
         .await?;
     let run_id = record.id;
     progress.start(total as u64);
-    let executed = execute(store, &executor, &executor_hash, round, batch, progress).await?;
-    let summary = json!({ "executed": executed.done, "outcomes": executed.outcomes, "executor_hash": executor_hash, "run_id": run_id });
-    store.finish_run(record, true, &summary).await?;
+    let executed = execute(
+        store,
+        &executor,
+        &executor_hash,
+        round,
+        batch,
+        progress,
+        stop,
+    )
+    .await?;
+    let mut summary = json!({ "executed": executed.done, "outcomes": executed.outcomes, "executor_hash": executor_hash, "run_id": run_id });
+    match executed.interrupted {
+        Some(signal) => {
+            summary["interrupted"] = json!(signal.name());
+            summary["pending"] = json!(store.pending_execution_count(round).await?);
+            store.interrupt_run(record, &summary).await?;
+        }
+        None => store.finish_run(record, true, &summary).await?,
+    }
     Ok(Some((executed, summary)))
 }
 
@@ -102,6 +124,7 @@ fn job_for(key: u64, p: &PendingExecution, language: Language) -> Job {
 /// Execute the pending pairs of `round` (None: all rounds) in batches of `batch`, storing each
 /// result under `executor_hash` (`Executor::fingerprint`). A missing result is never a pass: it
 /// is stored as a crash. Blocks the (multi-threaded) runtime's thread while samples run.
+/// `stop` is asked before each batch: once it asks, nothing more starts.
 pub async fn execute(
     store: &Store,
     executor: &Executor,
@@ -109,10 +132,15 @@ pub async fn execute(
     round: Option<i64>,
     batch: i64,
     progress: &mut dyn Progress,
+    stop: &Stop,
 ) -> Result<Executed> {
     let mut executed = Executed::default();
     let mut checked: HashSet<Language> = HashSet::new();
     loop {
+        if let Some(signal) = stop.requested() {
+            executed.interrupted = Some(signal);
+            break;
+        }
         let pending = store.pending_executions(round, Some(batch)).await?;
         if pending.is_empty() {
             break;
@@ -182,6 +210,7 @@ pub async fn execute(
         for _ in &rows {
             progress.inc();
         }
+        progress.batch_done();
     }
     progress.finish();
     Ok(executed)

@@ -35,6 +35,7 @@ pub mod rank_stage;
 pub mod round;
 pub mod sample;
 pub mod sample_sink;
+pub mod stop;
 pub mod sweep;
 pub mod synth;
 pub mod train;

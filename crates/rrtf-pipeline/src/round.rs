@@ -232,9 +232,19 @@ impl Plan<'_> {
             Stage::Rank => v(&["rank", "--config", &config]),
             Stage::Train => {
                 let mut args = v(&["train", "--config", &config]);
-                if let Some(step) = self.output_dir().and_then(interrupted_checkpoint) {
-                    args.push("--resume".into());
-                    args.push(step.display().to_string());
+                let out = self.output_dir();
+                match out.and_then(interrupted_checkpoint) {
+                    Some(step) => {
+                        args.push("--resume".into());
+                        args.push(step.display().to_string());
+                    }
+                    // A finished run's stage runs again because its config changed or `--from`
+                    // asked for it: train afresh (`rrtf train` alone would refuse a changed
+                    // config over the earlier run's checkpoints).
+                    None if out.and_then(latest_checkpoint).is_some() => {
+                        args.push("--restart".into())
+                    }
+                    None => {}
                 }
                 args
             }

@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::eval::EvalReport;
-use crate::round::{error_text, eval_args, interrupted_checkpoint};
+use crate::round::{error_text, eval_args, interrupted_checkpoint, latest_checkpoint};
 use crate::{PipelineError, Result, Rrtf};
 
 /// The run recorded for each finished variant.
@@ -535,10 +535,14 @@ async fn run_variant(
     ];
     // Only an unfinished run is continued: a finished one in this directory was trained under
     // an earlier version of the variant (the sweep skips variants recorded as done), so it is
-    // trained afresh, never reported as this config's model.
-    if let Some(step) = interrupted_checkpoint(&model) {
-        train.push(s("--resume"));
-        train.push(step.display().to_string());
+    // trained afresh (`--restart`), never reported as this config's model.
+    match interrupted_checkpoint(&model) {
+        Some(step) => {
+            train.push(s("--resume"));
+            train.push(step.display().to_string());
+        }
+        None if latest_checkpoint(&model).is_some() => train.push(s("--restart")),
+        None => {}
     }
     let trained = rrtf.json(&train, "sweep").await?;
 

@@ -12,8 +12,11 @@ use std::path::{Path, PathBuf};
 use rrtf_config::{RoundConfig, Training};
 use rrtf_model::{Checkpoint, SaveDtype};
 use rrtf_store::{MetricPoint, RunRef, Store, TrainingRef};
-use rrtf_train::{EvalMetrics, LossConfig, MetricsLog, StepMetrics, Templates, Trainer};
+use rrtf_train::{
+    EvalMetrics, LossConfig, MetricsLog, StepMetrics, Templates, TrainError, Trainer,
+};
 
+use crate::stop::{Signal, Stop};
 use crate::{PipelineError, Result, Rrtf};
 
 /// What `rrtf train` was asked: the config (loaded), and the flags that override it.
@@ -22,10 +25,16 @@ pub struct TrainRequest {
     pub config: RoundConfig,
     /// Ranked groups as `rrtf` JSON lines; None: the store's latest ranking.
     pub input: Option<PathBuf>,
-    /// A checkpoint directory to continue from.
+    /// A checkpoint directory to continue from. Without it (and without `restart`) an
+    /// earlier run in `output_dir` is continued from its newest complete checkpoint.
     pub resume: Option<PathBuf>,
+    /// Discard an earlier run's checkpoints and metrics in `output_dir` and train afresh.
+    pub restart: bool,
     pub max_steps: Option<u64>,
     pub device: Option<String>,
+    /// Asked between steps: the run stops after the step in flight, saves a checkpoint and is
+    /// recorded as `interrupted`.
+    pub stop: Stop,
 }
 
 /// Where the loop is (a progress bar).
@@ -44,8 +53,14 @@ impl TrainProgress for () {}
 #[derive(Debug, Clone)]
 pub struct TrainReport {
     pub steps: u64,
+    pub total_steps: u64,
     pub output_dir: PathBuf,
-    pub checkpoint: PathBuf,
+    /// The newest checkpoint (None: stopped before the first step).
+    pub checkpoint: Option<PathBuf>,
+    /// The checkpoint this run continued from.
+    pub resumed_from: Option<PathBuf>,
+    /// Stopped by this signal before the last step (no final model written).
+    pub interrupted: Option<Signal>,
     pub metrics: PathBuf,
     pub last: Option<StepMetrics>,
     pub eval: Option<EvalMetrics>,
@@ -132,10 +147,54 @@ impl Rrtf {
             eval_set.len()
         ));
         let eos = ckpt.tokenizer.eos_id();
-        let mut trainer = match &req.resume {
-            Some(dir) => Trainer::resume(dir, ckpt.model, t.clone(), train_set, eos),
-            None => Trainer::new(ckpt.model, t.clone(), train_set, eos, config.round.seed),
-        }?;
+        let checkpoints = rrtf_train::checkpoints_dir(&out_dir);
+        let metrics = out_dir.join("metrics.jsonl");
+        let resume_from = match (&req.resume, req.restart) {
+            (Some(_), true) => {
+                return Err(PipelineError::Invalid(
+                    "--resume DIR and --restart: pass one (continue that checkpoint, or train \
+                     afresh)"
+                        .into(),
+                ));
+            }
+            (Some(dir), false) => Some(dir.clone()),
+            (None, true) => None,
+            (None, false) => rrtf_train::latest_checkpoint(&checkpoints),
+        };
+        // Found in output_dir rather than named by --resume.
+        let found = req.resume.is_none() && resume_from.is_some();
+        let mut trainer = match &resume_from {
+            Some(dir) => match Trainer::resume(dir, ckpt.model, t.clone(), train_set, eos) {
+                Ok(trainer) => trainer,
+                Err(e @ TrainError::Checkpoint { .. }) if found => {
+                    return Err(PipelineError::Invalid(format!(
+                        "{} holds an earlier run that this one cannot continue: {e}; pass \
+                         --restart to discard its checkpoints and metrics and train afresh",
+                        out_dir.display()
+                    )));
+                }
+                Err(e) => return Err(e.into()),
+            },
+            None => Trainer::new(ckpt.model, t.clone(), train_set, eos, config.round.seed)?,
+        };
+        let start_step = trainer.state.step;
+        if let (true, Some(dir)) = (found, &resume_from) {
+            self.log(&if trainer.done() {
+                format!(
+                    "the run in {} already finished ({} steps): evaluating and saving its model \
+                     again (pass --restart to train afresh)",
+                    out_dir.display(),
+                    start_step
+                )
+            } else {
+                format!(
+                    "resuming the earlier run from {} (step {start_step} of {}; pass --restart to \
+                     train afresh instead)",
+                    dir.display(),
+                    trainer.state.total_steps
+                )
+            });
+        }
         let params = trainer.param_counts();
         if let Some(l) = &t.lora {
             self.log(&format!(
@@ -148,18 +207,39 @@ impl Rrtf {
                 100.0 * params.trainable as f64 / params.total.max(1) as f64
             ));
         }
-        let checkpoints = rrtf_train::checkpoints_dir(&out_dir);
-        let metrics = out_dir.join("metrics.jsonl");
-        if req.resume.is_none() {
+        // The held-out losses of the checkpoints kept so far (the best one is never pruned).
+        let mut evals = match &resume_from {
+            // Steps after the checkpoint are trained again: their lines would be duplicates.
+            Some(_) => keep_metrics_through(&metrics, start_step)?,
             // A fresh run owns its output directory: an earlier run's checkpoints and metrics
             // would otherwise mix with this one's (and a later resume could pick them up).
-            self.fresh_outputs(&checkpoints, &metrics)?;
-        }
+            None => {
+                self.fresh_outputs(&checkpoints, &metrics, req.restart)?;
+                Vec::new()
+            }
+        };
         let mut log = MetricsLog::open(&metrics)?;
-        let mut db = StoreLog::open(self, config, &base, &out_dir).await?;
+        let mut db = StoreLog::open(self, config, &base, &out_dir, start_step).await?;
+        let keep = t.keep_checkpoints as usize;
+        let prune = |evals: &[(u64, f64)]| -> Result<()> {
+            let best = evals
+                .iter()
+                .filter(|(s, _)| checkpoints.join(format!("step-{s}")).is_dir())
+                .min_by(|a, b| a.1.total_cmp(&b.1))
+                .map(|(s, _)| *s);
+            rrtf_train::prune_checkpoints(&checkpoints, keep, best)?;
+            Ok(())
+        };
         progress.start(trainer.state.total_steps, trainer.state.step);
         let mut last = None;
+        // The newest step with a checkpoint (a fresh run needs none at step 0).
+        let mut saved = resume_from.as_ref().map(|_| start_step);
+        let mut interrupted = None;
         while !trainer.done() {
+            if let Some(signal) = req.stop.requested() {
+                interrupted = Some(signal);
+                break;
+            }
             let m = trainer.step()?;
             log.write("step", &m)?;
             db.step(&m).await?;
@@ -167,24 +247,57 @@ impl Rrtf {
             let at_checkpoint = m.step % t.checkpoint_every == 0;
             if at_checkpoint && !trainer.done() {
                 trainer.save_checkpoint(&checkpoints)?;
+                saved = Some(m.step);
                 if !eval_set.is_empty() {
                     let e = trainer.evaluate(&eval_set)?;
                     log.write("eval", &e)?;
                     db.eval(&e).await?;
+                    evals.push((e.step, e.loss));
                 }
+                prune(&evals)?;
             }
             last = Some(m);
         }
         progress.finish();
+        if let Some(signal) = interrupted {
+            // The step in flight finished; keep it, so that a rerun loses nothing.
+            let step = trainer.state.step;
+            if saved != Some(step) && step > 0 {
+                trainer.save_checkpoint(&checkpoints)?;
+                prune(&evals)?;
+            }
+            let checkpoint = rrtf_train::latest_checkpoint(&checkpoints);
+            let summary = serde_json::json!({
+                "interrupted": signal.name(), "steps": step,
+                "total_steps": trainer.state.total_steps, "output_dir": out_dir,
+                "checkpoint": checkpoint, "resumed_from": resume_from, "encode": stats,
+                "last_step": last, "device": t.device, "objective": t.objective,
+            });
+            db.interrupt(&summary).await?;
+            return Ok(TrainReport {
+                steps: step,
+                total_steps: trainer.state.total_steps,
+                output_dir: out_dir,
+                checkpoint,
+                resumed_from: resume_from,
+                interrupted: Some(signal),
+                metrics,
+                last,
+                eval: None,
+                summary,
+            });
+        }
         let eval = if eval_set.is_empty() {
             None
         } else {
             let e = trainer.evaluate(&eval_set)?;
             log.write("eval", &e)?;
             db.eval(&e).await?;
+            evals.push((e.step, e.loss));
             Some(e)
         };
         let final_ckpt = trainer.save_checkpoint(&checkpoints)?;
+        prune(&evals)?;
         let saved = Checkpoint {
             config: ckpt.config,
             model: trainer.inference_model(),
@@ -198,6 +311,7 @@ impl Rrtf {
             })?;
         let summary = serde_json::json!({
             "steps": trainer.state.step, "output_dir": out_dir, "checkpoint": final_ckpt,
+            "resumed_from": resume_from,
             "encode": stats, "groups_without_sft_target": no_target + no_target_eval,
             "last_step": last, "eval": eval, "device": t.device,
             "objective": t.objective, "params": params, "lora": t.lora,
@@ -205,8 +319,11 @@ impl Rrtf {
         db.finish(&summary).await?;
         Ok(TrainReport {
             steps: trainer.state.step,
+            total_steps: trainer.state.total_steps,
             output_dir: out_dir,
-            checkpoint: final_ckpt,
+            checkpoint: Some(final_ckpt),
+            resumed_from: resume_from,
+            interrupted: None,
             metrics,
             last,
             eval,
@@ -215,12 +332,16 @@ impl Rrtf {
     }
 
     /// Remove an earlier run's checkpoints and metrics from the output directory, saying so.
-    fn fresh_outputs(&self, checkpoints: &Path, metrics: &Path) -> Result<()> {
+    fn fresh_outputs(&self, checkpoints: &Path, metrics: &Path, restart: bool) -> Result<()> {
         if checkpoints.is_dir() {
             self.log(&format!(
-                "starting afresh: removing the previous run's {} (pass --resume DIR to continue \
-                 it)",
-                checkpoints.display()
+                "starting afresh: removing the previous run's {} ({})",
+                checkpoints.display(),
+                if restart {
+                    "--restart"
+                } else {
+                    "no complete checkpoint to resume from"
+                }
             ));
             std::fs::remove_dir_all(checkpoints)
                 .map_err(|e| PipelineError::io(format!("removing {}", checkpoints.display()), e))?;
@@ -296,11 +417,14 @@ struct StoreLog {
 }
 
 impl StoreLog {
+    /// `from_step`: the step the run starts at; metrics recorded after it (an earlier run's,
+    /// or the steps a resumed run trains again) are forgotten.
     async fn open(
         rrtf: &Rrtf,
         config: &RoundConfig,
         base: &Path,
         out_dir: &Path,
+        from_step: u64,
     ) -> Result<StoreLog> {
         if !rrtf.db.exists() {
             return Ok(StoreLog { inner: None });
@@ -316,6 +440,9 @@ impl StoreLog {
                 &config.snapshot_json(),
                 &config.hash(),
             )
+            .await?;
+        store
+            .truncate_training_metrics(training, Some(from_step as i64))
             .await?;
         Ok(StoreLog {
             inner: Some((store, run, training)),
@@ -379,6 +506,16 @@ impl StoreLog {
         .await
     }
 
+    /// The run stopped by a signal: `interrupted`, with what it did.
+    async fn interrupt(self, summary: &serde_json::Value) -> Result<()> {
+        if let Some((store, run, training)) = self.inner {
+            store.interrupt_training(training).await?;
+            store.interrupt_run(run, summary).await?;
+            store.close().await;
+        }
+        Ok(())
+    }
+
     async fn finish(self, summary: &serde_json::Value) -> Result<()> {
         if let Some((store, run, training)) = self.inner {
             store.finish_training(training, true).await?;
@@ -386,5 +523,65 @@ impl StoreLog {
             store.close().await;
         }
         Ok(())
+    }
+}
+
+/// Drop the lines of `metrics.jsonl` after `step` (a resumed run writes them again; a line cut
+/// by a kill goes too), rewriting the file whole; the held-out losses `(step, loss)` it keeps.
+fn keep_metrics_through(path: &Path, step: u64) -> Result<Vec<(u64, f64)>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(PipelineError::io(format!("reading {}", path.display()), e)),
+    };
+    let mut kept = String::new();
+    let mut evals = Vec::new();
+    for line in text.lines() {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let Some(s) = v["step"].as_u64().filter(|s| *s <= step) else {
+            continue;
+        };
+        if v["kind"] == "eval"
+            && let Some(loss) = v["loss"].as_f64()
+        {
+            evals.push((s, loss));
+        }
+        kept.push_str(line);
+        kept.push('\n');
+    }
+    if kept.len() != text.len() {
+        let tmp = path.with_extension("jsonl.tmp");
+        std::fs::write(&tmp, &kept)
+            .and_then(|()| std::fs::rename(&tmp, path))
+            .map_err(|e| PipelineError::io(format!("rewriting {}", path.display()), e))?;
+    }
+    Ok(evals)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_resume_keeps_the_metrics_through_its_checkpoint_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("metrics.jsonl");
+        let lines = [
+            r#"{"kind":"step","step":1,"loss":3.0}"#,
+            r#"{"kind":"step","step":2,"loss":2.5}"#,
+            r#"{"kind":"eval","step":2,"loss":2.7}"#,
+            r#"{"kind":"step","step":3,"loss":2.0}"#,
+            r#"{"kind":"step","st"#,
+        ];
+        std::fs::write(&path, lines.join("\n")).unwrap();
+        assert_eq!(keep_metrics_through(&path, 2).unwrap(), vec![(2, 2.7)]);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text, lines[..3].join("\n") + "\n");
+        assert_eq!(
+            keep_metrics_through(&dir.path().join("none.jsonl"), 2).unwrap(),
+            vec![]
+        );
     }
 }

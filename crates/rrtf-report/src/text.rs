@@ -214,6 +214,67 @@ pub fn responses_imported(report: &ResponseImportReport) -> String {
     )
 }
 
+/// Why an import added nothing (None when it added something): the file has no rows, every
+/// row was invalid, or every row was there already. `added`/`present`: rows added and rows
+/// already stored; `what`: "prompts" or "responses".
+pub fn nothing_imported(
+    file: &std::path::Path,
+    rows: usize,
+    added: u64,
+    present: u64,
+    skipped: &Skipped,
+    what: &str,
+) -> Option<String> {
+    if added > 0 {
+        return None;
+    }
+    let file = file.display();
+    Some(if rows == 0 {
+        format!("no {what} imported: {file} has no rows")
+    } else if skipped.rows >= rows {
+        format!(
+            "no {what} imported: every one of the {rows} row(s) of {file} was invalid (the \
+             reasons are listed above)"
+        )
+    } else if present > 0 {
+        format!(
+            "no {what} imported: all {present} of {file} were already imported (importing a \
+             file again adds nothing)"
+        )
+    } else {
+        format!("no {what} imported from the {rows} row(s) of {file}")
+    })
+}
+
+/// Why an export wrote no row (None when it wrote some).
+pub fn nothing_exported(
+    rows: u64,
+    prompts: usize,
+    ranker: &str,
+    pairs: Option<&str>,
+    min_gap: Option<f64>,
+) -> Option<String> {
+    if rows > 0 {
+        return None;
+    }
+    let ranker = &ranker[..ranker.len().min(12)];
+    Some(if prompts == 0 {
+        format!(
+            "nothing exported: the ranking (ranker {ranker}) has no ranked prompts in the rounds \
+             asked; run `rrtf rank`, or check --rounds"
+        )
+    } else {
+        format!(
+            "nothing exported: none of the {prompts} ranked prompt(s) has a pair under pairs = \
+             {} and min_gap {}: their responses share one tier (same outcome, pass ratio and \
+             role), or the score gaps are smaller; try --pairs all, a lower --min-gap, or \
+             --format rrtf/kto (every response)",
+            pairs.unwrap_or("(none)"),
+            min_gap.map_or("(none)".into(), |g| g.to_string())
+        )
+    })
+}
+
 /// The rows an import skipped, by reason, with examples.
 fn skipped_text(s: &Skipped) -> String {
     if s.rows == 0 {

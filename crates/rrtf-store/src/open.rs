@@ -152,6 +152,73 @@ mod tests {
         Store::open(&path).await.unwrap().close().await;
     }
 
+    /// `20261204000031_interrupted_runs.sql` rebuilds `runs` and `training_runs` under
+    /// enforced foreign keys: on a database with rows that reference them, every row and id
+    /// stays, `interrupted` becomes a status, and the references are still checked after.
+    #[tokio::test]
+    async fn the_interrupted_runs_rebuild_keeps_rows_and_references() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::create(&dir.path().join("p.db")).await.unwrap();
+        let run = store
+            .begin_run(&crate::NewRun {
+                round: 1,
+                stage: "train".into(),
+                config_json: "{}".into(),
+                config_hash: "h".into(),
+                revision: None,
+                seed: Some(3),
+            })
+            .await
+            .unwrap();
+        let training = store
+            .begin_training(Some(run), 1, "base", "out", "{}", "h")
+            .await
+            .unwrap();
+        let point = crate::MetricPoint {
+            step: 1,
+            split: "train".into(),
+            name: "loss".into(),
+            value: 2.5,
+        };
+        store
+            .insert_training_metrics(training, std::slice::from_ref(&point))
+            .await
+            .unwrap();
+        // The migration again, on a populated database (it is a rebuild, so it may be re-run).
+        let sql = include_str!("../../../migrations/20261204000031_interrupted_runs.sql");
+        let mut tx = store.pool.begin().await.unwrap();
+        sqlx::raw_sql(sql).execute(&mut *tx).await.unwrap();
+        tx.commit().await.unwrap();
+        store
+            .interrupt_run(run, &serde_json::json!({"steps": 1}))
+            .await
+            .unwrap();
+        store.interrupt_training(training).await.unwrap();
+        assert_eq!(
+            store.run_statuses("train").await.unwrap(),
+            [(run.id, "interrupted".to_owned())]
+        );
+        let curves = store.training_curves().await.unwrap();
+        assert_eq!(curves.len(), 1);
+        assert_eq!(
+            (curves[0].id, curves[0].status.as_str()),
+            (training.id, "interrupted")
+        );
+        assert_eq!(curves[0].points, [point]);
+        let orphan = sqlx::query("INSERT INTO training_runs (run_id, round, base_model, output_dir, config_json, config_hash) VALUES (999, 1, 'b', 'o2', '{}', 'h')")
+            .execute(&store.pool)
+            .await;
+        assert!(
+            orphan.is_err(),
+            "foreign keys are checked after the rebuild"
+        );
+        let bad = sqlx::query("UPDATE runs SET status = 'paused'")
+            .execute(&store.pool)
+            .await;
+        assert!(bad.is_err(), "the status check stays");
+        store.close().await;
+    }
+
     #[tokio::test]
     async fn newer_schema_is_refused_with_versions_named() {
         let dir = tempfile::tempdir().unwrap();

@@ -61,4 +61,29 @@ impl Store {
         .await?;
         Ok(())
     }
+
+    /// Record that a run was stopped by a signal (Ctrl-C, SIGTERM) after finishing or
+    /// abandoning its work in flight: status `interrupted`, with what it did in `summary`.
+    pub async fn interrupt_run(&self, run: RunRef, summary: &serde_json::Value) -> Result<()> {
+        sqlx::query(
+            "UPDATE runs SET status = 'interrupted', summary_json = ?, \
+             finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
+        )
+        .bind(summary.to_string())
+        .bind(run.id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Every run of `stage`, oldest first: its id and status (`running`, `done`, `failed`,
+    /// `interrupted`).
+    pub async fn run_statuses(&self, stage: &str) -> Result<Vec<(i64, String)>> {
+        Ok(
+            sqlx::query_as("SELECT id, status FROM runs WHERE stage = ? ORDER BY id")
+                .bind(stage)
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
 }

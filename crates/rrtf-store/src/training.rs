@@ -126,6 +126,33 @@ impl Store {
         Ok(())
     }
 
+    /// Mark a training run stopped by a signal (its checkpoints let it resume).
+    pub async fn interrupt_training(&self, run: TrainingRef) -> Result<()> {
+        sqlx::query(
+            "UPDATE training_runs SET status = 'interrupted', \
+             finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
+        )
+        .bind(run.id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Forget a training run's metrics after `step` (all of them for `None`): a run resumed
+    /// from `step-N` logs steps after N again, a run started afresh logs every step again.
+    pub async fn truncate_training_metrics(
+        &self,
+        run: TrainingRef,
+        after: Option<i64>,
+    ) -> Result<()> {
+        sqlx::query("DELETE FROM training_metrics WHERE training_run_id = ? AND step > ?")
+            .bind(run.id)
+            .bind(after.unwrap_or(i64::MIN))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Every training run with its metrics, oldest first.
     pub async fn training_curves(&self) -> Result<Vec<TrainingCurves>> {
         let runs: Vec<(i64, i64, String, String, String)> = sqlx::query_as(

@@ -207,6 +207,7 @@ impl Trainer {
             path: dir.to_owned(),
             message: m,
         };
+        let saved_config = read_saved(dir).map_err(ck)?.config;
         let state = read_checkpoint(dir).map_err(ck)?;
         let mut t = Self::new(model, cfg, train, pad_id, state.seed)?;
         if state.data_hash != t.state.data_hash {
@@ -220,6 +221,16 @@ impl Trainer {
                 "the run had {} total steps, this config gives {}: keep epochs, max_steps, batch_size and grad_accum",
                 state.total_steps, t.state.total_steps
             )));
+        }
+        if let Some(saved) = &saved_config {
+            let changed = changed_keys(saved, &resume_config(&t.cfg));
+            if !changed.is_empty() {
+                return Err(ck(format!(
+                    "the [training] config changed since this checkpoint: {}; resume with the \
+                     run's config",
+                    changed.join(", ")
+                )));
+            }
         }
         t.model = t
             .model
@@ -254,6 +265,7 @@ impl Trainer {
         let saved = SavedState {
             state: self.state.clone(),
             files,
+            config: Some(resume_config(&self.cfg)),
         };
         let text = serde_json::to_string_pretty(&saved).expect("state serializes") + "\n";
         let path = tmp.join(STATE_FILE);
@@ -434,6 +446,49 @@ struct SavedState {
     /// checked).
     #[serde(default)]
     files: std::collections::BTreeMap<String, u64>,
+    /// The `[training]` keys that decide the run's weights ([`resume_config`]); absent in
+    /// checkpoints of older versions (then not compared).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    config: Option<serde_json::Value>,
+}
+
+/// The `[training]` keys a resume must keep: all but where the model comes from and goes
+/// (`base_model`, `output_dir`), the device (a run resumes on another one), how often and how
+/// many checkpoints are written, op-level gradient checkpointing (same steps, less memory), and
+/// `rounds` (the data's fingerprint covers what it selects).
+fn resume_config(cfg: &Training) -> serde_json::Value {
+    let mut v = serde_json::to_value(cfg).expect("config serializes");
+    if let Some(map) = v.as_object_mut() {
+        for key in [
+            "base_model",
+            "output_dir",
+            "device",
+            "checkpoint_every",
+            "keep_checkpoints",
+            "gradient_checkpointing",
+            "rounds",
+        ] {
+            map.remove(key);
+        }
+    }
+    v
+}
+
+/// `training.KEY (saved -> now)` for each key whose value differs.
+fn changed_keys(saved: &serde_json::Value, now: &serde_json::Value) -> Vec<String> {
+    let empty = serde_json::Map::new();
+    let (a, b) = (
+        saved.as_object().unwrap_or(&empty),
+        now.as_object().unwrap_or(&empty),
+    );
+    let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    let show = |v: Option<&serde_json::Value>| v.map_or("unset".to_owned(), |v| v.to_string());
+    keys.into_iter()
+        .filter(|k| a.get(*k) != b.get(*k))
+        .map(|k| format!("training.{k} ({} -> {})", show(a.get(k)), show(b.get(k))))
+        .collect()
 }
 
 /// An I/O error of a checkpoint save ([`durable`]) as a [`TrainError`].
@@ -444,12 +499,7 @@ fn io((path, e): durable::IoAt) -> TrainError {
 /// The state of the checkpoint in `dir`, or what makes it incomplete: `state.json` missing or
 /// unreadable, a tensor file missing or not of the size `state.json` recorded.
 fn read_checkpoint(dir: &Path) -> std::result::Result<TrainState, String> {
-    let text = std::fs::read_to_string(dir.join(STATE_FILE)).map_err(|e| {
-        format!("cannot read {STATE_FILE} ({e}): pass a complete step-N directory of a run")
-    })?;
-    let saved: SavedState = serde_json::from_str(&text).map_err(|e| {
-        format!("{STATE_FILE} is not a complete run state ({e}): resume from an earlier step-N")
-    })?;
+    let saved = read_saved(dir)?;
     for f in [MODEL_FILE, OPTIM_FILE] {
         let len = std::fs::metadata(dir.join(f))
             .map_err(|e| format!("{f}: {e}: resume from an earlier step-N"))?
@@ -464,6 +514,16 @@ fn read_checkpoint(dir: &Path) -> std::result::Result<TrainState, String> {
         }
     }
     Ok(saved.state)
+}
+
+/// `state.json` of the checkpoint in `dir`, parsed (its tensor files unchecked).
+fn read_saved(dir: &Path) -> std::result::Result<SavedState, String> {
+    let text = std::fs::read_to_string(dir.join(STATE_FILE)).map_err(|e| {
+        format!("cannot read {STATE_FILE} ({e}): pass a complete step-N directory of a run")
+    })?;
+    serde_json::from_str(&text).map_err(|e| {
+        format!("{STATE_FILE} is not a complete run state ({e}): resume from an earlier step-N")
+    })
 }
 
 /// Why the checkpoint in `dir` cannot be resumed from, or `None` when it is complete.
@@ -498,6 +558,53 @@ pub fn latest_checkpoint(checkpoints: &Path) -> Option<PathBuf> {
         .map(|(_, p)| p)
 }
 
+/// Every `step-N` directory in `checkpoints` (complete or not), by step.
+fn step_dirs(checkpoints: &Path) -> Vec<(u64, PathBuf)> {
+    let mut out: Vec<(u64, PathBuf)> = std::fs::read_dir(checkpoints)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let step: u64 = name.strip_prefix("step-")?.parse().ok()?;
+            Some((step, e.path()))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Remove the `step-N` checkpoints of `checkpoints` that are neither among the `keep_last`
+/// newest complete ones nor the step `best` (the best held-out loss); an incomplete one newer
+/// than every kept one is left (nothing resumes from it, and it may be a save in progress
+/// elsewhere). Returns the removed directories.
+pub fn prune_checkpoints(
+    checkpoints: &Path,
+    keep_last: usize,
+    best: Option<u64>,
+) -> Result<Vec<PathBuf>> {
+    let all = step_dirs(checkpoints);
+    let mut kept: Vec<u64> = all
+        .iter()
+        .rev()
+        .filter(|(_, p)| checkpoint_problem(p).is_none())
+        .take(keep_last.max(1))
+        .map(|(s, _)| *s)
+        .collect();
+    kept.extend(best);
+    let Some(&newest) = kept.iter().max() else {
+        return Ok(Vec::new());
+    };
+    let mut removed = Vec::new();
+    for (step, path) in all {
+        if step < newest && !kept.contains(&step) {
+            std::fs::remove_dir_all(&path).map_err(|e| TrainError::io(&path, e))?;
+            removed.push(path);
+        }
+    }
+    Ok(removed)
+}
+
 /// Appends JSON lines to a metrics file.
 pub struct MetricsLog {
     file: std::io::BufWriter<std::fs::File>,
@@ -529,5 +636,67 @@ impl MetricsLog {
         }
         writeln!(self.file, "{v}").map_err(|e| TrainError::io(&self.path, e))?;
         self.file.flush().map_err(|e| TrainError::io(&self.path, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A complete `step-N` as `save_checkpoint` leaves it (tensor files of any content).
+    fn fake_checkpoint(dir: &Path, step: u64) {
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(dir.join(MODEL_FILE), b"model").unwrap();
+        std::fs::write(dir.join(OPTIM_FILE), b"optim").unwrap();
+        let saved = SavedState {
+            state: TrainState {
+                step,
+                total_steps: 100,
+                epoch: 0,
+                cursor: 0,
+                seed: 1,
+                data_hash: 2,
+            },
+            files: [(MODEL_FILE.to_owned(), 5), (OPTIM_FILE.to_owned(), 5)].into(),
+            config: None,
+        };
+        std::fs::write(dir.join(STATE_FILE), serde_json::to_string(&saved).unwrap()).unwrap();
+    }
+
+    fn steps(dir: &Path) -> Vec<u64> {
+        step_dirs(dir).into_iter().map(|(s, _)| s).collect()
+    }
+
+    #[test]
+    fn pruning_keeps_the_last_k_complete_checkpoints_and_the_best() {
+        let tmp = tempfile::tempdir().unwrap();
+        let ck = tmp.path();
+        for s in [1, 2, 3, 4, 5, 6] {
+            fake_checkpoint(&ck.join(format!("step-{s}")), s);
+        }
+        // step-5 is damaged: it does not count among the last ones, and goes.
+        std::fs::write(ck.join("step-5").join(MODEL_FILE), b"cut").unwrap();
+        let removed = prune_checkpoints(ck, 2, Some(2)).unwrap();
+        assert_eq!(steps(ck), [2, 4, 6]);
+        assert_eq!(removed.len(), 3);
+        // Without a best, the last two; a newer incomplete one stays.
+        std::fs::create_dir_all(ck.join("step-9")).unwrap();
+        prune_checkpoints(ck, 2, None).unwrap();
+        assert_eq!(steps(ck), [4, 6, 9]);
+        assert!(latest_checkpoint(ck).unwrap().ends_with("step-6"));
+    }
+
+    #[test]
+    fn a_changed_training_key_is_named_with_both_values() {
+        let a = Training::default();
+        let mut b = a.clone();
+        b.learning_rate = 1e-3;
+        b.device = "wgpu".into();
+        b.checkpoint_every = 7;
+        assert_eq!(
+            changed_keys(&resume_config(&a), &resume_config(&b)),
+            ["training.learning_rate (0.00002 -> 0.001)"]
+        );
+        assert!(changed_keys(&resume_config(&a), &resume_config(&a)).is_empty());
     }
 }

@@ -2,8 +2,6 @@
 //! summary; the run is `rrtf_pipeline::sample` (resumable: what is stored is never sent again).
 
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Result;
 use clap::Args;
@@ -30,26 +28,16 @@ pub struct SampleArgs {
     pub dry_run: bool,
 }
 
-/// The sending's progress; Ctrl-C stops the sending (the requests in flight are finished),
-/// a second Ctrl-C exits.
+/// The sending's progress.
 impl SampleProgress for Bar {
-    fn start(&mut self, to_send: u64) -> Arc<AtomicBool> {
-        let stop = Arc::new(AtomicBool::new(false));
-        let s = stop.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("interrupted: finishing the requests in flight (Ctrl-C again to abort)");
-                s.store(true, Ordering::Relaxed);
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    std::process::exit(130);
-                }
-            }
-        });
+    fn start(&mut self, to_send: u64) {
         self.1 = Some(progress_bar(to_send, "sampling"));
-        stop
     }
     fn inc(&self, n: u64) {
-        self.1.iter().for_each(|b| b.inc(n));
+        self.1.iter().for_each(|b| {
+            b.inc(n);
+            super::progress_tick(b);
+        });
     }
     fn finish(&mut self) {
         Bar::finish(self)
@@ -62,6 +50,9 @@ pub async fn sample(ctx: &Ctx, args: SampleArgs) -> Result<()> {
         config_path: args.config,
         only: args.only,
         dry_run: args.dry_run,
+        // Ctrl-C or SIGTERM stops the sending (the requests in flight are finished and
+        // stored); a second one exits at once.
+        stop: rrtf_pipeline::stop::Stop::on_signals(),
     };
     let sampled = match ctx
         .rrtf()?
@@ -100,7 +91,7 @@ pub async fn sample(ctx: &Ctx, args: SampleArgs) -> Result<()> {
         }
         SampleReport::Sampled(s) => s,
     };
-    let (failed, fatal) = (sampled.failed(), sampled.fatal());
+    let (failed, fatal, unsent) = (sampled.failed(), sampled.fatal(), sampled.unsent());
     let Sampled {
         round,
         endpoints: eps,
@@ -110,6 +101,7 @@ pub async fn sample(ctx: &Ctx, args: SampleArgs) -> Result<()> {
         budget,
         seconds: elapsed,
         summary,
+        interrupted,
     } = *sampled;
     ctx.emit(
         || {
@@ -153,6 +145,18 @@ pub async fn sample(ctx: &Ctx, args: SampleArgs) -> Result<()> {
         || summary.clone(),
     );
 
+    if let Some(signal) = interrupted {
+        return Err(rrtf_pipeline::stop::Interrupted {
+            stage: "rrtf sample".into(),
+            signal,
+            done: format!(
+                "the answers in flight were stored; {unsent} request(s) were not sent and the \
+                 run is recorded as interrupted"
+            ),
+            resume: super::same_command(&[]),
+        }
+        .into());
+    }
     if !fatal.is_empty() {
         return Err(BadInput(fatal.join("\n")).into());
     }

@@ -141,10 +141,10 @@ pub(super) unsafe fn child_main(p: &Prepared) -> ! {
                 fail(e, "dup2");
             }
         }
-        if !p.namespaces {
-            // Without a pid namespace the process group is what the parent kills.
-            libc::setpgid(0, 0);
-        }
+        // Its own process group: without a pid namespace that is what the parent kills, and
+        // either way a terminal's Ctrl-C (sent to the foreground process group) reaches only
+        // `rrtf`, which stops cleanly after the batch in flight, not the workers running it.
+        libc::setpgid(0, 0);
         // Everything else closes at execve (the error pipe is close-on-exec already).
         libc::syscall(
             libc::SYS_close_range,

@@ -8,8 +8,11 @@
 //! are screened out before anything is sampled ([`crate::decontam`]); after sampling,
 //! WizardLM's rules 2 and 3 judge the teachers' answers ([`screen`]).
 //!
-//! Not here: planning and sending (`rrtf_llm::sampler`), the progress bar, Ctrl-C and the
-//! printed text (the binary, through [`SampleProgress`] and [`SampleReport`]).
+//! Ctrl-C or SIGTERM ([`SampleRequest::stop`]) stops the sending: the requests in flight are
+//! finished and stored, the rest stay unsent, and the run is recorded as `interrupted`.
+//!
+//! Not here: planning and sending (`rrtf_llm::sampler`), the progress bar and the printed
+//! text (the binary, through [`SampleProgress`] and [`SampleReport`]).
 
 mod screen;
 mod summary;
@@ -17,7 +20,7 @@ mod summary;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use rrtf_config::{Endpoint, RoundConfig};
 use rrtf_llm::render::TaskKind;
@@ -29,6 +32,7 @@ pub use summary::LENGTH_WARNING;
 
 use crate::decontam::{Benchmarks, screen_prompts};
 use crate::sample_sink::StoreSink;
+use crate::stop::{Signal, Stop};
 use crate::{PipelineError, Result, Rrtf, endpoints};
 
 /// What `rrtf sample` was asked.
@@ -41,13 +45,14 @@ pub struct SampleRequest {
     pub only: Vec<String>,
     /// Count what would be sent, send and write nothing.
     pub dry_run: bool,
+    /// Stop sending when it asks (the requests in flight are finished and stored).
+    pub stop: Stop,
 }
 
 /// The sending's progress, and when to stop.
 pub trait SampleProgress: Sync {
-    /// Sending starts with `to_send` requests; the flag returned stops it when set (the
-    /// requests in flight are finished and stored).
-    fn start(&mut self, to_send: u64) -> Arc<AtomicBool>;
+    /// Sending starts with `to_send` requests.
+    fn start(&mut self, to_send: u64);
     /// `n` more requests done.
     fn inc(&self, n: u64);
     fn finish(&mut self);
@@ -72,9 +77,16 @@ pub struct Sampled {
     pub budget: Arc<Budget>,
     pub seconds: f64,
     pub summary: Value,
+    /// Stopped by this signal before every request was sent (the run is `interrupted`).
+    pub interrupted: Option<Signal>,
 }
 
 impl Sampled {
+    /// Requests left unsent, over every endpoint (a re-run sends them).
+    pub fn unsent(&self) -> u64 {
+        self.reports.values().map(|r| r.unsent).sum()
+    }
+
     /// Requests that failed, over every endpoint (a re-run retries them).
     pub fn failed(&self) -> u64 {
         self.reports.values().map(|r| r.failed).sum()
@@ -274,7 +286,18 @@ impl Rrtf {
         ));
         let spent_before = budget.spent();
         let ledger = Arc::new(Ledger::default());
-        let stop = progress.start(to_send);
+        progress.start(to_send);
+        // The sampler's flag, set once `req.stop` asks (checked every 50 ms while sending).
+        let stop = Arc::new(AtomicBool::new(false));
+        let watch = {
+            let (flag, asked) = (stop.clone(), req.stop.clone());
+            tokio::spawn(async move {
+                while asked.requested().is_none() {
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+                flag.store(true, Ordering::SeqCst);
+            })
+        };
         // Replay and local-model endpoints are started only when something is left to send.
         let mut busy = vec![false; eps.len()];
         for j in &jobs {
@@ -340,6 +363,7 @@ impl Rrtf {
             .await
         };
         progress.finish();
+        watch.abort();
         drop(live);
         let reports = match result {
             Ok(r) => r,
@@ -403,7 +427,20 @@ impl Rrtf {
         summary["round_ledger"] = json!(store.round_ledger(round).await?);
         summary["round_requests"] = json!(store.ledger_lines(Some(round)).await?);
         let failed: u64 = reports.values().map(|r| r.failed).sum();
-        store.finish_run(run, failed == 0, &summary).await?;
+        // Interrupted only when the stop left requests unsent (a signal after the last one
+        // was sent loses nothing).
+        let interrupted = req.stop.requested().filter(|_| {
+            reports
+                .values()
+                .any(|r| r.stopped == Some(rrtf_llm::sampler::Stopped::Interrupted))
+        });
+        match interrupted {
+            Some(signal) => {
+                summary["interrupted"] = json!(signal.name());
+                store.interrupt_run(run, &summary).await?;
+            }
+            None => store.finish_run(run, failed == 0, &summary).await?,
+        }
         store.close().await;
         Ok(SampleReport::Sampled(Box::new(Sampled {
             round,
@@ -414,6 +451,7 @@ impl Rrtf {
             budget,
             seconds: elapsed,
             summary,
+            interrupted,
         })))
     }
 }

@@ -1,0 +1,265 @@
+//! Issue 19 item 3: Ctrl-C (SIGINT) and SIGTERM are clean stops. The real binary runs as a
+//! process and gets a real signal mid-run: it finishes the work in flight (a training step, an
+//! executor batch), records its run as `interrupted`, says how to resume and exits with 130
+//! (SIGINT) or 143 (SIGTERM); the rerun then loses and repeats nothing. (`rrtf sample`'s is
+//! `sample::ctrl_c_...`.)
+
+use crate::common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{humaneval_teacher_and_student, ok_json, read_jsonl, rrtf_cmd};
+use serde_json::Value;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+fn s(p: &Path) -> String {
+    p.display().to_string()
+}
+
+/// Poll `done` every 5 ms until it holds; panics when `child` ends first or after 5 minutes.
+fn wait_for(child: &mut Child, what: &str, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("ended ({status}) before {what}");
+        }
+        assert!(start.elapsed() < Duration::from_secs(300), "no {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn signal(child: &Child, sig: libc::c_int) {
+    // SAFETY: kill(2) of our own child, not yet waited for.
+    assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, sig) }, 0);
+}
+
+fn run_statuses(db: &Path, stage: &str) -> Vec<String> {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = rrtf_store::Store::open(db).await.unwrap();
+        let out = store.run_statuses(stage).await.unwrap();
+        store.close().await;
+        out.into_iter().map(|(_, status)| status).collect()
+    })
+}
+
+/// The `step` lines of a metrics file: step -> (loss, grad_norm), each step once.
+fn step_losses(metrics: &Path) -> BTreeMap<u64, (f64, f64)> {
+    let mut out = BTreeMap::new();
+    for line in read_jsonl(metrics) {
+        if line["kind"] == "step" {
+            let step = line["step"].as_u64().unwrap();
+            let values = (
+                line["loss"].as_f64().unwrap(),
+                line["grad_norm"].as_f64().unwrap(),
+            );
+            assert!(
+                out.insert(step, values).is_none(),
+                "step {step} logged twice"
+            );
+        }
+    }
+    out
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Long enough (about 4 s here, 160 steps/s) that the signal, sent once 3 steps are logged,
+/// comes well before the end on a loaded machine.
+const STEPS: u64 = 600;
+
+/// SIGINT during `rrtf train`: the step in flight finishes and is checkpointed, the run is
+/// `interrupted`, exit code 130 and the resume command on stderr; running the same command
+/// again resumes from that checkpoint by default (no `--resume`) and ends with the weights,
+/// losses and metrics of an uninterrupted run, every step logged once (file and database).
+#[test]
+fn sigint_stops_training_after_its_step_and_the_same_command_resumes_it_exactly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    ok_json(d, &["--json", "init"]);
+    let groups = s(&fixtures().join("train/groups.jsonl"));
+    // Two runs of one config but their output_dir: `a` interrupted and resumed, `b` not.
+    let config = |name: &str| {
+        let text = format!(
+            "[round]\nseed = 3\n[training]\nbase_model = {:?}\noutput_dir = {:?}\n\
+             batch_size = 2\neval_fraction = 0.2\nprompt_template = \"{{prompt}}\"\n\
+             code_only = false\nlearning_rate = 1e-3\nwarmup_steps = 2\nmax_steps = {STEPS}\n\
+             checkpoint_every = 1000\n",
+            s(&fixtures().join("model/mqa")),
+            s(&d.join(name))
+        );
+        let path = d.join(format!("{name}.toml"));
+        std::fs::write(&path, text).unwrap();
+        s(&path)
+    };
+    let (a, b) = (config("a"), config("b"));
+    let train = |cfg: &str| rrtf_cmd(d, &["--json", "train", "--config", cfg, "--input", &groups]);
+
+    // `--restart` (nothing to discard yet) is left out of the resume command: it would discard
+    // the interrupted run.
+    let mut child = rrtf_cmd(
+        d,
+        &[
+            "--json",
+            "train",
+            "--config",
+            &a,
+            "--restart",
+            "--input",
+            &groups,
+        ],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let metrics = d.join("a/metrics.jsonl");
+    wait_for(&mut child, "3 training steps", || {
+        std::fs::read_to_string(&metrics).is_ok_and(|t| t.matches("\"kind\":\"step\"").count() >= 3)
+    });
+    signal(&child, libc::SIGINT);
+    let out = child.wait_with_output().unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    let stopped: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(stopped["interrupted"], "SIGINT", "{stopped}");
+    let k = stopped["steps"].as_u64().unwrap();
+    assert!((3..STEPS).contains(&k), "{stopped}");
+    // The step in flight was kept: checkpointed (checkpoint_every is larger than the run) and
+    // logged, and nothing after it.
+    let ckpt = d.join(format!("a/checkpoints/step-{k}"));
+    assert_eq!(stopped["checkpoint"], s(&ckpt), "{stopped}");
+    assert!(ckpt.join("state.json").is_file());
+    assert_eq!(
+        step_losses(&metrics).into_keys().collect::<Vec<_>>(),
+        (1..=k).collect::<Vec<_>>()
+    );
+    assert!(!d.join("a/model.safetensors").exists(), "no final model");
+    assert!(
+        err.contains("rrtf train interrupted by SIGINT (Ctrl-C)")
+            && err.contains(&format!("after step {k} of {STEPS}")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "resume with `rrtf --json train --config {a} --input {groups}`"
+        )),
+        "{err}"
+    );
+    assert_eq!(run_statuses(&d.join("rrtf.db"), "train"), ["interrupted"]);
+
+    // The same command continues from the checkpoint.
+    let out = train(&a).output().unwrap();
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("resuming the earlier run from"), "{err}");
+    // stderr is a pipe, not a terminal: progress comes as lines, the last one at the end.
+    assert!(err.contains("progress: training"), "{err}");
+    assert!(err.contains(&format!("{STEPS}/{STEPS} (100%")), "{err}");
+    let resumed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(resumed["steps"], STEPS);
+    assert_eq!(resumed["resumed_from"], s(&ckpt));
+    let out = train(&b).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let weights = |name: &str| std::fs::read(d.join(name).join("model.safetensors")).unwrap();
+    assert!(
+        weights("a") == weights("b"),
+        "resumed weights differ from the uninterrupted run's"
+    );
+    let (la, lb) = (
+        step_losses(&metrics),
+        step_losses(&d.join("b/metrics.jsonl")),
+    );
+    assert_eq!(la.len() as u64, STEPS);
+    assert_eq!(la, lb, "per-step loss and gradient norm");
+    assert_eq!(
+        run_statuses(&d.join("rrtf.db"), "train"),
+        ["interrupted", "done", "done"]
+    );
+    // The database has every step once too, with the uninterrupted run's values.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let curves = rt.block_on(async {
+        let store = rrtf_store::Store::open(&d.join("rrtf.db")).await.unwrap();
+        let c = store.training_curves().await.unwrap();
+        store.close().await;
+        c
+    });
+    let series = |name: &str| {
+        let run = curves
+            .iter()
+            .find(|c| c.output_dir == s(&d.join(name)))
+            .unwrap();
+        assert_eq!(run.status, "done");
+        run.series("train", "loss")
+    };
+    assert_eq!(series("a"), series("b"));
+    assert_eq!(series("a").len() as u64, STEPS);
+}
+
+fn executions(dir: &Path) -> i64 {
+    ok_json(dir, &["--json", "status"])["executions"]
+        .as_i64()
+        .unwrap()
+}
+
+/// SIGTERM during `rrtf exec`: the batch in flight is finished and stored, the run is
+/// `interrupted` with the pairs left, exit code 143; running the same command again executes
+/// exactly those.
+#[test]
+fn sigterm_stops_exec_after_its_batch_and_the_rerun_runs_exactly_the_rest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    humaneval_teacher_and_student(d, "    raise NotImplementedError\n");
+    // One worker, batches of 8: 41 batches, so the signal comes well before the last.
+    let args = [
+        "--json",
+        "exec",
+        "--batch",
+        "8",
+        "--workers",
+        "1",
+        "--timeout",
+        "20",
+    ];
+    let mut child = rrtf_cmd(d, &args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for(&mut child, "a stored batch", || executions(d) >= 8);
+    signal(&child, libc::SIGTERM);
+    let out = child.wait_with_output().unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(143), "{err}");
+    let first: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(first["interrupted"], "SIGTERM", "{first}");
+    let done = first["executed"].as_i64().unwrap();
+    // Whole batches only: what the run reports is what is stored.
+    assert_eq!(done % 8, 0, "{first}");
+    assert_eq!(executions(d), done);
+    assert_eq!(first["pending"].as_i64().unwrap(), 328 - done, "{first}");
+    assert!(done < 328, "{first}");
+    assert!(
+        err.contains("rrtf exec interrupted by SIGTERM")
+            && err.contains(&format!("resume with `rrtf {}`", args.join(" "))),
+        "{err}"
+    );
+    assert_eq!(run_statuses(&d.join("rrtf.db"), "exec"), ["interrupted"]);
+
+    let second = ok_json(d, &args);
+    assert_eq!(second["executed"].as_i64().unwrap(), 328 - done, "{second}");
+    assert_eq!(executions(d), 328);
+    assert_eq!(
+        run_statuses(&d.join("rrtf.db"), "exec"),
+        ["interrupted", "done"]
+    );
+}

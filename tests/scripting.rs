@@ -1,0 +1,189 @@
+//! Issue 19 item 4: what scripts get. Under `--json` a failure is one JSON error object on
+//! stdout (and the human text on stderr); an export makes its missing directory; an import
+//! that adds nothing and an export that writes no row say so and why, and `--strict` makes
+//! that exit code 1.
+
+use crate::common;
+
+use common::{fixture_executions, humaneval, ok_json, rrtf, teacher_and_student};
+use serde_json::Value;
+
+/// stdout as its one JSON document.
+fn one_json(out: &std::process::Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not one JSON document ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
+#[test]
+fn a_failure_under_json_is_one_error_object_on_stdout_and_text_on_stderr() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    ok_json(d, &["--json", "init"]);
+    let out = rrtf(d, &["--json", "import", "prompts", "missing.jsonl"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("error: ") && err.contains("missing.jsonl"),
+        "{err}"
+    );
+    let v = one_json(&out);
+    let e = &v["error"];
+    assert_eq!(e["exit_code"], 2, "{v}");
+    assert!(e["kind"].is_string() && e["kind"] != "runtime", "{v}");
+    assert!(
+        e["message"].as_str().unwrap().contains("missing.jsonl"),
+        "{v}"
+    );
+    assert!(e.as_object().unwrap().contains_key("hint"), "{v}");
+    // Without --json, stdout stays empty.
+    let out = rrtf(d, &["import", "prompts", "missing.jsonl"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn imports_and_exports_of_nothing_say_why_and_strict_fails_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let he = humaneval();
+    teacher_and_student(d, &he[..3], "    return None\n");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(fixture_executions(&d.join("rrtf.db"), 3));
+    ok_json(d, &["--json", "rank"]);
+
+    // Into a directory that does not exist yet: made.
+    let v = ok_json(
+        d,
+        &[
+            "--json",
+            "export",
+            "--format",
+            "trl",
+            "--out",
+            "new/dir/pairs.jsonl",
+        ],
+    );
+    assert_eq!(v["rows"], 3, "{v}");
+    assert!(d.join("new/dir/pairs.jsonl").is_file());
+    assert!(v.get("nothing").is_none(), "{v}");
+
+    // A round with no ranked prompt: no row, and why.
+    let args = [
+        "--json",
+        "export",
+        "--format",
+        "trl",
+        "--out",
+        "none.jsonl",
+        "--rounds",
+        "7",
+    ];
+    let out = rrtf(d, &args);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let v = one_json(&out);
+    assert_eq!(v["rows"], 0);
+    let why = v["nothing"].as_str().unwrap();
+    assert!(
+        why.contains("no ranked prompts") && why.contains("--rounds"),
+        "{v}"
+    );
+    assert!(err.contains(why), "{err}");
+    let mut strict = args.to_vec();
+    strict.push("--strict");
+    let out = rrtf(d, &strict);
+    assert_eq!(out.status.code(), Some(1));
+    let v = one_json(&out);
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no ranked prompts"),
+        "{v}"
+    );
+
+    // The same file again adds nothing: said, and --strict fails it.
+    let out = rrtf(d, &["--json", "import", "prompts", "he.jsonl"]);
+    assert!(out.status.success());
+    let v = one_json(&out);
+    assert!(
+        v["nothing"].as_str().unwrap().contains("all 3 of")
+            && v["nothing"]
+                .as_str()
+                .unwrap()
+                .contains("were already imported"),
+        "{v}"
+    );
+    let out = rrtf(d, &["import", "prompts", "he.jsonl", "--strict"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no prompts imported"), "{err}");
+    let out = rrtf(
+        d,
+        &[
+            "import",
+            "responses",
+            "teacher.jsonl",
+            "--model",
+            "canonical",
+            "--role",
+            "teacher",
+            "--strict",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no responses imported"));
+}
+
+/// Progress when stderr is not a terminal: a line at the start and at the end (and every
+/// `RRTF_PROGRESS_SECS`, here too long to come), and with `-v` one after every batch.
+#[test]
+fn progress_comes_as_lines_off_a_terminal_and_per_batch_with_v() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let he = humaneval();
+    teacher_and_student(d, &he[..3], "    return None\n");
+    let exec = |extra: &[&str]| {
+        let mut args = extra.to_vec();
+        args.extend(["exec", "--batch", "2", "--timeout", "20"]);
+        let out = common::rrtf_cmd(d, &args)
+            .env("RRTF_PROGRESS_SECS", "100000")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{err}");
+        err
+    };
+    let lines = |err: &str, n: usize| {
+        err.lines()
+            .filter(|l| l.starts_with(&format!("progress: executing {n}/6 (")))
+            .count()
+    };
+    // The 6 pairs, in 3 batches.
+    let err = exec(&[]);
+    assert_eq!(
+        (lines(&err, 0), lines(&err, 2), lines(&err, 6)),
+        (1, 0, 1),
+        "{err}"
+    );
+    // Again with -v, on a fresh project: a line per batch.
+    let tmp2 = tempfile::tempdir().unwrap();
+    let d2 = tmp2.path();
+    teacher_and_student(d2, &he[..3], "    return None\n");
+    let out = common::rrtf_cmd(d2, &["-v", "exec", "--batch", "2", "--timeout", "20"])
+        .env("RRTF_PROGRESS_SECS", "100000")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{err}");
+    // 2/6 and 4/6 after their batches; 6/6 after the last batch and at the end.
+    assert_eq!(
+        (lines(&err, 2), lines(&err, 4), lines(&err, 6)),
+        (1, 1, 2),
+        "{err}"
+    );
+}
