@@ -599,7 +599,7 @@ def parse(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seed", type=int, default=18, help="the world's seed (default 18)")
     ap.add_argument("--out", type=pathlib.Path, default=HERE / "data")
-    ap.add_argument("--pool-per-family", type=int, default=24)
+    ap.add_argument("--pool-per-family", type=int, default=48)
     ap.add_argument("--bench-per-family", type=int, default=8)
     ap.add_argument("--answers", type=int, default=6, help="recorded answers per problem and teacher")
     ap.add_argument("--wrong-share", type=float, default=0.3, help="share of wrong corpus solutions")
