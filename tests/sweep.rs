@@ -182,7 +182,11 @@ fn grid_sweep_records_compares_resumes_and_rejects_bad_keys() {
     // One training run per output directory: the retrained variants replaced their records.
     let status = ok_json(&qs, &["--db", "rrtf.db", "--json", "status"]);
     assert_eq!(status["training_runs"], 4, "{status}");
-    assert_eq!(done_variant_runs(&qs.join("rrtf.db")), 8, "both configs recorded");
+    assert_eq!(
+        done_variant_runs(&qs.join("rrtf.db")),
+        8,
+        "both configs recorded"
+    );
 
     // A key the round config does not have, and one outside the swept sections: exit code 2
     // naming the key (and what is allowed), before anything runs.
