@@ -126,6 +126,28 @@ fn cpp_builds_are_cached_and_cannot_be_poisoned() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// A build stored during a run is run from the cache by a later sample of that same run: the
+/// worker's rules for what candidates may read were once fixed while the cache's build area
+/// did not exist yet, and the hit then failed as "cannot execute .../build/<key>/cand".
+#[test]
+fn a_build_stored_during_a_run_serves_the_rest_of_that_run() {
+    if !common::needs(Language::Cpp) {
+        return;
+    }
+    let dir = fresh_dir("same-run");
+    let uid = 65013;
+    let exec = common::executor_with_cache(uid, 1, 20_000, Some(dir.clone()));
+    let head = "#include<stdio.h>\n#include<vector>\n#include<string>\nusing namespace std;\n";
+    let right = format!("{head}int add(int a, int b) {{ return a + b; }}");
+    let cases: Vec<(String, &str)> = (0..3).map(|_| (right.clone(), CPP_TEST)).collect();
+    let rs = exec.run_all(jobs(Language::Cpp, &cases));
+    assert_eq!(verdicts(&rs), vec![(Outcome::Pass, 2, 2); 3], "{rs:?}");
+    assert_eq!(entries(&exec, Language::Cpp), 1, "one build, two hits");
+    drop(exec);
+    common::assert_no_leftovers(uid..uid + 1);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn java_builds_are_cached_with_the_same_counts() {
     if !common::needs(Language::Java) {

@@ -782,6 +782,11 @@ def pair_ruleset(read):
     spec = CFG.get("landlock")
     if not spec:
         return None
+    # A rule needs its path to exist: one that does not yet (a cache area before its first
+    # build) gets none, so the key holds only those that exist, and the ruleset is built again
+    # once more of them do (cached by the full list, a build stored during the run stayed
+    # unreadable to the candidates that hit it: "cannot execute .../build/<key>/cand").
+    read = [p for p in read if os.path.isdir(p)]
     key = tuple(read)
     if key not in PAIR_RULESETS:
         if len(PAIR_RULESETS) > 16:
