@@ -10,6 +10,7 @@ mod common;
 mod cli;
 mod cli_exec;
 mod decontaminate;
+mod eval;
 mod evolve;
 mod experiment;
 mod import;

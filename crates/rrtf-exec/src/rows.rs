@@ -27,10 +27,17 @@ struct SampleRow {
 /// The language of a row: its `language` field, else the HumanEval-X task prefix
 /// (`CPP/0`, `JavaScript/3`), else Python (HumanEval).
 fn row_language(row: &SampleRow) -> Result<Language, ExecError> {
-    if let Some(l) = &row.language {
+    task_language(row.language.as_deref(), &row.task_id)
+}
+
+/// The language of a benchmark or sample row: `language` when the row has one (an unknown name
+/// is an error), else its task id's HumanEval-X prefix (`CPP/0`, `JavaScript/3`, `Go/7`), else
+/// Python (HumanEval's `HumanEval/0`, or an id without a language prefix).
+pub fn task_language(language: Option<&str>, task_id: &str) -> Result<Language, ExecError> {
+    if let Some(l) = language {
         return Ok(Language::parse(l)?);
     }
-    match row.task_id.split_once('/') {
+    match task_id.split_once('/') {
         Some((prefix, _)) if !prefix.eq_ignore_ascii_case("humaneval") => {
             Language::parse(prefix).or(Ok(Language::Python))
         }

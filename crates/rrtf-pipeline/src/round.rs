@@ -654,6 +654,9 @@ mod tests {
             outcomes: Default::default(),
             too_long: 0,
             seconds: 0.5,
+            more_benchmarks: Vec::new(),
+            languages: Default::default(),
+            cross_language: None,
         };
         let e = Evaluation {
             base: Some(report("base")),
