@@ -43,7 +43,7 @@ pub struct EvalArgs {
     pub top_p: f64,
     #[arg(long, default_value_t = 384)]
     pub max_new_tokens: u32,
-    /// Evaluate the first N problems only.
+    /// Evaluate the first N problems of each benchmark file only.
     #[arg(long)]
     pub max_problems: Option<u64>,
     #[arg(long, default_value_t = 0)]
@@ -68,9 +68,10 @@ pub struct EvalArgs {
     /// any passes (needs --samples at least each language's share).
     #[arg(long)]
     pub budget: Option<u64>,
-    /// How --budget is split: uniform, weights=python:2,cpp:1,... (e.g. the languages' shares
-    /// of the training corpus) or learned=DEV.jsonl (the --out rows of an evaluation of a dev
-    /// split: the split that would have solved most of it).
+    /// How --budget is split: uniform, weights=python:2,cpp:1,..., corpus=ROWS.jsonl (the
+    /// languages' shares of a training file's rows, each with a `language`) or learned=DEV.jsonl
+    /// (the --out rows of an evaluation of a dev split: the split that would have solved most
+    /// of it).
     #[arg(long, default_value = "uniform", value_parser = Allocation::parse, requires = "budget")]
     pub allocation: Allocation,
 }

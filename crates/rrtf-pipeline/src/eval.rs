@@ -83,22 +83,33 @@ pub enum Allocation {
     /// Shares proportional to these weights (e.g. the languages' shares of a training corpus,
     /// as CodeGeeX split its budget); every language evaluated needs one.
     Weights(Vec<(Language, f64)>),
+    /// Shares proportional to the languages' counts of rows in a JSONL file (a training
+    /// corpus, an export: each row's `language`, or its task id's HumanEval-X prefix).
+    Corpus(PathBuf),
     /// The split that maximises the expected cross-language pass rate on a dev split's
     /// per-problem, per-language pass rates: the `--out` rows of an evaluation of the dev split.
     Learned(PathBuf),
 }
 
 impl Allocation {
-    /// `uniform`, `weights=python:0.4,cpp:0.3,...` or `learned=DEV_ROWS.jsonl`.
+    /// `uniform`, `weights=python:0.4,cpp:0.3,...`, `corpus=ROWS.jsonl` or
+    /// `learned=DEV_ROWS.jsonl`.
     pub fn parse(s: &str) -> std::result::Result<Allocation, String> {
         let bad = |why: &str| {
             format!(
-                "--allocation {s:?}: {why} (use uniform, weights=python:2,cpp:1,... or \
-                 learned=DEV.jsonl, the --out rows of an evaluation of a dev split)"
+                "--allocation {s:?}: {why} (use uniform, weights=python:2,cpp:1,..., \
+                 corpus=ROWS.jsonl (rows with a language) or learned=DEV.jsonl, the --out rows \
+                 of an evaluation of a dev split)"
             )
         };
         if s == "uniform" {
             return Ok(Allocation::Uniform);
+        }
+        if let Some(rest) = s.strip_prefix("corpus=") {
+            if rest.is_empty() {
+                return Err(bad("no file after corpus="));
+            }
+            return Ok(Allocation::Corpus(PathBuf::from(rest)));
         }
         if let Some(rest) = s.strip_prefix("learned=") {
             if rest.is_empty() {
@@ -207,6 +218,7 @@ struct Problem {
 
 fn read_problems(paths: &[PathBuf], max: Option<u64>) -> Result<Vec<Problem>> {
     let mut problems: Vec<Problem> = Vec::new();
+    let mut seen = BTreeSet::new();
     for path in paths {
         let before = problems.len();
         let rows = rrtf_data::read_rows(path)?;
@@ -226,7 +238,7 @@ fn read_problems(paths: &[PathBuf], max: Option<u64>) -> Result<Vec<Problem>> {
             let task_id = field("task_id")?;
             let language = rrtf_exec::rows::task_language(v["language"].as_str(), &task_id)
                 .map_err(|e| PipelineError::Invalid(format!("{loc}: {e}")))?;
-            if problems.iter().any(|p| p.task_id == task_id) {
+            if !seen.insert(task_id.clone()) {
                 return Err(PipelineError::Invalid(format!(
                     "{loc}: task {task_id} is in the benchmark twice"
                 )));
@@ -675,6 +687,27 @@ fn plan_allocation(
                 .collect::<Result<Vec<f64>>>()?;
             ("weights", passk::allocate(b.samples, &weights)?, None)
         }
+        Allocation::Corpus(path) => {
+            let mut counts = vec![0.0; names.len()];
+            for (loc, value) in rrtf_data::read_rows(path)? {
+                let v = value.map_err(|e| PipelineError::Invalid(format!("{loc}: {e:?}")))?;
+                let task = v["task_id"].as_str().unwrap_or("");
+                let lang = rrtf_exec::rows::task_language(v["language"].as_str(), task)
+                    .map_err(|e| PipelineError::Invalid(format!("{loc}: {e}")))?;
+                if let Some(i) = names.iter().position(|l| *l == lang) {
+                    counts[i] += 1.0;
+                }
+            }
+            if counts.iter().all(|c| *c == 0.0) {
+                return Err(PipelineError::Invalid(format!(
+                    "--allocation corpus: {} has no row in a language of the benchmark ({}); \
+                     rows name theirs in `language` (or a HumanEval-X task id)",
+                    path.display(),
+                    listed()
+                )));
+            }
+            ("corpus", passk::allocate(b.samples, &counts)?, None)
+        }
         Allocation::Learned(dev) => {
             let rates = dev_rates(dev, names)?;
             let (alloc, how) = passk::learn_allocation(b.samples, names.len(), &rates);
@@ -840,6 +873,10 @@ mod tests {
             Allocation::Weights(vec![(Language::Python, 2.0), (Language::Cpp, 0.5)])
         );
         assert_eq!(
+            Allocation::parse("corpus=train.jsonl").unwrap(),
+            Allocation::Corpus("train.jsonl".into())
+        );
+        assert_eq!(
             Allocation::parse("learned=dev.jsonl").unwrap(),
             Allocation::Learned("dev.jsonl".into())
         );
@@ -850,6 +887,7 @@ mod tests {
             ("weights=cobol:1", "cobol"),
             ("weights=py:1,python:2", "given twice"),
             ("learned=", "no file"),
+            ("corpus=", "no file"),
         ] {
             let e = Allocation::parse(bad).unwrap_err();
             assert!(e.contains(says) && e.contains(bad), "{bad}: {e}");
@@ -893,6 +931,32 @@ mod tests {
         assert_eq!(
             cleanup_completion("    return 1\n", Python),
             "    return 1\n"
+        );
+    }
+
+    #[test]
+    fn a_corpus_allocation_follows_the_languages_shares_of_its_rows() {
+        use Language::*;
+        let dir = tempfile::tempdir().unwrap();
+        let corpus = dir.path().join("train.jsonl");
+        // 6 Python rows, 3 C++ (two by language, one by task id), 1 Rust (not evaluated).
+        let mut rows = String::new();
+        for _ in 0..6 {
+            rows += "{\"language\": \"python\"}\n";
+        }
+        rows += "{\"language\": \"cpp\"}\n{\"language\": \"c++\"}\n{\"task_id\": \"CPP/4\"}\n";
+        rows += "{\"language\": \"rust\"}\n";
+        std::fs::write(&corpus, rows).unwrap();
+        let b = |samples| Budget {
+            samples,
+            allocation: Allocation::Corpus(corpus.clone()),
+        };
+        let (kind, alloc, _) = plan_allocation(&b(9), &[Python, Cpp, Java]).unwrap();
+        assert_eq!((kind, alloc), ("corpus", vec![6, 3, 0]));
+        let e = plan_allocation(&b(9), &[Java, Go]).unwrap_err().to_string();
+        assert!(
+            e.contains("no row in a language of the benchmark (java, go)"),
+            "{e}"
         );
     }
 
