@@ -216,16 +216,36 @@ struct Problem {
     entry_point: Option<String>,
 }
 
+/// The rows of `path` (JSONL, JSON or .gz: [`rrtf_data::read_rows`]) with where each is; a row
+/// that is not JSON is an error naming its place.
+fn rows_of(path: &Path) -> Result<Vec<(String, serde_json::Value)>> {
+    rrtf_data::read_rows(path)?
+        .into_iter()
+        .map(|(loc, value)| {
+            let v = value.map_err(|e| PipelineError::Invalid(format!("{loc}: {e:?}")))?;
+            Ok((loc.to_string(), v))
+        })
+        .collect()
+}
+
+/// A row's language: its `language`, else its task id's prefix
+/// ([`rrtf_exec::rows::task_language`]); an unknown name is an error naming the row.
+fn language_of(loc: &str, v: &serde_json::Value, task_id: &str) -> Result<Language> {
+    rrtf_exec::rows::task_language(v["language"].as_str(), task_id)
+        .map_err(|e| PipelineError::Invalid(format!("{loc}: {e}")))
+}
+
 fn read_problems(paths: &[PathBuf], max: Option<u64>) -> Result<Vec<Problem>> {
     let mut problems: Vec<Problem> = Vec::new();
     let mut seen = BTreeSet::new();
     for path in paths {
         let before = problems.len();
-        let rows = rrtf_data::read_rows(path)?;
-        for (loc, value) in rows {
+        // Rows past --max-problems are not looked at (rows_of would refuse a bad one).
+        for (loc, value) in rrtf_data::read_rows(path)? {
             if max.is_some_and(|m| (problems.len() - before) as u64 >= m) {
                 break;
             }
+            let loc = loc.to_string();
             let v = value.map_err(|e| PipelineError::Invalid(format!("{loc}: {e:?}")))?;
             let field = |name: &str| -> Result<String> {
                 v[name].as_str().map(str::to_owned).ok_or_else(|| {
@@ -236,8 +256,7 @@ fn read_problems(paths: &[PathBuf], max: Option<u64>) -> Result<Vec<Problem>> {
                 })
             };
             let task_id = field("task_id")?;
-            let language = rrtf_exec::rows::task_language(v["language"].as_str(), &task_id)
-                .map_err(|e| PipelineError::Invalid(format!("{loc}: {e}")))?;
+            let language = language_of(&loc, &v, &task_id)?;
             if !seen.insert(task_id.clone()) {
                 return Err(PipelineError::Invalid(format!(
                     "{loc}: task {task_id} is in the benchmark twice"
@@ -348,8 +367,7 @@ fn read_completions(path: &Path, problems: &[Problem]) -> Result<Vec<(usize, Opt
         .map(|(i, p)| (p.task_id.as_str(), i))
         .collect();
     let mut out = Vec::new();
-    for (loc, value) in rrtf_data::read_rows(path)? {
-        let v = value.map_err(|e| PipelineError::Invalid(format!("{loc}: {e:?}")))?;
+    for (loc, v) in rows_of(path)? {
         let (Some(task), Some(completion)) = (v["task_id"].as_str(), v["completion"].as_str())
         else {
             return Err(PipelineError::Invalid(format!(
@@ -689,11 +707,8 @@ fn plan_allocation(
         }
         Allocation::Corpus(path) => {
             let mut counts = vec![0.0; names.len()];
-            for (loc, value) in rrtf_data::read_rows(path)? {
-                let v = value.map_err(|e| PipelineError::Invalid(format!("{loc}: {e:?}")))?;
-                let task = v["task_id"].as_str().unwrap_or("");
-                let lang = rrtf_exec::rows::task_language(v["language"].as_str(), task)
-                    .map_err(|e| PipelineError::Invalid(format!("{loc}: {e}")))?;
+            for (loc, v) in rows_of(path)? {
+                let lang = language_of(&loc, &v, v["task_id"].as_str().unwrap_or(""))?;
                 if let Some(i) = names.iter().position(|l| *l == lang) {
                     counts[i] += 1.0;
                 }
@@ -748,17 +763,14 @@ fn cross_language(
 /// or a HumanEval-X task prefix, `passed`), for the problems in every one of `names`.
 fn dev_rates(path: &Path, names: &[Language]) -> Result<Vec<Vec<f64>>> {
     let mut rows = Vec::new();
-    for (loc, value) in rrtf_data::read_rows(path)? {
-        let v = value.map_err(|e| PipelineError::Invalid(format!("{loc}: {e:?}")))?;
+    for (loc, v) in rows_of(path)? {
         let (Some(task), Some(passed)) = (v["task_id"].as_str(), v["passed"].as_bool()) else {
             return Err(PipelineError::Invalid(format!(
                 "{loc}: a dev row needs `task_id` and `passed` (the --out rows of `rrtf eval` \
                  on the dev split)"
             )));
         };
-        let lang = rrtf_exec::rows::task_language(v["language"].as_str(), task)
-            .map_err(|e| PipelineError::Invalid(format!("{loc}: {e}")))?;
-        rows.push((task.to_owned(), lang, passed));
+        rows.push((task.to_owned(), language_of(&loc, &v, task)?, passed));
     }
     let shared = shared_counts(names, rows.iter().map(|(t, l, p)| (t.as_str(), *l, *p)));
     if shared.is_empty() {
