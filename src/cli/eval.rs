@@ -51,7 +51,8 @@ pub struct EvalArgs {
     /// Seconds per program.
     #[arg(long, default_value_t = 10.0)]
     pub timeout: f64,
-    /// Write one row per completion (task_id, completion, outcome, passed, detail) here.
+    /// Write one row per completion (task_id, language, completion, outcome, passed, detail)
+    /// here.
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Execute even without namespaces (see `rrtf exec --insecure-sandbox`).

@@ -96,7 +96,8 @@ pub enum Command {
     Model(model::ModelCommand),
     /// Train on ranked groups with the RRTF objective; `train loss` scores a checkpoint.
     Train(train::TrainArgs),
-    /// pass@k of a checkpoint on a HumanEval-style benchmark (generate, then execute).
+    /// pass@k of a checkpoint (or a file of completions) on HumanEval-style benchmarks, in one
+    /// language or several (HumanEval-X), with cross-language pass@k.
     Eval(eval::EvalArgs),
     /// Experiments: a base student, arms compared over rounds and seeds, results.json and a page.
     #[command(subcommand)]
