@@ -208,11 +208,13 @@ fn bad_inputs_are_refused_naming_the_value() {
     let (code, err) = run(&["--completions", "c.jsonl"]);
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("no completion for task CPP/1"), "{err}");
-    // A budget share larger than a problem's samples, refused before anything runs.
-    let all: Vec<Value> = first
+    // A budget share larger than a problem's samples (CPP/1 has two, the others one), refused
+    // before anything runs; so is a budget no split fits, or none at all.
+    let mut all: Vec<Value> = first
         .iter()
         .map(|r| json!({"task_id": r["task_id"], "completion": r["canonical_solution"]}))
         .collect();
+    all.push(all[1].clone());
     write_jsonl(&d.path().join("c.jsonl"), &all);
     let (code, err) = run(&["--completions", "c.jsonl", "--budget", "2"]);
     assert_eq!(code, Some(2), "{err}");
@@ -220,4 +222,10 @@ fn bad_inputs_are_refused_naming_the_value() {
         err.contains("gives cpp 2 samples, but CPP/0 has 1"),
         "{err}"
     );
+    for budget in ["0", "3", "1000000000"] {
+        let (code, err) = run(&["--completions", "c.jsonl", "--budget", budget]);
+        assert_eq!(code, Some(2), "{err}");
+        let says = format!("--budget {budget}: must be between 1 and the 1 language(s) x 2");
+        assert!(err.contains(&says), "{err}");
+    }
 }

@@ -427,23 +427,37 @@ pub fn evaluate(a: &EvalConfig, progress: &mut dyn Progress) -> Result<EvalRepor
     let problems = read_problems(&a.benchmarks, a.max_problems)?;
     let languages: BTreeSet<Language> = problems.iter().map(|p| p.language).collect();
     let names: Vec<Language> = languages.iter().copied().collect();
-    let plan = match &a.budget {
-        Some(b) => Some(plan_allocation(b, &names)?),
-        None => None,
-    };
     let given = match &a.completions {
         Some(path) => Some(read_completions(path, &problems)?),
         None => None,
     };
+    // Samples each problem will have: --samples, or what the completions file gives it.
+    let mut have = vec![u64::from(a.samples); problems.len()];
+    if let Some(given) = &given {
+        have = vec![0; problems.len()];
+        for (i, _) in given {
+            have[*i] += 1;
+        }
+    }
+    let plan = match &a.budget {
+        Some(b) => {
+            // Before searching a split: a budget no split fits (the search's work grows with it).
+            let most = have.iter().copied().max().unwrap_or(0);
+            if b.samples == 0 || b.samples > most * names.len() as u64 {
+                return Err(PipelineError::Invalid(format!(
+                    "--budget {}: must be between 1 and the {} language(s) x {most} samples per \
+                     problem evaluated ({})",
+                    b.samples,
+                    names.len(),
+                    most * names.len() as u64
+                )));
+            }
+            Some(plan_allocation(b, &names)?)
+        }
+        None => None,
+    };
     if let Some((_, alloc, _)) = &plan {
         // Each problem needs at least its language's share of the budget in samples.
-        let mut have = vec![u64::from(a.samples); problems.len()];
-        if let Some(given) = &given {
-            have = vec![0; problems.len()];
-            for (i, _) in given {
-                have[*i] += 1;
-            }
-        }
         for (i, p) in problems.iter().enumerate() {
             let want = alloc[names
                 .iter()
