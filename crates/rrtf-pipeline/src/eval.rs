@@ -591,11 +591,7 @@ pub fn evaluate(a: &EvalConfig, progress: &mut dyn Progress) -> Result<EvalRepor
         out.flush().map_err(write_err)?;
     }
     // Completions per problem: --samples, or the fewest a completions file gives a problem.
-    let mut per_problem = vec![0u32; problems.len()];
-    for (i, _) in &completions {
-        per_problem[*i] += 1;
-    }
-    let samples = per_problem.iter().copied().min().unwrap_or(0);
+    let samples = have.iter().copied().min().unwrap_or(0) as u32;
     let mut languages_out = BTreeMap::new();
     for (lang, (rows, outcomes)) in &per_language {
         let scores = passk::pass_at_k(rows.iter().copied(), &a.k)?;
