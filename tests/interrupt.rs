@@ -263,3 +263,122 @@ fn sigterm_stops_exec_after_its_batch_and_the_rerun_runs_exactly_the_rest() {
         ["interrupted", "done"]
     );
 }
+
+/// Ctrl-C at a terminal during `rrtf round` (SIGINT to the round's whole process group, as a
+/// terminal sends it): the stage running (`rrtf train`, in a process group of its own) gets the
+/// signal once, from the round, finishes its step and records its run `interrupted`; the round
+/// records its own run `interrupted`, starts no further stage, says how to resume and exits
+/// 130 with its summary on stdout. The same command then resumes training from the step's
+/// checkpoint and finishes the round, every step logged once.
+#[test]
+fn ctrl_c_at_a_terminal_stops_a_round_after_its_stage_stops_and_the_same_command_resumes() {
+    use std::os::unix::process::CommandExt;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    humaneval_teacher_and_student(d, "    raise NotImplementedError\n");
+    let out_dir = d.join("trained");
+    let config = d.join("round.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[round]\nnumber = 1\nseed = 3\n[evolution]\nenabled = false\n\
+             [test_synthesis]\nenabled = false\n[training]\nbase_model = {:?}\n\
+             output_dir = {:?}\nbatch_size = 2\neval_fraction = 0.2\n\
+             prompt_template = \"{{prompt}}\"\ncode_only = false\nlearning_rate = 1e-3\n\
+             warmup_steps = 2\nmax_steps = {STEPS}\ncheckpoint_every = 1000\n",
+            s(&fixtures().join("model/mqa")),
+            s(&out_dir)
+        ),
+    )
+    .unwrap();
+    let config = s(&config);
+    let db = d.join("rrtf.db");
+    // The data stages first (executions, pairs), so that the signal lands in training.
+    let data = ok_json(
+        d,
+        &["--json", "round", "--config", &config, "--until", "rank"],
+    );
+    assert_eq!(data["ok"], true, "{data}");
+
+    let args = ["--json", "round", "--config", &config];
+    let mut child = rrtf_cmd(d, &args)
+        .process_group(0)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let metrics = out_dir.join("metrics.jsonl");
+    wait_for(&mut child, "3 training steps", || {
+        std::fs::read_to_string(&metrics).is_ok_and(|t| t.matches("\"kind\":\"step\"").count() >= 3)
+    });
+    // SAFETY: kill(2) of the process group our child leads (a terminal's Ctrl-C).
+    assert_eq!(
+        unsafe { libc::kill(-(child.id() as libc::pid_t), libc::SIGINT) },
+        0
+    );
+    let out = child.wait_with_output().unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["ok"], false, "{summary}");
+    assert_eq!(summary["interrupted"], "SIGINT", "{summary}");
+    let stages: Vec<(String, String)> = summary["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["stage"].as_str().unwrap().into(),
+                s["status"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let last = stages.last().unwrap();
+    assert_eq!(
+        (last.0.as_str(), last.1.as_str()),
+        ("train", "interrupted"),
+        "no stage after the interrupted one: {summary}"
+    );
+    // The trainer stopped by itself after its step (it got the signal once: a second one would
+    // have ended it at once, without a checkpoint).
+    assert!(
+        err.contains("rrtf train interrupted by SIGINT (Ctrl-C)"),
+        "{err}"
+    );
+    let k = step_losses(&metrics).len() as u64;
+    assert!((3..STEPS).contains(&k), "{k} steps");
+    assert!(
+        out_dir
+            .join(format!("checkpoints/step-{k}/state.json"))
+            .is_file()
+    );
+    assert!(
+        err.contains("rrtf round interrupted by SIGINT (Ctrl-C)")
+            && err.contains(&format!("resume with `rrtf {}`", args.join(" "))),
+        "{err}"
+    );
+    assert_eq!(run_statuses(&db, "train"), ["interrupted"]);
+    assert_eq!(run_statuses(&db, "round"), ["done", "interrupted"]);
+    // Nothing runs on: the metrics stay as they were.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(step_losses(&metrics).len() as u64, k);
+
+    let again = ok_json(d, &args);
+    assert_eq!(again["ok"], true, "{again}");
+    let train = again["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stage"] == "train")
+        .unwrap();
+    assert_eq!(train["status"], "ran", "{again}");
+    assert_eq!(
+        train["detail"]["resumed_from"],
+        s(&out_dir.join(format!("checkpoints/step-{k}"))),
+        "{again}"
+    );
+    assert_eq!(step_losses(&metrics).len() as u64, STEPS);
+    assert_eq!(run_statuses(&db, "train"), ["interrupted", "done"]);
+    assert_eq!(run_statuses(&db, "round"), ["done", "interrupted", "done"]);
+}

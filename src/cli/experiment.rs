@@ -70,7 +70,9 @@ pub async fn run(ctx: &Ctx, cmd: ExperimentCmd) -> Result<()> {
         );
         return Ok(());
     }
-    let run = rrtf_pipeline::experiment::run(&ctx.rrtf()?, &opts).await?;
+    let run = rrtf_pipeline::experiment::run(&ctx.rrtf_stoppable()?, &opts)
+        .await
+        .map_err(|e| super::stopped_or(e, "rrtf experiment run"))?;
     let r = &run.results;
     ctx.emit(
         || {

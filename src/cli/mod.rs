@@ -154,6 +154,33 @@ impl Ctx {
         let exe = std::env::current_exe().context("locating the rrtf binary")?;
         Ok(rrtf_pipeline::Rrtf::new(exe, self.db.clone(), REVISION))
     }
+
+    /// The pipeline for a command that runs stages as child processes (round, sweep,
+    /// experiment): Ctrl-C and SIGTERM are caught, forwarded once to the stage running, and
+    /// end the command once that stage has stopped cleanly (see [`stopped_or`]).
+    pub fn rrtf_stoppable(&self) -> anyhow::Result<rrtf_pipeline::Rrtf> {
+        Ok(self
+            .rrtf()?
+            .with_stop(rrtf_pipeline::stop::Stop::on_signals()))
+    }
+}
+
+/// A pipeline error as `command`'s error: a clean stop by a signal becomes
+/// [`rrtf_pipeline::stop::Interrupted`] (the binary exits with 128 + the signal's number and
+/// prints how to resume: the same command), any other error stays as it is.
+pub fn stopped_or(e: rrtf_pipeline::PipelineError, command: &str) -> anyhow::Error {
+    match e.stopped_by() {
+        Some(signal) => rrtf_pipeline::stop::Interrupted {
+            stage: command.into(),
+            signal,
+            done: "the stage running then stopped cleanly and recorded what it finished (its \
+                   own run says what); finished stages are skipped when it runs again"
+                .into(),
+            resume: same_command(&[]),
+        }
+        .into(),
+        None => e.into(),
+    }
 }
 
 /// A progress bar on stderr; `len` 0: a counter. When stderr is not a terminal (a log file, a

@@ -26,8 +26,10 @@ pub fn run(ctx: &Ctx, a: QuickstartArgs) -> Result<()> {
         dir: a.dir,
         until: a.until,
         json: ctx.json,
+        stop: rrtf_pipeline::stop::Stop::on_signals(),
     };
-    rrtf_pipeline::quickstart::run(&exe, &opts)?;
+    rrtf_pipeline::quickstart::run(&exe, &opts)
+        .map_err(|e| super::stopped_or(e, "rrtf quickstart"))?;
     let dir = &opts.dir;
     if !ctx.json {
         println!(

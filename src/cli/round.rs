@@ -39,14 +39,16 @@ pub async fn run(ctx: &Ctx, a: RoundArgs) -> Result<()> {
         until: a.until,
         report: a.report,
     };
-    let run = rrtf_pipeline::round::run(&ctx.rrtf()?, &opts).await?;
+    let run = rrtf_pipeline::round::run(&ctx.rrtf_stoppable()?, &opts)
+        .await
+        .map_err(|e| super::stopped_or(e, "rrtf round"))?;
     let summary = &run.summary;
     ctx.emit(
         || human(summary),
         || serde_json::to_value(summary).expect("serializable"),
     );
     match run.failure {
-        Some(e) => Err(e.into()),
+        Some(e) => Err(super::stopped_or(e, "rrtf round")),
         None => Ok(()),
     }
 }

@@ -38,7 +38,9 @@ pub async fn run(ctx: &Ctx, a: SweepArgs) -> Result<()> {
         keep_going: a.keep_going,
         report: a.report,
     };
-    let run = rrtf_pipeline::sweep::run(&ctx.rrtf()?, &opts).await?;
+    let run = rrtf_pipeline::sweep::run(&ctx.rrtf_stoppable()?, &opts)
+        .await
+        .map_err(|e| super::stopped_or(e, "rrtf sweep"))?;
     let s = &run.summary;
     ctx.emit(
         || {
@@ -61,7 +63,7 @@ pub async fn run(ctx: &Ctx, a: SweepArgs) -> Result<()> {
         || serde_json::to_value(s).expect("serializable"),
     );
     match run.failure {
-        Some(e) => Err(e.into()),
+        Some(e) => Err(super::stopped_or(e, "rrtf sweep")),
         None => Ok(()),
     }
 }

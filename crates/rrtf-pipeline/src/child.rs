@@ -8,6 +8,7 @@
 //! terminal's scrollback is gone.
 
 use std::io::Write;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -15,6 +16,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde_json::{Value, json};
 use tokio::process::Child;
 
+use crate::stop::Signal;
 use crate::{PipelineError, Result, Rrtf};
 
 impl Rrtf {
@@ -23,6 +25,7 @@ impl Rrtf {
     /// logs). A failure names the command, quotes the end of its log and says to run `what`
     /// ("round", "sweep") again; the child's exit code 2 stays a user error.
     pub async fn json(&self, args: &[String], what: &'static str) -> Result<Value> {
+        self.not_stopped(args)?;
         let log = self.open_stage_log(args)?;
         let mut cmd = tokio::process::Command::new(&self.exe);
         cmd.arg("--db")
@@ -33,15 +36,36 @@ impl Rrtf {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
+            // Its own process group: a terminal's Ctrl-C reaches this process only, which
+            // forwards it once (a second one would stop the child at once).
+            .process_group(0)
             .kill_on_drop(true);
         if let Some(log) = &log {
-            cmd.env(STAGE_LOG_VAR, log);
+            cmd.env(STAGE_LOG_VAR, absolute(log));
         }
-        let out = cmd
-            .output()
-            .await
+        let child = cmd
+            .spawn()
             .map_err(|e| PipelineError::io(format!("starting `rrtf {}`", args.join(" ")), e))?;
+        let pid = child.id().and_then(|p| libc::pid_t::try_from(p).ok());
+        let output = child.wait_with_output();
+        tokio::pin!(output);
+        let mut forwarded = None;
+        let out = loop {
+            tokio::select! {
+                out = &mut output => break out,
+                _ = tokio::time::sleep(STOP_POLL), if forwarded.is_none() => {
+                    forwarded = self.forward_stop(pid);
+                }
+            }
+        }
+        .map_err(|e| PipelineError::io(format!("waiting for `rrtf {}`", args.join(" ")), e))?;
         if !out.status.success() {
+            if let Some(signal) = forwarded {
+                return Err(PipelineError::Stopped {
+                    what: format!("`rrtf {}`", args.join(" ")),
+                    signal,
+                });
+            }
             return Err(PipelineError::Child {
                 command: args.join(" "),
                 code: out.status.code().unwrap_or(1),
@@ -62,6 +86,7 @@ impl Rrtf {
     /// `show`, else captured and returned, its stderr is shown (and logged, with stage logs).
     pub fn run_in(&self, dir: &Path, args: &[&str], show: bool) -> Result<std::process::Output> {
         let owned: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        self.not_stopped(&owned)?;
         let log = self.open_stage_log(&owned)?;
         let mut cmd = std::process::Command::new(&self.exe);
         cmd.current_dir(dir)
@@ -75,14 +100,37 @@ impl Rrtf {
             } else {
                 Stdio::piped()
             })
-            .stderr(Stdio::inherit());
+            .stderr(Stdio::inherit())
+            // As in `json`: Ctrl-C is forwarded, not shared.
+            .process_group(0);
         if let Some(log) = &log {
-            cmd.env(STAGE_LOG_VAR, log);
+            cmd.env(STAGE_LOG_VAR, absolute(log));
         }
-        let out = cmd
-            .output()
+        let child = cmd
+            .spawn()
             .map_err(|e| PipelineError::io(format!("starting `rrtf {}`", args.join(" ")), e))?;
+        let pid = libc::pid_t::try_from(child.id()).ok();
+        // The output is collected on a thread (a piped stdout must be read while the child
+        // runs) while this one watches for a stop request.
+        let waiter = std::thread::spawn(move || child.wait_with_output());
+        let mut forwarded = None;
+        while !waiter.is_finished() {
+            if forwarded.is_none() {
+                forwarded = self.forward_stop(pid);
+            }
+            std::thread::sleep(STOP_POLL);
+        }
+        let out = waiter
+            .join()
+            .expect("the waiting thread does not panic")
+            .map_err(|e| PipelineError::io(format!("waiting for `rrtf {}`", args.join(" ")), e))?;
         if !out.status.success() {
+            if let Some(signal) = forwarded {
+                return Err(PipelineError::Stopped {
+                    what: format!("`rrtf {}` in {}", args.join(" "), dir.display()),
+                    signal,
+                });
+            }
             return Err(PipelineError::Quickstart {
                 command: args.join(" "),
                 dir: dir.to_owned(),
@@ -91,6 +139,31 @@ impl Rrtf {
             });
         }
         Ok(out)
+    }
+
+    /// [`PipelineError::Stopped`] when a stop was asked before `args` could start.
+    fn not_stopped(&self, args: &[String]) -> Result<()> {
+        match self.stop_requested() {
+            Some(signal) => Err(PipelineError::Stopped {
+                what: format!("the pipeline (before `rrtf {}` started)", args.join(" ")),
+                signal,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// When a stop has been asked: send its signal to the child `pid` (the child's own clean
+    /// stop) and return it.
+    fn forward_stop(&self, pid: Option<libc::pid_t>) -> Option<Signal> {
+        let signal = self.stop_requested()?;
+        if let Some(pid) = pid {
+            // SAFETY: kill(2) with a plain signal. The pid is our child's: `json` polls its wait
+            // (which reaps it) in the same task, so it is not reaped yet; in `run_in` the
+            // waiting thread may have reaped it an instant before, and the kernel does not
+            // reuse a pid that soon.
+            unsafe { libc::kill(pid, signal.0) };
+        }
+        Some(signal)
     }
 
     /// With stage logs: `<dir>/<command>.log` (the first argument's name), opened for appending
@@ -125,6 +198,14 @@ impl Rrtf {
         Ok(Some(path))
     }
 }
+
+/// `path` from the root: a child may run in another directory (the quickstart's steps do).
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_owned())
+}
+
+/// How often a parent waiting for a child looks for a stop request to forward.
+const STOP_POLL: Duration = Duration::from_millis(50);
 
 /// How many of its log's last lines a failed child's error quotes.
 pub const TAIL_LINES: usize = 20;
@@ -227,6 +308,7 @@ pub fn end_with_parent() {
     let Some(parent) = value.and_then(|v| v.parse::<libc::pid_t>().ok()) else {
         return;
     };
+    crate::stop::quiet_notice();
     // SAFETY: getppid(2) has no preconditions.
     let orphaned = move || unsafe { libc::getppid() } != parent;
     let watch = move || {

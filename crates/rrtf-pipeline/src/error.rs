@@ -14,6 +14,7 @@ use rrtf_train::TrainError;
 use rrtf_types::UserError;
 
 use crate::child::StageLog;
+use crate::stop::Signal;
 
 /// A failed child's log tail on lines of its own, after the message, or nothing.
 fn quoted(log: &Option<StageLog>) -> String {
@@ -103,6 +104,12 @@ pub enum PipelineError {
         #[source]
         source: Box<PipelineError>,
     },
+    /// A stop request (Ctrl-C, SIGTERM) ended the work: the child stage running then (`what`
+    /// names it) was sent the signal and stopped cleanly, recording its own run as
+    /// `interrupted`, or no stage was running. Not a failure: the binary exits with 128 + the
+    /// signal's number.
+    #[error("{what} stopped by {signal}")]
+    Stopped { what: String, signal: Signal },
     /// Reading, writing or starting something: `what` names it ("writing PATH").
     #[error("{what}")]
     Io {
@@ -135,12 +142,23 @@ impl UserError for PipelineError {
             Self::Storing { .. } => false,
             Self::Child { code, .. } => *code == 2,
             Self::Sweep { source, .. } => source.is_user_error(),
-            Self::Quickstart { .. } | Self::Io { .. } | Self::Failed(_) => false,
+            Self::Quickstart { .. } | Self::Io { .. } | Self::Failed(_) | Self::Stopped { .. } => {
+                false
+            }
         }
     }
 }
 
 impl PipelineError {
+    /// The signal that stopped the work, when this error is (or wraps) [`Self::Stopped`].
+    pub fn stopped_by(&self) -> Option<Signal> {
+        match self {
+            Self::Stopped { signal, .. } => Some(*signal),
+            Self::Sweep { source, .. } => source.stopped_by(),
+            _ => None,
+        }
+    }
+
     /// An I/O error with what was being done ("writing PATH").
     pub fn io(what: impl Into<String>, source: std::io::Error) -> Self {
         Self::Io {

@@ -74,6 +74,7 @@ pub struct Rrtf {
     pub revision: String,
     log: Log,
     stage_logs: Option<PathBuf>,
+    stop: stop::Stop,
 }
 
 impl std::fmt::Debug for Rrtf {
@@ -95,7 +96,24 @@ impl Rrtf {
             revision: revision.into(),
             log: Arc::new(|line| eprintln!("{line}")),
             stage_logs: None,
+            stop: stop::Stop::never(),
         }
+    }
+
+    /// A stop request (Ctrl-C, SIGTERM: [`stop::Stop::on_signals`]) is forwarded, once, to the
+    /// child stage running when it comes (each child runs in its own process group, so a
+    /// terminal's Ctrl-C reaches only this process), and no further stage starts: rounds, sweeps
+    /// and experiments end with [`PipelineError::Stopped`] once the child has stopped cleanly.
+    /// Without it (the default), a child still stops when its parent ends
+    /// ([`child::end_with_parent`]).
+    pub fn with_stop(mut self, stop: stop::Stop) -> Self {
+        self.stop = stop;
+        self
+    }
+
+    /// The signal that asked this pipeline to stop, if one did ([`Rrtf::with_stop`]).
+    pub fn stop_requested(&self) -> Option<stop::Signal> {
+        self.stop.requested()
     }
 
     /// Children also write their log and their final error to `dir/<command>.log`, and a

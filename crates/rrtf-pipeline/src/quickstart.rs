@@ -36,6 +36,9 @@ pub struct QuickstartOptions {
     pub until: Option<Stage>,
     /// The round prints its JSON summary (else its human summary) on stdout.
     pub json: bool,
+    /// Ctrl-C and SIGTERM ([`crate::stop::Stop::on_signals`]) are forwarded to the step running,
+    /// which stops cleanly, and no further step starts ([`Rrtf::with_stop`]).
+    pub stop: crate::stop::Stop,
 }
 
 /// Run the quickstart with `exe` as the `rrtf` binary (see the module docs). The round's own
@@ -52,7 +55,9 @@ pub fn run(exe: &Path, opts: &QuickstartOptions) -> Result<()> {
         }
     }
     // Each step's log goes to `logs/<command>.log` in the quickstart's directory.
-    let rrtf = Rrtf::new(exe.to_owned(), "rrtf.db".into(), "").with_stage_logs(dir.join("logs"));
+    let rrtf = Rrtf::new(exe.to_owned(), "rrtf.db".into(), "")
+        .with_stage_logs(dir.join("logs"))
+        .with_stop(opts.stop.clone());
     rrtf.log(&format!("quickstart in {}", dir.display()));
     rrtf.run_in(dir, &["init"], false)?;
     rrtf.run_in(dir, &["import", "prompts", "problems.jsonl"], false)?;

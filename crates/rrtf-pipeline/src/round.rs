@@ -102,6 +102,8 @@ pub enum StageStatus {
     /// By the config.
     Disabled,
     Failed,
+    /// Stopped cleanly by Ctrl-C or SIGTERM (the stage's own run says what it kept).
+    Interrupted,
 }
 
 impl StageStatus {
@@ -111,6 +113,7 @@ impl StageStatus {
             StageStatus::Skipped => "skipped",
             StageStatus::Disabled => "disabled",
             StageStatus::Failed => "failed",
+            StageStatus::Interrupted => "interrupted",
         }
     }
 
@@ -166,6 +169,9 @@ pub struct RoundSummary {
     pub revision: String,
     pub seed: u64,
     pub ok: bool,
+    /// The signal that stopped the round cleanly (`SIGINT`, `SIGTERM`), if one did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interrupted: Option<String>,
     pub seconds: f64,
     pub stages: Vec<StageResult>,
     pub evaluation: Option<Evaluation>,
@@ -454,6 +460,13 @@ pub async fn run(rrtf: &Rrtf, opts: &RoundOptions) -> Result<RoundRun> {
         if opts.from.is_some_and(|f| stage < f) || opts.until.is_some_and(|u| stage > u) {
             continue;
         }
+        if let Some(signal) = rrtf.stop_requested() {
+            failure = Some(PipelineError::Stopped {
+                what: format!("round {round} (before {})", stage.name()),
+                signal,
+            });
+            break;
+        }
         let t = Instant::now();
         if let Some(why) = plan.disabled(stage) {
             rrtf.log(&format!("round {round}: {} disabled ({why})", stage.name()));
@@ -511,7 +524,10 @@ pub async fn run(rrtf: &Rrtf, opts: &RoundOptions) -> Result<RoundRun> {
             Err(e) => {
                 results.push(StageResult {
                     stage,
-                    status: StageStatus::Failed,
+                    status: match e.stopped_by() {
+                        Some(_) => StageStatus::Interrupted,
+                        None => StageStatus::Failed,
+                    },
                     seconds,
                     detail: json!(error_text(&e)),
                 });
@@ -520,6 +536,7 @@ pub async fn run(rrtf: &Rrtf, opts: &RoundOptions) -> Result<RoundRun> {
             }
         }
     }
+    let interrupted = failure.as_ref().and_then(PipelineError::stopped_by);
 
     let detail = |stage: Stage| {
         results
@@ -534,6 +551,7 @@ pub async fn run(rrtf: &Rrtf, opts: &RoundOptions) -> Result<RoundRun> {
         revision: rrtf.revision.clone(),
         seed: config.round.seed,
         ok: failure.is_none(),
+        interrupted: interrupted.map(|s| s.name()),
         seconds: started.elapsed().as_secs_f64(),
         evaluation: detail(Stage::Evaluate).and_then(|d| serde_json::from_value(d).ok()),
         next_config: detail(Stage::Register)
@@ -546,13 +564,15 @@ pub async fn run(rrtf: &Rrtf, opts: &RoundOptions) -> Result<RoundRun> {
         stages: results,
     };
     let store = rrtf.store().await?;
-    store
-        .finish_run(
-            round_run,
-            failure.is_none(),
-            &serde_json::to_value(&summary).expect("serializable"),
-        )
-        .await?;
+    let value = serde_json::to_value(&summary).expect("serializable");
+    match interrupted {
+        Some(_) => store.interrupt_run(round_run, &value).await?,
+        None => {
+            store
+                .finish_run(round_run, failure.is_none(), &value)
+                .await?
+        }
+    }
     store.close().await;
     Ok(RoundRun { summary, failure })
 }

@@ -13,10 +13,19 @@
 //! [`Interrupted`] to it).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
 /// The first signal received since [`Stop::on_signals`] (0: none).
 static SIGNAL: AtomicI32 = AtomicI32::new(0);
+
+/// Set in a stage started by a round, sweep or quickstart ([`quiet_notice`]): the parent has
+/// said already that it is stopping, once for all.
+static QUIET: AtomicBool = AtomicBool::new(false);
+
+/// The signal handler writes nothing (the parent that forwards the signal has said it).
+pub fn quiet_notice() {
+    QUIET.store(true, Ordering::SeqCst);
+}
 
 /// A stop request, polled between units of work. Cloning shares it.
 #[derive(Clone, Debug, Default)]
@@ -100,6 +109,9 @@ extern "C" fn on_signal(sig: libc::c_int) {
     {
         // The second signal: stop now. SAFETY: _exit(2) is async-signal-safe.
         unsafe { libc::_exit(128 + sig) };
+    }
+    if QUIET.load(Ordering::SeqCst) {
+        return;
     }
     let msg: &[u8] = b"\nrrtf: stopping cleanly once the work in flight is done (signal again to stop at once)\n";
     // SAFETY: write(2) of a static buffer is async-signal-safe; a failed write is ignored.

@@ -55,7 +55,9 @@ pub enum VariantStatus {
     /// Finished before under the same config.
     Skipped,
     Failed,
-    /// Not run: an earlier variant failed (without `keep_going`).
+    /// Stopped cleanly by Ctrl-C or SIGTERM; the next run of the sweep runs it again.
+    Interrupted,
+    /// Not run: an earlier variant failed (without `keep_going`), or the sweep was stopped.
     #[serde(rename = "not run")]
     NotRun,
 }
@@ -66,6 +68,7 @@ impl VariantStatus {
             VariantStatus::Ran => "ran",
             VariantStatus::Skipped => "skipped",
             VariantStatus::Failed => "failed",
+            VariantStatus::Interrupted => "interrupted",
             VariantStatus::NotRun => "not run",
         }
     }
@@ -268,9 +271,11 @@ pub async fn run(rrtf: &Rrtf, opts: &SweepOptions) -> Result<SweepRun> {
             Ok(v) => v,
             Err(e) => {
                 let store = rrtf.store().await?;
-                store
-                    .finish_run(sweep_run, false, &json!({ "error": error_text(&e) }))
-                    .await?;
+                let summary = json!({ "error": error_text(&e) });
+                match e.stopped_by() {
+                    Some(_) => store.interrupt_run(sweep_run, &summary).await?,
+                    None => store.finish_run(sweep_run, false, &summary).await?,
+                }
                 store.close().await;
                 return Err(e);
             }
@@ -284,7 +289,16 @@ pub async fn run(rrtf: &Rrtf, opts: &SweepOptions) -> Result<SweepRun> {
     for (i, (v, path)) in sweep.variants.iter().zip(&paths).enumerate() {
         let tag = format!("sweep {name} [{}/{n}] {}", i + 1, v.id);
         let mut result = VariantResult::of(v, path);
-        if failure.is_some() && !opts.keep_going {
+        if failure.is_none()
+            && let Some(signal) = rrtf.stop_requested()
+        {
+            failure = Some(PipelineError::Stopped {
+                what: format!("sweep {name} (before variant {})", v.id),
+                signal,
+            });
+        }
+        let stopped = failure.as_ref().is_some_and(|e| e.stopped_by().is_some());
+        if failure.is_some() && (!opts.keep_going || stopped) {
             result.status = Some(VariantStatus::NotRun);
             results.push(result);
             continue;
@@ -317,6 +331,7 @@ pub async fn run(rrtf: &Rrtf, opts: &SweepOptions) -> Result<SweepRun> {
         let seconds = t.elapsed().as_secs_f64();
         result.seconds = Some(seconds);
         let ok = outcome.is_ok();
+        let interrupted = outcome.as_ref().err().and_then(PipelineError::stopped_by);
         match outcome {
             Ok(metrics) => {
                 result.metrics = Some(metrics);
@@ -327,7 +342,10 @@ pub async fn run(rrtf: &Rrtf, opts: &SweepOptions) -> Result<SweepRun> {
                 ));
             }
             Err(e) => {
-                rrtf.log(&format!("{tag}: failed: {}", error_text(&e)));
+                match e.stopped_by() {
+                    Some(signal) => rrtf.log(&format!("{tag}: stopped by {signal}")),
+                    None => rrtf.log(&format!("{tag}: failed: {}", error_text(&e))),
+                }
                 result.error = Some(error_text(&e));
                 failure = Some(e);
             }
@@ -343,18 +361,16 @@ pub async fn run(rrtf: &Rrtf, opts: &SweepOptions) -> Result<SweepRun> {
                 seed: Some(v.config.round.seed as i64),
             })
             .await?;
-        store
-            .finish_run(
-                run,
-                ok,
-                &serde_json::to_value(&result).expect("serializable"),
-            )
-            .await?;
+        let value = serde_json::to_value(&result).expect("serializable");
+        match interrupted {
+            Some(_) => store.interrupt_run(run, &value).await?,
+            None => store.finish_run(run, ok, &value).await?,
+        }
         store.close().await;
-        result.status = Some(if ok {
-            VariantStatus::Ran
-        } else {
-            VariantStatus::Failed
+        result.status = Some(match (ok, interrupted) {
+            (true, _) => VariantStatus::Ran,
+            (false, Some(_)) => VariantStatus::Interrupted,
+            (false, None) => VariantStatus::Failed,
         });
         results.push(result);
     }
@@ -401,7 +417,10 @@ pub async fn run(rrtf: &Rrtf, opts: &SweepOptions) -> Result<SweepRun> {
     std::fs::write(&json_path, format!("{value:#}\n"))
         .map_err(|e| PipelineError::io(format!("writing {}", json_path.display()), e))?;
     let store = rrtf.store().await?;
-    store.finish_run(sweep_run, ok, &value).await?;
+    match failure.as_ref().and_then(PipelineError::stopped_by) {
+        Some(_) => store.interrupt_run(sweep_run, &value).await?,
+        None => store.finish_run(sweep_run, ok, &value).await?,
+    }
     store.close().await;
     Ok(SweepRun {
         summary,
