@@ -68,8 +68,9 @@ pub async fn run(ctx: &Ctx, a: StageArgs) -> Result<()> {
             stage: "rrtf exec".into(),
             signal,
             done: format!(
-                "the batch in flight was finished and stored; the run is recorded as interrupted \
-                 with {} (response, test) pairs left",
+                "the programs already in the sandbox finished and were stored, the rest of the \
+                 batch was left pending; the run is recorded as interrupted with {} (response, \
+                 test) pairs left",
                 summary["pending"]
             ),
             resume: super::same_command(&[]),

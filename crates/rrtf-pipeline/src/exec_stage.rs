@@ -8,6 +8,8 @@
 //! Not here: the printed summary (`rrtf exec`'s), the executor's limits (`exec_config`).
 
 use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rrtf_exec::{ExecConfig, ExecError, Executor, Job, Language};
 use rrtf_store::{NewExecution, NewRun, Outcome, PendingExecution, PromptKind, Store};
@@ -24,7 +26,8 @@ pub struct Executed {
     pub done: u64,
     /// Results per outcome label.
     pub outcomes: BTreeMap<&'static str, u64>,
-    /// Stopped by this signal after committing the batch in flight (the rest stays pending).
+    /// Stopped by this signal after storing the programs already handed to the sandbox (the
+    /// rest stays pending).
     pub interrupted: Option<Signal>,
 }
 
@@ -32,8 +35,9 @@ pub struct Executed {
 /// record (the executor's limits and fingerprint: what decides verdicts), [`execute`], and the
 /// run finished with its summary, which is returned (`executed`, `outcomes`, `executor_hash`,
 /// `run_id`). `progress` is started with the number of pending pairs. When `stop` asks, the
-/// batch in flight is finished and stored, and the run is recorded as `interrupted` (its
-/// summary adds `interrupted`, the signal, and `pending`, the pairs left for a rerun).
+/// programs already handed to the sandbox finish and are stored, the rest of the batch is left
+/// pending, and the run is recorded as `interrupted` (its summary adds `interrupted`, the
+/// signal, and `pending`, the pairs left for a rerun).
 pub async fn run(
     store: &Store,
     cfg: ExecConfig,
@@ -124,7 +128,9 @@ fn job_for(key: u64, p: &PendingExecution, language: Language) -> Job {
 /// Execute the pending pairs of `round` (None: all rounds) in batches of `batch`, storing each
 /// result under `executor_hash` (`Executor::fingerprint`). A missing result is never a pass: it
 /// is stored as a crash. Blocks the (multi-threaded) runtime's thread while samples run.
-/// `stop` is asked before each batch: once it asks, nothing more starts.
+/// `stop` is asked before each batch and before each program is handed to the sandbox: once it
+/// asks, nothing more starts; what started finishes and is stored, and the pairs never started
+/// stay pending (not stored: a pair is never recorded as run when it was not).
 pub async fn execute(
     store: &Store,
     executor: &Executor,
@@ -154,15 +160,39 @@ pub async fn execute(
             jobs.push(job_for(i as u64, p, language));
         }
         // The code each response was judged on, stored once (empty: nothing to extract).
-        let codes: Vec<(i64, String)> = pending
+        let codes: Vec<(usize, i64, String)> = pending
             .iter()
             .zip(&jobs)
-            .filter(|(p, _)| p.code.is_none())
-            .map(|(p, j)| (p.response_id, j.code.clone().unwrap_or_default()))
+            .enumerate()
+            .filter(|(_, (p, _))| p.code.is_none())
+            .map(|(i, (p, j))| (i, p.response_id, j.code.clone().unwrap_or_default()))
             .collect();
-        let results = tokio::task::block_in_place(|| executor.run_all(jobs));
-        let mut by_key: BTreeMap<u64, _> = results.into_iter().map(|r| (r.key, r)).collect();
-        let rows: Vec<NewExecution> = pending
+        // Jobs go to the pool lazily (a bounded queue), each only while no stop is asked; `fed`
+        // counts those handed over: the first `fed` pending pairs, in order.
+        let fed = Arc::new(AtomicUsize::new(0));
+        let feeding = {
+            let (stop, fed) = (stop.clone(), Arc::clone(&fed));
+            jobs.into_iter()
+                .take_while(move |_| stop.requested().is_none())
+                .inspect(move |_| {
+                    fed.fetch_add(1, Ordering::SeqCst);
+                })
+        };
+        let mut by_key: BTreeMap<u64, _> = tokio::task::block_in_place(|| {
+            executor
+                .run(feeding)
+                .into_iter()
+                .map(|r| (r.key, r))
+                .collect()
+        });
+        let started = fed.load(Ordering::SeqCst);
+        // Only the code of pairs that ran: the rest is extracted again when they run.
+        let codes: Vec<(i64, String)> = codes
+            .into_iter()
+            .filter(|(i, ..)| *i < started)
+            .map(|(_, response, code)| (response, code))
+            .collect();
+        let rows: Vec<NewExecution> = pending[..started]
             .iter()
             .enumerate()
             .map(|(i, p)| {
@@ -211,6 +241,10 @@ pub async fn execute(
             progress.inc();
         }
         progress.batch_done();
+        if started < pending.len() {
+            executed.interrupted = stop.requested();
+            break;
+        }
     }
     progress.finish();
     Ok(executed)
