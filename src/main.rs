@@ -8,7 +8,6 @@ mod cli;
 use std::error::Error;
 use std::process::ExitCode;
 
-use clap::Parser;
 use rrtf_types::UserError;
 
 // glibc malloc fragments under SQLite's and serde's many small allocations; mimalloc made the
@@ -29,7 +28,7 @@ unsafe extern "C" {
 fn main() -> ExitCode {
     // SAFETY: a plain option store in mimalloc, with a valid option index.
     unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
-    let args = cli::Cli::parse();
+    let args = cli::Cli::parse_args();
     let json = args.json;
     // A stage started by a round also writes its log and its error to the round's stage log.
     // (Read before end_with_parent, which starts a thread: both change the environment.)

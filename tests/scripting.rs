@@ -187,3 +187,43 @@ fn progress_comes_as_lines_off_a_terminal_and_per_batch_with_v() {
         "{err}"
     );
 }
+
+/// `rrtf quickstart` keeps its database in its own directory: a database named with `--db` is
+/// refused (exit 2, naming both), not silently ignored, before anything is written; one named
+/// by `RRTF_DB` (set for other work) is said to be left aside.
+#[test]
+fn quickstart_refuses_a_database_named_on_its_command_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let named: [&[&str]; 2] = [
+        &["--db", "elsewhere.db", "quickstart", "--dir", "qs"],
+        &["quickstart", "--dir", "qs", "--db=elsewhere.db"],
+    ];
+    for args in named {
+        let out = rrtf(d, args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains(
+                "keeps its database in its directory (qs/rrtf.db), not in --db elsewhere.db"
+            ),
+            "{err}"
+        );
+        assert!(
+            !d.join("qs").exists() && !d.join("elsewhere.db").exists(),
+            "{args:?}"
+        );
+    }
+    // `rrtf` (the tests' helper) sets RRTF_DB.
+    let out = rrtf(d, &["quickstart", "--dir", "qs", "--until", "evolve"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains(&format!(
+            "note: RRTF_DB ({}) is not used: the quickstart's database is qs/rrtf.db",
+            d.join("rrtf.db").display()
+        )),
+        "{err}"
+    );
+    assert!(d.join("qs/rrtf.db").is_file() && !d.join("rrtf.db").exists());
+}

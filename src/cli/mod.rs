@@ -51,6 +51,21 @@ pub struct Cli {
     pub verbose: u8,
     #[command(subcommand)]
     pub command: Command,
+    /// Where `db` came from (the command line, `RRTF_DB`, the default): see [`Cli::parse_args`].
+    #[arg(skip)]
+    pub db_source: Option<clap::parser::ValueSource>,
+}
+
+impl Cli {
+    /// The command line, parsed (exiting with clap's message on an error), and where the
+    /// database's name came from.
+    pub fn parse_args() -> Cli {
+        use clap::{CommandFactory, FromArgMatches};
+        let matches = Cli::command().get_matches();
+        let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+        cli.db_source = matches.value_source("db");
+        cli
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -122,6 +137,8 @@ pub static JSON_EMITTED: std::sync::atomic::AtomicBool = std::sync::atomic::Atom
 /// Global context handed to every command.
 pub struct Ctx {
     pub db: PathBuf,
+    /// Where `db` came from: `--db`, `RRTF_DB` or the default.
+    pub db_source: Option<clap::parser::ValueSource>,
     pub json: bool,
 }
 
@@ -418,6 +435,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     VERBOSE.store(cli.verbose, std::sync::atomic::Ordering::Relaxed);
     let ctx = Ctx {
         db: cli.db,
+        db_source: cli.db_source,
         json: cli.json,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -21,6 +21,26 @@ pub struct QuickstartArgs {
 }
 
 pub fn run(ctx: &Ctx, a: QuickstartArgs) -> Result<()> {
+    // Its database is `<dir>/rrtf.db`: a `--db` is refused, an `RRTF_DB` (set for other work)
+    // is said to be left aside.
+    let own = a.dir.join("rrtf.db");
+    match ctx.db_source {
+        Some(clap::parser::ValueSource::CommandLine) => {
+            return Err(super::BadInput(format!(
+                "rrtf quickstart keeps its database in its directory ({}), not in --db {}: \
+                 leave --db out, and choose the directory with --dir",
+                own.display(),
+                ctx.db.display()
+            ))
+            .into());
+        }
+        Some(clap::parser::ValueSource::EnvVariable) => eprintln!(
+            "note: RRTF_DB ({}) is not used: the quickstart's database is {}",
+            ctx.db.display(),
+            own.display()
+        ),
+        _ => {}
+    }
     let exe = std::env::current_exe().context("locating the rrtf binary")?;
     let opts = QuickstartOptions {
         dir: a.dir,
