@@ -305,6 +305,78 @@ async fn a_missing_key_or_a_rejected_key_exits_2_naming_the_fix() {
         "nothing is sent without the key"
     );
 
+    // A dry run needs no key: it says the key is missing, shows the first requests as they
+    // would be sent and the worst-case cost per endpoint, and sends and writes nothing.
+    let out = rrtf(
+        d,
+        &["--json", "sample", "--config", "round.toml", "--dry-run"],
+    )
+    .env_remove("RRTF_TEST_KEY_FOR_SAMPLE")
+    .output()
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dry: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (teacher, student) = (&dry["endpoints"][0], &dry["endpoints"][1]);
+    assert_eq!(teacher["name"], "teacher", "{dry}");
+    assert_eq!(
+        teacher["api_key"],
+        "RRTF_TEST_KEY_FOR_SAMPLE is not set: export it before sampling"
+    );
+    // 40 prompts x 2 temperatures x 2 samples, each at most max_tokens 64.
+    assert_eq!(teacher["to_send"], 160, "{dry}");
+    assert_eq!(teacher["completion_tokens_max"], 160 * 64, "{dry}");
+    let prompt_tokens = teacher["prompt_tokens_estimate"].as_u64().unwrap();
+    assert!(prompt_tokens > 160 * 20, "{dry}");
+    let cost = teacher["cost_usd_max"].as_f64().unwrap();
+    let expected = prompt_tokens as f64 / 1000.0 * 0.001 + (160.0 * 64.0) / 1000.0 * 0.002;
+    assert!((cost - expected).abs() < 1e-9, "{cost} vs {expected}");
+    assert_eq!(student["api_key"], "not needed");
+    assert_eq!(student["to_send"], 40, "{dry}");
+    let examples = dry["examples"].as_array().unwrap();
+    assert_eq!(examples.len(), 3, "{dry}");
+    assert_eq!(examples[0]["endpoint"], "teacher");
+    let chat = examples[0]["prompt"]["chat"].as_array().unwrap();
+    assert!(
+        chat.last().unwrap()["content"]
+            .as_str()
+            .unwrap()
+            .contains("def has_close_elements("),
+        "{dry}"
+    );
+    assert_eq!(examples[1]["endpoint"], "student");
+    assert!(
+        examples[1]["prompt"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("def has_close_elements("),
+        "{dry}"
+    );
+    assert_eq!(examples[0]["params"]["max_tokens"], 64);
+    let text = rrtf(d, &["sample", "--config", "round.toml", "--dry-run"])
+        .env_remove("RRTF_TEST_KEY_FOR_SAMPLE")
+        .output()
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("(dry run: nothing is sent or written)")
+            && text.contains("teacher: 160 planned, 0 stored, 160 to send")
+            && text.contains("API key: RRTF_TEST_KEY_FOR_SAMPLE is not set")
+            && text.contains(
+                "--- request to teacher (prompt 1, temperature 0.2, sample 0; max_tokens 64) ---"
+            )
+            && text.contains("[user]"),
+        "{text}"
+    );
+    assert!(server.requests().is_empty(), "a dry run sends nothing");
+    let status = ok_json(d, &["--json", "status"]).await;
+    assert_eq!(status["models"], 0, "a dry run writes nothing: {status}");
+
     let out = rrtf(
         d,
         &["sample", "--config", "round.toml", "--only", "teacher"],

@@ -54,6 +54,14 @@ impl Store {
         Ok(id)
     }
 
+    /// The id of the model registered under `name`, if one is (nothing is written).
+    pub async fn model_id(&self, name: &str) -> Result<Option<i64>> {
+        Ok(sqlx::query_scalar("SELECT id FROM models WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
     /// The endpoint a model was registered with (`models.endpoint`), if any.
     pub async fn model_endpoint(&self, model_id: i64) -> Result<Option<String>> {
         Ok(

@@ -60,33 +60,7 @@ pub async fn sample(ctx: &Ctx, args: SampleArgs) -> Result<()> {
         .await?
     {
         SampleReport::DryRun(v) => {
-            ctx.emit(
-                || {
-                    let rows = v["endpoints"].as_array().into_iter().flatten();
-                    let mut text = rows
-                        .map(|r| {
-                            format!(
-                                "{}: {} planned, {} stored, {} to send",
-                                r["name"].as_str().unwrap_or(""),
-                                r["planned"],
-                                r["stored"],
-                                r["to_send"]
-                            )
-                        })
-                        .collect::<Vec<_>>()
-                        .join("\n");
-                    let screened = &v["decontamination"];
-                    if !screened.is_null() {
-                        text.push_str(&format!(
-                            "\n(dry run) decontamination would eliminate {} of {} prompt(s)",
-                            screened["prompts"]["prompts_eliminated"],
-                            screened["prompts"]["prompts_checked"]
-                        ));
-                    }
-                    text
-                },
-                || v.clone(),
-            );
+            ctx.emit(|| dry_run_text(&v), || v.clone());
             return Ok(());
         }
         SampleReport::Sampled(s) => s,
@@ -164,4 +138,59 @@ pub async fn sample(ctx: &Ctx, args: SampleArgs) -> Result<()> {
         anyhow::bail!("{failed} request(s) failed (see above); re-run `rrtf sample` to retry them");
     }
     Ok(())
+}
+
+/// `--dry-run`'s text: per endpoint what would be sent, its key and its worst-case cost; the
+/// first requests as they would be sent; what decontamination would eliminate. Nothing is
+/// sent or written.
+fn dry_run_text(v: &serde_json::Value) -> String {
+    let mut text = String::from("(dry run: nothing is sent or written)\n");
+    for r in v["endpoints"].as_array().into_iter().flatten() {
+        text.push_str(&format!(
+            "{}: {} planned, {} stored, {} to send; about {} prompt tokens and at most {} \
+             completion tokens: at most ${:.4}; API key: {}\n",
+            r["name"].as_str().unwrap_or(""),
+            r["planned"],
+            r["stored"],
+            r["to_send"],
+            r["prompt_tokens_estimate"],
+            r["completion_tokens_max"],
+            r["cost_usd_max"].as_f64().unwrap_or(0.0),
+            r["api_key"].as_str().unwrap_or("")
+        ));
+    }
+    if let Some(budget) = v["budget_usd"].as_f64() {
+        text.push_str(&format!("budget: ${budget:.2} per round\n"));
+    }
+    text.push_str("(prompt tokens estimated at 4 characters a token; the cost assumes every answer uses max_tokens)\n");
+    for ex in v["examples"].as_array().into_iter().flatten() {
+        text.push_str(&format!(
+            "\n--- request to {} (prompt {}, temperature {}, sample {}; max_tokens {}) ---\n",
+            ex["endpoint"].as_str().unwrap_or(""),
+            ex["prompt_id"],
+            ex["temperature"],
+            ex["sample_index"],
+            ex["params"]["max_tokens"]
+        ));
+        let prompt = &ex["prompt"];
+        if let Some(t) = prompt["text"].as_str() {
+            text.push_str(t);
+            text.push('\n');
+        }
+        for m in prompt["chat"].as_array().into_iter().flatten() {
+            text.push_str(&format!(
+                "[{}]\n{}\n",
+                m["role"].as_str().unwrap_or(""),
+                m["content"].as_str().unwrap_or("")
+            ));
+        }
+    }
+    let screened = &v["decontamination"];
+    if !screened.is_null() {
+        text.push_str(&format!(
+            "\n(dry run) decontamination would eliminate {} of {} prompt(s)",
+            screened["prompts"]["prompts_eliminated"], screened["prompts"]["prompts_checked"]
+        ));
+    }
+    text.trim_end().to_owned()
 }

@@ -142,6 +142,52 @@ fn endpoints_of(req: &SampleRequest) -> Result<Vec<(Endpoint, ModelRole)>> {
 
 /// `e` with a placeholder URL when it has none yet (a replay or local model, started later or
 /// never: only to build and check its client).
+/// How many of the requests to send a dry run shows whole.
+const DRY_RUN_EXAMPLES: usize = 3;
+
+/// The first requests to send, as sent: one per endpoint first (in order), then the next ones,
+/// [`DRY_RUN_EXAMPLES`] in all.
+fn dry_run_examples(jobs: &[sampler::Job], eps: &[Endpoint]) -> Vec<Value> {
+    let mut picked: Vec<&sampler::Job> = Vec::new();
+    for e in 0..eps.len() {
+        if let Some(j) = jobs.iter().find(|j| j.endpoint == e) {
+            picked.push(j);
+        }
+    }
+    for j in jobs {
+        if picked.len() >= DRY_RUN_EXAMPLES {
+            break;
+        }
+        if !picked.iter().any(|p| std::ptr::eq(*p, j)) {
+            picked.push(j);
+        }
+    }
+    picked.truncate(DRY_RUN_EXAMPLES);
+    picked
+        .into_iter()
+        .map(|j| {
+            json!({
+                "endpoint": eps[j.endpoint].name, "prompt_id": j.prompt_id,
+                "temperature": j.temperature, "sample_index": j.sample_index,
+                "prompt": j.request.prompt, "params": j.request.params,
+            })
+        })
+        .collect()
+}
+
+/// Whether an endpoint's API key is there (a dry run checks instead of failing): `not needed`,
+/// `VAR is set`, or `VAR is not set`.
+fn api_key_state(e: &Endpoint) -> String {
+    match &e.api_key_env {
+        _ if e.replay.is_some() || e.local_model.is_some() => "not needed".into(),
+        None => "not needed".into(),
+        Some(var) if std::env::var_os(var).is_some_and(|v| !v.is_empty()) => {
+            format!("{var} is set")
+        }
+        Some(var) => format!("{var} is not set: export it before sampling"),
+    }
+}
+
 fn with_url(e: &Endpoint) -> Endpoint {
     let mut e = e.clone();
     if e.base_url.is_empty() {
@@ -159,23 +205,32 @@ impl Rrtf {
     ) -> Result<SampleReport> {
         let config = &req.config;
         let endpoints = endpoints_of(&req)?;
-        // Keys are checked before anything is sent or written.
-        for (e, _) in &endpoints {
-            HttpBackend::new(&with_url(e), RetryPolicy::default())?;
+        // Keys are checked before anything is sent or written; a dry run sends nothing, so it
+        // says which are missing instead.
+        if !req.dry_run {
+            for (e, _) in &endpoints {
+                HttpBackend::new(&with_url(e), RetryPolicy::default())?;
+            }
         }
 
         let store = self.store().await?;
         let round = config.round.number;
         let mut model_ids = Vec::with_capacity(endpoints.len());
         for (e, role) in &endpoints {
-            let id = store
-                .upsert_model(
-                    &e.name,
-                    *role,
-                    Some(&endpoints::provenance(e)),
-                    Some(&e.model),
-                )
-                .await?;
+            let id = match req.dry_run {
+                // Nothing written: a model not registered yet has nothing stored.
+                true => store.model_id(&e.name).await?.unwrap_or(-1),
+                false => {
+                    store
+                        .upsert_model(
+                            &e.name,
+                            *role,
+                            Some(&endpoints::provenance(e)),
+                            Some(&e.model),
+                        )
+                        .await?
+                }
+            };
             model_ids.push(id);
         }
         // A run is recorded (decontamination's findings name it), except by a dry run, which
@@ -252,6 +307,8 @@ impl Rrtf {
             })
             .collect();
         let mut per_endpoint: Vec<(u64, u64)> = vec![(0, 0); eps.len()]; // (planned, stored)
+        // What would be sent per endpoint: (estimated prompt tokens, at most completion tokens).
+        let mut tokens: Vec<(u64, u64)> = vec![(0, 0); eps.len()];
         let jobs: Vec<_> = planned
             .into_iter()
             .filter(|j| {
@@ -260,6 +317,11 @@ impl Rrtf {
                     || (legacy_ok[j.endpoint]
                         && j.legacy_key.as_ref().is_some_and(|k| stored.contains(k)));
                 per_endpoint[j.endpoint].1 += u64::from(done);
+                if !done {
+                    let (prompt, completion) = j.request.token_estimate();
+                    tokens[j.endpoint].0 += prompt;
+                    tokens[j.endpoint].1 += completion;
+                }
                 !done
             })
             .collect();
@@ -270,12 +332,22 @@ impl Rrtf {
             let rows: Vec<_> = eps
                 .iter()
                 .zip(&per_endpoint)
-                .map(|(e, (p, s))| {
-                    json!({"name": e.name, "planned": p, "stored": s, "to_send": p - s})
+                .zip(&tokens)
+                .map(|((e, (p, s)), (prompt, completion))| {
+                    json!({
+                        "name": e.name, "planned": p, "stored": s, "to_send": p - s,
+                        "api_key": api_key_state(e),
+                        "prompt_tokens_estimate": prompt,
+                        "completion_tokens_max": completion,
+                        "cost_usd_max": rrtf_llm::cost_usd(
+                            *prompt, *completion, e.price_per_1k_input, e.price_per_1k_output),
+                    })
                 })
                 .collect();
             return Ok(SampleReport::DryRun(json!({
                 "dry_run": true, "prompts": tasks.len(), "to_send": to_send, "endpoints": rows,
+                "budget_usd": config.sampling.budget_usd,
+                "examples": dry_run_examples(&jobs, &eps),
                 "decontamination": screened,
             })));
         }
