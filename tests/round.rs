@@ -104,6 +104,21 @@ fn quickstart_round_then_resume_then_round_two() {
         assert_eq!(s["status"], "skipped", "{again}");
     }
     assert_eq!(status(&qs)["responses"], 19 * 6);
+    // The human summary says what each stage did (a skipped one: when it ran), not only that
+    // it ran (issue 19 item 5).
+    let text = rrtf(&qs, &["--db", "rrtf.db", "round", "--config", "round.toml"]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    for line in [
+        "(when it ran) 12 evolution(s) asked, 7 kept, 5 eliminated (no new information 5)",
+        "(when it ran) replay-teacher: 76 sent, 0 stored before; student-r1: 38 sent, 0 stored before",
+        "(when it ran) 114 (response, test) pair(s) executed (",
+        "(when it ran) 19 prompt(s) ranked (19 kept), 114 response(s), ",
+        "step(s) (rrtf), last loss ",
+        "(when it ran) base pass@1 ",
+        "(when it ran) next student student-r2 (models/student-r1)",
+    ] {
+        assert!(text.contains(line), "{line:?} not in:\n{text}");
+    }
 
     // --from reruns a stage even though it is done; a reversed range is refused (exit 2).
     let rerun = ok_json(
