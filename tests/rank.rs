@@ -138,6 +138,23 @@ async fn canonical_beats_broken_and_reviews_survive_a_rerank() {
 
     let list = ok_json(d, &["--json", "review", "list", "--reviewed"]);
     assert_eq!(list["total"], 2);
+    // Filters combine on the same response: every prompt has a failing response (the
+    // student's), none a failing response of the teacher's.
+    let total = |args: &[&str]| {
+        let mut all = vec!["--json", "review", "list"];
+        all.extend_from_slice(args);
+        ok_json(d, &all)["total"].clone()
+    };
+    assert_eq!(total(&["--outcome", "test_failure"]), 164);
+    assert_eq!(
+        total(&["--teacher", "canonical", "--outcome", "test_failure"]),
+        0
+    );
+    assert_eq!(total(&["--teacher", "canonical", "--outcome", "pass"]), 164);
+    // Search covers prompt text (case-insensitive) and response text.
+    assert_eq!(total(&["--search", "has_close_ELEMENTS"]), 1);
+    assert_eq!(total(&["--search", "return None"]), 164);
+    assert_eq!(total(&["--search", "no prompt says this"]), 0);
     let stats = ok_json(d, &["--json", "review", "stats"]);
     assert_eq!(stats["models"][0]["model"], "canonical");
     assert_eq!(stats["models"][0]["pass_rate"], 1.0);

@@ -56,9 +56,14 @@ pub struct ListArgs {
     /// Only prompts with a response from this teacher.
     #[arg(long)]
     pub teacher: Option<String>,
-    /// Only prompts with a response of this outcome (repeatable: all must appear).
+    /// Only prompts with a response of this outcome (repeatable: all must appear). With
+    /// `--teacher`: a response of that teacher's has it (both hold for the same response).
     #[arg(long)]
     pub outcome: Vec<String>,
+    /// Only prompts whose text, source id or one of whose responses contains this text
+    /// (case-insensitive).
+    #[arg(long)]
+    pub search: Option<String>,
     /// Only prompts whose best and worst scores differ by at least this much.
     #[arg(long)]
     pub min_gap: Option<f64>,
@@ -219,7 +224,19 @@ async fn list(ctx: &Ctx, store: &Store, a: ListArgs) -> Result<()> {
         ..PromptFilter::default()
     };
     let all = store.prompt_summaries(&ranker.hash).await?;
-    let rows: Vec<_> = all.into_iter().filter(|p| filter.matches(p)).collect();
+    let found = match &a.search {
+        Some(needle) => Some(store.search_prompts(needle).await?),
+        None => None,
+    };
+    let rows: Vec<_> = all
+        .into_iter()
+        .filter(|p| filter.matches(p))
+        .filter(|p| {
+            found
+                .as_ref()
+                .is_none_or(|ids| ids.binary_search(&p.prompt_id).is_ok())
+        })
+        .collect();
     let total = rows.len();
     let shown = &rows[..total.min(a.limit)];
     ctx.emit(

@@ -323,7 +323,8 @@ pub struct PromptFilter {
     pub round: Option<i64>,
     /// A response from this teacher.
     pub teacher: Option<String>,
-    /// A response of each of these outcomes.
+    /// A response of each of these outcomes (with `teacher`: a response of that teacher's with
+    /// each, so both filters hold for the same response).
     pub outcomes: Vec<String>,
     /// Best and worst scores at least this far apart.
     pub min_gap: Option<f64>,
@@ -343,7 +344,10 @@ impl PromptFilter {
     pub fn matches(&self, p: &PromptSummary) -> bool {
         self.round.is_none_or(|r| p.round == r)
             && self.teacher.as_ref().is_none_or(|t| p.teachers.contains(t))
-            && self.outcomes.iter().all(|o| p.outcomes.contains_key(o))
+            && self.outcomes.iter().all(|o| match &self.teacher {
+                Some(t) => p.teacher_outcomes.contains(&(t.clone(), o.clone())),
+                None => p.outcomes.contains_key(o),
+            })
             && self.min_gap.is_none_or(|g| p.best - p.worst >= g)
             && self.status.as_ref().is_none_or(|s| review_status(p) == s)
             && self.ranker_status.as_ref().is_none_or(|s| &p.status == s)

@@ -21,6 +21,9 @@ pub struct PromptSummary {
     /// outcome label -> responses with it
     pub outcomes: BTreeMap<String, i64>,
     pub teachers: Vec<String>,
+    /// (teacher, outcome) of each teacher response: filters that combine on one response.
+    #[serde(skip)]
+    pub teacher_outcomes: std::collections::BTreeSet<(String, String)>,
     pub reviews: i64,
     pub flagged_tests: i64,
     /// An operator excluded the whole prompt (the latest prompt-level exclude/include review is
@@ -134,6 +137,8 @@ struct SummaryRow {
     outcomes: Option<String>,
     /// `group_concat` of the teachers' names.
     teachers: Option<String>,
+    /// `group_concat` of `teacher \x1f outcome` per teacher response, `\x1e`-separated.
+    teacher_outcomes: Option<String>,
     reviews: i64,
     flagged_tests: i64,
     excluded: bool,
@@ -148,6 +153,9 @@ impl Store {
                     coalesce(min(s.score), 0.0) AS worst, group_concat(s.outcome) AS outcomes, \
                     group_concat(DISTINCT CASE WHEN m.role = 'teacher' THEN m.name END) \
                       AS teachers, \
+                    group_concat(CASE WHEN m.role = 'teacher' \
+                                      THEN m.name || char(31) || s.outcome END, char(30)) \
+                      AS teacher_outcomes, \
                     (SELECT count(*) FROM reviews v WHERE v.prompt_id = rp.prompt_id) AS reviews, \
                     (SELECT count(*) FROM tests t WHERE t.prompt_id = rp.prompt_id \
                                                     AND t.validation = 'flagged') \
@@ -184,6 +192,13 @@ impl Store {
                     .teachers
                     .map(|t| t.split(',').map(str::to_owned).collect())
                     .unwrap_or_default(),
+                teacher_outcomes: r
+                    .teacher_outcomes
+                    .iter()
+                    .flat_map(|t| t.split('\x1e'))
+                    .filter_map(|pair| pair.split_once('\x1f'))
+                    .map(|(t, o)| (t.to_owned(), o.to_owned()))
+                    .collect(),
                 reviews: r.reviews,
                 flagged_tests: r.flagged_tests,
                 excluded: r.excluded,
@@ -263,12 +278,14 @@ impl Store {
         })
     }
 
-    /// Ids of the prompts whose text or source id contains `needle` (ASCII case-insensitive),
-    /// in id order.
+    /// Ids of the prompts whose text or source id, or one of whose responses' text, contains
+    /// `needle` (ASCII case-insensitive), in id order.
     pub async fn search_prompts(&self, needle: &str) -> Result<Vec<i64>> {
         Ok(sqlx::query_scalar(
             "SELECT id FROM prompts \
              WHERE instr(lower(text), lower(?1)) > 0 OR instr(lower(source_id), lower(?1)) > 0 \
+                OR id IN (SELECT prompt_id FROM responses \
+                          WHERE instr(lower(raw_text), lower(?1)) > 0) \
              ORDER BY id",
         )
         .bind(needle)
