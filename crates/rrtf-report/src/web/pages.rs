@@ -517,6 +517,7 @@ mod tests {
             worst: -0.3,
             outcomes: Default::default(),
             teachers: vec![],
+            teacher_outcomes: Default::default(),
             reviews: u8::from(excluded).into(),
             flagged_tests: 0,
             excluded,
