@@ -214,7 +214,12 @@ async fn operators_review_in_headless_chromium() {
 
     // Untrusted output is shown as text: no script element, the title untouched.
     assert_eq!(student["code"], HOSTILE);
-    assert_eq!(count(&mut b, "script"), 0);
+    assert_eq!(
+        count(&mut b, "script:not(#review-keys)"),
+        0,
+        "only the page's own script"
+    );
+    assert_eq!(count(&mut b, "script#review-keys"), 1);
     assert!(!b.eval("document.title").as_str().unwrap().contains("pwned"));
     assert_eq!(text(&mut b, "#no-reviews"), "No reviews yet.");
 
@@ -259,6 +264,60 @@ async fn operators_review_in_headless_chromium() {
     );
     snap(&mut b, "prompt");
 
+    // Reorder by dragging: the student's answer dropped on the teacher's goes first.
+    b.expect_new_page(|b| b.click("#unpin-4"));
+    assert_eq!(text(&mut b, "#r1 .effective"), "#1");
+    b.expect_new_page(|b| {
+        b.eval(
+            "(() => { const s = document.querySelector('#r4'), t = document.querySelector('#r1'); \
+             const dt = new DataTransfer(); \
+             s.dispatchEvent(new DragEvent('dragstart', {bubbles: true, dataTransfer: dt})); \
+             t.dispatchEvent(new DragEvent('dragover', {bubbles: true, cancelable: true, dataTransfer: dt})); \
+             t.dispatchEvent(new DragEvent('drop', {bubbles: true, cancelable: true, dataTransfer: dt})); })()",
+        );
+    });
+    assert_eq!(
+        (
+            text(&mut b, "#r4 .effective"),
+            text(&mut b, "#r1 .effective")
+        ),
+        ("#1".to_owned(), "#2".to_owned())
+    );
+    assert_eq!(count(&mut b, "tr.review[data-action='reorder']"), 1);
+    assert_eq!(
+        text(&mut b, "tr.review[data-action='reorder'] .author"),
+        "web-ana"
+    );
+
+    // The keyboard: j selects the first response, x excludes it, and on the next page includes
+    // it back; then j j [ moves the second one up (another reorder).
+    let key = |b: &mut Browser, k: &str| {
+        for t in ["keyDown", "keyUp"] {
+            b.call(
+                "Input.dispatchKeyEvent",
+                json!({"type": t, "key": k, "text": k}),
+            );
+        }
+    };
+    key(&mut b, "j");
+    assert_eq!(
+        b.eval("document.querySelector('#r1').classList.contains('selected')"),
+        json!(true)
+    );
+    b.expect_new_page(|b| key(b, "x"));
+    assert_eq!(b.eval(excluded), json!(true));
+    key(&mut b, "j");
+    b.expect_new_page(|b| key(b, "x"));
+    assert_eq!(b.eval(excluded), json!(false));
+    key(&mut b, "j");
+    key(&mut b, "j");
+    assert_eq!(
+        b.eval("document.querySelector('#r4').classList.contains('selected')"),
+        json!(true)
+    );
+    b.expect_new_page(|b| key(b, "["));
+    assert_eq!(count(&mut b, "tr.review[data-action='reorder']"), 2);
+
     // An unknown prompt is a 404 page.
     b.goto(&format!("{}/prompts/999", server.url));
     assert!(text(&mut b, "#error").contains("999"));
@@ -288,14 +347,18 @@ async fn operators_review_in_headless_chromium() {
     // The CLI sees every action, authored by the reviewer; exports honour the pin.
     let show = ok_json(d, &["--json", "review", "show", "HumanEval/0"]);
     let reviews = show["reviews"].as_array().unwrap();
-    assert_eq!(reviews.len(), 4, "{reviews:?}");
+    assert_eq!(reviews.len(), 9, "{reviews:?}");
     let actions: Vec<(&str, &str)> = reviews
         .iter()
         .map(|r| (r["action"].as_str().unwrap(), r["author"].as_str().unwrap()))
         .collect();
     assert_eq!(
         actions,
-        ["pin", "exclude", "include", "note"].map(|a| (a, "web-ana"))
+        [
+            "pin", "exclude", "include", "note", "unpin", "reorder", "exclude", "include",
+            "reorder"
+        ]
+        .map(|a| (a, "web-ana"))
     );
     assert_eq!(
         (
@@ -313,6 +376,7 @@ async fn operators_review_in_headless_chromium() {
         ),
         (&json!("note"), &json!(note), &json!("web-ana"))
     );
+    assert_eq!(reviews[8]["payload"], json!({"order": [4, 1]}));
     assert_eq!(show["effective_order"], json!([4, 1]));
     assert_eq!(
         ok_json(d, &["--json", "review", "show", "HumanEval/1"])["reviews"],
@@ -331,5 +395,5 @@ async fn operators_review_in_headless_chromium() {
         ],
     );
     let pairs = read_jsonl(&d.join("pairs.jsonl"));
-    assert_eq!(pairs[0]["chosen"], HOSTILE, "the pin decides the pair");
+    assert_eq!(pairs[0]["chosen"], HOSTILE, "the reorder decides the pair");
 }

@@ -376,6 +376,9 @@ struct ActionForm {
     /// The note's text, or the reason for another action.
     #[serde(default)]
     text: String,
+    /// A reorder's response ids, comma-separated, first = best.
+    #[serde(default)]
+    order: String,
 }
 
 async fn review(
@@ -384,7 +387,9 @@ async fn review(
     Form(f): Form<ActionForm>,
 ) -> Result<Redirect, WebError> {
     let action: ReviewAction = match f.action.as_str() {
-        a @ ("pin" | "unpin" | "exclude" | "include" | "note") => a.parse().expect("known action"),
+        a @ ("pin" | "unpin" | "exclude" | "include" | "note" | "reorder") => {
+            a.parse().expect("known action")
+        }
         other => return Err(WebError::Bad(format!("unknown review action {other:?}"))),
     };
     let response_id: Option<i64> = match f.response.trim() {
@@ -401,6 +406,25 @@ async fn review(
     if action == ReviewAction::Pin && response_id.is_none() {
         return Err(WebError::Bad("pin which response?".into()));
     }
+    let payload = match action {
+        ReviewAction::Reorder => {
+            let order = f
+                .order
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| {
+                    s.parse::<i64>()
+                        .map_err(|_| WebError::Bad(format!("bad response id {s:?} in the order")))
+                })
+                .collect::<Result<Vec<i64>, _>>()?;
+            if order.is_empty() {
+                return Err(WebError::Bad("a reorder needs the responses' order".into()));
+            }
+            Some(serde_json::json!({ "order": order }))
+        }
+        _ => None,
+    };
     let prompt_id = app.store.find_prompt(&id.to_string()).await?;
     rrtf_data::review::record(
         &app.store,
@@ -408,7 +432,7 @@ async fn review(
             prompt_id,
             response_id,
             action,
-            payload: None,
+            payload,
             author: app.reviewer.clone(),
             reason: (!text.is_empty()).then(|| text.to_owned()),
         },

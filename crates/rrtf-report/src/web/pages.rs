@@ -18,12 +18,76 @@ table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px;text-
 td.num,th.num{text-align:right}pre{background:#f6f6f6;padding:6px;overflow:auto;max-height:32em;
 white-space:pre;font-size:13px;margin:4px 0}
 .responses{display:grid;grid-auto-flow:column;grid-auto-columns:minmax(360px,1fr);gap:12px;
-overflow-x:auto;padding-bottom:8px}.response{border:1px solid #bbb;border-radius:6px;padding:8px}
+overflow-x:auto;padding-bottom:8px}.response.selected{outline:3px solid #1565c0}kbd{border:1px solid #999;border-radius:3px;padding:0 3px;font-size:12px}.response{border:1px solid #bbb;border-radius:6px;padding:8px}
 .response.excluded{opacity:.55;border-style:dashed}tr.excluded{opacity:.6}.response.pinned{border:2px solid #2e7d32}
 .badge{display:inline-block;padding:0 6px;border-radius:8px;color:#fff;font-size:12px}
 .facts td:first-child{color:#555}form.inline{display:inline}
 .filters label{margin-right:.8em}.notice{background:#fff3cd;padding:6px}
 h2{margin-top:1.4em}";
+
+/// The prompt page's only script (the page's own, never stored text): keyboard shortcuts and
+/// drag-and-drop reordering, both through the page's review forms (a reorder submits the
+/// responses' new order, best first).
+const REVIEW_JS: &str = r#"(function () {
+  const box = document.querySelector('.responses');
+  if (!box) return;
+  const cards = () => [...box.querySelectorAll('article.response')];
+  let sel = -1;
+  function select(i) {
+    const c = cards();
+    if (!c.length) return;
+    sel = Math.max(0, Math.min(c.length - 1, i));
+    c.forEach((e, k) => e.classList.toggle('selected', k === sel));
+    c[sel].scrollIntoView({block: 'nearest', inline: 'nearest'});
+  }
+  function submitOrder() {
+    document.getElementById('reorder-order').value = cards().map(e => e.dataset.response).join(',');
+    document.getElementById('reorder-form').submit();
+  }
+  function move(d) {
+    const c = cards();
+    const t = sel + d;
+    if (sel < 0 || t < 0 || t >= c.length) return;
+    if (d < 0) c[t].before(c[sel]); else c[t].after(c[sel]);
+    sel = t;
+    submitOrder();
+  }
+  function press(id) {
+    const b = document.getElementById(id);
+    if (b) b.click();
+  }
+  document.addEventListener('keydown', e => {
+    if (e.target.closest && e.target.closest('input, textarea, select')) return;
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    const c = cards();
+    const id = sel >= 0 && c[sel] ? c[sel].dataset.response : null;
+    switch (e.key) {
+      case 'j': select(sel + 1); break;
+      case 'k': select(sel - 1); break;
+      case 'p': if (id) press('pin-' + id); break;
+      case 'x': if (id) press(document.getElementById('exclude-' + id) ? 'exclude-' + id : 'include-' + id); break;
+      case '[': move(-1); break;
+      case ']': move(1); break;
+      default: return;
+    }
+    e.preventDefault();
+  });
+  let dragged = null;
+  box.addEventListener('dragstart', e => {
+    dragged = e.target.closest('article.response');
+    if (e.dataTransfer) e.dataTransfer.effectAllowed = 'move';
+  });
+  box.addEventListener('dragover', e => { if (dragged) e.preventDefault(); });
+  box.addEventListener('drop', e => {
+    const t = e.target.closest('article.response');
+    if (!dragged || !t || t === dragged) return;
+    e.preventDefault();
+    const c = cards();
+    if (c.indexOf(dragged) < c.indexOf(t)) t.after(dragged); else t.before(dragged);
+    dragged = null;
+    submitOrder();
+  });
+})();"#;
 
 fn layout(title: &str, reviewer: &str, body: &str) -> String {
     format!(
@@ -268,7 +332,7 @@ fn response_card(
         .position
         .map_or("not ranked".to_owned(), |p| format!("#{}", p + 1));
     let mut s = format!(
-        "<article class=\"{class}\" id=\"r{id}\" data-response=\"{id}\"><h3>{rank} · response {id}</h3>",
+        "<article class=\"{class}\" id=\"r{id}\" data-response=\"{id}\" draggable=\"true\"><h3>{rank} · response {id}</h3>",
         id = r.response_id
     );
     if pinned {
@@ -426,6 +490,17 @@ pub fn prompt(reviewer: &str, d: &PromptDetail, effective: &[i64]) -> String {
         body.push_str(&response_card(p.prompt_id, r, &state, effective));
     }
     body.push_str("</div>");
+    let _ = write!(
+        body,
+        "<form id=\"reorder-form\" method=\"post\" action=\"/prompts/{}/review\">\
+         <input type=\"hidden\" name=\"action\" value=\"reorder\">\
+         <input type=\"hidden\" name=\"order\" id=\"reorder-order\"></form>\
+         <p class=\"keys\" id=\"keys\">Drag a response onto another to put it there. Keys: \
+         <kbd>j</kbd>/<kbd>k</kbd> select the next/previous response, <kbd>p</kbd> pin it, \
+         <kbd>x</kbd> exclude or include it, <kbd>[</kbd>/<kbd>]</kbd> move it up/down the \
+         order.</p><script id=\"review-keys\">{REVIEW_JS}</script>",
+        p.prompt_id
+    );
 
     body.push_str("<h2>Review</h2><p>");
     body.push_str(&if state.prompt_excluded {
