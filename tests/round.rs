@@ -75,6 +75,28 @@ fn quickstart_round_then_resume_then_round_two() {
     let report = std::fs::read_to_string(qs.join("report.html")).unwrap();
     assert!(report.contains("id=\"training\"") && report.contains("<polyline"));
     assert!(report.contains("id=\"evaluation\"") && report.contains("pass@1"));
+    // The report is evidence (issue 19 item 8): what made it and which run it describes, what
+    // evolution eliminated by rule, examples per outcome, the request ledger, and a warning
+    // that 8 problems are few.
+    let provenance = report
+        .split("<p id=\"provenance\">")
+        .nth(1)
+        .and_then(|r| r.split("</p>").next())
+        .expect("a provenance line");
+    assert!(
+        provenance.starts_with("Made 20")
+            && provenance.contains(" UTC by rrtf ")
+            && provenance.contains("Latest round run: round 1, config hash <code>")
+            && provenance.contains("seed 7"),
+        "{provenance}"
+    );
+    assert!(report.contains("id=\"evolution\"") && report.contains("no new information"));
+    assert!(
+        report.contains("data-outcome=\"pass\"")
+            && report.contains("data-outcome=\"compile_error\"")
+    );
+    assert!(report.contains("id=\"cost\"") && report.contains("<td>student-r1</td>"));
+    assert!(report.contains("id=\"few-problems\"") && report.contains("moves pass@1 by 0.125"));
     // pass@k of both models on the 8 shipped benchmark problems.
     for model in ["base", "trained"] {
         let ev = &summary["evaluation"][model];

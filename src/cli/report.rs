@@ -24,7 +24,11 @@ pub async fn run(ctx: &Ctx, a: ReportArgs) -> Result<()> {
     // The report needs a ranking: "nothing ranked" names `rrtf rank`.
     let report = Report::load(&store, a.ranker.as_deref()).await?;
     store.close().await;
-    let html = report.html(&ctx.db.display().to_string());
+    let made_by = rrtf_report::MadeBy {
+        version: env!("CARGO_PKG_VERSION").into(),
+        revision: super::REVISION.into(),
+    };
+    let html = report.html(&ctx.db.display().to_string(), &made_by);
     std::fs::write(&a.out, html).with_context(|| format!("cannot write {}", a.out.display()))?;
     let (models, scores) = (report.overview.models.len(), report.overview.scores.len());
     ctx.emit(

@@ -25,7 +25,7 @@ pub mod text;
 pub mod web;
 
 pub use overview::{Overview, rounds_table};
-pub use report::Report;
+pub use report::{MadeBy, Report};
 use rrtf_store::StoreError;
 use rrtf_types::UserError;
 pub use table::{Cell, Table};

@@ -10,6 +10,7 @@
 
 mod decontam;
 mod error;
+mod evidence;
 mod evolution;
 mod exec_queue;
 mod hash;
@@ -34,6 +35,7 @@ pub use decontam::{
     ScreenResponse,
 };
 pub use error::StoreError;
+pub use evidence::{EvolutionLine, OutcomeExample, RunLine};
 pub use evolution::PoolPrompt;
 pub use exec_queue::PendingExecution;
 pub use hash::{content_hash, sha256_hex};
