@@ -397,3 +397,182 @@ async fn lexicographic_ranking_configured_pairs_and_honest_reviews() {
         .unwrap();
     assert!(line.contains("excluded"), "{text}");
 }
+
+/// Issue 19 item 6: exports as the ecosystem reads them. `--hf-dataset` writes a Hugging Face
+/// dataset directory (data file, card with the licence, manifest) in every format, TRL's
+/// conversational format and LLaMA-Factory's ShareGPT format carry a system message, and
+/// `datasets.load_dataset(DIR)` (the real library; CI installs it) reads every one with the
+/// rows rrtf reports.
+#[tokio::test(flavor = "multi_thread")]
+async fn exports_are_hugging_face_datasets_in_trl_and_sharegpt_shapes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let he = humaneval_teacher_and_student(d, "    return None\n");
+    fixture_executions(&d.join("rrtf.db"), 164).await;
+    ok_json(d, &["--json", "rank"]);
+    let system = "You write correct Python.";
+
+    let chat = ok_json(
+        d,
+        &[
+            "--json",
+            "export",
+            "--format",
+            "trl-chat",
+            "--hf-dataset",
+            "--out",
+            "ds/trl-chat",
+            "--system",
+            system,
+            "--license",
+            "apache-2.0",
+        ],
+    );
+    assert_eq!(chat["rows"], 164, "{chat}");
+    let dir = d.join("ds/trl-chat");
+    let rows = read_jsonl(&dir.join("data/train-00000-of-00001.jsonl"));
+    assert_eq!(rows.len(), 164);
+    assert_eq!(
+        rows[0]["prompt"],
+        json!([{"role": "system", "content": system}, {"role": "user", "content": he[0]["prompt"]}])
+    );
+    assert_eq!(
+        rows[0]["chosen"],
+        json!([{"role": "assistant", "content": he[0]["canonical_solution"]}])
+    );
+    assert_eq!(
+        rows[0]["rejected"],
+        json!([{"role": "assistant", "content": "    return None\n"}])
+    );
+    let card = std::fs::read_to_string(dir.join("README.md")).unwrap();
+    assert!(card.starts_with("---\nlicense: apache-2.0\n"), "{card}");
+    assert!(
+        card.contains("path: data/train-*.jsonl")
+            && card.contains(&format!(
+                "| ranker config hash | `{}` |",
+                chat["ranker"].as_str().unwrap()
+            ))
+            && card.contains("| rows | 164 |")
+            && card.contains("| system message | `You write correct Python.` |"),
+        "{card}"
+    );
+    assert!(dir.join("rrtf-manifest.json").is_file());
+
+    let share = ok_json(
+        d,
+        &[
+            "--json",
+            "export",
+            "--format",
+            "sharegpt",
+            "--hf-dataset",
+            "--out",
+            "ds/sharegpt",
+            "--system",
+            system,
+        ],
+    );
+    assert_eq!(share["rows"], 164);
+    let rows = read_jsonl(&d.join("ds/sharegpt/data/train-00000-of-00001.jsonl"));
+    assert_eq!(
+        (
+            &rows[0]["conversations"],
+            &rows[0]["chosen"],
+            &rows[0]["system"]
+        ),
+        (
+            &json!([{"from": "human", "value": he[0]["prompt"]}]),
+            &json!({"from": "gpt", "value": he[0]["canonical_solution"]}),
+            &json!(system)
+        )
+    );
+    let info: Value = serde_json::from_str(
+        &std::fs::read_to_string(d.join("ds/sharegpt/dataset_info.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(info["sharegpt"]["formatting"], "sharegpt");
+    assert_eq!(
+        info["sharegpt"]["file_name"],
+        "data/train-00000-of-00001.jsonl"
+    );
+    assert_eq!(info["sharegpt"]["columns"]["messages"], "conversations");
+
+    // --system is refused where no format has a place for it.
+    let out = rrtf(
+        d,
+        &[
+            "export", "--format", "trl", "--out", "x.jsonl", "--system", system,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--system is for the chat formats"));
+
+    let mut expected = vec![("trl-chat", 164), ("sharegpt", 164)];
+    for (format, rows) in [
+        ("trl", 164),
+        ("llama-factory", 164),
+        ("kto", 328),
+        ("rrtf", 164),
+    ] {
+        let r = ok_json(
+            d,
+            &[
+                "--json",
+                "export",
+                "--format",
+                format,
+                "--hf-dataset",
+                "--out",
+                &format!("ds/{format}"),
+            ],
+        );
+        assert_eq!(r["rows"], rows, "{format}: {r}");
+        expected.push((format, rows));
+    }
+
+    // The real `datasets` library reads each directory as it is.
+    let has_datasets = std::process::Command::new("python3")
+        .args(["-c", "import datasets"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_datasets
+        && !common::missing(
+            "the Python `datasets` package (python3 -m pip install --break-system-packages datasets)",
+        )
+    {
+        return;
+    }
+    let script = "import datasets, json, sys\n\
+                  out = {}\n\
+                  for name in sys.argv[2:]:\n\
+                  \x20   ds = datasets.load_dataset(sys.argv[1] + '/' + name, split='train')\n\
+                  \x20   out[name] = [ds.num_rows, sorted(ds.features)]\n\
+                  print(json.dumps(out))\n";
+    let mut cmd = std::process::Command::new("python3");
+    cmd.args(["-c", script, &s_path(&d.join("ds"))])
+        .args(expected.iter().map(|(f, _)| *f))
+        .env("HF_DATASETS_OFFLINE", "1")
+        .env("HF_HOME", d.join("hf-home"));
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let loaded: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for (format, rows) in expected {
+        assert_eq!(loaded[format][0], rows, "{format}: {loaded}");
+    }
+    assert!(
+        loaded["trl-chat"][1]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f == "chosen"),
+        "{loaded}"
+    );
+}
+
+fn s_path(p: &std::path::Path) -> String {
+    p.display().to_string()
+}

@@ -98,12 +98,24 @@ pub struct ImportResponses {
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// trl, llama-factory, kto or rrtf.
+    /// trl, trl-chat (TRL's conversational format), llama-factory, sharegpt (LLaMA-Factory's
+    /// ShareGPT preference format), kto or rrtf.
     #[arg(long)]
     pub format: ExportFormat,
-    /// Output JSONL file; a manifest is written beside it.
+    /// Output JSONL file; a manifest is written beside it. With --hf-dataset: the dataset's
+    /// directory.
     #[arg(long)]
     pub out: PathBuf,
+    /// Write a Hugging Face dataset directory at --out: data/train-00000-of-00001.jsonl, a
+    /// README.md dataset card and rrtf-manifest.json (`datasets.load_dataset(DIR)` reads it).
+    #[arg(long)]
+    pub hf_dataset: bool,
+    /// A system message for the chat formats (trl-chat, sharegpt).
+    #[arg(long)]
+    pub system: Option<String>,
+    /// The dataset card's licence (with --hf-dataset), e.g. apache-2.0; default `other`.
+    #[arg(long, requires = "hf_dataset")]
+    pub license: Option<String>,
     /// Pairs for trl, llama-factory and rrtf's `pairs` field: best-vs-worst, best-vs-each, all,
     /// teacher-vs-student (default: the ranker config's `ranking.pairs`).
     #[arg(long)]
@@ -250,6 +262,13 @@ pub async fn export_cmd(ctx: &Ctx, a: ExportArgs) -> Result<()> {
         ranker: a.ranker,
         rounds: a.rounds,
         name: a.name,
+        layout: if a.hf_dataset {
+            rrtf_data::export::Layout::HfDataset
+        } else {
+            rrtf_data::export::Layout::File
+        },
+        system: a.system,
+        license: a.license,
     };
     let report = export(&store, &opts).await?;
     store.close().await;

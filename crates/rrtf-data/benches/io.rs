@@ -184,6 +184,9 @@ async fn main() {
             ranker: None,
             rounds: None,
             name: None,
+            layout: Default::default(),
+            system: None,
+            license: None,
         };
         let mut sink = Vec::new();
         let spec = rrtf_data::pairs::PairSpec {
@@ -217,6 +220,9 @@ async fn main() {
             ranker: None,
             rounds: None,
             name: None,
+            layout: Default::default(),
+            system: None,
+            license: None,
         },
     )
     .await

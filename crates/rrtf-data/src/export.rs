@@ -8,13 +8,25 @@
 //! Formats:
 //! - `trl`: `prompt`, `chosen`, `rejected` (+ `score_chosen`, `score_rejected`, ids, whose
 //!   preference the pair is and the reviewers).
+//! - `trl-chat`: TRL's conversational preference format: `prompt` (messages: an optional
+//!   system message, then the user's), `chosen` and `rejected` (one assistant message each),
+//!   with the `trl` row's scores and ids.
 //! - `llama-factory`: `instruction`, `input`, `chosen`, `rejected`, plus an entry in
 //!   `dataset_info.json` beside the file (`"ranking": true`), merged into an existing one.
+//! - `sharegpt`: LLaMA-Factory's ShareGPT preference format: `conversations` (the human turn),
+//!   `chosen` and `rejected` (`{"from": "gpt", "value"}`), `system`; its `dataset_info.json`
+//!   entry says `"formatting": "sharegpt"`.
 //! - `kto`: `prompt`, `completion`, `label` (true when all tests pass or an operator pinned it).
 //! - `rrtf`: one row per prompt with every ranked response: `prompt`, `lineage` (the root seed's
 //!   content hash), `responses` (texts, best first after reviews), `scores` (each response's
 //!   own), `pairs` (`[better, worse]` indices into `responses`: the pairs the ranking loss sums
 //!   over), and `details` (provenance, outcome, tier, score components).
+//!
+//! Layouts: a JSON Lines file with a manifest beside it, or (`Layout::HfDataset`) a Hugging
+//! Face dataset directory: `data/train-00000-of-00001.jsonl`, a `README.md` dataset card (YAML
+//! `configs` naming the data files, the licence, then the ranker's config hash, counts,
+//! filters and reviews applied) and `rrtf-manifest.json`; `datasets.load_dataset(DIR)` reads
+//! it.
 //!
 //! With `--text code`, a completion prompt's response is its code without the prompt in front
 //! (the executed program is prompt + completion; trainers put the prompt before it).
@@ -35,21 +47,39 @@ use crate::review::{ReviewSummary, ReviewedGroup, apply_reviews};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExportFormat {
     Trl,
+    TrlChat,
     LlamaFactory,
+    ShareGpt,
     Kto,
     Rrtf,
 }
+
+/// How an export is laid out on disk.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Layout {
+    /// One JSON Lines file (`--out FILE`), its manifest beside it.
+    #[default]
+    File,
+    /// A Hugging Face dataset directory (`--out DIR`): see the module docs.
+    HfDataset,
+}
+
+/// The data file of a Hugging Face dataset directory, relative to it.
+pub const HF_DATA_FILE: &str = "data/train-00000-of-00001.jsonl";
 
 impl std::str::FromStr for ExportFormat {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         match s {
             "trl" => Ok(ExportFormat::Trl),
+            "trl-chat" => Ok(ExportFormat::TrlChat),
             "llama-factory" => Ok(ExportFormat::LlamaFactory),
+            "sharegpt" => Ok(ExportFormat::ShareGpt),
             "kto" => Ok(ExportFormat::Kto),
             "rrtf" => Ok(ExportFormat::Rrtf),
             _ => Err(format!(
-                "unknown export format `{s}`: expected trl, llama-factory, kto or rrtf"
+                "unknown export format `{s}`: expected trl, trl-chat, llama-factory, sharegpt, \
+                 kto or rrtf"
             )),
         }
     }
@@ -59,7 +89,9 @@ impl ExportFormat {
     pub fn as_str(self) -> &'static str {
         match self {
             ExportFormat::Trl => "trl",
+            ExportFormat::TrlChat => "trl-chat",
             ExportFormat::LlamaFactory => "llama-factory",
+            ExportFormat::ShareGpt => "sharegpt",
             ExportFormat::Kto => "kto",
             ExportFormat::Rrtf => "rrtf",
         }
@@ -89,8 +121,14 @@ pub struct ExportOptions {
     pub ranker: Option<String>,
     /// Only prompts of these rounds (`prompts.round`); every round when absent.
     pub rounds: Option<Vec<i64>>,
-    /// Dataset name for LLaMA-Factory's `dataset_info.json`; the output's stem when absent.
+    /// Dataset name for LLaMA-Factory's `dataset_info.json` and the dataset card; the
+    /// output's stem when absent.
     pub name: Option<String>,
+    pub layout: Layout,
+    /// A system message for `trl-chat` and `sharegpt` rows.
+    pub system: Option<String>,
+    /// The dataset card's `license` (an SPDX id or a Hugging Face licence name).
+    pub license: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -159,6 +197,41 @@ struct TrlRow<'a> {
     reordered_by: Option<&'a str>,
 }
 
+/// One chat message (TRL's conversational format).
+#[derive(Serialize)]
+struct Message<'a> {
+    role: &'static str,
+    content: &'a str,
+}
+
+#[derive(Serialize)]
+struct TrlChatRow<'a> {
+    prompt: Vec<Message<'a>>,
+    chosen: [Message<'a>; 1],
+    rejected: [Message<'a>; 1],
+    score_chosen: f64,
+    score_rejected: f64,
+    prompt_id: i64,
+    chosen_id: i64,
+    rejected_id: i64,
+    preference: &'static str,
+}
+
+/// One ShareGPT turn.
+#[derive(Serialize)]
+struct Turn<'a> {
+    from: &'static str,
+    value: &'a str,
+}
+
+#[derive(Serialize)]
+struct ShareGptRow<'a> {
+    conversations: [Turn<'a>; 1],
+    chosen: Turn<'a>,
+    rejected: Turn<'a>,
+    system: &'a str,
+}
+
 #[derive(Serialize)]
 struct LlamaFactoryRow<'a> {
     instruction: &'a str,
@@ -201,11 +274,63 @@ pub fn write_rows(
         let rs = &p.responses;
         let (pinned_by, reordered_by) = (g.pinned_by.as_deref(), g.reordered_by.as_deref());
         match opts.format {
-            ExportFormat::Trl | ExportFormat::LlamaFactory => {
+            ExportFormat::Trl
+            | ExportFormat::TrlChat
+            | ExportFormat::LlamaFactory
+            | ExportFormat::ShareGpt => {
                 for (c, r) in pairs(g, spec) {
                     let (chosen, rejected) =
                         (text(p, &rs[c], opts.text), text(p, &rs[r], opts.text));
-                    if opts.format == ExportFormat::Trl {
+                    if opts.format == ExportFormat::TrlChat {
+                        let mut prompt = Vec::with_capacity(2);
+                        if let Some(system) = &opts.system {
+                            prompt.push(Message {
+                                role: "system",
+                                content: system,
+                            });
+                        }
+                        prompt.push(Message {
+                            role: "user",
+                            content: &p.prompt,
+                        });
+                        let assistant = |content| Message {
+                            role: "assistant",
+                            content,
+                        };
+                        line(
+                            w,
+                            &TrlChatRow {
+                                prompt,
+                                chosen: [assistant(chosen)],
+                                rejected: [assistant(rejected)],
+                                score_chosen: rs[c].scored.score,
+                                score_rejected: rs[r].scored.score,
+                                prompt_id: p.prompt_id,
+                                chosen_id: rs[c].scored.response_id,
+                                rejected_id: rs[r].scored.response_id,
+                                preference: preference(g, c),
+                            },
+                        )?;
+                    } else if opts.format == ExportFormat::ShareGpt {
+                        line(
+                            w,
+                            &ShareGptRow {
+                                conversations: [Turn {
+                                    from: "human",
+                                    value: &p.prompt,
+                                }],
+                                chosen: Turn {
+                                    from: "gpt",
+                                    value: chosen,
+                                },
+                                rejected: Turn {
+                                    from: "gpt",
+                                    value: rejected,
+                                },
+                                system: opts.system.as_deref().unwrap_or(""),
+                            },
+                        )?;
+                    } else if opts.format == ExportFormat::Trl {
                         line(
                             w,
                             &TrlRow {
@@ -413,15 +538,24 @@ pub async fn export(store: &Store, opts: &ExportOptions) -> Result<ExportReport,
     let ranker = store.resolve_ranker(opts.ranker.as_deref()).await?;
     let (spec, heuristic_pairs) = pair_spec(opts, &ranker.config_json)?;
     let reviews = store.reviews().await?;
+    if opts.system.is_some()
+        && !matches!(opts.format, ExportFormat::TrlChat | ExportFormat::ShareGpt)
+    {
+        return Err(DataError::Option(format!(
+            "--system is for the chat formats (trl-chat, sharegpt), not {}",
+            opts.format.as_str()
+        )));
+    }
+    let data_path = data_path(opts);
     let err = |source| DataError::Write {
-        path: opts.out.clone(),
+        path: data_path.clone(),
         source,
     };
-    // A missing directory is made (`--out data/new/pairs.jsonl`).
-    if let Some(dir) = opts.out.parent().filter(|d| !d.as_os_str().is_empty()) {
+    // A missing directory is made (`--out data/new/pairs.jsonl`, a dataset's `data/`).
+    if let Some(dir) = data_path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(err)?;
     }
-    let tmp = opts.out.with_extension("tmp");
+    let tmp = data_path.with_extension("tmp");
     let file = HashingWriter::new(File::create(&tmp).map_err(err)?);
     let mut w = BufWriter::with_capacity(1 << 20, file);
     let (mut prompts, mut n_rows) = (0usize, 0u64);
@@ -453,18 +587,41 @@ pub async fn export(store: &Store, opts: &ExportOptions) -> Result<ExportReport,
     let file = w.into_inner().map_err(|e| err(e.into_error()))?;
     file.inner.sync_all().map_err(err)?;
     let (sha256, bytes) = file.finish();
-    std::fs::rename(&tmp, &opts.out).map_err(err)?;
+    std::fs::rename(&tmp, &data_path).map_err(err)?;
     let mut files = vec![FileEntry {
-        path: opts.out.clone(),
+        path: data_path.clone(),
         sha256,
         bytes,
         rows: n_rows,
     }];
-    if opts.format == ExportFormat::LlamaFactory {
-        files.push(write_dataset_info(opts)?);
+    if matches!(
+        opts.format,
+        ExportFormat::LlamaFactory | ExportFormat::ShareGpt
+    ) {
+        files.push(write_dataset_info(opts, &data_path)?);
     }
-    let manifest = manifest_path(&opts.out);
+    let manifest = match opts.layout {
+        Layout::File => manifest_path(&opts.out),
+        Layout::HfDataset => opts.out.join("rrtf-manifest.json"),
+    };
     let with_pairs = opts.format != ExportFormat::Kto;
+    if opts.layout == Layout::HfDataset {
+        let card = opts.out.join("README.md");
+        let text = dataset_card(
+            opts,
+            &ranker.hash,
+            prompts,
+            n_rows,
+            spec,
+            with_pairs,
+            &summary,
+        );
+        std::fs::write(&card, text).map_err(|source| DataError::Write {
+            path: card.clone(),
+            source,
+        })?;
+        files.push(file_entry(&card, 0)?);
+    }
     let pair_strategy = with_pairs.then(|| spec.strategy.as_str());
     let report = ExportReport {
         format: opts.format.as_str(),
@@ -505,13 +662,84 @@ pub async fn export(store: &Store, opts: &ExportOptions) -> Result<ExportReport,
     Ok(report)
 }
 
-/// Add (or replace) this dataset's entry in `dataset_info.json` beside the output.
-fn write_dataset_info(opts: &ExportOptions) -> Result<FileEntry, DataError> {
-    let dir = opts
-        .out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+/// Where the rows go: `--out` itself, or a dataset directory's data file.
+fn data_path(opts: &ExportOptions) -> PathBuf {
+    match opts.layout {
+        Layout::File => opts.out.clone(),
+        Layout::HfDataset => opts.out.join(HF_DATA_FILE),
+    }
+}
+
+/// The dataset's name: `--name`, else the output's stem (a directory's name).
+fn dataset_name(opts: &ExportOptions) -> String {
+    opts.name.clone().unwrap_or_else(|| {
+        opts.out
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "rrtf-export".into())
+    })
+}
+
+/// A Hugging Face dataset card: YAML metadata (licence, the data files as the `train` split),
+/// then what the data is and how it was selected.
+fn dataset_card(
+    opts: &ExportOptions,
+    ranker: &str,
+    prompts: usize,
+    rows: u64,
+    spec: PairSpec,
+    with_pairs: bool,
+    reviews: &ReviewSummary,
+) -> String {
+    let license = opts.license.as_deref().unwrap_or("other");
+    let name = dataset_name(opts);
+    let pairs = if with_pairs {
+        format!("{}, min gap {}", spec.strategy.as_str(), spec.min_gap)
+    } else {
+        "none (one row per response)".into()
+    };
+    let rounds = match &opts.rounds {
+        Some(r) => r.iter().map(i64::to_string).collect::<Vec<_>>().join(", "),
+        None => "all".into(),
+    };
+    format!(
+        "---\nlicense: {license}\npretty_name: {name}\ntags:\n- rrtf\n- code\n- preference\n\
+         configs:\n- config_name: default\n  data_files:\n  - split: train\n    path: data/train-*.jsonl\n\
+         ---\n\n# {name}\n\nRanked code responses exported by rrtf {version} in the `{format}` \
+         format: responses executed against unit tests in a sandbox and ranked by outcome, with \
+         operators' reviews applied.\n\n| | |\n|---|---|\n| ranker config hash | `{ranker}` |\n\
+         | prompts | {prompts} |\n| rows | {rows} |\n| pairs | {pairs} |\n| rounds | {rounds} |\n\
+         | text | {text} |\n| system message | {system} |\n| reviews applied | {pinned} pinned, \
+         {reordered} reordered, {pe} prompts and {re} responses excluded |\n| licence | {license} |\n\n\
+         `rrtf-manifest.json` lists the files with their SHA-256 and the ranker's whole config.\n",
+        version = env!("CARGO_PKG_VERSION"),
+        format = opts.format.as_str(),
+        text = match opts.text {
+            TextField::Raw => "the raw response",
+            TextField::Code => "the extracted code",
+        },
+        system = opts.system.as_deref().map_or("none".into(), |s| format!(
+            "`{}`",
+            s.replace('|', "\\|").replace('\n', " ")
+        )),
+        pinned = reviews.pinned,
+        reordered = reviews.reordered,
+        pe = reviews.prompts_excluded,
+        re = reviews.responses_excluded,
+    )
+}
+
+/// Add (or replace) this dataset's entry in `dataset_info.json` beside the output (in a
+/// dataset directory: at its top, naming the data file under `data/`).
+fn write_dataset_info(opts: &ExportOptions, data: &Path) -> Result<FileEntry, DataError> {
+    let dir = match opts.layout {
+        Layout::File => opts
+            .out
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new(".")),
+        Layout::HfDataset => opts.out.as_path(),
+    };
     let path = dir.join("dataset_info.json");
     let mut info: Value = match std::fs::read(&path) {
         Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| DataError::Format {
@@ -522,30 +750,33 @@ fn write_dataset_info(opts: &ExportOptions) -> Result<FileEntry, DataError> {
         })?,
         Err(_) => json!({}),
     };
-    let file_name = opts
-        .out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let name = opts.name.clone().unwrap_or_else(|| {
-        opts.out
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    });
+    let file_name = match opts.layout {
+        Layout::File => data
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        Layout::HfDataset => HF_DATA_FILE.to_owned(),
+    };
+    let name = dataset_name(opts);
     let Some(obj) = info.as_object_mut() else {
         return Err(DataError::Format {
             path,
             message: "existing dataset_info.json is not a JSON object: fix or remove it".into(),
         });
     };
-    obj.insert(
-        name,
-        json!({
+    let entry = match opts.format {
+        ExportFormat::ShareGpt => json!({
+            "file_name": file_name,
+            "formatting": "sharegpt",
+            "ranking": true,
+            "columns": { "messages": "conversations", "chosen": "chosen", "rejected": "rejected", "system": "system" },
+        }),
+        _ => json!({
             "file_name": file_name,
             "ranking": true,
             "columns": { "prompt": "instruction", "query": "input", "chosen": "chosen", "rejected": "rejected" },
         }),
-    );
+    };
+    obj.insert(name, entry);
     write_json(&path, &info)
 }

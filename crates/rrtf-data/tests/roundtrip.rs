@@ -151,6 +151,9 @@ fn opts(dir: &Path, format: ExportFormat, file: &str) -> ExportOptions {
         ranker: None,
         rounds: None,
         name: None,
+        layout: Default::default(),
+        system: None,
+        license: None,
     }
 }
 

@@ -380,6 +380,9 @@ impl Rrtf {
             ranker: None,
             rounds: rounds.clone(),
             name: None,
+            layout: Default::default(),
+            system: None,
+            license: None,
         };
         let report = export(&store, &opts).await?;
         store.close().await;
