@@ -126,6 +126,14 @@ fn quickstart_round_then_resume_then_round_two() {
         assert_eq!(s["status"], "skipped", "{again}");
     }
     assert_eq!(status(&qs)["responses"], 19 * 6);
+    // A student's answers name the checkpoint that gave them, not only the round's name for
+    // the student (issue 19 item 5).
+    let show = rrtf(&qs, &["--db", "rrtf.db", "review", "show", "1"]);
+    let show = String::from_utf8_lossy(&show.stdout);
+    assert!(
+        show.contains("— student-r1 (student, from models/student-r0), T="),
+        "{show}"
+    );
     // The human summary says what each stage did (a skipped one: when it ran), not only that
     // it ran (issue 19 item 5).
     let text = rrtf(&qs, &["--db", "rrtf.db", "round", "--config", "round.toml"]);

@@ -103,10 +103,11 @@ pub fn prompt_detail(d: &PromptDetail, effective: &[i64], full: bool) -> String 
     for r in &d.responses {
         let pos = r.position.map_or("-".to_owned(), |p| format!("#{p}"));
         out.push_str(&format!(
-            "\n{pos} response {} — {} ({}), T={}, sample {}: {} {}/{}, score {}\n",
+            "\n{pos} response {} — {} ({}{}), T={}, sample {}: {} {}/{}, score {}\n",
             r.response_id,
             r.model,
             r.role,
+            checkpoint(r.endpoint.as_deref()),
             r.temperature.map_or("-".into(), |t| format!("{t}")),
             r.sample_index,
             r.outcome.map_or("not executed", |o| o.as_str()),
@@ -186,4 +187,13 @@ pub fn review_stats(
         out.push_str(&format!("  [{lo:>6.2}, {hi:>6.2}) {n:>8} {bar}\n"));
     }
     out
+}
+
+/// `, from DIR` for a response a local checkpoint gave (a round's student: which model it
+/// was, not only the name the round gave it), else nothing.
+pub fn checkpoint(endpoint: Option<&str>) -> String {
+    match endpoint.and_then(|e| e.strip_prefix("local:")) {
+        Some(dir) => format!(", from {dir}"),
+        None => String::new(),
+    }
 }

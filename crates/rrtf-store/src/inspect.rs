@@ -62,6 +62,9 @@ pub struct ResponseInfo {
     pub response_id: i64,
     pub model: String,
     pub role: ModelRole,
+    /// What served the model when it answered (`models.endpoint`): a URL, `replay:FILE`, or
+    /// `local:DIR` (the checkpoint a round's student was sampled from).
+    pub endpoint: Option<String>,
     pub temperature: Option<f64>,
     pub sample_index: i64,
     pub finish_reason: Option<String>,
@@ -246,7 +249,8 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         let responses = sqlx::query_as(
-            "SELECT r.id AS response_id, m.name AS model, m.role, r.temperature, r.sample_index, \
+            "SELECT r.id AS response_id, m.name AS model, m.role, m.endpoint, r.temperature, \
+                    r.sample_index, \
                     r.finish_reason, r.raw_text, r.code, s.position, s.score, s.outcome, \
                     s.tests_passed, s.tests_total, s.components_json, \
                     (SELECT e.first_failure FROM executions e WHERE e.response_id = r.id \

@@ -353,13 +353,14 @@ fn response_card(
     };
     let _ = write!(
         s,
-        "<table class=\"facts\"><tr><td>model</td><td class=\"model\">{} ({})</td></tr>\
+        "<table class=\"facts\"><tr><td>model</td><td class=\"model\">{} ({}{})</td></tr>\
          <tr><td>temperature</td><td>{}</td></tr><tr><td>sample</td><td>{}</td></tr>\
          <tr><td>finish</td><td>{}</td></tr>\
          <tr><td>outcome</td><td>{}</td></tr><tr><td>tests passed</td><td class=\"tests\">{tests}</td></tr>\
          <tr><td>score</td><td class=\"score\">{}</td></tr><tr><td>after reviews</td><td class=\"effective\">{effective_pos}</td></tr>",
         esc(&r.model),
         esc(r.role.as_str()),
+        esc(&crate::review_text::checkpoint(r.endpoint.as_deref())),
         r.temperature.map_or("—".into(), |t| t.to_string()),
         r.sample_index,
         esc(r.finish_reason.as_deref().unwrap_or("—")),
