@@ -221,22 +221,14 @@ async fn list(ctx: &Ctx, store: &Store, a: ListArgs) -> Result<()> {
         status: a.status,
         flagged: a.flagged,
         reviewed: (a.reviewed || a.unreviewed).then_some(a.reviewed),
+        among: match &a.search {
+            Some(needle) => Some(store.search_prompts(needle).await?),
+            None => None,
+        },
         ..PromptFilter::default()
     };
     let all = store.prompt_summaries(&ranker.hash).await?;
-    let found = match &a.search {
-        Some(needle) => Some(store.search_prompts(needle).await?),
-        None => None,
-    };
-    let rows: Vec<_> = all
-        .into_iter()
-        .filter(|p| filter.matches(p))
-        .filter(|p| {
-            found
-                .as_ref()
-                .is_none_or(|ids| ids.binary_search(&p.prompt_id).is_ok())
-        })
-        .collect();
+    let rows: Vec<_> = all.into_iter().filter(|p| filter.matches(p)).collect();
     let total = rows.len();
     let shown = &rows[..total.min(a.limit)];
     ctx.emit(

@@ -338,6 +338,9 @@ pub struct PromptFilter {
     pub reviewed: Option<bool>,
     /// Excluded as a whole by review.
     pub excluded: bool,
+    /// Only these prompt ids, in ascending order (a text search's matches:
+    /// `Store::search_prompts`).
+    pub among: Option<Vec<i64>>,
 }
 
 impl PromptFilter {
@@ -354,6 +357,10 @@ impl PromptFilter {
             && (!self.flagged || p.flagged_tests > 0)
             && self.reviewed.is_none_or(|r| (p.reviews > 0) == r)
             && (!self.excluded || p.excluded)
+            && self
+                .among
+                .as_ref()
+                .is_none_or(|ids| ids.binary_search(&p.prompt_id).is_ok())
     }
 }
 

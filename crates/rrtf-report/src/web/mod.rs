@@ -309,10 +309,6 @@ async fn list(State(app): State<Shared>, Query(q): Query<ListQuery>) -> Page {
         return Ok(Html(pages::list(&app.reviewer, &q, &[], &[], 0, 1, None)));
     };
     let summaries = app.store.prompt_summaries(&ranker).await?;
-    let matching = match q.q.trim() {
-        "" => None,
-        needle => Some(app.store.search_prompts(needle).await?),
-    };
     let given = |v: &String| (!v.is_empty()).then(|| v.clone());
     let filter = PromptFilter {
         round,
@@ -324,16 +320,15 @@ async fn list(State(app): State<Shared>, Query(q): Query<ListQuery>) -> Page {
             _ => None,
         },
         excluded: q.reviewed == "excluded",
+        among: match q.q.trim() {
+            "" => None,
+            needle => Some(app.store.search_prompts(needle).await?),
+        },
         ..PromptFilter::default()
     };
     let rows: Vec<_> = summaries
         .into_iter()
         .filter(|p| filter.matches(p))
-        .filter(|p| {
-            matching
-                .as_ref()
-                .is_none_or(|ids| ids.binary_search(&p.prompt_id).is_ok())
-        })
         .collect();
     let total = rows.len();
     let start = ((page - 1) * PAGE_SIZE).min(total);
