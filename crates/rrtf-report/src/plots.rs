@@ -193,6 +193,22 @@ pub fn training_charts(c: &TrainingCurves) -> String {
         ],
     );
     html += &line_chart(
+        "fine-tuning (sft) loss per response token",
+        "step",
+        &[
+            (
+                "sft per token (train)".into(),
+                "#00897b",
+                curve(c, "train", "sft_loss_per_token"),
+            ),
+            (
+                "sft per token (held out)".into(),
+                "#c62828",
+                curve(c, "eval", "sft_loss_per_token"),
+            ),
+        ],
+    );
+    html += &line_chart(
         "rank loss per step",
         "step",
         &[
@@ -419,13 +435,18 @@ mod tests {
                 point(1, "train", "loss", 3.0),
                 point(2, "train", "loss", 2.0),
                 point(2, "train", "rank_loss", 1.0),
+                point(2, "train", "sft_loss_per_token", 0.5),
             ],
         };
         assert_eq!(curve(&c, "train", "loss"), [(1.0, 3.0), (2.0, 2.0)]);
         assert_eq!(curve(&c, "eval", "loss"), [(1.0, 9.0)]);
         let charts = training_charts(&c);
-        assert_eq!(charts.matches("<svg").count(), 3, "{charts}");
+        assert_eq!(charts.matches("<svg").count(), 4, "{charts}");
         assert!(charts.contains("<title>loss (train)</title>"), "{charts}");
+        assert!(
+            charts.contains("<title>sft per token (train)</title>"),
+            "{charts}"
+        );
     }
 
     #[test]

@@ -200,6 +200,10 @@ pub struct BatchLoss {
     pub rank: Tensor<1>,
     /// `[g]` per group.
     pub sft: Tensor<1>,
+    /// `[g]` per group: the fine-tuning term per response token (`−s / len`, averaged over the
+    /// same targets as `sft`), whatever `sft_normalize` says; no gradient (a metric: with
+    /// `sft_normalize = "sum"` the raw term grows with the answer's length).
+    pub sft_per_token: Tensor<1>,
     /// `[n]` per response, groups concatenated in order: the length-normalised log-prob
     /// (hinge objectives) or the implicit reward `β (s − s^ref)` (DPO). Preference accuracy
     /// compares these over `pairs`.
@@ -350,16 +354,27 @@ pub fn batch_loss_with_reference(
             .collect()
     };
     let best = Tensor::<1, Int>::from_data(TensorData::new(best, [g]), &device);
-    let sft = match cfg.term {
+    let ce_per_token = seq.clone().detach().neg() / lens.clone();
+    let (sft, sft_per_token) = match cfg.term {
         RankTerm::Sft { responses } if responses != SftResponses::Best => {
-            sft_over_targets(&seq, &lens, groups, cfg, &device)?
+            let w = target_weights(groups, cfg, &device)?;
+            let ce = seq.clone().neg();
+            let ce = match cfg.sft_normalize {
+                SftNormalize::Sum => ce,
+                SftNormalize::Mean => ce / lens.clone(),
+            };
+            (
+                weighted_per_group(&w, ce, g, n),
+                weighted_per_group(&w, ce_per_token, g, n),
+            )
         }
         _ => {
             let sft = seq.clone().select(0, best.clone()).neg();
-            match cfg.sft_normalize {
+            let sft = match cfg.sft_normalize {
                 SftNormalize::Sum => sft,
-                SftNormalize::Mean => sft / lens.clone().select(0, best),
-            }
+                SftNormalize::Mean => sft / lens.clone().select(0, best.clone()),
+            };
+            (sft, ce_per_token.select(0, best))
         }
     };
     let gap_weighted = matches!(cfg.term, RankTerm::Hinge { gap_weighted: true });
@@ -427,22 +442,22 @@ pub fn batch_loss_with_reference(
         loss: per_group.mean(),
         rank,
         sft,
+        sft_per_token,
         p,
         pairs: fp.flat,
         tokens,
     })
 }
 
-/// `[g]`: each group's mean, over its [`LossConfig::targets`], of the response's fine-tuning
-/// term (`−s`, divided by the length under `sft_normalize = "mean"`), as a `[g, n]` matmul of
-/// weights `1/|targets|`.
-fn sft_over_targets(
-    seq: &Tensor<1>,
-    lens: &Tensor<1>,
-    groups: &[EncodedGroup],
-    cfg: &LossConfig,
-    device: &Device,
-) -> Result<Tensor<1>> {
+/// `[g]`: each group's mean of `values` (`[n]`, one per response) over its targets, as a
+/// `[g, n] x [n, 1]` matmul with [`target_weights`].
+fn weighted_per_group(w: &Tensor<2>, values: Tensor<1>, g: usize, n: usize) -> Tensor<1> {
+    w.clone().matmul(values.reshape([n, 1])).reshape([g])
+}
+
+/// `[g, n]`: weight `1/|targets|` on each of a group's [`LossConfig::targets`] (the responses its
+/// fine-tuning term averages over), 0 elsewhere.
+fn target_weights(groups: &[EncodedGroup], cfg: &LossConfig, device: &Device) -> Result<Tensor<2>> {
     let g = groups.len();
     let n: usize = groups.iter().map(|grp| grp.responses.len()).sum();
     let mut w = vec![0.0f32; g * n];
@@ -465,13 +480,7 @@ fn sft_over_targets(
         }
         offset += grp.responses.len();
     }
-    let ce = seq.clone().neg();
-    let ce = match cfg.sft_normalize {
-        SftNormalize::Sum => ce,
-        SftNormalize::Mean => ce / lens.clone(),
-    };
-    let w = Tensor::<2>::from_data(TensorData::new(w, [g, n]), device);
-    Ok(w.matmul(ce.reshape([n, 1])).reshape([g]))
+    Ok(Tensor::<2>::from_data(TensorData::new(w, [g, n]), device))
 }
 
 /// `log(1 + e^x)`, valued as `max(x, 0) + log(1 + e^{−|x|})` (stable for any x) but

@@ -66,6 +66,9 @@ pub struct StepMetrics {
     pub loss: f64,
     pub rank_loss: f64,
     pub sft_loss: f64,
+    /// The fine-tuning term per response token (`sft_loss` is per `sft_normalize`: with
+    /// `"sum"` it grows with the answers' length).
+    pub sft_loss_per_token: f64,
     pub lr: f64,
     pub grad_norm: f64,
     pub tokens: usize,
@@ -87,6 +90,9 @@ pub struct EvalMetrics {
     pub loss: f64,
     pub rank_loss: f64,
     pub sft_loss: f64,
+    /// The fine-tuning term per response token (`sft_loss` is per `sft_normalize`: with
+    /// `"sum"` it grows with the answers' length).
+    pub sft_loss_per_token: f64,
     /// Right over right + wrong; ties count for neither.
     pub preference_accuracy: Option<f64>,
     /// Pairs with equal values (neither right nor wrong).
@@ -314,7 +320,7 @@ impl Trainer {
         let start = Instant::now();
         let accum = self.cfg.grad_accum.max(1) as usize;
         let mut acc = GradientsAccumulator::<GptBigCode>::new();
-        let (mut loss, mut rank, mut sft, mut tokens) = (0.0, 0.0, 0.0, 0);
+        let (mut loss, mut rank, mut sft, mut sft_tok, mut tokens) = (0.0, 0.0, 0.0, 0.0, 0);
         let (mut counts, mut pairs) = (PairCounts::default(), 0usize);
         for _ in 0..accum {
             let groups = self.next_groups(self.cfg.batch_size.max(1) as usize);
@@ -328,6 +334,7 @@ impl Trainer {
             let g = groups.len() as f64;
             rank += sum(out.rank.clone())? / g / accum as f64;
             sft += sum(out.sft.clone())? / g / accum as f64;
+            sft_tok += sum(out.sft_per_token.clone())? / g / accum as f64;
             let p = to_vec(out.p.clone())?;
             pairs += out.pairs.len();
             counts += pair_counts(&p, &out.pairs);
@@ -348,6 +355,7 @@ impl Trainer {
             loss,
             rank_loss: rank,
             sft_loss: sft,
+            sft_loss_per_token: sft_tok,
             lr,
             grad_norm,
             tokens,
@@ -409,13 +417,14 @@ pub fn evaluate(
     batch_size: usize,
     step: u64,
 ) -> Result<EvalMetrics> {
-    let (mut l, mut r, mut s) = (0.0, 0.0, 0.0);
+    let (mut l, mut r, mut s, mut st) = (0.0, 0.0, 0.0, 0.0);
     let (mut counts, mut pairs) = (PairCounts::default(), 0usize);
     for chunk in groups.chunks(batch_size.max(1)) {
         let out = batch_loss_with_reference(model, reference, chunk, loss, pad_id)?;
         l += out.loss.clone().into_scalar::<f32>() as f64 * chunk.len() as f64;
         r += sum(out.rank.clone())?;
         s += sum(out.sft.clone())?;
+        st += sum(out.sft_per_token.clone())?;
         counts += pair_counts(&to_vec(out.p.clone())?, &out.pairs);
         pairs += out.pairs.len();
     }
@@ -426,6 +435,7 @@ pub fn evaluate(
         loss: l / n,
         rank_loss: r / n,
         sft_loss: s / n,
+        sft_loss_per_token: st / n,
         preference_accuracy: counts.accuracy(),
         preference_ties: counts.ties,
         pairs,

@@ -71,11 +71,18 @@ fn sft_best_is_the_rrtf_fine_tuning_term_on_the_same_batch() {
         let (got, rrtf_sft) = (values(out.sft), values(rrtf.sft));
         assert_eq!(got, rrtf_sft, "{model}: the same batch, the same term");
         let rows = exp["models"][model]["groups"]["rrtf"].as_array().unwrap();
+        let per_token = values(rrtf.sft_per_token.clone());
         for (k, row) in rows.iter().enumerate() {
             check(
                 &format!("{model} group {k} sft against PyTorch"),
                 got[k],
                 row["sft_loss"].as_f64().unwrap(),
+            );
+            // Per token: minus the best response's length-normalised log-prob.
+            check(
+                &format!("{model} group {k} sft per token against PyTorch"),
+                per_token[k],
+                -row["p"][enc[k].best].as_f64().unwrap(),
             );
         }
         assert!(
@@ -106,6 +113,7 @@ fn sft_all_is_the_mean_of_each_responses_cross_entropy_by_hand() {
             )
             .unwrap();
             let got = values(out.sft);
+            let per_token = values(out.sft_per_token);
             let mut want_loss = 0.0;
             for (k, (g, row)) in enc.iter().zip(rows).enumerate() {
                 // PyTorch's p_i is the length-normalised log-prob; the token sum is p_i |y_i|.
@@ -123,6 +131,13 @@ fn sft_all_is_the_mean_of_each_responses_cross_entropy_by_hand() {
                     .collect();
                 let want = terms.iter().sum::<f64>() / terms.len() as f64;
                 check(&format!("{model} {normalize:?} group {k}"), got[k], want);
+                // Per token, whatever the normalisation: the mean of -p_i.
+                let want_tok = -p.iter().map(|p| p.as_f64().unwrap()).sum::<f64>() / p.len() as f64;
+                check(
+                    &format!("{model} {normalize:?} group {k} per token"),
+                    per_token[k],
+                    want_tok,
+                );
                 want_loss += weight * want / enc.len() as f64;
             }
             check(
