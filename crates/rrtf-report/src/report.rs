@@ -63,7 +63,7 @@ impl Report {
             made_at: store.now_utc().await?,
             round_run: store.latest_run("round").await?,
             evolution: store.evolution_lines().await?,
-            ledger: store.status().await?.requests,
+            ledger: store.ledger_lines(None).await?,
             examples: store.outcome_examples(EXAMPLES_PER_OUTCOME).await?,
             ranker,
         })

@@ -140,8 +140,6 @@ fn endpoints_of(req: &SampleRequest) -> Result<Vec<(Endpoint, ModelRole)>> {
     Ok(endpoints)
 }
 
-/// `e` with a placeholder URL when it has none yet (a replay or local model, started later or
-/// never: only to build and check its client).
 /// How many of the requests to send a dry run shows whole.
 const DRY_RUN_EXAMPLES: usize = 3;
 
@@ -188,6 +186,8 @@ fn api_key_state(e: &Endpoint) -> String {
     }
 }
 
+/// `e` with a placeholder URL when it has none yet (a replay or local model, started later or
+/// never: only to build and check its client).
 fn with_url(e: &Endpoint) -> Endpoint {
     let mut e = e.clone();
     if e.base_url.is_empty() {
