@@ -497,6 +497,23 @@ async fn exports_are_hugging_face_datasets_in_trl_and_sharegpt_shapes() {
     );
     assert_eq!(info["sharegpt"]["columns"]["messages"], "conversations");
 
+    // A dataset directory cannot be written over a file.
+    std::fs::write(d.join("a-file"), "").unwrap();
+    let out = rrtf(
+        d,
+        &[
+            "export",
+            "--format",
+            "trl",
+            "--hf-dataset",
+            "--out",
+            "a-file",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--out a-file: a file, but --hf-dataset")
+    );
     // --system is refused where no format has a place for it.
     let out = rrtf(
         d,

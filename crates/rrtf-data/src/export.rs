@@ -546,6 +546,13 @@ pub async fn export(store: &Store, opts: &ExportOptions) -> Result<ExportReport,
             opts.format.as_str()
         )));
     }
+    if opts.layout == Layout::HfDataset && opts.out.exists() && !opts.out.is_dir() {
+        return Err(DataError::Option(format!(
+            "--out {}: a file, but --hf-dataset writes a dataset directory there; name a new or \
+             existing directory",
+            opts.out.display()
+        )));
+    }
     let data_path = data_path(opts);
     let err = |source| DataError::Write {
         path: data_path.clone(),
