@@ -184,7 +184,8 @@ impl Ctx {
 
 /// A pipeline error as `command`'s error: a clean stop by a signal becomes
 /// [`rrtf_pipeline::stop::Interrupted`] (the binary exits with 128 + the signal's number and
-/// prints how to resume: the same command), any other error stays as it is.
+/// prints how to resume: the same command, without a sweep's `--rerun`, which would redo what
+/// finished), any other error stays as it is.
 pub fn stopped_or(e: rrtf_pipeline::PipelineError, command: &str) -> anyhow::Error {
     match e.stopped_by() {
         Some(signal) => rrtf_pipeline::stop::Interrupted {
@@ -193,7 +194,7 @@ pub fn stopped_or(e: rrtf_pipeline::PipelineError, command: &str) -> anyhow::Err
             done: "the stage running then stopped cleanly and recorded what it finished (its \
                    own run says what); finished stages are skipped when it runs again"
                 .into(),
-            resume: same_command(&[]),
+            resume: same_command(&[("--rerun", false)]),
         }
         .into(),
         None => e.into(),
