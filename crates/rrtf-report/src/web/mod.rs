@@ -1,7 +1,8 @@
 //! The web review (`rrtf review serve`): operator review in a web browser, over the project
 //! store.
 //!
-//! Server-rendered pages (`pages.rs`), no JavaScript and no external assets: an index with the
+//! Server-rendered pages (`pages.rs`), no external assets, and one script of the page's own (the
+//! prompt page's keys and drag-and-drop reordering, which submit its forms): an index with the
 //! rounds and the report's plots, a filtered and paginated prompt list, and a prompt page with
 //! its tests and responses side by side. Its forms POST review actions that go through the same
 //! path as the CLI's (`rrtf_data::review::record`, the store's append-only `reviews` table),
