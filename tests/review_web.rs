@@ -223,7 +223,8 @@ async fn operators_review_in_headless_chromium() {
     assert!(!b.eval("document.title").as_str().unwrap().contains("pwned"));
     assert_eq!(text(&mut b, "#no-reviews"), "No reviews yet.");
 
-    // Pin the student's answer as chosen, with the mouse.
+    // Pin the student's answer as chosen, with the mouse, giving a reason.
+    b.type_into("#pin-4-reason", "clearer <i>code</i>");
     let href = b.expect_new_page(|b| b.click("#pin-4"));
     assert!(href.contains("/prompts/1"), "{href}");
     assert!(b.eval("document.querySelector('#r4').classList.contains('pinned')") == json!(true));
@@ -236,6 +237,11 @@ async fn operators_review_in_headless_chromium() {
     assert_eq!(
         text(&mut b, "tr.review[data-action='pin'] .author"),
         "web-ana"
+    );
+    assert_eq!(
+        text(&mut b, "tr.review[data-action='pin'] .reason"),
+        "clearer <i>code</i>",
+        "the reason is recorded, as text"
     );
 
     // Exclude the teacher's answer, then include it back.

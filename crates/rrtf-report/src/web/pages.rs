@@ -302,7 +302,8 @@ pub fn list(
     layout("prompts · rrtf review", reviewer, &body)
 }
 
-/// A button that POSTs one review action for the prompt (and a response).
+/// A button that POSTs one review action for the prompt (and a response), with an optional
+/// reason (recorded in the audit trail, as the CLI's `--reason`).
 fn action_button(prompt_id: i64, action: &str, response: Option<i64>, label: &str) -> String {
     let (rid, id) = match response {
         Some(r) => (r.to_string(), format!("{action}-{r}")),
@@ -311,6 +312,8 @@ fn action_button(prompt_id: i64, action: &str, response: Option<i64>, label: &st
     format!(
         "<form class=\"inline\" method=\"post\" action=\"/prompts/{prompt_id}/review\">\
          <input type=\"hidden\" name=\"action\" value=\"{action}\"><input type=\"hidden\" name=\"response\" value=\"{rid}\">\
+         <input type=\"text\" name=\"text\" class=\"reason\" id=\"{id}-reason\" size=\"14\" \
+         placeholder=\"reason (optional)\" aria-label=\"reason for {label}\">\
          <button type=\"submit\" id=\"{id}\">{label}</button></form>"
     )
 }
