@@ -192,55 +192,47 @@ pub fn training_charts(c: &TrainingCurves) -> String {
             ),
         ],
     );
-    html += &line_chart(
+    html += &split_chart(
+        c,
         "fine-tuning (sft) loss per response token",
-        "step",
-        &[
-            (
-                "sft per token (train)".into(),
-                "#00897b",
-                curve(c, "train", "sft_loss_per_token"),
-            ),
-            (
-                "sft per token (held out)".into(),
-                "#c62828",
-                curve(c, "eval", "sft_loss_per_token"),
-            ),
-        ],
+        "sft_loss_per_token",
+        ["sft per token (train)", "sft per token (held out)"],
+        ["#00897b", "#c62828"],
     );
-    html += &line_chart(
+    html += &split_chart(
+        c,
         "rank loss per step",
-        "step",
-        &[
-            (
-                "rank (train)".into(),
-                "#5e35b1",
-                curve(c, "train", "rank_loss"),
-            ),
-            (
-                "rank (held out)".into(),
-                "#ef6c00",
-                curve(c, "eval", "rank_loss"),
-            ),
-        ],
+        "rank_loss",
+        ["rank (train)", "rank (held out)"],
+        ["#5e35b1", "#ef6c00"],
     );
-    html += &line_chart(
+    html += &split_chart(
+        c,
         "preference accuracy (share of pairs with p_better > p_worse)",
-        "step",
-        &[
-            (
-                "train".into(),
-                "#2e7d32",
-                curve(c, "train", "preference_accuracy"),
-            ),
-            (
-                "held out".into(),
-                "#c62828",
-                curve(c, "eval", "preference_accuracy"),
-            ),
-        ],
+        "preference_accuracy",
+        ["train", "held out"],
+        ["#2e7d32", "#c62828"],
     );
     html
+}
+
+/// One metric per step on the training and the held-out split: `labels` and `colors` in that
+/// order.
+fn split_chart(
+    c: &TrainingCurves,
+    title: &str,
+    metric: &str,
+    labels: [&str; 2],
+    colors: [&'static str; 2],
+) -> String {
+    line_chart(
+        title,
+        "step",
+        &[
+            (labels[0].into(), colors[0], curve(c, "train", metric)),
+            (labels[1].into(), colors[1], curve(c, "eval", metric)),
+        ],
+    )
 }
 
 /// A labelled row of (segment name, value, colour).
