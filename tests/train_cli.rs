@@ -690,3 +690,87 @@ fn checkpoints_are_pruned_to_the_last_k_and_the_best() {
     kept.sort();
     assert_eq!(kept, want, "held-out losses {evals:?}");
 }
+
+/// Issue 23 item 5: `rrtf train --devices cpu,cpu` trains data-parallel (two replicas on flex;
+/// `cuda:0,cuda:1` on two GPUs) and reports the same losses as the one-device run; the report
+/// names the devices; one device in `--devices`, or `--devices` with `--device`, is refused.
+#[test]
+fn devices_trains_data_parallel_with_the_one_device_figures() {
+    let f = fixtures();
+    let dir = tempfile::tempdir().unwrap();
+    let input = path(&f.join("train/groups.jsonl"));
+    let run = |name: &str, extra: &[&str]| {
+        let here = dir.path().join(name);
+        std::fs::create_dir(&here).unwrap();
+        let config = write_config(
+            &here,
+            &here.join("out"),
+            "number = 1\nseed = 3\n",
+            "batch_size = 3\neval_fraction = 0.2\nprompt_template = \"{prompt}\"\n\
+             code_only = false\nlearning_rate = 1e-3\n",
+        );
+        let mut args = vec![
+            "--json",
+            "train",
+            "--config",
+            config.to_str().unwrap(),
+            "--input",
+            &input,
+            "--max-steps",
+            "2",
+        ];
+        args.extend_from_slice(extra);
+        let out = rrtf(&args);
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{extra:?}: {err}");
+        (serde_json::from_slice::<Value>(&out.stdout).unwrap(), err)
+    };
+    let (one, _) = run("one", &[]);
+    let (two, err) = run("two", &["--devices", "cpu,cpu"]);
+    assert!(
+        err.contains("data-parallel over 2 devices (cpu, cpu)"),
+        "{err}"
+    );
+    assert_eq!(two["devices"], serde_json::json!(["cpu", "cpu"]), "{two}");
+    assert_eq!(one["steps"], 2);
+    assert_eq!(two["steps"], 2);
+    for (part, key) in [
+        ("last_step", "loss"),
+        ("last_step", "rank_loss"),
+        ("last_step", "sft_loss"),
+        ("last_step", "grad_norm"),
+        ("eval", "loss"),
+    ] {
+        let (a, b) = (
+            one[part][key].as_f64().unwrap(),
+            two[part][key].as_f64().unwrap(),
+        );
+        assert!(
+            (a - b).abs() <= 1e-5 * a.abs().max(1.0),
+            "{part}.{key}: {a} vs {b}"
+        );
+    }
+    assert_eq!(one["devices"], serde_json::json!([]), "{one}");
+    let config = write_config(dir.path(), &dir.path().join("x"), "number = 1\n", "");
+    for (extra, says) in [
+        (vec!["--devices", "cpu"], "pass --device cpu instead"),
+        (vec!["--devices", "cpu,tpu"], "\"tpu\" is not a device"),
+        (
+            vec!["--devices", "cpu,cpu", "--device", "cpu"],
+            "cannot be used with",
+        ),
+    ] {
+        let mut args = vec![
+            "train",
+            "--config",
+            config.to_str().unwrap(),
+            "--input",
+            &input,
+        ];
+        args.extend_from_slice(&extra);
+        let out = rrtf(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{extra:?}: {err}");
+        assert!(err.contains(says), "{extra:?} should say {says:?}: {err}");
+    }
+}

@@ -50,9 +50,15 @@ pub struct RunArgs {
     /// Total optimizer steps (overrides training.max_steps and epochs).
     #[arg(long)]
     pub max_steps: Option<u64>,
-    /// `cpu`, or `cuda:N` in a build with the `cuda` feature (overrides training.device).
+    /// `cpu`, `cuda:N` (a `cuda` build) or `wgpu` (a `wgpu` build); overrides
+    /// training.device and training.devices.
     #[arg(long)]
     pub device: Option<String>,
+    /// Train data-parallel on these devices (comma-separated, e.g. `cuda:0,cuda:1`; overrides
+    /// training.devices): each micro-batch is split among them and the gradients are summed on
+    /// the first.
+    #[arg(long, value_delimiter = ',', conflicts_with = "device", num_args = 1..)]
+    pub devices: Option<Vec<String>>,
 }
 
 /// `rrtf train loss`: by default it scores what `rrtf train` trains on with the `[training]`
@@ -188,6 +194,7 @@ async fn train(ctx: &Ctx, a: RunArgs) -> anyhow::Result<()> {
         restart: a.restart,
         max_steps: a.max_steps,
         device: a.device,
+        devices: a.devices,
         stop: rrtf_pipeline::stop::Stop::on_signals(),
     };
     let r = ctx

@@ -602,6 +602,11 @@ pub struct Training {
     /// `cpu`, `cuda`, `cuda:N` or `wgpu` (`rrtf_model::parse_device`; the last three need
     /// their cargo feature).
     pub device: String,
+    /// Data parallelism: train on these devices at once (e.g. `["cuda:0", "cuda:1"]`), each
+    /// micro-batch split among them, gradients summed on the first (`rrtf_train::parallel`).
+    /// Empty: `device` alone. When set, `device` is not used.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<String>,
     pub checkpoint_every: u64,
     /// burn's op-level gradient checkpointing (`Device::autodiff().gradient_checkpointing()`):
     /// element-wise ops are recomputed in the backward pass instead of kept. Same steps; on flex
@@ -659,6 +664,7 @@ impl Default for Training {
             completion_template: "{prompt}".into(),
             code_only: true,
             device: "cpu".into(),
+            devices: Vec::new(),
             checkpoint_every: 100,
             gradient_checkpointing: false,
             keep_checkpoints: DEFAULT_KEEP_CHECKPOINTS,

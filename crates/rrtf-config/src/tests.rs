@@ -300,9 +300,12 @@ fn the_round_benchmark_screen_is_off_only_with_a_reason() {
 #[test]
 fn device_keys_take_the_model_names_and_refuse_devices_the_build_lacks() {
     const STUDENT: &str = "[student]\nname = \"s\"\nmodel = \"s\"\nlocal_model = \"m\"\n";
-    let keys: [(&str, fn(&str) -> String); 3] = [
+    let keys: [(&str, fn(&str) -> String); 4] = [
         ("training.device", |d| {
             format!("[training]\ndevice = \"{d}\"\n")
+        }),
+        ("training.devices", |d| {
+            format!("[training]\ndevices = [\"cpu\", \"{d}\"]\n")
         }),
         ("evaluation.device", |d| {
             format!("[evaluation]\ndevice = \"{d}\"\n")
@@ -313,6 +316,7 @@ fn device_keys_take_the_model_names_and_refuse_devices_the_build_lacks() {
         let c = check(&toml("cpu")).unwrap_or_else(|e| panic!("{key}: {e}"));
         let got = match key {
             "training.device" => Some(c.training.device.clone()),
+            "training.devices" => c.training.devices.get(1).cloned(),
             "evaluation.device" => c.evaluation.device.clone(),
             _ => c.student.as_ref().unwrap().device.clone(),
         };
@@ -343,6 +347,12 @@ fn device_keys_take_the_model_names_and_refuse_devices_the_build_lacks() {
             }
         }
     }
+    // Data parallelism needs two devices or more.
+    let e = check("[training]\ndevices = [\"cpu\"]\n").unwrap_err();
+    assert!(
+        e.contains("`training.devices`") && e.contains("device = \"cpu\""),
+        "{e}"
+    );
     // Only a served checkpoint has a device.
     let e = check(&format!("{TEACHER}device = \"cpu\"\n")).unwrap_err();
     assert!(
@@ -370,6 +380,11 @@ fn unset_device_keys_leave_the_snapshot_unchanged() {
         json["student"].get("device").is_none(),
         "{}",
         json["student"]
+    );
+    assert!(
+        json["training"].get("devices").is_none(),
+        "{}",
+        json["training"]
     );
     assert!(
         json["training"].get("gradient_checkpointing").is_none(),

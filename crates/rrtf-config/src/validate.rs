@@ -601,6 +601,19 @@ impl RoundConfig {
             }
         }
         device("training.device", &t.device)?;
+        for d in &t.devices {
+            device("training.devices", d)?;
+        }
+        if t.devices.len() == 1 {
+            return fail(
+                "training.devices",
+                format!(
+                    "names one device ({:?}): use `device = {:?}`, or list two or more to train \
+                     data-parallel",
+                    t.devices[0], t.devices[0]
+                ),
+            );
+        }
         if let Some(l) = &t.lora {
             if l.rank == 0 {
                 return fail("training.lora.rank", "is 0: must be at least 1");

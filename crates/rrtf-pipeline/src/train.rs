@@ -32,6 +32,8 @@ pub struct TrainRequest {
     pub restart: bool,
     pub max_steps: Option<u64>,
     pub device: Option<String>,
+    /// Overrides `training.devices` (data parallelism over these devices).
+    pub devices: Option<Vec<String>>,
     /// Asked between steps: the run stops after the step in flight, saves a checkpoint and is
     /// recorded as `interrupted`.
     pub stop: Stop,
@@ -95,13 +97,41 @@ impl Rrtf {
         }
         if let Some(d) = &req.device {
             t.device = d.clone();
+            t.devices.clear();
         }
-        let mut device = rrtf_model::parse_device(&t.device)
-            .map_err(|e| PipelineError::Invalid(format!("training.device / --device: {e}")))?
-            .autodiff();
-        if t.gradient_checkpointing {
-            device = device.gradient_checkpointing();
+        if let Some(ds) = &req.devices {
+            t.devices = ds.clone();
         }
+        let names: Vec<&String> = if t.devices.is_empty() {
+            vec![&t.device]
+        } else {
+            t.devices.iter().collect()
+        };
+        if t.devices.len() == 1 {
+            return Err(PipelineError::Invalid(format!(
+                "--devices {}: one device; pass --device {} instead, or two or more devices to \
+                 train data-parallel",
+                t.devices[0], t.devices[0]
+            )));
+        }
+        let mut devices = Vec::with_capacity(names.len());
+        for name in names {
+            let mut device = rrtf_model::parse_device(name)
+                .map_err(|e| {
+                    let key = if t.devices.is_empty() {
+                        "training.device / --device"
+                    } else {
+                        "training.devices / --devices"
+                    };
+                    PipelineError::Invalid(format!("{key}: {e}"))
+                })?
+                .autodiff();
+            if t.gradient_checkpointing {
+                device = device.gradient_checkpointing();
+            }
+            devices.push(device);
+        }
+        let device = devices[0].clone();
         let base = need(&t.base_model, "base_model")?.to_owned();
         let out_dir = need(&t.output_dir, "output_dir")?.to_owned();
         // Held to the end of the run: a second trainer on this directory refuses, naming this
@@ -177,6 +207,24 @@ impl Rrtf {
             },
             None => Trainer::new(ckpt.model, t.clone(), train_set, eos, config.round.seed)?,
         };
+        if devices.len() > 1 {
+            trainer = trainer.data_parallel(&devices[1..]);
+            let batch = t.batch_size.max(1) as usize;
+            self.log(&format!(
+                "data-parallel over {} devices ({}): each micro-batch of {batch} groups is split \
+                 among them{}",
+                devices.len(),
+                t.devices.join(", "),
+                if batch < devices.len() {
+                    format!(
+                        "; batch_size {batch} leaves {} of them idle: raise training.batch_size",
+                        devices.len() - batch
+                    )
+                } else {
+                    String::new()
+                }
+            ));
+        }
         let start_step = trainer.state.step;
         if let (true, Some(dir)) = (found, &resume_from) {
             self.log(&if trainer.done() {
@@ -271,7 +319,7 @@ impl Rrtf {
                 "interrupted": signal.name(), "steps": step,
                 "total_steps": trainer.state.total_steps, "output_dir": out_dir,
                 "checkpoint": checkpoint, "resumed_from": resume_from, "encode": stats,
-                "last_step": last, "device": t.device, "objective": t.objective,
+                "last_step": last, "device": t.device, "devices": t.devices, "objective": t.objective,
             });
             db.interrupt(&summary).await?;
             return Ok(TrainReport {
@@ -313,7 +361,7 @@ impl Rrtf {
             "steps": trainer.state.step, "output_dir": out_dir, "checkpoint": final_ckpt,
             "resumed_from": resume_from,
             "encode": stats, "groups_without_sft_target": no_target + no_target_eval,
-            "last_step": last, "eval": eval, "device": t.device,
+            "last_step": last, "eval": eval, "device": t.device, "devices": t.devices,
             "objective": t.objective, "params": params, "lora": t.lora,
         });
         db.finish(&summary).await?;

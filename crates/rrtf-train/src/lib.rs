@@ -19,6 +19,7 @@ pub mod lock;
 pub mod lora;
 pub mod loss;
 pub mod optim;
+mod parallel;
 pub mod plan;
 pub mod score;
 pub mod trainer;

@@ -32,7 +32,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use burn::module::Module;
-use burn::optim::{GradientsAccumulator, GradientsParams, ModuleOptimizer};
+use burn::optim::{GradientsAccumulator, ModuleOptimizer};
+use burn::tensor::Device;
 use rand::{SeedableRng, rngs::StdRng, seq::SliceRandom};
 use rrtf_config::Training;
 use rrtf_model::{GptBigCode, durable};
@@ -43,6 +44,7 @@ use crate::error::{Result, TrainError};
 use crate::lora;
 use crate::loss::{LossConfig, PairCounts, batch_loss_with_reference, pair_counts, to_vec};
 use crate::optim::{adamw, clip_global_norm, lr_at};
+use crate::parallel::{self, Replica};
 
 /// Where a run is in its data and schedule: everything a resume needs besides the tensors.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,6 +113,8 @@ pub struct Trainer {
     train: Vec<EncodedGroup>,
     /// DPO's frozen reference (inference copy of the base model).
     reference: Option<GptBigCode>,
+    /// Data parallelism: the model on the other devices ([`Trainer::data_parallel`]).
+    replicas: Vec<Replica>,
 }
 
 /// Steps of a run: `max_steps`, else enough for `epochs` passes over `n_train` groups.
@@ -197,7 +201,32 @@ impl Trainer {
             state,
             train,
             reference,
+            replicas: Vec::new(),
         })
+    }
+
+    /// Train data-parallel over the model's device and `others` (autodiff devices; the same
+    /// device may appear twice): each micro-batch is split among them ([`crate::parallel`]).
+    /// Call it after [`Trainer::new`] or [`Trainer::resume`]: the replicas copy the weights
+    /// as they are.
+    pub fn data_parallel(mut self, others: &[Device]) -> Self {
+        self.replicas = others
+            .iter()
+            .map(|d| Replica::new(&self.model, self.reference.as_ref(), d))
+            .collect();
+        self
+    }
+
+    /// The replicas' models (the same weights as [`Trainer::model`] between steps).
+    pub fn replicas(&self) -> impl Iterator<Item = &GptBigCode> {
+        self.replicas.iter().map(|r| &r.model)
+    }
+
+    /// The devices the run trains on: the model's first, then the replicas'.
+    pub fn devices(&self) -> Vec<Device> {
+        std::iter::once(self.model.device())
+            .chain(self.replicas.iter().map(|r| r.device.clone()))
+            .collect()
     }
 
     /// Continue the run saved in checkpoint `dir` (see [`Trainer::save_checkpoint`]): `model`
@@ -324,30 +353,38 @@ impl Trainer {
         let (mut counts, mut pairs) = (PairCounts::default(), 0usize);
         for _ in 0..accum {
             let groups = self.next_groups(self.cfg.batch_size.max(1) as usize);
-            let out = batch_loss_with_reference(
+            // Each shard's loss is its groups' mean: weighted by its share of the micro-batch,
+            // the shards' gradients sum to the micro-batch mean's (one shard on one device).
+            let b = groups.len();
+            let shards = parallel::shards(groups, 1 + self.replicas.len());
+            let outs = parallel::run_shards(
                 &self.model,
                 self.reference.as_ref(),
-                &groups,
+                &self.replicas,
+                &shards,
                 &self.loss,
                 self.pad_id,
+                accum,
             )?;
-            let g = groups.len() as f64;
-            rank += sum(out.rank.clone())? / g / accum as f64;
-            sft += sum(out.sft.clone())? / g / accum as f64;
-            sft_tok += sum(out.sft_per_token.clone())? / g / accum as f64;
-            let p = to_vec(out.p.clone())?;
-            pairs += out.pairs.len();
-            counts += pair_counts(&p, &out.pairs);
-            tokens += out.tokens;
-            let scaled = out.loss.div_scalar(accum as f64);
-            loss += scaled.clone().into_scalar::<f32>() as f64;
-            let grads = GradientsParams::from_grads(scaled.backward(), &self.model);
-            acc.accumulate(&self.model, grads);
+            for out in outs {
+                let per_group = |v: f64| v / b as f64 / accum as f64;
+                rank += per_group(out.rank_sum);
+                sft += per_group(out.sft_sum);
+                sft_tok += per_group(out.sft_per_token_sum);
+                pairs += out.pairs;
+                counts += out.counts;
+                tokens += out.tokens;
+                loss += out.loss;
+                acc.accumulate(&self.model, out.grads);
+            }
         }
         let mut grads = acc.grads();
         let grad_norm = clip_global_norm(&self.model, &mut grads, self.cfg.clip_norm);
         let lr = self.lr();
         self.model = self.optim.step(lr, self.model.clone(), grads);
+        for r in &mut self.replicas {
+            r.model = parallel::sync_trainable(&self.model, r.model.clone());
+        }
         self.state.step += 1;
         Ok(StepMetrics {
             step: self.state.step,
@@ -463,7 +500,7 @@ struct SavedState {
 }
 
 /// The `[training]` keys a resume must keep: all but where the model comes from and goes
-/// (`base_model`, `output_dir`), the device (a run resumes on another one), how often and how
+/// (`base_model`, `output_dir`), the devices (a run resumes on others), how often and how
 /// many checkpoints are written, op-level gradient checkpointing (same steps, less memory), and
 /// `rounds` (the data's fingerprint covers what it selects).
 fn resume_config(cfg: &Training) -> serde_json::Value {
@@ -473,6 +510,7 @@ fn resume_config(cfg: &Training) -> serde_json::Value {
             "base_model",
             "output_dir",
             "device",
+            "devices",
             "checkpoint_every",
             "keep_checkpoints",
             "gradient_checkpointing",

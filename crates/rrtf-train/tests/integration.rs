@@ -4,5 +4,6 @@
 mod common;
 
 mod loss_parity;
+mod parallel;
 mod sft;
 mod train;

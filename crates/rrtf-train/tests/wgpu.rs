@@ -7,6 +7,7 @@
 //! `apt-get install mesa-vulkan-drivers` under `RRTF_FULL_TESTS=1` (scripts/check, CI).
 #![cfg(feature = "wgpu")]
 
+use burn::module::Module;
 use rrtf_config::{Schedule, Training};
 use rrtf_model::{Checkpoint, Device, weights};
 use rrtf_train::optim::fused_adamw_applies;
@@ -188,5 +189,36 @@ fn a_checkpoint_resumes_on_the_other_device() {
         let d = weight_diff(&whole, &resumed);
         eprintln!("{what}: final weights within {d:.1e} of the flex run's");
         assert!(d < 1e-3, "{what}: final weights differ by {d}");
+    }
+}
+
+/// Data parallelism across two different devices: each micro-batch split between flex and
+/// wgpu (2 + 1 groups), the wgpu shard's gradients moved to flex and the updated weights back,
+/// gives the steps of the run on flex alone; the wgpu replica ends with flex's weights.
+#[test]
+fn a_step_split_between_flex_and_wgpu_is_the_flex_step() {
+    let Some(gpu) = wgpu() else { return };
+    let (cpu, gpu) = (Device::flex().autodiff(), gpu.autodiff());
+    for (what, cfg) in [("rrtf", config(3)), ("rrtf + LoRA", lora(config(3)))] {
+        let mut one = trainer(&cpu, cfg.clone());
+        let mut two = trainer(&cpu, cfg).data_parallel(std::slice::from_ref(&gpu));
+        assert_eq!(two.devices(), vec![cpu.clone(), gpu.clone()]);
+        assert_close(
+            &format!("{what}, flex + wgpu"),
+            &run(&mut one),
+            &run(&mut two),
+        );
+        let d = weight_diff(&one, &two);
+        eprintln!("{what}, flex + wgpu: final weights within {d:.1e} of flex alone");
+        assert!(d < 1e-3, "{what}: final weights differ by {d}");
+        let replica = two.replicas().next().unwrap();
+        assert_eq!(replica.device(), gpu);
+        let (wa, wb) = (
+            weights::export(&two.inference_model()),
+            weights::export(&replica.valid().materialize()),
+        );
+        for (name, t) in &wa {
+            assert_eq!(t.data, wb[name].data, "{what}: the wgpu replica's {name}");
+        }
     }
 }
