@@ -79,6 +79,66 @@ async fn canonical_beats_broken_and_reviews_survive_a_rerank() {
         "response 2 answers another prompt"
     );
 
+    // A review policy (issue 19 item 7): reasons required to pin; refused without one (also a
+    // blank one), named in the message; notes cannot require one; `none` lifts it. Kept in
+    // the database with who set it.
+    let policy = ok_json(
+        d,
+        &[
+            "--json",
+            "review",
+            "policy",
+            "--require-reason",
+            "pin,reorder",
+            "--author",
+            "lead",
+        ],
+    );
+    assert_eq!(
+        policy["policy"]["require_reason"],
+        json!(["pin", "reorder"])
+    );
+    assert_eq!(policy["set_by"], "lead");
+    for reason in [None, Some("  ")] {
+        let mut args = vec!["review", "pin", "HumanEval/0", "165", "--author", "ana"];
+        if let Some(r) = reason {
+            args.extend(["--reason", r]);
+        }
+        let out = rrtf(d, &args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{reason:?}: {err}");
+        assert!(
+            err.contains("requires a reason to pin") && err.contains("--reason"),
+            "{err}"
+        );
+    }
+    let out = rrtf(d, &["review", "policy", "--require-reason", "note"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("a note's text is its reason"));
+    let out = rrtf(d, &["review", "policy", "--require-reason", "pinn"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--require-reason pinn"));
+    let shown = rrtf(d, &["review", "policy"]);
+    assert!(
+        String::from_utf8_lossy(&shown.stdout)
+            .contains("a reason is required to pin, reorder (set by lead at "),
+        "{}",
+        String::from_utf8_lossy(&shown.stdout)
+    );
+    let lifted = ok_json(
+        d,
+        &[
+            "--json",
+            "review",
+            "policy",
+            "--require-reason",
+            "none",
+            "--author",
+            "lead",
+        ],
+    );
+    assert_eq!(lifted["policy"]["require_reason"], json!([]));
+
     // Re-rank with another config: a new ranker, the old rankings kept, the reviews still apply.
     std::fs::write(d.join("r.toml"), "[ranking]\nteacher_epsilon = 0.2\n").unwrap();
     let again = ok_json(d, &["--json", "rank", "--config", "r.toml"]);

@@ -402,4 +402,64 @@ async fn operators_review_in_headless_chromium() {
     );
     let pairs = read_jsonl(&d.join("pairs.jsonl"));
     assert_eq!(pairs[0]["chosen"], HOSTILE, "the reorder decides the pair");
+
+    // A review policy requiring a reason to exclude (issue 19 item 7): the page asks for it,
+    // and the server refuses an exclusion without one (as a browser without validation, or a
+    // script, would send it).
+    ok_json(
+        d,
+        &[
+            "--json",
+            "review",
+            "policy",
+            "--require-reason",
+            "exclude",
+            "--author",
+            "lead",
+        ],
+    );
+    let server = Server::start(d, "web-ana");
+    let mut b = Browser::launch();
+    b.goto(&format!("{}/prompts/2", server.url));
+    assert_eq!(
+        text(&mut b, "#policy"),
+        "The review policy requires a reason to exclude."
+    );
+    let required =
+        |b: &mut Browser, sel: &str| b.eval(&format!("document.querySelector('{sel}').required"));
+    assert_eq!(required(&mut b, "#exclude-prompt-reason"), json!(true));
+    assert_eq!(
+        required(&mut b, "input[id^=pin-][id$=-reason]"),
+        json!(false),
+        "pin stays optional"
+    );
+    // The browser does not send the form with the reason empty: the page stays as it is.
+    b.click("#exclude-prompt");
+    assert_eq!(
+        b.eval("document.getElementById('exclude-prompt-reason').validity.valueMissing"),
+        json!(true)
+    );
+    let host = server.url.trim_start_matches("http://");
+    let post = |text: &str| {
+        let body = format!("action=exclude&response=&text={text}");
+        format!(
+            "POST /prompts/2/review HTTP/1.1\r\nHost: {host}\r\nOrigin: {}\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\
+             Connection: close\r\n\r\n{body}",
+            server.url,
+            body.len()
+        )
+    };
+    assert_eq!(http_status(&server.url, &post("")), 400);
+    assert_eq!(
+        http_status(&server.url, &post("+++")),
+        400,
+        "a blank reason"
+    );
+    assert_eq!(http_status(&server.url, &post("off+topic")), 303);
+    drop(b);
+    drop(server);
+    let reviews = ok_json(d, &["--json", "review", "show", "HumanEval/1"])["reviews"].clone();
+    assert_eq!(reviews.as_array().unwrap().len(), 1, "{reviews}");
+    assert_eq!(reviews[0]["reason"], "off topic");
 }

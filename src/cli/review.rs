@@ -7,10 +7,10 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use clap::{Args, Subcommand};
 use rrtf_data::review::{PromptFilter, ReviewRequest, effective_order, submit};
-use rrtf_store::{ReviewAction, Store};
+use rrtf_store::{ReviewAction, ReviewPolicy, Store};
 use serde_json::json;
 
-use super::Ctx;
+use super::{BadInput, Ctx};
 
 #[derive(Debug, Subcommand)]
 pub enum ReviewCmd {
@@ -47,6 +47,21 @@ pub enum ReviewCmd {
     /// Review in a web browser: rounds and plots, prompt lists with filters, responses side
     /// by side; pins, exclusions and notes go to the same audit trail.
     Serve(super::review_web::ServeArgs),
+    /// Show the review policy, or set which actions need a reason (`--require-reason
+    /// pin,exclude`; `none` for none). Kept in the database: every reviewer (CLI or web) is
+    /// held to it, and each change is recorded with its author.
+    Policy(PolicyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PolicyArgs {
+    /// Actions that must give a reason, comma-separated: pin, unpin, exclude, include,
+    /// reorder (a note is its own text), or `none`.
+    #[arg(long, value_delimiter = ',')]
+    pub require_reason: Option<Vec<String>>,
+    /// Who changes the policy (default: $USER).
+    #[arg(long, env = "USER", hide_env_values = true)]
+    pub author: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -162,6 +177,7 @@ pub async fn run(ctx: &Ctx, cmd: ReviewCmd) -> Result<()> {
         } => Err(show(ctx, &store, &prompt, ranker, full).await),
         ReviewCmd::Stats { ranker } => Err(stats(ctx, &store, ranker).await),
         ReviewCmd::Serve(a) => Err(super::review_web::serve(ctx, store.clone(), a).await),
+        ReviewCmd::Policy(a) => Err(policy(ctx, &store, a).await),
         ReviewCmd::Pin(a) => Ok(request(
             a.prompt,
             Some(a.response),
@@ -209,6 +225,65 @@ pub async fn run(ctx: &Ctx, cmd: ReviewCmd) -> Result<()> {
     };
     store.close().await;
     result
+}
+
+async fn policy(ctx: &Ctx, store: &Store, a: PolicyArgs) -> Result<()> {
+    if let Some(names) = a.require_reason {
+        let mut require = Vec::new();
+        for name in names.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
+            if name == "none" {
+                continue;
+            }
+            let action: ReviewAction = name.parse().map_err(|_| {
+                BadInput(format!(
+                    "--require-reason {name}: not a review action; give pin, unpin, exclude, \
+                     include or reorder (comma-separated), or none"
+                ))
+            })?;
+            if action == ReviewAction::Note {
+                return Err(BadInput(
+                    "--require-reason note: a note's text is its reason; give pin, unpin, \
+                     exclude, include or reorder"
+                        .into(),
+                )
+                .into());
+            }
+            require.push(action);
+        }
+        let author = a.author.filter(|s| !s.trim().is_empty()).ok_or_else(|| {
+            BadInput("who changes the policy? pass --author NAME (or set USER)".into())
+        })?;
+        store
+            .set_review_policy(
+                &ReviewPolicy {
+                    require_reason: require,
+                },
+                &author,
+            )
+            .await?;
+    }
+    let state = store.review_policy().await?;
+    ctx.emit(
+        || {
+            let actions: Vec<&str> = state
+                .policy
+                .require_reason
+                .iter()
+                .map(|a| a.as_str())
+                .collect();
+            let required = if actions.is_empty() {
+                "no action needs a reason".to_owned()
+            } else {
+                format!("a reason is required to {}", actions.join(", "))
+            };
+            match (&state.set_by, &state.set_at) {
+                (Some(by), Some(at)) => format!("review policy: {required} (set by {by} at {at})"),
+                _ => format!("review policy: {required} (the default; never set)"),
+            }
+        },
+        || serde_json::to_value(&state).expect("policy serialises"),
+    );
+    Ok(())
 }
 
 async fn list(ctx: &Ctx, store: &Store, a: ListArgs) -> Result<()> {

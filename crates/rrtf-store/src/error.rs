@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use rrtf_types::ReviewAction;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error(
@@ -50,6 +52,15 @@ pub enum StoreError {
     AmbiguousPrompt(String),
     #[error("unknown {what} id {id}")]
     UnknownId { what: &'static str, id: i64 },
+    /// The review policy requires a reason for this action and none was given.
+    #[error(
+        "the review policy requires a reason to {action}: pass --reason TEXT (in the web \
+         review, fill in the reason field); `rrtf review policy` shows the policy"
+    )]
+    ReasonRequired { action: ReviewAction },
+    /// A value the store refuses to record; the message says why.
+    #[error("{0}")]
+    Invalid(String),
     #[error("database error: {0}")]
     Sql(#[from] sqlx::Error),
     #[error("corrupt value in column {column}: {value:?}")]
@@ -94,6 +105,8 @@ impl rrtf_types::UserError for StoreError {
                 | StoreError::UnknownRanker(_)
                 | StoreError::NoRankings
                 | StoreError::UnknownId { .. }
+                | StoreError::ReasonRequired { .. }
+                | StoreError::Invalid(_)
                 | StoreError::UnknownPrompt(_)
                 | StoreError::AmbiguousPrompt(_)
         )

@@ -38,8 +38,21 @@ struct ReviewRow {
 }
 
 impl Store {
-    /// Append a review. The prompt must exist and the response, if any, must answer it.
+    /// Append a review. The prompt must exist and the response, if any, must answer it; an
+    /// action the review policy ([`Store::review_policy`]) requires a reason for must have one.
     pub async fn add_review(&self, review: &NewReview) -> Result<i64> {
+        let blank = review.reason.as_deref().is_none_or(|r| r.trim().is_empty());
+        if blank
+            && self
+                .review_policy()
+                .await?
+                .policy
+                .requires_reason(review.action)
+        {
+            return Err(StoreError::ReasonRequired {
+                action: review.action,
+            });
+        }
         let prompt: Option<i64> = sqlx::query_scalar("SELECT id FROM prompts WHERE id = ?")
             .bind(review.prompt_id)
             .fetch_optional(&self.pool)

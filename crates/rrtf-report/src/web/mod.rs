@@ -360,7 +360,13 @@ async fn prompt(State(app): State<Shared>, Path(id): Path<i64>) -> Page {
         .prompt_detail(&id.to_string(), ranker.as_deref())
         .await?;
     let effective = effective_order(&detail);
-    Ok(Html(pages::prompt(&app.reviewer, &detail, &effective)))
+    let policy = app.store.review_policy().await?.policy;
+    Ok(Html(pages::prompt(
+        &app.reviewer,
+        &detail,
+        &effective,
+        &policy,
+    )))
 }
 
 /// A review action from the prompt page's forms.

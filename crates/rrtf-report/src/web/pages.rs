@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use rrtf_data::review::ReviewState;
-use rrtf_store::{PromptDetail, PromptSummary, ResponseInfo};
+use rrtf_store::{PromptDetail, PromptSummary, ResponseInfo, ReviewAction, ReviewPolicy};
 use serde_json::Value;
 
 use super::{ListQuery, PAGE_SIZE};
@@ -42,7 +42,9 @@ const REVIEW_JS: &str = r#"(function () {
   }
   function submitOrder() {
     document.getElementById('reorder-order').value = cards().map(e => e.dataset.response).join(',');
-    document.getElementById('reorder-form').submit();
+    // requestSubmit checks the form first (a reason the review policy requires).
+    const f = document.getElementById('reorder-form');
+    if (f.requestSubmit) f.requestSubmit(); else f.submit();
   }
   function move(d) {
     const c = cards();
@@ -302,18 +304,33 @@ pub fn list(
     layout("prompts · rrtf review", reviewer, &body)
 }
 
-/// A button that POSTs one review action for the prompt (and a response), with an optional
-/// reason (recorded in the audit trail, as the CLI's `--reason`).
-fn action_button(prompt_id: i64, action: &str, response: Option<i64>, label: &str) -> String {
+/// A button that POSTs one review action for the prompt (and a response), with a reason
+/// (recorded in the audit trail, as the CLI's `--reason`): optional, or `required` by the
+/// review policy (the browser asks for it; the store refuses the action without it anyway).
+fn action_button(
+    prompt_id: i64,
+    action: &str,
+    response: Option<i64>,
+    label: &str,
+    policy: &ReviewPolicy,
+) -> String {
     let (rid, id) = match response {
         Some(r) => (r.to_string(), format!("{action}-{r}")),
         None => (String::new(), format!("{action}-prompt")),
+    };
+    let required = action
+        .parse::<ReviewAction>()
+        .is_ok_and(|a| policy.requires_reason(a));
+    let (req, placeholder) = if required {
+        (" required", "reason (required)")
+    } else {
+        ("", "reason (optional)")
     };
     format!(
         "<form class=\"inline\" method=\"post\" action=\"/prompts/{prompt_id}/review\">\
          <input type=\"hidden\" name=\"action\" value=\"{action}\"><input type=\"hidden\" name=\"response\" value=\"{rid}\">\
          <input type=\"text\" name=\"text\" class=\"reason\" id=\"{id}-reason\" size=\"14\" \
-         placeholder=\"reason (optional)\" aria-label=\"reason for {label}\">\
+         placeholder=\"{placeholder}\" aria-label=\"reason for {label}\"{req}>\
          <button type=\"submit\" id=\"{id}\">{label}</button></form>"
     )
 }
@@ -323,6 +340,7 @@ fn response_card(
     r: &ResponseInfo,
     state: &ReviewState,
     effective: &[i64],
+    policy: &ReviewPolicy,
 ) -> String {
     let pinned = state.pinned == Some(r.response_id);
     let excluded = state.excluded.contains(&r.response_id);
@@ -412,21 +430,38 @@ fn response_card(
     }
     s.push_str("<div class=\"actions\">");
     s.push_str(&if pinned {
-        action_button(prompt_id, "unpin", Some(r.response_id), "unpin")
+        action_button(prompt_id, "unpin", Some(r.response_id), "unpin", policy)
     } else {
-        action_button(prompt_id, "pin", Some(r.response_id), "pin as chosen")
+        action_button(
+            prompt_id,
+            "pin",
+            Some(r.response_id),
+            "pin as chosen",
+            policy,
+        )
     });
     s.push_str(&if excluded {
-        action_button(prompt_id, "include", Some(r.response_id), "include back")
+        action_button(
+            prompt_id,
+            "include",
+            Some(r.response_id),
+            "include back",
+            policy,
+        )
     } else {
-        action_button(prompt_id, "exclude", Some(r.response_id), "exclude")
+        action_button(prompt_id, "exclude", Some(r.response_id), "exclude", policy)
     });
     s.push_str("</div></article>");
     s
 }
 
 /// The prompt page; `effective` is the order exports see after reviews.
-pub fn prompt(reviewer: &str, d: &PromptDetail, effective: &[i64]) -> String {
+pub fn prompt(
+    reviewer: &str,
+    d: &PromptDetail,
+    effective: &[i64],
+    policy: &ReviewPolicy,
+) -> String {
     let p = &d.prompt;
     let state = ReviewState::of(&d.reviews);
     let mut body = format!(
@@ -491,29 +526,63 @@ pub fn prompt(reviewer: &str, d: &PromptDetail, effective: &[i64]) -> String {
         d.responses.len()
     );
     for r in &d.responses {
-        body.push_str(&response_card(p.prompt_id, r, &state, effective));
+        body.push_str(&response_card(p.prompt_id, r, &state, effective, policy));
     }
     body.push_str("</div>");
     let _ = write!(
         body,
         "<form id=\"reorder-form\" method=\"post\" action=\"/prompts/{}/review\">\
          <input type=\"hidden\" name=\"action\" value=\"reorder\">\
-         <input type=\"hidden\" name=\"order\" id=\"reorder-order\"></form>\
+         <input type=\"hidden\" name=\"order\" id=\"reorder-order\">{}</form>\
          <p class=\"keys\" id=\"keys\">Drag a response onto another to put it there. Keys: \
          <kbd>j</kbd>/<kbd>k</kbd> select the next/previous response, <kbd>p</kbd> pin it, \
          <kbd>x</kbd> exclude or include it, <kbd>[</kbd>/<kbd>]</kbd> move it up/down the \
          order.</p><script id=\"review-keys\">{REVIEW_JS}</script>",
-        p.prompt_id
+        p.prompt_id,
+        if policy.requires_reason(ReviewAction::Reorder) {
+            "<label>reason for a reorder (required by the review policy) \
+             <input type=\"text\" name=\"text\" class=\"reason\" id=\"reorder-reason\" \
+             size=\"24\" required></label>"
+        } else {
+            ""
+        }
     );
 
-    body.push_str("<h2>Review</h2><p>");
+    body.push_str("<h2>Review</h2>");
+    if !policy.require_reason.is_empty() {
+        let actions: Vec<&str> = policy.require_reason.iter().map(|a| a.as_str()).collect();
+        let _ = write!(
+            body,
+            "<p class=\"notice\" id=\"policy\">The review policy requires a reason to {}.</p>",
+            actions.join(", ")
+        );
+    }
+    body.push_str("<p>");
     body.push_str(&if state.prompt_excluded {
-        action_button(p.prompt_id, "include", None, "include the prompt back")
+        action_button(
+            p.prompt_id,
+            "include",
+            None,
+            "include the prompt back",
+            policy,
+        )
     } else {
-        action_button(p.prompt_id, "exclude", None, "exclude the whole prompt")
+        action_button(
+            p.prompt_id,
+            "exclude",
+            None,
+            "exclude the whole prompt",
+            policy,
+        )
     });
     if state.pinned.is_some() {
-        body.push_str(&action_button(p.prompt_id, "unpin", None, "clear the pin"));
+        body.push_str(&action_button(
+            p.prompt_id,
+            "unpin",
+            None,
+            "clear the pin",
+            policy,
+        ));
     }
     body.push_str("</p>");
     let mut targets = String::from("<option value=\"\">the prompt</option>");
