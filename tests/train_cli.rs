@@ -774,3 +774,44 @@ fn devices_trains_data_parallel_with_the_one_device_figures() {
         assert!(err.contains(says), "{extra:?} should say {says:?}: {err}");
     }
 }
+
+/// Issue 19: a checkpoint from an rrtf that did not record its `[training]` config resumes (as
+/// before), but the run says that a changed key cannot be detected there.
+#[test]
+fn a_checkpoint_without_its_config_resumes_with_a_warning() {
+    let f = fixtures();
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    let config = write_config(
+        dir.path(),
+        &out_dir,
+        "number = 1\nseed = 3\n",
+        &format!("{SHORT_RUN}learning_rate = 1e-3\ncheckpoint_every = 1\n"),
+    );
+    let input = path(&f.join("train/groups.jsonl"));
+    let args = [
+        "train",
+        "--config",
+        config.to_str().unwrap(),
+        "--input",
+        &input,
+        "--max-steps",
+        "2",
+    ];
+    let first = rrtf(&args);
+    let err = String::from_utf8_lossy(&first.stderr);
+    assert!(first.status.success(), "{err}");
+    assert!(!err.contains("did not record"), "{err}");
+    let state = out_dir.join("checkpoints/step-2/state.json");
+    let mut saved: Value = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    assert!(saved["config"].is_object(), "{saved}");
+    saved.as_object_mut().unwrap().remove("config");
+    std::fs::write(&state, serde_json::to_string(&saved).unwrap()).unwrap();
+    let again = rrtf(&args);
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(again.status.success(), "{err}");
+    assert!(
+        err.contains("did not record its [training] config") && err.contains("--restart"),
+        "{err}"
+    );
+}

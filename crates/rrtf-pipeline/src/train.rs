@@ -226,6 +226,16 @@ impl Rrtf {
             ));
         }
         let start_step = trainer.state.step;
+        if let Some(dir) = &resume_from
+            && !rrtf_train::checkpoint_records_config(dir)
+        {
+            self.log(&format!(
+                "warning: {} was written by an older rrtf that did not record its [training] \
+                 config, so a changed key (learning_rate, objective, ...) cannot be detected: \
+                 resume it only with the config it was trained under, or pass --restart",
+                dir.display()
+            ));
+        }
         if let (true, Some(dir)) = (found, &resume_from) {
             self.log(&if trainer.done() {
                 format!(

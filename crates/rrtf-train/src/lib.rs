@@ -37,5 +37,6 @@ pub use loss::{
 pub use score::{GroupScore, score_checkpoint, score_groups};
 pub use trainer::{
     EvalMetrics, MetricsLog, StepMetrics, TrainState, Trainer, checkpoint_problem,
-    checkpoint_state, checkpoints_dir, evaluate, latest_checkpoint, prune_checkpoints, total_steps,
+    checkpoint_records_config, checkpoint_state, checkpoints_dir, evaluate, latest_checkpoint,
+    prune_checkpoints, total_steps,
 };

@@ -585,6 +585,13 @@ pub fn checkpoint_state(dir: &Path) -> std::result::Result<TrainState, String> {
     read_checkpoint(dir)
 }
 
+/// Whether the checkpoint `dir` records the `[training]` config it was written under (every
+/// checkpoint since 2026-12-04 does). Without it [`Trainer::resume`] cannot tell a changed key
+/// and resumes on trust: the caller should say so.
+pub fn checkpoint_records_config(dir: &Path) -> bool {
+    read_saved(dir).is_ok_and(|s| s.config.is_some())
+}
+
 /// Where a training run whose model goes to `output_dir` keeps its `step-N` checkpoints.
 pub fn checkpoints_dir(output_dir: &Path) -> PathBuf {
     output_dir.join("checkpoints")
