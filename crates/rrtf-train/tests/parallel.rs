@@ -12,36 +12,10 @@
 use burn::module::Module;
 use rrtf_config::{Schedule, Training};
 use rrtf_model::{Checkpoint, Device, weights};
-use rrtf_train::{EncodedGroup, Group, Templates, Trainer, encode_groups, split};
-
-fn synthetic(n: usize) -> Vec<Group> {
-    (0..n)
-        .map(|k| {
-            let mut g = Group::new(
-                format!("# add {k} to x\ndef f(x):\n"),
-                vec![
-                    format!("    return x + {k}\n"),
-                    "    print(x)\n".into(),
-                    "    pass # nothing at all to see here\n".into(),
-                ],
-                vec![1.0, -0.3, -1.0],
-            );
-            if k % 3 == 0 {
-                g.responses.remove(1);
-                g.scores.remove(1);
-            }
-            g
-        })
-        .collect()
-}
+use rrtf_train::{EncodedGroup, Trainer};
 
 fn setup(device: &Device) -> (Checkpoint, Vec<EncodedGroup>) {
-    let tok = rrtf_model::fixtures_dir().join("tokenizer.json");
-    let ckpt = Checkpoint::init("tiny-mqa", &tok, Some(0.1), 3, device).unwrap();
-    let (enc, _) =
-        encode_groups(&synthetic(16), &ckpt.tokenizer, &Templates::verbatim(), 128).unwrap();
-    let (train, _) = split(&enc, 0.25, 11);
-    (ckpt, train)
+    crate::common::tiny::setup(device, 16)
 }
 
 fn config(steps: u64) -> Training {

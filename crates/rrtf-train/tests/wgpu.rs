@@ -11,42 +11,17 @@ use burn::module::{Module, ModuleVisitor, Param};
 use rrtf_config::{Schedule, Training};
 use rrtf_model::{Checkpoint, Device, weights};
 use rrtf_train::optim::fused_adamw_applies;
-use rrtf_train::{EncodedGroup, Group, Templates, Trainer, encode_groups, split};
+use rrtf_train::{EncodedGroup, Trainer};
 use wgpu_device::wgpu;
 
 #[path = "../../rrtf-model/tests/common/wgpu_device.rs"]
 mod wgpu_device;
 
-/// Ranked groups of 2 or 3 responses whose best answer uses the prompt's number.
-fn synthetic(n: usize) -> Vec<Group> {
-    (0..n)
-        .map(|k| {
-            let mut g = Group::new(
-                format!("# add {k} to x\ndef f(x):\n"),
-                vec![
-                    format!("    return x + {k}\n"),
-                    "    print(x)\n".into(),
-                    "    pass\n".into(),
-                ],
-                vec![1.0, -0.3, -1.0],
-            );
-            if k % 3 == 0 {
-                g.responses.remove(1);
-                g.scores.remove(1);
-            }
-            g
-        })
-        .collect()
-}
+#[path = "common/tiny.rs"]
+mod tiny;
 
-/// The same seeded tiny model (drawn on the host, so identical on every device) and groups.
 fn setup(device: &Device) -> (Checkpoint, Vec<EncodedGroup>) {
-    let tok = rrtf_model::fixtures_dir().join("tokenizer.json");
-    let ckpt = Checkpoint::init("tiny-mqa", &tok, Some(0.1), 3, device).unwrap();
-    let (enc, _) =
-        encode_groups(&synthetic(12), &ckpt.tokenizer, &Templates::verbatim(), 128).unwrap();
-    let (train, _) = split(&enc, 0.25, 11);
-    (ckpt, train)
+    tiny::setup(device, 12)
 }
 
 fn config(steps: u64) -> Training {

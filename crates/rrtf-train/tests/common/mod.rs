@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test binary uses its own part
 
+pub mod tiny;
+
 use std::path::{Path, PathBuf};
 
 use rrtf_model::{Checkpoint, Device};
