@@ -502,6 +502,11 @@ pub fn to_vec(t: Tensor<1>) -> Result<Vec<f32>> {
         .map_err(|e| TrainError::Backend(format!("{e:?}")))
 }
 
+/// The sum of a 1-D tensor's values, read back to the host and added in f64.
+pub(crate) fn host_sum(t: Tensor<1>) -> Result<f64> {
+    Ok(to_vec(t)?.iter().map(|&x| x as f64).sum())
+}
+
 /// How a model's values order a set of pairs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct PairCounts {

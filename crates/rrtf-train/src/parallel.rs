@@ -26,7 +26,9 @@ use rrtf_model::GptBigCode;
 
 use crate::data::EncodedGroup;
 use crate::error::{Result, TrainError};
-use crate::loss::{LossConfig, PairCounts, batch_loss_with_reference, pair_counts, to_vec};
+use crate::loss::{
+    LossConfig, PairCounts, batch_loss_with_reference, host_sum, pair_counts, to_vec,
+};
 
 /// A copy of the model (and DPO's reference) on another device.
 pub(crate) struct Replica {
@@ -77,10 +79,6 @@ pub(crate) struct ShardOut {
     pub tokens: usize,
 }
 
-fn sum(t: Tensor<1>) -> Result<f64> {
-    Ok(to_vec(t)?.iter().map(|&v| v as f64).sum())
-}
-
 /// The loss of `groups` on `model` times `share` (the shard's part of its micro-batch) over
 /// `accum` micro-batches, its backward pass, and the gradients moved to `primary` when given (a
 /// replica's). One shard on one device scales exactly as a plain step: `x · 1 / accum`.
@@ -109,9 +107,9 @@ pub(crate) fn shard_step(
     Ok(ShardOut {
         grads,
         loss,
-        rank_sum: sum(out.rank)?,
-        sft_sum: sum(out.sft)?,
-        sft_per_token_sum: sum(out.sft_per_token)?,
+        rank_sum: host_sum(out.rank)?,
+        sft_sum: host_sum(out.sft)?,
+        sft_per_token_sum: host_sum(out.sft_per_token)?,
         counts: pair_counts(&p, &out.pairs),
         pairs: out.pairs.len(),
         tokens: out.tokens,

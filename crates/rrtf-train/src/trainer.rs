@@ -42,7 +42,9 @@ use serde::{Deserialize, Serialize};
 use crate::data::EncodedGroup;
 use crate::error::{Result, TrainError};
 use crate::lora;
-use crate::loss::{LossConfig, PairCounts, batch_loss_with_reference, pair_counts, to_vec};
+use crate::loss::{
+    LossConfig, PairCounts, batch_loss_with_reference, host_sum, pair_counts, to_vec,
+};
 use crate::optim::{adamw, clip_global_norm, lr_at};
 use crate::parallel::{self, Replica};
 
@@ -439,10 +441,6 @@ impl Trainer {
     }
 }
 
-fn sum(t: burn::tensor::Tensor<1>) -> Result<f64> {
-    Ok(to_vec(t)?.iter().map(|&x| x as f64).sum())
-}
-
 /// Mean loss terms over `groups` and preference accuracy over all their pairs (ties counted
 /// apart).
 pub fn evaluate(
@@ -459,9 +457,9 @@ pub fn evaluate(
     for chunk in groups.chunks(batch_size.max(1)) {
         let out = batch_loss_with_reference(model, reference, chunk, loss, pad_id)?;
         l += out.loss.clone().into_scalar::<f32>() as f64 * chunk.len() as f64;
-        r += sum(out.rank.clone())?;
-        s += sum(out.sft.clone())?;
-        st += sum(out.sft_per_token.clone())?;
+        r += host_sum(out.rank.clone())?;
+        s += host_sum(out.sft.clone())?;
+        st += host_sum(out.sft_per_token.clone())?;
         counts += pair_counts(&to_vec(out.p.clone())?, &out.pairs);
         pairs += out.pairs.len();
     }
