@@ -152,6 +152,59 @@ fn bad_rows_exit_2_and_name_the_line() {
 }
 
 #[test]
+fn an_unjudged_sample_fails_the_run_and_its_row_has_no_verdict() {
+    // The second row's (trusted) test ends its judge's process: the executor fails on it on
+    // every attempt. Its row says so and has no outcome; the others are judged; the command
+    // exits 1; pass@k refuses the file rather than count the row as a failure.
+    let dir = tempfile::tempdir().unwrap();
+    let (input, output) = (dir.path().join("in.jsonl"), dir.path().join("out.jsonl"));
+    let right = "def f(x):\n    return 2 * x\n";
+    let test = "def check(candidate):\n    assert candidate(2) == 4\n";
+    let killer =
+        "import os\ndef check(candidate):\n    assert candidate(2) == 4\n    os._exit(3)\n";
+    let row = |task: &str, test: &str| json!({"task_id": task, "code": right, "test": test, "entry_point": "f"});
+    write_rows(&input, &[row("a", test), row("b", killer), row("c", test)]);
+    let out = rrtf(&[
+        "exec",
+        "run",
+        "--timeout",
+        "20",
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        output.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("1 of 3 samples could not be judged"), "{err}");
+    let rows = read_rows(&output);
+    assert_eq!(rows.len(), 3);
+    assert_eq!(
+        (&rows[0]["outcome"], &rows[2]["outcome"]),
+        (&json!("pass"), &json!("pass"))
+    );
+    assert_eq!(
+        (&rows[1]["outcome"], &rows[1]["passed"]),
+        (&Value::Null, &json!(false))
+    );
+    assert!(
+        rows[1]["unjudged"]
+            .as_str()
+            .unwrap()
+            .contains("judge failed"),
+        "{}",
+        rows[1]
+    );
+    let out = rrtf(&["exec", "passk", "--input", output.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("line 2") && err.contains("not judged"),
+        "{err}"
+    );
+}
+
+#[test]
 fn a_missing_toolchain_fails_before_running_anything() {
     let dir = tempfile::tempdir().unwrap();
     let (input, output) = (dir.path().join("in.jsonl"), dir.path().join("out.jsonl"));

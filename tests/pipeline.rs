@@ -83,6 +83,57 @@ fn humaneval_canonical_beats_broken_through_exec_rank_export() {
     );
 }
 
+#[test]
+fn a_pair_the_executor_cannot_judge_is_not_stored_and_stays_pending() {
+    // Problem 2's test ends the judge's process: the executor fails on its pairs, every time.
+    // They get no verdict (a `crashed` row would rank the canonical answer as rejected): the
+    // other pairs are stored, these stay pending, the run is recorded as failed, the command
+    // exits 1 naming them, and a rerun tries exactly them again.
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let mut problems: Vec<Value> = common::humaneval().into_iter().take(3).collect();
+    let test = problems[1]["test"].as_str().unwrap().to_owned();
+    problems[1]["test"] = format!("import os\n{test}\n    os._exit(3)\n").into();
+    common::teacher_and_student(d, &problems, "    return None\n");
+    let out = common::rrtf(d, &["--json", "exec", "--timeout", "20"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("2 of 6 samples could not be judged") && stderr.contains("judge failed"),
+        "{stderr}"
+    );
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (
+            &summary["executed"],
+            &summary["unjudged"],
+            &summary["pending"]
+        ),
+        (&Value::from(4), &Value::from(2), &Value::from(2)),
+        "{summary}"
+    );
+    assert_eq!(summary["outcomes"]["pass"], 2, "{summary}");
+    assert_eq!(summary["outcomes"].get("crashed"), None, "{summary}");
+    assert_eq!(executions(d), 4);
+    let status = ok_json(d, &["--json", "status"]);
+    let exec = status["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stage"] == "exec")
+        .unwrap();
+    assert_eq!(exec["last_status"], "failed", "{status}");
+    let again = common::rrtf(d, &["--json", "exec", "--timeout", "20"]);
+    assert_eq!(again.status.code(), Some(1), "{again:?}");
+    let summary: Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(
+        (&summary["executed"], &summary["unjudged"]),
+        (&Value::from(0), &Value::from(2)),
+        "{summary}"
+    );
+    assert_eq!(executions(d), 4);
+}
+
 /// Whether process `pid` still runs (a zombie waiting for a reaper has ended).
 fn running(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))

@@ -46,6 +46,8 @@ pub async fn run(ctx: &Ctx, a: StageArgs) -> Result<()> {
             done,
             outcomes,
             interrupted,
+            unjudged,
+            unjudged_first,
         },
         summary,
     )) = ran?
@@ -74,6 +76,17 @@ pub async fn run(ctx: &Ctx, a: StageArgs) -> Result<()> {
                 summary["pending"]
             ),
             resume: super::same_command(&[]),
+        }
+        .into());
+    }
+    if unjudged > 0 {
+        return Err(rrtf_exec::ExecError::Unjudged {
+            count: unjudged as usize,
+            total: (done + unjudged) as usize,
+            first: unjudged_first.unwrap_or_default(),
+            retry: "those (response, test) pairs stay pending and the run is recorded as failed: \
+                    run the same command again to retry them"
+                .into(),
         }
         .into());
     }

@@ -12,7 +12,8 @@
 //! deterministic). The reference need not pass every test: its pass count is the [`Valid`]
 //! note.
 //!
-//! A test whose runs did not all come back from the executor is [`Verdict::Incomplete`]: it
+//! A test whose runs did not all come back from the executor (or came back unjudged: the
+//! executor failed on them) is [`Verdict::Incomplete`]: it
 //! stays unvalidated for the next run, since an executor failure is never the test's fault.
 //!
 //! This module runs nothing itself and stores nothing: [`validate`] hands the jobs to an
@@ -298,7 +299,12 @@ pub fn validate_with(
     let results: HashMap<u64, ExecResult> = if jobs.is_empty() {
         HashMap::new()
     } else {
-        run_all(jobs).into_iter().map(|r| (r.key, r)).collect()
+        // A run the executor could not judge is no evidence either way: as if it never came.
+        run_all(jobs)
+            .into_iter()
+            .filter(ExecResult::is_judged)
+            .map(|r| (r.key, r))
+            .collect()
     };
     for i in runnable {
         let key = i as u64 * 3;

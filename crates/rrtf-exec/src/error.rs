@@ -47,6 +47,20 @@ pub enum ExecError {
          insecure_sandbox = true; ExecConfig::insecure_sandbox)"
     )]
     InsecureSandbox { missing: String },
+    /// Samples the executor could not judge ([`crate::ExecResult::unjudged`]): no verdict was
+    /// recorded for them.
+    #[error(
+        "{count} of {total} samples could not be judged: the executor failed on them on every \
+         attempt (first: {first}). No verdict was recorded for them; {retry}. If it keeps \
+         failing, `rrtf exec doctor` checks the sandbox, and the log (-v) has each failure"
+    )]
+    Unjudged {
+        count: usize,
+        total: usize,
+        first: String,
+        /// How to run them again (the command's own wording).
+        retry: String,
+    },
 }
 
 impl From<rrtf_types::UnknownLanguage> for ExecError {

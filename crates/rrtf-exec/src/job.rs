@@ -1,7 +1,9 @@
 //! What to run ([`Job`]) and what came of it ([`ExecResult`], [`Outcome`]).
 //!
 //! Invariant: `passed()` is true only for `Outcome::Pass` with `tests_total > 0` and every test
-//! passed. A missing or malformed result is `Crashed`, never a pass.
+//! passed. A missing or malformed result is `Crashed`, never a pass. A sample the executor
+//! could not judge (its worker or judge failed, on every attempt) comes back
+//! [`ExecResult::unjudged`]: no verdict at all, which callers must not store or count as one.
 
 use rrtf_types::{Language, Outcome};
 use serde::{Deserialize, Serialize};
@@ -94,11 +96,18 @@ pub struct ExecResult {
     pub wall_ms: u64,
     pub cpu_ms: u64,
     pub peak_rss_kb: u64,
+    /// Set when the executor itself failed on this sample (its worker died or hung, the judge
+    /// did not answer), on every attempt: why. Then `outcome` (`Crashed`) and the counts mean
+    /// nothing about the sample: it was not judged, and must be run again, never stored as a
+    /// verdict (a correct answer recorded `crashed` would become a rejected response).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unjudged: Option<String>,
 }
 
 impl ExecResult {
     pub fn passed(&self) -> bool {
         self.outcome == Outcome::Pass
+            && self.unjudged.is_none()
             && self.tests_total > 0
             && self.tests_passed == self.tests_total
     }
@@ -115,7 +124,22 @@ impl ExecResult {
             wall_ms: 0,
             cpu_ms: 0,
             peak_rss_kb: 0,
+            unjudged: None,
         }
+    }
+
+    /// No verdict: the executor failed on the sample (`why`), see [`ExecResult::unjudged`].
+    pub fn unjudged(key: u64, why: impl Into<String>) -> ExecResult {
+        let why = why.into();
+        ExecResult {
+            unjudged: Some(why.clone()),
+            ..ExecResult::without_run(key, Outcome::Crashed, why)
+        }
+    }
+
+    /// True for a verdict on the sample (not [`ExecResult::unjudged`]).
+    pub fn is_judged(&self) -> bool {
+        self.unjudged.is_none()
     }
 }
 

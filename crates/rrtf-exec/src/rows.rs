@@ -92,7 +92,12 @@ pub fn read_samples(path: &Path) -> Result<(Vec<String>, Vec<Job>), ExecError> {
 
 /// A result row: task_id, outcome, passed, tests_passed, tests_total, detail, wall_ms, cpu_ms,
 /// peak_rss_kb.
+/// A sample the executor could not judge has `"outcome": null`, `"passed": false` and
+/// `"unjudged"` (why); [`read_results`] refuses such a row.
 pub fn result_row(task_id: &str, r: &ExecResult) -> serde_json::Value {
+    if let Some(why) = &r.unjudged {
+        return json!({"task_id": task_id, "outcome": null, "passed": false, "unjudged": why});
+    }
     json!({
         "task_id": task_id, "outcome": r.outcome, "passed": r.passed(),
         "tests_passed": r.tests_passed, "tests_total": r.tests_total, "detail": r.detail,
@@ -100,9 +105,13 @@ pub fn result_row(task_id: &str, r: &ExecResult) -> serde_json::Value {
     })
 }
 
+/// The count [`run_in_order`] gives samples the executor could not judge.
+pub const UNJUDGED: &str = "unjudged";
+
 /// Run `jobs` (keyed 0..n) and hand each result to `each` in key order, though they arrive in
 /// completion order; `arrived` is told of every result as it comes. Returns the count of each
-/// outcome and how many results were handed over (fewer than the jobs if the pool lost some).
+/// outcome ([`UNJUDGED`] for samples the executor could not judge) and how many results were
+/// handed over (fewer than the jobs if the pool lost some).
 pub fn run_in_order<E>(
     exec: &Executor,
     jobs: Vec<Job>,
@@ -113,7 +122,12 @@ pub fn run_in_order<E>(
     let mut next = 0u64;
     let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
     for r in exec.run(jobs) {
-        *counts.entry(r.outcome.as_str()).or_default() += 1;
+        let label = if r.is_judged() {
+            r.outcome.as_str()
+        } else {
+            UNJUDGED
+        };
+        *counts.entry(label).or_default() += 1;
         arrived();
         pending.insert(r.key, r);
         while let Some(r) = pending.remove(&next) {
@@ -150,10 +164,16 @@ pub fn run_file(
         .map_err(|e| ExecError::io(format!("create {}", output.display()), e))?;
     let mut out = std::io::BufWriter::new(out);
     let samples = jobs.len();
+    let mut first_unjudged: Option<String> = None;
     let (outcomes, next) = run_in_order(
         exec,
         jobs,
-        |r| writeln!(out, "{}", result_row(&tasks[r.key as usize], r)),
+        |r| {
+            if let Some(why) = &r.unjudged {
+                first_unjudged.get_or_insert_with(|| why.clone());
+            }
+            writeln!(out, "{}", result_row(&tasks[r.key as usize], r))
+        },
         || arrived(samples),
     )
     .map_err(write_err)?;
@@ -163,6 +183,18 @@ pub fn run_file(
             "only {next} of {samples} samples produced a result"
         )));
     }
+    if let Some(first) = first_unjudged {
+        return Err(ExecError::Unjudged {
+            count: outcomes.get(UNJUDGED).copied().unwrap_or(0),
+            total: samples,
+            first,
+            retry: format!(
+                "their rows in {} have `\"unjudged\"` and no outcome: run the same command \
+                 again",
+                output.display()
+            ),
+        });
+    }
     Ok(RanFile { samples, outcomes })
 }
 
@@ -171,6 +203,8 @@ struct ResultRow {
     task_id: String,
     passed: Option<bool>,
     outcome: Option<String>,
+    #[serde(default)]
+    unjudged: Option<String>,
 }
 
 /// Result rows with `task_id` and `passed` (or `outcome`, passed when `pass`).
@@ -185,6 +219,17 @@ pub fn read_results(path: &Path) -> Result<Vec<(String, bool)>, ExecError> {
     {
         let row: ResultRow =
             serde_json::from_str(line).map_err(|e| bad_row(path, i + 1, e.to_string()))?;
+        if let Some(why) = &row.unjudged {
+            return Err(bad_row(
+                path,
+                i + 1,
+                format!(
+                    "{} was not judged (the executor failed: {why}); run `rrtf exec run` on \
+                     its samples again",
+                    row.task_id
+                ),
+            ));
+        }
         let passed = match (row.passed, row.outcome.as_deref()) {
             (Some(p), _) => p,
             (None, Some(o)) => o == "pass",

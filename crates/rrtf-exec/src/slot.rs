@@ -3,9 +3,13 @@
 //! without waiting for a round trip through this thread. Other languages' jobs run one at a
 //! time, after the queue has drained.
 //!
-//! A worker failure (it died, or stopped answering and was killed) is ours, not the sample's:
-//! the queued samples are resubmitted to a fresh worker, and the sample that was running when
-//! it failed gets one more try before it is reported `crashed` with the reason.
+//! A worker failure (it died, or stopped answering and was killed, or its judge failed) is
+//! ours, not the sample's: the queued samples are resubmitted to a fresh worker, and the sample
+//! that was running when it failed gets one more try before it comes back
+//! [`ExecResult::unjudged`] with the reason (no verdict: a correct sample must never be
+//! recorded `crashed` because the executor failed under it). One exception is the sample's:
+//! a worker the kernel killed for its cgroup's memory (the sample's processes together above
+//! the limit) gives the sample `memory_limit`.
 
 use std::collections::VecDeque;
 use std::sync::mpsc::{Receiver, Sender, TryRecvError};
@@ -172,7 +176,7 @@ impl Slot {
     }
 
     /// Submit `pending` in order. A worker that cannot be started or written to is replaced
-    /// and the job tried once more; a job that fails twice gets a `crashed` result.
+    /// and the job tried once more; a job that fails twice comes back unjudged.
     fn submit(&mut self, pending: Vec<Pending>) -> Vec<ExecResult> {
         let timeout = self.shared.config.timeout;
         let mut failed = Vec::new();
@@ -198,9 +202,7 @@ impl Slot {
                         self.python = None;
                         p.attempts += 1;
                         if p.attempts >= 2 {
-                            let r =
-                                ExecResult::without_run(p.job.key, Outcome::Crashed, e.to_string());
-                            failed.push(r);
+                            failed.push(ExecResult::unjudged(p.job.key, e.to_string()));
                             break;
                         }
                     }
@@ -239,16 +241,15 @@ impl Slot {
             }
             Err(e) => {
                 tracing::warn!("python worker failed (attempt {}): {e}", front.attempts + 1);
+                let oom = self.worker_oom_killed();
                 self.python = None;
                 front.attempts += 1;
                 let mut retry: Vec<Pending> = Vec::new();
                 let mut out = Vec::new();
-                if front.attempts >= 2 {
-                    out.push(ExecResult::without_run(
-                        front.job.key,
-                        Outcome::Crashed,
-                        e.to_string(),
-                    ));
+                if oom {
+                    out.push(memory_limit(front.job.key, &e));
+                } else if front.attempts >= 2 {
+                    out.push(ExecResult::unjudged(front.job.key, e.to_string()));
                 } else {
                     retry.push(front);
                 }
@@ -287,12 +288,35 @@ impl Slot {
                         "worker failed on a program job (attempt {}): {e}",
                         attempt + 1
                     );
+                    if self.worker_oom_killed() {
+                        self.python = None;
+                        return memory_limit(job.key, &e);
+                    }
                     self.python = None;
                     last = Some(e);
                 }
             }
         }
-        let detail = last.map_or_else(String::new, |e| e.to_string());
-        ExecResult::without_run(job.key, Outcome::Crashed, detail)
+        let why = last.map_or_else(|| "no attempt ran".to_owned(), |e| e.to_string());
+        ExecResult::unjudged(job.key, why)
     }
+
+    /// True if the kernel killed a process of the current worker's cgroup for its memory since
+    /// the last look: the worker that just failed died of its sample's memory.
+    fn worker_oom_killed(&mut self) -> bool {
+        self.python.as_mut().is_some_and(PythonWorker::new_oom_kill)
+    }
+}
+
+/// The verdict on a sample whose processes took the worker down with them by exceeding the
+/// cgroup's memory limit together.
+fn memory_limit(key: u64, e: &ExecError) -> ExecResult {
+    ExecResult::without_run(
+        key,
+        Outcome::MemoryLimit,
+        format!(
+            "the sample's processes together exceeded the memory limit (the kernel killed the \
+             worker in their cgroup): {e}"
+        ),
+    )
 }

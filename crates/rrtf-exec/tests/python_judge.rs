@@ -25,7 +25,7 @@ fn ten_checks() -> String {
 #[test]
 fn a_timeout_keeps_the_checks_that_passed_before_it() {
     let code = "def f(x):\n    while x == 10:\n        pass\n    return 2 * x\n";
-    let r = run(64300, 1500, code, &ten_checks());
+    let r = run(64400, 1500, code, &ten_checks());
     assert_eq!(
         (r.outcome, r.tests_passed, r.tests_total),
         (Outcome::Timeout, 9, 10),
@@ -35,7 +35,7 @@ fn a_timeout_keeps_the_checks_that_passed_before_it() {
     // A hang in the middle: the checks after it did not run, and count as not passed.
     let code =
         "import time\ndef f(x):\n    if x == 4:\n        time.sleep(100)\n    return 2 * x\n";
-    let r = run(64301, 1500, code, &ten_checks());
+    let r = run(64401, 1500, code, &ten_checks());
     assert_eq!(
         (r.outcome, r.tests_passed, r.tests_total),
         (Outcome::Timeout, 3, 10),
@@ -47,14 +47,14 @@ fn a_timeout_keeps_the_checks_that_passed_before_it() {
 fn memory_and_output_limits_keep_their_counts() {
     let code =
         "def f(x):\n    if x == 3:\n        return len(bytearray(10**11))\n    return 2 * x\n";
-    let r = run(64302, 20_000, code, &ten_checks());
+    let r = run(64402, 20_000, code, &ten_checks());
     assert_eq!(
         (r.outcome, r.tests_passed, r.tests_total),
         (Outcome::MemoryLimit, 9, 10),
         "{r:?}"
     );
     let code = "def f(x):\n    if x == 5:\n        while True:\n            print('y' * 65536)\n    return 2 * x\n";
-    let r = run(64303, 20_000, code, &ten_checks());
+    let r = run(64403, 20_000, code, &ten_checks());
     assert_eq!(
         (r.outcome, r.tests_passed, r.tests_total),
         (Outcome::OutputLimit, 9, 10),
@@ -66,7 +66,7 @@ fn memory_and_output_limits_keep_their_counts() {
 fn a_check_that_never_calls_the_candidate_counts_for_nothing() {
     let test = "def check(candidate):\n    assert True\n    assert candidate(1) == 2\n    assert True, 'debugging aid'\n    assert 1 + 1 == 2\n    assert candidate(2) == 4\n";
     let r = run(
-        64304,
+        64404,
         20_000,
         "def f(x):\n    raise ValueError('no')\n",
         test,
@@ -76,7 +76,7 @@ fn a_check_that_never_calls_the_candidate_counts_for_nothing() {
         (Outcome::RuntimeError, 0, 2),
         "{r:?}"
     );
-    let r = run(64305, 20_000, "def f(x):\n    return 2 * x\n", test);
+    let r = run(64405, 20_000, "def f(x):\n    return 2 * x\n", test);
     assert_eq!(
         (
             r.outcome,
@@ -107,13 +107,13 @@ def check(candidate):
     assert eval('cand' + 'idate(6)') == 12
     assert True
 "#;
-    let r = run(64306, 20_000, "def f(x):\n    return 2 * x\n", test);
+    let r = run(64406, 20_000, "def f(x):\n    return 2 * x\n", test);
     assert_eq!(
         (r.outcome, r.tests_passed, r.tests_total),
         (Outcome::Pass, 4, 4),
         "{r:?}"
     );
-    let r = run(64307, 20_000, "def f(x):\n    return 0\n", test);
+    let r = run(64407, 20_000, "def f(x):\n    return 0\n", test);
     assert_eq!(
         (r.outcome, r.tests_passed, r.tests_total),
         (Outcome::TestFailure, 0, 4),
@@ -127,7 +127,7 @@ fn the_prompt_helpers_the_test_uses_are_the_prompt_s_not_the_sample_s() {
         .into_iter()
         .find(|p| p.task_id == "HumanEval/32")
         .unwrap();
-    let exec = executor(64308, 1, 20_000);
+    let exec = executor(64408, 1, 20_000);
     let job = |key, completion: &str| {
         Job::from_completion(
             key,
@@ -157,14 +157,14 @@ fn the_prompt_helpers_the_test_uses_are_the_prompt_s_not_the_sample_s() {
     let r = run_one(&exec, chat);
     assert!(r.passed(), "{r:?}");
     drop(exec);
-    assert_no_leftovers(64308..64309);
+    assert_no_leftovers(64408..64409);
 }
 
 #[test]
 fn mbpp_tests_without_an_entry_point_call_the_sample_s_functions_by_name() {
     // MBPP rows are imported without an entry point: the asserts call the function by name.
     let test = "assert add_numbers(2, 3) == 5\nassert add_numbers(-1, 1) == 0\nassert True\n";
-    let exec = executor(64309, 1, 20_000);
+    let exec = executor(64409, 1, 20_000);
     let job = |key, code: &str| rrtf_exec::Job {
         key,
         language: Language::Python,
@@ -186,5 +186,49 @@ fn mbpp_tests_without_an_entry_point_call_the_sample_s_functions_by_name() {
         "{r:?}"
     );
     drop(exec);
-    assert_no_leftovers(64309..64310);
+    assert_no_leftovers(64409..64410);
+}
+
+#[test]
+fn a_judge_that_fails_gives_no_verdict_and_the_next_sample_is_judged() {
+    // The executor's own failure is never the sample's verdict: a judge that dies (here the
+    // trusted test ends the judge's process) or never answers (here the test ignores the
+    // judge's alarm and sleeps past the wall-clock limit) leaves the sample unjudged, after a
+    // retry on a fresh worker, rather than `crashed` or `timeout` (under a loaded machine a
+    // late judge used to turn a test that does not parse into a `timeout`). The pool goes on:
+    // the samples after it get verdicts.
+    let right = "def f(x):\n    return 2 * x\n";
+    let dies = "import os\ndef check(candidate):\n    assert candidate(1) == 2\n    os._exit(3)\n";
+    let stuck = "import signal, time\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)\n\
+                 def check(candidate):\n    assert candidate(1) == 2\n    time.sleep(60)\n";
+    let exec = executor(64410, 1, 1_000);
+    let results = exec.run_all(vec![
+        py_job(0, right, dies, "f"),
+        py_job(1, right, &ten_checks(), "f"),
+        py_job(2, right, stuck, "f"),
+        py_job(3, "def f(x):\n    return x\n", &ten_checks(), "f"),
+    ]);
+    assert_eq!(results.len(), 4, "{results:?}");
+    for r in [&results[0], &results[2]] {
+        let why = r
+            .unjudged
+            .as_deref()
+            .unwrap_or_else(|| panic!("judged: {r:?}"));
+        assert!(why.contains("the judge failed"), "{r:?}");
+        assert!(!r.passed() && !r.is_judged(), "{r:?}");
+    }
+    assert!(results[1].passed(), "{:?}", results[1]);
+    assert_eq!(
+        (
+            results[3].outcome,
+            results[3].tests_passed,
+            results[3].tests_total
+        ),
+        (Outcome::TestFailure, 0, 10),
+        "{:?}",
+        results[3]
+    );
+    assert!(results[1].is_judged() && results[3].is_judged());
+    drop(exec);
+    assert_no_leftovers(64410..64411);
 }

@@ -566,6 +566,18 @@ pub fn evaluate(a: &EvalConfig, progress: &mut dyn Progress) -> Result<EvalRepor
         let r = results.get(&(key as u64));
         let (outcome, passed, detail) = match (c, r) {
             (None, _) => ("prompt_too_long".to_owned(), false, String::new()),
+            (Some(_), Some(r)) if !r.is_judged() => {
+                let unjudged = results.values().filter(|r| !r.is_judged()).count();
+                return Err(rrtf_exec::ExecError::Unjudged {
+                    count: unjudged,
+                    total: results.len(),
+                    first: format!("completion {key} of {task}: {}", r.detail),
+                    retry: "pass@k would count them as failures, so nothing is reported: run \
+                            the evaluation again"
+                        .into(),
+                }
+                .into());
+            }
             (Some(_), Some(r)) => (r.outcome.as_str().to_owned(), r.passed(), r.detail.clone()),
             (Some(_), None) => {
                 return Err(PipelineError::Failed(format!(

@@ -3,6 +3,11 @@
 //! committed batch by batch, and a re-run picks up exactly the pairs still missing (the store's
 //! natural key refuses duplicates).
 //!
+//! A pair the executor could not judge (its worker or judge failed on every attempt:
+//! `ExecResult::unjudged`) is not stored: a verdict the sample did not earn would enter the
+//! ranking. It stays pending, is not tried again in the same run, and the run ends failed,
+//! naming it, so a rerun retries it.
+//!
 //! [`run`] is the whole stage with its run record; [`execute`] the loop alone.
 //!
 //! Not here: the printed summary (`rrtf exec`'s), the executor's limits (`exec_config`).
@@ -29,6 +34,10 @@ pub struct Executed {
     /// Stopped by this signal after storing the programs already handed to the sandbox (the
     /// rest stays pending).
     pub interrupted: Option<Signal>,
+    /// Pairs the executor could not judge (not stored, still pending).
+    pub unjudged: u64,
+    /// Why the first of them was not judged.
+    pub unjudged_first: Option<String>,
 }
 
 /// The stage as `rrtf exec` runs it: nothing when no pair is pending; else an `exec` run
@@ -82,11 +91,19 @@ pub async fn run(
     )
     .await?;
     let mut summary = json!({ "executed": executed.done, "outcomes": executed.outcomes, "executor_hash": executor_hash, "run_id": run_id });
+    if executed.unjudged > 0 {
+        summary["unjudged"] = json!(executed.unjudged);
+        summary["unjudged_first"] = json!(executed.unjudged_first);
+    }
     match executed.interrupted {
         Some(signal) => {
             summary["interrupted"] = json!(signal.name());
             summary["pending"] = json!(store.pending_execution_count(round).await?);
             store.interrupt_run(record, &summary).await?;
+        }
+        None if executed.unjudged > 0 => {
+            summary["pending"] = json!(store.pending_execution_count(round).await?);
+            store.finish_run(record, false, &summary).await?;
         }
         None => store.finish_run(record, true, &summary).await?,
     }
@@ -127,7 +144,9 @@ fn job_for(key: u64, p: &PendingExecution, language: Language) -> Job {
 
 /// Execute the pending pairs of `round` (None: all rounds) in batches of `batch`, storing each
 /// result under `executor_hash` (`Executor::fingerprint`). A missing result is never a pass: it
-/// is stored as a crash. Blocks the (multi-threaded) runtime's thread while samples run.
+/// is stored as a crash. An unjudged one is not stored (counted in `Executed::unjudged`) and
+/// not asked for again by this call. Blocks the (multi-threaded) runtime's thread while samples
+/// run.
 /// `stop` is asked before each batch and before each program is handed to the sandbox: once it
 /// asks, nothing more starts; what started finishes and is stored, and the pairs never started
 /// stay pending (not stored: a pair is never recorded as run when it was not).
@@ -142,12 +161,18 @@ pub async fn execute(
 ) -> Result<Executed> {
     let mut executed = Executed::default();
     let mut checked: HashSet<Language> = HashSet::new();
+    // Pairs left unjudged by this call: still pending in the store, not run again here.
+    let mut unjudged: HashSet<(i64, i64)> = HashSet::new();
     loop {
         if let Some(signal) = stop.requested() {
             executed.interrupted = Some(signal);
             break;
         }
-        let pending = store.pending_executions(round, Some(batch)).await?;
+        let mut pending = store
+            .pending_executions(round, Some(batch + unjudged.len() as i64))
+            .await?;
+        pending.retain(|p| !unjudged.contains(&(p.response_id, p.test_id)));
+        pending.truncate(batch as usize);
         if pending.is_empty() {
             break;
         }
@@ -192,9 +217,27 @@ pub async fn execute(
             .filter(|(i, ..)| *i < started)
             .map(|(_, response, code)| (response, code))
             .collect();
+        let mut left: Vec<(i64, i64)> = Vec::new();
+        for (i, p) in pending[..started].iter().enumerate() {
+            if let Some(r) = by_key.get(&(i as u64))
+                && let Some(why) = &r.unjudged
+            {
+                tracing::warn!(
+                    "response {} against test {} was not judged: {why}",
+                    p.response_id,
+                    p.test_id
+                );
+                executed
+                    .unjudged_first
+                    .get_or_insert_with(|| format!("response {}: {why}", p.response_id));
+                left.push((p.response_id, p.test_id));
+                by_key.remove(&(i as u64));
+            }
+        }
         let rows: Vec<NewExecution> = pending[..started]
             .iter()
             .enumerate()
+            .filter(|(_, p)| !left.contains(&(p.response_id, p.test_id)))
             .map(|(i, p)| {
                 let (outcome, passed, total_tests, detail, wall, cpu, rss) =
                     match by_key.remove(&(i as u64)) {
@@ -237,9 +280,11 @@ pub async fn execute(
         store.set_response_code(&codes).await?;
         store.insert_executions(&rows).await?;
         executed.done += rows.len() as u64;
-        for _ in &rows {
+        executed.unjudged += left.len() as u64;
+        for _ in 0..started {
             progress.inc();
         }
+        unjudged.extend(left);
         progress.batch_done();
         if started < pending.len() {
             executed.interrupted = stop.requested();

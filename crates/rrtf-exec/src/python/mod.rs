@@ -326,6 +326,7 @@ impl PythonWorker {
             wall_ms: reply.wall_ms.unwrap_or(0),
             cpu_ms: reply.cpu_ms.unwrap_or(0),
             peak_rss_kb: reply.peak_rss_kb.unwrap_or(0),
+            unjudged: None,
         };
         Ok((id, result))
     }
