@@ -102,6 +102,8 @@ fn a_pair_the_executor_cannot_judge_is_not_stored_and_stays_pending() {
         stderr.contains("2 of 6 samples could not be judged") && stderr.contains("judge failed"),
         "{stderr}"
     );
+    // Each was tried once more after the others (each try: a worker, then a fresh one).
+    assert_eq!(stderr.matches("was not judged").count(), 4, "{stderr}");
     let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
         (

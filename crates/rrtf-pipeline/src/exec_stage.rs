@@ -5,8 +5,9 @@
 //!
 //! A pair the executor could not judge (its worker or judge failed on every attempt:
 //! `ExecResult::unjudged`) is not stored: a verdict the sample did not earn would enter the
-//! ranking. It stays pending, is not tried again in the same run, and the run ends failed,
-//! naming it, so a rerun retries it.
+//! ranking. It stays pending, is tried once more after every other pair (a machine loaded for
+//! a moment may have starved the judge), and if it fails again the run ends failed, naming
+//! it, so a rerun retries it.
 //!
 //! [`run`] is the whole stage with its run record; [`execute`] the loop alone.
 //!
@@ -144,8 +145,8 @@ fn job_for(key: u64, p: &PendingExecution, language: Language) -> Job {
 
 /// Execute the pending pairs of `round` (None: all rounds) in batches of `batch`, storing each
 /// result under `executor_hash` (`Executor::fingerprint`). A missing result is never a pass: it
-/// is stored as a crash. An unjudged one is not stored (counted in `Executed::unjudged`) and
-/// not asked for again by this call. Blocks the (multi-threaded) runtime's thread while samples
+/// is stored as a crash. An unjudged one is not stored; it is tried once more after the rest,
+/// and counted in `Executed::unjudged` if it fails again. Blocks the (multi-threaded) runtime's thread while samples
 /// run.
 /// `stop` is asked before each batch and before each program is handed to the sandbox: once it
 /// asks, nothing more starts; what started finishes and is stored, and the pairs never started
@@ -163,6 +164,7 @@ pub async fn execute(
     let mut checked: HashSet<Language> = HashSet::new();
     // Pairs left unjudged by this call: still pending in the store, not run again here.
     let mut unjudged: HashSet<(i64, i64)> = HashSet::new();
+    let mut second_look = false;
     loop {
         if let Some(signal) = stop.requested() {
             executed.interrupted = Some(signal);
@@ -174,7 +176,15 @@ pub async fn execute(
         pending.retain(|p| !unjudged.contains(&(p.response_id, p.test_id)));
         pending.truncate(batch as usize);
         if pending.is_empty() {
-            break;
+            if second_look || unjudged.is_empty() {
+                break;
+            }
+            // Every other pair is done: the unjudged ones once more.
+            second_look = true;
+            unjudged.clear();
+            executed.unjudged = 0;
+            executed.unjudged_first = None;
+            continue;
         }
         let mut jobs = Vec::with_capacity(pending.len());
         for (i, p) in pending.iter().enumerate() {
@@ -281,8 +291,10 @@ pub async fn execute(
         store.insert_executions(&rows).await?;
         executed.done += rows.len() as u64;
         executed.unjudged += left.len() as u64;
-        for _ in 0..started {
-            progress.inc();
+        if !second_look {
+            for _ in 0..started {
+                progress.inc();
+            }
         }
         unjudged.extend(left);
         progress.batch_done();

@@ -563,7 +563,7 @@ def run_job(job):
         clean_work()
         return {"error": LAUNCHER_GONE}
     try:
-        reply = ask_judge(job, q_w, p_r, t0 + timeout + 2)
+        reply = ask_judge(job, q_w, p_r, t0 + timeout + 4)  # within the executor's 5 s grace
     finally:
         os.close(q_w)
         os.close(p_r)
