@@ -1,7 +1,8 @@
 """The official `openai` Python client against `rrtf serve` (run by tests/serve.rs).
 
 Usage: python3 tests/openai_client.py BASE_URL MODEL API_KEY
-Prints one JSON object: a completion, a chat completion and a streamed completion.
+Prints one JSON object: a completion, a chat completion, a fill-in-the-middle completion
+(`suffix`) and a streamed completion.
 Exits 3 with the install command when the `openai` package is missing.
 """
 
@@ -38,6 +39,10 @@ def main():
         seed=3,
         n=2,
     )
+    fim = client.completions.create(
+        model=model, prompt="def add(a, b):\n    ", suffix="\n\nprint(add(1, 2))\n", max_tokens=8,
+        temperature=0,
+    )
     streamed = "".join(
         c.choices[0].text
         for c in client.completions.create(
@@ -68,6 +73,7 @@ def main():
                     "usage": chat.usage.model_dump(),
                 },
                 "streamed": streamed,
+                "fim": fim.choices[0].text,
                 "bad_request": bad,
             }
         )

@@ -474,6 +474,126 @@ async fn temperature_0_matches_rrtf_model_generate() {
     }
 }
 
+/// A copy of fixture `name` whose tokenizer has no FIM tokens (renamed, ids unchanged).
+fn without_fim(name: &str, dir: &Path) -> PathBuf {
+    let out = dir.join(format!("{name}-no-fim"));
+    std::fs::create_dir_all(&out).unwrap();
+    for entry in std::fs::read_dir(model_dir(name)).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, out.join(path.file_name().unwrap())).unwrap();
+    }
+    let tok = out.join("tokenizer.json");
+    let text = std::fs::read_to_string(&tok).unwrap();
+    let renamed = ["prefix", "middle", "suffix"].iter().fold(text, |t, part| {
+        t.replace(&format!("<fim_{part}>"), &format!("<nofim_{part}>"))
+    });
+    std::fs::write(&tok, renamed).unwrap();
+    out
+}
+
+#[tokio::test]
+async fn fill_in_the_middle_and_the_engines_route_for_editor_clients() {
+    let model = model_dir("mqa");
+    let s = Serve::start(&model, &["--model-name", "tiny"]);
+    let (prefix, suffix) = ("def add(a, b):\n    ", "\n\nprint(add(1, 2))\n");
+    // `suffix` builds StarCoder's PSM prompt: the same text as `rrtf model generate --suffix`.
+    let (filled, reason) = generate(&model, prefix, 12, &["--suffix", suffix]);
+    let (plain, _) = generate(&model, prefix, 12, &[]);
+    let fim = json!({"model": "tiny", "prompt": prefix, "suffix": suffix, "max_tokens": 12,
+                     "temperature": 0});
+    let v = completion(&s, fim.clone()).await;
+    assert_eq!(v["choices"][0]["text"], filled, "{v}");
+    assert_eq!(v["choices"][0]["finish_reason"], reason, "{v}");
+    assert_ne!(
+        filled, plain,
+        "the suffix changes the prompt the model sees"
+    );
+    let prompt_tokens = v["usage"]["prompt_tokens"].as_u64().unwrap();
+    // The engines route (FauxPilot's, which Copilot-style clients call) answers the same,
+    // with the body such a client sends: no model, logprobs 2, its own `extra` and `nwo`.
+    let copilot = json!({"prompt": prefix, "suffix": suffix, "max_tokens": 12, "temperature": 0,
+        "top_p": 1, "n": 1, "logprobs": 2, "stop": ["\ndef "], "nwo": "me/repo",
+        "extra": {"language": "python", "next_indent": 4, "trim_by_indentation": true}});
+    for engine in ["codegen", "copilot-codex", "tiny"] {
+        let (status, v) = post(
+            &s,
+            &format!("/v1/engines/{engine}/completions"),
+            copilot.clone(),
+        )
+        .await;
+        assert_eq!(status, 200, "{engine}: {v}");
+        assert_eq!(v["choices"][0]["text"], filled, "{engine}: {v}");
+        assert_eq!(v["choices"][0]["logprobs"], Value::Null, "{v}");
+        assert_eq!(v["usage"]["prompt_tokens"], prompt_tokens, "{v}");
+        assert_eq!(v["model"], "tiny", "{v}");
+    }
+    // Streamed, as Copilot asks: the deltas add up to the same text.
+    let streamed = client()
+        .post(s.url("/v1/engines/codegen/completions"))
+        .json(
+            &json!({"prompt": prefix, "suffix": suffix, "max_tokens": 12, "temperature": 0,
+                      "stream": true}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let text: String = streamed
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .filter(|d| *d != "[DONE]")
+        .map(|d| serde_json::from_str::<Value>(d).unwrap())
+        .filter_map(|c| c["choices"][0]["text"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(text, filled, "{streamed}");
+    // Its other parameters are checked as on /v1/completions.
+    let (status, v) = post(
+        &s,
+        "/v1/engines/codegen/completions",
+        json!({"prompt": "x", "temperature": 9}),
+    )
+    .await;
+    assert_eq!(status, 400, "{v}");
+    assert_error(&v, Some("temperature"), "temperature = 9");
+    drop(s);
+
+    // A tokenizer without StarCoder's FIM tokens: `suffix` is refused, naming the token; an
+    // empty suffix (Copilot sends one at the end of a file) is a plain completion.
+    let dir = tempfile::tempdir().unwrap();
+    let plain_model = without_fim("mqa", dir.path());
+    let s = Serve::start(&plain_model, &["--model-name", "tiny"]);
+    let (status, v) = post(&s, "/v1/completions", fim).await;
+    assert_eq!(status, 400, "{v}");
+    assert_error(&v, Some("suffix"), "<fim_");
+    let v = completion(
+        &s,
+        json!({"model": "tiny", "prompt": prefix, "suffix": "", "max_tokens": 12,
+               "temperature": 0}),
+    )
+    .await;
+    assert_eq!(v["choices"][0]["text"], plain, "{v}");
+    let out = common::rrtf(
+        dir.path(),
+        &[
+            "model",
+            "generate",
+            "--model",
+            plain_model.to_str().unwrap(),
+            "--prompt",
+            prefix,
+            "--suffix",
+            suffix,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("<fim_"),
+        "{out:?}"
+    );
+}
+
 #[tokio::test]
 async fn the_official_openai_python_client_works() {
     let s = Serve::start(
@@ -502,6 +622,13 @@ async fn the_official_openai_python_client_works() {
     let (greedy, _) = generate(&model_dir("mqa"), "def add(a, b):", 8, &["--stop", "\n\n"]);
     assert_eq!(v["completion"]["text"], greedy, "{v}");
     assert_eq!(v["streamed"], greedy, "{v}");
+    let (filled, _) = generate(
+        &model_dir("mqa"),
+        "def add(a, b):\n    ",
+        8,
+        &["--suffix", "\n\nprint(add(1, 2))\n"],
+    );
+    assert_eq!(v["fim"], filled, "{v}");
     assert!(v["completion"]["usage"]["total_tokens"].as_u64().unwrap() > 0);
     assert_eq!(v["chat"]["object"], "chat.completion");
     assert_eq!(v["chat"]["roles"], json!(["assistant", "assistant"]));

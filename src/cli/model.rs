@@ -67,12 +67,14 @@ pub struct LogprobsArgs {
 pub struct GenerateArgs {
     #[arg(long)]
     pub model: PathBuf,
-    /// Prompt text (with --fim-suffix: the code before the gap).
+    /// Prompt text (with --suffix: the code before the gap).
     #[arg(long)]
     pub prompt: String,
-    /// Fill in the middle: the code after the gap; builds a StarCoder FIM prompt.
-    #[arg(long)]
-    pub fim_suffix: Option<String>,
+    /// Fill in the middle: the code after the gap; builds StarCoder's FIM prompt
+    /// (`<fim_prefix>PROMPT<fim_suffix>SUFFIX<fim_middle>`, as `rrtf serve` does for a
+    /// completion's `suffix`). Refused for a tokenizer without those tokens.
+    #[arg(long, visible_alias = "fim-suffix")]
+    pub suffix: Option<String>,
     #[arg(long, default_value_t = 128)]
     pub max_new_tokens: usize,
     /// 0 is greedy.
@@ -178,7 +180,7 @@ fn logprobs(a: LogprobsArgs) -> anyhow::Result<()> {
 
 fn generate(ctx: &Ctx, a: GenerateArgs) -> anyhow::Result<()> {
     let ckpt = load(&a.model, a.device.as_deref())?;
-    let prompt = match &a.fim_suffix {
+    let prompt = match &a.suffix {
         Some(suffix) => ckpt.tokenizer.fim_prompt(&a.prompt, suffix)?,
         None => a.prompt.clone(),
     };

@@ -463,6 +463,49 @@ pub fn parse_completion(bytes: &[u8], served: &str) -> Result<GenSpec, ApiError>
     Ok(spec)
 }
 
+/// Fields that Copilot-style clients send and the OpenAI API does not have (GitHub Copilot's
+/// `extra`, its language and indentation hints, and `nwo`, the repository): ignored on the
+/// engines route.
+const COPILOT_EXTRA: &[&str] = &["extra", "nwo"];
+
+/// A `POST /v1/engines/{engine}/completions` body: the route of OpenAI's engine-era API that
+/// FauxPilot serves and that Copilot-style editor clients call. It is a completions body (the
+/// same parameters, `suffix` for fill-in-the-middle, the same answer) except that, as
+/// FauxPilot does: `model` may be absent or name anything (one model is served: the engine in
+/// the path, e.g. `codegen`, reaches it); `logprobs` (Copilot asks for 2) is accepted and
+/// answered `null`; `extra` and `nwo` are ignored. Every other parameter is checked as on
+/// `/v1/completions`.
+pub fn parse_engine_completion(bytes: &[u8], served: &str) -> Result<GenSpec, ApiError> {
+    let mut value: Value = serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::invalid(
+            "body",
+            format!("the request body is not valid JSON ({e}): send a JSON object"),
+        )
+        .with_code("invalid_json")
+    })?;
+    let Value::Object(map) = &mut value else {
+        return Err(ApiError::invalid(
+            "body",
+            "the request body must be a JSON object",
+        ));
+    };
+    for key in COPILOT_EXTRA {
+        map.remove(*key);
+    }
+    match map.remove("logprobs") {
+        None | Some(Value::Null) => {}
+        Some(v) if v.as_u64().is_some_and(|k| k <= 5) => {}
+        Some(v) => {
+            return Err(ApiError::invalid(
+                "logprobs",
+                format!("logprobs = {v}: must be an integer from 0 to 5 (answered null)"),
+            ));
+        }
+    }
+    map.insert("model".into(), Value::String(served.to_owned()));
+    parse_completion(value.to_string().as_bytes(), served)
+}
+
 /// A `/v1/chat/completions` body; its messages rendered with `template`, whose stop strings
 /// are added to the request's.
 pub fn parse_chat(bytes: &[u8], served: &str, template: ChatTemplate) -> Result<GenSpec, ApiError> {
@@ -702,6 +745,34 @@ mod tests {
         );
         let s = completion(json!({"model": "m", "prompt": [5, 6], "logprobs": null})).unwrap();
         assert_eq!(s.prompts, vec![PromptInput::Ids(vec![5, 6])]);
+    }
+
+    #[test]
+    fn the_engines_route_takes_a_copilot_style_body() {
+        let engine = |body: Value| parse_engine_completion(body.to_string().as_bytes(), "m");
+        // The body Copilot-style clients send (FauxPilot's README's example, plus Copilot's
+        // own `extra` and `nwo`): no model, logprobs 2, an empty suffix at the end of a file.
+        let copilot = json!({"prompt": "def hello_w", "suffix": "", "max_tokens": 500,
+            "temperature": 0.4, "top_p": 1, "n": 10, "stop": ["\ndef ", "\nclass "],
+            "logprobs": 2, "stream": true, "nwo": "me/repo",
+            "extra": {"language": "python", "next_indent": 0, "trim_by_indentation": true}});
+        let s = engine(copilot).unwrap();
+        assert_eq!(s.prompts, vec![PromptInput::Text("def hello_w".into())]);
+        assert_eq!((s.max_tokens, s.n, s.stream), (Some(500), 10, true));
+        assert_eq!((s.suffix.as_deref(), s.stop.len()), (None, 2));
+        let s = engine(json!({"model": "codegen", "prompt": "a", "suffix": "b"})).unwrap();
+        assert_eq!(s.suffix.as_deref(), Some("b"));
+        // Everything else is checked as on /v1/completions.
+        for (body, param) in [
+            (json!({"prompt": "a", "logprobs": 9}), "logprobs"),
+            (json!({"prompt": "a", "temperature": 7}), "temperature"),
+            (json!({"prompt": "a", "frobnicate": 1}), "frobnicate"),
+            (json!({"prompt": "a", "echo": true}), "echo"),
+            (json!({"max_tokens": 3}), "prompt"),
+        ] {
+            let e = engine(body.clone()).unwrap_err();
+            assert_eq!(e.param.as_deref(), Some(param), "{body}: {}", e.message);
+        }
     }
 
     #[test]

@@ -38,6 +38,7 @@ pub fn router(state: Arc<AppState>, loopback: bool) -> Router {
         .route("/v1/models", get(models))
         .route("/v1/models/{id}", get(model))
         .route("/v1/completions", post(completions))
+        .route("/v1/engines/{engine}/completions", post(engine_completions))
         .route("/v1/chat/completions", post(chat))
         .route("/health", get(|| async { "ok" }))
         .fallback(not_found)
@@ -119,7 +120,7 @@ async fn log(req: Request, next: Next) -> Response {
 async fn not_found(method: Method, uri: Uri) -> ApiError {
     ApiError::not_found(
         format!(
-            "Invalid URL ({method} {}): this server answers GET /v1/models, POST /v1/completions and POST /v1/chat/completions",
+            "Invalid URL ({method} {}): this server answers GET /v1/models, POST /v1/completions, POST /v1/chat/completions and POST /v1/engines/{{engine}}/completions",
             uri.path()
         ),
         None,
@@ -160,6 +161,20 @@ async fn model(State(s): State<Arc<AppState>>, Path(id): Path<String>) -> Respon
 
 async fn completions(State(s): State<Arc<AppState>>, body: Bytes) -> Response {
     match api::parse_completion(&body, &s.model_name) {
+        Ok(spec) => answer(&s, Endpoint::Completions, spec).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+/// FauxPilot's route for Copilot-style clients: any engine name reaches the served model
+/// (`api::parse_engine_completion`).
+async fn engine_completions(
+    State(s): State<Arc<AppState>>,
+    Path(engine): Path<String>,
+    body: Bytes,
+) -> Response {
+    tracing::debug!(%engine, "engine-route completion");
+    match api::parse_engine_completion(&body, &s.model_name) {
         Ok(spec) => answer(&s, Endpoint::Completions, spec).await,
         Err(e) => e.into_response(),
     }
