@@ -480,7 +480,10 @@ fn ctrl_c_stops_a_sweep_inside_a_variant_and_the_same_command_resumes_it() {
     // Resumed, not restarted: the first k steps' lines are the same bytes (they hold a
     // measured tokens_per_s, which a retrained step would not repeat), every step once.
     let after = std::fs::read_to_string(&metrics).unwrap();
-    assert!(after.starts_with(&before), "the interrupted run's lines were rewritten");
+    assert!(
+        after.starts_with(&before),
+        "the interrupted run's lines were rewritten"
+    );
     assert_eq!(step_losses(&metrics).len() as u64, SWEEP_STEPS);
     assert_eq!(
         run_statuses(&db, "sweep/variant"),
