@@ -118,7 +118,7 @@ mod tests {
     #[test]
     fn nested_rows_round_trip_through_parquet() {
         // TRL's conversational rows and the listwise format's lists, structs, optional keys.
-        let rows = vec![
+        let rows = [
             json!({"prompt": [{"role": "system", "content": "Be brief."},
                               {"role": "user", "content": "def f(x):\n"}],
                    "chosen": [{"role": "assistant", "content": "    return x\n"}],
