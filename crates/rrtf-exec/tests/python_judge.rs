@@ -232,3 +232,28 @@ fn a_judge_that_fails_gives_no_verdict_and_the_next_sample_is_judged() {
     drop(exec);
     assert_no_leftovers(64410..64411);
 }
+
+#[test]
+fn tests_that_do_not_parse_are_compile_errors_every_time() {
+    // The judge answers such a test at once. The worker used to kill the candidate before it
+    // had taken its job, which left the job to the next candidate, put the launcher out of
+    // step and replaced the worker (about 3 runs in 4 here), and a sample whose two tries both
+    // lost that race came back unjudged (1-2% unloaded, 17% under load): the flake of
+    // tests/synth.rs's "does not parse". Every run is a compile error now.
+    let test = "def check(candidate):\n    assert candidate(1 == 1\n";
+    let exec = executor(64411, 1, 5_000);
+    let jobs = (0..300)
+        .map(|k| py_job(k, "def f(x):\n    return x\n", test, "f"))
+        .collect();
+    let results = exec.run_all(jobs);
+    assert_eq!(results.len(), 300);
+    for r in &results {
+        assert_eq!(r.outcome, Outcome::CompileError, "{r:?}");
+        assert!(
+            r.is_judged() && r.detail.contains("does not compile"),
+            "{r:?}"
+        );
+    }
+    drop(exec);
+    assert_no_leftovers(64411..64412);
+}

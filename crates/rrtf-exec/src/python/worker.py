@@ -568,6 +568,13 @@ def run_job(job):
         os.close(q_w)
         os.close(p_r)
     wall_ms = int((time.monotonic() - t0) * 1000)
+    # The candidate's acknowledgement of this job, before the kill. It takes its job and says so
+    # before anything of the sample runs, so this wait is short; killed before that (a judge
+    # that answers at once: a test that does not parse), it would leave its job for the next
+    # candidate, the launcher out of step and this worker replaced, and the sample unjudged on
+    # every try (under load the kill tends to come first). A candidate that ended before it
+    # took its job: the launcher's report comes instead, and this worker is replaced.
+    got = launcher_frame(time.monotonic() + 10)
     recs = (reply or {}).get("recs") or []
     if recs and (recs[-1][0] == "gone" or recs[-1][:2] == ["load", "gone"]):
         # How the candidate ended decides the outcome: give a dying process a moment.
@@ -581,10 +588,7 @@ def run_job(job):
         os.kill(cpid, signal.SIGKILL)
     except ProcessLookupError:
         pass
-    # The candidate's acknowledgement of this job, then the launcher's report of its end. A
-    # candidate that ended before it took its job would leave the job for the next one: the
-    # launcher is then out of step, and this worker is replaced.
-    got = launcher_frame(time.monotonic() + 10)
+    # Then the launcher's report of its end.
     reaped = got if got is None or "reaped" in got else launcher_frame(time.monotonic() + 10)
     if (got is None or got.get("got") != job.get("id") or reaped is None
             or reaped.get("reaped") != cpid or "next" not in reaped):
