@@ -72,6 +72,34 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// Run `rrtf ARGS` in `dir` as a terminal would (its own process group), wait until
+/// `metrics` has 3 training steps, press Ctrl-C (SIGINT to the group), and return what it
+/// printed once it ended: (exit code 130 checked, stderr, the JSON summary on stdout).
+fn ctrl_c_after_3_steps(dir: &Path, args: &[&str], metrics: &Path) -> (String, Value) {
+    use std::os::unix::process::CommandExt;
+
+    let mut child = rrtf_cmd(dir, args)
+        .process_group(0)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for(&mut child, "3 training steps", || {
+        std::fs::read_to_string(metrics).is_ok_and(|t| t.matches("\"kind\":\"step\"").count() >= 3)
+    });
+    // SAFETY: kill(2) of the process group our child leads (a terminal's Ctrl-C).
+    assert_eq!(
+        unsafe { libc::kill(-(child.id() as libc::pid_t), libc::SIGINT) },
+        0
+    );
+    let out = child.wait_with_output().unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["ok"], false, "{summary}");
+    (err, summary)
+}
+
 /// Long enough (about 4 s here, 160 steps/s) that the signal, sent once 3 steps are logged,
 /// comes well before the end on a loaded machine.
 const STEPS: u64 = 600;
@@ -281,8 +309,6 @@ fn sigterm_stops_exec_mid_batch_and_the_rerun_runs_exactly_the_rest() {
 /// checkpoint and finishes the round, every step logged once.
 #[test]
 fn ctrl_c_at_a_terminal_stops_a_round_after_its_stage_stops_and_the_same_command_resumes() {
-    use std::os::unix::process::CommandExt;
-
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     humaneval_teacher_and_student(d, "    raise NotImplementedError\n");
@@ -311,26 +337,8 @@ fn ctrl_c_at_a_terminal_stops_a_round_after_its_stage_stops_and_the_same_command
     assert_eq!(data["ok"], true, "{data}");
 
     let args = ["--json", "round", "--config", &config];
-    let mut child = rrtf_cmd(d, &args)
-        .process_group(0)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
     let metrics = out_dir.join("metrics.jsonl");
-    wait_for(&mut child, "3 training steps", || {
-        std::fs::read_to_string(&metrics).is_ok_and(|t| t.matches("\"kind\":\"step\"").count() >= 3)
-    });
-    // SAFETY: kill(2) of the process group our child leads (a terminal's Ctrl-C).
-    assert_eq!(
-        unsafe { libc::kill(-(child.id() as libc::pid_t), libc::SIGINT) },
-        0
-    );
-    let out = child.wait_with_output().unwrap();
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(130), "{err}");
-    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(summary["ok"], false, "{summary}");
+    let (err, summary) = ctrl_c_after_3_steps(d, &args, &metrics);
     assert_eq!(summary["interrupted"], "SIGINT", "{summary}");
     let stages: Vec<(String, String)> = summary["stages"]
         .as_array()
@@ -402,8 +410,6 @@ const SWEEP_STEPS: u64 = 40;
 
 #[test]
 fn ctrl_c_stops_a_sweep_inside_a_variant_and_the_same_command_resumes_it() {
-    use std::os::unix::process::CommandExt;
-
     let tmp = tempfile::tempdir().unwrap();
     let qs_summary = ok_json(
         tmp.path(),
@@ -423,27 +429,9 @@ fn ctrl_c_stops_a_sweep_inside_a_variant_and_the_same_command_resumes_it() {
     )
     .unwrap();
     let args = ["--json", "sweep", "--config", "stop.toml"];
-    let mut child = rrtf_cmd(&qs, &args)
-        .process_group(0)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
     let model = qs.join("sweeps/stop/a/model");
     let metrics = model.join("metrics.jsonl");
-    wait_for(&mut child, "3 training steps of variant a", || {
-        std::fs::read_to_string(&metrics).is_ok_and(|t| t.matches("\"kind\":\"step\"").count() >= 3)
-    });
-    // SAFETY: kill(2) of the process group our child leads (a terminal's Ctrl-C).
-    assert_eq!(
-        unsafe { libc::kill(-(child.id() as libc::pid_t), libc::SIGINT) },
-        0
-    );
-    let out = child.wait_with_output().unwrap();
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(130), "{err}");
-    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(summary["ok"], false, "{summary}");
+    let (err, summary) = ctrl_c_after_3_steps(&qs, &args, &metrics);
     let status_of = |summary: &Value, id: &str| -> String {
         let v = summary["variants"]
             .as_array()

@@ -480,6 +480,8 @@ async fn exports_are_hugging_face_datasets_in_trl_and_sharegpt_shapes() {
             "--format",
             "trl-chat",
             "--hf-dataset",
+            "--data-format",
+            "jsonl",
             "--out",
             "ds/trl-chat",
             "--system",
@@ -526,6 +528,8 @@ async fn exports_are_hugging_face_datasets_in_trl_and_sharegpt_shapes() {
             "--format",
             "sharegpt",
             "--hf-dataset",
+            "--data-format",
+            "jsonl",
             "--out",
             "ds/sharegpt",
             "--system",
@@ -584,7 +588,74 @@ async fn exports_are_hugging_face_datasets_in_trl_and_sharegpt_shapes() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--system is for the chat formats"));
 
-    let mut expected = vec![("trl-chat", 164), ("sharegpt", 164)];
+    // The directory's default data file is Parquet (as on the Hub); the same rows as JSON
+    // Lines (the real `datasets` compares them below).
+    let parquet = ok_json(
+        d,
+        &[
+            "--json",
+            "export",
+            "--format",
+            "trl-chat",
+            "--hf-dataset",
+            "--out",
+            "ds/trl-chat-parquet",
+            "--system",
+            system,
+            "--license",
+            "apache-2.0",
+        ],
+    );
+    assert_eq!(parquet["rows"], 164, "{parquet}");
+    let pq = d.join("ds/trl-chat-parquet");
+    let magic = std::fs::read(pq.join("data/train-00000-of-00001.parquet")).unwrap();
+    assert!(magic.starts_with(b"PAR1") && magic.ends_with(b"PAR1"));
+    assert!(!pq.join("data/train-00000-of-00001.jsonl").exists());
+    let card = std::fs::read_to_string(pq.join("README.md")).unwrap();
+    assert!(card.contains("path: data/train-*.parquet"), "{card}");
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(pq.join("rrtf-manifest.json")).unwrap())
+            .unwrap();
+    assert_eq!(manifest["data_format"], "parquet", "{manifest}");
+    assert_eq!(manifest["files"][0]["rows"], 164, "{manifest}");
+    // A plain file ending in .parquet is Parquet too; --data-format names the bad value.
+    let file = ok_json(
+        d,
+        &[
+            "--json",
+            "export",
+            "--format",
+            "rrtf",
+            "--out",
+            "listwise.parquet",
+        ],
+    );
+    assert_eq!(file["rows"], 164, "{file}");
+    assert!(
+        std::fs::read(d.join("listwise.parquet"))
+            .unwrap()
+            .starts_with(b"PAR1")
+    );
+    let out = rrtf(
+        d,
+        &[
+            "export",
+            "--format",
+            "trl",
+            "--out",
+            "x.jsonl",
+            "--data-format",
+            "csv",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("expected jsonl or parquet"));
+
+    let mut expected = vec![
+        ("trl-chat", 164),
+        ("sharegpt", 164),
+        ("trl-chat-parquet", 164),
+    ];
     for (format, rows) in [
         ("trl", 164),
         ("llama-factory", 164),
@@ -621,9 +692,12 @@ async fn exports_are_hugging_face_datasets_in_trl_and_sharegpt_shapes() {
     }
     let script = "import datasets, json, sys\n\
                   out = {}\n\
+                  rows = {}\n\
                   for name in sys.argv[2:]:\n\
                   \x20   ds = datasets.load_dataset(sys.argv[1] + '/' + name, split='train')\n\
                   \x20   out[name] = [ds.num_rows, sorted(ds.features)]\n\
+                  \x20   rows[name] = ds.to_list()\n\
+                  out['same'] = rows['trl-chat'] == rows['trl-chat-parquet']\n\
                   print(json.dumps(out))\n";
     let mut cmd = std::process::Command::new("python3");
     cmd.args(["-c", script, &s_path(&d.join("ds"))])
@@ -640,6 +714,10 @@ async fn exports_are_hugging_face_datasets_in_trl_and_sharegpt_shapes() {
     for (format, rows) in expected {
         assert_eq!(loaded[format][0], rows, "{format}: {loaded}");
     }
+    assert_eq!(
+        loaded["same"], true,
+        "the Parquet and JSON Lines exports load as different rows"
+    );
     assert!(
         loaded["trl-chat"][1]
             .as_array()

@@ -102,14 +102,19 @@ pub struct ExportArgs {
     /// ShareGPT preference format), kto or rrtf.
     #[arg(long)]
     pub format: ExportFormat,
-    /// Output JSONL file; a manifest is written beside it. With --hf-dataset: the dataset's
-    /// directory.
+    /// Output file (JSON Lines; Parquet when it ends in .parquet); a manifest is written
+    /// beside it. With --hf-dataset: the dataset's directory.
     #[arg(long)]
     pub out: PathBuf,
-    /// Write a Hugging Face dataset directory at --out: data/train-00000-of-00001.jsonl, a
-    /// README.md dataset card and rrtf-manifest.json (`datasets.load_dataset(DIR)` reads it).
+    /// Write a Hugging Face dataset directory at --out: data/train-00000-of-00001.parquet
+    /// (.jsonl with --data-format jsonl), a README.md dataset card and rrtf-manifest.json
+    /// (`datasets.load_dataset(DIR)` reads it).
     #[arg(long)]
     pub hf_dataset: bool,
+    /// The data file's format: jsonl or parquet (default: parquet with --hf-dataset or an --out
+    /// ending in .parquet, else jsonl). The rows are the same.
+    #[arg(long)]
+    pub data_format: Option<rrtf_data::export::DataFormat>,
     /// A system message for the chat formats (trl-chat, sharegpt).
     #[arg(long)]
     pub system: Option<String>,
@@ -269,6 +274,7 @@ pub async fn export_cmd(ctx: &Ctx, a: ExportArgs) -> Result<()> {
         },
         system: a.system,
         license: a.license,
+        data_format: a.data_format,
     };
     let report = export(&store, &opts).await?;
     store.close().await;

@@ -187,6 +187,7 @@ async fn main() {
             layout: Default::default(),
             system: None,
             license: None,
+            data_format: None,
         };
         let mut sink = Vec::new();
         let spec = rrtf_data::pairs::PairSpec {
@@ -223,6 +224,7 @@ async fn main() {
             layout: Default::default(),
             system: None,
             license: None,
+            data_format: None,
         },
     )
     .await

@@ -22,11 +22,14 @@
 //!   own), `pairs` (`[better, worse]` indices into `responses`: the pairs the ranking loss sums
 //!   over), and `details` (provenance, outcome, tier, score components).
 //!
-//! Layouts: a JSON Lines file with a manifest beside it, or (`Layout::HfDataset`) a Hugging
-//! Face dataset directory: `data/train-00000-of-00001.jsonl`, a `README.md` dataset card (YAML
+//! Layouts: a data file with a manifest beside it, or (`Layout::HfDataset`) a Hugging
+//! Face dataset directory: `data/train-00000-of-00001.parquet` (or `.jsonl`), a `README.md`
+//! dataset card (YAML
 //! `configs` naming the data files, the licence, then the ranker's config hash, counts,
 //! filters and reviews applied) and `rrtf-manifest.json`; `datasets.load_dataset(DIR)` reads
-//! it.
+//! it. The data file is JSON Lines or Parquet ([`DataFormat`]: Parquet by default in a
+//! dataset directory, as on the Hub, and for a `--out` ending in `.parquet`; the rows are the
+//! same, see `crate::parquet_file`).
 //!
 //! With `--text code`, a completion prompt's response is its code without the prompt in front
 //! (the executed program is prompt + completion; trainers put the prompt before it).
@@ -64,8 +67,50 @@ pub enum Layout {
     HfDataset,
 }
 
-/// The data file of a Hugging Face dataset directory, relative to it.
+/// The data file of a Hugging Face dataset directory in JSON Lines, relative to it.
 pub const HF_DATA_FILE: &str = "data/train-00000-of-00001.jsonl";
+/// The same in Parquet (the directory's default).
+pub const HF_PARQUET_FILE: &str = "data/train-00000-of-00001.parquet";
+
+/// The data file's format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DataFormat {
+    Jsonl,
+    Parquet,
+}
+
+impl std::str::FromStr for DataFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "jsonl" => Ok(DataFormat::Jsonl),
+            "parquet" => Ok(DataFormat::Parquet),
+            _ => Err(format!(
+                "unknown data format `{s}`: expected jsonl or parquet"
+            )),
+        }
+    }
+}
+
+impl DataFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DataFormat::Jsonl => "jsonl",
+            DataFormat::Parquet => "parquet",
+        }
+    }
+
+    /// The format of `opts`' data file: the one asked for, else Parquet in a dataset
+    /// directory and for a `--out` ending in `.parquet`, else JSON Lines.
+    pub fn of(opts: &ExportOptions) -> DataFormat {
+        let parquet_name = opts.out.extension().is_some_and(|e| e == "parquet");
+        opts.data_format
+            .unwrap_or(match (opts.layout, parquet_name) {
+                (Layout::HfDataset, _) | (Layout::File, true) => DataFormat::Parquet,
+                (Layout::File, false) => DataFormat::Jsonl,
+            })
+    }
+}
 
 impl std::str::FromStr for ExportFormat {
     type Err = String;
@@ -129,6 +174,8 @@ pub struct ExportOptions {
     pub system: Option<String>,
     /// The dataset card's `license` (an SPDX id or a Hugging Face licence name).
     pub license: Option<String>,
+    /// The data file's format; [`DataFormat::of`] decides when absent.
+    pub data_format: Option<DataFormat>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -594,13 +641,31 @@ pub async fn export(store: &Store, opts: &ExportOptions) -> Result<ExportReport,
     let file = w.into_inner().map_err(|e| err(e.into_error()))?;
     file.inner.sync_all().map_err(err)?;
     let (sha256, bytes) = file.finish();
-    std::fs::rename(&tmp, &data_path).map_err(err)?;
-    let mut files = vec![FileEntry {
-        path: data_path.clone(),
-        sha256,
-        bytes,
-        rows: n_rows,
-    }];
+    let mut files = match DataFormat::of(opts) {
+        DataFormat::Jsonl => {
+            std::fs::rename(&tmp, &data_path).map_err(err)?;
+            vec![FileEntry {
+                path: data_path.clone(),
+                sha256,
+                bytes,
+                rows: n_rows,
+            }]
+        }
+        DataFormat::Parquet => {
+            let pq_tmp = data_path.with_extension("parquet.tmp");
+            let converted = crate::parquet_file::jsonl_to_parquet(&tmp, &pq_tmp);
+            let _ = std::fs::remove_file(&tmp);
+            let rows = converted?;
+            if rows != n_rows {
+                return Err(DataError::Format {
+                    path: data_path,
+                    message: format!("{rows} rows reached the Parquet file of {n_rows} written"),
+                });
+            }
+            std::fs::rename(&pq_tmp, &data_path).map_err(err)?;
+            vec![file_entry(&data_path, n_rows)?]
+        }
+    };
     if matches!(
         opts.format,
         ExportFormat::LlamaFactory | ExportFormat::ShareGpt
@@ -659,6 +724,7 @@ pub async fn export(store: &Store, opts: &ExportOptions) -> Result<ExportReport,
             "heuristic_pairs": heuristic_pairs,
             "rounds": opts.rounds,
             "text": match opts.text { TextField::Raw => "raw", TextField::Code => "code" },
+            "data_format": DataFormat::of(opts).as_str(),
             "prompts": report.prompts,
             "rows": report.rows,
             "reviews": summary,
@@ -673,7 +739,15 @@ pub async fn export(store: &Store, opts: &ExportOptions) -> Result<ExportReport,
 fn data_path(opts: &ExportOptions) -> PathBuf {
     match opts.layout {
         Layout::File => opts.out.clone(),
-        Layout::HfDataset => opts.out.join(HF_DATA_FILE),
+        Layout::HfDataset => opts.out.join(hf_data_file(opts)),
+    }
+}
+
+/// A dataset directory's data file, relative to it.
+fn hf_data_file(opts: &ExportOptions) -> &'static str {
+    match DataFormat::of(opts) {
+        DataFormat::Jsonl => HF_DATA_FILE,
+        DataFormat::Parquet => HF_PARQUET_FILE,
     }
 }
 
@@ -711,7 +785,7 @@ fn dataset_card(
     };
     format!(
         "---\nlicense: {license}\npretty_name: {name}\ntags:\n- rrtf\n- code\n- preference\n\
-         configs:\n- config_name: default\n  data_files:\n  - split: train\n    path: data/train-*.jsonl\n\
+         configs:\n- config_name: default\n  data_files:\n  - split: train\n    path: data/train-*.{ext}\n\
          ---\n\n# {name}\n\nRanked code responses exported by rrtf {version} in the `{format}` \
          format: responses executed against unit tests in a sandbox and ranked by outcome, with \
          operators' reviews applied.\n\n| | |\n|---|---|\n| ranker config hash | `{ranker}` |\n\
@@ -720,6 +794,7 @@ fn dataset_card(
          {reordered} reordered, {pe} prompts and {re} responses excluded |\n| licence | {license} |\n\n\
          `rrtf-manifest.json` lists the files with their SHA-256 and the ranker's whole config.\n",
         version = env!("CARGO_PKG_VERSION"),
+        ext = DataFormat::of(opts).as_str(),
         format = opts.format.as_str(),
         text = match opts.text {
             TextField::Raw => "the raw response",
@@ -762,7 +837,7 @@ fn write_dataset_info(opts: &ExportOptions, data: &Path) -> Result<FileEntry, Da
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default(),
-        Layout::HfDataset => HF_DATA_FILE.to_owned(),
+        Layout::HfDataset => hf_data_file(opts).to_owned(),
     };
     let name = dataset_name(opts);
     let Some(obj) = info.as_object_mut() else {

@@ -16,6 +16,7 @@ pub mod export;
 mod fields;
 pub mod import;
 pub mod pairs;
+pub mod parquet_file;
 mod read;
 pub mod review;
 

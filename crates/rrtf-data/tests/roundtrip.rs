@@ -154,6 +154,7 @@ fn opts(dir: &Path, format: ExportFormat, file: &str) -> ExportOptions {
         layout: Default::default(),
         system: None,
         license: None,
+        data_format: None,
     }
 }
 

@@ -441,6 +441,7 @@ impl Rrtf {
             layout: Default::default(),
             system: None,
             license: None,
+            data_format: Some(rrtf_data::export::DataFormat::Jsonl),
         };
         let report = export(&store, &opts).await?;
         store.close().await;
