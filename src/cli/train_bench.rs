@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use rrtf_config::Training;
+use rrtf_config::{GradientCheckpointing, Training};
 use rrtf_model::Checkpoint;
 use rrtf_train::bench::{TrainBenchOptions, run};
 
@@ -36,21 +36,23 @@ pub struct BenchArgs {
     pub learning_rate: f64,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// burn's op-level gradient checkpointing (`Device::autodiff().gradient_checkpointing()`:
-    /// element-wise ops recomputed in the backward pass instead of kept), as
-    /// `training.gradient_checkpointing` does, to measure its effect on peak memory.
-    #[arg(long)]
-    pub gradient_checkpointing: bool,
+    /// Gradient checkpointing, as `training.gradient_checkpointing` does, to measure its effect
+    /// on peak memory: `layers` (per-layer recomputation) or `ops` (burn's op-level strategy:
+    /// element-wise ops recomputed; the flag alone means this).
+    #[arg(long, value_name = "layers|ops", num_args = 0..=1, default_missing_value = "ops",
+          default_value = "off")]
+    pub gradient_checkpointing: GradientCheckpointing,
 }
 
 pub fn bench(ctx: &Ctx, a: BenchArgs) -> anyhow::Result<()> {
     let mut device = rrtf_model::default_device().autodiff();
-    if a.gradient_checkpointing {
+    if a.gradient_checkpointing == GradientCheckpointing::Ops {
         device = device.gradient_checkpointing();
     }
     let ckpt = Checkpoint::load(&a.model, &device)?;
     let training = Training {
         learning_rate: a.learning_rate,
+        gradient_checkpointing: a.gradient_checkpointing,
         ..Training::default()
     };
     let opts = TrainBenchOptions {

@@ -509,6 +509,76 @@ pub enum PairReduction {
     Mean,
 }
 
+/// `training.gradient_checkpointing`: what the backward pass recomputes instead of keeping.
+/// Written `false`, `true` (= `"ops"`, the older boolean form, which it keeps in the config hash),
+/// `"ops"`, `"layers"` or `"off"`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum GradientCheckpointing {
+    /// Keep every activation.
+    #[default]
+    Off,
+    /// burn's op-level strategy (`Device::autodiff().gradient_checkpointing()`): element-wise
+    /// ops and reshapes are recomputed from their inputs; matmul outputs are kept.
+    Ops,
+    /// Per-layer: the forward pass keeps only each block's input; the backward pass recomputes
+    /// one block at a time (`rrtf_model::checkpoint`).
+    Layers,
+}
+
+impl GradientCheckpointing {
+    pub fn is_off(&self) -> bool {
+        *self == Self::Off
+    }
+}
+
+impl Serialize for GradientCheckpointing {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Off => s.serialize_bool(false),
+            Self::Ops => s.serialize_bool(true),
+            Self::Layers => s.serialize_str("layers"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for GradientCheckpointing {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = GradientCheckpointing;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("false, \"layers\" or \"ops\" (also true)")
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Self::Value, E> {
+                Ok(if v {
+                    GradientCheckpointing::Ops
+                } else {
+                    GradientCheckpointing::Off
+                })
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                v.parse().map_err(E::custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl std::str::FromStr for GradientCheckpointing {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "off" | "false" => Ok(Self::Off),
+            "ops" | "true" => Ok(Self::Ops),
+            "layers" => Ok(Self::Layers),
+            other => Err(format!(
+                "gradient_checkpointing {other:?}: use false, \"layers\" (per-layer) or \"ops\" \
+                 (burn's op-level strategy; also true)"
+            )),
+        }
+    }
+}
+
 /// The preference term of `objective = "dpo"` (`training.dpo_loss`), as TRL's `loss_type`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -608,11 +678,12 @@ pub struct Training {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub devices: Vec<String>,
     pub checkpoint_every: u64,
-    /// burn's op-level gradient checkpointing (`Device::autodiff().gradient_checkpointing()`):
-    /// element-wise ops are recomputed in the backward pass instead of kept. Same steps; on flex
-    /// it lowered the peak by 10-14% (README, "Memory plan"). Not per-layer checkpointing.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub gradient_checkpointing: bool,
+    /// Gradient checkpointing: `false` (off), `"layers"` (per-layer: only each block's input
+    /// is kept, each block recomputed in the backward pass) or `true` / `"ops"` (burn's
+    /// op-level strategy: element-wise ops recomputed). The same steps either way (README,
+    /// "Memory plan").
+    #[serde(skip_serializing_if = "GradientCheckpointing::is_off")]
+    pub gradient_checkpointing: GradientCheckpointing,
     /// `step-N` checkpoints kept: the last `keep_checkpoints` plus the one with the best
     /// held-out loss; older ones are removed as new ones are written. Not in the config hash
     /// while it is the default (it changes no weight).
@@ -666,7 +737,7 @@ impl Default for Training {
             device: "cpu".into(),
             devices: Vec::new(),
             checkpoint_every: 100,
-            gradient_checkpointing: false,
+            gradient_checkpointing: GradientCheckpointing::Off,
             keep_checkpoints: DEFAULT_KEEP_CHECKPOINTS,
             lora: None,
             rounds: None,

@@ -509,3 +509,44 @@ fn insecure_sandbox_is_off_by_default_and_changes_the_hash_only_when_on() {
     assert!(on.execution.insecure_sandbox);
     assert_ne!(off.hash(), on.hash());
 }
+
+/// `training.gradient_checkpointing` takes the old boolean (`true` is burn's op-level strategy,
+/// and keeps its snapshot value, so recorded runs keep their hashes) or a name; a wrong name is
+/// refused naming the choices.
+#[test]
+fn gradient_checkpointing_takes_a_boolean_or_a_mode() {
+    use crate::GradientCheckpointing as G;
+    for (value, mode, snapshot) in [
+        ("true", G::Ops, Some(serde_json::json!(true))),
+        ("\"ops\"", G::Ops, Some(serde_json::json!(true))),
+        ("\"layers\"", G::Layers, Some(serde_json::json!("layers"))),
+        ("false", G::Off, None),
+        ("\"off\"", G::Off, None),
+    ] {
+        let c = check(&format!(
+            "{TEACHER}[training]\ngradient_checkpointing = {value}\n"
+        ))
+        .unwrap();
+        assert_eq!(c.training.gradient_checkpointing, mode, "{value}");
+        let json = serde_json::to_value(&c).unwrap();
+        assert_eq!(
+            json["training"].get("gradient_checkpointing").cloned(),
+            snapshot,
+            "{value}"
+        );
+    }
+    let e = check(&format!(
+        "{TEACHER}[training]\ngradient_checkpointing = \"layer\"\n"
+    ))
+    .unwrap_err();
+    assert!(e.contains("\"layer\"") && e.contains("\"layers\""), "{e}");
+}
+
+#[test]
+fn a_number_for_gradient_checkpointing_names_the_choices() {
+    let e = check(&format!(
+        "{TEACHER}[training]\ngradient_checkpointing = 1\n"
+    ))
+    .unwrap_err();
+    assert!(e.contains("\"layers\""), "{e}");
+}

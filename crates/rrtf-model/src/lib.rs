@@ -13,6 +13,7 @@
 //! Not here: training loops and losses (the trainer crate), databases, HTTP.
 
 pub mod bench;
+pub mod checkpoint;
 pub mod config;
 pub mod device;
 pub mod durable;

@@ -210,7 +210,7 @@ fn gelu_tanh_tracked(x: Tensor<3>) -> Tensor<3> {
 }
 
 impl Block {
-    fn forward(
+    pub(crate) fn forward(
         &self,
         x: Tensor<3>,
         past: Option<&mut Option<(Tensor<4>, Tensor<4>)>>,
@@ -293,6 +293,13 @@ impl GptBigCode {
         linear(hidden, self.lm_head_weight().transpose(), None)
     }
 
+    /// Token plus position embeddings `[b, t, n_embd]` for ids `[b, t]` (positions from 0).
+    pub(crate) fn embed(&self, ids: Tensor<2, Int>) -> Tensor<3> {
+        let [_, t] = ids.dims();
+        let positions = Tensor::<1, Int>::arange(0..t as i64, &ids.device()).reshape([1, t]);
+        self.wte.forward(ids) + self.wpe.forward(positions)
+    }
+
     fn hidden_inner(&self, ids: Tensor<2, Int>, mut cache: Option<&mut KvCache>) -> Tensor<3> {
         let [_, t] = ids.dims();
         let start = cache.as_ref().map_or(0, |c| c.seen);
@@ -304,6 +311,9 @@ impl GptBigCode {
         );
         if let Some(hidden) = infer::hidden(self, &ids, cache.as_deref_mut()) {
             return hidden;
+        }
+        if cache.is_none() && crate::checkpoint::active() && self.device().is_autodiff() {
+            return crate::checkpoint::hidden(self, ids);
         }
         let device = ids.device();
         let positions =

@@ -126,7 +126,7 @@ impl Rrtf {
                     PipelineError::Invalid(format!("{key}: {e}"))
                 })?
                 .autodiff();
-            if t.gradient_checkpointing {
+            if t.gradient_checkpointing == rrtf_config::GradientCheckpointing::Ops {
                 device = device.gradient_checkpointing();
             }
             devices.push(device);

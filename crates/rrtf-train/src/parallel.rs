@@ -79,6 +79,17 @@ pub(crate) struct ShardOut {
     pub tokens: usize,
 }
 
+/// How every shard of a step computes its loss and gradients.
+#[derive(Clone, Copy)]
+pub(crate) struct StepSpec<'a> {
+    pub loss: &'a LossConfig,
+    pub pad_id: u32,
+    /// Micro-batches a step accumulates (each shard's loss is divided by it).
+    pub accum: usize,
+    /// Per-layer gradient checkpointing (`rrtf_model::checkpoint`).
+    pub layer_checkpoints: bool,
+}
+
 /// The loss of `groups` on `model` times `share` (the shard's part of its micro-batch) over
 /// `accum` micro-batches, its backward pass, and the gradients moved to `primary` when given (a
 /// replica's). One shard on one device scales exactly as a plain step: `x · 1 / accum`.
@@ -86,12 +97,27 @@ pub(crate) fn shard_step(
     model: &GptBigCode,
     reference: Option<&GptBigCode>,
     groups: &[EncodedGroup],
-    loss_cfg: &LossConfig,
-    pad_id: u32,
-    (share, accum): (f64, usize),
+    spec: StepSpec<'_>,
+    share: f64,
     primary: Option<&Device>,
 ) -> Result<ShardOut> {
-    let out = batch_loss_with_reference(model, reference, groups, loss_cfg, pad_id)?;
+    let StepSpec {
+        loss: loss_cfg,
+        pad_id,
+        accum,
+        layer_checkpoints,
+    } = spec;
+    let (out, tapes) = if layer_checkpoints {
+        let (out, tapes) = rrtf_model::checkpoint::record(|| {
+            batch_loss_with_reference(model, reference, groups, loss_cfg, pad_id)
+        });
+        (out?, Some(tapes))
+    } else {
+        (
+            batch_loss_with_reference(model, reference, groups, loss_cfg, pad_id)?,
+            None,
+        )
+    };
     let p = to_vec(out.p.clone())?;
     let weighted = if share == 1.0 {
         out.loss
@@ -100,7 +126,10 @@ pub(crate) fn shard_step(
     };
     let scaled = weighted.div_scalar(accum as f64);
     let loss = scaled.clone().into_scalar::<f32>() as f64;
-    let mut grads = GradientsParams::from_grads(scaled.backward(), model);
+    let mut grads = match tapes {
+        Some(tapes) => tapes.backward(model, scaled.backward()),
+        None => GradientsParams::from_grads(scaled.backward(), model),
+    };
     if let Some(device) = primary {
         grads = grads.to_device(device, model);
     }
@@ -124,13 +153,11 @@ pub(crate) fn run_shards(
     reference: Option<&GptBigCode>,
     replicas: &[Replica],
     shards: &[Vec<EncodedGroup>],
-    loss_cfg: &LossConfig,
-    pad_id: u32,
-    accum: usize,
+    spec: StepSpec<'_>,
 ) -> Result<Vec<ShardOut>> {
     let primary = model.device();
     let b: usize = shards.iter().map(Vec::len).sum();
-    let scale = |size: usize| (size as f64 / b as f64, accum);
+    let scale = |size: usize| size as f64 / b as f64;
     std::thread::scope(|s| {
         let handles: Vec<_> = shards
             .iter()
@@ -144,8 +171,7 @@ pub(crate) fn run_shards(
                         &r.model,
                         r.reference.as_ref(),
                         shard,
-                        loss_cfg,
-                        pad_id,
+                        spec,
                         scale(shard.len()),
                         Some(primary),
                     )
@@ -156,8 +182,7 @@ pub(crate) fn run_shards(
             model,
             reference,
             &shards[0],
-            loss_cfg,
-            pad_id,
+            spec,
             scale(shards[0].len()),
             None,
         );

@@ -28,13 +28,13 @@
 //!   forward pass and again as gradients in the backward pass. The LM head runs on response
 //!   positions only: the softmax kept for the gradient and the logits beside it, `2·vocab`
 //!   floats per response token.
-//! - **Gradient checkpointing**: burn 0.22.1 offers only its op-level strategy
-//!   (`Device::autodiff().gradient_checkpointing()`: element-wise ops are recomputed in the
-//!   backward pass instead of kept), not per-layer recomputation; `training.gradient_checkpointing`
-//!   turns it on, and it saved only 10-14% of the peak on flex (README), so the plan reports
-//!   activations without it and, beside them, what per-layer checkpointing would keep (each block's
-//!   input, `n_embd` floats a token a layer, plus one block's activations during its
-//!   recomputation), as what such an option would have to beat.
+//! - **Gradient checkpointing**: per-layer (`training.gradient_checkpointing = "layers"`,
+//!   `rrtf_model::checkpoint`) keeps each block's input (`n_embd` floats a token a layer) and,
+//!   during the backward pass, one block's activations and (under LoRA) one block's composed
+//!   weights at a time; the top's activations are counted beside them, though they are freed
+//!   before the blocks' recomputation starts. The plan always reports this total; with
+//!   [`PlanInput::layer_checkpointing`] it is the one the fit is judged on. burn's op-level
+//!   strategy (`"ops"`) is not modelled (it saved 10-14% of the peak on flex, README).
 //! - **DPO's reference**: the frozen base as an inference copy. Under LoRA it shares the base's
 //!   buffers (the base is never updated, and a burn tensor's `valid()` copy shares its storage),
 //!   so it costs nothing more; under full fine-tuning the policy's updated weights are new
@@ -117,6 +117,10 @@ pub struct PlanInput {
     pub device: PlanDevice,
     /// Device memory in GiB; `None` leaves `fits` out.
     pub device_gib: Option<f64>,
+    /// Per-layer gradient checkpointing (`training.gradient_checkpointing = "layers"`): the fit
+    /// is judged on `total_if_layer_checkpointed`.
+    #[serde(default)]
+    pub layer_checkpointing: bool,
 }
 
 /// Parameter counts of a GPTBigCode model (elements).
@@ -187,17 +191,21 @@ pub struct MemoryPlan {
     pub head_activations: u64,
     /// `layer_activations + attention_temporaries + head_activations`.
     pub activations: u64,
-    /// What per-layer checkpointing would keep instead (not offered by burn 0.22.1, not used).
+    /// What per-layer checkpointing keeps instead.
     pub activations_if_layer_checkpointed: u64,
     /// DPO's frozen reference: 0 under LoRA (it shares the base), a copy of the weights under
     /// full fine-tuning, 0 for other objectives.
     pub reference: u64,
     pub total: u64,
-    /// `total` if activations were checkpointed per layer.
+    /// `total` with per-layer checkpointing (activations, and one block's composed LoRA weights
+    /// instead of every block's).
     pub total_if_layer_checkpointed: u64,
+    /// What the run needs: `total_if_layer_checkpointed` with per-layer checkpointing, else
+    /// `total`.
+    pub needed: u64,
     /// The device's bytes, when given.
     pub device: Option<u64>,
-    /// `total <= device · (1 − HEADROOM)`, when the device is given.
+    /// `needed <= device · (1 − HEADROOM)`, when the device is given.
     pub fits: Option<bool>,
     /// Caveats that apply to this plan.
     pub notes: Vec<String>,
@@ -376,9 +384,17 @@ pub fn plan(config: &GptBigCodeConfig, input: &PlanInput) -> Result<MemoryPlan> 
         + optimizer
         + reference;
     let total = fixed + activations;
-    let total_if_layer_checkpointed = fixed + activations_if_layer_checkpointed;
+    // The blocks' forward pass runs without autodiff, and each recomputed block composes only
+    // its own adapted weights.
+    let total_if_layer_checkpointed =
+        fixed - composed_weights + composed_weights / layers + activations_if_layer_checkpointed;
+    let needed = if input.layer_checkpointing {
+        total_if_layer_checkpointed
+    } else {
+        total
+    };
     let device = input.device_gib.map(|g| (g * GIB) as u64);
-    let fits = device.map(|d| total as f64 <= d as f64 * (1.0 - HEADROOM));
+    let fits = device.map(|d| needed as f64 <= d as f64 * (1.0 - HEADROOM));
     Ok(MemoryPlan {
         input: input.clone(),
         params: p,
@@ -399,6 +415,7 @@ pub fn plan(config: &GptBigCodeConfig, input: &PlanInput) -> Result<MemoryPlan> 
         reference,
         total,
         total_if_layer_checkpointed,
+        needed,
         device,
         fits,
         notes,
@@ -453,9 +470,14 @@ impl MemoryPlan {
             s += &format!("  {name:<24} {:>12}\n", gib(bytes));
         }
         s += &format!(
-            "  (per block and token: {} bytes; with per-layer checkpointing, which burn 0.22 \
-             does not offer, the total would be {})\n",
+            "  (per block and token: {} bytes; with per-layer gradient checkpointing{} the total \
+             is {})\n",
             self.per_layer.total(),
+            if i.layer_checkpointing {
+                ", which this plan is for,"
+            } else {
+                " (--gradient-checkpointing layers)"
+            },
             gib(self.total_if_layer_checkpointed)
         );
         match (self.device, self.fits) {
@@ -463,7 +485,7 @@ impl MemoryPlan {
                 s += &format!(
                     "{}: {} needed, the device has {} (keeping {:.0}% free)\n",
                     if fits { "fits" } else { "does not fit" },
-                    gib(self.total),
+                    gib(self.needed),
                     gib(d),
                     HEADROOM * 100.0,
                 );
@@ -497,6 +519,7 @@ mod tests {
             base_dtype: WeightDtype::F32,
             device: PlanDevice::Gpu,
             device_gib: Some(24.0),
+            layer_checkpointing: false,
         }
     }
 
@@ -729,6 +752,47 @@ mod tests {
         assert_eq!(bf16.weights, 29_600 * 2);
         assert_eq!(bf16.total, p.total - 29_600 * 2);
         assert!(bf16.notes.iter().any(|n| n.contains("not implemented")));
+        // Per-layer checkpointing composes one block's adapted weights at a time (2 blocks).
+        assert_eq!(
+            p.total_if_layer_checkpointed,
+            p.total - p.composed_weights / 2 - p.activations + p.activations_if_layer_checkpointed
+        );
+    }
+
+    /// The fit is judged on the total of the run asked for: with per-layer checkpointing, its
+    /// (smaller) total.
+    #[test]
+    fn layer_checkpointing_is_judged_on_its_own_total() {
+        let config = tiny();
+        let plain = plan(&config, &input()).unwrap();
+        assert_eq!(plain.needed, plain.total);
+        let between = (plain.total + plain.total_if_layer_checkpointed) as f64 / 2.0;
+        let device_gib = Some(between / (1.0 - HEADROOM) / GIB);
+        let without = plan(
+            &config,
+            &PlanInput {
+                device_gib,
+                ..input()
+            },
+        )
+        .unwrap();
+        let with = plan(
+            &config,
+            &PlanInput {
+                device_gib,
+                layer_checkpointing: true,
+                ..input()
+            },
+        )
+        .unwrap();
+        assert!(plain.total_if_layer_checkpointed < plain.total);
+        assert_eq!(with.needed, with.total_if_layer_checkpointed);
+        assert_eq!((without.fits, with.fits), (Some(false), Some(true)));
+        assert!(
+            with.text().contains("which this plan is for"),
+            "{}",
+            with.text()
+        );
     }
 
     #[test]

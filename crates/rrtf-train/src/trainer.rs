@@ -35,7 +35,7 @@ use burn::module::Module;
 use burn::optim::{GradientsAccumulator, ModuleOptimizer};
 use burn::tensor::Device;
 use rand::{SeedableRng, rngs::StdRng, seq::SliceRandom};
-use rrtf_config::Training;
+use rrtf_config::{GradientCheckpointing, Training};
 use rrtf_model::{GptBigCode, durable};
 use serde::{Deserialize, Serialize};
 
@@ -364,9 +364,13 @@ impl Trainer {
                 self.reference.as_ref(),
                 &self.replicas,
                 &shards,
-                &self.loss,
-                self.pad_id,
-                accum,
+                parallel::StepSpec {
+                    loss: &self.loss,
+                    pad_id: self.pad_id,
+                    accum,
+                    layer_checkpoints: self.cfg.gradient_checkpointing
+                        == GradientCheckpointing::Layers,
+                },
             )?;
             for out in outs {
                 let per_group = |v: f64| v / b as f64 / accum as f64;

@@ -3,6 +3,7 @@
 
 mod common;
 
+mod checkpoint;
 mod loss_parity;
 mod parallel;
 mod sft;
