@@ -558,6 +558,72 @@ fn lora_run_reports_its_adapters_and_saves_a_merged_model() {
     assert_ne!(scored(&out_dir), scored(&f.join("model/mqa")));
 }
 
+/// Issue 23: LoRA over a bf16 base with per-layer gradient checkpointing, from a config: the run
+/// trains, and the model it writes is f32 (merged over the f32 base from disk), loads and scores
+/// differently from the base.
+#[test]
+fn a_bf16_base_lora_run_with_layer_checkpointing_saves_an_f32_model() {
+    let f = fixtures();
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    let config = write_config(
+        dir.path(),
+        &out_dir,
+        "number = 1\nseed = 3\n",
+        &format!(
+            "{SHORT_RUN}learning_rate = 1e-2\ngradient_checkpointing = \"layers\"\n\
+             lora = {{ rank = 2, alpha = 4.0, base_dtype = \"bf16\" }}\n"
+        ),
+    );
+    let out = rrtf(&[
+        "--json",
+        "train",
+        "--config",
+        config.to_str().unwrap(),
+        "--input",
+        &path(&f.join("train/groups.jsonl")),
+        "--max-steps",
+        "3",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["steps"], 3);
+    assert_eq!(report["lora"]["base_dtype"], "bf16", "{report}");
+    // Every tensor of the written model is F32 (safetensors header).
+    let bytes = std::fs::read(out_dir.join("model.safetensors")).unwrap();
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header: Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
+    let dtypes: Vec<&str> = header
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(k, _)| *k != "__metadata__")
+        .map(|(_, v)| v["dtype"].as_str().unwrap())
+        .collect();
+    assert!(
+        !dtypes.is_empty() && dtypes.iter().all(|d| *d == "F32"),
+        "{dtypes:?}"
+    );
+    let scored = |model: &Path| {
+        let out = rrtf(&[
+            "train",
+            "loss",
+            "--model",
+            &path(model),
+            "--input",
+            &path(&f.join("train/groups.jsonl")),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert_ne!(scored(&out_dir), scored(&f.join("model/mqa")));
+}
+
 /// Issue 18: `objective = "sft"`. `train loss --objective sft --sft-responses best` prints
 /// `rrtf`'s fine-tuning term (PyTorch's figure) and no ranking term; `rrtf train` runs it from
 /// a config and reports the objective; `sft_responses` without `objective = "sft"`, and

@@ -42,6 +42,17 @@ pub struct BenchArgs {
     #[arg(long, value_name = "layers|ops", num_args = 0..=1, default_missing_value = "ops",
           default_value = "off")]
     pub gradient_checkpointing: GradientCheckpointing,
+    /// Train LoRA adapters of this rank (alpha = 2 x rank) instead of every weight.
+    #[arg(long)]
+    pub lora_rank: Option<u32>,
+    /// With --lora-rank: store the adapted weights in bf16 (training.lora.base_dtype).
+    #[arg(
+        long,
+        value_name = "f32|bf16",
+        default_value = "f32",
+        requires = "lora_rank"
+    )]
+    pub lora_base_dtype: String,
 }
 
 pub fn bench(ctx: &Ctx, a: BenchArgs) -> anyhow::Result<()> {
@@ -49,10 +60,26 @@ pub fn bench(ctx: &Ctx, a: BenchArgs) -> anyhow::Result<()> {
     if a.gradient_checkpointing == GradientCheckpointing::Ops {
         device = device.gradient_checkpointing();
     }
-    let ckpt = Checkpoint::load(&a.model, &device)?;
+    let ckpt = Checkpoint::load_with(&a.model, &device, a.lora_base_dtype == "bf16")?;
     let training = Training {
         learning_rate: a.learning_rate,
         gradient_checkpointing: a.gradient_checkpointing,
+        lora: match a.lora_rank {
+            None => None,
+            Some(rank) => Some(rrtf_config::Lora {
+                rank,
+                alpha: 2.0 * f64::from(rank),
+                base_dtype: serde_json::from_value(serde_json::Value::from(
+                    a.lora_base_dtype.as_str(),
+                ))
+                .map_err(|_| {
+                    super::BadInput(format!(
+                        "--lora-base-dtype {:?}: expected f32 or bf16",
+                        a.lora_base_dtype
+                    ))
+                })?,
+            }),
+        },
         ..Training::default()
     };
     let opts = TrainBenchOptions {
@@ -70,7 +97,8 @@ pub fn bench(ctx: &Ctx, a: BenchArgs) -> anyhow::Result<()> {
             format!(
                 "train    {:>10.1} tokens/s  ({} sequences x {} tokens a step, {} timed steps after {} warm-up; {:.1} response tokens/s)\n\
                  matmul   {:>10.1} GFLOP/s (f32, 2048^3)\n\
-                 MFU      {:>10.3}    ({:.0} model FLOPs a token, {} parameters)",
+                 MFU      {:>10.3}    ({:.0} model FLOPs a token, {} parameters)\n\
+                 memory   {:>10.1} MiB parameters as stored; resident {} at the start of the steps, peak {} during them",
                 r.tokens_per_s,
                 r.sequences,
                 r.seq_len,
@@ -80,7 +108,12 @@ pub fn bench(ctx: &Ctx, a: BenchArgs) -> anyhow::Result<()> {
                 r.matmul_gflops,
                 r.mfu,
                 r.model_flops_per_token,
-                r.parameters
+                r.parameters,
+                r.param_bytes as f64 / (1u64 << 20) as f64,
+                r.rss_at_start_mib
+                    .map_or_else(|| "not measured".to_owned(), |m| format!("{m:.0} MiB")),
+                r.peak_rss_steps_mib
+                    .map_or_else(|| "not measured".to_owned(), |m| format!("{m:.0} MiB"))
             )
         },
         || serde_json::to_value(&r).expect("report serializes"),

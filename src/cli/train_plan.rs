@@ -43,8 +43,7 @@ pub struct PlanArgs {
     pub response_len: Option<usize>,
     #[arg(long, default_value_t = 1)]
     pub grad_accum: usize,
-    /// Storage of the frozen base under LoRA: f32 (what the trainer does) or bf16 (a
-    /// projection: not implemented in the trainer).
+    /// Storage of the adapted projections under LoRA: f32 or bf16 (training.lora.base_dtype).
     #[arg(long, default_value = "f32")]
     pub base_dtype: String,
     /// The device kind the run is for: cpu (flex, fused GELU) or cuda / cuda:N / wgpu (burn's ops).

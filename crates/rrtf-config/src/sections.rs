@@ -614,6 +614,26 @@ pub enum Schedule {
 pub struct Lora {
     pub rank: u32,
     pub alpha: f64,
+    /// How the frozen weights the adapters sit on are stored during training: `"f32"` or
+    /// `"bf16"` (half the memory; each forward pass composes one f32 weight from it and the f32
+    /// adapters, and the merged model is written over the f32 base read again from disk).
+    #[serde(default, skip_serializing_if = "LoraBaseDtype::is_f32")]
+    pub base_dtype: LoraBaseDtype,
+}
+
+/// `training.lora.base_dtype`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LoraBaseDtype {
+    #[default]
+    F32,
+    Bf16,
+}
+
+impl LoraBaseDtype {
+    pub fn is_f32(&self) -> bool {
+        *self == Self::F32
+    }
 }
 
 /// Training. Optimiser defaults are PyTorch's AdamW (not burn's).

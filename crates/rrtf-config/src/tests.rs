@@ -550,3 +550,37 @@ fn a_number_for_gradient_checkpointing_names_the_choices() {
     .unwrap_err();
     assert!(e.contains("\"layers\""), "{e}");
 }
+
+/// `training.lora.base_dtype`: f32 by default (and then left out of the snapshot, so recorded
+/// runs keep their hashes), bf16 accepted, refused on wgpu (WGSL has no bf16), and a wrong
+/// name refused naming the choices.
+#[test]
+fn lora_base_dtype_is_f32_or_bf16_and_not_bf16_on_wgpu() {
+    let c = check(&format!(
+        "{TEACHER}[training]\nlora = {{ rank = 2, alpha = 4.0 }}\n"
+    ))
+    .unwrap();
+    let json = serde_json::to_value(&c).unwrap();
+    assert!(
+        json["training"]["lora"].get("base_dtype").is_none(),
+        "{json}"
+    );
+    let c = check(&format!(
+        "{TEACHER}[training]\nlora = {{ rank = 2, alpha = 4.0, base_dtype = \"bf16\" }}\n"
+    ))
+    .unwrap();
+    assert_eq!(
+        c.training.lora.unwrap().base_dtype,
+        crate::LoraBaseDtype::Bf16
+    );
+    let e = check(&format!(
+        "{TEACHER}[training]\ndevice = \"wgpu\"\nlora = {{ rank = 2, alpha = 4.0, base_dtype = \"bf16\" }}\n"
+    ))
+    .unwrap_err();
+    assert!(e.contains("base_dtype") && e.contains("wgpu"), "{e}");
+    let e = check(&format!(
+        "{TEACHER}[training]\nlora = {{ rank = 2, alpha = 4.0, base_dtype = \"fp16\" }}\n"
+    ))
+    .unwrap_err();
+    assert!(e.contains("fp16") && e.contains("bf16"), "{e}");
+}

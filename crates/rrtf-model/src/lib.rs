@@ -53,6 +53,12 @@ impl Checkpoint {
     /// Load `dir` (config.json, model.safetensors or model.safetensors.index.json,
     /// tokenizer.json) onto `device`.
     pub fn load(dir: &Path, device: &Device) -> Result<Self> {
+        Self::load_with(dir, device, false)
+    }
+
+    /// [`Checkpoint::load`] with the projection weights in bf16 when `bf16_projections`
+    /// ([`weights::build_with`]: for LoRA over a bf16 base only).
+    pub fn load_with(dir: &Path, device: &Device, bf16_projections: bool) -> Result<Self> {
         if !dir.is_dir() {
             return Err(ModelError::Input {
                 what: format!("model directory {}", dir.display()),
@@ -64,7 +70,7 @@ impl Checkpoint {
         let tokenizer = load_tokenizer(&dir.join("tokenizer.json"))?;
         check_vocab(&config, &tokenizer)?;
         let tensors = weights::read_dir(dir)?;
-        let model = weights::build(&config, tensors, device)?;
+        let model = weights::build_with(&config, tensors, device, bf16_projections)?;
         Ok(Self {
             config,
             model,

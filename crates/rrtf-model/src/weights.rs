@@ -11,7 +11,7 @@ use std::path::Path;
 
 use burn::module::Param;
 use burn::nn::{Embedding, LayerNorm, LayerNormConfig, Linear};
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{DType, Device, Tensor, TensorCreationOptions, TensorData};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use safetensors::{Dtype, SafeTensors, tensor::TensorView};
 
@@ -213,8 +213,22 @@ fn to_f32(name: &str, view: &TensorView<'_>) -> Result<Vec<f32>> {
 /// ignored) when the head is tied, as transformers does.
 pub fn build(
     config: &GptBigCodeConfig,
+    tensors: HostTensors,
+    device: &Device,
+) -> Result<GptBigCode> {
+    build_with(config, tensors, device, false)
+}
+
+/// [`build`], with the blocks' four projection weights (`c_attn`, `attn.c_proj`, `c_fc`,
+/// `mlp.c_proj`) stored in bf16 when `bf16_projections`: converted on the host, so the device
+/// never holds their f32 copy. Such a model is only for LoRA over a bf16 base (the trainer
+/// attaches f32 adapters, which compose an f32 weight per forward pass): its plain forward
+/// pass would multiply f32 activations by bf16 weights, which burn refuses.
+pub fn build_with(
+    config: &GptBigCodeConfig,
     mut tensors: HostTensors,
     device: &Device,
+    bf16_projections: bool,
 ) -> Result<GptBigCode> {
     if config.tie_word_embeddings {
         tensors.remove("lm_head.weight");
@@ -248,15 +262,24 @@ pub fn build(
         Param::from_data(TensorData::new(t.data, [t.shape[0]]), device)
     };
     // PyTorch Linear weight [out, in] → burn [in, out].
-    let linear = |w: HostTensor, b: HostTensor| Linear {
-        weight: Param::from_data(
-            TensorData::new(
-                transpose(&w.data, w.shape[0], w.shape[1]),
-                [w.shape[1], w.shape[0]],
-            ),
-            device,
-        ),
-        bias: Some(param1(b)),
+    let linear = |w: HostTensor, b: HostTensor| {
+        let data = TensorData::new(
+            transpose(&w.data, w.shape[0], w.shape[1]),
+            [w.shape[1], w.shape[0]],
+        );
+        let weight = if bf16_projections {
+            let options = TensorCreationOptions::new(device.clone()).with_dtype(DType::BF16);
+            Param::from_tensor(Tensor::<2>::from_data(
+                data.convert::<half::bf16>(),
+                options,
+            ))
+        } else {
+            Param::from_data(data, device)
+        };
+        Linear {
+            weight,
+            bias: Some(param1(b)),
+        }
     };
     let layer_norm = |w: HostTensor, b: HostTensor| {
         let mut ln: LayerNorm = LayerNormConfig::new(config.n_embd)

@@ -114,6 +114,15 @@ impl Rrtf {
                 t.devices[0], t.devices[0]
             )));
         }
+        if t.lora.as_ref().is_some_and(|l| !l.base_dtype.is_f32())
+            && names.iter().any(|n| n.trim() == "wgpu")
+        {
+            return Err(PipelineError::Invalid(
+                "training.lora.base_dtype = \"bf16\" cannot run on wgpu (WGSL has no bf16): use \
+                 \"f32\" there, or train on cpu or cuda"
+                    .into(),
+            ));
+        }
         let mut devices = Vec::with_capacity(names.len());
         for name in names {
             let mut device = rrtf_model::parse_device(name)
@@ -141,7 +150,9 @@ impl Rrtf {
             Some(p) => p.clone(),
             None => self.export_for_training(config, &out_dir).await?,
         };
-        let ckpt = Checkpoint::load(&base, &device)?;
+        // Over a bf16 LoRA base the projections go to the device in bf16 (never in f32).
+        let bf16_base = t.lora.as_ref().is_some_and(|l| !l.base_dtype.is_f32());
+        let ckpt = Checkpoint::load_with(&base, &device, bf16_base)?;
         let groups = rrtf_train::read_jsonl(&input, t.code_only)?;
         let max_len = (t.max_length as usize).min(ckpt.config.n_positions);
         let templates = Templates::from_training(&t);
@@ -356,9 +367,16 @@ impl Rrtf {
         };
         let final_ckpt = trainer.save_checkpoint(&checkpoints)?;
         prune(&evals)?;
+        let model = if trainer.bf16_base() {
+            // Merge the adapters into the f32 base as it is on disk, not into its bf16 rounding.
+            let f32_base = Checkpoint::load(&base, &rrtf_model::Device::flex())?;
+            trainer.merged_over(&f32_base.model)
+        } else {
+            trainer.inference_model()
+        };
         let saved = Checkpoint {
             config: ckpt.config,
-            model: trainer.inference_model(),
+            model,
             tokenizer: ckpt.tokenizer,
         };
         saved

@@ -68,6 +68,16 @@ pub struct TrainBenchReport {
     pub mfu: f64,
     /// Loss of the last step (finite: the run trained).
     pub last_loss: f64,
+    /// Bytes of the model's parameters as stored (each at its dtype: a bf16 LoRA base counts 2
+    /// bytes an element), adapters included, after the trainer set the model up.
+    pub param_bytes: u64,
+    /// Peak resident size of this process during the steps (warm-up included), in MiB: the
+    /// kernel's high-water mark reset after the model is set up (`/proc/self/clear_refs`), so
+    /// loading does not count. On flex the device's memory is the process's. `None` where
+    /// Linux does not offer it.
+    pub peak_rss_steps_mib: Option<f64>,
+    /// Resident size when the steps began (the model set up), MiB.
+    pub rss_at_start_mib: Option<f64>,
 }
 
 /// Synthetic groups: token ids from a fixed LCG (never the pad/eos id), distinct scores, every
@@ -185,6 +195,9 @@ pub fn run(
     cfg.max_steps = Some((opts.warmup + opts.steps) as u64);
     let parameters = model.num_params();
     let mut trainer = Trainer::new(model, cfg, groups, eos, opts.seed)?;
+    let param_bytes = stored_bytes(&trainer.model);
+    let peak_reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
+    let rss_at_start_mib = status_kib("VmRSS:").map(|k| k as f64 / 1024.0);
     let sequences = opts.groups * opts.group_size;
     let seq_len = opts.prompt_len + opts.response_len;
     let tokens_per_step = sequences * seq_len;
@@ -204,6 +217,10 @@ pub fn run(
         }
     }
     let cpu = cpu_start.zip(cpu_seconds()).map(|(a, b)| b - a);
+    let peak_rss_steps_mib = peak_reset
+        .then(|| status_kib("VmHWM:"))
+        .flatten()
+        .map(|k| k as f64 / 1024.0);
     let timed: f64 = step_seconds.iter().sum::<f64>().max(1e-9);
     let tokens_per_s = (tokens_per_step * step_seconds.len()) as f64 / timed;
     let response_tokens_per_s = (sequences * opts.response_len * step_seconds.len()) as f64 / timed;
@@ -227,5 +244,31 @@ pub fn run(
         matmul_gflops: gflops,
         mfu: flops * tokens_per_s / (gflops * 1e9),
         last_loss,
+        param_bytes,
+        peak_rss_steps_mib,
+        rss_at_start_mib,
     })
+}
+
+/// A size field of `/proc/self/status` in KiB: `VmHWM:` (peak resident size since start or the
+/// last reset), `VmRSS:` (now).
+fn status_kib(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Bytes of `model`'s float parameters at their stored dtypes (a LoRA weight's base, not its
+/// composition, plus its adapters).
+pub fn stored_bytes(model: &GptBigCode) -> u64 {
+    struct Sum(u64);
+    impl burn::module::ModuleVisitor for Sum {
+        fn visit_float<const D: usize>(&mut self, p: &burn::module::Param<Tensor<D>>) {
+            let base = p.base();
+            self.0 += (base.shape().num_elements() * base.dtype().size()) as u64;
+        }
+    }
+    let mut s = Sum(0);
+    model.visit(&mut s);
+    s.0
 }

@@ -10,12 +10,24 @@
 //! (`Module::materialize`), so it is a plain checkpoint that transformers, vLLM and the next
 //! round read like any other; checkpoints for `--resume` keep the factors.
 //!
+//! With `base_dtype = "bf16"` the adapted weights are cast to bf16 before the adapters are
+//! attached (the adapters, their gradients and AdamW's moments stay f32): half the memory of the
+//! frozen projections at rest. burn's LoRA composes an f32 weight from them at each forward pass
+//! (`LoraAdapter::apply` casts the base to the factors' dtype), which autodiff keeps until the
+//! backward pass; with per-layer gradient checkpointing that is one block's at a time. The
+//! merged model is written over the f32 base read again from disk ([`merged_over`]), not over
+//! its bf16 rounding. Embeddings, biases and LayerNorms stay f32 (the embeddings are the tied
+//! LM head; all of them together are a few percent of a StarCoder model).
+//!
 //! `A` is drawn by flex's RNG on every device (on another device the factors burn drew there are
 //! replaced by flex's draws, moved over once), so a seed gives the same adapters, and the same
 //! run, on the CPU and on a GPU.
 
+use std::collections::HashMap;
+
 use burn::module::{Lora, Module, ModuleMapper, ModuleVisitor, Param, ParamGroup};
-use burn::tensor::{Device, Distribution, Tensor};
+use burn::tensor::{DType, Device, Distribution, FloatDType, Tensor, TensorData};
+use rrtf_config::LoraBaseDtype;
 use rrtf_model::GptBigCode;
 use serde::Serialize;
 
@@ -24,14 +36,133 @@ use crate::error::{Result, TrainError};
 /// Parameter paths that receive an adapter.
 pub const TARGETS: &str = r"^h\.[0-9]+\.(attn\.(c_attn|c_proj)|mlp\.(c_fc|c_proj))\.weight$";
 
+/// Whether `path` (a parameter's module path) is one of [`TARGETS`].
+fn is_target(path: &str) -> bool {
+    let Some(rest) = path.strip_prefix("h.") else {
+        return false;
+    };
+    let Some((layer, rest)) = rest.split_once('.') else {
+        return false;
+    };
+    !layer.is_empty()
+        && layer.bytes().all(|b| b.is_ascii_digit())
+        && matches!(
+            rest,
+            "attn.c_attn.weight" | "attn.c_proj.weight" | "mlp.c_fc.weight" | "mlp.c_proj.weight"
+        )
+}
+
+/// Attach the adapters `cfg` asks for to the projections of `model` (with a bf16 base when it
+/// says so), with `A` factors drawn from flex's RNG seeded with `seed` (the same factors on
+/// every device).
+pub fn apply_config(model: GptBigCode, cfg: &rrtf_config::Lora, seed: u64) -> Result<GptBigCode> {
+    let model = match cfg.base_dtype {
+        LoraBaseDtype::F32 => model,
+        LoraBaseDtype::Bf16 => model.map(&mut CastTargets {
+            path: Vec::new(),
+            cast: 0,
+        }),
+    };
+    apply_seeded(model, cfg.rank as usize, cfg.alpha, seed)
+}
+
+/// Casts every adapted weight ([`TARGETS`]) to bf16.
+struct CastTargets {
+    path: Vec<String>,
+    cast: usize,
+}
+
+impl ModuleMapper for CastTargets {
+    fn enter_module(&mut self, name: &str, _: &str) {
+        self.path.push(name.to_owned());
+    }
+    fn exit_module(&mut self, _: &str, _: &str) {
+        self.path.pop();
+    }
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        if !is_target(&self.path.join(".")) {
+            return param;
+        }
+        self.cast += 1;
+        param.map(|t| t.cast(DType::BF16).set_require_grad(false))
+    }
+}
+
+/// The merged model (adapters folded into their weights, as [`Module::materialize`] does) of
+/// `model`, a LoRA model on any device, with every bf16 adapted weight replaced first by the
+/// same weight of `base` (the f32 base as loaded from disk, on any device): the merge is then
+/// `W + scale·A·B` on the f32 weights, not on their bf16 rounding. Without a bf16 base it is
+/// `model.valid().materialize()`.
+pub fn merged_over(model: &GptBigCode, base: &GptBigCode) -> GptBigCode {
+    struct Collect {
+        path: Vec<String>,
+        found: HashMap<String, TensorData>,
+    }
+    impl ModuleVisitor for Collect {
+        fn enter_module(&mut self, name: &str, _: &str) {
+            self.path.push(name.to_owned());
+        }
+        fn exit_module(&mut self, _: &str, _: &str) {
+            self.path.pop();
+        }
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let path = self.path.join(".");
+            if is_target(&path) {
+                self.found.insert(path, param.val().into_data());
+            }
+        }
+    }
+    struct Replace {
+        path: Vec<String>,
+        found: HashMap<String, TensorData>,
+    }
+    impl ModuleMapper for Replace {
+        fn enter_module(&mut self, name: &str, _: &str) {
+            self.path.push(name.to_owned());
+        }
+        fn exit_module(&mut self, _: &str, _: &str) {
+            self.path.pop();
+        }
+        fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+            let path = self.path.join(".");
+            if !is_target(&path) || param.base().dtype() != DType::BF16 {
+                return param;
+            }
+            let data = self
+                .found
+                .remove(&path)
+                .unwrap_or_else(|| panic!("the base has no {path}"));
+            param.map(|t| Tensor::from_data(data, &t.device()))
+        }
+    }
+    let mut collect = Collect {
+        path: Vec::new(),
+        found: HashMap::new(),
+    };
+    base.visit(&mut collect);
+    let mut replace = Replace {
+        path: Vec::new(),
+        found: collect.found,
+    };
+    model.valid().map(&mut replace).materialize()
+}
+
 /// Attach adapters of `rank` and `alpha` to the projections of `model`, with `A` factors drawn
 /// from flex's RNG seeded with `seed` (the same factors on every device).
 pub fn apply_seeded(model: GptBigCode, rank: usize, alpha: f64, seed: u64) -> Result<GptBigCode> {
+    // flex's RNG is one per process: seeding it and drawing must not interleave with another
+    // thread's (two trainers in one process, e.g. tests run in parallel), or the factors would
+    // depend on timing.
+    static FLEX_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _rng = FLEX_RNG.lock().unwrap_or_else(|e| e.into_inner());
     let device = model.device();
     let on_flex = device.clone().without_autodiff() == Device::flex();
     if on_flex {
         device.seed(seed);
-        return apply(model, rank, alpha);
+        let model = apply(model, rank, alpha)?;
+        // burn initialises parameters lazily: draw the factors now, under the lock.
+        model.visit(&mut ForceInit);
+        return Ok(model);
     }
     let model = apply(model, rank, alpha)?;
     // burn's `Lora` draws each `A` as `random([d_in, rank], Normal(0, 1 / rank))` in module
@@ -51,6 +182,15 @@ pub fn apply_seeded(model: GptBigCode, rank: usize, alpha: f64, seed: u64) -> Re
     let model = model.map(&mut redraw);
     debug_assert_eq!(redraw.replaced, param_counts(&model).adapted);
     Ok(model)
+}
+
+/// Initialises every (lazily initialised) float parameter it visits.
+struct ForceInit;
+
+impl ModuleVisitor for ForceInit {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let _ = param.base();
+    }
 }
 
 /// Replaces every adapter's `A` factor by `draw(shape, device)`.
@@ -101,7 +241,12 @@ pub fn apply(model: GptBigCode, rank: usize, alpha: f64) -> Result<GptBigCode> {
     }
     let group = ParamGroup::from_regex(TARGETS)
         .map_err(|e| TrainError::Backend(format!("LoRA target pattern: {e:?}")))?;
-    Ok(model.apply_lora(Lora::new(rank, alpha).set_param_group(group)))
+    // The factors in f32 whatever the base's dtype (a bf16 base composes into f32).
+    Ok(model.apply_lora(
+        Lora::new(rank, alpha)
+            .set_param_group(group)
+            .set_dtype(FloatDType::F32),
+    ))
 }
 
 /// Counts of parameters (elements) by what training does with them.

@@ -3,9 +3,9 @@
 //!
 //! The model is this crate's trainer on burn 0.22.1 as it is (read in burn's source and ours,
 //! not measured on a GPU: none has run this code):
-//! - **Weights**: every parameter in f32 (4 bytes), or the frozen base in bf16 (2 bytes) under
-//!   LoRA when [`PlanInput::base_dtype`] asks for it. The trainer does not store bf16 bases yet
-//!   (ARCHITECTURE.md, `rrtf-train`), so such a plan is a projection and says so in its notes.
+//! - **Weights**: every parameter in f32 (4 bytes); under LoRA with [`PlanInput::base_dtype`]
+//!   bf16 (`training.lora.base_dtype = "bf16"`), the adapted projections in bf16 (2 bytes), the
+//!   embeddings, biases and LayerNorms still f32, as the trainer stores them (`lora.rs`).
 //! - **Gradients**: f32 for every trainable element; a second copy with `grad_accum > 1`
 //!   (burn's `GradientsAccumulator` holds the sum while the next micro-batch's gradients exist).
 //! - **Optimizer**: AdamW's two f32 moments per trainable element.
@@ -324,19 +324,12 @@ pub fn plan(config: &GptBigCodeConfig, input: &PlanInput) -> Result<MemoryPlan> 
     }
     let lora = input.lora_rank.is_some();
     let mut notes = Vec::new();
-    if input.base_dtype == WeightDtype::Bf16 {
-        if !lora {
-            return bad(
-                "base_dtype",
-                "bf16".into(),
-                "a bf16 base is for LoRA (its frozen weights); full fine-tuning keeps f32 \
-                 weights: give a LoRA rank or f32"
-                    .into(),
-            );
-        }
-        notes.push(
-            "projection: the trainer keeps the base in f32 today (burn 0.22's LoRA composes \
-             W + A·B at the factors' dtype); a bf16 base is not implemented"
+    if input.base_dtype == WeightDtype::Bf16 && !lora {
+        return bad(
+            "base_dtype",
+            "bf16".into(),
+            "a bf16 base is for LoRA (its frozen weights); full fine-tuning keeps f32 \
+             weights: give a LoRA rank or f32"
                 .into(),
         );
     }
@@ -346,12 +339,12 @@ pub fn plan(config: &GptBigCodeConfig, input: &PlanInput) -> Result<MemoryPlan> 
     let response_tokens = rows * input.response_len as u64;
     let f32b = 4u64;
 
-    let weight_dtype = if lora {
-        input.base_dtype
+    // Only the adapted projections take the base dtype (lora.rs); the rest stays f32.
+    let weights = if lora {
+        p.adapted * input.base_dtype.bytes() + (p.base - p.adapted) * f32b
     } else {
-        WeightDtype::F32
+        p.base * f32b
     };
-    let weights = p.base * weight_dtype.bytes();
     let adapters = p.adapters * f32b;
     let composed_weights = if lora { p.adapted * f32b } else { 0 };
     let gradients = p.trainable * f32b;
@@ -563,11 +556,37 @@ mod tests {
                 (p.base, p.trainable),
                 (real.total as u64, real.trainable as u64)
             );
-            let adapted = crate::lora::apply(model, 3, 6.0).unwrap();
+            let adapted = crate::lora::apply(model.clone(), 3, 6.0).unwrap();
             let real = crate::lora::param_counts(&adapted);
             let p = params(&config, Some(3));
             assert_eq!(p.trainable, real.trainable as u64, "{config:?}");
             assert_eq!(p.base + p.adapters, real.total as u64);
+            // The bytes the trainer stores, f32 and bf16 base: the plan's weights + adapters.
+            for base_dtype in [WeightDtype::F32, WeightDtype::Bf16] {
+                let lora = rrtf_config::Lora {
+                    rank: 3,
+                    alpha: 6.0,
+                    base_dtype: match base_dtype {
+                        WeightDtype::F32 => rrtf_config::LoraBaseDtype::F32,
+                        WeightDtype::Bf16 => rrtf_config::LoraBaseDtype::Bf16,
+                    },
+                };
+                let stored = crate::bench::stored_bytes(
+                    &crate::lora::apply_config(model.clone(), &lora, 1).unwrap(),
+                );
+                let planned = plan(
+                    &config,
+                    &PlanInput {
+                        lora_rank: Some(3),
+                        base_dtype,
+                        seq_len: 64.min(config.n_positions),
+                        response_len: 48.min(config.n_positions - 1),
+                        ..input()
+                    },
+                )
+                .unwrap();
+                assert_eq!(stored, planned.weights + planned.adapters, "{base_dtype:?}");
+            }
         }
     }
 
@@ -592,6 +611,7 @@ mod tests {
             Some(rrtf_config::Lora {
                 rank: 4,
                 alpha: 8.0,
+                base_dtype: Default::default(),
             }),
         ] {
             let training = rrtf_config::Training {
@@ -740,7 +760,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(full.reference, full.weights);
-        // A bf16 base halves the stored base under LoRA and is marked a projection.
+        // A bf16 base halves the adapted projections under LoRA; the rest stays f32.
         let bf16 = plan(
             &config,
             &PlanInput {
@@ -749,9 +769,9 @@ mod tests {
             },
         )
         .unwrap();
-        assert_eq!(bf16.weights, 29_600 * 2);
-        assert_eq!(bf16.total, p.total - 29_600 * 2);
-        assert!(bf16.notes.iter().any(|n| n.contains("not implemented")));
+        let adapted = params(&config, None).adapted;
+        assert_eq!(bf16.weights, adapted * 2 + (29_600 - adapted) * 4);
+        assert_eq!(bf16.total, p.total - adapted * 2);
         // Per-layer checkpointing composes one block's adapted weights at a time (2 blocks).
         assert_eq!(
             p.total_if_layer_checkpointed,

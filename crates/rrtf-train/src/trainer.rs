@@ -23,7 +23,7 @@
 //!
 //! LoRA (`[training] lora`): the adapters are attached when the run is created, `A` drawn by
 //! flex's RNG seeded with the run's seed on any device (so `A` is reproducible, and the same on
-//! a GPU; [`lora::apply_seeded`]); a resume attaches them the same way and then loads the saved
+//! a GPU; [`lora::apply_config`]); a resume attaches them the same way and then loads the saved
 //! factors. DPO's reference is the base model as given to [`Trainer::new`] (before adapters),
 //! kept frozen as an inference copy on the same device.
 
@@ -181,11 +181,21 @@ impl Trainer {
                 ));
             }
         }
-        let reference = loss.needs_reference().then(|| model.valid());
+        // DPO's reference is the frozen base: the model before its adapters, or, over a bf16
+        // base, the adapted model at its start (B = 0: it composes exactly the bf16 base), which
+        // shares the policy's bf16 weights instead of keeping an f32 copy.
+        let bf16_base = cfg
+            .lora
+            .as_ref()
+            .is_some_and(|l| l.base_dtype == rrtf_config::LoraBaseDtype::Bf16);
+        let mut reference = (loss.needs_reference() && !bf16_base).then(|| model.valid());
         let model = match &cfg.lora {
-            Some(l) => lora::apply_seeded(model, l.rank as usize, l.alpha, seed)?,
+            Some(l) => lora::apply_config(model, l, seed)?,
             None => model,
         };
+        if loss.needs_reference() && bf16_base {
+            reference = Some(model.valid());
+        }
         let state = TrainState {
             step: 0,
             total_steps: total_steps(&cfg, train.len()),
@@ -434,9 +444,24 @@ impl Trainer {
     }
 
     /// The inference copy of the current model with any LoRA adapters merged into their
-    /// weights (for saving in HF layout).
+    /// weights (for saving in HF layout). Over a bf16 base this merges into the bf16-rounded
+    /// weights: save [`Trainer::merged_over`] the f32 base instead.
     pub fn inference_model(&self) -> GptBigCode {
         self.model.valid().materialize()
+    }
+
+    /// [`Trainer::inference_model`] with a bf16 LoRA base's weights replaced by `base`'s (the
+    /// f32 base model, loaded again from disk) before the merge ([`lora::merged_over`]).
+    pub fn merged_over(&self, base: &GptBigCode) -> GptBigCode {
+        lora::merged_over(&self.model, base)
+    }
+
+    /// Whether the frozen base is stored in bf16 under LoRA (`training.lora.base_dtype`).
+    pub fn bf16_base(&self) -> bool {
+        self.cfg
+            .lora
+            .as_ref()
+            .is_some_and(|l| l.base_dtype == rrtf_config::LoraBaseDtype::Bf16)
     }
 
     /// Parameter counts of the model being trained (adapters included).

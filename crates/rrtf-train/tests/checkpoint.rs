@@ -178,6 +178,7 @@ fn a_run_with_layer_checkpointing_takes_the_same_steps() {
         lora: Some(rrtf_config::Lora {
             rank: 4,
             alpha: 16.0,
+            base_dtype: Default::default(),
         }),
         learning_rate: 1e-2,
         ..config()

@@ -3,6 +3,7 @@
 
 mod common;
 
+mod bf16_base;
 mod checkpoint;
 mod loss_parity;
 mod parallel;

@@ -113,6 +113,7 @@ fn data_parallel_lora_and_dpo_are_their_one_device_runs() {
         lora: Some(rrtf_config::Lora {
             rank: 4,
             alpha: 16.0,
+            base_dtype: Default::default(),
         }),
         learning_rate: 1e-2,
         ..config(3)

@@ -156,6 +156,7 @@ fn lora_config() -> Training {
         lora: Some(rrtf_config::Lora {
             rank: 4,
             alpha: 16.0,
+            base_dtype: Default::default(),
         }),
         learning_rate: 1e-2,
         max_steps: Some(60),
@@ -337,6 +338,7 @@ fn dpo_with_lora_gets_gradients_from_the_first_step() {
         lora: Some(rrtf_config::Lora {
             rank: 2,
             alpha: 4.0,
+            base_dtype: Default::default(),
         }),
         ..Training::default()
     };

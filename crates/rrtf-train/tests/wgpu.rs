@@ -43,6 +43,7 @@ fn lora(cfg: Training) -> Training {
         lora: Some(rrtf_config::Lora {
             rank: 4,
             alpha: 16.0,
+            base_dtype: Default::default(),
         }),
         learning_rate: 1e-2,
         ..cfg
