@@ -225,11 +225,11 @@ impl Slot {
             Ok((_, mut r)) => {
                 r.key = front.job.key;
                 // A sample killed by the kernel for its cgroup's memory (the processes of a
-                // sample together above the limit) ran out of memory; it did not crash.
-                if r.outcome == Outcome::Crashed
-                    && let Some(w) = self.python.as_mut()
-                    && w.new_oom_kill()
-                {
+                // sample together above the limit) ran out of memory; it did not crash. The
+                // count is read after every result, so a kill in this sample's tree that it
+                // survived (a child's) is charged to it, not to a later sample's crash.
+                let oom = self.worker_oom_killed();
+                if r.outcome == Outcome::Crashed && oom {
                     r.outcome = Outcome::MemoryLimit;
                     r.detail = format!(
                         "the sample's processes together exceeded the memory limit (killed in \
