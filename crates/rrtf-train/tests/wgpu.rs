@@ -1,8 +1,8 @@
 //! The trainer on wgpu (`--features wgpu`; in CI Mesa's lavapipe, a software Vulkan device)
 //! against flex: the same seeded run gives the same losses and gradient norms within 1e-3
-//! relative (RRTF, RRTF with LoRA, DPO, RRTF with per-layer gradient checkpointing), and a
-//! checkpoint written on one device resumes on the other. Runs are a few steps of a tiny model:
-//! lavapipe is slow.
+//! relative (RRTF, RRTF with LoRA, DPO, SFT, RRTF with per-layer gradient checkpointing; RRHF
+//! is RRTF's loss under another name), and a checkpoint written on one device resumes on the
+//! other. Runs are a few steps of a tiny model: lavapipe is slow.
 //!
 //! No adapter: `SKIPPED <test>: ...` in the fast tier, a failure naming
 //! `apt-get install mesa-vulkan-drivers` under `RRTF_FULL_TESTS=1` (scripts/check, CI).
@@ -101,6 +101,10 @@ fn training_steps_on_wgpu_equal_flex() {
         dpo_beta: 0.5,
         ..config(2)
     };
+    let sft = Training {
+        objective: rrtf_config::Objective::Sft,
+        ..config(2)
+    };
     let layers = Training {
         gradient_checkpointing: rrtf_config::GradientCheckpointing::Layers,
         ..config(3)
@@ -109,6 +113,7 @@ fn training_steps_on_wgpu_equal_flex() {
         ("rrtf", config(3)),
         ("rrtf + LoRA", lora(config(3))),
         ("dpo", dpo),
+        ("sft", sft),
         ("rrtf, per-layer gradient checkpointing", layers),
     ] {
         let mut on_cpu = trainer(&cpu, cfg.clone());
