@@ -386,7 +386,12 @@ fn common(body: &Body) -> Result<GenSpec, ApiError> {
 
 /// A `/v1/completions` body.
 pub fn parse_completion(bytes: &[u8], served: &str) -> Result<GenSpec, ApiError> {
-    let body = Body::parse(bytes, &[COMMON, COMPLETION_ONLY])?;
+    completion(Body::parse(bytes, &[COMMON, COMPLETION_ONLY])?, served)
+}
+
+/// A completions body already parsed (`/v1/completions`, or the engines route's once its
+/// Copilot fields are taken out).
+fn completion(body: Body, served: &str) -> Result<GenSpec, ApiError> {
     check_model(&body, served)?;
     let mut spec = common(&body)?;
     spec.max_tokens = Some(spec.max_tokens.unwrap_or(COMPLETION_DEFAULT_MAX_TOKENS));
@@ -476,24 +481,12 @@ const COPILOT_EXTRA: &[&str] = &["extra", "nwo"];
 /// answered `null`; `extra` and `nwo` are ignored. Every other parameter is checked as on
 /// `/v1/completions`.
 pub fn parse_engine_completion(bytes: &[u8], served: &str) -> Result<GenSpec, ApiError> {
-    let mut value: Value = serde_json::from_slice(bytes).map_err(|e| {
-        ApiError::invalid(
-            "body",
-            format!("the request body is not valid JSON ({e}): send a JSON object"),
-        )
-        .with_code("invalid_json")
-    })?;
-    let Value::Object(map) = &mut value else {
-        return Err(ApiError::invalid(
-            "body",
-            "the request body must be a JSON object",
-        ));
-    };
+    let mut body = Body::parse(bytes, &[COMMON, COMPLETION_ONLY, COPILOT_EXTRA])?;
     for key in COPILOT_EXTRA {
-        map.remove(*key);
+        body.0.remove(*key);
     }
-    match map.remove("logprobs") {
-        None | Some(Value::Null) => {}
+    match body.0.remove("logprobs") {
+        None => {}
         Some(v) if v.as_u64().is_some_and(|k| k <= 5) => {}
         Some(v) => {
             return Err(ApiError::invalid(
@@ -502,8 +495,9 @@ pub fn parse_engine_completion(bytes: &[u8], served: &str) -> Result<GenSpec, Ap
             ));
         }
     }
-    map.insert("model".into(), Value::String(served.to_owned()));
-    parse_completion(value.to_string().as_bytes(), served)
+    body.0
+        .insert("model".into(), Value::String(served.to_owned()));
+    completion(body, served)
 }
 
 /// A `/v1/chat/completions` body; its messages rendered with `template`, whose stop strings
