@@ -91,7 +91,12 @@ pub async fn run(
         stop,
     )
     .await?;
-    let mut summary = json!({ "executed": executed.done, "outcomes": executed.outcomes, "executor_hash": executor_hash, "run_id": run_id });
+    let mut summary = json!({
+        "executed": executed.done,
+        "outcomes": executed.outcomes,
+        "executor_hash": executor_hash,
+        "run_id": run_id,
+    });
     if executed.unjudged > 0 {
         summary["unjudged"] = json!(executed.unjudged);
         summary["unjudged_first"] = json!(executed.unjudged_first);
@@ -146,8 +151,8 @@ fn job_for(key: u64, p: &PendingExecution, language: Language) -> Job {
 /// Execute the pending pairs of `round` (None: all rounds) in batches of `batch`, storing each
 /// result under `executor_hash` (`Executor::fingerprint`). A missing result is never a pass: it
 /// is stored as a crash. An unjudged one is not stored; it is tried once more after the rest,
-/// and counted in `Executed::unjudged` if it fails again. Blocks the (multi-threaded) runtime's thread while samples
-/// run.
+/// and counted in `Executed::unjudged` if it fails again. Blocks the (multi-threaded) runtime's
+/// thread while samples run.
 /// `stop` is asked before each batch and before each program is handed to the sandbox: once it
 /// asks, nothing more starts; what started finishes and is stored, and the pairs never started
 /// stay pending (not stored: a pair is never recorded as run when it was not).
