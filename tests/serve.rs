@@ -4,9 +4,7 @@
 
 use crate::common;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use rrtf_llm::{Backend, GenRequest, HttpBackend, Message, Params, Prompt, RetryPolicy};
@@ -19,68 +17,18 @@ fn model_dir(name: &str) -> PathBuf {
     rrtf_model::fixtures_dir().join(name)
 }
 
-/// A running `rrtf serve --port 0 --json`; killed on drop.
-struct Serve {
-    child: Child,
-    line: Value,
-    _dir: tempfile::TempDir,
-    stderr: PathBuf,
-}
+/// `rrtf serve --port 0 --json` on `model` with `extra` arguments, the test key in its
+/// environment.
+struct Serve;
 
 impl Serve {
-    fn start(model: &Path, extra: &[&str]) -> Serve {
+    fn start(model: &Path, extra: &[&str]) -> common::serve::Serve {
         let dir = tempfile::tempdir().unwrap();
-        let stderr = dir.path().join("stderr.log");
         let model = model.to_str().unwrap();
         let args = [&["--json", "serve", "--model", model, "--port", "0"], extra].concat();
-        let mut child = common::rrtf_cmd(dir.path(), &args)
-            .env(KEY_VAR, KEY)
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&stderr).unwrap())
-            .spawn()
-            .expect("start rrtf serve");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let line = rx
-            .recv_timeout(Duration::from_secs(120))
-            .unwrap_or_default();
-        let line: Value = serde_json::from_str(&line).unwrap_or_else(|e| {
-            let _ = child.kill();
-            panic!(
-                "rrtf serve printed no JSON line ({e}): {line:?}\nstderr: {}",
-                std::fs::read_to_string(&stderr).unwrap_or_default()
-            )
-        });
-        Serve {
-            child,
-            line,
-            _dir: dir,
-            stderr,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.line["url"].as_str().unwrap())
-    }
-
-    fn base_url(&self) -> &str {
-        self.line["base_url"].as_str().unwrap()
-    }
-
-    fn stderr(&self) -> String {
-        std::fs::read_to_string(&self.stderr).unwrap_or_default()
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let mut cmd = common::rrtf_cmd(dir.path(), &args);
+        cmd.env(KEY_VAR, KEY);
+        common::serve::Serve::spawn(cmd, dir, Duration::from_secs(120))
     }
 }
 
@@ -92,7 +40,7 @@ fn client() -> reqwest::Client {
 }
 
 /// POST `body` to `path` with the test token; (status, JSON body).
-async fn post(s: &Serve, path: &str, body: Value) -> (u16, Value) {
+async fn post(s: &common::serve::Serve, path: &str, body: Value) -> (u16, Value) {
     let r = client()
         .post(s.url(path))
         .bearer_auth(KEY)
@@ -104,7 +52,7 @@ async fn post(s: &Serve, path: &str, body: Value) -> (u16, Value) {
     (status, r.json().await.unwrap())
 }
 
-async fn completion(s: &Serve, body: Value) -> Value {
+async fn completion(s: &common::serve::Serve, body: Value) -> Value {
     let (status, v) = post(s, "/v1/completions", body.clone()).await;
     assert_eq!(status, 200, "{body}: {v}");
     v

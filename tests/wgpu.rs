@@ -8,9 +8,8 @@
 //! No adapter: `SKIPPED ...` in the fast tier, a failure under `RRTF_FULL_TESTS=1`.
 #![cfg(feature = "wgpu")]
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -18,6 +17,10 @@ use wgpu_device::wgpu;
 
 #[path = "../crates/rrtf-model/tests/common/wgpu_device.rs"]
 mod wgpu_device;
+
+#[path = "common/serve.rs"]
+mod serve_common;
+use serve_common::Serve;
 
 fn rrtf(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_rrtf"))
@@ -171,44 +174,27 @@ async fn serve_on_wgpu_answers_with_the_cpu_text() {
             "cpu",
         ],
     ));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rrtf"))
-        .args([
-            "--json", "serve", "--model", model, "--port", "0", "--device", "wgpu",
-        ])
-        .current_dir(dir.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start rrtf serve");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        let _ = tx.send(line);
-    });
-    let line = rx
-        .recv_timeout(Duration::from_secs(300))
-        .unwrap_or_default();
-    let ready: Value = serde_json::from_str(&line).unwrap_or_else(|e| {
-        let _ = child.kill();
-        panic!("rrtf serve --device wgpu printed no JSON line ({e}): {line:?}")
-    });
-    let base = ready["url"].as_str().unwrap().to_owned();
+    let serve_dir = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rrtf"));
+    cmd.args([
+        "--json", "serve", "--model", model, "--port", "0", "--device", "wgpu",
+    ])
+    .current_dir(serve_dir.path());
+    let served = Serve::spawn(cmd, serve_dir, Duration::from_secs(300));
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(300))
         .build()
         .unwrap();
     let answer = async {
         let models: Value = client
-            .get(format!("{base}/v1/models"))
+            .get(served.url("/v1/models"))
             .send()
             .await?
             .json()
             .await?;
         let name = models["data"][0]["id"].clone();
         client
-            .post(format!("{base}/v1/completions"))
+            .post(served.url("/v1/completions"))
             .json(&json!({
                 "model": name, "prompt": "def fib(n):\n", "max_tokens": 12, "temperature": 0
             }))
@@ -218,8 +204,7 @@ async fn serve_on_wgpu_answers_with_the_cpu_text() {
             .await
     }
     .await;
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(served);
     let answer = answer.expect("a completion from rrtf serve --device wgpu");
     assert_eq!(
         answer["choices"][0]["text"], expected[0]["text"],

@@ -3,6 +3,7 @@
 #![allow(dead_code)] // not every helper has a user in every configuration
 
 pub mod chromium;
+pub mod serve;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

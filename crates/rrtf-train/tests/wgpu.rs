@@ -185,7 +185,7 @@ fn params(model: &rrtf_model::GptBigCode) -> Vec<Vec<f32>> {
     impl ModuleVisitor for Collect {
         fn visit_float<const D: usize>(&mut self, p: &Param<burn::tensor::Tensor<D>>) {
             let data = p.val().into_data().convert::<f32>();
-            self.0.push(data.to_vec::<f32>().expect("f32 values"));
+            self.0.push(data.try_to_vec::<f32>().expect("f32 values"));
         }
     }
     let mut c = Collect(Vec::new());
