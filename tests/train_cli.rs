@@ -501,6 +501,42 @@ fn device_and_reference_mistakes_exit_with_2_and_say_why() {
     }
 }
 
+/// `rrtf --json train --config CONFIG --input <fixture groups> --max-steps 3`, which must
+/// succeed: its output and its stderr.
+fn train_3_steps(config: &Path) -> (Output, String) {
+    let out = rrtf(&[
+        "--json",
+        "train",
+        "--config",
+        config.to_str().unwrap(),
+        "--input",
+        &path(&fixtures().join("train/groups.jsonl")),
+        "--max-steps",
+        "3",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{err}");
+    (out, err)
+}
+
+/// `rrtf train loss` of `model` on the fixture groups: its output (one line a group).
+fn group_losses(model: &Path) -> String {
+    let out = rrtf(&[
+        "train",
+        "loss",
+        "--model",
+        &path(model),
+        "--input",
+        &path(&fixtures().join("train/groups.jsonl")),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 #[test]
 fn lora_run_reports_its_adapters_and_saves_a_merged_model() {
     let f = fixtures();
@@ -515,18 +551,7 @@ fn lora_run_reports_its_adapters_and_saves_a_merged_model() {
              lora = {{ rank = 2, alpha = 4.0 }}\n"
         ),
     );
-    let out = rrtf(&[
-        "--json",
-        "train",
-        "--config",
-        config.to_str().unwrap(),
-        "--input",
-        &path(&f.join("train/groups.jsonl")),
-        "--max-steps",
-        "3",
-    ]);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
+    let (out, err) = train_3_steps(&config);
     assert!(
         err.contains("LoRA rank 2 alpha 4 on 8 projections"),
         "{err}"
@@ -539,23 +564,7 @@ fn lora_run_reports_its_adapters_and_saves_a_merged_model() {
     let per_layer = 2 * ((32 + 48) + (32 + 32) + (32 + 64) + (64 + 32));
     assert_eq!(report["params"]["trainable"], 2 * per_layer);
     // The merged model is a plain checkpoint: it loads and scores, and it moved from the base.
-    let scored = |model: &Path| {
-        let out = rrtf(&[
-            "train",
-            "loss",
-            "--model",
-            &path(model),
-            "--input",
-            &path(&f.join("train/groups.jsonl")),
-        ]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    };
-    assert_ne!(scored(&out_dir), scored(&f.join("model/mqa")));
+    assert_ne!(group_losses(&out_dir), group_losses(&f.join("model/mqa")));
 }
 
 /// Issue 23: LoRA over a bf16 base with per-layer gradient checkpointing, from a config: the run
@@ -575,18 +584,7 @@ fn a_bf16_base_lora_run_with_layer_checkpointing_saves_an_f32_model() {
              lora = {{ rank = 2, alpha = 4.0, base_dtype = \"bf16\" }}\n"
         ),
     );
-    let out = rrtf(&[
-        "--json",
-        "train",
-        "--config",
-        config.to_str().unwrap(),
-        "--input",
-        &path(&f.join("train/groups.jsonl")),
-        "--max-steps",
-        "3",
-    ]);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
+    let (out, _) = train_3_steps(&config);
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["steps"], 3);
     assert_eq!(report["lora"]["base_dtype"], "bf16", "{report}");
@@ -605,23 +603,7 @@ fn a_bf16_base_lora_run_with_layer_checkpointing_saves_an_f32_model() {
         !dtypes.is_empty() && dtypes.iter().all(|d| *d == "F32"),
         "{dtypes:?}"
     );
-    let scored = |model: &Path| {
-        let out = rrtf(&[
-            "train",
-            "loss",
-            "--model",
-            &path(model),
-            "--input",
-            &path(&f.join("train/groups.jsonl")),
-        ]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    };
-    assert_ne!(scored(&out_dir), scored(&f.join("model/mqa")));
+    assert_ne!(group_losses(&out_dir), group_losses(&f.join("model/mqa")));
 }
 
 /// Issue 18: `objective = "sft"`. `train loss --objective sft --sft-responses best` prints

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::GradientsParams;
 use burn::tensor::Tensor;
-use rrtf_config::{GradientCheckpointing, Schedule, Training};
+use rrtf_config::{GradientCheckpointing, Training};
 use rrtf_model::{Device, GptBigCode, checkpoint, weights};
 use rrtf_train::{LossConfig, Trainer, batch_loss_with_reference};
 
@@ -102,16 +102,7 @@ fn layer_by_layer_backward_gives_the_gradients_of_one_backward_pass() {
 }
 
 fn config() -> Training {
-    Training {
-        learning_rate: 3e-3,
-        warmup_steps: 1,
-        schedule: Schedule::Cosine,
-        batch_size: 3,
-        grad_accum: 2,
-        clip_norm: 1.0,
-        max_steps: Some(3),
-        ..Training::default()
-    }
+    crate::common::tiny::config(3)
 }
 
 /// `cfg` trained with and without per-layer checkpointing (on `1 + replicas` devices): the same
@@ -174,15 +165,7 @@ fn same_run(what: &str, cfg: Training, replicas: usize) {
 #[test]
 fn a_run_with_layer_checkpointing_takes_the_same_steps() {
     same_run("rrtf", config(), 0);
-    let lora = Training {
-        lora: Some(rrtf_config::Lora {
-            rank: 4,
-            alpha: 16.0,
-            base_dtype: Default::default(),
-        }),
-        learning_rate: 1e-2,
-        ..config()
-    };
+    let lora = crate::common::tiny::lora(config());
     same_run("rrtf + LoRA", lora, 0);
     let dpo = Training {
         objective: rrtf_config::Objective::Dpo,

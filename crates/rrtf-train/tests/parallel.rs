@@ -109,15 +109,7 @@ fn a_step_over_several_devices_is_the_step_on_one() {
 
 #[test]
 fn data_parallel_lora_and_dpo_are_their_one_device_runs() {
-    let lora = Training {
-        lora: Some(rrtf_config::Lora {
-            rank: 4,
-            alpha: 16.0,
-            base_dtype: Default::default(),
-        }),
-        learning_rate: 1e-2,
-        ..config(3)
-    };
+    let lora = crate::common::tiny::lora(config(3));
     check("rrtf + LoRA", lora, 1);
     let dpo = Training {
         objective: rrtf_config::Objective::Dpo,

@@ -9,7 +9,7 @@
 #![cfg(feature = "wgpu")]
 
 use burn::module::{Module, ModuleVisitor, Param};
-use rrtf_config::{Schedule, Training};
+use rrtf_config::Training;
 use rrtf_model::{Checkpoint, Device, weights};
 use rrtf_train::optim::fused_adamw_applies;
 use rrtf_train::{EncodedGroup, Trainer};
@@ -25,30 +25,7 @@ fn setup(device: &Device) -> (Checkpoint, Vec<EncodedGroup>) {
     tiny::setup(device, 12)
 }
 
-fn config(steps: u64) -> Training {
-    Training {
-        learning_rate: 3e-3,
-        warmup_steps: 1,
-        schedule: Schedule::Cosine,
-        batch_size: 3,
-        grad_accum: 2,
-        clip_norm: 1.0,
-        max_steps: Some(steps),
-        ..Training::default()
-    }
-}
-
-fn lora(cfg: Training) -> Training {
-    Training {
-        lora: Some(rrtf_config::Lora {
-            rank: 4,
-            alpha: 16.0,
-            base_dtype: Default::default(),
-        }),
-        learning_rate: 1e-2,
-        ..cfg
-    }
-}
+use tiny::{config, lora};
 
 /// (loss, grad_norm) of every step of `t` until it is done.
 fn run(t: &mut Trainer) -> Vec<(f64, f64)> {

@@ -1,6 +1,7 @@
 //! A tiny seeded model and synthetic ranked groups, shared by `parallel.rs` (in the
 //! integration binary) and `wgpu.rs` (its own binary, through `#[path]`).
 
+use rrtf_config::{Schedule, Training};
 use rrtf_model::{Checkpoint, Device};
 use rrtf_train::{EncodedGroup, Group, Templates, encode_groups, split};
 
@@ -35,4 +36,31 @@ pub fn setup(device: &Device, n: usize) -> (Checkpoint, Vec<EncodedGroup>) {
         encode_groups(&synthetic(n), &ckpt.tokenizer, &Templates::verbatim(), 128).unwrap();
     let (train, _) = split(&enc, 0.25, 11);
     (ckpt, train)
+}
+
+/// The short runs' training settings: `steps` optimizer steps of 3 groups, accumulated twice.
+pub fn config(steps: u64) -> Training {
+    Training {
+        learning_rate: 3e-3,
+        warmup_steps: 1,
+        schedule: Schedule::Cosine,
+        batch_size: 3,
+        grad_accum: 2,
+        clip_norm: 1.0,
+        max_steps: Some(steps),
+        ..Training::default()
+    }
+}
+
+/// `cfg` with LoRA adapters of rank 4 (alpha 16) at a learning rate of 1e-2.
+pub fn lora(cfg: Training) -> Training {
+    Training {
+        lora: Some(rrtf_config::Lora {
+            rank: 4,
+            alpha: 16.0,
+            base_dtype: Default::default(),
+        }),
+        learning_rate: 1e-2,
+        ..cfg
+    }
 }
