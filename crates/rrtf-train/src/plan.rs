@@ -457,7 +457,14 @@ impl MemoryPlan {
             ("activations: blocks", self.layer_activations),
             ("attention temporaries", self.attention_temporaries),
             ("activations: LM head", self.head_activations),
-            ("total", self.total),
+            (
+                if i.layer_checkpointing {
+                    "total, not checkpointed"
+                } else {
+                    "total"
+                },
+                self.total,
+            ),
         ];
         for (name, bytes) in rows {
             s += &format!("  {name:<24} {:>12}\n", gib(bytes));
