@@ -722,6 +722,31 @@ fn is_default_keep(n: &u32) -> bool {
     *n == DEFAULT_KEEP_CHECKPOINTS
 }
 
+impl Training {
+    /// LoRA over a bf16 base (`lora.base_dtype = "bf16"`).
+    pub fn bf16_lora_base(&self) -> bool {
+        self.lora
+            .as_ref()
+            .is_some_and(|l| l.base_dtype == LoraBaseDtype::Bf16)
+    }
+
+    /// Why this run cannot train on its devices (`device`, or `devices` when set, as the
+    /// command line may have changed them), if it cannot: a bf16 LoRA base on wgpu, which has no
+    /// bf16 (WGSL): the message about `training.lora.base_dtype`. `None` when it can.
+    pub fn device_conflict(&self) -> Option<String> {
+        let names: Vec<&String> = if self.devices.is_empty() {
+            vec![&self.device]
+        } else {
+            self.devices.iter().collect()
+        };
+        (self.bf16_lora_base() && names.iter().any(|d| d.trim() == "wgpu")).then(|| {
+            "is \"bf16\", which wgpu cannot store (WGSL has no bf16): use \"f32\" there, or \
+             train on cpu or cuda"
+                .to_owned()
+        })
+    }
+}
+
 impl Default for Training {
     fn default() -> Self {
         Training {

@@ -600,17 +600,8 @@ impl RoundConfig {
                 return fail(key, "must contain `{prompt}` where the prompt goes");
             }
         }
-        if let Some(l) = &t.lora
-            && l.base_dtype == crate::LoraBaseDtype::Bf16
-            && std::iter::once(&t.device)
-                .chain(&t.devices)
-                .any(|d| d.trim() == "wgpu")
-        {
-            return fail(
-                "training.lora.base_dtype",
-                "is \"bf16\", which wgpu cannot store (WGSL has no bf16): use \"f32\" on wgpu, \
-                 or train on cpu or cuda",
-            );
+        if let Some(why) = t.device_conflict() {
+            return fail("training.lora.base_dtype", why);
         }
         device("training.device", &t.device)?;
         for d in &t.devices {

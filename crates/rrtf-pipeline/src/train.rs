@@ -114,14 +114,10 @@ impl Rrtf {
                 t.devices[0], t.devices[0]
             )));
         }
-        if t.lora.as_ref().is_some_and(|l| !l.base_dtype.is_f32())
-            && names.iter().any(|n| n.trim() == "wgpu")
-        {
-            return Err(PipelineError::Invalid(
-                "training.lora.base_dtype = \"bf16\" cannot run on wgpu (WGSL has no bf16): use \
-                 \"f32\" there, or train on cpu or cuda"
-                    .into(),
-            ));
+        if let Some(why) = t.device_conflict() {
+            return Err(PipelineError::Invalid(format!(
+                "training.lora.base_dtype {why}"
+            )));
         }
         let mut devices = Vec::with_capacity(names.len());
         for name in names {
@@ -151,8 +147,7 @@ impl Rrtf {
             None => self.export_for_training(config, &out_dir).await?,
         };
         // Over a bf16 LoRA base the projections go to the device in bf16 (never in f32).
-        let bf16_base = t.lora.as_ref().is_some_and(|l| !l.base_dtype.is_f32());
-        let ckpt = Checkpoint::load_with(&base, &device, bf16_base)?;
+        let ckpt = Checkpoint::load_with(&base, &device, t.bf16_lora_base())?;
         let groups = rrtf_train::read_jsonl(&input, t.code_only)?;
         let max_len = (t.max_length as usize).min(ckpt.config.n_positions);
         let templates = Templates::from_training(&t);

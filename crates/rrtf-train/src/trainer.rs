@@ -184,10 +184,7 @@ impl Trainer {
         // DPO's reference is the frozen base: the model before its adapters, or, over a bf16
         // base, the adapted model at its start (B = 0: it composes exactly the bf16 base), which
         // shares the policy's bf16 weights instead of keeping an f32 copy.
-        let bf16_base = cfg
-            .lora
-            .as_ref()
-            .is_some_and(|l| l.base_dtype == rrtf_config::LoraBaseDtype::Bf16);
+        let bf16_base = cfg.bf16_lora_base();
         let mut reference = (loss.needs_reference() && !bf16_base).then(|| model.valid());
         let model = match &cfg.lora {
             Some(l) => lora::apply_config(model, l, seed)?,
@@ -458,10 +455,7 @@ impl Trainer {
 
     /// Whether the frozen base is stored in bf16 under LoRA (`training.lora.base_dtype`).
     pub fn bf16_base(&self) -> bool {
-        self.cfg
-            .lora
-            .as_ref()
-            .is_some_and(|l| l.base_dtype == rrtf_config::LoraBaseDtype::Bf16)
+        self.cfg.bf16_lora_base()
     }
 
     /// Parameter counts of the model being trained (adapters included).

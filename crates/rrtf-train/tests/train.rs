@@ -104,7 +104,10 @@ fn training_lowers_the_loss_and_learns_the_held_out_preference() {
 /// Train `cfg` (`2n` steps) in one run, checkpointing at `n`, and again as `n` steps resumed
 /// from that checkpoint; both must end in the same state with bit-identical weights. Returns
 /// the final and the base weights.
-fn run_and_resume(cfg: Training, n: u64) -> (weights::HostTensors, weights::HostTensors) {
+pub(crate) fn run_and_resume(
+    cfg: Training,
+    n: u64,
+) -> (weights::HostTensors, weights::HostTensors) {
     let device = Device::flex().autodiff();
     let cfg = Training {
         max_steps: Some(2 * n),
@@ -153,14 +156,8 @@ fn resume_from_a_checkpoint_gives_identical_weights() {
 
 fn lora_config() -> Training {
     Training {
-        lora: Some(rrtf_config::Lora {
-            rank: 4,
-            alpha: 16.0,
-            base_dtype: Default::default(),
-        }),
-        learning_rate: 1e-2,
         max_steps: Some(60),
-        ..config()
+        ..crate::common::tiny::lora(config())
     }
 }
 
