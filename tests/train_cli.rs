@@ -537,27 +537,33 @@ fn group_losses(model: &Path) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-#[test]
-fn lora_run_reports_its_adapters_and_saves_a_merged_model() {
-    let f = fixtures();
+/// A 3-step `rrtf train` of the fixture model with `training` keys beside [`SHORT_RUN`] and a
+/// learning rate of 1e-2: its JSON report, its stderr and the written model's directory (in
+/// the returned temporary directory).
+fn short_lora_run(training: &str) -> (Value, String, PathBuf, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("out");
     let config = write_config(
         dir.path(),
         &out_dir,
         "number = 1\nseed = 3\n",
-        &format!(
-            "{SHORT_RUN}learning_rate = 1e-2\nobjective = \"dpo\"\nsft_weight = 0.0\n\
-             lora = {{ rank = 2, alpha = 4.0 }}\n"
-        ),
+        &format!("{SHORT_RUN}learning_rate = 1e-2\n{training}"),
     );
     let (out, err) = train_3_steps(&config);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["steps"], 3);
+    (report, err, out_dir, dir)
+}
+
+#[test]
+fn lora_run_reports_its_adapters_and_saves_a_merged_model() {
+    let f = fixtures();
+    let (report, err, out_dir, _dir) =
+        short_lora_run("objective = \"dpo\"\nsft_weight = 0.0\nlora = { rank = 2, alpha = 4.0 }\n");
     assert!(
         err.contains("LoRA rank 2 alpha 4 on 8 projections"),
         "{err}"
     );
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report["steps"], 3);
     assert_eq!(report["objective"], "dpo");
     assert_eq!(report["params"]["adapted"], 8);
     // mqa fixture: n_embd 32, kv 8, inner 64, 2 layers; A [d_in, 2] and B [2, d_out] each.
@@ -573,20 +579,10 @@ fn lora_run_reports_its_adapters_and_saves_a_merged_model() {
 #[test]
 fn a_bf16_base_lora_run_with_layer_checkpointing_saves_an_f32_model() {
     let f = fixtures();
-    let dir = tempfile::tempdir().unwrap();
-    let out_dir = dir.path().join("out");
-    let config = write_config(
-        dir.path(),
-        &out_dir,
-        "number = 1\nseed = 3\n",
-        &format!(
-            "{SHORT_RUN}learning_rate = 1e-2\ngradient_checkpointing = \"layers\"\n\
-             lora = {{ rank = 2, alpha = 4.0, base_dtype = \"bf16\" }}\n"
-        ),
+    let (report, _, out_dir, _dir) = short_lora_run(
+        "gradient_checkpointing = \"layers\"\n\
+         lora = { rank = 2, alpha = 4.0, base_dtype = \"bf16\" }\n",
     );
-    let (out, _) = train_3_steps(&config);
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report["steps"], 3);
     assert_eq!(report["lora"]["base_dtype"], "bf16", "{report}");
     // Every tensor of the written model is F32 (safetensors header).
     let bytes = std::fs::read(out_dir.join("model.safetensors")).unwrap();
