@@ -644,18 +644,147 @@ async fn rrtf_llm_samples_the_student_over_http() {
     assert!(status.success(), "{status:?}: {}", s.stderr());
 }
 
+/// Continuous batching over HTTP: requests sent at once (greedy, seeded sampling, several
+/// choices, a stop string, streamed and not) get exactly what a one-at-a-time server
+/// (`--max-batch 1`) answers; `/metrics` counts the steps and shows choices decoded together.
+#[tokio::test]
+async fn concurrent_requests_answer_as_one_at_a_time() {
+    let model = model_dir("mha");
+    let one = Serve::start(&model, &["--max-batch", "1"]);
+    let many = Serve::start(&model, &[]);
+    let bodies: Vec<Value> = (0..8)
+        .map(|i| {
+            let prompt = ["def ", "import os\n", "x = [1, 2", "class A:\n"][i % 4];
+            let mut b = json!({"model": "mha", "prompt": prompt, "max_tokens": 12 + 3 * i,
+                               "temperature": if i % 2 == 0 { 0.0 } else { 0.9 },
+                               "seed": 100 + i, "n": 1 + i % 3});
+            if i == 5 {
+                b["stop"] = json!(["\n"]);
+            }
+            b
+        })
+        .collect();
+    let texts = |v: &Value| -> Vec<(String, String)> {
+        v["choices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                let text = c["text"].as_str().unwrap().to_owned();
+                (text, c["finish_reason"].as_str().unwrap().to_owned())
+            })
+            .collect()
+    };
+    let mut alone = Vec::new();
+    for b in &bodies {
+        alone.push(texts(&completion(&one, b.clone()).await));
+    }
+    let together = futures_join(&many, &bodies).await;
+    for (i, (a, t)) in alone.iter().zip(&together).enumerate() {
+        assert_eq!(&texts(t), a, "request {i}: {}", bodies[i]);
+    }
+    // The same through a stream: the deltas add up to the text.
+    let mut b = bodies[3].clone();
+    b["stream"] = json!(true);
+    let r = client()
+        .post(many.url("/v1/completions"))
+        .bearer_auth(KEY)
+        .json(&b)
+        .send()
+        .await
+        .unwrap();
+    let body = r.text().await.unwrap();
+    let mut streamed = vec![String::new(); alone[3].len()];
+    for line in body.lines().filter_map(|l| l.strip_prefix("data: ")) {
+        if line == "[DONE]" {
+            break;
+        }
+        let v: Value = serde_json::from_str(line).unwrap();
+        let c = &v["choices"][0];
+        streamed[c["index"].as_u64().unwrap() as usize] += c["text"].as_str().unwrap();
+    }
+    let want: Vec<String> = alone[3].iter().map(|(t, _)| t.clone()).collect();
+    assert_eq!(streamed, want);
+
+    let metrics = |s: &common::serve::Serve| {
+        let url = s.url("/metrics");
+        async move {
+            let text = client()
+                .get(url)
+                .bearer_auth(KEY)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            let get = |name: &str| -> u64 {
+                text.lines()
+                    .find_map(|l| l.strip_prefix(&format!("{name} ")))
+                    .unwrap_or_else(|| panic!("no {name} in /metrics:\n{text}"))
+                    .parse()
+                    .unwrap()
+            };
+            (
+                get("rrtf_decode_steps_total"),
+                get("rrtf_decode_sequence_steps_total"),
+                get("rrtf_batch_peak"),
+                get("rrtf_max_batch"),
+            )
+        }
+    };
+    let (steps, seq_steps, peak, max) = metrics(&one).await;
+    assert_eq!((peak, max), (1, 1));
+    assert_eq!(steps, seq_steps);
+    let (steps, seq_steps, peak, max) = metrics(&many).await;
+    assert_eq!(max, rrtf_serve::DEFAULT_MAX_BATCH as u64);
+    // Request 2 alone has three choices, decoded together.
+    assert!(
+        peak >= 3 && seq_steps > steps,
+        "peak {peak}, {seq_steps} over {steps} steps"
+    );
+}
+
+/// POST every body at once; the answers in order.
+async fn futures_join(s: &common::serve::Serve, bodies: &[Value]) -> Vec<Value> {
+    let url = s.url("/v1/completions");
+    let tasks: Vec<_> = bodies
+        .iter()
+        .map(|b| {
+            let (url, b) = (url.clone(), b.clone());
+            tokio::spawn(async move {
+                let r = client()
+                    .post(url)
+                    .bearer_auth(KEY)
+                    .json(&b)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status().as_u16(), 200);
+                r.json::<Value>().await.unwrap()
+            })
+        })
+        .collect();
+    let mut out = Vec::new();
+    for t in tasks {
+        out.push(t.await.unwrap());
+    }
+    out
+}
+
 #[test]
 fn bad_arguments_exit_2_naming_the_fix() {
     let dir = tempfile::tempdir().unwrap();
     let model = model_dir("mqa");
     let model = model.to_str().unwrap();
     // (extra arguments, text in stderr)
-    let cases: [(&[&str], &str); 3] = [
+    let cases: [(&[&str], &str); 4] = [
         (
             &["--api-key-env", "RRTF_SERVE_UNSET_VAR"],
             "RRTF_SERVE_UNSET_VAR",
         ),
         (&["--chat-template", "chatml"], "plain, docstring, raw"),
+        (&["--max-batch", "0"], "--max-batch 0"),
         (&["--host", "256.0.0.1"], "--host"),
     ];
     for (extra, needle) in cases {

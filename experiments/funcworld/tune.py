@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Choose each arm's learning rate on a development split, never on the benchmark (issue 18).
+"""Choose each arm's learning rate (and, with --epochs, its epochs) on a development split, never on the benchmark (issue 18).
 
 The development split is the pool's lines [n, 2n) (n = prompts_per_round): the prompts round 2
 will sample, so neither the base (it never trains on the pool's first `holdout_pool_lines`) nor
@@ -71,7 +71,9 @@ def main():
     ap.add_argument("--prompts-per-round", type=int, default=256)
     ap.add_argument("--arms", help="comma-separated; default: every arm of the round")
     ap.add_argument("--grid", help="comma-separated learning rates for every arm (default: "
-                    f"{DEFAULT_GRID}, and {DPO_GRID} for objective dpo)")
+                    f"{DEFAULT_GRID}, and {DPO_GRID} for objective dpo; `own`: the arm's own rate only)")
+    ap.add_argument("--epochs", help="comma-separated epoch counts to try with every rate "
+                    "(default: only the arm's own `epochs`)")
     a = ap.parse_args()
 
     if not os.path.exists(a.rrtf):
@@ -145,17 +147,23 @@ def main():
         used = float(parsed["training"]["learning_rate"])
         max_new = str(parsed["evaluation"]["max_new_tokens"])
         timeout = str(parsed["execution"]["timeout_s"])
-        grid = ([float(x) for x in a.grid.split(",")] if a.grid
+        grid = ([used] if a.grid == "own"
+                else [float(x) for x in a.grid.split(",")] if a.grid
                 else DPO_GRID if objective == "dpo" else DEFAULT_GRID)
+        used_epochs = int(parsed["training"]["epochs"])
+        epoch_grid = [int(x) for x in a.epochs.split(",")] if a.epochs else [used_epochs]
         points = []
-        for lr in grid:
-            d = os.path.join(a.out, f"{arm}-lr{lr:g}")
+        for lr, epochs in [(lr, ep) for ep in epoch_grid for lr in grid]:
+            # The directory of a point at the arm's own epochs keeps its old name (resumable).
+            suffix = "" if epochs == used_epochs else f"-e{epochs}"
+            d = os.path.join(a.out, f"{arm}-lr{lr:g}{suffix}")
             os.makedirs(d, exist_ok=True)
             log = os.path.join(d, "log.txt")
             ev_path = os.path.join(d, "dev-eval.json")
             model = os.path.join(d, "model")
             if not os.path.exists(ev_path):
                 text = replace_one(cfg, "learning_rate", repr(lr), cfg_path)
+                text = replace_one(text, "epochs", str(epochs), cfg_path)
                 text = replace_one(text, "output_dir", json.dumps(model), cfg_path)
                 conf = os.path.join(d, "round.toml")
                 with open(conf, "w") as f:
@@ -169,23 +177,32 @@ def main():
                                      "--benchmark", dev, "--max-new-tokens", max_new,
                                      "--timeout", timeout], log))
                 with open(ev_path, "w") as f:
-                    json.dump({"lr": lr, "train": train, "eval": ev, "train_seconds": secs}, f)
+                    json.dump({"lr": lr, "epochs": epochs, "train": train, "eval": ev,
+                               "train_seconds": secs}, f)
             with open(ev_path) as f:
                 doc = json.load(f)
             p1 = doc["eval"]["pass_at_k"]["pass@1"]
-            points.append({"lr": lr, "dev_pass@1": p1, "model_dir": model,
+            points.append({"lr": lr, "epochs": epochs, "dev_pass@1": p1, "model_dir": model,
                            "train_seconds": round(doc["train_seconds"], 1)})
-            print(f"{arm:16} lr {lr:<8g} dev pass@1 {p1:.4f}", file=sys.stderr, flush=True)
-        best = max(points, key=lambda p: (p["dev_pass@1"], p["lr"] == used, -p["lr"]))
-        results["arms"][arm] = {"objective": objective, "experiment_lr": used, "grid": points,
-                                "chosen_lr": best["lr"],
-                                "at_grid_edge": best["lr"] in (min(grid), max(grid))
-                                and len(grid) > 1 and best["lr"] != used}
+            print(f"{arm:16} lr {lr:<8g} epochs {epochs:<3} dev pass@1 {p1:.4f}",
+                  file=sys.stderr, flush=True)
+        # Ties go to the experiment's own setting, then to fewer epochs and the smaller rate.
+        best = max(points, key=lambda p: (p["dev_pass@1"],
+                                          (p["lr"], p["epochs"]) == (used, used_epochs),
+                                          -p["epochs"], -p["lr"]))
+        results["arms"][arm] = {"objective": objective, "experiment_lr": used,
+                                "experiment_epochs": used_epochs, "grid": points,
+                                "chosen_lr": best["lr"], "chosen_epochs": best["epochs"],
+                                "at_grid_edge": (best["lr"] in (min(grid), max(grid))
+                                                 and len(grid) > 1 and best["lr"] != used)
+                                or (best["epochs"] in (min(epoch_grid), max(epoch_grid))
+                                    and len(epoch_grid) > 1 and best["epochs"] != used_epochs)}
     with open(a.results, "w") as f:
         json.dump(results, f, indent=1)
         f.write("\n")
     for arm, r in results["arms"].items():
-        print(f"{arm:16} chosen lr {r['chosen_lr']:g}", file=sys.stderr)
+        print(f"{arm:16} chosen lr {r['chosen_lr']:g}, epochs {r['chosen_epochs']}",
+              file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -206,10 +206,18 @@ fn bench(ctx: &Ctx, a: BenchArgs) -> anyhow::Result<()> {
     let r = rrtf_model::bench::run(&ckpt.model, a.batch, a.seq_len, a.new_tokens, a.reps)?;
     ctx.emit(
         || {
-            format!(
+            let mut text = format!(
                 "forward  {:>10.1} tokens/s  (batch {} x {} tokens)\ngenerate {:>10.1} tokens/s  ({} new tokens, KV cache)",
                 r.forward_tokens_per_s, r.batch, r.seq_len, r.generate_tokens_per_s, r.new_tokens
-            )
+            );
+            if let Some(rate) = r.batched_generate_tokens_per_s {
+                text += &format!(
+                    "\nbatched  {rate:>10.1} tokens/s  ({} sequences decoding together, {:.2}x one)",
+                    r.batched_sequences,
+                    rate / r.generate_tokens_per_s
+                );
+            }
+            text
         },
         || serde_json::to_value(&r).expect("report serializes"),
     );

@@ -32,6 +32,11 @@ pub struct ServeArgs {
     /// Requests waiting for the model at most; more are answered 503.
     #[arg(long, default_value_t = 64)]
     pub max_queue: usize,
+    /// Sequences decoded together at most (continuous batching: every running choice of
+    /// every request takes one step at a time; more wait in the queue). 1 answers one choice
+    /// at a time.
+    #[arg(long, default_value_t = rrtf_serve::DEFAULT_MAX_BATCH)]
+    pub max_batch: usize,
     /// Device: cpu, cuda, cuda:N (a `cuda` build) or wgpu (a `wgpu` build); default: the
     /// build's.
     #[arg(long)]
@@ -47,6 +52,13 @@ pub async fn run(ctx: &Ctx, a: ServeArgs) -> anyhow::Result<()> {
         return Err(BadInput("--max-queue 0: must be at least 1".into()).into());
     }
     opts.max_queue = a.max_queue;
+    if a.max_batch == 0 {
+        return Err(BadInput(
+            "--max-batch 0: must be at least 1 (1 decodes one choice at a time)".into(),
+        )
+        .into());
+    }
+    opts.max_batch = a.max_batch;
     opts.device = a.device;
     let auth = opts.api_key.is_some();
     let server = Server::load(opts).await?;

@@ -1,11 +1,13 @@
-//! Throughput of the two hot paths, for `rrtf model bench` and `scripts/bench_model.py`:
-//! a full forward pass (logits for every position, no cache) and cached greedy decoding.
+//! Throughput of the hot paths, for `rrtf model bench` and `scripts/bench_model.py`: a full
+//! forward pass (logits for every position, no cache), cached greedy decoding of one sequence,
+//! and decoding [`BATCHED_SEQUENCES`] sequences together (continuous batching's step).
 
 use std::time::Instant;
 
 use burn::tensor::{Int, Tensor, TensorData};
 use serde::Serialize;
 
+use crate::batch::Decoder;
 use crate::error::{ModelError, Result};
 use crate::generate::{argmax, next_logits};
 use crate::model::{GptBigCode, KvCache};
@@ -18,7 +20,14 @@ pub struct BenchReport {
     pub new_tokens: usize,
     pub forward_tokens_per_s: f64,
     pub generate_tokens_per_s: f64,
+    /// New tokens per second over all sequences when [`BATCHED_SEQUENCES`] decode together
+    /// (`batch::Decoder::step`); `None` when the model does not decode on the host kernels.
+    pub batched_generate_tokens_per_s: Option<f64>,
+    pub batched_sequences: usize,
 }
+
+/// Sequences decoded together by the batched figure.
+pub const BATCHED_SEQUENCES: usize = 8;
 
 /// Time `reps` forward passes over `[batch, seq_len]` tokens and one greedy generation of
 /// `new_tokens` after a `seq_len`-token prompt (end-of-text does not stop it). One untimed
@@ -59,7 +68,15 @@ pub fn run(
     let forward_rate = (batch * seq_len * reps.max(1)) as f64 / start.elapsed().as_secs_f64();
 
     let prompt: Vec<u32> = ids[..seq_len].iter().map(|&i| i as u32).collect();
+    let decoder = Decoder::new(model);
     let decode = || -> Result<()> {
+        if let Some(dec) = &decoder {
+            let (mut cache, mut logits) = dec.prefill(&prompt, new_tokens);
+            for _ in 1..new_tokens {
+                logits = dec.step(&mut [(argmax(&logits), &mut cache)]);
+            }
+            return Ok(());
+        }
         let mut cache = KvCache::new();
         let mut input = prompt.clone();
         for _ in 0..new_tokens {
@@ -72,11 +89,44 @@ pub fn run(
     let start = Instant::now();
     decode()?;
     let generate_rate = new_tokens as f64 / start.elapsed().as_secs_f64();
+    // Several sequences (each its own prompt) decoding together; prefills untimed.
+    // As `rrtf serve` decodes: packed projections.
+    let packed = Decoder::packed(model);
+    let batched_rate = packed.as_ref().map(|dec| {
+        let n = BATCHED_SEQUENCES;
+        let run = || {
+            let mut seqs: Vec<_> = (0..n)
+                .map(|s| {
+                    let p: Vec<u32> = (0..seq_len)
+                        .map(|i| ((i * 7919 + s * 104_729 + 13) as i64 % vocab) as u32)
+                        .collect();
+                    dec.prefill(&p, new_tokens)
+                })
+                .collect();
+            let vocab = dec.vocab_size();
+            let start = Instant::now();
+            for _ in 1..new_tokens {
+                let mut batch: Vec<_> = seqs
+                    .iter_mut()
+                    .map(|(cache, logits)| (argmax(logits), cache))
+                    .collect();
+                let out = dec.step(&mut batch);
+                for ((_, logits), l) in seqs.iter_mut().zip(out.chunks_exact(vocab)) {
+                    *logits = l.to_vec();
+                }
+            }
+            (n * new_tokens.saturating_sub(1)) as f64 / start.elapsed().as_secs_f64()
+        };
+        run();
+        run()
+    });
     Ok(BenchReport {
         batch,
         seq_len,
         new_tokens,
         forward_tokens_per_s: forward_rate,
         generate_tokens_per_s: generate_rate,
+        batched_generate_tokens_per_s: batched_rate,
+        batched_sequences: BATCHED_SEQUENCES,
     })
 }

@@ -9,6 +9,7 @@ use burn::tensor::{Int, Tensor, TensorData};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use serde::Serialize;
 
+use crate::batch::Decoder;
 use crate::error::{ModelError, Result};
 use crate::model::{GptBigCode, KvCache};
 use crate::tokenizer::CodeTokenizer;
@@ -121,50 +122,107 @@ pub fn generate_with(
             max: model.n_positions(),
         });
     }
-    let mut rng = StdRng::seed_from_u64(params.seed);
+    let mut decoding = Decoding::new(params.clone());
+    if params.max_new_tokens == 0 {
+        return decoding.finish(tok, StopReason::MaxNewTokens);
+    }
+    if let Some(decoder) = Decoder::new(model) {
+        let (mut cache, mut logits) = decoder.prefill(prompt_ids, params.max_new_tokens);
+        loop {
+            if let Some(g) = decoding.push(logits, tok, &mut observe)? {
+                return Ok(g);
+            }
+            logits = decoder.step(&mut [(decoding.last(), &mut cache)]);
+        }
+    }
     let mut cache = KvCache::new();
-    let mut new_ids = Vec::new();
     let mut input: Vec<u32> = prompt_ids.to_vec();
-    let mut stop_reason = StopReason::MaxNewTokens;
-    let mut text = String::new();
-    while new_ids.len() < params.max_new_tokens {
+    loop {
         let logits = next_logits(model, &input, &mut cache)?;
-        let next = pick(logits, params, &mut rng);
-        new_ids.push(next);
-        if !observe(&new_ids) {
-            stop_reason = StopReason::Cancelled;
-            break;
+        if let Some(g) = decoding.push(logits, tok, &mut observe)? {
+            return Ok(g);
+        }
+        input = vec![decoding.last()];
+    }
+}
+
+/// One sequence's decoding state: the tokens chosen so far, its RNG and its stop rules. Fed the
+/// logits of each next position (from any forward pass: [`generate_with`] runs one sequence,
+/// `rrtf serve` a batch of them), it picks the token and says when generation ends.
+#[derive(Debug, Clone)]
+pub struct Decoding {
+    params: SamplingParams,
+    rng: StdRng,
+    new_ids: Vec<u32>,
+}
+
+impl Decoding {
+    pub fn new(params: SamplingParams) -> Self {
+        Self {
+            rng: StdRng::seed_from_u64(params.seed),
+            params,
+            new_ids: Vec::new(),
+        }
+    }
+
+    /// The tokens chosen so far.
+    pub fn new_ids(&self) -> &[u32] {
+        &self.new_ids
+    }
+
+    /// The last token chosen (what the next forward pass feeds).
+    pub fn last(&self) -> u32 {
+        *self.new_ids.last().expect("a token was pushed")
+    }
+
+    /// Choose the next token from `logits` and show the ids so far to `observe` (false:
+    /// cancel). `Some` when this token ends generation: cancelled, end of text, a stop string
+    /// (the text cut before it), or `max_new_tokens` reached.
+    pub fn push(
+        &mut self,
+        logits: Vec<f32>,
+        tok: &CodeTokenizer,
+        mut observe: impl FnMut(&[u32]) -> bool,
+    ) -> Result<Option<Generation>> {
+        let next = pick(logits, &self.params, &mut self.rng);
+        self.new_ids.push(next);
+        if !observe(&self.new_ids) {
+            return self.finish(tok, StopReason::Cancelled).map(Some);
         }
         if next == tok.eos_id() {
-            stop_reason = StopReason::EndOfText;
-            break;
+            return self.finish(tok, StopReason::EndOfText).map(Some);
         }
-        if !params.stop.is_empty() {
-            text = tok.decode(&new_ids, true)?;
-            if let Some(cut) = params
+        if !self.params.stop.is_empty() {
+            let mut text = tok.decode(&self.new_ids, true)?;
+            if let Some(cut) = self
+                .params
                 .stop
                 .iter()
                 .filter_map(|s| text.find(s.as_str()))
                 .min()
             {
                 text.truncate(cut);
-                return Ok(Generation {
-                    new_ids,
+                return Ok(Some(Generation {
+                    new_ids: std::mem::take(&mut self.new_ids),
                     text,
                     stop_reason: StopReason::StopString,
-                });
+                }));
             }
         }
-        input = vec![next];
+        if self.new_ids.len() >= self.params.max_new_tokens {
+            return self.finish(tok, StopReason::MaxNewTokens).map(Some);
+        }
+        Ok(None)
     }
-    if params.stop.is_empty() || stop_reason != StopReason::MaxNewTokens {
-        text = tok.decode(&new_ids, true)?;
+
+    fn finish(&mut self, tok: &CodeTokenizer, stop_reason: StopReason) -> Result<Generation> {
+        let new_ids = std::mem::take(&mut self.new_ids);
+        Ok(Generation {
+            text: tok.decode(&new_ids, true)?,
+            new_ids,
+            stop_reason,
+        })
     }
-    Ok(Generation {
-        new_ids,
-        text,
-        stop_reason,
-    })
 }
 
 /// Feed `input` after what `cache` holds; return the logits of the last position.
@@ -182,7 +240,11 @@ pub fn next_logits(model: &GptBigCode, input: &[u32], cache: &mut KvCache) -> Re
         .map_err(|e| ModelError::Backend(format!("{e:?}")))
 }
 
-/// Choose the next token from `logits` under `params`.
+/// Choose the next token from `logits` under `params`. Without top-k and top-p every token is
+/// a candidate and the draw walks them in index order (as `torch.multinomial`), with no sort:
+/// a sort of the vocabulary per token (49,152 entries for StarCoder) cost more than a batched
+/// decoding step. With top-k or top-p the candidates are the most likely ones, in descending
+/// order (ties to the lower index).
 pub fn pick(mut logits: Vec<f32>, params: &SamplingParams, rng: &mut StdRng) -> u32 {
     if params.temperature == 0.0 {
         return argmax(&logits);
@@ -190,11 +252,19 @@ pub fn pick(mut logits: Vec<f32>, params: &SamplingParams, rng: &mut StdRng) -> 
     for l in logits.iter_mut() {
         *l /= params.temperature;
     }
+    if params.top_k == 0 && params.top_p >= 1.0 {
+        let max = logits[argmax(&logits) as usize];
+        let probs: Vec<f64> = logits.iter().map(|&l| ((l - max) as f64).exp()).collect();
+        let order = 0..logits.len();
+        return draw(&probs, order, rng);
+    }
+    let by_logit = |&a: &usize, &b: &usize| logits[b].total_cmp(&logits[a]).then(a.cmp(&b));
     let mut order: Vec<usize> = (0..logits.len()).collect();
-    order.sort_by(|&a, &b| logits[b].total_cmp(&logits[a]).then(a.cmp(&b)));
-    if params.top_k > 0 {
+    if params.top_k > 0 && params.top_k < order.len() {
+        order.select_nth_unstable_by(params.top_k - 1, by_logit);
         order.truncate(params.top_k);
     }
+    order.sort_by(by_logit);
     let max = logits[order[0]];
     let mut probs: Vec<f64> = order
         .iter()
@@ -215,15 +285,22 @@ pub fn pick(mut logits: Vec<f32>, params: &SamplingParams, rng: &mut StdRng) -> 
         probs.truncate(keep);
         order.truncate(keep);
     }
+    draw(&probs, order.into_iter(), rng)
+}
+
+/// A token drawn from the candidates `order` with (unnormalised) weights `probs`.
+fn draw(probs: &[f64], order: impl Iterator<Item = usize>, rng: &mut StdRng) -> u32 {
     let total: f64 = probs.iter().sum();
     let mut r = rng.random::<f64>() * total;
-    for (p, &i) in probs.iter().zip(&order) {
+    let mut last = 0;
+    for (p, i) in probs.iter().zip(order) {
+        last = i;
         r -= p;
         if r < 0.0 {
             return i as u32;
         }
     }
-    *order.last().expect("at least one candidate") as u32
+    last as u32
 }
 
 /// Index of the largest logit; the first one on ties (as `torch.argmax`).
@@ -281,6 +358,35 @@ mod tests {
             (params(1.0, 0, 1.5), "--top-p"),
         ] {
             assert!(p.validate().unwrap_err().to_string().contains(needle));
+        }
+    }
+
+    /// Every path draws each candidate with its softmax probability (no top-k/top-p: the
+    /// whole vocabulary in index order; top-k: the renormalised top k).
+    #[test]
+    fn draws_follow_the_softmax() {
+        let weights = [1.0f64, 2.0, 3.0, 4.0];
+        let logits: Vec<f32> = weights.iter().map(|w| w.ln() as f32).collect();
+        for (p, support) in [(params(1.0, 0, 1.0), 0..4), (params(1.0, 3, 1.0), 1..4)] {
+            let mut rng = StdRng::seed_from_u64(3);
+            let mut counts = [0usize; 4];
+            let n = 40_000;
+            for _ in 0..n {
+                counts[pick(logits.clone(), &p, &mut rng) as usize] += 1;
+            }
+            let total: f64 = weights[support.clone()].iter().sum();
+            for (i, &c) in counts.iter().enumerate() {
+                let want = if support.contains(&i) {
+                    weights[i] / total
+                } else {
+                    0.0
+                };
+                let got = c as f64 / n as f64;
+                assert!(
+                    (got - want).abs() < 0.01,
+                    "{p:?}: token {i}: {got} vs {want}"
+                );
+            }
         }
     }
 }

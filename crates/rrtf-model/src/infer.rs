@@ -35,15 +35,15 @@ impl Host {
     }
 }
 
-struct Norm {
+pub(crate) struct Norm {
     gamma: Host,
     beta: Host,
 }
 
-struct Lin {
+pub(crate) struct Lin {
     /// `[d_in, d_out]`
-    weight: Host,
-    bias: Host,
+    pub(crate) weight: Host,
+    pub(crate) bias: Host,
 }
 
 impl Lin {
@@ -53,7 +53,7 @@ impl Lin {
             bias: Host::of(l.bias.as_ref()?.val())?,
         })
     }
-    fn d_out(&self) -> usize {
+    pub(crate) fn d_out(&self) -> usize {
         self.bias.get().len()
     }
     fn weight(&self) -> Mat<'_> {
@@ -68,31 +68,31 @@ impl Norm {
             beta: Host::of(n.beta.as_ref()?.val())?,
         })
     }
-    fn apply(&self, x: &[f32], out: &mut [f32], eps: f32) {
+    pub(crate) fn apply(&self, x: &[f32], out: &mut [f32], eps: f32) {
         kernels::layer_norm(x, out, self.gamma.get(), self.beta.get(), eps);
     }
 }
 
-struct BlockWeights {
-    ln_1: Norm,
-    c_attn: Lin,
-    attn_proj: Lin,
-    ln_2: Norm,
-    c_fc: Lin,
-    mlp_proj: Lin,
+pub(crate) struct BlockWeights {
+    pub(crate) ln_1: Norm,
+    pub(crate) c_attn: Lin,
+    pub(crate) attn_proj: Lin,
+    pub(crate) ln_2: Norm,
+    pub(crate) c_fc: Lin,
+    pub(crate) mlp_proj: Lin,
 }
 
 /// Every parameter of a model as host buffers: what the kernels here read.
-struct ModelWeights {
-    wte: Host,
-    wpe: Host,
-    ln_f: Norm,
-    blocks: Vec<BlockWeights>,
+pub(crate) struct ModelWeights {
+    pub(crate) wte: Host,
+    pub(crate) wpe: Host,
+    pub(crate) ln_f: Norm,
+    pub(crate) blocks: Vec<BlockWeights>,
 }
 
 impl ModelWeights {
     /// `None` when the model is not eligible (see the module docs).
-    fn of(model: &GptBigCode) -> Option<Self> {
+    pub(crate) fn of(model: &GptBigCode) -> Option<Self> {
         let blocks = model
             .h
             .iter()

@@ -547,6 +547,354 @@ impl SharedOut {
     }
 }
 
+// Decoding kernels for continuous batching (`batch.rs`). A decoding step multiplies a few rows
+// (one per running sequence) by each weight matrix. gemm picks its algorithm by shape (a gemv
+// for one row, blocked microkernels for more), so a row's result changed in its last bits with
+// the number of rows beside it, and with it, now and then, a greedy token. Here every output
+// element is one fixed sequence of operations over its own row and column only: a sequence
+// decodes the same alone or in any batch (what `rrtf serve` promises). Batching still pays: a
+// block of weight columns is read once from memory and then from cache for the other rows.
+
+/// Columns per block of a packed weight matrix ([`pack_cols`]); the tile widths divide it.
+pub(crate) const PACK: usize = 64;
+
+/// A `[d_in, d_out]` weight matrix as the decoding kernels read it.
+#[derive(Clone, Copy)]
+pub(crate) enum Cols<'a> {
+    /// Row-major, as the model stores it: a tile of columns reads `d_in` strided pieces.
+    RowMajor(&'a [f32]),
+    /// [`pack_cols`]'s layout: each block of [`PACK`] columns `[d_in, width]` contiguous, so a
+    /// tile reads one stream (no page-strided loads). Same values, so the same results.
+    Packed(&'a [f32]),
+}
+
+impl<'a> Cols<'a> {
+    fn len(self) -> usize {
+        match self {
+            Cols::RowMajor(w) | Cols::Packed(w) => w.len(),
+        }
+    }
+
+    /// Where column `c` starts: `(data, row stride, offset)`, element `(k, c + j)` being
+    /// `data[k * stride + offset + j]` for the columns of `c`'s block.
+    fn at(self, c: usize, d_in: usize, d_out: usize) -> (&'a [f32], usize, usize) {
+        match self {
+            Cols::RowMajor(w) => (w, d_out, c),
+            Cols::Packed(w) => {
+                let start = c / PACK * PACK;
+                (&w[start * d_in..], PACK.min(d_out - start), c - start)
+            }
+        }
+    }
+}
+
+/// `w` `[d_in, d_out]` row-major in [`Cols::Packed`]'s layout.
+pub(crate) fn pack_cols(w: &[f32], d_in: usize, d_out: usize) -> Vec<f32> {
+    assert_eq!(w.len(), d_in * d_out, "pack_cols: w");
+    let mut out = Vec::with_capacity(w.len());
+    for start in (0..d_out).step_by(PACK) {
+        let width = PACK.min(d_out - start);
+        for row in w.chunks_exact(d_out) {
+            out.extend_from_slice(&row[start..start + width]);
+        }
+    }
+    out
+}
+
+/// `acc[r][j] += x[r, k] * w[k, c0 + j]` for k ascending: `R` rows times `C` columns held in
+/// registers, each weight row loaded once for the `R` rows. With `FMA` each step is one fused
+/// multiply-add, else a multiply then an add: either way every element is the same sequence of
+/// operations whatever `R` and `C` are, so tiles of any shape agree bit for bit.
+#[inline(always)]
+fn tile<const R: usize, const C: usize, const FMA: bool>(
+    x: &[f32],
+    d_in: usize,
+    w: &[f32],
+    d_out: usize,
+    c0: usize,
+    out: &mut [f32],
+    out_rs: usize,
+) {
+    assert!(x.len() >= R * d_in && d_in > 0, "tile: x");
+    assert!(c0 + C + (d_in - 1) * d_out <= w.len(), "tile: w");
+    let mut acc = [[0.0f32; C]; R];
+    for k in 0..d_in {
+        // SAFETY: k < d_in, so k * d_out + c0 + C <= w.len() (asserted above).
+        let wr: &[f32; C] = unsafe { &*w.as_ptr().add(k * d_out + c0).cast::<[f32; C]>() };
+        for (r, acc) in acc.iter_mut().enumerate() {
+            // SAFETY: r < R and k < d_in, so r * d_in + k < x.len() (asserted above).
+            let xv = unsafe { *x.get_unchecked(r * d_in + k) };
+            for (a, &wv) in acc.iter_mut().zip(wr) {
+                *a = if FMA {
+                    xv.mul_add(wv, *a)
+                } else {
+                    *a + xv * wv
+                };
+            }
+        }
+    }
+    for (r, acc) in acc.iter().enumerate() {
+        out[r * out_rs..][..C].copy_from_slice(acc);
+    }
+}
+
+/// [`tile`] for a column range narrower than `C` (a matrix's last columns), one row at a time.
+#[inline(always)]
+fn tile_tail<const FMA: bool>(
+    x: &[f32],
+    d_in: usize,
+    w: &[f32],
+    d_out: usize,
+    (c0, width): (usize, usize),
+    out: &mut [f32],
+    out_rs: usize,
+) {
+    for (r, xr) in x.chunks_exact(d_in).enumerate() {
+        let acc = &mut out[r * out_rs..][..width];
+        acc.fill(0.0);
+        for (k, &xv) in xr.iter().enumerate() {
+            for (a, &wv) in acc.iter_mut().zip(&w[k * d_out + c0..][..width]) {
+                *a = if FMA {
+                    xv.mul_add(wv, *a)
+                } else {
+                    *a + xv * wv
+                };
+            }
+        }
+    }
+}
+
+/// `out[r, j - c_lo] = Σ_k x[r, k] w[k, j]` for the columns `c_lo..c_hi` of every row of `x`:
+/// tiles of `R` rows x `C` columns, then single rows `C1` columns wide, then the last columns.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn rows_times_cols<const R: usize, const C: usize, const C1: usize, const FMA: bool>(
+    x: &[f32],
+    d_in: usize,
+    w: Cols,
+    d_out: usize,
+    (c_lo, c_hi): (usize, usize),
+    out: &mut [f32],
+) {
+    let rows = x.len() / d_in;
+    let width = c_hi - c_lo;
+    let full = rows / R * R;
+    // Column tiles outside, rows inside: a tile's weights are read from memory once and then
+    // from cache for the other rows. `c_lo` is a multiple of PACK and C, C1 divide it, so no
+    // tile (and no tail) crosses a packed block.
+    let mut c = c_lo;
+    while c + C <= c_hi {
+        let (src, stride, c0) = w.at(c, d_in, d_out);
+        for r in (0..full).step_by(R) {
+            let o = &mut out[r * width + c - c_lo..];
+            tile::<R, C, FMA>(&x[r * d_in..][..R * d_in], d_in, src, stride, c0, o, width);
+        }
+        c += C;
+    }
+    if full > 0 && c < c_hi {
+        let (src, stride, c0) = w.at(c, d_in, d_out);
+        let o = &mut out[c - c_lo..];
+        tile_tail::<FMA>(
+            &x[..full * d_in],
+            d_in,
+            src,
+            stride,
+            (c0, c_hi - c),
+            o,
+            width,
+        );
+    }
+    let mut c = c_lo;
+    while c + C1 <= c_hi {
+        let (src, stride, c0) = w.at(c, d_in, d_out);
+        for r in full..rows {
+            let o = &mut out[r * width + c - c_lo..];
+            tile::<1, C1, FMA>(&x[r * d_in..][..d_in], d_in, src, stride, c0, o, width);
+        }
+        c += C1;
+    }
+    if c < c_hi {
+        let (src, stride, c0) = w.at(c, d_in, d_out);
+        for r in full..rows {
+            let o = &mut out[r * width + c - c_lo..];
+            let xr = &x[r * d_in..][..d_in];
+            tile_tail::<FMA>(xr, d_in, src, stride, (c0, c_hi - c), o, width);
+        }
+    }
+}
+
+/// [`rows_times_cols`] with the tile shapes of the best instruction set this CPU has (8
+/// accumulator registers per tile): AVX-512 and AVX2 use fused multiply-adds, the x86-64
+/// baseline a multiply and an add. The choice is the CPU's, the same for every call, so a row's
+/// result never depends on the other rows.
+fn rows_times_cols_mv(
+    x: &[f32],
+    d_in: usize,
+    w: Cols,
+    d_out: usize,
+    cols: (usize, usize),
+    out: &mut [f32],
+) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f,avx2,fma")]
+        fn avx512(x: &[f32], d_in: usize, w: Cols, d_out: usize, c: (usize, usize), o: &mut [f32]) {
+            rows_times_cols::<4, 32, 64, true>(x, d_in, w, d_out, c, o)
+        }
+        #[target_feature(enable = "avx2,fma")]
+        fn avx2(x: &[f32], d_in: usize, w: Cols, d_out: usize, c: (usize, usize), o: &mut [f32]) {
+            rows_times_cols::<2, 32, 64, true>(x, d_in, w, d_out, c, o)
+        }
+        let fma = std::arch::is_x86_feature_detected!("fma");
+        if std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx2")
+            && fma
+        {
+            // SAFETY: the features `avx512` is compiled with were detected above.
+            return unsafe { avx512(x, d_in, w, d_out, cols, out) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && fma {
+            // SAFETY: the features `avx2` is compiled with were detected above.
+            return unsafe { avx2(x, d_in, w, d_out, cols, out) };
+        }
+    }
+    rows_times_cols::<2, 16, 32, false>(x, d_in, w, d_out, cols, out)
+}
+
+#[inline(always)]
+fn rows_dot_block(x: &[f32], d: usize, wt: &[f32], v0: usize, out: &mut [f32]) {
+    // out: [rows, width] = x[rows, d] · wt[v0..v0 + width, d]ᵀ; each weight row is read once
+    // (then from cache) for all rows of x.
+    let rows = x.len() / d;
+    let width = out.len() / rows;
+    for j in 0..width {
+        let wr = &wt[(v0 + j) * d..][..d];
+        for (i, xr) in x.chunks_exact(d).enumerate() {
+            let mut lanes = [0.0f32; LANES];
+            let (xc, wc) = (xr.chunks_exact(LANES), wr.chunks_exact(LANES));
+            let (xt, wt_) = (xc.remainder(), wc.remainder());
+            for (a, b) in xc.zip(wc) {
+                for ((l, &a), &b) in lanes.iter_mut().zip(a).zip(b) {
+                    *l += a * b;
+                }
+            }
+            let tail: f32 = xt.iter().zip(wt_).map(|(a, b)| a * b).sum();
+            out[i * width + j] = lanes.iter().sum::<f32>() + tail;
+        }
+    }
+}
+
+multiversion! {
+    fn rows_dot_block_mv => rows_dot_block(
+        x: &[f32],
+        d: usize,
+        wt: &[f32],
+        v0: usize,
+        out: &mut [f32],
+    )
+}
+
+/// Below this many multiply-adds a call stays on one thread.
+const PARALLEL_WORK: usize = 1 << 17;
+
+/// Column blocks of `n` columns, `block` wide (the last one narrower): `(start, width)`.
+fn column_blocks(n: usize, block: usize) -> Vec<(usize, usize)> {
+    (0..n)
+        .step_by(block)
+        .map(|c| (c, block.min(n - c)))
+        .collect()
+}
+
+/// `out = x · w (+ bias)` for `x` `[rows, d_in]`, `w` `[d_in, d_out]` row-major, `out`
+/// `[rows, d_out]`; with `accumulate`, `out += x · w (+ bias)`. Each element is
+/// `(Σ_k x[i, k] w[k, j], k ascending) + bias[j]`, then added to `out` when accumulating: the
+/// same whatever the number of rows (see above).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn rows_linear(
+    out: &mut [f32],
+    accumulate: bool,
+    x: &[f32],
+    d_in: usize,
+    w: Cols,
+    d_out: usize,
+    bias: Option<&[f32]>,
+    parallel: bool,
+) {
+    let rows = x.len() / d_in;
+    assert_eq!(x.len(), rows * d_in, "rows_linear: x");
+    assert_eq!(out.len(), rows * d_out, "rows_linear: out");
+    assert_eq!(w.len(), d_in * d_out, "rows_linear: w");
+    if let Cols::Packed(p) = w {
+        assert_eq!(p.len(), d_in * d_out, "rows_linear: packed w");
+    }
+    // The products of a column range `[rows, width]`, then bias and residual into `out`.
+    let part = |(c_lo, c_hi): (usize, usize)| {
+        let mut acc = vec![0.0; rows * (c_hi - c_lo)];
+        rows_times_cols_mv(x, d_in, w, d_out, (c_lo, c_hi), &mut acc);
+        acc
+    };
+    let finish = |(c_lo, c_hi): (usize, usize), acc: &[f32], out: &mut [f32]| {
+        let width = c_hi - c_lo;
+        for (i, acc) in acc.chunks_exact(width).enumerate() {
+            let dst = &mut out[i * d_out + c_lo..][..width];
+            for (j, (o, &a)) in dst.iter_mut().zip(acc).enumerate() {
+                let v = a + bias.map_or(0.0, |b| b[c_lo + j]);
+                *o = if accumulate { *o + v } else { v };
+            }
+        }
+    };
+    let threads = rayon::current_num_threads();
+    if !parallel || rows * d_in * d_out < PARALLEL_WORK || threads == 1 {
+        finish((0, d_out), &part((0, d_out)), out);
+        return;
+    }
+    // Ranges of PACK columns (a few per thread: work stealing evens out a slow thread).
+    let step = PACK;
+    let ranges: Vec<(usize, usize)> = (0..d_out)
+        .step_by(step)
+        .map(|c| (c, (c + step).min(d_out)))
+        .collect();
+    let parts: Vec<Vec<f32>> = ranges.par_iter().map(|&r| part(r)).collect();
+    for (&r, acc) in ranges.iter().zip(&parts) {
+        finish(r, acc, out);
+    }
+}
+
+/// `out = x · wtᵀ` for `x` `[rows, d]` and `wt` `[n, d]` row-major (the tied LM head), `out`
+/// `[rows, n]`: each element a dot product in a fixed order, whatever the number of rows.
+pub(crate) fn rows_dot(out: &mut [f32], x: &[f32], d: usize, wt: &[f32], parallel: bool) {
+    let rows = x.len() / d;
+    let n = wt.len() / d;
+    assert_eq!(out.len(), rows * n, "rows_dot: out");
+    const BLOCK: usize = 128;
+    let blocks = column_blocks(n, BLOCK);
+    let scatter = |(v0, width): (usize, usize), part: &[f32], out: &mut [f32]| {
+        for (i, part) in part.chunks_exact(width).enumerate() {
+            out[i * n + v0..][..width].copy_from_slice(part);
+        }
+    };
+    if !parallel || rows * d * n < PARALLEL_WORK {
+        let mut part = Vec::new();
+        for &(v0, width) in &blocks {
+            part.resize(rows * width, 0.0);
+            rows_dot_block_mv(x, d, wt, v0, &mut part);
+            scatter((v0, width), &part, out);
+        }
+        return;
+    }
+    let parts: Vec<Vec<f32>> = blocks
+        .par_iter()
+        .map(|&(v0, width)| {
+            let mut part = vec![0.0; rows * width];
+            rows_dot_block_mv(x, d, wt, v0, &mut part);
+            part
+        })
+        .collect();
+    for (&block, part) in blocks.iter().zip(&parts) {
+        scatter(block, part, out);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -756,6 +1104,93 @@ mod tests {
                 let dot: f32 = (0..d_in).map(|j| x[r * d_in + j] * w[j * d_out + c]).sum();
                 let want = 10.0 + bias[c] + dot;
                 assert!((out[r * d_out + c] - want).abs() < 1e-5);
+            }
+        }
+    }
+
+    /// The decoding kernels: right against a plain f64 reference, and every row bit-identical
+    /// whether it is computed alone or among others (odd sizes: partial column blocks).
+    #[test]
+    fn row_kernels_are_right_and_independent_of_the_other_rows() {
+        for (rows, d_in, d_out) in [
+            (1, 7, 5),
+            (5, 33, 130),
+            (9, 64, 64),
+            (6, 20, 100),
+            (3, 256, 1100),
+        ] {
+            let x = noise(rows * d_in, 4);
+            let w = noise(d_in * d_out, 5);
+            let bias = noise(d_out, 6);
+            let base = noise(rows * d_out, 7);
+            let mut all = base.clone();
+            rows_linear(
+                &mut all,
+                true,
+                &x,
+                d_in,
+                Cols::RowMajor(&w),
+                d_out,
+                Some(&bias),
+                true,
+            );
+            // The packed layout gives the same bits.
+            let packed = pack_cols(&w, d_in, d_out);
+            let mut from_packed = base.clone();
+            let wp = Cols::Packed(&packed);
+            rows_linear(
+                &mut from_packed,
+                true,
+                &x,
+                d_in,
+                wp,
+                d_out,
+                Some(&bias),
+                true,
+            );
+            assert_eq!(from_packed, all);
+            for i in 0..rows {
+                for j in 0..d_out {
+                    let dot: f64 = (0..d_in)
+                        .map(|k| x[i * d_in + k] as f64 * w[k * d_out + j] as f64)
+                        .sum();
+                    let want = base[i * d_out + j] as f64 + bias[j] as f64 + dot;
+                    let got = all[i * d_out + j] as f64;
+                    assert!(
+                        (got - want).abs() < 1e-4 * (1.0 + want.abs()),
+                        "{got} vs {want}"
+                    );
+                }
+                let mut one = base[i * d_out..][..d_out].to_vec();
+                rows_linear(
+                    &mut one,
+                    true,
+                    &x[i * d_in..][..d_in],
+                    d_in,
+                    Cols::RowMajor(&w),
+                    d_out,
+                    Some(&bias),
+                    false,
+                );
+                assert_eq!(one, all[i * d_out..][..d_out], "row {i} of {rows}");
+            }
+            // The LM head's shape: x · wtᵀ with wt [d_out, d_in].
+            let mut dots = vec![0.0; rows * d_out];
+            rows_dot(&mut dots, &x, d_in, &w, true);
+            for i in 0..rows {
+                for j in 0..d_out {
+                    let want: f64 = (0..d_in)
+                        .map(|k| x[i * d_in + k] as f64 * w[j * d_in + k] as f64)
+                        .sum();
+                    let got = dots[i * d_out + j] as f64;
+                    assert!(
+                        (got - want).abs() < 1e-4 * (1.0 + want.abs()),
+                        "{got} vs {want}"
+                    );
+                }
+                let mut one = vec![0.0; d_out];
+                rows_dot(&mut one, &x[i * d_in..][..d_in], d_in, &w, false);
+                assert_eq!(one, dots[i * d_out..][..d_out], "row {i} of {rows}");
             }
         }
     }

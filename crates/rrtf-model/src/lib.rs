@@ -12,6 +12,7 @@
 //!
 //! Not here: training loops and losses (the trainer crate), databases, HTTP.
 
+pub mod batch;
 pub mod bench;
 pub mod checkpoint;
 pub mod config;

@@ -67,6 +67,10 @@ impl std::fmt::Debug for ApiKey {
     }
 }
 
+/// `ServeOptions::max_batch`'s default: past it a step costs about as much per sequence as
+/// decoding alone (measured: README's Benchmarks).
+pub const DEFAULT_MAX_BATCH: usize = 16;
+
 /// What to serve and how.
 #[derive(Clone, Debug)]
 pub struct ServeOptions {
@@ -79,6 +83,8 @@ pub struct ServeOptions {
     pub chat_template: ChatTemplate,
     /// Requests waiting for the model at most; more are answered 503.
     pub max_queue: usize,
+    /// Sequences decoded together at most (continuous batching, `worker.rs`).
+    pub max_batch: usize,
     /// The device the model runs on (`cpu`, `cuda[:N]`, `wgpu`: `rrtf_model::parse_device`);
     /// `None` is the build's default.
     pub device: Option<String>,
@@ -92,6 +98,7 @@ impl ServeOptions {
             api_key: None,
             chat_template: ChatTemplate::default(),
             max_queue: 64,
+            max_batch: DEFAULT_MAX_BATCH,
             device: None,
         }
     }
@@ -124,9 +131,13 @@ impl Server {
     /// Load the checkpoint on the model thread and wait until it is ready.
     pub async fn load(opts: ServeOptions) -> Result<Server, ServeError> {
         let model_name = opts.name()?;
-        let worker =
-            worker::Worker::start(opts.model_dir.clone(), opts.max_queue, opts.device.clone())
-                .await?;
+        let worker = worker::Worker::start(
+            opts.model_dir.clone(),
+            opts.max_queue,
+            opts.max_batch,
+            opts.device.clone(),
+        )
+        .await?;
         Ok(Server {
             state: Arc::new(routes::AppState {
                 model_name,

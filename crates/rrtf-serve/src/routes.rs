@@ -41,12 +41,22 @@ pub fn router(state: Arc<AppState>, loopback: bool) -> Router {
         .route("/v1/engines/{engine}/completions", post(engine_completions))
         .route("/v1/chat/completions", post(chat))
         .route("/health", get(|| async { "ok" }))
+        .route("/metrics", get(metrics))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), auth))
         .layer(middleware::from_fn_with_state(loopback, host_check))
         .layer(middleware::from_fn(log))
         .with_state(state)
+}
+
+/// The decoding counters in Prometheus' text format (as vLLM and TGI serve `/metrics`).
+async fn metrics(State(s): State<Arc<AppState>>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        s.worker.stats.prometheus(),
+    )
+        .into_response()
 }
 
 /// While bound to loopback, refuse requests whose `Host` is not a loopback name (421), before

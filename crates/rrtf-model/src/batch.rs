@@ -1,0 +1,415 @@
+//! Decoding many sequences together (continuous batching): each sequence keeps its own
+//! key/value cache on the host, a step feeds every running sequence one token and returns each
+//! one's next-token logits, and sequences join and leave between steps.
+//!
+//! A sequence's prompt is prefilled alone (the inference forward pass of `infer.rs`, gemm's
+//! matmuls), its cache then copied to every sample of that prompt (`n` samples share one
+//! prefill). Decoding steps multiply one row per sequence through `kernels::rows_linear` and
+//! `rows_dot`, whose every output element is the same fixed sequence of operations whatever
+//! the other rows are: a sequence decodes bit for bit the same alone or in any batch, so a
+//! batched server answers exactly what one request at a time would (at temperature 0, and per
+//! seed when sampling). Only eligible models decode here (an inference copy on the CPU with f32
+//! weights and the tanh GELU, as `infer.rs`); [`Decoder::new`] is `None` for the others, which
+//! keep `generate.rs`'s one-sequence path.
+
+use burn::tensor::{Int, Tensor, TensorData};
+use rayon::prelude::*;
+
+use crate::infer::{self, Host, ModelWeights};
+use crate::kernels::{self, AttnShape, Cols, Heads};
+use crate::model::{GptBigCode, KvCache};
+
+/// Rows of a batched matmul tile (`kernels::rows_linear` on AVX-512; AVX2 and the baseline
+/// tile 2): groups of sequences per thread are multiples of it.
+const ROW_TILE: usize = 4;
+
+/// One sequence's keys and values, per layer `[seen, kv_heads, head_dim]` (position-major, so
+/// a step appends).
+#[derive(Clone, Debug, Default)]
+pub struct SeqCache {
+    layers: Vec<(Vec<f32>, Vec<f32>)>,
+    seen: usize,
+}
+
+impl SeqCache {
+    /// Positions held (prompt and generated tokens fed so far).
+    pub fn len(&self) -> usize {
+        self.seen
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.seen == 0
+    }
+}
+
+/// The decoding engine of one model: its weights as host buffers (shared with the model, not
+/// copied).
+pub struct Decoder<'m> {
+    model: &'m GptBigCode,
+    weights: ModelWeights,
+    head: Host,
+    vocab: usize,
+    /// Per block, the four projections in `kernels::pack_cols`' layout (`c_attn`, attention
+    /// `c_proj`, `c_fc`, MLP `c_proj`): a copy, so only a long-lived decoder makes it.
+    packed: Option<Vec<[Vec<f32>; 4]>>,
+}
+
+impl<'m> Decoder<'m> {
+    /// `None` when the model is not eligible (see the module docs). Reads the projections where
+    /// the model keeps them (row-major), with no copy.
+    pub fn new(model: &'m GptBigCode) -> Option<Self> {
+        let weights = ModelWeights::of(model)?;
+        let head = Host::of(model.lm_head_weight())?;
+        let vocab = model.lm_head_weight().dims()[0];
+        Some(Self {
+            model,
+            weights,
+            head,
+            vocab,
+            packed: None,
+        })
+    }
+
+    /// [`Self::new`] with a packed copy of the projections (as many more bytes as they hold),
+    /// which a step reads as contiguous streams instead of page-strided pieces: for a server,
+    /// which decodes for as long as it runs. The same results bit for bit.
+    pub fn packed(model: &'m GptBigCode) -> Option<Self> {
+        let mut d = Self::new(model)?;
+        let pack = |l: &crate::infer::Lin| {
+            let w = l.weight.get();
+            let d_out = l.d_out();
+            kernels::pack_cols(w, w.len() / d_out, d_out)
+        };
+        let packed = d
+            .weights
+            .blocks
+            .iter()
+            .map(|b| {
+                [
+                    pack(&b.c_attn),
+                    pack(&b.attn_proj),
+                    pack(&b.c_fc),
+                    pack(&b.mlp_proj),
+                ]
+            })
+            .collect();
+        d.packed = Some(packed);
+        Some(d)
+    }
+
+    /// Projection `which` (0-3, see `packed`) of block `layer` as the kernels read it.
+    fn cols<'a>(&'a self, layer: usize, which: usize, lin: &'a crate::infer::Lin) -> Cols<'a> {
+        match &self.packed {
+            Some(p) => Cols::Packed(&p[layer][which]),
+            None => Cols::RowMajor(lin.weight.get()),
+        }
+    }
+
+    pub fn vocab_size(&self) -> usize {
+        self.vocab
+    }
+
+    fn n_embd(&self) -> usize {
+        self.model.wte.weight.dims()[1]
+    }
+
+    /// Feed a prompt (non-empty, within `n_positions`: the caller checks) to a new sequence:
+    /// its cache (with room reserved for `room` more positions) and the logits of the position
+    /// after the prompt.
+    pub fn prefill(&self, ids: &[u32], room: usize) -> (SeqCache, Vec<f32>) {
+        assert!(!ids.is_empty(), "prefill: an empty prompt");
+        let t = ids.len();
+        assert!(
+            t <= self.model.n_positions(),
+            "prefill: {t} positions exceed n_positions = {}",
+            self.model.n_positions()
+        );
+        let device = self.model.device();
+        let data: Vec<i64> = ids.iter().map(|&i| i64::from(i)).collect();
+        let ids = Tensor::<2, Int>::from_data(TensorData::new(data, [1, t]), &device);
+        let mut kv = KvCache::new();
+        let hidden = infer::hidden(self.model, &ids, Some(&mut kv))
+            .expect("an eligible model runs on the host kernels");
+        let e = self.n_embd();
+        let last = Host::of(hidden.narrow(1, t - 1, 1)).expect("host hidden states");
+        let mut logits = vec![0.0; self.vocab];
+        kernels::rows_dot(&mut logits, last.get(), e, self.head.get(), true);
+        let layers = kv
+            .layers
+            .iter()
+            .map(|l| {
+                let (k, v) = l.as_ref().expect("every layer cached");
+                let [_, kvh, seen, hd] = k.dims();
+                let host = |x: &Tensor<4>| {
+                    let x = Host::of(x.clone()).expect("host cache");
+                    // [kvh, seen, hd] -> [seen, kvh, hd]
+                    let src = x.get();
+                    let mut out = Vec::with_capacity((seen + room) * kvh * hd);
+                    for p in 0..seen {
+                        for h in 0..kvh {
+                            out.extend_from_slice(&src[(h * seen + p) * hd..][..hd]);
+                        }
+                    }
+                    out
+                };
+                (host(k), host(v))
+            })
+            .collect();
+        (SeqCache { layers, seen: t }, logits)
+    }
+
+    /// One decoding step: feed `token` to each sequence (appending to its cache) and return the
+    /// next-token logits of all of them, `[seqs.len(), vocab]`. Each sequence's logits are the
+    /// same whatever else is in `seqs`.
+    pub fn step(&self, seqs: &mut [(u32, &mut SeqCache)]) -> Vec<f32> {
+        let n = seqs.len();
+        let threads = rayon::current_num_threads();
+        if n < 2 * ROW_TILE || threads == 1 {
+            // One sequence (or few): each matmul spreads its columns over the threads.
+            return self.step_rows(seqs, true);
+        }
+        // Several: one group of sequences per thread, each group's whole step on that thread
+        // (one hand-off per step instead of one per matmul), in multiples of the kernels' row
+        // tile. Rows are independent, so the grouping changes no result.
+        let per = n.div_ceil(threads).div_ceil(ROW_TILE) * ROW_TILE;
+        let parts: Vec<Vec<f32>> = seqs
+            .par_chunks_mut(per)
+            .map(|group| self.step_rows(group, false))
+            .collect();
+        parts.concat()
+    }
+
+    /// [`Self::step`] on one group of sequences; `parallel`: the kernels may use every thread.
+    fn step_rows(&self, seqs: &mut [(u32, &mut SeqCache)], parallel: bool) -> Vec<f32> {
+        let n = seqs.len();
+        if n == 0 {
+            return Vec::new();
+        }
+        let m = self.model;
+        let e = self.n_embd();
+        let eps = m.ln_eps as f32;
+        let (wte, wpe) = (self.weights.wte.get(), self.weights.wpe.get());
+        let mut x = Vec::with_capacity(n * e);
+        for (token, cache) in seqs.iter() {
+            let (id, pos) = (*token as usize, cache.seen);
+            assert!(
+                pos < m.n_positions(),
+                "decoding position {pos} is outside n_positions = {}",
+                m.n_positions()
+            );
+            assert!(
+                (id + 1) * e <= wte.len(),
+                "token id {id} is outside the vocabulary"
+            );
+            let (tok, at) = (&wte[id * e..][..e], &wpe[pos * e..][..e]);
+            x.extend(tok.iter().zip(at).map(|(a, b)| a + b));
+        }
+        let mut normed = vec![0.0; n * e];
+        let mut attn_out = vec![0.0; n * e];
+        let mut qkv = Vec::new();
+        let mut inner = Vec::new();
+        for (layer, (block, w)) in m.h.iter().zip(&self.weights.blocks).enumerate() {
+            w.ln_1.apply(&x, &mut normed, eps);
+            let width = w.c_attn.d_out();
+            qkv.resize(n * width, 0.0);
+            kernels::rows_linear(
+                &mut qkv,
+                false,
+                &normed,
+                e,
+                self.cols(layer, 0, &w.c_attn),
+                width,
+                Some(w.c_attn.bias.get()),
+                parallel,
+            );
+            let attn = &block.attn;
+            let (h, kvh, hd) = (attn.n_head, attn.kv_heads, attn.head_dim);
+            // MQA: q (all heads) | k | v. MHA: per head q | k | v (infer.rs's `attend`).
+            let (head_stride, k_off, v_off) = if kvh == 1 {
+                (hd, h * hd, h * hd + hd)
+            } else {
+                (3 * hd, hd, 2 * hd)
+            };
+            let scale = attn.scale as f32;
+            let one =
+                |(token_cache, (out, row)): (&mut (u32, &mut SeqCache), (&mut [f32], &[f32]))| {
+                    let cache = &mut *token_cache.1;
+                    if cache.layers.len() <= layer {
+                        cache.layers.resize(layer + 1, (Vec::new(), Vec::new()));
+                    }
+                    let past = cache.seen;
+                    let (ks, vs) = &mut cache.layers[layer];
+                    for kh in 0..kvh {
+                        ks.extend_from_slice(&row[k_off + kh * head_stride..][..hd]);
+                        vs.extend_from_slice(&row[v_off + kh * head_stride..][..hd]);
+                    }
+                    let q = Heads {
+                        offset: 0,
+                        batch_stride: 0,
+                        head_stride,
+                        row_stride: width,
+                    };
+                    let cached = Heads {
+                        offset: 0,
+                        batch_stride: 0,
+                        head_stride: hd,
+                        row_stride: kvh * hd,
+                    };
+                    let shape = AttnShape {
+                        batch: 1,
+                        heads: h,
+                        kv_heads: kvh,
+                        head_dim: hd,
+                        t: 1,
+                        past,
+                        scale,
+                    };
+                    kernels::causal_attention(out, row, q, ks, cached, vs, cached, shape);
+                };
+            if n > 1 && parallel {
+                seqs.par_iter_mut()
+                    .zip(attn_out.par_chunks_mut(e).zip(qkv.par_chunks(width)))
+                    .for_each(one);
+            } else {
+                seqs.iter_mut()
+                    .zip(attn_out.chunks_mut(e).zip(qkv.chunks(width)))
+                    .for_each(one);
+            }
+            kernels::rows_linear(
+                &mut x,
+                true,
+                &attn_out,
+                e,
+                self.cols(layer, 1, &w.attn_proj),
+                e,
+                Some(w.attn_proj.bias.get()),
+                parallel,
+            );
+            w.ln_2.apply(&x, &mut normed, eps);
+            let d_inner = w.c_fc.d_out();
+            inner.resize(n * d_inner, 0.0);
+            kernels::rows_linear(
+                &mut inner,
+                false,
+                &normed,
+                e,
+                self.cols(layer, 2, &w.c_fc),
+                d_inner,
+                None,
+                parallel,
+            );
+            kernels::bias_gelu_tanh(&mut inner, w.c_fc.bias.get());
+            kernels::rows_linear(
+                &mut x,
+                true,
+                &inner,
+                d_inner,
+                self.cols(layer, 3, &w.mlp_proj),
+                e,
+                Some(w.mlp_proj.bias.get()),
+                parallel,
+            );
+        }
+        for (_, cache) in seqs.iter_mut() {
+            cache.seen += 1;
+        }
+        self.weights.ln_f.apply(&x, &mut normed, eps);
+        let mut logits = vec![0.0; n * self.vocab];
+        kernels::rows_dot(&mut logits, &normed, e, self.head.get(), parallel);
+        logits
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::tensor::{Device, Int, Tensor, TensorData};
+
+    use super::*;
+    use crate::config::GptBigCodeConfig;
+    use crate::weights;
+
+    fn model(preset: &str) -> GptBigCode {
+        let config = GptBigCodeConfig::preset(preset, 97, 0).unwrap();
+        weights::build(&config, weights::init(&config, 0.2, 11), &Device::flex()).unwrap()
+    }
+
+    fn worst(a: &[f32], b: &[f32]) -> f32 {
+        assert_eq!(a.len(), b.len());
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f32::max)
+    }
+
+    /// Prefill then steps give the logits of the full forward pass at every position, for MQA
+    /// and MHA; and a sequence's logits are bit-identical alone and in a batch with others of
+    /// different lengths (the batch shrinking as they end).
+    #[test]
+    fn steps_match_the_full_forward_and_do_not_depend_on_the_batch() {
+        for preset in ["tiny-mqa", "tiny-mha"] {
+            let m = model(preset);
+            let dec = Decoder::new(&m).expect("eligible");
+            let packed = Decoder::packed(&m).expect("eligible");
+            // Nine: more than two row tiles, so a step splits them over the threads.
+            let seqs: Vec<Vec<u32>> = (0..9u32)
+                .map(|r| {
+                    (0..(20 + 3 * r))
+                        .map(|i| (i * 5 + r * 11 + 1) % 97)
+                        .collect()
+                })
+                .collect();
+            let prompt = 9;
+            // Alone.
+            let mut alone = Vec::new();
+            for s in &seqs {
+                let (mut cache, first) = dec.prefill(&s[..prompt], 0);
+                let mut got = vec![first];
+                for &tok in &s[prompt..] {
+                    got.push(dec.step(&mut [(tok, &mut cache)]));
+                }
+                assert_eq!(cache.len(), s.len());
+                let ids = Tensor::<2, Int>::from_data(
+                    TensorData::new(s.iter().map(|&i| i as i64).collect(), [1, s.len()]),
+                    &m.device(),
+                );
+                let full = m.forward(ids).into_data().try_into_vec::<f32>().unwrap();
+                let want = &full[(prompt - 1) * 97..];
+                let diff = worst(&got.concat(), want);
+                assert!(diff < 1e-4, "{preset}: {diff}");
+                alone.push(got);
+            }
+            // Together: all step at once until each runs out of tokens.
+            let mut caches: Vec<(usize, SeqCache, Vec<Vec<f32>>)> = seqs
+                .iter()
+                .map(|s| {
+                    let (c, first) = packed.prefill(&s[..prompt], 4);
+                    (prompt, c, vec![first])
+                })
+                .collect();
+            loop {
+                let mut batch: Vec<(u32, &mut SeqCache)> = Vec::new();
+                let mut who = Vec::new();
+                for (i, (at, c, _)) in caches.iter_mut().enumerate() {
+                    if *at < seqs[i].len() {
+                        batch.push((seqs[i][*at], c));
+                        who.push(i);
+                        *at += 1;
+                    }
+                }
+                if batch.is_empty() {
+                    break;
+                }
+                let logits = packed.step(&mut batch);
+                for (j, &i) in who.iter().enumerate() {
+                    caches[i].2.push(logits[j * 97..][..97].to_vec());
+                }
+            }
+            for (i, (_, _, got)) in caches.iter().enumerate() {
+                assert_eq!(
+                    got, &alone[i],
+                    "{preset}: sequence {i} changed in a batch (packed weights)"
+                );
+            }
+        }
+    }
+}

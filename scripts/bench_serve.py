@@ -1,0 +1,179 @@
+#!/usr/bin/env python3
+"""Benchmark `rrtf serve`'s continuous batching against the one-at-a-time server, in one run.
+
+    cargo build --release && python3 scripts/bench_serve.py [--rrtf target/release/rrtf]
+
+On one checkpoint (made here unless --model: `rrtf model init --preset small` with a tokenizer
+trained on HumanEval, as scripts/bench_model.py makes it), it starts `rrtf serve --max-batch 1`
+(one sequence at a time: the server before batching) and `rrtf serve` (continuous batching,
+`--max-batch 16` by default), one after the other so they never share the cores, and on each
+measures, with streamed completions of --new-tokens tokens at temperature 0:
+
+- concurrency 1: requests one after another; time to first token (TTFT) and per-token latency
+  (the time between the first and the last token over the tokens in between), p50/p95;
+- concurrency 8: 8 clients at once, each sending its requests back to back; the same latencies
+  and the aggregate completion tokens/s;
+- n = 8: one request for 8 samples at temperature 0.8 (the round's student sampling); samples/s.
+
+It prints each figure for both servers and the ratios batched / one-at-a-time; the issue's
+target is concurrency-8 throughput at least 4x. Token counts come from the server's `usage`
+(a request may end early at the end-of-text token). The sides alternate --rounds times and each
+side's best figure counts, so a change of machine load hits both. Timings belong here, never in
+tests. Not here yet: transformers and llama.cpp on the same checkpoint (issue 21, item 4).
+"""
+
+import argparse
+import http.client
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+from bench_model import make_model  # noqa: E402
+
+PROMPTS = ["def fibonacci(n):\n", "import os\n\ndef list_files(path):\n", "class Stack:\n    def ",
+           "def is_prime(n):\n    \"\"\"", "x = [1, 2, 3]\nfor ", "def parse(text):\n    lines = ",
+           "from typing import List\n\n\ndef", "def add(a, b):\n    return"]
+
+
+class Server:
+    def __init__(self, rrtf, model, extra):
+        self.proc = subprocess.Popen([rrtf, "--json", "serve", "--model", str(model), "--port", "0", *extra],
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        line = json.loads(self.proc.stdout.readline())
+        host_port = line["url"].removeprefix("http://")
+        self.host, self.port = host_port.rsplit(":", 1)
+        self.model = line["model"]
+
+    def stream(self, prompt, new_tokens, temperature=0.0, n=1, seed=1):
+        """One streamed completion: (send time, [arrival time of each delta], completion tokens)."""
+        body = json.dumps({"model": self.model, "prompt": prompt, "max_tokens": new_tokens, "temperature": temperature,
+                           "n": n, "seed": seed, "stream": True, "stream_options": {"include_usage": True}})
+        conn = http.client.HTTPConnection(self.host, int(self.port), timeout=600)
+        sent = time.perf_counter()
+        conn.request("POST", "/v1/completions", body, {"Content-Type": "application/json"})
+        resp = conn.getresponse()
+        if resp.status != 200:
+            raise RuntimeError(f"rrtf serve answered {resp.status}: {resp.read()[:300]!r}")
+        arrivals, tokens = [], None
+        # The client shares the cores with the server: it parses only the usage chunk, and
+        # times every chunk that carries text (a token's delta; a choice's closing chunk has
+        # empty text).
+        for raw in resp:
+            if not raw.startswith(b"data: {"):
+                continue
+            if b'"usage":{' in raw:
+                tokens = json.loads(raw[6:])["usage"]["completion_tokens"]
+            elif b'"text":""' not in raw:
+                arrivals.append(time.perf_counter())
+        conn.close()
+        return sent, arrivals, tokens
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+def pct(xs, q):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
+
+
+def load(server, clients, requests_each, new_tokens):
+    """`clients` threads each sending `requests_each` streamed requests back to back."""
+    results, lock = [], threading.Lock()
+
+    def client(c):
+        for r in range(requests_each):
+            out = server.stream(PROMPTS[(c + r) % len(PROMPTS)], new_tokens)
+            with lock:
+                results.append(out)
+
+    start = time.perf_counter()
+    threads = [threading.Thread(target=client, args=(c,)) for c in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - start
+    ttft = [a[0] - s for s, a, _ in results if a]
+    per_token = [(a[-1] - a[0]) / (n - 1) for s, a, n in results if a and n and n > 1]
+    tokens = sum(n or 0 for _, _, n in results)
+    return {"ttft_p50_ms": 1e3 * pct(ttft, 0.5), "ttft_p95_ms": 1e3 * pct(ttft, 0.95),
+            "token_p50_ms": 1e3 * pct(per_token, 0.5), "token_p95_ms": 1e3 * pct(per_token, 0.95),
+            "tokens_per_s": tokens / wall}
+
+
+def sampling(server, n, new_tokens, reps):
+    start = time.perf_counter()
+    for r in range(reps):
+        server.stream(PROMPTS[r % len(PROMPTS)], new_tokens, temperature=0.8, n=n, seed=r)
+    return {"samples_per_s": n * reps / (time.perf_counter() - start)}
+
+
+def measure(args, model, extra):
+    s = Server(args.rrtf, model, extra)
+    try:
+        s.stream(PROMPTS[0], 4)  # warm-up
+        one = load(s, 1, args.requests, args.new_tokens)
+        eight = load(s, 8, args.requests, args.new_tokens)
+        n8 = sampling(s, 8, args.new_tokens, max(1, args.requests // 2))
+    finally:
+        s.stop()
+    return {"c1": one, "c8": eight, "n8": n8}
+
+
+def best(a, b):
+    """Each figure's best of two runs (lower latencies, higher rates)."""
+    if a is None:
+        return b
+    out = {}
+    for k in a:
+        out[k] = {f: (min if f.endswith("_ms") else max)(a[k][f], b[k][f]) for f in a[k]}
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rrtf", default=str(ROOT / "target" / "release" / "rrtf"))
+    ap.add_argument("--model", help="checkpoint directory (default: make one)")
+    ap.add_argument("--preset", default="small")
+    ap.add_argument("--vocab-size", type=int, default=4096)
+    ap.add_argument("--new-tokens", type=int, default=64)
+    ap.add_argument("--requests", type=int, default=4, help="requests per client")
+    ap.add_argument("--rounds", type=int, default=2)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        model = Path(args.model) if args.model else make_model(args, Path(tmp))
+        config = json.loads((model / "config.json").read_text())
+        print(f"checkpoint: n_embd {config['n_embd']}, n_layer {config['n_layer']}, n_head {config['n_head']}, "
+              f"vocab {config['vocab_size']}; {args.new_tokens}-token completions, {os.cpu_count()} cores")
+        one_at_a_time, batched = None, None
+        for r in range(args.rounds):
+            x = measure(args, model, ["--max-batch", "1"])
+            y = measure(args, model, [])
+            print(f"round {r + 1}/{args.rounds}: concurrency-8 throughput "
+                  f"{y['c8']['tokens_per_s'] / x['c8']['tokens_per_s']:.2f}x, n=8 sampling "
+                  f"{y['n8']['samples_per_s'] / x['n8']['samples_per_s']:.2f}x", file=sys.stderr)
+            one_at_a_time, batched = best(one_at_a_time, x), best(batched, y)
+    rows = [("c1", "ttft_p50_ms"), ("c1", "ttft_p95_ms"), ("c1", "token_p50_ms"), ("c1", "token_p95_ms"),
+            ("c1", "tokens_per_s"), ("c8", "ttft_p50_ms"), ("c8", "ttft_p95_ms"), ("c8", "token_p50_ms"),
+            ("c8", "token_p95_ms"), ("c8", "tokens_per_s"), ("n8", "samples_per_s")]
+    print(f"{'':26} {'one at a time':>14} {'batched':>10} {'batched/one':>12}")
+    for k, f in rows:
+        a, b = one_at_a_time[k][f], batched[k][f]
+        label = {"c1": "concurrency 1", "c8": "concurrency 8", "n8": "n=8 sampling"}[k]
+        print(f"{label + ' ' + f:26} {a:>14.2f} {b:>10.2f} {b / a:>11.2f}x")
+    ratio = batched["c8"]["tokens_per_s"] / one_at_a_time["c8"]["tokens_per_s"]
+    print(f"concurrency-8 throughput, batched / one at a time: {ratio:.2f}x (target: 4x)")
+
+
+if __name__ == "__main__":
+    main()
