@@ -19,7 +19,15 @@ It prints each figure for both servers and the ratios batched / one-at-a-time; t
 target is concurrency-8 throughput at least 4x. Token counts come from the server's `usage`
 (a request may end early at the end-of-text token). The sides alternate --rounds times and each
 side's best figure counts, so a change of machine load hits both. Timings belong here, never in
-tests. Not here yet: transformers and llama.cpp on the same checkpoint (issue 21, item 4).
+tests.
+
+With torch and transformers installed it also times transformers on the same checkpoint, in
+process (no HTTP, so it pays nothing for serving): `generate` at concurrency 1 (TTFT is a
+one-token generation; per-token latency the rest of a 64-token one), concurrency 8 as one
+batch of the 8 left-padded prompts (static batching: transformers has no continuous batching
+outside its server), and n = 8 as `num_return_sequences=8`; at its best thread count (2 or 1:
+torch's spinning OpenMP threads can lose badly on a busy 2-core machine). Not here yet:
+llama.cpp on the same checkpoint (issue 21, item 4).
 """
 
 import argparse
@@ -130,6 +138,56 @@ def measure(args, model, extra):
     return {"c1": one, "c8": eight, "n8": n8}
 
 
+def transformers_side(args, model, rounds):
+    """transformers on the same checkpoint (see the module docs); None without torch."""
+    try:
+        import torch
+        from transformers import GPTBigCodeForCausalLM, PreTrainedTokenizerFast
+    except ImportError as e:
+        print(f"torch/transformers not available ({e}): rrtf only", file=sys.stderr)
+        return None
+    tok = PreTrainedTokenizerFast(tokenizer_file=str(model / "tokenizer.json"))
+    tok.pad_token_id = 0
+    tok.padding_side = "left"
+    m = GPTBigCodeForCausalLM.from_pretrained(model, dtype=torch.float32).eval()
+    n = args.new_tokens
+
+    def gen(prompts, new, **kw):
+        enc = tok(prompts, return_tensors="pt", padding=True)
+        start = time.perf_counter()
+        with torch.inference_mode():
+            m.generate(**enc, max_new_tokens=new, min_new_tokens=new, pad_token_id=0, **kw)
+        return time.perf_counter() - start
+
+    best_run = None
+    for threads in sorted({os.cpu_count() or 1, 1}, reverse=True) * rounds:
+        torch.set_num_threads(threads)
+        gen([PROMPTS[0]], 4, do_sample=False)  # warm-up
+        ttft, per_token, c1_tokens, c1_time = [], [], 0, 0.0
+        for p in PROMPTS[:args.requests * 2]:
+            first = gen([p], 1, do_sample=False)
+            full = gen([p], n, do_sample=False)
+            ttft.append(first)
+            per_token.append((full - first) / (n - 1))
+            c1_tokens, c1_time = c1_tokens + n, c1_time + full
+        batch_first = gen(PROMPTS[:8], 1, do_sample=False)
+        batch_full = gen(PROMPTS[:8], n, do_sample=False)
+        sampled = gen([PROMPTS[1]], n, do_sample=True, temperature=0.8, num_return_sequences=8)
+        r = {"c1": {"ttft_p50_ms": 1e3 * pct(ttft, 0.5), "ttft_p95_ms": 1e3 * pct(ttft, 0.95),
+                    "token_p50_ms": 1e3 * pct(per_token, 0.5),
+                    "token_p95_ms": 1e3 * pct(per_token, 0.95),
+                    "tokens_per_s": c1_tokens / c1_time},
+             "c8": {"ttft_p50_ms": 1e3 * batch_first, "ttft_p95_ms": 1e3 * batch_first,
+                    "token_p50_ms": 1e3 * (batch_full - batch_first) / (n - 1),
+                    "token_p95_ms": 1e3 * (batch_full - batch_first) / (n - 1),
+                    "tokens_per_s": 8 * n / batch_full},
+             "n8": {"samples_per_s": 8 / sampled}}
+        print(f"transformers, {threads} thread(s): concurrency 8 {r['c8']['tokens_per_s']:.0f} tokens/s, "
+              f"n=8 {r['n8']['samples_per_s']:.1f} samples/s", file=sys.stderr)
+        best_run = best(best_run, r)
+    return best_run
+
+
 def best(a, b):
     """Each figure's best of two runs (lower latencies, higher rates)."""
     if a is None:
@@ -149,6 +207,7 @@ def main():
     ap.add_argument("--new-tokens", type=int, default=64)
     ap.add_argument("--requests", type=int, default=4, help="requests per client")
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--no-transformers", action="store_true", help="skip the transformers side")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         model = Path(args.model) if args.model else make_model(args, Path(tmp))
@@ -163,14 +222,24 @@ def main():
                   f"{y['c8']['tokens_per_s'] / x['c8']['tokens_per_s']:.2f}x, n=8 sampling "
                   f"{y['n8']['samples_per_s'] / x['n8']['samples_per_s']:.2f}x", file=sys.stderr)
             one_at_a_time, batched = best(one_at_a_time, x), best(batched, y)
+    theirs = transformers_side(args, model, args.rounds) if not args.no_transformers else None
     rows = [("c1", "ttft_p50_ms"), ("c1", "ttft_p95_ms"), ("c1", "token_p50_ms"), ("c1", "token_p95_ms"),
             ("c1", "tokens_per_s"), ("c8", "ttft_p50_ms"), ("c8", "ttft_p95_ms"), ("c8", "token_p50_ms"),
             ("c8", "token_p95_ms"), ("c8", "tokens_per_s"), ("n8", "samples_per_s")]
-    print(f"{'':26} {'one at a time':>14} {'batched':>10} {'batched/one':>12}")
+    head = f"{'':26} {'one at a time':>14} {'batched':>10} {'batched/one':>12}"
+    if theirs:
+        head += f" {'transformers':>13} {'batched/tf':>11}"
+    print(head)
     for k, f in rows:
         a, b = one_at_a_time[k][f], batched[k][f]
         label = {"c1": "concurrency 1", "c8": "concurrency 8", "n8": "n=8 sampling"}[k]
-        print(f"{label + ' ' + f:26} {a:>14.2f} {b:>10.2f} {b / a:>11.2f}x")
+        line = f"{label + ' ' + f:26} {a:>14.2f} {b:>10.2f} {b / a:>11.2f}x"
+        if theirs:
+            t = theirs[k][f]
+            # Ratios read "better than transformers" above 1: rates ours/theirs, times theirs/ours.
+            ratio = t / b if f.endswith("_ms") else b / t
+            line += f" {t:>13.2f} {ratio:>10.2f}x"
+        print(line)
     ratio = batched["c8"]["tokens_per_s"] / one_at_a_time["c8"]["tokens_per_s"]
     print(f"concurrency-8 throughput, batched / one at a time: {ratio:.2f}x (target: 4x)")
 
