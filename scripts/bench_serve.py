@@ -26,8 +26,16 @@ process (no HTTP, so it pays nothing for serving): `generate` at concurrency 1 (
 one-token generation; per-token latency the rest of a 64-token one), concurrency 8 as one
 batch of the 8 left-padded prompts (static batching: transformers has no continuous batching
 outside its server), and n = 8 as `num_return_sequences=8`; at its best thread count (2 or 1:
-torch's spinning OpenMP threads can lose badly on a busy 2-core machine). Not here yet:
-llama.cpp on the same checkpoint (issue 21, item 4).
+torch's spinning OpenMP threads can lose badly on a busy 2-core machine).
+
+With llama-cpp-python installed (built from its PyPI source: `pip install llama-cpp-python`)
+and `--llama-cpp-src` pointing at its source's `vendor/llama.cpp` (the unpacked sdist), it also
+converts the checkpoint with llama.cpp's own `convert_hf_to_gguf.py` (F32 and Q8_0) and times
+llama.cpp at concurrency 1 on the same prompt token ids (streamed; its best of 2 and 1
+threads). Our tokenizer is not one the converter knows by hash, so the conversion is told its
+pre-tokenizer, `gpt-2` (a plain byte-level BPE, which is what `rrtf tokenizer train` makes);
+the prompts are given as token ids, so tokenization does not enter the timing. The Python
+binding decodes one sequence at a time (no batching), so only concurrency 1 is compared.
 """
 
 import argparse
@@ -188,6 +196,66 @@ def transformers_side(args, model, rounds):
     return best_run
 
 
+LLAMA_CONVERT = """
+import sys
+src = sys.argv.pop(1)
+sys.path[:0] = [src, src + "/gguf-py"]
+sys.argv[0] = src + "/convert_hf_to_gguf.py"
+from conversion import base
+base.TextModel.get_vocab_base_pre = lambda self, tokenizer: "gpt-2"
+import convert_hf_to_gguf
+convert_hf_to_gguf.main()
+"""
+
+
+def llama_cpp_side(args, model, tmp, rounds):
+    """llama.cpp (F32 and Q8_0) at concurrency 1 (see the module docs); None when unavailable."""
+    try:
+        import llama_cpp
+    except ImportError as e:
+        print(f"llama-cpp-python not available ({e}): no llama.cpp side", file=sys.stderr)
+        return None
+    if not args.llama_cpp_src:
+        print("--llama-cpp-src not given: no llama.cpp side", file=sys.stderr)
+        return None
+    from tokenizers import Tokenizer
+    tok = Tokenizer.from_file(str(model / "tokenizer.json"))
+    prompts = [tok.encode(p).ids for p in PROMPTS]
+    out = {}
+    for outtype in ("f32", "q8_0"):
+        gguf = Path(tmp) / f"model-{outtype}.gguf"
+        if not gguf.exists():
+            subprocess.run([sys.executable, "-c", LLAMA_CONVERT, args.llama_cpp_src, str(model),
+                            "--outtype", outtype, "--outfile", str(gguf)], check=True,
+                           capture_output=True)
+        best_run = None
+        for threads in sorted({os.cpu_count() or 1, 1}, reverse=True) * rounds:
+            llm = llama_cpp.Llama(model_path=str(gguf), n_ctx=512, n_threads=threads,
+                                  n_threads_batch=threads, verbose=False)
+            ttft, per_token, tokens, total = [], [], 0, 0.0
+            llm.create_completion(prompts[0], max_tokens=4, temperature=0.0)  # warm-up
+            for ids in prompts[:args.requests * 2]:
+                llm.reset()
+                start = time.perf_counter()
+                arrivals = [time.perf_counter() for _ in llm.create_completion(
+                    ids, max_tokens=args.new_tokens, temperature=0.0, stream=True)]
+                if len(arrivals) < 2:
+                    continue
+                ttft.append(arrivals[0] - start)
+                per_token.append((arrivals[-1] - arrivals[0]) / (len(arrivals) - 1))
+                tokens, total = tokens + len(arrivals), total + arrivals[-1] - start
+            del llm
+            r = {"c1": {"ttft_p50_ms": 1e3 * pct(ttft, 0.5), "ttft_p95_ms": 1e3 * pct(ttft, 0.95),
+                        "token_p50_ms": 1e3 * pct(per_token, 0.5),
+                        "token_p95_ms": 1e3 * pct(per_token, 0.95),
+                        "tokens_per_s": tokens / total}}
+            print(f"llama.cpp {outtype}, {threads} thread(s): per-token p50 "
+                  f"{r['c1']['token_p50_ms']:.3f} ms", file=sys.stderr)
+            best_run = best(best_run, r)
+        out[outtype] = best_run["c1"]
+    return out
+
+
 def best(a, b):
     """Each figure's best of two runs (lower latencies, higher rates)."""
     if a is None:
@@ -208,6 +276,8 @@ def main():
     ap.add_argument("--requests", type=int, default=4, help="requests per client")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--no-transformers", action="store_true", help="skip the transformers side")
+    ap.add_argument("--llama-cpp-src", help="llama-cpp-python's source: its vendor/llama.cpp directory "
+                    "(for convert_hf_to_gguf.py and gguf-py)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         model = Path(args.model) if args.model else make_model(args, Path(tmp))
@@ -222,7 +292,8 @@ def main():
                   f"{y['c8']['tokens_per_s'] / x['c8']['tokens_per_s']:.2f}x, n=8 sampling "
                   f"{y['n8']['samples_per_s'] / x['n8']['samples_per_s']:.2f}x", file=sys.stderr)
             one_at_a_time, batched = best(one_at_a_time, x), best(batched, y)
-    theirs = transformers_side(args, model, args.rounds) if not args.no_transformers else None
+        theirs = transformers_side(args, model, args.rounds) if not args.no_transformers else None
+        llama = llama_cpp_side(args, model, tmp, args.rounds)
     rows = [("c1", "ttft_p50_ms"), ("c1", "ttft_p95_ms"), ("c1", "token_p50_ms"), ("c1", "token_p95_ms"),
             ("c1", "tokens_per_s"), ("c8", "ttft_p50_ms"), ("c8", "ttft_p95_ms"), ("c8", "token_p50_ms"),
             ("c8", "token_p95_ms"), ("c8", "tokens_per_s"), ("n8", "samples_per_s")]
@@ -240,6 +311,12 @@ def main():
             ratio = t / b if f.endswith("_ms") else b / t
             line += f" {t:>13.2f} {ratio:>10.2f}x"
         print(line)
+    if llama:
+        print(f"\n{'concurrency 1':26} {'rrtf (f32)':>14} {'llama.cpp f32':>14} {'llama.cpp q8_0':>15} {'rrtf/f32':>9}")
+        for f in ("ttft_p50_ms", "ttft_p95_ms", "token_p50_ms", "token_p95_ms", "tokens_per_s"):
+            a, l32, l8 = batched["c1"][f], llama["f32"][f], llama["q8_0"][f]
+            ratio = l32 / a if f.endswith("_ms") else a / l32
+            print(f"{f:26} {a:>14.2f} {l32:>14.2f} {l8:>15.2f} {ratio:>8.2f}x")
     ratio = batched["c8"]["tokens_per_s"] / one_at_a_time["c8"]["tokens_per_s"]
     print(f"concurrency-8 throughput, batched / one at a time: {ratio:.2f}x (target: 4x)")
 
