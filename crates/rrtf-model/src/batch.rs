@@ -325,21 +325,7 @@ mod tests {
     use burn::tensor::{Device, Int, Tensor, TensorData};
 
     use super::*;
-    use crate::config::GptBigCodeConfig;
-    use crate::weights;
-
-    fn model(preset: &str) -> GptBigCode {
-        let config = GptBigCodeConfig::preset(preset, 97, 0).unwrap();
-        weights::build(&config, weights::init(&config, 0.2, 11), &Device::flex()).unwrap()
-    }
-
-    fn worst(a: &[f32], b: &[f32]) -> f32 {
-        assert_eq!(a.len(), b.len());
-        a.iter()
-            .zip(b)
-            .map(|(x, y)| (x - y).abs())
-            .fold(0.0, f32::max)
-    }
+    use crate::infer::tests::{model, worst};
 
     /// Prefill then steps give the logits of the full forward pass at every position, for MQA
     /// and MHA; and a sequence's logits are bit-identical alone and in a batch with others of
@@ -347,7 +333,7 @@ mod tests {
     #[test]
     fn steps_match_the_full_forward_and_do_not_depend_on_the_batch() {
         for preset in ["tiny-mqa", "tiny-mha"] {
-            let m = model(preset);
+            let m = model(preset, &Device::flex());
             let dec = Decoder::new(&m).expect("eligible");
             let packed = Decoder::packed(&m).expect("eligible");
             // Nine: more than two row tiles, so a step splits them over the threads.

@@ -9,7 +9,7 @@ use burn::tensor::{Int, Tensor, TensorData};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use serde::Serialize;
 
-use crate::batch::Decoder;
+use crate::batch::{Decoder, SeqCache};
 use crate::error::{ModelError, Result};
 use crate::model::{GptBigCode, KvCache};
 use crate::tokenizer::CodeTokenizer;
@@ -108,20 +108,7 @@ pub fn generate_with(
     params: &SamplingParams,
     mut observe: impl FnMut(&[u32]) -> bool,
 ) -> Result<Generation> {
-    params.validate()?;
-    if prompt_ids.is_empty() {
-        return Err(ModelError::Input {
-            what: "prompt".into(),
-            message: "the prompt encodes to no tokens: give a non-empty prompt".into(),
-        });
-    }
-    let total = prompt_ids.len() + params.max_new_tokens;
-    if total > model.n_positions() {
-        return Err(ModelError::TooLong {
-            len: total,
-            max: model.n_positions(),
-        });
-    }
+    check(model, prompt_ids, params)?;
     let mut decoding = Decoding::new(params.clone());
     if params.max_new_tokens == 0 {
         return decoding.finish(tok, StopReason::MaxNewTokens);
@@ -144,6 +131,102 @@ pub fn generate_with(
         }
         input = vec![decoding.last()];
     }
+}
+
+/// What [`generate_with`] refuses: bad parameters, an empty prompt, no room for the tokens.
+fn check(model: &GptBigCode, prompt_ids: &[u32], params: &SamplingParams) -> Result<()> {
+    params.validate()?;
+    if prompt_ids.is_empty() {
+        return Err(ModelError::Input {
+            what: "prompt".into(),
+            message: "the prompt encodes to no tokens: give a non-empty prompt".into(),
+        });
+    }
+    let total = prompt_ids.len() + params.max_new_tokens;
+    if total > model.n_positions() {
+        return Err(ModelError::TooLong {
+            len: total,
+            max: model.n_positions(),
+        });
+    }
+    Ok(())
+}
+
+/// [`generate_with`] for many jobs `(prompt ids, params)`, decoded together by continuous
+/// batching (up to `max_batch` sequences; consecutive jobs with the same prompt share its
+/// prefill): each job's generation is exactly the one [`generate_with`] gives it (`batch.rs`:
+/// a sequence decodes the same alone or in any batch). `observe(job, ids)` is each job's
+/// observer; `done(job)` is called as each one ends. Models that do not decode on the host
+/// kernels run the jobs one after another. Results in job order.
+pub fn generate_many(
+    model: &GptBigCode,
+    tok: &CodeTokenizer,
+    jobs: &[(Vec<u32>, SamplingParams)],
+    max_batch: usize,
+    mut observe: impl FnMut(usize, &[u32]) -> bool,
+    mut done: impl FnMut(usize),
+) -> Result<Vec<Generation>> {
+    for (ids, params) in jobs {
+        check(model, ids, params)?;
+    }
+    let mut out: Vec<Option<Generation>> = vec![None; jobs.len()];
+    let Some(decoder) = Decoder::packed(model) else {
+        for (j, (ids, params)) in jobs.iter().enumerate() {
+            out[j] = Some(generate_with(model, tok, ids, params, |ids| {
+                observe(j, ids)
+            })?);
+            done(j);
+        }
+        return Ok(out.into_iter().map(|g| g.expect("every job ran")).collect());
+    };
+    // (job, its decoding, its cache, the logits of its next position)
+    let mut active: Vec<(usize, Decoding, SeqCache, Vec<f32>)> = Vec::new();
+    let mut next = 0;
+    let mut last_prefill: Option<(usize, SeqCache, Vec<f32>)> = None;
+    while next < jobs.len() || !active.is_empty() {
+        while active.len() < max_batch.max(1) && next < jobs.len() {
+            let (ids, params) = &jobs[next];
+            let (cache, logits) = match &last_prefill {
+                Some((j, c, l)) if jobs[*j].0 == *ids => (c.clone(), l.clone()),
+                _ => {
+                    let (c, l) = decoder.prefill(ids, params.max_new_tokens);
+                    last_prefill = Some((next, c.clone(), l.clone()));
+                    (c, l)
+                }
+            };
+            if params.max_new_tokens == 0 {
+                out[next] =
+                    Some(Decoding::new(params.clone()).finish(tok, StopReason::MaxNewTokens)?);
+                done(next);
+            } else {
+                active.push((next, Decoding::new(params.clone()), cache, logits));
+            }
+            next += 1;
+        }
+        let mut keep = Vec::with_capacity(active.len());
+        for (j, mut decoding, cache, logits) in active.drain(..) {
+            match decoding.push(logits, tok, |ids| observe(j, ids))? {
+                Some(g) => {
+                    out[j] = Some(g);
+                    done(j);
+                }
+                None => keep.push((j, decoding, cache, Vec::new())),
+            }
+        }
+        active = keep;
+        let mut batch: Vec<(u32, &mut SeqCache)> = active
+            .iter_mut()
+            .map(|(_, d, c, _)| (d.last(), c))
+            .collect();
+        let logits = decoder.step(&mut batch);
+        for (a, l) in active
+            .iter_mut()
+            .zip(logits.chunks_exact(decoder.vocab_size()))
+        {
+            a.3 = l.to_vec();
+        }
+    }
+    Ok(out.into_iter().map(|g| g.expect("every job ran")).collect())
 }
 
 /// One sequence's decoding state: the tokens chosen so far, its RNG and its stop rules. Fed the
@@ -388,5 +471,43 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Many jobs decoded together give exactly what each gives alone: greedy and sampled,
+    /// stop strings, an observer that ends a job, shared prompts, a batch smaller than the jobs.
+    #[test]
+    fn generate_many_equals_one_at_a_time() {
+        let dir = crate::fixtures_dir().join("mqa");
+        let ckpt = crate::Checkpoint::load(&dir, &burn::tensor::Device::flex()).unwrap();
+        let (m, tok) = (&ckpt.model, &ckpt.tokenizer);
+        let mut jobs = Vec::new();
+        for (i, prompt) in ["def ", "import os\n", "x = [1, 2", "def "]
+            .iter()
+            .enumerate()
+        {
+            let ids = tok.encode(prompt).unwrap();
+            for s in 0..3u64 {
+                let mut p = params(if s == 0 { 0.0 } else { 0.9 }, 0, 1.0);
+                p.seed = s + 10 * i as u64;
+                p.max_new_tokens = 8 + 5 * s as usize;
+                if i == 2 {
+                    p.stop = vec!["\n".into()];
+                }
+                jobs.push((ids.clone(), p));
+            }
+        }
+        // Job 4's observer ends it after 3 tokens.
+        let observe = |j: usize, ids: &[u32]| j != 4 || ids.len() < 3;
+        let alone: Vec<Generation> = jobs
+            .iter()
+            .enumerate()
+            .map(|(j, (ids, p))| generate_with(m, tok, ids, p, |ids| observe(j, ids)).unwrap())
+            .collect();
+        let mut finished = Vec::new();
+        let together = generate_many(m, tok, &jobs, 5, observe, |j| finished.push(j)).unwrap();
+        assert_eq!(together, alone);
+        assert_eq!(alone[4].stop_reason, StopReason::Cancelled);
+        finished.sort();
+        assert_eq!(finished, (0..jobs.len()).collect::<Vec<_>>());
     }
 }

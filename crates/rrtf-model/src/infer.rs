@@ -370,14 +370,14 @@ fn gather(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use burn::tensor::{Device, Int, Tensor, TensorData};
 
     use crate::config::GptBigCodeConfig;
     use crate::model::{GptBigCode, KvCache};
     use crate::weights;
 
-    fn model(preset: &str, device: &Device) -> GptBigCode {
+    pub(crate) fn model(preset: &str, device: &Device) -> GptBigCode {
         let config = GptBigCodeConfig::preset(preset, 97, 0).unwrap();
         // A wide init, so attention is far from uniform and the MLP leaves GELU's linear part.
         weights::build(&config, weights::init(&config, 0.2, 7), device).unwrap()
@@ -393,7 +393,7 @@ mod tests {
         t.into_data().try_into_vec::<f32>().unwrap()
     }
 
-    fn worst(a: &[f32], b: &[f32]) -> f32 {
+    pub(crate) fn worst(a: &[f32], b: &[f32]) -> f32 {
         assert_eq!(a.len(), b.len());
         a.iter()
             .zip(b)

@@ -33,7 +33,9 @@ pub use burn::tensor::Device;
 pub use config::GptBigCodeConfig;
 pub use device::{default_device, parse_device, wgpu_adapter};
 pub use error::{ModelError, Result};
-pub use generate::{Generation, SamplingParams, StopReason, generate, generate_with};
+pub use generate::{
+    Generation, SamplingParams, StopReason, generate, generate_many, generate_with,
+};
 pub use logprobs::{
     Batch, PairLogprobs, TextPair, TokenPair, read_text_pairs, score_pairs, score_text_pairs,
     sequence_logprobs, token_logprobs,

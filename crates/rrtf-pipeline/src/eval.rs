@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use rrtf_exec::passk::{self, Search};
 use rrtf_exec::{ExecConfig, Executor, Job, Language};
-use rrtf_model::generate::{SamplingParams, generate, generate_with};
+use rrtf_model::generate::{SamplingParams, generate_many};
 use rrtf_model::{Checkpoint, default_device};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -338,24 +338,41 @@ pub fn cleanup_completion(code: &str, language: Language) -> String {
     code
 }
 
-/// One completion of `prompt_ids` (a problem in `language`), stopped and cleaned up as the
-/// module doc says.
-fn complete(
+/// Sequences decoded together while generating completions.
+const EVAL_BATCH: usize = 16;
+
+/// The completion of each job `(problem index, prompt ids, params)`, stopped and cleaned up as
+/// the module doc says: Python at its stop sequences (in `params`), brace languages when the
+/// function closes. `inc` is called as each one ends.
+fn complete_all(
     ckpt: &Checkpoint,
-    prompt_ids: &[u32],
-    language: Language,
-    mut params: SamplingParams,
-) -> Result<String> {
-    if language == Language::Python {
-        params.stop = STOP.iter().map(|s| (*s).to_owned()).collect();
-        return Ok(generate(&ckpt.model, &ckpt.tokenizer, prompt_ids, &params)?.text);
-    }
+    problems: &[Problem],
+    jobs: &[(usize, Vec<u32>, SamplingParams)],
+    inc: &mut dyn FnMut(),
+) -> Result<Vec<(usize, String)>> {
     let tok = &ckpt.tokenizer;
-    let g = generate_with(&ckpt.model, tok, prompt_ids, &params, |ids| {
+    let language = |j: usize| problems[jobs[j].0].language;
+    let inputs: Vec<(Vec<u32>, SamplingParams)> = jobs
+        .iter()
+        .map(|(_, ids, p)| (ids.clone(), p.clone()))
+        .collect();
+    let observe = |j: usize, ids: &[u32]| {
         // Undecodable so far (a multi-byte character cut in two): not finished.
-        tok.decode(ids, true).map_or(true, |t| !braces_closed(&t))
-    })?;
-    Ok(cleanup_completion(&g.text, language))
+        language(j) == Language::Python
+            || tok.decode(ids, true).map_or(true, |t| !braces_closed(&t))
+    };
+    let generated = generate_many(&ckpt.model, tok, &inputs, EVAL_BATCH, observe, |_| inc())?;
+    Ok(generated
+        .into_iter()
+        .enumerate()
+        .map(|(j, g)| {
+            let text = match language(j) {
+                Language::Python => g.text,
+                other => cleanup_completion(&g.text, other),
+            };
+            (jobs[j].0, text)
+        })
+        .collect())
 }
 
 /// Completions from a file (`--completions`): rows `task_id`, `completion`, for the problems
@@ -492,6 +509,10 @@ pub fn evaluate(a: &EvalConfig, progress: &mut dyn Progress) -> Result<EvalRepor
             source,
         })?;
         progress.start(problems.len() as u64 * u64::from(a.samples));
+        // Every (problem, sample) to generate; all of them decode together by continuous
+        // batching (`rrtf_model::generate_many`: each completion is exactly the one generated
+        // alone).
+        let mut jobs = Vec::new(); // (problem index, prompt ids, params)
         for (i, p) in problems.iter().enumerate() {
             let input = if a.language_tag {
                 format!("{}{}", language_tag(p.language), p.prompt)
@@ -510,7 +531,7 @@ pub fn evaluate(a: &EvalConfig, progress: &mut dyn Progress) -> Result<EvalRepor
                 continue;
             }
             for s in 0..a.samples {
-                let params = SamplingParams {
+                let mut params = SamplingParams {
                     max_new_tokens: max_new,
                     temperature: a.temperature as f32,
                     top_k: 0,
@@ -518,10 +539,14 @@ pub fn evaluate(a: &EvalConfig, progress: &mut dyn Progress) -> Result<EvalRepor
                     seed: a.seed.wrapping_add((i as u64) << 20 | u64::from(s)),
                     stop: Vec::new(),
                 };
-                completions.push((i, Some(complete(&ckpt, &ids, p.language, params)?)));
-                progress.inc();
+                if p.language == Language::Python {
+                    params.stop = STOP.iter().map(|s| (*s).to_owned()).collect();
+                }
+                jobs.push((i, ids.clone(), params));
             }
         }
+        let generated = complete_all(&ckpt, &problems, &jobs, &mut || progress.inc())?;
+        completions.extend(generated.into_iter().map(|(i, c)| (i, Some(c))));
         progress.finish();
     }
 
