@@ -152,6 +152,82 @@ fn check(model: &GptBigCode, prompt_ids: &[u32], params: &SamplingParams) -> Res
     Ok(())
 }
 
+/// Sequences decoding together (continuous batching's bookkeeping, shared by
+/// [`generate_many`] and `rrtf serve`): each with a key of the caller's, its [`Decoding`], its
+/// cache and the logits of its next position. Sequences join ([`DecodeBatch::add`]) and leave
+/// ([`DecodeBatch::choose`], [`DecodeBatch::retain`]) between steps ([`DecodeBatch::step`]).
+pub struct DecodeBatch<K> {
+    seqs: Vec<(K, Decoding, SeqCache, Vec<f32>)>,
+}
+
+impl<K> Default for DecodeBatch<K> {
+    fn default() -> Self {
+        Self { seqs: Vec::new() }
+    }
+}
+
+impl<K> DecodeBatch<K> {
+    pub fn len(&self) -> usize {
+        self.seqs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.seqs.is_empty()
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &K> {
+        self.seqs.iter().map(|s| &s.0)
+    }
+
+    /// A new sequence, from its prefill (`Decoder::prefill`'s cache and logits).
+    pub fn add(&mut self, key: K, decoding: Decoding, (cache, logits): (SeqCache, Vec<f32>)) {
+        self.seqs.push((key, decoding, cache, logits));
+    }
+
+    /// Choose every sequence's next token (`observe` as [`generate_with`]'s, with the
+    /// sequence's key); the sequences that ended leave the batch and are returned, in batch
+    /// order, with their generation or their error.
+    pub fn choose(
+        &mut self,
+        tok: &CodeTokenizer,
+        mut observe: impl FnMut(&mut K, &[u32]) -> bool,
+    ) -> Vec<(K, Result<Generation>)> {
+        let mut ended = Vec::new();
+        let mut keep = Vec::with_capacity(self.seqs.len());
+        for (mut key, mut decoding, cache, logits) in self.seqs.drain(..) {
+            match decoding.push(logits, tok, |ids| observe(&mut key, ids)) {
+                Ok(None) => keep.push((key, decoding, cache, Vec::new())),
+                Ok(Some(g)) => ended.push((key, Ok(g))),
+                Err(e) => ended.push((key, Err(e))),
+            }
+        }
+        self.seqs = keep;
+        ended
+    }
+
+    /// Drop the sequences whose key fails `keep`.
+    pub fn retain(&mut self, mut keep: impl FnMut(&K) -> bool) {
+        self.seqs.retain(|s| keep(&s.0));
+    }
+
+    /// One decoding step: each sequence's last token in, the logits of its next position out.
+    pub fn step(&mut self, decoder: &Decoder) {
+        let mut rows: Vec<(u32, &mut SeqCache)> = self
+            .seqs
+            .iter_mut()
+            .map(|(_, d, c, _)| (d.last(), c))
+            .collect();
+        let logits = decoder.step(&mut rows);
+        for (s, l) in self
+            .seqs
+            .iter_mut()
+            .zip(logits.chunks_exact(decoder.vocab_size()))
+        {
+            s.3 = l.to_vec();
+        }
+    }
+}
+
 /// [`generate_with`] for many jobs `(prompt ids, params)`, decoded together by continuous
 /// batching (up to `max_batch` sequences; consecutive jobs with the same prompt share its
 /// prefill): each job's generation is exactly the one [`generate_with`] gives it (`batch.rs`:
@@ -179,52 +255,33 @@ pub fn generate_many(
         }
         return Ok(out.into_iter().map(|g| g.expect("every job ran")).collect());
     };
-    // (job, its decoding, its cache, the logits of its next position)
-    let mut active: Vec<(usize, Decoding, SeqCache, Vec<f32>)> = Vec::new();
+    let mut batch = DecodeBatch::default();
     let mut next = 0;
-    let mut last_prefill: Option<(usize, SeqCache, Vec<f32>)> = None;
-    while next < jobs.len() || !active.is_empty() {
-        while active.len() < max_batch.max(1) && next < jobs.len() {
+    let mut last_prefill: Option<(usize, (SeqCache, Vec<f32>))> = None;
+    while next < jobs.len() || !batch.is_empty() {
+        while batch.len() < max_batch.max(1) && next < jobs.len() {
             let (ids, params) = &jobs[next];
-            let (cache, logits) = match &last_prefill {
-                Some((j, c, l)) if jobs[*j].0 == *ids => (c.clone(), l.clone()),
-                _ => {
-                    let (c, l) = decoder.prefill(ids, params.max_new_tokens);
-                    last_prefill = Some((next, c.clone(), l.clone()));
-                    (c, l)
-                }
+            let prefill = match &last_prefill {
+                Some((j, p)) if jobs[*j].0 == *ids => p.clone(),
+                _ => last_prefill
+                    .insert((next, decoder.prefill(ids, params.max_new_tokens)))
+                    .1
+                    .clone(),
             };
+            let decoding = Decoding::new(params.clone());
             if params.max_new_tokens == 0 {
-                out[next] =
-                    Some(Decoding::new(params.clone()).finish(tok, StopReason::MaxNewTokens)?);
+                out[next] = Some(decoding.clone().finish(tok, StopReason::MaxNewTokens)?);
                 done(next);
             } else {
-                active.push((next, Decoding::new(params.clone()), cache, logits));
+                batch.add(next, decoding, prefill);
             }
             next += 1;
         }
-        let mut keep = Vec::with_capacity(active.len());
-        for (j, mut decoding, cache, logits) in active.drain(..) {
-            match decoding.push(logits, tok, |ids| observe(j, ids))? {
-                Some(g) => {
-                    out[j] = Some(g);
-                    done(j);
-                }
-                None => keep.push((j, decoding, cache, Vec::new())),
-            }
+        for (j, g) in batch.choose(tok, |j, ids| observe(*j, ids)) {
+            out[j] = Some(g?);
+            done(j);
         }
-        active = keep;
-        let mut batch: Vec<(u32, &mut SeqCache)> = active
-            .iter_mut()
-            .map(|(_, d, c, _)| (d.last(), c))
-            .collect();
-        let logits = decoder.step(&mut batch);
-        for (a, l) in active
-            .iter_mut()
-            .zip(logits.chunks_exact(decoder.vocab_size()))
-        {
-            a.3 = l.to_vec();
-        }
+        batch.step(&decoder);
     }
     Ok(out.into_iter().map(|g| g.expect("every job ran")).collect())
 }

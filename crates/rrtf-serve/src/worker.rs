@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use rrtf_model::batch::{Decoder, SeqCache};
-use rrtf_model::generate::Decoding;
+use rrtf_model::generate::{DecodeBatch, Decoding};
 use rrtf_model::{Checkpoint, ModelError, SamplingParams, StopReason};
 use tokio::sync::{mpsc, oneshot};
 
@@ -227,14 +227,11 @@ impl Running {
     }
 }
 
-/// A choice being decoded: its request (a key of [`batched`]'s table), index, decoding state,
-/// cache and the logits of its next position.
-struct Sequence {
+/// A choice being decoded (the key of its sequence in the [`DecodeBatch`]): its request (a key of
+/// [`batched`]'s table), its index, and what of its text was streamed.
+struct Choice {
     job: u64,
     index: usize,
-    decoding: Decoding,
-    cache: SeqCache,
-    logits: Vec<f32>,
     streamer: Streamer,
 }
 
@@ -249,7 +246,7 @@ fn batched(
     mut jobs: mpsc::Receiver<Job>,
 ) {
     let mut running: BTreeMap<u64, Running> = Default::default();
-    let mut seqs: Vec<Sequence> = Vec::new();
+    let mut seqs: DecodeBatch<Choice> = DecodeBatch::default();
     let mut next_key = 0u64;
     loop {
         // Take requests while there is room and every running request has all its choices
@@ -276,7 +273,11 @@ fn batched(
         let step = catch_unwind(AssertUnwindSafe(|| {
             fill(decoder, &mut running, &mut seqs, max_batch);
             choose(ckpt, &mut running, &mut seqs);
-            step(decoder, &mut seqs, stats);
+            stats.running.store(seqs.len(), Ordering::Relaxed);
+            if !seqs.is_empty() {
+                stats.record_step(seqs.len());
+                seqs.step(decoder);
+            }
         }));
         if let Err(panic) = step {
             let what = panic_message(panic.as_ref());
@@ -287,28 +288,8 @@ fn batched(
                 ))));
             }
             running.clear();
-            seqs.clear();
+            seqs = DecodeBatch::default();
         }
-    }
-}
-
-/// One decoding step: every sequence's last token in, its next logits out.
-fn step(decoder: &Decoder, seqs: &mut [Sequence], stats: &Stats) {
-    let mut batch: Vec<(u32, &mut SeqCache)> = seqs
-        .iter_mut()
-        .map(|s| (s.decoding.last(), &mut s.cache))
-        .collect();
-    stats.running.store(batch.len(), Ordering::Relaxed);
-    if batch.is_empty() {
-        return;
-    }
-    stats.record_step(batch.len());
-    let logits = decoder.step(&mut batch);
-    for (s, l) in seqs
-        .iter_mut()
-        .zip(logits.chunks_exact(decoder.vocab_size()))
-    {
-        s.logits = l.to_vec();
     }
 }
 
@@ -349,7 +330,7 @@ fn admit(ckpt: &Checkpoint, job: Job, key: u64, running: &mut BTreeMap<u64, Runn
 fn fill(
     decoder: &Decoder,
     running: &mut BTreeMap<u64, Running>,
-    seqs: &mut Vec<Sequence>,
+    seqs: &mut DecodeBatch<Choice>,
     max_batch: usize,
 ) {
     for (&key, r) in running.iter_mut() {
@@ -357,7 +338,7 @@ fn fill(
             let index = r.started;
             let (p, n) = (index / r.spec.n, r.spec.n);
             let (ids, max_new, prefill) = &mut r.prompts[p];
-            let (cache, logits) = prefill.get_or_insert_with(|| decoder.prefill(ids, *max_new));
+            let prefilled = prefill.get_or_insert_with(|| decoder.prefill(ids, *max_new));
             let params = SamplingParams {
                 max_new_tokens: *max_new,
                 temperature: r.spec.temperature,
@@ -366,14 +347,12 @@ fn fill(
                 seed: r.base_seed.wrapping_add(index as u64),
                 stop: r.spec.stop.clone(),
             };
-            seqs.push(Sequence {
+            let choice = Choice {
                 job: key,
                 index,
-                decoding: Decoding::new(params),
-                cache: cache.clone(),
-                logits: logits.clone(),
                 streamer: Streamer::new(&r.spec.stop),
-            });
+            };
+            seqs.add(choice, Decoding::new(params), prefilled.clone());
             r.started += 1;
             if index % n == n - 1 {
                 r.prompts[p].2 = None; // every choice of this prompt started
@@ -384,70 +363,70 @@ fn fill(
 
 /// Choose each sequence's next token; end (and report) the sequences that finished, drop every
 /// sequence of a request whose client left, and report requests whose choices all finished.
-fn choose(ckpt: &Checkpoint, running: &mut BTreeMap<u64, Running>, seqs: &mut Vec<Sequence>) {
-    let mut gone = Vec::new();
-    seqs.retain_mut(|s| {
-        if gone.contains(&s.job) {
-            return false;
-        }
-        let Some(r) = running.get_mut(&s.job) else {
+fn choose(ckpt: &Checkpoint, running: &mut BTreeMap<u64, Running>, seqs: &mut DecodeBatch<Choice>) {
+    let tok = &ckpt.tokenizer;
+    let ended = seqs.choose(tok, |c, new_ids| {
+        let Some(r) = running.get(&c.job) else {
             return false;
         };
-        let logits = std::mem::take(&mut s.logits);
-        let tok = &ckpt.tokenizer;
-        let pushed = s.decoding.push(logits, tok, |new_ids| {
-            if r.events.is_closed() {
-                return false;
-            }
-            if r.spec.stream
-                && let Ok(text) = tok.decode(new_ids, true)
-                && let Some(delta) = s.streamer.advance(&text)
-            {
-                let _ = r.events.send(Event::Delta {
-                    index: s.index,
-                    text: delta,
-                });
-            }
-            true
-        });
-        let g = match pushed {
-            Ok(None) => return true,
-            Ok(Some(g)) => g,
-            Err(e) => {
-                r.send(Event::Failed(model_error(e, "prompt")));
-                gone.push(s.job);
-                return false;
-            }
-        };
-        if g.stop_reason == StopReason::Cancelled {
-            gone.push(s.job);
+        if r.events.is_closed() {
             return false;
         }
         if r.spec.stream
-            && let Some(rest) = s.streamer.finish(&g.text)
+            && let Ok(text) = tok.decode(new_ids, true)
+            && let Some(delta) = c.streamer.advance(&text)
         {
             r.send(Event::Delta {
-                index: s.index,
+                index: c.index,
+                text: delta,
+            });
+        }
+        true
+    });
+    let mut gone = Vec::new();
+    for (mut c, result) in ended {
+        if gone.contains(&c.job) {
+            continue;
+        }
+        let Some(r) = running.get_mut(&c.job) else {
+            continue;
+        };
+        let g = match result {
+            Ok(g) => g,
+            Err(e) => {
+                r.send(Event::Failed(model_error(e, "prompt")));
+                gone.push(c.job);
+                continue;
+            }
+        };
+        if g.stop_reason == StopReason::Cancelled {
+            gone.push(c.job);
+            continue;
+        }
+        if r.spec.stream
+            && let Some(rest) = c.streamer.finish(&g.text)
+        {
+            r.send(Event::Delta {
+                index: c.index,
                 text: rest,
             });
         }
         r.usage.completion_tokens += g.new_ids.len();
         r.send(Event::Finished {
-            index: s.index,
+            index: c.index,
             text: g.text,
             reason: g.stop_reason,
         });
         r.finished += 1;
         if r.finished == r.total() {
             r.send(Event::Done(r.usage));
-            gone.push(s.job);
+            gone.push(c.job);
         }
-        false
-    });
+    }
     for key in gone {
         running.remove(&key);
     }
-    seqs.retain(|s| running.contains_key(&s.job));
+    seqs.retain(|c| running.contains_key(&c.job));
 }
 
 /// Encode and check every prompt, then generate every choice.
@@ -792,7 +771,7 @@ mod tests {
         let ckpt = Checkpoint::load(&dir, &rrtf_model::Device::flex()).unwrap();
         let decoder = Decoder::packed(&ckpt.model).unwrap();
         let mut running = BTreeMap::new();
-        let mut seqs = Vec::new();
+        let mut seqs = DecodeBatch::default();
         let (a_events, a) = mpsc::unbounded_channel();
         let (b_events, mut b) = mpsc::unbounded_channel();
         let jobs = [
@@ -806,11 +785,11 @@ mod tests {
         assert_eq!(seqs.len(), 5);
         choose(&ckpt, &mut running, &mut seqs);
         assert_eq!(seqs.len(), 5, "nothing ends after one token");
-        step(&decoder, &mut seqs, &Stats::default());
+        seqs.step(&decoder);
         drop(a);
         choose(&ckpt, &mut running, &mut seqs);
         assert_eq!(running.keys().collect::<Vec<_>>(), [&1]);
-        assert!(seqs.len() == 2 && seqs.iter().all(|s| s.job == 1));
+        assert!(seqs.len() == 2 && seqs.keys().all(|c| c.job == 1));
         assert!(matches!(b.try_recv(), Ok(Event::Started)));
     }
 }
