@@ -10,14 +10,15 @@
 //!
 //! Decoding is `rrtf_model::generate`'s, so temperature 0 answers exactly what
 //! `rrtf model generate` prints; choice `i` of a request with `seed` is sampled with seed
-//! `seed + i`. Chat messages become one prompt through a [`ChatTemplate`].
+//! `seed + i`. Concurrent requests decode together by continuous batching (`worker`), each
+//! exactly as it would alone. Chat messages become one prompt through a [`ChatTemplate`].
 //!
 //! Code map: [`api`] (wire format, parameter checks) → [`worker`] (the model thread and its
-//! queue) ← [`routes`] (axum routes, Host check, auth, log, SSE) ; [`template`] (chat
-//! templates); [`host`] (the loopback-host guard, shared with the web review).
+//! queue, continuous batching, `/metrics`' counters) ← [`routes`] (axum routes, Host check,
+//! auth, log, SSE) ; [`template`] (chat templates); [`host`] (the loopback-host guard, shared
+//! with the web review).
 //!
-//! Not here: HTTP clients (`rrtf-llm`), batching of concurrent requests (jobs run one at a
-//! time on one model thread), logprobs, penalties, tools.
+//! Not here: HTTP clients (`rrtf-llm`), logprobs, penalties, tools, INT8 weights.
 
 pub mod api;
 mod error;
