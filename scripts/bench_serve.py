@@ -36,6 +36,10 @@ threads). Our tokenizer is not one the converter knows by hash, so the conversio
 pre-tokenizer, `gpt-2` (a plain byte-level BPE, which is what `rrtf tokenizer train` makes);
 the prompts are given as token ids, so tokenization does not enter the timing. The Python
 binding decodes one sequence at a time (no batching), so only concurrency 1 is compared.
+
+`rrtf serve --quantize int8` (int8 linear layers, `rrtf model quantize`) is timed like the
+batched server (unless --no-int8) and compared with f32 and, at concurrency 1, with llama.cpp's
+Q8_0 (its int8 format: blocks of 32 weights with one scale each).
 """
 
 import argparse
@@ -276,6 +280,7 @@ def main():
     ap.add_argument("--requests", type=int, default=4, help="requests per client")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--no-transformers", action="store_true", help="skip the transformers side")
+    ap.add_argument("--no-int8", action="store_true", help="skip `rrtf serve --quantize int8`")
     ap.add_argument("--llama-cpp-src", help="llama-cpp-python's source: its vendor/llama.cpp directory "
                     "(for convert_hf_to_gguf.py and gguf-py)")
     args = ap.parse_args()
@@ -284,14 +289,16 @@ def main():
         config = json.loads((model / "config.json").read_text())
         print(f"checkpoint: n_embd {config['n_embd']}, n_layer {config['n_layer']}, n_head {config['n_head']}, "
               f"vocab {config['vocab_size']}; {args.new_tokens}-token completions, {os.cpu_count()} cores")
-        one_at_a_time, batched = None, None
+        one_at_a_time, batched, int8 = None, None, None
         for r in range(args.rounds):
             x = measure(args, model, ["--max-batch", "1"])
             y = measure(args, model, [])
+            z = measure(args, model, ["--quantize", "int8"]) if not args.no_int8 else None
             print(f"round {r + 1}/{args.rounds}: concurrency-8 throughput "
                   f"{y['c8']['tokens_per_s'] / x['c8']['tokens_per_s']:.2f}x, n=8 sampling "
                   f"{y['n8']['samples_per_s'] / x['n8']['samples_per_s']:.2f}x", file=sys.stderr)
             one_at_a_time, batched = best(one_at_a_time, x), best(batched, y)
+            int8 = best(int8, z) if z else None
         theirs = transformers_side(args, model, args.rounds) if not args.no_transformers else None
         llama = llama_cpp_side(args, model, tmp, args.rounds)
     rows = [("c1", "ttft_p50_ms"), ("c1", "ttft_p95_ms"), ("c1", "token_p50_ms"), ("c1", "token_p95_ms"),
@@ -311,12 +318,28 @@ def main():
             ratio = t / b if f.endswith("_ms") else b / t
             line += f" {t:>13.2f} {ratio:>10.2f}x"
         print(line)
+    if int8:
+        # Ratios read "int8 better" above 1.
+        print(f"\n{'':26} {'f32 (batched)':>14} {'int8':>10} {'int8/f32':>9}")
+        for k, f in rows:
+            a, b = batched[k][f], int8[k][f]
+            label = {"c1": "concurrency 1", "c8": "concurrency 8", "n8": "n=8 sampling"}[k]
+            ratio = a / b if f.endswith("_ms") else b / a
+            print(f"{label + ' ' + f:26} {a:>14.2f} {b:>10.2f} {ratio:>8.2f}x")
     if llama:
-        print(f"\n{'concurrency 1':26} {'rrtf (f32)':>14} {'llama.cpp f32':>14} {'llama.cpp q8_0':>15} {'rrtf/f32':>9}")
+        head = f"\n{'concurrency 1':26} {'rrtf (f32)':>14} {'llama.cpp f32':>14} {'rrtf/f32':>9}"
+        if int8:
+            head += f" {'rrtf (int8)':>12} {'llama.cpp q8_0':>15} {'int8/q8_0':>10}"
+        print(head)
         for f in ("ttft_p50_ms", "ttft_p95_ms", "token_p50_ms", "token_p95_ms", "tokens_per_s"):
+            # Ratios read "rrtf better" above 1.
+            better = (lambda ours, theirs: theirs / ours) if f.endswith("_ms") else (lambda ours, theirs: ours / theirs)
             a, l32, l8 = batched["c1"][f], llama["f32"][f], llama["q8_0"][f]
-            ratio = l32 / a if f.endswith("_ms") else a / l32
-            print(f"{f:26} {a:>14.2f} {l32:>14.2f} {l8:>15.2f} {ratio:>8.2f}x")
+            line = f"{f:26} {a:>14.2f} {l32:>14.2f} {better(a, l32):>8.2f}x"
+            if int8:
+                q = int8["c1"][f]
+                line += f" {q:>12.2f} {l8:>15.2f} {better(q, l8):>9.2f}x"
+            print(line)
     ratio = batched["c8"]["tokens_per_s"] / one_at_a_time["c8"]["tokens_per_s"]
     print(f"concurrency-8 throughput, batched / one at a time: {ratio:.2f}x (target: 4x)")
 

@@ -313,3 +313,76 @@ fn a_device_this_build_lacks_is_refused_naming_the_rebuild() {
         );
     }
 }
+
+/// `rrtf model quantize`: writes an int8 checkpoint, measures its cost against the f32 one,
+/// and refuses what it cannot do, naming the fix.
+#[test]
+fn quantize_writes_int8_and_reports_its_cost() {
+    let dir = tempfile::tempdir().unwrap();
+    let expected: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixtures().join("expected.json")).unwrap())
+            .unwrap();
+    let pairs = dir.path().join("pairs.jsonl");
+    let lines: Vec<String> = expected["pairs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
+    std::fs::write(&pairs, lines.join("\n")).unwrap();
+    let model = fixtures().join("mqa");
+    let out_dir = dir.path().join("mqa-int8");
+    let s = |p: &Path| p.to_str().unwrap().to_owned();
+    let out = rrtf(&[
+        "--json",
+        "model",
+        "quantize",
+        "--model",
+        &s(&model),
+        "--input",
+        &s(&pairs),
+        "--out",
+        &s(&out_dir),
+        "--new-tokens",
+        "8",
+    ]);
+    let v = &ok_json_lines(&out)[0];
+    let r = &v["report"];
+    assert_eq!(r["pairs"], lines.len());
+    assert!(r["tokens"].as_u64().unwrap() > 0);
+    let mean = r["mean_abs_logprob_diff"].as_f64().unwrap();
+    assert!(mean > 0.0 && mean < 0.2, "{v}");
+    assert!(r["greedy_equal"].as_u64() <= r["prompts"].as_u64());
+    assert!(v["weight_mean_abs_change"].as_f64().unwrap() > 0.0);
+    let config: Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("config.json")).unwrap())
+            .unwrap();
+    assert_eq!(config["rrtf_quantization"], "int8");
+    // Refused, exit 2, naming the fix.
+    let no_prompt = dir.path().join("no-prompt.jsonl");
+    std::fs::write(&no_prompt, "{\"text\": \"def f(): pass\"}\n").unwrap();
+    let cases: [(Vec<String>, &str); 3] = [
+        (vec!["--model".into(), s(&model)], "--out"),
+        (
+            vec![
+                "--model".into(),
+                s(&out_dir),
+                "--out".into(),
+                s(&dir.path().join("x")),
+            ],
+            "already int8",
+        ),
+        (
+            vec!["--model".into(), s(&model), "--input".into(), s(&no_prompt)],
+            "needs string fields `prompt` and `response`",
+        ),
+    ];
+    for (args, needle) in cases {
+        let mut all = vec!["model", "quantize"];
+        all.extend(args.iter().map(String::as_str));
+        let out = rrtf(&all);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    }
+}

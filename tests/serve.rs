@@ -422,6 +422,44 @@ async fn temperature_0_matches_rrtf_model_generate() {
     }
 }
 
+/// `--quantize int8` serves the int8 model: what `rrtf model generate` gives on the checkpoint
+/// `rrtf model quantize` writes, which a server loads as int8 without the flag.
+#[tokio::test]
+async fn int8_serves_what_the_quantized_checkpoint_generates() {
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("mqa-int8");
+    let model = model_dir("mqa");
+    common::ok_json(
+        dir.path(),
+        &[
+            "--json",
+            "model",
+            "quantize",
+            "--model",
+            model.to_str().unwrap(),
+            "--out",
+            saved.to_str().unwrap(),
+        ],
+    );
+    let flag = Serve::start(&model, &["--quantize", "int8"]);
+    let loaded = Serve::start(&saved, &["--model-name", "mqa"]);
+    let plain = Serve::start(&model, &[]);
+    assert_eq!(flag.line["weights"], "int8", "{}", flag.line);
+    assert_eq!(loaded.line["weights"], "int8", "{}", loaded.line);
+    assert_eq!(plain.line["weights"], "f32", "{}", plain.line);
+    for (prompt, max_tokens) in [("def ", 20), ("import os\n", 7), ("x = [1, 2", 40)] {
+        let (text, _) = generate(&saved, prompt, max_tokens, &[]);
+        for s in [&flag, &loaded] {
+            let v = completion(
+                s,
+                json!({"model": "mqa", "prompt": prompt, "max_tokens": max_tokens, "temperature": 0}),
+            )
+            .await;
+            assert_eq!(v["choices"][0]["text"], text, "{prompt:?}");
+        }
+    }
+}
+
 /// A copy of fixture `name` whose tokenizer has no FIM tokens (renamed, ids unchanged).
 fn without_fim(name: &str, dir: &Path) -> PathBuf {
     let out = dir.join(format!("{name}-no-fim"));
@@ -778,13 +816,14 @@ fn bad_arguments_exit_2_naming_the_fix() {
     let model = model_dir("mqa");
     let model = model.to_str().unwrap();
     // (extra arguments, text in stderr)
-    let cases: [(&[&str], &str); 4] = [
+    let cases: [(&[&str], &str); 5] = [
         (
             &["--api-key-env", "RRTF_SERVE_UNSET_VAR"],
             "RRTF_SERVE_UNSET_VAR",
         ),
         (&["--chat-template", "chatml"], "plain, docstring, raw"),
         (&["--max-batch", "0"], "--max-batch 0"),
+        (&["--quantize", "int4"], "int8"),
         (&["--host", "256.0.0.1"], "--host"),
     ];
     for (extra, needle) in cases {

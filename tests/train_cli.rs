@@ -859,3 +859,49 @@ fn a_checkpoint_without_its_config_resumes_with_a_warning() {
         "{err}"
     );
 }
+
+/// Training an int8 checkpoint (`rrtf model quantize`) is refused: it would move the weights
+/// off the int8 grid while config.json still said int8.
+#[test]
+fn an_int8_base_is_refused_naming_the_f32_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let int8 = dir.path().join("mqa-int8");
+    let out = rrtf(&[
+        "model",
+        "quantize",
+        "--model",
+        &path(&fixtures().join("model/mqa")),
+        "--out",
+        &path(&int8),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let config = dir.path().join("round.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[round]\n[training]\nbase_model = {:?}\noutput_dir = {:?}\n{SHORT_RUN}",
+            path(&int8),
+            path(&dir.path().join("out"))
+        ),
+    )
+    .unwrap();
+    let out = rrtf(&[
+        "train",
+        "--config",
+        &path(&config),
+        "--input",
+        &path(&fixtures().join("train/groups.jsonl")),
+        "--max-steps",
+        "1",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("int8 checkpoint") && err.contains("f32"),
+        "{err}"
+    );
+}

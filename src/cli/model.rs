@@ -19,6 +19,31 @@ pub enum ModelCommand {
     Generate(GenerateArgs),
     /// Forward and cached-generation throughput on this machine.
     Bench(BenchArgs),
+    /// Quantize the linear layers to int8 (per-channel, symmetric; `rrtf serve` then decodes
+    /// with int8 kernels) and measure what it costs against the f32 checkpoint.
+    Quantize(QuantizeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct QuantizeArgs {
+    /// The f32 checkpoint directory.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Write the quantized checkpoint here (HF layout; the int8 values times their scales in
+    /// f32, which transformers loads as is; config.json says `"rrtf_quantization": "int8"`).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Measure the cost on these rows (JSON lines or a JSON array, `.gz` too): `prompt` and
+    /// `response` (or HumanEval's `canonical_solution`). Log-prob differences on the
+    /// responses, greedy agreement on the prompts.
+    #[arg(long)]
+    pub input: Option<PathBuf>,
+    /// Greedy tokens generated per prompt for the agreement figure.
+    #[arg(long, default_value_t = 32)]
+    pub new_tokens: usize,
+    /// Rows per forward pass when scoring.
+    #[arg(long, default_value_t = 8)]
+    pub batch_size: usize,
 }
 
 #[derive(Debug, Args)]
@@ -125,7 +150,105 @@ pub fn run(ctx: &Ctx, cmd: ModelCommand) -> anyhow::Result<()> {
         ModelCommand::Logprobs(a) => logprobs(a),
         ModelCommand::Generate(a) => generate(ctx, a),
         ModelCommand::Bench(a) => bench(ctx, a),
+        ModelCommand::Quantize(a) => quantize(ctx, a),
     }
+}
+
+fn quantize(ctx: &Ctx, a: QuantizeArgs) -> anyhow::Result<()> {
+    if a.out.is_none() && a.input.is_none() {
+        return Err(BadInput(
+            "rrtf model quantize: give --out DIR (write the int8 checkpoint), --input FILE \
+             (measure its cost), or both"
+                .into(),
+        )
+        .into());
+    }
+    let pairs = a.input.as_deref().map(read_quant_rows).transpose()?;
+    let reference = load(&a.model, Some("cpu"))?;
+    if reference.is_int8() {
+        return Err(BadInput(format!(
+            "{} is already int8 (its config.json says \"rrtf_quantization\": \"int8\"): give the \
+             f32 checkpoint it came from",
+            a.model.display()
+        ))
+        .into());
+    }
+    let mut int8 = load(&a.model, Some("cpu"))?;
+    let weight_change = int8.quantize_int8()?;
+    if let Some(out) = &a.out {
+        int8.save(out, SaveDtype::F32)?;
+    }
+    let report = match &pairs {
+        Some(p) => Some(rrtf_model::quant::compare(
+            &reference,
+            &int8,
+            p,
+            a.new_tokens,
+            a.batch_size,
+        )?),
+        None => None,
+    };
+    ctx.emit(
+        || {
+            let mut text = format!(
+                "int8: the linear layers of {} quantized per output channel (mean |change| of \
+                 their weights {weight_change:.3e})",
+                a.model.display()
+            );
+            if let Some(out) = &a.out {
+                text += &format!("\nwrote {}", out.display());
+            }
+            if let Some(r) = &report {
+                text += &format!(
+                    "\nlog-probs of {} response tokens ({} rows): mean |int8 - f32| {:.4}, max {:.4}\n\
+                     greedy ({} new tokens): {}/{} prompts the same token for token ({:.1}%); \
+                     shared prefix {:.1}% on average",
+                    r.tokens,
+                    r.pairs,
+                    r.mean_abs_logprob_diff,
+                    r.max_abs_logprob_diff,
+                    r.new_tokens,
+                    r.greedy_equal,
+                    r.prompts,
+                    100.0 * r.greedy_agreement,
+                    100.0 * r.greedy_prefix_fraction,
+                );
+            }
+            text
+        },
+        || {
+            serde_json::json!({
+                "model": a.model, "out": a.out, "weight_mean_abs_change": weight_change,
+                "report": report,
+            })
+        },
+    );
+    Ok(())
+}
+
+/// `--input`'s rows as prompt/response pairs (`response` or HumanEval's `canonical_solution`).
+fn read_quant_rows(path: &Path) -> anyhow::Result<Vec<rrtf_model::TextPair>> {
+    let mut pairs = Vec::new();
+    for (at, row) in rrtf_data::read_rows(path)? {
+        let row = row.map_err(|e| BadInput(format!("{}: {at}: {e}", path.display())))?;
+        let text = |k: &str| row.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+        let (Some(prompt), Some(response)) = (
+            text("prompt"),
+            text("response").or_else(|| text("canonical_solution")),
+        ) else {
+            return Err(BadInput(format!(
+                "{}: {at}: needs string fields `prompt` and `response` (or \
+                 `canonical_solution`)",
+                path.display()
+            ))
+            .into());
+        };
+        pairs.push(rrtf_model::TextPair { prompt, response });
+    }
+    if pairs.is_empty() {
+        return Err(BadInput(format!("{}: no rows", path.display())).into());
+    }
+    Ok(pairs)
 }
 
 fn init(ctx: &Ctx, a: InitArgs) -> anyhow::Result<()> {
@@ -215,6 +338,17 @@ fn bench(ctx: &Ctx, a: BenchArgs) -> anyhow::Result<()> {
                     "\nbatched  {rate:>10.1} tokens/s  ({} sequences decoding together, {:.2}x one)",
                     r.batched_sequences,
                     rate / r.generate_tokens_per_s
+                );
+            }
+            if let Some(q) = &r.int8 {
+                text += &format!(
+                    "\nint8     {:>10.1} tokens/s  (one sequence, int8 projections; packed f32 {:.1}: {:.2}x)\nint8 x{} {:>9.1} tokens/s  ({} sequences together, int8)",
+                    q.generate_tokens_per_s,
+                    q.f32_generate_tokens_per_s,
+                    q.generate_tokens_per_s / q.f32_generate_tokens_per_s,
+                    r.batched_sequences,
+                    q.batched_generate_tokens_per_s,
+                    r.batched_sequences,
                 );
             }
             text

@@ -41,6 +41,11 @@ pub struct ServeArgs {
     /// build's.
     #[arg(long)]
     pub device: Option<String>,
+    /// Weight precision: int8 quantizes the linear layers at load (per-channel symmetric int8,
+    /// f32 activations; CPU only; accuracy: `rrtf model quantize`), none keeps the checkpoint's.
+    /// A checkpoint saved by `rrtf model quantize` is int8 without this flag.
+    #[arg(long, default_value = "none")]
+    pub quantize: String,
 }
 
 pub async fn run(ctx: &Ctx, a: ServeArgs) -> anyhow::Result<()> {
@@ -60,6 +65,7 @@ pub async fn run(ctx: &Ctx, a: ServeArgs) -> anyhow::Result<()> {
     }
     opts.max_batch = a.max_batch;
     opts.device = a.device;
+    opts.quantize = rrtf_model::Quantize::parse(&a.quantize)?;
     let auth = opts.api_key.is_some();
     let server = Server::load(opts).await?;
     let listener = rrtf_serve::bind(&a.host, a.port).await?;
@@ -67,12 +73,16 @@ pub async fn run(ctx: &Ctx, a: ServeArgs) -> anyhow::Result<()> {
     let url = format!("http://{addr}");
     let model = server.model_name().to_owned();
     ctx.emit(
-        || format!("serving {model} at {url}/v1 (Ctrl-C stops)"),
+        || {
+            let int8 = if server.int8() { " (int8)" } else { "" };
+            format!("serving {model}{int8} at {url}/v1 (Ctrl-C stops)")
+        },
         || {
             serde_json::json!({
                 "url": url, "base_url": format!("{url}/v1"), "model": model,
                 "context_length": server.context_length(), "auth": auth,
                 "chat_template": a.chat_template,
+                "weights": if server.int8() { "int8" } else { "f32" },
             })
         },
     );

@@ -4,8 +4,8 @@
 //!
 //! A sequence's prompt is prefilled alone (the inference forward pass of `infer.rs`, gemm's
 //! matmuls), its cache then copied to every sample of that prompt (`n` samples share one
-//! prefill). Decoding steps multiply one row per sequence through `kernels::rows_linear` and
-//! `rows_dot`, whose every output element is the same fixed sequence of operations whatever
+//! prefill). Decoding steps multiply one row per sequence through `kernels::rows_linear` (the
+//! LM head too, transposed), whose every output element is the same fixed sequence of operations whatever
 //! the other rows are: a sequence decodes bit for bit the same alone or in any batch, so a
 //! batched server answers exactly what one request at a time would (at temperature 0, and per
 //! seed when sampling). Only eligible models decode here (an inference copy on the CPU with f32
@@ -16,7 +16,7 @@ use burn::tensor::{Int, Tensor, TensorData};
 use rayon::prelude::*;
 
 use crate::infer::{self, Host, ModelWeights};
-use crate::kernels::{self, AttnShape, Cols, Heads};
+use crate::kernels::{self, Cols};
 use crate::model::{GptBigCode, KvCache};
 
 /// Rows of a batched matmul tile (`kernels::rows_linear` on AVX-512; AVX2 and the baseline
@@ -47,61 +47,134 @@ impl SeqCache {
 pub struct Decoder<'m> {
     model: &'m GptBigCode,
     weights: ModelWeights,
-    head: Host,
+    /// The LM head transposed to `[n_embd, vocab]` (so the logits are one more `rows_linear`
+    /// with a column per token) in `kernels::pack_cols`' layout, f32 or int8.
+    head: Head,
     vocab: usize,
-    /// Per block, the four projections in `kernels::pack_cols`' layout (`c_attn`, attention
-    /// `c_proj`, `c_fc`, MLP `c_proj`): a copy, so only a long-lived decoder makes it.
-    packed: Option<Vec<[Vec<f32>; 4]>>,
+    /// How a step reads the projections.
+    proj: Projections,
+}
+
+/// The LM head as a step reads it (see `Decoder::head`).
+enum Head {
+    F32(Vec<f32>),
+    /// Int8 values and one scale per token (a row of the tied embedding).
+    Int8(Vec<i8>, Vec<f32>),
+}
+
+/// Per block, the four projections (`c_attn`, attention `c_proj`, `c_fc`, MLP `c_proj`) as a
+/// step reads them.
+enum Projections {
+    /// Where the model keeps them (row-major): no copy.
+    Model,
+    /// In `kernels::pack_cols`' layout: a copy, so only a long-lived decoder makes it.
+    Packed(Vec<[Vec<f32>; 4]>),
+    /// Int8 (`kernels::quantize_cols`, then packed) with per-column scales.
+    Int8(Vec<[(Vec<i8>, Vec<f32>); 4]>),
 }
 
 impl<'m> Decoder<'m> {
     /// `None` when the model is not eligible (see the module docs). Reads the projections where
-    /// the model keeps them (row-major), with no copy.
+    /// the model keeps them (row-major), with no copy; an int8 model's
+    /// ([`crate::Checkpoint::quantize_int8`]) as int8, as [`Self::int8`].
     pub fn new(model: &'m GptBigCode) -> Option<Self> {
+        if model.int8 {
+            return Self::int8(model);
+        }
+        Self::f32(model)
+    }
+
+    /// [`Self::new`] for f32 projections, whatever the model says.
+    fn f32(model: &'m GptBigCode) -> Option<Self> {
         let weights = ModelWeights::of(model)?;
         let head = Host::of(model.lm_head_weight())?;
-        let vocab = model.lm_head_weight().dims()[0];
+        let [vocab, e] = model.lm_head_weight().dims();
+        let head_t = transpose(head.get(), vocab, e);
         Some(Self {
             model,
             weights,
-            head,
+            head: Head::F32(kernels::pack_cols(&head_t, e, vocab)),
             vocab,
-            packed: None,
+            proj: Projections::Model,
         })
     }
 
     /// [`Self::new`] with a packed copy of the projections (as many more bytes as they hold),
     /// which a step reads as contiguous streams instead of page-strided pieces: for a server,
-    /// which decodes for as long as it runs. The same results bit for bit.
+    /// which decodes for as long as it runs. The same results bit for bit. An int8 model's
+    /// projections are int8 ([`Self::int8`]).
     pub fn packed(model: &'m GptBigCode) -> Option<Self> {
-        let mut d = Self::new(model)?;
-        let pack = |l: &crate::infer::Lin| {
+        if model.int8 {
+            return Self::int8(model);
+        }
+        let mut d = Self::f32(model)?;
+        let packed = d.map_projections(kernels::pack_cols);
+        d.proj = Projections::Packed(packed);
+        Some(d)
+    }
+
+    /// [`Self::packed`] with the projections and the LM head quantized to int8, one scale per
+    /// output column (`kernels::quantize_cols`), which a step reads a quarter of the bytes of.
+    /// A prompt is still prefilled with the model's own f32 weights, so use it on a model whose
+    /// linear layers are already int8 values times their scales
+    /// ([`crate::Checkpoint::quantize_int8`]): quantizing those again gives the same int8
+    /// values, and prefill and steps then compute with the same weights.
+    pub fn int8(model: &'m GptBigCode) -> Option<Self> {
+        let mut d = Self::f32(model)?;
+        let quantize = |w: &[f32], d_in, d_out| {
+            let (q, scale) = kernels::quantize_cols(w, d_in, d_out);
+            (kernels::pack_cols(&q, d_in, d_out), scale)
+        };
+        d.proj = Projections::Int8(d.map_projections(quantize));
+        let head = Host::of(model.lm_head_weight())?;
+        let e = d.n_embd();
+        let (q, scale) = quantize(&transpose(head.get(), d.vocab, e), e, d.vocab);
+        d.head = Head::Int8(q, scale);
+        Some(d)
+    }
+
+    /// The next-token logits `[rows, vocab]` of final hidden states `x` `[rows, n_embd]`.
+    fn logits(&self, x: &[f32], parallel: bool) -> Vec<f32> {
+        let e = self.n_embd();
+        let cols = match &self.head {
+            Head::F32(w) => Cols::Packed(w),
+            Head::Int8(q, scale) => Cols::Int8 { q, scale },
+        };
+        let mut logits = vec![0.0; x.len() / e * self.vocab];
+        kernels::rows_linear(&mut logits, false, x, e, cols, self.vocab, None, parallel);
+        logits
+    }
+
+    /// `f(weight, d_in, d_out)` of each block's four projections, in `Projections`' order.
+    fn map_projections<T>(&self, f: impl Fn(&[f32], usize, usize) -> T) -> Vec<[T; 4]> {
+        let one = |l: &crate::infer::Lin| {
             let w = l.weight.get();
             let d_out = l.d_out();
-            kernels::pack_cols(w, w.len() / d_out, d_out)
+            f(w, w.len() / d_out, d_out)
         };
-        let packed = d
-            .weights
+        self.weights
             .blocks
             .iter()
             .map(|b| {
                 [
-                    pack(&b.c_attn),
-                    pack(&b.attn_proj),
-                    pack(&b.c_fc),
-                    pack(&b.mlp_proj),
+                    one(&b.c_attn),
+                    one(&b.attn_proj),
+                    one(&b.c_fc),
+                    one(&b.mlp_proj),
                 ]
             })
-            .collect();
-        d.packed = Some(packed);
-        Some(d)
+            .collect()
     }
 
-    /// Projection `which` (0-3, see `packed`) of block `layer` as the kernels read it.
+    /// Projection `which` (0-3, see `Projections`) of block `layer` as the kernels read it.
     fn cols<'a>(&'a self, layer: usize, which: usize, lin: &'a crate::infer::Lin) -> Cols<'a> {
-        match &self.packed {
-            Some(p) => Cols::Packed(&p[layer][which]),
-            None => Cols::RowMajor(lin.weight.get()),
+        match &self.proj {
+            Projections::Model => Cols::RowMajor(lin.weight.get()),
+            Projections::Packed(p) => Cols::Packed(&p[layer][which]),
+            Projections::Int8(p) => {
+                let (q, scale) = &p[layer][which];
+                Cols::Int8 { q, scale }
+            }
         }
     }
 
@@ -130,10 +203,8 @@ impl<'m> Decoder<'m> {
         let mut kv = KvCache::new();
         let hidden = infer::hidden(self.model, &ids, Some(&mut kv))
             .expect("an eligible model runs on the host kernels");
-        let e = self.n_embd();
         let last = Host::of(hidden.narrow(1, t - 1, 1)).expect("host hidden states");
-        let mut logits = vec![0.0; self.vocab];
-        kernels::rows_dot(&mut logits, last.get(), e, self.head.get(), true);
+        let logits = self.logits(last.get(), true);
         let layers = kv
             .layers
             .iter()
@@ -237,34 +308,24 @@ impl<'m> Decoder<'m> {
                     if cache.layers.len() <= layer {
                         cache.layers.resize(layer + 1, (Vec::new(), Vec::new()));
                     }
-                    let past = cache.seen;
                     let (ks, vs) = &mut cache.layers[layer];
                     for kh in 0..kvh {
                         ks.extend_from_slice(&row[k_off + kh * head_stride..][..hd]);
                         vs.extend_from_slice(&row[v_off + kh * head_stride..][..hd]);
                     }
-                    let q = Heads {
-                        offset: 0,
-                        batch_stride: 0,
+                    let keys = cache.seen + 1;
+                    let mut scores = vec![0.0; keys.next_multiple_of(16)];
+                    let dims = (h, kvh, hd);
+                    kernels::step_attention(
+                        out,
+                        row,
                         head_stride,
-                        row_stride: width,
-                    };
-                    let cached = Heads {
-                        offset: 0,
-                        batch_stride: 0,
-                        head_stride: hd,
-                        row_stride: kvh * hd,
-                    };
-                    let shape = AttnShape {
-                        batch: 1,
-                        heads: h,
-                        kv_heads: kvh,
-                        head_dim: hd,
-                        t: 1,
-                        past,
+                        ks,
+                        vs,
+                        dims,
                         scale,
-                    };
-                    kernels::causal_attention(out, row, q, ks, cached, vs, cached, shape);
+                        &mut scores,
+                    );
                 };
             if n > 1 && parallel {
                 seqs.par_iter_mut()
@@ -314,10 +375,19 @@ impl<'m> Decoder<'m> {
             cache.seen += 1;
         }
         self.weights.ln_f.apply(&x, &mut normed, eps);
-        let mut logits = vec![0.0; n * self.vocab];
-        kernels::rows_dot(&mut logits, &normed, e, self.head.get(), parallel);
-        logits
+        self.logits(&normed, parallel)
     }
+}
+
+/// `w` `[rows, cols]` row-major, transposed.
+fn transpose(w: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let mut t = vec![0.0; w.len()];
+    for (r, row) in w.chunks_exact(cols).enumerate() {
+        for (c, &v) in row.iter().enumerate() {
+            t[c * rows + r] = v;
+        }
+    }
+    t
 }
 
 #[cfg(test)]

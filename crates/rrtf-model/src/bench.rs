@@ -24,7 +24,24 @@ pub struct BenchReport {
     /// (`batch::Decoder::step`); `None` when the model does not decode on the host kernels.
     pub batched_generate_tokens_per_s: Option<f64>,
     pub batched_sequences: usize,
+    /// Decoding with int8 projections against the same with f32 (both packed, as the server
+    /// decodes); `None` when the model does not decode on the host kernels.
+    pub int8: Option<Int8Rates>,
 }
+
+/// Decoding rates with int8 projections (`batch::Decoder::int8`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Int8Rates {
+    /// One sequence, packed f32 projections (the reference the int8 figures compare with).
+    pub f32_generate_tokens_per_s: f64,
+    /// One sequence, int8 projections.
+    pub generate_tokens_per_s: f64,
+    /// [`BATCHED_SEQUENCES`] sequences together, int8 projections.
+    pub batched_generate_tokens_per_s: f64,
+}
+
+/// Timed runs of each decoding figure (the best is reported).
+const DECODE_RUNS: usize = 5;
 
 /// Sequences decoded together by the batched figure.
 pub const BATCHED_SEQUENCES: usize = 8;
@@ -68,31 +85,41 @@ pub fn run(
     let forward_rate = (batch * seq_len * reps.max(1)) as f64 / start.elapsed().as_secs_f64();
 
     let prompt: Vec<u32> = ids[..seq_len].iter().map(|&i| i as u32).collect();
-    let decoder = Decoder::new(model);
-    let decode = || -> Result<()> {
-        if let Some(dec) = &decoder {
+    // One sequence through a decoder: the best of `DECODE_RUNS` timed runs after an untimed
+    // warm-up (a shared machine's noise only ever slows a run down).
+    let one = |dec: &Decoder| {
+        let run = || {
+            let start = Instant::now();
             let (mut cache, mut logits) = dec.prefill(&prompt, new_tokens);
             for _ in 1..new_tokens {
                 logits = dec.step(&mut [(argmax(&logits), &mut cache)]);
             }
-            return Ok(());
-        }
-        let mut cache = KvCache::new();
-        let mut input = prompt.clone();
-        for _ in 0..new_tokens {
-            let next = argmax(&next_logits(model, &input, &mut cache)?);
-            input = vec![next];
-        }
-        Ok(())
+            new_tokens as f64 / start.elapsed().as_secs_f64()
+        };
+        run();
+        (0..DECODE_RUNS).map(|_| run()).fold(0.0, f64::max)
     };
-    decode()?;
-    let start = Instant::now();
-    decode()?;
-    let generate_rate = new_tokens as f64 / start.elapsed().as_secs_f64();
+    let decoder = Decoder::new(model);
+    let generate_rate = match &decoder {
+        Some(dec) => one(dec),
+        None => {
+            let decode = || -> Result<()> {
+                let mut cache = KvCache::new();
+                let mut input = prompt.clone();
+                for _ in 0..new_tokens {
+                    let next = argmax(&next_logits(model, &input, &mut cache)?);
+                    input = vec![next];
+                }
+                Ok(())
+            };
+            decode()?;
+            let start = Instant::now();
+            decode()?;
+            new_tokens as f64 / start.elapsed().as_secs_f64()
+        }
+    };
     // Several sequences (each its own prompt) decoding together; prefills untimed.
-    // As `rrtf serve` decodes: packed projections.
-    let packed = Decoder::packed(model);
-    let batched_rate = packed.as_ref().map(|dec| {
+    let batched = |dec: &Decoder| {
         let n = BATCHED_SEQUENCES;
         let run = || {
             let mut seqs: Vec<_> = (0..n)
@@ -118,7 +145,17 @@ pub fn run(
             (n * new_tokens.saturating_sub(1)) as f64 / start.elapsed().as_secs_f64()
         };
         run();
-        run()
+        (0..DECODE_RUNS).map(|_| run()).fold(0.0, f64::max)
+    };
+    // As `rrtf serve` decodes: packed projections, f32 or int8 (`--quantize int8`). The int8
+    // figures time the int8 kernels on this model's weights quantized: the same work whatever
+    // the values.
+    let packed = Decoder::packed(model);
+    let batched_rate = packed.as_ref().map(batched);
+    let int8 = Decoder::int8(model).map(|dec| Int8Rates {
+        f32_generate_tokens_per_s: one(packed.as_ref().expect("eligible")),
+        generate_tokens_per_s: one(&dec),
+        batched_generate_tokens_per_s: batched(&dec),
     });
     Ok(BenchReport {
         batch,
@@ -128,5 +165,6 @@ pub fn run(
         generate_tokens_per_s: generate_rate,
         batched_generate_tokens_per_s: batched_rate,
         batched_sequences: BATCHED_SEQUENCES,
+        int8,
     })
 }

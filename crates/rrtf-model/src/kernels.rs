@@ -121,6 +121,90 @@ multiversion! {
     pub(crate) fn exp_prefix => exp_prefix_body(row: &mut [f32], valid: usize) -> f32
 }
 
+/// `Σ a[i] b[i]` in [`LANES`] lanes, summed pairwise.
+#[inline(always)]
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut lanes = [0.0f32; LANES];
+    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for ((l, &x), &y) in lanes.iter_mut().zip(x).zip(y) {
+            *l += x * y;
+        }
+    }
+    let mut width = LANES / 2;
+    while width > 0 {
+        for i in 0..width {
+            lanes[i] += lanes[i + width];
+        }
+        width /= 2;
+    }
+    lanes[0] + tail
+}
+
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn step_attention_body(
+    out: &mut [f32],
+    q: &[f32],
+    q_head_stride: usize,
+    ks: &[f32],
+    vs: &[f32],
+    (heads, kv_heads, hd): (usize, usize, usize),
+    scale: f32,
+    scores: &mut [f32],
+) {
+    let row = kv_heads * hd;
+    let keys = ks.len() / row;
+    assert!(keys > 0 && vs.len() == ks.len(), "step_attention: cache");
+    assert!(
+        scores.len() >= keys && out.len() == heads * hd,
+        "step_attention: buffers"
+    );
+    let group = heads / kv_heads;
+    for h in 0..heads {
+        let kh = h / group;
+        let qh = &q[h * q_head_stride..][..hd];
+        for (p, s) in scores[..keys].iter_mut().enumerate() {
+            *s = dot(qh, &ks[p * row + kh * hd..][..hd]) * scale;
+        }
+        let inv = 1.0 / exp_prefix_body(scores, keys);
+        let o = &mut out[h * hd..][..hd];
+        o.fill(0.0);
+        for (p, &e) in scores[..keys].iter().enumerate() {
+            for (a, &v) in o.iter_mut().zip(&vs[p * row + kh * hd..][..hd]) {
+                *a += e * v;
+            }
+        }
+        o.iter_mut().for_each(|a| *a *= inv);
+    }
+}
+
+multiversion! {
+    /// Attention of one new position of one sequence (a decoding step): for each query head,
+    /// `softmax(scale * q kᵀ) v` over every cached position, into `out` `[heads * hd]`. The
+    /// query heads are at `q[h * q_head_stride..]`; keys and values position-major
+    /// `[keys, kv_heads, hd]` (this position's included); `scores` holds at least `keys`
+    /// (rounded up to [`LANES`], the softmax runs over whole vectors). Plain loops: at one
+    /// query row the gemm calls of [`causal_attention`] cost more than the arithmetic.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn step_attention => step_attention_body(
+        out: &mut [f32],
+        q: &[f32],
+        q_head_stride: usize,
+        ks: &[f32],
+        vs: &[f32],
+        dims: (usize, usize, usize),
+        scale: f32,
+        scores: &mut [f32],
+    )
+}
+
 #[inline(always)]
 fn layer_norm_body(x: &[f32], out: &mut [f32], gamma: &[f32], beta: &[f32], eps: f32) {
     let d = gamma.len();
@@ -556,7 +640,7 @@ impl SharedOut {
 // block of weight columns is read once from memory and then from cache for the other rows.
 
 /// Columns per block of a packed weight matrix ([`pack_cols`]); the tile widths divide it.
-pub(crate) const PACK: usize = 64;
+pub(crate) const PACK: usize = 128;
 
 /// A `[d_in, d_out]` weight matrix as the decoding kernels read it.
 #[derive(Clone, Copy)]
@@ -566,30 +650,60 @@ pub(crate) enum Cols<'a> {
     /// [`pack_cols`]'s layout: each block of [`PACK`] columns `[d_in, width]` contiguous, so a
     /// tile reads one stream (no page-strided loads). Same values, so the same results.
     Packed(&'a [f32]),
+    /// [`quantize_cols`]' int8 weights in [`pack_cols`]' layout, and their per-column scales:
+    /// element `(k, j)` stands for `q[k, j] * scale[j]`. A product is `(Σ_k x[i, k] q[k, j]) *
+    /// scale[j]`, the sum formed as for f32 weights (each `q` converted exactly to f32): a
+    /// quarter of the bytes to read per step.
+    Int8 { q: &'a [i8], scale: &'a [f32] },
 }
 
-impl<'a> Cols<'a> {
+impl Cols<'_> {
     fn len(self) -> usize {
         match self {
             Cols::RowMajor(w) | Cols::Packed(w) => w.len(),
+            Cols::Int8 { q, .. } => q.len(),
         }
     }
+}
 
-    /// Where column `c` starts: `(data, row stride, offset)`, element `(k, c + j)` being
-    /// `data[k * stride + offset + j]` for the columns of `c`'s block.
-    fn at(self, c: usize, d_in: usize, d_out: usize) -> (&'a [f32], usize, usize) {
-        match self {
-            Cols::RowMajor(w) => (w, d_out, c),
-            Cols::Packed(w) => {
-                let start = c / PACK * PACK;
-                (&w[start * d_in..], PACK.min(d_out - start), c - start)
-            }
-        }
+/// Where column `c` of a `[d_in, d_out]` matrix stored in `data` (in [`pack_cols`]' layout
+/// when `packed`, else row-major) starts: `(data, row stride, offset)`, element `(k, c + j)`
+/// being `data[k * stride + offset + j]` for the columns of `c`'s block.
+fn column_at<T>(
+    data: &[T],
+    packed: bool,
+    c: usize,
+    d_in: usize,
+    d_out: usize,
+) -> (&[T], usize, usize) {
+    if !packed {
+        return (data, d_out, c);
+    }
+    let start = c / PACK * PACK;
+    (&data[start * d_in..], PACK.min(d_out - start), c - start)
+}
+
+/// A weight element as the tiles multiply it: f32 as it is, int8 converted (exactly) to f32.
+trait Weight: Copy {
+    fn value(self) -> f32;
+}
+
+impl Weight for f32 {
+    #[inline(always)]
+    fn value(self) -> f32 {
+        self
+    }
+}
+
+impl Weight for i8 {
+    #[inline(always)]
+    fn value(self) -> f32 {
+        f32::from(self)
     }
 }
 
 /// `w` `[d_in, d_out]` row-major in [`Cols::Packed`]'s layout.
-pub(crate) fn pack_cols(w: &[f32], d_in: usize, d_out: usize) -> Vec<f32> {
+pub(crate) fn pack_cols<T: Copy>(w: &[T], d_in: usize, d_out: usize) -> Vec<T> {
     assert_eq!(w.len(), d_in * d_out, "pack_cols: w");
     let mut out = Vec::with_capacity(w.len());
     for start in (0..d_out).step_by(PACK) {
@@ -601,15 +715,41 @@ pub(crate) fn pack_cols(w: &[f32], d_in: usize, d_out: usize) -> Vec<f32> {
     out
 }
 
+/// Symmetric per-column int8 quantization of `w` `[d_in, d_out]` row-major: `scale[j] =
+/// max_k |w[k, j]| / 127` and `q[k, j] = round(w[k, j] / scale[j])` (to nearest, ties to even;
+/// within [-127, 127]); an all-zero column gets scale 0 and zeros. Returns `q` row-major and
+/// the scales.
+pub(crate) fn quantize_cols(w: &[f32], d_in: usize, d_out: usize) -> (Vec<i8>, Vec<f32>) {
+    assert_eq!(w.len(), d_in * d_out, "quantize_cols: w");
+    let mut max = vec![0.0f32; d_out];
+    for row in w.chunks_exact(d_out) {
+        for (m, &v) in max.iter_mut().zip(row) {
+            *m = m.max(v.abs());
+        }
+    }
+    let scale: Vec<f32> = max.iter().map(|&m| m / 127.0).collect();
+    let mut q = Vec::with_capacity(w.len());
+    for row in w.chunks_exact(d_out) {
+        q.extend(row.iter().zip(&scale).map(|(&v, &s)| {
+            if s == 0.0 {
+                0
+            } else {
+                (v / s).round_ties_even().clamp(-127.0, 127.0) as i8
+            }
+        }));
+    }
+    (q, scale)
+}
+
 /// `acc[r][j] += x[r, k] * w[k, c0 + j]` for k ascending: `R` rows times `C` columns held in
 /// registers, each weight row loaded once for the `R` rows. With `FMA` each step is one fused
 /// multiply-add, else a multiply then an add: either way every element is the same sequence of
 /// operations whatever `R` and `C` are, so tiles of any shape agree bit for bit.
 #[inline(always)]
-fn tile<const R: usize, const C: usize, const FMA: bool>(
+fn tile<T: Weight, const R: usize, const C: usize, const FMA: bool>(
     x: &[f32],
     d_in: usize,
-    w: &[f32],
+    w: &[T],
     d_out: usize,
     c0: usize,
     out: &mut [f32],
@@ -620,11 +760,12 @@ fn tile<const R: usize, const C: usize, const FMA: bool>(
     let mut acc = [[0.0f32; C]; R];
     for k in 0..d_in {
         // SAFETY: k < d_in, so k * d_out + c0 + C <= w.len() (asserted above).
-        let wr: &[f32; C] = unsafe { &*w.as_ptr().add(k * d_out + c0).cast::<[f32; C]>() };
+        let wr: &[T; C] = unsafe { &*w.as_ptr().add(k * d_out + c0).cast::<[T; C]>() };
         for (r, acc) in acc.iter_mut().enumerate() {
             // SAFETY: r < R and k < d_in, so r * d_in + k < x.len() (asserted above).
             let xv = unsafe { *x.get_unchecked(r * d_in + k) };
             for (a, &wv) in acc.iter_mut().zip(wr) {
+                let wv = wv.value();
                 *a = if FMA {
                     xv.mul_add(wv, *a)
                 } else {
@@ -640,10 +781,10 @@ fn tile<const R: usize, const C: usize, const FMA: bool>(
 
 /// [`tile`] for a column range narrower than `C` (a matrix's last columns), one row at a time.
 #[inline(always)]
-fn tile_tail<const FMA: bool>(
+fn tile_tail<T: Weight, const FMA: bool>(
     x: &[f32],
     d_in: usize,
-    w: &[f32],
+    w: &[T],
     d_out: usize,
     (c0, width): (usize, usize),
     out: &mut [f32],
@@ -654,6 +795,7 @@ fn tile_tail<const FMA: bool>(
         acc.fill(0.0);
         for (k, &xv) in xr.iter().enumerate() {
             for (a, &wv) in acc.iter_mut().zip(&w[k * d_out + c0..][..width]) {
+                let wv = wv.value();
                 *a = if FMA {
                     xv.mul_add(wv, *a)
                 } else {
@@ -668,10 +810,10 @@ fn tile_tail<const FMA: bool>(
 /// tiles of `R` rows x `C` columns, then single rows `C1` columns wide, then the last columns.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn rows_times_cols<const R: usize, const C: usize, const C1: usize, const FMA: bool>(
+fn rows_times_cols<T: Weight, const R: usize, const C: usize, const C1: usize, const FMA: bool>(
     x: &[f32],
     d_in: usize,
-    w: Cols,
+    (w, packed): (&[T], bool),
     d_out: usize,
     (c_lo, c_hi): (usize, usize),
     out: &mut [f32],
@@ -684,17 +826,17 @@ fn rows_times_cols<const R: usize, const C: usize, const C1: usize, const FMA: b
     // tile (and no tail) crosses a packed block.
     let mut c = c_lo;
     while c + C <= c_hi {
-        let (src, stride, c0) = w.at(c, d_in, d_out);
+        let (src, stride, c0) = column_at(w, packed, c, d_in, d_out);
         for r in (0..full).step_by(R) {
             let o = &mut out[r * width + c - c_lo..];
-            tile::<R, C, FMA>(&x[r * d_in..][..R * d_in], d_in, src, stride, c0, o, width);
+            tile::<T, R, C, FMA>(&x[r * d_in..][..R * d_in], d_in, src, stride, c0, o, width);
         }
         c += C;
     }
     if full > 0 && c < c_hi {
-        let (src, stride, c0) = w.at(c, d_in, d_out);
+        let (src, stride, c0) = column_at(w, packed, c, d_in, d_out);
         let o = &mut out[c - c_lo..];
-        tile_tail::<FMA>(
+        tile_tail::<T, FMA>(
             &x[..full * d_in],
             d_in,
             src,
@@ -706,19 +848,27 @@ fn rows_times_cols<const R: usize, const C: usize, const C1: usize, const FMA: b
     }
     let mut c = c_lo;
     while c + C1 <= c_hi {
-        let (src, stride, c0) = w.at(c, d_in, d_out);
+        let (src, stride, c0) = column_at(w, packed, c, d_in, d_out);
         for r in full..rows {
             let o = &mut out[r * width + c - c_lo..];
-            tile::<1, C1, FMA>(&x[r * d_in..][..d_in], d_in, src, stride, c0, o, width);
+            tile::<T, 1, C1, FMA>(&x[r * d_in..][..d_in], d_in, src, stride, c0, o, width);
         }
         c += C1;
     }
+    while c + C <= c_hi {
+        let (src, stride, c0) = column_at(w, packed, c, d_in, d_out);
+        for r in full..rows {
+            let o = &mut out[r * width + c - c_lo..];
+            tile::<T, 1, C, FMA>(&x[r * d_in..][..d_in], d_in, src, stride, c0, o, width);
+        }
+        c += C;
+    }
     if c < c_hi {
-        let (src, stride, c0) = w.at(c, d_in, d_out);
+        let (src, stride, c0) = column_at(w, packed, c, d_in, d_out);
         for r in full..rows {
             let o = &mut out[r * width + c - c_lo..];
             let xr = &x[r * d_in..][..d_in];
-            tile_tail::<FMA>(xr, d_in, src, stride, (c0, c_hi - c), o, width);
+            tile_tail::<T, FMA>(xr, d_in, src, stride, (c0, c_hi - c), o, width);
         }
     }
 }
@@ -727,10 +877,10 @@ fn rows_times_cols<const R: usize, const C: usize, const C1: usize, const FMA: b
 /// accumulator registers per tile): AVX-512 and AVX2 use fused multiply-adds, the x86-64
 /// baseline a multiply and an add. The choice is the CPU's, the same for every call, so a row's
 /// result never depends on the other rows.
-fn rows_times_cols_mv(
+fn rows_times_cols_mv<T: Weight>(
     x: &[f32],
     d_in: usize,
-    w: Cols,
+    w: (&[T], bool),
     d_out: usize,
     cols: (usize, usize),
     out: &mut [f32],
@@ -738,12 +888,26 @@ fn rows_times_cols_mv(
     #[cfg(target_arch = "x86_64")]
     {
         #[target_feature(enable = "avx512f,avx2,fma")]
-        fn avx512(x: &[f32], d_in: usize, w: Cols, d_out: usize, c: (usize, usize), o: &mut [f32]) {
-            rows_times_cols::<4, 32, 64, true>(x, d_in, w, d_out, c, o)
+        fn avx512<T: Weight>(
+            x: &[f32],
+            d_in: usize,
+            w: (&[T], bool),
+            d_out: usize,
+            c: (usize, usize),
+            o: &mut [f32],
+        ) {
+            rows_times_cols::<T, 4, 32, 128, true>(x, d_in, w, d_out, c, o)
         }
         #[target_feature(enable = "avx2,fma")]
-        fn avx2(x: &[f32], d_in: usize, w: Cols, d_out: usize, c: (usize, usize), o: &mut [f32]) {
-            rows_times_cols::<2, 32, 64, true>(x, d_in, w, d_out, c, o)
+        fn avx2<T: Weight>(
+            x: &[f32],
+            d_in: usize,
+            w: (&[T], bool),
+            d_out: usize,
+            c: (usize, usize),
+            o: &mut [f32],
+        ) {
+            rows_times_cols::<T, 2, 32, 64, true>(x, d_in, w, d_out, c, o)
         }
         let fma = std::arch::is_x86_feature_detected!("fma");
         if std::arch::is_x86_feature_detected!("avx512f")
@@ -758,52 +922,21 @@ fn rows_times_cols_mv(
             return unsafe { avx2(x, d_in, w, d_out, cols, out) };
         }
     }
-    rows_times_cols::<2, 16, 32, false>(x, d_in, w, d_out, cols, out)
+    rows_times_cols::<T, 2, 16, 32, false>(x, d_in, w, d_out, cols, out)
 }
 
-#[inline(always)]
-fn rows_dot_block(x: &[f32], d: usize, wt: &[f32], v0: usize, out: &mut [f32]) {
-    // out: [rows, width] = x[rows, d] · wt[v0..v0 + width, d]ᵀ; each weight row is read once
-    // (then from cache) for all rows of x.
-    let rows = x.len() / d;
-    let width = out.len() / rows;
-    for j in 0..width {
-        let wr = &wt[(v0 + j) * d..][..d];
-        for (i, xr) in x.chunks_exact(d).enumerate() {
-            let mut lanes = [0.0f32; LANES];
-            let (xc, wc) = (xr.chunks_exact(LANES), wr.chunks_exact(LANES));
-            let (xt, wt_) = (xc.remainder(), wc.remainder());
-            for (a, b) in xc.zip(wc) {
-                for ((l, &a), &b) in lanes.iter_mut().zip(a).zip(b) {
-                    *l += a * b;
-                }
-            }
-            let tail: f32 = xt.iter().zip(wt_).map(|(a, b)| a * b).sum();
-            out[i * width + j] = lanes.iter().sum::<f32>() + tail;
-        }
+/// [`rows_times_cols_mv`] for any [`Cols`]; an int8 matrix's sums are not yet scaled.
+fn products(x: &[f32], d_in: usize, w: Cols, d_out: usize, c: (usize, usize), o: &mut [f32]) {
+    match w {
+        Cols::RowMajor(w) => rows_times_cols_mv(x, d_in, (w, false), d_out, c, o),
+        Cols::Packed(w) => rows_times_cols_mv(x, d_in, (w, true), d_out, c, o),
+        Cols::Int8 { q, .. } => rows_times_cols_mv(x, d_in, (q, true), d_out, c, o),
     }
 }
 
-multiversion! {
-    fn rows_dot_block_mv => rows_dot_block(
-        x: &[f32],
-        d: usize,
-        wt: &[f32],
-        v0: usize,
-        out: &mut [f32],
-    )
-}
-
-/// Below this many multiply-adds a call stays on one thread.
-const PARALLEL_WORK: usize = 1 << 17;
-
-/// Column blocks of `n` columns, `block` wide (the last one narrower): `(start, width)`.
-fn column_blocks(n: usize, block: usize) -> Vec<(usize, usize)> {
-    (0..n)
-        .step_by(block)
-        .map(|c| (c, block.min(n - c)))
-        .collect()
-}
+/// Below this many multiply-adds a call stays on one thread: handing work to rayon's workers
+/// and waiting for them costs tens of microseconds on a busy machine, the time of ~2M of them.
+const PARALLEL_WORK: usize = 1 << 21;
 
 /// `out = x · w (+ bias)` for `x` `[rows, d_in]`, `w` `[d_in, d_out]` row-major, `out`
 /// `[rows, d_out]`; with `accumulate`, `out += x · w (+ bias)`. Each element is
@@ -824,13 +957,17 @@ pub(crate) fn rows_linear(
     assert_eq!(x.len(), rows * d_in, "rows_linear: x");
     assert_eq!(out.len(), rows * d_out, "rows_linear: out");
     assert_eq!(w.len(), d_in * d_out, "rows_linear: w");
-    if let Cols::Packed(p) = w {
-        assert_eq!(p.len(), d_in * d_out, "rows_linear: packed w");
-    }
+    let scale = match w {
+        Cols::Int8 { scale, .. } => {
+            assert_eq!(scale.len(), d_out, "rows_linear: int8 scales");
+            Some(scale)
+        }
+        _ => None,
+    };
     // The products of a column range `[rows, width]`, then bias and residual into `out`.
     let part = |(c_lo, c_hi): (usize, usize)| {
         let mut acc = vec![0.0; rows * (c_hi - c_lo)];
-        rows_times_cols_mv(x, d_in, w, d_out, (c_lo, c_hi), &mut acc);
+        products(x, d_in, w, d_out, (c_lo, c_hi), &mut acc);
         acc
     };
     let finish = |(c_lo, c_hi): (usize, usize), acc: &[f32], out: &mut [f32]| {
@@ -838,6 +975,7 @@ pub(crate) fn rows_linear(
         for (i, acc) in acc.chunks_exact(width).enumerate() {
             let dst = &mut out[i * d_out + c_lo..][..width];
             for (j, (o, &a)) in dst.iter_mut().zip(acc).enumerate() {
+                let a = scale.map_or(a, |s| a * s[c_lo + j]);
                 let v = a + bias.map_or(0.0, |b| b[c_lo + j]);
                 *o = if accumulate { *o + v } else { v };
             }
@@ -857,41 +995,6 @@ pub(crate) fn rows_linear(
     let parts: Vec<Vec<f32>> = ranges.par_iter().map(|&r| part(r)).collect();
     for (&r, acc) in ranges.iter().zip(&parts) {
         finish(r, acc, out);
-    }
-}
-
-/// `out = x · wtᵀ` for `x` `[rows, d]` and `wt` `[n, d]` row-major (the tied LM head), `out`
-/// `[rows, n]`: each element a dot product in a fixed order, whatever the number of rows.
-pub(crate) fn rows_dot(out: &mut [f32], x: &[f32], d: usize, wt: &[f32], parallel: bool) {
-    let rows = x.len() / d;
-    let n = wt.len() / d;
-    assert_eq!(out.len(), rows * n, "rows_dot: out");
-    const BLOCK: usize = 128;
-    let blocks = column_blocks(n, BLOCK);
-    let scatter = |(v0, width): (usize, usize), part: &[f32], out: &mut [f32]| {
-        for (i, part) in part.chunks_exact(width).enumerate() {
-            out[i * n + v0..][..width].copy_from_slice(part);
-        }
-    };
-    if !parallel || rows * d * n < PARALLEL_WORK {
-        let mut part = Vec::new();
-        for &(v0, width) in &blocks {
-            part.resize(rows * width, 0.0);
-            rows_dot_block_mv(x, d, wt, v0, &mut part);
-            scatter((v0, width), &part, out);
-        }
-        return;
-    }
-    let parts: Vec<Vec<f32>> = blocks
-        .par_iter()
-        .map(|&(v0, width)| {
-            let mut part = vec![0.0; rows * width];
-            rows_dot_block_mv(x, d, wt, v0, &mut part);
-            part
-        })
-        .collect();
-    for (&block, part) in blocks.iter().zip(&parts) {
-        scatter(block, part, out);
     }
 }
 
@@ -1091,6 +1194,56 @@ mod tests {
         }
     }
 
+    /// A decoding step's attention equals `causal_attention`'s last query row, for MQA, GQA and
+    /// MHA and key counts around the softmax's vector width.
+    #[test]
+    fn step_attention_is_the_last_row_of_causal_attention() {
+        for (heads, kv_heads, hd) in [(4, 1, 8), (4, 2, 16), (3, 3, 20)] {
+            for keys in [1, 15, 16, 17, 40] {
+                let row = kv_heads * hd;
+                let q = noise(heads * hd, 11);
+                let ks = noise(keys * row, 12);
+                let vs = noise(keys * row, 13);
+                let mut got = vec![0.0; heads * hd];
+                let mut scores = vec![0.0; keys.next_multiple_of(LANES)];
+                let dims = (heads, kv_heads, hd);
+                step_attention(&mut got, &q, hd, &ks, &vs, dims, 0.3, &mut scores);
+                let mut want = vec![0.0; heads * hd];
+                let qh = Heads {
+                    offset: 0,
+                    batch_stride: 0,
+                    head_stride: hd,
+                    row_stride: heads * hd,
+                };
+                let cached = Heads {
+                    offset: 0,
+                    batch_stride: 0,
+                    head_stride: hd,
+                    row_stride: row,
+                };
+                let shape = AttnShape {
+                    batch: 1,
+                    heads,
+                    kv_heads,
+                    head_dim: hd,
+                    t: 1,
+                    past: keys - 1,
+                    scale: 0.3,
+                };
+                causal_attention(&mut want, &q, qh, &ks, cached, &vs, cached, shape);
+                let worst = got
+                    .iter()
+                    .zip(&want)
+                    .map(|(a, b)| (a - b).abs())
+                    .fold(0.0f32, f32::max);
+                assert!(
+                    worst < 1e-5,
+                    "{heads}/{kv_heads}/{hd}, {keys} keys: {worst}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn linear_folds_bias_and_residual() {
         let (rows, d_in, d_out) = (3, 4, 5);
@@ -1174,23 +1327,45 @@ mod tests {
                 );
                 assert_eq!(one, all[i * d_out..][..d_out], "row {i} of {rows}");
             }
-            // The LM head's shape: x · wtᵀ with wt [d_out, d_in].
-            let mut dots = vec![0.0; rows * d_out];
-            rows_dot(&mut dots, &x, d_in, &w, true);
+            // Int8 weights: (Σ_k x q) * scale + bias, and a row alone is the row in the batch.
+            let (q, scale) = quantize_cols(&w, d_in, d_out);
+            let qp = pack_cols(&q, d_in, d_out);
+            let wq = Cols::Int8 {
+                q: &qp,
+                scale: &scale,
+            };
+            let mut quant = base.clone();
+            rows_linear(&mut quant, true, &x, d_in, wq, d_out, Some(&bias), true);
             for i in 0..rows {
                 for j in 0..d_out {
-                    let want: f64 = (0..d_in)
-                        .map(|k| x[i * d_in + k] as f64 * w[j * d_in + k] as f64)
+                    let dot: f64 = (0..d_in)
+                        .map(|k| x[i * d_in + k] as f64 * q[k * d_out + j] as f64)
                         .sum();
-                    let got = dots[i * d_out + j] as f64;
+                    let want = base[i * d_out + j] as f64 + bias[j] as f64 + dot * scale[j] as f64;
+                    let got = quant[i * d_out + j] as f64;
                     assert!(
                         (got - want).abs() < 1e-4 * (1.0 + want.abs()),
-                        "{got} vs {want}"
+                        "int8: {got} vs {want}"
                     );
+                    // And within the quantization's error of the f32 product.
+                    let half_step: f64 = (0..d_in)
+                        .map(|k| (x[i * d_in + k] as f64).abs() * scale[j] as f64 / 2.0)
+                        .sum();
+                    let f32_result = all[i * d_out + j] as f64;
+                    assert!((got - f32_result).abs() <= half_step + 1e-4, "int8 error");
                 }
-                let mut one = vec![0.0; d_out];
-                rows_dot(&mut one, &x[i * d_in..][..d_in], d_in, &w, false);
-                assert_eq!(one, dots[i * d_out..][..d_out], "row {i} of {rows}");
+                let mut one = base[i * d_out..][..d_out].to_vec();
+                rows_linear(
+                    &mut one,
+                    true,
+                    &x[i * d_in..][..d_in],
+                    d_in,
+                    wq,
+                    d_out,
+                    Some(&bias),
+                    false,
+                );
+                assert_eq!(one, quant[i * d_out..][..d_out], "int8 row {i} of {rows}");
             }
         }
     }

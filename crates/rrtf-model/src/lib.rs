@@ -24,6 +24,7 @@ mod infer;
 mod kernels;
 pub mod logprobs;
 pub mod model;
+pub mod quant;
 pub mod tokenizer;
 pub mod weights;
 
@@ -41,6 +42,7 @@ pub use logprobs::{
     sequence_logprobs, token_logprobs,
 };
 pub use model::{GptBigCode, KvCache};
+pub use quant::Quantize;
 pub use tokenizer::CodeTokenizer;
 pub use weights::SaveDtype;
 

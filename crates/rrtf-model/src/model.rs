@@ -67,6 +67,9 @@ pub struct GptBigCode {
     n_positions: usize,
     /// The LayerNorms' epsilon (burn's `LayerNorm` keeps its own private), for `infer.rs`.
     pub(crate) ln_eps: f64,
+    /// The linear layers hold int8 values times their scales (`quant.rs`): decoding steps
+    /// read them as int8 (`batch::Decoder`).
+    pub(crate) int8: bool,
 }
 
 /// Per-layer keys and values of the tokens seen so far, for incremental decoding.
@@ -238,6 +241,7 @@ impl GptBigCode {
             lm_head,
             n_positions,
             ln_eps,
+            int8: false,
         }
     }
 

@@ -317,14 +317,9 @@ pub fn build_with(
         take("transformer.ln_f.bias"),
     );
     let lm_head = (!config.tie_word_embeddings).then(|| param2(take("lm_head.weight")));
-    Ok(GptBigCode::new(
-        wte,
-        wpe,
-        blocks,
-        ln_f,
-        lm_head,
-        config.layer_norm_epsilon,
-    ))
+    let mut model = GptBigCode::new(wte, wpe, blocks, ln_f, lm_head, config.layer_norm_epsilon);
+    model.int8 = crate::quant::is_int8(config);
+    Ok(model)
 }
 
 /// The model's weights as HF-named host tensors (the inverse of [`build`]).

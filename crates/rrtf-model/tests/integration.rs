@@ -5,3 +5,4 @@ mod common;
 
 mod flex_kernels;
 mod parity;
+mod quant;

@@ -148,6 +148,14 @@ impl Rrtf {
         };
         // Over a bf16 LoRA base the projections go to the device in bf16 (never in f32).
         let ckpt = Checkpoint::load_with(&base, &device, t.bf16_lora_base())?;
+        if ckpt.is_int8() {
+            return Err(PipelineError::Invalid(format!(
+                "training.base_model {} is an int8 checkpoint (saved by `rrtf model quantize`): \
+                 training would move its weights off the int8 grid; train the f32 checkpoint it \
+                 was quantized from, then quantize the result",
+                base.display()
+            )));
+        }
         let groups = rrtf_train::read_jsonl(&input, t.code_only)?;
         let max_len = (t.max_length as usize).min(ckpt.config.n_positions);
         let templates = Templates::from_training(&t);

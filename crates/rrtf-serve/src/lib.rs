@@ -89,6 +89,9 @@ pub struct ServeOptions {
     /// The device the model runs on (`cpu`, `cuda[:N]`, `wgpu`: `rrtf_model::parse_device`);
     /// `None` is the build's default.
     pub device: Option<String>,
+    /// Weight precision of the linear layers (`--quantize`); a checkpoint saved quantized
+    /// (`rrtf model quantize`) decodes in int8 whatever this says.
+    pub quantize: rrtf_model::Quantize,
 }
 
 impl ServeOptions {
@@ -101,6 +104,7 @@ impl ServeOptions {
             max_queue: 64,
             max_batch: DEFAULT_MAX_BATCH,
             device: None,
+            quantize: rrtf_model::Quantize::None,
         }
     }
 
@@ -137,6 +141,7 @@ impl Server {
             opts.max_queue,
             opts.max_batch,
             opts.device.clone(),
+            opts.quantize,
         )
         .await?;
         Ok(Server {
@@ -152,6 +157,11 @@ impl Server {
 
     pub fn model_name(&self) -> &str {
         &self.state.model_name
+    }
+
+    /// Whether the model decodes with int8 linear layers.
+    pub fn int8(&self) -> bool {
+        self.state.worker.info.int8
     }
 
     /// The model's context length in tokens (prompt + completion).

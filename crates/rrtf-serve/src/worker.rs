@@ -12,13 +12,13 @@
 
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use rrtf_model::batch::{Decoder, SeqCache};
 use rrtf_model::generate::{DecodeBatch, Decoding};
-use rrtf_model::{Checkpoint, ModelError, SamplingParams, StopReason};
+use rrtf_model::{Checkpoint, Device, ModelError, Quantize, SamplingParams, StopReason};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::api::{ApiError, GenSpec, PromptInput, Usage};
@@ -52,6 +52,8 @@ pub struct Job {
 #[derive(Clone, Copy, Debug)]
 pub struct ModelInfo {
     pub n_positions: usize,
+    /// Its linear layers are int8 (`--quantize int8`, or a checkpoint saved quantized).
+    pub int8: bool,
 }
 
 /// The model thread's counters, read by `GET /metrics`.
@@ -120,6 +122,7 @@ impl Worker {
         queue: usize,
         max_batch: usize,
         device: Option<String>,
+        quantize: Quantize,
     ) -> Result<Worker, ServeError> {
         let (jobs, rx) = mpsc::channel(queue.max(1));
         let (ready, loaded) = oneshot::channel();
@@ -127,7 +130,10 @@ impl Worker {
         let theirs = stats.clone();
         std::thread::Builder::new()
             .name("rrtf-serve-model".into())
-            .spawn(move || run(dir, device, max_batch.max(1), &theirs, ready, rx))
+            .spawn(move || {
+                let model = (dir, device, quantize);
+                run(model, max_batch.max(1), &theirs, ready, rx)
+            })
             .map_err(|e| ServeError::Worker(e.to_string()))?;
         let info = loaded
             .await
@@ -150,8 +156,7 @@ impl Worker {
 }
 
 fn run(
-    dir: PathBuf,
-    device: Option<String>,
+    (dir, device, quantize): (PathBuf, Option<String>, Quantize),
     max_batch: usize,
     stats: &Stats,
     ready: oneshot::Sender<Result<ModelInfo, ServeError>>,
@@ -165,20 +170,27 @@ fn run(
             return;
         }
     };
-    let ckpt = match Checkpoint::load(&dir, &device) {
+    let ckpt = match load(&dir, &device, quantize) {
         Ok(c) => c,
         Err(e) => {
-            let _ = ready.send(Err(e.into()));
+            let _ = ready.send(Err(e));
             return;
         }
     };
     let info = ModelInfo {
         n_positions: ckpt.config.n_positions,
+        int8: ckpt.is_int8(),
     };
     if ready.send(Ok(info)).is_err() {
         return;
     }
-    if let Some(decoder) = Decoder::packed(&ckpt.model) {
+    // An int8 checkpoint's steps read the int8 values themselves (`Decoder::int8`).
+    let decoder = if ckpt.is_int8() {
+        Decoder::int8(&ckpt.model)
+    } else {
+        Decoder::packed(&ckpt.model)
+    };
+    if let Some(decoder) = decoder {
         stats.max_batch.store(max_batch, Ordering::Relaxed);
         return batched(&ckpt, &decoder, max_batch, stats, jobs);
     }
@@ -195,6 +207,22 @@ fn run(
             ))));
         }
     }
+}
+
+/// Load `dir` on `device`, quantized to int8 when asked (`Checkpoint::quantize_int8`). Int8
+/// decoding runs on the CPU's host kernels only: elsewhere it is refused, not faked.
+fn load(dir: &Path, device: &Device, quantize: Quantize) -> Result<Checkpoint, ServeError> {
+    let mut ckpt = Checkpoint::load(dir, device)?;
+    if quantize == Quantize::Int8 {
+        if !ckpt.model.host_kernels() {
+            return Err(ServeError::Worker(format!(
+                "--quantize int8 decodes on the CPU's int8 kernels, which this model on {device:?} \
+                 does not use: serve it on --device cpu, or without --quantize"
+            )));
+        }
+        ckpt.quantize_int8()?;
+    }
+    Ok(ckpt)
 }
 
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
