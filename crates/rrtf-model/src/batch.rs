@@ -23,15 +23,40 @@ use crate::model::{GptBigCode, KvCache};
 /// tile 2): groups of sequences per thread are multiples of it.
 const ROW_TILE: usize = 4;
 
-/// One sequence's keys and values, per layer `[seen, kv_heads, head_dim]` (position-major, so
-/// a step appends).
+/// One sequence's keys and values, per layer: keys key-major `[kv_heads, head_dim, cap]` (a
+/// step's attention reads each key dimension as one contiguous run of positions), values
+/// position-major `[seen, kv_heads, head_dim]` (a step appends).
 #[derive(Clone, Debug, Default)]
 pub struct SeqCache {
     layers: Vec<(Vec<f32>, Vec<f32>)>,
     seen: usize,
+    /// Positions the keys have room for.
+    cap: usize,
 }
 
 impl SeqCache {
+    /// Room for one more position in every layer's keys (`width` = kv_heads * head_dim),
+    /// doubling the room when it is full.
+    fn make_room(&mut self, layers: usize, width: usize) {
+        if self.layers.len() < layers {
+            self.layers.resize(layers, (Vec::new(), Vec::new()));
+        }
+        if self.seen < self.cap && self.layers.iter().all(|l| l.0.len() == width * self.cap) {
+            return;
+        }
+        let cap = (self.seen + 1).max(2 * self.cap).max(16);
+        for (kt, _) in &mut self.layers {
+            let mut new = vec![0.0; width * cap];
+            if self.cap > 0 && kt.len() == width * self.cap {
+                for (r, old) in kt.chunks_exact(self.cap).enumerate() {
+                    new[r * cap..][..self.seen].copy_from_slice(&old[..self.seen]);
+                }
+            }
+            *kt = new;
+        }
+        self.cap = cap;
+    }
+
     /// Positions held (prompt and generated tokens fed so far).
     pub fn len(&self) -> usize {
         self.seen
@@ -205,28 +230,42 @@ impl<'m> Decoder<'m> {
             .expect("an eligible model runs on the host kernels");
         let last = Host::of(hidden.narrow(1, t - 1, 1)).expect("host hidden states");
         let logits = self.logits(last.get(), true);
+        // Room for the prompt and `room` more positions (at least one: a step follows).
+        let cap = t + room.max(1);
         let layers = kv
             .layers
             .iter()
             .map(|l| {
                 let (k, v) = l.as_ref().expect("every layer cached");
                 let [_, kvh, seen, hd] = k.dims();
-                let host = |x: &Tensor<4>| {
-                    let x = Host::of(x.clone()).expect("host cache");
-                    // [kvh, seen, hd] -> [seen, kvh, hd]
-                    let src = x.get();
-                    let mut out = Vec::with_capacity((seen + room) * kvh * hd);
-                    for p in 0..seen {
-                        for h in 0..kvh {
-                            out.extend_from_slice(&src[(h * seen + p) * hd..][..hd]);
+                // keys [kvh, seen, hd] -> [kvh, hd, cap]
+                let k = Host::of(k.clone()).expect("host cache");
+                let mut kt = vec![0.0; kvh * hd * cap];
+                for (h, head) in k.get().chunks_exact(seen * hd).enumerate() {
+                    for (p, key) in head.chunks_exact(hd).enumerate() {
+                        for (d, &x) in key.iter().enumerate() {
+                            kt[(h * hd + d) * cap + p] = x;
                         }
                     }
-                    out
-                };
-                (host(k), host(v))
+                }
+                // values [kvh, seen, hd] -> [seen, kvh, hd]
+                let v = Host::of(v.clone()).expect("host cache");
+                let src = v.get();
+                let mut vs = Vec::with_capacity(cap * kvh * hd);
+                for p in 0..seen {
+                    for h in 0..kvh {
+                        vs.extend_from_slice(&src[(h * seen + p) * hd..][..hd]);
+                    }
+                }
+                (kt, vs)
             })
             .collect();
-        (SeqCache { layers, seen: t }, logits)
+        let cache = SeqCache {
+            layers,
+            seen: t,
+            cap,
+        };
+        (cache, logits)
     }
 
     /// One decoding step: feed `token` to each sequence (appending to its cache) and return the
@@ -275,6 +314,13 @@ impl<'m> Decoder<'m> {
             let (tok, at) = (&wte[id * e..][..e], &wpe[pos * e..][..e]);
             x.extend(tok.iter().zip(at).map(|(a, b)| a + b));
         }
+        // Room for this position in every sequence's keys (all layers share the key width).
+        if let Some(first) = m.h.first() {
+            let width = first.attn.kv_heads * first.attn.head_dim;
+            for (_, cache) in seqs.iter_mut() {
+                cache.make_room(m.h.len(), width);
+            }
+        }
         let mut normed = vec![0.0; n * e];
         let mut attn_out = vec![0.0; n * e];
         let mut qkv = Vec::new();
@@ -305,22 +351,23 @@ impl<'m> Decoder<'m> {
             let one =
                 |(token_cache, (out, row)): (&mut (u32, &mut SeqCache), (&mut [f32], &[f32]))| {
                     let cache = &mut *token_cache.1;
-                    if cache.layers.len() <= layer {
-                        cache.layers.resize(layer + 1, (Vec::new(), Vec::new()));
-                    }
-                    let (ks, vs) = &mut cache.layers[layer];
+                    let (seen, cap) = (cache.seen, cache.cap);
+                    let (kt, vs) = &mut cache.layers[layer];
                     for kh in 0..kvh {
-                        ks.extend_from_slice(&row[k_off + kh * head_stride..][..hd]);
+                        let k = &row[k_off + kh * head_stride..][..hd];
+                        for (d, &x) in k.iter().enumerate() {
+                            kt[(kh * hd + d) * cap + seen] = x;
+                        }
                         vs.extend_from_slice(&row[v_off + kh * head_stride..][..hd]);
                     }
-                    let keys = cache.seen + 1;
+                    let keys = seen + 1;
                     let mut scores = vec![0.0; keys.next_multiple_of(16)];
                     let dims = (h, kvh, hd);
                     kernels::step_attention(
                         out,
                         row,
                         head_stride,
-                        ks,
+                        (kt, cap),
                         vs,
                         dims,
                         scale,

@@ -121,31 +121,8 @@ multiversion! {
     pub(crate) fn exp_prefix => exp_prefix_body(row: &mut [f32], valid: usize) -> f32
 }
 
-/// `Σ a[i] b[i]` in [`LANES`] lanes, summed pairwise.
-#[inline(always)]
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut lanes = [0.0f32; LANES];
-    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
-    let tail: f32 = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in ca.zip(cb) {
-        for ((l, &x), &y) in lanes.iter_mut().zip(x).zip(y) {
-            *l += x * y;
-        }
-    }
-    let mut width = LANES / 2;
-    while width > 0 {
-        for i in 0..width {
-            lanes[i] += lanes[i + width];
-        }
-        width /= 2;
-    }
-    lanes[0] + tail
-}
+/// Keys per block of [`step_attention`]'s scores: accumulators held in registers.
+const KEY_BLOCK: usize = 64;
 
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
@@ -153,15 +130,16 @@ fn step_attention_body(
     out: &mut [f32],
     q: &[f32],
     q_head_stride: usize,
-    ks: &[f32],
+    (kt, cap): (&[f32], usize),
     vs: &[f32],
     (heads, kv_heads, hd): (usize, usize, usize),
     scale: f32,
     scores: &mut [f32],
 ) {
     let row = kv_heads * hd;
-    let keys = ks.len() / row;
-    assert!(keys > 0 && vs.len() == ks.len(), "step_attention: cache");
+    let keys = vs.len() / row;
+    assert!(keys > 0 && keys <= cap, "step_attention: cache");
+    assert!(kt.len() >= kv_heads * hd * cap, "step_attention: keys");
     assert!(
         scores.len() >= keys && out.len() == heads * hd,
         "step_attention: buffers"
@@ -170,34 +148,78 @@ fn step_attention_body(
     for h in 0..heads {
         let kh = h / group;
         let qh = &q[h * q_head_stride..][..hd];
-        for (p, s) in scores[..keys].iter_mut().enumerate() {
-            *s = dot(qh, &ks[p * row + kh * hd..][..hd]) * scale;
+        // Key-major keys (`kt[kh][d][p]`): scores of KEY_BLOCK keys at a time, summed over d
+        // in registers; no horizontal sums.
+        let kt = &kt[kh * hd * cap..][..hd * cap];
+        let mut p0 = 0;
+        while p0 < keys {
+            let n = KEY_BLOCK.min(keys - p0);
+            let mut acc = [0.0f32; KEY_BLOCK];
+            if n == KEY_BLOCK {
+                for (d, &qd) in qh.iter().enumerate() {
+                    let ks: &[f32; KEY_BLOCK] =
+                        kt[d * cap + p0..][..KEY_BLOCK].try_into().expect("a block");
+                    for (a, &k) in acc.iter_mut().zip(ks) {
+                        *a += qd * k;
+                    }
+                }
+            } else {
+                for (d, &qd) in qh.iter().enumerate() {
+                    for (a, &k) in acc.iter_mut().zip(&kt[d * cap + p0..][..n]) {
+                        *a += qd * k;
+                    }
+                }
+            }
+            for (s, a) in scores[p0..p0 + n].iter_mut().zip(acc) {
+                *s = a * scale;
+            }
+            p0 += n;
         }
         let inv = 1.0 / exp_prefix_body(scores, keys);
+        // Position-major values: four keys at a time into four accumulators per 16 columns
+        // (independent chains of multiply-adds), then summed.
         let o = &mut out[h * hd..][..hd];
-        o.fill(0.0);
-        for (p, &e) in scores[..keys].iter().enumerate() {
-            for (a, &v) in o.iter_mut().zip(&vs[p * row + kh * hd..][..hd]) {
-                *a += e * v;
+        let full = keys / 4 * 4;
+        for c0 in (0..hd).step_by(LANES) {
+            let w = LANES.min(hd - c0);
+            let mut acc = [[0.0f32; LANES]; 4];
+            for p in (0..full).step_by(4) {
+                for (u, acc) in acc.iter_mut().enumerate() {
+                    let e = scores[p + u];
+                    let v = &vs[(p + u) * row + kh * hd + c0..][..w];
+                    for (a, &x) in acc.iter_mut().zip(v) {
+                        *a += e * x;
+                    }
+                }
+            }
+            for (p, &e) in scores[..keys].iter().enumerate().skip(full) {
+                let v = &vs[p * row + kh * hd + c0..][..w];
+                for (a, &x) in acc[0].iter_mut().zip(v) {
+                    *a += e * x;
+                }
+            }
+            for (j, o) in o[c0..c0 + w].iter_mut().enumerate() {
+                *o = ((acc[0][j] + acc[1][j]) + (acc[2][j] + acc[3][j])) * inv;
             }
         }
-        o.iter_mut().for_each(|a| *a *= inv);
     }
 }
 
 multiversion! {
     /// Attention of one new position of one sequence (a decoding step): for each query head,
     /// `softmax(scale * q kᵀ) v` over every cached position, into `out` `[heads * hd]`. The
-    /// query heads are at `q[h * q_head_stride..]`; keys and values position-major
-    /// `[keys, kv_heads, hd]` (this position's included); `scores` holds at least `keys`
-    /// (rounded up to [`LANES`], the softmax runs over whole vectors). Plain loops: at one
-    /// query row the gemm calls of [`causal_attention`] cost more than the arithmetic.
+    /// query heads are at `q[h * q_head_stride..]`; keys key-major `kt[kv_heads][hd][cap]`
+    /// (room for `cap` positions), values position-major `[keys, kv_heads, hd]` (this
+    /// position's included; their length says how many keys there are); `scores` holds at
+    /// least `keys` (rounded up to [`LANES`], the softmax runs over whole vectors). Plain
+    /// loops: at one query row the gemm calls of [`causal_attention`] cost more than the
+    /// arithmetic.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn step_attention => step_attention_body(
         out: &mut [f32],
         q: &[f32],
         q_head_stride: usize,
-        ks: &[f32],
+        keys: (&[f32], usize),
         vs: &[f32],
         dims: (usize, usize, usize),
         scale: f32,
@@ -1199,7 +1221,7 @@ mod tests {
     #[test]
     fn step_attention_is_the_last_row_of_causal_attention() {
         for (heads, kv_heads, hd) in [(4, 1, 8), (4, 2, 16), (3, 3, 20)] {
-            for keys in [1, 15, 16, 17, 40] {
+            for keys in [1, 15, 16, 17, 40, 64, 67, 130] {
                 let row = kv_heads * hd;
                 let q = noise(heads * hd, 11);
                 let ks = noise(keys * row, 12);
@@ -1207,7 +1229,17 @@ mod tests {
                 let mut got = vec![0.0; heads * hd];
                 let mut scores = vec![0.0; keys.next_multiple_of(LANES)];
                 let dims = (heads, kv_heads, hd);
-                step_attention(&mut got, &q, hd, &ks, &vs, dims, 0.3, &mut scores);
+                // Key-major keys, with room for 3 more positions.
+                let cap = keys + 3;
+                let mut kt = vec![f32::NAN; kv_heads * hd * cap];
+                for p in 0..keys {
+                    for kh in 0..kv_heads {
+                        for d in 0..hd {
+                            kt[(kh * hd + d) * cap + p] = ks[p * row + kh * hd + d];
+                        }
+                    }
+                }
+                step_attention(&mut got, &q, hd, (&kt, cap), &vs, dims, 0.3, &mut scores);
                 let mut want = vec![0.0; heads * hd];
                 let qh = Heads {
                     offset: 0,
