@@ -62,20 +62,8 @@ impl Checkpoint {
         }
         let mut tensors = weights::export(&self.model);
         let (mut changed, mut count) = (0.0f64, 0usize);
-        let mut names: Vec<String> = (0..self.config.n_layer)
-            .flat_map(|i| {
-                ["attn.c_attn", "attn.c_proj", "mlp.c_fc", "mlp.c_proj"]
-                    .map(|name| format!("transformer.h.{i}.{name}.weight"))
-            })
-            .collect();
-        // The head: its own weight when untied, else the token embedding it is tied to.
-        names.push(if tensors.contains_key("lm_head.weight") {
-            "lm_head.weight".into()
-        } else {
-            "transformer.wte.weight".into()
-        });
         {
-            for key in names {
+            for key in weights::linear_weight_names(&self.config) {
                 let t = tensors.get_mut(&key).ok_or_else(|| ModelError::Input {
                     what: key.clone(),
                     message: "missing from the model".into(),

@@ -322,6 +322,24 @@ pub fn build_with(
     Ok(model)
 }
 
+/// The HF names of the linear layers' weights in [`export`]'s tensors, `[out, in]` each: every
+/// block's `c_attn`, attention `c_proj`, `c_fc` and MLP `c_proj`, then the LM head's (the token
+/// embedding when tied). What `quant.rs` quantizes.
+pub(crate) fn linear_weight_names(config: &GptBigCodeConfig) -> Vec<String> {
+    let mut names: Vec<String> = (0..config.n_layer)
+        .flat_map(|i| {
+            ["attn.c_attn", "attn.c_proj", "mlp.c_fc", "mlp.c_proj"]
+                .map(|name| format!("transformer.h.{i}.{name}.weight"))
+        })
+        .collect();
+    names.push(if config.tie_word_embeddings {
+        "transformer.wte.weight".into()
+    } else {
+        "lm_head.weight".into()
+    });
+    names
+}
+
 /// The model's weights as HF-named host tensors (the inverse of [`build`]).
 pub fn export(model: &GptBigCode) -> HostTensors {
     let mut out = HostTensors::new();

@@ -18,7 +18,10 @@
 //! auth, log, SSE) ; [`template`] (chat templates); [`host`] (the loopback-host guard, shared
 //! with the web review).
 //!
-//! Not here: HTTP clients (`rrtf-llm`), logprobs, penalties, tools, INT8 weights.
+//! INT8: `ServeOptions::quantize` (or a checkpoint saved by `rrtf model quantize`) makes the
+//! model's linear layers int8 (`rrtf_model::quant`), which the decoding steps then read.
+//!
+//! Not here: HTTP clients (`rrtf-llm`), logprobs, penalties, tools.
 
 pub mod api;
 mod error;
