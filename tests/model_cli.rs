@@ -361,7 +361,29 @@ fn quantize_writes_int8_and_reports_its_cost() {
     // Refused, exit 2, naming the fix.
     let no_prompt = dir.path().join("no-prompt.jsonl");
     std::fs::write(&no_prompt, "{\"text\": \"def f(): pass\"}\n").unwrap();
-    let cases: [(Vec<String>, &str); 3] = [
+    let cases: [(Vec<String>, &str); 5] = [
+        (
+            vec![
+                "--model".into(),
+                s(&model),
+                "--input".into(),
+                s(&pairs),
+                "--new-tokens".into(),
+                "0".into(),
+            ],
+            "--new-tokens 0",
+        ),
+        (
+            vec![
+                "--model".into(),
+                s(&model),
+                "--input".into(),
+                s(&pairs),
+                "--new-tokens".into(),
+                "500".into(),
+            ],
+            "lower --new-tokens",
+        ),
         (vec!["--model".into(), s(&model)], "--out"),
         (
             vec![

@@ -118,6 +118,37 @@ pub fn compare(
     batch_size: usize,
 ) -> Result<QuantReport> {
     let tok = &f32_ckpt.tokenizer;
+    if new_tokens == 0 {
+        return Err(ModelError::Input {
+            what: "--new-tokens 0".into(),
+            message: "must be at least 1 (the greedy agreement compares generated tokens)".into(),
+        });
+    }
+    // Rows that do not fit the context are refused up front, naming the row and the fix.
+    let n_positions = f32_ckpt.model.n_positions();
+    for (i, p) in pairs.iter().enumerate() {
+        let (prompt, response) = (tok.encode(&p.prompt)?.len(), tok.encode(&p.response)?.len());
+        let what = format!("row {} of --input", i + 1);
+        if prompt + response > n_positions {
+            return Err(ModelError::Input {
+                what,
+                message: format!(
+                    "its prompt and response are {} tokens, more than the model's n_positions = \
+                     {n_positions}: use shorter rows",
+                    prompt + response
+                ),
+            });
+        }
+        if prompt + new_tokens > n_positions {
+            return Err(ModelError::Input {
+                what,
+                message: format!(
+                    "its prompt ({prompt} tokens) and --new-tokens {new_tokens} exceed the \
+                     model's n_positions = {n_positions}: lower --new-tokens"
+                ),
+            });
+        }
+    }
     let scored = |c: &Checkpoint| score_text_pairs(&c.model, tok, pairs, batch_size.max(1));
     let (a, b) = (scored(f32_ckpt)?, scored(int8_ckpt)?);
     let (mut sum, mut max, mut tokens) = (0.0f64, 0.0f64, 0usize);
