@@ -210,4 +210,25 @@ async fn serve_on_wgpu_answers_with_the_cpu_text() {
         answer["choices"][0]["text"], expected[0]["text"],
         "{answer}"
     );
+    // INT8 decodes on the CPU's kernels only: refused on wgpu, naming the way out.
+    let out = rrtf(
+        dir.path(),
+        &[
+            "serve",
+            "--model",
+            model,
+            "--port",
+            "0",
+            "--device",
+            "wgpu",
+            "--quantize",
+            "int8",
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--quantize int8") && err.contains("--device cpu"),
+        "{err}"
+    );
 }

@@ -184,13 +184,8 @@ fn run(
     if ready.send(Ok(info)).is_err() {
         return;
     }
-    // An int8 checkpoint's steps read the int8 values themselves (`Decoder::int8`).
-    let decoder = if ckpt.is_int8() {
-        Decoder::int8(&ckpt.model)
-    } else {
-        Decoder::packed(&ckpt.model)
-    };
-    if let Some(decoder) = decoder {
+    // An int8 model's steps read the int8 values themselves (`Decoder::packed` sees its flag).
+    if let Some(decoder) = Decoder::packed(&ckpt.model) {
         stats.max_batch.store(max_batch, Ordering::Relaxed);
         return batched(&ckpt, &decoder, max_batch, stats, jobs);
     }
@@ -215,10 +210,13 @@ fn load(dir: &Path, device: &Device, quantize: Quantize) -> Result<Checkpoint, S
     let mut ckpt = Checkpoint::load(dir, device)?;
     if quantize == Quantize::Int8 {
         if !ckpt.model.host_kernels() {
-            return Err(ServeError::Worker(format!(
-                "--quantize int8 decodes on the CPU's int8 kernels, which this model on {device:?} \
-                 does not use: serve it on --device cpu, or without --quantize"
-            )));
+            return Err(ModelError::Input {
+                what: "--quantize int8".into(),
+                message: "int8 decodes on the CPU's host kernels, which the model does not use \
+                          on this --device: serve it with --device cpu, or without --quantize"
+                    .into(),
+            }
+            .into());
         }
         ckpt.quantize_int8()?;
     }
