@@ -132,6 +132,11 @@ impl<'m> Decoder<'m> {
         if model.int8 {
             return Self::int8(model);
         }
+        Self::packed_f32(model)
+    }
+
+    /// [`Self::packed`] with f32 projections whatever the model says (`bench.rs`' reference).
+    pub(crate) fn packed_f32(model: &'m GptBigCode) -> Option<Self> {
         let mut d = Self::f32(model)?;
         let packed = d.map_projections(kernels::pack_cols);
         d.proj = Projections::Packed(packed);

@@ -150,7 +150,7 @@ pub fn run(
     // As `rrtf serve` decodes: packed projections, f32 or int8 (`--quantize int8`). The int8
     // figures time the int8 kernels on this model's weights quantized: the same work whatever
     // the values.
-    let packed = Decoder::packed(model);
+    let packed = Decoder::packed_f32(model);
     let batched_rate = packed.as_ref().map(batched);
     let int8 = Decoder::int8(model).map(|dec| Int8Rates {
         f32_generate_tokens_per_s: one(packed.as_ref().expect("eligible")),
