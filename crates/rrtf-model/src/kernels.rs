@@ -846,17 +846,10 @@ fn rows_times_cols<T: Weight, const R: usize, const C: usize, const C1: usize, c
     // Column tiles outside, rows inside: a tile's weights are read from memory once and then
     // from cache for the other rows. `c_lo` is a multiple of PACK and C, C1 divide it, so no
     // tile (and no tail) crosses a packed block.
-    let mut c = c_lo;
-    while c + C <= c_hi {
-        let (src, stride, c0) = column_at(w, packed, c, d_in, d_out);
-        for r in (0..full).step_by(R) {
-            let o = &mut out[r * width + c - c_lo..];
-            tile::<T, R, C, FMA>(&x[r * d_in..][..R * d_in], d_in, src, stride, c0, o, width);
-        }
-        c += C;
-    }
+    let w = (w, packed);
+    let c = tiles::<T, R, C, FMA>(x, d_in, w, d_out, (c_lo, c_lo, c_hi), (0, full), out);
     if full > 0 && c < c_hi {
-        let (src, stride, c0) = column_at(w, packed, c, d_in, d_out);
+        let (src, stride, c0) = column_at(w.0, packed, c, d_in, d_out);
         let o = &mut out[c - c_lo..];
         tile_tail::<T, FMA>(
             &x[..full * d_in],
@@ -868,31 +861,42 @@ fn rows_times_cols<T: Weight, const R: usize, const C: usize, const C1: usize, c
             width,
         );
     }
-    let mut c = c_lo;
-    while c + C1 <= c_hi {
-        let (src, stride, c0) = column_at(w, packed, c, d_in, d_out);
-        for r in full..rows {
-            let o = &mut out[r * width + c - c_lo..];
-            tile::<T, 1, C1, FMA>(&x[r * d_in..][..d_in], d_in, src, stride, c0, o, width);
-        }
-        c += C1;
-    }
-    while c + C <= c_hi {
-        let (src, stride, c0) = column_at(w, packed, c, d_in, d_out);
-        for r in full..rows {
-            let o = &mut out[r * width + c - c_lo..];
-            tile::<T, 1, C, FMA>(&x[r * d_in..][..d_in], d_in, src, stride, c0, o, width);
-        }
-        c += C;
-    }
+    // The rows left over: one at a time, wide tiles then narrower ones.
+    let c = tiles::<T, 1, C1, FMA>(x, d_in, w, d_out, (c_lo, c_lo, c_hi), (full, rows), out);
+    let c = tiles::<T, 1, C, FMA>(x, d_in, w, d_out, (c, c_lo, c_hi), (full, rows), out);
     if c < c_hi {
-        let (src, stride, c0) = column_at(w, packed, c, d_in, d_out);
+        let (src, stride, c0) = column_at(w.0, packed, c, d_in, d_out);
         for r in full..rows {
             let o = &mut out[r * width + c - c_lo..];
             let xr = &x[r * d_in..][..d_in];
             tile_tail::<T, FMA>(xr, d_in, src, stride, (c0, c_hi - c), o, width);
         }
     }
+}
+
+/// Tiles of `R` rows x `CW` columns over rows `r0..r1` (a multiple of `R` of them), from column
+/// `c` for as long as a whole tile fits before `c_hi`; `out` holds columns `c_lo..c_hi` of each
+/// row. Returns the first column not done.
+#[inline(always)]
+fn tiles<T: Weight, const R: usize, const CW: usize, const FMA: bool>(
+    x: &[f32],
+    d_in: usize,
+    (w, packed): (&[T], bool),
+    d_out: usize,
+    (mut c, c_lo, c_hi): (usize, usize, usize),
+    (r0, r1): (usize, usize),
+    out: &mut [f32],
+) -> usize {
+    let width = c_hi - c_lo;
+    while c + CW <= c_hi {
+        let (src, stride, c0) = column_at(w, packed, c, d_in, d_out);
+        for r in (r0..r1).step_by(R) {
+            let o = &mut out[r * width + c - c_lo..];
+            tile::<T, R, CW, FMA>(&x[r * d_in..][..R * d_in], d_in, src, stride, c0, o, width);
+        }
+        c += CW;
+    }
+    c
 }
 
 /// [`rows_times_cols`] with the tile shapes of the best instruction set this CPU has (8
