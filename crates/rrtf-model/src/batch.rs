@@ -18,6 +18,7 @@ use rayon::prelude::*;
 use crate::infer::{self, Host, ModelWeights};
 use crate::kernels::{self, Cols};
 use crate::model::{GptBigCode, KvCache};
+use crate::weights::transpose;
 
 /// Rows of a batched matmul tile (`kernels::rows_linear` on AVX-512; AVX2 and the baseline
 /// tile 2): groups of sequences per thread are multiples of it.
@@ -429,17 +430,6 @@ impl<'m> Decoder<'m> {
         self.weights.ln_f.apply(&x, &mut normed, eps);
         self.logits(&normed, parallel)
     }
-}
-
-/// `w` `[rows, cols]` row-major, transposed.
-fn transpose(w: &[f32], rows: usize, cols: usize) -> Vec<f32> {
-    let mut t = vec![0.0; w.len()];
-    for (r, row) in w.chunks_exact(cols).enumerate() {
-        for (c, &v) in row.iter().enumerate() {
-            t[c * rows + r] = v;
-        }
-    }
-    t
 }
 
 #[cfg(test)]

@@ -46,9 +46,10 @@ const DECODE_RUNS: usize = 5;
 /// Sequences decoded together by the batched figure.
 pub const BATCHED_SEQUENCES: usize = 8;
 
-/// Time `reps` forward passes over `[batch, seq_len]` tokens and one greedy generation of
-/// `new_tokens` after a `seq_len`-token prompt (end-of-text does not stop it). One untimed
-/// warm-up of each runs first.
+/// Time `reps` forward passes over `[batch, seq_len]` tokens and greedy generation of
+/// `new_tokens` after a `seq_len`-token prompt (end-of-text does not stop it): one sequence,
+/// [`BATCHED_SEQUENCES`] together, and both with int8 projections. One untimed warm-up of each
+/// runs first; on the host kernels each decoding figure is the best of `DECODE_RUNS` runs.
 pub fn run(
     model: &GptBigCode,
     batch: usize,

@@ -54,30 +54,27 @@ impl Checkpoint {
         is_int8(&self.config)
     }
 
-    /// Quantize the linear layers of every block to int8 in place (see the module docs); a
-    /// no-op on a checkpoint that already is. Returns the mean absolute change of the weights.
+    /// Quantize the linear layers (every block's projections and the LM head) to int8 in place
+    /// (see the module docs); a no-op on a checkpoint that already is. Returns the mean absolute change of the weights.
     pub fn quantize_int8(&mut self) -> Result<f64> {
         if self.is_int8() {
             return Ok(0.0);
         }
         let mut tensors = weights::export(&self.model);
         let (mut changed, mut count) = (0.0f64, 0usize);
-        {
-            for key in weights::linear_weight_names(&self.config) {
-                let t = tensors.get_mut(&key).ok_or_else(|| ModelError::Input {
-                    what: key.clone(),
-                    message: "missing from the model".into(),
-                })?;
-                let new = round_trip_rows(&t.data, t.shape[0], t.shape[1]);
-                changed += t
-                    .data
-                    .iter()
-                    .zip(&new)
-                    .map(|(a, b)| f64::from((a - b).abs()))
-                    .sum::<f64>();
-                count += new.len();
-                t.data = new;
-            }
+        for key in weights::linear_weight_names(&self.config) {
+            let t = tensors
+                .get_mut(&key)
+                .expect("export names every linear layer");
+            let new = round_trip_rows(&t.data, t.shape[0], t.shape[1]);
+            changed += t
+                .data
+                .iter()
+                .zip(&new)
+                .map(|(a, b)| f64::from((a - b).abs()))
+                .sum::<f64>();
+            count += new.len();
+            t.data = new;
         }
         self.config
             .extra
@@ -209,20 +206,12 @@ pub(crate) fn is_int8(config: &GptBigCodeConfig) -> bool {
 /// int8 round trip, exactly as `kernels::quantize_cols` quantizes a column of `[in, out]`.
 fn round_trip_rows(w: &[f32], out: usize, inp: usize) -> Vec<f32> {
     // quantize_cols works on [in, out]: transpose, quantize, dequantize, transpose back.
-    let mut t = vec![0.0f32; w.len()];
-    for r in 0..out {
-        for c in 0..inp {
-            t[c * out + r] = w[r * inp + c];
-        }
-    }
-    let (q, scale) = kernels::quantize_cols(&t, inp, out);
-    let mut back = vec![0.0f32; w.len()];
-    for c in 0..inp {
-        for r in 0..out {
-            back[r * inp + c] = f32::from(q[c * out + r]) * scale[r];
-        }
-    }
-    back
+    let (q, scale) = kernels::quantize_cols(&weights::transpose(w, out, inp), inp, out);
+    let back: Vec<f32> = q
+        .chunks_exact(out)
+        .flat_map(|row| row.iter().zip(&scale).map(|(&q, &s)| f32::from(q) * s))
+        .collect();
+    weights::transpose(&back, inp, out)
 }
 
 #[cfg(test)]

@@ -448,7 +448,8 @@ pub fn write(tensors: &HostTensors, dtype: SaveDtype, path: &Path) -> Result<()>
 }
 
 /// Row-major `[rows, cols]` → `[cols, rows]`.
-fn transpose(data: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+/// `data` `[rows, cols]` row-major, transposed.
+pub(crate) fn transpose(data: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     let mut out = vec![0.0; data.len()];
     for r in 0..rows {
         for c in 0..cols {
