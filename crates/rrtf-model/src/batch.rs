@@ -112,14 +112,24 @@ impl<'m> Decoder<'m> {
 
     /// [`Self::new`] for f32 projections, whatever the model says.
     fn f32(model: &'m GptBigCode) -> Option<Self> {
+        Self::with_head(model, |t, e, vocab| {
+            Head::F32(kernels::pack_cols(t, e, vocab))
+        })
+    }
+
+    /// A decoder reading the projections where the model keeps them, its head made by
+    /// `head(transposed head [n_embd, vocab], n_embd, vocab)`.
+    fn with_head(
+        model: &'m GptBigCode,
+        head: impl FnOnce(&[f32], usize, usize) -> Head,
+    ) -> Option<Self> {
         let weights = ModelWeights::of(model)?;
-        let head = Host::of(model.lm_head_weight())?;
+        let w = Host::of(model.lm_head_weight())?;
         let [vocab, e] = model.lm_head_weight().dims();
-        let head_t = transpose(head.get(), vocab, e);
         Some(Self {
             model,
             weights,
-            head: Head::F32(kernels::pack_cols(&head_t, e, vocab)),
+            head: head(&transpose(w.get(), vocab, e), e, vocab),
             vocab,
             proj: Projections::Model,
         })
@@ -151,16 +161,15 @@ impl<'m> Decoder<'m> {
     /// ([`crate::Checkpoint::quantize_int8`]): quantizing those again gives the same int8
     /// values, and prefill and steps then compute with the same weights.
     pub fn int8(model: &'m GptBigCode) -> Option<Self> {
-        let mut d = Self::f32(model)?;
         let quantize = |w: &[f32], d_in, d_out| {
             let (q, scale) = kernels::quantize_cols(w, d_in, d_out);
             (kernels::pack_cols(&q, d_in, d_out), scale)
         };
+        let mut d = Self::with_head(model, |t, e, vocab| {
+            let (q, scale) = quantize(t, e, vocab);
+            Head::Int8(q, scale)
+        })?;
         d.proj = Projections::Int8(d.map_projections(quantize));
-        let head = Host::of(model.lm_head_weight())?;
-        let e = d.n_embd();
-        let (q, scale) = quantize(&transpose(head.get(), d.vocab, e), e, d.vocab);
-        d.head = Head::Int8(q, scale);
         Some(d)
     }
 
