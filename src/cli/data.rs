@@ -47,9 +47,11 @@ pub struct ImportPrompts {
     /// Round the prompts belong to (0 = seed data).
     #[arg(long, default_value_t = 0)]
     pub round: i64,
-    /// Programming language of the prompts and tests.
-    #[arg(long, default_value = "python")]
-    pub language: String,
+    /// Programming language of the rows that do not name theirs (python, javascript, cpp, java,
+    /// go, rust; default python). A row names its own with a `language` field or a HumanEval-X
+    /// task id (`CPP/0`), so HumanEval-X files need no flag.
+    #[arg(long, value_parser = parse_language)]
+    pub language: Option<rrtf_exec::Language>,
     /// Import the valid rows and report the invalid ones instead of aborting.
     #[arg(long)]
     pub skip_invalid: bool,
@@ -180,6 +182,10 @@ pub async fn init(ctx: &Ctx) -> Result<()> {
         || json!({ "db": ctx.db, "created": !existed, "schema_version": version }),
     );
     Ok(())
+}
+
+fn parse_language(s: &str) -> std::result::Result<rrtf_exec::Language, String> {
+    rrtf_exec::Language::parse(s).map_err(|e| e.to_string())
 }
 
 pub async fn import(ctx: &Ctx, cmd: ImportCmd) -> Result<()> {

@@ -683,9 +683,11 @@ pub struct Training {
     /// Share of prompts held out for evaluation.
     pub eval_fraction: f64,
     /// Instruction prompts: `{prompt}` is replaced by the prompt; PanGu-Coder2 wraps it in
-    /// triple quotes.
+    /// triple quotes. `{language}` is the language the prompt asks for (`C++`) and
+    /// `{language_tag}` CodeGeeX's tag line for it (`// language: C++`), for multilingual rounds.
     pub prompt_template: String,
-    /// Completion prompts (a signature + docstring to continue): used verbatim by default.
+    /// Completion prompts (a signature + docstring to continue): used verbatim by default;
+    /// the same placeholders.
     pub completion_template: String,
     /// Train on the extracted code only (PanGu-Coder2), not the raw response.
     pub code_only: bool,

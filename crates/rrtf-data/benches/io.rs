@@ -59,7 +59,7 @@ async fn main() {
         map: FieldMap::default(),
         source: None,
         round: 0,
-        language: "python".into(),
+        language: None,
         skip_invalid: false,
     };
     let t = Instant::now();

@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
+use rrtf_exec::Language;
 use rrtf_exec::answer::{AnswerKind, stored_code};
 use rrtf_store::{
     InsertReport, ModelRole, NewPrompt, NewResponse, NewTest, PromptInsertReport, PromptKey,
@@ -55,6 +56,7 @@ pub const PROMPT_ROLES: &[&str] = &[
     "tests",
     "entry_point",
     "setup",
+    "language",
 ];
 /// Roles a `--map` may name for response files.
 pub const RESPONSE_ROLES: &[&str] = &[
@@ -74,7 +76,10 @@ pub struct PromptImport {
     /// Dataset name stored as each prompt's source; defaults to the file's stem.
     pub source: Option<String>,
     pub round: i64,
-    pub language: String,
+    /// The language of rows that do not name theirs (`--language`; Python when `None`). A row
+    /// names its language with a `language` field or, in HumanEval's shape, a HumanEval-X task
+    /// id (`CPP/0`); a row whose language differs from a given `--language` is an error.
+    pub language: Option<Language>,
     pub skip_invalid: bool,
 }
 
@@ -224,9 +229,24 @@ fn prompt_from_row(
         },
         None => content_hash(&text)[..16].to_owned(),
     };
+    let language = row_language(row, shape, field("language", Some("language")), &source_id)?;
+    let language = match (language, opts.language) {
+        (Some(own), Some(given)) if own != given => {
+            return Err(RowError::row(
+                row.loc,
+                format!(
+                    "the row is in {own} but --language says {given}: leave --language out (each \
+                     row's own language is used) or import the {own} rows separately"
+                ),
+            ));
+        }
+        (own, given) => own.or(given).unwrap_or(Language::Python),
+    }
+    .name()
+    .to_owned();
     let tests = tests
         .map(|code| NewTest {
-            language: opts.language.clone(),
+            language: language.clone(),
             origin: TestOrigin::Imported,
             code: match &setup {
                 Some(s) => format!("{s}\n{code}\n"),
@@ -242,12 +262,39 @@ fn prompt_from_row(
         source_id,
         kind: shape.kind,
         text,
-        language: opts.language.clone(),
+        language,
         entry_point,
         reference,
         parent_id: None,
         evolution_method: None,
         tests,
+    })
+}
+
+/// The language a row names: its `language` field (any name [`Language::parse`] knows; another
+/// is an error naming the field), else, in HumanEval's shape, its HumanEval-X task id's prefix
+/// (`CPP/0`, `JavaScript/3`; `HumanEval/0` or an unknown prefix names none).
+fn row_language(
+    row: &Row,
+    shape: &Shape,
+    field: Option<&str>,
+    source_id: &str,
+) -> Result<Option<Language>, RowError> {
+    if let Some(f) = field
+        && let Some(name) = row.str_opt(f)?
+    {
+        return Language::parse(name)
+            .map(Some)
+            .map_err(|e| RowError::field(row.loc, f, e.to_string()));
+    }
+    if shape.name != HUMANEVAL.name {
+        return Ok(None);
+    }
+    Ok(match source_id.split_once('/') {
+        Some((prefix, _)) if !prefix.eq_ignore_ascii_case("humaneval") => {
+            Language::parse(prefix).ok()
+        }
+        _ => None,
     })
 }
 

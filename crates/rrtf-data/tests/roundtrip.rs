@@ -31,7 +31,7 @@ fn prompt_opts() -> PromptImport {
         map: FieldMap::default(),
         source: None,
         round: 0,
-        language: "python".into(),
+        language: None,
         skip_invalid: false,
     }
 }
@@ -667,4 +667,78 @@ async fn mbpp_and_mapped_rows_import_with_their_tests() {
         ]
     );
     assert_eq!(store.status().await.unwrap().tests, 2);
+}
+
+/// Issue 20 item 3: prompts carry their language. HumanEval-X files need no flag (each row's
+/// task id names it), a `language` field wins over the id, a row that contradicts
+/// `--language` is an error naming it, and an unknown name is an error naming the field.
+#[tokio::test]
+async fn imported_prompts_carry_each_rows_language() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = Store::create(&tmp.path().join("ml.db")).await.unwrap();
+    let slice = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/humaneval-x");
+    for lang in ["cpp", "js", "python"] {
+        let path = slice.join(format!("humaneval_{lang}.jsonl"));
+        let rep = import_prompts(&store, &path, &prompt_opts(), &|_| {})
+            .await
+            .unwrap();
+        assert_eq!(rep.inserted.prompts.inserted, 20, "{lang}");
+    }
+    let (named, instructions) = (tmp.path().join("named.jsonl"), tmp.path().join("i.jsonl"));
+    write_jsonl(
+        &named,
+        &[
+            json!({"task_id": "CPP/99", "language": "go", "prompt": "func f() int {\n", "test": "x"}),
+        ],
+    );
+    write_jsonl(
+        &instructions,
+        &[
+            json!({"instruction": "Sum a list.", "language": "Rust"}),
+            json!({"instruction": "Reverse a list."}),
+        ],
+    );
+    for (path, n) in [(&named, 1), (&instructions, 2)] {
+        let rep = import_prompts(&store, path, &prompt_opts(), &|_| {})
+            .await
+            .unwrap();
+        assert_eq!(rep.inserted.prompts.inserted, n);
+    }
+    let languages: Vec<(String, String)> = store
+        .prompt_pool()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| (p.source_id, p.language))
+        .collect();
+    let of = |id: &str| &languages.iter().find(|(s, _)| s == id).unwrap().1;
+    assert_eq!(of("CPP/0"), "cpp");
+    assert_eq!(of("JavaScript/19"), "javascript");
+    assert_eq!(of("Python/3"), "python");
+    assert_eq!(of("CPP/99"), "go");
+    let by_lang = |l: &str| languages.iter().filter(|(_, x)| x == l).count();
+    assert_eq!((by_lang("rust"), by_lang("python")), (1, 21));
+
+    // --language fills in rows that say nothing, and contradicts none silently.
+    let cpp = PromptImport {
+        language: Some(rrtf_exec::Language::Java),
+        source: Some("as-java".into()),
+        ..prompt_opts()
+    };
+    let err = import_prompts(&store, &slice.join("humaneval_cpp.jsonl"), &cpp, &|_| {})
+        .await
+        .unwrap_err();
+    assert!(err.is_user_error(), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("line 1") && text.contains("in cpp but --language says java"),
+        "{text}"
+    );
+    let bad = tmp.path().join("bad.jsonl");
+    write_jsonl(&bad, &[json!({"instruction": "x", "language": "cobol"})]);
+    let err = import_prompts(&store, &bad, &prompt_opts(), &|_| {})
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("language") && err.contains("`cobol`"), "{err}");
 }

@@ -285,19 +285,6 @@ fn read_problems(paths: &[PathBuf], max: Option<u64>) -> Result<Vec<Problem>> {
     Ok(problems)
 }
 
-/// CodeGeeX's language tags (`codegeex/data/utils.py`), the line put before a prompt with
-/// `--language-tag`.
-fn language_tag(language: Language) -> &'static str {
-    match language {
-        Language::Python => "# language: Python\n",
-        Language::Cpp => "// language: C++\n",
-        Language::Java => "// language: Java\n",
-        Language::JavaScript => "// language: JavaScript\n",
-        Language::Go => "// language: Go\n",
-        Language::Rust => "// language: Rust\n",
-    }
-}
-
 /// CodeGeeX's end of a brace language's completion: one more `}` than `{` (the function, or
 /// Java's method, is closed).
 fn braces_closed(code: &str) -> bool {
@@ -515,7 +502,7 @@ pub fn evaluate(a: &EvalConfig, progress: &mut dyn Progress) -> Result<EvalRepor
         let mut jobs = Vec::new(); // (problem index, prompt ids, params)
         for (i, p) in problems.iter().enumerate() {
             let input = if a.language_tag {
-                format!("{}{}", language_tag(p.language), p.prompt)
+                format!("{}{}", p.language.tag_line(), p.prompt)
             } else {
                 p.prompt.clone()
             };

@@ -159,6 +159,9 @@ impl Rrtf {
         let groups = rrtf_train::read_jsonl(&input, t.code_only)?;
         let max_len = (t.max_length as usize).min(ckpt.config.n_positions);
         let templates = Templates::from_training(&t);
+        if let Some(warning) = templates.silent_about_language(&groups) {
+            self.log(&warning);
+        }
         // Held out by lineage before encoding, so a root's groups stay on one side.
         let (train_groups, eval_groups) =
             rrtf_train::split_groups(&groups, t.eval_fraction, config.round.seed);

@@ -43,6 +43,7 @@ use std::path::Path;
 use rand::{SeedableRng, rngs::StdRng, seq::SliceRandom};
 use rrtf_model::{CodeTokenizer, TokenPair};
 // The one prompt kind (rrtf-types'), as the store keeps it.
+use rrtf_types::Language;
 pub use rrtf_types::PromptKind;
 use serde::{Deserialize, Serialize};
 
@@ -77,6 +78,14 @@ pub struct Group {
     /// Role per response, when every line's detail names one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub roles: Option<Vec<Role>>,
+    /// The language the prompt asks for (the export's `language`; Python when a line has none):
+    /// what `{language}` and `{language_tag}` in the templates say.
+    #[serde(default = "python")]
+    pub language: Language,
+}
+
+fn python() -> Language {
+    Language::Python
 }
 
 impl Group {
@@ -91,6 +100,7 @@ impl Group {
             lineage: None,
             tiers: None,
             roles: None,
+            language: Language::Python,
         }
     }
 
@@ -216,6 +226,8 @@ struct Line {
     lineage: Option<String>,
     #[serde(default)]
     details: Vec<serde_json::Value>,
+    #[serde(default)]
+    language: Option<String>,
 }
 
 /// Read groups from an `rrtf`-format JSONL file. With `code_only`, a response is replaced by
@@ -235,7 +247,7 @@ pub fn read_jsonl(path: &Path, code_only: bool) -> Result<Vec<Group>> {
                 format!(
                     "{e}: each line must be {{\"prompt\", \"responses\": [..], \"scores\": [..]}} \
                      (optional: \"pairs\": [[better, worse], ..], \"kind\": \"instruction\" or \
-                     \"completion\", \"lineage\": \"key\")"
+                     \"completion\", \"lineage\": \"key\", \"language\": \"cpp\")"
                 ),
             )
         })?;
@@ -268,7 +280,12 @@ pub fn read_jsonl(path: &Path, code_only: bool) -> Result<Vec<Group>> {
                 }
             }
         }
+        let language = match row.language.as_deref() {
+            None => Language::Python,
+            Some(l) => Language::parse(l).map_err(|e| TrainError::input(what(), e.to_string()))?,
+        };
         let group = Group {
+            language,
             prompt: row.prompt,
             responses,
             scores: row.scores,
@@ -338,7 +355,10 @@ pub fn check_group(g: &Group) -> Result<(), String> {
     Ok(())
 }
 
-/// The prompt templates, one per prompt kind (`{prompt}` is replaced by the prompt).
+/// The prompt templates, one per prompt kind: `{prompt}` is replaced by the prompt,
+/// `{language}` by the language it asks for ([`Language::title`]: `C++`), `{language_tag}` by
+/// CodeGeeX's tag line for it ([`Language::tag_line`]: `// language: C++` and a newline, the
+/// line `rrtf eval --language-tag` puts before a benchmark prompt).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Templates {
     pub instruction: String,
@@ -362,13 +382,80 @@ impl Templates {
         }
     }
 
-    /// The model's input for `prompt` of `kind`.
-    pub fn apply(&self, kind: PromptKind, prompt: &str) -> String {
+    /// When `groups` ask for more than one language and the template of a kind they use says
+    /// none (no `{language}` or `{language_tag}`): the warning to print (the model would not be
+    /// told which language each prompt wants).
+    pub fn silent_about_language(&self, groups: &[Group]) -> Option<String> {
+        let languages: std::collections::BTreeSet<&str> =
+            groups.iter().map(|g| g.language.name()).collect();
+        if languages.len() < 2 {
+            return None;
+        }
+        let silent: Vec<&str> = [
+            (
+                PromptKind::Instruction,
+                "training.prompt_template",
+                &self.instruction,
+            ),
+            (
+                PromptKind::Completion,
+                "training.completion_template",
+                &self.completion,
+            ),
+        ]
+        .into_iter()
+        .filter(|(kind, _, t)| {
+            !t.contains("{language}")
+                && !t.contains("{language_tag}")
+                && groups.iter().any(|g| g.kind == *kind)
+        })
+        .map(|(_, key, _)| key)
+        .collect();
+        (!silent.is_empty()).then(|| {
+            format!(
+                "warning: the groups ask for {} languages ({}) but {} names none: put \
+                 `{{language}}` (e.g. `Write it in {{language}}.`) or `{{language_tag}}` \
+                 (CodeGeeX's `// language: C++` line, what `rrtf eval --language-tag` puts \
+                 before a prompt) in it",
+                languages.len(),
+                languages.into_iter().collect::<Vec<_>>().join(", "),
+                silent.join(" and ")
+            )
+        })
+    }
+
+    /// The model's input for `prompt` of `kind`, asking for `language`. The placeholders are
+    /// filled in one pass, so a prompt that contains `{language}` is kept as it is.
+    pub fn apply(&self, kind: PromptKind, prompt: &str, language: Language) -> String {
         let t = match kind {
             PromptKind::Instruction => &self.instruction,
             PromptKind::Completion => &self.completion,
         };
-        t.replace("{prompt}", prompt)
+        let mut out = String::with_capacity(t.len() + prompt.len());
+        let mut rest = t.as_str();
+        while let Some(i) = rest.find('{') {
+            out.push_str(&rest[..i]);
+            rest = &rest[i..];
+            let filled = [
+                ("{prompt}", prompt),
+                ("{language_tag}", language.tag_line()),
+                ("{language}", language.title()),
+            ]
+            .into_iter()
+            .find(|(key, _)| rest.starts_with(key));
+            match filled {
+                Some((key, value)) => {
+                    out.push_str(value);
+                    rest = &rest[key.len()..];
+                }
+                None => {
+                    out.push('{');
+                    rest = &rest[1..];
+                }
+            }
+        }
+        out.push_str(rest);
+        out
     }
 }
 
@@ -398,7 +485,7 @@ pub fn encode_group(
     max_len: usize,
 ) -> Result<Encoded> {
     check_group(g).map_err(|m| TrainError::input(format!("prompt {:?}", g.prompt), m))?;
-    let prompt = templates.apply(g.kind, &g.prompt);
+    let prompt = templates.apply(g.kind, &g.prompt, g.language);
     let mut prompt_ids = Vec::new();
     let mut all = Vec::with_capacity(g.responses.len());
     for r in &g.responses {
@@ -721,6 +808,67 @@ mod tests {
             enc.iter()
                 .all(|g| g.responses[0].last() == Some(&tok.eos_id()))
         );
+    }
+
+    /// Issue 20 item 3: the templates say which language a prompt asks for; a line's
+    /// `language` is read (any name `rrtf` knows), a missing one is Python, an unknown one is an
+    /// error naming the line and the value.
+    #[test]
+    fn templates_name_the_language_of_each_line() {
+        let t = Templates {
+            instruction: "{language_tag}Write it in {language}:\n{prompt}\n".into(),
+            completion: "{prompt}".into(),
+        };
+        assert_eq!(
+            t.apply(
+                PromptKind::Instruction,
+                "Sum {prompt} a list.",
+                Language::Cpp
+            ),
+            "// language: C++\nWrite it in C++:\nSum {prompt} a list.\n"
+        );
+        assert_eq!(
+            t.apply(PromptKind::Instruction, "x", Language::Python),
+            "# language: Python\nWrite it in Python:\nx\n"
+        );
+        assert_eq!(t.apply(PromptKind::Completion, "{x}", Language::Go), "{x}");
+        let mut cpp = Group::new("a", vec!["x".into()], vec![1.0]);
+        cpp.language = Language::Cpp;
+        let mut groups = vec![cpp, Group::new("b", vec!["x".into()], vec![1.0])];
+        assert_eq!(t.silent_about_language(&groups), None);
+        let silent = Templates::verbatim()
+            .silent_about_language(&groups)
+            .unwrap();
+        assert!(
+            silent.contains("2 languages (cpp, python)")
+                && silent.contains("training.prompt_template names none"),
+            "{silent}"
+        );
+        groups.pop();
+        assert_eq!(Templates::verbatim().silent_about_language(&groups), None);
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g.jsonl");
+        std::fs::write(
+            &path,
+            concat!(
+                r#"{"prompt": "a", "responses": ["x"], "scores": [1.0], "language": "c++"}"#,
+                "\n",
+                r#"{"prompt": "b", "responses": ["x"], "scores": [1.0]}"#,
+                "\n"
+            ),
+        )
+        .unwrap();
+        let groups = read_jsonl(&path, false).unwrap();
+        assert_eq!(groups[0].language, Language::Cpp);
+        assert_eq!(groups[1].language, Language::Python);
+        std::fs::write(
+            &path,
+            r#"{"prompt": "a", "responses": ["x"], "scores": [1.0], "language": "cobol"}"#,
+        )
+        .unwrap();
+        let err = read_jsonl(&path, false).unwrap_err().to_string();
+        assert!(err.contains("line 1") && err.contains("`cobol`"), "{err}");
     }
 
     #[test]

@@ -72,6 +72,32 @@ impl Language {
         }
     }
 
+    /// The name people write (`C++`, `JavaScript`): what prompts and templates say
+    /// (`{language}` in the training templates, the evolution's language line).
+    pub fn title(self) -> &'static str {
+        match self {
+            Language::Python => "Python",
+            Language::JavaScript => "JavaScript",
+            Language::Cpp => "C++",
+            Language::Java => "Java",
+            Language::Go => "Go",
+            Language::Rust => "Rust",
+        }
+    }
+
+    /// CodeGeeX's language tag line (`codegeex/data/utils.py`): what `rrtf eval --language-tag`
+    /// puts before a prompt and `{language_tag}` in the training templates stands for.
+    pub fn tag_line(self) -> &'static str {
+        match self {
+            Language::Python => "# language: Python\n",
+            Language::Cpp => "// language: C++\n",
+            Language::Java => "// language: Java\n",
+            Language::JavaScript => "// language: JavaScript\n",
+            Language::Go => "// language: Go\n",
+            Language::Rust => "// language: Rust\n",
+        }
+    }
+
     /// Fence tags that mark a code block as this language.
     pub fn fence_tags(self) -> &'static [&'static str] {
         match self {
@@ -82,6 +108,14 @@ impl Language {
             Language::Go => &["go", "golang"],
             Language::Rust => &["rust", "rs"],
         }
+    }
+}
+
+/// Any name [`Language::parse`] knows; an unknown one is an error naming it and the known ones.
+impl<'de> serde::Deserialize<'de> for Language {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Language::parse(&s).map_err(serde::de::Error::custom)
     }
 }
 
@@ -108,6 +142,12 @@ mod tests {
         ] {
             assert_eq!(Language::parse(s).unwrap(), l, "{s}");
         }
+        assert_eq!(
+            serde_json::from_str::<Language>("\"C++\"").unwrap(),
+            Language::Cpp
+        );
+        let err = serde_json::from_str::<Language>("\"cobol\"").unwrap_err();
+        assert!(err.to_string().contains("`cobol`"), "{err}");
         let err = Language::parse("cobol").unwrap_err();
         assert!(err.to_string().contains("`cobol`"), "{err}");
         for l in Language::ALL {
