@@ -175,6 +175,12 @@ pub struct Evolution {
     /// Jaccard similarity above which a prompt is a near-duplicate of one kept (MinHash/LSH);
     /// a child is never compared with its own parent (rule 1 judges that pair).
     pub dedup_threshold: f64,
+    /// Target languages of a multilingual round (e.g. `["python", "cpp", "java"]`): each child
+    /// gets one, drawn (seeded, uniformly) per child, and the evolver is told to ask for it
+    /// (`prompts/evol_language.txt`). Empty (the default): a child keeps its parent's language
+    /// and the requests say nothing about it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub languages: Vec<rrtf_types::Language>,
 }
 
 /// The five code evolution methods of WizardCoder.
@@ -200,6 +206,7 @@ impl Default for Evolution {
             judge_no_new_information: true,
             max_length_ratio: 4.0,
             dedup_threshold: 0.8,
+            languages: Vec::new(),
         }
     }
 }

@@ -70,6 +70,14 @@ fn errors_name_the_key_and_where_it_is() {
             &["`evolution.evolver`", "`gpt` is not a teacher"],
         ),
         (
+            "[evolution]\nlanguages = [\"cpp\", \"cobol\"]\n",
+            &["line 2", "`cobol`", "python, javascript, cpp"],
+        ),
+        (
+            "[evolution]\nlanguages = [\"cpp\", \"c++\"]\n",
+            &["`evolution.languages`", "cpp twice"],
+        ),
+        (
             "[evolution.methods]\nadd_constraint = 1.0\n",
             &["`evolution.methods.add_constraint`", "add_constraints"],
         ),

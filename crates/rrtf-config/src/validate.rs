@@ -263,6 +263,14 @@ impl RoundConfig {
         }
         positive("evolution.max_length_ratio", e.max_length_ratio)?;
         in_range("evolution.dedup_threshold", e.dedup_threshold, 0.0, 1.0)?;
+        for (i, l) in e.languages.iter().enumerate() {
+            if e.languages[..i].contains(l) {
+                return fail(
+                    "evolution.languages",
+                    format!("names {l} twice: list each language once (draws are uniform)"),
+                );
+            }
+        }
         let d = &self.decontamination;
         if d.ngram == 0 {
             return fail(

@@ -20,9 +20,13 @@ use rrtf_llm::{Answerer, Backend, GenRequest, Params};
 use serde::Serialize;
 
 use crate::decontam::Decontaminator;
-use crate::methods::{EVOLVER_SYSTEM, JUDGE_SYSTEM, choose, evolution_request, judge_request};
+use crate::methods::{
+    EVOLVER_SYSTEM, JUDGE_SYSTEM, choose, evolution_request, judge_request, language_request,
+    unit_draw,
+};
 use crate::minhash::NearDupIndex;
 use crate::rules::{Reason, eliminate, judged_equal};
+use rrtf_types::Language;
 
 /// A prompt to evolve: its database id, its stable name and its text.
 #[derive(Clone, Debug)]
@@ -30,6 +34,19 @@ pub struct Parent {
     pub id: i64,
     pub name: String,
     pub text: String,
+    /// The language the parent asks for: its children's, unless the round lists
+    /// `[evolution] languages`.
+    pub language: Language,
+}
+
+/// A child to ask for: its parent (an index into the step's parents), name, method and target
+/// language.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Planned {
+    pub parent: usize,
+    pub name: String,
+    pub method: String,
+    pub language: Language,
 }
 
 /// One evolution, kept (`dropped` is `None`) or dropped with the reason and a detail.
@@ -39,6 +56,8 @@ pub struct Child {
     pub name: String,
     pub method: String,
     pub text: String,
+    /// The language the child asks for ([`Planned::language`]).
+    pub language: Language,
     pub dropped: Option<(Reason, String)>,
 }
 
@@ -96,20 +115,33 @@ pub struct Evolver<'a> {
     pub round_seed: u64,
 }
 
-/// The children a step asks for: (parent index, child name, method).
-pub fn planned_children(
-    ev: &Evolver<'_>,
-    parents: &[Parent],
-    step: u32,
-) -> Vec<(usize, String, String)> {
+/// The children of `parents` at `step`: per parent, the seeded method's child and (with
+/// `in_breadth`) an in-breadth child, each with its language: the parent's, or, when the round
+/// lists `[evolution] languages`, one of them drawn uniformly from the round seed and the
+/// child's name (so a re-run draws the same).
+pub fn planned_children(ev: &Evolver<'_>, parents: &[Parent], step: u32) -> Vec<Planned> {
+    let language = |name: &str, parent: &Parent| {
+        let langs = &ev.config.languages;
+        if langs.is_empty() {
+            return parent.language;
+        }
+        let x = unit_draw(ev.round_seed, &format!("{name}\u{1f}language"), step);
+        langs[((x * langs.len() as f64) as usize).min(langs.len() - 1)]
+    };
     let mut out = Vec::new();
     for (i, p) in parents.iter().enumerate() {
+        let child = |name: String, method: String| Planned {
+            parent: i,
+            language: language(&name, p),
+            name,
+            method,
+        };
         let name = format!("{}>{step}", p.name);
         if let Some(m) = choose(&ev.config.methods, ev.round_seed, &name, step) {
-            out.push((i, name, m));
+            out.push(child(name, m));
         }
         if ev.config.in_breadth {
-            out.push((i, format!("{}>b{step}", p.name), "in_breadth".into()));
+            out.push(child(format!("{}>b{step}", p.name), "in_breadth".into()));
         }
     }
     out
@@ -136,7 +168,7 @@ impl Evolver<'_> {
 pub async fn run_step(
     ev: &Evolver<'_>,
     parents: &[Parent],
-    todo: Vec<(usize, String, String)>,
+    todo: Vec<Planned>,
     index: &mut NearDupIndex,
     decontam: Option<&Decontaminator>,
     progress: &(dyn Fn(u64) + Sync),
@@ -144,11 +176,18 @@ pub async fn run_step(
     let fan = FanOut::new(ev.endpoint.concurrency as usize);
     let mut usage = Usage::default();
     let mut results = Vec::new();
-    let task = |(order, (pi, name, method)): (usize, (usize, String, String)), (), slot: Slot| {
-        let parent_text = parents[pi].text.clone();
-        let req_text =
-            evolution_request(&method, &parent_text).expect("configured methods have templates");
-        let evolve_req = ev.request(&req_text, &name);
+    let task = |(order, plan): (usize, Planned), (), slot: Slot| {
+        let parent_text = parents[plan.parent].text.clone();
+        let mut req_text = evolution_request(&plan.method, &parent_text)
+            .expect("configured methods have templates");
+        if !ev.config.languages.is_empty() {
+            req_text = format!(
+                "{}\n\n{}",
+                req_text.trim_end(),
+                language_request(plan.language)
+            );
+        }
+        let evolve_req = ev.request(&req_text, &plan.name);
         let judge = ev.config.judge_no_new_information;
         let (backend, max_ratio) = (ev.backend.clone(), ev.config.max_length_ratio);
         let endpoint = ev.endpoint.clone();
@@ -163,7 +202,7 @@ pub async fn run_step(
             };
             let answer = match send(&evolve_req).await {
                 Ok(g) => g.text.trim().to_owned(),
-                Err(e) => return (order, pi, name, method, Err(e), usage),
+                Err(e) => return (order, plan, Err(e), usage),
             };
             let mut dropped = eliminate(&parent_text, &answer, max_ratio);
             if dropped.is_none() && judge {
@@ -183,11 +222,11 @@ pub async fn run_step(
                     }
                     Ok(_) => {}
                     Err(e) => {
-                        return (order, pi, name, method, Err(format!("judge: {e}")), usage);
+                        return (order, plan, Err(format!("judge: {e}")), usage);
                     }
                 }
             }
-            (order, pi, name, method, Ok((answer, dropped)), usage)
+            (order, plan, Ok((answer, dropped)), usage)
         }
     };
     let out = fan
@@ -195,11 +234,11 @@ pub async fn run_step(
             todo.into_iter().enumerate(),
             |_| Ok::<(), Infallible>(()),
             task,
-            |(order, pi, name, method, result, used)| {
+            |(order, plan, result, used)| {
                 usage.requests += used.requests;
                 usage.prompt_tokens += used.prompt_tokens;
                 usage.completion_tokens += used.completion_tokens;
-                results.push((order, pi, name, method, result));
+                results.push((order, plan, result));
                 progress(1);
             },
         )
@@ -207,8 +246,8 @@ pub async fn run_step(
     // Children never asked: the endpoint stopped.
     if let Some(Halt::Endpoint(msg)) = &out.halted {
         let why = SendError::Stopped(msg.clone()).to_string();
-        for (order, (pi, name, method)) in out.unsent {
-            results.push((order, pi, name, method, Err(why.clone())));
+        for (order, plan) in out.unsent {
+            results.push((order, plan, Err(why.clone())));
             progress(1);
         }
     }
@@ -218,7 +257,13 @@ pub async fn run_step(
         stopped: fan.stopped(),
         ..StepReport::default()
     };
-    for (_, pi, name, method, result) in results {
+    for (_, plan, result) in results {
+        let Planned {
+            parent: pi,
+            name,
+            method,
+            language,
+        } = plan;
         let (text, mut dropped) = match result {
             Ok(x) => x,
             Err(e) => {
@@ -246,6 +291,7 @@ pub async fn run_step(
             name,
             method,
             text,
+            language,
             dropped,
         });
     }
@@ -378,6 +424,7 @@ mod tests {
                 id: i as i64 + 1,
                 name: format!("seed:{i}"),
                 text: p.to_string(),
+                language: Language::Python,
             })
             .collect();
         // The teacher's own system message asks for code: the evolver and judge never get it.
@@ -506,6 +553,7 @@ mod tests {
                 id: i,
                 name: format!("s:{i}"),
                 text: format!("Write f{i}."),
+                language: Language::Python,
             })
             .collect();
         let todo = planned_children(&ev, &parents, 1);
@@ -542,6 +590,7 @@ mod tests {
                 id: i,
                 name: format!("s:{i}"),
                 text: format!("t{i}"),
+                language: Language::Rust,
             })
             .collect();
         let ev = Evolver {
@@ -553,14 +602,116 @@ mod tests {
         };
         let plan = planned_children(&ev, &parents, 2);
         assert_eq!(plan.len(), 100);
-        assert!(plan.iter().all(|(_, _, m)| m != "complexity"));
+        assert!(plan.iter().all(|p| p.method != "complexity"));
         assert_eq!(
             plan.iter()
-                .filter(|(_, n, m)| m == "in_breadth" && n.ends_with(">b2"))
+                .filter(|p| p.method == "in_breadth" && p.name.ends_with(">b2"))
                 .count(),
             50
         );
+        // Without [evolution] languages a child asks for its parent's language.
+        assert!(plan.iter().all(|p| p.language == Language::Rust));
         let again = planned_children(&ev, &parents, 2);
         assert_eq!(plan, again);
+    }
+
+    /// Answers an evolution request with a task in the language its last line asks for (or
+    /// "none"), numbered so that no two children are near-duplicates.
+    struct Multilingual(std::sync::Mutex<u32>);
+
+    impl Backend for Multilingual {
+        fn generate<'a>(
+            &'a self,
+            req: &'a GenRequest,
+        ) -> BoxFuture<'a, Result<Generation, LlmError>> {
+            Box::pin(async move {
+                let Prompt::Chat(m) = &req.prompt else {
+                    panic!("chat endpoint")
+                };
+                let text = &m.last().unwrap().content;
+                let lang = text
+                    .split("written in ")
+                    .nth(1)
+                    .and_then(|s| s.split(',').next())
+                    .unwrap_or("none");
+                let n = {
+                    let mut n = self.0.lock().unwrap();
+                    *n += 1;
+                    *n
+                };
+                let words: Vec<String> = (0..12).map(|k| format!("w{}", n * 100 + k)).collect();
+                Ok(Generation {
+                    text: format!("Write it in {lang}: {}.", words.join(" ")),
+                    finish_reason: None,
+                    prompt_tokens: None,
+                    completion_tokens: None,
+                    latency_ms: 0,
+                    attempts: 1,
+                })
+            })
+        }
+    }
+
+    /// Issue 20 item 3: a round that lists languages gives each child one of them (seeded,
+    /// about uniformly, the same on a re-run) and tells the evolver to ask for it.
+    #[tokio::test]
+    async fn a_multilingual_round_draws_each_childs_language_and_asks_for_it() {
+        let endpoint: Endpoint =
+            toml::from_str("name = \"ev\"\nbase_url = \"http://127.0.0.1:1/v1\"\nmodel = \"m\"\n")
+                .unwrap();
+        let config = Evolution {
+            languages: vec![Language::Cpp, Language::Java, Language::Go],
+            judge_no_new_information: false,
+            max_length_ratio: 100.0,
+            ..Evolution::default()
+        };
+        let parents: Vec<Parent> = (0..60)
+            .map(|i| Parent {
+                id: i,
+                name: format!("s:{i}"),
+                text: format!("Write f{i}."),
+                language: Language::Python,
+            })
+            .collect();
+        let ev = Evolver {
+            config: &config,
+            endpoint: &endpoint,
+            answerer: Answerer::of(&endpoint).unwrap(),
+            backend: Arc::new(Multilingual(Default::default())),
+            round_seed: 5,
+        };
+        let plan = planned_children(&ev, &parents, 1);
+        for l in &config.languages {
+            let n = plan.iter().filter(|p| p.language == *l).count();
+            assert!((10..=30).contains(&n), "{l}: {n} of 60");
+        }
+        assert_eq!(plan, planned_children(&ev, &parents, 1));
+        let mut index = NearDupIndex::new(config.dedup_threshold);
+        let report = run_step(&ev, &parents, plan.clone(), &mut index, None, &|_| {}).await;
+        assert_eq!(report.children.len(), 60);
+        for (c, p) in report.children.iter().zip(&plan) {
+            assert_eq!((&c.name, c.language), (&p.name, p.language));
+            assert!(
+                c.text
+                    .starts_with(&format!("Write it in {}:", c.language.title())),
+                "{}: {}",
+                c.language,
+                c.text
+            );
+            assert_eq!(c.dropped, None, "{}", c.text);
+        }
+        // Without languages the request says none.
+        let plain = Evolution {
+            languages: vec![],
+            ..config.clone()
+        };
+        let ev = Evolver {
+            config: &plain,
+            ..ev
+        };
+        let plan = planned_children(&ev, &parents[..1], 1);
+        let report = run_step(&ev, &parents[..1], plan, &mut index, None, &|_| {}).await;
+        assert!(report.children[0].text.starts_with("Write it in none:"));
+        assert_eq!(report.children[0].language, Language::Python);
     }
 }

@@ -54,6 +54,17 @@ pub fn evolution_request(method: &str, prompt: &str) -> Option<String> {
     template(method).map(|t| t.replace("{prompt}", prompt))
 }
 
+/// The line put after a method's request when the round lists `[evolution] languages`
+/// (`prompts/evol_language.txt`): the child must ask for `language`.
+pub fn language_request(language: rrtf_types::Language) -> String {
+    LANGUAGE_TEMPLATE
+        .trim_end()
+        .replace("{language}", language.title())
+}
+
+/// `prompts/evol_language.txt`.
+pub const LANGUAGE_TEMPLATE: &str = include_str!("../../../prompts/evol_language.txt");
+
 /// The judge's request comparing an evolution with its parent.
 pub fn judge_request(parent: &str, child: &str) -> String {
     JUDGE_TEMPLATE

@@ -17,6 +17,25 @@ pub const CHAT_COMPLETION_TEMPLATE: &str =
 pub const COMPLETION_INSTRUCTION_TEMPLATE: &str =
     include_str!("../../../prompts/sample_completion_instruction.txt");
 
+/// The line after an instruction prompt in another language than Python
+/// (`prompts/sample_language.txt`).
+pub const LANGUAGE_LINE_TEMPLATE: &str = include_str!("../../../prompts/sample_language.txt");
+
+/// The text a sampled answer is asked for: an instruction prompt in another language than Python
+/// ends with `prompts/sample_language.txt` (`Write the solution in C++.`), since nothing else
+/// would tell the answerer (a completion prompt is written in its language already). Python
+/// prompts are sent as written: the datasets PanGu-Coder2 evolves are Python by default.
+pub fn answer_text<'a>(kind: TaskKind, text: &'a str, language: &str) -> std::borrow::Cow<'a, str> {
+    if kind == TaskKind::Completion || language == "python" {
+        return text.into();
+    }
+    let title = rrtf_types::Language::parse(language).map_or(language, |l| l.title());
+    let line = LANGUAGE_LINE_TEMPLATE
+        .trim_end()
+        .replace("{language}", title);
+    format!("{}\n\n{line}", text.trim_end()).into()
+}
+
 /// How a stored prompt expects to be answered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TaskKind {
@@ -127,6 +146,24 @@ mod tests {
         assert_eq!(
             render(TaskKind::Instruction, "Write add.", "python", &comp),
             Prompt::Text("\"\"\"\nWrite add.\n\"\"\"\n".into())
+        );
+    }
+
+    /// Issue 20 item 3: an instruction prompt in another language says which; Python prompts
+    /// and completion prompts (written in their language) are sent as written.
+    #[test]
+    fn instructions_in_other_languages_name_theirs() {
+        assert_eq!(
+            answer_text(TaskKind::Instruction, "Sum a list.\n", "cpp"),
+            "Sum a list.\n\nWrite the solution in C++."
+        );
+        assert_eq!(
+            answer_text(TaskKind::Instruction, "Sum a list.", "python"),
+            "Sum a list."
+        );
+        assert_eq!(
+            answer_text(TaskKind::Completion, "int f(){\n", "cpp"),
+            "int f(){\n"
         );
     }
 

@@ -28,7 +28,7 @@ use tokio::sync::mpsc;
 
 use crate::fanout::{FanOut, Halt, Keyed, SendError, Slot, keyed};
 use crate::ledger::cost_usd;
-use crate::render::{TaskKind, render};
+use crate::render::{TaskKind, answer_text, render};
 use crate::{
     Answerer, Backend, BoxFuture, Budget, GenRequest, Generation, Ledger, LlmError, Params,
     RequestRecord, answer_cost, request_key_v1,
@@ -73,7 +73,8 @@ pub fn plan(tasks: &[Task], endpoints: &[Endpoint], round_seed: u64) -> Result<V
         for (e, ep) in endpoints.iter().enumerate() {
             let answerer = &answerers[e];
             let remote = ep.replay.is_none() && ep.local_model.is_none();
-            let prompt = render(task.kind, &task.text, &task.language, ep);
+            let text = answer_text(task.kind, &task.text, &task.language);
+            let prompt = render(task.kind, &text, &task.language, ep);
             let stop = ep.sampling_stop(task.kind == TaskKind::Completion);
             for &temperature in &ep.temperatures {
                 for sample_index in 0..ep.samples {

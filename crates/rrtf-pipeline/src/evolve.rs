@@ -60,6 +60,17 @@ fn pool_name(p: &rrtf_store::PoolPrompt) -> String {
     }
 }
 
+/// A stored prompt's language (a name `rrtf import` wrote, or another tool's: an unknown one is
+/// an error naming the prompt).
+fn stored_language(p: &rrtf_store::PoolPrompt) -> Result<rrtf_exec::Language> {
+    rrtf_exec::Language::parse(&p.language).map_err(|e| {
+        PipelineError::Invalid(format!(
+            "prompt {} ({}:{}): {e}",
+            p.id, p.source, p.source_id
+        ))
+    })
+}
+
 impl Rrtf {
     /// Evolve the kept seeds `[evolution] steps` times with the configured evolver, storing
     /// every child with its status; resumable (children already stored are not asked again).
@@ -119,12 +130,15 @@ impl Rrtf {
             .iter()
             .filter(|p| p.status == "kept" && !p.source.starts_with("evol-r"))
             .filter(|p| req.source.as_ref().is_none_or(|s| &p.source == s))
-            .map(|p| Parent {
-                id: p.id,
-                name: pool_name(p),
-                text: p.text.clone(),
+            .map(|p| {
+                Ok(Parent {
+                    id: p.id,
+                    name: pool_name(p),
+                    text: p.text.clone(),
+                    language: stored_language(p)?,
+                })
             })
-            .collect();
+            .collect::<Result<_>>()?;
         if let Some(n) = req.max_seeds {
             seeds.truncate(n);
         }
@@ -150,7 +164,7 @@ impl Rrtf {
             let n_planned = planned.len();
             let todo: Vec<_> = planned
                 .into_iter()
-                .filter(|(_, name, _)| !stored.contains(name))
+                .filter(|p| !stored.contains(&p.name))
                 .collect();
             let n_asked = todo.len();
             counter.start(n_asked as u64, "evolving");
@@ -181,7 +195,7 @@ impl Rrtf {
                         source_id: c.name.clone(),
                         kind: PromptKind::Instruction,
                         text: c.text.clone(),
-                        language: "python".into(),
+                        language: c.language.name().into(),
                         entry_point: None,
                         reference: None,
                         parent_id: Some(c.parent_id),
@@ -252,12 +266,15 @@ impl Rrtf {
                         .rsplit_once('>')
                         .is_some_and(|(root, _)| seed_names.contains(root) || root.contains('>'))
                 })
-                .map(|p| Parent {
-                    id: p.id,
-                    name: p.source_id,
-                    text: p.text,
+                .map(|p| {
+                    Ok(Parent {
+                        id: p.id,
+                        language: stored_language(&p)?,
+                        name: p.source_id,
+                        text: p.text,
+                    })
                 })
-                .collect();
+                .collect::<Result<_>>()?;
         }
         let failed = failed_in(&steps);
         drop(ev);
