@@ -308,3 +308,143 @@ async fn the_round_budget_covers_synth_tests_and_carries_over_to_sampling() {
     assert_eq!(s["prompts_without_tests"], 7, "{s}");
     assert_eq!(server.requests().len(), 8);
 }
+
+/// Issue 20 item 3: a prompt in another language gets that language's test template, its
+/// answer is checked on HumanEval-X's shape of that language, validated by running the tests
+/// twice against the teacher's reference in that language, and the valid tests then count a
+/// response's checks one by one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tests_in_other_languages_are_written_checked_and_validated_in_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let cpp_tests = "// entry_point: add\n#undef NDEBUG\n#include<assert.h>\nint main(){\n    assert (add(1, 2) == 3);\n    assert (add(0, 0) == 0);\n    assert (add(-1, 1) == 0);\n}\n";
+    let js_tests = "// entry_point: twice\nconst testTwice = () => {\n  console.assert(twice(2) === 4)\n  console.assert(twice(0) === 0)\n}\ntestTwice()\n";
+    let answers: Vec<(&str, String)> = vec![
+        (
+            "add",
+            format!("```cpp\n{cpp_tests}```\n```cpp\nint add(int a, int b) {{\n    return a + b;\n}}\n```\n"),
+        ),
+        (
+            "twice",
+            format!("```javascript\n{js_tests}```\n```javascript\nconst twice = (x) => {{\n  return 2 * x\n}}\n```\n"),
+        ),
+        // Every assert must call the function: `assert (true)` does not.
+        (
+            "sub",
+            "```cpp\n// entry_point: sub\n#include<assert.h>\nint main(){\n    assert (sub(3, 1) == 2);\n    assert (true);\n}\n```\n```cpp\nint sub(int a, int b) { return a - b; }\n```\n".into(),
+        ),
+        // The reference does not compile: the tests cannot be judged.
+        (
+            "neg",
+            "```javascript\n// entry_point: neg\nconst t = () => {\n  console.assert(neg(1) === -1)\n}\nt()\n```\n```javascript\nconst neg = (x) => {\n  return -x +\n```\n".into(),
+        ),
+    ];
+    let script_answers = answers.clone();
+    let server = TestServer::start(Arc::new(move |r: &Request| {
+        let text = r.body["messages"][0]["content"].as_str().unwrap();
+        let task = text.split("Task:\n").nth(1).unwrap();
+        let (name, answer) = script_answers
+            .iter()
+            .find(|(name, _)| task.contains(&format!("Write {name}(")))
+            .unwrap();
+        // Each prompt's own language's template.
+        let language = if ["add", "sub"].contains(name) {
+            "C++"
+        } else {
+            "JavaScript"
+        };
+        assert!(
+            text.starts_with(&format!(
+                "Write unit tests for the following {language} programming task."
+            )),
+            "{text}"
+        );
+        Reply::ok(answer.clone())
+    }))
+    .await;
+    ok_json(d, &["--json", "init"]);
+    let lines: Vec<String> = [("1", "add", "cpp"), ("2", "twice", "javascript"), ("3", "sub", "c++"), ("4", "neg", "js")]
+        .iter()
+        .map(|(id, name, language)| {
+            serde_json::json!({"id": id, "instruction": format!("Write {name}(...)."), "language": language})
+                .to_string()
+        })
+        .collect();
+    std::fs::write(d.join("p.jsonl"), lines.join("\n")).unwrap();
+    ok_json(d, &["--json", "import", "prompts", "p.jsonl"]);
+    let cfg = format!(
+        "[[teachers]]\nname = \"t\"\nbase_url = \"{}\"\nmodel = \"m\"\n\n[test_synthesis]\nteacher = \"t\"\n\n[execution]\ntimeout_s = 20.0\n",
+        server.url()
+    );
+    std::fs::write(d.join("round.toml"), cfg).unwrap();
+    let s = ok_json(d, &["--json", "synth-tests", "--config", "round.toml"]);
+    assert_eq!(s["stored"], 4, "{s}");
+    assert_eq!(s["invalid"]["trivially true"], 1, "{s}");
+    let v = &s["validation"];
+    assert_eq!(
+        (&v["validated"], &v["valid"]),
+        (&3.into(), &2.into()),
+        "{s}"
+    );
+    assert_eq!(v["rejected"]["not checkable"], 1, "{s}");
+    let store = rrtf_store::Store::open(&d.join("rrtf.db")).await.unwrap();
+    for (id, language, state, reason) in [
+        (
+            "1",
+            "cpp",
+            "valid",
+            "the reference solution passes 3/3 tests",
+        ),
+        (
+            "2",
+            "javascript",
+            "valid",
+            "the reference solution passes 2/2 tests",
+        ),
+        (
+            "3",
+            "cpp",
+            "invalid",
+            "trivially true: the check `true` (test line 5) does not call sub",
+        ),
+        (
+            "4",
+            "javascript",
+            "invalid",
+            "not checkable: the tests did not run against the reference solution (compile_error",
+        ),
+    ] {
+        let detail = store.prompt_detail(id, None).await.unwrap();
+        let t = &detail.tests[0];
+        assert_eq!(
+            (detail.prompt.language.as_str(), t.validation.as_str()),
+            (language, state),
+            "{id}: {t:?}"
+        );
+        let why = t.validation_detail.as_deref().unwrap_or("");
+        assert!(why.starts_with(reason), "{id}: {why:?}, wanted {reason:?}");
+    }
+    store.close().await;
+    // A C++ answer that gets two of three right: the valid test counts its checks.
+    std::fs::write(
+        d.join("r.jsonl"),
+        "{\"task_id\": \"1\", \"completion\": \"```cpp\\nint add(int a, int b) { return a + b + (a == 0 ? 1 : 0); }\\n```\"}\n",
+    )
+    .unwrap();
+    ok_json(
+        d,
+        &[
+            "--json",
+            "import",
+            "responses",
+            "r.jsonl",
+            "--model",
+            "s",
+            "--role",
+            "student",
+        ],
+    );
+    let exec = ok_json(d, &["--json", "exec", "--timeout", "20"]);
+    assert_eq!(exec["executed"], 1, "{exec}");
+    assert_eq!(exec["outcomes"]["partial"], 1, "{exec}");
+}

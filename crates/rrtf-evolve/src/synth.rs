@@ -8,16 +8,54 @@
 //! `assert True` or an assert that never calls the candidate is trivially true). Tests that pass
 //! are stored as `unvalidated`; the others as `invalid` with the reason.
 //!
+//! A prompt in another language gets its language's template and HumanEval-X's test shape
+//! ([`request`], [`check_in`]).
+//!
 //! Dynamic checks, the sandboxed runs that decide whether a stored test may be executed, are
 //! [`crate::validation`]'s.
 
+use rrtf_types::Language;
+
 pub const TEMPLATE: &str = include_str!("../../../prompts/synth_tests.txt");
 
-/// The request text for a task.
+/// The templates of the other languages: HumanEval-X's test shape of each (`//
+/// entry_point: NAME` first), and a reference solution in a second block.
+pub const TEMPLATES: [(Language, &str); 5] = [
+    (
+        Language::Cpp,
+        include_str!("../../../prompts/synth_tests_cpp.txt"),
+    ),
+    (
+        Language::JavaScript,
+        include_str!("../../../prompts/synth_tests_javascript.txt"),
+    ),
+    (
+        Language::Java,
+        include_str!("../../../prompts/synth_tests_java.txt"),
+    ),
+    (
+        Language::Go,
+        include_str!("../../../prompts/synth_tests_go.txt"),
+    ),
+    (
+        Language::Rust,
+        include_str!("../../../prompts/synth_tests_rust.txt"),
+    ),
+];
+
+/// The request text for a task in `language` (a stored name): Python's template
+/// (`prompts/synth_tests.txt`), or the language's own (`prompts/synth_tests_<language>.txt`).
 pub fn request(task: &str, language: &str) -> String {
-    TEMPLATE
-        .replace("{language}", language)
-        .replace("{prompt}", task)
+    match Language::parse(language) {
+        Ok(l) if l != Language::Python => TEMPLATES
+            .iter()
+            .find(|(t, _)| *t == l)
+            .map(|(_, template)| template.replace("{prompt}", task))
+            .expect("a template per language"),
+        _ => TEMPLATE
+            .replace("{language}", language)
+            .replace("{prompt}", task),
+    }
 }
 
 /// A checked test program.
@@ -112,6 +150,140 @@ pub fn check(answer: &str) -> Result<SynthTest, String> {
     })
 }
 
+/// Check a teacher's answer for a prompt in `language`: Python's rules ([`check`]), or the
+/// same rules on HumanEval-X's shapes for the others: a code block whose first line names the
+/// entry point (`// entry_point: NAME`), which does not define it, with at least one check site
+/// (the executor's own parse, [`rrtf_exec::compiled::instrument`]: C++ `assert`, JavaScript
+/// `console.assert`, Java's `Arrays.asList` of comparisons, Go testify, Rust `assert!` and
+/// `assert_eq!`) and none that leaves the function alone (trivially true). The dynamic rule a
+/// Python test also passes, failing a stub that returns `None`, has no counterpart here (a
+/// stub needs the signature); the static rule stands in for it.
+pub fn check_in(language: Language, answer: &str) -> Result<SynthTest, String> {
+    use rrtf_exec::compiled::instrument;
+    let (checks, syntax): (fn(&str) -> instrument::Instrumented, _) = match language {
+        Language::Python => return check(answer),
+        Language::Cpp => (instrument::cpp_checks, instrument::Syntax::C),
+        Language::JavaScript => (instrument::js_checks, instrument::Syntax::Js),
+        Language::Java => (instrument::java_checks, instrument::Syntax::Java),
+        Language::Go => (instrument::go_checks, instrument::Syntax::Go),
+        Language::Rust => (instrument::rust_checks, instrument::Syntax::Rust),
+    };
+    let blocks = code_blocks(answer);
+    let code = match blocks.first() {
+        Some(first) => first.clone(),
+        None if answer.trim_start().starts_with("// entry_point:") => {
+            answer.trim().to_owned() + "\n"
+        }
+        None => return Err("no code block in the answer".into()),
+    };
+    let entry_point = code
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("// entry_point:"))
+        .map(|s| s.trim().to_owned())
+        .ok_or("no `// entry_point: NAME` line")?;
+    if !is_identifier(&entry_point) {
+        return Err(format!(
+            "entry point `{entry_point}` is not a function name"
+        ));
+    }
+    if let Some(what) = defines_in(language, &code, &entry_point) {
+        return Err(format!(
+            "defines {what} itself: the tests must not hold the solution"
+        ));
+    }
+    let mut sites = checks(&code).sites;
+    if sites.is_empty() {
+        return Err(format!(
+            "no assert: no check site of {language}'s test shape"
+        ));
+    }
+    // Java calls the method on a `Solution`: the class is the candidate's name there.
+    let mut seeds = vec![entry_point.clone()];
+    if language == Language::Java {
+        seeds.push("Solution".into());
+    }
+    instrument::mark_uses(&mut sites, &code, syntax, &seeds);
+    if let Some(s) = sites.iter().find(|s| !s.uses_candidate) {
+        return Err(format!(
+            "trivially true: the check `{}` (test line {}) does not call {entry_point}",
+            s.text, s.line
+        ));
+    }
+    let reference = blocks
+        .into_iter()
+        .skip(1)
+        .find(|b| defines_in(language, b, &entry_point).is_some());
+    Ok(SynthTest {
+        code,
+        entry_point,
+        reference,
+    })
+}
+
+/// What in `code` defines the function `name` (in a brace language), if anything: `func name(`
+/// (Go), `fn name(` (Rust), `function name(` or `const|let|var name =` (JavaScript), a head
+/// `TYPE name(...) {` (C++, Java), or Java's `class Solution`.
+fn defines_in(language: Language, code: &str, name: &str) -> Option<String> {
+    let words = |l: &str| -> Vec<String> {
+        l.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .filter(|w| !w.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    for line in code.lines().map(str::trim) {
+        if line.starts_with("//") {
+            continue;
+        }
+        let w = words(line);
+        let at = |i: usize| w.get(i).map(String::as_str);
+        let found = match language {
+            Language::Go => at(0) == Some("func") && at(1) == Some(name),
+            Language::Rust => w.windows(2).any(|p| p[0] == "fn" && p[1] == name),
+            Language::JavaScript => {
+                (at(0) == Some("function") || at(0) == Some("async") && at(1) == Some("function"))
+                    && w.iter().any(|x| x == name)
+                    && line.contains(&format!("{name}("))
+                    || matches!(at(0), Some("const" | "let" | "var")) && at(1) == Some(name)
+            }
+            Language::Cpp | Language::Java => {
+                if language == Language::Java
+                    && w.windows(2).any(|p| p[0] == "class" && p[1] == "Solution")
+                {
+                    return Some("class Solution".into());
+                }
+                // `TYPE name(...)` then `{`: a word (not a keyword) right before the name.
+                let call = format!("{name}(");
+                let mut heads = line.match_indices(&call).map(|(i, _)| i).filter(|&i| {
+                    let before = line[..i].trim_end();
+                    let joined = line[..i]
+                        .chars()
+                        .last()
+                        .is_some_and(|c| c.is_alphanumeric() || c == '_');
+                    let prev = before
+                        .rsplit(|c: char| c.is_whitespace())
+                        .next()
+                        .unwrap_or("");
+                    !joined
+                        && !before.is_empty()
+                        && prev.chars().last().is_some_and(|c| {
+                            c.is_alphanumeric() || matches!(c, '>' | '*' | '&' | '_')
+                        })
+                        && !matches!(prev, "return" | "assert" | "new" | "else")
+                        && !before.ends_with('.')
+                });
+                heads.next().is_some()
+                    && (line.ends_with('{') || !line.ends_with(';'))
+                    && !line.contains("==")
+            }
+            Language::Python => false,
+        };
+        if found {
+            return Some(format!("`{name}`"));
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,6 +341,96 @@ mod tests {
                 (got, _) => panic!("case {i}: wanted {want:?}, got {got:?}"),
             }
         }
+    }
+
+    /// Issue 20 item 3: the slice's HumanEval-X tests, answered in each language's shape with
+    /// the canonical solution as the reference, pass the static rules; cheats do not.
+    #[test]
+    fn other_languages_are_checked_on_humaneval_x_shapes() {
+        let slice =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/humaneval-x");
+        for (file, language, entry, fence) in [
+            ("cpp", Language::Cpp, "sum_of_evens", "cpp"),
+            ("js", Language::JavaScript, "sumOfEvens", "javascript"),
+            ("java", Language::Java, "sumOfEvens", "java"),
+            ("go", Language::Go, "SumOfEvens", "go"),
+        ] {
+            let text =
+                std::fs::read_to_string(slice.join(format!("humaneval_{file}.jsonl"))).unwrap();
+            let row: serde_json::Value =
+                serde_json::from_str(text.lines().next().unwrap()).unwrap();
+            let s = |k: &str| row[k].as_str().unwrap().to_owned();
+            let tests = format!("// entry_point: {entry}\n{}", s("test"));
+            let reference = format!("{}{}", s("prompt"), s("canonical_solution"));
+            let answer =
+                format!("Tests:\n```{fence}\n{tests}```\nReference:\n```{fence}\n{reference}```\n");
+            let t = check_in(language, &answer).unwrap_or_else(|e| panic!("{file}: {e}"));
+            assert_eq!(t.entry_point, entry, "{file}");
+            assert_eq!(t.code, tests, "{file}");
+            assert_eq!(t.reference.as_deref(), Some(reference.as_str()), "{file}");
+            // The tests alone: no reference.
+            let alone = check_in(language, &format!("```{fence}\n{tests}```\n")).unwrap();
+            assert_eq!(alone.reference, None, "{file}");
+            // The tests holding the solution.
+            let holding = format!(
+                "```{fence}\n// entry_point: {entry}\n{reference}\n{}```\n",
+                s("test")
+            );
+            let err = check_in(language, &holding).unwrap_err();
+            assert!(err.contains("itself"), "{file}: {err}");
+            // Without the entry point line.
+            let err = check_in(language, &format!("```{fence}\n{}```\n", s("test"))).unwrap_err();
+            assert!(err.contains("no `// entry_point"), "{file}: {err}");
+        }
+        let trivially: [(Language, &str); 4] = [
+            (
+                Language::Cpp,
+                "// entry_point: add\n#include<assert.h>\nint main(){\n    assert (add(1, 2) == 3);\n    assert (true);\n}\n",
+            ),
+            (
+                Language::JavaScript,
+                "// entry_point: add\nconst t = () => {\n  console.assert(add(1, 2) === 3)\n  console.assert(1 === 1)\n}\nt()\n",
+            ),
+            (
+                Language::Go,
+                "// entry_point: Add\nfunc TestAdd(t *testing.T) {\n    assert := assert.New(t)\n    assert.Equal(3, Add(1, 2))\n    assert.Equal(1, 1)\n}\n",
+            ),
+            (
+                Language::Rust,
+                "// entry_point: add\n#[cfg(test)]\nmod tests {\n    use super::*;\n    #[test]\n    fn t() {\n        assert_eq!(add(1, 2), 3);\n        assert!(true);\n    }\n}\n",
+            ),
+        ];
+        for (language, test) in trivially {
+            let err = check_in(language, &format!("```\n{test}```\n")).unwrap_err();
+            assert!(err.starts_with("trivially true"), "{language}: {err}");
+            let honest: String = test
+                .lines()
+                .filter(|l| !l.contains("true") && !l.contains("1 === 1") && !l.contains("(1, 1)"))
+                .map(|l| format!("{l}\n"))
+                .collect();
+            check_in(language, &format!("```\n{honest}```\n"))
+                .unwrap_or_else(|e| panic!("{language}: {e}"));
+        }
+        let rust = "```rust\n// entry_point: add\n#[cfg(test)]\nmod tests {\n    use super::*;\n    #[test]\n    fn t() { assert_eq!(add(1, 2), 3); }\n}\n```\n```rust\nfn add(a: i32, b: i32) -> i32 {\n    a + b\n}\n```\n";
+        assert!(check_in(Language::Rust, rust).unwrap().reference.is_some());
+        let no_checks =
+            "```cpp\n// entry_point: add\nint main(){ return add(1, 2) == 3 ? 0 : 1; }\n```";
+        let err = check_in(Language::Cpp, no_checks).unwrap_err();
+        assert!(err.starts_with("no assert"), "{err}");
+        // The request names the language's shape.
+        let r = request("Sum a vector.", "cpp");
+        assert!(
+            r.contains("```cpp")
+                && r.contains("Task:\nSum a vector.")
+                && r.contains("#include<assert.h>")
+        );
+        assert!(request("x", "go").contains("assert.Equal"));
+        assert_eq!(
+            request("x", "python"),
+            TEMPLATE
+                .replace("{language}", "python")
+                .replace("{prompt}", "x")
+        );
     }
 
     #[test]

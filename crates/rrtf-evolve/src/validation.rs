@@ -6,11 +6,17 @@
 //! `reference`: the teacher's, else the code of the prompt's own reference answer). [`judge`]
 //! reads the three runs. Rejected, in this order ([`Rejection`], each with its rule's
 //! [`label`](Rejection::label)): a program that does not parse; one the stub passes (trivially
-//! true); one whose tests do not run against the reference (no entry point, not Python, no
-//! reference, or the reference fails to compile, crashes, times out, or the program's setup
-//! fails: not checkable); one whose per-test verdicts differ between the two reference runs (not
-//! deterministic). The reference need not pass every test: its pass count is the [`Valid`]
-//! note.
+//! true); one whose tests do not run against the reference (no entry point, a language the
+//! executor does not run, no reference, or the reference fails to compile, crashes, times out,
+//! or the program's setup fails: not checkable); one whose per-test verdicts differ between the
+//! two reference runs (not deterministic). The reference need not pass every test: its pass
+//! count is the [`Valid`] note.
+//!
+//! A test in another language (C++, JavaScript, Java, Go, Rust) runs only twice, against its
+//! reference: a stub needs the function's signature, which only Python can leave open. Its
+//! static checks ([`crate::synth::check_in`]: every check site calls the entry point) stand in
+//! for the stub run, and a test that does not compile shows as the reference's compile error
+//! (not checkable).
 //!
 //! A test whose runs did not all come back from the executor (or came back unjudged: the
 //! executor failed on them) is [`Verdict::Incomplete`]: it
@@ -29,7 +35,7 @@ use serde::Serialize;
 /// A synthesized test program to validate.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Candidate {
-    /// The language the test is written in; only Python can be validated.
+    /// The language the test is written in (a stored name).
     pub language: String,
     /// The test program (`check(candidate)` and its asserts).
     pub code: String,
@@ -40,10 +46,16 @@ pub struct Candidate {
 
 impl Candidate {
     /// What a test runs against: the teacher's reference solution, else the code of the
-    /// prompt's own reference answer (an imported dataset's solution, extracted as Python).
-    pub fn reference_of(teacher: Option<&str>, prompt_reference: Option<&str>) -> Option<String> {
+    /// prompt's own reference answer (an imported dataset's solution, extracted in the
+    /// prompt's `language`; Python when the name is unknown).
+    pub fn reference_of(
+        teacher: Option<&str>,
+        prompt_reference: Option<&str>,
+        language: &str,
+    ) -> Option<String> {
+        let language = Language::parse(language).unwrap_or(Language::Python);
         teacher.map(str::to_owned).or_else(|| {
-            prompt_reference.and_then(|r| rrtf_exec::extract::extract_code(r, Language::Python))
+            prompt_reference.and_then(|r| rrtf_exec::extract::extract_code(r, language))
         })
     }
 }
@@ -81,8 +93,8 @@ pub enum Rejection {
     TriviallyTrue { tests: u32 },
     /// No entry point was recorded: nothing to call the stub or reference by.
     NoEntryPoint,
-    /// Only Python tests can be validated.
-    NotPython { language: String },
+    /// The test's language is none the executor runs.
+    UnknownLanguage { language: String },
     /// No reference solution to run the tests against.
     NoReference,
     /// The tests did not run against the reference (its outcome, and the executor's detail
@@ -111,7 +123,7 @@ impl Rejection {
             Rejection::DoesNotParse { .. } => "does not parse",
             Rejection::TriviallyTrue { .. } => "trivially true",
             Rejection::NoEntryPoint
-            | Rejection::NotPython { .. }
+            | Rejection::UnknownLanguage { .. }
             | Rejection::NoReference
             | Rejection::ReferenceDidNotRun { .. } => "not checkable",
             Rejection::NotDeterministic { .. } => "not deterministic",
@@ -128,10 +140,9 @@ impl fmt::Display for Rejection {
                 write!(f, "a stub returning None passes all {tests} tests")
             }
             Rejection::NoEntryPoint => f.write_str("no entry point"),
-            Rejection::NotPython { language } => write!(
-                f,
-                "only Python tests can be validated (language {language})"
-            ),
+            Rejection::UnknownLanguage { language } => {
+                write!(f, "the executor runs no language `{language}`")
+            }
             Rejection::NoReference => f.write_str(
                 "no reference solution to run the tests twice against (the template asks for \
                  one in a second code block)",
@@ -211,21 +222,24 @@ fn short(detail: &str) -> String {
     detail.chars().take(200).collect()
 }
 
-/// Judge a test program from its run against the stub and its two runs against the reference
-/// (`None` when there was no reference solution to run).
+/// Judge a test program from its run against the stub (Python; `None` in the other
+/// languages, whose tests the static rules checked instead: `crate::synth::check_in`) and its two
+/// runs against the reference (`None` when there was no reference solution to run).
 pub fn judge(
-    stub_run: &ExecResult,
+    stub_run: Option<&ExecResult>,
     reference: Option<(&ExecResult, &ExecResult)>,
 ) -> Result<Valid, Rejection> {
-    if stub_run.outcome == Outcome::CompileError {
-        return Err(Rejection::DoesNotParse {
-            detail: short(&stub_run.detail),
-        });
-    }
-    if stub_run.outcome == Outcome::Pass && stub_run.tests_total > 0 {
-        return Err(Rejection::TriviallyTrue {
-            tests: stub_run.tests_total,
-        });
+    if let Some(stub_run) = stub_run {
+        if stub_run.outcome == Outcome::CompileError {
+            return Err(Rejection::DoesNotParse {
+                detail: short(&stub_run.detail),
+            });
+        }
+        if stub_run.outcome == Outcome::Pass && stub_run.tests_total > 0 {
+            return Err(Rejection::TriviallyTrue {
+                tests: stub_run.tests_total,
+            });
+        }
     }
     let Some((a, b)) = reference else {
         return Err(Rejection::NoReference);
@@ -266,34 +280,36 @@ pub fn validate_with(
     let mut verdicts: Vec<Option<Verdict>> = vec![None; tests.len()];
     let mut jobs = Vec::new();
     let mut runnable = Vec::new();
+    let mut stubbed = Vec::new();
     for (i, t) in tests.iter().enumerate() {
-        let entry = match (t.language.as_str(), &t.entry_point) {
-            ("python", Some(e)) => e,
-            ("python", None) => {
-                verdicts[i] = Some(Verdict::Rejected(Rejection::NoEntryPoint));
-                continue;
-            }
-            (other, _) => {
-                verdicts[i] = Some(Verdict::Rejected(Rejection::NotPython {
-                    language: other.to_owned(),
-                }));
-                continue;
-            }
+        let Ok(language) = Language::parse(&t.language) else {
+            verdicts[i] = Some(Verdict::Rejected(Rejection::UnknownLanguage {
+                language: t.language.clone(),
+            }));
+            continue;
+        };
+        let Some(entry) = &t.entry_point else {
+            verdicts[i] = Some(Verdict::Rejected(Rejection::NoEntryPoint));
+            continue;
         };
         let key = i as u64 * 3;
         let job = |key: u64, code: String| Job {
             key,
-            language: Language::Python,
+            language,
             code: Some(code),
             test: t.code.clone(),
-            entry_point: Some(entry.clone()),
+            entry_point: (language == Language::Python).then(|| entry.clone()),
             prompt: None,
         };
-        jobs.push(job(key, stub(entry)));
+        // A stub needs the signature: only Python's (`*args, **kwargs`) is known.
+        if language == Language::Python {
+            jobs.push(job(key, stub(entry)));
+        }
         if let Some(r) = &t.reference {
             jobs.push(job(key + 1, r.clone()));
             jobs.push(job(key + 2, r.clone()));
         }
+        stubbed.push(language == Language::Python);
         runnable.push(i);
     }
     let results: HashMap<u64, ExecResult> = if jobs.is_empty() {
@@ -306,15 +322,18 @@ pub fn validate_with(
             .map(|r| (r.key, r))
             .collect()
     };
-    for i in runnable {
+    for (i, stubbed) in runnable.into_iter().zip(stubbed) {
         let key = i as u64 * 3;
         let stub_run = results.get(&key);
         let refs = (results.get(&(key + 1)), results.get(&(key + 2)));
-        verdicts[i] = Some(match (stub_run, refs, tests[i].reference.is_some()) {
-            (Some(s), (Some(a), Some(b)), true) => judge(s, Some((a, b))).into(),
-            (Some(s), _, false) => judge(s, None).into(),
-            _ => Verdict::Incomplete,
-        });
+        verdicts[i] = Some(
+            match (stub_run, stubbed, refs, tests[i].reference.is_some()) {
+                (None, true, _, _) => Verdict::Incomplete,
+                (s, _, (Some(a), Some(b)), true) => judge(s, Some((a, b))).into(),
+                (s, _, _, false) => judge(s, None).into(),
+                _ => Verdict::Incomplete,
+            },
+        );
     }
     verdicts
         .into_iter()
@@ -437,7 +456,7 @@ mod tests {
             ),
         ];
         for (i, (stub_run, refs, want)) in cases.iter().enumerate() {
-            let got = judge(stub_run, refs.as_ref().map(|(a, b)| (a, b)));
+            let got = judge(Some(stub_run), refs.as_ref().map(|(a, b)| (a, b)));
             match (&got, want) {
                 (Ok(v), Ok(note)) => assert_eq!(v.to_string(), *note, "case {i}"),
                 (Err(r), Err((label, text))) => {
@@ -456,7 +475,7 @@ mod tests {
             detail: "x".repeat(500),
             ..run(CompileError, 0, 0, "")
         };
-        let Err(Rejection::DoesNotParse { detail }) = judge(&long, None) else {
+        let Err(Rejection::DoesNotParse { detail }) = judge(Some(&long), None) else {
             panic!("a compile error does not parse")
         };
         assert_eq!(detail.len(), 200);
@@ -482,13 +501,15 @@ mod tests {
                 Some("def f(x):\n    return 'python'\n"),
             ),
             candidate("python", None, Some("def f(x): ...\n")),
-            candidate("javascript", Some("f"), Some("function f() {}\n")),
+            candidate("cobol", Some("f"), Some("function f() {}\n")),
             candidate(
                 "python",
                 Some("g"),
                 Some("def g(x):\n    return 'python'\n"),
             ),
             candidate("python", Some("h"), None),
+            // Another language: no stub (its signature is unknown), two reference runs.
+            candidate("javascript", Some("k"), Some("function k() {}\n")),
         ];
         let mut seen = Vec::new();
         let verdicts = validate_with(&tests, |jobs| {
@@ -498,7 +519,9 @@ mod tests {
                     (
                         j.key,
                         j.code.clone().unwrap(),
-                        j.entry_point.clone().unwrap(),
+                        j.entry_point
+                            .clone()
+                            .unwrap_or_else(|| j.language.to_string()),
                     )
                 })
                 .collect();
@@ -527,7 +550,9 @@ mod tests {
                 (9, "g"),
                 (10, "g"),
                 (11, "g"),
-                (12, "h")
+                (12, "h"),
+                (16, "javascript"),
+                (17, "javascript")
             ],
             "stub run 3i, reference runs 3i+1 and 3i+2; nothing for tests that cannot run"
         );
@@ -541,18 +566,22 @@ mod tests {
                     reference_total: 1
                 }),
                 Verdict::Rejected(Rejection::NoEntryPoint),
-                Verdict::Rejected(Rejection::NotPython {
-                    language: "javascript".into()
+                Verdict::Rejected(Rejection::UnknownLanguage {
+                    language: "cobol".into()
                 }),
                 Verdict::Incomplete,
                 Verdict::Rejected(Rejection::NoReference),
+                Verdict::Valid(Valid {
+                    reference_passed: 1,
+                    reference_total: 1
+                }),
             ]
         );
         assert_eq!(
             verdicts[2].stored(),
             Some((
                 false,
-                "not checkable: only Python tests can be validated (language javascript)".into()
+                "not checkable: the executor runs no language `cobol`".into()
             ))
         );
         assert_eq!(
@@ -564,7 +593,7 @@ mod tests {
         verdicts.iter().for_each(|v| tally.add(v));
         assert_eq!(
             serde_json::to_value(&tally).unwrap(),
-            serde_json::json!({"validated": 4, "valid": 1, "rejected": {"not checkable": 3}, "left_unvalidated": 1})
+            serde_json::json!({"validated": 5, "valid": 2, "rejected": {"not checkable": 3}, "left_unvalidated": 1})
         );
         // Nothing runnable: the executor is not called.
         let none = validate_with(&tests[1..3], |_| panic!("no job to run"));
@@ -576,15 +605,27 @@ mod tests {
         assert_eq!(
             Candidate::reference_of(
                 Some("def f(): pass\n"),
-                Some("```python\ndef g(): pass\n```")
+                Some("```python\ndef g(): pass\n```"),
+                "python"
             ),
             Some("def f(): pass\n".into())
         );
         assert_eq!(
-            Candidate::reference_of(None, Some("```python\ndef g():\n    pass\n```")).as_deref(),
+            Candidate::reference_of(None, Some("```python\ndef g():\n    pass\n```"), "python")
+                .as_deref(),
             Some("def g():\n    pass\n")
         );
-        assert_eq!(Candidate::reference_of(None, None), None);
+        // In the prompt's language: the C++ block of an answer with two.
+        assert_eq!(
+            Candidate::reference_of(
+                None,
+                Some("```python\ndef g(): pass\n```\n```cpp\nint g() { return 1; }\n```"),
+                "cpp"
+            )
+            .as_deref(),
+            Some("int g() { return 1; }\n")
+        );
+        assert_eq!(Candidate::reference_of(None, None, "python"), None);
         assert_eq!(stub("add"), "def add(*args, **kwargs):\n    return None\n");
     }
 }

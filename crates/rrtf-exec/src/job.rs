@@ -88,9 +88,10 @@ pub struct ExecResult {
     pub tests_total: u32,
     /// First failure or error, empty on a pass.
     pub detail: String,
-    /// Per test, in the test program's order: `1` passed, `0` failed. Python samples whose
-    /// tests ran report them (one mark per counted test, agreeing with `tests_passed`); empty
-    /// otherwise (other languages, or no per-test verdict: compile error, crash, timeout).
+    /// Per test, in the test program's order: `1` passed, `0` failed. Samples whose tests ran
+    /// report them (one mark per counted test, agreeing with `tests_passed`; in the compiled
+    /// languages one per counted check site, and a last `0` for a failure outside them); empty
+    /// otherwise (no per-test verdict: compile error, crash, timeout, a limit).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub test_results: String,
     pub wall_ms: u64,

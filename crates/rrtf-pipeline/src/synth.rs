@@ -161,7 +161,11 @@ impl Rrtf {
                 };
                 tokens_in += g.prompt_tokens.unwrap_or(0);
                 tokens_out += g.completion_tokens.unwrap_or(0);
-                let row = match synth::check(&g.text) {
+                let checked = match Language::parse(&language) {
+                    Ok(l) => synth::check_in(l, &g.text),
+                    Err(e) => Err(format!("not checkable: {e}")),
+                };
+                let row = match checked {
                     Ok(t) => NewSynthTest {
                         prompt_id,
                         language,
@@ -259,8 +263,8 @@ impl Rrtf {
 /// Tests validated per committed batch.
 const VALIDATION_BATCH: usize = 64;
 
-/// Run every unvalidated synthesized test through `rrtf_evolve::validation` (a stub run and two
-/// against its reference) and store the verdicts batch by batch. A test whose runs did not all
+/// Run every unvalidated synthesized test through `rrtf_evolve::validation` (Python: a stub run
+/// and two against its reference; the other languages: the two reference runs) and store the verdicts batch by batch. A test whose runs did not all
 /// come back from the executor stays unvalidated (the next run tries again).
 async fn validate_pending(
     store: &Store,
@@ -274,7 +278,13 @@ async fn validate_pending(
     }
     let cfg = crate::exec_config(&config.execution, ExecConfig::default());
     let executor = tokio::task::block_in_place(|| Executor::new(cfg))?;
-    executor.check_toolchains(&HashSet::from([Language::Python]))?;
+    // The toolchains of the languages to validate (a name the executor does not know is the
+    // test's rejection, not the stage's failure).
+    let languages: HashSet<Language> = pending
+        .iter()
+        .filter_map(|t| Language::parse(&t.language).ok())
+        .collect();
+    executor.check_toolchains(&languages)?;
     counter.start(pending.len() as u64, "validating tests");
     for batch in pending.chunks(VALIDATION_BATCH) {
         let candidates: Vec<Candidate> = batch
@@ -286,6 +296,7 @@ async fn validate_pending(
                 reference: Candidate::reference_of(
                     t.reference.as_deref(),
                     t.prompt_reference.as_deref(),
+                    &t.language,
                 ),
             })
             .collect();

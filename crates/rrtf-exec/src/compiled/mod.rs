@@ -384,6 +384,7 @@ pub fn run(
     {
         res.outcome = Outcome::CompileError;
         res.tests_passed = 0;
+        res.test_results.clear();
         res.detail = verdict::summarize(&run.cand.output());
     }
     if res.outcome == Outcome::CompileError

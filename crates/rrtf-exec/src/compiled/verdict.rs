@@ -205,12 +205,16 @@ pub(super) fn judge(
         uses_candidate: false,
     }];
     let counted_sites: &[Site] = if whole { &whole_site } else { sites };
+    // Per counted check, in the test's order: `1` passed, `0` failed (kept only when the run
+    // ends with a verdict on its checks, as Python's).
+    let mut marks = String::new();
     for (i, site) in counted_sites.iter().enumerate() {
         let rec = rep.sites.get(&i).cloned().unwrap_or_default();
         if rec.ran && !rec.called && !site.uses_candidate {
             continue;
         }
         total += 1;
+        marks.push(if rec.ran && !rec.failed { '1' } else { '0' });
         if rec.ran && !rec.failed {
             passed += 1;
         } else if first.is_none() {
@@ -230,6 +234,7 @@ pub(super) fn judge(
     }
     if let Some(msg) = &rep.outside {
         total += 1;
+        marks.push('0');
         first.get_or_insert_with(|| msg.clone());
     }
     res.tests_passed = passed;
@@ -346,6 +351,12 @@ pub(super) fn judge(
     } else {
         (Outcome::TestFailure, detail_with(String::new()))
     };
+    if matches!(
+        res.outcome,
+        Outcome::Pass | Outcome::Partial | Outcome::TestFailure | Outcome::RuntimeError
+    ) {
+        res.test_results = marks;
+    }
     res
 }
 
