@@ -16,6 +16,7 @@ mod experiment;
 mod import;
 mod interrupt;
 mod model_cli;
+mod multilingual;
 mod pipeline;
 mod rank;
 mod review_web;

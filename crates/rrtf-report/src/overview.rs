@@ -57,6 +57,14 @@ impl Overview {
         rounds_table(&self.status, link, false).html()
     }
 
+    /// The per-language table under an `<h2>` (a multilingual project's counts and pass rates
+    /// per round and language), or nothing when every prompt is Python.
+    pub fn languages_section(&self) -> String {
+        languages_table(&self.status)
+            .map(|t| format!("<h2 id=\"languages\">Languages</h2>{}", t.html()))
+            .unwrap_or_default()
+    }
+
     /// The report's plots: outcomes per model, score distribution, ranked prompts and pairs
     /// per round, each under an `<h2>`.
     pub fn plots(&self) -> String {
@@ -147,6 +155,45 @@ pub fn rounds_table(status: &Status, link: Option<&dyn Fn(i64) -> String>, total
     t
 }
 
+/// Counts and execution pass rates per round and language (kept prompts), one row each; `None`
+/// when there is nothing but Python (the rounds table says it all).
+pub fn languages_table(status: &Status) -> Option<Table> {
+    if status.languages.iter().all(|l| l.language == "python") {
+        return None;
+    }
+    let mut t = Table::new([
+        "round",
+        "language",
+        "prompts",
+        "tests",
+        "responses",
+        "executions",
+        "passed",
+        "pass rate",
+        "ranked",
+    ])
+    .with_class("languages");
+    for l in &status.languages {
+        t.push([
+            Cell::from(l.round),
+            l.language.as_str().into(),
+            l.prompts.into(),
+            l.tests.into(),
+            l.responses.into(),
+            l.executions.into(),
+            l.executions_passed.into(),
+            l.pass_rate
+                .map_or("-".to_owned(), |r| format!("{:.1}%", 100.0 * r))
+                .into(),
+            l.ranked_prompts.into(),
+        ]);
+    }
+    Some(t)
+}
+
+/// The widths `rrtf status` gives the languages table's columns (at least).
+pub const LANGUAGES_TEXT_WIDTHS: [usize; 9] = [5, 10, 7, 5, 9, 10, 6, 9, 6];
+
 /// The widths `rrtf status` gives the rounds table's columns (at least).
 pub const ROUNDS_TEXT_WIDTHS: [usize; 8] = [5, 9, 10, 7, 9, 10, 6, 7];
 
@@ -177,6 +224,52 @@ mod tests {
             }],
             ..Status::default()
         }
+    }
+
+    /// Issue 20 item 3: a multilingual project's counts and pass rates per language, as text
+    /// and HTML; none for a Python-only project.
+    #[test]
+    fn the_languages_table_breaks_rounds_down_by_language() {
+        let mut st = status();
+        assert_eq!(languages_table(&st), None);
+        st.languages = vec![
+            rrtf_store::LanguageStatus {
+                round: 1,
+                language: "cpp".into(),
+                prompts: 20,
+                tests: 20,
+                responses: 40,
+                executions: 40,
+                executions_passed: 10,
+                pass_rate: Some(0.25),
+                ranked_prompts: 18,
+            },
+            rrtf_store::LanguageStatus {
+                round: 1,
+                language: "python".into(),
+                prompts: 3,
+                ..Default::default()
+            },
+        ];
+        let text = languages_table(&st).unwrap().text(&LANGUAGES_TEXT_WIDTHS);
+        assert_eq!(
+            text,
+            "round    language  prompts  tests  responses  executions  passed  pass rate  ranked\n\
+             \x20   1         cpp       20     20         40          40      10      25.0%      18\n\
+             \x20   1      python        3      0          0           0       0          -       0\n"
+        );
+        let html = Overview {
+            status: st,
+            ranker: None,
+            models: vec![],
+            scores: vec![],
+        }
+        .languages_section();
+        assert!(html.starts_with("<h2 id=\"languages\">Languages</h2><table class=\"languages\">"));
+        assert!(
+            html.contains("<td>cpp</td>") && html.contains("<td>25.0%</td>"),
+            "{html}"
+        );
     }
 
     /// `rrtf status` prints the same rows the report and the web review show, aligned as it

@@ -82,6 +82,7 @@ h2{{margin-top:1.6em}}code{{font-size:90%}}</style></head><body>
 <p id="provenance">{provenance}</p>
 <p>Database <code>{db}</code>, {summary}</p>
 <h2>Where each round stands</h2>{table}
+{languages}
 <h2 id="evolution">Evolution</h2>{evolution_html}
 {plots}<h2 id="training">Training</h2>{training_html}
 <h2 id="evaluation">Evaluation</h2>{evaluation_html}
@@ -97,6 +98,7 @@ h2{{margin-top:1.6em}}code{{font-size:90%}}</style></head><body>
             db = esc(db),
             summary = view.summary(),
             table = view.rounds_table(None),
+            languages = view.languages_section(),
             plots = view.plots(),
             training_html = training_section(&self.curves),
             evaluation_html = evaluation_section(&self.evaluations),

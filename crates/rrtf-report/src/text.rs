@@ -10,7 +10,7 @@ use rrtf_exec::doctor::Doctor;
 use rrtf_store::{ContaminationLine, Status};
 use serde_json::{Value, json};
 
-use crate::overview::{ROUNDS_TEXT_WIDTHS, rounds_table};
+use crate::overview::{LANGUAGES_TEXT_WIDTHS, ROUNDS_TEXT_WIDTHS, languages_table, rounds_table};
 
 /// `rrtf status` for the project database `db`: its rounds table (the report's and the web
 /// review's), models, stages, the latest ranker, the request ledger and decontamination.
@@ -18,6 +18,10 @@ pub fn status_text(db: &Path, st: &Status) -> String {
     let mut out = format!("{} (schema version {})\n", db.display(), st.schema_version);
     // The same table as the report's and the web review's.
     out.push_str(&rounds_table(st, None, true).text(&ROUNDS_TEXT_WIDTHS));
+    if let Some(t) = languages_table(st) {
+        out.push_str("by language (kept prompts; pass rate = executions passed / run):\n");
+        out.push_str(&t.text(&LANGUAGES_TEXT_WIDTHS));
+    }
     out.push_str(&format!(
         "models: {} teachers, {} students; reviews: {}; training runs: {}\n",
         st.teachers, st.students, st.reviews, st.training_runs

@@ -50,7 +50,7 @@ pub use reviews::{NewReview, Review};
 pub use runs::{NewRun, RunRef};
 pub use sampling::{ModelSpend, ResponseIdentity, SamplingPrompt};
 pub use settings::{PolicyState, ReviewPolicy};
-pub use status::{RoundStatus, StageStatus, Status};
+pub use status::{LanguageStatus, RoundStatus, StageStatus, Status};
 pub use synth_tests::{NewSynthTest, UnvalidatedTest};
 pub use training::{DoneRun, MetricPoint, TrainingCurves, TrainingRef};
 pub use types::{InsertReport, NewExecution, NewPrompt, NewResponse, NewTest};

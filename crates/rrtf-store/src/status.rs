@@ -20,6 +20,22 @@ pub struct RoundStatus {
     pub pairs: i64,
 }
 
+/// Counts for one language of one round (a prompt's tests, responses and executions count in
+/// its language), and how its executions went: `pass_rate` is passed / executions (`None`
+/// before any ran).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct LanguageStatus {
+    pub round: i64,
+    pub language: String,
+    pub prompts: i64,
+    pub tests: i64,
+    pub responses: i64,
+    pub executions: i64,
+    pub executions_passed: i64,
+    pub pass_rate: Option<f64>,
+    pub ranked_prompts: i64,
+}
+
 /// The latest run of one stage.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, sqlx::FromRow)]
 pub struct StageStatus {
@@ -53,6 +69,8 @@ pub struct Status {
     pub training_runs: i64,
     pub latest_ranker: Option<String>,
     pub rounds: Vec<RoundStatus>,
+    /// Per round and language (kept prompts only): what a multilingual round did in each.
+    pub languages: Vec<LanguageStatus>,
     /// Per stage (evolve, sample, exec, rank, train, ...): how many runs, and the latest.
     pub stages: Vec<StageStatus>,
     /// The request ledger per round, stage and teacher: requests, failures, tokens, cost.
@@ -74,6 +92,80 @@ impl Store {
         )
         .fetch_all(&self.pool)
         .await?)
+    }
+
+    /// [`LanguageStatus`] rows, by round then language.
+    async fn language_status(&self, ranker: &str) -> Result<Vec<LanguageStatus>> {
+        let queries: [(&str, &str); 6] = [
+            (
+                "prompts",
+                "SELECT round, language, count(*) FROM prompts WHERE status = 'kept' \
+                 GROUP BY round, language",
+            ),
+            (
+                "tests",
+                "SELECT p.round, p.language, count(*) FROM tests t \
+                 JOIN prompts p ON p.id = t.prompt_id WHERE p.status = 'kept' \
+                 GROUP BY p.round, p.language",
+            ),
+            (
+                "responses",
+                "SELECT p.round, p.language, count(*) FROM responses r \
+                 JOIN prompts p ON p.id = r.prompt_id WHERE p.status = 'kept' \
+                 GROUP BY p.round, p.language",
+            ),
+            (
+                "executions",
+                "SELECT p.round, p.language, count(*) FROM executions e \
+                 JOIN responses r ON r.id = e.response_id JOIN prompts p ON p.id = r.prompt_id \
+                 WHERE p.status = 'kept' GROUP BY p.round, p.language",
+            ),
+            (
+                "executions_passed",
+                "SELECT p.round, p.language, count(*) FROM executions e \
+                 JOIN responses r ON r.id = e.response_id JOIN prompts p ON p.id = r.prompt_id \
+                 WHERE p.status = 'kept' AND e.outcome = 'pass' GROUP BY p.round, p.language",
+            ),
+            (
+                "ranked_prompts",
+                "SELECT p.round, p.language, count(*) FROM ranked_prompts rp \
+                 JOIN prompts p ON p.id = rp.prompt_id \
+                 WHERE rp.ranker_id = (SELECT id FROM rankers WHERE hash = ?1) \
+                 AND rp.status = 'kept' AND p.status = 'kept' GROUP BY p.round, p.language",
+            ),
+        ];
+        let mut rows: BTreeMap<(i64, String), LanguageStatus> = BTreeMap::new();
+        for (field, sql) in queries {
+            let counts: Vec<(i64, String, i64)> = sqlx::query_as(sql)
+                .bind(ranker)
+                .fetch_all(&self.pool)
+                .await?;
+            for (round, language, n) in counts {
+                let r = rows
+                    .entry((round, language.clone()))
+                    .or_insert_with(|| LanguageStatus {
+                        round,
+                        language,
+                        ..Default::default()
+                    });
+                match field {
+                    "prompts" => r.prompts = n,
+                    "tests" => r.tests = n,
+                    "responses" => r.responses = n,
+                    "executions" => r.executions = n,
+                    "executions_passed" => r.executions_passed = n,
+                    _ => r.ranked_prompts = n,
+                }
+            }
+        }
+        Ok(rows
+            .into_values()
+            .map(|mut r| {
+                r.pass_rate =
+                    (r.executions > 0).then(|| r.executions_passed as f64 / r.executions as f64);
+                r
+            })
+            .collect())
     }
 
     pub async fn status(&self) -> Result<Status> {
@@ -177,6 +269,7 @@ impl Store {
             training_runs: count("SELECT count(*) FROM training_runs").await?,
             latest_ranker,
             rounds,
+            languages: self.language_status(&ranker).await?,
             stages: self.stage_status().await?,
             requests: self.ledger_lines(None).await?,
             contamination: self.contamination_lines().await?,

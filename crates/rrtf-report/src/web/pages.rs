@@ -135,6 +135,7 @@ pub fn index(db: &str, reviewer: &str, view: &Overview, excluded: usize) -> Stri
     );
     body.push_str("<h2>Rounds</h2>");
     body.push_str(&view.rounds_table(Some(&|r| format!("/prompts?round={r}"))));
+    body.push_str(&view.languages_section());
     let _ = write!(
         body,
         "<p><a href=\"/prompts\">All ranked prompts</a> · <a href=\"/prompts?reviewed=no\">not reviewed yet</a> · <a href=\"/prompts?status=dropped\">dropped by the filters</a> · <a id=\"excluded\" href=\"/prompts?reviewed=excluded\">{excluded} excluded by review</a></p>"
