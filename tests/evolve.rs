@@ -243,3 +243,69 @@ async fn evolution_requests_count_against_the_round_budget_and_stop_cleanly_at_i
     let spent_all = summary["round_spent_usd"].as_f64().unwrap();
     assert!(spent_all > spent, "{summary}");
 }
+
+/// Issue 20 item 3: without `[evolution] languages` a child asks for its parent's language;
+/// with them, each child gets one of them (seeded: a re-run draws the same) and the evolver's
+/// request asks for it (this evolver copies the request's task, language line included).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evolved_prompts_carry_their_parents_or_their_drawn_language() {
+    let server = TestServer::start(evolver()).await;
+    let seeds: Vec<String> = (0..12)
+        .map(|i| {
+            let language = if i % 2 == 0 { "python" } else { "rust" };
+            serde_json::json!({"id": format!("s{i}"), "language": language,
+                "instruction": format!("Write a function number {i} that adds {i} to every element of a list of integers {}.", "x".repeat(i + 1))})
+            .to_string()
+        })
+        .collect();
+    let config = |languages: &str| {
+        format!(
+            "[round]\nnumber = 1\nseed = 5\n\n[[teachers]]\nname = \"evolver\"\nbase_url = \"{}\"\nmodel = \"big\"\n\n\
+             [evolution]\nevolver = \"evolver\"\nsteps = 1\njudge_no_new_information = false\n{languages}\n\n\
+             [decontamination]\nenabled = false\n",
+            server.url()
+        )
+    };
+    for (languages, want) in [
+        ("", None),
+        ("languages = [\"cpp\", \"java\"]", Some(["cpp", "java"])),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
+        ok_json(d, &["--json", "init"]);
+        std::fs::write(d.join("seeds.jsonl"), seeds.join("\n")).unwrap();
+        ok_json(d, &["--json", "import", "prompts", "seeds.jsonl"]);
+        std::fs::write(d.join("round.toml"), config(languages)).unwrap();
+        let summary = ok_json(d, &["--json", "evolve", "--config", "round.toml"]);
+        assert_eq!(summary["steps"][0]["kept"], 12, "{summary}");
+        let store = rrtf_store::Store::open(&d.join("rrtf.db")).await.unwrap();
+        let pool = store.prompt_pool().await.unwrap();
+        store.close().await;
+        let children: Vec<_> = pool.iter().filter(|p| p.source == "evol-r1").collect();
+        assert_eq!(children.len(), 12);
+        let mut drawn = std::collections::BTreeSet::new();
+        for c in children {
+            let parent = pool.iter().find(|p| Some(p.id) == c.parent_id).unwrap();
+            match want {
+                None => {
+                    assert_eq!(c.language, parent.language, "{}", c.source_id);
+                    assert!(!c.text.contains("written in"), "{}", c.text);
+                }
+                Some(allowed) => {
+                    assert!(allowed.contains(&c.language.as_str()), "{}", c.language);
+                    let title = if c.language == "cpp" { "C++" } else { "Java" };
+                    assert!(
+                        c.text.contains(&format!("a solution written in {title}")),
+                        "{}: {}",
+                        c.language,
+                        c.text
+                    );
+                    drawn.insert(c.language.clone());
+                }
+            }
+        }
+        if want.is_some() {
+            assert_eq!(drawn.len(), 2, "both languages drawn over 12 children");
+        }
+    }
+}
