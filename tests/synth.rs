@@ -124,6 +124,26 @@ fn teacher() -> rrtf_llm::testserver::Script {
     })
 }
 
+/// Import `rows` (JSON lines: task_id, completion) as the student `s`'s answers and execute
+/// them: `rrtf exec`'s summary.
+fn student_answers_executed(d: &std::path::Path, rows: &str) -> serde_json::Value {
+    std::fs::write(d.join("r.jsonl"), rows).unwrap();
+    ok_json(
+        d,
+        &[
+            "--json",
+            "import",
+            "responses",
+            "r.jsonl",
+            "--model",
+            "s",
+            "--role",
+            "student",
+        ],
+    );
+    ok_json(d, &["--json", "exec", "--timeout", "20"])
+}
+
 fn import_tasks(d: &std::path::Path) {
     let lines: Vec<String> = cases()
         .iter()
@@ -207,26 +227,11 @@ async fn tests_are_checked_validated_by_running_them_and_stored_with_their_state
 
     // Responses to `add` and to `div`: only the valid test (add's) is executed. The add
     // response fails one of its asserts: no response passes, so the test is flagged.
-    std::fs::write(
-        d.join("r.jsonl"),
+    let exec = student_answers_executed(
+        d,
         "{\"task_id\": \"1\", \"completion\": \"def add(a, b):\\n    return a - b\\n\"}\n\
          {\"task_id\": \"4\", \"completion\": \"def div(a, b):\\n    return a / b\\n\"}\n",
-    )
-    .unwrap();
-    ok_json(
-        d,
-        &[
-            "--json",
-            "import",
-            "responses",
-            "r.jsonl",
-            "--model",
-            "s",
-            "--role",
-            "student",
-        ],
     );
-    let exec = ok_json(d, &["--json", "exec", "--timeout", "20"]);
     assert_eq!(
         exec["executed"], 1,
         "only the valid test runs, not the rejected ones: {exec}"
@@ -426,25 +431,10 @@ async fn tests_in_other_languages_are_written_checked_and_validated_in_them() {
     }
     store.close().await;
     // A C++ answer that gets two of three right: the valid test counts its checks.
-    std::fs::write(
-        d.join("r.jsonl"),
-        "{\"task_id\": \"1\", \"completion\": \"```cpp\\nint add(int a, int b) { return a + b + (a == 0 ? 1 : 0); }\\n```\"}\n",
-    )
-    .unwrap();
-    ok_json(
+    let exec = student_answers_executed(
         d,
-        &[
-            "--json",
-            "import",
-            "responses",
-            "r.jsonl",
-            "--model",
-            "s",
-            "--role",
-            "student",
-        ],
+        "{\"task_id\": \"1\", \"completion\": \"```cpp\\nint add(int a, int b) { return a + b + (a == 0 ? 1 : 0); }\\n```\"}\n",
     );
-    let exec = ok_json(d, &["--json", "exec", "--timeout", "20"]);
     assert_eq!(exec["executed"], 1, "{exec}");
     assert_eq!(exec["outcomes"]["partial"], 1, "{exec}");
 }

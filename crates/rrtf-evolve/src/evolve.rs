@@ -548,14 +548,7 @@ mod tests {
             backend: backend.clone(),
             round_seed: 0,
         };
-        let parents: Vec<Parent> = (0..20)
-            .map(|i| Parent {
-                id: i,
-                name: format!("s:{i}"),
-                text: format!("Write f{i}."),
-                language: Language::Python,
-            })
-            .collect();
+        let parents = numbered_parents(20, |i| format!("Write f{i}."), Language::Python);
         let todo = planned_children(&ev, &parents, 1);
         let report = run_step(
             &ev,
@@ -577,22 +570,31 @@ mod tests {
         assert_eq!(report.usage.requests, 0);
     }
 
-    #[test]
-    fn planned_children_follow_seed_weights_and_in_breadth() {
-        let endpoint: Endpoint =
-            toml::from_str("name = \"ev\"\nbase_url = \"http://127.0.0.1:1/v1\"\nmodel = \"m\"\n")
-                .unwrap();
-        let mut config = Evolution::default();
-        config.methods.insert("complexity".into(), 0.0);
-        config.in_breadth = true;
-        let parents: Vec<Parent> = (0..50)
+    /// An endpoint nothing listens on (the tests' backends answer instead).
+    fn local_endpoint() -> Endpoint {
+        toml::from_str("name = \"ev\"\nbase_url = \"http://127.0.0.1:1/v1\"\nmodel = \"m\"\n")
+            .unwrap()
+    }
+
+    /// Parents `s:0`, `s:1`, ... with the given texts, all in `language`.
+    fn numbered_parents(n: i64, text: impl Fn(i64) -> String, language: Language) -> Vec<Parent> {
+        (0..n)
             .map(|i| Parent {
                 id: i,
                 name: format!("s:{i}"),
-                text: format!("t{i}"),
-                language: Language::Rust,
+                text: text(i),
+                language,
             })
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn planned_children_follow_seed_weights_and_in_breadth() {
+        let endpoint = local_endpoint();
+        let mut config = Evolution::default();
+        config.methods.insert("complexity".into(), 0.0);
+        config.in_breadth = true;
+        let parents = numbered_parents(50, |i| format!("t{i}"), Language::Rust);
         let ev = Evolver {
             config: &config,
             endpoint: &endpoint,
@@ -656,23 +658,14 @@ mod tests {
     /// about uniformly, the same on a re-run) and tells the evolver to ask for it.
     #[tokio::test]
     async fn a_multilingual_round_draws_each_childs_language_and_asks_for_it() {
-        let endpoint: Endpoint =
-            toml::from_str("name = \"ev\"\nbase_url = \"http://127.0.0.1:1/v1\"\nmodel = \"m\"\n")
-                .unwrap();
+        let endpoint = local_endpoint();
         let config = Evolution {
             languages: vec![Language::Cpp, Language::Java, Language::Go],
             judge_no_new_information: false,
             max_length_ratio: 100.0,
             ..Evolution::default()
         };
-        let parents: Vec<Parent> = (0..60)
-            .map(|i| Parent {
-                id: i,
-                name: format!("s:{i}"),
-                text: format!("Write f{i}."),
-                language: Language::Python,
-            })
-            .collect();
+        let parents = numbered_parents(60, |i| format!("Write f{i}."), Language::Python);
         let ev = Evolver {
             config: &config,
             endpoint: &endpoint,
