@@ -489,8 +489,42 @@ fn an_experiment_runs_resumes_and_writes_results_that_match_its_runs() {
     let err = String::from_utf8_lossy(&bad.stderr);
     assert_eq!(bad.status.code(), Some(2), "{err}");
     assert!(
-        err.contains("base.holdout_pool_lines") && err.contains("samples 8 pool prompts"),
+        err.contains("base.holdout_pool_lines")
+            && err.contains("samples 8 pool prompts")
+            && err.contains("repeat_prompts"),
         "{err}"
+    );
+    // ... unless every round samples the same prompts (the pool's first 4, in both rounds).
+    std::fs::write(
+        d.join("repeat.toml"),
+        file.replace("holdout_pool_lines = 8", "holdout_pool_lines = 6")
+            .replace(
+                "prompts_per_round = 4\n",
+                "prompts_per_round = 4\nrepeat_prompts = true\n",
+            ),
+    )
+    .unwrap();
+    let plan = ok_json(
+        d,
+        &[
+            "--json",
+            "experiment",
+            "run",
+            "--config",
+            "repeat.toml",
+            "--dry-run",
+        ],
+    );
+    let ranges: Vec<&Value> = plan["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| &u["prompts"])
+        .collect();
+    assert_eq!(ranges.len(), 3, "{plan}");
+    assert!(
+        ranges.iter().all(|r| **r == serde_json::json!([0, 4])),
+        "{plan}"
     );
 
     // A sampled pass@k whose k exceeds the completions drawn, or a greedy "sampled"

@@ -56,8 +56,14 @@ pub struct Profile {
     pub seeds: u32,
     /// Epochs of the base student's training.
     pub base_epochs: u32,
-    /// Pool prompts sampled in each round (round r takes the r-th slice of the pool).
+    /// Pool prompts sampled in each round (round r takes the r-th slice of the pool, unless
+    /// `repeat_prompts`).
     pub prompts_per_round: u64,
+    /// Every round samples the same prompts, the pool's first `prompts_per_round` (each round's
+    /// student answers them anew, the teachers' answers are the same), instead of round r
+    /// taking the r-th slice: for a round 1 as wide as the pool's held-out part.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub repeat_prompts: bool,
     /// Answers per teacher and temperature.
     pub teacher_samples: Option<u32>,
     /// Student samples per prompt.
@@ -256,16 +262,18 @@ impl ExperimentConfig {
         let holdout = file.base.holdout_pool_lines;
         if holdout > 0 {
             for (name, p) in &file.profiles {
-                let needed = u64::from(file.rounds) * p.prompts_per_round;
+                let rounds_sampling = if p.repeat_prompts { 1 } else { file.rounds };
+                let needed = u64::from(rounds_sampling) * p.prompts_per_round;
                 if needed > holdout {
                     return Err(invalid(
                         "base.holdout_pool_lines",
                         format!(
                             "is {holdout}, but profile `{name}` samples {needed} pool prompts \
                              ({} rounds x {} prompts_per_round): the later rounds would sample \
-                             prompts the base was trained on; raise it to at least {needed} or \
-                             lower the profile's prompts_per_round",
-                            file.rounds, p.prompts_per_round
+                             prompts the base was trained on; raise it to at least {needed}, \
+                             lower the profile's prompts_per_round, or set repeat_prompts = true \
+                             (every round samples the same prompts)",
+                            rounds_sampling, p.prompts_per_round
                         ),
                     ));
                 }

@@ -154,7 +154,11 @@ pub fn plan(exp: &ExperimentConfig, opts: &ExperimentOptions) -> Result<Plan> {
             sweep: dir.join("arms.toml"),
             dir,
             student,
-            prompts: (u64::from(round - 1) * n, u64::from(round) * n),
+            prompts: if p.repeat_prompts {
+                (0, n)
+            } else {
+                (u64::from(round - 1) * n, u64::from(round) * n)
+            },
         };
         let first = unit(1, arms.clone(), seed_dir.join("r1"), base.model.clone());
         let mut previous: Vec<PathBuf> = arms.iter().map(|a| first.model_dir(a)).collect();
