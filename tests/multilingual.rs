@@ -54,6 +54,15 @@ fn a_multilingual_round_is_executed_ranked_and_reported_per_language() {
                 .map(|r| json!({"task_id": r["task_id"], "completion": r["canonical_solution"]})),
         );
     }
+    // A model that goes on after the function (a `main` of its own, which would clash with the
+    // test's) is judged on the function, as HumanEval-X's generation would have stopped it.
+    for r in canonical
+        .iter_mut()
+        .filter(|r| r["task_id"] == "CPP/0" || r["task_id"] == "JavaScript/0")
+    {
+        let body = r["completion"].as_str().unwrap().to_owned();
+        r["completion"] = format!("{body}\nint main() {{\n    return 1;\n}}\n").into();
+    }
     let prefixes: Vec<String> = canonical
         .iter()
         .map(|r| {
@@ -156,6 +165,12 @@ fn a_multilingual_round_is_executed_ranked_and_reported_per_language() {
     );
     let lines = read_jsonl(&out);
     assert_eq!(lines.len(), 60);
+    let cpp0 = lines.iter().find(|l| l["source_id"] == "CPP/0").unwrap();
+    let code = cpp0["details"][0]["code"].as_str().unwrap();
+    assert!(
+        code.trim_end().ends_with('}') && !code.contains("main"),
+        "{code}"
+    );
     for (file, name, _) in FILES {
         let of_lang: Vec<&Value> = lines.iter().filter(|l| l["language"] == name).collect();
         assert_eq!(of_lang.len(), 20, "{file}");

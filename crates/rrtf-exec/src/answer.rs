@@ -10,6 +10,10 @@
 //!   imports put in front) and stored; the exec stage runs stored code as it is. An answer with
 //!   no code stores `""` (a compile error, never the prompt glued to prose).
 //!
+//! - Before it runs in a round, a completion in a brace language (C++, Java, JavaScript, Go,
+//!   Rust) is cut where its function closes ([`complete_function`], the stop and clean-up of
+//!   HumanEval-X's generation that `rrtf eval` applies too); the code judged is what is stored.
+//!
 //! Which of the two an answer is: the endpoint kind says it for sampled answers; an imported
 //! answer says it with `--kind`, or `auto` decides ([`is_chat_answer`]).
 
@@ -96,9 +100,151 @@ pub fn stored_code(
     })
 }
 
+/// CodeGeeX's end of a brace language's completion: one more `}` than `{` (the function, or
+/// Java's method, is closed).
+pub fn braces_closed(code: &str) -> bool {
+    code.matches('{').count() + 1 == code.matches('}').count()
+}
+
+/// CodeGeeX's `cleanup_code` for HumanEval-X's brace languages (Python is cut at its stop
+/// sequences instead).
+pub fn cleanup_completion(code: &str, language: Language) -> String {
+    let mut code = code.to_owned();
+    let cut_after_last_brace = |code: &mut String| {
+        if let Some(i) = code.rfind('}') {
+            code.truncate(i + 1);
+        }
+    };
+    match language {
+        Language::Python => {}
+        Language::Java => {
+            if let Some(i) = code.find("public static void main") {
+                code.truncate(i);
+                code.push('}');
+            }
+            cut_after_last_brace(&mut code);
+            if braces_closed(&code) {
+                code.push_str("\n}");
+            }
+        }
+        Language::Go => {
+            for w in ["\n//", "\nfunc main("] {
+                if let Some(i) = code.rfind(w) {
+                    code.truncate(i);
+                }
+            }
+            cut_after_last_brace(&mut code);
+        }
+        Language::Cpp | Language::JavaScript | Language::Rust => cut_after_last_brace(&mut code),
+    }
+    code
+}
+
+/// A completion of a completion prompt as a round runs it: Python as it is (its stop sequences
+/// ended it); a brace language cut where HumanEval-X's generation stops (CodeGeeX: the first
+/// point where the completion closes one more `}` than it opens, so a model that went on to
+/// write `main` or another function is not judged on it), then [`cleanup_completion`]. `rrtf
+/// eval` stops its own generation there and cleans up the same way.
+pub fn complete_function(completion: &str, language: Language) -> String {
+    if language == Language::Python {
+        return completion.to_owned();
+    }
+    let mut depth = 0i64;
+    let mut end = completion.len();
+    for (i, c) in completion.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth < 0 {
+                    end = i + 1;
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    cleanup_completion(&completion[..end], language)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn brace_completions_end_as_codegeex_ends_them() {
+        use Language::*;
+        assert!(!braces_closed("  if (x) {\n    return 1;\n  }\n"));
+        assert!(braces_closed("  return 1;\n}"));
+        // Cut after the last brace; Java closes the class and drops a main.
+        assert_eq!(
+            cleanup_completion("  return 1;\n}\nint main", Cpp),
+            "  return 1;\n}"
+        );
+        assert_eq!(
+            cleanup_completion("  return x;\n};\n", JavaScript),
+            "  return x;\n}"
+        );
+        assert_eq!(
+            cleanup_completion("        return 1;\n    }", Java),
+            "        return 1;\n    }\n}"
+        );
+        assert_eq!(
+            cleanup_completion(
+                "        return 1;\n    }\n    public static void main(String[] a) {}\n}",
+                Java
+            ),
+            // CodeGeeX keeps what precedes `main` and closes the class there.
+            "        return 1;\n    }\n    }"
+        );
+        assert_eq!(
+            cleanup_completion("\treturn 1\n}\n\n// Another\nfunc F() {\n}", Go),
+            "\treturn 1\n}"
+        );
+        assert_eq!(
+            cleanup_completion("\treturn 1\n}\nfunc main() {\n}", Go),
+            "\treturn 1\n}"
+        );
+        assert_eq!(
+            cleanup_completion("    return 1\n", Python),
+            "    return 1\n"
+        );
+    }
+
+    /// A round's brace-language completion ends where the function closes, as HumanEval-X's
+    /// generation does; Python's is kept as it is.
+    #[test]
+    fn round_completions_end_where_the_function_closes() {
+        use Language::*;
+        assert_eq!(
+            complete_function("  return 1;\n}\nint main() {\n  return 0;\n}\n", Cpp),
+            "  return 1;\n}"
+        );
+        assert_eq!(
+            complete_function(
+                "  if (x) {\n    return 1;\n  }\n  return 0;\n}\n\nconst g = () => {}\n",
+                JavaScript
+            ),
+            "  if (x) {\n    return 1;\n  }\n  return 0;\n}"
+        );
+        // Java's method closes, then the class is closed for it.
+        assert_eq!(
+            complete_function(
+                "        return 1;\n    }\n    public static void main(String[] a) {}\n}",
+                Java
+            ),
+            "        return 1;\n    }\n}"
+        );
+        // Not closed (cut by a length limit): only the cleanup applies.
+        assert_eq!(
+            complete_function("  if (x) {\n    return 1;\n  }\n  ret", Cpp),
+            "  if (x) {\n    return 1;\n  }"
+        );
+        assert_eq!(
+            complete_function("    return 1\n\ndef g():\n", Python),
+            "    return 1\n\ndef g():\n"
+        );
+    }
 
     const PROMPT: &str = "from typing import List\n\n\ndef below_zero(ops: List[int]) -> bool:\n    \"\"\"True if the balance falls below zero.\"\"\"\n";
 

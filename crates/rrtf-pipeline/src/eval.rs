@@ -15,6 +15,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use rrtf_exec::answer::{braces_closed, cleanup_completion};
 use rrtf_exec::passk::{self, Search};
 use rrtf_exec::{ExecConfig, Executor, Job, Language};
 use rrtf_model::generate::{SamplingParams, generate_many};
@@ -283,46 +284,6 @@ fn read_problems(paths: &[PathBuf], max: Option<u64>) -> Result<Vec<Problem>> {
         ));
     }
     Ok(problems)
-}
-
-/// CodeGeeX's end of a brace language's completion: one more `}` than `{` (the function, or
-/// Java's method, is closed).
-fn braces_closed(code: &str) -> bool {
-    code.matches('{').count() + 1 == code.matches('}').count()
-}
-
-/// CodeGeeX's `cleanup_code` for HumanEval-X's brace languages (Python is cut at its stop
-/// sequences instead).
-pub fn cleanup_completion(code: &str, language: Language) -> String {
-    let mut code = code.to_owned();
-    let cut_after_last_brace = |code: &mut String| {
-        if let Some(i) = code.rfind('}') {
-            code.truncate(i + 1);
-        }
-    };
-    match language {
-        Language::Python => {}
-        Language::Java => {
-            if let Some(i) = code.find("public static void main") {
-                code.truncate(i);
-                code.push('}');
-            }
-            cut_after_last_brace(&mut code);
-            if braces_closed(&code) {
-                code.push_str("\n}");
-            }
-        }
-        Language::Go => {
-            for w in ["\n//", "\nfunc main("] {
-                if let Some(i) = code.rfind(w) {
-                    code.truncate(i);
-                }
-            }
-            cut_after_last_brace(&mut code);
-        }
-        Language::Cpp | Language::JavaScript | Language::Rust => cut_after_last_brace(&mut code),
-    }
-    code
 }
 
 /// Sequences decoded together while generating completions.
@@ -938,46 +899,6 @@ mod tests {
             let e = Allocation::parse(bad).unwrap_err();
             assert!(e.contains(says) && e.contains(bad), "{bad}: {e}");
         }
-    }
-
-    #[test]
-    fn brace_completions_end_as_codegeex_ends_them() {
-        use Language::*;
-        assert!(!braces_closed("  if (x) {\n    return 1;\n  }\n"));
-        assert!(braces_closed("  return 1;\n}"));
-        // Cut after the last brace; Java closes the class and drops a main.
-        assert_eq!(
-            cleanup_completion("  return 1;\n}\nint main", Cpp),
-            "  return 1;\n}"
-        );
-        assert_eq!(
-            cleanup_completion("  return x;\n};\n", JavaScript),
-            "  return x;\n}"
-        );
-        assert_eq!(
-            cleanup_completion("        return 1;\n    }", Java),
-            "        return 1;\n    }\n}"
-        );
-        assert_eq!(
-            cleanup_completion(
-                "        return 1;\n    }\n    public static void main(String[] a) {}\n}",
-                Java
-            ),
-            // CodeGeeX keeps what precedes `main` and closes the class there.
-            "        return 1;\n    }\n    }"
-        );
-        assert_eq!(
-            cleanup_completion("\treturn 1\n}\n\n// Another\nfunc F() {\n}", Go),
-            "\treturn 1\n}"
-        );
-        assert_eq!(
-            cleanup_completion("\treturn 1\n}\nfunc main() {\n}", Go),
-            "\treturn 1\n}"
-        );
-        assert_eq!(
-            cleanup_completion("    return 1\n", Python),
-            "    return 1\n"
-        );
     }
 
     #[test]

@@ -17,6 +17,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use rrtf_exec::answer::complete_function;
 use rrtf_exec::{ExecConfig, ExecError, Executor, Job, Language};
 use rrtf_store::{NewExecution, NewRun, Outcome, PendingExecution, PromptKind, Store};
 use serde_json::{Value, json};
@@ -139,8 +140,11 @@ fn job_for(key: u64, p: &PendingExecution, language: Language) -> Job {
             // Trusted: the judge may run the prompt's own helpers, never the sample's copy.
             prompt: Some(p.prompt.clone()),
         },
+        // A brace language's completion ends where its function closes (as HumanEval-X's
+        // generation ends it); Python's stop sequences ended it already.
         (None, PromptKind::Completion) => {
-            Job::from_completion(key, language, &p.prompt, &p.raw_text, test, entry)
+            let completion = complete_function(&p.raw_text, language);
+            Job::from_completion(key, language, &p.prompt, &completion, test, entry)
         }
         (None, PromptKind::Instruction) => {
             Job::from_response(key, language, &p.raw_text, Some(&p.prompt), test, entry)
