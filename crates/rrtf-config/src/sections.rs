@@ -38,6 +38,13 @@ pub enum EndpointKind {
     Completion,
 }
 
+/// `[training] prompt_template` and `completion_template`, as the student's sampling uses them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainingTemplates {
+    pub instruction: String,
+    pub completion: String,
+}
+
 /// An OpenAI-compatible model server (vLLM, TGI, Ollama, llama.cpp, OpenAI, `rrtf serve`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -103,6 +110,12 @@ pub struct Endpoint {
     /// USD per 1,000 completion tokens.
     #[serde(default)]
     pub price_per_1k_output: f64,
+    /// Set by the sampling stage for the round's `[student]` (never read from a file, never in
+    /// the config's hash): a completion endpoint is then sent each prompt through the round's
+    /// `[training]` templates, the format the student is trained on, instead of
+    /// `prompts/sample_completion_instruction.txt` (which equals the default template).
+    #[serde(skip)]
+    pub training_templates: Option<TrainingTemplates>,
 }
 
 fn default_temperatures() -> Vec<f64> {

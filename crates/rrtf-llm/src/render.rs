@@ -6,7 +6,10 @@
 //! | instruction (a free answer) | the text as the user message | `sample_completion_instruction.txt` |
 //!
 //! Chat requests start with the endpoint's `system` message when it has one; completion
-//! endpoints have no system message (it is ignored).
+//! endpoints have no system message (it is ignored). The round's student, when it is a
+//! completion endpoint, is sent every prompt through the round's `[training]` templates instead
+//! (`Endpoint::training_templates`): asked in the format it is trained on (the defaults render
+//! as the table says).
 
 use rrtf_config::{Endpoint, EndpointKind};
 
@@ -24,7 +27,9 @@ pub const LANGUAGE_LINE_TEMPLATE: &str = include_str!("../../../prompts/sample_l
 /// The text a sampled answer is asked for: an instruction prompt in another language than Python
 /// ends with `prompts/sample_language.txt` (`Write the solution in C++.`), since nothing else
 /// would tell the answerer (a completion prompt is written in its language already). Python
-/// prompts are sent as written: the datasets PanGu-Coder2 evolves are Python by default.
+/// prompts are sent as written: the datasets PanGu-Coder2 evolves are Python by default. Not
+/// for the round's student (its training templates say the language, or do not, as in
+/// training).
 pub fn answer_text<'a>(kind: TaskKind, text: &'a str, language: &str) -> std::borrow::Cow<'a, str> {
     if kind == TaskKind::Completion || language == "python" {
         return text.into();
@@ -82,9 +87,19 @@ pub fn render(kind: TaskKind, text: &str, language: &str, endpoint: &Endpoint) -
             messages.push(Message::new("user", user));
             Prompt::Chat(messages)
         }
-        EndpointKind::Completion => Prompt::Text(match kind {
-            TaskKind::Completion => text.to_owned(),
-            TaskKind::Instruction => fill(COMPLETION_INSTRUCTION_TEMPLATE, text, language),
+        EndpointKind::Completion => Prompt::Text(match (&endpoint.training_templates, kind) {
+            // The round's student: the format it is trained on.
+            (Some(t), kind) => {
+                let template = match kind {
+                    TaskKind::Instruction => &t.instruction,
+                    TaskKind::Completion => &t.completion,
+                };
+                let language =
+                    rrtf_types::Language::parse(language).unwrap_or(rrtf_types::Language::Python);
+                rrtf_types::template::fill(template, text, language)
+            }
+            (None, TaskKind::Completion) => text.to_owned(),
+            (None, TaskKind::Instruction) => fill(COMPLETION_INSTRUCTION_TEMPLATE, text, language),
         }),
     }
 }
@@ -164,6 +179,41 @@ mod tests {
         assert_eq!(
             answer_text(TaskKind::Completion, "int f(){\n", "cpp"),
             "int f(){\n"
+        );
+    }
+
+    /// The round's student is asked in the format it is trained on: the defaults render as for
+    /// any completion endpoint (request keys unchanged), other templates as written.
+    #[test]
+    fn the_student_is_asked_through_its_training_templates() {
+        let mut student = endpoint(EndpointKind::Completion, None);
+        let plain = |e: &Endpoint, kind, text, language| render(kind, text, language, e);
+        let defaults = rrtf_config::Training::default();
+        student.training_templates = Some(rrtf_config::TrainingTemplates {
+            instruction: defaults.prompt_template.clone(),
+            completion: defaults.completion_template.clone(),
+        });
+        let other = endpoint(EndpointKind::Completion, None);
+        for (kind, text) in [
+            (TaskKind::Instruction, "Write add."),
+            (TaskKind::Completion, "def add(a, b):\n"),
+        ] {
+            assert_eq!(
+                plain(&student, kind, text, "python"),
+                plain(&other, kind, text, "python")
+            );
+        }
+        student.training_templates = Some(rrtf_config::TrainingTemplates {
+            instruction: "{language_tag}/* {prompt} */\n".into(),
+            completion: "{language_tag}{prompt}".into(),
+        });
+        assert_eq!(
+            plain(&student, TaskKind::Completion, "int f(){\n", "cpp"),
+            Prompt::Text("// language: C++\nint f(){\n".into())
+        );
+        assert_eq!(
+            plain(&student, TaskKind::Instruction, "Sum a vector.", "cpp"),
+            Prompt::Text("// language: C++\n/* Sum a vector. */\n".into())
         );
     }
 

@@ -73,7 +73,10 @@ pub fn plan(tasks: &[Task], endpoints: &[Endpoint], round_seed: u64) -> Result<V
         for (e, ep) in endpoints.iter().enumerate() {
             let answerer = &answerers[e];
             let remote = ep.replay.is_none() && ep.local_model.is_none();
-            let text = answer_text(task.kind, &task.text, &task.language);
+            let text = match ep.training_templates {
+                Some(_) => task.text.as_str().into(),
+                None => answer_text(task.kind, &task.text, &task.language),
+            };
             let prompt = render(task.kind, &text, &task.language, ep);
             let stop = ep.sampling_stop(task.kind == TaskKind::Completion);
             for &temperature in &ep.temperatures {

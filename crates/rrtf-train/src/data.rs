@@ -431,31 +431,7 @@ impl Templates {
             PromptKind::Instruction => &self.instruction,
             PromptKind::Completion => &self.completion,
         };
-        let mut out = String::with_capacity(t.len() + prompt.len());
-        let mut rest = t.as_str();
-        while let Some(i) = rest.find('{') {
-            out.push_str(&rest[..i]);
-            rest = &rest[i..];
-            let filled = [
-                ("{prompt}", prompt),
-                ("{language_tag}", language.tag_line()),
-                ("{language}", language.title()),
-            ]
-            .into_iter()
-            .find(|(key, _)| rest.starts_with(key));
-            match filled {
-                Some((key, value)) => {
-                    out.push_str(value);
-                    rest = &rest[key.len()..];
-                }
-                None => {
-                    out.push('{');
-                    rest = &rest[1..];
-                }
-            }
-        }
-        out.push_str(rest);
-        out
+        rrtf_types::template::fill(t, prompt, language)
     }
 }
 

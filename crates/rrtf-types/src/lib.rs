@@ -14,6 +14,7 @@
 mod device;
 mod language;
 mod rank;
+pub mod template;
 mod user_error;
 mod vocab;
 

@@ -111,12 +111,15 @@ fn endpoints_of(req: &SampleRequest) -> Result<Vec<(Endpoint, ModelRole)>> {
         .teachers
         .iter()
         .map(|t| (t.clone(), ModelRole::Teacher))
-        .chain(
-            config
-                .student
-                .iter()
-                .map(|s| (s.clone(), ModelRole::Student)),
-        )
+        .chain(config.student.iter().map(|s| {
+            // Asked in the format it is trained on (rrtf_llm::render).
+            let mut s = s.clone();
+            s.training_templates = Some(rrtf_config::TrainingTemplates {
+                instruction: config.training.prompt_template.clone(),
+                completion: config.training.completion_template.clone(),
+            });
+            (s, ModelRole::Student)
+        }))
         .collect();
     for name in &req.only {
         if !endpoints.iter().any(|(e, _)| &e.name == name) {
