@@ -93,6 +93,22 @@ pub fn code_block(answer: &str) -> Option<String> {
     (t.starts_with("# entry_point:") || t.starts_with("def check")).then(|| t.to_owned())
 }
 
+/// The function a test program names on its `{comment} entry_point: NAME` line.
+fn named_entry_point(code: &str, comment: &str) -> Result<String, String> {
+    let marker = format!("{comment} entry_point:");
+    let entry_point = code
+        .lines()
+        .find_map(|l| l.trim().strip_prefix(marker.as_str()))
+        .map(|s| s.trim().to_owned())
+        .ok_or_else(|| format!("no `{marker} NAME` line"))?;
+    if !is_identifier(&entry_point) {
+        return Err(format!(
+            "entry point `{entry_point}` is not a function name"
+        ));
+    }
+    Ok(entry_point)
+}
+
 fn defines(code: &str, name: &str) -> bool {
     code.lines()
         .any(|l| l.trim_start().starts_with(&format!("def {name}(")))
@@ -107,16 +123,7 @@ fn is_identifier(s: &str) -> bool {
 /// Check a teacher's answer; the error says why it is invalid.
 pub fn check(answer: &str) -> Result<SynthTest, String> {
     let code = code_block(answer).ok_or("no code block in the answer")?;
-    let entry_point = code
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("# entry_point:"))
-        .map(|s| s.trim().to_owned())
-        .ok_or("no `# entry_point: NAME` line")?;
-    if !is_identifier(&entry_point) {
-        return Err(format!(
-            "entry point `{entry_point}` is not a function name"
-        ));
-    }
+    let entry_point = named_entry_point(&code, "#")?;
     if !code
         .lines()
         .any(|l| l.trim_start().starts_with("def check(candidate)"))
@@ -176,16 +183,7 @@ pub fn check_in(language: Language, answer: &str) -> Result<SynthTest, String> {
         }
         None => return Err("no code block in the answer".into()),
     };
-    let entry_point = code
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("// entry_point:"))
-        .map(|s| s.trim().to_owned())
-        .ok_or("no `// entry_point: NAME` line")?;
-    if !is_identifier(&entry_point) {
-        return Err(format!(
-            "entry point `{entry_point}` is not a function name"
-        ));
-    }
+    let entry_point = named_entry_point(&code, "//")?;
     if let Some(what) = defines_in(language, &code, &entry_point) {
         return Err(format!(
             "defines {what} itself: the tests must not hold the solution"
@@ -271,9 +269,7 @@ fn defines_in(language: Language, code: &str, name: &str) -> Option<String> {
                         && !matches!(prev, "return" | "assert" | "new" | "else")
                         && !before.ends_with('.')
                 });
-                heads.next().is_some()
-                    && (line.ends_with('{') || !line.ends_with(';'))
-                    && !line.contains("==")
+                heads.next().is_some() && !line.ends_with(';') && !line.contains("==")
             }
             Language::Python => false,
         };

@@ -279,8 +279,8 @@ pub fn validate_with(
 ) -> Vec<Verdict> {
     let mut verdicts: Vec<Option<Verdict>> = vec![None; tests.len()];
     let mut jobs = Vec::new();
+    // (test index, whether it has a stub run)
     let mut runnable = Vec::new();
-    let mut stubbed = Vec::new();
     for (i, t) in tests.iter().enumerate() {
         let Ok(language) = Language::parse(&t.language) else {
             verdicts[i] = Some(Verdict::Rejected(Rejection::UnknownLanguage {
@@ -309,8 +309,7 @@ pub fn validate_with(
             jobs.push(job(key + 1, r.clone()));
             jobs.push(job(key + 2, r.clone()));
         }
-        stubbed.push(language == Language::Python);
-        runnable.push(i);
+        runnable.push((i, language == Language::Python));
     }
     let results: HashMap<u64, ExecResult> = if jobs.is_empty() {
         HashMap::new()
@@ -322,7 +321,7 @@ pub fn validate_with(
             .map(|r| (r.key, r))
             .collect()
     };
-    for (i, stubbed) in runnable.into_iter().zip(stubbed) {
+    for (i, stubbed) in runnable {
         let key = i as u64 * 3;
         let stub_run = results.get(&key);
         let refs = (results.get(&(key + 1)), results.get(&(key + 2)));
