@@ -18,6 +18,7 @@ mod interrupt;
 mod model_cli;
 mod multilingual;
 mod pipeline;
+mod postgres;
 mod rank;
 mod review_web;
 mod round;

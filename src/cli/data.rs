@@ -163,8 +163,8 @@ fn nothing(why: Option<String>, strict: bool, json: &mut serde_json::Value) -> R
 }
 
 pub async fn init(ctx: &Ctx) -> Result<()> {
-    let existed = ctx.db.exists();
     let store = Store::create(&ctx.db).await?;
+    let existed = !store.was_created();
     let version = store.schema_version().await?;
     store.close().await;
     ctx.emit(
@@ -176,10 +176,10 @@ pub async fn init(ctx: &Ctx) -> Result<()> {
                 } else {
                     "created"
                 },
-                ctx.db.display()
+                ctx.db_display()
             )
         },
-        || json!({ "db": ctx.db, "created": !existed, "schema_version": version }),
+        || json!({ "db": ctx.db_display(), "created": !existed, "schema_version": version }),
     );
     Ok(())
 }

@@ -40,7 +40,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 #[derive(Debug, Parser)]
 #[command(name = "rrtf", version, about, propagate_version = true)]
 pub struct Cli {
-    /// Project database (SQLite file). Created by `rrtf init`.
+    /// Project database: a SQLite file, or a PostgreSQL URL (`postgres://user:pass@host/db`,
+    /// for teams). Created by `rrtf init`.
     #[arg(long, global = true, env = "RRTF_DB", default_value = "./rrtf.db")]
     pub db: PathBuf,
     /// Machine-readable output on stdout; human text and progress go to stderr.
@@ -160,6 +161,11 @@ impl Ctx {
 }
 
 impl Ctx {
+    /// The database as messages show it: the file path, or the URL without its password.
+    pub fn db_display(&self) -> String {
+        rrtf_store::Location::parse(&self.db).display()
+    }
+
     /// Open the project database named by --db / RRTF_DB.
     pub async fn store(&self) -> anyhow::Result<rrtf_store::Store> {
         Ok(rrtf_store::Store::open(&self.db).await?)

@@ -28,7 +28,7 @@ pub async fn run(ctx: &Ctx, a: ReportArgs) -> Result<()> {
         version: env!("CARGO_PKG_VERSION").into(),
         revision: super::REVISION.into(),
     };
-    let html = report.html(&ctx.db.display().to_string(), &made_by);
+    let html = report.html(&ctx.db_display(), &made_by);
     std::fs::write(&a.out, html).with_context(|| format!("cannot write {}", a.out.display()))?;
     let (models, scores) = (report.overview.models.len(), report.overview.scores.len());
     ctx.emit(

@@ -33,7 +33,7 @@ pub async fn serve(ctx: &Ctx, store: Store, a: ServeArgs) -> Result<()> {
         port: a.port,
         reviewer: a.reviewer,
         ranker: a.ranker,
-        db: ctx.db.display().to_string(),
+        db: ctx.db_display(),
     };
     let web = rrtf_report::web::bind(store, opts).await?;
     let url = web.url().to_owned();
@@ -41,7 +41,7 @@ pub async fn serve(ctx: &Ctx, store: Store, a: ServeArgs) -> Result<()> {
         || {
             format!(
                 "reviewing {} as {} at {url} (Ctrl-C stops)",
-                ctx.db.display(),
+                ctx.db_display(),
                 web.reviewer()
             )
         },

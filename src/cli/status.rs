@@ -11,7 +11,7 @@ pub async fn status(ctx: &Ctx) -> Result<()> {
     let st = store.status().await?;
     store.close().await;
     ctx.emit(
-        || text::status_text(&ctx.db, &st),
+        || text::status_text(&ctx.db_display(), &st),
         || serde_json::to_value(&st).expect("status serialises"),
     );
     Ok(())

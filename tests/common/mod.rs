@@ -34,12 +34,36 @@ pub fn needs(language: rrtf_exec::Language) -> bool {
     }
 }
 
-/// `rrtf ARGS` in `dir`, with the project database `dir/rrtf.db` and the reviewer `tester`.
+/// Projects whose database is not `dir/rrtf.db`: dir -> `RRTF_DB` (a PostgreSQL URL).
+static DATABASES: std::sync::Mutex<Vec<(PathBuf, String)>> = std::sync::Mutex::new(Vec::new());
+
+/// From now on, `rrtf_cmd(dir, ..)` runs on the database `db` (a PostgreSQL URL) instead of
+/// `dir/rrtf.db`.
+pub fn use_database(dir: &Path, db: &str) {
+    DATABASES
+        .lock()
+        .unwrap()
+        .push((dir.to_owned(), db.to_owned()));
+}
+
+/// The project database of `dir`: `dir/rrtf.db` unless [`use_database`] named another.
+pub fn database(dir: &Path) -> PathBuf {
+    DATABASES
+        .lock()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|(d, _)| d == dir)
+        .map_or_else(|| dir.join("rrtf.db"), |(_, db)| PathBuf::from(db))
+}
+
+/// `rrtf ARGS` in `dir`, with the project database `dir/rrtf.db` (or the one [`use_database`]
+/// named) and the reviewer `tester`.
 pub fn rrtf_cmd(dir: &Path, args: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_rrtf"));
     c.args(args)
         .current_dir(dir)
-        .env("RRTF_DB", dir.join("rrtf.db"))
+        .env("RRTF_DB", database(dir))
         .env("USER", "tester")
         .env_remove("RRTF_LOG");
     c

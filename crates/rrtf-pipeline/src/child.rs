@@ -28,8 +28,9 @@ impl Rrtf {
         self.not_stopped(args)?;
         let log = self.open_stage_log(args)?;
         let mut cmd = tokio::process::Command::new(&self.exe);
-        cmd.arg("--db")
-            .arg(&self.db)
+        // The database goes by environment, not argument: a PostgreSQL URL may hold a
+        // password, which a process list shows for arguments.
+        cmd.env("RRTF_DB", &self.db)
             .arg("--json")
             .args(args)
             .env(PARENT_PID_VAR, std::process::id().to_string())
@@ -90,8 +91,7 @@ impl Rrtf {
         let log = self.open_stage_log(&owned)?;
         let mut cmd = std::process::Command::new(&self.exe);
         cmd.current_dir(dir)
-            .arg("--db")
-            .arg(&self.db)
+            .env("RRTF_DB", &self.db)
             .args(args)
             .env(PARENT_PID_VAR, std::process::id().to_string())
             .stdin(Stdio::null())

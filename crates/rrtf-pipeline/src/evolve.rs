@@ -145,7 +145,7 @@ impl Rrtf {
         if seeds.is_empty() {
             return Err(PipelineError::Invalid(format!(
                 "no seed prompts in {}: import some first",
-                self.db.display()
+                self.db_display()
             )));
         }
         let seed_names: HashSet<String> = seeds.iter().map(|s| s.name.clone()).collect();

@@ -77,6 +77,13 @@ pub struct Rrtf {
     stop: stop::Stop,
 }
 
+impl Rrtf {
+    /// The database as messages show it: the file path, or the URL without its password.
+    pub fn db_display(&self) -> String {
+        rrtf_store::Location::parse(&self.db).display()
+    }
+}
+
 impl std::fmt::Debug for Rrtf {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Rrtf")

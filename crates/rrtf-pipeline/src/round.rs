@@ -434,7 +434,11 @@ pub async fn run(rrtf: &Rrtf, opts: &RoundOptions) -> Result<RoundRun> {
     }
     let round = config.round.number;
     let hash = config.hash();
-    let project = rrtf.db.parent().unwrap_or(Path::new("."));
+    // A PostgreSQL project has no directory: its report and logs go to the current one.
+    let project = match rrtf_store::Location::parse(&rrtf.db) {
+        rrtf_store::Location::Sqlite(_) => rrtf.db.parent().unwrap_or(Path::new(".")),
+        rrtf_store::Location::Postgres(_) => Path::new("."),
+    };
     let report = opts
         .report
         .clone()

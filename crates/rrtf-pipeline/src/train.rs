@@ -512,7 +512,10 @@ impl StoreLog {
         out_dir: &Path,
         from_step: u64,
     ) -> Result<StoreLog> {
-        if !rrtf.db.exists() {
+        // Training outside a project (no database file) records nothing.
+        if let rrtf_store::Location::Sqlite(path) = rrtf_store::Location::parse(&rrtf.db)
+            && !path.exists()
+        {
             return Ok(StoreLog { inner: None });
         }
         let store = rrtf.store().await?;

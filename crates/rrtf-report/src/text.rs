@@ -3,7 +3,6 @@
 //! of `rrtf import`, which the binary prints.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use rrtf_data::import::{PromptImportReport, ResponseImportReport, Skipped};
 use rrtf_exec::doctor::Doctor;
@@ -12,10 +11,11 @@ use serde_json::{Value, json};
 
 use crate::overview::{LANGUAGES_TEXT_WIDTHS, ROUNDS_TEXT_WIDTHS, languages_table, rounds_table};
 
-/// `rrtf status` for the project database `db`: its rounds table (the report's and the web
+/// `rrtf status` for the project database `db` (as shown: a path, or a URL without its
+/// password): its rounds table (the report's and the web
 /// review's), models, stages, the latest ranker, the request ledger and decontamination.
-pub fn status_text(db: &Path, st: &Status) -> String {
-    let mut out = format!("{} (schema version {})\n", db.display(), st.schema_version);
+pub fn status_text(db: &str, st: &Status) -> String {
+    let mut out = format!("{db} (schema version {})\n", st.schema_version);
     // The same table as the report's and the web review's.
     out.push_str(&rounds_table(st, None, true).text(&ROUNDS_TEXT_WIDTHS));
     if let Some(t) = languages_table(st) {

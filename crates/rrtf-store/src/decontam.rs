@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use sqlx::{Sqlite, Transaction};
+use sqlx::{Any, Transaction};
 
 use crate::{Result, Store};
 
@@ -138,7 +138,7 @@ impl Store {
         let rows: Vec<(i64, i64, String)> = sqlx::query_as(
             "SELECT r.id, r.prompt_id, r.raw_text FROM responses r \
              JOIN prompts p ON p.id = r.prompt_id \
-             WHERE r.eliminated IS NULL AND p.status = 'kept' AND (?1 IS NULL OR r.round = ?1) \
+             WHERE r.eliminated IS NULL AND p.status = 'kept' AND ($1 IS NULL OR r.round = $1) \
              ORDER BY r.id",
         )
         .bind(round)
@@ -175,7 +175,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         for (path, sha, problems) in files {
             sqlx::query(
-                "INSERT INTO benchmarks (path, sha256, problems) VALUES (?, ?, ?) \
+                "INSERT INTO benchmarks (path, sha256, problems) VALUES ($1, $2, $3) \
                  ON CONFLICT (path) DO UPDATE SET sha256 = excluded.sha256, \
                  problems = excluded.problems, \
                  last_used = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
@@ -242,7 +242,7 @@ impl Store {
             "SELECT c.item, c.item_id, p.source || ':' || p.source_id, c.action, c.field, \
                     c.benchmark, c.method, c.detail, c.created_at \
              FROM contamination c JOIN prompts p ON p.id = c.prompt_id \
-             ORDER BY c.id DESC LIMIT ?",
+             ORDER BY c.id DESC LIMIT $1",
         )
         .bind(limit)
         .fetch_all(&self.pool)
@@ -267,7 +267,7 @@ impl Store {
 /// [`Store::record_contamination`] inside a caller's transaction (the sampler stores an
 /// answer and its elimination together).
 pub(crate) async fn record(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut Transaction<'static, Any>,
     run_id: Option<i64>,
     findings: &[Contamination],
 ) -> Result<u64> {
@@ -276,10 +276,10 @@ pub(crate) async fn record(
         if f.action == ContaminationAction::Eliminated {
             let sql = match f.item {
                 "prompt" => {
-                    "UPDATE prompts SET status = 'eliminated', status_reason = ?1 \
-                     WHERE id = ?2 AND status = 'kept'"
+                    "UPDATE prompts SET status = 'eliminated', status_reason = $1 \
+                     WHERE id = $2 AND status = 'kept'"
                 }
-                _ => "UPDATE responses SET eliminated = ?1 WHERE id = ?2 AND eliminated IS NULL",
+                _ => "UPDATE responses SET eliminated = $1 WHERE id = $2 AND eliminated IS NULL",
             };
             sqlx::query(sql)
                 .bind(f.reason())
@@ -289,7 +289,7 @@ pub(crate) async fn record(
         }
         new += sqlx::query(
             "INSERT INTO contamination (item, item_id, prompt_id, action, field, benchmark, \
-             method, detail, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             method, detail, run_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
              ON CONFLICT (item, item_id, action) DO NOTHING",
         )
         .bind(f.item)

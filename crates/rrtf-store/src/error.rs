@@ -1,33 +1,28 @@
 //! Typed store errors; each message names the bad value and what to do.
 
-use std::path::PathBuf;
-
 use rrtf_types::ReviewAction;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error(
-        "no database at {path}: create one with `rrtf init` (or point --db / RRTF_DB at an existing file)"
+        "no rrtf database at {db}: create one with `rrtf init` (or point --db / RRTF_DB at an \
+         existing one: a file path, or a postgres:// URL)"
     )]
-    Missing { path: PathBuf },
+    Missing { db: String },
     #[error(
-        "database {path} has schema version {found}, newer than this rrtf knows (up to {known}): \
+        "database {db} has schema version {found}, newer than this rrtf knows (up to {known}): \
          upgrade rrtf to open it, or use another --db"
     )]
-    NewerSchema {
-        path: PathBuf,
-        found: i64,
-        known: i64,
-    },
-    #[error("cannot open database {path}: {source}")]
+    NewerSchema { db: String, found: i64, known: i64 },
+    #[error("cannot open database {db}: {source}")]
     Open {
-        path: PathBuf,
+        db: String,
         #[source]
         source: sqlx::Error,
     },
-    #[error("cannot migrate database {path}: {source}")]
+    #[error("cannot migrate database {db}: {source}")]
     Migrate {
-        path: PathBuf,
+        db: String,
         #[source]
         source: sqlx::migrate::MigrateError,
     },

@@ -58,7 +58,7 @@ impl Store {
     pub async fn latest_run(&self, stage: &str) -> Result<Option<RunLine>> {
         Ok(sqlx::query_as(
             "SELECT id, round, stage, status, config_hash, seed, revision, started_at, \
-                    finished_at FROM runs WHERE stage = ? ORDER BY id DESC LIMIT 1",
+                    finished_at FROM runs WHERE stage = $1 ORDER BY id DESC LIMIT 1",
         )
         .bind(stage)
         .fetch_optional(&self.pool)
@@ -104,12 +104,12 @@ impl Store {
                SELECT e.outcome AS outcome, r.id AS response_id, m.name AS model, \
                       p.source_id AS prompt, \
                       substr(coalesce(nullif(r.code, ''), r.raw_text), 1, 1200) AS code, \
-                      e.first_failure AS first_failure, \
+                      min(e.first_failure) AS first_failure, \
                       row_number() OVER (PARTITION BY e.outcome ORDER BY r.id) AS k \
                FROM executions e JOIN responses r ON r.id = e.response_id \
                JOIN models m ON m.id = r.model_id JOIN prompts p ON p.id = r.prompt_id \
-               GROUP BY e.outcome, r.id) \
-             WHERE k <= ? ORDER BY outcome, response_id",
+               GROUP BY e.outcome, r.id, m.id, p.id) AS examples \
+             WHERE k <= $1 ORDER BY outcome, response_id",
         )
         .bind(per_outcome)
         .fetch_all(&self.pool)

@@ -78,8 +78,8 @@ impl Store {
         let mut n = 0;
         for (id, reason) in rows {
             n += sqlx::query(
-                "UPDATE prompts SET status = 'eliminated', status_reason = ? \
-                 WHERE id = ? AND status = 'kept'",
+                "UPDATE prompts SET status = 'eliminated', status_reason = $1 \
+                 WHERE id = $2 AND status = 'kept'",
             )
             .bind(reason)
             .bind(id)

@@ -37,13 +37,13 @@ impl Store {
              FROM responses r \
              JOIN prompts p ON p.id = r.prompt_id \
              JOIN tests t ON t.prompt_id = p.id AND {RUNNABLE_TEST} \
-             WHERE (?1 IS NULL OR p.round = ?1) AND p.status = 'kept' AND r.eliminated IS NULL \
+             WHERE ($1 IS NULL OR p.round = $1) AND p.status = 'kept' AND r.eliminated IS NULL \
                AND NOT EXISTS (SELECT 1 FROM executions e \
                                WHERE e.response_id = r.id AND e.test_id = t.id) \
-             ORDER BY r.id, t.id LIMIT coalesce(?2, -1)",
+             ORDER BY r.id, t.id LIMIT $2",
         )))
         .bind(round)
-        .bind(limit)
+        .bind(limit.unwrap_or(i64::MAX))
         .fetch_all(&self.pool)
         .await
         .map_err(StoreError::reading("prompts, responses and tests"))
@@ -54,7 +54,7 @@ impl Store {
         Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "SELECT count(*) FROM responses r JOIN prompts p ON p.id = r.prompt_id \
              JOIN tests t ON t.prompt_id = p.id AND {RUNNABLE_TEST} \
-             WHERE (?1 IS NULL OR p.round = ?1) AND p.status = 'kept' AND r.eliminated IS NULL \
+             WHERE ($1 IS NULL OR p.round = $1) AND p.status = 'kept' AND r.eliminated IS NULL \
                AND NOT EXISTS (SELECT 1 FROM executions e \
                                WHERE e.response_id = r.id AND e.test_id = t.id)",
         )))
@@ -67,7 +67,7 @@ impl Store {
     pub async fn set_response_code(&self, codes: &[(i64, String)]) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         for (id, code) in codes {
-            sqlx::query("UPDATE responses SET code = ? WHERE id = ? AND code IS NULL")
+            sqlx::query("UPDATE responses SET code = $1 WHERE id = $2 AND code IS NULL")
                 .bind(code)
                 .bind(id)
                 .execute(&mut *tx)

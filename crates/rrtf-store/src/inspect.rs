@@ -109,7 +109,7 @@ struct ModelStatsRow {
     role: ModelRole,
     responses: i64,
     mean_score: f64,
-    /// `group_concat` of the outcome labels.
+    /// The outcome labels, comma-separated.
     outcomes: Option<String>,
 }
 
@@ -136,15 +136,14 @@ struct SummaryRow {
     responses: i64,
     best: f64,
     worst: f64,
-    /// `group_concat` of the outcome labels.
+    /// The outcome labels, comma-separated.
     outcomes: Option<String>,
-    /// `group_concat` of the teachers' names.
-    teachers: Option<String>,
-    /// `group_concat` of `teacher \x1f outcome` per teacher response, `\x1e`-separated.
+    /// `teacher \x1f outcome` per teacher response, `\x1e`-separated.
     teacher_outcomes: Option<String>,
     reviews: i64,
     flagged_tests: i64,
-    excluded: bool,
+    /// 1 when the latest prompt-level exclude/include review is an exclude.
+    excluded: i64,
 }
 
 impl Store {
@@ -153,17 +152,16 @@ impl Store {
         let rows: Vec<SummaryRow> = sqlx::query_as(
             "SELECT rp.prompt_id, p.round, p.source, p.source_id, rp.status, rp.drop_reason, \
                     count(s.response_id) AS responses, coalesce(max(s.score), 0.0) AS best, \
-                    coalesce(min(s.score), 0.0) AS worst, group_concat(s.outcome) AS outcomes, \
-                    group_concat(DISTINCT CASE WHEN m.role = 'teacher' THEN m.name END) \
-                      AS teachers, \
-                    group_concat(CASE WHEN m.role = 'teacher' \
-                                      THEN m.name || char(31) || s.outcome END, char(30)) \
+                    coalesce(min(s.score), 0.0) AS worst, string_agg(s.outcome, ',') AS outcomes, \
+                    string_agg(CASE WHEN m.role = 'teacher' \
+                                    THEN m.name || '\x1f' || s.outcome END, '\x1e') \
                       AS teacher_outcomes, \
                     (SELECT count(*) FROM reviews v WHERE v.prompt_id = rp.prompt_id) AS reviews, \
                     (SELECT count(*) FROM tests t WHERE t.prompt_id = rp.prompt_id \
                                                     AND t.validation = 'flagged') \
                       AS flagged_tests, \
-                    coalesce((SELECT v.action = 'exclude' FROM reviews v \
+                    coalesce((SELECT CASE WHEN v.action = 'exclude' THEN 1 ELSE 0 END \
+                              FROM reviews v \
                               WHERE v.prompt_id = rp.prompt_id AND v.response_id IS NULL \
                                 AND v.action IN ('exclude', 'include') \
                               ORDER BY v.id DESC LIMIT 1), 0) AS excluded \
@@ -172,39 +170,42 @@ impl Store {
              LEFT JOIN scores s ON s.ranker_id = rp.ranker_id AND s.prompt_id = rp.prompt_id \
              LEFT JOIN responses r ON r.id = s.response_id \
              LEFT JOIN models m ON m.id = r.model_id \
-             WHERE rp.ranker_id = (SELECT id FROM rankers WHERE hash = ?) \
-             GROUP BY rp.prompt_id ORDER BY rp.prompt_id",
+             WHERE rp.ranker_id = (SELECT id FROM rankers WHERE hash = $1) \
+             GROUP BY rp.ranker_id, rp.prompt_id, p.id ORDER BY rp.prompt_id",
         )
         .bind(ranker_hash)
         .fetch_all(&self.pool)
         .await?;
         Ok(rows
             .into_iter()
-            .map(|r| PromptSummary {
-                prompt_id: r.prompt_id,
-                round: r.round,
-                source: r.source,
-                source_id: r.source_id,
-                status: r.status,
-                drop_reason: r.drop_reason,
-                responses: r.responses,
-                best: r.best,
-                worst: r.worst,
-                outcomes: counts(r.outcomes),
-                teachers: r
-                    .teachers
-                    .map(|t| t.split(',').map(str::to_owned).collect())
-                    .unwrap_or_default(),
-                teacher_outcomes: r
+            .map(|r| {
+                let teacher_outcomes: std::collections::BTreeSet<(String, String)> = r
                     .teacher_outcomes
                     .iter()
                     .flat_map(|t| t.split('\x1e'))
                     .filter_map(|pair| pair.split_once('\x1f'))
                     .map(|(t, o)| (t.to_owned(), o.to_owned()))
-                    .collect(),
-                reviews: r.reviews,
-                flagged_tests: r.flagged_tests,
-                excluded: r.excluded,
+                    .collect();
+                let mut teachers: Vec<String> =
+                    teacher_outcomes.iter().map(|(t, _)| t.clone()).collect();
+                teachers.dedup();
+                PromptSummary {
+                    prompt_id: r.prompt_id,
+                    round: r.round,
+                    source: r.source,
+                    source_id: r.source_id,
+                    status: r.status,
+                    drop_reason: r.drop_reason,
+                    responses: r.responses,
+                    best: r.best,
+                    worst: r.worst,
+                    outcomes: counts(r.outcomes),
+                    teachers,
+                    teacher_outcomes,
+                    reviews: r.reviews,
+                    flagged_tests: r.flagged_tests,
+                    excluded: r.excluded != 0,
+                }
             })
             .collect())
     }
@@ -218,14 +219,14 @@ impl Store {
         let id = self.find_prompt(prompt).await?;
         let prompt: PromptInfo = sqlx::query_as(
             "SELECT id AS prompt_id, round, source, source_id, kind, language, text, entry_point, \
-                    parent_id, evolution_method, status, status_reason FROM prompts WHERE id = ?",
+                    parent_id, evolution_method, status, status_reason FROM prompts WHERE id = $1",
         )
         .bind(id)
         .fetch_one(&self.pool)
         .await
         .map_err(StoreError::reading("prompts"))?;
         let tests = sqlx::query_as(
-            "SELECT id, origin, validation, validation_detail, code FROM tests WHERE prompt_id = ? \
+            "SELECT id, origin, validation, validation_detail, code FROM tests WHERE prompt_id = $1 \
              ORDER BY id",
         )
         .bind(id)
@@ -234,7 +235,7 @@ impl Store {
         .map_err(StoreError::reading("tests"))?;
         let ranker_id: Option<i64> = match ranker_hash {
             Some(h) => {
-                sqlx::query_scalar("SELECT id FROM rankers WHERE hash = ?")
+                sqlx::query_scalar("SELECT id FROM rankers WHERE hash = $1")
                     .bind(h)
                     .fetch_optional(&self.pool)
                     .await?
@@ -242,7 +243,7 @@ impl Store {
             None => None,
         };
         let status: Option<(String, Option<String>)> = sqlx::query_as(
-            "SELECT status, drop_reason FROM ranked_prompts WHERE ranker_id = ? AND prompt_id = ?",
+            "SELECT status, drop_reason FROM ranked_prompts WHERE ranker_id = $1 AND prompt_id = $2",
         )
         .bind(ranker_id)
         .bind(id)
@@ -256,8 +257,8 @@ impl Store {
                     (SELECT e.first_failure FROM executions e WHERE e.response_id = r.id \
                        AND e.outcome != 'pass' ORDER BY e.test_id LIMIT 1) AS first_failure \
              FROM responses r JOIN models m ON m.id = r.model_id \
-             LEFT JOIN scores s ON s.response_id = r.id AND s.ranker_id = ? \
-             WHERE r.prompt_id = ? \
+             LEFT JOIN scores s ON s.response_id = r.id AND s.ranker_id = $1 \
+             WHERE r.prompt_id = $2 \
              ORDER BY s.position IS NULL, s.position, r.id",
         )
         .bind(ranker_id)
@@ -287,9 +288,9 @@ impl Store {
     pub async fn search_prompts(&self, needle: &str) -> Result<Vec<i64>> {
         Ok(sqlx::query_scalar(
             "SELECT id FROM prompts \
-             WHERE instr(lower(text), lower(?1)) > 0 OR instr(lower(source_id), lower(?1)) > 0 \
+             WHERE instr(lower(text), lower($1)) > 0 OR instr(lower(source_id), lower($1)) > 0 \
                 OR id IN (SELECT prompt_id FROM responses \
-                          WHERE instr(lower(raw_text), lower(?1)) > 0) \
+                          WHERE instr(lower(raw_text), lower($1)) > 0) \
              ORDER BY id",
         )
         .bind(needle)
@@ -300,8 +301,8 @@ impl Store {
     /// A prompt's id from an id or a unique `source_id`.
     pub async fn find_prompt(&self, prompt: &str) -> Result<i64> {
         let ids: Vec<i64> = sqlx::query_scalar(
-            "SELECT id FROM prompts WHERE CAST(id AS TEXT) = ?1 OR source_id = ?1 \
-             ORDER BY CAST(id AS TEXT) = ?1 DESC LIMIT 3",
+            "SELECT id FROM prompts WHERE CAST(id AS TEXT) = $1 OR source_id = $1 \
+             ORDER BY CAST(id AS TEXT) = $1 DESC LIMIT 3",
         )
         .bind(prompt)
         .fetch_all(&self.pool)
@@ -318,11 +319,12 @@ impl Store {
     /// Per-model outcome counts and scores under `ranker_hash`.
     pub async fn model_stats(&self, ranker_hash: &str) -> Result<Vec<ModelStats>> {
         let rows: Vec<ModelStatsRow> = sqlx::query_as(
-            "SELECT m.name AS model, m.role, count(*) AS responses, avg(s.score) AS mean_score, \
-                    group_concat(s.outcome) AS outcomes \
+            "SELECT m.name AS model, m.role, count(*) AS responses, \
+                    CAST(avg(s.score) AS DOUBLE PRECISION) AS mean_score, \
+                    string_agg(s.outcome, ',') AS outcomes \
              FROM scores s JOIN responses r ON r.id = s.response_id \
              JOIN models m ON m.id = r.model_id \
-             WHERE s.ranker_id = (SELECT id FROM rankers WHERE hash = ?) \
+             WHERE s.ranker_id = (SELECT id FROM rankers WHERE hash = $1) \
              GROUP BY m.id ORDER BY m.role DESC, m.name",
         )
         .bind(ranker_hash)
@@ -349,7 +351,7 @@ impl Store {
     /// Every score under `ranker_hash` (for distributions).
     pub async fn scores(&self, ranker_hash: &str) -> Result<Vec<f64>> {
         Ok(sqlx::query_scalar(
-            "SELECT score FROM scores WHERE ranker_id = (SELECT id FROM rankers WHERE hash = ?)",
+            "SELECT score FROM scores WHERE ranker_id = (SELECT id FROM rankers WHERE hash = $1)",
         )
         .bind(ranker_hash)
         .fetch_all(&self.pool)

@@ -2,7 +2,7 @@
 //! stage, written as requests complete. The round's spend that `[sampling] budget_usd` caps is
 //! the sum of its rows' cost, whatever the stage.
 
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use sqlx::AnyConnection;
 
 use crate::{Result, Store};
 
@@ -46,11 +46,11 @@ pub struct LedgerLine {
 }
 
 pub(crate) async fn insert_llm_requests(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     rows: &[NewLlmRequest],
 ) -> Result<()> {
     for chunk in rows.chunks(CHUNK) {
-        let mut qb = QueryBuilder::<Sqlite>::new(
+        let mut qb = crate::sql::Builder::new(
             "INSERT INTO llm_requests (round, run_id, stage, teacher, model, request_key, status, \
              error, attempts, prompt_tokens, completion_tokens, cost_usd, latency_ms) ",
         );
@@ -91,7 +91,7 @@ impl Store {
     /// `[sampling] budget_usd` caps.
     pub async fn round_spend(&self, round: i64) -> Result<f64> {
         let v: Option<f64> =
-            sqlx::query_scalar("SELECT SUM(cost_usd) FROM llm_requests WHERE round = ?")
+            sqlx::query_scalar("SELECT SUM(cost_usd) FROM llm_requests WHERE round = $1")
                 .bind(round)
                 .fetch_one(&self.pool)
                 .await?;
@@ -102,10 +102,12 @@ impl Store {
     /// (evolve, synth-tests, sample) and teacher order.
     pub async fn ledger_lines(&self, round: Option<i64>) -> Result<Vec<LedgerLine>> {
         let rows: Vec<(i64, String, String, i64, i64, i64, i64, f64)> = sqlx::query_as(
-            "SELECT round, stage, teacher, count(*), sum(status = 'failed'), \
-                    coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0), \
-                    coalesce(sum(cost_usd), 0.0) \
-             FROM llm_requests WHERE ?1 IS NULL OR round = ?1 \
+            "SELECT round, stage, teacher, count(*), \
+                    CAST(sum(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) AS BIGINT), \
+                    CAST(coalesce(sum(prompt_tokens), 0) AS BIGINT), \
+                    CAST(coalesce(sum(completion_tokens), 0) AS BIGINT), \
+                    CAST(coalesce(sum(cost_usd), 0) AS DOUBLE PRECISION) \
+             FROM llm_requests WHERE $1 IS NULL OR round = $1 \
              GROUP BY round, stage, teacher \
              ORDER BY round, CASE stage WHEN 'evolve' THEN 0 WHEN 'synth-tests' THEN 1 ELSE 2 END, \
                       teacher",

@@ -1,5 +1,6 @@
-//! The project database: one SQLite file, opened through sqlx with WAL, foreign keys and a busy
-//! timeout, migrated by the files in the workspace's `migrations/`.
+//! The project database: one SQLite file (WAL, foreign keys, a busy timeout) or, for teams, a
+//! PostgreSQL database, both through sqlx's `Any` driver and migrated by the workspace's
+//! `migrations/` (SQLite) and `migrations/postgres/` (PostgreSQL, the same schema).
 //!
 //! This crate is the only one that writes SQL. It holds the pipeline's data model (rounds, runs,
 //! prompts with lineage, tests, models, responses, executions, scores and rankings keyed by ranker
@@ -25,9 +26,11 @@ mod reviews;
 mod runs;
 mod sampling;
 mod settings;
+mod sql;
 mod sqlite_config;
 mod status;
 mod synth_tests;
+pub mod testing;
 mod training;
 mod types;
 
@@ -42,7 +45,7 @@ pub use exec_queue::PendingExecution;
 pub use hash::{content_hash, sha256_hex};
 pub use inspect::{ModelStats, PromptDetail, PromptInfo, PromptSummary, ResponseInfo, TestInfo};
 pub use ledger::{LEDGER_STAGES, LedgerLine, NewLlmRequest};
-pub use open::Store;
+pub use open::{Backend, Location, Store, redact};
 pub use prompts::{PromptInsertReport, PromptWriter};
 pub use rankings::{RankedGroup, RankedResponse};
 pub use responses::PromptKey;

@@ -1,94 +1,263 @@
-//! Opening, creating and migrating the database.
+//! Opening, creating and migrating the database: a SQLite file (the default) or a PostgreSQL
+//! database (`postgres://...`), both through sqlx's `Any` driver so the rest of the store is one
+//! typed API with one SQL text per query (`sql.rs` says what that text may use).
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::time::Duration;
 
-use sqlx::SqlitePool;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{AnyPool, Executor};
 
 use crate::{Result, StoreError};
 
-static MIGRATOR: Migrator = sqlx::migrate!("../../migrations");
+static SQLITE_MIGRATOR: Migrator = sqlx::migrate!("../../migrations");
+static POSTGRES_MIGRATOR: Migrator = sqlx::migrate!("../../migrations/postgres");
+
+/// Which engine holds the project.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    fn migrator(self) -> &'static Migrator {
+        match self {
+            Backend::Sqlite => &SQLITE_MIGRATOR,
+            Backend::Postgres => &POSTGRES_MIGRATOR,
+        }
+    }
+}
+
+/// Where the project database is: `--db` / `RRTF_DB` is a file path (or `sqlite:PATH`) for
+/// SQLite, a `postgres://` or `postgresql://` URL for PostgreSQL.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Location {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl Location {
+    pub fn parse(db: &Path) -> Location {
+        match db.to_str() {
+            Some(s) if s.starts_with("postgres://") || s.starts_with("postgresql://") => {
+                Location::Postgres(s.to_owned())
+            }
+            Some(s) if s.starts_with("sqlite:") => Location::Sqlite(PathBuf::from(
+                s.trim_start_matches("sqlite:").trim_start_matches("//"),
+            )),
+            _ => Location::Sqlite(db.to_owned()),
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Location::Sqlite(_) => Backend::Sqlite,
+            Location::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// For messages: the file path, or the URL without its password.
+    pub fn display(&self) -> String {
+        match self {
+            Location::Sqlite(p) => p.display().to_string(),
+            Location::Postgres(url) => redact(url),
+        }
+    }
+}
+
+/// A PostgreSQL URL with its password (if any) replaced by `***`.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, tail) = match rest.find(['/', '?']) {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
 
 /// A handle on the project database. Cheap to clone (a connection pool).
 #[derive(Clone, Debug)]
 pub struct Store {
-    pub(crate) pool: SqlitePool,
-    path: PathBuf,
+    pub(crate) pool: AnyPool,
+    location: Location,
+    /// The database had no schema when this handle opened it (`rrtf init` created it).
+    created: bool,
 }
 
 impl Store {
-    /// Create the database at `path` if it does not exist, then migrate it to the newest schema.
-    pub async fn create(path: &Path) -> Result<Store> {
-        Self::connect(path, true).await
+    /// Create the database if it does not exist (a SQLite file; a PostgreSQL database, when the
+    /// role may create one), then migrate it to the newest schema.
+    pub async fn create(db: &Path) -> Result<Store> {
+        Self::connect(Location::parse(db), true).await
     }
 
-    /// Open an existing database and migrate it forward. A missing file is an error that says
-    /// how to create one; a database written by a newer schema is refused.
-    pub async fn open(path: &Path) -> Result<Store> {
-        if !path.exists() {
+    /// Open an existing database and migrate it forward. A missing file (or a PostgreSQL
+    /// database without rrtf's schema) is an error that says how to create one; a database
+    /// written by a newer schema is refused.
+    pub async fn open(db: &Path) -> Result<Store> {
+        let location = Location::parse(db);
+        if let Location::Sqlite(path) = &location
+            && !path.exists()
+        {
             return Err(StoreError::Missing {
-                path: path.to_owned(),
+                db: location.display(),
             });
         }
-        Self::connect(path, false).await
+        Self::connect(location, false).await
     }
 
-    async fn connect(path: &Path, create: bool) -> Result<Store> {
-        crate::sqlite_config::configure();
+    async fn connect(location: Location, create: bool) -> Result<Store> {
+        sqlx::any::install_default_drivers();
         let open_err = |source| StoreError::Open {
-            path: path.to_owned(),
+            db: location.display(),
             source,
         };
-        let options = SqliteConnectOptions::from_str("sqlite:")
-            .map_err(open_err)?
-            .filename(path)
-            .create_if_missing(create)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(30))
-            .pragma("temp_store", "memory")
-            .pragma("cache_size", "-65536");
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await
-            .map_err(open_err)?;
-        let store = Store {
-            pool,
-            path: path.to_owned(),
+        let pool = match &location {
+            Location::Sqlite(path) => {
+                crate::sqlite_config::configure();
+                // `Any` connects from a URL: the path goes into one (sqlx percent-decodes it),
+                // and the settings a URL cannot carry are set on each new connection.
+                let Some(text) = path.to_str() else {
+                    return Err(StoreError::Invalid(format!(
+                        "database path {} is not UTF-8: rename it or pick another --db",
+                        path.display()
+                    )));
+                };
+                let encoded = text
+                    .replace('%', "%25")
+                    .replace('?', "%3F")
+                    .replace('#', "%23");
+                let mode = if create { "rwc" } else { "rw" };
+                let url = format!("sqlite:{encoded}?mode={mode}");
+                debug_assert_eq!(
+                    SqliteConnectOptions::from_str(&url)
+                        .map(|o| o.get_filename().to_owned())
+                        .ok()
+                        .as_deref(),
+                    Some(path.as_path())
+                );
+                let options = AnyConnectOptions::from_str(&url).map_err(open_err)?;
+                AnyPoolOptions::new()
+                    .max_connections(4)
+                    .after_connect(|conn, _meta| {
+                        Box::pin(async move {
+                            conn.execute(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 30000; \
+                                 PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536;",
+                            )
+                            .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_with(options)
+                    .await
+                    .map_err(open_err)?
+            }
+            Location::Postgres(url) => {
+                use sqlx::migrate::MigrateDatabase;
+                if create && !sqlx::Any::database_exists(url).await.map_err(open_err)? {
+                    sqlx::Any::create_database(url).await.map_err(open_err)?;
+                }
+                let options = AnyConnectOptions::from_str(url).map_err(open_err)?;
+                match AnyPoolOptions::new()
+                    .max_connections(8)
+                    .connect_with(options)
+                    .await
+                {
+                    Ok(pool) => pool,
+                    // 3D000 invalid_catalog_name: no such database (yet).
+                    Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("3D000") => {
+                        return Err(StoreError::Missing {
+                            db: location.display(),
+                        });
+                    }
+                    Err(e) => return Err(open_err(e)),
+                }
+            }
         };
+        let mut store = Store {
+            pool,
+            location,
+            created: false,
+        };
+        let found = store.schema_version().await?;
+        store.created = found == 0;
+        if !create && found == 0 && store.backend() == Backend::Postgres {
+            return Err(StoreError::Missing {
+                db: store.location.display(),
+            });
+        }
         store.check_schema_not_newer().await?;
-        MIGRATOR
+        store
+            .backend()
+            .migrator()
             .run(&store.pool)
             .await
             .map_err(|source| StoreError::Migrate {
-                path: path.to_owned(),
+                db: store.location.display(),
                 source,
             })?;
         Ok(store)
     }
 
-    /// The newest schema version this binary knows.
-    pub fn known_schema_version() -> i64 {
-        MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
+    pub fn backend(&self) -> Backend {
+        self.location.backend()
     }
 
-    /// The schema version recorded in the database (0 for a new file).
+    /// Whether the database had no schema when this handle opened it: `create` made it.
+    pub fn was_created(&self) -> bool {
+        self.created
+    }
+
+    pub fn location(&self) -> &Location {
+        &self.location
+    }
+
+    /// The newest schema version this binary knows for this store's backend.
+    pub fn known_schema_version_of(backend: Backend) -> i64 {
+        backend
+            .migrator()
+            .iter()
+            .map(|m| m.version)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// The newest SQLite schema version this binary knows.
+    pub fn known_schema_version() -> i64 {
+        Self::known_schema_version_of(Backend::Sqlite)
+    }
+
+    /// The schema version recorded in the database (0 for a new one).
     pub async fn schema_version(&self) -> Result<i64> {
-        let has_table: Option<i64> = sqlx::query_scalar(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
-        )
+        let has_table: Option<i64> = sqlx::query_scalar(match self.backend() {
+            Backend::Sqlite => {
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'"
+            }
+            Backend::Postgres => {
+                "SELECT CAST(1 AS BIGINT) FROM information_schema.tables \
+                 WHERE table_schema = current_schema() AND table_name = '_sqlx_migrations'"
+            }
+        })
         .fetch_optional(&self.pool)
         .await?;
         if has_table.is_none() {
             return Ok(0);
         }
         let v: Option<i64> =
-            sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success = 1")
+            sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")
                 .fetch_one(&self.pool)
                 .await?;
         Ok(v.unwrap_or(0))
@@ -96,10 +265,10 @@ impl Store {
 
     async fn check_schema_not_newer(&self) -> Result<()> {
         let found = self.schema_version().await?;
-        let known = Self::known_schema_version();
+        let known = Self::known_schema_version_of(self.backend());
         if found > known {
             return Err(StoreError::NewerSchema {
-                path: self.path.clone(),
+                db: self.location.display(),
                 found,
                 known,
             });
@@ -107,15 +276,21 @@ impl Store {
         Ok(())
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// The SQLite file, if the store is one.
+    pub fn path(&self) -> Option<&Path> {
+        match &self.location {
+            Location::Sqlite(p) => Some(p),
+            Location::Postgres(_) => None,
+        }
     }
 
-    /// Flush the WAL into the main file and close the pool.
+    /// Close the pool (SQLite: flush the WAL into the main file first).
     pub async fn close(self) {
-        let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(&self.pool)
-            .await;
+        if self.backend() == Backend::Sqlite {
+            let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&self.pool)
+                .await;
+        }
         self.pool.close().await;
     }
 }
@@ -227,7 +402,7 @@ mod tests {
         let future = Store::known_schema_version() + 1;
         sqlx::query(
             "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
-             VALUES (?, 'from the future', 1, x'00', 0)",
+             VALUES ($1, 'from the future', 1, x'00', 0)",
         )
         .bind(future)
         .execute(&store.pool)

@@ -2,12 +2,13 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use sqlx::{QueryBuilder, Sqlite, Transaction};
+use sqlx::{Any, Transaction};
 
 use crate::hash::content_hash;
 use crate::{InsertReport, NewPrompt, Result, Store};
 
-/// Rows per multi-row INSERT: 500 x 11 bound values stays far below SQLite's 32,766 limit.
+/// Rows per multi-row INSERT: 500 x 13 bound values stays far below SQLite's 32,766 and
+/// PostgreSQL's 65,535 limits.
 const CHUNK: usize = 500;
 
 /// What `insert_prompts` did.
@@ -42,7 +43,7 @@ impl Store {
         let unique: Vec<i64> = unique.into_iter().collect();
         for chunk in unique.chunks(CHUNK) {
             let mut qb =
-                QueryBuilder::<Sqlite>::new("SELECT id, text, language FROM prompts WHERE id IN (");
+                crate::sql::Builder::new("SELECT id, text, language FROM prompts WHERE id IN (");
             let mut sep = qb.separated(", ");
             for id in chunk {
                 sep.push_bind(*id);
@@ -69,7 +70,7 @@ impl Store {
 
 /// See [`Store::prompt_writer`].
 pub struct PromptWriter {
-    tx: Transaction<'static, Sqlite>,
+    tx: Transaction<'static, Any>,
     report: PromptInsertReport,
     rounds: BTreeSet<i64>,
 }
@@ -114,7 +115,7 @@ impl PromptWriter {
     async fn write_chunk(&mut self, chunk: &[(&NewPrompt, Option<&str>)]) -> Result<()> {
         let tx = &mut self.tx;
         let report = &mut self.report;
-        let mut qb = QueryBuilder::<Sqlite>::new(
+        let mut qb = crate::sql::Builder::new(
             "INSERT INTO prompts (round, source, source_id, kind, text, language, entry_point, \
              reference, parent_id, evolution_method, content_hash, status, status_reason) ",
         );
@@ -137,30 +138,31 @@ impl PromptWriter {
                 })
                 .push_bind(*eliminated);
         });
-        qb.push(" ON CONFLICT (source, source_id) DO NOTHING");
-        let done = qb.build().execute(&mut **tx).await?;
-        let (inserted, last_id) = (done.rows_affected(), done.last_insert_rowid());
+        // The new rows' ids come back with their keys (`RETURNING` holds only the rows this
+        // statement inserted); rows that already existed are looked up.
+        qb.push(" ON CONFLICT (source, source_id) DO NOTHING RETURNING id, source, source_id");
+        let created: Vec<(i64, String, String)> = qb.build_query_as().fetch_all(&mut **tx).await?;
+        let inserted = created.len() as u64;
         report.prompts.add(inserted, chunk.len() as u64);
 
         if chunk.iter().any(|(p, _)| !p.tests.is_empty()) {
             let prompts: Vec<&NewPrompt> = chunk.iter().map(|(p, _)| *p).collect();
-            let ids = if inserted == chunk.len() as u64 && sequential_ids(tx, last_id).await? {
-                // Every row was new and took the next rowid, in VALUES order.
-                let first = last_id - inserted as i64 + 1;
-                PromptIds::Range(first)
-            } else {
-                PromptIds::Map(prompt_ids(tx, &prompts).await?)
-            };
+            let mut ids: HashMap<(String, String), i64> = created
+                .into_iter()
+                .map(|(id, source, source_id)| ((source, source_id), id))
+                .collect();
+            if ids.len() < prompts.len() {
+                ids.extend(prompt_ids(tx, &prompts).await?);
+            }
             let tests: Vec<_> = prompts
                 .iter()
-                .enumerate()
-                .flat_map(|(i, p)| {
-                    let id = ids.get(i, p);
+                .flat_map(|p| {
+                    let id = ids[&(p.source.clone(), p.source_id.clone())];
                     p.tests.iter().map(move |t| (id, t))
                 })
                 .collect();
             for tchunk in tests.chunks(CHUNK) {
-                let mut qb = QueryBuilder::<Sqlite>::new(
+                let mut qb = crate::sql::Builder::new(
                     "INSERT INTO tests (prompt_id, language, origin, code, entry_point, \
                      content_hash) ",
                 );
@@ -183,11 +185,11 @@ impl PromptWriter {
 
 /// Make sure every round referenced exists (rounds are created on first use).
 pub(crate) async fn ensure_rounds(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut Transaction<'static, Any>,
     rounds: impl Iterator<Item = i64>,
 ) -> Result<()> {
     for round in rounds.collect::<BTreeSet<_>>() {
-        sqlx::query("INSERT INTO rounds (number) VALUES (?) ON CONFLICT DO NOTHING")
+        sqlx::query("INSERT INTO rounds (number) VALUES ($1) ON CONFLICT DO NOTHING")
             .bind(round)
             .execute(&mut **tx)
             .await?;
@@ -195,42 +197,11 @@ pub(crate) async fn ensure_rounds(
     Ok(())
 }
 
-/// The ids of a chunk's prompts: consecutive from the first when the chunk's INSERT created
-/// every row, else looked up.
-enum PromptIds<'a> {
-    Range(i64),
-    Map(HashMap<(&'a str, &'a str), i64>),
-}
-
-impl PromptIds<'_> {
-    /// The id of the chunk's `i`th prompt `p`.
-    fn get(&self, i: usize, p: &NewPrompt) -> i64 {
-        match self {
-            PromptIds::Range(first) => first + i as i64,
-            PromptIds::Map(ids) => ids[&(p.source.as_str(), p.source_id.as_str())],
-        }
-    }
-}
-
-/// Whether the INSERT that just created rows up to `last_id` gave them consecutive ids.
-///
-/// SQLite gives a row without an explicit id the largest id in the table plus one, unless the
-/// largest is already `i64::MAX` (then it picks unused ids at random). A multi-row INSERT
-/// creates its rows in VALUES order, inside this transaction, which holds the write lock. So
-/// when `last_id` is the table's largest id (and not `i64::MAX`), the statement never fell back
-/// to random ids, and its `n` new rows have ids `last_id - n + 1 ..= last_id` in VALUES order.
-async fn sequential_ids(tx: &mut Transaction<'static, Sqlite>, last_id: i64) -> Result<bool> {
-    let max: Option<i64> = sqlx::query_scalar("SELECT max(id) FROM prompts")
-        .fetch_one(&mut **tx)
-        .await?;
-    Ok(max == Some(last_id) && last_id < i64::MAX)
-}
-
 /// Ids of the chunk's prompts, keyed by `(source, source_id)`.
-async fn prompt_ids<'a>(
-    tx: &mut Transaction<'static, Sqlite>,
-    chunk: &[&'a NewPrompt],
-) -> Result<HashMap<(&'a str, &'a str), i64>> {
+async fn prompt_ids(
+    tx: &mut Transaction<'static, Any>,
+    chunk: &[&NewPrompt],
+) -> Result<HashMap<(String, String), i64>> {
     let mut by_source: HashMap<&str, Vec<&str>> = HashMap::new();
     for p in chunk {
         by_source
@@ -240,8 +211,7 @@ async fn prompt_ids<'a>(
     }
     let mut ids = HashMap::with_capacity(chunk.len());
     for (source, source_ids) in by_source {
-        let mut qb =
-            QueryBuilder::<Sqlite>::new("SELECT id, source_id FROM prompts WHERE source = ");
+        let mut qb = crate::sql::Builder::new("SELECT id, source_id FROM prompts WHERE source = ");
         qb.push_bind(source).push(" AND source_id IN (");
         let mut sep = qb.separated(", ");
         for sid in &source_ids {
@@ -251,7 +221,7 @@ async fn prompt_ids<'a>(
         let rows: Vec<(i64, String)> = qb.build_query_as().fetch_all(&mut **tx).await?;
         let found: HashMap<String, i64> = rows.into_iter().map(|(id, s)| (s, id)).collect();
         for sid in source_ids {
-            ids.insert((source, sid), found[sid]);
+            ids.insert((source.to_owned(), sid.to_owned()), found[sid]);
         }
     }
     Ok(ids)

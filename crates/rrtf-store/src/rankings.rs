@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use futures_util::TryStreamExt;
-use sqlx::{QueryBuilder, Sqlite};
+use sqlx::Any;
 
 use crate::{
     InsertReport, ModelRole, Outcome, PromptKind, PromptRanking, RankerRef, Result, ScoredResponse,
@@ -87,17 +87,19 @@ pub(crate) fn parse<T: std::str::FromStr>(column: &'static str, value: String) -
 impl Store {
     /// Register a ranker configuration (idempotent) and mark it as the latest; its id.
     async fn ranker_id(
-        tx: &mut sqlx::Transaction<'static, Sqlite>,
+        tx: &mut sqlx::Transaction<'static, Any>,
         ranker: &RankerRef,
     ) -> Result<i64> {
-        sqlx::query("INSERT INTO rankers (hash, config_json) VALUES (?, ?) ON CONFLICT DO NOTHING")
-            .bind(&ranker.hash)
-            .bind(&ranker.config_json)
-            .execute(&mut **tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO rankers (hash, config_json) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(&ranker.hash)
+        .bind(&ranker.config_json)
+        .execute(&mut **tx)
+        .await?;
         let id = sqlx::query_scalar(
             "UPDATE rankers SET last_used = (SELECT coalesce(max(last_used), 0) + 1 FROM rankers) \
-             WHERE hash = ? RETURNING id",
+             WHERE hash = $1 RETURNING id",
         )
         .bind(&ranker.hash)
         .fetch_one(&mut **tx)
@@ -121,7 +123,7 @@ impl Store {
             // (its responses or executions may have changed); other rankers are untouched.
             for table in ["scores", "ranked_prompts"] {
                 let mut qb =
-                    QueryBuilder::<Sqlite>::new(format!("DELETE FROM {table} WHERE ranker_id = "));
+                    crate::sql::Builder::new(format!("DELETE FROM {table} WHERE ranker_id = "));
                 qb.push_bind(ranker_id).push(" AND prompt_id IN (");
                 let mut sep = qb.separated(", ");
                 for r in chunk {
@@ -133,7 +135,7 @@ impl Store {
                     report.add(chunk.len() as u64 - replaced, chunk.len() as u64);
                 }
             }
-            let mut qb = QueryBuilder::<Sqlite>::new(
+            let mut qb = crate::sql::Builder::new(
                 "INSERT INTO ranked_prompts (ranker_id, prompt_id, status, drop_reason, run_id) ",
             );
             qb.push_values(chunk, |mut b, r| {
@@ -158,7 +160,7 @@ impl Store {
                 })
                 .collect();
             for rchunk in rows.chunks(CHUNK) {
-                let mut qb = QueryBuilder::<Sqlite>::new(
+                let mut qb = crate::sql::Builder::new(
                     "INSERT INTO scores (ranker_id, prompt_id, position, response_id, score, \
                      tier, outcome, tests_passed, tests_total, components_json) ",
                 );
@@ -197,8 +199,8 @@ impl Store {
             None => self.latest_ranker().await?.ok_or(StoreError::NoRankings)?,
         };
         let rows: Vec<(String, String)> = sqlx::query_as(
-            "SELECT hash, config_json FROM rankers WHERE substr(hash, 1, length(?1)) = ?1 \
-             ORDER BY hash = ?1 DESC LIMIT 2",
+            "SELECT hash, config_json FROM rankers WHERE substr(hash, 1, length($1)) = $1 \
+             ORDER BY hash = $1 DESC LIMIT 2",
         )
         .bind(&hash)
         .fetch_all(&self.pool)
@@ -242,7 +244,7 @@ impl Store {
         // One read transaction: the page's prompts and scores come from one snapshot.
         let mut conn = self.pool.begin().await?;
         let Some(ranker_id): Option<i64> =
-            sqlx::query_scalar("SELECT id FROM rankers WHERE hash = ?")
+            sqlx::query_scalar("SELECT id FROM rankers WHERE hash = $1")
                 .bind(ranker_hash)
                 .fetch_optional(&mut *conn)
                 .await?
@@ -263,8 +265,8 @@ impl Store {
             let mut rows = sqlx::query_as::<_, PromptRow>(
                 "WITH RECURSIVE \
                    page(id) AS (SELECT prompt_id FROM ranked_prompts \
-                     WHERE ranker_id = ?1 AND prompt_id > ?2 AND status = 'kept' \
-                     ORDER BY prompt_id LIMIT ?3), \
+                     WHERE ranker_id = $1 AND prompt_id > $2 AND status = 'kept' \
+                     ORDER BY prompt_id LIMIT $3), \
                    climb(start, id, parent, depth) AS ( \
                      SELECT p.id, p.id, p.parent_id, 0 FROM page JOIN prompts p ON p.id = page.id \
                      UNION ALL \
@@ -310,7 +312,7 @@ impl Store {
                r.code, r.finish_reason, s.score, s.tier, s.outcome, s.tests_passed, \
                s.tests_total, s.components_json \
              FROM scores s JOIN responses r ON r.id = s.response_id \
-             WHERE s.ranker_id = ? AND s.prompt_id > ? AND s.prompt_id <= ? \
+             WHERE s.ranker_id = $1 AND s.prompt_id > $2 AND s.prompt_id <= $3 \
              ORDER BY s.prompt_id, s.position",
         )
         .bind(ranker_id)

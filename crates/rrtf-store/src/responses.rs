@@ -1,7 +1,5 @@
 //! Models, responses and executions.
 
-use sqlx::{QueryBuilder, Sqlite};
-
 use crate::prompts::ensure_rounds;
 use crate::{InsertReport, ModelRole, NewExecution, NewResponse, Result, Store, StoreError};
 
@@ -28,7 +26,7 @@ impl Store {
         served_name: Option<&str>,
     ) -> Result<i64> {
         let existing: Option<(i64, String)> =
-            sqlx::query_as("SELECT id, role FROM models WHERE name = ?")
+            sqlx::query_as("SELECT id, role FROM models WHERE name = $1")
                 .bind(name)
                 .fetch_optional(&self.pool)
                 .await?;
@@ -43,7 +41,7 @@ impl Store {
             return Ok(id);
         }
         let id = sqlx::query_scalar(
-            "INSERT INTO models (name, role, endpoint, served_name) VALUES (?, ?, ?, ?) RETURNING id",
+            "INSERT INTO models (name, role, endpoint, served_name) VALUES ($1, $2, $3, $4) RETURNING id",
         )
         .bind(name)
         .bind(role.as_str())
@@ -56,7 +54,7 @@ impl Store {
 
     /// The id of the model registered under `name`, if one is (nothing is written).
     pub async fn model_id(&self, name: &str) -> Result<Option<i64>> {
-        Ok(sqlx::query_scalar("SELECT id FROM models WHERE name = ?")
+        Ok(sqlx::query_scalar("SELECT id FROM models WHERE name = $1")
             .bind(name)
             .fetch_optional(&self.pool)
             .await?)
@@ -65,7 +63,7 @@ impl Store {
     /// The endpoint a model was registered with (`models.endpoint`), if any.
     pub async fn model_endpoint(&self, model_id: i64) -> Result<Option<String>> {
         Ok(
-            sqlx::query_scalar::<_, Option<String>>("SELECT endpoint FROM models WHERE id = ?")
+            sqlx::query_scalar::<_, Option<String>>("SELECT endpoint FROM models WHERE id = $1")
                 .bind(model_id)
                 .fetch_optional(&self.pool)
                 .await?
@@ -136,7 +134,7 @@ impl Store {
         crate::ledger::insert_llm_requests(&mut tx, requests).await?;
         let mut report = InsertReport::default();
         for chunk in rows.chunks(CHUNK) {
-            let mut qb = QueryBuilder::<Sqlite>::new(
+            let mut qb = crate::sql::Builder::new(
                 "INSERT INTO responses (prompt_id, model_id, round, temperature, sample_index, \
                  raw_text, code, finish_reason, prompt_tokens, completion_tokens, latency_ms, \
                  cost_usd, request_hash, run_id) ",
@@ -166,7 +164,7 @@ impl Store {
         let mut findings = Vec::with_capacity(eliminate.len());
         for (hash, finding) in eliminate {
             let (id, prompt_id): (i64, i64) =
-                sqlx::query_as("SELECT id, prompt_id FROM responses WHERE request_hash = ?")
+                sqlx::query_as("SELECT id, prompt_id FROM responses WHERE request_hash = $1")
                     .bind(hash)
                     .fetch_one(&mut *tx)
                     .await?;
@@ -187,7 +185,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let mut report = InsertReport::default();
         for chunk in rows.chunks(CHUNK) {
-            let mut qb = QueryBuilder::<Sqlite>::new(
+            let mut qb = crate::sql::Builder::new(
                 "INSERT INTO executions (response_id, test_id, outcome, tests_passed, tests_total, \
                  first_failure, stderr_tail, wall_ms, cpu_ms, peak_rss_kb, executor_hash) ",
             );

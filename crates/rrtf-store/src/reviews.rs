@@ -53,7 +53,7 @@ impl Store {
                 action: review.action,
             });
         }
-        let prompt: Option<i64> = sqlx::query_scalar("SELECT id FROM prompts WHERE id = ?")
+        let prompt: Option<i64> = sqlx::query_scalar("SELECT id FROM prompts WHERE id = $1")
             .bind(review.prompt_id)
             .fetch_optional(&self.pool)
             .await?;
@@ -65,7 +65,7 @@ impl Store {
         }
         if let Some(rid) = review.response_id {
             let ok: Option<i64> =
-                sqlx::query_scalar("SELECT id FROM responses WHERE id = ? AND prompt_id = ?")
+                sqlx::query_scalar("SELECT id FROM responses WHERE id = $1 AND prompt_id = $2")
                     .bind(rid)
                     .bind(review.prompt_id)
                     .fetch_optional(&self.pool)
@@ -79,7 +79,7 @@ impl Store {
         }
         let id = sqlx::query_scalar(
             "INSERT INTO reviews (prompt_id, response_id, action, payload_json, author, reason) \
-             VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
         .bind(review.prompt_id)
         .bind(review.response_id)

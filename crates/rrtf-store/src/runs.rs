@@ -29,7 +29,7 @@ impl Store {
         crate::prompts::ensure_rounds(&mut tx, std::iter::once(run.round)).await?;
         let id = sqlx::query_scalar(
             "INSERT INTO runs (round, stage, config_json, config_hash, revision, seed) \
-             VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
         .bind(run.round)
         .bind(&run.stage)
@@ -51,8 +51,8 @@ impl Store {
         summary: &serde_json::Value,
     ) -> Result<()> {
         sqlx::query(
-            "UPDATE runs SET status = ?, summary_json = ?, \
-             finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
+            "UPDATE runs SET status = $1, summary_json = $2, \
+             finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = $3",
         )
         .bind(if ok { "done" } else { "failed" })
         .bind(summary.to_string())
@@ -66,8 +66,8 @@ impl Store {
     /// abandoning its work in flight: status `interrupted`, with what it did in `summary`.
     pub async fn interrupt_run(&self, run: RunRef, summary: &serde_json::Value) -> Result<()> {
         sqlx::query(
-            "UPDATE runs SET status = 'interrupted', summary_json = ?, \
-             finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
+            "UPDATE runs SET status = 'interrupted', summary_json = $1, \
+             finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = $2",
         )
         .bind(summary.to_string())
         .bind(run.id)
@@ -80,7 +80,7 @@ impl Store {
     /// `interrupted`).
     pub async fn run_statuses(&self, stage: &str) -> Result<Vec<(i64, String)>> {
         Ok(
-            sqlx::query_as("SELECT id, status FROM runs WHERE stage = ? ORDER BY id")
+            sqlx::query_as("SELECT id, status FROM runs WHERE stage = $1 ORDER BY id")
                 .bind(stage)
                 .fetch_all(&self.pool)
                 .await?,

@@ -3,8 +3,6 @@
 
 use std::collections::HashSet;
 
-use sqlx::{QueryBuilder, Sqlite};
-
 use crate::{PromptKind, Result, Store};
 
 /// A prompt as the sampler renders it.
@@ -33,9 +31,9 @@ impl SamplingPrompt {
 impl Store {
     /// Kept prompts (not eliminated), oldest first, at most `limit`.
     pub async fn sampling_prompts(&self, limit: Option<u64>) -> Result<Vec<SamplingPrompt>> {
-        let limit = limit.map_or(-1, |l| l.min(i64::MAX as u64) as i64);
+        let limit = limit.map_or(i64::MAX, |l| l.min(i64::MAX as u64) as i64);
         let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
-            "SELECT id, kind, text, language FROM prompts WHERE status = 'kept' ORDER BY id LIMIT ?",
+            "SELECT id, kind, text, language FROM prompts WHERE status = 'kept' ORDER BY id LIMIT $1",
         )
         .bind(limit)
         .fetch_all(&self.pool)
@@ -49,7 +47,7 @@ impl Store {
             return Ok(HashSet::new());
         }
         let mut qb =
-            QueryBuilder::<Sqlite>::new("SELECT request_hash FROM responses WHERE model_id IN (");
+            crate::sql::Builder::new("SELECT request_hash FROM responses WHERE model_id IN (");
         let mut sep = qb.separated(", ");
         for id in model_ids {
             sep.push_bind(*id);
@@ -67,8 +65,8 @@ impl Store {
         let mut out = Vec::with_capacity(model_ids.len());
         for id in model_ids {
             let (total, length): (i64, i64) = sqlx::query_as(
-                "SELECT count(*), coalesce(sum(finish_reason = 'length'), 0) FROM responses \
-                 WHERE round = ? AND model_id = ?",
+                "SELECT count(*), CAST(coalesce(sum(CASE WHEN finish_reason = 'length' THEN 1 ELSE 0 END), 0) AS BIGINT) FROM responses \
+                 WHERE round = $1 AND model_id = $2",
             )
             .bind(round)
             .bind(id)
@@ -85,7 +83,7 @@ impl Store {
     pub async fn answers_by_hash(&self, hashes: &[String]) -> Result<Vec<(String, String)>> {
         let mut out = Vec::with_capacity(hashes.len());
         for chunk in hashes.chunks(500) {
-            let mut qb = QueryBuilder::<Sqlite>::new(
+            let mut qb = crate::sql::Builder::new(
                 "SELECT request_hash, raw_text FROM responses WHERE request_hash IN (",
             );
             let mut sep = qb.separated(", ");
@@ -117,7 +115,7 @@ impl Store {
     pub async fn response_identities(&self, round: i64) -> Result<Vec<ResponseIdentity>> {
         let rows: Vec<(i64, String, Option<f64>, i64, String, Option<i64>)> = sqlx::query_as(
             "SELECT r.prompt_id, m.name, r.temperature, r.sample_index, r.request_hash, r.run_id \
-             FROM responses r JOIN models m ON m.id = r.model_id WHERE r.round = ? ORDER BY r.id",
+             FROM responses r JOIN models m ON m.id = r.model_id WHERE r.round = $1 ORDER BY r.id",
         )
         .bind(round)
         .fetch_all(&self.pool)
@@ -155,9 +153,10 @@ impl Store {
     /// The round's ledger per model, by name.
     pub async fn round_ledger(&self, round: i64) -> Result<Vec<ModelSpend>> {
         let rows: Vec<(String, i64, i64, i64, f64)> = sqlx::query_as(
-            "SELECT m.name, count(*), coalesce(sum(r.prompt_tokens), 0), \
-             coalesce(sum(r.completion_tokens), 0), coalesce(sum(r.cost_usd), 0.0) \
-             FROM responses r JOIN models m ON m.id = r.model_id WHERE r.round = ? \
+            "SELECT m.name, count(*), CAST(coalesce(sum(r.prompt_tokens), 0) AS BIGINT), \
+             CAST(coalesce(sum(r.completion_tokens), 0) AS BIGINT), \
+             CAST(coalesce(sum(r.cost_usd), 0) AS DOUBLE PRECISION) \
+             FROM responses r JOIN models m ON m.id = r.model_id WHERE r.round = $1 \
              GROUP BY m.name ORDER BY m.name",
         )
         .bind(round)

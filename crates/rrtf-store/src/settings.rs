@@ -33,7 +33,7 @@ impl Store {
     /// The review policy in force (the default, nothing required, until one is set).
     pub async fn review_policy(&self) -> Result<PolicyState> {
         let row: Option<(String, String, String)> = sqlx::query_as(
-            "SELECT value_json, set_by, created_at FROM settings WHERE key = ? \
+            "SELECT value_json, set_by, created_at FROM settings WHERE key = $1 \
              ORDER BY id DESC LIMIT 1",
         )
         .bind(REVIEW_POLICY)
@@ -66,7 +66,7 @@ impl Store {
         let mut p = policy.clone();
         p.require_reason.sort_by_key(|a| a.as_str());
         p.require_reason.dedup();
-        sqlx::query("INSERT INTO settings (key, value_json, set_by) VALUES (?, ?, ?)")
+        sqlx::query("INSERT INTO settings (key, value_json, set_by) VALUES ($1, $2, $3)")
             .bind(REVIEW_POLICY)
             .bind(serde_json::to_string(&p).expect("policy serializes"))
             .bind(by)

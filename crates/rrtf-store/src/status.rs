@@ -81,6 +81,20 @@ pub struct Status {
     pub contaminated: Vec<crate::ContaminationRow>,
 }
 
+/// Bind the ranker's hash to a count query that names it (`$1`); PostgreSQL refuses a bind
+/// the statement has no placeholder for.
+fn with_ranker<'q, O>(
+    q: sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments>,
+    sql: &str,
+    ranker: &str,
+) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments> {
+    if sql.contains("$1") {
+        q.bind(ranker.to_owned())
+    } else {
+        q
+    }
+}
+
 impl Store {
     async fn stage_status(&self) -> Result<Vec<StageStatus>> {
         Ok(sqlx::query_as(
@@ -130,14 +144,13 @@ impl Store {
                 "ranked_prompts",
                 "SELECT p.round, p.language, count(*) FROM ranked_prompts rp \
                  JOIN prompts p ON p.id = rp.prompt_id \
-                 WHERE rp.ranker_id = (SELECT id FROM rankers WHERE hash = ?1) \
+                 WHERE rp.ranker_id = (SELECT id FROM rankers WHERE hash = $1) \
                  AND rp.status = 'kept' AND p.status = 'kept' GROUP BY p.round, p.language",
             ),
         ];
         let mut rows: BTreeMap<(i64, String), LanguageStatus> = BTreeMap::new();
         for (field, sql) in queries {
-            let counts: Vec<(i64, String, i64)> = sqlx::query_as(sql)
-                .bind(ranker)
+            let counts: Vec<(i64, String, i64)> = with_ranker(sqlx::query_as(sql), sql, ranker)
                 .fetch_all(&self.pool)
                 .await?;
             for (round, language, n) in counts {
@@ -200,7 +213,7 @@ impl Store {
             (
                 "ranked_prompts",
                 "SELECT p.round, count(*) FROM ranked_prompts rp JOIN prompts p ON p.id = rp.prompt_id \
-                 WHERE rp.ranker_id = (SELECT id FROM rankers WHERE hash = ?1) \
+                 WHERE rp.ranker_id = (SELECT id FROM rankers WHERE hash = $1) \
                  AND rp.status = 'kept' GROUP BY p.round",
             ),
             (
@@ -210,14 +223,13 @@ impl Store {
                  JOIN scores a ON a.ranker_id = rp.ranker_id AND a.prompt_id = rp.prompt_id \
                  JOIN scores b ON b.ranker_id = rp.ranker_id AND b.prompt_id = rp.prompt_id \
                       AND b.position > a.position \
-                 WHERE rp.ranker_id = (SELECT id FROM rankers WHERE hash = ?1) \
+                 WHERE rp.ranker_id = (SELECT id FROM rankers WHERE hash = $1) \
                  AND rp.status = 'kept' AND coalesce(a.tier < b.tier, a.score > b.score) \
                  GROUP BY p.round",
             ),
         ];
         for (field, sql) in per_round {
-            let rows: Vec<(i64, i64)> = sqlx::query_as(sql)
-                .bind(&ranker)
+            let rows: Vec<(i64, i64)> = with_ranker(sqlx::query_as(sql), sql, &ranker)
                 .fetch_all(&self.pool)
                 .await?;
             for (round, n) in rows {
@@ -240,10 +252,13 @@ impl Store {
             let pool = self.pool.clone();
             let ranker = ranker.clone();
             async move {
-                sqlx::query_scalar::<_, i64>(sql)
-                    .bind(ranker)
-                    .fetch_one(&pool)
-                    .await
+                let q = sqlx::query_scalar::<_, i64>(sql);
+                let q = if sql.contains("$1") {
+                    q.bind(ranker)
+                } else {
+                    q
+                };
+                q.fetch_one(&pool).await
             }
         };
         let rounds: Vec<RoundStatus> = rounds.into_values().collect();
@@ -261,7 +276,7 @@ impl Store {
             ranked_prompts: sum(|r| r.ranked_prompts),
             dropped_prompts: count(
                 "SELECT count(*) FROM ranked_prompts \
-                 WHERE ranker_id = (SELECT id FROM rankers WHERE hash = ?1) AND status = 'dropped'",
+                 WHERE ranker_id = (SELECT id FROM rankers WHERE hash = $1) AND status = 'dropped'",
             )
             .await?,
             pairs: sum(|r| r.pairs),

@@ -1,8 +1,6 @@
 //! What test synthesis reads and writes: kept prompts without any test, synthesized tests with
 //! their validation state, and flagging synthesized tests that no executed response passes.
 
-use sqlx::{QueryBuilder, Sqlite};
-
 use crate::{InsertReport, Result, SamplingPrompt, Store};
 
 const CHUNK: usize = 500;
@@ -48,10 +46,10 @@ impl Store {
     /// Kept prompts that have no test at all (invalid synthesized ones count as tests: they
     /// stay for inspection and are not asked for again), oldest first, at most `limit`.
     pub async fn prompts_without_tests(&self, limit: Option<u64>) -> Result<Vec<SamplingPrompt>> {
-        let limit = limit.map_or(-1, |l| l.min(i64::MAX as u64) as i64);
+        let limit = limit.map_or(i64::MAX, |l| l.min(i64::MAX as u64) as i64);
         let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
             "SELECT p.id, p.kind, p.text, p.language FROM prompts p WHERE p.status = 'kept' \
-             AND NOT EXISTS (SELECT 1 FROM tests t WHERE t.prompt_id = p.id) ORDER BY p.id LIMIT ?",
+             AND NOT EXISTS (SELECT 1 FROM tests t WHERE t.prompt_id = p.id) ORDER BY p.id LIMIT $1",
         )
         .bind(limit)
         .fetch_all(&self.pool)
@@ -65,7 +63,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let mut report = InsertReport::default();
         for chunk in rows.chunks(CHUNK) {
-            let mut qb = QueryBuilder::<Sqlite>::new(
+            let mut qb = crate::sql::Builder::new(
                 "INSERT INTO tests (prompt_id, language, origin, code, entry_point, content_hash, \
                  validation, validation_detail, model_id, reference, run_id) ",
             );
@@ -110,8 +108,8 @@ impl Store {
         let mut changed = 0;
         for (id, valid, detail) in verdicts {
             changed += sqlx::query(
-                "UPDATE tests SET validation = ?, validation_detail = ? \
-                 WHERE id = ? AND validation = 'unvalidated'",
+                "UPDATE tests SET validation = $1, validation_detail = $2 \
+                 WHERE id = $3 AND validation = 'unvalidated'",
             )
             .bind(if *valid { "valid" } else { "invalid" })
             .bind(detail)

@@ -65,7 +65,7 @@ impl Store {
         crate::prompts::ensure_rounds(&mut tx, std::iter::once(round)).await?;
         let id = sqlx::query_scalar(
             "INSERT INTO training_runs (run_id, round, base_model, output_dir, config_json, config_hash) \
-             VALUES (?, ?, ?, ?, ?, ?) \
+             VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT (output_dir) DO UPDATE SET run_id = excluded.run_id, round = excluded.round, \
                base_model = excluded.base_model, config_json = excluded.config_json, \
                config_hash = excluded.config_hash, status = 'running', finished_at = NULL \
@@ -94,7 +94,7 @@ impl Store {
         }
         let mut tx = self.pool.begin().await?;
         for chunk in points.chunks(200) {
-            let mut q = sqlx::QueryBuilder::new(
+            let mut q = crate::sql::Builder::new(
                 "INSERT INTO training_metrics (training_run_id, step, split, name, value) ",
             );
             q.push_values(chunk, |mut b, p| {
@@ -116,8 +116,8 @@ impl Store {
     /// Mark a training run finished.
     pub async fn finish_training(&self, run: TrainingRef, ok: bool) -> Result<()> {
         sqlx::query(
-            "UPDATE training_runs SET status = ?, \
-             finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
+            "UPDATE training_runs SET status = $1, \
+             finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = $2",
         )
         .bind(if ok { "done" } else { "failed" })
         .bind(run.id)
@@ -130,7 +130,7 @@ impl Store {
     pub async fn interrupt_training(&self, run: TrainingRef) -> Result<()> {
         sqlx::query(
             "UPDATE training_runs SET status = 'interrupted', \
-             finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
+             finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = $1",
         )
         .bind(run.id)
         .execute(&self.pool)
@@ -145,7 +145,7 @@ impl Store {
         run: TrainingRef,
         after: Option<i64>,
     ) -> Result<()> {
-        sqlx::query("DELETE FROM training_metrics WHERE training_run_id = ? AND step > ?")
+        sqlx::query("DELETE FROM training_metrics WHERE training_run_id = $1 AND step > $2")
             .bind(run.id)
             .bind(after.unwrap_or(i64::MIN))
             .execute(&self.pool)
@@ -164,7 +164,7 @@ impl Store {
         for (id, round, base_model, output_dir, status) in runs {
             let points = sqlx::query_as::<_, (i64, String, String, f64)>(
                 "SELECT step, split, name, value FROM training_metrics \
-                 WHERE training_run_id = ? ORDER BY split, name, step",
+                 WHERE training_run_id = $1 ORDER BY split, name, step",
             )
             .bind(id)
             .fetch_all(&self.pool)
@@ -198,7 +198,7 @@ impl Store {
     ) -> Result<Option<DoneRun>> {
         let row: Option<(i64, String, Option<String>)> = sqlx::query_as(
             "SELECT id, finished_at, summary_json FROM runs \
-             WHERE round = ? AND stage = ? AND config_hash = ? AND status = 'done' \
+             WHERE round = $1 AND stage = $2 AND config_hash = $3 AND status = 'done' \
              ORDER BY id DESC LIMIT 1",
         )
         .bind(round)
@@ -217,7 +217,7 @@ impl Store {
     pub async fn done_runs(&self, stage: &str) -> Result<Vec<(i64, DoneRun)>> {
         let rows: Vec<(i64, i64, String, Option<String>)> = sqlx::query_as(
             "SELECT round, id, finished_at, summary_json FROM runs \
-             WHERE stage = ? AND status = 'done' ORDER BY id",
+             WHERE stage = $1 AND status = 'done' ORDER BY id",
         )
         .bind(stage)
         .fetch_all(&self.pool)

@@ -1,14 +1,48 @@
-//! The store on real temporary SQLite files: idempotent writers, rankings, status, reviews.
+//! The store on both backends: every test runs on a real temporary SQLite file and on a fresh
+//! database of a throwaway PostgreSQL server (`rrtf_store::testing`): idempotent writers,
+//! rankings, status, reviews.
 
 use rrtf_store::*;
 use rrtf_types::UserError;
 use serde_json::json;
 
-async fn fresh() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::create(&dir.path().join("t.db")).await.unwrap();
-    (dir, store)
+/// `name` as two tests, `name::sqlite` and `name::postgres`, each giving `name` a new store.
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                let dir = tempfile::tempdir().unwrap();
+                let store = rrtf_store::Store::create(&dir.path().join("t.db")).await.unwrap();
+                super::$name(store).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                let Some(pg) = rrtf_store::testing::postgres_or_skip(stringify!($name)) else {
+                    return;
+                };
+                let url = pg.fresh_url(stringify!($name));
+                let store = rrtf_store::Store::create(std::path::Path::new(&url)).await.unwrap();
+                assert_eq!(store.backend(), rrtf_store::Backend::Postgres);
+                super::$name(store).await;
+            }
+        }
+    )+};
 }
+
+on_both_backends!(
+    prompt_insert_is_idempotent_and_batched_past_one_chunk,
+    model_roles_never_change_silently,
+    rankings_read_back_best_first_and_status_counts_pairs,
+    executions_are_keyed_by_response_and_test,
+    reviews_are_append_only_and_checked,
+    sampler_reads_kept_prompts_stored_keys_and_round_spend,
+    evolved_prompts_keep_lineage_and_status_and_insert_once,
+    pending_executions_are_exactly_what_is_missing,
+    tests_attach_to_their_prompt_for_new_existing_and_repeated_rows,
+    prompt_search_matches_text_and_source_id_literally,
+);
 
 fn prompt(source_id: &str, with_test: bool) -> NewPrompt {
     NewPrompt {
@@ -71,9 +105,7 @@ fn scored(response_id: i64, score: f64, outcome: Outcome) -> ScoredResponse {
     }
 }
 
-#[tokio::test]
-async fn prompt_insert_is_idempotent_and_batched_past_one_chunk() {
-    let (_dir, store) = fresh().await;
+async fn prompt_insert_is_idempotent_and_batched_past_one_chunk(store: Store) {
     let rows: Vec<_> = (0..1203)
         .map(|i| prompt(&i.to_string(), i % 2 == 0))
         .collect();
@@ -118,9 +150,7 @@ async fn prompt_insert_is_idempotent_and_batched_past_one_chunk() {
     assert_eq!((st.prompts, st.tests), (1203, 602));
 }
 
-#[tokio::test]
-async fn model_roles_never_change_silently() {
-    let (_dir, store) = fresh().await;
+async fn model_roles_never_change_silently(store: Store) {
     let a = store
         .upsert_model("gpt", ModelRole::Teacher, None, None)
         .await
@@ -202,9 +232,7 @@ async fn ranked_fixture(store: &Store) -> (Vec<i64>, RankerRef) {
     (keys.iter().map(|k| k.id).collect(), ranker)
 }
 
-#[tokio::test]
-async fn rankings_read_back_best_first_and_status_counts_pairs() {
-    let (_dir, store) = fresh().await;
+async fn rankings_read_back_best_first_and_status_counts_pairs(store: Store) {
     let (ids, ranker) = ranked_fixture(&store).await;
     assert_eq!(store.resolve_ranker(None).await.unwrap(), ranker);
     assert_eq!(store.resolve_ranker(Some("abc")).await.unwrap(), ranker);
@@ -242,9 +270,7 @@ async fn rankings_read_back_best_first_and_status_counts_pairs() {
     assert_eq!(st.latest_ranker.as_deref(), Some("abc123"));
 }
 
-#[tokio::test]
-async fn executions_are_keyed_by_response_and_test() {
-    let (_dir, store) = fresh().await;
+async fn executions_are_keyed_by_response_and_test(store: Store) {
     ranked_fixture(&store).await;
     let exec = NewExecution {
         response_id: 1,
@@ -287,9 +313,7 @@ async fn executions_are_keyed_by_response_and_test() {
     assert_eq!(store.status().await.unwrap().executions, 1);
 }
 
-#[tokio::test]
-async fn reviews_are_append_only_and_checked() {
-    let (_dir, store) = fresh().await;
+async fn reviews_are_append_only_and_checked(store: Store) {
     let (ids, _) = ranked_fixture(&store).await;
     let review = NewReview {
         prompt_id: ids[0],
@@ -315,9 +339,7 @@ async fn reviews_are_append_only_and_checked() {
     assert_eq!(all[0].author, "ana");
 }
 
-#[tokio::test]
-async fn sampler_reads_kept_prompts_stored_keys_and_round_spend() {
-    let (_d, store) = fresh().await;
+async fn sampler_reads_kept_prompts_stored_keys_and_round_spend(store: Store) {
     let prompts: Vec<_> = (0..5).map(|i| prompt(&format!("s{i}"), false)).collect();
     store.insert_prompts(&prompts, &|_| {}).await.unwrap();
     let all = store.sampling_prompts(None).await.unwrap();
@@ -425,9 +447,7 @@ async fn sampler_reads_kept_prompts_stored_keys_and_round_spend() {
     assert_eq!(store.ledger_lines(None).await.unwrap().len(), 3);
 }
 
-#[tokio::test]
-async fn evolved_prompts_keep_lineage_and_status_and_insert_once() {
-    let (_d, store) = fresh().await;
+async fn evolved_prompts_keep_lineage_and_status_and_insert_once(store: Store) {
     store
         .insert_prompts(&[prompt("seed", false)], &|_| {})
         .await
@@ -469,9 +489,7 @@ async fn evolved_prompts_keep_lineage_and_status_and_insert_once() {
     assert_eq!(store.sampling_prompts(None).await.unwrap().len(), 2);
 }
 
-#[tokio::test]
-async fn pending_executions_are_exactly_what_is_missing() {
-    let (_dir, store) = fresh().await;
+async fn pending_executions_are_exactly_what_is_missing(store: Store) {
     ranked_fixture(&store).await;
     let pending = store.pending_executions(None, None).await.unwrap();
     assert_eq!(pending.len(), 4);
@@ -523,9 +541,7 @@ async fn pending_executions_are_exactly_what_is_missing() {
 
 /// Tests land on their own prompt whether the chunk's prompts are all new (ids taken from the
 /// INSERT) or partly stored already or repeated (ids looked up).
-#[tokio::test]
-async fn tests_attach_to_their_prompt_for_new_existing_and_repeated_rows() {
-    let (_dir, store) = fresh().await;
+async fn tests_attach_to_their_prompt_for_new_existing_and_repeated_rows(store: Store) {
     let first: Vec<_> = (0..7).map(|i| prompt(&format!("a{i}"), true)).collect();
     store.insert_prompts(&first, &|_| {}).await.unwrap();
     // Mixed: three stored already, four new, one new row twice.
@@ -558,9 +574,7 @@ async fn tests_attach_to_their_prompt_for_new_existing_and_repeated_rows() {
     }
 }
 
-#[tokio::test]
-async fn prompt_search_matches_text_and_source_id_literally() {
-    let (_dir, store) = fresh().await;
+async fn prompt_search_matches_text_and_source_id_literally(store: Store) {
     let mut odd = prompt("Odd/1", false);
     odd.text = "Return 100% of the VALUES_x".into();
     store

@@ -41,34 +41,36 @@ macro_rules! text_enum {
             }
         }
 
+        // The store's queries run through sqlx's `Any` driver (SQLite or PostgreSQL): the
+        // vocabularies are text columns in both.
         #[cfg(feature = "sqlx")]
-        impl sqlx::Type<sqlx::Sqlite> for $name {
-            fn type_info() -> sqlx::sqlite::SqliteTypeInfo {
-                <str as sqlx::Type<sqlx::Sqlite>>::type_info()
+        impl sqlx::Type<sqlx::Any> for $name {
+            fn type_info() -> sqlx::any::AnyTypeInfo {
+                <str as sqlx::Type<sqlx::Any>>::type_info()
             }
-            fn compatible(ty: &sqlx::sqlite::SqliteTypeInfo) -> bool {
-                <str as sqlx::Type<sqlx::Sqlite>>::compatible(ty)
+            fn compatible(ty: &sqlx::any::AnyTypeInfo) -> bool {
+                <str as sqlx::Type<sqlx::Any>>::compatible(ty)
             }
         }
 
         #[cfg(feature = "sqlx")]
-        impl sqlx::Encode<'_, sqlx::Sqlite> for $name {
+        impl sqlx::Encode<'_, sqlx::Any> for $name {
             fn encode_by_ref(
                 &self,
-                buf: &mut <sqlx::Sqlite as sqlx::Database>::ArgumentBuffer,
+                buf: &mut <sqlx::Any as sqlx::Database>::ArgumentBuffer,
             ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
-                <&str as sqlx::Encode<sqlx::Sqlite>>::encode(self.as_str(), buf)
+                <&str as sqlx::Encode<sqlx::Any>>::encode(self.as_str(), buf)
             }
         }
 
         #[cfg(feature = "sqlx")]
-        impl<'r> sqlx::Decode<'r, sqlx::Sqlite> for $name {
+        impl<'r> sqlx::Decode<'r, sqlx::Any> for $name {
             /// A stored text outside the vocabulary is an error naming the value and the
             /// labels expected (never a default).
             fn decode(
-                value: sqlx::sqlite::SqliteValueRef<'r>,
+                value: sqlx::any::AnyValueRef<'r>,
             ) -> Result<Self, sqlx::error::BoxDynError> {
-                let text = <&str as sqlx::Decode<sqlx::Sqlite>>::decode(value)?;
+                let text = <&str as sqlx::Decode<sqlx::Any>>::decode(value)?;
                 Ok(text.parse::<$name>()?)
             }
         }

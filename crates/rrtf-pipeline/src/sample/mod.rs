@@ -266,7 +266,7 @@ impl Rrtf {
             }
             return Err(PipelineError::Invalid(format!(
                 "no prompts to sample in {}: import some first (rrtf import prompts FILE)",
-                self.db.display()
+                self.db_display()
             )));
         }
         let tasks: Vec<Task> = prompts

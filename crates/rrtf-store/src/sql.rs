@@ -1,0 +1,136 @@
+//! SQL text for both backends, and a builder for statements whose shape depends on the data
+//! (multi-row `VALUES`, `IN` lists).
+//!
+//! Every query is one text for SQLite and PostgreSQL, run through sqlx's `Any` driver:
+//! placeholders are `$1, $2, ...` (SQLite reads `$NNN` as the NNNth argument too), sums are cast
+//! to `BIGINT` (PostgreSQL's `sum` of a `bigint` is a `numeric`, which `Any` cannot decode), truth
+//! values are selected as `CASE ... THEN 1 ELSE 0 END` (SQLite has no boolean type), and the two
+//! SQLite functions the queries use beyond the standard, `strftime(fmt, 'now')` and `instr`, are
+//! defined by the PostgreSQL schema (`migrations/postgres/`). sqlx's own `QueryBuilder` writes `?`
+//! for `Any`, which PostgreSQL refuses; [`Builder`] numbers its placeholders.
+
+use std::fmt::Write;
+
+use sqlx::any::AnyArguments;
+use sqlx::query::{Query, QueryAs};
+use sqlx::{Any, Arguments, AssertSqlSafe, Encode, FromRow, Type};
+
+/// A statement assembled piece by piece, its binds numbered `$1, $2, ...` as they are pushed.
+pub(crate) struct Builder {
+    sql: String,
+    args: AnyArguments,
+    binds: usize,
+}
+
+impl Builder {
+    pub(crate) fn new(sql: impl Into<String>) -> Builder {
+        Builder {
+            sql: sql.into(),
+            args: AnyArguments::default(),
+            binds: 0,
+        }
+    }
+
+    /// Append SQL text (never a value: values go through [`Builder::push_bind`]).
+    pub(crate) fn push(&mut self, sql: impl std::fmt::Display) -> &mut Builder {
+        write!(self.sql, "{sql}").expect("writing to a String");
+        self
+    }
+
+    /// Append the next placeholder and bind `value` to it.
+    pub(crate) fn push_bind<'t, T: Encode<'t, Any> + Type<Any>>(
+        &mut self,
+        value: T,
+    ) -> &mut Builder {
+        self.binds += 1;
+        write!(self.sql, "${}", self.binds).expect("writing to a String");
+        // `Any` encodes by copying the value into its buffer: the store's types (integers,
+        // reals, text, the text vocabularies) cannot fail to encode.
+        self.args
+            .add(value)
+            .expect("encoding a bind for the Any driver");
+        self
+    }
+
+    /// `VALUES (...), (...)`: `row` pushes one tuple's binds, separated by commas.
+    pub(crate) fn push_values<I: IntoIterator>(
+        &mut self,
+        rows: I,
+        mut row: impl FnMut(Separated<'_>, I::Item),
+    ) -> &mut Builder {
+        self.push("VALUES ");
+        for (i, item) in rows.into_iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.push("(");
+            row(self.separated(", "), item);
+            self.push(")");
+        }
+        self
+    }
+
+    /// Binds separated by `separator` (an `IN (...)` list).
+    pub(crate) fn separated(&mut self, separator: &'static str) -> Separated<'_> {
+        Separated {
+            builder: self,
+            separator,
+            first: true,
+        }
+    }
+
+    pub(crate) fn build(self) -> Query<'static, Any, AnyArguments> {
+        sqlx::query_with(AssertSqlSafe(self.sql), self.args)
+    }
+
+    pub(crate) fn build_query_as<T: for<'r> FromRow<'r, sqlx::any::AnyRow>>(
+        self,
+    ) -> QueryAs<'static, Any, T, AnyArguments> {
+        sqlx::query_as_with(AssertSqlSafe(self.sql), self.args)
+    }
+}
+
+/// See [`Builder::separated`].
+pub(crate) struct Separated<'a> {
+    builder: &'a mut Builder,
+    separator: &'static str,
+    first: bool,
+}
+
+impl Separated<'_> {
+    pub(crate) fn push_bind<'t, T: Encode<'t, Any> + Type<Any>>(&mut self, value: T) -> &mut Self {
+        if !self.first {
+            self.builder.push(self.separator);
+        }
+        self.first = false;
+        self.builder.push_bind(value);
+        self
+    }
+
+    /// Text after the list, without a separator (`")"`).
+    pub(crate) fn push_unseparated(&mut self, sql: &str) -> &mut Self {
+        self.builder.push(sql);
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_numbered_in_push_order() {
+        let mut b = Builder::new("SELECT 1 FROM t WHERE a = ");
+        b.push_bind(1_i64).push(" AND b IN (");
+        let mut sep = b.separated(", ");
+        sep.push_bind("x").push_bind("y");
+        sep.push_unseparated(")");
+        assert_eq!(b.sql, "SELECT 1 FROM t WHERE a = $1 AND b IN ($2, $3)");
+        let mut v = Builder::new("INSERT INTO t (a, b) ");
+        v.push_values([(1_i64, "p"), (2, "q")], |mut r, (a, b)| {
+            r.push_bind(a).push_bind(b);
+        });
+        assert_eq!(v.sql, "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4)");
+        assert_eq!(v.args.len(), 4);
+    }
+}
