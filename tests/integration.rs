@@ -30,6 +30,7 @@ mod sweep;
 mod synth;
 mod train_cli;
 mod train_plan;
+mod workers;
 
 /// With `autotests = false`, a test file that no `integration.rs` names as a module would never
 /// run: every `tests/*.rs` of the root and of the crates must be one (or a binary of its own in

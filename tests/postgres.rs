@@ -22,6 +22,8 @@ fn scrub(mut v: Value) -> Value {
                 "last_finished_at",
                 "db",
                 "schema_version",
+                "clock_ms",
+                "worker",
             ] {
                 map.remove(key);
             }
@@ -77,6 +79,7 @@ fn pipeline(d: &Path) -> Vec<(String, Value)> {
     step("show", &["--json", "review", "show", "HumanEval/3"]);
     step("stats", &["--json", "review", "stats"]);
     step("status", &["--json", "status"]);
+    step("report", &["--json", "report", "--out", "report.html"]);
     step(
         "export",
         &[
@@ -121,6 +124,12 @@ fn the_pipeline_on_postgres_gives_what_it_gives_on_sqlite() {
         .unwrap()
         .1;
     assert_eq!(pairs.as_array().unwrap().len(), 11);
+    // The report (its run evidence, outcome examples, plots) reads the same data.
+    let report = std::fs::read_to_string(pg_dir.path().join("report.html")).unwrap();
+    assert!(
+        report.contains("HumanEval/0") && report.contains("postgres://rrtf@"),
+        "the report names the prompts and the database"
+    );
 
     // The text status names the database without its password.
     let with_password = url.replacen("postgres://rrtf@", "postgres://rrtf:s3cret@", 1);

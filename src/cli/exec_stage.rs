@@ -24,6 +24,11 @@ pub struct StageArgs {
     /// Pairs per committed batch.
     #[arg(long, default_value_t = 512)]
     pub batch: i64,
+    /// Seconds a claimed batch stays this process's without a renewal (renewed every third of
+    /// it while it runs). Any number of `rrtf exec` on one database share the pending pairs by
+    /// these leases; a killed one's pairs go to the others once its lease runs out.
+    #[arg(long, default_value_t = 60, value_name = "SECS")]
+    pub lease_secs: u64,
     #[command(flatten)]
     pub limits: LimitArgs,
 }
@@ -32,6 +37,14 @@ pub async fn run(ctx: &Ctx, a: StageArgs) -> Result<()> {
     if a.batch < 1 {
         return Err(BadInput(format!("--batch {}: must be at least 1", a.batch)).into());
     }
+    if !(3..=86_400).contains(&a.lease_secs) {
+        return Err(BadInput(format!(
+            "--lease-secs {}: must be between 3 and 86400 (a day)",
+            a.lease_secs
+        ))
+        .into());
+    }
+    let worker = exec_stage::Worker::new(std::time::Duration::from_secs(a.lease_secs));
     let mut cfg: ExecConfig = config(&a.limits)?;
     if let Some(path) = &a.config {
         cfg = rrtf_pipeline::exec_config(&RoundConfig::load(path)?.execution, cfg);
@@ -39,7 +52,10 @@ pub async fn run(ctx: &Ctx, a: StageArgs) -> Result<()> {
     let store = ctx.store().await?;
     let mut bar = Bar::new("executing");
     let stop = rrtf_pipeline::stop::Stop::on_signals();
-    let ran = exec_stage::run(&store, cfg, a.round, a.batch, REVISION, &mut bar, &stop).await;
+    let ran = exec_stage::run(
+        &store, cfg, a.round, a.batch, REVISION, &worker, &mut bar, &stop,
+    )
+    .await;
     store.close().await;
     let Some((
         Executed {

@@ -9,6 +9,13 @@
 //! a moment may have starved the judge), and if it fails again the run ends failed, naming
 //! it, so a rerun retries it.
 //!
+//! Any number of these stages may run on one database at once (`rrtf exec` on several machines
+//! pointed at one PostgreSQL database, or several processes on one SQLite file): each is a
+//! [`Worker`] that claims its batches with a lease (`Store::claim_executions`), renews it while
+//! it works and releases what it did not run when it ends; a killed worker's claims expire and
+//! the others take them over. A worker with nothing left to claim waits while other workers
+//! still hold pending pairs, so the stage ends when every pair is executed.
+//!
 //! [`run`] is the whole stage with its run record; [`execute`] the loop alone.
 //!
 //! Not here: the printed summary (`rrtf exec`'s), the executor's limits (`exec_config`).
@@ -16,6 +23,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use rrtf_exec::answer::complete_function;
 use rrtf_exec::{ExecConfig, ExecError, Executor, Job, Language};
@@ -25,6 +33,38 @@ use serde_json::{Value, json};
 use crate::Result;
 use crate::eval::Progress;
 use crate::stop::{Signal, Stop};
+
+/// One executing process: its name in `exec_claims` (host, process id and a random part: unique
+/// across machines and restarts) and the lease its claims get, renewed every third of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Worker {
+    pub name: String,
+    pub lease: Duration,
+    /// The `exec` run its executions are recorded under ([`run`] sets it).
+    pub run_id: Option<i64>,
+}
+
+impl Worker {
+    pub fn new(lease: Duration) -> Worker {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_owned())
+            .ok()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "host".to_owned());
+        let nonce = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        Worker {
+            name: format!("{host}:{}:{nonce:08x}", std::process::id()),
+            lease,
+            run_id: None,
+        }
+    }
+
+    fn lease_ms(&self) -> i64 {
+        i64::try_from(self.lease.as_millis()).unwrap_or(i64::MAX)
+    }
+}
 
 /// What a run of the stage did.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -49,12 +89,14 @@ pub struct Executed {
 /// programs already handed to the sandbox finish and are stored, the rest of the batch is left
 /// pending, and the run is recorded as `interrupted` (its summary adds `interrupted`, the
 /// signal, and `pending`, the pairs left for a rerun).
+#[allow(clippy::too_many_arguments)]
 pub async fn run(
     store: &Store,
     cfg: ExecConfig,
     round: Option<i64>,
     batch: i64,
     revision: &str,
+    worker: &Worker,
     progress: &mut dyn Progress,
     stop: &Stop,
 ) -> Result<Option<(Executed, Value)>> {
@@ -81,6 +123,10 @@ pub async fn run(
         })
         .await?;
     let run_id = record.id;
+    let worker = &Worker {
+        run_id: Some(run_id),
+        ..worker.clone()
+    };
     progress.start(total as u64);
     let executed = execute(
         store,
@@ -88,6 +134,7 @@ pub async fn run(
         &executor_hash,
         round,
         batch,
+        worker,
         progress,
         stop,
     )
@@ -97,6 +144,7 @@ pub async fn run(
         "outcomes": executed.outcomes,
         "executor_hash": executor_hash,
         "run_id": run_id,
+        "worker": worker.name,
     });
     if executed.unjudged > 0 {
         summary["unjudged"] = json!(executed.unjudged);
@@ -160,16 +208,61 @@ fn job_for(key: u64, p: &PendingExecution, language: Language) -> Job {
 /// `stop` is asked before each batch and before each program is handed to the sandbox: once it
 /// asks, nothing more starts; what started finishes and is stored, and the pairs never started
 /// stay pending (not stored: a pair is never recorded as run when it was not).
+/// Batches are claimed as `worker` (see the module's note); its claims are renewed while this
+/// runs and released when it returns, whatever it returns.
+#[allow(clippy::too_many_arguments)]
 pub async fn execute(
     store: &Store,
     executor: &Executor,
     executor_hash: &str,
     round: Option<i64>,
     batch: i64,
+    worker: &Worker,
+    progress: &mut dyn Progress,
+    stop: &Stop,
+) -> Result<Executed> {
+    let heartbeat = {
+        let (store, worker) = (store.clone(), worker.clone());
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(worker.lease / 3).await;
+                if let Err(e) = store.renew_claims(&worker.name, worker.lease_ms()).await {
+                    tracing::warn!("renewing the lease of {}: {e}", worker.name);
+                }
+            }
+        })
+    };
+    let result = execute_claimed(
+        store,
+        executor,
+        executor_hash,
+        round,
+        batch,
+        worker,
+        progress,
+        stop,
+    )
+    .await;
+    heartbeat.abort();
+    let released = store.release_claims(&worker.name).await;
+    let executed = result?;
+    released?;
+    Ok(executed)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn execute_claimed(
+    store: &Store,
+    executor: &Executor,
+    executor_hash: &str,
+    round: Option<i64>,
+    batch: i64,
+    worker: &Worker,
     progress: &mut dyn Progress,
     stop: &Stop,
 ) -> Result<Executed> {
     let mut executed = Executed::default();
+    let mut waiting = false;
     let mut checked: HashSet<Language> = HashSet::new();
     // Pairs left unjudged by this call: still pending in the store, not run again here.
     let mut unjudged: HashSet<(i64, i64)> = HashSet::new();
@@ -180,11 +273,30 @@ pub async fn execute(
             break;
         }
         let mut pending = store
-            .pending_executions(round, Some(batch + unjudged.len() as i64))
+            .claim_executions(
+                round,
+                batch + unjudged.len() as i64,
+                &worker.name,
+                worker.lease_ms(),
+            )
             .await?;
         pending.retain(|p| !unjudged.contains(&(p.response_id, p.test_id)));
         pending.truncate(batch as usize);
         if pending.is_empty() {
+            // Pairs still pending that this worker could not claim are other workers' (live
+            // leases): wait until they are executed or their leases run out.
+            let others = store.pending_execution_count(round).await? - unjudged.len() as i64;
+            if others > 0 {
+                if !waiting {
+                    tracing::warn!(
+                        "{others} (response, test) pairs are claimed by other workers: waiting \
+                         for them (`rrtf status` lists the workers and their leases)"
+                    );
+                    waiting = true;
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                continue;
+            }
             if second_look || unjudged.is_empty() {
                 break;
             }
@@ -297,7 +409,7 @@ pub async fn execute(
             })
             .collect();
         store.set_response_code(&codes).await?;
-        store.insert_executions(&rows).await?;
+        store.insert_executions_of_run(&rows, worker.run_id).await?;
         executed.done += rows.len() as u64;
         executed.unjudged += left.len() as u64;
         if !second_look {

@@ -26,6 +26,14 @@ pub fn status_text(db: &str, st: &Status) -> String {
         "models: {} teachers, {} students; reviews: {}; training runs: {}\n",
         st.teachers, st.students, st.reviews, st.training_runs
     ));
+    for w in &st.workers {
+        out.push_str(&format!(
+            "exec worker {}: {} pair(s) claimed, lease ends in {:.0} s\n",
+            w.worker,
+            w.claimed,
+            (w.expires_ms - st.clock_ms).max(0) as f64 / 1000.0
+        ));
+    }
     for s in &st.stages {
         out.push_str(&format!(
             "stage {:<8} {} run(s); last: round {}, {} (started {}{})\n",

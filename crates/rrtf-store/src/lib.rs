@@ -9,6 +9,7 @@
 //! after a crash inserts nothing twice. It does not parse dataset files (see `rrtf-data`) and does
 //! not decide scores (the ranker does).
 
+mod claims;
 mod decontam;
 mod error;
 mod evidence;
@@ -34,6 +35,7 @@ pub mod testing;
 mod training;
 mod types;
 
+pub use claims::WorkerLease;
 pub use decontam::{
     Contamination, ContaminationAction, ContaminationLine, ContaminationRow, ScreenPrompt,
     ScreenResponse,

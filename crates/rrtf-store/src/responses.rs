@@ -182,12 +182,22 @@ impl Store {
     /// Insert execution results in one transaction; `(response, test)` pairs already executed
     /// are skipped.
     pub async fn insert_executions(&self, rows: &[NewExecution]) -> Result<InsertReport> {
+        self.insert_executions_of_run(rows, None).await
+    }
+
+    /// [`Store::insert_executions`], each row recorded as `run`'s (the `exec` run that executed
+    /// it: with several workers, which one did).
+    pub async fn insert_executions_of_run(
+        &self,
+        rows: &[NewExecution],
+        run: Option<i64>,
+    ) -> Result<InsertReport> {
         let mut tx = self.pool.begin().await?;
         let mut report = InsertReport::default();
         for chunk in rows.chunks(CHUNK) {
             let mut qb = crate::sql::Builder::new(
                 "INSERT INTO executions (response_id, test_id, outcome, tests_passed, tests_total, \
-                 first_failure, stderr_tail, wall_ms, cpu_ms, peak_rss_kb, executor_hash) ",
+                 first_failure, stderr_tail, wall_ms, cpu_ms, peak_rss_kb, executor_hash, run_id) ",
             );
             qb.push_values(chunk, |mut b, e| {
                 b.push_bind(e.response_id)
@@ -200,12 +210,20 @@ impl Store {
                     .push_bind(e.wall_ms)
                     .push_bind(e.cpu_ms)
                     .push_bind(e.peak_rss_kb)
-                    .push_bind(e.executor_hash.as_str());
+                    .push_bind(e.executor_hash.as_str())
+                    .push_bind(run);
             });
             qb.push(" ON CONFLICT (response_id, test_id) DO NOTHING");
             let done = qb.build().execute(&mut *tx).await?.rows_affected();
             report.add(done, chunk.len() as u64);
         }
+        // A pair executed is no longer anyone's to run: its claim goes with it (claims.rs).
+        sqlx::query(
+            "DELETE FROM exec_claims WHERE EXISTS (SELECT 1 FROM executions e \
+             WHERE e.response_id = exec_claims.response_id AND e.test_id = exec_claims.test_id)",
+        )
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(report)
     }

@@ -79,6 +79,10 @@ pub struct Status {
     pub contamination: Vec<crate::ContaminationLine>,
     /// The latest findings (at most 20), newest first, with their reasons.
     pub contaminated: Vec<crate::ContaminationRow>,
+    /// `rrtf exec` workers holding live claims on pending executions (claims.rs), and the
+    /// database's clock when this was read (their `expires_ms` are on it).
+    pub workers: Vec<crate::WorkerLease>,
+    pub clock_ms: i64,
 }
 
 /// Bind the ranker's hash to a count query that names it (`$1`); PostgreSQL refuses a bind
@@ -289,6 +293,8 @@ impl Store {
             requests: self.ledger_lines(None).await?,
             contamination: self.contamination_lines().await?,
             contaminated: self.contamination_rows(20).await?,
+            workers: self.live_workers().await?,
+            clock_ms: self.clock_ms().await?,
         })
     }
 }

@@ -42,6 +42,7 @@ on_both_backends!(
     pending_executions_are_exactly_what_is_missing,
     tests_attach_to_their_prompt_for_new_existing_and_repeated_rows,
     prompt_search_matches_text_and_source_id_literally,
+    workers_share_pending_executions_by_lease,
 );
 
 fn prompt(source_id: &str, with_test: bool) -> NewPrompt {
@@ -536,6 +537,84 @@ async fn pending_executions_are_exactly_what_is_missing(store: Store) {
             .code
             .as_deref(),
         Some("code")
+    );
+}
+
+fn execution_of(p: &PendingExecution) -> NewExecution {
+    NewExecution {
+        response_id: p.response_id,
+        test_id: p.test_id,
+        outcome: Outcome::Pass,
+        tests_passed: 1,
+        tests_total: 1,
+        first_failure: None,
+        stderr_tail: None,
+        wall_ms: None,
+        cpu_ms: None,
+        peak_rss_kb: None,
+        executor_hash: "x".into(),
+    }
+}
+
+fn pairs(held: &[PendingExecution]) -> Vec<(i64, i64)> {
+    held.iter().map(|p| (p.response_id, p.test_id)).collect()
+}
+
+/// Claims: two workers get disjoint batches; a worker's own claims come back to it; what is
+/// executed leaves the claims; a released or expired claim goes to another worker.
+async fn workers_share_pending_executions_by_lease(store: Store) {
+    ranked_fixture(&store).await;
+    let all = pairs(&store.pending_executions(None, None).await.unwrap());
+    assert_eq!(all.len(), 4);
+    let minute = 60_000;
+    let a = store.claim_executions(None, 2, "a", minute).await.unwrap();
+    let b = store.claim_executions(None, 3, "b", minute).await.unwrap();
+    assert_eq!(pairs(&a), all[..2], "a takes the first two, in order");
+    assert_eq!(pairs(&b), all[2..], "b gets only what a does not hold");
+    assert!(a[0].test_code.contains("def check"), "claims carry the job");
+    let c = store.claim_executions(None, 4, "c", minute).await.unwrap();
+    assert!(c.is_empty(), "everything is held: {:?}", pairs(&c));
+    // Its own claims are a worker's again (and asking for more takes nothing of b's).
+    let a_again = store.claim_executions(None, 4, "a", minute).await.unwrap();
+    assert_eq!(pairs(&a_again), all[..2]);
+    let workers = store.live_workers().await.unwrap();
+    assert_eq!(
+        workers
+            .iter()
+            .map(|w| (w.worker.as_str(), w.claimed))
+            .collect::<Vec<_>>(),
+        [("a", 2), ("b", 2)]
+    );
+    // a executes one pair: that claim is gone with it, the other is still a's.
+    store
+        .insert_executions(&[execution_of(&a[0])])
+        .await
+        .unwrap();
+    assert_eq!(
+        pairs(&store.claim_executions(None, 4, "a", minute).await.unwrap()),
+        all[1..2]
+    );
+    // a gives up: c takes its pair; b's lease runs out (renewed to "now"): c takes b's too.
+    assert_eq!(store.release_claims("a").await.unwrap(), 1);
+    assert_eq!(store.renew_claims("b", 0).await.unwrap(), 2);
+    let c = store.claim_executions(None, 4, "c", minute).await.unwrap();
+    assert_eq!(pairs(&c), all[1..]);
+    assert!(
+        store
+            .claim_executions(None, 4, "b", minute)
+            .await
+            .unwrap()
+            .is_empty(),
+        "b lost its pairs to c"
+    );
+    let done: Vec<NewExecution> = c.iter().map(execution_of).collect();
+    store.insert_executions(&done).await.unwrap();
+    assert_eq!(store.pending_execution_count(None).await.unwrap(), 0);
+    assert!(store.live_workers().await.unwrap().is_empty());
+    let st = store.status().await.unwrap();
+    assert!(
+        st.workers.is_empty() && st.clock_ms > 1_700_000_000_000,
+        "{st:?}"
     );
 }
 

@@ -1,0 +1,146 @@
+//! Leases on pending executions, so that any number of `rrtf exec` processes on one database
+//! (on one machine or many) share the work: each claims a batch of pending (response, test)
+//! pairs until its lease expires, renews its lease while it works, and a killed worker's
+//! claims are taken over by the others once they expire.
+//!
+//! A claim is a row of `exec_claims` (the pair, the worker, the expiry on the database's
+//! clock). Claiming is one `INSERT ... SELECT ... ON CONFLICT DO UPDATE ... WHERE expired`
+//! statement: a pair whose claim is live and another worker's is neither selected nor taken
+//! over, and when two workers race for the same pair, the second's conflicting insert waits for
+//! the first's commit and then finds the claim live (PostgreSQL; SQLite runs one writer at a
+//! time). Executions stay exactly once whatever happens: `executions(response_id, test_id)` is
+//! unique and written with `ON CONFLICT DO NOTHING`; leases only keep workers from doing the
+//! same work twice.
+
+use serde::Serialize;
+
+use crate::synth_tests::RUNNABLE_TEST;
+use crate::{Backend, PendingExecution, Result, Store, StoreError};
+
+/// A worker's live claims, as `rrtf status` shows them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct WorkerLease {
+    pub worker: String,
+    /// Pairs it holds.
+    pub claimed: i64,
+    /// When its lease runs out unless renewed (milliseconds since the Unix epoch, the
+    /// database's clock).
+    pub expires_ms: i64,
+}
+
+impl Store {
+    /// The database's clock, in milliseconds since the Unix epoch: every worker measures leases
+    /// by it, whatever its own machine's clock says.
+    pub async fn clock_ms(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar(match self.backend() {
+            Backend::Sqlite => "SELECT CAST((julianday('now') - 2440587.5) * 86400000.0 AS BIGINT)",
+            Backend::Postgres => {
+                "SELECT CAST(extract(epoch FROM clock_timestamp()) * 1000 AS BIGINT)"
+            }
+        })
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    /// Claim for `worker`, until `lease_ms` from now, up to `limit` pending pairs of `round`
+    /// (None: all rounds) that no other worker holds a live claim on (its own earlier claims
+    /// count as claimable), and return every pending pair `worker` now holds, in (response,
+    /// test) order.
+    pub async fn claim_executions(
+        &self,
+        round: Option<i64>,
+        limit: i64,
+        worker: &str,
+        lease_ms: i64,
+    ) -> Result<Vec<PendingExecution>> {
+        let now = self.clock_ms().await?;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO exec_claims (response_id, test_id, worker, expires_ms) \
+             SELECT r.id, t.id, $3, $4 \
+             FROM responses r \
+             JOIN prompts p ON p.id = r.prompt_id \
+             JOIN tests t ON t.prompt_id = p.id AND {RUNNABLE_TEST} \
+             WHERE ($1 IS NULL OR p.round = $1) AND p.status = 'kept' AND r.eliminated IS NULL \
+               AND NOT EXISTS (SELECT 1 FROM executions e \
+                               WHERE e.response_id = r.id AND e.test_id = t.id) \
+               AND NOT EXISTS (SELECT 1 FROM exec_claims c \
+                               WHERE c.response_id = r.id AND c.test_id = t.id \
+                                 AND c.expires_ms > $5 AND c.worker <> $3) \
+             ORDER BY r.id, t.id LIMIT $2 \
+             ON CONFLICT (response_id, test_id) DO UPDATE \
+               SET worker = excluded.worker, expires_ms = excluded.expires_ms \
+               WHERE exec_claims.expires_ms <= $5 OR exec_claims.worker = excluded.worker",
+        )))
+        .bind(round)
+        .bind(limit)
+        .bind(worker)
+        .bind(now + lease_ms)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        let held = sqlx::query_as(
+            "SELECT r.id AS response_id, t.id AS test_id, p.id AS prompt_id, p.kind, \
+                    t.language, p.text AS prompt, r.raw_text, r.code, t.code AS test_code, \
+                    coalesce(t.entry_point, p.entry_point) AS entry_point \
+             FROM exec_claims c \
+             JOIN responses r ON r.id = c.response_id \
+             JOIN tests t ON t.id = c.test_id \
+             JOIN prompts p ON p.id = r.prompt_id \
+             WHERE c.worker = $1 \
+               AND NOT EXISTS (SELECT 1 FROM executions e \
+                               WHERE e.response_id = r.id AND e.test_id = t.id) \
+             ORDER BY r.id, t.id",
+        )
+        .bind(worker)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(StoreError::reading("prompts, responses and tests"))?;
+        tx.commit().await?;
+        Ok(held)
+    }
+
+    /// Extend `worker`'s claims to `lease_ms` from now; how many it holds.
+    pub async fn renew_claims(&self, worker: &str, lease_ms: i64) -> Result<u64> {
+        let now = self.clock_ms().await?;
+        Ok(
+            sqlx::query("UPDATE exec_claims SET expires_ms = $1 WHERE worker = $2")
+                .bind(now + lease_ms)
+                .bind(worker)
+                .execute(&self.pool)
+                .await?
+                .rows_affected(),
+        )
+    }
+
+    /// Give up `worker`'s claims (what it did not execute is at once claimable by others).
+    pub async fn release_claims(&self, worker: &str) -> Result<u64> {
+        Ok(sqlx::query("DELETE FROM exec_claims WHERE worker = $1")
+            .bind(worker)
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
+    }
+
+    /// Stored executions per `exec` run (`None`: written without one), by run id: with
+    /// several workers, what each stored.
+    pub async fn executions_by_run(&self) -> Result<Vec<(Option<i64>, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT run_id, count(*) FROM executions GROUP BY run_id ORDER BY run_id",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Workers holding live claims, by worker name.
+    pub async fn live_workers(&self) -> Result<Vec<WorkerLease>> {
+        let now = self.clock_ms().await?;
+        Ok(sqlx::query_as(
+            "SELECT worker, count(*) AS claimed, max(expires_ms) AS expires_ms \
+             FROM exec_claims WHERE expires_ms > $1 GROUP BY worker ORDER BY worker",
+        )
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+}

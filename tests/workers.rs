@@ -1,0 +1,147 @@
+//! Cooperating `rrtf exec` workers (issue 22): three processes on one database share the pending
+//! executions by leases; one is killed with SIGKILL mid-batch, the other two take over its
+//! claims when its lease runs out; every (response, test) pair is executed and stored exactly
+//! once. On SQLite and on PostgreSQL.
+
+use crate::common;
+
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{ok_json, rrtf_cmd, teacher_and_student, use_database};
+use serde_json::Value;
+
+const PROBLEMS: usize = 24;
+
+fn spawn_worker(d: &Path) -> Child {
+    rrtf_cmd(
+        d,
+        &[
+            "--json",
+            "exec",
+            "--batch",
+            "3",
+            "--lease-secs",
+            "3",
+            "--workers",
+            "1",
+            "--timeout",
+            "20",
+        ],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap()
+}
+
+fn three_workers_one_killed(d: &Path) {
+    let problems: Vec<Value> = common::humaneval().into_iter().take(PROBLEMS).collect();
+    // The student's answers sleep a little, so that batches take a moment and a kill lands in
+    // one.
+    teacher_and_student(
+        d,
+        &problems,
+        "    import time\n    time.sleep(0.15)\n    return None\n",
+    );
+    let total = 2 * PROBLEMS as i64;
+    let mut workers: Vec<Child> = (0..3).map(|_| spawn_worker(d)).collect();
+    let victim = workers.remove(0);
+    let victim_pid = victim.id();
+    // Kill the first worker once it holds claims and something is stored: mid-batch.
+    let start = Instant::now();
+    loop {
+        let st = ok_json(d, &["--json", "status"]);
+        let holds = st["workers"].as_array().unwrap().iter().any(|w| {
+            w["worker"]
+                .as_str()
+                .unwrap()
+                .contains(&format!(":{victim_pid}:"))
+                && w["claimed"].as_i64().unwrap() > 0
+        });
+        if holds && st["executions"].as_i64().unwrap() > 0 {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "the first worker never held a claim: {st}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut victim = victim;
+    victim.kill().unwrap(); // SIGKILL
+    victim.wait().unwrap();
+    let at_kill = ok_json(d, &["--json", "status"])["executions"]
+        .as_i64()
+        .unwrap();
+    assert!(
+        at_kill < total,
+        "killed before the end ({at_kill} of {total})"
+    );
+    // The others finish everything, the killed worker's pairs included (after its lease).
+    let mut reported = Vec::new();
+    for w in workers {
+        let out = w.wait_with_output().unwrap();
+        assert!(out.status.success(), "a surviving worker failed");
+        let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+        reported.push((
+            summary["run_id"].as_i64().unwrap(),
+            summary["executed"].as_i64().unwrap(),
+        ));
+    }
+    let st = ok_json(d, &["--json", "status"]);
+    assert_eq!(st["executions"], total, "every pair executed: {st}");
+    assert_eq!(
+        st["workers"],
+        serde_json::json!([]),
+        "no claim is left: {st}"
+    );
+    let again = ok_json(d, &["--json", "exec"]);
+    assert_eq!(again["executed"], 0, "nothing left to run: {again}");
+
+    // Exactly once: what each survivor says it executed is what it stored (a pair run twice
+    // would be counted by its second runner but stored once), and the runs' rows add up.
+    let db = common::database(d);
+    let by_run = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let store = rrtf_store::Store::open(&db).await.unwrap();
+        store.executions_by_run().await.unwrap()
+    });
+    assert_eq!(by_run.iter().map(|(_, n)| n).sum::<i64>(), total);
+    assert!(by_run.iter().all(|(run, _)| run.is_some()), "{by_run:?}");
+    for (run, executed) in &reported {
+        let stored = by_run
+            .iter()
+            .find(|(r, _)| *r == Some(*run))
+            .map_or(0, |(_, n)| *n);
+        assert_eq!(
+            stored, *executed,
+            "run {run} reported {executed} executions and stored {stored}: {by_run:?}"
+        );
+    }
+    // The rest is the killed worker's: the batches it committed before the kill.
+    let others: Vec<_> = by_run
+        .iter()
+        .filter(|(r, _)| !reported.iter().any(|(run, _)| Some(*run) == *r))
+        .collect();
+    assert!(
+        others.len() <= 1,
+        "only the killed worker's run besides: {by_run:?}"
+    );
+}
+
+#[test]
+fn three_workers_on_sqlite_one_killed_every_pair_once() {
+    let dir = tempfile::tempdir().unwrap();
+    three_workers_one_killed(dir.path());
+}
+
+#[test]
+fn three_workers_on_postgres_one_killed_every_pair_once() {
+    let Some(pg) = rrtf_store::testing::postgres_or_skip("workers::postgres") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    use_database(dir.path(), &pg.fresh_url("workers"));
+    three_workers_one_killed(dir.path());
+}
