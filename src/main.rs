@@ -59,7 +59,7 @@ fn main() -> ExitCode {
             // already (its summary says what failed; stdout holds one JSON document).
             let emitted = cli::JSON_EMITTED.load(std::sync::atomic::Ordering::SeqCst);
             if json && stopped.is_none() && !emitted {
-                println!("{}", json_error(&err, code));
+                cli::print_out(&json_error(&err, code).to_string());
             }
             ExitCode::from(code)
         }

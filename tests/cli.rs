@@ -128,3 +128,26 @@ fn a_config_device_the_build_lacks_is_refused_naming_the_rebuild() {
         );
     }
 }
+
+/// `rrtf status | head -1` where the reader has gone: the command ends quietly (exit 0), not
+/// with a panic about a broken pipe.
+#[test]
+fn a_reader_that_goes_away_ends_the_command_quietly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    ok_json(d, &["--json", "init"]);
+    for args in [&["status"][..], &["--json", "status"][..]] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader); // the reader is gone before the first write: EPIPE for certain
+        let out = common::rrtf_cmd(d, args)
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+            .wait_with_output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {:?} {err}", out.status);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}

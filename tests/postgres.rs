@@ -175,3 +175,59 @@ fn a_postgres_database_without_the_schema_is_refused_until_init() {
     let status = ok_json(d, &["--json", "status"]);
     assert_eq!(status["prompts"], 0);
 }
+
+/// `rrtf db copy`: a SQLite project to PostgreSQL and on from there; the copy answers every
+/// command as the original does; copying into a database with data, or onto itself, is refused.
+#[test]
+fn db_copy_moves_a_project_to_postgres() {
+    let Some(pg) = rrtf_store::testing::postgres_or_skip("postgres::db_copy") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let problems: Vec<Value> = common::humaneval().into_iter().take(6).collect();
+    teacher_and_student(d, &problems, "    return None\n");
+    ok_json(d, &["--json", "exec"]);
+    ok_json(d, &["--json", "rank"]);
+    ok_json(
+        d,
+        &[
+            "--json",
+            "review",
+            "exclude",
+            "HumanEval/2",
+            "--reason",
+            "r",
+        ],
+    );
+    let url = pg.fresh_url("db_copy");
+    let copied = ok_json(d, &["--json", "db", "copy", "--to", &url]);
+    assert_eq!(copied["tables"].as_array().unwrap().len(), 17, "{copied}");
+    assert!(copied["rows"].as_i64().unwrap() > 30, "{copied}");
+    let sqlite_status = scrub(ok_json(d, &["--json", "status"]));
+    let sqlite_list = scrub(ok_json(d, &["--json", "review", "list"]));
+    let other = tempfile::tempdir().unwrap();
+    use_database(other.path(), &url);
+    assert_eq!(
+        scrub(ok_json(other.path(), &["--json", "status"])),
+        sqlite_status
+    );
+    assert_eq!(
+        scrub(ok_json(other.path(), &["--json", "review", "list"])),
+        sqlite_list
+    );
+    // Into a database with data: refused, nothing written.
+    let out = rrtf(d, &["db", "copy", "--to", &url]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("already holds data"), "{err}");
+    let out = rrtf(
+        d,
+        &["db", "copy", "--to", d.join("rrtf.db").to_str().unwrap()],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "the same database: a usage error"
+    );
+}

@@ -7,6 +7,7 @@
 
 mod config;
 mod data;
+mod db;
 mod decontaminate;
 mod eval;
 mod evolve;
@@ -80,6 +81,10 @@ pub enum Command {
     Import(data::ImportCmd),
     /// Counts per stage and round.
     Status,
+    /// The project database itself: `rrtf db copy` moves a project between SQLite and
+    /// PostgreSQL.
+    #[command(subcommand)]
+    Db(db::DbCmd),
     /// Round configuration files.
     #[command(subcommand)]
     Config(config::ConfigCmd),
@@ -150,13 +155,26 @@ impl Ctx {
     pub fn emit(&self, human: impl FnOnce() -> String, json: impl FnOnce() -> serde_json::Value) {
         if self.json {
             JSON_EMITTED.store(true, std::sync::atomic::Ordering::SeqCst);
-            println!("{}", json());
+            print_out(&json().to_string());
         } else {
             let text = human();
             if !text.is_empty() {
-                println!("{}", term::clean(text.trim_end()));
+                print_out(&term::clean(text.trim_end()));
             }
         }
+    }
+}
+
+/// Write `text` and a newline to stdout. A reader that went away (`rrtf status | head -3`) ends
+/// the command quietly with exit code 0, as other Unix tools do, instead of a panic (Rust ignores
+/// SIGPIPE, so the write fails with `BrokenPipe`); the command's work is already done and stored.
+pub fn print_out(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) => panic!("failed printing to stdout: {e}"),
     }
 }
 
@@ -454,6 +472,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Init => data::init(&ctx).await,
             Command::Import(cmd) => data::import(&ctx, cmd).await,
             Command::Status => status::status(&ctx).await,
+            Command::Db(cmd) => db::run(&ctx, cmd).await,
             Command::Export(args) => data::export_cmd(&ctx, args).await,
             Command::Config(cmd) => config::run(&ctx, cmd),
             Command::Sample(args) => sample::sample(&ctx, args).await,

@@ -158,7 +158,7 @@ fn loss(a: LossArgs) -> anyhow::Result<()> {
     let t = a.training()?;
     let scores = rrtf_train::score_checkpoint(&a.model, a.reference.as_deref(), &a.input, &t)?;
     for score in scores {
-        println!("{}", serde_json::to_value(score)?);
+        super::print_out(&serde_json::to_value(score)?.to_string());
     }
     Ok(())
 }

@@ -10,6 +10,7 @@
 //! not decide scores (the ranker does).
 
 mod claims;
+mod copy;
 mod decontam;
 mod error;
 mod evidence;
@@ -36,6 +37,7 @@ mod training;
 mod types;
 
 pub use claims::WorkerLease;
+pub use copy::CopiedTable;
 pub use decontam::{
     Contamination, ContaminationAction, ContaminationLine, ContaminationRow, ScreenPrompt,
     ScreenResponse,

@@ -675,3 +675,129 @@ async fn prompt_search_matches_text_and_source_id_literally(store: Store) {
         assert_eq!(store.search_prompts(needle).await.unwrap(), ids, "{needle}");
     }
 }
+
+/// A project with something in every kind of table: prompts, tests, models, responses,
+/// executions, rankings, a review and the review policy, a run, a training run with metrics,
+/// ledger rows.
+async fn full_fixture(store: &Store) {
+    let (ids, _) = ranked_fixture(store).await;
+    let pending = store.pending_executions(None, None).await.unwrap();
+    store
+        .insert_executions(&pending.iter().map(execution_of).collect::<Vec<_>>())
+        .await
+        .unwrap();
+    store
+        .add_review(&NewReview {
+            prompt_id: ids[0],
+            response_id: Some(1),
+            action: ReviewAction::Pin,
+            payload: None,
+            author: "ana".into(),
+            reason: Some("clearly best".into()),
+        })
+        .await
+        .unwrap();
+    store
+        .set_review_policy(
+            &ReviewPolicy {
+                require_reason: vec![ReviewAction::Exclude],
+            },
+            "ana",
+        )
+        .await
+        .unwrap();
+    let run = store
+        .begin_run(&NewRun {
+            round: 1,
+            stage: "train".into(),
+            config_json: "{}".into(),
+            config_hash: "h".into(),
+            revision: None,
+            seed: Some(7),
+        })
+        .await
+        .unwrap();
+    let training = store
+        .begin_training(Some(run), 1, "base", "out", "{}", "h")
+        .await
+        .unwrap();
+    store
+        .insert_training_metrics(
+            training,
+            &[MetricPoint {
+                step: 1,
+                split: "train".into(),
+                name: "loss".into(),
+                value: 0.1 + 0.2,
+            }],
+        )
+        .await
+        .unwrap();
+    store
+        .finish_run(run, true, &json!({"ok": 1}))
+        .await
+        .unwrap();
+    store
+        .insert_llm_requests(&[NewLlmRequest {
+            round: 1,
+            run_id: Some(run.id),
+            stage: "sample",
+            teacher: "t".into(),
+            model: "m".into(),
+            request_key: "k".into(),
+            error: None,
+            attempts: Some(1),
+            prompt_tokens: Some(3),
+            completion_tokens: Some(4),
+            cost_usd: 1.0 / 3.0,
+            latency_ms: Some(5),
+        }])
+        .await
+        .unwrap();
+}
+
+/// `rrtf db copy`'s store side: SQLite to PostgreSQL and back, every table's count and content
+/// hash equal (reals exactly), ids kept and new ids after them; a target with data is refused.
+#[tokio::test]
+async fn a_project_copies_to_postgres_and_back_unchanged() {
+    let Some(pg) = rrtf_store::testing::postgres_or_skip("copy") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let source = Store::create(&dir.path().join("a.db")).await.unwrap();
+    full_fixture(&source).await;
+    let url = pg.fresh_url("copy");
+    let middle = Store::create(std::path::Path::new(&url)).await.unwrap();
+    let copied = source.copy_to(&middle, &|_, _| {}).await.unwrap();
+    let rows = |table: &str| copied.iter().find(|t| t.table == table).unwrap().rows;
+    assert_eq!(
+        (
+            rows("prompts"),
+            rows("responses"),
+            rows("executions"),
+            rows("scores")
+        ),
+        (2, 4, 4, 2)
+    );
+    assert!(
+        copied.iter().filter(|t| t.rows > 0).count() >= 14,
+        "{copied:?}"
+    );
+    assert_eq!(middle.table_digests().await.unwrap(), copied);
+    assert_eq!(
+        middle.status().await.unwrap().pairs,
+        source.status().await.unwrap().pairs
+    );
+    // Back to SQLite: the same digests again.
+    let back = Store::create(&dir.path().join("b.db")).await.unwrap();
+    assert_eq!(middle.copy_to(&back, &|_, _| {}).await.unwrap(), copied);
+    // New rows on PostgreSQL take ids after the copied ones.
+    let id = middle
+        .upsert_model("new", ModelRole::Teacher, None, None)
+        .await
+        .unwrap();
+    assert_eq!(id, 3);
+    // A target holding data is refused, naming it.
+    let err = source.copy_to(&back, &|_, _| {}).await.unwrap_err();
+    assert!(err.to_string().contains("already holds data"), "{err}");
+}
