@@ -4,7 +4,10 @@
 //! smoke test. References:
 //! - import: the same rows written one row per transaction (autocommit, the way a naive importer
 //!   writes), measured over its first 10 s; and the JSON parse alone (the ceiling);
-//! - export: serialising the same rows from memory with serde_json (the ceiling).
+//! - export: serialising the same rows from memory with serde_json (the ceiling);
+//! - import on PostgreSQL (when a server is at hand: Debian's `postgresql` package, started
+//!   throwaway by `rrtf_store::testing`, or `RRTF_TEST_POSTGRES`): the same file into a fresh
+//!   database, against the target and against the SQLite import of the same run.
 
 use std::time::Instant;
 
@@ -69,6 +72,23 @@ async fn main() {
     let import_rate = rate(n, t.elapsed().as_secs_f64());
     assert_eq!(report.inserted.prompts.inserted as usize, n);
     assert_eq!(report.inserted.tests.inserted as usize, n);
+
+    // The same import into PostgreSQL, when a server is at hand.
+    let pg_rate = match rrtf_store::testing::postgres() {
+        Ok(pg) => {
+            let url = pg.fresh_url("bench_io");
+            let pg_store = Store::create(std::path::Path::new(&url)).await.unwrap();
+            let t = Instant::now();
+            let report = import_prompts(&pg_store, &input, &opts, &|_| {})
+                .await
+                .unwrap();
+            let r = rate(n, t.elapsed().as_secs_f64());
+            assert_eq!(report.inserted.prompts.inserted as usize, n);
+            pg_store.close().await;
+            Ok(r)
+        }
+        Err(why) => Err(why),
+    };
 
     // Reference: one row per transaction into a fresh database, for at most 10 s.
     let reference = Store::create(&dir.join("reference.db")).await.unwrap();
@@ -256,6 +276,15 @@ async fn main() {
         import_rate / ref_rate,
         import_rate / parse_rate,
     );
+    match pg_rate {
+        Ok(r) => println!(
+            "import on PostgreSQL: {r:.0} rows/s = {:.2}x the 50K rows/s target; {:.2}x this \
+             run's SQLite import",
+            r / TARGET_ROWS_PER_S,
+            r / import_rate
+        ),
+        Err(why) => println!("import on PostgreSQL: not measured ({why})"),
+    }
     println!(
         "export: {export_rate:.0} rows/s = {:.2}x the 50K rows/s target; {:.2}x the \
          serialise-only ceiling ({ser_rate:.0} rows/s)",

@@ -434,11 +434,10 @@ impl Store {
                     .iter()
                     .map(|r| read(r, t.name, t.columns))
                     .collect::<Result<_>>()?;
-                let mut qb = crate::sql::Builder::new(format!(
-                    "INSERT INTO {} ({}) ",
-                    t.name,
-                    cols.join(", ")
-                ));
+                let mut qb = crate::sql::Builder::new(
+                    to.backend(),
+                    format!("INSERT INTO {} ({}) ", t.name, cols.join(", ")),
+                );
                 qb.push_values(&values, |mut b, row| {
                     for v in row {
                         match v {

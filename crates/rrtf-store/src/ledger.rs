@@ -51,6 +51,7 @@ pub(crate) async fn insert_llm_requests(
 ) -> Result<()> {
     for chunk in rows.chunks(CHUNK) {
         let mut qb = crate::sql::Builder::new(
+            crate::Backend::of(conn),
             "INSERT INTO llm_requests (round, run_id, stage, teacher, model, request_key, status, \
              error, attempts, prompt_tokens, completion_tokens, cost_usd, latency_ms) ",
         );

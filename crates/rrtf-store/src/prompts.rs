@@ -42,8 +42,10 @@ impl Store {
         let unique: BTreeSet<i64> = ids.iter().copied().collect();
         let unique: Vec<i64> = unique.into_iter().collect();
         for chunk in unique.chunks(CHUNK) {
-            let mut qb =
-                crate::sql::Builder::new("SELECT id, text, language FROM prompts WHERE id IN (");
+            let mut qb = crate::sql::Builder::new(
+                self.backend(),
+                "SELECT id, text, language FROM prompts WHERE id IN (",
+            );
             let mut sep = qb.separated(", ");
             for id in chunk {
                 sep.push_bind(*id);
@@ -61,6 +63,7 @@ impl Store {
     /// `commit` rolls everything back.
     pub async fn prompt_writer(&self) -> Result<PromptWriter> {
         Ok(PromptWriter {
+            backend: self.backend(),
             tx: self.pool.begin().await?,
             report: PromptInsertReport::default(),
             rounds: BTreeSet::new(),
@@ -70,6 +73,7 @@ impl Store {
 
 /// See [`Store::prompt_writer`].
 pub struct PromptWriter {
+    backend: crate::Backend,
     tx: Transaction<'static, Any>,
     report: PromptInsertReport,
     rounds: BTreeSet<i64>,
@@ -113,9 +117,11 @@ impl PromptWriter {
     }
 
     async fn write_chunk(&mut self, chunk: &[(&NewPrompt, Option<&str>)]) -> Result<()> {
+        let backend = self.backend;
         let tx = &mut self.tx;
         let report = &mut self.report;
         let mut qb = crate::sql::Builder::new(
+            backend,
             "INSERT INTO prompts (round, source, source_id, kind, text, language, entry_point, \
              reference, parent_id, evolution_method, content_hash, status, status_reason) ",
         );
@@ -152,7 +158,7 @@ impl PromptWriter {
                 .map(|(id, source, source_id)| ((source, source_id), id))
                 .collect();
             if ids.len() < prompts.len() {
-                ids.extend(prompt_ids(tx, &prompts).await?);
+                ids.extend(prompt_ids(tx, backend, &prompts).await?);
             }
             let tests: Vec<_> = prompts
                 .iter()
@@ -163,6 +169,7 @@ impl PromptWriter {
                 .collect();
             for tchunk in tests.chunks(CHUNK) {
                 let mut qb = crate::sql::Builder::new(
+                    backend,
                     "INSERT INTO tests (prompt_id, language, origin, code, entry_point, \
                      content_hash) ",
                 );
@@ -200,6 +207,7 @@ pub(crate) async fn ensure_rounds(
 /// Ids of the chunk's prompts, keyed by `(source, source_id)`.
 async fn prompt_ids(
     tx: &mut Transaction<'static, Any>,
+    backend: crate::Backend,
     chunk: &[&NewPrompt],
 ) -> Result<HashMap<(String, String), i64>> {
     let mut by_source: HashMap<&str, Vec<&str>> = HashMap::new();
@@ -211,7 +219,8 @@ async fn prompt_ids(
     }
     let mut ids = HashMap::with_capacity(chunk.len());
     for (source, source_ids) in by_source {
-        let mut qb = crate::sql::Builder::new("SELECT id, source_id FROM prompts WHERE source = ");
+        let mut qb =
+            crate::sql::Builder::new(backend, "SELECT id, source_id FROM prompts WHERE source = ");
         qb.push_bind(source).push(" AND source_id IN (");
         let mut sep = qb.separated(", ");
         for sid in &source_ids {

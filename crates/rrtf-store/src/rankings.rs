@@ -122,8 +122,10 @@ impl Store {
             // Rankings are derived data: re-ranking a prompt under the same ranker replaces it
             // (its responses or executions may have changed); other rankers are untouched.
             for table in ["scores", "ranked_prompts"] {
-                let mut qb =
-                    crate::sql::Builder::new(format!("DELETE FROM {table} WHERE ranker_id = "));
+                let mut qb = crate::sql::Builder::new(
+                    self.backend(),
+                    format!("DELETE FROM {table} WHERE ranker_id = "),
+                );
                 qb.push_bind(ranker_id).push(" AND prompt_id IN (");
                 let mut sep = qb.separated(", ");
                 for r in chunk {
@@ -136,6 +138,7 @@ impl Store {
                 }
             }
             let mut qb = crate::sql::Builder::new(
+                self.backend(),
                 "INSERT INTO ranked_prompts (ranker_id, prompt_id, status, drop_reason, run_id) ",
             );
             qb.push_values(chunk, |mut b, r| {
@@ -161,6 +164,7 @@ impl Store {
                 .collect();
             for rchunk in rows.chunks(CHUNK) {
                 let mut qb = crate::sql::Builder::new(
+                    self.backend(),
                     "INSERT INTO scores (ranker_id, prompt_id, position, response_id, score, \
                      tier, outcome, tests_passed, tests_total, components_json) ",
                 );

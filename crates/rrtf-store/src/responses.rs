@@ -135,6 +135,7 @@ impl Store {
         let mut report = InsertReport::default();
         for chunk in rows.chunks(CHUNK) {
             let mut qb = crate::sql::Builder::new(
+                self.backend(),
                 "INSERT INTO responses (prompt_id, model_id, round, temperature, sample_index, \
                  raw_text, code, finish_reason, prompt_tokens, completion_tokens, latency_ms, \
                  cost_usd, request_hash, run_id) ",
@@ -196,6 +197,7 @@ impl Store {
         let mut report = InsertReport::default();
         for chunk in rows.chunks(CHUNK) {
             let mut qb = crate::sql::Builder::new(
+                self.backend(),
                 "INSERT INTO executions (response_id, test_id, outcome, tests_passed, tests_total, \
                  first_failure, stderr_tail, wall_ms, cpu_ms, peak_rss_kb, executor_hash, run_id) ",
             );

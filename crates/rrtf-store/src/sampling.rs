@@ -46,8 +46,10 @@ impl Store {
         if model_ids.is_empty() {
             return Ok(HashSet::new());
         }
-        let mut qb =
-            crate::sql::Builder::new("SELECT request_hash FROM responses WHERE model_id IN (");
+        let mut qb = crate::sql::Builder::new(
+            self.backend(),
+            "SELECT request_hash FROM responses WHERE model_id IN (",
+        );
         let mut sep = qb.separated(", ");
         for id in model_ids {
             sep.push_bind(*id);
@@ -84,6 +86,7 @@ impl Store {
         let mut out = Vec::with_capacity(hashes.len());
         for chunk in hashes.chunks(500) {
             let mut qb = crate::sql::Builder::new(
+                self.backend(),
                 "SELECT request_hash, raw_text FROM responses WHERE request_hash IN (",
             );
             let mut sep = qb.separated(", ");

@@ -64,6 +64,7 @@ impl Store {
         let mut report = InsertReport::default();
         for chunk in rows.chunks(CHUNK) {
             let mut qb = crate::sql::Builder::new(
+                self.backend(),
                 "INSERT INTO tests (prompt_id, language, origin, code, entry_point, content_hash, \
                  validation, validation_detail, model_id, reference, run_id) ",
             );

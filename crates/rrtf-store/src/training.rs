@@ -95,6 +95,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         for chunk in points.chunks(200) {
             let mut q = crate::sql::Builder::new(
+                self.backend(),
                 "INSERT INTO training_metrics (training_run_id, step, split, name, value) ",
             );
             q.push_values(chunk, |mut b, p| {
