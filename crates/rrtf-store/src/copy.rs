@@ -358,19 +358,24 @@ fn row_bytes(row: &[Value]) -> Vec<u8> {
 const CHUNK: usize = 500;
 
 impl Store {
+    /// Every row of `t`, its columns in `TABLES`' order, by its key.
+    async fn table_rows(&self, t: &Table) -> Result<Vec<AnyRow>> {
+        let cols: Vec<&str> = t.columns.iter().map(|(c, _)| *c).collect();
+        Ok(sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {} FROM {} ORDER BY {}",
+            cols.join(", "),
+            t.name,
+            t.key
+        )))
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// Every table's row count and content hash (key order), for comparing two databases.
     pub async fn table_digests(&self) -> Result<Vec<CopiedTable>> {
         let mut out = Vec::with_capacity(TABLES.len());
         for t in TABLES {
-            let cols: Vec<&str> = t.columns.iter().map(|(c, _)| *c).collect();
-            let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "SELECT {} FROM {} ORDER BY {}",
-                cols.join(", "),
-                t.name,
-                t.key
-            )))
-            .fetch_all(&self.pool)
-            .await?;
+            let rows = self.table_rows(t).await?;
             // Sorted by their bytes, not by the database's order: text keys sort by collation,
             // which differs between engines (and PostgreSQL locales).
             let mut canonical: Vec<Vec<u8>> = rows
@@ -420,14 +425,7 @@ impl Store {
         }
         for t in TABLES {
             let cols: Vec<&str> = t.columns.iter().map(|(c, _)| *c).collect();
-            let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "SELECT {} FROM {} ORDER BY {}",
-                cols.join(", "),
-                t.name,
-                t.key
-            )))
-            .fetch_all(&self.pool)
-            .await?;
+            let rows = self.table_rows(t).await?;
             let mut tx = to.pool.begin().await?;
             for chunk in rows.chunks(CHUNK) {
                 let values: Vec<Vec<Value>> = chunk

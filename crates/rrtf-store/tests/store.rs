@@ -497,20 +497,10 @@ async fn pending_executions_are_exactly_what_is_missing(store: Store) {
     assert_eq!(store.pending_execution_count(None).await.unwrap(), 4);
     assert_eq!(pending[0].kind, PromptKind::Completion);
     assert!(pending[0].test_code.contains("def check"));
-    let done = NewExecution {
-        response_id: pending[1].response_id,
-        test_id: pending[1].test_id,
-        outcome: Outcome::Pass,
-        tests_passed: 1,
-        tests_total: 1,
-        first_failure: None,
-        stderr_tail: None,
-        wall_ms: None,
-        cpu_ms: None,
-        peak_rss_kb: None,
-        executor_hash: "x".into(),
-    };
-    store.insert_executions(&[done]).await.unwrap();
+    store
+        .insert_executions(&[execution_of(&pending[1])])
+        .await
+        .unwrap();
     let left: Vec<i64> = store
         .pending_executions(None, None)
         .await
