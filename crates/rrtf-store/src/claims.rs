@@ -14,7 +14,7 @@
 
 use serde::Serialize;
 
-use crate::synth_tests::RUNNABLE_TEST;
+use crate::exec_queue::{JOB_COLUMNS, pending_pairs};
 use crate::{Backend, PendingExecution, Result, Store, StoreError};
 
 /// A worker's live claims, as `rrtf status` shows them.
@@ -57,13 +57,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO exec_claims (response_id, test_id, worker, expires_ms) \
-             SELECT r.id, t.id, $3, $4 \
-             FROM responses r \
-             JOIN prompts p ON p.id = r.prompt_id \
-             JOIN tests t ON t.prompt_id = p.id AND {RUNNABLE_TEST} \
-             WHERE ($1 IS NULL OR p.round = $1) AND p.status = 'kept' AND r.eliminated IS NULL \
-               AND NOT EXISTS (SELECT 1 FROM executions e \
-                               WHERE e.response_id = r.id AND e.test_id = t.id) \
+             SELECT r.id, t.id, $3, $4 {} \
                AND NOT EXISTS (SELECT 1 FROM exec_claims c \
                                WHERE c.response_id = r.id AND c.test_id = t.id \
                                  AND c.expires_ms > $5 AND c.worker <> $3) \
@@ -71,6 +65,7 @@ impl Store {
              ON CONFLICT (response_id, test_id) DO UPDATE \
                SET worker = excluded.worker, expires_ms = excluded.expires_ms \
                WHERE exec_claims.expires_ms <= $5 OR exec_claims.worker = excluded.worker",
+            pending_pairs()
         )))
         .bind(round)
         .bind(limit)
@@ -79,10 +74,8 @@ impl Store {
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        let held = sqlx::query_as(
-            "SELECT r.id AS response_id, t.id AS test_id, p.id AS prompt_id, p.kind, \
-                    t.language, p.text AS prompt, r.raw_text, r.code, t.code AS test_code, \
-                    coalesce(t.entry_point, p.entry_point) AS entry_point \
+        let held = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {JOB_COLUMNS} \
              FROM exec_claims c \
              JOIN responses r ON r.id = c.response_id \
              JOIN tests t ON t.id = c.test_id \
@@ -91,7 +84,7 @@ impl Store {
                AND NOT EXISTS (SELECT 1 FROM executions e \
                                WHERE e.response_id = r.id AND e.test_id = t.id) \
              ORDER BY r.id, t.id",
-        )
+        )))
         .bind(worker)
         .fetch_all(&mut *tx)
         .await
