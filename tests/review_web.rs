@@ -28,21 +28,23 @@ struct Server {
 
 impl Server {
     fn start(dir: &Path, reviewer: &str) -> Server {
-        let mut child = rrtf_cmd(
-            dir,
-            &[
-                "--json",
-                "review",
-                "serve",
-                "--port",
-                "0",
-                "--reviewer",
-                reviewer,
-            ],
-        )
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start rrtf review serve");
+        let server = Server::start_with(dir, &["--reviewer", reviewer]);
+        assert!(
+            server.url.starts_with("http://127.0.0.1:"),
+            "{}",
+            server.url
+        );
+        server
+    }
+
+    /// `rrtf --json review serve --port 0 ARGS`.
+    fn start_with(dir: &Path, args: &[&str]) -> Server {
+        let mut all = vec!["--json", "review", "serve", "--port", "0"];
+        all.extend_from_slice(args);
+        let mut child = rrtf_cmd(dir, &all)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start rrtf review serve");
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
@@ -54,7 +56,6 @@ impl Server {
             .expect("url")
             .trim_end_matches('/')
             .to_owned();
-        assert!(url.starts_with("http://127.0.0.1:"), "{url}");
         Server { child, url }
     }
 }
@@ -462,4 +463,314 @@ async fn operators_review_in_headless_chromium() {
     let reviews = ok_json(d, &["--json", "review", "show", "HumanEval/1"])["reviews"].clone();
     assert_eq!(reviews.as_array().unwrap().len(), 1, "{reviews}");
     assert_eq!(reviews[0]["reason"], "off topic");
+}
+
+/// A form's fields as `reqwest` takes them.
+fn as_pairs(f: &[(String, String)]) -> Vec<(&str, &str)> {
+    f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
+/// A reviewer's token from `rrtf review users add|reset NAME --json`.
+fn token(d: &Path, cmd: &str, name: &str) -> String {
+    ok_json(d, &["--json", "review", "users", cmd, name])["token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The stderr of a command that must exit 2 (bad input).
+fn refused(d: &Path, args: &[&str]) -> String {
+    let out = common::rrtf(d, args);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+    err
+}
+
+/// A session of one reviewer, over HTTPS, with the cookie kept by hand (what a browser does).
+struct Session {
+    http: reqwest::Client,
+    url: String,
+    cookie: Option<String>,
+}
+
+impl Session {
+    fn new(url: &str) -> Session {
+        let ca =
+            std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls/ca.pem"))
+                .unwrap();
+        let http = reqwest::Client::builder()
+            .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap())
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Session {
+            http,
+            url: url.replace("127.0.0.1", "localhost"),
+            cookie: None,
+        }
+    }
+
+    fn with_cookie(&self, r: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.cookie {
+            Some(c) => r.header("cookie", format!("__Host-rrtf_review={c}")),
+            None => r,
+        }
+    }
+
+    /// GET: the status, the `Location` and the body.
+    async fn get(&self, path: &str) -> (u16, String, String) {
+        let r = self
+            .with_cookie(self.http.get(format!("{}{path}", self.url)))
+            .send()
+            .await
+            .unwrap();
+        let location = r
+            .headers()
+            .get("location")
+            .map_or(String::new(), |l| l.to_str().unwrap().to_owned());
+        (r.status().as_u16(), location, r.text().await.unwrap())
+    }
+
+    /// POST a form: the status and the `Set-Cookie`.
+    async fn post(&self, path: &str, form: &[(&str, &str)]) -> (u16, String) {
+        let r = self
+            .with_cookie(self.http.post(format!("{}{path}", self.url)))
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        let set = r
+            .headers()
+            .get("set-cookie")
+            .map_or(String::new(), |c| c.to_str().unwrap().to_owned());
+        (r.status().as_u16(), set)
+    }
+
+    /// Log in with `token`; the session cookie's attributes.
+    async fn login(&mut self, token: &str) -> String {
+        let (status, set) = self.post("/login", &[("token", token)]).await;
+        assert_eq!(status, 303, "{set}");
+        let value = set
+            .strip_prefix("__Host-rrtf_review=")
+            .and_then(|s| s.split(';').next())
+            .unwrap_or_else(|| panic!("no session cookie: {set:?}"));
+        self.cookie = Some(value.to_owned());
+        set
+    }
+
+    /// The CSRF token of a page's forms.
+    async fn csrf(&self, path: &str) -> String {
+        let (status, _, body) = self.get(path).await;
+        assert_eq!(status, 200, "{body}");
+        let at = body
+            .find("name=\"csrf\" value=\"")
+            .unwrap_or_else(|| panic!("no CSRF field on {path}: {body}"));
+        body[at + 19..at + 19 + 64].to_owned()
+    }
+}
+
+/// Issue 22 item 4: the review for a team. Beyond loopback the server refuses to run without
+/// logins and HTTPS; reviewers log in with their own tokens (`rrtf review users add`), act as
+/// themselves whatever a form says, need their session's CSRF token, see each other's actions
+/// in the audit trail, and lose access when removed or logged out.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_team_reviews_over_https_each_as_itself() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let problems: Vec<Value> = humaneval().into_iter().take(2).collect();
+    teacher_and_student(d, &problems, HOSTILE);
+    fixture_executions(&d.join("rrtf.db"), 2).await;
+    ok_json(d, &["--json", "rank"]);
+    let tls = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls");
+    let (cert, key) = (
+        tls.join("cert.pem").display().to_string(),
+        tls.join("key.pem").display().to_string(),
+    );
+    fn with<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+        [&["review", "serve", "--port", "0"][..], extra].concat()
+    }
+
+    // What would expose the review is refused, naming the fix.
+    let err = refused(d, &with(&["--host", "0.0.0.0"]));
+    assert!(err.contains("pass --auth"), "{err}");
+    let err = refused(d, &with(&["--host", "0.0.0.0", "--auth"]));
+    assert!(
+        err.contains("clear text") && err.contains("--tls-cert"),
+        "{err}"
+    );
+    let tls_args = ["--auth", "--tls-cert", &cert, "--tls-key", &key];
+    let err = refused(d, &with(&tls_args));
+    assert!(err.contains("rrtf review users add NAME"), "{err}");
+    let err = refused(
+        d,
+        &with(&["--auth", "--tls-cert", &cert, "--tls-key", &cert]),
+    );
+    assert!(err.contains("not a PEM private key"), "{err}");
+    let err = refused(d, &["review", "users", "add", "ana b"]);
+    assert!(err.contains("bad reviewer name"), "{err}");
+
+    let ana = token(d, "add", "ana");
+    let bo = token(d, "add", "bo");
+    let err = refused(d, &["review", "users", "add", "ana"]);
+    assert!(err.contains("users reset ana"), "{err}");
+    let server = Server::start_with(d, &tls_args);
+    assert!(
+        server.url.starts_with("https://127.0.0.1:"),
+        "{}",
+        server.url
+    );
+
+    // Nothing without a login: pages go to the login page, actions are refused.
+    let mut a = Session::new(&server.url);
+    assert_eq!(a.get("/prompts/1").await.0, 303);
+    assert_eq!(a.get("/prompts/1").await.1, "/login");
+    let (status, _, page) = a.get("/login").await;
+    assert!(status == 200 && page.contains("id=\"token\""), "{page}");
+    let pin = [("action", "pin"), ("response", "1"), ("text", "")];
+    assert_eq!(a.post("/prompts/1/review", &pin).await.0, 401);
+    // A wrong token, or what the database keeps of a right one, logs no one in.
+    assert_eq!(a.post("/login", &[("token", "rrtf_rv_00")]).await.0, 401);
+    let hash = rrtf_store::sha256_hex(&ana);
+    assert_eq!(a.post("/login", &[("token", &hash)]).await.0, 401);
+
+    // Ana logs in: a Secure, HttpOnly, SameSite=Strict cookie for this host only.
+    let set = a.login(&ana).await;
+    for attribute in ["Path=/", "HttpOnly", "SameSite=Strict", "Secure"] {
+        assert!(set.contains(attribute), "{attribute} in {set}");
+    }
+    let (_, _, index) = a.get("/").await;
+    assert!(index.contains("<b id=\"reviewer\">ana</b>"), "{index}");
+    let csrf = a.csrf("/prompts/1").await;
+    // Without the session's CSRF token, or with another's, an action is refused.
+    assert_eq!(a.post("/prompts/1/review", &pin).await.0, 403);
+    let mut b = Session::new(&server.url);
+    b.login(&bo).await;
+    let bo_csrf = b.csrf("/prompts/1").await;
+    assert_ne!(csrf, bo_csrf);
+    let with_csrf = |form: &[(&'static str, &'static str)], t: &str| {
+        let mut f: Vec<(String, String)> = form
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        f.push(("csrf".into(), t.to_owned()));
+        f
+    };
+    let f = with_csrf(&pin, &bo_csrf);
+    assert_eq!(a.post("/prompts/1/review", &as_pairs(&f)).await.0, 403);
+    // With it, the pin is Ana's: a form naming another author changes nothing.
+    let mut f = with_csrf(&pin, &csrf);
+    f.push(("author".into(), "mallory".into()));
+    f.push(("reviewer".into(), "mallory".into()));
+    assert_eq!(a.post("/prompts/1/review", &as_pairs(&f)).await.0, 303);
+    // Bo, on the same prompt, excludes the response Ana pinned; each sees the other's action.
+    let exclude = [("action", "exclude"), ("response", "1"), ("text", "wrong")];
+    let f = with_csrf(&exclude, &bo_csrf);
+    assert_eq!(b.post("/prompts/1/review", &as_pairs(&f)).await.0, 303);
+    for s in [&a, &b] {
+        let (_, _, page) = s.get("/prompts/1").await;
+        let authors: Vec<&str> = page
+            .split("<td class=\"author\">")
+            .skip(1)
+            .map(|t| t.split('<').next().unwrap())
+            .collect();
+        assert_eq!(authors, ["ana", "bo"], "{page}");
+    }
+
+    // Removing Bo ends his session at once; Ana's goes on.
+    ok_json(d, &["--json", "review", "users", "remove", "bo"]);
+    assert_eq!(b.get("/prompts/1").await.1, "/login");
+    assert_eq!(b.post("/prompts/1/review", &as_pairs(&f)).await.0, 401);
+    assert_eq!(b.post("/login", &[("token", &bo)]).await.0, 401);
+    assert_eq!(a.get("/prompts/1").await.0, 200);
+    let users = ok_json(d, &["--json", "review", "users", "list"]);
+    let listed: Vec<(String, bool, i64)> = users["reviewers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap().to_owned(),
+                r["revoked_at"].is_null(),
+                r["sessions"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [("ana".to_owned(), true, 1), ("bo".to_owned(), false, 0)]
+    );
+    // Logging out needs the CSRF token too, then the cookie no longer works.
+    assert_eq!(a.post("/logout", &[]).await.0, 403);
+    let (status, set) = a.post("/logout", &[("csrf", &csrf)]).await;
+    assert!(status == 303 && set.contains("Max-Age=0"), "{set}");
+    assert_eq!(a.get("/").await.1, "/login");
+    drop(server);
+
+    // The audit trail, through the CLI: each action under the name its reviewer logged in with.
+    let show = ok_json(d, &["--json", "review", "show", "HumanEval/0"]);
+    let actions: Vec<(&str, &str)> = show["reviews"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["action"].as_str().unwrap(), r["author"].as_str().unwrap()))
+        .collect();
+    assert_eq!(actions, [("pin", "ana"), ("exclude", "bo")]);
+}
+
+/// The login and the CSRF tokens in a real browser (plain HTTP on loopback, where `--auth` is
+/// allowed without TLS): logging in through the form, a pin with the mouse, a drag reorder
+/// (submitted by the page's script), logging out.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reviewer_logs_in_and_reviews_in_headless_chromium() {
+    if !chromium::available() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let problems: Vec<Value> = humaneval().into_iter().take(1).collect();
+    teacher_and_student(d, &problems, HOSTILE);
+    fixture_executions(&d.join("rrtf.db"), 1).await;
+    ok_json(d, &["--json", "rank"]);
+    let cy = token(d, "add", "cy");
+    let server = Server::start_with(d, &["--auth", "--reviewer", "someone-else"]);
+    let mut b = Browser::launch();
+    b.goto(&format!("{}/prompts/1", server.url));
+    assert!(text(&mut b, "h1").contains("Log in"));
+    b.type_into("#token", "rrtf_rv_not-a-token");
+    b.expect_new_page(|b| b.click("#login"));
+    assert!(text(&mut b, "#error").contains("Unknown or removed token"));
+    b.type_into("#token", &cy);
+    b.expect_new_page(|b| b.click("#login"));
+    assert_eq!(text(&mut b, "#reviewer"), "cy");
+    b.goto(&format!("{}/prompts/1", server.url));
+    b.expect_new_page(|b| b.click("#pin-2"));
+    assert_eq!(text(&mut b, "tr.review[data-action='pin'] .author"), "cy");
+    b.expect_new_page(|b| b.click("#unpin-2"));
+    b.expect_new_page(|b| {
+        b.eval(
+            "(() => { const s = document.querySelector('#r2'), t = document.querySelector('#r1'); \
+             const dt = new DataTransfer(); \
+             s.dispatchEvent(new DragEvent('dragstart', {bubbles: true, dataTransfer: dt})); \
+             t.dispatchEvent(new DragEvent('dragover', {bubbles: true, cancelable: true, dataTransfer: dt})); \
+             t.dispatchEvent(new DragEvent('drop', {bubbles: true, cancelable: true, dataTransfer: dt})); })()",
+        );
+    });
+    assert_eq!(
+        text(&mut b, "tr.review[data-action='reorder'] .author"),
+        "cy"
+    );
+    b.expect_new_page(|b| b.click("#logout"));
+    assert!(text(&mut b, "h1").contains("Log in"));
+    b.goto(&format!("{}/", server.url));
+    assert!(text(&mut b, "h1").contains("Log in"), "logged out");
+    drop(b);
+    drop(server);
+    let show = ok_json(d, &["--json", "review", "show", "HumanEval/0"]);
+    let authors: Vec<&str> = show["reviews"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["author"].as_str().unwrap())
+        .collect();
+    assert_eq!(authors, ["cy", "cy", "cy"]);
 }

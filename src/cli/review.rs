@@ -51,6 +51,31 @@ pub enum ReviewCmd {
     /// pin,exclude`; `none` for none). Kept in the database: every reviewer (CLI or web) is
     /// held to it, and each change is recorded with its author.
     Policy(PolicyArgs),
+    /// The web review's reviewers (`rrtf review serve --auth`): each logs in with its own token
+    /// and acts as itself.
+    #[command(subcommand)]
+    Users(UsersCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCmd {
+    /// Add a reviewer and print its token, once (only its SHA-256 is stored): hand it to the
+    /// reviewer, who pastes it into the login page.
+    Add {
+        /// The reviewer's name, as the audit trail shows it.
+        name: String,
+        /// Who adds it (default: $USER).
+        #[arg(long, env = "USER", hide_env_values = true)]
+        by: Option<String>,
+    },
+    /// Give a reviewer a new token (printed once): the old one and its sessions stop working;
+    /// a removed reviewer may log in again.
+    Reset { name: String },
+    /// Remove a reviewer: its token and sessions stop working now; its reviews stay in the
+    /// audit trail under its name.
+    Remove { name: String },
+    /// The reviewers, their live sessions, who added them and when.
+    List,
 }
 
 #[derive(Debug, Args)]
@@ -178,6 +203,7 @@ pub async fn run(ctx: &Ctx, cmd: ReviewCmd) -> Result<()> {
         ReviewCmd::Stats { ranker } => Err(stats(ctx, &store, ranker).await),
         ReviewCmd::Serve(a) => Err(super::review_web::serve(ctx, store.clone(), a).await),
         ReviewCmd::Policy(a) => Err(policy(ctx, &store, a).await),
+        ReviewCmd::Users(c) => Err(users(ctx, &store, c).await),
         ReviewCmd::Pin(a) => Ok(request(
             a.prompt,
             Some(a.response),
@@ -225,6 +251,70 @@ pub async fn run(ctx: &Ctx, cmd: ReviewCmd) -> Result<()> {
     };
     store.close().await;
     result
+}
+
+async fn users(ctx: &Ctx, store: &Store, cmd: UsersCmd) -> Result<()> {
+    let token_line = |name: &str, token: &str, what: &str| {
+        format!(
+            "{what} {name}; its token, shown this once (only its hash is kept):\n{token}\n\
+             It logs in to `rrtf review serve --auth`; `rrtf review users reset {name}` replaces it."
+        )
+    };
+    match cmd {
+        UsersCmd::Add { name, by } => {
+            let by = by.filter(|s| !s.trim().is_empty()).ok_or_else(|| {
+                BadInput("who adds the reviewer? pass --by NAME (or set USER)".into())
+            })?;
+            let token = store.add_reviewer(&name, &by).await?;
+            ctx.emit(
+                || token_line(&name, &token, "added reviewer"),
+                || json!({ "name": name, "token": token }),
+            );
+        }
+        UsersCmd::Reset { name } => {
+            let token = store.reset_reviewer(&name).await?;
+            ctx.emit(
+                || token_line(&name, &token, "new token for reviewer"),
+                || json!({ "name": name, "token": token }),
+            );
+        }
+        UsersCmd::Remove { name } => {
+            store.remove_reviewer(&name).await?;
+            ctx.emit(
+                || format!("removed reviewer {name}: its token and sessions no longer work"),
+                || json!({ "name": name, "removed": true }),
+            );
+        }
+        UsersCmd::List => {
+            let all = store.reviewers().await?;
+            ctx.emit(
+                || {
+                    if all.is_empty() {
+                        return "no reviewers: add one with `rrtf review users add NAME`".into();
+                    }
+                    let mut t = rrtf_report::Table::new([
+                        "reviewer", "state", "sessions", "added by", "added at",
+                    ]);
+                    for r in &all {
+                        let state = match &r.revoked_at {
+                            Some(at) => format!("removed {at}"),
+                            None => "active".into(),
+                        };
+                        t.push([
+                            r.name.clone(),
+                            state,
+                            r.sessions.to_string(),
+                            r.created_by.clone(),
+                            r.created_at.clone(),
+                        ]);
+                    }
+                    t.text(&[])
+                },
+                || json!({ "reviewers": all }),
+            );
+        }
+    }
+    Ok(())
 }
 
 async fn policy(ctx: &Ctx, store: &Store, a: PolicyArgs) -> Result<()> {

@@ -37,6 +37,10 @@ pub enum ReportError {
     Store(#[from] StoreError),
     #[error("who is reviewing? pass --reviewer NAME (or set USER)")]
     NoReviewer,
+    /// The review server's options would expose it, or its TLS files are unusable: why, and
+    /// what to pass instead.
+    #[error("{0}")]
+    Exposed(String),
     #[error("cannot listen on {addr}: {error}")]
     Bind { addr: String, error: std::io::Error },
     /// Writing a page, serving: `what` names it.
@@ -53,7 +57,7 @@ impl UserError for ReportError {
     fn is_user_error(&self) -> bool {
         match self {
             Self::Store(e) => e.is_user_error(),
-            Self::NoReviewer | Self::Bind { .. } => true,
+            Self::NoReviewer | Self::Exposed(_) | Self::Bind { .. } => true,
             Self::Io { .. } => false,
         }
     }

@@ -3,7 +3,8 @@
 //! content hash computed the same way on both sides from the rows read back in key order.
 //!
 //! Live execution claims (`exec_claims`) are not copied: they belong to the workers of the
-//! source database.
+//! source database; nor are review sessions (reviewers log in again; their accounts and
+//! tokens are copied).
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -291,12 +292,24 @@ const TABLES: &[Table] = &[
             ("created_at", T),
         ],
     },
+    Table {
+        name: "reviewers",
+        key: "id",
+        columns: &[
+            ("id", I),
+            ("name", T),
+            ("token_sha256", T),
+            ("created_by", T),
+            ("created_at", T),
+            ("revoked_at", T),
+        ],
+    },
 ];
 
-/// Tables the copy leaves out: live claims (the source's workers'), the migrations' own record
-/// (each database keeps its own). The schema test checks every other table is copied.
+/// Tables the copy leaves out: live claims (the source's workers'), review sessions, the
+/// migrations' own record (each database keeps its own). The schema test checks every other table is copied.
 #[cfg(test)]
-const NOT_COPIED: &[&str] = &["exec_claims", "_sqlx_migrations"];
+const NOT_COPIED: &[&str] = &["exec_claims", "review_sessions", "_sqlx_migrations"];
 
 /// One table copied and checked.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -43,6 +43,7 @@ on_both_backends!(
     tests_attach_to_their_prompt_for_new_existing_and_repeated_rows,
     prompt_search_matches_text_and_source_id_literally,
     workers_share_pending_executions_by_lease,
+    reviewers_log_in_by_token_and_removal_ends_their_sessions,
 );
 
 fn prompt(source_id: &str, with_test: bool) -> NewPrompt {
@@ -312,6 +313,107 @@ async fn executions_are_keyed_by_response_and_test(store: Store) {
         "passed > total must be refused"
     );
     assert_eq!(store.status().await.unwrap().executions, 1);
+}
+
+/// The review server's accounts: a token logs in its reviewer (only its hash is stored), a
+/// session's cookie finds it again, a new token or removal ends the sessions, names are
+/// checked and unique.
+async fn reviewers_log_in_by_token_and_removal_ends_their_sessions(store: Store) {
+    let ana = store.add_reviewer("ana", "ops").await.unwrap();
+    let bo = store.add_reviewer("bo", "ops").await.unwrap();
+    assert!(ana.starts_with("rrtf_rv_") && ana.len() == 8 + 64, "{ana}");
+    assert_ne!(ana, bo);
+    let err = store.add_reviewer("ana", "ops").await.unwrap_err();
+    assert!(err.to_string().contains("users reset ana"), "{err}");
+    for bad in ["", "a b", "x\n", &"n".repeat(65)] {
+        assert!(store.add_reviewer(bad, "ops").await.is_err(), "{bad:?}");
+    }
+    assert!(
+        store
+            .open_review_session("rrtf_rv_00", 60_000)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // What the database keeps (the token's SHA-256) is no token.
+    let stored = rrtf_store::sha256_hex(&ana);
+    assert!(
+        store
+            .open_review_session(&stored, 60_000)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let s = store
+        .open_review_session(&ana, 60_000)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(s.reviewer, "ana");
+    assert_ne!(s.cookie, s.csrf);
+    assert_eq!(
+        store.review_session(&s.cookie).await.unwrap(),
+        Some(s.clone())
+    );
+    assert_eq!(store.review_session("nope").await.unwrap(), None);
+    let b = store
+        .open_review_session(&format!(" {bo}\n"), 60_000)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(b.reviewer, "bo");
+    let listed = store.reviewers().await.unwrap();
+    assert_eq!(
+        listed
+            .iter()
+            .map(|r| (r.name.as_str(), r.sessions))
+            .collect::<Vec<_>>(),
+        [("ana", 1), ("bo", 1)]
+    );
+    // An expired session no longer counts.
+    let gone = store.open_review_session(&ana, -1).await.unwrap().unwrap();
+    assert_eq!(store.review_session(&gone.cookie).await.unwrap(), None);
+    // Logging out ends one session.
+    store.close_review_session(&b.cookie).await.unwrap();
+    assert_eq!(store.review_session(&b.cookie).await.unwrap(), None);
+    // A new token: the old one and the sessions stop working.
+    let ana2 = store.reset_reviewer("ana").await.unwrap();
+    assert_eq!(store.review_session(&s.cookie).await.unwrap(), None);
+    assert!(
+        store
+            .open_review_session(&ana, 60_000)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let s2 = store
+        .open_review_session(&ana2, 60_000)
+        .await
+        .unwrap()
+        .unwrap();
+    // Removal: sessions end, the token stops working, the account stays listed.
+    store.remove_reviewer("ana").await.unwrap();
+    assert_eq!(store.review_session(&s2.cookie).await.unwrap(), None);
+    assert!(
+        store
+            .open_review_session(&ana2, 60_000)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let listed = store.reviewers().await.unwrap();
+    assert!(listed[0].revoked_at.is_some() && listed[1].revoked_at.is_none());
+    let err = store.remove_reviewer("cy").await.unwrap_err();
+    assert!(err.to_string().contains("users add cy"), "{err}");
+    // Reset lets a removed reviewer back in.
+    let ana3 = store.reset_reviewer("ana").await.unwrap();
+    assert!(
+        store
+            .open_review_session(&ana3, 60_000)
+            .await
+            .unwrap()
+            .is_some()
+    );
 }
 
 async fn reviews_are_append_only_and_checked(store: Store) {
@@ -744,6 +846,9 @@ async fn full_fixture(store: &Store) {
         }])
         .await
         .unwrap();
+    store.add_reviewer("ana", "ops").await.unwrap();
+    store.add_reviewer("bo", "ops").await.unwrap();
+    store.remove_reviewer("bo").await.unwrap();
 }
 
 /// `rrtf db copy`'s store side: SQLite to PostgreSQL and back, every table's count and content

@@ -10,14 +10,26 @@
 //!
 //! Bound to 127.0.0.1 by default. Requests whose `Host` is not a loopback name are refused while
 //! bound to loopback (DNS rebinding), and a POST from another origin is refused (a page on
-//! another site cannot submit reviews through the operator's browser). There is no login: anyone
-//! who can reach the port can review, as the reviewer.
+//! another site cannot submit reviews through the operator's browser). Without `--auth` there
+//! is no login: anyone who can reach the port reviews as `--reviewer` (the single-user default,
+//! on loopback only).
+//!
+//! With `--auth` (required to listen beyond loopback), every page needs a login: a reviewer's
+//! token (`rrtf review users add NAME`; `rrtf_store`'s `reviewers` keeps its SHA-256) opens a
+//! session whose cookie is `HttpOnly`, `SameSite=Strict` and, over HTTPS, `Secure` with the
+//! `__Host-` prefix; the reviewer's identity comes from the session, never from a form; every
+//! POST form carries the session's CSRF token, compared in constant time. Beyond loopback the
+//! server speaks HTTPS itself (`--tls-cert`, `--tls-key`: rustls) or is told it sits behind a
+//! TLS-terminating proxy (`--behind-https-proxy`): tokens and cookies never cross a network in
+//! clear text. Reviewers acting on one prompt all append to its audit trail, which every page
+//! shows with each action's author: the latest action of a kind is in force.
 
 mod pages;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
+use axum::Extension;
 use axum::Router;
 use axum::extract::{Form, Path, Query, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
@@ -31,6 +43,7 @@ use serde::Deserialize;
 
 use crate::ReportError;
 use crate::overview::Overview;
+pub use pages::Who;
 use rrtf_types::UserError;
 
 /// Where and as whom.
@@ -40,21 +53,56 @@ pub struct WebOptions {
     pub host: IpAddr,
     /// Port (0: any free port).
     pub port: u16,
-    /// Who is reviewing: the author of every action taken in the browser.
+    /// Who is reviewing: the author of every action taken in the browser (without `auth`).
     pub reviewer: Option<String>,
     /// Ranker hash (or prefix); default: the latest ranking at each request.
     pub ranker: Option<String>,
     /// The database, as the index names it.
     pub db: String,
+    /// Reviewers log in, each acting as itself: None for the single-user loopback default.
+    pub auth: Option<Auth>,
+    /// Serve HTTPS with this certificate and key.
+    pub tls: Option<TlsFiles>,
+    /// A TLS-terminating proxy forwards to this server: browsers speak HTTPS.
+    pub behind_https_proxy: bool,
+}
+
+/// Logins (`--auth`).
+#[derive(Clone, Debug)]
+pub struct Auth {
+    /// How long a session lasts, in milliseconds.
+    pub session_ms: i64,
+}
+
+/// A certificate chain and its private key, PEM files.
+#[derive(Clone, Debug)]
+pub struct TlsFiles {
+    pub cert: std::path::PathBuf,
+    pub key: std::path::PathBuf,
 }
 
 /// What every handler shares.
 struct App {
     store: Store,
+    /// The single user's name (no `auth`).
     reviewer: String,
     ranker: Option<String>,
     db: String,
     loopback: bool,
+    auth: Option<Auth>,
+    /// Browsers reach the server over HTTPS: the cookie is `Secure` and `__Host-`.
+    https: bool,
+}
+
+impl App {
+    /// The session cookie's name.
+    fn cookie_name(&self) -> &'static str {
+        if self.https {
+            "__Host-rrtf_review"
+        } else {
+            "rrtf_review"
+        }
+    }
 }
 
 type Shared = Arc<App>;
@@ -65,14 +113,52 @@ pub struct ReviewWeb {
     router: Router,
     url: String,
     reviewer: String,
+    tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
 /// Check the options and listen.
 pub async fn bind(store: Store, o: WebOptions) -> Result<ReviewWeb, ReportError> {
-    let reviewer = o
-        .reviewer
-        .filter(|r| !r.trim().is_empty())
-        .ok_or(ReportError::NoReviewer)?;
+    let loopback = o.host.is_loopback();
+    let https = o.tls.is_some() || o.behind_https_proxy;
+    if !loopback && o.auth.is_none() {
+        return Err(ReportError::Exposed(format!(
+            "listening on {} exposes the review to the network: pass --auth (reviewers log in \
+             with tokens from `rrtf review users add NAME`), or listen on 127.0.0.1",
+            o.host
+        )));
+    }
+    if !loopback && !https {
+        return Err(ReportError::Exposed(format!(
+            "listening on {} would send tokens and session cookies over the network in clear \
+             text: pass --tls-cert FILE --tls-key FILE (HTTPS), or --behind-https-proxy when a \
+             TLS-terminating proxy forwards to this port",
+            o.host
+        )));
+    }
+    let tls = o.tls.as_ref().map(tls_acceptor).transpose()?;
+    let reviewer = match &o.auth {
+        // The login decides; the banner says so.
+        Some(_) => {
+            let active = store
+                .reviewers()
+                .await?
+                .iter()
+                .filter(|r| r.revoked_at.is_none())
+                .count();
+            if active == 0 {
+                return Err(ReportError::Exposed(
+                    "--auth with no reviewers: add one with `rrtf review users add NAME` \
+                     (it prints the token to log in with)"
+                        .into(),
+                ));
+            }
+            format!("the {active} reviewer(s) who log in")
+        }
+        None => o
+            .reviewer
+            .filter(|r| !r.trim().is_empty())
+            .ok_or(ReportError::NoReviewer)?,
+    };
     if let Some(r) = &o.ranker {
         store.resolve_ranker(Some(r)).await?;
     }
@@ -85,20 +171,25 @@ pub async fn bind(store: Store, o: WebOptions) -> Result<ReviewWeb, ReportError>
     let addr: SocketAddr = listener
         .local_addr()
         .map_err(|e| ReportError::io("the review server's address", e))?;
-    let url = format!("http://{addr}/");
+    let url = format!("{}://{addr}/", if tls.is_some() { "https" } else { "http" });
     let app = Arc::new(App {
         store,
         reviewer: reviewer.clone(),
         ranker: o.ranker,
         db: o.db,
-        loopback: o.host.is_loopback(),
+        loopback,
+        auth: o.auth,
+        https,
     });
     let router = Router::new()
         .route("/", get(index))
         .route("/prompts", get(list))
         .route("/prompts/{id}", get(prompt))
         .route("/prompts/{id}/review", post(review))
+        .route("/login", get(login_page).post(login))
+        .route("/logout", post(logout))
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(app.clone(), identify))
         .layer(middleware::from_fn_with_state(app.clone(), guard))
         .with_state(app);
     Ok(ReviewWeb {
@@ -106,7 +197,34 @@ pub async fn bind(store: Store, o: WebOptions) -> Result<ReviewWeb, ReportError>
         router,
         url,
         reviewer,
+        tls,
     })
+}
+
+/// rustls over the PEM files; errors name the file and what is wrong with it.
+fn tls_acceptor(f: &TlsFiles) -> Result<tokio_rustls::TlsAcceptor, ReportError> {
+    use tokio_rustls::rustls;
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let bad = |file: &std::path::Path, why: String| {
+        ReportError::Exposed(format!("--tls-cert/--tls-key: {}: {why}", file.display()))
+    };
+    let certs = CertificateDer::pem_file_iter(&f.cert)
+        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| bad(&f.cert, format!("not a PEM certificate chain ({e})")))?;
+    if certs.is_empty() {
+        return Err(bad(&f.cert, "no certificate in it".into()));
+    }
+    let key = PrivateKeyDer::from_pem_file(&f.key)
+        .map_err(|e| bad(&f.key, format!("not a PEM private key ({e})")))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| bad(&f.cert, e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| bad(&f.key, format!("does not go with the certificate ({e})")))?;
+    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
 }
 
 impl ReviewWeb {
@@ -121,10 +239,40 @@ impl ReviewWeb {
 
     /// Serve until Ctrl-C or SIGTERM.
     pub async fn run(self) -> Result<(), ReportError> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown())
-            .await
-            .map_err(|e| ReportError::io("review server failed", e))
+        let Some(acceptor) = self.tls else {
+            return axum::serve(self.listener, self.router)
+                .with_graceful_shutdown(shutdown())
+                .await
+                .map_err(|e| ReportError::io("review server failed", e));
+        };
+        // HTTPS: each connection's TLS handshake, then HTTP/1.1 over it (what `axum::serve`
+        // does over TCP). A client that fails the handshake (plain HTTP, an untrusted
+        // certificate) loses only its own connection.
+        let stop = shutdown();
+        tokio::pin!(stop);
+        loop {
+            let tcp = tokio::select! {
+                accepted = self.listener.accept() => match accepted {
+                    Ok((tcp, _)) => tcp,
+                    Err(e) => {
+                        tracing::warn!("accepting a connection: {e}");
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+                () = &mut stop => return Ok(()),
+            };
+            let (acceptor, router) = (acceptor.clone(), self.router.clone());
+            tokio::spawn(async move {
+                let Ok(stream) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let service = hyper_util::service::TowerToHyperService::new(router);
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                    .await;
+            });
+        }
     }
 }
 
@@ -138,11 +286,13 @@ async fn shutdown() {
     }
 }
 
-/// An error page: 404 for unknown ids, 400 for bad input, 500 otherwise.
+/// An error page: 404 for unknown ids, 400 for bad input, 403 for a missing or wrong CSRF
+/// token, 500 otherwise.
 #[derive(Debug)]
 enum WebError {
     Store(StoreError),
     Bad(String),
+    Forbidden(String),
     Failed(String),
 }
 
@@ -174,6 +324,7 @@ impl IntoResponse for WebError {
                 (StatusCode::BAD_REQUEST, crate::error_text(&e))
             }
             WebError::Bad(m) => (StatusCode::BAD_REQUEST, m),
+            WebError::Forbidden(m) => (StatusCode::FORBIDDEN, m),
             WebError::Store(e) => (StatusCode::INTERNAL_SERVER_ERROR, crate::error_text(&e)),
             WebError::Failed(m) => (StatusCode::INTERNAL_SERVER_ERROR, m),
         };
@@ -202,7 +353,165 @@ async fn guard(State(app): State<Shared>, req: Request, next: Next) -> Response 
         header::X_FRAME_OPTIONS,
         header::HeaderValue::from_static("DENY"),
     );
+    if app.auth.is_some() {
+        // A reviewer's pages stay out of shared caches and the browser's history cache.
+        h.insert(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static("no-store"),
+        );
+    }
     resp
+}
+
+/// Who is asking: without `--auth`, the single user; with it, the session's reviewer (its
+/// cookie looked up in the store). Without a session, a page redirects to the login and an
+/// action is refused (401); the login page itself needs none.
+async fn identify(State(app): State<Shared>, mut req: Request, next: Next) -> Response {
+    let who = match &app.auth {
+        None => Who {
+            name: app.reviewer.clone(),
+            csrf: None,
+        },
+        Some(_) if req.uri().path() == "/login" => return next.run(req).await,
+        Some(_) => match session_of(&app, req.headers()).await {
+            Ok(Some(s)) => Who {
+                name: s.reviewer,
+                csrf: Some(s.csrf),
+            },
+            Ok(None) if req.method() == Method::GET => {
+                return Redirect::to("/login").into_response();
+            }
+            Ok(None) => {
+                return refuse(
+                    StatusCode::UNAUTHORIZED,
+                    "log in first: no session, or it ended (expired, logged out, or the \
+                     reviewer was removed or given a new token)",
+                );
+            }
+            Err(e) => return WebError::from(e).into_response(),
+        },
+    };
+    req.extensions_mut().insert(who);
+    next.run(req).await
+}
+
+/// The session the request's cookie names, if it is live.
+async fn session_of(
+    app: &App,
+    headers: &HeaderMap,
+) -> Result<Option<rrtf_store::ReviewSession>, StoreError> {
+    let name = app.cookie_name();
+    let value = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|h| h.to_str().ok())
+        .flat_map(|h| h.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned());
+    match value {
+        Some(v) => app.store.review_session(&v).await,
+        None => Ok(None),
+    }
+}
+
+/// Equal, in time that does not depend on where two strings of one length differ.
+fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+/// A POST of this session: its form's CSRF token must be the session's.
+fn check_csrf(who: &Who, given: &str) -> Result<(), WebError> {
+    match &who.csrf {
+        Some(expected) if !same_secret(given, expected) => Err(WebError::Forbidden(
+            "this form is not from your session (a missing or stale CSRF token): reload the \
+             page and try again"
+                .into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
+async fn login_page(State(app): State<Shared>) -> Response {
+    if app.auth.is_none() {
+        return not_found().await;
+    }
+    Html(pages::login(false)).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+struct LoginForm {
+    #[serde(default)]
+    token: String,
+}
+
+/// A token for a session: the cookie, then the index; an unknown token gets the login page
+/// again with a 401.
+async fn login(State(app): State<Shared>, Form(f): Form<LoginForm>) -> Response {
+    let Some(auth) = &app.auth else {
+        return not_found().await;
+    };
+    match app
+        .store
+        .open_review_session(&f.token, auth.session_ms)
+        .await
+    {
+        Ok(Some(s)) => {
+            tracing::info!("review login: {}", s.reviewer);
+            let cookie = format!(
+                "{}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
+                app.cookie_name(),
+                s.cookie,
+                auth.session_ms / 1000,
+                if app.https { "; Secure" } else { "" }
+            );
+            let mut resp = Redirect::to("/").into_response();
+            resp.headers_mut().insert(
+                header::SET_COOKIE,
+                header::HeaderValue::from_str(&cookie).expect("hex cookie"),
+            );
+            resp
+        }
+        Ok(None) => {
+            tracing::warn!("review login refused: unknown or removed token");
+            (StatusCode::UNAUTHORIZED, Html(pages::login(true))).into_response()
+        }
+        Err(e) => WebError::from(e).into_response(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// End the session: its cookie stops working here and is cleared in the browser.
+async fn logout(
+    State(app): State<Shared>,
+    Extension(who): Extension<Who>,
+    headers: HeaderMap,
+    Form(f): Form<CsrfForm>,
+) -> Result<Response, WebError> {
+    check_csrf(&who, &f.csrf)?;
+    if let Some(s) = session_of(&app, &headers).await? {
+        app.store.close_review_session(&s.cookie).await?;
+    }
+    let mut resp = Redirect::to("/login").into_response();
+    let clear = format!(
+        "{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
+        app.cookie_name(),
+        if app.https { "; Secure" } else { "" }
+    );
+    resp.headers_mut().insert(
+        header::SET_COOKIE,
+        header::HeaderValue::from_str(&clear).expect("ascii"),
+    );
+    Ok(resp)
 }
 
 async fn check(app: &App, req: Request, next: Next) -> Response {
@@ -257,7 +566,7 @@ impl App {
     }
 }
 
-async fn index(State(app): State<Shared>) -> Page {
+async fn index(State(app): State<Shared>, Extension(who): Extension<Who>) -> Page {
     let ranker = app.ranker().await?;
     let view = Overview::load(&app.store, ranker.as_deref()).await?;
     let excluded = match &ranker {
@@ -270,7 +579,7 @@ async fn index(State(app): State<Shared>) -> Page {
             .count(),
         None => 0,
     };
-    Ok(Html(pages::index(&app.db, &app.reviewer, &view, excluded)))
+    Ok(Html(pages::index(&app.db, &who, &view, excluded)))
 }
 
 /// The prompt list's query string. Fields are text so that an empty choice means "any".
@@ -292,7 +601,11 @@ pub(crate) struct ListQuery {
 
 pub(crate) const PAGE_SIZE: usize = 50;
 
-async fn list(State(app): State<Shared>, Query(q): Query<ListQuery>) -> Page {
+async fn list(
+    State(app): State<Shared>,
+    Extension(who): Extension<Who>,
+    Query(q): Query<ListQuery>,
+) -> Page {
     let bad = |what: &str, v: &str| WebError::Bad(format!("bad {what} {v:?} in the query"));
     let round: Option<i64> = match q.round.trim() {
         "" => None,
@@ -307,7 +620,7 @@ async fn list(State(app): State<Shared>, Query(q): Query<ListQuery>) -> Page {
             .ok_or_else(|| bad("page", p))?,
     };
     let Some(ranker) = app.ranker().await? else {
-        return Ok(Html(pages::list(&app.reviewer, &q, &[], &[], 0, 1, None)));
+        return Ok(Html(pages::list(&who, &q, &[], &[], 0, 1, None)));
     };
     let summaries = app.store.prompt_summaries(&ranker).await?;
     let given = |v: &String| (!v.is_empty()).then(|| v.clone());
@@ -343,7 +656,7 @@ async fn list(State(app): State<Shared>, Query(q): Query<ListQuery>) -> Page {
         .map(|r| r.round)
         .collect();
     Ok(Html(pages::list(
-        &app.reviewer,
+        &who,
         &q,
         &rounds,
         shown,
@@ -353,7 +666,11 @@ async fn list(State(app): State<Shared>, Query(q): Query<ListQuery>) -> Page {
     )))
 }
 
-async fn prompt(State(app): State<Shared>, Path(id): Path<i64>) -> Page {
+async fn prompt(
+    State(app): State<Shared>,
+    Extension(who): Extension<Who>,
+    Path(id): Path<i64>,
+) -> Page {
     let ranker = app.ranker().await?;
     let detail = app
         .store
@@ -361,12 +678,7 @@ async fn prompt(State(app): State<Shared>, Path(id): Path<i64>) -> Page {
         .await?;
     let effective = effective_order(&detail);
     let policy = app.store.review_policy().await?.policy;
-    Ok(Html(pages::prompt(
-        &app.reviewer,
-        &detail,
-        &effective,
-        &policy,
-    )))
+    Ok(Html(pages::prompt(&who, &detail, &effective, &policy)))
 }
 
 /// A review action from the prompt page's forms.
@@ -381,13 +693,18 @@ struct ActionForm {
     /// A reorder's response ids, comma-separated, first = best.
     #[serde(default)]
     order: String,
+    /// The session's CSRF token (`--auth`).
+    #[serde(default)]
+    csrf: String,
 }
 
 async fn review(
     State(app): State<Shared>,
+    Extension(who): Extension<Who>,
     Path(id): Path<i64>,
     Form(f): Form<ActionForm>,
 ) -> Result<Redirect, WebError> {
+    check_csrf(&who, &f.csrf)?;
     let action: ReviewAction = match f.action.as_str() {
         a @ ("pin" | "unpin" | "exclude" | "include" | "note" | "reorder") => {
             a.parse().expect("known action")
@@ -435,7 +752,7 @@ async fn review(
             response_id,
             action,
             payload,
-            author: app.reviewer.clone(),
+            author: who.name,
             reason: (!text.is_empty()).then(|| text.to_owned()),
         },
     )

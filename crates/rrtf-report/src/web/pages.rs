@@ -91,22 +91,89 @@ const REVIEW_JS: &str = r#"(function () {
   });
 })();"#;
 
-fn layout(title: &str, reviewer: &str, body: &str) -> String {
-    format!(
+/// Who is reviewing: the author of every action taken on the page, and with `--auth` the
+/// session's CSRF token, which every POST form of the page carries.
+#[derive(Clone, Debug)]
+pub struct Who {
+    pub name: String,
+    pub csrf: Option<String>,
+}
+
+/// A page; `who` is None on pages shown before knowing (errors, the login page).
+fn layout(title: &str, who: Option<&Who>, body: &str) -> String {
+    let nav = match who {
+        Some(w) => {
+            let logout = if w.csrf.is_some() {
+                "<form class=\"inline\" method=\"post\" action=\"/logout\"><button type=\"submit\" id=\"logout\">log out</button></form>"
+            } else {
+                ""
+            };
+            format!(
+                "<span class=\"who\">reviewer: <b id=\"reviewer\">{}</b> {logout}</span>",
+                esc(&w.name)
+            )
+        }
+        None => String::new(),
+    };
+    let html = format!(
         r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title><style>{STYLE}</style></head>
-<body><nav><a href="/">overview</a><a href="/prompts">prompts</a><span class="who">reviewer: <b id="reviewer">{reviewer}</b></span></nav>
+<body><nav><a href="/">overview</a><a href="/prompts">prompts</a>{nav}</nav>
 {body}</body></html>
 "#,
         title = esc(title),
-        reviewer = esc(reviewer),
+    );
+    match who.and_then(|w| w.csrf.as_deref()) {
+        Some(token) => with_csrf(&html, token),
+        None => html,
+    }
+}
+
+/// `html` with the CSRF token as a hidden field first in every POST form. Every form tag is
+/// this module's own (the pages' data goes through `esc`, which leaves no `<` or `"`), so the
+/// forms are found by their tag's text.
+fn with_csrf(html: &str, token: &str) -> String {
+    const TAG: &str = " method=\"post\"";
+    let field = format!(
+        "<input type=\"hidden\" name=\"csrf\" value=\"{}\">",
+        esc(token)
+    );
+    let mut out = String::with_capacity(html.len() + 256);
+    let mut rest = html;
+    while let Some(at) = rest.find(TAG) {
+        let end = at + rest[at..].find('>').expect("a form tag ends") + 1;
+        out.push_str(&rest[..end]);
+        out.push_str(&field);
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The login page (`--auth`): a reviewer's token, from `rrtf review users add NAME`.
+pub fn login(failed: bool) -> String {
+    let error = if failed {
+        "<p id=\"error\">Unknown or removed token. Ask whoever runs the server for yours \
+         (<code>rrtf review users add NAME</code>, or <code>reset NAME</code> for a new one).</p>"
+    } else {
+        ""
+    };
+    layout(
+        "log in · rrtf review",
+        None,
+        &format!(
+            "<h1>Log in</h1>{error}<form method=\"post\" action=\"/login\">\
+             <p><label>reviewer token <input type=\"password\" name=\"token\" id=\"token\" \
+             size=\"72\" autocomplete=\"current-password\" required autofocus></label> \
+             <button type=\"submit\" id=\"login\">log in</button></p></form>"
+        ),
     )
 }
 
 pub fn error(code: u16, message: &str) -> String {
     layout(
         &format!("error {code}"),
-        "",
+        None,
         &format!(
             "<h1>Error {code}</h1><p id=\"error\">{}</p><p><a href=\"/prompts\">back to the prompts</a></p>",
             esc(message)
@@ -127,7 +194,7 @@ fn outcome_badge(outcome: &str) -> String {
 
 /// The index: the rounds, links into the prompt list (`excluded`: how many prompts a review
 /// excluded from exports and training), the models and the report's plots.
-pub fn index(db: &str, reviewer: &str, view: &Overview, excluded: usize) -> String {
+pub fn index(db: &str, who: &Who, view: &Overview, excluded: usize) -> String {
     let mut body = format!(
         "<h1>rrtf review</h1><p>Database <code>{}</code>, {}</p>",
         esc(db),
@@ -158,7 +225,7 @@ pub fn index(db: &str, reviewer: &str, view: &Overview, excluded: usize) -> Stri
         body.push_str("</table>");
         body.push_str(&view.plots());
     }
-    layout("rrtf review", reviewer, &body)
+    layout("rrtf review", Some(who), &body)
 }
 
 /// Percent-encode a query-string value.
@@ -190,7 +257,7 @@ fn select(name: &str, current: &str, options: &[(String, String)]) -> String {
 }
 
 pub fn list(
-    reviewer: &str,
+    who: &Who,
     q: &ListQuery,
     rounds: &[i64],
     shown: &[PromptSummary],
@@ -239,7 +306,7 @@ pub fn list(
     );
     let Some(ranker) = ranker else {
         body.push_str("<p class=\"notice\">Nothing is ranked yet: run <code>rrtf rank</code>.</p>");
-        return layout("prompts · rrtf review", reviewer, &body);
+        return layout("prompts · rrtf review", Some(who), &body);
     };
     let pages = total.div_ceil(PAGE_SIZE).max(1);
     let _ = write!(
@@ -302,7 +369,7 @@ pub fn list(
         );
     }
     body.push_str("</p>");
-    layout("prompts · rrtf review", reviewer, &body)
+    layout("prompts · rrtf review", Some(who), &body)
 }
 
 /// A button that POSTs one review action for the prompt (and a response), with a reason
@@ -457,12 +524,7 @@ fn response_card(
 }
 
 /// The prompt page; `effective` is the order exports see after reviews.
-pub fn prompt(
-    reviewer: &str,
-    d: &PromptDetail,
-    effective: &[i64],
-    policy: &ReviewPolicy,
-) -> String {
+pub fn prompt(who: &Who, d: &PromptDetail, effective: &[i64], policy: &ReviewPolicy) -> String {
     let p = &d.prompt;
     let state = ReviewState::of(&d.reviews);
     let mut body = format!(
@@ -624,14 +686,56 @@ pub fn prompt(
     }
     layout(
         &format!("prompt {} · rrtf review", p.source_id),
-        reviewer,
+        Some(who),
         &body,
     )
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{ListQuery, index, list, url_value};
+    use super::{ListQuery, Who, index, list, url_value, with_csrf};
+
+    fn ana() -> Who {
+        Who {
+            name: "ana".into(),
+            csrf: None,
+        }
+    }
+
+    /// With a session, every POST form carries its CSRF token (and there is a logout form);
+    /// GET forms do not; without one, no form does.
+    #[test]
+    fn post_forms_carry_the_csrf_token() {
+        let q = ListQuery::default();
+        let signed = Who {
+            name: "ana".into(),
+            csrf: Some("c0ffee".into()),
+        };
+        let html = list(&signed, &q, &[0], &[], 0, 1, Some("0123456789abcdef"));
+        let field = "<input type=\"hidden\" name=\"csrf\" value=\"c0ffee\">";
+        assert!(
+            html.contains(&format!("action=\"/logout\">{field}")),
+            "{html}"
+        );
+        assert!(!html.contains(&format!("method=\"get\" action=\"/prompts\">{field}")));
+        assert_eq!(
+            html.matches(field).count(),
+            html.matches("method=\"post\"").count()
+        );
+        let plain = list(&ana(), &q, &[0], &[], 0, 1, Some("0123456789abcdef"));
+        assert!(
+            !plain.contains("csrf") && !plain.contains("logout"),
+            "{plain}"
+        );
+        assert_eq!(
+            with_csrf(
+                "<form id=\"a\" method=\"post\" action=\"/x\"><b>x</b></form><form method=\"post\">",
+                "t"
+            ),
+            "<form id=\"a\" method=\"post\" action=\"/x\"><input type=\"hidden\" name=\"csrf\" value=\"t\"><b>x</b></form>\
+             <form method=\"post\"><input type=\"hidden\" name=\"csrf\" value=\"t\">"
+        );
+    }
 
     /// Issue 15 point 20: the index says how many prompts a review excluded and links to them.
     #[test]
@@ -642,7 +746,7 @@ mod tests {
             models: vec![],
             scores: vec![],
         };
-        let html = index("db.sqlite", "ana", &view, 2);
+        let html = index("db.sqlite", &ana(), &view, 2);
         assert!(
             html.contains(
                 "<a id=\"excluded\" href=\"/prompts?reviewed=excluded\">2 excluded by review</a>"
@@ -672,7 +776,7 @@ mod tests {
             excluded,
         };
         let html = list(
-            "ana",
+            &ana(),
             &ListQuery::default(),
             &[0],
             &[row(1, false), row(2, true)],
@@ -704,7 +808,7 @@ mod tests {
             q: "a&b <c>".into(),
             ..ListQuery::default()
         };
-        let page = |n| list("ana", &q, &[0, 1], &[], 120, n, Some("0123456789abcdef"));
+        let page = |n| list(&ana(), &q, &[0, 1], &[], 120, n, Some("0123456789abcdef"));
         let link = |n| {
             format!(
                 "/prompts?round=1&amp;status=&amp;outcome=&amp;reviewed=&amp;q=a%26b%20%3Cc%3E&amp;page={n}"
