@@ -145,3 +145,53 @@ fn three_workers_on_postgres_one_killed_every_pair_once() {
     use_database(dir.path(), &pg.fresh_url("workers"));
     three_workers_one_killed(dir.path());
 }
+
+/// A round's exec stage left to external workers (`[execution] external_workers = true`, as
+/// `rrtf round` runs it: `rrtf exec --config`): it executes nothing and waits, then ends once a
+/// worker started elsewhere has stored every pair; it reports what the workers executed.
+#[test]
+fn a_round_leaves_execution_to_external_workers() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let problems: Vec<Value> = common::humaneval().into_iter().take(4).collect();
+    teacher_and_student(d, &problems, "    return None\n");
+    std::fs::write(
+        d.join("external.toml"),
+        "[execution]\nexternal_workers = true\n",
+    )
+    .unwrap();
+    let waiter = rrtf_cmd(d, &["--json", "exec", "--config", "external.toml"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let mut waiter = waiter;
+    assert!(
+        waiter.try_wait().unwrap().is_none(),
+        "the waiting stage ended with pairs pending"
+    );
+    assert_eq!(ok_json(d, &["--json", "status"])["executions"], 0);
+    let worker = ok_json(d, &["--json", "exec", "--workers", "1"]);
+    assert_eq!(worker["executed"], 8);
+    let start = Instant::now();
+    while waiter.try_wait().unwrap().is_none() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the waiting stage did not end"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = waiter.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (&report["executed_by_workers"], &report["pending"]),
+        (&serde_json::json!(8), &serde_json::json!(0))
+    );
+    assert_eq!(ok_json(d, &["--json", "status"])["executions"], 8);
+}

@@ -29,6 +29,11 @@ pub struct StageArgs {
     /// these leases; a killed one's pairs go to the others once its lease runs out.
     #[arg(long, default_value_t = 60, value_name = "SECS")]
     pub lease_secs: u64,
+    /// Execute nothing: wait until `rrtf exec` workers elsewhere (any machine on this database)
+    /// have executed every pending pair. What a round's exec stage does with `[execution]
+    /// external_workers = true`.
+    #[arg(long)]
+    pub wait_for_workers: bool,
     #[command(flatten)]
     pub limits: LimitArgs,
 }
@@ -46,10 +51,16 @@ pub async fn run(ctx: &Ctx, a: StageArgs) -> Result<()> {
     }
     let worker = exec_stage::Worker::new(std::time::Duration::from_secs(a.lease_secs));
     let mut cfg: ExecConfig = config(&a.limits)?;
+    let mut external = a.wait_for_workers;
     if let Some(path) = &a.config {
-        cfg = rrtf_pipeline::exec_config(&RoundConfig::load(path)?.execution, cfg);
+        let execution = RoundConfig::load(path)?.execution;
+        external |= execution.external_workers;
+        cfg = rrtf_pipeline::exec_config(&execution, cfg);
     }
     let store = ctx.store().await?;
+    if external {
+        return wait(ctx, store, a.round).await;
+    }
     let mut bar = Bar::new("executing");
     let stop = rrtf_pipeline::stop::Stop::on_signals();
     let ran = exec_stage::run(
@@ -103,6 +114,39 @@ pub async fn run(ctx: &Ctx, a: StageArgs) -> Result<()> {
             retry: "those (response, test) pairs stay pending and the run is recorded as failed: \
                     run the same command again to retry them"
                 .into(),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// `--wait-for-workers` (or `[execution] external_workers`): wait for other workers to
+/// execute every pending pair.
+async fn wait(ctx: &Ctx, store: rrtf_store::Store, round: Option<i64>) -> Result<()> {
+    let mut bar = Bar::new("executed by workers");
+    let stop = rrtf_pipeline::stop::Stop::on_signals();
+    let waited = exec_stage::wait_for_workers(&store, round, &mut bar, &stop).await;
+    store.close().await;
+    let waited = waited?;
+    let executed = waited.pending_at_start - waited.pending;
+    ctx.emit(
+        || {
+            format!(
+                "external workers executed {executed} (response, test) pairs; {} pending",
+                waited.pending
+            )
+        },
+        || json!({"executed_by_workers": executed, "pending": waited.pending, "external_workers": true}),
+    );
+    if let Some(signal) = waited.interrupted {
+        return Err(rrtf_pipeline::stop::Interrupted {
+            stage: "rrtf exec --wait-for-workers".into(),
+            signal,
+            done: format!(
+                "stopped waiting; {} (response, test) pairs are left to the workers",
+                waited.pending
+            ),
+            resume: super::same_command(&[]),
         }
         .into());
     }

@@ -352,6 +352,11 @@ pub struct Execution {
     /// of the snapshot when off, so configs that never set it keep their hash.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub insecure_sandbox: bool,
+    /// The round's exec stage executes nothing and waits until `rrtf exec` workers started
+    /// elsewhere (on machines pointed at the same database) have executed every pending pair.
+    /// Left out of the snapshot when off, like `insecure_sandbox`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub external_workers: bool,
 }
 
 impl Default for Execution {
@@ -362,6 +367,7 @@ impl Default for Execution {
             max_output_kb: 1024,
             workers: 0,
             insecure_sandbox: false,
+            external_workers: false,
         }
     }
 }

@@ -506,16 +506,19 @@ fn shipped_example_configs_are_valid() {
 #[test]
 fn insecure_sandbox_is_off_by_default_and_changes_the_hash_only_when_on() {
     let off = check("").unwrap();
-    assert!(!off.execution.insecure_sandbox);
-    let explicit_off = check("[execution]\ninsecure_sandbox = false\n").unwrap();
-    assert_eq!(
-        off.hash(),
-        explicit_off.hash(),
-        "off is left out of the snapshot"
-    );
+    assert!(!off.execution.insecure_sandbox && !off.execution.external_workers);
+    for flag in ["insecure_sandbox", "external_workers"] {
+        let explicit_off = check(&format!("[execution]\n{flag} = false\n")).unwrap();
+        assert_eq!(
+            off.hash(),
+            explicit_off.hash(),
+            "{flag} off is left out of the snapshot"
+        );
+        let on = check(&format!("[execution]\n{flag} = true\n")).unwrap();
+        assert_ne!(off.hash(), on.hash(), "{flag}");
+    }
     let on = check("[execution]\ninsecure_sandbox = true\n").unwrap();
     assert!(on.execution.insecure_sandbox);
-    assert_ne!(off.hash(), on.hash());
 }
 
 /// `training.gradient_checkpointing` takes the old boolean (`true` is burn's op-level strategy,

@@ -210,6 +210,76 @@ fn job_for(key: u64, p: &PendingExecution, language: Language) -> Job {
 /// stay pending (not stored: a pair is never recorded as run when it was not).
 /// Batches are claimed as `worker` (see the module's note); its claims are renewed while this
 /// runs and released when it returns, whatever it returns.
+/// What [`wait_for_workers`] saw.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Waited {
+    /// Pending pairs when it started.
+    pub pending_at_start: i64,
+    /// Pending pairs when it returned (0 unless interrupted).
+    pub pending: i64,
+    pub interrupted: Option<Signal>,
+}
+
+/// How long no worker may hold a lease, while pairs are pending, before the wait says so.
+const IDLE_NOTICE: Duration = Duration::from_secs(10);
+
+/// Execute nothing: wait until other `rrtf exec` workers on this database (any machines) have
+/// stored every pending pair of `round` (None: all rounds), advancing `progress` as they do. A
+/// round whose `[execution] external_workers` is on runs its exec stage this way. While no
+/// worker holds a lease it says so (once per idle spell) and keeps waiting: starting workers
+/// is the operator's move. `stop` ends the wait early (the pairs stay pending for the workers).
+pub async fn wait_for_workers(
+    store: &Store,
+    round: Option<i64>,
+    progress: &mut dyn Progress,
+    stop: &Stop,
+) -> Result<Waited> {
+    let start = store.pending_execution_count(round).await?;
+    progress.start(start.max(0) as u64);
+    let mut shown = 0i64;
+    let mut idle_since: Option<std::time::Instant> = None;
+    let mut told = false;
+    loop {
+        let pending = store.pending_execution_count(round).await?;
+        // New pairs (a sampler still writing) raise the count; progress only moves forward.
+        while shown < start - pending {
+            progress.inc();
+            shown += 1;
+        }
+        if pending == 0 {
+            progress.finish();
+            return Ok(Waited {
+                pending_at_start: start,
+                pending,
+                interrupted: None,
+            });
+        }
+        if let Some(signal) = stop.requested() {
+            return Ok(Waited {
+                pending_at_start: start,
+                pending,
+                interrupted: Some(signal),
+            });
+        }
+        if store.live_workers().await?.is_empty() {
+            let since = *idle_since.get_or_insert_with(std::time::Instant::now);
+            if !told && since.elapsed() >= IDLE_NOTICE {
+                let which = round.map_or(String::new(), |r| format!(" --round {r}"));
+                tracing::warn!(
+                    "{pending} (response, test) pairs pending and no exec worker holds a lease: \
+                     execution is left to external workers ([execution] external_workers): \
+                     start `rrtf exec{which}` on any machine pointed at this database"
+                );
+                told = true;
+            }
+        } else {
+            idle_since = None;
+            told = false;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 pub async fn execute(
     store: &Store,
