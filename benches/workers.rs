@@ -8,7 +8,8 @@
 //!   anything, as a fraction of the per-pair wall time of one worker executing for real.
 //!
 //! `cargo bench --bench workers` (release binary; HumanEval's 164 problems, each with its
-//! canonical solution and a wrong answer: 328 pairs). Under `cargo test` it runs 12 problems
+//! canonical solution and a wrong answer, twice: 656 pairs, claimed 64 at a time). Under
+//! `cargo test` it runs 12 problems
 //! with 1 and 2 workers as a smoke test (every pair stored once; no timing checked). Each
 //! worker runs one sandbox slot (`--workers 1`), so k processes run k programs at a time.
 //! PostgreSQL: a throwaway server (`rrtf_store::testing`, Debian's `postgresql`) or
@@ -22,7 +23,7 @@ use std::time::Instant;
 use rrtf_store::{NewExecution, Outcome, Store};
 use serde_json::{Value, json};
 
-const BATCH: &str = "16";
+const BATCH: &str = "64";
 
 /// `rrtf --db DB ARGS` in `dir`; stdout as JSON.
 fn rrtf(dir: &Path, db: &str, args: &[&str]) -> Value {
@@ -46,8 +47,11 @@ fn write_jsonl(path: &Path, rows: &[Value]) {
     std::fs::write(path, text).unwrap();
 }
 
-/// The files a project is made of: `n` HumanEval problems, their canonical solutions (model
-/// `canonical`) and a wrong answer each (model `wrong`).
+/// Responses per problem (models `m0`..): the canonical solution and a wrong answer, each twice
+/// (told apart by a comment).
+const MODELS: usize = 4;
+
+/// The files a project is made of: `n` HumanEval problems and [`MODELS`] answers to each.
 fn write_project(dir: &Path, n: usize) {
     let gz = std::fs::File::open(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/HumanEval.jsonl.gz"),
@@ -63,42 +67,40 @@ fn write_project(dir: &Path, n: usize) {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     write_jsonl(&dir.join("he.jsonl"), &problems);
-    let answers = |wrong: bool| -> Vec<Value> {
-        problems
+    for m in 0..MODELS {
+        let answers: Vec<Value> = problems
             .iter()
             .map(|p| {
-                let completion = if wrong {
-                    json!("    return None\n")
+                let body = if m % 2 == 1 {
+                    "    return None\n"
                 } else {
-                    p["canonical_solution"].clone()
+                    p["canonical_solution"].as_str().unwrap()
                 };
+                let completion = format!("{body}\n# answer {m}\n");
                 json!({"task_id": p["task_id"], "completion": completion})
             })
-            .collect()
-    };
-    write_jsonl(&dir.join("canonical.jsonl"), &answers(false));
-    write_jsonl(&dir.join("wrong.jsonl"), &answers(true));
+            .collect();
+        write_jsonl(&dir.join(format!("m{m}.jsonl")), &answers);
+    }
 }
 
 /// A fresh database `db` holding the project.
 fn load(dir: &Path, db: &str) {
     rrtf(dir, db, &["init"]);
     rrtf(dir, db, &["import", "prompts", "he.jsonl"]);
-    for (file, model, role) in [
-        ("canonical.jsonl", "canonical", "teacher"),
-        ("wrong.jsonl", "wrong", "student"),
-    ] {
+    for m in 0..MODELS {
+        let (file, model) = (format!("m{m}.jsonl"), format!("m{m}"));
         rrtf(
             dir,
             db,
             &[
                 "import",
                 "responses",
-                file,
+                &file,
                 "--model",
-                model,
+                &model,
                 "--role",
-                role,
+                "teacher",
             ],
         );
     }
@@ -186,14 +188,14 @@ async fn main() {
     } else {
         (12, &[1, 2])
     };
-    let pairs = 2 * problems as i64;
+    let pairs = (MODELS * problems) as i64;
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     write_project(dir, problems);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
-        "exec workers: {pairs} (response, test) pairs (HumanEval, canonical + wrong), {cores} \
-         cores, batch {BATCH}, one sandbox slot per process"
+        "exec workers: {pairs} (response, test) pairs (HumanEval: canonical and wrong answers), \
+         {cores} cores, batch {BATCH}, one sandbox slot per process"
     );
 
     let pg = rrtf_store::testing::postgres();

@@ -110,6 +110,16 @@ impl Slot {
         self.shared.config.uid_base + self.slot
     }
 
+    /// Whether this slot's worker pins itself to a CPU: only when the pool has a slot for every
+    /// CPU this process may use, so that the slots cover the CPUs evenly. Several smaller pools
+    /// on one host (`rrtf exec --workers 1` processes sharing a database) would otherwise pin
+    /// every process's slot 0 to the same CPU and run one at a time; unpinned, the kernel
+    /// spreads them.
+    fn pins_cpu(&self) -> bool {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        self.shared.config.workers >= cpus
+    }
+
     /// Queue a Python job, or run any other job now; returns the results that became ready.
     fn accept(&mut self, job: Job) -> Vec<ExecResult> {
         if job.code.is_none() {
@@ -165,7 +175,7 @@ impl Slot {
                     .iter()
                     .map(|c| c.root().to_path_buf())
                     .collect(),
-                slot: self.slot,
+                slot: self.pins_cpu().then_some(self.slot),
             };
             let w = PythonWorker::start(&wc, &self.shared.protections, &self.shared.filters)?;
             self.python = Some(w);

@@ -320,6 +320,23 @@ pub async fn execute(
     Ok(executed)
 }
 
+/// The batch to claim next: `batch`, or, while other workers hold leases, at most an equal
+/// share of the pairs left among the live workers (this one included), so that near the end
+/// the workers finish together instead of one running a whole batch while the others wait.
+async fn fair_batch(store: &Store, round: Option<i64>, batch: i64, me: &str) -> Result<i64> {
+    let others = store
+        .live_workers()
+        .await?
+        .iter()
+        .filter(|w| w.worker != me)
+        .count() as i64;
+    if others == 0 {
+        return Ok(batch);
+    }
+    let left = store.pending_execution_count(round).await?;
+    Ok(batch.min((left / (others + 1)).max(1)))
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn execute_claimed(
     store: &Store,
@@ -342,16 +359,17 @@ async fn execute_claimed(
             executed.interrupted = Some(signal);
             break;
         }
+        let take = fair_batch(store, round, batch, &worker.name).await?;
         let mut pending = store
             .claim_executions(
                 round,
-                batch + unjudged.len() as i64,
+                take + unjudged.len() as i64,
                 &worker.name,
                 worker.lease_ms(),
             )
             .await?;
         pending.retain(|p| !unjudged.contains(&(p.response_id, p.test_id)));
-        pending.truncate(batch as usize);
+        pending.truncate(take as usize);
         if pending.is_empty() {
             // Pairs still pending that this worker could not claim are other workers' (live
             // leases): wait until they are executed or their leases run out.
@@ -364,7 +382,7 @@ async fn execute_claimed(
                     );
                     waiting = true;
                 }
-                tokio::time::sleep(Duration::from_millis(500)).await;
+                tokio::time::sleep(Duration::from_millis(100)).await;
                 continue;
             }
             if second_look || unjudged.is_empty() {

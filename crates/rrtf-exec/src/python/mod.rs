@@ -56,11 +56,14 @@ pub struct WorkerConfig {
     pub read_dirs: Vec<PathBuf>,
     /// With cgroup v2: the directory to create the worker's cgroup in, and its limits.
     pub cgroup: Option<(PathBuf, CgroupLimits)>,
-    /// The pool slot: the worker and every process it starts run on the slot's CPU (slot
-    /// modulo the CPUs this process may use), so that each worker's chain of processes (worker,
-    /// judge, candidate, launcher), which hand over to each other many times per sample, keeps
-    /// one CPU busy instead of waking processes across CPUs.
-    pub slot: u32,
+    /// The CPU to pin to, as the pool slot's number (modulo the CPUs this process may use): the
+    /// worker and every process it starts run there, so that each worker's chain of processes
+    /// (worker, judge, candidate, launcher), which hand over to each other many times per
+    /// sample, keeps one CPU busy instead of waking processes across CPUs. None: no pinning
+    /// (`Slot` pins only a pool with a slot for every CPU: a smaller pool, such as one of
+    /// several `rrtf exec` processes on one host, would otherwise put every process's slot 0
+    /// on the same CPU).
+    pub slot: Option<u32>,
 }
 
 /// One process of a program job, run as the sample uid.
