@@ -194,6 +194,7 @@ mod tests {
             max_output_kb: 64,
             workers: 0,
             insecure_sandbox: false,
+            external_workers: false,
         };
         let base = ExecConfig {
             workers: 3,
