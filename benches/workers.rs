@@ -15,6 +15,9 @@
 //! PostgreSQL: a throwaway server (`rrtf_store::testing`, Debian's `postgresql`) or
 //! `RRTF_TEST_POSTGRES`; without either its rows are skipped, saying why.
 
+// The benchmark drives the `rrtf` binary as its users do, as the end-to-end tests do.
+#![allow(clippy::disallowed_methods)]
+
 use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -199,7 +202,9 @@ async fn main() {
     );
 
     let pg = rrtf_store::testing::postgres();
-    let mut backends: Vec<(&str, Box<dyn Fn(&str) -> String>)> = vec![(
+    // Per backend: a fresh database's `--db` for a name.
+    type Fresh<'a> = Box<dyn Fn(&str) -> String + 'a>;
+    let mut backends: Vec<(&str, Fresh)> = vec![(
         "sqlite",
         Box::new(|name: &str| dir.join(format!("{name}.db")).display().to_string()),
     )];
