@@ -45,7 +45,7 @@ async fn decontaminate_eliminates_leaks_keeps_the_rest_and_says_why() {
     assert_eq!(first["prompts"]["prompts_checked"], 5, "{first}");
     assert_eq!(first["prompts"]["prompts_eliminated"], 4, "{first}");
 
-    let store = rrtf_store::Store::open(&d.join("rrtf.db")).await.unwrap();
+    let store = rrtf_store::Store::open(&common::database(d)).await.unwrap();
     let pool = store.prompt_pool().await.unwrap();
     let reason = |sid: &str| {
         let p = pool.iter().find(|p| p.source_id == sid).unwrap();
@@ -121,7 +121,7 @@ async fn decontaminate_eliminates_leaks_keeps_the_rest_and_says_why() {
     assert_eq!(again["responses"]["responses_checked"], 2, "{again}");
     assert_eq!(again["responses"]["responses_eliminated"], 1, "{again}");
     // What was eliminated is never executed.
-    let store = rrtf_store::Store::open(&d.join("rrtf.db")).await.unwrap();
+    let store = rrtf_store::Store::open(&common::database(d)).await.unwrap();
     let pending = store.pending_executions(None, None).await.unwrap();
     assert_eq!(pending.len(), 1, "{pending:?}");
     assert!(pending[0].raw_text.contains("factorial(n - 1)"));
@@ -155,7 +155,7 @@ async fn decontaminate_eliminates_leaks_keeps_the_rest_and_says_why() {
     );
     let late = ok_json(d, &["--json", "decontaminate", "--benchmark", bench]);
     assert_eq!(late["responses"]["responses_eliminated"], 1, "{late}");
-    let store = rrtf_store::Store::open(&d.join("rrtf.db")).await.unwrap();
+    let store = rrtf_store::Store::open(&common::database(d)).await.unwrap();
     let inputs = store.rank_inputs(None).await.unwrap();
     assert_eq!(inputs.len(), 1, "only the clean prompt is ranked");
     assert_eq!(inputs[0].candidates.len(), 1, "{:?}", inputs[0].candidates);

@@ -134,7 +134,7 @@ ngram = 10
         );
     }
 
-    let store = rrtf_store::Store::open(&d.join("rrtf.db")).await.unwrap();
+    let store = rrtf_store::Store::open(&common::database(d)).await.unwrap();
     let pool = store.prompt_pool().await.unwrap();
     let by_sid = |sid: &str| {
         pool.iter()
@@ -278,7 +278,7 @@ async fn evolved_prompts_carry_their_parents_or_their_drawn_language() {
         std::fs::write(d.join("round.toml"), config(languages)).unwrap();
         let summary = ok_json(d, &["--json", "evolve", "--config", "round.toml"]);
         assert_eq!(summary["steps"][0]["kept"], 12, "{summary}");
-        let store = rrtf_store::Store::open(&d.join("rrtf.db")).await.unwrap();
+        let store = rrtf_store::Store::open(&common::database(d)).await.unwrap();
         let pool = store.prompt_pool().await.unwrap();
         store.close().await;
         let children: Vec<_> = pool.iter().filter(|p| p.source == "evol-r1").collect();

@@ -182,7 +182,7 @@ fn sigint_stops_training_after_its_step_and_the_same_command_resumes_it_exactly(
         )),
         "{err}"
     );
-    assert_eq!(run_statuses(&d.join("rrtf.db"), "train"), ["interrupted"]);
+    assert_eq!(run_statuses(&common::database(d), "train"), ["interrupted"]);
 
     // The same command continues from the checkpoint.
     let out = train(&a).output().unwrap();
@@ -210,13 +210,13 @@ fn sigint_stops_training_after_its_step_and_the_same_command_resumes_it_exactly(
     assert_eq!(la.len() as u64, STEPS);
     assert_eq!(la, lb, "per-step loss and gradient norm");
     assert_eq!(
-        run_statuses(&d.join("rrtf.db"), "train"),
+        run_statuses(&common::database(d), "train"),
         ["interrupted", "done", "done"]
     );
     // The database has every step once too, with the uninterrupted run's values.
     let rt = tokio::runtime::Runtime::new().unwrap();
     let curves = rt.block_on(async {
-        let store = rrtf_store::Store::open(&d.join("rrtf.db")).await.unwrap();
+        let store = rrtf_store::Store::open(&common::database(d)).await.unwrap();
         let c = store.training_curves().await.unwrap();
         store.close().await;
         c
@@ -248,7 +248,7 @@ fn sigterm_stops_exec_mid_batch_and_the_rerun_runs_exactly_the_rest() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     humaneval_teacher_and_student(d, "    raise NotImplementedError\n");
-    let db = d.join("rrtf.db");
+    let db = common::database(d);
     // One worker and the default batch (512): every pending pair is in the first batch.
     let args = ["--json", "exec", "--workers", "1", "--timeout", "20"];
     let mut child = rrtf_cmd(d, &args)
@@ -328,7 +328,7 @@ fn ctrl_c_at_a_terminal_stops_a_round_after_its_stage_stops_and_the_same_command
     )
     .unwrap();
     let config = s(&config);
-    let db = d.join("rrtf.db");
+    let db = common::database(d);
     // The data stages first (executions, pairs), so that the signal lands in training.
     let data = ok_json(
         d,

@@ -202,7 +202,7 @@ fn db_copy_moves_a_project_to_postgres() {
     );
     let url = pg.fresh_url("db_copy");
     let copied = ok_json(d, &["--json", "db", "copy", "--to", &url]);
-    assert_eq!(copied["tables"].as_array().unwrap().len(), 17, "{copied}");
+    assert_eq!(copied["tables"].as_array().unwrap().len(), 18, "{copied}");
     assert!(copied["rows"].as_i64().unwrap() > 30, "{copied}");
     let sqlite_status = scrub(ok_json(d, &["--json", "status"]));
     let sqlite_list = scrub(ok_json(d, &["--json", "review", "list"]));
@@ -223,7 +223,7 @@ fn db_copy_moves_a_project_to_postgres() {
     assert!(err.contains("already holds data"), "{err}");
     let out = rrtf(
         d,
-        &["db", "copy", "--to", d.join("rrtf.db").to_str().unwrap()],
+        &["db", "copy", "--to", common::database(d).to_str().unwrap()],
     );
     assert_eq!(
         out.status.code(),

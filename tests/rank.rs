@@ -21,7 +21,7 @@ async fn canonical_beats_broken_and_reviews_survive_a_rerank() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("rrtf exec"));
 
-    fixture_executions(&d.join("rrtf.db"), 164).await;
+    fixture_executions(&common::database(d), 164).await;
     let ranked = ok_json(d, &["--json", "rank"]);
     assert_eq!(ranked["prompts"], 164);
     assert_eq!(ranked["kept"], 164);
@@ -290,7 +290,7 @@ async fn lexicographic_ranking_configured_pairs_and_honest_reviews() {
             "student",
         ],
     );
-    let store = rrtf_store::Store::open(&d.join("rrtf.db")).await.unwrap();
+    let store = rrtf_store::Store::open(&common::database(d)).await.unwrap();
     store
         .insert_executions(&[
             // 1: a teacher's 13/14 against a student's 14/14.
@@ -468,7 +468,7 @@ async fn exports_are_hugging_face_datasets_in_trl_and_sharegpt_shapes() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     let he = humaneval_teacher_and_student(d, "    return None\n");
-    fixture_executions(&d.join("rrtf.db"), 164).await;
+    fixture_executions(&common::database(d), 164).await;
     ok_json(d, &["--json", "rank"]);
     let system = "You write correct Python.";
 

@@ -118,7 +118,7 @@ async fn operators_review_in_headless_chromium() {
     let d = tmp.path();
     let problems: Vec<Value> = humaneval().into_iter().take(3).collect();
     teacher_and_student(d, &problems, HOSTILE);
-    fixture_executions(&d.join("rrtf.db"), 3).await;
+    fixture_executions(&common::database(d), 3).await;
     let ranked = ok_json(d, &["--json", "rank"]);
     assert_eq!(ranked["kept"], 3);
 
@@ -579,7 +579,7 @@ async fn a_team_reviews_over_https_each_as_itself() {
     let d = tmp.path();
     let problems: Vec<Value> = humaneval().into_iter().take(2).collect();
     teacher_and_student(d, &problems, HOSTILE);
-    fixture_executions(&d.join("rrtf.db"), 2).await;
+    fixture_executions(&common::database(d), 2).await;
     ok_json(d, &["--json", "rank"]);
     let tls = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls");
     let (cert, key) = (
@@ -729,7 +729,7 @@ async fn a_reviewer_logs_in_and_reviews_in_headless_chromium() {
     let d = tmp.path();
     let problems: Vec<Value> = humaneval().into_iter().take(1).collect();
     teacher_and_student(d, &problems, HOSTILE);
-    fixture_executions(&d.join("rrtf.db"), 1).await;
+    fixture_executions(&common::database(d), 1).await;
     ok_json(d, &["--json", "rank"]);
     let cy = token(d, "add", "cy");
     let server = Server::start_with(d, &["--auth", "--reviewer", "someone-else"]);

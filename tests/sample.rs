@@ -12,7 +12,7 @@ fn rrtf(dir: &Path, args: &[&str]) -> tokio::process::Command {
     let mut c = tokio::process::Command::new(env!("CARGO_BIN_EXE_rrtf"));
     c.args(args)
         .current_dir(dir)
-        .env("RRTF_DB", dir.join("rrtf.db"))
+        .env("RRTF_DB", crate::common::database(dir))
         .env_remove("RRTF_LOG")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
@@ -131,7 +131,9 @@ async fn kill_9_mid_run_then_resume_stores_every_request_once_and_loses_none() {
     assert_eq!(eps[1]["planned"], 40);
 
     // The database holds every (prompt, model, temperature, sample) exactly once.
-    let store = rrtf_store::Store::open(&d.join("rrtf.db")).await.unwrap();
+    let store = rrtf_store::Store::open(&crate::common::database(d))
+        .await
+        .unwrap();
     let rows = store.response_identities(1).await.unwrap();
     assert_eq!(rows.len(), 200);
     let combos: HashSet<_> = rows
@@ -238,7 +240,9 @@ async fn prompts_render_per_endpoint_kind_and_a_new_seed_is_a_new_request() {
     assert!(summary["spent_usd"].as_f64().unwrap() > 0.0, "{summary}");
     // Chat answers to a completion prompt are whole functions: their code is extracted now
     // (with the prompt's imports); the completion endpoint's continuations are left to exec.
-    let store = rrtf_store::Store::open(&d.join("rrtf.db")).await.unwrap();
+    let store = rrtf_store::Store::open(&crate::common::database(d))
+        .await
+        .unwrap();
     let pending = store.pending_executions(None, None).await.unwrap();
     assert_eq!(pending.len(), 5, "5 responses x HumanEval/0's test");
     for p in &pending {
@@ -490,7 +494,9 @@ async fn ctrl_c_stores_what_is_in_flight_so_a_rerun_sends_nothing_twice() {
     let first: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(first["endpoints"][0]["stopped"], "interrupted", "{first}");
     assert_eq!(first["interrupted"], "SIGINT", "{first}");
-    let store = rrtf_store::Store::open(&d.join("rrtf.db")).await.unwrap();
+    let store = rrtf_store::Store::open(&crate::common::database(d))
+        .await
+        .unwrap();
     let statuses = store.run_statuses("sample").await.unwrap();
     store.close().await;
     assert_eq!(statuses.len(), 1);
@@ -657,7 +663,9 @@ async fn answers_from_another_server_are_not_reused_and_layout_1_answers_are() {
     // A database as the previous layout left it: the teacher's answers under layout-1 keys,
     // the model registered with this URL.
     let config = rrtf_config::RoundConfig::load(&d.join("round.toml")).unwrap();
-    let store = rrtf_store::Store::open(&d.join("rrtf.db")).await.unwrap();
+    let store = rrtf_store::Store::open(&crate::common::database(d))
+        .await
+        .unwrap();
     let teacher = &config.teachers[0];
     let model_id = store
         .upsert_model(
@@ -826,7 +834,9 @@ async fn the_round_benchmark_is_decontaminated_against_before_and_after_sampling
         5,
         "only the clean prompt was sampled"
     );
-    let store = rrtf_store::Store::open(&d.join("rrtf.db")).await.unwrap();
+    let store = rrtf_store::Store::open(&crate::common::database(d))
+        .await
+        .unwrap();
     let pending = store.pending_executions(None, None).await.unwrap();
     assert_eq!(pending.len(), 3, "2 of 5 answers eliminated: {pending:?}");
     assert!(
@@ -931,7 +941,9 @@ async fn a_prompt_every_teacher_refuses_is_eliminated_once_its_answers_are_in() 
         second["eliminated_by_teacher_answers"]["eliminated"], 1,
         "{second}"
     );
-    let store = rrtf_store::Store::open(&d.join("rrtf.db")).await.unwrap();
+    let store = rrtf_store::Store::open(&crate::common::database(d))
+        .await
+        .unwrap();
     let pool = store.prompt_pool().await.unwrap();
     let refused = pool.iter().find(|p| p.source_id == "refused").unwrap();
     assert_eq!(refused.status, "eliminated");

@@ -52,7 +52,7 @@ fn imports_and_exports_of_nothing_say_why_and_strict_fails_them() {
     let he = humaneval();
     teacher_and_student(d, &he[..3], "    return None\n");
     let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(fixture_executions(&d.join("rrtf.db"), 3));
+    rt.block_on(fixture_executions(&common::database(d), 3));
     ok_json(d, &["--json", "rank"]);
 
     // Into a directory that does not exist yet: made.
@@ -221,7 +221,7 @@ fn quickstart_refuses_a_database_named_on_its_command_line() {
     assert!(
         err.contains(&format!(
             "note: RRTF_DB ({}) is not used: the quickstart's database is qs/rrtf.db",
-            d.join("rrtf.db").display()
+            common::database(d).display()
         )),
         "{err}"
     );

@@ -200,7 +200,7 @@ async fn tests_are_checked_validated_by_running_them_and_stored_with_their_state
     );
 
     // Each test's state and reason, with its origin: the teacher and this run.
-    let store = rrtf_store::Store::open(&d.join("rrtf.db")).await.unwrap();
+    let store = rrtf_store::Store::open(&common::database(d)).await.unwrap();
     for (id, name, _, state, reason) in cases() {
         let detail = store.prompt_detail(id, None).await.unwrap();
         assert_eq!(detail.tests.len(), 1, "{name}");
@@ -392,7 +392,7 @@ async fn tests_in_other_languages_are_written_checked_and_validated_in_them() {
         "{s}"
     );
     assert_eq!(v["rejected"]["not checkable"], 1, "{s}");
-    let store = rrtf_store::Store::open(&d.join("rrtf.db")).await.unwrap();
+    let store = rrtf_store::Store::open(&common::database(d)).await.unwrap();
     for (id, language, state, reason) in [
         (
             "1",

@@ -46,15 +46,34 @@ pub fn use_database(dir: &Path, db: &str) {
         .push((dir.to_owned(), db.to_owned()));
 }
 
-/// The project database of `dir`: `dir/rrtf.db` unless [`use_database`] named another.
+/// Whether the suite runs on PostgreSQL (`RRTF_TEST_BACKEND=postgres`): every project's
+/// database is then a fresh PostgreSQL database (on `rrtf_store::testing`'s throwaway server,
+/// or `RRTF_TEST_POSTGRES`) instead of `dir/rrtf.db`. CI runs the suite both ways.
+pub fn on_postgres() -> bool {
+    match std::env::var("RRTF_TEST_BACKEND").as_deref() {
+        Ok("postgres") => true,
+        Ok("sqlite") | Ok("") | Err(_) => false,
+        Ok(other) => panic!("RRTF_TEST_BACKEND={other}: use sqlite or postgres"),
+    }
+}
+
+/// The project database of `dir`: `dir/rrtf.db` unless [`use_database`] named another, or, on
+/// PostgreSQL ([`on_postgres`]), a fresh database of its own from the first call on (unless
+/// `dir/rrtf.db` exists: the quickstart's projects are SQLite files).
 pub fn database(dir: &Path) -> PathBuf {
-    DATABASES
-        .lock()
-        .unwrap()
-        .iter()
-        .rev()
-        .find(|(d, _)| d == dir)
-        .map_or_else(|| dir.join("rrtf.db"), |(_, db)| PathBuf::from(db))
+    let mut all = DATABASES.lock().unwrap();
+    if let Some((_, db)) = all.iter().rev().find(|(d, _)| d == dir) {
+        return PathBuf::from(db);
+    }
+    // A directory that holds its own database already (a quickstart's) keeps it.
+    if !on_postgres() || dir.join("rrtf.db").exists() {
+        return dir.join("rrtf.db");
+    }
+    let pg = rrtf_store::testing::postgres()
+        .unwrap_or_else(|why| panic!("RRTF_TEST_BACKEND=postgres, but no server: {why}"));
+    let url = pg.fresh_url("suite");
+    all.push((dir.to_owned(), url.clone()));
+    PathBuf::from(url)
 }
 
 /// `rrtf ARGS` in `dir`, with the project database `dir/rrtf.db` (or the one [`use_database`]
