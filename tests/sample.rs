@@ -968,3 +968,84 @@ async fn a_prompt_every_teacher_refuses_is_eliminated_once_its_answers_are_in() 
     assert_eq!(third["stored"], 0);
     assert_eq!(third["eliminated_by_teacher_answers"]["eliminated"], 0);
 }
+
+/// Issue 22: `rrtf sample` processes sharing one database send each request once between
+/// them. Two at once split the work (each sends a share, no request twice); then one killed
+/// with SIGKILL mid-run leaves its claimed requests to another (at once: its process is gone
+/// from this host; a remote sampler's would wait for its lease), and only the requests in
+/// flight at the kill are sent again.
+#[tokio::test(flavor = "multi_thread")]
+async fn samplers_on_one_database_send_each_request_once() {
+    let tmp = setup().await;
+    let d = tmp.path();
+    let server = TestServer::start(echo(Duration::from_millis(50))).await;
+    std::fs::write(d.join("round.toml"), config(&server.url(), 3)).unwrap();
+    let args = ["--json", "sample", "--config", "round.toml"];
+    let (a, b) = (
+        rrtf(d, &args).spawn().unwrap(),
+        rrtf(d, &args).spawn().unwrap(),
+    );
+    let (a, b) = (
+        a.wait_with_output().await.unwrap(),
+        b.wait_with_output().await.unwrap(),
+    );
+    let stored = |out: &std::process::Output| -> i64 {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["stored"].as_i64().unwrap()
+    };
+    let (sa, sb) = (stored(&a), stored(&b));
+    eprintln!("stored by each sampler: {sa} and {sb}");
+    assert_eq!(sa + sb, 200);
+    assert!(
+        sa > 0 && sb > 0,
+        "both samplers sent a share: {sa} and {sb}"
+    );
+    let counts = server.body_counts();
+    assert_eq!(counts.len(), 200);
+    assert!(counts.values().all(|&c| c == 1), "a request was sent twice");
+
+    // A second round (seed 4: new requests): the first sampler is killed mid-run; the second,
+    // started then, takes over its claims.
+    std::fs::write(d.join("round.toml"), config(&server.url(), 4)).unwrap();
+    let before = server.requests().len();
+    let lease = [
+        "--json",
+        "sample",
+        "--config",
+        "round.toml",
+        "--lease-secs",
+        "3",
+    ];
+    let mut victim = rrtf(d, &lease).spawn().unwrap();
+    let t0 = std::time::Instant::now();
+    while server.requests().len() < before + 30 {
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "the sampler sent too little"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    victim.start_kill().unwrap(); // SIGKILL
+    victim.wait().await.unwrap();
+    let sent_first = server.requests().len() - before;
+    let summary = ok_json(d, &lease).await;
+    let status = ok_json(d, &["--json", "status"]).await;
+    assert_eq!(status["responses"], 400, "{status}");
+    assert_eq!(status["samplers"], serde_json::json!([]), "claims released");
+    let counts = server.body_counts();
+    assert_eq!(counts.len(), 400);
+    let resent: u32 = counts.values().map(|c| c - 1).sum();
+    eprintln!(
+        "sent before the kill: {sent_first}; stored by the second: {}; sent twice: {resent}",
+        summary["stored"]
+    );
+    assert!(
+        resent <= 6,
+        "{resent} sent twice: only those in flight at the kill (4 + 2)"
+    );
+}

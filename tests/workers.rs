@@ -195,3 +195,42 @@ fn a_round_leaves_execution_to_external_workers() {
     );
     assert_eq!(ok_json(d, &["--json", "status"])["executions"], 8);
 }
+
+/// A worker on another machine that stops answering: its claims hold until its lease runs
+/// out, then a local `rrtf exec` takes them over (a local worker's claims end at once when its
+/// process is gone; a remote one's cannot be checked, so its lease decides).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_remote_workers_claims_are_taken_over_when_its_lease_runs_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let problems: Vec<Value> = common::humaneval().into_iter().take(3).collect();
+    teacher_and_student(d, &problems, "    return None\n");
+    let store = rrtf_store::Store::open(&common::database(d)).await.unwrap();
+    let remote = "elsewhere.example:4242:0000beef";
+    let held = store
+        .claim_executions(None, 100, remote, 4_000)
+        .await
+        .unwrap();
+    assert_eq!(held.len(), 6);
+    let status = ok_json(d, &["--json", "status"]);
+    assert_eq!(status["workers"][0]["worker"], remote, "{status}");
+    let local = rrtf_cmd(d, &["--json", "exec", "--workers", "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // While the remote lease lasts, nothing of it is run here.
+    std::thread::sleep(Duration::from_millis(1000));
+    assert_eq!(ok_json(d, &["--json", "status"])["executions"], 0);
+    let out = local.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let out: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out["executed"], 6, "{out}");
+    assert_eq!(
+        store.executions_by_run().await.unwrap().len(),
+        1,
+        "one run stored them all"
+    );
+    assert!(store.live_workers().await.unwrap().is_empty());
+    store.close().await;
+}

@@ -44,18 +44,66 @@ pub struct Worker {
     pub run_id: Option<i64>,
 }
 
+/// A name for this process among the workers of one database: `HOST:PID:NONCE` (the nonce
+/// tells apart two processes that reused a pid, on machines that share a host name).
+pub fn worker_name() -> String {
+    let host = host_name();
+    let nonce = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!("{host}:{}:{nonce:08x}", std::process::id())
+}
+
+/// This host's name, as [`worker_name`] writes it.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "host".to_owned())
+}
+
+/// Whether process `pid` of this host is gone (no such process, or a zombie: killed and not
+/// yet reaped).
+fn process_gone(pid: i32) -> bool {
+    // SAFETY: signal 0 only checks that the process exists.
+    if unsafe { libc::kill(pid, 0) } != 0 {
+        return std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+    }
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| s.rsplit_once(") ").map(|(_, rest)| rest.starts_with('Z')))
+        .unwrap_or(false)
+}
+
+/// End now the claims (exec and sample) of this host's workers whose process is gone, instead
+/// of when their leases would run out: a rerun after a `kill -9` or a crash takes their work
+/// at once. Another host's workers, and a pid now used by another process, keep their claims
+/// until their leases end (the safe side). How many workers' claims were ended.
+pub async fn expire_dead_local_claims(store: &Store) -> Result<usize> {
+    let host = host_name();
+    let mut ended = 0;
+    for worker in store.claim_holders().await? {
+        let mut parts = worker.splitn(3, ':');
+        let (Some(h), Some(pid)) = (parts.next(), parts.next()) else {
+            continue;
+        };
+        let Ok(pid) = pid.parse::<i32>() else {
+            continue;
+        };
+        if h == host && pid != std::process::id() as i32 && process_gone(pid) {
+            store.expire_claims_of(&worker).await?;
+            tracing::info!("{worker} is gone: its claims are taken over now");
+            ended += 1;
+        }
+    }
+    Ok(ended)
+}
+
 impl Worker {
     pub fn new(lease: Duration) -> Worker {
-        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .map(|h| h.trim().to_owned())
-            .ok()
-            .filter(|h| !h.is_empty())
-            .unwrap_or_else(|| "host".to_owned());
-        let nonce = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
         Worker {
-            name: format!("{host}:{}:{nonce:08x}", std::process::id()),
+            name: worker_name(),
             lease,
             run_id: None,
         }
@@ -374,6 +422,9 @@ async fn execute_claimed(
             // Pairs still pending that this worker could not claim are other workers' (live
             // leases): wait until they are executed or their leases run out.
             let others = store.pending_execution_count(round).await? - unjudged.len() as i64;
+            if others > 0 && expire_dead_local_claims(store).await? > 0 {
+                continue;
+            }
             if others > 0 {
                 if !waiting {
                     tracing::warn!(

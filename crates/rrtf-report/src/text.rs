@@ -34,6 +34,14 @@ pub fn status_text(db: &str, st: &Status) -> String {
             (w.expires_ms - st.clock_ms).max(0) as f64 / 1000.0
         ));
     }
+    for w in &st.samplers {
+        out.push_str(&format!(
+            "sample worker {}: {} request(s) claimed, lease ends in {:.0} s\n",
+            w.worker,
+            w.claimed,
+            (w.expires_ms - st.clock_ms).max(0) as f64 / 1000.0
+        ));
+    }
     for s in &st.stages {
         out.push_str(&format!(
             "stage {:<8} {} run(s); last: round {}, {} (started {}{})\n",

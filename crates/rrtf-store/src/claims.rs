@@ -137,3 +137,128 @@ impl Store {
         .await?)
     }
 }
+
+/// Leases on requests to sample (`sample_claims`), the samplers' twin of the executions' above:
+/// any number of `rrtf sample` processes on one database claim the requests they are about to
+/// send, renew their claims while they work and release them when they stop; a killed
+/// sampler's claims are taken over once they expire. A claim only keeps two samplers from
+/// sending (and paying for) the same request: an answer is stored once by its key whatever
+/// happens (`responses.request_hash` is unique, written `ON CONFLICT DO NOTHING`).
+impl Store {
+    /// Claim for `worker`, until `lease_ms` from now, those of `keys` that no other worker holds
+    /// a live claim on (its own count as claimable); returns the keys it now holds. Whether a
+    /// key is answered already is the caller's to check (`stored_among`).
+    pub async fn claim_requests(
+        &self,
+        keys: &[&str],
+        worker: &str,
+        lease_ms: i64,
+    ) -> Result<std::collections::HashSet<String>> {
+        let now = self.clock_ms().await?;
+        let mut held = std::collections::HashSet::with_capacity(keys.len());
+        for chunk in keys.chunks(500) {
+            let mut qb = crate::sql::Builder::new(
+                self.backend(),
+                "INSERT INTO sample_claims (request_key, worker, expires_ms) ",
+            );
+            qb.push_values(chunk, |mut b, key| {
+                b.push_bind(*key)
+                    .push_bind(worker)
+                    .push_bind(now + lease_ms);
+            });
+            qb.push(
+                " ON CONFLICT (request_key) DO UPDATE \
+                 SET worker = excluded.worker, expires_ms = excluded.expires_ms \
+                 WHERE sample_claims.expires_ms <= ",
+            );
+            qb.push_bind(now);
+            qb.push(" OR sample_claims.worker = excluded.worker RETURNING request_key");
+            let rows: Vec<(String,)> = qb.build_query_as().fetch_all(&self.pool).await?;
+            held.extend(rows.into_iter().map(|(k,)| k));
+        }
+        Ok(held)
+    }
+
+    /// Extend `worker`'s request claims to `lease_ms` from now; how many it holds.
+    pub async fn renew_request_claims(&self, worker: &str, lease_ms: i64) -> Result<u64> {
+        let now = self.clock_ms().await?;
+        Ok(
+            sqlx::query("UPDATE sample_claims SET expires_ms = $1 WHERE worker = $2")
+                .bind(now + lease_ms)
+                .bind(worker)
+                .execute(&self.pool)
+                .await?
+                .rows_affected(),
+        )
+    }
+
+    /// Give up `worker`'s request claims (what it did not send is at once claimable by others).
+    pub async fn release_request_claims(&self, worker: &str) -> Result<u64> {
+        Ok(sqlx::query("DELETE FROM sample_claims WHERE worker = $1")
+            .bind(worker)
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
+    }
+
+    /// Those of `keys` whose answer is stored.
+    pub async fn stored_among(&self, keys: &[&str]) -> Result<std::collections::HashSet<String>> {
+        let mut out = std::collections::HashSet::new();
+        for chunk in keys.chunks(500) {
+            let mut qb = crate::sql::Builder::new(
+                self.backend(),
+                "SELECT request_hash FROM responses WHERE request_hash IN (",
+            );
+            let mut sep = qb.separated(", ");
+            for k in chunk {
+                sep.push_bind(*k);
+            }
+            sep.push_unseparated(")");
+            let rows: Vec<(String,)> = qb.build_query_as().fetch_all(&self.pool).await?;
+            out.extend(rows.into_iter().map(|(k,)| k));
+        }
+        Ok(out)
+    }
+
+    /// Samplers holding live request claims, by worker name.
+    pub async fn live_samplers(&self) -> Result<Vec<WorkerLease>> {
+        let now = self.clock_ms().await?;
+        Ok(sqlx::query_as(
+            "SELECT worker, count(*) AS claimed, max(expires_ms) AS expires_ms \
+             FROM sample_claims WHERE expires_ms > $1 GROUP BY worker ORDER BY worker",
+        )
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+}
+
+impl Store {
+    /// Workers (exec and sample) holding live claims, by name.
+    pub async fn claim_holders(&self) -> Result<Vec<String>> {
+        let now = self.clock_ms().await?;
+        Ok(sqlx::query_scalar(
+            "SELECT worker FROM exec_claims WHERE expires_ms > $1 \
+             UNION SELECT worker FROM sample_claims WHERE expires_ms > $1 ORDER BY worker",
+        )
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// End `worker`'s claims now, as if its lease had run out (its process is known to be
+    /// gone); how many.
+    pub async fn expire_claims_of(&self, worker: &str) -> Result<u64> {
+        let mut n = 0;
+        for table in ["exec_claims", "sample_claims"] {
+            n += sqlx::query(sqlx::AssertSqlSafe(format!(
+                "UPDATE {table} SET expires_ms = 0 WHERE worker = $1"
+            )))
+            .bind(worker)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        }
+        Ok(n)
+    }
+}

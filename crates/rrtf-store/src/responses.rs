@@ -25,30 +25,38 @@ impl Store {
         endpoint: Option<&str>,
         served_name: Option<&str>,
     ) -> Result<i64> {
-        let existing: Option<(i64, String)> =
-            sqlx::query_as("SELECT id, role FROM models WHERE name = $1")
+        let read = || {
+            sqlx::query_as::<_, (i64, String)>("SELECT id, role FROM models WHERE name = $1")
                 .bind(name)
                 .fetch_optional(&self.pool)
+        };
+        let found = match read().await? {
+            Some(found) => found,
+            None => {
+                // Race-free between processes (two samplers registering one model at once):
+                // the loser's insert does nothing, and both read the winner's row. (Only when
+                // missing: PostgreSQL spends an identity value on every attempted insert.)
+                sqlx::query(
+                    "INSERT INTO models (name, role, endpoint, served_name) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING",
+                )
+                .bind(name)
+                .bind(role.as_str())
+                .bind(endpoint)
+                .bind(served_name)
+                .execute(&self.pool)
                 .await?;
-        if let Some((id, existing_role)) = existing {
-            if existing_role != role.as_str() {
-                return Err(StoreError::RoleConflict {
-                    name: name.to_owned(),
-                    existing: existing_role,
-                    requested: role.as_str().to_owned(),
-                });
+                read().await?.expect("inserted or found")
             }
-            return Ok(id);
+        };
+        let (id, existing_role) = found;
+        if existing_role != role.as_str() {
+            return Err(StoreError::RoleConflict {
+                name: name.to_owned(),
+                existing: existing_role,
+                requested: role.as_str().to_owned(),
+            });
         }
-        let id = sqlx::query_scalar(
-            "INSERT INTO models (name, role, endpoint, served_name) VALUES ($1, $2, $3, $4) RETURNING id",
-        )
-        .bind(name)
-        .bind(role.as_str())
-        .bind(endpoint)
-        .bind(served_name)
-        .fetch_one(&self.pool)
-        .await?;
         Ok(id)
     }
 

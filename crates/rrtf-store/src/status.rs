@@ -82,6 +82,8 @@ pub struct Status {
     /// `rrtf exec` workers holding live claims on pending executions (claims.rs), and the
     /// database's clock when this was read (their `expires_ms` are on it).
     pub workers: Vec<crate::WorkerLease>,
+    /// `rrtf sample` processes holding live claims on requests to send (claims.rs).
+    pub samplers: Vec<crate::WorkerLease>,
     pub clock_ms: i64,
 }
 
@@ -294,6 +296,7 @@ impl Store {
             contamination: self.contamination_lines().await?,
             contaminated: self.contamination_rows(20).await?,
             workers: self.live_workers().await?,
+            samplers: self.live_samplers().await?,
             clock_ms: self.clock_ms().await?,
         })
     }

@@ -44,6 +44,7 @@ on_both_backends!(
     prompt_search_matches_text_and_source_id_literally,
     workers_share_pending_executions_by_lease,
     reviewers_log_in_by_token_and_removal_ends_their_sessions,
+    samplers_claim_requests_by_lease,
 );
 
 fn prompt(source_id: &str, with_test: bool) -> NewPrompt {
@@ -313,6 +314,53 @@ async fn executions_are_keyed_by_response_and_test(store: Store) {
         "passed > total must be refused"
     );
     assert_eq!(store.status().await.unwrap().executions, 1);
+}
+
+/// Samplers' request claims: a key held live by one sampler is not given to another; its own
+/// count as claimable; expired or released claims are taken over; stored answers are found.
+async fn samplers_claim_requests_by_lease(store: Store) {
+    let keys = ["k1", "k2", "k3"];
+    let a = store
+        .claim_requests(&keys[..2], "a:1:0", 60_000)
+        .await
+        .unwrap();
+    assert_eq!(a.len(), 2);
+    let b = store.claim_requests(&keys, "b:2:0", 60_000).await.unwrap();
+    assert_eq!(b, ["k3".to_owned()].into_iter().collect());
+    assert_eq!(
+        store
+            .claim_requests(&keys[..1], "a:1:0", 60_000)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let samplers = store.live_samplers().await.unwrap();
+    assert_eq!(
+        samplers
+            .iter()
+            .map(|w| (w.worker.as_str(), w.claimed))
+            .collect::<Vec<_>>(),
+        [("a:1:0", 2), ("b:2:0", 1)]
+    );
+    assert_eq!(store.claim_holders().await.unwrap(), ["a:1:0", "b:2:0"]);
+    assert_eq!(
+        store.renew_request_claims("a:1:0", 60_000).await.unwrap(),
+        2
+    );
+    // Expired (a process known gone): taken over.
+    assert_eq!(store.expire_claims_of("a:1:0").await.unwrap(), 2);
+    assert_eq!(
+        store
+            .claim_requests(&keys, "b:2:0", 60_000)
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+    assert_eq!(store.release_request_claims("b:2:0").await.unwrap(), 3);
+    assert!(store.live_samplers().await.unwrap().is_empty());
+    assert!(store.stored_among(&keys).await.unwrap().is_empty());
 }
 
 /// The review server's accounts: a token logs in its reviewer (only its hash is stored), a

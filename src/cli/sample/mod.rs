@@ -26,6 +26,13 @@ pub struct SampleArgs {
     /// Count what would be sent, send nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Seconds the requests this process is about to send stay its own without a renewal
+    /// (renewed every third of it). Any number of `rrtf sample` on one database send each
+    /// request once between them; a killed one's requests go to the others once its lease runs
+    /// out.
+    #[arg(long, default_value_t = 60, value_name = "SECS",
+          value_parser = clap::value_parser!(u64).range(3..=86_400))]
+    pub lease_secs: u64,
 }
 
 /// The sending's progress.
@@ -53,6 +60,7 @@ pub async fn sample(ctx: &Ctx, args: SampleArgs) -> Result<()> {
         // Ctrl-C or SIGTERM stops the sending (the requests in flight are finished and
         // stored); a second one exits at once.
         stop: rrtf_pipeline::stop::Stop::on_signals(),
+        lease: std::time::Duration::from_secs(args.lease_secs),
     };
     let sampled = match ctx
         .rrtf()?

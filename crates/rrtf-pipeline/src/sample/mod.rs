@@ -15,6 +15,7 @@
 //! text (the binary, through [`SampleProgress`] and [`SampleReport`]).
 
 mod screen;
+mod share;
 mod summary;
 
 use std::collections::BTreeMap;
@@ -47,6 +48,9 @@ pub struct SampleRequest {
     pub dry_run: bool,
     /// Stop sending when it asks (the requests in flight are finished and stored).
     pub stop: Stop,
+    /// How long a claimed request stays this process's without a renewal (`share`): other
+    /// samplers on the database skip it meanwhile, and take it over once it runs out.
+    pub lease: std::time::Duration,
 }
 
 /// The sending's progress, and when to stop.
@@ -426,16 +430,18 @@ impl Rrtf {
         };
         let result = {
             let progress: &dyn SampleProgress = progress;
-            sampler::run(
-                &lanes,
-                jobs,
-                budget.clone(),
-                ledger.clone(),
+            let me = share::Claimant {
+                name: crate::exec_stage::worker_name(),
+                lease: req.lease,
+            };
+            let sending = share::Sending {
+                lanes: &lanes,
+                budget: budget.clone(),
+                ledger: ledger.clone(),
                 stop,
-                &mut sink,
-                &|n| progress.inc(n),
-            )
-            .await
+                progress: &|n| progress.inc(n),
+            };
+            share::run(&store, &me, jobs, &sending, &mut sink).await
         };
         progress.finish();
         watch.abort();
