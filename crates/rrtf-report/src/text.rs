@@ -26,21 +26,18 @@ pub fn status_text(db: &str, st: &Status) -> String {
         "models: {} teachers, {} students; reviews: {}; training runs: {}\n",
         st.teachers, st.students, st.reviews, st.training_runs
     ));
-    for w in &st.workers {
-        out.push_str(&format!(
-            "exec worker {}: {} pair(s) claimed, lease ends in {:.0} s\n",
-            w.worker,
-            w.claimed,
-            (w.expires_ms - st.clock_ms).max(0) as f64 / 1000.0
-        ));
-    }
-    for w in &st.samplers {
-        out.push_str(&format!(
-            "sample worker {}: {} request(s) claimed, lease ends in {:.0} s\n",
-            w.worker,
-            w.claimed,
-            (w.expires_ms - st.clock_ms).max(0) as f64 / 1000.0
-        ));
+    for (kind, what, leases) in [
+        ("exec", "pair(s)", &st.workers),
+        ("sample", "request(s)", &st.samplers),
+    ] {
+        for w in leases {
+            out.push_str(&format!(
+                "{kind} worker {}: {} {what} claimed, lease ends in {:.0} s\n",
+                w.worker,
+                w.claimed,
+                (w.expires_ms - st.clock_ms).max(0) as f64 / 1000.0
+            ));
+        }
     }
     for s in &st.stages {
         out.push_str(&format!(

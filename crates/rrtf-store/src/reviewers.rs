@@ -44,6 +44,15 @@ fn secret(prefix: &str) -> String {
     format!("{prefix}{}", hex::encode(bytes))
 }
 
+/// Log reviewer `id` out everywhere.
+async fn end_sessions(tx: &mut sqlx::Transaction<'_, sqlx::Any>, id: i64) -> Result<()> {
+    sqlx::query("DELETE FROM review_sessions WHERE reviewer_id = $1")
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 /// The token prefix.
 const TOKEN_PREFIX: &str = "rrtf_rv_";
 
@@ -97,10 +106,7 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("DELETE FROM review_sessions WHERE reviewer_id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        end_sessions(&mut tx, id).await?;
         tx.commit().await?;
         Ok(token)
     }
@@ -117,10 +123,7 @@ impl Store {
         .bind(id)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("DELETE FROM review_sessions WHERE reviewer_id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        end_sessions(&mut tx, id).await?;
         tx.commit().await?;
         Ok(())
     }
