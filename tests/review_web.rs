@@ -759,6 +759,29 @@ async fn a_reviewer_logs_in_and_reviews_in_headless_chromium() {
         text(&mut b, "tr.review[data-action='reorder'] .author"),
         "cy"
     );
+    // Someone else acts on this prompt (here through the CLI): the open page says so.
+    let stale = "document.getElementById('stale').hidden";
+    assert_eq!(b.eval(stale), json!(true));
+    ok_json(
+        d,
+        &[
+            "--json",
+            "review",
+            "note",
+            "HumanEval/0",
+            "seen elsewhere",
+            "--author",
+            "dee",
+        ],
+    );
+    let t0 = std::time::Instant::now();
+    while b.eval(stale) != json!(false) {
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "the page never said another reviewer acted"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
     b.expect_new_page(|b| b.click("#logout"));
     assert!(text(&mut b, "h1").contains("Log in"));
     b.goto(&format!("{}/", server.url));
@@ -772,5 +795,5 @@ async fn a_reviewer_logs_in_and_reviews_in_headless_chromium() {
         .iter()
         .map(|r| r["author"].as_str().unwrap())
         .collect();
-    assert_eq!(authors, ["cy", "cy", "cy"]);
+    assert_eq!(authors, ["cy", "cy", "cy", "dee"]);
 }

@@ -38,6 +38,17 @@ struct ReviewRow {
 }
 
 impl Store {
+    /// The newest review of a prompt (its id; 0 when it has none): what the web review's
+    /// prompt page polls to tell its reviewer that someone else acted meanwhile.
+    pub async fn latest_review_id(&self, prompt_id: i64) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "SELECT CAST(coalesce(max(id), 0) AS BIGINT) FROM reviews WHERE prompt_id = $1",
+        )
+        .bind(prompt_id)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
     /// Append a review. The prompt must exist and the response, if any, must answer it; an
     /// action the review policy ([`Store::review_policy`]) requires a reason for must have one.
     pub async fn add_review(&self, review: &NewReview) -> Result<i64> {

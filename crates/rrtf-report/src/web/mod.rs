@@ -186,6 +186,7 @@ pub async fn bind(store: Store, o: WebOptions) -> Result<ReviewWeb, ReportError>
         .route("/prompts", get(list))
         .route("/prompts/{id}", get(prompt))
         .route("/prompts/{id}/review", post(review))
+        .route("/prompts/{id}/latest-review", get(latest_review))
         .route("/login", get(login_page).post(login))
         .route("/logout", post(logout))
         .fallback(not_found)
@@ -679,6 +680,15 @@ async fn prompt(
     let effective = effective_order(&detail);
     let policy = app.store.review_policy().await?.policy;
     Ok(Html(pages::prompt(&who, &detail, &effective, &policy)))
+}
+
+/// `{"latest": ID}`: the prompt's newest review (0: none), which its page polls.
+async fn latest_review(
+    State(app): State<Shared>,
+    Path(id): Path<i64>,
+) -> Result<axum::Json<serde_json::Value>, WebError> {
+    let latest = app.store.latest_review_id(id).await?;
+    Ok(axum::Json(serde_json::json!({ "latest": latest })))
 }
 
 /// A review action from the prompt page's forms.

@@ -29,6 +29,22 @@ h2{margin-top:1.4em}";
 /// drag-and-drop reordering, both through the page's review forms (a reorder submits the
 /// responses' new order, best first).
 const REVIEW_JS: &str = r#"(function () {
+  // Another reviewer's action on this prompt since the page was loaded: say so (every few
+  // seconds, the newest review's id, a number, from /prompts/ID/latest-review).
+  // (Looked up at each tick: this script runs before the audit trail is parsed.)
+  if (window.fetch) {
+    const url = location.pathname.replace(/\/$/, '') + '/latest-review';
+    setInterval(async () => {
+      const audit = document.getElementById('audit');
+      const stale = document.getElementById('stale');
+      if (!audit || !stale || !stale.hidden) return;
+      try {
+        const r = await fetch(url, {credentials: 'same-origin', cache: 'no-store'});
+        const seen = Number(audit.dataset.latest || 0);
+        if (r.ok && Number((await r.json()).latest) > seen) stale.hidden = false;
+      } catch (e) {}
+    }, 3000);
+  }
   const box = document.querySelector('.responses');
   if (!box) return;
   const cards = () => [...box.querySelectorAll('article.response')];
@@ -544,7 +560,11 @@ pub fn prompt(who: &Who, d: &PromptDetail, effective: &[i64], policy: &ReviewPol
             esc(p.evolution_method.as_deref().unwrap_or("?"))
         );
     }
-    body.push_str("</p><p id=\"ranking\">");
+    body.push_str(
+        "</p><p id=\"stale\" class=\"notice\" hidden>Another reviewer acted on this prompt \
+         since this page was loaded: <a href=\"\">reload</a> to see it in the audit trail.</p>\
+         <p id=\"ranking\">",
+    );
     match (&d.ranking_status, &d.drop_reason) {
         (Some(_), Some(reason)) => {
             let _ = write!(body, "Dropped by the ranker: {}.", esc(reason));
@@ -665,7 +685,11 @@ pub fn prompt(who: &Who, d: &PromptDetail, effective: &[i64], policy: &ReviewPol
         p.prompt_id
     );
 
-    body.push_str("<h2 id=\"audit\">Audit trail</h2>");
+    let _ = write!(
+        body,
+        "<h2 id=\"audit\" data-latest=\"{}\">Audit trail</h2>",
+        d.reviews.iter().map(|v| v.id).max().unwrap_or(0)
+    );
     if d.reviews.is_empty() {
         body.push_str("<p id=\"no-reviews\">No reviews yet.</p>");
     } else {
