@@ -533,8 +533,14 @@ impl Session {
 
     /// POST a form: the status and the `Set-Cookie`.
     async fn post(&self, path: &str, form: &[(&str, &str)]) -> (u16, String) {
+        self.post_from(&self.url, path, form).await
+    }
+
+    /// POST as a browser showing a page of `origin` would (its `Origin` header).
+    async fn post_from(&self, origin: &str, path: &str, form: &[(&str, &str)]) -> (u16, String) {
         let r = self
             .with_cookie(self.http.post(format!("{}{path}", self.url)))
+            .header("origin", origin)
             .form(form)
             .send()
             .await
@@ -657,6 +663,14 @@ async fn a_team_reviews_over_https_each_as_itself() {
     };
     let f = with_csrf(&pin, &bo_csrf);
     assert_eq!(a.post("/prompts/1/review", &as_pairs(&f)).await.0, 403);
+    // From another site's page, even with the token: refused.
+    let f = with_csrf(&pin, &csrf);
+    assert_eq!(
+        a.post_from("https://evil.example", "/prompts/1/review", &as_pairs(&f))
+            .await
+            .0,
+        403
+    );
     // With it, the pin is Ana's: a form naming another author changes nothing.
     let mut f = with_csrf(&pin, &csrf);
     f.push(("author".into(), "mallory".into()));

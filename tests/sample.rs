@@ -985,10 +985,14 @@ async fn samplers_on_one_database_send_each_request_once() {
         rrtf(d, &args).spawn().unwrap(),
         rrtf(d, &args).spawn().unwrap(),
     );
-    let (a, b) = (
-        a.wait_with_output().await.unwrap(),
-        b.wait_with_output().await.unwrap(),
-    );
+    // Bounded: samplers that wait on each other forever are a failure, not a hung suite.
+    let bounded = |c: tokio::process::Child| async move {
+        tokio::time::timeout(Duration::from_secs(120), c.wait_with_output())
+            .await
+            .expect("the samplers ended (no livelock)")
+            .unwrap()
+    };
+    let (a, b) = (bounded(a).await, bounded(b).await);
     let stored = |out: &std::process::Output| -> i64 {
         assert!(
             out.status.success(),

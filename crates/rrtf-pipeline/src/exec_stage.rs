@@ -44,14 +44,25 @@ pub struct Worker {
     pub run_id: Option<i64>,
 }
 
-/// A name for this process among the workers of one database: `HOST:PID:NONCE` (the nonce
-/// tells apart two processes that reused a pid, on machines that share a host name).
+/// A name for this process among the workers of one database: `HOST:PID:BOOTNONCE`, where
+/// BOOT is this boot's id (8 hex digits of the kernel's `boot_id`: it tells this machine from
+/// another of the same host name) and the nonce tells apart two processes that reused a pid.
 pub fn worker_name() -> String {
     let host = host_name();
     let nonce = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
-    format!("{host}:{}:{nonce:08x}", std::process::id())
+    format!("{host}:{}:{}{nonce:08x}", std::process::id(), boot_tag())
+}
+
+/// The first 8 hex digits of this boot's id (`/proc/sys/kernel/random/boot_id`).
+fn boot_tag() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .unwrap_or_default()
+        .chars()
+        .filter(char::is_ascii_hexdigit)
+        .take(8)
+        .collect::<String>()
 }
 
 /// This host's name, as [`worker_name`] writes it.
@@ -76,22 +87,24 @@ fn process_gone(pid: i32) -> bool {
         .unwrap_or(false)
 }
 
-/// End now the claims (exec and sample) of this host's workers whose process is gone, instead
-/// of when their leases would run out: a rerun after a `kill -9` or a crash takes their work
-/// at once. Another host's workers, and a pid now used by another process, keep their claims
-/// until their leases end (the safe side). How many workers' claims were ended.
+/// End now the claims (exec and sample) of this machine's workers (same host name and boot)
+/// whose process is gone, instead of when their leases would run out: a rerun after a
+/// `kill -9` or a crash takes their work at once. Another machine's workers, and a pid now used
+/// by another process, keep their claims until their leases end (the safe side). How many
+/// workers' claims were ended.
 pub async fn expire_dead_local_claims(store: &Store) -> Result<usize> {
-    let host = host_name();
+    let (host, boot) = (host_name(), boot_tag());
     let mut ended = 0;
     for worker in store.claim_holders().await? {
         let mut parts = worker.splitn(3, ':');
-        let (Some(h), Some(pid)) = (parts.next(), parts.next()) else {
+        let (Some(h), Some(pid), Some(tag)) = (parts.next(), parts.next(), parts.next()) else {
             continue;
         };
         let Ok(pid) = pid.parse::<i32>() else {
             continue;
         };
-        if h == host && pid != std::process::id() as i32 && process_gone(pid) {
+        let here = h == host && boot.len() == 8 && tag.starts_with(&boot);
+        if here && pid != std::process::id() as i32 && process_gone(pid) {
             store.expire_claims_of(&worker).await?;
             tracing::info!("{worker} is gone: its claims are taken over now");
             ended += 1;

@@ -138,23 +138,22 @@ async fn claimed(
         if live.is_empty() {
             continue;
         }
-        // Answered meanwhile (by another sampler): done, and counted as progress here.
-        let keys: Vec<&str> = live.iter().map(|j| j.key.as_str()).collect();
-        let stored = store.stored_among(&keys).await.map_err(boxed)?;
-        let live: Vec<Job> = live
-            .into_iter()
-            .filter(|j| !stored.contains(&j.key))
-            .collect();
-        if !stored.is_empty() {
-            (s.progress)(stored.len() as u64);
-        }
         let keys: Vec<&str> = live.iter().map(|j| j.key.as_str()).collect();
         let held = store
             .claim_requests(&keys, &me.name, me.lease_ms())
             .await
             .map_err(boxed)?;
-        let (mine, others): (Vec<Job>, Vec<Job>) =
-            live.into_iter().partition(|j| held.contains(&j.key));
+        // Answered meanwhile by another sampler: done here (counted as progress), whoever holds
+        // the claim. Checked after claiming: a sampler keeps its claims until it has stored
+        // their answers, so a request claimed here is either answered by now or sent by no one.
+        let stored = store.stored_among(&keys).await.map_err(boxed)?;
+        if !stored.is_empty() {
+            (s.progress)(stored.len() as u64);
+        }
+        let (mine, others): (Vec<Job>, Vec<Job>) = live
+            .into_iter()
+            .filter(|j| !stored.contains(&j.key))
+            .partition(|j| held.contains(&j.key));
         theirs.extend(others);
         if mine.is_empty() {
             if again

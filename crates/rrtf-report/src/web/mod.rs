@@ -527,7 +527,8 @@ async fn check(app: &App, req: Request, next: Next) -> Response {
             "this server answers only to a loopback host name",
         );
     }
-    if req.method() == Method::POST && !same_origin(headers, host) {
+    let scheme = if app.https { "https" } else { "http" };
+    if req.method() == Method::POST && !same_origin(headers, scheme, host) {
         return refuse(
             StatusCode::FORBIDDEN,
             "cross-origin review actions are refused",
@@ -541,10 +542,13 @@ fn refuse(status: StatusCode, why: &str) -> Response {
 }
 
 /// A browser's POST says where it comes from (`Origin`, or `Sec-Fetch-Site`); it must be this
-/// server. Clients that send neither (curl, scripts) are not browsers driven by another site.
-fn same_origin(headers: &HeaderMap, host: &str) -> bool {
+/// server, as browsers reach it (`scheme`: `https` with TLS or behind an HTTPS proxy). Clients
+/// that send neither (curl, scripts) are not browsers driven by another site.
+fn same_origin(headers: &HeaderMap, scheme: &str, host: &str) -> bool {
     if let Some(origin) = headers.get(header::ORIGIN) {
-        return origin.to_str().is_ok_and(|o| o == format!("http://{host}"));
+        return origin
+            .to_str()
+            .is_ok_and(|o| o == format!("{scheme}://{host}"));
     }
     headers
         .get("sec-fetch-site")
@@ -800,14 +804,17 @@ mod tests {
             m
         };
         let host = "127.0.0.1:8200";
-        assert!(same_origin(
-            &h(&[("origin", "http://127.0.0.1:8200")]),
-            host
-        ));
-        assert!(!same_origin(&h(&[("origin", "http://evil.example")]), host));
-        assert!(!same_origin(&h(&[("origin", "null")]), host));
-        assert!(!same_origin(&h(&[("sec-fetch-site", "cross-site")]), host));
-        assert!(same_origin(&h(&[("sec-fetch-site", "same-origin")]), host));
-        assert!(same_origin(&h(&[]), host), "a script's POST");
+        let http = |headers: &HeaderMap| same_origin(headers, "http", host);
+        assert!(http(&h(&[("origin", "http://127.0.0.1:8200")])));
+        assert!(!http(&h(&[("origin", "http://evil.example")])));
+        assert!(!http(&h(&[("origin", "null")])));
+        assert!(!http(&h(&[("sec-fetch-site", "cross-site")])));
+        assert!(http(&h(&[("sec-fetch-site", "same-origin")])));
+        assert!(http(&h(&[])), "a script's POST");
+        // Over HTTPS (TLS, or a proxy in front), a browser's Origin says https.
+        let https = |headers: &HeaderMap| same_origin(headers, "https", host);
+        assert!(https(&h(&[("origin", "https://127.0.0.1:8200")])));
+        assert!(!https(&h(&[("origin", "http://127.0.0.1:8200")])));
+        assert!(!https(&h(&[("origin", "https://evil.example")])));
     }
 }
