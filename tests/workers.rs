@@ -190,8 +190,16 @@ fn a_round_leaves_execution_to_external_workers() {
     );
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
-        (&report["executed_by_workers"], &report["pending"]),
-        (&serde_json::json!(8), &serde_json::json!(0))
+        (
+            &report["executed"],
+            &report["executed_by_workers"],
+            &report["pending"]
+        ),
+        (
+            &serde_json::json!(8),
+            &serde_json::json!(8),
+            &serde_json::json!(0)
+        )
     );
     assert_eq!(ok_json(d, &["--json", "status"])["executions"], 8);
 }

@@ -128,7 +128,8 @@ async fn wait(ctx: &Ctx, store: rrtf_store::Store, round: Option<i64>) -> Result
     let waited = exec_stage::wait_for_workers(&store, round, &mut bar, &stop).await;
     store.close().await;
     let waited = waited?;
-    let executed = waited.pending_at_start - waited.pending;
+    // Pairs a sampler adds meanwhile raise `pending`: never a negative count.
+    let executed = (waited.pending_at_start - waited.pending).max(0);
     ctx.emit(
         || {
             format!(
@@ -136,7 +137,13 @@ async fn wait(ctx: &Ctx, store: rrtf_store::Store, round: Option<i64>) -> Result
                 waited.pending
             )
         },
-        || json!({"executed_by_workers": executed, "pending": waited.pending, "external_workers": true}),
+        // `executed` as the stage's (a round's summary line reads it), by the workers.
+        || {
+            json!({
+                "executed": executed, "executed_by_workers": executed,
+                "pending": waited.pending, "external_workers": true,
+            })
+        },
     );
     if let Some(signal) = waited.interrupted {
         return Err(rrtf_pipeline::stop::Interrupted {
