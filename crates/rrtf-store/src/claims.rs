@@ -95,24 +95,12 @@ impl Store {
 
     /// Extend `worker`'s claims to `lease_ms` from now; how many it holds.
     pub async fn renew_claims(&self, worker: &str, lease_ms: i64) -> Result<u64> {
-        let now = self.clock_ms().await?;
-        Ok(
-            sqlx::query("UPDATE exec_claims SET expires_ms = $1 WHERE worker = $2")
-                .bind(now + lease_ms)
-                .bind(worker)
-                .execute(&self.pool)
-                .await?
-                .rows_affected(),
-        )
+        self.renew_in(Claims::Exec, worker, lease_ms).await
     }
 
     /// Give up `worker`'s claims (what it did not execute is at once claimable by others).
     pub async fn release_claims(&self, worker: &str) -> Result<u64> {
-        Ok(sqlx::query("DELETE FROM exec_claims WHERE worker = $1")
-            .bind(worker)
-            .execute(&self.pool)
-            .await?
-            .rows_affected())
+        self.release_in(Claims::Exec, worker).await
     }
 
     /// Stored executions per `exec` run (`None`: written without one), by run id: with
@@ -127,14 +115,7 @@ impl Store {
 
     /// Workers holding live claims, by worker name.
     pub async fn live_workers(&self) -> Result<Vec<WorkerLease>> {
-        let now = self.clock_ms().await?;
-        Ok(sqlx::query_as(
-            "SELECT worker, count(*) AS claimed, max(expires_ms) AS expires_ms \
-             FROM exec_claims WHERE expires_ms > $1 GROUP BY worker ORDER BY worker",
-        )
-        .bind(now)
-        .fetch_all(&self.pool)
-        .await?)
+        self.live_in(Claims::Exec).await
     }
 }
 
@@ -181,24 +162,12 @@ impl Store {
 
     /// Extend `worker`'s request claims to `lease_ms` from now; how many it holds.
     pub async fn renew_request_claims(&self, worker: &str, lease_ms: i64) -> Result<u64> {
-        let now = self.clock_ms().await?;
-        Ok(
-            sqlx::query("UPDATE sample_claims SET expires_ms = $1 WHERE worker = $2")
-                .bind(now + lease_ms)
-                .bind(worker)
-                .execute(&self.pool)
-                .await?
-                .rows_affected(),
-        )
+        self.renew_in(Claims::Sample, worker, lease_ms).await
     }
 
     /// Give up `worker`'s request claims (what it did not send is at once claimable by others).
     pub async fn release_request_claims(&self, worker: &str) -> Result<u64> {
-        Ok(sqlx::query("DELETE FROM sample_claims WHERE worker = $1")
-            .bind(worker)
-            .execute(&self.pool)
-            .await?
-            .rows_affected())
+        self.release_in(Claims::Sample, worker).await
     }
 
     /// Those of `keys` whose answer is stored.
@@ -222,14 +191,7 @@ impl Store {
 
     /// Samplers holding live request claims, by worker name.
     pub async fn live_samplers(&self) -> Result<Vec<WorkerLease>> {
-        let now = self.clock_ms().await?;
-        Ok(sqlx::query_as(
-            "SELECT worker, count(*) AS claimed, max(expires_ms) AS expires_ms \
-             FROM sample_claims WHERE expires_ms > $1 GROUP BY worker ORDER BY worker",
-        )
-        .bind(now)
-        .fetch_all(&self.pool)
-        .await?)
+        self.live_in(Claims::Sample).await
     }
 }
 
@@ -250,9 +212,10 @@ impl Store {
     /// gone); how many.
     pub async fn expire_claims_of(&self, worker: &str) -> Result<u64> {
         let mut n = 0;
-        for table in ["exec_claims", "sample_claims"] {
+        for claims in [Claims::Exec, Claims::Sample] {
             n += sqlx::query(sqlx::AssertSqlSafe(format!(
-                "UPDATE {table} SET expires_ms = 0 WHERE worker = $1"
+                "UPDATE {} SET expires_ms = 0 WHERE worker = $1",
+                claims.table()
             )))
             .bind(worker)
             .execute(&self.pool)
@@ -260,5 +223,60 @@ impl Store {
             .rows_affected();
         }
         Ok(n)
+    }
+
+    /// Extend `worker`'s claims in `claims` to `lease_ms` from now; how many it holds.
+    async fn renew_in(&self, claims: Claims, worker: &str, lease_ms: i64) -> Result<u64> {
+        let now = self.clock_ms().await?;
+        Ok(sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE {} SET expires_ms = $1 WHERE worker = $2",
+            claims.table()
+        )))
+        .bind(now + lease_ms)
+        .bind(worker)
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
+    }
+
+    /// Delete `worker`'s claims in `claims`; how many.
+    async fn release_in(&self, claims: Claims, worker: &str) -> Result<u64> {
+        Ok(sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM {} WHERE worker = $1",
+            claims.table()
+        )))
+        .bind(worker)
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
+    }
+
+    /// The holders of live claims in `claims`, by worker name.
+    async fn live_in(&self, claims: Claims) -> Result<Vec<WorkerLease>> {
+        let now = self.clock_ms().await?;
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT worker, count(*) AS claimed, max(expires_ms) AS expires_ms \
+             FROM {} WHERE expires_ms > $1 GROUP BY worker ORDER BY worker",
+            claims.table()
+        )))
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+}
+
+/// The two kinds of claims: executions' (`exec_claims`) and requests' (`sample_claims`).
+#[derive(Clone, Copy)]
+enum Claims {
+    Exec,
+    Sample,
+}
+
+impl Claims {
+    fn table(self) -> &'static str {
+        match self {
+            Claims::Exec => "exec_claims",
+            Claims::Sample => "sample_claims",
+        }
     }
 }
