@@ -20,6 +20,7 @@ mod hash;
 mod inspect;
 mod ledger;
 mod open;
+mod pg_copy;
 mod prompts;
 mod rank_inputs;
 mod rankings;

@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
@@ -100,6 +101,9 @@ pub fn redact(url: &str) -> String {
 pub struct Store {
     pub(crate) pool: AnyPool,
     location: Location,
+    /// PostgreSQL only: a pool of native connections, opened on first use, for what sqlx's
+    /// `Any` driver cannot do (`COPY`: the prompt writer's bulk path).
+    native: Arc<tokio::sync::OnceCell<sqlx::PgPool>>,
     /// The database had no schema when this handle opened it (`rrtf init` created it).
     created: bool,
 }
@@ -199,6 +203,7 @@ impl Store {
         let mut store = Store {
             pool,
             location,
+            native: Arc::default(),
             created: false,
         };
         let found = store.schema_version().await?;
@@ -232,6 +237,27 @@ impl Store {
 
     pub fn location(&self) -> &Location {
         &self.location
+    }
+
+    /// A native PostgreSQL pool on the same database (`None` on SQLite), connected on first use.
+    pub(crate) async fn postgres_native(&self) -> Result<Option<&sqlx::PgPool>> {
+        let Location::Postgres(url) = &self.location else {
+            return Ok(None);
+        };
+        let pool = self
+            .native
+            .get_or_try_init(|| async {
+                sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(2)
+                    .connect(url)
+                    .await
+                    .map_err(|source| StoreError::Open {
+                        db: self.location.display(),
+                        source,
+                    })
+            })
+            .await?;
+        Ok(Some(pool))
     }
 
     /// The newest schema version this binary knows for this store's backend.
@@ -299,6 +325,9 @@ impl Store {
             let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
                 .execute(&self.pool)
                 .await;
+        }
+        if let Some(native) = self.native.get() {
+            native.close().await;
         }
         self.pool.close().await;
     }

@@ -41,6 +41,8 @@ on_both_backends!(
     evolved_prompts_keep_lineage_and_status_and_insert_once,
     pending_executions_are_exactly_what_is_missing,
     tests_attach_to_their_prompt_for_new_existing_and_repeated_rows,
+    prompt_text_round_trips_byte_for_byte_and_ids_follow_the_rows,
+    a_batch_meeting_a_stored_key_keeps_the_writers_earlier_batches,
     prompt_search_matches_text_and_source_id_literally,
     workers_share_pending_executions_by_lease,
     reviewers_log_in_by_token_and_removal_ends_their_sessions,
@@ -791,6 +793,83 @@ async fn tests_attach_to_their_prompt_for_new_existing_and_repeated_rows(store: 
             "{sid}"
         );
     }
+}
+
+/// Text that a bulk format could read as markup (PostgreSQL's path is `COPY`'s text format:
+/// tabs, newlines, backslashes, its NULL `\N` and end marker `\.`) comes back unchanged, and new
+/// prompts' ids ascend in the rows' order, rounds created on first use.
+async fn prompt_text_round_trips_byte_for_byte_and_ids_follow_the_rows(store: Store) {
+    let tricky =
+        "def f(s):\r\n\t\"\"\"a\\tb \\N\n\\.\n\\N \u{e9}\u{1f600} \u{7f}\"\"\"\n\treturn '\\\\'\n";
+    let mut rows: Vec<_> = (0..5).map(|i| prompt(&format!("z{i}"), true)).collect();
+    rows[1].text = tricky.into();
+    rows[1].reference = Some("\\.".into());
+    rows[1].source_id = "tab\there\\N".into();
+    rows[1].entry_point = None;
+    rows[1].tests[0].code = format!("{tricky}assert True\n");
+    rows[3].round = 7;
+    rows[3].evolution_method = Some("deepen\tmethod".into());
+    rows.reverse();
+    store.insert_prompts(&rows, &|_| {}).await.unwrap();
+    let keys = store.prompt_keys().await.unwrap();
+    let order: Vec<_> = keys.iter().map(|k| k.source_id.as_str()).collect();
+    assert_eq!(order, ["z4", "z3", "z2", "tab\there\\N", "z0"]);
+    let detail = store.prompt_detail("tab\there\\N", None).await.unwrap();
+    assert_eq!(detail.prompt.text, tricky);
+    assert_eq!(detail.prompt.entry_point, None);
+    assert_eq!(detail.tests.len(), 1);
+    assert_eq!(detail.tests[0].code, format!("{tricky}assert True\n"));
+    let z3 = store.prompt_detail("z3", None).await.unwrap();
+    assert_eq!(z3.prompt.round, 7);
+    assert_eq!(
+        z3.prompt.evolution_method.as_deref(),
+        Some("deepen\tmethod")
+    );
+    let hashes: Vec<_> = keys.iter().map(|k| k.content_hash.clone()).collect();
+    assert_eq!(hashes[3], rrtf_store::content_hash(tricky));
+}
+
+/// A writer's batch that meets a stored key after earlier batches went in whole (PostgreSQL:
+/// the `COPY` of new rows is refused and the batch merged instead) keeps those batches, skips
+/// only the stored prompt, and adds its new test to it.
+async fn a_batch_meeting_a_stored_key_keeps_the_writers_earlier_batches(store: Store) {
+    let mut stored = prompt("k700", false);
+    stored.text = "the stored text".into();
+    store.insert_prompts(&[stored], &|_| {}).await.unwrap();
+    let rows: Vec<_> = (0..1203).map(|i| prompt(&format!("k{i}"), true)).collect();
+    let report = store.insert_prompts(&rows, &|_| {}).await.unwrap();
+    assert_eq!(
+        report.prompts,
+        InsertReport {
+            inserted: 1202,
+            existing: 1
+        }
+    );
+    assert_eq!(
+        report.tests,
+        InsertReport {
+            inserted: 1203,
+            existing: 0
+        }
+    );
+    let keys = store.prompt_keys().await.unwrap();
+    let order: Vec<String> = keys.iter().map(|k| k.source_id.clone()).collect();
+    let mut expected = vec!["k700".to_owned()];
+    expected.extend((0..1203).filter(|&i| i != 700).map(|i| format!("k{i}")));
+    assert_eq!(order, expected);
+    let detail = store.prompt_detail("k700", None).await.unwrap();
+    assert_eq!(detail.prompt.text, "the stored text");
+    assert_eq!(detail.tests.len(), 1);
+    for sid in ["k0", "k699", "k701", "k1202"] {
+        let d = store.prompt_detail(sid, None).await.unwrap();
+        assert_eq!(d.prompt.text, format!("def f_{sid}():\n"));
+        assert_eq!(
+            d.tests.iter().map(|t| t.code.clone()).collect::<Vec<_>>(),
+            [format!("def check(c):\n    assert c() == '{sid}'\n")]
+        );
+    }
+    let st = store.status().await.unwrap();
+    assert_eq!((st.prompts, st.tests), (1203, 1203));
 }
 
 async fn prompt_search_matches_text_and_source_id_literally(store: Store) {
