@@ -16,7 +16,10 @@ measures, with streamed completions of --new-tokens tokens at temperature 0:
 - n = 8: one request for 8 samples at temperature 0.8 (the round's student sampling); samples/s.
 
 It prints each figure for both servers and the ratios batched / one-at-a-time; the issue's
-target is concurrency-8 throughput at least 4x. Token counts come from the server's `usage`
+target is concurrency-8 throughput at least 4x (on this 2-core machine met with `--preset
+medium`, 45M parameters, whose weights stream from memory at every step as a served model's do;
+not with the default `small`, 3.2M parameters in cache, where the per-token streaming and the
+clients weigh more: README's Benchmarks). Token counts come from the server's `usage`
 (a request may end early at the end-of-text token). The sides alternate --rounds times and each
 side's best figure counts, so a change of machine load hits both. Timings belong here, never in
 tests.
