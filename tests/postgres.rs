@@ -44,9 +44,14 @@ fn scrub(mut v: Value) -> Value {
 /// The commands a user runs on a project, and what they print (scrubbed) and export.
 fn pipeline(d: &Path) -> Vec<(String, Value)> {
     // 12 HumanEval problems: the canonical solution as teacher `canonical`, a body that fails
-    // every test as student `broken`.
+    // every test as student `broken`, printing NUL bytes and raising with one in its message
+    // (PostgreSQL's text cannot hold U+0000: such a sample once stopped its executors).
     let problems: Vec<Value> = common::humaneval().into_iter().take(12).collect();
-    teacher_and_student(d, &problems, "    return None\n");
+    teacher_and_student(
+        d,
+        &problems,
+        "    print(\"\\x00\" * 3)\n    raise ValueError(\"bad \\x00 byte\")\n",
+    );
     let mut out = Vec::new();
     let mut step = |name: &str, args: &[&str]| {
         let v = ok_json(d, args);
@@ -124,6 +129,12 @@ fn the_pipeline_on_postgres_gives_what_it_gives_on_sqlite() {
         .unwrap()
         .1;
     assert_eq!(pairs.as_array().unwrap().len(), 11);
+    // The student's NUL bytes are stored as U+FFFD, on both backends alike (compared above).
+    let show = &on_postgres.iter().find(|(n, _)| n == "show").unwrap().1;
+    assert!(
+        show.to_string().contains("bad \u{FFFD} byte"),
+        "the failure is stored with the replacement character: {show}"
+    );
     // The report (its run evidence, outcome examples, plots) reads the same data.
     let report = std::fs::read_to_string(pg_dir.path().join("report.html")).unwrap();
     assert!(

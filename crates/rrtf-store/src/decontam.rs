@@ -282,7 +282,7 @@ pub(crate) async fn record(
                 _ => "UPDATE responses SET eliminated = $1 WHERE id = $2 AND eliminated IS NULL",
             };
             sqlx::query(sql)
-                .bind(f.reason())
+                .bind(crate::sql::storable(&f.reason()).into_owned())
                 .bind(f.item_id)
                 .execute(&mut **tx)
                 .await?;
@@ -299,7 +299,7 @@ pub(crate) async fn record(
         .bind(&f.field)
         .bind(&f.benchmark)
         .bind(f.method)
-        .bind(&f.detail)
+        .bind(crate::sql::storable(&f.detail).into_owned())
         .bind(run_id)
         .execute(&mut **tx)
         .await?

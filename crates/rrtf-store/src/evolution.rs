@@ -81,7 +81,7 @@ impl Store {
                 "UPDATE prompts SET status = 'eliminated', status_reason = $1 \
                  WHERE id = $2 AND status = 'kept'",
             )
-            .bind(reason)
+            .bind(crate::sql::storable(reason).into_owned())
             .bind(id)
             .execute(&mut *tx)
             .await?

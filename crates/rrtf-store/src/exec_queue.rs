@@ -77,7 +77,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         for (id, code) in codes {
             sqlx::query("UPDATE responses SET code = $1 WHERE id = $2 AND code IS NULL")
-                .bind(code)
+                .bind(crate::sql::storable(code).into_owned())
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;

@@ -108,7 +108,6 @@ struct ModelStatsRow {
     model: String,
     role: ModelRole,
     responses: i64,
-    mean_score: f64,
     /// The outcome labels, comma-separated.
     outcomes: Option<String>,
 }
@@ -320,7 +319,6 @@ impl Store {
     pub async fn model_stats(&self, ranker_hash: &str) -> Result<Vec<ModelStats>> {
         let rows: Vec<ModelStatsRow> = sqlx::query_as(
             "SELECT m.name AS model, m.role, count(*) AS responses, \
-                    CAST(avg(s.score) AS DOUBLE PRECISION) AS mean_score, \
                     string_agg(s.outcome, ',') AS outcomes \
              FROM scores s JOIN responses r ON r.id = s.response_id \
              JOIN models m ON m.id = r.model_id \
@@ -331,9 +329,28 @@ impl Store {
         .fetch_all(&self.pool)
         .await
         .map_err(StoreError::reading("models"))?;
+        // Means summed here, in response order: SQL's `avg` adds in whatever order its plan
+        // reads the rows, and SQLite and PostgreSQL gave means differing in their last bits.
+        let scores: Vec<(String, f64)> = sqlx::query_as(
+            "SELECT m.name, s.score FROM scores s JOIN responses r ON r.id = s.response_id \
+             JOIN models m ON m.id = r.model_id \
+             WHERE s.ranker_id = (SELECT id FROM rankers WHERE hash = $1) \
+             ORDER BY s.response_id",
+        )
+        .bind(ranker_hash)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::reading("scores"))?;
+        let mut sums: BTreeMap<String, (f64, i64)> = BTreeMap::new();
+        for (model, score) in scores {
+            let e = sums.entry(model).or_insert((0.0, 0));
+            e.0 += score;
+            e.1 += 1;
+        }
         Ok(rows
             .into_iter()
             .map(|r| {
+                let (sum, n) = sums.get(&r.model).copied().unwrap_or((0.0, 0));
                 let outcomes = counts(r.outcomes);
                 let pass = outcomes.get(Outcome::Pass.as_str()).copied().unwrap_or(0);
                 ModelStats {
@@ -341,7 +358,7 @@ impl Store {
                     role: r.role,
                     responses: r.responses,
                     pass_rate: pass as f64 / r.responses.max(1) as f64,
-                    mean_score: r.mean_score,
+                    mean_score: sum / n.max(1) as f64,
                     outcomes,
                 }
             })

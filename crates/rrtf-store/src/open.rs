@@ -161,7 +161,7 @@ impl Store {
                     Some(path.as_path())
                 );
                 let options = AnyConnectOptions::from_str(&url).map_err(open_err)?;
-                AnyPoolOptions::new()
+                without_reaper(AnyPoolOptions::new())
                     .max_connections(4)
                     .after_connect(|conn, _meta| {
                         Box::pin(async move {
@@ -184,7 +184,7 @@ impl Store {
                     sqlx::Any::create_database(url).await.map_err(open_err)?;
                 }
                 let options = AnyConnectOptions::from_str(url).map_err(open_err)?;
-                match AnyPoolOptions::new()
+                match without_reaper(AnyPoolOptions::new())
                     .max_connections(8)
                     .connect_with(options)
                     .await
@@ -247,7 +247,7 @@ impl Store {
         let pool = self
             .native
             .get_or_try_init(|| async {
-                sqlx::postgres::PgPoolOptions::new()
+                without_reaper(sqlx::postgres::PgPoolOptions::new())
                     .max_connections(2)
                     .connect(url)
                     .await
@@ -333,9 +333,40 @@ impl Store {
     }
 }
 
+/// `options` without sqlx's pool maintenance task: no idle timeout, no maximum lifetime (and no
+/// minimum number of connections, the default). sqlx 0.9.0's task sweeps `0..num_idle()`, and
+/// `num_idle` can wrap below zero for an instant when a connection is returned while another
+/// task takes it (sqlx issue #3645, fixed by PR #4289 after 0.9.0): a sweep that reads it then
+/// spins through ~10^19 iterations on a runtime worker, and a process whose work is done never
+/// exits, using a core (seen once: `rrtf round` stuck at 100% CPU after its report, the
+/// backtrace in that loop). The store's pools hold at most a handful of connections for as long
+/// as the process runs, which is what they were for anyway.
+fn without_reaper<DB: sqlx::Database>(
+    options: sqlx::pool::PoolOptions<DB>,
+) -> sqlx::pool::PoolOptions<DB> {
+    options
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .min_connections(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn the_pool_runs_no_maintenance_task() {
+        // See `without_reaper`: sqlx 0.9.0's idle sweep can spin forever.
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::create(&dir.path().join("t.db")).await.unwrap();
+        let o = store.pool.options();
+        let reaper = (
+            o.get_idle_timeout(),
+            o.get_max_lifetime(),
+            o.get_min_connections(),
+        );
+        assert_eq!(reaper, (None, None, 0));
+    }
 
     #[tokio::test]
     async fn create_migrates_and_open_requires_existing_file() {

@@ -134,7 +134,7 @@ impl PromptCopy {
             hashes.clear();
             for t in &p.tests {
                 seen += 1;
-                let hash = crate::sha256_hex(&t.code);
+                let hash = crate::sha256_hex(&*crate::sql::storable(&t.code));
                 if hashes.contains(&hash) {
                     continue;
                 }
@@ -187,7 +187,8 @@ impl PromptCopy {
                 test_ord += 1;
                 text(&mut self.tests, Some(&p.source));
                 text(&mut self.tests, Some(&p.source_id));
-                test_fields(&mut self.tests, t, &crate::sha256_hex(&t.code));
+                let hash = crate::sha256_hex(&*crate::sql::storable(&t.code));
+                test_fields(&mut self.tests, t, &hash);
             }
         }
         copy_in(&mut self.tx, "rrtf_import_prompts", &self.prompts).await?;
@@ -233,7 +234,7 @@ fn prompt_fields(line: &mut String, p: &NewPrompt, eliminated: Option<&str>) {
         None => text(line, None),
     }
     text(line, p.evolution_method.as_deref());
-    text(line, Some(&content_hash(&p.text)));
+    text(line, Some(&content_hash(&crate::sql::storable(&p.text))));
     text(
         line,
         Some(if eliminated.is_some() {
@@ -263,14 +264,15 @@ async fn copy_in(tx: &mut Transaction<'static, Postgres>, table: &str, data: &st
     Ok(())
 }
 
-/// A field of `COPY`'s text format, then the column separator.
+/// A field of `COPY`'s text format, then the column separator. U+0000, which `text` cannot hold,
+/// is written as U+FFFD, as every text the store writes (`sql::storable`).
 fn text(line: &mut String, value: Option<&str>) {
     match value {
         None => line.push_str("\\N"),
         Some(s)
             if !s
                 .bytes()
-                .any(|b| matches!(b, b'\\' | b'\t' | b'\n' | b'\r')) =>
+                .any(|b| matches!(b, b'\\' | b'\t' | b'\n' | b'\r' | b'\0')) =>
         {
             line.push_str(s)
         }
@@ -281,6 +283,7 @@ fn text(line: &mut String, value: Option<&str>) {
                     '\t' => line.push_str("\\t"),
                     '\n' => line.push_str("\\n"),
                     '\r' => line.push_str("\\r"),
+                    '\0' => line.push('\u{FFFD}'),
                     c => line.push(c),
                 }
             }
@@ -307,10 +310,10 @@ mod tests {
     #[test]
     fn copy_text_escapes_what_the_format_reads_as_markup() {
         let mut line = String::new();
-        text(&mut line, Some("a\tb\nc\\d\re \\N \\."));
+        text(&mut line, Some("a\tb\nc\\d\re \\N \\.\0"));
         text(&mut line, None);
         number(&mut line, -3);
         end_line(&mut line);
-        assert_eq!(line, "a\\tb\\nc\\\\d\\re \\\\N \\\\.\t\\N\t-3\n");
+        assert_eq!(line, "a\\tb\\nc\\\\d\\re \\\\N \\\\.\u{FFFD}\t\\N\t-3\n");
     }
 }

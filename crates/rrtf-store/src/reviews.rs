@@ -97,7 +97,7 @@ impl Store {
         .bind(review.action.as_str())
         .bind(review.payload.as_ref().map(|p| p.to_string()))
         .bind(&review.author)
-        .bind(review.reason.as_deref())
+        .bind(crate::sql::storable_opt(review.reason.as_deref()).map(|r| r.into_owned()))
         .fetch_one(&self.pool)
         .await?;
         Ok(id)

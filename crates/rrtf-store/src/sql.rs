@@ -12,11 +12,33 @@
 //! SQLite looks up a named parameter (`$N`) by a linear scan for each bind, which made a 100K-row
 //! import ten times slower (measured: 80% of its time in `sqlite3_bind_parameter_name`).
 
+use std::borrow::Cow;
 use std::fmt::Write;
 
 use sqlx::any::AnyArguments;
 use sqlx::query::{Query, QueryAs};
 use sqlx::{Any, Arguments, AssertSqlSafe, Encode, FromRow, Type};
+
+/// `s` as the store writes it: U+0000 replaced by U+FFFD (the replacement character), on both
+/// backends. PostgreSQL's `text` cannot hold U+0000 and refuses the whole statement ("invalid byte
+/// sequence for encoding UTF8: 0x00"), while text the store writes comes from models, from what a
+/// sample printed and from imported files, any of which may hold one: a sample that printed a
+/// NUL byte stopped every executor of a PostgreSQL project at the same batch. Replacing it on
+/// SQLite too keeps the two backends' contents the same. Every text the store writes goes
+/// through this: [`Builder`]'s binds, the `COPY` path, and the free-text binds of single-row
+/// statements (reasons, details, payloads, code).
+pub(crate) fn storable(s: &str) -> Cow<'_, str> {
+    if s.contains('\0') {
+        Cow::Owned(s.replace('\0', "\u{FFFD}"))
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
+/// [`storable`] for an optional text.
+pub(crate) fn storable_opt(s: Option<&str>) -> Option<Cow<'_, str>> {
+    s.map(storable)
+}
 
 /// A statement assembled piece by piece, its binds numbered `$1, $2, ...` as they are pushed.
 pub(crate) struct Builder {
@@ -43,22 +65,15 @@ impl Builder {
         self
     }
 
-    /// Append the next placeholder and bind `value` to it.
-    pub(crate) fn push_bind<'t, T: Encode<'t, Any> + Type<Any>>(
-        &mut self,
-        value: T,
-    ) -> &mut Builder {
+    /// Append the next placeholder and bind `value` to it (text as [`storable`]).
+    pub(crate) fn push_bind<T: Bind>(&mut self, value: T) -> &mut Builder {
         self.binds += 1;
         if self.numbered {
             write!(self.sql, "${}", self.binds).expect("writing to a String");
         } else {
             self.sql.push('?');
         }
-        // `Any` encodes by copying the value into its buffer: the store's types (integers,
-        // reals, text, the text vocabularies) cannot fail to encode.
-        self.args
-            .add(value)
-            .expect("encoding a bind for the Any driver");
+        value.add_to(&mut self.args);
         self
     }
 
@@ -100,6 +115,73 @@ impl Builder {
     }
 }
 
+/// A value [`Builder`] binds: text goes through [`storable`], so no bind of a multi-row statement
+/// can carry U+0000 whatever type holds the text.
+pub(crate) trait Bind {
+    fn add_to(self, args: &mut AnyArguments);
+}
+
+/// `Any` encodes by copying the value into its buffer: the store's types (integers, reals,
+/// text) cannot fail to encode.
+fn add<'t, T: Encode<'t, Any> + Type<Any>>(args: &mut AnyArguments, value: T) {
+    args.add(value).expect("encoding a bind for the Any driver");
+}
+
+macro_rules! bind_as_is {
+    ($($t:ty),*) => {$(
+        impl Bind for $t {
+            fn add_to(self, args: &mut AnyArguments) {
+                add(args, self)
+            }
+        }
+    )*};
+}
+
+bind_as_is!(i64, Option<i64>, i32, f64, Option<f64>, bool);
+
+impl Bind for &str {
+    fn add_to(self, args: &mut AnyArguments) {
+        match storable(self) {
+            Cow::Borrowed(s) => add(args, s),
+            Cow::Owned(s) => add(args, s),
+        }
+    }
+}
+
+impl Bind for &String {
+    fn add_to(self, args: &mut AnyArguments) {
+        self.as_str().add_to(args)
+    }
+}
+
+impl Bind for String {
+    fn add_to(self, args: &mut AnyArguments) {
+        if self.contains('\0') {
+            add(args, storable(&self).into_owned())
+        } else {
+            add(args, self)
+        }
+    }
+}
+
+impl Bind for Option<&str> {
+    fn add_to(self, args: &mut AnyArguments) {
+        match self {
+            Some(s) => s.add_to(args),
+            None => add(args, None::<&str>),
+        }
+    }
+}
+
+impl Bind for Option<String> {
+    fn add_to(self, args: &mut AnyArguments) {
+        match self {
+            Some(s) => s.add_to(args),
+            None => add(args, None::<String>),
+        }
+    }
+}
+
 /// See [`Builder::separated`].
 pub(crate) struct Separated<'a> {
     builder: &'a mut Builder,
@@ -108,7 +190,7 @@ pub(crate) struct Separated<'a> {
 }
 
 impl Separated<'_> {
-    pub(crate) fn push_bind<'t, T: Encode<'t, Any> + Type<Any>>(&mut self, value: T) -> &mut Self {
+    pub(crate) fn push_bind<T: Bind>(&mut self, value: T) -> &mut Self {
         if !self.first {
             self.builder.push(self.separator);
         }
@@ -146,5 +228,12 @@ mod tests {
         });
         assert_eq!(v.sql, "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4)");
         assert_eq!(v.args.len(), 4);
+    }
+
+    #[test]
+    fn storable_text_has_no_nul_and_borrows_clean_text() {
+        assert_eq!(storable("x\0y\0"), "x\u{FFFD}y\u{FFFD}");
+        assert!(matches!(storable("plain"), Cow::Borrowed("plain")));
+        assert_eq!(storable_opt(Some("\0")).as_deref(), Some("\u{FFFD}"));
     }
 }

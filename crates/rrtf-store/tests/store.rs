@@ -47,6 +47,7 @@ on_both_backends!(
     workers_share_pending_executions_by_lease,
     reviewers_log_in_by_token_and_removal_ends_their_sessions,
     samplers_claim_requests_by_lease,
+    text_with_nul_is_stored_with_the_replacement_character,
 );
 
 fn prompt(source_id: &str, with_test: bool) -> NewPrompt {
@@ -827,6 +828,67 @@ async fn prompt_text_round_trips_byte_for_byte_and_ids_follow_the_rows(store: St
     );
     let hashes: Vec<_> = keys.iter().map(|k| k.content_hash.clone()).collect();
     assert_eq!(hashes[3], rrtf_store::content_hash(tricky));
+}
+
+/// U+0000, which PostgreSQL's `text` refuses (the whole statement failed, so a sample that
+/// printed a NUL byte stopped every executor of a PostgreSQL project at the same batch), is
+/// stored as U+FFFD on both backends: in a prompt, its test (and the test's key), a response,
+/// and an execution's failure and stderr.
+async fn text_with_nul_is_stored_with_the_replacement_character(store: Store) {
+    let mut p = prompt("nul", true);
+    p.text = "def f_nul():\n    \"\"\"a\0b\"\"\"\n".into();
+    p.tests[0].code = "def check(c):\n    assert c() == '\0'\n".into();
+    // The same test but for the replacement character: the same stored code, so one test.
+    let mut again = p.tests[0].clone();
+    again.code = again.code.replace('\0', "\u{FFFD}");
+    p.tests.push(again);
+    let rep = store.insert_prompts(&[p], &|_| {}).await.unwrap();
+    assert_eq!((rep.prompts.inserted, rep.tests.inserted), (1, 1));
+    let keys = store.prompt_keys().await.unwrap();
+    let model = store
+        .upsert_model("t", ModelRole::Teacher, None, None)
+        .await
+        .unwrap();
+    let mut r = response(keys[0].id, model, 0);
+    r.raw_text = "    print('\0\0')\n".into();
+    store.insert_responses(&[r], &|_| {}).await.unwrap();
+    let exec = NewExecution {
+        response_id: 1,
+        test_id: 1,
+        outcome: Outcome::RuntimeError,
+        tests_passed: 0,
+        tests_total: 1,
+        first_failure: Some("ValueError: bad \0 byte".into()),
+        stderr_tail: Some("\0\u{1b}[31m".into()),
+        wall_ms: None,
+        cpu_ms: None,
+        peak_rss_kb: None,
+        executor_hash: "x".into(),
+    };
+    assert_eq!(store.insert_executions(&[exec]).await.unwrap().inserted, 1);
+    let detail = store.prompt_detail("nul", None).await.unwrap();
+    assert_eq!(
+        detail.prompt.text,
+        "def f_nul():\n    \"\"\"a\u{FFFD}b\"\"\"\n"
+    );
+    assert_eq!(
+        keys[0].content_hash,
+        rrtf_store::content_hash(&detail.prompt.text),
+        "the key is the stored text's"
+    );
+    assert_eq!(detail.tests.len(), 1);
+    assert_eq!(
+        detail.tests[0].code,
+        "def check(c):\n    assert c() == '\u{FFFD}'\n"
+    );
+    assert_eq!(
+        detail.responses[0].raw_text,
+        "    print('\u{FFFD}\u{FFFD}')\n"
+    );
+    assert_eq!(
+        detail.responses[0].first_failure.as_deref(),
+        Some("ValueError: bad \u{FFFD} byte")
+    );
 }
 
 /// A writer's batch that meets a stored key after earlier batches went in whole (PostgreSQL:
