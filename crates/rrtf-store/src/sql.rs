@@ -26,7 +26,8 @@ use sqlx::{Any, Arguments, AssertSqlSafe, Encode, FromRow, Type};
 /// NUL byte stopped every executor of a PostgreSQL project at the same batch. Replacing it on
 /// SQLite too keeps the two backends' contents the same. Every text the store writes goes
 /// through this: [`Builder`]'s binds, the `COPY` path, and the free-text binds of single-row
-/// statements (reasons, details, payloads, code).
+/// statements (reasons, details, extracted code); JSON text (review payloads, configs, run
+/// summaries) holds U+0000 only escaped, as `\u0000`.
 pub(crate) fn storable(s: &str) -> Cow<'_, str> {
     if s.contains('\0') {
         Cow::Owned(s.replace('\0', "\u{FFFD}"))
