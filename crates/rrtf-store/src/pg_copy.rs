@@ -134,7 +134,7 @@ impl PromptCopy {
             hashes.clear();
             for t in &p.tests {
                 seen += 1;
-                let hash = crate::sha256_hex(&*crate::sql::storable(&t.code));
+                let hash = crate::hash::code_hash(&t.code);
                 if hashes.contains(&hash) {
                     continue;
                 }
@@ -187,8 +187,7 @@ impl PromptCopy {
                 test_ord += 1;
                 text(&mut self.tests, Some(&p.source));
                 text(&mut self.tests, Some(&p.source_id));
-                let hash = crate::sha256_hex(&*crate::sql::storable(&t.code));
-                test_fields(&mut self.tests, t, &hash);
+                test_fields(&mut self.tests, t, &crate::hash::code_hash(&t.code));
             }
         }
         copy_in(&mut self.tx, "rrtf_import_prompts", &self.prompts).await?;
@@ -234,7 +233,7 @@ fn prompt_fields(line: &mut String, p: &NewPrompt, eliminated: Option<&str>) {
         None => text(line, None),
     }
     text(line, p.evolution_method.as_deref());
-    text(line, Some(&content_hash(&crate::sql::storable(&p.text))));
+    text(line, Some(&content_hash(&p.text)));
     text(
         line,
         Some(if eliminated.is_some() {

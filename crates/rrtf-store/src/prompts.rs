@@ -170,7 +170,7 @@ async fn write_chunk(
             .push_bind(p.reference.as_deref())
             .push_bind(p.parent_id)
             .push_bind(p.evolution_method.as_deref())
-            .push_bind(content_hash(&crate::sql::storable(&p.text)))
+            .push_bind(content_hash(&p.text))
             .push_bind(if eliminated.is_some() {
                 "eliminated"
             } else {
@@ -213,7 +213,7 @@ async fn write_chunk(
                     .push_bind(t.origin.as_str())
                     .push_bind(t.code.as_str())
                     .push_bind(t.entry_point.as_deref())
-                    .push_bind(crate::sha256_hex(&*crate::sql::storable(&t.code)));
+                    .push_bind(crate::hash::code_hash(&t.code));
             });
             qb.push(" ON CONFLICT (prompt_id, content_hash) DO NOTHING");
             let done = qb.build().execute(&mut **tx).await?.rows_affected();

@@ -97,7 +97,12 @@ impl Store {
         .bind(review.action.as_str())
         .bind(review.payload.as_ref().map(|p| p.to_string()))
         .bind(&review.author)
-        .bind(crate::sql::storable_opt(review.reason.as_deref()).map(|r| r.into_owned()))
+        .bind(
+            review
+                .reason
+                .as_deref()
+                .map(|r| crate::sql::storable(r).into_owned()),
+        )
         .fetch_one(&self.pool)
         .await?;
         Ok(id)

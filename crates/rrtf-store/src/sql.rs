@@ -36,11 +36,6 @@ pub(crate) fn storable(s: &str) -> Cow<'_, str> {
     }
 }
 
-/// [`storable`] for an optional text.
-pub(crate) fn storable_opt(s: Option<&str>) -> Option<Cow<'_, str>> {
-    s.map(storable)
-}
-
 /// A statement assembled piece by piece, its binds numbered `$1, $2, ...` as they are pushed.
 pub(crate) struct Builder {
     /// `$N` (PostgreSQL) or `?` (SQLite).
@@ -235,6 +230,5 @@ mod tests {
     fn storable_text_has_no_nul_and_borrows_clean_text() {
         assert_eq!(storable("x\0y\0"), "x\u{FFFD}y\u{FFFD}");
         assert!(matches!(storable("plain"), Cow::Borrowed("plain")));
-        assert_eq!(storable_opt(Some("\0")).as_deref(), Some("\u{FFFD}"));
     }
 }

@@ -74,7 +74,7 @@ impl Store {
                     .push_bind("synthesized")
                     .push_bind(t.code.as_str())
                     .push_bind(t.entry_point.as_deref())
-                    .push_bind(crate::sha256_hex(&*crate::sql::storable(&t.code)))
+                    .push_bind(crate::hash::code_hash(&t.code))
                     .push_bind(t.validation)
                     .push_bind(t.detail.as_deref())
                     .push_bind(t.model_id)
