@@ -149,6 +149,33 @@ fn bad_rows_exit_2_and_name_the_line() {
         assert_eq!(out.status.code(), Some(2), "case {i}: {err}");
         assert!(err.contains("line"), "case {i}: {err}");
     }
+    // Limits that would store good code as failed are refused before anything runs, by the
+    // stand-alone runner and by the stage alike.
+    std::fs::write(&input, "").unwrap();
+    let db = dir.path().join("rrtf.db");
+    for (flag, value, says) in [
+        ("--memory-mb", "0", "--memory-mb must be at least 64 MiB"),
+        ("--memory-mb", "63", "got 63"),
+        ("--workers", "0", "--workers must be at least 1"),
+    ] {
+        let run = [
+            "exec",
+            "run",
+            flag,
+            value,
+            "--input",
+            input.to_str().unwrap(),
+            "--output",
+            output.to_str().unwrap(),
+        ];
+        let stage = ["--db", db.to_str().unwrap(), "exec", flag, value];
+        for args in [&run[..], &stage[..]] {
+            let out = rrtf(args);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+            assert!(err.contains(says), "{args:?}: {err}");
+        }
+    }
 }
 
 #[test]

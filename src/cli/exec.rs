@@ -109,6 +109,19 @@ pub(super) fn config(a: &LimitArgs) -> Result<ExecConfig> {
         ))
         .into());
     }
+    // Below it the interpreters cannot start, and good code would be stored as
+    // `memory_limit` or `crashed` (stored results are not run again).
+    if a.memory_mb < rrtf_exec::MIN_MEMORY_MB {
+        return Err(BadInput(format!(
+            "--memory-mb must be at least {} MiB (interpreters need it to start), got {}",
+            rrtf_exec::MIN_MEMORY_MB,
+            a.memory_mb
+        ))
+        .into());
+    }
+    if a.workers == Some(0) {
+        return Err(BadInput("--workers must be at least 1, got 0".into()).into());
+    }
     let mut c = ExecConfig {
         timeout: Duration::from_secs_f64(a.timeout),
         memory_mb: a.memory_mb,

@@ -60,3 +60,8 @@ pub use rrtf_types::Outcome;
 
 /// This crate's version, recorded with the exec stage's runs.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The lowest address-space limit per sample ([`ExecConfig::memory_mb`]) the executor accepts:
+/// below it interpreters and compilers cannot start, and good code would be judged
+/// `memory_limit`. The round config's `execution.memory_mb` has the same floor.
+pub const MIN_MEMORY_MB: u64 = 64;

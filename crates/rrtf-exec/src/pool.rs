@@ -133,6 +133,14 @@ impl Executor {
         if config.workers == 0 {
             return Err(ExecError::BadInput("workers must be at least 1".into()));
         }
+        if config.memory_mb < crate::MIN_MEMORY_MB {
+            return Err(ExecError::BadInput(format!(
+                "memory_mb is {}: at least {} MiB (interpreters need it to start; below it good \
+                 code is recorded as memory_limit)",
+                config.memory_mb,
+                crate::MIN_MEMORY_MB
+            )));
+        }
         let filters = if protections.seccomp {
             seccomp::programs()?
         } else {

@@ -736,3 +736,86 @@ fn the_test_is_not_in_the_sample_s_own_memory() {
         assert_eq!(r.tests_total, 3, "{how}: {r:?}");
     }
 }
+
+#[test]
+fn a_check_candidate_test_never_runs_a_helper_of_the_sample_s() {
+    // HumanEval/38 without its prompt: the test encodes with `encode_cyclic`, which only the
+    // sample defines; identity for both used to pass.
+    let he = humaneval();
+    let p38 = he.iter().find(|p| p.task_id == "HumanEval/38").unwrap();
+    let cheat = "def encode_cyclic(s):\n    return s\ndef f(s):\n    return s\n";
+    let r = never_passes(64240, cheat, &p38.test);
+    assert!(
+        r.detail
+            .contains("`encode_cyclic`, which neither the test nor the prompt"),
+        "{r:?}"
+    );
+    // A synthesized test whose expected value uses a helper of the reference's.
+    let test = "def check(candidate):\n    assert candidate(10) == [p for p in range(10) if is_prime(p)]\n";
+    never_passes(
+        64241,
+        "is_prime = lambda p: False\ndef f(n):\n    return []\n",
+        test,
+    );
+}
+
+#[test]
+fn stop_iteration_from_the_candidate_does_not_end_the_test_s_loop() {
+    let code = "def f(x):\n    raise StopIteration\n";
+    let tests = [
+        "def check(candidate):\n    for x, y in zip([2, 3], map(candidate, [2, 3])):\n        assert y == x * x\n",
+        "def check(candidate):\n    for y in iter(lambda: candidate(1), 99):\n        assert y == 1\n        break\n",
+        // MBPP style: the sample's function by name.
+        "assert all(map(lambda p: f(p[0]) == p[1], [(2, 4), (3, 9)]))\n",
+    ];
+    for (i, test) in tests.iter().enumerate() {
+        let r = never_passes(64242 + i as u32, code, test);
+        assert!(r.detail.contains("StopIteration"), "{r:?}");
+    }
+}
+
+#[test]
+fn a_reply_whose_items_pile_up_on_one_hash_is_refused() {
+    // The candidate writes its own reply: a set of 5,000 distinct ints that all hash to 0
+    // (quadratic for the judge to build, in C code its alarm cannot interrupt).
+    let code = "import sys\nP = (1 << 61) - 1\nsys.modules['__main__'].encode = lambda v: '{\"s\":[' + ','.join(str(P * i) for i in range(1, 5001)) + ']}'\ndef f(x):\n    return 0\n";
+    let r = never_passes(64245, code, FOUR);
+    assert!(r.detail.contains("share one hash"), "{r:?}");
+}
+
+#[test]
+fn a_lone_surrogate_in_what_the_sample_raises_still_gets_a_verdict() {
+    // JSON's escape of a lone surrogate is an error to the executor's parser: the sample used
+    // to come back unjudged after costing its worker.
+    for (uid, code) in [
+        (64246, "def f(x):\n    raise ValueError('\\ud800')\n"),
+        (
+            64247,
+            "raise ValueError('\\udfff at load')\ndef f(x):\n    return x * x\n",
+        ),
+    ] {
+        let r = hostile(uid, code, FOUR, &[RuntimeError]);
+        assert!(
+            r.unjudged.is_none() && r.detail.contains('\u{fffd}'),
+            "{r:?}"
+        );
+    }
+}
+
+#[test]
+fn a_test_s_random_inputs_are_the_same_whenever_a_sample_is_judged() {
+    // The assert's message shows what the judge's `random` drew for this sample; another
+    // sample judged in between (by the same judge) changes nothing.
+    let test = "def check(candidate):\n    import random\n    assert candidate(0) is None and False, random.random()\n";
+    let exec = executor(64248, 1, 20_000);
+    let a = "def f(x):\n    return None\n";
+    let b = "def f(x):\n    return None  # another sample\n";
+    let first = run_one(&exec, py_job(1, a, test, "f"));
+    let other = run_one(&exec, py_job(2, b, test, "f"));
+    let again = run_one(&exec, py_job(3, a, test, "f"));
+    drop(exec);
+    assert_no_leftovers(64248..64249);
+    assert_eq!(first.outcome, TestFailure, "{first:?}");
+    assert_eq!(first.detail, again.detail);
+    assert_ne!(first.detail, other.detail);
+}

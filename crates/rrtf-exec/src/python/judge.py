@@ -26,6 +26,7 @@
 
 import ast as _ast
 import builtins as _builtins
+import random as _random
 import signal
 
 
@@ -143,8 +144,9 @@ class CandidateGone(BaseException):
 
 
 class Unsendable(BaseException):
-    """The test passed the candidate something the wire cannot carry (a function, an object):
-    the judge cannot run this check faithfully, so it fails, and the detail says why."""
+    """The test passed the candidate something the wire cannot carry (a function, an object),
+    or called a helper that only the sample defines (`_untrusted`): the judge cannot run this
+    check faithfully, so it fails, and the detail says why."""
 
 
 class _Channel:
@@ -236,12 +238,19 @@ class _Channel:
         raise CandidateGone(self.bad[1])
 
 
+# Exceptions that end an iteration silently: raised by a call inside `map(candidate, xs)`,
+# `zip(...)`, `iter(f, stop)` or a generator, one would stop the test's loop early and the
+# checks it skipped would pass unseen. The judge rebuilds them as RuntimeError, as Python
+# itself does for a generator's body (PEP 479).
+_ENDS_ITERATION = ("StopIteration", "StopAsyncIteration")
+
+
 def _rebuild(name, message, errno):
     """The candidate's exception as the same builtin type in the judge (RuntimeError for a
-    name that is not a builtin exception)."""
+    name that is not a builtin exception, or one that ends an iteration)."""
     cls = _EXCEPTIONS.get(name)
-    if cls is None:
-        return RuntimeError(f"{name}: {message}")
+    if cls is None or name in _ENDS_ITERATION:
+        return RuntimeError(f"{name}: {message}" if message else name)
     try:
         if issubclass(cls, OSError) and type(errno) is int:
             return cls(errno, message)
@@ -259,6 +268,22 @@ def _proxy(chan, name):
     return candidate
 
 
+def _untrusted(chan, name):
+    """What a HumanEval-style test (`check(candidate)`) gets for a function it calls but that
+    neither it nor the prompt's code defines, e.g. HumanEval/38's `encode_cyclic` when the
+    row has no prompt: only the sample could supply it, and a helper of the sample's would
+    compute the expected value its own answer is checked against. The check fails, saying so."""
+    detail = (f"the test calls `{name}`, which neither the test nor the prompt's code defines; "
+              "the sample's own cannot decide its verdict, so this check cannot pass (give "
+              "the row its prompt)")
+
+    def helper(*args, **kwargs):
+        chan.fail("judge", detail)
+        raise Unsendable(detail)
+    helper.__name__ = helper.__qualname__ = name
+    return helper
+
+
 class JudgeTimeout(BaseException):
     """Raised in the judge by the wall-clock alarm (and again at every later call of the
     candidate, should a test swallow it)."""
@@ -272,7 +297,7 @@ def _on_alarm(signum, frame):
     raise JudgeTimeout()
 
 
-def run_judge(plan, prelude, entry, qfd, pfd, timeout, report):
+def run_judge(plan, prelude, entry, qfd, pfd, timeout, report, seed=0):
     """Drive the test against the candidate behind (qfd, pfd) for at most `timeout` seconds
     (SIGALRM); `report(*record)` receives the records: ("load", stage, kind, detail) or
     ("setup", kind, detail) (final), ("step", counted, ok, kind, detail) per step, then
@@ -280,6 +305,10 @@ def run_judge(plan, prelude, entry, qfd, pfd, timeout, report):
     ("timeout",) or ("done",). Runs in the worker itself, which never runs sample code; it
     leaves nothing behind but what the test's own code changes."""
     _ALARM[0] = False
+    # Tests that draw inputs from `random` unseeded (HumanEval/38, /50) see the same inputs
+    # whenever this sample is judged again, whatever the judge ran before (`seed`: the worker's,
+    # from the sample's code and the test).
+    _random.seed(seed)
     old = signal.signal(signal.SIGALRM, _on_alarm)
     signal.setitimer(signal.ITIMER_REAL, max(timeout, 0.001))
     try:
@@ -304,9 +333,12 @@ def _judge(plan, prelude, entry, chan, report):
             exec(prelude, ns)
         except BaseException:
             pass  # the prompt's code is context: what ran of it stays defined
+    # MBPP-style tests (no `check`) call the sample's functions by name; a `check(candidate)`
+    # test gets the sample through its parameter only.
+    stand_in = _proxy if plan["param"] is None else _untrusted
     for name in plan["free"]:
         if name not in ns:
-            ns[name] = _proxy(chan, name)
+            ns[name] = stand_in(chan, name)
     if entry:
         ns[entry] = proxy
     setup = None

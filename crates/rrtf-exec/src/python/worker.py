@@ -49,6 +49,7 @@
 import ast
 import builtins
 import gc
+import hashlib
 import select
 import shutil
 import time
@@ -67,7 +68,15 @@ def recv():
 
 
 def send(obj):
-    data = json.dumps(obj).encode()
+    """One framed JSON message to the executor. A lone surrogate (a sample's exception
+    message or output can hold one) becomes U+FFFD: JSON's `\\udXXX` escape of it is an error
+    to the executor's parser, which would take this worker for broken and the sample for
+    unjudged."""
+    text = json.dumps(obj, ensure_ascii=False)
+    try:
+        data = text.encode()
+    except UnicodeEncodeError:
+        data = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace").encode()
     data = struct.pack("<I", len(data)) + data
     while data:
         data = data[os.write(CHAN_OUT, data):]
@@ -507,7 +516,7 @@ def judge_job(job, cache, preludes, qfd, pfd):
         preludes[prompt] = compile_prelude(prompt)
     recs = []
     run_judge(plan, preludes[prompt], entry, qfd, pfd, float(job["timeout"]),
-              lambda *rec: recs.append(rec))
+              lambda *rec: recs.append(rec), job.get("seed", 0))
     steps = plan["steps"]
     ran = sum(1 for r in recs if r[0] == "step")
     return {"recs": recs, "static_total": plan["static_total"],
@@ -521,6 +530,10 @@ def ask_judge(job, qfd, pfd, deadline):
     if PY_JUDGE.pid is None:
         PY_JUDGE.start(judge_main)
     msg = {k: job.get(k) for k in ("test", "entry_point", "prompt", "timeout")}
+    # The seed of the judge's `random` (judge.py): the same sample, the same inputs.
+    msg["seed"] = int.from_bytes(hashlib.sha256(
+        f"{job.get('code')}\0{job.get('test')}".encode("utf-8", "surrogatepass")).digest()[:8],
+        "little")
     try:
         return call(PY_JUDGE.sock, msg, [qfd, pfd], deadline)
     except (OSError, ValueError):
