@@ -596,13 +596,24 @@ fn the_languages_own_names_stay_the_tests() {
             &[Pass],
             Some((2, 2)),
         ),
+        // Two functions of the sample called: refused before the probe
+        // (`a_helper_of_the_sample_s_never_computes_the_expected_value`).
         case(
             "min(int, int) of its own",
             "#include<algorithm>\nint add(int a, int b){ return a * 10; }\nint min(int a, int b){ static int n = 2; return ++n; }",
-            &[CompileError],
+            &[Crashed],
             None,
         ),
     ];
+    run(65109, Language::Cpp, cpp_test, &cpp);
+    // The probe: the sample's only function called is one the test could reach as std::min.
+    let cpp_test = "#undef NDEBUG\n#include<assert.h>\n#include<algorithm>\nint main(){\n    assert (min(3, 100) == 3);\n}\n";
+    let cpp = [case(
+        "min(int, int) as the function under test",
+        "#include<algorithm>\nint min(int a, int b){ return 3; }",
+        &[CompileError],
+        None,
+    )];
     run(65109, Language::Cpp, cpp_test, &cpp);
     // Go: a package-level `cap` would shadow the builtin in the judge's package.
     let go_test = "func TestSeq(t *testing.T) {\n    assert := assert.New(t)\n    assert.Equal(3, cap(Seq(3)))\n    assert.Equal(1, cap(Seq(1)))\n}\n";
@@ -773,4 +784,125 @@ fn the_judge_is_out_of_reach_without_root() {
             assert!(r.detail.contains("Permission denied"), "{}: {r:?}", c.what);
         }
     }
+}
+
+/// A test that calls a helper besides the function under test (HumanEval-X /38: `encode_cyclic`
+/// builds the input that `decode_cyclic` must decode) used to have the sample's own helper
+/// stubbed in, so identity for both passed; in a completion, a macro (C++) or a patched
+/// prototype (JavaScript) after the prompt's helper changed it in the candidate. Now no check
+/// that reaches a second function of the sample can pass: compiled judges refuse to build, the
+/// JavaScript judge fails every such check.
+#[test]
+fn a_helper_of_the_sample_s_never_computes_the_expected_value() {
+    const NOT_PASS: &[Outcome] = &[Crashed, RuntimeError, TestFailure];
+    let says = |r: &ExecResult| {
+        assert!(
+            r.detail.contains("functions of the sample's code") && r.tests_passed == 0,
+            "{r:?}"
+        )
+    };
+    let cpp_test = "#undef NDEBUG\n#include<assert.h>\nint main(){\n    string str = \"abcdefghij\";\n    string encoded_str = encode_cyclic(str);\n    assert (decode_cyclic(encoded_str) == str);\n}\n";
+    let cpp_prompt = "#include<stdio.h>\n#include<string>\nusing namespace std;\nstring encode_cyclic(string s){\n    int l=s.length();\n    string x,output;\n    for (int i=0;i*3<l;i++)\n    {\n        x=s.substr(i*3,3);\n        if (x.length()==3) x=x.substr(1)+x[0];\n        output=output+x;\n    }\n    return output;\n}\nstring decode_cyclic(string s){\n";
+    let cases = [
+        case(
+            "identity for both",
+            "#include<string>\nusing namespace std;\nstring encode_cyclic(string s){ return s; }\nstring decode_cyclic(string s){ return s; }\n",
+            NOT_PASS,
+            None,
+        ),
+        case(
+            "the prompt's helper, then a macro",
+            &format!("{cpp_prompt}    return s;\n}}\n#define encode_cyclic(x) (x)\n"),
+            NOT_PASS,
+            None,
+        ),
+    ];
+    run(65301, Language::Cpp, cpp_test, &cases)
+        .iter()
+        .for_each(says);
+
+    let js_test = "const t = () => {\n  const str = 'abcdefghij'\n  const encoded_str = encodeCyclic(str)\n  console.assert(decodeCyclic(encoded_str) === str)\n}\nt()\n";
+    let js_prompt = "const encodeCyclic = (s) => {\n  var groups = [], groups2 = [];\n  for (let i = 0; i < Math.floor((s.length + 2) / 3); i++) {\n    groups.push(s.slice(3 * i, Math.min((3 * i + 3), s.length)));\n  }\n  for (const group of groups) {\n    if (group.length == 3)\n      groups2.push(group.slice(1) + group[0]);\n    else\n      groups2.push(group);\n  }\n  return groups2.join('');\n}\nconst decodeCyclic = (s) => {\n";
+    let cases = [
+        case(
+            "identity for both",
+            "const encodeCyclic = (s) => s\nconst decodeCyclic = (s) => s\n",
+            NOT_PASS,
+            None,
+        ),
+        case(
+            "the prompt's helper, then a patched Array.prototype.join",
+            &format!(
+                "{js_prompt}  return s;\n}}\nconst __j = Array.prototype.join;\nArray.prototype.join = function (sep) {{ return __j.call(this.map((g) => (typeof g === 'string' && g.length === 3 ? g[2] + g.slice(0, 2) : g)), sep); }};\n"
+            ),
+            NOT_PASS,
+            None,
+        ),
+    ];
+    run(65302, Language::JavaScript, js_test, &cases)
+        .iter()
+        .for_each(says);
+    // A test that catches the helper's error changes nothing.
+    let js_catching = "const t = () => {\n  let e\n  try { e = encodeCyclic('abc') } catch (x) { e = 'abc' }\n  console.assert(decodeCyclic(e) === 'abc')\n}\nt()\n";
+    run(
+        65303,
+        Language::JavaScript,
+        js_catching,
+        &[case(
+            "identity for both",
+            "const encodeCyclic = (s) => s\nconst decodeCyclic = (s) => s\n",
+            NOT_PASS,
+            None,
+        )],
+    )
+    .iter()
+    .for_each(says);
+
+    let java_test = "public class Main {\n    public static void main(String[] args) {\n        Solution s = new Solution();\n        if (s.decode(s.encode(5)) != 5) {\n            throw new AssertionError();\n        }\n    }\n}\n";
+    run(
+        65304,
+        Language::Java,
+        java_test,
+        &[case(
+            "identity for both",
+            &java(
+                "    public int encode(int x) { return x; }\n    public int decode(int x) { return x; }",
+                "return a + b;",
+            ),
+            NOT_PASS,
+            None,
+        )],
+    )
+    .iter()
+    .for_each(says);
+
+    let go_test = "func TestDecode(t *testing.T) {\n    assert := assert.New(t)\n    assert.Equal(5, Decode(Encode(5)))\n}\n";
+    run(
+        65305,
+        Language::Go,
+        go_test,
+        &[case(
+            "identity for both",
+            "func Encode(x int) int { return x }\nfunc Decode(x int) int { return x }\n",
+            NOT_PASS,
+            None,
+        )],
+    )
+    .iter()
+    .for_each(says);
+
+    let rust_test = "#[cfg(test)]\nmod tests {\n    use super::*;\n    #[test]\n    fn test_decode() {\n        assert_eq!(decode(encode(5)), 5);\n    }\n}\n";
+    run(
+        65306,
+        Language::Rust,
+        rust_test,
+        &[case(
+            "identity for both",
+            "fn encode(x: i32) -> i32 { x }\nfn decode(x: i32) -> i32 { x }\n",
+            NOT_PASS,
+            None,
+        )],
+    )
+    .iter()
+    .for_each(says);
 }

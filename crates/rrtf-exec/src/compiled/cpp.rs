@@ -674,6 +674,13 @@ pub(super) fn plan(
             called.push((f.name.clone(), r, ps));
         }
     }
+    let mut names: Vec<String> = Vec::new();
+    for (n, _, _) in &called {
+        if !names.contains(n) {
+            names.push(n.clone());
+        }
+    }
+    super::one_function_of_the_sample(&names)?;
     let mut stubs = String::new();
     // A stub the test could also reach as a standard function (`max(int, int)` under `using
     // namespace std`, `abs(int)`) would win overload resolution against it: the sample would

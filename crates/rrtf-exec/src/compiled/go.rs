@@ -524,6 +524,7 @@ pub(super) fn plan(
     let judge_main = format!(
         "package main\n\nimport (\n\t\"os\"\n\t\"testing\"\n)\n\nfunc rrtfRecover(t *testing.T) {{\n\tif r := recover(); r != nil {{\n\t\trrtfTestPanic(r)\n\t\tt.Fail()\n\t}}\n}}\n\nfunc TestMain(m *testing.M) {{\n\trrtfJudgeStart({n})\n\tcode := m.Run()\n\trrtfJudgeDone({n}, code)\n\tos.Exit(0)\n}}\n"
     );
+    super::one_function_of_the_sample(&seen)?;
     instrument::mark_uses(&mut sites, test, Syntax::Go, &seen);
     let mut build_env: Vec<(String, String)> = super::GO_ENV
         .iter()

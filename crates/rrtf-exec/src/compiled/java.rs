@@ -396,6 +396,7 @@ pub(super) fn plan(
         test_clean.contains(&format!(".{name}(")) || test_clean.contains(&format!(". {name}("))
     };
     let mut stubbed: Vec<String> = Vec::new();
+    let mut methods_called: Vec<String> = Vec::new();
     let mut stubs: Vec<(String, String)> = Vec::new();
     let mut dispatch = String::new();
     let mut calls = Vec::new();
@@ -420,6 +421,10 @@ pub(super) fn plan(
                 continue;
             }
             seen.push((m.name.clone(), params.clone()));
+            let qualified = format!("{class}.{}", m.name);
+            if !methods_called.contains(&qualified) {
+                methods_called.push(qualified);
+            }
             let decl: Vec<String> = params
                 .iter()
                 .enumerate()
@@ -480,6 +485,7 @@ pub(super) fn plan(
             format!("{JUDGE_IMPORTS}\nclass {class} {{\n{body}}}\n"),
         ));
     }
+    super::one_function_of_the_sample(&methods_called)?;
     let judge_main = format!(
         "public class RrtfJudge {{\n    public static void main(String[] args) throws Exception {{\n        RrtfRt.judge({}, () -> Main.main(new String[0]));\n    }}\n}}\n",
         inst.sites.len()
@@ -596,12 +602,23 @@ mod tests {
     #[test]
     fn stubs_for_the_methods_the_test_calls_and_never_the_code() {
         let code = "import java.util.*;\nclass Solution {\n    private int secret = 7;\n    public List<Integer> f(List<Integer> l, int k) throws Exception { return helper(l); }\n    private List<Integer> helper(List<Integer> l) { return l; }\n    public static boolean g(String s) { return true; }\n}\n";
-        let test = "public class Main {\n    public static void main(String[] args) {\n        Solution s = new Solution();\n        if (!s.f(List.of(1), 2).equals(List.of(1)) || !Solution.g(\"x\")) {\n            throw new AssertionError();\n        }\n    }\n}\n";
         let tools = [
             PathBuf::from("/usr/bin/javac"),
             PathBuf::from("/usr/bin/java"),
         ];
-        let p = plan(&tools, code, test, None, None).unwrap();
+        let main = |cond: &str| {
+            format!(
+                "public class Main {{\n    public static void main(String[] args) {{\n        Solution s = new Solution();\n        if (!({cond})) {{\n            throw new AssertionError();\n        }}\n    }}\n}}\n"
+            )
+        };
+        // Two methods of the sample called: no judge (`one_function_of_the_sample`).
+        let both = main("s.f(List.of(1), 2).equals(List.of(1)) && Solution.g(\"x\")");
+        let Err(why) = plan(&tools, code, &both, None, None) else {
+            panic!("a judge for a test that calls two methods of the sample");
+        };
+        assert!(why.contains("(`Solution.f`, `Solution.g`)"), "{why}");
+        let test = main("s.f(List.of(1), 2).equals(List.of(1))");
+        let p = plan(&tools, code, &test, None, None).unwrap();
         let stub = &p
             .judge
             .files
@@ -617,11 +634,21 @@ mod tests {
             stub.contains("public List<Integer> f(List<Integer> a0, int a1) { return (List<Integer>) RrtfRt.call(0, List.class, false, a0, a1); }"),
             "{stub}"
         );
+        assert!(!stub.contains(" g("), "{stub}");
+        assert_eq!(p.sites.len(), 1);
+        // A static method.
+        let p = plan(&tools, code, &main("Solution.g(\"x\")"), None, None).unwrap();
+        let stub = &p
+            .judge
+            .files
+            .iter()
+            .find(|f| f.0 == "Solution.java")
+            .unwrap()
+            .1;
         assert!(
-            stub.contains("public static boolean g(String a0) { return (Boolean) RrtfRt.call(1, Boolean.class, true, a0); }"),
+            stub.contains("public static boolean g(String a0) { return (Boolean) RrtfRt.call(0, Boolean.class, true, a0); }"),
             "{stub}"
         );
-        assert_eq!(p.sites.len(), 1);
         let server = &p.cand.files[1].1;
         assert!(
             server.contains("return Solution.g((String) RrtfRt.as(String.class, a[0], false));"),

@@ -237,9 +237,15 @@ pub(super) fn plan(node: &Path, code: &str, test: &str) -> Result<Plan, String> 
     let inst = instrument::js_checks(test);
     let names = test_names(test);
     let list: Vec<String> = names.iter().map(|n| format!("'{n}'")).collect();
+    let seeds = candidate_names(test, &names);
+    let quoted: Vec<String> = seeds.iter().map(|n| format!("'{n}'")).collect();
+    // The candidate's functions are the test's calls that node does not define: more than one,
+    // and none can be trusted (`untrusted` in the runtime; compiled languages refuse to build
+    // such a judge, `one_function_of_the_sample`).
     let judge_src = format!(
-        "{RT}\n__rrtf.judgeStart({});\nfor (const n of [{}]) if (!(n in globalThis)) globalThis[n] = __rrtf.stub(n);\ntry {{\n{}\n}} catch (e) {{ __rrtf.testError(e); }}\n__rrtf.judgeDone();\n",
+        "{RT}\n__rrtf.judgeStart({});\nconst __rrtfSample = [{}].filter((n) => !(n in globalThis));\nfor (const n of [{}]) if (!(n in globalThis)) globalThis[n] = __rrtfSample.length > 1 && __rrtfSample.includes(n) ? __rrtf.untrusted(n, __rrtfSample) : __rrtf.stub(n);\ntry {{\n{}\n}} catch (e) {{ __rrtf.testError(e); }}\n__rrtf.judgeDone();\n",
         inst.sites.len(),
+        quoted.join(", "),
         list.join(", "),
         inst.test
     );
@@ -251,7 +257,6 @@ pub(super) fn plan(node: &Path, code: &str, test: &str) -> Result<Plan, String> 
         "{RT}\n{code}\n;__rrtf.serve({{\n{}\n}});\n",
         table.join("\n")
     );
-    let seeds = candidate_names(test, &names);
     let mut sites = inst.sites;
     instrument::mark_uses(&mut sites, test, Syntax::Js, &seeds);
     let node = node.to_string_lossy().into_owned();

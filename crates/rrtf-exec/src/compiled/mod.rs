@@ -160,6 +160,26 @@ fn build_key(config: &ExecConfig, language: Language, toolchain: &str, side: &Si
     cache::hash_parts(&refs)
 }
 
+/// `Err` when the test calls more than one function of the sample's code (`names`, in the
+/// test's order, each once). Only the function under test may come from the sample: a second
+/// one is a helper (HumanEval-X /38's `encode_cyclic`, /32's `poly`) that computes the values
+/// the answer is checked against, and the sample's copy of it (or a macro or a patched
+/// prototype in a completion) would decide its own verdict. The trusted side has no copy of it
+/// to run, so the test cannot be judged faithfully.
+fn one_function_of_the_sample(names: &[String]) -> Result<(), String> {
+    if names.len() <= 1 {
+        return Ok(());
+    }
+    let list: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    Err(format!(
+        "the test calls {} functions of the sample's code ({}): only the function under test \
+         may come from the sample, a helper of the sample's would compute the values its own \
+         answer is checked against",
+        names.len(),
+        list.join(", ")
+    ))
+}
+
 /// A verdict that needs no run: the judge cannot be built for this test and code.
 fn no_judge(key: u64, why: &str) -> ExecResult {
     ExecResult::without_run(

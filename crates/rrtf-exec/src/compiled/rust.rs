@@ -642,6 +642,7 @@ pub(super) fn plan(
         .map(|t| format!("(\"{t}\", {t} as fn())"))
         .collect();
     let mut sites = inst.sites;
+    super::one_function_of_the_sample(&seen)?;
     instrument::mark_uses(&mut sites, test, Syntax::Rust, &seen);
     let inline = if rt.is_some() {
         String::new()

@@ -311,6 +311,18 @@ const __rrtf = (() => {
     };
   }
 
+  // What the test gets for each of the sample's functions when it calls more than one of them
+  // (`all`): a helper of the sample's would compute the values its own answer is checked
+  // against (HumanEval-X /38's encodeCyclic), so no check that reaches one can pass, even one
+  // that catches the error.
+  function untrusted(name, all) {
+    return function () {
+      candError('error', 'the test calls ' + all.length + ' functions of the sample\'s code (' +
+        all.join(', ') + '): only the function under test may come from the sample, a helper of ' +
+        'the sample\'s would compute the values its own answer is checked against');
+    };
+  }
+
   function siteEvent(site, ok, called, err, why) {
     const s = sites[site];
     if (!s) return;
@@ -364,5 +376,5 @@ const __rrtf = (() => {
     report('D ' + total);
   }
 
-  return { serve, check, stub, judgeStart, judgeDone, testError };
+  return { serve, check, stub, untrusted, judgeStart, judgeDone, testError };
 })();
