@@ -99,7 +99,8 @@ async fn canonical_beats_broken_and_reviews_survive_a_rerank() {
         json!(["pin", "reorder"])
     );
     assert_eq!(policy["set_by"], "lead");
-    for reason in [None, Some("  ")] {
+    // Blank, or only invisible: a zero-width space, a terminal escape.
+    for reason in [None, Some("  "), Some("\u{200b}"), Some("\u{1b}[2J")] {
         let mut args = vec!["review", "pin", "HumanEval/0", "165", "--author", "ana"];
         if let Some(r) = reason {
             args.extend(["--reason", r]);

@@ -118,9 +118,14 @@ fn the_web_review_cannot_be_framed_or_rebound() {
         let value = |name: &str| h.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
         assert_eq!(
             value("content-security-policy"),
-            Some("frame-ancestors 'none'"),
+            Some("frame-ancestors 'none'; object-src 'none'; base-uri 'none'; form-action 'self'"),
             "{h:?}"
         );
         assert_eq!(value("x-frame-options"), Some("DENY"), "{h:?}");
+        assert_eq!(value("x-content-type-options"), Some("nosniff"), "{h:?}");
+        assert_eq!(value("referrer-policy"), Some("same-origin"), "{h:?}");
+        assert_eq!(value("cache-control"), Some("no-store"), "{h:?}");
+        // Plain HTTP on loopback: no HSTS.
+        assert_eq!(value("strict-transport-security"), None, "{h:?}");
     }
 }

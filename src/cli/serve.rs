@@ -70,6 +70,16 @@ pub async fn run(ctx: &Ctx, a: ServeArgs) -> anyhow::Result<()> {
     let server = Server::load(opts).await?;
     let listener = rrtf_serve::bind(&a.host, a.port).await?;
     let addr = listener.local_addr()?;
+    if !addr.ip().is_loopback() && !auth {
+        // vLLM's and llama.cpp's default too, so not refused; but said, since anyone who can
+        // reach the port can then use the model.
+        eprintln!(
+            "warning: serving on {addr}, reachable from other machines, without an API key and \
+             over plain HTTP: anyone who can reach the port can use the model. Give \
+             `--api-key-env VAR` (clients send `Authorization: Bearer <key>`), or bind \
+             `--host 127.0.0.1`."
+        );
+    }
     let url = format!("http://{addr}");
     let model = server.model_name().to_owned();
     ctx.emit(

@@ -45,6 +45,7 @@ pub fn router(state: Arc<AppState>, loopback: bool) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), auth))
+        .layer(middleware::from_fn(same_origin))
         .layer(middleware::from_fn_with_state(loopback, host_check))
         .layer(middleware::from_fn(log))
         .with_state(state)
@@ -75,6 +76,36 @@ async fn host_check(State(loopback): State<bool>, req: Request, next: Next) -> R
                 "Host {:?} is not a loopback name: this server listens on a loopback address \
                  and answers only requests to 127.0.0.1, [::1] or localhost",
                 host.unwrap_or("")
+            ),
+            kind: "invalid_request_error",
+            param: None,
+            code: None,
+        }
+        .into_response();
+    }
+    next.run(req).await
+}
+
+/// Refuse what a web page makes a browser send (403): a request whose `Origin` is not this
+/// server's own, or that the browser marks cross-site. Programs (OpenAI clients, curl) send
+/// neither. Without it, any page the user opens could keep the model busy: a `text/plain` POST
+/// needs no CORS preflight, and the body is read as JSON whatever its type says.
+async fn same_origin(req: Request, next: Next) -> Response {
+    let headers = req.headers();
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let host = text("host");
+    let foreign_origin = text("origin").is_some_and(|origin| {
+        let authority = origin.split_once("://").map_or(origin, |(_, a)| a);
+        Some(authority) != host
+    });
+    let cross_site = matches!(text("sec-fetch-site"), Some("cross-site" | "same-site"));
+    if foreign_origin || cross_site {
+        return ApiError {
+            status: StatusCode::FORBIDDEN,
+            message: format!(
+                "cross-origin request refused (Origin {:?}): this API answers programs, not web \
+                 pages of other sites",
+                text("origin").unwrap_or("")
             ),
             kind: "invalid_request_error",
             param: None,

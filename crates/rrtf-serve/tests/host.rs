@@ -54,3 +54,65 @@ async fn a_loopback_server_refuses_other_host_names() {
     let message = refused["error"]["message"].as_str().unwrap();
     assert!(message.contains("evil.example"), "{message}");
 }
+
+/// A raw HTTP/1.1 POST of `body` to `path`, naming the server's own address as `Host`, with
+/// `headers`: the status.
+fn post(addr: std::net::SocketAddr, path: &str, headers: &[(&str, &str)], body: &str) -> u16 {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let extra: String = headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect();
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    let _ = s.read_to_string(&mut answer);
+    answer
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("no status line: {answer:?}"))
+}
+
+/// A web page the user opens can make the browser POST to the model (a `text/plain` body
+/// needs no CORS preflight, and the server reads it as JSON): what carries another site's
+/// `Origin`, or a cross-site `Sec-Fetch-Site`, is refused; programs send neither.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_a_web_page_of_another_site_makes_are_refused() {
+    let opts = ServeOptions::new(rrtf_model::fixtures_dir().join("mha"));
+    let server = rrtf_serve::start(opts, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let addr = server.addr();
+    let statuses = tokio::task::spawn_blocking(move || {
+        let body = r#"{"model":"mha","prompt":"def f","max_tokens":1}"#;
+        let own = format!("http://{addr}");
+        let text = ("Content-Type", "text/plain");
+        [
+            post(addr, "/v1/completions", &[text], body),
+            post(addr, "/v1/completions", &[text, ("Origin", &own)], body),
+            post(
+                addr,
+                "/v1/completions",
+                &[text, ("Origin", "https://evil.example")],
+                body,
+            ),
+            post(addr, "/v1/completions", &[text, ("Origin", "null")], body),
+            post(
+                addr,
+                "/v1/completions",
+                &[text, ("Sec-Fetch-Site", "cross-site")],
+                body,
+            ),
+        ]
+    })
+    .await
+    .unwrap();
+    server.shutdown().await.unwrap();
+    assert_eq!(statuses, [200, 200, 403, 403, 403]);
+}

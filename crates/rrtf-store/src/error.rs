@@ -49,8 +49,8 @@ pub enum StoreError {
     UnknownId { what: &'static str, id: i64 },
     /// The review policy requires a reason for this action and none was given.
     #[error(
-        "the review policy requires a reason to {action}: pass --reason TEXT (in the web \
-         review, fill in the reason field); `rrtf review policy` shows the policy"
+        "the review policy requires a reason to {action}: pass --reason TEXT, in words (in \
+         the web review, fill in the reason field); `rrtf review policy` shows the policy"
     )]
     ReasonRequired { action: ReviewAction },
     /// A value the store refuses to record; the message says why.

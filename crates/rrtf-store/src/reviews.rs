@@ -37,6 +37,38 @@ struct ReviewRow {
     created_at: String,
 }
 
+/// Whether a reason says something: a letter or digit in any script outside terminal escape
+/// sequences, not only spaces, control characters or invisible ones (a zero-width space,
+/// `ESC[2J`).
+fn says_something(reason: &str) -> bool {
+    let mut chars = reason.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // ESC [ parameters final-byte (CSI), ESC ] ... BEL or ESC \\ (OSC), else ESC X.
+            match chars.next() {
+                Some('[') => {
+                    for c in chars.by_ref() {
+                        if ('@'..='~').contains(&c) {
+                            break;
+                        }
+                    }
+                }
+                Some(']') => {
+                    for c in chars.by_ref() {
+                        if c == '\u{7}' || c == '\u{1b}' {
+                            break;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        } else if c.is_alphanumeric() {
+            return true;
+        }
+    }
+    false
+}
+
 impl Store {
     /// The newest review of a prompt (its id; 0 when it has none): what the web review's
     /// prompt page polls to tell its reviewer that someone else acted meanwhile.
@@ -52,7 +84,7 @@ impl Store {
     /// Append a review. The prompt must exist and the response, if any, must answer it; an
     /// action the review policy ([`Store::review_policy`]) requires a reason for must have one.
     pub async fn add_review(&self, review: &NewReview) -> Result<i64> {
-        let blank = review.reason.as_deref().is_none_or(|r| r.trim().is_empty());
+        let blank = !review.reason.as_deref().is_some_and(says_something);
         if blank
             && self
                 .review_policy()
@@ -163,6 +195,30 @@ mod tests {
         for sql in ["UPDATE reviews SET author = 'eve'", "DELETE FROM reviews"] {
             let err = sqlx::query(sql).execute(&store.pool).await.unwrap_err();
             assert!(err.to_string().contains("append-only"), "{sql}: {err}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod reason_tests {
+    use super::says_something;
+
+    #[test]
+    fn a_reason_says_something_in_words() {
+        for empty in [
+            "",
+            "  \n",
+            "\u{200b}",
+            "\u{0}",
+            "\u{1b}[2J",
+            "\u{1b}]0;title\u{7}",
+            "\u{1b}c",
+            "?!",
+        ] {
+            assert!(!says_something(empty), "{empty:?}");
+        }
+        for said in ["ok", "dup of #3", "重复", "\u{1b}[1mbold\u{1b}[0m", "3"] {
+            assert!(says_something(said), "{said:?}");
         }
     }
 }

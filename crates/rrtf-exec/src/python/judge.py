@@ -26,7 +26,6 @@
 
 import ast as _ast
 import builtins as _builtins
-import random as _random
 import signal
 
 
@@ -297,7 +296,7 @@ def _on_alarm(signum, frame):
     raise JudgeTimeout()
 
 
-def run_judge(plan, prelude, entry, qfd, pfd, timeout, report, seed=0):
+def run_judge(plan, prelude, entry, qfd, pfd, timeout, report):
     """Drive the test against the candidate behind (qfd, pfd) for at most `timeout` seconds
     (SIGALRM); `report(*record)` receives the records: ("load", stage, kind, detail) or
     ("setup", kind, detail) (final), ("step", counted, ok, kind, detail) per step, then
@@ -305,10 +304,6 @@ def run_judge(plan, prelude, entry, qfd, pfd, timeout, report, seed=0):
     ("timeout",) or ("done",). Runs in the worker itself, which never runs sample code; it
     leaves nothing behind but what the test's own code changes."""
     _ALARM[0] = False
-    # Tests that draw inputs from `random` unseeded (HumanEval/38, /50) see the same inputs
-    # whenever this sample is judged again, whatever the judge ran before (`seed`: the worker's,
-    # from the sample's code and the test).
-    _random.seed(seed)
     old = signal.signal(signal.SIGALRM, _on_alarm)
     signal.setitimer(signal.ITIMER_REAL, max(timeout, 0.001))
     try:

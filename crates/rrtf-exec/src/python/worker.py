@@ -49,7 +49,6 @@
 import ast
 import builtins
 import gc
-import hashlib
 import select
 import shutil
 import time
@@ -516,7 +515,7 @@ def judge_job(job, cache, preludes, qfd, pfd):
         preludes[prompt] = compile_prelude(prompt)
     recs = []
     run_judge(plan, preludes[prompt], entry, qfd, pfd, float(job["timeout"]),
-              lambda *rec: recs.append(rec), job.get("seed", 0))
+              lambda *rec: recs.append(rec))
     steps = plan["steps"]
     ran = sum(1 for r in recs if r[0] == "step")
     return {"recs": recs, "static_total": plan["static_total"],
@@ -530,10 +529,6 @@ def ask_judge(job, qfd, pfd, deadline):
     if PY_JUDGE.pid is None:
         PY_JUDGE.start(judge_main)
     msg = {k: job.get(k) for k in ("test", "entry_point", "prompt", "timeout")}
-    # The seed of the judge's `random` (judge.py): the same sample, the same inputs.
-    msg["seed"] = int.from_bytes(hashlib.sha256(
-        f"{job.get('code')}\0{job.get('test')}".encode("utf-8", "surrogatepass")).digest()[:8],
-        "little")
     try:
         return call(PY_JUDGE.sock, msg, [qfd, pfd], deadline)
     except (OSError, ValueError):

@@ -342,24 +342,25 @@ type Page = Result<Html<String>, WebError>;
 /// Refuse non-loopback `Host`s while bound to loopback (`rrtf_serve::host`, the guard
 /// `rrtf serve` uses too), and cross-origin POSTs. Every answer forbids framing
 /// (clickjacking: another site's page cannot show the review under a decoy and make the
-/// operator click its buttons).
+/// operator click its buttons), plugins, a `<base>` and forms posting elsewhere; the browser
+/// never guesses a type, sends no referrer off the site, keeps no copy of a page (they show
+/// the data under review), and, over HTTPS, remembers to come back over HTTPS only.
 async fn guard(State(app): State<Shared>, req: Request, next: Next) -> Response {
     let mut resp = check(&app, req, next).await;
     let h = resp.headers_mut();
-    h.insert(
+    let mut set = |name, value| {
+        h.insert(name, header::HeaderValue::from_static(value));
+    };
+    set(
         header::CONTENT_SECURITY_POLICY,
-        header::HeaderValue::from_static("frame-ancestors 'none'"),
+        "frame-ancestors 'none'; object-src 'none'; base-uri 'none'; form-action 'self'",
     );
-    h.insert(
-        header::X_FRAME_OPTIONS,
-        header::HeaderValue::from_static("DENY"),
-    );
-    if app.auth.is_some() {
-        // A reviewer's pages stay out of shared caches and the browser's history cache.
-        h.insert(
-            header::CACHE_CONTROL,
-            header::HeaderValue::from_static("no-store"),
-        );
+    set(header::X_FRAME_OPTIONS, "DENY");
+    set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(header::REFERRER_POLICY, "same-origin");
+    set(header::CACHE_CONTROL, "no-store");
+    if app.https {
+        set(header::STRICT_TRANSPORT_SECURITY, "max-age=31536000");
     }
     resp
 }
