@@ -35,7 +35,61 @@ fn humaneval_import_reports_164_prompts() {
         &["--json", "import", "prompts", humaneval().to_str().unwrap()],
     );
     assert_eq!(rep["prompts"]["existing"], 164);
+    assert_eq!(rep["conflicts"], serde_json::json!([]));
     assert_eq!(ok_json(d, &["--json", "status"])["prompts"], 164);
+}
+
+/// A row whose id a prompt of other text holds (stored before, or an earlier row) is not
+/// imported, and the import says so instead of counting it as already present.
+#[test]
+fn a_row_reusing_an_id_with_other_text_is_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    ok_json(d, &["--json", "init"]);
+    let row = |id: &str, text: &str| format!(r#"{{"id": "{id}", "instruction": "{text}"}}"#);
+    std::fs::write(
+        d.join("p.jsonl"),
+        [
+            row("a", "Add two numbers."),
+            row("b", "Reverse a list."),
+            row("a", "Sort a list."),
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    let out = rrtf(d, &["--json", "import", "prompts", "p.jsonl"]);
+    assert_eq!(out.status.code(), Some(0));
+    let rep: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (&rep["prompts"]["inserted"], &rep["prompts"]["existing"]),
+        (&2.into(), &1.into())
+    );
+    assert_eq!(rep["conflicts"][0]["id"], "a", "{rep}");
+    assert_eq!(rep["conflicts"][0]["stored"], "Add two numbers.", "{rep}");
+    assert_eq!(rep["conflicts"][0]["row"], "Sort a list.", "{rep}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("1 row(s) were not imported") && err.contains("id `a`"),
+        "{err}"
+    );
+    // A corrected file imported again: the changed row is said, the same ones are not.
+    std::fs::write(
+        d.join("p.jsonl"),
+        [
+            row("a", "Add  two numbers."),
+            row("b", "Reverse a list, in place."),
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    let rep = ok_json(d, &["--json", "import", "prompts", "p.jsonl"]);
+    let ids: Vec<&str> = rep["conflicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["b"], "{rep}");
 }
 
 #[test]
@@ -71,6 +125,25 @@ fn usage_and_input_errors_exit_2_with_a_fix() {
     let out = rrtf(d, &["status"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("rrtf init"));
+    // A database in a directory that does not exist, or a URL of another kind: said so, not
+    // SQLite's "(code: 14) unable to open database file".
+    for (db, says) in [
+        (
+            "no/such/dir/rrtf.db",
+            "the directory no/such/dir does not exist",
+        ),
+        ("mysql://u:secret@h/db", "cannot use a `mysql://` database"),
+    ] {
+        for cmd in ["init", "status"] {
+            let out = rrtf(d, &["--db", db, cmd]);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{db} {cmd}: {err}");
+            assert!(
+                err.contains(says) && !err.contains("secret"),
+                "{db} {cmd}: {err}"
+            );
+        }
+    }
 
     ok_json(d, &["--json", "init"]);
     let out = rrtf(d, &["export", "--format", "trl", "--out", "x.jsonl"]);
@@ -79,6 +152,20 @@ fn usage_and_input_errors_exit_2_with_a_fix() {
 
     let out = rrtf(d, &["export", "--format", "csv", "--out", "x.jsonl"]);
     assert_eq!(out.status.code(), Some(2), "clap usage errors exit 2");
+    // With --json, a usage error is a JSON document on stdout too.
+    for args in [
+        &["--json", "exec", "--workers", "abc"][..],
+        &["--json", "frobnicate"],
+        &["--json", "export", "--format", "trl"],
+    ] {
+        let out = rrtf(d, args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: stdout is not JSON ({e})"));
+        assert_eq!(doc["error"]["kind"], "usage", "{args:?}: {doc}");
+        assert_eq!(doc["error"]["exit_code"], 2, "{args:?}: {doc}");
+        assert!(!doc["error"]["message"].as_str().unwrap().is_empty());
+    }
 
     std::fs::write(d.join("r.toml"), "[round]\nnumber = 1\nsede = 2\n").unwrap();
     let out = rrtf(d, &["config", "check", "r.toml"]);

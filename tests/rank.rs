@@ -212,6 +212,14 @@ async fn canonical_beats_broken_and_reviews_survive_a_rerank() {
         0
     );
     assert_eq!(total(&["--teacher", "canonical", "--outcome", "pass"]), 164);
+    // A misspelt outcome is refused, not an empty list.
+    let out = rrtf(d, &["review", "list", "--outcome", "compile-error"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--outcome compile-error") && err.contains("compile_error"),
+        "{err}"
+    );
     // Search covers prompt text (case-insensitive) and response text.
     assert_eq!(total(&["--search", "has_close_ELEMENTS"]), 1);
     assert_eq!(total(&["--search", "return None"]), 164);

@@ -126,6 +126,31 @@ fn quickstart_round_then_resume_then_round_two() {
         assert_eq!(s["status"], "skipped", "{again}");
     }
     assert_eq!(status(&qs)["responses"], 19 * 6);
+    // A config changed only in [evaluation] evaluates again, and trains nothing again.
+    let cfg = std::fs::read_to_string(qs.join("round.toml")).unwrap();
+    assert!(cfg.contains("max_new_tokens = 48"), "{cfg}");
+    std::fs::write(
+        qs.join("round.toml"),
+        cfg.replace("max_new_tokens = 48", "max_new_tokens = 40"),
+    )
+    .unwrap();
+    let eval_only = ok_json(
+        &qs,
+        &[
+            "--db",
+            "rrtf.db",
+            "--json",
+            "round",
+            "--config",
+            "round.toml",
+        ],
+    );
+    for s in eval_only["stages"].as_array().unwrap() {
+        let before_evaluation = ["evolve", "synth-tests", "sample", "exec", "rank", "train"]
+            .contains(&s["stage"].as_str().unwrap());
+        let want = if before_evaluation { "skipped" } else { "ran" };
+        assert_eq!(s["status"], want, "{eval_only}");
+    }
     // A student's answers name the checkpoint that gave them, not only the round's name for
     // the student (issue 19 item 5).
     let show = rrtf(&qs, &["--db", "rrtf.db", "review", "show", "1"]);

@@ -129,3 +129,114 @@ fn the_web_review_cannot_be_framed_or_rebound() {
         assert_eq!(value("strict-transport-security"), None, "{h:?}");
     }
 }
+
+/// A raw HTTP/1.1 request with these headers (after the request line): the status.
+fn status_of(addr: &str, request_line: &str, headers: &[(&str, &str)], body: &str) -> u16 {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let extra: String = headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect();
+    write!(
+        s,
+        "{request_line}\r\n{extra}Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    let _ = s.read_to_string(&mut answer);
+    answer
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("no status line: {answer:?}"))
+}
+
+/// Behind a TLS-terminating proxy on the same machine the review listens on loopback and
+/// the browser's host name arrives in `Host` (or `X-Forwarded-Host`, for a proxy that sets
+/// `Host` to its upstream): the pages answer it and the login posts from its origin are not
+/// refused; without `--auth` such a setup is refused at start (the proxy forwards the network).
+#[test]
+fn the_web_review_works_behind_a_proxy_on_loopback() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    ok_json(d, &["--json", "init"]);
+    let out = rrtf(
+        d,
+        &[
+            "review",
+            "serve",
+            "--behind-https-proxy",
+            "--reviewer",
+            "ana",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--behind-https-proxy without --auth"));
+    ok_json(
+        d,
+        &["--json", "review", "users", "add", "ana", "--by", "lead"],
+    );
+    let mut child = rrtf_cmd(
+        d,
+        &[
+            "--json",
+            "review",
+            "serve",
+            "--port",
+            "0",
+            "--auth",
+            "--behind-https-proxy",
+        ],
+    )
+    .stdout(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url: Value = serde_json::from_str(&line).unwrap();
+    let addr = url["url"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    let public = "review.example.org";
+    let origin = "https://review.example.org";
+    let statuses = [
+        // The login page, asked for by the public name.
+        status_of(&addr, "GET /login HTTP/1.1", &[("Host", public)], ""),
+        // A login posted from the public origin: a wrong token is refused as a login (401),
+        // not as a cross-origin post (403); with Host kept or in X-Forwarded-Host.
+        status_of(
+            &addr,
+            "POST /login HTTP/1.1",
+            &[("Host", public), ("Origin", origin)],
+            "token=wrong",
+        ),
+        status_of(
+            &addr,
+            "POST /login HTTP/1.1",
+            &[
+                ("Host", &addr),
+                ("X-Forwarded-Host", public),
+                ("Origin", origin),
+            ],
+            "token=wrong",
+        ),
+        // Another site's page is still refused.
+        status_of(
+            &addr,
+            "POST /login HTTP/1.1",
+            &[("Host", public), ("Origin", "https://evil.example")],
+            "token=wrong",
+        ),
+    ];
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    child.wait().unwrap();
+    assert_eq!(statuses, [200, 401, 401, 403]);
+}

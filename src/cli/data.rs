@@ -214,6 +214,9 @@ pub async fn import(ctx: &Ctx, cmd: ImportCmd) -> Result<()> {
             if let Some(w) = overlap["warning"].as_str() {
                 eprintln!("warning: {w}");
             }
+            if let Some(w) = text::id_conflicts(&report) {
+                eprintln!("warning: {}", super::term::clean(&w));
+            }
             let mut json = serde_json::to_value(&report).expect("report serialises");
             json["benchmark_overlap"] = overlap;
             let why = text::nothing_imported(

@@ -79,8 +79,14 @@ pub async fn run(ctx: &Ctx, a: StageArgs) -> Result<()> {
         summary,
     )) = ran?
     else {
+        let whose = match a.round {
+            Some(r) => {
+                format!(" to prompts of round {r} (`--round` selects by the prompt's round)")
+            }
+            None => String::new(),
+        };
         ctx.emit(
-            || "nothing to execute: every response with tests has its results".into(),
+            || format!("nothing to execute: every response with tests{whose} has its results"),
             || json!({"executed": 0, "pending": 0}),
         );
         return Ok(());

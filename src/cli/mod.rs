@@ -63,11 +63,35 @@ impl Cli {
     /// database's name came from.
     pub fn parse_args() -> Cli {
         use clap::{CommandFactory, FromArgMatches};
-        let matches = Cli::command().get_matches();
-        let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+        let matches = Cli::command()
+            .try_get_matches()
+            .unwrap_or_else(|e| usage_exit(e));
+        let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| usage_exit(e));
         cli.db_source = matches.value_source("db");
         cli
     }
+}
+
+/// A usage error (clap's: an unknown flag, a bad value, a missing argument): its text on
+/// stderr and exit 2, and with `--json` on the command line, the same JSON error document on
+/// stdout that every other failure prints (`main`), so a script never reads an empty stdout.
+fn usage_exit(e: clap::Error) -> ! {
+    use clap::error::ErrorKind;
+    let help = matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion);
+    if !help && std::env::args_os().any(|a| a == "--json") {
+        let text = e.render().to_string();
+        let message = text.trim().trim_start_matches("error: ").to_owned();
+        print_out(
+            &serde_json::json!({"error": {
+                "kind": "usage",
+                "message": message,
+                "hint": null,
+                "exit_code": e.exit_code(),
+            }})
+            .to_string(),
+        );
+    }
+    e.exit()
 }
 
 #[derive(Debug, Subcommand)]

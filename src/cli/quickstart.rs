@@ -52,12 +52,23 @@ pub fn run(ctx: &Ctx, a: QuickstartArgs) -> Result<()> {
         .map_err(|e| super::stopped_or(e, "rrtf quickstart"))?;
     let dir = &opts.dir;
     if !ctx.json {
-        println!(
-            "\nNext: open {} in a browser; review with `rrtf --db {} review list`; \
-             round 2 runs with the config `rrtf round` wrote beside the trained model.",
-            dir.join("report.html").display(),
-            dir.join("rrtf.db").display()
-        );
+        let report = dir.join("report.html");
+        if report.exists() {
+            println!(
+                "\nNext: open {} in a browser; review with `rrtf --db {} review list`; \
+                 round 2 runs with the config `rrtf round` wrote beside the trained model.",
+                report.display(),
+                dir.join("rrtf.db").display()
+            );
+        } else {
+            // Stopped early (`--until`): no report, no trained model yet.
+            println!(
+                "\nNext: `rrtf quickstart --dir {}` (without --until) runs the remaining \
+                 stages; what is stored so far: `rrtf --db {} status`.",
+                dir.display(),
+                dir.join("rrtf.db").display()
+            );
+        }
     }
     Ok(())
 }

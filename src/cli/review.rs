@@ -377,6 +377,11 @@ async fn policy(ctx: &Ctx, store: &Store, a: PolicyArgs) -> Result<()> {
 }
 
 async fn list(ctx: &Ctx, store: &Store, a: ListArgs) -> Result<()> {
+    // A misspelt outcome would match nothing, and an empty list would look like an answer.
+    for o in &a.outcome {
+        o.parse::<rrtf_store::Outcome>()
+            .map_err(|why| BadInput(format!("--outcome {o}: {why}")))?;
+    }
     let ranker = store.resolve_ranker(a.ranker.as_deref()).await?;
     let filter = PromptFilter {
         round: a.round,

@@ -111,6 +111,20 @@ pub struct PromptImportReport {
     #[serde(flatten)]
     pub inserted: PromptInsertReport,
     pub skipped: Skipped,
+    /// Rows whose id was already taken by a prompt of other text (stored before, or an earlier
+    /// row of the file): not imported, since a prompt's `(source, id)` is its key.
+    pub conflicts: Vec<IdConflict>,
+}
+
+/// A row of an import whose id a prompt of other text holds.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct IdConflict {
+    pub source: String,
+    pub id: String,
+    /// The stored prompt's text, its first line.
+    pub stored: String,
+    /// The row's text, its first line.
+    pub row: String,
 }
 
 /// The field names one format reads, by role.
@@ -421,6 +435,13 @@ pub async fn import_prompts(
     }
     let summary = parser.await.expect("the parser thread does not panic")?;
     let inserted = writer.commit().await?;
+    // Rows counted as present whose text differs from the stored prompt's: a second parse,
+    // only when some row met a stored key.
+    let conflicts = if inserted.prompts.existing > 0 {
+        id_conflicts(store, path, opts).await?
+    } else {
+        Vec::new()
+    };
     Ok(PromptImportReport {
         file: path.to_owned(),
         source: opts.source.clone().unwrap_or_else(|| dataset_stem(path)),
@@ -428,7 +449,54 @@ pub async fn import_prompts(
         rows: summary.rows,
         inserted,
         skipped: summary.skipped,
+        conflicts,
     })
+}
+
+/// The rows of `path` whose `(source, id)` a stored prompt of other text holds (texts compared
+/// as the store keys them: [`rrtf_store::content_hash`], whitespace runs as one space).
+async fn id_conflicts(
+    store: &Store,
+    path: &Path,
+    opts: &PromptImport,
+) -> Result<Vec<IdConflict>, DataError> {
+    let (rows, _) = {
+        let (path, opts) = (path.to_owned(), opts.clone());
+        tokio::task::spawn_blocking(move || parse_prompts(&path, &opts))
+            .await
+            .expect("the parser thread does not panic")?
+    };
+    let stored: std::collections::HashMap<(String, String), (i64, String)> = store
+        .prompt_keys()
+        .await?
+        .into_iter()
+        .map(|k| ((k.source, k.source_id), (k.id, k.content_hash)))
+        .collect();
+    let mut conflicts = Vec::new();
+    let mut texts: std::collections::HashMap<i64, String> = std::collections::HashMap::new();
+    for p in rows {
+        let key = (p.source.clone(), p.source_id.clone());
+        let Some((id, hash)) = stored.get(&key) else {
+            continue;
+        };
+        if *hash == rrtf_store::content_hash(&p.text) {
+            continue;
+        }
+        // The stored text of the first few (a file re-imported with every text changed would
+        // otherwise read the whole table back one prompt at a time).
+        if !texts.contains_key(id) && texts.len() < 20 {
+            let detail = store.prompt_detail(&id.to_string(), None).await?;
+            texts.insert(*id, detail.prompt.text.clone());
+        }
+        let first = |t: &str| t.lines().next().unwrap_or("").chars().take(80).collect();
+        conflicts.push(IdConflict {
+            source: key.0,
+            id: key.1,
+            stored: texts.get(id).map(|t| first(t)).unwrap_or_default(),
+            row: first(&p.text),
+        });
+    }
+    Ok(conflicts)
 }
 
 #[derive(Clone, Debug)]

@@ -244,7 +244,15 @@ pub async fn record(store: &Store, review: NewReview) -> Result<i64, DataError> 
             .and_then(|p| p["order"].as_array())
             .cloned()
             .unwrap_or_default();
+        let mut seen = Vec::new();
         for id in order.iter().filter_map(serde_json::Value::as_i64) {
+            if seen.contains(&id) {
+                return Err(DataError::Option(format!(
+                    "response {id} appears twice in the reorder: list each response once, best \
+                     first"
+                )));
+            }
+            seen.push(id);
             if !known.contains(&id) {
                 return Err(DataError::NotInPrompt {
                     response: id,

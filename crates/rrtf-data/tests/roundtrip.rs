@@ -440,6 +440,23 @@ async fn record_checks_a_reorder_and_effective_order_follows_the_reviews() {
         format!("response 2 does not answer prompt {p0}; its responses are [1, 4]")
     );
     assert_eq!(order().await, (vec![1, 4], 0), "nothing appended");
+    // A response listed twice.
+    let err = record(
+        &f.store,
+        review(
+            ReviewAction::Reorder,
+            None,
+            Some(json!({"order": [4, 1, 4]})),
+        ),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.is_user_error());
+    assert!(
+        err.to_string().contains("response 4 appears twice"),
+        "{err}"
+    );
+    assert_eq!(order().await, (vec![1, 4], 0), "nothing appended");
     let id = record(
         &f.store,
         review(ReviewAction::Reorder, None, Some(json!({"order": [4]}))),

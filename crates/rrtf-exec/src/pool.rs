@@ -215,6 +215,14 @@ impl Executor {
             if l == Language::Python {
                 let python = &self.shared.config.python;
                 if !python.exists() {
+                    // Another path than the default was asked for: that path is the problem.
+                    if python != &ExecConfig::default().python {
+                        return Err(ExecError::BadInput(format!(
+                            "the Python interpreter {} (--python) does not exist: give a system \
+                             python3's path, e.g. /usr/bin/python3",
+                            python.display()
+                        )));
+                    }
                     return Err(ExecError::MissingToolchain {
                         language: "python",
                         tool: "python3",

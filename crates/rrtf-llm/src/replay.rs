@@ -21,7 +21,12 @@ use crate::testserver::{Reply, Request, Script, TestServer};
 /// Why a recording cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {
-    #[error("cannot read the replay file {path}: {source}")]
+    /// The path shown absolute: a round config's relative paths are to the directory rrtf
+    /// runs in, which the message then names.
+    #[error(
+        "cannot read the replay file {}: {source}",
+        std::path::absolute(path).unwrap_or_else(|_| path.clone()).display()
+    )]
     Read {
         path: PathBuf,
         source: std::io::Error,

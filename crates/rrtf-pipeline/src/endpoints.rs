@@ -88,8 +88,11 @@ async fn serve_local(exe: &Path, e: &Endpoint, dir: &Path) -> Result<(Supervised
     if !dir.join("config.json").is_file() {
         return Err(PipelineError::Invalid(format!(
             "local_model of `{name}`: {} is not a checkpoint directory (no config.json); \
-             make one with `rrtf model init` or point it at a trained model",
-            dir.display()
+             make one with `rrtf model init` or point it at a trained model (a round config's \
+             relative paths are to the directory rrtf runs in)",
+            std::path::absolute(dir)
+                .unwrap_or_else(|_| dir.to_owned())
+                .display()
         )));
     }
     let mut child = Command::new(exe)

@@ -34,11 +34,17 @@ pub async fn run(
     let ranker = ranker_ref(cfg);
     let inputs = store.rank_inputs(round).await?;
     if inputs.is_empty() {
-        return Err(PipelineError::Invalid(
-            "nothing to rank: no response has been executed yet (run `rrtf exec`, or import \
-             responses for prompts that have tests)"
+        // Said for the round asked about when there is one: another round may have plenty.
+        let what = match round {
+            Some(r) if !store.rank_inputs(None).await?.is_empty() => format!(
+                "no executed response to a prompt of round {r} (other rounds have some; \
+                 `rrtf status` lists the rounds)"
+            ),
+            _ => "no response has been executed yet (run `rrtf exec`, or import responses for \
+                  prompts that have tests)"
                 .into(),
-        ));
+        };
+        return Err(PipelineError::Invalid(format!("nothing to rank: {what}")));
     }
     let record = store
         .begin_run(&NewRun {

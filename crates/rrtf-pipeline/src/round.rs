@@ -485,7 +485,18 @@ pub async fn run(rrtf: &Rrtf, opts: &RoundOptions) -> Result<RoundRun> {
         let forced = opts.from.is_some_and(|f| stage >= f);
         if !forced {
             let store = rrtf.store().await?;
-            let done = store.last_done_run(round, &stage.run_name(), &hash).await?;
+            let mut done = store.last_done_run(round, &stage.run_name(), &hash).await?;
+            // A stage before the evaluation does not read `[evaluation]`: a config that differs
+            // only there (a new benchmark sample count, a device) does not run it again.
+            if done.is_none() && stage < Stage::Evaluate {
+                let ours = without_evaluation(&config.snapshot_json());
+                done = store
+                    .done_runs_with_config(round, &stage.run_name())
+                    .await?
+                    .into_iter()
+                    .find(|(_, theirs)| ours.is_some() && without_evaluation(theirs) == ours)
+                    .map(|(run, _)| run);
+            }
             store.close().await;
             if let Some(done) = done {
                 rrtf.log(&format!(
@@ -579,6 +590,13 @@ pub async fn run(rrtf: &Rrtf, opts: &RoundOptions) -> Result<RoundRun> {
     }
     store.close().await;
     Ok(RoundRun { summary, failure })
+}
+
+/// A config snapshot (JSON) without its `[evaluation]` section; None if it does not parse.
+fn without_evaluation(snapshot: &str) -> Option<Value> {
+    let mut v: Value = serde_json::from_str(snapshot).ok()?;
+    v.as_object_mut()?.remove("evaluation");
+    Some(v)
 }
 
 /// An error with its causes, as the binary prints it (`{:#}` of anyhow).

@@ -197,8 +197,12 @@ pub fn doctor_json(d: &Doctor) -> Value {
 
 /// `rrtf import prompts`' text.
 pub fn prompts_imported(report: &PromptImportReport) -> String {
+    let other = match report.conflicts.len() {
+        0 => String::new(),
+        n => format!(" ({n} of them under an id a prompt of other text holds: not imported)"),
+    };
     format!(
-        "{}: {} rows as {} (source `{}`): {} prompts added, {} already present; \
+        "{}: {} rows as {} (source `{}`): {} prompts added, {} already present{other}; \
          {} tests added, {} already present{}",
         report.file.display(),
         report.rows,
@@ -210,6 +214,25 @@ pub fn prompts_imported(report: &PromptImportReport) -> String {
         report.inserted.tests.existing,
         skipped_text(&report.skipped)
     )
+}
+
+/// The warning for an import's id conflicts (None without any).
+pub fn id_conflicts(report: &PromptImportReport) -> Option<String> {
+    let first = report.conflicts.first()?;
+    let stored = if first.stored.is_empty() {
+        String::new()
+    } else {
+        format!(": stored {:?}, this file {:?}", first.stored, first.row)
+    };
+    Some(format!(
+        "{} row(s) were not imported: their id is already a prompt's of other text (source \
+         `{}`, id `{}`{stored}). A prompt's (source, id) is its key, and a stored prompt is \
+         never rewritten: give these rows ids of their own, or import the file under another \
+         --source",
+        report.conflicts.len(),
+        first.source,
+        first.id
+    ))
 }
 
 /// `rrtf import responses`' text.

@@ -24,6 +24,7 @@
 //! Not here: HTTP clients (`rrtf-llm`), logprobs, penalties, tools.
 
 pub mod api;
+pub mod conn;
 mod error;
 pub mod host;
 mod routes;
@@ -183,10 +184,9 @@ impl Server {
             source,
         })?;
         let loopback = addr.ip().is_loopback();
-        axum::serve(listener, routes::router(self.state, loopback))
-            .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(|source| ServeError::Io { addr, source })
+        let router = routes::router(self.state, loopback);
+        conn::serve(listener, router, |tcp| async move { Some(tcp) }, shutdown).await;
+        Ok(())
     }
 }
 

@@ -116,3 +116,54 @@ async fn requests_a_web_page_of_another_site_makes_are_refused() {
     server.shutdown().await.unwrap();
     assert_eq!(statuses, [200, 200, 403, 403, 403]);
 }
+
+/// A client that connects and then sends nothing, or half a request, is closed after
+/// `conn::HEADER_TIMEOUT`; one address holds at most `conn::PER_CLIENT` connections (a
+/// thousand idle sockets used to exhaust the server's descriptors), and requests still get
+/// answers meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_and_idle_connections_cannot_hold_the_server() {
+    use rrtf_serve::conn::{HEADER_TIMEOUT, PER_CLIENT};
+    let opts = ServeOptions::new(rrtf_model::fixtures_dir().join("mha"));
+    let server = rrtf_serve::start(opts, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let addr = server.addr();
+    tokio::task::spawn_blocking(move || {
+        let closed = |s: &mut TcpStream, within: Duration| {
+            s.set_read_timeout(Some(within)).unwrap();
+            let mut buf = [0u8; 64];
+            matches!(s.read(&mut buf), Ok(0))
+        };
+        // Half a request line, then nothing: closed once the header time is up.
+        let mut slow = TcpStream::connect(addr).unwrap();
+        slow.write_all(b"GET /v1/models HTT").unwrap();
+        // The per-client limit: the first PER_CLIENT - 1 more stay open, the next is closed.
+        let mut idle: Vec<TcpStream> = (1..PER_CLIENT)
+            .map(|_| TcpStream::connect(addr).unwrap())
+            .collect();
+        std::thread::sleep(Duration::from_millis(300));
+        let mut over = TcpStream::connect(addr).unwrap();
+        assert!(
+            closed(&mut over, Duration::from_secs(5)),
+            "connection {} of one client was kept",
+            PER_CLIENT + 1
+        );
+        idle.truncate(PER_CLIENT - 2);
+        std::thread::sleep(Duration::from_millis(300));
+        let own = addr.to_string();
+        assert_eq!(get(addr, "/v1/models", Some(&own)).0, 200);
+        assert!(
+            closed(&mut slow, HEADER_TIMEOUT + Duration::from_secs(10)),
+            "a connection that never finished its request line was kept past {HEADER_TIMEOUT:?}"
+        );
+        // And one that never sent a byte.
+        assert!(
+            closed(&mut idle[0], Duration::from_secs(10)),
+            "a connection that sent nothing was kept past {HEADER_TIMEOUT:?}"
+        );
+    })
+    .await
+    .unwrap();
+    server.shutdown().await.unwrap();
+}

@@ -78,6 +78,34 @@ impl Location {
     }
 }
 
+/// A SQLite `--db` that cannot be one, said before SQLite's own "(code: 14) unable to open
+/// database file": a URL of another kind (`mysql://...` would be taken for a file name), or a
+/// file in a directory that does not exist.
+fn usable_path(path: &Path) -> Result<()> {
+    let text = path.to_string_lossy();
+    if let Some((scheme, _)) = text.split_once("://") {
+        return Err(StoreError::Invalid(format!(
+            "--db {}: rrtf cannot use a `{scheme}://` database: give a SQLite file path (or \
+             sqlite:PATH) or a postgres:// URL",
+            redact(&text)
+        )));
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(StoreError::Invalid(format!(
+            "--db {}: the directory {} does not exist: create it first (mkdir -p {}) or pick \
+             another path",
+            path.display(),
+            dir.display(),
+            dir.display()
+        )));
+    }
+    Ok(())
+}
+
 /// A PostgreSQL URL with its password (if any) replaced by `***`.
 pub fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
@@ -120,17 +148,21 @@ impl Store {
     /// written by a newer schema is refused.
     pub async fn open(db: &Path) -> Result<Store> {
         let location = Location::parse(db);
-        if let Location::Sqlite(path) = &location
-            && !path.exists()
-        {
-            return Err(StoreError::Missing {
-                db: location.display(),
-            });
+        if let Location::Sqlite(path) = &location {
+            usable_path(path)?;
+            if !path.exists() {
+                return Err(StoreError::Missing {
+                    db: location.display(),
+                });
+            }
         }
         Self::connect(location, false).await
     }
 
     async fn connect(location: Location, create: bool) -> Result<Store> {
+        if let Location::Sqlite(path) = &location {
+            usable_path(path)?;
+        }
         sqlx::any::install_default_drivers();
         let open_err = |source| StoreError::Open {
             db: location.display(),

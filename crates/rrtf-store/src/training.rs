@@ -214,6 +214,38 @@ impl Store {
         }))
     }
 
+    /// The newest successful runs of `stage` in `round` (newest first, at most 50), each with
+    /// the config snapshot it ran under: for a skip rule that compares configs in part
+    /// (`rrtf round`: a stage before the evaluation ignores `[evaluation]`).
+    pub async fn done_runs_with_config(
+        &self,
+        round: i64,
+        stage: &str,
+    ) -> Result<Vec<(DoneRun, String)>> {
+        let rows: Vec<(i64, String, Option<String>, String)> = sqlx::query_as(
+            "SELECT id, finished_at, summary_json, config_json FROM runs \
+             WHERE round = $1 AND stage = $2 AND status = 'done' ORDER BY id DESC LIMIT 50",
+        )
+        .bind(round)
+        .bind(stage)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, finished_at, summary, config)| {
+                let summary = summary.and_then(|s| serde_json::from_str(&s).ok());
+                (
+                    DoneRun {
+                        id,
+                        finished_at,
+                        summary,
+                    },
+                    config,
+                )
+            })
+            .collect())
+    }
+
     /// Every successful run of `stage` (oldest first): (round, finished_at, summary).
     pub async fn done_runs(&self, stage: &str) -> Result<Vec<(i64, DoneRun)>> {
         let rows: Vec<(i64, i64, String, Option<String>)> = sqlx::query_as(

@@ -92,6 +92,9 @@ struct App {
     auth: Option<Auth>,
     /// Browsers reach the server over HTTPS: the cookie is `Secure` and `__Host-`.
     https: bool,
+    /// `--behind-https-proxy`: requests come through a proxy, with the browser's host name in
+    /// `Host` (or `X-Forwarded-Host`), whatever address the server listens on.
+    behind_proxy: bool,
 }
 
 impl App {
@@ -126,6 +129,14 @@ pub async fn bind(store: Store, o: WebOptions) -> Result<ReviewWeb, ReportError>
              with tokens from `rrtf review users add NAME`), or listen on 127.0.0.1",
             o.host
         )));
+    }
+    if o.behind_https_proxy && o.auth.is_none() {
+        return Err(ReportError::Exposed(
+            "--behind-https-proxy without --auth: the proxy forwards the network to this \
+             server, loopback or not; pass --auth (reviewers log in with tokens from `rrtf \
+             review users add NAME`)"
+                .into(),
+        ));
     }
     if !loopback && !https {
         return Err(ReportError::Exposed(format!(
@@ -180,6 +191,7 @@ pub async fn bind(store: Store, o: WebOptions) -> Result<ReviewWeb, ReportError>
         loopback,
         auth: o.auth,
         https,
+        behind_proxy: o.behind_https_proxy,
     });
     let router = Router::new()
         .route("/", get(index))
@@ -239,41 +251,27 @@ impl ReviewWeb {
     }
 
     /// Serve until Ctrl-C or SIGTERM.
+    /// Connections have the limits of `rrtf_serve::conn` (time to send headers or finish the
+    /// TLS handshake, connections per client).
     pub async fn run(self) -> Result<(), ReportError> {
-        let Some(acceptor) = self.tls else {
-            return axum::serve(self.listener, self.router)
-                .with_graceful_shutdown(shutdown())
-                .await
-                .map_err(|e| ReportError::io("review server failed", e));
-        };
-        // HTTPS: each connection's TLS handshake, then HTTP/1.1 over it (what `axum::serve`
-        // does over TCP). A client that fails the handshake (plain HTTP, an untrusted
-        // certificate) loses only its own connection.
-        let stop = shutdown();
-        tokio::pin!(stop);
-        loop {
-            let tcp = tokio::select! {
-                accepted = self.listener.accept() => match accepted {
-                    Ok((tcp, _)) => tcp,
-                    Err(e) => {
-                        tracing::warn!("accepting a connection: {e}");
-                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                        continue;
-                    }
-                },
-                () = &mut stop => return Ok(()),
-            };
-            let (acceptor, router) = (acceptor.clone(), self.router.clone());
-            tokio::spawn(async move {
-                let Ok(stream) = acceptor.accept(tcp).await else {
-                    return;
+        use rrtf_serve::conn;
+        match self.tls {
+            None => {
+                let plain = |tcp| async move { Some(tcp) };
+                conn::serve(self.listener, self.router, plain, shutdown()).await;
+            }
+            // HTTPS: each connection's TLS handshake, then HTTP/1.1 over it. A client that
+            // fails the handshake (plain HTTP, an untrusted certificate) loses only its own
+            // connection.
+            Some(acceptor) => {
+                let tls = move |tcp| {
+                    let acceptor = acceptor.clone();
+                    async move { acceptor.accept(tcp).await.ok() }
                 };
-                let service = hyper_util::service::TowerToHyperService::new(router);
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                    .await;
-            });
+                conn::serve(self.listener, self.router, tls, shutdown()).await;
+            }
         }
+        Ok(())
     }
 }
 
@@ -518,11 +516,18 @@ async fn logout(
 
 async fn check(app: &App, req: Request, next: Next) -> Response {
     let headers = req.headers();
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("");
-    if !rrtf_serve::host::host_allowed(app.loopback, Some(host)) {
+    let text = |name| {
+        headers
+            .get(name)
+            .and_then(|h: &header::HeaderValue| h.to_str().ok())
+    };
+    let mut host = text(header::HOST).unwrap_or("");
+    // Behind a proxy on the same machine, the server listens on loopback and the browser's
+    // host name arrives as the request's `Host` (or `X-Forwarded-Host`, for a proxy that sets
+    // `Host` to its upstream): the login is the guard then, not the host name.
+    if app.behind_proxy {
+        host = text(header::HeaderName::from_static("x-forwarded-host")).unwrap_or(host);
+    } else if !rrtf_serve::host::host_allowed(app.loopback, Some(host)) {
         return refuse(
             StatusCode::MISDIRECTED_REQUEST,
             "this server answers only to a loopback host name",
