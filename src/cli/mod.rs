@@ -426,15 +426,19 @@ pub fn init_tracing(verbose: u8, serving: bool, stage_log: Option<&std::path::Pa
     use tracing_subscriber::filter::LevelFilter;
     use tracing_subscriber::prelude::*;
     use tracing_subscriber::{EnvFilter, fmt};
+    // sqlx warns of every statement slower than a second (a bulk copy, a large import): not the
+    // user's business unless asked for (`-v`).
     let default = match verbose {
-        0 if serving => "warn,rrtf_serve=info,rrtf::cli::serve=info",
-        0 => "warn",
+        0 if serving => "warn,sqlx::query=error,rrtf_serve=info,rrtf::cli::serve=info",
+        0 => "warn,sqlx::query=error",
         1 => "info",
         _ => "debug",
     };
     let filter = EnvFilter::try_from_env("RRTF_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    // Colours only on a terminal: a log file or a pipe gets plain text.
     let stderr = fmt::layer()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .with_filter(filter);
     let file = stage_log.and_then(|path| {

@@ -433,11 +433,15 @@ impl Store {
                 .fetch_one(&to.pool)
                 .await?;
             if n > 0 {
+                let what = if t.name == "rounds" {
+                    format!("{n} round(s) besides round 0")
+                } else {
+                    format!("{n} row(s) in {}", t.name)
+                };
                 return Err(StoreError::Invalid(format!(
-                    "{} already holds data ({n} rows in {}): copy into a database just made \
-                     by `rrtf init`",
+                    "{} already holds data ({what}): copy into a database just made by `rrtf \
+                     init`",
                     to.location().display(),
-                    t.name
                 )));
             }
         }
