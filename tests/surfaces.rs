@@ -52,13 +52,29 @@ fn stored_escape_sequences_never_reach_the_terminal() {
     assert!(texts.iter().any(|t| t.contains(HOSTILE.trim_end())), "{v}");
 }
 
-/// A raw HTTP/1.1 GET with this `Host`: the status and the headers (lower-cased names).
+/// A raw HTTP/1.1 GET of `/` with this `Host`: the status and the headers (lower-cased names).
 fn get(addr: &str, host: &str) -> (u16, Vec<(String, String)>) {
+    request(addr, "GET / HTTP/1.1", &[("Host", host)], "")
+}
+
+/// A raw HTTP/1.1 request with these headers after the request line (and a form body): the
+/// status and the answer's headers (lower-cased names).
+fn request(
+    addr: &str,
+    request_line: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, Vec<(String, String)>) {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let extra: String = headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect();
     write!(
         s,
-        "GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        "{request_line}\r\n{extra}Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
     )
     .unwrap();
     let mut answer = String::new();
@@ -77,26 +93,11 @@ fn get(addr: &str, host: &str) -> (u16, Vec<(String, String)>) {
     (status, headers)
 }
 
-#[test]
-fn the_web_review_cannot_be_framed_or_rebound() {
-    let tmp = tempfile::tempdir().unwrap();
-    let d = tmp.path();
-    ok_json(d, &["--json", "init"]);
-    let mut child = rrtf_cmd(
-        d,
-        &[
-            "--json",
-            "review",
-            "serve",
-            "--port",
-            "0",
-            "--reviewer",
-            "ana",
-        ],
-    )
-    .stdout(Stdio::piped())
-    .spawn()
-    .unwrap();
+/// `rrtf review serve --port 0 ARGS` in `d`: the child and the address it listens on.
+fn serve_review(d: &std::path::Path, args: &[&str]) -> (std::process::Child, String) {
+    let mut all = vec!["--json", "review", "serve", "--port", "0"];
+    all.extend_from_slice(args);
+    let mut child = rrtf_cmd(d, &all).stdout(Stdio::piped()).spawn().unwrap();
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
@@ -108,10 +109,23 @@ fn the_web_review_cannot_be_framed_or_rebound() {
         .trim_start_matches("http://")
         .trim_end_matches('/')
         .to_owned();
-    let answers = [get(&addr, &addr), get(&addr, "evil.example")];
+    (child, addr)
+}
+
+fn stop(mut child: std::process::Child) {
     // SAFETY: signalling our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     child.wait().unwrap();
+}
+
+#[test]
+fn the_web_review_cannot_be_framed_or_rebound() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    ok_json(d, &["--json", "init"]);
+    let (child, addr) = serve_review(d, &["--reviewer", "ana"]);
+    let answers = [get(&addr, &addr), get(&addr, "evil.example")];
+    stop(child);
     let [(ok, headers), (refused, refused_headers)] = answers;
     assert_eq!((ok, refused), (200, 421));
     for h in [headers, refused_headers] {
@@ -130,27 +144,9 @@ fn the_web_review_cannot_be_framed_or_rebound() {
     }
 }
 
-/// A raw HTTP/1.1 request with these headers (after the request line): the status.
+/// The status of [`request`]'s answer.
 fn status_of(addr: &str, request_line: &str, headers: &[(&str, &str)], body: &str) -> u16 {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let extra: String = headers
-        .iter()
-        .map(|(k, v)| format!("{k}: {v}\r\n"))
-        .collect();
-    write!(
-        s,
-        "{request_line}\r\n{extra}Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut answer = String::new();
-    let _ = s.read_to_string(&mut answer);
-    answer
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or_else(|| panic!("no status line: {answer:?}"))
+    request(addr, request_line, headers, body).0
 }
 
 /// Behind a TLS-terminating proxy on the same machine the review listens on loopback and
@@ -178,32 +174,7 @@ fn the_web_review_works_behind_a_proxy_on_loopback() {
         d,
         &["--json", "review", "users", "add", "ana", "--by", "lead"],
     );
-    let mut child = rrtf_cmd(
-        d,
-        &[
-            "--json",
-            "review",
-            "serve",
-            "--port",
-            "0",
-            "--auth",
-            "--behind-https-proxy",
-        ],
-    )
-    .stdout(Stdio::piped())
-    .spawn()
-    .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url: Value = serde_json::from_str(&line).unwrap();
-    let addr = url["url"]
-        .as_str()
-        .unwrap()
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .to_owned();
+    let (child, addr) = serve_review(d, &["--auth", "--behind-https-proxy"]);
     let public = "review.example.org";
     let origin = "https://review.example.org";
     let statuses = [
@@ -235,8 +206,6 @@ fn the_web_review_works_behind_a_proxy_on_loopback() {
             "token=wrong",
         ),
     ];
-    // SAFETY: signalling our own child.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    child.wait().unwrap();
+    stop(child);
     assert_eq!(statuses, [200, 401, 401, 403]);
 }

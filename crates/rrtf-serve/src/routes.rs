@@ -93,13 +93,8 @@ async fn host_check(State(loopback): State<bool>, req: Request, next: Next) -> R
 async fn same_origin(req: Request, next: Next) -> Response {
     let headers = req.headers();
     let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let host = text("host");
-    let foreign_origin = text("origin").is_some_and(|origin| {
-        let authority = origin.split_once("://").map_or(origin, |(_, a)| a);
-        Some(authority) != host
-    });
-    let cross_site = matches!(text("sec-fetch-site"), Some("cross-site" | "same-site"));
-    if foreign_origin || cross_site {
+    let host = text("host").unwrap_or("");
+    if !crate::host::same_origin(text("origin"), text("sec-fetch-site"), None, host) {
         return ApiError {
             status: StatusCode::FORBIDDEN,
             message: format!(

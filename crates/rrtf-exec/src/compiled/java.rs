@@ -619,13 +619,16 @@ mod tests {
         assert!(why.contains("(`Solution.f`, `Solution.g`)"), "{why}");
         let test = main("s.f(List.of(1), 2).equals(List.of(1))");
         let p = plan(&tools, code, &test, None, None).unwrap();
-        let stub = &p
-            .judge
-            .files
-            .iter()
-            .find(|f| f.0 == "Solution.java")
-            .unwrap()
-            .1;
+        let stub_of = |p: &Plan| {
+            p.judge
+                .files
+                .iter()
+                .find(|f| f.0 == "Solution.java")
+                .unwrap()
+                .1
+                .clone()
+        };
+        let stub = stub_of(&p);
         assert!(
             !stub.contains("secret") && !stub.contains("helper"),
             "{stub}"
@@ -638,13 +641,7 @@ mod tests {
         assert_eq!(p.sites.len(), 1);
         // A static method.
         let p = plan(&tools, code, &main("Solution.g(\"x\")"), None, None).unwrap();
-        let stub = &p
-            .judge
-            .files
-            .iter()
-            .find(|f| f.0 == "Solution.java")
-            .unwrap()
-            .1;
+        let stub = stub_of(&p);
         assert!(
             stub.contains("public static boolean g(String a0) { return (Boolean) RrtfRt.call(0, Boolean.class, true, a0); }"),
             "{stub}"
