@@ -1,8 +1,6 @@
 //! The crate's error type: what stops the server from starting or running. Errors of single
 //! requests are answered over HTTP in OpenAI's shape ([`crate::api::ApiError`]) instead.
 
-use std::net::SocketAddr;
-
 use rrtf_model::ModelError;
 use rrtf_types::UserError;
 
@@ -35,12 +33,6 @@ pub enum ServeError {
         #[source]
         source: std::io::Error,
     },
-    #[error("serving on {addr}: {source}")]
-    Io {
-        addr: SocketAddr,
-        #[source]
-        source: std::io::Error,
-    },
     #[error("the model worker thread stopped unexpectedly: {0}")]
     Worker(String),
 }
@@ -61,7 +53,7 @@ impl UserError for ServeError {
                     | std::io::ErrorKind::PermissionDenied
                     | std::io::ErrorKind::InvalidInput
             ),
-            Self::Io { .. } | Self::Worker(_) => false,
+            Self::Worker(_) => false,
         }
     }
 }
