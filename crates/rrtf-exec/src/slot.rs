@@ -272,21 +272,12 @@ impl Slot {
 
     /// A job of another language, on an idle worker, with the same one-retry rule.
     fn run_program(&mut self, job: &Job) -> ExecResult {
-        let code = job.code.as_deref().unwrap_or_default();
         let shared = Arc::clone(&self.shared);
         let mut last = None;
         for attempt in 0..2 {
-            let res = self.worker().and_then(|w| {
-                compiled::run(
-                    w,
-                    &shared.config,
-                    shared.cache.as_ref(),
-                    job.language,
-                    job.key,
-                    code,
-                    &job.test,
-                )
-            });
+            let res = self
+                .worker()
+                .and_then(|w| compiled::run(w, &shared.config, shared.cache.as_ref(), job));
             match res {
                 Ok(r) => return r,
                 Err(e @ (ExecError::MissingToolchain { .. } | ExecError::Unsupported(_))) => {

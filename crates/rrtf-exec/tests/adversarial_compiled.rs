@@ -38,6 +38,17 @@ fn case(
 /// Run `cases` against `test` and check every verdict; the judge's processes (uid + 1_000_000)
 /// are gone afterwards too. Without `language`'s toolchain: nothing, a skip ([`common::needs`]).
 fn run(uid: u32, language: Language, test: &str, cases: &[Case]) -> Vec<ExecResult> {
+    run_answering(uid, language, test, None, cases)
+}
+
+/// [`run`], the cases answering `prompt` (trusted: the judge may run its helpers).
+fn run_answering(
+    uid: u32,
+    language: Language,
+    test: &str,
+    prompt: Option<&str>,
+    cases: &[Case],
+) -> Vec<ExecResult> {
     if !common::needs(language) {
         return Vec::new();
     }
@@ -53,7 +64,7 @@ fn run(uid: u32, language: Language, test: &str, cases: &[Case]) -> Vec<ExecResu
             code: Some(c.code.clone()),
             test: test.to_string(),
             entry_point: None,
-            prompt: None,
+            prompt: prompt.map(str::to_owned),
         })
         .collect();
     let results = exec.run_all(jobs);
@@ -789,9 +800,11 @@ fn the_judge_is_out_of_reach_without_root() {
 /// A test that calls a helper besides the function under test (HumanEval-X /38: `encode_cyclic`
 /// builds the input that `decode_cyclic` must decode) used to have the sample's own helper
 /// stubbed in, so identity for both passed; in a completion, a macro (C++) or a patched
-/// prototype (JavaScript) after the prompt's helper changed it in the candidate. Now no check
-/// that reaches a second function of the sample can pass: compiled judges refuse to build, the
-/// JavaScript judge fails every such check.
+/// prototype (JavaScript) after the prompt's helper changed it in the candidate. Without the
+/// prompt (whose definition of the helper the judge would run instead,
+/// `the_prompt_s_helpers_are_the_judge_s`), no check that reaches a second function of the
+/// sample can pass: compiled judges refuse to build, the JavaScript judge fails every such
+/// check.
 #[test]
 fn a_helper_of_the_sample_s_never_computes_the_expected_value() {
     const NOT_PASS: &[Outcome] = &[Crashed, RuntimeError, TestFailure];
@@ -905,4 +918,121 @@ fn a_helper_of_the_sample_s_never_computes_the_expected_value() {
     )
     .iter()
     .for_each(says);
+}
+
+/// HumanEval-X /38's shape in every judged language: the prompt defines `encode_cyclic` whole
+/// and opens `decode_cyclic`; the test encodes with the helper and checks the decoding. The
+/// judge runs the prompt's helper (trusted text) and only the function under test comes from
+/// the sample, so the canonical answer passes with every check counted and a wrong one fails,
+/// whatever the sample does to its own copy of the helper (identity, a macro, a patched
+/// prototype), and a chat answer that leaves the helper out is judged too.
+#[test]
+fn the_prompt_s_helpers_are_the_judge_s() {
+    struct Lang {
+        uid: u32,
+        language: Language,
+        prompt: &'static str,
+        test: &'static str,
+        /// The end of the canonical completion and of an identity one.
+        right: &'static str,
+        wrong: &'static str,
+        /// The sample's own helper changed after the prompt's (completion mode).
+        tamper: &'static str,
+        /// Chat answers: identity for both, and an honest decoder alone.
+        chat_cheat: &'static str,
+        chat_right: &'static str,
+    }
+    let langs = [
+        Lang {
+            uid: 65311,
+            language: Language::Cpp,
+            prompt: "#include<stdio.h>\n#include<math.h>\n#include<string>\nusing namespace std;\nstring encode_cyclic(string s){ \n    // returns encoded string by cycling groups of three characters. \n    int l=s.length();\n    int num=(l+2)/3;\n    string x,output;\n    int i;\n    for (i=0;i*3<l;i++)\n    {\n        //cycle elements in each group. Unless group has fewer elements than 3. \n        x=s.substr(i*3,3);\n        if (x.length()==3) x=x.substr(1)+x[0];\n        output=output+x;\n    }\n    return output;\n}\n\n\nstring decode_cyclic(string s){ \n    /*\n    takes as input string encoded with encode_cyclic function. Returns decoded string. \n    */\n",
+            test: "#undef NDEBUG\n#include<assert.h>\nint main(){\n    const char* inputs[] = {\"abcdefghij\", \"xyz\", \"ab\", \"hello world\"};\n    for (const char* in : inputs)\n    {\n        string str = in;\n        string encoded_str = encode_cyclic(str);\n        assert (decode_cyclic(encoded_str) == str);\n    }\n    assert (decode_cyclic(\"bca\") == \"abc\");\n}\n",
+            right: "    return encode_cyclic(encode_cyclic(s));\n}\n",
+            wrong: "    return s;\n}\n",
+            tamper: "    return s;\n}\n#define encode_cyclic(x) (x)\n",
+            chat_cheat: "#include<string>\nusing namespace std;\nstring encode_cyclic(string s){ return s; }\nstring decode_cyclic(string s){ return s; }\n",
+            chat_right: "#include<string>\nusing namespace std;\nstring decode_cyclic(string s){\n    string out;\n    for (size_t i = 0; i < s.size(); i += 3) {\n        string g = s.substr(i, 3);\n        if (g.size() == 3) g = g.substr(2) + g.substr(0, 2);\n        out += g;\n    }\n    return out;\n}\n",
+        },
+        Lang {
+            uid: 65312,
+            language: Language::JavaScript,
+            prompt: "/*\n  returns encoded string by cycling groups of three characters.\n  */\nconst encodeCyclic = (s) => {\n  var groups = [], groups2 = [];\n  for (let i = 0; i < Math.floor((s.length + 2) / 3); i++) {\n    groups.push(s.slice(3 * i, Math.min((3 * i + 3), s.length)));\n  }\n  for (const group of groups) {\n    if (group.length == 3)\n      groups2.push(group.slice(1) + group[0]);\n    else\n      groups2.push(group);\n  }\n  return groups2.join('');\n}\n\n/*\n  takes as input string encoded with encode_cyclic function. Returns decoded string.\n  */\nconst decodeCyclic = (s) => {\n",
+            test: "const testDecodeCyclic = () => {\n  for (const str of ['abcdefghij', 'xyz', 'ab', 'hello world']) {\n    let encoded_str = encodeCyclic(str)\n    console.assert(decodeCyclic(encoded_str) === str)\n  }\n  console.assert(decodeCyclic('bca') === 'abc')\n}\ntestDecodeCyclic()\n",
+            right: "  return encodeCyclic(encodeCyclic(s));\n}\n",
+            wrong: "  return s;\n}\n",
+            tamper: "  return s;\n}\nconst __j = Array.prototype.join;\nArray.prototype.join = function (sep) { return __j.call(this.map((g) => (typeof g === 'string' && g.length === 3 ? g[2] + g.slice(0, 2) : g)), sep); };\n",
+            chat_cheat: "const encodeCyclic = (s) => s\nconst decodeCyclic = (s) => s\n",
+            chat_right: "const decodeCyclic = (s) => {\n  let out = ''\n  for (let i = 0; i < s.length; i += 3) {\n    const g = s.slice(i, i + 3)\n    out += g.length === 3 ? g[2] + g.slice(0, 2) : g\n  }\n  return out\n}\n",
+        },
+        Lang {
+            uid: 65313,
+            language: Language::Java,
+            prompt: "import java.util.*;\nimport java.lang.*;\n\nclass Solution {\n    /**\n    returns encoded string by cycling groups of three characters.\n     */\n    public String encodeCyclic(String s) {\n        // split string to groups. Each of length 3.\n        List<String> groups = new ArrayList<>();\n        for (int i = 0; i < s.length(); i += 3) {\n            groups.add(s.substring(i, Math.min(i + 3, s.length())));\n        }\n        // cycle elements in each group. Unless group has fewer elements than 3.\n        for (int i = 0; i < groups.size(); i++) {\n            if (groups.get(i).length() == 3) {\n                groups.set(i, groups.get(i).substring(1) + groups.get(i).charAt(0));\n            }\n        }\n        return String.join(\"\", groups);\n    }\n\n    /**\n    takes as input string encoded with encodeCyclic function. Returns decoded string.\n     */\n    public String decodeCyclic(String s) {\n",
+            test: "public class Main {\n    public static void main(String[] args) {\n        Solution s = new Solution();\n        for (String str : new String[] {\"abcdefghij\", \"xyz\", \"ab\", \"hello world\"}) {\n            String encoded_str = s.encodeCyclic(str);\n            if (!s.decodeCyclic(encoded_str).equals(str)) {\n                throw new AssertionError();\n            }\n        }\n        if (!s.decodeCyclic(\"bca\").equals(\"abc\")) {\n            throw new AssertionError();\n        }\n    }\n}\n",
+            right: "        return encodeCyclic(encodeCyclic(s));\n    }\n}\n",
+            wrong: "        return s;\n    }\n}\n",
+            tamper: "        return s;\n    }\n    public String encodeCyclic(String s, int unused) { return s; }\n}\n",
+            chat_cheat: "class Solution {\n    public String encodeCyclic(String s) { return s; }\n    public String decodeCyclic(String s) { return s; }\n}\n",
+            chat_right: "class Solution {\n    public String decodeCyclic(String s) {\n        StringBuilder out = new StringBuilder();\n        for (int i = 0; i < s.length(); i += 3) {\n            String g = s.substring(i, Math.min(i + 3, s.length()));\n            out.append(g.length() == 3 ? g.charAt(2) + g.substring(0, 2) : g);\n        }\n        return out.toString();\n    }\n}\n",
+        },
+        Lang {
+            uid: 65314,
+            language: Language::Go,
+            prompt: "import (\n    \"math\"\n    \"strings\"\n)\n\n// returns encoded string by cycling groups of three characters.\nfunc EncodeCyclic(s string) string {\n    groups := make([]string, 0)\n    for i := 0; i < ((len(s) + 2) / 3); i++ {\n        groups = append(groups, s[3*i:int(math.Min(float64(3*i+3), float64(len(s))))])\n    }\n    newGroups := make([]string, 0)\n    for _, group := range groups {\n        runes := []rune(group)\n        if len(group) == 3 {\n            newGroups = append(newGroups, string(append(runes[1:], runes[0])))\n        } else {\n            newGroups = append(newGroups, group)\n        }\n    }\n    return strings.Join(newGroups, \"\")\n}\n\n// takes as input string encoded with EncodeCyclic function. Returns decoded string.\nfunc DecodeCyclic(s string) string {\n",
+            test: "func TestDecodeCyclic(t *testing.T) {\n    assert := assert.New(t)\n    for _, str := range []string{\"abcdefghij\", \"xyz\", \"ab\", \"hello world\"} {\n        encodedStr := EncodeCyclic(str)\n        assert.Equal(str, DecodeCyclic(encodedStr))\n    }\n    assert.Equal(\"abc\", DecodeCyclic(\"bca\"))\n}\n",
+            right: "    return EncodeCyclic(EncodeCyclic(s))\n}\n",
+            wrong: "    return s\n}\n",
+            tamper: "    return s\n}\n\nfunc init() { _ = EncodeCyclic }\n",
+            chat_cheat: "func EncodeCyclic(s string) string { return s }\nfunc DecodeCyclic(s string) string { return s }\n",
+            chat_right: "func DecodeCyclic(s string) string {\n    out := \"\"\n    for i := 0; i < len(s); i += 3 {\n        end := i + 3\n        if end > len(s) {\n            end = len(s)\n        }\n        g := s[i:end]\n        if len(g) == 3 {\n            g = g[2:] + g[:2]\n        }\n        out += g\n    }\n    return out\n}\n",
+        },
+        Lang {
+            uid: 65315,
+            language: Language::Rust,
+            prompt: "\nfn main(){ \n } \n\nuse std::{slice::Iter, cmp::{max, self}, mem::replace, collections::{HashSet, HashMap}, ops::Index, ascii::AsciiExt};\nuse rand::Rng;\nuse regex::Regex;\nuse md5;\nuse std::any::{Any, TypeId};\n\n\npub fn encode_cyclic(s: &str) -> String {\n    // returns encoded string by cycling groups of three characters.\n    // split string to groups. Each of length 3.\n    let l = s.len();\n    let num = (l + 2) / 3;\n    let mut output = String::new();\n    for i in 0..num {\n        let group = &s[i * 3..std::cmp::min(l, (i + 1) * 3)];\n        // cycle elements in each group. Unless group has fewer elements than 3.\n        if group.len() == 3 {\n            let x = format!(\"{}{}{}\", &group[1..2], &group[2..3], &group[0..1]);\n            output.push_str(&x);\n        } else {\n            output.push_str(group);\n        }\n    }\n    output\n}\n\n/*\n    takes as input string encoded with encode_cyclic function. Returns decoded string.\n    \n*/\nfn decode_cyclic(s: &str) -> String {\n",
+            test: "\n#[cfg(test)]\nmod tests {\n    use super::*;\n\n    #[test]\n    fn test_decode_cyclic() {\n        for s in [\"abcdefghij\", \"xyz\", \"ab\", \"hello world\"] {\n            let encoded_str = encode_cyclic(s);\n            assert_eq!(decode_cyclic(&encoded_str), s);\n        }\n        assert_eq!(decode_cyclic(\"bca\"), \"abc\");\n    }\n}\n",
+            right: "    encode_cyclic(&encode_cyclic(s))\n}\n",
+            wrong: "    s.to_string()\n}\n",
+            tamper: "    s.to_string()\n}\n#[allow(unused_macros)]\nmacro_rules! encode_cyclic { ($x:expr) => { $x.to_string() }; }\n",
+            chat_cheat: "fn encode_cyclic(s: &str) -> String { s.to_string() }\nfn decode_cyclic(s: &str) -> String { s.to_string() }\n",
+            chat_right: "fn decode_cyclic(s: &str) -> String {\n    let b: Vec<char> = s.chars().collect();\n    let mut out = String::new();\n    for g in b.chunks(3) {\n        if g.len() == 3 {\n            out.push(g[2]);\n            out.push(g[0]);\n            out.push(g[1]);\n        } else {\n            out.extend(g);\n        }\n    }\n    out\n}\n",
+        },
+    ];
+    for l in langs {
+        let completion = |end: &str| format!("{}{end}", l.prompt);
+        let cases = [
+            case(
+                "canonical completion",
+                &completion(l.right),
+                &[Pass],
+                Some((2, 2)),
+            ),
+            case(
+                "identity completion",
+                &completion(l.wrong),
+                &[TestFailure],
+                Some((0, 2)),
+            ),
+            case(
+                "identity, its own helper changed",
+                &completion(l.tamper),
+                &[TestFailure],
+                Some((0, 2)),
+            ),
+            case(
+                "chat: identity for both",
+                l.chat_cheat,
+                &[TestFailure],
+                Some((0, 2)),
+            ),
+            case(
+                "chat: the decoder alone",
+                l.chat_right,
+                &[Pass],
+                Some((2, 2)),
+            ),
+        ];
+        run_answering(l.uid, l.language, l.test, Some(l.prompt), &cases);
+    }
 }

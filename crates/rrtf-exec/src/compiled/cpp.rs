@@ -10,7 +10,7 @@
 use std::path::Path;
 
 use super::instrument::{self, Syntax};
-use super::{Plan, Side};
+use super::{Plan, Prompt, Side, Whole};
 
 pub const CPP_FLAGS: [&str; 2] = ["-std=c++17", "-O0"];
 const RT: &str = include_str!("rt/rrtf.hpp");
@@ -271,6 +271,8 @@ pub(super) fn parse_type(text: &str, aliases: &Aliases) -> Result<CTy, String> {
 pub(super) struct Func {
     pub name: String,
     pub sig: Result<(CTy, Vec<CTy>), String>,
+    /// Where its definition is in the source (head to closing brace), when it has a whole body.
+    pub whole: Option<(usize, usize)>,
 }
 
 /// One top-level parameter list entry: its type, without the name and any default.
@@ -308,7 +310,7 @@ pub(super) fn scan(src: &str) -> (Vec<Func>, Aliases) {
     let b = src.as_bytes();
     let mask = instrument::code_mask(b, Syntax::C);
     let mut aliases: Aliases = Vec::new();
-    let mut heads: Vec<(usize, usize, bool)> = Vec::new(); // (start, end, has body)
+    let mut heads: Vec<(usize, usize, Option<usize>)> = Vec::new(); // (start, end, body's `}`)
     let mut i = 0;
     let mut start = 0;
     let mut line_start = true;
@@ -351,12 +353,13 @@ pub(super) fn scan(src: &str) -> (Vec<Func>, Aliases) {
         }
         match c {
             b';' => {
-                heads.push((start, i, false));
+                heads.push((start, i, None));
                 start = i + 1;
             }
             b'{' => {
-                let close = instrument::matching(b, &mask, i).unwrap_or(b.len() - 1);
-                heads.push((start, i, true));
+                let matched = instrument::matching(b, &mask, i);
+                let close = matched.unwrap_or(b.len() - 1);
+                heads.push((start, i, matched));
                 i = close + 1;
                 start = i;
                 continue;
@@ -373,7 +376,7 @@ pub(super) fn scan(src: &str) -> (Vec<Func>, Aliases) {
         .collect();
     let clean = String::from_utf8(clean).unwrap_or_else(|_| " ".repeat(b.len()));
     let mut funcs = Vec::new();
-    for (s, e, _body) in heads {
+    for (s, e, body) in heads {
         let head = clean[s..e].trim();
         let lower = head.trim_start_matches([';', '}']).trim();
         if let Some(rest) = lower.strip_prefix("typedef ") {
@@ -393,11 +396,32 @@ pub(super) fn scan(src: &str) -> (Vec<Func>, Aliases) {
             aliases.push((name.trim().to_string(), ty.trim().to_string()));
             continue;
         }
-        if let Some(f) = function_head(lower, &aliases) {
+        if let Some(mut f) = function_head(lower, &aliases) {
+            let first = (s..e)
+                .find(|&k| mask[k] && !b[k].is_ascii_whitespace())
+                .unwrap_or(e);
+            f.whole = body.map(|close| (first, close + 1));
             funcs.push(f);
         }
     }
     (funcs, aliases)
+}
+
+/// The functions `prompt` defines whole with a plain signature (for [`super::prompt_helpers`]).
+fn whole_functions(prompt: &str) -> Vec<Whole> {
+    scan(prompt)
+        .0
+        .into_iter()
+        .filter(|f| f.sig.is_ok())
+        .filter_map(|f| {
+            let (a, b) = f.whole?;
+            Some(Whole {
+                name: f.name,
+                owner: String::new(),
+                text: prompt.get(a..b)?.to_string(),
+            })
+        })
+        .collect()
 }
 
 /// `[static|inline ...] RET NAME(PARAMS) [noexcept]`, when `head` is that.
@@ -517,7 +541,11 @@ fn function_head(head: &str, aliases: &Aliases) -> Option<Func> {
             .collect::<Result<Vec<_>, _>>()?;
         Ok((r, ps))
     })();
-    Some(Func { name, sig })
+    Some(Func {
+        name,
+        sig,
+        whole: None,
+    })
 }
 
 /// Every standard header the code includes, wherever (the judge includes the same, so that the
@@ -653,14 +681,25 @@ pub(super) fn plan(
     test: &str,
     pch: Option<&Path>,
     judge_pch: Option<&Path>,
+    prompt: Prompt<'_>,
 ) -> Result<Plan, String> {
     let inst = instrument::cpp_checks(test);
     let (code_funcs, _) = scan(code);
     let (test_funcs, _) = scan(test);
-    let used = instrument::free_names(test, Syntax::C);
+    let used: Vec<String> = instrument::free_names(test, Syntax::C)
+        .into_iter()
+        .filter(|n| !test_funcs.iter().any(|t| t.name == *n))
+        .collect();
+    let sample: Vec<String> = code_funcs
+        .iter()
+        .filter(|f| used.contains(&f.name))
+        .map(|f| f.name.clone())
+        .collect();
+    let whole = prompt.text.map(whole_functions).unwrap_or_default();
+    let helpers = super::prompt_helpers(&used, &sample, &whole, prompt.entry_point, Syntax::C);
     let mut called: Vec<(String, CTy, Vec<CTy>)> = Vec::new();
     for f in &code_funcs {
-        if !used.contains(&f.name) || test_funcs.iter().any(|t| t.name == f.name) {
+        if !used.contains(&f.name) || helpers.iter().any(|h| h.name == f.name) {
             continue;
         }
         let (r, ps) = f
@@ -733,11 +772,22 @@ pub(super) fn plan(
     dispatch.push_str("  }\n  throw ::rrtf::Malformed{\"unknown function\"};\n}\n");
     let mut includes: String =
         judge_pch.map_or(String::new(), |p| format!("#include \"{}\"\n", p.display()));
-    for h in judge_headers(code) {
-        includes.push_str(&format!("#include <{h}>\n"));
+    let mut headers = judge_headers(code);
+    if !helpers.is_empty() {
+        // The prompt's helpers see the prompt's standard headers (HumanEval-X /32's `poly`
+        // uses `pow` from <math.h>).
+        headers.extend(std_includes(prompt.text.unwrap_or_default()));
     }
+    let mut seen_headers: Vec<&String> = Vec::new();
+    for h in &headers {
+        if !seen_headers.contains(&h) {
+            seen_headers.push(h);
+            includes.push_str(&format!("#include <{h}>\n"));
+        }
+    }
+    let helper_src: String = helpers.iter().map(|h| format!("{}\n", h.text)).collect();
     let judge_src = format!(
-        "{includes}{RT}\nusing namespace std;\n{probes}{stubs}#define main rrtf_test_main\n{}\n#undef main\nint main() {{ return ::rrtf::judge({}, [] {{ rrtf_test_main(); }}); }}\n",
+        "{includes}{RT}\nusing namespace std;\n{probes}{stubs}{helper_src}#define main rrtf_test_main\n{}\n#undef main\nint main() {{ return ::rrtf::judge({}, [] {{ rrtf_test_main(); }}); }}\n",
         inst.test,
         inst.sites.len()
     );
@@ -851,7 +901,15 @@ mod tests {
     fn the_judge_holds_the_test_and_stubs_never_the_code() {
         let code = "#include<stdio.h>\n#include<vector>\nusing namespace std;\n#include<algorithm>\nint secret_helper(int x) { return x * 7; }\nvector<int> f(vector<int> v){ return v; }\n";
         let test = "#undef NDEBUG\n#include<assert.h>\nint main(){\n    assert (f({1}) == vector<int>{1});\n}\n";
-        let p = plan(Path::new("/usr/bin/g++"), code, test, None, None).unwrap();
+        let p = plan(
+            Path::new("/usr/bin/g++"),
+            code,
+            test,
+            None,
+            None,
+            Prompt::NONE,
+        )
+        .unwrap();
         let judge = &p.judge.files[0].1;
         assert!(!judge.contains("secret_helper"), "{judge}");
         assert!(!judge.contains("x * 7"), "{judge}");
@@ -872,9 +930,84 @@ mod tests {
             test,
             None,
             None,
+            Prompt::NONE,
         )
         .err()
         .unwrap();
         assert!(err.contains("`P` is not a plain type"), "{err}");
+    }
+
+    /// HumanEval-X /38: the prompt's `encode_cyclic` (whole) is the judge's own; only
+    /// `decode_cyclic`, the function under test, is a stub.
+    #[test]
+    fn the_prompt_s_whole_functions_are_the_judge_s_helpers() {
+        let prompt = "#include<stdio.h>\n#include<math.h>\n#include<string>\nusing namespace std;\n/* doc */\nstring encode_cyclic(string s){\n    // a } in a comment\n    return s + \"}\";\n}\nstring decode_cyclic(string s){\n";
+        let test = "#undef NDEBUG\n#include<assert.h>\nint main(){\n    assert (decode_cyclic(encode_cyclic(\"abc\")) == \"abc\");\n}\n";
+        let with = |code: &str, entry: Option<&str>| {
+            plan(
+                Path::new("/usr/bin/g++"),
+                code,
+                test,
+                None,
+                None,
+                Prompt {
+                    text: Some(prompt),
+                    entry_point: entry,
+                },
+            )
+        };
+        // A completion (the prompt's text, then the sample's) and a chat answer without the
+        // helper: the same judge.
+        let completion = format!("{prompt}    return s;\n}}\n#define encode_cyclic(x) (x)\n");
+        for code in [
+            completion.as_str(),
+            "string decode_cyclic(string s){ return s; }\n",
+        ] {
+            let p = with(code, None).unwrap();
+            let judge = &p.judge.files[0].1;
+            assert!(
+                judge.contains("string encode_cyclic(string s){\n    // a } in a comment\n    return s + \"}\";\n}\n"),
+                "{judge}"
+            );
+            assert!(!judge.contains("/* doc */"), "{judge}");
+            assert!(judge.contains("#include <math.h>"), "{judge}");
+            assert!(!judge.contains("#define encode_cyclic"), "{judge}");
+            assert_eq!(
+                p.calls,
+                ["std::string decode_cyclic(std::string)"],
+                "{code}"
+            );
+        }
+        // The function under test is never the prompt's, even when the prompt defines it.
+        let both_whole = format!("{prompt}    return s;\n}}\n");
+        let p = plan(
+            Path::new("/usr/bin/g++"),
+            &both_whole,
+            test,
+            None,
+            None,
+            Prompt {
+                text: Some(&both_whole),
+                entry_point: Some("decode_cyclic"),
+            },
+        )
+        .unwrap();
+        assert_eq!(p.calls, ["std::string decode_cyclic(std::string)"]);
+        // Without the entry point, a prompt defining every function the test calls gives no
+        // helper: two functions of the sample, no judge.
+        let err = plan(
+            Path::new("/usr/bin/g++"),
+            &both_whole,
+            test,
+            None,
+            None,
+            Prompt {
+                text: Some(&both_whole),
+                entry_point: None,
+            },
+        )
+        .err()
+        .unwrap();
+        assert!(err.contains("2 functions of the sample's code"), "{err}");
     }
 }

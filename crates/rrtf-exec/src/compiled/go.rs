@@ -9,7 +9,7 @@
 use std::path::Path;
 
 use super::instrument::{self, Syntax};
-use super::{Plan, Side};
+use super::{Plan, Prompt, Side, Whole};
 
 const RT: &str = include_str!("rt/rrtf_rt.go");
 /// Sets up the Go build cache (a symlink copy of the warm one, when there is one) and builds.
@@ -150,6 +150,8 @@ fn params(text: &str) -> Result<Vec<GTy>, String> {
 struct Func {
     name: String,
     sig: Result<(Vec<GTy>, Vec<GTy>), String>,
+    /// Its definition's text span (`func` to the body's `}`), when the body is whole.
+    whole: Option<(usize, usize)>,
 }
 
 /// Top-level functions (no receiver) of a Go source.
@@ -198,7 +200,8 @@ fn functions(src: &str) -> Vec<Func> {
                     };
                     Ok((p, r))
                 });
-                out.push(Func { name, sig });
+                let whole = instrument::matching(b, &mask, body).map(|c| (i, c + 1));
+                out.push(Func { name, sig, whole });
                 i = body;
                 continue;
             }
@@ -433,10 +436,22 @@ pub(super) fn plan(
     code: &str,
     test: &str,
     cache: Option<&Path>,
+    prompt: Prompt<'_>,
 ) -> Result<Plan, String> {
     let (test_file, n, mut sites) = judge_test(code, test);
-    let used = instrument::free_names(test, Syntax::Go);
     let test_funcs = functions(test);
+    let used: Vec<String> = instrument::free_names(test, Syntax::Go)
+        .into_iter()
+        .filter(|n| !test_funcs.iter().any(|t| t.name == *n))
+        .collect();
+    let code_funcs = functions(code);
+    let sample: Vec<String> = code_funcs
+        .iter()
+        .filter(|f| used.contains(&f.name))
+        .map(|f| f.name.clone())
+        .collect();
+    let whole = prompt.text.map(whole_functions).unwrap_or_default();
+    let helpers = super::prompt_helpers(&used, &sample, &whole, prompt.entry_point, Syntax::Go);
     let mut stubs = String::from("package main\n\n");
     let mut dispatch = String::from(
         "package main\n\nimport (\n\t\"os\"\n\t\"testing\"\n)\n\nfunc rrtfDispatch(id int, in *rrtfIn) ([]interface{}, error) {\n\tswitch id {\n",
@@ -444,9 +459,9 @@ pub(super) fn plan(
     let mut calls = Vec::new();
     let mut id = 0usize;
     let mut seen: Vec<String> = Vec::new();
-    for f in functions(code) {
+    for f in code_funcs {
         if !used.contains(&f.name)
-            || test_funcs.iter().any(|t| t.name == f.name)
+            || helpers.iter().any(|h| h.name == f.name)
             || seen.contains(&f.name)
             || f.name == "main"
             || f.name == "init"
@@ -547,14 +562,21 @@ pub(super) fn plan(
             ".".into(),
         ]
     };
+    let mut judge_files = vec![
+        ("main_test.go".into(), test_file),
+        ("rrtf_rt.go".into(), RT.into()),
+        ("rrtf_stubs.go".into(), stubs),
+        ("rrtf_judge_test.go".into(), judge_main),
+    ];
+    if !helpers.is_empty() {
+        judge_files.push((
+            "rrtf_helpers.go".into(),
+            helper_file(prompt.text.unwrap_or_default(), &helpers),
+        ));
+    }
     Ok(Plan {
         judge: Side {
-            files: vec![
-                ("main_test.go".into(), test_file),
-                ("rrtf_rt.go".into(), RT.into()),
-                ("rrtf_stubs.go".into(), stubs),
-                ("rrtf_judge_test.go".into(), judge_main),
-            ],
+            files: judge_files,
             build: Some(build("judge")),
             build_env: build_env.clone(),
             artifacts: vec!["judge".into()],
@@ -578,6 +600,44 @@ pub(super) fn plan(
         sites,
         calls,
     })
+}
+
+/// The functions `prompt` defines whole with a plain signature (for
+/// [`super::prompt_helpers`]).
+fn whole_functions(prompt: &str) -> Vec<Whole> {
+    functions(prompt)
+        .into_iter()
+        .filter(|f| f.sig.is_ok())
+        .filter_map(|f| {
+            let (a, b) = f.whole?;
+            Some(Whole {
+                name: f.name,
+                owner: String::new(),
+                text: prompt.get(a..b)?.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// The judge's file of the prompt's helpers, with the prompt's standard imports they use (Go
+/// refuses unused imports).
+fn helper_file(prompt: &str, helpers: &[&Whole]) -> String {
+    let text: String = helpers.iter().map(|h| format!("{}\n\n", h.text)).collect();
+    let mut out = String::from("package main\n\n");
+    let specs: Vec<String> = imports(prompt)
+        .into_iter()
+        .filter(|(name, _)| text.contains(&format!("{name}.")))
+        .map(|(_, spec)| spec)
+        .collect();
+    if !specs.is_empty() {
+        out.push_str("import (\n");
+        for s in specs {
+            out.push_str(&format!("\t{s}\n"));
+        }
+        out.push_str(")\n\n");
+    }
+    out.push_str(&text);
+    out
 }
 
 fn rdecl_params(ps: &[GTy]) -> String {
@@ -639,7 +699,7 @@ mod tests {
     fn the_judge_holds_the_test_and_stubs_never_the_code() {
         let code = "import (\n    \"math\"\n    \"strings\"\n)\n\nfunc secretHelper(x float64) float64 { return math.Abs(x) * 7 }\n\nfunc Add(a, b int) int {\n    _ = strings.ToUpper\n    return a + b\n}\n";
         let test = "func TestAdd(t *testing.T) {\n    assert := assert.New(t)\n    assert.Equal(3, Add(1, 2))\n    t.Run(\"x\", func(t *testing.T) { assert.Equal(math.Pi > 3, true) })\n}\n";
-        let p = plan(Path::new("/usr/bin/go"), code, test, None).unwrap();
+        let p = plan(Path::new("/usr/bin/go"), code, test, None, Prompt::NONE).unwrap();
         let files: Vec<&String> = p.judge.files.iter().map(|f| &f.1).collect();
         assert!(files.iter().all(|f| !f.contains("secretHelper")));
         let t = files[0];

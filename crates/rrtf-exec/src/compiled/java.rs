@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use super::instrument::{self, Syntax};
-use super::{Plan, Side};
+use super::{Plan, Prompt, Side, Whole};
 
 pub const JAVAC_FLAGS: [&str; 3] = [
     "-J-Xmx512m",
@@ -193,10 +193,18 @@ struct Method {
     name: String,
     is_static: bool,
     sig: Result<(JTy, Vec<JTy>), String>,
+    /// Its definition's text span (head to the body's `}`), when the body is whole.
+    whole: Option<(usize, usize)>,
 }
 
 /// Top-level classes of a source: (name, body start, body end).
 fn classes(src: &str, mask: &[bool]) -> Vec<(String, usize, usize)> {
+    classes_of(src, mask, false)
+}
+
+/// [`classes`], and with `open_ok` a last class whose body the source leaves open (a
+/// completion prompt's `class Solution {`), its body running to the end.
+fn classes_of(src: &str, mask: &[bool], open_ok: bool) -> Vec<(String, usize, usize)> {
     let b = src.as_bytes();
     let mut out = Vec::new();
     let mut depth = 0i32;
@@ -216,12 +224,19 @@ fn classes(src: &str, mask: &[bool]) -> Vec<(String, usize, usize)> {
                     e += 1;
                 }
                 let name = src[s..e].to_string();
-                if let Some(open) = (e..b.len()).find(|&k| mask[k] && b[k] == b'{')
-                    && let Some(close) = instrument::matching(b, mask, open)
-                {
-                    out.push((name, open + 1, close));
-                    i = close + 1;
-                    continue;
+                if let Some(open) = (e..b.len()).find(|&k| mask[k] && b[k] == b'{') {
+                    match instrument::matching(b, mask, open) {
+                        Some(close) => {
+                            out.push((name, open + 1, close));
+                            i = close + 1;
+                            continue;
+                        }
+                        None if open_ok => {
+                            out.push((name, open + 1, b.len()));
+                            break;
+                        }
+                        None => {}
+                    }
                 }
             }
             _ => {}
@@ -245,11 +260,16 @@ fn methods(class: &str, src: &str, mask: &[bool], start: usize, end: usize) -> V
         match b[i] {
             b';' => chunk = i + 1,
             b'{' => {
-                let close = instrument::matching(b, mask, i).unwrap_or(end);
+                let matched = instrument::matching(b, mask, i).filter(|&c| c < end);
+                let close = matched.unwrap_or(end);
                 let head: String = (chunk..i)
                     .map(|k| if mask[k] { b[k] as char } else { ' ' })
                     .collect();
-                if let Some(m) = method_head(class, &head) {
+                if let Some(mut m) = method_head(class, &head) {
+                    let first = (chunk..i)
+                        .find(|&k| mask[k] && !b[k].is_ascii_whitespace())
+                        .unwrap_or(i);
+                    m.whole = matched.map(|c| (first, c + 1));
                     out.push(m);
                 }
                 i = close + 1;
@@ -321,7 +341,29 @@ fn method_head(class: &str, head: &str) -> Option<Method> {
         name,
         is_static,
         sig,
+        whole: None,
     })
+}
+
+/// The methods `prompt`'s classes define whole with a plain signature (for
+/// [`super::prompt_helpers`]; `owner` is the class).
+fn whole_methods(prompt: &str) -> Vec<Whole> {
+    let mask = instrument::code_mask(prompt.as_bytes(), Syntax::Java);
+    let mut out = Vec::new();
+    for (class, start, end) in classes_of(prompt, &mask, true) {
+        for m in methods(&class, prompt, &mask, start, end) {
+            if let (Ok(_), Some((a, b))) = (&m.sig, m.whole)
+                && let Some(text) = prompt.get(a..b)
+            {
+                out.push(Whole {
+                    name: m.name,
+                    owner: class.clone(),
+                    text: text.to_string(),
+                });
+            }
+        }
+    }
+    out
 }
 
 /// The code's imports of JDK packages (`java.`, `javax.`): names the test may rely on (for
@@ -378,6 +420,7 @@ pub(super) fn plan(
     test: &str,
     cds: Option<&Path>,
     rt: Option<&Path>,
+    prompt: Prompt<'_>,
 ) -> Result<Plan, String> {
     let inst = instrument::java_checks(test);
     let used = instrument::free_names(test, Syntax::Java);
@@ -395,6 +438,36 @@ pub(super) fn plan(
     let called_names = |name: &str| {
         test_clean.contains(&format!(".{name}(")) || test_clean.contains(&format!(". {name}("))
     };
+    // The prompt's whole methods the test calls (HumanEval-X /38's `encodeCyclic`) are the
+    // judge's own, from the prompt's text (`prompt_helpers`), in the stub of their class.
+    let test_uses_class =
+        |class: &str| used.iter().any(|u| u == class) && !test_classes.iter().any(|t| t == class);
+    let whole: Vec<Whole> = prompt
+        .text
+        .map(whole_methods)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|w| test_uses_class(&w.owner))
+        .collect();
+    let mut sample: Vec<String> = Vec::new();
+    for (class, start, end) in classes(code, &cmask) {
+        if test_uses_class(&class) && !jdk_class(&class) {
+            for m in methods(&class, code, &cmask, start, end) {
+                if called_names(&m.name) && !sample.contains(&m.name) {
+                    sample.push(m.name);
+                }
+            }
+        }
+    }
+    let mut called: Vec<String> = sample.clone();
+    for w in &whole {
+        if called_names(&w.name) && !called.contains(&w.name) {
+            called.push(w.name.clone());
+        }
+    }
+    let helpers = super::prompt_helpers(&called, &sample, &whole, prompt.entry_point, Syntax::Java);
+    let helper_of =
+        |class: &str, name: &str| helpers.iter().any(|h| h.owner == class && h.name == name);
     let mut stubbed: Vec<String> = Vec::new();
     let mut methods_called: Vec<String> = Vec::new();
     let mut stubs: Vec<(String, String)> = Vec::new();
@@ -411,7 +484,7 @@ pub(super) fn plan(
         instances.push_str(&format!("    private static {class} {inst_var};\n"));
         let mut seen: Vec<(String, Vec<JTy>)> = Vec::new();
         for m in methods(&class, code, &cmask, start, end) {
-            if !called_names(&m.name) {
+            if !called_names(&m.name) || helper_of(&class, &m.name) {
                 continue;
             }
             let (ret, params) = m.sig.clone().map_err(|e| {
@@ -480,11 +553,30 @@ pub(super) fn plan(
             id += 1;
         }
         stubbed.push(class.clone());
-        stubs.push((
-            format!("{class}.java"),
-            format!("{JUDGE_IMPORTS}\nclass {class} {{\n{body}}}\n"),
-        ));
+        stubs.push((class, body));
     }
+    // Each helper in its class's stub (a class of the prompt's the code lacks gets one too).
+    for h in &helpers {
+        let text = format!("    {}\n", h.text);
+        match stubs.iter_mut().find(|(c, _)| *c == h.owner) {
+            Some((_, body)) => body.push_str(&text),
+            None => stubs.push((h.owner.clone(), text)),
+        }
+    }
+    let prompt_imports = if helpers.is_empty() {
+        String::new()
+    } else {
+        code_imports(prompt.text.unwrap_or_default())
+    };
+    let stubs: Vec<(String, String)> = stubs
+        .into_iter()
+        .map(|(class, body)| {
+            (
+                format!("{class}.java"),
+                format!("{JUDGE_IMPORTS}{prompt_imports}\nclass {class} {{\n{body}}}\n"),
+            )
+        })
+        .collect();
     super::one_function_of_the_sample(&methods_called)?;
     let judge_main = format!(
         "public class RrtfJudge {{\n    public static void main(String[] args) throws Exception {{\n        RrtfRt.judge({}, () -> Main.main(new String[0]));\n    }}\n}}\n",
@@ -613,12 +705,12 @@ mod tests {
         };
         // Two methods of the sample called: no judge (`one_function_of_the_sample`).
         let both = main("s.f(List.of(1), 2).equals(List.of(1)) && Solution.g(\"x\")");
-        let Err(why) = plan(&tools, code, &both, None, None) else {
+        let Err(why) = plan(&tools, code, &both, None, None, Prompt::NONE) else {
             panic!("a judge for a test that calls two methods of the sample");
         };
         assert!(why.contains("(`Solution.f`, `Solution.g`)"), "{why}");
         let test = main("s.f(List.of(1), 2).equals(List.of(1))");
-        let p = plan(&tools, code, &test, None, None).unwrap();
+        let p = plan(&tools, code, &test, None, None, Prompt::NONE).unwrap();
         let stub_of = |p: &Plan| {
             p.judge
                 .files
@@ -640,7 +732,15 @@ mod tests {
         assert!(!stub.contains(" g("), "{stub}");
         assert_eq!(p.sites.len(), 1);
         // A static method.
-        let p = plan(&tools, code, &main("Solution.g(\"x\")"), None, None).unwrap();
+        let p = plan(
+            &tools,
+            code,
+            &main("Solution.g(\"x\")"),
+            None,
+            None,
+            Prompt::NONE,
+        )
+        .unwrap();
         let stub = stub_of(&p);
         assert!(
             stub.contains("public static boolean g(String a0) { return (Boolean) RrtfRt.call(0, Boolean.class, true, a0); }"),

@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use super::instrument::{self, Syntax};
-use super::{Plan, Side};
+use super::{Plan, Prompt, Side, Whole};
 
 const RT: &str = include_str!("rt/rrtf.js");
 
@@ -233,17 +233,114 @@ fn candidate_names(test: &str, names: &[String]) -> Vec<String> {
         .collect()
 }
 
-pub(super) fn plan(node: &Path, code: &str, test: &str) -> Result<Plan, String> {
+/// The top-level functions `prompt` defines whole: `function NAME(...) {...}` and
+/// `const|let|var NAME = (...) => {...}` (or `= NAME => {...}`, `= function (...) {...}`).
+fn whole_functions(prompt: &str) -> Vec<Whole> {
+    let b = prompt.as_bytes();
+    let mask = instrument::code_mask(b, Syntax::Js);
+    let ident = |i: usize| -> usize {
+        let mut e = i;
+        while e < b.len() && mask[e] && instrument::is_ident(b[e]) {
+            e += 1;
+        }
+        e
+    };
+    // The `}` closing a function whose parameters (or single parameter) start at `i`.
+    let body = |i: usize, arrow: bool| -> Option<usize> {
+        let after = if b.get(i) == Some(&b'(') {
+            instrument::matching(b, &mask, i)? + 1
+        } else if arrow && ident(i) > i {
+            ident(i)
+        } else {
+            return None;
+        };
+        let mut k = instrument::skip_ws(b, after);
+        if arrow {
+            if !b[k..].starts_with(b"=>") {
+                return None;
+            }
+            k = instrument::skip_ws(b, k + 2);
+        }
+        (b.get(k) == Some(&b'{') && mask[k])
+            .then(|| instrument::matching(b, &mask, k))
+            .flatten()
+    };
+    let mut out = Vec::new();
+    let mut depth = 0i32;
+    let mut i = 0;
+    while i < b.len() {
+        if !mask[i] {
+            i += 1;
+            continue;
+        }
+        let mut found = None;
+        if depth == 0 && instrument::word_at(b, &mask, i, b"function") {
+            let s = instrument::skip_ws(b, i + 8);
+            let e = ident(s);
+            if e > s {
+                found = body(instrument::skip_ws(b, e), false).map(|c| (&prompt[s..e], c));
+            }
+        } else if depth == 0
+            && let Some(w) = ["const", "let", "var"]
+                .iter()
+                .find(|w| instrument::word_at(b, &mask, i, w.as_bytes()))
+        {
+            let s = instrument::skip_ws(b, i + w.len());
+            let e = ident(s);
+            let eq = instrument::skip_ws(b, e);
+            if e > s && b.get(eq) == Some(&b'=') && b.get(eq + 1) != Some(&b'=') {
+                let v = instrument::skip_ws(b, eq + 1);
+                let close = if instrument::word_at(b, &mask, v, b"function") {
+                    body(instrument::skip_ws(b, v + 8), false)
+                } else {
+                    body(v, true)
+                };
+                found = close.map(|c| (&prompt[s..e], c));
+            }
+        }
+        if let Some((name, close)) = found {
+            out.push(Whole {
+                name: name.to_string(),
+                owner: String::new(),
+                text: prompt[i..=close].to_string(),
+            });
+            i = close + 1;
+            continue;
+        }
+        match b[i] {
+            b'{' => depth += 1,
+            b'}' => depth -= 1,
+            _ => {}
+        }
+        i += 1;
+    }
+    out
+}
+
+pub(super) fn plan(
+    node: &Path,
+    code: &str,
+    test: &str,
+    prompt: Prompt<'_>,
+) -> Result<Plan, String> {
     let inst = instrument::js_checks(test);
-    let names = test_names(test);
+    let mut names = test_names(test);
+    let mut seeds = candidate_names(test, &names);
+    // The prompt's helpers the test calls (HumanEval-X /38's `encodeCyclic`) are the judge's
+    // own, from the prompt's text (`prompt_helpers`).
+    let whole = prompt.text.map(whole_functions).unwrap_or_default();
+    let helpers = super::prompt_helpers(&seeds, &seeds, &whole, prompt.entry_point, Syntax::Js);
+    let helper_src: String = helpers.iter().map(|h| format!("{}\n", h.text)).collect();
+    let helper_names: Vec<&str> = helpers.iter().map(|h| h.name.as_str()).collect();
+    names.retain(|n| !helper_names.contains(&n.as_str()));
+    seeds.retain(|n| !helper_names.contains(&n.as_str()));
     let list: Vec<String> = names.iter().map(|n| format!("'{n}'")).collect();
-    let seeds = candidate_names(test, &names);
     let quoted: Vec<String> = seeds.iter().map(|n| format!("'{n}'")).collect();
     // The candidate's functions are the test's calls that node does not define: more than one,
     // and none can be trusted (`untrusted` in the runtime; compiled languages refuse to build
     // such a judge, `one_function_of_the_sample`).
     let judge_src = format!(
-        "{RT}\n__rrtf.judgeStart({});\nconst __rrtfSample = [{}].filter((n) => !(n in globalThis));\nfor (const n of [{}]) if (!(n in globalThis)) globalThis[n] = __rrtfSample.length > 1 && __rrtfSample.includes(n) ? __rrtf.untrusted(n, __rrtfSample) : __rrtf.stub(n);\ntry {{\n{}\n}} catch (e) {{ __rrtf.testError(e); }}\n__rrtf.judgeDone();\n",
+        "{RT}\n{helper_src}__rrtf.judgeStart({});\nconst __rrtfSample = [{}].filter((n) => !(n in globalThis));\nfor (const n of [{}]) if (!(n in globalThis)) globalThis[n] = __rrtfSample.length > 1 && __rrtfSample.includes(n) ? __rrtf.untrusted(n, __rrtfSample) : __rrtf.stub(n);\ntry {{\n{}\n}} catch (e) {{ __rrtf.testError(e); }}\n__rrtf.judgeDone();\n",
         inst.sites.len(),
         quoted.join(", "),
         list.join(", "),
@@ -285,7 +382,7 @@ mod tests {
         let code =
             "const secretHelper = (x) => x * 7;\nconst add = (a, b) => secretHelper(a) + b;\n";
         let test = "const t = () => {\n  console.assert(add(1, 2) === JSON.parse('9'))\n}\nt()\n";
-        let p = plan(Path::new("/usr/bin/node"), code, test).unwrap();
+        let p = plan(Path::new("/usr/bin/node"), code, test, Prompt::NONE).unwrap();
         let judge = &p.judge.files[0].1;
         assert!(!judge.contains("secretHelper"), "{judge}");
         assert!(
@@ -308,9 +405,46 @@ mod tests {
         let honest = "const add = (a, b) => a + b;";
         let greedy = "const add = (a, b) => a + b; const check = 1, ok = 2, t = 3; console.log(JSON.stringify(t));";
         for code in [honest, greedy] {
-            let p = plan(Path::new("/usr/bin/node"), code, test).unwrap();
+            let p = plan(Path::new("/usr/bin/node"), code, test, Prompt::NONE).unwrap();
             let marks: Vec<bool> = p.sites.iter().map(|s| s.uses_candidate).collect();
             assert_eq!(marks, [false, true, false, false], "{code}");
         }
+    }
+
+    #[test]
+    fn the_prompt_s_whole_functions_are_the_judge_s_helpers() {
+        let prompt = "/* doc */\nconst encodeCyclic = (s) => {\n  return s.split('').join('}')\n}\nfunction twice(x) { return encodeCyclic(x) + encodeCyclic(x) }\nconst unused = s => { return s }\nlet n = 3;\nconst decodeCyclic = (s) => {\n";
+        let names: Vec<String> = whole_functions(prompt)
+            .into_iter()
+            .map(|w| w.name)
+            .collect();
+        assert_eq!(names, ["encodeCyclic", "twice", "unused"]);
+        let test =
+            "const t = () => {\n  console.assert(decodeCyclic(twice('abc')) === 'abc')\n}\nt()\n";
+        let code = format!("{prompt}  return s\n}}\nArray.prototype.join = () => 'x'\n");
+        let p = plan(
+            Path::new("/usr/bin/node"),
+            &code,
+            test,
+            Prompt {
+                text: Some(prompt),
+                entry_point: None,
+            },
+        )
+        .unwrap();
+        let judge = &p.judge.files[0].1[RT.len()..];
+        assert!(
+            judge.contains("const encodeCyclic = (s) => {\n  return s.split('').join('}')\n}\nfunction twice(x) { return encodeCyclic(x) + encodeCyclic(x) }\n"),
+            "{judge}"
+        );
+        assert!(
+            !judge.contains("unused") && !judge.contains("prototype"),
+            "{judge}"
+        );
+        assert!(
+            judge.contains("const __rrtfSample = ['decodeCyclic']"),
+            "{judge}"
+        );
+        assert_eq!(p.calls, ["t", "console", "decodeCyclic"]);
     }
 }

@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use crate::Outcome;
 use crate::error::ExecError;
-use crate::job::ExecResult;
+use crate::job::{ExecResult, Job};
 use crate::lang::{Language, LanguageTools};
 use crate::pool::ExecConfig;
 use crate::python::{PythonWorker, Step};
@@ -160,21 +160,83 @@ fn build_key(config: &ExecConfig, language: Language, toolchain: &str, side: &Si
     cache::hash_parts(&refs)
 }
 
+/// What a judge may take from outside the test: the prompt the code answers (trusted text,
+/// never the sample's) and the function under test, when known.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Prompt<'a> {
+    pub text: Option<&'a str>,
+    pub entry_point: Option<&'a str>,
+}
+
+#[cfg(test)]
+impl Prompt<'_> {
+    pub const NONE: Prompt<'static> = Prompt {
+        text: None,
+        entry_point: None,
+    };
+}
+
+/// A function the prompt defines whole (its body closed): trusted text the judge may compile
+/// in place of a stub. `owner` is its class (Java), else empty.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Whole {
+    pub name: String,
+    pub owner: String,
+    pub text: String,
+}
+
+/// The prompt's definitions the judge runs itself: the functions the test uses (`used`, in
+/// its order) that the prompt defines whole, never the function under test (`entry_point`),
+/// with the prompt's definitions they use in turn; in the prompt's order. They are the
+/// test's helpers (HumanEval-X /38's `encode_cyclic`, which builds the input `decode_cyclic`
+/// must decode; /32's `poly`, which checks `find_zero`'s root): the prompt's text decides what
+/// they compute, never the sample's copy (which a completion could also change with a macro
+/// or a patched prototype after the prompt's text). `sample`: the functions of the code the
+/// test calls. When the prompt defines every one of them whole, its definitions are examples,
+/// not helpers (the sample's answer would not be tested at all): none is taken.
+fn prompt_helpers<'w>(
+    used: &[String],
+    sample: &[String],
+    whole: &'w [Whole],
+    entry_point: Option<&str>,
+    syntax: instrument::Syntax,
+) -> Vec<&'w Whole> {
+    let defined = |n: &str| Some(n) != entry_point && whole.iter().any(|w| w.name == n);
+    let mut names: Vec<String> = used.iter().filter(|n| defined(n)).cloned().collect();
+    if !sample.is_empty() && sample.iter().all(|s| names.contains(s)) {
+        return Vec::new();
+    }
+    let mut k = 0;
+    while k < names.len() {
+        let name = names[k].clone();
+        for w in whole.iter().filter(|w| w.name == name) {
+            for n in instrument::free_names(&w.text, syntax) {
+                if defined(&n) && !names.contains(&n) {
+                    names.push(n);
+                }
+            }
+        }
+        k += 1;
+    }
+    whole.iter().filter(|w| names.contains(&w.name)).collect()
+}
+
 /// `Err` when the test calls more than one function of the sample's code (`names`, in the
-/// test's order, each once). Only the function under test may come from the sample: a second
-/// one is a helper (HumanEval-X /38's `encode_cyclic`, /32's `poly`) that computes the values
-/// the answer is checked against, and the sample's copy of it (or a macro or a patched
-/// prototype in a completion) would decide its own verdict. The trusted side has no copy of it
-/// to run, so the test cannot be judged faithfully.
+/// test's order, each once) besides the prompt's own ([`prompt_helpers`]). Only the function
+/// under test may come from the sample: a second one is a helper (HumanEval-X /38's
+/// `encode_cyclic`, /32's `poly`) that computes the values the answer is checked against, and
+/// the sample's copy of it (or a macro or a patched prototype in a completion) would decide
+/// its own verdict. Without the prompt's definition of it the trusted side has no copy to
+/// run, so the test cannot be judged faithfully.
 fn one_function_of_the_sample(names: &[String]) -> Result<(), String> {
     if names.len() <= 1 {
         return Ok(());
     }
     let list: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
     Err(format!(
-        "the test calls {} functions of the sample's code ({}): only the function under test \
-         may come from the sample, a helper of the sample's would compute the values its own \
-         answer is checked against",
+        "the test calls {} functions of the sample's code ({}) and the prompt defines none but \
+         one of them: only the function under test may come from the sample, a helper of the \
+         sample's would compute the values its own answer is checked against",
         names.len(),
         list.join(", ")
     ))
@@ -189,17 +251,21 @@ fn no_judge(key: u64, why: &str) -> ExecResult {
     )
 }
 
-/// Build and run one program as a judged run. With a compile cache, builds already made for
-/// the same sources and toolchain are not made again (see [`cache`]).
+/// Build and run one program (`job`, of a language other than Python) as a judged run. With a
+/// compile cache, builds already made for the same sources and toolchain are not made again
+/// (see [`cache`]).
 pub fn run(
     worker: &mut PythonWorker,
     config: &ExecConfig,
     cache: Option<&CompileCache>,
-    language: Language,
-    key: u64,
-    code: &str,
-    test: &str,
+    job: &Job,
 ) -> Result<ExecResult, ExecError> {
+    let (language, key, test) = (job.language, job.key, job.test.as_str());
+    let code = job.code.as_deref().unwrap_or_default();
+    let prompt = Prompt {
+        text: job.prompt.as_deref(),
+        entry_point: job.entry_point.as_deref(),
+    };
     check(language)?;
     let tools = language.toolchain()?;
     let toolchain = cache.map(|c| c.toolchain(language, &tools));
@@ -232,17 +298,19 @@ pub fn run(
             test,
             warm.cpp_pch.as_deref(),
             warm.cpp_judge_pch.as_deref(),
+            prompt,
         ),
-        Language::JavaScript => js::plan(&tools[0], code, test),
+        Language::JavaScript => js::plan(&tools[0], code, test, prompt),
         Language::Java => java::plan(
             &tools,
             code,
             test,
             warm.javac_cds.as_deref(),
             warm.runtime.as_deref(),
+            prompt,
         ),
-        Language::Go => go::plan(&tools[0], code, test, warm.go_cache.as_deref()),
-        Language::Rust => rust::plan(&tools[0], code, test, warm.runtime.as_deref()),
+        Language::Go => go::plan(&tools[0], code, test, warm.go_cache.as_deref(), prompt),
+        Language::Rust => rust::plan(&tools[0], code, test, warm.runtime.as_deref(), prompt),
         Language::Python => unreachable!("checked by the caller"),
     };
     let plan = match plan {

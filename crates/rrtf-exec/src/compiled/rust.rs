@@ -10,7 +10,7 @@
 use std::path::Path;
 
 use super::instrument::{self, Syntax};
-use super::{Plan, Side};
+use super::{Plan, Prompt, Side, Whole};
 
 pub(super) const RT: &str = include_str!("rt/rrtf_rt.rs");
 
@@ -337,6 +337,8 @@ fn leak(t: &RTy, e: &str) -> Result<String, String> {
 struct Func {
     name: String,
     sig: Result<(Vec<RTy>, RTy), String>,
+    /// Its definition's text span (`fn` to the body's `}`), when the body is whole.
+    whole: Option<(usize, usize)>,
 }
 
 /// Top-level `fn`s of a Rust source.
@@ -405,7 +407,11 @@ fn functions(src: &str) -> Vec<Func> {
                     }
                     Ok((ps, ret))
                 })();
-                out.push(Func { name, sig });
+                let whole = (b[body] == b'{')
+                    .then(|| instrument::matching(b, &mask, body))
+                    .flatten()
+                    .map(|c| (i, c + 1));
+                out.push(Func { name, sig, whole });
                 i = body;
                 continue;
             }
@@ -414,6 +420,23 @@ fn functions(src: &str) -> Vec<Func> {
         i += 1;
     }
     out
+}
+
+/// The functions `prompt` defines whole with a plain signature (for
+/// [`super::prompt_helpers`]).
+fn whole_functions(prompt: &str) -> Vec<Whole> {
+    functions(prompt)
+        .into_iter()
+        .filter(|f| f.sig.is_ok() && f.name != "main")
+        .filter_map(|f| {
+            let (a, b) = f.whole?;
+            Some(Whole {
+                name: f.name,
+                owner: String::new(),
+                text: prompt.get(a..b)?.to_string(),
+            })
+        })
+        .collect()
 }
 
 /// HumanEval-X's Rust prompts declare `use rand::Rng; use regex::Regex; use md5;`, crates that a
@@ -562,6 +585,7 @@ pub(super) fn plan(
     code: &str,
     test: &str,
     rt: Option<&Path>,
+    prompt: Prompt<'_>,
 ) -> Result<Plan, String> {
     let code = without_external_crates(code);
     let m = if rt.is_some() {
@@ -571,15 +595,46 @@ pub(super) fn plan(
     };
     let inst = instrument::rust_checks(test);
     let (test_text, tests) = test_functions(&inst.test)?;
-    let used = instrument::free_names(test, Syntax::Rust);
     let test_funcs = functions(test);
+    let used: Vec<String> = instrument::free_names(test, Syntax::Rust)
+        .into_iter()
+        .filter(|n| !test_funcs.iter().any(|t| t.name == *n))
+        .collect();
+    let code_funcs = functions(&code);
+    let sample: Vec<String> = code_funcs
+        .iter()
+        .filter(|f| used.contains(&f.name))
+        .map(|f| f.name.clone())
+        .collect();
+    let prompt_text = prompt.text.map(without_external_crates);
+    let whole = prompt_text
+        .as_deref()
+        .map(whole_functions)
+        .unwrap_or_default();
+    let helpers = super::prompt_helpers(&used, &sample, &whole, prompt.entry_point, Syntax::Rust);
+    // The prompt's helpers, with the prompt's `use std::...` items they may need.
+    let helper_src: String = if helpers.is_empty() {
+        String::new()
+    } else {
+        let mine = std_uses(&code);
+        let mut s = String::new();
+        for u in std_uses(prompt_text.as_deref().unwrap_or_default()).lines() {
+            if u.starts_with("use ") && !mine.lines().any(|m| m == u) {
+                s.push_str(&format!("#[allow(unused_imports, deprecated)]\n{u}\n"));
+            }
+        }
+        for h in &helpers {
+            s.push_str(&format!("#[allow(dead_code)]\n{}\n", h.text));
+        }
+        s
+    };
     let mut stubs = String::new();
     let mut arms = String::new();
     let mut calls = Vec::new();
     let mut seen: Vec<String> = Vec::new();
-    for f in functions(&code) {
+    for f in code_funcs {
         if !used.contains(&f.name)
-            || test_funcs.iter().any(|t| t.name == f.name)
+            || helpers.iter().any(|h| h.name == f.name)
             || seen.contains(&f.name)
             || f.name == "main"
             || PRELUDE.contains(&f.name.as_str())
@@ -650,7 +705,7 @@ pub(super) fn plan(
         format!("#[allow(dead_code)]\nmod rrtf_rt {{\n{RT}\n}}\n")
     };
     let judge_src = format!(
-        "#![allow(unused, deprecated)]\n{inline}{}{}{stubs}{test_text}\nfn main() {{\n    {m}::judge({}, &[{}]);\n}}\n",
+        "#![allow(unused, deprecated)]\n{inline}{}{}{stubs}{helper_src}{test_text}\nfn main() {{\n    {m}::judge({}, &[{}]);\n}}\n",
         MACROS.replace("@RT@", m),
         std_uses(&code),
         sites.len(),
@@ -756,7 +811,7 @@ mod tests {
     fn the_judge_holds_the_test_and_stubs_never_the_code() {
         let code = "use std::collections::HashMap;\nuse rand::Rng;\nfn secret_helper(x: i32) -> i32 { x * 7 }\nfn add(a: i32, b: &str) -> Vec<&str> { vec![b] }\n";
         let test = "#[cfg(test)]\nmod tests {\n    use super::*;\n    #[test]\n    fn one() { assert_eq!(add(1, \"x\"), vec![\"x\"]); }\n}\n";
-        let p = plan(Path::new("/usr/bin/rustc"), code, test, None).unwrap();
+        let p = plan(Path::new("/usr/bin/rustc"), code, test, None, Prompt::NONE).unwrap();
         let judge = &p.judge.files[0].1;
         assert!(!judge.contains("secret_helper"), "{judge}");
         assert!(judge.contains("use std::collections::HashMap;"), "{judge}");
