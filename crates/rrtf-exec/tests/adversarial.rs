@@ -801,3 +801,17 @@ fn a_lone_surrogate_in_what_the_sample_raises_still_gets_a_verdict() {
         );
     }
 }
+
+#[test]
+fn a_reply_that_decodes_to_more_than_the_judge_may_hold_is_the_candidate_s_failure() {
+    // The candidate writes its own reply: 31 MB of empty lists (under the 32 MiB frame limit),
+    // which decode to about 20 times that in the judge. The judge's address space is bounded
+    // (worker.py's `limit_judge_memory`), so that is a malformed reply of the candidate, and
+    // the judge goes on judging (`hostile` runs an honest sample on the same worker after it).
+    let code = "import sys\nsys.modules['__main__'].encode = lambda v: '[' + '[],' * 10_400_000 + '[]]'\ndef f():\n    return 1\n";
+    let r = hostile(64248, code, CALL, &[RuntimeError]);
+    assert!(
+        r.unjudged.is_none() && r.detail.contains("malformed reply (MemoryError"),
+        "{r:?}"
+    );
+}

@@ -384,7 +384,26 @@ def judge_main(sock):
     if RULESET is not None:
         os.close(RULESET)
     drop_capabilities()
+    limit_judge_memory()
     judge_server(sock)
+
+
+# What the judge may allocate beyond its size at start-up: room to decode the largest answer a
+# frame may carry (32 MiB of plain values decode to a few hundred MB at worst) and to run a test.
+JUDGE_HEADROOM = 512 << 20
+
+
+def limit_judge_memory():
+    """Bound the judge's address space: a candidate's answer that decodes to more (a frame of
+    empty lists grows about 20-fold) is a MemoryError in the judge, a malformed reply of the
+    candidate (judge.py), never memory the machine's other samples need."""
+    with open("/proc/self/statm") as f:
+        size = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    cap = size + JUDGE_HEADROOM
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        cap = min(cap, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
 
 
 class _CapHeader(ctypes.Structure):
