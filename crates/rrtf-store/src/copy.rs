@@ -53,6 +53,7 @@ const TABLES: &[Table] = &[
             ("summary_json", T),
             ("started_at", T),
             ("finished_at", T),
+            ("owner", T),
         ],
     },
     Table {

@@ -45,6 +45,9 @@ pub struct StageStatus {
     pub last_status: String,
     pub last_started_at: String,
     pub last_finished_at: Option<String>,
+    /// Who runs the latest run (`runs.owner`); not reported.
+    #[serde(skip)]
+    pub last_owner: Option<String>,
 }
 
 /// The whole project's counts. `ranked_prompts` and `pairs` are under the latest ranker;
@@ -102,16 +105,28 @@ fn with_ranker<'q, O>(
 }
 
 impl Store {
+    /// The latest run per stage. A `running` run whose process ran on this machine and is gone
+    /// (killed with SIGKILL, crashed: nothing recorded its end) is reported `killed`
+    /// ([`crate::runs::owner_gone`]); the table keeps `running`.
     async fn stage_status(&self) -> Result<Vec<StageStatus>> {
-        Ok(sqlx::query_as(
+        let mut stages: Vec<StageStatus> = sqlx::query_as(
             "SELECT r.stage, c.n AS runs, r.round AS last_round, r.status AS last_status, \
-                    r.started_at AS last_started_at, r.finished_at AS last_finished_at \
+                    r.started_at AS last_started_at, r.finished_at AS last_finished_at, \
+                    r.owner AS last_owner \
              FROM runs r \
              JOIN (SELECT stage, count(*) AS n, max(id) AS last FROM runs GROUP BY stage) c \
                ON c.last = r.id ORDER BY r.id",
         )
         .fetch_all(&self.pool)
-        .await?)
+        .await?;
+        for s in &mut stages {
+            if s.last_status == "running"
+                && crate::runs::owner_gone(s.last_owner.as_deref()) == Some(true)
+            {
+                s.last_status = "killed".into();
+            }
+        }
+        Ok(stages)
     }
 
     /// [`LanguageStatus`] rows, by round then language.
