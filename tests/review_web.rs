@@ -638,6 +638,18 @@ async fn a_team_reviews_over_https_each_as_itself() {
     assert_eq!(a.post("/login", &[("token", "rrtf_rv_00")]).await.0, 401);
     let hash = rrtf_store::sha256_hex(&ana);
     assert_eq!(a.post("/login", &[("token", &hash)]).await.0, 401);
+    // Refused logins are answered one at a time, one a second, however many come at once.
+    let started = std::time::Instant::now();
+    let (x, y) = tokio::join!(
+        a.post("/login", &[("token", "rrtf_rv_01")]),
+        a.post("/login", &[("token", "rrtf_rv_02")])
+    );
+    assert_eq!((x.0, y.0), (401, 401));
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
 
     // Ana logs in: a Secure, HttpOnly, SameSite=Strict cookie for this host only.
     let set = a.login(&ana).await;
@@ -646,6 +658,13 @@ async fn a_team_reviews_over_https_each_as_itself() {
     }
     let (_, _, index) = a.get("/").await;
     assert!(index.contains("<b id=\"reviewer\">ana</b>"), "{index}");
+    // A stale cookie of the same name first (another path's, an earlier server's): the live
+    // session still counts.
+    let live = a.cookie.clone().unwrap();
+    a.cookie = Some(format!("00ff; __Host-rrtf_review={live}"));
+    let (_, _, index) = a.get("/").await;
+    assert!(index.contains("<b id=\"reviewer\">ana</b>"), "{index}");
+    a.cookie = Some(live);
     let csrf = a.csrf("/prompts/1").await;
     // Without the session's CSRF token, or with another's, an action is refused.
     assert_eq!(a.post("/prompts/1/review", &pin).await.0, 403);

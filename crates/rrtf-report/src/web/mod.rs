@@ -95,7 +95,14 @@ struct App {
     /// `--behind-https-proxy`: requests come through a proxy, with the browser's host name in
     /// `Host` (or `X-Forwarded-Host`), whatever address the server listens on.
     behind_proxy: bool,
+    /// Held for [`FAILED_LOGIN_DELAY`] by each refused login: refused logins go one at a time.
+    failed_logins: tokio::sync::Mutex<()>,
 }
+
+/// How long a refused login holds [`App::failed_logins`]: at most one wrong token is answered
+/// per this time, whoever sends them (tokens are 256-bit; this keeps a guessing flood from
+/// costing the store a lookup per request and filling the log).
+const FAILED_LOGIN_DELAY: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl App {
     /// The session cookie's name.
@@ -192,6 +199,7 @@ pub async fn bind(store: Store, o: WebOptions) -> Result<ReviewWeb, ReportError>
         auth: o.auth,
         https,
         behind_proxy: o.behind_https_proxy,
+        failed_logins: tokio::sync::Mutex::new(()),
     });
     let router = Router::new()
         .route("/", get(index))
@@ -401,18 +409,24 @@ async fn session_of(
     headers: &HeaderMap,
 ) -> Result<Option<rrtf_store::ReviewSession>, StoreError> {
     let name = app.cookie_name();
-    let value = headers
+    // Every cookie of that name, in order (a stale one, e.g. of another path or an earlier
+    // server on this host, may come first): the first live session wins.
+    let values: Vec<String> = headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|h| h.to_str().ok())
         .flat_map(|h| h.split(';'))
         .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned());
-    match value {
-        Some(v) => app.store.review_session(&v).await,
-        None => Ok(None),
+        .filter(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+        .take(4)
+        .collect();
+    for v in values {
+        if let Some(s) = app.store.review_session(&v).await? {
+            return Ok(Some(s));
+        }
     }
+    Ok(None)
 }
 
 /// Equal, in time that does not depend on where two strings of one length differ.
@@ -477,7 +491,9 @@ async fn login(State(app): State<Shared>, Form(f): Form<LoginForm>) -> Response 
             resp
         }
         Ok(None) => {
+            let _one_at_a_time = app.failed_logins.lock().await;
             tracing::warn!("review login refused: unknown or removed token");
+            tokio::time::sleep(FAILED_LOGIN_DELAY).await;
             (StatusCode::UNAUTHORIZED, Html(pages::login(true))).into_response()
         }
         Err(e) => WebError::from(e).into_response(),

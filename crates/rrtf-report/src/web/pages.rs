@@ -197,6 +197,28 @@ pub fn error(code: u16, message: &str) -> String {
     )
 }
 
+/// The most of one stored text a page shows: a response can be megabytes (a model that looped
+/// until its token limit, a sample that printed), and a prompt page shows every response.
+const SHOWN: usize = 100_000;
+
+/// `text` escaped, cut after [`SHOWN`] bytes with a note of how much is left out and where the
+/// whole text is.
+fn shown(text: &str) -> String {
+    if text.len() <= SHOWN {
+        return esc(text);
+    }
+    let mut end = SHOWN;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!(
+        "{}<span class=\"cut\">\n… {} more bytes not shown here (the whole text: `rrtf --json \
+         review show ID`, or an export)</span>",
+        esc(&text[..end]),
+        text.len() - end
+    )
+}
+
 fn outcome_badge(outcome: &str) -> String {
     let color = OUTCOMES
         .iter()
@@ -477,7 +499,7 @@ fn response_card(
         let _ = write!(
             s,
             "<tr><td>first failure</td><td><pre class=\"failure\">{}</pre></td></tr>",
-            esc(f)
+            shown(f)
         );
     }
     s.push_str("</table>");
@@ -504,12 +526,12 @@ fn response_card(
         s.push_str("</table>");
     }
     let code = r.code.as_deref().unwrap_or(&r.raw_text);
-    let _ = write!(s, "<pre class=\"code\">{}</pre>", esc(code));
+    let _ = write!(s, "<pre class=\"code\">{}</pre>", shown(code));
     if r.code.as_deref().is_some_and(|c| c != r.raw_text) {
         let _ = write!(
             s,
             "<details><summary>raw response</summary><pre class=\"raw\">{}</pre></details>",
-            esc(&r.raw_text)
+            shown(&r.raw_text)
         );
     }
     s.push_str("<div class=\"actions\">");
@@ -585,7 +607,7 @@ pub fn prompt(who: &Who, d: &PromptDetail, effective: &[i64], policy: &ReviewPol
     let _ = write!(
         body,
         "<h2>Prompt</h2><pre id=\"prompt-text\">{}</pre>",
-        esc(&p.text)
+        shown(&p.text)
     );
     let _ = write!(
         body,
@@ -599,7 +621,7 @@ pub fn prompt(who: &Who, d: &PromptDetail, effective: &[i64], policy: &ReviewPol
             t.id,
             esc(t.origin.as_str()),
             esc(&t.validation),
-            esc(&t.code)
+            shown(&t.code)
         );
     }
     body.push_str("</details>");
@@ -717,7 +739,27 @@ pub fn prompt(who: &Who, d: &PromptDetail, effective: &[i64], policy: &ReviewPol
 
 #[cfg(test)]
 mod tests {
-    use super::{ListQuery, Who, index, list, url_value, with_csrf};
+    use super::{ListQuery, SHOWN, Who, index, list, shown, url_value, with_csrf};
+
+    /// A text of megabytes is shown cut, escaped, on a character boundary, with what is left.
+    #[test]
+    fn long_texts_are_cut_with_a_note() {
+        assert_eq!(shown("<a>"), "&lt;a&gt;");
+        let long = format!("{}é<b>{}", "x".repeat(SHOWN - 1), "y".repeat(3_000_000));
+        let html = shown(&long);
+        assert!(html.len() < SHOWN + 300, "{}", html.len());
+        assert!(html.starts_with(&"x".repeat(SHOWN - 1)));
+        assert!(!html.contains('é') && !html.contains("<b>"));
+        assert!(
+            html.ends_with(&format!(
+                "… {} more bytes not shown here (the whole text: `rrtf --json review show ID`, \
+                 or an export)</span>",
+                long.len() - (SHOWN - 1)
+            )),
+            "{}",
+            &html[SHOWN - 10..]
+        );
+    }
 
     fn ana() -> Who {
         Who {
