@@ -122,6 +122,43 @@ fn imports_and_exports_of_nothing_say_why_and_strict_fails_them() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no prompts imported"), "{err}");
+    // Stored prompts that gain a test: something was imported (no "nothing", --strict passes).
+    let more: String = std::fs::read_to_string(d.join("he.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let mut v: Value = serde_json::from_str(l).unwrap();
+            v["test"] = Value::from(format!(
+                "{}\n# a second test\n",
+                v["test"].as_str().unwrap()
+            ));
+            format!("{v}\n")
+        })
+        .collect();
+    std::fs::write(d.join("he-more.jsonl"), more).unwrap();
+    let out = rrtf(
+        d,
+        &[
+            "--json",
+            "import",
+            "prompts",
+            "he-more.jsonl",
+            "--source",
+            "he",
+            "--strict",
+        ],
+    );
+    let v = one_json(&out);
+    assert!(out.status.success(), "{v}");
+    assert_eq!(
+        (
+            v["prompts"]["inserted"].as_u64(),
+            v["tests"]["inserted"].as_u64(),
+            v.get("nothing")
+        ),
+        (Some(0), Some(3), None),
+        "{v}"
+    );
     let out = rrtf(
         d,
         &[

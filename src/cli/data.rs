@@ -219,14 +219,19 @@ pub async fn import(ctx: &Ctx, cmd: ImportCmd) -> Result<()> {
             }
             let mut json = serde_json::to_value(&report).expect("report serialises");
             json["benchmark_overlap"] = overlap;
-            let why = text::nothing_imported(
-                &report.file,
-                report.rows,
-                report.inserted.prompts.inserted,
-                report.inserted.prompts.existing,
-                &report.skipped,
-                "prompts",
-            );
+            // Tests added to stored prompts are something imported.
+            let why = (report.inserted.tests.inserted == 0)
+                .then(|| {
+                    text::nothing_imported(
+                        &report.file,
+                        report.rows,
+                        report.inserted.prompts.inserted,
+                        report.inserted.prompts.existing,
+                        &report.skipped,
+                        "prompts",
+                    )
+                })
+                .flatten();
             nothing(why, a.strict, &mut json)?;
             ctx.emit(|| text::prompts_imported(&report), || json.clone());
         }

@@ -593,6 +593,27 @@ pub async fn export(store: &Store, opts: &ExportOptions) -> Result<ExportReport,
             opts.format.as_str()
         )));
     }
+    if opts.layout == Layout::File
+        && let Some(asked) = opts.data_format
+        && let Some(ext) = opts.out.extension().and_then(|e| e.to_str())
+        && let Some(named) = ["jsonl", "parquet"]
+            .into_iter()
+            .find(|f| ext.eq_ignore_ascii_case(f))
+        && named != asked.as_str()
+    {
+        return Err(DataError::Option(format!(
+            "--out {} with --data-format {}: the file would hold {} under a .{named} name; \
+             name it .{} or leave --data-format out",
+            opts.out.display(),
+            asked.as_str(),
+            if asked == DataFormat::Jsonl {
+                "JSON Lines"
+            } else {
+                "Parquet"
+            },
+            asked.as_str()
+        )));
+    }
     if opts.layout == Layout::HfDataset && opts.out.exists() && !opts.out.is_dir() {
         return Err(DataError::Option(format!(
             "--out {}: a file, but --hf-dataset writes a dataset directory there; name a new or \
@@ -655,7 +676,18 @@ pub async fn export(store: &Store, opts: &ExportOptions) -> Result<ExportReport,
             let pq_tmp = data_path.with_extension("parquet.tmp");
             let converted = crate::parquet_file::jsonl_to_parquet(&tmp, &pq_tmp);
             let _ = std::fs::remove_file(&tmp);
-            let rows = converted?;
+            // An error names the file asked for, not the temporary one.
+            let rows = converted.map_err(|e| match e {
+                DataError::Format { path, message } if path == pq_tmp => DataError::Format {
+                    path: data_path.clone(),
+                    message,
+                },
+                DataError::Write { path, source } if path == pq_tmp => DataError::Write {
+                    path: data_path.clone(),
+                    source,
+                },
+                e => e,
+            })?;
             if rows != n_rows {
                 return Err(DataError::Format {
                     path: data_path,

@@ -2,6 +2,7 @@
 //! the field.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use serde_json::{Map, Value};
 
@@ -46,6 +47,53 @@ impl FieldMap {
 
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+}
+
+/// Which fields of a `--map` some row of the file has: a mapped field that no row has is a typo
+/// (`--map tests=check` for a file whose field is `checks`), which would otherwise import every
+/// row without what it maps, silently.
+pub(crate) struct MapSeen {
+    /// (role, field, some row has it)
+    fields: Vec<(String, String, bool)>,
+    /// The first row's fields, for the message.
+    names: Option<String>,
+}
+
+impl MapSeen {
+    pub fn new(map: &FieldMap) -> MapSeen {
+        MapSeen {
+            fields: map
+                .entries
+                .iter()
+                .map(|(r, f)| (r.clone(), f.clone(), false))
+                .collect(),
+            names: None,
+        }
+    }
+
+    pub fn row(&mut self, row: &Row) {
+        for (_, field, seen) in self.fields.iter_mut().filter(|f| !f.2) {
+            *seen = row.obj.contains_key(field.as_str());
+        }
+        if self.names.is_none() {
+            self.names = Some(row.field_names());
+        }
+    }
+
+    /// `Err` naming the first mapped field no row of `path` had (and the fields its first row
+    /// has), once some row was read.
+    pub fn check(&self, path: &Path) -> Result<(), DataError> {
+        let (Some(names), Some((role, field, _))) =
+            (&self.names, self.fields.iter().find(|f| !f.2))
+        else {
+            return Ok(());
+        };
+        Err(DataError::Option(format!(
+            "--map {role}={field}: no row of {} has a field `{field}` (its first row has: \
+             {names}); fix the field's name",
+            path.display()
+        )))
     }
 }
 

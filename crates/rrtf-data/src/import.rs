@@ -14,7 +14,7 @@ use rrtf_store::{
 };
 use serde::Serialize;
 
-use crate::fields::Row;
+use crate::fields::{MapSeen, Row};
 use crate::read::dataset_stem;
 use crate::{DataError, FieldMap, RowError, for_each_row, read_rows};
 
@@ -333,10 +333,12 @@ pub fn parse_prompts_with(
     let mut skipped = Skipped::default();
     let mut n_rows = 0;
     let mut failure = None;
+    let mut mapped = MapSeen::new(&opts.map);
     for_each_row(path, &mut |(loc, value)| {
         n_rows += 1;
         let result = value.and_then(|v| {
             let row = Row::new(loc, &v)?;
+            mapped.row(&row);
             if format == PromptFormat::Auto {
                 format = match detect(&row) {
                     Some(f) => f,
@@ -373,6 +375,7 @@ pub fn parse_prompts_with(
             error,
         });
     }
+    mapped.check(path)?;
     Ok(ParseSummary {
         skipped,
         format: shape(format).name,
@@ -639,9 +642,11 @@ pub async fn import_responses(
     let mut parsed = Vec::with_capacity(n_rows);
     let mut skipped = Skipped::default();
     let mut seen: HashMap<(i64, String), i64> = HashMap::new();
+    let mut mapped = MapSeen::new(&opts.map);
     for (loc, value) in rows {
         let result = value.and_then(|v| {
             let row = Row::new(loc, &v)?;
+            mapped.row(&row);
             let key = index.find(&row, &id_field, &prompt_field)?;
             let text = text_fields
                 .iter()
@@ -651,6 +656,13 @@ pub async fn import_responses(
             let code = row.str_opt(&code_field)?.map(str::to_owned);
             let temperature = row.f64_opt(&temp_field)?;
             let given_index = row.i64_opt(&sample_field)?;
+            if let Some(i) = given_index.filter(|&i| i < 0) {
+                return Err(RowError::field(
+                    row.loc,
+                    &sample_field,
+                    format!("{i} is negative: a sample index counts from 0"),
+                ));
+            }
             let finish_reason = row.str_opt(&finish_field)?.map(str::to_owned);
             Ok((
                 key,
@@ -687,6 +699,7 @@ pub async fn import_responses(
             }
         }
     }
+    mapped.check(path)?;
     // The code of answers to completion prompts: one rule with the sampler's.
     let completion_ids: Vec<i64> = parsed
         .iter()

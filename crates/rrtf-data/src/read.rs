@@ -66,7 +66,10 @@ pub fn for_each_row(path: &Path, f: &mut dyn FnMut(RawRow) -> bool) -> Result<()
     if is_json_array {
         let mut text = String::new();
         reader.read_to_string(&mut text).map_err(read_err)?;
-        let value: Value = serde_json::from_str(&text).map_err(|e| DataError::Format {
+        // A byte-order mark (files saved by some Windows editors and spreadsheet exports) is not
+        // part of the JSON.
+        let body = text.strip_prefix('\u{feff}').unwrap_or(&text);
+        let value: Value = serde_json::from_str(body).map_err(|e| DataError::Format {
             path: path.to_owned(),
             message: format!(
                 "invalid JSON at line {} column {}: {e} (a .json file must hold one array of \
@@ -109,7 +112,11 @@ pub fn for_each_row(path: &Path, f: &mut dyn FnMut(RawRow) -> bool) -> Result<()
             break;
         }
         n += 1;
-        let text = line.trim();
+        let text = if n == 1 {
+            line.trim_start_matches('\u{feff}').trim()
+        } else {
+            line.trim()
+        };
         if text.is_empty() {
             continue;
         }
@@ -127,6 +134,24 @@ pub fn for_each_row(path: &Path, f: &mut dyn FnMut(RawRow) -> bool) -> Result<()
 mod tests {
     use super::*;
     use std::io::Write;
+
+    #[test]
+    fn a_byte_order_mark_is_not_part_of_the_first_row() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in [
+            ("b.jsonl", "\u{feff}{\"a\":1}\n{\"a\":2}\n"),
+            ("b.json", "\u{feff}[{\"a\":1}, {\"a\":2}]"),
+        ] {
+            let p = dir.path().join(name);
+            std::fs::write(&p, text).unwrap();
+            let rows = read_rows(&p).unwrap();
+            let values: Vec<Value> = rows.into_iter().map(|r| r.1.unwrap()).collect();
+            assert_eq!(
+                values,
+                [serde_json::json!({"a": 1}), serde_json::json!({"a": 2})]
+            );
+        }
+    }
 
     #[test]
     fn jsonl_rows_keep_their_line_numbers_and_blank_lines_are_skipped() {

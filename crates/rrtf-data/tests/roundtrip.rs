@@ -166,6 +166,30 @@ fn read_jsonl(path: &Path) -> Vec<Value> {
         .collect()
 }
 
+/// A file name whose extension says the other data format is refused before anything is
+/// written; a matching one (or no --data-format) is fine.
+#[tokio::test]
+async fn an_out_named_for_the_other_data_format_is_refused() {
+    let f = fixture().await;
+    for (file, asked) in [
+        ("x.parquet", rrtf_data::export::DataFormat::Jsonl),
+        ("x.jsonl", rrtf_data::export::DataFormat::Parquet),
+    ] {
+        let mut o = opts(&f.dir, ExportFormat::Trl, file);
+        o.data_format = Some(asked);
+        let err = export(&f.store, &o).await.unwrap_err().to_string();
+        assert!(
+            err.contains(&format!("with --data-format {}", asked.as_str()))
+                && err.contains(&format!("name it .{}", asked.as_str())),
+            "{err}"
+        );
+        assert!(!f.dir.join(file).exists());
+    }
+    let mut o = opts(&f.dir, ExportFormat::Trl, "y.parquet");
+    o.data_format = Some(rrtf_data::export::DataFormat::Parquet);
+    assert_eq!(export(&f.store, &o).await.unwrap().rows, 3);
+}
+
 #[tokio::test]
 async fn trl_round_trip_prefers_the_teacher_and_manifest_hashes_the_file() {
     let f = fixture().await;
@@ -657,6 +681,27 @@ async fn mbpp_and_mapped_rows_import_with_their_tests() {
     )
     .unwrap();
     let mut o = prompt_opts();
+    // A mapped field no row has (`check` for `checks`) is a typo: refused, naming it and the
+    // fields the file has, and nothing is imported.
+    o.map = FieldMap::parse(
+        &[
+            "id=qid".into(),
+            "prompt=question".into(),
+            "tests=check".into(),
+        ],
+        rrtf_data::import::PROMPT_ROLES,
+    )
+    .unwrap();
+    let err = import_prompts(&store, &custom, &o, &|_| {})
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("--map tests=check: no row of")
+            && err.contains("has a field `check` (its first row has: qid, question, checks)"),
+        "{err}"
+    );
+    assert_eq!(store.prompt_keys().await.unwrap().len(), 1);
     o.map = FieldMap::parse(
         &[
             "id=qid".into(),

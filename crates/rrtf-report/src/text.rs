@@ -304,10 +304,15 @@ pub fn nothing_exported(
              asked; run `rrtf rank`, or check --rounds"
         )
     } else {
+        let all = if pairs == Some("all") {
+            ""
+        } else {
+            "--pairs all, "
+        };
         format!(
             "nothing exported: none of the {prompts} ranked prompt(s) has a pair under pairs = \
              {} and min_gap {}: their responses share one tier (same outcome, pass ratio and \
-             role), or the score gaps are smaller; try --pairs all, a lower --min-gap, or \
+             role), or the score gaps are smaller; try {all}a lower --min-gap, or \
              --format rrtf/kto (every response)",
             pairs.unwrap_or("(none)"),
             min_gap.map_or("(none)".into(), |g| g.to_string())

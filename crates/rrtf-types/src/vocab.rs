@@ -3,6 +3,18 @@
 
 use serde::{Deserialize, Serialize};
 
+/// A type's name as words for messages: `ModelRole` -> `model role`.
+fn words(name: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push(' ');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
+}
+
 macro_rules! text_enum {
     ($(#[$meta:meta])* $name:ident {
         $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)?
@@ -34,7 +46,7 @@ macro_rules! text_enum {
                     $($text => Ok($name::$variant),)+
                     _ => Err(format!(
                         "`{s}` is not a valid {}: expected one of {}",
-                        stringify!($name),
+                        words(stringify!($name)),
                         [$($text),+].join(", ")
                     )),
                 }
@@ -166,10 +178,14 @@ mod tests {
     fn unknown_labels_are_errors_naming_the_value_and_the_choices() {
         let err = "passed".parse::<Outcome>().unwrap_err();
         assert!(
-            err.contains("`passed`") && err.contains("Outcome") && err.contains("test_failure"),
+            err.contains("`passed` is not a valid outcome") && err.contains("test_failure"),
             "{err}"
         );
         assert_eq!("teacher".parse::<ModelRole>().unwrap(), ModelRole::Teacher);
+        assert_eq!(
+            "judge".parse::<ModelRole>().unwrap_err(),
+            "`judge` is not a valid model role: expected one of teacher, student"
+        );
         assert!("Teacher".parse::<ModelRole>().is_err());
     }
 }
