@@ -167,6 +167,58 @@ fn usage_and_input_errors_exit_2_with_a_fix() {
         assert!(!doc["error"]["message"].as_str().unwrap().is_empty());
     }
 
+    // Input that is not a file of rows: a directory, a truncated .gz. The user's input: exit 2.
+    std::fs::create_dir(d.join("adir")).unwrap();
+    let gz =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/HumanEval.jsonl.gz"))
+            .unwrap();
+    std::fs::write(d.join("cut.jsonl.gz"), &gz[..gz.len() / 2]).unwrap();
+    for file in ["adir", "cut.jsonl.gz"] {
+        let out = rrtf(d, &["import", "prompts", file]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{file}: {err}");
+        assert!(err.contains(file), "{file}: {err}");
+    }
+    // eval's --timeout: refused naming the value (a negative or NaN one panicked in Duration).
+    for t in ["-1", "nan"] {
+        let out = rrtf(
+            d,
+            &[
+                "eval",
+                "--completions",
+                "none.jsonl",
+                "--benchmark",
+                "none.jsonl",
+                "--timeout",
+                t,
+            ],
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{t}: {err}");
+        assert!(
+            err.contains("--timeout must be in (0, 600] seconds"),
+            "{t}: {err}"
+        );
+    }
+    // export's --min-gap: a negative number reaches the export's own check.
+    let out = rrtf(
+        d,
+        &[
+            "export",
+            "--format",
+            "trl",
+            "--out",
+            "x.jsonl",
+            "--min-gap",
+            "-1",
+        ],
+    );
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("unexpected argument"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
     std::fs::write(d.join("r.toml"), "[round]\nnumber = 1\nsede = 2\n").unwrap();
     let out = rrtf(d, &["config", "check", "r.toml"]);
     assert_eq!(out.status.code(), Some(2));

@@ -157,6 +157,12 @@ fn bad_rows_exit_2_and_name_the_line() {
         ("--memory-mb", "0", "--memory-mb must be at least 64 MiB"),
         ("--memory-mb", "63", "got 63"),
         ("--workers", "0", "--workers must be at least 1"),
+        // A negative number reaches the tool's own check (not clap's "unexpected argument").
+        (
+            "--timeout",
+            "-1",
+            "--timeout must be in (0, 600] seconds, got -1",
+        ),
     ] {
         let run = [
             "exec",

@@ -129,7 +129,7 @@ pub struct ExportArgs {
     pub pairs: Option<PairStrategy>,
     /// Smallest score gap of a pair the ranker decided (default: the ranker config's
     /// `ranking.min_gap`); pairs an operator decided by a pin or reorder are always kept.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub min_gap: Option<f64>,
     /// Export the raw response text or only the extracted code.
     #[arg(long, default_value = "raw", value_parser = ["raw", "code"])]

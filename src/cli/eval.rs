@@ -49,7 +49,7 @@ pub struct EvalArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Seconds per program.
-    #[arg(long, default_value_t = 10.0)]
+    #[arg(long, default_value_t = 10.0, allow_negative_numbers = true)]
     pub timeout: f64,
     /// Write one row per completion (task_id, language, completion, outcome, passed, detail)
     /// here.
@@ -104,6 +104,13 @@ impl EvalArgs {
 }
 
 pub fn run(ctx: &Ctx, a: EvalArgs) -> Result<()> {
+    if !(a.timeout > 0.0 && a.timeout <= 600.0) {
+        return Err(super::BadInput(format!(
+            "--timeout must be in (0, 600] seconds, got {}",
+            a.timeout
+        ))
+        .into());
+    }
     let r = evaluate(&a.config(), &mut Bar::new("generating"))?;
     ctx.emit(
         || {

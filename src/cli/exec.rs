@@ -44,7 +44,7 @@ pub struct LimitArgs {
     #[arg(long)]
     pub workers: Option<usize>,
     /// Wall-clock limit per sample, seconds (HumanEval's harness uses 3).
-    #[arg(long, default_value_t = 3.0)]
+    #[arg(long, default_value_t = 3.0, allow_negative_numbers = true)]
     pub timeout: f64,
     /// Address-space limit per sample, MiB.
     #[arg(long, default_value_t = 1024)]

@@ -105,7 +105,7 @@ pub struct ListArgs {
     #[arg(long)]
     pub search: Option<String>,
     /// Only prompts whose best and worst scores differ by at least this much.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub min_gap: Option<f64>,
     /// kept (by the ranker, not excluded by review), dropped (by the ranker's filters) or
     /// excluded (by review).

@@ -108,8 +108,24 @@ impl UserError for DataError {
             | DataError::Option(_)
             | DataError::NotInPrompt { .. }
             | DataError::NoAuthor => true,
-            DataError::Read { source, .. } => source.kind() == std::io::ErrorKind::NotFound,
-            DataError::Write { .. } => false,
+            // A path that is missing, a directory, or a file that is not what it says (a
+            // truncated or corrupt .gz): the user's input. Other I/O errors are the machine's.
+            DataError::Read { source, .. } => matches!(
+                source.kind(),
+                std::io::ErrorKind::NotFound
+                    | std::io::ErrorKind::IsADirectory
+                    | std::io::ErrorKind::InvalidData
+                    | std::io::ErrorKind::UnexpectedEof
+                    | std::io::ErrorKind::InvalidInput
+            ),
+            // Writing where the user asked: a directory named as the file, a missing
+            // permission.
+            DataError::Write { source, .. } => matches!(
+                source.kind(),
+                std::io::ErrorKind::IsADirectory
+                    | std::io::ErrorKind::PermissionDenied
+                    | std::io::ErrorKind::ReadOnlyFilesystem
+            ),
             DataError::Store(e) => e.is_user_error(),
         }
     }

@@ -81,18 +81,21 @@ impl MapSeen {
         }
     }
 
-    /// `Err` naming the first mapped field no row of `path` had (and the fields its first row
+    /// `Err` naming every mapped field no row of `path` had (and the fields its first row
     /// has), once some row was read.
     pub fn check(&self, path: &Path) -> Result<(), DataError> {
-        let (Some(names), Some((role, field, _))) =
-            (&self.names, self.fields.iter().find(|f| !f.2))
-        else {
+        let missing: Vec<&(String, String, bool)> = self.fields.iter().filter(|f| !f.2).collect();
+        let Some(names) = self.names.as_ref().filter(|_| !missing.is_empty()) else {
             return Ok(());
         };
+        let specs: Vec<String> = missing.iter().map(|(r, f, _)| format!("{r}={f}")).collect();
+        let fields: Vec<String> = missing.iter().map(|(_, f, _)| format!("`{f}`")).collect();
         Err(DataError::Option(format!(
-            "--map {role}={field}: no row of {} has a field `{field}` (its first row has: \
-             {names}); fix the field's name",
-            path.display()
+            "--map {}: no row of {} has a field {} (its first row has: {names}); fix the \
+             field's name",
+            specs.join(", "),
+            path.display(),
+            fields.join(" or ")
         )))
     }
 }

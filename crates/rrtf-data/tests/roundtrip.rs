@@ -688,6 +688,7 @@ async fn mbpp_and_mapped_rows_import_with_their_tests() {
             "id=qid".into(),
             "prompt=question".into(),
             "tests=check".into(),
+            "entry_point=ep".into(),
         ],
         rrtf_data::import::PROMPT_ROLES,
     )
@@ -697,8 +698,9 @@ async fn mbpp_and_mapped_rows_import_with_their_tests() {
         .unwrap_err()
         .to_string();
     assert!(
-        err.contains("--map tests=check: no row of")
-            && err.contains("has a field `check` (its first row has: qid, question, checks)"),
+        err.contains("--map entry_point=ep, tests=check: no row of")
+            && err
+                .contains("has a field `ep` or `check` (its first row has: qid, question, checks)"),
         "{err}"
     );
     assert_eq!(store.prompt_keys().await.unwrap().len(), 1);
