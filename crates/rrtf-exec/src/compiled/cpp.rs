@@ -409,19 +409,8 @@ pub(super) fn scan(src: &str) -> (Vec<Func>, Aliases) {
 
 /// The functions `prompt` defines whole with a plain signature (for [`super::prompt_helpers`]).
 fn whole_functions(prompt: &str) -> Vec<Whole> {
-    scan(prompt)
-        .0
-        .into_iter()
-        .filter(|f| f.sig.is_ok())
-        .filter_map(|f| {
-            let (a, b) = f.whole?;
-            Some(Whole {
-                name: f.name,
-                owner: String::new(),
-                text: prompt.get(a..b)?.to_string(),
-            })
-        })
-        .collect()
+    let funcs = scan(prompt).0.into_iter();
+    super::wholes(prompt, funcs.map(|f| (f.name, f.sig.is_ok(), f.whole)))
 }
 
 /// `[static|inline ...] RET NAME(PARAMS) [noexcept]`, when `head` is that.

@@ -605,18 +605,8 @@ pub(super) fn plan(
 /// The functions `prompt` defines whole with a plain signature (for
 /// [`super::prompt_helpers`]).
 fn whole_functions(prompt: &str) -> Vec<Whole> {
-    functions(prompt)
-        .into_iter()
-        .filter(|f| f.sig.is_ok())
-        .filter_map(|f| {
-            let (a, b) = f.whole?;
-            Some(Whole {
-                name: f.name,
-                owner: String::new(),
-                text: prompt.get(a..b)?.to_string(),
-            })
-        })
-        .collect()
+    let funcs = functions(prompt).into_iter();
+    super::wholes(prompt, funcs.map(|f| (f.name, f.sig.is_ok(), f.whole)))
 }
 
 /// The judge's file of the prompt's helpers, with the prompt's standard imports they use (Go

@@ -185,6 +185,27 @@ pub(crate) struct Whole {
     pub text: String,
 }
 
+/// The [`Whole`]s of `prompt`, from its functions as a language's scanner found them: (name,
+/// whether the signature is plain, the span of the definition when its body is whole). A
+/// signature outside the closed grammar is no helper (prose read as code fails that test too).
+fn wholes(
+    prompt: &str,
+    funcs: impl IntoIterator<Item = (String, bool, Option<(usize, usize)>)>,
+) -> Vec<Whole> {
+    funcs
+        .into_iter()
+        .filter(|(_, plain, _)| *plain)
+        .filter_map(|(name, _, span)| {
+            let (a, b) = span?;
+            Some(Whole {
+                name,
+                owner: String::new(),
+                text: prompt.get(a..b)?.to_string(),
+            })
+        })
+        .collect()
+}
+
 /// The prompt's definitions the judge runs itself: the functions the test uses (`used`, in
 /// its order) that the prompt defines whole, never the function under test (`entry_point`),
 /// with the prompt's definitions they use in turn; in the prompt's order. They are the

@@ -425,18 +425,8 @@ fn functions(src: &str) -> Vec<Func> {
 /// The functions `prompt` defines whole with a plain signature (for
 /// [`super::prompt_helpers`]).
 fn whole_functions(prompt: &str) -> Vec<Whole> {
-    functions(prompt)
-        .into_iter()
-        .filter(|f| f.sig.is_ok() && f.name != "main")
-        .filter_map(|f| {
-            let (a, b) = f.whole?;
-            Some(Whole {
-                name: f.name,
-                owner: String::new(),
-                text: prompt.get(a..b)?.to_string(),
-            })
-        })
-        .collect()
+    let funcs = functions(prompt).into_iter().filter(|f| f.name != "main");
+    super::wholes(prompt, funcs.map(|f| (f.name, f.sig.is_ok(), f.whole)))
 }
 
 /// HumanEval-X's Rust prompts declare `use rand::Rng; use regex::Regex; use md5;`, crates that a
