@@ -675,17 +675,11 @@ pub(super) fn plan(
     let inst = instrument::cpp_checks(test);
     let (code_funcs, _) = scan(code);
     let (test_funcs, _) = scan(test);
-    let used: Vec<String> = instrument::free_names(test, Syntax::C)
-        .into_iter()
-        .filter(|n| !test_funcs.iter().any(|t| t.name == *n))
-        .collect();
-    let sample: Vec<String> = code_funcs
-        .iter()
-        .filter(|f| used.contains(&f.name))
-        .map(|f| f.name.clone())
-        .collect();
     let whole = prompt.text.map(whole_functions).unwrap_or_default();
-    let helpers = super::prompt_helpers(&used, &sample, &whole, prompt.entry_point, Syntax::C);
+    let own: Vec<&str> = test_funcs.iter().map(|f| f.name.as_str()).collect();
+    let mine: Vec<&str> = code_funcs.iter().map(|f| f.name.as_str()).collect();
+    let (used, helpers) =
+        super::test_uses(test, Syntax::C, &own, &mine, &whole, prompt.entry_point);
     let mut called: Vec<(String, CTy, Vec<CTy>)> = Vec::new();
     for f in &code_funcs {
         if !used.contains(&f.name) || helpers.iter().any(|h| h.name == f.name) {

@@ -440,18 +440,12 @@ pub(super) fn plan(
 ) -> Result<Plan, String> {
     let (test_file, n, mut sites) = judge_test(code, test);
     let test_funcs = functions(test);
-    let used: Vec<String> = instrument::free_names(test, Syntax::Go)
-        .into_iter()
-        .filter(|n| !test_funcs.iter().any(|t| t.name == *n))
-        .collect();
     let code_funcs = functions(code);
-    let sample: Vec<String> = code_funcs
-        .iter()
-        .filter(|f| used.contains(&f.name))
-        .map(|f| f.name.clone())
-        .collect();
     let whole = prompt.text.map(whole_functions).unwrap_or_default();
-    let helpers = super::prompt_helpers(&used, &sample, &whole, prompt.entry_point, Syntax::Go);
+    let own: Vec<&str> = test_funcs.iter().map(|f| f.name.as_str()).collect();
+    let mine: Vec<&str> = code_funcs.iter().map(|f| f.name.as_str()).collect();
+    let (used, helpers) =
+        super::test_uses(test, Syntax::Go, &own, &mine, &whole, prompt.entry_point);
     let mut stubs = String::from("package main\n\n");
     let mut dispatch = String::from(
         "package main\n\nimport (\n\t\"os\"\n\t\"testing\"\n)\n\nfunc rrtfDispatch(id int, in *rrtfIn) ([]interface{}, error) {\n\tswitch id {\n",

@@ -242,6 +242,29 @@ fn prompt_helpers<'w>(
     whole.iter().filter(|w| names.contains(&w.name)).collect()
 }
 
+/// The names `test` uses that it does not define itself (`own`), in order, and of those the
+/// prompt's helpers ([`prompt_helpers`]), the functions of the code being `code`.
+fn test_uses<'w>(
+    test: &str,
+    syntax: instrument::Syntax,
+    own: &[&str],
+    code: &[&str],
+    whole: &'w [Whole],
+    entry_point: Option<&str>,
+) -> (Vec<String>, Vec<&'w Whole>) {
+    let used: Vec<String> = instrument::free_names(test, syntax)
+        .into_iter()
+        .filter(|n| !own.contains(&n.as_str()))
+        .collect();
+    let sample: Vec<String> = code
+        .iter()
+        .filter(|n| used.iter().any(|u| u == *n))
+        .map(|n| n.to_string())
+        .collect();
+    let helpers = prompt_helpers(&used, &sample, whole, entry_point, syntax);
+    (used, helpers)
+}
+
 /// `Err` when the test calls more than one function of the sample's code (`names`, in the
 /// test's order, each once) besides the prompt's own ([`prompt_helpers`]). Only the function
 /// under test may come from the sample: a second one is a helper (HumanEval-X /38's

@@ -586,22 +586,16 @@ pub(super) fn plan(
     let inst = instrument::rust_checks(test);
     let (test_text, tests) = test_functions(&inst.test)?;
     let test_funcs = functions(test);
-    let used: Vec<String> = instrument::free_names(test, Syntax::Rust)
-        .into_iter()
-        .filter(|n| !test_funcs.iter().any(|t| t.name == *n))
-        .collect();
     let code_funcs = functions(&code);
-    let sample: Vec<String> = code_funcs
-        .iter()
-        .filter(|f| used.contains(&f.name))
-        .map(|f| f.name.clone())
-        .collect();
     let prompt_text = prompt.text.map(without_external_crates);
     let whole = prompt_text
         .as_deref()
         .map(whole_functions)
         .unwrap_or_default();
-    let helpers = super::prompt_helpers(&used, &sample, &whole, prompt.entry_point, Syntax::Rust);
+    let own: Vec<&str> = test_funcs.iter().map(|f| f.name.as_str()).collect();
+    let mine: Vec<&str> = code_funcs.iter().map(|f| f.name.as_str()).collect();
+    let (used, helpers) =
+        super::test_uses(test, Syntax::Rust, &own, &mine, &whole, prompt.entry_point);
     // The prompt's helpers, with the prompt's `use std::...` items they may need.
     let helper_src: String = if helpers.is_empty() {
         String::new()
