@@ -72,9 +72,16 @@ fn three_workers_one_killed(d: &Path) {
     let mut victim = victim;
     victim.kill().unwrap(); // SIGKILL
     victim.wait().unwrap();
-    let at_kill = ok_json(d, &["--json", "status"])["executions"]
-        .as_i64()
-        .unwrap();
+    let st = ok_json(d, &["--json", "status"]);
+    // While its lease lasts, status says the killed worker's process is gone; the others not.
+    for w in st["workers"].as_array().unwrap() {
+        let is_victim = w["worker"]
+            .as_str()
+            .unwrap()
+            .contains(&format!(":{victim_pid}:"));
+        assert_eq!(w["gone"], is_victim, "{st}");
+    }
+    let at_kill = st["executions"].as_i64().unwrap();
     assert!(
         at_kill < total,
         "killed before the end ({at_kill} of {total})"
@@ -222,6 +229,10 @@ async fn a_remote_workers_claims_are_taken_over_when_its_lease_runs_out() {
     assert_eq!(held.len(), 6);
     let status = ok_json(d, &["--json", "status"]);
     assert_eq!(status["workers"][0]["worker"], remote, "{status}");
+    assert_eq!(
+        status["workers"][0]["gone"], false,
+        "another machine's: not known"
+    );
     let local = rrtf_cmd(d, &["--json", "exec", "--workers", "1"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

@@ -87,24 +87,31 @@ fn process_gone(pid: i32) -> bool {
         .unwrap_or(false)
 }
 
+/// Whether the worker named `worker` ([`worker_name`]) ran on this machine (same host name and
+/// boot) as another process than this one, and that process is gone. A worker of another
+/// machine, or a name that is not [`worker_name`]'s, is not known to be gone.
+pub fn worker_gone(worker: &str) -> bool {
+    let mut parts = worker.splitn(3, ':');
+    let (Some(h), Some(pid), Some(tag)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    let Ok(pid) = pid.parse::<i32>() else {
+        return false;
+    };
+    let boot = boot_tag();
+    let here = h == host_name() && boot.len() == 8 && tag.starts_with(&boot);
+    here && pid != std::process::id() as i32 && process_gone(pid)
+}
+
 /// End now the claims (exec and sample) of this machine's workers (same host name and boot)
 /// whose process is gone, instead of when their leases would run out: a rerun after a
 /// `kill -9` or a crash takes their work at once. Another machine's workers, and a pid now used
 /// by another process, keep their claims until their leases end (the safe side). How many
 /// workers' claims were ended.
 pub async fn expire_dead_local_claims(store: &Store) -> Result<usize> {
-    let (host, boot) = (host_name(), boot_tag());
     let mut ended = 0;
     for worker in store.claim_holders().await? {
-        let mut parts = worker.splitn(3, ':');
-        let (Some(h), Some(pid), Some(tag)) = (parts.next(), parts.next(), parts.next()) else {
-            continue;
-        };
-        let Ok(pid) = pid.parse::<i32>() else {
-            continue;
-        };
-        let here = h == host && boot.len() == 8 && tag.starts_with(&boot);
-        if here && pid != std::process::id() as i32 && process_gone(pid) {
+        if worker_gone(&worker) {
             store.expire_claims_of(&worker).await?;
             tracing::info!("{worker} is gone: its claims are taken over now");
             ended += 1;
@@ -578,4 +585,29 @@ async fn execute_claimed(
     }
     progress.finish();
     Ok(executed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `rrtf status` marks a worker gone only when it was of this machine and its process is
+    /// not there: never this process, never another machine's (whose pids mean nothing here).
+    #[test]
+    fn a_worker_is_gone_only_when_it_was_here_and_its_process_is_not() {
+        let me = worker_name();
+        assert!(!worker_gone(&me), "{me}");
+        let (_, rest) = me.split_once(':').unwrap();
+        let (_, tag) = rest.split_once(':').unwrap();
+        // pid_max is at most 2^22: no process has this pid.
+        let dead = format!("{}:4194999:{tag}", host_name());
+        assert!(worker_gone(&dead), "{dead}");
+        for other in [
+            format!("elsewhere.example:4194999:{tag}"),
+            format!("{}:4194999:00000000cafe", host_name()),
+            "not a worker name".to_owned(),
+        ] {
+            assert!(!worker_gone(&other), "{other}");
+        }
+    }
 }

@@ -32,10 +32,16 @@ pub fn status_text(db: &str, st: &Status) -> String {
     ] {
         for w in leases {
             out.push_str(&format!(
-                "{kind} worker {}: {} {what} claimed, lease ends in {:.0} s\n",
+                "{kind} worker {}: {} {what} claimed, lease ends in {:.0} s{}\n",
                 w.worker,
                 w.claimed,
-                (w.expires_ms - st.clock_ms).max(0) as f64 / 1000.0
+                (w.expires_ms - st.clock_ms).max(0) as f64 / 1000.0,
+                if w.gone {
+                    "; its process is gone (killed or crashed): the claims return to the queue \
+                     when the lease ends, or at once when a worker starts on this machine"
+                } else {
+                    ""
+                }
             ));
         }
     }

@@ -26,6 +26,11 @@ pub struct WorkerLease {
     /// When its lease runs out unless renewed (milliseconds since the Unix epoch, the
     /// database's clock).
     pub expires_ms: i64,
+    /// Its process ran on this machine and is gone (killed, crashed): the claims wait for the
+    /// lease's end, or for the next worker started here. Set by the caller that can tell
+    /// (`rrtf status`); false when unknown.
+    #[sqlx(default)]
+    pub gone: bool,
 }
 
 impl Store {
