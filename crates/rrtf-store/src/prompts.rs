@@ -65,7 +65,7 @@ impl Store {
     /// On PostgreSQL the rows go in by `COPY` (`pg_copy.rs`: straight into the tables while
     /// every key is new, else merged from temporary tables; the same conflict rules and ids in
     /// file order), on a native connection of the store's, since sqlx's `Any` driver has no
-    /// `COPY`: 1.1x-1.2x the multi-row `INSERT`s' rows per second (README, benchmarks).
+    /// `COPY` (its rows per second: README, benchmarks).
     pub async fn prompt_writer(&self) -> Result<PromptWriter> {
         let tx = match self.postgres_native().await? {
             Some(pg) => WriterTx::Copy(crate::pg_copy::PromptCopy::begin(pg).await?),

@@ -828,6 +828,36 @@ async fn prompt_text_round_trips_byte_for_byte_and_ids_follow_the_rows(store: St
     );
     let hashes: Vec<_> = keys.iter().map(|k| k.content_hash.clone()).collect();
     assert_eq!(hashes[3], rrtf_store::content_hash(tricky));
+    // Creation times have SQLite's `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')` form on both
+    // backends (PostgreSQL's `COPY` path writes the time it read from the server per batch).
+    let stamps = stored_times(&store, "prompts").await;
+    let test_stamps = stored_times(&store, "tests").await;
+    assert_eq!((stamps.len(), test_stamps.len()), (5, 5));
+    for t in stamps.iter().chain(&test_stamps) {
+        let shape: String = t
+            .chars()
+            .map(|c| if c.is_ascii_digit() { '9' } else { c })
+            .collect();
+        assert_eq!(shape, "9999-99-99T99:99:99.999Z", "created_at {t:?}");
+        assert!(t.as_str() >= "2026-01-01", "created_at {t:?}");
+    }
+}
+
+/// A table's `created_at` values, read with a connection of the test's own.
+async fn stored_times(store: &Store, table: &str) -> Vec<String> {
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    let url = match store.location() {
+        rrtf_store::Location::Sqlite(path) => format!("sqlite:{}", path.display()),
+        rrtf_store::Location::Postgres(url) => url.clone(),
+    };
+    let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
+    sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT created_at FROM {table} ORDER BY id"
+    )))
+    .fetch_all(&mut conn)
+    .await
+    .unwrap()
 }
 
 /// U+0000, which PostgreSQL's `text` refuses (the whole statement failed, so a sample that
