@@ -112,13 +112,21 @@ fn exit_code(err: &anyhow::Error) -> u8 {
 
 /// `{"error": {"kind", "message", "hint", "exit_code"}}`: `kind` names the error type that
 /// decided the exit code (`config`, `store`, `bad_input`, ...; `runtime` for none), `hint` the
-/// message's `hint:` line when it has one (else null).
+/// message's `hint:` line when it has one (else null), given there only: `message` is the rest.
 fn json_error(err: &anyhow::Error, code: u8) -> serde_json::Value {
-    let message = message(err);
-    let hint = message
+    let full = message(err);
+    let hint = full
         .lines()
         .find_map(|l| l.trim().strip_prefix("hint: "))
         .map(str::to_owned);
+    let message = match hint {
+        Some(_) => full
+            .lines()
+            .filter(|l| !l.trim().starts_with("hint: "))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        None => full,
+    };
     serde_json::json!({"error": {
         "kind": error_kind(err, code == 2),
         "message": message,
@@ -279,6 +287,10 @@ mod tests {
         let v = json_error(&err, exit_code(&err));
         assert_eq!(v["error"]["kind"], "config", "{v}");
         assert_eq!(v["error"]["hint"], "see configs/round.toml", "{v}");
+        assert!(
+            !v["error"]["message"].as_str().unwrap().contains("hint"),
+            "{v}"
+        );
         assert_eq!(v["error"]["exit_code"], 2, "{v}");
         let bad = anyhow::Error::new(cli::BadInput("no".into()));
         assert_eq!(json_error(&bad, 2)["error"]["kind"], "bad_input");

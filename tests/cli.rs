@@ -110,12 +110,26 @@ fn malformed_line_4_is_refused_with_exit_2_and_no_rows() {
     assert!(out.stdout.is_empty());
     assert_eq!(ok_json(d, &["--json", "status"])["prompts"], 0);
 
-    let rep = ok_json(
+    let out = rrtf(
         d,
         &["--json", "import", "prompts", "bad.jsonl", "--skip-invalid"],
     );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    // Not a terminal: progress comes as lines, the last one with the final count.
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with("progress: importing prompts 5 (")),
+        "{err}"
+    );
+    let rep: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(rep["prompts"]["inserted"], 5);
     assert_eq!(rep["skipped"]["rows"], 1);
+    let reasons = rep["skipped"]["reasons"].as_object().unwrap();
+    let (reason, skip) = reasons.iter().next().unwrap();
+    assert!(reason.contains("invalid JSON"), "{rep}");
+    assert_eq!(skip["count"], 1, "{rep}");
+    assert_eq!(skip["locations"], serde_json::json!(["line 4"]), "{rep}");
 }
 
 #[test]

@@ -375,6 +375,20 @@ fn ctrl_c_at_a_terminal_stops_a_round_after_its_stage_stops_and_the_same_command
             && err.contains(&format!("resume with `rrtf {}`", args.join(" "))),
         "{err}"
     );
+    // The stage's own message names the round's command too: its command line (relative to
+    // the project directory, without `--db`) would not run from where the round was started.
+    let hints: Vec<&str> = err
+        .split("resume with `")
+        .skip(1)
+        .map(|rest| rest.split('`').next().unwrap_or_default())
+        .collect();
+    assert!(
+        hints.len() >= 2
+            && hints
+                .iter()
+                .all(|h| *h == format!("rrtf {}", args.join(" "))),
+        "{hints:?}\n{err}"
+    );
     assert_eq!(run_statuses(&db, "train"), ["interrupted"]);
     assert_eq!(run_statuses(&db, "round"), ["done", "interrupted"]);
     // Nothing runs on: the metrics stay as they were.

@@ -596,6 +596,16 @@ async fn exports_are_hugging_face_datasets_in_trl_and_sharegpt_shapes() {
     );
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--system is for the chat formats"));
+    // So are --pairs and --min-gap for kto, which exports no pairs.
+    for extra in [["--pairs", "all"], ["--min-gap", "0.5"]] {
+        let mut args = vec!["export", "--format", "kto", "--out", "k.jsonl"];
+        args.extend(extra);
+        let out = rrtf(d, &args);
+        assert_eq!(out.status.code(), Some(2), "{extra:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("kto exports no pairs"), "{err}");
+        assert!(!d.join("k.jsonl").exists());
+    }
 
     // The directory's default data file is Parquet (as on the Hub); the same rows as JSON
     // Lines (the real `datasets` compares them below).

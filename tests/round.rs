@@ -120,8 +120,13 @@ fn quickstart_round_then_resume_then_round_two() {
     );
     assert!(text.contains("number = 2"), "{text}");
 
-    // Running again skips every stage and asks nothing twice.
-    let again = ok_json(dir.path(), &["--json", "quickstart", "--dir", "qs"]);
+    // Running again skips every stage and asks nothing twice, and does not warn that its
+    // problems were imported already (that is what a rerun expects).
+    let rerun = rrtf(dir.path(), &["--json", "quickstart", "--dir", "qs"]);
+    let err = String::from_utf8_lossy(&rerun.stderr);
+    assert!(rerun.status.success(), "{err}");
+    assert!(!err.contains("no prompts imported"), "{err}");
+    let again: Value = serde_json::from_slice(&rerun.stdout).unwrap();
     for s in again["stages"].as_array().unwrap() {
         assert_eq!(s["status"], "skipped", "{again}");
     }

@@ -150,7 +150,12 @@ pub struct ExportArgs {
 
 /// Say why nothing was imported or exported (stderr, and `nothing` in `json`); with
 /// `--strict`, that is the command's failure instead (exit code 1, the reason its message).
-fn nothing(why: Option<String>, strict: bool, json: &mut serde_json::Value) -> Result<()> {
+fn nothing(
+    why: Option<String>,
+    strict: bool,
+    json: &mut serde_json::Value,
+    expected: bool,
+) -> Result<()> {
     let Some(why) = why else {
         return Ok(());
     };
@@ -158,7 +163,9 @@ fn nothing(why: Option<String>, strict: bool, json: &mut serde_json::Value) -> R
     if strict {
         anyhow::bail!("{why} (--strict)");
     }
-    eprintln!("warning: {why}");
+    if !expected {
+        eprintln!("warning: {why}");
+    }
     Ok(())
 }
 
@@ -202,7 +209,7 @@ pub async fn import(ctx: &Ctx, cmd: ImportCmd) -> Result<()> {
             };
             let bar = progress_bar(0, "importing prompts");
             let report = import_prompts(&store, &a.file, &opts, &|n| bar.inc(n)).await?;
-            bar.finish_and_clear();
+            super::progress_done(&bar);
             let overlap = rrtf_pipeline::decontaminate::mark_import(
                 &store,
                 &a.file,
@@ -232,7 +239,13 @@ pub async fn import(ctx: &Ctx, cmd: ImportCmd) -> Result<()> {
                     )
                 })
                 .flatten();
-            nothing(why, a.strict, &mut json)?;
+            // A quickstart run again imports its problems again: every row already stored is
+            // what it expects, not worth a warning (`--json` still says it under `nothing`).
+            let resumed = rrtf_pipeline::stop::is_stage_of_a_parent()
+                && report.rows > 0
+                && report.inserted.prompts.existing == report.rows as u64
+                && report.skipped.rows == 0;
+            nothing(why, a.strict, &mut json, resumed)?;
             ctx.emit(|| text::prompts_imported(&report), || json.clone());
         }
         ImportCmd::Responses(a) => {
@@ -248,7 +261,7 @@ pub async fn import(ctx: &Ctx, cmd: ImportCmd) -> Result<()> {
             };
             let bar = progress_bar(0, "importing responses");
             let report = import_responses(&store, &a.file, &opts, &|n| bar.inc(n)).await?;
-            bar.finish_and_clear();
+            super::progress_done(&bar);
             store.close().await;
             let mut json = serde_json::to_value(&report).expect("report serialises");
             let why = text::nothing_imported(
@@ -259,7 +272,7 @@ pub async fn import(ctx: &Ctx, cmd: ImportCmd) -> Result<()> {
                 &report.skipped,
                 "responses",
             );
-            nothing(why, a.strict, &mut json)?;
+            nothing(why, a.strict, &mut json, false)?;
             ctx.emit(|| text::responses_imported(&report), || json.clone());
         }
     }
@@ -300,7 +313,7 @@ pub async fn export_cmd(ctx: &Ctx, a: ExportArgs) -> Result<()> {
         report.pair_strategy,
         report.min_gap,
     );
-    nothing(why, a.strict, &mut json)?;
+    nothing(why, a.strict, &mut json, false)?;
     ctx.emit(
         || {
             format!(

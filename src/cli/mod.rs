@@ -294,6 +294,15 @@ pub fn progress_bar(len: u64, message: &'static str) -> ProgressBar {
 /// batch, an executed batch, a training step) too.
 pub static VERBOSE: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
 
+/// Clear a progress bar; when it was not drawn (stderr is not a terminal), write its last line,
+/// as promised for progress lines (one at the start, ..., one at the end).
+pub fn progress_done(bar: &ProgressBar) {
+    if bar.is_hidden() && !bar.is_finished() {
+        eprintln!("{}", progress_line(bar));
+    }
+    bar.finish_and_clear();
+}
+
 /// With `-v` and a progress bar that is not drawn: its line now ([`VERBOSE`]).
 pub fn progress_tick(bar: &ProgressBar) {
     if bar.is_hidden() && VERBOSE.load(std::sync::atomic::Ordering::Relaxed) > 0 {
@@ -374,33 +383,7 @@ impl rrtf_pipeline::eval::Progress for Bar {
     }
 }
 
-/// The command line this process was started with, to run again (a stopped stage's resume
-/// hint), without the flags in `drop` (and the value of each, when `takes_value`); arguments
-/// quoted for a POSIX shell where needed.
-pub fn same_command(drop: &[(&str, bool)]) -> String {
-    let mut out = vec!["rrtf".to_owned()];
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        let dropped = drop
-            .iter()
-            .find(|(f, takes_value)| a == *f || (*takes_value && a.starts_with(&format!("{f}="))));
-        if let Some((f, takes_value)) = dropped {
-            if *takes_value && a == *f {
-                args.next();
-            }
-            continue;
-        }
-        let plain = !a.is_empty()
-            && a.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@+%".contains(c));
-        out.push(if plain {
-            a
-        } else {
-            format!("'{}'", a.replace('\'', r"'\''"))
-        });
-    }
-    out.join(" ")
-}
+pub use rrtf_pipeline::stop::same_command;
 
 /// An error caused by the user's arguments or input files: exit code 2.
 #[derive(Debug)]

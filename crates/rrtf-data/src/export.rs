@@ -593,6 +593,13 @@ pub async fn export(store: &Store, opts: &ExportOptions) -> Result<ExportReport,
             opts.format.as_str()
         )));
     }
+    if opts.format == ExportFormat::Kto && (opts.pairs.is_some() || opts.min_gap.is_some()) {
+        return Err(DataError::Option(
+            "--pairs and --min-gap choose pairs, and kto exports no pairs: one row per response, \
+             labelled desirable when it passed (or was pinned); leave them out, or export trl"
+                .into(),
+        ));
+    }
     if opts.layout == Layout::File
         && let Some(asked) = opts.data_format
         && let Some(ext) = opts.out.extension().and_then(|e| e.to_str())

@@ -87,17 +87,25 @@ pub struct PromptImport {
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Skipped {
     pub rows: usize,
-    /// reason -> (count, first few locations)
-    pub reasons: BTreeMap<String, (usize, Vec<String>)>,
+    /// reason -> how many rows, and where the first few are
+    pub reasons: BTreeMap<String, SkipReason>,
+}
+
+/// The rows skipped for one reason (`--json`: `{"count": 2, "locations": ["line 4", ...]}`).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct SkipReason {
+    pub count: usize,
+    /// The first five rows' locations (`line 4`, `row 3`).
+    pub locations: Vec<String>,
 }
 
 impl Skipped {
     fn add(&mut self, e: &RowError) {
         self.rows += 1;
         let entry = self.reasons.entry(e.reason()).or_default();
-        entry.0 += 1;
-        if entry.1.len() < 5 {
-            entry.1.push(e.location.to_string());
+        entry.count += 1;
+        if entry.locations.len() < 5 {
+            entry.locations.push(e.location.to_string());
         }
     }
 }

@@ -252,9 +252,11 @@ async fn llama_factory_rows_and_dataset_info_entry() {
 #[tokio::test]
 async fn kto_labels_passing_responses_desirable() {
     let f = fixture().await;
-    export(&f.store, &opts(&f.dir, ExportFormat::Kto, "kto.jsonl"))
-        .await
-        .unwrap();
+    let mut kto = opts(&f.dir, ExportFormat::Kto, "kto.jsonl");
+    // kto writes no pairs: the pair options are refused with it.
+    assert!(export(&f.store, &kto).await.is_err());
+    (kto.pairs, kto.min_gap) = (None, None);
+    export(&f.store, &kto).await.unwrap();
     let rows = read_jsonl(&f.dir.join("kto.jsonl"));
     assert_eq!(rows.len(), 6);
     let labels: Vec<(String, bool)> = rows
@@ -653,9 +655,10 @@ async fn a_malformed_line_aborts_the_import_and_leaves_no_rows() {
     let rep = import_prompts(&store, &path, &skip, &|_| {}).await.unwrap();
     assert_eq!(rep.inserted.prompts.inserted, 4);
     assert_eq!(rep.skipped.rows, 1);
+    let reason = rep.skipped.reasons.values().next().unwrap();
     assert_eq!(
-        rep.skipped.reasons.values().next().unwrap().1,
-        vec!["line 4".to_string()]
+        (reason.count, reason.locations.clone()),
+        (1, vec!["line 4".to_string()])
     );
 }
 

@@ -34,6 +34,7 @@ impl Rrtf {
             .arg("--json")
             .args(args)
             .env(PARENT_PID_VAR, std::process::id().to_string())
+            .env(crate::stop::RESUME_VAR, parent_resume())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -94,6 +95,7 @@ impl Rrtf {
             .env("RRTF_DB", &self.db)
             .args(args)
             .env(PARENT_PID_VAR, std::process::id().to_string())
+            .env(crate::stop::RESUME_VAR, parent_resume())
             .stdin(Stdio::null())
             .stdout(if show {
                 Stdio::inherit()
@@ -291,6 +293,13 @@ fn utc(secs: u64) -> String {
 /// The environment variable through which a child `rrtf` learns its parent's pid: set on every
 /// `rrtf` this crate starts, read by [`end_with_parent`].
 pub const PARENT_PID_VAR: &str = "RRTF_PARENT_PID";
+
+/// What a stage this process starts says to run when it is stopped: this process's command (a
+/// round, sweep or quickstart; without a sweep's `--rerun`, which would redo what finished), or
+/// the one this process was given by its own parent.
+fn parent_resume() -> String {
+    crate::stop::same_command(&[("--rerun", false)])
+}
 
 /// For the binary's `main`: when started by a round, sweep or quickstart (`RRTF_PARENT_PID`
 /// set), end when that parent ends, however it ends (kill -9 included), so that a killed round

@@ -27,6 +27,11 @@ pub fn quiet_notice() {
     QUIET.store(true, Ordering::SeqCst);
 }
 
+/// This process is a stage a round, sweep or quickstart started ([`quiet_notice`] was called).
+pub fn is_stage_of_a_parent() -> bool {
+    QUIET.load(Ordering::SeqCst)
+}
+
 /// A stop request, polled between units of work. Cloning shares it.
 #[derive(Clone, Debug, Default)]
 pub struct Stop {
@@ -158,6 +163,46 @@ impl rrtf_types::UserError for Interrupted {
     fn is_user_error(&self) -> bool {
         false
     }
+}
+
+/// The environment variable a round, sweep or quickstart gives its stages: its own resume
+/// command (see [`same_command`]).
+pub const RESUME_VAR: &str = "RRTF_RESUME";
+
+/// The command line this process was started with, to run again (a stopped stage's resume
+/// hint), without the flags in `drop` (and the value of each, when `takes_value`); arguments
+/// quoted for a POSIX shell where needed. In a stage a round, sweep or quickstart started: that
+/// command's own (its children get it in [`RESUME_VAR`]), since the stage's command line is
+/// relative to the project directory and holds no `--db`, and running the parent again resumes
+/// the stage anyway, skipping what finished.
+pub fn same_command(drop: &[(&str, bool)]) -> String {
+    if let Ok(parent) = std::env::var(RESUME_VAR)
+        && !parent.is_empty()
+    {
+        return parent;
+    }
+    let mut out = vec!["rrtf".to_owned()];
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let dropped = drop
+            .iter()
+            .find(|(f, takes_value)| a == *f || (*takes_value && a.starts_with(&format!("{f}="))));
+        if let Some((f, takes_value)) = dropped {
+            if *takes_value && a == *f {
+                args.next();
+            }
+            continue;
+        }
+        let plain = !a.is_empty()
+            && a.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@+%".contains(c));
+        out.push(if plain {
+            a
+        } else {
+            format!("'{}'", a.replace('\'', r"'\''"))
+        });
+    }
+    out.join(" ")
 }
 
 #[cfg(test)]

@@ -332,8 +332,12 @@ fn skipped_text(s: &Skipped) -> String {
         return String::new();
     }
     let mut out = format!("\nskipped {} invalid row(s):", s.rows);
-    for (reason, (n, locs)) in &s.reasons {
-        out.push_str(&format!("\n  {n} x {reason} (e.g. {})", locs.join(", ")));
+    for (reason, r) in &s.reasons {
+        out.push_str(&format!(
+            "\n  {} x {reason} (e.g. {})",
+            r.count,
+            r.locations.join(", ")
+        ));
     }
     out
 }
