@@ -257,28 +257,42 @@ fn example_config_checks_with_a_stable_hash() {
     assert_eq!(a["config"]["training"]["epsilon"], 1e-8);
 }
 
-/// A round config naming a device this build was compiled without is refused when it is
-/// loaded (exit 2), with the command line's message naming the rebuild.
+/// A round config naming a device this build was compiled without (each GPU feature it
+/// lacks: CI's build has `wgpu`, never `cuda`) is refused when it is loaded (exit 2), with the
+/// command line's message naming the rebuild.
 #[test]
-#[cfg(not(feature = "wgpu"))]
 fn a_config_device_the_build_lacks_is_refused_naming_the_rebuild() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
-    for (section, key) in [
-        ("[evaluation]\ndevice = \"wgpu\"\n", "evaluation.device"),
-        (
-            "[student]\nname = \"s\"\nmodel = \"s\"\nlocal_model = \"m\"\ndevice = \"wgpu\"\n",
-            "student.device",
-        ),
-    ] {
-        std::fs::write(d.join("r.toml"), section).unwrap();
-        let out = rrtf(d, &["config", "check", "r.toml"]);
-        assert_eq!(out.status.code(), Some(2), "{key}");
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            err.contains(key) && err.contains("cargo build --release --features wgpu"),
-            "{key}: {err}"
-        );
+    let lacking = [
+        ("wgpu", cfg!(feature = "wgpu")),
+        ("cuda", cfg!(feature = "cuda")),
+    ];
+    let lacking: Vec<&str> = lacking.iter().filter(|f| !f.1).map(|f| f.0).collect();
+    assert!(!lacking.is_empty(), "a build with every GPU feature");
+    for device in lacking {
+        for (section, key) in [
+            (
+                format!("[evaluation]\ndevice = \"{device}\"\n"),
+                "evaluation.device",
+            ),
+            (
+                format!(
+                    "[student]\nname = \"s\"\nmodel = \"s\"\nlocal_model = \"m\"\ndevice = \"{device}\"\n"
+                ),
+                "student.device",
+            ),
+        ] {
+            std::fs::write(d.join("r.toml"), section).unwrap();
+            let out = rrtf(d, &["config", "check", "r.toml"]);
+            assert_eq!(out.status.code(), Some(2), "{key}");
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                err.contains(key)
+                    && err.contains(&format!("cargo build --release --features {device}")),
+                "{device} {key}: {err}"
+            );
+        }
     }
 }
 

@@ -265,12 +265,24 @@ fn bad_input_exits_2_and_names_the_value() {
     }
 }
 
-/// A build without the `wgpu` feature refuses `--device wgpu` (exit 2) and says how to rebuild,
-/// before loading anything; `rrtf eval` and `rrtf serve` as well. (A `wgpu` build runs on the device instead:
-/// crates/rrtf-model/tests/wgpu.rs.)
-#[cfg(not(feature = "wgpu"))]
+/// A build without a GPU feature refuses its device (`--device wgpu` without `wgpu`, `--device
+/// cuda` without `cuda`; CI's build has `wgpu`, never `cuda`) with exit 2 and says how to
+/// rebuild, before loading anything; `rrtf eval` and `rrtf serve` as well. (A `wgpu` build runs
+/// on the device instead: crates/rrtf-model/tests/wgpu.rs.)
 #[test]
 fn a_device_this_build_lacks_is_refused_naming_the_rebuild() {
+    let lacking = [
+        ("wgpu", "wgpu", cfg!(feature = "wgpu")),
+        ("cuda", "CUDA", cfg!(feature = "cuda")),
+    ];
+    let lacking: Vec<_> = lacking.iter().filter(|f| !f.2).collect();
+    assert!(!lacking.is_empty(), "a build with every GPU feature");
+    for &&(device, name, _) in &lacking {
+        refused_naming_the_rebuild(device, name);
+    }
+}
+
+fn refused_naming_the_rebuild(device: &str, name: &str) {
     let model = fixtures().join("mqa");
     let bench = crate::common::humaneval_path();
     for args in [
@@ -282,7 +294,7 @@ fn a_device_this_build_lacks_is_refused_naming_the_rebuild() {
             "--prompt",
             "x",
             "--device",
-            "wgpu",
+            device,
         ],
         vec![
             "eval",
@@ -291,7 +303,7 @@ fn a_device_this_build_lacks_is_refused_naming_the_rebuild() {
             "--benchmark",
             bench.to_str().unwrap(),
             "--device",
-            "wgpu",
+            device,
         ],
         // Refused while loading, before it binds a port.
         vec![
@@ -301,14 +313,15 @@ fn a_device_this_build_lacks_is_refused_naming_the_rebuild() {
             "--port",
             "0",
             "--device",
-            "wgpu",
+            device,
         ],
     ] {
         let out = rrtf(&args);
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
         assert!(
-            err.contains("built without wgpu") && err.contains("--features wgpu"),
+            err.contains(&format!("built without {name}"))
+                && err.contains(&format!("--features {device}")),
             "{args:?}: {err}"
         );
     }
