@@ -225,6 +225,35 @@ fn progress_comes_as_lines_off_a_terminal_and_per_batch_with_v() {
     );
 }
 
+/// A worker's first claim is at most 32 pairs (`exec_stage::FIRST_CLAIM`), each next at most
+/// twice the last, up to `--batch`: two workers started together on a project smaller than a
+/// few batches share it, instead of the first taking every pair and the second waiting. Seen
+/// in the per-batch progress lines.
+#[test]
+fn a_worker_s_claims_ramp_up_to_a_batch() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let he = humaneval();
+    teacher_and_student(d, &he[..50], "    return None\n");
+    let out = common::rrtf_cmd(d, &["-v", "exec", "--batch", "80", "--timeout", "20"])
+        .env("RRTF_PROGRESS_SECS", "100000")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{err}");
+    let done: Vec<&str> = err
+        .lines()
+        .filter_map(|l| l.strip_prefix("progress: executing "))
+        .filter_map(|l| l.split(' ').next())
+        .collect();
+    // The start, claims of 32, 64 (under the batch), 80 (the batch: the 4 left), the end.
+    assert_eq!(
+        done,
+        ["0/100", "32/100", "96/100", "100/100", "100/100"],
+        "{err}"
+    );
+}
+
 /// `rrtf quickstart` keeps its database in its own directory: a database named with `--db` is
 /// refused (exit 2, naming both), not silently ignored, before anything is written; one named
 /// by `RRTF_DB` (set for other work) is said to be left aside.

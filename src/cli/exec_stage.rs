@@ -21,7 +21,8 @@ pub struct StageArgs {
     /// Execute only responses to prompts of this round.
     #[arg(long)]
     pub round: Option<i64>,
-    /// Pairs per committed batch.
+    /// Pairs per committed batch (a worker's first claims ramp up to it: 32, 64, 128, ..., so
+    /// that workers started together share a small project's pairs).
     #[arg(long, default_value_t = 512)]
     pub batch: i64,
     /// Seconds a claimed batch stays this process's without a renewal (renewed every third of

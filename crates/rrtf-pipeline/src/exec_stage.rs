@@ -388,6 +388,13 @@ pub async fn execute(
     Ok(executed)
 }
 
+/// A worker's first claim is at most this many pairs, and each next one at most twice the last
+/// (32, 64, 128, ...) until claims are whole batches: workers started together, or a few
+/// seconds apart, on a project with fewer pending pairs than a few batches then share the work,
+/// instead of the first to claim taking all of it while the others find nothing unclaimed and
+/// wait.
+pub const FIRST_CLAIM: i64 = 32;
+
 /// The batch to claim next: `batch`, or, while other workers hold leases, at most an equal
 /// share of the pairs left among the live workers (this one included), so that near the end
 /// the workers finish together instead of one running a whole batch while the others wait.
@@ -422,12 +429,16 @@ async fn execute_claimed(
     // Pairs left unjudged by this call: still pending in the store, not run again here.
     let mut unjudged: HashSet<(i64, i64)> = HashSet::new();
     let mut second_look = false;
+    let mut ramp = FIRST_CLAIM;
     loop {
         if let Some(signal) = stop.requested() {
             executed.interrupted = Some(signal);
             break;
         }
-        let take = fair_batch(store, round, batch, &worker.name).await?;
+        let take = fair_batch(store, round, batch, &worker.name)
+            .await?
+            .min(ramp);
+        ramp = ramp.saturating_mul(2);
         let mut pending = store
             .claim_executions(
                 round,
