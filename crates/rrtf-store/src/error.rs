@@ -14,12 +14,10 @@ pub enum StoreError {
          upgrade rrtf to open it, or use another --db"
     )]
     NewerSchema { db: String, found: i64, known: i64 },
-    #[error("cannot open database {db}: {source}")]
-    Open {
-        db: String,
-        #[source]
-        source: sqlx::Error,
-    },
+    /// `error` is not the error's `source()`: the message carries its text ([`sql_text`]),
+    /// and a chain printed cause by cause would repeat it in sqlx's words.
+    #[error("cannot open database {db}: {}", open_text(.db, .error))]
+    Open { db: String, error: sqlx::Error },
     #[error("cannot migrate database {db}: {source}")]
     Migrate {
         db: String,
@@ -56,8 +54,9 @@ pub enum StoreError {
     /// A value the store refuses to record; the message says why.
     #[error("{0}")]
     Invalid(String),
-    #[error("database error: {0}")]
-    Sql(#[from] sqlx::Error),
+    /// Not the error's `source()` either (see `Open`).
+    #[error("database error: {}", sql_text(.0))]
+    Sql(sqlx::Error),
     #[error("corrupt value in column {column}: {value:?}")]
     Corrupt { column: &'static str, value: String },
     /// A stored value this rrtf cannot read (a label outside its vocabulary, written by a newer
@@ -71,6 +70,44 @@ pub enum StoreError {
         column: String,
         reason: String,
     },
+}
+
+/// An sqlx error as a user reads it: a server's error is its message with PostgreSQL's detail
+/// and hint, without the line of the server's C source that sqlx 0.9 appends ("password
+/// authentication failed for user \"x\" at line 334"); every other error as sqlx says it.
+pub(crate) fn sql_text(e: &sqlx::Error) -> String {
+    let sqlx::Error::Database(d) = e else {
+        return e.to_string();
+    };
+    let mut text = d.message().to_owned();
+    if let Some(pg) = d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+        if let Some(detail) = pg.detail() {
+            text.push_str(&format!(" ({detail})"));
+        }
+        if let Some(hint) = pg.hint() {
+            text.push_str(&format!("; hint: {hint}"));
+        }
+    }
+    text
+}
+
+/// [`sql_text`], and for a PostgreSQL server that cannot be reached, the hint of what to check.
+fn open_text(db: &str, e: &sqlx::Error) -> String {
+    let text = sql_text(e);
+    if db.starts_with("postgres") && matches!(e, sqlx::Error::Io(_)) {
+        format!(
+            "{text}\nhint: is a PostgreSQL server running at that host and port, and reachable \
+             from here? (`pg_isready -h HOST -p PORT` tells)"
+        )
+    } else {
+        text
+    }
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError::Sql(e)
+    }
 }
 
 impl StoreError {

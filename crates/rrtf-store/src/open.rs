@@ -13,6 +13,9 @@ use sqlx::{AnyPool, Executor};
 
 use crate::{Result, StoreError};
 
+/// How long opening a PostgreSQL database waits for the server to answer.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
 static SQLITE_MIGRATOR: Migrator = sqlx::migrate!("../../migrations");
 static POSTGRES_MIGRATOR: Migrator = sqlx::migrate!("../../migrations/postgres");
 
@@ -164,9 +167,9 @@ impl Store {
             usable_path(path)?;
         }
         sqlx::any::install_default_drivers();
-        let open_err = |source| StoreError::Open {
+        let open_err = |error| StoreError::Open {
             db: location.display(),
-            source,
+            error,
         };
         let pool = match &location {
             Location::Sqlite(path) => {
@@ -216,14 +219,45 @@ impl Store {
                     sqlx::Any::create_database(url).await.map_err(open_err)?;
                 }
                 let options = AnyConnectOptions::from_str(url).map_err(open_err)?;
+                let missing = |e: &sqlx::Error| {
+                    // 3D000 invalid_catalog_name: no such database (yet).
+                    matches!(e, sqlx::Error::Database(d) if d.code().as_deref() == Some("3D000"))
+                };
+                // The pool retries a connection the server refuses (or a host that does not
+                // answer) until its acquire timeout, 30 s, and then says only "pool timed out":
+                // one connection first gives the real error (refused, unknown host, wrong
+                // password) at once.
+                match tokio::time::timeout(
+                    CONNECT_TIMEOUT,
+                    <sqlx::AnyConnection as sqlx::Connection>::connect_with(&options),
+                )
+                .await
+                {
+                    Ok(Ok(probe)) => {
+                        let _ = sqlx::Connection::close(probe).await;
+                    }
+                    Ok(Err(e)) if missing(&e) => {
+                        return Err(StoreError::Missing {
+                            db: location.display(),
+                        });
+                    }
+                    Ok(Err(e)) => return Err(open_err(e)),
+                    Err(_) => {
+                        return Err(StoreError::Invalid(format!(
+                            "cannot open database {}: no answer from the server in {} s (is \
+                             the host right, and its port open to this machine?)",
+                            location.display(),
+                            CONNECT_TIMEOUT.as_secs()
+                        )));
+                    }
+                }
                 match without_reaper(AnyPoolOptions::new())
                     .max_connections(8)
                     .connect_with(options)
                     .await
                 {
                     Ok(pool) => pool,
-                    // 3D000 invalid_catalog_name: no such database (yet).
-                    Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("3D000") => {
+                    Err(e) if missing(&e) => {
                         return Err(StoreError::Missing {
                             db: location.display(),
                         });
@@ -283,9 +317,9 @@ impl Store {
                     .max_connections(2)
                     .connect(url)
                     .await
-                    .map_err(|source| StoreError::Open {
+                    .map_err(|error| StoreError::Open {
                         db: self.location.display(),
-                        source,
+                        error,
                     })
             })
             .await?;

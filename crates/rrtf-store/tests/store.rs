@@ -1115,3 +1115,49 @@ async fn a_project_copies_to_postgres_and_back_unchanged() {
     let err = source.copy_to(&back, &|_, _| {}).await.unwrap_err();
     assert!(err.to_string().contains("already holds data"), "{err}");
 }
+
+/// Opening a PostgreSQL database that cannot be reached fails at once with the real error and
+/// what to check (the pool alone retried for 30 s and said "pool timed out"); a server's error
+/// is its message, without the line of PostgreSQL's C source that sqlx 0.9 appends.
+#[tokio::test]
+async fn unreachable_servers_and_refused_logins_say_why_at_once() {
+    // A port nothing listens on: the one a listener just had.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("postgres://rrtf@127.0.0.1:{port}/x");
+    let t = std::time::Instant::now();
+    let err = Store::open(std::path::Path::new(&url))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        t.elapsed()
+    );
+    assert!(
+        err.contains("Connection refused") && err.contains("hint: is a PostgreSQL server"),
+        "{err}"
+    );
+    let Some(pg) = rrtf_store::testing::postgres_or_skip("refused_login") else {
+        return;
+    };
+    // A role the server does not have: refused with the server's own words.
+    let fresh = pg.fresh_url("refused");
+    let host = match fresh.rsplit_once('@') {
+        Some((_, host)) => host,
+        None => fresh.split_once("://").unwrap().1,
+    };
+    let url = format!("postgres://nobody_here:pw@{host}");
+    let err = Store::open(std::path::Path::new(&url))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("\"nobody_here\"") && !err.contains(" at line "),
+        "{err}"
+    );
+}
