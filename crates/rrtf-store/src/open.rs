@@ -243,12 +243,15 @@ impl Store {
                     }
                     Ok(Err(e)) => return Err(open_err(e)),
                     Err(_) => {
-                        return Err(StoreError::Invalid(format!(
-                            "cannot open database {}: no answer from the server in {} s (is \
-                             the host right, and its port open to this machine?)",
-                            location.display(),
-                            CONNECT_TIMEOUT.as_secs()
-                        )));
+                        // Like a refused connection: an I/O error of opening (exit 1, the hint
+                        // of what to check).
+                        return Err(open_err(sqlx::Error::Io(std::io::Error::new(
+                            std::io::ErrorKind::TimedOut,
+                            format!(
+                                "no answer from the server in {} s",
+                                CONNECT_TIMEOUT.as_secs()
+                            ),
+                        ))));
                     }
                 }
                 match without_reaper(AnyPoolOptions::new())

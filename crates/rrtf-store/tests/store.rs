@@ -1142,6 +1142,28 @@ async fn unreachable_servers_and_refused_logins_say_why_at_once() {
         err.contains("Connection refused") && err.contains("hint: is a PostgreSQL server"),
         "{err}"
     );
+    // A port that accepts connections (the kernel completes them into the listener's
+    // backlog) and never answers: the open gives up after its 20 s, the same way.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "postgres://rrtf@127.0.0.1:{}/x",
+        silent.local_addr().unwrap().port()
+    );
+    let t = std::time::Instant::now();
+    let err = Store::open(std::path::Path::new(&url))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(40),
+        "{:?}",
+        t.elapsed()
+    );
+    assert!(
+        err.contains("no answer from the server in 20 s")
+            && err.contains("hint: is a PostgreSQL server"),
+        "{err}"
+    );
     let Some(pg) = rrtf_store::testing::postgres_or_skip("refused_login") else {
         return;
     };
