@@ -1116,6 +1116,23 @@ async fn a_project_copies_to_postgres_and_back_unchanged() {
     assert!(err.to_string().contains("already holds data"), "{err}");
 }
 
+/// The error of opening a PostgreSQL database on this host's `port`, which must come within
+/// `secs` seconds.
+async fn open_fails_within(port: u16, secs: u64) -> String {
+    let url = format!("postgres://rrtf@127.0.0.1:{port}/x");
+    let t = std::time::Instant::now();
+    let err = Store::open(std::path::Path::new(&url))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(secs),
+        "{:?}: {err}",
+        t.elapsed()
+    );
+    err
+}
+
 /// Opening a PostgreSQL database that cannot be reached fails at once with the real error and
 /// what to check (the pool alone retried for 30 s and said "pool timed out"); a server's error
 /// is its message, without the line of PostgreSQL's C source that sqlx 0.9 appends.
@@ -1127,17 +1144,7 @@ async fn unreachable_servers_and_refused_logins_say_why_at_once() {
         .local_addr()
         .unwrap()
         .port();
-    let url = format!("postgres://rrtf@127.0.0.1:{port}/x");
-    let t = std::time::Instant::now();
-    let err = Store::open(std::path::Path::new(&url))
-        .await
-        .unwrap_err()
-        .to_string();
-    assert!(
-        t.elapsed() < std::time::Duration::from_secs(10),
-        "{:?}",
-        t.elapsed()
-    );
+    let err = open_fails_within(port, 10).await;
     assert!(
         err.contains("Connection refused") && err.contains("hint: is a PostgreSQL server"),
         "{err}"
@@ -1145,20 +1152,7 @@ async fn unreachable_servers_and_refused_logins_say_why_at_once() {
     // A port that accepts connections (the kernel completes them into the listener's
     // backlog) and never answers: the open gives up after its 20 s, the same way.
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!(
-        "postgres://rrtf@127.0.0.1:{}/x",
-        silent.local_addr().unwrap().port()
-    );
-    let t = std::time::Instant::now();
-    let err = Store::open(std::path::Path::new(&url))
-        .await
-        .unwrap_err()
-        .to_string();
-    assert!(
-        t.elapsed() < std::time::Duration::from_secs(40),
-        "{:?}",
-        t.elapsed()
-    );
+    let err = open_fails_within(silent.local_addr().unwrap().port(), 40).await;
     assert!(
         err.contains("no answer from the server in 20 s")
             && err.contains("hint: is a PostgreSQL server"),
