@@ -290,3 +290,48 @@ fn an_oom_kill_is_charged_to_its_own_sample() {
     drop(exec);
     assert_no_leftovers(uid..uid + 1);
 }
+
+/// The judge sends a run of steps' calls ahead in one write when each step calls the candidate
+/// first, with literals (`_ahead` in judge.py): the candidate must see the same calls in the same
+/// order as one by one, whatever steps of other shapes sit between the runs. A candidate that
+/// counts its calls tells the order; the checks around each shape count as before.
+#[test]
+fn calls_sent_ahead_keep_the_order_of_one_by_one_calls() {
+    let code = "n = [0]\ndef f(x):\n    n[0] += 1\n    if x == 10:\n        raise ValueError('ten')\n    return n[0] * 100 + x\n";
+    let test = r#"def check(candidate):
+    assert candidate(1) == 101
+    assert True
+    assert candidate(2) == 202
+    y = 3
+    assert candidate(y) == 303
+    assert abs(candidate(4) - 404) < 1
+    assert candidate(5) == 505, "five"
+    assert candidate(6) == 0 or candidate(7) == 707
+    assert candidate(8) == 808
+    assert candidate(9) == 0
+    assert candidate(10) == 1010
+    assert candidate(11) == 1111
+    assert sorted([candidate(12), 0]) == [0, 1212]
+"#;
+    let r = run(64413, 20_000, code, test);
+    assert_eq!(
+        (r.tests_passed, r.tests_total, r.test_results.as_str()),
+        (9, 11, "11111110011"),
+        "{r:?}"
+    );
+    assert!(r.detail.contains("candidate(9) == 0"), "{r:?}");
+}
+
+/// More calls than one write sends ahead (64 KiB of frames): the runs follow each other, and a
+/// wrong answer near the end is charged to its own check.
+#[test]
+fn thousands_of_checks_are_sent_ahead_in_runs() {
+    let mut test = "def check(candidate):\n".to_string();
+    for i in 0..3000 {
+        test.push_str(&format!("    assert candidate({i}) == {}\n", 2 * i));
+    }
+    let code = "def f(x):\n    return -1 if x == 2990 else 2 * x\n";
+    let r = run(64414, 60_000, code, &test);
+    assert_eq!((r.tests_passed, r.tests_total), (2999, 3000), "{r:?}");
+    assert_eq!(r.test_results.find('0'), Some(2990), "{r:?}");
+}
