@@ -22,7 +22,9 @@
 # candidate through a proxy that sends plain-value arguments on a pipe and decodes the
 # plain-value result (wire.py); the candidate's exceptions come back as the same builtin
 # exception type. It records each step as it ends, so that a timeout (SIGALRM in the judge, the
-# candidate killed) keeps the checks that passed before it.
+# candidate killed) keeps the checks that passed before it. A run of steps that each call the
+# candidate first, with literals, and nothing else of the test's (`_ahead`) has its calls sent
+# in one write (`_Channel.send_ahead`): one hand-over for the run instead of two per call.
 
 import ast as _ast
 import builtins as _builtins
