@@ -1036,3 +1036,83 @@ fn the_prompt_s_helpers_are_the_judge_s() {
         run_answering(l.uid, l.language, l.test, Some(l.prompt), &cases);
     }
 }
+
+/// Test shapes that hold the sample's answer where the trusted side's reading of the test did
+/// not look (data/test_shapes.jsonl, found by an attacker's review): a destructured result
+/// (`auto [lo, hi] = f(x)`, `let (lo, hi) =`, `lo, hi :=`, `const [lo, hi] =`), results pushed
+/// into a list, a helper's parameters, a `let` with a type, brace initialisation, an alias of
+/// the function (`const candidate = f`), a function passed to `map` without a call, a test
+/// that says it failed through `main`'s return value or `process.exitCode`, an async test,
+/// and Python tests whose results pass through the test's own helper or that call a second
+/// function of the sample's by name (MBPP style). Each used to record a wrong answer as a
+/// pass (a failed check that made no call was dropped; a function named without a call was
+/// the sample's own helper; the test's failure signal was ignored). Every wrong row must get
+/// its non-pass verdict and exact counts, every right row its pass.
+#[test]
+fn test_shapes_that_hold_the_answer_out_of_sight_never_forge_a_pass() {
+    let rows: Vec<serde_json::Value> = include_str!("data/test_shapes.jsonl")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("test_shapes.jsonl row"))
+        .collect();
+    let text = |r: &serde_json::Value, k: &str| r[k].as_str().map(str::to_owned);
+    let mut languages: Vec<Language> = Vec::new();
+    for r in &rows {
+        let l = Language::parse(r["language"].as_str().unwrap()).unwrap();
+        if !languages.contains(&l) {
+            languages.push(l);
+        }
+    }
+    let mut checked = 0;
+    for (n, language) in languages.into_iter().enumerate() {
+        if !common::needs(language) {
+            continue;
+        }
+        let mine: Vec<&serde_json::Value> = rows
+            .iter()
+            .filter(|r| Language::parse(r["language"].as_str().unwrap()).ok() == Some(language))
+            .collect();
+        let uid = 65401 + n as u32;
+        let exec = common::executor(uid, 1, 10_000);
+        let jobs = mine
+            .iter()
+            .enumerate()
+            .map(|(i, r)| Job {
+                key: i as u64,
+                language,
+                code: text(r, "code"),
+                test: text(r, "test").unwrap(),
+                entry_point: text(r, "entry_point"),
+                prompt: text(r, "prompt"),
+            })
+            .collect();
+        let results = exec.run_all(jobs);
+        assert_eq!(results.len(), mine.len());
+        for (r, got) in mine.iter().zip(&results) {
+            let what = r["what"].as_str().unwrap();
+            let want: Vec<&str> = r["want"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|w| w.as_str().unwrap())
+                .collect();
+            assert!(
+                want.contains(&got.outcome.as_str()),
+                "{what}: want {want:?}, got {got:?}"
+            );
+            if let Some(c) = r["counts"].as_array() {
+                let c: Vec<u64> = c.iter().map(|x| x.as_u64().unwrap()).collect();
+                assert_eq!(
+                    [got.tests_passed as u64, got.tests_total as u64],
+                    c[..],
+                    "{what}: {got:?}"
+                );
+            }
+            checked += 1;
+        }
+        drop(exec);
+        common::assert_no_leftovers(uid..uid + 1);
+        common::assert_no_leftovers(uid + 1_000_000..uid + 1_000_001);
+    }
+    // Python always runs; the compiled languages when their toolchains are here.
+    assert!(checked >= 6, "only {checked} rows ran");
+}

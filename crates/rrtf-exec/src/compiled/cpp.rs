@@ -664,6 +664,44 @@ pub(super) fn judge_headers(code: &str) -> Vec<String> {
 
 /// The judge and the candidate of a C++ run; `pch` and `judge_pch` are precompiled headers
 /// of [`leading_headers`] and [`judge_headers`].
+/// `test` with `return 0;` before the closing brace of its `int main(...) { ... }`: a test may
+/// say it failed by returning non-zero from `main` (the judge reports that as a failure,
+/// `rrtf::judge`), and the renamed `main` no longer gets the implicit `return 0` that only the
+/// real `main` has (flowing off the end of another function returning `int` is undefined).
+fn main_returns_zero_at_its_end(test: &str) -> String {
+    let b = test.as_bytes();
+    let mask = instrument::code_mask(b, Syntax::C);
+    for i in 0..b.len() {
+        if !instrument::word_at(b, &mask, i, b"main")
+            || b.get(i + 4).is_some_and(|&c| instrument::is_ident(c))
+        {
+            continue;
+        }
+        // `int main`, not `uint main` or a `main` of another type.
+        let Some(head) = test[..i].trim_end().strip_suffix("int") else {
+            continue;
+        };
+        if head.ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_') {
+            continue;
+        }
+        let open = instrument::skip_ws(b, i + 4);
+        if b.get(open) != Some(&b'(') {
+            continue;
+        }
+        let Some(close) = instrument::matching(b, &mask, open) else {
+            continue;
+        };
+        let body = instrument::skip_ws(b, close + 1);
+        if b.get(body) != Some(&b'{') {
+            continue;
+        }
+        if let Some(end) = instrument::matching(b, &mask, body) {
+            return format!("{}\nreturn 0;\n{}", &test[..end], &test[end..]);
+        }
+    }
+    test.to_string()
+}
+
 pub(super) fn plan(
     gxx: &Path,
     code: &str,
@@ -770,8 +808,8 @@ pub(super) fn plan(
     }
     let helper_src: String = helpers.iter().map(|h| format!("{}\n", h.text)).collect();
     let judge_src = format!(
-        "{includes}{RT}\nusing namespace std;\n{probes}{stubs}{helper_src}#define main rrtf_test_main\n{}\n#undef main\nint main() {{ return ::rrtf::judge({}, [] {{ rrtf_test_main(); }}); }}\n",
-        inst.test,
+        "{includes}{RT}\nusing namespace std;\n{probes}{stubs}{helper_src}#define main rrtf_test_main\n{}\n#undef main\nint main() {{ return ::rrtf::judge({}, [] {{ return rrtf_test_main(); }}); }}\n",
+        main_returns_zero_at_its_end(&inst.test),
         inst.sites.len()
     );
     let pch = pch.map_or(String::new(), |p| format!("#include \"{}\"\n", p.display()));
@@ -813,6 +851,23 @@ pub(super) fn plan(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_test_s_main_returns_zero_at_its_end_only() {
+        let t = "// int main() { not this }\nint helper() { return 1; }\nint main(){\n    if (f(1) != 2) return 1;\n    assert (f(2) == 3);\n}\n";
+        assert_eq!(
+            main_returns_zero_at_its_end(t),
+            "// int main() { not this }\nint helper() { return 1; }\nint main(){\n    if (f(1) != 2) return 1;\n    assert (f(2) == 3);\n\nreturn 0;\n}\n"
+        );
+        // No `int main`: unchanged.
+        for t in [
+            "void main() { }\n",
+            "uint main() { }\n",
+            "int mainly() { }\n",
+        ] {
+            assert_eq!(main_returns_zero_at_its_end(t), t);
+        }
+    }
 
     fn ty(s: &str) -> Result<String, String> {
         parse_type(s, &Vec::new()).map(|t| t.render())

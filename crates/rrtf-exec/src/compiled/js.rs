@@ -174,13 +174,25 @@ const GLOBALS: &[&str] = &[
 
 /// The names of `names` (the test's) that stand for the candidate's functions, decided from
 /// the test alone (never from the sample's code, which could name the test's own helpers or
-/// locals to make checks that call nothing count): names the test calls (`name(`) but neither
-/// declares (`function`, `class`, `const`, `let`, `var`) nor assigns, nor node defines.
+/// locals to make checks that call nothing count): names the test refers to but neither
+/// declares (`function`, `class`, `const`, `let`, `var`) nor assigns, nor node defines. A
+/// reference need not be a call: `const candidate = decodeCyclic` or `strs.map(encodeCyclic)`
+/// name a function of the sample (or of the prompt) as surely as `decodeCyclic(s)` does, and
+/// missing one would let the sample's copy of a helper compute the expected values. Only a
+/// word followed by `:` (an object's key, a label) is no reference.
 fn candidate_names(test: &str, names: &[String]) -> Vec<String> {
     let b = test.as_bytes();
     let mask = instrument::code_mask(b, Syntax::Js);
     let mut bound: Vec<String> = Vec::new();
-    let mut called: Vec<String> = Vec::new();
+    let mut referred: Vec<String> = Vec::new();
+    // The names of the parenthesised list at `at` (a function's parameters, a `catch`'s).
+    let params = |at: usize, bound: &mut Vec<String>| {
+        if b.get(at) == Some(&b'(')
+            && let Some(close) = instrument::matching(b, &mask, at)
+        {
+            bound.extend(instrument::free_names(&test[at..close], Syntax::Js));
+        }
+    };
     let word = |i: usize| -> Option<(usize, usize)> {
         let s = i;
         let mut e = i;
@@ -210,25 +222,71 @@ fn candidate_names(test: &str, names: &[String]) -> Vec<String> {
         let member = s > 0 && b[s - 1] == b'.';
         if matches!(w, "function" | "class" | "const" | "let" | "var") {
             // The declared name, or every name of a destructuring pattern.
-            let at = skip_ws(e);
+            let mut at = skip_ws(e);
             if let Some(&open @ (b'[' | b'{')) = b.get(at) {
                 let close = if open == b'[' { b']' } else { b'}' };
                 let end = (at..b.len()).find(|&k| b[k] == close).unwrap_or(b.len());
                 bound.extend(instrument::free_names(&test[at..end], Syntax::Js));
             } else if let Some((ds, de)) = word(at) {
                 bound.push(test[ds..de].to_string());
+                at = skip_ws(de);
             }
-        } else if !member && b.get(after) == Some(&b'(') {
-            called.push(w.to_string());
+            // A function's parameters are its own names.
+            if w == "function" {
+                params(at, &mut bound);
+            }
+        } else if w == "catch" {
+            params(after, &mut bound);
+        } else if !member && b.get(after) != Some(&b':') {
+            referred.push(w.to_string());
         }
         i = e;
+    }
+    // An arrow function's parameters: `(a, b) =>` or `a =>`.
+    for k in 0..b.len().saturating_sub(1) {
+        if !mask[k] || b[k] != b'=' || b[k + 1] != b'>' {
+            continue;
+        }
+        let mut j = k;
+        while j > 0 && b[j - 1].is_ascii_whitespace() {
+            j -= 1;
+        }
+        if j > 0 && b[j - 1] == b')' {
+            let mut depth = 0i32;
+            let mut s = j;
+            while s > 0 {
+                s -= 1;
+                if !mask[s] {
+                    continue;
+                }
+                match b[s] {
+                    b')' => depth += 1,
+                    b'(' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            bound.extend(instrument::free_names(&test[s..j], Syntax::Js));
+        } else {
+            let mut s = j;
+            while s > 0 && instrument::is_ident(b[s - 1]) {
+                s -= 1;
+            }
+            if s < j {
+                bound.push(test[s..j].to_string());
+            }
+        }
     }
     for (name, _) in instrument::assignments(test, Syntax::Js) {
         bound.push(name);
     }
     names
         .iter()
-        .filter(|n| called.contains(n) && !bound.contains(n) && !GLOBALS.contains(&n.as_str()))
+        .filter(|n| referred.contains(n) && !bound.contains(n) && !GLOBALS.contains(&n.as_str()))
         .cloned()
         .collect()
 }
@@ -409,6 +467,20 @@ mod tests {
             let marks: Vec<bool> = p.sites.iter().map(|s| s.uses_candidate).collect();
             assert_eq!(marks, [false, true, false, false], "{code}");
         }
+    }
+
+    /// A function named without a call (an alias, an argument of `map`) is the sample's as
+    /// much as a called one; parameters (a function's, an arrow's, a `catch`'s) and object keys
+    /// are the test's own.
+    #[test]
+    fn a_function_named_without_a_call_is_still_the_sample_s() {
+        let test = "const t = () => {\n  const candidate = decodeCyclic\n  const enc = ['ab'].map(encodeCyclic)\n  const eq = (a, b) => a === b\n  const sq = x => x * x\n  function same(p, q) { try { return p === q } catch (err) { return false } }\n  const o = { key: 1, other: 2 }\n  console.assert(eq(candidate(enc[0]), 'ab') && same(sq(o.key), 1))\n}\nt()\n";
+        let names = test_names(test);
+        assert_eq!(
+            candidate_names(test, &names),
+            ["decodeCyclic", "encodeCyclic"],
+            "{names:?}"
+        );
     }
 
     #[test]

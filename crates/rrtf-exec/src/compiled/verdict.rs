@@ -5,7 +5,7 @@
 //! - `S <site> <failed> <called> <errored> <detail>`: the state of a check site so far (flags
 //!   only ever go from 0 to 1; the last line per site counts, the first non-empty detail is
 //!   kept). `called`: the candidate was called during the check or since the previous check
-//!   ended; a site that ran without ever calling the candidate counts for nothing.
+//!   ended; a site that ran without ever calling the candidate and passed counts for nothing.
 //! - `E <kind> <message>`: the first failure of the candidate (`error`, `memory`, `died`).
 //! - `T <message>`: the test itself raised outside any check (Java, JavaScript, Rust).
 //! - `F <message>`: a failure outside the check sites (Go's `t.Error`): one failed check more.
@@ -13,9 +13,13 @@
 //! - `D <n>`: the judge finished; `n` must be the number of sites the trusted side found.
 //!
 //! Counting: every site the trusted side found counts, failed unless it ran and every run of
-//! it passed; a site that ran but never called the candidate does not count (a constant
-//! `assert(true)` is no evidence about the sample). A site that never ran (the judge stopped
-//! early, or the run hit a limit) counts as failed.
+//! it passed; a site that ran, passed and never called the candidate does not count (a
+//! constant `assert(true)` is no evidence about the sample), but one that failed always counts,
+//! failed: the test's text may hold the sample's value in a way the static rule misses (`auto
+//! [lo, hi] = f(x);`, a `push` into a list, a helper's parameter, an alias of the function),
+//! and dropping the failure would turn a wrong answer into a pass. A failed check can only
+//! lower a sample's score, so counting one cannot be gamed. A site that never ran (the judge
+//! stopped early, or the run hit a limit) counts as failed.
 
 use std::collections::BTreeMap;
 
@@ -210,7 +214,7 @@ pub(super) fn judge(
     let mut marks = String::new();
     for (i, site) in counted_sites.iter().enumerate() {
         let rec = rep.sites.get(&i).cloned().unwrap_or_default();
-        if rec.ran && !rec.called && !site.uses_candidate {
+        if rec.ran && !rec.failed && !rec.called && !site.uses_candidate {
             continue;
         }
         total += 1;
@@ -469,6 +473,16 @@ mod tests {
                 2,
             ),
             (1, "K S 0 0 0 0 \nK D 1\n", Outcome::TestFailure, 0, 0),
+            // ... but one that failed counts, failed: the value it checks may be the
+            // sample's through a form the static rule misses (`auto [lo, hi] = f(x);`).
+            (
+                3,
+                "K S 0 0 1 0 \nK S 1 1 0 0 wrong\nK S 2 0 0 0 \nK D 3\n",
+                Outcome::Partial,
+                1,
+                2,
+            ),
+            (1, "K S 0 1 0 0 wrong\nK D 1\n", Outcome::TestFailure, 0, 1),
             // Lines without the nonce, or forged ones, change nothing; a site never reported
             // is a failure.
             (

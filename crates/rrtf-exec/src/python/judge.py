@@ -114,10 +114,26 @@ def parse_tests(src, entry):
                       lambda sm, found: not sm[0].isdisjoint(found))
     asserting = _fixpoint(defs, set(), lambda sm, found: sm[2] or not sm[3].isdisjoint(found))
     asserting.discard("check")
+    summaries = dict(defs)
+
+    def stores(calls):
+        # What the test's functions that a step calls (and those they call) bind or mutate:
+        # `record(candidate, 1)` with `def record(f, x): RESULTS.append(f(x))` stores the
+        # candidate's answer in RESULTS, which a later `assert RESULTS[0] == 1` checks.
+        out, todo, seen = set(), list(calls), set()
+        while todo:
+            name = todo.pop()
+            if name in seen or name not in summaries:
+                continue
+            seen.add(name)
+            out |= summaries[name][1]
+            todo.extend(summaries[name][3])
+        return out
+
     for s in pre_stmts:
-        names, bound, _, _ = _summary(s)
+        names, bound, _, calls = _summary(s)
         if not names.isdisjoint(taint):
-            taint |= bound - imports
+            taint |= (bound | stores(calls)) - imports
     steps = []
     for s in stmts:
         if isinstance(s, _ast.Expr) and isinstance(s.value, _ast.Constant):
@@ -129,7 +145,7 @@ def parse_tests(src, entry):
         ck = asserts or not calls.isdisjoint(asserting)
         steps.append((ck, ck and mentions, code, s.lineno, text[:200]))
         if mentions:
-            taint |= bound - imports
+            taint |= (bound | stores(calls)) - imports
     if steps and not any(st[0] for st in steps):
         whole = _ast.Module(list(stmts), [])
         steps = [(True, not _summary(whole)[0].isdisjoint(taint),
@@ -330,14 +346,27 @@ def _judge(plan, prelude, entry, chan, report):
             exec(prelude, ns)
         except BaseException:
             pass  # the prompt's code is context: what ran of it stays defined
-    # MBPP-style tests (no `check`) call the sample's functions by name; a `check(candidate)`
-    # test gets the sample through its parameter only.
-    stand_in = _proxy if plan["param"] is None else _untrusted
-    for name in plan["free"]:
-        if name not in ns:
-            ns[name] = stand_in(chan, name)
-    if entry:
-        ns[entry] = proxy
+    # A `check(candidate)` test gets the sample through its parameter only. An MBPP-style test
+    # (top-level asserts) calls the sample's function by name: the entry point, or without one
+    # the test's only name that nothing defines. Only that one function may come from the
+    # sample (as in the compiled languages): a second one is a helper that would compute the
+    # values its own answer is checked against (`decode(encode(s)) == s`), so it is the
+    # prompt's own code or, with no prompt defining it, `_untrusted`. The test's only free
+    # name is the sample's even when the prompt defines it whole: the prompt then shows an
+    # example of the function, which must not answer for the sample.
+    free = plan["free"]
+    mine = entry
+    if plan["param"] is None and not mine:
+        if len(free) == 1:
+            mine = free[0]
+        else:
+            rest = [n for n in free if n not in ns]
+            mine = rest[0] if len(rest) == 1 else None
+    for name in free:
+        if name != mine and name not in ns:
+            ns[name] = _untrusted(chan, name)
+    if mine:
+        ns[mine] = _proxy(chan, None if mine == entry else mine)
     setup = None
     try:
         if plan["preamble"] is not None:

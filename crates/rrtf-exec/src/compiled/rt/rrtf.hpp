@@ -419,7 +419,14 @@ template <class F> int judge(int n, F test_main) {
     g_sites.assign(whole ? 1 : static_cast<std::size_t>(n), SiteState{});
     std::string failure;
     try {
-        test_main();
+        // A test's `main` that returns non-zero says the test failed (HumanEval-X's C++ tests
+        // end with an implicit `return 0`, which the judge's plan makes explicit).
+        if constexpr (std::is_void_v<decltype(test_main())>) {
+            test_main();
+        } else {
+            auto status = test_main();
+            if (status != 0) failure = "the test's main returned " + std::to_string(status);
+        }
     } catch (CandidateError& e) {
         failure = "the candidate failed: " + e.msg;
     } catch (std::exception& e) {

@@ -367,7 +367,24 @@ const __rrtf = (() => {
     failure = e instanceof CandidateError ? 'the candidate failed: ' + e.message : 'the test raised: ' + errorText(e);
   }
 
+  // The test's end is when node's event loop is empty, not when its script's last line ran:
+  // an async test's awaited checks run later, and an error they raise (an unhandled rejection,
+  // an exception in a callback) or a `process.exitCode` the test sets is its failure.
   function judgeDone() {
+    process.on('unhandledRejection', (e) => {
+      if (!failure) testError(e);
+    });
+    process.on('uncaughtException', (e) => {
+      if (!failure) testError(e);
+    });
+    process.once('beforeExit', finish);
+  }
+
+  function finish() {
+    const code = process.exitCode;
+    if (!failure && code !== undefined && code !== 0 && code !== '0') {
+      failure = 'the test set process.exitCode to ' + oneline(code);
+    }
     if (total === 0) {
       siteEvent(0, failure === '' && errors === 0, calls > 0, errors > 0 || failure !== '', failure || 'the candidate failed');
     } else if (failure) {
