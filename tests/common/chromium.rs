@@ -160,6 +160,19 @@ impl Browser {
     }
 
     fn send(&mut self, session: Option<&str>, method: &str, params: Value) -> Value {
+        match self.send_or_error(session, method, params.clone()) {
+            Ok(v) => v,
+            Err(err) => panic!("{method} {params}: {err}"),
+        }
+    }
+
+    /// [`Browser::send`], the protocol's error as `Err`.
+    fn send_or_error(
+        &mut self,
+        session: Option<&str>,
+        method: &str,
+        params: Value,
+    ) -> Result<Value, Value> {
         self.next_id += 1;
         let id = self.next_id;
         let mut msg = json!({"id": id, "method": method, "params": params});
@@ -180,9 +193,9 @@ impl Browser {
             match self.messages.recv_timeout(left) {
                 Ok(v) if v["id"] == id => {
                     if let Some(err) = v.get("error") {
-                        panic!("{method} {params}: {err}", params = msg["params"]);
+                        return Err(err.clone());
                     }
-                    return v["result"].clone();
+                    return Ok(v["result"].clone());
                 }
                 Ok(_) => {} // events and other answers
                 Err(RecvTimeoutError::Timeout) => panic!("{method}: no answer in {TIMEOUT:?}"),
@@ -220,12 +233,29 @@ impl Browser {
         self.eval("window.__old_page = true");
         act(self);
         let deadline = Instant::now() + TIMEOUT;
+        let session = self.session.clone();
         loop {
-            let loaded = self.eval(
-                "window.__old_page === undefined && document.readyState === 'complete' ? location.href : null",
+            let expr = "window.__old_page === undefined && document.readyState === 'complete' ? location.href : null";
+            let r = self.send_or_error(
+                Some(&session),
+                "Runtime.evaluate",
+                json!({"expression": expr, "returnByValue": true, "awaitPromise": true}),
             );
-            if let Some(href) = loaded.as_str() {
-                return href.to_owned();
+            match r {
+                Ok(r) => {
+                    if let Some(e) = r.get("exceptionDetails") {
+                        panic!("{expr}: {e}");
+                    }
+                    if let Some(href) = r["result"]["value"].as_str() {
+                        return href.to_owned();
+                    }
+                }
+                // The poll raced the navigation it waits for: ask again.
+                Err(e)
+                    if e["message"]
+                        .as_str()
+                        .is_some_and(|m| m.contains("navigated or closed")) => {}
+                Err(e) => panic!("Runtime.evaluate {expr}: {e}"),
             }
             assert!(Instant::now() < deadline, "no new page within {TIMEOUT:?}");
             std::thread::sleep(Duration::from_millis(50));

@@ -27,6 +27,10 @@ pub struct Site {
     /// Its text uses the candidate (a function of the code, or a name assigned from one):
     /// it counts even when no call happens while it runs (see [`mark_uses`]).
     pub uses_candidate: bool,
+    /// Its text names nothing but literals (`assert(true)`, `[1, 2, 3].length === 3`): it
+    /// cannot hold the candidate's answer, so the calls of the statements before it (the
+    /// judge's window) never make it count (see [`mark_uses`]).
+    pub constant: bool,
 }
 
 /// A test rewritten for the judge, with its check sites in order.
@@ -287,6 +291,7 @@ impl<'a> Builder<'a> {
             text: describe(text),
             code: text.to_string(),
             uses_candidate: false,
+            constant: false,
         };
         self.found.push((at, site, edits));
     }
@@ -580,11 +585,28 @@ pub fn mark_uses(sites: &mut [Site], test: &str, syntax: Syntax, seeds: &[String
         }
     }
     for site in sites {
-        site.uses_candidate = free_names(&site.code, syntax)
-            .iter()
-            .any(|n| uses.contains(n));
+        let names = free_names(&site.code, syntax);
+        site.uses_candidate = names.iter().any(|n| uses.contains(n));
+        site.constant = names.iter().all(|n| NOT_VALUES.contains(&n.as_str()));
     }
 }
+
+/// Words a check site's text may name that hold no value of the test's: the check macros and
+/// objects (Rust's `assert_eq!`, Go's `assert.Equal`) and the languages' literal words.
+const NOT_VALUES: &[&str] = &[
+    "assert",
+    "assert_eq",
+    "assert_ne",
+    "true",
+    "false",
+    "null",
+    "nullptr",
+    "NULL",
+    "undefined",
+    "NaN",
+    "Infinity",
+    "nil",
+];
 
 /// Whether `rhs` defines a function: `function`, an arrow `(..) =>`/`x =>`, a C++ lambda
 /// `[..](..)`, a Rust closure `|..|`.

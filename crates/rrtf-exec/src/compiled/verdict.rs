@@ -207,6 +207,7 @@ pub(super) fn judge(
         text: "the whole test".into(),
         code: String::new(),
         uses_candidate: false,
+        constant: false,
     }];
     let counted_sites: &[Site] = if whole { &whole_site } else { sites };
     // Per counted check, in the test's order: `1` passed, `0` failed (kept only when the run
@@ -214,7 +215,7 @@ pub(super) fn judge(
     let mut marks = String::new();
     for (i, site) in counted_sites.iter().enumerate() {
         let rec = rep.sites.get(&i).cloned().unwrap_or_default();
-        if rec.ran && !rec.failed && !rec.called && !site.uses_candidate {
+        if rec.ran && !rec.failed && (!rec.called || site.constant) && !site.uses_candidate {
             continue;
         }
         total += 1;
@@ -424,6 +425,7 @@ mod tests {
                 text: format!("f({i}) == {i}"),
                 code: String::new(),
                 uses_candidate: false,
+                constant: false,
             })
             .collect()
     }
