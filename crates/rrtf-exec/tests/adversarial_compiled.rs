@@ -1044,10 +1044,16 @@ fn the_prompt_s_helpers_are_the_judge_s() {
 /// the function (`const candidate = f`), a function passed to `map` without a call, a test
 /// that says it failed through `main`'s return value or `process.exitCode`, an async test,
 /// and Python tests whose results pass through the test's own helper or that call a second
-/// function of the sample's by name (MBPP style). Each used to record a wrong answer as a
-/// pass (a failed check that made no call was dropped; a function named without a call was
-/// the sample's own helper; the test's failure signal was ignored). Every wrong row must get
-/// its non-pass verdict and exact counts, every right row its pass.
+/// function of the sample's by name (MBPP style), a quote inside a JavaScript regular
+/// expression (which hid the check after it from the reading of the test), Python asserts that
+/// never ran (uncalled pytest-style functions, a `__main__` guard, a loop over nothing). Each
+/// used to record a wrong answer as a pass or with more passed checks than it earned (a
+/// failed check that made no call was dropped; a function named without a call was the
+/// sample's own helper; the test's failure signal was ignored; a check counted as passed
+/// without an assert running). The right rows are honest test shapes that must keep passing
+/// (methods, labels, generators, templates and regular expressions in JavaScript tests,
+/// `signed main`, `main(argc, argv)` and `process.exit(0)` endings, `except ... as e`). Every
+/// wrong row must get its non-pass verdict and exact counts, every right row its pass.
 #[test]
 fn test_shapes_that_hold_the_answer_out_of_sight_never_forge_a_pass() {
     let rows: Vec<serde_json::Value> = include_str!("data/test_shapes.jsonl")

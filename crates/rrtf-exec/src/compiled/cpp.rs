@@ -664,11 +664,30 @@ pub(super) fn judge_headers(code: &str) -> Vec<String> {
 
 /// The judge and the candidate of a C++ run; `pch` and `judge_pch` are precompiled headers
 /// of [`leading_headers`] and [`judge_headers`].
-/// `test` with `return 0;` before the closing brace of its `int main(...) { ... }`: a test may
-/// say it failed by returning non-zero from `main` (the judge reports that as a failure,
-/// `rrtf::judge`), and the renamed `main` no longer gets the implicit `return 0` that only the
-/// real `main` has (flowing off the end of another function returning `int` is undefined).
-fn main_returns_zero_at_its_end(test: &str) -> String {
+/// How the judge calls the test's `main` (renamed `rrtf_test_main`): an expression.
+///
+/// A test may say it failed by returning non-zero from `main` (the judge reports that as a
+/// failure, `rrtf::judge`), but the renamed `main` no longer gets the implicit `return 0` that
+/// only the real `main` has (flowing off the end of another function returning `int` is
+/// undefined). So when the test's `main` is found (`int main(...) {`, `signed main(...) {`),
+/// `return 0;` goes before its closing brace and its status is used; otherwise (`auto main()
+/// -> int`, a function-try-block, a macro) its status is ignored. A `main(int argc, char**
+/// argv)` gets a one-word command line.
+fn test_main_call(test: &str) -> (String, &'static str) {
+    let (text, found) = main_returns_zero_at_its_end(test);
+    let call = match found {
+        Some(true) => {
+            "[] { static char rrtf_arg0[] = \"test\"; static char* rrtf_argv[] = {rrtf_arg0, nullptr}; return rrtf_test_main(1, rrtf_argv); }"
+        }
+        Some(false) => "[] { return rrtf_test_main(); }",
+        None => "[] { (void)rrtf_test_main(); }",
+    };
+    (text, call)
+}
+
+/// `test` with `return 0;` before the closing brace of its `int main(...) { ... }`, and
+/// whether that `main` takes parameters (`None`: no such `main` found).
+fn main_returns_zero_at_its_end(test: &str) -> (String, Option<bool>) {
     let b = test.as_bytes();
     let mask = instrument::code_mask(b, Syntax::C);
     for i in 0..b.len() {
@@ -677,8 +696,12 @@ fn main_returns_zero_at_its_end(test: &str) -> String {
         {
             continue;
         }
-        // `int main`, not `uint main` or a `main` of another type.
-        let Some(head) = test[..i].trim_end().strip_suffix("int") else {
+        // `int main` or `signed main`, not `uint main` or a `main` of another type.
+        let before = test[..i].trim_end();
+        let Some(head) = before
+            .strip_suffix("int")
+            .or_else(|| before.strip_suffix("signed"))
+        else {
             continue;
         };
         if head.ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_') {
@@ -696,10 +719,15 @@ fn main_returns_zero_at_its_end(test: &str) -> String {
             continue;
         }
         if let Some(end) = instrument::matching(b, &mask, body) {
-            return format!("{}\nreturn 0;\n{}", &test[..end], &test[end..]);
+            let params = test[open + 1..close].trim();
+            let takes = !params.is_empty() && params != "void";
+            return (
+                format!("{}\nreturn 0;\n{}", &test[..end], &test[end..]),
+                Some(takes),
+            );
         }
     }
-    test.to_string()
+    (test.to_string(), None)
 }
 
 pub(super) fn plan(
@@ -807,9 +835,9 @@ pub(super) fn plan(
         }
     }
     let helper_src: String = helpers.iter().map(|h| format!("{}\n", h.text)).collect();
+    let (test_text, call) = test_main_call(&inst.test);
     let judge_src = format!(
-        "{includes}{RT}\nusing namespace std;\n{probes}{stubs}{helper_src}#define main rrtf_test_main\n{}\n#undef main\nint main() {{ return ::rrtf::judge({}, [] {{ return rrtf_test_main(); }}); }}\n",
-        main_returns_zero_at_its_end(&inst.test),
+        "{includes}{RT}\nusing namespace std;\n{probes}{stubs}{helper_src}#define main rrtf_test_main\n{test_text}\n#undef main\nint main() {{ return ::rrtf::judge({}, {call}); }}\n",
         inst.sites.len()
     );
     let pch = pch.map_or(String::new(), |p| format!("#include \"{}\"\n", p.display()));
@@ -857,15 +885,26 @@ mod tests {
         let t = "// int main() { not this }\nint helper() { return 1; }\nint main(){\n    if (f(1) != 2) return 1;\n    assert (f(2) == 3);\n}\n";
         assert_eq!(
             main_returns_zero_at_its_end(t),
-            "// int main() { not this }\nint helper() { return 1; }\nint main(){\n    if (f(1) != 2) return 1;\n    assert (f(2) == 3);\n\nreturn 0;\n}\n"
+            ("// int main() { not this }\nint helper() { return 1; }\nint main(){\n    if (f(1) != 2) return 1;\n    assert (f(2) == 3);\n\nreturn 0;\n}\n".to_string(), Some(false))
         );
-        // No `int main`: unchanged.
+        let t = "signed main(int argc, char** argv) { }\n";
+        assert_eq!(
+            main_returns_zero_at_its_end(t),
+            (
+                "signed main(int argc, char** argv) { \nreturn 0;\n}\n".to_string(),
+                Some(true)
+            )
+        );
+        // No `int main` found: unchanged, and its status is ignored.
         for t in [
             "void main() { }\n",
             "uint main() { }\n",
             "int mainly() { }\n",
+            "auto main() -> int { }\n",
+            "int main() try { } catch (...) { }\n",
         ] {
-            assert_eq!(main_returns_zero_at_its_end(t), t);
+            assert_eq!(main_returns_zero_at_its_end(t), (t.to_string(), None));
+            assert_eq!(test_main_call(t).1, "[] { (void)rrtf_test_main(); }");
         }
     }
 

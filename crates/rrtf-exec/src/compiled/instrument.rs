@@ -69,6 +69,16 @@ pub fn code_mask(src: &[u8], syntax: Syntax) -> Vec<bool> {
                 .map_or(src.len(), |p| i + p)
         } else if c == b'/' && next == Some(b'*') {
             find(src, i + 2, b"*/").map_or(src.len(), |p| p + 2)
+        } else if c == b'/' && syntax == Syntax::Js && js_regex_may_start(src, &mask, i) {
+            // A regular expression literal (`/'/g`, `/^https:\/\//`): its quotes and slashes
+            // open no string or comment.
+            match js_regex_end(src, i) {
+                Some(end) => end,
+                None => {
+                    i += 1;
+                    continue;
+                }
+            }
         } else if c == b'"' && src[i..].starts_with(b"\"\"\"") && syntax == Syntax::Java {
             find(src, i + 3, b"\"\"\"").map_or(src.len(), |p| p + 3)
         } else if syntax == Syntax::Rust
@@ -95,14 +105,46 @@ pub fn code_mask(src: &[u8], syntax: Syntax) -> Vec<bool> {
             (j + 1).min(src.len())
         } else if c == b'`' && matches!(syntax, Syntax::Go | Syntax::Js) {
             let mut j = i + 1;
+            let mut code = Vec::new();
             while j < src.len() && src[j] != b'`' {
+                if syntax == Syntax::Js && src[j] == b'$' && src.get(j + 1) == Some(&b'{') {
+                    // `${...}` in a JavaScript template literal is code.
+                    let mut depth = 0usize;
+                    let mut k = j + 1;
+                    while k < src.len() {
+                        match src[k] {
+                            b'{' => depth += 1,
+                            b'}' => {
+                                depth -= 1;
+                                if depth == 0 {
+                                    break;
+                                }
+                            }
+                            _ => {}
+                        }
+                        k += 1;
+                    }
+                    code.push((j + 2, k.min(src.len())));
+                    j = k + 1;
+                    continue;
+                }
                 j += if src[j] == b'\\' && syntax == Syntax::Js {
                     2
                 } else {
                     1
                 };
             }
-            (j + 1).min(src.len())
+            let end = (j + 1).min(src.len());
+            for m in &mut mask[i..end] {
+                *m = false;
+            }
+            for (s, e) in code {
+                for m in &mut mask[s..e] {
+                    *m = true;
+                }
+            }
+            i = end;
+            continue;
         } else {
             i += 1;
             continue;
@@ -114,6 +156,70 @@ pub fn code_mask(src: &[u8], syntax: Syntax) -> Vec<bool> {
         i = end;
     }
     mask
+}
+
+/// Whether a `/` at `i` of JavaScript source starts a regular expression literal rather than
+/// dividing: it follows an operator, an opening bracket, a separator, the start of the text or
+/// a keyword that precedes an expression (`return /x/.test(s)`), not a value.
+fn js_regex_may_start(src: &[u8], mask: &[bool], i: usize) -> bool {
+    let mut k = i;
+    while k > 0 && src[k - 1].is_ascii_whitespace() {
+        k -= 1;
+    }
+    if k == 0 {
+        return true;
+    }
+    let p = src[k - 1];
+    if !mask[k - 1] {
+        return false; // after a string (or a comment): taken as a value
+    }
+    if is_ident(p) {
+        let mut s = k - 1;
+        while s > 0 && is_ident(src[s - 1]) {
+            s -= 1;
+        }
+        return matches!(
+            &src[s..k],
+            b"return"
+                | b"typeof"
+                | b"case"
+                | b"in"
+                | b"of"
+                | b"void"
+                | b"delete"
+                | b"instanceof"
+                | b"new"
+                | b"throw"
+                | b"yield"
+                | b"await"
+                | b"else"
+                | b"do"
+        );
+    }
+    b"(,=:[!&|?{};+-*%<>~^".contains(&p)
+}
+
+/// The end (past its flags) of the regular expression literal opening at `i`; `None` if it
+/// does not close on its line (then it was a division after all).
+fn js_regex_end(src: &[u8], i: usize) -> Option<usize> {
+    let mut j = i + 1;
+    let mut class = false;
+    loop {
+        match src.get(j)? {
+            b'\n' => return None,
+            b'\\' => j += 1,
+            b'[' => class = true,
+            b']' => class = false,
+            b'/' if !class => break,
+            _ => {}
+        }
+        j += 1;
+    }
+    j += 1;
+    while j < src.len() && is_ident(src[j]) {
+        j += 1;
+    }
+    Some(j)
 }
 
 /// Whether the `'` at `i` of a Rust source opens a character literal (not a lifetime).

@@ -223,6 +223,9 @@ fn candidate_names(test: &str, names: &[String]) -> Vec<String> {
         if matches!(w, "function" | "class" | "const" | "let" | "var") {
             // The declared name, or every name of a destructuring pattern.
             let mut at = skip_ws(e);
+            if w == "function" && b.get(at) == Some(&b'*') {
+                at = skip_ws(at + 1); // a generator
+            }
             if let Some(&open @ (b'[' | b'{')) = b.get(at) {
                 let close = if open == b'[' { b']' } else { b'}' };
                 let end = (at..b.len()).find(|&k| b[k] == close).unwrap_or(b.len());
@@ -236,6 +239,27 @@ fn candidate_names(test: &str, names: &[String]) -> Vec<String> {
                 params(at, &mut bound);
             }
         } else if w == "catch" {
+            params(after, &mut bound);
+        } else if matches!(w, "break" | "continue") {
+            // A label, not a value.
+            if let Some((ls, le)) = word(skip_ws(e)) {
+                bound.push(test[ls..le].to_string());
+            }
+        } else if !member
+            && b.get(after) == Some(&b'(')
+            && instrument::matching(b, &mask, after).is_some_and(|close| {
+                let k = close
+                    + 1
+                    + b[close + 1..]
+                        .iter()
+                        .take_while(|&&c| c == b' ' || c == b'\t')
+                        .count();
+                b.get(k) == Some(&b'{')
+            })
+        {
+            // A method's definition (`run(a, b) {` in a class or an object): its name and
+            // parameters are the test's own.
+            bound.push(w.to_string());
             params(after, &mut bound);
         } else if !member && b.get(after) != Some(&b':') {
             referred.push(w.to_string());
@@ -397,8 +421,15 @@ pub(super) fn plan(
     // The candidate's functions are the test's calls that node does not define: more than one,
     // and none can be trusted (`untrusted` in the runtime; compiled languages refuse to build
     // such a judge, `one_function_of_the_sample`).
+    // The entry point, when known, is the function under test: always a plain stub. A
+    // `console.assert` the reading of the test did not find as a check site (`__rrtf.unseen`)
+    // fails the test when it fails, never silently (node's own only prints).
+    let entry = prompt
+        .entry_point
+        .filter(|e| seeds.iter().any(|s| s == e))
+        .map_or("null".to_string(), |e| format!("'{e}'"));
     let judge_src = format!(
-        "{RT}\n{helper_src}__rrtf.judgeStart({});\nconst __rrtfSample = [{}].filter((n) => !(n in globalThis));\nfor (const n of [{}]) if (!(n in globalThis)) globalThis[n] = __rrtfSample.length > 1 && __rrtfSample.includes(n) ? __rrtf.untrusted(n, __rrtfSample) : __rrtf.stub(n);\ntry {{\n{}\n}} catch (e) {{ __rrtf.testError(e); }}\n__rrtf.judgeDone();\n",
+        "{RT}\n{helper_src}__rrtf.judgeStart({});\nconsole.assert = __rrtf.unseen;\nconst __rrtfSample = [{}].filter((n) => !(n in globalThis));\nfor (const n of [{}]) if (!(n in globalThis)) globalThis[n] = __rrtfSample.length > 1 && __rrtfSample.includes(n) && n !== {entry} ? __rrtf.untrusted(n, __rrtfSample) : __rrtf.stub(n);\ntry {{\n{}\n}} catch (e) {{ __rrtf.testError(e); }}\n__rrtf.judgeDone();\n",
         inst.sites.len(),
         quoted.join(", "),
         list.join(", "),

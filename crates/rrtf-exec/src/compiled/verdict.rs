@@ -19,7 +19,8 @@
 //! [lo, hi] = f(x);`, a `push` into a list, a helper's parameter, an alias of the function),
 //! and dropping the failure would turn a wrong answer into a pass. A failed check can only
 //! lower a sample's score, so counting one cannot be gamed. A site that never ran (the judge
-//! stopped early, or the run hit a limit) counts as failed.
+//! stopped early, or the run hit a limit) counts as failed, unless it names only literals and
+//! the test finished (`assert(false)` in the branch only a wrong answer takes).
 
 use std::collections::BTreeMap;
 
@@ -216,6 +217,11 @@ pub(super) fn judge(
     for (i, site) in counted_sites.iter().enumerate() {
         let rec = rep.sites.get(&i).cloned().unwrap_or_default();
         if rec.ran && !rec.failed && (!rec.called || site.constant) && !site.uses_candidate {
+            continue;
+        }
+        // A literal-only site the finished test never reached (`assert(false)` in the branch
+        // a wrong answer would take) says nothing about the sample.
+        if !rec.ran && site.constant && rep.done.is_some() {
             continue;
         }
         total += 1;

@@ -35,13 +35,74 @@ import signal
 _DEFS = (_ast.FunctionDef, _ast.AsyncFunctionDef, _ast.ClassDef)
 
 
+def _binds(n):
+    """The names node `n` binds other than by a plain `Name` target: `except E as e`, a `match`
+    pattern's captures, `global`/`nonlocal` declarations."""
+    t = type(n)
+    if t is _ast.ExceptHandler or t is _ast.MatchAs or t is _ast.MatchStar:
+        return {n.name} if n.name else set()
+    if t is _ast.MatchMapping:
+        return {n.rest} if n.rest else set()
+    if t is _ast.Global or t is _ast.Nonlocal:
+        return set(n.names)
+    return set()
+
+
+def _stores(fn):
+    """The names outside test function `fn` that it stores into: `RESULTS.append(...)`,
+    `RESULTS[k] = v`, `global COUNT; COUNT = ...`; never its parameters, its locals or its own
+    name."""
+    if not isinstance(fn, (_ast.FunctionDef, _ast.AsyncFunctionDef)):
+        return set()
+    a = fn.args
+    params = {x.arg for x in a.posonlyargs + a.args + a.kwonlyargs}
+    params |= {x.arg for x in (a.vararg, a.kwarg) if x is not None}
+    declared, local, into = set(), set(), set()
+    for n in _ast.walk(fn):
+        t = type(n)
+        if t is _ast.Global or t is _ast.Nonlocal:
+            declared |= set(n.names)
+        elif t is _ast.Name and type(n.ctx) is not _ast.Load:
+            local.add(n.id)
+        elif (t is _ast.Attribute or t is _ast.Subscript) and type(n.value) is _ast.Name:
+            if type(n.ctx) is not _ast.Load:
+                into.add(n.value.id)
+        elif t is _ast.Call and type(n.func) is _ast.Attribute \
+                and type(n.func.value) is _ast.Name:
+            into.add(n.func.value.id)  # a method call may mutate: `RESULTS.append(x)`
+        local |= _binds(n) - declared
+    return (into - params - (local - declared) - {fn.name}) | (declared & local)
+
+
+# Every `assert` of the test first calls this judge hook (`_counting_asserts`): a check that
+# ran without an assert running and without calling the candidate (its asserts were in a
+# function never called, under a false `if`, in a loop over nothing) is no evidence and does
+# not count; before, it counted as passed.
+_RAN = "__rrtf_assert_ran__"
+
+
+class _CountAsserts(_ast.NodeTransformer):
+    def visit_Assert(self, node):
+        hit = _ast.Expr(_ast.Call(_ast.Name(_RAN, _ast.Load()), [], []))
+        return [_ast.copy_location(hit, node), node]
+
+
+def _counting_asserts(stmts):
+    """`stmts` compiled, each `assert` preceded by a call of the `_RAN` hook."""
+    import copy
+    mod = _CountAsserts().visit(_ast.Module(copy.deepcopy(stmts), []))
+    return compile(_ast.fix_missing_locations(mod), "<test>", "exec")
+
+
 def _summary(node):
     """One walk of `node`: (names it mentions, names it binds or mutates (`x = ...`, `def x`,
-    `for x in`, `x.append(...)`, `x[k] = ...`), whether it asserts, names it calls)."""
+    `for x in`, `x.append(...)`, `x[k] = ...`, `except E as x`), whether it asserts, names it
+    calls)."""
     names, bound, calls = set(), set(), set()
     asserts = False
     for n in _ast.walk(node):
         t = type(n)
+        bound |= _binds(n)
         if t is _ast.Name:
             names.add(n.id)
             if type(n.ctx) is not _ast.Load:
@@ -90,14 +151,15 @@ def parse_tests(src, entry):
         check = checks[-1]
         param = check.args.args[0].arg if check.args.args else None
         body = [s for s in tree.body if not _is_check_call(s)]
-        preamble = compile(_ast.Module(body, []), "<test>", "exec")
+        preamble = _counting_asserts(body)
         pre_stmts = [s for s in body if s is not check]
         stmts = check.body
     else:
         param, preamble, pre_stmts, stmts = None, None, [], tree.body
-    imports, defs, loaded, bound = set(), [], set(), set()
+    imports, defs, loaded, bound, stored = set(), [], set(), set(), {}
     for n in _ast.walk(tree):
         t = type(n)
+        bound |= _binds(n)
         if t is _ast.Name:
             (loaded if type(n.ctx) is _ast.Load else bound).add(n.id)
         elif t is _ast.arg:
@@ -106,6 +168,7 @@ def parse_tests(src, entry):
             imports |= {(a.asname or a.name).split(".")[0] for a in n.names}
         elif isinstance(n, _DEFS):
             defs.append((n.name, _summary(n)))
+            stored[n.name] = _stores(n)
             bound.add(n.name)
     # Names the test uses but never defines: the sample's functions (MBPP's tests call the
     # function by name), unless the prompt's code defines them (judge: `_judge`).
@@ -126,7 +189,7 @@ def parse_tests(src, entry):
             if name in seen or name not in summaries:
                 continue
             seen.add(name)
-            out |= summaries[name][1]
+            out |= stored.get(name, set())
             todo.extend(summaries[name][3])
         return out
 
@@ -139,7 +202,7 @@ def parse_tests(src, entry):
         if isinstance(s, _ast.Expr) and isinstance(s.value, _ast.Constant):
             continue  # docstring
         text = lines[s.lineno - 1].strip() if s.lineno <= len(lines) else ""
-        code = compile(_ast.Module([s], []), "<test>", "exec")
+        code = _counting_asserts([s])
         names, bound, asserts, calls = _summary(s)
         mentions = not names.isdisjoint(taint)
         ck = asserts or not calls.isdisjoint(asserting)
@@ -149,7 +212,7 @@ def parse_tests(src, entry):
     if steps and not any(st[0] for st in steps):
         whole = _ast.Module(list(stmts), [])
         steps = [(True, not _summary(whole)[0].isdisjoint(taint),
-                  compile(whole, "<test>", "exec"), 0, "whole test")]
+                  _counting_asserts(list(stmts)), 0, "whole test")]
     return {"param": param, "preamble": preamble, "steps": steps, "free": sorted(free),
             "static_total": sum(1 for st in steps if st[1])}
 
@@ -367,6 +430,11 @@ def _judge(plan, prelude, entry, chan, report):
             ns[name] = _untrusted(chan, name)
     if mine:
         ns[mine] = _proxy(chan, None if mine == entry else mine)
+    ran = [0]
+
+    def hit():
+        ran[0] += 1
+    ns[_RAN] = hit
     setup = None
     try:
         if plan["preamble"] is not None:
@@ -385,6 +453,7 @@ def _judge(plan, prelude, entry, chan, report):
     first = True
     for check, static, code, line, text in plan["steps"]:
         chan.called, chan.bad = False, None
+        ran[0] = 0
         kind = detail = ""
         try:
             exec(code, ns)
@@ -394,7 +463,9 @@ def _judge(plan, prelude, entry, chan, report):
             return
         if chan.bad is not None:
             kind, detail = chan.bad
-        counted = check and (static or chan.called)
+        # A check counts if it exercised the candidate (statically or by a call) and, unless
+        # it failed, gave evidence: an assert of it ran, or it called the candidate.
+        counted = check and (static or chan.called) and bool(kind or ran[0] or chan.called)
         if kind and not counted and kind not in ("gone", "output"):
             kind = "setup"
         if kind and first:

@@ -360,6 +360,13 @@ const __rrtf = (() => {
     total = n;
     sites = [];
     for (let i = 0; i < Math.max(n, 1); i++) sites.push({ ran: false, failed: false, called: false, errored: false });
+    // A test that ends with `process.exit` (at its top level or in a callback) ends there:
+    // status 0 is a normal end, another status the test's failure.
+    process.once('exit', (code) => {
+      if (finished) return;
+      if (code !== 0 && !failure) failure = 'the test exited with status ' + code;
+      finish();
+    });
   }
 
   let failure = '';
@@ -380,7 +387,18 @@ const __rrtf = (() => {
     process.once('beforeExit', finish);
   }
 
+  // What the judge's console assert becomes: an assert the executor did not find in the test
+  // (so not a check site) still fails the test when it fails.
+  function unseen(cond, ...msg) {
+    if (!cond && !failure) {
+      failure = 'an assert of the console that is not a check site failed' + (msg.length ? ': ' + oneline(msg.join(' ')) : '');
+    }
+  }
+
+  let finished = false;
   function finish() {
+    if (finished) return;
+    finished = true;
     const code = process.exitCode;
     if (!failure && code !== undefined && code !== 0 && code !== '0') {
       failure = 'the test set process.exitCode to ' + oneline(code);
@@ -393,5 +411,5 @@ const __rrtf = (() => {
     report('D ' + total);
   }
 
-  return { serve, check, stub, untrusted, judgeStart, judgeDone, testError };
+  return { serve, check, stub, untrusted, judgeStart, judgeDone, testError, unseen };
 })();
