@@ -669,65 +669,159 @@ pub(super) fn judge_headers(code: &str) -> Vec<String> {
 /// A test may say it failed by returning non-zero from `main` (the judge reports that as a
 /// failure, `rrtf::judge`), but the renamed `main` no longer gets the implicit `return 0` that
 /// only the real `main` has (flowing off the end of another function returning `int` is
-/// undefined). So when the test's `main` is found (`int main(...) {`, `signed main(...) {`),
-/// `return 0;` goes before its closing brace and its status is used; otherwise (`auto main()
-/// -> int`, a function-try-block, a macro) its status is ignored. A `main(int argc, char**
-/// argv)` gets a one-word command line.
-fn test_main_call(test: &str) -> (String, &'static str) {
-    let (text, found) = main_returns_zero_at_its_end(test);
-    let call = match found {
-        Some(true) => {
-            "[] { static char rrtf_arg0[] = \"test\"; static char* rrtf_argv[] = {rrtf_arg0, nullptr}; return rrtf_test_main(1, rrtf_argv); }"
+/// undefined). So `return 0;` goes before the closing brace of the test's `main` (and of a
+/// function-try-block's handlers) and its status is used; a `void main` has none. A `main` of
+/// a form not read here (a macro, say) is refused as unsupported rather than have its status
+/// ignored, which would pass a wrong answer to a test that fails through it. A `main(int
+/// argc, char** argv)` (or `const char* argv[]`, or with `envp`) gets a one-word command
+/// line.
+fn test_main_call(test: &str) -> (String, String) {
+    match main_returns_zero_at_its_end(test) {
+        Main::Int { text, params } => {
+            let mut args: Vec<&str> = Vec::new();
+            if params > 0 {
+                args.push("1");
+                args.extend(std::iter::repeat_n("::rrtf::Argv{}", params - 1));
+            }
+            (
+                text,
+                format!("[] {{ return rrtf_test_main({}); }}", args.join(", ")),
+            )
         }
-        Some(false) => "[] { return rrtf_test_main(); }",
-        None => "[] { (void)rrtf_test_main(); }",
-    };
-    (text, call)
+        Main::Void => (test.to_string(), "[] { rrtf_test_main(); }".into()),
+        Main::Unknown => (
+            test.to_string(),
+            "[] { ::rrtf::report(\"U the test's main has a form the executor does not read, so its return status would be lost\"); }".into(),
+        ),
+    }
 }
 
-/// `test` with `return 0;` before the closing brace of its `int main(...) { ... }`, and
-/// whether that `main` takes parameters (`None`: no such `main` found).
-fn main_returns_zero_at_its_end(test: &str) -> (String, Option<bool>) {
+#[derive(Debug, PartialEq, Eq)]
+enum Main {
+    /// `int main(...)` (or `signed`, `auto ... -> int`), with `return 0;` at its end(s), and
+    /// how many parameters it takes.
+    Int { text: String, params: usize },
+    /// `void main(...)`: no status.
+    Void,
+    /// A `main` not found or not read.
+    Unknown,
+}
+
+/// The test's `main` found and made to return 0 at its end ([`test_main_call`]).
+fn main_returns_zero_at_its_end(test: &str) -> Main {
     let b = test.as_bytes();
     let mask = instrument::code_mask(b, Syntax::C);
+    // Past whitespace and comments.
+    let skip = |mut k: usize| {
+        while k < b.len() && (b[k].is_ascii_whitespace() || !mask[k]) {
+            k += 1;
+        }
+        k
+    };
+    let word_end = |k: usize| {
+        let mut e = k;
+        while e < b.len() && instrument::is_ident(b[e]) {
+            e += 1;
+        }
+        e
+    };
     for i in 0..b.len() {
         if !instrument::word_at(b, &mask, i, b"main")
             || b.get(i + 4).is_some_and(|&c| instrument::is_ident(c))
         {
             continue;
         }
-        // `int main` or `signed main`, not `uint main` or a `main` of another type.
-        let before = test[..i].trim_end();
-        let Some(head) = before
-            .strip_suffix("int")
-            .or_else(|| before.strip_suffix("signed"))
-        else {
-            continue;
-        };
-        if head.ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_') {
-            continue;
-        }
-        let open = instrument::skip_ws(b, i + 4);
+        let open = skip(i + 4);
         if b.get(open) != Some(&b'(') {
             continue;
         }
         let Some(close) = instrument::matching(b, &mask, open) else {
             continue;
         };
-        let body = instrument::skip_ws(b, close + 1);
-        if b.get(body) != Some(&b'{') {
+        // The head: the last word before `main`.
+        let before = test[..i].trim_end();
+        let head_start = before
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .map_or(0, |p| p + 1);
+        let head = &before[head_start..];
+        let mut k = skip(close + 1);
+        // `noexcept`, `throw()`, `-> int`.
+        let mut returns_int = matches!(head, "int" | "signed");
+        loop {
+            let e = word_end(k);
+            match &test[k..e] {
+                "noexcept" => k = skip(e),
+                "throw" => {
+                    let o = skip(e);
+                    match instrument::matching(b, &mask, o) {
+                        Some(c) if b[o] == b'(' => k = skip(c + 1),
+                        _ => break,
+                    }
+                }
+                _ if b[k..].starts_with(b"->") => {
+                    let s = skip(k + 2);
+                    let e = word_end(s);
+                    returns_int = head == "auto" && &test[s..e] == "int";
+                    k = skip(e);
+                }
+                _ => break,
+            }
+        }
+        if head == "void" {
+            return Main::Void;
+        }
+        if !returns_int {
+            // A declaration or a call of `main` (or an unread form): look further.
             continue;
         }
-        if let Some(end) = instrument::matching(b, &mask, body) {
-            let params = test[open + 1..close].trim();
-            let takes = !params.is_empty() && params != "void";
-            return (
-                format!("{}\nreturn 0;\n{}", &test[..end], &test[end..]),
-                Some(takes),
-            );
+        let list = test[open + 1..close].trim();
+        let params = if list.is_empty() || list == "void" {
+            0
+        } else {
+            instrument::split_top(list).len()
+        };
+        // The ends that need a `return 0;`: the body's, or a function-try-block's try block
+        // and handlers'.
+        let mut ends = Vec::new();
+        let try_block = instrument::word_at(b, &mask, k, b"try");
+        if try_block {
+            k = skip(k + 3);
         }
+        if b.get(k) != Some(&b'{') {
+            continue; // `int main();`
+        }
+        let Some(end) = instrument::matching(b, &mask, k) else {
+            return Main::Unknown;
+        };
+        ends.push(end);
+        if try_block {
+            let mut h = skip(end + 1);
+            while instrument::word_at(b, &mask, h, b"catch") {
+                let o = skip(h + 5);
+                let Some(c) = (b.get(o) == Some(&b'('))
+                    .then(|| instrument::matching(b, &mask, o))
+                    .flatten()
+                else {
+                    return Main::Unknown;
+                };
+                let body = skip(c + 1);
+                let Some(e) = (b.get(body) == Some(&b'{'))
+                    .then(|| instrument::matching(b, &mask, body))
+                    .flatten()
+                else {
+                    return Main::Unknown;
+                };
+                ends.push(e);
+                h = skip(e + 1);
+            }
+        }
+        let mut text = test.to_string();
+        for e in ends.into_iter().rev() {
+            text.insert_str(e, "\nreturn 0;\n");
+        }
+        return Main::Int { text, params };
     }
-    (test.to_string(), None)
+    Main::Unknown
 }
 
 pub(super) fn plan(
@@ -882,29 +976,54 @@ mod tests {
 
     #[test]
     fn the_test_s_main_returns_zero_at_its_end_only() {
+        let int = |text: &str, params| Main::Int {
+            text: text.to_string(),
+            params,
+        };
         let t = "// int main() { not this }\nint helper() { return 1; }\nint main(){\n    if (f(1) != 2) return 1;\n    assert (f(2) == 3);\n}\n";
         assert_eq!(
             main_returns_zero_at_its_end(t),
-            ("// int main() { not this }\nint helper() { return 1; }\nint main(){\n    if (f(1) != 2) return 1;\n    assert (f(2) == 3);\n\nreturn 0;\n}\n".to_string(), Some(false))
-        );
-        let t = "signed main(int argc, char** argv) { }\n";
-        assert_eq!(
-            main_returns_zero_at_its_end(t),
-            (
-                "signed main(int argc, char** argv) { \nreturn 0;\n}\n".to_string(),
-                Some(true)
+            int(
+                "// int main() { not this }\nint helper() { return 1; }\nint main(){\n    if (f(1) != 2) return 1;\n    assert (f(2) == 3);\n\nreturn 0;\n}\n",
+                0
             )
         );
-        // No `int main` found: unchanged, and its status is ignored.
+        for (t, want, args) in [
+            (
+                "signed main(int argc, char** argv) { }\n",
+                "signed main(int argc, char** argv) { \nreturn 0;\n}\n",
+                2,
+            ),
+            (
+                "int main(); int main() /* the checks */ noexcept { }\n",
+                "int main(); int main() /* the checks */ noexcept { \nreturn 0;\n}\n",
+                0,
+            ),
+            (
+                "auto main() -> int { }\n",
+                "auto main() -> int { \nreturn 0;\n}\n",
+                0,
+            ),
+            (
+                "int main() try { } catch (int) { } catch (...) { }\n",
+                "int main() try { \nreturn 0;\n} catch (int) { \nreturn 0;\n} catch (...) { \nreturn 0;\n}\n",
+                0,
+            ),
+        ] {
+            assert_eq!(main_returns_zero_at_its_end(t), int(want, args), "{t}");
+        }
+        assert_eq!(
+            main_returns_zero_at_its_end("void main() { }\n"),
+            Main::Void
+        );
+        // Not read: refused, never its status ignored.
         for t in [
-            "void main() { }\n",
             "uint main() { }\n",
             "int mainly() { }\n",
-            "auto main() -> int { }\n",
-            "int main() try { } catch (...) { }\n",
+            "#define MAIN int main\nMAIN() { }\n",
         ] {
-            assert_eq!(main_returns_zero_at_its_end(t), (t.to_string(), None));
-            assert_eq!(test_main_call(t).1, "[] { (void)rrtf_test_main(); }");
+            assert_eq!(main_returns_zero_at_its_end(t), Main::Unknown, "{t}");
+            assert!(test_main_call(t).1.contains("U the test's main"), "{t}");
         }
     }
 

@@ -196,6 +196,9 @@ fn js_regex_may_start(src: &[u8], mask: &[bool], i: usize) -> bool {
                 | b"do"
         );
     }
+    if matches!(p, b'+' | b'-') && k >= 2 && src[k - 2] == p {
+        return false; // `i++ / 2`: a value
+    }
     b"(,=:[!&|?{};+-*%<>~^".contains(&p)
 }
 
@@ -775,7 +778,8 @@ pub fn assignments(test: &str, syntax: Syntax) -> Vec<(String, String)> {
         while s > 0 && is_ident(b[s - 1]) {
             s -= 1;
         }
-        if s == k {
+        // `obj.name = ...` assigns a property, not the name.
+        if s == k || (s > 0 && b[s - 1] == b'.') {
             continue;
         }
         let mut e = i + 1;

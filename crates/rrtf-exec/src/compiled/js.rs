@@ -185,12 +185,12 @@ fn candidate_names(test: &str, names: &[String]) -> Vec<String> {
     let mask = instrument::code_mask(b, Syntax::Js);
     let mut bound: Vec<String> = Vec::new();
     let mut referred: Vec<String> = Vec::new();
-    // The names of the parenthesised list at `at` (a function's parameters, a `catch`'s).
+    // The names the parenthesised list at `at` binds (a function's parameters, a `catch`'s).
     let params = |at: usize, bound: &mut Vec<String>| {
         if b.get(at) == Some(&b'(')
             && let Some(close) = instrument::matching(b, &mask, at)
         {
-            bound.extend(instrument::free_names(&test[at..close], Syntax::Js));
+            bound.extend(param_names(&test[at + 1..close]));
         }
     };
     let word = |i: usize| -> Option<(usize, usize)> {
@@ -241,8 +241,12 @@ fn candidate_names(test: &str, names: &[String]) -> Vec<String> {
         } else if w == "catch" {
             params(after, &mut bound);
         } else if matches!(w, "break" | "continue") {
-            // A label, not a value.
-            if let Some((ls, le)) = word(skip_ws(e)) {
+            // A label, not a value: on the same line (no line break may come between).
+            let mut at = e;
+            while b.get(at).is_some_and(|&c| c == b' ' || c == b'\t') {
+                at += 1;
+            }
+            if let Some((ls, le)) = word(at) {
                 bound.push(test[ls..le].to_string());
             }
         } else if !member
@@ -294,7 +298,7 @@ fn candidate_names(test: &str, names: &[String]) -> Vec<String> {
                     _ => {}
                 }
             }
-            bound.extend(instrument::free_names(&test[s..j], Syntax::Js));
+            bound.extend(param_names(&test[s + 1..j - 1]));
         } else {
             let mut s = j;
             while s > 0 && instrument::is_ident(b[s - 1]) {
@@ -313,6 +317,34 @@ fn candidate_names(test: &str, names: &[String]) -> Vec<String> {
         .filter(|n| referred.contains(n) && !bound.contains(n) && !GLOBALS.contains(&n.as_str()))
         .cloned()
         .collect()
+}
+
+/// The names a parameter list (`a, {b, c: d}, [e], f = g(x), ...rest`) binds: each
+/// parameter's pattern, never the names of its default value (`f = g(x)` binds `f` alone).
+fn param_names(list: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for p in instrument::split_top(list) {
+        let b = p.as_bytes();
+        let mask = instrument::code_mask(b, Syntax::Js);
+        let mut depth = 0i32;
+        let mut end = b.len();
+        for (k, &c) in b.iter().enumerate() {
+            if !mask[k] {
+                continue;
+            }
+            match c {
+                b'(' | b'[' | b'{' => depth += 1,
+                b')' | b']' | b'}' => depth -= 1,
+                b'=' if depth == 0 && b.get(k + 1) != Some(&b'>') => {
+                    end = k;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        out.extend(instrument::free_names(&p[..end], Syntax::Js));
+    }
+    out
 }
 
 /// The top-level functions `prompt` defines whole: `function NAME(...) {...}` and

@@ -404,6 +404,7 @@ def run_judge(plan, prelude, entry, qfd, pfd, timeout, report):
 def _judge(plan, prelude, entry, chan, report):
     proxy = _proxy(chan, None)
     ns = {}
+    prelude, stubs = prelude if prelude is not None else (None, frozenset())
     if prelude is not None:
         try:
             exec(prelude, ns)
@@ -416,14 +417,15 @@ def _judge(plan, prelude, entry, chan, report):
     # values its own answer is checked against (`decode(encode(s)) == s`), so it is the
     # prompt's own code or, with no prompt defining it, `_untrusted`. The test's only free
     # name is the sample's even when the prompt defines it whole: the prompt then shows an
-    # example of the function, which must not answer for the sample.
+    # example of the function, which must not answer for the sample; a function the prompt
+    # only declares (a signature and a docstring) is the sample's to write.
     free = plan["free"]
     mine = entry
     if plan["param"] is None and not mine:
         if len(free) == 1:
             mine = free[0]
         else:
-            rest = [n for n in free if n not in ns]
+            rest = [n for n in free if n not in ns or n in stubs]
             mine = rest[0] if len(rest) == 1 else None
     for name in free:
         if name != mine and name not in ns:

@@ -238,15 +238,26 @@ def make_work():
 
 
 def compile_prelude(prompt):
-    """The prompt as code for the judge (its imports and helpers), or None when it is not
-    Python (an instruction). A completion prompt that stops at a bare `def` line gets a body."""
+    """The prompt as code for the judge (its imports and helpers) and the names of its
+    top-level functions that are signatures only (a docstring, `pass` or `...`: what the sample
+    is to write), or None when it is not Python (an instruction). A completion prompt that stops
+    at a bare `def` line gets a body."""
     if not prompt:
         return None
+    import ast
     for text in (prompt, prompt.rstrip() + "\n    pass\n"):
         try:
-            return compile(text, "<prompt>", "exec")
+            tree = ast.parse(text, "<prompt>")
+            code = compile(tree, "<prompt>", "exec")
         except (SyntaxError, ValueError):
             continue
+        stubs = frozenset(
+            s.name for s in tree.body
+            if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and all(
+                isinstance(b, ast.Pass) or (isinstance(b, ast.Expr)
+                                            and isinstance(b.value, ast.Constant))
+                for b in s.body))
+        return code, stubs
     return None
 
 

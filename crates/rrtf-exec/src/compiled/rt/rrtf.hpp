@@ -405,6 +405,16 @@ template <class F> void check(int site, F&& f) {
     site_event(site, ok && !errored, called, errored || !why.empty(), why);
 }
 
+// What the judge passes for a test's `main`'s `argv` (and `envp`, which then holds the same one
+// word): a one-word command line, as whatever pointer type the test declares.
+struct Argv {
+    template <class T> operator T() const {
+        static char arg0[] = "test";
+        static char* argv[] = {arg0, nullptr};
+        return (T)argv;
+    }
+};
+
 template <class F> int judge(int n, F test_main) {
     char buf[128];
     if (!std::fgets(buf, sizeof buf, stdin)) return 3;

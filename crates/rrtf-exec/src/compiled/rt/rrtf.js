@@ -360,13 +360,45 @@ const __rrtf = (() => {
     total = n;
     sites = [];
     for (let i = 0; i < Math.max(n, 1); i++) sites.push({ ran: false, failed: false, called: false, errored: false });
-    // A test that ends with `process.exit` (at its top level or in a callback) ends there:
-    // status 0 is a normal end, another status the test's failure.
-    process.once('exit', (code) => {
-      if (finished) return;
-      if (code !== 0 && !failure) failure = 'the test exited with status ' + code;
+    // The judge reports when the process exits (the event loop emptied, or the test called
+    // `process.exit`), after the test's own exit listeners: they are kept here, not given to
+    // node (`exitListeners`), so that a failure they signal (an exception, `process.exitCode`) is seen
+    // before the report. A status other than 0 is the test's failure.
+    process.on('exit', (code) => {
+      for (const f of exitListeners.splice(0)) {
+        try {
+          f.call(process, code);
+        } catch (e) {
+          signal('an exit listener of the test raised: ' + errorText(e));
+        }
+      }
+      const status = process.exitCode !== undefined ? process.exitCode : code;
+      if (status !== undefined && status !== 0 && status !== '0') {
+        signal('the test ended with status ' + oneline(status));
+      }
       finish();
     });
+    for (const m of ['on', 'once', 'addListener', 'prependListener', 'prependOnceListener']) {
+      const real = process[m];
+      process[m] = function (event, f) {
+        if (event === 'exit' && typeof f === 'function') {
+          exitListeners.push(f);
+          return process;
+        }
+        return real.call(process, event, f);
+      };
+    }
+  }
+  const exitListeners = [];
+
+  // A failure the test signals outside its check sites (an assert of the console the reading
+  // of the test did not find, an exit status): one failed check more (`F`), reported once.
+  let signalled = '';
+  function signal(why) {
+    if (!signalled) {
+      signalled = why;
+      if (total > 0) report('F ' + oneline(why));
+    }
   }
 
   let failure = '';
@@ -384,14 +416,13 @@ const __rrtf = (() => {
     process.on('uncaughtException', (e) => {
       if (!failure) testError(e);
     });
-    process.once('beforeExit', finish);
   }
 
   // What the judge's console assert becomes: an assert the executor did not find in the test
   // (so not a check site) still fails the test when it fails.
   function unseen(cond, ...msg) {
-    if (!cond && !failure) {
-      failure = 'an assert of the console that is not a check site failed' + (msg.length ? ': ' + oneline(msg.join(' ')) : '');
+    if (!cond) {
+      signal('an assert of the console that is not a check site failed' + (msg.length ? ': ' + oneline(msg.join(' ')) : ''));
     }
   }
 
@@ -399,12 +430,9 @@ const __rrtf = (() => {
   function finish() {
     if (finished) return;
     finished = true;
-    const code = process.exitCode;
-    if (!failure && code !== undefined && code !== 0 && code !== '0') {
-      failure = 'the test set process.exitCode to ' + oneline(code);
-    }
     if (total === 0) {
-      siteEvent(0, failure === '' && errors === 0, calls > 0, errors > 0 || failure !== '', failure || 'the candidate failed');
+      const bad = failure || signalled;
+      siteEvent(0, bad === '' && errors === 0, calls > 0, errors > 0 || bad !== '', bad || 'the candidate failed');
     } else if (failure) {
       report('T ' + oneline(failure));
     }
