@@ -156,10 +156,12 @@ def parse_tests(src, entry):
         stmts = check.body
     else:
         param, preamble, pre_stmts, stmts = None, None, [], tree.body
-    imports, defs, loaded, bound, stored = set(), [], set(), set(), {}
+    imports, defs, loaded, bound, stored, attr_bases = set(), [], set(), set(), {}, set()
     for n in _ast.walk(tree):
         t = type(n)
         bound |= _binds(n)
+        if t is _ast.Attribute and type(n.value) is _ast.Name:
+            attr_bases.add(n.value.id)
         if t is _ast.Name:
             (loaded if type(n.ctx) is _ast.Load else bound).add(n.id)
         elif t is _ast.arg:
@@ -173,6 +175,12 @@ def parse_tests(src, entry):
     # Names the test uses but never defines: the sample's functions (MBPP's tests call the
     # function by name), unless the prompt's code defines them (judge: `_judge`).
     free = loaded - bound - imports - set(dir(_builtins)) - {"__name__", "__file__"}
+    # A standard module the test uses without importing it (`math.isclose(...)` in an MBPP
+    # test, whose imports come separately): the judge imports it, it is no sample function.
+    import sys
+    modules = {x for x in free if x in sys.stdlib_module_names and x in attr_bases
+               and x != entry}
+    free -= modules
     taint = _fixpoint(defs, {x for x in (param, entry) if x} | free,
                       lambda sm, found: not sm[0].isdisjoint(found))
     asserting = _fixpoint(defs, set(), lambda sm, found: sm[2] or not sm[3].isdisjoint(found))
@@ -214,6 +222,7 @@ def parse_tests(src, entry):
         steps = [(True, not _summary(whole)[0].isdisjoint(taint),
                   _counting_asserts(list(stmts)), 0, "whole test")]
     return {"param": param, "preamble": preamble, "steps": steps, "free": sorted(free),
+            "modules": sorted(modules),
             "static_total": sum(1 for st in steps if st[1])}
 
 
@@ -432,6 +441,13 @@ def _judge(plan, prelude, entry, chan, report):
             ns[name] = _untrusted(chan, name)
     if mine:
         ns[mine] = _proxy(chan, None if mine == entry else mine)
+    for m in plan["modules"]:
+        if m not in ns:
+            try:
+                import importlib
+                ns[m] = importlib.import_module(m)
+            except ImportError:
+                pass
     ran = [0]
 
     def hit():
