@@ -552,6 +552,12 @@ pub(super) fn plan(
             calls.push(format!("{r} {class}.{}({})", m.name, ps.join(", ")));
             id += 1;
         }
+        // The candidate keeps one instance of the class (`rrtfInst...`): a test that creates
+        // a second one would talk to the first, so a wrong answer keeping per-instance state
+        // where the task wants shared (or the reverse) could pass. The judge refuses that run.
+        body.push_str(&format!(
+            "    public {class}() {{ RrtfRt.instance(\"{class}\"); }}\n"
+        ));
         stubbed.push(class.clone());
         stubs.push((class, body));
     }
@@ -640,7 +646,13 @@ pub(super) fn plan(
             build: Some(build(&judge_refs)),
             files: judge_files,
             artifacts: vec![".class".into()],
-            run: run("RrtfJudge"),
+            // `-ea`: an `assert` statement of the test runs (and fails the test when it
+            // fails), as its author meant; without it a wrong answer passed such a test.
+            run: {
+                let mut r = run("RrtfJudge");
+                r.insert(1, "-ea".into());
+                r
+            },
             heavy: true,
             cacheable: true,
             ..Side::default()

@@ -7,7 +7,8 @@
 //!   kept). `called`: the candidate was called during the check or since the previous check
 //!   ended; a site that ran without ever calling the candidate and passed counts for nothing.
 //! - `E <kind> <message>`: the first failure of the candidate (`error`, `memory`, `died`).
-//! - `T <message>`: the test itself raised outside any check (Java, JavaScript, Rust).
+//! - `T <message>`: the test itself raised outside any check (Java, JavaScript, Rust): one
+//!   failed check more.
 //! - `F <message>`: a failure outside the check sites (Go's `t.Error`): one failed check more.
 //! - `U <message>`: the test passed a value the judge cannot send (the verdict is `crashed`).
 //! - `D <n>`: the judge finished; `n` must be the number of sites the trusted side found.
@@ -19,8 +20,9 @@
 //! [lo, hi] = f(x);`, a `push` into a list, a helper's parameter, an alias of the function),
 //! and dropping the failure would turn a wrong answer into a pass. A failed check can only
 //! lower a sample's score, so counting one cannot be gamed. A site that never ran (the judge
-//! stopped early, or the run hit a limit) counts as failed, unless it names only literals and
-//! the test finished (`assert(false)` in the branch only a wrong answer takes).
+//! stopped early, the run hit a limit, the test or the candidate failed) counts as failed; one
+//! a cleanly finished test never reached (`assert(false)` in the branch only a wrong answer
+//! takes, a loop over nothing) does not count, as the real program passes without it.
 
 use std::collections::BTreeMap;
 
@@ -214,16 +216,25 @@ pub(super) fn judge(
     // Per counted check, in the test's order: `1` passed, `0` failed (kept only when the run
     // ends with a verdict on its checks, as Python's).
     let mut marks = String::new();
+    let clean_end = rep.done.is_some()
+        && rep.test_error.is_none()
+        && rep.cand_error.is_none()
+        && rep.outside.is_none();
+    let mut unreached = false;
     for (i, site) in counted_sites.iter().enumerate() {
         let rec = rep.sites.get(&i).cloned().unwrap_or_default();
         if rec.ran && !rec.failed && (!rec.called || site.constant) && !site.uses_candidate {
             continue;
         }
-        // A literal-only site the finished test never reached (`assert(false)` in the branch
-        // a wrong answer would take) says nothing about the sample.
-        if !rec.ran && site.constant && rep.done.is_some() {
+        // A site a cleanly finished test never reached (`assert(false)` in the branch a
+        // wrong answer would take, an assert in a loop over nothing, after the test's own
+        // `process.exit(0)`) never ran in the real program either, which passes without it:
+        // it counts for nothing. (A run that stopped early, or that a failure of the test or
+        // the candidate cut short, counts its unreached sites as failed below.)
+        if !rec.ran && clean_end {
             continue;
         }
+        unreached |= !rec.ran;
         total += 1;
         marks.push(if rec.ran && !rec.failed { '1' } else { '0' });
         if rec.ran && !rec.failed {
@@ -244,6 +255,18 @@ pub(super) fn judge(
         }
     }
     if let Some(msg) = &rep.outside {
+        total += 1;
+        marks.push('0');
+        first.get_or_insert_with(|| msg.clone());
+    }
+    // The test raised outside its check sites (a `throw` of its own, a helper's, an assertion
+    // the reading did not find): one failed check more, as `F`, so a wrong answer's counts
+    // never look better for the checks it failed there (unless the sites it cut short already
+    // count as failed).
+    if !whole
+        && !unreached
+        && let Some(msg) = &rep.test_error
+    {
         total += 1;
         marks.push('0');
         first.get_or_insert_with(|| msg.clone());
@@ -491,11 +514,21 @@ mod tests {
                 2,
             ),
             (1, "K S 0 1 0 0 wrong\nK D 1\n", Outcome::TestFailure, 0, 1),
-            // Lines without the nonce, or forged ones, change nothing; a site never reported
-            // is a failure.
+            // Lines without the nonce, or forged ones, change nothing (site 1 stays
+            // unreached: a finished test's unreached site counts for nothing, 1 of 1, where
+            // the forged lines would make 2 of 2).
             (
                 2,
                 "S 1 0 1 0\nX S 1 0 1 0 \nK S 0 0 1 0 \nK D 2\n",
+                Outcome::Pass,
+                1,
+                1,
+            ),
+            // ... and the test's own failure outside its sites (an exception that ended it
+            // before site 1) is one failed check.
+            (
+                2,
+                "K S 0 0 1 0 \nK T the test raised: boom\nK D 2\n",
                 Outcome::Partial,
                 1,
                 2,

@@ -16,6 +16,8 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.SortedMap;
+import java.util.SortedSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -247,11 +249,23 @@ final class RrtfRt {
         }
         if (want.isInstance(v)) return v;
         try {
+            Object copy = null;
             if ((Collection.class.isAssignableFrom(want) && v instanceof Collection)) {
-                return want.getConstructor(Collection.class).newInstance(v);
+                copy = want.getConstructor(Collection.class).newInstance(v);
+            } else if (Map.class.isAssignableFrom(want) && v instanceof Map) {
+                copy = want.getConstructor(Map.class).newInstance(v);
             }
-            if (Map.class.isAssignableFrom(want) && v instanceof Map) {
-                return want.getConstructor(Map.class).newInstance(v);
+            if (copy != null) {
+                // A sorted collection sorts its copy naturally: one the sample built with a
+                // comparator of its own (`TreeSet` in reverse) arrived in another order, and
+                // the copy would not be what it returned.
+                boolean sorted = copy instanceof SortedSet || copy instanceof SortedMap;
+                Object a = v instanceof Map ? new ArrayList<Object>(((Map<?, ?>) v).keySet()) : new ArrayList<Object>((Collection<?>) v);
+                Object b = copy instanceof Map ? new ArrayList<Object>(((Map<?, ?>) copy).keySet()) : new ArrayList<Object>((Collection<?>) copy);
+                if (sorted && !a.equals(b)) {
+                    throw new Malformed("a " + want.getSimpleName() + " not in its elements' natural order (a comparator of the sample's): not a plain value");
+                }
+                return copy;
             }
         } catch (ReflectiveOperationException e) {
             // fall through
@@ -372,6 +386,16 @@ final class RrtfRt {
         return o.length() > 300 ? o.substring(0, 300) : o;
     }
 
+    private static final java.util.Set<String> made = new java.util.HashSet<>();
+
+    /** A stub of the sample's class `c` was constructed: the candidate holds one instance of
+     * it, so a second is a test the executor cannot judge faithfully (`U`: crashed). */
+    static void instance(String c) {
+        if (!made.add(c)) {
+            report("U the test creates more than one " + c + ", and the candidate holds one instance of the sample's class");
+        }
+    }
+
     private static void report(String line) {
         try {
             report.write((nonce + " " + line + "\n").getBytes(StandardCharsets.UTF_8));
@@ -470,10 +494,12 @@ final class RrtfRt {
         return false;
     }
 
-    /** An element of a `List<Boolean>` of checks; the list then holds only `true`. */
+    /** An element of a `List<Boolean>` of checks: the check, and the element's own value (the
+     * list's `contains(false)` is made `quiet`, so a failure is not counted twice; any other use
+     * of the list, `stream().filter(b -> b).count()`, sees the real values). */
     static boolean of(int site, boolean ok) {
         site(site, ok);
-        return true;
+        return ok;
     }
 
     static boolean quiet(boolean c) {
