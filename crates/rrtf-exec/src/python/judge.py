@@ -35,6 +35,14 @@ import signal
 _DEFS = (_ast.FunctionDef, _ast.AsyncFunctionDef, _ast.ClassDef)
 
 
+# The node types `_binds` reads, and those with statement lists (`_hook_nested`).
+_BINDERS = (_ast.ExceptHandler, _ast.MatchAs, _ast.MatchStar, _ast.MatchMapping, _ast.Global,
+            _ast.Nonlocal)
+_BLOCKS = (_ast.FunctionDef, _ast.AsyncFunctionDef, _ast.ClassDef, _ast.For, _ast.AsyncFor,
+           _ast.While, _ast.If, _ast.With, _ast.AsyncWith, _ast.Try, _ast.ExceptHandler,
+           _ast.match_case) + ((_ast.TryStar,) if hasattr(_ast, "TryStar") else ())
+
+
 def _binds(n):
     """The names node `n` binds other than by a plain `Name` target: `except E as e`, a `match`
     pattern's captures, `global`/`nonlocal` declarations."""
@@ -81,17 +89,31 @@ def _stores(fn):
 _RAN = "__rrtf_assert_ran__"
 
 
-class _CountAsserts(_ast.NodeTransformer):
-    def visit_Assert(self, node):
-        hit = _ast.Expr(_ast.Call(_ast.Name(_RAN, _ast.Load()), [], []))
-        return [_ast.copy_location(hit, node), node]
+def _with_hits(stmts):
+    """`stmts` with a call of the `_RAN` hook before each `assert` among them."""
+    out = []
+    for s in stmts:
+        if type(s) is _ast.Assert:
+            at = _ast.copy_location
+            hit = at(_ast.Expr(at(_ast.Call(at(_ast.Name(_RAN, _ast.Load()), s), [], []), s)), s)
+            out.append(hit)
+        out.append(s)
+    return out
+
+
+def _hook_nested(n):
+    """The hook before every `assert` in node `n`'s own statement lists, in place (called on
+    every node of the test by `parse_tests`' one walk, whose later readings ignore the hook's
+    name; a copy of the test per step cost 1.3 ms per test)."""
+    for field in ("body", "orelse", "finalbody"):
+        value = getattr(n, field, None)
+        if type(value) is list and value and isinstance(value[0], _ast.stmt):
+            setattr(n, field, _with_hits(value))
 
 
 def _counting_asserts(stmts):
-    """`stmts` compiled, each `assert` preceded by a call of the `_RAN` hook."""
-    import copy
-    mod = _CountAsserts().visit(_ast.Module(copy.deepcopy(stmts), []))
-    return compile(_ast.fix_missing_locations(mod), "<test>", "exec")
+    """`stmts` (their nested asserts already hooked) compiled, their own asserts hooked too."""
+    return compile(_ast.Module(_with_hits(stmts), []), "<test>", "exec")
 
 
 def _summary(node):
@@ -102,7 +124,8 @@ def _summary(node):
     asserts = False
     for n in _ast.walk(node):
         t = type(n)
-        bound |= _binds(n)
+        if t in _BINDERS:
+            bound |= _binds(n)
         if t is _ast.Name:
             names.add(n.id)
             if type(n.ctx) is not _ast.Load:
@@ -151,7 +174,7 @@ def parse_tests(src, entry):
         check = checks[-1]
         param = check.args.args[0].arg if check.args.args else None
         body = [s for s in tree.body if not _is_check_call(s)]
-        preamble = _counting_asserts(body)
+        preamble = body
         pre_stmts = [s for s in body if s is not check]
         stmts = check.body
     else:
@@ -159,7 +182,10 @@ def parse_tests(src, entry):
     imports, defs, loaded, bound, stored, attr_bases = set(), [], set(), set(), {}, set()
     for n in _ast.walk(tree):
         t = type(n)
-        bound |= _binds(n)
+        if t in _BINDERS:
+            bound |= _binds(n)
+        if t in _BLOCKS:
+            _hook_nested(n)  # its children are already in the walk's queue
         if t is _ast.Attribute and type(n.value) is _ast.Name:
             attr_bases.add(n.value.id)
         if t is _ast.Name:
@@ -170,7 +196,7 @@ def parse_tests(src, entry):
             imports |= {(a.asname or a.name).split(".")[0] for a in n.names}
         elif isinstance(n, _DEFS):
             defs.append((n.name, _summary(n)))
-            stored[n.name] = _stores(n)
+            stored[n.name] = n  # its `_stores`, read when a step calls it
             bound.add(n.name)
     # Names the test uses but never defines: the sample's functions (MBPP's tests call the
     # function by name), unless the prompt's code defines them (judge: `_judge`).
@@ -197,7 +223,9 @@ def parse_tests(src, entry):
             if name in seen or name not in summaries:
                 continue
             seen.add(name)
-            out |= stored.get(name, set())
+            if type(stored[name]) is not set:
+                stored[name] = _stores(stored[name])
+            out |= stored[name]
             todo.extend(summaries[name][3])
         return out
 
@@ -210,7 +238,7 @@ def parse_tests(src, entry):
         if isinstance(s, _ast.Expr) and isinstance(s.value, _ast.Constant):
             continue  # docstring
         text = lines[s.lineno - 1].strip() if s.lineno <= len(lines) else ""
-        code = _counting_asserts([s])
+        code = [s]
         names, bound, asserts, calls = _summary(s)
         mentions = not names.isdisjoint(taint)
         ck = asserts or not calls.isdisjoint(asserting)
@@ -219,8 +247,10 @@ def parse_tests(src, entry):
             taint |= (bound | stores(calls)) - imports
     if steps and not any(st[0] for st in steps):
         whole = _ast.Module(list(stmts), [])
-        steps = [(True, not _summary(whole)[0].isdisjoint(taint),
-                  _counting_asserts(list(stmts)), 0, "whole test")]
+        steps = [(True, not _summary(whole)[0].isdisjoint(taint), list(stmts), 0, "whole test")]
+    if preamble is not None:
+        preamble = _counting_asserts(preamble)
+    steps = [(ck, st, _counting_asserts(c), ln, tx) for ck, st, c, ln, tx in steps]
     return {"param": param, "preamble": preamble, "steps": steps, "free": sorted(free),
             "modules": sorted(modules),
             "static_total": sum(1 for st in steps if st[1])}
