@@ -200,7 +200,7 @@ def parse_tests(src, entry):
             bound.add(n.name)
     # Names the test uses but never defines: the sample's functions (MBPP's tests call the
     # function by name), unless the prompt's code defines them (judge: `_judge`).
-    free = loaded - bound - imports - set(dir(_builtins)) - {"__name__", "__file__"}
+    free = loaded - bound - imports - set(dir(_builtins)) - {"__name__", "__file__", _RAN}
     # A standard module the test uses without importing it (`math.isclose(...)` in an MBPP
     # test, whose imports come separately): the judge imports it, it is no sample function.
     import sys
