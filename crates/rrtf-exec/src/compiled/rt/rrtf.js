@@ -18,6 +18,21 @@ const __rrtf = (() => {
   const getProto = Object.getPrototypeOf;
   const keysOf = Object.keys;
   const isArray = Array.isArray;
+  const ownKeys = Reflect.ownKeys;
+  const ownDesc = Object.getOwnPropertyDescriptor;
+  // An own key of a value beyond its data (an array's indexes and `length`, an object's
+  // enumerable keys) that would change what the test's own code sees: a function (`toJSON`,
+  // which the test's `JSON.stringify` calls) or a symbol (`Symbol.toPrimitive`). The judge
+  // gets the data only, so such a value is refused rather than judged as something else.
+  function hooks(v, plain) {
+    for (const k of ownKeys(v)) {
+      if (typeof k === 'symbol') return true;
+      if (plain(k)) continue;
+      const d = ownDesc(v, k);
+      if (d && !d.get && !d.set && typeof d.value === 'function') return true;
+    }
+    return false;
+  }
   const define = Object.defineProperty;
 
   function describe(v) {
@@ -51,10 +66,10 @@ const __rrtf = (() => {
       const b = Buffer.from(v, 'utf16le');
       out.push('w' + b.length + ':');
       out.push(b);
-    } else if (isArray(v) && getProto(v) === arrayProto) {
+    } else if (isArray(v) && getProto(v) === arrayProto && !hooks(v, (k) => k === 'length' || String(k >>> 0) === k)) {
       out.push('L' + v.length + ':');
       for (let i = 0; i < v.length; i++) enc(v[i], out, depth + 1);
-    } else if (typeof v === 'object' && (getProto(v) === objectProto || getProto(v) === null)) {
+    } else if (typeof v === 'object' && (getProto(v) === objectProto || getProto(v) === null) && !hooks(v, () => false)) {
       const ks = keysOf(v);
       out.push('M' + ks.length + ':');
       for (const k of ks) {
