@@ -796,19 +796,17 @@ fn main_returns_zero_at_its_end(test: &str) -> Main {
         ends.push(end);
         if try_block {
             let mut h = skip(end + 1);
-            while instrument::word_at(b, &mask, h, b"catch") {
-                let o = skip(h + 5);
-                let Some(c) = (b.get(o) == Some(&b'('))
-                    .then(|| instrument::matching(b, &mask, o))
+            // The closing bracket of the group `open` starts at `at`.
+            let group = |at: usize, open: u8| {
+                (b.get(at) == Some(&open))
+                    .then(|| instrument::matching(b, &mask, at))
                     .flatten()
-                else {
+            };
+            while instrument::word_at(b, &mask, h, b"catch") {
+                let Some(c) = group(skip(h + 5), b'(') else {
                     return Main::Unknown;
                 };
-                let body = skip(c + 1);
-                let Some(e) = (b.get(body) == Some(&b'{'))
-                    .then(|| instrument::matching(b, &mask, body))
-                    .flatten()
-                else {
+                let Some(e) = group(skip(c + 1), b'{') else {
                     return Main::Unknown;
                 };
                 ends.push(e);
