@@ -311,7 +311,7 @@ fn imports(code: &str) -> Vec<(String, String)> {
 }
 
 /// The judge's test file: the test (checks counted, panics of a test function recovered)
-/// in package main, importing `testing`, testify's `assert` and those of the code's standard
+/// in package main, importing `testing`, testify's `assert` (and `require`) and those of the code's standard
 /// imports it uses. A test that is a whole file (it has a `package` clause) keeps its imports.
 fn judge_test(code: &str, test: &str) -> (String, usize, Vec<instrument::Site>) {
     let inst = instrument::go_checks(test);
@@ -327,8 +327,14 @@ fn judge_test(code: &str, test: &str) -> (String, usize, Vec<instrument::Site>) 
     if test.contains("assert.") {
         imports_needed.push("\"github.com/stretchr/testify/assert\"".into());
     }
+    // testify's `require` (a failure stops the test function: one failed check, `F`).
+    if test.contains("require.") {
+        imports_needed.push("\"github.com/stretchr/testify/require\"".into());
+    }
     for (name, spec) in imports(code) {
-        if name != "testing" && name != "assert" && test.contains(&format!("{name}.")) {
+        if !matches!(name.as_str(), "testing" | "assert" | "require")
+            && test.contains(&format!("{name}."))
+        {
             imports_needed.push(spec);
         }
     }
