@@ -444,25 +444,7 @@ fn function_head(head: &str, aliases: &Aliases) -> Option<Func> {
     let mask = instrument::code_mask(head.as_bytes(), Syntax::C);
     // The `(` matching the final `)`.
     let close = head.len() - 1;
-    let mut depth = 0i32;
-    let mut open = None;
-    for j in (0..=close).rev() {
-        if !mask[j] {
-            continue;
-        }
-        match hb[j] {
-            b')' => depth += 1,
-            b'(' => {
-                depth -= 1;
-                if depth == 0 {
-                    open = Some(j);
-                    break;
-                }
-            }
-            _ => {}
-        }
-    }
-    let open = open?;
+    let open = instrument::matching_paren_back(hb, &mask, close)?;
     let before = head[..open].trim_end();
     let name: String = before
         .bytes()

@@ -252,6 +252,27 @@ pub fn find(src: &[u8], from: usize, pat: &[u8]) -> Option<usize> {
 }
 
 /// The index of the bracket closing the one at `open` (`(`, `[` or `{`), skipping non-code.
+/// The `(` matching the `)` at `close` (code bytes only), scanning backwards.
+pub fn matching_paren_back(src: &[u8], mask: &[bool], close: usize) -> Option<usize> {
+    let mut depth = 0i32;
+    for j in (0..=close).rev() {
+        if !mask[j] {
+            continue;
+        }
+        match src[j] {
+            b')' => depth += 1,
+            b'(' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(j);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
 pub fn matching(src: &[u8], mask: &[bool], open: usize) -> Option<usize> {
     let mut depth = 0i32;
     for i in open..src.len() {

@@ -280,24 +280,7 @@ fn candidate_names(test: &str, names: &[String]) -> Vec<String> {
             j -= 1;
         }
         if j > 0 && b[j - 1] == b')' {
-            let mut depth = 0i32;
-            let mut s = j;
-            while s > 0 {
-                s -= 1;
-                if !mask[s] {
-                    continue;
-                }
-                match b[s] {
-                    b')' => depth += 1,
-                    b'(' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            break;
-                        }
-                    }
-                    _ => {}
-                }
-            }
+            let s = instrument::matching_paren_back(b, &mask, j - 1).unwrap_or(0);
             bound.extend(param_names(&test[s + 1..j - 1]));
         } else {
             let mut s = j;
