@@ -9,16 +9,16 @@ calls `start` before the checks and `done` after they all passed:
   start TARGET  After a complete run, remove every build unit that run did not use (its
                 fingerprint directory, deps/ and examples/ files, build-script directory),
                 then mark every unit unused again. Cargo reads each unit's fingerprint file on
-                every build, fresh or not, so a unit read since the mark is one the run used:
-                the mark is an access time of 0 on the fingerprint files (Linux updates an
-                access time older than the modification time on the next read, with
-                `relatime` as with `strictatime`). After a run that did not complete (failed,
-                killed), nothing is removed and nothing is reset: the next complete run's
-                units are kept with the failed one's. With `noatime` nothing reads as used,
-                and nothing is removed (said once). If the disk is still short
-                (--min-free-gb), incremental state of crates the last run did not recompile
-                goes too, and, below half of that, the whole cache (the next build is cold:
-                ~40 minutes on 2 cores).
+                every build, fresh or not, so a unit read since the mark (or rebuilt: written
+                since the run started) is one the run used. The mark is an access time of 0
+                on the fingerprint files: Linux updates an access time older than the
+                modification time on the next read, with `relatime` as with `strictatime`.
+                After a run that did not complete (failed, killed), nothing is removed and
+                nothing is reset: the next complete run's units are kept with the failed
+                one's. With `noatime` nothing reads as used, and nothing is removed (said
+                once). If the disk is still short (--min-free-gb), incremental state of
+                crates the last run did not recompile goes too, and, below half of that, the
+                whole cache (the next build is cold: ~40 minutes on 2 cores).
   done TARGET   Record that the run completed.
 
 A removed unit is only rebuilt, never wrong: cargo rebuilds any unit whose fingerprint or
@@ -57,6 +57,13 @@ def size_of(path):
 
 
 DRY_RUN = False
+
+
+def _stat(path):
+    try:
+        return os.stat(path)
+    except FileNotFoundError:
+        return None
 
 
 def remove(path):
@@ -158,14 +165,18 @@ def start(target, min_free_gb):
     units_removed = 0
     if mark and mark.get("state") == "complete":
         stale = []
-        used = 0
+        read = 0
+        since = mark.get("started_at", 0)
         for p in profiles:
             for d, files in units(p):
-                if any(os.stat(f).st_atime > 0 for f in files if os.path.exists(f)):
-                    used += 1
-                else:
+                # Read since the mark, or written by the run (a unit cargo rebuilds need not
+                # read its old fingerprint first).
+                stats = [st for st in map(_stat, files) if st is not None]
+                if any(st.st_atime > 0 for st in stats):
+                    read += 1
+                elif not any(st.st_mtime >= since for st in stats):
                     stale.append((p, d))
-        if used == 0 and stale:
+        if read == 0 and stale:
             print(
                 f"build cache {target}: no unit reads as used (a noatime mount?); nothing removed",
                 file=sys.stderr,
@@ -177,7 +188,6 @@ def start(target, min_free_gb):
                 units_removed += 1
         if free_gb(target) < min_free_gb:
             # Incremental state of crates the last run did not recompile.
-            since = mark.get("started_at", 0)
             for p in profiles:
                 inc = os.path.join(p, "incremental")
                 if os.path.isdir(inc):
