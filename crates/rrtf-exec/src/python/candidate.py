@@ -3,13 +3,46 @@
 # sample uid). Nothing here is trusted: the sample may rewrite any of it. It loads the sample's code, says whether that worked, then
 # answers the judge's calls: decode the plain arguments, call the entry point (or the named
 # function of the sample a test calls by name), send back the plain result or the exception
-# (its first builtin class, message and errno).
+# (its first builtin class, message and errno). An iterator result (a generator, `map(...)`,
+# `zip(...)`) is read here whole, up to MAX_ITEMS items, and sent as its items and how it
+# ended; the judge replays them as a generator of its own.
 
 def _builtin_name(e):
     for cls in type(e).__mro__:
         if _EXCEPTIONS.get(cls.__name__) is cls:
             return cls.__name__
     return "Exception"
+
+
+def _error(e):
+    """[builtin class name, message, errno] of an exception."""
+    if isinstance(e, OSError) and e.errno is not None:
+        return [_builtin_name(e), str(e.strerror), e.errno]
+    return [_builtin_name(e), describe(e).partition(": ")[2], None]
+
+
+def _iterator_reply(call_id, it):
+    """[call_id, "g", items, error or None, more]: the iterator's plain items, the exception it
+    ended with, and whether it had more than MAX_ITEMS."""
+    items, error, more = [], None, False
+    nxt = type(it).__next__
+    while True:
+        try:
+            x = nxt(it)
+        except StopIteration:
+            break
+        except BaseException as e:
+            error = _error(e)
+            break
+        if len(items) == MAX_ITEMS:
+            more = True
+            break
+        try:
+            items.append(_enc(x))
+        except NotPlain as e:
+            return _json.dumps([call_id, "e", "TypeError",
+                                f"the candidate's iterator yielded {e}", None])
+    return f'[{call_id},"g",{dump(items)},{_json.dumps(error)},{"true" if more else "false"}]'
 
 
 def serve_candidate(code_src, entry, qfd, pfd):
@@ -48,16 +81,21 @@ def serve_candidate(code_src, entry, qfd, pfd):
                 raise NameError(f"name '{name}' is not a function of the sample")
             result = f(*args, **kwargs)
         except BaseException as e:
-            if isinstance(e, OSError) and e.errno is not None:
-                msg, errno = str(e.strerror), e.errno
-            else:
-                msg, errno = describe(e).partition(": ")[2], None
-            send(_json.dumps([call_id, "e", _builtin_name(e), msg, errno]))
+            send(_json.dumps([call_id, "e"] + _error(e)))
             continue
         try:
             text = encode(result)
         except NotPlain as e:
-            send(_json.dumps([call_id, "e", "TypeError", f"the candidate returned {e}", None]))
+            try:
+                if hasattr(type(result), "__next__"):
+                    send(_iterator_reply(call_id, result))
+                else:
+                    send(_json.dumps([call_id, "e", "TypeError", f"the candidate returned {e}",
+                                      None]))
+            except BaseException as e:
+                send(_json.dumps([call_id, "e", "TypeError",
+                                  f"the candidate's result cannot be sent: {describe(e)}",
+                                  None]))
             continue
         except BaseException as e:
             send(_json.dumps([call_id, "e", "TypeError",

@@ -7,12 +7,15 @@
 # `int`, `bool`, `float`, `complex`, `str`, `bytes`, `None`, `list`, `tuple`, `dict`, `set` or
 # `frozenset` (plus the dict content of the standard `collections.Counter`, `OrderedDict` and
 # `defaultdict`, read from the dict's own storage, which is what comparing them with a dict
-# compares). Anything else, subclasses included, cannot be sent.
+# compares), or a `range` or a dict's `keys()`, `values()` or `items()` view of such values.
+# Anything else, subclasses included, cannot be sent. (A candidate's iterator result, a
+# generator or `map(...)`, is read whole by the candidate and sent as its items: candidate.py.)
 #
 # JSON numbers, strings, booleans, null and arrays (lists) stand for themselves; every other
 # type is a one-key object: {"t": [...]} tuple, {"d": [[k, v], ...]} dict, {"s": [...]} set,
 # {"f": [...]} frozenset, {"b": "latin-1 text"} bytes, {"c": [re, im]} complex, {"i": "hex"}
-# an int outside 64 bits (hex parses in linear time). `decode` is the judge's: it accepts
+# an int outside 64 bits (hex parses in linear time), {"r": [start, stop, step]} range,
+# {"k": [...]}, {"v": [...]}, {"n": [[k, v], ...]} a dict's keys, values and items views. `decode` is the judge's: it accepts
 # nothing but this grammar and builds exact builtin values only, whatever bytes the candidate
 # wrote; `encode` is a convenience of both sides (the candidate's copy is not trusted).
 
@@ -29,7 +32,11 @@ _EXCEPTIONS = {n: c for n, c in vars(_wire_builtins).items()
 
 _BIG = 1 << 63
 _DICT_LIKE = (_collections.Counter, _collections.OrderedDict, _collections.defaultdict)
+_KEYS, _VALUES, _ITEMS = type({}.keys()), type({}.values()), type({}.items())
 MAX_FRAME = 32 << 20
+# The most items of a candidate's iterator result the judge gets (an endless generator is
+# read this far).
+MAX_ITEMS = 100_000
 
 
 class NotPlain(TypeError):
@@ -56,9 +63,17 @@ def _enc(v):
         return {"b": v.decode("latin-1")}
     if t is complex:
         return {"c": [v.real, v.imag]}
+    if t is range:
+        return {"r": [_enc(v.start), _enc(v.stop), _enc(v.step)]}
+    if t is _KEYS:
+        return {"k": [_enc(x) for x in v]}
+    if t is _VALUES:
+        return {"v": [_enc(x) for x in v]}
+    if t is _ITEMS:
+        return {"n": [[_enc(k), _enc(x)] for k, x in v]}
     raise NotPlain(f"a {t.__name__}, which is not a plain value (only int, bool, float, "
-                   "complex, str, bytes, None, list, tuple, dict, set and frozenset cross "
-                   "to the judge)")
+                   "complex, str, bytes, None, list, tuple, dict, set, frozenset, range "
+                   "and dict views cross to the judge)")
 
 
 # JSON's C encoder and a decoder, built once: `json.dumps` and `json.loads` with arguments build
@@ -72,7 +87,11 @@ _ENCODER = _json.JSONEncoder(allow_nan=True, separators=(",", ":")).encode
 
 def encode(obj):
     """The JSON text of a plain value (NotPlain or RecursionError otherwise)."""
-    v = _enc(obj)
+    return dump(_enc(obj))
+
+
+def dump(v):
+    """The JSON text of what `_enc` made."""
     if _C_ENCODER is None or type(v) is str:
         return _ENCODER(v)
     return "".join(_C_ENCODER(v, 0))
@@ -123,6 +142,19 @@ def _hook(o):
                 return d
             if k == "c" and len(v) == 2 and _num(v[0]) and _num(v[1]):
                 return complex(v[0], v[1])
+            if k == "r" and len(v) == 3 and all(type(x) is int for x in v) and v[2] != 0:
+                return range(v[0], v[1], v[2])
+            if k == "k":
+                return dict.fromkeys(_spread(v)).keys()
+            if k == "v":
+                return dict(enumerate(v)).values()
+            if k == "n":
+                for p in v:
+                    if type(p) is not list or len(p) != 2:
+                        raise ValueError("malformed dict item")
+                if len(v) > 4 * _PILE:
+                    _spread([p[0] for p in v])
+                return {p[0]: p[1] for p in v}.items()
         elif tv is str:
             if k == "b":
                 return v.encode("latin-1")
