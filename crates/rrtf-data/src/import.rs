@@ -240,6 +240,10 @@ fn prompt_from_row(
         Some(f) => row.str_opt(f)?.map(str::to_owned),
         None => None,
     };
+    let entry_point = match (entry_point, &reference, &tests) {
+        (None, Some(code), Some(t)) if shape.name == "mbpp" => mbpp_entry_point(code, t),
+        (e, _, _) => e,
+    };
     let source_id = match field("id", shape.id) {
         Some(f) => match row.id_opt(f)? {
             Some(id) => id,
@@ -290,6 +294,40 @@ fn prompt_from_row(
         parent_id: None,
         evolution_method: None,
         tests,
+    })
+}
+
+/// The entry point of an MBPP row, which names none: the one top-level function of its
+/// reference solution that its tests call (`def pow(a, b)` with `assert pow(2, 3) == 8`); none
+/// when no function or more than one qualifies. Without it the judge takes the test's only
+/// name that nothing defines, which misses a function named like a builtin.
+pub fn mbpp_entry_point(reference: &str, tests: &str) -> Option<String> {
+    let mut found: Option<String> = None;
+    for line in reference.lines() {
+        let Some(rest) = line.strip_prefix("def ") else {
+            continue;
+        };
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        if name.is_empty() || !calls(tests, &name) || found.as_deref() == Some(&name) {
+            continue;
+        }
+        if found.replace(name).is_some() {
+            return None;
+        }
+    }
+    found
+}
+
+/// Whether Python text `text` calls `name` as a plain name (`name(`, `name (`), not a method
+/// or a longer name ending in it.
+fn calls(text: &str, name: &str) -> bool {
+    let ident = |c: char| c.is_alphanumeric() || c == '_' || c == '.';
+    text.match_indices(name).any(|(i, _)| {
+        text[..i].chars().next_back().is_none_or(|c| !ident(c))
+            && text[i + name.len()..].trim_start().starts_with('(')
     })
 }
 
@@ -797,4 +835,45 @@ pub async fn import_responses(
         skipped,
         completion_answers: kinds,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mbpp_entry_point;
+
+    #[test]
+    fn an_mbpp_entry_point_is_the_reference_s_function_the_tests_call() {
+        let tests = "assert pow(2, 3) == 8\nassert pow (3, 2) == 9";
+        let code = "def helper(x):\n    return x\n\ndef pow(a, b):\n    return a ** b\n";
+        assert_eq!(mbpp_entry_point(code, tests).as_deref(), Some("pow"));
+        // Not a method, a longer name or a nested function; two candidates are ambiguous.
+        assert_eq!(
+            mbpp_entry_point(
+                "def add(a, b):\n    pass\n",
+                "assert x.add(1) == 2\nassert add_one(1) == 2"
+            ),
+            None
+        );
+        assert_eq!(
+            mbpp_entry_point(
+                "class A:\n    def f(self):\n        pass\n",
+                "assert f() == 1"
+            ),
+            None
+        );
+        assert_eq!(
+            mbpp_entry_point(
+                "def f(x):\n    pass\ndef g(x):\n    pass\n",
+                "assert f(g(1)) == 1"
+            ),
+            None
+        );
+        assert_eq!(
+            mbpp_entry_point(
+                "def f(x):\n    pass\ndef f(x, y):\n    pass\n",
+                "assert f(1) == 1"
+            ),
+            Some("f".into())
+        );
+    }
 }

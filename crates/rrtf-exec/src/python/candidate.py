@@ -3,9 +3,10 @@
 # sample uid). Nothing here is trusted: the sample may rewrite any of it. It loads the sample's code, says whether that worked, then
 # answers the judge's calls: decode the plain arguments, call the entry point (or the named
 # function of the sample a test calls by name), send back the plain result or the exception
-# (its first builtin class, message and errno). An iterator result (a generator, `map(...)`,
-# `zip(...)`) is read here whole, up to MAX_ITEMS items, and sent as its items and how it
-# ended; the judge replays them as a generator of its own.
+# (its first builtin class, message and errno). An iterator result of a builtin iterator type
+# (a generator, `map(...)`, `zip(...)`, `iter(xs)`, itertools') is read here whole, up to
+# MAX_ITEMS items, and sent as its items, how it ended and whether it was a generator; the
+# judge replays it.
 
 def _builtin_name(e):
     for cls in type(e).__mro__:
@@ -21,11 +22,35 @@ def _error(e):
     return [_builtin_name(e), describe(e).partition(": ")[2], None]
 
 
+def _iterator_types():
+    """The exact types of the builtin iterators (an object of the sample's own class with a
+    `__next__` may answer `iter()` and `next()` differently, or go on after its end: it is no
+    iterator here, and no plain value)."""
+    import itertools
+    made = [(lambda: (yield))(), map(len, ()), filter(None, ()), zip(), enumerate(()),
+            reversed([]), reversed(()), reversed({}), reversed({}.values()),
+            reversed({}.items()), iter([]), iter(()), iter(""), iter("\u20ac"), iter(range(0)),
+            iter(range(1 << 64)), iter(set()), iter({}), iter({}.values()), iter({}.items()),
+            iter(b""), iter(bytearray()), iter(lambda: 0, 0)]
+    found = {type(x) for x in made}
+    found |= {v for v in vars(itertools).values()
+              if isinstance(v, type) and hasattr(v, "__next__")}
+    return frozenset(found)
+
+
+_ITERATORS = _iterator_types()
+_GENERATOR = type((lambda: (yield))())
+
+
 def _iterator_reply(call_id, it):
-    """[call_id, "g", items, error or None, more]: the iterator's plain items, the exception it
-    ended with, and whether it had more than MAX_ITEMS."""
-    items, error, more = [], None, False
+    """[call_id, "g", items, error or None, more, "gen" or "iter"]: the iterator's plain items,
+    the exception it ended with, whether it had more than MAX_ITEMS, and whether it was a
+    generator."""
+    items, raw, error, more = [], [], None, False
     nxt = type(it).__next__
+
+    def refuse(why):
+        return _json.dumps([call_id, "e", "TypeError", why, None])
     while True:
         try:
             x = nxt(it)
@@ -38,11 +63,20 @@ def _iterator_reply(call_id, it):
             more = True
             break
         try:
-            items.append(_enc(x))
+            items.append(dump(_enc(x)))
         except NotPlain as e:
-            return _json.dumps([call_id, "e", "TypeError",
-                                f"the candidate's iterator yielded {e}", None])
-    return f'[{call_id},"g",{dump(items)},{_json.dumps(error)},{"true" if more else "false"}]'
+            return refuse(f"the candidate's iterator yielded {e}")
+        raw.append(x)
+    # An item the iterator changed after yielding it (one list, updated and yielded again) is
+    # seen changed by a test that reads the iterator whole and unchanged by one that checks
+    # each item as it comes: no replay is both, so the iterator is refused.
+    for i, x in enumerate(raw):
+        if dump(_enc(x)) != items[i]:
+            return refuse(f"the candidate's iterator changed its item {i} after yielding it "
+                          "(yield a copy): the judge cannot replay it")
+    kind = "gen" if type(it) is _GENERATOR else "iter"
+    return (f'[{call_id},"g",[{",".join(items)}],{_json.dumps(error)},'
+            f'{"true" if more else "false"},"{kind}"]')
 
 
 def serve_candidate(code_src, entry, qfd, pfd):
@@ -87,7 +121,7 @@ def serve_candidate(code_src, entry, qfd, pfd):
             text = encode(result)
         except NotPlain as e:
             try:
-                if hasattr(type(result), "__next__"):
+                if type(result) in _ITERATORS:
                     send(_iterator_reply(call_id, result))
                 else:
                     send(_json.dumps([call_id, "e", "TypeError", f"the candidate returned {e}",

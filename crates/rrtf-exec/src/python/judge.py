@@ -390,13 +390,15 @@ class _Channel:
             return msg[2]
         if msg[1] == "e" and len(msg) == 5 and type(msg[2]) is str and type(msg[3]) is str:
             raise _rebuild(msg[2], msg[3], msg[4])
-        if msg[1] == "g" and len(msg) == 5 and type(msg[2]) is list and type(msg[4]) is bool:
+        if (msg[1] == "g" and len(msg) == 6 and type(msg[2]) is list and type(msg[4]) is bool
+                and type(msg[5]) is str and msg[5] in ("gen", "iter")):
             err = msg[3]
+            replay = _replay_generator if msg[5] == "gen" else _replay_iterator
             if err is None:
-                return _replay(msg[2], None, msg[4])
+                return replay(msg[2], None, msg[4])
             if (type(err) is list and len(err) == 3 and type(err[0]) is str
                     and type(err[1]) is str):
-                return _replay(msg[2], _rebuild(err[0], err[1], err[2]), msg[4])
+                return replay(msg[2], _rebuild(err[0], err[1], err[2]), msg[4])
         self.fail("error", "the candidate sent a malformed reply")
         raise CandidateGone(self.bad[1])
 
@@ -422,16 +424,34 @@ def _rebuild(name, message, errno):
         return RuntimeError(f"{name}: {message}")
 
 
-def _replay(items, error, more):
-    """The candidate's iterator result (a generator, `map(...)`, `zip(...)`), which the
-    candidate read whole when it returned: a generator of the judge's that yields its items,
-    then raises what it ended with (or says it had more than the judge takes)."""
-    yield from items
+def _replay_end(error, more):
     if error is not None:
         raise error
     if more:
         raise RuntimeError(f"the candidate's iterator yields more than {MAX_ITEMS} items; "
                            "the judge takes no more")
+
+
+def _replay_generator(items, error, more):
+    """The candidate's generator result, which the candidate read whole when it returned: a
+    generator of the judge's that yields its items, then raises what it ended with (or says
+    it had more than the judge takes)."""
+    yield from items
+    _replay_end(error, more)
+
+
+def _replay_iterator(items, error, more):
+    """The candidate's other iterator result (`map(...)`, `zip(...)`, `iter(xs)`), read the
+    same way: an iterator of the judge's that is no generator (`inspect.isgenerator` is false,
+    as for the candidate's), with the same items and end."""
+    n = len(items)
+
+    def step(i):
+        if i < n:
+            return items[i]
+        _replay_end(error, more)
+        raise StopIteration
+    return map(step, range(n + 1))
 
 
 def _proxy(chan, name):
