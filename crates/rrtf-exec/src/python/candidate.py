@@ -5,7 +5,7 @@
 # function of the sample a test calls by name), send back the plain result or the exception
 # (its first builtin class, message and errno). An iterator result of a builtin iterator type
 # (a generator, `map(...)`, `zip(...)`, `iter(xs)`, itertools') is read here whole, up to
-# MAX_ITEMS items, and sent as its items, how it ended and whether it was a generator; the
+# MAX_ITEMS items or MAX_ITEM_BYTES, and sent as its items, how it ended and whether it was a generator; the
 # judge replays it.
 
 def _builtin_name(e):
@@ -44,9 +44,10 @@ _GENERATOR = type((lambda: (yield))())
 
 def _iterator_reply(call_id, it):
     """[call_id, "g", items, error or None, more, "gen" or "iter"]: the iterator's plain items,
-    the exception it ended with, whether it had more than MAX_ITEMS, and whether it was a
+    the exception it ended with, whether it had more than the judge takes, and whether it was a
     generator."""
     items, raw, error, more = [], [], None, False
+    size = 0
     nxt = type(it).__next__
 
     def refuse(why):
@@ -59,13 +60,14 @@ def _iterator_reply(call_id, it):
         except BaseException as e:
             error = _error(e)
             break
-        if len(items) == MAX_ITEMS:
+        if len(items) == MAX_ITEMS or size > MAX_ITEM_BYTES:
             more = True
             break
         try:
             items.append(dump(_enc(x)))
         except NotPlain as e:
             return refuse(f"the candidate's iterator yielded {e}")
+        size += len(items[-1])
         raw.append(x)
     # An item the iterator changed after yielding it (one list, updated and yielded again) is
     # seen changed by a test that reads the iterator whole and unchanged by one that checks

@@ -156,7 +156,12 @@ class _Return(BaseException):
 
 def _returns_raise(n):
     """The `return` statements of node `n`, outside functions, lambdas and classes defined in
-    it, rewritten in place as `raise __rrtf_return__(value)`."""
+    it, rewritten in place as `raise __rrtf_return__(value)`; a `try` with handlers first
+    re-raises it (a `return` skips `except` clauses, a bare `except:` would catch the raise)."""
+    if type(n) is _ast.Try and n.handlers:
+        at = _ast.copy_location
+        n.handlers.insert(0, at(_ast.ExceptHandler(at(_ast.Name(_RETURN, _ast.Load()), n),
+                                                   None, [at(_ast.Raise(None, None), n)]), n))
     for field, value in _ast.iter_fields(n):
         items = value if type(value) is list else [value]
         for i, c in enumerate(items):
@@ -428,8 +433,8 @@ def _replay_end(error, more):
     if error is not None:
         raise error
     if more:
-        raise RuntimeError(f"the candidate's iterator yields more than {MAX_ITEMS} items; "
-                           "the judge takes no more")
+        raise RuntimeError(f"the candidate's iterator yields more than the judge takes "
+                           f"({MAX_ITEMS} items or {MAX_ITEM_BYTES >> 20} MiB)")
 
 
 def _replay_generator(items, error, more):

@@ -34,9 +34,10 @@ _BIG = 1 << 63
 _DICT_LIKE = (_collections.Counter, _collections.OrderedDict, _collections.defaultdict)
 _KEYS, _VALUES, _ITEMS = type({}.keys()), type({}.values()), type({}.items())
 MAX_FRAME = 32 << 20
-# The most items of a candidate's iterator result the judge gets (an endless generator is
-# read this far).
+# The most items of a candidate's iterator result the judge gets, and the most bytes they take
+# encoded (an endless generator is read this far).
 MAX_ITEMS = 100_000
+MAX_ITEM_BYTES = 4 << 20
 
 
 class NotPlain(TypeError):
