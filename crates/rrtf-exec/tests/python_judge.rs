@@ -162,31 +162,44 @@ fn the_prompt_helpers_the_test_uses_are_the_prompt_s_not_the_sample_s() {
 
 #[test]
 fn mbpp_tests_without_an_entry_point_call_the_sample_s_functions_by_name() {
-    // MBPP rows are imported without an entry point: the asserts call the function by name.
+    // MBPP rows without an entry point: the asserts call the function by name.
     let test = "assert add_numbers(2, 3) == 5\nassert add_numbers(-1, 1) == 0\nassert True\n";
-    let exec = executor(64409, 1, 20_000);
+    let right = "def add_numbers(a, b):\n    return a + b\n";
+    mbpp_right_passes_wrong_fails(64409, test, None, right, &right.replace('+', "-"));
+}
+
+/// An MBPP-style test (two checks, top-level asserts) gives `right` a pass and `wrong` a
+/// test failure, on worker uid `uid`.
+fn mbpp_right_passes_wrong_fails(
+    uid: u32,
+    test: &str,
+    entry_point: Option<&str>,
+    right: &str,
+    wrong: &str,
+) {
+    let exec = executor(uid, 1, 20_000);
     let job = |key, code: &str| rrtf_exec::Job {
         key,
         language: Language::Python,
         code: Some(code.into()),
         test: test.into(),
-        entry_point: None,
+        entry_point: entry_point.map(str::to_owned),
         prompt: None,
     };
-    let r = run_one(&exec, job(0, "def add_numbers(a, b):\n    return a + b\n"));
+    let r = run_one(&exec, job(0, right));
     assert_eq!(
         (r.outcome, r.tests_passed, r.tests_total),
         (Outcome::Pass, 2, 2),
         "{r:?}"
     );
-    let r = run_one(&exec, job(1, "def add_numbers(a, b):\n    return a - b\n"));
+    let r = run_one(&exec, job(1, wrong));
     assert_eq!(
         (r.outcome, r.tests_passed, r.tests_total),
         (Outcome::TestFailure, 0, 2),
         "{r:?}"
     );
     drop(exec);
-    assert_no_leftovers(64409..64410);
+    assert_no_leftovers(uid..uid + 1);
 }
 
 #[test]
@@ -483,28 +496,7 @@ fn an_mbpp_function_named_like_a_builtin_is_the_sample_s_through_its_entry_point
     // `rrtf import prompts` gives MBPP rows the entry point their reference names
     // (`rrtf_data::import::mbpp_entry_point`); without it `pow` would be Python's own.
     let test = "assert pow(2, 3) == 8\nassert pow(3, 2) == 9\n";
-    let exec = executor(64419, 1, 20_000);
-    let job = |key, code: &str| rrtf_exec::Job {
-        key,
-        language: Language::Python,
-        code: Some(code.into()),
-        test: test.into(),
-        entry_point: Some("pow".into()),
-        prompt: None,
-    };
     let right = "def pow(a, b):\n    r = 1\n    for _ in range(b):\n        r *= a\n    return r\n";
-    let r = run_one(&exec, job(0, right));
-    assert_eq!(
-        (r.outcome, r.tests_passed, r.tests_total),
-        (Outcome::Pass, 2, 2),
-        "{r:?}"
-    );
-    let r = run_one(&exec, job(1, "def pow(a, b):\n    return a * b\n"));
-    assert_eq!(
-        (r.outcome, r.tests_passed, r.tests_total),
-        (Outcome::TestFailure, 0, 2),
-        "{r:?}"
-    );
-    drop(exec);
-    assert_no_leftovers(64419..64420);
+    let wrong = "def pow(a, b):\n    return a * b\n";
+    mbpp_right_passes_wrong_fails(64419, test, Some("pow"), right, wrong);
 }

@@ -5,8 +5,8 @@
 # function of the sample a test calls by name), send back the plain result or the exception
 # (its first builtin class, message and errno). An iterator result of a builtin iterator type
 # (a generator, `map(...)`, `zip(...)`, `iter(xs)`, itertools') is read here whole, up to
-# MAX_ITEMS items or MAX_ITEM_BYTES, and sent as its items, how it ended and whether it was a generator; the
-# judge replays it.
+# MAX_ITEMS items or MAX_ITEM_BYTES, and sent as its items, how it ended and whether it was a
+# generator; the judge replays it.
 
 def _builtin_name(e):
     for cls in type(e).__mro__:

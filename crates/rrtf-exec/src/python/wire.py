@@ -15,9 +15,10 @@
 # type is a one-key object: {"t": [...]} tuple, {"d": [[k, v], ...]} dict, {"s": [...]} set,
 # {"f": [...]} frozenset, {"b": "latin-1 text"} bytes, {"c": [re, im]} complex, {"i": "hex"}
 # an int outside 64 bits (hex parses in linear time), {"r": [start, stop, step]} range,
-# {"k": [...]}, {"v": [...]}, {"n": [[k, v], ...]} a dict's keys, values and items views. `decode` is the judge's: it accepts
-# nothing but this grammar and builds exact builtin values only, whatever bytes the candidate
-# wrote; `encode` is a convenience of both sides (the candidate's copy is not trusted).
+# {"k": [...]}, {"v": [...]}, {"n": [[k, v], ...]} a dict's keys, values and items views.
+# `decode` is the judge's: it accepts nothing but this grammar and builds exact builtin values
+# only, whatever bytes the candidate wrote; `encode` is a convenience of both sides (the
+# candidate's copy is not trusted).
 
 import json as _json
 import os as _os
@@ -119,6 +120,16 @@ def _spread(items):
     return items
 
 
+def _pairs(v):
+    """The [key, value] items of a dict or an items view, each checked, keys' hashes spread."""
+    for p in v:
+        if type(p) is not list or len(p) != 2:
+            raise ValueError("malformed dict item")
+    if len(v) > 4 * _PILE:
+        _spread([p[0] for p in v])
+    return v
+
+
 def _hook(o):
     if len(o) == 1:
         for k, v in o.items():
@@ -132,13 +143,8 @@ def _hook(o):
             if k == "f":
                 return frozenset(_spread(v))
             if k == "d":
-                for p in v:
-                    if type(p) is not list or len(p) != 2:
-                        raise ValueError("malformed dict item")
-                if len(v) > 4 * _PILE:
-                    _spread([p[0] for p in v])
                 d = {}
-                for p in v:
+                for p in _pairs(v):
                     d[p[0]] = p[1]
                 return d
             if k == "c" and len(v) == 2 and _num(v[0]) and _num(v[1]):
@@ -150,12 +156,7 @@ def _hook(o):
             if k == "v":
                 return dict(enumerate(v)).values()
             if k == "n":
-                for p in v:
-                    if type(p) is not list or len(p) != 2:
-                        raise ValueError("malformed dict item")
-                if len(v) > 4 * _PILE:
-                    _spread([p[0] for p in v])
-                return {p[0]: p[1] for p in v}.items()
+                return {p[0]: p[1] for p in _pairs(v)}.items()
         elif tv is str:
             if k == "b":
                 return v.encode("latin-1")
