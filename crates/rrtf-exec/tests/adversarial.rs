@@ -708,7 +708,7 @@ fn honest_solutions_keep_their_verdicts() {
     let wrong = code.replace("2j", "3j");
     let r = hostile(64225, &wrong, test, &[Partial]);
     assert_eq!((r.tests_passed, r.tests_total), (4, 5), "{r:?}");
-    // Counter, OrderedDict and defaultdict are sent as their dict content.
+    // Counter and defaultdict are sent as their dict content.
     let counter = "import collections\ndef f(s):\n    return collections.Counter(s.split())\n";
     let test = "def check(candidate):\n    assert candidate('a b b') == {'a': 1, 'b': 2}\n";
     hostile(64226, counter, test, &[Pass]);

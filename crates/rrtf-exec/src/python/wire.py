@@ -5,17 +5,18 @@
 # The wire format between the judge and the candidate: frames of a 4-byte little-endian length
 # and a JSON body, carrying *plain values* only. A plain value is, recursively, an exact
 # `int`, `bool`, `float`, `complex`, `str`, `bytes`, `None`, `list`, `tuple`, `dict`, `set` or
-# `frozenset` (plus the dict content of the standard `collections.Counter`, `OrderedDict` and
-# `defaultdict`, read from the dict's own storage, which is what comparing them with a dict
-# compares), or a `range` or a dict's `keys()`, `values()` or `items()` view of such values.
-# Anything else, subclasses included, cannot be sent. (A candidate's iterator result, a
-# generator or `map(...)`, is read whole by the candidate and sent as its items: candidate.py.)
+# `frozenset` (plus the dict content of the standard `collections.Counter` and `defaultdict`,
+# read from the dict's own storage, which is what comparing them with a dict compares), an
+# `OrderedDict` as itself (its equality reads its order), or a `range` or a
+# dict's `keys()`, `values()` or `items()` view of such values. Anything else, subclasses
+# included, cannot be sent.
 #
 # JSON numbers, strings, booleans, null and arrays (lists) stand for themselves; every other
 # type is a one-key object: {"t": [...]} tuple, {"d": [[k, v], ...]} dict, {"s": [...]} set,
 # {"f": [...]} frozenset, {"b": "latin-1 text"} bytes, {"c": [re, im]} complex, {"i": "hex"}
 # an int outside 64 bits (hex parses in linear time), {"r": [start, stop, step]} range,
-# {"k": [...]}, {"v": [...]}, {"n": [[k, v], ...]} a dict's keys, values and items views.
+# {"k": [...]}, {"v": [...]}, {"n": [[k, v], ...]} a dict's keys, values and items views,
+# {"o": [[k, v], ...]} an OrderedDict in its own order.
 # `decode` is the judge's: it accepts nothing but this grammar and builds exact builtin values
 # only, whatever bytes the candidate wrote; `encode` is a convenience of both sides (the
 # candidate's copy is not trusted).
@@ -32,13 +33,10 @@ _EXCEPTIONS = {n: c for n, c in vars(_wire_builtins).items()
                if isinstance(c, type) and issubclass(c, BaseException)}
 
 _BIG = 1 << 63
-_DICT_LIKE = (_collections.Counter, _collections.OrderedDict, _collections.defaultdict)
+_DICT_LIKE = (_collections.Counter, _collections.defaultdict)
+_ODICT = _collections.OrderedDict
 _KEYS, _VALUES, _ITEMS = type({}.keys()), type({}.values()), type({}.items())
 MAX_FRAME = 32 << 20
-# The most items of a candidate's iterator result the judge gets, and the most bytes they take
-# encoded (an endless generator is read this far).
-MAX_ITEMS = 100_000
-MAX_ITEM_BYTES = 4 << 20
 
 
 class NotPlain(TypeError):
@@ -55,6 +53,8 @@ def _enc(v):
         return [_enc(x) for x in v]
     if t is tuple:
         return {"t": [_enc(x) for x in v]}
+    if t is _ODICT:
+        return {"o": [[_enc(k), _enc(x)] for k, x in _ODICT.items(v)]}
     if t is dict or t in _DICT_LIKE:
         return {"d": [[_enc(k), _enc(x)] for k, x in dict.items(v)]}
     if t is set:
@@ -157,6 +157,8 @@ def _hook(o):
                 return dict(enumerate(v)).values()
             if k == "n":
                 return {p[0]: p[1] for p in _pairs(v)}.items()
+            if k == "o":
+                return _ODICT((p[0], p[1]) for p in _pairs(v))
         elif tv is str:
             if k == "b":
                 return v.encode("latin-1")
