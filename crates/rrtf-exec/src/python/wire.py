@@ -89,11 +89,7 @@ _ENCODER = _json.JSONEncoder(allow_nan=True, separators=(",", ":")).encode
 
 def encode(obj):
     """The JSON text of a plain value (NotPlain or RecursionError otherwise)."""
-    return dump(_enc(obj))
-
-
-def dump(v):
-    """The JSON text of what `_enc` made."""
+    v = _enc(obj)
     if _C_ENCODER is None or type(v) is str:
         return _ENCODER(v)
     return "".join(_C_ENCODER(v, 0))
