@@ -537,6 +537,24 @@ fn the_sample_s_exceptions_reach_the_test_as_raised() {
         (Outcome::Pass, 3, 3),
         "{r:?}"
     );
+    // Its text is the sample's own `str(e)` (its `__str__`), not what its args would give: an
+    // honest class with a `__str__` failed `"negative" in str(e)`, and a wrong one passed
+    // `str(e) == ...` on args its `__str__` never shows.
+    let test = "def check(candidate):\n    try:\n        candidate(-1)\n    except ValueError as e:\n        assert str(e) == 'x must be non-negative, got -1'\n";
+    let right = "class E(ValueError):\n    def __init__(self, v):\n        self.v = v\n        super().__init__()\n    def __str__(self):\n        return f'x must be non-negative, got {self.v}'\ndef f(x):\n    raise E(x)\n";
+    let wrong = "class E(ValueError):\n    def __str__(self):\n        return 'something went wrong'\ndef f(x):\n    raise E('x must be non-negative, got -1')\n";
+    let r = run(64443, 20_000, right, test);
+    assert_eq!(
+        (r.outcome, r.tests_passed, r.tests_total),
+        (Outcome::Pass, 1, 1),
+        "{r:?}"
+    );
+    let r = run(64444, 20_000, wrong, test);
+    assert_eq!(
+        (r.outcome, r.tests_passed, r.tests_total),
+        (Outcome::TestFailure, 0, 1),
+        "{r:?}"
+    );
 }
 
 #[test]
@@ -593,6 +611,23 @@ fn what_the_sample_prints_reaches_the_test_s_stdout() {
         (Outcome::Pass, 1, 1),
         "{r:?}"
     );
+    // Bytes written to `sys.stdout.buffer` are printed too.
+    let r = run(
+        64445,
+        20_000,
+        "import sys\ndef f(x):\n    sys.stdout.buffer.write(b'debug')\n    return 2 * x\n",
+        silent,
+    );
+    assert_eq!(
+        (
+            r.outcome,
+            r.tests_passed,
+            r.tests_total,
+            r.test_results.as_str()
+        ),
+        (Outcome::Partial, 1, 2, "10"),
+        "{r:?}"
+    );
 }
 
 #[test]
@@ -639,6 +674,13 @@ fn containers_a_value_holds_twice_cross_as_one() {
     let test = "def check(candidate):\n    r = candidate(60)\n    assert r == [], f'got {r}'\n";
     let bomb = "def f(n):\n    x = [1]\n    for _ in range(n):\n        x = [x, x]\n    return x\n";
     let r = run(64442, 20_000, bomb, test);
+    assert!(!r.passed() && r.is_judged(), "{r:?}");
+    assert!(r.detail.contains("too large"), "{r:?}");
+    // What a frozenset (or a view, or a long int) holds counts too: references to a list of
+    // one 40,000-item frozenset held the judge past its deadline (`==` of two such values).
+    let test = "def check(candidate):\n    assert candidate('ab') == candidate('ba')\n";
+    let bomb = "def f(s):\n    v = [frozenset(range(40000))]\n    for _ in range(18):\n        v = [v, v]\n    return v\n";
+    let r = run(64446, 20_000, bomb, test);
     assert!(!r.passed() && r.is_judged(), "{r:?}");
     assert!(r.detail.contains("too large"), "{r:?}");
 }

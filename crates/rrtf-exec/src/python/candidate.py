@@ -21,7 +21,11 @@ def _error(call_id, e):
     if isinstance(e, OSError) and e.errno is not None:
         message, errno = str(e.strerror), e.errno
     else:
-        message, errno = describe(e).partition(": ")[2], None
+        try:
+            message = str(e)[:1 << 16]
+        except BaseException:
+            message = "<unprintable>"
+        errno = None
     try:  # one value, so that shared containers are numbered as the judge decodes them
         return encode([call_id, "e", base, message, errno, list(e.args), own])
     except BaseException:
@@ -47,11 +51,34 @@ class _Printed:
     def __getattr__(self, name):
         return getattr(self.out, name)
 
+    @property
+    def buffer(self):
+        return _PrintedBytes(self, self.out.buffer)
+
     def onto(self, reply):
         """`reply` (a JSON array's text) with what was printed as its last item, if anything."""
         if not self.parts:
             return reply
         return f'{reply[:-1]},{_json.dumps("".join(self.parts))}]'
+
+
+class _PrintedBytes:
+    """`sys.stdout.buffer` during a call: bytes written there are captured too (as UTF-8)."""
+
+    def __init__(self, text, out):
+        self.text, self.out = text, out
+
+    def write(self, b):
+        n = self.out.write(b)
+        t = self.text
+        if t.size < OUTPUT_LIMIT:
+            s = bytes(b).decode("utf-8", "replace")
+            t.parts.append(s[:OUTPUT_LIMIT - t.size])
+            t.size += len(s)
+        return n
+
+    def __getattr__(self, name):
+        return getattr(self.out, name)
 
 
 def serve_candidate(code_src, entry, qfd, pfd):

@@ -483,7 +483,12 @@ def _rebuild(name, message, errno, args, own):
         return RuntimeError(f"{name}: {message}" if message else name)
     try:
         if own is not None:
-            cls = type(own[:100], (cls,), {"__module__": "__main__"})
+            # Its text is the sample's `str(e)`, whatever its args (its own `__str__`); an
+            # OSError's message is its strerror, and its text is built from it as before.
+            body = {"__module__": "__main__"}
+            if not issubclass(cls, OSError):
+                body["__str__"] = lambda self, text=message: text
+            cls = type(own[:100], (cls,), body)
         if issubclass(cls, OSError) and type(errno) is int:
             e = cls(errno, message)
             if type(e) is not cls:  # OSError(2, ...) makes a FileNotFoundError: keep the class

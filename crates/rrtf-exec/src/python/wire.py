@@ -179,8 +179,6 @@ def _resolve(v, table, open_):
             raise ValueError("malformed reference")
         _REFS[0] -= 1
         return table[n]
-    if t is str or t is bytes:
-        return v, 1 + len(v)
     if t is list:
         entry = [v, 0]
         table.append(entry)
@@ -191,39 +189,60 @@ def _resolve(v, table, open_):
                 v[i], n = _resolve(x, table, open_)
                 size += n
             else:
-                size += 1
+                size += _size(x)
         open_.discard(id(v))
     elif t is dict or t is _ODICT:
         entry = [v, 0]
         table.append(entry)
         open_.add(id(v))
-        size = 1 + len(v)
+        size = 1
         for k, x in v.items():
+            size += _size(k)
             if type(x) in _WALK:
                 v[k], n = _resolve(x, table, open_)
                 size += n
             else:
-                size += 1
+                size += _size(x)
         open_.discard(id(v))
     elif t is set:
-        table.append([v, 1 + len(v)])
-        return v, 1 + len(v)
+        size = _size(v)
+        table.append([v, size])
+        return v, size
     elif t is tuple:
         items, size = [], 1
         for x in v:
-            x, n = _resolve(x, table, open_) if type(x) in _WALK else (x, 1)
+            x, n = _resolve(x, table, open_) if type(x) in _WALK else (x, _size(x))
             items.append(x)
             size += n
         return tuple(items), size
     else:
-        return v, 1
+        return v, _size(v)
     if size > MAX_FRAME:
         raise ValueError("a value whose shared parts make it too large")
     entry[1] = size
     return v, size
 
 
-_WALK = frozenset((_Ref, list, dict, _ODICT, set, tuple, str, bytes))
+_WALK = frozenset((_Ref, list, dict, _ODICT, set, tuple))
+
+
+def _size(v):
+    """The written-out size of `v`, a value holding no reference (items, characters, 64-bit
+    words of an int): a frozenset, a view or a long int counts as what it holds."""
+    t = type(v)
+    if t is str or t is bytes:
+        return 1 + len(v)
+    if t is int:
+        return 1 + v.bit_length() // 64
+    if t is dict or t is _ODICT or t is _ITEMS:
+        pairs = dict.items(v) if t is not _ITEMS else v
+        return 1 + sum(_size(k) + _size(x) for k, x in pairs)
+    if t in _HOLDERS:
+        return 1 + sum(map(_size, v))
+    return 1
+
+
+_HOLDERS = frozenset((list, tuple, set, frozenset, _KEYS, _VALUES))
 
 
 def _hook(o):
