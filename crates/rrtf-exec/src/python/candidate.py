@@ -43,10 +43,14 @@ class _Printed:
 
     def write(self, s):
         n = self.out.write(s)
-        if self.size < OUTPUT_LIMIT and type(s) is str:
+        if type(s) is str:
+            self.keep(s)
+        return n
+
+    def keep(self, s):
+        if self.size < OUTPUT_LIMIT:
             self.parts.append(s[:OUTPUT_LIMIT - self.size])
             self.size += len(s)
-        return n
 
     def __getattr__(self, name):
         return getattr(self.out, name)
@@ -70,11 +74,7 @@ class _PrintedBytes:
 
     def write(self, b):
         n = self.out.write(b)
-        t = self.text
-        if t.size < OUTPUT_LIMIT:
-            s = bytes(b).decode("utf-8", "replace")
-            t.parts.append(s[:OUTPUT_LIMIT - t.size])
-            t.size += len(s)
+        self.text.keep(bytes(b).decode("utf-8", "replace"))
         return n
 
     def __getattr__(self, name):

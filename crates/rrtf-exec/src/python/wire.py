@@ -179,25 +179,15 @@ def _resolve(v, table, open_):
             raise ValueError("malformed reference")
         _REFS[0] -= 1
         return table[n]
-    if t is list:
+    if t is list or t is dict or t is _ODICT:
         entry = [v, 0]
         table.append(entry)
         open_.add(id(v))
         size = 1
-        for i, x in enumerate(v):
-            if type(x) in _WALK:
-                v[i], n = _resolve(x, table, open_)
-                size += n
-            else:
-                size += _size(x)
-        open_.discard(id(v))
-    elif t is dict or t is _ODICT:
-        entry = [v, 0]
-        table.append(entry)
-        open_.add(id(v))
-        size = 1
-        for k, x in v.items():
-            size += _size(k)
+        keyed = t is not list
+        for k, x in (v.items() if keyed else enumerate(v)):
+            if keyed:
+                size += _size(k)
             if type(x) in _WALK:
                 v[k], n = _resolve(x, table, open_)
                 size += n
