@@ -13,13 +13,17 @@ use serde_json::json;
 
 use crate::{ExecError, ExecResult, Executor, Job, Language};
 
+/// A sample row; MultiPL-E's field names are read too (`name` for `task_id`, `tests` for
+/// `test`).
 #[derive(Deserialize)]
 struct SampleRow {
+    #[serde(alias = "name")]
     task_id: String,
     language: Option<String>,
     code: Option<String>,
     prompt: Option<String>,
     completion: Option<String>,
+    #[serde(alias = "tests")]
     test: String,
     entry_point: Option<String>,
 }
@@ -259,12 +263,39 @@ mod tests {
             "\n",
             r#"{"task_id":"X/2","language":"go","code":"c","test":"t"}"#,
             "\n",
+            // MultiPL-E's field names and language names.
+            r#"{"name":"HumanEval_3_f","language":"go_test.go","prompt":"p","completion":"c","tests":"u"}"#,
+            "\n",
+            r#"{"name":"HumanEval_4_g","language":"rs","prompt":"p","completion":"c","tests":"v"}"#,
+            "\n",
         ));
         let (tasks, jobs) = read_samples(f.path()).unwrap();
-        assert_eq!(tasks, ["CPP/0", "HumanEval/1", "X/2"]);
+        assert_eq!(
+            tasks,
+            [
+                "CPP/0",
+                "HumanEval/1",
+                "X/2",
+                "HumanEval_3_f",
+                "HumanEval_4_g"
+            ]
+        );
         let languages: Vec<_> = jobs.iter().map(|j| j.language).collect();
-        assert_eq!(languages, [Language::Cpp, Language::Python, Language::Go]);
-        assert_eq!(jobs.iter().map(|j| j.key).collect::<Vec<_>>(), [0, 1, 2]);
+        assert_eq!(
+            languages,
+            [
+                Language::Cpp,
+                Language::Python,
+                Language::Go,
+                Language::Go,
+                Language::Rust
+            ]
+        );
+        assert_eq!(jobs[4].test, "v");
+        assert_eq!(
+            jobs.iter().map(|j| j.key).collect::<Vec<_>>(),
+            [0, 1, 2, 3, 4]
+        );
     }
 
     #[test]

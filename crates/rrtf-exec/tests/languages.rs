@@ -436,3 +436,110 @@ fn a_check_of_a_value_computed_earlier_counts() {
         );
     }
 }
+
+/// MultiPL-E's shapes (the multi-language HumanEval that StarCoder-family models report): C++
+/// and Rust completions stop before their function's closing brace, which the test's first
+/// line supplies, and the Rust test is a `fn main` of its own; JavaScript checks with node's
+/// `assert` module; Go's prompt imports `testing` and `fmt` for the test in the same file.
+/// Each was a `compile_error` for a right answer (JavaScript: one check) before.
+#[test]
+fn multipl_e_shapes_judge_per_check() {
+    let gcd = "Return the greatest common divisor of a and b.";
+    let cpp_prompt = format!(
+        "#include<assert.h>\n#include<bits/stdc++.h>\n// {gcd} >>> f({{1, 2}})\nlong greatest_common_divisor(long a, long b) {{\n"
+    );
+    let cpp_test = "}\nint main() {\n    auto candidate = greatest_common_divisor;\n    assert(candidate((3), (7)) == (1));\n    assert(candidate((10), (15)) == (5));\n    assert(candidate((49), (14)) == (7));\n}\n";
+    let cpp_right =
+        format!("{cpp_prompt}    while (b) {{ long t = a % b; a = b; b = t; }}\n    return a;");
+    let cpp_wrong = format!("{cpp_prompt}    return 1;");
+    // A completion cut where its function closes (rrtf's rounds cut them so): the test's brace
+    // is then not added again.
+    let cpp_closed = format!("{cpp_right}\n}}");
+    check_counts(
+        65020,
+        Language::Cpp,
+        20_000,
+        &[
+            (&cpp_right, cpp_test, Pass, Some((3, 3))),
+            (&cpp_wrong, cpp_test, Partial, Some((1, 3))),
+            (&cpp_closed, cpp_test, Pass, Some((3, 3))),
+        ],
+    );
+    let js_test = "const assert = require('node:assert');\n\n\nfunction test() {\n  let candidate = greatest_common_divisor;\n  assert.deepEqual(candidate(3, 7),1);\n  assert.deepEqual(candidate(10, 15),5);\n  assert.deepEqual(candidate(49, 14),7);\n}\n\ntest();";
+    let js_prompt = format!("//{gcd}\nfunction greatest_common_divisor(a, b){{\n");
+    check_counts(
+        65021,
+        Language::JavaScript,
+        20_000,
+        &[
+            (
+                &format!("{js_prompt}  while (b) {{ [a, b] = [b, a % b]; }}\n  return a;\n}}\n"),
+                js_test,
+                Pass,
+                Some((3, 3)),
+            ),
+            (
+                &format!("{js_prompt}  return 1;\n}}\n"),
+                js_test,
+                Partial,
+                Some((1, 3)),
+            ),
+        ],
+    );
+    let go_prompt = format!(
+        "package greatest_common_divisor_test\n\nimport (\n    \"testing\"\n    \"fmt\"\n)\n\n// {gcd}\nfunc greatest_common_divisor(a int, b int) int {{\n"
+    );
+    let go_test = "func TestGreatest_Common_Divisor(t *testing.T) {\n  candidate := greatest_common_divisor\n\ttype test struct {\n\t\tactual   interface{}\n\t\texpected interface{}\n\t}\n   tests := []test{\n     { actual: candidate(3, 7), expected: 1 },\n     { actual: candidate(10, 15), expected: 5 },\n   }\n\n\tfor i, tc := range tests {\n\t\tt.Run(fmt.Sprintf(\"test num % d\", i), func(t *testing.T) {\n\t\t\tif fmt.Sprintf(\"%v\", tc.actual) != fmt.Sprintf(\"%v\", tc.expected) {\n\t\t\t\tt.Errorf(\"expected '%s', got '%s'\", tc.expected, tc.actual)\n\t\t\t}\n\t\t})\n\t}\n}\n";
+    // No check site (its comparisons are `t.Errorf`s in subtests): one check.
+    check_counts(
+        65022,
+        Language::Go,
+        30_000,
+        &[
+            (
+                &format!("{go_prompt}    for b != 0 {{ a, b = b, a%b }}\n    return a\n}}\n\n"),
+                go_test,
+                Pass,
+                Some((1, 1)),
+            ),
+            (
+                &format!("{go_prompt}    return 1\n}}\n\n"),
+                go_test,
+                TestFailure,
+                Some((0, 1)),
+            ),
+            // An import neither the code nor the test uses stays: the whole program would not
+            // compile either.
+            (
+                &format!(
+                    "{}    return a\n}}\n\n",
+                    go_prompt.replace("\"fmt\"", "\"fmt\"\n    \"strings\"")
+                ),
+                go_test,
+                CompileError,
+                None,
+            ),
+        ],
+    );
+    if find_system_tool("rustc").is_some() {
+        let rs_prompt =
+            format!("/// {gcd}\nfn greatest_common_divisor(a: isize, b: isize) -> isize {{\n");
+        let rs_test = "}\n\nfn main() {\n    let candidate = greatest_common_divisor;\n    assert_eq!(candidate(3, 7), 1);\n    assert_eq!(candidate(10, 15), 5);\n    assert_eq!(candidate(49, 14), 7);\n}\n";
+        check_counts(
+            65023,
+            Language::Rust,
+            30_000,
+            &[
+                (
+                    &format!(
+                        "{rs_prompt}    let (mut a, mut b) = (a, b);\n    while b != 0 {{ let t = a % b; a = b; b = t; }}\n    a"
+                    ),
+                    rs_test,
+                    Pass,
+                    Some((3, 3)),
+                ),
+                (&format!("{rs_prompt}    1"), rs_test, Partial, Some((1, 3))),
+            ],
+        );
+    }
+}

@@ -728,3 +728,54 @@ fn an_mbpp_function_named_like_a_builtin_is_the_sample_s_through_its_entry_point
     let wrong = "def pow(a, b):\n    return a * b\n";
     mbpp_right_passes_wrong_fails(64419, test, Some("pow"), right, wrong);
 }
+
+#[test]
+fn multipl_e_s_test_check_driver_runs_check_once_and_names_the_entry_point() {
+    // MultiPL-E's Python tests end with `def test_check(): check(f)` and a top-level
+    // `test_check()`, and its rows have no entry point: the judge runs check's body once (the
+    // driver's call is a check call, as `check(f)` is) and calls, by name, the function the
+    // test passes to `check`. It ran all of check from the preamble first, so a wrong answer
+    // failed as setup with no count, and a row without an entry point failed every call.
+    let test = "def check(candidate):\n    assert candidate(1) == 2\n    assert candidate(2) == 4\n    assert candidate(3) == 6\n\ndef test_check():\n    check(f)\n\ntest_check()\n";
+    let count = "N = [0]\n";
+    for (uid, entry) in [(64447, Some("f")), (64448, None)] {
+        let job = |code: &str| Job {
+            entry_point: entry.map(str::to_string),
+            ..py_job(0, code, test, "f")
+        };
+        let exec = executor(uid, 1, 20_000);
+        let right = run_one(
+            &exec,
+            job(&format!(
+                "{count}def f(x):\n    N[0] += 1\n    assert N[0] <= 3, 'called again'\n    return 2 * x\n"
+            )),
+        );
+        let wrong = run_one(&exec, job("def f(x):\n    return 2 * x if x < 3 else 0\n"));
+        drop(exec);
+        assert_no_leftovers(uid..uid + 1);
+        assert_eq!(
+            (right.outcome, right.tests_passed, right.tests_total),
+            (Outcome::Pass, 3, 3),
+            "{entry:?} {right:?}"
+        );
+        assert_eq!(
+            (wrong.outcome, wrong.tests_passed, wrong.tests_total),
+            (Outcome::Partial, 2, 3),
+            "{entry:?} {wrong:?}"
+        );
+    }
+    // With neither an entry point nor a `check(name)` call, nothing says which function the
+    // candidate is: a test error naming the fix (every call failed before).
+    let exec = executor(64449, 1, 20_000);
+    let r = run_one(
+        &exec,
+        Job {
+            entry_point: None,
+            ..py_job(0, "def f(x):\n    return 2 * x\n", &ten_checks(), "f")
+        },
+    );
+    drop(exec);
+    assert_no_leftovers(64449..64450);
+    assert_eq!(r.outcome, Outcome::CompileError, "{r:?}");
+    assert!(r.detail.contains("entry_point"), "{r:?}");
+}

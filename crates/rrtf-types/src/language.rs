@@ -47,14 +47,15 @@ impl Language {
         Language::Rust,
     ];
 
-    /// Accepts the usual names and HumanEval-X's (`python`, `js`, `cpp`, `java`, `go`, `rust`).
+    /// Accepts the usual names, HumanEval-X's (`python`, `js`, `cpp`, `java`, `go`, `rust`) and
+    /// MultiPL-E's (`py`, `rs`, `go_test.go`).
     pub fn parse(s: &str) -> Result<Language, UnknownLanguage> {
         Ok(match s.trim().to_ascii_lowercase().as_str() {
             "python" | "python3" | "py" => Language::Python,
             "javascript" | "js" | "node" | "nodejs" => Language::JavaScript,
             "cpp" | "c++" | "cxx" => Language::Cpp,
             "java" => Language::Java,
-            "go" | "golang" => Language::Go,
+            "go" | "golang" | "go_test.go" => Language::Go,
             "rust" | "rs" => Language::Rust,
             _ => return Err(UnknownLanguage(s.to_string())),
         })

@@ -265,6 +265,57 @@ fn with_package_main(src: &str) -> String {
     }
 }
 
+/// Whether Go source `src` refers to package `name` (`name.X` in its code).
+fn uses_package(src: &str, name: &str) -> bool {
+    let b = src.as_bytes();
+    let mask = instrument::code_mask(b, Syntax::Go);
+    let mut i = 0;
+    while let Some(at) = instrument::find(b, i, name.as_bytes()) {
+        i = at + 1;
+        if instrument::word_at(b, &mask, at, name.as_bytes())
+            && b.get(instrument::skip_ws(b, at + name.len())) == Some(&b'.')
+        {
+            return true;
+        }
+    }
+    false
+}
+
+/// The candidate's file: `code` without the imports that only `test` uses. MultiPL-E's Go
+/// prompts import `testing` and `fmt` for the test, which shares their file; the candidate's
+/// file holds the code alone, where Go refuses an unused import. An import neither uses stays
+/// (the whole program would not compile either).
+fn without_test_imports(code: &str, test: &str) -> String {
+    let drop: Vec<String> = imports(code)
+        .into_iter()
+        .filter(|(name, _)| !uses_package(code, name) && uses_package(test, name))
+        .map(|(_, spec)| spec)
+        .collect();
+    if drop.is_empty() {
+        return code.to_string();
+    }
+    let mut in_block = false;
+    let mut out = Vec::new();
+    for line in code.lines() {
+        let t = line.trim();
+        let spec = if in_block {
+            in_block = !t.starts_with(')');
+            in_block.then_some(t)
+        } else if let Some(rest) = t.strip_prefix("import") {
+            let rest = rest.trim();
+            in_block = rest.starts_with('(');
+            (!in_block).then_some(rest)
+        } else {
+            None
+        };
+        let spec = spec.map(|s| s.split("//").next().unwrap_or("").trim());
+        // An empty line for a dropped import: the compiler's line numbers stay the code's.
+        let dropped = spec.is_some_and(|s| drop.iter().any(|d| d == s));
+        out.push(if dropped { "" } else { line });
+    }
+    out.join("\n")
+}
+
 /// The code's imports as (name used in code, import spec).
 fn imports(code: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
@@ -586,7 +637,10 @@ pub(super) fn plan(
         },
         cand: Side {
             files: vec![
-                ("main.go".into(), with_package_main(code)),
+                (
+                    "main.go".into(),
+                    with_package_main(&without_test_imports(code, test)),
+                ),
                 ("rrtf_rt.go".into(), RT.into()),
                 ("rrtf_serve_test.go".into(), dispatch),
             ],

@@ -444,11 +444,88 @@ impl<'a> Builder<'a> {
     }
 }
 
-/// JavaScript: every `console.assert(COND, ...)`.
+/// The methods of node's `assert` module that are check sites: those that decide
+/// synchronously (`rejects` and `doesNotReject` settle later: their failure is the test's, an
+/// unhandled rejection).
+const NODE_ASSERTS: &[&str] = &[
+    "ok",
+    "equal",
+    "notEqual",
+    "strictEqual",
+    "notStrictEqual",
+    "deepEqual",
+    "notDeepEqual",
+    "deepStrictEqual",
+    "notDeepStrictEqual",
+    "throws",
+    "doesNotThrow",
+    "match",
+    "doesNotMatch",
+];
+
+/// The names a JavaScript test binds to node's `assert` module (`const assert =
+/// require('node:assert');`, MultiPL-E's first line; also `'assert'`, `'assert/strict'` and
+/// `require(...).strict`).
+fn node_assert_names(src: &[u8], mask: &[bool]) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut i = 0;
+    while let Some(at) = find(src, i, b"require") {
+        i = at + 1;
+        if !word_at(src, mask, at, b"require") {
+            continue;
+        }
+        let open = skip_ws(src, at + "require".len());
+        if src.get(open) != Some(&b'(') {
+            continue;
+        }
+        let q = skip_ws(src, open + 1);
+        let Some(&quote) = src.get(q).filter(|c| matches!(c, b'\'' | b'"' | b'`')) else {
+            continue;
+        };
+        let Some(len) = src[q + 1..].iter().position(|&c| c == quote) else {
+            continue;
+        };
+        let module = &src[q + 1..q + 1 + len];
+        if !matches!(
+            module,
+            b"assert" | b"node:assert" | b"assert/strict" | b"node:assert/strict"
+        ) {
+            continue;
+        }
+        // Back from `require` over `=` to the name bound.
+        let mut k = at;
+        while k > 0 && src[k - 1].is_ascii_whitespace() {
+            k -= 1;
+        }
+        if k == 0
+            || src[k - 1] != b'='
+            || (k >= 2 && matches!(src[k - 2], b'=' | b'!' | b'<' | b'>'))
+        {
+            continue;
+        }
+        k -= 1;
+        while k > 0 && src[k - 1].is_ascii_whitespace() {
+            k -= 1;
+        }
+        let end = k;
+        while k > 0 && is_ident(src[k - 1]) {
+            k -= 1;
+        }
+        if k < end && mask[k] {
+            names.push(String::from_utf8_lossy(&src[k..end]).into_owned());
+        }
+    }
+    names
+}
+
+/// JavaScript: every `console.assert(COND, ...)`, and every call of node's `assert` module
+/// by the name the test binds it to (`assert(x)`, `assert.deepEqual(a, b)`: MultiPL-E's
+/// tests; [`NODE_ASSERTS`]), which passes when it does not throw.
 pub fn js_checks(test: &str) -> Instrumented {
     let src = test.as_bytes();
     let mask = code_mask(src, Syntax::Js);
     let mut b = Builder::new(test);
+    let mut taken: Vec<(usize, usize)> = Vec::new();
     let mut i = 0;
     while let Some(at) = find(src, i, b"console.assert") {
         i = at + 1;
@@ -469,7 +546,48 @@ pub fn js_checks(test: &str) -> Instrumented {
         }
         let edit = format!("__rrtf.check(@SITE@, () => ({cond}))");
         b.site(at, cond, vec![(at, close + 1, edit)]);
+        taken.push((at, close + 1));
         i = close + 1;
+    }
+    for name in node_assert_names(src, &mask) {
+        let mut i = 0;
+        while let Some(at) = find(src, i, name.as_bytes()) {
+            i = at + 1;
+            if !word_at(src, &mask, at, name.as_bytes())
+                || taken.iter().any(|&(s, e)| s <= at && at < e)
+            {
+                continue;
+            }
+            let mut open = skip_ws(src, at + name.len());
+            if src.get(open) == Some(&b'.') {
+                let m = skip_ws(src, open + 1);
+                let mut e = m;
+                while e < src.len() && is_ident(src[e]) {
+                    e += 1;
+                }
+                if !NODE_ASSERTS.contains(&&test[m..e]) {
+                    continue;
+                }
+                open = skip_ws(src, e);
+            }
+            if src.get(open) != Some(&b'(') {
+                continue;
+            }
+            let Some(close) = matching(src, &mask, open) else {
+                continue;
+            };
+            // A call that awaits (in an async test) cannot move into the site's arrow: it stays
+            // the test's own, and its failure is the test's (an unhandled rejection).
+            if (at..close).any(|k| word_at(src, &mask, k, b"await")) {
+                i = close + 1;
+                continue;
+            }
+            let call = &test[at..close + 1];
+            let edit = format!("__rrtf.check(@SITE@, () => ({call}, true))");
+            b.site(at, call, vec![(at, close + 1, edit)]);
+            taken.push((at, close + 1));
+            i = close + 1;
+        }
     }
     b.finish()
 }
@@ -1015,6 +1133,46 @@ mod tests {
             "{}",
             out.test
         );
+    }
+
+    #[test]
+    fn node_assert_calls_are_sites_by_the_name_the_test_binds() {
+        let js = "const assert = require('node:assert');\nfunction test() {\n  let candidate = f;\n  assert.deepEqual(candidate([1, 2]), [2, 1]);\n  assert(candidate([]).length === 0, 'x');\n  assert.rejects(candidate(1));\n  assert.equal(await candidate(2), 1);\n  console.assert(assert.ok(1) || true);\n  const s = 'assert.ok(no)';\n}\ntest();\n";
+        let out = js_checks(js);
+        assert_eq!(out.sites.len(), 3, "{}", out.test);
+        assert!(
+            out.test.contains(
+                "__rrtf.check(0, () => (assert.deepEqual(candidate([1, 2]), [2, 1]), true));"
+            ),
+            "{}",
+            out.test
+        );
+        assert!(
+            out.test.contains(
+                "__rrtf.check(1, () => (assert(candidate([]).length === 0, 'x'), true));"
+            ),
+            "{}",
+            out.test
+        );
+        // The console's assert holding one is one site; `rejects` settles later: no site.
+        assert!(
+            out.test
+                .contains("__rrtf.check(2, () => (assert.ok(1) || true))"),
+            "{}",
+            out.test
+        );
+        assert!(
+            out.test.contains(
+                "  assert.rejects(candidate(1));\n  assert.equal(await candidate(2), 1);"
+            ),
+            "{}",
+            out.test
+        );
+        // Without a `require` of the module, `assert` is the test's own: no sites.
+        let own = "function assert(c) { if (!c) throw 1; }\nassert(f(1) === 2);\n";
+        assert_eq!(js_checks(own).sites.len(), 0);
+        let strict = "const { strict: a } = require('assert');\nconst b = require(\"assert/strict\");\nb.equal(f(1), 2);\n";
+        assert_eq!(js_checks(strict).sites.len(), 1);
     }
 
     #[test]

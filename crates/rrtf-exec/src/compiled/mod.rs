@@ -286,6 +286,34 @@ fn one_function_of_the_sample(names: &[String]) -> Result<(), String> {
     ))
 }
 
+/// MultiPL-E's C++ and Rust rows end a completion before its function's closing brace (their
+/// stop sequence is `\n}`) and start the test with that brace, a line of its own: the program
+/// is `prompt + completion + "\n" + test`. The judge builds the test without the code, so the
+/// brace goes back to the code: appended when the code opens one more `{` than it closes (what
+/// MultiPL-E's own program then holds), else dropped (a completion cut where its function
+/// closes, as rrtf's rounds cut them). Other tests are returned as they are.
+fn closing_brace_to_code<'a>(language: Language, code: &str, test: &'a str) -> (String, &'a str) {
+    let syntax = match language {
+        Language::Cpp => instrument::Syntax::C,
+        Language::Rust => instrument::Syntax::Rust,
+        _ => return (code.to_string(), test),
+    };
+    let start = test.len() - test.trim_start().len();
+    let line_end = test[start..].find('\n').map_or(test.len(), |n| start + n);
+    if test[start..line_end].trim_end() != "}" {
+        return (code.to_string(), test);
+    }
+    let rest = &test[line_end..];
+    let b = code.as_bytes();
+    let mask = instrument::code_mask(b, syntax);
+    let count = |c: u8| (0..b.len()).filter(|&i| mask[i] && b[i] == c).count();
+    if count(b'{') == count(b'}') + 1 {
+        (format!("{code}\n}}"), rest)
+    } else {
+        (code.to_string(), rest)
+    }
+}
+
 /// A verdict that needs no run: the judge cannot be built for this test and code.
 fn no_judge(key: u64, why: &str) -> ExecResult {
     ExecResult::without_run(
@@ -304,8 +332,10 @@ pub fn run(
     cache: Option<&CompileCache>,
     job: &Job,
 ) -> Result<ExecResult, ExecError> {
-    let (language, key, test) = (job.language, job.key, job.test.as_str());
-    let code = job.code.as_deref().unwrap_or_default();
+    let (language, key) = (job.language, job.key);
+    let (code, test) =
+        closing_brace_to_code(language, job.code.as_deref().unwrap_or_default(), &job.test);
+    let code = code.as_str();
     let prompt = Prompt {
         text: job.prompt.as_deref(),
         entry_point: job.entry_point.as_deref(),

@@ -219,9 +219,41 @@ def _stepper(check, steps):
     return code.replace(co_consts=consts)
 
 
-def _is_check_call(stmt):
-    return (isinstance(stmt, _ast.Expr) and isinstance(stmt.value, _ast.Call)
-            and isinstance(stmt.value.func, _ast.Name) and stmt.value.func.id == "check")
+def _call_of(stmt, names):
+    """The call if `stmt` is an expression statement calling one of `names` by name."""
+    if (type(stmt) is _ast.Expr and type(stmt.value) is _ast.Call
+            and type(stmt.value.func) is _ast.Name and stmt.value.func.id in names):
+        return stmt.value
+    return None
+
+
+def _drivers(body):
+    """`check` and the top-level functions of the test whose whole body calls it (or another
+    such function): MultiPL-E's Python tests end with `def test_check(): check(entry)` and a
+    top-level `test_check()`. A call of one at the top level is a check call, as `check(...)`
+    is: the judge runs check's body itself, once, not again from the preamble."""
+    found = {"check"}
+    changed = True
+    while changed:
+        changed = False
+        for s in body:
+            if (type(s) is _ast.FunctionDef and s.name not in found and not s.decorator_list
+                    and s.body and all(_call_of(t, found) is not None for t in s.body)):
+                found.add(s.name)
+                changed = True
+    return found
+
+
+def _checked_name(body, drivers):
+    """The one name the test passes to `check` (`check(add)`, at the top level or in a
+    driver), the sample's function when the row names no entry point; None if not one."""
+    calls = [_call_of(s, {"check"}) for s in body]
+    calls += [_call_of(t, {"check"}) for s in body
+              if type(s) is _ast.FunctionDef and s.name in drivers and s.name != "check"
+              for t in s.body]
+    names = {c.args[0].id for c in calls if c is not None and len(c.args) == 1
+             and not c.keywords and type(c.args[0]) is _ast.Name}
+    return names.pop() if len(names) == 1 else None
 
 
 def _fixpoint(defs, seed, test):
@@ -240,10 +272,12 @@ def _fixpoint(defs, seed, test):
 
 def parse_tests(src, entry):
     """The test plan: {"param", "preamble", "stepper", "steps": [(check, static, code, line,
-    text)], "free", "modules", "static_total"}. HumanEval style (`def check(candidate)`): the
-    module minus top-level `check(...)` calls is the preamble, each statement of check's body
-    is a step, run by `stepper` (see `_CHECK`; the steps' `code` is None). Otherwise (MBPP
-    style) each top-level statement is a step, its `code` run at the top level."""
+    text)], "entry", "free", "modules", "static_total"}. HumanEval style (`def
+    check(candidate)`): the module minus top-level `check(...)` calls (and calls of
+    `_drivers`) is the preamble, each statement of check's body is a step, run by `stepper`
+    (see `_CHECK`; the steps' `code` is None); "entry" is the name the test passes to `check`
+    when `entry` is None (MultiPL-E: `check(add)`), else None. Otherwise (MBPP style) each
+    top-level statement is a step, its `code` run at the top level."""
     tree = _ast.parse(src, "<test>")
     lines = src.splitlines()
     checks = [s for s in tree.body if isinstance(s, _ast.FunctionDef) and s.name == "check"]
@@ -252,12 +286,19 @@ def parse_tests(src, entry):
         _plain_check(check, tree.body[tree.body.index(check) + 1:])
         positional = check.args.posonlyargs + check.args.args
         param = positional[0].arg if positional else None
-        body = [s for s in tree.body if not _is_check_call(s)]
+        drivers = _drivers(tree.body)
+        by_name = None if entry else _checked_name(tree.body, drivers)
+        entry = entry or by_name
+        if entry is None and param is not None:
+            raise ValueError("`check(candidate)` gets the sample's function, but the row has no "
+                             "`entry_point` and the test passes no one name to `check`: give "
+                             "the row its `entry_point`")
+        body = [s for s in tree.body if _call_of(s, drivers) is None]
         preamble = body
         pre_stmts = [s for s in body if s is not check]
         stmts = check.body
     else:
-        param, preamble, pre_stmts, stmts = None, None, [], tree.body
+        param, preamble, pre_stmts, stmts, by_name = None, None, [], tree.body, None
     imports, defs, loaded, bound, stored, attr_bases = set(), [], set(), set(), {}, set()
     yields = False
     for n in _ast.walk(tree):
@@ -341,7 +382,7 @@ def parse_tests(src, entry):
         stepper = None
         steps = [(ck, st, _counting_asserts(c), ln, tx) for ck, st, c, ln, tx in steps]
     return {"param": param, "preamble": preamble, "stepper": stepper, "steps": steps,
-            "free": sorted(free), "modules": sorted(modules),
+            "entry": by_name, "free": sorted(free), "modules": sorted(modules),
             "static_total": sum(1 for st in steps if st[1])}
 
 
@@ -569,7 +610,10 @@ def run_judge(plan, prelude, entry, qfd, pfd, timeout, report):
 
 
 def _judge(plan, prelude, entry, chan, report):
-    proxy = _proxy(chan, None)
+    # A `check(candidate)` test of a row without an entry point calls, by name, the function
+    # the test itself passes to `check` (`plan["entry"]`, MultiPL-E's `check(add)`).
+    by_name = None if entry else plan["entry"]
+    proxy = _proxy(chan, by_name)
     ns = {}
     prelude, stubs = prelude if prelude is not None else (None, frozenset())
     if prelude is not None:
@@ -587,7 +631,7 @@ def _judge(plan, prelude, entry, chan, report):
     # example of the function, which must not answer for the sample; a function the prompt
     # only declares (a signature and a docstring) is the sample's to write.
     free = plan["free"]
-    mine = entry
+    mine = entry or by_name
     if plan["param"] is None and not mine:
         if len(free) == 1:
             mine = free[0]
