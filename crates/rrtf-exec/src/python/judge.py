@@ -238,21 +238,29 @@ def _drivers(body):
         changed = False
         for s in body:
             if (type(s) is _ast.FunctionDef and s.name not in found and not s.decorator_list
-                    and s.body and all(_call_of(t, found) is not None for t in s.body)):
+                    and _calls_only(s, found)):
                 found.add(s.name)
                 changed = True
     return found
 
 
-def _checked_name(body, drivers):
-    """The one name the test passes to `check` (`check(add)`, at the top level or in a
-    driver), the sample's function when the row names no entry point; None if not one."""
-    calls = [_call_of(s, {"check"}) for s in body]
-    calls += [_call_of(t, {"check"}) for s in body
-              if type(s) is _ast.FunctionDef and s.name in drivers and s.name != "check"
-              for t in s.body]
-    names = {c.args[0].id for c in calls if c is not None and len(c.args) == 1
-             and not c.keywords and type(c.args[0]) is _ast.Name}
+def _calls_only(fn, names):
+    """Whether function `fn`'s body (past a docstring) is calls of `names` and nothing else."""
+    body = fn.body[1:] if _ast.get_docstring(fn) is not None else fn.body
+    return bool(body) and all(_call_of(t, names) is not None for t in body)
+
+
+def _checked_name(body):
+    """The one name the test passes to `check` (`check(add)`, anywhere but in check itself),
+    the sample's function when the row names no entry point; None if not one."""
+    names = set()
+    for s in body:
+        if type(s) is _ast.FunctionDef and s.name == "check":
+            continue
+        for n in _ast.walk(s):
+            if (type(n) is _ast.Call and type(n.func) is _ast.Name and n.func.id == "check"
+                    and len(n.args) == 1 and not n.keywords and type(n.args[0]) is _ast.Name):
+                names.add(n.args[0].id)
     return names.pop() if len(names) == 1 else None
 
 
@@ -287,7 +295,7 @@ def parse_tests(src, entry):
         positional = check.args.posonlyargs + check.args.args
         param = positional[0].arg if positional else None
         drivers = _drivers(tree.body)
-        by_name = None if entry else _checked_name(tree.body, drivers)
+        by_name = None if entry else _checked_name(tree.body)
         entry = entry or by_name
         if entry is None and param is not None:
             raise ValueError("`check(candidate)` gets the sample's function, but the row has no "
