@@ -465,6 +465,31 @@ fn multipl_e_shapes_judge_per_check() {
             (&cpp_closed, cpp_test, Pass, Some((3, 3))),
         ],
     );
+    // `std::optional` (MultiPL-E's C++ for Python's `Optional`; it was no plain type, and the
+    // run `crashed`).
+    let opt_prompt = "#include<assert.h>\n#include<bits/stdc++.h>\n// The longest string, if any.\nstd::optional<std::string> longest(std::vector<std::string> strings) {\n";
+    let opt_test = "}\nint main() {\n    auto candidate = longest;\n    assert(candidate((std::vector<std::string>())) == std::nullopt);\n    assert(candidate((std::vector<std::string>({(std::string)\"x\", (std::string)\"yyy\"}))) == \"yyy\");\n    assert(candidate((std::vector<std::string>({(std::string)\"ab\", (std::string)\"c\"}))) == std::optional<std::string>(\"ab\"));\n}\n";
+    check_counts(
+        65024,
+        Language::Cpp,
+        20_000,
+        &[
+            (
+                &format!(
+                    "{opt_prompt}    if (strings.empty()) return std::nullopt;\n    std::string b = strings[0];\n    for (auto &s : strings) if (s.size() > b.size()) b = s;\n    return b;"
+                ),
+                opt_test,
+                Pass,
+                Some((3, 3)),
+            ),
+            (
+                &format!("{opt_prompt}    return std::nullopt;"),
+                opt_test,
+                Partial,
+                Some((1, 3)),
+            ),
+        ],
+    );
     let js_test = "const assert = require('node:assert');\n\n\nfunction test() {\n  let candidate = greatest_common_divisor;\n  assert.deepEqual(candidate(3, 7),1);\n  assert.deepEqual(candidate(10, 15),5);\n  assert.deepEqual(candidate(49, 14),7);\n}\n\ntest();";
     let js_prompt = format!("//{gcd}\nfunction greatest_common_divisor(a, b){{\n");
     check_counts(

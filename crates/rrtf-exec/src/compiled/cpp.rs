@@ -3,7 +3,7 @@
 //! the candidate is the sample's code and a call server. Signatures come from the code's
 //! declarations (for a completion, the prompt's), parsed under a closed grammar of plain types
 //! (integers, `bool`, `char`, `float`, `double`, `string`, and `vector`, `deque`, `list`, `set`,
-//! `unordered_set`, `map`, `unordered_map`, `pair`, `tuple` of those; `typedef`, `using` and
+//! `unordered_set`, `map`, `unordered_map`, `pair`, `tuple`, `optional` of those; `typedef`, `using` and
 //! `#define` aliases of such types), rendered again by this module: no text of the sample but
 //! the names of its functions reaches the judge.
 
@@ -16,7 +16,7 @@ pub const CPP_FLAGS: [&str; 2] = ["-std=c++17", "-O0"];
 const RT: &str = include_str!("rt/rrtf.hpp");
 /// The standard headers the runtime includes, in its order (they start every precompiled
 /// header, as they start every candidate program).
-const RT_HEADERS: [&str; 10] = [
+const RT_HEADERS: [&str; 11] = [
     "cstdio",
     "cstdint",
     "string",
@@ -27,6 +27,7 @@ const RT_HEADERS: [&str; 10] = [
     "new",
     "vector",
     "limits",
+    "optional",
 ];
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -54,7 +55,7 @@ impl CTy {
 }
 
 /// Containers and their arities (`None`: any number, for `tuple`).
-const CONTAINERS: [(&str, Option<usize>); 11] = [
+const CONTAINERS: [(&str, Option<usize>); 12] = [
     ("vector", Some(1)),
     ("deque", Some(1)),
     ("list", Some(1)),
@@ -66,6 +67,7 @@ const CONTAINERS: [(&str, Option<usize>); 11] = [
     ("multimap", Some(2)),
     ("pair", Some(2)),
     ("tuple", None),
+    ("optional", Some(1)),
 ];
 
 const FIXED_INTS: [&str; 11] = [
@@ -595,6 +597,7 @@ const CPP_STD_HEADERS: &[&str] = &[
     "map",
     "memory",
     "numeric",
+    "optional",
     "queue",
     "set",
     "sstream",

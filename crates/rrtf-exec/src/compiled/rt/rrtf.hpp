@@ -5,7 +5,7 @@
 //   the report goes to fd 3, which only the judge holds.
 // Wire format (messages are "<decimal length>\n<payload>"): T/F bool, i<decimal>; integer,
 // d<16 hex> IEEE double bits, s<n>:<bytes> string, L<n>: list, M<n>: map (key, value pairs),
-// P<n>: pair/tuple, V void. A call is "<id>;<args>", an answer "R<value>" or
+// P<n>: pair/tuple, N an empty optional, O<value> a full one, V void. A call is "<id>;<args>", an answer "R<value>" or
 // "X<kind string><message string>". Anything else is malformed: a failure of the candidate.
 #include <cstdio>
 #include <cstdint>
@@ -17,6 +17,7 @@
 #include <new>
 #include <vector>
 #include <limits>
+#include <optional>
 
 namespace rrtf {
 
@@ -60,6 +61,8 @@ template <class T> struct is_pair : std::false_type {};
 template <class A, class B> struct is_pair<std::pair<A, B>> : std::true_type {};
 template <class T> struct is_tuple : std::false_type {};
 template <class... A> struct is_tuple<std::tuple<A...>> : std::true_type {};
+template <class T> struct is_optional : std::false_type {};
+template <class A> struct is_optional<std::optional<A>> : std::true_type {};
 template <class T> struct always_false : std::false_type {};
 
 inline void put_count(std::string& o, char tag, unsigned long long n) {
@@ -104,6 +107,13 @@ template <class T> void enc(std::string& o, const T& v) {
     } else if constexpr (is_tuple<U>::value) {
         put_count(o, 'P', std::tuple_size_v<U>);
         enc_tuple(o, v, std::make_index_sequence<std::tuple_size_v<U>>{});
+    } else if constexpr (is_optional<U>::value) {
+        if (v) {
+            o += 'O';
+            enc(o, *v);
+        } else {
+            o += 'N';
+        }
     } else if constexpr (is_map<U>::value) {
         put_count(o, 'M', v.size());
         for (const auto& kv : v) {
@@ -210,6 +220,11 @@ template <class T> T dec(In& in) {
         in.expect('P');
         if (in.count(':') != std::tuple_size_v<U>) throw Malformed{"wrong tuple size"};
         return dec_tuple<U>(in, std::make_index_sequence<std::tuple_size_v<U>>{});
+    } else if constexpr (is_optional<U>::value) {
+        char c = in.get();
+        if (c == 'N') return U{};
+        if (c != 'O') throw Malformed{"expected an optional"};
+        return U(dec<std::decay_t<typename U::value_type>>(in));
     } else if constexpr (is_map<U>::value) {
         in.expect('M');
         unsigned long long n = in.count(':');
