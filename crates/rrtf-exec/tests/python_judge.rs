@@ -765,17 +765,29 @@ fn multipl_e_s_test_check_driver_runs_check_once_and_names_the_entry_point() {
         );
     }
     // With neither an entry point nor a `check(name)` call, nothing says which function the
-    // candidate is: a test error naming the fix (every call failed before).
+    // candidate is: a test error naming the fix (every call failed before). Nor does a name
+    // the test binds itself (an alias, a driver's parameter): called by that name in the
+    // sample, a right helper of the sample's answered for its wrong `f` (an attacker's
+    // review: a forged pass).
     let exec = executor(64449, 1, 20_000);
-    let r = run_one(
-        &exec,
-        Job {
-            entry_point: None,
-            ..py_job(0, "def f(x):\n    return 2 * x\n", &ten_checks(), "f")
-        },
-    );
+    let forged = "def f(x):\n    return 0\ndef solution(x):\n    return 2 * x\ndef run(x):\n    return 2 * x\n";
+    let alias = "def check(candidate):\n    assert candidate(1) == 2\n\nsolution = f\n\ndef test_check():\n    check(solution)\n\ntest_check()\n";
+    let param = "def check(candidate):\n    assert candidate(1) == 2\n\ndef run(f):\n    check(f)\n\nrun(f)\n";
+    for (code, test) in [
+        ("def f(x):\n    return 2 * x\n", ten_checks()),
+        (forged, alias.to_string()),
+        (forged, param.to_string()),
+    ] {
+        let r = run_one(
+            &exec,
+            Job {
+                entry_point: None,
+                ..py_job(0, code, &test, "f")
+            },
+        );
+        assert_eq!(r.outcome, Outcome::CompileError, "{r:?}");
+        assert!(r.detail.contains("entry_point"), "{r:?}");
+    }
     drop(exec);
     assert_no_leftovers(64449..64450);
-    assert_eq!(r.outcome, Outcome::CompileError, "{r:?}");
-    assert!(r.detail.contains("entry_point"), "{r:?}");
 }

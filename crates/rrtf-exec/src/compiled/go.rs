@@ -108,6 +108,8 @@ fn type_prefix(s: &str, depth: usize) -> Result<(GTy, &str), String> {
     };
     match basic {
         Some(b) => Ok((GTy::Basic(b), &s[end..])),
+        // A pointer, a channel, a function type...: name the whole type, not an empty word.
+        None if name.is_empty() => Err(format!("`{}` is not a plain type", s.trim())),
         None => Err(format!("`{name}` is not a plain type")),
     }
 }

@@ -300,7 +300,9 @@ fn closing_brace_to_code<'a>(language: Language, code: &str, test: &'a str) -> (
     };
     let start = test.len() - test.trim_start().len();
     let line_end = test[start..].find('\n').map_or(test.len(), |n| start + n);
-    if test[start..line_end].trim_end() != "}" {
+    let line = &test[start..line_end];
+    // `}` alone, or with a line comment after it (`} // end`).
+    if line.split("//").next().unwrap_or(line).trim_end() != "}" {
         return (code.to_string(), test);
     }
     let rest = &test[line_end..];
@@ -578,5 +580,35 @@ mod tests {
             text.contains("apt-get install -y golang-go golang-github-stretchr-testify-dev"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_test_s_opening_brace_goes_back_to_the_code() {
+        let open = "// f({1, 2}) >>> '{'\nlong f(long a) {\n    return a;";
+        let test = "}\nint main() {\n    assert(f(1) == 1);\n}\n";
+        let rest = "\nint main() {\n    assert(f(1) == 1);\n}\n";
+        // Braces in comments and literals do not count; the test keeps its line numbers.
+        let (code, t) = closing_brace_to_code(Language::Cpp, open, test);
+        assert_eq!((code.as_str(), t), (&*format!("{open}\n}}"), rest));
+        // A completion already cut where its function closes: the brace is dropped.
+        let closed = format!("{open}\n}}");
+        let (code, t) = closing_brace_to_code(Language::Cpp, &closed, test);
+        assert_eq!((code.as_str(), t), (closed.as_str(), rest));
+        let (code, t) =
+            closing_brace_to_code(Language::Rust, "fn f() {", "  } // end\nfn main() {}");
+        assert_eq!((code.as_str(), t), ("fn f() {\n}", "\nfn main() {}"));
+        // Other tests, and other languages, are left as they are.
+        for (language, test) in [
+            (Language::Cpp, "};\nint main() {}"),
+            (Language::Cpp, "int main() {}"),
+            (
+                Language::Java,
+                "    }\n    public static void main(String[] a) {}\n}",
+            ),
+            (Language::JavaScript, "}\ntest();"),
+        ] {
+            let (code, t) = closing_brace_to_code(language, open, test);
+            assert_eq!((code.as_str(), t), (open, test));
+        }
     }
 }

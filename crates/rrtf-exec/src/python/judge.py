@@ -251,16 +251,19 @@ def _calls_only(fn, names):
 
 
 def _checked_name(body):
-    """The one name the test passes to `check` (`check(add)`, anywhere but in check itself),
-    the sample's function when the row names no entry point; None if not one."""
+    """The one name the test passes to `check` (`check(add)` or `check(candidate=add)`,
+    anywhere but in check itself), the sample's function when the row names no entry point;
+    None if not one. (`parse_tests` refuses it unless the test leaves it free.)"""
     names = set()
     for s in body:
         if type(s) is _ast.FunctionDef and s.name == "check":
             continue
         for n in _ast.walk(s):
-            if (type(n) is _ast.Call and type(n.func) is _ast.Name and n.func.id == "check"
-                    and len(n.args) == 1 and not n.keywords and type(n.args[0]) is _ast.Name):
-                names.add(n.args[0].id)
+            if type(n) is _ast.Call and type(n.func) is _ast.Name and n.func.id == "check":
+                args = n.args + [k.value for k in n.keywords if k.arg is not None]
+                if len(args) == len(n.args) + len(n.keywords) == 1 \
+                        and type(args[0]) is _ast.Name:
+                    names.add(args[0].id)
     return names.pop() if len(names) == 1 else None
 
 
@@ -332,6 +335,12 @@ def parse_tests(src, entry):
     # Names the test uses but never defines: the sample's functions (MBPP's tests call the
     # function by name), unless the prompt's code defines them (judge: `_judge`).
     free = loaded - bound - imports - set(dir(_builtins)) - {"__name__", "__file__", _RAN}
+    if by_name is not None and by_name not in free:
+        # `solution = add; check(solution)`, `def run(f): check(f)`: the name is the test's
+        # own, not the sample's function; calling the sample's `solution` by that name would
+        # let a helper of the sample's answer for its wrong `add`.
+        raise ValueError(f"`check({by_name})` names what the test itself defines, not the "
+                         "sample's function: give the row its `entry_point`")
     if checks and yields and _yields(stmts):
         raise ValueError("`check` is a generator (its body yields): calling it runs none of "
                          "its checks")
