@@ -568,3 +568,26 @@ fn multipl_e_shapes_judge_per_check() {
         );
     }
 }
+
+/// An array's holes and extra data keys reach the judge as the sample made them: node's
+/// `assert.deepEqual` tells them from a plain array (an attacker's review: an array with extra
+/// keys, or `new Array(3)`, passed a `deepEqual` check the real program fails), while a test
+/// that reads only the elements (`JSON.stringify`, indexes) still passes them.
+#[test]
+fn javascript_arrays_cross_with_their_holes_and_keys() {
+    let deep = "const assert = require('node:assert');\nfunction test() {\n  assert.deepEqual(f(0), [undefined, undefined]);\n  assert.deepEqual(f(1), []);\n  assert.deepStrictEqual(f(2), ['b']);\n}\ntest();\n";
+    let json = "const t = () => {\n  console.assert(JSON.stringify(f(0)) === '[null,null]')\n  console.assert(f(1).length === 0)\n  console.assert(f(2)[0] === 'b' && f(2).index === 1)\n}\nt()\n";
+    let odd = "function f(x) {\n  if (x === 0) return new Array(2);\n  if (x === 1) { const r = []; r.a = 2; return r; }\n  return 'abc'.match(/b/);\n}\n";
+    let plain = "function f(x) {\n  if (x === 0) return [undefined, undefined];\n  if (x === 1) return [];\n  return ['b'];\n}\n";
+    check_counts(
+        65025,
+        Language::JavaScript,
+        20_000,
+        &[
+            (odd, deep, TestFailure, Some((0, 3))),
+            (plain, deep, Pass, Some((3, 3))),
+            (odd, json, Pass, Some((3, 3))),
+            (plain, json, Partial, Some((2, 3))),
+        ],
+    );
+}

@@ -67,8 +67,22 @@ const __rrtf = (() => {
       out.push('w' + b.length + ':');
       out.push(b);
     } else if (isArray(v) && getProto(v) === arrayProto && !hooks(v, (k) => k === 'length' || String(k >>> 0) === k)) {
-      out.push('L' + v.length + ':');
-      for (let i = 0; i < v.length; i++) enc(v[i], out, depth + 1);
+      // Holes (`H`) and an array's own enumerable data keys beyond its indexes (`A`: a RegExp
+      // match's `index`, `input`) cross as they are: node's `assert.deepEqual` tells them from
+      // `undefined` and from a plain array.
+      const extra = keysOf(v).filter((k) => String(k >>> 0) !== k);
+      out.push((extra.length ? 'A' : 'L') + v.length + ':');
+      for (let i = 0; i < v.length; i++) {
+        if (i in v) enc(v[i], out, depth + 1);
+        else out.push('H');
+      }
+      if (extra.length) {
+        out.push(extra.length + ':');
+        for (const k of extra) {
+          enc(k, out, depth + 1);
+          enc(v[k], out, depth + 1);
+        }
+      }
     } else if (typeof v === 'object' && (getProto(v) === objectProto || getProto(v) === null) && !hooks(v, () => false)) {
       const ks = keysOf(v);
       out.push('M' + ks.length + ':');
@@ -139,10 +153,24 @@ const __rrtf = (() => {
           this.p += n;
           return s;
         }
-        case 'L': {
+        case 'L':
+        case 'A': {
           const n = this.count(':');
+          if (n > 0xfffffffe) throw new Malformed('an array too long');
           const a = [];
-          for (let i = 0; i < n; i++) a.push(this.value(depth + 1));
+          for (let i = 0; i < n; i++) {
+            if (this.p < this.b.length && this.b[this.p] === 72) this.p++; // `H`: a hole
+            else a[i] = this.value(depth + 1);
+          }
+          a.length = n;
+          const m = t === 'A' ? this.count(':') : 0;
+          for (let j = 0; j < m; j++) {
+            const k = this.value(depth + 1);
+            if (typeof k !== 'string' || k === 'length' || String(k >>> 0) === k) {
+              throw new Malformed('an array key that is not a name');
+            }
+            define(a, k, { value: this.value(depth + 1), writable: true, enumerable: true, configurable: true });
+          }
           return a;
         }
         case 'M': {
