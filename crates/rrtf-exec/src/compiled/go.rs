@@ -288,55 +288,59 @@ fn uses_package(src: &str, name: &str) -> bool {
 /// file holds the code alone, where Go refuses an unused import. An import neither uses stays
 /// (the whole program would not compile either).
 fn without_test_imports(code: &str, test: &str) -> String {
-    let drop: Vec<String> = imports(code)
+    let drop: Vec<usize> = import_lines(code)
         .into_iter()
-        .filter(|(name, _)| !uses_package(code, name) && uses_package(test, name))
-        .map(|(_, spec)| spec)
+        .filter(|i| i.alone && !uses_package(code, &i.name) && uses_package(test, &i.name))
+        .map(|i| i.line)
         .collect();
     if drop.is_empty() {
         return code.to_string();
     }
-    let mut in_block = false;
-    let mut out = Vec::new();
-    for line in code.lines() {
-        let t = line.trim();
-        let spec = if in_block {
-            in_block = !t.starts_with(')');
-            in_block.then_some(t)
-        } else if let Some(rest) = t.strip_prefix("import") {
-            let rest = rest.trim();
-            in_block = rest.starts_with('(');
-            (!in_block).then_some(rest)
-        } else {
-            None
-        };
-        let spec = spec.map(|s| s.split("//").next().unwrap_or("").trim());
-        // An empty line for a dropped import: the compiler's line numbers stay the code's.
-        let dropped = spec.is_some_and(|s| drop.iter().any(|d| d == s));
-        out.push(if dropped { "" } else { line });
-    }
-    out.join("\n")
+    // An empty line for a dropped import: the compiler's line numbers stay the code's.
+    let lines = code.lines().enumerate();
+    let kept: Vec<&str> = lines
+        .map(|(n, l)| if drop.contains(&n) { "" } else { l })
+        .collect();
+    kept.join("\n")
 }
 
 /// The code's imports as (name used in code, import spec).
 fn imports(code: &str) -> Vec<(String, String)> {
+    import_lines(code)
+        .into_iter()
+        .map(|i| (i.name, i.spec))
+        .collect()
+}
+
+/// A standard import of a Go source (not `_` or `.`).
+struct Import {
+    /// The name the code uses it by.
+    name: String,
+    /// Its spec as written again (`alias "path"`).
+    spec: String,
+    /// Its line's index in the source, and whether the line holds this spec alone.
+    line: usize,
+    alone: bool,
+}
+
+fn import_lines(code: &str) -> Vec<Import> {
     let mut out = Vec::new();
     let mut in_block = false;
-    for line in code.lines() {
-        let t = line.trim();
-        let spec = if in_block {
+    for (line, text) in code.lines().enumerate() {
+        let t = text.trim();
+        let (spec, alone) = if in_block {
             if t.starts_with(')') {
                 in_block = false;
                 continue;
             }
-            t
+            (t, true)
         } else if let Some(rest) = t.strip_prefix("import") {
             let rest = rest.trim();
             if let Some(r) = rest.strip_prefix('(') {
                 in_block = true;
-                r.trim()
+                (r.trim(), false)
             } else {
-                rest
+                (rest, true)
             }
         } else {
             continue;
@@ -354,10 +358,12 @@ fn imports(code: &str) -> Vec<(String, String)> {
         };
         let standard = !path.split('/').next().unwrap_or("").contains('.');
         if name != "_" && name != "." && !path.is_empty() && standard {
-            out.push((
-                name.to_string(),
-                format!("{alias} \"{path}\"").trim().to_string(),
-            ));
+            out.push(Import {
+                name: name.to_string(),
+                spec: format!("{alias} \"{path}\"").trim().to_string(),
+                line,
+                alone,
+            });
         }
     }
     out
@@ -385,9 +391,9 @@ fn judge_test(code: &str, test: &str) -> (String, usize, Vec<instrument::Site>) 
         imports_needed.push("\"github.com/stretchr/testify/require\"".into());
     }
     for (name, spec) in imports(code) {
-        if !matches!(name.as_str(), "testing" | "assert" | "require")
-            && test.contains(&format!("{name}."))
-        {
+        // The twin of the candidate's choice (`without_test_imports`): an import of the code's
+        // that the test uses is the judge's.
+        if !matches!(name.as_str(), "testing" | "assert" | "require") && uses_package(test, &name) {
             imports_needed.push(spec);
         }
     }

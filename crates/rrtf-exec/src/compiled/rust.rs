@@ -487,28 +487,6 @@ fn std_uses(code: &str) -> String {
 /// The name a test's own top-level `fn main` takes in the judge, which has its own `main`.
 const TEST_MAIN: &str = "rrtf_test_main";
 
-/// Where the name of a top-level `fn main` of `b` (`mask`: its code bytes) is.
-fn top_level_main(b: &[u8], mask: &[bool]) -> Option<std::ops::Range<usize>> {
-    let mut depth = 0i32;
-    for i in 0..b.len() {
-        if !mask[i] {
-            continue;
-        }
-        match b[i] {
-            b'{' | b'(' | b'[' => depth += 1,
-            b'}' | b')' | b']' => depth -= 1,
-            _ if depth == 0 && instrument::word_at(b, mask, i, b"fn") => {
-                let s = instrument::skip_ws(b, i + 2);
-                if instrument::word_at(b, mask, s, b"main") {
-                    return Some(s..s + 4);
-                }
-            }
-            _ => {}
-        }
-    }
-    None
-}
-
 /// The test with its `#[test]` functions made callable from the judge's `main`, and their
 /// paths (`tests::name`). A test with no `#[test]` function but a `fn main` of its own
 /// (MultiPL-E's: `fn main() { let candidate = f; assert_eq!(candidate(1), 2); }`, run as a
@@ -566,11 +544,13 @@ fn test_functions(test: &str) -> Result<(String, Vec<String>), String> {
         }
         i += 1;
     }
-    if let Some(at) = top_level_main(b, &mask) {
+    let main = functions(test).into_iter().find(|f| f.name == "main");
+    if let Some((at, _)) = main.and_then(|f| f.whole) {
         if names.is_empty() {
             names.push(TEST_MAIN.to_string());
         }
-        edits.push((at.start, at.end, TEST_MAIN.to_string()));
+        let s = instrument::skip_ws(b, at + "fn".len());
+        edits.push((s, s + "main".len(), TEST_MAIN.to_string()));
     }
     let mut out = test.to_string();
     edits.sort_by_key(|e| std::cmp::Reverse(e.0));
