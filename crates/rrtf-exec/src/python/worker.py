@@ -533,8 +533,10 @@ def judge_job(job, cache, preludes, qfd, pfd):
     if plan is None:
         try:
             plan = parse_tests(job["test"], entry)
-        except (SyntaxError, ValueError) as e:
+        except SyntaxError as e:
             return {"test_error": f"the test itself does not compile: {describe(e)}"}
+        except ValueError as e:  # a shape the judge refuses (parse_tests says why)
+            return {"test_error": f"the test cannot be judged: {describe(e)}"}
         if len(cache) > 512:
             cache.clear()
         cache[key] = plan
