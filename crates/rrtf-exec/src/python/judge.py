@@ -628,8 +628,9 @@ def run_judge(plan, prelude, entry, qfd, pfd, timeout, report):
 
 def _judge(plan, prelude, entry, chan, report):
     # A `check(candidate)` test of a row without an entry point calls, by name, the function
-    # the test itself passes to `check` (`plan["entry"]`, MultiPL-E's `check(add)`).
-    by_name = None if entry else plan["entry"]
+    # the test itself passes to `check` (`plan["entry"]`, MultiPL-E's `check(add)`; None when
+    # the row has an entry point, which is part of the plan's key).
+    by_name = plan["entry"]
     proxy = _proxy(chan, by_name)
     ns = {}
     prelude, stubs = prelude if prelude is not None else (None, frozenset())
