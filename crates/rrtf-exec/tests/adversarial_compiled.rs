@@ -348,7 +348,7 @@ fn javascript_cheats_do_not_pass() {
         case(
             "a getter that lies",
             "const add = (a, b) => { const o = {}; Object.defineProperty(o, 'v', { get: () => a + b, enumerable: true }); return o; };",
-            FAIL,
+            &[RuntimeError],
             Some((0, 3)),
         ),
         case(
@@ -389,6 +389,75 @@ fn javascript_cheats_do_not_pass() {
         ),
     ];
     run(65104, Language::JavaScript, json_test, &json_cases);
+}
+
+/// A JavaScript value the test would read otherwise than as the data the judge gets (review
+/// round 11, each a pass before): a getter right at its first read only (the encoder read it
+/// once), at an array index too, a Proxy (`isArray` and `getPrototypeOf` see its target), and
+/// an object with a null prototype, which crossed as `{}` (node's `deepStrictEqual` and
+/// `String(o)` tell them apart): it now crosses as what it is.
+#[test]
+fn javascript_values_read_differently_by_the_test_do_not_pass() {
+    let test = "const assert = require('node:assert');\nfunction test() {\n  const r = f(1);\n  assert.deepEqual(r.n, 1);\n  assert.deepEqual(r.n, 1);\n}\ntest();\n";
+    let cases = [
+        case(
+            "honest right",
+            "function f(x) { return { n: x }; }",
+            &[Pass],
+            Some((2, 2)),
+        ),
+        case(
+            "a getter right at its first read",
+            "function f(x) { let k = 0; return { get n() { return ++k; } }; }",
+            &[RuntimeError],
+            Some((0, 2)),
+        ),
+        case(
+            "a Proxy",
+            "function f(x) { let k = 0; return new Proxy({ n: 1 }, { get: () => ++k }); }",
+            &[RuntimeError],
+            Some((0, 2)),
+        ),
+        case(
+            "a non-enumerable key",
+            "function f(x) { const o = {}; Object.defineProperty(o, 'n', { value: 1 }); return o; }",
+            &[RuntimeError],
+            Some((0, 2)),
+        ),
+    ];
+    run(65115, Language::JavaScript, test, &cases);
+    let index = "const assert = require('node:assert');\nfunction test() {\n  const r = f(1);\n  assert.deepEqual(r[0], 1);\n  assert.deepEqual(r[0], 1);\n}\ntest();\n";
+    let cases = [
+        case(
+            "honest right",
+            "function f(x) { return [x]; }",
+            &[Pass],
+            Some((2, 2)),
+        ),
+        case(
+            "a getter at an array index",
+            "function f(x) { let k = 0; const a = [0]; Object.defineProperty(a, 0, { get: () => ++k, enumerable: true }); return a; }",
+            &[RuntimeError],
+            Some((0, 2)),
+        ),
+    ];
+    run(65116, Language::JavaScript, index, &cases);
+    let proto = "const assert = require('node:assert');\nfunction test() {\n  assert.deepStrictEqual(f(1), {a: 1});\n  assert.deepEqual(String(f(1)), '[object Object]');\n  assert.deepEqual(Object.keys(f(2)), ['a']);\n}\ntest();\n";
+    let cases = [
+        case(
+            "honest right",
+            "function f(x) { return { a: x }; }",
+            &[Pass],
+            Some((3, 3)),
+        ),
+        case(
+            "a null prototype",
+            "function f(x) { const o = Object.create(null); o.a = x; return o; }",
+            &[Partial],
+            Some((1, 3)),
+        ),
+    ];
+    run(65117, Language::JavaScript, proto, &cases);
 }
 
 const JAVA_TEST: &str = "public class Main {\n    public static void main(String[] args) {\n        Solution s = new Solution();\n        List<Boolean> correct = Arrays.asList(\n                s.add(1, 2) == 3,\n                s.add(2, 2) == 4,\n                s.add(0, 5) == 5\n        );\n        if (correct.contains(false)) {\n            throw new AssertionError();\n        }\n    }\n}\n";

@@ -437,6 +437,11 @@ fn a_check_of_a_value_computed_earlier_counts() {
     }
 }
 
+/// MultiPL-E's tests of HumanEval/13 (`greatest_common_divisor`) in C++, Go and Rust.
+const MPE_CPP_TEST: &str = "}\nint main() {\n    auto candidate = greatest_common_divisor;\n    assert(candidate((3), (7)) == (1));\n    assert(candidate((10), (15)) == (5));\n    assert(candidate((49), (14)) == (7));\n}\n";
+const MPE_GO_TEST: &str = "func TestGreatest_Common_Divisor(t *testing.T) {\n  candidate := greatest_common_divisor\n\ttype test struct {\n\t\tactual   interface{}\n\t\texpected interface{}\n\t}\n   tests := []test{\n     { actual: candidate(3, 7), expected: 1 },\n     { actual: candidate(10, 15), expected: 5 },\n   }\n\n\tfor i, tc := range tests {\n\t\tt.Run(fmt.Sprintf(\"test num % d\", i), func(t *testing.T) {\n\t\t\tif fmt.Sprintf(\"%v\", tc.actual) != fmt.Sprintf(\"%v\", tc.expected) {\n\t\t\t\tt.Errorf(\"expected '%s', got '%s'\", tc.expected, tc.actual)\n\t\t\t}\n\t\t})\n\t}\n}\n";
+const MPE_RS_TEST: &str = "}\n\nfn main() {\n    let candidate = greatest_common_divisor;\n    assert_eq!(candidate(3, 7), 1);\n    assert_eq!(candidate(10, 15), 5);\n    assert_eq!(candidate(49, 14), 7);\n}\n";
+
 /// MultiPL-E's shapes (the multi-language HumanEval that StarCoder-family models report): C++
 /// and Rust completions stop before their function's closing brace, which the test's first
 /// line supplies, and the Rust test is a `fn main` of its own; JavaScript checks with node's
@@ -448,7 +453,7 @@ fn multipl_e_shapes_judge_per_check() {
     let cpp_prompt = format!(
         "#include<assert.h>\n#include<bits/stdc++.h>\n// {gcd} >>> f({{1, 2}})\nlong greatest_common_divisor(long a, long b) {{\n"
     );
-    let cpp_test = "}\nint main() {\n    auto candidate = greatest_common_divisor;\n    assert(candidate((3), (7)) == (1));\n    assert(candidate((10), (15)) == (5));\n    assert(candidate((49), (14)) == (7));\n}\n";
+    let cpp_test = MPE_CPP_TEST;
     let cpp_right =
         format!("{cpp_prompt}    while (b) {{ long t = a % b; a = b; b = t; }}\n    return a;");
     let cpp_wrong = format!("{cpp_prompt}    return 1;");
@@ -514,7 +519,7 @@ fn multipl_e_shapes_judge_per_check() {
     let go_prompt = format!(
         "package greatest_common_divisor_test\n\nimport (\n    \"testing\"\n    \"fmt\"\n)\n\n// {gcd}\nfunc greatest_common_divisor(a int, b int) int {{\n"
     );
-    let go_test = "func TestGreatest_Common_Divisor(t *testing.T) {\n  candidate := greatest_common_divisor\n\ttype test struct {\n\t\tactual   interface{}\n\t\texpected interface{}\n\t}\n   tests := []test{\n     { actual: candidate(3, 7), expected: 1 },\n     { actual: candidate(10, 15), expected: 5 },\n   }\n\n\tfor i, tc := range tests {\n\t\tt.Run(fmt.Sprintf(\"test num % d\", i), func(t *testing.T) {\n\t\t\tif fmt.Sprintf(\"%v\", tc.actual) != fmt.Sprintf(\"%v\", tc.expected) {\n\t\t\t\tt.Errorf(\"expected '%s', got '%s'\", tc.expected, tc.actual)\n\t\t\t}\n\t\t})\n\t}\n}\n";
+    let go_test = MPE_GO_TEST;
     // No check site (its comparisons are `t.Errorf`s in subtests): one check.
     check_counts(
         65022,
@@ -549,7 +554,7 @@ fn multipl_e_shapes_judge_per_check() {
     if find_system_tool("rustc").is_some() {
         let rs_prompt =
             format!("/// {gcd}\nfn greatest_common_divisor(a: isize, b: isize) -> isize {{\n");
-        let rs_test = "}\n\nfn main() {\n    let candidate = greatest_common_divisor;\n    assert_eq!(candidate(3, 7), 1);\n    assert_eq!(candidate(10, 15), 5);\n    assert_eq!(candidate(49, 14), 7);\n}\n";
+        let rs_test = MPE_RS_TEST;
         check_counts(
             65023,
             Language::Rust,
@@ -565,6 +570,56 @@ fn multipl_e_shapes_judge_per_check() {
                 ),
                 (&format!("{rs_prompt}    1"), rs_test, Partial, Some((1, 3))),
             ],
+        );
+    }
+}
+
+/// A sample's helper named like what the test binds itself (MultiPL-E's Go test: `test`, `tests`,
+/// `tc`, `i`, `actual`, `expected`; C++'s and Rust's `candidate` variable) is not a second
+/// function the test calls: each right answer was `crashed` ("the test calls 2 functions of the
+/// sample's code") in review round 11; go test, g++ and rustc pass them. And a C++14 digit
+/// separator (`1'000`) before a `{` no longer hides that brace from the count that gives the
+/// test's `}` back to the code (the right answer was a `compile_error`).
+#[test]
+fn a_sample_s_helper_named_like_the_test_s_own_names_is_not_called_by_it() {
+    let gcd = "    for b != 0 {\n        a, b = b, a%b\n    }\n    return a\n";
+    let go_prompt = "package greatest_common_divisor_test\n\nimport (\n    \"testing\"\n    \"fmt\"\n)\n\nfunc greatest_common_divisor(a int, b int) int {\n";
+    let go: Vec<String> = ["test", "tests", "tc", "i", "actual", "expected"]
+        .iter()
+        .map(|h| {
+            format!(
+                "{go_prompt}    return {h}(a, b)\n}}\n\nfunc {h}(a int, b int) int {{\n{gcd}}}\n"
+            )
+        })
+        .collect();
+    let cases: Vec<Case<'_>> = go
+        .iter()
+        .map(|c| (c.as_str(), MPE_GO_TEST, Pass, Some((1, 1))))
+        .collect();
+    check_counts(65026, Language::Go, 30_000, &cases);
+    let cpp_prompt = "#include<assert.h>\n#include<bits/stdc++.h>\nlong greatest_common_divisor(long a, long b) {\n";
+    let cpp_helper = format!(
+        "{cpp_prompt}    long candidate(long, long);\n    return candidate(a, b);\n}}\nlong candidate(long a, long b) {{ while (b) {{ long t = a % b; a = b; b = t; }} return a;"
+    );
+    let cpp_digits = format!(
+        "{cpp_prompt}    if (a > 1'000'000) {{\n        return 0;\n    }}\n    while (b) {{ long t = a % b; a = b; b = t; }}\n    return a;"
+    );
+    check_counts(
+        65027,
+        Language::Cpp,
+        20_000,
+        &[
+            (&cpp_helper, MPE_CPP_TEST, Pass, Some((3, 3))),
+            (&cpp_digits, MPE_CPP_TEST, Pass, Some((3, 3))),
+        ],
+    );
+    if find_system_tool("rustc").is_some() {
+        let rs = "fn greatest_common_divisor(a: isize, b: isize) -> isize {\n    candidate(a, b)\n}\nfn candidate(a: isize, b: isize) -> isize { let (mut a, mut b) = (a, b); while b != 0 { let t = a % b; a = b; b = t; } a";
+        check_counts(
+            65028,
+            Language::Rust,
+            30_000,
+            &[(rs, MPE_RS_TEST, Pass, Some((3, 3)))],
         );
     }
 }

@@ -97,6 +97,9 @@ pub fn code_mask(src: &[u8], syntax: Syntax) -> Vec<bool> {
         } else if c == b'\'' && syntax == Syntax::Rust && !rust_char_literal(src, i) {
             i += 1; // a lifetime
             continue;
+        } else if c == b'\'' && syntax == Syntax::C && cpp_digit_separator(src, i) {
+            i += 1; // `1'000'000`
+            continue;
         } else if c == b'"' || c == b'\'' {
             let mut j = i + 1;
             while j < src.len() && src[j] != c && (src[j] != b'\n' || syntax == Syntax::Rust) {
@@ -223,6 +226,26 @@ fn js_regex_end(src: &[u8], i: usize) -> Option<usize> {
         j += 1;
     }
     Some(j)
+}
+
+/// Whether the `'` at `i` of a C++ source is a digit separator (C++14: `1'000`, `0xFF'FF`):
+/// inside a number (a preprocessing number: the token before it starts with a digit, or a `.`
+/// and a digit) and followed by a digit or letter. A character literal's prefix (`u8'a'`,
+/// `L'x'`) starts with a letter.
+fn cpp_digit_separator(src: &[u8], i: usize) -> bool {
+    if !src.get(i + 1).is_some_and(|b| b.is_ascii_alphanumeric()) {
+        return false;
+    }
+    let mut s = i;
+    while s > 0 && (is_ident(src[s - 1]) || matches!(src[s - 1], b'.' | b'\'')) {
+        s -= 1;
+    }
+    // A word glued to the number's start (`x1'0'`) is no number.
+    let first = src[s..i]
+        .iter()
+        .position(|b| *b != b'.')
+        .map(|p| src[s + p]);
+    s < i && first.is_some_and(|b| b.is_ascii_digit())
 }
 
 /// Whether the `'` at `i` of a Rust source opens a character literal (not a lifetime).
@@ -992,6 +1015,134 @@ pub fn free_names(src: &str, syntax: Syntax) -> Vec<String> {
     out
 }
 
+/// Names a C++, Go or Rust test binds itself, wherever it binds them (no scopes: a name bound
+/// anywhere in the test is the test's), so that a function of the sample named like one of
+/// them is not taken for a function the test calls: a variable or a parameter (`auto candidate
+/// = f;`, `let candidate = f;`, `x := ...`, Go's `a, b :=` and `var`/`const`/`type`, Go's
+/// function parameters, Rust's `let` and `for` patterns), a name before a single `:` (Go's and
+/// Rust's struct keys, labels and parameters, C++'s range-`for` and bit-field declarators) and
+/// a Go struct's fields. Reading more as bound than the test binds is safe: a name the test
+/// does call then has no stub in the judge, which then does not build (never a pass).
+pub fn bound_names(src: &str, syntax: Syntax) -> Vec<String> {
+    let b = src.as_bytes();
+    let mask = code_mask(b, syntax);
+    let mut out: Vec<String> = Vec::new();
+    let mut add = |w: &str, out: &mut Vec<String>| {
+        if !w.is_empty() && !out.iter().any(|o| o == w) {
+            out.push(w.to_string());
+        }
+    };
+    // Every identifier of `src[s..e]` not after a `.` (a parameter list, a pattern).
+    let all_in = |s: usize, e: usize, out: &mut Vec<String>| {
+        for w in free_names(&src[s..e], syntax) {
+            add(&w, out);
+        }
+    };
+    let prev_token = |s: usize| (0..s).rev().find(|&k| !b[k].is_ascii_whitespace());
+    let mut i = 0;
+    while i < b.len() {
+        if !mask[i] || !is_ident(b[i]) || b[i].is_ascii_digit() || (i > 0 && is_ident(b[i - 1])) {
+            i += 1;
+            continue;
+        }
+        let s = i;
+        while i < b.len() && is_ident(b[i]) {
+            i += 1;
+        }
+        let w = &src[s..i];
+        if s > 0 && b[s - 1] == b'.' {
+            continue;
+        }
+        let after = skip_ws(b, i);
+        let next = b.get(after).copied();
+        let next2 = b.get(after + 1).copied();
+        // `w = ...` (not `==`), Go's `w := ...`.
+        if (next == Some(b'=') && next2 != Some(b'='))
+            || (syntax == Syntax::Go && next == Some(b':') && next2 == Some(b'='))
+        {
+            add(w, &mut out);
+            // Go: `a, b := ...` binds every name of the list.
+            if syntax == Syntax::Go && next == Some(b':') {
+                let mut k = s;
+                while let Some(p) = prev_token(k).filter(|&p| b[p] == b',') {
+                    let Some(e) = prev_token(p).filter(|&q| is_ident(b[q])) else {
+                        break;
+                    };
+                    let mut ws = e;
+                    while ws > 0 && is_ident(b[ws - 1]) {
+                        ws -= 1;
+                    }
+                    add(&src[ws..=e], &mut out);
+                    k = ws;
+                }
+            }
+            continue;
+        }
+        // A single `:` after the name.
+        if next == Some(b':') && next2 != Some(b':') && (s == 0 || b[s - 1] != b':') {
+            let declarator = match syntax {
+                Syntax::Go | Syntax::Rust => true,
+                // C++: `auto& x : xs`, `int bits : 3`; not `c ? f : g`, `case x:`, `public:`.
+                _ => prev_token(s).is_some_and(|p| is_ident(b[p]) || b"&*>".contains(&b[p])),
+            };
+            if declarator {
+                add(w, &mut out);
+            }
+            continue;
+        }
+        match (syntax, w) {
+            (Syntax::Go, "var" | "const" | "type") => {
+                let s2 = skip_ws(b, i);
+                let mut e2 = s2;
+                while e2 < b.len() && is_ident(b[e2]) {
+                    e2 += 1;
+                }
+                add(&src[s2..e2], &mut out);
+            }
+            (Syntax::Go, "struct") if next == Some(b'{') => {
+                // Each field line's first name.
+                if let Some(close) = matching(b, &mask, after) {
+                    for line in src[after + 1..close].lines() {
+                        let t = line.trim_start();
+                        let n = t.bytes().take_while(|&c| is_ident(c)).count();
+                        add(&t[..n], &mut out);
+                    }
+                }
+            }
+            (Syntax::Go, "func") => {
+                // A named function's or a literal's parameters (a method's receiver).
+                let mut at = after;
+                while at < b.len() && is_ident(b[at]) {
+                    at += 1;
+                }
+                at = skip_ws(b, at);
+                if b.get(at) == Some(&b'(')
+                    && let Some(close) = matching(b, &mask, at)
+                {
+                    all_in(at + 1, close, &mut out);
+                }
+            }
+            (Syntax::Rust, "let") => {
+                // The pattern, to its `=` or `;` (a type after `:` is read too: harmless).
+                if let Some(e) = (i..b.len()).find(|&k| mask[k] && matches!(b[k], b'=' | b';')) {
+                    all_in(i, e, &mut out);
+                }
+            }
+            (Syntax::Rust, "for") => {
+                // `for PATTERN in`, the `in` before the loop's `{` (not `impl T for S {`).
+                let end = (i..b.len())
+                    .find(|&k| mask[k] && matches!(b[k], b'{' | b';'))
+                    .unwrap_or(b.len());
+                if let Some(e) = (i..end).find(|&k| word_at(b, &mask, k, b"in")) {
+                    all_in(i, e, &mut out);
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1265,5 +1416,54 @@ mod tests {
     fn free_names_skip_members_strings_and_comments() {
         let src = "const t = () => { x.y(z('w'), `q`) } // c d\nt()";
         assert_eq!(free_names(src, Syntax::Js), ["const", "t", "x", "z"]);
+    }
+
+    /// C++14's digit separators open no character literal, so the braces after them count;
+    /// `u8'a'`, `L'{'` and `'x'` still are literals.
+    #[test]
+    fn cpp_digit_separators_are_code() {
+        let src = "if (a > 1'000'000 && b == 0xFF'FF) { c = u8'{' + L'{' + '{'; }";
+        let mask = code_mask(src.as_bytes(), Syntax::C);
+        let braces: Vec<usize> = src
+            .match_indices(['{', '}'])
+            .map(|(i, _)| i)
+            .filter(|&i| mask[i])
+            .collect();
+        assert_eq!(braces, [src.find("{ c").unwrap(), src.len() - 1]);
+    }
+
+    /// The names a test binds itself, per language (MultiPL-E's Go test, C++'s and Rust's
+    /// `candidate`); the names it calls are not among them.
+    #[test]
+    fn bound_names_are_the_test_s_own() {
+        let go = "func TestF(t *testing.T) {\n  candidate := f\n  type test struct {\n    actual   interface{}\n    expected interface{}\n  }\n  tests := []test{\n    { actual: candidate(3, 7), expected: 1 },\n  }\n  for i, tc := range tests {\n    var n int = g(i)\n    t.Run(fmt.Sprint(n), func(t *testing.T) { _ = tc })\n  }\n}\n";
+        let got = bound_names(go, Syntax::Go);
+        for n in [
+            "t",
+            "candidate",
+            "test",
+            "actual",
+            "expected",
+            "tests",
+            "i",
+            "tc",
+            "n",
+        ] {
+            assert!(got.iter().any(|g| g == n), "{n} in {got:?}");
+        }
+        for n in ["f", "g", "Run", "Sprint"] {
+            assert!(!got.iter().any(|g| g == n), "{n} in {got:?}");
+        }
+        let cpp = "int main() {\n    auto candidate = f;\n    for (auto& x : g(1)) assert(x == (c ? h : k));\n    assert(candidate(3) == 1);\n}\n";
+        let got = bound_names(cpp, Syntax::C);
+        assert_eq!(got, ["candidate", "x"]);
+        let rust = "fn main() {\n    let candidate = f;\n    let (a, mut b): (i64, i64) = (g(1), 2);\n    for (i, x) in h(3).iter().enumerate() { assert_eq!(candidate(*x), i); }\n    let s = S { key: k(1) };\n}\nimpl Display for S { fn fmt(&self, out: &mut Formatter) -> Result { m(out) } }\n";
+        let got = bound_names(rust, Syntax::Rust);
+        for n in ["candidate", "a", "b", "i", "x", "s", "key", "out"] {
+            assert!(got.iter().any(|g| g == n), "{n} in {got:?}");
+        }
+        for n in ["f", "g", "h", "k", "m", "fmt", "iter"] {
+            assert!(!got.iter().any(|g| g == n), "{n} in {got:?}");
+        }
     }
 }

@@ -242,8 +242,10 @@ fn prompt_helpers<'w>(
     whole.iter().filter(|w| names.contains(&w.name)).collect()
 }
 
-/// The names `test` uses that it does not define itself (`own`), in order, and of those the
-/// prompt's helpers ([`prompt_helpers`]), the functions of the code being `code`.
+/// The names `test` uses that it does not define itself (`own`, its functions) nor bind
+/// ([`instrument::bound_names`]: a sample's helper named like the test's `candidate` variable
+/// is not a function the test calls), in order, and of those the prompt's helpers
+/// ([`prompt_helpers`]), the functions of the code being `code`.
 fn test_uses<'w>(
     test: &str,
     syntax: instrument::Syntax,
@@ -252,9 +254,12 @@ fn test_uses<'w>(
     whole: &'w [Whole],
     entry_point: Option<&str>,
 ) -> (Vec<String>, Vec<&'w Whole>) {
+    let bound = instrument::bound_names(test, syntax);
     let used: Vec<String> = instrument::free_names(test, syntax)
         .into_iter()
-        .filter(|n| !own.contains(&n.as_str()))
+        .filter(|n| {
+            !own.contains(&n.as_str()) && (!bound.contains(n) || Some(n.as_str()) == entry_point)
+        })
         .collect();
     let sample: Vec<String> = code
         .iter()

@@ -4,8 +4,10 @@
 // - the judge (this, stubs, the test) sends calls, decodes answers into fresh plain values
 //   made by its own (pristine) builtins, counts check sites, and reports on fd 3.
 // Wire format (messages are "<decimal length>\n<payload>"): U undefined, N null, T/F, d<16 hex>
-// float64 bits, b<decimal>; bigint, w<n>:<UTF-16LE bytes> string, L<n>: array, M<n>: plain
-// object (key string, value pairs). A call is <name string><args array>; an answer R<value>
+// float64 bits, b<decimal>; bigint, w<n>:<UTF-16LE bytes> string, L<n>: array (A<n>: with
+// extra keys, H a hole), M<n>: plain object (key string, value pairs), O<n>: the same with a
+// null prototype (`Object.create(null)`, which node's `deepStrictEqual` and `String(o)` tell
+// from `{}`). A call is <name string><args array>; an answer R<value>
 // or X<kind string><message string>. Anything else is a failure of the candidate.
 const __rrtf = (() => {
   'use strict';
@@ -20,16 +22,23 @@ const __rrtf = (() => {
   const isArray = Array.isArray;
   const ownKeys = Reflect.ownKeys;
   const ownDesc = Object.getOwnPropertyDescriptor;
-  // An own key of a value beyond its data (an array's indexes and `length`, an object's
-  // enumerable keys) that would change what the test's own code sees: a function (`toJSON`,
-  // which the test's `JSON.stringify` calls) or a symbol (`Symbol.toPrimitive`). The judge
-  // gets the data only, so such a value is refused rather than judged as something else.
+  // Taken before the sample's code runs: a Proxy answers `isArray` and `getPrototypeOf` as
+  // its target does, and its traps would answer the encoder once and the test differently.
+  const isProxy = require('util').types.isProxy;
+  // An own key of a value that would make what the test's own code sees differ from the data
+  // the judge gets: an accessor anywhere, an array's indexes included (a getter is read once
+  // here and on every read by the test: right at its first read only), and beyond the data
+  // (an array's indexes and `length`, an object's enumerable keys) a function (`toJSON`,
+  // which the test's `JSON.stringify` calls), a symbol (`Symbol.toPrimitive`) or a
+  // non-enumerable key (which the test can read and the encoder would not send). Such a value
+  // is refused rather than judged as something else.
   function hooks(v, plain) {
     for (const k of ownKeys(v)) {
       if (typeof k === 'symbol') return true;
-      if (plain(k)) continue;
       const d = ownDesc(v, k);
-      if (d && !d.get && !d.set && typeof d.value === 'function') return true;
+      if (!d || d.get || d.set) return true;
+      if (plain(k)) continue;
+      if (!d.enumerable || typeof d.value === 'function') return true;
     }
     return false;
   }
@@ -41,7 +50,7 @@ const __rrtf = (() => {
       if (typeof v === 'symbol') return 'a symbol';
       const proto = getProto(v);
       const name = proto && proto.constructor && proto.constructor.name;
-      return name ? 'a ' + name : 'an object';
+      return name ? (/^[AEIOUaeiou]/.test(name) ? 'an ' : 'a ') + name : 'an object';
     } catch (e) {
       return 'a value';
     }
@@ -66,6 +75,8 @@ const __rrtf = (() => {
       const b = Buffer.from(v, 'utf16le');
       out.push('w' + b.length + ':');
       out.push(b);
+    } else if (typeof v === 'object' && isProxy(v)) {
+      throw new TypeError('not a plain value: a Proxy');
     } else if (isArray(v) && getProto(v) === arrayProto && !hooks(v, (k) => k === 'length' || String(k >>> 0) === k)) {
       // Holes (`H`) and an array's own enumerable data keys beyond its indexes (`A`: a RegExp
       // match's `index`, `input`) cross as they are: node's `assert.deepEqual` tells them from
@@ -85,7 +96,7 @@ const __rrtf = (() => {
       }
     } else if (typeof v === 'object' && (getProto(v) === objectProto || getProto(v) === null) && !hooks(v, () => false)) {
       const ks = keysOf(v);
-      out.push('M' + ks.length + ':');
+      out.push((getProto(v) === null ? 'O' : 'M') + ks.length + ':');
       for (const k of ks) {
         enc(k, out, depth + 1);
         enc(v[k], out, depth + 1);
@@ -173,9 +184,10 @@ const __rrtf = (() => {
           }
           return a;
         }
-        case 'M': {
+        case 'M':
+        case 'O': {
           const n = this.count(':');
-          const o = {};
+          const o = t === 'O' ? Object.create(null) : {};
           for (let i = 0; i < n; i++) {
             const k = this.value(depth + 1);
             if (typeof k !== 'string') throw new Malformed('an object key that is not a string');
