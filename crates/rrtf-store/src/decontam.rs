@@ -286,6 +286,8 @@ pub(crate) async fn record(
                 .bind(f.item_id)
                 .execute(&mut **tx)
                 .await?;
+            // The prompt's rankings held it (or the response) and would still reach training.
+            crate::rankings::drop_rankings_of(tx, f.prompt_id).await?;
         }
         new += sqlx::query(
             "INSERT INTO contamination (item, item_id, prompt_id, action, field, benchmark, \

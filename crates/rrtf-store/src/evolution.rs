@@ -86,6 +86,7 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
+            crate::rankings::drop_rankings_of(&mut tx, *id).await?;
         }
         tx.commit().await?;
         Ok(n)

@@ -78,6 +78,23 @@ struct ResponseRow {
 }
 
 /// Parse a stored closed-vocabulary value; a value outside it is a corrupt database.
+/// Delete every ranking (under any ranker) of prompt `prompt_id`, which an elimination of it or
+/// of one of its responses made stale: rankings are derived data, and a stale one would still
+/// reach training, exports and reviews. `rrtf rank` ranks the prompt again if it is still kept.
+pub(crate) async fn drop_rankings_of(
+    tx: &mut sqlx::Transaction<'static, Any>,
+    prompt_id: i64,
+) -> Result<()> {
+    // By ranker: the tables' keys start with it (a handful of rankers, any number of rows).
+    for sql in [
+        "DELETE FROM scores WHERE ranker_id IN (SELECT id FROM rankers) AND prompt_id = $1",
+        "DELETE FROM ranked_prompts WHERE ranker_id IN (SELECT id FROM rankers) AND prompt_id = $1",
+    ] {
+        sqlx::query(sql).bind(prompt_id).execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
 pub(crate) fn parse<T: std::str::FromStr>(column: &'static str, value: String) -> Result<T> {
     value
         .parse()

@@ -35,6 +35,7 @@ on_both_backends!(
     prompt_insert_is_idempotent_and_batched_past_one_chunk,
     model_roles_never_change_silently,
     rankings_read_back_best_first_and_status_counts_pairs,
+    eliminating_a_ranked_prompt_or_response_drops_its_rankings,
     executions_are_keyed_by_response_and_test,
     reviews_are_append_only_and_checked,
     sampler_reads_kept_prompts_stored_keys_and_round_spend,
@@ -274,6 +275,49 @@ async fn rankings_read_back_best_first_and_status_counts_pairs(store: Store) {
     assert_eq!(st.pairs, 1);
     assert_eq!((st.teachers, st.students), (1, 1));
     assert_eq!(st.latest_ranker.as_deref(), Some("abc123"));
+}
+
+/// A prompt eliminated after it was ranked (the sampler's screen, decontamination), or whose
+/// ranked response was, is out of every ranking: before, its old ranking still reached
+/// training, exports, reviews and the status counts (a new user's review, round 11).
+async fn eliminating_a_ranked_prompt_or_response_drops_its_rankings(store: Store) {
+    let (ids, ranker) = ranked_fixture(&store).await;
+    let st = store.status().await.unwrap();
+    assert_eq!((st.ranked_prompts, st.dropped_prompts, st.pairs), (1, 1, 1));
+    // The dropped prompt, by the sampler's screen.
+    assert_eq!(
+        store
+            .eliminate_prompts(&[(ids[1], "stopwords_only".into())])
+            .await
+            .unwrap(),
+        1
+    );
+    let st = store.status().await.unwrap();
+    assert_eq!((st.ranked_prompts, st.dropped_prompts, st.pairs), (1, 0, 1));
+    assert_eq!(store.ranked_groups(&ranker.hash).await.unwrap().len(), 1);
+    // A ranked response of the kept prompt, by decontamination.
+    let leak = Contamination {
+        item: "response",
+        item_id: 1,
+        prompt_id: ids[0],
+        action: ContaminationAction::Eliminated,
+        field: "code".into(),
+        benchmark: "leak.jsonl:Leak/0".into(),
+        method: "solution",
+        detail: "the canonical solution".into(),
+    };
+    store.record_contamination(None, &[leak]).await.unwrap();
+    let st = store.status().await.unwrap();
+    assert_eq!((st.ranked_prompts, st.dropped_prompts, st.pairs), (0, 0, 0));
+    assert!(store.ranked_groups(&ranker.hash).await.unwrap().is_empty());
+    // Ranking again puts a prompt that is still kept back.
+    let again = PromptRanking {
+        prompt_id: ids[0],
+        drop_reason: None,
+        ranked: vec![scored(2, 1.0, Outcome::Pass)],
+    };
+    store.save_rankings(&ranker, &[again], None).await.unwrap();
+    assert_eq!(store.ranked_groups(&ranker.hash).await.unwrap().len(), 1);
 }
 
 async fn executions_are_keyed_by_response_and_test(store: Store) {

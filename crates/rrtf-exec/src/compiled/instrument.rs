@@ -1027,7 +1027,7 @@ pub fn bound_names(src: &str, syntax: Syntax) -> Vec<String> {
     let b = src.as_bytes();
     let mask = code_mask(b, syntax);
     let mut out: Vec<String> = Vec::new();
-    let mut add = |w: &str, out: &mut Vec<String>| {
+    let add = |w: &str, out: &mut Vec<String>| {
         if !w.is_empty() && !out.iter().any(|o| o == w) {
             out.push(w.to_string());
         }
