@@ -45,6 +45,63 @@ fn a_failure_under_json_is_one_error_object_on_stdout_and_text_on_stderr() {
     assert!(out.stdout.is_empty());
 }
 
+/// Bad input is exit status 2 in every command (a new user's review, round 11: these were 1,
+/// and `eval --out` into a path it cannot write failed only after the whole evaluation).
+#[test]
+fn missing_inputs_unwritable_outputs_and_bad_eval_options_are_bad_input() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let bench = d.join("bench.jsonl");
+    std::fs::write(&bench, "{}\n").unwrap();
+    let bench = bench.to_str().unwrap();
+    let eval = |extra: &[&str]| {
+        let mut args = vec!["eval", "--model", "no-model", "--benchmark", bench];
+        args.extend_from_slice(extra);
+        rrtf(d, &args)
+    };
+    for (what, out) in [
+        (
+            "exec run --input missing",
+            rrtf(
+                d,
+                &[
+                    "exec",
+                    "run",
+                    "--input",
+                    "missing.jsonl",
+                    "--output",
+                    "o.jsonl",
+                ],
+            ),
+        ),
+        (
+            "exec run --input a directory",
+            rrtf(d, &["exec", "run", "--input", ".", "--output", "o.jsonl"]),
+        ),
+        (
+            "exec passk --input missing",
+            rrtf(d, &["exec", "passk", "--input", "missing.jsonl", "-k", "1"]),
+        ),
+        ("eval --max-new-tokens 0", eval(&["--max-new-tokens", "0"])),
+        ("eval --temperature -1", eval(&["--temperature", "-1"])),
+        ("eval --top-p 0", eval(&["--top-p", "0"])),
+        (
+            "eval --out unwritable",
+            eval(&["--out", "/proc/rrtf-eval.jsonl"]),
+        ),
+    ] {
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{what}: {err}");
+        assert!(err.contains("error: "), "{what}: {err}");
+    }
+    // The option's own check names it (a negative number reached it).
+    let err = String::from_utf8_lossy(&eval(&["--temperature", "-1"]).stderr).into_owned();
+    assert!(
+        err.contains("--temperature must be 0 (greedy) or more, got -1"),
+        "{err}"
+    );
+}
+
 #[test]
 fn imports_and_exports_of_nothing_say_why_and_strict_fails_them() {
     let tmp = tempfile::tempdir().unwrap();

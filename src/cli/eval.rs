@@ -30,21 +30,22 @@ pub struct EvalArgs {
     /// language and averaged.
     #[arg(long, required = true, num_args = 1..)]
     pub benchmark: Vec<PathBuf>,
-    /// Completions per problem (the n of pass@k).
-    #[arg(long, default_value_t = 1)]
+    /// Completions per problem (the n of pass@k). Above 1, sample (`--temperature 0.8`):
+    /// greedy samples are all the same completion.
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
     pub samples: u32,
     /// Comma-separated k values, each at most --samples.
     #[arg(short, long, value_delimiter = ',', default_value = "1")]
     pub k: Vec<u64>,
     /// 0 is greedy.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     pub temperature: f64,
-    #[arg(long, default_value_t = 0.95)]
+    #[arg(long, default_value_t = 0.95, allow_negative_numbers = true)]
     pub top_p: f64,
-    #[arg(long, default_value_t = 384)]
+    #[arg(long, default_value_t = 384, allow_negative_numbers = true)]
     pub max_new_tokens: u32,
     /// Evaluate the first N problems of each benchmark file only.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub max_problems: Option<u64>,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -110,6 +111,48 @@ pub fn run(ctx: &Ctx, a: EvalArgs) -> Result<()> {
             a.timeout
         ))
         .into());
+    }
+    if a.max_new_tokens == 0 {
+        return Err(super::BadInput(
+            "--max-new-tokens 0 leaves no room for a completion: give at least 1".into(),
+        )
+        .into());
+    }
+    if !(a.temperature.is_finite() && a.temperature >= 0.0) {
+        return Err(super::BadInput(format!(
+            "--temperature must be 0 (greedy) or more, got {}",
+            a.temperature
+        ))
+        .into());
+    }
+    if !(a.top_p > 0.0 && a.top_p <= 1.0) {
+        return Err(super::BadInput(format!("--top-p must be in (0, 1], got {}", a.top_p)).into());
+    }
+    if a.model.is_some() && a.samples > 1 && a.temperature == 0.0 {
+        eprintln!(
+            "warning: --samples {} at --temperature 0 (greedy) generates the same completion {} \
+             times: pass@k is then pass@1; sample with e.g. --temperature 0.8",
+            a.samples, a.samples
+        );
+    }
+    // The output file is checked (its directory made) before any work, not after it.
+    if let Some(out) = &a.out {
+        if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                super::BadInput(format!(
+                    "--out {}: cannot make {}: {e}",
+                    out.display(),
+                    dir.display()
+                ))
+            })?;
+        }
+        std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(out)
+            .map_err(|e| {
+                super::BadInput(format!("--out {}: cannot write it: {e}", out.display()))
+            })?;
     }
     let r = evaluate(&a.config(), &mut Bar::new("generating"))?;
     ctx.emit(

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
 use rrtf_report::Report;
 use serde_json::json;
@@ -29,7 +29,10 @@ pub async fn run(ctx: &Ctx, a: ReportArgs) -> Result<()> {
         revision: super::REVISION.into(),
     };
     let html = report.html(&ctx.db_display(), &made_by);
-    std::fs::write(&a.out, html).with_context(|| format!("cannot write {}", a.out.display()))?;
+    std::fs::write(&a.out, html).map_err(|source| rrtf_data::DataError::Write {
+        path: a.out.clone(),
+        source,
+    })?;
     let (models, scores) = (report.overview.models.len(), report.overview.scores.len());
     ctx.emit(
         || {

@@ -122,7 +122,9 @@ impl UserError for DataError {
             // permission.
             DataError::Write { source, .. } => matches!(
                 source.kind(),
-                std::io::ErrorKind::IsADirectory
+                std::io::ErrorKind::NotFound
+                    | std::io::ErrorKind::NotADirectory
+                    | std::io::ErrorKind::IsADirectory
                     | std::io::ErrorKind::PermissionDenied
                     | std::io::ErrorKind::ReadOnlyFilesystem
             ),

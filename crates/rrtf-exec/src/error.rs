@@ -15,6 +15,10 @@ pub enum ExecError {
     Seccomp(String),
     #[error("{what}: {source}")]
     Io { what: String, source: io::Error },
+    /// A file the caller named (`exec run --input`/`--output`, `exec passk --input`) that
+    /// cannot be read or made: bad input, exit status 2.
+    #[error("{what}: {source}")]
+    Path { what: String, source: io::Error },
     #[error(
         "language `{language}` needs `{tool}`, which was not found; install it (e.g. `{install}`)"
     )]
@@ -76,6 +80,13 @@ impl ExecError {
             source,
         }
     }
+
+    pub(crate) fn path(what: impl Into<String>, source: io::Error) -> Self {
+        ExecError::Path {
+            what: what.into(),
+            source,
+        }
+    }
 }
 
 impl rrtf_types::UserError for ExecError {
@@ -88,6 +99,15 @@ impl rrtf_types::UserError for ExecError {
                 | ExecError::Row { .. }
                 | ExecError::UnknownLanguage(_)
                 | ExecError::InsecureSandbox { .. }
-        )
+        ) || matches!(self, ExecError::Path { source, .. } if matches!(
+            source.kind(),
+            io::ErrorKind::NotFound
+                | io::ErrorKind::NotADirectory
+                | io::ErrorKind::IsADirectory
+                | io::ErrorKind::PermissionDenied
+                | io::ErrorKind::ReadOnlyFilesystem
+                | io::ErrorKind::InvalidData
+                | io::ErrorKind::InvalidInput
+        ))
     }
 }

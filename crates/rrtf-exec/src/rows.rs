@@ -61,11 +61,11 @@ fn bad_row(path: &Path, line: usize, message: impl Into<String>) -> ExecError {
 /// [`entry_point`]) as jobs keyed by their index, with their task ids.
 pub fn read_samples(path: &Path) -> Result<(Vec<String>, Vec<Job>), ExecError> {
     let file = std::fs::File::open(path)
-        .map_err(|e| ExecError::io(format!("open {}", path.display()), e))?;
+        .map_err(|e| ExecError::path(format!("open {}", path.display()), e))?;
     let mut tasks = Vec::new();
     let mut jobs = Vec::new();
     for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
-        let line = line.map_err(|e| ExecError::io(format!("read {}", path.display()), e))?;
+        let line = line.map_err(|e| ExecError::path(format!("read {}", path.display()), e))?;
         if line.trim().is_empty() {
             continue;
         }
@@ -165,7 +165,7 @@ pub fn run_file(
     exec.check_toolchains(&languages)?;
     let write_err = |e| ExecError::io(format!("write {}", output.display()), e);
     let out = std::fs::File::create(output)
-        .map_err(|e| ExecError::io(format!("create {}", output.display()), e))?;
+        .map_err(|e| ExecError::path(format!("create {}", output.display()), e))?;
     let mut out = std::io::BufWriter::new(out);
     let samples = jobs.len();
     let mut first_unjudged: Option<String> = None;
@@ -214,7 +214,7 @@ struct ResultRow {
 /// Result rows with `task_id` and `passed` (or `outcome`, passed when `pass`).
 pub fn read_results(path: &Path) -> Result<Vec<(String, bool)>, ExecError> {
     let text = std::fs::read_to_string(path)
-        .map_err(|e| ExecError::io(format!("read {}", path.display()), e))?;
+        .map_err(|e| ExecError::path(format!("read {}", path.display()), e))?;
     let mut rows = Vec::new();
     for (i, line) in text
         .lines()
