@@ -106,6 +106,13 @@ fn usable_path(path: &Path) -> Result<()> {
             dir.display()
         )));
     }
+    if path.is_dir() {
+        return Err(StoreError::Invalid(format!(
+            "--db {} is a directory: name the database file in it (e.g. {})",
+            path.display(),
+            path.join("rrtf.db").display()
+        )));
+    }
     Ok(())
 }
 
@@ -196,16 +203,43 @@ impl Store {
                     Some(path.as_path())
                 );
                 let options = AnyConnectOptions::from_str(&url).map_err(open_err)?;
+                const SETTINGS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 30000; \
+                     PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536;";
+                // One connection first: the pool would retry a file that is no database (or a
+                // damaged one) until its acquire timeout, 30 s, logging each attempt, and then
+                // say only "pool timed out".
+                let probe = async {
+                    let mut c =
+                        <sqlx::AnyConnection as sqlx::Connection>::connect_with(&options).await?;
+                    c.execute(SETTINGS).await?;
+                    c.execute("SELECT count(*) FROM sqlite_schema").await?;
+                    sqlx::Connection::close(c).await
+                };
+                if let Err(e) = probe.await {
+                    // SQLITE_CORRUPT (11) and SQLITE_NOTADB (26), extended codes included.
+                    let primary = match &e {
+                        sqlx::Error::Database(d) => d.code().and_then(|c| c.parse::<i32>().ok()),
+                        _ => None,
+                    };
+                    if let Some(code @ (11 | 26)) = primary.map(|c| c & 0xff) {
+                        return Err(StoreError::Invalid(format!(
+                            "{} is {}: pick another --db, or make a new project with `rrtf init`",
+                            path.display(),
+                            if code == 26 {
+                                "not an SQLite database"
+                            } else {
+                                "a damaged SQLite database"
+                            }
+                        )));
+                    }
+                    return Err(open_err(e));
+                }
                 without_reaper(AnyPoolOptions::new())
                     .max_connections(4)
                     .after_connect(|conn, _meta| {
                         Box::pin(async move {
-                            conn.execute(
-                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 30000; \
-                                 PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536;",
-                            )
-                            .await?;
+                            conn.execute(SETTINGS).await?;
                             Ok(())
                         })
                     })
@@ -463,6 +497,36 @@ mod tests {
         store.close().await;
         // Re-opening is idempotent.
         Store::open(&path).await.unwrap().close().await;
+    }
+
+    /// A `--db` that is no database (a config file, a directory) or a damaged one is refused
+    /// at once, saying so (the pool retried it for 30 s, then said "pool timed out").
+    #[tokio::test]
+    async fn a_file_that_is_no_database_is_refused_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let toml = dir.path().join("round.toml");
+        std::fs::write(&toml, "[round]\nname = 'x'\n".repeat(200)).unwrap();
+        let good = dir.path().join("p.db");
+        Store::create(&good).await.unwrap().close().await;
+        let bytes = std::fs::read(&good).unwrap();
+        let damaged = dir.path().join("damaged.db");
+        let mut header = bytes[..100].to_vec();
+        header.extend(std::iter::repeat_n(0xAB, 8192));
+        std::fs::write(&damaged, header).unwrap();
+        for (path, says) in [
+            (toml.as_path(), "is not an SQLite database"),
+            (damaged.as_path(), "SQLite database"),
+            (dir.path(), "is a directory"),
+        ] {
+            let start = std::time::Instant::now();
+            let err = Store::open(path).await.unwrap_err();
+            assert!(matches!(err, StoreError::Invalid(_)), "{err}");
+            assert!(err.to_string().contains(says), "{err}");
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(10),
+                "{err}"
+            );
+        }
     }
 
     /// `20261204000031_interrupted_runs.sql` rebuilds `runs` and `training_runs` under
