@@ -71,6 +71,7 @@ impl Rrtf {
             return Err(PipelineError::Child {
                 command: args.join(" "),
                 code: out.status.code().unwrap_or(1),
+                ended: ended(&out.status),
                 what,
                 log: log.map(|path| StageLog::read(path, TAIL_LINES)),
             });
@@ -136,7 +137,7 @@ impl Rrtf {
             return Err(PipelineError::Quickstart {
                 command: args.join(" "),
                 dir: dir.to_owned(),
-                code: out.status.code().unwrap_or(1),
+                ended: ended(&out.status),
                 log: log.map(|path| StageLog::read(path, TAIL_LINES)),
             });
         }
@@ -403,11 +404,44 @@ fn wait_until(child: &mut Child, deadline: Instant) -> Option<ExitStatus> {
     }
 }
 
+/// How a failed child ended: "exit code N", or "killed by signal 9 (SIGKILL)".
+fn ended(status: &ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exit code {code}"),
+        (None, Some(sig)) => {
+            let name = match sig {
+                libc::SIGKILL => " (SIGKILL)",
+                libc::SIGTERM => " (SIGTERM)",
+                libc::SIGINT => " (SIGINT)",
+                libc::SIGABRT => " (SIGABRT)",
+                libc::SIGSEGV => " (SIGSEGV)",
+                libc::SIGBUS => " (SIGBUS)",
+                _ => "",
+            };
+            format!("killed by signal {sig}{name}")
+        }
+        (None, None) => "no exit status".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::os::unix::process::ExitStatusExt;
 
     use super::*;
+
+    /// A stage child killed by a signal is reported so (a new user's review: `kill -9` of the
+    /// train stage read "failed (exit code 1)", sending the user to a log with no error).
+    #[test]
+    fn a_child_s_end_names_its_signal() {
+        let killed = std::process::Command::new("sh")
+            .args(["-c", "kill -9 $$"])
+            .status()
+            .unwrap();
+        assert_eq!(ended(&killed), "killed by signal 9 (SIGKILL)");
+        assert_eq!(ended(&ExitStatus::from_raw(2 << 8)), "exit code 2");
+    }
 
     #[test]
     fn utc_times_are_civil_dates() {

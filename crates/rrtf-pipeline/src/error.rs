@@ -71,27 +71,29 @@ pub enum PipelineError {
     /// A child `rrtf` command exited with an error; its own message went to stderr, and with
     /// stage logs the end of its log is quoted here.
     #[error(
-        "`rrtf {command}` failed (exit code {code}); fix the cause and run the {what} again: \
+        "`rrtf {command}` failed ({ended}); fix the cause and run the {what} again: \
          what finished is skipped{}",
         quoted(log)
     )]
     Child {
         command: String,
         code: i32,
+        /// "exit code N", or the signal that killed it (`kill -9` says so, not "exit code 1").
+        ended: String,
         /// What to run again: "round", "sweep".
         what: &'static str,
         log: Option<StageLog>,
     },
     /// A child `rrtf` command of the quickstart exited with an error.
     #[error(
-        "`rrtf {command}` failed in {dir} (exit code {code}); run `rrtf quickstart` again to \
+        "`rrtf {command}` failed in {dir} ({ended}); run `rrtf quickstart` again to \
          continue{}",
         quoted(log)
     )]
     Quickstart {
         command: String,
         dir: PathBuf,
-        code: i32,
+        ended: String,
         log: Option<StageLog>,
     },
     /// A sweep whose variant failed (after the others ran, with `--keep-going`).
@@ -179,6 +181,7 @@ mod tests {
         let child = |code| PipelineError::Child {
             command: "train".into(),
             code,
+            ended: format!("exit code {code}"),
             what: "sweep",
             log: None,
         };
