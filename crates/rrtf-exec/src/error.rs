@@ -16,7 +16,8 @@ pub enum ExecError {
     #[error("{what}: {source}")]
     Io { what: String, source: io::Error },
     /// A file the caller named (`exec run --input`/`--output`, `exec passk --input`) that
-    /// cannot be read or made: bad input, exit status 2.
+    /// cannot be read or made: bad input (exit status 2) when it is missing, a directory, not
+    /// permitted or not text; the machine's failure (a full disk) otherwise.
     #[error("{what}: {source}")]
     Path { what: String, source: io::Error },
     #[error(
