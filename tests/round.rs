@@ -52,6 +52,11 @@ fn quickstart_round_then_resume_then_round_two() {
     assert!(s["ranked_prompts"].as_i64().unwrap() >= 10, "{s}");
     assert!(s["pairs"].as_i64().unwrap() > 0, "{s}");
     assert_eq!(s["training_runs"], 1, "{s}");
+    // Every stage's run is recorded under the round that ran it (exec and rank select every
+    // round's pending work, and were recorded as round 0).
+    for st in s["stages"].as_array().unwrap() {
+        assert_eq!(st["last_round"], 1, "{st}");
+    }
     assert_eq!(
         s["students"], 2,
         "student-r1 sampled, student-r2 registered: {s}"

@@ -102,6 +102,77 @@ fn missing_inputs_unwritable_outputs_and_bad_eval_options_are_bad_input() {
     );
 }
 
+/// A negative number given to any option reaches that option's own check (clap read `-1` as an
+/// unknown flag: "unexpected argument '-1' found"), and a malformed row of a file given to
+/// `eval --completions` names the file and says what is wrong in words (a new user's review).
+#[test]
+fn negative_numbers_reach_the_option_s_check_and_bad_rows_name_their_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let rows = d.join("rows.jsonl");
+    std::fs::write(&rows, "{\"task_id\": \"HumanEval/0\"}\n{oops\n").unwrap();
+    let rows = rows.to_str().unwrap();
+    for (args, said) in [
+        (
+            &["exec", "--batch", "-1"][..],
+            "--batch -1: must be at least 1",
+        ),
+        (&["exec", "--round", "-1"][..], "rounds are numbered from 0"),
+        (
+            &["import", "prompts", rows, "--round", "-3"][..],
+            "rounds are numbered from 0",
+        ),
+        (
+            &["review", "list", "--round", "-1"][..],
+            "rounds are numbered from 0",
+        ),
+        (
+            &[
+                "exec",
+                "run",
+                "--input",
+                rows,
+                "--output",
+                "o.jsonl",
+                "--workers",
+                "-2",
+            ][..],
+            "takes a number of 0 or more, not -2",
+        ),
+        (
+            &["export", "--rounds", "0,-1", "--format", "trl"][..],
+            "rounds are numbered from 0",
+        ),
+    ] {
+        let out = rrtf(d, args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains(said) && !err.contains("unexpected argument"),
+            "{args:?}: {err}"
+        );
+    }
+    let bench = common::humaneval_path();
+    let out = rrtf(
+        d,
+        &[
+            "eval",
+            "--completions",
+            rows,
+            "--benchmark",
+            bench.to_str().unwrap(),
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("rows.jsonl: line 2: invalid JSON at column 2: ")
+            && !err.contains("RowError")
+            && !err.contains("at line 1 column"),
+        "{err}"
+    );
+}
+
 #[test]
 fn imports_and_exports_of_nothing_say_why_and_strict_fails_them() {
     let tmp = tempfile::tempdir().unwrap();

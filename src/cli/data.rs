@@ -45,7 +45,7 @@ pub struct ImportPrompts {
     #[arg(long)]
     pub source: Option<String>,
     /// Round the prompts belong to (0 = seed data).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = super::parse_round)]
     pub round: i64,
     /// Programming language of the rows that do not name theirs (python, javascript, cpp, java,
     /// go, rust; default python). A row names its own with a `language` field or a HumanEval-X
@@ -79,7 +79,7 @@ pub struct ImportResponses {
     /// Match only prompts of this source (when task ids repeat across datasets).
     #[arg(long)]
     pub source: Option<String>,
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = super::parse_round)]
     pub round: i64,
     /// Field for a role, as ROLE=FIELD (roles: id, prompt, text, code, temperature,
     /// sample_index, finish_reason). Repeatable.
@@ -138,7 +138,7 @@ pub struct ExportArgs {
     #[arg(long)]
     pub ranker: Option<String>,
     /// Only prompts of these rounds, comma-separated (e.g. `--rounds 0,1`); default: all.
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_parser = super::parse_round)]
     pub rounds: Option<Vec<i64>>,
     /// Dataset name in LLaMA-Factory's dataset_info.json (default: the output's stem).
     #[arg(long)]

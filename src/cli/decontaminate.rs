@@ -32,7 +32,7 @@ pub struct DecontaminateArgs {
     #[arg(long)]
     pub similarity: Option<f64>,
     /// Only the responses of this round (default: every round).
-    #[arg(long)]
+    #[arg(long, value_parser = super::parse_round)]
     pub round: Option<i64>,
 }
 

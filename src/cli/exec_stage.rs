@@ -19,7 +19,7 @@ pub struct StageArgs {
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Execute only responses to prompts of this round.
-    #[arg(long)]
+    #[arg(long, value_parser = super::parse_round)]
     pub round: Option<i64>,
     /// Pairs per committed batch (a worker's first claims ramp up to it: 32, 64, 128, ..., so
     /// that workers started together share a small project's pairs).
@@ -53,10 +53,14 @@ pub async fn run(ctx: &Ctx, a: StageArgs) -> Result<()> {
     let worker = exec_stage::Worker::new(std::time::Duration::from_secs(a.lease_secs));
     let mut cfg: ExecConfig = config(&a.limits)?;
     let mut external = a.wait_for_workers;
+    // The run is recorded under --round, else the config's round (a round's exec stage, which
+    // executes what any round left pending), else 0.
+    let mut recorded = a.round.unwrap_or(0);
     if let Some(path) = &a.config {
-        let execution = RoundConfig::load(path)?.execution;
-        external |= execution.external_workers;
-        cfg = rrtf_pipeline::exec_config(&execution, cfg);
+        let config = RoundConfig::load(path)?;
+        recorded = a.round.unwrap_or(config.round.number);
+        external |= config.execution.external_workers;
+        cfg = rrtf_pipeline::exec_config(&config.execution, cfg);
     }
     let store = ctx.store().await?;
     if external {
@@ -65,7 +69,7 @@ pub async fn run(ctx: &Ctx, a: StageArgs) -> Result<()> {
     let mut bar = Bar::new("executing");
     let stop = rrtf_pipeline::stop::Stop::on_signals();
     let ran = exec_stage::run(
-        &store, cfg, a.round, a.batch, REVISION, &worker, &mut bar, &stop,
+        &store, cfg, a.round, recorded, a.batch, REVISION, &worker, &mut bar, &stop,
     )
     .await;
     store.close().await;

@@ -63,7 +63,7 @@ impl Cli {
     /// database's name came from.
     pub fn parse_args() -> Cli {
         use clap::{CommandFactory, FromArgMatches};
-        let matches = Cli::command()
+        let matches = negative_numbers_are_values(Cli::command())
             .try_get_matches()
             .unwrap_or_else(|e| usage_exit(e));
         let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| usage_exit(e));
@@ -72,11 +72,50 @@ impl Cli {
     }
 }
 
+/// A round number on the command line (`--round`, `--rounds`): 0 (imported data) or more.
+pub fn parse_round(s: &str) -> Result<i64, String> {
+    let n: i64 = s
+        .trim()
+        .parse()
+        .map_err(|_| "not a round number: rounds are numbered 0, 1, 2, ...".to_owned())?;
+    if n < 0 {
+        return Err("rounds are numbered from 0 (round 0 holds imported data)".into());
+    }
+    Ok(n)
+}
+
+/// Every option and positional that takes a value takes `-1` or `-0.5` as one, so that a
+/// negative number reaches the option's own check ("invalid value '-1' for '--batch <N>'")
+/// instead of clap reading it as an unknown flag ("unexpected argument '-1' found"). Flags
+/// have no numeric names, so nothing else changes.
+fn negative_numbers_are_values(cmd: clap::Command) -> clap::Command {
+    cmd.mut_args(|a| {
+        if a.get_action().takes_values() {
+            a.allow_negative_numbers(true)
+        } else {
+            a
+        }
+    })
+    .mut_subcommands(negative_numbers_are_values)
+}
+
 /// A usage error (clap's: an unknown flag, a bad value, a missing argument): its text on
 /// stderr and exit 2, and with `--json` on the command line, the same JSON error document on
 /// stdout that every other failure prints (`main`), so a script never reads an empty stdout.
-fn usage_exit(e: clap::Error) -> ! {
-    use clap::error::ErrorKind;
+fn usage_exit(mut e: clap::Error) -> ! {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    // A negative number for a count ("invalid digit found in string"): say what is wanted.
+    if e.kind() == ErrorKind::ValueValidation
+        && let Some(ContextValue::String(v)) = e.get(ContextKind::InvalidValue)
+        && v.starts_with('-')
+        && v.parse::<f64>().is_ok()
+    {
+        let tip = format!("this option takes a number of 0 or more, not {v}");
+        e.insert(
+            ContextKind::Suggested,
+            ContextValue::StyledStrs(vec![tip.into()]),
+        );
+    }
     let help = matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion);
     if !help && std::env::args_os().any(|a| a == "--json") {
         let text = e.render().to_string();

@@ -16,17 +16,21 @@ pub struct RankArgs {
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Rank only prompts of this round.
-    #[arg(long)]
+    #[arg(long, value_parser = super::parse_round)]
     pub round: Option<i64>,
 }
 
 pub async fn run(ctx: &Ctx, a: RankArgs) -> Result<()> {
-    let cfg: Ranking = match &a.config {
-        Some(p) => RoundConfig::load(p)?.ranking,
-        None => Ranking::default(),
+    // The run is recorded under --round, else the config's round (a round's rank stage), else 0.
+    let (cfg, recorded): (Ranking, i64) = match &a.config {
+        Some(p) => {
+            let c = RoundConfig::load(p)?;
+            (c.ranking, a.round.unwrap_or(c.round.number))
+        }
+        None => (Ranking::default(), a.round.unwrap_or(0)),
     };
     let store = ctx.store().await?;
-    let ranked = rrtf_pipeline::rank_stage::run(&store, &cfg, a.round, REVISION).await;
+    let ranked = rrtf_pipeline::rank_stage::run(&store, &cfg, a.round, recorded, REVISION).await;
     store.close().await;
     let Ranked {
         ranker,

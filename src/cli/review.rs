@@ -91,7 +91,7 @@ pub struct PolicyArgs {
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    #[arg(long)]
+    #[arg(long, value_parser = super::parse_round)]
     pub round: Option<i64>,
     /// Only prompts with a response from this teacher.
     #[arg(long)]
@@ -398,6 +398,23 @@ async fn list(ctx: &Ctx, store: &Store, a: ListArgs) -> Result<()> {
         ..PromptFilter::default()
     };
     let all = store.prompt_summaries(&ranker.hash).await?;
+    // A misspelt teacher too: name the ones this ranking has.
+    if let Some(t) = &filter.teacher
+        && !all.iter().any(|p| p.teachers.contains(t))
+    {
+        let known: std::collections::BTreeSet<&String> =
+            all.iter().flat_map(|p| p.teachers.iter()).collect();
+        let known: Vec<&str> = known.into_iter().map(String::as_str).collect();
+        return Err(BadInput(format!(
+            "--teacher {t}: no ranked response is from a model of that name (this ranking's: {})",
+            if known.is_empty() {
+                "none".into()
+            } else {
+                known.join(", ")
+            }
+        ))
+        .into());
+    }
     let rows: Vec<_> = all.into_iter().filter(|p| filter.matches(p)).collect();
     let total = rows.len();
     let shown = &rows[..total.min(a.limit)];

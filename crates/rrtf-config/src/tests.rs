@@ -184,6 +184,27 @@ fn errors_name_the_key_and_where_it_is() {
             "[decontamination]\nngram = 0\n",
             &["`decontamination.ngram`", "at least 1"],
         ),
+        // A zero that would make a stage do nothing: refused, naming the way to the intent.
+        (
+            "[evaluation]\nmax_problems = 0\n",
+            &["`evaluation.max_problems`", "at least 1", "remove the key"],
+        ),
+        (
+            "[evaluation]\ntop_p = 0.0\n",
+            &["`evaluation.top_p`", "(0, 1]"],
+        ),
+        (
+            "[evolution]\nsteps = 0\n",
+            &["`evolution.steps`", "at least 1", "enabled = false"],
+        ),
+        (
+            "[sampling]\nmax_prompts = 0\n",
+            &["`sampling.max_prompts`", "at least 1"],
+        ),
+        (
+            "[training]\nmax_steps = 0\n",
+            &["`training.max_steps`", "at least 1", "epochs"],
+        ),
         // Moved out of [evolution]: the error says where to.
         (
             "[evolution]\ndecontaminate = [\"he.jsonl\"]\n",

@@ -255,6 +255,12 @@ impl RoundConfig {
                 );
             }
         }
+        if e.enabled && e.steps == 0 {
+            return fail(
+                "evolution.steps",
+                "is 0: must be at least 1 (to keep the seeds as they are, set evolution.enabled = false)",
+            );
+        }
         if e.enabled && e.methods.values().all(|w| *w == 0.0) {
             return fail(
                 "evolution.methods",
@@ -317,6 +323,12 @@ impl RoundConfig {
         if let Some(b) = self.sampling.budget_usd {
             positive("sampling.budget_usd", b)?;
         }
+        if self.sampling.max_prompts == Some(0) {
+            return fail(
+                "sampling.max_prompts",
+                "is 0: must be at least 1 (remove the key to sample every prompt)",
+            );
+        }
         let x = &self.execution;
         positive("execution.timeout_s", x.timeout_s)?;
         if x.memory_mb < 64 {
@@ -339,9 +351,23 @@ impl RoundConfig {
         if let Some(d) = &ev.device {
             device("evaluation.device", d)?;
         }
-        in_range("evaluation.top_p", ev.top_p, 0.0, 1.0)?;
+        if !(ev.top_p > 0.0 && ev.top_p <= 1.0) {
+            return fail(
+                "evaluation.top_p",
+                format!(
+                    "is {}: must be in (0, 1] (1.0 keeps every token; 0 would keep none)",
+                    ev.top_p
+                ),
+            );
+        }
         if ev.max_new_tokens == 0 {
             return fail("evaluation.max_new_tokens", "is 0: must be at least 1");
+        }
+        if ev.max_problems == Some(0) {
+            return fail(
+                "evaluation.max_problems",
+                "is 0: must be at least 1 (remove the key to evaluate every problem)",
+            );
         }
         if ev.k.is_empty() {
             return fail("evaluation.k", "is empty: give at least one k, e.g. [1]");
@@ -633,6 +659,12 @@ impl RoundConfig {
         }
         if t.checkpoint_every == 0 {
             return fail("training.checkpoint_every", "is 0: must be at least 1");
+        }
+        if t.max_steps == Some(0) {
+            return fail(
+                "training.max_steps",
+                "is 0: must be at least 1 (remove the key to train for `epochs`)",
+            );
         }
         if t.keep_checkpoints == 0 {
             return fail(

@@ -81,6 +81,25 @@ impl MapSeen {
         }
     }
 
+    /// The refusal for a row that lacks a mapped field no row before it had either (most
+    /// likely the `--map` names no field of the file: `--map id=qid` for a file whose field is
+    /// `question_id`): said as the `--map`'s fault, with the first row's fields, instead of the
+    /// row's "field `qid`: missing". `None` for any other row error.
+    pub fn explain(&self, path: &Path, e: &RowError) -> Option<DataError> {
+        let field = e.field.as_deref().filter(|_| e.message == "missing")?;
+        let (role, f, _) = self
+            .fields
+            .iter()
+            .find(|(_, f, seen)| f == field && !seen)?;
+        let names = self.names.as_ref()?;
+        Some(DataError::Option(format!(
+            "--map {role}={f}: {} of {} has no field `{f}`, nor has any row before it (the \
+             first row has: {names}); fix the field's name",
+            e.location,
+            path.display()
+        )))
+    }
+
     /// `Err` naming every mapped field no row of `path` had (and the fields its first row
     /// has), once some row was read.
     pub fn check(&self, path: &Path) -> Result<(), DataError> {

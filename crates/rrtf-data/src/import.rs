@@ -416,10 +416,10 @@ pub fn parse_prompts_with(
         }
     })?;
     if let Some(error) = failure {
-        return Err(DataError::Row {
+        return Err(mapped.explain(path, &error).unwrap_or(DataError::Row {
             path: path.to_owned(),
             error,
-        });
+        }));
     }
     mapped.check(path)?;
     Ok(ParseSummary {
@@ -660,6 +660,13 @@ pub async fn import_responses(
     opts: &ResponseImport,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<ResponseImportReport, DataError> {
+    if opts.model.trim().is_empty() {
+        return Err(DataError::Option(
+            "--model is empty: name the model that wrote the responses (it is their provenance \
+             in rankings, exports and reviews)"
+                .into(),
+        ));
+    }
     let rows = read_rows(path)?;
     let n_rows = rows.len();
     let keys = store.prompt_keys().await?;
@@ -738,10 +745,10 @@ pub async fn import_responses(
             }
             Err(e) if opts.skip_invalid => skipped.add(&e),
             Err(e) => {
-                return Err(DataError::Row {
+                return Err(mapped.explain(path, &e).unwrap_or(DataError::Row {
                     path: path.to_owned(),
                     error: e,
-                });
+                }));
             }
         }
     }

@@ -121,13 +121,25 @@ pub fn for_each_row(path: &Path, f: &mut dyn FnMut(RawRow) -> bool) -> Result<()
             continue;
         }
         let loc = Location::Line(n);
-        let parsed = serde_json::from_str::<Value>(text)
-            .map_err(|e| RowError::row(loc, format!("invalid JSON at column {}: {e}", e.column())));
+        let parsed = serde_json::from_str::<Value>(text).map_err(|e| {
+            RowError::row(
+                loc,
+                format!("invalid JSON at column {}: {}", e.column(), json_reason(&e)),
+            )
+        });
         if !f((loc, parsed)) {
             break;
         }
     }
     Ok(())
+}
+
+/// serde_json's message without its own " at line 1 column N": a row is one line of the file,
+/// and the row's location already names the file's line.
+fn json_reason(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let position = format!(" at line {} column {}", e.line(), e.column());
+    text.strip_suffix(&position).unwrap_or(&text).to_owned()
 }
 
 #[cfg(test)]
@@ -165,7 +177,13 @@ mod tests {
             [Location::Line(1), Location::Line(3), Location::Line(4)]
         );
         let err = rows[2].1.as_ref().unwrap_err();
-        assert!(err.to_string().starts_with("line 4: invalid JSON"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("line 4: invalid JSON at column 2: "),
+            "{err}"
+        );
+        // One line number: the file's (serde's own "at line 1" is the row's).
+        assert!(!err.to_string().contains("line 1"), "{err}");
     }
 
     #[test]

@@ -295,6 +295,11 @@ pub async fn submit(store: &Store, r: ReviewRequest) -> Result<Recorded, DataErr
         .author
         .filter(|a| !a.trim().is_empty())
         .ok_or(DataError::NoAuthor)?;
+    if r.action == ReviewAction::Note && r.note.as_deref().is_none_or(|n| n.trim().is_empty()) {
+        return Err(DataError::Option(
+            "the note is empty: give its text (`rrtf review note PROMPT \"text\"`)".into(),
+        ));
+    }
     let prompt_id = store.find_prompt(&r.prompt).await?;
     let action = r.action;
     let reason = match (r.note, r.reason) {

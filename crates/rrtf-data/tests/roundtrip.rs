@@ -707,6 +707,23 @@ async fn mbpp_and_mapped_rows_import_with_their_tests() {
         "{err}"
     );
     assert_eq!(store.prompt_keys().await.unwrap().len(), 1);
+    // A required role (`id`) mapped to a field the file lacks fails on the first row: said as
+    // the --map's fault with the file's fields, not as that row's missing field.
+    o.map = FieldMap::parse(
+        &["id=question_id".into(), "prompt=question".into()],
+        rrtf_data::import::PROMPT_ROLES,
+    )
+    .unwrap();
+    let err = import_prompts(&store, &custom, &o, &|_| {})
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("--map id=question_id: element 1 of")
+            && err.contains("has no field `question_id`")
+            && err.contains("(the first row has: qid, question, checks)"),
+        "{err}"
+    );
     o.map = FieldMap::parse(
         &[
             "id=qid".into(),

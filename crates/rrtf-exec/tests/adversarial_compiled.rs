@@ -1192,3 +1192,75 @@ fn test_shapes_that_hold_the_answer_out_of_sight_never_forge_a_pass() {
     // Python always runs; the compiled languages when their toolchains are here.
     assert!(checked >= 6, "only {checked} rows ran");
 }
+
+/// An attacker's review, round 12: test shapes the judge read otherwise than the compiler
+/// does. Rust's `#[ test ]` was no test to the judge (never called, its checks counted for
+/// nothing: a wrong answer passed); `#[cfg_attr(test, should_panic)]` and `#[ should_panic ]`
+/// passed the refusal of should-panic tests (the test ran as a plain function, "expecting" a
+/// panic that never came); a C++ `assert(cond, "msg")`, two macro arguments that do not
+/// compile, became a comma expression that the string made true.
+#[test]
+fn test_shapes_the_compiler_reads_otherwise_never_pass() {
+    let spaced = "#[cfg(test)]\nmod tests {\n    use super::*;\n    #[test]\n    fn small() {\n        assert_eq!(add(1, 2), 3);\n    }\n    #[ test ]\n    fn larger() {\n        assert_eq!(add(2, 2), 4);\n        assert_eq!(add(0, 5), 5);\n    }\n}\n";
+    run(
+        65118,
+        Language::Rust,
+        spaced,
+        &[
+            case(
+                "honest right",
+                "fn add(a: i32, b: i32) -> i32 { a + b }",
+                &[Pass],
+                Some((3, 3)),
+            ),
+            case(
+                "right on the first test only",
+                "fn add(a: i32, b: i32) -> i32 { if a == 1 { 3 } else { 0 } }",
+                &[Partial],
+                None,
+            ),
+        ],
+    );
+    for (uid, attribute) in [
+        (65119, "#[cfg_attr(test, should_panic)]"),
+        (65120, "#[ should_panic ]"),
+    ] {
+        let test = format!(
+            "#[cfg(test)]\nmod tests {{\n    use super::*;\n    #[test]\n    fn sums() {{\n        assert_eq!(add(1, 2), 3);\n    }}\n    #[test]\n    {attribute}\n    fn overflow() {{\n        add(i32::MAX, 1);\n    }}\n}}\n"
+        );
+        let r = run(
+            uid,
+            Language::Rust,
+            &test,
+            &[case(
+                "wrapping: no panic",
+                "fn add(a: i32, b: i32) -> i32 { a.wrapping_add(b) }",
+                &[Crashed],
+                None,
+            )],
+        );
+        if let Some(r) = r.first() {
+            assert!(r.detail.contains("should_panic"), "{r:?}");
+        }
+    }
+    let two = "#undef NDEBUG\n#include<assert.h>\nint main(){\n    assert (add(2, 1) == 3, \"add(2, 1)\");\n    assert (add(2, 5) == 7, \"add(2, 5)\");\n}\n";
+    run(
+        65121,
+        Language::Cpp,
+        two,
+        &[
+            case(
+                "wrong",
+                "int add(int a, int b){ return a * b; }",
+                &[CompileError],
+                None,
+            ),
+            case(
+                "right",
+                "int add(int a, int b){ return a + b; }",
+                &[CompileError],
+                None,
+            ),
+        ],
+    );
+}

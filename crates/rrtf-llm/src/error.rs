@@ -74,6 +74,13 @@ impl LlmError {
             || matches!(self, LlmError::Budget { .. })
     }
 
+    /// Every attempt failed to connect (refused, no route, unknown host): the server is not
+    /// there. Fatal for the endpoint only while no request to it has been answered (a server
+    /// that answered before and restarts is waited for request by request).
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, LlmError::Exhausted { last, .. } if last.starts_with("connection failed"))
+    }
+
     /// Attempts made, when known (`None` for errors raised before or without a count).
     pub fn attempts(&self) -> Option<u32> {
         match self {

@@ -16,7 +16,9 @@
 //!    so a slot is free again only once the answer is stored. Finished tasks' results reach the
 //!    caller's `done` callback as they finish, while dispatch goes on.
 //! 3. **Fatal-endpoint stop.** [`Slot::send`] notes an error that every further request would
-//!    get ([`LlmError::is_fatal_for_endpoint`]: 401/403/404, the budget); after it no job is
+//!    get ([`LlmError::is_fatal_for_endpoint`]: 401/403/404, the budget; and a request that
+//!    could not connect in any of its attempts while no request to the endpoint has been
+//!    answered, [`LlmError::is_unreachable`]: a server that is not running); after it no job is
 //!    dispatched and no task sends again ([`SendError::Stopped`]); requests already in flight
 //!    finish. The jobs never dispatched come back as [`Dispatched::unsent`], with why
 //!    ([`Halt`]).
@@ -80,6 +82,8 @@ impl Params {
 pub struct FanOut {
     permits: Arc<Semaphore>,
     stop: Arc<Mutex<Option<String>>>,
+    /// Some request to the endpoint was answered: it is reachable.
+    answered: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Why dispatch stopped before the last job.
@@ -107,6 +111,7 @@ pub struct Dispatched<J, S> {
 pub struct Slot {
     _permit: OwnedSemaphorePermit,
     stop: Arc<Mutex<Option<String>>>,
+    answered: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Why [`Slot::send`] has no answer.
@@ -161,15 +166,27 @@ impl Slot {
         if let Some(msg) = self.stop.lock().expect("lock").clone() {
             return Err(SendError::Stopped(msg));
         }
-        backend.generate(req).await.map_err(|e| {
-            if e.is_fatal_for_endpoint() {
+        use std::sync::atomic::Ordering;
+        let sent = backend.generate(req).await;
+        match &sent {
+            Ok(_) => self.answered.store(true, Ordering::Relaxed),
+            Err(e) if e.is_fatal_for_endpoint() => {
                 self.stop
                     .lock()
                     .expect("lock")
                     .get_or_insert_with(|| e.to_string());
             }
-            SendError::Failed(e)
-        })
+            Err(e) if e.is_unreachable() && !self.answered.load(Ordering::Relaxed) => {
+                self.stop.lock().expect("lock").get_or_insert_with(|| {
+                    format!(
+                        "{e} (no request to it has been answered: is its server running at \
+                         base_url?)"
+                    )
+                });
+            }
+            Err(_) => {}
+        }
+        sent.map_err(SendError::Failed)
     }
 }
 
@@ -179,6 +196,7 @@ impl FanOut {
         FanOut {
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
             stop: Arc::default(),
+            answered: Arc::default(),
         }
     }
 
@@ -236,6 +254,7 @@ impl FanOut {
             let slot = Slot {
                 _permit: permit,
                 stop: self.stop.clone(),
+                answered: self.answered.clone(),
             };
             running.spawn(task(job, admitted, slot));
         }
@@ -288,6 +307,12 @@ mod tests {
                 tokio::time::sleep(Duration::from_millis(wait)).await;
                 self.in_flight.fetch_sub(1, Ordering::SeqCst);
                 match t.as_str() {
+                    "refused" => Err(LlmError::Exhausted {
+                        endpoint: "e".into(),
+                        attempts: 6,
+                        elapsed: Duration::from_secs(15),
+                        last: "connection failed: error sending request: Connection refused".into(),
+                    }),
                     "401" | "500" => Err(LlmError::Rejected {
                         endpoint: "e".into(),
                         url: "u".into(),
@@ -388,6 +413,36 @@ mod tests {
         assert!(done.is_empty());
         assert_eq!((out.dispatched, out.unsent), (0, vec![0, 1]));
         assert_eq!(backend.sent.load(Ordering::SeqCst), 3);
+    }
+
+    /// A server that is not running: the first request that cannot connect in any attempt
+    /// stops the endpoint (the rest would each retry for as long, to the same end), unless a
+    /// request to it was answered before (then it is a restart, waited for request by request).
+    #[tokio::test]
+    async fn an_endpoint_that_never_answered_and_cannot_be_reached_stops() {
+        let backend = Arc::new(Counting::default());
+        let f = FanOut::new(1);
+        let (done, out) = fan(&f, &backend, &["refused", "a", "b"]).await;
+        let Some(Halt::Endpoint(msg)) = &out.halted else {
+            panic!("stopped by the endpoint: {:?}", out.halted)
+        };
+        assert!(
+            msg.contains("Connection refused") && msg.contains("is its server running"),
+            "{msg}"
+        );
+        assert_eq!((out.dispatched, out.unsent), (1, vec![1, 2]));
+        assert_eq!(done.len(), 1);
+
+        let backend = Arc::new(Counting::default());
+        let f = FanOut::new(1);
+        let (done, out) = fan(&f, &backend, &["a", "refused", "b"]).await;
+        assert!(
+            out.halted.is_none() && out.unsent.is_empty(),
+            "{:?}",
+            out.halted
+        );
+        assert_eq!(done[2], (2, Ok("answer to b".into())));
+        assert!(f.stopped().is_none());
     }
 
     #[tokio::test]

@@ -65,10 +65,20 @@ impl Checkpoint {
     /// ([`weights::build_with`]: for LoRA over a bf16 base only).
     pub fn load_with(dir: &Path, device: &Device, bf16_projections: bool) -> Result<Self> {
         if !dir.is_dir() {
+            let message = if dir.exists() {
+                // `--model model.safetensors`: the checkpoint is the directory holding it.
+                let parent = dir.parent().filter(|p| !p.as_os_str().is_empty());
+                format!(
+                    "is a file, not a directory: give the checkpoint's directory (the one with \
+                     config.json, model.safetensors and tokenizer.json){}",
+                    parent.map_or(String::new(), |p| format!(", e.g. {}", p.display()))
+                )
+            } else {
+                "does not exist: make one with `rrtf model init` or download a checkpoint".into()
+            };
             return Err(ModelError::Input {
                 what: format!("model directory {}", dir.display()),
-                message: "does not exist: make one with `rrtf model init` or download a checkpoint"
-                    .into(),
+                message,
             });
         }
         let config = GptBigCodeConfig::load(&dir.join("config.json"))?;

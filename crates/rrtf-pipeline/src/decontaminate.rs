@@ -70,7 +70,11 @@ impl Rrtf {
         );
         let run = store
             .begin_run(&rrtf_store::NewRun {
-                round: config.as_ref().map_or(0, |c| c.round.number),
+                // As exec and rank: --round, else the config's round, else 0.
+                round: a
+                    .round
+                    .or(config.as_ref().map(|c| c.round.number))
+                    .unwrap_or(0),
                 stage: "decontaminate".into(),
                 config_hash: rrtf_store::sha256_hex(&snapshot),
                 config_json: snapshot,

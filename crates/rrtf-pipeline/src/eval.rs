@@ -223,8 +223,9 @@ fn rows_of(path: &Path) -> Result<Vec<(String, serde_json::Value)>> {
     rrtf_data::read_rows(path)?
         .into_iter()
         .map(|(loc, value)| {
-            let v = value.map_err(|e| PipelineError::Invalid(format!("{loc}: {e:?}")))?;
-            Ok((loc.to_string(), v))
+            let loc = format!("{}: {loc}", path.display());
+            let v = value.map_err(|e| PipelineError::Invalid(format!("{loc}: {}", e.reason())))?;
+            Ok((loc, v))
         })
         .collect()
 }
@@ -246,8 +247,8 @@ fn read_problems(paths: &[PathBuf], max: Option<u64>) -> Result<Vec<Problem>> {
             if max.is_some_and(|m| (problems.len() - before) as u64 >= m) {
                 break;
             }
-            let loc = loc.to_string();
-            let v = value.map_err(|e| PipelineError::Invalid(format!("{loc}: {e:?}")))?;
+            let loc = format!("{}: {loc}", path.display());
+            let v = value.map_err(|e| PipelineError::Invalid(format!("{loc}: {}", e.reason())))?;
             let field = |name: &str| -> Result<String> {
                 v[name].as_str().map(str::to_owned).ok_or_else(|| {
                     PipelineError::Invalid(format!(

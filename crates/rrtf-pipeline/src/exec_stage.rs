@@ -156,12 +156,15 @@ pub struct Executed {
 /// `run_id`). `progress` is started with the number of pending pairs. When `stop` asks, the
 /// programs already handed to the sandbox finish and are stored, the rest of the batch is left
 /// pending, and the run is recorded as `interrupted` (its summary adds `interrupted`, the
-/// signal, and `pending`, the pairs left for a rerun).
+/// signal, and `pending`, the pairs left for a rerun). `round` selects the pairs (`None`:
+/// every round's); the run is recorded under `recorded_round` (a round's exec stage executes
+/// what any round left pending, under its own number).
 #[allow(clippy::too_many_arguments)]
 pub async fn run(
     store: &Store,
     cfg: ExecConfig,
     round: Option<i64>,
+    recorded_round: i64,
     batch: i64,
     revision: &str,
     worker: &Worker,
@@ -182,7 +185,7 @@ pub async fn run(
     let executor_hash = executor.fingerprint();
     let record = store
         .begin_run(&NewRun {
-            round: round.unwrap_or(0),
+            round: recorded_round,
             stage: "exec".into(),
             config_json: executor_json.to_string(),
             config_hash: executor_hash.clone(),

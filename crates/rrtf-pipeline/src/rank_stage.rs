@@ -29,6 +29,7 @@ pub async fn run(
     store: &Store,
     cfg: &Ranking,
     round: Option<i64>,
+    recorded_round: i64,
     revision: &str,
 ) -> Result<Ranked> {
     let ranker = ranker_ref(cfg);
@@ -48,7 +49,7 @@ pub async fn run(
     }
     let record = store
         .begin_run(&NewRun {
-            round: round.unwrap_or(0),
+            round: recorded_round,
             stage: "rank".into(),
             config_json: ranker.config_json.clone(),
             config_hash: ranker.hash.clone(),

@@ -533,6 +533,9 @@ impl StoreLog {
         store
             .truncate_training_metrics(training, Some(from_step as i64))
             .await?;
+        if from_step == 0 {
+            store.training_started_now(training).await?;
+        }
         Ok(StoreLog {
             inner: Some((store, run, training)),
         })

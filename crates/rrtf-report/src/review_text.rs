@@ -182,9 +182,11 @@ pub fn review_stats(
     }
     out.push_str("\nscores:\n");
     let peak = hist.iter().map(|b| b.2).max().unwrap_or(1).max(1);
-    for (lo, hi, n) in hist {
+    for (i, (lo, hi, n)) in hist.iter().enumerate() {
         let bar = "#".repeat(((*n as f64 / peak as f64) * 40.0).round() as usize);
-        out.push_str(&format!("  [{lo:>6.2}, {hi:>6.2}) {n:>8} {bar}\n"));
+        // The last bin holds the largest score: closed on the right.
+        let close = if i + 1 == hist.len() { ']' } else { ')' };
+        out.push_str(&format!("  [{lo:>6.2}, {hi:>6.2}{close} {n:>8} {bar}\n"));
     }
     out
 }

@@ -203,26 +203,45 @@ impl Store {
                     Some(path.as_path())
                 );
                 let options = AnyConnectOptions::from_str(&url).map_err(open_err)?;
-                const SETTINGS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 30000; \
+                // The busy timeout first: the rest may wait for a lock.
+                const SETTINGS: &str = "PRAGMA busy_timeout = 30000; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
                      PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536;";
                 // One connection first: the pool would retry a file that is no database (or a
                 // damaged one) until its acquire timeout, 30 s, logging each attempt, and then
                 // say only "pool timed out".
-                let probe = async {
+                let probe = || async {
                     let mut c =
                         <sqlx::AnyConnection as sqlx::Connection>::connect_with(&options).await?;
                     c.execute(SETTINGS).await?;
                     c.execute("SELECT count(*) FROM sqlite_schema").await?;
                     sqlx::Connection::close(c).await
                 };
-                if let Err(e) = probe.await {
+                let primary = |e: &sqlx::Error| match e {
+                    sqlx::Error::Database(d) => d
+                        .code()
+                        .and_then(|c| c.parse::<i32>().ok())
+                        .map(|c| c & 0xff),
+                    _ => None,
+                };
+                // A new file that another process is making a database at the same moment
+                // (two `rrtf init`, workers started together): turning it to WAL takes an
+                // exclusive lock, which SQLite refuses at once (SQLITE_BUSY, no busy wait)
+                // to a connection that holds a shared one. Tried again for up to 10 s.
+                let mut result = probe().await;
+                for _ in 0..200 {
+                    match &result {
+                        Err(e) if primary(e) == Some(5) => {
+                            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                            result = probe().await;
+                        }
+                        _ => break,
+                    }
+                }
+                if let Err(e) = result {
                     // SQLITE_CORRUPT (11) and SQLITE_NOTADB (26), extended codes included.
-                    let primary = match &e {
-                        sqlx::Error::Database(d) => d.code().and_then(|c| c.parse::<i32>().ok()),
-                        _ => None,
-                    };
-                    if let Some(code @ (11 | 26)) = primary.map(|c| c & 0xff) {
+                    let primary = primary(&e);
+                    if let Some(code @ (11 | 26)) = primary {
                         return Err(StoreError::Invalid(format!(
                             "{} is {}: pick another --db, or make a new project with `rrtf init`",
                             path.display(),
@@ -311,22 +330,48 @@ impl Store {
         };
         let found = store.schema_version().await?;
         store.created = found == 0;
-        if !create && found == 0 && store.backend() == Backend::Postgres {
+        // Opening (not `rrtf init`) a file or database without rrtf's schema, an empty file
+        // among them: refused, not made into a project by whatever command named it.
+        if !create && found == 0 {
             return Err(StoreError::Missing {
                 db: store.location.display(),
             });
         }
         store.check_schema_not_newer().await?;
-        store
-            .backend()
-            .migrator()
-            .run(&store.pool)
-            .await
-            .map_err(|source| StoreError::Migrate {
-                db: store.location.display(),
-                source,
-            })?;
+        store.migrate().await?;
         Ok(store)
+    }
+
+    /// Migrate to the newest schema. PostgreSQL's migrator holds an advisory lock; SQLite's
+    /// takes none, so two processes opening one new (or old) file at once (two `rrtf init`,
+    /// workers started together) both apply the first pending migration, and the later one
+    /// fails on what the other committed ("table ... already exists"). Such a failure while
+    /// the schema moved on under it is run again, as long as the schema keeps moving; a
+    /// migration that fails on its own fails at once.
+    async fn migrate(&self) -> Result<()> {
+        let mut tries = 0;
+        loop {
+            let before = self.schema_version().await?;
+            let Err(source) = self.backend().migrator().run(&self.pool).await else {
+                return Ok(());
+            };
+            tries += 1;
+            let moved = self
+                .schema_version()
+                .await
+                .is_ok_and(|after| after > before);
+            // Or on SQLITE_BUSY: a lock another process held that SQLite would not wait for
+            // (a write after a read in one transaction while another connection wrote).
+            if self.backend() == Backend::Sqlite && (moved || sqlite_busy(&source)) && tries < 250
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                continue;
+            }
+            return Err(StoreError::Migrate {
+                db: self.location.display(),
+                source,
+            });
+        }
     }
 
     pub fn backend(&self) -> Backend {
@@ -436,6 +481,18 @@ impl Store {
     }
 }
 
+/// Whether a migration failed on SQLITE_BUSY ("database is locked").
+fn sqlite_busy(e: &sqlx::migrate::MigrateError) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if let Some(sqlx::Error::Database(d)) = c.downcast_ref::<sqlx::Error>() {
+            return d.code().and_then(|c| c.parse::<i32>().ok()).map(|c| c & 0xff) == Some(5);
+        }
+        cause = c.source();
+    }
+    false
+}
+
 /// `options` without sqlx's pool maintenance task: no idle timeout, no maximum lifetime (and no
 /// minimum number of connections, the default). sqlx 0.9.0's task sweeps `0..num_idle()`, and
 /// `num_idle` can wrap below zero for an instant when a connection is returned while another
@@ -471,6 +528,30 @@ mod tests {
         assert_eq!(reaper, (None, None, 0));
     }
 
+    /// Two processes creating one new database at once (two `rrtf init`, workers started
+    /// together): both succeed, the schema is migrated once. Pools stand for the processes
+    /// (SQLite's locks are per connection).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_creates_of_one_new_file_both_succeed() {
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..8 {
+            let path = dir.path().join(format!("race{i}.db"));
+            let create = |p: PathBuf| tokio::spawn(async move { Store::create(&p).await });
+            let (a, b, c) = tokio::join!(
+                create(path.clone()),
+                create(path.clone()),
+                create(path.clone())
+            );
+            for s in [a, b, c] {
+                let store = s.unwrap().unwrap_or_else(|e| panic!("attempt {i}: {e}"));
+                assert_eq!(
+                    store.schema_version().await.unwrap(),
+                    Store::known_schema_version()
+                );
+            }
+        }
+    }
+
     #[tokio::test]
     async fn create_migrates_and_open_requires_existing_file() {
         let dir = tempfile::tempdir().unwrap();
@@ -497,6 +578,17 @@ mod tests {
         store.close().await;
         // Re-opening is idempotent.
         Store::open(&path).await.unwrap().close().await;
+
+        // An empty file (`touch p.db`, a mistyped --db that some tool created) is no project:
+        // refused by every command but `rrtf init`, which makes it one.
+        let empty = dir.path().join("empty.db");
+        std::fs::write(&empty, b"").unwrap();
+        let err = Store::open(&empty).await.unwrap_err();
+        assert!(matches!(err, StoreError::Missing { .. }), "{err}");
+        let store = Store::create(&empty).await.unwrap();
+        assert!(store.was_created());
+        store.close().await;
+        Store::open(&empty).await.unwrap().close().await;
     }
 
     /// A `--db` that is no database (a config file, a directory) or a damaged one is refused

@@ -83,6 +83,20 @@ impl Store {
         Ok(TrainingRef { id })
     }
 
+    /// A run that trains its output directory from step 0 again (a first start, `--restart`,
+    /// or a rerun of one whose checkpoints are gone) started now: `started_at` is when the
+    /// training that wrote `output_dir` began, so only a resumed run keeps an earlier one.
+    pub async fn training_started_now(&self, run: TrainingRef) -> Result<()> {
+        sqlx::query(
+            "UPDATE training_runs SET started_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') \
+             WHERE id = $1",
+        )
+        .bind(run.id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     /// Record metric values; a step logged again (after a resume) replaces its values.
     pub async fn insert_training_metrics(
         &self,

@@ -615,6 +615,26 @@ pub fn js_checks(test: &str) -> Instrumented {
     b.finish()
 }
 
+/// How many arguments the C preprocessor reads in the macro call `(...)` from `open` to
+/// `close`: one more than its commas outside nested parentheses (strings, characters and
+/// comments, out of `mask`, hold none).
+fn macro_arguments(src: &[u8], mask: &[bool], open: usize, close: usize) -> usize {
+    let mut depth = 0;
+    let mut args = 1;
+    for k in open + 1..close {
+        if !mask[k] {
+            continue;
+        }
+        match src[k] {
+            b'(' => depth += 1,
+            b')' => depth -= 1,
+            b',' if depth == 0 => args += 1,
+            _ => {}
+        }
+    }
+    args
+}
+
 /// C++: every `assert(COND)`.
 pub fn cpp_checks(test: &str) -> Instrumented {
     let src = test.as_bytes();
@@ -633,6 +653,15 @@ pub fn cpp_checks(test: &str) -> Instrumented {
         let Some(close) = matching(src, &mask, open) else {
             continue;
         };
+        // `assert` is a macro of one argument, and the preprocessor splits arguments at every
+        // comma outside parentheses (braces and angle brackets do not protect one):
+        // `assert(f(2) == 3, "msg")` or `assert(v == vector<int>{1, 2})` does not compile.
+        // Left as written, it does not compile here either; wrapped, the comma operator made
+        // it the string's truth, a check every answer passed (an attacker's review, round 12).
+        if macro_arguments(src, &mask, open, close) > 1 {
+            i = close + 1;
+            continue;
+        }
         let cond = test[open + 1..close].trim();
         let edit =
             format!("::rrtf::check(@SITE@, [&]() -> bool {{ return static_cast<bool>({cond}); }})");
@@ -1416,6 +1445,22 @@ mod tests {
     fn free_names_skip_members_strings_and_comments() {
         let src = "const t = () => { x.y(z('w'), `q`) } // c d\nt()";
         assert_eq!(free_names(src, Syntax::Js), ["const", "t", "x", "z"]);
+    }
+
+    /// An `assert` the preprocessor reads as two arguments does not compile under MultiPL-E
+    /// or HumanEval-X: it is left as written (not made a check whose comma operator yields
+    /// the string's truth); parentheses protect a comma, braces do not.
+    #[test]
+    fn a_cpp_assert_of_two_macro_arguments_is_no_check() {
+        let t = "int main() {\n  assert(f(1, 2) == 3);\n  assert(f(2, 1) == 3, \"f(2, 1)\");\n  assert(v == vector<int>{1, 2});\n  assert((v == vector<int>{1, 2}));\n  assert(s == \"a,b\");\n}\n";
+        let got = cpp_checks(t);
+        let sites: Vec<&str> = got.sites.iter().map(|s| s.text.as_str()).collect();
+        assert_eq!(
+            sites,
+            ["f(1, 2) == 3", "(v == vector<int>{1, 2})", "s == \"a,b\""]
+        );
+        assert!(got.test.contains("assert(f(2, 1) == 3, \"f(2, 1)\");"));
+        assert!(got.test.contains("assert(v == vector<int>{1, 2});"));
     }
 
     /// C++14's digit separators open no character literal, so the braces after them count;

@@ -487,6 +487,125 @@ fn std_uses(code: &str) -> String {
 /// The name a test's own top-level `fn main` takes in the judge, which has its own `main`.
 const TEST_MAIN: &str = "rrtf_test_main";
 
+/// What an outer attribute of the test means to the judge.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Attribute {
+    /// `#[test]` (also `#[ test ]`, `#[core::prelude::v1::test]`): a test function.
+    Test,
+    /// `#[ignore]` (with or without a reason): a test `rustc --test` does not run.
+    Ignore,
+    /// Anything else: `cfg(...)`, `allow(...)`, `derive(...)`, ...
+    Other,
+}
+
+/// Every outer attribute `#[...]` of `src`: (start, end, its code without whitespace and
+/// comments; string literals left out).
+fn attributes(src: &str) -> Vec<(usize, usize, String)> {
+    let b = src.as_bytes();
+    let mask = instrument::code_mask(b, Syntax::Rust);
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        match attribute_at(b, &mask, i) {
+            Some((end, inner)) => {
+                out.push((i, end, inner));
+                i = end;
+            }
+            None => i += 1,
+        }
+    }
+    out
+}
+
+/// The outer attribute starting at `i` (`#`, then `[` after any whitespace or comment): the
+/// index after its `]`, and its code with whitespace, comments and string literals left out,
+/// so that `#[ test ]`, `#[/* c */test]` and `#[test]` read the same.
+fn attribute_at(b: &[u8], mask: &[bool], i: usize) -> Option<(usize, String)> {
+    if b[i] != b'#' || !mask[i] {
+        return None;
+    }
+    let mut open = i + 1;
+    while open < b.len() && (!mask[open] || b[open].is_ascii_whitespace()) {
+        open += 1;
+    }
+    if b.get(open) != Some(&b'[') {
+        return None;
+    }
+    let close = instrument::matching(b, mask, open)?;
+    let inner = (open + 1..close)
+        .filter(|&k| mask[k] && !b[k].is_ascii_whitespace())
+        .map(|k| b[k] as char)
+        .collect();
+    Some((close + 1, inner))
+}
+
+/// Whether `src` holds nothing but attributes, whitespace and comments.
+fn only_attributes(src: &str) -> bool {
+    let b = src.as_bytes();
+    let mask = instrument::code_mask(b, Syntax::Rust);
+    let attrs = attributes(src);
+    (0..b.len()).all(|k| {
+        !mask[k] || b[k].is_ascii_whitespace() || attrs.iter().any(|&(s, e, _)| (s..e).contains(&k))
+    })
+}
+
+/// Whether an attribute's code makes or changes a test (`test`, `should_panic`, `ignore` as a
+/// word anywhere in it but a `cfg(...)` predicate).
+fn reads_test(inner: &str) -> bool {
+    !matches!(attribute_kind(inner), Ok(Attribute::Other))
+}
+
+/// What the attribute `inner` (from [`attribute_at`]) is to the judge. `Err` for one it
+/// cannot honour: `should_panic` in any spelling (`#[ should_panic ]`,
+/// `#[cfg_attr(test, should_panic)]`), and any other that names `test` or `ignore` outside a
+/// `cfg(...)` predicate (`#[cfg_attr(test, test)]` makes a test the judge would not call).
+fn attribute_kind(inner: &str) -> Result<Attribute, String> {
+    let words: Vec<&str> = inner
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    if words.contains(&"should_panic") {
+        return Err("a `#[should_panic]` test".into());
+    }
+    let path = inner.trim_start_matches("::");
+    if path == "test" || path.ends_with("::test") && words.len() <= 5 {
+        return Ok(Attribute::Test);
+    }
+    if words.first() == Some(&"ignore") {
+        return Ok(Attribute::Ignore);
+    }
+    // `cfg(...)` only keeps or drops the item, alike here (compiled with `--cfg test`) and
+    // under `rustc --test`; whatever it names.
+    if words.first() == Some(&"cfg") {
+        return Ok(Attribute::Other);
+    }
+    // `cfg_attr(PREDICATE, ATTRS)`: the predicate may name `test`; the attributes may not.
+    let attrs = match inner.strip_prefix("cfg_attr(") {
+        Some(rest) => {
+            let mut depth = 0;
+            let comma = rest.char_indices().find(|&(_, c)| {
+                match c {
+                    '(' | '[' => depth += 1,
+                    ')' | ']' => depth -= 1,
+                    _ => {}
+                }
+                c == ',' && depth == 0
+            });
+            comma.map_or("", |(k, _)| &rest[k + 1..])
+        }
+        None => inner,
+    };
+    let names_test = attrs
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .any(|w| w == "test" || w == "ignore");
+    if names_test {
+        return Err(format!(
+            "an attribute the judge does not read: `#[{inner}]`"
+        ));
+    }
+    Ok(Attribute::Other)
+}
+
 /// The test with its `#[test]` functions made callable from the judge's `main`, and their
 /// paths (`tests::name`). A test with no `#[test]` function but a `fn main` of its own
 /// (MultiPL-E's: `fn main() { let candidate = f; assert_eq!(candidate(1), 2); }`, run as a
@@ -498,6 +617,7 @@ fn test_functions(test: &str) -> Result<(String, Vec<String>), String> {
     let mut edits: Vec<(usize, usize, String)> = Vec::new();
     let mut names = Vec::new();
     let mut mods: Vec<(String, usize)> = Vec::new(); // (name, closing brace)
+    let mut last_ignore = None; // the end of the last `#[ignore]`
     let mut i = 0;
     while i < b.len() {
         mods.retain(|(_, close)| *close > i);
@@ -520,15 +640,40 @@ fn test_functions(test: &str) -> Result<(String, Vec<String>), String> {
                 continue;
             }
         }
-        if test[i..].starts_with("#[should_panic") {
-            return Err("a `#[should_panic]` test".into());
+        if instrument::word_at(b, &mask, i, b"macro_rules") {
+            // Tests a macro makes (`#[test]` in its body) are not functions of the text: the
+            // judge would not call them, and their checks would count for nothing.
+            let open = (i..b.len()).find(|&k| mask[k] && matches!(b[k], b'{' | b'(' | b'['));
+            if let Some(close) = open.and_then(|o| instrument::matching(b, &mask, o)) {
+                let body = &test[i..close];
+                if body.contains("test") && attributes(body).iter().any(|(_, _, a)| reads_test(a)) {
+                    return Err("a test function made by a macro".into());
+                }
+                i = close + 1;
+                continue;
+            }
         }
-        if test[i..].starts_with("#[test]") {
-            let after = i + "#[test]".len();
+        if let Some((after, inner)) = attribute_at(b, &mask, i) {
+            let kind = attribute_kind(&inner)?;
+            if kind == Attribute::Ignore {
+                last_ignore = Some(after);
+            }
+            if kind != Attribute::Test {
+                i = after;
+                continue;
+            }
+            // Under `rustc --test` an `#[ignore]`d test does not run; nor does it here (its
+            // checks are never reached).
             let Some(f) = (after..b.len()).find(|&k| instrument::word_at(b, &mask, k, b"fn"))
             else {
                 break;
             };
+            // Its other attributes: those after it, and those right before it.
+            let before = last_ignore.filter(|&e| only_attributes(&test[e..i]));
+            let mut ignored = before.is_some();
+            for (_, _, a) in attributes(&test[after..f]) {
+                ignored |= attribute_kind(&a)? == Attribute::Ignore;
+            }
             let s = instrument::skip_ws(b, f + 2);
             let mut e = s;
             while e < b.len() && instrument::is_ident(b[e]) {
@@ -536,7 +681,9 @@ fn test_functions(test: &str) -> Result<(String, Vec<String>), String> {
             }
             let mut path: Vec<String> = mods.iter().map(|m| m.0.clone()).collect();
             path.push(test[s..e].to_string());
-            names.push(path.join("::"));
+            if !ignored {
+                names.push(path.join("::"));
+            }
             edits.push((i, after, "#[allow(dead_code)]".into()));
             edits.push((f, f, "pub(crate) ".into()));
             i = e;
@@ -803,6 +950,45 @@ mod tests {
         assert_eq!(borrow(&ps[1], "a1").unwrap(), "&a1");
         assert!(borrow(&parse_type("&HashMap<&str, i32>").unwrap(), "a").is_err());
         assert!(fs[2].sig.is_err() && fs[3].sig.is_err());
+    }
+
+    /// An attacker's review (round 12): `#[ test ]` was not found (its function never ran and
+    /// its checks counted for nothing: a forged pass), and `#[cfg_attr(test, should_panic)]`
+    /// or `#[ should_panic ]` passed the refusal of `#[should_panic]` tests.
+    #[test]
+    fn test_attributes_are_read_in_every_spelling() {
+        let names = |t: &str| test_functions(t).map(|(_, n)| n);
+        for spelled in [
+            "#[test]",
+            "#[ test ]",
+            "#[test ]",
+            "# [test]",
+            "#[/* c */ test]",
+            "#[core::prelude::v1::test]",
+            "#[::core::prelude::v1::test]",
+        ] {
+            let t = format!("mod tests {{\n    {spelled}\n    fn one() {{ assert!(f()); }}\n}}\n");
+            assert_eq!(names(&t), Ok(vec!["tests::one".to_string()]), "{spelled}");
+        }
+        for refused in [
+            "#[should_panic]",
+            "#[ should_panic ]",
+            "#[should_panic(expected = \"x\")]",
+            "#[cfg_attr(test, should_panic)]",
+            "#[cfg_attr(test, test)]",
+            "#[cfg_attr(all(), ignore)]",
+        ] {
+            let t = format!("#[test]\n{refused}\nfn one() {{ f(); }}\n");
+            assert!(names(&t).is_err(), "{refused}: {:?}", names(&t));
+        }
+        // A test made by a macro is not a function of the text: refused, not left uncalled.
+        let t =
+            "macro_rules! t { ($n:ident) => { #[test] fn $n() { assert!(f()); } }; }\nt!(one);\n";
+        assert!(names(t).is_err(), "{:?}", names(t));
+        // `cfg` predicates and other attributes are read past; an ignored test is not run,
+        // as under `rustc --test`, whichever side of `#[test]` its `#[ignore]` stands.
+        let t = "#[cfg(test)]\nmod tests {\n    #[cfg_attr(test, allow(dead_code))]\n    #[test]\n    fn a() { assert!(f()); }\n    #[ignore]\n    #[test]\n    fn b() { assert!(f()); }\n    #[test]\n    #[ignore = \"slow\"]\n    fn c() { assert!(f()); }\n    #[cfg(not(test))]\n    fn d() {}\n}\n";
+        assert_eq!(names(t), Ok(vec!["tests::a".to_string()]));
     }
 
     #[test]

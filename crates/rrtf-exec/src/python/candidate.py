@@ -5,6 +5,10 @@
 # function of the sample a test calls by name), send back the plain result or the exception
 # (its first builtin class, message and errno).
 
+# The NaNs this side sends first are numbered down from -1 (the judge's up from 1: wire.py).
+NAN_SIGN[0] = -1
+
+
 def _builtin_name(e):
     for cls in type(e).__mro__:
         if _EXCEPTIONS.get(cls.__name__) is cls:

