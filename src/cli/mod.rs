@@ -175,7 +175,7 @@ pub enum Command {
     /// Tokenizers: train a byte-level BPE with StarCoder's special tokens.
     #[command(subcommand)]
     Tokenizer(tokenizer::TokenizerCommand),
-    /// StarCoder-family models: init, logprobs, generate, bench.
+    /// StarCoder-family models: init, logprobs, generate, bench, quantize.
     #[command(subcommand)]
     Model(model::ModelCommand),
     /// Train on ranked groups with the RRTF objective; `train loss` scores a checkpoint.

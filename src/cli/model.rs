@@ -317,10 +317,17 @@ fn generate(ctx: &Ctx, a: GenerateArgs) -> anyhow::Result<()> {
         stop: a.stop,
     };
     let g = rrtf_model::generate(&ckpt.model, &ckpt.tokenizer, &ids, &params)?;
-    ctx.emit(
-        || g.text.clone(),
-        || serde_json::json!({"new_ids": g.new_ids, "text": g.text, "stop_reason": g.stop_reason}),
-    );
+    if ctx.json {
+        ctx.emit(
+            String::new,
+            || serde_json::json!({"new_ids": g.new_ids, "text": g.text, "stop_reason": g.stop_reason}),
+        );
+    } else {
+        // The text as generated, its leading and trailing whitespace included (`emit` trims the
+        // end of what it prints), then one newline unless it ends with one.
+        let text = g.text.strip_suffix('\n').unwrap_or(&g.text);
+        super::print_out(&super::term::clean(text));
+    }
     Ok(())
 }
 

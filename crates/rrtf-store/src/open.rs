@@ -362,8 +362,7 @@ impl Store {
                 .is_ok_and(|after| after > before);
             // Or on SQLITE_BUSY: a lock another process held that SQLite would not wait for
             // (a write after a read in one transaction while another connection wrote).
-            if self.backend() == Backend::Sqlite && (moved || sqlite_busy(&source)) && tries < 250
-            {
+            if self.backend() == Backend::Sqlite && (moved || sqlite_busy(&source)) && tries < 250 {
                 tokio::time::sleep(std::time::Duration::from_millis(20)).await;
                 continue;
             }
@@ -486,7 +485,11 @@ fn sqlite_busy(e: &sqlx::migrate::MigrateError) -> bool {
     let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(c) = cause {
         if let Some(sqlx::Error::Database(d)) = c.downcast_ref::<sqlx::Error>() {
-            return d.code().and_then(|c| c.parse::<i32>().ok()).map(|c| c & 0xff) == Some(5);
+            return d
+                .code()
+                .and_then(|c| c.parse::<i32>().ok())
+                .map(|c| c & 0xff)
+                == Some(5);
         }
         cause = c.source();
     }
