@@ -904,6 +904,12 @@ fn the_test_s_top_level_imports_are_the_sample_s_names_too() {
             "{r:?}"
         );
     }
+    // An import that names the sample's own function does not replace it: the sample's
+    // function is what is judged (in one program the import would rebind it, and the test
+    // would check `operator.add` instead of the sample).
+    let test = "from operator import add as f\n\n\ndef check(candidate):\n    assert candidate(2, 3) == 5\n";
+    let r = run(64474, 20_000, "def f(a, b):\n    return a - b\n", test);
+    assert!(!r.passed(), "{r:?}");
     // Only the test's top level: an import inside `check` is check's own name.
     let test = "def check(candidate):\n    import math\n    assert candidate(3, 4) == 5.0\n";
     let r = run(64473, 20_000, code, test);

