@@ -40,6 +40,15 @@ fn objective_name(o: Objective) -> String {
     enum_name(&o)
 }
 
+/// A share in (0, 1]; `hint` says what its ends mean.
+fn fraction(key: &str, v: f64, hint: &str) -> Check {
+    if v > 0.0 && v <= 1.0 {
+        Ok(())
+    } else {
+        fail(key, format!("is {v}: must be in (0, 1] ({hint})"))
+    }
+}
+
 fn positive(key: &str, v: f64) -> Check {
     if v > 0.0 && v.is_finite() {
         Ok(())
@@ -284,15 +293,11 @@ impl RoundConfig {
                 "is 0: must be at least 1 (13 is common)",
             );
         }
-        if !(d.similarity > 0.0 && d.similarity <= 1.0) {
-            return fail(
-                "decontamination.similarity",
-                format!(
-                    "is {}: must be in (0, 1] (1.0: only prompts with the very same words)",
-                    d.similarity
-                ),
-            );
-        }
+        fraction(
+            "decontamination.similarity",
+            d.similarity,
+            "1.0: only prompts with the very same words",
+        )?;
         let reason = d.reason.as_deref().map(str::trim).unwrap_or("");
         if !d.screen_round_benchmark && reason.is_empty() {
             return fail(
@@ -351,15 +356,11 @@ impl RoundConfig {
         if let Some(d) = &ev.device {
             device("evaluation.device", d)?;
         }
-        if !(ev.top_p > 0.0 && ev.top_p <= 1.0) {
-            return fail(
-                "evaluation.top_p",
-                format!(
-                    "is {}: must be in (0, 1] (1.0 keeps every token; 0 would keep none)",
-                    ev.top_p
-                ),
-            );
-        }
+        fraction(
+            "evaluation.top_p",
+            ev.top_p,
+            "1.0 keeps every token; 0 would keep none",
+        )?;
         if ev.max_new_tokens == 0 {
             return fail("evaluation.max_new_tokens", "is 0: must be at least 1");
         }

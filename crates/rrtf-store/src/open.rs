@@ -217,13 +217,6 @@ impl Store {
                     c.execute("SELECT count(*) FROM sqlite_schema").await?;
                     sqlx::Connection::close(c).await
                 };
-                let primary = |e: &sqlx::Error| match e {
-                    sqlx::Error::Database(d) => d
-                        .code()
-                        .and_then(|c| c.parse::<i32>().ok())
-                        .map(|c| c & 0xff),
-                    _ => None,
-                };
                 // A new file that another process is making a database at the same moment
                 // (two `rrtf init`, workers started together): turning it to WAL takes an
                 // exclusive lock, which SQLite refuses at once (SQLITE_BUSY, no busy wait)
@@ -231,7 +224,7 @@ impl Store {
                 let mut result = probe().await;
                 for _ in 0..200 {
                     match &result {
-                        Err(e) if primary(e) == Some(5) => {
+                        Err(e) if sqlite_code(e) == Some(5) => {
                             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                             result = probe().await;
                         }
@@ -240,8 +233,7 @@ impl Store {
                 }
                 if let Err(e) = result {
                     // SQLITE_CORRUPT (11) and SQLITE_NOTADB (26), extended codes included.
-                    let primary = primary(&e);
-                    if let Some(code @ (11 | 26)) = primary {
+                    if let Some(code @ (11 | 26)) = sqlite_code(&e) {
                         return Err(StoreError::Invalid(format!(
                             "{} is {}: pick another --db, or make a new project with `rrtf init`",
                             path.display(),
@@ -484,16 +476,24 @@ impl Store {
 fn sqlite_busy(e: &sqlx::migrate::MigrateError) -> bool {
     let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(c) = cause {
-        if let Some(sqlx::Error::Database(d)) = c.downcast_ref::<sqlx::Error>() {
-            return d
-                .code()
-                .and_then(|c| c.parse::<i32>().ok())
-                .map(|c| c & 0xff)
-                == Some(5);
+        if let Some(e) = c.downcast_ref::<sqlx::Error>() {
+            return sqlite_code(e) == Some(5);
         }
         cause = c.source();
     }
     false
+}
+
+/// The primary SQLite result code of a database error (SQLITE_BUSY 5, SQLITE_CORRUPT 11,
+/// SQLITE_NOTADB 26; an extended code's low byte).
+fn sqlite_code(e: &sqlx::Error) -> Option<i32> {
+    match e {
+        sqlx::Error::Database(d) => d
+            .code()
+            .and_then(|c| c.parse::<i32>().ok())
+            .map(|c| c & 0xff),
+        _ => None,
+    }
 }
 
 /// `options` without sqlx's pool maintenance task: no idle timeout, no maximum lifetime (and no

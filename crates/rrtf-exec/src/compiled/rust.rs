@@ -560,17 +560,25 @@ fn reads_test(inner: &str) -> bool {
 /// `#[cfg_attr(test, should_panic)]`), and any other that names `test` or `ignore` outside a
 /// `cfg(...)` predicate (`#[cfg_attr(test, test)]` makes a test the judge would not call).
 fn attribute_kind(inner: &str) -> Result<Attribute, String> {
-    let words: Vec<&str> = inner
-        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .filter(|w| !w.is_empty())
-        .collect();
-    if words.contains(&"should_panic") {
+    let words_of = |s: &str| -> Vec<String> {
+        s.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .filter(|w| !w.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    let all = words_of(inner);
+    if all.iter().any(|w| w == "should_panic") {
         return Err("a `#[should_panic]` test".into());
     }
+    // `test` or a path to it (`core::prelude::v1::test`): names and `::` only.
     let path = inner.trim_start_matches("::");
-    if path == "test" || path.ends_with("::test") && words.len() <= 5 {
+    let plain_path = path
+        .bytes()
+        .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b':');
+    if path == "test" || plain_path && path.ends_with("::test") {
         return Ok(Attribute::Test);
     }
+    let words: Vec<&str> = all.iter().map(String::as_str).collect();
     if words.first() == Some(&"ignore") {
         return Ok(Attribute::Ignore);
     }
@@ -595,9 +603,7 @@ fn attribute_kind(inner: &str) -> Result<Attribute, String> {
         }
         None => inner,
     };
-    let names_test = attrs
-        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .any(|w| w == "test" || w == "ignore");
+    let names_test = words_of(attrs).iter().any(|w| w == "test" || w == "ignore");
     if names_test {
         return Err(format!(
             "an attribute the judge does not read: `#[{inner}]`"
