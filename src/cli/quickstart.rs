@@ -1,7 +1,7 @@
 //! `rrtf quickstart`: a complete round on data compiled into the binary, offline, on the CPU
 //! (`rrtf_pipeline::quickstart`); then where to look next.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::Args;
@@ -53,10 +53,20 @@ pub fn run(ctx: &Ctx, a: QuickstartArgs) -> Result<()> {
     let dir = &opts.dir;
     if !ctx.json {
         let report = dir.join("report.html");
+        let next = Path::new("models/student-r1/round-2.toml");
         if report.exists() {
+            let round2 = if dir.join(next).exists() {
+                format!(
+                    "; round 2 (paths in its config are relative to {0}): \
+                     `cd {0} && rrtf round --config {1}`",
+                    dir.display(),
+                    next.display()
+                )
+            } else {
+                String::new()
+            };
             println!(
-                "\nNext: open {} in a browser; review with `rrtf --db {} review list`; \
-                 round 2 runs with the config `rrtf round` wrote beside the trained model.",
+                "\nNext: open {} in a browser; review with `rrtf --db {} review list`{round2}.",
                 report.display(),
                 dir.join("rrtf.db").display()
             );

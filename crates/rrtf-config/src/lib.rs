@@ -135,6 +135,57 @@ impl RoundConfig {
         ))
     }
 
+    /// The files and directories the config reads, each with the key that names it, as
+    /// written (a relative path is read from the directory `rrtf` runs in).
+    pub fn input_paths(&self) -> Vec<(String, &Path)> {
+        let mut paths: Vec<(String, &Path)> = Vec::new();
+        if let Some(b) = &self.round.benchmark {
+            paths.push(("[round] benchmark".to_owned(), b));
+        }
+        let endpoints = self.teachers.iter().map(|t| ("teachers", t));
+        for (section, e) in endpoints.chain(self.student.iter().map(|s| ("student", s))) {
+            let which = if section == "teachers" {
+                format!("[[teachers]] {}", e.name)
+            } else {
+                "[student]".to_owned()
+            };
+            if let Some(r) = &e.replay {
+                paths.push((format!("{which} replay"), r));
+            }
+            if let Some(m) = &e.local_model {
+                paths.push((format!("{which} local_model"), m));
+            }
+        }
+        for b in &self.decontamination.benchmarks {
+            paths.push(("[decontamination] benchmarks".to_owned(), b));
+        }
+        if let Some(m) = &self.training.base_model {
+            paths.push(("[training] base_model".to_owned(), m));
+        }
+        paths
+    }
+
+    /// The config run from the wrong directory: a relative input path ([`Self::input_paths`])
+    /// that is not in `cwd` but is in the config file's directory or one above it (up to, not
+    /// including, `cwd`). Returns the key, the path as written, and that directory.
+    pub fn misplaced_input(&self, config: &Path, cwd: &Path) -> Option<(String, PathBuf, PathBuf)> {
+        let config_dir = std::path::absolute(config).ok()?.parent()?.to_owned();
+        let cwd = std::path::absolute(cwd).ok()?;
+        for (key, path) in self.input_paths() {
+            if path.is_absolute() || cwd.join(path).exists() {
+                continue;
+            }
+            let found = config_dir
+                .ancestors()
+                .take_while(|d| !cwd.starts_with(d))
+                .find(|d| d.join(path).exists());
+            if let Some(dir) = found {
+                return Some((key, path.to_owned(), dir.to_owned()));
+            }
+        }
+        None
+    }
+
     pub fn teacher(&self, name: &str) -> Option<&Endpoint> {
         self.teachers.iter().find(|t| t.name == name)
     }

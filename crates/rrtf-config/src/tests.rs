@@ -616,3 +616,32 @@ fn lora_base_dtype_is_f32_or_bf16_and_not_bf16_on_wgpu() {
     .unwrap_err();
     assert!(e.contains("fp16") && e.contains("bf16"), "{e}");
 }
+
+#[test]
+fn a_config_run_from_the_wrong_directory_names_the_right_one() {
+    let root = std::env::temp_dir().join(format!("rrtf-config-misplaced-{}", std::process::id()));
+    let project = root.join("project");
+    std::fs::create_dir_all(project.join("models/student-r1")).unwrap();
+    std::fs::write(project.join("teacher.jsonl"), "").unwrap();
+    let config_path = project.join("models/student-r1/round-2.toml");
+    let c = check(
+        "[[teachers]]\nname = \"t\"\nreplay = \"teacher.jsonl\"\nmodel = \"m\"\n\
+         [student]\nname = \"s\"\nlocal_model = \"models/student-r1\"\nmodel = \"m\"\n",
+    )
+    .unwrap();
+    // From the project's directory every input is where it is read from.
+    assert_eq!(c.misplaced_input(&config_path, &project), None);
+    // From the directory above it, the first input is not, and the project is named.
+    let (key, path, dir) = c.misplaced_input(&config_path, &root).unwrap();
+    assert_eq!(key, "[[teachers]] t replay");
+    assert_eq!(path, PathBuf::from("teacher.jsonl"));
+    assert_eq!(dir, project);
+    // A path missing everywhere is no misplacement (the stage that reads it says so).
+    std::fs::remove_file(project.join("teacher.jsonl")).unwrap();
+    let (key, _, dir) = c.misplaced_input(&config_path, &root).unwrap();
+    assert_eq!(key, "[student] local_model");
+    assert_eq!(dir, project);
+    std::fs::remove_dir_all(project.join("models")).unwrap();
+    assert_eq!(c.misplaced_input(&config_path, &root), None);
+    std::fs::remove_dir_all(&root).unwrap();
+}

@@ -418,10 +418,55 @@ fn next_output_dir(out: &Path, round: i64, next: i64) -> PathBuf {
     out.with_file_name(new)
 }
 
+/// The error for a config run from the wrong directory ([`RoundConfig::misplaced_input`]):
+/// which input is not here, where it is, and the command that runs the round from there.
+fn misplaced_message(
+    rrtf: &Rrtf,
+    opts: &RoundOptions,
+    cwd: &Path,
+    key: &str,
+    path: &Path,
+    dir: &Path,
+) -> String {
+    let from_dir = |p: &Path| {
+        let abs = cwd.join(p);
+        abs.strip_prefix(dir).map_or(abs.clone(), Path::to_owned)
+    };
+    let shown_dir = dir.strip_prefix(cwd).unwrap_or(dir);
+    let db = match rrtf_store::Location::parse(&rrtf.db) {
+        rrtf_store::Location::Sqlite(_) => {
+            let db = from_dir(&rrtf.db);
+            if db == Path::new("rrtf.db") {
+                String::new()
+            } else {
+                format!("--db {} ", db.display())
+            }
+        }
+        rrtf_store::Location::Postgres(_) => format!("--db {} ", rrtf.db_display()),
+    };
+    format!(
+        "{key} = {}: not in {} (paths in a round config are relative to the directory rrtf \
+         runs in, not to the config file), but {} is: run the round from there: \
+         `cd {} && rrtf {db}round --config {}`",
+        path.display(),
+        cwd.display(),
+        dir.join(path).display(),
+        shown_dir.display(),
+        from_dir(&opts.config).display()
+    )
+}
+
 /// Run the round `opts` names (see the module docs). An error before any stage ran is
 /// returned; a stage that fails ends the round with its summary and that stage's error.
 pub async fn run(rrtf: &Rrtf, opts: &RoundOptions) -> Result<RoundRun> {
     let config = RoundConfig::load(&opts.config)?;
+    if let Ok(cwd) = std::env::current_dir()
+        && let Some((key, path, dir)) = config.misplaced_input(&opts.config, &cwd)
+    {
+        return Err(PipelineError::Invalid(misplaced_message(
+            rrtf, opts, &cwd, &key, &path, &dir,
+        )));
+    }
     if let (Some(from), Some(until)) = (opts.from, opts.until)
         && from > until
     {
