@@ -673,7 +673,7 @@ fn the_languages_own_names_stay_the_tests() {
     let cpp = [
         case(
             "honest right",
-            "#include<algorithm>\nint add(int a, int b){ return a + b; }",
+            "#include<algorithm>\nusing namespace std;\nint add(int a, int b){ return a + b; }",
             &[Pass],
             Some((2, 2)),
         ),
@@ -681,7 +681,7 @@ fn the_languages_own_names_stay_the_tests() {
         // (`a_helper_of_the_sample_s_never_computes_the_expected_value`).
         case(
             "min(int, int) of its own",
-            "#include<algorithm>\nint add(int a, int b){ return a * 10; }\nint min(int a, int b){ static int n = 2; return ++n; }",
+            "#include<algorithm>\nusing namespace std;\nint add(int a, int b){ return a * 10; }\nint min(int a, int b){ static int n = 2; return ++n; }",
             &[Crashed],
             None,
         ),
@@ -691,7 +691,7 @@ fn the_languages_own_names_stay_the_tests() {
     let cpp_test = "#undef NDEBUG\n#include<assert.h>\n#include<algorithm>\nint main(){\n    assert (min(3, 100) == 3);\n}\n";
     let cpp = [case(
         "min(int, int) as the function under test",
-        "#include<algorithm>\nint min(int a, int b){ return 3; }",
+        "#include<algorithm>\nusing namespace std;\nint min(int a, int b){ return 3; }",
         &[CompileError],
         None,
     )];
@@ -1263,4 +1263,148 @@ fn test_shapes_the_compiler_reads_otherwise_never_pass() {
             ),
         ],
     );
+}
+
+/// An attacker's review, round 13 (C++): the one program's call chooses what the judge's stub
+/// cannot see. A wrong overload or template next to the right function (`truncate_number(3.5)`
+/// reaches a `(double)` overload or a template in one program; the candidate's dispatch, called
+/// with the stub's `float`, reached the right one: a forged pass), a macro standing between the
+/// test's call and the function, a `T&` parameter a temporary cannot bind (no compile in one
+/// program; the stub took it by value), and code that uses a header or `std`'s names without
+/// including or opening them (the runtime's headers and the judge's `using namespace std`
+/// supplied them).
+#[test]
+fn calls_the_one_program_would_resolve_otherwise_never_pass() {
+    let test = "#undef NDEBUG\n#include<assert.h>\nint main(){\n    assert (truncate_number(3.5) == 0.5);\n    assert (abs(truncate_number(1.33) - 0.33) < 1e-4);\n}\n";
+    let head = "#include<stdio.h>\n#include<math.h>\nusing namespace std;\n";
+    let right = "float truncate_number(float number){ return number - int(number); }\n";
+    let with = |extra: &str| format!("{head}{right}{extra}");
+    let rs = run(
+        65122,
+        Language::Cpp,
+        test,
+        &[
+            case("honest right", &with(""), &[Pass], Some((2, 2))),
+            case(
+                "a wrong template beside it",
+                &with("template <class T> float truncate_number(T number) { return 0; }\n"),
+                &[CompileError],
+                None,
+            ),
+            case(
+                "a wrong overload with a trailing return type",
+                &with("auto truncate_number(double number) -> float { return 0; }\n"),
+                &[CompileError],
+                None,
+            ),
+            case(
+                "a wrong overload from a namespace",
+                &with(
+                    "namespace impl { float truncate_number(double number) { return 0; } }\nusing namespace impl;\n",
+                ),
+                &[CompileError],
+                None,
+            ),
+            case(
+                "a macro between the call and the function",
+                &format!(
+                    "{head}float tn_impl(double x) {{ return x == (float)x ? x - int(x) : 0; }}\nfloat truncate_number(float number){{ return number - int(number); }}\n#define truncate_number(x) tn_impl(x)\n"
+                ),
+                &[Crashed],
+                None,
+            ),
+        ],
+    );
+    if let Some(r) = rs.get(1) {
+        assert!(r.detail.contains("overloaded or a template"), "{r:?}");
+    }
+    let incr = "#undef NDEBUG\n#include<assert.h>\nbool issame(vector<int> a, vector<int> b){ return a == b; }\nint main(){\n    assert (issame(incr_list({3, 2, 1}), {4, 3, 2}));\n    assert (issame(incr_list({}), {}));\n}\n";
+    run(
+        65123,
+        Language::Cpp,
+        incr,
+        &[
+            case(
+                "by value",
+                "#include <vector>\nusing namespace std;\nvector<int> incr_list(vector<int> l) { for (auto& x : l) x++; return l; }\n",
+                &[Pass],
+                Some((2, 2)),
+            ),
+            case(
+                "by const reference",
+                "#include <vector>\nusing namespace std;\nvector<int> incr_list(const vector<int>& l) { vector<int> r = l; for (auto& x : r) x++; return r; }\n",
+                &[Pass],
+                Some((2, 2)),
+            ),
+            case(
+                "by non-const reference: a temporary does not bind",
+                "#include <vector>\nusing namespace std;\nvector<int> incr_list(vector<int>& l) { for (auto& x : l) x++; return l; }\n",
+                &[CompileError],
+                None,
+            ),
+            case(
+                "by rvalue reference: a temporary binds",
+                "#include <vector>\nusing namespace std;\nvector<int> incr_list(vector<int>&& l) { for (auto& x : l) x++; return l; }\n",
+                &[Pass],
+                Some((2, 2)),
+            ),
+            case(
+                "no #include <vector>",
+                "using namespace std;\nvector<int> incr_list(vector<int> l) { for (auto& x : l) x++; return l; }\n",
+                &[CompileError],
+                None,
+            ),
+            case(
+                "std's names not opened, the test uses them unqualified",
+                "#include <vector>\nstd::vector<int> incr_list(std::vector<int> l) { for (auto& x : l) x++; return l; }\n",
+                &[CompileError],
+                None,
+            ),
+        ],
+    );
+}
+
+/// A sandbox review, round 13: a C++ sample listed the compile cache's build area (every
+/// sample's program of the toolchain; its path is in its own source, which includes the
+/// precompiled header) and ran an earlier sample's right program in its place, on the judge's
+/// pipes: a wrong answer passed. And the sample's own program ran under the compilers' limits
+/// (2 GiB of address space at `memory_mb` 1024, 128 processes instead of 64).
+#[test]
+fn a_compiled_sample_reads_no_other_build_and_runs_under_its_own_limits() {
+    // `add` is right only when the build area cannot be opened. Its path: the program's own
+    // (a cached build runs from `<cache>/.../build/<key>/cand`), else the precompiled header's
+    // in its source (a fresh build); finding neither counts as reaching it (so that this
+    // probe cannot pass by missing its target).
+    let cache_probe = cpp_probe(
+        "    char b[4096] = \"\";\n    char exe[2048] = \"\";\n    ssize_t n = readlink(\"/proc/self/exe\", exe, sizeof exe - 1);\n    if (n > 0) exe[n] = 0;\n    char* at = strstr(exe, \"/build/\");\n    if (at) {\n        snprintf(b, sizeof b, \"%.*s/build\", (int)(at - exe), exe);\n    } else {\n        char src[16384] = \"\";\n        int fd = open(\"/tmp/work/cand.cpp\", O_RDONLY);\n        if (fd < 0) return true;\n        if (read(fd, src, sizeof src - 1) < 0) return true;\n        close(fd);\n        char* s = strstr(src, \"/pch/\");\n        if (!s) return true;\n        char* q = s;\n        while (q > src && q[-1] != '\"') q--;\n        snprintf(b, sizeof b, \"%.*s/build\", (int)(s - q), q);\n    }\n    DIR* d = opendir(b);\n    if (d) { closedir(d); return true; }\n    return false;",
+    );
+    let memory = format!(
+        "{CPP_HEAD}#include<new>\nstatic bool big() {{\n    try {{\n        size_t n = (size_t)1536 << 20;\n        char* p = new char[n];\n        for (size_t i = 0; i < n; i += 4096) p[i] = 1;\n        return true;\n    }} catch (...) {{ return false; }}\n}}\nint add(int a, int b) {{ static bool r = big(); return r ? a + b : a - b; }}\n"
+    );
+    let processes = format!(
+        "{CPP_HEAD}static bool many() {{\n    int n = 0;\n    for (int i = 0; i < 100; i++) {{\n        pid_t p = fork();\n        if (p == 0) {{ sleep(3); _exit(0); }}\n        if (p > 0) n++;\n    }}\n    return n == 100;\n}}\nint add(int a, int b) {{ static bool r = many(); return r ? a + b : a - b; }}\n"
+    );
+    run(
+        65124,
+        Language::Cpp,
+        CPP_TEST,
+        &[
+            case(
+                "honest right",
+                &format!("{CPP_HEAD}int add(int a, int b) {{ return a + b; }}"),
+                &[Pass],
+                Some((3, 3)),
+            ),
+            case("the build area", &cache_probe, &[Pass], Some((3, 3))),
+            case("1.5 GiB at memory_mb 1024", &memory, FAIL, Some((0, 3))),
+        ],
+    );
+    if rrtf_exec::sandbox::Protections::probe().per_worker_process_limit() {
+        run(
+            65125,
+            Language::Cpp,
+            CPP_TEST,
+            &[case("100 processes", &processes, FAIL, Some((0, 3)))],
+        );
+    }
 }

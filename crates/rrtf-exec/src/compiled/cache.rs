@@ -13,7 +13,9 @@
 //!   on stdin), so identical programs share one build. Two areas: samples' programs
 //!   ([`Area::Build`]) and judges' programs ([`Area::Judge`], the test and its stubs: one per
 //!   test and signatures, reused by every sample of the task); a sample's processes may read
-//!   its own area and the warm-ups ([`CompileCache::candidate_dirs`]), never the judges'.
+//!   the warm-ups ([`CompileCache::candidate_dirs`]) and its own build's entry when it is a
+//!   hit, never another sample's build (whose binary it could run to answer for it, a review's
+//!   forged pass) nor the judges'.
 //! - **Toolchain warm-ups**, built on the host from inputs this crate writes itself (no sample
 //!   text): a precompiled header per set of standard C++ headers, a class-data-sharing archive
 //!   of `javac`, a Go build cache holding the standard library and testify compiled with
@@ -198,13 +200,21 @@ impl CompileCache {
         self.root.join(language.name()).join(toolchain)
     }
 
-    /// The directories a sample of `language` may read: its own area and the warm-ups (not
-    /// the judges' builds).
-    pub fn candidate_dirs(&self, language: Language, toolchain: &str) -> Vec<PathBuf> {
+    /// The directories a sample of `language` may read: the warm-ups and `own`, its own
+    /// build's entry when the build is a hit ([`Hit::dir`]); never the build area (other
+    /// samples' programs: one that ran an earlier sample's binary from there passed with a
+    /// wrong answer) nor the judges' builds.
+    pub fn candidate_dirs(
+        &self,
+        language: Language,
+        toolchain: &str,
+        own: Option<&Path>,
+    ) -> Vec<PathBuf> {
         let base = self.dir(language, toolchain);
-        ["build", "pch", "cds", "gocache", "rt"]
+        ["pch", "cds", "gocache", "rt"]
             .iter()
             .map(|d| base.join(d))
+            .chain(own.map(Path::to_path_buf))
             .collect()
     }
 
@@ -848,15 +858,29 @@ mod tests {
         assert!(cache.lookup(Area::Judge, l, "tc", "k").is_some());
         assert!(cache.lookup(Area::Build, l, "tc", "k").is_none());
         let judge_dir = cache.dir(l, "tc").join("judge");
-        let readable = cache.candidate_dirs(l, "tc");
+        cache.store(Area::Build, l, "tc", "mine", &step);
+        cache.store(Area::Build, l, "tc", "theirs", &step);
+        let own = cache.lookup(Area::Build, l, "tc", "mine").unwrap().dir;
+        let readable = cache.candidate_dirs(l, "tc", Some(&own));
         assert!(judge_dir.join("k").join("judge").is_file());
+        let build_dir = cache.dir(l, "tc").join("build");
+        for other in [&judge_dir, &build_dir.join("theirs")] {
+            assert!(
+                readable
+                    .iter()
+                    .all(|d| !other.starts_with(d) && !d.starts_with(other)),
+                "{other:?} in {readable:?}"
+            );
+        }
+        assert!(readable.contains(&own), "{readable:?}");
+        assert!(!readable.contains(&build_dir), "{readable:?}");
         assert!(
-            readable
+            cache
+                .candidate_dirs(l, "tc", None)
                 .iter()
-                .all(|d| !judge_dir.starts_with(d) && !d.starts_with(&judge_dir)),
-            "{readable:?}"
+                .all(|d| !d.starts_with(&build_dir)),
+            "a miss reads no build"
         );
-        assert!(readable.contains(&cache.dir(l, "tc").join("build")));
     }
 
     #[test]

@@ -14,8 +14,8 @@ use super::{Plan, Prompt, Side, Whole};
 
 pub const CPP_FLAGS: [&str; 2] = ["-std=c++17", "-O0"];
 const RT: &str = include_str!("rt/rrtf.hpp");
-/// The standard headers the runtime includes, in its order (they start every precompiled
-/// header, as they start every candidate program).
+/// The standard headers the runtime includes, in its order (they end the judge's precompiled
+/// header; a candidate includes them after the sample's code).
 const RT_HEADERS: [&str; 11] = [
     "cstdio",
     "cstdint",
@@ -275,6 +275,86 @@ pub(super) struct Func {
     pub sig: Result<(CTy, Vec<CTy>), String>,
     /// Where its definition is in the source (head to closing brace), when it has a whole body.
     pub whole: Option<(usize, usize)>,
+    /// Each parameter's reference, as declared: `&` (a non-const lvalue reference), `&&`, or
+    /// none (by value or `const T&`: what the test may pass is the same as by value).
+    pub refs: Vec<&'static str>,
+}
+
+/// A parameter's reference category as the test's call sees it (see [`Func::refs`]).
+fn param_ref(p: &str) -> &'static str {
+    let toks = tokens(&param_type(p));
+    match toks.last().map(String::as_str) {
+        Some("&&") => "&&",
+        Some("&") => {
+            // `const` at the top level (not inside `<...>`) makes it `const T&`.
+            let mut depth = 0i32;
+            let mut constant = false;
+            for t in &toks {
+                match t.as_str() {
+                    "<" => depth += 1,
+                    ">" => depth -= 1,
+                    "const" if depth == 0 => constant = true,
+                    _ => {}
+                }
+            }
+            if constant { "" } else { "&" }
+        }
+        _ => "",
+    }
+}
+
+/// The names the source `#define`s (object-like and function-like), in comments and string
+/// literals not.
+pub(super) fn macro_names(src: &str) -> Vec<String> {
+    let b = src.as_bytes();
+    let mask = instrument::code_mask(b, Syntax::C);
+    let mut out = Vec::new();
+    let mut line_start = true;
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c == b'\n' {
+            line_start = true;
+        } else if mask[i] && line_start && c == b'#' {
+            let mut end = i;
+            while end < b.len() && b[end] != b'\n' {
+                end += if b[end] == b'\\' { 2 } else { 1 };
+            }
+            let line = &src[i..end.min(b.len())];
+            let rest = line[1..].trim_start();
+            if let Some(def) = rest.strip_prefix("define") {
+                let name: String = def
+                    .trim_start()
+                    .bytes()
+                    .take_while(|&x| instrument::is_ident(x))
+                    .map(char::from)
+                    .collect();
+                if !name.is_empty() {
+                    out.push(name);
+                }
+            }
+            i = end.min(b.len());
+            continue;
+        } else if !c.is_ascii_whitespace() {
+            line_start = false;
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Whether the code says `using namespace std;` (outside comments and literals).
+fn uses_namespace_std(code: &str) -> bool {
+    let b = code.as_bytes();
+    let mask = instrument::code_mask(b, Syntax::C);
+    let clean: String = b
+        .iter()
+        .zip(&mask)
+        .map(|(&c, &m)| if m { c as char } else { ' ' })
+        .collect();
+    let toks = tokens(&clean);
+    toks.windows(4)
+        .any(|w| w[0] == "using" && w[1] == "namespace" && w[2] == "std" && w[3] == ";")
 }
 
 /// One top-level parameter list entry: its type, without the name and any default.
@@ -514,10 +594,12 @@ fn function_head(head: &str, aliases: &Aliases) -> Option<Func> {
             .collect::<Result<Vec<_>, _>>()?;
         Ok((r, ps))
     })();
+    let refs = params.iter().map(|p| param_ref(p)).collect();
     Some(Func {
         name,
         sig,
         whole: None,
+        refs,
     })
 }
 
@@ -545,11 +627,11 @@ fn std_includes(code: &str) -> Vec<String> {
 }
 
 /// The standard headers a C++ program starts with (`#include <...>` lines before anything
-/// else but blank lines and comments), after the runtime's own: what a precompiled header can
-/// hold without changing the program's meaning. Only names from the standard library are
-/// taken (the header is compiled outside the sandbox).
+/// else but blank lines and comments): what a precompiled header can hold without changing
+/// the program's meaning (the runtime's headers come after the code: not in it). Only names
+/// from the standard library are taken (the header is compiled outside the sandbox).
 pub(super) fn leading_headers(code: &str) -> Vec<String> {
-    let mut out: Vec<String> = RT_HEADERS.iter().map(|h| h.to_string()).collect();
+    let mut out: Vec<String> = Vec::new();
     for line in code.lines() {
         let t = line.trim();
         if t.is_empty() || t.starts_with("//") {
@@ -823,7 +905,8 @@ pub(super) fn plan(
     let mine: Vec<&str> = code_funcs.iter().map(|f| f.name.as_str()).collect();
     let (used, helpers) =
         super::test_uses(test, Syntax::C, &own, &mine, &whole, prompt.entry_point);
-    let mut called: Vec<(String, CTy, Vec<CTy>)> = Vec::new();
+    let mut called: Vec<(String, CTy, Vec<CTy>, Vec<&'static str>)> = Vec::new();
+    let macros = macro_names(code);
     for f in &code_funcs {
         if !used.contains(&f.name) || helpers.iter().any(|h| h.name == f.name) {
             continue;
@@ -834,24 +917,37 @@ pub(super) fn plan(
             .map_err(|e| format!("the signature of `{}` is not plain: {e}", f.name))?;
         if !called
             .iter()
-            .any(|(n, _, p)| *n == f.name && p.as_slice() == ps.as_slice())
+            .any(|(n, _, p, _)| *n == f.name && p.as_slice() == ps.as_slice())
         {
-            called.push((f.name.clone(), r, ps));
+            called.push((f.name.clone(), r, ps, f.refs.clone()));
         }
     }
     let mut names: Vec<String> = Vec::new();
-    for (n, _, _) in &called {
+    for (n, _, _, _) in &called {
         if !names.contains(n) {
             names.push(n.clone());
         }
     }
     super::one_function_of_the_sample(&names)?;
+    // A macro of that name would stand between the test's call and the function in one
+    // program (`#define f(x) f_impl(x)`), where the judge's call, made with the declared
+    // parameter types, would not see the same arguments.
+    for name in &names {
+        if macros.contains(name) {
+            return Err(format!(
+                "the code defines a macro named `{}`, the function the test calls: the judge \
+                 calls the function with its declared parameter types and cannot pass through \
+                 the macro as the test would",
+                name
+            ));
+        }
+    }
     let mut stubs = String::new();
     // A stub the test could also reach as a standard function (`max(int, int)` under `using
     // namespace std`, `abs(int)`) would win overload resolution against it: the sample would
     // decide what the test's standard call returns. The judge refuses to build then.
     let mut probes = String::new();
-    for (id, (name, _, params)) in called.iter().enumerate() {
+    for (id, (name, _, params, _)) in called.iter().enumerate() {
         let args: Vec<String> = params.iter().map(CTy::render).collect();
         probes.push_str(&format!(
             "namespace rrtf_env_{id} {{ using namespace std;\ntemplate <class... A> constexpr auto viable(int) -> decltype((void){name}(::std::declval<A&>()...), true) {{ return true; }}\ntemplate <class... A> constexpr bool viable(...) {{ return false; }} }}\nstatic_assert(!rrtf_env_{id}::viable<{}>(0), \"rrtf: the test's `{name}` with these arguments is also a standard function; the sample's `{name}` cannot stand for it\");\n",
@@ -862,12 +958,20 @@ pub(super) fn plan(
         "static void rrtf_dispatch(unsigned long long rrtf_id, ::rrtf::In& rrtf_in, std::string& rrtf_out) {\n  switch (rrtf_id) {\n",
     );
     let mut calls = Vec::new();
-    for (id, (name, ret, params)) in called.iter().enumerate() {
+    for (id, (name, ret, params, refs)) in called.iter().enumerate() {
         let r = ret.render();
-        let decl: Vec<String> = params
+        // A stub takes a parameter the way the code declares it (by value, or as `T&` /
+        // `T&&`), so a call the one program would not compile (a temporary for a `T&`) does
+        // not compile in the judge either.
+        let rendered: Vec<String> = params
+            .iter()
+            .zip(refs)
+            .map(|(p, rf)| format!("{}{rf}", p.render()))
+            .collect();
+        let decl: Vec<String> = rendered
             .iter()
             .enumerate()
-            .map(|(k, p)| format!("{} a{k}", p.render()))
+            .map(|(k, p)| format!("{p} a{k}"))
             .collect();
         let args: Vec<String> = (0..params.len()).map(|k| format!("a{k}")).collect();
         let args = args.join(", ");
@@ -883,17 +987,34 @@ pub(super) fn plan(
                 p.render()
             ));
         }
-        dispatch.push_str("    ::rrtf::end(rrtf_in);\n");
+        // `name` must be one function, not a set of overloads or a template: the test's call
+        // in one program chooses among them by its arguments' own types (a `double` literal
+        // reaching a `(double)` overload or a template), which the judge's stub, declared with
+        // one signature, has already converted. Taking its address does not compile otherwise.
+        dispatch.push_str(&format!(
+            "    ::rrtf::end(rrtf_in);\n    auto *const rrtf_one_{id} = &{name};\n    (void)rrtf_one_{id};\n"
+        ));
+        let call_args: Vec<String> = refs
+            .iter()
+            .enumerate()
+            .map(|(k, rf)| {
+                if *rf == "&&" {
+                    format!("std::move(a{k})")
+                } else {
+                    format!("a{k}")
+                }
+            })
+            .collect();
+        let call_args = call_args.join(", ");
         if *ret == CTy::Void {
-            dispatch.push_str(&format!("    {name}({args});\n    rrtf_out += 'V';\n"));
+            dispatch.push_str(&format!("    {name}({call_args});\n    rrtf_out += 'V';\n"));
         } else {
             dispatch.push_str(&format!(
-                "    {r} rrtf_r = {name}({args});\n    ::rrtf::enc(rrtf_out, rrtf_r);\n"
+                "    {r} rrtf_r = {name}({call_args});\n    ::rrtf::enc(rrtf_out, rrtf_r);\n"
             ));
         }
         dispatch.push_str("    return;\n  }\n");
-        let ps: Vec<String> = params.iter().map(CTy::render).collect();
-        calls.push(format!("{r} {name}({})", ps.join(", ")));
+        calls.push(format!("{r} {name}({})", rendered.join(", ")));
     }
     dispatch.push_str("  }\n  throw ::rrtf::Malformed{\"unknown function\"};\n}\n");
     let mut includes: String =
@@ -913,13 +1034,32 @@ pub(super) fn plan(
     }
     let helper_src: String = helpers.iter().map(|h| format!("{}\n", h.text)).collect();
     let (test_text, call) = test_main_call(&inst.test);
+    // The test sees `std`'s names unqualified only when the code opened the namespace, as in
+    // one program.
+    let using_std =
+        if uses_namespace_std(code) || helpers.iter().any(|h| uses_namespace_std(&h.text)) {
+            "using namespace std;\n"
+        } else {
+            ""
+        };
     let judge_src = format!(
-        "{includes}{RT}\nusing namespace std;\n{probes}{stubs}{helper_src}#define main rrtf_test_main\n{test_text}\n#undef main\nint main() {{ return ::rrtf::judge({}, {call}); }}\n",
+        "{includes}{RT}\n{using_std}{probes}{stubs}{helper_src}#define main rrtf_test_main\n{test_text}\n#undef main\nint main() {{ return ::rrtf::judge({}, {call}); }}\n",
         inst.sites.len()
     );
+    // The code comes first, after only the headers it starts with itself (the precompiled
+    // header): the runtime's headers (`<vector>`, `<string>`, ...) after it, so that code
+    // which uses a header it does not include fails to compile, as in one program. The code's
+    // macros end before the runtime (which they would otherwise rewrite: the dispatch uses no
+    // macro, its types are spelled out and a macro named like a called function is refused).
     let pch = pch.map_or(String::new(), |p| format!("#include \"{}\"\n", p.display()));
+    let mut undefs = String::new();
+    for m in &macros {
+        if !undefs.contains(&format!("#undef {m}\n")) {
+            undefs.push_str(&format!("#undef {m}\n"));
+        }
+    }
     let cand_src = format!(
-        "{pch}{RT}\n#define main rrtf_sample_main\n{code}\n#undef main\n{dispatch}int main() {{ return ::rrtf::serve(rrtf_dispatch); }}\n"
+        "{pch}#define main rrtf_sample_main\n{code}\n#undef main\n{undefs}{RT}\n{dispatch}int main() {{ return ::rrtf::serve(rrtf_dispatch); }}\n"
     );
     let gxx = gxx.to_string_lossy().into_owned();
     let build = |out: &str, src: &str| {

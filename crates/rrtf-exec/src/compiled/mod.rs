@@ -355,7 +355,9 @@ pub fn run(
         match language {
             Language::Cpp => {
                 let headers = cpp::leading_headers(code);
-                warm.cpp_pch = c.cpp_pch(tc, &tools[0], &cpp::CPP_FLAGS, &headers);
+                if !headers.is_empty() {
+                    warm.cpp_pch = c.cpp_pch(tc, &tools[0], &cpp::CPP_FLAGS, &headers);
+                }
                 let headers = cpp::judge_headers(code);
                 warm.cpp_judge_pch = c.cpp_pch(tc, &tools[0], &cpp::CPP_FLAGS, &headers);
             }
@@ -412,6 +414,22 @@ pub fn run(
         file_size_mb: Some(64),
         ..base
     };
+    // The sample's own program runs under the sample's limits: `memory_mb` of address space
+    // (at least what a runtime needs to start: node, the JVM and Go's runtime reserve about
+    // 1 GiB) and `processes` (at least 128 for the JVM's and Go's threads). The raised limits
+    // above are for compilers and the judge (a review found a C++ sample using 1.5 GiB under
+    // `--memory-mb 512`, and forking past the 64 processes).
+    let runtime_floor = match language {
+        Language::JavaScript | Language::Java | Language::Go => 1024,
+        _ => crate::MIN_MEMORY_MB,
+    };
+    let sample_run_limits = |side: &Side| Limits {
+        address_space_mb: base.address_space_mb.map(|mb| mb.max(runtime_floor)),
+        processes: base
+            .processes
+            .map(|n| if side.heavy { n.max(128) } else { n }),
+        ..limits(side, config.timeout)
+    };
     let env = |dir: &str| -> BTreeMap<String, String> {
         [
             ("PATH", "/usr/local/bin:/usr/bin:/bin"),
@@ -432,7 +450,7 @@ pub fn run(
     };
     let judge_cached = cached(Area::Judge, &plan.judge);
     let cand_cached = cached(Area::Build, &plan.cand);
-    let side_job = |side: &Side, dir: &str, hit: Option<&cache::Hit>, store: bool| {
+    let side_job = |side: &Side, dir: &str, hit: Option<&cache::Hit>, store: bool, sample| {
         let build = match (hit, &side.build) {
             (Some(_), _) | (None, None) => None,
             (None, Some(argv)) => {
@@ -455,7 +473,11 @@ pub fn run(
         let at = hit.map_or(dir.to_string(), |h| h.dir.to_string_lossy().into_owned());
         let run_limits = Limits {
             file_size_mb: base.file_size_mb,
-            ..limits(side, config.timeout)
+            ..if sample {
+                sample_run_limits(side)
+            } else {
+                limits(side, config.timeout)
+            }
         };
         pair::SideJob {
             files: if hit.is_some() {
@@ -494,15 +516,21 @@ pub fn run(
     let nonce = nonce();
     let cand_read = match (cache, &toolchain) {
         (Some(c), Some(tc)) => c
-            .candidate_dirs(language, tc)
+            .candidate_dirs(language, tc, cand_hit.map(|h| h.dir.as_path()))
             .iter()
             .map(|d| d.to_string_lossy().into_owned())
             .collect(),
         _ => Vec::new(),
     };
     let job = pair::PairJob {
-        judge: side_job(&plan.judge, "@JUDGE@", judge_hit, judge_cached.is_some()),
-        cand: side_job(&plan.cand, "@WORK@", cand_hit, cand_cached.is_some()),
+        judge: side_job(
+            &plan.judge,
+            "@JUDGE@",
+            judge_hit,
+            judge_cached.is_some(),
+            false,
+        ),
+        cand: side_job(&plan.cand, "@WORK@", cand_hit, cand_cached.is_some(), true),
         cand_read,
         timeout: config.timeout,
         nonce: nonce.clone(),

@@ -190,7 +190,23 @@ pub(super) fn judge(
         (res.outcome, res.detail) = if b.timed_out {
             (Outcome::Timeout, "compiler exceeded its time limit".into())
         } else {
-            (Outcome::CompileError, summarize(&b.output()))
+            let out = b.output();
+            // C++: the candidate's dispatch takes the address of each function the test
+            // calls, which does not compile for an overloaded or template function (cpp.rs).
+            let why = if out.contains("rrtf_one_") {
+                "the function the test calls is overloaded or a template in the code: one \
+                 program would choose among them by the test's argument types, the judge's \
+                 stub has one signature: "
+            } else {
+                ""
+            };
+            (
+                Outcome::CompileError,
+                format!("{why}{}", summarize(&out))
+                    .chars()
+                    .take(1000)
+                    .collect(),
+            )
         };
         return res;
     }
