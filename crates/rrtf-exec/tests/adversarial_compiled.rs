@@ -460,6 +460,199 @@ fn javascript_values_read_differently_by_the_test_do_not_pass() {
     run(65117, Language::JavaScript, proto, &cases);
 }
 
+/// A frozen result the test mutates (review round 13, finding 3): `unique(...).reverse()` on
+/// `Object.freeze([...])` throws in one program (`Cannot assign to read only property '0'`),
+/// while the judge rebuilt a writable array and passed it. A value now crosses with its
+/// integrity level, so the test's `reverse` raises in the judge too (the check fails); a
+/// frozen result the test only reads passes, and a sealed or non-extensible one, which
+/// `reverse` may rearrange, passes as in one program.
+#[test]
+fn javascript_a_frozen_result_the_test_mutates_does_not_pass() {
+    let reversed = "const testUnique = () => {\n  console.assert(\n    JSON.stringify(unique([5, 3, 5, 2, 3, 3, 9, 0, 123]).reverse()) ===\n      JSON.stringify([123, 9, 5, 3, 2, 0])\n  )\n}\n\ntestUnique()\n";
+    let read = "const testUnique = () => {\n  console.assert(\n    JSON.stringify(unique([5, 3, 5, 2, 3, 3, 9, 0, 123])) ===\n      JSON.stringify([0, 2, 3, 5, 9, 123])\n  )\n}\n\ntestUnique()\n";
+    let level = |how: &str| {
+        format!("const unique = (l) => {how}(Array.from(new Set(l)).sort((a, b) => a - b));\n")
+    };
+    let frozen = level("Object.freeze");
+    let cases = [
+        case("a fresh array", &level(""), &[Pass], Some((1, 1))),
+        case("a frozen array", &frozen, FAIL, Some((0, 1))),
+        case(
+            "a sealed array",
+            &level("Object.seal"),
+            &[Pass],
+            Some((1, 1)),
+        ),
+        case(
+            "a non-extensible array",
+            &level("Object.preventExtensions"),
+            &[Pass],
+            Some((1, 1)),
+        ),
+    ];
+    run(65250, Language::JavaScript, reversed, &cases);
+    let cases = [case(
+        "a frozen array the test only reads",
+        &frozen,
+        &[Pass],
+        Some((1, 1)),
+    )];
+    run(65251, Language::JavaScript, read, &cases);
+}
+
+/// Frozen, sealed and non-extensible arrays and plain objects, at any depth and in both
+/// directions (the test's arguments too), behave in the judge (and in the candidate) as in one
+/// program: the test sees the level (`Object.isFrozen`, ...), a write it may not make is
+/// ignored (a sloppy assignment) or throws (`push`, `sort`), and one it may make is made.
+#[test]
+fn javascript_values_keep_their_integrity_level() {
+    let objects = "const t = () => {\n  const m = (k) => { const r = f(k); r.a = 5; r.b = 6; delete r.c; return JSON.stringify(r); };\n  console.assert(m(0) === '{\"a\":1,\"c\":3}')\n  console.assert(m(1) === '{\"a\":5,\"c\":3}')\n  console.assert(m(2) === '{\"a\":5}')\n  console.assert(Object.isFrozen(f(0)) && Object.isSealed(f(1)) && !Object.isFrozen(f(1)) && !Object.isExtensible(f(2)) && !Object.isSealed(f(2)))\n  console.assert(JSON.stringify(f(3)) === '{\"list\":[1,2]}' && Object.isFrozen(f(3).list) && Object.isExtensible(f(3)))\n  console.assert((() => { try { f(3).list.push(3); return false } catch (e) { return e instanceof TypeError } })())\n}\nt()\n";
+    let cases = [
+        case(
+            "frozen, sealed, non-extensible, nested",
+            "function f(k) { if (k === 3) return { list: Object.freeze([1, 2]) }; const o = { a: 1, c: 3 }; return [Object.freeze, Object.seal, Object.preventExtensions][k](o); }",
+            &[Pass],
+            Some((6, 6)),
+        ),
+        case(
+            "fresh objects",
+            "function f(k) { return k === 3 ? { list: [1, 2] } : { a: 1, c: 3 }; }",
+            FAIL,
+            Some((0, 6)),
+        ),
+    ];
+    run(65252, Language::JavaScript, objects, &cases);
+    let arrays = "const t = () => {\n  const tries = (g) => { try { g(); return 'ok' } catch (e) { return e.constructor.name } };\n  const r = f(0);\n  console.assert(tries(() => r.push(3)) === 'TypeError' && tries(() => { r[0] = 5 }) === 'ok' && JSON.stringify(r) === '[5,2]')\n  const s = f(1);\n  console.assert(tries(() => s.push(3)) === 'TypeError' && tries(() => s.pop()) === 'ok' && JSON.stringify(s) === '[1]')\n  const z = f(2);\n  console.assert(tries(() => z.pop()) === 'TypeError' && tries(() => { z[0] = 5 }) === 'ok' && JSON.stringify(z) === '[1,2]')\n}\nt()\n";
+    let cases = [
+        case(
+            "sealed, non-extensible, frozen",
+            "function f(k) { return [Object.seal, Object.preventExtensions, Object.freeze][k]([1, 2]); }",
+            &[Pass],
+            Some((3, 3)),
+        ),
+        case(
+            "fresh arrays",
+            "function f(k) { return [1, 2]; }",
+            FAIL,
+            Some((0, 3)),
+        ),
+    ];
+    run(65253, Language::JavaScript, arrays, &cases);
+    // The test's frozen argument: sorting it in place throws in the sample (in one program the
+    // exception ends the test).
+    let args = "const t = () => {\n  console.assert(JSON.stringify(sortIt(Object.freeze([3, 1, 2]))) === '[1,2,3]')\n}\nt()\n";
+    let cases = [
+        case(
+            "sorts a copy",
+            "const sortIt = (l) => [...l].sort((a, b) => a - b);",
+            &[Pass],
+            Some((1, 1)),
+        ),
+        case(
+            "sorts the frozen argument in place",
+            "const sortIt = (l) => l.sort((a, b) => a - b);",
+            &[RuntimeError],
+            Some((0, 1)),
+        ),
+    ];
+    run(65254, Language::JavaScript, args, &cases);
+}
+
+/// A key whose attributes differ from what its value's integrity level gives every key (a
+/// read-only key of an object that is not frozen, a key that cannot be deleted of one that is
+/// not sealed, a hidden or read-only array index, a read-only `length`) would behave otherwise
+/// in the rebuilt value: such a value is refused (a runtime error of the sample), as a getter
+/// is. In one program each fails the test.
+#[test]
+fn javascript_keys_the_wire_cannot_carry_are_refused() {
+    let objects = "const t = () => {\n  const r = f(1);\n  r.a = 2; delete r.b; r.c = 3;\n  console.assert(JSON.stringify(r) === '{\"a\":2,\"c\":3}')\n}\nt()\n";
+    let cases = [
+        case(
+            "honest right",
+            "function f(x) { return { a: x, b: x }; }",
+            &[Pass],
+            Some((1, 1)),
+        ),
+        case(
+            "a read-only key",
+            "function f(x) { const o = { a: x, b: x }; Object.defineProperty(o, 'a', { writable: false }); return o; }",
+            &[RuntimeError],
+            Some((0, 1)),
+        ),
+        case(
+            "a key that cannot be deleted",
+            "function f(x) { const o = { a: x, b: x }; Object.defineProperty(o, 'b', { configurable: false }); return o; }",
+            &[RuntimeError],
+            Some((0, 1)),
+        ),
+        case(
+            "a sealed object with a read-only key",
+            "function f(x) { const o = Object.seal({ a: x, b: x }); Object.defineProperty(o, 'a', { writable: false }); return o; }",
+            &[RuntimeError],
+            Some((0, 1)),
+        ),
+    ];
+    run(65255, Language::JavaScript, objects, &cases);
+    let arrays = "const t = () => {\n  const r = f(1);\n  r[0] = 2;\n  try { r.push(3) } catch (e) {}\n  const before = JSON.stringify(r) + Object.keys(r).join();\n  delete r[0];\n  console.assert(before === '[2,3]0,1' && JSON.stringify(r) === '[null,3]' && Object.keys(r).join() === '1')\n}\nt()\n";
+    let cases = [
+        case(
+            "honest right",
+            "function f(x) { return [x]; }",
+            &[Pass],
+            Some((1, 1)),
+        ),
+        case(
+            "a read-only index",
+            "function f(x) { const a = [x]; Object.defineProperty(a, 0, { writable: false }); return a; }",
+            &[RuntimeError],
+            Some((0, 1)),
+        ),
+        case(
+            "a hidden index",
+            "function f(x) { const a = [x]; Object.defineProperty(a, 0, { enumerable: false }); return a; }",
+            &[RuntimeError],
+            Some((0, 1)),
+        ),
+        case(
+            "a read-only length",
+            "function f(x) { const a = [x]; Object.defineProperty(a, 'length', { writable: false }); return a; }",
+            &[RuntimeError],
+            Some((0, 1)),
+        ),
+        case(
+            "an index that cannot be deleted",
+            "function f(x) { const a = [x]; Object.defineProperty(a, 0, { configurable: false }); return a; }",
+            &[RuntimeError],
+            Some((0, 1)),
+        ),
+    ];
+    run(65256, Language::JavaScript, arrays, &cases);
+}
+
+/// What else the test can read of a plain value crosses as it is: one array or object reached
+/// twice (`Array(2).fill([])`, an argument `[x, x]`) is one value in the rebuilt one too, and
+/// an array's key `'4294967295'` (a name, not an index: it was dropped). `-0`, holes and the
+/// order of integer-like keys already crossed; a cyclic value is still refused.
+#[test]
+fn javascript_shared_values_and_every_key_cross_as_they_are() {
+    let test = "const t = () => {\n  const r = f(0);\n  r[0].push(1);\n  console.assert(r[1].length === 1 && r[0] === r[1])\n  console.assert(f(1)['4294967295'] === 'x' && Object.keys(f(1)).join() === '0,4294967295')\n  console.assert(Object.is(f(2), -0))\n  console.assert(Object.keys(f(3)).join() === '1,2,b,a' && !(1 in f(4)) && f(4).length === 3)\n  const x = [];\n  console.assert(f([x, x]) === 1)\n}\nt()\n";
+    let cases = [case(
+        "shared, a named key, -0, key order, a hole",
+        "function f(k) {\n  if (Array.isArray(k)) { k[0].push(1); return k[1].length; }\n  if (k === 0) return Array(2).fill([]);\n  if (k === 1) { const a = [1]; a['4294967295'] = 'x'; return a; }\n  if (k === 2) return -0;\n  if (k === 3) return { b: 1, 2: 1, a: 1, 1: 1 };\n  return [0, , 2];\n}",
+        &[Pass],
+        Some((5, 5)),
+    )];
+    run(65257, Language::JavaScript, test, &cases);
+    let cyclic = "const t = () => {\n  console.assert(Array.isArray(g()))\n}\nt()\n";
+    let cases = [case(
+        "a cyclic array",
+        "function g() { const a = []; a.push(a); return a; }",
+        &[RuntimeError],
+        Some((0, 1)),
+    )];
+    run(65258, Language::JavaScript, cyclic, &cases);
+}
+
 const JAVA_TEST: &str = "public class Main {\n    public static void main(String[] args) {\n        Solution s = new Solution();\n        List<Boolean> correct = Arrays.asList(\n                s.add(1, 2) == 3,\n                s.add(2, 2) == 4,\n                s.add(0, 5) == 5\n        );\n        if (correct.contains(false)) {\n            throw new AssertionError();\n        }\n    }\n}\n";
 
 fn java(members: &str, body: &str) -> String {

@@ -7,8 +7,12 @@
 // float64 bits, b<decimal>; bigint, w<n>:<UTF-16LE bytes> string, L<n>: array (A<n>: with
 // extra keys, H a hole), M<n>: plain object (key string, value pairs), O<n>: the same with a
 // null prototype (`Object.create(null)`, which node's `deepStrictEqual` and `String(o)` tell
-// from `{}`). A call is <name string><args array>; an answer R<value>
-// or X<kind string><message string>. Anything else is a failure of the candidate.
+// from `{}`). An array or object may be preceded by its integrity level, Z frozen, S sealed,
+// P not extensible (applied once it is filled), and K<i>; is the i-th array or object of the
+// same message again (numbered in the order they open; never one still open: no cycles), so
+// a value the test mutates behaves as the sample's own would. A call is <name string><args
+// array>; an answer R<value> or X<kind string><message string>. Anything else is a failure of
+// the candidate.
 const __rrtf = (() => {
   'use strict';
   const fs = require('fs');
@@ -25,22 +29,53 @@ const __rrtf = (() => {
   // Taken before the sample's code runs: a Proxy answers `isArray` and `getPrototypeOf` as
   // its target does, and its traps would answer the encoder once and the test differently.
   const isProxy = require('util').types.isProxy;
-  // An own key of a value that would make what the test's own code sees differ from the data
-  // the judge gets: an accessor anywhere, an array's indexes included (a getter is read once
-  // here and on every read by the test: right at its first read only), and beyond the data
-  // (an array's indexes and `length`, an object's enumerable keys) a function (`toJSON`,
-  // which the test's `JSON.stringify` calls), a symbol (`Symbol.toPrimitive`) or a
-  // non-enumerable key (which the test can read and the encoder would not send). Such a value
-  // is refused rather than judged as something else.
-  function hooks(v, plain) {
+  const isExtensible = Object.isExtensible;
+  const freeze = Object.freeze;
+  const seal = Object.seal;
+  const preventExtensions = Object.preventExtensions;
+  // An array index: `'4294967295'` reads as one to `>>> 0` but is an ordinary key (an array's
+  // indexes stop below its maximal length).
+  const isIndex = (k) => typeof k === 'string' && String(k >>> 0) === k && k !== '4294967295';
+  // The integrity level of an array or object (a wire tag, '' for none): what the test sees
+  // with `Object.isFrozen`, `isSealed`, `isExtensible`, and what decides which writes of its
+  // own (an assignment, `push`, `reverse`, `delete`) succeed, are ignored or throw. Read from
+  // the keys themselves, not from `Object.isFrozen`: node's says a non-extensible array
+  // without elements (`Object.seal([])`) is frozen while its `length` stays writable, and
+  // `Object.freeze` would make it read-only. (The rebuilt value, sealed, answers
+  // `isFrozen` as the sample's does.)
+  function level(v) {
+    if (isExtensible(v)) return '';
+    let writable = false;
     for (const k of ownKeys(v)) {
-      if (typeof k === 'symbol') return true;
       const d = ownDesc(v, k);
-      if (!d || d.get || d.set) return true;
-      if (plain(k)) continue;
-      if (!d.enumerable || typeof d.value === 'function') return true;
+      if (!d || d.configurable) return 'P';
+      if (d.writable) writable = true;
     }
-    return false;
+    return writable ? 'S' : 'Z';
+  }
+  // Why an own key of a value would make what the test's own code sees differ from the data
+  // the judge rebuilds ('' when none): an accessor anywhere, an array's indexes included (a
+  // getter is read once here and on every read by the test: right at its first read only);
+  // beyond an array's indexes, a function (`toJSON`, which the test's `JSON.stringify`
+  // calls); a symbol (`Symbol.toPrimitive`); a non-enumerable key (which the test can read and
+  // the encoder would not send), an index too (`Object.keys` skips it); and a key whose
+  // attributes are not the ones the value's integrity level gives every key, which the rebuilt
+  // value would not have: read-only in a value that is not frozen (an array's `length` too),
+  // undeletable in one that is not sealed. Such a value is refused rather than judged as
+  // something else.
+  function hooks(v, arr, lvl) {
+    for (const k of ownKeys(v)) {
+      if (typeof k === 'symbol') return 'a symbol key';
+      const d = ownDesc(v, k);
+      if (!d || d.get || d.set) return 'a getter or setter';
+      if (!(arr && k === 'length')) {
+        if (!d.enumerable) return 'a non-enumerable key';
+        if (!(arr && isIndex(k)) && typeof d.value === 'function') return 'a function among its keys';
+        if (d.configurable !== (lvl === '' || lvl === 'P')) return 'a key that cannot be deleted while it is not sealed';
+      }
+      if (!d.writable && lvl !== 'Z') return 'a read-only key while it is not frozen';
+    }
+    return '';
   }
   const define = Object.defineProperty;
 
@@ -63,8 +98,14 @@ const __rrtf = (() => {
     return s;
   }
 
-  function enc(v, out, depth) {
-    if (depth > 500) throw new TypeError('a value nested too deeply (or cyclic)');
+  // `v` on the wire; `seen` numbers the arrays and objects already opened (`K`), `open` holds
+  // those still being written (a cycle).
+  function enc(v, out) {
+    put(v, out, 0, new Map(), new Set());
+  }
+
+  function put(v, out, depth, seen, open) {
+    if (depth > 500) throw new TypeError('a value nested too deeply');
     if (v === undefined) out.push('U');
     else if (v === null) out.push('N');
     else if (v === true) out.push('T');
@@ -77,30 +118,47 @@ const __rrtf = (() => {
       out.push(b);
     } else if (typeof v === 'object' && isProxy(v)) {
       throw new TypeError('not a plain value: a Proxy');
-    } else if (isArray(v) && getProto(v) === arrayProto && !hooks(v, (k) => k === 'length' || String(k >>> 0) === k)) {
+    } else if (typeof v === 'object' && seen.has(v)) {
+      // The same array or object again (`Array(2).fill([])`): the test, mutating one, would
+      // see the other change.
+      if (open.has(v)) throw new TypeError('not a plain value: a cyclic value');
+      out.push('K' + seen.get(v) + ';');
+    } else if (isArray(v) && getProto(v) === arrayProto) {
+      const lvl = level(v);
+      const why = hooks(v, true, lvl);
+      if (why) throw new TypeError('not a plain value: an Array with ' + why);
+      seen.set(v, seen.size);
+      open.add(v);
       // Holes (`H`) and an array's own enumerable data keys beyond its indexes (`A`: a RegExp
       // match's `index`, `input`) cross as they are: node's `assert.deepEqual` tells them from
       // `undefined` and from a plain array.
-      const extra = keysOf(v).filter((k) => String(k >>> 0) !== k);
-      out.push((extra.length ? 'A' : 'L') + v.length + ':');
+      const extra = keysOf(v).filter((k) => !isIndex(k));
+      out.push(lvl + (extra.length ? 'A' : 'L') + v.length + ':');
       for (let i = 0; i < v.length; i++) {
-        if (i in v) enc(v[i], out, depth + 1);
+        if (i in v) put(v[i], out, depth + 1, seen, open);
         else out.push('H');
       }
       if (extra.length) {
         out.push(extra.length + ':');
         for (const k of extra) {
-          enc(k, out, depth + 1);
-          enc(v[k], out, depth + 1);
+          put(k, out, depth + 1, seen, open);
+          put(v[k], out, depth + 1, seen, open);
         }
       }
-    } else if (typeof v === 'object' && (getProto(v) === objectProto || getProto(v) === null) && !hooks(v, () => false)) {
+      open.delete(v);
+    } else if (typeof v === 'object' && (getProto(v) === objectProto || getProto(v) === null)) {
+      const lvl = level(v);
+      const why = hooks(v, false, lvl);
+      if (why) throw new TypeError('not a plain value: an Object with ' + why);
+      seen.set(v, seen.size);
+      open.add(v);
       const ks = keysOf(v);
-      out.push((getProto(v) === null ? 'O' : 'M') + ks.length + ':');
+      out.push(lvl + (getProto(v) === null ? 'O' : 'M') + ks.length + ':');
       for (const k of ks) {
-        enc(k, out, depth + 1);
-        enc(v[k], out, depth + 1);
+        put(k, out, depth + 1, seen, open);
+        put(v[k], out, depth + 1, seen, open);
       }
+      open.delete(v);
     } else {
       throw new TypeError('not a plain value: ' + describe(v));
     }
@@ -116,6 +174,10 @@ const __rrtf = (() => {
     constructor(b) {
       this.b = b;
       this.p = 0;
+      // The arrays and objects read so far, in the order they opened (`K`), and whether each
+      // is complete (a reference to one still open would be a cycle).
+      this.refs = [];
+      this.done = [];
     }
     byte() {
       if (this.p >= this.b.length) throw new Malformed('truncated');
@@ -164,11 +226,29 @@ const __rrtf = (() => {
           this.p += n;
           return s;
         }
+        case 'Z':
+        case 'S':
+        case 'P': {
+          const c = this.p < this.b.length ? this.b[this.p] : 0;
+          if (c !== 76 && c !== 65 && c !== 77 && c !== 79) throw new Malformed('a level of no array or object');
+          const v = this.value(depth);
+          if (t === 'Z') freeze(v);
+          else if (t === 'S') seal(v);
+          else preventExtensions(v);
+          return v;
+        }
+        case 'K': {
+          const i = this.count(';');
+          if (i >= this.refs.length || !this.done[i]) throw new Malformed('a reference to no complete value');
+          return this.refs[i];
+        }
         case 'L':
         case 'A': {
           const n = this.count(':');
           if (n > 0xfffffffe) throw new Malformed('an array too long');
           const a = [];
+          const ref = this.refs.push(a) - 1;
+          this.done.push(false);
           for (let i = 0; i < n; i++) {
             if (this.p < this.b.length && this.b[this.p] === 72) this.p++; // `H`: a hole
             else a[i] = this.value(depth + 1);
@@ -177,22 +257,26 @@ const __rrtf = (() => {
           const m = t === 'A' ? this.count(':') : 0;
           for (let j = 0; j < m; j++) {
             const k = this.value(depth + 1);
-            if (typeof k !== 'string' || k === 'length' || String(k >>> 0) === k) {
+            if (typeof k !== 'string' || k === 'length' || isIndex(k)) {
               throw new Malformed('an array key that is not a name');
             }
             define(a, k, { value: this.value(depth + 1), writable: true, enumerable: true, configurable: true });
           }
+          this.done[ref] = true;
           return a;
         }
         case 'M':
         case 'O': {
           const n = this.count(':');
           const o = t === 'O' ? Object.create(null) : {};
+          const ref = this.refs.push(o) - 1;
+          this.done.push(false);
           for (let i = 0; i < n; i++) {
             const k = this.value(depth + 1);
             if (typeof k !== 'string') throw new Malformed('an object key that is not a string');
             define(o, k, { value: this.value(depth + 1), writable: true, enumerable: true, configurable: true });
           }
+          this.done[ref] = true;
           return o;
         }
         default:
@@ -274,11 +358,11 @@ const __rrtf = (() => {
         if (typeof f !== 'function') throw new ReferenceError(name + ' is not defined as a function');
         const v = f(...args);
         out = ['R'];
-        enc(v, out, 0);
+        enc(v, out);
       } catch (e) {
         out = ['X'];
-        enc('error', out, 0);
-        enc(errorText(e), out, 0);
+        enc('error', out);
+        enc(errorText(e), out);
       }
       writeMsg(4, out);
     }
@@ -319,8 +403,8 @@ const __rrtf = (() => {
     if (dead) candError('died', 'the candidate process is gone');
     const out = [];
     try {
-      enc(name, out, 0);
-      enc(args, out, 0);
+      enc(name, out);
+      enc(args, out);
     } catch (e) {
       report('U the test passes ' + oneline(errorText(e)) + ' to `' + name + '`');
       throw e;
