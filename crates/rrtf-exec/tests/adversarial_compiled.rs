@@ -1352,6 +1352,16 @@ fn java_overloads_never_decide_the_call_the_test_makes() {
                 &[Crashed],
                 Some((0, 0)),
             ),
+            // `tri\u0061ngleArea` is `triangleArea` to javac.
+            case(
+                "an overload of its superclass, its name escaped",
+                &shapes.replace(
+                    "public double triangleArea(int a, int h)",
+                    "public double tri\\u0061ngleArea(int a, int h)",
+                ),
+                &[Crashed],
+                Some((0, 0)),
+            ),
             case(
                 "a default method of an interface it implements",
                 "import java.util.*;\n\ninterface Shapes {\n    default double triangleArea(int a, int h) {\n        return a * h / 2;\n    }\n}\n\nclass Solution implements Shapes {\n    public double triangleArea(double a, double h) {\n        return a * h / 2;\n    }\n}\n",

@@ -277,6 +277,38 @@ fn classes_of(src: &str, mask: &[bool], open_ok: bool) -> Vec<(String, usize, us
     out
 }
 
+/// `src` with Java's Unicode escapes (`\u0074`) translated, as javac reads a source before
+/// anything else (JLS 3.3): a name spelled with them is that name, and an escaped line
+/// terminator ends a `//` comment (what follows it is code).
+fn unescape(src: &str) -> String {
+    let b = src.as_bytes();
+    let mut out = String::with_capacity(src.len());
+    let mut backslashes = 0usize;
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' && backslashes.is_multiple_of(2) && b.get(i + 1) == Some(&b'u') {
+            let mut j = i + 1;
+            while j < b.len() && b[j] == b'u' {
+                j += 1;
+            }
+            if let Some(hex) = src.get(j..j + 4)
+                && hex.bytes().all(|c| c.is_ascii_hexdigit())
+                && let Ok(v) = u32::from_str_radix(hex, 16)
+            {
+                out.push(char::from_u32(v).unwrap_or('\u{fffd}'));
+                backslashes = 0;
+                i = j + 4;
+                continue;
+            }
+        }
+        backslashes = if b[i] == b'\\' { backslashes + 1 } else { 0 };
+        let c = src[i..].chars().next().unwrap_or('\u{fffd}');
+        out.push(c);
+        i += c.len_utf8();
+    }
+    out
+}
+
 /// A top-level type declaration (class, interface, enum, record): its name, the types it
 /// extends or implements as written (type arguments dropped), and its body's span.
 #[derive(Debug)]
@@ -370,7 +402,8 @@ fn supertypes(header: &str) -> Vec<String> {
 
 /// How many members of the body `start..end` declare a method named `name` (abstract or not,
 /// whatever their modifiers and annotations): a head, at the body's top level, where `name (`
-/// stands outside parentheses and after no `=` (a field's initializer calling it).
+/// stands outside parentheses and after no `=` (a field's initializer calling it). Braces
+/// inside parentheses (`@SuppressWarnings({"a", "b"})`) are no member's body.
 fn declarations(src: &str, mask: &[bool], start: usize, end: usize, name: &str) -> usize {
     let b = src.as_bytes();
     let declares = |from: usize, to: usize| {
@@ -406,6 +439,7 @@ fn declarations(src: &str, mask: &[bool], start: usize, end: usize, name: &str) 
     };
     let mut count = 0;
     let mut chunk = start;
+    let mut paren = 0i32;
     let mut i = start;
     while i < end {
         if !mask[i] {
@@ -413,11 +447,15 @@ fn declarations(src: &str, mask: &[bool], start: usize, end: usize, name: &str) 
             continue;
         }
         match b[i] {
-            b';' => {
+            b'(' => paren += 1,
+            b')' => paren -= 1,
+            b';' if paren <= 0 => {
+                paren = 0;
                 count += usize::from(declares(chunk, i));
                 chunk = i + 1;
             }
-            b'{' => {
+            b'{' if paren <= 0 => {
+                paren = 0;
                 count += usize::from(declares(chunk, i));
                 let close = instrument::matching(b, mask, i)
                     .filter(|&c| c < end)
@@ -464,7 +502,9 @@ fn one_declaration(
             continue;
         }
         let Some(d) = decls.iter().find(|d| d.name == t) else {
-            continue;
+            return Err(format!(
+                "`{t}` is not a type the executor can read in the sample's code"
+            ));
         };
         seen.push(t.clone());
         count += declarations(src, mask, d.start, d.end, name);
@@ -616,6 +656,7 @@ fn whole_methods(prompt: &str) -> Vec<Whole> {
 /// out again. These are the names the test sees in one program besides `java.lang` (for
 /// example `List` and `Arrays`, or the exceptions a HumanEval-X test's `main` declares).
 fn code_imports(code: &str) -> String {
+    let code = unescape(code);
     let b = code.as_bytes();
     let mask = instrument::code_mask(b, Syntax::Java);
     let mut out = String::new();
@@ -745,7 +786,10 @@ pub(super) fn plan(
     let mut calls = Vec::new();
     let mut instances = String::new();
     let mut id = 0usize;
-    let decls = type_decls(code, &cmask);
+    // Overloads are counted in the code as javac reads it (Unicode escapes translated).
+    let read = unescape(code);
+    let read_mask = instrument::code_mask(read.as_bytes(), Syntax::Java);
+    let decls = type_decls(&read, &read_mask);
     for (class, start, end) in classes(code, &cmask) {
         if !used.contains(&class) || test_classes.contains(&class) || jdk_class(&class) {
             continue;
@@ -758,7 +802,7 @@ pub(super) fn plan(
             if !called_names(&m.name) || helper_of(&class, &m.name) {
                 continue;
             }
-            one_declaration(&decls, code, &cmask, &class, &m.name)?;
+            one_declaration(&decls, &read, &read_mask, &class, &m.name)?;
             let (ret, params) = m.sig.clone().map_err(|e| {
                 format!("the signature of `{}.{}` is not plain: {e}", class, m.name)
             })?;
@@ -1099,13 +1143,23 @@ mod tests {
             ),
             "import java.util.List;\nimport java.util.Arrays;\nimport static java.lang.Math.*;\nimport java.util.Map;\nimport static java.util.Map.entry;\n"
         );
+        // Unicode escapes are read first: an escaped line end ends the comment.
+        assert_eq!(
+            code_imports("// \\u000aimport java.util.\\u002a;\nimport java.io.IOException;\n"),
+            "import java.util.*;\nimport java.io.IOException;\n"
+        );
+        assert_eq!(
+            unescape("a\\\\u0041 \\uu0041 \"\\u00e9\""),
+            "a\\\\u0041 A \"\u{e9}\""
+        );
     }
 
     #[test]
     fn an_overloaded_or_inherited_name_has_no_judge() {
         let decl = |code: &str, class: &str, name: &str| {
+            let code = unescape(code);
             let mask = instrument::code_mask(code.as_bytes(), Syntax::Java);
-            one_declaration(&type_decls(code, &mask), code, &mask, class, name)
+            one_declaration(&type_decls(&code, &mask), &code, &mask, class, name)
         };
         let one = "class S {\n    int x = f(1);\n    Runnable r = () -> f(2);\n    @SuppressWarnings(\"x\") public int f(int a) { return g(a); }\n    int g(int a) { return a; }\n    static class In { int f(long a) { return 0; } }\n}\n";
         assert_eq!(decl(one, "S", "f"), Ok(()));
@@ -1120,6 +1174,20 @@ mod tests {
             ),
             (
                 "interface I { default <T> int f(T a) { return 0; } }\ninterface J extends I {}\nclass S implements Cloneable, J {\n    public int f(int a) { return a; }\n}\n",
+                "declared 2 times",
+            ),
+            // As javac reads it: a name spelled with a Unicode escape, an escaped line end
+            // closing a comment, braces in an annotation.
+            (
+                "class B {\n    int \\u0066(long a) { return 0; }\n}\nclass S extends B {\n    int f(int a) { return a; }\n}\n",
+                "declared 2 times",
+            ),
+            (
+                "class S {\n    // \\u000a int f(long a) { return 0; }\n    int f(int a) { return a; }\n}\n",
+                "declared 2 times",
+            ),
+            (
+                "class S {\n    @SuppressWarnings({\"a\", \"b\"}) int f(long a) { return 0; }\n    int f(int a) { return a; }\n}\n",
                 "declared 2 times",
             ),
             (
