@@ -720,20 +720,22 @@ fn java_cheats_do_not_pass() {
         ),
     ];
     run(65105, Language::Java, JAVA_TEST, &cases);
-    // An overridden equals() on a returned collection: the judge compares a fresh ArrayList.
+    // An overridden equals() on a returned collection: a collection of a class of the sample's
+    // is no plain value (attacker's review 13: the judge read it with the methods it chose),
+    // so the sample's runtime error, never a pass.
     let list_test = "public class Main {\n    public static void main(String[] args) {\n        Solution s = new Solution();\n        if (!s.f(3).equals(Arrays.asList(1, 2, 3))) {\n            throw new AssertionError();\n        }\n        if (!Objects.equals(s.f(2), Arrays.asList(1, 2))) {\n            throw new AssertionError();\n        }\n    }\n}\n";
     let list_cases = [
         case(
             "equals() always true",
             "import java.util.*;\nclass Solution {\n    public List<Integer> f(int n) {\n        return new ArrayList<Integer>() {\n            public boolean equals(Object o) { return true; }\n            public int hashCode() { return 0; }\n        };\n    }\n}\n",
-            FAIL,
+            &[RuntimeError],
             Some((0, 2)),
         ),
         case(
             "a list of its own class",
             "import java.util.*;\nclass Solution {\n    static class Evil extends AbstractList<Integer> { public Integer get(int i) { return i + 1; } public int size() { return 3; } public boolean equals(Object o) { return true; } }\n    public List<Integer> f(int n) { return new Evil(); }\n}\n",
-            &[Partial],
-            Some((1, 2)),
+            &[RuntimeError],
+            Some((0, 2)),
         ),
     ];
     run(65106, Language::Java, list_test, &list_cases);
@@ -1600,4 +1602,455 @@ fn a_compiled_sample_reads_no_other_build_and_runs_under_its_own_limits() {
             &[case("100 processes", &processes, FAIL, Some((0, 3)))],
         );
     }
+}
+
+/// HumanEval-X Java/45's prompt and test (`triangleArea`), the shape of the attacker's review
+/// 13 findings on overloads and imports.
+const JAVA_AREA_PROMPT: &str = "import java.util.*;\nimport java.lang.*;\n\nclass Solution {\n    /**\n    Given length of a side and high return area for a triangle.\n    >>> triangleArea(5, 3)\n    7.5\n     */\n    public double triangleArea(double a, double h) {\n";
+const JAVA_AREA_TEST: &str = "public class Main {\n    public static void main(String[] args) {\n        Solution s = new Solution();\n        List<Boolean> correct = Arrays.asList(\n                s.triangleArea(5, 3) == 7.5,\n                s.triangleArea(2, 2) == 2.0,\n                s.triangleArea(10, 8) == 40.0\n        );\n        if (correct.contains(false)) {\n            throw new AssertionError();\n        }\n    }\n}\n";
+
+/// An attacker's review, round 13: the candidate's dispatch cast each argument to its box
+/// (`(Double) RrtfRt.as(...)`), so a sample's `triangleArea(Double, Double)` took the call the
+/// test's `triangleArea(5, 3)` makes to `triangleArea(double, double)` in one program; and an
+/// overload the class inherits from a class of the sample's (`Shapes.triangleArea(int, int)`,
+/// which the test's int arguments reach first in one program) or an interface's default method
+/// was never seen. Both forged passes of wrong answers. A method the test calls whose name is
+/// declared more than once in its class or in the sample's types it extends, or a class that
+/// extends a type the executor cannot read, now has no judge (`crashed`, saying so).
+#[test]
+fn java_overloads_never_decide_the_call_the_test_makes() {
+    let says = |r: &ExecResult| {
+        assert!(
+            r.detail.starts_with("the judge cannot run this test") && r.detail.contains("overload"),
+            "{r:?}"
+        )
+    };
+    let completion = |end: &str| format!("{JAVA_AREA_PROMPT}{end}");
+    let results = run_answering(
+        65200,
+        Language::Java,
+        JAVA_AREA_TEST,
+        Some(JAVA_AREA_PROMPT),
+        &[
+            case(
+                "honest right",
+                &completion("        return a * h / 2;\n    }\n}\n"),
+                &[Pass],
+                Some((3, 3)),
+            ),
+            case(
+                "honest wrong",
+                &completion("        return a * h;\n    }\n}\n"),
+                FAIL,
+                Some((0, 3)),
+            ),
+            // The one program calls the primitive overload: a test failure.
+            case(
+                "a boxed overload holds the right answer",
+                &completion(
+                    "        return a * h;\n    }\n\n    public double triangleArea(Double a, Double h) {\n        return a * h / 2;\n    }\n}\n",
+                ),
+                &[Crashed],
+                Some((0, 0)),
+            ),
+            // Right, but the judge cannot tell which overload a call reaches: refused too.
+            case(
+                "right, with an overload the test does not call",
+                &completion(
+                    "        return a * h / 2;\n    }\n\n    public double triangleArea(String a, String h) {\n        return 0;\n    }\n}\n",
+                ),
+                &[Crashed],
+                Some((0, 0)),
+            ),
+        ],
+    );
+    results.iter().skip(2).for_each(says);
+    let shapes = "import java.util.*;\nimport java.lang.*;\n\nclass Shapes {\n    public double triangleArea(int a, int h) {\n        return a * h / 2;\n    }\n}\n\nclass Solution extends Shapes {\n    public double triangleArea(double a, double h) {\n        return a * h / 2;\n    }\n}\n";
+    let results = run_answering(
+        65210,
+        Language::Java,
+        JAVA_AREA_TEST,
+        Some(JAVA_AREA_PROMPT),
+        &[
+            // One program: the inherited `triangleArea(int, int)` takes the int calls (7.0).
+            case("an overload of its superclass", shapes, &[Crashed], Some((0, 0))),
+            case(
+                "an overload two superclasses up",
+                &shapes
+                    .replace("class Shapes {", "class Shapes extends Base {")
+                    .replace(
+                        "    public double triangleArea(int a, int h) {\n        return a * h / 2;\n    }\n",
+                        "",
+                    )
+                    .replace(
+                        "class Solution extends",
+                        "class Base {\n    public double triangleArea(int a, int h) {\n        return a * h / 2;\n    }\n}\n\nclass Solution extends",
+                    ),
+                &[Crashed],
+                Some((0, 0)),
+            ),
+            // `tri\u0061ngleArea` is `triangleArea` to javac.
+            case(
+                "an overload of its superclass, its name escaped",
+                &shapes.replace(
+                    "public double triangleArea(int a, int h)",
+                    "public double tri\\u0061ngleArea(int a, int h)",
+                ),
+                &[Crashed],
+                Some((0, 0)),
+            ),
+            case(
+                "a default method of an interface it implements",
+                "import java.util.*;\n\ninterface Shapes {\n    default double triangleArea(int a, int h) {\n        return a * h / 2;\n    }\n}\n\nclass Solution implements Shapes {\n    public double triangleArea(double a, double h) {\n        return a * h / 2;\n    }\n}\n",
+                &[Crashed],
+                Some((0, 0)),
+            ),
+            case(
+                "an abstract overload it implements",
+                "import java.util.*;\n\nabstract class Shapes {\n    abstract double triangleArea(int a, int h);\n}\n\nclass Solution extends Shapes {\n    double triangleArea(int a, int h) {\n        return a * h / 2;\n    }\n    public double triangleArea(double a, double h) {\n        return a * h / 2;\n    }\n}\n",
+                &[Crashed],
+                Some((0, 0)),
+            ),
+        ],
+    );
+    results.iter().for_each(says);
+    // A superclass the executor cannot read (the JDK's: it may declare the name too).
+    let results = run_answering(
+        65211,
+        Language::Java,
+        JAVA_AREA_TEST,
+        Some(JAVA_AREA_PROMPT),
+        &[case(
+            "a JDK superclass",
+            "import java.util.*;\n\nclass Solution extends ArrayList<Integer> {\n    public double triangleArea(double a, double h) {\n        return a * h / 2;\n    }\n}\n",
+            &[Crashed],
+            Some((0, 0)),
+        )],
+    );
+    if let Some(r) = results.first() {
+        assert!(
+            r.detail.starts_with("the judge cannot run this test")
+                && r.detail.contains("ArrayList"),
+            "{r:?}"
+        );
+    }
+    // Superclasses that declare no such name, and `extends Object`, keep their verdicts.
+    run_answering(
+        65212,
+        Language::Java,
+        JAVA_AREA_TEST,
+        Some(JAVA_AREA_PROMPT),
+        &[
+            case(
+                "right, a superclass of its own",
+                "import java.util.*;\n\nclass Base {\n    protected double half(double x) {\n        return x / 2;\n    }\n}\n\nclass Solution extends Base {\n    public double triangleArea(double a, double h) {\n        return half(a * h);\n    }\n}\n",
+                &[Pass],
+                Some((3, 3)),
+            ),
+            case(
+                "wrong, a superclass of its own",
+                "import java.util.*;\n\nclass Base {\n    protected double half(double x) {\n        return x;\n    }\n}\n\nclass Solution extends Base {\n    public double triangleArea(double a, double h) {\n        return half(a * h);\n    }\n}\n",
+                FAIL,
+                Some((0, 3)),
+            ),
+            case(
+                "right, extends Object",
+                "import java.util.*;\n\nclass Solution extends java.lang.Object {\n    public double triangleArea(double a, double h) {\n        return a * h / 2;\n    }\n}\n",
+                &[Pass],
+                Some((3, 3)),
+            ),
+        ],
+    );
+}
+
+/// HumanEval-X Java/34 (`unique`): its prompt.
+const JAVA_UNIQUE_PROMPT: &str = "import java.util.*;\nimport java.lang.*;\n\nclass Solution {\n    /**\n    Return sorted unique elements in a list\n    >>> unique(Arrays.asList(5, 3, 5, 2, 3, 3, 9, 0, 123))\n    [0, 2, 3, 5, 9, 123]\n     */\n    public List<Integer> unique(List<Integer> l) {\n";
+
+/// An attacker's review, round 13: a returned collection of a class of the sample's (an
+/// anonymous `ArrayList` overriding `toArray`, which the encoder read and the test's `equals`
+/// does not) crossed as what its overridable methods said: a forged pass. Only a collection
+/// whose exact class is the JDK's, wrapping nothing but the JDK's, is a plain value now; a
+/// subclass, or a view (unmodifiable, synchronized, a sub-list) over one, is the sample's
+/// runtime error.
+#[test]
+fn java_collections_cross_only_from_the_jdk_s_own_classes() {
+    let completion = |end: &str| format!("{JAVA_UNIQUE_PROMPT}{end}\n    }}\n}}\n");
+    let test = "public class Main {\n    public static void main(String[] args) {\n        Solution s = new Solution();\n        List<Boolean> correct = Arrays.asList(\n                s.unique(new ArrayList<>(Arrays.asList(5, 3, 5, 2, 3, 3, 9, 0, 123))).equals(Arrays.asList(0, 2, 3, 5, 9, 123))\n        );\n        if (correct.contains(false)) {\n            throw new AssertionError();\n        }\n    }\n}\n";
+    let sorted_to_array = "new ArrayList<Integer>(new LinkedHashSet<Integer>(l)) {\n            @Override public Object[] toArray() {\n                Object[] a = super.toArray();\n                Arrays.sort(a);\n                return a;\n            }\n        }";
+    let not_plain = |what: &'static str, body: String| {
+        case(what, &completion(&body), &[RuntimeError], Some((0, 1)))
+    };
+    let right =
+        |what: &'static str, body: &str| case(what, &completion(body), &[Pass], Some((1, 1)));
+    let results = run_answering(
+        65213,
+        Language::Java,
+        test,
+        Some(JAVA_UNIQUE_PROMPT),
+        &[
+            not_plain(
+                "a subclass whose toArray sorts",
+                format!("        List<Integer> r = {sorted_to_array};\n        return r;"),
+            ),
+            not_plain(
+                "an unmodifiable view of it",
+                format!("        return Collections.unmodifiableList({sorted_to_array});"),
+            ),
+            not_plain(
+                "a synchronized view of it",
+                format!("        return Collections.synchronizedList({sorted_to_array});"),
+            ),
+            not_plain(
+                "a sub-list of it",
+                format!(
+                    "        List<Integer> r = {sorted_to_array};\n        return r.subList(0, r.size());"
+                ),
+            ),
+            right(
+                "right: an ArrayList",
+                "        return new ArrayList<>(new TreeSet<>(l));",
+            ),
+            right(
+                "right: a LinkedList",
+                "        return new LinkedList<>(new TreeSet<>(l));",
+            ),
+            right(
+                "right: List.copyOf",
+                "        return List.copyOf(new TreeSet<>(l));",
+            ),
+            right(
+                "right: Stream.toList",
+                "        return l.stream().distinct().sorted().toList();",
+            ),
+            right(
+                "right: an unmodifiable view",
+                "        return Collections.unmodifiableList(new ArrayList<>(new TreeSet<>(l)));",
+            ),
+            right(
+                "right: a synchronized view",
+                "        return Collections.synchronizedList(new ArrayList<>(new TreeSet<>(l)));",
+            ),
+            right(
+                "right: Arrays.asList",
+                "        return Arrays.asList(new TreeSet<>(l).toArray(new Integer[0]));",
+            ),
+            right(
+                "right: a sub-list",
+                "        List<Integer> r = new ArrayList<>(new TreeSet<>(l));\n        r.add(-1);\n        return r.subList(0, r.size() - 1);",
+            ),
+        ],
+    );
+    for r in results.iter().take(4) {
+        assert!(r.detail.contains("not a plain value"), "{r:?}");
+    }
+    // A comparator of the sample's decides a TreeSet's `contains`, so the test's `equals` in
+    // one program (here: never equal, a test failure), where the judge read the elements.
+    let evens = "public class Main {\n    public static void main(String[] args) {\n        Solution s = new Solution();\n        if (!s.evens(Arrays.asList(1, 2, 3, 4)).equals(new HashSet<>(Arrays.asList(2, 4)))) {\n            throw new AssertionError();\n        }\n    }\n}\n";
+    let with = |set: &str| {
+        format!(
+            "import java.util.*;\nclass Solution {{\n    public Set<Integer> evens(List<Integer> l) {{\n        Set<Integer> r = {set};\n        for (int x : l) if (x % 2 == 0) r.add(x);\n        return r;\n    }}\n}}\n"
+        )
+    };
+    let results = run(
+        65218,
+        Language::Java,
+        evens,
+        &[
+            case(
+                "a TreeSet whose comparator finds nothing",
+                &with("new TreeSet<>((a, b) -> 1)"),
+                &[RuntimeError],
+                Some((0, 1)),
+            ),
+            case(
+                "right: a TreeSet in the JDK's reverse order",
+                &with("new TreeSet<>(Comparator.reverseOrder())"),
+                &[Pass],
+                Some((1, 1)),
+            ),
+            case(
+                "right: a HashSet",
+                &with("new HashSet<>()"),
+                &[Pass],
+                Some((1, 1)),
+            ),
+        ],
+    );
+    if let Some(r) = results.first() {
+        assert!(r.detail.contains("not a plain value"), "{r:?}");
+    }
+}
+
+/// An attacker's review, round 13: an unmodifiable result (`stream().toList()`, `List.of`,
+/// `Collections.unmodifiableList`) that the test changes (`Collections.reverse`) throws in one
+/// program; the judge rebuilt an `ArrayList`, and the test passed. The kind of a collection
+/// now crosses the wire both ways (an argument the test made with `List.of` refuses the
+/// sample's `sort` too), nulls where the kind allows them.
+#[test]
+fn java_unmodifiable_collections_stay_unmodifiable() {
+    let completion = |end: &str| format!("{JAVA_UNIQUE_PROMPT}{end}\n    }}\n}}\n");
+    let reverse = "public class Main {\n    public static void main(String[] args) {\n        Solution s = new Solution();\n        List<Integer> r = s.unique(new ArrayList<>(Arrays.asList(5, 3, 5, 2, 3, 3, 9, 0, 123)));\n        Collections.reverse(r);\n        List<Boolean> correct = Arrays.asList(\n                r.equals(Arrays.asList(123, 9, 5, 3, 2, 0))\n        );\n        if (correct.contains(false)) {\n            throw new AssertionError();\n        }\n    }\n}\n";
+    const NOT_PASS: &[Outcome] = &[RuntimeError, TestFailure];
+    let results = run_answering(
+        65214,
+        Language::Java,
+        reverse,
+        Some(JAVA_UNIQUE_PROMPT),
+        &[
+            case(
+                "Stream.toList",
+                &completion("        return l.stream().distinct().sorted().toList();"),
+                NOT_PASS,
+                Some((0, 1)),
+            ),
+            case(
+                "List.copyOf",
+                &completion("        return List.copyOf(new TreeSet<>(l));"),
+                NOT_PASS,
+                Some((0, 1)),
+            ),
+            case(
+                "an unmodifiable view",
+                &completion(
+                    "        return Collections.unmodifiableList(new ArrayList<>(new TreeSet<>(l)));",
+                ),
+                NOT_PASS,
+                Some((0, 1)),
+            ),
+            case(
+                "right: an ArrayList",
+                &completion("        return new ArrayList<>(new TreeSet<>(l));"),
+                &[Pass],
+                Some((1, 1)),
+            ),
+            // Fixed-size, but `set` works: reversing it is fine in one program too.
+            case(
+                "right: Arrays.asList",
+                &completion(
+                    "        return Arrays.asList(new TreeSet<>(l).toArray(new Integer[0]));",
+                ),
+                &[Pass],
+                Some((1, 1)),
+            ),
+        ],
+    );
+    for r in &results[..3] {
+        assert!(r.detail.contains("UnsupportedOperationException"), "{r:?}");
+    }
+    // Nulls: `List.of` refuses even to look for one, `Stream.toList` and the unmodifiable
+    // views hold them.
+    let nulls = "public class Main {\n    public static void main(String[] args) {\n        Solution s = new Solution();\n        List<Integer> r = s.unique(new ArrayList<>(Arrays.asList(2, 1)));\n        if (!(r.size() == 2 || r.get(2) == null)) {\n            throw new AssertionError();\n        }\n        if (r.contains(null) != (r.size() == 3)) {\n            throw new AssertionError();\n        }\n    }\n}\n";
+    run_answering(
+        65215,
+        Language::Java,
+        nulls,
+        Some(JAVA_UNIQUE_PROMPT),
+        &[
+            // The first check holds, the second throws (one program: the same).
+            case(
+                "List.copyOf: contains(null) throws",
+                &completion("        return List.copyOf(new TreeSet<>(l));"),
+                &[Partial],
+                Some((1, 2)),
+            ),
+            case(
+                "right: an ArrayList",
+                &completion("        return new ArrayList<>(new TreeSet<>(l));"),
+                &[Pass],
+                Some((2, 2)),
+            ),
+            case(
+                "right: Stream.toList with a null",
+                &completion(
+                    "        List<Integer> r = new ArrayList<>(new TreeSet<>(l));\n        r.add(null);\n        return r.stream().toList();",
+                ),
+                &[Pass],
+                Some((2, 2)),
+            ),
+            case(
+                "right: an unmodifiable view with a null",
+                &completion(
+                    "        List<Integer> r = new ArrayList<>(new TreeSet<>(l));\n        r.add(null);\n        return Collections.unmodifiableList(r);",
+                ),
+                &[Pass],
+                Some((2, 2)),
+            ),
+            case(
+                "right: Stream.toList",
+                &completion("        return l.stream().sorted().toList();"),
+                &[Pass],
+                Some((2, 2)),
+            ),
+        ],
+    );
+    // The test's `List.of` argument: the sample's in-place sort throws in one program.
+    let immutable_arg = "public class Main {\n    public static void main(String[] args) {\n        Solution s = new Solution();\n        if (!s.unique(List.of(3, 1, 2)).equals(Arrays.asList(1, 2, 3))) {\n            throw new AssertionError();\n        }\n    }\n}\n";
+    run_answering(
+        65216,
+        Language::Java,
+        immutable_arg,
+        Some(JAVA_UNIQUE_PROMPT),
+        &[
+            case(
+                "sorts its argument in place",
+                &completion("        Collections.sort(l);\n        return l;"),
+                &[RuntimeError],
+                Some((0, 1)),
+            ),
+            case(
+                "right: sorts a copy",
+                &completion(
+                    "        List<Integer> r = new ArrayList<>(l);\n        Collections.sort(r);\n        return r;",
+                ),
+                &[Pass],
+                Some((1, 1)),
+            ),
+        ],
+    );
+}
+
+/// An attacker's review, round 13: the judge's test always had `java.util.*` and three more
+/// packages imported, so a chat answer without `import java.util.*;` whose test uses `List`
+/// and `Arrays` passed, while the one program does not compile. The test now sees the code's
+/// imports (a completion's come with its prompt), as in one program.
+#[test]
+fn java_the_test_sees_the_code_s_imports() {
+    let area = |imports: &str| {
+        format!(
+            "{imports}class Solution {{\n    public double triangleArea(double a, double h) {{\n        return a * h / 2;\n    }}\n}}\n"
+        )
+    };
+    run_answering(
+        65217,
+        Language::Java,
+        JAVA_AREA_TEST,
+        Some(JAVA_AREA_PROMPT),
+        &[
+            case("no imports", &area(""), &[CompileError], None),
+            case(
+                "List imported, Arrays not",
+                &area("import java.util.List;\n"),
+                &[CompileError],
+                None,
+            ),
+            case(
+                "java.util.*",
+                &area("import java.util.*;\n"),
+                &[Pass],
+                Some((3, 3)),
+            ),
+            case(
+                "both classes, on one line",
+                &area("import java.util.List; import java.util.Arrays;\n"),
+                &[Pass],
+                Some((3, 3)),
+            ),
+            case(
+                "a completion: the prompt's imports",
+                &format!("{JAVA_AREA_PROMPT}        return a * h / 2;\n    }}\n}}\n"),
+                &[Pass],
+                Some((3, 3)),
+            ),
+        ],
+    );
 }

@@ -27,8 +27,6 @@ const JVM_FLAGS: [&str; 8] = [
     "-XX:-UsePerfData",
     "-Xshare:auto",
 ];
-/// What the judge's test sees besides `java.lang` (HumanEval-X's tests rely on the code's
-/// `import java.util.*; import java.lang.*;`).
 /// Whether `name` is a class of the JDK packages a test sees by its simple name (java.lang, and
 /// the packages tests import on demand): a class of the sample's of that name is never
 /// stubbed, or it would shadow the JDK's in the judge (`class Math`, `class Arrays` deciding
@@ -41,8 +39,6 @@ fn jdk_class(name: &str) -> bool {
         .flat_map(str::split_whitespace)
         .any(|n| n == name)
 }
-
-const JUDGE_IMPORTS: &str = "import java.util.*;\nimport java.util.stream.*;\nimport java.util.function.*;\nimport java.math.*;\n";
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct JTy {
@@ -88,12 +84,24 @@ const NAMES: [(&str, usize); 23] = [
 ];
 
 impl JTy {
+    /// As written in messages (`List<Integer>`).
     fn render(&self) -> String {
+        self.render_with(|n| n.to_string())
+    }
+
+    /// As written in generated code: every class by its fully qualified name
+    /// (`java.util.List<java.lang.Integer>`), so that the generated files need no import and
+    /// no class of the test's or the sample's (a `class List` of its own) is taken for the JDK's.
+    fn java(&self) -> String {
+        self.render_with(qualified)
+    }
+
+    fn render_with(&self, name: fn(&str) -> String) -> String {
         if self.args.is_empty() {
-            self.name.to_string()
+            name(self.name)
         } else {
-            let a: Vec<String> = self.args.iter().map(JTy::render).collect();
-            format!("{}<{}>", self.name, a.join(", "))
+            let a: Vec<String> = self.args.iter().map(|t| t.render_with(name)).collect();
+            format!("{}<{}>", name(self.name), a.join(", "))
         }
     }
 
@@ -103,16 +111,39 @@ impl JTy {
 
     /// The class a value of this type is checked against (erasure; boxes for primitives).
     fn class(&self) -> String {
-        format!("{}.class", self.primitive().unwrap_or(self.name))
+        format!("{}.class", qualified(self.primitive().unwrap_or(self.name)))
     }
 
     /// The type a decoded `Object` is cast to (boxes for primitives).
     fn cast(&self) -> String {
         match self.primitive() {
-            Some(b) => b.to_string(),
-            None => self.render(),
+            Some(b) => qualified(b),
+            None => self.java(),
         }
     }
+
+    /// An argument of this type in the candidate's call of the sample's method, from the
+    /// decoded `Object` `value`: a primitive is unboxed (`(double) (java.lang.Double) ...`), so
+    /// that the call has the declared parameter types exactly and Java's overload resolution
+    /// picks the method the signature names (a box would reach a sample's `f(Double)` where
+    /// the test's `f(5)` calls `f(double)`).
+    fn argument(&self, value: &str) -> String {
+        let boxed = format!("({}) {value}", self.cast());
+        match self.primitive() {
+            Some(_) => format!("({}) {boxed}", self.name),
+            None => boxed,
+        }
+    }
+}
+
+/// The fully qualified name of a type of the closed grammar.
+fn qualified(name: &str) -> String {
+    if PRIMS.iter().any(|(p, _)| *p == name) {
+        return name.to_string();
+    }
+    let lang = PRIMS.iter().any(|(_, b)| *b == name) || matches!(name, "String" | "Object");
+    let package = if lang { "java.lang" } else { "java.util" };
+    format!("{package}.{name}")
 }
 
 fn parse_type(text: &str) -> Result<JTy, String> {
@@ -246,6 +277,260 @@ fn classes_of(src: &str, mask: &[bool], open_ok: bool) -> Vec<(String, usize, us
     out
 }
 
+/// `src` with Java's Unicode escapes (`\u0074`) translated, as javac reads a source before
+/// anything else (JLS 3.3): a name spelled with them is that name, and an escaped line
+/// terminator ends a `//` comment (what follows it is code).
+fn unescape(src: &str) -> String {
+    let b = src.as_bytes();
+    let mut out = String::with_capacity(src.len());
+    let mut backslashes = 0usize;
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' && backslashes.is_multiple_of(2) && b.get(i + 1) == Some(&b'u') {
+            let mut j = i + 1;
+            while j < b.len() && b[j] == b'u' {
+                j += 1;
+            }
+            if let Some(hex) = src.get(j..j + 4)
+                && hex.bytes().all(|c| c.is_ascii_hexdigit())
+                && let Ok(v) = u32::from_str_radix(hex, 16)
+            {
+                out.push(char::from_u32(v).unwrap_or('\u{fffd}'));
+                backslashes = 0;
+                i = j + 4;
+                continue;
+            }
+        }
+        backslashes = if b[i] == b'\\' { backslashes + 1 } else { 0 };
+        let c = src[i..].chars().next().unwrap_or('\u{fffd}');
+        out.push(c);
+        i += c.len_utf8();
+    }
+    out
+}
+
+/// A top-level type declaration (class, interface, enum, record): its name, the types it
+/// extends or implements as written (type arguments dropped), and its body's span.
+#[derive(Debug)]
+struct TypeDecl {
+    name: String,
+    supers: Vec<String>,
+    start: usize,
+    end: usize,
+}
+
+fn type_decls(src: &str, mask: &[bool]) -> Vec<TypeDecl> {
+    let b = src.as_bytes();
+    let mut out = Vec::new();
+    let mut depth = 0i32;
+    let mut i = 0;
+    while i < b.len() {
+        if !mask[i] {
+            i += 1;
+            continue;
+        }
+        match b[i] {
+            b'{' => depth += 1,
+            b'}' => depth -= 1,
+            _ if depth == 0 => {
+                let Some(kw) = ["class", "interface", "enum", "record"]
+                    .into_iter()
+                    .find(|k| instrument::word_at(b, mask, i, k.as_bytes()))
+                else {
+                    i += 1;
+                    continue;
+                };
+                let s = instrument::skip_ws(b, i + kw.len());
+                let mut e = s;
+                while e < b.len() && instrument::is_ident(b[e]) {
+                    e += 1;
+                }
+                let Some(open) = (e..b.len()).find(|&k| mask[k] && b[k] == b'{') else {
+                    break;
+                };
+                let close = instrument::matching(b, mask, open).unwrap_or(b.len());
+                let header: String = (e..open)
+                    .map(|k| if mask[k] { b[k] as char } else { ' ' })
+                    .collect();
+                out.push(TypeDecl {
+                    name: src[s..e].to_string(),
+                    supers: supertypes(&header),
+                    start: open + 1,
+                    end: close,
+                });
+                i = close + 1;
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    out
+}
+
+/// The types a declaration's header (after its name) extends or implements: `<T> extends
+/// Base<T> implements A, B` gives `Base`, `A`, `B` (qualified names as written).
+fn supertypes(header: &str) -> Vec<String> {
+    let toks = tokens(header);
+    let mut out = Vec::new();
+    let mut listing = false;
+    let mut angle = 0i32;
+    let mut paren = 0i32;
+    let mut expect_type = false;
+    for t in &toks {
+        match t.as_str() {
+            "<" => angle += 1,
+            ">" => angle -= 1,
+            "(" => paren += 1,
+            ")" => paren -= 1,
+            _ if angle > 0 || paren > 0 => {}
+            "extends" | "implements" => {
+                listing = true;
+                expect_type = true;
+            }
+            "permits" => listing = false,
+            "," if listing => expect_type = true,
+            _ if listing && expect_type && t.bytes().next().is_some_and(instrument::is_ident) => {
+                out.push(t.clone());
+                expect_type = false;
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// How many members of the body `start..end` declare a method named `name` (abstract or not,
+/// whatever their modifiers and annotations): a head, at the body's top level, where `name (`
+/// stands outside parentheses and after no `=` (a field's initializer calling it). Braces
+/// inside parentheses (`@SuppressWarnings({"a", "b"})`) are no member's body.
+fn declarations(src: &str, mask: &[bool], start: usize, end: usize, name: &str) -> usize {
+    let b = src.as_bytes();
+    let declares = |from: usize, to: usize| {
+        let head: Vec<u8> = (from..to)
+            .map(|k| if mask[k] { b[k] } else { b' ' })
+            .collect();
+        let mut paren = 0i32;
+        let mut k = 0;
+        while k < head.len() {
+            match head[k] {
+                b'(' => paren += 1,
+                b')' => paren -= 1,
+                b'=' if paren == 0 => return false,
+                c if paren == 0 && instrument::is_ident(c) => {
+                    let s = k;
+                    while k < head.len() && instrument::is_ident(head[k]) {
+                        k += 1;
+                    }
+                    let after = instrument::skip_ws(&head, k);
+                    if &head[s..k] == name.as_bytes()
+                        && (s == 0 || head[s - 1] != b'.')
+                        && head.get(after) == Some(&b'(')
+                    {
+                        return true;
+                    }
+                    continue;
+                }
+                _ => {}
+            }
+            k += 1;
+        }
+        false
+    };
+    let mut count = 0;
+    let mut chunk = start;
+    let mut paren = 0i32;
+    let mut i = start;
+    while i < end {
+        if !mask[i] {
+            i += 1;
+            continue;
+        }
+        match b[i] {
+            b'(' => paren += 1,
+            b')' => paren -= 1,
+            b';' if paren <= 0 => {
+                paren = 0;
+                count += usize::from(declares(chunk, i));
+                chunk = i + 1;
+            }
+            b'{' if paren <= 0 => {
+                paren = 0;
+                count += usize::from(declares(chunk, i));
+                let close = instrument::matching(b, mask, i)
+                    .filter(|&c| c < end)
+                    .unwrap_or(end);
+                i = close + 1;
+                chunk = i;
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    count
+}
+
+/// JDK interfaces that declare no method: a class implementing them inherits no overload.
+const MARKERS: [&str; 5] = [
+    "Cloneable",
+    "java.lang.Cloneable",
+    "Serializable",
+    "java.io.Serializable",
+    "java.util.RandomAccess",
+];
+
+/// `Err` when a call of `class.name` in the test may reach another method than the one stub
+/// per declared signature would: `name` is declared more than once in the class and the
+/// sample's types it extends or implements (transitively; an overload the test's arguments
+/// reach first in one program, `Shapes.triangleArea(int, int)` inherited beside
+/// `triangleArea(double, double)`, or an interface's default method), or the class extends or
+/// implements a type that is not in the sample's code (the JDK's may declare the name too;
+/// `Object` and marker interfaces declare none the test could call).
+fn one_declaration(
+    decls: &[TypeDecl],
+    src: &str,
+    mask: &[bool],
+    class: &str,
+    name: &str,
+) -> Result<(), String> {
+    let mut queue = vec![class.to_string()];
+    let mut seen: Vec<String> = Vec::new();
+    let mut count = 0;
+    while let Some(t) = queue.pop() {
+        if seen.contains(&t) {
+            continue;
+        }
+        let Some(d) = decls.iter().find(|d| d.name == t) else {
+            return Err(format!(
+                "`{t}` is not a type the executor can read in the sample's code"
+            ));
+        };
+        seen.push(t.clone());
+        count += declarations(src, mask, d.start, d.end, name);
+        for sup in &d.supers {
+            if decls.iter().any(|d| d.name == *sup) {
+                queue.push(sup.clone());
+            } else if !(sup == "Object"
+                || sup == "java.lang.Object"
+                || MARKERS.contains(&sup.as_str()))
+            {
+                return Err(format!(
+                    "`{t}` extends or implements `{sup}`, which is not in the sample's code: the \
+                     judge cannot tell which overloads of `{name}` the test's call may reach"
+                ));
+            }
+        }
+    }
+    if count > 1 {
+        return Err(format!(
+            "`{class}.{name}` is declared {count} times (overloads, in the class or the sample's \
+             types it extends): the judge cannot tell which one the test's call reaches"
+        ));
+    }
+    Ok(())
+}
+
 /// The methods declared directly in a class body.
 fn methods(class: &str, src: &str, mask: &[bool], start: usize, end: usize) -> Vec<Method> {
     let b = src.as_bytes();
@@ -366,25 +651,51 @@ fn whole_methods(prompt: &str) -> Vec<Whole> {
     out
 }
 
-/// The code's imports of JDK packages (`java.`, `javax.`): names the test may rely on (for
-/// example the exceptions a HumanEval-X test's `main` declares).
+/// The code's imports of JDK packages and classes (`java.`, `javax.`): every top-level `import
+/// [static] NAME;` statement, wherever it stands (two on a line, a comment inside), written
+/// out again. These are the names the test sees in one program besides `java.lang` (for
+/// example `List` and `Arrays`, or the exceptions a HumanEval-X test's `main` declares).
 fn code_imports(code: &str) -> String {
+    let code = unescape(code);
+    let b = code.as_bytes();
+    let mask = instrument::code_mask(b, Syntax::Java);
     let mut out = String::new();
-    for line in code.lines() {
-        let t = line.trim();
-        let Some(rest) = t.strip_prefix("import ") else {
+    let mut depth = 0i32;
+    let mut i = 0;
+    while i < b.len() {
+        if !mask[i] {
+            i += 1;
             continue;
-        };
-        let rest = rest.trim_start_matches("static ").trim();
-        let plain = rest.ends_with(';')
-            && (rest.starts_with("java.") || rest.starts_with("javax."))
-            && rest[..rest.len() - 1]
-                .bytes()
-                .all(|c| instrument::is_ident(c) || c == b'.' || c == b'*');
-        if plain {
-            out.push_str(t);
-            out.push('\n');
         }
+        match b[i] {
+            b'{' => depth += 1,
+            b'}' => depth -= 1,
+            _ if depth == 0 && instrument::word_at(b, &mask, i, b"import") => {
+                let Some(end) = (i..b.len()).find(|&k| mask[k] && b[k] == b';') else {
+                    break;
+                };
+                let text: String = (i + 6..end)
+                    .map(|k| if mask[k] { b[k] as char } else { ' ' })
+                    .collect();
+                let words: Vec<&str> = text.split_whitespace().collect();
+                let (is_static, name) = match words.split_first() {
+                    Some((&"static", rest)) => (true, rest.concat()),
+                    _ => (false, words.concat()),
+                };
+                let plain = (name.starts_with("java.") || name.starts_with("javax."))
+                    && name
+                        .bytes()
+                        .all(|c| instrument::is_ident(c) || c == b'.' || c == b'*');
+                if plain {
+                    let st = if is_static { "static " } else { "" };
+                    out.push_str(&format!("import {st}{name};\n"));
+                }
+                i = end + 1;
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
     }
     out
 }
@@ -475,6 +786,10 @@ pub(super) fn plan(
     let mut calls = Vec::new();
     let mut instances = String::new();
     let mut id = 0usize;
+    // Overloads are counted in the code as javac reads it (Unicode escapes translated).
+    let read = unescape(code);
+    let read_mask = instrument::code_mask(read.as_bytes(), Syntax::Java);
+    let decls = type_decls(&read, &read_mask);
     for (class, start, end) in classes(code, &cmask) {
         if !used.contains(&class) || test_classes.contains(&class) || jdk_class(&class) {
             continue;
@@ -487,6 +802,7 @@ pub(super) fn plan(
             if !called_names(&m.name) || helper_of(&class, &m.name) {
                 continue;
             }
+            one_declaration(&decls, &read, &read_mask, &class, &m.name)?;
             let (ret, params) = m.sig.clone().map_err(|e| {
                 format!("the signature of `{}.{}` is not plain: {e}", class, m.name)
             })?;
@@ -501,11 +817,11 @@ pub(super) fn plan(
             let decl: Vec<String> = params
                 .iter()
                 .enumerate()
-                .map(|(k, p)| format!("{} a{k}", p.render()))
+                .map(|(k, p)| format!("{} a{k}", p.java()))
                 .collect();
             let args: String = (0..params.len()).map(|k| format!(", a{k}")).collect();
             let st = if m.is_static { "static " } else { "" };
-            let r = ret.render();
+            let r = ret.java();
             let call = format!(
                 "RrtfRt.call({id}, {}, {}{args})",
                 ret.class(),
@@ -530,12 +846,11 @@ pub(super) fn plan(
                 .iter()
                 .enumerate()
                 .map(|(k, p)| {
-                    format!(
-                        "({}) RrtfRt.as({}, a[{k}], {})",
-                        p.cast(),
+                    p.argument(&format!(
+                        "RrtfRt.as({}, a[{k}], {})",
                         p.class(),
                         p.primitive().is_some()
-                    )
+                    ))
                 })
                 .collect();
             let invoke = format!("{target}.{}({})", m.name, cast_args.join(", "));
@@ -549,7 +864,12 @@ pub(super) fn plan(
                 params.len()
             ));
             let ps: Vec<String> = params.iter().map(JTy::render).collect();
-            calls.push(format!("{r} {class}.{}({})", m.name, ps.join(", ")));
+            calls.push(format!(
+                "{} {class}.{}({})",
+                ret.render(),
+                m.name,
+                ps.join(", ")
+            ));
             id += 1;
         }
         // The candidate keeps one instance of the class (`rrtfInst...`): a test that creates
@@ -569,6 +889,7 @@ pub(super) fn plan(
             None => stubs.push((h.owner.clone(), text)),
         }
     }
+    // The stubs' own code names every class in full; the prompt's helpers need its imports.
     let prompt_imports = if helpers.is_empty() {
         String::new()
     } else {
@@ -579,7 +900,7 @@ pub(super) fn plan(
         .map(|(class, body)| {
             (
                 format!("{class}.java"),
-                format!("{JUDGE_IMPORTS}{prompt_imports}\nclass {class} {{\n{body}}}\n"),
+                format!("{prompt_imports}\nclass {class} {{\n{body}}}\n"),
             )
         })
         .collect();
@@ -589,7 +910,7 @@ pub(super) fn plan(
         inst.sites.len()
     );
     let server = format!(
-        "import java.util.*;\n\npublic class RrtfServe {{\n{instances}    @SuppressWarnings(\"unchecked\")\n    static Object dispatch(int id, Object[] a) throws Throwable {{\n        switch (id) {{\n{dispatch}        }}\n        throw new IllegalArgumentException(\"unknown function\");\n    }}\n\n    public static void main(String[] args) throws Exception {{\n        RrtfRt.serve(RrtfServe::dispatch);\n        System.exit(0);\n    }}\n}}\n"
+        "public class RrtfServe {{\n{instances}    @SuppressWarnings(\"unchecked\")\n    static Object dispatch(int id, Object[] a) throws Throwable {{\n        switch (id) {{\n{dispatch}        }}\n        throw new IllegalArgumentException(\"unknown function\");\n    }}\n\n    public static void main(String[] args) throws Exception {{\n        RrtfRt.serve(RrtfServe::dispatch);\n        System.exit(0);\n    }}\n}}\n"
     );
     let javac = tools[0].to_string_lossy().into_owned();
     let java = tools[1].to_string_lossy().into_owned();
@@ -616,10 +937,13 @@ pub(super) fn plan(
         argv.extend(["-cp".into(), class_path.clone(), main.into()]);
         argv
     };
+    // The test sees the code's imports, as in the one program (a completion's come with its
+    // prompt; a chat answer without `import java.util.*;` whose test uses `List` does not
+    // compile there either), and its own.
     let mut judge_files = vec![
         (
             "Main.java".to_string(),
-            format!("{JUDGE_IMPORTS}{}\n{}", code_imports(code), inst.test),
+            format!("{}\n{}", code_imports(code), inst.test),
         ),
         ("RrtfJudge.java".into(), judge_main),
     ];
@@ -738,7 +1062,7 @@ mod tests {
             "{stub}"
         );
         assert!(
-            stub.contains("public List<Integer> f(List<Integer> a0, int a1) { return (List<Integer>) RrtfRt.call(0, List.class, false, a0, a1); }"),
+            stub.contains("public java.util.List<java.lang.Integer> f(java.util.List<java.lang.Integer> a0, int a1) { return (java.util.List<java.lang.Integer>) RrtfRt.call(0, java.util.List.class, false, a0, a1); }"),
             "{stub}"
         );
         assert!(!stub.contains(" g("), "{stub}");
@@ -755,18 +1079,135 @@ mod tests {
         .unwrap();
         let stub = stub_of(&p);
         assert!(
-            stub.contains("public static boolean g(String a0) { return (Boolean) RrtfRt.call(0, Boolean.class, true, a0); }"),
+            stub.contains("public static boolean g(java.lang.String a0) { return (java.lang.Boolean) RrtfRt.call(0, java.lang.Boolean.class, true, a0); }"),
             "{stub}"
         );
         let server = &p.cand.files[1].1;
         assert!(
-            server.contains("return Solution.g((String) RrtfRt.as(String.class, a[0], false));"),
+            server.contains("return Solution.g((java.lang.String) RrtfRt.as(java.lang.String.class, a[0], false));"),
             "{server}"
         );
         assert_eq!(p.cand.files[0].0, "RrtfCode.java");
+        // No import in the stub: the test sees only the code's (`java.util.*` here).
+        assert!(!stub.contains("import"), "{stub}");
+        let main = &p.judge.files[0];
+        assert_eq!(main.0, "Main.java");
+        assert!(
+            main.1
+                .starts_with("import java.util.*;\n\npublic class Main"),
+            "{}",
+            main.1
+        );
         assert_eq!(
             code_file("public class Solution {}\nclass X {}"),
             "Solution.java"
         );
+    }
+
+    #[test]
+    fn a_primitive_argument_is_unboxed_for_the_call() {
+        let code = "class Solution {\n    public double area(double a, int h, char c, boolean b, long l, float f, short s, byte y) { return a; }\n}\n";
+        let test = "public class Main {\n    public static void main(String[] args) {\n        if (new Solution().area(1, 2, 'c', true, 3L, 1f, (short) 1, (byte) 1) != 1) {\n            throw new AssertionError();\n        }\n    }\n}\n";
+        let tools = [
+            PathBuf::from("/usr/bin/javac"),
+            PathBuf::from("/usr/bin/java"),
+        ];
+        let p = plan(&tools, code, test, None, None, Prompt::NONE).unwrap();
+        let server = &p.cand.files[1].1;
+        for (k, (prim, boxed)) in [
+            ("double", "Double"),
+            ("int", "Integer"),
+            ("char", "Character"),
+            ("boolean", "Boolean"),
+            ("long", "Long"),
+            ("float", "Float"),
+            ("short", "Short"),
+            ("byte", "Byte"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let want = format!(
+                "({prim}) (java.lang.{boxed}) RrtfRt.as(java.lang.{boxed}.class, a[{k}], true)"
+            );
+            assert!(server.contains(&want), "{want}\n{server}");
+        }
+        assert!(!server.contains("import"), "{server}");
+    }
+
+    #[test]
+    fn imports_are_read_as_javac_reads_them() {
+        assert_eq!(
+            code_imports(
+                "import java.util.List; import java.util.Arrays;\nimport static java.lang.Math.*;\nimport java . util . /* c */ Map;\n// import java.io.*;\nimport org.junit.Test;\nimport static/**/java.util.Map.entry;\nclass A { String s = \"import java.net.*;\"; }\n"
+            ),
+            "import java.util.List;\nimport java.util.Arrays;\nimport static java.lang.Math.*;\nimport java.util.Map;\nimport static java.util.Map.entry;\n"
+        );
+        // Unicode escapes are read first: an escaped line end ends the comment.
+        assert_eq!(
+            code_imports("// \\u000aimport java.util.\\u002a;\nimport java.io.IOException;\n"),
+            "import java.util.*;\nimport java.io.IOException;\n"
+        );
+        assert_eq!(
+            unescape("a\\\\u0041 \\uu0041 \"\\u00e9\""),
+            "a\\\\u0041 A \"\u{e9}\""
+        );
+    }
+
+    #[test]
+    fn an_overloaded_or_inherited_name_has_no_judge() {
+        let decl = |code: &str, class: &str, name: &str| {
+            let code = unescape(code);
+            let mask = instrument::code_mask(code.as_bytes(), Syntax::Java);
+            one_declaration(&type_decls(&code, &mask), &code, &mask, class, name)
+        };
+        let one = "class S {\n    int x = f(1);\n    Runnable r = () -> f(2);\n    @SuppressWarnings(\"x\") public int f(int a) { return g(a); }\n    int g(int a) { return a; }\n    static class In { int f(long a) { return 0; } }\n}\n";
+        assert_eq!(decl(one, "S", "f"), Ok(()));
+        for (code, why) in [
+            (
+                "class S {\n    int f(int a) { return a; }\n    @Deprecated(since = \"1\") int f(Integer a) { return a; }\n}\n",
+                "declared 2 times",
+            ),
+            (
+                "class B {\n    abstract int f(long a);\n}\nclass S extends B {\n    int f(int a) { return a; }\n}\n",
+                "declared 2 times",
+            ),
+            (
+                "interface I { default <T> int f(T a) { return 0; } }\ninterface J extends I {}\nclass S implements Cloneable, J {\n    public int f(int a) { return a; }\n}\n",
+                "declared 2 times",
+            ),
+            // As javac reads it: a name spelled with a Unicode escape, an escaped line end
+            // closing a comment, braces in an annotation.
+            (
+                "class B {\n    int \\u0066(long a) { return 0; }\n}\nclass S extends B {\n    int f(int a) { return a; }\n}\n",
+                "declared 2 times",
+            ),
+            (
+                "class S {\n    // \\u000a int f(long a) { return 0; }\n    int f(int a) { return a; }\n}\n",
+                "declared 2 times",
+            ),
+            (
+                "class S {\n    @SuppressWarnings({\"a\", \"b\"}) int f(long a) { return 0; }\n    int f(int a) { return a; }\n}\n",
+                "declared 2 times",
+            ),
+            (
+                "class S extends java.util.ArrayList<Integer> {\n    int f(int a) { return a; }\n}\n",
+                "`S` extends or implements `java.util.ArrayList`",
+            ),
+            (
+                "class B<T extends Comparable<T>> implements Comparable<B<T>> {}\nclass S extends B<Integer> {\n    int f(int a) { return a; }\n}\n",
+                "`B` extends or implements `Comparable`",
+            ),
+        ] {
+            let got = decl(code, "S", "f");
+            assert!(
+                got.as_ref().is_err_and(|e| e.contains(why)),
+                "{code}: {got:?}"
+            );
+        }
+        // Object, markers and the sample's own superclasses without the name are fine.
+        let ok = "class B { int g() { return 0; } }\nclass S extends B implements java.io.Serializable {\n    int f(int a) { return a; }\n}\nclass T extends java.lang.Object { int f() { return 1; } }\n";
+        assert_eq!(decl(ok, "S", "f"), Ok(()));
+        assert_eq!(decl(ok, "T", "f"), Ok(()));
     }
 }

@@ -6,7 +6,8 @@
 // Wire format (messages are "<decimal length>\n<payload>"): N null, T/F Boolean, i/l/h/y/c
 // <decimal>; Integer/Long/Short/Byte/Character, d/f<16 hex> Double/Float (double bits),
 // w<n>:<UTF-16LE bytes> String, L<n>: List, E<n>: Set, M<n>: Map, O0/O1<value> Optional,
-// V void. A call is "<id>;" and a List of arguments; an answer R<value> or X<kind><message>.
+// V void; K<kind> before a List, Set or Map that is not a plain modifiable one (see `kind`).
+// A call is "<id>;" and a List of arguments; an answer R<value> or X<kind><message>.
 import java.io.ByteArrayOutputStream;
 import java.io.FileInputStream;
 import java.io.FileOutputStream;
@@ -14,14 +15,22 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.lang.reflect.Field;
+import java.lang.reflect.Method;
+import java.lang.reflect.Modifier;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.SortedMap;
 import java.util.SortedSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 
@@ -60,8 +69,309 @@ final class RrtfRt {
         return "0000000000000000".substring(h.length()) + h;
     }
 
+    // ---- what a collection is ----
+    //
+    // The candidate reads a List, Set or Map it returns with the collection's own methods
+    // (`toArray`, `entrySet`), where the test in one program reads it with others (`equals`,
+    // `get`, an iterator): a class of the sample's (an anonymous `ArrayList` whose `toArray`
+    // sorts) would cross as something the test never sees. So only the JDK's own collections
+    // are plain values: the exact class loaded by the bootstrap loader, and every collection,
+    // map or comparator it holds (an unmodifiable view's backing list, a sub-list's root, a key
+    // set's map, a TreeSet's comparator, which decides its `contains` and so the test's
+    // `equals`) the JDK's own too, read with `sun.misc.Unsafe` (no code of the sample's runs,
+    // and no package is opened to the sample). Without Unsafe, only collections that hold no
+    // other are.
+
+    private static Object unsafe;
+    private static Method unsafeOffset, unsafeGet;
+    private static boolean unsafeTried;
+    private static final Map<Class<?>, long[]> offsets = new HashMap<>();
+
+    private static synchronized boolean unsafe() {
+        if (!unsafeTried) {
+            unsafeTried = true;
+            try {
+                Class<?> c = Class.forName("sun.misc.Unsafe");
+                Field f = c.getDeclaredField("theUnsafe");
+                f.setAccessible(true);
+                Object u = f.get(null);
+                unsafeOffset = c.getMethod("objectFieldOffset", Field.class);
+                unsafeGet = c.getMethod("getObject", Object.class, long.class);
+                unsafe = u;
+            } catch (Throwable e) {
+                unsafe = null;
+            }
+        }
+        return unsafe != null;
+    }
+
+    /** The offsets of the reference fields of `c` and its superclasses; null when they cannot
+     * be read. */
+    private static synchronized long[] refFields(Class<?> c) {
+        if (offsets.containsKey(c)) return offsets.get(c);
+        long[] out = null;
+        if (unsafe()) {
+            try {
+                ArrayList<Long> l = new ArrayList<>();
+                for (Class<?> k = c; k != null; k = k.getSuperclass()) {
+                    for (Field f : k.getDeclaredFields()) {
+                        if (Modifier.isStatic(f.getModifiers()) || f.getType().isPrimitive()) continue;
+                        l.add((Long) unsafeOffset.invoke(unsafe, f));
+                    }
+                }
+                out = new long[l.size()];
+                for (int i = 0; i < out.length; i++) out[i] = l.get(i);
+            } catch (Throwable e) {
+                out = null;
+            }
+        }
+        offsets.put(c, out);
+        return out;
+    }
+
+    private static Object read(Object o, long offset) {
+        try {
+            return unsafeGet.invoke(unsafe, o, offset);
+        } catch (Throwable e) {
+            throw new IllegalArgumentException("not a plain value: a " + o.getClass().getName() + " that cannot be read");
+        }
+    }
+
+    /** The field `name` of the JDK class `owner` in `o` (an instance of it), or null. */
+    private static Object field(Object o, String owner, String name) {
+        if (!unsafe()) return null;
+        try {
+            Field f = Class.forName(owner).getDeclaredField(name);
+            return unsafeGet.invoke(unsafe, o, (Long) unsafeOffset.invoke(unsafe, f));
+        } catch (Throwable e) {
+            return null;
+        }
+    }
+
+    private static Class<?> jdk(String name) {
+        try {
+            return Class.forName(name);
+        } catch (ClassNotFoundException e) {
+            return null;
+        }
+    }
+
+    private static final Class<?> UNMODIFIABLE = jdk("java.util.Collections$UnmodifiableCollection");
+    private static final Class<?> UNMODIFIABLE_MAP = jdk("java.util.Collections$UnmodifiableMap");
+    private static final Class<?> SYNCHRONIZED = jdk("java.util.Collections$SynchronizedCollection");
+    private static final Class<?> SYNCHRONIZED_MAP = jdk("java.util.Collections$SynchronizedMap");
+    private static final Class<?> CHECKED = jdk("java.util.Collections$CheckedCollection");
+    private static final Class<?> CHECKED_MAP = jdk("java.util.Collections$CheckedMap");
+
+    private static boolean isA(Object o, Class<?> c) {
+        return c != null && c.isInstance(o);
+    }
+
+    /** What the synchronized or checked view `v` wraps (null: not such a view, or unreadable). */
+    private static Object wrapped(Object v) {
+        for (Class<?> c : new Class<?>[] {SYNCHRONIZED, CHECKED}) {
+            if (isA(v, c)) return field(v, c.getName(), "c");
+        }
+        for (Class<?> c : new Class<?>[] {SYNCHRONIZED_MAP, CHECKED_MAP}) {
+            if (isA(v, c)) return field(v, c.getName(), "m");
+        }
+        return null;
+    }
+
+    /** Collections of the JDK that hold no other collection (what is accepted without Unsafe). */
+    private static final Set<String> SELF_CONTAINED = new java.util.HashSet<>(Arrays.asList(
+            "java.util.ArrayList", "java.util.LinkedList", "java.util.Vector", "java.util.Stack",
+            "java.util.HashSet", "java.util.LinkedHashSet", "java.util.TreeSet",
+            "java.util.HashMap", "java.util.LinkedHashMap", "java.util.TreeMap", "java.util.Hashtable",
+            "java.util.ImmutableCollections$List12", "java.util.ImmutableCollections$ListN",
+            "java.util.ImmutableCollections$SubList", "java.util.ImmutableCollections$Set12",
+            "java.util.ImmutableCollections$SetN", "java.util.ImmutableCollections$Map1",
+            "java.util.ImmutableCollections$MapN", "java.util.Arrays$ArrayList",
+            "java.util.Collections$EmptyList", "java.util.Collections$EmptySet",
+            "java.util.Collections$EmptyMap", "java.util.Collections$SingletonList",
+            "java.util.Collections$SingletonSet", "java.util.Collections$SingletonMap",
+            "java.util.Collections$CopiesList"));
+
+    /** Why `v` (a List, Set, Map, or a comparator one holds) is not the JDK's own (see above),
+     * or null when it is. */
+    static String foreign(Object v, IdentityHashMap<Object, Boolean> seen) {
+        Class<?> c = v.getClass();
+        if (c.getClassLoader() != null) {
+            Class<?> s = c.getSuperclass();
+            while (s != null && s.getClassLoader() != null) s = s.getSuperclass();
+            String jdk = s == null || s == Object.class ? "" : ", a subclass of " + s.getName();
+            return "a " + c.getName() + " (a class of the sample's" + jdk + ")";
+        }
+        if (seen.put(v, Boolean.TRUE) != null) return null;
+        long[] offs = refFields(c);
+        if (offs == null) {
+            return SELF_CONTAINED.contains(c.getName()) ? null : "a " + c.getName() + " (the executor cannot see what it holds)";
+        }
+        for (long off : offs) {
+            Object x = read(v, off);
+            if (x instanceof Collection || x instanceof Map || x instanceof java.util.Comparator) {
+                String why = foreign(x, seen);
+                if (why != null) return "a " + c.getName() + " over " + why;
+            }
+        }
+        return null;
+    }
+
+    /** How the judge rebuilds the JDK collection `v` (see `rebuild`): 0 for a plain modifiable
+     * one (an ArrayList, LinkedHashSet or LinkedHashMap), else its kind: 'o' immutable and
+     * refusing nulls (`List.of`, `Set.of`, `Map.of`, `copyOf`, `Collectors.toUnmodifiable*`),
+     * 'n' an immutable list holding nulls (`Stream.toList`), 'u' an unmodifiable view
+     * (`Collections.unmodifiable*`), 'a' fixed-size (`Arrays.asList`), 'e' `Collections.empty*`,
+     * 's' `Collections.singleton*`, 'c' `Collections.nCopies`, 'k' a map's key set (no `add`).
+     * A synchronized or checked view is what it wraps. */
+    static char kind(Object v) {
+        if (v.getClass().getClassLoader() != null) return 0;
+        String n = v.getClass().getName();
+        if (n.startsWith("java.util.ImmutableCollections$")) {
+            if (!(v instanceof List)) return 'o';
+            try {
+                ((List<?>) v).contains(null);
+                return 'n';
+            } catch (NullPointerException e) {
+                return 'o';
+            }
+        }
+        if (isA(v, UNMODIFIABLE) || isA(v, UNMODIFIABLE_MAP)) return 'u';
+        if (isA(v, SYNCHRONIZED) || isA(v, CHECKED) || isA(v, SYNCHRONIZED_MAP) || isA(v, CHECKED_MAP)) {
+            Object w = wrapped(v);
+            return w == null ? 0 : kind(w);
+        }
+        switch (n) {
+            case "java.util.Arrays$ArrayList":
+                return 'a';
+            case "java.util.Collections$EmptyList":
+            case "java.util.Collections$EmptySet":
+            case "java.util.Collections$EmptyMap":
+                return 'e';
+            case "java.util.Collections$SingletonList":
+            case "java.util.Collections$SingletonSet":
+            case "java.util.Collections$SingletonMap":
+                return 's';
+            case "java.util.Collections$CopiesList":
+                return 'c';
+            case "java.util.HashMap$KeySet":
+            case "java.util.LinkedHashMap$LinkedKeySet":
+            case "java.util.TreeMap$KeySet":
+            case "java.util.Hashtable$KeySet":
+            case "java.util.WeakHashMap$KeySet":
+            case "java.util.IdentityHashMap$KeySet":
+            case "java.util.EnumMap$KeySet":
+            case "java.util.concurrent.ConcurrentSkipListMap$KeySet":
+                return 'k';
+            case "java.util.concurrent.ConcurrentHashMap$KeySetView":
+                return ((java.util.concurrent.ConcurrentHashMap.KeySetView<?, ?>) v).getMappedValue() == null ? 'k' : 0;
+            case "java.util.AbstractMap$1": {
+                Object m = field(v, n, "this$0");
+                return m != null && kind(m) == 'o' ? 'o' : 'k';
+            }
+            case "java.util.AbstractList$SubList":
+            case "java.util.AbstractList$RandomAccessSubList": {
+                Object root = field(v, "java.util.AbstractList$SubList", "root");
+                char k = root == null ? 'u' : kind(root);
+                return k == 0 || k == 'a' ? k : 'u';
+            }
+            default:
+                return 0;
+        }
+    }
+
+    /** The judge's value for a collection of kind `k` (see `kind`), from its decoded content. */
+    @SuppressWarnings("unchecked")
+    static Object rebuild(char k, Object v) throws Malformed {
+        if (v instanceof List) {
+            List<Object> l = (List<Object>) v;
+            switch (k) {
+                case 'o':
+                    if (l.contains(null)) throw new Malformed("a null in a List.of");
+                    return List.copyOf(l);
+                case 'n':
+                    return l.stream().toList();
+                case 'u':
+                    return Collections.unmodifiableList(l);
+                case 'a':
+                    return Arrays.asList(l.toArray());
+                case 'e':
+                    if (!l.isEmpty()) throw new Malformed("a non-empty emptyList");
+                    return Collections.emptyList();
+                case 's':
+                    if (l.size() != 1) throw new Malformed("a singletonList of " + l.size());
+                    return Collections.singletonList(l.get(0));
+                case 'c':
+                    for (Object x : l) {
+                        if (!Objects.equals(x, l.get(0))) throw new Malformed("an nCopies of unequal elements");
+                    }
+                    return Collections.nCopies(l.size(), l.isEmpty() ? null : l.get(0));
+                default:
+                    break;
+            }
+        } else if (v instanceof Set) {
+            Set<Object> s = (Set<Object>) v;
+            switch (k) {
+                case 'o':
+                    if (s.contains(null)) throw new Malformed("a null in a Set.of");
+                    return Set.copyOf(s);
+                case 'u':
+                    return Collections.unmodifiableSet(s);
+                case 'e':
+                    if (!s.isEmpty()) throw new Malformed("a non-empty emptySet");
+                    return Collections.emptySet();
+                case 's':
+                    if (s.size() != 1) throw new Malformed("a singleton of " + s.size());
+                    return Collections.singleton(s.iterator().next());
+                case 'k': {
+                    LinkedHashMap<Object, Object> m = new LinkedHashMap<>();
+                    for (Object x : s) m.put(x, Boolean.TRUE);
+                    return m.keySet();
+                }
+                default:
+                    break;
+            }
+        } else if (v instanceof Map) {
+            Map<Object, Object> m = (Map<Object, Object>) v;
+            switch (k) {
+                case 'o':
+                    if (m.containsKey(null) || m.containsValue(null)) throw new Malformed("a null in a Map.of");
+                    return Map.copyOf(m);
+                case 'u':
+                    return Collections.unmodifiableMap(m);
+                case 'e':
+                    if (!m.isEmpty()) throw new Malformed("a non-empty emptyMap");
+                    return Collections.emptyMap();
+                case 's': {
+                    if (m.size() != 1) throw new Malformed("a singletonMap of " + m.size());
+                    Map.Entry<Object, Object> e = m.entrySet().iterator().next();
+                    return Collections.singletonMap(e.getKey(), e.getValue());
+                }
+                default:
+                    break;
+            }
+        }
+        throw new Malformed("bad kind '" + k + "'");
+    }
+
     static void enc(ByteArrayOutputStream o, Object v, int depth) {
+        enc(o, v, depth, true);
+    }
+
+    /** `strict`: a collection must be the JDK's own (the candidate's answers); the judge sends
+     * the test's arguments as they are (its own values: a double-brace `new ArrayList<>() {{
+     * add(1); }}` is a subclass). */
+    static void enc(ByteArrayOutputStream o, Object v, int depth, boolean strict) {
         if (depth > 500) throw new IllegalArgumentException("a value nested too deeply (or cyclic)");
+        if (v instanceof List || v instanceof Set || v instanceof Map) {
+            String why = strict ? foreign(v, new IdentityHashMap<>()) : null;
+            if (why != null) throw new IllegalArgumentException("not a plain value: " + why);
+            char k = kind(v);
+            if (k != 0) {
+                o.write('K');
+                o.write(k);
+            }
+        }
         if (v == null) {
             o.write('N');
         } else if (v instanceof Boolean) {
@@ -88,25 +398,25 @@ final class RrtfRt {
             List<?> l = (List<?>) v;
             Object[] xs = l.toArray();
             count(o, 'L', xs.length);
-            for (Object x : xs) enc(o, x, depth + 1);
+            for (Object x : xs) enc(o, x, depth + 1, strict);
         } else if (v instanceof Set) {
             Object[] xs = ((Set<?>) v).toArray();
             count(o, 'E', xs.length);
-            for (Object x : xs) enc(o, x, depth + 1);
+            for (Object x : xs) enc(o, x, depth + 1, strict);
         } else if (v instanceof Map) {
             Object[] es = ((Map<?, ?>) v).entrySet().toArray();
             count(o, 'M', es.length);
             for (Object e : es) {
                 Map.Entry<?, ?> kv = (Map.Entry<?, ?>) e;
-                enc(o, kv.getKey(), depth + 1);
-                enc(o, kv.getValue(), depth + 1);
+                enc(o, kv.getKey(), depth + 1, strict);
+                enc(o, kv.getValue(), depth + 1, strict);
             }
         } else if (v instanceof Optional) {
             Optional<?> opt = (Optional<?>) v;
             o.write('O');
             if (opt.isPresent()) {
                 o.write('1');
-                enc(o, opt.get(), depth + 1);
+                enc(o, opt.get(), depth + 1, strict);
             } else {
                 o.write('0');
             }
@@ -226,6 +536,13 @@ final class RrtfRt {
                     m.put(key, dec(in, depth + 1));
                 }
                 return m;
+            }
+            case 'K': {
+                char k = in.get();
+                char next = in.get();
+                in.p--;
+                if (next != 'L' && next != 'E' && next != 'M') throw new Malformed("a kind of no collection");
+                return rebuild(k, dec(in, depth + 1));
             }
             case 'O': {
                 char c = in.get();
@@ -422,7 +739,7 @@ final class RrtfRt {
         ArrayList<Object> list = new ArrayList<>();
         for (Object a : args) list.add(a);
         try {
-            enc(o, list, 0);
+            enc(o, list, 0, false);
         } catch (IllegalArgumentException e) {
             report("U the test passes " + oneline(e.getMessage()));
             throw e;
