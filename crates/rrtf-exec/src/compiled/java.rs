@@ -236,45 +236,10 @@ fn classes(src: &str, mask: &[bool]) -> Vec<(String, usize, usize)> {
 /// [`classes`], and with `open_ok` a last class whose body the source leaves open (a
 /// completion prompt's `class Solution {`), its body running to the end.
 fn classes_of(src: &str, mask: &[bool], open_ok: bool) -> Vec<(String, usize, usize)> {
-    let b = src.as_bytes();
-    let mut out = Vec::new();
-    let mut depth = 0i32;
-    let mut i = 0;
-    while i < b.len() {
-        if !mask[i] {
-            i += 1;
-            continue;
-        }
-        match b[i] {
-            b'{' => depth += 1,
-            b'}' => depth -= 1,
-            _ if depth == 0 && instrument::word_at(b, mask, i, b"class") => {
-                let s = instrument::skip_ws(b, i + 5);
-                let mut e = s;
-                while e < b.len() && instrument::is_ident(b[e]) {
-                    e += 1;
-                }
-                let name = src[s..e].to_string();
-                if let Some(open) = (e..b.len()).find(|&k| mask[k] && b[k] == b'{') {
-                    match instrument::matching(b, mask, open) {
-                        Some(close) => {
-                            out.push((name, open + 1, close));
-                            i = close + 1;
-                            continue;
-                        }
-                        None if open_ok => {
-                            out.push((name, open + 1, b.len()));
-                            break;
-                        }
-                        None => {}
-                    }
-                }
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    out
+    type_decls_of(src, mask, &["class"], open_ok)
+        .into_iter()
+        .map(|d| (d.name, d.start, d.end))
+        .collect()
 }
 
 /// `src` with Java's Unicode escapes (`\u0074`) translated, as javac reads a source before
@@ -320,6 +285,12 @@ struct TypeDecl {
 }
 
 fn type_decls(src: &str, mask: &[bool]) -> Vec<TypeDecl> {
+    type_decls_of(src, mask, &["class", "interface", "enum", "record"], true)
+}
+
+/// The top-level declarations of the `kinds` of a source; with `open_ok` a last one whose
+/// body the source leaves open, its body running to the end (else it is not one).
+fn type_decls_of(src: &str, mask: &[bool], kinds: &[&str], open_ok: bool) -> Vec<TypeDecl> {
     let b = src.as_bytes();
     let mut out = Vec::new();
     let mut depth = 0i32;
@@ -333,33 +304,33 @@ fn type_decls(src: &str, mask: &[bool]) -> Vec<TypeDecl> {
             b'{' => depth += 1,
             b'}' => depth -= 1,
             _ if depth == 0 => {
-                let Some(kw) = ["class", "interface", "enum", "record"]
-                    .into_iter()
+                if let Some(kw) = kinds
+                    .iter()
                     .find(|k| instrument::word_at(b, mask, i, k.as_bytes()))
-                else {
-                    i += 1;
-                    continue;
-                };
-                let s = instrument::skip_ws(b, i + kw.len());
-                let mut e = s;
-                while e < b.len() && instrument::is_ident(b[e]) {
-                    e += 1;
+                {
+                    let s = instrument::skip_ws(b, i + kw.len());
+                    let mut e = s;
+                    while e < b.len() && instrument::is_ident(b[e]) {
+                        e += 1;
+                    }
+                    if let Some(open) = (e..b.len()).find(|&k| mask[k] && b[k] == b'{') {
+                        let close = instrument::matching(b, mask, open);
+                        if close.is_some() || open_ok {
+                            let end = close.unwrap_or(b.len());
+                            let header: String = (e..open)
+                                .map(|k| if mask[k] { b[k] as char } else { ' ' })
+                                .collect();
+                            out.push(TypeDecl {
+                                name: src[s..e].to_string(),
+                                supers: supertypes(&header),
+                                start: open + 1,
+                                end,
+                            });
+                            i = end + 1;
+                            continue;
+                        }
+                    }
                 }
-                let Some(open) = (e..b.len()).find(|&k| mask[k] && b[k] == b'{') else {
-                    break;
-                };
-                let close = instrument::matching(b, mask, open).unwrap_or(b.len());
-                let header: String = (e..open)
-                    .map(|k| if mask[k] { b[k] as char } else { ' ' })
-                    .collect();
-                out.push(TypeDecl {
-                    name: src[s..e].to_string(),
-                    supers: supertypes(&header),
-                    start: open + 1,
-                    end: close,
-                });
-                i = close + 1;
-                continue;
             }
             _ => {}
         }
