@@ -1035,13 +1035,14 @@ pub(super) fn plan(
     let helper_src: String = helpers.iter().map(|h| format!("{}\n", h.text)).collect();
     let (test_text, call) = test_main_call(&inst.test);
     // The test sees `std`'s names unqualified only when the code opened the namespace, as in
-    // one program.
-    let using_std =
-        if uses_namespace_std(code) || helpers.iter().any(|h| uses_namespace_std(&h.text)) {
-            "using namespace std;\n"
-        } else {
-            ""
-        };
+    // one program (or the prompt did, whose helpers the judge compiles: they were written
+    // under it).
+    let prompt_opens_std = !helpers.is_empty() && prompt.text.is_some_and(uses_namespace_std);
+    let using_std = if uses_namespace_std(code) || prompt_opens_std {
+        "using namespace std;\n"
+    } else {
+        ""
+    };
     let judge_src = format!(
         "{includes}{RT}\n{using_std}{probes}{stubs}{helper_src}#define main rrtf_test_main\n{test_text}\n#undef main\nint main() {{ return ::rrtf::judge({}, {call}); }}\n",
         inst.sites.len()
