@@ -345,14 +345,8 @@ pub(super) fn macro_names(src: &str) -> Vec<String> {
 
 /// Whether the code says `using namespace std;` (outside comments and literals).
 fn uses_namespace_std(code: &str) -> bool {
-    let b = code.as_bytes();
-    let mask = instrument::code_mask(b, Syntax::C);
-    let clean: String = b
-        .iter()
-        .zip(&mask)
-        .map(|(&c, &m)| if m { c as char } else { ' ' })
-        .collect();
-    let toks = tokens(&clean);
+    let mask = instrument::code_mask(code.as_bytes(), Syntax::C);
+    let toks = tokens(&instrument::blank_non_code(code, &mask));
     toks.windows(4)
         .any(|w| w[0] == "using" && w[1] == "namespace" && w[2] == "std" && w[3] == ";")
 }
@@ -451,12 +445,7 @@ pub(super) fn scan(src: &str) -> (Vec<Func>, Aliases) {
         i += 1;
     }
     // Heads are read with comments and literals blanked out.
-    let clean: Vec<u8> = b
-        .iter()
-        .zip(&mask)
-        .map(|(&c, &code)| if code { c } else { b' ' })
-        .collect();
-    let clean = String::from_utf8(clean).unwrap_or_else(|_| " ".repeat(b.len()));
+    let clean = instrument::blank_non_code(src, &mask);
     let mut funcs = Vec::new();
     for (s, e, body) in heads {
         let head = clean[s..e].trim();

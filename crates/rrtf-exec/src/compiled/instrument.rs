@@ -55,6 +55,18 @@ pub enum Syntax {
     Rust,
 }
 
+/// `src` with every byte that is not code (`mask`, from [`code_mask`]) a space: byte offsets
+/// stay those of `src` (all spaces, should blanking split a character).
+pub fn blank_non_code(src: &str, mask: &[bool]) -> String {
+    let b = src.as_bytes();
+    let clean: Vec<u8> = b
+        .iter()
+        .zip(mask)
+        .map(|(&c, &code)| if code { c } else { b' ' })
+        .collect();
+    String::from_utf8(clean).unwrap_or_else(|_| " ".repeat(b.len()))
+}
+
 /// Bytes of `src` that are code (not inside a string, character literal or comment).
 pub fn code_mask(src: &[u8], syntax: Syntax) -> Vec<bool> {
     let mut mask = vec![true; src.len()];

@@ -712,11 +712,7 @@ pub(super) fn plan(
     let cb = code.as_bytes();
     let cmask = instrument::code_mask(cb, Syntax::Java);
     // Method names the test calls (`.name(`), wherever.
-    let test_clean: String = tb
-        .iter()
-        .zip(&tmask)
-        .map(|(&c, &m)| if m { c as char } else { ' ' })
-        .collect();
+    let test_clean = instrument::blank_non_code(test, &tmask);
     let called_names = |name: &str| {
         test_clean.contains(&format!(".{name}(")) || test_clean.contains(&format!(". {name}("))
     };
