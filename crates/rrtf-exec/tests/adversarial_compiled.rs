@@ -1614,17 +1614,14 @@ const JAVA_AREA_TEST: &str = "public class Main {\n    public static void main(S
 /// test's `triangleArea(5, 3)` makes to `triangleArea(double, double)` in one program; and an
 /// overload the class inherits from a class of the sample's (`Shapes.triangleArea(int, int)`,
 /// which the test's int arguments reach first in one program) or an interface's default method
-/// was never seen. Both forged passes of wrong answers. A method the test calls whose name is
-/// declared more than once in its class or in the sample's types it extends, or a class that
-/// extends a type the executor cannot read, now has no judge (`crashed`, saying so).
+/// was never seen. Both forged passes of wrong answers. Round 13 refused every overloaded name
+/// (`crashed`), an honest answer's `fib(n)` beside `fib(n, memo)` too. Now the judge has a stub
+/// for every overload a call may reach (the class's own and those it inherits from the sample's
+/// types), so javac resolves the test's call as in one program and the candidate's dispatch
+/// calls that very overload; every verdict below is the one program's (javac + java -ea). A
+/// class that extends a type the executor cannot read still has no judge (`crashed`).
 #[test]
-fn java_overloads_never_decide_the_call_the_test_makes() {
-    let says = |r: &ExecResult| {
-        assert!(
-            r.detail.starts_with("the judge cannot run this test") && r.detail.contains("overload"),
-            "{r:?}"
-        )
-    };
+fn java_overloads_resolve_as_in_one_program() {
     let completion = |end: &str| format!("{JAVA_AREA_PROMPT}{end}");
     let results = run_answering(
         65200,
@@ -1650,21 +1647,46 @@ fn java_overloads_never_decide_the_call_the_test_makes() {
                 &completion(
                     "        return a * h;\n    }\n\n    public double triangleArea(Double a, Double h) {\n        return a * h / 2;\n    }\n}\n",
                 ),
-                &[Crashed],
-                Some((0, 0)),
+                FAIL,
+                Some((0, 3)),
             ),
-            // Right, but the judge cannot tell which overload a call reaches: refused too.
             case(
                 "right, with an overload the test does not call",
                 &completion(
                     "        return a * h / 2;\n    }\n\n    public double triangleArea(String a, String h) {\n        return 0;\n    }\n}\n",
                 ),
-                &[Crashed],
-                Some((0, 0)),
+                &[Pass],
+                Some((3, 3)),
+            ),
+            // One program: `long` is more specific than `double`, so the int calls reach it.
+            case(
+                "right, with a wrong long overload",
+                &completion(
+                    "        return a * h / 2;\n    }\n\n    public double triangleArea(long a, long h) {\n        return 0;\n    }\n}\n",
+                ),
+                FAIL,
+                Some((0, 3)),
+            ),
+            // A private overload the test's class cannot call (it would take the int calls).
+            case(
+                "right, with a private overload",
+                &completion(
+                    "        return a * h / 2;\n    }\n\n    private double triangleArea(int a, int h) {\n        return 0;\n    }\n}\n",
+                ),
+                &[Pass],
+                Some((3, 3)),
+            ),
+            // An honest helper overload (memo) beside the method under test.
+            case(
+                "right, an overload of its own as a helper",
+                &completion(
+                    "        return triangleArea(a, h, 2);\n    }\n\n    public double triangleArea(double a, double h, int d) {\n        return a * h / d;\n    }\n}\n",
+                ),
+                &[Pass],
+                Some((3, 3)),
             ),
         ],
     );
-    results.iter().skip(2).for_each(says);
     let shapes = "import java.util.*;\nimport java.lang.*;\n\nclass Shapes {\n    public double triangleArea(int a, int h) {\n        return a * h / 2;\n    }\n}\n\nclass Solution extends Shapes {\n    public double triangleArea(double a, double h) {\n        return a * h / 2;\n    }\n}\n";
     let results = run_answering(
         65210,
@@ -1672,8 +1694,14 @@ fn java_overloads_never_decide_the_call_the_test_makes() {
         JAVA_AREA_TEST,
         Some(JAVA_AREA_PROMPT),
         &[
-            // One program: the inherited `triangleArea(int, int)` takes the int calls (7.0).
-            case("an overload of its superclass", shapes, &[Crashed], Some((0, 0))),
+            // One program: the inherited `triangleArea(int, int)` takes the int calls (5 * 3 / 2
+            // is 7.0; 2.0 and 40.0 are right).
+            case(
+                "an overload of its superclass",
+                shapes,
+                &[Partial],
+                Some((2, 3)),
+            ),
             case(
                 "an overload two superclasses up",
                 &shapes
@@ -1686,8 +1714,8 @@ fn java_overloads_never_decide_the_call_the_test_makes() {
                         "class Solution extends",
                         "class Base {\n    public double triangleArea(int a, int h) {\n        return a * h / 2;\n    }\n}\n\nclass Solution extends",
                     ),
-                &[Crashed],
-                Some((0, 0)),
+                &[Partial],
+                Some((2, 3)),
             ),
             // `tri\u0061ngleArea` is `triangleArea` to javac.
             case(
@@ -1696,24 +1724,23 @@ fn java_overloads_never_decide_the_call_the_test_makes() {
                     "public double triangleArea(int a, int h)",
                     "public double tri\\u0061ngleArea(int a, int h)",
                 ),
-                &[Crashed],
-                Some((0, 0)),
+                &[Partial],
+                Some((2, 3)),
             ),
             case(
                 "a default method of an interface it implements",
                 "import java.util.*;\n\ninterface Shapes {\n    default double triangleArea(int a, int h) {\n        return a * h / 2;\n    }\n}\n\nclass Solution implements Shapes {\n    public double triangleArea(double a, double h) {\n        return a * h / 2;\n    }\n}\n",
-                &[Crashed],
-                Some((0, 0)),
+                &[Partial],
+                Some((2, 3)),
             ),
             case(
                 "an abstract overload it implements",
                 "import java.util.*;\n\nabstract class Shapes {\n    abstract double triangleArea(int a, int h);\n}\n\nclass Solution extends Shapes {\n    double triangleArea(int a, int h) {\n        return a * h / 2;\n    }\n    public double triangleArea(double a, double h) {\n        return a * h / 2;\n    }\n}\n",
-                &[Crashed],
-                Some((0, 0)),
+                &[Partial],
+                Some((2, 3)),
             ),
         ],
     );
-    results.iter().for_each(says);
     // A superclass the executor cannot read (the JDK's: it may declare the name too).
     let results = run_answering(
         65211,

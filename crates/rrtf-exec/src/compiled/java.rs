@@ -223,6 +223,11 @@ fn ty(toks: &[String], pos: &mut usize) -> Result<JTy, String> {
 struct Method {
     name: String,
     is_static: bool,
+    /// Declared `private`: no other top-level class (the test's) can call it, and no class
+    /// inherits it.
+    is_private: bool,
+    /// A declaration without a body (abstract, or an interface's method).
+    is_abstract: bool,
     sig: Result<(JTy, Vec<JTy>), String>,
     /// Its definition's text span (head to the body's `}`), when the body is whole.
     whole: Option<(usize, usize)>,
@@ -279,6 +284,8 @@ fn unescape(src: &str) -> String {
 #[derive(Debug)]
 struct TypeDecl {
     name: String,
+    /// `class`, `interface`, `enum` or `record`.
+    kind: &'static str,
     supers: Vec<String>,
     start: usize,
     end: usize,
@@ -290,7 +297,12 @@ fn type_decls(src: &str, mask: &[bool]) -> Vec<TypeDecl> {
 
 /// The top-level declarations of the `kinds` of a source; with `open_ok` a last one whose
 /// body the source leaves open, its body running to the end (else it is not one).
-fn type_decls_of(src: &str, mask: &[bool], kinds: &[&str], open_ok: bool) -> Vec<TypeDecl> {
+fn type_decls_of(
+    src: &str,
+    mask: &[bool],
+    kinds: &[&'static str],
+    open_ok: bool,
+) -> Vec<TypeDecl> {
     let b = src.as_bytes();
     let mut out = Vec::new();
     let mut depth = 0i32;
@@ -322,6 +334,7 @@ fn type_decls_of(src: &str, mask: &[bool], kinds: &[&str], open_ok: bool) -> Vec
                                 .collect();
                             out.push(TypeDecl {
                                 name: src[s..e].to_string(),
+                                kind: kw,
                                 supers: supertypes(&header),
                                 start: open + 1,
                                 end,
@@ -451,24 +464,32 @@ const MARKERS: [&str; 5] = [
     "java.util.RandomAccess",
 ];
 
-/// `Err` when a call of `class.name` in the test may reach another method than the one stub
-/// per declared signature would: `name` is declared more than once in the class and the
-/// sample's types it extends or implements (transitively; an overload the test's arguments
-/// reach first in one program, `Shapes.triangleArea(int, int)` inherited beside
-/// `triangleArea(double, double)`, or an interface's default method), or the class extends or
-/// implements a type that is not in the sample's code (the JDK's may declare the name too;
-/// `Object` and marker interfaces declare none the test could call).
-fn one_declaration(
+/// A stub's signature: static or not, the return type, the parameter types.
+type Signature = (bool, JTy, Vec<JTy>);
+
+/// The methods named `name` that a call on `class` may reach in one program, one per parameter
+/// list: the class's own, and those it inherits from the sample's types it extends or
+/// implements (transitively; the class's own come first, so an override or a hidden static
+/// method stands for its supertype's), never a private one (the test's class cannot call it,
+/// and no class inherits it) nor an interface's static method (not inherited). The judge gets a
+/// stub for each, so javac resolves the test's call among them as it would in one program, and
+/// the candidate's dispatch calls that very overload (its arguments cast to its exact parameter
+/// types). `Err` when they cannot all be stubbed as they are: a declaration of the name the
+/// executor cannot read (an annotation with arguments before it, ...), a signature that is not
+/// plain (generic, variable-arity, a type of the sample's), or a supertype that is not in the
+/// sample's code (the JDK's may declare the name too; `Object` and marker interfaces declare
+/// none the test could call).
+fn visible_methods(
     decls: &[TypeDecl],
     src: &str,
     mask: &[bool],
     class: &str,
     name: &str,
-) -> Result<(), String> {
-    let mut queue = vec![class.to_string()];
+) -> Result<Vec<Signature>, String> {
+    let mut queue = std::collections::VecDeque::from([class.to_string()]);
     let mut seen: Vec<String> = Vec::new();
-    let mut count = 0;
-    while let Some(t) = queue.pop() {
+    let mut out: Vec<Signature> = Vec::new();
+    while let Some(t) = queue.pop_front() {
         if seen.contains(&t) {
             continue;
         }
@@ -478,10 +499,32 @@ fn one_declaration(
             ));
         };
         seen.push(t.clone());
-        count += declarations(src, mask, d.start, d.end, name);
+        let found: Vec<Method> = methods(&t, src, mask, d.start, d.end)
+            .into_iter()
+            .filter(|m| m.name == name)
+            .collect();
+        let declared = declarations(src, mask, d.start, d.end, name);
+        if found.len() != declared {
+            return Err(format!(
+                "`{t}` declares `{name}` {declared} times and the executor reads {} of them: the \
+                 judge cannot tell which overloads of `{name}` the test's call may reach",
+                found.len()
+            ));
+        }
+        for m in found {
+            if m.is_private || (t != class && d.kind == "interface" && m.is_static) {
+                continue;
+            }
+            let (ret, params) = m
+                .sig
+                .map_err(|e| format!("the signature of `{t}.{name}` is not plain: {e}"))?;
+            if !out.iter().any(|(_, _, p)| *p == params) {
+                out.push((m.is_static, ret, params));
+            }
+        }
         for sup in &d.supers {
             if decls.iter().any(|d| d.name == *sup) {
-                queue.push(sup.clone());
+                queue.push_back(sup.clone());
             } else if !(sup == "Object"
                 || sup == "java.lang.Object"
                 || MARKERS.contains(&sup.as_str()))
@@ -493,20 +536,17 @@ fn one_declaration(
             }
         }
     }
-    if count > 1 {
-        return Err(format!(
-            "`{class}.{name}` is declared {count} times (overloads, in the class or the sample's \
-             types it extends): the judge cannot tell which one the test's call reaches"
-        ));
-    }
-    Ok(())
+    Ok(out)
 }
 
-/// The methods declared directly in a class body.
+/// The methods declared directly in a type's body: with a body, and without one (abstract, an
+/// interface's) when the member ending in `;` has no `=` outside parentheses (a field's
+/// initializer calling a method is no declaration).
 fn methods(class: &str, src: &str, mask: &[bool], start: usize, end: usize) -> Vec<Method> {
     let b = src.as_bytes();
     let mut out = Vec::new();
     let mut chunk = start;
+    let mut paren = 0i32;
     let mut i = start;
     while i < end {
         if !mask[i] {
@@ -514,8 +554,30 @@ fn methods(class: &str, src: &str, mask: &[bool], start: usize, end: usize) -> V
             continue;
         }
         match b[i] {
-            b';' => chunk = i + 1,
-            b'{' => {
+            b'(' => paren += 1,
+            b')' => paren -= 1,
+            b';' if paren <= 0 => {
+                paren = 0;
+                let head: String = (chunk..i)
+                    .map(|k| if mask[k] { b[k] as char } else { ' ' })
+                    .collect();
+                let mut depth = 0i32;
+                let assigns = head.chars().any(|c| {
+                    match c {
+                        '(' => depth += 1,
+                        ')' => depth -= 1,
+                        _ => {}
+                    }
+                    c == '=' && depth == 0
+                });
+                if !assigns && let Some(mut m) = method_head(class, &head) {
+                    m.is_abstract = true;
+                    out.push(m);
+                }
+                chunk = i + 1;
+            }
+            b'{' if paren <= 0 => {
+                paren = 0;
                 let matched = instrument::matching(b, mask, i).filter(|&c| c < end);
                 let close = matched.unwrap_or(end);
                 let head: String = (chunk..i)
@@ -539,7 +601,54 @@ fn methods(class: &str, src: &str, mask: &[bool], start: usize, end: usize) -> V
     out
 }
 
+/// `head` with its annotations (`@Override`, `@SuppressWarnings("unchecked")`, `@A(x = {1})`)
+/// blanked out.
+fn without_annotations(head: &str) -> String {
+    let b = head.as_bytes();
+    let mut out = String::with_capacity(head.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] != b'@' {
+            let c = head[i..].chars().next().unwrap_or(' ');
+            out.push(c);
+            i += c.len_utf8();
+            continue;
+        }
+        // `@`, the name (`java.lang . Deprecated`), then its arguments if any.
+        i = instrument::skip_ws(b, i + 1);
+        loop {
+            while i < b.len() && instrument::is_ident(b[i]) {
+                i += 1;
+            }
+            let j = instrument::skip_ws(b, i);
+            if b.get(j) != Some(&b'.') {
+                break;
+            }
+            i = instrument::skip_ws(b, j + 1);
+        }
+        let j = instrument::skip_ws(b, i);
+        if b.get(j) == Some(&b'(') {
+            i = j;
+            let mut depth = 0i32;
+            while i < b.len() {
+                match b[i] {
+                    b'(' => depth += 1,
+                    b')' => depth -= 1,
+                    _ => {}
+                }
+                i += 1;
+                if depth == 0 {
+                    break;
+                }
+            }
+        }
+        out.push(' ');
+    }
+    out
+}
+
 fn method_head(class: &str, head: &str) -> Option<Method> {
+    let head = without_annotations(head);
     let head = head.trim();
     let head = match head.find(" throws ") {
         Some(p) => &head[..p],
@@ -556,12 +665,15 @@ fn method_head(class: &str, head: &str) -> Option<Method> {
         return None; // a constructor, or not a method
     }
     let mut is_static = false;
+    let mut is_private = false;
     let mut rest = Vec::new();
     for w in words {
         match w {
-            "public" | "private" | "protected" | "final" | "synchronized" | "strictfp" => {}
+            "public" | "protected" | "final" | "synchronized" | "strictfp" | "abstract"
+            | "default" => {}
             "static" => is_static = true,
-            "class" | "interface" | "enum" | "new" | "abstract" | "native" => return None,
+            "private" => is_private = true,
+            "class" | "interface" | "enum" | "new" | "native" => return None,
             _ if w.starts_with('@') => {}
             _ => rest.push(w),
         }
@@ -596,6 +708,8 @@ fn method_head(class: &str, head: &str) -> Option<Method> {
     Some(Method {
         name,
         is_static,
+        is_private,
+        is_abstract: false,
         sig,
         whole: None,
     })
@@ -731,7 +845,7 @@ pub(super) fn plan(
     for (class, start, end) in classes(code, &cmask) {
         if test_uses_class(&class) && !jdk_class(&class) {
             for m in methods(&class, code, &cmask, start, end) {
-                if called_names(&m.name) && !sample.contains(&m.name) {
+                if !m.is_abstract && called_names(&m.name) && !sample.contains(&m.name) {
                     sample.push(m.name);
                 }
             }
@@ -757,27 +871,42 @@ pub(super) fn plan(
     let read = unescape(code);
     let read_mask = instrument::code_mask(read.as_bytes(), Syntax::Java);
     let decls = type_decls(&read, &read_mask);
-    for (class, start, end) in classes(code, &cmask) {
+    for (class, _, _) in classes(&read, &read_mask) {
         if !used.contains(&class) || test_classes.contains(&class) || jdk_class(&class) {
             continue;
         }
         let mut body = String::new();
         let inst_var = format!("rrtfInst{class}");
         instances.push_str(&format!("    private static {class} {inst_var};\n"));
-        let mut seen: Vec<(String, Vec<JTy>)> = Vec::new();
-        for m in methods(&class, code, &cmask, start, end) {
-            if !called_names(&m.name) || helper_of(&class, &m.name) {
+        // The names the test calls among the class's methods and those it inherits from the
+        // sample's types, each with every overload a call may reach (`visible_methods`).
+        let mut names: Vec<String> = Vec::new();
+        let mut visited: Vec<String> = Vec::new();
+        let mut queue = vec![class.clone()];
+        while let Some(t) = queue.pop() {
+            let Some(d) = decls.iter().find(|d| d.name == t) else {
+                continue;
+            };
+            if visited.contains(&t) {
                 continue;
             }
-            one_declaration(&decls, &read, &read_mask, &class, &m.name)?;
-            let (ret, params) = m.sig.clone().map_err(|e| {
-                format!("the signature of `{}.{}` is not plain: {e}", class, m.name)
-            })?;
-            if seen.iter().any(|(n, p)| *n == m.name && *p == params) {
-                continue;
+            visited.push(t.clone());
+            for m in methods(&t, &read, &read_mask, d.start, d.end) {
+                if called_names(&m.name) && !helper_of(&class, &m.name) && !names.contains(&m.name)
+                {
+                    names.push(m.name);
+                }
             }
-            seen.push((m.name.clone(), params.clone()));
-            let qualified = format!("{class}.{}", m.name);
+            queue.extend(d.supers.iter().cloned());
+        }
+        let mut overloads: Vec<(String, Signature)> = Vec::new();
+        for name in names {
+            for sig in visible_methods(&decls, &read, &read_mask, &class, &name)? {
+                overloads.push((name.clone(), sig));
+            }
+        }
+        for (name, (is_static, ret, params)) in overloads {
+            let qualified = format!("{class}.{name}");
             if !methods_called.contains(&qualified) {
                 methods_called.push(qualified);
             }
@@ -787,7 +916,7 @@ pub(super) fn plan(
                 .map(|(k, p)| format!("{} a{k}", p.java()))
                 .collect();
             let args: String = (0..params.len()).map(|k| format!(", a{k}")).collect();
-            let st = if m.is_static { "static " } else { "" };
+            let st = if is_static { "static " } else { "" };
             let r = ret.java();
             let call = format!(
                 "RrtfRt.call({id}, {}, {}{args})",
@@ -800,11 +929,10 @@ pub(super) fn plan(
                 format!("return ({}) {call};", ret.cast())
             };
             body.push_str(&format!(
-                "    @SuppressWarnings(\"unchecked\")\n    public {st}{r} {}({}) {{ {stmt} }}\n",
-                m.name,
+                "    @SuppressWarnings(\"unchecked\")\n    public {st}{r} {name}({}) {{ {stmt} }}\n",
                 decl.join(", ")
             ));
-            let target = if m.is_static {
+            let target = if is_static {
                 class.clone()
             } else {
                 format!("({inst_var} == null ? ({inst_var} = new {class}()) : {inst_var})")
@@ -820,7 +948,7 @@ pub(super) fn plan(
                     ))
                 })
                 .collect();
-            let invoke = format!("{target}.{}({})", m.name, cast_args.join(", "));
+            let invoke = format!("{target}.{name}({})", cast_args.join(", "));
             let ret_stmt = if r == "void" {
                 format!("{invoke}; return RrtfRt.VOID;")
             } else {
@@ -832,9 +960,8 @@ pub(super) fn plan(
             ));
             let ps: Vec<String> = params.iter().map(JTy::render).collect();
             calls.push(format!(
-                "{} {class}.{}({})",
+                "{} {class}.{name}({})",
                 ret.render(),
-                m.name,
                 ps.join(", ")
             ));
             id += 1;
@@ -1122,40 +1249,68 @@ mod tests {
     }
 
     #[test]
-    fn an_overloaded_or_inherited_name_has_no_judge() {
-        let decl = |code: &str, class: &str, name: &str| {
+    fn every_overload_a_call_may_reach_gets_a_stub() {
+        let sigs = |code: &str, class: &str, name: &str| {
             let code = unescape(code);
             let mask = instrument::code_mask(code.as_bytes(), Syntax::Java);
-            one_declaration(&type_decls(&code, &mask), &code, &mask, class, name)
+            visible_methods(&type_decls(&code, &mask), &code, &mask, class, name).map(|v| {
+                v.iter()
+                    .map(|(st, r, ps)| {
+                        let ps: Vec<String> = ps.iter().map(JTy::render).collect();
+                        format!("{}{} {name}({})", if *st { "static " } else { "" }, r.render(), ps.join(", "))
+                    })
+                    .collect::<Vec<_>>()
+            })
         };
-        let one = "class S {\n    int x = f(1);\n    Runnable r = () -> f(2);\n    @SuppressWarnings(\"x\") public int f(int a) { return g(a); }\n    int g(int a) { return a; }\n    static class In { int f(long a) { return 0; } }\n}\n";
-        assert_eq!(decl(one, "S", "f"), Ok(()));
-        for (code, why) in [
+        // Fields calling it, a lambda, annotations (with arguments, braces), a nested class's
+        // method of that name and a private overload are no stub.
+        let one = "class S {\n    int x = f(1);\n    Runnable r = () -> f(2);\n    @SuppressWarnings(\"x\") public int f(int a) { return g(a); }\n    int g(int a) { return a; }\n    private int f(String a) { return 0; }\n    static class In { int f(long a) { return 0; } }\n}\n";
+        assert_eq!(sigs(one, "S", "f"), Ok(vec!["int f(int)".to_string()]));
+        for (code, want) in [
             (
                 "class S {\n    int f(int a) { return a; }\n    @Deprecated(since = \"1\") int f(Integer a) { return a; }\n}\n",
-                "declared 2 times",
+                &["int f(int)", "int f(Integer)"][..],
             ),
             (
-                "class B {\n    abstract int f(long a);\n}\nclass S extends B {\n    int f(int a) { return a; }\n}\n",
-                "declared 2 times",
+                "abstract class B {\n    abstract int f(long a);\n    static int f(double a) { return 0; }\n}\nclass S extends B {\n    int f(int a) { return a; }\n    int f(long a) { return 1; }\n}\n",
+                &["int f(int)", "int f(long)", "static int f(double)"][..],
             ),
+            // An interface's static method is not inherited; its default one is.
             (
-                "interface I { default <T> int f(T a) { return 0; } }\ninterface J extends I {}\nclass S implements Cloneable, J {\n    public int f(int a) { return a; }\n}\n",
-                "declared 2 times",
+                "interface I {\n    static int f(double a) { return 0; }\n    default int f(long a) { return 0; }\n    int f(String s);\n}\nclass S implements Cloneable, I {\n    public int f(int a) { return a; }\n    public int f(String s) { return 1; }\n}\n",
+                &["int f(int)", "int f(String)", "int f(long)"][..],
             ),
             // As javac reads it: a name spelled with a Unicode escape, an escaped line end
             // closing a comment, braces in an annotation.
             (
                 "class B {\n    int \\u0066(long a) { return 0; }\n}\nclass S extends B {\n    int f(int a) { return a; }\n}\n",
-                "declared 2 times",
+                &["int f(int)", "int f(long)"][..],
             ),
             (
                 "class S {\n    // \\u000a int f(long a) { return 0; }\n    int f(int a) { return a; }\n}\n",
-                "declared 2 times",
+                &["int f(long)", "int f(int)"][..],
             ),
             (
-                "class S {\n    @SuppressWarnings({\"a\", \"b\"}) int f(long a) { return 0; }\n    int f(int a) { return a; }\n}\n",
-                "declared 2 times",
+                "class S {\n    @SuppressWarnings({\"a\", \"b\"}) int f(long a) { return 0; }\n    @java.lang . Override int f(int a) { return a; }\n}\n",
+                &["int f(long)", "int f(int)"][..],
+            ),
+            // Object, markers and the sample's own superclasses without the name.
+            (
+                "class B { int g() { return 0; } }\nclass S extends B implements java.io.Serializable {\n    int f(int a) { return a; }\n}\n",
+                &["int f(int)"][..],
+            ),
+        ] {
+            let want: Vec<String> = want.iter().map(|w| w.to_string()).collect();
+            assert_eq!(sigs(code, "S", "f"), Ok(want), "{code}");
+        }
+        for (code, why) in [
+            (
+                "interface I { default <T> int f(T a) { return 0; } }\ninterface J extends I {}\nclass S implements Cloneable, J {\n    public int f(int a) { return a; }\n}\n",
+                "the signature of `I.f` is not plain",
+            ),
+            (
+                "class S {\n    int f(int a) { return a; }\n    int f(int... a) { return 0; }\n}\n",
+                "not plain",
             ),
             (
                 "class S extends java.util.ArrayList<Integer> {\n    int f(int a) { return a; }\n}\n",
@@ -1165,16 +1320,17 @@ mod tests {
                 "class B<T extends Comparable<T>> implements Comparable<B<T>> {}\nclass S extends B<Integer> {\n    int f(int a) { return a; }\n}\n",
                 "`B` extends or implements `Comparable`",
             ),
+            // A declaration the executor cannot read.
+            (
+                "class S {\n    int f(int a) { return a; }\n    native int f(long a);\n}\n",
+                "declares `f` 2 times and the executor reads 1",
+            ),
         ] {
-            let got = decl(code, "S", "f");
+            let got = sigs(code, "S", "f");
             assert!(
                 got.as_ref().is_err_and(|e| e.contains(why)),
                 "{code}: {got:?}"
             );
         }
-        // Object, markers and the sample's own superclasses without the name are fine.
-        let ok = "class B { int g() { return 0; } }\nclass S extends B implements java.io.Serializable {\n    int f(int a) { return a; }\n}\nclass T extends java.lang.Object { int f() { return 1; } }\n";
-        assert_eq!(decl(ok, "S", "f"), Ok(()));
-        assert_eq!(decl(ok, "T", "f"), Ok(()));
     }
 }
