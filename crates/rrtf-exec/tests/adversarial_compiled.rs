@@ -1467,7 +1467,11 @@ fn test_shapes_the_compiler_reads_otherwise_never_pass() {
 /// test's call and the function, a `T&` parameter a temporary cannot bind (no compile in one
 /// program; the stub took it by value), and code that uses a header or `std`'s names without
 /// including or opening them (the runtime's headers and the judge's `using namespace std`
-/// supplied them).
+/// supplied them). Since then every overload of the called name has a stub, so the judge's
+/// call resolves among them as in one program and the candidate calls that very overload (by
+/// its address with its exact type); a name the code also declares where the executor cannot
+/// read it (a template, a namespace's member, a trailing return type) has no judge (`crashed`).
+/// Each verdict is the one program's (g++), but `crashed` where that program would compile.
 #[test]
 fn calls_the_one_program_would_resolve_otherwise_never_pass() {
     let test = "#undef NDEBUG\n#include<assert.h>\nint main(){\n    assert (truncate_number(3.5) == 0.5);\n    assert (abs(truncate_number(1.33) - 0.33) < 1e-4);\n}\n";
@@ -1483,13 +1487,13 @@ fn calls_the_one_program_would_resolve_otherwise_never_pass() {
             case(
                 "a wrong template beside it",
                 &with("template <class T> float truncate_number(T number) { return 0; }\n"),
-                &[CompileError],
+                &[Crashed],
                 None,
             ),
             case(
                 "a wrong overload with a trailing return type",
                 &with("auto truncate_number(double number) -> float { return 0; }\n"),
-                &[CompileError],
+                &[Crashed],
                 None,
             ),
             case(
@@ -1497,6 +1501,34 @@ fn calls_the_one_program_would_resolve_otherwise_never_pass() {
                 &with(
                     "namespace impl { float truncate_number(double number) { return 0; } }\nusing namespace impl;\n",
                 ),
+                &[Crashed],
+                None,
+            ),
+            // The test's double arguments reach a `(double)` overload in one program.
+            case(
+                "a wrong overload the calls reach",
+                &with("double truncate_number(double number) { return 0; }\n"),
+                FAIL,
+                Some((0, 2)),
+            ),
+            case(
+                "a right overload the calls reach",
+                &with("double truncate_number(double number) { return number - int(number); }\n"),
+                &[Pass],
+                Some((2, 2)),
+            ),
+            case(
+                "a wrong overload the calls do not reach",
+                &with(
+                    "#include <string>\nfloat truncate_number(const std::string& s) { return 0; }\n",
+                ),
+                &[Pass],
+                Some((2, 2)),
+            ),
+            // `(float)` and `(int)` from a double: ambiguous, in one program too.
+            case(
+                "an overload that makes the call ambiguous",
+                &with("float truncate_number(int n) { return 0; }\n"),
                 &[CompileError],
                 None,
             ),
@@ -1510,8 +1542,56 @@ fn calls_the_one_program_would_resolve_otherwise_never_pass() {
             ),
         ],
     );
-    if let Some(r) = rs.get(1) {
-        assert!(r.detail.contains("overloaded or a template"), "{r:?}");
+    for r in rs.iter().skip(1).take(3) {
+        assert!(
+            r.detail
+                .contains("the judge cannot tell which one the call reaches"),
+            "{r:?}"
+        );
+    }
+    // An attacker's review, round 14: the candidate called the function with the types the
+    // executor read from the text and converted silently; a macro read otherwise by the
+    // compiler (redefined after the function, `#define int long long`) made a wrong answer
+    // pass. The dispatch now takes the function's address with the exact type read: another
+    // type does not compile there, and that is the executor's limit (`crashed`), not the
+    // sample's compile error. A declaration hidden from the text by `#if 0` is refused too.
+    let trunc = "#include <cassert>\nint main() {\n    assert(trunc_it(2.7) == 2);\n    assert(trunc_it(-3.5) == -3);\n    assert(trunc_it(9.99) == 9);\n}\n";
+    let rs = run(
+        65126,
+        Language::Cpp,
+        trunc,
+        &[
+            case(
+                "a type macro redefined after the function",
+                "#include <cmath>\n#define T float\nT trunc_it(T x) { return x; }\n#undef T\n#define T int\n",
+                &[Crashed],
+                None,
+            ),
+            case(
+                "`#define int long long`, right",
+                "#include <cmath>\n#define int long long\nint trunc_it(double x) { return (int)x; }\n#undef int\n",
+                &[Crashed],
+                None,
+            ),
+            case(
+                "a declaration under #if 0, the function in a namespace",
+                "#include <cmath>\n#if 0\nint trunc_it(int x);\n#endif\nnamespace { float trunc_it(float x) { return x; } }\n",
+                &[Crashed],
+                None,
+            ),
+            case(
+                "honest right",
+                "#include <cmath>\nint trunc_it(double x) { return (int)x; }\n",
+                &[Pass],
+                Some((3, 3)),
+            ),
+        ],
+    );
+    for r in rs.iter().take(2) {
+        assert!(
+            r.detail.contains("otherwise than the executor read it"),
+            "{r:?}"
+        );
     }
     let incr = "#undef NDEBUG\n#include<assert.h>\nbool issame(vector<int> a, vector<int> b){ return a == b; }\nint main(){\n    assert (issame(incr_list({3, 2, 1}), {4, 3, 2}));\n    assert (issame(incr_list({}), {}));\n}\n";
     run(
@@ -1623,7 +1703,7 @@ const JAVA_AREA_TEST: &str = "public class Main {\n    public static void main(S
 #[test]
 fn java_overloads_resolve_as_in_one_program() {
     let completion = |end: &str| format!("{JAVA_AREA_PROMPT}{end}");
-    let results = run_answering(
+    run_answering(
         65200,
         Language::Java,
         JAVA_AREA_TEST,
@@ -1688,7 +1768,7 @@ fn java_overloads_resolve_as_in_one_program() {
         ],
     );
     let shapes = "import java.util.*;\nimport java.lang.*;\n\nclass Shapes {\n    public double triangleArea(int a, int h) {\n        return a * h / 2;\n    }\n}\n\nclass Solution extends Shapes {\n    public double triangleArea(double a, double h) {\n        return a * h / 2;\n    }\n}\n";
-    let results = run_answering(
+    run_answering(
         65210,
         Language::Java,
         JAVA_AREA_TEST,

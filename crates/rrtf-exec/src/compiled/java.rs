@@ -297,12 +297,7 @@ fn type_decls(src: &str, mask: &[bool]) -> Vec<TypeDecl> {
 
 /// The top-level declarations of the `kinds` of a source; with `open_ok` a last one whose
 /// body the source leaves open, its body running to the end (else it is not one).
-fn type_decls_of(
-    src: &str,
-    mask: &[bool],
-    kinds: &[&'static str],
-    open_ok: bool,
-) -> Vec<TypeDecl> {
+fn type_decls_of(src: &str, mask: &[bool], kinds: &[&'static str], open_ok: bool) -> Vec<TypeDecl> {
     let b = src.as_bytes();
     let mut out = Vec::new();
     let mut depth = 0i32;
@@ -1257,7 +1252,12 @@ mod tests {
                 v.iter()
                     .map(|(st, r, ps)| {
                         let ps: Vec<String> = ps.iter().map(JTy::render).collect();
-                        format!("{}{} {name}({})", if *st { "static " } else { "" }, r.render(), ps.join(", "))
+                        format!(
+                            "{}{} {name}({})",
+                            if *st { "static " } else { "" },
+                            r.render(),
+                            ps.join(", ")
+                        )
                     })
                     .collect::<Vec<_>>()
             })

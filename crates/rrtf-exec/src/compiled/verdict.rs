@@ -191,22 +191,31 @@ pub(super) fn judge(
             (Outcome::Timeout, "compiler exceeded its time limit".into())
         } else {
             let out = b.output();
-            // C++: the candidate's dispatch takes the address of each function the test
-            // calls, which does not compile for an overloaded or template function (cpp.rs).
-            let why = if out.contains("rrtf_one_") {
-                "the function the test calls is overloaded or a template in the code: one \
-                 program would choose among them by the test's argument types, the judge's \
-                 stub has one signature: "
-            } else {
-                ""
-            };
-            (
-                Outcome::CompileError,
-                format!("{why}{}", summarize(&out))
+            // C++: the first error is the dispatch's: the code compiles, but its function's type
+            // is not the one the executor read from the text (a macro such as `#define int
+            // long long`, an alias hidden where the scan does not look). The executor's
+            // limit, not the sample's fault.
+            let first = out.split_once(" error: ").map_or("", |(_, rest)| rest);
+            let first = first.split(" error: ").next().unwrap_or("");
+            if first.contains("rrtf_one_") {
+                (
+                    Outcome::Crashed,
+                    format!(
+                        "the judge cannot run this test: the compiler reads the type of the \
+                         function the test calls otherwise than the executor read it from the \
+                         code's text (a macro or an alias of the code's): {}",
+                        summarize(&out)
+                    )
                     .chars()
                     .take(1000)
                     .collect(),
-            )
+                )
+            } else {
+                (
+                    Outcome::CompileError,
+                    summarize(&out).chars().take(1000).collect(),
+                )
+            }
         };
         return res;
     }
