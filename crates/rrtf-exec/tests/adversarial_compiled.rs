@@ -1460,6 +1460,59 @@ fn test_shapes_the_compiler_reads_otherwise_never_pass() {
     );
 }
 
+/// An attacker's review, round 14 (Go): a sample that declares a predeclared type name again
+/// (`type float32 = float64`) returned float64 values that the judge rounded to a real float32,
+/// hiding an error of 1e-9 the one program's test sees: a forged pass; now refused (`crashed`).
+/// And subtests run in parallel (`t.Parallel()`) called the candidate concurrently: calls and
+/// answers crossed, a right answer was a runtime error; calls are one at a time now.
+#[test]
+fn go_builtins_stay_the_language_s_and_parallel_subtests_are_judged() {
+    let mean = "func TestMean(t *testing.T) {\n\tassert := assert.New(t)\n\tassert.Equal(float32(2.5), Mean([]float32{2, 3}))\n\tassert.Equal(float32(2), Mean([]float32{1, 3}))\n}\n";
+    let body = "\nfunc Mean(xs []float32) float32 {\n\ts := float32(0)\n\tfor _, x := range xs {\n\t\ts += x\n\t}\n\treturn s/float32(len(xs)) + 1e-9\n}\n";
+    let rs = run(
+        65127,
+        Language::Go,
+        mean,
+        &[
+            case(
+                "float32 declared again",
+                &format!("type float32 = float64\n{body}"),
+                &[Crashed],
+                None,
+            ),
+            case(
+                "honest right",
+                &body.replace(" + 1e-9", ""),
+                &[Pass],
+                Some((2, 2)),
+            ),
+        ],
+    );
+    if let Some(r) = rs.first() {
+        assert!(r.detail.contains("`float32` again"), "{r:?}");
+    }
+    let squares = "func TestSquare(t *testing.T) {\n\tfor i := 0; i < 8; i++ {\n\t\ti := i\n\t\tt.Run(\"case\", func(t *testing.T) {\n\t\t\tt.Parallel()\n\t\t\tassert.Equal(t, i*i, Square(i))\n\t\t})\n\t}\n}\n";
+    run(
+        65128,
+        Language::Go,
+        squares,
+        &[
+            case(
+                "right",
+                "func Square(x int) int {\n\treturn x * x\n}\n",
+                &[Pass],
+                None,
+            ),
+            case(
+                "wrong for one input",
+                "func Square(x int) int {\n\tif x == 5 {\n\t\treturn 0\n\t}\n\treturn x * x\n}\n",
+                FAIL,
+                None,
+            ),
+        ],
+    );
+}
+
 /// An attacker's review, round 13 (C++): the one program's call chooses what the judge's stub
 /// cannot see. A wrong overload or template next to the right function (`truncate_number(3.5)`
 /// reaches a `(double)` overload or a template in one program; the candidate's dispatch, called

@@ -496,6 +496,76 @@ const PREDECLARED: &[&str] = &[
     "uintptr",
 ];
 
+/// A predeclared name the code declares again at package level as a type, variable or
+/// constant (`type float32 = float64`): in one program the test's `float32` would be the
+/// sample's, while the judge's stubs and test mean the language's.
+fn redeclared_builtin(code: &str) -> Option<String> {
+    let b = code.as_bytes();
+    let mask = instrument::code_mask(b, Syntax::Go);
+    let clean = instrument::blank_non_code(code, &mask);
+    let mut toks: Vec<(usize, &str)> = Vec::new(); // (brace depth, token)
+    let mut depth = 0usize;
+    let c = clean.as_bytes();
+    let mut i = 0;
+    while i < c.len() {
+        let ch = c[i];
+        if instrument::is_ident(ch) {
+            let s = i;
+            while i < c.len() && instrument::is_ident(c[i]) {
+                i += 1;
+            }
+            toks.push((depth, &clean[s..i]));
+            continue;
+        }
+        match ch {
+            b'{' => depth += 1,
+            b'}' => depth = depth.saturating_sub(1),
+            b'(' | b')' | b',' | b'\n' | b';' | b'=' if depth == 0 => {
+                toks.push((0, &clean[i..i + 1]));
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    let mut k = 0;
+    while k < toks.len() {
+        let (d, t) = toks[k];
+        k += 1;
+        if d != 0 || !matches!(t, "type" | "var" | "const") {
+            continue;
+        }
+        let grouped = toks.get(k).is_some_and(|&(_, t)| t == "(");
+        let mut at_spec = true;
+        let mut parens = 0i32;
+        while k < toks.len() {
+            let (d, t) = toks[k];
+            k += 1;
+            match t {
+                "(" => parens += 1,
+                ")" => {
+                    parens -= 1;
+                    if grouped && parens == 0 {
+                        break;
+                    }
+                }
+                "\n" | ";" if grouped && parens == 1 => at_spec = true,
+                "\n" | ";" if !grouped && parens == 0 => break,
+                "," => {}
+                "=" => at_spec = false,
+                _ if d == 0 && at_spec => {
+                    if PREDECLARED.contains(&t) {
+                        return Some(t.to_string());
+                    }
+                    // `var a, b int`: more names after commas, else the type.
+                    at_spec = toks.get(k).is_some_and(|&(_, n)| n == ",");
+                }
+                _ => {}
+            }
+        }
+    }
+    None
+}
+
 pub(super) fn plan(
     go: &Path,
     code: &str,
@@ -503,6 +573,12 @@ pub(super) fn plan(
     cache: Option<&Path>,
     prompt: Prompt<'_>,
 ) -> Result<Plan, String> {
+    if let Some(name) = redeclared_builtin(code) {
+        return Err(format!(
+            "the code declares `{name}` again, a predeclared name of Go: the test's `{name}` \
+             would be the code's in one program, the language's in the judge"
+        ));
+    }
     let (test_file, n, mut sites) = judge_test(code, test);
     let test_funcs = functions(test);
     let code_funcs = functions(code);
@@ -774,5 +850,29 @@ mod tests {
         );
         assert_eq!(p.sites.len(), 2);
         assert!(p.cand.files[2].1.contains("r0 := Add(a0, a1)"));
+    }
+
+    #[test]
+    fn a_predeclared_name_declared_again_is_found() {
+        for (code, want) in [
+            (
+                "package main\ntype float32 = float64\nfunc F() {}\n",
+                Some("float32"),
+            ),
+            ("type (\n\tx int\n\tint = int64\n)\n", Some("int")),
+            ("var a, len = 1, 2\n", Some("len")),
+            ("const (\n\tA = 1\n\ttrue = false\n)\n", Some("true")),
+            (
+                "var x int = len(\"a\")\ntype T struct {\n\tint\n\tstring string\n}\n",
+                None,
+            ),
+            (
+                "func f() {\n\tvar int = 3\n\t_ = int\n}\ntype S []float32 // type float32\n",
+                None,
+            ),
+            ("var (\n\ta, b int\n\tc = \"type int\"\n)\n", None),
+        ] {
+            assert_eq!(redeclared_builtin(code).as_deref(), want, "{code}");
+        }
     }
 }

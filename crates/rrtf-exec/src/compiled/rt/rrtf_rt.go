@@ -18,6 +18,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 type rrtfMalformed struct{ what string }
@@ -503,9 +504,15 @@ func rrtfCandError(kind, msg string) {
 	}
 }
 
+// rrtfMu makes one call (a request and its answer on the pipes) and one check's counting
+// whole when a test's subtests run in parallel (`t.Parallel()`).
+var rrtfMu sync.Mutex
+
 // rrtfCall sends a call; on any failure of the candidate the results keep their zero values
 // and the failure fails the check it happened in.
 func rrtfCall(id int, args []interface{}, results []interface{}) {
+	rrtfMu.Lock()
+	defer rrtfMu.Unlock()
 	rrtfCalls++
 	if rrtfDead {
 		rrtfCandError("died", "the candidate process is gone")
@@ -619,6 +626,8 @@ func rrtfSiteEvent(site int, ok, called, errored bool, why string) {
 
 // rrtfCheck counts one check site; `ok` is what testify's assertion returned.
 func rrtfCheck(site int, ok bool) bool {
+	rrtfMu.Lock()
+	defer rrtfMu.Unlock()
 	called := rrtfCalls > rrtfMarkCalls
 	errored := rrtfErrors > rrtfMarkErrors
 	rrtfMarkCalls, rrtfMarkErrors = rrtfCalls, rrtfErrors
