@@ -79,16 +79,73 @@ fn find_closing(text: &str, fence: &str) -> Option<(usize, usize)> {
 fn looks_like_code(text: &str, language: Language) -> bool {
     let starts: &[&str] = match language {
         Language::Python => &["def ", "class ", "import ", "from ", "async def ", "@"],
-        Language::JavaScript => &["function ", "const ", "let ", "var ", "class ", "module."],
-        Language::Cpp => &[
-            "#include", "using ", "int ", "bool ", "vector<", "std::", "string ", "long ",
+        Language::JavaScript => &[
+            "function ",
+            "function*",
+            "async ",
+            "const ",
+            "let ",
+            "var ",
+            "class ",
+            "module.",
+            "exports.",
+            "export ",
+            "'use strict'",
+            "\"use strict\"",
         ],
-        Language::Java => &["import ", "class ", "public ", "static "],
-        Language::Go => &["package ", "func ", "import "],
-        Language::Rust => &["fn ", "use ", "pub fn ", "struct ", "impl "],
+        Language::Cpp => &[
+            "#include",
+            "#define",
+            "#pragma",
+            "using ",
+            "int ",
+            "bool ",
+            "vector<",
+            "std::",
+            "string ",
+            "long ",
+            "double ",
+            "float ",
+            "void ",
+            "char ",
+            "unsigned ",
+            "auto ",
+            "template",
+            "struct ",
+            "class ",
+            "namespace ",
+            "const ",
+            "static ",
+            "inline ",
+            "typedef ",
+            "size_t ",
+        ],
+        Language::Java => &[
+            "import ",
+            "class ",
+            "public ",
+            "static ",
+            "final ",
+            "abstract ",
+            "interface ",
+            "enum ",
+            "record ",
+            "private ",
+            "protected ",
+            "@",
+        ],
+        Language::Go => &["package ", "func ", "import ", "type ", "var ", "const "],
+        Language::Rust => &[
+            "fn ", "use ", "pub ", "pub(", "struct ", "impl ", "impl<", "const ", "static ",
+            "enum ", "trait ", "mod ", "type ", "#[", "#![",
+        ],
     };
-    text.lines()
-        .any(|l| starts.iter().any(|s| l.trim_start().starts_with(s)))
+    text.lines().any(|l| {
+        let l = l.trim_start();
+        starts.iter().any(|s| l.starts_with(s))
+            // A JavaScript assignment of a function (`add = (a, b) => a + b`).
+            || language == Language::JavaScript && l.contains("=>")
+    })
 }
 
 fn defines_something(body: &str) -> bool {
@@ -241,5 +298,26 @@ mod tests {
             with_prompt_imports("int f();", "#include <vector>", Language::Cpp),
             "int f();"
         );
+    }
+
+    #[test]
+    fn unfenced_code_opens_with_any_declaration_of_its_language() {
+        for (text, language) in [
+            ("double f(double x) {\n    return x;\n}\n", Language::Cpp),
+            ("#define N 10\nint f() { return N; }\n", Language::Cpp),
+            ("void g();\n", Language::Cpp),
+            ("add = (a, b) => a + b;\n", Language::JavaScript),
+            ("async function f() { return 1; }\n", Language::JavaScript),
+            ("final class Solution {\n}\n", Language::Java),
+            ("type T int\n", Language::Go),
+            ("pub(crate) fn f() {}\n", Language::Rust),
+        ] {
+            assert_eq!(
+                extract_code(text, language).as_deref(),
+                Some(text),
+                "{language:?}: {text}"
+            );
+        }
+        assert_eq!(extract_code("The answer is 42.", Language::Cpp), None);
     }
 }
