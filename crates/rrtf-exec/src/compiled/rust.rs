@@ -462,11 +462,31 @@ const PRELUDE: &[&str] = &[
 
 /// The code's top-level `use std::...;` / `use core::...;` items (names only, never renamed
 /// with `as`: `use std::convert::identity as Some;` would change what the test's `Some` is),
-/// for the test's `use super::*`.
+/// for the test's `use super::*`. Each once, and only at the top level (a `use` inside a
+/// function's body is that function's; copied out beside the same top-level one it did not
+/// compile: "defined multiple times").
 fn std_uses(code: &str) -> String {
+    let mask = instrument::code_mask(code.as_bytes(), Syntax::Rust);
     let mut out = String::new();
-    for line in code.lines() {
+    let mut seen: Vec<&str> = Vec::new();
+    let mut depth = 0i64;
+    let mut at = 0;
+    for line in code.split_inclusive('\n') {
+        let top = depth == 0;
+        for (k, c) in line.bytes().enumerate() {
+            if mask[at + k] {
+                match c {
+                    b'{' => depth += 1,
+                    b'}' => depth -= 1,
+                    _ => {}
+                }
+            }
+        }
+        at += line.len();
         let t = line.trim();
+        if !top || seen.contains(&t) {
+            continue;
+        }
         let renames = t
             .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
             .any(|w| w == "as");
@@ -476,6 +496,7 @@ fn std_uses(code: &str) -> String {
             && t.bytes()
                 .all(|c| instrument::is_ident(c) || b" :{},*;".contains(&c));
         if ok {
+            seen.push(t);
             out.push_str("#[allow(unused_imports, deprecated)]\n");
             out.push_str(t);
             out.push('\n');
@@ -1021,5 +1042,14 @@ mod tests {
             "{cand}"
         );
         assert!(cand.contains("let b1 = a1.as_str();"), "{cand}");
+    }
+
+    #[test]
+    fn the_code_s_top_level_std_uses_reach_the_test_once() {
+        let code = "use std::collections::HashMap;\nuse std::collections::HashMap;\nfn count_chars(s: &str) -> usize {\n    use std::collections::HashMap;\n    use std::fmt::Write;\n    let m: HashMap<char, usize> = HashMap::new();\n    m.len()\n}\nuse std::cmp::max;\n";
+        assert_eq!(
+            std_uses(code),
+            "#[allow(unused_imports, deprecated)]\nuse std::collections::HashMap;\n#[allow(unused_imports, deprecated)]\nuse std::cmp::max;\n"
+        );
     }
 }
