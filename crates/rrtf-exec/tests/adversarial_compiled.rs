@@ -1513,6 +1513,82 @@ fn go_builtins_stay_the_language_s_and_parallel_subtests_are_judged() {
     );
 }
 
+/// An attacker's review, round 14 (Go): each side held copies, so a sample's change to a value
+/// the test still holds (an argument it changes in place, a result sharing a buffer the next
+/// call overwrites) was never seen: wrong answers passed where one program fails (MultiPL-E's
+/// table tests call the sample for every row before comparing), and a right in-place answer
+/// failed. Every such change now crosses back after each call. Each verdict is `go test`'s on
+/// the one program.
+#[test]
+fn go_changes_to_values_the_test_holds_are_seen() {
+    run(
+        65129,
+        Language::Go,
+        "func TestUnique(t *testing.T) {\n  candidate := Unique\n\ttype test struct {\n\t\tactual   interface{}\n\t\texpected interface{}\n\t}\n   tests := []test{\n     { actual: candidate([]int{5, 3, 5, 2, 3, 3, 9, 0, 123}), expected: []int{0, 2, 3, 5, 9, 123} },\n     { actual: candidate([]int{1, 1}), expected: []int{1} },\n   }\n\n\tfor i, tc := range tests {\n\t\tt.Run(fmt.Sprintf(\"test num % d\", i), func(t *testing.T) {\n\t\t\tif fmt.Sprintf(\"%v\", tc.actual) != fmt.Sprintf(\"%v\", tc.expected) {\n\t\t\t\tt.Errorf(\"expected '%s', got '%s'\", tc.expected, tc.actual)\n\t\t\t}\n\t\t})\n\t}\n}\n",
+        &[case(
+            "go_multipl_alias",
+            "package main\n\nimport (\n\t\"fmt\"\n\t\"testing\"\n)\n\nvar scratch [64]int\n\n// Returns the sorted unique elements (reuses a package-level buffer: \"no allocation\").\nfunc Unique(l []int) []int {\n\tout := scratch[:0]\n\tfor _, x := range l {\n\t\tseen := false\n\t\tfor _, y := range out {\n\t\t\tif x == y {\n\t\t\t\tseen = true\n\t\t\t}\n\t\t}\n\t\tif !seen {\n\t\t\tout = append(out, x)\n\t\t}\n\t}\n\tfor i := range out {\n\t\tfor j := i + 1; j < len(out); j++ {\n\t\t\tif out[j] < out[i] {\n\t\t\t\tout[i], out[j] = out[j], out[i]\n\t\t\t}\n\t\t}\n\t}\n\treturn out\n}\n",
+            FAIL,
+            None,
+        )],
+    );
+    run(
+        65130,
+        Language::Go,
+        "func TestDoubled(t *testing.T) {\n\tassert := assert.New(t)\n\ta := Doubled([]int{1, 2})\n\tb := Doubled([]int{5, 6})\n\tassert.Equal([]int{2, 4}, a)\n\tassert.Equal([]int{10, 12}, b)\n}\n",
+        &[case(
+            "go_alias_ret",
+            "var buf = make([]int, 0, 16)\n\nfunc Doubled(l []int) []int {\n\tbuf = buf[:0]\n\tfor _, x := range l {\n\t\tbuf = append(buf, 2*x)\n\t}\n\treturn buf\n}\n",
+            &[Partial],
+            Some((1, 2)),
+        )],
+    );
+    run(
+        65131,
+        Language::Go,
+        "func TestMaxElement(t *testing.T) {\n\tassert := assert.New(t)\n\tl := []int{1, 2, 3}\n\tassert.Equal(3, MaxElement(l))\n\tassert.Equal(3, MaxElement(l))\n}\n",
+        &[case(
+            "go_alias2",
+            "func MaxElement(l []int) int {\n\tm := l[0]\n\tfor i, x := range l {\n\t\tif x > m {\n\t\t\tm = x\n\t\t}\n\t\tl[i] = 0\n\t}\n\treturn m\n}\n",
+            &[Partial],
+            Some((1, 2)),
+        )],
+    );
+    run(
+        65132,
+        Language::Go,
+        "func TestCountKeys(t *testing.T) {\n\tassert := assert.New(t)\n\tm := map[string]int{\"a\": 1, \"b\": 2}\n\tassert.Equal(2, CountKeys(m))\n\tassert.Equal(2, len(m))\n}\n",
+        &[case(
+            "go_alias_map",
+            "func CountKeys(m map[string]int) int {\n\tn := len(m)\n\tfor k := range m {\n\t\tdelete(m, k)\n\t}\n\treturn n\n}\n",
+            &[Partial],
+            Some((1, 2)),
+        )],
+    );
+    run(
+        65133,
+        Language::Go,
+        "func TestSortArray(t *testing.T) {\n\tassert := assert.New(t)\n\tarr := []int{5, 2, 4}\n\tassert.Equal([]int{2, 4, 5}, SortArray(arr))\n\tassert.Equal([]int{5, 2, 4}, arr)\n}\n",
+        &[case(
+            "go_alias1",
+            "import \"sort\"\n\nfunc SortArray(arr []int) []int {\n\tsort.Ints(arr)\n\treturn arr\n}\n",
+            &[Partial],
+            Some((1, 2)),
+        )],
+    );
+    run(
+        65134,
+        Language::Go,
+        "func TestReverse(t *testing.T) {\n\tassert := assert.New(t)\n\ta := []int{1, 2, 3}\n\tReverse(a)\n\tassert.Equal([]int{3, 2, 1}, a)\n}\n",
+        &[case(
+            "go_inplace_right",
+            "func Reverse(a []int) {\n\tfor i, j := 0, len(a)-1; i < j; i, j = i+1, j-1 {\n\t\ta[i], a[j] = a[j], a[i]\n\t}\n}\n",
+            &[Pass],
+            None,
+        )],
+    );
+}
+
 /// An attacker's review, round 13 (C++): the one program's call chooses what the judge's stub
 /// cannot see. A wrong overload or template next to the right function (`truncate_number(3.5)`
 /// reaches a `(double)` overload or a template in one program; the candidate's dispatch, called

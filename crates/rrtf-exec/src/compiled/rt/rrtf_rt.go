@@ -12,10 +12,12 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"math"
 	"os"
 	"reflect"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -356,7 +358,8 @@ func rrtfDec(in *rrtfIn, t reflect.Type, depth int) (reflect.Value, error) {
 	return v, nil
 }
 
-// rrtfDecInto decodes one value into each pointer's element, then expects the end.
+// rrtfDecInto decodes a call's arguments into each pointer's element, then expects the end;
+// the arguments the sample could change in place join rrtfPending (see rrtfKeep).
 func rrtfDecInto(in *rrtfIn, ptrs ...interface{}) error {
 	for _, p := range ptrs {
 		e := reflect.ValueOf(p).Elem()
@@ -369,7 +372,109 @@ func rrtfDecInto(in *rrtfIn, ptrs ...interface{}) error {
 	if in.p != len(in.b) {
 		return rrtfMalformed{"trailing bytes"}
 	}
+	for _, p := range ptrs {
+		if e := reflect.ValueOf(p).Elem(); rrtfHasRef(e.Type()) {
+			rrtfPending = append(rrtfPending, rrtfKept{e, rrtfSnap(e)})
+		}
+	}
 	return nil
+}
+
+// A value the test may still hold after a call (an argument it passed, a result it got) that
+// the sample could still change in place (it shares a slice's array or a map), with its
+// snapshot when last sent. In one program the test sees such a change (a sample that sorts the
+// slice it was given, or returns slices of one buffer it overwrites at the next call); here
+// the values are copies on each side, so every change crosses back: after each call the
+// candidate sends what changed (`U<index>:<value>`, after the results), and the judge writes it
+// into its own copy, which the test holds.
+type rrtfKept struct {
+	v    reflect.Value
+	snap []byte
+}
+
+var rrtfKeep, rrtfPending []rrtfKept
+
+// rrtfHasRef: whether a value of type t can share memory with another (slices, maps).
+func rrtfHasRef(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Slice, reflect.Map, reflect.Ptr, reflect.Interface:
+		return true
+	case reflect.Array:
+		return rrtfHasRef(t.Elem())
+	}
+	return false
+}
+
+// rrtfSnap: v's encoding with each map's entries in one order, so that equal contents give
+// equal snapshots (a map's range order is random).
+func rrtfSnap(v reflect.Value) []byte {
+	switch v.Kind() {
+	case reflect.Slice, reflect.Array:
+		if v.Kind() == reflect.Slice && v.IsNil() {
+			return []byte{'N'}
+		}
+		o := rrtfCount(nil, 'L', v.Len())
+		for i := 0; i < v.Len(); i++ {
+			o = append(o, rrtfSnap(v.Index(i))...)
+		}
+		return o
+	case reflect.Map:
+		if v.IsNil() {
+			return []byte{'N'}
+		}
+		entries := make([]string, 0, v.Len())
+		it := v.MapRange()
+		for it.Next() {
+			entries = append(entries, string(rrtfSnap(it.Key()))+string(rrtfSnap(it.Value())))
+		}
+		sort.Strings(entries)
+		o := rrtfCount(nil, 'M', v.Len())
+		for _, e := range entries {
+			o = append(o, e...)
+		}
+		return o
+	case reflect.Interface:
+		if v.IsNil() {
+			return []byte{'N'}
+		}
+		name := v.Elem().Type().String()
+		o := rrtfCount(nil, 'Y', len(name))
+		return append(append(o, name...), rrtfSnap(v.Elem())...)
+	}
+	o, err := rrtfEnc(nil, v, 0)
+	if err != nil {
+		return append(o, '!')
+	}
+	return o
+}
+
+// rrtfWriteInto writes src into dst in place where the test may share dst's memory: a slice's
+// elements (same length), a map's entries; anything else is set.
+func rrtfWriteInto(dst, src reflect.Value) {
+	switch dst.Kind() {
+	case reflect.Slice, reflect.Array:
+		if dst.Kind() == reflect.Array ||
+			!dst.IsNil() && !src.IsNil() && dst.Len() == src.Len() {
+			for i := 0; i < dst.Len(); i++ {
+				rrtfWriteInto(dst.Index(i), src.Index(i))
+			}
+			return
+		}
+	case reflect.Map:
+		if !dst.IsNil() && !src.IsNil() {
+			for _, k := range dst.MapKeys() {
+				dst.SetMapIndex(k, reflect.Value{})
+			}
+			it := src.MapRange()
+			for it.Next() {
+				dst.SetMapIndex(it.Key(), it.Value())
+			}
+			return
+		}
+	}
+	if dst.CanSet() {
+		dst.Set(src)
+	}
 }
 
 func rrtfReadMsg(r *bufio.Reader) ([]byte, bool) {
@@ -436,13 +541,14 @@ func rrtfAnswer(dispatch func(int, *rrtfIn) ([]interface{}, error), msg []byte) 
 	if err != nil {
 		return fail("error", "malformed call")
 	}
+	rrtfPending = rrtfPending[:0]
 	results, err := dispatch(id, in)
 	if err != nil {
 		return fail("error", err.Error())
 	}
 	o := []byte{'R'}
 	if len(results) == 0 {
-		return append(o, 'V')
+		o = append(o, 'V')
 	}
 	if len(results) > 1 {
 		o = rrtfCount(o, 'P', len(results))
@@ -452,6 +558,24 @@ func rrtfAnswer(dispatch func(int, *rrtfIn) ([]interface{}, error), msg []byte) 
 			return fail("error", err.Error())
 		}
 	}
+	// What changed of the values the test holds (this call's arguments among them); kept
+	// only once the answer is whole, as the judge keeps them only from a whole answer.
+	kept := append(append([]rrtfKept(nil), rrtfKeep...), rrtfPending...)
+	for i := range kept {
+		if s := rrtfSnap(kept[i].v); !bytes.Equal(s, kept[i].snap) {
+			kept[i].snap = s
+			o = rrtfCount(o, 'U', i)
+			if o, err = rrtfEnc(o, kept[i].v, 0); err != nil {
+				return fail("error", "a value the test holds changed into "+err.Error())
+			}
+		}
+	}
+	for _, p := range results {
+		if v := reflect.ValueOf(p).Elem(); rrtfHasRef(v.Type()) {
+			kept = append(kept, rrtfKept{v, rrtfSnap(v)})
+		}
+	}
+	rrtfKeep = kept
 	return o
 }
 
@@ -481,6 +605,9 @@ var (
 	rrtfDead, rrtfTold, rrtfAnyFailed                    bool
 	rrtfLastError                                        string
 	rrtfFailure                                          string
+	// The values the test holds that the candidate may change (the judge's copies, in the
+	// candidate's rrtfKeep order).
+	rrtfHeld []reflect.Value
 )
 
 func rrtfOneline(s string) string {
@@ -544,6 +671,7 @@ func rrtfCall(id int, args []interface{}, results []interface{}) {
 	switch tag {
 	case 'R':
 		err := func() error {
+			vals := make([]reflect.Value, len(results))
 			if len(results) == 0 {
 				if t, e := in.get(); e != nil || t != 'V' {
 					return rrtfMalformed{"a value where none is declared"}
@@ -557,7 +685,6 @@ func rrtfCall(id int, args []interface{}, results []interface{}) {
 						return rrtfMalformed{"wrong number of results"}
 					}
 				}
-				vals := make([]reflect.Value, len(results))
 				for i, p := range results {
 					v, e := rrtfDec(in, reflect.ValueOf(p).Elem().Type(), 0)
 					if e != nil {
@@ -565,17 +692,46 @@ func rrtfCall(id int, args []interface{}, results []interface{}) {
 					}
 					vals[i] = v
 				}
-				if in.p != len(in.b) {
+			}
+			// The values the test holds that the sample changed (see rrtfKeep): this call's
+			// arguments (the stub's parameters share the test's memory) and earlier ones.
+			held := append([]reflect.Value(nil), rrtfHeld...)
+			for _, p := range args {
+				if v := reflect.ValueOf(p).Elem(); rrtfHasRef(v.Type()) {
+					held = append(held, v)
+				}
+			}
+			type change struct {
+				i int
+				v reflect.Value
+			}
+			var changes []change
+			for in.p < len(in.b) {
+				if t, e := in.get(); e != nil || t != 'U' {
 					return rrtfMalformed{"trailing bytes"}
 				}
-				for i, p := range results {
-					reflect.ValueOf(p).Elem().Set(vals[i])
+				i, e := in.count(':')
+				if e != nil || i < 0 || i >= len(held) {
+					return rrtfMalformed{"a change of no value the test holds"}
 				}
-				return nil
+				v, e := rrtfDec(in, held[i].Type(), 0)
+				if e != nil {
+					return e
+				}
+				changes = append(changes, change{i, v})
 			}
-			if in.p != len(in.b) {
-				return rrtfMalformed{"trailing bytes"}
+			for i, p := range results {
+				reflect.ValueOf(p).Elem().Set(vals[i])
 			}
+			for _, c := range changes {
+				rrtfWriteInto(held[c.i], c.v)
+			}
+			for _, p := range results {
+				if v := reflect.ValueOf(p).Elem(); rrtfHasRef(v.Type()) {
+					held = append(held, v)
+				}
+			}
+			rrtfHeld = held
 			return nil
 		}()
 		if err != nil {
