@@ -1589,6 +1589,28 @@ fn go_changes_to_values_the_test_holds_are_seen() {
     );
 }
 
+/// An attacker's review, round 14 (JavaScript): `console.assert`'s message arguments never ran
+/// in the judge, so a sample that throws only for the inputs the messages ask about passed;
+/// in one program the message's call throws and ends the test.
+#[test]
+fn javascript_assert_messages_are_evaluated() {
+    let test = "const t = () => {\n  console.assert(f(2) === 4, 'f(2) gave ' + f(2) + ', f(9) gave ' + f(9))\n  console.assert(f(3) === 6, `f(10) is ${f(10)}`)\n}\nt()\n";
+    run(
+        65135,
+        Language::JavaScript,
+        test,
+        &[
+            case(
+                "throws for the messages' inputs",
+                "const f = (n) => { if (n > 5) throw new Error('too big'); return n * 2; };\n",
+                &[RuntimeError],
+                None,
+            ),
+            case("right", "const f = (n) => n * 2;\n", &[Pass], Some((2, 2))),
+        ],
+    );
+}
+
 /// An attacker's review, round 13 (C++): the one program's call chooses what the judge's stub
 /// cannot see. A wrong overload or template next to the right function (`truncate_number(3.5)`
 /// reaches a `(double)` overload or a template in one program; the candidate's dispatch, called

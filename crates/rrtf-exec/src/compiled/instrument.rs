@@ -574,12 +574,20 @@ pub fn js_checks(test: &str) -> Instrumented {
         let Some(close) = matching(src, &mask, open) else {
             continue;
         };
-        let (s, e) = split_args(src, &mask, open, close)[0];
+        let args = split_args(src, &mask, open, close);
+        let (s, e) = args[0];
         let cond = test[s..e].trim();
         if cond.is_empty() {
             continue;
         }
-        let edit = format!("__rrtf.check(@SITE@, () => ({cond}))");
+        // The message's arguments are evaluated too, after the condition, as `console.assert`
+        // does (a call of the sample among them runs, and its throw is the test's).
+        let rest = args.last().map_or("", |&(_, end)| test[e..end].trim());
+        let edit = if rest.is_empty() {
+            format!("__rrtf.check(@SITE@, () => ({cond}))")
+        } else {
+            format!("__rrtf.check(@SITE@, () => [({cond}){rest}][0])")
+        };
         b.site(at, cond, vec![(at, close + 1, edit)]);
         taken.push((at, close + 1));
         i = close + 1;
@@ -1314,9 +1322,10 @@ mod tests {
         let js = "const t = () => {\n  console.assert(f([1, 2]) === 3, 'msg, with comma')\n  console.assert(\n    g('(') === `)`\n  )\n}\nt()\n";
         let out = js_checks(js);
         assert_eq!(out.sites.len(), 2, "{}", out.test);
+        // The message is evaluated too (`console.assert` evaluates its arguments).
         assert!(
             out.test
-                .contains("__rrtf.check(0, () => (f([1, 2]) === 3))\n"),
+                .contains("__rrtf.check(0, () => [(f([1, 2]) === 3), 'msg, with comma'][0])\n"),
             "{}",
             out.test
         );
