@@ -1611,6 +1611,68 @@ fn javascript_assert_messages_are_evaluated() {
     );
 }
 
+/// An attacker's review, round 14 (Rust): the candidate was built with `--test` for every test
+/// shape, while MultiPL-E's `fn main` test is a plain program: code behaving otherwise under
+/// `cfg!(test)` passed (a forged pass), and a sample's own `#[cfg(test)]` module using a crate
+/// the program never builds was a compile error. A `fn main` test's candidate is a program now.
+/// Also: a helper of the test's `mod tests` named like a function of the code is the test's own
+/// (it shadows `use super::*`), and a `&mut` parameter is refused (`crashed`: not a
+/// compile error of the sample's).
+#[test]
+fn rust_programs_are_built_as_programs() {
+    let main_test = "fn main() {\n    let candidate = add;\n    assert_eq!(candidate(1, 2), 3);\n    assert_eq!(candidate(2, 5), 7);\n}\n";
+    run(
+        65136,
+        Language::Rust,
+        main_test,
+        &[
+            case(
+                "right only under cfg(test)",
+                "fn add(a: i32, b: i32) -> i32 {\n    if cfg!(test) { a + b } else { a - b }\n}\n",
+                FAIL,
+                Some((0, 2)),
+            ),
+            case(
+                "right, with a test module of its own",
+                "fn add(a: i32, b: i32) -> i32 {\n    a + b\n}\n\n#[cfg(test)]\nmod my_tests {\n    use super::*;\n    use pretty_assertions::assert_eq;\n    #[test]\n    fn it_adds() { assert_eq!(add(1, 2), 3); }\n}\n",
+                &[Pass],
+                Some((2, 2)),
+            ),
+            case(
+                "right, with a main of its own",
+                "fn add(a: i32, b: i32) -> i32 {\n    a + b\n}\npub fn main() {\n    println!(\"{}\", add(1, 2));\n}\n",
+                &[Pass],
+                Some((2, 2)),
+            ),
+        ],
+    );
+    run(
+        65137,
+        Language::Rust,
+        "#[cfg(test)]\nmod tests {\n    use super::*;\n    fn helper(x: i32) -> i32 { x + 0 }\n    #[test]\n    fn t() {\n        assert_eq!(helper(double(2)), 4);\n    }\n}\n",
+        &[case(
+            "a helper named like the test's",
+            "fn helper(x: i32) -> i32 { x }\nfn double(x: i32) -> i32 { helper(x) * 2 }\n",
+            &[Pass],
+            Some((1, 1)),
+        )],
+    );
+    let rs = run(
+        65138,
+        Language::Rust,
+        "fn main() {\n    let mut v = vec![3, 1, 2];\n    sort_in_place(&mut v);\n    assert_eq!(v, vec![1, 2, 3]);\n}\n",
+        &[case(
+            "a &mut parameter",
+            "fn sort_in_place(v: &mut Vec<i32>) {\n    v.sort();\n}\n",
+            &[Crashed],
+            None,
+        )],
+    );
+    if let Some(r) = rs.first() {
+        assert!(r.detail.contains("`&mut`"), "{r:?}");
+    }
+}
+
 /// An attacker's review, round 13 (C++): the one program's call chooses what the judge's stub
 /// cannot see. A wrong overload or template next to the right function (`truncate_number(3.5)`
 /// reaches a `(double)` overload or a template in one program; the candidate's dispatch, called

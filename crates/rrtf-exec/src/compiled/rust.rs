@@ -165,7 +165,12 @@ impl P {
                     self.pos += 1;
                 }
                 if self.peek() == Some("mut") {
-                    self.pos += 1;
+                    // What the sample changes through it would not cross back to the test.
+                    return Err(
+                        "a `&mut` reference (the sample's changes would not reach the \
+                                test)"
+                            .into(),
+                    );
                 }
                 let inner = self.ty()?;
                 if matches!(&inner, RTy::Ref(_)) {
@@ -505,6 +510,50 @@ fn std_uses(code: &str) -> String {
     out
 }
 
+/// Every function name `src` declares, at any depth (`fn NAME`), comments and literals aside.
+fn fn_names(src: &str) -> Vec<String> {
+    let mask = instrument::code_mask(src.as_bytes(), Syntax::Rust);
+    let clean = instrument::blank_non_code(src, &mask);
+    let words: Vec<&str> = clean
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    words
+        .windows(2)
+        .filter(|w| w[0] == "fn")
+        .map(|w| w[1].to_string())
+        .collect()
+}
+
+/// `code` with its top-level `fn main` renamed (the candidate built as a program has its own).
+fn renamed_main(code: &str) -> String {
+    let b = code.as_bytes();
+    let mask = instrument::code_mask(b, Syntax::Rust);
+    let mut depth = 0i32;
+    let mut i = 0;
+    while i < b.len() {
+        if mask[i] {
+            match b[i] {
+                b'{' => depth += 1,
+                b'}' => depth -= 1,
+                _ if depth == 0 && instrument::word_at(b, &mask, i, b"fn") => {
+                    let s = instrument::skip_ws(b, i + 2);
+                    if instrument::word_at(b, &mask, s, b"main") {
+                        return format!(
+                            "{}rrtf_sample_main{}",
+                            &code[..s],
+                            &code[s + "main".len()..]
+                        );
+                    }
+                }
+                _ => {}
+            }
+        }
+        i += 1;
+    }
+    code.to_string()
+}
+
 /// The name a test's own top-level `fn main` takes in the judge, which has its own `main`.
 const TEST_MAIN: &str = "rrtf_test_main";
 
@@ -780,7 +829,11 @@ pub(super) fn plan(
         .as_deref()
         .map(whole_functions)
         .unwrap_or_default();
-    let own: Vec<&str> = test_funcs.iter().map(|f| f.name.as_str()).collect();
+    // The test's own functions, at any depth: a helper of `mod tests` shadows the code's
+    // function of the same name there (`use super::*` is a glob import).
+    let nested = fn_names(test);
+    let mut own: Vec<&str> = test_funcs.iter().map(|f| f.name.as_str()).collect();
+    own.extend(nested.iter().map(String::as_str));
     let mine: Vec<&str> = code_funcs.iter().map(|f| f.name.as_str()).collect();
     let (used, helpers) =
         super::test_uses(test, Syntax::Rust, &own, &mine, &whole, prompt.entry_point);
@@ -883,14 +936,29 @@ pub(super) fn plan(
         sites.len(),
         list.join(", ")
     );
-    let cand_src = format!(
-        "{code}\n{}#[cfg(test)]\nmod rrtf_serve {{\n    #[test]\n    fn serve() {{\n        {m}::serve(|rrtf_id: usize, rrtf_in: &mut {m}::In| -> Result<Vec<u8>, String> {{\n            match rrtf_id {{\n{arms}                _ => Err(\"unknown function\".to_string()),\n            }}\n        }});\n    }}\n}}\n",
-        if inline.is_empty() {
-            String::new()
-        } else {
-            format!("#[cfg(test)]\n{inline}")
-        }
+    // A test that is a program of its own (MultiPL-E's `fn main`) runs in one program built
+    // as a program: the candidate is one too (`cfg(test)` is not set: code that behaves
+    // otherwise under it, or a test module of its own, is as in that program), its own `fn
+    // main` renamed. A `#[test]` test's one program is built with `--test`, and so is it.
+    let program = tests.iter().any(|t| t == TEST_MAIN);
+    let serve = format!(
+        "{m}::serve(|rrtf_id: usize, rrtf_in: &mut {m}::In| -> Result<Vec<u8>, String> {{\n            match rrtf_id {{\n{arms}                _ => Err(\"unknown function\".to_string()),\n            }}\n        }});"
     );
+    let cand_src = if program {
+        format!(
+            "{}\n{inline}mod rrtf_serve {{\n    pub fn serve() {{\n        {serve}\n    }}\n}}\nfn main() {{\n    rrtf_serve::serve();\n}}\n",
+            renamed_main(&code)
+        )
+    } else {
+        format!(
+            "{code}\n{}#[cfg(test)]\nmod rrtf_serve {{\n    #[test]\n    fn serve() {{\n        {serve}\n    }}\n}}\n",
+            if inline.is_empty() {
+                String::new()
+            } else {
+                format!("#[cfg(test)]\n{inline}")
+            }
+        )
+    };
     let rustc = rustc.to_string_lossy().into_owned();
     let build = |mode: &[&str], out: &str, src: &str| {
         let mut argv = vec![rustc.clone(), "--edition".into(), "2021".into()];
@@ -913,16 +981,24 @@ pub(super) fn plan(
         },
         cand: Side {
             files: vec![("main.rs".into(), cand_src)],
-            build: Some(build(&["--test"], "cand", "main.rs")),
+            build: Some(build(
+                if program { &[] } else { &["--test"] },
+                "cand",
+                "main.rs",
+            )),
             artifacts: vec!["cand".into()],
-            run: vec![
-                "@DIR@/cand".into(),
-                "rrtf_serve::serve".into(),
-                "--exact".into(),
-                "--test-threads=1".into(),
-                "--nocapture".into(),
-                "-q".into(),
-            ],
+            run: if program {
+                vec!["@DIR@/cand".into()]
+            } else {
+                vec![
+                    "@DIR@/cand".into(),
+                    "rrtf_serve::serve".into(),
+                    "--exact".into(),
+                    "--test-threads=1".into(),
+                    "--nocapture".into(),
+                    "-q".into(),
+                ]
+            },
             cacheable: true,
             ..Side::default()
         },
