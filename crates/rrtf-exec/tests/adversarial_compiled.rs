@@ -1673,6 +1673,49 @@ fn rust_programs_are_built_as_programs() {
     }
 }
 
+/// An attacker's review, round 14: nothing the candidate's program did after the test's last
+/// call counted (a C++ static destructor that aborts, a Java shutdown hook that halts with
+/// status 1, a JavaScript timer that throws or an exit code set): pass, where one program ends
+/// failed. The candidate's end is the run's now (`runtime_error`), and its right twin passes.
+#[test]
+fn what_the_program_does_at_its_end_counts() {
+    for (uid, language, key) in [
+        (65139, Language::Cpp, "cpp_atexit_abort"),
+        (65140, Language::Java, "java_shutdown_hook"),
+        (65141, Language::JavaScript, "js_timer_exit"),
+    ] {
+        let (code, test, right) = match key {
+            "cpp_atexit_abort" => (
+                "#include <cstdlib>\nint add(int a, int b) { return a + b; }\nstruct Bye { ~Bye() { std::abort(); } } bye;\n",
+                "#include <cassert>\nint main() {\n    assert(add(1, 2) == 3);\n}\n",
+                "int add(int a, int b) { return a + b; }\n",
+            ),
+            "java_shutdown_hook" => (
+                "class Solution {\n    static { Runtime.getRuntime().addShutdownHook(new Thread(() -> Runtime.getRuntime().halt(1))); }\n    public int add(int a, int b) { return a + b; }\n}\n",
+                "public class Main {\n    public static void main(String[] args) {\n        Solution s = new Solution();\n        if (s.add(1, 2) != 3) { throw new AssertionError(); }\n    }\n}\n",
+                "class Solution {\n    public int add(int a, int b) { return a + b; }\n}\n",
+            ),
+            _ => (
+                "const f = (n) => n * 2;\nsetTimeout(() => { throw new Error('late') }, 0);\nprocess.exitCode = 3;\n",
+                "const t = () => {\n  console.assert(f(2) === 4)\n}\nt()\n",
+                "const f = (n) => n * 2;\nsetTimeout(() => {}, 0);\n",
+            ),
+        };
+        let rs = run(
+            uid,
+            language,
+            test,
+            &[
+                case("fails at its end", code, &[RuntimeError], Some((1, 1))),
+                case("right", right, &[Pass], Some((1, 1))),
+            ],
+        );
+        if let Some(r) = rs.first() {
+            assert!(r.detail.contains("after the test's last call"), "{r:?}");
+        }
+    }
+}
+
 /// An attacker's review, round 13 (C++): the one program's call chooses what the judge's stub
 /// cannot see. A wrong overload or template next to the right function (`truncate_number(3.5)`
 /// reaches a `(double)` overload or a template in one program; the candidate's dispatch, called

@@ -384,6 +384,18 @@ pub(super) fn judge(
         (res.tests_passed, res.tests_total) = (0, 0);
         return res;
     }
+    // The candidate's program after the test's last call: what one program runs at its end
+    // (a static destructor, a shutdown hook, a pending timer) failing there fails the run.
+    let at_exit = (cand_ended
+        && cand_error.is_none()
+        && (run.cand.exit.is_some_and(|e| e != 0) || run.cand.signal.is_some()))
+    .then(|| {
+        format!(
+            "the candidate failed after the test's last call: its process {}: {}",
+            how_it_ended(&run.cand),
+            summarize(&cand_out)
+        )
+    });
     let memory = cand_error.is_some_and(|(k, _)| k == "memory")
         || (cand_ended && cand_error.is_some() && OOM_MARKS.iter().any(|m| cand_out.contains(m)));
     let errored = cand_error.is_some() || rep.test_error.is_some();
@@ -392,7 +404,9 @@ pub(super) fn judge(
         (None, Some(t)) => t.clone(),
         (None, None) => String::new(),
     };
-    (res.outcome, res.detail) = if memory {
+    (res.outcome, res.detail) = if let Some(why) = at_exit {
+        (Outcome::RuntimeError, detail_with(why))
+    } else if memory {
         (Outcome::MemoryLimit, detail_with(error_text))
     } else if total == 0 {
         let why = "no check of the test called the candidate".to_string();

@@ -1112,10 +1112,15 @@ def run_both(job, jrun, crun, ruleset):
     wall_ms = int((time.monotonic() - t0) * 1000)
     if cst is None and not timed_out:
         # The judge is done: a candidate that died during a call may not be reaped yet, and a
-        # healthy one exits when its request pipe closes. Either way it ends within moments.
-        ready, _, _ = select.select([cfd], [], [], 0.2)
+        # healthy one exits when its request pipe closes, after what its program runs at its
+        # end (static destructors, shutdown hooks, pending timers), as one program does: its
+        # failure there is the run's (the verdict reads its status), and one that does not end
+        # within the limit is a timeout, as that program would be.
+        ready, _, _ = select.select([cfd], [], [], max(0.0, deadline - time.monotonic()))
         if ready:
             _, cst, cru = os.wait4(cpid, 0)
+        else:
+            timed_out = True
     cand_alive = cst is None
     for pid, st in ((jpid, jst), (cpid, cst)):
         if st is None:
