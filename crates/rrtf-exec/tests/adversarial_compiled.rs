@@ -1716,6 +1716,38 @@ fn what_the_program_does_at_its_end_counts() {
     }
 }
 
+/// C++ `T&` parameters: the test's variable changes with the sample's argument, as in one
+/// program (the judge wrote nothing back: a right in-place sort failed, and a sample that
+/// cleared the vector it was given passed a test that uses it again).
+#[test]
+fn cpp_reference_arguments_come_back_changed() {
+    let test = "#undef NDEBUG\n#include<assert.h>\nint main(){\n    vector<int> v = {3, 1, 2};\n    assert (largest(v) == 3);\n    assert (largest(v) == 3);\n    assert ((v == vector<int>{1, 2, 3}));\n}\n";
+    let head = "#include <vector>\n#include <algorithm>\nusing namespace std;\n";
+    run(
+        65142,
+        Language::Cpp,
+        test,
+        &[
+            case(
+                "sorts its argument, right",
+                &format!(
+                    "{head}int largest(vector<int>& l) {{ sort(l.begin(), l.end()); return l.back(); }}\n"
+                ),
+                &[Pass],
+                Some((2, 2)),
+            ),
+            case(
+                "clears its argument",
+                &format!(
+                    "{head}int largest(vector<int>& l) {{ int m = *max_element(l.begin(), l.end()); l.assign(l.size(), 0); return m; }}\n"
+                ),
+                &[Partial],
+                Some((1, 3)),
+            ),
+        ],
+    );
+}
+
 /// An attacker's review, round 13 (C++): the one program's call chooses what the judge's stub
 /// cannot see. A wrong overload or template next to the right function (`truncate_number(3.5)`
 /// reaches a `(double)` overload or a template in one program; the candidate's dispatch, called

@@ -1103,7 +1103,19 @@ pub(super) fn plan(
             .enumerate()
             .map(|(k, p)| format!("{p} a{k}"))
             .collect();
-        let args: Vec<String> = (0..params.len()).map(|k| format!("a{k}")).collect();
+        // A `T&` argument comes back changed, as the test's variable is in one program.
+        let args: Vec<String> = params
+            .iter()
+            .zip(refs)
+            .enumerate()
+            .map(|(k, (p, rf))| {
+                if *rf == "&" {
+                    format!("::rrtf::Back<{}>{{a{k}}}", p.render())
+                } else {
+                    format!("a{k}")
+                }
+            })
+            .collect();
         let args = args.join(", ");
         let sep = if args.is_empty() { "" } else { ", " };
         stubs.push_str(&format!(
@@ -1143,6 +1155,11 @@ pub(super) fn plan(
             dispatch.push_str(&format!(
                 "    {r} rrtf_r = rrtf_one_{id}({call_args});\n    ::rrtf::enc(rrtf_out, rrtf_r);\n"
             ));
+        }
+        for (k, rf) in refs.iter().enumerate() {
+            if *rf == "&" {
+                dispatch.push_str(&format!("    ::rrtf::enc(rrtf_out, a{k});\n"));
+            }
         }
         dispatch.push_str("    return;\n  }\n");
         calls.push(format!("{r} {name}({})", rendered.join(", ")));

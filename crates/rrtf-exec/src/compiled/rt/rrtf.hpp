@@ -352,6 +352,16 @@ inline void report(const std::string& line) {
     throw CandidateError{kind, msg};
 }
 
+// An argument the code takes as `T&`: the sample may change it, and the test holds it (one
+// program's call changes the test's variable). Its value after the call comes back after the
+// result, and is written into the test's variable.
+template <class T> struct Back {
+    T& v;
+};
+template <class T> void enc(std::string& o, const Back<T>& b) { enc(o, b.v); }
+template <class T> void back(In&, const T&) {}
+template <class T> void back(In& in, const Back<T>& b) { b.v = dec<T>(in); }
+
 template <class R, class... A> R call(unsigned id, const A&... a) {
     ++g_calls;
     if (g_dead) cand_error("died", "the candidate process is gone");
@@ -374,10 +384,12 @@ template <class R, class... A> R call(unsigned id, const A&... a) {
             throw Malformed{"not an answer"};
         } else if constexpr (std::is_void_v<R>) {
             in.expect('V');
+            (back(in, a), ...);
             end(in);
             return;
         } else {
             R r = dec<R>(in);
+            (back(in, a), ...);
             end(in);
             return r;
         }
