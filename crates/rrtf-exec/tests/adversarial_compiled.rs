@@ -1748,6 +1748,34 @@ fn cpp_reference_arguments_come_back_changed() {
     );
 }
 
+/// Java collection arguments: the test's collection changes with the sample's argument, as in
+/// one program (a right answer sorting its argument failed a test that reads it again; one
+/// clearing it passed a test that uses it again).
+#[test]
+fn java_collection_arguments_come_back_changed() {
+    let test = |make: &str| {
+        format!(
+            "import java.util.*;\npublic class Main {{\n    public static void main(String[] args) {{\n        Solution s = new Solution();\n        List<Integer> l = {make};\n        if (s.largest(l) != 3) {{ throw new AssertionError(); }}\n        if (s.largest(l) != 3) {{ throw new AssertionError(); }}\n        if (!l.equals(Arrays.asList(1, 2, 3))) {{ throw new AssertionError(); }}\n    }}\n}}\n"
+        )
+    };
+    let sorts = "import java.util.*;\nclass Solution {\n    public int largest(List<Integer> l) {\n        Collections.sort(l);\n        return l.get(l.size() - 1);\n    }\n}\n";
+    let clears = "import java.util.*;\nclass Solution {\n    public int largest(List<Integer> l) {\n        int m = Collections.max(l);\n        for (int i = 0; i < l.size(); i++) l.set(i, 0);\n        return m;\n    }\n}\n";
+    for (uid, make) in [
+        (65143, "new ArrayList<>(Arrays.asList(3, 1, 2))"),
+        (65144, "Arrays.asList(3, 1, 2)"),
+    ] {
+        run(
+            uid,
+            Language::Java,
+            &test(make),
+            &[
+                case("sorts its argument, right", sorts, &[Pass], Some((2, 2))),
+                case("clears its argument", clears, &[Partial], Some((1, 3))),
+            ],
+        );
+    }
+}
+
 /// An attacker's review, round 13 (C++): the one program's call chooses what the judge's stub
 /// cannot see. A wrong overload or template next to the right function (`truncate_number(3.5)`
 /// reaches a `(double)` overload or a template in one program; the candidate's dispatch, called

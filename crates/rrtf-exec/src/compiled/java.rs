@@ -936,8 +936,9 @@ pub(super) fn plan(
                 .iter()
                 .enumerate()
                 .map(|(k, p)| {
+                    // Kept in `a`: the object the method gets (see `RrtfRt.serve`).
                     p.argument(&format!(
-                        "RrtfRt.as({}, a[{k}], {})",
+                        "(a[{k}] = RrtfRt.as({}, a[{k}], {}))",
                         p.class(),
                         p.primitive().is_some()
                     ))
@@ -1173,7 +1174,7 @@ mod tests {
         );
         let server = &p.cand.files[1].1;
         assert!(
-            server.contains("return Solution.g((java.lang.String) RrtfRt.as(java.lang.String.class, a[0], false));"),
+            server.contains("return Solution.g((java.lang.String) (a[0] = RrtfRt.as(java.lang.String.class, a[0], false)));"),
             "{server}"
         );
         assert_eq!(p.cand.files[0].0, "RrtfCode.java");
@@ -1217,7 +1218,7 @@ mod tests {
         .enumerate()
         {
             let want = format!(
-                "({prim}) (java.lang.{boxed}) RrtfRt.as(java.lang.{boxed}.class, a[{k}], true)"
+                "({prim}) (java.lang.{boxed}) (a[{k}] = RrtfRt.as(java.lang.{boxed}.class, a[{k}], true))"
             );
             assert!(server.contains(&want), "{want}\n{server}");
         }

@@ -475,6 +475,10 @@ final class RrtfRt {
         void end() throws Malformed {
             if (p != b.length) throw new Malformed("trailing bytes");
         }
+
+        boolean atEnd() {
+            return p == b.length;
+        }
     }
 
     private static long ranged(long v, long lo, long hi) throws Malformed {
@@ -647,6 +651,44 @@ final class RrtfRt {
         Object call(int id, Object[] args) throws Throwable;
     }
 
+    /** A collection's encoding (`null` for anything else, which the sample cannot change in
+     * place, and for one the wire cannot carry). */
+    static byte[] snapshot(Object v) {
+        if (!(v instanceof Collection || v instanceof Map)) return null;
+        ByteArrayOutputStream o = new ByteArrayOutputStream();
+        try {
+            enc(o, v, 0, false);
+        } catch (RuntimeException e) {
+            return new byte[] {'!'};
+        }
+        return o.toByteArray();
+    }
+
+    /** Writes `now` into the test's argument `held` in place: a list element by element (a
+     * fixed-size one too) when the size is the same, else cleared and refilled; a set or map
+     * cleared and refilled. */
+    @SuppressWarnings("unchecked")
+    static void writeBack(Object held, Object now) throws Malformed {
+        if (held instanceof List && now instanceof List) {
+            List<Object> h = (List<Object>) held;
+            List<?> n = (List<?>) now;
+            if (h.size() == n.size()) {
+                for (int i = 0; i < n.size(); i++) h.set(i, n.get(i));
+            } else {
+                h.clear();
+                h.addAll(n);
+            }
+        } else if (held instanceof Collection && now instanceof Collection) {
+            ((Collection<Object>) held).clear();
+            ((Collection<Object>) held).addAll((Collection<?>) now);
+        } else if (held instanceof Map && now instanceof Map) {
+            ((Map<Object, Object>) held).clear();
+            ((Map<Object, Object>) held).putAll((Map<?, ?>) now);
+        } else {
+            throw new Malformed("a change of an argument that is no collection");
+        }
+    }
+
     static void serve(Dispatch d) throws IOException {
         InputStream in = inFd(3);
         OutputStream out = outFd(4);
@@ -660,12 +702,25 @@ final class RrtfRt {
                 Object args = dec(i, 0);
                 i.end();
                 if (!(args instanceof List)) throw new Malformed("not a call");
-                Object r = d.call((int) id, ((List<?>) args).toArray());
+                Object[] a = ((List<?>) args).toArray();
+                byte[][] before = new byte[a.length][];
+                for (int k = 0; k < a.length; k++) before[k] = snapshot(a[k]);
+                // The dispatch puts in `a` the object each parameter gets.
+                Object r = d.call((int) id, a);
                 o.write('R');
                 if (r == VOID) {
                     o.write('V');
                 } else {
                     enc(o, r, 0);
+                }
+                // A collection argument the sample changed: in one program the test holds it
+                // and sees the change, so its value after the call comes back (`U<k>:`) and the
+                // judge writes it into the test's own.
+                for (int k = 0; k < a.length; k++) {
+                    if (before[k] != null && !Arrays.equals(before[k], snapshot(a[k]))) {
+                        ascii(o, "U" + k + ":");
+                        enc(o, a[k], 0);
+                    }
                 }
             } catch (OutOfMemoryError e) {
                 o.reset();
@@ -761,14 +816,29 @@ final class RrtfRt {
             In in = new In(answer);
             char tag = in.get();
             if (tag == 'R') {
+                Object v = null;
                 if (want == Void.class) {
                     if (in.get() != 'V') throw new Malformed("a value where void is declared");
-                    in.end();
-                    return null;
+                } else {
+                    v = dec(in, 0);
                 }
-                Object v = dec(in, 0);
-                in.end();
-                return as(want, v, primitive);
+                // The test's collection arguments the sample changed (see `serve`).
+                List<Object[]> changes = new ArrayList<>();
+                while (!in.atEnd()) {
+                    if (in.get() != 'U') throw new Malformed("trailing bytes");
+                    long k = in.count(':');
+                    if (k < 0 || k >= args.length) throw new Malformed("a change of no argument");
+                    changes.add(new Object[] {args[(int) k], dec(in, 0)});
+                }
+                Object r = want == Void.class ? null : as(want, v, primitive);
+                for (Object[] c : changes) {
+                    try {
+                        writeBack(c[0], c[1]);
+                    } catch (UnsupportedOperationException e) {
+                        throw new Malformed("a change of an argument the test cannot change");
+                    }
+                }
+                return r;
             }
             if (tag != 'X') throw new Malformed("not an answer");
             Object k = dec(in, 0);
