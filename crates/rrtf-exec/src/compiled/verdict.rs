@@ -191,19 +191,21 @@ pub(super) fn judge(
             (Outcome::Timeout, "compiler exceeded its time limit".into())
         } else {
             let out = b.output();
-            // C++: the first error is the dispatch's: the code compiles, but its function's type
-            // is not the one the executor read from the text (a macro such as `#define int
-            // long long`, an alias hidden where the scan does not look). The executor's
-            // limit, not the sample's fault.
+            // C++: the first error is the dispatch's: the code compiles, but the function the
+            // test calls is an overload set or a template (`rrtf_one_`), or its type is not
+            // the one the executor read from the text (`rrtf_fn_`: a macro such as `#define
+            // int long long`). The executor's limit, not the sample's fault.
             let first = out.split_once(" error: ").map_or("", |(_, rest)| rest);
             let first = first.split(" error: ").next().unwrap_or("");
-            if first.contains("rrtf_one_") {
+            if first.contains("rrtf_one_") || first.contains("rrtf_fn_") {
                 (
                     Outcome::Crashed,
                     format!(
-                        "the judge cannot run this test: the compiler reads the type of the \
-                         function the test calls otherwise than the executor read it from the \
-                         code's text (a macro or an alias of the code's): {}",
+                        "the judge cannot run this test: the function the test calls is \
+                         overloaded or a template in the code, or the compiler reads its type \
+                         otherwise than the executor read it from the code's text (a macro or \
+                         an alias of the code's): one program's call would choose by the \
+                         test's argument types: {}",
                         summarize(&out)
                     )
                     .chars()
