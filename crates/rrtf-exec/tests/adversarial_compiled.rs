@@ -1776,6 +1776,87 @@ fn java_collection_arguments_come_back_changed() {
     }
 }
 
+/// An attacker's review, round 15 (Java): the judge's stubs come from a reading of the code's
+/// text, and a text block with an escaped quote, a non-ASCII class name, a type annotation on
+/// the superclass, a type parameter named like a JDK class or a C-style array parameter made
+/// that reading miss or misread an overload javac sees: the judge resolved the test's call to a
+/// right-looking overload where one program calls a wrong one (forged passes). The candidate
+/// now checks the compiled class by reflection before any call (`RrtfRt.expect`): a
+/// difference is `crashed`.
+#[test]
+fn java_overloads_the_text_hides_have_no_judge() {
+    let rs = run(
+        65145,
+        Language::Java,
+        "public class Main {\n    public static void main(String[] args) {\n        Solution s = new Solution();\n        assert s.square(5) == 25;\n        assert s.square(3) == 9;\n    }\n}\n",
+        &[case(
+            "j_textblock",
+            "class Solution {\n    String a = \"\"\"\n        \\\"\"\"\n        \"\"\";\n    public int square(int x) { return -1; }\n    String b = \"\"\"\n        \\\"\"\" \"\"\";\n    public int square(long x) { return (int) (x * x); }\n}\n",
+            &[Crashed],
+            None,
+        )],
+    );
+    if let Some(r) = rs.first() {
+        assert!(r.detail.contains("the executor read"), "{r:?}");
+    }
+    let rs = run(
+        65146,
+        Language::Java,
+        "public class Main {\n    public static void main(String[] args) {\n        Solution s = new Solution();\n        Integer five = 5;\n        assert s.square(five) == 25;\n    }\n}\n",
+        &[case(
+            "j_unicode_super",
+            "class B\u{e9} {\n}\nclass B {\n    public int square(Object x) { return -1; }\n}\nclass Solution extends B {\n    public int square(long x) { return (int) (x * x); }\n}\n",
+            &[Crashed],
+            None,
+        )],
+    );
+    if let Some(r) = rs.first() {
+        assert!(r.detail.contains("the executor read"), "{r:?}");
+    }
+    let rs = run(
+        65147,
+        Language::Java,
+        "public class Main {\n    public static void main(String[] args) {\n        Solution s = new Solution();\n        if (s.square(5) != 25) throw new AssertionError();\n        if (s.square(3) != 9) throw new AssertionError();\n    }\n}\n",
+        &[case(
+            "j_type_annotation_super",
+            "import java.lang.annotation.*;\n@Target(ElementType.TYPE_USE) @interface Plain {}\nclass Base {\n    public long square(int x) { return -1; }\n}\nclass Solution extends @Plain Base {\n    public long square(long x) { return x * x; }\n}\n",
+            &[Crashed],
+            None,
+        )],
+    );
+    if let Some(r) = rs.first() {
+        assert!(r.detail.contains("the executor read"), "{r:?}");
+    }
+    let rs = run(
+        65148,
+        Language::Java,
+        "public class Main {\n    public static void main(String[] args) {\n        Solution s = new Solution();\n        List<Integer> xs = Arrays.asList(1, 2, 3, 4);\n        for (Integer x : xs) {\n            if (s.square(x) != (long) x * x) throw new AssertionError();\n        }\n    }\n}\n",
+        &[case(
+            "j_typevar_named_like_jdk",
+            "import java.util.*;\nclass Base<Long> {\n    public long square(Long x) { return -1; }\n}\nclass Solution extends Base<Integer> {\n    public long square(long x) { return x * x; }\n}\n",
+            &[Crashed],
+            None,
+        )],
+    );
+    if let Some(r) = rs.first() {
+        assert!(r.detail.contains("the executor read"), "{r:?}");
+    }
+    let rs = run(
+        65149,
+        Language::Java,
+        "public class Main {\n    public static void main(String[] args) {\n        Solution s = new Solution();\n        assert s.kind('a').equals(\"char\");\n    }\n}\n",
+        &[case(
+            "j_legacy_array",
+            "class Solution {\n    public String kind(int unused[]) { return \"array\"; }\n    public String kind(Object o) { return o instanceof Integer ? \"char\" : \"wrong\"; }\n}\n",
+            &[Crashed],
+            None,
+        )],
+    );
+    if let Some(r) = rs.first() {
+        assert!(r.detail.contains("the executor read"), "{r:?}");
+    }
+}
+
 /// An attacker's review, round 13 (C++): the one program's call chooses what the judge's stub
 /// cannot see. A wrong overload or template next to the right function (`truncate_number(3.5)`
 /// reaches a `(double)` overload or a template in one program; the candidate's dispatch, called

@@ -114,6 +114,15 @@ impl JTy {
         format!("{}.class", qualified(self.primitive().unwrap_or(self.name)))
     }
 
+    /// The class of a parameter of this type as reflection names it (erasure; primitives as
+    /// they are).
+    fn exact_class(&self) -> String {
+        match self.primitive() {
+            Some(_) => format!("{}.class", self.name),
+            None => self.class(),
+        }
+    }
+
     /// The type a decoded `Object` is cast to (boxes for primitives).
     fn cast(&self) -> String {
         match self.primitive() {
@@ -861,6 +870,7 @@ pub(super) fn plan(
     let mut dispatch = String::new();
     let mut calls = Vec::new();
     let mut instances = String::new();
+    let mut expects = String::new();
     let mut id = 0usize;
     // Overloads are counted in the code as javac reads it (Unicode escapes translated).
     let read = unescape(code);
@@ -896,7 +906,21 @@ pub(super) fn plan(
         }
         let mut overloads: Vec<(String, Signature)> = Vec::new();
         for name in names {
-            for sig in visible_methods(&decls, &read, &read_mask, &class, &name)? {
+            let sigs = visible_methods(&decls, &read, &read_mask, &class, &name)?;
+            // The compiled class must have exactly these (`RrtfRt.expect`, by reflection): the
+            // text's reading can miss an overload javac sees (an attacker's review, round 15).
+            let lists: Vec<String> = sigs
+                .iter()
+                .map(|(_, _, ps)| {
+                    let cs: Vec<String> = ps.iter().map(JTy::exact_class).collect();
+                    format!("{{{}}}", cs.join(", "))
+                })
+                .collect();
+            expects.push_str(&format!(
+                "        RrtfRt.expect({class}.class, \"{name}\", new Class<?>[][] {{{}}});\n",
+                lists.join(", ")
+            ));
+            for sig in sigs {
                 overloads.push((name.clone(), sig));
             }
         }
@@ -1000,7 +1024,7 @@ pub(super) fn plan(
         inst.sites.len()
     );
     let server = format!(
-        "public class RrtfServe {{\n{instances}    @SuppressWarnings(\"unchecked\")\n    static Object dispatch(int id, Object[] a) throws Throwable {{\n        switch (id) {{\n{dispatch}        }}\n        throw new IllegalArgumentException(\"unknown function\");\n    }}\n\n    public static void main(String[] args) throws Exception {{\n        RrtfRt.serve(RrtfServe::dispatch);\n        System.exit(0);\n    }}\n}}\n"
+        "public class RrtfServe {{\n{instances}    @SuppressWarnings(\"unchecked\")\n    static Object dispatch(int id, Object[] a) throws Throwable {{\n        switch (id) {{\n{dispatch}        }}\n        throw new IllegalArgumentException(\"unknown function\");\n    }}\n\n    public static void main(String[] args) throws Exception {{\n{expects}        RrtfRt.serve(RrtfServe::dispatch);\n        System.exit(0);\n    }}\n}}\n"
     );
     let javac = tools[0].to_string_lossy().into_owned();
     let java = tools[1].to_string_lossy().into_owned();

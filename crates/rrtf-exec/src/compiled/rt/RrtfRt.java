@@ -689,6 +689,53 @@ final class RrtfRt {
         }
     }
 
+    /** Why the judge cannot stand for the sample's methods (`expect`), or null. */
+    private static String unjudgeable;
+
+    /** The methods named `name` a call on `c` may reach (its own and its superclasses', not
+     * private; its interfaces' not static, not private), by their parameter types, must be
+     * `want`, the executor's reading of the code's text, for which the judge has stubs:
+     * otherwise javac may resolve the test's call to a method the judge never saw (an
+     * overload the text hid). Checked on the compiled class, by reflection, before any call. */
+    static void expect(Class<?> c, String name, Class<?>[][] want) {
+        if (unjudgeable != null) return;
+        try {
+            java.util.Set<List<Class<?>>> got = new java.util.LinkedHashSet<>();
+            java.util.ArrayDeque<Class<?>> ifaces = new java.util.ArrayDeque<>();
+            for (Class<?> k = c; k != null; k = k.getSuperclass()) {
+                for (Method m : k.getDeclaredMethods()) {
+                    if (m.getName().equals(name) && !m.isSynthetic() && !m.isBridge()
+                            && !Modifier.isPrivate(m.getModifiers())) {
+                        got.add(Arrays.asList(m.getParameterTypes()));
+                    }
+                }
+                ifaces.addAll(Arrays.asList(k.getInterfaces()));
+            }
+            java.util.Set<Class<?>> seen = new java.util.HashSet<>();
+            while (!ifaces.isEmpty()) {
+                Class<?> i = ifaces.poll();
+                if (!seen.add(i)) continue;
+                for (Method m : i.getDeclaredMethods()) {
+                    int mod = m.getModifiers();
+                    if (m.getName().equals(name) && !m.isSynthetic() && !m.isBridge()
+                            && !Modifier.isPrivate(mod) && !Modifier.isStatic(mod)) {
+                        got.add(Arrays.asList(m.getParameterTypes()));
+                    }
+                }
+                ifaces.addAll(Arrays.asList(i.getInterfaces()));
+            }
+            java.util.Set<List<Class<?>>> read = new java.util.LinkedHashSet<>();
+            for (Class<?>[] w : want) read.add(Arrays.asList(w));
+            if (!got.equals(read)) {
+                unjudgeable = "the compiled " + c.getName() + " has methods named `" + name
+                        + "` taking " + got + ", the executor read " + read
+                        + " from the code's text: the test's call may reach one the judge never saw";
+            }
+        } catch (Throwable e) {
+            unjudgeable = "the methods of " + c.getName() + " cannot be read: " + e;
+        }
+    }
+
     static void serve(Dispatch d) throws IOException {
         InputStream in = inFd(3);
         OutputStream out = outFd(4);
@@ -696,6 +743,13 @@ final class RrtfRt {
             byte[] m = readMsg(in);
             if (m == null) return;
             ByteArrayOutputStream o = new ByteArrayOutputStream();
+            if (unjudgeable != null) {
+                o.write('X');
+                enc(o, "unsupported", 0);
+                enc(o, unjudgeable, 0);
+                writeMsg(out, o.toByteArray());
+                continue;
+            }
             try {
                 In i = new In(m);
                 long id = i.count(';');
@@ -847,6 +901,9 @@ final class RrtfRt {
             if (!(k instanceof String) || !(m instanceof String)) throw new Malformed("bad failure");
             kind = (String) k;
             msg = (String) m;
+            if ("unsupported".equals(kind)) {
+                report("U " + oneline(msg));
+            }
         } catch (Malformed e) {
             throw candError("error", "the answer is not a plain value of the declared type: " + e.getMessage());
         }
