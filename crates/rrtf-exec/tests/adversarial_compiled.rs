@@ -891,7 +891,9 @@ fn the_languages_own_names_stay_the_tests() {
         None,
     )];
     run(65109, Language::Cpp, cpp_test, &cpp);
-    // Go: a package-level `cap` would shadow the builtin in the judge's package.
+    // Go: a package-level `cap` is the test's `cap` in one program (one package): refused
+    // (`crashed`; the judge's builtin `cap` would pass a sample whose `cap` breaks the test,
+    // an attacker's review, round 15, with `copy`).
     let go_test = "func TestSeq(t *testing.T) {\n    assert := assert.New(t)\n    assert.Equal(3, cap(Seq(3)))\n    assert.Equal(1, cap(Seq(1)))\n}\n";
     let go = [
         case(
@@ -903,8 +905,8 @@ fn the_languages_own_names_stay_the_tests() {
         case(
             "func cap of its own",
             "var calls = 0\nfunc Seq(n int) []int { return nil }\nfunc cap(s []int) int { calls++; if calls == 1 { return 3 }; return 1 }\n",
-            FAIL,
-            Some((0, 2)),
+            &[Crashed],
+            None,
         ),
     ];
     run(65110, Language::Go, go_test, &go);
@@ -1855,6 +1857,84 @@ fn java_overloads_the_text_hides_have_no_judge() {
     if let Some(r) = rs.first() {
         assert!(r.detail.contains("the executor read"), "{r:?}");
     }
+}
+
+/// An attacker's review, round 15 (Go, JavaScript), on round 14's mends: one slice passed as
+/// two arguments crossed as two copies (a sample wrong for overlapping arguments computed as if
+/// they did not overlap, and its result was written back: a forged pass; now `crashed`); a
+/// result stored as `interface{}` was not written in place (a forged pass); `type` then a line
+/// end then `float32 = float64`, and a `func copy` the test's `copy` calls in one program,
+/// escaped the predeclared-name refusal; a `const max` the test never uses was refused; a
+/// `//` comment in `console.assert`'s message commented out the rest of the check. Each
+/// verdict is the one program's, or `crashed`.
+#[test]
+fn round_fifteen_go_and_javascript_verdicts_are_the_one_program_s() {
+    run(
+        65150,
+        Language::Go,
+        "func TestCopyInts(t *testing.T) {\n\tx := []int{1, 2, 3, 4, 5}\n\tassert.Equal(t, 4, CopyInts(x[1:], x))\n\tassert.Equal(t, []int{1, 1, 2, 3, 4}, x)\n}\n",
+        &[case(
+            "alias_overlap",
+            "package main\n\nimport (\n\t\"testing\"\n\n)\n\n// CopyInts copies src into dst like the builtin copy (overlapping slices allowed) and returns the count.\nfunc CopyInts(dst, src []int) int {\n\tn := len(dst)\n\tif len(src) < n {\n\t\tn = len(src)\n\t}\n\tfor i := 0; i < n; i++ {\n\t\tdst[i] = src[i]\n\t}\n\treturn n\n}\n",
+            &[Crashed],
+            None,
+        )],
+    );
+    run(
+        65151,
+        Language::Go,
+        "func TestDigits(t *testing.T) {\n\tcandidate := Digits\n\ttype test struct {\n\t\tactual   interface{}\n\t\texpected interface{}\n\t}\n\ttests := []test{\n\t\t{actual: candidate(123), expected: []int{1, 2, 3}},\n\t\t{actual: candidate(456), expected: []int{4, 5, 6}},\n\t\t{actual: candidate(789), expected: []int{7, 8, 9}},\n\t}\n\tfor i, tc := range tests {\n\t\tt.Run(fmt.Sprintf(\"test num % d\", i), func(t *testing.T) {\n\t\t\tassert.Equal(t, tc.expected, tc.actual)\n\t\t})\n\t}\n}\n",
+        &[case(
+            "iface_result",
+            "package main\n\nimport (\n\t\"fmt\"\n\t\"testing\"\n\n)\n\nvar buf = make([]int, 0, 16)\n\n// Digits returns the decimal digits of n.\nfunc Digits(n int) interface{} {\n\tbuf = buf[:0]\n\tfor _, c := range fmtInt(n) {\n\t\tbuf = append(buf, int(c-'0'))\n\t}\n\treturn buf\n}\n\nfunc fmtInt(n int) string {\n\tif n == 0 {\n\t\treturn \"0\"\n\t}\n\ts := \"\"\n\tfor n > 0 {\n\t\ts = string(rune('0'+n%10)) + s\n\t\tn /= 10\n\t}\n\treturn s\n}\n",
+            FAIL,
+            Some((0, 1)),
+        )],
+    );
+    run(
+        65152,
+        Language::Go,
+        "func TestMean(t *testing.T) {\n\tassert := assert.New(t)\n\tassert.Equal(float32(2.5), Mean([]float32{2, 3}))\n\tassert.Equal(float32(2), Mean([]float32{1, 3}))\n}\n",
+        &[case(
+            "f32_newline",
+            "package main\n\nimport (\n\t\"testing\"\n)\n\ntype\nfloat32 = float64\n\nfunc Mean(xs []float32) float32 {\n\ts := float32(0)\n\tfor _, x := range xs {\n\t\ts += x\n\t}\n\treturn s/float32(len(xs)) + 1e-9\n}\n",
+            &[Crashed],
+            None,
+        )],
+    );
+    run(
+        65153,
+        Language::Go,
+        "func TestClone(t *testing.T) {\n\tdst := make([]int, 3)\n\tn := copy(dst, Clone([]int{1, 2, 3}))\n\tassert.Equal(t, 3, n)\n\tassert.Equal(t, []int{2, 3, 4}, dst)\n}\n",
+        &[case(
+            "copy_func",
+            "package main\n\nimport (\n\t\"testing\"\n)\n\n// Clone returns a copy of xs.\nfunc Clone(xs []int) []int {\n\tout := make([]int, len(xs))\n\tfor i := range xs {\n\t\tout[i] = xs[i] + 1\n\t}\n\treturn out\n}\n\nfunc copy(dst, src []int) int {\n\treturn 0\n}\n",
+            &[Crashed],
+            None,
+        )],
+    );
+    run(
+        65154,
+        Language::Go,
+        "func TestClamp(t *testing.T) {\n\tassert.Equal(t, 1000, Clamp(5000))\n\tassert.Equal(t, 7, Clamp(7))\n}\n",
+        &[case(
+            "max_var",
+            "package main\n\nimport (\n\t\"testing\"\n)\n\nconst max = 1000\n\n// Clamp returns x limited to at most 1000.\nfunc Clamp(x int) int {\n\tif x > max {\n\t\treturn max\n\t}\n\treturn x\n}\n",
+            &[Pass],
+            Some((2, 2)),
+        )],
+    );
+    run(
+        65155,
+        Language::JavaScript,
+        "const t = () => {\n  console.assert(double(2) === 4, 'double(2)' // message names the input\n  );\n  console.assert(double(3) === 6);\n};\nt();\n",
+        &[case(
+            "js_msg_comment",
+            "const double = (n) => n * 2;\n",
+            &[Pass],
+            Some((2, 2)),
+        )],
+    );
 }
 
 /// An attacker's review, round 13 (C++): the one program's call chooses what the judge's stub

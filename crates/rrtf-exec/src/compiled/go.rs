@@ -496,10 +496,9 @@ const PREDECLARED: &[&str] = &[
     "uintptr",
 ];
 
-/// A predeclared name the code declares again at package level as a type, variable or
-/// constant (`type float32 = float64`): in one program the test's `float32` would be the
-/// sample's, while the judge's stubs and test mean the language's.
-fn redeclared_builtin(code: &str) -> Option<String> {
+/// The predeclared names the code declares again at package level (`type float32 = float64`,
+/// `func copy(...)`, `const max = 1000`): in one program the test's name is the code's.
+fn redeclared_builtins(code: &str) -> Vec<String> {
     let b = code.as_bytes();
     let mask = instrument::code_mask(b, Syntax::Go);
     let clean = instrument::blank_non_code(code, &mask);
@@ -520,18 +519,50 @@ fn redeclared_builtin(code: &str) -> Option<String> {
         match ch {
             b'{' => depth += 1,
             b'}' => depth = depth.saturating_sub(1),
-            b'(' | b')' | b',' | b'\n' | b';' | b'=' if depth == 0 => {
+            // A line end ends a declaration only where Go inserts a semicolon: after a name
+            // or a closing parenthesis (`type` then a line end does not).
+            b'\n'
+                if depth == 0
+                    && toks.last().is_some_and(|&(_, t)| {
+                        (t == ")"
+                            || t.as_bytes()
+                                .first()
+                                .is_some_and(|&x| instrument::is_ident(x)))
+                            && !matches!(t, "type" | "var" | "const" | "func")
+                    }) =>
+            {
+                toks.push((0, "\n"));
+            }
+            b'(' | b')' | b',' | b';' | b'=' if depth == 0 => {
                 toks.push((0, &clean[i..i + 1]));
             }
             _ => {}
         }
         i += 1;
     }
+    let mut out: Vec<String> = Vec::new();
+    let mut found = |t: &str| {
+        if PREDECLARED.contains(&t) && !out.iter().any(|o| o == t) {
+            out.push(t.to_string());
+        }
+    };
     let mut k = 0;
     while k < toks.len() {
         let (d, t) = toks[k];
         k += 1;
-        if d != 0 || !matches!(t, "type" | "var" | "const") {
+        if d != 0 {
+            continue;
+        }
+        if t == "func" {
+            // `func NAME(`, not a method (`func (r T) NAME(`).
+            if let Some(&(_, name)) = toks.get(k)
+                && name != "("
+            {
+                found(name);
+            }
+            continue;
+        }
+        if !matches!(t, "type" | "var" | "const") {
             continue;
         }
         let grouped = toks.get(k).is_some_and(|&(_, t)| t == "(");
@@ -553,9 +584,7 @@ fn redeclared_builtin(code: &str) -> Option<String> {
                 "," => {}
                 "=" => at_spec = false,
                 _ if d == 0 && at_spec => {
-                    if PREDECLARED.contains(&t) {
-                        return Some(t.to_string());
-                    }
+                    found(t);
                     // `var a, b int`: more names after commas, else the type.
                     at_spec = toks.get(k).is_some_and(|&(_, n)| n == ",");
                 }
@@ -563,7 +592,7 @@ fn redeclared_builtin(code: &str) -> Option<String> {
             }
         }
     }
-    None
+    out
 }
 
 pub(super) fn plan(
@@ -573,12 +602,6 @@ pub(super) fn plan(
     cache: Option<&Path>,
     prompt: Prompt<'_>,
 ) -> Result<Plan, String> {
-    if let Some(name) = redeclared_builtin(code) {
-        return Err(format!(
-            "the code declares `{name}` again, a predeclared name of Go: the test's `{name}` \
-             would be the code's in one program, the language's in the judge"
-        ));
-    }
     let (test_file, n, mut sites) = judge_test(code, test);
     let test_funcs = functions(test);
     let code_funcs = functions(code);
@@ -587,6 +610,41 @@ pub(super) fn plan(
     let mine: Vec<&str> = code_funcs.iter().map(|f| f.name.as_str()).collect();
     let (used, helpers) =
         super::test_uses(test, Syntax::Go, &own, &mine, &whole, prompt.entry_point);
+    // A predeclared name the code declares again is the code's in the test too (one package):
+    // refused where that matters, when the test or a called function's signature uses it
+    // (`Mean([]float32) float32` under `type float32 = float64`: the judge rounded the
+    // sample's float64 to the language's float32, hiding an error: a forged pass).
+    let words = |text: &str| -> Vec<String> {
+        let mask = instrument::code_mask(text.as_bytes(), Syntax::Go);
+        instrument::blank_non_code(text, &mask)
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .filter(|w| !w.is_empty())
+            .map(String::from)
+            .collect()
+    };
+    let test_words = words(test);
+    let mut sig_words: Vec<String> = Vec::new();
+    for f in code_funcs.iter().filter(|f| used.contains(&f.name)) {
+        if let Some((s, _)) = f.whole
+            && let Some(head) = code[s..].split('{').next()
+        {
+            sig_words.extend(words(head));
+        }
+    }
+    for name in redeclared_builtins(code) {
+        // (`max`, `min`, `clear`: not predeclared before Go 1.21, and the code's in the test
+        // from 1.21 on, as a stub here.)
+        if matches!(name.as_str(), "max" | "min" | "clear") {
+            continue;
+        }
+        if test_words.contains(&name) || sig_words.contains(&name) {
+            return Err(format!(
+                "the code declares `{name}` again, a predeclared name of Go, and the test or the \
+                 signature it calls uses it: in one program that is the code's `{name}`, in the \
+                 judge the language's"
+            ));
+        }
+    }
     let mut stubs = String::from("package main\n\n");
     let mut dispatch = String::from(
         "package main\n\nimport (\n\t\"os\"\n\t\"testing\"\n)\n\nfunc rrtfDispatch(id int, in *rrtfIn) ([]interface{}, error) {\n\tswitch id {\n",
@@ -600,7 +658,9 @@ pub(super) fn plan(
             || seen.contains(&f.name)
             || f.name == "main"
             || f.name == "init"
-            || PREDECLARED.contains(&f.name.as_str())
+            // (`max`, `min`, `clear`: a function of the package in one program too, here a
+            // stub, unused by the runtime; before Go 1.21 not predeclared at all.)
+            || PREDECLARED.contains(&f.name.as_str()) && !matches!(f.name.as_str(), "max" | "min" | "clear")
         {
             continue;
         }
@@ -857,22 +917,28 @@ mod tests {
         for (code, want) in [
             (
                 "package main\ntype float32 = float64\nfunc F() {}\n",
-                Some("float32"),
+                &["float32"][..],
             ),
-            ("type (\n\tx int\n\tint = int64\n)\n", Some("int")),
-            ("var a, len = 1, 2\n", Some("len")),
-            ("const (\n\tA = 1\n\ttrue = false\n)\n", Some("true")),
+            ("type\nfloat32 = float64\n", &["float32"][..]),
+            ("type (\n\tx int\n\tint = int64\n)\n", &["int"][..]),
+            ("var a, len = 1, 2\n", &["len"][..]),
+            ("const (\n\tA = 1\n\ttrue = false\n)\n", &["true"][..]),
+            (
+                "func copy(dst, src []int) int { return 0 }\nfunc (s S) len() int { return 0 }\n",
+                &["copy"][..],
+            ),
             (
                 "var x int = len(\"a\")\ntype T struct {\n\tint\n\tstring string\n}\n",
-                None,
+                &[][..],
             ),
             (
                 "func f() {\n\tvar int = 3\n\t_ = int\n}\ntype S []float32 // type float32\n",
-                None,
+                &[][..],
             ),
-            ("var (\n\ta, b int\n\tc = \"type int\"\n)\n", None),
+            ("var (\n\ta, b int\n\tc = \"type int\"\n)\n", &[][..]),
         ] {
-            assert_eq!(redeclared_builtin(code).as_deref(), want, "{code}");
+            let want: Vec<String> = want.iter().map(|w| w.to_string()).collect();
+            assert_eq!(redeclared_builtins(code), want, "{code}");
         }
     }
 }

@@ -582,11 +582,14 @@ pub fn js_checks(test: &str) -> Instrumented {
         }
         // The message's arguments are evaluated too, after the condition, as `console.assert`
         // does (a call of the sample among them runs, and its throw is the test's).
+        // (Not one that awaits: it stays out of the arrow, unevaluated, as before; a line end
+        // after it, which a `//` comment among them needs.)
         let rest = args.last().map_or("", |&(_, end)| test[e..end].trim());
-        let edit = if rest.is_empty() {
+        let awaits = (e..close).any(|k| word_at(src, &mask, k, b"await"));
+        let edit = if rest.is_empty() || awaits {
             format!("__rrtf.check(@SITE@, () => ({cond}))")
         } else {
-            format!("__rrtf.check(@SITE@, () => [({cond}){rest}][0])")
+            format!("__rrtf.check(@SITE@, () => [({cond}){rest}\n][0])")
         };
         b.site(at, cond, vec![(at, close + 1, edit)]);
         taken.push((at, close + 1));
@@ -1325,7 +1328,7 @@ mod tests {
         // The message is evaluated too (`console.assert` evaluates its arguments).
         assert!(
             out.test
-                .contains("__rrtf.check(0, () => [(f([1, 2]) === 3), 'msg, with comma'][0])\n"),
+                .contains("__rrtf.check(0, () => [(f([1, 2]) === 3), 'msg, with comma'\n][0])\n"),
             "{}",
             out.test
         );

@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unsafe"
 )
 
 type rrtfMalformed struct{ what string }
@@ -394,6 +395,27 @@ type rrtfKept struct {
 
 var rrtfKeep, rrtfPending []rrtfKept
 
+// What the candidate keeps between calls is bounded (the most recent values, at most
+// rrtfKeepMax of them and rrtfKeepBytes of snapshots): each call snapshots them all again, and
+// a test of thousands of calls, or of large slices, would cost the square. A test keeps a
+// result for a few calls (a table of rows, then the comparisons). The candidate says how many
+// it dropped (`E<n>:` ending its answer), and the judge drops as many.
+const rrtfKeepMax = 64
+const rrtfKeepBytes = 1 << 20
+
+func rrtfDrop(kept []rrtfKept) int {
+	total := 0
+	for _, k := range kept {
+		total += len(k.snap)
+	}
+	drop := 0
+	for drop < len(kept) && (len(kept)-drop > rrtfKeepMax || total > rrtfKeepBytes) {
+		total -= len(kept[drop].snap)
+		drop++
+	}
+	return drop
+}
+
 // rrtfHasRef: whether a value of type t can share memory with another (slices, maps).
 func rrtfHasRef(t reflect.Type) bool {
 	switch t.Kind() {
@@ -412,6 +434,17 @@ func rrtfSnap(v reflect.Value) []byte {
 	case reflect.Slice, reflect.Array:
 		if v.Kind() == reflect.Slice && v.IsNil() {
 			return []byte{'N'}
+		}
+		// Numbers and booleans (no pointers): their memory as it is, in one copy.
+		if v.Kind() == reflect.Slice && v.Len() > 0 {
+			switch v.Type().Elem().Kind() {
+			case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+				reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+				reflect.Float32, reflect.Float64:
+				n := v.Len() * int(v.Type().Elem().Size())
+				o := rrtfCount(nil, 'B', v.Len())
+				return append(o, unsafe.Slice((*byte)(unsafe.Pointer(v.Pointer())), n)...)
+			}
 		}
 		o := rrtfCount(nil, 'L', v.Len())
 		for i := 0; i < v.Len(); i++ {
@@ -471,10 +504,50 @@ func rrtfWriteInto(dst, src reflect.Value) {
 			}
 			return
 		}
+	case reflect.Interface:
+		// A slice or map in an `interface{}` (a result the test stored as one): its memory,
+		// which the test shares, is written.
+		if !dst.IsNil() && !src.IsNil() && dst.Elem().Type() == src.Elem().Type() {
+			if k := dst.Elem().Kind(); k == reflect.Slice || k == reflect.Map {
+				rrtfWriteInto(dst.Elem(), src.Elem())
+				return
+			}
+		}
 	}
 	if dst.CanSet() {
 		dst.Set(src)
 	}
+}
+
+// rrtfOverlap: whether two arguments share memory (one slice's array as two arguments, one
+// map twice). In one program the sample sees the one through the other; here each crosses as
+// a copy of its own, so a sample wrong for overlapping arguments would compute as if they did
+// not overlap (and its result would be written back).
+func rrtfOverlap(args []interface{}) bool {
+	type span struct{ lo, hi uintptr }
+	var spans []span
+	for _, p := range args {
+		v := reflect.ValueOf(p).Elem()
+		switch v.Kind() {
+		case reflect.Slice:
+			if size := v.Type().Elem().Size(); !v.IsNil() && v.Cap() > 0 && size > 0 {
+				lo := v.Pointer()
+				spans = append(spans, span{lo, lo + uintptr(v.Cap())*size})
+			}
+		case reflect.Map:
+			if !v.IsNil() {
+				spans = append(spans, span{v.Pointer(), v.Pointer() + 1})
+			}
+		}
+	}
+	for i := range spans {
+		for j := i + 1; j < len(spans); j++ {
+			if spans[i].lo < spans[j].hi && spans[j].lo < spans[i].hi {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func rrtfReadMsg(r *bufio.Reader) ([]byte, bool) {
@@ -575,6 +648,10 @@ func rrtfAnswer(dispatch func(int, *rrtfIn) ([]interface{}, error), msg []byte) 
 			kept = append(kept, rrtfKept{v, rrtfSnap(v)})
 		}
 	}
+	if drop := rrtfDrop(kept); drop > 0 {
+		o = rrtfCount(o, 'E', drop)
+		kept = kept[drop:]
+	}
 	rrtfKeep = kept
 	return o
 }
@@ -645,6 +722,12 @@ func rrtfCall(id int, args []interface{}, results []interface{}) {
 		rrtfCandError("died", "the candidate process is gone")
 		return
 	}
+	if rrtfOverlap(args) {
+		why := "the test passes one slice's memory (or one map) as two arguments: the sample would see the one through the other, the judge's copies cannot"
+		rrtfSay("U " + why)
+		rrtfCandError("error", why)
+		return
+	}
 	o := strconv.AppendInt(nil, int64(id), 10)
 	o = append(o, ';')
 	var err error
@@ -706,8 +789,17 @@ func rrtfCall(id int, args []interface{}, results []interface{}) {
 				v reflect.Value
 			}
 			var changes []change
+			drop := 0
 			for in.p < len(in.b) {
-				if t, e := in.get(); e != nil || t != 'U' {
+				t, e := in.get()
+				if e == nil && t == 'E' {
+					// How many kept values the candidate dropped: the answer's end.
+					if drop, e = in.count(':'); e != nil || drop < 1 || in.p != len(in.b) {
+						return rrtfMalformed{"a malformed drop"}
+					}
+					break
+				}
+				if e != nil || t != 'U' {
 					return rrtfMalformed{"trailing bytes"}
 				}
 				i, e := in.count(':')
@@ -731,7 +823,10 @@ func rrtfCall(id int, args []interface{}, results []interface{}) {
 					held = append(held, v)
 				}
 			}
-			rrtfHeld = held
+			if drop > len(held) {
+				return rrtfMalformed{"a drop of more values than held"}
+			}
+			rrtfHeld = held[drop:]
 			return nil
 		}()
 		if err != nil {
