@@ -876,6 +876,20 @@ pub(super) fn plan(
     let read = unescape(code);
     let read_mask = instrument::code_mask(read.as_bytes(), Syntax::Java);
     let decls = type_decls(&read, &read_mask);
+    // A type of the code's named like a JDK class the test uses (`class Arrays`) is the test's
+    // in one program (a type of the package shadows `import java.util.*`), the JDK's in the
+    // judge: refused (an attacker's review, round 15: its `Arrays` broke the test's
+    // `Arrays.asList` in one program, and the judge passed).
+    if let Some(d) = decls
+        .iter()
+        .find(|d| jdk_class(&d.name) && used.contains(&d.name) && !test_classes.contains(&d.name))
+    {
+        return Err(format!(
+            "the code declares `{}`, named like a JDK class the test uses: in one program the \
+             test's `{}` is the code's, in the judge the JDK's",
+            d.name, d.name
+        ));
+    }
     for (class, _, _) in classes(&read, &read_mask) {
         if !used.contains(&class) || test_classes.contains(&class) || jdk_class(&class) {
             continue;
