@@ -1938,6 +1938,24 @@ fn round_fifteen_go_and_javascript_verdicts_are_the_one_program_s() {
     );
 }
 
+/// An attacker's review, round 15 (C++): the probe for a standard function of the called name
+/// always opened `std`, so an honest `gcd` of the code's with `<numeric>` included but no
+/// `using namespace std` (the test's `gcd` is the code's in one program) was a compile error.
+#[test]
+fn a_function_named_like_std_s_is_the_code_s_when_std_is_closed() {
+    run(
+        65156,
+        Language::Cpp,
+        "#include <cassert>\nint main() {\n    assert(gcd(12, 18) == 6);\n    assert(gcd(7, 3) == 1);\n}\n",
+        &[case(
+            "gcd of its own",
+            "#include <numeric>\nint gcd(int a, int b) { return b == 0 ? a : gcd(b, a % b); }\n",
+            &[Pass],
+            Some((2, 2)),
+        )],
+    );
+}
+
 /// An attacker's review, round 13 (C++): the one program's call chooses what the judge's stub
 /// cannot see. A wrong overload or template next to the right function (`truncate_number(3.5)`
 /// reaches a `(double)` overload or a template in one program; the candidate's dispatch, called

@@ -962,11 +962,20 @@ pub(super) fn plan(
     // A stub the test could also reach as a standard function (`max(int, int)` under `using
     // namespace std`, `abs(int)`) would win overload resolution against it: the sample would
     // decide what the test's standard call returns. The judge refuses to build then.
+    // The test sees `std`'s names unqualified only when the code opened the namespace, as in
+    // one program (or the prompt did, whose helpers the judge compiles: they were written
+    // under it).
+    let prompt_opens_std = !helpers.is_empty() && prompt.text.is_some_and(uses_namespace_std);
+    let using_std = if uses_namespace_std(code) || prompt_opens_std {
+        "using namespace std;\n"
+    } else {
+        ""
+    };
     let mut probes = String::new();
     for (id, (name, _, params, _)) in called.iter().enumerate() {
         let args: Vec<String> = params.iter().map(CTy::render).collect();
         probes.push_str(&format!(
-            "namespace rrtf_env_{id} {{ using namespace std;\ntemplate <class... A> constexpr auto viable(int) -> decltype((void){name}(::std::declval<A&>()...), true) {{ return true; }}\ntemplate <class... A> constexpr bool viable(...) {{ return false; }} }}\nstatic_assert(!rrtf_env_{id}::viable<{}>(0), \"rrtf: the test's `{name}` with these arguments is also a standard function; the sample's `{name}` cannot stand for it\");\n",
+            "namespace rrtf_env_{id} {{ {using_std}template <class... A> constexpr auto viable(int) -> decltype((void){name}(::std::declval<A&>()...), true) {{ return true; }}\ntemplate <class... A> constexpr bool viable(...) {{ return false; }} }}\nstatic_assert(!rrtf_env_{id}::viable<{}>(0), \"rrtf: the test's `{name}` with these arguments is also a standard function; the sample's `{name}` cannot stand for it\");\n",
             args.join(", ")
         ));
     }
@@ -1070,15 +1079,6 @@ pub(super) fn plan(
     }
     let helper_src: String = helpers.iter().map(|h| format!("{}\n", h.text)).collect();
     let (test_text, call) = test_main_call(&inst.test);
-    // The test sees `std`'s names unqualified only when the code opened the namespace, as in
-    // one program (or the prompt did, whose helpers the judge compiles: they were written
-    // under it).
-    let prompt_opens_std = !helpers.is_empty() && prompt.text.is_some_and(uses_namespace_std);
-    let using_std = if uses_namespace_std(code) || prompt_opens_std {
-        "using namespace std;\n"
-    } else {
-        ""
-    };
     let judge_src = format!(
         "{includes}{RT}\n{using_std}{probes}{stubs}{helper_src}#define main rrtf_test_main\n{test_text}\n#undef main\nint main() {{ return ::rrtf::judge({}, {call}); }}\n",
         inst.sites.len()
