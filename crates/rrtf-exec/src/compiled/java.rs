@@ -388,10 +388,58 @@ fn supertypes(header: &str) -> Vec<String> {
     out
 }
 
+/// A member of a type's body: its head's span (to the `;` or the body's `{`) and, for one with
+/// a body, that body's `}` (`Some(None)`: the source leaves it open).
+struct Member {
+    head: (usize, usize),
+    body: Option<Option<usize>>,
+}
+
+/// The members of the body `start..end`, at its top level. Braces inside parentheses
+/// (`@SuppressWarnings({"a", "b"})`) are no member's body.
+fn members(src: &str, mask: &[bool], start: usize, end: usize) -> Vec<Member> {
+    let b = src.as_bytes();
+    let mut out = Vec::new();
+    let mut chunk = start;
+    let mut paren = 0i32;
+    let mut i = start;
+    while i < end {
+        if !mask[i] {
+            i += 1;
+            continue;
+        }
+        match b[i] {
+            b'(' => paren += 1,
+            b')' => paren -= 1,
+            b';' if paren <= 0 => {
+                paren = 0;
+                out.push(Member {
+                    head: (chunk, i),
+                    body: None,
+                });
+                chunk = i + 1;
+            }
+            b'{' if paren <= 0 => {
+                paren = 0;
+                let matched = instrument::matching(b, mask, i).filter(|&c| c < end);
+                out.push(Member {
+                    head: (chunk, i),
+                    body: Some(matched),
+                });
+                i = matched.unwrap_or(end) + 1;
+                chunk = i;
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    out
+}
+
 /// How many members of the body `start..end` declare a method named `name` (abstract or not,
-/// whatever their modifiers and annotations): a head, at the body's top level, where `name (`
-/// stands outside parentheses and after no `=` (a field's initializer calling it). Braces
-/// inside parentheses (`@SuppressWarnings({"a", "b"})`) are no member's body.
+/// whatever their modifiers and annotations): a head where `name (` stands outside
+/// parentheses and after no `=` (a field's initializer calling it).
 fn declarations(src: &str, mask: &[bool], start: usize, end: usize, name: &str) -> usize {
     let b = src.as_bytes();
     let declares = |from: usize, to: usize| {
@@ -425,38 +473,10 @@ fn declarations(src: &str, mask: &[bool], start: usize, end: usize, name: &str) 
         }
         false
     };
-    let mut count = 0;
-    let mut chunk = start;
-    let mut paren = 0i32;
-    let mut i = start;
-    while i < end {
-        if !mask[i] {
-            i += 1;
-            continue;
-        }
-        match b[i] {
-            b'(' => paren += 1,
-            b')' => paren -= 1,
-            b';' if paren <= 0 => {
-                paren = 0;
-                count += usize::from(declares(chunk, i));
-                chunk = i + 1;
-            }
-            b'{' if paren <= 0 => {
-                paren = 0;
-                count += usize::from(declares(chunk, i));
-                let close = instrument::matching(b, mask, i)
-                    .filter(|&c| c < end)
-                    .unwrap_or(end);
-                i = close + 1;
-                chunk = i;
-                continue;
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    count
+    members(src, mask, start, end)
+        .into_iter()
+        .filter(|m| declares(m.head.0, m.head.1))
+        .count()
 }
 
 /// JDK interfaces that declare no method: a class implementing them inherits no overload.
@@ -549,58 +569,37 @@ fn visible_methods(
 fn methods(class: &str, src: &str, mask: &[bool], start: usize, end: usize) -> Vec<Method> {
     let b = src.as_bytes();
     let mut out = Vec::new();
-    let mut chunk = start;
-    let mut paren = 0i32;
-    let mut i = start;
-    while i < end {
-        if !mask[i] {
-            i += 1;
+    for Member {
+        head: (from, to),
+        body,
+    } in members(src, mask, start, end)
+    {
+        let head: String = (from..to)
+            .map(|k| if mask[k] { b[k] as char } else { ' ' })
+            .collect();
+        let Some(close) = body else {
+            let mut depth = 0i32;
+            let assigns = head.chars().any(|c| {
+                match c {
+                    '(' => depth += 1,
+                    ')' => depth -= 1,
+                    _ => {}
+                }
+                c == '=' && depth == 0
+            });
+            if !assigns && let Some(mut m) = method_head(class, &head) {
+                m.is_abstract = true;
+                out.push(m);
+            }
             continue;
+        };
+        if let Some(mut m) = method_head(class, &head) {
+            let first = (from..to)
+                .find(|&k| mask[k] && !b[k].is_ascii_whitespace())
+                .unwrap_or(to);
+            m.whole = close.map(|c| (first, c + 1));
+            out.push(m);
         }
-        match b[i] {
-            b'(' => paren += 1,
-            b')' => paren -= 1,
-            b';' if paren <= 0 => {
-                paren = 0;
-                let head: String = (chunk..i)
-                    .map(|k| if mask[k] { b[k] as char } else { ' ' })
-                    .collect();
-                let mut depth = 0i32;
-                let assigns = head.chars().any(|c| {
-                    match c {
-                        '(' => depth += 1,
-                        ')' => depth -= 1,
-                        _ => {}
-                    }
-                    c == '=' && depth == 0
-                });
-                if !assigns && let Some(mut m) = method_head(class, &head) {
-                    m.is_abstract = true;
-                    out.push(m);
-                }
-                chunk = i + 1;
-            }
-            b'{' if paren <= 0 => {
-                paren = 0;
-                let matched = instrument::matching(b, mask, i).filter(|&c| c < end);
-                let close = matched.unwrap_or(end);
-                let head: String = (chunk..i)
-                    .map(|k| if mask[k] { b[k] as char } else { ' ' })
-                    .collect();
-                if let Some(mut m) = method_head(class, &head) {
-                    let first = (chunk..i)
-                        .find(|&k| mask[k] && !b[k].is_ascii_whitespace())
-                        .unwrap_or(i);
-                    m.whole = matched.map(|c| (first, c + 1));
-                    out.push(m);
-                }
-                i = close + 1;
-                chunk = i;
-                continue;
-            }
-            _ => {}
-        }
-        i += 1;
     }
     out
 }
