@@ -1855,8 +1855,9 @@ fn java_overloads_the_text_hides_have_no_judge() {
             None,
         )],
     );
+    // (Since read as an array by the text reading too: refused before any build.)
     if let Some(r) = rs.first() {
-        assert!(r.detail.contains("the executor read"), "{r:?}");
+        assert!(r.detail.contains("`int unused[]`"), "{r:?}");
     }
 }
 
@@ -1954,6 +1955,42 @@ fn a_function_named_like_std_s_is_the_code_s_when_std_is_closed() {
             Some((2, 2)),
         )],
     );
+}
+
+/// An attacker's review, round 15: an honest C++ function with a default argument, and an
+/// honest Java `int a[]` parameter, were compile errors (the stub dropped the default, read the
+/// array as `int`): the sample's fault by the verdict, the executor's limit in fact. `crashed`
+/// now, saying why.
+#[test]
+fn signatures_the_judge_cannot_stub_are_its_limit() {
+    let rs = run(
+        65157,
+        Language::Cpp,
+        "#include <cassert>\nint main() {\n    assert(add(2) == 3);\n    assert(add(2, 2) == 4);\n}\n",
+        &[case(
+            "a default argument",
+            "int add(int a, int b = 1) { return a + b; }\n",
+            &[Crashed],
+            None,
+        )],
+    );
+    if let Some(r) = rs.first() {
+        assert!(r.detail.contains("default argument"), "{r:?}");
+    }
+    let rs = run(
+        65158,
+        Language::Java,
+        "public class Main {\n    public static void main(String[] args) {\n        Solution s = new Solution();\n        if (s.sum(new int[]{1, 2, 3}) != 6) { throw new AssertionError(); }\n    }\n}\n",
+        &[case(
+            "int a[]",
+            "class Solution {\n    public int sum(int a[]) { int s = 0; for (int x : a) s += x; return s; }\n}\n",
+            &[Crashed],
+            None,
+        )],
+    );
+    if let Some(r) = rs.first() {
+        assert!(r.detail.contains("int a[]"), "{r:?}");
+    }
 }
 
 /// An attacker's review, round 13 (C++): the one program's call chooses what the judge's stub

@@ -700,6 +700,10 @@ fn method_head(class: &str, head: &str) -> Option<Method> {
             let cut = p
                 .rfind(|c: char| c.is_whitespace())
                 .ok_or_else(|| format!("parameter `{p}`"))?;
+            if !p[cut..].trim().bytes().all(instrument::is_ident) {
+                // `int a[]`: an array, whatever the type before the name says.
+                return Err(format!("the parameter `{p}` of `{name}`"));
+            }
             let t = parse_type(&p[..cut])?;
             if t.name == "void" {
                 return Err("a void parameter".into());
@@ -1349,6 +1353,11 @@ mod tests {
             (
                 "class S {\n    int f(int a) { return a; }\n    int f(int... a) { return 0; }\n}\n",
                 "not plain",
+            ),
+            // `int a[]` is an array parameter.
+            (
+                "class S {\n    int f(int a[]) { return 0; }\n}\n",
+                "the parameter `int a[]` of `f`",
             ),
             (
                 "class S extends java.util.ArrayList<Integer> {\n    int f(int a) { return a; }\n}\n",
