@@ -1993,6 +1993,63 @@ fn signatures_the_judge_cannot_stub_are_its_limit() {
     }
 }
 
+/// An attacker's review, round 16: the Java candidate ran without `-ea` (a sample's own failing
+/// `assert` passed) and called `System.exit(0)` after serving (a thread of the sample's that
+/// exits 1 later was cut off); the Java write-back replaced a list's inner lists (the test's own
+/// row kept its old content: a sample changing its input passed a "does not change it" check);
+/// a C++ object passed as two reference arguments crossed as two copies (an xor swap of `x`
+/// with itself passed). Each verdict is now the one program's, or `crashed`.
+#[test]
+fn round_sixteen_verdicts_are_the_one_program_s() {
+    run(
+        65159,
+        Language::Java,
+        "public class Main {\n    public static void main(String[] args) {\n        Solution s = new Solution();\n        List<Boolean> correct = Arrays.asList(s.add(1, 2) == 3, s.add(2, 2) == 4);\n        if (correct.contains(false)) { throw new AssertionError(); }\n    }\n}\n",
+        &[case(
+            "its own assert fails",
+            "import java.util.*;\nclass Solution {\n    public int add(int a, int b) {\n        assert a != b : \"the sample's own precondition\";\n        return a + b;\n    }\n}\n",
+            &[RuntimeError, Partial],
+            None,
+        )],
+    );
+    run(
+        65160,
+        Language::Java,
+        "public class Main {\n    public static void main(String[] args) {\n        Solution s = new Solution();\n        List<Boolean> correct = Arrays.asList(s.add(1, 2) == 3, s.add(2, 2) == 4);\n        if (correct.contains(false)) { throw new AssertionError(); }\n    }\n}\n",
+        &[case(
+            "a thread that exits 1 after the test",
+            "import java.util.*;\nclass Solution {\n    static {\n        Thread t = new Thread(() -> {\n            try { Thread.sleep(1500); } catch (InterruptedException e) {}\n            System.exit(1);\n        });\n        t.start();\n    }\n    public int add(int a, int b) { return a + b; }\n}\n",
+            &[RuntimeError],
+            None,
+        )],
+    );
+    run(
+        65161,
+        Language::Java,
+        "public class Main {\n    public static void main(String[] args) {\n        Solution s = new Solution();\n        List<Integer> row = new ArrayList<>(Arrays.asList(3, 1, 2));\n        List<List<Integer>> g = new ArrayList<>();\n        g.add(row);\n        List<Boolean> correct = Arrays.asList(s.total(g) == 6, row.equals(Arrays.asList(3, 1, 2)));\n        if (correct.contains(false)) { throw new AssertionError(); }\n    }\n}\n",
+        &[case(
+            "sorts the rows it was given",
+            "import java.util.*;\nclass Solution {\n    // sum of all elements; must not change the input (this one sorts the rows: wrong)\n    public int total(List<List<Integer>> g) {\n        int t = 0;\n        for (List<Integer> r : g) { Collections.sort(r); for (int v : r) t += v; }\n        return t;\n    }\n}\n",
+            &[Partial],
+            Some((1, 2)),
+        )],
+    );
+    let rs = run(
+        65162,
+        Language::Cpp,
+        "#include <cassert>\nint main() {\n    int p = 1, q = 2;\n    swap_ints(p, q);\n    assert(p == 2 && q == 1);\n    int x = 5;\n    swap_ints(x, x);\n    assert(x == 5);\n}\n",
+        &[case(
+            "an xor swap of one object with itself",
+            "#include <vector>\nusing namespace std;\n// swap a and b in place\nvoid swap_ints(int& a, int& b) { a ^= b; b ^= a; a ^= b; }\n",
+            &[Crashed],
+            None,
+        )],
+    );
+    if let Some(r) = rs.first() {
+        assert!(r.detail.contains("two reference arguments"), "{r:?}");
+    }
+}
+
 /// An attacker's review, round 13 (C++): the one program's call chooses what the judge's stub
 /// cannot see. A wrong overload or template next to the right function (`truncate_number(3.5)`
 /// reaches a `(double)` overload or a template in one program; the candidate's dispatch, called

@@ -1041,7 +1041,7 @@ pub(super) fn plan(
         inst.sites.len()
     );
     let server = format!(
-        "public class RrtfServe {{\n{instances}    @SuppressWarnings(\"unchecked\")\n    static Object dispatch(int id, Object[] a) throws Throwable {{\n        switch (id) {{\n{dispatch}        }}\n        throw new IllegalArgumentException(\"unknown function\");\n    }}\n\n    public static void main(String[] args) throws Exception {{\n{expects}        RrtfRt.serve(RrtfServe::dispatch);\n        System.exit(0);\n    }}\n}}\n"
+        "public class RrtfServe {{\n{instances}    @SuppressWarnings(\"unchecked\")\n    static Object dispatch(int id, Object[] a) throws Throwable {{\n        switch (id) {{\n{dispatch}        }}\n        throw new IllegalArgumentException(\"unknown function\");\n    }}\n\n    public static void main(String[] args) throws Exception {{\n{expects}        RrtfRt.serve(RrtfServe::dispatch);\n    }}\n}}\n"
     );
     let javac = tools[0].to_string_lossy().into_owned();
     let java = tools[1].to_string_lossy().into_owned();
@@ -1116,7 +1116,15 @@ pub(super) fn plan(
             build: Some(build(&cand_refs)),
             files: cand_files,
             artifacts: vec![".class".into()],
-            run: run("RrtfServe"),
+            // `-ea` as the one program runs (`java -ea Main`): the sample's own `assert`s too.
+            // Its end is the program's: `main` returns, and the JVM ends once the sample's
+            // threads have (an attacker's review, round 16: `-ea` and `System.exit(0)` after
+            // serving hid a failing assert, a thread exiting 1, one that never ends).
+            run: {
+                let mut r = run("RrtfServe");
+                r.insert(1, "-ea".into());
+                r
+            },
             heavy: true,
             cacheable: true,
             ..Side::default()

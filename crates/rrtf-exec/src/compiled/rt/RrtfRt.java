@@ -664,29 +664,58 @@ final class RrtfRt {
         return o.toByteArray();
     }
 
-    /** Writes `now` into the test's argument `held` in place: a list element by element (a
-     * fixed-size one too) when the size is the same, else cleared and refilled; a set or map
-     * cleared and refilled. */
+    /** Writes `now` into the test's argument `held` in place, changing only what differs (a
+     * list element by element, recursing into the collections it holds, when the size is the
+     * same; a set's or map's missing entries removed and new ones added), so that what the
+     * test holds inside it stays shared and an unmodifiable outer value or a view (a key set)
+     * is touched only where the sample changed it. */
     @SuppressWarnings("unchecked")
     static void writeBack(Object held, Object now) throws Malformed {
         if (held instanceof List && now instanceof List) {
             List<Object> h = (List<Object>) held;
             List<?> n = (List<?>) now;
             if (h.size() == n.size()) {
-                for (int i = 0; i < n.size(); i++) h.set(i, n.get(i));
+                for (int i = 0; i < n.size(); i++) {
+                    Object x = h.get(i);
+                    Object y = n.get(i);
+                    if ((x instanceof Collection || x instanceof Map) && sameKind(x, y)) {
+                        writeBack(x, y);
+                    } else if (!Objects.equals(x, y)) {
+                        h.set(i, y);
+                    }
+                }
             } else {
                 h.clear();
                 h.addAll(n);
             }
         } else if (held instanceof Collection && now instanceof Collection) {
-            ((Collection<Object>) held).clear();
-            ((Collection<Object>) held).addAll((Collection<?>) now);
+            Collection<Object> h = (Collection<Object>) held;
+            Collection<?> n = (Collection<?>) now;
+            h.retainAll(new ArrayList<Object>(n));
+            for (Object y : n) {
+                if (!h.contains(y)) h.add(y);
+            }
         } else if (held instanceof Map && now instanceof Map) {
-            ((Map<Object, Object>) held).clear();
-            ((Map<Object, Object>) held).putAll((Map<?, ?>) now);
+            Map<Object, Object> h = (Map<Object, Object>) held;
+            Map<?, ?> n = (Map<?, ?>) now;
+            h.keySet().retainAll(new ArrayList<Object>(n.keySet()));
+            for (Map.Entry<?, ?> e : n.entrySet()) {
+                Object x = h.get(e.getKey());
+                if ((x instanceof Collection || x instanceof Map) && sameKind(x, e.getValue())) {
+                    writeBack(x, e.getValue());
+                } else if (!h.containsKey(e.getKey()) || !Objects.equals(x, e.getValue())) {
+                    h.put(e.getKey(), e.getValue());
+                }
+            }
         } else {
             throw new Malformed("a change of an argument that is no collection");
         }
+    }
+
+    private static boolean sameKind(Object x, Object y) {
+        return x instanceof List && y instanceof List
+                || x instanceof Set && y instanceof Set
+                || x instanceof Map && y instanceof Map;
     }
 
     /** Why the judge cannot stand for the sample's methods (`expect`), or null. */

@@ -362,9 +362,27 @@ template <class T> void enc(std::string& o, const Back<T>& b) { enc(o, b.v); }
 template <class T> void back(In&, const T&) {}
 template <class T> void back(In& in, const Back<T>& b) { b.v = dec<T>(in); }
 
+// Where an argument's object is: the test's own for a `T&` or `const T&` parameter (the stub's
+// parameter refers to it), a copy of its own for a by-value one.
+template <class T> const void* where(const Back<T>& b) { return &b.v; }
+template <class T> const void* where(const T& v) { return &v; }
+
 template <class R, class... A> R call(unsigned id, const A&... a) {
     ++g_calls;
     if (g_dead) cand_error("died", "the candidate process is gone");
+    if constexpr (sizeof...(A) > 1) {
+        // One object as two reference arguments (`swap(x, x)`): the sample would see the one
+        // through the other; its copies cannot share it (an attacker's review, round 16).
+        const void* at[] = {where(a)...};
+        for (std::size_t i = 0; i < sizeof...(A); ++i) {
+            for (std::size_t j = i + 1; j < sizeof...(A); ++j) {
+                if (at[i] == at[j]) {
+                    report("U the test passes one object as two reference arguments: the judge's copies cannot share it");
+                    cand_error("error", "one object as two reference arguments");
+                }
+            }
+        }
+    }
     std::string o = std::to_string(id);
     o += ';';
     (enc(o, a), ...);
