@@ -614,14 +614,7 @@ pub(super) fn plan(
     // refused where that matters, when the test or a called function's signature uses it
     // (`Mean([]float32) float32` under `type float32 = float64`: the judge rounded the
     // sample's float64 to the language's float32, hiding an error: a forged pass).
-    let words = |text: &str| -> Vec<String> {
-        let mask = instrument::code_mask(text.as_bytes(), Syntax::Go);
-        instrument::blank_non_code(text, &mask)
-            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .filter(|w| !w.is_empty())
-            .map(String::from)
-            .collect()
-    };
+    let words = |text: &str| instrument::words(text, Syntax::Go);
     let test_words = words(test);
     let mut sig_words: Vec<String> = Vec::new();
     for f in code_funcs.iter().filter(|f| used.contains(&f.name)) {

@@ -68,6 +68,16 @@ pub fn blank_non_code(src: &str, mask: &[bool]) -> String {
 }
 
 /// Bytes of `src` that are code (not inside a string, character literal or comment).
+/// The words (identifiers, keywords, numbers) of `src` outside comments and literals, in order.
+pub fn words(src: &str, syntax: Syntax) -> Vec<String> {
+    let mask = code_mask(src.as_bytes(), syntax);
+    blank_non_code(src, &mask)
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .map(String::from)
+        .collect()
+}
+
 pub fn code_mask(src: &[u8], syntax: Syntax) -> Vec<bool> {
     let mut mask = vec![true; src.len()];
     let mut i = 0;

@@ -512,16 +512,10 @@ fn std_uses(code: &str) -> String {
 
 /// Every function name `src` declares, at any depth (`fn NAME`), comments and literals aside.
 fn fn_names(src: &str) -> Vec<String> {
-    let mask = instrument::code_mask(src.as_bytes(), Syntax::Rust);
-    let clean = instrument::blank_non_code(src, &mask);
-    let words: Vec<&str> = clean
-        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .filter(|w| !w.is_empty())
-        .collect();
-    words
+    instrument::words(src, Syntax::Rust)
         .windows(2)
         .filter(|w| w[0] == "fn")
-        .map(|w| w[1].to_string())
+        .map(|w| w[1].clone())
         .collect()
 }
 
