@@ -2735,3 +2735,230 @@ fn java_the_test_sees_the_code_s_imports() {
         ],
     );
 }
+
+/// Round 16's findings, mended: a Java test holding one list twice (two arguments, or one row
+/// twice in a grid) crossed to the candidate as two copies, so a sample that cleared the one
+/// still read the other (a forged pass: one program sees the list empty); now `crashed`, as
+/// Go and C++ refuse it, while one immutable value twice (`List.of()` is one object) is
+/// judged. A Java sample that kept an argument and cleared it at a later call, or returned its
+/// own list and refilled it later, passed (Java watched only the current call's arguments);
+/// now the candidate watches every collection the test may hold, as Go's does. Go's (and now
+/// Java's) watch of them is bounded: past the bound a change went unseen (a forged pass), now
+/// the judge says it cannot stand for the test (`crashed`).
+#[test]
+fn round_seventeen_what_the_test_holds_is_the_one_program_s() {
+    let java_main = |body: &str| {
+        format!(
+            "import java.util.*;\npublic class Main {{\n    public static void main(String[] args) {{\n        Solution s = new Solution();\n{body}    }}\n}}\n"
+        )
+    };
+    let both = "import java.util.*;\nclass Solution {\n    // the sum of both lists' elements (this one empties the first: wrong)\n    public int both(List<Integer> x, List<Integer> y) {\n        int t = 0;\n        for (int v : x) t += v;\n        x.clear();\n        for (int v : y) t += v;\n        return t;\n    }\n}\n";
+    run(
+        65163,
+        Language::Java,
+        &java_main(
+            "        if (s.both(List.of(), List.of()) != 0) { throw new AssertionError(); }\n        if (s.both(List.of(1), List.of(2)) != 3) { throw new AssertionError(); }\n",
+        ),
+        &[case(
+            "one immutable list twice, judged",
+            &both.replace("        x.clear();\n", ""),
+            &[Pass],
+            Some((2, 2)),
+        )],
+    );
+    let rs = run(
+        65164,
+        Language::Java,
+        &java_main(
+            "        List<Integer> a = new ArrayList<>(Arrays.asList(1, 2, 3));\n        if (s.both(a, a) != 12) { throw new AssertionError(); }\n",
+        ),
+        &[case("one list as two arguments", both, &[Crashed], None)],
+    );
+    if let Some(r) = rs.first() {
+        assert!(r.detail.contains("twice"), "{r:?}");
+    }
+    run(
+        65165,
+        Language::Java,
+        &java_main(
+            "        List<Integer> row = new ArrayList<>(Arrays.asList(1, 2));\n        List<List<Integer>> g = new ArrayList<>(Arrays.asList(row, row));\n        if (s.total(g) != 6) { throw new AssertionError(); }\n",
+        ),
+        &[case(
+            "one row twice in a grid",
+            "import java.util.*;\nclass Solution {\n    // the sum of the grid's elements (this one empties each row it read: wrong)\n    public int total(List<List<Integer>> g) {\n        int t = 0;\n        for (List<Integer> r : g) { for (int v : r) t += v; r.clear(); }\n        return t;\n    }\n}\n",
+            &[Crashed],
+            None,
+        )],
+    );
+    run(
+        65166,
+        Language::Java,
+        &java_main(
+            "        List<Integer> a = new ArrayList<>(Arrays.asList(1, 2, 3));\n        List<Integer> b = new ArrayList<>(Arrays.asList(4, 5));\n        if (s.total(a) != 6) { throw new AssertionError(); }\n        if (s.total(b) != 9) { throw new AssertionError(); }\n        if (!a.equals(Arrays.asList(1, 2, 3))) { throw new AssertionError(); }\n",
+        ),
+        &[
+            case(
+                "clears the argument it kept, at the next call",
+                "import java.util.*;\nclass Solution {\n    private List<Integer> last;\n    public int total(List<Integer> l) {\n        if (last != null) last.clear();\n        last = l;\n        int t = 0;\n        for (int v : l) t += v;\n        return t;\n    }\n}\n",
+                &[Partial],
+                Some((2, 3)),
+            ),
+            case(
+                "right",
+                "import java.util.*;\nclass Solution {\n    public int total(List<Integer> l) {\n        int t = 0;\n        for (int v : l) t += v;\n        return t;\n    }\n}\n",
+                &[Pass],
+                Some((2, 2)),
+            ),
+        ],
+    );
+    let refill = |ret: &str| {
+        format!(
+            "import java.util.*;\nclass Solution {{\n    private final List<Integer> buf = new ArrayList<>();\n    // 1..n (this one returns its own list, refilled at the next call: wrong)\n    public List<Integer> upTo(int n) {{\n        buf.clear();\n        for (int i = 1; i <= n; i++) buf.add(i);\n        return {ret};\n    }}\n}}\n"
+        )
+    };
+    run(
+        65167,
+        Language::Java,
+        &java_main(
+            "        List<Integer> r1 = s.upTo(2);\n        List<Integer> r2 = s.upTo(3);\n        if (!r1.equals(Arrays.asList(1, 2))) { throw new AssertionError(); }\n        if (!r2.equals(Arrays.asList(1, 2, 3))) { throw new AssertionError(); }\n",
+        ),
+        &[
+            case(
+                "returns its list, refilled later",
+                &refill("buf"),
+                &[Partial],
+                Some((1, 2)),
+            ),
+            case(
+                "returns a view of its list, refilled later",
+                &refill("Collections.unmodifiableList(buf)"),
+                &[Partial],
+                Some((1, 2)),
+            ),
+            case(
+                "right",
+                &refill("new ArrayList<>(buf)"),
+                &[Pass],
+                Some((2, 2)),
+            ),
+        ],
+    );
+    let rs = run(
+        65168,
+        Language::Java,
+        &java_main(
+            "        List<List<Integer>> rs = new ArrayList<>();\n        for (int i = 0; i < 1030; i++) rs.add(s.last(i));\n        if (!rs.get(0).equals(Arrays.asList(0))) { throw new AssertionError(); }\n",
+        ),
+        &[case(
+            "changes a result after the judge stopped watching it",
+            "import java.util.*;\nclass Solution {\n    private final List<Integer> first = new ArrayList<>();\n    // [x] (this one changes its first answer at call 1029: wrong)\n    public List<Integer> last(int x) {\n        if (x == 0) { first.add(0); return first; }\n        if (x == 1029) first.set(0, 7);\n        return new ArrayList<>(Arrays.asList(x));\n    }\n}\n",
+            &[Crashed],
+            None,
+        )],
+    );
+    if let Some(r) = rs.first() {
+        assert!(r.detail.contains("watches"), "{r:?}");
+    }
+    // A type parameter named like the JDK's class: the method returns its erasure, `Object`,
+    // and the test's `==` does not compile in one program; the judge's stub read `Integer`.
+    let rs = run(
+        65171,
+        Language::Java,
+        &java_main(
+            "        List<Boolean> correct = Arrays.asList(s.add(1, 2) == 3, s.add(2, 2) == 4);
+        if (correct.contains(false)) { throw new AssertionError(); }
+",
+        ),
+        &[case(
+            "a return type the test cannot compare",
+            "import java.util.*;
+class Solution<Integer> {
+    public Integer add(int a, int b) { return (Integer) (Object) java.lang.Integer.valueOf(a + b); }
+}
+",
+            &[Crashed, CompileError],
+            None,
+        )],
+    );
+    if let Some(r) = rs.first() {
+        assert!(
+            r.outcome == CompileError || r.detail.contains("return"),
+            "{r:?}"
+        );
+    }
+    // The test's `new Solution()` does not compile in one program when the constructor is
+    // private, or the class abstract: the judge's stub had one, and static methods need none.
+    for (uid, what, head) in [
+        (
+            65173,
+            "a private constructor",
+            "class Solution {\n    private Solution() {}\n",
+        ),
+        (65174, "an abstract class", "abstract class Solution {\n"),
+    ] {
+        let rs = run(
+            uid,
+            Language::Java,
+            &java_main(
+                "        List<Boolean> correct = Arrays.asList(s.add(1, 2) == 3, s.add(2, 2) == 4);\n        if (correct.contains(false)) { throw new AssertionError(); }\n",
+            ),
+            &[case(
+                what,
+                &format!(
+                    "import java.util.*;\n{head}    public static int add(int a, int b) {{ return a + b; }}\n}}\n"
+                ),
+                &[CompileError],
+                None,
+            )],
+        );
+        if let Some(r) = rs.first() {
+            assert!(
+                r.detail.contains("new Solution()") && r.tests_passed == 0,
+                "{r:?}"
+            );
+        }
+    }
+    let go_test = |n: u32| {
+        format!(
+            "func TestLast(t *testing.T) {{\n\tassert := assert.New(t)\n\trs := [][]int{{}}\n\tfor i := 0; i < {n}; i++ {{\n\t\trs = append(rs, Last(i))\n\t}}\n\tassert.Equal([]int{{0}}, rs[0])\n}}\n"
+        )
+    };
+    let rs = run(
+        65169,
+        Language::Go,
+        &go_test(1030),
+        &[case(
+            "changes a result after the judge stopped watching it",
+            "var first = []int{0}\n\n// [x] (this one changes its first answer at call 1029: wrong)\nfunc Last(x int) []int {\n\tif x == 0 {\n\t\treturn first\n\t}\n\tif x == 1029 {\n\t\tfirst[0] = 7\n\t}\n\treturn []int{x}\n}\n",
+            &[Crashed],
+            None,
+        )],
+    );
+    if let Some(r) = rs.first() {
+        assert!(r.detail.contains("watches"), "{r:?}");
+    }
+    // A slice the test holds from a map it passes: the sample's change of the map's slice is
+    // the test's slice's change (it was written back as a new slice under the key).
+    run(
+        65172,
+        Language::Go,
+        "func TestSum(t *testing.T) {\n\tassert := assert.New(t)\n\tm := map[string][]int{\"a\": {1, 2}}\n\ta := m[\"a\"]\n\tassert.Equal(3, Sum(m))\n\tassert.Equal([]int{1, 2}, a)\n}\n",
+        &[case(
+            "zeroes the map's slice it summed",
+            "// the sum of every value (this one zeroes them: wrong)\nfunc Sum(m map[string][]int) int {\n\tt := 0\n\tfor _, xs := range m {\n\t\tfor i, x := range xs {\n\t\t\tt += x\n\t\t\txs[i] = 0\n\t\t}\n\t}\n\treturn t\n}\n",
+            &[Partial],
+            Some((1, 2)),
+        )],
+    );
+    run(
+        65170,
+        Language::Go,
+        &go_test(1000),
+        &[case(
+            "right, a thousand results held",
+            "func Last(x int) []int {\n\treturn []int{x}\n}\n",
+            &[Pass],
+            Some((1, 1)),
+        )],
+    );
+}

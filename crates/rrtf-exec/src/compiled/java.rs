@@ -817,6 +817,30 @@ pub(super) fn runtime_build(javac: &Path) -> Vec<String> {
 
 /// `rt`: a directory holding the runtime's precompiled classes (else each program compiles
 /// `RrtfRt.java` itself).
+/// Whether `test` (its comments and literals blanked) constructs `class` without arguments
+/// (`new Solution()`): in one program that compiles only if the class allows it
+/// (`RrtfRt.constructible`).
+fn constructs(test: &str, class: &str) -> bool {
+    let b = test.as_bytes();
+    test.match_indices(class).any(|(at, _)| {
+        let end = at + class.len();
+        if b.get(end).is_some_and(|&c| instrument::is_ident(c)) {
+            return false;
+        }
+        let before = test[..at].trim_end();
+        let after = test[end..].trim_start();
+        before.ends_with("new")
+            && !before[..before.len() - 3]
+                .bytes()
+                .next_back()
+                .is_some_and(instrument::is_ident)
+            && before.len() < at
+            && after
+                .strip_prefix('(')
+                .is_some_and(|a| a.trim_start().starts_with(')'))
+    })
+}
+
 pub(super) fn plan(
     tools: &[PathBuf],
     code: &str,
@@ -898,6 +922,9 @@ pub(super) fn plan(
             continue;
         }
         let mut body = String::new();
+        if constructs(&test_clean, &class) {
+            expects.push_str(&format!("        RrtfRt.constructible({class}.class);\n"));
+        }
         let inst_var = format!("rrtfInst{class}");
         instances.push_str(&format!("    private static {class} {inst_var};\n"));
         // The names the test calls among the class's methods and those it inherits from the
@@ -924,12 +951,14 @@ pub(super) fn plan(
         let mut overloads: Vec<(String, Signature)> = Vec::new();
         for name in names {
             let sigs = visible_methods(&decls, &read, &read_mask, &class, &name)?;
-            // The compiled class must have exactly these (`RrtfRt.expect`, by reflection): the
-            // text's reading can miss an overload javac sees (an attacker's review, round 15).
+            // The compiled class must have exactly these, each with its return type
+            // (`RrtfRt.expect`, by reflection): the text's reading can miss an overload javac
+            // sees (an attacker's review, round 15).
             let lists: Vec<String> = sigs
                 .iter()
-                .map(|(_, _, ps)| {
-                    let cs: Vec<String> = ps.iter().map(JTy::exact_class).collect();
+                .map(|(_, ret, ps)| {
+                    let mut cs: Vec<String> = ps.iter().map(JTy::exact_class).collect();
+                    cs.push(ret.exact_class());
                     format!("{{{}}}", cs.join(", "))
                 })
                 .collect();
@@ -1137,6 +1166,22 @@ pub(super) fn plan(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_construction_without_arguments_is_found() {
+        for (test, want) in [
+            ("Solution s = new Solution();", true),
+            ("Solution s = new  Solution ( );", true),
+            ("var s = new\nSolution()", true),
+            ("Solution s = new Solution(5);", false),
+            ("Solution s = new MySolution();", false),
+            ("Solution s = new SolutionX();", false),
+            ("Solution s = renew Solution();", false),
+            ("Solution.add(1, 2);", false),
+        ] {
+            assert_eq!(constructs(test, "Solution"), want, "{test}");
+        }
+    }
 
     #[test]
     fn java_types_follow_a_closed_grammar() {

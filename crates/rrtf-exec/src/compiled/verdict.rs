@@ -49,6 +49,10 @@ struct Report {
     test_error: Option<String>,
     outside: Option<String>,
     unsupported: Option<String>,
+    /// What makes the one program not compile, found only once the sample's code was compiled
+    /// on its own (the candidate's check of its compiled class: a private constructor the test
+    /// calls).
+    uncompilable: Option<String>,
     done: Option<usize>,
     malformed: Option<String>,
 }
@@ -100,6 +104,9 @@ fn parse_report(bytes: &[u8], nonce: &str, limit: usize) -> Report {
             }
             "U" => {
                 r.unsupported.get_or_insert_with(|| rest.to_string());
+            }
+            "C" => {
+                r.uncompilable.get_or_insert_with(|| rest.to_string());
             }
             "D" => match rest.trim().parse() {
                 Ok(n) if r.done.is_none() => r.done = Some(n),
@@ -344,6 +351,12 @@ pub(super) fn judge(
     if run.timed_out || run.cand.signal == Some(libc::SIGXCPU) {
         res.outcome = Outcome::Timeout;
         res.detail = detail_with(format!("wall-clock or cpu limit of {timeout_s}s exceeded"));
+        return res;
+    }
+    if let Some(c) = &rep.uncompilable {
+        res.outcome = Outcome::CompileError;
+        res.detail = format!("the code and the test do not compile as one program: {c}");
+        res.tests_passed = 0;
         return res;
     }
     if let Some(u) = &rep.unsupported {

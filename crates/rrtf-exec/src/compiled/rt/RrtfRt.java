@@ -720,22 +720,51 @@ final class RrtfRt {
 
     /** Why the judge cannot stand for the sample's methods (`expect`), or null. */
     private static String unjudgeable;
+    /** Why the code and the test would not compile as one program (`constructible`), or null. */
+    private static String uncompilable;
+
+    /** The test constructs `c` with `new c()`: in one program that does not compile when `c` is
+     * abstract or an interface, or its constructor without arguments is private or missing;
+     * the judge's stub has one, and a test calling only static methods passed. */
+    static void constructible(Class<?> c) {
+        if (uncompilable != null) return;
+        int mod = c.getModifiers();
+        if (c.isInterface() || Modifier.isAbstract(mod)) {
+            uncompilable = "the test constructs " + c.getName() + " (`new " + c.getSimpleName() + "()`), which is "
+                    + (c.isInterface() ? "an interface" : "abstract");
+            return;
+        }
+        try {
+            java.lang.reflect.Constructor<?> k = c.getDeclaredConstructor();
+            if (Modifier.isPrivate(k.getModifiers())) {
+                uncompilable = "the test constructs " + c.getName() + " (`new " + c.getSimpleName() + "()`), whose constructor is private";
+            }
+        } catch (NoSuchMethodException e) {
+            uncompilable = "the test constructs " + c.getName() + " (`new " + c.getSimpleName() + "()`), which has no constructor without arguments";
+        } catch (Throwable e) {
+            // Unreadable: the candidate's own construction decides.
+        }
+    }
 
     /** The methods named `name` a call on `c` may reach (its own and its superclasses', not
      * private; its interfaces' not static, not private), by their parameter types, must be
      * `want`, the executor's reading of the code's text, for which the judge has stubs:
      * otherwise javac may resolve the test's call to a method the judge never saw (an
-     * overload the text hid). Checked on the compiled class, by reflection, before any call. */
+     * overload the text hid). Checked on the compiled class, by reflection, before any call.
+     * Each row of `want` ends with the return type: a class with a type parameter named like a
+     * JDK class (`class Solution<Integer>`) returns its erasure, which the test's comparison
+     * does not compile with in one program. The most derived declaration of a parameter list
+     * gives its return type (a covariant override). */
     static void expect(Class<?> c, String name, Class<?>[][] want) {
         if (unjudgeable != null) return;
         try {
-            java.util.Set<List<Class<?>>> got = new java.util.LinkedHashSet<>();
+            Map<List<Class<?>>, Class<?>> got = new java.util.LinkedHashMap<>();
             java.util.ArrayDeque<Class<?>> ifaces = new java.util.ArrayDeque<>();
             for (Class<?> k = c; k != null; k = k.getSuperclass()) {
                 for (Method m : k.getDeclaredMethods()) {
                     if (m.getName().equals(name) && !m.isSynthetic() && !m.isBridge()
                             && !Modifier.isPrivate(m.getModifiers())) {
-                        got.add(Arrays.asList(m.getParameterTypes()));
+                        got.putIfAbsent(Arrays.asList(m.getParameterTypes()), m.getReturnType());
                     }
                 }
                 ifaces.addAll(Arrays.asList(k.getInterfaces()));
@@ -748,22 +777,31 @@ final class RrtfRt {
                     int mod = m.getModifiers();
                     if (m.getName().equals(name) && !m.isSynthetic() && !m.isBridge()
                             && !Modifier.isPrivate(mod) && !Modifier.isStatic(mod)) {
-                        got.add(Arrays.asList(m.getParameterTypes()));
+                        got.putIfAbsent(Arrays.asList(m.getParameterTypes()), m.getReturnType());
                     }
                 }
                 ifaces.addAll(Arrays.asList(i.getInterfaces()));
             }
-            java.util.Set<List<Class<?>>> read = new java.util.LinkedHashSet<>();
-            for (Class<?>[] w : want) read.add(Arrays.asList(w));
+            Map<List<Class<?>>, Class<?>> read = new java.util.LinkedHashMap<>();
+            for (Class<?>[] w : want) read.put(Arrays.asList(w).subList(0, w.length - 1), w[w.length - 1]);
             if (!got.equals(read)) {
                 unjudgeable = "the compiled " + c.getName() + " has methods named `" + name
-                        + "` taking " + got + ", the executor read " + read
+                        + "` (parameters=return) " + got + ", the executor read " + read
                         + " from the code's text: the test's call may reach one the judge never saw";
             }
         } catch (Throwable e) {
             unjudgeable = "the methods of " + c.getName() + " cannot be read: " + e;
         }
     }
+
+    /** The collections the test may still hold that the sample could change later (its
+     * arguments, the results it got), with their snapshots when last sent: a sample that keeps
+     * an argument and clears it at the next call, or returns its own list and refills it, is
+     * seen as in one program. Bounded as Go's (`rrtfKeepMax`): the candidate says how many it
+     * dropped (`E<n>:` ending its answer) and the judge then cannot stand for the test (`U`). */
+    private static ArrayList<Object[]> keep = new ArrayList<>();
+    static final int KEEP_MAX = 1024;
+    static final long KEEP_BYTES = 4L << 20;
 
     static void serve(Dispatch d) throws IOException {
         InputStream in = inFd(3);
@@ -772,10 +810,10 @@ final class RrtfRt {
             byte[] m = readMsg(in);
             if (m == null) return;
             ByteArrayOutputStream o = new ByteArrayOutputStream();
-            if (unjudgeable != null) {
+            if (uncompilable != null || unjudgeable != null) {
                 o.write('X');
-                enc(o, "unsupported", 0);
-                enc(o, unjudgeable, 0);
+                enc(o, uncompilable != null ? "compile" : "unsupported", 0);
+                enc(o, uncompilable != null ? uncompilable : unjudgeable, 0);
                 writeMsg(out, o.toByteArray());
                 continue;
             }
@@ -796,15 +834,38 @@ final class RrtfRt {
                 } else {
                     enc(o, r, 0);
                 }
-                // A collection argument the sample changed: in one program the test holds it
-                // and sees the change, so its value after the call comes back (`U<k>:`) and the
-                // judge writes it into the test's own.
-                for (int k = 0; k < a.length; k++) {
-                    if (before[k] != null && !Arrays.equals(before[k], snapshot(a[k]))) {
+                // A collection the test holds that the sample changed (an argument of this
+                // call or an earlier one, a result it returned before): in one program the test
+                // sees the change, so its value after the call comes back (`U<k>:`, k counting
+                // the kept values, then this call's arguments) and the judge writes it into the
+                // test's own.
+                ArrayList<Object[]> now = new ArrayList<>();
+                for (Object[] e : keep) now.add(e.clone());
+                for (int k = 0; k < a.length; k++) now.add(new Object[] {a[k], before[k]});
+                for (int k = 0; k < now.size(); k++) {
+                    Object[] e = now.get(k);
+                    if (e[1] == null) continue;
+                    byte[] s = snapshot(e[0]);
+                    if (!Arrays.equals((byte[]) e[1], s)) {
                         ascii(o, "U" + k + ":");
-                        enc(o, a[k], 0);
+                        enc(o, e[0], 0);
+                        e[1] = s;
                     }
                 }
+                ArrayList<Object[]> kept = new ArrayList<>();
+                for (Object[] e : now) {
+                    if (e[1] != null) kept.add(e);
+                }
+                if (r instanceof Collection || r instanceof Map) kept.add(new Object[] {r, snapshot(r)});
+                long total = 0;
+                for (Object[] e : kept) total += ((byte[]) e[1]).length;
+                int drop = 0;
+                while (drop < kept.size() && (kept.size() - drop > KEEP_MAX || total > KEEP_BYTES)) {
+                    total -= ((byte[]) kept.get(drop)[1]).length;
+                    drop++;
+                }
+                if (drop > 0) ascii(o, "E" + drop + ":");
+                keep = new ArrayList<>(kept.subList(drop, kept.size()));
             } catch (OutOfMemoryError e) {
                 o.reset();
                 o.write('X');
@@ -834,7 +895,9 @@ final class RrtfRt {
     private static String nonce = "";
     private static boolean[][] sites = new boolean[0][];
     private static long calls, errors, markCalls, markErrors;
-    private static boolean dead, told;
+    private static boolean dead, told, dropped;
+    /** The collections the test holds that the candidate keeps watching (see `keep`). */
+    private static ArrayList<Object> held = new ArrayList<>();
 
     private static String oneline(String s) {
         String o = s == null ? "" : s.replace('\n', ' ').replace('\r', ' ').replace('\t', ' ');
@@ -869,6 +932,60 @@ final class RrtfRt {
         return new CandidateError(msg);
     }
 
+    /** The collection whose content `v` shows: what a view (unmodifiable, synchronized,
+     * checked, a sub-list, a map's key set) reads through, else `v`. */
+    private static Object origin(Object v) {
+        for (int i = 0; i < 16; i++) {
+            Object w = wrapped(v);
+            if (w == null && isA(v, UNMODIFIABLE)) w = field(v, UNMODIFIABLE.getName(), "c");
+            if (w == null && isA(v, UNMODIFIABLE_MAP)) w = field(v, UNMODIFIABLE_MAP.getName(), "m");
+            if (w == null && v.getClass().getClassLoader() == null) {
+                String n = v.getClass().getName();
+                if (n.equals("java.util.ArrayList$SubList")) w = field(v, n, "root");
+                else if (n.startsWith("java.util.AbstractList$") && n.endsWith("SubList")) {
+                    w = field(v, "java.util.AbstractList$SubList", "root");
+                } else if (n.equals("java.util.TreeMap$KeySet")) w = field(v, n, "m");
+                else if (n.endsWith("KeySet") || n.endsWith("$KeySetView") || n.endsWith("$Values")
+                        || n.endsWith("$EntrySet")) {
+                    w = field(v, n, "this$0");
+                    if (w == null) w = field(v, n, "map");
+                }
+            }
+            if (!(w instanceof Collection || w instanceof Map)) return v;
+            v = w;
+        }
+        return v;
+    }
+
+    /** A modifiable collection the test passes twice (as two arguments, or twice inside them),
+     * or null: the sample would see its change of the one in the other (a swap of a row with
+     * itself, a sum that clears its second argument), while each crosses to the candidate as a
+     * copy of its own. An immutable one may repeat (`List.of()` is one object). */
+    private static Object twice(Object v, IdentityHashMap<Object, Boolean> seen, int depth) {
+        if (depth > 500 || !(v instanceof Collection || v instanceof Map)) return null;
+        Object o = origin(v);
+        char k = kind(o);
+        if (k != 'o' && k != 'n' && k != 'e' && k != 's' && k != 'c' && seen.put(o, Boolean.TRUE) != null) {
+            return o;
+        }
+        Object[] xs;
+        if (v instanceof Map) {
+            ArrayList<Object> kv = new ArrayList<>();
+            for (Map.Entry<?, ?> e : ((Map<?, ?>) v).entrySet()) {
+                kv.add(e.getKey());
+                kv.add(e.getValue());
+            }
+            xs = kv.toArray();
+        } else {
+            xs = ((Collection<?>) v).toArray();
+        }
+        for (Object x : xs) {
+            Object r = twice(x, seen, depth + 1);
+            if (r != null) return r;
+        }
+        return null;
+    }
+
     static Object call(int id, Class<?> want, boolean primitive, Object... args) {
         calls++;
         if (dead) throw candError("died", "the candidate process is gone");
@@ -876,6 +993,15 @@ final class RrtfRt {
         ascii(o, id + ";");
         ArrayList<Object> list = new ArrayList<>();
         for (Object a : args) list.add(a);
+        IdentityHashMap<Object, Boolean> seen = new IdentityHashMap<>();
+        for (Object a : args) {
+            Object t = twice(a, seen, 0);
+            if (t != null) {
+                String why = "the test passes one " + t.getClass().getName() + " twice (as two arguments, or twice inside them): the sample would see its change of the one in the other, the judge's copies cannot";
+                report("U " + why);
+                throw candError("error", why);
+            }
+        }
         try {
             enc(o, list, 0, false);
         } catch (IllegalArgumentException e) {
@@ -905,22 +1031,48 @@ final class RrtfRt {
                 } else {
                     v = dec(in, 0);
                 }
-                // The test's collection arguments the sample changed (see `serve`).
+                // The collections the test holds that the sample changed (see `serve`): the
+                // kept ones, then this call's arguments.
+                ArrayList<Object> targets = new ArrayList<>(held);
+                targets.addAll(Arrays.asList(args));
                 List<Object[]> changes = new ArrayList<>();
+                long drop = 0;
                 while (!in.atEnd()) {
-                    if (in.get() != 'U') throw new Malformed("trailing bytes");
+                    char t = in.get();
+                    if (t == 'E') {
+                        drop = in.count(':');
+                        if (drop < 1 || !in.atEnd()) throw new Malformed("a malformed drop");
+                        break;
+                    }
+                    if (t != 'U') throw new Malformed("trailing bytes");
                     long k = in.count(':');
-                    if (k < 0 || k >= args.length) throw new Malformed("a change of no argument");
-                    changes.add(new Object[] {args[(int) k], dec(in, 0)});
+                    if (k < 0 || k >= targets.size()) throw new Malformed("a change of no value the test holds");
+                    changes.add(new Object[] {targets.get((int) k), dec(in, 0)});
                 }
                 Object r = want == Void.class ? null : as(want, v, primitive);
                 for (Object[] c : changes) {
                     try {
-                        writeBack(c[0], c[1]);
+                        // A result the judge rebuilt as an unmodifiable view: its list is the
+                        // judge's own, changed as the sample's view behind it changed.
+                        Object target = c[0];
+                        if (isA(target, UNMODIFIABLE) || isA(target, UNMODIFIABLE_MAP)) target = origin(target);
+                        writeBack(target, c[1]);
                     } catch (UnsupportedOperationException e) {
-                        throw new Malformed("a change of an argument the test cannot change");
+                        throw new Malformed("a change of a value the test cannot change");
                     }
                 }
+                ArrayList<Object> kept = new ArrayList<>();
+                for (Object x : targets) {
+                    if (x instanceof Collection || x instanceof Map) kept.add(x);
+                }
+                if (r instanceof Collection || r instanceof Map) kept.add(r);
+                if (drop > kept.size()) throw new Malformed("a drop of more values than held");
+                if (drop > 0 && !dropped) {
+                    dropped = true;
+                    report("U the test holds more of the sample's collections than the judge watches for the sample's later changes ("
+                            + KEEP_MAX + " values, " + (KEEP_BYTES >> 20) + " MiB of them): a change to one no longer watched would go unseen");
+                }
+                held = new ArrayList<>(kept.subList((int) drop, kept.size()));
                 return r;
             }
             if (tag != 'X') throw new Malformed("not an answer");
@@ -932,6 +1084,8 @@ final class RrtfRt {
             msg = (String) m;
             if ("unsupported".equals(kind)) {
                 report("U " + oneline(msg));
+            } else if ("compile".equals(kind)) {
+                report("C " + oneline(msg));
             }
         } catch (Malformed e) {
             throw candError("error", "the answer is not a plain value of the declared type: " + e.getMessage());

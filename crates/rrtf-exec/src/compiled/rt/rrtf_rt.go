@@ -395,13 +395,18 @@ type rrtfKept struct {
 
 var rrtfKeep, rrtfPending []rrtfKept
 
+// rrtfDropped: the judge said it stopped watching some (once).
+var rrtfDropped bool
+
 // What the candidate keeps between calls is bounded (the most recent values, at most
 // rrtfKeepMax of them and rrtfKeepBytes of snapshots): each call snapshots them all again, and
 // a test of thousands of calls, or of large slices, would cost the square. A test keeps a
 // result for a few calls (a table of rows, then the comparisons). The candidate says how many
-// it dropped (`E<n>:` ending its answer), and the judge drops as many.
-const rrtfKeepMax = 64
-const rrtfKeepBytes = 1 << 20
+// it dropped (`E<n>:` ending its answer); a change to a dropped value would go unseen (a
+// result over the bound, overwritten by the sample's buffer at a later call, passed), so the
+// judge then cannot stand for the test: `U`, crashed.
+const rrtfKeepMax = 1024
+const rrtfKeepBytes = 4 << 20
 
 func rrtfDrop(kept []rrtfKept) int {
 	total := 0
@@ -496,11 +501,20 @@ func rrtfWriteInto(dst, src reflect.Value) {
 	case reflect.Map:
 		if !dst.IsNil() && !src.IsNil() {
 			for _, k := range dst.MapKeys() {
-				dst.SetMapIndex(k, reflect.Value{})
+				if !src.MapIndex(k).IsValid() {
+					dst.SetMapIndex(k, reflect.Value{})
+				}
 			}
+			// A value the test may hold too (a slice under a key shares its array, a map is
+			// one map): written into where it can be, so the test's holder sees the change.
 			it := src.MapRange()
 			for it.Next() {
-				dst.SetMapIndex(it.Key(), it.Value())
+				old := dst.MapIndex(it.Key())
+				if old.IsValid() && rrtfSameShape(old, it.Value()) {
+					rrtfWriteInto(old, it.Value())
+				} else {
+					dst.SetMapIndex(it.Key(), it.Value())
+				}
 			}
 			return
 		}
@@ -517,6 +531,24 @@ func rrtfWriteInto(dst, src reflect.Value) {
 	if dst.CanSet() {
 		dst.Set(src)
 	}
+}
+
+// rrtfSameShape: whether rrtfWriteInto writes src into dst's own memory (a slice of the same
+// length, a map, either in an interface{} holding the same type), not a new value into dst.
+func rrtfSameShape(dst, src reflect.Value) bool {
+	if dst.Kind() == reflect.Interface {
+		if dst.IsNil() || src.IsNil() || dst.Elem().Type() != src.Elem().Type() {
+			return false
+		}
+		dst, src = dst.Elem(), src.Elem()
+	}
+	switch dst.Kind() {
+	case reflect.Slice:
+		return !dst.IsNil() && !src.IsNil() && dst.Len() == src.Len()
+	case reflect.Map:
+		return !dst.IsNil() && !src.IsNil()
+	}
+	return false
 }
 
 // rrtfOverlap: whether two arguments share memory (one slice's array as two arguments, one
@@ -825,6 +857,10 @@ func rrtfCall(id int, args []interface{}, results []interface{}) {
 			}
 			if drop > len(held) {
 				return rrtfMalformed{"a drop of more values than held"}
+			}
+			if drop > 0 && !rrtfDropped {
+				rrtfDropped = true
+				rrtfSay(fmt.Sprintf("U the test holds more of the sample's slices and maps than the judge watches for the sample's later changes (%d values, %d MiB of them): a change to one no longer watched would go unseen", rrtfKeepMax, rrtfKeepBytes>>20))
 			}
 			rrtfHeld = held[drop:]
 			return nil
