@@ -119,6 +119,8 @@ fn looks_like_code(text: &str, language: Language) -> bool {
             "inline ",
             "typedef ",
             "size_t ",
+            "extern ",
+            "constexpr ",
         ],
         Language::Java => &[
             "import ",
@@ -305,6 +307,8 @@ mod tests {
         for (text, language) in [
             ("double f(double x) {\n    return x;\n}\n", Language::Cpp),
             ("#define N 10\nint f() { return N; }\n", Language::Cpp),
+            ("extern \"C\" int f() { return 1; }\n", Language::Cpp),
+            ("constexpr int f() { return 1; }\n", Language::Cpp),
             ("void g();\n", Language::Cpp),
             ("add = (a, b) => a + b;\n", Language::JavaScript),
             ("async function f() { return 1; }\n", Language::JavaScript),

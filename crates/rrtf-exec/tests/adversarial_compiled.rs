@@ -2918,6 +2918,53 @@ class Solution<Integer> {
             );
         }
     }
+    // The test changes its list after the call; a sample that stored the list (not a copy)
+    // sees the change at the next call in one program (the right one copies it).
+    let acc = |store: &str| {
+        format!(
+            "import java.util.*;\nclass Solution {{\n    private List<Integer> kept = new ArrayList<>();\n    // stores a copy of a non-empty list; returns the stored list's sum\n    public int acc(List<Integer> l) {{\n        if (!l.isEmpty()) kept = {store};\n        int t = 0;\n        for (int v : kept) t += v;\n        return t;\n    }}\n}}\n"
+        )
+    };
+    run(
+        65175,
+        Language::Java,
+        &java_main(
+            "        List<Integer> xs = new ArrayList<>(Arrays.asList(1, 2, 3));\n        if (s.acc(xs) != 6) { throw new AssertionError(); }\n        xs.set(0, 100);\n        if (s.acc(new ArrayList<>()) != 6) { throw new AssertionError(); }\n",
+        ),
+        &[
+            case(
+                "stores the test's list, not a copy",
+                &acc("l"),
+                &[Partial],
+                Some((1, 2)),
+            ),
+            case("right", &acc("new ArrayList<>(l)"), &[Pass], Some((2, 2))),
+        ],
+    );
+    let go_acc = |store: &str| {
+        format!(
+            "var kept []int\n\n// stores a copy of a non-empty slice; returns the stored slice's sum\nfunc Acc(xs []int) int {{\n\tif len(xs) > 0 {{\n\t\tkept = {store}\n\t}}\n\tt := 0\n\tfor _, x := range kept {{\n\t\tt += x\n\t}}\n\treturn t\n}}\n"
+        )
+    };
+    run(
+        65176,
+        Language::Go,
+        "func TestAcc(t *testing.T) {\n\tassert := assert.New(t)\n\txs := []int{1, 2, 3}\n\tassert.Equal(6, Acc(xs))\n\txs[0] = 100\n\tassert.Equal(6, Acc([]int{}))\n}\n",
+        &[
+            case(
+                "stores the test's slice, not a copy",
+                &go_acc("xs"),
+                &[Partial],
+                Some((1, 2)),
+            ),
+            case(
+                "right",
+                &go_acc("append([]int(nil), xs...)"),
+                &[Pass],
+                Some((2, 2)),
+            ),
+        ],
+    );
     let go_test = |n: u32| {
         format!(
             "func TestLast(t *testing.T) {{\n\tassert := assert.New(t)\n\trs := [][]int{{}}\n\tfor i := 0; i < {n}; i++ {{\n\t\trs = append(rs, Last(i))\n\t}}\n\tassert.Equal([]int{{0}}, rs[0])\n}}\n"

@@ -821,7 +821,21 @@ final class RrtfRt {
                 In i = new In(m);
                 long id = i.count(';');
                 Object args = dec(i, 0);
-                i.end();
+                // The test's own changes, since the last call, to collections the candidate
+                // keeps (`U<k>:` after the arguments): written into the sample's, as in one
+                // program the sample holding them would see them.
+                while (!i.atEnd()) {
+                    if (i.get() != 'U') throw new Malformed("trailing bytes");
+                    long k = i.count(':');
+                    if (k < 0 || k >= keep.size()) throw new Malformed("a change of no kept value");
+                    Object[] e = keep.get((int) k);
+                    try {
+                        writeBack(e[0], dec(i, 0));
+                    } catch (UnsupportedOperationException x) {
+                        throw new Malformed("a change of a value the sample cannot change");
+                    }
+                    e[1] = snapshot(e[0]);
+                }
                 if (!(args instanceof List)) throw new Malformed("not a call");
                 Object[] a = ((List<?>) args).toArray();
                 byte[][] before = new byte[a.length][];
@@ -898,6 +912,8 @@ final class RrtfRt {
     private static boolean dead, told, dropped;
     /** The collections the test holds that the candidate keeps watching (see `keep`). */
     private static ArrayList<Object> held = new ArrayList<>();
+    /** Each held collection's snapshot when it last crossed (either way). */
+    private static ArrayList<byte[]> heldSnap = new ArrayList<>();
 
     private static String oneline(String s) {
         String o = s == null ? "" : s.replace('\n', ' ').replace('\r', ' ').replace('\t', ' ');
@@ -1004,6 +1020,16 @@ final class RrtfRt {
         }
         try {
             enc(o, list, 0, false);
+            // What the test changed since the last call of the collections both sides keep
+            // (see `keep`): sent after the arguments, written into the sample's copies.
+            for (int k = 0; k < held.size(); k++) {
+                byte[] s = snapshot(held.get(k));
+                if (!Arrays.equals(s, heldSnap.get(k))) {
+                    ascii(o, "U" + k + ":");
+                    enc(o, held.get(k), 0, false);
+                    heldSnap.set(k, s);
+                }
+            }
         } catch (IllegalArgumentException e) {
             report("U the test passes " + oneline(e.getMessage()));
             throw e;
@@ -1073,6 +1099,8 @@ final class RrtfRt {
                             + KEEP_MAX + " values, " + (KEEP_BYTES >> 20) + " MiB of them): a change to one no longer watched would go unseen");
                 }
                 held = new ArrayList<>(kept.subList((int) drop, kept.size()));
+                heldSnap = new ArrayList<>();
+                for (Object x : held) heldSnap.add(snapshot(x));
                 return r;
             }
             if (tag != 'X') throw new Malformed("not an answer");

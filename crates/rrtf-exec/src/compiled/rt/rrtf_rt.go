@@ -646,6 +646,23 @@ func rrtfAnswer(dispatch func(int, *rrtfIn) ([]interface{}, error), msg []byte) 
 	if err != nil {
 		return fail("error", "malformed call")
 	}
+	// The test's own changes, since the last call, to values the candidate keeps (`U<i>:`
+	// before the arguments): written into the sample's memory first, as in one program the
+	// sample holding them would see them (a sample that stores its argument and reads it at
+	// a later call).
+	for in.p < len(in.b) && in.b[in.p] == 'U' {
+		in.p++
+		i, err := in.count(':')
+		if err != nil || i < 0 || i >= len(rrtfKeep) {
+			return fail("error", "malformed call")
+		}
+		v, err := rrtfDec(in, rrtfKeep[i].v.Type(), 0)
+		if err != nil {
+			return fail("error", "malformed call")
+		}
+		rrtfWriteInto(rrtfKeep[i].v, v)
+		rrtfKeep[i].snap = rrtfSnap(rrtfKeep[i].v)
+	}
 	rrtfPending = rrtfPending[:0]
 	results, err := dispatch(id, in)
 	if err != nil {
@@ -717,6 +734,8 @@ var (
 	// The values the test holds that the candidate may change (the judge's copies, in the
 	// candidate's rrtfKeep order).
 	rrtfHeld []reflect.Value
+	// rrtfHeldSnap: each held value's snapshot when it last crossed (either way).
+	rrtfHeldSnap [][]byte
 )
 
 func rrtfOneline(s string) string {
@@ -763,6 +782,19 @@ func rrtfCall(id int, args []interface{}, results []interface{}) {
 	o := strconv.AppendInt(nil, int64(id), 10)
 	o = append(o, ';')
 	var err error
+	// What the test changed since the last call of the values both sides keep (see
+	// rrtfKeep): sent first, for the candidate to write into the sample's copies.
+	for i, h := range rrtfHeld {
+		if s := rrtfSnap(h); !bytes.Equal(s, rrtfHeldSnap[i]) {
+			o = rrtfCount(o, 'U', i)
+			if o, err = rrtfEnc(o, h, 0); err != nil {
+				rrtfSay("U the test changes a value it shares with the sample into " + rrtfOneline(err.Error()))
+				rrtfCandError("error", err.Error())
+				return
+			}
+			rrtfHeldSnap[i] = s
+		}
+	}
 	for _, p := range args {
 		if o, err = rrtfEnc(o, reflect.ValueOf(p).Elem(), 0); err != nil {
 			rrtfSay("U the test passes " + rrtfOneline(err.Error()))
@@ -863,6 +895,10 @@ func rrtfCall(id int, args []interface{}, results []interface{}) {
 				rrtfSay(fmt.Sprintf("U the test holds more of the sample's slices and maps than the judge watches for the sample's later changes (%d values, %d MiB of them): a change to one no longer watched would go unseen", rrtfKeepMax, rrtfKeepBytes>>20))
 			}
 			rrtfHeld = held[drop:]
+			rrtfHeldSnap = rrtfHeldSnap[:0]
+			for _, h := range rrtfHeld {
+				rrtfHeldSnap = append(rrtfHeldSnap, rrtfSnap(h))
+			}
 			return nil
 		}()
 		if err != nil {
