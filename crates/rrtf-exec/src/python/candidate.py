@@ -85,6 +85,20 @@ class _PrintedBytes:
         return getattr(self.out, name)
 
 
+_CHANGEABLE = (list, dict, set, bytearray)
+
+
+def _changeable(args, kwargs):
+    """The arguments (position or keyword, value) a call could change in place: the plain
+    containers, alone or inside a tuple (whose identity the test keeps too)."""
+    out = [(i, v) for i, v in enumerate(args) if type(v) in _CHANGEABLE
+           or type(v) is tuple and any(type(x) in _CHANGEABLE for x in v)]
+    if kwargs:
+        out += [(k, v) for k, v in kwargs.items() if type(v) in _CHANGEABLE
+                or type(v) is tuple and any(type(x) in _CHANGEABLE for x in v)]
+    return out
+
+
 def serve_candidate(code_src, entry, qfd, pfd, imports=None):
     def send(text):
         write_all(pfd, pack_frame(text.encode("utf-8", "surrogatepass")))
@@ -130,6 +144,8 @@ def serve_candidate(code_src, entry, qfd, pfd, imports=None):
             return
         printed = _Printed(sys.stdout)
         sys.stdout = printed
+        # The arguments the sample could change in place, as they came (see below).
+        before = [(k, v, encode(v)) for k, v in _changeable(args, kwargs)]
         try:
             f = func if name is None else ns.get(name)
             if not callable(f):
@@ -139,7 +155,15 @@ def serve_candidate(code_src, entry, qfd, pfd, imports=None):
             reply = _error(call_id, e)
         else:
             try:
-                reply = encode([call_id, "r", result])
+                # An argument the sample changed (`xs.clear()`, a sort in place): in one
+                # program the test holds it and sees the change; it goes back (`"R"`, the
+                # changed arguments by position or keyword) and the judge writes it into the
+                # test's own before the test's next statement (judge.py: `_write_into`).
+                changes = [[k, v] for k, v, was in before if encode(v) != was]
+                if changes:
+                    reply = encode([call_id, "R", result, changes])
+                else:
+                    reply = encode([call_id, "r", result])
             except NotPlain as e:
                 reply = _json.dumps([call_id, "e", "TypeError", f"the candidate returned {e}",
                                      None, None, None])

