@@ -8,6 +8,8 @@
 # The NaNs this side sends first are numbered down from -1 (the judge's up from 1: wire.py).
 NAN_SIGN[0] = -1
 
+from operator import is_ as _is  # noqa: E402
+
 
 def _builtin_name(e):
     for cls in type(e).__mro__:
@@ -85,18 +87,35 @@ class _PrintedBytes:
         return getattr(self.out, name)
 
 
-_CHANGEABLE = (list, dict, set, bytearray)
+_CHANGEABLE = frozenset((list, dict, set, bytearray))
 
 
 def _changeable(args, kwargs):
     """The arguments (position or keyword, value) a call could change in place: the plain
     containers, alone or inside a tuple (whose identity the test keeps too)."""
     out = [(i, v) for i, v in enumerate(args) if type(v) in _CHANGEABLE
-           or type(v) is tuple and any(type(x) in _CHANGEABLE for x in v)]
+           or type(v) is tuple and not _CHANGEABLE.isdisjoint(map(type, v))]
     if kwargs:
         out += [(k, v) for k, v in kwargs.items() if type(v) in _CHANGEABLE
-                or type(v) is tuple and any(type(x) in _CHANGEABLE for x in v)]
+                or type(v) is tuple and not _CHANGEABLE.isdisjoint(map(type, v))]
     return out
+
+
+_ATOMS = frozenset((int, float, str, bool, type(None), bytes))
+
+
+def _snap(v):
+    """What `_changed` compares `v` with after the call: a list of atoms (the common
+    argument) by its items' identities, a shallow copy; anything else by its encoding."""
+    if type(v) is list and _ATOMS.issuperset(map(type, v)):
+        return tuple(v)
+    return encode(v)
+
+
+def _changed(v, was):
+    if type(was) is tuple:
+        return len(v) != len(was) or not all(map(_is, v, was))
+    return encode(v) != was
 
 
 def serve_candidate(code_src, entry, qfd, pfd, imports=None):
@@ -145,7 +164,7 @@ def serve_candidate(code_src, entry, qfd, pfd, imports=None):
         printed = _Printed(sys.stdout)
         sys.stdout = printed
         # The arguments the sample could change in place, as they came (see below).
-        before = [(k, v, encode(v)) for k, v in _changeable(args, kwargs)]
+        before = [(k, v, _snap(v)) for k, v in _changeable(args, kwargs)]
         try:
             f = func if name is None else ns.get(name)
             if not callable(f):
@@ -159,7 +178,7 @@ def serve_candidate(code_src, entry, qfd, pfd, imports=None):
                 # program the test holds it and sees the change; it goes back (`"R"`, the
                 # changed arguments by position or keyword) and the judge writes it into the
                 # test's own before the test's next statement (judge.py: `_write_into`).
-                changes = [[k, v] for k, v, was in before if encode(v) != was]
+                changes = [[k, v] for k, v, was in before if _changed(v, was)]
                 if changes:
                     reply = encode([call_id, "R", result, changes])
                 else:
