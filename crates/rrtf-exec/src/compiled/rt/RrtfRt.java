@@ -1073,7 +1073,7 @@ final class RrtfRt {
                     if (t != 'U') throw new Malformed("trailing bytes");
                     long k = in.count(':');
                     if (k < 0 || k >= targets.size()) throw new Malformed("a change of no value the test holds");
-                    changes.add(new Object[] {targets.get((int) k), dec(in, 0)});
+                    changes.add(new Object[] {targets.get((int) k), dec(in, 0), (int) k});
                 }
                 Object r = want == Void.class ? null : as(want, v, primitive);
                 for (Object[] c : changes) {
@@ -1087,11 +1087,22 @@ final class RrtfRt {
                         throw new Malformed("a change of a value the test cannot change");
                     }
                 }
+                // Each kept value's snapshot as it is now: an earlier one's carried over unless
+                // the sample changed it, this call's arguments and result taken.
+                java.util.Set<Integer> written = new java.util.HashSet<>();
+                for (Object[] c : changes) written.add((Integer) c[2]);
                 ArrayList<Object> kept = new ArrayList<>();
-                for (Object x : targets) {
-                    if (x instanceof Collection || x instanceof Map) kept.add(x);
+                ArrayList<byte[]> snaps = new ArrayList<>();
+                for (int k = 0; k < targets.size(); k++) {
+                    Object x = targets.get(k);
+                    if (!(x instanceof Collection || x instanceof Map)) continue;
+                    kept.add(x);
+                    snaps.add(k < held.size() && !written.contains(k) ? heldSnap.get(k) : snapshot(x));
                 }
-                if (r instanceof Collection || r instanceof Map) kept.add(r);
+                if (r instanceof Collection || r instanceof Map) {
+                    kept.add(r);
+                    snaps.add(snapshot(r));
+                }
                 if (drop > kept.size()) throw new Malformed("a drop of more values than held");
                 if (drop > 0 && !dropped) {
                     dropped = true;
@@ -1099,8 +1110,7 @@ final class RrtfRt {
                             + KEEP_MAX + " values, " + (KEEP_BYTES >> 20) + " MiB of them): a change to one no longer watched would go unseen");
                 }
                 held = new ArrayList<>(kept.subList((int) drop, kept.size()));
-                heldSnap = new ArrayList<>();
-                for (Object x : held) heldSnap.add(snapshot(x));
+                heldSnap = new ArrayList<>(snaps.subList((int) drop, snaps.size()));
                 return r;
             }
             if (tag != 'X') throw new Malformed("not an answer");

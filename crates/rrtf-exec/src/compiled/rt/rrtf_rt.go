@@ -894,11 +894,21 @@ func rrtfCall(id int, args []interface{}, results []interface{}) {
 				rrtfDropped = true
 				rrtfSay(fmt.Sprintf("U the test holds more of the sample's slices and maps than the judge watches for the sample's later changes (%d values, %d MiB of them): a change to one no longer watched would go unseen", rrtfKeepMax, rrtfKeepBytes>>20))
 			}
-			rrtfHeld = held[drop:]
-			rrtfHeldSnap = rrtfHeldSnap[:0]
-			for _, h := range rrtfHeld {
-				rrtfHeldSnap = append(rrtfHeldSnap, rrtfSnap(h))
+			// Each value's snapshot as it is now: an earlier one's carried over unless the
+			// sample changed it, this call's arguments and results taken.
+			written := make(map[int]bool, len(changes))
+			for _, c := range changes {
+				written[c.i] = true
 			}
+			snaps := make([][]byte, 0, len(held)-drop)
+			for i := drop; i < len(held); i++ {
+				if i < len(rrtfHeldSnap) && !written[i] {
+					snaps = append(snaps, rrtfHeldSnap[i])
+				} else {
+					snaps = append(snaps, rrtfSnap(held[i]))
+				}
+			}
+			rrtfHeld, rrtfHeldSnap = held[drop:], snaps
 			return nil
 		}()
 		if err != nil {
