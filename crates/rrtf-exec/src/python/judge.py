@@ -820,7 +820,7 @@ def _judge(plan, prelude, entry, chan, report):
         # (it counted for nothing, and a right answer with no other check got test_failure
         # 0/0: an attacker's review, round 12).
         counted = counted or (returned and chan.called and not kind)
-        carried = (carried or chan.called) and not counted
+        carried = (carried or chan.called) and not counted and not kind
         if kind and not counted and kind not in ("gone", "output"):
             kind = "setup"
         if kind and first:
