@@ -2965,6 +2965,73 @@ class Solution<Integer> {
             ),
         ],
     );
+    // An attacker's review, round 17 (Java): a method or constructor declaring a checked
+    // exception does not compile with HumanEval-X's `main`; a constructor the test's `new`
+    // runs has effects even when the method under test is static; a list returned inside an
+    // `Optional` and refilled later; a map's sub-set view passed with the set itself; a row
+    // the test holds of a result that grows later. Each passed.
+    for (uid, what, code, test_body, want, counts) in [
+        (
+            65177,
+            "a method declaring a checked exception",
+            "import java.util.*;\nclass Solution {\n    public int add(int a, int b) throws Exception { return a + b; }\n}\n",
+            "        List<Boolean> correct = Arrays.asList(s.add(1, 2) == 3, s.add(5, 5) == 10);\n        if (correct.contains(false)) { throw new AssertionError(); }\n",
+            &[CompileError][..],
+            None,
+        ),
+        (
+            65178,
+            "a constructor declaring a checked exception",
+            "import java.util.*;\nclass Solution {\n    public Solution() throws java.io.IOException {}\n    public int add(int a, int b) { return a + b; }\n}\n",
+            "        List<Boolean> correct = Arrays.asList(s.add(1, 2) == 3, s.add(5, 5) == 10);\n        if (correct.contains(false)) { throw new AssertionError(); }\n",
+            &[CompileError][..],
+            None,
+        ),
+        (
+            65179,
+            "a constructor with effects, a static method",
+            "import java.util.*;\nclass Solution {\n    static int base = 0;\n    public Solution() { base = 100; }\n    public static int add(int a, int b) { return a + b + base; }\n}\n",
+            "        List<Boolean> correct = Arrays.asList(s.add(1, 2) == 3, s.add(5, 5) == 10);\n        if (correct.contains(false)) { throw new AssertionError(); }\n",
+            &[TestFailure][..],
+            Some((0, 2)),
+        ),
+        (
+            65180,
+            "a list returned in an Optional, refilled later",
+            "import java.util.*;\nclass Solution {\n    private List<Integer> acc = new ArrayList<>();\n    public Optional<List<Integer>> f(int x) {\n        acc.clear();\n        for (int i = 0; i < x; i++) acc.add(i);\n        return Optional.of(acc);\n    }\n}\n",
+            "        Optional<List<Integer>> a = s.f(2);\n        Optional<List<Integer>> b = s.f(3);\n        if (!(a.get().equals(Arrays.asList(0, 1)))) throw new AssertionError();\n        if (!(b.get().equals(Arrays.asList(0, 1, 2)))) throw new AssertionError();\n",
+            &[Partial][..],
+            Some((1, 2)),
+        ),
+        (
+            65181,
+            "a set and its own head set",
+            "import java.util.*;\nclass Solution {\n    public int unionSize(Set<Integer> a, Set<Integer> b) {\n        a.removeAll(b);\n        return a.size() + b.size();\n    }\n}\n",
+            "        TreeSet<Integer> t = new TreeSet<>(Arrays.asList(1, 2, 3, 4));\n        if (!(s.unionSize(t, t.headSet(3)) == 4)) throw new AssertionError();\n",
+            &[Crashed][..],
+            None,
+        ),
+        (
+            65182,
+            "a row of a result that grows later",
+            "import java.util.*;\nclass Solution {\n    private List<List<Integer>> rows = new ArrayList<>();\n    public List<List<Integer>> addRow(int x) {\n        if (!rows.isEmpty()) rows.get(0).add(99);\n        rows.add(new ArrayList<>(Arrays.asList(x)));\n        return rows;\n    }\n}\n",
+            "        List<Integer> first = s.addRow(1).get(0);\n        List<List<Integer>> all = s.addRow(2);\n        if (!(all.size() == 2)) throw new AssertionError();\n        if (!(first.equals(Arrays.asList(1)))) throw new AssertionError();\n",
+            &[Partial][..],
+            Some((1, 2)),
+        ),
+    ] {
+        run(
+            uid,
+            Language::Java,
+            &java_main(test_body),
+            &[Case {
+                what,
+                code: code.to_string(),
+                want,
+                counts,
+            }],
+        );
+    }
     let go_test = |n: u32| {
         format!(
             "func TestLast(t *testing.T) {{\n\tassert := assert.New(t)\n\trs := [][]int{{}}\n\tfor i := 0; i < {n}; i++ {{\n\t\trs = append(rs, Last(i))\n\t}}\n\tassert.Equal([]int{{0}}, rs[0])\n}}\n"

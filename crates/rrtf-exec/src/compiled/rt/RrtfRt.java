@@ -651,10 +651,16 @@ final class RrtfRt {
         Object call(int id, Object[] args) throws Throwable;
     }
 
-    /** A collection's encoding (`null` for anything else, which the sample cannot change in
-     * place, and for one the wire cannot carry). */
+    /** Whether the sample could change `v` in place: a collection, or an `Optional` of one. */
+    static boolean watchable(Object v) {
+        return v instanceof Collection || v instanceof Map
+                || v instanceof Optional && ((Optional<?>) v).isPresent() && watchable(((Optional<?>) v).get());
+    }
+
+    /** A watchable value's encoding (`null` for anything else, which the sample cannot change
+     * in place; `!` for one the wire cannot carry). */
     static byte[] snapshot(Object v) {
-        if (!(v instanceof Collection || v instanceof Map)) return null;
+        if (!watchable(v)) return null;
         ByteArrayOutputStream o = new ByteArrayOutputStream();
         try {
             enc(o, v, 0, false);
@@ -671,23 +677,28 @@ final class RrtfRt {
      * is touched only where the sample changed it. */
     @SuppressWarnings("unchecked")
     static void writeBack(Object held, Object now) throws Malformed {
-        if (held instanceof List && now instanceof List) {
+        if (held instanceof Optional && now instanceof Optional) {
+            Optional<?> h = (Optional<?>) held;
+            Optional<?> n = (Optional<?>) now;
+            if (h.isPresent() != n.isPresent()) throw new Malformed("an Optional that changed");
+            if (h.isPresent()) writeBack(h.get(), n.get());
+        } else if (held instanceof List && now instanceof List) {
             List<Object> h = (List<Object>) held;
             List<?> n = (List<?>) now;
-            if (h.size() == n.size()) {
-                for (int i = 0; i < n.size(); i++) {
-                    Object x = h.get(i);
-                    Object y = n.get(i);
-                    if ((x instanceof Collection || x instanceof Map) && sameKind(x, y)) {
-                        writeBack(x, y);
-                    } else if (!Objects.equals(x, y)) {
-                        h.set(i, y);
-                    }
+            // The common prefix element by element (what the test holds inside it stays
+            // shared when the sample adds or removes at the end), then the tail.
+            int common = Math.min(h.size(), n.size());
+            for (int i = 0; i < common; i++) {
+                Object x = h.get(i);
+                Object y = n.get(i);
+                if ((x instanceof Collection || x instanceof Map) && sameKind(x, y)) {
+                    writeBack(x, y);
+                } else if (!Objects.equals(x, y)) {
+                    h.set(i, y);
                 }
-            } else {
-                h.clear();
-                h.addAll(n);
             }
+            if (h.size() > common) h.subList(common, h.size()).clear();
+            if (n.size() > common) h.addAll(n.subList(common, n.size()));
         } else if (held instanceof Collection && now instanceof Collection) {
             Collection<Object> h = (Collection<Object>) held;
             Collection<?> n = (Collection<?>) now;
@@ -720,29 +731,65 @@ final class RrtfRt {
 
     /** Why the judge cannot stand for the sample's methods (`expect`), or null. */
     private static String unjudgeable;
-    /** Why the code and the test would not compile as one program (`constructible`), or null. */
+    /** Why the code and the test would not compile as one program (`constructed`,
+     * `unchecked`), or null. */
     private static String uncompilable;
 
-    /** The test constructs `c` with `new c()`: in one program that does not compile when `c` is
-     * abstract or an interface, or its constructor without arguments is private or missing;
-     * the judge's stub has one, and a test calling only static methods passed. */
-    static void constructible(Class<?> c) {
-        if (uncompilable != null) return;
-        int mod = c.getModifiers();
-        if (c.isInterface() || Modifier.isAbstract(mod)) {
-            uncompilable = "the test constructs " + c.getName() + " (`new " + c.getSimpleName() + "()`), which is "
-                    + (c.isInterface() ? "an interface" : "abstract");
-            return;
+    /** Whether the test catches or declares exceptions (`catch`, `throws` in its text): else a
+     * checked exception the sample's method or constructor declares does not compile in one
+     * program (HumanEval-X's `main` declares none). Set by the candidate's `main`. */
+    static boolean testHandlesChecked;
+
+    /** The checked exceptions `thrown` names, or null if none (or the test handles them). */
+    private static String checked(Class<?>[] thrown) {
+        if (testHandlesChecked) return null;
+        List<String> names = new ArrayList<>();
+        for (Class<?> t : thrown) {
+            if (!RuntimeException.class.isAssignableFrom(t) && !Error.class.isAssignableFrom(t)) names.add(t.getName());
         }
-        try {
-            java.lang.reflect.Constructor<?> k = c.getDeclaredConstructor();
-            if (Modifier.isPrivate(k.getModifiers())) {
-                uncompilable = "the test constructs " + c.getName() + " (`new " + c.getSimpleName() + "()`), whose constructor is private";
+        return names.isEmpty() ? null : String.join(", ", names);
+    }
+
+    /** The test constructs `c` with `new c()` (the candidate's `main` then constructs it too,
+     * before any call, so that its constructor runs as in one program, and javac decides what
+     * the test's `new` would: a private constructor or an abstract class does not compile). */
+    static void constructed(Class<?> c) {
+        if (uncompilable != null) return;
+        for (java.lang.reflect.Constructor<?> k : c.getDeclaredConstructors()) {
+            int n = k.getParameterCount();
+            if (n == 0 || n == 1 && k.isVarArgs()) {
+                String t = checked(k.getExceptionTypes());
+                if (t != null) {
+                    uncompilable = "the test constructs " + c.getName() + " (`new " + c.getSimpleName()
+                            + "()`), whose constructor declares " + t + ", which the test neither catches nor declares";
+                }
+                return;
             }
-        } catch (NoSuchMethodException e) {
-            uncompilable = "the test constructs " + c.getName() + " (`new " + c.getSimpleName() + "()`), which has no constructor without arguments";
-        } catch (Throwable e) {
-            // Unreadable: the candidate's own construction decides.
+        }
+    }
+
+    /** Before the candidate calls the method `name(params)` of `c` for the test: one that
+     * declares a checked exception does not compile in a test that neither catches nor declares
+     * it (the judge's stub declares none). */
+    static void unchecked(Class<?> c, String name, Class<?>[] params) {
+        if (testHandlesChecked) return;
+        for (Class<?> k = c; k != null; k = k.getSuperclass()) {
+            try {
+                String t = checked(k.getDeclaredMethod(name, params).getExceptionTypes());
+                if (t != null) {
+                    throw new Uncompilable("the test calls " + c.getName() + "." + name + ", which declares " + t
+                            + ", and the test neither catches nor declares it");
+                }
+                return;
+            } catch (NoSuchMethodException e) {
+                // inherited: look further up
+            }
+        }
+    }
+
+    static final class Uncompilable extends RuntimeException {
+        Uncompilable(String why) {
+            super(why);
         }
     }
 
@@ -870,7 +917,7 @@ final class RrtfRt {
                 for (Object[] e : now) {
                     if (e[1] != null) kept.add(e);
                 }
-                if (r instanceof Collection || r instanceof Map) kept.add(new Object[] {r, snapshot(r)});
+                if (watchable(r)) kept.add(new Object[] {r, snapshot(r)});
                 long total = 0;
                 for (Object[] e : kept) total += ((byte[]) e[1]).length;
                 int drop = 0;
@@ -880,6 +927,12 @@ final class RrtfRt {
                 }
                 if (drop > 0) ascii(o, "E" + drop + ":");
                 keep = new ArrayList<>(kept.subList(drop, kept.size()));
+            } catch (Uncompilable e) {
+                uncompilable = e.getMessage();
+                o.reset();
+                o.write('X');
+                enc(o, "compile", 0);
+                enc(o, uncompilable, 0);
             } catch (OutOfMemoryError e) {
                 o.reset();
                 o.write('X');
@@ -948,26 +1001,50 @@ final class RrtfRt {
         return new CandidateError(msg);
     }
 
-    /** The collection whose content `v` shows: what a view (unmodifiable, synchronized,
-     * checked, a sub-list, a map's key set) reads through, else `v`. */
+    /** The fields through which a JDK view reads the collection it shows: a sub-list's
+     * `root`, a wrapper's `c` or `m`, a tree set's map `m` (a head/tail/sub/descending set's
+     * sub-map, whose `m` is the tree map), a hash set's `map`, an inner class's (a key set's,
+     * a values or entry view's) outer `this$0`. */
+    private static final Set<String> BACKING = new java.util.HashSet<>(Arrays.asList("root", "c", "m", "map", "this$0"));
+    private static final Map<Class<?>, long[]> backingOffsets = new HashMap<>();
+
+    private static synchronized long[] backingFields(Class<?> c) {
+        if (backingOffsets.containsKey(c)) return backingOffsets.get(c);
+        long[] out = new long[0];
+        if (unsafe()) {
+            try {
+                ArrayList<Long> l = new ArrayList<>();
+                for (Class<?> k = c; k != null; k = k.getSuperclass()) {
+                    for (Field f : k.getDeclaredFields()) {
+                        if (!Modifier.isStatic(f.getModifiers()) && BACKING.contains(f.getName())) {
+                            l.add((Long) unsafeOffset.invoke(unsafe, f));
+                        }
+                    }
+                }
+                out = new long[l.size()];
+                for (int i = 0; i < out.length; i++) out[i] = l.get(i);
+            } catch (Throwable e) {
+                out = new long[0];
+            }
+        }
+        backingOffsets.put(c, out);
+        return out;
+    }
+
+    /** The collection whose content `v` shows: what a JDK view (unmodifiable, synchronized,
+     * checked, a sub-list, a key set, a sub-set or sub-map, a descending one) reads through,
+     * followed to the end, else `v`. */
     private static Object origin(Object v) {
-        for (int i = 0; i < 16; i++) {
-            Object w = wrapped(v);
-            if (w == null && isA(v, UNMODIFIABLE)) w = field(v, UNMODIFIABLE.getName(), "c");
-            if (w == null && isA(v, UNMODIFIABLE_MAP)) w = field(v, UNMODIFIABLE_MAP.getName(), "m");
-            if (w == null && v.getClass().getClassLoader() == null) {
-                String n = v.getClass().getName();
-                if (n.equals("java.util.ArrayList$SubList")) w = field(v, n, "root");
-                else if (n.startsWith("java.util.AbstractList$") && n.endsWith("SubList")) {
-                    w = field(v, "java.util.AbstractList$SubList", "root");
-                } else if (n.equals("java.util.TreeMap$KeySet")) w = field(v, n, "m");
-                else if (n.endsWith("KeySet") || n.endsWith("$KeySetView") || n.endsWith("$Values")
-                        || n.endsWith("$EntrySet")) {
-                    w = field(v, n, "this$0");
-                    if (w == null) w = field(v, n, "map");
+        for (int i = 0; i < 16 && v.getClass().getClassLoader() == null; i++) {
+            Object w = null;
+            for (long off : backingFields(v.getClass())) {
+                Object x = read(v, off);
+                if (x != v && (x instanceof Collection || x instanceof Map)) {
+                    w = x;
+                    break;
                 }
             }
-            if (!(w instanceof Collection || w instanceof Map)) return v;
+            if (w == null) return v;
             v = w;
         }
         return v;
@@ -1095,11 +1172,11 @@ final class RrtfRt {
                 ArrayList<byte[]> snaps = new ArrayList<>();
                 for (int k = 0; k < targets.size(); k++) {
                     Object x = targets.get(k);
-                    if (!(x instanceof Collection || x instanceof Map)) continue;
+                    if (!watchable(x)) continue;
                     kept.add(x);
                     snaps.add(k < held.size() && !written.contains(k) ? heldSnap.get(k) : snapshot(x));
                 }
-                if (r instanceof Collection || r instanceof Map) {
+                if (watchable(r)) {
                     kept.add(r);
                     snaps.add(snapshot(r));
                 }
