@@ -3032,6 +3032,41 @@ class Solution<Integer> {
             }],
         );
     }
+    // A name the code and the test both declare: one program does not compile (the judge
+    // built them apart, and such answers passed). A module of another name is the code's own.
+    let rs = run(
+        65183,
+        Language::Rust,
+        RUST_TEST,
+        &[
+            case(
+                "its own `mod tests`",
+                "fn add(a: i32, b: i32) -> i32 {\n    a + b\n}\n\n#[cfg(test)]\nmod tests {\n    use super::*;\n    #[test]\n    fn mine() { assert_eq!(add(1, 1), 2); }\n}\n",
+                &[CompileError],
+                None,
+            ),
+            case(
+                "its own `mod my_tests`",
+                "fn add(a: i32, b: i32) -> i32 {\n    a + b\n}\n\n#[cfg(test)]\nmod my_tests {\n    use super::*;\n    #[test]\n    fn mine() { assert_eq!(add(1, 1), 2); }\n}\n",
+                &[Pass],
+                None,
+            ),
+        ],
+    );
+    if let Some(r) = rs.first() {
+        assert!(r.detail.contains("mod tests"), "{r:?}");
+    }
+    run(
+        65184,
+        Language::Go,
+        "func TestAdd(t *testing.T) {\n\tassert := assert.New(t)\n\tassert.Equal(3, Add(1, 2))\n}\n",
+        &[case(
+            "its own `func TestAdd`",
+            "import \"testing\"\n\nfunc Add(a, b int) int {\n\treturn a + b\n}\n\nfunc TestAdd(t *testing.T) {}\n",
+            &[CompileError],
+            None,
+        )],
+    );
     let go_test = |n: u32| {
         format!(
             "func TestLast(t *testing.T) {{\n\tassert := assert.New(t)\n\trs := [][]int{{}}\n\tfor i := 0; i < {n}; i++ {{\n\t\trs = append(rs, Last(i))\n\t}}\n\tassert.Equal([]int{{0}}, rs[0])\n}}\n"

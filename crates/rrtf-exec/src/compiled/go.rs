@@ -156,6 +156,11 @@ struct Func {
     whole: Option<(usize, usize)>,
 }
 
+/// The names of a Go source's top-level functions (no receiver).
+pub(super) fn function_names(src: &str) -> Vec<String> {
+    functions(src).into_iter().map(|f| f.name).collect()
+}
+
 /// Top-level functions (no receiver) of a Go source.
 fn functions(src: &str) -> Vec<Func> {
     let b = src.as_bytes();

@@ -322,6 +322,24 @@ fn closing_brace_to_code<'a>(language: Language, code: &str, test: &'a str) -> (
 }
 
 /// A verdict that needs no run: the judge cannot be built for this test and code.
+/// A name the code and the test both declare at their top level, where one program (one Go
+/// package, one Rust crate) does not compile: the code's own `mod tests` beside HumanEval-X's
+/// Rust test module (E0428), or its own `func TestAdd` beside the Go test's. The judge builds
+/// the two apart, so the clash would go unseen (an attacker's review, round 17: such answers
+/// passed).
+fn clash(language: Language, code: &str, test: &str) -> Option<String> {
+    let (what, code_names, test_names) = match language {
+        Language::Rust => ("mod", rust::top_modules(code), rust::top_modules(test)),
+        Language::Go => ("func", go::function_names(code), go::function_names(test)),
+        _ => return None,
+    };
+    let name = code_names.iter().find(|n| test_names.contains(n))?;
+    Some(format!(
+        "the code and the test both declare `{what} {name}` at their top level: as one program \
+         they do not compile"
+    ))
+}
+
 fn no_judge(key: u64, why: &str) -> ExecResult {
     ExecResult::without_run(
         key,
@@ -348,6 +366,9 @@ pub fn run(
         entry_point: job.entry_point.as_deref(),
     };
     check(language)?;
+    if let Some(why) = clash(language, code, test) {
+        return Ok(ExecResult::without_run(key, Outcome::CompileError, why));
+    }
     let tools = language.toolchain()?;
     let toolchain = cache.map(|c| c.toolchain(language, &tools));
     let mut warm = Warm::default();

@@ -681,6 +681,38 @@ fn attribute_kind(inner: &str) -> Result<Attribute, String> {
 /// (MultiPL-E's: `fn main() { let candidate = f; assert_eq!(candidate(1), 2); }`, run as a
 /// program) is that function, renamed [`TEST_MAIN`]; beside `#[test]` functions a `fn main` is
 /// renamed and not run, as under `rustc --test`.
+/// The names of a Rust source's top-level inline modules (`mod tests { ... }`).
+pub(super) fn top_modules(src: &str) -> Vec<String> {
+    let b = src.as_bytes();
+    let mask = instrument::code_mask(b, Syntax::Rust);
+    let mut out = Vec::new();
+    let mut depth = 0i32;
+    let mut i = 0;
+    while i < b.len() {
+        if mask[i] {
+            match b[i] {
+                b'{' => depth += 1,
+                b'}' => depth -= 1,
+                _ if depth == 0 && instrument::word_at(b, &mask, i, b"mod") => {
+                    let s = instrument::skip_ws(b, i + 3);
+                    let mut e = s;
+                    while e < b.len() && instrument::is_ident(b[e]) {
+                        e += 1;
+                    }
+                    if e > s && b.get(instrument::skip_ws(b, e)) == Some(&b'{') {
+                        out.push(src[s..e].to_string());
+                    }
+                    i = e;
+                    continue;
+                }
+                _ => {}
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
 fn test_functions(test: &str) -> Result<(String, Vec<String>), String> {
     let b = test.as_bytes();
     let mask = instrument::code_mask(b, Syntax::Rust);
