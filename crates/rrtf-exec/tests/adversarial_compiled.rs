@@ -2981,8 +2981,8 @@ class Solution<Integer> {
         ),
         (
             65178,
-            "a constructor declaring a checked exception",
-            "import java.util.*;\nclass Solution {\n    public Solution() throws java.io.IOException {}\n    public int add(int a, int b) { return a + b; }\n}\n",
+            "a constructor declaring a checked exception, and throwing it",
+            "import java.util.*;\nclass Solution {\n    public Solution() throws java.io.IOException {\n        if (System.nanoTime() != 0) throw new java.io.IOException(\"no\");\n    }\n    public int add(int a, int b) { return a + b; }\n}\n",
             "        List<Boolean> correct = Arrays.asList(s.add(1, 2) == 3, s.add(5, 5) == 10);\n        if (correct.contains(false)) { throw new AssertionError(); }\n",
             &[CompileError][..],
             None,

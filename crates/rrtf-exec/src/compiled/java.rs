@@ -932,7 +932,7 @@ pub(super) fn plan(
             // As the test's `new` would, before any call (a constructor with effects, or one
             // that throws, runs even when the test calls only static methods).
             expects.push_str(&format!(
-                "        RrtfRt.constructed({class}.class);\n        {inst_var} = new {class}();\n"
+                "        if (RrtfRt.constructed({class}.class)) {inst_var} = new {class}();\n"
             ));
         }
         instances.push_str(&format!("    private static {class} {inst_var};\n"));

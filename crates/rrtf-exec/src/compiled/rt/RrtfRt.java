@@ -750,11 +750,13 @@ final class RrtfRt {
         return names.isEmpty() ? null : String.join(", ", names);
     }
 
-    /** The test constructs `c` with `new c()` (the candidate's `main` then constructs it too,
-     * before any call, so that its constructor runs as in one program, and javac decides what
-     * the test's `new` would: a private constructor or an abstract class does not compile). */
-    static void constructed(Class<?> c) {
-        if (uncompilable != null) return;
+    /** The test constructs `c` with `new c()`: whether the candidate's `main` constructs it
+     * too, before any call, so that its constructor runs as in one program (javac decides what
+     * the test's `new` would: a private constructor or an abstract class does not compile);
+     * not when the one program would not compile (a checked exception: `uncompilable`, which
+     * the candidate then answers every call with, before a throwing constructor could end it). */
+    static boolean constructed(Class<?> c) {
+        if (uncompilable != null) return false;
         for (java.lang.reflect.Constructor<?> k : c.getDeclaredConstructors()) {
             int n = k.getParameterCount();
             if (n == 0 || n == 1 && k.isVarArgs()) {
@@ -762,10 +764,12 @@ final class RrtfRt {
                 if (t != null) {
                     uncompilable = "the test constructs " + c.getName() + " (`new " + c.getSimpleName()
                             + "()`), whose constructor declares " + t + ", which the test neither catches nor declares";
+                    return false;
                 }
-                return;
+                return true;
             }
         }
+        return true;
     }
 
     /** Before the candidate calls the method `name(params)` of `c` for the test: one that
