@@ -519,31 +519,39 @@ fn fn_names(src: &str) -> Vec<String> {
         .collect()
 }
 
+/// Where the keyword `word` stands at the top level of a Rust source (outside any braces,
+/// comments and literals).
+fn top_level(src: &str, mask: &[bool], word: &[u8]) -> Vec<usize> {
+    let b = src.as_bytes();
+    let mut out = Vec::new();
+    let mut depth = 0i32;
+    for i in 0..b.len() {
+        if !mask[i] {
+            continue;
+        }
+        match b[i] {
+            b'{' => depth += 1,
+            b'}' => depth -= 1,
+            _ if depth == 0 && instrument::word_at(b, mask, i, word) => out.push(i),
+            _ => {}
+        }
+    }
+    out
+}
+
 /// `code` with its top-level `fn main` renamed (the candidate built as a program has its own).
 fn renamed_main(code: &str) -> String {
     let b = code.as_bytes();
     let mask = instrument::code_mask(b, Syntax::Rust);
-    let mut depth = 0i32;
-    let mut i = 0;
-    while i < b.len() {
-        if mask[i] {
-            match b[i] {
-                b'{' => depth += 1,
-                b'}' => depth -= 1,
-                _ if depth == 0 && instrument::word_at(b, &mask, i, b"fn") => {
-                    let s = instrument::skip_ws(b, i + 2);
-                    if instrument::word_at(b, &mask, s, b"main") {
-                        return format!(
-                            "{}rrtf_sample_main{}",
-                            &code[..s],
-                            &code[s + "main".len()..]
-                        );
-                    }
-                }
-                _ => {}
-            }
+    for i in top_level(code, &mask, b"fn") {
+        let s = instrument::skip_ws(b, i + 2);
+        if instrument::word_at(b, &mask, s, b"main") {
+            return format!(
+                "{}rrtf_sample_main{}",
+                &code[..s],
+                &code[s + "main".len()..]
+            );
         }
-        i += 1;
     }
     code.to_string()
 }
@@ -686,29 +694,15 @@ pub(super) fn top_modules(src: &str) -> Vec<String> {
     let b = src.as_bytes();
     let mask = instrument::code_mask(b, Syntax::Rust);
     let mut out = Vec::new();
-    let mut depth = 0i32;
-    let mut i = 0;
-    while i < b.len() {
-        if mask[i] {
-            match b[i] {
-                b'{' => depth += 1,
-                b'}' => depth -= 1,
-                _ if depth == 0 && instrument::word_at(b, &mask, i, b"mod") => {
-                    let s = instrument::skip_ws(b, i + 3);
-                    let mut e = s;
-                    while e < b.len() && instrument::is_ident(b[e]) {
-                        e += 1;
-                    }
-                    if e > s && b.get(instrument::skip_ws(b, e)) == Some(&b'{') {
-                        out.push(src[s..e].to_string());
-                    }
-                    i = e;
-                    continue;
-                }
-                _ => {}
-            }
+    for i in top_level(src, &mask, b"mod") {
+        let s = instrument::skip_ws(b, i + 3);
+        let mut e = s;
+        while e < b.len() && instrument::is_ident(b[e]) {
+            e += 1;
         }
-        i += 1;
+        if e > s && b.get(instrument::skip_ws(b, e)) == Some(&b'{') {
+            out.push(src[s..e].to_string());
+        }
     }
     out
 }
