@@ -691,7 +691,7 @@ final class RrtfRt {
             for (int i = 0; i < common; i++) {
                 Object x = h.get(i);
                 Object y = n.get(i);
-                if ((x instanceof Collection || x instanceof Map) && sameKind(x, y)) {
+                if (sameKind(x, y)) {
                     writeBack(x, y);
                 } else if (!Objects.equals(x, y)) {
                     h.set(i, y);
@@ -712,7 +712,7 @@ final class RrtfRt {
             h.keySet().retainAll(new ArrayList<Object>(n.keySet()));
             for (Map.Entry<?, ?> e : n.entrySet()) {
                 Object x = h.get(e.getKey());
-                if ((x instanceof Collection || x instanceof Map) && sameKind(x, e.getValue())) {
+                if (sameKind(x, e.getValue())) {
                     writeBack(x, e.getValue());
                 } else if (!h.containsKey(e.getKey()) || !Objects.equals(x, e.getValue())) {
                     h.put(e.getKey(), e.getValue());
@@ -776,7 +776,8 @@ final class RrtfRt {
      * declares a checked exception does not compile in a test that neither catches nor declares
      * it (the judge's stub declares none). */
     static void unchecked(Class<?> c, String name, Class<?>[] params) {
-        if (testHandlesChecked) return;
+        // Once per method: a method that passed stays passed (reflection is not per call).
+        if (testHandlesChecked || !uncheckedSeen.add(Arrays.asList(c, name, Arrays.asList(params)))) return;
         for (Class<?> k = c; k != null; k = k.getSuperclass()) {
             try {
                 String t = checked(k.getDeclaredMethod(name, params).getExceptionTypes());
@@ -790,6 +791,8 @@ final class RrtfRt {
             }
         }
     }
+
+    private static final Set<List<Object>> uncheckedSeen = new java.util.HashSet<>();
 
     static final class Uncompilable extends RuntimeException {
         Uncompilable(String why) {
