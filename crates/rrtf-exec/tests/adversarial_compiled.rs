@@ -3111,3 +3111,43 @@ class Solution<Integer> {
         )],
     );
 }
+
+/// Round 18. C++: `std` opened by another route than `using namespace std;` (an alias, `::std`,
+/// a macro) is opened in the judge too: the test's `abs(double)` stayed C's `int abs` there, so
+/// a wrong float within 1 of the answer passed where one program's `std::abs` fails it.
+#[test]
+fn round_eighteen_verdicts_are_the_one_program_s() {
+    let test = "#undef NDEBUG\n#include<assert.h>\nint main(){\n    assert (abs(truncate_number(1.33) - 0.33) < 1e-4);\n}\n";
+    let code = |open: &str, extra: &str| {
+        format!(
+            "#include<cstdlib>\n{open}\nfloat truncate_number(float number){{ return number - int(number){extra}; }}\n"
+        )
+    };
+    let alias = "namespace s = std;\nusing namespace s;";
+    run(
+        65185,
+        Language::Cpp,
+        test,
+        &[
+            case("honest right, std by an alias", &code(alias, ""), &[Pass], Some((1, 1))),
+            case(
+                "wrong by a half, std by an alias",
+                &code(alias, " + 0.5"),
+                &[TestFailure],
+                Some((0, 1)),
+            ),
+            case(
+                "wrong by a half, ::std",
+                &code("using namespace ::std;", " + 0.5"),
+                &[TestFailure],
+                Some((0, 1)),
+            ),
+            case(
+                "wrong by a half, a macro opens std",
+                &code("#define U using namespace std\nU;", " + 0.5"),
+                &[TestFailure],
+                Some((0, 1)),
+            ),
+        ],
+    );
+}

@@ -344,12 +344,55 @@ pub(super) fn macro_names(src: &str) -> Vec<String> {
     out
 }
 
-/// Whether the code says `using namespace std;` (outside comments and literals).
+/// Whether the code opens `std` anywhere (outside comments and literals): `using namespace std;`,
+/// `using namespace ::std;`, or through an alias (`namespace s = std; using namespace s;`, chains
+/// of aliases, a macro that stands for `std` or for the whole directive). Read anywhere, at any depth (inside a function,
+/// a namespace later opened, a `#if 0`): opening `std` in the judge where one program does not
+/// only makes the judge's test stricter (`abs(double)` is `std::abs`, not C's `int abs`), while
+/// missing one it opens let a wrong float within 1 pass.
 fn uses_namespace_std(code: &str) -> bool {
     let mask = instrument::code_mask(code.as_bytes(), Syntax::C);
     let toks = tokens(&instrument::blank_non_code(code, &mask));
-    toks.windows(4)
-        .any(|w| w[0] == "using" && w[1] == "namespace" && w[2] == "std" && w[3] == ";")
+    // `std` as a namespace's name, not a qualifier's head (`std::filesystem` is another one).
+    let std_at = |i: usize, names: &[&str]| -> Option<usize> {
+        let i = if toks.get(i).map(String::as_str) == Some("::") { i + 1 } else { i };
+        let t = toks.get(i)?;
+        (names.contains(&t.as_str()) && toks.get(i + 1).map(String::as_str) != Some("::"))
+            .then_some(i + 1)
+    };
+    let mut names: Vec<&str> = vec!["std"];
+    loop {
+        let before = names.len();
+        for i in 0..toks.len() {
+            let found = match (toks[i].as_str(), toks.get(i + 1), toks.get(i + 2)) {
+                // `namespace A = [::]std;`
+                ("namespace", Some(a), Some(eq)) if eq == "=" => {
+                    std_at(i + 3, &names).map(|_| a.as_str())
+                }
+                // `#define A std` (the rest of its line is the macro's body)
+                ("define", Some(a), Some(_))
+                    if i > 0 && toks[i - 1] == "#" && std_at(i + 2, &names).is_some() =>
+                {
+                    Some(a.as_str())
+                }
+                _ => None,
+            };
+            if let Some(a) = found {
+                if instrument::is_ident(a.as_bytes()[0]) && !names.contains(&a) {
+                    names.push(a);
+                }
+            }
+        }
+        if names.len() == before {
+            break;
+        }
+    }
+    // No `;` asked for: `#define U using namespace std` opens it where `U;` stands.
+    (0..toks.len()).any(|i| {
+        toks[i] == "using"
+            && toks.get(i + 1).map(String::as_str) == Some("namespace")
+            && std_at(i + 2, &names).is_some()
+    })
 }
 
 /// One top-level parameter list entry: its type, without the name and any default.
@@ -1138,6 +1181,27 @@ pub(super) fn plan(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn std_opened_by_any_route_is_seen() {
+        for (code, opens) in [
+            ("using namespace std;\n", true),
+            ("using namespace ::std;\n", true),
+            ("using namespace::std;\n", true),
+            ("namespace s = std;\nusing namespace s;\n", true),
+            ("namespace s = ::std;\nnamespace t = s;\nusing namespace t;\n", true),
+            ("#define S std\nusing namespace S;\n", true),
+            ("#define U using namespace std\nU;\n", true),
+            ("int f() { using namespace std; return 0; }\n", true),
+            ("using namespace std::chrono;\n", false),
+            ("namespace fs = std::filesystem;\nusing namespace fs;\n", false),
+            ("namespace mine { int g(); }\nusing namespace mine;\n", false),
+            ("// using namespace std;\nconst char* s = \"using namespace std;\";\n", false),
+            ("using std::vector;\n", false),
+        ] {
+            assert_eq!(uses_namespace_std(code), opens, "{code}");
+        }
+    }
 
     #[test]
     fn the_test_s_main_returns_zero_at_its_end_only() {
