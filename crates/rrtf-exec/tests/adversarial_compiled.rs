@@ -3115,8 +3115,39 @@ class Solution<Integer> {
 /// Round 18. C++: `std` opened by another route than `using namespace std;` (an alias, `::std`,
 /// a macro) is opened in the judge too: the test's `abs(double)` stayed C's `int abs` there, so
 /// a wrong float within 1 of the answer passed where one program's `std::abs` fails it.
+/// JavaScript: a name the code and the test both declare, one of them with `const`, `let` or
+/// `class`, is a SyntaxError of the one script (`compile_error`); the judge ran them apart and
+/// passed.
 #[test]
 fn round_eighteen_verdicts_are_the_one_program_s() {
+    let js_test = "const testAdd = () => {\n  console.assert(add(1, 2) === 3)\n}\ntestAdd()\n";
+    let add = "const add = (a, b) => a + b\n";
+    run(
+        65186,
+        Language::JavaScript,
+        js_test,
+        &[
+            case("honest right", add, &[Pass], Some((1, 1))),
+            case(
+                "right, with its own const testAdd",
+                &format!("{add}const testAdd = () => {{}}\n"),
+                &[CompileError],
+                None,
+            ),
+            case(
+                "right, with its own function testAdd",
+                &format!("{add}function testAdd() {{}}\n"),
+                &[CompileError],
+                None,
+            ),
+            case(
+                "right, a const of the same name inside a function",
+                &format!("{add}function helper() {{ const testAdd = 1; return testAdd }}\n"),
+                &[Pass],
+                Some((1, 1)),
+            ),
+        ],
+    );
     let test = "#undef NDEBUG\n#include<assert.h>\nint main(){\n    assert (abs(truncate_number(1.33) - 0.33) < 1e-4);\n}\n";
     let code = |open: &str, extra: &str| {
         format!(
@@ -3129,7 +3160,12 @@ fn round_eighteen_verdicts_are_the_one_program_s() {
         Language::Cpp,
         test,
         &[
-            case("honest right, std by an alias", &code(alias, ""), &[Pass], Some((1, 1))),
+            case(
+                "honest right, std by an alias",
+                &code(alias, ""),
+                &[Pass],
+                Some((1, 1)),
+            ),
             case(
                 "wrong by a half, std by an alias",
                 &code(alias, " + 0.5"),

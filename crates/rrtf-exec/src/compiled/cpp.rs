@@ -355,7 +355,11 @@ fn uses_namespace_std(code: &str) -> bool {
     let toks = tokens(&instrument::blank_non_code(code, &mask));
     // `std` as a namespace's name, not a qualifier's head (`std::filesystem` is another one).
     let std_at = |i: usize, names: &[&str]| -> Option<usize> {
-        let i = if toks.get(i).map(String::as_str) == Some("::") { i + 1 } else { i };
+        let i = if toks.get(i).map(String::as_str) == Some("::") {
+            i + 1
+        } else {
+            i
+        };
         let t = toks.get(i)?;
         (names.contains(&t.as_str()) && toks.get(i + 1).map(String::as_str) != Some("::"))
             .then_some(i + 1)
@@ -377,10 +381,11 @@ fn uses_namespace_std(code: &str) -> bool {
                 }
                 _ => None,
             };
-            if let Some(a) = found {
-                if instrument::is_ident(a.as_bytes()[0]) && !names.contains(&a) {
-                    names.push(a);
-                }
+            if let Some(a) = found
+                && instrument::is_ident(a.as_bytes()[0])
+                && !names.contains(&a)
+            {
+                names.push(a);
             }
         }
         if names.len() == before {
@@ -1189,14 +1194,26 @@ mod tests {
             ("using namespace ::std;\n", true),
             ("using namespace::std;\n", true),
             ("namespace s = std;\nusing namespace s;\n", true),
-            ("namespace s = ::std;\nnamespace t = s;\nusing namespace t;\n", true),
+            (
+                "namespace s = ::std;\nnamespace t = s;\nusing namespace t;\n",
+                true,
+            ),
             ("#define S std\nusing namespace S;\n", true),
             ("#define U using namespace std\nU;\n", true),
             ("int f() { using namespace std; return 0; }\n", true),
             ("using namespace std::chrono;\n", false),
-            ("namespace fs = std::filesystem;\nusing namespace fs;\n", false),
-            ("namespace mine { int g(); }\nusing namespace mine;\n", false),
-            ("// using namespace std;\nconst char* s = \"using namespace std;\";\n", false),
+            (
+                "namespace fs = std::filesystem;\nusing namespace fs;\n",
+                false,
+            ),
+            (
+                "namespace mine { int g(); }\nusing namespace mine;\n",
+                false,
+            ),
+            (
+                "// using namespace std;\nconst char* s = \"using namespace std;\";\n",
+                false,
+            ),
             ("using std::vector;\n", false),
         ] {
             assert_eq!(uses_namespace_std(code), opens, "{code}");

@@ -302,6 +302,138 @@ fn candidate_names(test: &str, names: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// The names a script declares at its top level, each with whether the declaration is lexical
+/// (`let`, `const`, `class`: one of them beside any other declaration of the name is a
+/// SyntaxError of the whole script) or not (`var`, `function`, which may repeat). Read
+/// generously (a destructuring key counts as a name): a name read that is not declared can only
+/// make [`super::clash`] refuse, never pass, a pair of code and test.
+pub(super) fn top_declarations(src: &str) -> Vec<(String, bool)> {
+    let b = src.as_bytes();
+    let mask = instrument::code_mask(b, Syntax::Js);
+    let ops = b",=+-*/%&|^!<>?:(.[";
+    // The last character before `i` (a literal's closing quote counts: it ends a value).
+    let prev = |i: usize| (0..i).rev().find(|&k| !b[k].is_ascii_whitespace());
+    // A statement starts at `i`: nothing before it, or `;`/`}` or a line break after a token
+    // that does not go on (`= class A {}` is an expression: its name is not the script's).
+    let statement_start = |i: usize| match prev(i) {
+        None => true,
+        Some(k) => {
+            (mask[k] && matches!(b[k], b';' | b'}' | b'{'))
+                || (b[k + 1..i].contains(&b'\n')
+                    && !ops.contains(&b[k])
+                    && !is_word(b, k, b"return"))
+        }
+    };
+    let ident_at = |i: usize| -> Option<(usize, usize)> {
+        let s = instrument::skip_ws(b, i);
+        let mut e = s;
+        while e < b.len() && mask[e] && instrument::is_ident(b[e]) {
+            e += 1;
+        }
+        (e > s && !b[s].is_ascii_digit()).then_some((s, e))
+    };
+    let mut out = Vec::new();
+    let mut depth = 0i32;
+    let mut i = 0;
+    while i < b.len() {
+        if !mask[i] {
+            i += 1;
+            continue;
+        }
+        match b[i] {
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => depth -= 1,
+            _ if depth == 0
+                && instrument::is_ident(b[i])
+                && (i == 0 || !instrument::is_ident(b[i - 1])) =>
+            {
+                let mut e = i;
+                while e < b.len() && instrument::is_ident(b[e]) {
+                    e += 1;
+                }
+                let word = &src[i..e];
+                let keyword = matches!(
+                    word,
+                    "let" | "const" | "var" | "class" | "function" | "async"
+                );
+                if !keyword || !statement_start(i) || (i > 0 && b[i - 1] == b'.') {
+                    i = e;
+                    continue;
+                }
+                match word {
+                    "class" | "function" | "async" => {
+                        let mut at = e;
+                        if word == "async" {
+                            match ident_at(at) {
+                                Some((s, f)) if &src[s..f] == "function" => at = f,
+                                _ => {
+                                    i = e;
+                                    continue;
+                                }
+                            }
+                        }
+                        let s = instrument::skip_ws(b, at);
+                        let at = if word != "class" && b.get(s) == Some(&b'*') {
+                            s + 1
+                        } else {
+                            at
+                        };
+                        if let Some((s, f)) = ident_at(at) {
+                            out.push((src[s..f].to_string(), word == "class"));
+                        }
+                    }
+                    _ => {
+                        // The declarators run to a `;` at this depth, or to a line break that
+                        // ends the statement.
+                        let mut d = 0i32;
+                        let mut k = e;
+                        while k < b.len() {
+                            if mask[k] {
+                                match b[k] {
+                                    b'(' | b'[' | b'{' => d += 1,
+                                    b')' | b']' | b'}' => d -= 1,
+                                    b';' if d == 0 => break,
+                                    b'\n' if d == 0 => {
+                                        let before = prev(k).filter(|&p| mask[p]).map(|p| b[p]);
+                                        let after = b.get(instrument::skip_ws(b, k)).copied();
+                                        if !before.is_some_and(|c| ops.contains(&c))
+                                            && !after.is_some_and(|c| {
+                                                ops.contains(&c) && c != b'(' && c != b'['
+                                            })
+                                        {
+                                            break;
+                                        }
+                                    }
+                                    _ => {}
+                                }
+                                if d < 0 {
+                                    break;
+                                }
+                            }
+                            k += 1;
+                        }
+                        let lexical = word != "var";
+                        out.extend(param_names(&src[e..k]).into_iter().map(|n| (n, lexical)));
+                        i = k;
+                        continue;
+                    }
+                }
+                i = e;
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    out
+}
+
+fn is_word(b: &[u8], end: usize, word: &[u8]) -> bool {
+    end + 1 >= word.len()
+        && &b[end + 1 - word.len()..=end] == word
+        && (end + 1 == word.len() || !instrument::is_ident(b[end - word.len()]))
+}
+
 /// The names a parameter list (`a, {b, c: d}, [e], f = g(x), ...rest`) binds: each
 /// parameter's pattern, never the names of its default value (`f = g(x)` binds `f` alone).
 fn param_names(list: &str) -> Vec<String> {
@@ -503,6 +635,34 @@ mod tests {
 
     /// Which checks count without a call is the test's business: a sample naming the test's
     /// helpers, locals or node's globals changes nothing.
+    #[test]
+    fn top_level_declarations_are_read_with_their_kind() {
+        let src = "const a = 1, {b, c: [d]} = e, f = () => { let inner = 2; }\nlet g\nvar h = 3;\nfunction i() { const j = 1 }\nasync function k() {}\nfunction* l() {}\nclass M {}\nconst n = class O {}\nx.const = 1\nif (y) { var p = 1 }\n// const q = 1\nconst r = `const s = 1`\nlet t = 1 +\n  2, u = 3\nconst v =\n  4\nw()\n";
+        let got = top_declarations(src);
+        let want: Vec<(String, bool)> = [
+            ("a", true),
+            ("b", true),
+            ("c", true),
+            ("d", true),
+            ("f", true),
+            ("g", true),
+            ("h", false),
+            ("i", false),
+            ("k", false),
+            ("l", false),
+            ("M", true),
+            ("n", true),
+            ("r", true),
+            ("t", true),
+            ("u", true),
+            ("v", true),
+        ]
+        .iter()
+        .map(|(n, l)| (n.to_string(), *l))
+        .collect();
+        assert_eq!(got, want);
+    }
+
     #[test]
     fn candidate_names_come_from_the_test_alone() {
         let test = "const t = () => {\n  const ok = check(1)\n  const r = add(1, 2)\n  console.assert(ok)\n  console.assert(r === 3)\n  console.assert(JSON.stringify(1) === '1')\n  console.assert(t.length === 0)\n}\nfunction check(x) { return x > 0 }\nt()\n";

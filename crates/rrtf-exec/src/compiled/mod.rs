@@ -326,8 +326,20 @@ fn closing_brace_to_code<'a>(language: Language, code: &str, test: &'a str) -> (
 /// package, one Rust crate) does not compile: the code's own `mod tests` beside HumanEval-X's
 /// Rust test module (E0428), or its own `func TestAdd` beside the Go test's. The judge builds
 /// the two apart, so the clash would go unseen (an attacker's review, round 17: such answers
-/// passed).
+/// passed). In JavaScript, a name one of them declares with `let`, `const` or `class` and the
+/// other declares at all: the one script does not parse (round 18).
 fn clash(language: Language, code: &str, test: &str) -> Option<String> {
+    if language == Language::JavaScript {
+        let test_names = js::top_declarations(test);
+        let (name, _) = js::top_declarations(code)
+            .into_iter()
+            .find(|(n, lexical)| test_names.iter().any(|(t, tl)| t == n && (*lexical || *tl)))?;
+        return Some(format!(
+            "the code and the test both declare `{name}` at their top level, one of them with \
+             `let`, `const` or `class`: as one script they do not parse (SyntaxError: \
+             Identifier '{name}' has already been declared)"
+        ));
+    }
     let (what, code_names, test_names) = match language {
         Language::Rust => ("mod", rust::top_modules(code), rust::top_modules(test)),
         Language::Go => ("func", go::function_names(code), go::function_names(test)),
