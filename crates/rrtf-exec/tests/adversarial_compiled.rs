@@ -3117,9 +3117,87 @@ class Solution<Integer> {
 /// a wrong float within 1 of the answer passed where one program's `std::abs` fails it.
 /// JavaScript: a name the code and the test both declare, one of them with `const`, `let` or
 /// `class`, is a SyntaxError of the one script (`compile_error`); the judge ran them apart and
-/// passed.
+/// passed. Go: memory the test and the sample share crosses as a reference (`rrtfRefs`), so the
+/// sample sees the sharing one program has: a result passed back in (a sample writing one
+/// package buffer passed `Reverse(Reverse(a))`), one row twice in an argument (a sample zeroing
+/// the rows it read passed), one slice as two arguments (was `crashed`), a result that is its
+/// argument (the test's later change of the argument is the result's).
 #[test]
 fn round_eighteen_verdicts_are_the_one_program_s() {
+    let reverse = "package main\n\nvar buf []int\n\n// Reverse returns xs reversed (this one writes one package buffer: wrong when given a result of its own)\nfunc Reverse(xs []int) []int {\n\tif cap(buf) < len(xs) {\n\t\tbuf = make([]int, len(xs))\n\t}\n\tout := buf[:len(xs)]\n\tfor i, x := range xs {\n\t\tout[len(xs)-1-i] = x\n\t}\n\treturn out\n}\n";
+    let fresh = "package main\n\n// Reverse returns xs reversed.\nfunc Reverse(xs []int) []int {\n\tout := make([]int, len(xs))\n\tfor i, x := range xs {\n\t\tout[len(xs)-1-i] = x\n\t}\n\treturn out\n}\n";
+    run(
+        65187,
+        Language::Go,
+        "func TestReverse(t *testing.T) {\n\tassert := assert.New(t)\n\tassert.Equal([]int{3, 2, 1}, Reverse([]int{1, 2, 3}))\n\tassert.Equal([]int{1, 2, 3}, Reverse(Reverse([]int{1, 2, 3})))\n\tr := Reverse([]int{4, 5, 6, 7})\n\tassert.Equal([]int{6, 7}, Reverse(r[0:2]))\n}\n",
+        &[
+            case("honest right", fresh, &[Pass], Some((3, 3))),
+            case("a package buffer", reverse, &[Partial], Some((1, 3))),
+        ],
+    );
+    let total = "package main\n\n// Total is the sum of every row's elements (this one zeroes each row it read: wrong when a row repeats)\nfunc Total(g [][]int) int {\n\tt := 0\n\tfor _, r := range g {\n\t\tfor i, x := range r {\n\t\t\tt += x\n\t\t\tr[i] = 0\n\t\t}\n\t}\n\treturn t\n}\n";
+    run(
+        65188,
+        Language::Go,
+        "func TestTotal(t *testing.T) {\n\tr := []int{1, 2}\n\tassert.Equal(t, 6, Total([][]int{r, r}))\n}\n",
+        &[
+            case(
+                "zeroes a row that repeats",
+                total,
+                &[TestFailure],
+                Some((0, 1)),
+            ),
+            case(
+                "honest right",
+                &total
+                    .replace("\t\t\tr[i] = 0\n", "")
+                    .replace("for i, x", "for _, x"),
+                &[Pass],
+                Some((1, 1)),
+            ),
+        ],
+    );
+    let both = "package main\n\n// Both is the sum of both slices' elements (this one zeroes the first: wrong when they are one)\nfunc Both(x, y []int) int {\n\tt := 0\n\tfor i, v := range x {\n\t\tt += v\n\t\tx[i] = 0\n\t}\n\tfor _, v := range y {\n\t\tt += v\n\t}\n\treturn t\n}\n";
+    run(
+        65189,
+        Language::Go,
+        "func TestBoth(t *testing.T) {\n\ta := []int{1, 2, 3}\n\tassert.Equal(t, 12, Both(a, a))\n}\n",
+        &[
+            case(
+                "zeroes one slice passed twice",
+                both,
+                &[TestFailure],
+                Some((0, 1)),
+            ),
+            case(
+                "honest right",
+                &both
+                    .replace("\t\tx[i] = 0\n", "")
+                    .replace("for i, v", "for _, v"),
+                &[Pass],
+                Some((1, 1)),
+            ),
+        ],
+    );
+    run(
+        65190,
+        Language::Go,
+        "func TestSorted(t *testing.T) {\n\ta := []int{3, 1, 2}\n\tr := Sorted(a)\n\ta[0] = 9\n\tassert.Equal(t, []int{1, 2, 3}, r)\n}\n",
+        &[
+            case(
+                "returns its argument, sorted in place",
+                "package main\n\nimport \"sort\"\n\n// Sorted returns xs sorted (in place: the caller's later change is the result's)\nfunc Sorted(xs []int) []int {\n\tsort.Ints(xs)\n\treturn xs\n}\n",
+                &[TestFailure],
+                Some((0, 1)),
+            ),
+            case(
+                "returns a sorted copy",
+                "package main\n\nimport \"sort\"\n\n// Sorted returns a sorted copy of xs.\nfunc Sorted(xs []int) []int {\n\tout := append([]int(nil), xs...)\n\tsort.Ints(out)\n\treturn out\n}\n",
+                &[Pass],
+                Some((1, 1)),
+            ),
+        ],
+    );
     let js_test = "const testAdd = () => {\n  console.assert(add(1, 2) === 3)\n}\ntestAdd()\n";
     let add = "const add = (a, b) => a + b\n";
     run(

@@ -35,6 +35,12 @@ func rrtfCount(o []byte, tag byte, n int) []byte {
 }
 
 func rrtfEnc(o []byte, v reflect.Value, depth int) ([]byte, error) {
+	return rrtfEncRef(o, v, depth, nil)
+}
+
+// rrtfEncRef: rrtfEnc, where a slice or map sharing memory with one the other side has (r,
+// see rrtfRefs) crosses as a reference to it.
+func rrtfEncRef(o []byte, v reflect.Value, depth int, r *rrtfRefs) ([]byte, error) {
 	if depth > 500 {
 		return o, rrtfMalformed{"a value nested too deeply"}
 	}
@@ -62,10 +68,17 @@ func rrtfEnc(o []byte, v reflect.Value, depth int) ([]byte, error) {
 		if v.Kind() == reflect.Slice && v.IsNil() {
 			return append(o, 'N'), nil
 		}
+		if v.Kind() == reflect.Slice && r != nil {
+			var done bool
+			var err error
+			if o, done, err = r.enc(o, v); done || err != nil {
+				return o, err
+			}
+		}
 		o = rrtfCount(o, 'L', v.Len())
 		var err error
 		for i := 0; i < v.Len(); i++ {
-			if o, err = rrtfEnc(o, v.Index(i), depth+1); err != nil {
+			if o, err = rrtfEncRef(o, v.Index(i), depth+1, r); err != nil {
 				return o, err
 			}
 		}
@@ -74,14 +87,21 @@ func rrtfEnc(o []byte, v reflect.Value, depth int) ([]byte, error) {
 		if v.IsNil() {
 			return append(o, 'N'), nil
 		}
+		if r != nil {
+			var done bool
+			var err error
+			if o, done, err = r.enc(o, v); done || err != nil {
+				return o, err
+			}
+		}
 		o = rrtfCount(o, 'M', v.Len())
 		var err error
 		it := v.MapRange()
 		for it.Next() {
-			if o, err = rrtfEnc(o, it.Key(), depth+1); err != nil {
+			if o, err = rrtfEncRef(o, it.Key(), depth+1, r); err != nil {
 				return o, err
 			}
-			if o, err = rrtfEnc(o, it.Value(), depth+1); err != nil {
+			if o, err = rrtfEncRef(o, it.Value(), depth+1, r); err != nil {
 				return o, err
 			}
 		}
@@ -97,7 +117,7 @@ func rrtfEnc(o []byte, v reflect.Value, depth int) ([]byte, error) {
 		}
 		o = rrtfCount(o, 'Y', len(name))
 		o = append(o, name...)
-		return rrtfEnc(o, e, depth+1)
+		return rrtfEncRef(o, e, depth+1, r)
 	}
 	return o, rrtfMalformed{"not a plain value: a " + v.Type().String()}
 }
@@ -105,6 +125,240 @@ func rrtfEnc(o []byte, v reflect.Value, depth int) ([]byte, error) {
 type rrtfIn struct {
 	b []byte
 	p int
+	// r: the references a call's arguments may hold (the candidate's side, see rrtfRefs).
+	r *rrtfRefs
+}
+
+// Memory the test and the sample share. In one program a slice the test passes may lie in one
+// the sample returned earlier (and still writes: a package buffer), one argument may hold one
+// row twice, a result may be its argument. Each side's values are its own copies, so such
+// sharing crosses as a reference the other side resolves in its own copy of that memory: a
+// slice inside the elements of a value both sides hold (the roots: rrtfKeep and rrtfHeld, in
+// one order, with this call's arguments after them in an answer), found by a path of indices,
+// is `K<root>:<depth>:<index>:...:<offset>:<length>:`; one inside a slice sent earlier in the
+// same message is `B<k>:<offset>:<length>:` (k counts the message's slices and maps in the
+// order sent); a map is `K<root>:<depth>:<index>:...:` or `B<k>:`. A slice of no element is
+// never a reference (an empty slice's address says nothing of whose it is). The judge refuses
+// a call whose argument overlaps memory it cannot share this way (a[0:3] beside a[2:5]; within
+// another argument's capacity): `U`, crashed.
+type rrtfRefs struct {
+	roots []rrtfSpan // encoding: the roots' slices and maps, by address
+	msg   []rrtfSpan // encoding: this message's so far
+	// strict: overlapping memory that is no reference is refused (the judge's calls); an
+	// answer's result sent as a copy instead is what the judge had before references.
+	strict   bool
+	conflict string
+	// decoding
+	rootVals []reflect.Value
+	madeVals []reflect.Value
+}
+
+type rrtfSpan struct {
+	lo, hi, chi uintptr // elements by length, by capacity (a map: its address)
+	t           reflect.Type
+	root        int
+	path        []int
+}
+
+func rrtfSpanOf(v reflect.Value) rrtfSpan {
+	lo := v.Pointer()
+	if v.Kind() == reflect.Map {
+		return rrtfSpan{lo: lo, hi: lo + 1, chi: lo + 1, t: v.Type()}
+	}
+	size := v.Type().Elem().Size()
+	return rrtfSpan{lo: lo, hi: lo + uintptr(v.Len())*size, chi: lo + uintptr(v.Cap())*size, t: v.Type()}
+}
+
+// rrtfRefsOf: references into roots, for a message (each root's slices and maps, by a path of
+// slice and array indices, through interfaces; a map's contents are not walked).
+func rrtfRefsOf(roots []reflect.Value, strict bool) *rrtfRefs {
+	r := &rrtfRefs{strict: strict}
+	var walk func(v reflect.Value, root int, path []int, depth int)
+	walk = func(v reflect.Value, root int, path []int, depth int) {
+		if depth > 64 {
+			return
+		}
+		switch v.Kind() {
+		case reflect.Interface:
+			if !v.IsNil() {
+				walk(v.Elem(), root, path, depth+1)
+			}
+			return
+		case reflect.Map:
+			if !v.IsNil() {
+				s := rrtfSpanOf(v)
+				s.root, s.path = root, append([]int(nil), path...)
+				r.roots = append(r.roots, s)
+			}
+			return
+		case reflect.Slice:
+			if v.IsNil() {
+				return
+			}
+			if v.Len() > 0 && v.Type().Elem().Size() > 0 {
+				s := rrtfSpanOf(v)
+				s.root, s.path = root, append([]int(nil), path...)
+				r.roots = append(r.roots, s)
+			}
+		case reflect.Array:
+		default:
+			return
+		}
+		switch v.Type().Elem().Kind() {
+		case reflect.Slice, reflect.Array, reflect.Map, reflect.Interface:
+			for i := 0; i < v.Len(); i++ {
+				walk(v.Index(i), root, append(path, i), depth+1)
+			}
+		}
+	}
+	for i, v := range roots {
+		walk(v, i, nil, 0)
+	}
+	sort.SliceStable(r.roots, func(a, b int) bool { return r.roots[a].lo < r.roots[b].lo })
+	return r
+}
+
+// enc: v (a non-nil slice or map) as a reference if it lies in memory the other side has
+// (done), else registered as this message's next; an overlap it cannot share is an error when
+// strict.
+func (r *rrtfRefs) enc(o []byte, v reflect.Value) ([]byte, bool, error) {
+	sp := rrtfSpanOf(v)
+	isMap := v.Kind() == reflect.Map
+	// inside: whether s holds v (a map: is v), and v's offset in it.
+	inside := func(s rrtfSpan) (int, bool) {
+		if s.t != sp.t {
+			return 0, false
+		}
+		if isMap {
+			return 0, s.lo == sp.lo
+		}
+		size := uintptr(v.Type().Elem().Size())
+		if v.Len() == 0 || size == 0 || sp.lo < s.lo || sp.hi > s.hi || (sp.lo-s.lo)%size != 0 {
+			return 0, false
+		}
+		return int((sp.lo - s.lo) / size), true
+	}
+	ref := func(o []byte, off int) []byte {
+		if !isMap {
+			o = strconv.AppendInt(o, int64(off), 10)
+			o = append(o, ':')
+			o = strconv.AppendInt(o, int64(v.Len()), 10)
+			o = append(o, ':')
+		}
+		return o
+	}
+	overlaps := func(s rrtfSpan, byCap bool) bool {
+		if isMap || s.t.Kind() == reflect.Map || (!byCap && v.Len() == 0) {
+			return false
+		}
+		hi, shi := sp.hi, s.hi
+		if byCap {
+			hi, shi = sp.chi, s.chi
+		}
+		return sp.lo < shi && s.lo < hi
+	}
+	// The roots, sorted by address: those starting at or before v, nearest first, then those
+	// starting inside it (a bounded look: a missed holder can only refuse, never pass).
+	at := sort.Search(len(r.roots), func(i int) bool { return r.roots[i].lo > sp.lo })
+	for i, seen := at-1, 0; i >= 0 && seen < 64; i, seen = i-1, seen+1 {
+		s := r.roots[i]
+		if off, ok := inside(s); ok {
+			o = rrtfCount(o, 'K', s.root)
+			o = strconv.AppendInt(o, int64(len(s.path)), 10)
+			o = append(o, ':')
+			for _, p := range s.path {
+				o = strconv.AppendInt(o, int64(p), 10)
+				o = append(o, ':')
+			}
+			return ref(o, off), true, nil
+		}
+	}
+	for k, s := range r.msg {
+		if off, ok := inside(s); ok {
+			o = rrtfCount(o, 'B', k)
+			return ref(o, off), true, nil
+		}
+	}
+	if r.strict {
+		for i, seen := at-1, 0; i >= 0 && seen < 64; i, seen = i-1, seen+1 {
+			if overlaps(r.roots[i], false) {
+				r.conflict = "the test passes memory that overlaps, without lying inside it, a slice the sample has seen"
+			}
+		}
+		for i := at; i < len(r.roots) && r.roots[i].lo < sp.hi; i++ {
+			if overlaps(r.roots[i], false) {
+				r.conflict = "the test passes memory that overlaps, without lying inside it, a slice the sample has seen"
+			}
+		}
+		for _, s := range r.msg {
+			if overlaps(s, true) {
+				r.conflict = "the test passes one slice's memory twice, overlapping without one lying inside the other (or within the other's capacity): the sample would see the one through the other, the judge's copies cannot"
+			}
+		}
+		if r.conflict != "" {
+			return o, true, rrtfMalformed{r.conflict}
+		}
+	}
+	r.msg = append(r.msg, sp)
+	return o, false, nil
+}
+
+// made: a slice or map just decoded (the message's next, for `B` references).
+func (r *rrtfRefs) made(v reflect.Value) {
+	if r != nil {
+		r.madeVals = append(r.madeVals, v)
+	}
+}
+
+// dec: the value a reference (after its tag) stands for, of type t.
+func (r *rrtfRefs) dec(in *rrtfIn, tag byte, t reflect.Type) (reflect.Value, error) {
+	bad := rrtfMalformed{"a reference to no shared memory of its type"}
+	var v reflect.Value
+	if tag == 'B' {
+		k, err := in.count(':')
+		if err != nil || k >= len(r.madeVals) {
+			return v, bad
+		}
+		v = r.madeVals[k]
+	} else {
+		root, err := in.count(':')
+		if err != nil || root >= len(r.rootVals) {
+			return v, bad
+		}
+		depth, err := in.count(':')
+		if err != nil || depth > 64 {
+			return v, bad
+		}
+		v = r.rootVals[root]
+		for d := 0; d < depth; d++ {
+			for v.Kind() == reflect.Interface && !v.IsNil() {
+				v = v.Elem()
+			}
+			i, err := in.count(':')
+			if err != nil || (v.Kind() != reflect.Slice && v.Kind() != reflect.Array) || i >= v.Len() {
+				return v, bad
+			}
+			v = v.Index(i)
+		}
+		for v.Kind() == reflect.Interface && !v.IsNil() {
+			v = v.Elem()
+		}
+	}
+	if v.Type() != t || v.IsNil() {
+		return v, bad
+	}
+	if t.Kind() == reflect.Map {
+		return v, nil
+	}
+	off, err := in.count(':')
+	if err != nil {
+		return v, bad
+	}
+	n, err := in.count(':')
+	if err != nil || n < 1 || off+n > v.Len() {
+		return v, bad
+	}
+	return v.Slice(off, off+n), nil
 }
 
 func (in *rrtfIn) get() (byte, error) {
@@ -224,6 +478,11 @@ func rrtfTypePrefix(s string, depth int) (reflect.Type, string, error) {
 }
 
 func rrtfDec(in *rrtfIn, t reflect.Type, depth int) (reflect.Value, error) {
+	return rrtfDecRef(in, t, depth, nil)
+}
+
+// rrtfDecRef: rrtfDec, where a reference (see rrtfRefs) stands for memory this side has.
+func rrtfDecRef(in *rrtfIn, t reflect.Type, depth int, r *rrtfRefs) (reflect.Value, error) {
 	v := reflect.New(t).Elem()
 	if depth > 500 {
 		return v, rrtfMalformed{"nested too deeply"}
@@ -234,6 +493,17 @@ func rrtfDec(in *rrtfIn, t reflect.Type, depth int) (reflect.Value, error) {
 	}
 	bad := func(what string) (reflect.Value, error) {
 		return v, rrtfMalformed{fmt.Sprintf("%s where a %s is declared", what, t.String())}
+	}
+	if (tag == 'K' || tag == 'B') && (t.Kind() == reflect.Slice || t.Kind() == reflect.Map) {
+		if r == nil {
+			return bad("a reference")
+		}
+		shared, err := r.dec(in, tag, t)
+		if err != nil {
+			return v, err
+		}
+		v.Set(shared)
+		return v, nil
 	}
 	switch t.Kind() {
 	case reflect.Bool:
@@ -291,9 +561,10 @@ func rrtfDec(in *rrtfIn, t reflect.Type, depth int) (reflect.Value, error) {
 		}
 		if t.Kind() == reflect.Slice {
 			v.Set(reflect.MakeSlice(t, n, n))
+			r.made(v)
 		}
 		for i := 0; i < n; i++ {
-			e, err := rrtfDec(in, t.Elem(), depth+1)
+			e, err := rrtfDecRef(in, t.Elem(), depth+1, r)
 			if err != nil {
 				return v, err
 			}
@@ -311,12 +582,13 @@ func rrtfDec(in *rrtfIn, t reflect.Type, depth int) (reflect.Value, error) {
 			return bad("not a map")
 		}
 		v.Set(reflect.MakeMapWithSize(t, n))
+		r.made(v)
 		for i := 0; i < n; i++ {
-			k, err := rrtfDec(in, t.Key(), depth+1)
+			k, err := rrtfDecRef(in, t.Key(), depth+1, r)
 			if err != nil {
 				return v, err
 			}
-			e, err := rrtfDec(in, t.Elem(), depth+1)
+			e, err := rrtfDecRef(in, t.Elem(), depth+1, r)
 			if err != nil {
 				return v, err
 			}
@@ -348,7 +620,7 @@ func rrtfDec(in *rrtfIn, t reflect.Type, depth int) (reflect.Value, error) {
 		if dyn.Kind() == reflect.Interface {
 			return bad("an interface inside an interface")
 		}
-		e, err := rrtfDec(in, dyn, depth+1)
+		e, err := rrtfDecRef(in, dyn, depth+1, r)
 		if err != nil {
 			return v, err
 		}
@@ -364,7 +636,7 @@ func rrtfDec(in *rrtfIn, t reflect.Type, depth int) (reflect.Value, error) {
 func rrtfDecInto(in *rrtfIn, ptrs ...interface{}) error {
 	for _, p := range ptrs {
 		e := reflect.ValueOf(p).Elem()
-		v, err := rrtfDec(in, e.Type(), 0)
+		v, err := rrtfDecRef(in, e.Type(), 0, in.r)
 		if err != nil {
 			return err
 		}
@@ -407,6 +679,14 @@ var rrtfDropped bool
 // judge then cannot stand for the test: `U`, crashed.
 const rrtfKeepMax = 1024
 const rrtfKeepBytes = 4 << 20
+
+func rrtfValues(kept []rrtfKept) []reflect.Value {
+	vs := make([]reflect.Value, len(kept))
+	for i, k := range kept {
+		vs[i] = k.v
+	}
+	return vs
+}
 
 func rrtfDrop(kept []rrtfKept) int {
 	total := 0
@@ -551,37 +831,6 @@ func rrtfSameShape(dst, src reflect.Value) bool {
 	return false
 }
 
-// rrtfOverlap: whether two arguments share memory (one slice's array as two arguments, one
-// map twice). In one program the sample sees the one through the other; here each crosses as
-// a copy of its own, so a sample wrong for overlapping arguments would compute as if they did
-// not overlap (and its result would be written back).
-func rrtfOverlap(args []interface{}) bool {
-	type span struct{ lo, hi uintptr }
-	var spans []span
-	for _, p := range args {
-		v := reflect.ValueOf(p).Elem()
-		switch v.Kind() {
-		case reflect.Slice:
-			if size := v.Type().Elem().Size(); !v.IsNil() && v.Cap() > 0 && size > 0 {
-				lo := v.Pointer()
-				spans = append(spans, span{lo, lo + uintptr(v.Cap())*size})
-			}
-		case reflect.Map:
-			if !v.IsNil() {
-				spans = append(spans, span{v.Pointer(), v.Pointer() + 1})
-			}
-		}
-	}
-	for i := range spans {
-		for j := i + 1; j < len(spans); j++ {
-			if spans[i].lo < spans[j].hi && spans[j].lo < spans[i].hi {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 func rrtfReadMsg(r *bufio.Reader) ([]byte, bool) {
 	n, digits := 0, 0
 	for {
@@ -664,10 +913,15 @@ func rrtfAnswer(dispatch func(int, *rrtfIn) ([]interface{}, error), msg []byte) 
 		rrtfKeep[i].snap = rrtfSnap(rrtfKeep[i].v)
 	}
 	rrtfPending = rrtfPending[:0]
+	in.r = &rrtfRefs{rootVals: rrtfValues(rrtfKeep)}
 	results, err := dispatch(id, in)
 	if err != nil {
 		return fail("error", err.Error())
 	}
+	// What the test will hold (this call's arguments among them): the roots of the results'
+	// references, and whose changes cross after them; kept only once the answer is whole, as
+	// the judge keeps them only from a whole answer.
+	kept := append(append([]rrtfKept(nil), rrtfKeep...), rrtfPending...)
 	o := []byte{'R'}
 	if len(results) == 0 {
 		o = append(o, 'V')
@@ -675,14 +929,12 @@ func rrtfAnswer(dispatch func(int, *rrtfIn) ([]interface{}, error), msg []byte) 
 	if len(results) > 1 {
 		o = rrtfCount(o, 'P', len(results))
 	}
+	refs := rrtfRefsOf(rrtfValues(kept), false)
 	for _, p := range results {
-		if o, err = rrtfEnc(o, reflect.ValueOf(p).Elem(), 0); err != nil {
+		if o, err = rrtfEncRef(o, reflect.ValueOf(p).Elem(), 0, refs); err != nil {
 			return fail("error", err.Error())
 		}
 	}
-	// What changed of the values the test holds (this call's arguments among them); kept
-	// only once the answer is whole, as the judge keeps them only from a whole answer.
-	kept := append(append([]rrtfKept(nil), rrtfKeep...), rrtfPending...)
 	for i := range kept {
 		if s := rrtfSnap(kept[i].v); !bytes.Equal(s, kept[i].snap) {
 			kept[i].snap = s
@@ -773,12 +1025,6 @@ func rrtfCall(id int, args []interface{}, results []interface{}) {
 		rrtfCandError("died", "the candidate process is gone")
 		return
 	}
-	if rrtfOverlap(args) {
-		why := "the test passes one slice's memory (or one map) as two arguments: the sample would see the one through the other, the judge's copies cannot"
-		rrtfSay("U " + why)
-		rrtfCandError("error", why)
-		return
-	}
 	o := strconv.AppendInt(nil, int64(id), 10)
 	o = append(o, ';')
 	var err error
@@ -795,9 +1041,14 @@ func rrtfCall(id int, args []interface{}, results []interface{}) {
 			rrtfHeldSnap[i] = s
 		}
 	}
+	refs := rrtfRefsOf(rrtfHeld, true)
 	for _, p := range args {
-		if o, err = rrtfEnc(o, reflect.ValueOf(p).Elem(), 0); err != nil {
-			rrtfSay("U the test passes " + rrtfOneline(err.Error()))
+		if o, err = rrtfEncRef(o, reflect.ValueOf(p).Elem(), 0, refs); err != nil {
+			if refs.conflict != "" {
+				rrtfSay("U " + refs.conflict)
+			} else {
+				rrtfSay("U the test passes " + rrtfOneline(err.Error()))
+			}
 			rrtfCandError("error", err.Error())
 			return
 		}
@@ -818,6 +1069,16 @@ func rrtfCall(id int, args []interface{}, results []interface{}) {
 	switch tag {
 	case 'R':
 		err := func() error {
+			// The values the test holds that the sample may have changed (see rrtfKeep):
+			// earlier ones and this call's arguments (the stub's parameters share the test's
+			// memory); the roots of the results' references.
+			held := append([]reflect.Value(nil), rrtfHeld...)
+			for _, p := range args {
+				if v := reflect.ValueOf(p).Elem(); rrtfHasRef(v.Type()) {
+					held = append(held, v)
+				}
+			}
+			refs := &rrtfRefs{rootVals: held}
 			vals := make([]reflect.Value, len(results))
 			if len(results) == 0 {
 				if t, e := in.get(); e != nil || t != 'V' {
@@ -833,19 +1094,11 @@ func rrtfCall(id int, args []interface{}, results []interface{}) {
 					}
 				}
 				for i, p := range results {
-					v, e := rrtfDec(in, reflect.ValueOf(p).Elem().Type(), 0)
+					v, e := rrtfDecRef(in, reflect.ValueOf(p).Elem().Type(), 0, refs)
 					if e != nil {
 						return e
 					}
 					vals[i] = v
-				}
-			}
-			// The values the test holds that the sample changed (see rrtfKeep): this call's
-			// arguments (the stub's parameters share the test's memory) and earlier ones.
-			held := append([]reflect.Value(nil), rrtfHeld...)
-			for _, p := range args {
-				if v := reflect.ValueOf(p).Elem(); rrtfHasRef(v.Type()) {
-					held = append(held, v)
 				}
 			}
 			type change struct {
