@@ -982,6 +982,20 @@ fn the_sample_s_changes_to_the_test_s_arguments_are_seen_at_the_next_statement()
             "def check(candidate):\n    g = [[1]]\n    row = g[0]\n    candidate(g)\n    assert row == [1, 9] and g == [[1, 9], [7]]\n",
             (Outcome::Pass, 1, 1),
         ),
+        // Round 18: a change made by a call that then raises crosses too (a test catching
+        // the exception reads the argument; a sample emptying it then raising passed).
+        (
+            64484,
+            "def f(xs):\n    xs.sort()\n    raise ValueError('sorted')\n",
+            "def check(candidate):\n    xs = [3, 1, 2]\n    try:\n        candidate(xs)\n    except ValueError:\n        pass\n    assert xs == [1, 2, 3]\n",
+            (Outcome::Pass, 1, 1),
+        ),
+        (
+            64485,
+            "def f(xs):\n    xs.clear()\n    raise ValueError('no')\n",
+            "def check(candidate):\n    xs = [3, 1, 2]\n    try:\n        candidate(xs)\n    except ValueError:\n        pass\n    assert xs == [3, 1, 2]\n",
+            (Outcome::TestFailure, 0, 1),
+        ),
     ];
     for &(uid, code, test, want) in cases {
         let r = run(uid, 20_000, code, test);

@@ -18,9 +18,10 @@ def _builtin_name(e):
     return "Exception"
 
 
-def _error(call_id, e):
+def _error(call_id, e, changes=None):
     """The reply for exception `e`: `[call_id, "e", builtin class name, message, errno, args
-    (null unless plain values), the class's own name (null if it is the builtin one)]`."""
+    (null unless plain values), the class's own name (null if it is the builtin one)]`; with
+    the arguments the call changed before it raised, `"E"` and them after (as `"R"`'s)."""
     base = _builtin_name(e)
     cls = type(e)
     own = None if _EXCEPTIONS.get(cls.__name__) is cls else str(cls.__name__)
@@ -32,10 +33,11 @@ def _error(call_id, e):
         except BaseException:
             message = "<unprintable>"
         errno = None
+    tag, tail = ("E", [changes]) if changes else ("e", [])
     try:  # one value, so that shared containers are numbered as the judge decodes them
-        return encode([call_id, "e", base, message, errno, list(e.args), own])
+        return encode([call_id, tag, base, message, errno, list(e.args), own] + tail)
     except BaseException:
-        return encode([call_id, "e", base, message, errno, None, own])
+        return encode([call_id, tag, base, message, errno, None, own] + tail)
 
 
 class _Printed:
@@ -171,7 +173,15 @@ def serve_candidate(code_src, entry, qfd, pfd, imports=None):
                 raise NameError(f"name '{name}' is not a function of the sample")
             result = f(*args, **kwargs)
         except BaseException as e:
-            reply = _error(call_id, e)
+            # The arguments it changed before raising cross too: a test that catches the
+            # exception and reads the argument sees the change, as in one program.
+            try:
+                changes = [[k, v] for k, v, was in before if _changed(v, was)]
+                reply = _error(call_id, e, changes)
+            except BaseException as e2:
+                reply = _json.dumps([call_id, "e", "TypeError",
+                                     f"the candidate changed an argument into what cannot be "
+                                     f"sent: {describe(e2)}", None, None, None])
         else:
             try:
                 # An argument the sample changed (`xs.clear()`, a sort in place): in one

@@ -557,6 +557,13 @@ class _Channel:
                 and type(msg[3]) is str and (msg[5] is None or type(msg[5]) is list) \
                 and (msg[6] is None or type(msg[6]) is str) and self._printed(msg[7:]):
             raise _rebuild(*msg[2:7])
+        # An exception after changing arguments: the changes are written as `"R"`'s (a test
+        # that catches the exception reads the argument at its next statement).
+        if msg[1] == "E" and len(msg) in (8, 9) and type(msg[2]) is str \
+                and type(msg[3]) is str and (msg[5] is None or type(msg[5]) is list) \
+                and (msg[6] is None or type(msg[6]) is str) \
+                and self._changed(args, kwargs, msg[7]) and self._printed(msg[8:]):
+            raise _rebuild(*msg[2:7])
         self.fail("error", "the candidate sent a malformed reply")
         raise CandidateGone(self.bad[1])
 
