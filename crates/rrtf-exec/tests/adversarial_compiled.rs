@@ -3219,6 +3219,12 @@ fn round_eighteen_verdicts_are_the_one_program_s() {
                 None,
             ),
             case(
+                "right, with a var testAdd in a block",
+                &format!("{add}if (add(1, 1) === 2) {{ var testAdd = 1 }}\n"),
+                &[CompileError],
+                None,
+            ),
+            case(
                 "right, a const of the same name inside a function",
                 &format!("{add}function helper() {{ const testAdd = 1; return testAdd }}\n"),
                 &[Pass],

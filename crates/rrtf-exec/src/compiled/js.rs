@@ -304,15 +304,17 @@ fn candidate_names(test: &str, names: &[String]) -> Vec<String> {
 
 /// The names a script declares at its top level, each with whether the declaration is lexical
 /// (`let`, `const`, `class`: one of them beside any other declaration of the name is a
-/// SyntaxError of the whole script) or not (`var`, `function`, which may repeat). Read
-/// generously (a destructuring key counts as a name): a name read that is not declared can only
-/// make [`super::clash`] refuse, never pass, a pair of code and test.
+/// SyntaxError of the whole script) or not (`var`, also inside blocks and `for` heads, since
+/// it belongs to the script unless a function holds it; `function` at the top level; both may
+/// repeat). Read generously (a destructuring key counts as a name): a name read that is not
+/// declared can only make [`super::clash`] refuse, never pass, a pair of code and test.
 pub(super) fn top_declarations(src: &str) -> Vec<(String, bool)> {
     let b = src.as_bytes();
     let mask = instrument::code_mask(b, Syntax::Js);
     let ops = b",=+-*/%&|^!<>?:(.[";
     // The last character before `i` (a literal's closing quote counts: it ends a value).
     let prev = |i: usize| (0..i).rev().find(|&k| !b[k].is_ascii_whitespace());
+    let prev_code = |i: usize| prev(i).filter(|&k| mask[k]);
     // A statement starts at `i`: nothing before it, or `;`/`}` or a line break after a token
     // that does not go on (`= class A {}` is an expression: its name is not the script's).
     let statement_start = |i: usize| match prev(i) {
@@ -332,8 +334,27 @@ pub(super) fn top_declarations(src: &str) -> Vec<(String, bool)> {
         }
         (e > s && !b[s].is_ascii_digit()).then_some((s, e))
     };
+    // Whether the `{` at `i` opens a function's body: after a parameter list that is no
+    // statement's head (`if (...) {` is a block, `f(...) {` a method) or after `=>`.
+    let opens_function = |i: usize| match prev_code(i) {
+        Some(k) if b[k] == b')' => {
+            let Some(open) = instrument::matching_paren_back(b, &mask, k) else {
+                return true;
+            };
+            let word_end = prev_code(open);
+            !word_end.is_some_and(|w| {
+                [&b"if"[..], b"for", b"while", b"switch", b"catch", b"with"]
+                    .iter()
+                    .any(|kw| is_word(b, w, kw))
+            })
+        }
+        Some(k) => b[k] == b'>' && k > 0 && b[k - 1] == b'=',
+        None => false,
+    };
     let mut out = Vec::new();
-    let mut depth = 0i32;
+    // The braces open at `i`, each whether it is a function's body; parentheses and brackets.
+    let mut braces: Vec<bool> = Vec::new();
+    let mut other = 0i32;
     let mut i = 0;
     while i < b.len() {
         if !mask[i] {
@@ -341,22 +362,24 @@ pub(super) fn top_declarations(src: &str) -> Vec<(String, bool)> {
             continue;
         }
         match b[i] {
-            b'(' | b'[' | b'{' => depth += 1,
-            b')' | b']' | b'}' => depth -= 1,
-            _ if depth == 0
-                && instrument::is_ident(b[i])
-                && (i == 0 || !instrument::is_ident(b[i - 1])) =>
-            {
+            b'{' => braces.push(opens_function(i)),
+            b'}' => {
+                braces.pop();
+            }
+            b'(' | b'[' => other += 1,
+            b')' | b']' => other -= 1,
+            _ if instrument::is_ident(b[i]) && (i == 0 || !instrument::is_ident(b[i - 1])) => {
                 let mut e = i;
                 while e < b.len() && instrument::is_ident(b[e]) {
                     e += 1;
                 }
                 let word = &src[i..e];
-                let keyword = matches!(
-                    word,
-                    "let" | "const" | "var" | "class" | "function" | "async"
-                );
-                if !keyword || !statement_start(i) || (i > 0 && b[i - 1] == b'.') {
+                let top = braces.is_empty() && other == 0;
+                let script_var = word == "var" && !braces.contains(&true);
+                let keyword = matches!(word, "let" | "const" | "class" | "function" | "async")
+                    && top
+                    && statement_start(i);
+                if !(keyword || script_var) || (i > 0 && b[i - 1] == b'.') {
                     i = e;
                     continue;
                 }
@@ -383,8 +406,8 @@ pub(super) fn top_declarations(src: &str) -> Vec<(String, bool)> {
                         }
                     }
                     _ => {
-                        // The declarators run to a `;` at this depth, or to a line break that
-                        // ends the statement.
+                        // The declarators run to a `;` at this depth, a line break that ends
+                        // the statement, the `)` of a `for` head, or its `of`/`in`.
                         let mut d = 0i32;
                         let mut k = e;
                         while k < b.len() {
@@ -394,7 +417,7 @@ pub(super) fn top_declarations(src: &str) -> Vec<(String, bool)> {
                                     b')' | b']' | b'}' => d -= 1,
                                     b';' if d == 0 => break,
                                     b'\n' if d == 0 => {
-                                        let before = prev(k).filter(|&p| mask[p]).map(|p| b[p]);
+                                        let before = prev_code(k).map(|p| b[p]);
                                         let after = b.get(instrument::skip_ws(b, k)).copied();
                                         if !before.is_some_and(|c| ops.contains(&c))
                                             && !after.is_some_and(|c| {
@@ -403,6 +426,13 @@ pub(super) fn top_declarations(src: &str) -> Vec<(String, bool)> {
                                         {
                                             break;
                                         }
+                                    }
+                                    b'o' | b'i'
+                                        if d == 0
+                                            && (instrument::word_at(b, &mask, k, b"of")
+                                                || instrument::word_at(b, &mask, k, b"in")) =>
+                                    {
+                                        break;
                                     }
                                     _ => {}
                                 }
@@ -633,11 +663,9 @@ mod tests {
         assert!(!cand.contains("console.assert"), "{cand}");
     }
 
-    /// Which checks count without a call is the test's business: a sample naming the test's
-    /// helpers, locals or node's globals changes nothing.
     #[test]
     fn top_level_declarations_are_read_with_their_kind() {
-        let src = "const a = 1, {b, c: [d]} = e, f = () => { let inner = 2; }\nlet g\nvar h = 3;\nfunction i() { const j = 1 }\nasync function k() {}\nfunction* l() {}\nclass M {}\nconst n = class O {}\nx.const = 1\nif (y) { var p = 1 }\n// const q = 1\nconst r = `const s = 1`\nlet t = 1 +\n  2, u = 3\nconst v =\n  4\nw()\n";
+        let src = "const a = 1, {b, c: [d]} = e, f = () => { let inner = 2; }\nlet g\nvar h = 3;\nfunction i() { const j = 1 }\nasync function k() {}\nfunction* l() {}\nclass M {}\nconst n = class O {}\nx.const = 1\nif (y) { var p = 1 }\n// const q = 1\nconst r = `const s = 1`\nlet t = 1 +\n  2, u = 3\nconst v =\n  4\nw()\nfor (var q1 = 0; q1 < 2; q1++) {}\nfor (var q2 of [1]) { var q3 = 1 }\nif (z) { let q4 = 1; var q5 }\nconst g2 = (x) => { var q6 = 1 }\nfunction h2() { if (x) { var q7 } }\nclass C2 { m() { var q8 } }\n";
         let got = top_declarations(src);
         let want: Vec<(String, bool)> = [
             ("a", true),
@@ -652,10 +680,18 @@ mod tests {
             ("l", false),
             ("M", true),
             ("n", true),
+            ("p", false),
             ("r", true),
             ("t", true),
             ("u", true),
             ("v", true),
+            ("q1", false),
+            ("q2", false),
+            ("q3", false),
+            ("q5", false),
+            ("g2", true),
+            ("h2", false),
+            ("C2", true),
         ]
         .iter()
         .map(|(n, l)| (n.to_string(), *l))
@@ -663,6 +699,8 @@ mod tests {
         assert_eq!(got, want);
     }
 
+    /// Which checks count without a call is the test's business: a sample naming the test's
+    /// helpers, locals or node's globals changes nothing.
     #[test]
     fn candidate_names_come_from_the_test_alone() {
         let test = "const t = () => {\n  const ok = check(1)\n  const r = add(1, 2)\n  console.assert(ok)\n  console.assert(r === 3)\n  console.assert(JSON.stringify(1) === '1')\n  console.assert(t.length === 0)\n}\nfunction check(x) { return x > 0 }\nt()\n";
