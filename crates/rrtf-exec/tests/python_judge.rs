@@ -996,6 +996,47 @@ fn the_sample_s_changes_to_the_test_s_arguments_are_seen_at_the_next_statement()
             "def check(candidate):\n    xs = [3, 1, 2]\n    try:\n        candidate(xs)\n    except ValueError:\n        pass\n    assert xs == [3, 1, 2]\n",
             (Outcome::TestFailure, 0, 1),
         ),
+        // An attacker's review, round 18: the calls of one statement (a comprehension, a
+        // loop step without an assert) got the argument as the statement began (a sample
+        // emptying it passed; a right in-place push in a loop failed); one row shared in two
+        // places got the row the sample put in the other (a right row replacement failed);
+        // an OrderedDict reordered was left iterating as empty (any check of its items passed).
+        (
+            64486,
+            "def f(xs):\n    s = sum(xs)\n    xs.clear()\n    return s\n",
+            "def check(candidate):\n    data = [3, 1, 2]\n    assert [candidate(data) for _ in range(3)] == [6, 6, 6]\n",
+            (Outcome::TestFailure, 0, 1),
+        ),
+        (
+            64487,
+            "import bisect\ndef f(heap, x):\n    bisect.insort(heap, x)\n",
+            "def check(candidate):\n    h = []\n    for x in [5, 3, 8]:\n        candidate(h, x)\n    assert h == [3, 5, 8]\n",
+            (Outcome::Pass, 1, 1),
+        ),
+        (
+            64488,
+            "def f(grid):\n    grid[1] = [6]\n",
+            "def check(candidate):\n    r = [0]\n    grid = [r, r]\n    candidate(grid)\n    assert grid == [[6], [6]]\n",
+            (Outcome::TestFailure, 0, 1),
+        ),
+        (
+            64489,
+            "def f(grid, i, row):\n    grid[i] = list(row)\n",
+            "def check(candidate):\n    grid = [[0] * 2] * 2\n    candidate(grid, 1, [1, 2])\n    assert grid == [[0, 0], [1, 2]] and grid[0] is not grid[1]\n    candidate(grid, 0, [3, 4])\n    assert grid == [[3, 4], [1, 2]]\n",
+            (Outcome::Pass, 2, 2),
+        ),
+        (
+            64490,
+            "def f(od):\n    od.move_to_end('a')\n",
+            "from collections import OrderedDict\n\n\ndef check(candidate):\n    od = OrderedDict([('c', 3), ('a', 1), ('b', 2)])\n    candidate(od)\n    assert list(od) == sorted(od)\n",
+            (Outcome::TestFailure, 0, 1),
+        ),
+        (
+            64491,
+            "def f(od):\n    for k in sorted(od):\n        od.move_to_end(k)\n",
+            "from collections import OrderedDict\n\n\ndef check(candidate):\n    od = OrderedDict([('c', 3), ('a', 1), ('b', 2)])\n    candidate(od)\n    assert list(od) == ['a', 'b', 'c'] and od == OrderedDict(a=1, b=2, c=3)\n",
+            (Outcome::Pass, 1, 1),
+        ),
     ];
     for &(uid, code, test, want) in cases {
         let r = run(uid, 20_000, code, test);

