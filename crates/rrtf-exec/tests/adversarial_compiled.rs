@@ -3179,6 +3179,39 @@ fn round_eighteen_verdicts_are_the_one_program_s() {
             ),
         ],
     );
+    // An attacker's review, round 18: a test growing its slice in place and passing it
+    // again was `crashed` (the overlap refusal); a generic function or a `var` the test also
+    // declares passed where one package does not build.
+    run(
+        65191,
+        Language::Go,
+        "func TestSum(t *testing.T) {\n\txs := []int{}\n\tfor i := 1; i <= 5; i++ {\n\t\txs = append(xs, i)\n\t\tassert.Equal(t, i*(i+1)/2, Sum(xs))\n\t}\n}\n",
+        &[case(
+            "honest right",
+            "func Sum(xs []int) int {\n\ts := 0\n\tfor _, x := range xs {\n\t\ts += x\n\t}\n\treturn s\n}\n",
+            &[Pass],
+            Some((1, 1)),
+        )],
+    );
+    run(
+        65192,
+        Language::Go,
+        "func abs(x int) int {\n\tif x < 0 {\n\t\treturn -x\n\t}\n\treturn x\n}\n\nfunc TestDist(t *testing.T) {\n\tassert.Equal(t, 3, abs(Dist(1, 4)))\n}\n",
+        &[
+            case(
+                "a generic abs beside the test's",
+                "type number interface{ ~int | ~float64 }\n\nfunc abs[T number](x T) T {\n\tif x < 0 {\n\t\treturn -x\n\t}\n\treturn x\n}\n\nfunc Dist(a, b int) int { return abs(a - b) }\n",
+                &[CompileError],
+                None,
+            ),
+            case(
+                "a var named like the test's function",
+                "var TestDist = 1\n\nfunc Dist(a, b int) int { return b - a }\n",
+                &[CompileError],
+                None,
+            ),
+        ],
+    );
     run(
         65190,
         Language::Go,
@@ -3223,6 +3256,18 @@ fn round_eighteen_verdicts_are_the_one_program_s() {
                 &format!("{add}if (add(1, 1) === 2) {{ var testAdd = 1 }}\n"),
                 &[CompileError],
                 None,
+            ),
+            case(
+                "right, a JSDoc before its own const testAdd",
+                &format!("{add}/**\n * a self-check\n */\nconst testAdd = () => {{}}\n"),
+                &[CompileError],
+                None,
+            ),
+            case(
+                "right, a destructured key named testAdd",
+                &format!("{add}const {{ testAdd: mine }} = {{ testAdd: 1 }}\n"),
+                &[Pass],
+                Some((1, 1)),
             ),
             case(
                 "right, a const of the same name inside a function",

@@ -156,9 +156,90 @@ struct Func {
     whole: Option<(usize, usize)>,
 }
 
-/// The names of a Go source's top-level functions (no receiver).
-pub(super) fn function_names(src: &str) -> Vec<String> {
-    functions(src).into_iter().map(|f| f.name).collect()
+/// The names a Go source declares at the package level: functions (no receiver; generic ones
+/// too), `var`, `const` and `type` names, alone or in a group (`var ( a = 1 ... )`), each name
+/// of `a, b := ...`-less lists (`var a, b int`). Read generously (a type's name in a group line
+/// counts): a name read that is not declared can only make [`super::clash`] refuse.
+pub(super) fn top_names(src: &str) -> Vec<String> {
+    let b = src.as_bytes();
+    let mask = instrument::code_mask(b, Syntax::Go);
+    // An identifier after blanks on its line (a group's empty line names nothing).
+    let ident = |i: usize| -> Option<(usize, usize)> {
+        let mut s = i;
+        while s < b.len() && (b[s] == b' ' || b[s] == b'\t' || b[s] == b'\r') {
+            s += 1;
+        }
+        let mut e = s;
+        while e < b.len() && mask[e] && instrument::is_ident(b[e]) {
+            e += 1;
+        }
+        (e > s && !b[s].is_ascii_digit()).then(|| (s, e))
+    };
+    // The names `a, b` of one spec (`a, b int = 1, 2`) starting at `i`.
+    let spec = |i: usize, out: &mut Vec<String>| {
+        let mut at = i;
+        while let Some((s, e)) = ident(at) {
+            out.push(src[s..e].to_string());
+            let k = instrument::skip_ws(b, e);
+            if b.get(k) != Some(&b',') {
+                break;
+            }
+            at = k + 1;
+        }
+    };
+    let mut out = Vec::new();
+    let mut depth = 0i32;
+    let mut i = 0;
+    while i < b.len() {
+        if !mask[i] {
+            i += 1;
+            continue;
+        }
+        match b[i] {
+            b'{' | b'(' | b'[' => depth += 1,
+            b'}' | b')' | b']' => depth -= 1,
+            _ if depth == 0 && instrument::word_at(b, &mask, i, b"func") => {
+                // `func (r T) M()` is a method: no package-level name.
+                if let Some((s, e)) = ident(i + 4) {
+                    out.push(src[s..e].to_string());
+                    i = e;
+                    continue;
+                }
+            }
+            _ if depth == 0
+                && ["var", "const", "type"]
+                    .iter()
+                    .any(|w| instrument::word_at(b, &mask, i, w.as_bytes())) =>
+            {
+                let kw = if b[i] == b'v' {
+                    3
+                } else if b[i] == b'c' {
+                    5
+                } else {
+                    4
+                };
+                let k = instrument::skip_ws(b, i + kw);
+                if b.get(k) == Some(&b'(') {
+                    // A group: each line's names.
+                    let end = instrument::matching(b, &mask, k).unwrap_or(b.len());
+                    let mut line = k + 1;
+                    while line < end {
+                        spec(line, &mut out);
+                        line = b[line..end]
+                            .iter()
+                            .position(|&c| c == b'\n' || c == b';')
+                            .map_or(end, |p| line + p + 1);
+                    }
+                    i = end + 1;
+                    continue;
+                }
+                spec(i + kw, &mut out);
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    out
 }
 
 /// Top-level functions (no receiver) of a Go source.
@@ -833,6 +914,15 @@ fn rdecl_params(ps: &[GTy]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn package_level_names_are_read() {
+        let src = "package main\n\nimport (\n\t\"sort\"\n)\n\nfunc abs[T number](x T) T { return x }\nfunc (r R) M() {}\nfunc Add(a, b int) int { return a + b }\nvar TestAdd = 1\nvar x, y int\nconst (\n\tA = 1\n\tB, C = 2, 3\n)\ntype number interface{ ~int }\n// var Z = 1\n";
+        assert_eq!(
+            top_names(src),
+            ["abs", "Add", "TestAdd", "x", "y", "A", "B", "C", "number"]
+        );
+    }
 
     #[test]
     fn go_types_and_signatures_follow_a_closed_grammar() {

@@ -315,14 +315,42 @@ pub(super) fn top_declarations(src: &str) -> Vec<(String, bool)> {
     // The last character before `i` (a literal's closing quote counts: it ends a value).
     let prev = |i: usize| (0..i).rev().find(|&k| !b[k].is_ascii_whitespace());
     let prev_code = |i: usize| prev(i).filter(|&k| mask[k]);
+    // The last token's end before `i`, past comments (a literal's closing quote or slash is
+    // one: it ends a value), and whether a line break stands between.
+    let last_token = |i: usize| -> (Option<usize>, bool) {
+        let mut k = i;
+        let mut broke = false;
+        loop {
+            let Some(j) = prev(k) else {
+                return (None, broke || b[..k].contains(&b'\n'));
+            };
+            broke |= b[j + 1..k].contains(&b'\n');
+            if mask[j] {
+                return (Some(j), broke);
+            }
+            let mut s = j;
+            while s > 0 && !mask[s - 1] {
+                s -= 1;
+            }
+            if !(src[s..].starts_with("//") || src[s..].starts_with("/*")) {
+                return (Some(j), broke);
+            }
+            // A comment: a `//` one ends its line; a `/* */` one with a line break in it is one.
+            broke |= src[s..].starts_with("//") || b[s..=j].contains(&b'\n');
+            k = s;
+        }
+    };
     // A statement starts at `i`: nothing before it, or `;`/`}` or a line break after a token
-    // that does not go on (`= class A {}` is an expression: its name is not the script's).
-    let statement_start = |i: usize| match prev(i) {
-        None => true,
-        Some(k) => {
+    // that does not go on (`= class A {}` is an expression: its name is not the script's; a
+    // postfix `++` ends a value).
+    let statement_start = |i: usize| match last_token(i) {
+        (None, _) => true,
+        (Some(k), broke) => {
             (mask[k] && matches!(b[k], b';' | b'}' | b'{'))
-                || (b[k + 1..i].contains(&b'\n')
-                    && !ops.contains(&b[k])
+                || (broke
+                    && (!mask[k]
+                        || !ops.contains(&b[k])
+                        || (k > 0 && matches!(&b[k - 1..=k], b"++" | b"--")))
                     && !is_word(b, k, b"return"))
         }
     };
@@ -367,7 +395,22 @@ pub(super) fn top_declarations(src: &str) -> Vec<(String, bool)> {
                 braces.pop();
             }
             b'(' | b'[' => other += 1,
-            b')' | b']' => other -= 1,
+            b')' | b']' => other = (other - 1).max(0),
+            // A statement's end at the top level closes what a misread literal left open (a
+            // regex after `)` read as division: its `(` would hide every later declaration).
+            b';' if braces.is_empty() => other = 0,
+            b'\n'
+                if braces.is_empty()
+                    && other > 0
+                    && ident_at(i + 1).is_some_and(|(s, e)| {
+                        matches!(
+                            &src[s..e],
+                            "let" | "const" | "class" | "function" | "var" | "async"
+                        )
+                    }) =>
+            {
+                other = 0;
+            }
             _ if instrument::is_ident(b[i]) && (i == 0 || !instrument::is_ident(b[i - 1])) => {
                 let mut e = i;
                 while e < b.len() && instrument::is_ident(b[e]) {
@@ -443,7 +486,7 @@ pub(super) fn top_declarations(src: &str) -> Vec<(String, bool)> {
                             k += 1;
                         }
                         let lexical = word != "var";
-                        out.extend(param_names(&src[e..k]).into_iter().map(|n| (n, lexical)));
+                        out.extend(declared_names(&src[e..k]).into_iter().map(|n| (n, lexical)));
                         i = k;
                         continue;
                     }
@@ -456,6 +499,74 @@ pub(super) fn top_declarations(src: &str) -> Vec<(String, bool)> {
         i += 1;
     }
     out
+}
+
+/// The names a declaration's declarators (`a = 1, {b, c: d, ...e} = f, [g = h] = i`) bind:
+/// each pattern's names, never a destructured key (`c`) or a default's (`h`).
+fn declared_names(list: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for part in instrument::split_top(list) {
+        pattern_names(part, &mut out);
+    }
+    out
+}
+
+fn pattern_names(p: &str, out: &mut Vec<String>) {
+    let b = p.as_bytes();
+    let mask = instrument::code_mask(b, Syntax::Js);
+    // The pattern before its default (`x = 1`, `{a} = o`).
+    let mut depth = 0i32;
+    let mut end = b.len();
+    for (k, &c) in b.iter().enumerate() {
+        if !mask[k] {
+            continue;
+        }
+        match c {
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => depth -= 1,
+            b'=' if depth == 0 && b.get(k + 1) != Some(&b'>') && b.get(k + 1) != Some(&b'=') => {
+                end = k;
+                break;
+            }
+            _ => {}
+        }
+    }
+    let pat = p[..end].trim().trim_start_matches("...").trim_start();
+    let inner = |open: char, close: char| {
+        pat.strip_prefix(open)
+            .and_then(|x| x.strip_suffix(close))
+            .map(instrument::split_top)
+    };
+    if let Some(parts) = inner('{', '}') {
+        for part in parts {
+            // `key: pattern` binds the pattern; `key` or `key = d` binds the key.
+            let pb = part.as_bytes();
+            let pm = instrument::code_mask(pb, Syntax::Js);
+            let mut d = 0i32;
+            let colon = pb.iter().enumerate().find_map(|(k, &c)| {
+                if !pm[k] {
+                    return None;
+                }
+                match c {
+                    b'(' | b'[' | b'{' => d += 1,
+                    b')' | b']' | b'}' => d -= 1,
+                    b':' if d == 0 => return Some(k),
+                    _ => {}
+                }
+                None
+            });
+            match colon {
+                Some(k) => pattern_names(&part[k + 1..], out),
+                None => pattern_names(part, out),
+            }
+        }
+    } else if let Some(parts) = inner('[', ']') {
+        for part in parts {
+            pattern_names(part, out);
+        }
+    } else {
+        out.extend(instrument::free_names(pat, Syntax::Js));
+    }
 }
 
 fn is_word(b: &[u8], end: usize, word: &[u8]) -> bool {
@@ -665,12 +776,11 @@ mod tests {
 
     #[test]
     fn top_level_declarations_are_read_with_their_kind() {
-        let src = "const a = 1, {b, c: [d]} = e, f = () => { let inner = 2; }\nlet g\nvar h = 3;\nfunction i() { const j = 1 }\nasync function k() {}\nfunction* l() {}\nclass M {}\nconst n = class O {}\nx.const = 1\nif (y) { var p = 1 }\n// const q = 1\nconst r = `const s = 1`\nlet t = 1 +\n  2, u = 3\nconst v =\n  4\nw()\nfor (var q1 = 0; q1 < 2; q1++) {}\nfor (var q2 of [1]) { var q3 = 1 }\nif (z) { let q4 = 1; var q5 }\nconst g2 = (x) => { var q6 = 1 }\nfunction h2() { if (x) { var q7 } }\nclass C2 { m() { var q8 } }\n";
+        let src = "const a = 1, {b, c: [d]} = e, f = () => { let inner = 2; }\nlet g\nvar h = 3;\nfunction i() { const j = 1 }\nasync function k() {}\nfunction* l() {}\nclass M {}\nconst n = class O {}\nx.const = 1\nif (y) { var p = 1 }\n// const q = 1\nconst r = `const s = 1`\nlet t = 1 +\n  2, u = 3\nconst v =\n  4\nw()\nfor (var q1 = 0; q1 < 2; q1++) {}\nfor (var q2 of [1]) { var q3 = 1 }\nif (z) { let q4 = 1; var q5 }\nconst g2 = (x) => { var q6 = 1 }\nfunction h2() { if (x) { var q7 } }\nclass C2 { m() { var q8 } }\n/**\n * doc\n */\nconst j1 = 1\n// Usage:\nconst j2 = 2\nlet n1 = 0; n1++\nconst j3 = 3\nconst re = /a+/\nconst j4 = 4\nif (true) /[(]/.test('(')\nconst j5 = 5\nconst { key: j6, j7 = fallback, ...j8 } = {}, [j9 = other] = []\nx = y /* c */ const\n";
         let got = top_declarations(src);
         let want: Vec<(String, bool)> = [
             ("a", true),
             ("b", true),
-            ("c", true),
             ("d", true),
             ("f", true),
             ("g", true),
@@ -692,6 +802,17 @@ mod tests {
             ("g2", true),
             ("h2", false),
             ("C2", true),
+            ("j1", true),
+            ("j2", true),
+            ("n1", true),
+            ("j3", true),
+            ("re", true),
+            ("j4", true),
+            ("j5", true),
+            ("j6", true),
+            ("j7", true),
+            ("j8", true),
+            ("j9", true),
         ]
         .iter()
         .map(|(n, l)| (n.to_string(), *l))

@@ -324,7 +324,8 @@ fn closing_brace_to_code<'a>(language: Language, code: &str, test: &'a str) -> (
 /// A verdict that needs no run: the judge cannot be built for this test and code.
 /// A name the code and the test both declare at their top level, where one program (one Go
 /// package, one Rust crate) does not compile: the code's own `mod tests` beside HumanEval-X's
-/// Rust test module (E0428), or its own `func TestAdd` beside the Go test's. The judge builds
+/// Rust test module (E0428), or its own `func TestAdd` (or a generic function, a `var`,
+/// `const` or `type` of a name the test declares) beside the Go test's. The judge builds
 /// the two apart, so the clash would go unseen (an attacker's review, round 17: such answers
 /// passed). In JavaScript, a name one of them declares with `let`, `const` or `class` and the
 /// other declares at all: the one script does not parse (round 18).
@@ -341,13 +342,13 @@ fn clash(language: Language, code: &str, test: &str) -> Option<String> {
         ));
     }
     let (what, code_names, test_names) = match language {
-        Language::Rust => ("mod", rust::top_modules(code), rust::top_modules(test)),
-        Language::Go => ("func", go::function_names(code), go::function_names(test)),
+        Language::Rust => ("mod ", rust::top_modules(code), rust::top_modules(test)),
+        Language::Go => ("", go::top_names(code), go::top_names(test)),
         _ => return None,
     };
     let name = code_names.iter().find(|n| test_names.contains(n))?;
     Some(format!(
-        "the code and the test both declare `{what} {name}` at their top level: as one program \
+        "the code and the test both declare `{what}{name}` at their top level: as one program \
          they do not compile"
     ))
 }
