@@ -173,7 +173,7 @@ pub(super) fn top_names(src: &str) -> Vec<String> {
         while e < b.len() && mask[e] && instrument::is_ident(b[e]) {
             e += 1;
         }
-        (e > s && !b[s].is_ascii_digit()).then(|| (s, e))
+        (e > s && !b[s].is_ascii_digit()).then_some((s, e))
     };
     // The names `a, b` of one spec (`a, b int = 1, 2`) starting at `i`.
     let spec = |i: usize, out: &mut Vec<String>| {
