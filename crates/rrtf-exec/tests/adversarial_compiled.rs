@@ -3313,6 +3313,40 @@ fn round_eighteen_verdicts_are_the_one_program_s() {
                 &[TestFailure],
                 Some((0, 1)),
             ),
+            // An attacker's review, round 18: five more routes.
+            case(
+                "wrong by a half, using std::abs",
+                &code("using std::abs;", " + 0.5"),
+                &[TestFailure],
+                Some((0, 1)),
+            ),
+            case(
+                "wrong by a half, a line splice",
+                &code("using namespace s\\\ntd;", " + 0.5"),
+                &[TestFailure],
+                Some((0, 1)),
+            ),
+            case(
+                "wrong by a half, a macro for namespace",
+                &code("#define NS namespace\nusing NS std;", " + 0.5"),
+                &[TestFailure],
+                Some((0, 1)),
+            ),
+            case(
+                "wrong by a half, token pasting",
+                &code(
+                    "#define CAT(a, b) a##b\nusing namespace CAT(s, td);",
+                    " + 0.5",
+                ),
+                &[TestFailure],
+                Some((0, 1)),
+            ),
+            case(
+                "wrong by a half, a macro for the test's abs",
+                &code("#define abs(x) std::fabs(x)", " + 0.5"),
+                &[Crashed],
+                None,
+            ),
         ],
     );
 }

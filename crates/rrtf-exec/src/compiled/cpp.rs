@@ -351,8 +351,36 @@ pub(super) fn macro_names(src: &str) -> Vec<String> {
 /// only makes the judge's test stricter (`abs(double)` is `std::abs`, not C's `int abs`), while
 /// missing one it opens let a wrong float within 1 pass.
 fn uses_namespace_std(code: &str) -> bool {
+    let code = &spliced(code);
     let mask = instrument::code_mask(code.as_bytes(), Syntax::C);
-    let toks = tokens(&instrument::blank_non_code(code, &mask));
+    let blanked = instrument::blank_non_code(code, &mask);
+    // A macro that writes a directive (`#define NS namespace`, `#define OPEN(x) using namespace
+    // x`), or one inside a `using` (`using namespace CAT(s, td);`): taken as opening `std`,
+    // since the text cannot tell what it expands to (a stricter test, never a forged pass).
+    let macros = macro_names(code);
+    for line in blanked.lines() {
+        let t = tokens(line);
+        if t.first().is_some_and(|x| x == "#")
+            && t.get(1).is_some_and(|x| x == "define")
+            && t.iter().skip(3).any(|x| x == "using" || x == "namespace")
+        {
+            return true;
+        }
+    }
+    let toks = tokens(&blanked);
+    let mut k = 0;
+    while k < toks.len() {
+        if toks[k] == "using" {
+            let end = toks[k..]
+                .iter()
+                .position(|t| t == ";")
+                .map_or(toks.len(), |e| k + e);
+            if toks[k + 1..end].iter().any(|t| macros.contains(t)) {
+                return true;
+            }
+        }
+        k += 1;
+    }
     // `std` as a namespace's name, not a qualifier's head (`std::filesystem` is another one).
     let std_at = |i: usize, names: &[&str]| -> Option<usize> {
         let i = if toks.get(i).map(String::as_str) == Some("::") {
@@ -398,6 +426,36 @@ fn uses_namespace_std(code: &str) -> bool {
             && toks.get(i + 1).map(String::as_str) == Some("namespace")
             && std_at(i + 2, &names).is_some()
     })
+}
+
+/// `code` with its line splices (a backslash before a line break) joined, as the preprocessor
+/// joins them before anything else (`using namespace s\\\ntd;` is `using namespace std;`).
+fn spliced(code: &str) -> String {
+    code.replace("\\\r\n", "").replace("\\\n", "")
+}
+
+/// The names the code's `using std::NAME;` declarations bring in (at any depth: read
+/// generously, as `uses_namespace_std` reads directives).
+fn std_using_declarations(code: &str) -> Vec<String> {
+    let code = &spliced(code);
+    let mask = instrument::code_mask(code.as_bytes(), Syntax::C);
+    let toks = tokens(&instrument::blank_non_code(code, &mask));
+    let mut out: Vec<String> = Vec::new();
+    for k in 0..toks.len() {
+        let at = |j: usize| toks.get(k + j).map(String::as_str);
+        let skip = usize::from(at(1) == Some("::"));
+        if at(0) == Some("using")
+            && at(1 + skip) == Some("std")
+            && at(2 + skip) == Some("::")
+            && at(4 + skip) == Some(";")
+            && let Some(name) = at(3 + skip)
+            && instrument::is_ident(name.as_bytes()[0])
+            && !out.iter().any(|o| o == name)
+        {
+            out.push(name.to_string());
+        }
+    }
+    out
 }
 
 /// One top-level parameter list entry: its type, without the name and any default.
@@ -1011,6 +1069,25 @@ pub(super) fn plan(
             ));
         }
     }
+    // Any other name the test uses that the code `#define`s is rewritten in the test too in
+    // one program (`#define abs(x) std::fabs(x)` changed the test's `abs`: an attacker's
+    // review, round 18), which the judge, compiling the test apart, cannot follow. A macro the
+    // test `#undef`s itself (`NDEBUG`) is the test's business.
+    let test_tokens = tokens(&instrument::blank_non_code(
+        test,
+        &instrument::code_mask(test.as_bytes(), Syntax::C),
+    ));
+    if let Some(m) = macros.iter().find(|m| {
+        test_tokens.iter().any(|t| t == *m)
+            && !test_tokens
+                .windows(3)
+                .any(|w| w[0] == "#" && w[1] == "undef" && w[2] == **m)
+    }) {
+        return Err(format!(
+            "the code defines a macro named `{m}`, a name the test uses: in one program it \
+             rewrites the test's `{m}`, which the judge, compiling the test apart, cannot follow"
+        ));
+    }
     let mut stubs = String::new();
     // A stub the test could also reach as a standard function (`max(int, int)` under `using
     // namespace std`, `abs(int)`) would win overload resolution against it: the sample would
@@ -1019,11 +1096,15 @@ pub(super) fn plan(
     // one program (or the prompt did, whose helpers the judge compiles: they were written
     // under it).
     let prompt_opens_std = !helpers.is_empty() && prompt.text.is_some_and(uses_namespace_std);
-    let using_std = if uses_namespace_std(code) || prompt_opens_std {
-        "using namespace std;\n"
+    let mut using_std = if uses_namespace_std(code) || prompt_opens_std {
+        "using namespace std;\n".to_string()
     } else {
-        ""
+        String::new()
     };
+    // `using std::abs;` in the code gives the test `std::abs` too, as in one program.
+    for name in std_using_declarations(code) {
+        using_std.push_str(&format!("using std::{name};\n"));
+    }
     let mut probes = String::new();
     for (id, (name, _, params, _)) in called.iter().enumerate() {
         let args: Vec<String> = params.iter().map(CTy::render).collect();
@@ -1215,9 +1296,23 @@ mod tests {
                 false,
             ),
             ("using std::vector;\n", false),
+            ("using namespace s\\\ntd;\n", true),
+            ("#define NS namespace\nusing NS std;\n", true),
+            (
+                "#define CAT(a, b) a##b\nusing namespace CAT(s, td);\n",
+                true,
+            ),
+            ("#define OPEN(x) using namespace x\nOPEN(std);\n", true),
+            ("#define ll long long\nusing namespace mine;\n", false),
         ] {
             assert_eq!(uses_namespace_std(code), opens, "{code}");
         }
+        assert_eq!(
+            std_using_declarations(
+                "using std::abs;\nint f() { using ::std::max; return 0; }\nusing std::chrono::seconds;\n"
+            ),
+            ["abs", "max"]
+        );
     }
 
     #[test]
