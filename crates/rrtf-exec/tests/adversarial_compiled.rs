@@ -3179,6 +3179,53 @@ fn round_eighteen_verdicts_are_the_one_program_s() {
             ),
         ],
     );
+    // Java (an attacker's review, round 18): a checked exception is covered only by a type the
+    // test catches or declares that is one of its supertypes (any `catch` or `throws` in the
+    // test had covered every one: javac rejects the one program), and two `Arrays.asList` of
+    // one array are one collection passed twice.
+    let adds = "import java.util.*;\nclass Solution {\n    public int add(int x, int y) throws java.io.IOException {\n        return x + y;\n    }\n}\n";
+    let java_test = |throws: &str, pre: &str| {
+        format!(
+            "public class Main {{\n    public static void main(String[] args){throws} {{\n        Solution s = new Solution();\n{pre}        if (s.add(0, 1) != 1) {{ throw new AssertionError(); }}\n    }}\n}}\n"
+        )
+    };
+    run(
+        65193,
+        Language::Java,
+        &java_test(" throws InterruptedException", ""),
+        &[case("an unrelated throws", adds, &[CompileError], None)],
+    );
+    run(
+        65194,
+        Language::Java,
+        &java_test(
+            "",
+            "        int base;\n        try { base = Integer.parseInt(\"0\"); } catch (NumberFormatException e) { base = 0; }\n",
+        ),
+        &[case("an unrelated catch", adds, &[CompileError], None)],
+    );
+    run(
+        65195,
+        Language::Java,
+        &java_test(" throws Exception", ""),
+        &[case(
+            "throws Exception covers it",
+            adds,
+            &[Pass],
+            Some((1, 1)),
+        )],
+    );
+    run(
+        65196,
+        Language::Java,
+        "public class Main {\n    public static void main(String[] args) {\n        Solution s = new Solution();\n        Integer[] arr = {1, 2, 3};\n        if (s.sumBoth(Arrays.asList(arr), Arrays.asList(arr)) != 12) { throw new AssertionError(); }\n    }\n}\n",
+        &[case(
+            "two views of one array",
+            "import java.util.*;\nclass Solution {\n    // the sum of both lists (this one zeroes the first: wrong when they share storage)\n    public int sumBoth(List<Integer> a, List<Integer> b) {\n        int s = 0;\n        for (int i = 0; i < a.size(); i++) { s += a.get(i); a.set(i, 0); }\n        for (int x : b) s += x;\n        return s;\n    }\n}\n",
+            &[Crashed],
+            None,
+        )],
+    );
     // An attacker's review, round 18: a test growing its slice in place and passing it
     // again was `crashed` (the overlap refusal); a generic function or a `var` the test also
     // declares passed where one package does not build.

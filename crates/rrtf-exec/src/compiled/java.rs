@@ -841,6 +841,54 @@ fn constructs(test: &str, class: &str) -> bool {
     })
 }
 
+/// The exception types a Java test catches (`catch (final A | B e)`) or declares (`throws A,
+/// B`), as written (simple or qualified names; anything else is left out).
+fn handled_types(test: &str) -> Vec<String> {
+    let b = test.as_bytes();
+    let mask = instrument::code_mask(b, Syntax::Java);
+    let text = instrument::blank_non_code(test, &mask);
+    let mut out: Vec<String> = Vec::new();
+    let mut add = |t: &str| {
+        let t = t.trim();
+        if !t.is_empty()
+            && t.bytes().all(|c| instrument::is_ident(c) || c == b'.')
+            && !out.iter().any(|o| o == t)
+        {
+            out.push(t.to_string());
+        }
+    };
+    let mut i = 0;
+    while i < b.len() {
+        if instrument::word_at(b, &mask, i, b"throws") {
+            let end = text[i..].find(['{', ';']).map_or(text.len(), |e| i + e);
+            for t in text[i + 6..end].split(',') {
+                add(t);
+            }
+            i = end;
+            continue;
+        }
+        if instrument::word_at(b, &mask, i, b"catch") {
+            let open = instrument::skip_ws(b, i + 5);
+            if b.get(open) == Some(&b'(')
+                && let Some(close) = instrument::matching(b, &mask, open)
+            {
+                // The types before the variable's name, `final` and annotations aside.
+                let inner = text[open + 1..close].trim();
+                let types = inner
+                    .rsplit_once(char::is_whitespace)
+                    .map_or("", |(t, _)| t);
+                for t in types.split('|') {
+                    add(t.trim().trim_start_matches("final").trim());
+                }
+                i = close;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
 pub(super) fn plan(
     tools: &[PathBuf],
     code: &str,
@@ -898,11 +946,15 @@ pub(super) fn plan(
     let mut calls = Vec::new();
     let mut instances = String::new();
     // A checked exception the sample declares compiles in one program only if the test
-    // catches or declares exceptions (`RrtfRt.unchecked`).
-    let handles = instrument::words(test, Syntax::Java)
+    // catches or declares a type that covers it (`RrtfRt.unchecked`).
+    let handles: Vec<String> = handled_types(test)
         .iter()
-        .any(|w| w == "catch" || w == "throws");
-    let mut expects = format!("        RrtfRt.testHandlesChecked = {handles};\n");
+        .map(|t| format!("\"{t}\""))
+        .collect();
+    let mut expects = format!(
+        "        RrtfRt.testHandles = new String[] {{{}}};\n",
+        handles.join(", ")
+    );
     let mut id = 0usize;
     // Overloads are counted in the code as javac reads it (Unicode escapes translated).
     let read = unescape(code);
