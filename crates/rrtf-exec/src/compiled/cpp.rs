@@ -1072,13 +1072,15 @@ pub(super) fn plan(
     // Any other name the test uses that the code `#define`s is rewritten in the test too in
     // one program (`#define abs(x) std::fabs(x)` changed the test's `abs`: an attacker's
     // review, round 18), which the judge, compiling the test apart, cannot follow. A macro the
-    // test `#undef`s itself (`NDEBUG`) is the test's business.
+    // test `#undef`s itself (`NDEBUG`) is the test's business, and a helper the judge takes
+    // from the prompt is the prompt's whatever the code defines (`prompt_helpers`).
     let test_tokens = tokens(&instrument::blank_non_code(
         test,
         &instrument::code_mask(test.as_bytes(), Syntax::C),
     ));
     if let Some(m) = macros.iter().find(|m| {
         test_tokens.iter().any(|t| t == *m)
+            && !helpers.iter().any(|h| h.name == **m)
             && !test_tokens
                 .windows(3)
                 .any(|w| w[0] == "#" && w[1] == "undef" && w[2] == **m)
