@@ -511,27 +511,39 @@ fn declared_names(list: &str) -> Vec<String> {
     out
 }
 
-fn pattern_names(p: &str, out: &mut Vec<String>) {
+/// The first byte of `p` at its top level (outside brackets, literals and comments) that `at`
+/// accepts.
+fn top_level(p: &str, at: impl Fn(&[u8], usize) -> bool) -> Option<usize> {
     let b = p.as_bytes();
     let mask = instrument::code_mask(b, Syntax::Js);
-    // The pattern before its default (`x = 1`, `{a} = o`).
     let mut depth = 0i32;
-    let mut end = b.len();
-    for (k, &c) in b.iter().enumerate() {
+    for k in 0..b.len() {
         if !mask[k] {
             continue;
         }
-        match c {
+        match b[k] {
             b'(' | b'[' | b'{' => depth += 1,
             b')' | b']' | b'}' => depth -= 1,
-            b'=' if depth == 0 && b.get(k + 1) != Some(&b'>') && b.get(k + 1) != Some(&b'=') => {
-                end = k;
-                break;
-            }
+            _ if depth == 0 && at(b, k) => return Some(k),
             _ => {}
         }
     }
-    let pat = p[..end].trim().trim_start_matches("...").trim_start();
+    None
+}
+
+/// A binding pattern without its default (`x = 1` is `x`, `{a} = o` is `{a}`).
+fn before_default(p: &str) -> &str {
+    let end = top_level(p, |b, k| {
+        b[k] == b'=' && b.get(k + 1) != Some(&b'>') && b.get(k + 1) != Some(&b'=')
+    });
+    &p[..end.unwrap_or(p.len())]
+}
+
+fn pattern_names(p: &str, out: &mut Vec<String>) {
+    let pat = before_default(p)
+        .trim()
+        .trim_start_matches("...")
+        .trim_start();
     let inner = |open: char, close: char| {
         pat.strip_prefix(open)
             .and_then(|x| x.strip_suffix(close))
@@ -540,22 +552,7 @@ fn pattern_names(p: &str, out: &mut Vec<String>) {
     if let Some(parts) = inner('{', '}') {
         for part in parts {
             // `key: pattern` binds the pattern; `key` or `key = d` binds the key.
-            let pb = part.as_bytes();
-            let pm = instrument::code_mask(pb, Syntax::Js);
-            let mut d = 0i32;
-            let colon = pb.iter().enumerate().find_map(|(k, &c)| {
-                if !pm[k] {
-                    return None;
-                }
-                match c {
-                    b'(' | b'[' | b'{' => d += 1,
-                    b')' | b']' | b'}' => d -= 1,
-                    b':' if d == 0 => return Some(k),
-                    _ => {}
-                }
-                None
-            });
-            match colon {
+            match top_level(part, |b, k| b[k] == b':') {
                 Some(k) => pattern_names(&part[k + 1..], out),
                 None => pattern_names(part, out),
             }
@@ -580,25 +577,7 @@ fn is_word(b: &[u8], end: usize, word: &[u8]) -> bool {
 fn param_names(list: &str) -> Vec<String> {
     let mut out = Vec::new();
     for p in instrument::split_top(list) {
-        let b = p.as_bytes();
-        let mask = instrument::code_mask(b, Syntax::Js);
-        let mut depth = 0i32;
-        let mut end = b.len();
-        for (k, &c) in b.iter().enumerate() {
-            if !mask[k] {
-                continue;
-            }
-            match c {
-                b'(' | b'[' | b'{' => depth += 1,
-                b')' | b']' | b'}' => depth -= 1,
-                b'=' if depth == 0 && b.get(k + 1) != Some(&b'>') => {
-                    end = k;
-                    break;
-                }
-                _ => {}
-            }
-        }
-        out.extend(instrument::free_names(&p[..end], Syntax::Js));
+        out.extend(instrument::free_names(before_default(p), Syntax::Js));
     }
     out
 }
