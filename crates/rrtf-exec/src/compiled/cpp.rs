@@ -428,6 +428,25 @@ fn uses_namespace_std(code: &str) -> bool {
     })
 }
 
+/// The macros `code` leaves defined at its end (`#define`s not `#undef`ed after them).
+fn active_macros(code: &str) -> Vec<String> {
+    let code = &spliced(code);
+    let mask = instrument::code_mask(code.as_bytes(), Syntax::C);
+    let mut out: Vec<String> = Vec::new();
+    for line in instrument::blank_non_code(code, &mask).lines() {
+        let t = tokens(line);
+        if t.first().is_some_and(|x| x == "#")
+            && let (Some(what), Some(name)) = (t.get(1), t.get(2))
+        {
+            out.retain(|m| m != name);
+            if what == "define" {
+                out.push(name.clone());
+            }
+        }
+    }
+    out
+}
+
 /// `code` with its line splices (a backslash before a line break) joined, as the preprocessor
 /// joins them before anything else (`using namespace s\\\ntd;` is `using namespace std;`).
 fn spliced(code: &str) -> String {
@@ -1078,12 +1097,19 @@ pub(super) fn plan(
         test,
         &instrument::code_mask(test.as_bytes(), Syntax::C),
     ));
-    if let Some(m) = macros.iter().find(|m| {
-        test_tokens.iter().any(|t| t == *m)
-            && !helpers.iter().any(|h| h.name == **m)
+    // Only a macro still defined where the code ends reaches the test (`#define int long long`
+    // ... `#undef int` does not), and the test's own `#define`/`#undef` of the name, or its
+    // `<assert.h>` (which defines `assert` again), replace the code's. `main` is the judge's
+    // to place (a code renaming it is judged as its checks say: `cpp_cheats_do_not_pass`).
+    let includes_assert = test.contains("<assert.h>") || test.contains("<cassert>");
+    if let Some(m) = active_macros(code).into_iter().find(|m| {
+        test_tokens.iter().any(|t| t == m)
+            && !helpers.iter().any(|h| h.name == *m)
+            && (m != "assert" || !includes_assert)
+            && m != "main"
             && !test_tokens
                 .windows(3)
-                .any(|w| w[0] == "#" && w[1] == "undef" && w[2] == **m)
+                .any(|w| w[0] == "#" && (w[1] == "undef" || w[1] == "define") && w[2] == *m)
     }) {
         return Err(format!(
             "the code defines a macro named `{m}`, a name the test uses: in one program it \
