@@ -437,6 +437,7 @@ fn active_macros(code: &str) -> Vec<String> {
         let t = tokens(line);
         if t.first().is_some_and(|x| x == "#")
             && let (Some(what), Some(name)) = (t.get(1), t.get(2))
+            && (what == "define" || what == "undef")
         {
             out.retain(|m| m != name);
             if what == "define" {
@@ -1335,6 +1336,13 @@ mod tests {
         ] {
             assert_eq!(uses_namespace_std(code), opens, "{code}");
         }
+        // What an `#ifdef` tests stays defined; an `#undef` ends it.
+        assert_eq!(
+            active_macros(
+                "#define abs(x) f(x)\n#ifdef abs\n#endif\n#define int long long\n#undef int\n#if 0\n#define T 1\n#endif\n"
+            ),
+            ["abs", "T"]
+        );
         assert_eq!(
             std_using_declarations(
                 "using std::abs;\nint f() { using ::std::max; return 0; }\nusing std::chrono::seconds;\n"
