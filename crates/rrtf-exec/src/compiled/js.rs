@@ -702,12 +702,24 @@ pub(super) fn plan(
         list.join(", "),
         inst.test
     );
+    // The test's top-level names the code does not declare at its own (`__rrtf.guard`: one
+    // the sample touches is the test's in one program); none is a function of the sample's.
+    let own: Vec<String> = top_declarations(code).into_iter().map(|(n, _)| n).collect();
+    let mut guarded: Vec<String> = Vec::new();
+    for (n, _) in top_declarations(test) {
+        if !own.contains(&n) && !guarded.contains(&n) {
+            guarded.push(n);
+        }
+    }
     let table: Vec<String> = names
         .iter()
+        .filter(|n| !guarded.contains(n))
         .map(|n| format!("  '{n}': typeof {n} === 'function' ? {n} : undefined,"))
         .collect();
+    let guarded: Vec<String> = guarded.iter().map(|n| format!("'{n}'")).collect();
     let cand_src = format!(
-        "{RT}\n{code}\n;__rrtf.serve({{\n{}\n}});\n",
+        "{RT}\n__rrtf.guard([{}]);\n{code}\n;__rrtf.serve({{\n{}\n}});\n",
+        guarded.join(", "),
         table.join("\n")
     );
     let mut sites = inst.sites;

@@ -328,17 +328,38 @@ fn closing_brace_to_code<'a>(language: Language, code: &str, test: &'a str) -> (
 /// `const` or `type` of a name the test declares) beside the Go test's. The judge builds
 /// the two apart, so the clash would go unseen (an attacker's review, round 17: such answers
 /// passed). In JavaScript, a name one of them declares with `let`, `const` or `class` and the
-/// other declares at all: the one script does not parse (round 18).
-fn clash(language: Language, code: &str, test: &str) -> Option<String> {
+/// other declares at all: the one script does not parse (round 18); both with `var` or
+/// `function`: one variable in one script, which the judge's two programs cannot share
+/// (`crashed`; round 19: a sample adding into its `var total` beside the test's passed).
+fn clash(language: Language, code: &str, test: &str) -> Option<(Outcome, String)> {
     if language == Language::JavaScript {
         let test_names = js::top_declarations(test);
-        let (name, _) = js::top_declarations(code)
-            .into_iter()
-            .find(|(n, lexical)| test_names.iter().any(|(t, tl)| t == n && (*lexical || *tl)))?;
-        return Some(format!(
-            "the code and the test both declare `{name}` at their top level, one of them with \
-             `let`, `const` or `class`: as one script they do not parse (SyntaxError: \
-             Identifier '{name}' has already been declared)"
+        let code_names = js::top_declarations(code);
+        let both = |lexical_only: bool| {
+            code_names.iter().find(|(n, lexical)| {
+                test_names
+                    .iter()
+                    .any(|(t, tl)| t == n && (!lexical_only || *lexical || *tl))
+            })
+        };
+        if let Some((name, _)) = both(true) {
+            return Some((
+                Outcome::CompileError,
+                format!(
+                    "the code and the test both declare `{name}` at their top level, one of \
+                     them with `let`, `const` or `class`: as one script they do not parse \
+                     (SyntaxError: Identifier '{name}' has already been declared)"
+                ),
+            ));
+        }
+        let (name, _) = both(false)?;
+        return Some((
+            Outcome::Crashed,
+            format!(
+                "the judge cannot run this test: the code and the test both declare `{name}` \
+                 at their top level (`var` or `function`): in one script that is one variable, \
+                 which the judge's two programs cannot share"
+            ),
         ));
     }
     let (what, code_names, test_names) = match language {
@@ -347,9 +368,12 @@ fn clash(language: Language, code: &str, test: &str) -> Option<String> {
         _ => return None,
     };
     let name = code_names.iter().find(|n| test_names.contains(n))?;
-    Some(format!(
-        "the code and the test both declare `{what}{name}` at their top level: as one program \
-         they do not compile"
+    Some((
+        Outcome::CompileError,
+        format!(
+            "the code and the test both declare `{what}{name}` at their top level: as one \
+             program they do not compile"
+        ),
     ))
 }
 
@@ -379,8 +403,8 @@ pub fn run(
         entry_point: job.entry_point.as_deref(),
     };
     check(language)?;
-    if let Some(why) = clash(language, code, test) {
-        return Ok(ExecResult::without_run(key, Outcome::CompileError, why));
+    if let Some((outcome, why)) = clash(language, code, test) {
+        return Ok(ExecResult::without_run(key, outcome, why));
     }
     let tools = language.toolchain()?;
     let toolchain = cache.map(|c| c.toolchain(language, &tools));

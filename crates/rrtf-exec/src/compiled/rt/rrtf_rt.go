@@ -5,7 +5,9 @@
 //     fresh values of the declared types (reflect), counts check sites, reports on fd 3.
 //
 // Wire format (messages are "<decimal length>\n<payload>"): N nil, T/F, i<decimal>; integer,
-// d<16 hex> float bits (as float64), s<n>:<bytes> string, L<n>: slice or array, M<n>: map,
+// d<16 hex> float bits (as float64), s<n>:<bytes> string, L<n>: slice or array, C<cap>:<n>: a
+// slice with spare capacity (its elements up to its capacity follow: an `append` into it writes
+// memory the other side then shares), M<n>: map,
 // Y<type string><value> an interface holding a value of that (unnamed) type, P<n>: results.
 // A call is "<id>;" and its arguments; an answer R<results> or X<kind string><message string>.
 package main
@@ -75,9 +77,18 @@ func rrtfEncRef(o []byte, v reflect.Value, depth int, r *rrtfRefs) ([]byte, erro
 				return o, err
 			}
 		}
-		o = rrtfCount(o, 'L', v.Len())
+		n := v.Len()
+		if v.Kind() == reflect.Slice && v.Cap() > n {
+			o = rrtfCount(o, 'C', v.Cap())
+			o = strconv.AppendInt(o, int64(n), 10)
+			o = append(o, ':')
+			v = v.Slice(0, v.Cap())
+			n = v.Len()
+		} else {
+			o = rrtfCount(o, 'L', n)
+		}
 		var err error
-		for i := 0; i < v.Len(); i++ {
+		for i := 0; i < n; i++ {
 			if o, err = rrtfEncRef(o, v.Index(i), depth+1, r); err != nil {
 				return o, err
 			}
@@ -135,15 +146,20 @@ type rrtfIn struct {
 // sharing crosses as a reference the other side resolves in its own copy of that memory: a
 // slice inside the elements of a value both sides hold (the roots: rrtfKeep and rrtfHeld, in
 // one order, with this call's arguments after them in an answer), found by a path of indices,
-// is `K<root>:<depth>:<index>:...:<offset>:<length>:`; one inside a slice sent earlier in the
-// same message is `B<k>:<offset>:<length>:` (k counts the message's slices and maps in the
-// order sent); a map is `K<root>:<depth>:<index>:...:` or `B<k>:`. A slice of no element is
-// never a reference (an empty slice's address says nothing of whose it is). The judge refuses
-// a call whose arguments overlap each other in a way it cannot share (a[0:3] beside a[2:5];
-// within another argument's capacity): `U`, crashed. Not shared: a slice that overlaps a kept
-// one without lying inside it (the test's slice grown in place, passed again) and capacity
-// beyond a slice's length (an `append` into an argument's spare capacity) cross as copies.
+// is `K<root>:<depth>:<index>:...:<offset>:<length>:<capacity>:`; one inside a slice sent
+// earlier in the same message is `B<k>:<offset>:<length>:<capacity>:` (k counts the message's
+// slices and maps in the order sent); a map is `K<root>:<depth>:<index>:...:` or `B<k>:`.
+// "Inside" is by capacity: a slice's spare elements cross with it (`C`), so a result that is
+// `append(xs, v)` into its argument's spare capacity is that argument's memory on both sides
+// (called twice on one base, the two results share it), and so is the test's slice grown in
+// place and passed again. A slice of no capacity is never a reference (an empty slice's
+// address says nothing of whose it is). The judge refuses a call whose arguments overlap each
+// other in a way it cannot share (a[1:] before a): `U`, crashed. Not shared: a slice that
+// overlaps a kept one without lying inside it (one cut short by a three-index slice) crosses
+// as a copy.
 type rrtfRefs struct {
+	of    []reflect.Value // the roots, walked at the first slice or map encoded
+	built bool
 	roots []rrtfSpan // encoding: the roots' slices and maps, by address
 	msg   []rrtfSpan // encoding: this message's so far
 	// strict: overlapping memory that is no reference is refused (the judge's calls); an
@@ -172,9 +188,18 @@ func rrtfSpanOf(v reflect.Value) rrtfSpan {
 }
 
 // rrtfRefsOf: references into roots, for a message (each root's slices and maps, by a path of
-// slice and array indices, through interfaces; a map's contents are not walked).
+// slice and array indices, through interfaces; a map's contents are not walked). The walk is
+// made when the message first holds a slice or map (build): a call of numbers and strings,
+// or an answer of one, costs none.
 func rrtfRefsOf(roots []reflect.Value, strict bool) *rrtfRefs {
-	r := &rrtfRefs{strict: strict}
+	return &rrtfRefs{strict: strict, of: roots}
+}
+
+func (r *rrtfRefs) build() {
+	if r.built {
+		return
+	}
+	r.built = true
 	var walk func(v reflect.Value, root int, path []int, depth int)
 	walk = func(v reflect.Value, root int, path []int, depth int) {
 		if depth > 64 {
@@ -197,7 +222,7 @@ func rrtfRefsOf(roots []reflect.Value, strict bool) *rrtfRefs {
 			if v.IsNil() {
 				return
 			}
-			if v.Len() > 0 && v.Type().Elem().Size() > 0 {
+			if v.Cap() > 0 && v.Type().Elem().Size() > 0 {
 				s := rrtfSpanOf(v)
 				s.root, s.path = root, append([]int(nil), path...)
 				r.roots = append(r.roots, s)
@@ -213,20 +238,20 @@ func rrtfRefsOf(roots []reflect.Value, strict bool) *rrtfRefs {
 			}
 		}
 	}
-	for i, v := range roots {
+	for i, v := range r.of {
 		walk(v, i, nil, 0)
 	}
 	sort.SliceStable(r.roots, func(a, b int) bool { return r.roots[a].lo < r.roots[b].lo })
-	return r
 }
 
 // enc: v (a non-nil slice or map) as a reference if it lies in memory the other side has
 // (done), else registered as this message's next; an overlap it cannot share is an error when
 // strict.
 func (r *rrtfRefs) enc(o []byte, v reflect.Value) ([]byte, bool, error) {
+	r.build()
 	sp := rrtfSpanOf(v)
 	isMap := v.Kind() == reflect.Map
-	// inside: whether s holds v (a map: is v), and v's offset in it.
+	// inside: whether s holds v within its capacity (a map: is v), and v's offset in it.
 	inside := func(s rrtfSpan) (int, bool) {
 		if s.t != sp.t {
 			return 0, false
@@ -235,7 +260,7 @@ func (r *rrtfRefs) enc(o []byte, v reflect.Value) ([]byte, bool, error) {
 			return 0, s.lo == sp.lo
 		}
 		size := uintptr(v.Type().Elem().Size())
-		if v.Len() == 0 || size == 0 || sp.lo < s.lo || sp.hi > s.hi || (sp.lo-s.lo)%size != 0 {
+		if v.Cap() == 0 || size == 0 || sp.lo < s.lo || sp.chi > s.chi || (sp.lo-s.lo)%size != 0 {
 			return 0, false
 		}
 		return int((sp.lo - s.lo) / size), true
@@ -246,18 +271,17 @@ func (r *rrtfRefs) enc(o []byte, v reflect.Value) ([]byte, bool, error) {
 			o = append(o, ':')
 			o = strconv.AppendInt(o, int64(v.Len()), 10)
 			o = append(o, ':')
+			o = strconv.AppendInt(o, int64(v.Cap()), 10)
+			o = append(o, ':')
 		}
 		return o
 	}
-	overlaps := func(s rrtfSpan, byCap bool) bool {
-		if isMap || s.t.Kind() == reflect.Map || (!byCap && v.Len() == 0) {
+	// overlaps: whether v's memory (to its capacity) meets s's.
+	overlaps := func(s rrtfSpan) bool {
+		if isMap || s.t.Kind() == reflect.Map {
 			return false
 		}
-		hi, shi := sp.hi, s.hi
-		if byCap {
-			hi, shi = sp.chi, s.chi
-		}
-		return sp.lo < shi && s.lo < hi
+		return sp.lo < s.chi && s.lo < sp.chi
 	}
 	// The roots, sorted by address: those starting at or before v, nearest first, then those
 	// starting inside it (a bounded look: a missed holder can only refuse, never pass).
@@ -281,13 +305,13 @@ func (r *rrtfRefs) enc(o []byte, v reflect.Value) ([]byte, bool, error) {
 			return ref(o, off), true, nil
 		}
 	}
-	// Memory that overlaps a root's without lying inside it (a slice the test grew with
-	// `append` in place, passed again: an attacker's review, round 18, found this common)
-	// crosses as a copy, as before references: the sample sees no sharing with what it kept.
+	// Memory that overlaps a root's without lying inside it (a[1:] kept, a passed; one cut
+	// short by a three-index slice) crosses as a copy: the sample sees no sharing with what
+	// it kept.
 	if r.strict {
 		for _, s := range r.msg {
-			if overlaps(s, true) {
-				r.conflict = "the test passes one slice's memory twice, overlapping without one lying inside the other (or within the other's capacity): the sample would see the one through the other, the judge's copies cannot"
+			if overlaps(s) {
+				r.conflict = "the test passes one slice's memory twice, the later not lying inside the earlier's capacity (a[1:], then a): the sample would see the one through the other, the judge's copies cannot"
 			}
 		}
 		if r.conflict != "" {
@@ -350,10 +374,14 @@ func (r *rrtfRefs) dec(in *rrtfIn, tag byte, t reflect.Type) (reflect.Value, err
 		return v, bad
 	}
 	n, err := in.count(':')
-	if err != nil || n < 1 || off+n > v.Len() {
+	if err != nil {
 		return v, bad
 	}
-	return v.Slice(off, off+n), nil
+	c, err := in.count(':')
+	if err != nil || c < 1 || n > c || off+c > v.Cap() {
+		return v, bad
+	}
+	return v.Slice3(off, off+n, off+c), nil
 }
 
 func (in *rrtfIn) get() (byte, error) {
@@ -544,26 +572,35 @@ func rrtfDecRef(in *rrtfIn, t reflect.Type, depth int, r *rrtfRefs) (reflect.Val
 		if tag == 'N' && t.Kind() == reflect.Slice {
 			return v, nil
 		}
-		if tag != 'L' {
+		if tag != 'L' && (tag != 'C' || t.Kind() != reflect.Slice) {
 			return bad("not a list")
 		}
+		// n elements, c of memory (a slice's capacity: its spare elements follow).
 		n, err := in.count(':')
-		if err != nil || n > len(in.b)-in.p {
+		c := n
+		if err == nil && tag == 'C' {
+			if n, err = in.count(':'); err == nil && n >= c {
+				return bad("not a list")
+			}
+		}
+		if err != nil || c > len(in.b)-in.p {
 			return bad("not a list")
 		}
 		if t.Kind() == reflect.Array && n != t.Len() {
 			return bad(fmt.Sprintf("%d elements", n))
 		}
+		all := v
 		if t.Kind() == reflect.Slice {
-			v.Set(reflect.MakeSlice(t, n, n))
+			v.Set(reflect.MakeSlice(t, n, c))
 			r.made(v)
+			all = v.Slice(0, c)
 		}
-		for i := 0; i < n; i++ {
+		for i := 0; i < c; i++ {
 			e, err := rrtfDecRef(in, t.Elem(), depth+1, r)
 			if err != nil {
 				return v, err
 			}
-			v.Index(i).Set(e)
+			all.Index(i).Set(e)
 		}
 	case reflect.Map:
 		if tag == 'N' {
@@ -708,12 +745,17 @@ func rrtfHasRef(t reflect.Type) bool {
 }
 
 // rrtfSnap: v's encoding with each map's entries in one order, so that equal contents give
-// equal snapshots (a map's range order is random).
+// equal snapshots (a map's range order is random); a slice's to its capacity (an `append`
+// into spare capacity changes memory the other side shares).
 func rrtfSnap(v reflect.Value) []byte {
 	switch v.Kind() {
 	case reflect.Slice, reflect.Array:
 		if v.Kind() == reflect.Slice && v.IsNil() {
 			return []byte{'N'}
+		}
+		if v.Kind() == reflect.Slice && v.Cap() > v.Len() {
+			o := rrtfCount(nil, 'C', v.Cap())
+			return append(o, rrtfSnap(v.Slice(0, v.Cap()))...)
 		}
 		// Numbers and booleans (no pointers): their memory as it is, in one copy.
 		if v.Kind() == reflect.Slice && v.Len() > 0 {
@@ -762,14 +804,22 @@ func rrtfSnap(v reflect.Value) []byte {
 }
 
 // rrtfWriteInto writes src into dst in place where the test may share dst's memory: a slice's
-// elements (same length), a map's entries; anything else is set.
+// elements to its capacity (same length and capacity), a map's entries; anything else is set
+// (a row the sample replaced by one of another length or capacity: the test's old row keeps
+// its contents, as in one program).
 func rrtfWriteInto(dst, src reflect.Value) {
 	switch dst.Kind() {
 	case reflect.Slice, reflect.Array:
-		if dst.Kind() == reflect.Array ||
-			!dst.IsNil() && !src.IsNil() && dst.Len() == src.Len() {
+		if dst.Kind() == reflect.Array {
 			for i := 0; i < dst.Len(); i++ {
 				rrtfWriteInto(dst.Index(i), src.Index(i))
+			}
+			return
+		}
+		if rrtfSameShape(dst, src) {
+			d, s := dst.Slice(0, dst.Cap()), src.Slice(0, src.Cap())
+			for i := 0; i < d.Len(); i++ {
+				rrtfWriteInto(d.Index(i), s.Index(i))
 			}
 			return
 		}
@@ -809,7 +859,7 @@ func rrtfWriteInto(dst, src reflect.Value) {
 }
 
 // rrtfSameShape: whether rrtfWriteInto writes src into dst's own memory (a slice of the same
-// length, a map, either in an interface{} holding the same type), not a new value into dst.
+// length and capacity, a map, either in an interface{} holding the same type), not a new value into dst.
 func rrtfSameShape(dst, src reflect.Value) bool {
 	if dst.Kind() == reflect.Interface {
 		if dst.IsNil() || src.IsNil() || dst.Elem().Type() != src.Elem().Type() {
@@ -819,7 +869,7 @@ func rrtfSameShape(dst, src reflect.Value) bool {
 	}
 	switch dst.Kind() {
 	case reflect.Slice:
-		return !dst.IsNil() && !src.IsNil() && dst.Len() == src.Len()
+		return !dst.IsNil() && !src.IsNil() && dst.Len() == src.Len() && dst.Cap() == src.Cap()
 	case reflect.Map:
 		return !dst.IsNil() && !src.IsNil()
 	}
