@@ -3540,3 +3540,147 @@ fn round_nineteen_javascript_top_level_names_are_the_test_s() {
         ],
     );
 }
+
+/// An attacker's review, round 19 (Go): memory crosses with the paths it had when it last
+/// crossed, and its contents (`W` references): a row or map value the sample grew in place
+/// (`g[k] = append(g[k], v)`) is the test's array with the new length (it was set as a copy:
+/// the test's buffer over that array did not see the write, a forged pass), a slice in an
+/// `interface{}` whose length changed is written back (it was dropped), a `[]int` view of a
+/// `[][2]int` is shared, a holder 70 calls back is found (a bounded look missed it), and two
+/// results overlapping without containment are refused (they crossed as independent copies).
+/// Each verdict is the one program's (`go test` of sample and test together) unless said.
+#[test]
+fn round_nineteen_go_memory_crosses_with_its_paths() {
+    run(
+        65223,
+        Language::Go,
+        "func TestExtend(t *testing.T) {\n\tbase := make([]int, 1, 4)\n\trows := [][]int{base}\n\tExtend(rows, 9)\n\tassert.Equal(t, []int{0, 9}, rows[0])\n\tassert.Equal(t, []int{0, 0, 0, 0}, base[:4])\n}\n",
+        &[case(
+            "grows the caller's row in place",
+            "package main\n\n// Extend appends v to rows[0] (this one appends in place, into the spare capacity of the\n// caller's row: wrong when the spec asks for new memory).\nfunc Extend(rows [][]int, v int) {\n\trows[0] = append(rows[0], v)\n}\n",
+            &[Partial, TestFailure],
+            None,
+        )],
+    );
+    run(
+        65224,
+        Language::Go,
+        "func TestExtend(t *testing.T) {\n\tbase := make([]int, 1, 4)\n\trows := [][]int{base}\n\tExtend(rows, 9)\n\tassert.Equal(t, []int{0, 9}, base[:2])\n}\n",
+        &[case(
+            "grows the row in place",
+            "package main\n\n// Extend appends v to rows[0], in place.\nfunc Extend(rows [][]int, v int) {\n\trows[0] = append(rows[0], v)\n}\n",
+            &[Pass],
+            Some((1, 1)),
+        )],
+    );
+    run(
+        65225,
+        Language::Go,
+        "func TestAddTo(t *testing.T) {\n\tbuf := make([]int, 0, 4)\n\tg := map[string][]int{\"a\": buf}\n\tAddTo(g, \"a\", 5)\n\tassert.Equal(t, []int{5}, g[\"a\"])\n\tassert.Equal(t, []int{0, 0, 0, 0}, buf[:4])\n}\n",
+        &[case(
+            "grows the map's value in place",
+            "package main\n\n// AddTo appends v to the group k.\nfunc AddTo(g map[string][]int, k string, v int) {\n\tg[k] = append(g[k], v)\n}\n",
+            &[Partial, TestFailure],
+            None,
+        )],
+    );
+    run(
+        65226,
+        Language::Go,
+        "func TestTotal(t *testing.T) {\n\tlists := []interface{}{[]int{1, 2}, []int{3}}\n\tassert.Equal(t, 6, Total(lists))\n\tassert.Equal(t, []interface{}{[]int{1, 2}, []int{3}}, lists)\n}\n",
+        &[case(
+            "empties the lists in its interfaces",
+            "package main\n\n// Total is the sum of the integers in the lists; it leaves its argument as it was\n// (this one empties each list after adding it up: wrong).\nfunc Total(lists []interface{}) int {\n\ts := 0\n\tfor i, l := range lists {\n\t\tfor _, x := range l.([]int) {\n\t\t\ts += x\n\t\t}\n\t\tlists[i] = l.([]int)[:0]\n\t}\n\treturn s\n}\n",
+            &[Partial, TestFailure],
+            None,
+        )],
+    );
+    run(
+        65227,
+        Language::Go,
+        "func TestPush(t *testing.T) {\n\tbox := []interface{}{[]int{1, 2}}\n\tPush(box, 3)\n\tassert.Equal(t, []interface{}{[]int{1, 2, 3}}, box)\n}\n",
+        &[case(
+            "grows the list in its interface",
+            "package main\n\n// Push appends v to the []int held in box[0].\nfunc Push(box []interface{}, v int) {\n\tbox[0] = append(box[0].([]int), v)\n}\n",
+            &[Pass],
+            Some((1, 1)),
+        )],
+    );
+    run(
+        65228,
+        Language::Go,
+        "func TestKeep(t *testing.T) {\n\tbase := make([]int, 1, 3)\n\tr := [][]int{base}\n\tKeep(r)\n\tr[0] = append(r[0], 7)\n\tassert.Equal(t, []int{0, 7, 0}, Keep(nil))\n}\n",
+        &[case(
+            "keeps the row the test grows",
+            "package main\n\nvar saved []int\n\n// Keep remembers r's first row; called with nil, it returns the remembered row to its capacity.\nfunc Keep(r [][]int) []int {\n\tif r != nil {\n\t\tsaved = r[0]\n\t\treturn nil\n\t}\n\treturn saved[:cap(saved)]\n}\n",
+            &[Pass],
+            Some((1, 1)),
+        )],
+    );
+    run(
+        65229,
+        Language::Go,
+        "func TestPoke(t *testing.T) {\n\tbig := make([]int, 100)\n\tPoke(big, 0)\n\tfor i := 0; i < 70; i++ {\n\t\tPoke(big[i:i+1:i+1], 1)\n\t}\n\tassert.Equal(t, 0, Poke(big[80:81], 2))\n}\n",
+        &[case(
+            "writes a slice it kept 70 calls ago",
+            "package main\n\nvar saved []int\n\n// Poke: mode 0 remembers xs; mode 1 does nothing; mode 2 returns the remembered slice's\n// element 80 as it was, then sets xs[0] = 42 (this one writes first: wrong when xs lies in\n// the remembered slice).\nfunc Poke(xs []int, mode int) int {\n\tswitch mode {\n\tcase 0:\n\t\tsaved = xs\n\tcase 2:\n\t\txs[0] = 42\n\t\treturn saved[80]\n\t}\n\treturn 0\n}\n",
+            &[TestFailure],
+            Some((0, 1)),
+        )],
+    );
+    run(
+        65230,
+        Language::Go,
+        "func TestSwap(t *testing.T) {\n\trows := [][2]int{{1, 2}, {3, 4}}\n\tSwap(rows, nil)\n\tassert.Equal(t, 1, Swap(nil, rows[0][:]))\n\tassert.Equal(t, 9, rows[0][0])\n}\n",
+        &[case(
+            "writes a view of rows it kept",
+            "package main\n\nvar saved [][2]int\n\n// Swap: given rows, remembers them (returns 0); given xs, returns the first remembered\n// pair's first value as it was, then sets xs[0] to 9 (this one writes first: wrong when xs\n// lies in the remembered rows).\nfunc Swap(rows [][2]int, xs []int) int {\n\tif rows != nil {\n\t\tsaved = rows\n\t\treturn 0\n\t}\n\txs[0] = 9\n\treturn saved[0][0]\n}\n",
+            &[Partial, TestFailure],
+            None,
+        )],
+    );
+    run(
+        65231,
+        Language::Go,
+        "func TestSwap(t *testing.T) {\n\trows := [][2]int{{1, 2}, {3, 4}}\n\tSwap(rows, nil)\n\tassert.Equal(t, 9, Swap(nil, rows[0][:]))\n}\n",
+        &[case(
+            "writes a view of rows it kept",
+            "package main\n\nvar saved [][2]int\n\n// Swap: given rows, remembers them (returns 0); given xs, sets xs[0] to 9 and returns the\n// first remembered pair's first value.\nfunc Swap(rows [][2]int, xs []int) int {\n\tif rows != nil {\n\t\tsaved = rows\n\t\treturn 0\n\t}\n\txs[0] = 9\n\treturn saved[0][0]\n}\n",
+            &[Pass],
+            Some((1, 1)),
+        )],
+    );
+    run(
+        65232,
+        Language::Go,
+        "func TestSum(t *testing.T) {\n\tvar xs []int\n\tfor i := 0; i < 480000; i++ {\n\t\txs = append(xs, 1)\n\t}\n\tassert.Equal(t, 480000, Sum(xs))\n}\n",
+        &[case(
+            "a large slice grown by append",
+            "package main\n\n// Sum is the sum of xs.\nfunc Sum(xs []int) int {\n\ts := 0\n\tfor _, x := range xs {\n\t\ts += x\n\t}\n\treturn s\n}\n",
+            &[Pass],
+            Some((1, 1)),
+        )],
+    );
+    run(
+        65233,
+        Language::Go,
+        "func TestCount(t *testing.T) {\n\txs := make([][0]int, 3, 1<<40)\n\tassert.Equal(t, 3, Count(xs))\n}\n",
+        &[case(
+            "zero-size elements of a huge capacity",
+            "package main\n\n// Count is the number of markers.\nfunc Count(xs [][0]int) int {\n\treturn len(xs)\n}\n",
+            &[Pass],
+            Some((1, 1)),
+        )],
+    );
+    run(
+        65234,
+        Language::Go,
+        "func TestHalves(t *testing.T) {\n\tback, front := Halves(4)\n\tfront = append(front, 7)\n\tassert.Equal(t, []int{0, 0}, back)\n\tassert.Equal(t, []int{0, 0, 7}, front)\n}\n",
+        &[case(
+            "two views of one buffer",
+            "package main\n\n// Halves returns the back and the front of a new zeroed buffer of n ints, as two independent\n// slices (this one returns two views of one buffer: wrong, a write to one shows in the other).\nfunc Halves(n int) ([]int, []int) {\n\tbuf := make([]int, n)\n\treturn buf[n/2:], buf[:n/2]\n}\n",
+            &[TestFailure, RuntimeError],
+            Some((0, 2)),
+        )],
+    );
+}

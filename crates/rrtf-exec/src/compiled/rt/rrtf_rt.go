@@ -9,7 +9,9 @@
 // slice with spare capacity (its elements up to its capacity follow: an `append` into it writes
 // memory the other side then shares), M<n>: map,
 // Y<type string><value> an interface holding a value of that (unnamed) type, P<n>: results.
-// A call is "<id>;" and its arguments; an answer R<results> or X<kind string><message string>.
+// W, K and B: a slice or map of memory the receiver has (see rrtfRefs). A call is "<id>;", the
+// test's changes (U<i>:<value>) and its arguments; an answer R<results>, the sample's changes
+// (U<i>:<value>) and E<n>: (see rrtfKeep), or X<kind string><message string>.
 package main
 
 import (
@@ -72,13 +74,16 @@ func rrtfEncRef(o []byte, v reflect.Value, depth int, r *rrtfRefs) ([]byte, erro
 		}
 		if v.Kind() == reflect.Slice && r != nil {
 			var done bool
+			var contents reflect.Value
 			var err error
-			if o, done, err = r.enc(o, v); done || err != nil {
+			if o, done, contents, err = r.enc(o, v, depth); err != nil {
 				return o, err
+			} else if done {
+				return rrtfEncContents(o, contents, depth, r)
 			}
 		}
 		n := v.Len()
-		if v.Kind() == reflect.Slice && v.Cap() > n {
+		if v.Kind() == reflect.Slice && v.Cap() > n && v.Type().Elem().Size() > 0 {
 			o = rrtfCount(o, 'C', v.Cap())
 			o = strconv.AppendInt(o, int64(n), 10)
 			o = append(o, ':')
@@ -100,9 +105,12 @@ func rrtfEncRef(o []byte, v reflect.Value, depth int, r *rrtfRefs) ([]byte, erro
 		}
 		if r != nil {
 			var done bool
+			var contents reflect.Value
 			var err error
-			if o, done, err = r.enc(o, v); done || err != nil {
+			if o, done, contents, err = r.enc(o, v, depth); err != nil {
 				return o, err
+			} else if done {
+				return rrtfEncContents(o, contents, depth, r)
 			}
 		}
 		o = rrtfCount(o, 'M', v.Len())
@@ -133,6 +141,35 @@ func rrtfEncRef(o []byte, v reflect.Value, depth int, r *rrtfRefs) ([]byte, erro
 	return o, rrtfMalformed{"not a plain value: a " + v.Type().String()}
 }
 
+// rrtfEncContents: a `W` reference's memory (a slice of all of it, a map), as contents: its
+// elements or entries; nothing for `K` and `B` (no memory, an invalid value).
+func rrtfEncContents(o []byte, m reflect.Value, depth int, r *rrtfRefs) ([]byte, error) {
+	if !m.IsValid() {
+		return o, nil
+	}
+	var err error
+	if m.Kind() == reflect.Map {
+		o = rrtfCount(o, 'M', m.Len())
+		it := m.MapRange()
+		for it.Next() {
+			if o, err = rrtfEncRef(o, it.Key(), depth+1, r); err != nil {
+				return o, err
+			}
+			if o, err = rrtfEncRef(o, it.Value(), depth+1, r); err != nil {
+				return o, err
+			}
+		}
+		return o, nil
+	}
+	o = rrtfCount(o, 'L', m.Len())
+	for i := 0; i < m.Len(); i++ {
+		if o, err = rrtfEncRef(o, m.Index(i), depth+1, r); err != nil {
+			return o, err
+		}
+	}
+	return o, nil
+}
+
 type rrtfIn struct {
 	b []byte
 	p int
@@ -142,80 +179,138 @@ type rrtfIn struct {
 
 // Memory the test and the sample share. In one program a slice the test passes may lie in one
 // the sample returned earlier (and still writes: a package buffer), one argument may hold one
-// row twice, a result may be its argument. Each side's values are its own copies, so such
-// sharing crosses as a reference the other side resolves in its own copy of that memory: a
-// slice inside the elements of a value both sides hold (the roots: rrtfKeep and rrtfHeld, in
-// one order, with this call's arguments after them in an answer), found by a path of indices,
-// is `K<root>:<depth>:<index>:...:<offset>:<length>:<capacity>:`; one inside a slice sent
-// earlier in the same message is `B<k>:<offset>:<length>:<capacity>:` (k counts the message's
-// slices and maps in the order sent); a map is `K<root>:<depth>:<index>:...:` or `B<k>:`.
-// "Inside" is by capacity: a slice's spare elements cross with it (`C`), so a result that is
-// `append(xs, v)` into its argument's spare capacity is that argument's memory on both sides
-// (called twice on one base, the two results share it), and so is the test's slice grown in
-// place and passed again. A slice of no capacity is never a reference (an empty slice's
-// address says nothing of whose it is). The judge refuses a call whose arguments overlap each
-// other in a way it cannot share (a[1:] before a): `U`, crashed. Not shared: a slice that
-// overlaps a kept one without lying inside it (one cut short by a three-index slice) crosses
-// as a copy.
+// row twice, a result may be its argument, a row the sample grows with `append` inside its
+// capacity is still the test's array. Each side's values are its own copies, so such sharing
+// crosses as a reference the receiver resolves in its own copy of that memory, with the
+// memory's contents after it: a slice or map inside a value both sides hold (the roots:
+// rrtfKeep and rrtfHeld, in one order, with this call's arguments after them in an answer),
+// found by a path of slice and array indices and map keys as the values stood when they last
+// crossed, is `W<root>:<depth>:<step>...<offset>:<length>:<capacity>:<contents>` (a step is
+// `<index>:` or `k<key>`; a map has no offset, length or capacity; the contents are the
+// slice's elements to its capacity, or the map's entries), and one inside a slice sent earlier
+// in the same message is `B<k>:<offset>:<length>:<capacity>:` (k counts the message's slices
+// and maps sent as new memory, in the order sent) or `B<k>:` for a map. "Inside" is by
+// capacity: a slice's spare elements cross with it (`C`), so a result that is `append(xs, v)`
+// into its argument's spare capacity is that argument's memory on both sides. The receiver
+// writes the contents into its memory and puts the headers where they stand: a row the sample
+// replaced with new memory is new memory in the test (its old row keeps its contents), one it
+// grew in place (`g[k] = append(g[k], v)`) is the test's array with the new length, rows it
+// swapped are the test's arrays swapped. A slice of no capacity is never a reference (an empty
+// slice's address says nothing of whose it is). Memory that overlaps a root or an earlier
+// slice of the message without lying inside it (`F(a[1:], a)`, a result cut from a kept
+// slice at an earlier start) cannot be shared: the judge refuses such a call (`U`, crashed)
+// and the candidate such an answer (the call fails); the test's slice that overlaps a kept
+// one without lying inside it (a[1:] kept, a passed) crosses as a copy, and the sample sees no
+// sharing with what it kept.
 type rrtfRefs struct {
 	of    []reflect.Value // the roots, walked at the first slice or map encoded
 	built bool
 	roots []rrtfSpan // encoding: the roots' slices and maps, by address
-	msg   []rrtfSpan // encoding: this message's so far
-	// strict: overlapping memory that is no reference is refused (the judge's calls); an
-	// answer's result sent as a copy instead is what the judge had before references.
+	maxHi []uintptr  // maxHi[i]: the greatest capacity end among roots[0..i]
+	keep  []reflect.Value
+	sent  []bool      // roots whose contents this message holds
+	topOf map[int]int // a root's own memory, by root
+	msg   []rrtfSpan  // encoding: this message's so far
+	// strict: memory that overlaps without a holder is refused with `conflict` (the judge's
+	// message: `U`; the candidate's answer: the call fails).
 	strict   bool
 	conflict string
+	// change: the value being encoded is a change of root changeRoot (`U`): its own memory is
+	// sent as contents, not as a reference to itself.
+	change     bool
+	changeRoot int
 	// decoding
 	rootVals []reflect.Value
 	madeVals []reflect.Value
+	quiet    bool        // the next slice or map decoded is a reference's contents: not made
+	writes   []rrtfWrite // the references' contents, written by rrtfWriteAll
 }
 
 type rrtfSpan struct {
 	lo, hi, chi uintptr // elements by length, by capacity (a map: its address)
 	t           reflect.Type
 	root        int
-	path        []int
+	depth       int
+	path        []byte // the steps, encoded
+}
+
+// rrtfWrite: memory a reference resolved to (a slice to its capacity, a map) and the contents
+// the sender says it holds.
+type rrtfWrite struct {
+	mem, contents reflect.Value
 }
 
 func rrtfSpanOf(v reflect.Value) rrtfSpan {
-	lo := v.Pointer()
 	if v.Kind() == reflect.Map {
+		lo := v.Pointer()
 		return rrtfSpan{lo: lo, hi: lo + 1, chi: lo + 1, t: v.Type()}
 	}
+	if v.Kind() == reflect.Array { // an addressable array: the slices that view it
+		lo := v.UnsafeAddr()
+		hi := lo + uintptr(v.Len())*v.Type().Elem().Size()
+		return rrtfSpan{lo: lo, hi: hi, chi: hi, t: reflect.SliceOf(v.Type().Elem())}
+	}
+	lo := v.Pointer()
 	size := v.Type().Elem().Size()
 	return rrtfSpan{lo: lo, hi: lo + uintptr(v.Len())*size, chi: lo + uintptr(v.Cap())*size, t: v.Type()}
 }
 
-// rrtfRefsOf: references into roots, for a message (each root's slices and maps, by a path of
-// slice and array indices, through interfaces; a map's contents are not walked). The walk is
-// made when the message first holds a slice or map (build): a call of numbers and strings,
-// or an answer of one, costs none.
+// rrtfRefsOf: references into roots, for a message. The walk is made when the message first
+// holds a slice or map (build): a call of numbers and strings, or an answer of one, costs
+// none. rrtfRefsNow walks at once: the memory as it stands before the sample runs (or before
+// the test goes on), for a message sent after that.
 func rrtfRefsOf(roots []reflect.Value, strict bool) *rrtfRefs {
 	return &rrtfRefs{strict: strict, of: roots}
 }
 
+func rrtfRefsNow(roots []reflect.Value, strict bool) *rrtfRefs {
+	r := rrtfRefsOf(roots, strict)
+	r.build()
+	return r
+}
+
+// build: each root's slices, addressable arrays and maps, by a path of slice and array indices
+// and map keys, through interfaces (values kept: their memory outlives the message).
 func (r *rrtfRefs) build() {
 	if r.built {
 		return
 	}
 	r.built = true
-	var walk func(v reflect.Value, root int, path []int, depth int)
-	walk = func(v reflect.Value, root int, path []int, depth int) {
-		if depth > 64 {
+	var walk func(v reflect.Value, root int, path []byte, depth, nest int)
+	add := func(v reflect.Value, root int, path []byte, depth int) {
+		s := rrtfSpanOf(v)
+		s.root, s.depth, s.path = root, depth, append([]byte(nil), path...)
+		r.roots = append(r.roots, s)
+		r.keep = append(r.keep, v)
+	}
+	walk = func(v reflect.Value, root int, path []byte, depth, nest int) {
+		if nest > 64 {
 			return
 		}
 		switch v.Kind() {
 		case reflect.Interface:
 			if !v.IsNil() {
-				walk(v.Elem(), root, path, depth+1)
+				walk(v.Elem(), root, path, depth, nest+1)
 			}
 			return
 		case reflect.Map:
-			if !v.IsNil() {
-				s := rrtfSpanOf(v)
-				s.root, s.path = root, append([]int(nil), path...)
-				r.roots = append(r.roots, s)
+			if v.IsNil() {
+				return
+			}
+			add(v, root, path, depth)
+			if !rrtfHasRef(v.Type().Elem()) {
+				return
+			}
+			it := v.MapRange()
+			for it.Next() {
+				k := it.Key()
+				if (k.Kind() == reflect.Float32 || k.Kind() == reflect.Float64) && k.Float() != k.Float() {
+					continue // a NaN key: no lookup finds it
+				}
+				p, err := rrtfEnc(append(path, 'k'), k, 0)
+				if err == nil {
+					walk(it.Value(), root, p, depth+1, nest+1)
+				}
 			}
 			return
 		case reflect.Slice:
@@ -223,34 +318,71 @@ func (r *rrtfRefs) build() {
 				return
 			}
 			if v.Cap() > 0 && v.Type().Elem().Size() > 0 {
-				s := rrtfSpanOf(v)
-				s.root, s.path = root, append([]int(nil), path...)
-				r.roots = append(r.roots, s)
+				add(v, root, path, depth)
 			}
 		case reflect.Array:
+			if v.CanAddr() && v.Len() > 0 && v.Type().Elem().Size() > 0 {
+				add(v, root, path, depth)
+			}
 		default:
 			return
 		}
-		switch v.Type().Elem().Kind() {
-		case reflect.Slice, reflect.Array, reflect.Map, reflect.Interface:
-			for i := 0; i < v.Len(); i++ {
-				walk(v.Index(i), root, append(path, i), depth+1)
-			}
+		// Elements that may hold memory, or arrays (a slice may view one: `rows[i][:]`).
+		if e := v.Type().Elem(); !rrtfHasRef(e) && e.Kind() != reflect.Array {
+			return
+		}
+		for i := 0; i < v.Len(); i++ {
+			p := strconv.AppendInt(path, int64(i), 10)
+			walk(v.Index(i), root, append(p, ':'), depth+1, nest+1)
 		}
 	}
 	for i, v := range r.of {
-		walk(v, i, nil, 0)
+		walk(v, i, nil, 0, 0)
 	}
-	sort.SliceStable(r.roots, func(a, b int) bool { return r.roots[a].lo < r.roots[b].lo })
+	order := make([]int, len(r.roots))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return r.roots[order[a]].lo < r.roots[order[b]].lo })
+	roots := make([]rrtfSpan, len(order))
+	keep := make([]reflect.Value, len(order))
+	for i, j := range order {
+		roots[i], keep[i] = r.roots[j], r.keep[j]
+	}
+	r.roots, r.keep = roots, keep
+	r.sent = make([]bool, len(roots))
+	r.topOf = map[int]int{}
+	for i, s := range roots {
+		if s.depth == 0 {
+			r.topOf[s.root] = i
+		}
+	}
+	r.maxHi = make([]uintptr, len(roots))
+	var m uintptr
+	for i, s := range roots {
+		if s.chi > m {
+			m = s.chi
+		}
+		r.maxHi[i] = m
+	}
 }
 
 // enc: v (a non-nil slice or map) as a reference if it lies in memory the other side has
-// (done), else registered as this message's next; an overlap it cannot share is an error when
-// strict.
-func (r *rrtfRefs) enc(o []byte, v reflect.Value) ([]byte, bool, error) {
+// (`W` with that memory's contents the first time in the message, the returned value to
+// encode after it with rrtfEncContents; `K` after; `B` into the message's own), else nothing
+// written and v registered as the message's next new memory (done false). At depth 0 of a
+// change, v is the root's own memory: its contents follow, no reference.
+func (r *rrtfRefs) enc(o []byte, v reflect.Value, depth int) ([]byte, bool, reflect.Value, error) {
 	r.build()
+	var none reflect.Value
 	sp := rrtfSpanOf(v)
 	isMap := v.Kind() == reflect.Map
+	if r.change && depth == 0 {
+		if i, ok := r.topOf[r.changeRoot]; ok {
+			r.sent[i] = true
+		}
+		return o, false, none, nil
+	}
 	// inside: whether s holds v within its capacity (a map: is v), and v's offset in it.
 	inside := func(s rrtfSpan) (int, bool) {
 		if s.t != sp.t {
@@ -283,54 +415,78 @@ func (r *rrtfRefs) enc(o []byte, v reflect.Value) ([]byte, bool, error) {
 		}
 		return sp.lo < s.chi && s.lo < sp.chi
 	}
-	// The roots, sorted by address: those starting at or before v, nearest first, then those
-	// starting inside it (a bounded look: a missed holder can only refuse, never pass).
+	// The roots starting at or before v, nearest first, while one of them could still reach
+	// v's end (maxHi).
 	at := sort.Search(len(r.roots), func(i int) bool { return r.roots[i].lo > sp.lo })
-	for i, seen := at-1, 0; i >= 0 && seen < 64; i, seen = i-1, seen+1 {
+	for i := at - 1; i >= 0 && r.maxHi[i] >= sp.chi; i-- {
 		s := r.roots[i]
-		if off, ok := inside(s); ok {
-			o = rrtfCount(o, 'K', s.root)
-			o = strconv.AppendInt(o, int64(len(s.path)), 10)
-			o = append(o, ':')
-			for _, p := range s.path {
-				o = strconv.AppendInt(o, int64(p), 10)
-				o = append(o, ':')
-			}
-			return ref(o, off), true, nil
+		off, ok := inside(s)
+		if !ok {
+			continue
 		}
+		tag, contents := byte('K'), none
+		if !r.sent[i] {
+			r.sent[i] = true
+			tag, contents = 'W', r.keep[i]
+			if contents.Kind() != reflect.Map {
+				if contents.Kind() == reflect.Array {
+					contents = contents.Slice(0, contents.Len())
+				} else {
+					contents = contents.Slice(0, contents.Cap())
+				}
+			}
+		}
+		o = rrtfCount(o, tag, s.root)
+		o = strconv.AppendInt(o, int64(s.depth), 10)
+		o = append(o, ':')
+		o = append(o, s.path...)
+		return ref(o, off), true, contents, nil
 	}
 	for k, s := range r.msg {
 		if off, ok := inside(s); ok {
 			o = rrtfCount(o, 'B', k)
-			return ref(o, off), true, nil
+			return ref(o, off), true, none, nil
 		}
 	}
-	// Memory that overlaps a root's without lying inside it (a[1:] kept, a passed; one cut
-	// short by a three-index slice) crosses as a copy: the sample sees no sharing with what
-	// it kept.
-	if r.strict {
+	if !isMap {
 		for _, s := range r.msg {
 			if overlaps(s) {
-				r.conflict = "the test passes one slice's memory twice, the later not lying inside the earlier's capacity (a[1:], then a): the sample would see the one through the other, the judge's copies cannot"
+				r.conflict = "one slice's memory twice, the later not lying inside the earlier's capacity (a[1:], then a)"
+			}
+		}
+		if !r.strict {
+			// The candidate: its own memory over a root's without lying inside it.
+			end := sort.Search(len(r.roots), func(i int) bool { return r.roots[i].lo >= sp.chi })
+			for i := end - 1; i >= 0 && r.maxHi[i] > sp.lo; i-- {
+				if overlaps(r.roots[i]) {
+					r.conflict = "memory of a slice the test holds, from before its start (a[1:] given, a returned)"
+				}
 			}
 		}
 		if r.conflict != "" {
-			return o, true, rrtfMalformed{r.conflict}
+			return o, true, none, rrtfMalformed{r.conflict}
 		}
 	}
 	r.msg = append(r.msg, sp)
-	return o, false, nil
+	return o, false, none, nil
 }
 
-// made: a slice or map just decoded (the message's next, for `B` references).
+// made: a slice or map just decoded (the message's next, for `B` references), unless it is a
+// reference's contents.
 func (r *rrtfRefs) made(v reflect.Value) {
-	if r != nil {
-		r.madeVals = append(r.madeVals, v)
+	if r == nil {
+		return
 	}
+	if r.quiet {
+		r.quiet = false
+		return
+	}
+	r.madeVals = append(r.madeVals, v)
 }
 
-// dec: the value a reference (after its tag) stands for, of type t.
-func (r *rrtfRefs) dec(in *rrtfIn, tag byte, t reflect.Type) (reflect.Value, error) {
+// dec: the value a reference (after its tag) stands for, of type t; a `W` reference's
+// contents are decoded and kept for rrtfWriteAll.
+func (r *rrtfRefs) dec(in *rrtfIn, tag byte, t reflect.Type, depth int) (reflect.Value, error) {
 	bad := rrtfMalformed{"a reference to no shared memory of its type"}
 	var v reflect.Value
 	if tag == 'B' {
@@ -344,14 +500,28 @@ func (r *rrtfRefs) dec(in *rrtfIn, tag byte, t reflect.Type) (reflect.Value, err
 		if err != nil || root >= len(r.rootVals) {
 			return v, bad
 		}
-		depth, err := in.count(':')
-		if err != nil || depth > 64 {
+		steps, err := in.count(':')
+		if err != nil || steps > 64 {
 			return v, bad
 		}
 		v = r.rootVals[root]
-		for d := 0; d < depth; d++ {
+		for d := 0; d < steps; d++ {
 			for v.Kind() == reflect.Interface && !v.IsNil() {
 				v = v.Elem()
+			}
+			if in.p < len(in.b) && in.b[in.p] == 'k' {
+				in.p++
+				if v.Kind() != reflect.Map || v.IsNil() {
+					return v, bad
+				}
+				key, err := rrtfDec(in, v.Type().Key(), 0)
+				if err != nil {
+					return v, bad
+				}
+				if v = v.MapIndex(key); !v.IsValid() {
+					return v, bad
+				}
+				continue
 			}
 			i, err := in.count(':')
 			if err != nil || (v.Kind() != reflect.Slice && v.Kind() != reflect.Array) || i >= v.Len() {
@@ -363,25 +533,68 @@ func (r *rrtfRefs) dec(in *rrtfIn, tag byte, t reflect.Type) (reflect.Value, err
 			v = v.Elem()
 		}
 	}
-	if v.Type() != t || v.IsNil() {
-		return v, bad
+	// The memory: a map, or a slice to its capacity (an array: all of it).
+	switch {
+	case t.Kind() == reflect.Map:
+		if v.Type() != t || v.IsNil() {
+			return v, bad
+		}
+	case v.Kind() == reflect.Array:
+		if !v.CanAddr() || reflect.SliceOf(v.Type().Elem()) != t {
+			return v, bad
+		}
+		v = v.Slice(0, v.Len())
+	default:
+		if v.Type() != t || v.IsNil() {
+			return v, bad
+		}
+		v = v.Slice(0, v.Cap())
 	}
-	if t.Kind() == reflect.Map {
-		return v, nil
+	var off, n, c int
+	if t.Kind() == reflect.Slice {
+		var err error
+		off, err = in.count(':')
+		if err == nil {
+			n, err = in.count(':')
+		}
+		if err == nil {
+			c, err = in.count(':')
+		}
+		if err != nil || c < 1 || n > c || off+c > v.Cap() {
+			return v, bad
+		}
 	}
-	off, err := in.count(':')
-	if err != nil {
-		return v, bad
+	if tag == 'W' {
+		// The memory's contents as the sender has them now: all its elements, or its entries.
+		if in.p >= len(in.b) || (in.b[in.p] != 'L' && in.b[in.p] != 'M') {
+			return v, bad
+		}
+		r.quiet = true
+		contents, err := rrtfDecRef(in, t, depth+1, r)
+		r.quiet = false
+		if err != nil {
+			return v, err
+		}
+		if t.Kind() == reflect.Slice && (contents.IsNil() || contents.Len() != v.Len()) {
+			return v, bad
+		}
+		r.writes = append(r.writes, rrtfWrite{v, contents})
 	}
-	n, err := in.count(':')
-	if err != nil {
-		return v, bad
+	if t.Kind() == reflect.Slice {
+		v = v.Slice3(off, off+n, off+c)
 	}
-	c, err := in.count(':')
-	if err != nil || c < 1 || n > c || off+c > v.Cap() {
-		return v, bad
+	return v, nil
+}
+
+// rrtfWriteAll writes the references' contents into the memory they resolved to, after the
+// whole message decoded (each resolved in the memory as it stood).
+func (r *rrtfRefs) rrtfWriteAll() {
+	for _, w := range r.writes {
+		if rrtfFits(w.mem, w.contents) {
+			rrtfApply(w.mem, w.contents)
+		}
 	}
-	return v.Slice3(off, off+n, off+c), nil
+	r.writes = nil
 }
 
 func (in *rrtfIn) get() (byte, error) {
@@ -517,11 +730,11 @@ func rrtfDecRef(in *rrtfIn, t reflect.Type, depth int, r *rrtfRefs) (reflect.Val
 	bad := func(what string) (reflect.Value, error) {
 		return v, rrtfMalformed{fmt.Sprintf("%s where a %s is declared", what, t.String())}
 	}
-	if (tag == 'K' || tag == 'B') && (t.Kind() == reflect.Slice || t.Kind() == reflect.Map) {
+	if (tag == 'W' || tag == 'K' || tag == 'B') && (t.Kind() == reflect.Slice || t.Kind() == reflect.Map) {
 		if r == nil {
 			return bad("a reference")
 		}
-		shared, err := r.dec(in, tag, t)
+		shared, err := r.dec(in, tag, t, depth)
 		if err != nil {
 			return v, err
 		}
@@ -677,13 +890,22 @@ func rrtfDecInto(in *rrtfIn, ptrs ...interface{}) error {
 	if in.p != len(in.b) {
 		return rrtfMalformed{"trailing bytes"}
 	}
+	if in.r != nil {
+		in.r.rrtfWriteAll()
+	}
 	for _, p := range ptrs {
 		if e := reflect.ValueOf(p).Elem(); rrtfHasRef(e.Type()) {
 			rrtfPending = append(rrtfPending, rrtfKept{e, rrtfSnap(e)})
 		}
 	}
+	// The memory as it stands before the sample runs: the answer's references are paths into
+	// it, as the judge's values stand (rrtfRefs).
+	rrtfPre = rrtfRefsNow(rrtfValues(append(append([]rrtfKept(nil), rrtfKeep...), rrtfPending...)), false)
 	return nil
 }
+
+// rrtfPre: the candidate's references for the answer (rrtfDecInto).
+var rrtfPre *rrtfRefs
 
 // A value the test may still hold after a call (an argument it passed, a result it got) that
 // the sample could still change in place (it shares a slice's array or a map), with its
@@ -710,7 +932,7 @@ var rrtfDropped bool
 // result over the bound, overwritten by the sample's buffer at a later call, passed), so the
 // judge then cannot stand for the test: `U`, crashed.
 const rrtfKeepMax = 1024
-const rrtfKeepBytes = 4 << 20
+const rrtfKeepBytes = 16 << 20
 
 func rrtfValues(kept []rrtfKept) []reflect.Value {
 	vs := make([]reflect.Value, len(kept))
@@ -753,7 +975,7 @@ func rrtfSnap(v reflect.Value) []byte {
 		if v.Kind() == reflect.Slice && v.IsNil() {
 			return []byte{'N'}
 		}
-		if v.Kind() == reflect.Slice && v.Cap() > v.Len() {
+		if v.Kind() == reflect.Slice && v.Cap() > v.Len() && v.Type().Elem().Size() > 0 {
 			o := rrtfCount(nil, 'C', v.Cap())
 			return append(o, rrtfSnap(v.Slice(0, v.Cap()))...)
 		}
@@ -803,77 +1025,61 @@ func rrtfSnap(v reflect.Value) []byte {
 	return o
 }
 
-// rrtfWriteInto writes src into dst in place where the test may share dst's memory: a slice's
-// elements to its capacity (same length and capacity), a map's entries; anything else is set
-// (a row the sample replaced by one of another length or capacity: the test's old row keeps
-// its contents, as in one program).
-func rrtfWriteInto(dst, src reflect.Value) {
-	switch dst.Kind() {
-	case reflect.Slice, reflect.Array:
-		if dst.Kind() == reflect.Array {
-			for i := 0; i < dst.Len(); i++ {
-				rrtfWriteInto(dst.Index(i), src.Index(i))
-			}
-			return
-		}
-		if rrtfSameShape(dst, src) {
-			d, s := dst.Slice(0, dst.Cap()), src.Slice(0, src.Cap())
-			for i := 0; i < d.Len(); i++ {
-				rrtfWriteInto(d.Index(i), s.Index(i))
-			}
-			return
-		}
-	case reflect.Map:
-		if !dst.IsNil() && !src.IsNil() {
-			for _, k := range dst.MapKeys() {
-				if !src.MapIndex(k).IsValid() {
-					dst.SetMapIndex(k, reflect.Value{})
-				}
-			}
-			// A value the test may hold too (a slice under a key shares its array, a map is
-			// one map): written into where it can be, so the test's holder sees the change.
-			it := src.MapRange()
-			for it.Next() {
-				old := dst.MapIndex(it.Key())
-				if old.IsValid() && rrtfSameShape(old, it.Value()) {
-					rrtfWriteInto(old, it.Value())
-				} else {
-					dst.SetMapIndex(it.Key(), it.Value())
-				}
-			}
-			return
-		}
-	case reflect.Interface:
-		// A slice or map in an `interface{}` (a result the test stored as one): its memory,
-		// which the test shares, is written.
-		if !dst.IsNil() && !src.IsNil() && dst.Elem().Type() == src.Elem().Type() {
-			if k := dst.Elem().Kind(); k == reflect.Slice || k == reflect.Map {
-				rrtfWriteInto(dst.Elem(), src.Elem())
-				return
-			}
-		}
-	}
-	if dst.CanSet() {
-		dst.Set(src)
-	}
-}
-
-// rrtfSameShape: whether rrtfWriteInto writes src into dst's own memory (a slice of the same
-// length and capacity, a map, either in an interface{} holding the same type), not a new value into dst.
-func rrtfSameShape(dst, src reflect.Value) bool {
+// rrtfFits: whether rrtfApply can write src into dst (a root's memory: a slice of the same
+// length and capacity, a map, either in an interface{} holding the same type, or a value).
+func rrtfFits(dst, src reflect.Value) bool {
 	if dst.Kind() == reflect.Interface {
-		if dst.IsNil() || src.IsNil() || dst.Elem().Type() != src.Elem().Type() {
+		if dst.IsNil() || src.IsNil() {
+			return dst.IsNil() == src.IsNil()
+		}
+		if dst.Elem().Type() != src.Elem().Type() {
 			return false
 		}
 		dst, src = dst.Elem(), src.Elem()
 	}
 	switch dst.Kind() {
 	case reflect.Slice:
-		return !dst.IsNil() && !src.IsNil() && dst.Len() == src.Len() && dst.Cap() == src.Cap()
+		if dst.IsNil() || src.IsNil() {
+			return dst.IsNil() == src.IsNil()
+		}
+		return dst.Len() == src.Len() && dst.Cap() == src.Cap()
 	case reflect.Map:
-		return !dst.IsNil() && !src.IsNil()
+		return dst.IsNil() == src.IsNil()
 	}
-	return false
+	return dst.CanSet()
+}
+
+// rrtfApply writes src (rrtfFits) into dst's memory, shallowly: a slice's elements to its
+// capacity, a map's entries, as they are (what they hold was decoded as this side's memory where
+// it is shared, see rrtfRefs, else as new memory).
+func rrtfApply(dst, src reflect.Value) {
+	if dst.Kind() == reflect.Interface {
+		if dst.IsNil() {
+			return
+		}
+		dst, src = dst.Elem(), src.Elem()
+	}
+	switch dst.Kind() {
+	case reflect.Slice:
+		if !dst.IsNil() && dst.Pointer() != src.Pointer() {
+			reflect.Copy(dst.Slice(0, dst.Cap()), src.Slice(0, src.Cap()))
+		}
+		return
+	case reflect.Map:
+		if !dst.IsNil() && dst.Pointer() != src.Pointer() {
+			for _, k := range dst.MapKeys() {
+				if !src.MapIndex(k).IsValid() {
+					dst.SetMapIndex(k, reflect.Value{})
+				}
+			}
+			it := src.MapRange()
+			for it.Next() {
+				dst.SetMapIndex(it.Key(), it.Value())
+			}
+		}
+		return
+	}
+	dst.Set(src)
 }
 
 func rrtfReadMsg(r *bufio.Reader) ([]byte, bool) {
@@ -944,25 +1150,44 @@ func rrtfAnswer(dispatch func(int, *rrtfIn) ([]interface{}, error), msg []byte) 
 	// before the arguments): written into the sample's memory first, as in one program the
 	// sample holding them would see them (a sample that stores its argument and reads it at
 	// a later call).
+	// All decoded first, each reference resolved in the memory as it stands, then written.
+	pre := &rrtfRefs{rootVals: rrtfValues(rrtfKeep)}
+	type change struct {
+		i int
+		v reflect.Value
+	}
+	var changes []change
 	for in.p < len(in.b) && in.b[in.p] == 'U' {
 		in.p++
 		i, err := in.count(':')
 		if err != nil || i < 0 || i >= len(rrtfKeep) {
 			return fail("error", "malformed call")
 		}
-		v, err := rrtfDec(in, rrtfKeep[i].v.Type(), 0)
-		if err != nil {
+		v, err := rrtfDecRef(in, rrtfKeep[i].v.Type(), 0, pre)
+		if err != nil || !rrtfFits(rrtfKeep[i].v, v) {
 			return fail("error", "malformed call")
 		}
-		rrtfWriteInto(rrtfKeep[i].v, v)
-		rrtfKeep[i].snap = rrtfSnap(rrtfKeep[i].v)
+		changes = append(changes, change{i, v})
+	}
+	pre.rrtfWriteAll()
+	for _, c := range changes {
+		rrtfApply(rrtfKeep[c.i].v, c.v)
+	}
+	for _, c := range changes {
+		rrtfKeep[c.i].snap = rrtfSnap(rrtfKeep[c.i].v)
 	}
 	rrtfPending = rrtfPending[:0]
+	rrtfPre = nil
 	in.r = &rrtfRefs{rootVals: rrtfValues(rrtfKeep)}
 	results, err := dispatch(id, in)
 	if err != nil {
 		return fail("error", err.Error())
 	}
+	refs := rrtfPre
+	if refs == nil {
+		return fail("error", "malformed call")
+	}
+	rrtfPre = nil
 	// What the test will hold (this call's arguments among them): the roots of the results'
 	// references, and whose changes cross after them; kept only once the answer is whole, as
 	// the judge keeps them only from a whole answer.
@@ -974,9 +1199,11 @@ func rrtfAnswer(dispatch func(int, *rrtfIn) ([]interface{}, error), msg []byte) 
 	if len(results) > 1 {
 		o = rrtfCount(o, 'P', len(results))
 	}
-	refs := rrtfRefsOf(rrtfValues(kept), false)
 	for _, p := range results {
 		if o, err = rrtfEncRef(o, reflect.ValueOf(p).Elem(), 0, refs); err != nil {
+			if refs.conflict != "" {
+				return fail("error", "the sample returns "+refs.conflict+": the judge cannot share it as one program would")
+			}
 			return fail("error", err.Error())
 		}
 	}
@@ -984,7 +1211,13 @@ func rrtfAnswer(dispatch func(int, *rrtfIn) ([]interface{}, error), msg []byte) 
 		if s := rrtfSnap(kept[i].v); !bytes.Equal(s, kept[i].snap) {
 			kept[i].snap = s
 			o = rrtfCount(o, 'U', i)
-			if o, err = rrtfEnc(o, kept[i].v, 0); err != nil {
+			refs.change, refs.changeRoot = true, i
+			o, err = rrtfEncRef(o, kept[i].v, 0, refs)
+			refs.change = false
+			if err != nil {
+				if refs.conflict != "" {
+					return fail("error", "the sample leaves "+refs.conflict+" in a value the test holds: the judge cannot share it as one program would")
+				}
 				return fail("error", "a value the test holds changed into "+err.Error())
 			}
 		}
@@ -1033,6 +1266,8 @@ var (
 	rrtfHeld []reflect.Value
 	// rrtfHeldSnap: each held value's snapshot when it last crossed (either way).
 	rrtfHeldSnap [][]byte
+	// rrtfHeldMap: their memory as it stood at the last answer (see rrtfRefs).
+	rrtfHeldMap *rrtfRefs
 )
 
 func rrtfOneline(s string) string {
@@ -1074,12 +1309,30 @@ func rrtfCall(id int, args []interface{}, results []interface{}) {
 	o = append(o, ';')
 	var err error
 	// What the test changed since the last call of the values both sides keep (see
-	// rrtfKeep): sent first, for the candidate to write into the sample's copies.
+	// rrtfKeep): sent first, for the candidate to write into the sample's copies; their
+	// references are paths into the memory as it stood at the last answer (rrtfHeldMap).
+	hm := rrtfHeldMap
+	if hm == nil {
+		hm = rrtfRefsNow(rrtfHeld, true)
+	}
+	rrtfHeldMap = nil
+	defer func() {
+		if len(rrtfHeld) > 0 {
+			rrtfHeldMap = rrtfRefsNow(rrtfHeld, true)
+		}
+	}()
 	for i, h := range rrtfHeld {
 		if s := rrtfSnap(h); !bytes.Equal(s, rrtfHeldSnap[i]) {
 			o = rrtfCount(o, 'U', i)
-			if o, err = rrtfEnc(o, h, 0); err != nil {
-				rrtfSay("U the test changes a value it shares with the sample into " + rrtfOneline(err.Error()))
+			hm.change, hm.changeRoot = true, i
+			o, err = rrtfEncRef(o, h, 0, hm)
+			hm.change = false
+			if err != nil {
+				if hm.conflict != "" {
+					rrtfSay("U the test makes " + hm.conflict + " in a value it shares with the sample: the judge's copies cannot share it")
+				} else {
+					rrtfSay("U the test changes a value it shares with the sample into " + rrtfOneline(err.Error()))
+				}
 				rrtfCandError("error", err.Error())
 				return
 			}
@@ -1168,17 +1421,21 @@ func rrtfCall(id int, args []interface{}, results []interface{}) {
 				if e != nil || i < 0 || i >= len(held) {
 					return rrtfMalformed{"a change of no value the test holds"}
 				}
-				v, e := rrtfDec(in, held[i].Type(), 0)
+				v, e := rrtfDecRef(in, held[i].Type(), 0, refs)
 				if e != nil {
 					return e
 				}
+				if !rrtfFits(held[i], v) {
+					return rrtfMalformed{"a change of another shape than the value the test holds"}
+				}
 				changes = append(changes, change{i, v})
+			}
+			refs.rrtfWriteAll()
+			for _, c := range changes {
+				rrtfApply(held[c.i], c.v)
 			}
 			for i, p := range results {
 				reflect.ValueOf(p).Elem().Set(vals[i])
-			}
-			for _, c := range changes {
-				rrtfWriteInto(held[c.i], c.v)
 			}
 			for _, p := range results {
 				if v := reflect.ValueOf(p).Elem(); rrtfHasRef(v.Type()) {
