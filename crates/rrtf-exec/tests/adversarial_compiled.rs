@@ -3683,4 +3683,25 @@ fn round_nineteen_go_memory_crosses_with_its_paths() {
             Some((0, 2)),
         )],
     );
+    // New memory the sample put into two values the test holds is one row in both (the
+    // changes' own slices are not numbered as the message's: a reference after them had
+    // pointed at the wrong one).
+    let share = "package main\n\n// Share puts one new row first in both grids.\nfunc Share(a, b [][]int) {\n\tr := []int{5}\n\ta[0] = r\n\tb[0] = r\n}\n";
+    run(
+        65235,
+        Language::Go,
+        "func TestShare(t *testing.T) {\n\ta := [][]int{{1}}\n\tb := [][]int{{2}}\n\tShare(a, b)\n\ta[0][0] = 7\n\tassert.Equal(t, []int{7}, b[0])\n}\n",
+        &[
+            case("one row in both", share, &[Pass], Some((1, 1))),
+            case(
+                "two rows",
+                &share.replace(
+                    "\ta[0] = r\n\tb[0] = r\n",
+                    "\ta[0] = r\n\tb[0] = []int{5}\n",
+                ),
+                &[TestFailure],
+                Some((0, 1)),
+            ),
+        ],
+    );
 }

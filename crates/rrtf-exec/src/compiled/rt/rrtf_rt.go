@@ -876,6 +876,15 @@ func rrtfDecRef(in *rrtfIn, t reflect.Type, depth int, r *rrtfRefs) (reflect.Val
 	return v, nil
 }
 
+// rrtfDecChange decodes a changed value (`U`): its own slice or map is its root's memory, not
+// the message's next (the sender did not count it, see rrtfRefs.enc).
+func rrtfDecChange(in *rrtfIn, t reflect.Type, r *rrtfRefs) (reflect.Value, error) {
+	r.quiet = t.Kind() == reflect.Slice || t.Kind() == reflect.Map
+	v, err := rrtfDecRef(in, t, 0, r)
+	r.quiet = false
+	return v, err
+}
+
 // rrtfDecInto decodes a call's arguments into each pointer's element, then expects the end;
 // the arguments the sample could change in place join rrtfPending (see rrtfKeep).
 func rrtfDecInto(in *rrtfIn, ptrs ...interface{}) error {
@@ -1163,7 +1172,7 @@ func rrtfAnswer(dispatch func(int, *rrtfIn) ([]interface{}, error), msg []byte) 
 		if err != nil || i < 0 || i >= len(rrtfKeep) {
 			return fail("error", "malformed call")
 		}
-		v, err := rrtfDecRef(in, rrtfKeep[i].v.Type(), 0, pre)
+		v, err := rrtfDecChange(in, rrtfKeep[i].v.Type(), pre)
 		if err != nil || !rrtfFits(rrtfKeep[i].v, v) {
 			return fail("error", "malformed call")
 		}
@@ -1421,7 +1430,7 @@ func rrtfCall(id int, args []interface{}, results []interface{}) {
 				if e != nil || i < 0 || i >= len(held) {
 					return rrtfMalformed{"a change of no value the test holds"}
 				}
-				v, e := rrtfDecRef(in, held[i].Type(), 0, refs)
+				v, e := rrtfDecChange(in, held[i].Type(), refs)
 				if e != nil {
 					return e
 				}
