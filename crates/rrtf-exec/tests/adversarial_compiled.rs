@@ -3539,6 +3539,21 @@ fn round_nineteen_javascript_top_level_names_are_the_test_s() {
             ),
         ],
     );
+    // A spread as `console.assert`'s arguments (it had made the judge a SyntaxError).
+    run(
+        65236,
+        Language::JavaScript,
+        "const testF = () => {\n  console.assert(...[f(1) === 2])\n  console.assert(f(2) === 4)\n}\ntestF()\n",
+        &[
+            case("right", "const f = (x) => x * 2\n", &[Pass], None),
+            case(
+                "wrong",
+                "const f = (x) => x * 3\n",
+                &[TestFailure, RuntimeError],
+                None,
+            ),
+        ],
+    );
 }
 
 /// An attacker's review, round 19 (Go): memory crosses with the paths it had when it last
