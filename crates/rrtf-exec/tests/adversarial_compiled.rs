@@ -3554,6 +3554,41 @@ fn round_nineteen_javascript_top_level_names_are_the_test_s() {
             ),
         ],
     );
+    // Round 20: a declaration whose first declarator is on the next line, and a name the test
+    // makes a global by assigning it, are guarded too (both passed a clobbering sample).
+    let add = "const add = (a, b) => { total = 99; return a + b; };\n";
+    let checks = "const testAdd = () => {\n  console.assert(add(1, 2) === 3);\n  console.assert(total === 0, 'add clobbered total');\n};\ntestAdd();\n";
+    for (uid, decl) in [
+        (65237, "let\ntotal = 0;\n"),
+        (65238, "let\n  zz = 1,\n  total = 0;\n"),
+        (65239, "total = 0;\n"),
+    ] {
+        run(
+            uid,
+            Language::JavaScript,
+            &format!("{decl}{checks}"),
+            &[
+                case("clobbers total", add, &[TestFailure, RuntimeError], None),
+                case(
+                    "leaves it",
+                    "const add = (a, b) => a + b;\n",
+                    &[Pass],
+                    Some((1, 1)),
+                ),
+            ],
+        );
+    }
+    run(
+        65240,
+        Language::JavaScript,
+        "let\ntotal = 0;\nconst testAdd = () => {\n  console.assert(add(1, 2) === 3);\n};\ntestAdd();\n",
+        &[case(
+            "declares total too",
+            "let total = 5;\nconst add = (a, b) => a + b;\n",
+            &[CompileError],
+            Some((0, 0)),
+        )],
+    );
 }
 
 /// An attacker's review, round 19 (Go): memory crosses with the paths it had when it last

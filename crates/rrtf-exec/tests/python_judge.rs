@@ -1147,6 +1147,32 @@ fn the_sample_s_containers_are_placed_by_identity() {
             "def check(candidate):\n    a, b = [], []\n    candidate(a, b)\n    assert a == [[1]] and a[0] is b\n",
             (Outcome::Pass, 1, 1),
         ),
+        // Round 20: a loop's condition reads the change of the body's last call; a sample's
+        // own `check` is the test's in one program; the test's docstrings stay.
+        (
+            64507,
+            "def f(xs):\n    xs.sort()\n    return xs[0]\n",
+            "def check(candidate):\n    data = [3, 1, 2]\n    original = list(data)\n    i = 0\n    while data == original and i < 2:\n        i += 1\n        assert candidate(data) == 1\n    assert i == 2, 'candidate must not modify its argument'\n",
+            (Outcome::Partial, 1, 2),
+        ),
+        (
+            64508,
+            "def f(s):\n    return check(s)\n\n\ndef check(s):\n    return s == s[::-1]\n",
+            "def check(candidate):\n    assert candidate('aba') is True\n    assert candidate('ab') is False\n",
+            (Outcome::RuntimeError, 0, 2),
+        ),
+        (
+            64509,
+            "def f(s):\n    return s == s[::-1]\n\n\ndef check(candidate):\n    assert candidate('a')\n",
+            "def check(candidate):\n    assert candidate('aba') is True\n    assert candidate('ab') is False\n",
+            (Outcome::Pass, 2, 2),
+        ),
+        (
+            64510,
+            "def f(x):\n    return x\n",
+            "def expected(x):\n    \"\"\"2\"\"\"\n    return x\n\n\ndef check(candidate):\n    assert candidate(expected.__doc__) == \"2\"\n",
+            (Outcome::Pass, 1, 1),
+        ),
     ];
     let wrong: Vec<String> = cases
         .iter()

@@ -302,12 +302,57 @@ fn candidate_names(test: &str, names: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// Whether `word` is one of JavaScript's reserved words (or `let`, `async`, `of`), no name a
+/// script assigns.
+fn is_reserved(word: &str) -> bool {
+    matches!(
+        word,
+        "let"
+            | "const"
+            | "var"
+            | "class"
+            | "function"
+            | "async"
+            | "await"
+            | "yield"
+            | "return"
+            | "typeof"
+            | "void"
+            | "delete"
+            | "new"
+            | "in"
+            | "of"
+            | "instanceof"
+            | "this"
+            | "super"
+            | "if"
+            | "else"
+            | "for"
+            | "while"
+            | "do"
+            | "switch"
+            | "case"
+            | "default"
+            | "break"
+            | "continue"
+            | "throw"
+            | "try"
+            | "catch"
+            | "finally"
+            | "import"
+            | "export"
+            | "with"
+            | "debugger"
+    )
+}
+
 /// The names a script declares at its top level, each with whether the declaration is lexical
 /// (`let`, `const`, `class`: one of them beside any other declaration of the name is a
 /// SyntaxError of the whole script) or not (`var`, also inside blocks and `for` heads, since
 /// it belongs to the script unless a function holds it; `function` at the top level; both may
-/// repeat). Read generously (a destructuring key counts as a name): a name read that is not
-/// declared can only make [`super::clash`] refuse, never pass, a pair of code and test.
+/// repeat; a name assigned at the top level without a declaration, `total = 0`, as `var`).
+/// Read generously (a destructuring key counts as a name): a name read that is not declared
+/// can only make [`super::clash`] refuse, never pass, a pair of code and test.
 pub(super) fn top_declarations(src: &str) -> Vec<(String, bool)> {
     let b = src.as_bytes();
     let mask = instrument::code_mask(b, Syntax::Js);
@@ -418,6 +463,17 @@ pub(super) fn top_declarations(src: &str) -> Vec<(String, bool)> {
                 }
                 let word = &src[i..e];
                 let top = braces.is_empty() && other == 0;
+                // A name the script assigns at its top level without declaring it (`total =
+                // 0`): a global, the script's as a `var` is.
+                if top && !(i > 0 && b[i - 1] == b'.') && !is_reserved(word) && statement_start(i) {
+                    let at = instrument::skip_ws(b, e);
+                    if b.get(at) == Some(&b'=')
+                        && mask[at]
+                        && !matches!(b.get(at + 1), Some(b'=') | Some(b'>'))
+                    {
+                        out.push((word.to_string(), false));
+                    }
+                }
                 let script_var = word == "var" && !braces.contains(&true);
                 let keyword = matches!(word, "let" | "const" | "class" | "function" | "async")
                     && top
@@ -459,7 +515,8 @@ pub(super) fn top_declarations(src: &str) -> Vec<(String, bool)> {
                                     b'(' | b'[' | b'{' => d += 1,
                                     b')' | b']' | b'}' => d -= 1,
                                     b';' if d == 0 => break,
-                                    b'\n' if d == 0 => {
+                                    // Not before the first declarator (`let\n  a = 1`).
+                                    b'\n' if d == 0 && prev(k).is_some_and(|p| p >= e) => {
                                         let before = prev_code(k).map(|p| b[p]);
                                         let after = b.get(instrument::skip_ws(b, k)).copied();
                                         if !before.is_some_and(|c| ops.contains(&c))
@@ -767,7 +824,7 @@ mod tests {
 
     #[test]
     fn top_level_declarations_are_read_with_their_kind() {
-        let src = "const a = 1, {b, c: [d]} = e, f = () => { let inner = 2; }\nlet g\nvar h = 3;\nfunction i() { const j = 1 }\nasync function k() {}\nfunction* l() {}\nclass M {}\nconst n = class O {}\nx.const = 1\nif (y) { var p = 1 }\n// const q = 1\nconst r = `const s = 1`\nlet t = 1 +\n  2, u = 3\nconst v =\n  4\nw()\nfor (var q1 = 0; q1 < 2; q1++) {}\nfor (var q2 of [1]) { var q3 = 1 }\nif (z) { let q4 = 1; var q5 }\nconst g2 = (x) => { var q6 = 1 }\nfunction h2() { if (x) { var q7 } }\nclass C2 { m() { var q8 } }\n/**\n * doc\n */\nconst j1 = 1\n// Usage:\nconst j2 = 2\nlet n1 = 0; n1++\nconst j3 = 3\nconst re = /a+/\nconst j4 = 4\nif (true) /[(]/.test('(')\nconst j5 = 5\nconst { key: j6, j7 = fallback, ...j8 } = {}, [j9 = other] = []\nx = y /* c */ const\n";
+        let src = "const a = 1, {b, c: [d]} = e, f = () => { let inner = 2; }\nlet g\nvar h = 3;\nfunction i() { const j = 1 }\nasync function k() {}\nfunction* l() {}\nclass M {}\nconst n = class O {}\nx.const = 1\nif (y) { var p = 1 }\n// const q = 1\nconst r = `const s = 1`\nlet t = 1 +\n  2, u = 3\nconst v =\n  4\nw()\nfor (var q1 = 0; q1 < 2; q1++) {}\nfor (var q2 of [1]) { var q3 = 1 }\nif (z) { let q4 = 1; var q5 }\nconst g2 = (x) => { var q6 = 1 }\nfunction h2() { if (x) { var q7 } }\nclass C2 { m() { var q8 } }\n/**\n * doc\n */\nconst j1 = 1\n// Usage:\nconst j2 = 2\nlet n1 = 0; n1++\nconst j3 = 3\nconst re = /a+/\nconst j4 = 4\nif (true) /[(]/.test('(')\nconst j5 = 5\nconst { key: j6, j7 = fallback, ...j8 } = {}, [j9 = other] = []\nlet\n  k1 = 1,\n  k2 = 2\ntotal = 0\nobj.prop = 1\nq == 1\nx = y /* c */ const\n";
         let got = top_declarations(src);
         let want: Vec<(String, bool)> = [
             ("a", true),
@@ -804,6 +861,10 @@ mod tests {
             ("j7", true),
             ("j8", true),
             ("j9", true),
+            ("k1", true),
+            ("k2", true),
+            ("total", false),
+            ("x", false),
         ]
         .iter()
         .map(|(n, l)| (n.to_string(), *l))

@@ -130,7 +130,7 @@ def _changes(before, received):
             for k, v, was in before if _changed(v, was)]
 
 
-def serve_candidate(code_src, entry, qfd, pfd, imports=None):
+def serve_candidate(code_src, entry, qfd, pfd, imports=None, defines=()):
     def send(text):
         write_all(pfd, pack_frame(text.encode("utf-8", "surrogatepass")))
 
@@ -156,6 +156,13 @@ def serve_candidate(code_src, entry, qfd, pfd, imports=None):
         for k, v in mod.items():
             if k != "__builtins__":
                 ns.setdefault(k, v)
+    # The test's own top-level names (the worker's `test_imports`): in one program its
+    # definition replaces the sample's of that name by the time a check calls the sample, and
+    # the test's object cannot be the sample's here (it would hand the sample the test's
+    # code): a use of it by the sample is a NameError.
+    for k in defines or ():
+        if k != entry and type(k) is str and not k.startswith("__"):
+            ns.pop(k, None)
     func = ns.get(entry) if entry else None
     if entry and not callable(func):
         return send(_json.dumps([0, "load", "entry", "",
@@ -232,7 +239,8 @@ def candidate_child(job, qfd, pfd):
             os._exit(1)
     status = 0
     try:
-        serve_candidate(job["code"], job.get("entry_point"), 3, 4, job.get("imports"))
+        serve_candidate(job["code"], job.get("entry_point"), 3, 4, job.get("imports"),
+                        job.get("defines"))
     except BaseException:
         status = 1
     try:

@@ -14,7 +14,7 @@ import heapq, itertools, math, operator, random, re, statistics, string, typing 
 
 def candidate_main(sock):
     """A candidate, just forked and not yet given its job: read it (`{"id", "code",
-    "entry_point", "timeout", "imports"}` with the candidate's two pipe ends) from the worker's socket,
+    "entry_point", "timeout", "imports", "defines"}` with the candidate's two pipe ends) from the worker's socket,
     acknowledge it (`{"got": id}`) before running anything of the sample, then become the
     sample (`candidate_child`, which closes the socket). Never returns."""
     try:

