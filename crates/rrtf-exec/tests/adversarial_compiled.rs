@@ -3754,4 +3754,62 @@ fn round_nineteen_go_memory_crosses_with_its_paths() {
             ),
         ],
     );
+    // Round 20: a snapshot holds the layout too (a row replaced by an equal copy, two equal
+    // rows made one, were no change: the sides' layouts parted unseen), and a value holding
+    // itself is snapshotted (it exhausted the stack).
+    run(
+        65241,
+        Language::Go,
+        "func TestScale(t *testing.T) {\n\tg := [][]int{{1, 2}, {3, 4}}\n\trow := g[0]\n\tScale(g, 1)\n\trow[0] = 7\n\tassert.Equal(t, 7, g[0][0])\n}\n",
+        &[case(
+            "replaces rows with equal copies",
+            "package main\n\n// Scale multiplies every element of g by k, in place (g's rows are kept).\nfunc Scale(g [][]int, k int) {\n\tfor i := range g {\n\t\tr := make([]int, len(g[i]))\n\t\tfor j, x := range g[i] {\n\t\t\tr[j] = x * k\n\t\t}\n\t\tg[i] = r\n\t}\n}\n",
+            &[TestFailure],
+            Some((0, 1)),
+        )],
+    );
+    run(
+        65242,
+        Language::Go,
+        "func TestScale(t *testing.T) {\n\tg := [][]int{{1, 2}, {3, 4}}\n\trow := g[0]\n\tScale(g, 1)\n\trow[0] = 7\n\tassert.Equal(t, 1, g[0][0])\n}\n",
+        &[case(
+            "replaces rows with equal copies",
+            "package main\n\n// Scale multiplies every element of g by k, in place (g's rows are kept).\nfunc Scale(g [][]int, k int) {\n\tfor i := range g {\n\t\tr := make([]int, len(g[i]))\n\t\tfor j, x := range g[i] {\n\t\t\tr[j] = x * k\n\t\t}\n\t\tg[i] = r\n\t}\n}\n",
+            &[Pass],
+            Some((1, 1)),
+        )],
+    );
+    run(
+        65243,
+        Language::Go,
+        "func TestShare(t *testing.T) {\n\tg := [][]int{{1, 2}, {1, 2}}\n\tShare(g)\n\tg[0][0] = 5\n\tassert.Equal(t, 1, g[1][0])\n}\n",
+        &[case(
+            "makes equal rows one",
+            "package main\n\n// Share makes every row equal to the first one the same row (one array).\nfunc Share(g [][]int) {\n\tfor i := range g {\n\t\tg[i] = g[0]\n\t}\n}\n",
+            &[TestFailure],
+            Some((0, 1)),
+        )],
+    );
+    run(
+        65244,
+        Language::Go,
+        "func TestF(t *testing.T) {\n\tg := [][]int{{1, 2}}\n\told := g[0]\n\tF(0, g)\n\tg[0] = []int{1, 2}\n\tF(1, nil)\n\tassert.Equal(t, 1, old[0])\n\tassert.Equal(t, 9, g[0][0])\n}\n",
+        &[case(
+            "writes a row the test replaced by an equal copy",
+            "package main\n\nvar saved []int\n\n// F: op 0 keeps g's first row; op 1 writes 9 into the row kept.\nfunc F(op int, g [][]int) int {\n\tif op == 0 {\n\t\tsaved = g[0]\n\t\treturn 0\n\t}\n\tsaved[0] = 9\n\treturn 0\n}\n",
+            &[Partial, TestFailure],
+            None,
+        )],
+    );
+    run(
+        65245,
+        Language::Go,
+        "func TestSelf(t *testing.T) {\n\tr := Self()\n\tassert.Equal(t, 1, len(r))\n}\n",
+        &[case(
+            "a list holding itself",
+            "package main\n\n// Self returns a list holding itself.\nfunc Self() []interface{} {\n\txs := make([]interface{}, 1)\n\txs[0] = xs\n\treturn xs\n}\n",
+            &[Pass],
+            Some((1, 1)),
+        )],
+    );
 }

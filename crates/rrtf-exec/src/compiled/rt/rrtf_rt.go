@@ -977,16 +977,41 @@ func rrtfHasRef(t reflect.Type) bool {
 
 // rrtfSnap: v's encoding with each map's entries in one order, so that equal contents give
 // equal snapshots (a map's range order is random); a slice's to its capacity (an `append`
-// into spare capacity changes memory the other side shares).
+// into spare capacity changes memory the other side shares); and its layout, each slice's
+// array address, length and capacity, each map's address (a row the sample replaced with an
+// equal copy, or two equal rows it made one, is a change: an attacker's review, round 20, found
+// the two sides' layouts had parted unseen). Compared only with the same side's own.
 func rrtfSnap(v reflect.Value) []byte {
+	return rrtfSnapIn(nil, v, nil)
+}
+
+// rrtfSnapIn appends v's snapshot to o; a slice or map already open on the way down (a value
+// that holds itself, through an interface{}) is its depth there.
+func rrtfSnapIn(o []byte, v reflect.Value, open []uintptr) []byte {
+	at := func(p uintptr) ([]byte, bool) {
+		o = strconv.AppendUint(append(o, '@'), uint64(p), 16)
+		for d, q := range open {
+			if q == p {
+				return rrtfCount(o, 'R', d), true
+			}
+		}
+		return o, false
+	}
+	var cyclic bool
 	switch v.Kind() {
 	case reflect.Slice, reflect.Array:
-		if v.Kind() == reflect.Slice && v.IsNil() {
-			return []byte{'N'}
-		}
-		if v.Kind() == reflect.Slice && v.Cap() > v.Len() && v.Type().Elem().Size() > 0 {
-			o := rrtfCount(nil, 'C', v.Cap())
-			return append(o, rrtfSnap(v.Slice(0, v.Cap()))...)
+		if v.Kind() == reflect.Slice {
+			if v.IsNil() {
+				return append(o, 'N')
+			}
+			if o, cyclic = at(v.Pointer()); cyclic {
+				return o
+			}
+			open = append(open, v.Pointer())
+			if v.Cap() > v.Len() && v.Type().Elem().Size() > 0 {
+				o = rrtfCount(o, 'C', v.Cap())
+				v = v.Slice(0, v.Cap())
+			}
 		}
 		// Numbers and booleans (no pointers): their memory as it is, in one copy.
 		if v.Kind() == reflect.Slice && v.Len() > 0 {
@@ -995,43 +1020,47 @@ func rrtfSnap(v reflect.Value) []byte {
 				reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
 				reflect.Float32, reflect.Float64:
 				n := v.Len() * int(v.Type().Elem().Size())
-				o := rrtfCount(nil, 'B', v.Len())
+				o = rrtfCount(o, 'B', v.Len())
 				return append(o, unsafe.Slice((*byte)(unsafe.Pointer(v.Pointer())), n)...)
 			}
 		}
-		o := rrtfCount(nil, 'L', v.Len())
+		o = rrtfCount(o, 'L', v.Len())
 		for i := 0; i < v.Len(); i++ {
-			o = append(o, rrtfSnap(v.Index(i))...)
+			o = rrtfSnapIn(o, v.Index(i), open)
 		}
 		return o
 	case reflect.Map:
 		if v.IsNil() {
-			return []byte{'N'}
+			return append(o, 'N')
 		}
+		if o, cyclic = at(v.Pointer()); cyclic {
+			return o
+		}
+		open = append(open, v.Pointer())
 		entries := make([]string, 0, v.Len())
 		it := v.MapRange()
 		for it.Next() {
-			entries = append(entries, string(rrtfSnap(it.Key()))+string(rrtfSnap(it.Value())))
+			entries = append(entries, string(rrtfSnapIn(rrtfSnapIn(nil, it.Key(), open), it.Value(), open)))
 		}
 		sort.Strings(entries)
-		o := rrtfCount(nil, 'M', v.Len())
+		o = rrtfCount(o, 'M', v.Len())
 		for _, e := range entries {
 			o = append(o, e...)
 		}
 		return o
 	case reflect.Interface:
 		if v.IsNil() {
-			return []byte{'N'}
+			return append(o, 'N')
 		}
 		name := v.Elem().Type().String()
-		o := rrtfCount(nil, 'Y', len(name))
-		return append(append(o, name...), rrtfSnap(v.Elem())...)
+		o = rrtfCount(o, 'Y', len(name))
+		return rrtfSnapIn(append(o, name...), v.Elem(), open)
 	}
-	o, err := rrtfEnc(nil, v, 0)
+	e, err := rrtfEnc(nil, v, 0)
 	if err != nil {
-		return append(o, '!')
+		e = append(e, '!')
 	}
-	return o
+	return append(o, e...)
 }
 
 // rrtfFits: whether rrtfApply can write src into dst (a root's memory: a slice of the same
