@@ -82,23 +82,13 @@ func rrtfEncRef(o []byte, v reflect.Value, depth int, r *rrtfRefs) ([]byte, erro
 				return rrtfEncContents(o, contents, depth, r)
 			}
 		}
-		n := v.Len()
-		if v.Kind() == reflect.Slice && v.Cap() > n && v.Type().Elem().Size() > 0 {
+		if v.Kind() == reflect.Slice && v.Cap() > v.Len() && v.Type().Elem().Size() > 0 {
 			o = rrtfCount(o, 'C', v.Cap())
-			o = strconv.AppendInt(o, int64(n), 10)
+			o = strconv.AppendInt(o, int64(v.Len()), 10)
 			o = append(o, ':')
-			v = v.Slice(0, v.Cap())
-			n = v.Len()
-		} else {
-			o = rrtfCount(o, 'L', n)
+			return rrtfEncItems(o, v.Slice(0, v.Cap()), depth, r)
 		}
-		var err error
-		for i := 0; i < n; i++ {
-			if o, err = rrtfEncRef(o, v.Index(i), depth+1, r); err != nil {
-				return o, err
-			}
-		}
-		return o, nil
+		return rrtfEncItems(rrtfCount(o, 'L', v.Len()), v, depth, r)
 	case reflect.Map:
 		if v.IsNil() {
 			return append(o, 'N'), nil
@@ -113,18 +103,7 @@ func rrtfEncRef(o []byte, v reflect.Value, depth int, r *rrtfRefs) ([]byte, erro
 				return rrtfEncContents(o, contents, depth, r)
 			}
 		}
-		o = rrtfCount(o, 'M', v.Len())
-		var err error
-		it := v.MapRange()
-		for it.Next() {
-			if o, err = rrtfEncRef(o, it.Key(), depth+1, r); err != nil {
-				return o, err
-			}
-			if o, err = rrtfEncRef(o, it.Value(), depth+1, r); err != nil {
-				return o, err
-			}
-		}
-		return o, nil
+		return rrtfEncItems(rrtfCount(o, 'M', v.Len()), v, depth, r)
 	case reflect.Interface:
 		if v.IsNil() {
 			return append(o, 'N'), nil
@@ -147,10 +126,18 @@ func rrtfEncContents(o []byte, m reflect.Value, depth int, r *rrtfRefs) ([]byte,
 	if !m.IsValid() {
 		return o, nil
 	}
-	var err error
 	if m.Kind() == reflect.Map {
-		o = rrtfCount(o, 'M', m.Len())
-		it := m.MapRange()
+		return rrtfEncItems(rrtfCount(o, 'M', m.Len()), m, depth, r)
+	}
+	return rrtfEncItems(rrtfCount(o, 'L', m.Len()), m, depth, r)
+}
+
+// rrtfEncItems appends v's elements (a slice or array: all of v) or entries (a map), after
+// the header its caller wrote.
+func rrtfEncItems(o []byte, v reflect.Value, depth int, r *rrtfRefs) ([]byte, error) {
+	var err error
+	if v.Kind() == reflect.Map {
+		it := v.MapRange()
 		for it.Next() {
 			if o, err = rrtfEncRef(o, it.Key(), depth+1, r); err != nil {
 				return o, err
@@ -161,9 +148,8 @@ func rrtfEncContents(o []byte, m reflect.Value, depth int, r *rrtfRefs) ([]byte,
 		}
 		return o, nil
 	}
-	o = rrtfCount(o, 'L', m.Len())
-	for i := 0; i < m.Len(); i++ {
-		if o, err = rrtfEncRef(o, m.Index(i), depth+1, r); err != nil {
+	for i := 0; i < v.Len(); i++ {
+		if o, err = rrtfEncRef(o, v.Index(i), depth+1, r); err != nil {
 			return o, err
 		}
 	}
