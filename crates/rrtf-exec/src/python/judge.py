@@ -670,8 +670,9 @@ def _family(v):
 
 
 def _in_place(x, y):
-    """Whether `_write_into` writes `y` into `x` itself: containers of one type (tuples of one
-    length: a tuple is written through, into the containers it holds)."""
+    """Whether the sample's `y` can stand for the test's `x` (`_write_into` writes it into `x`):
+    containers of one type (tuples of one length: a tuple is written through, into the
+    containers it holds)."""
     t = _family(x)
     return t in _WRITABLE and t is _family(y) and (t is not tuple or len(x) == len(y))
 

@@ -213,11 +213,11 @@ type rrtfRefs struct {
 }
 
 type rrtfSpan struct {
-	lo, hi, chi uintptr // elements by length, by capacity (a map: its address)
-	t           reflect.Type
-	root        int
-	depth       int
-	path        []byte // the steps, encoded
+	lo, chi uintptr // its elements' memory to its capacity (a map: its address)
+	t       reflect.Type
+	root    int
+	depth   int
+	path    []byte // the steps, encoded
 }
 
 // rrtfWrite: memory a reference resolved to (a slice to its capacity, a map) and the contents
@@ -229,16 +229,15 @@ type rrtfWrite struct {
 func rrtfSpanOf(v reflect.Value) rrtfSpan {
 	if v.Kind() == reflect.Map {
 		lo := v.Pointer()
-		return rrtfSpan{lo: lo, hi: lo + 1, chi: lo + 1, t: v.Type()}
+		return rrtfSpan{lo: lo, chi: lo + 1, t: v.Type()}
 	}
 	if v.Kind() == reflect.Array { // an addressable array: the slices that view it
 		lo := v.UnsafeAddr()
-		hi := lo + uintptr(v.Len())*v.Type().Elem().Size()
-		return rrtfSpan{lo: lo, hi: hi, chi: hi, t: reflect.SliceOf(v.Type().Elem())}
+		chi := lo + uintptr(v.Len())*v.Type().Elem().Size()
+		return rrtfSpan{lo: lo, chi: chi, t: reflect.SliceOf(v.Type().Elem())}
 	}
 	lo := v.Pointer()
-	size := v.Type().Elem().Size()
-	return rrtfSpan{lo: lo, hi: lo + uintptr(v.Len())*size, chi: lo + uintptr(v.Cap())*size, t: v.Type()}
+	return rrtfSpan{lo: lo, chi: lo + uintptr(v.Cap())*v.Type().Elem().Size(), t: v.Type()}
 }
 
 // rrtfRefsOf: references into roots, for a message. The walk is made when the message first
