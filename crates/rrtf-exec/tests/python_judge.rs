@@ -1173,6 +1173,79 @@ fn the_sample_s_containers_are_placed_by_identity() {
             "def expected(x):\n    \"\"\"2\"\"\"\n    return x\n\n\ndef check(candidate):\n    assert candidate(expected.__doc__) == \"2\"\n",
             (Outcome::Pass, 1, 1),
         ),
+        // Round 21: the containers a dict's `values()` or `items()` view shows are the
+        // test's (they had crossed as copies: a sample sorting them in place passed a test
+        // that says it must not, and failed one that asks for it).
+        (
+            64511,
+            "def f(vals):\n    for r in vals:\n        r.sort()\n    return sum(map(len, vals))\n",
+            "def check(candidate):\n    d = {'a': [2, 1], 'b': [4, 3]}\n    assert candidate(d.values()) == 4\n    assert d == {'a': [2, 1], 'b': [4, 3]}\n",
+            (Outcome::Partial, 1, 2),
+        ),
+        (
+            64512,
+            "def f(items):\n    for k, r in items:\n        r.sort()\n",
+            "def check(candidate):\n    d = {'a': [2, 1]}\n    candidate(d.items())\n    assert d['a'] == [1, 2]\n",
+            (Outcome::Pass, 1, 1),
+        ),
+        (
+            64513,
+            "def f(d, vals):\n    for r in vals:\n        r.append(0)\n    return d\n",
+            "def check(candidate):\n    d = {'a': [1]}\n    out = candidate(d, d.values())\n    assert out == {'a': [1, 0]}\n    assert d['a'] == [1, 0]\n",
+            (Outcome::Pass, 2, 2),
+        ),
+        // Round 21: a test without asserts (failing by `raise`) and the module around
+        // `check` read the sample's changes at their next statement (they read the argument
+        // as the test gave it: forged passes, right in-place samples failed); a container the
+        // sample took out of its argument and then changed is changed in the test too.
+        (
+            64514,
+            "def f(xs):\n    xs.sort()\n    return xs\n",
+            "def check(candidate):\n    xs = [3, 1, 2]\n    r = candidate(xs)\n    if r != [1, 2, 3] or xs != [3, 1, 2]:\n        raise AssertionError('must not mutate')\n",
+            (Outcome::TestFailure, 0, 1),
+        ),
+        (
+            64515,
+            "def f(xs):\n    xs.sort()\n",
+            "def check(candidate):\n    xs = [3, 1, 2]\n    candidate(xs)\n    if xs != [1, 2, 3]:\n        raise AssertionError('not sorted')\n",
+            (Outcome::Pass, 1, 1),
+        ),
+        (
+            64516,
+            "def f(xs):\n    xs.sort()\n    return xs\n",
+            "xs = [3, 1, 2]\nr = f(xs)\nif r != [1, 2, 3] or xs != [3, 1, 2]:\n    raise AssertionError('must not mutate')\n",
+            (Outcome::TestFailure, 0, 1),
+        ),
+        (
+            64517,
+            "def f(xs):\n    xs.sort()\n    return xs\n",
+            "XS = [3, 1, 2]\nR = f(XS)\nUNCHANGED = XS == [3, 1, 2]\n\n\ndef check(candidate):\n    assert candidate([2, 1]) == [1, 2]\n    assert R == [1, 2, 3] and UNCHANGED\n",
+            (Outcome::Partial, 1, 2),
+        ),
+        (
+            64518,
+            "def f(xs):\n    xs.sort()\n",
+            "XS = [3, 1, 2]\nf(XS)\nSNAP = list(XS)\n\n\ndef check(candidate):\n    assert candidate([1]) is None\n    assert SNAP == [1, 2, 3]\n",
+            (Outcome::Pass, 1, 1),
+        ),
+        (
+            64519,
+            "def f(g):\n    old = g[0]\n    g[0] = sorted(old)\n    old.clear()\n",
+            "def check(candidate):\n    row = [2, 1]\n    g = [row, [4, 3]]\n    candidate(g)\n    assert g[0] == [1, 2]\n    assert row == [2, 1]\n",
+            (Outcome::RuntimeError, 1, 1),
+        ),
+        (
+            64520,
+            "def f(g):\n    old = g[0]\n    g[0] = list(old)\n    old.append(99)\n    return 0\n",
+            "def check(candidate):\n    row = [2, 1]\n    g = [row]\n    assert candidate(g) == 0\n    assert row == [2, 1]\n",
+            (Outcome::RuntimeError, 1, 1),
+        ),
+        (
+            64521,
+            "def f(g):\n    r = g.pop(0)\n    r.sort()\n    return r\n",
+            "def check(candidate):\n    a = [2, 1]\n    g = [a, [3]]\n    assert candidate(g) == [1, 2]\n    assert a == [1, 2] and g == [[3]]\n",
+            (Outcome::Pass, 1, 1),
+        ),
     ];
     let wrong: Vec<String> = cases
         .iter()

@@ -99,8 +99,17 @@ def _changeable(args, kwargs):
     items = list(enumerate(args))
     if kwargs:
         items += kwargs.items()
-    return [(k, v) for k, v in items if isinstance(v, _CHANGEABLE) or type(v) is tuple
-            and any(isinstance(x, _CHANGEABLE) or type(x) is tuple for x in v)]
+    return [(k, v) for k, v in items if isinstance(v, _CHANGEABLE) or type(v) in _HOLDING
+            and any(isinstance(x, _CHANGEABLE) or type(x) is tuple for x in _held(v))]
+
+
+# Values that hold containers without being one the sample can change: a tuple, and a dict's
+# `values()` or `items()` view (what it shows can change: `for row in d.values(): row.sort()`).
+_HOLDING = (tuple, type({}.values()), type({}.items()))
+
+
+def _held(v):
+    return (x for _, x in v) if type(v) is _HOLDING[2] else v
 
 
 _ATOMS = frozenset((int, float, str, bool, type(None), bytes))
@@ -108,26 +117,41 @@ _ATOMS = frozenset((int, float, str, bool, type(None), bytes))
 
 def _snap(v):
     """What `_changed` compares `v` with after the call: a list of atoms (the common
-    argument) by its items' identities, a shallow copy; anything else by its encoding."""
+    argument) by its items' identities, a shallow copy; anything else by its encoding and
+    its layout, the identities of its containers (a row replaced by an equal copy is a
+    change: the test may hold the old row, which the sample may change too)."""
     if type(v) is list and _ATOMS.issuperset(map(type, v)):
         return tuple(v)
-    return encode(v)
+    return encode(v), _layout(v)
+
+
+def _layout(v):
+    return [id(c) for c in containers([v])]
 
 
 def _changed(v, was):
     if type(was) is tuple:
         return len(v) != len(was) or not all(map(_is, v, was))
-    return encode(v) != was
+    return encode(v) != was[0] or _layout(v) != was[1]
 
 
 def _changes(before, received):
     """The arguments the call changed, `[position or keyword, value, numbers]` each: for each
     container of the value (`containers` order), its number among `received` (the call's
     arguments' containers as they came) or -1 for one the sample made (judge.py's
-    `_write_into`)."""
+    `_write_into`). Then each of the test's containers that the sample took out of every
+    argument (`old = g[0]; g[0] = sorted(old); old.clear()`: the test may still hold the old
+    row, and sees the change in one program), as `[-1 - its number, value, numbers]`: an
+    attacker's review, round 21, found such a change lost (a forged pass)."""
     numbers = {id(c): i for i, c in enumerate(received)}
-    return [[k, v, [numbers.get(id(c), -1) for c in containers([v])]]
-            for k, v, was in before if _changed(v, was)]
+    out = [[k, v, [numbers.get(id(c), -1) for c in containers([v])]]
+           for k, v, was in before if _changed(v, was)]
+    if out:
+        reach = {id(c) for c in containers([v for _, v, _ in before])}
+        for i, c in enumerate(received):
+            if id(c) not in reach and type(c) is not tuple:
+                out.append([-1 - i, c, [numbers.get(id(x), -1) for x in containers([c])]])
+    return out
 
 
 def serve_candidate(code_src, entry, qfd, pfd, imports=None, defines=()):

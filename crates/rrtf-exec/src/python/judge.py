@@ -97,6 +97,23 @@ _RAN = "__rrtf_assert_ran__"
 _FLUSH = "__rrtf_flush__"
 
 
+def _flushed(stmts):
+    """`stmts` (top-level ones: a whole test without checks, the module around `check`) with
+    a call of the `_FLUSH` hook before each after the first, but an `assert` (its `_RAN` hook
+    flushes) and a `from __future__` import: the sample's changes of one statement's calls
+    reach the next (an attacker's review, round 21: they reached only the next call, and a
+    test failing by `raise` read its argument as it gave it)."""
+    out = []
+    at = _ast.copy_location
+    for s in stmts:
+        if out and type(s) is not _ast.Assert and not (type(s) is _ast.ImportFrom
+                                                       and s.module == "__future__"):
+            out.append(at(_ast.Expr(at(_ast.Call(at(_ast.Name(_FLUSH, _ast.Load()), s), [],
+                                                 []), s)), s))
+        out.append(s)
+    return out
+
+
 def _with_hits(stmts, nested=False):
     """`stmts` with a call of the `_RAN` hook before each `assert` among them (`nested`: and
     of the `_FLUSH` hook before each other statement)."""
@@ -413,9 +430,10 @@ def parse_tests(src, entry):
             taint |= (bound | stores(calls)) - imports
     if steps and not any(st[0] for st in steps):
         whole = _ast.Module(list(stmts), [])
-        steps = [(True, not _summary(whole)[0].isdisjoint(taint), list(stmts), 0, "whole test")]
+        steps = [(True, not _summary(whole)[0].isdisjoint(taint), _flushed(stmts), 0,
+                  "whole test")]
     if preamble is not None:
-        preamble = _counting_asserts(preamble)
+        preamble = _counting_asserts(_flushed(preamble))
     if checks:  # one function (`_stepper`); MBPP-style steps run at the top level, as written
         stepper = _stepper(check, [c for _, _, c, _, _ in steps])
         steps = [(ck, st, None, ln, tx) for ck, st, _, ln, tx in steps]
@@ -516,8 +534,9 @@ class _Channel:
         """Keep the candidate's changed arguments (`[[position or keyword, value, numbers],
         ...]`: `numbers`, for each container of the value in `containers` order, the number of
         the test's container it is, among the call's arguments' `containers`, or -1 for one
-        the sample made) for `flush`; False if malformed (an argument not passed, a value of
-        another type, a number of no container of the value's type)."""
+        the sample made; a negative position `-1 - n` is the test's container `n`, which the
+        sample took out of every argument) for `flush`; False if malformed (an argument not
+        passed, a value of another type, a number of no container of the value's type)."""
         if type(changes) is not list or not changes:
             return False
         sent = containers(list(args) + list(kwargs.values()))
@@ -528,6 +547,8 @@ class _Channel:
             k, v, numbers = c
             if type(k) is int and 0 <= k < len(args):
                 held = args[k]
+            elif type(k) is int and 0 <= -1 - k < len(sent):
+                held = sent[-1 - k]
             elif type(k) is str and k in kwargs:
                 held = kwargs[k]
             else:
@@ -660,7 +681,8 @@ def _rebuild(name, message, errno, args, own):
         return RuntimeError(f"{name}: {message}")
 
 
-_WRITABLE = (list, dict, set, tuple)
+_VALUES, _ITEMS = type({}.values()), type({}.items())
+_WRITABLE = (list, dict, set, tuple, _VALUES, _ITEMS)
 
 
 def _family(v):
@@ -671,10 +693,13 @@ def _family(v):
 
 def _in_place(x, y):
     """Whether the sample's `y` can stand for the test's `x` (`_write_into` writes it into `x`):
-    containers of one type (tuples of one length: a tuple is written through, into the
-    containers it holds)."""
+    containers of one type (tuples and dict views of one length: they are written through,
+    into the containers they hold)."""
     t = _family(x)
-    return t in _WRITABLE and t is _family(y) and (t is not tuple or len(x) == len(y))
+    return t in _WRITABLE and t is _family(y) and (t in _SIZED or len(x) == len(y))
+
+
+_SIZED = (list, dict, set)
 
 
 def _write_into(held, now, memo=None, ident=None):
@@ -704,7 +729,7 @@ def _write_into(held, now, memo=None, ident=None):
     _placed(now, memo, ident)
 
 
-_PLACED = (list, tuple, dict, set, _ODICT)
+_PLACED = (list, tuple, dict, set, _ODICT, _VALUES, _ITEMS)
 
 
 def _placed(y, memo, ident):
@@ -729,6 +754,12 @@ def _placed(y, memo, ident):
             items = [_placed(z, memo, ident) for z in y]
             if any(p is not z for p, z in zip(items, y)):
                 memo[k] = tuple(items)
+        elif t is _VALUES or t is _ITEMS:  # a view the sample made: rebuilt if need be
+            pairs = list(enumerate(y)) if t is _VALUES else list(y)
+            items = [(key, _placed(z, memo, ident)) for key, z in pairs]
+            if any(p is not z for (_, p), (_, z) in zip(items, pairs)):
+                d = dict(items)
+                memo[k] = d.values() if t is _VALUES else d.items()
         elif t is not set:
             for key, z in list(y.items()):
                 p = _placed(z, memo, ident)
@@ -736,8 +767,11 @@ def _placed(y, memo, ident):
                     y[key] = p
         return memo[k]
     memo[k] = x
-    if t is tuple:  # the test's own tuple: only the containers it holds can change
+    if t is tuple or t is _VALUES:  # the test's own tuple or view: what it holds can change
         for z in y:
+            _placed(z, memo, ident)
+    elif t is _ITEMS:
+        for _, z in y:
             _placed(z, memo, ident)
     elif t is list:
         x[:] = [_placed(z, memo, ident) for z in y]

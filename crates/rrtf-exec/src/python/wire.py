@@ -129,10 +129,10 @@ def _enc(v, memo):
         return {"r": [_enc(v.start, None), _enc(v.stop, None), _enc(v.step, None)]}
     if t is _KEYS:
         return {"k": [_enc(x, None) for x in v]}
-    if t is _VALUES:
-        return {"v": [_enc(x, None) for x in v]}
+    if t is _VALUES:  # a view's values share as a dict's do (`containers`)
+        return {"v": [_enc(x, memo) for x in v]}
     if t is _ITEMS:
-        return {"n": [[_enc(k, None), _enc(x, None)] for k, x in v]}
+        return {"n": [[_enc(k, None), _enc(x, memo)] for k, x in v]}
     if t in _SHARED:
         return _enc_shared(v, t, None)
     raise NotPlain(f"a {t.__name__}, which is not a plain value (only int, bool, float, "
@@ -154,8 +154,9 @@ def containers(values):
     """The containers in `values` (plain values) in the order `_enc` meets them: lists, dicts
     (every kind, through their values in the wire's order), sets and tuples, a container
     before what it holds; a list, dict or set once (the wire sends one object held twice as
-    one), a tuple at each place it stands (the wire does not share tuples); nothing inside a
-    set, a frozenset, a dict's keys or a view. Both sides number a call's arguments so, and the
+    one), a tuple at each place it stands (the wire does not share tuples); the values of a
+    dict's `values()` or `items()` view (the view itself is not one: it cannot be changed,
+    what it shows can); nothing inside a set, a frozenset or a dict's keys. Both sides number a call's arguments so, and the
     candidate says by these numbers which of the containers of a changed argument are the
     test's own it was given (see judge.py's `_write_into`)."""
     out, seen = [], set()
@@ -177,6 +178,10 @@ def containers(values):
                 todo.extend(reversed(list(_ODICT.values(v))))
             elif t is not set:
                 todo.extend(reversed(list(dict.values(v))))
+        elif t is _VALUES:
+            todo.extend(reversed(list(v)))
+        elif t is _ITEMS:
+            todo.extend(reversed([x for _, x in v]))
     return out
 
 
@@ -273,6 +278,19 @@ def _resolve(v, table, open_):
         size = _size(v)
         table.append([v, size])
         return v, size
+    elif t is _VALUES or t is _ITEMS:  # its values, in the dict `_hook` built it over
+        d = _VIEWS[id(v)][1]
+        size = 1
+        for k in list(d):
+            x = d[k]
+            if t is _ITEMS:
+                size += _size(k)
+            if type(x) in _WALK:
+                d[k], n = _resolve(x, table, open_)
+                size += n
+            else:
+                size += _size(x)
+        return v, size
     elif t is tuple:
         items, size = [], 1
         for x in v:
@@ -288,7 +306,16 @@ def _resolve(v, table, open_):
     return v, size
 
 
-_WALK = frozenset((_Ref, list, dict, _ODICT, set, tuple))
+_WALK = frozenset((_Ref, list, dict, _ODICT, set, tuple, _VALUES, _ITEMS))
+# The dict under each `values()` or `items()` view the current `decode` made (id -> (view,
+# dict), the view kept alive): `_resolve` replaces the references among its values.
+_VIEWS = {}
+
+
+def _view(d, kind):
+    v = d.values() if kind == "v" else d.items()
+    _VIEWS[id(v)] = (v, d)
+    return v
 
 
 def _size(v):
@@ -339,9 +366,9 @@ def _hook(o):
             if k == "k":
                 return dict.fromkeys(_spread(v)).keys()
             if k == "v":
-                return dict(enumerate(v)).values()
+                return _view(dict(enumerate(v)), k)
             if k == "n":
-                return {p[0]: p[1] for p in _pairs(v)}.items()
+                return _view({p[0]: p[1] for p in _pairs(v)}, k)
             if k == "o":
                 return _ODICT((p[0], p[1]) for p in _pairs(v))
         elif tv is str:
@@ -359,11 +386,14 @@ def decode(data):
     """The plain value in `data` (bytes): exact builtin types only; ValueError, TypeError or
     RecursionError on anything outside the grammar."""
     _REFS[0] = 0
-    v = _DECODER(data.decode("utf-8", "surrogatepass") if type(data) is bytes else data)
-    if _REFS[0]:
-        v = _resolve(v, [], set())[0]
-        if _REFS[0]:  # a reference where none can be (a key, a set, a view): not resolved
-            raise ValueError("malformed reference")
+    try:
+        v = _DECODER(data.decode("utf-8", "surrogatepass") if type(data) is bytes else data)
+        if _REFS[0]:
+            v = _resolve(v, [], set())[0]
+            if _REFS[0]:  # a reference where none can be (a key, a set): not resolved
+                raise ValueError("malformed reference")
+    finally:
+        _VIEWS.clear()
     return v
 
 
