@@ -3813,3 +3813,58 @@ fn round_nineteen_go_memory_crosses_with_its_paths() {
         )],
     );
 }
+
+/// Round 21 (an attacker's review): one slice or map the test passes to many calls is watched
+/// once, not once per call (each call snapshotted and walked every copy: a right sample timed
+/// out at 80 calls on a 1,000-entry map, and one small slice passed 1,100 times was crashed at
+/// the bound of values watched); what the sample writes into it at a later call is still seen.
+#[test]
+fn round_twenty_one_go_one_value_passed_again_is_watched_once() {
+    let count_keys = "package main\n\n// CountKeys returns how many keys m has.\nfunc CountKeys(m map[int]int) int {\n\treturn len(m)\n}\n";
+    run(
+        65246,
+        Language::Go,
+        "func TestCountKeys(t *testing.T) {\n\tm := map[int]int{}\n\tfor i := 0; i < 1000; i++ {\n\t\tm[i] = i\n\t}\n\tfor i := 0; i < 300; i++ {\n\t\tassert.Equal(t, 1000, CountKeys(m))\n\t}\n}\n",
+        &[
+            case("counts", count_keys, &[Pass], Some((1, 1))),
+            case(
+                "deletes a key at each call",
+                "package main\n\n// CountKeys returns how many keys m has (and deletes one).\nfunc CountKeys(m map[int]int) int {\n\tn := len(m)\n\tdelete(m, n-1)\n\treturn n\n}\n",
+                &[TestFailure],
+                Some((0, 1)),
+            ),
+        ],
+    );
+    run(
+        65247,
+        Language::Go,
+        "func TestRows(t *testing.T) {\n\tg := make([][]int, 100)\n\tfor i := range g {\n\t\tg[i] = make([]int, 100)\n\t}\n\tfor i := 0; i < 300; i++ {\n\t\tassert.Equal(t, 100, Rows(g, g))\n\t}\n\txs := []int{1, 5, 3}\n\tfor i := 0; i < 1100; i++ {\n\t\tassert.Equal(t, 3, Rows(nil, xs))\n\t}\n}\n",
+        &[case(
+            "counts rows",
+            "package main\n\n// Rows returns len(b) for a nil a, else len(a).\nfunc Rows(a [][]int, b interface{}) int {\n\tif a == nil {\n\t\treturn len(b.([]int))\n\t}\n\treturn len(a)\n}\n",
+            &[Pass],
+            Some((2, 2)),
+        )],
+    );
+    // The sample keeps the slice of its first call and writes into it at the second, where
+    // the test passed the same slice again: the test sees the write.
+    run(
+        65248,
+        Language::Go,
+        "func TestLen(t *testing.T) {\n\txs := []int{1, 2, 3}\n\tassert.Equal(t, 3, Len(xs))\n\tassert.Equal(t, 3, Len(xs))\n\tassert.Equal(t, []int{1, 2, 3}, xs)\n}\n",
+        &[
+            case(
+                "writes into the slice it kept",
+                "package main\n\nvar kept []int\n\n// Len returns len(xs).\nfunc Len(xs []int) int {\n\tif kept != nil {\n\t\tkept[0] = 99\n\t}\n\tkept = xs\n\treturn len(xs)\n}\n",
+                &[Partial],
+                Some((2, 3)),
+            ),
+            case(
+                "leaves it",
+                "package main\n\n// Len returns len(xs).\nfunc Len(xs []int) int {\n\treturn len(xs)\n}\n",
+                &[Pass],
+                Some((2, 2)),
+            ),
+        ],
+    );
+}

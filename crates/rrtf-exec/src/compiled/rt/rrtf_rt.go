@@ -887,14 +887,16 @@ func rrtfDecInto(in *rrtfIn, ptrs ...interface{}) error {
 	if in.r != nil {
 		in.r.rrtfWriteAll()
 	}
+	held := rrtfValues(append(append([]rrtfKept(nil), rrtfKeep...), rrtfPending...))
 	for _, p := range ptrs {
-		if e := reflect.ValueOf(p).Elem(); rrtfHasRef(e.Type()) {
+		if e := reflect.ValueOf(p).Elem(); rrtfHasRef(e.Type()) && !rrtfHolds(held, e) {
 			rrtfPending = append(rrtfPending, rrtfKept{e, rrtfSnap(e)})
+			held = append(held, e)
 		}
 	}
 	// The memory as it stands before the sample runs: the answer's references are paths into
 	// it, as the judge's values stand (rrtfRefs).
-	rrtfPre = rrtfRefsNow(rrtfValues(append(append([]rrtfKept(nil), rrtfKeep...), rrtfPending...)), false)
+	rrtfPre = rrtfRefsNow(held, false)
 	return nil
 }
 
@@ -947,6 +949,35 @@ func rrtfDrop(kept []rrtfKept) int {
 		drop++
 	}
 	return drop
+}
+
+// rrtfHolds: whether held has v itself already (a slice with its array, length and capacity,
+// or a map): v is then not held again. A test that passes one grid to a hundred calls holds one
+// value, not a hundred whose snapshots and walks every call repeated (a right sample timed out
+// at 3 s: 300 calls on a 100 x 100 grid). A held slice's or map's own header never changes (a
+// change is written into its memory: rrtfApply), and the two sides hold the same values in the
+// same order (a reference crosses with its array, offset, length and capacity), so they leave
+// out the same ones. An interface{} counts as what it holds.
+func rrtfHolds(held []reflect.Value, v reflect.Value) bool {
+	v = rrtfBare(v)
+	k := v.Kind()
+	if k != reflect.Slice && k != reflect.Map {
+		return false
+	}
+	for _, h := range held {
+		if h = rrtfBare(h); h.Type() == v.Type() && h.Pointer() == v.Pointer() &&
+			(k == reflect.Map || h.Len() == v.Len() && h.Cap() == v.Cap()) {
+			return true
+		}
+	}
+	return false
+}
+
+func rrtfBare(v reflect.Value) reflect.Value {
+	if v.Kind() == reflect.Interface && !v.IsNil() {
+		return v.Elem()
+	}
+	return v
 }
 
 // rrtfHasRef: whether a value of type t can share memory with another (slices, maps).
@@ -1246,7 +1277,7 @@ func rrtfAnswer(dispatch func(int, *rrtfIn) ([]interface{}, error), msg []byte) 
 		}
 	}
 	for _, p := range results {
-		if v := reflect.ValueOf(p).Elem(); rrtfHasRef(v.Type()) {
+		if v := reflect.ValueOf(p).Elem(); rrtfHasRef(v.Type()) && !rrtfHolds(rrtfValues(kept), v) {
 			kept = append(kept, rrtfKept{v, rrtfSnap(v)})
 		}
 	}
@@ -1395,7 +1426,7 @@ func rrtfCall(id int, args []interface{}, results []interface{}) {
 			// memory); the roots of the results' references.
 			held := append([]reflect.Value(nil), rrtfHeld...)
 			for _, p := range args {
-				if v := reflect.ValueOf(p).Elem(); rrtfHasRef(v.Type()) {
+				if v := reflect.ValueOf(p).Elem(); rrtfHasRef(v.Type()) && !rrtfHolds(held, v) {
 					held = append(held, v)
 				}
 			}
@@ -1461,7 +1492,7 @@ func rrtfCall(id int, args []interface{}, results []interface{}) {
 				reflect.ValueOf(p).Elem().Set(vals[i])
 			}
 			for _, p := range results {
-				if v := reflect.ValueOf(p).Elem(); rrtfHasRef(v.Type()) {
+				if v := reflect.ValueOf(p).Elem(); rrtfHasRef(v.Type()) && !rrtfHolds(held, v) {
 					held = append(held, v)
 				}
 			}
