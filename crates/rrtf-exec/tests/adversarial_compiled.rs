@@ -3867,4 +3867,28 @@ fn round_twenty_one_go_one_value_passed_again_is_watched_once() {
             ),
         ],
     );
+    // A `[]int` view of a `[][2]int`'s row in the same message as the grid: shared (it was
+    // refused as an overlap: a right sample crashed), as an argument and as a result.
+    run(
+        65249,
+        Language::Go,
+        "func TestSum(t *testing.T) {\n\tg := [][2]int{{1, 2}, {3, 4}}\n\tassert.Equal(t, 100, Sum(g, g[1][:]))\n\tassert.Equal(t, 100, g[1][0])\n}\n",
+        &[case(
+            "writes through the view",
+            "package main\n\n// Sum sets r[0] to 100 and returns g[1][0].\nfunc Sum(g [][2]int, r []int) int {\n\tr[0] = 100\n\treturn g[1][0]\n}\n",
+            &[Pass],
+            Some((1, 1)),
+        )],
+    );
+    run(
+        65259,
+        Language::Go,
+        "func TestPair(t *testing.T) {\n\tg, r := Pair()\n\tr[0] = 9\n\tassert.Equal(t, 9, g[1][0])\n\tassert.Equal(t, 2, len(r))\n}\n",
+        &[case(
+            "returns a grid and a view of its row",
+            "package main\n\n// Pair returns a grid and a view of its second row.\nfunc Pair() ([][2]int, []int) {\n\tg := [][2]int{{1, 2}, {3, 4}}\n\treturn g, g[1][:]\n}\n",
+            &[Pass],
+            Some((2, 2)),
+        )],
+    );
 }

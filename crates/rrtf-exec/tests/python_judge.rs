@@ -1246,6 +1246,32 @@ fn the_sample_s_containers_are_placed_by_identity() {
             "def check(candidate):\n    a = [2, 1]\n    g = [a, [3]]\n    assert candidate(g) == [1, 2]\n    assert a == [1, 2] and g == [[3]]\n",
             (Outcome::Pass, 1, 1),
         ),
+        // A `Counter` and a `defaultdict` of a builtin default cross as themselves (they
+        // reached the sample as plain dicts: a missing key raised, a right sample failed).
+        (
+            64522,
+            "def f(c):\n    return c['zz'] + c['a']\n",
+            "from collections import Counter\n\n\ndef check(candidate):\n    assert candidate(Counter('aab')) == 2\n",
+            (Outcome::Pass, 1, 1),
+        ),
+        (
+            64523,
+            "def f(d, k):\n    d[k].append(1)\n",
+            "from collections import defaultdict\n\n\ndef check(candidate):\n    d = defaultdict(list)\n    candidate(d, 'a')\n    candidate(d, 'a')\n    assert d == {'a': [1, 1]}\n    assert d['b'] == []\n",
+            (Outcome::Pass, 1, 1),
+        ),
+        (
+            64524,
+            "from collections import Counter\n\n\ndef f(s):\n    return Counter(s)\n",
+            "def check(candidate):\n    assert candidate('aab').most_common(1) == [('a', 2)]\n    assert type(candidate('a')) is not dict\n",
+            (Outcome::Pass, 2, 2),
+        ),
+        (
+            64525,
+            "def f(d):\n    return d[0]\n",
+            "from collections import defaultdict\n\n\ndef check(candidate):\n    assert candidate(defaultdict(lambda: 7)) == 7\n",
+            (Outcome::RuntimeError, 0, 1),
+        ),
     ];
     let wrong: Vec<String> = cases
         .iter()

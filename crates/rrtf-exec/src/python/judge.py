@@ -729,7 +729,7 @@ def _write_into(held, now, memo=None, ident=None):
     _placed(now, memo, ident)
 
 
-_PLACED = (list, tuple, dict, set, _ODICT, _VALUES, _ITEMS)
+_PLACED = (list, tuple, dict, set, _ODICT, _VALUES, _ITEMS) + _DICT_LIKE
 
 
 def _placed(y, memo, ident):

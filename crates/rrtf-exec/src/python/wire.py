@@ -5,18 +5,20 @@
 # The wire format between the judge and the candidate: frames of a 4-byte little-endian length
 # and a JSON body, carrying *plain values* only. A plain value is, recursively, an exact
 # `int`, `bool`, `float`, `complex`, `str`, `bytes`, `None`, `list`, `tuple`, `dict`, `set` or
-# `frozenset` (plus the dict content of the standard `collections.Counter` and `defaultdict`,
-# read from the dict's own storage, which is what comparing them with a dict compares), an
-# `OrderedDict` as itself (its equality reads its order), or a `range` or a
-# dict's `keys()`, `values()` or `items()` view of such values. Anything else, subclasses
-# included, cannot be sent.
+# `frozenset`, a `collections.Counter` and a `defaultdict` whose default is a builtin type
+# (`int`, `list`, ...: see `_FACTORIES`) or none, as themselves (a sample reading a missing key
+# of its argument gets 0 or a new entry, as in one program; a `defaultdict` of another default
+# crosses as its dict content, read from the dict's own storage), an `OrderedDict` as itself
+# (its equality reads its order), or a `range` or a dict's `keys()`, `values()` or `items()`
+# view of such values. Anything else, subclasses included, cannot be sent.
 #
 # JSON numbers, strings, booleans, null and arrays (lists) stand for themselves; every other
 # type is a one-key object: {"t": [...]} tuple, {"d": [[k, v], ...]} dict, {"s": [...]} set,
 # {"f": [...]} frozenset, {"b": "latin-1 text"} bytes, {"c": [re, im]} complex, {"i": "hex"}
 # an int outside 64 bits (hex parses in linear time), {"r": [start, stop, step]} range,
 # {"k": [...]}, {"v": [...]}, {"n": [[k, v], ...]} a dict's keys, values and items views,
-# {"o": [[k, v], ...]} an OrderedDict in its own order, {"a": n} the n-th shared container
+# {"o": [[k, v], ...]} an OrderedDict in its own order, {"C": [[k, v], ...]} a Counter,
+# {"D": [default's name or null, [[k, v], ...]]} a defaultdict, {"a": n} the n-th shared container
 # met before (see `_SHARED`), {"N": n} a NaN (see `_nan`).
 # `decode` is the judge's: it accepts nothing but this grammar and builds exact builtin values
 # only, whatever bytes the candidate wrote; `encode` is a convenience of both sides (the
@@ -35,7 +37,12 @@ _EXCEPTIONS = {n: c for n, c in vars(_wire_builtins).items()
                if isinstance(c, type) and issubclass(c, BaseException)}
 
 _BIG = 1 << 63
-_DICT_LIKE = (_collections.Counter, _collections.defaultdict)
+_COUNTER, _DEFAULT = _collections.Counter, _collections.defaultdict
+_DICT_LIKE = (_COUNTER, _DEFAULT)
+# The defaults a defaultdict crosses with, by name (compared by identity: a sample's default
+# is never called or hashed by the judge).
+_FACTORIES = {f.__name__: f for f in (int, float, complex, str, bytes, bool, list, tuple, dict,
+                                      set, frozenset)}
 _ODICT = _collections.OrderedDict
 _KEYS, _VALUES, _ITEMS = type({}.keys()), type({}.values()), type({}.items())
 MAX_FRAME = 32 << 20
@@ -147,7 +154,17 @@ def _enc_shared(v, t, memo):
         return {"o": [[_enc(k, None), _enc(x, memo)] for k, x in _ODICT.items(v)]}
     if t is set:
         return {"s": [_enc(x, None) for x in v]}
-    return {"d": [[_enc(k, None), _enc(x, memo)] for k, x in dict.items(v)]}
+    pairs = [[_enc(k, None), _enc(x, memo)] for k, x in dict.items(v)]
+    if t is _COUNTER:
+        return {"C": pairs}
+    if t is _DEFAULT:
+        f = _DEFAULT.default_factory.__get__(v)
+        if f is None:
+            return {"D": [None, pairs]}
+        for name, g in _FACTORIES.items():
+            if g is f:
+                return {"D": [name, pairs]}
+    return {"d": pairs}
 
 
 def containers(values):
@@ -156,9 +173,9 @@ def containers(values):
     before what it holds; a list, dict or set once (the wire sends one object held twice as
     one), a tuple at each place it stands (the wire does not share tuples); the values of a
     dict's `values()` or `items()` view (the view itself is not one: it cannot be changed,
-    what it shows can); nothing inside a set, a frozenset or a dict's keys. Both sides number a call's arguments so, and the
-    candidate says by these numbers which of the containers of a changed argument are the
-    test's own it was given (see judge.py's `_write_into`)."""
+    what it shows can); nothing inside a set, a frozenset or a dict's keys. Both sides number
+    a call's arguments so, and the candidate says by these numbers which of the containers of
+    a changed argument are the test's own it was given (see judge.py's `_write_into`)."""
     out, seen = [], set()
     todo = list(reversed(values))
     while todo:
@@ -259,7 +276,7 @@ def _resolve(v, table, open_):
             raise ValueError("malformed reference")
         _REFS[0] -= 1
         return table[n]
-    if t is list or t is dict or t is _ODICT:
+    if t is list or t in _DICTS:
         entry = [v, 0]
         table.append(entry)
         open_.add(id(v))
@@ -306,7 +323,8 @@ def _resolve(v, table, open_):
     return v, size
 
 
-_WALK = frozenset((_Ref, list, dict, _ODICT, set, tuple, _VALUES, _ITEMS))
+_DICTS = frozenset((dict, _ODICT, _COUNTER, _DEFAULT))
+_WALK = frozenset((_Ref, list, set, tuple, _VALUES, _ITEMS)) | _DICTS
 # The dict under each `values()` or `items()` view the current `decode` made (id -> (view,
 # dict), the view kept alive): `_resolve` replaces the references among its values.
 _VIEWS = {}
@@ -326,7 +344,7 @@ def _size(v):
         return 1 + len(v)
     if t is int:
         return 1 + v.bit_length() // 64
-    if t is dict or t is _ODICT or t is _ITEMS:
+    if t in _DICTS or t is _ITEMS:
         pairs = dict.items(v) if t is not _ITEMS else v
         return 1 + sum(_size(k) + _size(x) for k, x in pairs)
     if t in _HOLDERS:
@@ -371,12 +389,23 @@ def _hook(o):
                 return _view({p[0]: p[1] for p in _pairs(v)}, k)
             if k == "o":
                 return _ODICT((p[0], p[1]) for p in _pairs(v))
+            if k == "C":
+                return _filled(_COUNTER(), v)
+            if k == "D" and len(v) == 2 and type(v[1]) is list \
+                    and (v[0] is None or type(v[0]) is str and v[0] in _FACTORIES):
+                return _filled(_DEFAULT(v[0] and _FACTORIES[v[0]]), v[1])
         elif tv is str:
             if k == "b":
                 return v.encode("latin-1")
             if k == "i" and 0 < len(v) <= MAX_FRAME and v.lstrip("-").isalnum():
                 return int(v, 16)
     raise ValueError("malformed value")
+
+
+def _filled(d, pairs):
+    for p in _pairs(pairs):
+        d[p[0]] = p[1]
+    return d
 
 
 _DECODER = _json.JSONDecoder(object_hook=_hook, parse_constant=float).decode
