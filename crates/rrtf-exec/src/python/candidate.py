@@ -122,7 +122,7 @@ def _snap(v):
     change: the test may hold the old row, which the sample may change too)."""
     if type(v) is list and _ATOMS.issuperset(map(type, v)):
         return tuple(v)
-    return encode(v), _layout(v)
+    return [encode(v), _layout(v)]  # a list: `_changed` tells it from the tuple
 
 
 def _layout(v):
