@@ -280,16 +280,8 @@ def _resolve(v, table, open_):
         entry = [v, 0]
         table.append(entry)
         open_.add(id(v))
-        size = 1
         keyed = t is not list
-        for k, x in (v.items() if keyed else enumerate(v)):
-            if keyed:
-                size += _size(k)
-            if type(x) in _WALK:
-                v[k], n = _resolve(x, table, open_)
-                size += n
-            else:
-                size += _size(x)
+        size = _resolve_items(v, v.items() if keyed else enumerate(v), keyed, table, open_)
         open_.discard(id(v))
     elif t is set:
         size = _size(v)
@@ -297,17 +289,7 @@ def _resolve(v, table, open_):
         return v, size
     elif t is _VALUES or t is _ITEMS:  # its values, in the dict `_hook` built it over
         d = _VIEWS[id(v)][1]
-        size = 1
-        for k in list(d):
-            x = d[k]
-            if t is _ITEMS:
-                size += _size(k)
-            if type(x) in _WALK:
-                d[k], n = _resolve(x, table, open_)
-                size += n
-            else:
-                size += _size(x)
-        return v, size
+        return v, _resolve_items(d, d.items(), t is _ITEMS, table, open_)
     elif t is tuple:
         items, size = [], 1
         for x in v:
@@ -321,6 +303,22 @@ def _resolve(v, table, open_):
         raise ValueError("a value whose shared parts make it too large")
     entry[1] = size
     return v, size
+
+
+def _resolve_items(c, items, keys, table, open_):
+    """Replace the references among `items` (`c`'s (index or key, value) pairs) in `c`, in
+    place (a key is set again, never added); the written-out size of them (with the keys'
+    when `keys`)."""
+    size = 1
+    for k, x in items:
+        if keys:
+            size += _size(k)
+        if type(x) in _WALK:
+            c[k], n = _resolve(x, table, open_)
+            size += n
+        else:
+            size += _size(x)
+    return size
 
 
 _DICTS = frozenset((dict, _ODICT, _COUNTER, _DEFAULT))
