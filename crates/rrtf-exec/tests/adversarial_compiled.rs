@@ -3892,3 +3892,53 @@ fn round_twenty_one_go_one_value_passed_again_is_watched_once() {
         )],
     );
 }
+
+/// Round 22 (an attacker's review): a slice of capacity 0 crosses as a new empty one (at one
+/// address on the receiving side for all of them, while the sender's keep their arrays'
+/// addresses), so it is never "the same value again": the sides' held values had parted, and a
+/// change of one argument was written into another value of the test (a forged pass; right
+/// samples failed both ways).
+#[test]
+fn round_twenty_two_go_empty_capacity_slices_are_held_each() {
+    run(
+        65260,
+        Language::Go,
+        "func TestF(t *testing.T) {\n\tassert := assert.New(t)\n\ta := []int{1}\n\tb := []int{2}\n\tassert.Equal(0, F(a[:0:0]))\n\tassert.Equal(0, F(b[:0:0]))\n\tw := []int{7, 8, 9}\n\tassert.Equal(3, F(w))\n\txs := []int{3, 1, 2}\n\tassert.Equal(3, F(xs))\n\tassert.Equal([]int{3, 1, 2}, xs)\n}\n",
+        &[
+            case(
+                "sorts the slice it must not change",
+                "package main\n\n// F returns len(xs); it must not change xs.\nfunc F(xs []int) int {\n\tfor i := 1; i < len(xs); i++ {\n\t\tfor j := i; j > 0 && xs[j] < xs[j-1]; j-- {\n\t\t\txs[j], xs[j-1] = xs[j-1], xs[j]\n\t\t}\n\t}\n\treturn len(xs)\n}\n",
+                &[Partial],
+                None,
+            ),
+            case(
+                "leaves it",
+                "package main\n\n// F returns len(xs).\nfunc F(xs []int) int {\n\treturn len(xs)\n}\n",
+                &[Pass],
+                None,
+            ),
+        ],
+    );
+    run(
+        65261,
+        Language::Go,
+        "func TestSort(t *testing.T) {\n\tassert := assert.New(t)\n\ta := []int{5, 6}\n\tassert.Equal(0, Sort(a[2:]))\n\tb := []int{4}\n\tassert.Equal(0, Sort(b[1:]))\n\tw := []int{9, 8, 7}\n\tassert.Equal(3, Sort(w))\n\tassert.Equal([]int{7, 8, 9}, w)\n\txs := []int{3, 1, 2}\n\tassert.Equal(3, Sort(xs))\n\tassert.Equal([]int{1, 2, 3}, xs)\n}\n",
+        &[case(
+            "sorts in place",
+            "package main\n\n// Sort sorts xs in place and returns its length.\nfunc Sort(xs []int) int {\n\tfor i := 1; i < len(xs); i++ {\n\t\tfor j := i; j > 0 && xs[j] < xs[j-1]; j-- {\n\t\t\txs[j], xs[j-1] = xs[j-1], xs[j]\n\t\t}\n\t}\n\treturn len(xs)\n}\n",
+            &[Pass],
+            None,
+        )],
+    );
+    run(
+        65262,
+        Language::Go,
+        "func TestDrop2(t *testing.T) {\n\tassert := assert.New(t)\n\tassert.Equal([]int{}, Drop2(make([]int, 2)))\n\tassert.Equal([]int{}, Drop2([]int{2, 1}))\n\tw := []int{9, 8, 7}\n\tassert.Equal([]int{9}, Drop2(w))\n\tassert.Equal([]int{7, 8, 9}, w)\n}\n",
+        &[case(
+            "returns an empty tail",
+            "package main\n\n// Drop2 sorts xs in place and returns xs without its first two elements.\nfunc Drop2(xs []int) []int {\n\tfor i := 1; i < len(xs); i++ {\n\t\tfor j := i; j > 0 && xs[j] < xs[j-1]; j-- {\n\t\t\txs[j], xs[j-1] = xs[j-1], xs[j]\n\t\t}\n\t}\n\treturn xs[2:]\n}\n",
+            &[Pass],
+            None,
+        )],
+    );
+}

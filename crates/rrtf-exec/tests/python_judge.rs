@@ -1272,6 +1272,19 @@ fn the_sample_s_containers_are_placed_by_identity() {
             "from collections import defaultdict\n\n\ndef check(candidate):\n    assert candidate(defaultdict(lambda: 7)) == 7\n",
             (Outcome::RuntimeError, 0, 1),
         ),
+        // Round 22: a view inside a tuple argument is watched too.
+        (
+            64526,
+            "def f(pair):\n    for r in pair[0]:\n        r.sort()\n    return len(pair)\n",
+            "def check(candidate):\n    d = {'a': [2, 1], 'b': [4, 3]}\n    assert candidate((d.values(),)) == 1\n    assert d == {'a': [2, 1], 'b': [4, 3]}\n",
+            (Outcome::Partial, 1, 2),
+        ),
+        (
+            64527,
+            "def f(pair):\n    for r in pair[0]:\n        r.sort()\n    return len(pair)\n",
+            "def check(candidate):\n    d = {'a': [2, 1], 'b': [4, 3]}\n    assert candidate((d.values(),)) == 1\n    assert d == {'a': [1, 2], 'b': [3, 4]}\n",
+            (Outcome::Pass, 2, 2),
+        ),
     ];
     let wrong: Vec<String> = cases
         .iter()

@@ -100,7 +100,7 @@ def _changeable(args, kwargs):
     if kwargs:
         items += kwargs.items()
     return [(k, v) for k, v in items if isinstance(v, _CHANGEABLE) or type(v) in _HOLDING
-            and any(isinstance(x, _CHANGEABLE) or type(x) is tuple for x in _held(v))]
+            and any(isinstance(x, _CHANGEABLE) or type(x) in _HOLDING for x in _held(v))]
 
 
 # Values that hold containers without being one the sample can change: a tuple, and a dict's
