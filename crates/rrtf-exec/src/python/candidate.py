@@ -105,11 +105,11 @@ def _changeable(args, kwargs):
 
 # Values that hold containers without being one the sample can change: a tuple, and a dict's
 # `values()` or `items()` view (what it shows can change: `for row in d.values(): row.sort()`).
-_HOLDING = (tuple, type({}.values()), type({}.items()))
+_HOLDING = (tuple, _VALUES, _ITEMS)
 
 
 def _held(v):
-    return (x for _, x in v) if type(v) is _HOLDING[2] else v
+    return (x for _, x in v) if type(v) is _ITEMS else v
 
 
 _ATOMS = frozenset((int, float, str, bool, type(None), bytes))

@@ -681,7 +681,6 @@ def _rebuild(name, message, errno, args, own):
         return RuntimeError(f"{name}: {message}")
 
 
-_VALUES, _ITEMS = type({}.values()), type({}.items())
 _WRITABLE = (list, dict, set, tuple, _VALUES, _ITEMS)
 
 
