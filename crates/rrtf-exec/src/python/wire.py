@@ -371,10 +371,7 @@ def _hook(o):
             if k == "f":
                 return frozenset(_spread(v))
             if k == "d":
-                d = {}
-                for p in _pairs(v):
-                    d[p[0]] = p[1]
-                return d
+                return _filled({}, v)
             if k == "c" and len(v) == 2 and _num(v[0]) and _num(v[1]):
                 return complex(v[0], v[1])
             if k == "r" and len(v) == 3 and all(type(x) is int for x in v) and v[2] != 0:
@@ -386,7 +383,7 @@ def _hook(o):
             if k == "n":
                 return _view({p[0]: p[1] for p in _pairs(v)}, k)
             if k == "o":
-                return _ODICT((p[0], p[1]) for p in _pairs(v))
+                return _filled(_ODICT(), v)
             if k == "C":
                 return _filled(_COUNTER(), v)
             if k == "D" and len(v) == 2 and type(v[1]) is list \
