@@ -981,9 +981,9 @@ func rrtfDrop(kept []rrtfKept) int {
 
 // rrtfHolds: whether v needs no watching of its own: it has no memory to change (nil, a slice
 // of no capacity or of elements of no size), or held has it already (a slice with its array,
-// length and capacity, or a map): v is then not held. A test that passes one grid to a hundred calls holds one
-// value, not a hundred whose snapshots and walks every call repeated (a right sample timed out
-// at 3 s: 300 calls on a 100 x 100 grid). A held slice's or map's own header never changes (a
+// length and capacity, or a map): v is then not held. A test that passes one grid to a
+// hundred calls holds one value, not a hundred whose snapshots and walks every call repeated
+// (a right sample timed out at 3 s: 300 calls on a 100 x 100 grid). A held slice's or map's own header never changes (a
 // change is written into its memory: rrtfApply), and the two sides hold the same values in the
 // same order (a reference crosses with its array, offset, length and capacity), so they leave
 // out the same ones. A slice of no capacity is never compared by address: it crosses as a new
